@@ -16,11 +16,11 @@ from types import MappingProxyType
 from packaging.version import InvalidVersion, Version
 
 from .._frozen import frozen
-from ..cudaneed import cuda_need
+from ..cudaneed import CudaNeed, cuda_need
 from ..errors import BadOptionError, RebuildError, RequiresPythonError
 from ..grammar import is_python_version, shown
 from ..model import Snapshot
-from ..platforms import major_minor
+from ..platforms import major_minor, numbers
 from ..requires_python import describe, excluding
 
 
@@ -107,16 +107,6 @@ class BaseImage:
     image_id: str = ""  # the engine's id of the image FROM names, when an engine had it (label org.envsnap.base.id)
 
 
-def lock_cuda(lock: Snapshot) -> str:
-    """The CUDA runtime major.minor a GPU lock needs, or "" for a CPU lock.
-
-    The compatibility check's rule decides (one answer for ``check`` and ``rebuild``): something inside the
-    environment must use CUDA; a system toolkit the capture merely found does not make a lock a GPU lock.
-    """
-    need = cuda_need(lock)
-    return need.version if need is not None else ""
-
-
 def cudnn_flavour(cuda: str, cudnn_version: str) -> str:
     """The ``cudnnN`` part of an nvidia/cuda tag ("" when the lock has no cuDNN)."""
     if not cudnn_version:
@@ -149,7 +139,9 @@ def choose(
         raise RebuildError("the lock records no Python version")
 
     os_id, os_version = lock.platform.os_id, lock.platform.os_version
-    cuda = lock_cuda(lock)
+    need = cuda_need(lock)
+    cuda = need.version if need is not None else ""
+    others = need.others if need is not None else ()
     notes: list[str] = []
     require_cuda = f"cuda>={cuda}" if cuda else ""
     if base_image is not None:
@@ -159,6 +151,8 @@ def choose(
     elif cuda:
         reference, base_os = _cuda_image(lock, cuda, notes)
         chosen_by = "lock"
+        if need is not None and others:
+            notes.append(_runtimes_note(need))
     else:
         reference, base_os = _cpu_image(lock)
         chosen_by = "lock"
@@ -193,7 +187,16 @@ def choose(
     pinned, pin_kind, warnings = _pin(reference, base_digest, facts)
     if facts is not None and require_cuda:
         declared = facts.env.get("NVIDIA_REQUIRE_CUDA", "")
-        if not declared.startswith(require_cuda + " ") and declared != require_cuda:
+        # A --base-image of the CUDA of another runtime the environment carries serves that one alone, as told.
+        other = next((o for o in others if _declares(declared, f"cuda>={o.version}")), None)
+        if base_image is not None and need is not None and other is not None and not _declares(declared, require_cuda):
+            require_cuda = f"cuda>={other.version}"
+            notes.append(
+                f"--base-image {base_image} declares NVIDIA_REQUIRE_CUDA={require_cuda}: the environment's CUDA "
+                f"{other.version} runtime ({other.evidence}) runs in it, its CUDA {cuda} runtime ({need.evidence}) "
+                "does not"
+            )
+        if not _declares(declared, require_cuda):
             raise RebuildError(
                 f"base image {reference} declares NVIDIA_REQUIRE_CUDA={declared or '(nothing)'}, "
                 f"but the lock needs the CUDA {cuda} runtime ({require_cuda})"
@@ -212,6 +215,25 @@ def choose(
         notes=tuple(notes),
         warnings=warnings,
         image_id=facts.image_id if facts is not None else "",
+    )
+
+
+def _declares(declared: str, requirement: str) -> bool:
+    """Whether an image's NVIDIA_REQUIRE_CUDA is ``requirement`` (followed by its brand alternatives, if any)."""
+    return declared == requirement or declared.startswith(requirement + " ")
+
+
+def _runtimes_note(need: CudaNeed) -> str:
+    """What the plan says of a base image for an environment carrying the runtimes of several CUDA majors (its CUDA
+    12 and CUDA 13 runtime wheels, no framework): nothing says which its code loads, so the image is for the newest,
+    under which each runs, and starts only on a driver of that CUDA; an older runtime's image is the user's choice."""
+    carried = " and ".join(n.evidence for n in (need, *need.others))
+    older = need.others[0].version
+    return (
+        f"the environment carries {carried}, and nothing in it says which runtime its code loads: the base image is "
+        f"for CUDA {need.version}, the newest, so that each of them runs; it starts only on a driver that supports "
+        f"CUDA {need.version} (NVIDIA_REQUIRE_CUDA=cuda>={need.version}): on one of CUDA {numbers(older)[0]} alone, "
+        f"pass --base-image with a CUDA {older} image, where the CUDA {need.version} runtime does not run"
     )
 
 

@@ -665,3 +665,32 @@ def test_linux_aarch64_torch_builds_are_judged_against_pytorch_s_aarch64_release
     [(severity, *_, remedy)] = only(evaluate(aarch64_torch_lock("2.8.0", "12.8"), aarch64_host, HOST), "gpu-arch")
     assert severity == "warn"
     assert remedy.startswith("the cu128 Linux aarch64 release set is unknown to envsnap's arch table (data version ")
+
+
+def test_cuda_12_and_13_runtime_wheels_in_a_container_need_the_driver_of_the_image_s_cuda() -> None:
+    """The docker rebuild of such a venv builds on an image of the newest CUDA (13.0), which the NVIDIA container
+    toolkit starts only on a driver of CUDA 13.0: on driver 570 the check said "CUDA 12.8 runs here" (a warning,
+    exit 0) for a container that does not start. It fails now and names the image's requirement and the way out."""
+    lock = _cu12_and_cu13_wheels()
+    report = evaluate(lock, gpu_host(A100, "570.86.15", "12.8"), target_of("docker"))
+    [(severity, _, needed, _, remedy)] = only(report, "driver")
+    assert severity == "fail", remedy
+    assert needed == "CUDA 13.0: driver >= 580.65.06"
+    assert remedy.startswith(
+        "the rebuilt image is for CUDA 13.0, the newest runtime the environment carries (nvidia-cuda-runtime 13.0.96 "
+        "and nvidia-cuda-runtime-cu12 12.8.90), and declares NVIDIA_REQUIRE_CUDA=cuda>=13.0, which this driver does "
+        "not meet: install NVIDIA driver >= 580.65.06"
+    ), remedy
+    assert remedy.endswith(
+        "or rebuild with --base-image of a CUDA 12.8 image (the CUDA 13.0 runtime does not run there)"
+    )
+    # With --base-image (a CUDA 12.8 image, say), the image serves the runtime of its CUDA: a warning naming both.
+    mine = target_of("docker", base_image="nvidia/cuda:12.8.1-runtime-ubuntu24.04")
+    [(severity, *_, remedy)] = only(evaluate(lock, gpu_host(A100, "570.86.15", "12.8"), mine), "driver")
+    assert severity == "warn" and "CUDA 12.8 runs here" in remedy, remedy
+    # The venv target runs either runtime the code loads: a warning as before.
+    [(severity, *_)] = only(evaluate(lock, gpu_host(A100, "570.86.15", "12.8"), HOST), "driver")
+    assert severity == "warn"
+    # On a driver of CUDA 13 the image starts and both runtimes run.
+    [(severity, *_)] = only(evaluate(lock, gpu_host(A100, "580.65.06", "13.0"), target_of("docker")), "driver")
+    assert severity == "ok"

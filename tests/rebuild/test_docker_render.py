@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from docker_locks import cpu_lock, gpu_lock
@@ -776,3 +777,50 @@ def test_the_image_is_built_for_the_locks_machine(machine: str, platform: str) -
         assert first == f"FROM --platform={platform} python:3.11.7-slim-bookworm AS system", first
     else:
         assert first == "FROM python:3.11.7-slim-bookworm AS system", first
+
+
+def test_a_base_image_for_cuda_12_and_13_runtime_wheels_says_which_runtimes_it_serves_and_on_which_driver() -> None:
+    """A venv with the CUDA 12 and the CUDA 13 runtime wheels and no framework: nothing in it says which runtime its
+    code loads. The image is for the newest CUDA, under which both run, and needs a driver of that CUDA; the plan did
+    not say so, and on a driver of CUDA 12 alone that image does not start where the CUDA 12 runtime would run."""
+    lock = gpu_lock(cuda="13.0.96", cudnn="", os_version="24.04", python="3.12.3")
+    lock = dataclasses.replace(
+        lock,
+        cuda=None,
+        frameworks=MappingProxyType({}),
+        python=dataclasses.replace(
+            lock.python,
+            packages=(
+                dataclasses.replace(lock.python.packages[0], name="nvidia-cuda-runtime-cu12", version="12.8.90"),
+                dataclasses.replace(lock.python.packages[1], name="nvidia-cuda-runtime", version="13.0.96"),
+            ),
+        ),
+    )
+    base = baseimage.choose(lock)
+    assert (base.reference, base.require_cuda) == ("nvidia/cuda:13.0.1-runtime-ubuntu24.04", "cuda>=13.0")
+    assert (
+        "the environment carries nvidia-cuda-runtime 13.0.96 and nvidia-cuda-runtime-cu12 12.8.90, and nothing in it "
+        "says which runtime its code loads: the base image is for CUDA 13.0, the newest, so that each of them runs; "
+        "it starts only on a driver that supports CUDA 13.0 (NVIDIA_REQUIRE_CUDA=cuda>=13.0): on one of CUDA 12 "
+        "alone, pass --base-image with a CUDA 12.8 image, where the CUDA 13.0 runtime does not run"
+    ) in base.notes
+    # The plan (rebuild --target docker --dry-run) says it.
+    spec = dockerspec.make_spec(lock, dockerspec.DockerOptions())
+    assert any(note.startswith("the environment carries nvidia-cuda-runtime 13.0.96") for note in spec.notes)
+    # The way out it names is taken: a CUDA 12.8 image serves the CUDA 12 runtime, and the plan says the other's lot.
+    cuda_12 = ImageFacts(
+        "sha256:" + "1" * 64, env={"NVIDIA_REQUIRE_CUDA": "cuda>=12.8 brand=tesla,driver>=535,driver<536"}
+    )
+    mine = baseimage.choose(lock, base_image="nvidia/cuda:12.8.1-runtime-ubuntu24.04", inspect=lambda ref: cuda_12)
+    assert mine.require_cuda == "cuda>=12.8"
+    assert (
+        "--base-image nvidia/cuda:12.8.1-runtime-ubuntu24.04 declares NVIDIA_REQUIRE_CUDA=cuda>=12.8: the "
+        "environment's CUDA 12.8 runtime (nvidia-cuda-runtime-cu12 12.8.90) runs in it, its CUDA 13.0 runtime "
+        "(nvidia-cuda-runtime 13.0.96) does not"
+    ) in mine.notes
+    with pytest.raises(RebuildError, match=r"declares NVIDIA_REQUIRE_CUDA=cuda>=12\.4"):
+        baseimage.choose(
+            lock,
+            base_image="mine:1",
+            inspect=lambda ref: ImageFacts("sha256:" + "2" * 64, env={"NVIDIA_REQUIRE_CUDA": "cuda>=12.4"}),
+        )

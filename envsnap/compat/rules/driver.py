@@ -11,6 +11,8 @@ GPU, whatever CUDA the lock needs (error 804), and is a warning on a branch NVID
 
 from __future__ import annotations
 
+import dataclasses
+
 from ...model import Snapshot
 from ...platforms import numbers
 from .._facts import (
@@ -50,7 +52,38 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
     if need is None or not has_driver(host) or host.nvidia is None:
         return []  # nothing to check, or the cuda rule already reports the missing driver
+    if target.container and need.others and target.base_image is None:
+        # With a --base-image, that image's NVIDIA_REQUIRE_CUDA says which runtime it serves (the rebuild checks it).
+        return _image_of_the_newest(need, host, target)
     return either_runtime(need, lambda n: _check(n, host, target))
+
+
+def _image_of_the_newest(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
+    """A container of an environment carrying the runtimes of several CUDA majors: the rebuilt image is for the
+    newest, whose NVIDIA_REQUIRE_CUDA the NVIDIA container toolkit checks before it starts the container, whichever
+    runtime the code loads: a driver that fails it fails the container; a --base-image of another runtime's CUDA is
+    the way out, which runs that runtime alone."""
+    findings = _check(need, host, target)
+    if all(f.severity != "fail" for f in findings):
+        return findings
+    runs = [o for o in need.others if all(f.severity != "fail" for f in _check(o, host, target))]
+    carried = " and ".join(n.evidence for n in (need, *need.others))
+    out = []
+    for finding in findings:
+        if finding.severity == "fail":
+            remedy = (
+                f"the rebuilt image is for CUDA {need.version}, the newest runtime the environment carries "
+                f"({carried}), and declares NVIDIA_REQUIRE_CUDA=cuda>={need.version}, which this driver does not meet: "
+                + finding.remedy
+            )
+            if runs:
+                remedy += (
+                    f", or rebuild with --base-image of a CUDA {runs[0].version} image (the CUDA {need.version} "
+                    "runtime does not run there)"
+                )
+            finding = dataclasses.replace(finding, remedy=remedy)
+        out.append(finding)
+    return out
 
 
 def _check(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
