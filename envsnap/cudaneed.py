@@ -35,6 +35,10 @@ class CudaNeed:
     # newest, the one a driver or base image for every one of them must serve.
     others: tuple[CudaNeed, ...] = ()
 
+    def carried(self) -> str:
+        """The runtimes it stands for, as a note names them: ``nvidia-cuda-runtime 13.0.96 and ... 12.8.90``."""
+        return " and ".join(n.evidence for n in (self, *self.others))
+
 
 _CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
 _CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runtime")

@@ -99,6 +99,12 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def first_few(items: Sequence[str], limit: int) -> str:
+    """At most ``limit`` of ``items``, comma-separated, and how many more: ``a, b, c and 4 more``."""
+    more = len(items) - limit
+    return ", ".join(items[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
 def gpu_name(gpu: Any) -> str:
     """A GPU's name as every report and document shows it: ``unknown GPU`` where NVML gave none (a GPU that did
     not answer). ``gpu`` is a ``model.Gpu`` or a cached view's record of one (diff), which has its fields."""

@@ -52,6 +52,6 @@ def excluding(packages: Iterable[PythonPackage], python: str) -> tuple[list[Excl
 
 def describe(exclusions: list[Exclusion], limit: int = 5) -> str:
     """``numpy (>=3.11.5), scipy (>=3.12)`` and how many more."""
-    shown_ = [f"{e.name} (Requires-Python {e.requires})" for e in exclusions[:limit]]
-    more = len(exclusions) - limit
-    return ", ".join(shown_) + (f" and {more} more" if more > 0 else "")
+    from .report import first_few
+
+    return first_few([f"{e.name} (Requires-Python {e.requires})" for e in exclusions], limit)

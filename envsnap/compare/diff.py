@@ -37,7 +37,7 @@ from .. import interchange
 from .._frozen import frozen
 from .._lazyre import LazyPattern
 from ..errors import EnvsnapError
-from ..report import Entry, Report, Severity, gpu_name
+from ..report import Entry, Report, Severity, first_few, gpu_name
 from .verdict import not_recorded, source_text
 
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
@@ -849,7 +849,7 @@ def _conda_by_name(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shown(paths: list[str]) -> str:
-    return ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+    return first_few(paths, 6)
 
 
 def _differing(

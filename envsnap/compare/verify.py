@@ -36,7 +36,7 @@ from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
-from ..report import gpu_name
+from ..report import first_few, gpu_name
 from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
@@ -142,7 +142,7 @@ def verify(
             actual, edited = _editable_checkouts(lock, actual, kept[-1])
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
-    report = _unreadable_said(report, actual)
+    report = _unreadable_said(report, kept[-1]) if kept else report
     extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
     extra += [*_editable_folders_gone(lock, kept[-1]), *_files_gone(lock, kept[-1])] if kept else []
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
@@ -151,19 +151,23 @@ def verify(
     return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
 
 
-def _unreadable_said(report: VerifyReport, actual: Snapshot) -> VerifyReport:
+def _unreadable_said(report: VerifyReport, captured: Captured) -> VerifyReport:
     """``report`` with each locked package not found that has a ``.dist-info`` (or ``.egg-info``) the capture could
-    not read saying so: its files may well import, and "not installed" alone sent the user looking for them."""
-    import re
-
+    not read saying so (the probe's ``broken-dist`` warnings, shown as the capture shows them): its files may well
+    import, and "not installed" alone sent the user looking for them."""
     from packaging.utils import canonicalize_name
 
-    pattern = re.compile(r"python: broken-dist: (.*/([^/]+?)-[^/]*\.(?:dist-info|egg-info)): (.+)")
+    from .._privacy import PathRedactor
+
+    redact = captured.redact if captured.redact is not None else PathRedactor()
     broken: dict[str, str] = {}
-    for warning in actual.envsnap.warnings:
-        found = pattern.fullmatch(warning)
-        if found is not None:
-            broken.setdefault(canonicalize_name(found[2]), f"its {found[1]} is there, unreadable: {found[3]}")
+    for warning in captured.python.warnings:
+        folder = os.path.basename(warning.path)
+        if warning.kind == "broken-dist" and folder.endswith((".dist-info", ".egg-info")) and "-" in folder:
+            broken.setdefault(
+                canonicalize_name(folder.split("-", 1)[0]),
+                f"its {redact.path(warning.path)} is there, unreadable: {redact.text(warning.reason)}",
+            )
     if not broken:
         return report
     diffs = [
@@ -293,7 +297,7 @@ def _changed_files(pips: tuple[str, ...], condas: tuple[str, ...], found: Mappin
     RECORD), a conda package's (its conda-meta record), or a shared file's owners, each named."""
     parts = [f"{len(found[k])} {k}" for k in ("modified", "missing") if found.get(k)]
     listed = [*sorted(found.get("modified", [])), *sorted(found.get("missing", []))]
-    shown = ", ".join(listed[:5]) + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")
+    shown = first_few(listed, 5)
     names = list(dict.fromkeys([*pips, *condas]))
     if len(pips) + len(condas) == 1:
         lists = "as its RECORD lists them" if pips else "as its conda-meta record lists them"

@@ -210,7 +210,7 @@ def either_runtime(need: CudaNeed, judge: Callable[[CudaNeed], list[Finding]]) -
     if not need.others or all(f.severity != "fail" for f in findings):
         return findings
     judged = [(other, judge(other)) for other in need.others]
-    carried = " and ".join(n.evidence for n in (need, *need.others))
+    carried = need.carried()
     out = []
     for finding in findings:
         if finding.severity == "fail":

@@ -227,7 +227,7 @@ def _runtimes_note(need: CudaNeed) -> str:
     """What the plan says of a base image for an environment carrying the runtimes of several CUDA majors (its CUDA
     12 and CUDA 13 runtime wheels, no framework): nothing says which its code loads, so the image is for the newest,
     under which each runs, and starts only on a driver of that CUDA; an older runtime's image is the user's choice."""
-    carried = " and ".join(n.evidence for n in (need, *need.others))
+    carried = need.carried()
     older = need.others[0].version
     return (
         f"the environment carries {carried}, and nothing in it says which runtime its code loads: the base image is "

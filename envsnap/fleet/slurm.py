@@ -274,11 +274,12 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
     if "," in selection.partition:
         _known_partition(selection.partition, env)  # sinfo reads a list without the names it does not know
     using = selection.reservation
-    holds = _reservation_nodes(using, env) if using else []
+    # Slurm's reservations, read once: the one named, and those that hold other nodes (``_reserved``).
+    holds, listing = _reservation_nodes(using, env) if using else ([], None)
     if selection.nodelist:
         names = expand(selection.nodelist, env)
         in_slurm = node_states(env, partition=selection.partition, names=names)
-        known = {s.name: s for s in _reserved(in_slurm, env, timeout, using, holds)}
+        known = {s.name: s for s in _reserved(in_slurm, env, timeout, using, holds, listing)}
         missing = [n for n in names if n not in known]
         if selection.partition and missing:
             # A partition Slurm does not know is a typo, not nodes gone; a node Slurm has in other partitions
@@ -295,7 +296,7 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
         if using
         else node_states(env, partition=selection.partition)
     )
-    states = _in_own_job(_reserved(in_slurm, env, timeout, using, holds), env)
+    states = _in_own_job(_reserved(in_slurm, env, timeout, using, holds, listing), env)
     if not states and selection.partition:
         _known_partition(selection.partition, env)
     if not states:
@@ -316,12 +317,17 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
     return _answering(states, env)
 
 
-def _reservation_nodes(name: str, env: Mapping[str, str]) -> list[str]:
-    """The nodes of the active reservation ``name`` (``--reservation``), as Slurm expands them. A name Slurm does
-    not know, or a reservation not active yet (a srun naming it waits for its start), is bad input."""
+_SHOW_RESERVATIONS = ("scontrol", "show", "reservation", "--oneliner")
+
+
+def _reservation_nodes(name: str, env: Mapping[str, str]) -> tuple[list[str], str]:
+    """The nodes of the active reservation ``name`` (``--reservation``), as Slurm expands them, and what Slurm said
+    of every reservation. A name Slurm does not know, or a reservation not active yet (a srun naming it waits for
+    its start), is bad input."""
     if not _WORD.fullmatch(name):
         raise UsageError(f"--reservation {shown(name)}: not a reservation name")
-    for line in _query(["scontrol", "show", "reservation", "--oneliner"], env).splitlines():
+    listing = _query(_SHOW_RESERVATIONS, env)
+    for line in listing.splitlines():
         fields = _fields(line)
         if fields.get("ReservationName") != name:
             continue
@@ -331,12 +337,17 @@ def _reservation_nodes(name: str, env: Mapping[str, str]) -> list[str]:
             raise UsageError(f"--reservation {name}: not active{begins} (a srun naming it waits until then)")
         if not _NODELIST.fullmatch(nodes) or nodes == "(null)":
             raise UsageError(f"--reservation {name}: holds no nodes")
-        return list(dict.fromkeys(_hostnames(nodes, env)))
+        return list(dict.fromkeys(_hostnames(nodes, env))), listing
     raise UsageError(f"--reservation {name}: Slurm knows no reservation of this name")
 
 
 def _reserved(
-    states: list[NodeState], env: Mapping[str, str], timeout: float, using: str = "", holds: Sequence[str] = ()
+    states: list[NodeState],
+    env: Mapping[str, str],
+    timeout: float,
+    using: str = "",
+    holds: Sequence[str] = (),
+    listing: str | None = None,
 ) -> list[NodeState]:
     """``states``, each node Slurm reports in a reservation (``maint``, ``reserved``) with the active reservation
     that holds it as its reason (``in maintenance reservation m1 until 2026-05-04T18:00:00; --reservation m1 would
@@ -345,17 +356,19 @@ def _reserved(
     marked ``RESERVED_AHEAD``: a srun that names none waited there for the whole timeout and read "Requested nodes
     are busy". The nodes of the job envsnap runs in run a step of it, which a reservation ahead does not stop.
     ``using`` (``--reservation``): the reservation whose nodes (``holds``) are asked through it, none of it keeping
-    them from being tried."""
+    them from being tried; ``listing``: Slurm's reservations as ``scontrol`` showed them, if read already."""
     if using:
         states = [dataclasses.replace(s, reservation=using) if s.name in holds else s for s in states]
     held = [s for s in states if any(word in s.state for word in _RESERVED)]
     ahead_until = time.time() + job_minutes(timeout) * 60 if timeout else 0.0
     if not held and not any(s.available for s in states):
         return states
-    result = _runner.run(["scontrol", "show", "reservation", "--oneliner"], timeout=QUERY_TIMEOUT, env=env)
+    if listing is None:
+        result = _runner.run(_SHOW_RESERVATIONS, timeout=QUERY_TIMEOUT, env=env)
+        listing = result.stdout if result.ok else ""
     now: dict[str, str] = {}
     ahead: dict[str, str] = {}
-    for line in result.stdout.splitlines() if result.ok else ():
+    for line in listing.splitlines():
         fields = _fields(line)
         name, nodes, state = fields.get("ReservationName", ""), fields.get("Nodes", ""), fields.get("State", "")
         if not _WORD.fullmatch(name) or not _NODELIST.fullmatch(nodes) or nodes == "(null)" or name == using:
@@ -474,11 +487,11 @@ class _Racks:
 
     def __call__(self, name: str) -> str:
         if name not in self._known:
-            self._known[name] = self._switch(name) or (
-                f"subnet {_subnet(self._addresses[name][0])}" if name in self._addresses else ""
-            )
-            if self._known[name] == "subnet ":
-                self._known[name] = ""
+            rack = self._switch(name)
+            if not rack and name in self._addresses:
+                subnet = _subnet(self._addresses[name][0])
+                rack = f"subnet {subnet}" if subnet else ""
+            self._known[name] = rack
         return self._known[name]
 
     def _switch(self, name: str) -> str:

@@ -471,8 +471,9 @@ def _crate_swhid(crate: dict[str, Any] | None) -> str:
 
 
 def _some(names: list[str], limit: int = 3) -> str:
-    more = len(names) - limit
-    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
+    from ..report import first_few
+
+    return first_few(names, limit)
 
 
 def _size(size: int) -> str:

@@ -1047,6 +1047,12 @@ def _folder_name(site_dir: str, entry: str) -> str:
     return entry.split("-", 1)[0]
 
 
+def _shadowed(path: str, info: dict[str, Any]) -> dict[str, str]:
+    """The warning of a distribution at ``path`` that an earlier one of its name on sys.path shadows."""
+    reason = "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"])
+    return {"kind": "shadowed", "path": path, "reason": reason}
+
+
 def _installed_at(info: dict[str, Any]) -> int:
     """When a distribution was installed: the mtime of its RECORD (an installer writes it last), else of its folder."""
     for path in (os.path.join(info["dist_dir"], "RECORD"), info["dist_dir"]):
@@ -1167,8 +1173,8 @@ def probe(
         known = ahead.known_at(moved) if ahead is not None else None
     packages: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
-    seen: dict[str, str] = {}  # each distribution's name: the version of the one found first
-    where: dict[str, tuple[str, int]] = {}  # each distribution's name: its site folder, its index in packages
+    # Each distribution's name: the site folder and the index in ``packages`` of the one found first.
+    first: dict[str, tuple[str, int]] = {}
     found: list[tuple[str, str]] = []
     egg_links: list[str] = []
     for site_dir in _scan_path(path_entries, here):
@@ -1192,54 +1198,42 @@ def probe(
             warnings.append({"kind": "broken-dist", "path": os.path.join(site_dir, entry), "reason": info})
             broken.setdefault(canonical_name(_folder_name(site_dir, entry)), site_dir)
             continue
-        if info["name"] not in seen and broken.get(info["name"], site_dir) != site_dir:
+        name = info["name"]
+        folder, index = first.get(name, ("", -1))
+        earlier = packages[index] if index >= 0 else None
+        if earlier is None and broken.get(name, site_dir) != site_dir:
             # Behind a broken one earlier on sys.path, whose files are the ones imported: not the one installed.
-            warnings.append(
-                {
-                    "kind": "shadowed",
-                    "path": os.path.join(site_dir, entry),
-                    "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
-                }
-            )
+            warnings.append(_shadowed(os.path.join(site_dir, entry), info))
             continue
         if info["format"] == "egg-info" and info["direct_url"] is None:
-            project = developed.get((os.path.realpath(site_dir), info["name"]))
+            project = developed.get((os.path.realpath(site_dir), name))
             if project is not None:
                 info = dict(info, egg_link=project)
-        if info["name"] in seen and where[info["name"]][0] == site_dir and seen[info["name"]] != info["version"]:
+        if earlier is not None and folder == site_dir and earlier["version"] != info["version"]:
             # Two of one name in one folder: an upgrade or uninstall stopped before the old .dist-info was removed.
             # Imports read the files the last install wrote; the name's order said nothing of which that was.
-            index = where[info["name"]][1]
-            earlier, kept = packages[index], info
+            kept = info
             if _installed_at(earlier) > _installed_at(info):
                 earlier, kept = info, earlier
             packages[index] = kept
-            seen[info["name"]] = kept["version"]
             warnings.append(
                 {
                     "kind": "duplicate",
                     "path": earlier["dist_dir"],
                     "reason": "%s %s and %s are both installed in this folder (an install or uninstall was "
                     "interrupted): the files are the last one's, %s"
-                    % (info["name"], earlier["version"], kept["version"], kept["version"]),
+                    % (name, earlier["version"], kept["version"], kept["version"]),
                 }
             )
             continue
-        if info["name"] in seen:
+        if earlier is not None:
             # The same version again is no conflict: setuptools leaves a project's own PKG.egg-info beside its
             # code (src/), which an editable install puts on sys.path after the install's .dist-info; every capture
             # of such a project warned of it.
-            if seen[info["name"]] != info["version"]:
-                warnings.append(
-                    {
-                        "kind": "shadowed",
-                        "path": os.path.join(site_dir, entry),
-                        "reason": "%s %s is shadowed by an earlier one on sys.path" % (info["name"], info["version"]),
-                    }
-                )
+            if earlier["version"] != info["version"]:
+                warnings.append(_shadowed(os.path.join(site_dir, entry), info))
             continue
-        seen[info["name"]] = info["version"]
-        where[info["name"]] = (site_dir, len(packages))
+        first[name] = (site_dir, len(packages))
         packages.append(info)
     _files_gone(packages)
     if check_files:

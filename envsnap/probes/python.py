@@ -74,7 +74,7 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     packages = []
     warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
-    warnings += [f"python: {info.name}: {files_gone_note(info)}" for info in raw.packages if files_gone_note(info)]
+    warnings += [f"python: {info.name}: {note}" for info in raw.packages if (note := files_gone_note(info))]
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
@@ -183,14 +183,14 @@ def files_gone_note(info: RawPackage) -> str:
     are not (``rm -rf site-packages/alpha``, a ``pip uninstall`` stopped half way): "" where none is gone. All of
     them gone: nothing of it imports, though its metadata and RECORD (and so its digest) are as they were."""
     from .. import grammar
+    from ..report import first_few
 
     missing = info.missing_top_level
     if not missing:
         return ""
     if len(missing) >= info.top_level_listed:
         return "its .dist-info is there, its files are not: nothing of it imports"
-    more = len(missing) - _GONE_NAMED
-    listed = ", ".join(missing[:_GONE_NAMED]) + (f" and {more} more" if more > 0 else "")
+    listed = first_few(missing, _GONE_NAMED)
     return grammar.strip_control(f"its .dist-info is there, part of its files are not: {listed}")
 
 
@@ -337,6 +337,7 @@ def pythonpath_ahead(
     ``.dist-info`` and ``.egg-info`` folder names write them (``pip install --target`` leaves them there); nothing is
     read inside them. Control characters are taken out of both: they are shown."""
     from .. import grammar
+    from ..report import first_few
     from ._pyprobe import canonical_name
 
     recorded = {p.name: p.version for p in packages}
@@ -360,8 +361,7 @@ def pythonpath_ahead(
             elif recorded[name] != version:
                 ahead.append(f"{name} {version} (the lock records {recorded[name]})")
         if ahead:
-            more = len(ahead) - _PYTHONPATH_NAMED
-            listed = ", ".join(ahead[:_PYTHONPATH_NAMED]) + (f" and {more} more" if more > 0 else "")
+            listed = first_few(ahead, _PYTHONPATH_NAMED)
             out.append((grammar.strip_control(redact.path(folder)), grammar.strip_control(listed)))
     return out
 

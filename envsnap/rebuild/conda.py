@@ -117,7 +117,7 @@ def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> tuple[str,
     for pkg in install_order(conda.packages):
         if not is_conda_name(pkg.name):  # the lock's name becomes a file name: never one that leaves bin/
             raise UnsafeInputError(f"conda package {pkg.name[:80]!r}: not a conda package name")
-        script = prefix / "bin" / f".{pkg.name}-post-link.sh"
+        script = _post_link_script(prefix, pkg)
         if not script.is_file():
             continue
         env = {
@@ -131,14 +131,12 @@ def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> tuple[str,
         }
         res = _runner.run(["bash", str(script)], timeout=POST_LINK_TIMEOUT, env=env, cwd=prefix)
         said, odd = _read_messages(messages)
+        who = f"{label(pkg)}: its post-link script"
         if odd:
-            notes.append(
-                f"{label(pkg)}: its post-link script left $PREFIX/.messages.txt as {odd}, not a file: not read"
-            )
+            notes.append(_odd_messages(who, odd))
         if res.ok:
             if said:
-                shown = script_output(said, "").replace(str(prefix), str(where))
-                notes.append(f"{label(pkg)}: its post-link script says: {shown}")
+                notes.append(_messages_said(who, "says", said, prefix, where))
             continue
         how = (
             f"ran past {POST_LINK_TIMEOUT:.0f} s"
@@ -154,6 +152,22 @@ def run_post_link_scripts(conda: Conda, prefix: Path, where: Path) -> tuple[str,
             f"{script_output(res.stdout, res.stderr).replace(str(prefix), str(where))}"
         )
     return tuple(notes)
+
+
+def _post_link_script(prefix: Path, pkg: CondaPackage) -> Path:
+    """A package's post-link script in ``prefix``, where conda packages put it (its name is a conda name)."""
+    return prefix / "bin" / f".{pkg.name}-post-link.sh"
+
+
+def _odd_messages(who: str, odd: str) -> str:
+    """The note of a ``$PREFIX/.messages.txt`` that is ``odd`` (a pipe, a folder): removed unread."""
+    return f"{who} left $PREFIX/.messages.txt as {odd}, not a file: not read"
+
+
+def _messages_said(who: str, verb: str, said: str, prefix: Path, where: Path) -> str:
+    """The note of what a post-link script left the user to read, cut short and escaped, with the staging
+    ``prefix`` named as ``where`` it is once moved."""
+    return f"{who} {verb}: {script_output(said, '').replace(str(prefix), str(where))}"
 
 
 def install_with_rattler(
@@ -292,7 +306,7 @@ def engine_notes(engine: str, conda: Conda, prefix: Path, stdout: str, where: Pa
     scripted = [
         label(pkg)
         for pkg in install_order(conda.packages)
-        if is_conda_name(pkg.name) and (prefix / "bin" / f".{pkg.name}-post-link.sh").is_file()
+        if is_conda_name(pkg.name) and _post_link_script(prefix, pkg).is_file()
     ]
     who = (
         f"{scripted[0]}: its post-link script"
@@ -302,10 +316,8 @@ def engine_notes(engine: str, conda: Conda, prefix: Path, stdout: str, where: Pa
         else "a post-link script"
     )
     if odd:
-        return (f"{who} left $PREFIX/.messages.txt as {odd}, not a file: not read",)
-    return (
-        f"{who} {'say' if len(scripted) > 1 else 'says'}: {script_output(said, '').replace(str(prefix), str(where))}",
-    )
+        return (_odd_messages(who, odd),)
+    return (_messages_said(who, "say" if len(scripted) > 1 else "says", said, prefix, where),)
 
 
 def restore_provenance(prefix: Path, conda: Conda) -> None:

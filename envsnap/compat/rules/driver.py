@@ -67,7 +67,7 @@ def _image_of_the_newest(need: CudaNeed, host: Snapshot, target: Target) -> list
     if all(f.severity != "fail" for f in findings):
         return findings
     runs = [o for o in need.others if all(f.severity != "fail" for f in _check(o, host, target))]
-    carried = " and ".join(n.evidence for n in (need, *need.others))
+    carried = need.carried()
     out = []
     for finding in findings:
         if finding.severity == "fail":
