@@ -860,6 +860,11 @@ def plan(
             # docker's init as the container's process 1: the kernel gives process 1 no default action for a signal,
             # so a SIGTERM or Ctrl-C that docker passes on would not end a command without a handler of its own.
             "--init",
+            # ... and it passes each signal to the command's process group, as a terminal's Ctrl-C reaches every
+            # process of a command run without docker (a program a shell script runs, a trainer's workers); by
+            # default docker's init (tini) signals the command alone. The variable is tini's only way to be told.
+            "-e",
+            "TINI_KILL_PROCESS_GROUP=1",
             "--network",
             "none",
             *docker_gpu_words(asked, record.command.variables),

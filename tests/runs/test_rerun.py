@@ -24,6 +24,9 @@ from envsnap.compat.target import probe_docker
 from envsnap.runs import record as rec
 from envsnap.runs import rerun as rerun_mod
 
+# docker's init told to signal the command's process group (tini's TINI_KILL_PROCESS_GROUP), as a terminal does
+TINI_GROUP = ("-e", "TINI_KILL_PROCESS_GROUP=1")
+
 
 def _engine_reachable() -> bool:
     return probe_docker(timeout=3).reachable
@@ -652,7 +655,7 @@ def test_rerun_in_docker_mounts_the_home_paths_the_command_names(tmp_path: Path)
     ], lines
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none",
             "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "--mount", f'type=bind,"source={bob}/data,v2/x.csv","target={bob}/data,v2/x.csv",readonly',
@@ -676,7 +679,7 @@ def test_rerun_in_docker_mounts_a_project_whose_path_holds_a_colon(tmp_path: Pat
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none",
             "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "sh", "-c", "true",
@@ -1055,7 +1058,7 @@ def test_rerun_in_docker_asks_docker_for_the_gpus_the_run_used(
     assert res.returncode == 2 and "not confirmed" in res.stderr, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none", *request_,
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none", *request_,
             "--mount", f"type=bind,source={root},target={root}",
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1351,7 +1354,7 @@ def test_rerun_in_docker_passes_the_recorded_variables_as_arguments(
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none",
             "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "SEED=3; rm -rf ~ $(x)", "-e", "DOCKER_HOST=tcp://evil:2375", "-e", "WANDB_MODE",
@@ -1459,7 +1462,7 @@ def test_rerun_in_docker_unsets_a_variable_the_run_had_unset(tmp_path: Path, mon
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none",
             "-e", "NVIDIA_VISIBLE_DEVICES=void",
             "--mount", f"type=bind,source={paper},target={paper}",
             "-e", "WANDB_MODE",
@@ -1552,7 +1555,7 @@ def test_rerun_in_docker_asking_for_no_gpu_gives_nvidia_s_runtime_void(
     recorded = rerun_mod.docker_variables(variables, {})
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none", *words,
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none", *words,
             "--mount", f"type=bind,source={paper},target={paper}", *recorded,
             "-w", str(paper), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1669,7 +1672,8 @@ def test_rerun_in_docker_gives_the_command_the_gpus_of_the_recorded_cuda_visible
     word = ["-e", f"CUDA_VISIBLE_DEVICES={variable.value}" if not variable.unset else "CUDA_VISIBLE_DEVICES"]
     assert res.stderr.splitlines()[1] == "  " + shlex.join(
         [
-            "docker", "run", "--pull", "never", "--rm", "-i", "--init", "--network", "none", "--gpus", "all",
+            "docker", "run", "--pull", "never", "--rm", "-i", "--init", *TINI_GROUP, "--network", "none",
+            "--gpus", "all",
             "--mount", f"type=bind,source={root},target={root}", *word,
             "-w", str(root), "--user", f"{os.getuid()}:{os.getgid()}", "--", "some/image:1", "true",
         ]
@@ -1733,6 +1737,40 @@ def test_a_sigterm_to_rerun_in_docker_ends_the_command_in_the_container(tmp_path
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "envsnap: terminated (SIGTERM)" in err, out + err
     assert time.monotonic() - sent < 30 and not (root / "late.txt").exists(), out + err
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_a_sigint_to_rerun_in_docker_reaches_every_process_of_the_command(tmp_path: Path) -> None:
+    """A Ctrl-C reaches every process of a command run without docker (the terminal signals its whole foreground
+    group): a training script's workers, or the program a shell script runs. In the container, docker's init passed
+    the SIGINT docker forwards to the command alone, so the program under a shell never saw it: it ran on (a shell
+    waits for it) or was killed without its cleanup when the shell ended. Docker's init now signals the command's
+    process group, as the terminal does."""
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    root = tmp_path / "p"
+    root.mkdir()
+    inner = 'trap "echo cleaned > cleanup.txt; exit 3" INT; touch started; sleep 60 & wait; echo late > late.txt'
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("sh", "-c", f"sh -c '{inner}'; echo outer > outer.txt"), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", image, "--yes"],
+        cwd=root, env=envsnap_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (root / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert time.monotonic() - sent < 30 and not (root / "late.txt").exists(), out + err
+    assert (root / "cleanup.txt").read_text() == "cleaned\n", out + err
 
 
 def test_rerun_in_docker_runs_a_recorded_python_path_as_the_images_python(tmp_path: Path) -> None:
