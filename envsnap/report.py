@@ -94,9 +94,10 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-def counted(count: int, noun: str) -> str:
-    """A count with its noun in the number it takes, as a summary line writes it: ``1 warning``, ``2 warnings``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """A count with its noun in the number it takes, as a summary line writes it: ``1 warning``, ``2 warnings``;
+    ``plural`` where it is not the noun and an ``s`` (``process``, ``processes``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
 
 
 def first_few(items: Sequence[str], limit: int) -> str:

@@ -35,6 +35,8 @@ def home_text_words(places: Sequence[tuple[int, str]]) -> tuple[int, ...]:
 
 
 def rows(rec: RunRecord) -> list[tuple[str, str]]:
+    from ..report import counted  # not at import: ``run`` imports this module before its command starts
+
     r, env, loaded = rec.result, rec.environment, rec.loaded
     ending = (
         f"exit {r.exit_status}" + (f" ({r.signal})" if r.signal else "") + (", interrupted" if r.interrupted else "")
@@ -73,7 +75,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     else:
         out.append(("Lock", "none recorded"))
     out.append(("Environment", env.python or "unknown"))
-    out.append(("Drift at start", f"{len(env.drift)} findings" if env.drift else "none"))
+    out.append(("Drift at start", counted(len(env.drift), "finding") if env.drift else "none"))
     out.extend((f"  {i + 1}", line) for i, line in enumerate(env.drift[:MAX_NAMED]))
     if rec.code is not None:
         state = f"dirty ({rec.code.diff_digest})" if rec.code.dirty else "clean"
@@ -84,7 +86,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     out.append(
         (
             "Loaded",
-            f"{len(loaded.libraries)} shared objects in {loaded.processes} processes "
+            f"{counted(len(loaded.libraries), 'shared object')} in {counted(loaded.processes, 'process', 'processes')} "
             f"({loaded.python_processes} Python, {len(loaded.modules)} top-level modules); "
             f"{len(missing)} not accounted for by the lock",
         )
@@ -94,7 +96,8 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     if len(missing) > MAX_NAMED:
         out.append(("  ...", f"{len(missing) - MAX_NAMED} more (--json lists every one)"))
     for d in rec.data:
-        what = "missing" if d.kind == "missing" else f"{d.files} files, {_size(d.bytes)}, {d.method} {d.digest}"
+        files = counted(d.files, "file")
+        what = "missing" if d.kind == "missing" else f"{files}, {_size(d.bytes)}, {d.method} {d.digest}"
         out.append((d.role.capitalize(), f"{d.path}: {what}"))
     out.append(("Digest", rec.run.content_digest))
     return out

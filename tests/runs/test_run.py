@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 from runhelpers import Envsnap, envsnap_env
 
 from envsnap.runs import record as rec
+from envsnap.runs import summary
 
 
 def _wait_for(path: Path) -> None:
@@ -954,3 +956,25 @@ def test_run_env_refuses_a_bad_name_or_value_before_the_command_runs(
     assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "ran").exists() and not (tmp_path / "run.toml").exists()
+
+
+def test_show_of_a_run_counts_one_process_one_file_and_one_finding_in_the_singular(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    # `envsnap show run.toml` of a one-process run with one input file read "22 shared objects in 1 processes" and
+    # "data/t.csv: 1 files, ...", and a run that started with one drift finding "Drift at start  1 findings".
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    res = envsnap(
+        "run", "--lock", host_lock, "--data", "t.csv", "-o", "run.toml", "--", sys.executable, "-c", "pass",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    record = rec.load(tmp_path / "run.toml")
+    assert record.loaded.processes == 1
+    shown = dict(summary.rows(record))
+    assert " shared objects in 1 process (1 Python, " in shown["Loaded"], shown["Loaded"]
+    assert shown["Input"].startswith("t.csv: 1 file, 8 B, "), shown["Input"]
+    drifted = dataclasses.replace(record, environment=dataclasses.replace(record.environment, drift=("numpy: 2.0",)))
+    assert dict(summary.rows(drifted))["Drift at start"] == "1 finding"
+    loaded = dataclasses.replace(record.loaded, processes=2)
+    assert " in 2 processes (" in dict(summary.rows(dataclasses.replace(record, loaded=loaded)))["Loaded"]
