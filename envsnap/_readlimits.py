@@ -260,6 +260,24 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
         os.close(fd)
 
 
+def unpacked_folder(path: str | os.PathLike[str]) -> str:
+    """The folder ``tar -xf`` of the bundle archive ``path`` puts its lock in (``_unpacked_lock``): ``supp`` for
+    ``supp.tar.gz`` as ``envsnap bundle`` wrote it, ``.`` for one made of a folder's content."""
+    from ._defaults import ARCHIVE_SUFFIXES, LOCK_NAME
+
+    p = Path(path)
+    stem = next((p.name[: -len(s)] for s in ARCHIVE_SUFFIXES if p.name.endswith(s)), p.name)
+    default = f"{stem}/{LOCK_NAME}"
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return os.path.dirname(default) or "."
+    try:
+        return os.path.dirname(_unpacked_lock(fd, default) if stat.S_ISREG(os.fstat(fd).st_mode) else default) or "."
+    finally:
+        os.close(fd)
+
+
 def _unpacked_lock(fd: int, default: str) -> str:
     """Where ``tar -xf`` puts the lock of the archive open as ``fd``: in the folder its first member names (an
     archive renamed since ``envsnap bundle`` wrote it, or made by hand with ``tar``, unpacks to a folder not named

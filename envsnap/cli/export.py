@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
 
         # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
         not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot)]
+    if exporter.name == "pylock":
+        _refuse_named_only(snapshot, args.lock, bundled, args.output)
     paths_project, unsure = _project_for_paths(args.project, args.lock, bundled) if args.absolute_paths else (None, "")
     if args.absolute_paths:
         from ..export import with_absolute_paths
@@ -148,6 +150,41 @@ def run(args: argparse.Namespace) -> int:
         if exporter.name in _FIND_LINKS_FORMATS:
             _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
     return 0
+
+
+def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str | None) -> None:
+    """Exit 2 naming the exact commands that write the pylock when packages of the lock are known by a wheel's name
+    and sha256 alone (``bundle --offline`` of a fresh venv: pip and setuptools from ensurepip), which only a bundle
+    folder's wheels give a place: that of the lock's own bundle folder, of the folder an archive unpacks to, or of a
+    bundle made of the lock first. A bundle folder given as LOCK names its wheels already (``with_bundle_wheels``)."""
+    from .. import sinks
+    from .._defaults import BUNDLE_SUMS, LOCK_NAME
+    from .._readlimits import unpacked_folder
+    from ..export.pylock import named_only, named_only_message
+
+    named = named_only(snapshot)
+    if not named:
+        return
+    with sinks.refusing(ExportError, "export"):
+        tail = f" --format pylock{f' -o {sinks.shell_word(output)}' if output else ''}"
+        folder = os.path.dirname(lock) or "."
+        if bundled and not os.path.isdir(lock):
+            unpacked = unpacked_folder(lock)
+            how = (
+                f"unpack the archive (tar -xf {sinks.shell_word(lock)}) and export the bundle folder it holds, "
+                f"whose wheels they are: `envsnap export {sinks.shell_word(unpacked)}{tail}`"
+            )
+        elif not bundled and os.path.basename(lock) == LOCK_NAME and os.path.isfile(os.path.join(folder, BUNDLE_SUMS)):
+            how = (
+                "export the bundle folder holding the lock, whose wheels they are: "
+                f"`envsnap export {sinks.shell_word(folder)}{tail}`"
+            )
+        else:
+            how = (
+                f"make a bundle of the lock, which holds their wheels, and export its folder: "
+                f"`envsnap bundle {sinks.shell_word(lock)} -o DIR`, then `envsnap export DIR{tail}`"
+            )
+    raise ExportError(named_only_message(named, how))
 
 
 def _project_for_paths(project: str | None, lock: str, bundled: bool) -> tuple[Path | None, str]:

@@ -39,13 +39,12 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     require_python_layer(snapshot, "pylock")
     require_pinned(snapshot, "pylock")
     unplaced = [p for p in snapshot.python.packages if p.source.kind == "index" and p.artifact and not p.artifact.url]
-    named = [f"{p.name}=={p.version}" for p in unplaced if p.artifact and p.artifact.filename]
+    named = named_only(snapshot)
     if named:
-        # Pinned from the bundler's own Python (its ensurepip wheels): the file is the bundle's, and no URL is known.
         raise ExportError(
-            f"pylock: {len(named)} package(s) are known by file name and sha256 only, with no URL (a wheel of the "
-            f"Python that pinned the lock, from its ensurepip folder): {', '.join(named[:8])}; export the bundle "
-            "directory that holds them (`envsnap export BUNDLE_DIR --format pylock`)"
+            named_only_message(
+                named, "export the bundle directory that holds them (`envsnap export BUNDLE_DIR --format pylock`)"
+            )
         )
     hash_only = [f"{p.name}=={p.version}" for p in unplaced]
     if hash_only:
@@ -80,6 +79,24 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         tool["conda-managed"] = skipped
     doc["tool"] = {"envsnap": {k: v for k, v in tool.items() if v}}
     return doc
+
+
+def named_only(snapshot: Snapshot) -> list[str]:
+    """The index packages (``name==version``) known by a wheel's file name and sha256 alone, with no URL: pinned
+    from the bundler's own Python (its ensurepip wheels), whose file only the bundle holds."""
+    return [
+        f"{p.name}=={p.version}"
+        for p in snapshot.python.packages
+        if p.source.kind == "index" and p.artifact and not p.artifact.url and p.artifact.filename
+    ]
+
+
+def named_only_message(named: list[str], how: str) -> str:
+    """The one line refusing ``named`` (``named_only``), ending with ``how`` to export them instead."""
+    return (
+        f"pylock: {len(named)} package(s) are known by file name and sha256 only, with no URL (a wheel of the "
+        f"Python that pinned the lock, from its ensurepip folder): {', '.join(named[:8])}; {how}"
+    )
 
 
 def _package(pkg: PythonPackage) -> dict[str, Any]:

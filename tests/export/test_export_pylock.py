@@ -376,3 +376,54 @@ def test_a_find_links_wheel_in_the_project_installs_with_uv(tmp_path: Path, make
         )
         assert result.returncode == 0, result.stderr
         assert "+ tinypkg==1.0" in result.stderr, result.stderr
+
+
+def _seeded_bundle(tmp_path: Path) -> Path:
+    """A bundle of a fresh venv as ``bundle --offline`` writes it: pip pinned from the bundler's ``ensurepip``
+    folder, known by its file name and sha256 alone (no URL), its wheel in the bundle."""
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.model import Artifact, PythonEnv, PythonPackage
+
+    bundle = tmp_path / "my bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    name = "pip-23.2.1-py3-none-any.whl"
+    (bundle / "wheels" / name).write_bytes(b"pip")
+    art = Artifact(filename=name, url="", sha256=hashlib.sha256(b"pip").hexdigest())
+    pkg = PythonPackage(name="pip", version="23.2.1", installer="pip", artifact=art, requested=True)
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    return bundle
+
+
+def test_a_bundles_lock_with_seed_wheels_says_the_exact_export_that_writes_its_pylock(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock of a bundle of a fresh venv (pip and setuptools from ensurepip, known by name and sha256) exported
+    as pylock from elsewhere said "export the bundle directory ... (`envsnap export BUNDLE_DIR --format pylock`)",
+    a placeholder the user had to work out. It names the command to run: the bundle folder holding the lock, or,
+    for a lock alone, the bundle to make first; that command then writes the file."""
+    import shlex
+
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle = _seeded_bundle(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    lock = bundle / "envsnap.lock"
+    result = cli("export", str(lock), "--format", "pylock", "-o", "out/pylock.toml")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    command = f"envsnap export {shlex.quote(str(bundle))} --format pylock -o out/pylock.toml"
+    assert f"`{command}`" in result.err and "BUNDLE_DIR" not in result.err, result.err
+    result = cli(*shlex.split(command)[1:])
+    assert result.code == 0 and (elsewhere / "out" / "pylock.toml").is_file(), result
+    # A lock alone (copied out of its bundle): make the bundle first, then export its folder.
+    (elsewhere / "env.lock").write_bytes(lock.read_bytes())
+    result = cli("export", "env.lock", "--format", "pylock")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "`envsnap bundle env.lock -o DIR`" in result.err and "`envsnap export DIR --format pylock`" in result.err
+    # An archive: unpack it, then export the folder it holds.
+    write_archive(bundle, elsewhere / "supp.tar.gz")
+    result = cli("export", "supp.tar.gz", "--format", "pylock")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "(tar -xf supp.tar.gz)" in result.err and "`envsnap export supp --format pylock`" in result.err, result.err
