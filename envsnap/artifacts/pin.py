@@ -1080,10 +1080,11 @@ def ensurepip_wheel_dir() -> str:
     return os.path.join(sysconfig.get_path("stdlib"), "ensurepip", "_bundled")
 
 
-def _from_ensurepip(url: str) -> bool:
-    """Whether ``url`` is a file of this Python's ``ensurepip/_bundled`` (``find_links_files`` writes it resolved)."""
+def _from_seed_folder(url: str) -> bool:
+    """Whether ``url`` is a file of a seed-wheel folder of this machine (``seed_wheel_dirs``: a distribution's
+    ``/usr/share/python-wheels``, this Python's ``ensurepip/_bundled``; ``find_links_files`` writes it resolved)."""
     path = local_path(url) if fileurls.is_file_url(url) and not fileurls.is_labelled(url) else None
-    return path is not None and str(path.parent) == os.path.realpath(ensurepip_wheel_dir())
+    return path is not None and str(path.parent) in {os.path.realpath(d) for d in seed_wheel_dirs()}
 
 
 def with_seed_wheels(config: IndexConfig) -> IndexConfig:
@@ -1854,10 +1855,11 @@ def located(art: Artifact, redactor: PathRedactor) -> Artifact:
     def named(url: str) -> str:  # a label the lock already wrote (a local archive's ``file://{project}/...``) stays
         return url if not url or fileurls.is_labelled(url) else redactor.url(url)
 
-    if _from_ensurepip(art.url):
-        # The running Python's own copy of an upstream wheel: its place (``~/.pyenv/versions/3.11.7/lib/...``) is the
-        # bundler's, which no reader has. Known by its name and sha256, as a find-links file an import names: the
-        # bundle holds it, and bundle and rebuild find it on an index or in their own Python's folder by those.
+    if _from_seed_folder(art.url):
+        # A wheel a venv is seeded with: the running Python's own copy of an upstream wheel, or a distribution's
+        # rebuild (Debian's ``/usr/share/python-wheels``). Its place (``~/.pyenv/versions/3.11.7/lib/...``) is the
+        # bundler's host, which no reader has. Known by its name and sha256, as a find-links file an import names:
+        # the bundle holds it, and bundle and rebuild find it on an index or in their own seed folders by those.
         return dataclasses.replace(art, url="", index="")
 
     index = art.index

@@ -712,8 +712,33 @@ def test_a_distribution_rebuilt_seed_wheel_pins_from_the_distributions_wheel_fol
     (outcome,) = result.outcomes
     art = result.snapshot.python.packages[0].artifact
     assert outcome.status == "pinned" and art is not None, outcome
-    assert art.filename == debian.name and art.index == str(tmp_path / "python-wheels")
+    assert art.filename == debian.name and art.sha256 == hashlib.sha256(debian.read_bytes()).hexdigest()
+    assert (art.url, art.index) == ("", "")  # by name and sha256, not by a folder of this host
     assert pin_module.with_seed_wheels(IndexConfig(find_links=("/mine",))).find_links[0] == "/mine"
+
+
+def test_a_debian_seed_wheel_is_recorded_by_name_and_sha256_not_by_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A venv made by Debian's ``python3 -m venv`` holds pip from ``/usr/share/python-wheels``: pin and ``bundle
+    --offline`` recorded its wheel as ``file:///usr/share/python-wheels/pip-...whl`` (index the folder), a path of
+    the bundler's host in a published lock, where ensurepip's wheel is known by its name and sha256 alone. It is
+    recorded the same way now, and the bundle still holds the very file."""
+    import envsnap.artifacts.pin as pin_module
+
+    seeds = tmp_path / "usr" / "share" / "python-wheels"
+    debian = make_wheel(seeds, "pip", "23.0.1", body="VALUE = 'debian'\n")
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(seeds),))
+    monkeypatch.chdir(tmp_path)
+    lock = lockfile.dump(lock_of(package_for(debian, "pip", "23.0.1")), tmp_path / "env.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--offline", "--cache-dir", tmp_path / "cache")
+    assert result.code == 0, result
+    text = (tmp_path / "b" / "envsnap.lock").read_text()
+    assert "python-wheels" not in text and str(tmp_path) not in text, text
+    art = lockfile.load(tmp_path / "b" / "envsnap.lock").python.packages[0].artifact
+    assert art is not None and (art.filename, art.url, art.index) == (debian.name, "", "")
+    assert art.sha256 == hashlib.sha256(debian.read_bytes()).hexdigest()
+    assert (tmp_path / "b" / "wheels" / debian.name).read_bytes() == debian.read_bytes()
 
 
 def test_a_venv_s_seed_wheels_pin_offline_from_the_interpreter_s_ensurepip_folder(
