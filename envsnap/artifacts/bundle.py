@@ -39,7 +39,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .. import _leftovers, _readlimits, _runner, _tools, grammar, lockfile, sinks
+from .. import _leftovers, _readlimits, _runner, _tools, fileurls, grammar, lockfile, sinks
 from .._defaults import (
     ARCHIVE_SUFFIXES,
     ARTIFACTS_CACHE,
@@ -1275,17 +1275,35 @@ def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOp
     from .._fetchpolicy import FetchRefusedError
     from .conda import refuse_unfetchable
 
-    for art in [] if opts.offline else [p.artifact for p in lock.pip_layer()]:
+    for pkg in [] if opts.offline else lock.pip_layer():
+        art = pkg.artifact
         if art is None or art.rebuilt or not art.filename or _in_bundle(root, art):
             continue
         try:
-            pinner.check_artifact(art)
+            source = pinner.check_artifact(art)
         except FetchRefusedError:
             raise
         except (PinError, BundleError, UnsafeInputError):
-            pass  # not a refusal: reported at the package's turn, with the others
+            continue  # not a refusal: reported at the package's turn, with the others
+        _refuse_special_file(pkg, art, source)
     if lock.conda is not None:
         refuse_unfetchable(lock.conda.packages, root / CONDA, opts.allow_urls, opts.project_dir)
+
+
+def _refuse_special_file(pkg: PythonPackage, art: Artifact, source: object) -> None:
+    """``UnsafeInputError`` (exit 2) when the file a wheel's fetch would read from this machine is there and no
+    regular file (a pipe, a device, a folder: a stranger's supplement unpacked there), refused unread as a conda
+    archive is (``conda.fetch_archive``); it was a download that failed, exit 4, once the other wheels were in."""
+    from .pin import IndexFile
+
+    local = local_path(source.url) if isinstance(source, IndexFile) else None
+    if local is None or local.is_file() or not os.path.lexists(local):
+        return
+    shown = f" ({local})" if fileurls.is_labelled(art.url) else ""  # the path looked at, where a label names it
+    raise UnsafeInputError(
+        f"{package_label(pkg)}: {art.url}{shown} is not a regular file (a pipe, a device or a folder is no wheel: "
+        "not read)"
+    )
 
 
 def _in_bundle(root: Path, art: Artifact) -> bool:

@@ -1284,11 +1284,12 @@ class Pinner:
             )
         return found
 
-    def check_artifact(self, art: Artifact) -> None:
+    def check_artifact(self, art: Artifact) -> IndexFile | Path:
         """``FetchRefusedError`` now, as ``fetch_artifact`` would raise it, when the lock's URL of ``art`` is refused
         and no configured index has the file (whatever the download cache holds); reads no lock URL (a refused one
-        makes it read the configured indexes' pages). A bundle judges every URL this way before it fetches any."""
-        self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
+        makes it read the configured indexes' pages). A bundle judges every URL this way before it fetches any.
+        Returns what the fetch would read: the file to download (its URL), or the download cache's copy."""
+        return self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the

@@ -820,3 +820,38 @@ def test_a_conda_archive_that_is_no_regular_file_is_not_opened_for_its_check(tmp
         pytest.fail("the check waited on the pipe")
     assert len(outcome) == 1 and isinstance(outcome[0], RebuildError), outcome
     assert str(outcome[0]) == "c0 1.0 (0): c0-1.0-0.conda: cannot read it (not a regular file)"
+
+
+@pytest.mark.parametrize("kind", ["pipe", "link to /dev/zero", "folder"])
+def test_a_wheel_url_that_names_no_regular_file_is_refused_unread(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A lock's ``file://`` wheel, allowed with ``--allow-url``, that is a pipe, a link to a device or a folder was
+    a package that "could not be bundled" (``cannot download (not a regular file)``), exit 4, after the other wheels
+    were fetched, where such a conda archive is refused unread. It is refused unread too: one line, exit 2, before
+    anything is fetched, and no bundle is left."""
+    import os
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    place = tmp_path / "wheels" / "odd-1.0-py3-none-any.whl"
+    place.parent.mkdir(parents=True)
+    if kind == "pipe":
+        os.mkfifo(place)
+    elif kind == "folder":
+        place.mkdir()
+    else:
+        place.symlink_to("/dev/zero")
+    art = Artifact(filename=place.name, url=place.as_uri(), sha256="1" * 64)
+    lock = lockfile.dump(
+        Snapshot(
+            python=PythonEnv(version="3.11.7", packages=(PythonPackage(name="odd", version="1.0", artifact=art),))
+        ),
+        tmp_path / "env.lock",
+    )
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", f"{tmp_path.as_uri()}/*")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines() == [
+        f"envsnap: error: odd 1.0: {place.as_uri()} is not a regular file (a pipe, a device or a folder is no "
+        "wheel: not read)"
+    ], result.err
+    assert not (tmp_path / "b").exists()
