@@ -83,7 +83,8 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
 
 def named_only(snapshot: Snapshot) -> list[str]:
     """The index packages (``name==version``) known by a wheel's file name and sha256 alone, with no URL: pinned
-    from the bundler's own Python (its ensurepip wheels), whose file only the bundle holds."""
+    from a seed-wheel folder of the bundler's machine (its Python's ensurepip wheels, Debian's
+    ``/usr/share/python-wheels``), whose file only the bundle holds."""
     return [
         f"{p.name}=={p.version}"
         for p in snapshot.python.packages
@@ -94,8 +95,9 @@ def named_only(snapshot: Snapshot) -> list[str]:
 def named_only_message(named: list[str], how: str) -> str:
     """The one line refusing ``named`` (``named_only``), ending with ``how`` to export them instead."""
     return (
-        f"pylock: {len(named)} package(s) are known by file name and sha256 only, with no URL (a wheel of the "
-        f"Python that pinned the lock, from its ensurepip folder): {', '.join(named[:8])}; {how}"
+        f"pylock: {len(named)} package(s) are known by file name and sha256 only, with no URL (a seed wheel of the "
+        "machine that pinned the lock, from its Python's ensurepip/_bundled or the distribution's "
+        f"/usr/share/python-wheels): {', '.join(named[:8])}; {how}"
     )
 
 

@@ -427,3 +427,16 @@ def test_a_bundles_lock_with_seed_wheels_says_the_exact_export_that_writes_its_p
     result = cli("export", "supp.tar.gz", "--format", "pylock")
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert "(tar -xf supp.tar.gz)" in result.err and "`envsnap export supp --format pylock`" in result.err, result.err
+
+
+def test_a_seed_wheel_refusal_names_every_folder_such_a_wheel_comes_from(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A lock of a venv Debian's ``python3 -m venv`` made records its pip by name and sha256 (from
+    ``/usr/share/python-wheels``), as ensurepip's: the pylock refusal said the wheel came from "its ensurepip folder",
+    which on Debian sent the user looking in the wrong place. It names both seed folders."""
+    bundle = _seeded_bundle(tmp_path)
+    (tmp_path / "env.lock").write_bytes((bundle / "envsnap.lock").read_bytes())
+    result = cli("export", tmp_path / "env.lock", "--format", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "ensurepip/_bundled" in result.err and "/usr/share/python-wheels" in result.err, result.err
