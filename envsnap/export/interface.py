@@ -37,6 +37,8 @@ class Exporter(ABC):
     filename: ClassVar[str]  # default output file name (or directory name when ``directory`` is true)
     directory: ClassVar[bool] = False  # writes several files into a directory (a Docker build context)
     needs_artifacts: ClassVar[bool] = False  # index packages must carry a pinned ``artifact`` (url + sha256)
+    # ... and one known by its file, not by a sha256 alone (an imported hashed requirements file): pylock names files
+    needs_files: ClassVar[bool] = False
 
     @abstractmethod
     def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
@@ -55,15 +57,19 @@ class Exporter(ABC):
         return self.files(snapshot)
 
 
-def unpinned(snapshot: Snapshot) -> list[PythonPackage]:
-    """Python packages installed from an index whose exact file (url + sha256) is not in the lock yet.
+def unpinned(snapshot: Snapshot, *, files: bool = False) -> list[PythonPackage]:
+    """Python packages installed from an index whose exact file (url + sha256) is not in the lock yet; with
+    ``files`` (``Exporter.needs_files``) also those known by a sha256 alone, with no file name (an imported hashed
+    requirements file), which ``envsnap pin`` finds the file of.
 
     Packages installed by conda are the conda layer's business and do not count.
     """
     return [
         p
         for p in snapshot.python.packages
-        if p.source.kind == "index" and not p.conda_layer and (p.artifact is None or not p.artifact.sha256)
+        if p.source.kind == "index"
+        and not p.conda_layer
+        and (p.artifact is None or not p.artifact.sha256 or (files and not p.artifact.filename))
     ]
 
 

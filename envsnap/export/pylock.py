@@ -16,7 +16,7 @@ from .. import fileurls, platforms, sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, require_pinned, require_python_layer
+from .interface import Exporter, UnpinnedError, require_pinned, require_python_layer
 
 LOCK_VERSION = "1.0"
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -47,8 +47,8 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
             )
         )
     hash_only = [f"{p.name}=={p.version}" for p in unplaced]
-    if hash_only:
-        raise ExportError(
+    if hash_only:  # what pinning finds the file of: the CLI says why it did not, where it ran
+        raise UnpinnedError(
             f"pylock: {len(hash_only)} package(s) are known by hash only, not by file "
             f"(imported from a requirements.txt?): {', '.join(hash_only[:8])}; "
             "run `envsnap pin LOCK` to find their files"
@@ -233,6 +233,7 @@ class PylockExporter(Exporter):
     description = "PEP 751 pylock.toml of the Python layer (install with uv pip sync)"
     filename = "pylock.toml"
     needs_artifacts = True
+    needs_files = True
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)

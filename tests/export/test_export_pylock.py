@@ -440,3 +440,31 @@ def test_a_seed_wheel_refusal_names_every_folder_such_a_wheel_comes_from(
     result = cli("export", tmp_path / "env.lock", "--format", "pylock", "-o", tmp_path / "pylock.toml")
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert "ensurepip/_bundled" in result.err and "/usr/share/python-wheels" in result.err, result.err
+
+
+def test_an_imported_hashed_requirements_lock_is_pinned_by_its_pylock_export(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``uv pip compile --generate-hashes`` output imported (each package known by its sha256 alone), exported as
+    pylock: export pins a lock first where the format needs files (and `--pin` says it must), but it took a hash for
+    a file and refused ("known by hash only, not by file ...; run `envsnap pin LOCK`"), exit 2, where `envsnap pin`
+    finds the file. It pins them as `pin` does, and the pylock names the wheel."""
+    from wheelfiles import build_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = build_wheel(wheels, "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (tmp_path / "requirements.txt").write_text(f"tinypkg==1.0 \\\n    --hash=sha256:{digest}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    for option in ((), ("--pin",)):
+        result = cli("export", "env.lock", "-f", "pylock", "-o", "out/pylock.toml", *option)
+        assert result.code == 0, (option, result)
+        (entry,) = tomllib.loads((tmp_path / "out" / "pylock.toml").read_text())["packages"]
+        (file,) = entry["wheels"]
+        assert (file["name"], file["hashes"]) == (wheel.name, {"sha256": digest}), entry
