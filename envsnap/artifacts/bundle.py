@@ -1274,6 +1274,7 @@ def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOp
     never changes the answer). ``--offline`` fetches no wheel and asks nothing: the cache is what is here."""
     from .._fetchpolicy import FetchRefusedError
     from .conda import refuse_unfetchable
+    from .pin import IndexFile, hash_only, here
 
     for pkg in [] if opts.offline else lock.pip_layer():
         art = pkg.artifact
@@ -1285,12 +1286,23 @@ def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOp
             raise
         except (PinError, BundleError, UnsafeInputError):
             continue  # not a refusal: reported at the package's turn, with the others
-        _refuse_special_file(pkg, art, source)
+        _refuse_special_file(pkg, art.url, source)
+    for pkg in lock.pip_layer():
+        # A local archive an import recorded (``name @ file:///.../x.whl``), pinned from its URL next: read as the
+        # fetch policy allows it (pinning says why not, where it does not, or where its place is missing).
+        if pkg.source.kind != "archive" or not (pkg.artifact is None or hash_only(pkg.artifact)):
+            continue
+        try:
+            url = here(pkg.source.url, opts.project_dir)
+        except (PinError, UnsafeInputError):
+            continue
+        if pinner.policy.refusal(url) is None:
+            _refuse_special_file(pkg, pkg.source.url, IndexFile(filename="", url=url))
     if lock.conda is not None:
         refuse_unfetchable(lock.conda.packages, root / CONDA, opts.allow_urls, opts.project_dir)
 
 
-def _refuse_special_file(pkg: PythonPackage, art: Artifact, source: object) -> None:
+def _refuse_special_file(pkg: PythonPackage, recorded: str, source: object) -> None:
     """``UnsafeInputError`` (exit 2) when the file a wheel's fetch would read from this machine is there and no
     regular file (a pipe, a device, a folder: a stranger's supplement unpacked there), refused unread as a conda
     archive is (``conda.fetch_archive``); it was a download that failed, exit 4, once the other wheels were in."""
@@ -1299,9 +1311,10 @@ def _refuse_special_file(pkg: PythonPackage, art: Artifact, source: object) -> N
     local = local_path(source.url) if isinstance(source, IndexFile) else None
     if local is None or local.is_file() or not os.path.lexists(local):
         return
-    shown = f" ({local})" if fileurls.is_labelled(art.url) else ""  # the path looked at, where a label names it
+    shown = f" ({local})" if fileurls.is_labelled(recorded) else ""  # the path looked at, where a label names it
+    what = "wheel" if local.name.endswith(".whl") else "package archive"
     raise UnsafeInputError(
-        f"{package_label(pkg)}: {art.url}{shown} is not a regular file (a pipe, a device or a folder is no wheel: "
+        f"{package_label(pkg)}: {recorded}{shown} is not a regular file (a pipe, a device or a folder is no {what}: "
         "not read)"
     )
 

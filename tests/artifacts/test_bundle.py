@@ -855,3 +855,30 @@ def test_a_wheel_url_that_names_no_regular_file_is_refused_unread(
         "wheel: not read)"
     ], result.err
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("kind", ["pipe", "folder"])
+def test_an_imported_local_archive_that_names_no_regular_file_is_refused_unread(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """``name @ file:///.../x.whl`` imported from a requirements file (an archive source the bundle pins first) that
+    is a pipe or a folder: bundle said "not every package could be pinned ... cannot download (not a regular
+    file)", exit 4, as if an index had failed. It is refused unread, one line, exit 2, as a pinned wheel there is."""
+    import os
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    place = tmp_path / "wheels" / "odd-1.0-py3-none-any.whl"
+    place.parent.mkdir(parents=True)
+    if kind == "pipe":
+        os.mkfifo(place)
+    else:
+        place.mkdir()
+    (tmp_path / "requirements.txt").write_text(f"odd @ {place.as_uri()}\n")
+    assert cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "env.lock").code == 0
+    result = cli("bundle", tmp_path / "env.lock", "-o", tmp_path / "b", "--allow-url", f"{tmp_path.as_uri()}/*")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines() == [
+        f"envsnap: error: odd 1.0: {place.as_uri()} is not a regular file (a pipe, a device or a folder is no "
+        "wheel: not read)"
+    ], result.err
+    assert not (tmp_path / "b").exists()
