@@ -484,12 +484,19 @@ class _Racks:
         self._env = env
         self._switches: list[tuple[str, str]] | None = None  # (switch, its nodes' hostlist), Level 0
         self._known: dict[str, str] = {}
+        self._subnets: dict[str, str] | None = None  # host name -> its /24, resolved when first asked
 
     def __call__(self, name: str) -> str:
         if name not in self._known:
             rack = self._switch(name)
             if not rack and name in self._addresses:
-                subnet = _subnet(self._addresses[name][0])
+                if self._subnets is None:
+                    # Every switch is expanded now (none named this node): the addresses of the nodes no switch
+                    # names are resolved at once, side by side, each host once (one by one, a slow DNS cost
+                    # seconds per node of a large cluster).
+                    hosts = [addr for n, (addr, _) in self._addresses.items() if n not in self._known]
+                    self._subnets = _subnets(hosts)
+                subnet = self._subnets.get(self._addresses[name][0], "")
                 rack = f"subnet {subnet}" if subnet else ""
             self._known[name] = rack
         return self._known[name]
@@ -514,6 +521,42 @@ class _Racks:
             if name in self._known:
                 return self._known[name]
         return ""
+
+
+RESOLVE_TIMEOUT = 5.0  # seconds the racks' host names have to resolve, all together
+MAX_RESOLVING = 16  # host names resolved at once
+
+
+def _subnets(hosts: Sequence[str]) -> dict[str, str]:
+    """The /24 of each distinct host name of ``hosts`` (``_subnet``), resolved side by side, at most
+    ``MAX_RESOLVING`` at once, within ``RESOLVE_TIMEOUT`` seconds together; a host not resolved by then has none.
+    Daemon threads: a resolver that never answers (getaddrinfo has no timeout of its own) holds nothing up, not
+    even the interpreter's exit."""
+    todo = list(dict.fromkeys(hosts))
+    found: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                host = todo.pop()
+            subnet = _subnet(host)
+            with lock:
+                found[host] = subnet
+
+    threads = [
+        threading.Thread(target=work, name="envsnap-resolve", daemon=True) for _ in range(min(len(todo), MAX_RESOLVING))
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + RESOLVE_TIMEOUT
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        todo.clear()  # what is left waits for no thread
+        return dict(found)
 
 
 def _subnet(address: str) -> str:

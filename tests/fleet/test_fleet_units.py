@@ -1797,3 +1797,52 @@ def test_from_a_task_prolog_a_failure_is_a_print_line_that_slurm_writes_to_the_j
     monkeypatch.delenv("SLURM_SCRIPT_CONTEXT")
     res = cli("fleet", "prolog")
     assert res.code == 2 and res.err.startswith("envsnap: error: "), res
+
+
+def test_without_a_topology_the_racks_addresses_are_resolved_side_by_side_each_host_once_within_a_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Slurm has no topology, a node's rack is the /24 of its address: each node's host name was resolved
+    one after the other, so a slow DNS cost seconds per node of a large cluster, and a resolver that never
+    answered held the check for good. Each distinct host name is resolved once, several at a time, and one not
+    resolved within the timeout has no rack (judged by any node's answer)."""
+    import socket
+    import threading
+
+    from envsnap.fleet import slurm
+
+    env = _fake_slurm(tmp_path, scontrol='echo "No topology information available"\n')
+    release = threading.Event()
+    lock = threading.Lock()
+    calls: list[str] = []
+    running = [0, 0]  # now, most at once
+
+    def resolver(host: str, *_args: Any) -> list[tuple[Any, ...]]:
+        with lock:
+            calls.append(host)
+            running[0] += 1
+            running[1] = max(running)
+        try:
+            if host == "hung":
+                release.wait(30)
+            else:
+                release.wait(0.05)
+            ip = {"a": "10.0.1.5", "b": "10.0.1.6", "c": "10.0.2.7", "hung": "10.0.9.9"}[host]
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 0))]
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(slurm, "RESOLVE_TIMEOUT", 1.0)
+    # Twelve nodes behind four host names (two per address where a node's NodeAddr is its host's), one never answers.
+    addresses = {f"n{i}": (("a", "b", "c", "hung")[i % 4], 6818) for i in range(12)}
+    try:
+        rack_of = slurm._Racks(addresses, env)
+        racks = {name: rack_of(name) for name in addresses}
+    finally:
+        release.set()
+    assert racks["n0"] == racks["n1"] == "subnet 10.0.1" and racks["n2"] == "subnet 10.0.2", racks
+    assert racks["n3"] == racks["n7"] == "", racks  # not resolved in time: no rack
+    assert sorted(calls) == ["a", "b", "c", "hung"], calls
+    assert running[1] > 1, running
