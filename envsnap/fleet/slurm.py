@@ -836,9 +836,59 @@ def _cancel_steps(name: str, env: Mapping[str, str]) -> None:
         _runner.run(["scancel", *steps], timeout=QUERY_TIMEOUT, env=env)
 
 
+# Where a site installs Slurm's client commands, looked in when scontrol is neither on PATH nor beside slurmd.
+SLURM_BIN_DIRS = ("/usr/bin", "/bin", "/usr/local/bin", "/opt/slurm/bin", "/usr/local/slurm/bin")
+_SLURM_DAEMONS = ("slurmd", "slurmstepd")
+
+
+def scontrol_path(env: Mapping[str, str]) -> str:
+    """The scontrol to run from a Prolog or TaskProlog, "" when none is found. Slurm runs them with a minimal
+    environment whose PATH (if any) lacks a site's /opt/slurm/bin: ``env``'s PATH, else the scontrol of the Slurm
+    whose slurmd (or slurmstepd) started this process (its bin folder, beside its sbin), else ``SLURM_BIN_DIRS``."""
+    import shutil
+
+    found = shutil.which("scontrol", path=env.get("PATH") or os.defpath)
+    if found:
+        return found
+    for daemon in _slurm_daemons():
+        here = os.path.dirname(daemon)
+        for folder in (here, os.path.join(os.path.dirname(here), "bin")):
+            candidate = os.path.join(folder, "scontrol")
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+    return next((found for d in SLURM_BIN_DIRS if (found := shutil.which("scontrol", path=d) or "")), "")
+
+
+def _slurm_daemons() -> list[str]:
+    """The programs of this process's ancestors that are Slurm's daemons (slurmd, slurmstepd), nearest first
+    (none readable where /proc says nothing, or where they run as another user)."""
+    daemons: list[str] = []
+    pid = os.getppid()
+    for _ in range(16):  # a Prolog is a few processes below slurmd
+        if pid <= 1:
+            break
+        try:
+            program = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            program = ""
+        if os.path.basename(program).startswith(_SLURM_DAEMONS):
+            daemons.append(program)
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+                pid = int(stat.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return daemons
+
+
 def _scontrol(args: Sequence[str], env: Mapping[str, str] | None) -> str:
     """ "" when ``scontrol ARGS`` did it, else why not (not an operator, no scontrol, no controller)."""
-    result = _runner.run(["scontrol", *args], timeout=QUERY_TIMEOUT, env=env if env is not None else os.environ)
+    env = env if env is not None else os.environ
+    program = scontrol_path(env)
+    if not program:
+        path = env.get("PATH") or os.defpath
+        return f"scontrol not found (on PATH={path}, beside slurmd or in {', '.join(SLURM_BIN_DIRS)})"
+    result = _runner.run([program, *args], timeout=QUERY_TIMEOUT, env=env)
     if result.ok:
         return ""
     return (result.stderr.strip().splitlines() or [f"scontrol exit status {result.returncode}"])[-1]

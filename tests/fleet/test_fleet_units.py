@@ -1846,3 +1846,74 @@ def test_without_a_topology_the_racks_addresses_are_resolved_side_by_side_each_h
     assert racks["n3"] == racks["n7"] == "", racks  # not resolved in time: no rack
     assert sorted(calls) == ["a", "b", "c", "hung"], calls
     assert running[1] > 1, running
+
+
+def _slurm_prefix_with_logging_scontrol(root: Path) -> tuple[Path, Path]:
+    """A Slurm installed under ``root`` (``sbin/slurmd``, ``bin/scontrol``) as at a site's /opt/slurm: its slurmd
+    a copy of the system's sh, its scontrol a script that logs its arguments; the log and the slurmd."""
+    import shutil
+
+    (root / "sbin").mkdir(parents=True)
+    (root / "bin").mkdir()
+    slurmd = root / "sbin" / "slurmd"
+    shutil.copy(Path("/bin/sh").resolve(), slurmd)
+    log = root / "scontrol.log"
+    (root / "bin" / "scontrol").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (root / "bin" / "scontrol").chmod(0o755)
+    return log, slurmd
+
+
+def test_the_root_prolog_drains_with_the_scontrol_of_the_slurmd_that_runs_it_off_its_bare_path(
+    tmp_path: Path,
+) -> None:
+    """Slurm runs the Prolog with a minimal environment, whose PATH (if any) does not hold a site's
+    /opt/slurm/bin: scontrol was not found there and the node was not drained with envsnap's reason. The scontrol
+    beside the slurmd that started the Prolog (Slurm's own bin folder) drains it."""
+    import os
+
+    log, slurmd = _slurm_prefix_with_logging_scontrol(tmp_path / "opt" / "slurm")
+    bare = tmp_path / "empty"
+    bare.mkdir()
+    env = {
+        "PATH": str(bare),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "SLURMD_NODENAME": "node3",
+        "SLURM_JOB_ID": "42",
+        "SLURM_SCRIPT_CONTEXT": "prolog_slurmd",
+        "HOME": os.environ.get("HOME", "/"),
+    }
+    lock = tmp_path / "gone" / "site.lock"
+    # The slurmd (a shell here) stays the prolog's parent: `; exit $?` keeps it from exec-ing envsnap.
+    res = subprocess.run(
+        [str(slurmd), "-c", f'"{sys.executable}" -m envsnap fleet prolog "{lock}"; exit $?'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2, res
+    assert "node drained" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert log.read_text().startswith("update NodeName=node3 State=DRAIN Reason=envsnap: cannot read lock: ")
+
+
+def test_a_prolog_that_finds_no_scontrol_says_so_and_where_it_looked(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without scontrol on its PATH, beside slurmd or in Slurm's usual folders, the line said srun's runner's own
+    error (a file name and errno), not that scontrol was missing."""
+    from envsnap.fleet import slurm
+
+    bare = tmp_path / "empty"
+    bare.mkdir()
+    monkeypatch.setattr(slurm, "SLURM_BIN_DIRS", (str(tmp_path / "opt" / "slurm" / "bin"),))
+    monkeypatch.setenv("PATH", str(bare))
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("SLURM_SCRIPT_CONTEXT", "prolog_slurmd")
+    res = cli("fleet", "prolog", str(tmp_path / "gone" / "site.lock"))
+    assert res.code == 2, res
+    assert res.err.count("\n") == 1, res.err
+    assert (
+        f"could not drain the node: scontrol not found (on PATH={bare}, beside slurmd or in {tmp_path}/opt/slurm/bin)"
+        in res.err
+    ), res.err
