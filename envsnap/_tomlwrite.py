@@ -130,6 +130,12 @@ def _key(part: object) -> str:
     return _string(part)
 
 
+def key_text(part: str, *, quoted: bool = False) -> str:
+    """One key as a TOML file writes it (bare where it can be, unless ``quoted``), for a message that names a
+    table as it reads in the file."""
+    return _string(part) if quoted or not part or not _BARE.issuperset(part) else part
+
+
 def _string(s: str) -> str:
     if _ILLEGAL.isdisjoint(s):
         return '"' + s + '"'

@@ -209,10 +209,56 @@ def loads(text: str, *, origin: str = "<string>") -> FleetFile:
         raise FleetFileError(f"{origin}: nodes: {shown(sorted(set(tables) - set(names))[0])} is not in fleet.nodes")
     nodes: dict[str, Snapshot] = {}
     for name in names:
-        doc = unkeyed(merge(common, _table(tables.get(name, {}), f"nodes.{name}", origin)))
+        own = _table(tables.get(name, {}), f"nodes.{name}", origin)
+        merged = merge(common, own)
+        _check_identities(merged, common, own, name, text, origin)
+        doc = unkeyed(merged)
         nodes[name] = lockfile.from_document(doc, origin=f"{origin}: node {name}", check_digest=False)
     created, generator = head.get("created", ""), head.get("generator", "")
     return FleetFile(nodes, dict(unreachable), str(created), str(generator))
+
+
+def _entries(document: Mapping[str, Any], area: str, inner: str) -> Mapping[str, Any]:
+    """The named table ``area.inner`` of a keyed document ({} where it is none)."""
+    table = document.get(area)
+    entries = table.get(inner) if isinstance(table, Mapping) else None
+    return entries if isinstance(entries, Mapping) else {}
+
+
+def _check_identities(
+    merged: Mapping[str, Any], common: Mapping[str, Any], own: Mapping[str, Any], node: str, text: str, origin: str
+) -> None:
+    """Each entry of a named table (``[common.python.packages.numpy]``) carries its name, and it is its table's.
+    Written by hand without one, the lock's check named a list index (``python.packages[1].name``) the file does
+    not hold; with another, the entry moved when the file was written again. The error names the table where it
+    is written, and its line."""
+    for (area, inner), fields in KEYED.items():
+        for key, entry in _entries(merged, area, inner).items():
+            if not isinstance(entry, Mapping):
+                continue  # the lock's check says what it is
+            missing = [f for f in fields if f not in entry]
+            if not missing and _identity(entry, fields) == key:
+                continue
+            mine = _entries(own, area, inner).get(key)
+            in_own = isinstance(mine, Mapping) and (
+                key not in _entries(common, area, inner) or any(f in mine for f in fields)
+            )
+            header = "[" + ".".join(_tomlwrite.key_text(p) for p in _table_path(in_own, node, area, inner, key)) + "]"
+            lines = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == header]
+            where = f"{origin}: line {lines[0]}: {header}" if lines else f"{origin}: {header}"
+            what = "/".join(fields)
+            if missing:
+                example = key if fields == ("index",) and key.isdigit() else _tomlwrite.key_text(key, quoted=True)
+                raise FleetFileError(
+                    f"{where}: no {' or '.join(missing)} (each entry of {area}.{inner} names itself: "
+                    f"{what} = {example})"
+                )
+            named = shown(_identity(entry, fields))
+            raise FleetFileError(f"{where}: its {what} is {named}, not its table's {shown(key)}")
+
+
+def _table_path(in_own: bool, node: str, area: str, inner: str, key: str) -> list[str]:
+    return ["nodes", node, area, inner, key] if in_own else ["common", area, inner, key]
 
 
 def load(path: str | os.PathLike[str]) -> FleetFile:

@@ -1917,3 +1917,35 @@ def test_a_prolog_that_finds_no_scontrol_says_so_and_where_it_looked(
         f"could not drain the node: scontrol not found (on PATH={bare}, beside slurmd or in {tmp_path}/opt/slurm/bin)"
         in res.err
     ), res.err
+
+
+@pytest.mark.parametrize("where", ["common", "nodes.n2"])
+def test_a_hand_edited_fleet_entry_without_its_name_is_named_by_its_table_and_line(
+    tmp_path: Path, cli: Callable[..., Any], where: str
+) -> None:
+    """A package added by hand to a FLEET.toml without its ``name`` read "node n1: python.packages[1].name:
+    required field is missing": the index of a list the file does not hold. The error names the table as it is
+    written, and its line; an entry whose name is not its table's is refused too (rewritten, it moved)."""
+    base = sample_lock()
+    packages = (PythonPackage(name="aaa", version="1"), PythonPackage("zzz", "2"))
+    snap = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=packages))
+    good = tmp_path / "good.toml"
+    fleetfile.dump(fleetfile.FleetFile({"n1": snap, "n2": snap}), good)
+    text = good.read_text()
+    added = f'\n[{where}.python.packages.numpy]\nversion = "1.0"\n'
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + added)
+    line = len((text + added).splitlines()) - 1
+    res = cli("fleet", "diff", str(good), str(bad))
+    assert res.code == 2, res
+    assert res.err == (
+        f"envsnap: error: {bad}: line {line}: [{where}.python.packages.numpy]: no name "
+        '(each entry of python.packages names itself: name = "numpy")\n'
+    ), res.err
+    bad.write_text(text + added.replace('version = "1.0"', 'name = "torch"\nversion = "1.0"'))
+    res = cli("fleet", "diff", str(good), str(bad))
+    assert res.code == 2, res
+    assert res.err == (
+        f"envsnap: error: {bad}: line {line}: [{where}.python.packages.numpy]: its name is 'torch', not its "
+        "table's 'numpy'\n"
+    ), res.err
