@@ -783,6 +783,16 @@ def _shape(tp: Any) -> tuple[str, Any]:
 _SCALAR_NAMES = {bool: "a boolean", int: "an integer", str: "a string"}
 
 
+def check_entry(area: str, inner: str, value: Any, *, where: str, origin: str) -> None:
+    """One entry of the lock's list ``area.inner`` (``python``, ``packages``) checked as ``load`` checks it, its
+    errors naming it ``where`` (a FLEET.toml's ``[common.python.packages.numpy]``), not by an index."""
+    kind, record = _shape(_schema(Snapshot)[0][area])
+    item = _schema(record)[0][inner] if kind == "record" else None
+    if item is None or _shape(item)[0] != "array":
+        raise TypeError(f"{area}.{inner}: not a list of the lock")  # a bug in the caller, not in the file
+    _convert(_shape(item)[1], value, where, origin)
+
+
 def _convert(tp: Any, value: Any, path: str, origin: str) -> Any:
     kind, inner = _shape(tp)
     if kind == "scalar":

@@ -212,8 +212,13 @@ def loads(text: str, *, origin: str = "<string>") -> FleetFile:
         own = _table(tables.get(name, {}), f"nodes.{name}", origin)
         merged = merge(common, own)
         _check_identities(merged, common, own, name, text, origin)
-        doc = unkeyed(merged)
-        nodes[name] = lockfile.from_document(doc, origin=f"{origin}: node {name}", check_digest=False)
+        try:
+            nodes[name] = lockfile.from_document(unkeyed(merged), origin=f"{origin}: node {name}", check_digest=False)
+        except LockfileError:
+            # Its lock's error names an index of a list the file does not hold (python.packages[1]): a named entry
+            # at fault is named by its table and line instead.
+            _check_entries(merged, common, own, name, text, origin)
+            raise
     created, generator = head.get("created", ""), head.get("generator", "")
     return FleetFile(nodes, dict(unreachable), str(created), str(generator))
 
@@ -243,9 +248,7 @@ def _check_identities(
             in_own = isinstance(mine, Mapping) and (
                 key not in _entries(common, area, inner) or any(f in mine for f in fields)
             )
-            header = "[" + ".".join(_tomlwrite.key_text(p) for p in _table_path(in_own, node, area, inner, key)) + "]"
-            lines = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == header]
-            where = f"{origin}: line {lines[0]}: {header}" if lines else f"{origin}: {header}"
+            where = ": ".join(_entry_place(_table_path(in_own, node, area, inner, key), text, origin))
             what = "/".join(fields)
             if missing:
                 example = key if fields == ("index",) and key.isdigit() else _tomlwrite.key_text(key, quoted=True)
@@ -259,6 +262,30 @@ def _check_identities(
 
 def _table_path(in_own: bool, node: str, area: str, inner: str, key: str) -> list[str]:
     return ["nodes", node, area, inner, key] if in_own else ["common", area, inner, key]
+
+
+def _entry_place(path: Sequence[str], text: str, origin: str) -> tuple[str, str]:
+    """``(origin: line N, [common.python.packages.numpy])``: the line of a named entry's header (else of its
+    table's: ``numpy = ...`` inside ``[common.python.packages]``), if found, and its table as the file writes it."""
+    header = "[" + ".".join(_tomlwrite.key_text(p) for p in path) + "]"
+    parent = "[" + ".".join(_tomlwrite.key_text(p) for p in path[:-1]) + "]"
+    lines = text.splitlines()
+    found = next((i for i, line in enumerate(lines, 1) if line.strip() == header), 0) or next(
+        (i for i, line in enumerate(lines, 1) if line.strip() == parent), 0
+    )
+    return (f"{origin}: line {found}" if found else origin), header
+
+
+def _check_entries(
+    merged: Mapping[str, Any], common: Mapping[str, Any], own: Mapping[str, Any], node: str, text: str, origin: str
+) -> None:
+    """Each named entry of a node's lock checked as the lock's loader checks it, an error naming the entry's table
+    (where the node's own table sets it, else ``[common...]``) and line."""
+    for area, inner in KEYED:
+        for key, entry in _entries(merged, area, inner).items():
+            in_own = key in _entries(own, area, inner)
+            prefix, header = _entry_place(_table_path(in_own, node, area, inner, key), text, origin)
+            lockfile.check_entry(area, inner, entry, where=header, origin=prefix)
 
 
 def load(path: str | os.PathLike[str]) -> FleetFile:

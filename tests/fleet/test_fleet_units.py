@@ -1949,3 +1949,33 @@ def test_a_hand_edited_fleet_entry_without_its_name_is_named_by_its_table_and_li
         f"envsnap: error: {bad}: line {line}: [{where}.python.packages.numpy]: its name is 'torch', not its "
         "table's 'numpy'\n"
     ), res.err
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            '[common.python.packages.numpy]\nname = "numpy"\nversion = 1\n',
+            ".version: expected a string, got an integer",
+        ),
+        ("[common.python.packages]\nnumpy = 1\n", ": expected a table, got an integer"),
+    ],
+)
+def test_a_bad_value_in_a_fleet_files_named_entry_is_named_by_its_table_and_line(
+    tmp_path: Path, cli: Callable[..., Any], entry: str, message: str
+) -> None:
+    """A wrong value in one named entry read "node n1: python.packages[0].version: ...", an index of a list the
+    file does not hold: the error names the entry's table, and the line it is written on."""
+    good = tmp_path / "good.toml"
+    fleetfile.dump(fleetfile.FleetFile({"n1": sample_lock(), "n2": sample_lock()}), good)
+    text = good.read_text()
+    assert "[common.python.packages]\n" in text
+    bad = tmp_path / "bad.toml"
+    edited = text.replace("[common.python.packages]\n", entry)
+    bad.write_text(edited)
+    line = edited.splitlines().index(entry.splitlines()[0]) + 1
+    res = cli("fleet", "diff", str(good), str(bad))
+    assert res.code == 2, res
+    header = "[common.python.packages.numpy]"
+    assert res.err.startswith(f"envsnap: error: {bad}: line {line}: {header}{message}"), res.err
+    assert res.err.count("\n") == 1, res.err
