@@ -528,12 +528,25 @@ MAX_RESOLVING = 16  # host names resolved at once
 
 
 def _subnets(hosts: Sequence[str]) -> dict[str, str]:
-    """The /24 of each distinct host name of ``hosts`` (``_subnet``), resolved side by side, at most
-    ``MAX_RESOLVING`` at once, within ``RESOLVE_TIMEOUT`` seconds together; a host not resolved by then has none.
-    Daemon threads: a resolver that never answers (getaddrinfo has no timeout of its own) holds nothing up, not
-    even the interpreter's exit."""
+    """The /24 of each distinct host name of ``hosts`` with an IPv4 address (``_lookups``: side by side, within
+    ``RESOLVE_TIMEOUT``); a host not resolved in time has none."""
+    return {host: found.ipv4.rpartition(".")[0] for host, found in _lookups(hosts).items() if found.ipv4}
+
+
+@frozen
+class _Lookup:
+    address: str = ""  # the first address to connect to ("" where it has none)
+    ipv4: str = ""  # its first IPv4 address, if any
+    error: str = ""  # why it has none (the resolver's own words)
+
+
+def _lookups(hosts: Sequence[str]) -> dict[str, _Lookup]:
+    """Each distinct host name of ``hosts`` resolved, side by side, at most ``MAX_RESOLVING`` at once, within
+    ``RESOLVE_TIMEOUT`` seconds together; a host not resolved by then is left out. Daemon threads: a resolver
+    that never answers (getaddrinfo has no timeout of its own) holds nothing up, not even the interpreter's
+    exit."""
     todo = list(dict.fromkeys(hosts))
-    found: dict[str, str] = {}
+    found: dict[str, _Lookup] = {}
     lock = threading.Lock()
 
     def work() -> None:
@@ -542,9 +555,9 @@ def _subnets(hosts: Sequence[str]) -> dict[str, str]:
                 if not todo:
                     return
                 host = todo.pop()
-            subnet = _subnet(host)
+            result = _lookup(host)
             with lock:
-                found[host] = subnet
+                found[host] = result
 
     threads = [
         threading.Thread(target=work, name="envsnap-resolve", daemon=True) for _ in range(min(len(todo), MAX_RESOLVING))
@@ -559,13 +572,16 @@ def _subnets(hosts: Sequence[str]) -> dict[str, str]:
         return dict(found)
 
 
-def _subnet(address: str) -> str:
-    """The /24 of a node's IPv4 address (its host name resolved), or "" where it has none."""
+def _lookup(host: str) -> _Lookup:
     try:
-        ip = socket.getaddrinfo(address, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
-    except (OSError, IndexError, UnicodeError):
-        return ""
-    return str(ip).rpartition(".")[0]
+        infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
+    except OSError as exc:
+        return _Lookup(error=exc.strerror or type(exc).__name__)
+    except UnicodeError as exc:
+        return _Lookup(error=type(exc).__name__)
+    addresses = [(family, str(info[0])) for family, _, _, _, info in infos]
+    ipv4 = next((a for family, a in addresses if family == socket.AF_INET), "")
+    return _Lookup(addresses[0][1] if addresses else "", ipv4, "" if addresses else "no address")
 
 
 WITNESSES = 8  # other nodes of a rack asked, when none of its selected nodes' slurmd accepts a connection
@@ -595,20 +611,33 @@ _NOT_UP = frozenset(["NOT_RESPONDING", "DOWN", "FUTURE", "POWERED_DOWN", "POWERI
 
 
 def _probe(addresses: Mapping[str, tuple[str, int]]) -> dict[str, str]:
-    """Each node's slurmd asked for a connection at once: "" when it accepted one, else why not."""
+    """Each node's slurmd asked for a connection at once: "" when it accepted one, else why not. Its host name is
+    resolved first, each once, within ``RESOLVE_TIMEOUT`` (``create_connection`` resolves it without a bound: a
+    hung resolver held the whole check); a node whose name is not resolved by then is left out, not asked."""
     if not addresses:
         return {}
-    with ThreadPoolExecutor(max_workers=min(len(addresses), MAX_PARALLEL), thread_name_prefix="ping") as pool:
-        return dict(zip(addresses, pool.map(lambda a: _connect(*a), addresses.values()), strict=True))
+    found = _lookups([addr for addr, _ in addresses.values()])
+    asked = {name: (addr, port) for name, (addr, port) in addresses.items() if addr in found}
+    if not asked:
+        return {}
+
+    def one(addr: str, port: int) -> str:
+        lookup = found[addr]
+        if not lookup.address:
+            return f"its slurmd does not answer at {addr}:{port} ({lookup.error})"
+        return _connect(addr, port, lookup.address)
+
+    with ThreadPoolExecutor(max_workers=min(len(asked), MAX_PARALLEL), thread_name_prefix="ping") as pool:
+        return dict(zip(asked, pool.map(lambda a: one(*a), asked.values()), strict=True))
 
 
 _ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")  # a host name or an IP address, as scontrol says it
 
 
-def _connect(addr: str, port: int) -> str:
-    """ "" when something accepts a connection at ``addr:port``, else why not."""
+def _connect(addr: str, port: int, ip: str) -> str:
+    """ "" when something accepts a connection at ``ip:port`` (``addr`` resolved), else why not."""
     try:
-        with socket.create_connection((addr, port), timeout=CONNECT_TIMEOUT):
+        with socket.create_connection((ip, port), timeout=CONNECT_TIMEOUT):
             return ""
     except TimeoutError:
         why = f"no connection within {CONNECT_TIMEOUT:g} s"

@@ -1979,3 +1979,60 @@ def test_a_bad_value_in_a_fleet_files_named_entry_is_named_by_its_table_and_line
     header = "[common.python.packages.numpy]"
     assert res.err.startswith(f"envsnap: error: {bad}: line {line}: {header}{message}"), res.err
     assert res.err.count("\n") == 1, res.err
+
+
+def test_a_node_whose_address_does_not_resolve_in_time_is_tried_not_waited_for_or_called_not_responding(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each node's slurmd is asked for a connection at its host name, which ``create_connection`` resolved
+    without a bound: a resolver that hung held the whole check (past --timeout), and a late answer called the
+    node not responding. A host name not resolved within the resolving timeout is not asked: Slurm's state
+    stands and the node is tried."""
+    import socket
+    import threading
+
+    from envsnap.fleet import slurm
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    alive, dead = listening.getsockname()[1], closed.getsockname()[1]
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slowdns":
+            release.wait(30)
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(slurm, "RESOLVE_TIMEOUT", 0.5)
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2" in "show hostnames") echo n1 n2 ;;\n'
+        f'"show node") echo "NodeName=n1 NodeAddr=127.0.0.1 Port={alive} State=IDLE Version=22.05"\n'
+        f'  echo "NodeName=n2 NodeAddr=slowdns Port={dead} State=IDLE Version=22.05" ;;\n'
+        "*) exit 1 ;; esac\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'; echo 'n2|idle|debug*|(null)|up|none'\n",
+        srun=f'echo "$*" >> {log}\necho "srun: error: Task launch failed" >&2\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    report = tmp_path / "report.json"
+    try:
+        res = cli("fleet", "check", str(lock), "-w", "n[1-2]", "-o", str(report), "--timeout", "30")
+    finally:
+        release.set()
+        listening.close()
+        closed.close()
+    assert res.code == 3, res
+    tried = sorted(line.split("--nodelist=")[1].split()[0] for line in log.read_text().splitlines())
+    assert tried == ["n1", "n2"], tried
+    reasons = {n["node"]: n["reason"] for n in json.loads(report.read_text())["nodes"]}
+    assert reasons["n2"] == "srun: error: Task launch failed", reasons
