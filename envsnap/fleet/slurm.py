@@ -535,7 +535,7 @@ def _subnets(hosts: Sequence[str]) -> dict[str, str]:
 
 @frozen
 class _Lookup:
-    address: str = ""  # the first address to connect to ("" where it has none)
+    addresses: tuple[str, ...] = ()  # the addresses to connect to, in the resolver's order
     ipv4: str = ""  # its first IPv4 address, if any
     error: str = ""  # why it has none (the resolver's own words)
 
@@ -581,7 +581,8 @@ def _lookup(host: str) -> _Lookup:
         return _Lookup(error=type(exc).__name__)
     addresses = [(family, str(info[0])) for family, _, _, _, info in infos]
     ipv4 = next((a for family, a in addresses if family == socket.AF_INET), "")
-    return _Lookup(addresses[0][1] if addresses else "", ipv4, "" if addresses else "no address")
+    ordered = tuple(dict.fromkeys(a for _, a in addresses))
+    return _Lookup(ordered, ipv4, "" if addresses else "no address")
 
 
 WITNESSES = 8  # other nodes of a rack asked, when none of its selected nodes' slurmd accepts a connection
@@ -623,9 +624,9 @@ def _probe(addresses: Mapping[str, tuple[str, int]]) -> dict[str, str]:
 
     def one(addr: str, port: int) -> str:
         lookup = found[addr]
-        if not lookup.address:
+        if not lookup.addresses:
             return f"its slurmd does not answer at {addr}:{port} ({lookup.error})"
-        return _connect(addr, port, lookup.address)
+        return _connect(addr, port, lookup.addresses)
 
     with ThreadPoolExecutor(max_workers=min(len(asked), MAX_PARALLEL), thread_name_prefix="ping") as pool:
         return dict(zip(asked, pool.map(lambda a: one(*a), asked.values()), strict=True))
@@ -634,17 +635,21 @@ def _probe(addresses: Mapping[str, tuple[str, int]]) -> dict[str, str]:
 _ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}")  # a host name or an IP address, as scontrol says it
 
 
-def _connect(addr: str, port: int, ip: str) -> str:
-    """ "" when something accepts a connection at ``ip:port`` (``addr`` resolved), else why not."""
-    try:
-        with socket.create_connection((ip, port), timeout=CONNECT_TIMEOUT):
-            return ""
-    except TimeoutError:
-        why = f"no connection within {CONNECT_TIMEOUT:g} s"
-    except ConnectionRefusedError:
-        why = "connection refused"
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
+def _connect(addr: str, port: int, ips: Sequence[str]) -> str:
+    """ "" when something accepts a connection at one of ``ips`` (``addr`` resolved), tried in turn as
+    ``create_connection`` tries a name's addresses (``localhost`` is ``::1`` first on most machines, where a slurmd
+    listening on IPv4 alone refuses), else why not (at the last one)."""
+    why = "no address"
+    for ip in ips:
+        try:
+            with socket.create_connection((ip, port), timeout=CONNECT_TIMEOUT):
+                return ""
+        except TimeoutError:
+            why = f"no connection within {CONNECT_TIMEOUT:g} s"
+        except ConnectionRefusedError:
+            why = "connection refused"
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
     return f"its slurmd does not answer at {addr}:{port} ({why})"
 
 

@@ -2036,3 +2036,35 @@ def test_a_node_whose_address_does_not_resolve_in_time_is_tried_not_waited_for_o
     assert tried == ["n1", "n2"], tried
     reasons = {n["node"]: n["reason"] for n in json.loads(report.read_text())["nodes"]}
     assert reasons["n2"] == "srun: error: Task launch failed", reasons
+
+
+def test_a_dual_stack_node_is_asked_at_each_of_its_addresses_as_a_connection_tries_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host name resolved once before the connection must still be tried at each of its addresses in turn, as
+    ``create_connection`` tries them: ``localhost`` is ``::1`` first on most machines, where a slurmd listening on
+    IPv4 alone refuses, and the node was called not responding."""
+    import socket
+
+    from envsnap.fleet import slurm
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    port = listening.getsockname()[1]
+
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "dualstack":
+            return real(host, *args, **kwargs)  # the connection's own lookup of an address
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 0, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    try:
+        assert slurm._probe({"n1": ("dualstack", port)}) == {"n1": ""}
+    finally:
+        listening.close()
