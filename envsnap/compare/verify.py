@@ -199,7 +199,8 @@ def _editable_folders_gone(lock: Snapshot, captured: Captured) -> list[Differenc
 def _files_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
     """A mismatch for each locked package whose ``.dist-info`` is there and files under some of the names its RECORD
     lists are not (``probes.python.files_gone_note``): its RECORD, and so its digest, is as it was, and nothing
-    else differs. One stat per name: ``--files`` hashes every file."""
+    else differs. One stat per name: ``--files`` hashes every file. A legacy ``.egg-info`` (no RECORD) the same, by
+    its ``installed-files.txt`` or ``top_level.txt``."""
     from packaging.utils import canonicalize_name
 
     from ..probes.python import files_gone_note

@@ -692,20 +692,43 @@ def _top_names(record_text: str, dist_name: str) -> list[str]:
 def _files_gone(packages: list[dict[str, Any]]) -> None:
     """Each distribution's top-level names (``tops``, from ``_dist_info``) looked for in its site folder, one stat
     each, and taken out of the answer; where some are not there, ``missing_top_level`` names them and
-    ``top_level_listed`` says how many its RECORD lists (all gone: nothing of it imports). ``rm -rf`` of a
-    package, or a ``pip uninstall`` stopped before its ``.dist-info`` was removed, leaves that folder as it was:
-    its RECORD (and so its digest) is unchanged."""
+    ``top_level_listed`` says how many its RECORD (or ``installed-files.txt``) lists (all gone: nothing of it
+    imports). ``rm -rf`` of a package, or a ``pip uninstall`` stopped before its ``.dist-info`` was removed, leaves
+    that folder as it was: its RECORD (and so its digest) is unchanged. An egg-info listing no file has its
+    ``top_level.txt``'s module names (``modules``) instead, said gone only when all of them are."""
     for info in packages:
         tops = info.pop("tops", None)
-        if not tops:
+        modules = info.pop("modules", None)
+        names = tops or modules
+        if not names:
             continue
         folder = os.path.join(info["site_dir"], "")
         # A name in the site folder itself, whatever a cache file held: never a path elsewhere.
-        tops = [name for name in tops if name not in ("", ".", "..") and "/" not in name and os.sep not in name]
-        missing = [name for name in tops if not os.path.exists(folder + name)]
+        names = [name for name in names if name not in ("", ".", "..") and "/" not in name and os.sep not in name]
+        missing = [name for name in names if not os.path.exists(folder + name)]
+        if not tops:
+            # Module names: a package folder or a module file (``six.py``, an extension ``_x.cpython-311-...so``).
+            # top_level.txt may name one never installed (another platform's): only all of them gone says so.
+            missing = [name for name in missing if not _module_there(folder, name)]
+            if len(missing) < len(names):
+                continue
         if missing:
             info["missing_top_level"] = missing
-            info["top_level_listed"] = len(tops)
+            info["top_level_listed"] = len(names)
+
+
+def _module_there(folder: str, name: str) -> bool:
+    """Whether the site folder ``folder`` (ending in a separator) holds a module ``name`` as a file: ``name.py``,
+    else any ``name.*`` that is not metadata (byte code, an extension module). One stat, a listing where it is
+    not a ``.py``."""
+    if os.path.exists(folder + name + ".py"):
+        return True
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return False
+    metadata = (".dist-info", ".egg-info", ".egg-link", ".pth")
+    return any(e.startswith(name + ".") and not e.endswith(metadata) for e in entries)
 
 
 def _record(
@@ -856,28 +879,46 @@ def _dist_info(
         info["shared_objects"] = shared
         info["tops"] = tops
     elif "installed-files.txt" in files:
-        for line in _read_text(os.path.join(dist_dir, "installed-files.txt")).splitlines():
-            line = line.strip()
+        # pip's legacy (``setup.py install``) list of what it installed, relative to the .egg-info folder: its
+        # top-level names are looked for as a RECORD's are (``_files_gone``).
+        lines = [line.strip() for line in _read_text(os.path.join(dist_dir, "installed-files.txt")).splitlines()]
+        for line in lines:
             if _SO_RE.search(line):
                 info["shared_objects"].append(os.path.normpath(os.path.join(dist_dir, line)))
+        info["tops"] = _installed_tops(lines, entry)
     elif zipped is None:
         # No list of its files (a Debian python3-* package's egg-info): the parent looks for its shared objects in
         # the files of the system package that owns it, under these names (``PackageDatabase.module_shared_objects``).
-        info["top_level"] = _top_level(dist_dir, files, name)
+        listed = _top_level_txt(dist_dir, files)
+        info["top_level"] = listed or [name.split(".", 1)[0].replace("-", "_")]
+        if egg and listed:
+            # setuptools' own egg-info (SOURCES.txt names the project's sources, not what was installed): the
+            # modules its top_level.txt names, looked for as modules (``_files_gone``).
+            info["modules"] = listed
     return info
 
 
-def _top_level(dist_dir: str, files: list[str], name: str) -> list[str]:
-    """The top-level modules and packages of a distribution: its ``top_level.txt``, else its name's first part
-    (``lazr.uri``: ``lazr``) as a module name."""
-    if "top_level.txt" in files:
-        names = [
-            line.strip().replace("/", ".") for line in _read_text(os.path.join(dist_dir, "top_level.txt")).splitlines()
-        ]
-        names = sorted(set(n.split(".", 1)[0] for n in names if n))
-        if names:
-            return names
-    return [name.split(".", 1)[0].replace("-", "_")]
+def _installed_tops(lines: list[str], entry: str) -> list[str]:
+    """The names in site-packages an ``installed-files.txt`` (paths relative to the ``.egg-info`` folder ``entry``)
+    lists files under, as ``_top_names`` gives them for a RECORD: the folder itself, byte code and anything outside
+    site-packages left out."""
+    names = set()
+    for line in lines:
+        if not line or os.path.isabs(line) or "\\" in line:
+            continue
+        first = os.path.normpath(os.path.join(entry, line)).split(os.sep, 1)[0]
+        names.add(first)
+    return sorted(names - {"", ".", "..", "__pycache__", entry})
+
+
+def _top_level_txt(dist_dir: str, files: list[str]) -> list[str]:
+    """The top-level modules and packages a distribution's ``top_level.txt`` names ([] where it has none)."""
+    if "top_level.txt" not in files:
+        return []
+    names = [
+        line.strip().replace("/", ".") for line in _read_text(os.path.join(dist_dir, "top_level.txt")).splitlines()
+    ]
+    return sorted(set(n.split(".", 1)[0] for n in names if n))
 
 
 # The most read of an ``EGG-INFO`` file in a zipped egg: its metadata is a few kilobytes; a larger one is damaged.

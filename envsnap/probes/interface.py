@@ -80,8 +80,9 @@ class RawPackage:
     # Only for a distribution that lists none of its files (no RECORD, no installed-files.txt): its top-level modules,
     # whose shared objects the system package owning it lists (``PackageDatabase.module_shared_objects``).
     top_level: tuple[str, ...] = ()
-    # The names in its site folder its RECORD lists files under that are not there (``_pyprobe._files_gone``), and how
-    # many it lists: all of them gone, nothing of it imports, though its ``.dist-info`` is as it was.
+    # The names in its site folder its RECORD (an egg-info's installed-files.txt or top_level.txt) lists files under
+    # that are not there (``_pyprobe._files_gone``), and how many it lists: all of them gone, nothing of it imports,
+    # though its ``.dist-info`` is as it was.
     missing_top_level: tuple[str, ...] = ()
     top_level_listed: int = 0
     # Only with ``--files``: {"modified": [...], "missing": [...]} relative to the site directory.

@@ -179,19 +179,22 @@ _GONE_NAMED = 5
 
 
 def files_gone_note(info: RawPackage) -> str:
-    """What is said of a distribution whose ``.dist-info`` is there and some of the names its RECORD lists files under
-    are not (``rm -rf site-packages/alpha``, a ``pip uninstall`` stopped half way): "" where none is gone. All of
-    them gone: nothing of it imports, though its metadata and RECORD (and so its digest) are as they were."""
+    """What is said of a distribution whose ``.dist-info`` (or ``.egg-info``) is there and some of the names its
+    RECORD (``installed-files.txt``, ``top_level.txt``) lists files under are not (``rm -rf site-packages/alpha``, a
+    ``pip uninstall`` stopped half way): "" where none is gone. All of them gone: nothing of it imports, though its
+    metadata and RECORD (and so its digest) are as they were."""
     from .. import grammar
     from ..report import first_few
 
     missing = info.missing_top_level
     if not missing:
         return ""
+    folder = os.path.basename(info.dist_dir)
+    metadata = "EGG-INFO" if folder == "EGG-INFO" else ".egg-info" if folder.endswith(".egg-info") else ".dist-info"
     if len(missing) >= info.top_level_listed:
-        return "its .dist-info is there, its files are not: nothing of it imports"
+        return f"its {metadata} is there, its files are not: nothing of it imports"
     listed = first_few(missing, _GONE_NAMED)
-    return grammar.strip_control(f"its .dist-info is there, part of its files are not: {listed}")
+    return grammar.strip_control(f"its {metadata} is there, part of its files are not: {listed}")
 
 
 def _editable_checkout(

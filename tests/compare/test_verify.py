@@ -1479,6 +1479,54 @@ def test_a_distribution_whose_files_are_gone_is_not_called_identical(
     assert captured.package("alpha").version == "1.0"
 
 
+def test_a_legacy_egg_info_whose_files_are_gone_is_not_called_identical(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A package ``setup.py install`` (or pip's legacy install) left as an ``.egg-info`` with no RECORD, its files
+    deleted afterwards: ``import`` fails, and verify called the environment identical (and ``--files`` too: there
+    is no RECORD to hash against). Its ``installed-files.txt`` (pip's legacy install) names its files as RECORD
+    does; setuptools' own ``SOURCES.txt`` names the project's sources, so ``top_level.txt`` is what says it
+    imports."""
+    import shutil
+
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    meta = "Metadata-Version: 1.1\nName: {0}\nVersion: 1.0\n"
+    # pip's legacy install: installed-files.txt, relative to the .egg-info folder
+    legacy = site / "legacy-1.0-py3.egg-info"
+    legacy.mkdir()
+    (legacy / "PKG-INFO").write_text(meta.format("legacy"))
+    (legacy / "installed-files.txt").write_text("../legacy/__init__.py\n../legacy_cli.py\nPKG-INFO\n")
+    (site / "legacy").mkdir()
+    (site / "legacy" / "__init__.py").write_text("")
+    (site / "legacy_cli.py").write_text("")
+    # setuptools' ``setup.py install --single-version-externally-managed``: SOURCES.txt and top_level.txt
+    olde = site / "olde-1.0-py3.egg-info"
+    olde.mkdir()
+    (olde / "PKG-INFO").write_text(meta.format("olde"))
+    (olde / "SOURCES.txt").write_text("setup.py\nolde/__init__.py\nolde.egg-info/PKG-INFO\n")
+    (olde / "top_level.txt").write_text("olde\n")
+    (site / "olde").mkdir()
+    (site / "olde" / "__init__.py").write_text("")
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    assert cli("verify", lock_path, "--python", python).code == 0
+    (site / "legacy_cli.py").unlink()
+    shutil.rmtree(site / "olde")
+    assert subprocess.run([str(python), "-c", "import olde"], capture_output=True).returncode == 1
+    part = "its .egg-info is there, part of its files are not: legacy_cli.py"
+    gone = "its .egg-info is there, its files are not: nothing of it imports"
+    for files in ((), ("--files",)):
+        drifted = cli("verify", lock_path, "--python", python, *files)
+        assert drifted.code == 3, drifted.out
+        assert f"  python: legacy: {part}\n" in drifted.out
+        assert f"  python: olde: {gone}\n" in drifted.out
+    (site / "legacy" / "__init__.py").unlink()
+    (site / "legacy").rmdir()
+    assert f"  python: legacy: {gone}\n" in cli("verify", lock_path, "--python", python).out
+
+
 def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
