@@ -143,8 +143,9 @@ def verify(
     with _lockcache.bypassed(not cache):
         report = compare(lock, actual, target=target)
     report = _unreadable_said(report, kept[-1]) if kept else report
-    extra = [*edited, *_file_differences(changed or {}, kept[-1] if files and kept else None)]
-    extra += [*_editable_folders_gone(lock, kept[-1]), *_files_gone(lock, kept[-1])] if kept else []
+    found = _file_differences(changed or {}, kept[-1] if files and kept else None)
+    extra = [*edited, *(_files_gone(lock, kept[-1], found) if kept else found)]
+    extra += _editable_folders_gone(lock, kept[-1]) if kept else []
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
     if not extra:
         return report
@@ -196,21 +197,30 @@ def _editable_folders_gone(lock: Snapshot, captured: Captured) -> list[Differenc
     return out
 
 
-def _files_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
-    """A mismatch for each locked package whose ``.dist-info`` is there and files under some of the names its RECORD
-    lists are not (``probes.python.files_gone_note``): its RECORD, and so its digest, is as it was, and nothing
-    else differs. One stat per name: ``--files`` hashes every file. A legacy ``.egg-info`` (no RECORD) the same, by
-    its ``installed-files.txt`` or ``top_level.txt``."""
+def _files_gone(lock: Snapshot, captured: Captured, found: list[Difference]) -> list[Difference]:
+    """``found`` (``--files``'s mismatches) and a mismatch for each locked package whose ``.dist-info`` is there and
+    files under some of the names its RECORD lists are not (``probes.python.files_gone_note``): its RECORD, and so
+    its digest, is as it was, and nothing else differs. One stat per name: ``--files`` hashes every file. A legacy
+    ``.egg-info`` (no RECORD) the same, by its ``installed-files.txt`` or ``top_level.txt``.
+
+    Each package is said once: where ``--files`` found its files missing too, that line stays, and says, when all
+    of them are gone, that nothing of it imports (in place of the first few files it lists)."""
     from packaging.utils import canonicalize_name
 
     from ..probes.python import files_gone_note
 
     locked = {p.name for p in lock.python.packages}
-    out = []
+    listed = {d.subject: i for i, d in enumerate(found) if d.area == "python" and d.what == "files"}
+    out = list(found)
     for raw in captured.python.packages:
         name, note = canonicalize_name(raw.name), files_gone_note(raw)
-        if note and name in locked:
+        if not note or name not in locked:
+            continue
+        index = listed.get(name)  # its own files alone (several owners are named together)
+        if index is None:
             out.append(Difference(MISMATCH, "python", name, "installed", note=note))
+        elif len(raw.missing_top_level) >= raw.top_level_listed:
+            out[index] = dataclasses.replace(out[index], note=note)
     return out
 
 

@@ -1479,6 +1479,35 @@ def test_a_distribution_whose_files_are_gone_is_not_called_identical(
     assert captured.package("alpha").version == "1.0"
 
 
+def test_files_flag_says_a_distribution_whose_files_are_gone_once(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """``verify --files`` of a distribution whose files were deleted printed two mismatches for it: its files
+    missing as its RECORD lists them, and its .dist-info there with its files not. One line says it, with what is
+    gone."""
+    import shutil
+
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "alpha", {"alpha/__init__.py": b"VALUE = 1\n", "alpha/core.py": b"X = 1\n"})
+    _install_by_hand(site, "beta", {"beta/__init__.py": b"", "beta_cli.py": b""})
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    shutil.rmtree(site / "alpha")
+    (site / "beta_cli.py").unlink()
+    drifted = cli("verify", lock_path, "--python", python, "--files")
+    assert drifted.code == 3
+    alpha = [line for line in drifted.out.splitlines() if line.startswith("  python: alpha:")]
+    beta = [line for line in drifted.out.splitlines() if line.startswith("  python: beta:")]
+    assert alpha == [
+        "  python: alpha: files as its RECORD lists them -> 2 missing (its .dist-info is there, its files are not: "
+        "nothing of it imports)"
+    ]
+    assert beta == ["  python: beta: files as its RECORD lists them -> 1 missing (beta_cli.py)"]
+    assert "mismatch (2)\n" in drifted.out
+
+
 def test_a_legacy_egg_info_whose_files_are_gone_is_not_called_identical(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
