@@ -87,6 +87,7 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("requires_dist", "a"),
             ("requires_python", "s"),
             ("conda_managed", "b"),
+            ("base_site", "b"),
         ),
     ),
     (

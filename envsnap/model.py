@@ -137,6 +137,9 @@ class PythonPackage:
     artifact: Artifact | None = None
     # The files were installed by conda even if INSTALLER says otherwise (conda-meta lists them).
     conda_managed: bool = False
+    # Found in the base interpreter's site-packages, which the venv sees (``venv --system-site-packages``), not in
+    # the venv's own.
+    base_site: bool = False
     # Imported locks: every file the source file allowed (written only when there are some).
     candidates: tuple[Candidate, ...] = ()
 

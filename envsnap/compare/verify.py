@@ -650,7 +650,11 @@ def compare_packages(locked: Iterable[PythonPackage], installed: Iterable[Python
     have = {p.name: p for p in installed}
     out: list[Difference] = []
     for name in sorted(set(want) - set(have)):
-        out.append(Difference(MISMATCH, "python", name, "missing", expected=want[name].version))
+        # One the lock found in the base interpreter's site-packages: this venv does not see them (it was made
+        # without --system-site-packages), or its base interpreter has it no more.
+        based = "the lock found it in the base interpreter's site-packages (venv --system-site-packages)"
+        note = based if want[name].base_site else ""
+        out.append(Difference(MISMATCH, "python", name, "missing", expected=want[name].version, note=note))
     for name in sorted(set(have) - set(want)):
         out.append(Difference(MISMATCH, "python", name, "extra", actual=have[name].version))
     for name in sorted(set(want) & set(have)):
@@ -680,6 +684,21 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     elif want.version != have.version and not _same_version(want.version, have.version):
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
+    if want.base_site != have.base_site:
+        # The same distribution, read from another place: a venv made another way (with or without
+        # ``--system-site-packages``), whose imports may change with its base interpreter's packages.
+        where = ("the base interpreter's site-packages", "the venv's own")
+        out.append(
+            Difference(
+                WARNING,
+                "python",
+                name,
+                "site",
+                where[0] if want.base_site else where[1],
+                where[0] if have.base_site else where[1],
+                "the venv was made another way (python -m venv --system-site-packages sees its base's packages)",
+            )
+        )
     rebuilt = _rebuilt_from_source(want)
     source = _compare_source(want, have, rebuilt)
     out += source

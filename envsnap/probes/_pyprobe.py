@@ -717,6 +717,19 @@ def _files_gone(packages: list[dict[str, Any]]) -> None:
             info["top_level_listed"] = len(names)
 
 
+def _mark_base_site(packages: list[dict[str, Any]]) -> None:
+    """``base_site`` on each distribution a venv made with ``--system-site-packages`` finds in its base interpreter's
+    folders (below ``sys.base_prefix`` and not below ``sys.prefix``), not its own: the lock tells them apart."""
+    base = getattr(sys, "base_prefix", sys.prefix)
+    if base == sys.prefix or _env_kind() != "venv":
+        return
+    own, base = os.path.join(os.path.realpath(sys.prefix), ""), os.path.join(os.path.realpath(base), "")
+    for info in packages:
+        site = os.path.join(os.path.realpath(info["site_dir"]), "")
+        if site.startswith(base) and not site.startswith(own):
+            info["base_site"] = True
+
+
 def _module_there(folder: str, name: str) -> bool:
     """Whether the site folder ``folder`` (ending in a separator) holds a module ``name`` as a file: ``name.py``,
     else any ``name.*`` that is not metadata (byte code, an extension module). One stat, a listing where it is
@@ -1277,6 +1290,7 @@ def probe(
         first[name] = (site_dir, len(packages))
         packages.append(info)
     _files_gone(packages)
+    _mark_base_site(packages)
     if check_files:
         listing = [info for info in packages if "kept" in info]
         for info, changes in zip(listing, changed_files([(info["site_dir"], info.pop("kept")) for info in listing])):

@@ -85,6 +85,8 @@ class RawPackage:
     # though its ``.dist-info`` is as it was.
     missing_top_level: tuple[str, ...] = ()
     top_level_listed: int = 0
+    # Found in the base interpreter's site folders, through a venv made with ``--system-site-packages``.
+    base_site: bool = False
     # Only with ``--files``: {"modified": [...], "missing": [...]} relative to the site directory.
     changed_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Only with ``--files``: (entry, "sha256=...") of every RECORD row with a sha256, as the probe read them, so that
@@ -216,6 +218,7 @@ def _package(f: _Fields) -> RawPackage:
         top_level=f.texts("top_level"),
         missing_top_level=f.texts("missing_top_level"),
         top_level_listed=f.number("top_level_listed", 0),
+        base_site=f.flag("base_site"),
         changed_files={k: changed.texts(k) for k in ("modified", "missing")} if changed is not None else {},
         record_hashes=f.pairs("record_hashes"),
     )

@@ -117,6 +117,7 @@ def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
         # loads (verify then skips that line as not PEP 508, as pip would not act on it either).
         requires_dist=tuple(map(grammar.strip_terminal, info.requires_dist)),
         requires_python=info.requires_python if grammar.is_requires_python(info.requires_python) else "",
+        base_site=info.base_site,
     )
 
 

@@ -515,6 +515,21 @@ def _installer_error(stderr: str) -> str:
 # ------------------------------------------------------------------------------------------ rebuilder
 
 
+def _base_site_notes(lock: Snapshot) -> list[str]:
+    """What a rebuild says of a lock captured in a venv made with ``--system-site-packages``: the packages it found in
+    its base interpreter's site-packages are installed into the new venv, which sees no base packages."""
+    from ..report import first_few
+
+    names = [p.name for p in lock.pip_layer() if p.base_site]
+    if not names:
+        return []
+    return [
+        f"the locked venv saw its base interpreter's site-packages (python -m venv --system-site-packages): "
+        f"{first_few(names, 5)} were found there; the rebuilt venv has them installed in its own site-packages, "
+        "and sees no base packages (verify warns that each is found elsewhere)"
+    ]
+
+
 def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
     """The lock to install from and verify against: ``lock`` with the bundle's package entries (they carry
     every artifact), after checking the bundle was made from it. The rest (interpreter, platform) stays the
@@ -646,6 +661,7 @@ class VenvRebuilder(Rebuilder):
                 *request.preflight_notes,
                 *notes,
                 *editable_notes(lock, request.project_dir, dest / "bin" / "python"),
+                *_base_site_notes(lock),
             ),
             offline=request.offline,
             data=data,

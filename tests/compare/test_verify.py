@@ -1556,6 +1556,53 @@ def test_a_legacy_egg_info_whose_files_are_gone_is_not_called_identical(
     assert f"  python: legacy: {gone}\n" in cli("verify", lock_path, "--python", python).out
 
 
+def test_a_venv_that_sees_its_base_site_packages_records_where_each_package_is(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``python -m venv --system-site-packages``: the capture recorded the base interpreter's packages with the
+    venv's own, nothing telling them apart, so a rebuild or a reviewer could not make the venv the same way. The
+    lock marks each one found in the base's site-packages (``base_site``), it reads back, and verify warns where a
+    package is found elsewhere than the lock says."""
+    from envsnap.probes.capture import capture
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    _install_by_hand(site_packages(python), "ownpkg", {"ownpkg/__init__.py": b""})
+    lock_path = lockfile.dump(capture(str(python)), tmp_path / "envsnap.lock")
+    lock = lockfile.load(lock_path)
+    assert lock.package("ownpkg").base_site is False
+    assert lock.package("pytest").base_site is True  # the interpreter running these tests has it in its own site
+    assert "base_site = true" in lock_path.read_text()
+    from envsnap.errors import LockfileError
+
+    with pytest.raises(LockfileError, match=r"python\.packages\[\d+\]\.base_site: expected a boolean"):
+        lockfile.loads(lock_path.read_text().replace("base_site = true", 'base_site = "yes"', 1), check_digest=False)
+    assert cli("verify", lock_path, "--python", python).code == 0
+    # A rebuild (a venv without --system-site-packages) says what it does with them.
+    from envsnap.rebuild.venv import _base_site_notes
+
+    (note,) = _base_site_notes(lock)
+    from envsnap.report import first_few
+
+    based = first_few([p.name for p in lock.python.packages if p.name != "ownpkg"], 5)
+    assert f"saw its base interpreter's site-packages (python -m venv --system-site-packages): {based} were" in note
+    plain = tmp_path / "plain"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(plain)], check=True)
+    _install_by_hand(site_packages(plain / "bin" / "python"), "ownpkg", {"ownpkg/__init__.py": b""})
+    drifted = cli("verify", lock_path, "--python", plain / "bin" / "python")
+    assert drifted.code == 3
+    version = lock.package("pytest").version
+    assert (
+        f"  python: pytest {version}: in the lock, not installed (the lock found it in the base interpreter's "
+        "site-packages (venv --system-site-packages))\n"
+    ) in drifted.out
+    moved = dataclasses.replace(lock.package("ownpkg"), base_site=True)
+    assert found(compare(snap(moved), snap(pkg("ownpkg", record_digest=moved.record_digest))), WARNING) == {
+        ("ownpkg", "site")
+    }
+
+
 def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
