@@ -703,8 +703,16 @@ def _files_gone(packages: list[dict[str, Any]]) -> None:
         if not names:
             continue
         folder = os.path.join(info["site_dir"], "")
-        # A name in the site folder itself, whatever a cache file held: never a path elsewhere.
-        names = [name for name in names if name not in ("", ".", "..") and "/" not in name and os.sep not in name]
+        # A name in the site folder itself, whatever a cache file held: never a path elsewhere. Only one a module is
+        # imported under (``alpha``, ``alpha.py``, ``alpha.libs``, ``_x.cpython-311-x86_64-linux-gnu.so``) or a
+        # ``.pth`` hook: Debian's python3-distro lists distutils' build folder ``scripts-3.10/``, never installed.
+        names = [
+            name
+            for name in names
+            if "/" not in name
+            and os.sep not in name
+            and (name.partition(".")[0].isidentifier() or name.endswith(".pth"))
+        ]
         missing = [name for name in names if not os.path.exists(folder + name)]
         if not tops:
             # Module names: a package folder or a module file (``six.py``, an extension ``_x.cpython-311-...so``).

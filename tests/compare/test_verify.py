@@ -1508,6 +1508,27 @@ def test_files_flag_says_a_distribution_whose_files_are_gone_once(
     assert "mismatch (2)\n" in drifted.out
 
 
+def test_a_build_folder_a_debian_record_lists_is_not_a_file_gone(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """Debian 12's python3-distro: its RECORD lists ``scripts-3.10/distro`` (distutils' build folder), a file the
+    package never installs. Capture warned and verify of the system interpreter, untouched since, was a mismatch
+    (``part of its files are not: scripts-3.10``): no module is imported under such a name."""
+    import shutil
+
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "distro", {"distro/__init__.py": b"", "scripts-3.10/distro": b"#!/usr/bin/python3\n"})
+    shutil.rmtree(site / "scripts-3.10")
+    captured = capture(str(python))
+    assert not [w for w in captured.envsnap.warnings if "distro" in w]
+    lock_path = lockfile.dump(captured, tmp_path / "envsnap.lock")
+    result = cli("verify", lock_path, "--python", python)
+    assert result.code == 0, result.out
+
+
 def test_a_legacy_egg_info_whose_files_are_gone_is_not_called_identical(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
