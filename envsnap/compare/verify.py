@@ -684,19 +684,19 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     elif want.version != have.version and not _same_version(want.version, have.version):
         out.append(Difference(MISMATCH, "python", name, "version", want.version, have.version))
         return out  # the rest follows from the version
-    if want.base_site != have.base_site:
-        # The same distribution, read from another place: a venv made another way (with or without
-        # ``--system-site-packages``), whose imports may change with its base interpreter's packages.
-        where = ("the base interpreter's site-packages", "the venv's own")
+    if have.base_site and not want.base_site:
+        # The same distribution, read from the base interpreter's site-packages where the lock had the venv's own
+        # copy: the venv's imports now change with its base's packages. The other way round (a rebuild installs the
+        # base's packages into a venv of its own: its plan says so) is the venv holding what the lock records.
         out.append(
             Difference(
                 WARNING,
                 "python",
                 name,
                 "site",
-                where[0] if want.base_site else where[1],
-                where[0] if have.base_site else where[1],
-                "the venv was made another way (python -m venv --system-site-packages sees its base's packages)",
+                "the venv's own site-packages",
+                "the base interpreter's site-packages",
+                "the venv sees its base's packages (python -m venv --system-site-packages) and has no copy of its own",
             )
         )
     rebuilt = _rebuilt_from_source(want)

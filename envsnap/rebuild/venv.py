@@ -526,7 +526,7 @@ def _base_site_notes(lock: Snapshot) -> list[str]:
     return [
         f"the locked venv saw its base interpreter's site-packages (python -m venv --system-site-packages): "
         f"{first_few(names, 5)} were found there; the rebuilt venv has them installed in its own site-packages, "
-        "and sees no base packages (verify warns that each is found elsewhere)"
+        "and sees no base packages"
     ]
 
 

@@ -1630,10 +1630,14 @@ def test_a_venv_that_sees_its_base_site_packages_records_where_each_package_is(
         f"  python: {base.name} {base.version}: in the lock, not installed (the lock found it in the base "
         "interpreter's site-packages (venv --system-site-packages))\n"
     ) in drifted.out
-    moved = dataclasses.replace(lock.package("ownpkg"), base_site=True)
-    assert found(compare(snap(moved), snap(pkg("ownpkg", record_digest=moved.record_digest))), WARNING) == {
-        ("ownpkg", "site")
-    }
+    # A package the lock had in the venv's own site-packages, now read from the base's, is a warning; the other
+    # way round (a rebuild's venv holds its own copy of each) is what the lock records, and every rebuild of such
+    # a lock warned once per base package.
+    own = lock.package("ownpkg")
+    now_base = pkg("ownpkg", record_digest=own.record_digest, base_site=True)
+    assert found(compare(snap(own), snap(now_base)), WARNING) == {("ownpkg", "site")}
+    was_base = dataclasses.replace(own, base_site=True)
+    assert found(compare(snap(was_base), snap(pkg("ownpkg", record_digest=own.record_digest))), WARNING) == set()
 
 
 def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
