@@ -732,9 +732,13 @@ def _mark_base_site(packages: list[dict[str, Any]]) -> None:
     if base == sys.prefix or _env_kind() != "venv":
         return
     own, base = os.path.join(os.path.realpath(sys.prefix), ""), os.path.join(os.path.realpath(base), "")
+    in_base: dict[str, bool] = {}  # each site folder resolved once: a venv's packages share one or two
     for info in packages:
-        site = os.path.join(os.path.realpath(info["site_dir"]), "")
-        if site.startswith(base) and not site.startswith(own):
+        folder = info["site_dir"]
+        if folder not in in_base:
+            site = os.path.join(os.path.realpath(folder), "")
+            in_base[folder] = site.startswith(base) and not site.startswith(own)
+        if in_base[folder]:
             info["base_site"] = True
 
 
