@@ -1080,6 +1080,31 @@ def ensurepip_wheel_dir() -> str:
     return os.path.join(sysconfig.get_path("stdlib"), "ensurepip", "_bundled")
 
 
+def seed_wheels(digests: Iterable[str]) -> dict[str, Path]:
+    """The wheels of this machine's seed-wheel folders (``seed_wheel_dirs``: envsnap's own list, never a folder a
+    lock names) whose sha256 is one of ``digests``, by that sha256. A lock records a seed wheel by its file name
+    and sha256 alone (``located``); an export names this machine's copy of that very file, for a distribution's
+    rebuild (Debian's pip) is on no index. Every regular ``*.whl`` of the folders is hashed (a few files): the
+    lock's file name builds no path."""
+    wanted = {d for d in digests if is_sha256_hex(d)}
+    found: dict[str, Path] = {}
+    buffer = bytearray(1 << 20)
+    for folder in seed_wheel_dirs() if wanted else ():
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            path = Path(folder, name)
+            try:
+                digest = sha256_file(path, buffer) if name.endswith(".whl") else ""
+            except OSError:  # a link to nothing, a pipe, a folder: not a wheel of the folder
+                continue
+            if digest in wanted:
+                found.setdefault(digest, path)
+    return found
+
+
 def _from_seed_folder(url: str) -> bool:
     """Whether ``url`` is a file of a seed-wheel folder of this machine (``seed_wheel_dirs``: a distribution's
     ``/usr/share/python-wheels``, this Python's ``ensurepip/_bundled``; ``find_links_files`` writes it resolved)."""

@@ -94,11 +94,14 @@ def run(args: argparse.Namespace) -> int:
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md);
         # before --absolute-paths, which then needs no project for what the bundle built.
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
-    elif exporter.name in ("pylock", "requirements") and bundled:
+    seeded: set[str] = set()
+    if exporter.name in ("pylock", "requirements"):
+        snapshot, seeded = _with_seed_wheels(snapshot)
+    if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages
 
         # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
-        not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot)]
+        not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot) if p.name not in seeded]
     if exporter.name == "pylock":
         _refuse_named_only(snapshot, args.lock, bundled, args.output)
     paths_project, unsure = _project_for_paths(args.project, args.lock, bundled) if args.absolute_paths else (None, "")
@@ -149,7 +152,58 @@ def run(args: argparse.Namespace) -> int:
             _note_editable_vcs(snapshot, written)
         if exporter.name in _FIND_LINKS_FORMATS:
             _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
+        if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
+            _note_named_only(snapshot, args.lock, written)
     return 0
+
+
+def _with_seed_wheels(snapshot: Snapshot) -> tuple[Snapshot, set[str]]:
+    """The snapshot with each package known by a wheel's name and sha256 alone named by the file of this machine's
+    seed-wheel folders with that sha256 (``with_seed_wheels``), and the names of those it names so. A build without
+    pinning (``envsnap.artifacts.pin`` missing) has no seed folders to look in."""
+    from ..export import named_only, with_seed_wheels
+
+    named = named_only(snapshot)
+    if not named:
+        return snapshot, set()
+    try:
+        pin = import_module("envsnap.artifacts.pin")
+    except ImportError:
+        return snapshot, set()
+    found = pin.seed_wheels(p.artifact.sha256 for p in named if p.artifact is not None)
+    seeded = with_seed_wheels(snapshot, found)
+    return seeded, {p.name for p in named if p.artifact is not None and p.artifact.sha256 in found}
+
+
+def _seed_folders() -> str:
+    """This machine's seed-wheel folders, as a refusal or a note names them ("none here" without any)."""
+    try:
+        pin = import_module("envsnap.artifacts.pin")
+    except ImportError:
+        return "none here"
+    return ", ".join(pin.seed_wheel_dirs()) or "none here"
+
+
+def _note_named_only(snapshot: Snapshot, lock: str, written: list[Path]) -> None:
+    """A note for the packages a requirements file pins by name and sha256 alone: seed wheels of the machine that
+    pinned the lock no seed folder here holds. An index serves the file of ensurepip's upstream wheels, never a
+    distribution's rebuild (Debian's pip): pip then fails on a hash mismatch."""
+    from .. import sinks
+    from ..export import named_only
+
+    named = [f"{p.name}=={p.version}" for p in named_only(snapshot)]
+    if not named:
+        return
+    with sinks.refusing(ExportError, "export"):
+        word = sinks.shell_word(lock)
+    for path in written:
+        _output.say(
+            f"note: {path} pins {', '.join(named[:8])} by name and sha256 alone: a seed wheel of the machine that "
+            f"pinned the lock, and no wheel with that sha256 is in this machine's seed-wheel folders "
+            f"({_seed_folders()}); an index serves it only when it is the upstream file (a Linux distribution's "
+            f"rebuild of pip or setuptools is on none): export on a machine that has the file, or make a bundle "
+            f"(`envsnap bundle {word} -o DIR`) and export its folder"
+        )
 
 
 def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str | None) -> None:
@@ -184,7 +238,8 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
                 f"make a bundle of the lock, which holds their wheels, and export its folder: "
                 f"`envsnap bundle {sinks.shell_word(lock)} -o DIR`, then `envsnap export DIR{tail}`"
             )
-    raise ExportError(named_only_message(named, how))
+    here = f"no wheel with that sha256 is in this machine's seed-wheel folders ({_seed_folders()}): {how}"
+    raise ExportError(named_only_message(named, here))
 
 
 def _project_for_paths(project: str | None, lock: str, bundled: bool) -> tuple[Path | None, str]:

@@ -10,8 +10,10 @@ from ._common import (
     bundle_wheel_packages,
     has_project_paths,
     hidden_find_links,
+    named_only,
     with_absolute_paths,
     with_bundle_wheels,
+    with_seed_wheels,
 )
 from .interface import Exporter
 
@@ -24,8 +26,10 @@ __all__ = [
     "get",
     "has_project_paths",
     "hidden_find_links",
+    "named_only",
     "with_absolute_paths",
     "with_bundle_wheels",
+    "with_seed_wheels",
 ]
 
 # Every format, by its --format name (a module here and one line in this list; see ``_plugins``).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .. import fileurls, sinks
@@ -251,6 +251,38 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
                 # project it was built from ({project}: "keep this file in the project root") is named any more.
                 artifact = dataclasses.replace(art, url=source.url, index="")
                 pkg = dataclasses.replace(pkg, source=source, artifact=artifact)
+        packages.append(pkg)
+    return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+
+
+def named_only(snapshot: Snapshot) -> list[PythonPackage]:
+    """The index packages known by a wheel's file name and sha256 alone, with no URL: pinned from a seed-wheel folder
+    of the pinning machine (its Python's ensurepip wheels, Debian's ``/usr/share/python-wheels``), whose place the
+    lock does not name."""
+    return [
+        p
+        for p in snapshot.python.packages
+        if p.source.kind == "index" and p.artifact and not p.artifact.url and p.artifact.filename
+    ]
+
+
+def with_seed_wheels(snapshot: Snapshot, found: Mapping[str, Path]) -> Snapshot:
+    """The snapshot with each package ``named_only`` knows by a file of this machine's seed-wheel folders (``found``,
+    by sha256: ``artifacts.pin.seed_wheels``) named by that file's URL, with no index: a requirements file names it
+    (``pip @ file:///usr/share/python-wheels/pip-...whl``), a pylock by its path. Debian's and Ubuntu's rebuilds of
+    pip and setuptools are on no index (PyPI's file of that version has another sha256, which pip picks over a
+    ``--find-links`` folder's and then refuses), so only the very file installs them. The lock keeps no such path:
+    this is done to what one export writes, on the machine that writes it."""
+    seeded = {p.name for p in named_only(snapshot) if p.artifact is not None and p.artifact.sha256 in found}
+    if not seeded:
+        return snapshot
+    packages = []
+    for pkg in snapshot.python.packages:
+        art = pkg.artifact
+        if art is not None and pkg.name in seeded:
+            path = found[art.sha256]
+            art = dataclasses.replace(art, filename=path.name, url=path.as_uri(), index="")
+            pkg = dataclasses.replace(pkg, artifact=art)
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 

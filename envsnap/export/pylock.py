@@ -85,11 +85,7 @@ def named_only(snapshot: Snapshot) -> list[str]:
     """The index packages (``name==version``) known by a wheel's file name and sha256 alone, with no URL: pinned
     from a seed-wheel folder of the bundler's machine (its Python's ensurepip wheels, Debian's
     ``/usr/share/python-wheels``), whose file only the bundle holds."""
-    return [
-        f"{p.name}=={p.version}"
-        for p in snapshot.python.packages
-        if p.source.kind == "index" and p.artifact and not p.artifact.url and p.artifact.filename
-    ]
+    return [f"{p.name}=={p.version}" for p in _common.named_only(snapshot)]
 
 
 def named_only_message(named: list[str], how: str) -> str:

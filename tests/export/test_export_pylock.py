@@ -468,3 +468,52 @@ def test_an_imported_hashed_requirements_lock_is_pinned_by_its_pylock_export(
         (entry,) = tomllib.loads((tmp_path / "out" / "pylock.toml").read_text())["packages"]
         (file,) = entry["wheels"]
         assert (file["name"], file["hashes"]) == (wheel.name, {"sha256": digest}), entry
+
+
+def test_a_debian_seed_wheel_known_by_sha256_is_named_by_this_machines_seed_file(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_venv: Callable[..., Path]
+) -> None:
+    """A pinned lock of a Debian venv records pip and setuptools by file name and sha256 alone (Debian's rebuilds,
+    from /usr/share/python-wheels): its pylock export asked for a bundle, though this machine holds the very file.
+    The file of this machine's seed folder with that sha256 is named by its path, and uv installs it offline; the
+    lock still names no folder. Where no seed folder holds it, the refusal says so."""
+    from wheelfiles import build_wheel
+
+    import envsnap.artifacts.pin as pin_module
+    from envsnap.model import Artifact, PythonEnv, PythonPackage
+
+    seeds = tmp_path / "usr" / "share" / "python-wheels"
+    seeds.mkdir(parents=True)
+    wheel = build_wheel(seeds, "tinypkg", "1.0", "tinypkg")
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(seeds),))
+    art = Artifact(filename=wheel.name, url="", sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "env.lock")
+    before = lock.read_bytes()
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 0, result
+    (entry,) = tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"]
+    assert entry["wheels"][0]["path"] == str(wheel) and entry["wheels"][0]["hashes"] == {"sha256": art.sha256}
+    python = make_venv(tmp_path / "venv")
+    installed = subprocess.run(
+        [
+            str(uv_bin()),
+            "pip",
+            "install",
+            "-r",
+            str(tmp_path / "pylock.toml"),
+            "--python",
+            str(python),
+            "--offline",
+            "--no-config",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert installed.returncode == 0 and "+ tinypkg==1.0" in installed.stderr, installed.stderr
+    assert lock.read_bytes() == before
+    wheel.unlink()
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert f"no wheel with that sha256 is in this machine's seed-wheel folders ({seeds}" in result.err, result.err

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pip._internal.network.session import PipSession
@@ -359,3 +360,56 @@ def test_a_local_git_repository_installs_with_the_pip_a_venv_is_seeded_with(
         env=PIP_ENV,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _seed_wheel_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A lock of a venv Debian's ``python3 -m venv`` made, pinned: its seed wheel (here tinypkg, a rebuild whose
+    file no index serves) known by file name and sha256 alone, and this machine's ``/usr/share/python-wheels`` (a
+    folder of the test) holding that very file. Returns the lock and the wheel."""
+    from wheelfiles import build_wheel
+
+    import envsnap.artifacts.pin as pin_module
+    from envsnap.model import Artifact, PythonEnv, PythonPackage
+
+    seeds = tmp_path / "usr" / "share" / "python-wheels"
+    seeds.mkdir(parents=True)
+    wheel = build_wheel(seeds, "tinypkg", "1.0", "tinypkg")
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(seeds),))
+    art = Artifact(filename=wheel.name, url="", sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "env.lock")
+    return lock, wheel
+
+
+def test_a_debian_seed_wheel_known_by_sha256_installs_from_this_machines_seed_folder(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_venv: Callable[..., Path]
+) -> None:
+    """A pinned lock of a Debian venv records pip and setuptools by file name and sha256 alone (Debian's rebuilds,
+    from /usr/share/python-wheels). Its requirements export pinned them by name and hash with no place to find
+    them: pip found PyPI's file (another sha256) and failed on a hash mismatch, or, offline, found none. The file
+    of this machine's seed folder with that sha256 is named, so pip installs it; the lock still names no folder."""
+    lock, wheel = _seed_wheel_lock(tmp_path, monkeypatch)
+    before = lock.read_bytes()
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "requirements.txt")
+    assert result.code == 0, result
+    text = (tmp_path / "requirements.txt").read_text()
+    assert f"tinypkg @ {wheel.as_uri()} \\\n" in text, text
+    python = make_venv(tmp_path / "venv")
+    installed = _pip_install(tmp_path / "requirements.txt", python, _OFFLINE_HASHED, cwd=tmp_path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert "Successfully installed tinypkg-1.0" in installed.stdout
+    assert lock.read_bytes() == before
+
+
+def test_a_seed_wheel_no_folder_here_holds_is_said_by_the_requirements_export(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exported where no seed folder holds the file (another machine, another Debian release): the file pins it by
+    name and hash, which an index serves only if it is the upstream file, and a note says so and what to do."""
+    lock, wheel = _seed_wheel_lock(tmp_path, monkeypatch)
+    wheel.unlink()
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "requirements.txt")
+    assert result.code == 0, result
+    assert "tinypkg==1.0 \\\n" in (tmp_path / "requirements.txt").read_text()
+    (note,) = [line for line in result.err.splitlines() if line.startswith("note:")]
+    assert "tinypkg==1.0" in note and "seed" in note and "envsnap bundle" in note, result.err
