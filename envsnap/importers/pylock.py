@@ -217,7 +217,6 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         )
     elif "archive" in entry:
         a = entry["archive"]
-        _size(a, f"{origin}: packages[{i}].archive")  # not recorded, but a file's size all the same
         hashes = a["hashes"]
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
         source = Source(
@@ -226,6 +225,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             archive_hash=f"{algo}={hashes[algo]}",
             subdirectory=a.get("subdirectory", ""),
         )
+        artifact = _archive_artifact(a, f"{origin}: packages[{i}].archive", source.url, rebuilt)
     else:
         # Each file with where it is in the pylock, as its errors name it.
         wheels = [(file, f"{origin}: packages[{i}].wheels[{n}]") for n, file in enumerate(entry.get("wheels") or [])]
@@ -303,6 +303,21 @@ def _size(file: Mapping[str, Any], where: str) -> int:
             f"{where}.size: not a size in bytes (an integer from 0 to {grammar.MAX_FILE_SIZE}): {grammar.shown(size)}"
         )
     return size
+
+
+def _archive_artifact(archive: Mapping[str, Any], where: str, url: str, rebuilt: bool) -> Artifact | None:
+    """The file of an ``archive`` entry that gives its ``size`` (checked) and sha256, recorded as the lock's
+    ``artifact``, as ``pin`` records an archive's (``export BUNDLE -f pylock`` writes each bundled wheel so): its
+    size was read and dropped, and the lock's own pylock export then wrote none. Without a size, or with a name that
+    is no distribution file's (``.../download?id=3``), nothing is recorded, as before: ``pin`` finds the file."""
+    size = _size(archive, where)
+    sha256 = archive["hashes"].get("sha256", "")
+    filename = _url_file_name(url)
+    if not size or not grammar.is_distribution_filename(filename):
+        return None
+    if not grammar.is_sha256_hex(sha256):
+        raise LockImportError(f"{where}.hashes.sha256: not a valid sha256: {grammar.shown(sha256)}")
+    return Artifact(filename=filename, url=url, sha256=sha256, size=size, rebuilt=rebuilt)
 
 
 def _flag(table: Mapping[str, Any], key: str, where: str) -> bool:

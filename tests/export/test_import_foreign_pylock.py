@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from export_samples import uv_bin
 
 from envsnap import export, importers, lockfile
@@ -83,3 +84,22 @@ def test_uv_written_pylock_imports_and_reinstalls(
         ).stdout
     )
     assert installed == ["Foo_Bar", "tiny_cuda"]
+
+
+def test_an_archive_size_that_is_no_size_is_refused_in_one_line(tmp_path: Path) -> None:
+    """An archive's ``size`` is recorded now: one that is no byte count is refused before anything is written, and an
+    archive whose sha256 is no sha256 too, naming the entry."""
+    from envsnap.errors import LockImportError
+
+    digest = "a" * 64
+    for archive, said in (
+        (f'url = "https://example.org/x-1.0.tar.gz"\nsize = -1\nhashes = {{sha256 = "{digest}"}}', "archive.size"),
+        ('url = "https://example.org/x-1.0.tar.gz"\nsize = 3\nhashes = {sha256 = "zz"}', "archive.hashes.sha256"),
+    ):
+        path = tmp_path / "pylock.toml"
+        path.write_text(
+            f'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "x"\nversion = "1.0"\n'
+            f"[packages.archive]\n{archive}\n"
+        )
+        with pytest.raises(LockImportError, match=f"packages\\[0\\]\\.{said}"):
+            importers.read_file(path)

@@ -219,3 +219,36 @@ def test_a_local_archive_in_the_project_comes_back_from_requirements(
         "./wheels/tinypkg-1.0-py3-none-any.whl \\"
         in export.get("requirements").render(back)["requirements.txt"].decode()
     )
+
+
+def test_a_bundles_pylock_keeps_each_files_size_through_import_and_export(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export BUNDLE -f pylock`` names each bundled wheel as an ``archive`` with its ``size``; the import read the
+    size (and checked it) but did not record it, so ``export LOCK -f pylock`` of the imported lock had none. It is
+    recorded as the file's (the lock's ``artifact``), and the second export writes it again."""
+    import hashlib
+
+    from wheelfiles import build_wheel
+
+    from envsnap._toml import tomllib
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.model import Artifact, PythonEnv
+
+    bundle = tmp_path / "b"
+    (bundle / "wheels").mkdir(parents=True)
+    wheel = build_wheel(bundle / "wheels", "tinypkg", "1.0", "tinypkg")
+    data = wheel.read_bytes()
+    art = Artifact(filename=wheel.name, url="", sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    monkeypatch.chdir(tmp_path)
+    assert cli("export", bundle, "-f", "pylock", "-o", "one/pylock.toml").code == 0
+    assert tomllib.loads(Path("one/pylock.toml").read_text())["packages"][0]["archive"]["size"] == len(data)
+    assert cli("import", "one/pylock.toml", "-o", "imported.lock").code == 0
+    imported = lockfile.load(tmp_path / "imported.lock").python.packages[0].artifact
+    assert imported is not None and (imported.filename, imported.size) == (wheel.name, len(data))
+    assert cli("export", "imported.lock", "-f", "pylock", "-o", "two/pylock.toml").code == 0
+    (entry,) = tomllib.loads(Path("two/pylock.toml").read_text())["packages"]
+    assert entry["archive"]["size"] == len(data) and entry["archive"]["path"].endswith(f"b/wheels/{wheel.name}")
