@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
     seeded: set[str] = set()
     if exporter.name in ("pylock", "requirements"):
-        snapshot, seeded = _with_seed_wheels(snapshot)
+        snapshot, seeded, upstream = _with_seed_wheels(snapshot, exporter.name)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages
 
@@ -153,26 +153,33 @@ def run(args: argparse.Namespace) -> int:
         if exporter.name in _FIND_LINKS_FORMATS:
             _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
         if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
-            _note_named_only(snapshot, args.lock, written)
+            _note_named_only(snapshot, args.lock, written, upstream)
     return 0
 
 
-def _with_seed_wheels(snapshot: Snapshot) -> tuple[Snapshot, set[str]]:
+def _with_seed_wheels(snapshot: Snapshot, fmt: str) -> tuple[Snapshot, set[str], set[str]]:
     """The snapshot with each package known by a wheel's name and sha256 alone named by the file of this machine's
-    seed-wheel folders with that sha256 (``with_seed_wheels``), and the names of those it names so. A build without
-    pinning (``envsnap.artifacts.pin`` missing) has no seed folders to look in."""
+    seed-wheel folders with that sha256 (``with_seed_wheels``), the names of those it names so, and of those it
+    leaves for an index: for ``requirements``, a file of this Python's ``ensurepip/_bundled``, an upstream wheel PyPI
+    serves by that hash (a path there, under a pyenv in the home, would tie the file to this machine). A build
+    without pinning (``envsnap.artifacts.pin`` missing) has no seed folders to look in."""
     from ..export import named_only, with_seed_wheels
 
     named = named_only(snapshot)
     if not named:
-        return snapshot, set()
+        return snapshot, set(), set()
     try:
         pin = import_module("envsnap.artifacts.pin")
     except ImportError:
-        return snapshot, set()
+        return snapshot, set(), set()
     found = pin.seed_wheels(p.artifact.sha256 for p in named if p.artifact is not None)
-    seeded = with_seed_wheels(snapshot, found)
-    return seeded, {p.name for p in named if p.artifact is not None and p.artifact.sha256 in found}
+    bundled = os.path.realpath(pin.ensurepip_wheel_dir())
+    upstream = {sha for sha, path in found.items() if os.path.realpath(path.parent) == bundled}
+    if fmt == "requirements":
+        found = {sha: path for sha, path in found.items() if sha not in upstream}
+    names = {p.name: p.artifact.sha256 for p in named if p.artifact is not None}
+    seeded = {name for name, sha in names.items() if sha in found}
+    return with_seed_wheels(snapshot, found), seeded, {n for n, sha in names.items() if sha in upstream} - seeded
 
 
 def _seed_folders() -> str:
@@ -184,14 +191,15 @@ def _seed_folders() -> str:
     return ", ".join(pin.seed_wheel_dirs()) or "none here"
 
 
-def _note_named_only(snapshot: Snapshot, lock: str, written: list[Path]) -> None:
+def _note_named_only(snapshot: Snapshot, lock: str, written: list[Path], upstream: set[str]) -> None:
     """A note for the packages a requirements file pins by name and sha256 alone: seed wheels of the machine that
-    pinned the lock no seed folder here holds. An index serves the file of ensurepip's upstream wheels, never a
-    distribution's rebuild (Debian's pip): pip then fails on a hash mismatch."""
+    pinned the lock no seed folder here holds (``upstream``: those this Python's ensurepip holds, which an index
+    serves, are not said). An index serves the file of ensurepip's upstream wheels, never a distribution's rebuild
+    (Debian's pip): pip then fails on a hash mismatch."""
     from .. import sinks
     from ..export import named_only
 
-    named = [f"{p.name}=={p.version}" for p in named_only(snapshot)]
+    named = [f"{p.name}=={p.version}" for p in named_only(snapshot) if p.name not in upstream]
     if not named:
         return
     with sinks.refusing(ExportError, "export"):

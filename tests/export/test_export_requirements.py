@@ -18,7 +18,7 @@ from pip._internal.req.req_file import parse_requirements
 from envsnap import lockfile
 from envsnap.compare.verify import verify
 from envsnap.export import requirements
-from envsnap.model import Snapshot
+from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
 # pip must see only the file: no index, find-links or constraints from this machine's configuration.
 PIP_ENV = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
@@ -413,3 +413,33 @@ def test_a_seed_wheel_no_folder_here_holds_is_said_by_the_requirements_export(
     assert "tinypkg==1.0 \\\n" in (tmp_path / "requirements.txt").read_text()
     (note,) = [line for line in result.err.splitlines() if line.startswith("note:")]
     assert "tinypkg==1.0" in note and "seed" in note and "envsnap bundle" in note, result.err
+
+
+def test_an_ensurepip_wheel_known_by_sha256_stays_pinned_by_name_for_the_index(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh venv of a pyenv Python, bundled offline: pip from its ``ensurepip/_bundled``, by name and sha256, is
+    PyPI's own file. The requirements export pinned it by name and hash, which installs anywhere; naming the file of
+    this machine's ``~/.pyenv/.../ensurepip/_bundled`` instead would tie the file to this home. It stays pinned by
+    name, with no note; the pylock, which has no other place to give, names the file."""
+    import sysconfig
+
+    import envsnap.artifacts.pin as pin_module
+
+    stdlib = tmp_path / "home" / ".pyenv" / "versions" / "3.11.7" / "lib" / "python3.11"
+    (stdlib / "ensurepip" / "_bundled").mkdir(parents=True)
+    from wheelfiles import build_wheel
+
+    wheel = build_wheel(stdlib / "ensurepip" / "_bundled", "tinypkg", "1.0", "tinypkg")
+    real = sysconfig.get_path
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *a, **k: str(stdlib) if name == "stdlib" else real(name))
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", ())
+    art = Artifact(filename=wheel.name, url="", sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "env.lock")
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "requirements.txt")
+    assert result.code == 0 and "note:" not in result.err, result
+    text = (tmp_path / "requirements.txt").read_text()
+    assert "tinypkg==1.0 \\\n" in text and ".pyenv" not in text, text
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 0 and f'path = "{wheel}"' in (tmp_path / "pylock.toml").read_text(), result
