@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         # before --absolute-paths, which then needs no project for what the bundle built.
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
     seeded: set[str] = set()
+    upstream: set[str] = set()
     if exporter.name in ("pylock", "requirements"):
         snapshot, seeded, upstream = _with_seed_wheels(snapshot, exporter.name)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
@@ -120,6 +121,12 @@ def run(args: argparse.Namespace) -> int:
 
             # What pinning found in a folder of the project (file://{project}/wheels/x.whl) is made absolute too.
             snapshot = with_absolute_paths(snapshot, paths_project, unsure=unsure)
+        if exporter.name in ("pylock", "requirements"):
+            # What pinning found in a seed folder (a Debian venv's pip) is recorded by name and sha256: named too.
+            snapshot, _named, pinned_upstream = _with_seed_wheels(snapshot, exporter.name)
+            upstream |= pinned_upstream
+        if exporter.name == "pylock":
+            _refuse_named_only(snapshot, args.lock, bundled, args.output)
     # The base name of the one file written (``-o ci/ci.txt``: ci.txt), for a format naming itself in its text.
     single = {} if exporter.directory else _targets(exporter, {exporter.filename: b""}, args.output)
     written_as = next((target.name for target in single), "")

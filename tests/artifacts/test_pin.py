@@ -741,6 +741,34 @@ def test_a_debian_seed_wheel_is_recorded_by_name_and_sha256_not_by_its_folder(
     assert (tmp_path / "b" / "wheels" / debian.name).read_bytes() == debian.read_bytes()
 
 
+def test_an_unpinned_debian_venv_lock_exported_names_the_seed_wheel_its_pinning_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap export LOCK -f requirements`` (or pylock) of a Debian venv's unpinned capture pins it first: pip
+    from /usr/share/python-wheels, recorded by name and sha256. The export named this machine's seed file only for
+    a lock pinned before, so this one pinned Debian's pip by name and hash (pip then fails on PyPI's file) and the
+    pylock was refused with a placeholder (`envsnap export BUNDLE_DIR`). What export pins is named as well."""
+    import tomllib
+
+    import envsnap.artifacts.pin as pin_module
+
+    seeds = tmp_path / "usr" / "share" / "python-wheels"
+    debian = make_wheel(seeds, "pip", "23.0.1", body="VALUE = 'debian'\n")
+    monkeypatch.setattr(pin_module, "DISTRIBUTION_WHEEL_DIRS", (str(seeds),))
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.chdir(tmp_path)
+    lock = lockfile.dump(lock_of(package_for(debian, "pip", "23.0.1")), tmp_path / "env.lock")
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "requirements.txt")
+    assert result.code == 0 and "note:" not in result.err, result
+    assert f"pip @ {debian.as_uri()} \\\n" in (tmp_path / "requirements.txt").read_text()
+    result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 0, result
+    (entry,) = tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"]
+    assert entry["wheels"][0]["path"] == str(debian), entry
+    assert "python-wheels" not in lock.read_text()
+
+
 def test_a_venv_s_seed_wheels_pin_offline_from_the_interpreter_s_ensurepip_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
