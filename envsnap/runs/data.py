@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .._frozen import frozen
+from .._lazyre import LazyPattern
 from .._prehash import sha256_file as hash_file  # the one sha256 of a file, its buffer reused
 from ..errors import EnvsnapError
 
@@ -31,6 +32,8 @@ BLOCK = 1 << 20
 # Files listed one by one in a record; a larger tree keeps its digest, counts and the first entries only, so a
 # rerun then says that the tree differs but can name only changed files among those listed.
 MAX_ENTRIES = 20_000
+# A file name that is not UTF-8, as os.fsdecode gives it (surrogate escapes): counted, never listed.
+_SURROGATE = LazyPattern("[\ud800-\udfff]")
 
 # Bytes hashed so far and bytes in all: called from the worker threads, at most every few MiB.
 ByteProgress = Callable[[int, int], None]
@@ -172,15 +175,20 @@ def fingerprint(
     else:
         entries = _hash_all(paths, total, workers, progress)
     entries.sort(key=lambda e: e.path)
+    # The digest covers every file; a file whose name a record cannot hold is counted there but not listed.
+    listed = [e for e in entries if recordable(e.path)][:MAX_ENTRIES]
     return Fingerprint(
-        kind,
-        method,
-        manifest_digest(entries),
-        len(entries),
-        total,
-        tuple(entries[:MAX_ENTRIES]),
-        len(entries) <= MAX_ENTRIES,
+        kind, method, manifest_digest(entries), len(entries), total, tuple(listed), len(listed) == len(entries)
     )
+
+
+def recordable(name: str) -> bool:
+    """Whether a record can list a file by this name: text a record holds (no control character, at most
+    ``grammar.MAX_TEXT`` characters) and UTF-8 (a name of other bytes is decoded with surrogates, which no TOML
+    file holds)."""
+    from ..grammar import is_text
+
+    return is_text(name) and not _SURROGATE.search(name)
 
 
 def _hash_all(

@@ -978,3 +978,32 @@ def test_show_of_a_run_counts_one_process_one_file_and_one_finding_in_the_singul
     assert dict(summary.rows(drifted))["Drift at start"] == "1 finding"
     loaded = dataclasses.replace(record.loaded, processes=2)
     assert " in 2 processes (" in dict(summary.rows(dataclasses.replace(record, loaded=loaded)))["Loaded"]
+
+
+@pytest.mark.parametrize("name", [b"a\x1b[31mRED\nfake: same", b"b\xff.txt"], ids=["control", "not-utf8"])
+def test_a_file_name_a_record_cannot_hold_is_left_out_of_the_entries_and_the_record_reruns(
+    tmp_path: Path, envsnap: Envsnap, name: bytes
+) -> None:
+    # A file in a --data or --output tree whose name has a control character or is not UTF-8: the record was
+    # written and then refused by show and rerun (control), or the run ended in a traceback with no record.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "ok.txt").write_text("x")
+    with open(os.path.join(os.fsencode(tmp_path / "data"), name), "wb") as f:
+        f.write(b"y")
+    made = "mkdir -p out; printf z > out/ok.txt; cp data/* out/"
+    res = envsnap("run", "--data", "data", "--output", "out", "--", "sh", "-c", made, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    record = rec.load(tmp_path / "run.toml")
+    for d in record.data:
+        assert d.files == 2 and not d.complete
+        assert [e.path for e in d.entries] == ["ok.txt"]
+    shown = envsnap("show", "run.toml", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    again = envsnap("rerun", "run.toml", "--yes", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "output out: identical" in again.stdout
+    with open(os.path.join(os.fsencode(tmp_path / "data"), name), "wb") as f:
+        f.write(b"changed")
+    changed = envsnap("rerun", "run.toml", "--dry-run", cwd=tmp_path)
+    assert changed.returncode == 3 and "data: differs" in changed.stdout, changed.stdout + changed.stderr
