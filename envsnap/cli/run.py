@@ -119,10 +119,11 @@ def command_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs.recorder import RunRequest, named_variables, run_command
+    from ..runs.recorder import RunRequest, named_variables, recordable_command, run_command
 
     argv = command_of(args)
     variables = named_variables(args.env, os.environ)  # as the command gets them: read before it starts
+    recordable_command(argv, args.data, args.output)
     # os.path, not pathlib: what `envsnap run` imports before the command starts delays it (tests/runs/test_run.py)
     # Found out before the command runs, not after: its record would be lost.
     if args.record == "-":  # standard output is the command's own; the record went into a file named "-"

@@ -98,12 +98,48 @@ def named_variables(names: Sequence[str], environ: Mapping[str, str]) -> tuple[t
         value = environ.get(name)
         if value is not None and grammar.has_control(value):
             raise UsageError(f"--env {name}: its value holds a control character, which a run record cannot hold")
+        if value is not None and not is_utf8(value):
+            raise UsageError(f"--env {name}: its value is not UTF-8 text, which a run record cannot hold")
         if value is not None and len(value) > grammar.MAX_TEXT:
             raise UsageError(
                 f"--env {name}: its value is longer than {grammar.MAX_TEXT} characters, which a run record cannot hold"
             )
         out.setdefault(name, value)
     return tuple(out.items())
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` is UTF-8: a word, path or value of other bytes is decoded with surrogates, which no
+    record holds."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def recordable_command(argv: Sequence[str], data: Sequence[str], outputs: Sequence[str]) -> None:
+    """Raises ``UsageError`` for a command word, a ``--data`` or an ``--output`` path that a record cannot hold
+    (found before the command starts: after it, its record would be lost)."""
+    from ..errors import UsageError
+
+    for index, word in enumerate(argv):
+        if not is_utf8(word):
+            raise UsageError(f"command word {index} is not UTF-8 text, which a run record cannot hold")
+        if len(word) > MAX_WORD:
+            raise UsageError(f"command word {index} is longer than 64 KiB, which a run record cannot hold")
+    for option, paths in (("--data", data), ("--output", outputs)):
+        for path in paths:
+            from .. import grammar, sinks  # only with paths: see the module's docstring
+
+            if not is_utf8(path) or not grammar.is_text(path):
+                raise UsageError(
+                    f"{option} {sinks.shell_shown([path])}: a path with a control character, more than "
+                    f"{grammar.MAX_TEXT} characters or bytes that are not UTF-8, which a run record cannot hold"
+                )
+
+
+MAX_WORD = 65536  # the longest command word a record holds (record.py's argv rule)
 
 
 BACKGROUND_NICE = 19  # what the preparing threads run at while the command runs: they take no CPU it could use
@@ -510,6 +546,8 @@ class RecordedRun:
         self.warnings: tuple[str, ...] = ()
 
     def output(self, path: str | os.PathLike[str]) -> None:
+        """Add an output; ``UsageError`` for a path a record cannot hold (a control character, not UTF-8)."""
+        recordable_command((), (), [os.fspath(path)])
         self.outputs.append(os.fspath(path))
 
 
@@ -552,9 +590,10 @@ def record_run(
 
     record_path = Path(path)
     variables = named_variables(env, os.environ)  # as the block starts with them
+    command = list(argv) if argv is not None else [sys.executable, *sys.argv]
+    recordable_command(command, [os.fspath(p) for p in data], [os.fspath(p) for p in outputs])
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
     snapshot = lockfile.load(lock) if lock is not None else None
-    command = list(argv) if argv is not None else [sys.executable, *sys.argv]
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])
     prepared = Background(
         lambda: assemble.prepare(

@@ -283,3 +283,22 @@ def test_a_warning_made_an_error_does_not_replace_the_blocks_own_exception(
             envsnap.record_run("run2.toml", lock=host_lock, argv=["python", "-c", code]),
         ):
             pass
+
+
+def test_an_output_path_a_record_cannot_hold_is_refused_and_the_record_stays_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # run.output("o\nx") was recorded, and show and rerun then refused the whole record.
+    monkeypatch.chdir(tmp_path)
+    refused = pytest.raises(envsnap.EnvsnapError, match="run record cannot hold")
+    with refused, envsnap.record_run("nb.toml", lock=host_lock, argv=["python", "notebook"]) as run:
+        (tmp_path / "ok.txt").write_text("result")
+        run.output("ok.txt")
+        run.output("o\nx")
+    loaded = rec.load(tmp_path / "nb.toml")
+    assert [d.path for d in loaded.outputs()] == ["ok.txt"] and loaded.result.exit_status == 1
+    (tmp_path / "d\x1bx").write_text("data")
+    refused = pytest.raises(envsnap.EnvsnapError, match=r"--data .*run record cannot hold")
+    with refused, envsnap.record_run("nb2.toml", lock=host_lock, data=["d\x1bx"], argv=["python", "notebook"]):
+        pass
+    assert not (tmp_path / "nb2.toml").exists()

@@ -1007,3 +1007,35 @@ def test_a_file_name_a_record_cannot_hold_is_left_out_of_the_entries_and_the_rec
         f.write(b"changed")
     changed = envsnap("rerun", "run.toml", "--dry-run", cwd=tmp_path)
     assert changed.returncode == 3 and "data: differs" in changed.stdout, changed.stdout + changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "command", "variable", "named"),
+    [
+        (["--output", "o\nx"], [], None, "--output $'o\\x0ax'"),
+        (["--data", "d\x1bx"], [], None, "--data $'d\\x1bx'"),
+        ([], [os.fsdecode(b"\xff")], None, "command word 3"),
+        (["--env", "V"], [], os.fsdecode(b"\xff"), "--env V"),
+    ],
+    ids=["output-control", "data-control", "word-not-utf8", "env-not-utf8"],
+)
+def test_what_a_record_cannot_hold_is_refused_before_the_command_runs(
+    tmp_path: Path, options: list[str], command: list[str], variable: str | None, named: str
+) -> None:
+    # An --output or --data path with a control character wrote a record that show and rerun refused; a command
+    # word or --env value that is not UTF-8 ran the command and then ended in a traceback, with no record.
+    (tmp_path / "d\x1bx").write_text("x")
+    env = envsnap_env(**({"V": variable} if variable is not None else {}))
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", *options, "--", "sh", "-c", "touch ran", *command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        timeout=120,
+    )
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
+    assert named in res.stderr and "run record cannot hold" in res.stderr, res.stderr
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "run.toml").exists()
