@@ -404,33 +404,44 @@ def home_lines(record: RunRecord, path: str | os.PathLike[str], redactor: Any) -
 
 
 class _Finishing:
-    """Once the command has ended, a Ctrl-C must not lose its record (the command may have run for hours): the
-    first SIGINT after ``start`` is noted and the record still written, unless it comes while the outputs are
-    fingerprinted (it cuts that short, as documented); a second one abandons the record. Only in the main
-    thread, where signal handlers run; the previous handler is back on exit."""
+    """Once the command has ended, a Ctrl-C, SIGTERM or SIGHUP must not lose its record (the command may have run
+    for hours; a batch job's time limit sends SIGTERM): the first after ``start`` is noted and the record still
+    written, unless it comes while the outputs are fingerprinted (it cuts that short, as documented); a second one
+    abandons the record. SIGTERM and SIGHUP are taken only where the command line handles them (``Terminated``:
+    their handler is then called to cut or abandon, so the exit status is 128+N); one ignored (``nohup``) stays
+    so. Only in the main thread, where signal handlers run; the previous handlers are back on exit."""
 
     def __init__(self, say: Say):
         self.say = say
         self.hashing = False
         self.pressed = 0
-        self._old: Any = None
+        self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _Finishing:
         return self
 
     def start(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handler)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._old[signal.SIGINT] = signal.signal(signal.SIGINT, self._handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if callable(signal.getsignal(sig)):
+                self._old[sig] = signal.signal(sig, self._handler)
 
     def _handler(self, signum: int, frame: Any) -> None:
         self.pressed += 1
         if self.hashing or self.pressed > 1:
+            old = self._old.get(signum)
+            if signum != signal.SIGINT and callable(old):
+                old(signum, frame)  # the command line's: raises ``Terminated`` (a KeyboardInterrupt) with signum
             raise KeyboardInterrupt
-        self.say("the command has ended: its record is being written (Ctrl-C again to abandon it)")
+        again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        self.say(f"the command has ended: its record is being written ({again} again to abandon it)")
 
     def __exit__(self, *exc: object) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for sig, old in self._old.items():
+            if old is not None:  # None: not set from Python, nothing to put back
+                signal.signal(sig, old)
 
 
 def private_folder() -> str:

@@ -1039,3 +1039,39 @@ def test_what_a_record_cannot_hold_is_refused_before_the_command_runs(
     assert "Traceback" not in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
     assert named in res.stderr and "run record cannot hold" in res.stderr, res.stderr
     assert not (tmp_path / "ran").exists() and not (tmp_path / "run.toml").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_sigterm_after_the_command_ended_still_writes_its_record(tmp_path: Path, sig: signal.Signals) -> None:
+    # As a Ctrl-C does (above): the command had ended and envsnap was still gathering the record (a batch job's
+    # time limit sends SIGTERM); the record of the whole run was lost, exit 143.
+    import shutil
+
+    subprocess.run([shutil.which("git") or "git", "init", "-q", str(tmp_path)], check=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    slow_git = bin_dir / "git"  # the first git call (made while the record is gathered) takes 4 s
+    slow_git.write_text(
+        f"#!/bin/sh\nif [ ! -e {tmp_path}/slow ]; then : > {tmp_path}/slow; sleep 4; fi\n"
+        f'exec {shutil.which("git")} "$@"\n'
+    )
+    slow_git.chmod(0o755)
+    ended = tmp_path / "ended"
+    env = envsnap_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--", "sh", "-c", f": > {ended}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(ended)
+    _wait_for(tmp_path / "slow")
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert f"its record is being written ({sig.name} again to abandon it)" in err
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.exit_status == 0 and not record.result.interrupted
