@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError(
             f"-o {args.record}: a folder; name the record's file in it (-o {os.path.join(args.record, DEFAULT_RECORD)})"
         )
-    from .._samefile import refuse_output_over_input
+    from .._samefile import refuse_output_inside, refuse_output_over_input
 
     # The lock it is checked against, the data it fingerprints, the command's own outputs: never the record's file.
     inputs = [
@@ -141,6 +141,15 @@ def run(args: argparse.Namespace) -> int:
         *(("--output", p) for p in args.output),
     ]
     refuse_output_over_input(args.record, inputs)
+    # Nor in a folder it fingerprints: the record and its lock would be files of it, found by every rerun.
+    for option, paths in (("--data", args.data), ("--output", args.output)):
+        for path in paths:
+            refuse_output_inside(
+                args.record,
+                path,
+                f"the {option} folder",
+                "put the record and its lock in what it fingerprints, and every rerun would find them there",
+            )
     folder = os.path.dirname(args.record) or "."
     try:
         os.makedirs(folder, exist_ok=True)  # as pytest --junitxml=reports/x.xml does: the umask's permissions

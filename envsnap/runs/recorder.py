@@ -603,6 +603,11 @@ def record_run(
     variables = named_variables(env, os.environ)  # as the block starts with them
     command = list(argv) if argv is not None else [sys.executable, *sys.argv]
     recordable_command(command, [os.fspath(p) for p in data], [os.fspath(p) for p in outputs])
+    from .._samefile import refuse_output_inside
+
+    for name, paths in (("data", data), ("outputs", outputs)):
+        for folder in paths:  # the record and its lock would be files of what is fingerprinted, found by every rerun
+            refuse_output_inside(path, folder, f"the {name} folder", "put the record in what it fingerprints", "path")
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
     snapshot = lockfile.load(lock) if lock is not None else None
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])

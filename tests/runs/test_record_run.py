@@ -302,3 +302,16 @@ def test_an_output_path_a_record_cannot_hold_is_refused_and_the_record_stays_rea
     with refused, envsnap.record_run("nb2.toml", lock=host_lock, data=["d\x1bx"], argv=["python", "notebook"]):
         pass
     assert not (tmp_path / "nb2.toml").exists()
+
+
+def test_a_record_inside_an_output_folder_is_refused_before_the_block_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # record_run("res/run.toml", outputs=["res"]) made the record a file of its output: every rerun differed.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "res").mkdir()
+    ran = []
+    refused = pytest.raises(envsnap.EnvsnapError, match=r"inside the outputs folder \(res\)")
+    with refused, envsnap.record_run("res/run.toml", lock=host_lock, outputs=["res"], argv=["python", "x"]):
+        ran.append(1)
+    assert not ran and not (tmp_path / "res" / "run.toml").exists()

@@ -1075,3 +1075,22 @@ def test_a_sigterm_after_the_command_ended_still_writes_its_record(tmp_path: Pat
     assert f"its record is being written ({sig.name} again to abandon it)" in err
     record = rec.load(tmp_path / "run.toml")
     assert record.result.exit_status == 0 and not record.result.interrupted
+
+
+@pytest.mark.parametrize("option", ["--output", "--data"])
+def test_a_record_inside_an_output_or_input_folder_is_refused_before_the_command_runs(
+    tmp_path: Path, envsnap: Envsnap, option: str
+) -> None:
+    # `run --output res -o res/run.toml` put the record and its captured lock in the output folder: every rerun
+    # then said the output differs (run.lock, run.toml added), and a --data folder holding them differed as well.
+    (tmp_path / "res").mkdir()
+    res = envsnap("run", option, "res", "-o", "res/sub/run.toml", "--", "touch", "ran", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"envsnap: error: -o res/sub/run.toml: inside the {option} folder (res)"), res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "name a path outside it" in res.stderr, res.stderr
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "res" / "sub").exists()
+    # Beside the folder, the record reruns identical.
+    ok = envsnap("run", "--output", "res", "-o", "res.toml", "--", "sh", "-c", "echo 1 > res/a", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    again = envsnap("rerun", "res.toml", "--yes", cwd=tmp_path)
+    assert again.returncode == 0 and "output res: identical" in again.stdout, again.stdout + again.stderr
