@@ -338,6 +338,20 @@ def check_environment(
             return Check("environment", UNKNOWN, (*lines, str(exc)))
     else:
         command = record.command.argv if argv is None else argv
+        program = command[0] if command else ""
+        if python is None and is_python_name(program) and "/" in program and not os.path.exists(program):
+            # Not verify's own choice (the PATH's python) in its place: that is not what the command runs.
+            from .. import sinks
+
+            return Check(
+                "environment",
+                UNKNOWN,
+                (
+                    *lines,
+                    f"the command's interpreter {sinks.shell_shown([program])} does not exist here: the environment "
+                    "it runs in cannot be checked (make it, or pass --python PATH)",
+                ),
+            )
         found = findings(verify(snapshot, environment=python_target(command, python), environ=environ))
     # The run's own findings against the lock (its drift: a variable set, a package upgraded) are what the run
     # had; a captured lock holds the run's variables already. What differs from those is a difference from the

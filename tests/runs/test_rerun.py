@@ -1937,3 +1937,21 @@ def test_rerun_in_docker_never_pulls_an_image_it_does_not_have(tmp_path: Path, e
     assert "No such image" in line, res.stdout
     res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
     assert res.returncode == 2 and "the image is not here" in res.stderr, res.stdout + res.stderr
+
+
+def test_a_recorded_interpreter_missing_here_makes_the_environment_unknown(tmp_path: Path, envsnap: Envsnap) -> None:
+    # The command's python, by its path in the project (a venv not copied along), is missing here: rerun verified
+    # the PATH's python instead, said "environment: same", and the command then failed, 127.
+    root = tmp_path / "p"
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    res = envsnap("run", "--", root / ".venv" / "bin" / "python", "-c", "print(1)", cwd=root)
+    assert res.returncode == 0, res.stderr
+    copy = tmp_path / "q"
+    copy.mkdir()
+    for name in ("run.toml", "run.lock"):
+        shutil.copy(root / name, copy / name)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=copy)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "environment: unknown" in res.stdout, res.stdout
+    assert f"the command's interpreter {copy}/.venv/bin/python does not exist here" in res.stdout, res.stdout
