@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import _readlimits, grammar, lockfile, sinks
 from .._frozen import frozen
-from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
+from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, extract, is_archive, known_sha256
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
@@ -145,12 +145,13 @@ def audit(path: str | os.PathLike[str], *, completing: bool = False) -> Audit:
 
 def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool = False) -> Iterator[Item]:
     # Every remedy is a command line that runs as pasted: paths shell-quoted; an archive is unpacked first, into
-    # the folder it holds, since a bundle is completed (or made an artifact) as a directory.
+    # the folder it holds (the one its first member names, whatever the archive is called now), since a bundle is
+    # completed (or made an artifact) as a directory.
     folder = where
     prefix = ""
     if bundle is not None and is_archive(where):
         parent = Path(where).parent
-        folder = str(parent / archive_folder(Path(where)))
+        folder = str(parent / _readlimits.unpacked_folder(where))
         prefix = f"tar -xf {sinks.shell_word(where)} -C {sinks.shell_word(str(parent))} && "
     lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
     out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)

@@ -127,6 +127,30 @@ def test_audit_remedies_run_as_pasted_for_a_path_with_a_space_and_for_an_archive
     ]
 
 
+def test_audit_remedies_of_a_renamed_archive_name_the_folder_it_unpacks_to(tmp_path: Path) -> None:
+    # A reviewer's copy of supp.tar.gz saved as other.tar.gz unpacks to supp/, but the remedies named
+    # other/envsnap.lock and -o other: pasted, the bundle found no such lock.
+    import shutil
+
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle = bundle_of(tmp_path)
+    bundle.write_sums()
+    write_archive(bundle.root, tmp_path / "supp.tar.gz")
+    archive = tmp_path / "other.tar.gz"
+    shutil.move(tmp_path / "supp.tar.gz", archive)
+    found = remedies(archive)
+    assert found["base-image"][:6] == ["tar", "-xf", str(archive), "-C", str(tmp_path), "&&"]
+    assert found["base-image"][6:] == [
+        "envsnap",
+        "bundle",
+        f"{tmp_path}/supp/envsnap.lock",
+        "-o",
+        f"{tmp_path}/supp",
+        "--with-base-image",
+    ]
+
+
 def test_audit_remedies_that_bundle_an_artifact_again_give_its_artifact_options(tmp_path: Path) -> None:
     # The base-image remedy of an artifact bundle was `envsnap bundle LOCK -o DIR --with-base-image`: followed, it
     # rewrote the README and appendix without the artifact, the RO-Crate no longer described the bundle, and the
