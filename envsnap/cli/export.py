@@ -445,6 +445,16 @@ def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) ->
         _output.write_document(next(iter(files.values())))
         return []
     targets = _targets(exporter, files, output)
+    if len(targets) > 1:
+        # A build context is written whole or not begun: one file that cannot be written (a folder in its place, a
+        # folder that may not be written) left the files before it, which a ``docker build`` then read as one.
+        from .._fs import check_writable
+
+        for target in targets:
+            try:
+                check_writable(target)
+            except OSError as exc:
+                raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     written = []
     for target, data in targets.items():
         try:

@@ -486,3 +486,26 @@ def test_an_editable_git_checkout_exported_as_a_regular_install_is_noted(
         f"note: {tmp_path / name} installs labtool from its repository as a regular install: the lock has an "
         "editable checkout of it (pip install -e), which this file cannot say; verify will warn of it"
     ], result.err
+
+
+def test_a_build_context_that_cannot_be_written_whole_is_not_begun(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
+) -> None:
+    """``-f dockerfile -o ctx`` where ``ctx/requirements.txt`` is a folder wrote ``ctx/Dockerfile`` and
+    ``ctx/envsnap.lock``, then exited 2: a half-written build context was left that ``docker build`` read.
+    Every file is checked first now: nothing is written."""
+    python = dataclasses.replace(
+        host_snapshot.python, packages=tuple(p for p in host_snapshot.python.packages if "cuda" not in p.name)
+    )
+    debian = dataclasses.replace(
+        host_snapshot.platform, os_id="debian", os_version="12", libc="glibc", libc_version="2.36"
+    )
+    snapshot = dataclasses.replace(host_snapshot, python=python, platform=debian)
+    lock = lockfile.dump(lockfile.seal(snapshot), tmp_path / "env.lock")
+    context = tmp_path / "ctx"
+    (context / "requirements.txt").mkdir(parents=True)
+    result = cli("export", lock, "-f", "dockerfile", "-o", context)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+    assert "requirements.txt: cannot write" in result.err, result.err
+    assert sorted(p.name for p in context.iterdir()) == ["requirements.txt"]
+    assert not any((context / "requirements.txt").iterdir())
