@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from .. import _readlimits, grammar, lockfile, sinks
 from .._frozen import frozen
@@ -443,18 +444,22 @@ def _entities(crate: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
-    """The first file of the bundle the crate lists with another sha256, or does not list; "" when it matches."""
+    """The first file of the bundle the crate lists with another sha256, or does not list, or the first file it
+    lists that the bundle no longer holds; "" when it matches."""
     listed = {str(e.get("@id")): e.get("sha256") for e in _entities(crate) if e.get("@type") == "File"}
+    present = set()
     for path in sorted(bundle.root.rglob("*")):
         rel = path.relative_to(bundle.root).as_posix()
         if rel in (SUMS, CRATE, INCOMPLETE) or not path.is_file() or path.is_symlink():
             continue
         ref = file_id(rel)
+        present.add(ref)
         if ref not in listed:
             return f"{rel} is not in it"
         if listed[ref] != known_sha256(path):
             return f"{rel} differs"
-    return ""
+    gone = sorted(set(listed) - present)
+    return f"{grammar.strip_terminal(unquote(gone[0]))[:200]} is gone, which it lists" if gone else ""
 
 
 def _crate_license(crate: dict[str, Any]) -> bool:

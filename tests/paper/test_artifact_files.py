@@ -215,6 +215,24 @@ def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
     assert crate.NAME not in item.detail
 
 
+def test_audit_finds_an_ro_crate_that_lists_a_file_the_bundle_lost(tmp_path: Path) -> None:
+    # README.md deleted after --artifact and SHA256SUMS written again (sha256sum, or a re-run): the crate still
+    # described README.md by its sha256, and the audit called the artifact citable (Reusable-ready).
+    from envsnap.paper import citation
+    from envsnap.paper.audit import audit
+
+    bundle = bundle_of(tmp_path)
+    (bundle.root / citation.CFF).write_text("cff-version: 1.2.0\n")
+    (bundle.root / "README.md").write_text("read me\n")
+    artifact._write_crate(bundle, META, None, [])
+    bundle.write_sums()
+    assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
+    (bundle.root / "README.md").unlink()
+    bundle.write_sums()
+    item = next(i for i in audit(bundle.root).items if i.id == "citable")
+    assert not item.ok and "README.md is gone" in item.detail and "--artifact" in item.remedy
+
+
 def test_a_licence_with_alternatives_is_a_cff_list_and_and_with_are_refused_before_anything_is_fetched(
     tmp_path: Path,
 ) -> None:
