@@ -538,6 +538,10 @@ def _member_path(member: tarfile.TarInfo, origin: str, *, hidden: bool) -> str:
     ``MAX_DEPTH`` folders down, and only a regular file or a folder."""
     name = member.name[2:] if member.name.startswith("./") else member.name
     name = name.rstrip("/") if member.isdir() else name
+    if member.isdir() and name == ".":
+        # ``./``, the archive's top itself, as ``tar -C supp -czf supp.tar.gz .`` writes it first: the folder
+        # everything is unpacked into, nothing of its own.
+        return ""
     if name.count("/") >= MAX_DEPTH:
         raise BadBundleError(
             f"{origin}: a member more than {MAX_DEPTH} folders deep: {grammar.shown(member.name[:120])}..."

@@ -135,6 +135,28 @@ def test_an_archive_member_outside_its_folder_is_refused_before_anything_is_read
     assert not (tmp_path.parent / "escape.txt").exists()
 
 
+def test_an_archive_of_the_folders_content_made_with_tar_dot_is_read(supp: Path, cli: Callable[..., CliResult]) -> None:
+    """``tar -C supp -czf content.tar.gz .`` (how a folder's content is usually tarred) starts with the member
+    ``./``, the archive's top itself: show, check, verify and audit refused it ("unsafe path in archive: '.'")."""
+    import subprocess
+
+    subprocess.run(["tar", "-C", str(supp), "-czf", "content.tar.gz", "."], check=True)
+    with tarfile.open("content.tar.gz") as made:
+        assert made.getnames()[0] == "."
+    _same_as_the_lock(cli, "show", "content.tar.gz")
+    audited = cli("audit", "content.tar.gz", "--json")
+    assert audited.code == 0, audited
+    bundled = next(i for i in json.loads(audited.out)["items"] if i["id"] == "files-bundled")
+    assert bundled["ok"], bundled
+    # A member "." that is not the top folder (a file) is still refused.
+    with tarfile.open("dot.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo(".")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    refused = cli("show", "dot.tar.gz")
+    assert refused.code == EXIT_BAD_INPUT and "unsafe path in archive: '.'" in refused.err, refused
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_folder_that_is_no_bundle_is_named_as_such(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, cli: Callable[..., CliResult]
