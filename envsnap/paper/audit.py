@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from .. import _readlimits, grammar, lockfile, sinks
 from .._frozen import frozen
-from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, extract, is_archive, known_sha256
+from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
@@ -152,8 +152,16 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
     prefix = ""
     if bundle is not None and is_archive(where):
         parent = Path(where).parent
-        folder = str(parent / _readlimits.unpacked_folder(where))
-        prefix = f"tar -xf {sinks.shell_word(where)} -C {sinks.shell_word(str(parent))} && "
+        top = _readlimits.unpacked_folder(where)
+        if top == ".":
+            # A folder's content (``tar -C supp .``): unpacked into a folder of its own, named after the archive,
+            # not spilled beside it.
+            folder = str(parent / archive_folder(Path(where)))
+            made = sinks.shell_word(folder)
+            prefix = f"mkdir -p {made} && tar -xf {sinks.shell_word(where)} -C {made} && "
+        else:
+            folder = str(parent / top)
+            prefix = f"tar -xf {sinks.shell_word(where)} -C {sinks.shell_word(str(parent))} && "
     lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
     out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)
     bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"

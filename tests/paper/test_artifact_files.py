@@ -89,7 +89,7 @@ def remedies(path: Path) -> dict[str, list[str]]:
     return {
         i.id: shlex.split(i.remedy.split(" (or ", 1)[0].split(";", 1)[0])
         for i in audit(path).items
-        if i.remedy.startswith(("envsnap ", "tar "))
+        if i.remedy.startswith(("envsnap ", "tar ", "mkdir "))
     }
 
 
@@ -147,6 +147,38 @@ def test_audit_remedies_of_a_renamed_archive_name_the_folder_it_unpacks_to(tmp_p
         f"{tmp_path}/supp/envsnap.lock",
         "-o",
         f"{tmp_path}/supp",
+        "--with-base-image",
+    ]
+
+
+def test_audit_remedies_of_an_archive_of_a_folders_content_unpack_it_into_a_folder(tmp_path: Path) -> None:
+    # ``tar -C supp -czf content.tar.gz .`` holds no top folder: the remedies unpacked it into the archive's own
+    # folder (beside whatever else is there) and bundled that folder, which bundle refuses as no bundle.
+    import subprocess
+
+    bundle = bundle_of(tmp_path)
+    bundle.write_sums()
+    (tmp_path / "papers").mkdir()
+    archive = tmp_path / "papers" / "content.tar.gz"
+    subprocess.run(["tar", "-C", str(bundle.root), "-czf", str(archive), "."], check=True)
+    folder = tmp_path / "papers" / "content"
+    found = remedies(archive)
+    assert found["base-image"] == [
+        "mkdir",
+        "-p",
+        str(folder),
+        "&&",
+        "tar",
+        "-xf",
+        str(archive),
+        "-C",
+        str(folder),
+        "&&",
+        "envsnap",
+        "bundle",
+        f"{folder}/envsnap.lock",
+        "-o",
+        str(folder),
         "--with-base-image",
     ]
 
