@@ -182,7 +182,8 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
         + (f" (not: {_some(unpinned)})" if unpinned else ""),
         "" if not unpinned else f"{prefix}envsnap pin {lock_arg}",
     )
-    yield _bundled(lock, bundle, bundle_cmd, completing)
+    bundled = _bundled(lock, bundle, bundle_cmd, completing)
+    yield bundled
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
     yield _base_image(bundle, bundle_cmd)
     yield _gpu(lock)
@@ -216,17 +217,28 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
     yield _code(lock, crate, artifact_cmd)
     yield _run(bundle, prefix, lock_arg, artifact_cmd)
     deposit = has(ZENODO) and has(CFF)
-    yield Item(
-        "deposit-metadata",
-        "available",
-        deposit,
-        f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)"
-        if deposit
-        else f"no deposit metadata ({ZENODO}, {CFF})",
-        ""
-        if deposit
-        else f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs (Zenodo reads .zenodo.json)",
-    )
+    if deposit and not bundled.ok:
+        # Deposited as it is, the archive would publish a bundle that fails its own SHA256SUMS (an altered file,
+        # an interrupted run): not ready, whatever its metadata.
+        yield Item(
+            "deposit-metadata",
+            "available",
+            False,
+            f"{ZENODO} and {CFF} present, but the bundle is not intact (files-bundled): not ready to deposit",
+            bundled.remedy,
+        )
+    else:
+        yield Item(
+            "deposit-metadata",
+            "available",
+            deposit,
+            f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)"
+            if deposit
+            else f"no deposit metadata ({ZENODO}, {CFF})",
+            ""
+            if deposit
+            else f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs (Zenodo reads .zenodo.json)",
+        )
     if bundle is not None:
         size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
         yield Item(

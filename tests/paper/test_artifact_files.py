@@ -265,6 +265,24 @@ def test_audit_finds_an_ro_crate_that_lists_a_file_the_bundle_lost(tmp_path: Pat
     assert not item.ok and "README.md is gone" in item.detail and "--artifact" in item.remedy
 
 
+def test_a_bundle_that_is_not_intact_is_not_available_ready(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # A wheel replaced after --artifact (or a bundle an interrupted run left): the grade fell to Pinned, yet the
+    # audit still said Available-ready, "ready for an archival deposit", of a bundle that fails its SHA256SUMS.
+    from envsnap.paper import citation
+
+    bundle = bundle_of(tmp_path)
+    (bundle.root / citation.CFF).write_text("cff-version: 1.2.0\n")
+    (bundle.root / citation.ZENODO).write_text("{}\n")
+    bundle.write_sums()
+    graded = json.loads(cli("audit", bundle.root, "--json").out)
+    assert graded["badges"]["available"], graded
+    (bundle.root / "README.md").write_text("changed\n")
+    graded = json.loads(cli("audit", bundle.root, "--json").out)
+    deposit = next(i for i in graded["items"] if i["id"] == "deposit-metadata")
+    assert not graded["badges"]["available"] and not deposit["ok"], graded
+    assert "not intact" in deposit["detail"] and deposit["remedy"], deposit
+
+
 def test_a_licence_with_alternatives_is_a_cff_list_and_and_with_are_refused_before_anything_is_fetched(
     tmp_path: Path,
 ) -> None:
