@@ -162,12 +162,17 @@ def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
             out.append((on_path, "PATH"))
     out.append(running)
     pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    for version_dir in (pyenv / want, *sorted(pyenv.glob(f"{minor}.*"), reverse=True)):
-        if version_dir.parent != pyenv or not is_python_version(version_dir.name):
-            continue
-        exe = version_dir / "bin" / "python"
-        if exe.is_file():
-            out.append((str(exe), "pyenv"))
+    try:
+        for version_dir in (pyenv / want, *sorted(pyenv.glob(f"{minor}.*"), reverse=True)):
+            if version_dir.parent != pyenv or not is_python_version(version_dir.name):
+                continue
+            exe = version_dir / "bin" / "python"
+            if exe.is_file():
+                out.append((str(exe), "pyenv"))
+    except OSError:
+        # A pyenv this user may not read (``PYENV_ROOT`` kept from another user by ``su`` or ``sudo -E``): none
+        # of its versions could be run here either.
+        pass
     return list(dict.fromkeys(out))
 
 

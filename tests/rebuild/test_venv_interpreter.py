@@ -41,6 +41,23 @@ def test_a_pyenv_version_is_found(empty_path: Path, monkeypatch: pytest.MonkeyPa
     assert (found.path, found.how) == (str(exe), "pyenv")
 
 
+def test_a_pyenv_root_that_may_not_be_read_is_passed_over(empty_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PYENV_ROOT`` kept from another user (``su``, ``sudo -E``: ``/root/.pyenv``, which the reviewer may not
+    read): ``rebuild`` ended in a PermissionError traceback while it looked for the locked Python there."""
+    pyenv = empty_path / "pyenv" / "versions"
+    pyenv.mkdir(parents=True)
+    real_stat = Path.stat
+
+    def denied(self: Path, *args: object, **kwargs: object) -> object:
+        if self == pyenv or pyenv in self.parents:  # as for a folder of another user's home, mode 0700
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "stat", denied)
+    found, notes = venv.find_interpreter(_lock(platform.python_version()), None, offline=True)
+    assert (found.path, found.how, notes) == (sys.executable, "the interpreter running envsnap", [])
+
+
 def _shim(folder: Path, name: str, real: str) -> Path:
     """A wrapper script on PATH that runs ``real``, as a pyenv shim runs the selected version."""
     folder.mkdir(parents=True, exist_ok=True)
