@@ -301,7 +301,10 @@ class Bundle:
         if progress is not None and total >= PROGRESS_STEP:
             progress(f"checking {len(listed)} files ({_gib(total)}) against {SUMS}")
         for rel, expected in sorted(listed.items()):
-            actual = known_sha256(self.root / rel)
+            try:
+                actual = known_sha256(self.root / rel)
+            except OSError as exc:  # a file kept private to its author (cp -p, another user's umask)
+                raise BadBundleError(f"{self.shown(rel)}: cannot be read ({exc.strerror or exc})") from None
             if actual != expected:
                 raise BadBundleError(f"{self.shown(rel)}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
 

@@ -476,7 +476,11 @@ def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
         present.add(ref)
         if ref not in listed:
             return f"{rel} is not in it"
-        if listed[ref] != known_sha256(path):
+        try:
+            digest = known_sha256(path)
+        except OSError as exc:  # a file kept private to its author: files-bundled says so too
+            return f"{rel} cannot be read ({exc.strerror or exc})"
+        if listed[ref] != digest:
             return f"{rel} differs"
     gone = sorted(set(listed) - present)
     return f"{grammar.strip_terminal(unquote(gone[0]))[:200]} is gone, which it lists" if gone else ""

@@ -283,6 +283,39 @@ def test_a_bundle_that_is_not_intact_is_not_available_ready(tmp_path: Path, cli)
     assert "not intact" in deposit["detail"] and deposit["remedy"], deposit
 
 
+def test_an_artifact_file_the_reviewer_may_not_read_is_graded_not_a_traceback(
+    tmp_path: Path,
+    cli,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    # A bundle copied with its author's private modes (CITATION.cff mode 0600, read as another user): audit ended
+    # in a PermissionError traceback while comparing the RO-Crate with the files.
+    import os
+
+    from envsnap.paper import citation
+
+    bundle = bundle_of(tmp_path)
+    cff = bundle.root / citation.CFF
+    cff.write_text("cff-version: 1.2.0\n")
+    artifact._write_crate(bundle, META, None, [])
+    bundle.write_sums()
+    cff.chmod(0)
+    os.utime(cff, ns=(cff.stat().st_atime_ns, cff.stat().st_mtime_ns + 1))  # this process hashed it already
+    real_open = os.open
+
+    def denied(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.path.abspath(name) == str(cff):  # root reads any file: refused as for another user
+            raise PermissionError(13, "Permission denied", str(cff))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    result = cli("audit", bundle.root, "--json")
+    assert result.code == 0 and "Traceback" not in result.err, result
+    items = {i["id"]: i for i in json.loads(result.out)["items"]}
+    assert not items["files-bundled"]["ok"] and "cannot be read" in items["files-bundled"]["detail"], items
+    assert not items["citable"]["ok"], items
+
+
 def test_a_licence_with_alternatives_is_a_cff_list_and_and_with_are_refused_before_anything_is_fetched(
     tmp_path: Path,
 ) -> None:

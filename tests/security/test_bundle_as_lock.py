@@ -157,6 +157,41 @@ def test_an_archive_of_the_folders_content_made_with_tar_dot_is_read(supp: Path,
     assert refused.code == EXIT_BAD_INPUT and "unsafe path in archive: '.'" in refused.err, refused
 
 
+def _unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``path`` made unreadable to this user (mode 000, as a file ``cp -p`` kept private to its author): root reads
+    it anyway, so its open is refused here as the kernel refuses another user's."""
+    import os
+
+    path.chmod(0)
+    # A new mtime: this process hashed the file when the bundle was made, and would not read it again.
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1))
+    real_open = os.open
+
+    def denied(name: object, *args: object, **kwargs: object) -> int:
+        if os.path.abspath(name) == str(path):  # type: ignore[call-overload]
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "audit"])
+def test_a_bundle_file_the_reviewer_may_not_read_is_one_line(
+    supp: Path, command: str, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle copied with its author's private modes: show, check, verify and audit ended in a PermissionError
+    traceback while checking SHA256SUMS."""
+    _unreadable(supp / "README.md", monkeypatch)
+    result = cli(command, "supp", "--json") if command == "audit" else cli(command, "supp")
+    if command == "audit":  # graded, not refused: files-bundled is short, naming the file
+        assert result.code == 0, result
+        item = next(i for i in json.loads(result.out)["items"] if i["id"] == "files-bundled")
+        assert not item["ok"] and "supp/README.md: cannot be read (Permission denied)" in item["detail"], item
+    else:
+        assert (result.code, result.out) == (EXIT_BAD_INPUT, ""), result
+        assert result.err == "envsnap: error: supp/README.md: cannot be read (Permission denied)\n", result
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_folder_that_is_no_bundle_is_named_as_such(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, cli: Callable[..., CliResult]
