@@ -169,10 +169,28 @@ def test_markdown_table_and_groups(rich: Snapshot) -> None:
     assert table[0] == "| Component | Version |"
     for row in table:
         assert len(re.findall(r"(?<!\\)\|", row)) == 3, row
-    assert "Tesla\\_V100 & #1 100% {x} \\~$^\\\\ \\<a\\|b\\>" in text
+    assert "Tesla\\_V100 & #1 100% {x} \\~\\$^\\\\ \\<a\\|b\\>" in text
     groups = re.findall(r"^- \*\*(.+?)\*\*", text, re.MULTILINE)
     assert groups == ["Frameworks", "CUDA libraries", "Numerical and data", "Other packages"]
     assert nasty(rich).envsnap.content_digest in text
+
+
+def test_dollars_of_a_lock_value_show_as_written_where_github_renders_the_markdown(rich: Snapshot) -> None:
+    """GitHub renders text between two dollars as math: a CPU model "Intel $x^2$ $5" showed as x squared in
+    appendix.md's table (``md_text`` escaped emphasis, code, links and tildes, not the dollar)."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    model = "Intel $x^2$ and $5"
+    cpu = dataclasses.replace(rich.hardware.cpu, model=model)
+    lock = lockfile.seal(dataclasses.replace(rich, hardware=dataclasses.replace(rich.hardware, cpu=cpu)))
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    row = next(line for line in text.splitlines() if line.startswith("| CPU |"))
+    assert not re.search(r"(?<!\\)\$", row), row  # GitHub's math opens at an unescaped dollar
+    rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    cell = rendered.split("<td>CPU</td>", 1)[1].split("<td>", 1)[1].split("</td>", 1)[0]
+    assert html.unescape(cell).startswith(model), cell
 
 
 def test_unknown_facts_are_said_not_guessed(rich: Snapshot) -> None:
