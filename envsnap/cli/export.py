@@ -94,17 +94,12 @@ def run(args: argparse.Namespace) -> int:
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md);
         # before --absolute-paths, which then needs no project for what the bundle built.
         snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
-    seeded: set[str] = set()
-    upstream: set[str] = set()
-    if exporter.name in ("pylock", "requirements"):
-        snapshot, seeded, upstream = _with_seed_wheels(snapshot, exporter.name)
+    snapshot, seeded, upstream = _seed_wheels_placed(snapshot, exporter.name, args.lock, bundled, args.output)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages
 
         # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
         not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot) if p.name not in seeded]
-    if exporter.name == "pylock":
-        _refuse_named_only(snapshot, args.lock, bundled, args.output)
     paths_project, unsure = _project_for_paths(args.project, args.lock, bundled) if args.absolute_paths else (None, "")
     if args.absolute_paths:
         from ..export import with_absolute_paths
@@ -121,12 +116,11 @@ def run(args: argparse.Namespace) -> int:
 
             # What pinning found in a folder of the project (file://{project}/wheels/x.whl) is made absolute too.
             snapshot = with_absolute_paths(snapshot, paths_project, unsure=unsure)
-        if exporter.name in ("pylock", "requirements"):
-            # What pinning found in a seed folder (a Debian venv's pip) is recorded by name and sha256: named too.
-            snapshot, _named, pinned_upstream = _with_seed_wheels(snapshot, exporter.name)
-            upstream |= pinned_upstream
-        if exporter.name == "pylock":
-            _refuse_named_only(snapshot, args.lock, bundled, args.output)
+        # What pinning found in a seed folder (a Debian venv's pip) is recorded by name and sha256: named too.
+        snapshot, _named, pinned_upstream = _seed_wheels_placed(
+            snapshot, exporter.name, args.lock, bundled, args.output
+        )
+        upstream |= pinned_upstream
     # The base name of the one file written (``-o ci/ci.txt``: ci.txt), for a format naming itself in its text.
     single = {} if exporter.directory else _targets(exporter, {exporter.filename: b""}, args.output)
     written_as = next((target.name for target in single), "")
@@ -162,6 +156,19 @@ def run(args: argparse.Namespace) -> int:
         if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
             _note_named_only(snapshot, args.lock, written, upstream)
     return 0
+
+
+def _seed_wheels_placed(
+    snapshot: Snapshot, fmt: str, lock: str, bundled: bool, output: str | None
+) -> tuple[Snapshot, set[str], set[str]]:
+    """``_with_seed_wheels`` for the formats that name a file (``pylock``, ``requirements``), then, for pylock,
+    the refusal of what no seed folder here holds (``_refuse_named_only``); every other format's snapshot as it is."""
+    if fmt not in ("pylock", "requirements"):
+        return snapshot, set(), set()
+    placed = _with_seed_wheels(snapshot, fmt)
+    if fmt == "pylock":
+        _refuse_named_only(placed[0], lock, bundled, output)
+    return placed
 
 
 def _with_seed_wheels(snapshot: Snapshot, fmt: str) -> tuple[Snapshot, set[str], set[str]]:

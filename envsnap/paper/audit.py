@@ -220,25 +220,14 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
     if deposit and not bundled.ok:
         # Deposited as it is, the archive would publish a bundle that fails its own SHA256SUMS (an altered file,
         # an interrupted run): not ready, whatever its metadata.
-        yield Item(
-            "deposit-metadata",
-            "available",
-            False,
-            f"{ZENODO} and {CFF} present, but the bundle is not intact (files-bundled): not ready to deposit",
-            bundled.remedy,
-        )
+        found = f"{ZENODO} and {CFF} present, but the bundle is not intact (files-bundled): not ready to deposit"
+        remedy = bundled.remedy
+    elif deposit:
+        found, remedy = f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)", ""
     else:
-        yield Item(
-            "deposit-metadata",
-            "available",
-            deposit,
-            f"{ZENODO} and {CFF} ready for an archival deposit (Zenodo gives the DOI)"
-            if deposit
-            else f"no deposit metadata ({ZENODO}, {CFF})",
-            ""
-            if deposit
-            else f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs (Zenodo reads .zenodo.json)",
-        )
+        found = f"no deposit metadata ({ZENODO}, {CFF})"
+        remedy = f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs (Zenodo reads .zenodo.json)"
+    yield Item("deposit-metadata", "available", deposit and bundled.ok, found, remedy)
     if bundle is not None:
         size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
         yield Item(
