@@ -120,12 +120,27 @@ def no_cache_root(environ: Mapping[str, str] | None = None) -> bool:
 
 
 def without_a_cache_root(env: Mapping[str, str]) -> dict[str, str]:
-    """What an installer or a build is also given where there is no cache root (``no_cache_root``) and the user
-    named no uv cache of their own: no cache, as envsnap keeps none, rather than the one uv and pip would make
-    under the working directory (``HOME=relative``) or in ``/.cache`` (an empty HOME)."""
-    if not no_cache_root(env) or any(k in env for k in ("UV_CACHE_DIR", "UV_NO_CACHE")):
+    """What an installer or a build is also given where there is no cache root (``no_cache_root``), or one uv
+    cannot make or write (``HOME=/nonexistent``, a read-only home: uv stopped with "Failed to initialize cache"),
+    and the user named no uv cache of their own: no cache, uv's temporary one for the one command (as envsnap
+    keeps none), rather than the one uv and pip would make under the working directory (``HOME=relative``) or in
+    ``/.cache`` (an empty HOME), or fail to make."""
+    if any(k in env for k in ("UV_CACHE_DIR", "UV_NO_CACHE")):
+        return {}
+    if not no_cache_root(env) and _writable_or_makeable(os.path.join(_cache_root_text(env)[1], "uv")):
         return {}
     return {"UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
+
+
+def _writable_or_makeable(folder: str) -> bool:
+    """Whether this user may write ``folder``, or make it in the nearest folder above it that exists."""
+    path = folder
+    while not os.path.lexists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 def make_cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path:

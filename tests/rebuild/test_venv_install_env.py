@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import offline_wheels
 import pytest
@@ -64,3 +65,32 @@ def test_uv_cache_dir_is_honoured_by_the_install(
     monkeypatch.setenv("UV_CACHE_DIR", str(cache))
     assert venv.install_python_layer(python, lock, tmp_path / "bundle", offline=True) == "uv"
     assert cache.is_dir() and any(p.is_file() for p in cache.rglob("*")), "uv did not use UV_CACHE_DIR"
+
+
+@pytest.mark.parametrize("home", ["file", "missing"])
+def test_a_home_uv_cannot_make_its_cache_in_still_rebuilds_a_bundle_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], home: str
+) -> None:
+    """A reviewer's locked-down account (``HOME=/nonexistent``, a read-only home): uv stopped the rebuild with
+    "Failed to initialize cache at `/nonexistent/.cache/uv`", exit 4. The installer is given uv's temporary cache
+    instead. A home that is a file is one even root cannot make a folder in; a missing one, under a file, too."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.delenv("ENVSNAP_NO_UV", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = offline_wheels.wheel(tmp_path / "wheels", "lockeddown", "1.0")
+    _, bundle, _ = offline_wheels.locked_bundle(uv, tmp_path, {"lockeddown": made})
+    blocker = tmp_path / "home-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("HOME", str(blocker if home == "file" else blocker / "nonexistent"))
+    for name in ("XDG_CACHE_HOME", "UV_CACHE_DIR", "UV_NO_CACHE", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(bundle)
+    result = cli("rebuild", "envsnap.lock", "--bundle", ".", "--offline", "--dest", "../env")
+    assert result.code == 0, result
+    assert "identical" in result.out and "cache" not in result.err, result
+    assert (tmp_path / "env" / "bin" / "python").exists()
+    assert not (blocker.parent / "nonexistent").exists()
+    assert venv.isolated_env()["UV_NO_CACHE"] == "1"
