@@ -120,17 +120,19 @@ class Audit:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None]]:
+def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None, str]]:
+    """(kind, lock, bundle, the error of a bundle's lock edited after bundling: its seal, "" when intact)."""
     if path.is_dir() or is_archive(path):
         with tempfile.TemporaryDirectory(prefix="envsnap-audit-") as tmp:
             # Unpacked safely but not yet checked: an altered bundle is graded (files-bundled names what
-            # differs), not refused.
+            # differs), not refused; its lock too, when only its seal fails.
             bundle = extract(path, Path(tmp) / "bundle") if is_archive(path) else Bundle(path)
-            yield "bundle", bundle.lock, bundle
+            seal = bundle.unsealed_lock()
+            yield "bundle", bundle.lock, bundle, seal
         return
     if not path.exists():
         raise UsageError(f"{path}: no such lock or bundle")
-    yield "lock", lockfile.load(path), None
+    yield "lock", lockfile.load(path), None, ""
 
 
 def audit(path: str | os.PathLike[str], *, completing: bool = False) -> Audit:
@@ -138,13 +140,15 @@ def audit(path: str | os.PathLike[str], *, completing: bool = False) -> Audit:
     archive that does not unpack) is bad input: ``AuditError``, exit code 2."""
     where = Path(path)
     try:
-        with _opened(where) as (kind, lock, bundle):
-            return Audit(str(where), kind, tuple(_items(lock, bundle, str(where), completing)))
+        with _opened(where) as (kind, lock, bundle, seal):
+            return Audit(str(where), kind, tuple(_items(lock, bundle, str(where), completing, seal)))
     except BundleError as exc:
         raise AuditError(str(exc)) from None
 
 
-def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool = False) -> Iterator[Item]:
+def _items(
+    lock: Snapshot, bundle: Bundle | None, where: str, completing: bool = False, seal: str = ""
+) -> Iterator[Item]:
     # Every remedy is a command line that runs as pasted: paths shell-quoted; an archive is unpacked first, into
     # the folder it holds (the one its first member names, whatever the archive is called now), since a bundle is
     # completed (or made an artifact) as a directory.
@@ -182,7 +186,7 @@ def _items(lock: Snapshot, bundle: Bundle | None, where: str, completing: bool =
         + (f" (not: {_some(unpinned)})" if unpinned else ""),
         "" if not unpinned else f"{prefix}envsnap pin {lock_arg}",
     )
-    bundled = _bundled(lock, bundle, bundle_cmd, completing)
+    bundled = _bundled(lock, bundle, bundle_cmd, completing, seal)
     yield bundled
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
     yield _base_image(bundle, bundle_cmd)
@@ -285,11 +289,13 @@ def _author_arg(author: Author) -> str:
     return f"{name} <{author.orcid}>" if author.orcid else name
 
 
-def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: bool = False) -> Item:
+def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: bool = False, seal: str = "") -> Item:
     if bundle is None:
         return Item("files-bundled", "bundled", False, "a lock alone: no file is bundled", remedy)
     try:
         bundle.verify_sums(completing=completing)
+        if seal:  # edited after bundling, with SHA256SUMS written again to match it
+            raise BundleError(seal)
         for pkg in bundle.lock.pip_layer():
             if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
                 bundle.check_wheel(pkg)

@@ -283,6 +283,41 @@ def test_a_bundle_that_is_not_intact_is_not_available_ready(tmp_path: Path, cli)
     assert "not intact" in deposit["detail"] and deposit["remedy"], deposit
 
 
+def test_a_bundle_whose_lock_was_edited_after_bundling_is_graded_not_refused(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # A lock edited after bundling (its content no longer matches its content_digest) made the audit exit 2,
+    # "does not match the content", where the docs say a bundle's files are graded: files-bundled is short,
+    # naming the lock, whether or not SHA256SUMS was written again to match it. A lock that cannot be read at all
+    # is still bad input.
+    import os
+    import re
+
+    bundle = bundle_of(tmp_path)
+    bundle.write_sums()
+    lock = bundle.root / "envsnap.lock"
+    text = lock.read_text()
+    edited, count = re.subn(r'(?m)^libc_version = ".*"$', 'libc_version = "2.17"', text)
+    assert count == 1
+    lock.write_text(edited)
+    os.utime(lock, ns=(lock.stat().st_atime_ns, lock.stat().st_mtime_ns + 1))  # this process hashed it already
+
+    def files_bundled() -> dict[str, object]:
+        result = cli("audit", bundle.root, "--json")
+        assert result.code == 0 and "Traceback" not in result.err, result
+        graded = json.loads(result.out)
+        assert graded["grade"].startswith("Pinned"), graded
+        return next(i for i in graded["items"] if i["id"] == "files-bundled")
+
+    item = files_bundled()
+    assert not item["ok"] and "envsnap.lock: hash mismatch" in str(item["detail"]), item
+    bundle.write_sums()  # SHA256SUMS made to match the edited lock: its own seal still fails
+    item = files_bundled()
+    assert not item["ok"] and "envsnap.content_digest: does not match the content" in str(item["detail"]), item
+    lock.write_text(edited.replace('libc_version = "2.17"', 'libc_version = "2.17"\nbogus = 1'))
+    bundle.write_sums()
+    refused = cli("audit", bundle.root)
+    assert refused.code == 2 and "bogus" in refused.err and "Traceback" not in refused.err, refused
+
+
 def test_an_artifact_file_the_reviewer_may_not_read_is_graded_not_a_traceback(
     tmp_path: Path,
     cli,
