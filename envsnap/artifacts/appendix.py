@@ -96,12 +96,17 @@ class ArtifactFacts:
     variables: tuple[RunVariables, ...] = ()
 
 
-def context(snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name: str = LOCK_NAME) -> dict[str, Any]:
+def context(
+    snapshot: Snapshot, artifact: ArtifactFacts | None = None, lock_name: str = LOCK_NAME, *, bundled: bool = False
+) -> dict[str, Any]:
     """Everything the templates print, already ordered and formatted (templates only lay it out). ``lock_name``:
-    the lock's file name, which the commands name (a bundle's is ``envsnap.lock``; an export's, its file's)."""
+    the lock's file name, which the commands name (a bundle's is ``envsnap.lock``; an export's, its file's).
+    ``bundled``: the appendix a bundle holds, whose commands run in the bundle's folder, from its wheels (a plain
+    ``envsnap rebuild envsnap.lock`` there fetched every wheel from its URL instead); an artifact's always is."""
     unknown = set(snapshot.envsnap.unknown)
     return {
         "artifact": artifact,
+        "bundled": bundled or artifact is not None,
         "lock_name": lock_name,
         "paragraph": environment_paragraph(snapshot, lock_name),
         "environment": _environment_rows(snapshot, unknown),
@@ -355,14 +360,14 @@ def _version_note(pkg: PythonPackage) -> str:
 
 
 def render_markdown(
-    snapshot: Snapshot, artifact: ArtifactFacts | None = None, *, lock_name: str = LOCK_NAME
+    snapshot: Snapshot, artifact: ArtifactFacts | None = None, *, lock_name: str = LOCK_NAME, bundled: bool = False
 ) -> dict[str, bytes]:
-    text = _templates.render("appendix.md.j2", **context(snapshot, artifact, lock_name))
+    text = _templates.render("appendix.md.j2", **context(snapshot, artifact, lock_name, bundled=bundled))
     return {"appendix.md": text.encode("utf-8")}
 
 
 def render_latex(
-    snapshot: Snapshot, artifact: ArtifactFacts | None = None, *, lock_name: str = LOCK_NAME
+    snapshot: Snapshot, artifact: ArtifactFacts | None = None, *, lock_name: str = LOCK_NAME, bundled: bool = False
 ) -> dict[str, bytes]:
-    text = _templates.render("appendix.tex.j2", **context(snapshot, artifact, lock_name))
+    text = _templates.render("appendix.tex.j2", **context(snapshot, artifact, lock_name, bundled=bundled))
     return {"appendix.tex": text.encode("utf-8")}

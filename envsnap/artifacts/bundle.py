@@ -1360,7 +1360,7 @@ def _write_appendix(lock: Snapshot, root: Path) -> None:
     from .._fs import atomic_write_bytes
     from .appendix import render_latex, render_markdown
 
-    for files in (render_markdown(lock), render_latex(lock)):
+    for files in (render_markdown(lock, bundled=True), render_latex(lock, bundled=True)):
         for name, data in files.items():
             atomic_write_bytes(root / name, data)
 

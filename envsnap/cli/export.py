@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
     single = {} if exporter.directory else _targets(exporter, {exporter.filename: b""}, args.output)
     written_as = next((target.name for target in single), "")
     try:
-        files = exporter.render(snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as)
+        files = exporter.render(
+            snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as, bundled=bundled
+        )
     except UnpinnedError as exc:
         if not failures:
             raise

@@ -23,6 +23,9 @@ class MarkdownExporter(Exporter):
     def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
         return render_markdown(snapshot, lock_name=lock_name)
 
+    def files_of_bundle(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
+        return render_markdown(snapshot, lock_name=lock_name, bundled=True)
+
 
 MARKDOWN = MarkdownExporter()
 
@@ -37,6 +40,9 @@ class LatexExporter(Exporter):
 
     def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
         return render_latex(snapshot, lock_name=lock_name)
+
+    def files_of_bundle(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
+        return render_latex(snapshot, lock_name=lock_name, bundled=True)
 
 
 LATEX = LatexExporter()

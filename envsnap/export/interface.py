@@ -44,17 +44,27 @@ class Exporter(ABC):
     def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
         """The files of this format made from ``snapshot``: relative file name -> content."""
 
-    def render(self, snapshot: Snapshot, *, lock_name: str = LOCK_NAME, file_name: str = "") -> Mapping[str, bytes]:
+    def render(
+        self, snapshot: Snapshot, *, lock_name: str = LOCK_NAME, file_name: str = "", bundled: bool = False
+    ) -> Mapping[str, bytes]:
         """``files`` of the lock without secrets; ``lock_name``: the lock's file name, for a format that names it
         (the appendix's commands: ``envsnap check env.lock``); ``file_name``: the base name of the file the export is
         written to (``-o ci.txt``), for a format that names its own file (the requirements header's ``pip install
-        -r ci.txt``), "" for the format's usual name (``filename``: standard output, a folder)."""
+        -r ci.txt``), "" for the format's usual name (``filename``: standard output, a folder); ``bundled``: the lock
+        is a bundle's (``files_of_bundle``)."""
+        if bundled:
+            return self.files_of_bundle(scrub_snapshot(snapshot), lock_name, file_name or self.filename)
         return self.files_named(scrub_snapshot(snapshot), lock_name, file_name or self.filename)
 
     def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> Mapping[str, bytes]:
         """``files`` of a lock kept in a file named ``lock_name``, written to a file named ``file_name``; a format
         that names neither file ignores them."""
         return self.files(snapshot)
+
+    def files_of_bundle(self, snapshot: Snapshot, lock_name: str, file_name: str) -> Mapping[str, bytes]:
+        """``files_named`` of a bundle's lock: a format whose commands run from a bundle's folder (the appendix's
+        rebuild, ``--bundle . --offline``, as the bundle's own appendix) says so; any other ignores it."""
+        return self.files_named(snapshot, lock_name, file_name)
 
 
 def unpinned(snapshot: Snapshot, *, files: bool = False) -> list[PythonPackage]:
