@@ -186,7 +186,14 @@ def _items(
         + (f" (not: {_some(unpinned)})" if unpinned else ""),
         "" if not unpinned else f"{prefix}envsnap pin {lock_arg}",
     )
-    bundled = _bundled(lock, bundle, bundle_cmd, completing, seal)
+    # A lock edited after capture is refused by `bundle` too: bundling it again needs the lock as captured.
+    again_from = (
+        bundle_cmd.replace(f"envsnap bundle {lock_arg} ", "envsnap bundle CAPTURED.lock ", 1)
+        + " (CAPTURED.lock: the lock as captured; this bundle's was edited after it)"
+        if seal
+        else bundle_cmd
+    )
+    bundled = _bundled(lock, bundle, again_from, completing, seal)
     yield bundled
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
     yield _base_image(bundle, bundle_cmd)

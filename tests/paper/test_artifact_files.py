@@ -309,6 +309,9 @@ def test_a_bundle_whose_lock_was_edited_after_bundling_is_graded_not_refused(tmp
 
     item = files_bundled()
     assert not item["ok"] and "envsnap.lock: hash mismatch" in str(item["detail"]), item
+    # `bundle` refuses the edited lock as well: the remedy bundles the lock as captured, not this one.
+    remedy = shlex.split(str(item["remedy"]).split(" (", 1)[0])
+    assert remedy[:3] == ["envsnap", "bundle", "CAPTURED.lock"] and "as captured" in str(item["remedy"]), item
     bundle.write_sums()  # SHA256SUMS made to match the edited lock: its own seal still fails
     item = files_bundled()
     assert not item["ok"] and "envsnap.content_digest: does not match the content" in str(item["detail"]), item
