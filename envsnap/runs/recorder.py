@@ -330,12 +330,12 @@ def run_command(
                     # A file the command did not write (a failed run, an earlier run's result left in place) was
                     # recorded as its output: the record said it made what an earlier run had.
                     outputs.append((path, data_mod.missing(fast=req.fast)))
-                    what = "file" if isinstance(earlier, tuple) else "folder"
-                    warnings.append(f"output {path}: not written by the command (the {what} from before is unchanged)")
+                    warnings.append(_not_written(path, earlier))
                     continue
-                outputs.append(
-                    (path, data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress, missing_ok=True))
-                )
+                fp = data_mod.fingerprint(_resolve(path), fast=req.fast, progress=progress, missing_ok=True)
+                outputs.append((path, fp))
+                if fp.kind == "missing":
+                    warnings.append(_not_written(path, None))
             except data_mod.DataError as exc:
                 warnings.append(str(exc))
             except KeyboardInterrupt as exc:
@@ -522,6 +522,16 @@ def _resolve(path: str) -> Path:
     return Path(os.path.expanduser(path))
 
 
+def _not_written(path: str, earlier: object) -> str:
+    """The line for an output the command did not write: one left as it was (``earlier``, its state before), or
+    nothing at its path after it (a typo in the path, a command that failed first), which the record holds as
+    ``missing`` and only a rerun would otherwise have told."""
+    if earlier is None:
+        return f"output {path}: not written by the command (nothing is at that path after it)"
+    what = "file" if isinstance(earlier, tuple) else "folder"
+    return f"output {path}: not written by the command (the {what} from before is unchanged)"
+
+
 def _output_state(path: str) -> tuple[int, int, int, int] | data_mod.Fingerprint | None:
     """A regular file's identity and state (device, inode, mtime, size), a directory's every file's by size and
     mtime (a fast fingerprint, as ``rerun`` tells an output it did not write), None for anything else: an output
@@ -650,10 +660,12 @@ def record_run(
             earlier = before.get(p)
             if earlier is not None and _output_state(p) == earlier:  # as ``run_command`` says it
                 outs.append((p, data_mod.missing(fast=fast)))
-                what = "file" if isinstance(earlier, tuple) else "folder"
-                said.append(f"output {p}: not written by the command (the {what} from before is unchanged)")
+                said.append(_not_written(p, earlier))
             else:
-                outs.append((p, data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)))
+                fp = data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)
+                outs.append((p, fp))
+                if fp.kind == "missing":
+                    said.append(_not_written(p, None))
         report = PythonReport(
             os.getpid(),
             sys.executable,

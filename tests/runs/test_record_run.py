@@ -171,6 +171,23 @@ def test_an_output_left_from_before_is_said_as_envsnap_run_says_it(
     assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
 
 
+def test_an_output_never_written_is_said_as_envsnap_run_says_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # A block that wrote nothing at an output's path (a typo, an exception first) was recorded "missing", silently.
+    monkeypatch.chdir(tmp_path)
+    with (
+        pytest.warns(envsnap.RunRecordWarning, match="^output model.pt: not written by the command") as caught,
+        envsnap.record_run("run.toml", lock=host_lock, argv=["python", "train.py"]) as run,
+    ):
+        run.output("model.pt")
+    line = "output model.pt: not written by the command (nothing is at that path after it)"
+    assert run.record is not None
+    assert run.warnings == (*run.record.environment.drift, line)
+    assert [str(w.message) for w in caught] == list(run.warnings)
+    assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
+
+
 def test_the_record_lists_where_its_command_still_names_the_home_and_show_flags_it_for_a_reviewer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
 ) -> None:

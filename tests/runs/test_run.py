@@ -824,6 +824,25 @@ def test_an_output_left_from_an_earlier_run_is_not_recorded_as_this_ones(
     assert rewritten == 0 and rec.load(tmp_path / "again.toml").outputs()[0].kind == "file"
 
 
+def test_an_output_the_command_never_wrote_is_said_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run --output out/ -- python train.py --output ouut/` (a typo) said nothing: the record held out/ as
+    missing, and only a rerun, days later, told the user their result had not been recorded."""
+    from envsnap.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "--output", "out/", "-o", "run.toml", "--", "sh", "-c", "mkdir ouut && echo 1 > ouut/m"])
+    assert code == 0
+    (recorded,) = rec.load(tmp_path / "run.toml").outputs()
+    assert recorded.kind == "missing" and recorded.files == 0, recorded
+    said = [line for line in capsys.readouterr().err.splitlines() if "output out" in line]
+    assert said == ["envsnap: output out/: not written by the command (nothing is at that path after it)"]
+    # A command that wrote it says nothing of it.
+    assert main(["run", "--output", "out/", "-o", "ok.toml", "--", "sh", "-c", "mkdir out && echo 1 > out/m"]) == 0
+    assert "output out" not in capsys.readouterr().err
+
+
 def test_an_output_folder_left_from_an_earlier_run_is_not_recorded_as_this_ones(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
