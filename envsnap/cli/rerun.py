@@ -122,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
         _output.write_lines(*lines, err=False)
 
     out(f"rerunning {args.record}: {sinks.shell_shown(record.command.argv)}")
+    if plan.root is not None and plan.root != rerun_mod.project_root():  # not yours: say which it is rerun in
+        root, name = (sinks.shell_shown([os.fspath(p)]) for p in (plan.root, args.record))
+        out(f"project: {root} (the git work tree {name} lies in, not the current folder's)")
     if plan.resolved:  # the record names paths by label: what each names here (the command shown to confirm has them)
         out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
     if plan.python is not None:

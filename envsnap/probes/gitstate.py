@@ -159,6 +159,11 @@ def changed_since(root: str, commit: str) -> list[str] | None:
     return [name for name in res.stdout.split("\0") if name] if res.ok else None
 
 
+def has_commit(root: str, commit: str) -> bool:
+    """Whether the repository of the work tree ``root`` holds ``commit`` (a commit id: a record's, checked)."""
+    return git(root, "cat-file", "-e", f"{commit}^{{commit}}").ok
+
+
 def is_envsnap_file(path: str) -> bool:
     """Whether ``path`` is an envsnap lockfile or run record (``_is_envsnap_file``)."""
     return _is_envsnap_file(path)

@@ -28,6 +28,7 @@ from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..fileurls import HOME, PROJECT
 from ..grammar import has_control
+from ..probes.gitstate import has_commit
 from ..probes.project import drift, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
@@ -110,9 +111,21 @@ class Plan:
         return any(c.state != SAME for c in self.checks)
 
 
-def project_root() -> Path:
+def project_root(record_path: Path | None = None, commit: str = "") -> Path:
+    """The project a record is rerun in: the git work tree the record file lies in (``rerun proj/run.toml`` from
+    outside ``proj``: the current folder was taken, its git state and its files for the record's relative paths);
+    for a record in none (one downloaded beside a clone), the work tree around the current directory, else that
+    directory. A record kept in another repository than the one you are in (a repository of records) is rerun in
+    yours when only yours holds the run's ``commit``."""
     cwd = os.getcwd()
-    return Path(find_root(cwd) or cwd)
+    here = find_root(cwd)
+    if record_path is not None:
+        found = find_root(os.path.dirname(os.path.abspath(record_path)))
+        if found and not (
+            here and found != here and commit and not has_commit(found, commit) and has_commit(here, commit)
+        ):
+            return Path(found)
+    return Path(here or cwd)
 
 
 def run_directory(record: RunRecord, root: Path) -> Path:
@@ -824,7 +837,7 @@ def plan(
         data_mod.max_data_bytes()
     except data_mod.DataError as exc:
         raise UsageError(str(exc)) from None
-    root = project_root()
+    root = project_root(record_path, record.code.commit if record.code is not None else "")
     roots = data_roots(root, data_root)
     run_dir = run_directory(record, root)
     if os.path.lexists(run_dir) and not run_dir.is_dir():  # a missing one is made, as the outputs' folders are

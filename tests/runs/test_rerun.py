@@ -180,6 +180,42 @@ def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path
     assert "code: differs" in res.stdout and f"commit {record.code.commit[:12]} -> " in res.stdout
 
 
+def test_a_record_rerun_from_outside_its_project_is_rerun_in_its_project(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """`rerun p/run.toml` from outside p took the current folder as the project: its git state ("not a git work
+    tree"), its files for the record's inputs ("no such file"), and ran the command there, making its outputs'
+    folders in the wrong place. The record's own work tree is the project."""
+    root = _project(tmp_path / "p")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    _record(envsnap, root, host_lock)
+    shutil.rmtree(root / "results")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    res = envsnap("rerun", "../p/table2.toml", "--lock", host_lock, "--yes", cwd=elsewhere)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"project: {root} (the git work tree ../p/table2.toml lies in, not the current folder's)" in res.stdout
+    assert "code: same" in res.stdout and "data: same" in res.stdout and "output results: identical" in res.stdout
+    assert list(elsewhere.iterdir()) == [] and (root / "results" / "table2.txt").is_file()
+    # A record in no work tree (downloaded beside a clone) is still rerun in the one around the current folder.
+    (tmp_path / "downloads").mkdir()
+    copy = shutil.copy(root / "table2.toml", tmp_path / "downloads")
+    res = envsnap("rerun", copy, "--lock", host_lock, "--dry-run", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "project:" not in res.stdout and "code: same" in res.stdout and "data: same" in res.stdout
+    # So is one kept in a repository of records, which does not hold the run's commit (the project does).
+    records = tmp_path / "records"
+    subprocess.run(["git", "init", "-q", str(records)], check=True)
+    subprocess.run([*git[:-2], "-C", str(records), "commit", "-q", "--allow-empty", "-m", "records"], check=True)
+    copy = shutil.copy(root / "table2.toml", records)
+    res = envsnap("rerun", copy, "--lock", host_lock, "--dry-run", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "project:" not in res.stdout and "code: same" in res.stdout and "data: same" in res.stdout
+
+
 def test_the_command_is_shown_and_not_run_without_confirmation(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
