@@ -132,6 +132,10 @@ def recordable_command(argv: Sequence[str], data: Sequence[str], outputs: Sequen
         for path in paths:
             from .. import grammar, sinks  # only with paths: see the module's docstring
 
+            if not path:  # `--data "$DATA"` with DATA unset: it named the current folder, hashed whole
+                raise UsageError(
+                    f"{option} '': an empty path (an unset variable?): name a file or folder, . for this one"
+                )
             if not is_utf8(path) or not grammar.is_text(path):
                 raise UsageError(
                     f"{option} {sinks.shell_shown([path])}: a path with a control character, more than "

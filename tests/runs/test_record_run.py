@@ -319,6 +319,11 @@ def test_an_output_path_a_record_cannot_hold_is_refused_and_the_record_stays_rea
     with refused, envsnap.record_run("nb2.toml", lock=host_lock, data=["d\x1bx"], argv=["python", "notebook"]):
         pass
     assert not (tmp_path / "nb2.toml").exists()
+    # An empty path (an unset variable) named the current folder, hashed whole.
+    refused = pytest.raises(envsnap.EnvsnapError, match=r"^--data '': an empty path")
+    with refused, envsnap.record_run("nb3.toml", lock=host_lock, data=[""], argv=["python", "notebook"]):
+        pass
+    assert not (tmp_path / "nb3.toml").exists()
 
 
 def test_a_record_inside_an_output_folder_is_refused_before_the_block_runs(

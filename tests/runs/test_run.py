@@ -1060,6 +1060,25 @@ def test_what_a_record_cannot_hold_is_refused_before_the_command_runs(
     assert not (tmp_path / "ran").exists() and not (tmp_path / "run.toml").exists()
 
 
+@pytest.mark.parametrize("option", ["--data", "--output"])
+def test_an_empty_data_or_output_path_is_refused_before_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    """`run --data "$DATA"` with DATA unset hashed the whole current folder (.git, a venv) and recorded it as the
+    input "."; an empty --output was "inside the --output folder ()", or recorded the folder as the output."""
+    from envsnap.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", option, "", "-o", str(tmp_path / "r" / "run.toml"), "--", "sh", "-c", "touch ran"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert (
+        err
+        == f"envsnap: error: {option} '': an empty path (an unset variable?): name a file or folder, . for this one\n"
+    )
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "r" / "run.toml").exists()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_sigterm_after_the_command_ended_still_writes_its_record(tmp_path: Path, sig: signal.Signals) -> None:
     # As a Ctrl-C does (above): the command had ended and envsnap was still gathering the record (a batch job's
