@@ -146,6 +146,13 @@ def run(args: argparse.Namespace) -> int:
         out("home in the container: ~ is an empty folder of yours (HOME), with what is mounted in it; gone after")
     for check in plan.checks:
         out(f"{check.area}: {check.state}", *(f"  {line}" for line in check.lines))
+    result = record.result
+    if result.interrupted:  # its outputs are what it left when stopped: a rerun run to its end is not that
+        how = f"exit {result.exit_status}" + (f", {result.signal}" if result.signal else "")
+        out(
+            f"result: the run was interrupted ({how}): it recorded what it left when stopped, which a rerun that "
+            "runs to its end does not reproduce"
+        )
     # A fresh clone lacks the folders git does not track (out/): the command would fail writing into them.
     made = ", ".join(sinks.shell_shown([folder]) for folder in plan.folders)
     if made:  # said made only once they are: a refused confirmation or an absent image makes none

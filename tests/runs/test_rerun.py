@@ -965,6 +965,35 @@ def _gpu_record(root: Path, used: tuple[str, ...]) -> None:
     rec.dump(record, root / "run.toml")
 
 
+def test_a_record_of_an_interrupted_run_is_said_before_the_rerun(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A run stopped by SIGTERM (a batch job's time limit) recorded what it had left; `rerun --dry-run` said only
+    "same" everywhere, exit 0, and the rerun, run to its end, then "differs" with no word of why."""
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z",
+            ended="2026-11-30T10:00:01Z",
+            duration_ms=1000,
+            exit_status=143,
+            signal="SIGTERM",
+            interrupted=True,
+        ),
+    )
+    rec.dump(record, tmp_path / "run.toml")
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=tmp_path)
+    line = (
+        "result: the run was interrupted (exit 143, SIGTERM): it recorded what it left when stopped, which a rerun "
+        "that runs to its end does not reproduce"
+    )
+    assert line in res.stdout.splitlines(), res.stdout + res.stderr
+    rec.dump(
+        dataclasses.replace(record, result=dataclasses.replace(record.result, interrupted=False)), tmp_path / "r2.toml"
+    )
+    res = envsnap("rerun", "r2.toml", "--dry-run", cwd=tmp_path)
+    assert "result:" not in res.stdout and "interrupted" not in res.stdout, res.stdout + res.stderr
+
+
 def test_a_run_that_used_more_gpus_than_are_here_is_said_before_it_runs(tmp_path: Path, envsnap: Envsnap) -> None:
     """A record made on a machine with two GPUs was rerun on one with fewer (or none): nothing said so before the
     command ran (and failed, or ran on the CPU). The GPUs the run used are compared with those visible here."""
