@@ -383,12 +383,34 @@ def run_command(
             )
             dump(record, req.record)
             warnings.extend(home_lines(record, req.record, ready.ctx.redactor))
+            warnings.extend(secret_lines(req.variables, req.record))
         except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
             how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
             raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
     return record, finished
+
+
+_PLAIN = frozenset({"0", "1", "true", "false", "yes", "no", "on", "off"})  # a switch: TOKENIZERS_PARALLELISM=false
+
+
+def secret_lines(variables: Sequence[tuple[str, str | None]], path: str | os.PathLike[str]) -> list[str]:
+    """One line for each recorded variable (``--env``) whose value looks like a secret, or whose name is a
+    secret's and whose value is more than a switch or a number: recorded as it is, it is published with the
+    record, which the lock's rules never do with such a value."""
+    if not variables:
+        return []
+    from .._privacy import is_secret_name, looks_like_secret
+
+    name = os.fspath(path)
+    return [
+        f"--env {var}: it looks like a secret's variable: {name} holds its value as it is, and so does every copy "
+        "you publish (name no secret with --env)"
+        for var, value in variables
+        if value
+        and (looks_like_secret(value) or (is_secret_name(var) and value.lower() not in _PLAIN and not value.isdigit()))
+    ]
 
 
 def home_lines(record: RunRecord, path: str | os.PathLike[str], redactor: Any) -> list[str]:
@@ -706,7 +728,13 @@ def record_run(
         )
         dump(record, record_path)
         handle.record = record
-        handle.warnings = (*ready.drift, *ready.warnings, *said, *home_lines(record, path, ready.ctx.redactor))
+        handle.warnings = (
+            *ready.drift,
+            *ready.warnings,
+            *said,
+            *home_lines(record, path, ready.ctx.redactor),
+            *secret_lines(variables, path),
+        )
         raised = sys.exc_info()[1] is not None  # the block's own exception is on its way out
         for line in handle.warnings:
             try:

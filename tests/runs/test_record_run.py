@@ -55,6 +55,16 @@ def test_a_block_records_the_variables_it_names_as_run_env_does(
     assert run.record is not None
     variables = rec.load(tmp_path / "nb.toml").command.variables
     assert [(v.name, v.value, v.unset) for v in variables] == [("SEED", "3", False), ("WANDB_MODE", "", True)]
+    monkeypatch.setenv("WANDB_API_KEY", "0123456789abcdef" * 2)
+    with (
+        pytest.warns(envsnap.RunRecordWarning, match="^--env WANDB_API_KEY: it looks like a secret's variable: "),
+        envsnap.record_run("key.toml", lock=host_lock, argv=["python", "nb"], env=["WANDB_API_KEY"]) as run,
+    ):
+        pass
+    assert run.warnings[-1] == (
+        "--env WANDB_API_KEY: it looks like a secret's variable: key.toml holds its value as it is, and so does every "
+        "copy you publish (name no secret with --env)"
+    )
     with (
         pytest.raises(envsnap.EnvsnapError, match="not a variable name"),
         envsnap.record_run("bad.toml", lock=host_lock, env=["2BAD"]),

@@ -957,6 +957,28 @@ def test_run_env_records_the_named_variables_as_the_command_got_them(tmp_path: P
     assert record.command.variables == (rec.Variable("SEED", "3 4"), rec.Variable("WANDB_MODE", unset=True))
 
 
+def test_run_env_of_a_secret_s_variable_is_said_as_the_run_ends(tmp_path: Path, host_lock: Path) -> None:
+    """`--env HF_TOKEN` published the token with the record, in silence, though the lock's rules never record a
+    value of a variable that looks like a secret. It is still recorded as named, and said; a switch or a number in
+    a variable whose name only holds TOKEN (TOKENIZERS_PARALLELISM) is not."""
+    token = "hf_" + "a1B2c3D4e5" * 4
+    res = _run_env(
+        tmp_path,
+        "--lock", str(host_lock), "--env", "HF_TOKEN", "--env", "TOKENIZERS_PARALLELISM", "--env", "SEED", "--",
+        "true",
+        HF_TOKEN=token, TOKENIZERS_PARALLELISM="false", SEED="3",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    said = [line for line in res.stderr.splitlines() if line.startswith("envsnap: --env")]
+    assert said == [
+        "envsnap: --env HF_TOKEN: it looks like a secret's variable: run.toml holds its value as it is, and so does "
+        "every copy you publish (name no secret with --env)"
+    ], res.stderr
+    assert token not in res.stderr
+    variables = rec.load(tmp_path / "run.toml").command.variables
+    assert [v.name for v in variables] == ["HF_TOKEN", "TOKENIZERS_PARALLELISM", "SEED"] and variables[0].value == token
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
