@@ -33,8 +33,14 @@ def git(directory: str, *args: str) -> _runner.Result:
 
     # GIT_OPTIONAL_LOCKS=0: ``git status`` reads the index without refreshing it, so it neither rewrites the user's
     # index nor takes ``.git/index.lock`` (which a killed or timed-out git would leave behind, and which fails the
-    # user's own ``git commit`` while a capture runs beside it).
-    return _runner.run(["git", "-C", directory, *args], timeout=30, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    # user's own ``git commit`` while a capture runs beside it). ``core.fsmonitor`` off: a repository's own config
+    # (one unpacked from an archive with its ``.git``) named a command git ran at every status; the monitor only
+    # caches what changed, so the answer is the same without it (docs/security.md, "Git").
+    return _runner.run(
+        ["git", "-c", "core.fsmonitor=false", "-C", directory, *args],
+        timeout=30,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    )
 
 
 def below_git(directory: str) -> bool:
@@ -486,7 +492,9 @@ def state(root: str, exclude: Sequence[str] = ()) -> State:
             new = git(root, "diff", "HEAD", "--no-renames", "--name-only", "-z", "--diff-filter=A", *paths)
             added = [p for p in new.stdout.split("\0") if p] if new.ok else []
             spec = _pathspec(root, [*left_out, *(os.path.join(root, p) for p in added)])
-            diff = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-renames", *spec)
+            diff = git(
+                root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", *spec
+            )
         hasher.update((diff.stdout if diff else "").encode("utf-8", "surrogateescape"))
         untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", *paths)
         for rel in sorted({*added, *(p for p in untracked.stdout.split("\0") if p)}):

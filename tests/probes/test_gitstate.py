@@ -213,3 +213,44 @@ def test_a_link_to_an_environment_elsewhere_is_no_change_of_the_code(repo: Path,
     assert sorted(os.listdir(copy_project(repo, outside / "copy"))) == ["data", "pyproject.toml"]
     (repo / "data").unlink()
     assert gitstate.state(str(repo))[2] is False
+
+
+def _committed(repo: Path, name: str, text: str) -> Path:
+    path = repo / name
+    path.write_text(text)
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    return path
+
+
+def test_a_repositorys_fsmonitor_command_is_not_run(repo: Path, tmp_path: Path) -> None:
+    """A repository unpacked from an archive (a paper's artifact with its ``.git``) carries its own config: git
+    ran its ``core.fsmonitor`` command at every ``git status`` envsnap asked for (capture, run, rerun of a record
+    lying there). The monitor is a cache of what changed, never the answer: envsnap asks git with it off."""
+    _committed(repo, "train.py", "print(1)\n")
+    ran = tmp_path / "fsmonitor-ran"
+    subprocess.run(["git", "-C", str(repo), "config", "core.fsmonitor", f"touch {ran}; false"], check=True)
+    commit, _, dirty, _, _ = gitstate.state(str(repo))
+    assert gitstate.checkout(str(repo)) is not None
+    assert commit and not dirty
+    assert not ran.exists()
+
+
+def test_the_digest_of_a_change_is_of_the_files_not_of_a_configured_text_conversion(repo: Path, tmp_path: Path) -> None:
+    """A ``textconv`` driver (a notebook's, in the user's or the repository's config) made ``git diff`` print its
+    output instead of the change: the digest of the same change differed with each machine's config (a rerun
+    elsewhere said the code differs), and a repository's config ran its command. The diff is git's own."""
+    tracked = _committed(repo, "nb.ipynb", "{}\n")
+    (repo / ".gitattributes").write_text("*.ipynb diff=nb\n")
+    _committed(repo, ".gitattributes", "*.ipynb diff=nb\n")
+    tracked.write_text('{"cells": []}\n')
+    plain = gitstate.state(str(repo))
+    ran = tmp_path / "textconv-ran"
+    subprocess.run(
+        ["git", "-C", str(repo), "config", "diff.nb.textconv", f"sh -c 'touch {ran}; echo converted'"], check=True
+    )
+    converted = gitstate.state(str(repo))
+    assert plain[2] and converted[2]
+    assert converted[3] == plain[3]  # the diff digest
+    assert not ran.exists()
