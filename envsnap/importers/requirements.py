@@ -555,6 +555,16 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
                 "which a wheel URL's last part must be"
             ) from None
         version = filename.split("-")[1]
+        if algo == "sha256" and value and parse_wheel_filename(filename)[0] == name and _in_seed_folder(url):
+            # envsnap's export names a seed wheel of a Debian venv (its pip, setuptools: installed by ensurepip, no
+            # direct_url.json) by this machine's file, the only one that installs it; the lock records such a wheel
+            # as a capture and pin do, by file name and sha256 (``named_only``), an index install, not an archive
+            # whose source verify of the very venv called "file:///usr/share/... -> index".
+            artifact = Artifact(filename=unquote(filename), url="", sha256=value)
+            tags = wheel_file_tags(unquote(filename), name, version)
+            return PythonPackage(
+                name=name, version=version, metadata_name=metadata_name, artifact=artifact, wheel_tags=tags
+            )
         # pip freeze writes a wheel installed by its path or URL (``pip install ./x.whl``) so: pip recorded it as that
         # archive (``direct_url.json``), not as an index install, and the lock records it as a capture does, with the
         # tags its name gives (its WHEEL's); an index artifact of that URL read as "source index -> file:///x.whl"
@@ -578,6 +588,20 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
+
+
+def _in_seed_folder(url: str) -> bool:
+    """Whether ``url`` is a file of a seed-wheel folder of this machine (``artifacts.pin.seed_wheel_dirs``: a
+    distribution's ``/usr/share/python-wheels``, this Python's ``ensurepip/_bundled``): compared as text, never
+    opened; a build without pinning has none."""
+    if not fileurls.is_file_url(url) or fileurls.is_labelled(url):
+        return False
+    try:
+        from ..artifacts.pin import seed_wheel_dirs
+    except ImportError:
+        return False
+    folder = os.path.dirname(fileurls.file_url_path(url))
+    return any(folder in (d, os.path.realpath(d)) for d in seed_wheel_dirs())
 
 
 def _project_url(url: str, state: _State) -> str:

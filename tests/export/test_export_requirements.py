@@ -16,7 +16,7 @@ from pip._internal.network.session import PipSession
 from pip._internal.req.req_file import parse_requirements
 
 from envsnap import lockfile
-from envsnap.compare.verify import verify
+from envsnap.compare.verify import compare_package, verify
 from envsnap.export import requirements
 from envsnap.model import Artifact, PythonEnv, PythonPackage, Snapshot
 
@@ -399,6 +399,32 @@ def test_a_debian_seed_wheel_known_by_sha256_installs_from_this_machines_seed_fo
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "Successfully installed tinypkg-1.0" in installed.stdout
     assert lock.read_bytes() == before
+
+
+def test_a_debian_seed_wheel_comes_back_from_the_requirements_export_as_the_lock_had_it(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """capture, export -f requirements, import, verify of a Debian venv: the export names its pip by this machine's
+    seed wheel (``pip @ file:///usr/share/python-wheels/...``), which the import recorded as an archive install, so
+    verify of the very venv (pip seeded by ensurepip, no direct_url.json) said "source file:///usr/share/... ->
+    index", a mismatch. The import records the seed wheel as the lock did: an index install known by file name and
+    sha256, and verify finds nothing to say about its source."""
+    lock, wheel = _seed_wheel_lock(tmp_path, monkeypatch)
+    assert cli("export", lock, "-f", "requirements", "-o", tmp_path / "requirements.txt").code == 0
+    assert f"tinypkg @ {wheel.as_uri()} \\\n" in (tmp_path / "requirements.txt").read_text()
+    result = cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imported.lock")
+    assert result.code == 0, result
+    (pkg,) = lockfile.load(tmp_path / "imported.lock").python.packages
+    (locked,) = lockfile.load(lock).python.packages
+    assert pkg.source.kind == "index", pkg.source
+    assert pkg.artifact is not None and locked.artifact is not None
+    assert (pkg.artifact.filename, pkg.artifact.url, pkg.artifact.sha256) == (wheel.name, "", locked.artifact.sha256)
+    assert pkg.wheel_tags == ("py3-none-any",)
+    installed = dataclasses.replace(locked, artifact=None)  # as verify captures it: seeded, no direct_url.json
+    assert compare_package(pkg, installed) == []
+    again = cli("export", tmp_path / "imported.lock", "-f", "requirements", "-o", tmp_path / "again.txt")
+    assert again.code == 0, again
+    assert f"tinypkg @ {wheel.as_uri()} \\\n" in (tmp_path / "again.txt").read_text()
 
 
 def test_a_seed_wheel_no_folder_here_holds_is_said_by_the_requirements_export(
