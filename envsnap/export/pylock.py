@@ -136,6 +136,9 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
             archive["path"] = fileurls.file_url_path(src.url)
         else:
             archive["url"] = src.url
+        stamp = _common.parse_time(pkg.artifact.upload_time) if pkg.artifact is not None else None
+        if stamp is not None:
+            archive["upload-time"] = stamp
         if pkg.artifact is not None and pkg.artifact.size:
             archive["size"] = pkg.artifact.size
         archive["hashes"] = hashes

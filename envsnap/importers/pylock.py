@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -307,9 +307,10 @@ def _size(file: Mapping[str, Any], where: str) -> int:
 
 def _archive_artifact(archive: Mapping[str, Any], where: str, url: str, rebuilt: bool) -> Artifact | None:
     """The file of an ``archive`` entry that gives its ``size`` (checked) and sha256, recorded as the lock's
-    ``artifact``, as ``pin`` records an archive's (``export BUNDLE -f pylock`` writes each bundled wheel so): its
-    size was read and dropped, and the lock's own pylock export then wrote none. Without a size, or with a name that
-    is no distribution file's (``.../download?id=3``), nothing is recorded, as before: ``pin`` finds the file."""
+    ``artifact``, as ``pin`` records an archive's (``export BUNDLE -f pylock`` writes each bundled wheel so), with its
+    ``upload-time``: its size and upload time were read and dropped, and the lock's own pylock export then wrote
+    neither. Without a size, or with a name that is no distribution file's (``.../download?id=3``), nothing is
+    recorded, as before: ``pin`` finds the file."""
     size = _size(archive, where)
     sha256 = archive["hashes"].get("sha256", "")
     filename = _url_file_name(url)
@@ -317,7 +318,8 @@ def _archive_artifact(archive: Mapping[str, Any], where: str, url: str, rebuilt:
         return None
     if not grammar.is_sha256_hex(sha256):
         raise LockImportError(f"{where}.hashes.sha256: not a valid sha256: {grammar.shown(sha256)}")
-    return Artifact(filename=filename, url=url, sha256=sha256, size=size, rebuilt=rebuilt)
+    stamp = _upload_time(archive.get("upload-time"), where)
+    return Artifact(filename=filename, url=url, sha256=sha256, size=size, upload_time=stamp, rebuilt=rebuilt)
 
 
 def _flag(table: Mapping[str, Any], key: str, where: str) -> bool:
@@ -337,10 +339,14 @@ def _url_file_name(url: str) -> str:
 
 
 def _upload_time(stamp: object, where: str) -> str:
-    """A file's ``upload-time`` as the lock writes it (UTC, ``Z``); "" without one. A time that names no moment in
-    UTC (9999-12-31T23:59:59-23:59, after the last one Python's datetime holds) is bad input, said in one line."""
+    """A file's ``upload-time`` as the lock writes it (UTC, ``Z``; one without an offset is UTC); "" without one. A
+    time that names no moment in UTC (9999-12-31T23:59:59-23:59, after the last one Python's datetime holds) is bad
+    input, said in one line."""
     if not isinstance(stamp, datetime):
         return ""
+    if stamp.tzinfo is None:
+        # A TOML local date-time: UTC, as the lock reads one (``interchange.parse_time``), not this machine's zone.
+        stamp = stamp.replace(tzinfo=timezone.utc)
     try:
         return interchange.format_time(stamp)
     except (OverflowError, ValueError):

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import sys
 import tarfile
 import zipfile
@@ -631,6 +632,46 @@ def test_an_upload_time_past_what_utc_holds_is_one_line(tmp_path: Path, stamp: s
     with pytest.raises(LockImportError) as caught:
         importers.read_file(pylock)
     assert str(caught.value) == f"{pylock}: packages[0].wheels[0]: upload-time {stamp} is out of range"
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_an_archives_upload_time_survives_import_and_the_pylock_export(tmp_path: Path, tz: str) -> None:
+    """PEP 751's ``packages.archive.upload-time`` was dropped by the import (its size and sha256 were kept), so the
+    lock's pylock export wrote none. A time without an offset (a TOML local date-time) is UTC, as the lock reads
+    one, whatever the importing machine's time zone: it was read as that zone's local time."""
+    import time
+
+    from envsnap.export import pylock as pylock_export
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    time.tzset()
+    pylock = tmp_path / "pylock.toml"
+    url = "https://files.example/certifi-1.0-py3-none-any.whl"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "certifi"\nversion = "1.0"\n'
+        f'[packages.archive]\nurl = "{url}"\nupload-time = 2024-05-01T12:00:00+02:00\nsize = 12\n'
+        f'hashes = {{ sha256 = "{A}" }}\n'
+        '[[packages]]\nname = "idna"\nversion = "3.7"\n'
+        '[[packages.wheels]]\nurl = "https://files.example/idna-3.7-py3-none-any.whl"\n'
+        f'upload-time = 2024-04-11T03:34:41\nhashes = {{ sha256 = "{B}" }}\n'
+    )
+    try:
+        lock = importers.read_file(pylock)
+        out = pylock_export.dumps(lock)
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+    certifi, idna = lock.python.packages
+    assert certifi.source.kind == "archive" and certifi.artifact is not None
+    assert certifi.artifact.upload_time == "2024-05-01T10:00:00Z"
+    assert idna.artifact is not None and idna.artifact.upload_time == "2024-04-11T03:34:41Z"
+    assert lockfile.loads(lockfile.dumps(lock)).python.packages == lock.python.packages
+    assert f'[packages.archive]\nurl = "{url}"\nupload-time = 2024-05-01 10:00:00+00:00\nsize = 12\n' in out, out
+    assert "upload-time = 2024-04-11 03:34:41+00:00\n" in out, out
 
 
 def test_a_wheel_url_with_its_hash_in_the_fragment_is_read_as_pip_reads_it(tmp_path: Path) -> None:
