@@ -21,7 +21,7 @@ import time
 # Not typing's: importing typing cost the target interpreter 5 to 8 ms of every capture (mypy reads this as true).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
 _NAME_RE = re.compile(r"[-_.]+")
@@ -689,13 +689,15 @@ def _top_names(record_text: str, dist_name: str) -> list[str]:
     return sorted(n for n in names - skip if '"' not in n and "\\" not in n and "\r" not in n)
 
 
-def _files_gone(packages: list[dict[str, Any]]) -> None:
+def _files_gone(packages: list[dict[str, Any]], site_folders: Sequence[str] = ()) -> None:
     """Each distribution's top-level names (``tops``, from ``_dist_info``) looked for in its site folder, one stat
     each, and taken out of the answer; where some are not there, ``missing_top_level`` names them and
     ``top_level_listed`` says how many its RECORD (or ``installed-files.txt``) lists (all gone: nothing of it
     imports). ``rm -rf`` of a package, or a ``pip uninstall`` stopped before its ``.dist-info`` was removed, leaves
     that folder as it was: its RECORD (and so its digest) is unchanged. An egg-info listing no file has its
-    ``top_level.txt``'s module names (``modules``) instead, said gone only when all of them are."""
+    ``top_level.txt``'s module names (``modules``) instead, said gone only when all of them are: looked for in its
+    own folder, then in the interpreter's other site folders (``site_folders``, ``_site_folders``: a Fedora
+    ``setup.py install`` puts the egg-info in purelib, ``lib/``, and an extension module in platlib, ``lib64/``)."""
     for info in packages:
         tops = info.pop("tops", None)
         modules = info.pop("modules", None)
@@ -718,11 +720,46 @@ def _files_gone(packages: list[dict[str, Any]]) -> None:
             # Module names: a package folder or a module file (``six.py``, an extension ``_x.cpython-311-...so``).
             # top_level.txt may name one never installed (another platform's): only all of them gone says so.
             missing = [name for name in missing if not _module_there(folder, name)]
+            own = os.path.join(os.path.realpath(folder), "")
+            for other in (f for f in site_folders if f != own) if missing else ():
+                missing = [n for n in missing if not os.path.exists(other + n) and not _module_there(other, n)]
             if len(missing) < len(names):
                 continue
         if missing:
             info["missing_top_level"] = missing
             info["top_level_listed"] = len(names)
+
+
+def _site_folders(path_entries: list[str], script_dir: str, moved: _Moved) -> list[str]:
+    """The interpreter's site folders on its sys.path, resolved, each ending in a separator: sysconfig's purelib
+    and platlib (a venv's base's too, which one made with ``--system-site-packages`` sees), ``site``'s own list
+    (Debian's ``dist-packages``) and the user's site-packages. Not every sys.path entry: a folder of the standard
+    library or a project's ``src`` may hold a module of a legacy egg-info's name that is not its."""
+    import site
+
+    schemes = [sysconfig.get_paths()]
+    base = getattr(sys, "base_prefix", sys.prefix)
+    if base != sys.prefix:
+        platbase = getattr(sys, "base_exec_prefix", base)
+        schemes.append(
+            sysconfig.get_paths(
+                vars={"base": base, "platbase": platbase, "installed_base": base, "installed_platbase": platbase}
+            )
+        )
+    known = [paths.get(key) or "" for paths in schemes for key in ("purelib", "platlib")]
+    for name in ("getsitepackages", "getusersitepackages"):
+        try:  # virtualenv before 20 replaced site.py with one that has neither
+            found = getattr(site, name)()
+        except Exception:
+            continue
+        known += [found] if isinstance(found, str) else list(found)
+    on_path = {os.path.realpath(entry) for entry in _scan_path(path_entries, script_dir)}
+    out = []  # type: list[str]
+    for folder in known:
+        real = os.path.realpath(moved.path(folder)) if folder else ""
+        if real in on_path and os.path.join(real, "") not in out:
+            out.append(os.path.join(real, ""))
+    return out
 
 
 def _mark_base_site(packages: list[dict[str, Any]]) -> None:
@@ -1301,7 +1338,7 @@ def probe(
             continue
         first[name] = (site_dir, len(packages))
         packages.append(info)
-    _files_gone(packages)
+    _files_gone(packages, _site_folders(path_entries, here, moved))
     _mark_base_site(packages)
     if check_files:
         listing = [info for info in packages if "kept" in info]

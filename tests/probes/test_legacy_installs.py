@@ -313,3 +313,46 @@ def test_a_legacy_editable_install_of_a_git_checkout_in_the_environment_records_
     (legacy,) = [p for p in lockfile.load(tmp_path / "legacy.lock").python.packages if p.name == "legacy"]
     assert (legacy.source.kind, legacy.source.url, legacy.source.commit_id) == ("vcs", repo.as_uri(), commit)
     assert legacy.source.editable
+
+
+def test_an_egg_infos_modules_in_another_site_folder_of_the_interpreter_are_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the interpreter's site folders are split (Fedora's ``lib/.../site-packages`` for pure modules and
+    ``lib64/...`` for extension modules: sysconfig's purelib and platlib), a legacy ``.egg-info`` in one names in its
+    ``top_level.txt`` a module installed in the other. Only the egg-info's own folder was looked in: the package was
+    said gone ("nothing of it imports") and verify of an intact environment said DIFFERENT. Every site folder of the
+    interpreter on sys.path is looked in; a module that is in none of them is still gone, and a folder that is no
+    site folder of the interpreter (another sys.path entry, where a module of that name may be another's) is not
+    looked in."""
+    import sysconfig
+
+    lib = tmp_path / "usr" / "lib" / "python3.11" / "site-packages"
+    lib64 = tmp_path / "usr" / "lib64" / "python3.11" / "site-packages"
+    other = tmp_path / "elsewhere"
+    for folder in (lib, lib64, other):
+        folder.mkdir(parents=True)
+    _egg_info(lib, "splitpkg", "1.0", {"top_level.txt": "splitpkg\n_splitext\n", "SOURCES.txt": "setup.py\n"})
+    (lib64 / "splitpkg").mkdir()
+    (lib64 / "splitpkg" / "__init__.py").write_text("")
+    (lib64 / "_splitext.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    _egg_info(lib, "strayed", "1.0", {"top_level.txt": "strayed\n", "SOURCES.txt": "setup.py\n"})
+    (other / "strayed.py").write_text("")
+    real = sysconfig.get_paths
+
+    def split_paths(*args: object, **kwargs: object) -> dict[str, str]:
+        return dict(real(*args, **kwargs), purelib=str(lib), platlib=str(lib64))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sysconfig, "get_paths", split_paths)
+    answer = _pyprobe.probe([str(lib), str(lib64), str(other)])
+    gone = {p["name"]: p.get("missing_top_level", []) for p in answer["packages"]}
+    assert gone == {"splitpkg": [], "strayed": ["strayed"]}
+    (lib64 / "_splitext.cpython-311-x86_64-linux-gnu.so").unlink()
+    assert {p["name"]: p.get("missing_top_level", []) for p in _pyprobe.probe([str(lib), str(lib64)])["packages"]} == {
+        "splitpkg": [],  # top_level.txt may name a module never installed: only all of them gone says gone
+        "strayed": ["strayed"],
+    }
+    (lib64 / "splitpkg" / "__init__.py").unlink()
+    (lib64 / "splitpkg").rmdir()
+    found = {p["name"]: p.get("missing_top_level", []) for p in _pyprobe.probe([str(lib), str(lib64)])["packages"]}
+    assert found["splitpkg"] == ["_splitext", "splitpkg"]
