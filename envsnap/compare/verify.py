@@ -787,8 +787,12 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     same = _same_file(want, have) if {a.kind, b.kind} == {"index", "archive"} else ""
     if same:
         # An sdist by path and the wheel built from it share their installed files, not their file.
-        what = "the same file" if same == "file" else "the same installed files (RECORD digest)"
-        note = f"{what}, from an index or a find-links folder and by path"
+        what = {
+            "file": "the same file",
+            "files": "the same installed files (RECORD digest)",
+            "wheel": "a wheel of the same name, version and tags (the lock records no digest of its files)",
+        }[same]
+        note = f"{what}, from an index or a find-links folder and by {'URL' if same == 'wheel' else 'path'}"
         return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), note)]
     return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
 
@@ -808,7 +812,9 @@ EDITABLE_CHECKOUT_LOST = (
 def _same_file(want: PythonPackage, have: PythonPackage) -> str:
     """How an index (or find-links) install and an install by path are one: ``"file"`` for the same sha256 or the
     same wheel file name (percent-decoded: ``torch-2.4.0%2Bcpu-...``), ``"files"`` for only the same RECORD digest
-    (the same installed files: an sdist by path and a wheel built from it), "" for neither."""
+    (the same installed files: an sdist by path and a wheel built from it), ``"wheel"`` where the lock names a wheel
+    by URL and records nothing more of it (an import of ``name @ URL.whl --hash=...``, as the requirements export of
+    a lock pinned by URL writes it) and the installed wheel has its name, version and tags, "" for none."""
     from urllib.parse import unquote
 
     archive = have.source if have.source.kind == "archive" else want.source
@@ -817,7 +823,25 @@ def _same_file(want: PythonPackage, have: PythonPackage) -> str:
         return "file"
     if locked is not None and unquote(archive.url.rsplit("/", 1)[-1]) == locked.filename:
         return "file"
-    return "files" if want.record_digest and want.record_digest == have.record_digest else ""
+    if want.record_digest:
+        return "files" if want.record_digest == have.record_digest else ""
+    return "wheel" if want.source.kind == "archive" and locked is None and _named_by_its_wheel(want, have) else ""
+
+
+def _named_by_its_wheel(want: PythonPackage, have: PythonPackage) -> bool:
+    """Whether the wheel ``want``'s archive URL names is a wheel of ``have``: its name, version and tags."""
+    from urllib.parse import unquote, urlsplit
+
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    filename = unquote(urlsplit(want.source.url).path.rsplit("/", 1)[-1])
+    try:
+        name, version, _build, tags = parse_wheel_filename(filename)
+        same = name == have.name and version == Version(have.version)
+    except (InvalidWheelFilename, InvalidVersion):
+        return False
+    return same and bool(have.wheel_tags) and {str(t) for t in tags} == set(have.wheel_tags)
 
 
 def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:

@@ -1676,3 +1676,35 @@ def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
     assert cli("verify", lock, "--python", python, "--strict").code == 1
     monkeypatch.delenv("PYTHONPATH")
     assert "PYTHONPATH holds" not in cli("verify", lock, "--python", python).out
+
+
+def test_a_wheel_the_lock_names_by_url_alone_installed_from_an_index_is_info() -> None:
+    """A lock pinned by URL (a uv pylock without ``index``) exported as requirements writes ``six @ URL.whl
+    --hash=...``; its import records that archive and nothing more of it (no RECORD digest). Verify of the venv that
+    lock was installed into (from the index: no direct_url.json) said "source URL -> index", a mismatch, where diff of
+    the two locks finds none. A wheel of the installed name, version and tags is info; another version or other tags
+    is still a mismatch, and so is a lock that records a RECORD digest that differs."""
+    from envsnap.compare.verify import compare_package
+    from envsnap.model import PythonPackage, Source
+
+    url = "https://files.example/packages/b7/six-1.17.0-py2.py3-none-any.whl"
+    imported = PythonPackage(
+        name="six",
+        version="1.17.0",
+        wheel_tags=("py2-none-any", "py3-none-any"),
+        source=Source(kind="archive", url=url, archive_hash="sha256=" + "4" * 64),
+    )
+    installed = PythonPackage(
+        name="six", version="1.17.0", wheel_tags=("py2-none-any", "py3-none-any"), record_digest="sha256:" + "1" * 64
+    )
+    [d] = compare_package(imported, installed)
+    assert (d.severity, d.what, d.actual) == (INFO, "source", "index"), d
+    assert d.note == (
+        "a wheel of the same name, version and tags (the lock records no digest of its files), from an index or a "
+        "find-links folder and by URL"
+    ), d
+    assert MISMATCH in [d.severity for d in compare_package(imported, dataclasses.replace(installed, wheel_tags=()))]
+    other_tags = dataclasses.replace(installed, wheel_tags=("py3-none-any",))
+    assert MISMATCH in [d.severity for d in compare_package(imported, other_tags)]
+    recorded = dataclasses.replace(imported, record_digest="sha256:" + "2" * 64)
+    assert MISMATCH in [d.severity for d in compare_package(recorded, installed)]
