@@ -82,8 +82,9 @@ def _absolute(pkg: PythonPackage, url: str) -> str:
     return url
 
 
-def document(snapshot: Snapshot) -> dict[str, Any]:
-    """The conda-lock document (what goes into the YAML), validated by conda-lock's models."""
+def document(snapshot: Snapshot, lock_name: str = LOCK_NAME) -> dict[str, Any]:
+    """The conda-lock document (what goes into the YAML), validated by conda-lock's models; its ``sources`` name the
+    lock's file, ``lock_name``."""
     # What the lock lacks first (exit 2, as the other conda formats say it), then what the install lacks.
     packages = _conda.require_conda(snapshot, "conda-lock")
     require_pinned(snapshot, "conda-lock")
@@ -146,7 +147,7 @@ def document(snapshot: Snapshot) -> dict[str, Any]:
         content_hash={platform: digest},
         channels=[Channel.from_string(c) for c in snapshot.conda.channels],
         platforms=[platform],
-        sources=[LOCK_NAME],
+        sources=[sinks.one_line(lock_name)],
     )
     lock = Lockfile(package=entries, metadata=meta)
     # What conda-lock's own writer does before it serialises.
@@ -160,9 +161,11 @@ def _not_installed() -> NotInstalledError:
     return NotInstalledError(f"conda-lock: needs the conda-lock package and PyYAML ({install_hint('conda-lock')})")
 
 
-def dumps(snapshot: Snapshot) -> str:
+def dumps(snapshot: Snapshot, file_name: str = FILENAME, lock_name: str = LOCK_NAME) -> str:
+    """The file, whose header's command names ``file_name``, the base name it is written to (``-o ci.yml``), and
+    whose ``sources`` name ``lock_name``, the lock's."""
     with sinks.refusing(ExportError, "conda-lock"):
-        doc = document(snapshot)
+        doc = document(snapshot, lock_name)
     try:
         import yaml  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
@@ -170,11 +173,13 @@ def dumps(snapshot: Snapshot) -> str:
     with sinks.refusing(ExportError, "conda-lock"):
         body: str = yaml.dump(doc, sort_keys=False)  # YAML quotes every scalar it must
     digest = sinks.one_line(snapshot.envsnap.content_digest or "(unsealed)")  # in a comment: one line
-    return HEADER.format(digest=digest, filename=FILENAME) + body
+    with sinks.refusing(ExportError, "conda-lock"):
+        filename = sinks.shell_word(file_name)
+    return HEADER.format(digest=digest, filename=filename) + body
 
 
-def render(snapshot: Snapshot) -> dict[str, bytes]:
-    return {FILENAME: dumps(snapshot).encode("utf-8")}
+def render(snapshot: Snapshot, file_name: str = FILENAME, lock_name: str = LOCK_NAME) -> dict[str, bytes]:
+    return {FILENAME: dumps(snapshot, file_name, lock_name).encode("utf-8")}
 
 
 class CondaLockExporter(Exporter):
@@ -185,6 +190,9 @@ class CondaLockExporter(Exporter):
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)
+
+    def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
+        return render(snapshot, file_name, lock_name)
 
 
 EXPORTER = CondaLockExporter()

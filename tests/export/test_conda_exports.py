@@ -1022,3 +1022,21 @@ def test_the_conda_headers_name_the_file_written(cli: Callable[..., Any], tmp_pa
     # standard output: the usual names, as before
     printed = cli("export", lock, "-f", "conda-explicit", "-o", "-", "--no-pin").out
     assert "--file conda-explicit.txt\n" in printed and "linux-64.txt" not in printed
+
+
+def test_the_conda_lock_header_names_the_file_written_and_its_sources_the_lock(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``export env.lock -f conda-lock -o ci/linux.yml`` wrote "Install it with: conda-lock install --prefix ./env
+    conda-lock.yml", a file that is not there, and ``sources: [envsnap.lock]`` for a lock named env.lock, as the other
+    formats' headers did before they named the file written."""
+    lock = lockfile.dump(_all_md5(small_lock()), tmp_path / "env.lock")
+    written = tmp_path / "ci" / "linux env.yml"
+    result = cli("export", lock, "-f", "conda-lock", "-o", written, "--no-pin")
+    assert result.code == 0, result
+    text = written.read_text()
+    assert "# Install it with:  conda-lock install --prefix ./env 'linux env.yml'\n" in text, text
+    assert yaml.safe_load(text)["metadata"]["sources"] == ["env.lock"]
+    printed = cli("export", lock, "-f", "conda-lock", "-o", "-", "--no-pin").out
+    assert "conda-lock install --prefix ./env conda-lock.yml\n" in printed
+    assert printed.replace("conda-lock.yml\n", "'linux env.yml'\n", 1) == text
