@@ -689,15 +689,17 @@ def _top_names(record_text: str, dist_name: str) -> list[str]:
     return sorted(n for n in names - skip if '"' not in n and "\\" not in n and "\r" not in n)
 
 
-def _files_gone(packages: list[dict[str, Any]], site_folders: Sequence[str] = ()) -> None:
+def _files_gone(packages: list[dict[str, Any]], site_folders: Callable[[], Sequence[str]] = tuple) -> None:
     """Each distribution's top-level names (``tops``, from ``_dist_info``) looked for in its site folder, one stat
     each, and taken out of the answer; where some are not there, ``missing_top_level`` names them and
     ``top_level_listed`` says how many its RECORD (or ``installed-files.txt``) lists (all gone: nothing of it
     imports). ``rm -rf`` of a package, or a ``pip uninstall`` stopped before its ``.dist-info`` was removed, leaves
     that folder as it was: its RECORD (and so its digest) is unchanged. An egg-info listing no file has its
     ``top_level.txt``'s module names (``modules``) instead, said gone only when all of them are: looked for in its
-    own folder, then in the interpreter's other site folders (``site_folders``, ``_site_folders``: a Fedora
-    ``setup.py install`` puts the egg-info in purelib, ``lib/``, and an extension module in platlib, ``lib64/``)."""
+    own folder, then in the interpreter's other site folders (``site_folders()``, ``_site_folders``: a Fedora
+    ``setup.py install`` puts the egg-info in purelib, ``lib/``, and an extension module in platlib, ``lib64/``),
+    asked for only then, and once: sysconfig's and site's folders are no cost of a probe where nothing is gone."""
+    others = None  # type: Sequence[str] | None
     for info in packages:
         tops = info.pop("tops", None)
         modules = info.pop("modules", None)
@@ -720,8 +722,10 @@ def _files_gone(packages: list[dict[str, Any]], site_folders: Sequence[str] = ()
             # Module names: a package folder or a module file (``six.py``, an extension ``_x.cpython-311-...so``).
             # top_level.txt may name one never installed (another platform's): only all of them gone says so.
             missing = [name for name in missing if not _module_there(folder, name)]
-            own = os.path.join(os.path.realpath(folder), "")
-            for other in (f for f in site_folders if f != own) if missing else ():
+            if missing and others is None:
+                others = site_folders()
+            own = os.path.join(os.path.realpath(folder), "") if missing else ""
+            for other in (f for f in others or () if f != own) if missing else ():
                 missing = [n for n in missing if not os.path.exists(other + n) and not _module_there(other, n)]
             if len(missing) < len(names):
                 continue
@@ -1338,7 +1342,7 @@ def probe(
             continue
         first[name] = (site_dir, len(packages))
         packages.append(info)
-    _files_gone(packages, _site_folders(path_entries, here, moved))
+    _files_gone(packages, lambda: _site_folders(path_entries, here, moved))
     _mark_base_site(packages)
     if check_files:
         listing = [info for info in packages if "kept" in info]
