@@ -1817,6 +1817,11 @@ _BUILD_CHROME = re.compile(
     r"Traceback \(most recent call last\)"
 )
 
+# A cause uv gives under its ``Failed to build`` line (``cause: ...`` off a terminal, ``|-> ...`` or a drawn arrow
+# on one), and those of them that only say the backend failed, whose reason is the backend's output above them.
+_UV_CAUSE = re.compile(r"(?:cause:|\|->|[\u251c\u2570]\u2500\u25b6)\s*(.+)")
+_UV_BACKEND_FAILED = re.compile(r"The build backend returned an error|Call to `[^`]*` failed\b")
+
 
 def _last(text: str) -> str:
     """A failed build's cause, in one line: what the build backend said last (a Python exception where it raised
@@ -1826,6 +1831,12 @@ def _last(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return "no output"
+    # uv's own causes, other than "the backend failed": uv stopped on its own (the build's requirements could not
+    # be resolved, ``--offline`` without ``wheel`` in a find-links folder), and what the backend printed before,
+    # ``writing manifest file ...``, was all a user saw.
+    own = [m.group(1) for m in map(_UV_CAUSE.match, lines) if m and not _UV_BACKEND_FAILED.match(m.group(1))]
+    if own:
+        return own[-1]
     said = [line for line in lines if not _BUILD_CHROME.match(line)]
     raised = [line for line in said if re.match(r"[A-Za-z_][\w.]*(Error|Exception)\b:?", line)]
     if raised or said:

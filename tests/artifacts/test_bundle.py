@@ -550,6 +550,42 @@ def test_a_failed_builds_message_names_its_cause_not_uvs_last_hint() -> None:
     assert _last("one line only\n") == "one line only" and _last("") == "no output"
 
 
+def test_a_build_whose_requirements_cannot_be_found_says_which_not_what_the_backend_printed(tmp_path: Path) -> None:
+    """``bundle --offline`` of a setuptools project with no ``wheel`` in a find-links folder said ``failed: writing
+    manifest file 'src/proj.egg-info/SOURCES.txt'``: the backend's last chatter before uv stopped on the
+    requirement it could not resolve, which uv names in its ``cause:`` lines."""
+    from envsnap.artifacts.bundle import _last, build_wheel
+
+    uv = (
+        "Building wheel...\nrunning egg_info\nwriting manifest file 'src/proj.egg-info/SOURCES.txt'\n"
+        "error: Failed to build `/tmp/b/source`\n  cause: Failed to resolve requirements from `build-system.requires`\n"
+        "  cause: No solution found when resolving: `setuptools>=61`, `wheel`\n"
+        "  cause: Because wheel was not found in the provided package locations and you require wheel, we can "
+        "conclude that your requirements are unsatisfiable.\n"
+    )
+    assert _last(uv).startswith("Because wheel was not found in the provided package locations"), _last(uv)
+    failed = "error: Failed to build `/x`\n  cause: The build backend returned an error\n"
+    failed += "  cause: Call to `b.build_wheel` failed (exit status: 1)"
+    assert _last("no Fortran\n" + failed) == "no Fortran"
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "proj"\nversion = "1.0"\n'
+    )
+    (project / "backend.py").write_text(
+        "import sys\n\n\ndef get_requires_for_build_wheel(config_settings=None):\n"
+        "    print(\"writing manifest file 'src/proj.egg-info/SOURCES.txt'\", file=sys.stderr)\n"
+        "    return ['envsnap-absent-build-req']\n"
+    )
+    (tmp_path / "links").mkdir()
+    with pytest.raises(BundleError) as caught:
+        build_wheel(project, tmp_path / "out", offline_links=[str(tmp_path / "links")])
+    message = str(caught.value)
+    assert "envsnap-absent-build-req" in message and "writing manifest" not in message, message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize(
     ("wheels", "conda", "said"),
     [
