@@ -145,7 +145,7 @@ def verify(
     report = _unreadable_said(report, kept[-1]) if kept else report
     found = _file_differences(changed or {}, kept[-1] if files and kept else None)
     extra = [*edited, *(_files_gone(lock, kept[-1], found) if kept else found)]
-    extra += _editable_folders_gone(lock, kept[-1]) if kept else []
+    extra += _editable_folders_gone(lock, kept[-1], actual) if kept else []
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
     if not extra:
         return report
@@ -180,20 +180,31 @@ def _unreadable_said(report: VerifyReport, captured: Captured) -> VerifyReport:
     return dataclasses.replace(report, differences=tuple(diffs))
 
 
-def _editable_folders_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
+def _editable_folders_gone(lock: Snapshot, captured: Captured, actual: Snapshot) -> list[Difference]:
     """A mismatch for each package the lock installs editable whose folder is gone now (moved or deleted after
     ``pip install -e``): nothing of it imports, though its ``.dist-info`` and RECORD (its ``.pth`` hook) are as they
-    were, so nothing else differs."""
+    were, so nothing else differs. The folder named is the one the install reads (as ``actual`` records it), where
+    it is not the lock's: a project moved after ``pip install -e .`` was said as ``file://{project} is gone``, the
+    lock's label for the folder it was moved to, which is there."""
     from packaging.utils import canonicalize_name
 
     from ..probes.python import editable_folder_gone, editable_gone_note
 
     wanted = {p.name: p for p in lock.python.packages if p.source.editable}
+    have = {p.name: p.source for p in actual.python.packages}
     out = []
     for raw in captured.python.packages:
         want = wanted.get(canonicalize_name(raw.name))
-        if want is not None and editable_folder_gone(raw):
-            out.append(Difference(MISMATCH, "python", want.name, "editable", note=editable_gone_note(want.source)))
+        if want is None or not editable_folder_gone(raw):
+            continue
+        source = have.get(want.name, want.source)
+        note = editable_gone_note(source if source.kind == want.source.kind else want.source)
+        if source.kind == want.source.kind and source.url != want.source.url:
+            note += (
+                f" (the lock installs it from {want.source.url}: `pip install --no-deps -e` of the project's folder,"
+                " where it is now, installs it as locked)"
+            )
+        out.append(Difference(MISMATCH, "python", want.name, "editable", note=note))
     return out
 
 

@@ -1422,6 +1422,36 @@ def install():
     assert f"python: proj: {gone}" in warnings
 
 
+def test_an_editable_project_moved_after_its_install_names_the_folder_its_install_reads(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project installed with ``pip install -e .`` and locked in its own work tree (``file://{project}``), then
+    moved: verify from its new folder said ``its editable folder file://{project} is gone``, the lock's label for
+    the folder it was moved to, which is there; the folder gone is the one the install still reads."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    project = tmp_path / "proj"
+    (project / "src" / "proj").mkdir(parents=True)
+    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
+    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
+    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
+    (entry,) = [p for p in lockfile.load(lock_path).python.packages if p.name == "proj"]
+    assert entry.source.url == "file://{project}"
+    moved = project.rename(tmp_path / "moved")
+    monkeypatch.chdir(moved)
+    drifted = cli("verify", "envsnap.lock", "--python", python)
+    assert drifted.code == 3
+    gone = f"its editable folder {project.as_uri()} is gone: nothing of it imports (the lock installs it from "
+    remedy = "file://{project}: `pip install --no-deps -e` of the project's folder, where it is now, installs it"
+    assert f"  python: proj: {gone}{remedy}" in drifted.out, drifted.out
+
+
 def test_a_locked_distribution_whose_metadata_is_broken_says_so(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
