@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 
+from .._lazyre import LazyPattern
 from ..errors import UsageError
 from . import COMMAND_HELP, _output, add_allow_url
 
@@ -182,6 +184,31 @@ def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[
         pinned = sum(o.status == "pinned" for o in debs)
         unpinned = f", {len(debs) - pinned} not pinned" if pinned < len(debs) else ""
         _output.say(f"system packages: {counted(pinned, '.deb file')} pinned by sha256{unpinned}")
+        unreachable: dict[tuple[str, str], list[str]] = {}  # (archive, cause) -> the packages it failed
         for deb in debs:
-            if deb.status != "pinned":
+            if deb.status == "pinned":
+                continue
+            cut = _UNREACHABLE.fullmatch(deb.reason)
+            if cut is not None:
+                unreachable.setdefault((_origin(cut.group(1)), cut.group(2)), []).append(deb.name)
+            else:
                 _output.say("  ", ("not pinned", "yellow"), " ", f"{deb.name} {deb.version}: {deb.reason}")
+        # One line per archive that could not be reached: the same fact for every package, each with its own query
+        # URL, was a line per package (a GPU lock's dozen libraries); --json keeps each package's reason.
+        for (archive, cause), names in unreachable.items():
+            shown = ", ".join(sorted(names))
+            _output.say(
+                "  ", ("not pinned", "yellow"), " ", f"{shown} ({len(names)}): {archive} cannot be reached ({cause})"
+            )
+
+
+# A package's reason where the archive could not be reached at all (artifacts.pin's fetch): its query URL, the cause.
+_UNREACHABLE = LazyPattern(r"(\S+): cannot reach the index \((.*)\)", re.S)
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, the archive a package's query went to."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url

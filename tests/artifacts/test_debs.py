@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sys
 import urllib.request
 from pathlib import Path
@@ -254,3 +255,30 @@ def test_an_arch_all_package_depends_on_the_machine_architecture(tmp_path: Path)
         )
         _pinned, outcomes = pin(lock, server.url, tmp_path)
     assert {o.name: o.status for o in outcomes} == {"ca-certificates": "pinned", "openssl": "pinned"}
+
+
+def test_debs_the_archive_cannot_be_reached_for_are_one_line(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the snapshot archive cannot be reached (no network, a name that does not resolve), `pin` said the same
+    failure once per system package, each line with that package's query URL: a GPU lock's dozen libraries made a
+    dozen long lines of one fact. They are one line naming the packages and the archive; --json keeps each."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "envsnap.lock"
+    names = ("libgomp1", "libc6", "zlib1g")
+    lockfile.dump(lock_with(*(SystemPackage("dpkg", n, "1.0-1", "amd64", needed_by=NEEDED) for n in names)), path)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    result = cli("pin", path, "--snapshot-url", f"http://127.0.0.1:{port}")  # type: ignore[operator]
+    assert result.code == 0, result
+    assert "system packages: 0 .deb files pinned by sha256, 3 not pinned" in result.err
+    lines = [line for line in result.err.splitlines() if "not pinned" in line and "system packages" not in line]
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith(
+        f"  not pinned libc6, libgomp1, zlib1g (3): http://127.0.0.1:{port} cannot be reached ("
+    ), lines[0]
+    assert "/mr/" not in lines[0]
+    listed = cli("pin", path, "--snapshot-url", f"http://127.0.0.1:{port}", "--json")  # type: ignore[operator]
+    assert sum("cannot reach" in str(o.get("reason", "")) for o in json.loads(listed.out) if o.get("system")) == 3
