@@ -34,7 +34,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -810,7 +810,7 @@ class BundleEntry:
     name: str
     version: str
     filename: str
-    action: str  # present | fetched | built | reused
+    action: str  # present | fetched | from the download cache | from a find-links folder | built | reused
     rebuilt: bool = False
 
 
@@ -1496,10 +1496,11 @@ PARALLEL_FETCHES = 4
 
 def _prefetch(
     packages: Iterable[PythonPackage], root: Path, pinner: Pinner, opts: BundleOptions, say: Progress
-) -> set[str]:
+) -> dict[str, str]:
     """Place the pinned wheels that are not in the bundle yet, ``PARALLEL_FETCHES`` at a time: each from the
     download cache, downloaded into it first when missing (``fetch_wheel``, through ``Pinner.fetch``: the fetch
-    policy, the size limit and the sha256 check hold for every request). Returns the file names placed;
+    policy, the size limit and the sha256 check hold for every request). Returns the file names placed, each with
+    where it came from (``fetch_wheel``);
     ``_bundle_one`` then reports each in the lock's order. A wheel that failed here is left for it, which tries
     once more and reports the failure as it always has."""
     from .pin import cached_path
@@ -1529,29 +1530,34 @@ def _prefetch(
         missing += not present
         wanted.append((art, dest, cached))
     if len(wanted) < 2:
-        return set()
+        return {}
     from concurrent.futures import ThreadPoolExecutor
 
     if missing:
         say(f"downloading {counted(missing, 'wheel')}, {min(PARALLEL_FETCHES, missing)} at a time")
 
-    def place(art: Artifact, dest: Path, cached: Path) -> str:
-        fetch_wheel(art, dest, pinner, offline=opts.offline, cached=cached)
-        return art.filename
+    def place(art: Artifact, dest: Path, cached: Path) -> tuple[str, str]:
+        return art.filename, fetch_wheel(art, dest, pinner, offline=opts.offline, cached=cached)
 
-    placed: set[str] = set()
+    placed: dict[str, str] = {}
     pool = ThreadPoolExecutor(max_workers=PARALLEL_FETCHES, thread_name_prefix="envsnap-fetch")
     try:
         for future in [pool.submit(place, *entry) for entry in wanted]:
             with contextlib.suppress(PinError, BundleError, OSError):  # met again, and said, by _bundle_one
-                placed.add(future.result())
+                name, came = future.result()
+                placed[name] = came
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return placed
 
 
 def _bundle_one(
-    pkg: PythonPackage, root: Path, pinner: Pinner, opts: BundleOptions, say: Progress, placed: Set[str] = frozenset()
+    pkg: PythonPackage,
+    root: Path,
+    pinner: Pinner,
+    opts: BundleOptions,
+    say: Progress,
+    placed: Mapping[str, str] | None = None,
 ) -> tuple[PythonPackage, BundleEntry]:
     from .pin import cached_path
 
@@ -1559,16 +1565,17 @@ def _bundle_one(
     if art is not None and art.filename.endswith(".whl"):
         dest = join_base_name(root / WHEELS, art.filename)
         if dest.is_file() and known_sha256(dest) == art.sha256:
-            if art.filename in placed:  # by _prefetch, in this run
-                say(f"fetched {art.filename}")
-                return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
+            came = (placed or {}).get(art.filename)
+            if came is not None:  # by _prefetch, in this run
+                say(_taken(came, art.filename))
+                return pkg, BundleEntry(pkg.name, pkg.version, art.filename, came, art.rebuilt)
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "present", art.rebuilt)
         if art.rebuilt and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
             pkg = dataclasses.replace(pkg, artifact=None)  # its wheel is gone: build it again below
         else:
-            fetch_wheel(art, dest, pinner, offline=opts.offline)
-            say(f"fetched {art.filename}")
-            return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "fetched", art.rebuilt)
+            came = fetch_wheel(art, dest, pinner, offline=opts.offline)
+            say(_taken(came, art.filename))
+            return pkg, BundleEntry(pkg.name, pkg.version, art.filename, came, art.rebuilt)
     # --offline builds from what is here: the source on this machine (precheck refused a git URL that is not), the
     # build's requirements from the find-links folders on this machine only, no index.
     offline_links = pinner.config.find_links if opts.offline else None
@@ -1599,15 +1606,17 @@ def _bundle_one(
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
 
 
-def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> None:
+def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> str:
     """Copy a pinned wheel to ``dest`` from the download cache, downloading it first if needed. The copy is
     hashed as it is written (one read of the cached file) and its digest remembered, so neither the bundle's
     check nor ``SHA256SUMS`` reads it again. ``cached``: its ``cached_path`` when the caller has it already. A
-    cache entry that is not the pinned file (damaged, replaced) is dropped and the file downloaded again."""
+    cache entry that is not the pinned file (damaged, replaced) is dropped and the file downloaded again. Where
+    the file came from, as the bundle's summary says it (``FETCHED``, ``FROM_CACHE``, ``FROM_FIND_LINKS``)."""
     from .pin import cached_path
 
     cached = cached or cached_path(pinner.cache_dir, art.sha256, art.filename)
     fresh = not cached.is_file()
+    came = FROM_CACHE
     if fresh:
         if offline:
             local = pinner.local_copy(art)  # a configured find-links folder here holds it (checked by its sha256)
@@ -1616,15 +1625,15 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
                     f"{art.filename}: not in the bundle, the download cache or a find-links folder on this machine, "
                     "and --offline is set"
                 )
-            cached = local
+            cached, came = local, FROM_FIND_LINKS
         else:
-            cached, _sha = pinner.fetch_artifact(art)
+            (cached, _sha), came = pinner.fetch_artifact(art), FETCHED
     copied = _copy_checked(cached, dest, art.sha256)
     if copied is None:  # removed from the cache since it was found there (`envsnap clean --cache`)
         if offline:
             raise BundleError(f"{art.filename}: removed from the download cache meanwhile, and --offline is set")
         cached, _sha = pinner.fetch_artifact(art)
-        fresh, copied = True, _copy_checked(cached, dest, art.sha256)
+        fresh, copied, came = True, _copy_checked(cached, dest, art.sha256), FETCHED
     if not copied:
         if fresh or offline:
             raise BundleError(
@@ -1632,9 +1641,22 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
             )
         cached.unlink(missing_ok=True)
         cached, _sha = pinner.fetch_artifact(art)
+        came = FETCHED
         if not _copy_checked(cached, dest, art.sha256):
             raise BundleError(f"{cached}: cached file does not match sha256 {art.sha256}")
     _KNOWN[_identity(dest)] = art.sha256
+    return came
+
+
+# Where ``fetch_wheel`` took a wheel from: each a ``BundleEntry.action``, said in the bundle's summary as it is.
+FETCHED = "fetched"
+FROM_CACHE = "from the download cache"
+FROM_FIND_LINKS = "from a find-links folder"
+
+
+def _taken(action: str, filename: str) -> str:
+    """The progress line of a wheel placed in the bundle."""
+    return f"fetched {filename}" if action == FETCHED else f"took {filename} {action}"
 
 
 def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool | None:

@@ -609,6 +609,7 @@ def test_the_bundle_summary_says_what_the_bundle_holds(
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a download cache of its own: its wheel is fetched
     archives = []
     for i in range(conda):
         archive = tmp_path / "channel" / "noarch" / f"c{i}-1.0-0.conda"
@@ -918,3 +919,37 @@ def test_an_imported_local_archive_that_names_no_regular_file_is_refused_unread(
         "wheel: not read)"
     ], result.err
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("count", [1, 3])  # one wheel: no prefetch; several: placed side by side first
+def test_a_wheel_taken_from_the_download_cache_is_not_said_fetched(
+    tmp_path: Path, cli: Callable[..., Any], count: int
+) -> None:
+    """A second bundle of the same lock (`--offline`, or another output folder) said "fetched" of every wheel and
+    "3 wheels (3 fetched)", though nothing was downloaded: each was copied from the download cache. A wheel is said
+    fetched only when it was downloaded; one from the cache is said so."""
+    import hashlib
+
+    packages = []
+    for name in ("alpha", "beta", "gamma")[:count]:
+        wheel = tmp_path / "index" / f"{name}-1.0-py3-none-any.whl"
+        wheel.parent.mkdir(exist_ok=True)
+        wheel.write_bytes(name.encode() * 1000)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        packages.append(
+            PythonPackage(name, "1.0", artifact=Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=digest))
+        )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages))), lock)
+    common = ("--cache-dir", str(tmp_path / "cache"), "--allow-url", tmp_path.as_uri() + "/*")
+    first = cli("bundle", str(lock), "-o", str(tmp_path / "one"), *common)
+    assert first.code == 0, first
+    assert f"({count} fetched)" in first.err, first.err
+    for extra in ((), ("--offline",)):
+        again = cli("bundle", str(lock), "-o", str(tmp_path / f"two{len(extra)}"), *common, *extra)
+        assert again.code == 0, again
+        assert "fetched" not in again.err, again.err
+        wheels = "1 wheel" if count == 1 else f"{count} wheels"
+        assert f"{wheels} ({count} from the download cache)" in again.err, again.err
+        taken = f"took {packages[0].artifact.filename} from the download cache"  # type: ignore[union-attr]
+        assert taken in again.err, again.err

@@ -322,7 +322,7 @@ def test_a_warm_bundle_reads_each_cached_wheel_once(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(bundle_mod, "sha256_file", counting)
     result = make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
-    assert [e.action for e in result.entries] == ["fetched"] * 4
+    assert [e.action for e in result.entries] == [bundle_mod.FROM_CACHE] * 4  # copied, not downloaded
     assert [name for name in hashed if name.endswith(".whl")] == []
     Bundle(tmp_path / "bundle").verify_sums()
 
@@ -337,11 +337,11 @@ def test_a_warm_bundle_copies_its_wheels_in_parallel(tmp_path: Path, monkeypatch
     calls: list[str] = []
     real = bundle_mod.fetch_wheel
 
-    def meeting(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> None:
+    def meeting(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> str:
         calls.append(art.filename)
         if len(calls) <= 2:
             barrier.wait()  # BrokenBarrierError when the copies run one after the other
-        real(art, dest, pinner, offline=offline, cached=cached)
+        return real(art, dest, pinner, offline=offline, cached=cached)
 
     monkeypatch.setattr(bundle_mod, "fetch_wheel", meeting)
     make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig()))
