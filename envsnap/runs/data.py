@@ -47,6 +47,10 @@ class DataError(EnvsnapError):
     """A --data or --output path cannot be fingerprinted (missing input, unreadable file)."""
 
 
+# What lets rerun read a data path outside the project, said where it may not (the path comes from a record).
+READ_MORE = " (the project and each --data-root DIR: add one that holds it to check it)"
+
+
 class OutOfBounds(DataError):
     """A path someone else's record names that ``rerun`` does not read: outside the folders it may read, or
     over the size limit."""
@@ -115,7 +119,7 @@ def _walk(root: Path, within: Sequence[str | os.PathLike[str]] | None = None) ->
         for child in children:
             name = f"{rel}/{child.name}" if rel else child.name
             if within is not None and child.is_symlink() and not inside(child.path, within):
-                raise OutOfBounds(f"{child.path} is a link that leads out of the folders rerun may read")
+                raise OutOfBounds(f"{child.path} is a link that leads out of the folders rerun may read{READ_MORE}")
             try:
                 st = child.stat()  # follows links
             except OSError:
@@ -149,7 +153,7 @@ def fingerprint(
     method = SIZE_MTIME if fast else SHA256
     p = Path(path)
     if within is not None and not inside(p, within):
-        raise OutOfBounds(f"{p} is outside the folders rerun may read")
+        raise OutOfBounds(f"{p} is outside the folders rerun may read{READ_MORE}")
     try:
         info = p.stat()
     except FileNotFoundError:

@@ -340,7 +340,10 @@ def test_a_record_s_data_paths_outside_the_project_are_not_read(tmp_path: Path, 
     assert res.returncode == 3, res.stdout + res.stderr
     lines = res.stdout.splitlines()
     assert "data: unknown" in lines
-    assert f"  {secret}: not checked: {secret} is outside the folders rerun may read" in lines
+    assert (
+        f"  {secret}: not checked: {secret} is outside the folders rerun may read (the project and each --data-root "
+        "DIR: add one that holds it to check it)" in lines
+    )
     assert any(line.startswith("  huge.bin: not checked:") and "over the limit" in line for line in lines)
     assert any(line.startswith("  leaky: not checked:") and "leads out" in line for line in lines)
     assert not any(line.startswith("  data/ok.csv") for line in lines)  # inside the project: read, the same
