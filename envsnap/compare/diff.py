@@ -617,7 +617,12 @@ def _changes(
         return found
     managed = ({row[0] for row in rows_a if row[7]}, {row[0] for row in rows_b if row[7]})
     alike: dict[bool, bool] = {}  # per listing side (a lists it: True), whether the other holds its every archive
-    return [_mark_unknown(c, a, b, managed) for c in found if not _in_the_same_conda_package(c, a, b, managed, alike)]
+    found = [c for c in found if not _in_the_same_conda_package(c, a, b, managed, alike)]
+    if all(_tags_left_blank(c, a, b) for c in found):
+        # Nothing but the wheel tags of files an import names by hash alone (a hashed requirements file): said in the
+        # one line that names the other fields its file does not say, the file's name and URL (``_uncompared``).
+        return []
+    return [_mark_unknown(c, a, b, managed) for c in found]
 
 
 def _report(a: Snapshot, b: Snapshot, changes: list[Change]) -> DiffReport:
@@ -671,6 +676,14 @@ def _mark_unknown(change: Change, a: Snapshot, b: Snapshot, managed: tuple[set[s
             continue
         return dataclasses.replace(change, change="unknown", kind="unknown", weight=1, note=note)
     return change
+
+
+def _tags_left_blank(change: Change, a: Snapshot, b: Snapshot) -> bool:
+    """A package's wheel tags an imported lock leaves blank (its file names no wheel: ``name==1.0 --hash=...``)
+    against those the other lock names: what that file does not say, as the wheel's name and URL are not."""
+    if change.area != "python" or change.kind != "build" or change.note != "wheel tag":
+        return False
+    return bool((not change.old and a.envsnap.origin) or (not change.new and b.envsnap.origin))
 
 
 def _no_wheel_tags(change: Change, value: str) -> bool:

@@ -41,6 +41,7 @@ from .interface import (
     import_root,
     left_out_names,
     local_url,
+    wheel_file_tags,
 )
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
@@ -242,6 +243,11 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
                 warnings.append(f"import: {name}: {len(files)} files in the pylock, none with a sha256 hash")
     if artifact is None and source.kind == "index" and "wheels" in entry and len(entry["wheels"]) == 1:
         warnings.append(f"import: {name}: its file has no sha256 hash")
+    # The one wheel the lock installs (or an archive's, by URL) names its tags, as a capture reads them from its WHEEL
+    # file and the requirements and conda imports from a wheel's name; several files leave the wheel to ``pin``.
+    named = _url_file_name(source.url) if source.kind == "archive" else ""
+    named = artifact.filename if artifact is not None else named
+    tags = wheel_file_tags(named, name, version) if named else ()
     return PythonPackage(
         name=name,
         version=version,
@@ -253,6 +259,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         artifact=artifact,
         conda_managed=conda_managed,
         candidates=candidates,
+        wheel_tags=tags,
     )
 
 

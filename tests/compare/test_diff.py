@@ -869,6 +869,40 @@ def test_a_file_name_one_import_does_not_record_is_unknown_not_a_difference(tmp_
     assert diff_files(tmp_path / "pylock.toml.lock", tmp_path / "other.lock").differs
 
 
+def test_the_tags_of_a_wheel_one_import_names_by_hash_alone_are_unknown_with_its_name(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A pylock import records the tags of the wheel it names; a hashed requirements file's import names no wheel.
+    The pair of one resolution is the same environment, said in the one line that names what the requirements file
+    does not record (the wheel's name, URL and tags); beside a real change the tags are an entry marked unknown."""
+    six = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
+    url = "https://files.pythonhosted.org/packages/b7/ce/149a/six-1.17.0-py2.py3-none-any.whl"
+    pylock = (
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+        f'wheels = [{{ url = "{url}", hashes = {{ sha256 = "{six}" }} }}]\n'
+    )
+    (tmp_path / "requirements.txt").write_text(f"six==1.17.0 \\\n    --hash=sha256:{six}\n")
+    (tmp_path / "pylock.toml").write_text(pylock)
+    for name in ("requirements.txt", "pylock.toml"):
+        assert cli("import", tmp_path / name, "-o", tmp_path / f"{name}.lock").code == 0
+    for a, b in (("requirements.txt", "pylock.toml"), ("pylock.toml", "requirements.txt")):
+        result = cli("diff", tmp_path / f"{a}.lock", tmp_path / f"{b}.lock")
+        assert result.code == 0, result.out
+        (line, summary) = result.out.splitlines()
+        assert line.startswith("lock  other fields unknown: ") and "python.packages[six].wheel_tags" in line
+        assert summary == "1 change: 1 unknown (nothing both locks record differs)"
+    idna_url = "https://files.example/idna-3.20-py3-none-any.whl"
+    idna = f'wheels = [{{ url = "{idna_url}", hashes = {{ sha256 = "{"a" * 64}" }} }}]'
+    (tmp_path / "more.toml").write_text(f'{pylock}\n[[packages]]\nname = "idna"\nversion = "3.20"\n{idna}\n')
+    assert cli("import", tmp_path / "more.toml", "-o", tmp_path / "more.lock").code == 0
+    result = cli("diff", tmp_path / "requirements.txt.lock", tmp_path / "more.lock")
+    assert result.code == 1, result.out
+    assert [line.split(None, 1)[1] for line in result.out.splitlines()[:-1]] == [
+        "idna 3.20 added",
+        "six: (unknown) -> py2-none-any, py3-none-any (A does not record it (imported from requirements))",
+    ]
+
+
 def test_a_rebuild_installed_by_another_tool_diffs_as_the_same_environment(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:

@@ -7,6 +7,7 @@ against the package index and pin what it writes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import subprocess
@@ -70,6 +71,39 @@ def test_uv_compile_pylock_single_wheel_is_the_artifact() -> None:
     six = snap.package("six")
     assert six is not None and six.artifact is not None
     assert six.artifact.filename == "six-1.17.0-py2.py3-none-any.whl"
+
+
+def test_the_wheel_a_pylock_installs_names_its_tags_as_the_other_imports_do(tmp_path: Path) -> None:
+    """``uv pip compile --format pylock.toml`` names the one wheel each package installs; its import recorded no
+    ``wheel_tags`` for it (the requirements and conda imports take them from the wheel's name), so verify compared no
+    tags and a wheel of another build passed. An sdist alone, or several wheels (pin picks one), still name none."""
+    from envsnap.compare.verify import compare
+
+    snap = importers.read_file(FIXTURES / "pylock.compile.toml")
+    six, markupsafe = snap.package("six"), snap.package("markupsafe")
+    assert six is not None and markupsafe is not None and markupsafe.artifact is not None
+    assert six.wheel_tags == ("py2-none-any", "py3-none-any")
+    assert markupsafe.wheel_tags == ("cp311-cp311-manylinux2014_x86_64", "cp311-cp311-manylinux_2_17_x86_64")
+    other = dataclasses.replace(markupsafe, wheel_tags=("cp312-cp312-manylinux_2_17_x86_64",))
+    now = dataclasses.replace(snap, python=dataclasses.replace(snap.python, packages=(other, six)))
+    assert [(d.subject, d.what) for d in compare(snap, now).differences if d.area == "python"] == [
+        ("markupsafe", "wheel_tags")
+    ]
+
+    # An archive by URL names its wheel too; an sdist alone and several wheels do not.
+    def file(url: str, digit: str) -> str:
+        return f'{{ url = "https://files.example/{url}", hashes = {{ sha256 = "{digit * 64}" }} }}'
+
+    (tmp_path / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n'
+        f'[[packages]]\nname = "tool"\nversion = "1.0"\narchive = {file("w/tool-1.0-py3-none-any.whl", "a")}\n'
+        f'[[packages]]\nname = "src"\nversion = "1.0"\nsdist = {file("s/src-1.0.tar.gz", "b")}\n'
+        '[[packages]]\nname = "multi"\nversion = "1.0"\nwheels = [\n'
+        f"  {file('m/multi-1.0-cp311-cp311-linux_x86_64.whl', 'c')},\n"
+        f"  {file('m/multi-1.0-cp312-cp312-linux_x86_64.whl', 'd')},\n]\n"
+    )
+    tags = {p.name: p.wheel_tags for p in importers.read_file(tmp_path / "pylock.toml").python.packages}
+    assert tags == {"multi": (), "src": (), "tool": ("py3-none-any",)}
 
 
 def _sha(path: Path) -> str:
