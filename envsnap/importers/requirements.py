@@ -257,8 +257,18 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
         state.index_url = value.rstrip("/")
     elif option == "--extra-index-url":
         state.extra_index_urls.append(value.rstrip("/"))
-    elif option in ("-r", "--requirement", "-c", "--constraint"):
+    elif option in ("-r", "--requirement"):
         raise LockImportError(f"{origin}:{line.number}: {option} includes another file; import a single flattened file")
+    elif option in ("-c", "--constraint"):
+        # A constraints file adds no package; it only bounds the versions of those asked for, and each one here is
+        # pinned: the pins stand, and the file is not read (a path from an imported file is read as ``-r``'s is:
+        # never). Named by its line, not its path, which may be a private folder's or a URL's with a token.
+        if not value:
+            raise LockImportError(f"{origin}:{line.number}: {option} without a file")
+        state.warnings.append(
+            f"import: line {line.number}: {option} (a constraints file) is not read: it adds no package, and the "
+            "lock records the pins this file lists"
+        )
     elif option in ("-f", "--find-links"):
         state.find_links.append(_find_links_location(value, state.folder))
     elif not option.startswith(_IGNORED_OPTIONS):

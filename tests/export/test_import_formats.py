@@ -154,6 +154,32 @@ def test_requirements_bad_input(tmp_path: Path, line: str, message: str) -> None
         importers.read_file(path)
 
 
+def test_a_constraints_line_is_noted_and_the_pins_stand(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """``-c constraints.txt`` in a requirements file was refused as "includes another file", though a constraints file
+    adds no package and each requirement here is pinned. The pins stand; the line is named in a warning by its number
+    (its path may be a private folder's, or a URL with a token), and the file is never read, even where it exists."""
+    (tmp_path / "constraints.txt").write_text("six==1.17.0\nidna==3.20\n")
+    path = tmp_path / "requirements.txt"
+    token = "https://user:s3cret@example.invalid/constraints.txt"
+    path.write_text(f"-c constraints.txt\n--constraint={token}\nsix==1.16.0 --hash=sha256:{A}\n")
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    said = [
+        f"warning: import: line {n}: {option} (a constraints file) is not read: it adds no package, and the lock "
+        "records the pins this file lists"
+        for n, option in ((1, "-c"), (2, "--constraint"))
+    ]
+    assert [line for line in result.err.splitlines() if line.startswith("warning:")] == said
+    lock = lockfile.load(tmp_path / "out.lock")
+    assert [(p.name, p.version) for p in lock.python.packages] == [("six", "1.16.0")]
+    assert "s3cret" not in (tmp_path / "out.lock").read_text()
+    path.write_text("-c\nsix==1.16.0\n")
+    result = cli("import", path, "-o", tmp_path / "bare.lock")
+    assert (result.code, result.err) == (2, f"envsnap: error: {path}:1: -c without a file\n")
+    path.write_text("-r constraints.txt\n")  # an include still adds packages: refused, as before
+    assert "includes another file" in cli("import", path, "-o", tmp_path / "r.lock").err
+
+
 EXPLICIT = f"""\
 # This file may be used to create an environment using:
 # $ conda create --name <env> --file <this file>
