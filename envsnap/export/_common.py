@@ -86,23 +86,34 @@ def index_options(pinned: Iterable[PythonPackage]) -> list[str]:
     would override the mirror the installing user configured (``PIP_INDEX_URL``, pip.conf), and the hashes pin the
     files wherever they come from. Another index is the ``--index-url`` only when no file came from the default."""
     pinned = list(pinned)
+    primary, extra = indexes(pinned)
+    lines = [f"--index-url {sinks.requirement_url(primary)}"] if primary else []
+    lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in extra]
+    return lines + [
+        f"--find-links {sinks.requirement_location(_find_links_path(location))}"
+        for location in find_links_locations(pinned)
+    ]
+
+
+def indexes(pinned: Iterable[PythonPackage]) -> tuple[str, list[str]]:
+    """The ``--index-url`` ("" for the default index, never named) and the ``--extra-index-url`` indexes the pinned
+    files came from (``index_options``). An extra index means more than one index to look on: uv then asks only the
+    first that lists a package (the extra ones first), where pip looks on all of them (``INDEX_STRATEGY``)."""
     counts = Counter(
         p.artifact.index.rstrip("/")
         for p in pinned
         if p.artifact is not None and p.artifact.index and not is_find_links(p.artifact.index, p.artifact.url)
     )
-    lines = []
     default = counts.pop(PYPI_SIMPLE, 0)
-    if counts:
-        # Without the default index, the index most packages came from is the primary one.
-        primary = "" if default else max(sorted(counts), key=lambda url: counts[url])
-        if primary:
-            lines.append(f"--index-url {sinks.requirement_url(primary)}")
-        lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in sorted(counts) if url != primary]
-    return lines + [
-        f"--find-links {sinks.requirement_location(_find_links_path(location))}"
-        for location in find_links_locations(pinned)
-    ]
+    # Without the default index, the index most packages came from is the primary one.
+    primary = "" if default or not counts else max(sorted(counts), key=lambda url: counts[url])
+    return primary, [url for url in sorted(counts) if url != primary]
+
+
+# uv looks for a package on the first index that lists it (``--extra-index-url`` before ``--index-url``) and fails
+# where that index lacks the pinned version, which pip finds on the other: with every file pinned by its hash, uv may
+# look on all of them, as pip does (uv reads no index strategy from a requirements file: its command says it).
+INDEX_STRATEGY = "--index-strategy unsafe-best-match"
 
 
 def find_links_locations(pinned: Iterable[PythonPackage]) -> list[str]:

@@ -429,7 +429,11 @@ def test_the_requirements_header_names_the_file_written(cli: Callable[..., Any],
     ci = tmp_path / "ci" / "ci.txt"
     assert cli("export", lock, "--format", "requirements", "-o", ci).code == 0
     header = [line for line in ci.read_text().splitlines() if "--require-hashes" in line]
-    assert header == ["#   pip install --require-hashes --no-deps -r ci.txt"]
+    assert header == [
+        "#   pip install --require-hashes --no-deps -r ci.txt",
+        # an extra index (the lock's torch): uv asks only the first index that lists a package unless told
+        "#   uv pip install --require-hashes --no-deps --index-strategy unsafe-best-match -r ci.txt",
+    ]
     # the same lock and options give the same bytes
     first = ci.read_bytes()
     assert cli("export", lock, "--format", "requirements", "-o", ci).code == 0

@@ -132,6 +132,64 @@ def test_pip_installs_it_with_require_hashes(
     assert installed == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}
 
 
+def test_files_from_two_indexes_install_the_same_with_pip_and_uv(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """Two packages from each of two indexes: the alphabetically first was the ``--index-url``, and uv, which asks
+    an ``--extra-index-url`` first and then only the first index that lists a package, looked for ``shared==1.0`` on
+    the other index, which lists shared 2.0 alone: "no version of shared==1.0", where pip installed it. The header's
+    uv command looks on every index, as pip does (the hashes pin each file); a file with one index names no uv line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "artifacts"))
+    from export_samples import uv_bin
+    from test_pin import make_wheel, pep503_index
+
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    wheels = tmp_path / "wheels"
+    alpha_files = [make_wheel(wheels / "a", name, "1.0") for name in ("pa", "shared")]
+    beta_files = [make_wheel(wheels / "b", name, version) for name, version in (("pb", "1.0"), ("pc", "1.0"))]
+    beta_files.append(make_wheel(wheels / "b", "shared", "2.0"))
+    alpha, beta = pep503_index(tmp_path / "alpha", alpha_files), pep503_index(tmp_path / "beta", beta_files)
+    packages = [
+        PythonPackage(
+            name=wheel.name.split("-")[0],
+            version="1.0",
+            artifact=Artifact(
+                filename=wheel.name, url="", sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(), index=index
+            ),
+        )
+        for index, files in ((alpha, alpha_files), (beta, beta_files[:2]))
+        for wheel in files
+    ]
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+    path = tmp_path / "requirements.txt"
+    path.write_bytes(requirements.render(lock)["requirements.txt"])
+    text = path.read_text()
+    assert f"--index-url {alpha}\n--extra-index-url {beta}\n" in text
+    (uv_command,) = [line[len("#   ") :] for line in text.splitlines() if line.startswith("#   uv pip install ")]
+    assert (
+        uv_command == "uv pip install --require-hashes --no-deps --index-strategy unsafe-best-match -r requirements.txt"
+    )
+    show = "import importlib.metadata as m; print(sorted((d.metadata['Name'], d.version) for d in m.distributions()))"
+    want = "[('pa', '1.0'), ('pb', '1.0'), ('pc', '1.0'), ('shared', '1.0')]"
+    pip_python = make_venv(tmp_path / "pip-venv")
+    result = _pip_install(path, pip_python, ("--require-hashes", "--no-deps"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert subprocess.run([pip_python, "-c", show], capture_output=True, text=True, timeout=60).stdout.strip() == want
+    uv_python = make_venv(tmp_path / "uv-venv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
+    env.update(UV_NO_CONFIG="1", UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    words = [uv, *shlex.split(uv_command)[1:]]
+    words.insert(3, f"--python={uv_python}")
+    result = subprocess.run(words, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert subprocess.run([uv_python, "-c", show], capture_output=True, text=True, timeout=60).stdout.strip() == want
+    # One index: uv asks that one alone, and the header names pip's command only.
+    one = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages[:2])))
+    assert "uv pip install" not in requirements.dumps(one)
+
+
 def test_find_links_artifacts_install_with_pip(
     find_links_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]
 ) -> None:
