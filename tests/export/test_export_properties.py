@@ -35,6 +35,7 @@ def _package(name: str, version: str, n: int) -> PythonPackage:
         name=canonical,
         version=str(Version(version)),
         metadata_name=name if name != canonical else "",
+        wheel_tags=("py3-none-any",),  # what a capture of that wheel records, and the import reads from its name
         artifact=Artifact(
             filename=filename,
             url=f"https://files.example.org/{filename.replace('+', '%2B')}",
