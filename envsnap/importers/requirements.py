@@ -18,6 +18,7 @@ import dataclasses
 import os
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -143,6 +144,15 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         state.warnings.append(
             f"import: --find-links {location} is not recorded (a package records one place to look for its file: "
             "the index the file names); `envsnap pin` looks there when pip is configured with it"
+        )
+    for url in _unrecorded_indexes(state, packages.values()):
+        # Which of the file's indexes holds a file, it does not say (pip looks on all); the lock records one, and its
+        # requirements export named that one alone, from which pip found none of the other index's packages.
+        first = f"its --index-url {state.index_url}" if state.index_url else "pip's default index"
+        state.warnings.append(
+            f"import: --extra-index-url {url} is not recorded: the file does not say which index holds each package, "
+            f"and the lock records {first}; `envsnap pin` with pip configured with both indexes (PIP_INDEX_URL, "
+            "PIP_EXTRA_INDEX_URL) records the index each file is on"
         )
     if state.markers_seen:
         env = default_environment()
@@ -519,6 +529,14 @@ def _find_links_location(value: str, folder: Path | None) -> str:
     if not path.is_absolute() and folder is not None and (folder / path).exists():
         path = folder / path
     return os.path.normpath(path.absolute())
+
+
+def _unrecorded_indexes(state: _State, packages: Iterable[PythonPackage]) -> list[str]:
+    """The --extra-index-url indexes no package records (one records it for a ``+local`` version alone)."""
+    recorded = set()
+    for p in packages:
+        recorded |= {c.index for c in p.candidates} | ({p.artifact.index} if p.artifact is not None else set())
+    return [url for url in dict.fromkeys(state.extra_index_urls) if url not in recorded]
 
 
 def _unrecorded_find_links(state: _State) -> list[str]:

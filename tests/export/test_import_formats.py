@@ -154,6 +154,30 @@ def test_requirements_bad_input(tmp_path: Path, line: str, message: str) -> None
         importers.read_file(path)
 
 
+def test_an_extra_index_no_package_records_is_named_in_a_warning(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A file naming ``--index-url`` and ``--extra-index-url`` does not say which holds each package: the lock
+    recorded every one on the ``--index-url`` without a word, and its requirements export named that index alone, from
+    which pip found none of the other's packages. The index the lock leaves out is named, with how to record it; an
+    extra index a ``+local`` version records is not."""
+    alpha, beta = "https://alpha.example/simple", "https://beta.example/simple"
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        f"--index-url {alpha}\n--extra-index-url {beta}\npa==1.0 --hash=sha256:{A}\npb==1.0 --hash=sha256:{B}\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    assert [line for line in result.err.splitlines() if line.startswith("warning:")] == [
+        f"warning: import: --extra-index-url {beta} is not recorded: the file does not say which index holds each "
+        f"package, and the lock records its --index-url {alpha}; `envsnap pin` with pip configured with both indexes "
+        "(PIP_INDEX_URL, PIP_EXTRA_INDEX_URL) records the index each file is on"
+    ]
+    lock = lockfile.load(tmp_path / "out.lock")
+    assert {p.artifact.index for p in lock.python.packages if p.artifact is not None} == {alpha}
+    path.write_text(f"--extra-index-url {beta}\ntorch==2.5.1+cu121 --hash=sha256:{A}\npa==1.0 --hash=sha256:{B}\n")
+    result = cli("import", path, "-o", tmp_path / "local.lock")
+    assert result.code == 0 and "warning:" not in result.err, result.err
+
+
 def test_a_constraints_line_is_noted_and_the_pins_stand(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """``-c constraints.txt`` in a requirements file was refused as "includes another file", though a constraints file
     adds no package and each requirement here is pinned. The pins stand; the line is named in a warning by its number
