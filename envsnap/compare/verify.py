@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from ..probes.capture import Captured
     from ..probes.hostlibs import Loader, PackageDatabase
+    from ..probes.interface import RawPackage
 
 
 def verify(
@@ -146,6 +147,13 @@ def verify(
     found = _file_differences(changed or {}, kept[-1] if files and kept else None)
     extra = [*edited, *(_files_gone(lock, kept[-1], found) if kept else found)]
     extra += _editable_folders_gone(lock, kept[-1], actual) if kept else []
+    elsewhere = _editable_elsewhere(lock, kept[-1]) if kept else []
+    if elsewhere:
+        # Its RECORD differs as the folder its hook names does: that info follows from the source, said once.
+        moved = {d.subject for d in elsewhere}
+        kept_diffs = [d for d in report.differences if not (d.subject in moved and d.what == "record_digest")]
+        report = dataclasses.replace(report, differences=tuple(kept_diffs))
+        extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
     if not extra:
         return report
@@ -206,6 +214,75 @@ def _editable_folders_gone(lock: Snapshot, captured: Captured, actual: Snapshot)
             )
         out.append(Difference(MISMATCH, "python", want.name, "editable", note=note))
     return out
+
+
+def _editable_elsewhere(lock: Snapshot, captured: Captured) -> list[Difference]:
+    """A mismatch for each package the lock installs editable from a folder (``file://{project}``, ``file://~/src/
+    mylib``, an absolute path) whose install reads its code from another folder that is there: a clone of the
+    project installed with ``pip install -e ../proj-other`` and verified in the project was identical, though
+    nothing of the project imports. ``{project}`` is read as every command reads it, the git work tree around the
+    working directory (a lock verified in a clone of its project, installed editable there, is the same); ``~``
+    as the home. A label with nothing to read it from here (``{project}`` outside any work tree) is not judged; a
+    folder that is gone is ``_editable_folders_gone``'s. The paths are compared as text: no folder the lock names is
+    read."""
+    from packaging.utils import canonicalize_name
+
+    from ..probes.python import editable_folder, editable_folder_gone
+
+    wanted = {p.name: p for p in lock.python.packages if p.source.kind == "directory" and p.source.editable}
+    redact = captured.redact
+    if not wanted or redact is None:
+        return []
+    out, seen = [], set()
+    for raw in captured.python.packages:
+        name = canonicalize_name(raw.name)
+        want = wanted.get(name)
+        if want is None or name in seen:
+            continue
+        seen.add(name)  # the first one found is the one imports see
+        folder = editable_folder(raw)
+        if not folder or not _installed_editable(raw) or editable_folder_gone(raw):
+            continue
+        locked = want.source.url.rstrip("/")
+        if want.source.subdirectory:
+            locked += "/" + want.source.subdirectory.strip("/")
+        here = redact.local(folder)
+        where = _folder_of(locked, captured)
+        if where is None or where in (_folder_of(here, captured), os.path.normpath(folder)):
+            continue
+        note = (
+            "the install reads its code from another folder than the one the lock installs editable"
+            + (" ({project}: the git work tree verify runs in)" if locked.startswith("file://{project}") else "")
+            + ": `pip install --no-deps -e` of the locked folder installs it as locked"
+        )
+        out.append(Difference(MISMATCH, "python", want.name, "source", f"editable {locked}", f"editable {here}", note))
+    return out
+
+
+def _installed_editable(raw: RawPackage) -> bool:
+    """Whether ``raw`` is an editable install: its ``direct_url.json`` says so, or a legacy one (an ``.egg-link``)."""
+    direct = raw.direct_url
+    dir_info = direct.get("dir_info") if isinstance(direct, dict) else None
+    return (isinstance(dir_info, dict) and dir_info.get("editable") is True) or (direct is None and bool(raw.egg_link))
+
+
+def _folder_of(url: str, captured: Captured) -> str | None:
+    """The local folder a recorded ``file:`` URL names on this machine, its label read here (``{project}``: the work
+    tree around the working directory; ``~``: the home; ``{prefix}``: the environment's), as text; None where it
+    is no ``file:`` URL or its label names nothing here."""
+    from ..fileurls import HOME, PREFIX, PROJECT, decoded_path, is_file_url
+
+    if not is_file_url(url):
+        return None
+    path = decoded_path(url)
+    roots = {PROJECT: captured.project_root, HOME: os.path.expanduser("~"), PREFIX: captured.python.prefix}
+    for label, root in roots.items():
+        if path == label or path.startswith(label + "/"):
+            if not root or root == label:
+                return None
+            path = root + path[len(label) :]
+            break
+    return os.path.normpath(path) if os.path.isabs(path) else None
 
 
 def _files_gone(lock: Snapshot, captured: Captured, found: list[Difference]) -> list[Difference]:

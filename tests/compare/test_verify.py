@@ -1452,6 +1452,48 @@ def test_an_editable_project_moved_after_its_install_names_the_folder_its_instal
     assert f"  python: proj: {gone}{remedy}" in drifted.out, drifted.out
 
 
+def test_an_editable_install_of_another_checkout_is_a_mismatch_and_of_a_clone_verified_there_is_not(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock captured in its project (``file://{project}``), then ``pip install -e ../proj-other`` of a clone: verify
+    in the project said identical, though its code imports from the clone. Verified in the clone, ``{project}`` is
+    the clone, and a clone installed editable is the locked environment."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+
+    def checkout(folder: Path) -> Path:
+        (folder / "src" / "proj").mkdir(parents=True)
+        (folder / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
+        (folder / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+        return folder
+
+    def install(folder: Path) -> None:
+        _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{folder / 'src'}\n".encode()})
+        direct_url = {"url": folder.as_uri(), "dir_info": {"editable": True}}
+        (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+
+    project, other = checkout(tmp_path / "proj"), checkout(tmp_path / "proj-other")
+    install(project)
+    lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
+    (entry,) = [p for p in lockfile.load(lock_path).python.packages if p.name == "proj"]
+    assert entry.source.url == "file://{project}"
+    install(other)
+    monkeypatch.chdir(project)
+    drifted = cli("verify", "envsnap.lock", "--python", python)
+    assert drifted.code == 3, drifted.out
+    said = f"  python: proj: source editable file://{{project}} -> editable {other.as_uri()} (the install reads its"
+    assert said in drifted.out, drifted.out
+    assert "record_digest" not in drifted.out  # the RECORD differs as its hook's folder does: said once
+    monkeypatch.chdir(other)
+    clone = cli("verify", lock_path, "--python", python)
+    assert clone.code == 0, clone.out
+    assert "identical: the Python layer matches the lock" in clone.out
+    assert "source" not in clone.out
+
+
 def test_a_locked_distribution_whose_metadata_is_broken_says_so(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
