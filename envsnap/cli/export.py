@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     # The base name of the one file written (``-o ci/ci.txt``: ci.txt), for a format naming itself in its text.
     single = {} if exporter.directory else _targets(exporter, {exporter.filename: b""}, args.output)
     written_as = next((target.name for target in single), "")
+    if exporter.name == "requirements" and single and not args.absolute_paths:
+        # Installed from the project root where it names local projects from there: named as pip reads it there.
+        written_as = _named_from_the_root(next(iter(single)), snapshot, args.lock) or written_as
     try:
         files = exporter.render(
             snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as, bundled=bundled
@@ -372,6 +375,34 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
                 f"note: {path} names local projects relative to the project root "
                 f"({root or 'unknown here'}): {advice}, or export with --absolute-paths"
             )
+
+
+def _named_from_the_root(target: Path, snapshot: Snapshot, lock: str) -> str:
+    """The requirements file written to ``target`` as its header's ``pip install -r`` names it where it names local
+    projects relative to the project root (``_note_placement``'s root), so that the command runs from there: its
+    path from the root (``ci/ci.txt``; at the root its name), or, written outside the project, its absolute path,
+    the home as ``~`` (``-r /tmp/req.txt``, ``-r ~/exports/req.txt``); "" for its name alone where it names no
+    local project or no root is known (it installs from its own folder)."""
+    from pathlib import Path
+
+    from ..export import has_project_paths
+    from ..probes.project import project_root
+
+    if not has_project_paths(snapshot):
+        return ""
+    root = project_root(None, lock if Path(lock).is_file() else None)
+    if root is None:
+        return ""
+    path = target.absolute().parent.resolve() / target.name
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        pass
+    home = Path(os.path.expanduser("~"))
+    for spelling in dict.fromkeys((home, home.resolve())):
+        if str(spelling) not in ("/", "~") and path.is_relative_to(spelling):
+            return "~/" + path.relative_to(spelling).as_posix()
+    return path.as_posix()
 
 
 def lock_file_name(path: str, bundled: bool) -> str:

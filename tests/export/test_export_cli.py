@@ -425,14 +425,19 @@ def test_a_find_links_folder_recorded_without_the_login_is_noted(
     assert "--find-links" in notes[0] and "PIP_FIND_LINKS" in notes[0], notes
 
 
-def test_the_requirements_header_names_the_file_written(cli: Callable[..., Any], lock: Path, tmp_path: Path) -> None:
+def test_the_requirements_header_names_the_file_written(
+    cli: Callable[..., Any], lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lock names local projects relative to the project root (outside any work tree: the lock's folder), where
+    # the file is installed from: the header names it from there.
+    monkeypatch.chdir(tmp_path)
     ci = tmp_path / "ci" / "ci.txt"
     assert cli("export", lock, "--format", "requirements", "-o", ci).code == 0
     header = [line for line in ci.read_text().splitlines() if "--require-hashes" in line]
     assert header == [
-        "#   pip install --require-hashes --no-deps -r ci.txt",
+        "#   pip install --require-hashes --no-deps -r ci/ci.txt",
         # an extra index (the lock's torch): uv asks only the first index that lists a package unless told
-        "#   uv pip install --require-hashes --no-deps --index-strategy unsafe-best-match -r ci.txt",
+        "#   uv pip install --require-hashes --no-deps --index-strategy unsafe-best-match -r ci/ci.txt",
     ]
     # the same lock and options give the same bytes
     first = ci.read_bytes()
@@ -444,11 +449,50 @@ def test_the_requirements_header_names_the_file_written(cli: Callable[..., Any],
     assert "#   pip install --require-hashes --no-deps -r 'req for ci.txt'\n" in spaced.read_text()
     # a folder gets the usual name, which the header names; standard output keeps the usual name too
     assert cli("export", lock, "--format", "requirements", "-o", f"{tmp_path / 'exp'}/").code == 0
-    assert "-r requirements.txt\n" in (tmp_path / "exp" / "requirements.txt").read_text()
+    assert "-r exp/requirements.txt\n" in (tmp_path / "exp" / "requirements.txt").read_text()
     printed = cli("export", lock, "--format", "requirements", "-o", "-")
     assert "-r requirements.txt\n" in printed.out
     # only the header differs from the usual file
-    assert ci.read_text().replace("-r ci.txt", "-r requirements.txt") == printed.out
+    assert ci.read_text().replace("-r ci/ci.txt", "-r requirements.txt") == printed.out
+
+
+def test_the_requirements_header_command_runs_from_the_project_root_where_the_file_names_local_projects(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export envsnap.lock -f requirements -o /tmp/req.txt`` in a project wrote ``pip install ... -r req.txt`` in
+    the header, while its note says to install from the project root, where req.txt is not: the header names the
+    file as it is read from there. A lock naming no local project installs from the file's folder: its name."""
+    import shlex
+
+    project = tmp_path / "proj"
+    (project / "pkgs" / "café").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    lockfile.dump(rich, project / "envsnap.lock")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(project)
+
+    def named(out: Path) -> str:
+        result = cli("export", "envsnap.lock", "-f", "requirements", "-o", out)
+        assert result.code == 0, result
+        (command,) = [line for line in out.read_text().splitlines() if line.startswith("#   pip install --req")]
+        return command.removeprefix("#   ")
+
+    for out in (tmp_path / "elsewhere" / "req file.txt", project / "ci" / "ci.txt", project / "requirements.txt"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        words = shlex.split(named(out))
+        assert words[:5] == ["pip", "install", "--require-hashes", "--no-deps", "-r"], words
+        assert (project / words[5]).resolve() == out.resolve(), words  # as pip reads it from the project root
+    assert named(project / "ci" / "ci.txt").endswith(" -r ci/ci.txt")
+    home = tmp_path / "home" / "exports"
+    home.mkdir(parents=True)
+    assert named(home / "r 1.txt").endswith(" -r ~/'exports/r 1.txt'")
+    local = [p for p in rich.python.packages if "{project}" in p.source.url + getattr(p.artifact, "url", "")]
+    assert local
+    plain = dataclasses.replace(
+        rich, python=dataclasses.replace(rich.python, packages=tuple(p for p in rich.python.packages if p not in local))
+    )
+    lockfile.dump(plain, project / "envsnap.lock")
+    assert named(tmp_path / "elsewhere" / "plain.txt").endswith(" -r plain.txt")
 
 
 @pytest.mark.parametrize(("fmt", "name"), [("requirements", "r.txt"), ("pylock", "pylock.toml")])
