@@ -76,7 +76,12 @@ def print_report(report: DiffReport) -> None:
     width = max(len(c.area) for c in report.changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
-    made = [c.subject for c in report.changes if c.change == "provenance"]
+    # How a package was installed (the installer, the environment kind), or where an editable one's hook points.
+    made = [
+        f"editable hook of {c.subject}" if c.area == "python" else c.subject
+        for c in report.changes
+        if c.change == "provenance"
+    ]
     but = " and ".join(f"the {s}" for s in sorted(set(made)))
     known = "" if report.differs else f" (nothing both locks record differs{f' but {but}' if but else ''})"
     _output.write_lines(

@@ -6,7 +6,8 @@ Python (and conda) packages are added, removed or changed; a change has a kind:
   releases of the same release count as ``patch``);
 - ``local``: only the local label differs (``2.1.0+cu121`` -> ``2.1.0+cu124``: another build variant, often
   another CUDA);
-- ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string);
+- ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string); an editable
+  install's other RECORD digest (its hook names another folder, not other modules) is ``provenance``, no drift;
 - ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory); the
   same files from an index and by path (one RECORD digest) say so, ranked with ``artifact``;
 - ``artifact``: the same version pinned to another file (sha256), or pinned in one lock only where the installed
@@ -72,7 +73,7 @@ class Change(Entry):
     subject: str
     # added | removed | changed | unknown (one lock cannot know it: an import) | provenance (how a package was
     # installed, not what: the tool named in its INSTALLER, which verify does not compare either; the environment
-    # kind, system or venv, which verify calls info)
+    # kind, system or venv, which verify calls info; an editable install's RECORD digest, which verify calls info)
     change: str
     kind: str  # major | minor | patch | local | build | source | artifact | version | value | unknown | installer
     old: str = ""
@@ -249,6 +250,11 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
     """The fields the entries that are no drift name already: the environment kind, each package's pinned file."""
     fields = {"python.kind" for c in changes if c.area == "interpreter" and c.subject == "environment kind"}
     fields |= {f"python.packages[{c.subject}].artifact" for c in changes if c.area == "python" and c.kind == "artifact"}
+    fields |= {
+        f"python.packages[{c.subject}].record_digest"
+        for c in changes
+        if c.area == "python" and c.change == "provenance" and c.kind == "build"
+    }
     return frozenset(fields)
 
 
@@ -1165,6 +1171,11 @@ def _package_change(
             _PACKAGE_WEIGHT["build"],
             "wheel tag",
         )
+    if record and record_b and record != record_b and source.startswith(_EDITABLE) and source_b.startswith(_EDITABLE):
+        # An editable install's RECORD lists its hook (the ``.pth`` or finder naming the folder it reads), not its
+        # modules: the project moved and installed again (``pip install -e .`` where it is now) has other files
+        # there and the same code. No drift, as verify calls it info (docs/design.md, "Research layouts").
+        return _change("python", name, "provenance", "build", record[:19], record_b[:19], 0, EDITABLE_RECORD)
     if record and record_b and record != record_b:
         return _change(
             "python",
@@ -1204,6 +1215,13 @@ def _package_change(
             "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
         )
     return None
+
+
+_EDITABLE = "editable "  # how ``source_text`` begins an editable install's source
+EDITABLE_RECORD = (
+    "other RECORD digest of an editable install: it lists the hook naming the folder the code is read from, not the "
+    "modules; verify calls it info"
+)
 
 
 def _one_file(x: PackageRow, y: PackageRow) -> bool:

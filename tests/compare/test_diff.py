@@ -928,6 +928,39 @@ def test_a_rebuild_installed_by_another_tool_diffs_as_the_same_environment(
     assert moved.code == 1 and "python.packages[six].installer" in moved.out
 
 
+def test_an_editable_project_moved_and_installed_again_diffs_as_verify_says_info(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A project moved and installed again with ``pip install -e .``: its RECORD lists the ``.pth`` hook naming the
+    new folder, so its digest differs, and the lock captured there records ``file://{project}`` again. diff said
+    ``build, other files (RECORD digest)``, exit 1, where verify calls it info; it is shown as no drift, exit 0.
+    Another digest of a folder installed as a wheel (its modules), or another folder, still differs."""
+    folder = Source(kind="directory", url="file://{project}", editable=True)
+    proj = PythonPackage(name="proj", version="0.1", source=folder, record_digest="sha256:" + "a" * 64)
+    before = lockfile.dump(_lock(proj), tmp_path / "before.lock")
+    moved = dataclasses.replace(proj, record_digest="sha256:" + "b" * 64)
+    after = lockfile.dump(_lock(moved), tmp_path / "after.lock")
+    result = cli("diff", before, after)
+    assert result.code == 0, result
+    assert "proj: sha256:aaaaaaaaaaaa -> sha256:bbbbbbbbbbbb (other RECORD digest of an editable install" in result.out
+    assert "(nothing both locks record differs but the editable hook of proj)" in result.out, result.out
+    assert "other fields differ" not in result.out
+    data = json.loads(cli("diff", before, after, "--json").out)
+    assert data["differs"] is False and [(c["change"], c["kind"]) for c in data["changes"]] == [("provenance", "build")]
+    assert diff(lockfile.load(before), lockfile.load(after)).differs is False
+    # Not editable: the RECORD lists the modules, other files are other code.
+    wheel = dataclasses.replace(folder, editable=False)
+    built = [
+        lockfile.dump(_lock(dataclasses.replace(p, source=wheel)), tmp_path / n) for p, n in ((proj, "c"), (moved, "d"))
+    ]
+    rebuilt = cli("diff", *built)
+    assert rebuilt.code == 1 and "(build, other files (RECORD digest))" in rebuilt.out, rebuilt.out
+    # Installed editable from another folder: the source.
+    other = dataclasses.replace(moved, source=dataclasses.replace(folder, url="file:///lab/proj-other"))
+    elsewhere = cli("diff", before, lockfile.dump(_lock(other), tmp_path / "other.lock"))
+    assert elsewhere.code == 1 and "editable file:///lab/proj-other (source)" in elsewhere.out, elsewhere.out
+
+
 def test_a_pinned_lock_against_the_capture_of_its_faithful_rebuild_reads_the_file_as_not_recorded(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
