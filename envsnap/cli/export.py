@@ -402,6 +402,13 @@ def _named_from_the_root(target: Path, snapshot: Snapshot, lock: str) -> str:
     for spelling in dict.fromkeys((home, home.resolve())):
         if str(spelling) not in ("/", "~") and path.is_relative_to(spelling):
             return "~/" + path.relative_to(spelling).as_posix()
+    from .._privacy import host_names, login_names
+
+    # A path naming the login or the host (``/scratch/alice/req.txt``), which a capture hides everywhere, is not
+    # written into a file made to be shared: its name, as before, and the placement note says where to install from.
+    hidden = {n.lower() for n in (*login_names(str(home)), *host_names()) if n}
+    if any(part.lower() in hidden for part in path.parts):
+        return ""
     return path.as_posix()
 
 

@@ -495,6 +495,35 @@ def test_the_requirements_header_command_runs_from_the_project_root_where_the_fi
     assert named(tmp_path / "elsewhere" / "plain.txt").endswith(" -r plain.txt")
 
 
+def test_the_requirements_header_names_no_login_in_a_path_outside_the_project_and_home(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written outside the project and the home (``-o /scratch/alice/req.txt``), the header named the file by its
+    absolute path, the login with it, in a file made to be shared, where a capture hides the login everywhere: the
+    header names it by its name, as before, and the placement note on standard error says where to install from."""
+    from envsnap import _privacy
+
+    project = tmp_path / "proj"
+    (project / "pkgs" / "café").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    lockfile.dump(rich, project / "envsnap.lock")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(_privacy, "login_names", lambda home=None: ["alice"])
+    monkeypatch.chdir(project)
+    out = tmp_path / "scratch" / "alice" / "req.txt"
+    out.parent.mkdir(parents=True)
+    result = cli("export", "envsnap.lock", "-f", "requirements", "-o", out)
+    assert result.code == 0, result
+    text = out.read_text()
+    assert "alice" not in text, text
+    assert "#   pip install --require-hashes --no-deps -r req.txt" in text.splitlines(), text
+    assert "install from the project root" in result.err, result.err
+    other = tmp_path / "scratch" / "shared" / "req.txt"
+    other.parent.mkdir(parents=True)
+    assert cli("export", "envsnap.lock", "-f", "requirements", "-o", other).code == 0
+    assert f"-r {other}" in other.read_text()  # no login in it: the path that runs as pasted
+
+
 @pytest.mark.parametrize(("fmt", "name"), [("requirements", "r.txt"), ("pylock", "pylock.toml")])
 def test_an_editable_git_checkout_exported_as_a_regular_install_is_noted(
     cli: Callable[..., Any], tmp_path: Path, fmt: str, name: str
