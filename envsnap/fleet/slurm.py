@@ -448,12 +448,13 @@ def _silent(states: Sequence[NodeState], env: Mapping[str, str]) -> dict[str, st
     if not names:
         return {}
     addresses = _addresses(names, env)
-    answers = _probe(addresses)
+    resolve = _Resolver()  # each host name resolved once in this check: by the probes and the racks alike
+    answers = _probe(addresses, resolve)
     failed = {name: why for name, why in answers.items() if why}
     if not failed:
         return {}
     others = {name: address for name, address in _addresses((), env, responding=True).items() if name not in answers}
-    rack_of = _Racks({**others, **addresses}, env)
+    rack_of = _Racks({**others, **addresses}, env, resolve)
     reached = [name for name, why in answers.items() if not why]
     verdicts: dict[str, bool] = {}  # per rack ("": any node), whether a node of it accepts a connection here
     silent: dict[str, str] = {}
@@ -466,7 +467,7 @@ def _silent(states: Sequence[NodeState], env: Mapping[str, str]) -> dict[str, st
         if rack not in verdicts:
             if not near:
                 candidates = mates if rack else list(others)
-                witnesses = _probe({n: others[n] for n in candidates[:WITNESSES]})
+                witnesses = _probe({n: others[n] for n in candidates[:WITNESSES]}, resolve)
                 near = [n for n, w in witnesses.items() if not w]
             verdicts[rack] = bool(near)
         if verdicts[rack]:
@@ -479,9 +480,12 @@ class _Racks:
     (``scontrol show topology``), else the /24 of its IPv4 address (a rack's nodes share one on most clusters);
     "" for a node of neither. Looked up once, when asked."""
 
-    def __init__(self, addresses: Mapping[str, tuple[str, int]], env: Mapping[str, str]) -> None:
+    def __init__(
+        self, addresses: Mapping[str, tuple[str, int]], env: Mapping[str, str], resolve: _Resolver | None = None
+    ) -> None:
         self._addresses = addresses
         self._env = env
+        self._resolve = resolve or _Resolver()
         self._switches: list[tuple[str, str]] | None = None  # (switch, its nodes' hostlist), Level 0
         self._known: dict[str, str] = {}
         self._subnets: dict[str, str] | None = None  # host name -> its /24, resolved when first asked
@@ -495,7 +499,7 @@ class _Racks:
                     # names are resolved at once, side by side, each host once (one by one, a slow DNS cost
                     # seconds per node of a large cluster).
                     hosts = [addr for n, (addr, _) in self._addresses.items() if n not in self._known]
-                    self._subnets = _subnets(hosts)
+                    self._subnets = _subnets(self._resolve(hosts))
                 subnet = self._subnets.get(self._addresses[name][0], "")
                 rack = f"subnet {subnet}" if subnet else ""
             self._known[name] = rack
@@ -527,10 +531,9 @@ RESOLVE_TIMEOUT = 5.0  # seconds the racks' host names have to resolve, all toge
 MAX_RESOLVING = 16  # host names resolved at once
 
 
-def _subnets(hosts: Sequence[str]) -> dict[str, str]:
-    """The /24 of each distinct host name of ``hosts`` with an IPv4 address (``_lookups``: side by side, within
-    ``RESOLVE_TIMEOUT``); a host not resolved in time has none."""
-    return {host: found.ipv4.rpartition(".")[0] for host, found in _lookups(hosts).items() if found.ipv4}
+def _subnets(found: Mapping[str, _Lookup]) -> dict[str, str]:
+    """The /24 of each host name ``found`` with an IPv4 address; a host not resolved in time has none."""
+    return {host: lookup.ipv4.rpartition(".")[0] for host, lookup in found.items() if lookup.ipv4}
 
 
 @frozen
@@ -572,6 +575,23 @@ def _lookups(hosts: Sequence[str]) -> dict[str, _Lookup]:
         return dict(found)
 
 
+class _Resolver:
+    """Host names resolved (``_lookups``), each at most once: a name asked again is answered from the first
+    lookup, and one not resolved in time then stays unresolved. The probes resolved the selected nodes' names,
+    then the racks resolved them again, and a witness's name twice too: a slow resolver cost its time twice."""
+
+    def __init__(self) -> None:
+        self._asked: set[str] = set()
+        self._found: dict[str, _Lookup] = {}
+
+    def __call__(self, hosts: Sequence[str]) -> dict[str, _Lookup]:
+        new = [host for host in dict.fromkeys(hosts) if host not in self._asked]
+        self._asked.update(new)
+        if new:
+            self._found.update(_lookups(new))
+        return {host: self._found[host] for host in hosts if host in self._found}
+
+
 def _lookup(host: str) -> _Lookup:
     try:
         infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
@@ -611,13 +631,14 @@ def _addresses(names: Sequence[str], env: Mapping[str, str], *, responding: bool
 _NOT_UP = frozenset(["NOT_RESPONDING", "DOWN", "FUTURE", "POWERED_DOWN", "POWERING_UP", "POWER_DOWN", "UNKNOWN"])
 
 
-def _probe(addresses: Mapping[str, tuple[str, int]]) -> dict[str, str]:
+def _probe(addresses: Mapping[str, tuple[str, int]], resolve: _Resolver | None = None) -> dict[str, str]:
     """Each node's slurmd asked for a connection at once: "" when it accepted one, else why not. Its host name is
     resolved first, each once, within ``RESOLVE_TIMEOUT`` (``create_connection`` resolves it without a bound: a
-    hung resolver held the whole check); a node whose name is not resolved by then is left out, not asked."""
+    hung resolver held the whole check); a node whose name is not resolved by then is left out, not asked.
+    ``resolve``: the check's resolver, whose names found already are not resolved again."""
     if not addresses:
         return {}
-    found = _lookups([addr for addr, _ in addresses.values()])
+    found = (resolve or _Resolver())([addr for addr, _ in addresses.values()])
     asked = {name: (addr, port) for name, (addr, port) in addresses.items() if addr in found}
     if not asked:
         return {}

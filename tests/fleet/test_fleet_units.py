@@ -2068,3 +2068,57 @@ def test_a_dual_stack_node_is_asked_at_each_of_its_addresses_as_a_connection_tri
         assert slurm._probe({"n1": ("dualstack", port)}) == {"n1": ""}
     finally:
         listening.close()
+
+
+def test_a_nodes_host_name_is_resolved_once_in_a_check_by_the_probes_and_the_racks_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The selected nodes' host names were resolved ahead of their connections, then again for their racks'
+    subnets, and a witness's name for its rack and again for its connection: each lookup bounded, but a slow
+    resolver cost its time twice. Each host name is resolved once, and every address it has is still tried."""
+    import socket
+    import threading
+
+    from envsnap.fleet import slurm
+
+    listening = socket.socket()
+    listening.bind(("0.0.0.0", 0))  # 127.0.1.1, another rack, reaches it too
+    listening.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    alive, dead = listening.getsockname()[1], closed.getsockname()[1]
+    lock = threading.Lock()
+    calls: list[str] = []
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("::1", "127.0.0.1", "127.0.1.1"):
+            return real(host, *args, **kwargs)  # the connection's own lookup of an address
+        with lock:
+            calls.append(host)
+        # "dead" is dual-stack, ::1 first; "far" is another rack; "mate" is dead's rack-mate, not selected.
+        v4 = {"dead": "127.0.0.1", "far": "127.0.1.1", "mate": "127.0.0.1"}[host]
+        six = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 0, 0, 0))] if host == "dead" else []
+        return [*six, (socket.AF_INET, socket.SOCK_STREAM, 6, "", (v4, 0))]
+
+    selected = (
+        f'  echo "NodeName=n1 NodeAddr=dead Port={dead} State=IDLE"\n'
+        f'  echo "NodeName=n2 NodeAddr=far Port={alive} State=IDLE"\n'
+    )
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1 $2" in\n"show topology") echo "No topology information available" ;;\n'
+        '"show node")\n'
+        + selected
+        + f'  if [ -z "$4" ]; then echo "NodeName=n3 NodeAddr=mate Port={alive} State=IDLE"; fi ;;\n'
+        "esac\n",
+    )
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    try:
+        silent = slurm._silent([NodeState("n1", "idle"), NodeState("n2", "idle")], env)
+    finally:
+        listening.close()
+        closed.close()
+    # n1 refuses at both its addresses and its rack-mate n3 answers here: its slurmd is dead.
+    assert silent == {"n1": f"its slurmd does not answer at dead:{dead} (connection refused)"}, silent
+    assert sorted(calls) == ["dead", "far", "mate"], calls
