@@ -214,10 +214,13 @@ def loads(text: str, *, origin: str = "<string>") -> FleetFile:
         _check_identities(merged, common, own, name, text, origin)
         try:
             nodes[name] = lockfile.from_document(unkeyed(merged), origin=f"{origin}: node {name}", check_digest=False)
-        except LockfileError:
+        except LockfileError as exc:
             # Its lock's error names an index of a list the file does not hold (python.packages[1]): a named entry
             # at fault is named by its table and line instead.
             _check_entries(merged, common, own, name, text, origin)
+            placed = _placed(str(exc), f"{origin}: node {name}: ", common, own, text, origin)
+            if placed:
+                raise FleetFileError(placed) from None
             raise
     created, generator = head.get("created", ""), head.get("generator", "")
     return FleetFile(nodes, dict(unreachable), str(created), str(generator))
@@ -274,6 +277,58 @@ def _entry_place(path: Sequence[str], text: str, origin: str) -> tuple[str, str]
         (i for i, line in enumerate(lines, 1) if line.strip() == parent), 0
     )
     return (f"{origin}: line {found}" if found else origin), header
+
+
+def _placed(
+    message: str, prefix: str, common: Mapping[str, Any], own: Mapping[str, Any], text: str, origin: str
+) -> str:
+    """A node's lock error (``origin: node n1: platform.system: expected a string, ...``) at a value of ``[common]``
+    said of its table and line (``origin: line 16: [common.platform].system: ...``): it named the first node for
+    a value every node has, and no line of the file. "" where the value is the node's own, or not found."""
+    if not message.startswith(prefix):
+        return ""
+    path, sep, why = message[len(prefix) :].partition(": ")
+    parts = path.split(".")
+    if not sep or "[" in path or not all(parts):
+        return ""
+    *table, key = parts
+
+    def holds(document: Any, with_key: bool) -> bool:
+        for part in table:
+            document = document.get(part) if isinstance(document, Mapping) else None
+        return isinstance(document, Mapping) and (key in document or not with_key)
+
+    if holds(own, True) or not holds(common, False) or (holds(own, False) and not holds(common, True)):
+        return ""  # the node's own value: its error names the node already
+    where = ["common", *table]
+    header = "[" + ".".join(_tomlwrite.key_text(p) for p in where) + "]"
+    own_header = "[" + ".".join(_tomlwrite.key_text(p) for p in [*where, key]) + "]"
+    # Its line, else the header of a table of its own ([common.platformx]), else its table's (a field missing).
+    for line, named in (
+        (_line(text, header, key), f"{header}.{_tomlwrite.key_text(key)}"),
+        (_line(text, own_header), own_header),
+        (_line(text, header), f"{header}.{_tomlwrite.key_text(key)}"),
+    ):
+        if line:
+            return f"{origin}: line {line}: {named}: {why}"
+    return ""
+
+
+def _line(text: str, header: str, key: str = "") -> int:
+    """The line of ``key = ...`` in the table ``header`` (of the header itself without ``key``); 0 where the file
+    writes none so."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines, 1) if line.strip() == header), 0)
+    if not start or not key:
+        return start
+    spellings = {_tomlwrite.key_text(key), _tomlwrite.key_text(key, quoted=True), f"'{key}'"}
+    for i in range(start, len(lines)):
+        line = lines[i].strip()
+        if line.startswith("["):
+            break
+        if line.partition("=")[0].strip() in spellings:
+            return i + 1
+    return 0
 
 
 def _check_entries(

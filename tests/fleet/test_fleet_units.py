@@ -1981,6 +1981,45 @@ def test_a_bad_value_in_a_fleet_files_named_entry_is_named_by_its_table_and_line
     assert res.err.count("\n") == 1, res.err
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "marker", "message"),
+    [
+        ('system = "Linux"', "system = 5", "system = 5", "[common.platform].system: expected a string, got an integer"),
+        (
+            "[common.platform]\n",
+            "[common.platform]\nbogus = 1\n",
+            "bogus = 1",
+            "[common.platform].bogus: unknown field",
+        ),
+        (
+            "",
+            "[nodes.n2.platform]\nsystem = 5\n",
+            "",  # a node's own value is named as the node's (as before)
+            "node n2: platform.system: expected a string, got an integer",
+        ),
+        ("", '[common.platformx]\nsystem = "Linux"\n', "[common.platformx]", "[common.platformx]: unknown field"),
+    ],
+)
+def test_a_bad_value_in_a_fleet_files_plain_table_is_named_by_its_table_and_line(
+    tmp_path: Path, cli: Callable[..., Any], old: str, new: str, marker: str, message: str
+) -> None:
+    """A wrong value outside the named entries read "node n1: platform.system: expected a string, ...": the
+    first node blamed for a value of [common], every node's, and no line of a file of thousands. The error names
+    the table the value is written in, and its line ("" as ``old``: ``new`` added at the end; "" as ``marker``: no
+    line)."""
+    good = tmp_path / "good.toml"
+    fleetfile.dump(fleetfile.FleetFile({"n1": sample_lock(), "n2": sample_lock()}), good)
+    text = good.read_text()
+    assert old in text
+    edited = text.replace(old, new, 1) if old else f"{text}\n{new}"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(edited)
+    where = f"line {edited.splitlines().index(marker) + 1}: " if marker else ""
+    res = cli("fleet", "diff", str(good), str(bad))
+    assert res.code == 2, res
+    assert res.err == f"envsnap: error: {bad}: {where}{message}\n", res.err
+
+
 def test_a_node_whose_address_does_not_resolve_in_time_is_tried_not_waited_for_or_called_not_responding(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
