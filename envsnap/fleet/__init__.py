@@ -19,7 +19,7 @@ from .. import _defaults, lockfile
 from .._frozen import frozen
 from ..errors import LockfileError, UsageError
 from ..grammar import shown, strip_terminal
-from .node import FACTS
+from .node import FACTS, lock_digest
 
 if TYPE_CHECKING:
     from ..model import Snapshot
@@ -153,7 +153,7 @@ def check_fleet(
     runs = slurm.run_on_nodes(
         [s for s in states if s.available], command, env=environ, timeout=timeout, on_done=on_done, gpus=gpus
     )
-    return build(lock_path, lock.envsnap.content_digest, states, runs, timeout=timeout)
+    return build(lock_path, lock_digest(lock), states, runs, timeout=timeout)
 
 
 def capture_fleet(
@@ -269,7 +269,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
         if f["severity"] == "fail"
     ]
     problems += [d["description"] for d in result["python_layer"]["differences"]]
-    digest = lock.envsnap.content_digest.partition(":")[2][:12] or "?"
+    digest = lock_digest(lock).partition(":")[2][:12]
     if not problems:
         return PrologOutcome(0, strip_terminal(f"envsnap: {node} can run {path} (lock {digest})"))
     reason = _reason(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")

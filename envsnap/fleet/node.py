@@ -39,6 +39,17 @@ def python_layer_digest(snapshot: Snapshot) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def lock_digest(lock: Snapshot) -> str:
+    """The digest a node's answer and a prolog's reason name the lock by: its seal, or (a lock without one, written
+    or edited by hand) its content's. An unsealed lock's "" matched any other unsealed lock a node read at the
+    same path (a file system not shared), and a drained node's reason read "cannot run lock ?"."""
+    if lock.envsnap.content_digest:
+        return lock.envsnap.content_digest
+    from .. import lockfile
+
+    return lockfile.canonical_digest(lockfile.to_dict(lock))
+
+
 def driver_fact(nv: Nvidia | None) -> str:
     """The matrix's driver: its version; "" without a driver; where NVML was there but gave no version, why
     ("hung: no answer within 10 s", "error: ..."), so that a hung node is not grouped with the driverless ones."""
@@ -111,7 +122,7 @@ def answer(
         "format": NODE_FORMAT,
         "node": node,
         "environment": environment,
-        "lock_digest": lock.envsnap.content_digest,
+        "lock_digest": lock_digest(lock),
         "verdict": verdict,
         "facts": facts(host),
         "check": report.to_dict(),

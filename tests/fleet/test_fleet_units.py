@@ -2161,3 +2161,58 @@ def test_a_nodes_host_name_is_resolved_once_in_a_check_by_the_probes_and_the_rac
     # n1 refuses at both its addresses and its rack-mate n3 answers here: its slurmd is dead.
     assert silent == {"n1": f"its slurmd does not answer at dead:{dead} (connection refused)"}, silent
     assert sorted(calls) == ["dead", "far", "mate"], calls
+
+
+def _unsealed(tmp_path: Path, name: str, *packages: PythonPackage) -> Path:
+    """A lock without its content digest (written or edited by hand), which loads all the same."""
+    path = tmp_path / name
+    lockfile.dump(sample_lock(*packages), path)
+    path.write_text("".join(x for x in path.read_text().splitlines(True) if not x.startswith("content_digest")))
+    assert not lockfile.load(path).envsnap.content_digest
+    return path
+
+
+def test_a_node_that_checked_another_unsealed_lock_at_the_path_is_invalid(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock without a seal was named by its digest "": a node that read another unsealed lock at the same path
+    (a file system not shared, a copy edited there) answered with "" too, and its answer was taken as one for this
+    lock. An unsealed lock is named by its content's digest, in the node's answer and in the check alike."""
+    lock = _unsealed(tmp_path, "train.lock", PythonPackage("numpy", "1.26.4"))
+    other = _unsealed(tmp_path, "other.lock", PythonPackage("numpy", "2.0.0"))
+    answer = tmp_path / "answer.json"
+    node_res = cli("fleet", "node", str(other))
+    said = json.loads(node_res.out)
+    assert said["lock_digest"].startswith("sha256:"), said["lock_digest"]
+    answer.write_text(json.dumps(_answer(lock_digest=said["lock_digest"])))
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1\n",
+        sinfo="echo 'n1|idle|debug*|(null)|up|none'\n",
+        srun=f"cat {answer}\n",
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "n1", "--timeout", "30", "-o", str(report))
+    assert res.code == 3, res
+    data = json.loads(report.read_text())
+    assert data["lock_digest"] == lockfile.canonical_digest(lockfile.to_dict(lockfile.load(lock))), data
+    (node,) = data["nodes"]
+    assert (node["verdict"], node["reason"]) == (
+        "invalid",
+        "not a node answer: it checked another lock (its digest differs)",
+    ), node
+
+
+def test_a_prolog_names_an_unsealed_lock_by_its_contents_digest(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock without a seal the node cannot run drained it with "envsnap: cannot run lock ?: ...": which lock, the
+    operator could not tell from ``sinfo -R``. It is named by its content's digest."""
+    lock = _unsealed(tmp_path, "site.lock", PythonPackage("numpy", "1.26.4"))
+    digest = lockfile.canonical_digest(lockfile.to_dict(lockfile.load(lock))).partition(":")[2][:12]
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    res = cli("fleet", "prolog", str(lock))
+    assert res.code == 3, res
+    assert res.err.startswith(f"envsnap: cannot run lock {digest}: "), res.err
