@@ -218,8 +218,15 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
                 else " (asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs)"
             )
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
-        # the lock): the node answered, with an error.
-        verdict: NodeVerdict = "invalid" if why.startswith("envsnap: error:") else "unreachable"
+        # the lock): the node answered, with an error. A task that ended well without an answer (an --envsnap
+        # that is no envsnap) ran there too: its output is no answer, not a node that cannot be reached.
+        ran = run.returncode == 0
+        if ran:
+            said = _last_line(run.stdout) or _last_line(run.stderr)
+            why = "its task ended (exit status 0) without an answer" + (
+                f"; it printed {shown(said, 120)}" if said else ""
+            )
+        verdict: NodeVerdict = "invalid" if ran or why.startswith("envsnap: error:") else "unreachable"
         return NodeResult(run.node, verdict, reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     try:
         result = _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)

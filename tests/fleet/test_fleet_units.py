@@ -268,6 +268,19 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
 
 
+def test_a_task_that_ended_well_without_an_answer_is_invalid_not_unreachable() -> None:
+    """An --envsnap that is no envsnap (a wrapper that drops its arguments, another program) ran on the node and
+    exited 0 with no answer: the node read "unreachable: srun exit status 0, no answer", as if Slurm could not
+    reach it. Its output is no answer: invalid, saying what it printed."""
+    wrong = from_run(_run("usage: envsnap-wrapper LOCK\n", returncode=0), lock_digest="sha256:ab", timeout=5)
+    assert (wrong.verdict, wrong.reason) == (
+        "invalid",
+        "its task ended (exit status 0) without an answer; it printed 'usage: envsnap-wrapper LOCK'",
+    ), wrong
+    silent = from_run(_run("", returncode=0), lock_digest="sha256:ab", timeout=5)
+    assert (silent.verdict, silent.reason) == ("invalid", "its task ended (exit status 0) without an answer"), silent
+
+
 def test_report_groups_nodes_and_puts_the_worst_first() -> None:
     facts = dict.fromkeys(FACTS, "x")
     old = {**facts, "driver": "470"}
