@@ -279,24 +279,30 @@ def _env_kind() -> str:
     return "system"
 
 
+def _schemes() -> list[dict[str, str]]:
+    """sysconfig's install paths of this interpreter, and of its base interpreter where it is a venv (which one
+    made with ``--system-site-packages`` sees)."""
+    schemes = [sysconfig.get_paths()]
+    base = getattr(sys, "base_prefix", sys.prefix)
+    if base != sys.prefix:
+        platbase = getattr(sys, "base_exec_prefix", base)
+        schemes.append(
+            sysconfig.get_paths(
+                vars={"base": base, "platbase": platbase, "installed_base": base, "installed_platbase": platbase}
+            )
+        )
+    return schemes
+
+
 class _Layout:
     """Maps RECORD paths to location-independent names (``scripts/x``, ``data/share/x``)."""
 
     def __init__(self) -> None:
         self.roots: list[tuple[str, str]] = []
-        schemes = [sysconfig.get_paths()]
-        base = getattr(sys, "base_prefix", sys.prefix)
-        if base != sys.prefix:
-            # A venv that sees its base's site-packages (--system-site-packages): a distribution there lists its
-            # scripts from the base's site-packages (``../../../bin/ipython``), which name the base's folders. Read
-            # with the venv's alone, the same files gave another RECORD digest (pin then found no such wheel).
-            platbase = getattr(sys, "base_exec_prefix", base)
-            schemes.append(
-                sysconfig.get_paths(
-                    vars={"base": base, "platbase": platbase, "installed_base": base, "installed_platbase": platbase}
-                )
-            )
-        for paths in schemes:
+        # A venv that sees its base's site-packages (--system-site-packages): a distribution there lists its
+        # scripts from the base's site-packages (``../../../bin/ipython``), which name the base's folders. Read
+        # with the venv's alone, the same files gave another RECORD digest (pin then found no such wheel).
+        for paths in _schemes():
             for key in ("scripts", "include", "data"):
                 value = paths.get(key)
                 if value:
@@ -741,16 +747,7 @@ def _site_folders(path_entries: list[str], script_dir: str, moved: _Moved) -> li
     library or a project's ``src`` may hold a module of a legacy egg-info's name that is not its."""
     import site
 
-    schemes = [sysconfig.get_paths()]
-    base = getattr(sys, "base_prefix", sys.prefix)
-    if base != sys.prefix:
-        platbase = getattr(sys, "base_exec_prefix", base)
-        schemes.append(
-            sysconfig.get_paths(
-                vars={"base": base, "platbase": platbase, "installed_base": base, "installed_platbase": platbase}
-            )
-        )
-    known = [paths.get(key) or "" for paths in schemes for key in ("purelib", "platlib")]
+    known = [paths.get(key) or "" for paths in _schemes() for key in ("purelib", "platlib")]
     for name in ("getsitepackages", "getusersitepackages"):
         try:  # virtualenv before 20 replaced site.py with one that has neither
             found = getattr(site, name)()
