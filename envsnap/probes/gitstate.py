@@ -470,6 +470,57 @@ def _holds(paths: Sequence[str], folder: str) -> bool:
 def state(root: str, exclude: Sequence[str] = ()) -> State:
     """The git state of the work tree at ``root`` (``probes/project.py``'s ``probe_project``, which documents
     ``exclude``); the remote's URL as git prints it."""
+    return _state(root, exclude, None)
+
+
+def state_as_of(root: str, exclude: Sequence[str], since_ns: int) -> tuple[State, list[str]]:
+    """``state``, read while something else may write the work tree (``envsnap run``'s command, started at
+    ``since_ns`` as the kernel stamps files), and the paths, relative to ``root``, of what git reported changed,
+    staged or untracked whose modification or change time is ``since_ns`` or later once git has read them (a
+    path gone: its nearest folder's): what the state holds of them may be what was written since, not what was
+    there before. A path whose times are earlier was last written before, so git read that."""
+    reported: set[str] = set()
+    found = _state(root, exclude, reported)
+    return found, sorted(rel for rel in reported if _stamp(root, rel) >= since_ns)
+
+
+def _stamp(root: str, rel: str) -> int:
+    """The later of the modification and change times of ``rel`` under ``root`` (not following a link), or of the
+    nearest folder above it that exists (a path removed): -1 when none can be read."""
+    path = os.path.join(root, rel)
+    while True:
+        try:
+            info = os.lstat(path)
+            return max(info.st_mtime_ns, info.st_ctime_ns)
+        except OSError:
+            parent = os.path.dirname(path)
+            if parent == path or len(parent) < len(root):
+                return -1
+            path = parent
+
+
+def _status_paths(output: str) -> list[str]:
+    """The paths ``git status --porcelain=v1 -z`` names: each entry's, and a move's or copy's origin, which
+    follows it as an entry of its own."""
+    entries = output.split("\0")
+    paths = []
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            if i < len(entries) and entries[i]:
+                paths.append(entries[i])
+            i += 1
+    return paths
+
+
+def _state(root: str, exclude: Sequence[str], reported: set[str] | None) -> State:
+    """``state``; where ``reported`` is given, with every path a git command of it named added to it (``git diff``
+    names its files once more after the digest, for the files that changed between the status and the diff)."""
     import hashlib
 
     head = git(root, "rev-parse", "--verify", "-q", "HEAD")
@@ -505,6 +556,11 @@ def state(root: str, exclude: Sequence[str] = ()) -> State:
             except OSError:
                 pass
         diff_digest = "sha256:" + hasher.hexdigest()
+        if reported is not None:
+            reported.update(_status_paths(status.stdout), added, (p for p in untracked.stdout.split("\0") if p))
+            if commit:
+                named = git(root, "diff", "HEAD", "--no-renames", "--name-only", "-z", *paths)
+                reported.update(p for p in named.stdout.split("\0") if p)
     return (commit, branch, dirty, diff_digest, remote_url(root))
 
 

@@ -19,7 +19,8 @@ from .._privacy import REDACTED, PathRedactor, is_secret_option, redact_secrets,
 from .._version import __version__
 from ..fileurls import HOME, PROJECT
 from ..model import Snapshot
-from ..probes.project import find_root, probe_project
+from ..probes.gitstate import State
+from ..probes.project import find_root, probe_project, project_of
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
 from . import owners as owner_memo
 from .cache import KeptLock
@@ -418,6 +419,7 @@ def prepare(
     seen: Callable[[], Iterable[str]] | None = None,
     ahead: bool = True,
     python_from: str = "--python",
+    code: Callable[[], tuple[State, Sequence[str]] | None] | None = None,
 ) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from the capture memo while the environment is unchanged),
@@ -426,17 +428,26 @@ def prepare(
     environment's site folders, and the owners of the files ``seen`` (the command's maps sampled so far: most
     of what it loads, it loads as it starts). What the command loads later is looked up once it has ended.
     Without ``ahead``, the reading ahead is left to ``read_ahead`` (``--strict`` verifies before the command
-    starts, and reads ahead once it runs). ``python_from``: what chose ``python``, as the record names it."""
+    starts, and reads ahead once it runs). ``python_from``: what chose ``python``, as the record names it.
+    ``code``: the project's git state read as the command started, and the paths in it written since
+    (``gitstate.state_as_of``; None outside a work tree), else it is read now."""
     import sys
 
     from . import cache
 
     ctx = context()
     excluded = [record, *([lock_path] if lock_path else []), *([capture_path] if capture_path else []), *exclude]
-    project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
-    code = _code_of(project)
+    written: Sequence[str] = ()
+    if code is None:
+        project = probe_project(str(ctx.root), exclude=[os.fspath(p) for p in excluded])
+    else:
+        state = code()
+        project = None if state is None else project_of(state[0])
+        written = () if state is None else state[1]
     target = python_target(argv, python, python_from)
-    out = Prepared(ctx=ctx, target=target, code=code, lock=None, lock_path=lock_path)
+    out = Prepared(ctx=ctx, target=target, code=_code_of(project), lock=None, lock_path=lock_path)
+    if written:
+        out.warnings.append(written_line(written))
     interpreter = target.python or sys.executable
     use_cache = use_cache and cache.enabled() and target.python_layer
     out.index.cached = use_cache
@@ -503,6 +514,19 @@ def read_ahead(
         out.index.load(site)
     out.known.update(package_owners(rest, index=out.index, conda=out.conda, database=out.database))
     return out
+
+
+def written_line(paths: Sequence[str]) -> str:
+    """The line saying that the code state may hold what the command wrote: ``paths`` (relative to the project)
+    changed after it started, before git had read them (``gitstate.state_as_of``)."""
+    from ..sinks import shell_shown
+
+    more = f" and {len(paths) - 1} other path{'s' if len(paths) > 2 else ''}" if len(paths) > 1 else ""
+    return (
+        f"the code state may include what the command wrote: {shell_shown([paths[0]])}{more} changed after it "
+        "started, before git had read the work tree (code.dirty and code.diff_digest may not be the project's as "
+        "the command started)"
+    )
 
 
 def _code_of(project: Any) -> Code | None:

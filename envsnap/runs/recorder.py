@@ -5,10 +5,11 @@ capture stored beside the record when there is none), the project's commit, the 
 and the outputs' after, what was loaded and which GPUs were used.
 
 ``run_command`` starts the command as soon as its inputs are fingerprinted and its lock is read: the verify (or
-capture), the git state, the package database and the GPU watch are taken in threads while it runs, so a run
-costs little more than the command (bench/run_overhead.py). ``strict`` verifies first and refuses to start on
-drift. This module imports only what starting the command needs: no ``dataclasses`` (its classes are plain or
-``NamedTuple``), ``pathlib``, ``tempfile`` or ``datetime``, a third of envsnap's start before the command.
+capture), the package database and the GPU watch are taken in threads while it runs, so a run costs little more
+than the command (bench/run_overhead.py); the git state is read from just before it starts, at full priority.
+``strict`` verifies first and refuses to start on drift. This module imports only what starting the command
+needs: no ``dataclasses`` (its classes are plain or ``NamedTuple``), ``pathlib``, ``tempfile`` or ``datetime``, a
+third of envsnap's start before the command.
 """
 
 from __future__ import annotations
@@ -238,6 +239,17 @@ def run_command(
         lock = read_lock(req.lock, defer=req.use_cache and not req.strict)
     seen: list[Callable[[], frozenset[str]]] = []  # the sampler's objects so far, once the command runs
 
+    verify_first = req.strict and lock is not None
+    # The code state is read from before the command is spawned, at full priority, as it starts: the command's
+    # first writes were read as the project's (a log, a config it rewrites). What git still reported changed
+    # after the command started is said as the run ends (``gitstate.state_as_of``). --strict reads it before.
+    code_imported = threading.Event()
+    code = None
+    if verify_first or not _in_work_tree():
+        code_imported.set()
+    else:
+        code = Background(_code_reader(req.record, req.lock, req.outputs, lock is None, code_imported))
+
     def prepare() -> Any:
         from pathlib import Path
 
@@ -255,9 +267,9 @@ def run_command(
             use_cache=req.use_cache,
             seen=seen[0] if seen else None,
             ahead=not verify_first,
+            code=None if code is None else code.value,
         )
 
-    verify_first = req.strict and lock is not None
     prepared = Background(prepare, low=True)
     if verify_first:
         prepared.run()
@@ -284,6 +296,7 @@ def run_command(
 
             def start_watch() -> Any:
                 try:
+                    code_imported.wait()  # one thread imports at a time: the code reader's first
                     from .gpus import GpuWatch
 
                     w = GpuWatch(pids=lambda: trace.descendants(pid))
@@ -310,6 +323,8 @@ def run_command(
             prepared.start()
 
         before = {path: _output_state(path) for path in req.outputs}  # an output left from an earlier run
+        if code is not None:
+            code.start()
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
         finishing.start()
         prepared.hurry()
@@ -535,6 +550,70 @@ def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:
     return snapshot
 
 
+def _in_work_tree() -> bool:
+    """Whether git may find a work tree around the working directory (``gitstate.below_git``, without importing
+    it: nothing of the probes is imported before the command starts where there is no work tree to read)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return True
+    try:
+        folder = os.path.realpath(".")
+    except OSError:
+        return True
+    while not os.path.lexists(os.path.join(folder, ".git")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+    return True
+
+
+def _code_reader(
+    record: str | os.PathLike[str],
+    lock: str | os.PathLike[str] | None,
+    outputs: Sequence[str],
+    captures: bool,
+    imported: threading.Event | None = None,
+) -> Callable[[], Any]:
+    """What reads the code state of a run (``gitstate.state_as_of``) with its start taken now, before the
+    command is spawned (the block entered); None outside a work tree. The record, ``lock``, the ``outputs`` and,
+    where the run ``captures`` (no lock), the capture stored beside the record are left out. ``imported`` is
+    set once it has imported what it needs: one thread imports at a time (see ``run_command``)."""
+    since = file_clock_ns()
+
+    def read() -> Any:
+        try:
+            from pathlib import Path
+
+            from ..probes.gitstate import find_root, state_as_of
+        finally:
+            if imported is not None:
+                imported.set()
+        root = find_root(os.getcwd())
+        if root is None:
+            return None
+        path = Path(record)
+        excluded = [path, *([Path(lock)] if lock is not None else []), *map(Path, outputs)]
+        if captures:
+            excluded.append(captured_lock_path(path))
+        return state_as_of(root, [os.fspath(p) for p in excluded], since)
+
+    return read
+
+
+def file_clock_ns() -> int:
+    """Now, as the kernel stamps a file's modification and change times: its coarse clock, which lags the precise
+    one by up to a tick (a file written a moment after ``time.time_ns()`` may be stamped before it). Elsewhere
+    the precise clock less 50 ms."""
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            return time.clock_gettime_ns(getattr(time, "CLOCK_REALTIME_COARSE", 5))
+        except OSError:
+            pass
+    return time.time_ns() - 50_000_000
+
+
 def captured_lock_path(record: Path) -> Path:
     """Where the capture of a run without a lock is stored: beside the record as ``RUN.lock``, or
     ``RUN.lock.lock`` for a record named ``*.lock`` (the record would otherwise replace its own lock)."""
@@ -647,6 +726,8 @@ def record_run(
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
     snapshot = lockfile.load(lock) if lock is not None else None
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])
+    # Read while the block runs: what git reports it wrote before git read it is said (``run_command``).
+    reader = _code_reader(record_path, lock, handle.outputs, snapshot is None)
     prepared = Background(
         lambda: assemble.prepare(
             command,
@@ -657,6 +738,7 @@ def record_run(
             python_from="the interpreter running the record_run block",  # no --python was given
             exclude=handle.outputs,
             capture_path=None if snapshot is not None else captured_lock_path(record_path),
+            code=reader,
         )
     )
     prepared.start()

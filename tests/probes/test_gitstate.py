@@ -254,3 +254,33 @@ def test_the_digest_of_a_change_is_of_the_files_not_of_a_configured_text_convers
     assert plain[2] and converted[2]
     assert converted[3] == plain[3]  # the diff digest
     assert not ran.exists()
+
+
+def test_state_as_of_names_what_changed_since_a_start_moves_and_removals_included(outside: Path) -> None:
+    # envsnap run reads the state while its command runs: each path git reports that was written after the
+    # command started is named (a staged move by both its names, a removed file by its folder's times); one
+    # last written before is not.
+    import time
+
+    from envsnap.runs.recorder import file_clock_ns
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(outside), "-c", "user.name=a", "-c", "user.email=a@b", *args], check=True)
+
+    for name in ("a.txt", "b.txt", "old.txt"):
+        (outside / name).write_text(name)
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "a")
+    (outside / "old.txt").write_text("changed before")
+    past = time.time() - 10
+    os.utime(outside / "old.txt", (past, past))
+    time.sleep(0.05)  # past the coarse clock's tick
+    since = file_clock_ns()
+    git("mv", "a.txt", "c.txt")
+    (outside / "b.txt").unlink()
+    (outside / "new.txt").write_text("new")
+    found, written = gitstate.state_as_of(str(outside), [], since)
+    assert found == gitstate.state(str(outside)) and found[2]
+    assert written == ["a.txt", "b.txt", "c.txt", "new.txt"]
+    assert gitstate.state_as_of(str(outside), [], file_clock_ns() + 10**9)[1] == []

@@ -347,3 +347,37 @@ def test_a_record_inside_an_output_folder_is_refused_before_the_block_runs(
     with refused, envsnap.record_run("res/run.toml", lock=host_lock, outputs=["res"], argv=["python", "x"]):
         ran.append(1)
     assert not ran and not (tmp_path / "res" / "run.toml").exists()
+
+
+def test_a_file_the_block_wrote_before_git_read_the_tree_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # The git state is read while the block runs: a file it wrote first was recorded as the project's
+    # uncommitted change, silently.
+    import threading
+
+    from envsnap.probes import gitstate
+
+    for args in (["init", "-q"], ["-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "a", "--allow-empty"]):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True)
+    monkeypatch.chdir(tmp_path)
+    written = threading.Event()
+    real_git = gitstate.git
+
+    def git_after_the_write(directory: str, *args: str) -> Any:
+        written.wait(60)
+        return real_git(directory, *args)
+
+    monkeypatch.setattr(gitstate, "git", git_after_the_write)
+    with (
+        pytest.warns(envsnap.RunRecordWarning, match="^the code state may include what the command wrote: log.txt "),
+        envsnap.record_run("../run.toml", lock=host_lock, argv=["python", "train.py"]) as run,
+    ):
+        (tmp_path / "log.txt").write_text("epoch 1\n")
+        written.set()
+    line = (
+        "the code state may include what the command wrote: log.txt changed after it started, before git had read "
+        "the work tree (code.dirty and code.diff_digest may not be the project's as the command started)"
+    )
+    assert run.record is not None and run.record.code is not None and run.record.code.dirty
+    assert run.warnings == (*run.record.environment.drift, line)

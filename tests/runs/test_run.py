@@ -357,6 +357,73 @@ def test_a_record_named_dot_lock_does_not_replace_its_captured_lock(tmp_path: Pa
     assert (tmp_path / "run1.lock.lock").read_text().startswith("[envsnap]")
 
 
+def _committed_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A work tree with one commit (``a.txt``), clean, and an environment whose first git call takes a second:
+    the command has written what it writes before git reads the tree."""
+    import shutil
+
+    real_git = shutil.which("git") or "git"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.txt").write_text("a\n")
+    for args in (["init", "-q"], ["add", "a.txt"], ["-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "a"]):
+        subprocess.run([real_git, "-C", str(project), *args], check=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    slow_git = bin_dir / "git"
+    slow_git.write_text(
+        f'#!/bin/sh\nif [ ! -e {tmp_path}/slow ]; then : > {tmp_path}/slow; sleep 1; fi\nexec {real_git} "$@"\n'
+    )
+    slow_git.chmod(0o755)
+    return project, envsnap_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize("written", ["stray.txt", "a.txt"], ids=["untracked", "tracked"])
+def test_a_file_the_command_wrote_before_git_read_the_tree_is_said(tmp_path: Path, written: str) -> None:
+    # The git state was read while the command ran: a file it wrote at once (a log; a config it rewrites) was
+    # recorded as the project's uncommitted change, dirty = true and its digest the command's, and nothing said
+    # so (the same command writing a second later recorded the clean tree).
+    project, env = _committed_project(tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "-o", "../run.toml", "--", "sh", "-c", f"echo x > {written}"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert (
+        f"envsnap: the code state may include what the command wrote: {written} changed after it started, before "
+        "git had read the work tree (code.dirty and code.diff_digest may not be the project's as the command "
+        "started)\n"
+    ) in res.stderr
+    code = rec.load(tmp_path / "run.toml").code
+    assert code is not None and code.dirty
+
+
+def test_an_uncommitted_change_made_before_the_run_is_recorded_and_not_said(tmp_path: Path) -> None:
+    # The other side of the line above: what the user changed before the run is the code state, said by nobody.
+    project, env = _committed_project(tmp_path)
+    (project / "a.txt").write_text("b\n")
+    (project / "new.txt").write_text("n\n")
+    before = time.time() - 10
+    for name in ("a.txt", "new.txt"):
+        os.utime(project / name, (before, before))
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "-o", "../run.toml", "--", "sh", "-c", "echo x > ../out.txt"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "code state" not in res.stderr
+    code = rec.load(tmp_path / "run.toml").code
+    assert code is not None and code.dirty and code.diff_digest.startswith("sha256:")
+
+
 def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
     # The command had ended and envsnap was still gathering (the git state, the capture): a Ctrl-C then lost
     # the whole record, exit 130, however long the command had run.
