@@ -5,9 +5,10 @@ The document itself is ``envsnap.artifacts.appendix`` (a bundle ships it too); t
 
 from __future__ import annotations
 
+from .. import sinks
 from ..artifacts.appendix import render_latex, render_markdown
 from ..model import Snapshot
-from .interface import Exporter
+from .interface import Exporter, ExportError
 
 __all__ = ["LATEX", "MARKDOWN", "LatexExporter", "MarkdownExporter", "render_latex", "render_markdown"]
 
@@ -21,10 +22,12 @@ class MarkdownExporter(Exporter):
         return render_markdown(snapshot)
 
     def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
-        return render_markdown(snapshot, lock_name=lock_name)
+        with sinks.refusing(ExportError, self.name):  # a lock's file name no shell word holds (a newline)
+            return render_markdown(snapshot, lock_name=lock_name)
 
     def files_of_bundle(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
-        return render_markdown(snapshot, lock_name=lock_name, bundled=True)
+        with sinks.refusing(ExportError, self.name):
+            return render_markdown(snapshot, lock_name=lock_name, bundled=True)
 
 
 MARKDOWN = MarkdownExporter()
@@ -39,10 +42,12 @@ class LatexExporter(Exporter):
         return render_latex(snapshot)
 
     def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
-        return render_latex(snapshot, lock_name=lock_name)
+        with sinks.refusing(ExportError, self.name):
+            return render_latex(snapshot, lock_name=lock_name)
 
     def files_of_bundle(self, snapshot: Snapshot, lock_name: str, file_name: str) -> dict[str, bytes]:
-        return render_latex(snapshot, lock_name=lock_name, bundled=True)
+        with sinks.refusing(ExportError, self.name):
+            return render_latex(snapshot, lock_name=lock_name, bundled=True)
 
 
 LATEX = LatexExporter()

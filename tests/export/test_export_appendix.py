@@ -345,3 +345,18 @@ def test_a_shell_quote_in_the_latex_appendix_prints_as_a_straight_quote(rich: Sn
     glyphs = re.findall(r"/FontName /\w+\+CMTT10\n.*?/CharSet \(([^)]*)\)", pdf, re.S)
     assert glyphs, "no typewriter font in the PDF"
     assert not any("/quoteright" in g or "/quoteleft" in g for g in glyphs), glyphs
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_a_lock_file_name_no_shell_word_can_hold_is_one_line(rich: Snapshot, tmp_path: Path, fmt: str, cli) -> None:  # type: ignore[no-untyped-def]
+    """A lock unpacked from a stranger's archive under a name holding a newline: the appendix's ``envsnap check
+    NAME`` cannot be written, and ``export`` ended in a traceback (``UnsafeValue``, exit 1), where the requirements
+    export of the same lock refuses it in one line, exit 2."""
+    lock = tmp_path / "env\n--target docker.lock"
+    lockfile.dump(rich, lock)
+    out = tmp_path / "appendix"
+    result = cli("export", lock, "-f", fmt, "-o", out)
+    assert result.code == 2, result
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result
+    assert f"error: {fmt}: refused a value" in result.err and r"'env\n--target docker.lock'" in result.err, result
+    assert not out.exists()
