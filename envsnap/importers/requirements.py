@@ -263,6 +263,14 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     option, _, value = words[0].partition("=")
     if not value and len(words) > 1:
         value = words[1]
+    if option in ("-i", "--index-url", "--extra-index-url") and (grammar.has_control(value) or grammar.has_bidi(value)):
+        # No index URL holds one (the lock's URLs may not): said on its line, not as a field of the lock the file
+        # has no name for (``envsnap.warnings[1]``, a package's ``artifact.index``), nor kept in a warning to reorder
+        # what a reader of the lock sees. The URL is not shown: it may hold a token.
+        raise LockImportError(
+            f"{origin}:{line.number}: {option}: the URL holds a control or bidirectional formatting character, which "
+            "no index URL does"
+        )
     if option in ("-i", "--index-url"):
         state.index_url = value.rstrip("/")
     elif option == "--extra-index-url":

@@ -178,6 +178,26 @@ def test_an_extra_index_no_package_records_is_named_in_a_warning(tmp_path: Path,
     assert result.code == 0 and "warning:" not in result.err, result.err
 
 
+@pytest.mark.parametrize("option", ["--index-url", "--extra-index-url"])
+@pytest.mark.parametrize("char", ["\x1b[31m", "\u202e"])
+def test_an_index_url_with_a_control_or_bidi_character_is_refused_on_its_line(
+    tmp_path: Path, cli: Callable[..., Any], option: str, char: str
+) -> None:
+    """An index URL holding an escape was refused as ``envsnap.warnings[1]: not a valid text`` (the warning naming
+    an unrecorded extra index), or as a package's ``artifact.index``, fields the file does not have; a
+    bidirectional formatting character went into the lock's warnings, to reorder what a reader of the lock sees.
+    No index URL holds either (the lock's URLs may not): the file's line and option are named, not the URL."""
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"pa==1.0 --hash=sha256:{A}\n{option} https://example.org/{char}x/simple\n")
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 2 and "Traceback" not in result.err, result
+    assert result.err.strip() == (
+        f"envsnap: error: {path}:2: {option}: the URL holds a control or bidirectional formatting character, which "
+        "no index URL does"
+    ), result.err
+    assert not (tmp_path / "out.lock").exists()
+
+
 def test_a_constraints_line_is_noted_and_the_pins_stand(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """``-c constraints.txt`` in a requirements file was refused as "includes another file", though a constraints file
     adds no package and each requirement here is pinned. The pins stand; the line is named in a warning by its number
