@@ -35,6 +35,7 @@ import jinja2
 import jinja2.bccache
 
 from . import sinks
+from ._control import strip_terminal
 from ._defaults import TEMPLATE_CACHE as TEMPLATE_CACHE
 from ._defaults import private_cache_dir
 from ._version import __version__
@@ -184,6 +185,10 @@ def environment(fmt: str = "text") -> jinja2.Environment:
     default = _DEFAULTS[fmt]
 
     def finalize(value: object) -> object:
+        if isinstance(value, Escaped) and fmt == "markdown":
+            # Escaped for its place (a shell word in a code block), but still read by a person: a bidirectional
+            # formatting character (a lock named ``\u202e...``) reordered the command shown, as no other value can.
+            return Escaped(strip_terminal(value))
         if isinstance(value, Escaped) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
             return value
         return default(value)

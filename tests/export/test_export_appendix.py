@@ -360,3 +360,16 @@ def test_a_lock_file_name_no_shell_word_can_hold_is_one_line(rich: Snapshot, tmp
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result
     assert f"error: {fmt}: refused a value" in result.err and r"'env\n--target docker.lock'" in result.err, result
     assert not out.exists()
+
+
+def test_a_bidi_character_of_the_lock_name_is_not_kept_in_the_markdown_commands(rich: Snapshot) -> None:
+    """A lock named ``\\u202ekcol.vne`` (an archive's file) showed reordered in the Markdown appendix's ``envsnap
+    check`` line, the one place a Markdown value kept a bidirectional formatting character (the shell word is marked
+    escaped, and skipped the format's default): it is U+FFFD there too, as in the prose's code span."""
+    name = "\u202ekcol.vne"
+    markdown = appendix.render_markdown(rich, lock_name=name)["appendix.md"].decode()
+    assert "\u202e" not in markdown
+    assert "envsnap check '\ufffdkcol.vne'" in markdown and "envsnap rebuild '\ufffdkcol.vne'" in markdown
+    bundled = appendix.render_markdown(rich, lock_name=name, bundled=True)["appendix.md"].decode()
+    assert "\u202e" not in bundled and "envsnap rebuild '\ufffdkcol.vne' " in bundled
+    assert "--bundle . --offline" in bundled
