@@ -33,12 +33,15 @@ def envsnap() -> Envsnap:
 
 @pytest.fixture(scope="session")
 def host_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lock of the interpreter running the tests (captured once)."""
+    """A lock of the interpreter running the tests (captured once), outside any work tree: captured in envsnap's own
+    checkout, it recorded envsnap's editable install as ``file://{project}``, the project of whichever test reruns
+    it (verify says such an install reads another folder)."""
     path = tmp_path_factory.mktemp("host") / "envsnap.lock"
     subprocess.run(
         [sys.executable, "-m", "envsnap", "capture", "-o", str(path)],
         env=envsnap_env(),
         check=True,
         capture_output=True,
+        cwd=path.parent,
     )
     return path
