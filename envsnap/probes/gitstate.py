@@ -39,8 +39,71 @@ def git(directory: str, *args: str) -> _runner.Result:
     return _runner.run(
         ["git", "-c", "core.fsmonitor=false", "-C", directory, *args],
         timeout=30,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **_filters_off(directory)},
+    )
+
+
+# The work trees git is run in that are not the user's own (``distrust``), each with the GIT_CONFIG_* variables that
+# turn its repository's own filter drivers off (``_filters_off``), found when first needed.
+_DISTRUSTED: dict[str, dict[str, str] | None] = {}
+
+
+def distrust(root: str) -> None:
+    """Run git in the work tree at ``root`` with the filter drivers its repository's own config names turned off:
+    ``rerun DIR/run.toml`` reads the git state of the tree the record lies in, which may be a stranger's unpacked
+    with its ``.git`` (its ``filter.NAME.clean`` ran at the plan's ``git status``, before anything was confirmed).
+    The user's own filters (git-lfs's, installed in the global config) still run; in the tree the user works in
+    (the current folder's), so do the repository's, as at the user's own ``git status`` (nbstripout's)."""
+    _DISTRUSTED.setdefault(os.path.join(os.path.realpath(root), ""), None)
+
+
+def _filters_off(directory: str) -> dict[str, str]:
+    """The GIT_CONFIG_* variables for git run in ``directory``: none in a tree not distrusted (``distrust``)."""
+    if not _DISTRUSTED:
+        return {}
+    real = os.path.join(os.path.realpath(directory), "")
+    root = next((r for r in _DISTRUSTED if real.startswith(r)), None)
+    if root is None:
+        return {}
+    found = _DISTRUSTED[root]
+    if found is None:
+        found = _DISTRUSTED[root] = _own_filters_off(root)
+    return found
+
+
+def _own_filters_off(root: str) -> dict[str, str]:
+    """Every filter driver the repository at ``root`` names in its own config (its ``.git/config`` and what that
+    includes, the work tree's config), each turned off (no ``process``, ``clean`` or ``smudge`` command, not
+    ``required``), as GIT_CONFIG_COUNT/KEY/VALUE variables (a name may hold ``=``, which ``-c`` would split at),
+    after any the environment sets. Reading the config runs nothing."""
+    from .. import _runner
+
+    listing = ("config", "--show-scope", "--null", "--name-only", "--get-regexp", r"^filter\.")
+    res = _runner.run(
+        ["git", "-c", "core.fsmonitor=false", "-C", root, *listing],
+        timeout=30,
         env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
     )
+    words = res.stdout.split("\0") if res.ok else []
+    drivers = sorted(
+        {
+            key[len("filter.") : key.rindex(".")]
+            for scope, key in zip(words[::2], words[1::2], strict=False)
+            if scope in ("local", "worktree") and key.startswith("filter.") and key.count(".") >= 2
+        }
+    )
+    pairs = [(f"filter.{d}.{k}", "false" if k == "required" else "") for d in drivers for k in _FILTER_KEYS]
+    if not pairs:
+        return {}
+    given = os.environ.get("GIT_CONFIG_COUNT", "")
+    first = int(given) if given.isdigit() else 0
+    out = {"GIT_CONFIG_COUNT": str(first + len(pairs))}
+    for i, (key, value) in enumerate(pairs, first):
+        out[f"GIT_CONFIG_KEY_{i}"], out[f"GIT_CONFIG_VALUE_{i}"] = key, value
+    return out
+
+
+_FILTER_KEYS = ("process", "clean", "smudge", "required")
 
 
 def below_git(directory: str) -> bool:

@@ -28,7 +28,7 @@ from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..fileurls import HOME, PROJECT
 from ..grammar import has_control
-from ..probes.gitstate import has_commit
+from ..probes.gitstate import distrust, has_commit
 from ..probes.project import drift, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
@@ -124,6 +124,8 @@ def project_root(record_path: Path | None = None, commit: str = "") -> Path:
         if found and not (
             here and found != here and commit and not has_commit(found, commit) and has_commit(here, commit)
         ):
+            if found != here:  # a tree the user is not in, maybe a stranger's: its own git filters do not run
+                distrust(found)
             return Path(found)
     return Path(here or cwd)
 

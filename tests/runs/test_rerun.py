@@ -180,6 +180,34 @@ def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path
     assert "code: differs" in res.stdout and f"commit {record.code.commit[:12]} -> " in res.stdout
 
 
+def test_a_record_in_a_strangers_work_tree_runs_none_of_its_repositorys_git_filters(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """`rerun DIR/run.toml` reads the git state of the tree the record lies in, which may be a stranger's unpacked
+    with its `.git`: its config's `filter.NAME.clean` ran at the plan's `git status`, before anything was
+    confirmed (`--dry-run` too). In a tree the user is not in, the repository's own filters are off; the change
+    to its files is still seen."""
+    root = _project(tmp_path / "p")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    _record(envsnap, root, host_lock)
+    ran = tmp_path / "filter-ran"
+    (root / ".gitattributes").write_text("*.py filter=evil\n")
+    subprocess.run([*git, "config", "filter.evil.clean", f"touch {ran}; cat"], check=True)
+    subprocess.run([*git, "config", "filter.evil.required", "true"], check=True)
+    (root / "make_table.py").write_text(DETERMINISTIC + "# changed\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    res = envsnap("rerun", "../p/table2.toml", "--lock", host_lock, "--dry-run", cwd=elsewhere)
+    assert not ran.exists(), res.stdout + res.stderr
+    assert "code: differs" in res.stdout, res.stdout + res.stderr
+    # In the tree the user works in, its filters run as at the user's own `git status` (nbstripout's, say).
+    envsnap("rerun", "table2.toml", "--lock", host_lock, "--dry-run", cwd=root)
+    assert ran.exists()
+
+
 def test_a_record_rerun_from_outside_its_project_is_rerun_in_its_project(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
