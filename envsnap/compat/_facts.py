@@ -231,3 +231,13 @@ def either_runtime(need: CudaNeed, judge: Callable[[CudaNeed], list[Finding]]) -
                 )
         out.append(finding)
     return out
+
+
+def activate_python(python: str, get: str = "") -> str:
+    """The remedy for an interpreter the lock cannot run on where the caller has no option to name another one
+    (fleet's node, which judges the environment it runs in: ``Target.python_options`` false). ``python`` names
+    the one it needs ("a cpython 3.12.1 interpreter"); ``get`` says where to get one ("; to get one: ...")."""
+    return (
+        f"activate a venv or conda environment of {python} on a file system the nodes share (srun passes "
+        f"VIRTUAL_ENV and CONDA_PREFIX on to them{get}), or rebuild the lock into one with envsnap rebuild"
+    )

@@ -15,6 +15,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from .._frozen import frozen
 from ..model import PythonPackage, Snapshot
 from ..platforms import machine, numbers, with_article
+from ._facts import activate_python
 from .target import Target
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -188,8 +189,9 @@ def _python_of(interpreter: str) -> str:
     return f"Python {m.group(2)}.{m.group(3)}" if m.group(3) else f"Python {m.group(2)}"
 
 
-def explain(wheel: frozenset[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
-    """(the tag to show, why the target cannot install it, what to do) for a wheel with no supported tag."""
+def explain(wheel: frozenset[ptags.Tag], t: TagTarget, python_options: bool = True) -> tuple[str, str, str]:
+    """(the tag to show, why the target cannot install it, what to do) for a wheel with no supported tag;
+    ``python_options``: the caller has --python and --target to name in the remedy (``Target.python_options``)."""
     ordered = sorted(wheel, key=str)
     interpreters = {tag.interpreter for tag in t.supported}
     fits_python = [tag for tag in ordered if tag.interpreter in interpreters]
@@ -198,7 +200,9 @@ def explain(wheel: frozenset[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
         return (
             str(tag),
             f"built for {_python_of(tag.interpreter)} ({tag.interpreter}), the target runs {t.interpreter}",
-            f"use a {_python_of(tag.interpreter)} interpreter (--python, or --target conda/docker)",
+            f"use a {_python_of(tag.interpreter)} interpreter (--python, or --target conda/docker)"
+            if python_options
+            else activate_python(f"a {_python_of(tag.interpreter)} interpreter"),
         )
     abis = {(tag.interpreter, tag.abi) for tag in t.supported}
     fits_abi = [tag for tag in fits_python if (tag.interpreter, tag.abi) in abis]

@@ -91,6 +91,11 @@ class Target:
     # How long the check waited for NVML where its caller can change that (``check --gpu-timeout``): a driver that
     # did not answer in that time is named with the option. None: the caller has no such option (fleet's prolog).
     gpu_timeout: float | None = None
+    # Whether the caller lets its user name another interpreter or target (check's and rebuild's --python and
+    # --target): a remedy for the wrong Python names them. False for fleet's node, which judges the environment it
+    # runs in (VIRTUAL_ENV, CONDA_PREFIX, else envsnap's own interpreter; srun passes on the one active for
+    # ``fleet check``): `fleet check` told its user to pass --python or --target, options it does not have.
+    python_options: bool = True
 
     @property
     def provides_python(self) -> bool:

@@ -195,6 +195,7 @@ def probe(
         target_facts,
         libraries=find_libraries(lock, captured.loader()),
         gpu_timeout=options.gpu_timeout if gpu_timeout_option else None,
+        python_options=False,  # the environment is the one the node runs in: no --python or --target to name
     )
     report = evaluate(lock, host, target_facts)
     if not python_layer:

@@ -15,7 +15,7 @@ from typing import Any
 import gpu_fakes
 import pytest
 from test_startup import imported
-from testutil import locks_for_this_host, sample_lock
+from testutil import locks_for_this_host, python_at, sample_lock
 
 from envsnap import lockfile
 from envsnap.compare.verify import Difference
@@ -721,6 +721,13 @@ def test_a_node_answers_what_check_and_verify_answer_on_the_same_host(
         verified = cli("verify", str(path), "--json")
         report = json.loads(checked.out)
         answer = json.loads(answered.out)
+        # The one difference by design: a remedy for another interpreter names check's --python and --target,
+        # which a node's caller (fleet check) does not have (test_a_nodes_remedy_for_another_python_...).
+        for mine, checks in zip(answer["check"]["findings"], report["findings"], strict=True):
+            if mine["remedy"] != checks["remedy"]:
+                assert mine["rule"] in ("python", "wheels") and "--python" in checks["remedy"], (name, checks)
+                assert mine["remedy"].startswith("activate a venv or conda environment of "), (name, mine)
+                mine["remedy"] = checks["remedy"]
         assert _same_disk(answer["check"]) == _same_disk({k: v for k, v in report.items() if k != "lock"}), name
         mismatches = [
             d for d in json.loads(verified.out)["differences"] if d["severity"] == "mismatch" and d["area"] == "python"
@@ -737,6 +744,58 @@ def test_a_node_answers_what_check_and_verify_answer_on_the_same_host(
     # The locks above reach every outcome, so the comparison is not of empty reports.
     assert {("compatible", False), ("incompatible", False), ("warnings", False)} <= verdicts
     assert any(drifted for _, drifted in verdicts)
+
+
+def test_a_nodes_remedy_for_another_python_names_no_option_fleet_check_lacks(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock of Python 3.12 on a node of 3.11: check's remedy names its --python and --target; a node's names what
+    the user of `fleet check` can do, which has neither option (it told them to "run with a cpython 3.12.1
+    interpreter (--python PATH ...), or use --target conda or docker")."""
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    snap = lockfile.load(here)
+    first, second = snap.python.packages[:2]
+    packages = (
+        dataclasses.replace(first, wheel_tags=("cp312-cp312-manylinux_2_17_x86_64",)),
+        dataclasses.replace(second, requires_python=">=3.12"),
+        *snap.python.packages[2:],
+    )
+    python = dataclasses.replace(python_at(snap.python, "3.12.1"), implementation="cpython", packages=packages)
+    lock = tmp_path / "py312.lock"
+    lockfile.dump(dataclasses.replace(snap, python=python), lock)
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    answered = cli("fleet", "node", str(lock))
+    assert answered.code == 3, answered
+    failed = [f for f in json.loads(answered.out)["check"]["findings"] if f["severity"] == "fail"]
+    remedies = {f["component"]: f["remedy"] for f in failed}
+    share = "on a file system the nodes share (srun passes VIRTUAL_ENV and CONDA_PREFIX on to them"
+    rebuild = "or rebuild the lock into one with envsnap rebuild"
+    assert remedies["Python"] == (
+        f"activate a venv or conda environment of a cpython 3.12.1 interpreter {share}; to get one: "
+        f"uv python install 3.12.1, or pyenv install 3.12.1), {rebuild}"
+    )
+    assert remedies["Python (Requires-Python)"] == (
+        f"activate a venv or conda environment of a Python that it admits (the lock's own is 3.12.1) {share}), "
+        f"{rebuild}"
+    )
+    assert remedies[f"wheel {first.name} {first.version}"] == (
+        f"activate a venv or conda environment of a Python 3.12 interpreter {share}), {rebuild}"
+    )
+    checked = {f["component"]: f["remedy"] for f in json.loads(cli("check", str(lock), "--json").out)["findings"]}
+    assert checked["Python"].endswith(
+        "(--python PATH; to get one: uv python install 3.12.1, or pyenv install 3.12.1), "
+        "or use --target conda or docker"
+    )
+    assert (
+        checked[f"wheel {first.name} {first.version}"]
+        == "use a Python 3.12 interpreter (--python, or --target conda/docker)"
+    )
+    assert {f["rule"] for f in failed} == {"python", "wheels"}
+    for remedy in remedies.values():
+        assert "--python" not in remedy and "--target" not in remedy, remedy
 
 
 def test_a_node_answer_reads_no_system_package_database(

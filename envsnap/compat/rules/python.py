@@ -6,6 +6,7 @@ from ...model import PythonEnv, Snapshot
 from ...platforms import numbers
 from ...requires_python import describe as describe_exclusions
 from ...requires_python import excluding
+from .._facts import activate_python
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -38,7 +39,11 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
         if want.implementation in ("", "cpython") and not want.free_threaded
         else ""
     )
-    remedy = f"run with a {describe(want)} interpreter (--python PATH{get}), or use --target conda or docker"
+    remedy = (
+        f"run with a {describe(want)} interpreter (--python PATH{get}), or use --target conda or docker"
+        if target.python_options
+        else activate_python(f"a {describe(want)} interpreter", get)
+    )
     if want.implementation and have.implementation and want.implementation != have.implementation:
         return [Finding("fail", "Python", needed, found, remedy, NAME)]
     w, h = numbers(want.version), numbers(have.version)
@@ -91,16 +96,14 @@ def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Fin
     excluded, unreadable = excluding(lock.python.packages, runs)
     findings = []
     if excluded:
+        admitted = f"a Python that {'they admit' if len(excluded) > 1 else 'it admits'}"
+        remedy = (
+            f"run with {admitted} (the lock's own is {lock.python.version}), or use --target conda or docker"
+            if target.python_options
+            else activate_python(f"{admitted} (the lock's own is {lock.python.version})")
+        )
         findings.append(
-            Finding(
-                "fail",
-                component,
-                describe_exclusions(excluded),
-                f"Python {runs} ({where})",
-                f"run with a Python that {'they admit' if len(excluded) > 1 else 'it admits'} "
-                f"(the lock's own is {lock.python.version}), or use --target conda or docker",
-                NAME,
-            )
+            Finding("fail", component, describe_exclusions(excluded), f"Python {runs} ({where})", remedy, NAME)
         )
     if unreadable:
         findings.append(

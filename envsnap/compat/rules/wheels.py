@@ -62,7 +62,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         wheels += 1
         if wheel & t.supported:
             continue
-        tag, why, remedy = explain(wheel, t)
+        tag, why, remedy = explain(wheel, t, target.python_options)
         by_reason[(why, remedy)].append((f"{pkg.name} {pkg.version}", tag))
     failures = []
     for (why, remedy), packages in by_reason.items():
