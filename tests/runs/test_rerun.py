@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shlex
 import shutil
@@ -1673,6 +1674,51 @@ def test_rerun_in_docker_asking_for_no_gpu_gives_nvidia_s_runtime_void(
     assert len(seen) == 1 and seen[-1][: seen[-1].index("--mount")] == [
         "docker", "run", "--pull", "never", "--rm", "--network", "none", *words
     ], seen  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("gpus", "variables", "state"),
+    [
+        ("", (), rerun_mod.SAME),
+        ("all", (), rerun_mod.DIFFERS),
+        ("", (rec.Variable("NVIDIA_VISIBLE_DEVICES", "void"),), rerun_mod.DIFFERS),
+    ],
+    ids=["envsnap-gives-void", "gpus-asked", "run-recorded-it"],
+)
+def test_the_no_gpu_variable_rerun_gives_the_container_is_no_difference_of_its_environment(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    host_lock: Path,
+    gpus: str,
+    variables: tuple[rec.Variable, ...],
+    state: str,
+) -> None:
+    """A run without GPUs, rerun ``--in-docker`` in the image ``rebuild --target docker`` made: the container gets
+    ``NVIDIA_VISIBLE_DEVICES=void`` from envsnap, and the image's verify reported it (``value (none) -> void (not
+    set in the lock)``), so the environment of every such rerun differed: ``--dry-run`` exited 3 and ``--strict``
+    ran nothing. envsnap's own ``void`` is no difference; the same finding where envsnap gave no such variable (the
+    image's, with ``--gpus``; the run's own, recorded and so compared) still is."""
+    _variables_record(tmp_path, ("true",), *variables)
+    void = {
+        "severity": "warning", "area": "environment", "subject": "NVIDIA_VISIBLE_DEVICES", "what": "value",
+        "expected": "", "actual": "void", "note": "not set in the lock", "cause": "",
+    }  # fmt: skip
+    report = json.dumps({"differences": [void]})
+    seen: list[list[str]] = []
+
+    def docker(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, report, "")
+
+    monkeypatch.setattr(rerun_mod._runner, "run", docker)
+    record = rec.load(tmp_path / "run.toml")
+    check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1", gpus=gpus)
+    assert check.state == state, check
+    assert (("-e", "NVIDIA_VISIBLE_DEVICES=void") in zip(seen[0], seen[0][1:], strict=False)) == (not gpus), seen
+    if state == rerun_mod.SAME:
+        assert check.lines == (), check
+    else:
+        assert any("NVIDIA_VISIBLE_DEVICES" in line and "(here, not in the run)" in line for line in check.lines)
 
 
 @pytest.mark.integration
