@@ -173,7 +173,7 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
                     f"docker build failed: {detail.strip()}"
                     + (f" (last output: {context_lines})" if context_lines else "")
                     + "; no image was tagged"
-                    + _hint(layers.tail)
+                    + _hint(layers)
                 )
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
@@ -208,14 +208,26 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
     return layers.image_id
 
 
-def _hint(tail: list[str]) -> str:
-    """What to do about a failure the output names (apt mirrors drop old versions of a package)."""
-    if any(re.search(r"Version '[^']+' for '[^']+' was not found", line) for line in tail):
+def _hint(layers: _Layers) -> str:
+    """What to do about a failure the output names (apt mirrors drop old versions of a package; a mirror the build
+    cannot reach leaves apt without package lists, and what it says last is that no package can be found)."""
+    if layers.fetch_failed:
+        return (
+            f"; apt could not reach its mirror ({layers.fetch_failed}): the build's network (--option network, "
+            "default host) must reach it, or bundle the system packages (`envsnap bundle --with-system-packages`) "
+            "and rebuild with --offline"
+        )
+    if any(re.search(r"Version '[^']+' for '[^']+' was not found", line) for line in layers.tail):
         return (
             "; the mirror no longer has a locked package version: pass --apt-snapshot DATE (the lock's capture "
             "date), or --system-packages none"
         )
     return ""
+
+
+# apt-get update's warning for a mirror it could not read (it then exits 0, and apt-get install finds no package):
+# "W: Failed to fetch http://deb.../InRelease  Could not resolve 'deb...'" (two spaces before the reason).
+_APT_FETCH_FAILED = re.compile(r"[WE]: Failed to fetch (\S+)\s+(.+)")
 
 
 class _Layers:
@@ -226,6 +238,7 @@ class _Layers:
         self.created: list[str] = []  # made by this build, oldest first
         self.stages: list[str] = []  # the last image of each stage before the final one
         self.tail: list[str] = []
+        self.fetch_failed = ""  # the first mirror apt could not read, and why (``_APT_FETCH_FAILED``)
         # The step under way when it makes its image with no container (COPY, ADD), and the image it starts from:
         # a cancelled build still finishes such a step and commits its image (``_cancel`` waits for it).
         self.copying = ""
@@ -235,6 +248,9 @@ class _Layers:
 
     def read(self, line: str) -> None:
         self.tail = [*self.tail[-9:], line]
+        failed = None if self.fetch_failed else _APT_FETCH_FAILED.fullmatch(line)
+        if failed:
+            self.fetch_failed = f"{failed.group(1)}: {failed.group(2)}"
         instruction = re.match(r"Step \d+/\d+ : (\S+)", line)
         if instruction:
             self.copying = line if instruction.group(1).upper() in ("COPY", "ADD") else ""

@@ -5,10 +5,12 @@ that exits at once (``dpkg-query`` of one package) came back empty now and then 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from envsnap.errors import RebuildError
 from envsnap.rebuild import _docker_engine
 from envsnap.rebuild.docker import base_image_packages
 
@@ -105,3 +107,71 @@ def test_a_builds_output_is_shown_in_whole_lines_without_colour_codes(tmp_path: 
     image = _docker_engine.build(_BuildApi(chunks), tmp_path, network="none", progress=shown.append)
     assert image == "sha256:" + "a" * 64
     assert shown == ["Step 1/2 : RUN x", "Installed 9 packages in 12ms", "done"]
+
+
+class _BuildClient:
+    """An engine whose build streams ``chunks`` and records the images removed."""
+
+    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+        self.api = _BuildApi(chunks)
+        self.removed: list[str] = []
+        self.images = self
+
+    def remove(self, image: str, force: bool = False) -> None:
+        self.removed.append(image)
+
+
+def _apt_failure(update: list[str]) -> list[dict[str, Any]]:
+    """The classic builder's stream of a build whose apt step fails after apt-get update printed ``update``."""
+    lines = [
+        "Step 1/3 : FROM sha256:" + "7" * 64 + " AS system",
+        " ---> " + "7" * 12,
+        "Step 2/3 : RUN apt-get update && apt-get install -y 'python3.11=3.11.2-*'",
+        " ---> Running in " + "c" * 12,
+        *update,
+        "Reading package lists...",
+        "Building dependency tree...",
+        "Reading state information...",
+        "E: Unable to locate package python3.11",
+        "E: Couldn't find any package by glob 'python3.11'",
+        "E: Couldn't find any package by regex 'python3.11'",
+        "E: Unable to locate package python3.11-venv",
+        "E: Couldn't find any package by glob 'python3.11-venv'",
+        "E: Couldn't find any package by regex 'python3.11-venv'",
+        "Removing intermediate container " + "c" * 12,
+    ]
+    chunks: list[dict[str, Any]] = [{"stream": line + "\n"} for line in lines]
+    message = "The command '/bin/sh -c apt-get update ...' returned a non-zero code: 100"
+    return [*chunks, {"error": message, "errorDetail": {"message": message}}]
+
+
+def test_a_mirror_apt_could_not_reach_is_named_with_what_to_do() -> None:
+    """apt-get update exits 0 when it cannot read a mirror (a warning line each), and apt-get install then says
+    only that no package can be found: the build's error named 'Unable to locate package python3.11', which reads
+    as a package missing from Debian. It names the mirror apt could not reach, why, and what to do."""
+    url = "http://deb.example/debian/dists/bookworm/InRelease"
+    update = [
+        "Ign:1 http://deb.example/debian bookworm InRelease",
+        "Err:1 http://deb.example/debian bookworm InRelease",
+        "  Could not resolve 'deb.example'",
+        "Reading package lists...",
+        f"W: Failed to fetch {url}  Could not resolve 'deb.example'",
+        f"W: Failed to fetch {url.replace('bookworm', 'bookworm-updates')}  Could not resolve 'deb.example'",
+        "W: Some index files failed to download. They have been ignored, or old ones used instead.",
+    ]
+    client = _BuildClient(_apt_failure(update))
+    with pytest.raises(RebuildError) as failed:
+        _docker_engine.build(client, Path("ctx"), network="host", progress=lambda line: None)  # type: ignore[arg-type]
+    message = str(failed.value)
+    assert message.startswith("docker build failed: The command") and "no image was tagged" in message
+    assert message.endswith(
+        f"; apt could not reach its mirror ({url}: Could not resolve 'deb.example'): the build's network "
+        "(--option network, default host) must reach it, or bundle the system packages (`envsnap bundle "
+        "--with-system-packages`) and rebuild with --offline"
+    ), message
+    assert client.removed == []  # the step made no image: nothing of the base or the cache is removed
+    # A build whose apt read its mirror and still found no package says no more than before.
+    plain = _BuildClient(_apt_failure(["Reading package lists..."]))
+    with pytest.raises(RebuildError) as failed:
+        _docker_engine.build(plain, Path("ctx"), network="host", progress=lambda line: None)  # type: ignore[arg-type]
+    assert str(failed.value).endswith("no image was tagged"), failed.value
