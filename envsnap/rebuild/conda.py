@@ -171,11 +171,17 @@ def _messages_said(who: str, verb: str, said: str, prefix: Path, where: Path) ->
 
 
 def install_with_rattler(
-    conda: Conda, archives: Mapping[str, Path], prefix: Path, cache: Path, *, shown: Path | None = None
+    conda: Conda,
+    archives: Mapping[str, Path],
+    prefix: Path,
+    cache: Path,
+    *,
+    shown: Path | None = None,
+    progress: Progress | None = None,
 ) -> tuple[str, ...]:
     """Install into ``prefix``; ``shown`` is the prefix a failure names: the ``--prefix`` a staging folder becomes
     (the hidden staging folder itself is removed before the message is read). Returns the post-link scripts'
-    messages to the user, as notes."""
+    messages to the user, as notes. ``progress`` hears of an interrupt, which waits for rattler's writing to end."""
     import rattler
 
     where = shown or prefix
@@ -183,20 +189,60 @@ def install_with_rattler(
     # rattler links the records it is given in parallel, in no order of the lock's; the post-link scripts run
     # after, here (docs/design.md, after "An explicit file records no depends").
     records = rattler_records(conda.packages, archives)
-    try:
-        asyncio.run(
-            rattler.install(
-                records,  # type: ignore[arg-type]
-                prefix,
-                cache_dir=cache,
-                platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
-                execute_link_scripts=False,  # run below, where their output and a timeout are envsnap's
-                show_progress=False,
-            )
+
+    async def install() -> None:
+        await rattler.install(
+            records,  # type: ignore[arg-type]
+            prefix,
+            cache_dir=cache,
+            platform=rattler.Subdir(conda.subdir) if conda.subdir else None,
+            execute_link_scripts=False,  # run below, where their output and a timeout are envsnap's
+            show_progress=False,
         )
+
+    try:
+        to_its_end(lambda: asyncio.run(install()), "py-rattler", progress or (lambda line: None))
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         raise RebuildError(f"py-rattler could not install the locked packages into {where}: {exc}") from None
     return run_post_link_scripts(conda, prefix, where)
+
+
+# How long an interrupted rebuild waits for py-rattler to stop writing (a CUDA environment's gigabytes take it
+# a minute or two); another Ctrl-C leaves at once, and the next rebuild or `envsnap clean` removes what it left.
+RATTLER_STOP_WAIT_S = 300
+
+
+def to_its_end(work: Callable[[], object], who: str, progress: Progress, wait: float = RATTLER_STOP_WAIT_S) -> None:
+    """Run ``work`` on a thread, to its end even when interrupted. py-rattler installs on threads of its own (a
+    tokio runtime's), which a Ctrl-C does not stop: run on the main thread, the interrupt left it writing packages
+    into the staging folder (its ``pkgs`` cache and prefix) while that folder was removed, and the folder was left
+    behind, sometimes with a Rust panic's backtrace printed. Interrupted, this waits for ``work`` (up to ``wait``
+    seconds, saying so) and then lets the interrupt go on, so that what it wrote is removed with the rest."""
+    import threading
+
+    failed: list[BaseException] = []
+    # An event, not Thread.join: a join a KeyboardInterrupt broke takes the thread as ended, and the next one
+    # returned at once (CPython 3.11).
+    ended = threading.Event()
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+        finally:
+            ended.set()
+
+    threading.Thread(target=run, name=f"envsnap-{who}", daemon=True).start()
+    try:
+        while not ended.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        progress(f"interrupted: waiting for {who} to stop writing (up to {wait:g} s; Ctrl-C again to leave at once)")
+        ended.wait(wait)
+        raise
+    if failed:
+        raise failed[0]
 
 
 def _read_messages(path: Path) -> tuple[str, str]:
@@ -581,7 +627,7 @@ class CondaRebuilder(Rebuilder):
             say(f"installing {len(archives)} conda packages with {engine}")
             said: tuple[str, ...] = ()
             if engine == "rattler":
-                said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest)
+                said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest, progress=say)
             else:
                 said = install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
             restore_provenance(staging, conda)

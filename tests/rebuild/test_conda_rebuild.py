@@ -1428,3 +1428,62 @@ def test_a_post_link_scripts_message_is_a_note_with_an_engine_too(
     )
     assert notes == [f"note: {who}: needy: run setup-gpu once to finish the install | see the docs"]
     assert not (dest / ".messages.txt").exists()
+
+
+@pytest.mark.conda
+def test_ctrl_c_while_rattler_installs_waits_for_its_writing_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """py-rattler installs on threads of its own (tokio's), which a Ctrl-C does not stop: the interrupt went on at
+    once, the staging folder was removed while rattler still wrote its package cache into it, and a
+    ``.envsnap-conda-*`` folder was left beside --prefix after `envsnap: interrupted`. The rebuild now says it
+    waits for rattler, waits, and then removes everything. (rattler's install is replaced here by one that, like
+    it, writes on a thread no cancellation stops: a real one ends too soon to be interrupted on time.)"""
+    import asyncio
+    import os
+    import signal
+    import time
+
+    import rattler
+    from condafixtures import Entry, Pkg, write_package
+
+    from envsnap import _leftovers
+
+    made = Pkg("aa-tool", "1.0", "h0_0", "linux-64", [Entry("share/aa", b"aa\n")])
+    archives = {made.name: write_package(made, tmp_path / "channel")}
+    packages = (CondaPackage(made.name, "1.0", "h0_0", channel=(tmp_path / "channel").as_uri()),)
+    writers: list[threading.Thread] = []
+
+    def write(cache: Path) -> None:
+        for i in range(8):
+            time.sleep(0.1)
+            (cache / f"pkg{i}").mkdir(parents=True, exist_ok=True)
+            (cache / f"pkg{i}" / "info").write_text("extracted\n")
+
+    def install(records: object, prefix: object, cache_dir: Path, **kwargs: object) -> Any:
+        writer = threading.Thread(target=write, args=(Path(cache_dir),))
+        writers.append(writer)
+        writer.start()
+        threading.Timer(0.15, os.kill, (os.getpid(), signal.SIGINT)).start()  # a Ctrl-C while it writes
+
+        async def done() -> None:
+            while writer.is_alive():
+                await asyncio.sleep(0.01)
+
+        return done()
+
+    monkeypatch.setattr(rattler, "install", install)
+    parent = tmp_path / "parent"
+    said: list[str] = []
+    with pytest.raises(KeyboardInterrupt), _leftovers.held_dir(parent, "conda") as work:
+        target.install_with_rattler(
+            Conda(subdir="linux-64", packages=packages),
+            archives,
+            work / "prefix",
+            work / "pkgs",
+            progress=said.append,
+        )
+    for writer in writers:
+        writer.join(5)
+    assert list(parent.iterdir()) == []
+    assert said == ["interrupted: waiting for py-rattler to stop writing (up to 300 s; Ctrl-C again to leave at once)"]
