@@ -474,10 +474,19 @@ def _verify_in_docker(
             if isinstance(d, dict) and d.get("severity") != "info" and not (ours and _is_no_gpu(d))
         ]
     except (json.JSONDecodeError, AttributeError):
+        if res.returncode == DOCKER_NOT_FOUND:
+            raise EnvsnapError(
+                f"--in-docker {image}: the image has no envsnap program to verify it with, so its environment "
+                "cannot be checked (an image `envsnap rebuild LOCK --target docker` made has one)"
+            ) from None
         raise EnvsnapError(
             f"--in-docker {image}: envsnap verify in the image gave no report: {_docker_error(res.stderr)}"
         ) from None
     return [(d.get("severity") == "mismatch", _docker_line(d)) for d in diffs]
+
+
+# ``docker run``'s exit status when the image has no such program ("exec: ...: executable file not found").
+DOCKER_NOT_FOUND = 127
 
 
 def _is_no_gpu(d: dict[str, object]) -> bool:

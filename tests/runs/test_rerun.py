@@ -1721,6 +1721,42 @@ def test_the_no_gpu_variable_rerun_gives_the_container_is_no_difference_of_its_e
         assert any("NVIDIA_VISIBLE_DEVICES" in line and "(here, not in the run)" in line for line in check.lines)
 
 
+@pytest.mark.parametrize(
+    ("code", "stderr", "said"),
+    [
+        (
+            127,
+            "docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create "
+            'failed: unable to start container process: exec: "envsnap": executable file not found in $PATH: unknown',
+            "--in-docker some/image:1: the image has no envsnap program to verify it with, so its environment cannot "
+            "be checked (an image `envsnap rebuild LOCK --target docker` made has one)",
+        ),
+        (
+            125,
+            "docker: Error response from daemon: No such image: some/image:1.\nRun 'docker run --help' for more",
+            "--in-docker some/image:1: envsnap verify in the image gave no report: docker: Error response from "
+            "daemon: No such image: some/image:1.",
+        ),
+    ],
+    ids=["no-envsnap", "docker-error"],
+)
+def test_an_image_without_envsnap_says_so_and_what_has_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path, code: int, stderr: str, said: str
+) -> None:
+    """An image with no envsnap in it (a plain base image): the environment line was docker's own error, "OCI
+    runtime create failed: runc create failed: unable to start container process: exec: "envsnap": executable file
+    not found in $PATH: unknown", which says neither what is missing for envsnap nor which image has it."""
+    _variables_record(tmp_path, ("true",))
+
+    def docker(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, code, "", stderr + "\n")
+
+    monkeypatch.setattr(rerun_mod._runner, "run", docker)
+    record = rec.load(tmp_path / "run.toml")
+    check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1")
+    assert (check.state, check.lines) == (rerun_mod.UNKNOWN, (said,)), check
+
+
 @pytest.mark.integration
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
 def test_rerun_in_docker_with_no_gpu_the_command_sees_the_recorded_nvidia_variable(tmp_path: Path) -> None:
