@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from compat_builders import (
     A100,
+    GTX_1080,
     HOST,
     RTX_4090,
     RTX_5090,
@@ -39,7 +40,7 @@ from envsnap.compat.rules import (
     wheels,
 )
 from envsnap.cudaneed import cuda_need, local_cuda
-from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Gpu, Nvidia, SystemPackage
+from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, Framework, Gpu, Nvidia, SystemPackage
 from envsnap.platforms import machine, numbers
 
 # ----------------------------------------------------------------------------------------------- facts
@@ -570,6 +571,31 @@ def test_gpu_arch_of_an_unlabelled_pypi_torch_follows_its_cuda_wheels() -> None:
     assert f.needed.startswith("torch 2.7.1+cu126 kernels (release set)")
     assert (
         gpu_arch.check(snapshot(packages=[pkg("torch", "2.7.1")]), gpu_host(RTX_5090, "575.57.08", "12.9"), HOST) == []
+    )
+
+
+def test_gpu_arch_of_a_cpu_or_rocm_torch_judges_the_cuda_runtime_not_a_torch_cuda_build() -> None:
+    """A ``+cpu`` (or ROCm) torch has no CUDA kernels at all: beside CUDA runtime wheels it was judged as that
+    CUDA's torch build ("torch 2.13.0+cpu kernels (release set): sm_70, ...") and a GTX 1080 failed with "use the
+    cu126 build of torch 2.13.0". The environment's CUDA runtime is what uses the GPU: its major is judged."""
+    wheels = [pkg("nvidia-cuda-runtime-cu12", "12.9.79")]
+    cpu = Framework(name="torch", version="2.13.0+cpu", git_version="cf30153c")
+    for lock in (
+        snapshot(packages=[pkg("torch", "2.13.0+cpu"), *wheels], frameworks=[cpu]),
+        snapshot(packages=[pkg("torch", "2.13.0+cpu"), *wheels]),
+        snapshot(packages=[pkg("torch", "2.9.1+rocm6.4"), *wheels]),
+        snapshot(
+            packages=[pkg("torch", "2.9.1"), *wheels], frameworks=[Framework("torch", "2.9.1", rocm_version="6.4")]
+        ),
+    ):
+        [f] = gpu_arch.check(lock, gpu_host(GTX_1080, "575.51.03", "12.9"), HOST)
+        assert (f.severity, f.needed, f.remedy) == ("ok", "CUDA 12 supports compute capability >= 5.0", "")
+    lock = snapshot(packages=[pkg("torch", "2.13.0+cpu"), pkg("nvidia-cuda-runtime", "13.0.96")], frameworks=[cpu])
+    [f] = gpu_arch.check(lock, gpu_host(GTX_1080, "580.65.06", "13.0"), HOST)
+    assert (f.severity, f.remedy) == ("fail", "use a build for CUDA 12 (it supports compute capability >= 5.0)")
+    assert (
+        gpu_arch.check(snapshot(packages=[pkg("torch", "2.13.0+cpu")]), gpu_host(GTX_1080, "575.51.03", "12.9"), HOST)
+        == []
     )
 
 

@@ -15,7 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..._frozen import frozen
-from ...model import Gpu, Snapshot
+from ...model import Framework, Gpu, Snapshot
 from ...platforms import machine, major_minor, numbers
 from .._facts import CudaNeed, cuda_need, either_runtime, full_driver, full_support, local_cuda, used_gpus, variant
 from ..data import load
@@ -116,11 +116,24 @@ def release_set(cuda_variant: str, version: str = "", aarch64: bool = False) -> 
     return _arches(entries[0]) if entries else ()
 
 
+_NOT_CUDA_LABEL = re.compile(r"^(cpu|rocm|xpu)", re.IGNORECASE)
+
+
+def _not_for_cuda(version: str, fw: Framework | None) -> bool:
+    """A torch build that says it is not for CUDA: a ``+cpu``, ``+rocmX.Y`` or ``+xpu`` label, or a ROCm build's
+    version.py. Only PyPI's unlabelled default torch has its CUDA variant told by the CUDA wheels beside it."""
+    if fw is not None and fw.rocm_version:
+        return True
+    return bool(_NOT_CUDA_LABEL.match(version.partition("+")[2]))
+
+
 def torch_build(lock: Snapshot) -> Build | None:
     fw = lock.frameworks.get("torch")
     pkg = lock.package("torch")
     version = (fw.version if fw is not None and fw.version else "") or (pkg.version if pkg else "")
     cuda = (fw.cuda_version if fw is not None else "") or local_cuda(version)
+    if not cuda and _not_for_cuda(version, fw):
+        return None  # no CUDA kernels at all: whatever uses the GPU is judged by its CUDA major
     if not cuda and pkg is not None:
         # PyPI's default Linux torch carries no +cuXYZ label; its CUDA wheels beside it tell the variant.
         need = cuda_need(lock)
