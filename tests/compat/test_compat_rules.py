@@ -8,6 +8,7 @@ import pytest
 from compat_builders import (
     A100,
     GTX_1080,
+    H100,
     HOST,
     RTX_4090,
     RTX_5090,
@@ -223,6 +224,41 @@ def test_gpu_count_is_what_cuda_visible_devices_shows(visible: str | None, seen:
         f"CUDA_VISIBLE_DEVICES={shown!r} shows CUDA 1 of this host's 2 GPUs: unset it or name more, "
         "or adjust multi-GPU code paths (e.g. world size)"
     )
+
+
+def test_gpu_count_and_memory_are_those_the_captured_cuda_visible_devices_left_the_lock() -> None:
+    """A lock captured with ``CUDA_VISIBLE_DEVICES=0`` on a 4-GPU machine ran on one GPU: checked on that machine
+    with the same setting it warned "GPU count 4, found 1" and told the user to unset the setting the capture had;
+    a 1-GPU host warned the same. The captured side is what its recorded setting left CUDA, as the appendix says."""
+    four = gpus(H100, H100, H100, H100)
+    lock = gpu_lock(gpu=H100)
+    lock = dataclasses.replace(lock, hardware=dataclasses.replace(lock.hardware, gpus=four))
+    one = dataclasses.replace(lock, environment={"CUDA_VISIBLE_DEVICES": "0"})
+    same = snapshot(gpu_list=four, driver="570.133.20", driver_cuda="12.8")
+    findings = gpu_memory.check(one, same, dataclasses.replace(HOST, cuda_visible_devices="0"))
+    assert [(f.severity, f.component) for f in findings] == [("ok", "GPU memory")]
+    assert gpu_memory.check(one, gpu_host(H100, "570.133.20", "12.8"), HOST)[1:] == []
+    two = dataclasses.replace(lock, environment={"CUDA_VISIBLE_DEVICES": "0,1"})
+    [_, count] = gpu_memory.check(two, gpu_host(H100, "570.133.20", "12.8"), HOST)
+    assert (count.severity, count.needed, count.found) == (
+        "warn",
+        "2 (captured with CUDA_VISIBLE_DEVICES='0,1', of 4)",
+        "1",
+    )
+    [_, count] = gpu_memory.check(lock, gpu_host(H100, "570.133.20", "12.8"), HOST)
+    assert (count.severity, count.needed, count.found) == ("warn", "4", "1")
+    # The memory wanted is the selected GPU's: a lock that ran on its 24 GiB card alone fits a 24 GiB host.
+    mixed = dataclasses.replace(
+        lock,
+        hardware=dataclasses.replace(lock.hardware, gpus=gpus(H100, RTX_4090)),
+        environment={"CUDA_VISIBLE_DEVICES": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"},
+    )
+    [memory] = gpu_memory.check(mixed, gpu_host(RTX_4090, "570.133.20", "12.8"), HOST)
+    assert (memory.severity, memory.needed) == ("ok", "24.0 GiB (NVIDIA GeForce RTX 4090)")
+    [memory] = gpu_memory.check(
+        dataclasses.replace(mixed, environment={}), gpu_host(RTX_4090, "570.133.20", "12.8"), HOST
+    )[:1]
+    assert (memory.severity, memory.needed) == ("warn", "79.6 GiB (NVIDIA H100 80GB HBM3)")
 
 
 def test_a_container_target_is_not_judged_by_cuda_visible_devices(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...model import Snapshot
+from ...model import Gpu, Snapshot
 from .._facts import cuda_need, cuda_selected, cuda_visible, mib, shown_visible
 from ..report import Finding
 from ..target import Target
@@ -17,8 +17,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     findings = []
     setting = target.cuda_visible_devices
     selected = cuda_selected(setting, host.hardware.gpus, target.cuda_device_order)
-    want = max(g.memory_mib for g in lock.hardware.gpus)
-    want_name = next(g.name for g in lock.hardware.gpus if g.memory_mib == want)
+    captured = _captured_gpus(lock)
+    want = max(g.memory_mib for g in captured)
+    want_name = next(g.name for g in captured if g.memory_mib == want)
     if selected is None:  # which GPUs CUDA uses cannot be told (the cuda rule says why): the least it may have
         have = min(g.memory_mib for g in host.hardware.gpus)
         needed, found = f"{mib(want)} ({want_name})", f"{mib(have)} (the smallest GPU: the selection cannot be told)"
@@ -46,15 +47,35 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         findings.append(Finding("ok", "GPU memory", needed, found, "", NAME))
     count = len(host.hardware.gpus)
     seen = cuda_visible(setting, count)  # what CUDA enumerates, not what NVML lists
-    if seen < len(lock.hardware.gpus):
+    ran = cuda_visible(lock.environment.get("CUDA_VISIBLE_DEVICES"), len(lock.hardware.gpus))
+    if seen < ran:
         remedy = "multi-GPU code paths need adjusting (e.g. world size)"
         if setting is not None and seen < count:
             remedy = (
                 f"{shown_visible(setting)} shows CUDA {seen} of this host's {count} GPUs: unset it or name more, "
                 "or adjust multi-GPU code paths (e.g. world size)"
             )
-        findings.append(Finding("warn", "GPU count", str(len(lock.hardware.gpus)), str(seen), remedy, NAME))
+        findings.append(Finding("warn", "GPU count", _captured_count(lock, ran), str(seen), remedy, NAME))
     return findings
+
+
+def _captured_gpus(lock: Snapshot) -> tuple[Gpu, ...]:
+    """The captured machine's GPUs CUDA used: those its recorded ``CUDA_VISIBLE_DEVICES`` selected, every GPU where
+    that cannot be told (or it hid them all)."""
+    env = lock.environment
+    selected = cuda_selected(env.get("CUDA_VISIBLE_DEVICES"), lock.hardware.gpus, env.get("CUDA_DEVICE_ORDER"))
+    return selected or lock.hardware.gpus
+
+
+def _captured_count(lock: Snapshot, ran: int) -> str:
+    """How many GPUs the captured process's CUDA saw, said with the setting that left it fewer than it had."""
+    setting = lock.environment.get("CUDA_VISIBLE_DEVICES")
+    total = len(lock.hardware.gpus)
+    return (
+        f"{ran} (captured with {shown_visible(setting)}, of {total})"
+        if setting is not None and ran < total
+        else str(ran)
+    )
 
 
 class GpuMemoryRule(Rule):
