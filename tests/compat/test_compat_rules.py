@@ -732,6 +732,19 @@ def test_an_unparseable_cuda_version_is_not_a_crash() -> None:
     assert {f.rule for f in report.findings} >= {"cuda", "driver", "gpu-arch"}
 
 
+def test_an_unparseable_cuda_version_is_no_driver_ok() -> None:
+    """The driver rule took a CUDA version naming no release ("banana") for one any driver supports: `ok`, needed
+    "CUDA " (the cuDNN/NCCL check above leaves it to the driver rule "as unknown"). It cannot be verified."""
+    lock = dataclasses.replace(gpu_lock(), frameworks={}, cuda=Cuda(runtime_version="banana", runtime_source="pip"))
+    [f] = driver.check(lock, gpu_host(A100, "570.26", "12.8"), HOST)
+    assert (f.severity, f.needed, f.found) == (
+        "warn",
+        "CUDA runtime banana (pip)",
+        "driver 570.26 (supports CUDA 12.8)",
+    )
+    assert f.remedy == "the lock names no CUDA release envsnap can read, cannot verify; capture the lock again"
+
+
 # -------------------------------------------------------------------------------------------- cpu isa
 
 

@@ -95,6 +95,10 @@ def _check(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
     full = required_driver(need.version)
     needed = f"CUDA {need.version}: driver >= {full}" if full else f"CUDA {need.version}"
     component = "NVIDIA driver"
+    if not numbers(need.version):
+        # A hand-edited lock's CUDA version that names no release ("banana"): no driver can be judged against it.
+        remedy = "the lock names no CUDA release envsnap can read, cannot verify; capture the lock again"
+        return [Finding("warn", component, need.evidence, found, remedy, NAME)]
     compat = forward_libcuda(host)
     if compat:
         native = native_cuda(driver)
