@@ -16,7 +16,7 @@ from typing import Any
 from .. import _templates
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
-from ..cudaneed import cuda_visible
+from ..cudaneed import cuda_need, cuda_visible
 from ..model import PythonPackage, Snapshot
 from ..report import gpu_name
 
@@ -140,9 +140,13 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         extra = f", cuDNN {fw.cudnn_version}" if fw.cudnn_version else ""
         rows.append(Row(_display_name(s, name), f"{fw.version or UNKNOWN} ({build}{extra})"))
     cuda = s.cuda
-    if cuda is not None and not cuda.runtime_version and not any(c.selected for c in cuda.copies):
+    need = cuda_need(s)
+    if cuda is not None and not cuda.runtime_version and not any(c.selected for c in cuda.copies) and need is None:
         # Copies on disk that nothing in the environment loads (a toolkit beside a CPU-only torch).
         rows.append(Row("CUDA", "CPU-only (the environment loads no CUDA library)"))
+    elif cuda is not None and not cuda.runtime_version and need is not None:
+        # CUDA wheels (of two majors) no binary of the environment tells apart: the check judges it a CUDA lock.
+        rows.append(Row("CUDA", f"{need.carried()} (which runtime the code loads is not recorded)"))
     elif cuda is not None:
         rows.append(Row("CUDA runtime", _with_source(cuda.runtime_version, cuda.runtime_source)))
         rows.append(Row("cuDNN", _with_source(cuda.cudnn_version, cuda.cudnn_source)))

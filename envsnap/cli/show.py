@@ -27,6 +27,7 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
+    from ..cudaneed import cuda_need
     from ..report import gpu_name
 
     # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
@@ -79,7 +80,12 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             f"cuBLAS {s.cuda.cublas_version}" if s.cuda.cublas_version else "",
             f"toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else "",
         ]
-        if not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
+        need = cuda_need(s) if not s.cuda.runtime_version else None
+        if need is not None:
+            # CUDA wheels (of two majors) no binary of the environment tells apart: `check` judges a CUDA lock.
+            present = f"; toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""
+            rows.append(("CUDA", f"{need.carried()} (which runtime the code loads is not recorded){present}"))
+        elif not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"CPU-only: the environment loads no CUDA library{present}"))
         else:

@@ -373,3 +373,43 @@ def test_a_bidi_character_of_the_lock_name_is_not_kept_in_the_markdown_commands(
     bundled = appendix.render_markdown(rich, lock_name=name, bundled=True)["appendix.md"].decode()
     assert "\u202e" not in bundled and "envsnap rebuild '\ufffdkcol.vne' " in bundled
     assert "--bundle . --offline" in bundled
+
+
+def test_cuda_runtime_wheels_no_binary_tells_apart_are_not_called_cpu_only(rich: Snapshot) -> None:
+    """An environment with the CUDA 12 and CUDA 13 runtime wheels and no framework records no selected runtime (no
+    binary of it names one): `show` and the appendix called it "CPU-only (the environment loads no CUDA library)"
+    while `check` judged it a CUDA 13.0 lock and failed it on a host without a GPU. Both name the wheels now."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary
+
+    wheels = (
+        PythonPackage(name="nvidia-cuda-runtime", version="13.0.96"),
+        PythonPackage(name="nvidia-cuda-runtime-cu12", version="12.8.90"),
+    )
+    copies = (
+        CudaLibrary("runtime", "13.0.96", "pip", "nvidia-cuda-runtime"),
+        CudaLibrary("runtime", "12.8.90", "pip", "nvidia-cuda-runtime-cu12"),
+    )
+    lock = lockfile.seal(
+        dataclasses.replace(
+            rich,
+            frameworks={},
+            cuda=Cuda(toolkit_version="13.0", copies=copies),
+            python=dataclasses.replace(rich.python, packages=wheels),
+        )
+    )
+    carried = "nvidia-cuda-runtime 13.0.96 and nvidia-cuda-runtime-cu12 12.8.90"
+    said = f"{carried} (which runtime the code loads is not recorded)"
+    assert dict(summary_rows(lock))["CUDA"] == f"{said}; toolkit 13.0"
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert f"| CUDA | {said} |" in text and "CPU-only" not in text
+    # A toolkit beside no CUDA wheel and no CUDA build is still CPU-only.
+    cpu = lockfile.seal(dataclasses.replace(lock, python=dataclasses.replace(rich.python, packages=())))
+    assert (
+        dict(summary_rows(cpu))["CUDA"]
+        == "CPU-only: the environment loads no CUDA library; toolkit 13.0 present, not loaded"
+    )
+    assert (
+        "| CUDA | CPU-only (the environment loads no CUDA library) |"
+        in appendix.render_markdown(cpu)["appendix.md"].decode()
+    )
