@@ -248,16 +248,28 @@ def test_cpu_only_lock_on_a_gpu_host_is_compatible() -> None:
     assert only(report, "cuda") == [("ok", "CUDA", "none (CPU-only lock)", "no GPU needed", "")]
 
 
-def test_unknown_future_cuda_is_a_clear_warning_not_a_crash() -> None:
+def test_unknown_future_cuda_of_a_newer_major_than_the_drivers_fails_not_a_crash() -> None:
+    """A CUDA release envsnap's table does not know yet, of a newer major than the driver's CUDA, cannot run there
+    whatever its minimum driver: minor-version compatibility stays within a major (it was a warning, exit 0)."""
     lock = gpu_lock("3.1.0", "14.2")
     report = evaluate(lock, gpu_host(RTX_5090, "580.65.06", "13.0"), HOST)
-    assert report.verdict == "warnings", report.render_rows()
-    [(severity, _, needed, _, remedy)] = only(report, "driver")
-    assert severity == "warn"
-    assert needed == "CUDA 14.2 (CUDA runtime 14.2 (pip))"
-    assert "CUDA 14.2 is unknown to envsnap's driver table" in remedy and "cannot verify" in remedy
+    assert report.verdict == "incompatible", report.render_rows()
+    [(severity, _, needed, found, remedy)] = only(report, "driver")
+    assert severity == "fail"
+    assert needed == "CUDA 14.2 (CUDA runtime 14.2 (pip))" and found == "driver 580.65.06 (supports CUDA 13.0)"
+    assert remedy.startswith("install an NVIDIA driver that supports CUDA 14.2 (a driver of CUDA 13.0 runs no CUDA 14")
+    assert "not supported on this GPU, NVIDIA GeForce RTX 5090" in remedy  # no cuda-compat on a GeForce
+    assert "CUDA 14.2 is unknown to envsnap's driver table" in remedy
     [(severity, *_, remedy)] = only(report, "gpu-arch")
     assert severity == "warn" and "cu142 release set is unknown" in remedy
+
+
+def test_unknown_future_cuda_whose_driver_cuda_is_unknown_is_a_clear_warning() -> None:
+    """Where the driver does not say which CUDA it supports, the unknown release cannot be judged: a warning."""
+    report = evaluate(gpu_lock("3.1.0", "14.2"), gpu_host(RTX_5090, "580.65.06", ""), HOST)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "warn"
+    assert "CUDA 14.2 is unknown to envsnap's driver table" in remedy and "cannot verify" in remedy
 
 
 def test_future_cuda_is_ok_when_the_driver_itself_reports_support() -> None:

@@ -133,6 +133,18 @@ def _check(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
             remedy = f"install NVIDIA driver >= {floor} (every CUDA {numbers(need.version)[0]} release needs it)"
             remedy += _forward(host, target, need.version) + f"; {unknown}: NVIDIA's release notes name its full driver"
             return [Finding("fail", component, f"CUDA {need.version}: driver >= {floor}", found, remedy, NAME)]
+        major = numbers(need.version)[:1]
+        if driver_cuda and not compat and numbers(driver_cuda)[:1] < major:
+            # A release of a newer major than the driver's CUDA: minor-version compatibility stays within a major, so
+            # no driver of this one runs it, whatever its unknown minimum (a CUDA 14.2 lock on a CUDA 13.0 driver was
+            # a warning, exit 0).
+            remedy = (
+                f"install an NVIDIA driver that supports CUDA {need.version} (a driver of CUDA {driver_cuda} runs no "
+                f"CUDA {major[0]} release: minor-version compatibility stays within a major)"
+                + _forward(host, target, need.version)
+                + f"; {unknown}: NVIDIA's release notes name its minimum driver"
+            )
+            return [Finding("fail", component, f"CUDA {need.version} ({need.evidence})", found, remedy, NAME)]
         return [
             Finding(
                 "warn",
