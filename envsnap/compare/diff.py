@@ -75,7 +75,9 @@ class Change(Entry):
     # installed, not what: the tool named in its INSTALLER, which verify does not compare either; the environment
     # kind, system or venv, which verify calls info; an editable install's RECORD digest, which verify calls info)
     change: str
-    kind: str  # major | minor | patch | local | build | source | artifact | version | value | unknown | installer
+    # major | minor | patch | local | build | source | artifact | version | value | unknown | installer | library |
+    # unanswered (the NVIDIA driver of one lock did not answer at capture: its values are empty, not removed)
+    kind: str
     old: str = ""
     new: str = ""
     weight: int = 0
@@ -90,7 +92,7 @@ class Change(Entry):
             return f"{self.subject} unknown: {self.new} ({self.note})"
         if self.change == "unknown":
             return f"{self.subject}: {self.old or '(unknown)'} -> {self.new or '(unknown)'} ({self.note})"
-        if self.change == "provenance":
+        if self.change == "provenance" or self.kind == "unanswered":
             return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.note})"
         if self.kind == "fields":  # the fields that differ, by path: no value of either lock
             return f"{self.subject} differ: {self.new} ({self.note})"
@@ -944,24 +946,42 @@ def _value(area: str, subject: str, old: str, new: str, weight: int, kind: str =
     return [Change(area, subject, "changed", kind, old, new, weight)]
 
 
+def _unanswered(a: Snapshot, b: Snapshot, changes: list[Change]) -> list[Change]:
+    """``changes`` (of the driver and the GPUs), each whose one side is empty because that lock's NVIDIA driver
+    did not answer at capture (``nvidia.error`` and no version) said so, as ``verify`` says it: not removed or
+    added, which reads as a host without a driver."""
+    out: list[Change] = []
+    for c in changes:
+        side = b if c.change == "removed" else a if c.change == "added" else None
+        nvidia = side.nvidia if side is not None else None
+        if nvidia is None or not nvidia.error or nvidia.driver_version:
+            out.append(c)
+            continue
+        label = "B" if side is b else "A"
+        note = f"the NVIDIA driver did not answer in {label}: {nvidia.error}"
+        out.append(_change(c.area, c.subject, "changed", "unanswered", c.old, c.new, c.weight, note))
+    return out
+
+
 def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
     out: list[Change] = []
     na, nb = a.nvidia, b.nvidia
-    out += _value(
-        "gpu",
-        "NVIDIA driver",
-        na.driver_version if na else "",
-        nb.driver_version if nb else "",
-        90,
-        "version",
+    out += _unanswered(
+        a,
+        b,
+        _value("gpu", "NVIDIA driver", na.driver_version if na else "", nb.driver_version if nb else "", 90, "version"),
     )
-    out += _value(
-        "gpu",
-        "driver CUDA",
-        na.cuda_driver_version if na else "",
-        nb.cuda_driver_version if nb else "",
-        89,
-        "version",
+    out += _unanswered(
+        a,
+        b,
+        _value(
+            "gpu",
+            "driver CUDA",
+            na.cuda_driver_version if na else "",
+            nb.cuda_driver_version if nb else "",
+            89,
+            "version",
+        ),
     )
     ca, cb = a.cuda, b.cuda
     for what, label, weight in (
@@ -980,7 +1000,7 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
         )
     ga = ", ".join(f"{gpu_name(g)} (sm {g.compute_capability})" for g in a.hardware.gpus)
     gb = ", ".join(f"{gpu_name(g)} (sm {g.compute_capability})" for g in b.hardware.gpus)
-    out += _value("gpu", "GPUs", ga, gb, 88)
+    out += _unanswered(a, b, _value("gpu", "GPUs", ga, gb, 88))
     for name in sorted(set(a.frameworks) | set(b.frameworks)):
         fa, fb = a.frameworks.get(name), b.frameworks.get(name)
         out += _value(

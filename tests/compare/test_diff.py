@@ -1049,3 +1049,32 @@ def test_a_field_no_comparison_looks_at_still_differs_beside_entries_that_are_no
     result = cli("diff", authors, lockfile.dump(moved, tmp_path / "moved.lock"))
     assert result.code == 1 and "python.packages[six].requested" in result.out, result.out
     assert "artifact" not in result.out.split("other fields")[1].split("\n")[0], result.out
+
+
+def test_a_driver_that_did_not_answer_in_one_lock_is_said_so_not_removed(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    answered = _lock(
+        nvidia=Nvidia(driver_version="575.51.03", cuda_driver_version="12.9", source="nvml"),
+        hardware=Hardware(gpus=(Gpu(0, "NVIDIA H100", "9.0"),)),
+    )
+    dead = _lock(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
+    said = "the NVIDIA driver did not answer in B: nvmlInit: Driver Not Loaded"
+    lines = [c.describe() for c in diff(answered, dead).changes]
+    assert lines == [
+        f"NVIDIA driver: 575.51.03 -> (none) ({said})",
+        f"driver CUDA: 12.9 -> (none) ({said})",
+        f"GPUs: NVIDIA H100 (sm 9.0) -> (none) ({said})",
+    ]
+    back = [c.describe() for c in diff(dead, answered).changes]
+    assert back[0] == (
+        "NVIDIA driver: (none) -> 575.51.03 (the NVIDIA driver did not answer in A: nvmlInit: Driver Not Loaded)"
+    )
+    # The CLI (which compares views of the two files) says the same, still a difference: exit 1.
+    a = lockfile.dump(answered, tmp_path / "a.lock")
+    b = lockfile.dump(dead, tmp_path / "b.lock")
+    out = cli("diff", a, b)
+    assert out.code == 1 and f"NVIDIA driver: 575.51.03 -> (none) ({said})" in out.out
+    assert "removed" not in out.out
+    # A lock without any driver (no [nvidia] table) still reads as the driver removed.
+    assert diff(answered, _lock(nvidia=None)).changes[0].describe() == "NVIDIA driver 575.51.03 removed"
