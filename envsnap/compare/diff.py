@@ -84,6 +84,8 @@ class Change(Entry):
     note: str = ""  # e.g. "downgrade"
 
     def describe(self) -> str:
+        if self.kind == "library" and self.change in ("added", "removed"):  # named once, with its owning package
+            return f"{self.subject}{f' ({self.note})' if self.note else ''} {self.change}"
         if self.change == "added":
             return f"{self.subject} {self.new} added"
         if self.change == "removed":
@@ -1338,6 +1340,7 @@ def _system(a: Snapshot, b: Snapshot) -> list[Change]:
     libs_b = {lib.soname: lib for lib in b.system.libraries}
     for soname in sorted(set(libs_a) ^ set(libs_b)):
         gone = soname in libs_a
+        package = (libs_a if gone else libs_b)[soname].package  # the system package that owns it, "" where none
         out.append(
             Change(
                 "system",
@@ -1347,6 +1350,7 @@ def _system(a: Snapshot, b: Snapshot) -> list[Change]:
                 soname if gone else "",
                 "" if gone else soname,
                 35,
+                f"package {package}" if package else "",
             )
         )
     pa = {(p.name, p.arch): p for p in a.system.packages}

@@ -1078,3 +1078,21 @@ def test_a_driver_that_did_not_answer_in_one_lock_is_said_so_not_removed(
     assert "removed" not in out.out
     # A lock without any driver (no [nvidia] table) still reads as the driver removed.
     assert diff(answered, _lock(nvidia=None)).changes[0].describe() == "NVIDIA driver 575.51.03 removed"
+
+
+def test_a_system_library_added_or_removed_is_named_once_with_its_package(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    a = _lock(system=System(libraries=(SystemLibrary("libz.so.1", "/usr/lib/libz.so.1", "zlib1g"),)))
+    b = _lock(system=System(libraries=(SystemLibrary("libgomp.so.1"),)))
+    lines = sorted(c.describe() for c in diff(a, b).changes)
+    assert lines == ["libgomp.so.1 added", "libz.so.1 (package zlib1g) removed"]
+    out = cli("diff", lockfile.dump(a, tmp_path / "a.lock"), lockfile.dump(b, tmp_path / "b.lock"), "--json")
+    removed = next(c for c in json.loads(out.out)["changes"] if c["subject"] == "libz.so.1")
+    assert out.code == 1
+    assert (removed["change"], removed["old"], removed["new"], removed["note"]) == (
+        "removed",
+        "libz.so.1",
+        "",
+        "package zlib1g",
+    )
