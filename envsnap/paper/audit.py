@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from .. import _readlimits, grammar, lockfile, sinks
 from .._frozen import frozen
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
+from ..cudaneed import cuda_need
 from ..errors import BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
@@ -355,10 +356,9 @@ def _base_image(bundle: Bundle | None, bundle_cmd: str) -> Item:
 
 def _gpu(lock: Snapshot) -> Item:
     cuda = lock.cuda
-    uses_cuda = (cuda is not None and bool(cuda.runtime_version)) or any(
-        fw.cuda_version for fw in lock.frameworks.values()
-    )
-    if not uses_cuda:
+    # The judgement check and show make (CUDA runtime wheels with no framework are a CUDA lock too); a system
+    # toolkit nothing in the environment uses is not.
+    if cuda_need(lock) is None:
         return Item("gpu-stack", "functional", True, "CPU-only environment: no GPU stack to record")
     missing = []
     if lock.nvidia is None or not lock.nvidia.driver_version:

@@ -879,3 +879,29 @@ def test_the_crate_writes_a_runs_bidi_and_line_separator_characters_as_escapes(t
     assert "\\u202e" in text.lower() and "\\u2028" in text.lower()
     entities = {e["@id"]: e for e in json.loads(text)["@graph"]}
     assert entities["#run-0000000000000001-env-1"]["value"] == value
+
+
+def test_audit_of_cuda_runtime_wheels_and_no_framework_asks_for_the_gpu_stack(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # The CUDA 12 and CUDA 13 runtime wheels, no framework, no runtime a binary selects: check and show judge it a
+    # CUDA 13.0 lock, yet the audit's gpu-stack item said "CPU-only environment: no GPU stack to record" and was ok.
+    from envsnap.model import Cuda, CudaLibrary, PythonPackage
+
+    wheels = (
+        PythonPackage(name="nvidia-cuda-runtime", version="13.0.96"),
+        PythonPackage(name="nvidia-cuda-runtime-cu12", version="12.8.90"),
+    )
+    copies = (
+        CudaLibrary("runtime", "13.0.96", "pip", "nvidia-cuda-runtime"),
+        CudaLibrary("runtime", "12.8.90", "pip", "nvidia-cuda-runtime-cu12"),
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(*wheels, seal=True, cuda=Cuda(toolkit_version="13.0", copies=copies)), lock)
+    result = cli("audit", lock, "--json")
+    gpu = next(i for i in json.loads(result.out)["items"] if i["id"] == "gpu-stack")
+    assert not gpu["ok"] and "CPU-only" not in gpu["detail"], gpu
+    assert gpu["detail"].startswith("GPU stack not recorded: driver"), gpu
+    assert gpu["remedy"] == "run envsnap capture on the GPU machine the results came from", gpu
+    # A toolkit beside no CUDA wheel and no CUDA build is still CPU-only.
+    lockfile.dump(sample_lock(seal=True, cuda=Cuda(toolkit_version="13.0")), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert gpu["ok"] and gpu["detail"] == "CPU-only environment: no GPU stack to record", gpu
