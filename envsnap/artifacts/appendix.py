@@ -32,7 +32,15 @@ _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"timm|onnx|onnxruntime(-gpu)?|paddlepaddle(-gpu)?|mxnet|peft|vllm|flash-attn|bitsandbytes)$"
         ),
     ),
-    ("CUDA libraries", re.compile(r"^(nvidia-.*|cupy(-cuda.*)?|pycuda|cuda-python)$")),
+    (
+        "CUDA libraries",
+        # NVIDIA's CUDA library wheels (nvidia-cuda-runtime-cu12, nvidia-cublas, ...), not every nvidia- name:
+        # nvidia-ml-py is the NVML Python binding, no CUDA library.
+        re.compile(
+            r"^(nvidia-(cuda-[a-z0-9-]+|(cublas|cudnn|cufft|cufile|curand|cusolver|cusparse|cusparselt|cutensor|"
+            r"nccl|nvtx|nvjitlink|nvshmem|npp|nvjpeg|nvjpeg2k|nvvm)(-cu\d+)?)|cupy(-cuda.*)?|pycuda|cuda-python)$"
+        ),
+    ),
     (
         "Numerical and data",
         re.compile(

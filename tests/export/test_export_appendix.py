@@ -413,3 +413,19 @@ def test_cuda_runtime_wheels_no_binary_tells_apart_are_not_called_cpu_only(rich:
         "| CUDA | CPU-only (the environment loads no CUDA library) |"
         in appendix.render_markdown(cpu)["appendix.md"].decode()
     )
+
+
+def test_only_nvidias_cuda_library_wheels_are_listed_as_cuda_libraries(rich: Snapshot) -> None:
+    """`nvidia-.*` put nvidia-ml-py (the NVML Python binding, no CUDA library) under "CUDA libraries"."""
+    names = ("nvidia-ml-py", "nvidia-cuda-runtime-cu12", "nvidia-cublas", "nvidia-nccl-cu12", "nvidia-nvjitlink-cu12")
+    packages = tuple(PythonPackage(name=name, version="12.8.90") for name in names)
+    lock = lockfile.seal(dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages)))
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    groups = dict(re.findall(r"^- \*\*(.+?)\*\* \(\d+\): (.*)$", text, re.MULTILINE))
+    assert groups["CUDA libraries"] == (
+        "nvidia-cublas 12.8.90, nvidia-cuda-runtime-cu12 12.8.90, nvidia-nccl-cu12 12.8.90, "
+        "nvidia-nvjitlink-cu12 12.8.90"
+    ), groups
+    assert groups["Other packages"] == "nvidia-ml-py 12.8.90", groups
+    latex = appendix.render_latex(lock)["appendix.tex"].decode()
+    assert "nvidia-ml-py" in latex.split("Other packages", 1)[1], latex
