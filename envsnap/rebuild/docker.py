@@ -702,7 +702,9 @@ def save_base_image(
     reference = base.reference.split("@", 1)[0]
     facts = look(base.reference)  # NAME@sha256:ID is that image, whatever NAME names now
     if facts is None:
-        raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first")
+        # The image the docker target chose from the lock: one the engine has may be named instead.
+        other = "" if base_image else ", or name an image the engine has with --base-image IMAGE"
+        raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first{other}")
     return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))
 
 
