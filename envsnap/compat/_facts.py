@@ -16,6 +16,10 @@ from ..platforms import numbers
 from . import data
 from .report import Finding
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .target import Target
+
 
 def variant(cuda_version: str) -> str:
     """``"12.8"`` -> ``"cu128"``."""
@@ -241,3 +245,9 @@ def activate_python(python: str, get: str = "") -> str:
         f"activate a venv or conda environment of {python} on a file system the nodes share (srun passes "
         f"VIRTUAL_ENV and CONDA_PREFIX on to them{get}), or rebuild the lock into one with envsnap rebuild"
     )
+
+
+def docker_remedy(target: Target) -> str:
+    """How a remedy names a rebuild as a container: check's and rebuild's ``--target docker``; for a caller without
+    that option (fleet's node: ``Target.python_options`` false), the command that has it."""
+    return "--target docker" if target.python_options else "envsnap rebuild --target docker"

@@ -746,6 +746,37 @@ def test_a_node_answers_what_check_and_verify_answer_on_the_same_host(
     assert any(drifted for _, drifted in verdicts)
 
 
+def test_a_nodes_remedy_for_an_old_glibc_or_another_distribution_names_the_command_with_target_docker(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock whose wheels need glibc 2.99, or whose system packages are another distribution's, on a node: the
+    node's remedy said "(e.g. --target docker)", an option `fleet check` does not have; it names the command that
+    has it, `envsnap rebuild --target docker`. check's own remedy keeps its option."""
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    snap = lockfile.load(here)
+    first = dataclasses.replace(snap.python.packages[0], wheel_tags=("py3-none-manylinux_2_99_x86_64",))
+    platform = dataclasses.replace(snap.platform, os_id="fedora", os_version="41")
+    packages = (SystemPackage("rpm", "libgomp", "14.2.1", "x86_64", needed_by=(first.name,)),)
+    edited = dataclasses.replace(
+        snap,
+        platform=platform,
+        python=dataclasses.replace(snap.python, packages=(first, *snap.python.packages[1:])),
+        system=dataclasses.replace(snap.system, manager="rpm", packages=packages),
+    )
+    lock = tmp_path / "old-glibc.lock"
+    lockfile.dump(edited, lock)
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    answered = cli("fleet", "node", str(lock))
+    assert answered.out, answered
+    findings = json.loads(answered.out)["check"]["findings"]
+    remedies = {f["component"]: f["remedy"] for f in findings}
+    assert remedies["glibc"].endswith("(e.g. envsnap rebuild --target docker)"), remedies
+    assert remedies["system packages"] == "use envsnap rebuild --target docker to rebuild on the captured distribution"
+    checked = {f["component"]: f["remedy"] for f in json.loads(cli("check", str(lock), "--json").out)["findings"]}
+    assert checked["glibc"].endswith("(e.g. --target docker)") and "envsnap rebuild" not in checked["glibc"]
+
+
 def test_a_nodes_remedy_for_another_python_names_no_option_fleet_check_lacks(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

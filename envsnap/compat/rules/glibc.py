@@ -8,6 +8,7 @@ import re
 
 from ...model import Snapshot
 from ...platforms import numbers
+from .._facts import docker_remedy
 from .._tags import glibc_floor, package_tags
 from ..report import Finding
 from ..target import Target
@@ -69,7 +70,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 "glibc",
                 needed,
                 found,
-                "use a glibc-based host, or --target docker with a glibc base image",
+                f"use a glibc-based host, or {docker_remedy(target)} with a glibc base image",
                 NAME,
             )
         ]
@@ -81,7 +82,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 "glibc",
                 needed,
                 found,
-                f"use a host or base image with glibc >= {floor_text} (e.g. --target docker)",
+                f"use a host or base image with glibc >= {floor_text} (e.g. {docker_remedy(target)})",
                 NAME,
             )
         ]
@@ -95,7 +96,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 f"{needed}; {', '.join(local)} built on glibc {lock.platform.libc_version}",
                 found,
                 "wheels built on the captured system may use newer glibc symbols; rebuild them from source "
-                "here, or use --target docker to rebuild on the captured distribution",
+                f"here, or use {docker_remedy(target)} to rebuild on the captured distribution",
                 NAME,
             )
         ]

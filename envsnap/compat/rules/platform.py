@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...model import Snapshot
 from ...platforms import conda_subdir, machine, with_article
+from .._facts import docker_remedy
 from ..report import Finding
 from ..target import Target
 from .interface import Rule
@@ -14,7 +15,7 @@ NAME = "platform"
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
         return _container(lock, host, target)
-    return _host(lock, host) + _conda_platform(lock, host)
+    return _host(lock, host, target) + _conda_platform(lock, host)
 
 
 def _conda_platform(lock: Snapshot, host: Snapshot) -> list[Finding]:
@@ -45,7 +46,7 @@ def _describe(system: str, arch: str) -> str:
     return f"{system or 'unknown OS'} {arch or 'unknown machine'}"
 
 
-def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
+def _host(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     want, have = lock.platform, host.platform
     needed, found = _describe(want.system, want.machine), _describe(have.system, have.machine)
     if want.system and have.system and want.system != have.system:
@@ -71,7 +72,7 @@ def _host(lock: Snapshot, host: Snapshot) -> list[Finding]:
             )
         ]
     findings = [_unverified(lock, needed, found) or Finding("ok", "machine", needed, found, "", NAME)]
-    findings += _distribution(lock, host)
+    findings += _distribution(lock, host, target)
     return findings
 
 
@@ -89,7 +90,7 @@ def _unverified(lock: Snapshot, needed: str, found: str) -> Finding | None:
     )
 
 
-def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
+def _distribution(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     """System packages the environment's binaries need can only be reinstalled from the same distribution."""
     needed_pkgs = [p for p in lock.system.packages if p.needed_by]
     if not needed_pkgs:
@@ -104,7 +105,7 @@ def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
                 "system packages",
                 what,
                 f"{host.system.manager or 'no package manager'} ({have})",
-                "use --target docker to rebuild on the captured distribution",
+                f"use {docker_remedy(target)} to rebuild on the captured distribution",
                 NAME,
             )
         ]
@@ -115,7 +116,8 @@ def _distribution(lock: Snapshot, host: Snapshot) -> list[Finding]:
                 "system packages",
                 what,
                 have,
-                "the exact versions may not exist here; use --target docker to rebuild on the captured distribution",
+                "the exact versions may not exist here; "
+                f"use {docker_remedy(target)} to rebuild on the captured distribution",
                 NAME,
             )
         ]
