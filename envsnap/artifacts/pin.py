@@ -911,9 +911,13 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
 
 
 def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
+    return _sdist_release(filename, pkg.name, pkg.version)
+
+
+def _sdist_release(filename: str, project: str, release: str) -> bool:
     try:
         name, version = parse_sdist_filename(filename)
-        return name == canonicalize_name(pkg.name) and version == Version(pkg.version)
+        return name == canonicalize_name(project) and version == Version(release)
     except (InvalidSdistFilename, InvalidVersion):
         return False
 
@@ -1859,13 +1863,20 @@ def hash_only(artifact: Artifact) -> bool:
 def same_release(filename: str, pkg: PythonPackage) -> bool:
     """Whether ``filename`` (a wheel's or an sdist's) names ``pkg``'s distribution and version, compared as an
     installer reads them (names normalised, versions as versions)."""
+    return _same_release(filename, pkg.name, pkg.version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _same_release(filename: str, project: str, release: str) -> bool:
+    # Once per file, name and version in a process: a rebuild asks it of every bundled wheel twice (the hashing
+    # ahead, then the check), and parsing the file name and both versions is most of a wheel's check.
     if filename.endswith(".whl"):
         try:
             name, version, _build, _tags = parse_wheel_filename(filename)
-            return name == canonicalize_name(pkg.name) and version == Version(pkg.version)
+            return name == canonicalize_name(project) and version == Version(release)
         except (InvalidWheelFilename, InvalidVersion):
             return False
-    return sdist_matches(filename, pkg)
+    return _sdist_release(filename, project, release)
 
 
 def located(art: Artifact, redactor: PathRedactor) -> Artifact:
