@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "its RECORD (a conda package's: its conda-meta record): catches files edited or deleted after installation "
         "(slower: reads everything)",
     )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="the project {project} in the lock names, where an editable project is looked for (default: the git "
+        "work tree around the working directory, else the one around LOCK's folder)",
+    )
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no mismatch)")
     add_gpu_timeout(p, "reported")
@@ -62,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         chosen = select_environment(args.python)
     use_cache = not args.no_cache
+    args.project_root = _project_of(args)
     # An environment verified against this lock before, with nothing it read changed since: the same report.
     memo = _Memo.of(args, chosen) if use_cache and not args.files else None
     report = memo.answer() if memo is not None else None
@@ -107,6 +114,7 @@ def _verify(
         prepared=prepared,
         kept=kept,
         gpu_timeout=args.gpu_timeout,
+        project=args.project_root,
     )
     from ..compare.verify import reads_checkouts
 
@@ -119,6 +127,23 @@ def _verify(
     ):
         memo.keep(kept[0], started_ns, report)
     return report
+
+
+def _project_of(args: argparse.Namespace) -> str | None:
+    """The folder ``{project}`` in the lock names: ``--project DIR`` (the git work tree around it, else the folder
+    itself), else the work tree around the working directory (None: the capture finds it), else the one around
+    LOCK's folder (a lock kept in its project, verified from elsewhere), else None: nothing names it here."""
+    from ..probes.gitstate import find_root
+    from ..probes.project import lock_project, project_root
+
+    if args.project is not None:
+        return str(project_root(args.project))
+    try:
+        if find_root(os.getcwd()) is not None:
+            return None
+    except OSError:
+        pass  # the working directory is gone: no work tree around it
+    return lock_project(args.lock)
 
 
 class _Memo:
@@ -138,7 +163,7 @@ class _Memo:
         from ..errors import LockfileError
         from ..probes import memo
 
-        if not memo.eligible(project=None, deep=False, pin=False, json_too=False, environ=os.environ):
+        if not memo.eligible(project=args.project, deep=False, pin=False, json_too=False, environ=os.environ):
             return None
         try:  # the lock's exact text is part of the key; a lock that cannot be read fails in the full verify
             raw = _readlimits.read_bytes(Path(args.lock), error=LockfileError, what="lockfile")
@@ -151,7 +176,9 @@ class _Memo:
         path = capture_cache_path("verify", memo.memo_identity(chosen.cache_identity(), project), memo.SUFFIX)
         if path is None:
             return None
-        return cls(path, memo.facts(["verify", args.python, chosen, lock, *project], os.environ), chosen, project)
+        # The folder {project} names where the working directory is in no work tree (the one around the lock's).
+        command = ["verify", args.python, chosen, lock, *project, args.project_root]
+        return cls(path, memo.facts(command, os.environ), chosen, project)
 
     def answer(self) -> VerifyReport | None:
         from ..compare.verdict import report_of

@@ -71,6 +71,7 @@ def verify(
     scrubbed: bool = False,
     gpu_timeout: float | None = None,
     environ: Mapping[str, str] | None = None,
+    project: str | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -91,7 +92,9 @@ def verify(
     it while its installer runs: 3-6 ms less after the installer). ``gpu_timeout``: how long NVML may take to
     answer (``--gpu-timeout``; default ``GPU_TIMEOUT``), after which the driver is reported as not answering.
     ``environ``: the environment variables the environment is judged with (default: this process's): a rerun's
-    command gets the variables its record holds."""
+    command gets the variables its record holds. ``project``: the folder ``{project}`` in the lock names here (the
+    CLI's ``--project``); default: the git work tree around the working directory, else the one around the lock's
+    folder (``probes.project.lock_project``: a lock kept in its project, verified from elsewhere)."""
     from ..probes import gitstate
     from ..probes.capture import capture
 
@@ -147,7 +150,11 @@ def verify(
     found = _file_differences(changed or {}, kept[-1] if files and kept else None)
     extra = [*edited, *(_files_gone(lock, kept[-1], found) if kept else found)]
     extra += _editable_folders_gone(lock, kept[-1], actual) if kept else []
-    elsewhere = _editable_elsewhere(lock, kept[-1]) if kept else []
+    if kept and project is None and not isinstance(lock_or_path, Snapshot):
+        from ..probes.project import lock_project
+
+        project = kept[-1].project_root or lock_project(lock_or_path)
+    elsewhere = _editable_elsewhere(lock, kept[-1], project) if kept else []
     if elsewhere:
         # Its RECORD differs as the folder its hook names does: that info follows from the source, said once.
         moved = {d.subject for d in elsewhere}
@@ -216,23 +223,26 @@ def _editable_folders_gone(lock: Snapshot, captured: Captured, actual: Snapshot)
     return out
 
 
-def _editable_elsewhere(lock: Snapshot, captured: Captured) -> list[Difference]:
+def _editable_elsewhere(lock: Snapshot, captured: Captured, project: str | None = None) -> list[Difference]:
     """A mismatch for each package the lock installs editable from a folder (``file://{project}``, ``file://~/src/
     mylib``, an absolute path) whose install reads its code from another folder that is there: a clone of the
     project installed with ``pip install -e ../proj-other`` and verified in the project was identical, though
-    nothing of the project imports. ``{project}`` is read as every command reads it, the git work tree around the
-    working directory (a lock verified in a clone of its project, installed editable there, is the same); ``~``
-    as the home. A label with nothing to read it from here (``{project}`` outside any work tree) is not judged; a
-    folder that is gone is ``_editable_folders_gone``'s. The paths are compared as text: no folder the lock names is
-    read."""
+    nothing of the project imports. ``{project}`` is ``project`` where given (``--project``, the work tree around
+    the lock's folder), else read as every command reads it, the git work tree around the working directory (a
+    lock verified in a clone of its project, installed editable there, is the same); ``~`` as the home. A label
+    with nothing to read it from here (``{project}`` outside any work tree, the lock's folder in none either) is a
+    warning saying so and what to give: it was not judged, and ``identical`` said nothing of it. A folder that is
+    gone is ``_editable_folders_gone``'s. The paths are compared as text: no folder the lock names is read."""
     from packaging.utils import canonicalize_name
 
+    from ..fileurls import PROJECT
     from ..probes.python import editable_folder, editable_folder_gone
 
     wanted = {p.name: p for p in lock.python.packages if p.source.kind == "directory" and p.source.editable}
     redact = captured.redact
     if not wanted or redact is None:
         return []
+    root = project or captured.project_root
     out, seen = [], set()
     for raw in captured.python.packages:
         name = canonicalize_name(raw.name)
@@ -247,16 +257,33 @@ def _editable_elsewhere(lock: Snapshot, captured: Captured) -> list[Difference]:
         if want.source.subdirectory:
             locked += "/" + want.source.subdirectory.strip("/")
         here = redact.local(folder)
-        where = _folder_of(locked, captured)
-        if where is None or where in (_folder_of(here, captured), os.path.normpath(folder)):
+        where = _folder_of(locked, captured, root)
+        labelled = locked == f"file://{PROJECT}" or locked.startswith(f"file://{PROJECT}/")
+        if where is None and labelled and not root:
+            # {project} names no folder here: said, not passed over as identical.
+            note = (
+                "not judged: {project} names no folder here (verify runs in no git work tree, and the lock's folder"
+                " is in none): run verify inside the project, or give --project DIR"
+            )
+            found = Difference(WARNING, "python", want.name, "source", f"editable {locked}", f"editable {here}", note)
+            out.append(found)
+            continue
+        if where is None or where in (_folder_of(here, captured, root), os.path.normpath(folder)):
             continue
         note = (
             "the install reads its code from another folder than the one the lock installs editable"
-            + (" ({project}: the git work tree verify runs in)" if locked.startswith("file://{project}") else "")
+            + (f" ({{project}}: {_project_said(project, captured)})" if labelled else "")
             + ": `pip install --no-deps -e` of the locked folder installs it as locked"
         )
         out.append(Difference(MISMATCH, "python", want.name, "source", f"editable {locked}", f"editable {here}", note))
     return out
+
+
+def _project_said(project: str | None, captured: Captured) -> str:
+    """How ``{project}`` was read, for a note: the work tree verify runs in, or the folder given or found."""
+    if project is None or project == captured.project_root:
+        return "the git work tree verify runs in"
+    return f"read as {project}"
 
 
 def _installed_editable(raw: RawPackage) -> bool:
@@ -266,16 +293,16 @@ def _installed_editable(raw: RawPackage) -> bool:
     return (isinstance(dir_info, dict) and dir_info.get("editable") is True) or (direct is None and bool(raw.egg_link))
 
 
-def _folder_of(url: str, captured: Captured) -> str | None:
-    """The local folder a recorded ``file:`` URL names on this machine, its label read here (``{project}``: the work
-    tree around the working directory; ``~``: the home; ``{prefix}``: the environment's), as text; None where it
-    is no ``file:`` URL or its label names nothing here."""
+def _folder_of(url: str, captured: Captured, project: str | None = None) -> str | None:
+    """The local folder a recorded ``file:`` URL names on this machine, its label read here (``{project}``:
+    ``project``, else the work tree around the working directory; ``~``: the home; ``{prefix}``: the
+    environment's), as text; None where it is no ``file:`` URL or its label names nothing here."""
     from ..fileurls import HOME, PREFIX, PROJECT, decoded_path, is_file_url
 
     if not is_file_url(url):
         return None
     path = decoded_path(url)
-    roots = {PROJECT: captured.project_root, HOME: os.path.expanduser("~"), PREFIX: captured.python.prefix}
+    roots = {PROJECT: project or captured.project_root, HOME: os.path.expanduser("~"), PREFIX: captured.python.prefix}
     for label, root in roots.items():
         if path == label or path.startswith(label + "/"):
             if not root or root == label:

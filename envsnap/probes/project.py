@@ -34,6 +34,14 @@ def project_root(directory: str | None = None, lock: str | os.PathLike[str] | No
     return Path(root) if root else Path(directory).absolute()
 
 
+def lock_project(lock: str | os.PathLike[str]) -> str | None:
+    """The git work tree around the folder holding ``lock`` (a bundle folder: around it), which ``{project}`` in it
+    names where verify runs in no work tree: a lock kept in its project and verified from elsewhere. None where
+    that folder is in no work tree (answered without running git where no ``.git`` is above it)."""
+    path = os.path.abspath(lock)
+    return find_root(path if os.path.isdir(path) else os.path.dirname(path))
+
+
 def probe_project(directory: str, exclude: Sequence[str] = ()) -> Project | None:
     """None when ``directory`` is not inside a git work tree (or git is missing). ``exclude``: files left out
     of the dirty state, such as the lockfile being written (a lock cannot describe itself: recapturing in a

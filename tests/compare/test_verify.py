@@ -1494,6 +1494,60 @@ def test_an_editable_install_of_another_checkout_is_a_mismatch_and_of_a_clone_ve
     assert "source" not in clone.out
 
 
+def test_an_editable_install_of_another_checkout_verified_from_outside_any_work_tree_is_judged(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same ``pip install -e ../proj-other`` of a clone, verified from a folder in no git work tree: verify
+    did not judge the editable project the lock records as ``file://{project}`` and said identical. ``{project}`` is
+    the work tree around the lock's folder, or ``--project DIR``; where nothing names it, a warning says it was not
+    judged and what to give."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+
+    def checkout(folder: Path) -> Path:
+        (folder / "src" / "proj").mkdir(parents=True)
+        (folder / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
+        (folder / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+        return folder
+
+    def install(folder: Path) -> None:
+        _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{folder / 'src'}\n".encode()})
+        direct_url = {"url": folder.as_uri(), "dir_info": {"editable": True}}
+        (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+
+    project, other = checkout(tmp_path / "proj"), checkout(tmp_path / "proj-other")
+    install(project)
+    lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
+    copy = tmp_path / "copy.lock"
+    copy.write_text(lock_path.read_text())
+    install(other)
+    outside = tmp_path / "scratch"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    said = f"  python: proj: source editable file://{{project}} -> editable {other.as_uri()} (the install reads its"
+    for _ in range(2):  # the verify memo keeps the first answer: the second must be the same
+        drifted = cli("verify", lock_path, "--python", python)
+        assert drifted.code == 3, drifted.out
+        assert said in drifted.out and f"({{project}}: read as {project})" in drifted.out, drifted.out
+    named = cli("verify", copy, "--python", python, "--project", project)
+    assert named.code == 3 and said in named.out, named.out
+    assert cli("verify", copy, "--python", python, "--project", other).code == 0
+    unjudged = cli("verify", copy, "--python", python)
+    assert unjudged.code == 0, unjudged.out
+    assert (
+        f"  python: proj: source editable file://{{project}} -> editable {other.as_uri()} (not judged: {{project}} "
+        "names no folder here (verify runs in no git work tree, and the lock's folder is in none): run verify inside "
+        "the project, or give --project DIR)\n"
+    ) in unjudged.out, unjudged.out
+    assert "warning (1)" in unjudged.out
+    assert cli("verify", copy, "--python", python, "--strict").code == 1
+    missing = cli("verify", copy, "--python", python, "--project", tmp_path / "nowhere")
+    assert missing.code == 2 and f"--project {tmp_path / 'nowhere'}: no such directory" in missing.err, missing
+
+
 def test_a_locked_distribution_whose_metadata_is_broken_says_so(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
