@@ -1096,8 +1096,9 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
 # artifact's (file name, sha256) or None, and the sha256 of the archive it was installed from by URL or "").
 # Plain tuples: the rows of a lock are kept in the parsed-lock cache (``diff_files``), and a row read from there
 # is compared by the same code as one made from a package.
-PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool]
-ROW_FIELDS = 8  # what a kept view's row must hold
+# name, version, source_text, wheel tags, RECORD digest, pinned file, archive sha256, conda_managed, editable
+PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool, bool]
+ROW_FIELDS = 9  # what a kept view's row must hold
 
 
 def package_row(p: PythonPackage) -> PackageRow:
@@ -1112,6 +1113,7 @@ def package_row(p: PythonPackage) -> PackageRow:
         None if a is None else (a.filename, a.sha256),
         value if algo == "sha256" else "",
         p.conda_managed,
+        p.source.editable,  # a folder's says so in its source text, a VCS checkout's (pip install -e git+URL) not
     )
 
 
@@ -1158,8 +1160,8 @@ def package_changes(
 def _package_change(
     x: PackageRow, y: PackageRow, imported: bool = False, same_place: SamePlace | None = None
 ) -> Change | None:
-    name, version, source, tags, record, artifact, _, _ = x
-    _, version_b, source_b, tags_b, record_b, artifact_b, _, _ = y
+    name, version, source, tags, record, artifact, _, _, editable = x
+    _, version_b, source_b, tags_b, record_b, artifact_b, _, _, editable_b = y
     if version != version_b:
         moved = version_moved(version, version_b)
         if moved is not None and not (version and version_b) and _source_kind(source) != _source_kind(source_b):
@@ -1193,10 +1195,11 @@ def _package_change(
             _PACKAGE_WEIGHT["build"],
             "wheel tag",
         )
-    if record and record_b and record != record_b and source.startswith(_EDITABLE) and source_b.startswith(_EDITABLE):
+    if record and record_b and record != record_b and editable and editable_b:
         # An editable install's RECORD lists its hook (the ``.pth`` or finder naming the folder it reads), not its
         # modules: the project moved and installed again (``pip install -e .`` where it is now) has other files
-        # there and the same code. No drift, as verify calls it info (docs/design.md, "Research layouts").
+        # there and the same code; so does a checkout of one commit (``pip install -e git+URL@COMMIT``) cloned
+        # into another ``src`` folder. No drift, as verify calls it info (docs/design.md, "Research layouts").
         return _change("python", name, "provenance", "build", record[:19], record_b[:19], 0, EDITABLE_RECORD)
     if record and record_b and record != record_b:
         return _change(
@@ -1239,7 +1242,6 @@ def _package_change(
     return None
 
 
-_EDITABLE = "editable "  # how ``source_text`` begins an editable install's source
 EDITABLE_RECORD = (
     "other RECORD digest of an editable install: it lists the hook naming the folder the code is read from, not the "
     "modules; verify calls it info"

@@ -961,6 +961,35 @@ def test_an_editable_project_moved_and_installed_again_diffs_as_verify_says_info
     assert elsewhere.code == 1 and "editable file:///lab/proj-other (source)" in elsewhere.out, elsewhere.out
 
 
+def test_an_editable_git_checkout_with_another_record_diffs_as_verify_says_info(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``pip install -e git+URL@COMMIT#egg=tool`` captured twice, its checkout cloned into another ``src`` folder
+    between (a venv made again, ``pip install --src``): its RECORD lists the ``.pth`` hook naming that folder, so its
+    digest differs at one commit. diff said ``build, other files (RECORD digest)``, exit 1, where verify calls it
+    info: the source of a checkout names no ``editable`` as a folder's does. Not editable, it still differs."""
+    commit = "c" * 40
+    checkout = Source(kind="vcs", vcs="git", url="https://example.org/lab/tool", commit_id=commit, editable=True)
+    tool = PythonPackage(name="tool", version="0.3", source=checkout, record_digest="sha256:" + "a" * 64)
+    again = dataclasses.replace(tool, record_digest="sha256:" + "b" * 64)
+    before = lockfile.dump(_lock(tool), tmp_path / "before.lock")
+    after = lockfile.dump(_lock(again), tmp_path / "after.lock")
+    result = cli("diff", before, after)
+    assert result.code == 0, result
+    assert "tool: sha256:aaaaaaaaaaaa -> sha256:bbbbbbbbbbbb (other RECORD digest of an editable install" in result.out
+    assert "(nothing both locks record differs but the editable hook of tool)" in result.out, result.out
+    data = json.loads(cli("diff", before, after, "--json").out)
+    assert data["differs"] is False and [(c["change"], c["kind"]) for c in data["changes"]] == [("provenance", "build")]
+    assert diff(lockfile.load(before), lockfile.load(after)).differs is False
+    # Built as a wheel from the commit (not editable): its RECORD lists the modules.
+    built = [
+        lockfile.dump(_lock(dataclasses.replace(p, source=dataclasses.replace(checkout, editable=False))), tmp_path / n)
+        for p, n in ((tool, "c.lock"), (again, "d.lock"))
+    ]
+    rebuilt = cli("diff", *built)
+    assert rebuilt.code == 1 and "(build, other files (RECORD digest))" in rebuilt.out, rebuilt.out
+
+
 def test_a_pinned_lock_against_the_capture_of_its_faithful_rebuild_reads_the_file_as_not_recorded(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
