@@ -133,13 +133,16 @@ def _project_of(args: argparse.Namespace) -> str | None:
     """The folder ``{project}`` in the lock names: ``--project DIR`` (the git work tree around it, else the folder
     itself), else the work tree around the working directory (None: the capture finds it), else the one around
     LOCK's folder (a lock kept in its project, verified from elsewhere), else None: nothing names it here."""
-    from ..probes.gitstate import find_root
+    from ..probes.gitstate import LOCATION_VARIABLES, below_git
     from ..probes.project import lock_project, project_root
 
     if args.project is not None:
         return str(project_root(args.project))
+    # Asked without git (the capture asks git for the work tree once, later): a second ``rev-parse`` here cost every
+    # verify in a work tree, a memo's answer included, a run of git. A folder with a ``.git`` above that git calls no
+    # work tree gets None too, and the verify then reads {project} from the lock's folder itself.
     try:
-        if find_root(os.getcwd()) is not None:
+        if any(name in os.environ for name in LOCATION_VARIABLES) or below_git(os.getcwd()):
             return None
     except OSError:
         pass  # the working directory is gone: no work tree around it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -1546,6 +1547,32 @@ def test_an_editable_install_of_another_checkout_verified_from_outside_any_work_
     assert cli("verify", copy, "--python", python, "--strict").code == 1
     missing = cli("verify", copy, "--python", python, "--project", tmp_path / "nowhere")
     assert missing.code == 2 and f"--project {tmp_path / 'nowhere'}: no such directory" in missing.err, missing
+
+
+def test_a_verify_in_a_git_work_tree_asks_git_for_its_root_once(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``{project}`` is read from (the work tree around the working directory, else the lock's) was asked of
+    git before the verify's own capture asked it again: two runs of git a verify, one before a memo's answer."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    project = tmp_path / "proj"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
+    log = tmp_path / "git.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real_git = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True, check=True).stdout
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real_git.strip()} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(project)
+    result = cli("verify", lock_path, "--python", python, "--no-cache")
+    assert result.code == 0, result.out
+    asked = [line for line in log.read_text().splitlines() if line.endswith("rev-parse --show-toplevel")]
+    assert asked == [f"-c core.fsmonitor=false -C {project} rev-parse --show-toplevel"]
 
 
 def test_a_locked_distribution_whose_metadata_is_broken_says_so(
