@@ -14,12 +14,21 @@ from collections.abc import Container
 from dataclasses import field
 from typing import ClassVar
 
+from .. import fileurls
 from .._frozen import frozen
 from .._privacy import PathRedactor
 from ..errors import LockImportError
 from ..model import Platform, Snapshot
 
-__all__ = ["ImportOptions", "Importer", "LockImportError", "local_url", "platform_from_subdir", "wheel_file_tags"]
+__all__ = [
+    "ImportOptions",
+    "Importer",
+    "LockImportError",
+    "in_seed_folder",
+    "local_url",
+    "platform_from_subdir",
+    "wheel_file_tags",
+]
 
 
 @frozen
@@ -96,6 +105,21 @@ def import_root(folder: str, options: ImportOptions) -> str:
     ``folder``, else the folder of the lock being written (``options.lock_folder``: what pin, bundle, rebuild and
     export take for the project there), else ``folder`` itself."""
     return work_tree(folder, options) or options.lock_folder or folder
+
+
+def in_seed_folder(url: str) -> bool:
+    """Whether ``url`` is a file of a seed-wheel folder of this machine (``artifacts.pin.seed_wheel_dirs``: a
+    distribution's ``/usr/share/python-wheels``, this Python's ``ensurepip/_bundled``), where envsnap's exports name
+    a seed wheel the lock knows by file name and sha256 alone: compared as text, never opened; a build without
+    pinning has none."""
+    if not fileurls.is_file_url(url) or fileurls.is_labelled(url):
+        return False
+    try:
+        from ..artifacts.pin import seed_wheel_dirs
+    except ImportError:
+        return False
+    folder = os.path.dirname(fileurls.file_url_path(url))
+    return any(folder in (d, os.path.realpath(d)) for d in seed_wheel_dirs())
 
 
 def local_url(path: str, folder: str, root: str) -> tuple[str, str]:

@@ -39,6 +39,7 @@ from .interface import (
     ImportOptions,
     LockImportError,
     import_root,
+    in_seed_folder,
     left_out_names,
     local_url,
     wheel_file_tags,
@@ -374,15 +375,32 @@ def _artifact(
     url = file.get("url") or paths.url(file["path"])
     filename = file.get("name") or _url_file_name(url)
     stamp = file.get("upload-time")
+    index = str(entry.get("index", "") or tool.get("find-links", ""))
+    if in_seed_folder(url) and _wheel_of(filename, str(entry["name"])):
+        # envsnap's export names a seed wheel of a Debian venv (pip, setuptools: installed by ensurepip) by this
+        # machine's file, which the lock it came from did not name: the lock records it as that lock, a capture, pin
+        # and the requirements import do, by file name and sha256 (``named_only``), not by a folder of the author's
+        # machine; an export names this machine's file again.
+        url, index = "", ""
     return Artifact(
         filename=filename,
         url=url,
         sha256=sha256,
         size=_size(file, where),
         upload_time=_upload_time(stamp, where),
-        index=str(entry.get("index", "") or tool.get("find-links", "")),
+        index=index,
         rebuilt=rebuilt,
     )
+
+
+def _wheel_of(filename: str, name: str) -> bool:
+    """Whether ``filename`` is a wheel of project ``name``."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        return filename.endswith(".whl") and parse_wheel_filename(filename)[0] == canonicalize_name(name)
+    except InvalidWheelFilename:
+        return False
 
 
 class PylockImporter(Importer):

@@ -46,6 +46,7 @@ from .interface import (
     ImportOptions,
     LockImportError,
     import_root,
+    in_seed_folder,
     left_out_names,
     local_url,
     wheel_file_tags,
@@ -591,7 +592,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
                 "which a wheel URL's last part must be"
             ) from None
         version = filename.split("-")[1]
-        if algo == "sha256" and value and parse_wheel_filename(filename)[0] == name and _in_seed_folder(url):
+        if algo == "sha256" and value and parse_wheel_filename(filename)[0] == name and in_seed_folder(url):
             # envsnap's export names a seed wheel of a Debian venv (its pip, setuptools: installed by ensurepip, no
             # direct_url.json) by this machine's file, the only one that installs it; the lock records such a wheel
             # as a capture and pin do, by file name and sha256 (``named_only``), an index install, not an archive
@@ -624,20 +625,6 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
-
-
-def _in_seed_folder(url: str) -> bool:
-    """Whether ``url`` is a file of a seed-wheel folder of this machine (``artifacts.pin.seed_wheel_dirs``: a
-    distribution's ``/usr/share/python-wheels``, this Python's ``ensurepip/_bundled``): compared as text, never
-    opened; a build without pinning has none."""
-    if not fileurls.is_file_url(url) or fileurls.is_labelled(url):
-        return False
-    try:
-        from ..artifacts.pin import seed_wheel_dirs
-    except ImportError:
-        return False
-    folder = os.path.dirname(fileurls.file_url_path(url))
-    return any(folder in (d, os.path.realpath(d)) for d in seed_wheel_dirs())
 
 
 def _project_url(url: str, state: _State) -> str:

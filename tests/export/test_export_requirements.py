@@ -485,6 +485,35 @@ def test_a_debian_seed_wheel_comes_back_from_the_requirements_export_as_the_lock
     assert f"tinypkg @ {wheel.as_uri()} \\\n" in (tmp_path / "again.txt").read_text()
 
 
+def test_a_debian_seed_wheel_comes_back_from_the_pylock_export_as_the_requirements_import_has_it(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pylock export names a Debian venv's seed wheel by this machine's file (``path =
+    "/usr/share/python-wheels/..."``), as the requirements export does. Its import kept that path as the wheel's URL,
+    a folder of the author's machine the lock never had, where the requirements import of the same lock records the
+    wheel by file name and sha256 alone: the two imports agree now, and the export names this machine's file again."""
+    lock, wheel = _seed_wheel_lock(tmp_path, monkeypatch)
+    out = tmp_path / "out"  # apart from the seed folder, which lies outside the imported lock's project
+    assert cli("export", lock, "-f", "pylock", "-o", out / "pylock.toml").code == 0
+    assert f'path = "{wheel}"' in (out / "pylock.toml").read_text()
+    assert cli("export", lock, "-f", "requirements", "-o", out / "requirements.txt").code == 0
+    for name in ("pylock.toml", "requirements.txt"):
+        result = cli("import", out / name, "-o", out / f"{name}.lock")
+        assert result.code == 0, result
+    (from_pylock,) = lockfile.load(out / "pylock.toml.lock").python.packages
+    (from_requirements,) = lockfile.load(out / "requirements.txt.lock").python.packages
+    (locked,) = lockfile.load(lock).python.packages
+    assert from_pylock.source.kind == "index", from_pylock.source
+    assert from_pylock.artifact is not None and from_requirements.artifact is not None and locked.artifact is not None
+    shown = [(a.filename, a.url, a.sha256, a.index) for a in (from_pylock.artifact, from_requirements.artifact)]
+    assert shown == [(wheel.name, "", locked.artifact.sha256, "")] * 2
+    assert "python-wheels" not in (out / "pylock.toml.lock").read_text()
+    assert from_pylock.wheel_tags == ("py3-none-any",)
+    again = cli("export", out / "pylock.toml.lock", "-f", "pylock", "-o", out / "again" / "pylock.toml")
+    assert again.code == 0, again
+    assert f'path = "{wheel}"' in (out / "again" / "pylock.toml").read_text()
+
+
 def test_a_seed_wheel_no_folder_here_holds_is_said_by_the_requirements_export(
     cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
