@@ -88,6 +88,10 @@ class _State:
     options: ImportOptions = field(default_factory=ImportOptions)  # its work trees, found once each
     listed: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # ``_releases_in``
     recorded: set[str] = field(default_factory=set)  # the --find-links folders a package records
+    # uv's ``# from URL`` under a requirement (``--emit-index-annotation``): (its line, the URL) by the requirement's
+    # first line; ``guessed``: a pinned package the file names no index of its own for (read from the options).
+    annotations: dict[int, tuple[int, str]] = field(default_factory=dict)
+    guessed: bool = False
 
     def project_root(self) -> str:
         """The git work tree around the working directory, else the lock's folder, else the working directory:
@@ -117,6 +121,7 @@ def sniff(name: str, text: str) -> bool:
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     state = _State(folder=Path(origin).absolute().parent if origin and origin != "-" else None, options=options)
+    state.annotations = _index_annotations(text)
     packages: dict[str, PythonPackage] = {}
     pending: list[tuple[_Line, list[str]]] = [(line, words) for line, words in _source_trees(text, origin)]
     for line in _logical_lines(text):
@@ -146,7 +151,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             f"import: --find-links {location} is not recorded (a package records one place to look for its file: "
             "the index the file names); `envsnap pin` looks there when pip is configured with it"
         )
-    for url in _unrecorded_indexes(state, packages.values()):
+    # Where each package's annotation named its index, an extra index no package records served none of them.
+    for url in _unrecorded_indexes(state, packages.values()) if state.guessed else ():
         # Which of the file's indexes holds a file, it does not say (pip looks on all); the lock records one, and its
         # requirements export named that one alone, from which pip found none of the other index's packages.
         first = f"its --index-url {state.index_url}" if state.index_url else "pip's default index"
@@ -349,7 +355,16 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         raise LockImportError(f"{where}: {_cut(f'{req.name}{req.specifier}')} is not an exact pin (name==version)")
     version = pins[0].version
     sha256 = _sha256s(name, version, hashes, where, state)
-    index = _folder_holding(name, version, sha256, state) or _index_for(version, state)
+    annotated_index = _annotated_index(line.number, state)
+    index = _folder_holding(name, version, sha256, state) or annotated_index
+    if not index:
+        index = _index_for(version, state)
+        annotated = state.annotations.get(line.number)
+        if annotated is not None:
+            state.warnings.append(
+                f"import: line {annotated[0]}: the annotation # from {grammar.shown(annotated[1])} names no index of "
+                f"the file (--index-url, --extra-index-url): {name} is recorded on {index}"
+            )
     if len(sha256) > 1:  # one per file of the release: pin picks the one for the target
         candidates = tuple(Candidate(sha256=h, index=index) for h in sha256)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, candidates=candidates)
@@ -478,6 +493,44 @@ def _releases_in(location: str, state: _State) -> dict[tuple[str, str], list[str
             releases.setdefault((parsed, str(version)), []).append(filename)
         state.listed[location] = releases
     return state.listed[location]
+
+
+# uv's index annotation (``uv pip compile --emit-index-annotation``), on a line of its own under the requirement.
+_FROM_ANNOTATION = re.compile(r"^\s*#\s*from\s+(\S+)\s*$")
+
+
+def _index_annotations(text: str) -> dict[int, tuple[int, str]]:
+    """The ``# from URL`` comment under each requirement (uv writes the index each package came from so), by the
+    first line of the requirement it follows, with its own line: a requirement is a line that is no comment and does
+    not continue the one before (``\\``), and its comments follow it, as ``# via`` does."""
+    found: dict[int, tuple[int, str]] = {}
+    owner = 0
+    continued = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        m = _FROM_ANNOTATION.match(raw)
+        if m is not None:
+            if owner:
+                found.setdefault(owner, (number, m.group(1)))
+            continue
+        code = re.sub(r"(^|\s+)#.*$", "", raw)  # as _logical_lines reads a line: a comment ends a continuation
+        if code.strip() and not continued:
+            owner = number
+        continued = code.endswith("\\")
+    return found
+
+
+def _annotated_index(number: int, state: _State) -> str:
+    """The index the file's annotation names for the requirement on line ``number`` (uv's ``# from URL``), where it
+    is one the file names (``--index-url``, ``--extra-index-url``; pip's default index where it names no
+    ``--index-url``): "" where there is none, or it names another (a comment left by an edit, a ``--find-links``
+    folder's ``file:`` URL, which is no index), and ``state.guessed`` is set."""
+    annotated = state.annotations.get(number)
+    url = annotated[1].rstrip("/") if annotated is not None else ""
+    indexes = {state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls}
+    if url and url in indexes:
+        return url
+    state.guessed = True
+    return ""
 
 
 def _index_for(version: str, state: _State) -> str:

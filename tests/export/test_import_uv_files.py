@@ -374,3 +374,69 @@ def test_uv_compile_of_an_editable_project_writes_its_path_dependency_without_do
         "requirements.txt:1: libs/labutils: no such folder in the working directory (pip reads a requirement's "
         "path from there): import from the folder you install from" in refused.err
     )
+
+
+def test_uv_index_annotations_record_the_index_each_package_came_from(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``uv pip compile --emit-index-annotation`` writes ``# from URL`` under each package: the index it came from.
+    A file naming ``--index-url A --extra-index-url B`` recorded every package on A (a warning said the file does not
+    say which index holds each), and its requirements export named A alone, where pip finds none of B's packages. The
+    annotation names each package's index now: pb is on B, no warning, and the export names both indexes."""
+    uv = _uv()
+    for name in ("UV_INDEX", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS"):
+        monkeypatch.delenv(name, raising=False)
+    alpha = pep503_index(tmp_path / "alpha", [make_wheel(tmp_path / "w", "pa", "1.0")])
+    beta = pep503_index(tmp_path / "beta", [make_wheel(tmp_path / "w", "pb", "1.0")])
+    (tmp_path / "requirements.in").write_text("pa\npb\n")
+    res = subprocess.run(
+        [
+            *(uv, "pip", "compile", "--quiet", "--no-config", "--generate-hashes", "--emit-index-url"),
+            *("--emit-index-annotation", "--index-url", alpha, "--extra-index-url", beta),
+            *("--python-version", f"{sys.version_info.major}.{sys.version_info.minor}", "requirements.in"),
+            *("-o", "requirements.txt"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    text = (tmp_path / "requirements.txt").read_text()
+    assert f"--index-url {alpha}\n--extra-index-url {beta}\n" in text and f"    # from {beta}\n" in text, text
+    result = cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    assert "is not recorded" not in result.err, result.err
+    lock = lockfile.load(tmp_path / "out.lock")
+    indexes = {p.name: p.artifact.index for p in lock.python.packages if p.artifact is not None}
+    assert indexes == {"pa": alpha, "pb": beta}, lock.python.packages
+    exported = cli("export", tmp_path / "out.lock", "-f", "requirements", "-o", tmp_path / "again.txt")
+    assert exported.code == 0, exported.err
+    again = (tmp_path / "again.txt").read_text()
+    assert {line for line in again.splitlines() if "-index-url" in line} == {
+        f"--index-url {alpha}",
+        f"--extra-index-url {beta}",
+    }, again
+
+
+def test_an_index_annotation_naming_no_index_of_the_file_is_not_recorded(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A ``# from URL`` naming an index the file does not list (another tool's comment, an edited file) is not taken
+    for the package's index: the file's index is recorded, and a warning names the annotation by its line."""
+    sha = "a" * 64
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        "--index-url https://alpha.example/simple\n"
+        f"pa==1.0 \\\n    --hash=sha256:{sha}\n    # from https://elsewhere.example/simple\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    lock = lockfile.load(tmp_path / "out.lock")
+    (pa,) = lock.python.packages
+    assert pa.artifact is not None and pa.artifact.index == "https://alpha.example/simple"
+    assert (
+        "warning: import: line 4: the annotation # from 'https://elsewhere.example/simple' names no index of the file "
+        "(--index-url, --extra-index-url): pa is recorded on https://alpha.example/simple"
+    ) in result.err, result.err
