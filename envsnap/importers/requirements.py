@@ -36,7 +36,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls, grammar, interchange
-from .._privacy import PathRedactor
+from .._privacy import PathRedactor, strip_credentials
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from .interface import (
     HOST_UNKNOWN,
@@ -525,10 +525,10 @@ def _annotated_index(number: int, state: _State) -> str:
     ``--index-url``): "" where there is none, or it names another (a comment left by an edit, a ``--find-links``
     folder's ``file:`` URL, which is no index), and ``state.guessed`` is set."""
     annotated = state.annotations.get(number)
-    url = annotated[1].rstrip("/") if annotated is not None else ""
-    indexes = {state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls}
-    if url and url in indexes:
-        return url
+    url = strip_credentials(annotated[1].rstrip("/")) if annotated is not None else ""
+    for index in (state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls):
+        if url and strip_credentials(index) == url:  # uv names an index without its user and password
+            return index
     state.guessed = True
     return ""
 

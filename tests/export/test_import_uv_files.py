@@ -440,3 +440,24 @@ def test_an_index_annotation_naming_no_index_of_the_file_is_not_recorded(
         "warning: import: line 4: the annotation # from 'https://elsewhere.example/simple' names no index of the file "
         "(--index-url, --extra-index-url): pa is recorded on https://alpha.example/simple"
     ) in result.err, result.err
+
+
+def test_an_index_annotation_names_an_index_with_credentials_without_them(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """uv writes an index's annotation without its user and password (``--extra-index-url
+    https://alice:s3cret@lab.example/simple`` is ``# from https://lab.example/simple``, as uv 0.13 wrote it here): it
+    names that index all the same, which the lock records without them."""
+    sha = "b" * 64
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        "--index-url https://pypi.org/simple\n--extra-index-url https://alice:s3cret@lab.example/simple\n\n"
+        f"labtool==0.3.0 \\\n    --hash=sha256:{sha}\n    # via -r requirements.in\n"
+        "    # from https://lab.example/simple\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    assert "warning:" not in result.err, result.err
+    (labtool,) = lockfile.load(tmp_path / "out.lock").python.packages
+    assert labtool.artifact is not None and labtool.artifact.index == "https://lab.example/simple"
+    assert "s3cret" not in (tmp_path / "out.lock").read_text()
