@@ -29,7 +29,7 @@ from packaging.markers import (
 )
 from packaging.utils import canonicalize_name
 
-from .. import _readlimits, grammar, interchange
+from .. import _readlimits, fileurls, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
 from .interface import (
     HOST_UNKNOWN,
@@ -277,6 +277,21 @@ class _Paths:
     def url(self, path: str) -> str:
         return local_url(path, self.folder, import_root(self.folder, self.options))[1]
 
+    def find_links(self, location: str) -> str:
+        """A ``[tool.envsnap] find-links`` folder as the lock records it. The export writes the lock's own, where a
+        folder of the project is ``file://{project}/wheels`` beside the wheel's path relative to the pylock
+        (``wheels/x.whl``): read from the pylock's folder as that path is and recorded as ``envsnap pin`` records
+        a folder (under the lock's project or home by its label, else by its path), not kept as a label of another
+        project (an import written into another folder named ``locks/wheels``, and the requirements export wrote
+        ``--extra-index-url file://{project}/wheels``)."""
+        relative = fileurls.file_url_path(location)
+        if not location.startswith(f"file://{fileurls.PROJECT}") or not (
+            relative == "." or grammar.is_relative_path(relative)
+        ):
+            return location
+        url = self.url(relative)
+        return url if fileurls.is_labelled(url) else fileurls.file_url_path(url)
+
 
 def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths, where: str) -> Candidate | None:
     sha256 = str(file.get("hashes", {}).get("sha256", ""))
@@ -375,7 +390,7 @@ def _artifact(
     url = file.get("url") or paths.url(file["path"])
     filename = file.get("name") or _url_file_name(url)
     stamp = file.get("upload-time")
-    index = str(entry.get("index", "") or tool.get("find-links", ""))
+    index = str(entry.get("index", "")) or paths.find_links(str(tool.get("find-links", "")))
     if in_seed_folder(url) and _wheel_of(filename, str(entry["name"])):
         # envsnap's export names a seed wheel of a Debian venv (pip, setuptools: installed by ensurepip) by this
         # machine's file, which the lock it came from did not name: the lock records it as that lock, a capture, pin

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import sys
 from collections.abc import Callable
@@ -252,3 +253,47 @@ def test_a_bundles_pylock_keeps_each_files_size_through_import_and_export(
     assert cli("export", "imported.lock", "-f", "pylock", "-o", "two/pylock.toml").code == 0
     (entry,) = tomllib.loads(Path("two/pylock.toml").read_text())["packages"]
     assert entry["archive"]["size"] == len(data) and entry["archive"]["path"].endswith(f"b/wheels/{wheel.name}")
+
+
+def test_a_pylock_s_find_links_folder_in_its_project_is_read_from_its_folder(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The pylock export names a find-links folder of the project by the lock's label (``[tool.envsnap] find-links
+    = "file://{project}/wheels"``) beside the wheel's path relative to the file. Imported into a lock written in
+    another folder (``-o locks/env.lock``, outside any work tree: that folder is the project), the wheel's path was
+    read from the pylock's folder and the label kept as it was, naming ``locks/wheels``: the requirements export of
+    that lock wrote ``--extra-index-url file://{project}/wheels``, a URL pip cannot read. The folder is read from the
+    pylock's folder as its paths are, and the export names it as ``--find-links``."""
+    from wheelfiles import build_wheel
+
+    from envsnap.model import Artifact, PythonEnv
+
+    project = tmp_path / "proj"
+    (project / "wheels").mkdir(parents=True)
+    wheel = build_wheel(project / "wheels", "tinypkg", "1.0", "tinypkg")
+    art = Artifact(
+        filename=wheel.name,
+        url=f"file://{{project}}/wheels/{wheel.name}",
+        sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        size=wheel.stat().st_size,
+        index="file://{project}/wheels",
+    )
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    (project / "pylock.toml").write_bytes(
+        export.get("pylock").render(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))))["pylock.toml"]
+    )
+    assert 'find-links = "file://{project}/wheels"' in (project / "pylock.toml").read_text()
+    result = cli("import", project / "pylock.toml", "-o", project / "locks" / "env.lock")
+    assert result.code == 0, result.err
+    (back,) = lockfile.load(project / "locks" / "env.lock").python.packages
+    assert back.artifact is not None
+    assert (back.artifact.url, back.artifact.index) == (wheel.as_uri(), str(project / "wheels")), back.artifact
+    exported = cli("export", project / "locks" / "env.lock", "-f", "requirements", "-o", tmp_path / "req.txt")
+    assert exported.code == 0, exported.err
+    text = (tmp_path / "req.txt").read_text()
+    assert f"--find-links {project / 'wheels'}\n" in text and "{project}" not in text, text
+    # Read where it was written, the pylock's folder is the project: the label stays.
+    result = cli("import", project / "pylock.toml", "-o", project / "env.lock")
+    assert result.code == 0, result.err
+    (here,) = lockfile.load(project / "env.lock").python.packages
+    assert here.artifact == art
