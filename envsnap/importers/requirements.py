@@ -356,6 +356,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     version = pins[0].version
     sha256 = _sha256s(name, version, hashes, where, state)
     annotated_index = _annotated_index(line.number, state)
+    # A package without a hash records no file, so no index: the one its annotation names is recorded nowhere.
+    state.guessed = state.guessed or not sha256
     index = _folder_holding(name, version, sha256, state) or annotated_index
     if not index:
         index = _index_for(version, state)

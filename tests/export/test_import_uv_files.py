@@ -461,3 +461,21 @@ def test_an_index_annotation_names_an_index_with_credentials_without_them(
     (labtool,) = lockfile.load(tmp_path / "out.lock").python.packages
     assert labtool.artifact is not None and labtool.artifact.index == "https://lab.example/simple"
     assert "s3cret" not in (tmp_path / "out.lock").read_text()
+
+
+def test_an_extra_index_annotated_on_packages_without_a_hash_is_still_named_in_a_warning(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A package without a ``--hash`` records no file, so no index (``uv pip compile --emit-index-annotation``
+    without ``--generate-hashes``, ``--annotation-style line``): the extra index its annotation names is recorded
+    nowhere, and the warning that says so stays (the annotations silenced it)."""
+    beta = "https://beta.example/simple"
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        f"--index-url https://pypi.org/simple\n--extra-index-url {beta}\n\n"
+        "iniconfig==2.0.0          # via -r requirements.in\n    # from https://pypi.org/simple\n"
+        f"labtool==0.3.0            # via -r requirements.in\n    # from {beta}\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    assert f"warning: import: --extra-index-url {beta} is not recorded" in result.err, result.err
