@@ -35,6 +35,10 @@ from .grammar import has_control
 
 PUBLIC_SCHEMES = frozenset({"https", "git+https"})
 HINT = "pass --allow-url PATTERN to allow it"
+# A local file: the pattern matches the file's path, so a folder alone (``--allow-url /srv/wheels``) allows none of
+# its files. Said in general terms: a path from a stranger's lock is not made into the pattern to pass (a lock naming
+# ``/etc/shadow`` would have the message offer ``/etc/*``).
+FILE_HINT = "pass --allow-url PATTERN to allow it: the pattern matches the file's path, DIR/* the files of a folder"
 
 
 class FetchRefusedError(PinError):
@@ -129,8 +133,9 @@ class FetchPolicy:
         """``url`` when a lock may send envsnap there; ``FetchRefusedError`` (one line) otherwise."""
         reason = self.refusal(url)
         if reason is not None:
+            hint = FILE_HINT if local_path(url) is not None else HINT
             raise FetchRefusedError(
-                f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason} ({HINT})"
+                f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason} ({hint})"
             )
         return url
 

@@ -44,6 +44,7 @@ from .. import _readlimits, fileurls
 from .._defaults import ARTIFACTS_CACHE, make_folder
 from .._defaults import cache_dir as cache_dir_for
 from .._fetchpolicy import (
+    FILE_HINT,
     FetchPolicy,
     FetchRefusedError,
     allowances,
@@ -1307,9 +1308,10 @@ class Pinner:
                     f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} was recorded without the "
                     f"{hidden} (docs/security.md), so it names no file here, {listed}: {CONFIGURE_HINT}"
                 )
+            hint = FILE_HINT if local_path(file.url) is not None else "pass --allow-url PATTERN to allow the URL"
             raise FetchRefusedError(
                 f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
-                f"{listed}; pass --allow-url PATTERN to allow the URL"
+                f"{listed}; {hint}"
             )
         return found
 

@@ -788,6 +788,9 @@ def test_bundle_refuses_a_refused_local_wheel_whatever_the_download_cache_holds(
     assert (before.code, after.code) == (2, 2), (before, after)
     _one_error_line(after.err)
     assert after.err == before.err and "--allow-url" in after.err, after.err
+    # A folder alone matches none of its files: the message says what the pattern matches, in general terms.
+    hint = "pass --allow-url PATTERN to allow it: the pattern matches the file's path, DIR/* the files of a folder"
+    assert after.err.endswith(f"; {hint}\n"), after.err
     assert digest not in after.err  # the hash of a local file is never shown
     assert not (tmp_path / "b1").exists() and not (tmp_path / "b3").exists()
     offline = bundle("b4", "--offline")
