@@ -235,6 +235,9 @@ def test_header_of_an_imported_lock_has_no_empty_fields(rich: Snapshot) -> None:
     bare = dataclasses.replace(rich, python=dataclasses.replace(rich.python, abi="", version=""))
     header = requirements.dumps(bare).splitlines()[1]
     assert header == "# Python (version unknown) (cpython) on linux x86_64"
+    # A pylock import that knows only a Python range knows no implementation either: no "(?)" for it.
+    unknown = dataclasses.replace(bare, python=dataclasses.replace(bare.python, implementation=""))
+    assert requirements.dumps(unknown).splitlines()[1] == "# Python (version unknown) on linux x86_64"
 
 
 def test_a_find_links_folder_in_the_project_is_given_relative_to_it(tmp_path: Path) -> None:
