@@ -16,7 +16,7 @@ from .. import fileurls, platforms, sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, UnpinnedError, require_pinned, require_python_layer
+from .interface import Exporter, UnpinnedError, require_pinned, require_python_layer, unpinned
 
 LOCK_VERSION = "1.0"
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -35,10 +35,28 @@ def dumps(snapshot: Snapshot) -> str:
     return f"# {_common.RELATIVE_NOTE}\n{text}" if _common.has_project_paths(snapshot) else text
 
 
+def _names(packages: list[PythonPackage]) -> str:
+    """The first eight as ``name==version``, and how many more."""
+    more = f" and {len(packages) - 8} more" if len(packages) > 8 else ""
+    return ", ".join(f"{p.name}=={p.version}" for p in packages[:8]) + more
+
+
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
     require_python_layer(snapshot, "pylock")
-    require_pinned(snapshot, "pylock")
     unplaced = [p for p in snapshot.python.packages if p.source.kind == "index" and p.artifact and not p.artifact.url]
+    missing = unpinned(snapshot)
+    missed = {id(p) for p in missing}
+    by_hash = [p for p in unplaced if p.artifact is not None and p.artifact.sha256 and id(p) not in missed]
+    if missing and by_hash:
+        # Both said at once (``--no-pin`` of an import of pip-compile's output: a package with several hashes has no
+        # file yet, one with one hash has no file name): the first refusal named the first kind alone, and once
+        # that was settled the second came.
+        raise UnpinnedError(
+            f"pylock: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {_names(missing)}; "
+            f"{len(by_hash)} more are known by hash only, not by file (imported from a requirements.txt?): "
+            f"{_names(by_hash)}; run `envsnap pin LOCK` first or pass --pin"
+        )
+    require_pinned(snapshot, "pylock")
     named = named_only(snapshot)
     if named:
         raise ExportError(
@@ -46,12 +64,10 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
                 named, "export the bundle directory that holds them (`envsnap export BUNDLE_DIR --format pylock`)"
             )
         )
-    hash_only = [f"{p.name}=={p.version}" for p in unplaced]
-    if hash_only:  # what pinning finds the file of: the CLI says why it did not, where it ran
+    if unplaced:  # what pinning finds the file of: the CLI says why it did not, where it ran
         raise UnpinnedError(
-            f"pylock: {len(hash_only)} package(s) are known by hash only, not by file "
-            f"(imported from a requirements.txt?): {', '.join(hash_only[:8])}; "
-            "run `envsnap pin LOCK` to find their files"
+            f"pylock: {len(unplaced)} package(s) are known by hash only, not by file "
+            f"(imported from a requirements.txt?): {_names(unplaced)}; run `envsnap pin LOCK` to find their files"
         )
     py = snapshot.python
     doc: dict[str, Any] = {"lock-version": LOCK_VERSION, "created-by": "envsnap"}

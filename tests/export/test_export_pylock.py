@@ -470,6 +470,32 @@ def test_an_imported_hashed_requirements_lock_is_pinned_by_its_pylock_export(
         assert (file["name"], file["hashes"]) == (wheel.name, {"sha256": digest}), entry
 
 
+def test_a_no_pin_export_of_an_imported_hashed_requirements_lock_names_every_package_without_a_file(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip-compile --generate-hashes`` output imported: a package with two hashes has no file yet, one with one
+    hash no file name. ``export -f pylock --no-pin`` named the first kind alone, and once that was pinned the
+    second came; both are named at once."""
+    lines = [
+        "six==1.16.0 \\",
+        f"    --hash=sha256:{'1' * 64}",
+        "idna==3.7 \\",
+        f"    --hash=sha256:{'2' * 64} \\",
+        f"    --hash=sha256:{'3' * 64}",
+    ]
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    result = cli("export", "env.lock", "-f", "pylock", "--no-pin", "-o", "pylock.toml")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert (
+        "pylock: 1 package(s) have no pinned artifact (file URL and sha256): idna==3.7; 1 more are known by hash "
+        "only, not by file (imported from a requirements.txt?): six==1.16.0; run `envsnap pin LOCK` first or pass "
+        "--pin\n"
+    ) in result.err, result.err
+    assert not (tmp_path / "pylock.toml").exists()
+
+
 def test_a_debian_seed_wheel_known_by_sha256_is_named_by_this_machines_seed_file(
     cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_venv: Callable[..., Path]
 ) -> None:
