@@ -489,6 +489,43 @@ def _verify_in_docker(
 DOCKER_NOT_FOUND = 127
 
 
+def image_lacks(image: str, program: str, env: Mapping[str, str]) -> str:
+    """Docker's words when ``image`` has no ``program`` it can start by its name on the image's PATH, else ``""``:
+    it has one, or docker cannot tell (no such image, no engine: ``require_image`` says so before anything runs).
+    ``program`` is a python's name (``is_python_name``), started with ``--version`` alone, as you, no network."""
+    res = _runner.run(
+        [
+            "docker",
+            "run",
+            "--pull",
+            "never",
+            "--rm",
+            "--network",
+            "none",
+            "-e",
+            NO_GPU,
+            "--user",
+            f"{os.getuid()}:{os.getgid()}",
+            "--entrypoint",
+            program,
+            "--",
+            image,
+            "--version",
+        ],
+        timeout=DOCKER_PROBE_TIMEOUT,
+        env=env,
+    )
+    # The engine's own refusal to start it ('exec: "python3.11": executable file not found in $PATH'), not the
+    # docker client missing here (the runner's 127) nor a python that ran and failed.
+    if res.returncode in (DOCKER_NOT_FOUND, DOCKER_CANNOT_RUN) and 'exec: "' in res.stderr:
+        return _docker_error(res.stderr)
+    return ""
+
+
+DOCKER_CANNOT_RUN = 126  # ``docker run``'s exit status when the program cannot be started (not executable)
+DOCKER_PROBE_TIMEOUT = 120
+
+
 def _is_no_gpu(d: dict[str, object]) -> bool:
     """Whether a difference of ``verify --json`` in the image is the variable ``NO_GPU`` sets, at its value."""
     name, _, value = NO_GPU.partition("=")
@@ -892,6 +929,12 @@ def plan(
             # image, or is a project's own venv: the image's of that name runs, the one its verify checks.
             replaced = (record.command.argv[0], os.path.basename(argv[0]))
             argv[0] = replaced[1]
+            lacks = image_lacks(in_docker, replaced[1], env)
+            if lacks:  # docker's init would fail to start it (exit 127): no "runs as the image's" that never runs
+                raise UsageError(
+                    f"--in-docker {in_docker}: the image has no {replaced[1]} on its PATH to run the recorded "
+                    f"{sinks.shell_shown([replaced[0]])} with ({lacks}): nothing was run"
+                )
         mounts, unmounted = home_mounts(record, root, roots, (0,) if replaced else ())
         binds = [
             arg for m in mounts for arg in ("--mount", sinks.docker_bind(m.source, m.target, readonly=not m.writable))

@@ -2027,6 +2027,30 @@ def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: 
 
 @pytest.mark.integration
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_of_an_image_without_the_python_refuses(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A recorded python path rerun in an image that has no interpreter of that name (the debootstrap'd base has
+    none): the rerun said the command "runs as the image's python3.11", then ran it, and docker's init failed with
+    exit 127, reported as the command's and its outputs as not reproduced. It is one line saying the image has no
+    such interpreter, exit 2, and nothing runs (with --dry-run too: the command cannot run in that image)."""
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    root = tmp_path / "p"
+    root.mkdir()
+    _variables_record(root, ("/opt/alice/venv/bin/python3.11", "-c", "open('ran.txt', 'w')"))
+    for flag in ("--yes", "--dry-run"):
+        res = envsnap("rerun", "run.toml", "--in-docker", image, flag, cwd=root)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "runs as the image's" not in res.stdout, res.stdout
+        [line] = res.stderr.splitlines()
+        assert line.startswith(
+            f"envsnap: error: --in-docker {image}: the image has no python3.11 on its PATH to run the recorded "
+            "/opt/alice/venv/bin/python3.11 with ("
+        ), line
+        assert 'exec: "python3.11": executable file not found' in line and line.endswith("nothing was run"), line
+        assert not (root / "ran.txt").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
 def test_rerun_in_docker_of_an_image_that_is_not_here_runs_nothing(tmp_path: Path, envsnap: Envsnap) -> None:
     """An image docker has not (a typo, one not pulled): docker run failed with its own 125, which the rerun
     reported as the command's exit status and its outputs as not written, "DIFFERENT: not reproduced", exit 1,
