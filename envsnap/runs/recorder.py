@@ -412,11 +412,13 @@ _PLAIN = frozenset({"0", "1", "true", "false", "yes", "no", "on", "off"})  # a s
 
 def secret_lines(variables: Sequence[tuple[str, str | None]], path: str | os.PathLike[str]) -> list[str]:
     """One line for each recorded variable (``--env``) whose value looks like a secret, or whose name is a
-    secret's and whose value is more than a switch or a number: recorded as it is, it is published with the
-    record, which the lock's rules never do with such a value."""
+    secret's and whose value is more than a switch: recorded as it is, it is published with the record, which the
+    lock's rules never do with such a value. A number is a secret's value (a numeric API key, a PIN) in a variable
+    whose name ends as a secret's does (``API_KEY``, ``DB_PASSWORD``), and a setting in one that only holds such a
+    word (``NUM_TOKENS``, ``SESSION_ID``)."""
     if not variables:
         return []
-    from .._privacy import is_secret_name, looks_like_secret
+    from .._privacy import is_secret_name, is_secret_option, looks_like_secret
 
     name = os.fspath(path)
     return [
@@ -424,7 +426,10 @@ def secret_lines(variables: Sequence[tuple[str, str | None]], path: str | os.Pat
         "you publish (name no secret with --env)"
         for var, value in variables
         if value
-        and (looks_like_secret(value) or (is_secret_name(var) and value.lower() not in _PLAIN and not value.isdigit()))
+        and (
+            looks_like_secret(value)
+            or (is_secret_name(var) and value.lower() not in _PLAIN and (not value.isdigit() or is_secret_option(var)))
+        )
     ]
 
 

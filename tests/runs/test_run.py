@@ -1046,6 +1046,28 @@ def test_run_env_of_a_secret_s_variable_is_said_as_the_run_ends(tmp_path: Path, 
     assert [v.name for v in variables] == ["HF_TOKEN", "TOKENIZERS_PARALLELISM", "SEED"] and variables[0].value == token
 
 
+def test_run_env_of_a_secret_s_variable_holding_digits_is_said(tmp_path: Path, host_lock: Path) -> None:
+    """`--env API_KEY` holding an all-digit key (a numeric API key, a PIN) was published in silence, while any
+    other value of the same variable was said: "a number" was taken for a setting. A variable whose name ends as a
+    secret's does (API_KEY, TOKEN, SECRET, PASSWORD) is said whatever its value but a switch; a number in one whose
+    name only holds such a word (NUM_TOKENS, SESSION_ID) still is not."""
+    res = _run_env(
+        tmp_path,
+        "--lock", str(host_lock), "--env", "API_KEY", "--env", "DB_PASSWORD", "--env", "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+        "--env", "NUM_TOKENS", "--env", "SESSION_ID", "--", "true",
+        API_KEY="123456789012345678", DB_PASSWORD="4711", HF_HUB_DISABLE_IMPLICIT_TOKEN="1", NUM_TOKENS="2048",
+        SESSION_ID="17",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    said = [line for line in res.stderr.splitlines() if line.startswith("envsnap: --env")]
+    assert said == [
+        f"envsnap: --env {name}: it looks like a secret's variable: run.toml holds its value as it is, and so does "
+        "every copy you publish (name no secret with --env)"
+        for name in ("API_KEY", "DB_PASSWORD")
+    ], res.stderr
+    assert "123456789012345678" not in res.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
