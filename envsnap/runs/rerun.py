@@ -929,12 +929,16 @@ def plan(
             # image, or is a project's own venv: the image's of that name runs, the one its verify checks.
             replaced = (record.command.argv[0], os.path.basename(argv[0]))
             argv[0] = replaced[1]
-            lacks = image_lacks(in_docker, replaced[1], env)
-            if lacks:  # docker's init would fail to start it (exit 127): no "runs as the image's" that never runs
-                raise UsageError(
-                    f"--in-docker {in_docker}: the image has no {replaced[1]} on its PATH to run the recorded "
-                    f"{sinks.shell_shown([replaced[0]])} with ({lacks}): nothing was run"
-                )
+        lacks = image_lacks(in_docker, argv[0], env) if is_python_name(argv[0]) and "/" not in argv[0] else ""
+        if lacks:  # docker's init would fail to start it (exit 127), read as the command's own exit status
+            runs = (
+                f" to run the recorded {sinks.shell_shown([replaced[0]])} with"
+                if replaced
+                else ", which the recorded command runs"
+            )
+            raise UsageError(
+                f"--in-docker {in_docker}: the image has no {argv[0]} on its PATH{runs} ({lacks}): nothing was run"
+            )
         mounts, unmounted = home_mounts(record, root, roots, (0,) if replaced else ())
         binds = [
             arg for m in mounts for arg in ("--mount", sinks.docker_bind(m.source, m.target, readonly=not m.writable))

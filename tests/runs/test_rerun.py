@@ -2051,6 +2051,26 @@ def test_rerun_in_docker_of_an_image_without_the_python_refuses(tmp_path: Path, 
 
 @pytest.mark.integration
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_of_python3_in_an_image_without_it_refuses(tmp_path: Path, envsnap: Envsnap) -> None:
+    """``envsnap run -- python3 train.py`` rerun in an image with no python3: docker's init failed to start it,
+    exit 127, which the rerun reported as the command's exit status, "DIFFERENT: not reproduced", exit 1, where
+    the command never ran. It is one line saying the image has no python3, exit 2, and nothing runs."""
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    root = tmp_path / "p"
+    root.mkdir()
+    _variables_record(root, ("python3", "-c", "open('ran.txt', 'w')"))
+    res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
+    assert res.returncode == 2, res.stdout + res.stderr
+    [line] = res.stderr.splitlines()
+    assert line.startswith(
+        f"envsnap: error: --in-docker {image}: the image has no python3 on its PATH, which the recorded command runs ("
+    ), line
+    assert 'exec: "python3": executable file not found' in line and line.endswith("nothing was run"), line
+    assert "exit status" not in res.stdout and not (root / "ran.txt").exists(), res.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
 def test_rerun_in_docker_of_an_image_that_is_not_here_runs_nothing(tmp_path: Path, envsnap: Envsnap) -> None:
     """An image docker has not (a typo, one not pulled): docker run failed with its own 125, which the rerun
     reported as the command's exit status and its outputs as not written, "DIFFERENT: not reproduced", exit 1,
