@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
     if plan.python is not None:
         recorded, name = (sinks.shell_shown([word]) for word in plan.python)
-        out(f"python: {recorded} runs as the image's {name} (on the image's PATH), the interpreter its verify checks")
+        # "the interpreter its verify checks" only where one did: an image without envsnap verified nothing.
+        checked = ", the interpreter its verify checks" if plan.python_verified else ""
+        out(f"python: {recorded} runs as the image's {name} (on the image's PATH){checked}")
     if args.in_docker is not None and (plan.mounts or plan.unmounted):
         # What of your home the container sees: the command names it, the project alone is mounted otherwise.
         shown = [f"{m.shown} {'writable' if m.writable else 'read-only'}" for m in plan.mounts]

@@ -60,6 +60,11 @@ class Check:
     area: str  # environment | gpus | code | data
     state: str  # same | differs | unknown
     lines: tuple[str, ...] = ()
+    no_verifier: bool = False  # environment, --in-docker: the image has no envsnap program, so nothing was verified
+
+
+class _NoVerifierError(EnvsnapError):
+    """``--in-docker``: the image has no ``envsnap`` program to verify its environment with."""
 
 
 @frozen
@@ -105,6 +110,8 @@ class Plan:
     no_gpu: bool = False  # --in-docker: the container gets NO_GPU (NVIDIA_VISIBLE_DEVICES=void), the command too
     # --in-docker: the recorded interpreter's path (as recorded), and the name the image's PATH finds instead
     python: tuple[str, str] | None = None
+    # ... and whether the image's verify checks that interpreter (not in an image without envsnap)
+    python_verified: bool = False
 
     @property
     def differs(self) -> bool:
@@ -350,7 +357,7 @@ def check_environment(
         try:
             found = _verify_in_docker(in_docker, lock_file, gpus, variables)
         except EnvsnapError as exc:
-            return Check("environment", UNKNOWN, (*lines, str(exc)))
+            return Check("environment", UNKNOWN, (*lines, str(exc)), no_verifier=isinstance(exc, _NoVerifierError))
     else:
         command = record.command.argv if argv is None else argv
         program = command[0] if command else ""
@@ -475,7 +482,7 @@ def _verify_in_docker(
         ]
     except (json.JSONDecodeError, AttributeError):
         if res.returncode == DOCKER_NOT_FOUND:
-            raise EnvsnapError(
+            raise _NoVerifierError(
                 f"--in-docker {image}: the image has no envsnap program to verify it with, so its environment "
                 "cannot be checked (an image `envsnap rebuild LOCK --target docker` made has one)"
             ) from None
@@ -1014,6 +1021,7 @@ def plan(
         no_gpu=in_docker is not None and gives_no_gpu(asked, record.command.variables),
         ignore=tuple(ignore_output),
         python=replaced,
+        python_verified=replaced is not None and not environment.no_verifier,
     )
 
 

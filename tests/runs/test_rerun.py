@@ -1993,7 +1993,9 @@ def test_rerun_in_docker_mounts_no_recorded_python_the_image_s_replaces(tmp_path
 
 @pytest.mark.integration
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
-def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: Path, envsnap: Envsnap) -> None:
+def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
     base = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
     image = f"envsnap-test-python:{os.getpid()}"
     (tmp_path / "img").mkdir()
@@ -2021,6 +2023,15 @@ def test_rerun_in_docker_of_a_python_path_runs_the_images_interpreter(tmp_path: 
         (root / "o.txt").unlink()
         res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
         assert res.returncode == 0 and "output o.txt: identical" in res.stdout, res.stdout + res.stderr
+        # The image has no envsnap: no verify checked its python3, and the line claimed one did.
+        res = envsnap("rerun", "run.toml", "--in-docker", image, "--lock", host_lock, "--dry-run", cwd=root)
+        assert res.returncode == 3, res.stdout + res.stderr
+        assert "the image has no envsnap program to verify it with" in res.stdout, res.stdout
+        python_line = next(line for line in res.stdout.splitlines() if line.startswith("python: "))
+        assert python_line == f"python: {mine / 'python3'} runs as the image's python3 (on the image's PATH)", (
+            res.stdout
+        )
+        assert "environment: unknown" in res.stdout, res.stdout
     finally:
         subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120)
 
