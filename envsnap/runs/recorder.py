@@ -399,6 +399,7 @@ def run_command(
             dump(record, req.record)
             warnings.extend(home_lines(record, req.record, ready.ctx.redactor))
             warnings.extend(secret_lines(req.variables, req.record))
+            warnings.extend(redacted_lines(record, req.record))
         except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
             how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
             raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc
@@ -430,6 +431,17 @@ def secret_lines(variables: Sequence[tuple[str, str | None]], path: str | os.Pat
             looks_like_secret(value)
             or (is_secret_name(var) and value.lower() not in _PLAIN and (not value.isdigit() or is_secret_option(var)))
         )
+    ]
+
+
+def redacted_lines(record: RunRecord, path: str | os.PathLike[str]) -> list[str]:
+    """One line when a secret in ``record``'s command was replaced (``command.redacted``): the record holds another
+    command than the one that ran, which ``rerun`` refuses; said now, not first found at a reviewer's rerun."""
+    if not record.command.redacted:
+        return []
+    return [
+        f"the command holds a secret: {os.fspath(path)} records it as <redacted>, so it is not the command that ran "
+        "and envsnap rerun will not run it (give the command its secret in a variable or a file it reads)"
     ]
 
 
@@ -821,6 +833,7 @@ def record_run(
             *said,
             *home_lines(record, path, ready.ctx.redactor),
             *secret_lines(variables, path),
+            *redacted_lines(record, path),
         )
         raised = sys.exc_info()[1] is not None  # the block's own exception is on its way out
         for line in handle.warnings:

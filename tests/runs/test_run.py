@@ -1046,6 +1046,23 @@ def test_run_env_of_a_secret_s_variable_is_said_as_the_run_ends(tmp_path: Path, 
     assert [v.name for v in variables] == ["HF_TOKEN", "TOKENIZERS_PARALLELISM", "SEED"] and variables[0].value == token
 
 
+def test_run_of_a_command_with_a_secret_says_it_is_recorded_redacted(tmp_path: Path, host_lock: Path) -> None:
+    """`envsnap run -- python train.py --api-key KEY` recorded the command with `<redacted>` in place of the key,
+    in silence: the author learnt only from a rerun, maybe a reviewer's months later, that the record is one rerun
+    refuses. It is said as the run ends; the record is written all the same."""
+    res = _run_env(tmp_path, "--lock", str(host_lock), "--", "true", "--api-key", "123456789012")
+    assert res.returncode == 0, res.stderr
+    said = [line for line in res.stderr.splitlines() if "redacted" in line]
+    assert said == [
+        "envsnap: the command holds a secret: run.toml records it as <redacted>, so it is not the command that ran "
+        "and envsnap rerun will not run it (give the command its secret in a variable or a file it reads)"
+    ], res.stderr
+    assert "123456789012" not in res.stderr
+    assert rec.load(tmp_path / "run.toml").command.redacted
+    res = _run_env(tmp_path, "--lock", str(host_lock), "--", "true", "--api-url", "x")
+    assert res.returncode == 0 and "redacted" not in res.stderr, res.stderr
+
+
 def test_run_env_of_a_secret_s_variable_holding_digits_is_said(tmp_path: Path, host_lock: Path) -> None:
     """`--env API_KEY` holding an all-digit key (a numeric API key, a PIN) was published in silence, while any
     other value of the same variable was said: "a number" was taken for a setting. A variable whose name ends as a
