@@ -341,6 +341,11 @@ def _carry_out(
                 f"(no plan: {exc}; run `envsnap check` for details)"
             ) from None
         plan = dataclasses.replace(made, check=checked.check)
+        if bundle_dir is None and not dry_run and rebuilder.needs_bundle:
+            # An argument missing (exit 2), said once the plan's own refusals of the options were (which may say how
+            # to bundle: `--option network=none` names `bundle --with-system-packages`), before the engine is asked
+            # or anything is built: it was the build failing (exit 4).
+            raise BadOptionError(rebuilder.needs_bundle)
         if dry_run:
             return plan
         result = rebuilder.execute(plan, request, progress)

@@ -91,6 +91,10 @@ class DockerPlanData(PlanData):
 
 class DockerRebuilder(Rebuilder):
     name = "docker"
+    needs_bundle = (
+        "a docker rebuild installs the bundle's wheels: make one with `envsnap bundle LOCK -o DIR` and pass "
+        "--bundle DIR"
+    )
     description = "a container image built on a Docker engine, verified inside with envsnap verify"
     default_dest = "envsnap-docker-context"  # the build context; the image itself is named by --tag
     target_facts = TargetFacts(provides_python=True, container=True, installs_packages=True)
@@ -162,11 +166,8 @@ class DockerRebuilder(Rebuilder):
         options = _with_bundled_base(
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
         )
-        if request.bundle_dir is None:
-            raise RebuildError(
-                "a docker rebuild installs the bundle's wheels: make one with "
-                "`envsnap bundle LOCK -o DIR` and pass --bundle DIR"
-            )
+        if request.bundle_dir is None:  # ``rebuild`` refuses it first; a caller of this API gets the same line
+            raise BadOptionError(self.needs_bundle)
         bundle = Bundle(request.bundle_dir)
         lock = _bundle_lock(request, fill=bool(options.as_of))
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")

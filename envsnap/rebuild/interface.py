@@ -259,6 +259,9 @@ class Rebuilder(ABC):
     options: ClassVar[type[Options]] = NoOptions
     # The bundle folders it installs from (``envsnap bundle`` fills them; the preflight measures their wheels).
     bundle_folders: ClassVar[tuple[str, ...]] = ()
+    # Where it builds from a bundle only: what to say when none is given (bad input, before the check); "": none
+    # needed.
+    needs_bundle: ClassVar[str] = ""
 
     def parse_options(self, options: Mapping[str, str]) -> Options:
         """``options`` checked against the target's own (``UsageError``, exit code 2, for one it does not take)."""

@@ -706,6 +706,26 @@ def test_a_bad_docker_option_is_bad_input(cli, tmp_path: Path, args: list[str], 
     assert not (tmp_path / "ctx").exists()
 
 
+def test_a_docker_rebuild_without_a_bundle_is_bad_input_before_any_work(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The docker target installs the bundle's wheels: without --bundle it exited 4 (the work failed), once the
+    build was under way (where no engine answers, with the engine's error). An argument missing is bad input, said
+    once the plan is made, before anything is built."""
+    from envsnap import lockfile
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")  # the plan is the same with an engine
+    lock = lockfile.dump(cpu_lock(), tmp_path / "p.lock")
+    # --force: past the compatibility check, which finds no engine here (exit 3) before anything is planned.
+    result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--force")
+    assert (result.code, result.err) == (
+        2,
+        "envsnap: error: a docker rebuild installs the bundle's wheels: make one with `envsnap bundle LOCK -o DIR` "
+        "and pass --bundle DIR\n",
+    ), result
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_a_build_with_no_network_that_installs_from_apt_is_refused_at_plan_time(  # type: ignore[no-untyped-def]
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
