@@ -361,21 +361,31 @@ def _gpu(lock: Snapshot) -> Item:
     if cuda_need(lock) is None:
         return Item("gpu-stack", "functional", True, "CPU-only environment: no GPU stack to record")
     missing = []
+    recorded = ["driver", "CUDA", "cuDNN", "compute capabilities"]
     if lock.nvidia is None or not lock.nvidia.driver_version:
         missing.append("driver")
-    if cuda is None or not cuda.runtime_version:
-        missing.append("CUDA runtime")
-    if cuda is None or not cuda.cudnn_version:
-        missing.append("cuDNN")
+    if any(fw.cuda_version for fw in lock.frameworks.values()) or (cuda is not None and cuda.runtime_version):
+        if cuda is None or not cuda.runtime_version:
+            missing.append("CUDA runtime")
+        if cuda is None or not cuda.cudnn_version:
+            missing.append("cuDNN")
+    else:
+        # No framework built for CUDA preloads the environment's CUDA wheels (or conda packages) and no binary
+        # loads them: a capture selects no runtime and no cuDNN (the code decides which it loads), and records
+        # every copy with its version. Those copies are what such a lock can record.
+        own = [c for c in (cuda.copies if cuda is not None else ()) if c.component == "runtime" and c.version]
+        own = [c for c in own if c.source in ("pip", "conda")]
+        if not own:
+            missing.append("CUDA runtime")
+        kind = "wheels" if all(c.source == "pip" for c in own) else "packages"
+        recorded[1:3] = [f"CUDA runtime {kind} " + ", ".join(f"{c.location} {c.version}" for c in own)]
     if not lock.hardware.gpus or not all(g.compute_capability for g in lock.hardware.gpus):
         missing.append("GPUs and their compute capability")
     return Item(
         "gpu-stack",
         "functional",
         not missing,
-        "GPU stack recorded (driver, CUDA, cuDNN, compute capabilities)"
-        if not missing
-        else f"GPU stack not recorded: {', '.join(missing)}",
+        f"GPU stack not recorded: {', '.join(missing)}" if missing else f"GPU stack recorded ({', '.join(recorded)})",
         "" if not missing else "run envsnap capture on the GPU machine the results came from",
     )
 

@@ -3,6 +3,7 @@ as written, and a stranger's values stay values in every sink."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from pathlib import Path
@@ -905,3 +906,52 @@ def test_audit_of_cuda_runtime_wheels_and_no_framework_asks_for_the_gpu_stack(tm
     lockfile.dump(sample_lock(seal=True, cuda=Cuda(toolkit_version="13.0")), lock)
     gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
     assert gpu["ok"] and gpu["detail"] == "CPU-only environment: no GPU stack to record", gpu
+
+
+def test_audit_of_cuda_runtime_wheels_captured_on_the_gpu_machine_is_ok(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # What a capture of runtime wheels without a framework records on the GPU machine: the driver, the GPUs and
+    # every copy of the wheels, none selected (nothing preloads them: runtime_version and cudnn_version stay "").
+    # The audit asked for a "CUDA runtime" and cuDNN that no capture of such an environment can record.
+    from envsnap.model import Cuda, CudaLibrary, Gpu, Hardware, Nvidia, PythonPackage
+
+    wheels = (
+        PythonPackage(name="nvidia-cuda-runtime-cu12", version="12.9.79"),
+        PythonPackage(name="nvidia-cudnn-cu12", version="9.28.0.42"),
+    )
+    copies = (
+        CudaLibrary("runtime", "12.9.79", "pip", "nvidia-cuda-runtime-cu12"),
+        CudaLibrary("runtime", "13.0.96", "system", "/usr/local/cuda-13.0/lib/libcudart.so.13"),
+        CudaLibrary("cudnn", "9.28.0.42", "pip", "nvidia-cudnn-cu12"),
+    )
+    gpus = (Gpu(index=0, name="NVIDIA H100 80GB HBM3", compute_capability="9.0", memory_mib=81920),)
+    captured = sample_lock(
+        *wheels,
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4", source="nvml"),
+        hardware=Hardware(gpus=gpus),
+        cuda=Cuda(toolkit_version="13.0", copies=copies),
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(lockfile.seal(captured), lock)
+    result = cli("audit", lock, "--json")
+    gpu = next(i for i in json.loads(result.out)["items"] if i["id"] == "gpu-stack")
+    assert gpu["ok"] and gpu["remedy"] == "", gpu
+    assert gpu["detail"] == (
+        "GPU stack recorded (driver, CUDA runtime wheels nvidia-cuda-runtime-cu12 12.9.79, compute capabilities)"
+    ), gpu
+    # Only a system copy of the runtime (none of the environment's own): its wheel is not recorded as a copy, and
+    # the audit says so.
+    lockfile.dump(lockfile.seal(dataclasses.replace(captured, cuda=Cuda(copies=copies[1:]))), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert not gpu["ok"] and gpu["detail"] == "GPU stack not recorded: CUDA runtime", gpu
+    # A framework built for CUDA selects its runtime and cuDNN: a lock of one that records neither still lacks them.
+    from envsnap.model import Framework
+
+    torch = PythonPackage(name="torch", version="2.7.1+cu128")
+    with_torch = dataclasses.replace(
+        captured,
+        python=sample_lock(torch, *wheels).python,
+        frameworks={"torch": Framework(name="torch", version="2.7.1+cu128", cuda_version="12.8")},
+    )
+    lockfile.dump(lockfile.seal(with_torch), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert not gpu["ok"] and gpu["detail"] == "GPU stack not recorded: CUDA runtime, cuDNN", gpu
