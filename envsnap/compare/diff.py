@@ -44,7 +44,7 @@ from .verdict import not_recorded, source_text
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
     from mmap import mmap
 
-    from ..model import CondaPackage, Project, PythonPackage, Snapshot
+    from ..model import CondaPackage, Nvidia, Project, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -965,6 +965,24 @@ def _unanswered(a: Snapshot, b: Snapshot, changes: list[Change]) -> list[Change]
     return out
 
 
+def _both_unanswered(na: Nvidia | None, nb: Nvidia | None) -> list[Change]:
+    """Neither lock records a driver version, and their drivers were not in the same state at capture: one did
+    not answer and the other had no driver, or each did not answer its own way (``nvidia.error``). No version
+    differs, yet the two hosts' drivers do: said, as ``_unanswered`` says a driver that did not answer."""
+    if (na is not None and na.driver_version) or (nb is not None and nb.driver_version):
+        return []
+    ea, eb = na.error if na is not None else "", nb.error if nb is not None else ""
+    if ea == eb:
+        return []
+    if ea and eb:
+        note = f"the NVIDIA driver did not answer in A: {ea}; in B: {eb}"
+    elif ea:
+        note = f"the NVIDIA driver did not answer in A: {ea}; B records no driver"
+    else:
+        note = f"A records no driver; the NVIDIA driver did not answer in B: {eb}"
+    return [_change("gpu", "NVIDIA driver", "changed", "unanswered", "", "", 90, note)]
+
+
 def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
     out: list[Change] = []
     na, nb = a.nvidia, b.nvidia
@@ -973,6 +991,7 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
         b,
         _value("gpu", "NVIDIA driver", na.driver_version if na else "", nb.driver_version if nb else "", 90, "version"),
     )
+    out += _both_unanswered(na, nb)
     out += _unanswered(
         a,
         b,

@@ -1109,6 +1109,36 @@ def test_a_driver_that_did_not_answer_in_one_lock_is_said_so_not_removed(
     assert diff(answered, _lock(nvidia=None)).changes[0].describe() == "NVIDIA driver 575.51.03 removed"
 
 
+def test_two_drivers_that_did_not_answer_alike_are_a_difference(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    # Both hosts' driver probes failed, each its own way: neither lock records a driver version, and the diff
+    # showed no driver line at all, as if the two hosts' drivers were in the same state.
+    missing = _lock(nvidia=Nvidia(source="nvml", error="libnvidia-ml.so.1 not found"))
+    dead = _lock(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
+    lines = [c.describe() for c in diff(missing, dead).changes]
+    assert lines == [
+        "NVIDIA driver: (none) -> (none) (the NVIDIA driver did not answer in A: libnvidia-ml.so.1 not found; "
+        "in B: nvmlInit: Driver Not Loaded)"
+    ]
+    out = cli("diff", lockfile.dump(missing, tmp_path / "a.lock"), lockfile.dump(dead, tmp_path / "b.lock"), "--json")
+    assert out.code == 1, out
+    (change,) = json.loads(out.out)["changes"]
+    assert (change["area"], change["change"], change["kind"], change["old"], change["new"]) == (
+        "gpu",
+        "changed",
+        "unanswered",
+        "",
+        "",
+    ), change
+    # A host without a driver (no [nvidia] table) against one whose driver did not answer: they differ too.
+    lines = [c.describe() for c in diff(_lock(nvidia=None), dead).changes]
+    assert lines == [
+        "NVIDIA driver: (none) -> (none) (A records no driver; the NVIDIA driver did not answer in B: nvmlInit: "
+        "Driver Not Loaded)"
+    ]
+    # The same failure on both sides is no difference.
+    assert diff(dead, _lock(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))).changes == ()
+
+
 def test_a_system_library_added_or_removed_is_named_once_with_its_package(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
