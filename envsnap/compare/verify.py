@@ -1107,6 +1107,12 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
             ],
             unanswered,
         )
+        # No driver version on either side: the lock's driver did not answer at capture, and this host's does not
+        # answer either, another way, or there is no driver here (or the lock records none and this one fails).
+        ea, eb = a.error if a else "", b.error if b else ""
+        if not (a and a.driver_version) and not (b and b.driver_version) and ea != eb:
+            note = "no NVIDIA driver here" if not eb else "the lock records no driver" if not ea else ""
+            out.append(Difference(WARNING, "gpu", "nvidia", "error", ea, eb, note))
     if lock.cuda is not None or actual.cuda is not None:
         a2, b2 = lock.cuda, actual.cuda
         _pairs(

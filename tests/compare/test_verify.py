@@ -973,6 +973,25 @@ def test_a_driver_that_did_not_answer_is_said_so_not_shown_as_gone() -> None:
     ]
 
 
+def test_a_driver_that_fails_otherwise_than_at_capture_is_a_difference() -> None:
+    """The lock's driver did not answer at capture, and neither does this host's, another way (or this host has no
+    driver): no driver version on either side, and verify said nothing of the driver at all."""
+    dead = snap(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
+    hung = "NVML did not answer within 10 s (a hung driver?)"
+    lines = [d.describe() for d in compare(dead, snap(nvidia=Nvidia(source="nvml", error=hung))).differences]
+    assert lines == [f"nvidia: error nvmlInit: Driver Not Loaded -> {hung}"]
+    (found,) = compare(dead, snap()).differences
+    assert (found.severity, found.area, found.describe()) == (
+        WARNING,
+        "gpu",
+        "nvidia: error nvmlInit: Driver Not Loaded -> (none) (no NVIDIA driver here)",
+    )
+    lines = [d.describe() for d in compare(snap(), dead).differences]
+    assert lines == ["nvidia: error (none) -> nvmlInit: Driver Not Loaded (the lock records no driver)"]
+    # The same failure here as at capture is no difference.
+    assert compare(dead, snap(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))).differences == ()
+
+
 def _editable_dist(python: Path, name: str, folder: Path) -> None:
     dist = site_packages(python) / f"{name}-0.3.dist-info"
     dist.mkdir()
