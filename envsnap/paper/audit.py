@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import _readlimits, grammar, lockfile, sinks
+from .._defaults import NVML_HUNG
 from .._frozen import frozen
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..cudaneed import cuda_need
@@ -362,8 +363,15 @@ def _gpu(lock: Snapshot) -> Item:
         return Item("gpu-stack", "functional", True, "CPU-only environment: no GPU stack to record")
     missing = []
     recorded = ["driver", "CUDA", "cuDNN", "compute capabilities"]
+    remedy = "run envsnap capture on the GPU machine the results came from"
     if lock.nvidia is None or not lock.nvidia.driver_version:
-        missing.append("driver")
+        error = lock.nvidia.error if lock.nvidia is not None else ""
+        missing.append(f"driver (it did not answer at capture: {error})" if error else "driver")
+        if error:
+            # A capture on the same machine records the same failure: the driver is to be made to answer first.
+            remedy = f"make the NVIDIA driver answer (`nvidia-smi` shows what fails), then {remedy}"
+            if error.startswith(NVML_HUNG):
+                remedy += "; a driver slow to start rather than hung may need envsnap capture --gpu-timeout SECONDS"
     if any(fw.cuda_version for fw in lock.frameworks.values()) or (cuda is not None and cuda.runtime_version):
         if cuda is None or not cuda.runtime_version:
             missing.append("CUDA runtime")
@@ -386,7 +394,7 @@ def _gpu(lock: Snapshot) -> Item:
         "functional",
         not missing,
         f"GPU stack not recorded: {', '.join(missing)}" if missing else f"GPU stack recorded ({', '.join(recorded)})",
-        "" if not missing else "run envsnap capture on the GPU machine the results came from",
+        "" if not missing else remedy,
     )
 
 

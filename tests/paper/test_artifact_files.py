@@ -955,3 +955,31 @@ def test_audit_of_cuda_runtime_wheels_captured_on_the_gpu_machine_is_ok(tmp_path
     lockfile.dump(lockfile.seal(with_torch), lock)
     gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
     assert not gpu["ok"] and gpu["detail"] == "GPU stack not recorded: CUDA runtime, cuDNN", gpu
+
+
+def test_audit_of_a_lock_whose_driver_did_not_answer_at_capture_says_so(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # Captured on the GPU machine, whose driver did not answer (nvidia.error, no version, no GPU): the audit said
+    # only "driver ... not recorded" and to capture on the GPU machine, which gives the same lock again.
+    from envsnap.model import Cuda, CudaLibrary, Nvidia, PythonPackage
+
+    wheel = PythonPackage(name="nvidia-cuda-runtime-cu12", version="12.9.79")
+    copies = (CudaLibrary("runtime", "12.9.79", "pip", "nvidia-cuda-runtime-cu12"),)
+    lock = tmp_path / "envsnap.lock"
+    dead = Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded")
+    lockfile.dump(sample_lock(wheel, seal=True, nvidia=dead, cuda=Cuda(copies=copies)), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert not gpu["ok"], gpu
+    assert gpu["detail"] == (
+        "GPU stack not recorded: driver (it did not answer at capture: nvmlInit: Driver Not Loaded), "
+        "GPUs and their compute capability"
+    ), gpu
+    assert gpu["remedy"] == (
+        "make the NVIDIA driver answer (`nvidia-smi` shows what fails), then run envsnap capture on the GPU machine "
+        "the results came from"
+    ), gpu
+    hung = Nvidia(source="nvml", error="NVML did not answer within 10 s (a hung driver?)")
+    lockfile.dump(sample_lock(wheel, seal=True, nvidia=hung, cuda=Cuda(copies=copies)), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert gpu["remedy"].endswith(
+        "; a driver slow to start rather than hung may need envsnap capture --gpu-timeout SECONDS"
+    ), gpu
