@@ -44,6 +44,26 @@ def mig_uuids(pynvml: Any, handle: Any, where: str, call: Any, errors: list[str]
     return out
 
 
+LIBRARY = "libnvidia-ml.so.1"
+
+
+def _load_error() -> str:
+    """Why the loader cannot load NVML, where pynvml says only "NVML Shared Library Not Found": "" where there is
+    no such file (no driver); else the loader's reason (``file too short``, ``wrong ELF class: ELFCLASS32``), without
+    the folder it was found in (a path of the machine, which a lock does not name here)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(LIBRARY)
+    except OSError as exc:
+        text = str(exc)
+        if text.startswith(f"{LIBRARY}:") and "No such file or directory" in text:
+            return ""  # no such file where the loader looks (one an old ld.so.cache names included)
+        where, sep, reason = text.partition(": ")
+        return reason if sep and where.endswith(LIBRARY) else text
+    return ""
+
+
 def query(with_ids: bool) -> dict[str, Any]:
     try:
         import pynvml  # type: ignore[import-untyped]
@@ -52,6 +72,10 @@ def query(with_ids: bool) -> dict[str, Any]:
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError as exc:
+        if exc.value == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND:
+            broken = _load_error()
+            if broken:  # there, and not loadable: a broken driver, not an absent one
+                return {"fatal": f"nvmlInit: {LIBRARY} cannot be loaded: {broken}"}
         return {"fatal": f"nvmlInit: {exc}", "code": exc.value}
     errors: list[str] = []
     out: dict[str, Any] = {"errors": errors, "gpus": []}

@@ -197,6 +197,21 @@ def test_a_hung_driver_is_bounded_by_the_timeout(tmp_path: Path) -> None:
     assert data["python"]["packages"]
 
 
+def test_a_driver_library_that_cannot_be_loaded_is_an_error_not_an_absence(tmp_path: Path) -> None:
+    # A broken driver install: libnvidia-ml.so.1 is there, where the loader looks, and cannot be loaded (cut short
+    # by a failed upgrade). pynvml calls it "NVML Shared Library Not Found", and the capture recorded no driver at
+    # all, as on a host without one: check then said to install a driver, not to repair the one installed.
+    libdir = tmp_path / "broken"
+    libdir.mkdir()
+    (libdir / "libnvidia-ml.so.1").write_bytes(b"\x7fELF cut short")
+    env = {**os.environ, "LD_LIBRARY_PATH": str(libdir)}
+    nv, gpus, warnings = nvidia.probe_nvidia(timeout=30, environ=env)
+    assert gpus == () and nv is not None, nv
+    # Its folder is left out: a lock names no path of the captured machine's for this.
+    assert nv.error == "nvmlInit: libnvidia-ml.so.1 cannot be loaded: file too short", nv
+    assert (nv.driver_version, warnings) == ("", [f"nvidia: {nv.error}"])
+
+
 def test_no_driver_is_a_quiet_absence(tmp_path: Path) -> None:
     if nvidia.find_library(os.environ) is not None:
         pytest.skip("this machine has an NVIDIA driver: the no-driver state cannot be observed")
