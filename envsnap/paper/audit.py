@@ -372,11 +372,16 @@ def _gpu(lock: Snapshot) -> Item:
             remedy = f"make the NVIDIA driver answer (`nvidia-smi` shows what fails), then {remedy}"
             if error.startswith(NVML_HUNG):
                 remedy += "; a driver slow to start rather than hung may need envsnap capture --gpu-timeout SECONDS"
-    if any(fw.cuda_version for fw in lock.frameworks.values()) or (cuda is not None and cuda.runtime_version):
+    framework = any(fw.cuda_version for fw in lock.frameworks.values())
+    if framework or (cuda is not None and cuda.runtime_version):
         if cuda is None or not cuda.runtime_version:
             missing.append("CUDA runtime")
-        if cuda is None or not cuda.cudnn_version:
+        # A framework built for CUDA loads cuDNN, which a capture selects; without one a capture records the cuDNN
+        # a binary of the environment loads, and none where nothing does.
+        if framework and (cuda is None or not cuda.cudnn_version):
             missing.append("cuDNN")
+        if cuda is None or not cuda.cudnn_version:
+            recorded.remove("cuDNN")
     else:
         # No framework built for CUDA preloads the environment's CUDA wheels (or conda packages) and no binary
         # loads them: a capture selects no runtime and no cuDNN (the code decides which it loads), and records
@@ -386,7 +391,8 @@ def _gpu(lock: Snapshot) -> Item:
         if not own:
             missing.append("CUDA runtime")
         kind = "wheels" if all(c.source == "pip" for c in own) else "packages"
-        recorded[1:3] = [f"CUDA runtime {kind} " + ", ".join(f"{c.location} {c.version}" for c in own)]
+        cudnn = ["cuDNN"] if cuda is not None and cuda.cudnn_version else []
+        recorded[1:3] = [f"CUDA runtime {kind} " + ", ".join(f"{c.location} {c.version}" for c in own), *cudnn]
     if not lock.hardware.gpus or not all(g.compute_capability for g in lock.hardware.gpus):
         missing.append("GPUs and their compute capability")
     return Item(

@@ -983,3 +983,27 @@ def test_audit_of_a_lock_whose_driver_did_not_answer_at_capture_says_so(tmp_path
     assert gpu["remedy"].endswith(
         "; a driver slow to start rather than hung may need envsnap capture --gpu-timeout SECONDS"
     ), gpu
+
+
+def test_audit_of_a_runtime_a_binary_loads_asks_for_no_cudnn_nothing_loads(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # No framework; an extension of the environment links libcudart, which a capture selects (runtime_version), and
+    # nothing loads cuDNN: a capture records none, and the audit asked for one all the same.
+    from envsnap.model import Cuda, CudaLibrary, Gpu, Hardware, Nvidia, PythonPackage
+
+    copies = (CudaLibrary("runtime", "12.9.79", "pip", "nvidia-cuda-runtime-cu12", selected=True),)
+    captured = sample_lock(
+        PythonPackage(name="nvidia-cuda-runtime-cu12", version="12.9.79"),
+        PythonPackage(name="cudaext", version="1.0"),
+        nvidia=Nvidia(driver_version="575.51.03", cuda_driver_version="12.9", source="nvml"),
+        hardware=Hardware(gpus=(Gpu(index=0, name="NVIDIA L4", compute_capability="8.9", memory_mib=23034),)),
+        cuda=Cuda(runtime_version="12.9.79", runtime_source="pip", copies=copies),
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(lockfile.seal(captured), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert gpu["ok"] and gpu["detail"] == "GPU stack recorded (driver, CUDA, compute capabilities)", gpu
+    # Where a binary loads cuDNN too, the capture records it, and the audit names it.
+    with_cudnn = dataclasses.replace(captured, cuda=dataclasses.replace(captured.cuda, cudnn_version="9.10.2.21"))
+    lockfile.dump(lockfile.seal(with_cudnn), lock)
+    gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
+    assert gpu["ok"] and gpu["detail"] == "GPU stack recorded (driver, CUDA, cuDNN, compute capabilities)", gpu
