@@ -276,6 +276,9 @@ def _driver(s: Snapshot, unknown: set[str]) -> str:
 
 def _gpus(s: Snapshot, unknown: set[str]) -> str:
     if not s.hardware.gpus:
+        if s.nvidia is not None and s.nvidia.error and not s.nvidia.driver_version:
+            # NVML listed no GPU because it did not answer at all: the GPUs are not known, not absent.
+            return f"{UNKNOWN} (the NVIDIA driver did not answer at capture)"
         return UNKNOWN if "hardware" in unknown or "gpus" in unknown else "none"
     kinds = Counter((gpu_name(g), g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus)
     parts = []

@@ -295,6 +295,21 @@ def test_the_driver_row_keeps_the_version_when_one_gpu_did_not_answer(rich: Snap
     assert "error: nvmlInit: Driver Not Loaded" in text
 
 
+def test_the_gpus_of_a_driver_that_did_not_answer_are_unknown_not_none(rich: Snapshot) -> None:
+    """Captured while the driver did not answer, the lock records no GPU: the paper's table said "GPUs | none",
+    that the experiments ran on no GPU, where they are not known."""
+    assert rich.nvidia is not None
+    dead = dataclasses.replace(
+        rich.nvidia, driver_version="", cuda_driver_version="", error="nvmlInit: Driver Not Loaded"
+    )
+    lock = dataclasses.replace(rich, nvidia=dead, hardware=dataclasses.replace(rich.hardware, gpus=()))
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert "| GPUs | unknown (the NVIDIA driver did not answer at capture) |" in text, text
+    # A lock of a host without a driver ran on no GPU.
+    bare = dataclasses.replace(lock, nvidia=None)
+    assert "| GPUs | none |" in appendix.render_markdown(bare)["appendix.md"].decode()
+
+
 @pytest.mark.parametrize("fmt", ["markdown", "latex"])
 def test_the_gpus_say_what_cuda_visible_devices_left_the_run(rich: Snapshot, fmt: str) -> None:
     """Captured with CUDA_VISIBLE_DEVICES=0 on a two-H100 machine, the paper said the experiments ran with
