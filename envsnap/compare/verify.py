@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _lockcache, interchange, lockfile
+from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot
 from ..platforms import major_minor
@@ -1110,7 +1111,8 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
         # No driver version on either side: the lock's driver did not answer at capture, and this host's does not
         # answer either, another way, or there is no driver here (or the lock records none and this one fails).
         ea, eb = a.error if a else "", b.error if b else ""
-        if not (a and a.driver_version) and not (b and b.driver_version) and ea != eb:
+        hung = ea.startswith(NVML_HUNG) and eb.startswith(NVML_HUNG)  # hung both: waited for otherwise
+        if not (a and a.driver_version) and not (b and b.driver_version) and ea != eb and not hung:
             note = "no NVIDIA driver here" if not eb else "the lock records no driver" if not ea else ""
             out.append(Difference(WARNING, "gpu", "nvidia", "error", ea, eb, note))
     if lock.cuda is not None or actual.cuda is not None:

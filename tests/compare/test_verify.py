@@ -988,8 +988,10 @@ def test_a_driver_that_fails_otherwise_than_at_capture_is_a_difference() -> None
     )
     lines = [d.describe() for d in compare(snap(), dead).differences]
     assert lines == ["nvidia: error (none) -> nvmlInit: Driver Not Loaded (the lock records no driver)"]
-    # The same failure here as at capture is no difference.
+    # The same failure here as at capture is no difference, nor a driver hung here and at capture, whatever the wait.
     assert compare(dead, snap(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))).differences == ()
+    hung_then = snap(nvidia=Nvidia(source="nvml", error="NVML did not answer within 2 s (a hung driver?)"))
+    assert compare(hung_then, snap(nvidia=Nvidia(source="nvml", error=hung))).differences == ()
 
 
 def _editable_dist(python: Path, name: str, folder: Path) -> None:
