@@ -44,7 +44,7 @@ from .verdict import not_recorded, source_text
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
     from mmap import mmap
 
-    from ..model import CondaPackage, Nvidia, Project, PythonPackage, Snapshot
+    from ..model import CondaPackage, Project, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -965,11 +965,15 @@ def _unanswered(a: Snapshot, b: Snapshot, changes: list[Change]) -> list[Change]
     return out
 
 
-def _both_unanswered(na: Nvidia | None, nb: Nvidia | None) -> list[Change]:
+def _both_unanswered(a: Snapshot, b: Snapshot) -> list[Change]:
     """Neither lock records a driver version, and their drivers were not in the same state at capture: one did
     not answer and the other had no driver, or each did not answer its own way (``nvidia.error``). No version
-    differs, yet the two hosts' drivers do: said, as ``_unanswered`` says a driver that did not answer."""
+    differs, yet the two hosts' drivers do: said, as ``_unanswered`` says a driver that did not answer. Not where
+    a lock cannot know its driver (an import): it had none to compare."""
+    na, nb = a.nvidia, b.nvidia
     if (na is not None and na.driver_version) or (nb is not None and nb.driver_version):
+        return []
+    if not (_knows(a, "nvidia") and _knows(b, "nvidia")):
         return []
     ea, eb = na.error if na is not None else "", nb.error if nb is not None else ""
     if ea == eb:
@@ -991,7 +995,7 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
         b,
         _value("gpu", "NVIDIA driver", na.driver_version if na else "", nb.driver_version if nb else "", 90, "version"),
     )
-    out += _both_unanswered(na, nb)
+    out += _both_unanswered(a, b)
     out += _unanswered(
         a,
         b,

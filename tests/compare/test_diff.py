@@ -1139,6 +1139,18 @@ def test_two_drivers_that_did_not_answer_alike_are_a_difference(tmp_path: Path, 
     assert diff(dead, _lock(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))).changes == ()
 
 
+def test_a_driver_that_did_not_answer_against_an_import_that_does_not_record_one(tmp_path: Path) -> None:
+    # An import records no driver (``nvidia`` is unknown to it): the other lock's failed driver read
+    # "NVIDIA driver: (unknown) -> (unknown)", as if neither lock knew that driver.
+    from envsnap.model import Meta
+
+    imported = _lock(nvidia=None, envsnap=Meta(origin="requirements", unknown=("nvidia", "hardware")))
+    dead = _lock(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
+    lines = [c.describe() for c in diff(imported, dead).changes if c.subject == "NVIDIA driver"]
+    assert "NVIDIA driver: (unknown) -> (unknown) (A does not record it (imported from requirements))" not in lines
+    assert lines == [], lines
+
+
 def test_a_system_library_added_or_removed_is_named_once_with_its_package(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
