@@ -1023,6 +1023,9 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
             weight,
             "version",
         )
+    # The system toolkit (``CUDA_HOME``, /usr/local/cuda): what an extension built here compiles and links against.
+    ta, tb = (ca.toolkit_version if ca else ""), (cb.toolkit_version if cb else "")
+    out += _value("cuda", "CUDA toolkit", ta, tb, 60, "version")
     ga = ", ".join(f"{gpu_name(g)} (sm {g.compute_capability})" for g in a.hardware.gpus)
     gb = ", ".join(f"{gpu_name(g)} (sm {g.compute_capability})" for g in b.hardware.gpus)
     out += _unanswered(a, b, _value("gpu", "GPUs", ga, gb, 88))

@@ -1151,6 +1151,21 @@ def test_a_driver_that_did_not_answer_against_an_import_that_does_not_record_one
     assert lines == [], lines
 
 
+def test_the_cuda_toolkit_is_compared_beside_other_changes() -> None:
+    # Two hosts' /usr/local/cuda, 12.4 and 13.0: the toolkit was compared nowhere, named only among "other fields"
+    # where nothing else differed, and not at all beside a package's change.
+    from envsnap.model import Cuda
+
+    six = PythonPackage("six", "1.16.0", installer="pip")
+    a = _lock(six, cuda=Cuda(toolkit_version="12.4", toolkit_path="/usr/local/cuda"))
+    b = _lock(
+        dataclasses.replace(six, version="1.17.0"), cuda=Cuda(toolkit_version="13.0", toolkit_path="/usr/local/cuda")
+    )
+    lines = [c.describe() for c in diff(a, b).changes]
+    assert "CUDA toolkit: 12.4 -> 13.0 (major, upgrade)" in lines, lines
+    assert [c.describe() for c in diff(a, dataclasses.replace(a, cuda=None)).changes] == ["CUDA toolkit 12.4 removed"]
+
+
 def test_a_system_library_added_or_removed_is_named_once_with_its_package(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
