@@ -326,7 +326,8 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
             problem = _problems([finding], "check.findings")[0]
             (failures if severity == "fail" else warnings).append(problem)
     layer = _map(data.get("python_layer"), "python_layer")
-    for item in _list(layer.get("differences"), "python_layer.differences"):
+    differences = _list(layer.get("differences"), "python_layer.differences")
+    for item in differences:
         d = _map(item, "python_layer.differences")
         what = _WHAT.get(d.get("what", ""), "") if isinstance(d.get("what"), str) else ""
         failures.append(
@@ -338,7 +339,7 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
             )
         )
     more = layer.get("mismatches", 0)
-    listed = len(layer.get("differences", []))
+    listed = len(differences)  # a node's "differences": null is none listed, not len(None)
     if isinstance(more, int) and not isinstance(more, bool) and more > listed:
         failures.append(
             Problem(

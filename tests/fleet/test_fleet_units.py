@@ -222,6 +222,15 @@ def test_an_answer_that_is_not_one_makes_the_node_invalid_not_a_crash(stdout: st
     assert result.verdict == "invalid" and why in result.reason, result
 
 
+def test_an_answer_whose_differences_are_null_counts_its_mismatches_not_a_traceback() -> None:
+    """``"differences": null`` was read as no list for the failures, then ``len(None)`` for the count: a
+    TypeError ended the whole fleet check (exit 1) on one node's answer."""
+    layer = {"identical": False, "digest": "sha256:00", "packages_checked": 3, "mismatches": 2, "differences": None}
+    result = from_run(_run(json.dumps(_answer(python_layer=layer))), lock_digest="sha256:ab", timeout=5)
+    assert result.verdict == "incompatible", result
+    assert [(p.component, p.found) for p in result.failures] == [("Python layer", "2 more differences")]
+
+
 def test_a_node_that_lies_about_being_better_is_judged_by_its_findings() -> None:
     failing = _answer(
         check={
