@@ -251,7 +251,8 @@ def _given_fewer(result: NodeResult, given: int, on_node: int) -> NodeResult:
     warnings = []
     for w in result.warnings:
         if w.component == _GPU_COUNT and w.found == str(given):
-            if w.needed.isdigit() and on_node >= int(w.needed):
+            # A node's answer is untrusted: a superscript two is a digit to str.isdigit, not to int().
+            if w.needed.isascii() and w.needed.isdigit() and on_node >= int(w.needed):
                 continue
             w = dataclasses.replace(w, found=f"{on_node} (Slurm's count; the check was given {given})")
         warnings.append(w)

@@ -1257,6 +1257,18 @@ def test_a_node_given_fewer_gpus_than_it_has_is_not_called_short_of_gpus() -> No
     assert whole.verdict == "warnings" and whole.warnings[0].found == "1"
 
 
+def test_a_gpu_count_in_superscript_digits_from_a_node_is_no_traceback() -> None:
+    """A node's answer is untrusted: its GPU count's "needed" of "\u00b2" passed str.isdigit, and int() of it raised a
+    ValueError that ended a ``--gpus 1`` check of every node with a traceback."""
+    count = {"severity": "warn", "component": "GPU count", "needed": "\u00b2", "found": "1", "remedy": "", "rule": "x"}
+    answer = json.dumps(_answer(check={"findings": [count]}))
+    result = from_run(_run(answer, gpus=1), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    assert result.verdict == "warnings", result
+    assert [(w.component, w.needed, w.found) for w in result.warnings] == [
+        ("GPU count", "\u00b2", "8 (Slurm's count; the check was given 1)")
+    ]
+
+
 def test_a_node_whose_gpus_other_jobs_hold_says_so_within_the_timeout(tmp_path: Path) -> None:
     """srun waited for the GPUs as long as fleet check waited for its answer: the node read "no answer within
     5 s", as a dead one does. srun now gives up first and says why."""
