@@ -295,10 +295,13 @@ def _refused(node: str, reason: str, path: str, env: Mapping[str, str], *, exit_
 
         why = slurm.drain(node, reason, env)
         line += "; node drained" if not why else f"; could not drain the node: {strip_terminal(why)}"
-        if not why and env.get("SLURM_JOB_ID", "").isdigit() and in_task_prolog(env):
+        job_id = env.get("SLURM_JOB_ID", "")
+        if not why and job_id.isdigit() and in_task_prolog(env) and slurm.batch_job(job_id, env) is not False:
             # A failing Prolog makes Slurm requeue a batch job itself; a TaskProlog only fails the task. Only
             # once the node is drained: Slurm lets a job's owner requeue it without operator rights, and a job
-            # requeued from a node still open came back to it, failing and requeued again without end.
-            job = env["SLURM_JOB_ID"]
+            # requeued from a node still open came back to it, failing and requeued again without end. Only a
+            # batch job: an interactive one (srun's, salloc's) read "requeueing the job", then "the job was not
+            # requeued: Only batch jobs are accepted".
+            job = job_id
             line += "; requeueing the job"
     return PrologOutcome(exit_code, line, job)

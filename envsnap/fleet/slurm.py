@@ -954,6 +954,21 @@ def drain(node: str, reason: str, env: Mapping[str, str] | None = None) -> str:
     return _scontrol(["update", f"NodeName={node}", "State=DRAIN", f"Reason={reason}"], env)
 
 
+def batch_job(job_id: str, env: Mapping[str, str] | None = None) -> bool | None:
+    """Whether ``job_id`` is a batch job (``scontrol show job``'s ``BatchFlag``), which alone Slurm requeues; None
+    when Slurm did not say."""
+    env = env if env is not None else os.environ
+    program = scontrol_path(env)
+    if not program:
+        return None
+    result = _runner.run([program, "show", "job", "--oneliner", job_id], timeout=QUERY_TIMEOUT, env=env)
+    for line in result.stdout.splitlines() if result.ok else ():
+        fields = _fields(line)
+        if fields.get("JobId") == job_id and fields.get("BatchFlag", "").isdigit():
+            return fields["BatchFlag"] != "0"
+    return None
+
+
 def requeue(job_id: str, env: Mapping[str, str] | None = None) -> str:
     """Put a batch job back in the queue (it then runs on another node); "" when done, else why not."""
     return _scontrol(["requeue", job_id], env)

@@ -1011,6 +1011,40 @@ def test_a_task_prolog_that_could_not_drain_the_node_requeues_nothing(
     assert log.read_text().split() == ["update"]
 
 
+@pytest.mark.parametrize(("batch_flag", "requeued"), [("0", False), ("1", True)])
+def test_a_task_prolog_requeues_a_batch_job_only(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, batch_flag: str, requeued: bool
+) -> None:
+    """An interactive job (``srun`` or ``salloc``) on a node that cannot run its lock read "node drained;
+    requeueing the job", then "envsnap: the job was not requeued: Only batch jobs are accepted or processed":
+    Slurm requeues batch jobs only. The prolog asks Slurm whether the job is one (``BatchFlag``) first."""
+    import os
+
+    lock = _alien_lock(tmp_path, cli)
+    log = tmp_path / "scontrol.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text(
+        f'#!/bin/sh\necho "$1" >> {log}\n'
+        f'case "$1" in show) echo "JobId=42 JobName=train UserId=u(1) Restarts=0 BatchFlag={batch_flag} Reboot=0" ;;\n'
+        'requeue) echo "Only batch jobs are accepted or processed for job 42" >&2; exit 1 ;; esac\n'
+    )
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("SLURM_SCRIPT_CONTEXT", "prolog_task")
+    monkeypatch.delenv("SLURM_TASK_PID", raising=False)
+    res = cli("fleet", "prolog", str(lock))
+    assert res.code == 3, res
+    assert "print envsnap: cannot run lock" in res.err and "node drained" in res.err, res
+    if requeued:
+        assert "; requeueing the job" in res.err and log.read_text().split() == ["update", "show", "requeue"], res
+    else:
+        assert res.err.endswith("); node drained\n") and log.read_text().split() == ["update", "show"], res
+
+
 def test_the_summary_counts_one_node_as_one() -> None:
     """It read "compatible: 1 nodes, 1 compatible"."""
     one = FleetReport("l", "d", (NodeResult("n1", "compatible", dict.fromkeys(FACTS, "x")),))
