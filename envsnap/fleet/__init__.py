@@ -249,7 +249,14 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
         return PrologOutcome(0, "")
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
     chosen = select_environment(None, environ=env)
-    started = PendingProbe(chosen.python) if chosen.python_layer else None  # scans while the lock loads
+    environment = chosen.describe()
+    python_layer = chosen.python_layer
+    if not python_layer:
+        # A conda environment without Python: envsnap's own interpreter for the rules, as ``fleet node`` and
+        # ``check`` lend it, and no Python layer to compare. The rules read "found python ?" otherwise, and the
+        # prolog drained a node both call compatible.
+        chosen = select_environment(sys.executable, environ=env)
+    started = PendingProbe(chosen.python)  # scans while the lock loads
     try:
         lock = lockfile.load(path)
     except LockfileError as exc:
@@ -261,7 +268,15 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     # The verdict alone, not the matrix's facts: NVML is asked only for a lock a rule reads the driver for (a hung
     # driver held each job of a CPU-only lock for the whole timeout).
     result = probe(
-        lock, chosen, node=node, lock_path=path, gpu_timeout=PROLOG_NVML_TIMEOUT, started=started, gpu_facts=False
+        lock,
+        chosen,
+        node=node,
+        lock_path=path,
+        gpu_timeout=PROLOG_NVML_TIMEOUT,
+        started=started,
+        gpu_facts=False,
+        python_layer=python_layer,
+        environment=environment,
     )
     problems = [
         f"{f['component']}: needs {f['needed']}, found {f['found']}"

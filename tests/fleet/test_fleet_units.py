@@ -882,6 +882,30 @@ def test_a_node_in_a_conda_environment_without_python_compares_no_python_layer(
     assert answered.code == 0 and answer["verdict"] == "compatible", answer["check"]
 
 
+def test_the_prolog_in_a_conda_environment_without_python_answers_as_a_node_does(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a conda environment without Python, ``check`` and ``fleet node`` lend envsnap's own interpreter to the
+    rules; the prolog did not, and refused (drained the node, under Slurm) a lock both call compatible: "Python:
+    needs cpython 3.11.7, found python ?"."""
+    venv = tmp_path / "empty"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    lock = tmp_path / "envsnap.lock"
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv))
+    assert cli("capture", "-o", str(lock)).code == 0
+    prefix = tmp_path / "tools"
+    (prefix / "conda-meta").mkdir(parents=True)
+    monkeypatch.delenv("SLURMD_NODENAME", raising=False)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.setenv("CONDA_PREFIX", str(prefix))
+    answered = cli("fleet", "node", str(lock))
+    assert answered.code == 0 and json.loads(answered.out)["verdict"] == "compatible", answered
+    res = cli("fleet", "prolog", str(lock))
+    assert res.code == 0, res
+    assert res.out.startswith("envsnap: ") and " can run " in res.out and res.err == "", res
+
+
 def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
