@@ -378,7 +378,7 @@ def run_diff(args: argparse.Namespace) -> int:
 def run_node(args: argparse.Namespace) -> int:
     from ..probes.python import PendingProbe, select_environment
 
-    chosen = select_environment(None)
+    chosen = select_environment(None, python_option=False)  # fleet node has no --python to offer
     environment = chosen.describe()
     python_layer = chosen.python_layer
     if not python_layer:

@@ -248,7 +248,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     if not path:
         return PrologOutcome(0, "")
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
-    chosen = select_environment(None, environ=env)
+    chosen = select_environment(None, environ=env, python_option=False)  # the prolog has no --python to offer
     environment = chosen.describe()
     python_layer = chosen.python_layer
     if not python_layer:

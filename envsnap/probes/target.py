@@ -179,13 +179,16 @@ def select_environment(
     environ: Mapping[str, str] | None = None,
     *,
     python_from: str = "--python",
+    python_option: bool = True,
 ) -> TargetEnvironment:
     """The environment to capture or verify, in uv's order: ``--python``, then ``--prefix``, then an active
     virtual environment (``VIRTUAL_ENV``), then an active conda environment (``CONDA_PREFIX``), then the
     interpreter running envsnap. envsnap is often installed apart from the environment it records (pipx,
     ``uv tool``), so its own interpreter is the last resort, not the default. ``python_from``: what named
-    ``python``, as the user is told (``ENVSNAP_TARGET_PYTHON`` in a rebuilt image)."""
+    ``python``, as the user is told (``ENVSNAP_TARGET_PYTHON`` in a rebuilt image). ``python_option`` false: the
+    command has no ``--python`` (``fleet node``, ``fleet prolog``), which an error then does not offer."""
     env = os.environ if environ is None else environ
+    alternative = ", or pass --python" if python_option else ""
     if python is not None:
         return TargetEnvironment(resolve_interpreter(python), python, python_from, prefix)
     if prefix is not None:
@@ -201,7 +204,7 @@ def select_environment(
         if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")) or exe is None:
             raise ProbeError(
                 f"VIRTUAL_ENV={venv}: not a virtual environment (no pyvenv.cfg and bin/python in it): "
-                "activate a real one, unset VIRTUAL_ENV, or pass --python"
+                f"activate a real one{',' if python_option else ' or'} unset VIRTUAL_ENV{alternative}"
             )
         where = os.path.abspath(venv)
         return TargetEnvironment(None if _is_running(where) else exe, where, "VIRTUAL_ENV")
@@ -210,7 +213,7 @@ def select_environment(
         if not os.path.isdir(os.path.join(conda, "conda-meta")):
             raise ProbeError(
                 f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
-                "activate a real one, unset CONDA_PREFIX, or pass --python"
+                f"activate a real one{',' if python_option else ' or'} unset CONDA_PREFIX{alternative}"
             )
         where = os.path.abspath(conda)
         exe = _interpreter_in(conda)

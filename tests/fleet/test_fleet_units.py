@@ -906,6 +906,24 @@ def test_the_prolog_in_a_conda_environment_without_python_answers_as_a_node_does
     assert res.out.startswith("envsnap: ") and " can run " in res.out and res.err == "", res
 
 
+@pytest.mark.parametrize("command", ["node", "prolog"])
+@pytest.mark.parametrize("variable", ["VIRTUAL_ENV", "CONDA_PREFIX"])
+def test_a_node_whose_environment_variable_names_no_environment_is_not_told_to_pass_python(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str, variable: str
+) -> None:
+    """``fleet node`` and ``fleet prolog`` have no ``--python``: a node whose VIRTUAL_ENV (or CONDA_PREFIX) names
+    no environment read "activate a real one, unset VIRTUAL_ENV, or pass --python", in fleet check's report too."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    for name in ("VIRTUAL_ENV", "CONDA_PREFIX", "SLURMD_NODENAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "gone"))
+    res = cli("fleet", command, str(lock))
+    assert res.code == 2, res
+    assert res.err.strip().endswith(f"activate a real one or unset {variable}"), res
+    assert "--python" not in res.err and len(res.err.strip().splitlines()) == 1, res
+
+
 def test_a_node_imports_neither_the_rebuild_targets_nor_the_login_side(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
