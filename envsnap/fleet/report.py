@@ -210,7 +210,7 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     text = document(run.stdout, "{").strip()  # ``fleet node`` prints its answer indented: "{" alone first
     if not text.startswith("{"):
-        why = _last_line(run.stderr) or f"srun exit status {run.returncode}, no answer"
+        why = _last_line(run.stderr, _ENVSNAP_ERROR) or f"srun exit status {run.returncode}, no answer"
         if gpus and _NOT_ALLOCATED in why:
             why += (
                 f" (asked for {counted(gpus, 'GPU')}: other jobs hold them, or its CPUs; --gpus N asks for fewer)"
@@ -226,7 +226,7 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
             why = "its task ended (exit status 0) without an answer" + (
                 f"; it printed {shown(said, 120)}" if said else ""
             )
-        verdict: NodeVerdict = "invalid" if ran or why.startswith("envsnap: error:") else "unreachable"
+        verdict: NodeVerdict = "invalid" if ran or why.startswith(_ENVSNAP_ERROR) else "unreachable"
         return NodeResult(run.node, verdict, reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     try:
         result = _parse(run.node, text, lock_digest=lock_digest, seconds=run.seconds)
@@ -269,10 +269,21 @@ _GPU_COUNT = "GPU count"  # the finding of compat's gpu-memory rule that counts 
 _TASK_EXITED = re.compile(r"^srun: error: \S+: tasks? [0-9,-]+: Exited with exit code \d+$")
 
 
-def _last_line(text: str) -> str:
+def _last_line(text: str, prefer: str = "") -> str:
+    """The line of a task's output that says why it gave no answer: the last, but srun's summary of its exit, and
+    the last that begins with ``prefer`` where one does (srun cuts a line of more than about 1 KB into pieces, and
+    the last piece of envsnap's own error then read as srun's: an unreachable node). Cut to 300 characters, said."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     telling = [line for line in lines if not _TASK_EXITED.match(line)] or lines
-    return strip_control(telling[-1])[:300] if telling else ""
+    telling = [line for line in telling if prefer and line.startswith(prefer)] or telling
+    if not telling:
+        return ""
+    line = strip_control(telling[-1])
+    return line if len(line) <= _REASON else line[: _REASON - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+_REASON = 300  # characters of a node's line a reason keeps
+_ENVSNAP_ERROR = "envsnap: error:"  # how envsnap's one-line error begins: the node answered, with an error
 
 
 def _str(data: Mapping[str, Any], key: str, where: str) -> str:

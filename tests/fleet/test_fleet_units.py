@@ -249,6 +249,18 @@ def test_a_node_that_lies_about_being_better_is_judged_by_its_findings() -> None
     assert from_run(_run(json.dumps(failing)), lock_digest="sha256:ab", timeout=5).verdict == "incompatible"
 
 
+def test_a_long_envsnap_error_that_srun_cut_into_pieces_is_the_node_answering() -> None:
+    """srun cuts a line of more than about 1 KB into pieces: the last piece of envsnap's error (an error quoting a
+    long value) lost its ``envsnap: error:`` and the node read unreachable; its reason was cut at 300 characters
+    without saying so."""
+    line = "envsnap: error: " + "z" * 5000
+    pieces = "\n".join(line[i : i + 1024] for i in range(0, len(line), 1024))
+    stderr = f"{pieces}\nsrun: error: n1: task 0: Exited with exit code 2\n"
+    result = from_run(_run("", returncode=2, stderr=stderr), lock_digest="sha256:ab", timeout=5)
+    assert result.verdict == "invalid", result
+    assert result.reason == line[:299] + "\N{HORIZONTAL ELLIPSIS}"
+
+
 def test_no_answer_is_unreachable_with_what_srun_said() -> None:
     silent = from_run(
         _run("", returncode=1, stderr="srun: error: Task launch failed on node n1: Communication connection failure\n"),
