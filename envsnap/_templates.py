@@ -70,6 +70,7 @@ FILTERS: dict[str, Callable[..., Escaped]] = {
         "tex_code": sinks.tex_code,
         "tex_text": sinks.tex_text,
         "tex_breakable": sinks.tex_breakable,
+        "tex_shell": sinks.tex_shell,
         "one_line": sinks.one_line,
     }.items()
 }

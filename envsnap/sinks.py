@@ -349,6 +349,21 @@ def tex_breakable(text: object) -> str:
 _TEX_SHORT = 16
 
 
+# Between two words of a command: a space that does not break, then a break that ends its line with a backslash (a
+# shell continuation) and adds nothing where the line goes on. \char92 is the typewriter font's own backslash in
+# OT1 and T1 alike (OT1's \textbackslash is a math symbol, which copies as another character).
+_TEX_SHELL_GAP = r"\nobreakspace{}\discretionary{\char92}{}{}"
+
+
+def tex_shell(command: str) -> str:
+    """A shell command line as monospace text that breaks only between its words, each broken line ending in a
+    backslash (a shell continuation), so lines copied from the PDF run as the one command (a line broken at a plain
+    space ran as two). ``command`` is split as the shell splits it, and each word quoted again (``shell_word``)."""
+    words = [shell_word(word) for word in shlex.split(command)]
+    # A space inside a quoted word ('my env.lock') must not break: the shell reads no continuation inside quotes.
+    return r"\texttt{" + _TEX_SHELL_GAP.join(tex_text(word).replace(" ", r"\nobreakspace{}") for word in words) + "}"
+
+
 def tex_code(text: object, every: int = 8) -> str:
     """Monospace text that may break every few characters (digests are longer than a column)."""
     value = str(text)

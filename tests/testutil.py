@@ -218,3 +218,10 @@ def locks_for_this_host(snap: Snapshot) -> dict[str, Snapshot]:
             ),
         ),
     }
+
+
+def tex_typed(text: str) -> str:
+    """LaTeX appendix source as a reader types its commands from the PDF: ``-{}-`` two hyphens, and the gaps of a
+    command (a space that does not break, then where a line may end in a shell continuation) single spaces."""
+    gap = r"\nobreakspace{}\discretionary{\char92}{}{}"
+    return text.replace("-{}-", "--").replace(gap, " ").replace(r"\nobreakspace{}", " ")

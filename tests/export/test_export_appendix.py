@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from export_samples import latex_syntax_problems
+from testutil import tex_typed
 
 from envsnap import lockfile
 from envsnap.export import appendix
@@ -214,14 +215,15 @@ def test_rebuild_instructions_follow_the_lock(rich: Snapshot, fmt: str) -> None:
     # A conda lock rebuilt by the default (venv) target would lose its conda layer: the reader is told the
     # conda target and the conda files; a pip-only lock keeps the pip and uv instructions.
     render = appendix.render_markdown if fmt == "markdown" else appendix.render_latex
-    # LaTeX writes "--" as "-{}-" (two hyphens when typeset, never an en dash): the same command once printed.
-    conda_text = next(iter(render(rich).values())).decode().replace("-{}-", "--")
+    # LaTeX writes "--" as "-{}-" (two hyphens when typeset, never an en dash) and may break a command only where
+    # its line ends in a continuation (tex_typed reads both as typed): the same command once printed.
+    conda_text = tex_typed(next(iter(render(rich).values())).decode())
     assert "envsnap rebuild envsnap.lock --target conda" in conda_text
     assert "conda-lock install --prefix ./env conda-lock.yml" in conda_text
     assert "conda create --prefix ./env --file conda-explicit.txt" in conda_text
     assert "uv pip sync" not in conda_text
     pip_only = lockfile.seal(dataclasses.replace(rich, conda=None))
-    pip_text = next(iter(render(pip_only).values())).decode().replace("-{}-", "--")
+    pip_text = tex_typed(next(iter(render(pip_only).values())).decode())
     assert "--target conda" not in pip_text and "conda-lock" not in pip_text
     assert "uv pip sync pylock.toml" in pip_text
     assert "pip install --require-hashes --no-deps -r requirements.txt" in pip_text
@@ -257,7 +259,7 @@ def test_the_appendix_names_the_lock_it_was_made_from(rich: Snapshot, tmp_path: 
     lockfile.dump(rich, lock)
     out = tmp_path / "appendix"
     assert main(["export", str(lock), "-f", fmt, "-o", str(out)]) == 0
-    text = out.read_text(encoding="utf-8").replace("-{}-", "--")
+    text = tex_typed(out.read_text(encoding="utf-8"))
     assert "envsnap.lock" not in text
     assert "envsnap check env.lock" in text and "envsnap rebuild env.lock" in text
 
@@ -270,7 +272,7 @@ def test_a_lock_name_is_escaped_for_each_place_it_is_written(rich: Snapshot) -> 
     assert "``my env $(id) & 100%_{x}`.lock``" in markdown
     latex = appendix.render_latex(rich, lock_name=name)["appendix.tex"].decode()
     assert latex_syntax_problems(latex) == []
-    assert r"envsnap check \textquotesingle{}my env \$(id) \& 100\%\_\{x\}\textasciigrave{}" in latex
+    assert r"envsnap check \textquotesingle{}my env \$(id) \& 100\%\_\{x\}\textasciigrave{}" in tex_typed(latex)
     assert "$(id)" not in latex.replace(r"\$(id)", "")
 
 
@@ -444,3 +446,76 @@ def test_only_nvidias_cuda_library_wheels_are_listed_as_cuda_libraries(rich: Sna
     assert groups["Other packages"] == "nvidia-ml-py 12.8.90", groups
     latex = appendix.render_latex(lock)["appendix.tex"].decode()
     assert "nvidia-ml-py" in latex.split("Other packages", 1)[1], latex
+
+
+def _typeset_text(tmp_path: Path, fragment: str, fontenc: str, width: str) -> tuple[str, str]:
+    """The log of ``fragment`` set in a column ``width`` wide (``latex``, to DVI) and its text as ``dvi2tty``
+    reads it, with runs of spaces made one."""
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "appendix.tex").write_text(fragment, encoding="utf-8")
+    (tmp_path / "paper.tex").write_text(
+        "\\documentclass{article}\n" + fontenc + "\\usepackage{booktabs}\n\\usepackage{longtable}\n"
+        f"\\setlength{{\\textwidth}}{{{width}}}\n\\begin{{document}}\n\\input{{appendix}}\n\\end{{document}}\n",
+        encoding="utf-8",
+    )
+    for _ in range(2):
+        result = subprocess.run(
+            ["latex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout[-3000:]
+    shown = subprocess.run(
+        ["dvi2tty", "-w", "250", "paper.dvi"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    log = (tmp_path / "paper.log").read_text(encoding="utf-8", errors="replace")
+    return log, re.sub(r" +", " ", shown)
+
+
+@pytest.mark.integration
+@pytest.mark.tex
+@pytest.mark.skipif(
+    shutil.which("latex") is None or shutil.which("dvi2tty") is None, reason="latex or dvi2tty is not installed"
+)
+@pytest.mark.parametrize("conda", [False, True], ids=["pip", "conda"])
+@pytest.mark.parametrize("bundled", [False, True], ids=["lock", "bundle"])
+@pytest.mark.parametrize("fontenc", ["\\usepackage[T1]{fontenc}\n", ""], ids=["T1", "default-OT1"])
+@pytest.mark.parametrize("width", ["345pt", "229.5pt"], ids=["one-column", "two-column"])
+def test_the_appendix_commands_fit_and_run_as_copied(
+    rich: Snapshot, tmp_path: Path, conda: bool, bundled: bool, fontenc: str, width: str
+) -> None:
+    """A bundle's rebuild line (``envsnap rebuild envsnap.lock --bundle . --offline --dest ../envsnap-env``) and
+    its pip line stuck 58 and 42 pt out of a one-column page; in a column they broke at a space, and a reader who
+    copied the two lines ran ``pip install ... --require-hashes`` alone, then ``-r requirements.txt``. A command
+    now breaks only where its line ends in a shell continuation, `` \\``, so what is copied runs as printed."""
+    snapshot = rich if conda else lockfile.seal(dataclasses.replace(rich, conda=None))
+    tex = appendix.render_latex(snapshot, lock_name="my env.lock", bundled=bundled)["appendix.tex"].decode()
+    log, shown = _typeset_text(tmp_path, tex, fontenc, width)
+    assert "Overfull \\hbox" not in log
+    pasted = re.sub(r" \\\n ?", " ", shown)  # what a shell makes of the lines copied: continuations joined
+    check, pip = "envsnap check 'my env.lock'", "pip install --require-hashes --no-deps -r requirements.txt"
+    conda_routes = [
+        "conda-lock install --prefix ./env conda-lock.yml",
+        "conda create --prefix ./env --file conda-explicit.txt",
+        pip,
+    ]
+    commands = {
+        (False, False): [check, "envsnap rebuild 'my env.lock'", pip, "uv pip sync pylock.toml"],
+        (True, False): [check, "envsnap rebuild 'my env.lock' --target conda", *conda_routes],
+        (False, True): [
+            check,
+            "envsnap rebuild 'my env.lock' --bundle . --offline --dest ../envsnap-env",
+            "pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt",
+        ],
+        (True, True): [
+            check,
+            "envsnap rebuild 'my env.lock' --target conda --bundle . --offline --prefix ../envsnap-env",
+            *conda_routes,
+        ],
+    }[conda, bundled]
+    for command in commands:
+        assert re.search(f" {re.escape(command)}[ \n,]", pasted), (command, shown)
+    if width != "345pt":
+        assert "\\\n" in shown  # the narrow column broke a command, with its continuation

@@ -12,7 +12,7 @@ from typing import Any
 
 import offline_wheels
 import pytest
-from testutil import uv_bin
+from testutil import tex_typed, uv_bin
 
 
 def _commands(text: str) -> list[list[str]]:
@@ -35,7 +35,7 @@ def test_the_rebuild_command_a_bundles_appendix_prints_rebuilds_from_its_folder(
     rebuilds = [words for words in _commands((bundle / "appendix.md").read_text()) if words[1:2] == ["rebuild"]]
     expected = ["envsnap", "rebuild", "envsnap.lock", "--bundle", ".", "--offline", "--dest", "../envsnap-env"]
     assert rebuilds == [expected]
-    tex = (bundle / "appendix.tex").read_text().replace("-{}-", "--")
+    tex = tex_typed((bundle / "appendix.tex").read_text())
     assert "\\texttt{" + shlex.join(rebuilds[0]) + "}" in tex, tex
     monkeypatch.chdir(bundle)
     result = cli(*rebuilds[0][1:])
