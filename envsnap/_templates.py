@@ -71,6 +71,7 @@ FILTERS: dict[str, Callable[..., Escaped]] = {
         "tex_text": sinks.tex_text,
         "tex_breakable": sinks.tex_breakable,
         "tex_shell": sinks.tex_shell,
+        "tex_shell_code": sinks.tex_shell_code,
         "one_line": sinks.one_line,
     }.items()
 }

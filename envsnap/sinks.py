@@ -11,6 +11,7 @@ The Jinja filters of ``_templates`` are these functions. The terminal's rule is 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import shlex
 from collections.abc import Iterable, Iterator
@@ -353,15 +354,50 @@ _TEX_SHORT = 16
 # shell continuation) and adds nothing where the line goes on. \char92 is the typewriter font's own backslash in
 # OT1 and T1 alike (OT1's \textbackslash is a math symbol, which copies as another character).
 _TEX_SHELL_GAP = r"\nobreakspace{}\discretionary{\char92}{}{}"
+# Inside a long word: outside quotes a continuation the shell removes; inside single quotes, which hold a backslash
+# literally, the quote closes before it and opens again on the next line ('/scratch/a'\ + '/b' is '/scratch/a/b').
+_TEX_SHELL_BREAK = {
+    "": r"\discretionary{\char92}{}{}",
+    "'": r"\discretionary{\textquotesingle{}\char92}{\textquotesingle{}}{}",
+}
+_TEX_SHELL_LONG = 24  # a longer word may break (126 pt of typewriter: a shorter one fits any column whole)
+_SHELL_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[^'\"]+|['\"]")  # a quote no other closes is a part of its own
+
+
+def tex_shell_word(word: str, every: int = 8) -> str:
+    """One shell word as ``shell_word`` or ``shell_assignment`` quoted it, in ``\texttt``: a space inside it never
+    breaks, and a word longer than ``_TEX_SHELL_LONG`` may break every ``every`` characters where the shell joins the
+    lines again, so a copied ``SEED='3 4'`` or long path still sets what the lock recorded (a break inside quotes
+    or a plain space set another value)."""
+    out = []
+    for part in _SHELL_PARTS.findall(_no_control(word, "a shell command")):
+        quote = part[0] if part[0] in "'\"" and len(part) > 1 and part[-1] == part[0] else ""
+        body = part[1:-1] if quote else part
+        if len(word) > _TEX_SHELL_LONG and quote in _TEX_SHELL_BREAK:
+            pieces = [body[i : i + every] for i in range(0, len(body), every)] or [""]
+        else:
+            pieces = [body]
+        text = tex_text(pieces[0])
+        for before, piece in itertools.pairwise(pieces):
+            # "-" then "-" across the break would join into a dash under T1: an empty group keeps them hyphens.
+            text += ("{}" if before.endswith("-") and piece.startswith("-") else "") + _TEX_SHELL_BREAK[quote]
+            text += tex_text(piece)
+        out.append(tex_text(quote) + text.replace(" ", r"\nobreakspace{}") + tex_text(quote))
+    return "".join(out)
 
 
 def tex_shell(command: str) -> str:
-    """A shell command line as monospace text that breaks only between its words, each broken line ending in a
-    backslash (a shell continuation), so lines copied from the PDF run as the one command (a line broken at a plain
-    space ran as two). ``command`` is split as the shell splits it, and each word quoted again (``shell_word``)."""
+    """A shell command line as monospace text that breaks only where a shell joins the lines again: between its
+    words, the line ending in a backslash (a shell continuation), and inside a long word (``tex_shell_word``), so
+    lines copied from the PDF run as the one command (a line broken at a plain space ran as two). ``command`` is
+    split as the shell splits it, and each word quoted again (``shell_word``)."""
     words = [shell_word(word) for word in shlex.split(command)]
-    # A space inside a quoted word ('my env.lock') must not break: the shell reads no continuation inside quotes.
-    return r"\texttt{" + _TEX_SHELL_GAP.join(tex_text(word).replace(" ", r"\nobreakspace{}") for word in words) + "}"
+    return r"\texttt{" + _TEX_SHELL_GAP.join(tex_shell_word(word) for word in words) + "}"
+
+
+def tex_shell_code(word: str) -> str:
+    """``tex_shell_word`` in ``\texttt``."""
+    return r"\texttt{" + tex_shell_word(word) + "}"
 
 
 def tex_code(text: object, every: int = 8) -> str:

@@ -222,6 +222,9 @@ def locks_for_this_host(snap: Snapshot) -> dict[str, Snapshot]:
 
 def tex_typed(text: str) -> str:
     """LaTeX appendix source as a reader types its commands from the PDF: ``-{}-`` two hyphens, and the gaps of a
-    command (a space that does not break, then where a line may end in a shell continuation) single spaces."""
+    command (a space that does not break, then where a line may end in a shell continuation) single spaces, and
+    where a long word may break nothing."""
     gap = r"\nobreakspace{}\discretionary{\char92}{}{}"
-    return text.replace("-{}-", "--").replace(gap, " ").replace(r"\nobreakspace{}", " ")
+    joins = (r"\discretionary{\char92}{}{}", r"\discretionary{\textquotesingle{}\char92}{\textquotesingle{}}{}")
+    text = text.replace(gap, " ").replace(joins[0], "").replace(joins[1], "")  # the shell joins a long word again
+    return text.replace("-{}-", "--").replace(r"\nobreakspace{}", " ")

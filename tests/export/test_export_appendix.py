@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -519,3 +520,35 @@ def test_the_appendix_commands_fit_and_run_as_copied(
         assert re.search(f" {re.escape(command)}[ \n,]", pasted), (command, shown)
     if width != "345pt":
         assert "\\\n" in shown  # the narrow column broke a command, with its continuation
+
+
+@pytest.mark.integration
+@pytest.mark.tex
+@pytest.mark.skipif(
+    shutil.which("latex") is None or shutil.which("dvi2tty") is None, reason="latex or dvi2tty is not installed"
+)
+@pytest.mark.parametrize("width", ["345pt", "229.5pt"], ids=["one-column", "two-column"])
+def test_a_run_records_variables_run_as_copied(rich: Snapshot, tmp_path: Path, width: str) -> None:
+    """The variables a reader sets before running a record's command by hand broke every eight characters and at
+    the space inside their quotes: ``SEED='3`` ended a line and ``4'`` began the next, ``CUBLAS_W`` then
+    ``ORKSPACE_CONFIG=...``, so the copied lines set other values. A quoted part never breaks now, and a long
+    word breaks outside its quotes only, its line ending in a backslash the shell joins again."""
+    from envsnap import sinks
+    from envsnap.artifacts.appendix import ArtifactFacts, RunVariable, RunVariables
+
+    words = [
+        sinks.shell_assignment("SEED", "3 4"),
+        sinks.shell_assignment("CUBLAS_WORKSPACE_CONFIG", ":4096:8"),
+        sinks.shell_assignment("HF_HOME", "/scratch/shared/hf cache/of the lab"),
+        sinks.shell_assignment("TOKENIZERS_PARALLELISM_FOR_THE_DATA_LOADER", "false"),
+    ]
+    variables = tuple(RunVariable(word.split("=", 1)[0], word) for word in words)
+    facts = ArtifactFacts(variables=(RunVariables("runs/run.toml", variables),))
+    text = appendix.render_latex(rich, facts)["appendix.tex"].decode()
+    log, shown = _typeset_text(tmp_path, text, "\\usepackage[T1]{fontenc}\n", width)
+    assert "Overfull \\hbox" not in log
+    pasted = re.sub(r"\\\n ?", "", shown)  # a shell joins a line ending in a backslash with the next
+    text = " ".join(line for line in pasted.splitlines() if not line.strip().isdigit())  # no page numbers
+    listed = re.search(r"run it by hand\): (.*?)\.(?: |$)", " ".join(text.split())).group(1)  # type: ignore[union-attr]
+    # What the shell reads from each copied word (a quote closed and opened again is the same word).
+    assert [shlex.split(part) for part in listed.split("; ")] == [shlex.split(word) for word in words], shown

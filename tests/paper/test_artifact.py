@@ -646,7 +646,7 @@ def test_the_appendix_names_a_run_records_variables_escaped_for_each_sink(
     latex = (copy / "appendix.tex").read_text()
     assert (
         rf"Run record {sinks.tex_code('runs/seeded.toml')} ran its command with these variables "
-        rf"(\texttt{{envsnap rerun}} sets them; set them to run it by hand): {sinks.tex_code(word)}; "
+        rf"(\texttt{{envsnap rerun}} sets them; set them to run it by hand): {sinks.tex_shell_code(word)}; "
         rf"{sinks.tex_code('WANDB_MODE')} unset."
     ) in latex, latex
     assert "runs/run.toml` ran its command" not in markdown  # the other record named no variable

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-from testutil import sample_lock, sample_platform
+from testutil import sample_lock, sample_platform, tex_typed
 
 from envsnap import _templates, grammar, lockfile, sinks
 from envsnap.artifacts import bundle
@@ -874,3 +874,22 @@ def test_a_docker_mount_s_path_adds_no_field(name: str) -> None:
     ]  # fmt: skip
     with pytest.raises(sinks.UnsafeValue):
         sinks.docker_bind(name + "\r", "/t", readonly=True)
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "a'b",
+        "'",
+        'x"y',
+        "plain",
+        sinks.shell_assignment("K", "it's $(id) & 100%"),
+        "A" * 40 + "='a b'",
+        "A" * 7 + "--" + "B" * 30,
+    ],
+)
+def test_a_latex_shell_word_keeps_every_character(word: str) -> None:
+    """``tex_shell_word`` splits a word at its quotes to break it only where the shell joins it again: a quote that
+    no other closes (not a word ``shell_word`` writes) is kept too, each character escaped as ``tex_text`` does."""
+    shown = tex_typed(sinks.tex_shell_word(word))
+    assert shown == tex_typed(sinks.tex_text(word)), shown
