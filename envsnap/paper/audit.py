@@ -170,6 +170,10 @@ def _items(
             prefix = f"tar -xf {sinks.shell_word(where)} -C {sinks.shell_word(str(parent))} && "
     lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
     out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)
+    if bundle is not None and not (bundle.root / SUMS).is_file():
+        # `bundle` refuses to fill a folder without SHA256SUMS (any folder holding a lock, a project's too, would
+        # look like one), so the bundle is made again beside it, from its lock.
+        out = sinks.shell_word(f"{folder}-complete")
     bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
     again = _artifact_again(bundle, folder)
     if again:

@@ -662,3 +662,27 @@ def test_the_appendix_names_a_run_records_variables_escaped_for_each_sink(
         text=True,
     )
     assert shell.stdout == f"{value}\nunset\n", shell
+
+
+def test_the_remedy_of_a_bundle_without_its_sha256sums_runs_as_pasted(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle that lost its SHA256SUMS was told to bundle its lock again into its own folder, which ``bundle``
+    refuses (exit 2: not an envsnap bundle, since any folder holding a lock might be meant): the remedy names a new
+    folder beside it, and followed as pasted it makes a bundle the next audit finds intact."""
+    import shlex
+
+    copy = tmp_path / "supp"
+    shutil.copytree(stages.bundle, copy)
+    (copy / "SHA256SUMS").unlink()
+    before = json.loads(cli("audit", copy, "--json").out)
+    remedy = next(i["remedy"] for i in before["items"] if i["id"] == "files-bundled")
+    words = shlex.split(remedy)
+    assert words[:2] == ["envsnap", "bundle"], remedy
+    monkeypatch.chdir(stages.project)
+    result = cli(*words[1:])
+    assert result.code == 0, (remedy, result)
+    made = Path(words[words.index("-o") + 1])
+    assert made != copy and not (copy / "SHA256SUMS").exists()
+    after = json.loads(cli("audit", made, "--json").out)
+    assert next(i for i in after["items"] if i["id"] == "files-bundled")["ok"], after
