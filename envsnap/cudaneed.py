@@ -34,6 +34,8 @@ class CudaNeed:
     # wheels, no framework): its code may load any of them, and nothing in the lock says which. ``version`` is the
     # newest, the one a driver or base image for every one of them must serve.
     others: tuple[CudaNeed, ...] = ()
+    # Read from CUDA library wheels alone (cuBLAS, cuDNN, NCCL: no runtime wheel, framework or runtime copy).
+    library: bool = False
 
     def carried(self) -> str:
         """The runtimes it stands for, as a note names them: ``nvidia-cuda-runtime 13.0.96 and ... 12.8.90``."""
@@ -41,16 +43,18 @@ class CudaNeed:
 
 
 _CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
+_CUDA_LIBRARY_PACKAGES = re.compile(r"^nvidia-(cublas|cudnn|nccl)(?:-cu(\d+))?$")
 _CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runtime")
 
 
 def cuda_need(lock: Snapshot) -> CudaNeed | None:
     """The CUDA runtime the locked environment was built for, or None for a CPU-only lock.
 
-    Something inside the environment must use CUDA: a framework build, a ``+cuXYZ`` label, CUDA wheels or
-    conda packages, or a runtime copy the capture selected because a binary of the environment loads it
-    (``runtime_version`` is recorded only for that copy, whatever its source: an extension linking
-    ``/usr/local/cuda`` through its RPATH needs it as much as a pip wheel). A system libcudart the capture
+    Something inside the environment must use CUDA: a framework build, a ``+cuXYZ`` label, CUDA runtime wheels
+    (else cuBLAS, cuDNN or NCCL wheels, for the CUDA their ``-cuNN`` suffix names) or conda packages, or a
+    runtime copy the capture selected because a binary of the environment loads it (``runtime_version`` is
+    recorded only for that copy, whatever its source: an extension linking ``/usr/local/cuda`` through its RPATH
+    needs it as much as a pip wheel). A system libcudart the capture
     merely found is recorded as present, not selected, and does not make a CPU-only lock need a GPU.
     The selected runtime copy, when recorded, is the most precise version.
     """
@@ -60,6 +64,19 @@ def cuda_need(lock: Snapshot) -> CudaNeed | None:
         source = f" ({cuda.runtime_source})" if cuda.runtime_source else ""
         return CudaNeed(major_minor(cuda.runtime_version), f"CUDA runtime {cuda.runtime_version}{source}")
     return evidence
+
+
+def _library_wheel(name: str, version: str) -> CudaNeed | None:
+    """The CUDA an ``nvidia-cublas`` / ``nvidia-cudnn`` / ``nvidia-nccl`` wheel is built for: its ``-cuNN``
+    suffix names the major, and cuBLAS (whose release follows CUDA's from 12 on) the minor too."""
+    m = _CUDA_LIBRARY_PACKAGES.match(name)
+    if m is None:
+        return None
+    parts = numbers(version)
+    suffix = m.group(2) or ""
+    if m.group(1) == "cublas" and parts and parts[0] >= 12 and (not suffix or int(suffix) == parts[0]):
+        return CudaNeed(major_minor(version), f"{name} {version}", library=True)
+    return CudaNeed(str(int(suffix)), f"{name} {version}", library=True) if suffix else None
 
 
 def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
@@ -80,6 +97,11 @@ def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
         major = numbers(newest.version)[0]
         others = sorted((w for w in wheels if numbers(w.version)[0] != major), key=lambda w: numbers(w.version))
         return CudaNeed(newest.version, newest.evidence, tuple(reversed(others)))
+    libraries = [need for pkg in lock.python.packages if (need := _library_wheel(pkg.name, pkg.version))]
+    if libraries:
+        # CUDA libraries installed without a runtime wheel (``pip install nvidia-cublas-cu12``): their code runs on
+        # a GPU as the runtime's does, for the CUDA their wheel is built for.
+        return max(libraries, key=lambda w: numbers(w.version))
     if lock.conda is not None:
         for wanted in _CONDA_CUDA_PACKAGES:
             for cpkg in lock.conda.packages:

@@ -152,6 +152,9 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
     if cuda is not None and not cuda.runtime_version and not any(c.selected for c in cuda.copies) and need is None:
         # Copies on disk that nothing in the environment loads (a toolkit beside a CPU-only torch).
         rows.append(Row("CUDA", "CPU-only (the environment loads no CUDA library)"))
+    elif cuda is not None and not cuda.runtime_version and need is not None and need.library:
+        # CUDA library wheels (cuBLAS, cuDNN, NCCL) and no runtime: the check judges it a CUDA lock.
+        rows.append(Row("CUDA", f"{need.evidence} (for CUDA {need.version}; the lock records no CUDA runtime)"))
     elif cuda is not None and not cuda.runtime_version and need is not None:
         # CUDA wheels (of two majors) no binary of the environment tells apart: the check judges it a CUDA lock.
         rows.append(Row("CUDA", f"{need.carried()} (which runtime the code loads is not recorded)"))

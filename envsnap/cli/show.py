@@ -81,7 +81,13 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             f"toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else "",
         ]
         need = cuda_need(s) if not s.cuda.runtime_version else None
-        if need is not None:
+        if need is not None and need.library:
+            # CUDA library wheels (cuBLAS, cuDNN, NCCL) and no runtime: `check` judges them a CUDA lock too.
+            libraries = ", ".join(p for p in parts[1:4] if p)
+            said = f"{libraries} (for CUDA {need.version}: {need.evidence})" if libraries else need.evidence
+            present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
+            rows.append(("CUDA", f"{said}{present}"))
+        elif need is not None:
             # CUDA wheels (of two majors) no binary of the environment tells apart: `check` judges a CUDA lock.
             present = f"; toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"{need.carried()} (which runtime the code loads is not recorded){present}"))

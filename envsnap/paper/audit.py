@@ -363,7 +363,8 @@ def _gpu(lock: Snapshot) -> Item:
     cuda = lock.cuda
     # The judgement check and show make (CUDA runtime wheels with no framework are a CUDA lock too); a system
     # toolkit nothing in the environment uses is not.
-    if cuda_need(lock) is None:
+    need = cuda_need(lock)
+    if need is None:
         return Item("gpu-stack", "functional", True, "CPU-only environment: no GPU stack to record")
     missing = []
     recorded = ["driver", "CUDA", "cuDNN", "compute capabilities"]
@@ -390,13 +391,16 @@ def _gpu(lock: Snapshot) -> Item:
         # No framework built for CUDA preloads the environment's CUDA wheels (or conda packages) and no binary
         # loads them: a capture selects no runtime and no cuDNN (the code decides which it loads), and records
         # every copy with its version. Those copies are what such a lock can record.
-        own = [c for c in (cuda.copies if cuda is not None else ()) if c.component == "runtime" and c.version]
+        # CUDA library wheels without a runtime (``pip install nvidia-cublas-cu12``) record those wheels' copies.
+        wanted = ("cublas", "cudnn", "nccl") if need.library else ("runtime",)
+        own = [c for c in (cuda.copies if cuda is not None else ()) if c.component in wanted and c.version]
         own = [c for c in own if c.source in ("pip", "conda")]
         if not own:
             missing.append("CUDA runtime")
         kind = "wheels" if all(c.source == "pip" for c in own) else "packages"
-        cudnn = ["cuDNN"] if cuda is not None and cuda.cudnn_version else []
-        recorded[1:3] = [f"CUDA runtime {kind} " + ", ".join(f"{c.location} {c.version}" for c in own), *cudnn]
+        cudnn = ["cuDNN"] if cuda is not None and cuda.cudnn_version and not need.library else []
+        what = "CUDA library" if need.library else "CUDA runtime"
+        recorded[1:3] = [f"{what} {kind} " + ", ".join(f"{c.location} {c.version}" for c in own), *cudnn]
     if not lock.hardware.gpus or not all(g.compute_capability for g in lock.hardware.gpus):
         missing.append("GPUs and their compute capability")
     return Item(

@@ -158,3 +158,33 @@ def test_python_option_checks_the_named_interpreter(cli: Cli, tmp_path: Path, he
     same_minor = version.split(".")[:2] == here.python.version.split(".")[:2]
     assert finding["severity"] == ("warn" if same_minor else "fail")
     assert result.code == (0 if same_minor else 3)
+
+
+def test_cuda_library_wheels_without_a_runtime_are_a_cuda_lock_for_show_check_and_audit(
+    cli: Cli, tmp_path: Path, here: Snapshot
+) -> None:
+    # `pip install nvidia-cublas-cu12` alone: the capture selects its cuBLAS (the wheel's libnvblas loads it) and no
+    # runtime. `show` listed cuBLAS 12.9.3.13 while `check` said "none (CPU-only lock)" and `audit` "CPU-only
+    # environment": all three read a CUDA 12.9 lock now, as they do a lock of runtime wheels alone.
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary
+
+    copy = CudaLibrary("cublas", "12.9.3.13", "pip", "nvidia-cublas-cu12", "metadata", selected=True)
+    cuda = Cuda(cublas_version="12.9.3.13", cublas_source="pip", toolkit_version="13.0", copies=(copy,))
+    python = dataclasses.replace(here.python, packages=(*here.python.packages, pkg("nvidia-cublas-cu12", "12.9.3.13")))
+    lock = lockfile.seal(dataclasses.replace(here, python=python, cuda=cuda, frameworks={}))
+    path = write(tmp_path, lock)
+    assert dict(summary_rows(lock))["CUDA"] == (
+        "cuBLAS 12.9.3.13 (for CUDA 12.9: nvidia-cublas-cu12 12.9.3.13); toolkit 13.0 present, not loaded"
+    )
+    findings = json.loads(cli("check", path, "--json").out)["findings"]
+    needed = next(f["needed"] for f in findings if f["rule"] == "cuda")
+    assert needed == "CUDA 12.9 (nvidia-cublas-cu12 12.9.3.13)", findings
+    items = json.loads(cli("audit", path, "--json").out)["items"]
+    gpu = next(i for i in items if i["id"] == "gpu-stack")
+    assert "CPU-only" not in gpu["detail"] and "CUDA runtime" not in gpu["detail"], gpu
+    # cuDNN alone (CUDA 12 by its wheel's suffix) is a CUDA 12 lock as well.
+    python = dataclasses.replace(here.python, packages=(*here.python.packages, pkg("nvidia-cudnn-cu12", "9.10.2.21")))
+    path = write(tmp_path, lockfile.seal(dataclasses.replace(here, python=python, cuda=None, frameworks={})))
+    findings = json.loads(cli("check", path, "--json").out)["findings"]
+    assert next(f["needed"] for f in findings if f["rule"] == "cuda") == "CUDA 12 (nvidia-cudnn-cu12 9.10.2.21)"
