@@ -10,7 +10,7 @@ import re
 from packaging.version import InvalidVersion, Version
 
 from ._frozen import frozen
-from .model import Snapshot
+from .model import PythonPackage, Snapshot
 from .platforms import major_minor, numbers
 
 
@@ -66,6 +66,18 @@ def cuda_need(lock: Snapshot) -> CudaNeed | None:
     return evidence
 
 
+def _wheel_version(lock: Snapshot, pkg: PythonPackage) -> str:
+    """A CUDA wheel's version: the package's, or the newer one ``[cuda].copies`` records for that wheel where the
+    two differ. A capture writes both from the wheel's metadata; an edited lock (``version = "12"`` beside a copy
+    of 12.9.79) is judged by the newer CUDA it records, whichever table ``check``, ``show`` or ``audit`` reads."""
+    recorded = [
+        c.version
+        for c in (lock.cuda.copies if lock.cuda is not None else ())
+        if c.source == "pip" and c.location == pkg.name and numbers(c.version)
+    ]
+    return max((pkg.version, *recorded), key=numbers)
+
+
 def _library_wheel(name: str, version: str) -> CudaNeed | None:
     """The CUDA an ``nvidia-cublas`` / ``nvidia-cudnn`` / ``nvidia-nccl`` wheel is built for: its ``-cuNN``
     suffix names the major, and cuBLAS (whose release follows CUDA's from 12 on) the minor too."""
@@ -88,16 +100,16 @@ def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
         if found:
             return CudaNeed(found, f"{pkg.name} {pkg.version}")
     wheels = [
-        CudaNeed(major_minor(pkg.version), f"{pkg.name} {pkg.version}")
+        CudaNeed(major_minor(version), f"{pkg.name} {version}")
         for pkg in lock.python.packages
-        if _CUDA_RUNTIME_PACKAGES.match(pkg.name) and major_minor(pkg.version)
+        if _CUDA_RUNTIME_PACKAGES.match(pkg.name) and major_minor(version := _wheel_version(lock, pkg))
     ]
     if wheels:
         newest = max(wheels, key=lambda w: numbers(w.version))
         major = numbers(newest.version)[0]
         others = sorted((w for w in wheels if numbers(w.version)[0] != major), key=lambda w: numbers(w.version))
         return CudaNeed(newest.version, newest.evidence, tuple(reversed(others)))
-    libraries = [need for pkg in lock.python.packages if (need := _library_wheel(pkg.name, pkg.version))]
+    libraries = [need for pkg in lock.python.packages if (need := _library_wheel(pkg.name, _wheel_version(lock, pkg)))]
     if libraries:
         # CUDA libraries installed without a runtime wheel (``pip install nvidia-cublas-cu12``): their code runs on
         # a GPU as the runtime's does, for the CUDA their wheel is built for.

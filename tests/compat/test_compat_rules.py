@@ -848,3 +848,23 @@ def test_a_mig_uuid_selects_the_gpu_it_is_on() -> None:
     assert cuda_selected(f"MIG-{gtx.uuid}/1/0", (a100, gtx)) == (gtx,)
     unread = (dataclasses.replace(a100, uuid="", mig_uuids=()), dataclasses.replace(gtx, uuid=""))
     assert cuda_selected(mig, unread) is None
+
+
+def test_a_cuda_wheel_whose_version_was_edited_is_judged_by_the_newer_cuda_the_lock_records() -> None:
+    # `nvidia-cuda-runtime-cu12` hand-edited to "12" (and resealed) while `[cuda].copies` still records the wheel's
+    # 12.9.79: the check read "CUDA 12" and passed a 550 driver (CUDA 12.4) as `ok`, where the recorded 12.9 runs
+    # only through minor-version compatibility. Both tables are the lock's word: the newer CUDA is judged.
+    copy = CudaLibrary("runtime", "12.9.79", "pip", "nvidia-cuda-runtime-cu12", "metadata")
+    edited = snapshot(packages=[pkg("nvidia-cuda-runtime-cu12", "12")], cuda=Cuda(copies=(copy,)))
+    need = cuda_need(edited)
+    assert need is not None and (need.version, need.evidence) == ("12.9", "nvidia-cuda-runtime-cu12 12.9.79")
+    [f] = driver.check(edited, gpu_host(H100, "550.54.14", "12.4"), HOST)
+    assert (f.severity, f.needed) == ("warn", "CUDA 12.9: driver >= 575.51.03"), f
+    # The other way round (the copy edited): the package's newer version stands.
+    older = dataclasses.replace(copy, version="12")
+    need = cuda_need(snapshot(packages=[pkg("nvidia-cuda-runtime-cu12", "12.9.79")], cuda=Cuda(copies=(older,))))
+    assert need is not None and need.version == "12.9"
+    # A cuBLAS wheel edited likewise.
+    cublas = CudaLibrary("cublas", "12.9.3.13", "pip", "nvidia-cublas-cu12", "metadata", selected=True)
+    need = cuda_need(snapshot(packages=[pkg("nvidia-cublas-cu12", "12")], cuda=Cuda(copies=(cublas,))))
+    assert need is not None and need.version == "12.9"
