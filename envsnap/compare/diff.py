@@ -987,6 +987,18 @@ def _both_unanswered(a: Snapshot, b: Snapshot) -> list[Change]:
     return [_change("gpu", "NVIDIA driver", "changed", "unanswered", "", "", 90, note)]
 
 
+def _gpu_errors(a: Snapshot, b: Snapshot) -> list[Change]:
+    """The error NVML gave beside a driver that answered (``GPU 1: nvmlDeviceGetName: GPU is lost``), where both
+    locks record a driver version and their errors differ: the GPUs line shows only an ``unknown GPU``, and where
+    no GPU's name changed, nothing said it. An error without a driver version is ``_unanswered``'s."""
+    na, nb = a.nvidia, b.nvidia
+    if na is None or nb is None or not (na.driver_version and nb.driver_version) or na.error == nb.error:
+        return []
+    # "changed", either side empty: an error that came or went is said whole, as "(none) -> GPU 1: ...".
+    note = "the error NVML gave at capture, beside the driver's version"
+    return [_change("gpu", "NVIDIA driver error", "changed", "value", na.error, nb.error, 88, note)]
+
+
 def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
     out: list[Change] = []
     na, nb = a.nvidia, b.nvidia
@@ -996,6 +1008,7 @@ def _stack(a: Snapshot, b: Snapshot) -> list[Change]:
         _value("gpu", "NVIDIA driver", na.driver_version if na else "", nb.driver_version if nb else "", 90, "version"),
     )
     out += _both_unanswered(a, b)
+    out += _gpu_errors(a, b)
     out += _unanswered(
         a,
         b,

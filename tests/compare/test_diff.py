@@ -1109,6 +1109,31 @@ def test_a_driver_that_did_not_answer_in_one_lock_is_said_so_not_removed(
     assert diff(answered, _lock(nvidia=None)).changes[0].describe() == "NVIDIA driver 575.51.03 removed"
 
 
+def test_an_error_beside_a_driver_that_answered_is_said(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    # Both locks record the driver; one GPU did not answer in B (``nvidia.error``). The diff showed only "unknown GPU"
+    # in the GPUs line, and where no GPU's name changed, the error only as "other fields ... nvidia.error".
+    h100 = Gpu(0, "NVIDIA H100", "9.0")
+    driver = Nvidia(driver_version="550.54.14", cuda_driver_version="12.4", source="nvml")
+    error = "GPU 1: nvmlDeviceGetName: GPU is lost"
+    healthy = _lock(nvidia=driver, hardware=Hardware(gpus=(h100, dataclasses.replace(h100, index=1))))
+    lost = _lock(
+        nvidia=dataclasses.replace(driver, error=error),
+        hardware=Hardware(gpus=(h100, dataclasses.replace(h100, index=1, name=""))),
+    )
+    note = "(value, the error NVML gave at capture, beside the driver's version)"
+    said = f"NVIDIA driver error: (none) -> {error} {note}"
+    out = cli("diff", lockfile.dump(healthy, tmp_path / "a.lock"), lockfile.dump(lost, tmp_path / "b.lock"))
+    assert out.code == 1 and said in out.out, out.out
+    # The same GPUs on both sides, only the error differs: said, not "other fields".
+    memory = _lock(nvidia=dataclasses.replace(driver, error="GPU 0: nvmlDeviceGetMemoryInfo: Unknown Error"))
+    lines = [c.describe() for c in diff(_lock(nvidia=driver), memory).changes]
+    assert lines == [
+        "NVIDIA driver error: (none) -> GPU 0: nvmlDeviceGetMemoryInfo: Unknown Error (value, the error NVML gave at "
+        "capture, beside the driver's version)"
+    ]
+    assert diff(memory, memory).changes == ()
+
+
 def test_two_drivers_that_did_not_answer_alike_are_a_difference(tmp_path: Path, cli: Callable[..., Any]) -> None:
     # Both hosts' driver probes failed, each its own way: neither lock records a driver version, and the diff
     # showed no driver line at all, as if the two hosts' drivers were in the same state.
