@@ -1115,6 +1115,10 @@ def _compare_gpu(lock: Snapshot, actual: Snapshot) -> list[Difference]:
         if not (a and a.driver_version) and not (b and b.driver_version) and ea != eb and not hung:
             note = "no NVIDIA driver here" if not eb else "the lock records no driver" if not ea else ""
             out.append(Difference(WARNING, "gpu", "nvidia", "error", ea, eb, note))
+        elif a and a.driver_version and b and b.driver_version and ea != eb:
+            # The driver answered on both sides, and NVML gave another error beside it (``GPU 1: ... GPU is lost``):
+            # the GPUs line read only "unknown GPU", as info.
+            out.append(Difference(WARNING, "gpu", "nvidia", "error", ea, eb, "the error NVML gave beside the driver"))
     if lock.cuda is not None or actual.cuda is not None:
         a2, b2 = lock.cuda, actual.cuda
         _pairs(

@@ -994,6 +994,24 @@ def test_a_driver_that_fails_otherwise_than_at_capture_is_a_difference() -> None
     assert compare(hung_then, snap(nvidia=Nvidia(source="nvml", error=hung))).differences == ()
 
 
+def test_a_gpu_error_beside_a_driver_that_answered_is_a_difference() -> None:
+    """The driver answers here as at capture, and one GPU does not (``GPU 1: ... GPU is lost``): verify said only
+    "gpus: models H100, H100 -> H100, unknown GPU", as info."""
+    driver = Nvidia("550.54.14", "12.4", "nvml")
+    h100 = Gpu(0, "H100", "9.0")
+    lock = snap(nvidia=driver, hardware=Hardware(gpus=(h100, dataclasses.replace(h100, index=1))))
+    error = "GPU 1: nvmlDeviceGetName: GPU is lost"
+    now = snap(
+        nvidia=dataclasses.replace(driver, error=error),
+        hardware=Hardware(gpus=(h100, dataclasses.replace(h100, index=1, name=""))),
+    )
+    found = [d for d in compare(lock, now).differences if d.describe().startswith("nvidia: error")]
+    assert [(d.severity, d.area, d.describe()) for d in found] == [
+        (WARNING, "gpu", f"nvidia: error (none) -> {error} (the error NVML gave beside the driver)")
+    ]
+    assert compare(now, now).differences == ()
+
+
 def _editable_dist(python: Path, name: str, folder: Path) -> None:
     dist = site_packages(python) / f"{name}-0.3.dist-info"
     dist.mkdir()
