@@ -254,3 +254,31 @@ def test_show_keeps_the_driver_version_when_one_gpu_did_not_answer() -> None:
     assert rows["GPU 1"] == "unknown GPU, sm 8.0"
     dead = Snapshot(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
     assert dict(summary_rows(dead))["NVIDIA driver"] == "error: nvmlInit: Driver Not Loaded"
+
+
+def test_show_says_a_toolkit_the_environment_does_not_load_is_present_not_loaded() -> None:
+    """A torch built for CUDA loads its own runtime wheel and cuDNN; /usr/local/cuda is there too. show's CUDA row
+    read "runtime 12.8.90, cuDNN 9.8.0, toolkit 13.0", as if the toolkit were loaded with them; where a loaded
+    component comes from it (CUDA_HOME), it is."""
+    import dataclasses
+
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary, Snapshot
+
+    copies = (
+        CudaLibrary("runtime", "12.8.90", "pip", "nvidia-cuda-runtime-cu12", selected=True),
+        CudaLibrary("runtime", "13.0.96", "cuda_home", "/usr/local/cuda/lib64"),
+    )
+    cuda = Cuda(
+        runtime_version="12.8.90",
+        runtime_source="pip",
+        cudnn_version="9.8.0",
+        cudnn_source="pip",
+        toolkit_version="13.0",
+        toolkit_path="/usr/local/cuda",
+        copies=copies,
+    )
+    rows = dict(summary_rows(Snapshot(cuda=cuda)))
+    assert rows["CUDA"] == "runtime 12.8.90, cuDNN 9.8.0; toolkit 13.0 present, not loaded"
+    from_home = dataclasses.replace(cuda, runtime_version="13.0.96", runtime_source="cuda_home")
+    assert dict(summary_rows(Snapshot(cuda=from_home)))["CUDA"] == "runtime 13.0.96, cuDNN 9.8.0, toolkit 13.0"

@@ -95,7 +95,14 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"CPU-only: the environment loads no CUDA library{present}"))
         else:
-            rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
+            # The toolkit (CUDA_HOME) beside what the environment loads: said loaded only where a loaded component
+            # comes from it; else it is there, and the environment loads its own copies.
+            sources = (s.cuda.runtime_source, s.cuda.cudnn_source, s.cuda.nccl_source, s.cuda.cublas_source)
+            loaded = ", ".join(p for p in parts[:4] if p)
+            if s.cuda.toolkit_version and "cuda_home" not in sources and loaded:
+                rows.append(("CUDA", f"{loaded}; toolkit {s.cuda.toolkit_version} present, not loaded"))
+            else:
+                rows.append(("CUDA", ", ".join(p for p in parts if p) or "none"))
     for name, fw in sorted(s.frameworks.items()):
         build = (
             f"CUDA {fw.cuda_version}" if fw.cuda_version else ("ROCm " + fw.rocm_version if fw.rocm_version else "CPU")
