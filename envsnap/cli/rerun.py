@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
     if plan.python is not None:
         recorded, name = (sinks.shell_shown([word]) for word in plan.python)
-        # "the interpreter its verify checks" only where one did: an image without envsnap verified nothing.
+        # "the interpreter its verify checks" only where one ran and reported: not for a record naming no lock, an
+        # image without envsnap, or one docker has not (--dry-run).
         checked = ", the interpreter its verify checks" if plan.python_verified else ""
         out(f"python: {recorded} runs as the image's {name} (on the image's PATH){checked}")
     if args.in_docker is not None and (plan.mounts or plan.unmounted):

@@ -60,11 +60,7 @@ class Check:
     area: str  # environment | gpus | code | data
     state: str  # same | differs | unknown
     lines: tuple[str, ...] = ()
-    no_verifier: bool = False  # environment, --in-docker: the image has no envsnap program, so nothing was verified
-
-
-class _NoVerifierError(EnvsnapError):
-    """``--in-docker``: the image has no ``envsnap`` program to verify its environment with."""
+    verified: bool = False  # environment, --in-docker: the image's envsnap verify ran and gave its report
 
 
 @frozen
@@ -110,7 +106,7 @@ class Plan:
     no_gpu: bool = False  # --in-docker: the container gets NO_GPU (NVIDIA_VISIBLE_DEVICES=void), the command too
     # --in-docker: the recorded interpreter's path (as recorded), and the name the image's PATH finds instead
     python: tuple[str, str] | None = None
-    # ... and whether the image's verify checks that interpreter (not in an image without envsnap)
+    # ... and whether the image's verify checked it: it ran and reported (no lock, no envsnap in the image: not)
     python_verified: bool = False
 
     @property
@@ -357,7 +353,7 @@ def check_environment(
         try:
             found = _verify_in_docker(in_docker, lock_file, gpus, variables)
         except EnvsnapError as exc:
-            return Check("environment", UNKNOWN, (*lines, str(exc)), no_verifier=isinstance(exc, _NoVerifierError))
+            return Check("environment", UNKNOWN, (*lines, str(exc)))
     else:
         command = record.command.argv if argv is None else argv
         program = command[0] if command else ""
@@ -385,7 +381,7 @@ def check_environment(
     state = DIFFERS if lines or new or gone or any(bad for bad, _ in found) else SAME
     lines.extend(line if line in had else f"{line} (here, not in the run)" for _, line in found)
     lines.extend(f"{line} (in the run, not here)" for line in gone)
-    return Check("environment", state, tuple(lines))
+    return Check("environment", state, tuple(lines), verified=in_docker is not None)
 
 
 # What the docker client itself reads from its environment (which engine, its config, its TLS files, where its
@@ -482,7 +478,7 @@ def _verify_in_docker(
         ]
     except (json.JSONDecodeError, AttributeError):
         if res.returncode == DOCKER_NOT_FOUND:
-            raise _NoVerifierError(
+            raise EnvsnapError(
                 f"--in-docker {image}: the image has no envsnap program to verify it with, so its environment "
                 "cannot be checked (an image `envsnap rebuild LOCK --target docker` made has one)"
             ) from None
@@ -1021,7 +1017,7 @@ def plan(
         no_gpu=in_docker is not None and gives_no_gpu(asked, record.command.variables),
         ignore=tuple(ignore_output),
         python=replaced,
-        python_verified=replaced is not None and not environment.no_verifier,
+        python_verified=replaced is not None and environment.verified,
     )
 
 

@@ -1962,10 +1962,60 @@ def test_rerun_in_docker_runs_a_recorded_python_path_as_the_images_python(tmp_pa
     res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
     assert res.returncode == 2, res.stdout + res.stderr
     assert res.stderr.splitlines()[1].endswith(" -- some/image:1 python3.11 -c pass"), res.stderr
+    # The record names no lock: no verify ran in the image, and the line claims none (test below).
     assert (
-        "python: /opt/alice/venv/bin/python3.11 runs as the image's python3.11 (on the image's PATH), "
-        "the interpreter its verify checks" in res.stdout.splitlines()
+        "python: /opt/alice/venv/bin/python3.11 runs as the image's python3.11 (on the image's PATH)"
+        in res.stdout.splitlines()
     ), res.stdout
+
+
+def _fake_docker(folder: Path) -> Path:
+    """A ``docker`` program that runs no container and answers ``envsnap verify --json`` in the image with
+    ``$ENVSNAP_FAKE_REPORT`` (an image whose envsnap verified the lock), or, where that is empty, as docker does for
+    an image it has not (exit 125); any other ``docker`` command ends 0."""
+    folder.mkdir()
+    docker = folder / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" envsnap verify "*)\n'
+        '  [ -n "$ENVSNAP_FAKE_REPORT" ] || { echo "Unable to find image locally" >&2; exit 125; }\n'
+        '  printf "%s" "$ENVSNAP_FAKE_REPORT" ;;\n'
+        "esac\n"
+        "exit 0\n"
+    )
+    docker.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("lock", ["named", "none", "absent image"])
+def test_rerun_in_docker_says_the_python_is_verify_s_only_where_verify_ran(
+    tmp_path: Path, host_lock: Path, lock: str
+) -> None:
+    """``python: ... runs as the image's python3, the interpreter its verify checks`` was said where no verify ran
+    in the image: the record named no lock (the environment cannot be checked), or the image was not there
+    (--dry-run: verify gave no report). The clause is said where the image's verify reported, and only there."""
+    root = tmp_path / "p"
+    root.mkdir()
+    _variables_record(root, ("/opt/alice/venv/bin/python3", "-c", "pass"))
+    fake = _fake_docker(tmp_path / "bin")
+    env = envsnap_env(
+        PATH=f"{fake}{os.pathsep}{os.environ['PATH']}",
+        ENVSNAP_FAKE_REPORT='{"identical": true, "differences": []}' if lock == "named" else "",
+    )
+    args = ["--lock", str(host_lock)] if lock != "none" else []
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", "some/image:1", *args, "--dry-run"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 3, res.stdout + res.stderr
+    [line] = [line for line in res.stdout.splitlines() if line.startswith("python: ")]
+    shown = "python: /opt/alice/venv/bin/python3 runs as the image's python3 (on the image's PATH)"
+    if lock == "named":
+        assert "environment: same" in res.stdout, res.stdout
+        assert line == shown + ", the interpreter its verify checks", res.stdout
+    else:
+        assert "environment: unknown" in res.stdout, res.stdout
+        assert line == shown, res.stdout
 
 
 def test_rerun_in_docker_mounts_no_recorded_python_the_image_s_replaces(tmp_path: Path) -> None:
@@ -1982,7 +2032,8 @@ def test_rerun_in_docker_mounts_no_recorded_python_the_image_s_replaces(tmp_path
     res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", cwd=paper)
     assert res.returncode == 2, res.stdout + res.stderr
     lines = res.stdout.splitlines()
-    assert "python: '~/venv/bin/python3' runs as the image's python3 (on the image's PATH), " in res.stdout, lines
+    # No lock named: no verify ran in the image, and the line says none did.
+    assert "python: '~/venv/bin/python3' runs as the image's python3 (on the image's PATH)" in lines, lines
     assert "mounted in the container: ~/data.csv read-only" in lines, lines
     assert not any("venv" in line for line in lines if "container" in line), lines
     assert "venv" not in res.stderr.splitlines()[1], res.stderr
