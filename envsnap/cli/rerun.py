@@ -174,6 +174,15 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError("not confirmed: nothing was run")
     if args.in_docker is not None:
         rerun_mod.require_image(args.in_docker, plan.env)
+        if rerun_mod.image_lacks_program(plan, plan.env):
+            # As a local rerun says it (exit 127), where docker's init failed to start it and its 127 read as the
+            # command's own exit status: "DIFFERENT", exit 1, for a command that never ran.
+            from ..runs.execute import EXIT_NOT_FOUND, CommandError
+
+            program = sinks.shell_shown([plan.lookup[-1]])
+            raise CommandError(
+                f"{program}: command not found in the image {args.in_docker}: nothing was run", EXIT_NOT_FOUND
+            )
     made_now = rerun_mod.make_folders(plan)
     if made_now:
         out("outputs: made " + ", ".join(sinks.shell_shown([folder]) for folder in made_now))

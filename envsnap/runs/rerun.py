@@ -108,6 +108,9 @@ class Plan:
     python: tuple[str, str] | None = None
     # ... and whether the image's verify checked it: it ran and reported (no lock, no envsnap in the image: not)
     python_verified: bool = False
+    # --in-docker: the ``docker run`` that asks the image's ``sh`` whether the command's program is there (its
+    # name is only data to it: nothing the record names runs); () where another check asked already (a python)
+    lookup: tuple[str, ...] = ()
 
     @property
     def differs(self) -> bool:
@@ -919,6 +922,7 @@ def plan(
         env["PATH"] = os.path.dirname(interpreter) + os.pathsep + env.get("PATH", "")
     mounts: tuple[Mount, ...] = ()
     unmounted: tuple[tuple[str, str], ...] = ()
+    lookup: tuple[str, ...] = ()
     if gpus is not None and in_docker is None:
         raise UsageError("--gpus needs --in-docker (here, the command sees the GPUs CUDA_VISIBLE_DEVICES names)")
     asked = docker_gpus(record, os.environ, gpus) if in_docker is not None else ""
@@ -951,6 +955,7 @@ def plan(
             # ``--user`` names no user of the image: docker's HOME would be ``/``, where the command may write
             # nothing (a library's ~/.cache). Mounted under the paths above (docker mounts parents first).
             binds += ["--tmpfs", f"{home}:uid={os.getuid()},gid={os.getgid()},mode=0700", "-e", f"HOME={home}"]
+        inner = list(argv)
         argv = [
             "docker",
             "run",
@@ -983,6 +988,14 @@ def plan(
             in_docker,
             *argv,
         ]
+        if not is_python_name(inner[0]):  # a python was looked for above (image_lacks)
+            # The command's own words (mounts, variables, directory, user) with the image's sh in its place, so
+            # that it looks the program up on the PATH, and in the folder, the command would have.
+            options = argv[2 : -len(inner) - 2]
+            lookup = (
+                "docker", "run", *(o for o in options if o != "-i"), "--entrypoint", "/bin/sh", "--", in_docker,
+                "-c", _LOOKUP, "sh", inner[0],
+            )  # fmt: skip
     exclude: list[str | Path] = [
         *(resolve_data_path(d.path, run_dir, root) for d in record.outputs()),
         *([record_path] if record_path else []),
@@ -1018,7 +1031,23 @@ def plan(
         ignore=tuple(ignore_output),
         python=replaced,
         python_verified=replaced is not None and environment.verified,
+        lookup=lookup,
     )
+
+
+# Prints "absent" when the program $1 is not where exec would find it: a path (a / in it) that is not there, or a
+# name no PATH folder holds as an executable (``command -v`` prints a builtin's bare name: not said absent).
+_LOOKUP = 'case $1 in */*) [ -e "$1" ] || echo absent ;; *) command -v -- "$1" >/dev/null || echo absent ;; esac'
+
+
+def image_lacks_program(p: Plan, env: Mapping[str, str]) -> bool:
+    """Whether the image has no program to start as the command (``--in-docker``): docker's init would fail to exec
+    it with exit 127, which read as the command's own status. Asked of the image's ``sh``, which runs nothing the
+    record names; ``False`` where it cannot tell (no ``sh`` in the image, docker failing)."""
+    if not p.lookup:
+        return False
+    res = _runner.run(list(p.lookup), timeout=DOCKER_PROBE_TIMEOUT, env=env)
+    return res.returncode == 0 and res.stdout == "absent\n"
 
 
 def with_variables(environ: Mapping[str, str], variables: Sequence[Variable]) -> dict[str, str]:

@@ -2133,6 +2133,49 @@ def test_rerun_in_docker_of_python3_in_an_image_without_it_refuses(tmp_path: Pat
 
 @pytest.mark.integration
 @pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
+def test_rerun_in_docker_of_a_program_the_image_lacks_is_not_found_as_here(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A record of ``nosuchprog arg`` (no python) rerun in an image without that program: docker's init failed to
+    start it, exit 127, which the rerun reported as the command's exit status, "DIFFERENT: not reproduced", exit 1;
+    a local rerun says ``nosuchprog: command not found``, exit 127. So does the rerun in docker now, naming the
+    image; a program that is there and exits 127 itself is still the command's exit status."""
+    image = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
+    root = tmp_path / "p"
+    root.mkdir()
+    for argv in (("nosuchprog", "arg"), ("./gone.sh", "arg")):
+        _variables_record(root, argv)
+        res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
+        assert res.returncode == 127, res.stdout + res.stderr
+        assert res.stderr.splitlines() == [
+            f"envsnap: error: {argv[0]}: command not found in the image {image}: nothing was run"
+        ], res.stderr
+        assert "exit status" not in res.stdout and "DIFFERENT" not in res.stdout, res.stdout
+    _variables_record(root, ("sh", "-c", "exit 127"))
+    res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
+    assert res.returncode == 1 and "exit status: 127 (the run exited 0)" in res.stdout, res.stdout + res.stderr
+
+
+def test_rerun_in_docker_looks_the_program_up_without_running_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup of a recorded program in the image runs the image's sh with the program's name as an argument
+    (never as code, never started: a record is someone's file), with the command's mounts, directory and user."""
+    root = tmp_path / "p"
+    root.mkdir()
+    _variables_record(root, ("$(touch pwned)", "arg"))
+    monkeypatch.chdir(root)
+    p = rerun_mod.plan(rec.load(root / "run.toml"), in_docker="some/image:1")
+    i = p.lookup.index("--entrypoint")
+    assert p.lookup[i : i + 5] == ("--entrypoint", "/bin/sh", "--", "some/image:1", "-c"), p.lookup
+    assert p.lookup[i + 6 :] == ("sh", "$(touch pwned)"), p.lookup
+    assert p.lookup[:2] == ("docker", "run") and "-i" not in p.lookup, p.lookup
+    docker_words = p.argv[: p.argv.index("--")]
+    assert [w for w in docker_words if w != "-i"] == list(p.lookup[:i]), (p.argv, p.lookup)
+    _variables_record(root, ("python3", "-c", "pass"))  # a python is looked for as such (image_lacks), not twice
+    assert rerun_mod.plan(rec.load(root / "run.toml"), in_docker="some/image:1").lookup == ()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _engine_reachable(), reason="no Docker engine answers on this machine (start dockerd)")
 def test_rerun_in_docker_of_an_image_that_is_not_here_runs_nothing(tmp_path: Path, envsnap: Envsnap) -> None:
     """An image docker has not (a typo, one not pulled): docker run failed with its own 125, which the rerun
     reported as the command's exit status and its outputs as not written, "DIFFERENT: not reproduced", exit 1,
