@@ -72,6 +72,7 @@ class ImageFacts:
     repo_digests: tuple[str, ...] = ()  # "repo@sha256:..." once pulled from or pushed to a registry
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     architecture: str = ""  # Docker's spelling: amd64, arm64
+    bundled: bool = False  # the image a bundle saved (``bundle --with-base-image``), which the rebuild loads or has
 
 
 # Given an image reference, what the local engine knows about it (None: not there, or no engine).
@@ -403,6 +404,8 @@ def _pin(reference: str, digest: str | None, facts: ImageFacts | None) -> tuple[
             if repo_digest.split("@", 1)[0] == repo:
                 return f"{reference}@{repo_digest.split('@', 1)[1]}", "digest", ()
         # Never pushed to or pulled from a registry (docker import, a local build): only its id pins it.
+        if facts.bundled:  # the bundle holds its copy: advising to make one read as if it held none
+            return facts.image_id, "image-id", ()
         return (
             facts.image_id,
             "image-id",

@@ -530,10 +530,12 @@ def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) 
 
     def look(reference: str) -> baseimage.ImageFacts | None:
         found = inspect(reference) if inspect is not None else None
-        if reference not in saved or (found is not None and found.image_id == saved[reference].image_id):
+        if reference not in saved:
             return found
+        if found is not None and found.image_id == saved[reference].image_id:
+            return dataclasses.replace(found, bundled=True)
         # A loaded image has no tag and no registry digest locally, so FROM pins it by id.
-        return dataclasses.replace(saved[reference], repo_digests=())
+        return dataclasses.replace(saved[reference], repo_digests=(), bundled=True)
 
     return look
 

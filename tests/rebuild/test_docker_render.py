@@ -629,6 +629,29 @@ def test_a_base_saved_in_the_bundle_is_planned_by_image_id(tmp_path: Path) -> No
     assert _docker_engine.with_bundled(None, None) is None
 
 
+def test_a_base_the_bundle_saved_is_not_said_to_need_a_copy_saved(tmp_path: Path) -> None:
+    """``rebuild --bundle B`` of a bundle made ``--with-base-image`` on an image with no registry digest (docker
+    import, a local build) warned ``base image ... has no registry digest; pinned by its local image id ... (keep a
+    copy with `envsnap bundle --with-base-image`)``: the bundle it was rebuilt from holds that copy. The warning is
+    for a base no bundle holds, and said there still."""
+    images = tmp_path / "images"
+    images.mkdir()
+    image_id = _saved_image(images / "envsnap-base_bookworm.tar", b'{"architecture": "amd64"}')
+    (images / "envsnap-base_bookworm.json").write_text(
+        '{"reference": "envsnap-base:bookworm", "id": "' + image_id + '", "repo_digests": [], "env": {}, '
+        '"architecture": "amd64"}'
+    )
+    here = baseimage.ImageFacts(image_id=image_id, architecture="amd64")
+    for engine in (None, lambda ref: here if ref == "envsnap-base:bookworm" else None):  # loaded, or there already
+        look = _docker_engine.with_bundled(engine, tmp_path)
+        base = baseimage.choose(cpu_lock(), base_image="envsnap-base:bookworm", inspect=look)
+        assert (base.pinned, base.pin_kind) == (image_id, "image-id")
+        assert not any("keep a copy" in w or "no registry digest" in w for w in base.warnings), base.warnings
+    unbundled = baseimage.choose(cpu_lock(), base_image="envsnap-base:bookworm", inspect=lambda ref: here)
+    [warning] = [w for w in unbundled.warnings if "no registry digest" in w]
+    assert warning.endswith("(keep a copy with `envsnap bundle --with-base-image`)"), warning
+
+
 def test_a_saved_bases_json_that_pins_another_image_than_its_archive_is_refused(tmp_path: Path) -> None:
     """images/*.json naming another image the engine had (SHA256SUMS rewritten with it) made the build run FROM
     that image: its archive was read only when the engine lacked the image. The archive is what is pinned."""
