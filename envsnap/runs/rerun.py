@@ -1043,8 +1043,17 @@ _LOOKUP = 'case $1 in */*) [ -e "$1" ] || echo absent ;; *) command -v -- "$1" >
 def image_lacks_program(p: Plan, env: Mapping[str, str]) -> bool:
     """Whether the image has no program to start as the command (``--in-docker``): docker's init would fail to exec
     it with exit 127, which read as the command's own status. Asked of the image's ``sh``, which runs nothing the
-    record names; ``False`` where it cannot tell (no ``sh`` in the image, docker failing)."""
+    record names; ``False`` where it cannot tell (no ``sh`` in the image, docker failing, an image with an
+    ``ENTRYPOINT``: the command is its arguments, which it may run on a PATH of its own, or not run at all)."""
     if not p.lookup:
+        return False
+    image = p.lookup[p.lookup.index("--entrypoint") + 3]
+    entry = _runner.run(
+        ["docker", "image", "inspect", "--format", "{{json .Config.Entrypoint}}", "--", image],
+        timeout=DOCKER_PROBE_TIMEOUT,
+        env=env,
+    )
+    if entry.returncode != 0 or entry.stdout.strip() not in ("null", "[]"):
         return False
     res = _runner.run(list(p.lookup), timeout=DOCKER_PROBE_TIMEOUT, env=env)
     return res.returncode == 0 and res.stdout == "absent\n"

@@ -2153,6 +2153,29 @@ def test_rerun_in_docker_of_a_program_the_image_lacks_is_not_found_as_here(tmp_p
     res = envsnap("rerun", "run.toml", "--in-docker", image, "--yes", cwd=root)
     assert res.returncode == 1 and "exit status: 127 (the run exited 0)" in res.stdout, res.stdout + res.stderr
 
+    # An image with an ENTRYPOINT gets the command as its arguments: one that puts its own folder on the PATH finds
+    # a program the image's PATH has not, and runs it (the lookup asks nothing of such an image).
+    entry = f"envsnap-test-entrypoint:{os.getpid()}"
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "Dockerfile").write_text(
+        f"FROM {image}\nRUN mkdir /opt/tools && printf '#!/bin/sh\\necho ran > \"$1\"\\n' > /opt/tools/mytool "
+        "&& chmod +x /opt/tools/mytool\n"
+        'ENTRYPOINT ["/bin/sh", "-c", "PATH=/opt/tools:$PATH exec \\"$@\\"", "sh"]\n'
+    )
+    built = subprocess.run(
+        ["docker", "build", "-q", "--network", "none", "--label", "org.envsnap.test=rerun-entrypoint", "-t", entry,
+         str(tmp_path / "img")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    try:
+        _variables_record(root, ("mytool", "o.txt"))
+        res = envsnap("rerun", "run.toml", "--in-docker", entry, "--yes", cwd=root)
+        assert res.returncode == 0 and "exit status: 0" in res.stdout, res.stdout + res.stderr
+        assert (root / "o.txt").read_text() == "ran\n"
+    finally:
+        subprocess.run(["docker", "rmi", "-f", entry], capture_output=True, timeout=120)
+
 
 def test_rerun_in_docker_looks_the_program_up_without_running_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
