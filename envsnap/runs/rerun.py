@@ -495,10 +495,25 @@ def _verify_in_docker(
 DOCKER_NOT_FOUND = 127
 
 
+def _may_have_entrypoint(image: str, env: Mapping[str, str]) -> bool:
+    """Whether ``image`` has an ``ENTRYPOINT`` (or docker cannot say): the command is then its arguments, which it
+    may run on a PATH of its own (an entrypoint script that activates an environment), so no lookup on the image's
+    PATH without it says whether the command will start."""
+    res = _runner.run(
+        ["docker", "image", "inspect", "--format", "{{json .Config.Entrypoint}}", "--", image],
+        timeout=DOCKER_PROBE_TIMEOUT,
+        env=env,
+    )
+    return res.returncode != 0 or res.stdout.strip() not in ("null", "[]")
+
+
 def image_lacks(image: str, program: str, env: Mapping[str, str]) -> str:
     """Docker's words when ``image`` has no ``program`` it can start by its name on the image's PATH, else ``""``:
-    it has one, or docker cannot tell (no such image, no engine: ``require_image`` says so before anything runs).
+    it has one, or docker cannot tell (no such image, no engine: ``require_image`` says so before anything runs;
+    an image with an ``ENTRYPOINT``, which may find it on a PATH of its own).
     ``program`` is a python's name (``is_python_name``), started with ``--version`` alone, as you, no network."""
+    if _may_have_entrypoint(image, env):
+        return ""
     res = _runner.run(
         [
             "docker",
@@ -1047,13 +1062,7 @@ def image_lacks_program(p: Plan, env: Mapping[str, str]) -> bool:
     ``ENTRYPOINT``: the command is its arguments, which it may run on a PATH of its own, or not run at all)."""
     if not p.lookup:
         return False
-    image = p.lookup[p.lookup.index("--entrypoint") + 3]
-    entry = _runner.run(
-        ["docker", "image", "inspect", "--format", "{{json .Config.Entrypoint}}", "--", image],
-        timeout=DOCKER_PROBE_TIMEOUT,
-        env=env,
-    )
-    if entry.returncode != 0 or entry.stdout.strip() not in ("null", "[]"):
+    if _may_have_entrypoint(p.lookup[p.lookup.index("--entrypoint") + 3], env):
         return False
     res = _runner.run(list(p.lookup), timeout=DOCKER_PROBE_TIMEOUT, env=env)
     return res.returncode == 0 and res.stdout == "absent\n"

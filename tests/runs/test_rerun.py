@@ -2159,7 +2159,7 @@ def test_rerun_in_docker_of_a_program_the_image_lacks_is_not_found_as_here(tmp_p
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "Dockerfile").write_text(
         f"FROM {image}\nRUN mkdir /opt/tools && printf '#!/bin/sh\\necho ran > \"$1\"\\n' > /opt/tools/mytool "
-        "&& chmod +x /opt/tools/mytool\n"
+        "&& chmod +x /opt/tools/mytool && cp /opt/tools/mytool /opt/tools/python3\n"
         'ENTRYPOINT ["/bin/sh", "-c", "PATH=/opt/tools:$PATH exec \\"$@\\"", "sh"]\n'
     )
     built = subprocess.run(
@@ -2169,10 +2169,11 @@ def test_rerun_in_docker_of_a_program_the_image_lacks_is_not_found_as_here(tmp_p
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     try:
-        _variables_record(root, ("mytool", "o.txt"))
-        res = envsnap("rerun", "run.toml", "--in-docker", entry, "--yes", cwd=root)
-        assert res.returncode == 0 and "exit status: 0" in res.stdout, res.stdout + res.stderr
-        assert (root / "o.txt").read_text() == "ran\n"
+        for program in ("mytool", "python3"):  # a python3 too, which the image's own PATH has not
+            _variables_record(root, (program, f"{program}.txt"))
+            res = envsnap("rerun", "run.toml", "--in-docker", entry, "--yes", cwd=root)
+            assert res.returncode == 0 and "exit status: 0" in res.stdout, res.stdout + res.stderr
+            assert (root / f"{program}.txt").read_text() == "ran\n"
     finally:
         subprocess.run(["docker", "rmi", "-f", entry], capture_output=True, timeout=120)
 
