@@ -174,18 +174,20 @@ def run(args: argparse.Namespace) -> int:
         raise EnvsnapError("not confirmed: nothing was run")
     if args.in_docker is not None:
         rerun_mod.require_image(args.in_docker, plan.env)
-        if rerun_mod.image_lacks_program(plan, plan.env):
-            # As a local rerun says it (exit 127), where docker's init failed to start it and its 127 read as the
-            # command's own exit status: "DIFFERENT", exit 1, for a command that never ran.
-            from ..runs.execute import EXIT_NOT_FOUND, CommandError
-
-            program = sinks.shell_shown([plan.lookup[-1]])
-            raise CommandError(
-                f"{program}: command not found in the image {args.in_docker}: nothing was run", EXIT_NOT_FOUND
-            )
     made_now = rerun_mod.make_folders(plan)
     if made_now:
         out("outputs: made " + ", ".join(sinks.shell_shown([folder]) for folder in made_now))
+    # Once the folders are made, as yours: the lookup runs in the command's working directory, which docker makes
+    # as root where it is missing (and the command, run as you, could then write nothing there).
+    if args.in_docker is not None and rerun_mod.image_lacks_program(plan, plan.env):
+        # As a local rerun says it (exit 127), where docker's init failed to start it and its 127 read as the
+        # command's own exit status: "DIFFERENT", exit 1, for a command that never ran.
+        from ..runs.execute import EXIT_NOT_FOUND, CommandError
+
+        program = sinks.shell_shown([plan.lookup[-1]])
+        raise CommandError(
+            f"{program}: command not found in the image {args.in_docker}: nothing was run", EXIT_NOT_FOUND
+        )
     before = rerun_mod.outputs_before(record, plan)
     finished = rerun_mod.run(plan)
     results = rerun_mod.compare_outputs(record, plan, before)

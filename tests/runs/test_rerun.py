@@ -1987,6 +1987,40 @@ def _fake_docker(folder: Path) -> Path:
     return folder
 
 
+def test_rerun_in_docker_looks_the_program_up_once_its_working_directory_is_made(tmp_path: Path) -> None:
+    """The lookup of the recorded program in the image runs in the command's working directory (``-w``), which
+    docker makes, as root, where it is missing: looked up before rerun made the folder, a reviewer's project got a
+    folder of root's, said made, where the command, run as them, could write nothing. The folder is made first."""
+    root = tmp_path / "p"
+    root.mkdir()
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("nosuchprog", "arg"), cwd="sub"),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text(
+        "#!/bin/sh\n"
+        'case " $* " in\n'
+        '  *" image inspect "*) echo null ;;\n'  # the image is here, with no ENTRYPOINT
+        f'  *" --entrypoint /bin/sh "*) [ -d {shlex.quote(str(root / "sub"))} ] || exit 99; echo absent ;;\n'
+        "esac\n"
+    )
+    (fake / "docker").chmod(0o755)
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--in-docker", "some/image:1", "--yes"],
+        cwd=root, env=envsnap_env(PATH=f"{fake}{os.pathsep}{os.environ['PATH']}"),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 127, res.stdout + res.stderr
+    assert "outputs: made sub" in res.stdout.splitlines(), res.stdout
+    assert res.stderr == "envsnap: error: nosuchprog: command not found in the image some/image:1: nothing was run\n"
+
+
 @pytest.mark.parametrize("lock", ["named", "none", "absent image"])
 def test_rerun_in_docker_says_the_python_is_verify_s_only_where_verify_ran(
     tmp_path: Path, host_lock: Path, lock: str
