@@ -259,6 +259,11 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
         for c in changes
         if c.area == "python" and c.change == "provenance" and c.kind == "build"
     }
+    fields |= {
+        {"remote": "project.remote_url", "branch": "project.branch"}[c.kind]
+        for c in changes
+        if c.area == "project" and c.change == "provenance"
+    }
     return frozenset(fields)
 
 
@@ -1115,10 +1120,22 @@ def _project(a: Snapshot, b: Snapshot) -> list[Change]:
             return ""
         return f"uncommitted change {p.diff_digest[7:19]}" if p.dirty else "clean"
 
-    return [
+    out = [
         *_value("project", "commit", x.commit[:12] if x else "", y.commit[:12] if y else "", 42),
         *_value("project", "working tree", tree(x), tree(y), 41),
     ]
+    if x is not None and y is not None:
+        # Where the checkout came from and what its branch is called: a reviewer's clone (another remote URL, its
+        # own branch) of the same commit read "other fields differ: project.remote_url", exit 1. The code is the
+        # commit and the working tree, compared above.
+        compared = "not what it holds: the commit and the working tree are compared"
+        for kind, old, new, what in (
+            ("remote", x.remote_url, y.remote_url, "where the checkout came from"),
+            ("branch", x.branch, y.branch, "what its branch is called"),
+        ):
+            if old != new:
+                out.append(_change("project", kind, "provenance", kind, old, new, 0, f"{what}, {compared}"))
+    return out
 
 
 def _platform(a: Snapshot, b: Snapshot) -> list[Change]:

@@ -316,6 +316,29 @@ def test_the_projects_code_is_compared_and_other_fields_read_as_a_list_of_fields
     assert change.describe() == "other fields differ: python.packages[six].requested (not compared above)"
 
 
+def test_a_clone_of_the_same_commit_is_provenance_not_a_changed_environment() -> None:
+    """A reviewer's clone of the author's commit (another remote URL, its own branch) read "other fields differ:
+    project.remote_url", exit 1: the same code. The remote and the branch are provenance, the commit still a change."""
+    from envsnap.model import Project
+
+    six = PythonPackage(name="six", version="1.17.0")
+    author = Project(commit="a" * 40, branch="main", remote_url="https://example.org/lab/proj.git")
+    at = dataclasses.replace(_lock(six), project=author)
+    clone = dataclasses.replace(
+        at, project=dataclasses.replace(author, branch="review", remote_url="git@example.org:lab/proj.git")
+    )
+    report = diff(at, clone)
+    assert [c.describe() for c in report.changes] == [
+        "branch: main -> review (what its branch is called, not what it holds: the commit and the working tree are "
+        "compared)",
+        "remote: https://example.org/lab/proj.git -> git@example.org:lab/proj.git (where the checkout came from, "
+        "not what it holds: the commit and the working tree are compared)",
+    ]
+    assert {c.change for c in report.changes} == {"provenance"} and not report.differs
+    moved = dataclasses.replace(clone, project=dataclasses.replace(clone.project, commit="b" * 40))
+    assert diff(at, moved).differs
+
+
 def test_the_recorded_variables_are_compared_beside_every_other_change() -> None:
     """OMP_NUM_THREADS and CUDA_VISIBLE_DEVICES differing beside a new commit were not reported at all: the
     variables were named only as "other fields", when nothing else differed."""
