@@ -564,7 +564,12 @@ def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Pro
         loaded = look(facts.image_id)
         if loaded is None or loaded.image_id != facts.image_id:
             raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
-        client.api.tag(facts.image_id, "envsnap/base", facts.image_id.split(":", 1)[1][:12])
+        client.api.tag(facts.image_id, *loaded_tag(facts.image_id).split(":"))
+
+
+def loaded_tag(image_id: str) -> str:
+    """The tag ``load_bundled_images`` gives a base image it loads: ``envsnap/base:<12 hex digits of its id>``."""
+    return f"envsnap/base:{image_id.split(':', 1)[1][:12]}"
 
 
 _BLOCK = tarfile.BLOCKSIZE

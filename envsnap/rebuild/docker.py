@@ -243,7 +243,7 @@ class DockerRebuilder(Rebuilder):
             notes=(
                 f"image {image_id}",
                 f"tag {spec.tag}",
-                f"built on {spec.base.reference} ({spec.base.image_id or spec.base.pinned})",
+                _built_on(spec, _docker_engine.inspector(client), bundle.root),
                 f"build context {context}",
             ),
             seconds=time.perf_counter() - started,
@@ -262,6 +262,30 @@ class DockerRebuilder(Rebuilder):
         except RebuildError:
             return None
         return client
+
+
+def _built_on(spec: DockerSpec, inspect: baseimage.Inspector, bundle_dir: Path) -> str:
+    """The result's note on the image the build ran FROM. The base the bundle saved, when the engine's image of
+    that name is not it (``docker rmi`` since, or the tag moved), is named as the engine holds it now: the tag the
+    load gave it (``envsnap/base:<12 hex digits>``), else its id alone, with the name the bundle saved it under.
+    It said ``built on NAME (id)``, a name the engine no longer had, or one naming another image."""
+    base = spec.base
+    saved = _docker_engine.bundled_facts(bundle_dir).get(base.reference)
+    now = inspect(base.reference) if saved is not None and saved.image_id == base.image_id else None
+    if saved is None or saved.image_id != base.image_id or (now is not None and now.image_id == base.image_id):
+        return f"built on {base.reference} ({base.image_id or base.pinned})"
+    why = (
+        f"the Docker engine has no {base.reference} now"
+        if now is None
+        else f"{base.reference} names {now.image_id} in the Docker engine now"
+    )
+    loaded = _docker_engine.loaded_tag(base.image_id)
+    held = inspect(loaded)
+    if held is not None and held.image_id == base.image_id:
+        return (
+            f"built on {loaded} ({base.image_id}), loaded from the bundle, which saved it as {base.reference} ({why})"
+        )
+    return f"built on image {base.image_id}, the one the bundle saved as {base.reference} ({why})"
 
 
 def _moved_base(spec: DockerSpec, inspect: baseimage.Inspector | None, bundle_dir: Path | None) -> tuple[str, ...]:

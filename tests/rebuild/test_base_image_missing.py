@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from testutil import sample_lock
@@ -32,3 +34,140 @@ def test_a_default_base_image_the_engine_lacks_names_base_image(tmp_path: Path) 
     with pytest.raises(RebuildError) as named:
         docker_target.save_base_image(sample_lock(), tmp_path, base_image="mybase:1")
     assert str(named.value) == "--with-base-image: mybase:1 is not in the Docker engine; pull or build it first"
+
+
+def _bundle_with_saved_base(root: Path, reference: str) -> str:
+    """A bundle of the CPU lock whose ``images/`` holds a saved ``reference`` (as ``bundle --with-base-image``
+    writes it, the official python image's environment in its .json); the saved image's id."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    from docker_locks import cpu_lock
+
+    from envsnap import lockfile
+
+    (root / "images").mkdir(parents=True)
+    lockfile.dump(cpu_lock(), root / "envsnap.lock")
+    config = b'{"architecture": "amd64"}'
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": [reference], "Layers": []}]).encode()
+    name = _docker_engine._image_file(reference)
+    with tarfile.open(root / "images" / name, "w") as tar:
+        for member, data in (("manifest.json", manifest), ("config.json", config)):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    image_id = "sha256:" + hashlib.sha256(config).hexdigest()
+    meta = {
+        "reference": reference,
+        "id": image_id,
+        "repo_digests": [],
+        "env": {"PYTHON_VERSION": "3.11.7"},
+        "architecture": "amd64",
+    }
+    (root / "images" / name.replace(".tar", ".json")).write_text(json.dumps(meta))
+    return image_id
+
+
+class _Engine:
+    """A Docker engine that holds the images in ``held`` (reference or id: inspect data) and takes loads and tags."""
+
+    def __init__(self, held: dict[str, dict[str, Any]], loads: dict[str, Any]) -> None:
+        self.held, self.loads = held, loads
+        self.api = SimpleNamespace(
+            timeout=10, inspect_image=self._inspect, load_image=self._load, tag=self._tag, images=lambda **kw: []
+        )
+
+    def info(self) -> dict[str, str]:
+        return {"Architecture": "x86_64"}
+
+    def _inspect(self, reference: str) -> dict[str, Any]:
+        import docker
+
+        if reference not in self.held:
+            raise docker.errors.ImageNotFound(f"no such image: {reference}")
+        return self.held[reference]
+
+    def _load(self, handle: Any, quiet: bool) -> list[Any]:
+        while handle.read(8192):
+            pass
+        self.held.update(self.loads)  # loaded untagged: found by its id only
+        return []
+
+    def _tag(self, image: str, repository: str, tag: str) -> None:
+        self.held[f"{repository}:{tag}"] = self.held[image]
+
+
+def _rebuild_on(engine: _Engine, bundle: Path, dest: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Plan and execute a docker rebuild of ``bundle`` on ``engine``, the build and verification faked."""
+    from envsnap import lockfile
+    from envsnap.rebuild.interface import RebuildRequest
+
+    monkeypatch.setattr(docker_target, "_missing", lambda request: ())
+    monkeypatch.setattr(docker_target, "_copy_wheels", lambda *a, **kw: None)
+    monkeypatch.setattr(docker_target, "tool_wheels", lambda *a, **kw: None)
+    monkeypatch.setattr(_docker_engine, "build", lambda *a, **kw: "sha256:" + "b" * 64)
+    monkeypatch.setattr(_docker_engine, "verify_image", lambda *a: SimpleNamespace(python_mismatch=False))
+    monkeypatch.setattr(_docker_engine, "tag", lambda *a: None)
+    request = RebuildRequest(
+        lock=lockfile.load(bundle / "envsnap.lock"),
+        lock_path=bundle / "envsnap.lock",
+        dest=dest,
+        target="docker",
+        bundle_dir=bundle,
+        offline=True,
+        options={"tag": "paper/env:1"},
+    )
+    rebuilder = docker_target.DockerRebuilder(connect=lambda: engine)
+    return rebuilder.execute(rebuilder.plan(request), request)
+
+
+def test_a_base_removed_from_the_engine_is_named_as_loaded_from_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After ``bundle --with-base-image --base-image paper-base:1`` and ``docker rmi paper-base:1``, the rebuild
+    loaded the base from the bundle (tagged ``envsnap/base:<id>``), but said ``built on paper-base:1
+    (sha256:...)``: a name the engine no longer has. It names the image the build ran FROM, by its tag and id,
+    and the base the bundle was made from."""
+    image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
+    data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
+    engine = _Engine({}, {image_id: data})
+    result = _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch)
+    loaded = f"envsnap/base:{image_id[7:19]}"
+    assert loaded in engine.held and "paper-base:1" not in engine.held
+    [built_on] = [n for n in result.notes if n.startswith("built on ")]
+    assert built_on == (
+        f"built on {loaded} ({image_id}), loaded from the bundle, which saved it as paper-base:1 "
+        "(the Docker engine has no paper-base:1 now)"
+    ), built_on
+    assert (result.details["base_image"], result.details["base_image_id"]) == ("paper-base:1", image_id)
+
+
+def test_a_base_the_engine_still_has_under_its_name_is_named_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
+    data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
+    engine = _Engine({"paper-base:1": data, image_id: data}, {})
+    result = _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch)
+    assert not any(name.startswith("envsnap/base:") for name in engine.held)  # nothing loaded
+    assert f"built on paper-base:1 ({image_id})" in result.notes, result.notes
+
+
+def test_a_base_whose_tag_moved_is_named_by_the_id_the_build_ran_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tag moved to another image and the bundle's is still in the engine (untagged, so not loaded again): the
+    note named the tag, which names the other image now."""
+    image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
+    data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
+    other = {**data, "Id": "sha256:" + "c" * 64}
+    engine = _Engine({"paper-base:1": other, image_id: data}, {})
+    result = _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch)
+    [built_on] = [n for n in result.notes if n.startswith("built on ")]
+    assert built_on == (
+        f"built on image {image_id}, the one the bundle saved as paper-base:1 (paper-base:1 names "
+        f"sha256:{'c' * 64} in the Docker engine now)"
+    ), built_on
+    assert result.details["base_image_id"] == image_id
