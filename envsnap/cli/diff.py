@@ -76,9 +76,10 @@ def print_report(report: DiffReport) -> None:
     width = max(len(c.area) for c in report.changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts().items())
     padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
-    # How a package was installed (the installer, the environment kind), or where an editable one's hook points.
+    # How a package was installed (the installer, the environment kind), where an editable one's hook points, or
+    # an editable checkout named by its folder in one lock and by its commit in the other.
     made = [
-        f"editable hook of {c.subject}" if c.area == "python" else c.subject
+        (f"editable {'checkout' if c.kind == 'source' else 'hook'} of {c.subject}" if c.area == "python" else c.subject)
         for c in report.changes
         if c.change == "provenance"
     ]

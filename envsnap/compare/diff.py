@@ -264,6 +264,9 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
         for c in changes
         if c.area == "project" and c.change == "provenance"
     }
+    # One editable checkout named by its folder and by its commit: its source, and its hook's RECORD (the note).
+    checkouts = [c.subject for c in changes if c.area == "python" and c.change == "provenance" and c.kind == "source"]
+    fields |= {f"python.packages[{name}].{field}" for name in checkouts for field in ("source", "record_digest")}
     return frozenset(fields)
 
 
@@ -785,6 +788,15 @@ def _left_blank(change: Change, lock: Snapshot, value: str) -> bool:
     return change.area == "interpreter" or (change.area == "python" and change.change == "changed")
 
 
+def _within(path: str, explained: frozenset[str]) -> bool:
+    """``path`` is a field an entry names, or lies in one (``python.packages[tool].source.kind`` in its source)."""
+    while path not in explained:
+        path, dot, _ = path.rpartition(".")
+        if not dot:
+            return False
+    return True
+
+
 def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset()) -> list[Change]:
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
     must not read as identical), but those an entry names already (``explained``) and the lock a bundle's lock was
@@ -814,7 +826,7 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         da, db = _conda_by_name(da), _conda_by_name(db)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
     left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from")
-    paths = [p for p in paths if p not in left_out and p not in respelled and p not in explained]
+    paths = [p for p in paths if p not in left_out and p not in respelled and not _within(p, explained)]
     if any(imported):
         # How each lock was made (the format it was imported from) is not a fact of the environment.
         made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown")]
@@ -1233,6 +1245,14 @@ def _package_change(
         artifact = artifact_b = artifact or artifact_b
     elif source != source_b and (_one_archive(x, y) or (same_place is not None and same_place(source, source_b))):
         pass  # one archive (its sha256), or one place, whose folder one lock names by a label: no change of source
+    elif source != source_b and editable and editable_b and _one_checkout(name, source, source_b):
+        # One editable git checkout, named by its folder in the environment's src/ in a lock captured before a
+        # capture read its commit: the same install, as verify says identical. Provenance, unless the rest differs.
+        rest = _package_change(x, (*y[:2], source, *y[3:]), imported, same_place)
+        if rest is not None and rest.change != "provenance":
+            return rest
+        note = EDITABLE_CHECKOUT + ("; other RECORD digest of its editable hook" if record != record_b else "")
+        return _change("python", name, "provenance", "source", source, source_b, 0, note)
     elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").
@@ -1302,6 +1322,32 @@ EDITABLE_RECORD = (
     "other RECORD digest of an editable install: it lists the hook naming the folder the code is read from, not the "
     "modules; verify calls it info"
 )
+EDITABLE_CHECKOUT = (
+    "one editable git checkout: a lock captured before envsnap read its commit names its folder in the "
+    "environment's src; verify calls it the same install"
+)
+_PREFIX_SRC = "editable file://{prefix}/src/"  # where pip clones ``pip install -e git+URL@COMMIT#egg=NAME`` to
+
+
+def _one_checkout(name: str, source: str, source_b: str) -> bool:
+    """One lock names an editable install by its folder in the environment's ``src/NAME`` (``file://{prefix}/src/
+    NAME``, the folder ``direct_url.json`` names), the other by the git checkout that folder is: ``git+URL@COMMIT``
+    with the folder's place in it (``#subdirectory=DIR``, the folder ``src/NAME/DIR``). Both editable (the caller
+    knows). pip names the clone's folder by the canonical name of ``#egg=``: another folder is another source."""
+    folder, checkout = (source, source_b) if source.startswith(_PREFIX_SRC) else (source_b, source)
+    if not folder.startswith(_PREFIX_SRC) or not checkout.startswith("git+"):
+        return False
+    sub = checkout.partition("#subdirectory=")[2]
+    clone = folder[len(_PREFIX_SRC) :].rstrip("/")
+    if sub:
+        clone, slash, tail = clone.partition("/")
+        if not slash or tail != sub.strip("/"):
+            return False
+    if not clone or "/" in clone:
+        return False
+    from packaging.utils import canonicalize_name  # an editable checkout against its folder only
+
+    return canonicalize_name(clone) == canonicalize_name(name)
 
 
 def _one_file(x: PackageRow, y: PackageRow) -> bool:

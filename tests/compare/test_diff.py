@@ -1013,6 +1013,56 @@ def test_an_editable_git_checkout_with_another_record_diffs_as_verify_says_info(
     assert rebuilt.code == 1 and "(build, other files (RECORD digest))" in rebuilt.out, rebuilt.out
 
 
+def test_an_editable_checkout_named_by_its_folder_in_an_older_lock_diffs_as_verify_says_identical(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A lock captured before envsnap read an editable checkout's commit records ``pip install -e
+    git+URL@COMMIT#egg=tool`` as the folder pip cloned it into, ``editable file://{prefix}/src/tool``; a capture now
+    records the checkout, ``git+URL@COMMIT``. verify says the pair identical; diff said ``source``, exit 1. It is
+    provenance now, exit 0, either way round. Another folder, a non-editable install or another RECORD of its
+    files still differ."""
+    commit = "c" * 40
+    folder = Source(kind="directory", url="file://{prefix}/src/tool", editable=True)
+    checkout = Source(kind="vcs", vcs="git", url="https://example.org/lab/tool", commit_id=commit, editable=True)
+    tool = PythonPackage(name="tool", version="0.3", source=folder, record_digest="sha256:" + "a" * 64)
+
+    def lock(name: str, **changes: Any) -> str:
+        return lockfile.dump(_lock(dataclasses.replace(tool, **changes)), tmp_path / name)
+
+    older, now = lock("older.lock"), lock("now.lock", source=checkout)
+    result = cli("diff", older, now)
+    assert result.code == 0, result
+    assert f"tool: editable file://{{prefix}}/src/tool -> git+https://example.org/lab/tool@{commit} (one editable" in (
+        result.out
+    ), result.out
+    assert "(nothing both locks record differs but the editable checkout of tool)" in result.out, result.out
+    assert "other fields differ" not in result.out
+    assert cli("diff", now, older).code == 0
+    data = json.loads(cli("diff", older, now, "--json").out)
+    assert data["differs"] is False
+    assert [(c["change"], c["kind"]) for c in data["changes"]] == [("provenance", "source")], data
+    assert diff(lockfile.load(older), lockfile.load(now)).differs is False
+    # A monorepo: src/tool/DIR is the checkout's #subdirectory=DIR; another folder of it is another package.
+    sub = dataclasses.replace(checkout, subdirectory="pkgs/tool")
+    in_mono = lock("mono.lock", source=dataclasses.replace(folder, url="file://{prefix}/src/tool/pkgs/tool"))
+    assert cli("diff", in_mono, lock("sub.lock", source=sub)).code == 0
+    assert cli("diff", in_mono, now).code == 1
+    # The install's files differ too: its editable hook's RECORD, provenance; other wheel tags, a build change.
+    hook = cli("diff", older, lock("hook.lock", source=checkout, record_digest="sha256:" + "b" * 64))
+    assert hook.code == 0 and "other RECORD digest of its editable hook" in hook.out, hook.out
+    tags = cli("diff", older, lock("tags.lock", source=checkout, wheel_tags=("py3-none-any",)))
+    assert tags.code == 1 and "(build, wheel tag)" in tags.out, tags.out
+    # Real source changes: another folder, another project's src, a non-editable install of the commit.
+    for name, source in (
+        ("elsewhere.lock", dataclasses.replace(folder, url="file:///lab/tool")),
+        ("other.lock", dataclasses.replace(folder, url="file://{prefix}/src/other")),
+    ):
+        changed = cli("diff", lock(name, source=source), now)
+        assert changed.code == 1 and "(source)" in changed.out, changed.out
+    built = cli("diff", older, lock("built.lock", source=dataclasses.replace(checkout, editable=False)))
+    assert built.code == 1 and "(source)" in built.out, built.out
+
+
 def test_a_pinned_lock_against_the_capture_of_its_faithful_rebuild_reads_the_file_as_not_recorded(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
