@@ -8,15 +8,19 @@ import os
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..artifacts.bundle import Bundle
     from ..model import Snapshot
 
 
-def load_lock_or_bundle(path: str) -> tuple[Snapshot, bool]:
+def load_lock_or_bundle(path: str, read: Callable[[Bundle], None] | None = None) -> tuple[Snapshot, bool]:
     """The lock at ``path``, or the lock inside the bundle ``path`` names (what a paper's supplement ships), and
     whether it came from a bundle. A folder is always read as a bundle (no lock is a folder); a file is one when
     the lock loader refuses it as one (an archive's name and gzip or tar data), so a lock named ``x.tar`` stays a
     lock. A bundle is checked in full against its SHA256SUMS (an archive unpacked within its limits, plain files
     only) before its lock is read; whatever fails is one line naming the bundle, never the copy it was unpacked to.
+    ``read``: called with a bundle once it is checked, while an archive's unpacked copy is still there.
     """
     from .. import lockfile
     from ..errors import BundleNotALockError
@@ -26,14 +30,17 @@ def load_lock_or_bundle(path: str) -> tuple[Snapshot, bool]:
             return lockfile.load(path), False
         except BundleNotALockError as exc:
             path = exc.origin
-    return _bundled_lock(path), True
+    return _bundled_lock(path, read), True
 
 
-def _bundled_lock(path: str) -> Snapshot:
+def _bundled_lock(path: str, read: Callable[[Bundle], None] | None = None) -> Snapshot:
     import tempfile
     from pathlib import Path
 
     from ..artifacts.bundle import open_bundle
 
     with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
-        return open_bundle(path, Path(tmp)).lock  # its errors name an archive's member, not this copy
+        bundle = open_bundle(path, Path(tmp))  # its errors name an archive's member, not this copy
+        if read is not None:
+            read(bundle)
+        return bundle.lock

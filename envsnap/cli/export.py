@@ -11,7 +11,9 @@ TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/c
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+    from typing import Any
 
+    from ..artifacts.bundle import Bundle
     from ..export.interface import Exporter
     from ..model import Snapshot
 
@@ -85,7 +87,17 @@ def run(args: argparse.Namespace) -> int:
         _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.lock)
     from ._lockarg import load_lock_or_bundle
 
-    snapshot, bundled = load_lock_or_bundle(args.lock)
+    appendix: list[Any] = []  # an artifact bundle's facts, for its appendix (``markdown``, ``latex``)
+    if exporter.name in ("markdown", "latex"):
+
+        def read_artifact(bundle: Bundle) -> None:
+            from ..paper.artifact import appendix_facts
+
+            appendix.extend(appendix_facts(bundle))
+
+        snapshot, bundled = load_lock_or_bundle(args.lock, read_artifact)
+    else:
+        snapshot, bundled = load_lock_or_bundle(args.lock)
     failures: list[str] = []
     not_from_wheels: list[str] = []
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
@@ -128,9 +140,15 @@ def run(args: argparse.Namespace) -> int:
         # Installed from the project root where it names local projects from there: named as pip reads it there.
         written_as = _named_from_the_root(next(iter(single)), snapshot, args.lock) or written_as
     try:
-        files = exporter.render(
-            snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as, bundled=bundled
-        )
+        if appendix and appendix[0] is not None:
+            # The artifact part the bundle's own appendix has (the DOI, SWHID, grade, run records' variables).
+            from ..export.appendix import artifact_files
+
+            files = artifact_files(exporter.name, snapshot, appendix[0])
+        else:
+            files = exporter.render(
+                snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as, bundled=bundled
+            )
     except UnpinnedError as exc:
         if not failures:
             raise
@@ -142,6 +160,12 @@ def run(args: argparse.Namespace) -> int:
         ) from exc
     _refuse_over_input(_targets(exporter, files, args.output), args.lock)
     written = write(exporter, files, args.output)
+    if appendix and appendix[1]:
+        unread = ", ".join(appendix[1])
+        _output.say(
+            f"note: the bundle's own {exporter.filename} has its artifact part in full: {unread} could not be read "
+            "from the bundle's files"
+        )
     if written:
         from ..probes.gitstate import remember_exports
 

@@ -5,12 +5,23 @@ The document itself is ``envsnap.artifacts.appendix`` (a bundle ships it too); t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .. import sinks
-from ..artifacts.appendix import render_latex, render_markdown
+from .._privacy import scrub_snapshot
+from ..artifacts.appendix import ArtifactFacts, render_latex, render_markdown
 from ..model import Snapshot
 from .interface import Exporter, ExportError
 
-__all__ = ["LATEX", "MARKDOWN", "LatexExporter", "MarkdownExporter", "render_latex", "render_markdown"]
+__all__ = [
+    "LATEX",
+    "MARKDOWN",
+    "LatexExporter",
+    "MarkdownExporter",
+    "artifact_files",
+    "render_latex",
+    "render_markdown",
+]
 
 
 class MarkdownExporter(Exporter):
@@ -51,3 +62,11 @@ class LatexExporter(Exporter):
 
 
 LATEX = LatexExporter()
+
+
+def artifact_files(name: str, snapshot: Snapshot, artifact: ArtifactFacts) -> Mapping[str, bytes]:
+    """The ``markdown`` or ``latex`` appendix of an artifact bundle's lock (``envsnap bundle --artifact``), with the
+    "Artifact" part its own appendix has, from ``artifact`` (``paper.artifact.appendix_facts``)."""
+    render = render_markdown if name == MARKDOWN.name else render_latex
+    with sinks.refusing(ExportError, name):
+        return render(scrub_snapshot(snapshot), artifact)

@@ -150,6 +150,99 @@ def _kept_code(bundle: Bundle, lock: Snapshot) -> CodeIdentity | None:
     return None
 
 
+def appendix_facts(bundle: Bundle) -> tuple[ArtifactFacts | None, list[str]]:
+    """What the bundle's own appendix adds as an artifact (``add_artifact``'s ``ArtifactFacts``), read back from
+    the files of a checked bundle, as untrusted input, each fact checked for its form and nothing recomputed (the
+    SWHID needs the project, the grade the whole audit): the paper's DOI from the RO-Crate's ``citation``, the code's
+    SWHID and commit from its ``SoftwareSourceCode``, the grade from REPRODUCING.md, the variables and home text of
+    each run record in ``runs/`` (validated), in the order the crate describes them. None for a bundle that is no
+    artifact (no crate); with it, the facts that could not be read (the appendix would lack them)."""
+    if not (bundle.root / crate.NAME).is_file():
+        return None, []
+    data = auditing.read_crate(bundle)
+    if data is None:
+        return None, [f"{crate.NAME} is unreadable"]
+    lock = bundle.lock
+    entities = [e for e in data["@graph"] if isinstance(e, dict)]
+    root = next((e for e in entities if e.get("@id") == "./"), {})
+    unread: list[str] = []
+    doi_url = ""
+    cited = root.get("citation")
+    if cited is not None:
+        doi_url = _doi_url(cited.get("@id") if isinstance(cited, dict) else None)
+        if not doi_url:
+            unread.append("the paper's DOI")
+    code = _kept_code(bundle, lock)
+    if code is None and any(e.get("@type") == "SoftwareSourceCode" for e in entities):
+        unread.append("the code's SWHID")
+    grade = _kept_grade(bundle.root / auditing.REPRODUCING)
+    if not grade:
+        unread.append("the audit grade")
+    # The order the bundle described its runs in (its crate's CreateActions), which its appendix lists them in.
+    order = [
+        str(e["subjectOf"].get("@id"))
+        for e in entities
+        if e.get("@type") == "CreateAction" and isinstance(e.get("subjectOf"), dict)
+    ]
+    folder = bundle.root / auditing.RUNS
+    paths = [p for p in sorted(folder.glob("*.toml")) if not p.is_symlink()] if folder.is_dir() else []
+    ids = {p: crate.file_id(f"{auditing.RUNS}/{p.name}") for p in paths}
+    paths.sort(key=lambda p: order.index(ids[p]) if ids[p] in order else len(order))
+    run_facts = [_run_facts(check_run(path)[0], path.name) for path in paths]
+    from ..runs.summary import home_text_words
+
+    facts = ArtifactFacts(
+        doi_url=doi_url,
+        swhid=code.directory if code else "",
+        commit=code.commit if code else "",
+        grade=grade,
+        home_text=tuple(
+            RunHomeText(r["record"], r["home_note"], home_text_words(r["home_text"]))
+            for r in run_facts
+            if r["home_text"]
+        ),
+        variables=tuple(RunVariables(r["record"], r["variable_words"]) for r in run_facts if r.get("variable_words")),
+    )
+    return facts, unread
+
+
+def _doi_url(url: object) -> str:
+    """The crate's ``citation`` when it is a DOI's resolver URL as ``ArtifactMeta.doi_url`` writes it; else ""."""
+    from urllib.parse import unquote
+
+    from .metadata import parse_doi
+
+    prefix = "https://doi.org/"
+    if not isinstance(url, str) or not url.startswith(prefix) or len(url) > 1000:
+        return ""
+    try:
+        doi = parse_doi(unquote(url.removeprefix(prefix)))
+    except MetadataError:
+        return ""
+    written = ArtifactMeta(doi=doi).doi_url
+    return written if written == url else ""
+
+
+_GRADE_LINE = re.compile(r"^Readiness as `envsnap audit \.` grades it: \*\*([^*\n]{1,200})\*\*\.$", re.MULTILINE)
+
+
+def _kept_grade(path: Path) -> str:
+    """The grade REPRODUCING.md states, where it is one ``Audit.grade`` can be; else ""."""
+    from .. import _readlimits
+
+    if not path.is_file() or path.is_symlink():
+        return ""
+    try:
+        text = _readlimits.read_text(path, error=BundleError, what=auditing.REPRODUCING)
+    except BundleError:
+        return ""
+    match = _GRADE_LINE.search(text)
+    titles = "|".join(re.escape(t) for t in auditing.TITLES.values())
+    if match is None or not re.fullmatch(rf"(?:{titles})(?:, not (?:{titles}): [1-9][0-9]{{0,3}} items?)?", match[1]):
+        return ""
+    return match[1]
+
+
 def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -> tuple[Any, str]:
     """A ``--run`` record, loaded (bounded, validated, seal checked: untrusted input) and its name in ``runs/``;
     called before anything is fetched, so a bad record is exit 2 with nothing made. With ``lock`` (the lock being

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -686,3 +687,54 @@ def test_the_remedy_of_a_bundle_without_its_sha256sums_runs_as_pasted(
     assert made != copy and not (copy / "SHA256SUMS").exists()
     after = json.loads(cli("audit", made, "--json").out)
     assert next(i for i in after["items"] if i["id"] == "files-bundled")["ok"], after
+
+
+def test_an_artifact_bundles_export_gives_its_own_appendix_with_the_artifact_part(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap export supp -f markdown`` (and ``-f latex``) of a ``bundle --artifact`` left out the "Artifact"
+    part the bundle's own appendix.md has (the paper's DOI, the code's SWHID and commit, the audit grade, the run
+    records' variables): the export is now the bundle's own appendix, read from what the bundle holds (its RO-Crate,
+    REPRODUCING.md, runs/), from a folder and from an archive of it; a fact the bundle's files do not give in its
+    form is left out, and a note says the bundle's own appendix has it."""
+    monkeypatch.chdir(stages.project)
+    python = str(stages.project.parent / "venv" / "bin" / "python")
+    monkeypatch.setenv("SEED", "3 4")
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    record = tmp_path / "seeded.toml"
+    ran = cli("run", "--lock", stages.pinned, "--python", python, "--env", "SEED", "--env", "WANDB_MODE", "-o", record,
+              "--", python, "-c", "pass")  # fmt: skip
+    assert ran.code == 0, ran
+    supp = tmp_path / "supp"
+    shutil.copytree(stages.artifact, supp)
+    made = cli("bundle", supp / "envsnap.lock", "-o", supp, "--offline", "--artifact", "--title", "T", "--author",
+               "Ada Lovelace", "--license", "MIT", "--doi", DOI, "--run", stages.run, "--run", record)  # fmt: skip
+    assert made.code == 0, made
+    own = (supp / "appendix.md").read_text()
+    assert "### Artifact" in own and f"https://doi.org/{DOI}" in own and "swh:1:dir:" in own, own
+    assert "Readiness (`envsnap audit`): " in own and "`SEED='3 4'`; `WANDB_MODE` unset" in own, own
+    archive = tmp_path / "supp.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(supp, arcname="supp")
+    for given in (supp, archive):
+        for fmt, name in (("markdown", "appendix.md"), ("latex", "appendix.tex")):
+            out = tmp_path / f"x-{given.name}-{name}"
+            exported = cli("export", given, "-f", fmt, "-o", out)
+            assert exported.code == 0, exported
+            assert out.read_text() == (supp / name).read_text(), (given, fmt)
+            assert "note:" not in exported.err, exported
+    # A grade REPRODUCING.md does not state in its form (edited, and SHA256SUMS written again): left out, said.
+    reproducing = supp / "REPRODUCING.md"
+    reproducing.write_text(reproducing.read_text().replace("grades it: **", "grades it: **<b>", 1))
+    from envsnap.artifacts.bundle import Bundle
+
+    Bundle(supp).write_sums()
+    out = tmp_path / "edited.md"
+    exported = cli("export", supp, "-f", "markdown", "-o", out)
+    assert exported.code == 0, exported
+    text = out.read_text()
+    assert "Readiness" not in text and "<b>" not in text and f"https://doi.org/{DOI}" in text, text
+    assert (
+        "note: the bundle's own appendix.md has its artifact part in full: the audit grade could not be read from "
+        "the bundle's files"
+    ) in " ".join(exported.err.split()), exported
