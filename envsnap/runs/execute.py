@@ -81,7 +81,9 @@ def execute(
             if info is not None and info.si_signo != signal.SIGCHLD:
                 interrupted, received = True, received or info.si_signo
                 if info.si_signo != signal.SIGINT or info.si_code != SI_KERNEL:
-                    with contextlib.suppress(ProcessLookupError):
+                    # Gone already, or refused otherwise (EINVAL, once in CI): the command runs on, and how envsnap
+                    # was signalled is kept; a traceback lost the record.
+                    with contextlib.suppress(OSError):
                         os.kill(pid, info.si_signo)
                 continue
             done, status, usage = os.wait4(pid, os.WNOHANG)

@@ -1260,3 +1260,28 @@ def test_a_record_inside_an_output_or_input_folder_is_refused_before_the_command
     assert ok.returncode == 0, ok.stderr
     again = envsnap("rerun", "res.toml", "--yes", cwd=tmp_path)
     assert again.returncode == 0 and "output res: identical" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_signal_that_cannot_be_passed_on_is_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM envsnap received while the command ran, whose passing on the kernel refused with another error than
+    "no such process" (EINVAL, seen once in CI), ended `run` with a traceback and no record. The command runs on to
+    its end, and how envsnap was signalled is kept (``received``), as for a signal passed on."""
+    import errno
+
+    from envsnap.runs import execute
+
+    refused: list[int] = []
+
+    def kill(pid: int, signum: int) -> None:
+        refused.append(signum)
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    def while_running(_pid: int, _sampler: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # blocked while the command runs: queued for the wait loop
+        monkeypatch.setattr(execute.os, "kill", kill)
+
+    finished = execute.execute(
+        [sys.executable, "-c", "import time; time.sleep(0.3)"], env=dict(os.environ), while_running=while_running
+    )
+    assert refused == [signal.SIGTERM]
+    assert (finished.exit_status, finished.interrupted, finished.received) == (0, True, signal.SIGTERM)
