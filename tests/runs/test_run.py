@@ -1267,6 +1267,7 @@ def test_a_signal_that_cannot_be_passed_on_is_no_traceback(monkeypatch: pytest.M
     "no such process" (EINVAL, seen once in CI), ended `run` with a traceback and no record. The command runs on to
     its end, and how envsnap was signalled is kept (``received``), as for a signal passed on."""
     import errno
+    import threading
 
     from envsnap.runs import execute
 
@@ -1277,7 +1278,10 @@ def test_a_signal_that_cannot_be_passed_on_is_no_traceback(monkeypatch: pytest.M
         raise OSError(errno.EINVAL, "Invalid argument")
 
     def while_running(_pid: int, _sampler: object) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)  # blocked while the command runs: queued for the wait loop
+        # To this thread, which blocks it while the command runs: pending for the wait loop. Not to the process
+        # (os.kill): another thread of the test run that does not block it would take it, and SIGTERM's default
+        # action ends the whole test run.
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
         monkeypatch.setattr(execute.os, "kill", kill)
 
     finished = execute.execute(
