@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from .. import _defaults
 from ..errors import EnvsnapError, UsageError
@@ -376,15 +375,10 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_node(args: argparse.Namespace) -> int:
-    from ..probes.python import PendingProbe, select_environment
+    from ..fleet.node import node_target
+    from ..probes.python import PendingProbe
 
-    chosen = select_environment(None, python_option=False)  # fleet node has no --python to offer
-    environment = chosen.describe()
-    python_layer = chosen.python_layer
-    if not python_layer:
-        # A conda environment without Python: envsnap's own interpreter for the rules (as check), but no Python
-        # layer to compare (as verify): envsnap's own packages are not the environment's.
-        chosen = select_environment(sys.executable)
+    chosen, environment, python_layer = node_target(os.environ)
     # The target interpreter scans its environment from now on, while the rest of envsnap and the lock load (as
     # capture and verify start it); a bad lock still ends the command, and the probe with it.
     started = PendingProbe(chosen.python)

@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         out("outputs: made " + ", ".join(sinks.shell_shown([folder]) for folder in made_now))
     # Once the folders are made, as yours: the lookup runs in the command's working directory, which docker makes
     # as root where it is missing (and the command, run as you, could then write nothing there).
-    if args.in_docker is not None and rerun_mod.image_lacks_program(plan, plan.env):
+    if args.in_docker is not None and rerun_mod.image_lacks_program(plan, args.in_docker, plan.env):
         # As a local rerun says it (exit 127), where docker's init failed to start it and its 127 read as the
         # command's own exit status: "DIFFERENT", exit 1, for a command that never ran.
         from ..runs.execute import EXIT_NOT_FOUND, CommandError

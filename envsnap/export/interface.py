@@ -13,7 +13,7 @@ lock first (``envsnap pin``), and ``render`` raises ``ExportError`` naming what 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from .._defaults import LOCK_NAME
@@ -106,9 +106,13 @@ def require_pinned(snapshot: Snapshot, fmt: str) -> None:
     """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any."""
     missing = unpinned(snapshot)
     if missing:
-        names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
-        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         raise UnpinnedError(
-            f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {names}{more}; "
+            f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {package_list(missing)}; "
             "run `envsnap pin LOCK` first or pass --pin"
         )
+
+
+def package_list(packages: Sequence[PythonPackage]) -> str:
+    """The first eight as ``name==version``, and how many more: the packages a refusal lists."""
+    more = f" and {len(packages) - 8} more" if len(packages) > 8 else ""
+    return ", ".join(f"{p.name}=={p.version}" for p in packages[:8]) + more

@@ -16,7 +16,7 @@ from .. import fileurls, platforms, sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, UnpinnedError, require_pinned, require_python_layer, unpinned
+from .interface import Exporter, UnpinnedError, package_list, require_pinned, require_python_layer, unpinned
 
 LOCK_VERSION = "1.0"
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -35,12 +35,6 @@ def dumps(snapshot: Snapshot) -> str:
     return f"# {_common.RELATIVE_NOTE}\n{text}" if _common.has_project_paths(snapshot) else text
 
 
-def _names(packages: list[PythonPackage]) -> str:
-    """The first eight as ``name==version``, and how many more."""
-    more = f" and {len(packages) - 8} more" if len(packages) > 8 else ""
-    return ", ".join(f"{p.name}=={p.version}" for p in packages[:8]) + more
-
-
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
     require_python_layer(snapshot, "pylock")
     unplaced = [p for p in snapshot.python.packages if p.source.kind == "index" and p.artifact and not p.artifact.url]
@@ -52,9 +46,9 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         # file yet, one with one hash has no file name): the first refusal named the first kind alone, and once
         # that was settled the second came.
         raise UnpinnedError(
-            f"pylock: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {_names(missing)}; "
-            f"{len(by_hash)} more are known by hash only, not by file (imported from a requirements.txt?): "
-            f"{_names(by_hash)}; run `envsnap pin LOCK` first or pass --pin"
+            f"pylock: {len(missing)} package(s) have no pinned artifact (file URL and sha256): "
+            f"{package_list(missing)}; {len(by_hash)} more are known by hash only, not by file (imported from a "
+            f"requirements.txt?): {package_list(by_hash)}; run `envsnap pin LOCK` first or pass --pin"
         )
     require_pinned(snapshot, "pylock")
     named = named_only(snapshot)
@@ -67,7 +61,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     if unplaced:  # what pinning finds the file of: the CLI says why it did not, where it ran
         raise UnpinnedError(
             f"pylock: {len(unplaced)} package(s) are known by hash only, not by file "
-            f"(imported from a requirements.txt?): {_names(unplaced)}; run `envsnap pin LOCK` to find their files"
+            f"(imported from a requirements.txt?): {package_list(unplaced)}; run `envsnap pin LOCK` to find their files"
         )
     py = snapshot.python
     doc: dict[str, Any] = {"lock-version": LOCK_VERSION, "created-by": "envsnap"}

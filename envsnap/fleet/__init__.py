@@ -240,22 +240,15 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     """The quick check before a job: can this node run the job's lock (``lock_path``, else ``$ENVSNAP_LOCK``)?
     When not, the node is drained with envsnap's reason (where Slurm lets this process do it) and, from a
     TaskProlog, a batch job is put back in the queue so that it runs on another node."""
-    from ..probes.python import PendingProbe, select_environment
-    from .node import probe
+    from ..probes.python import PendingProbe
+    from .node import node_target, probe
 
     env = os.environ if environ is None else environ
     path = lock_path or env.get(LOCK_ENV, "")
     if not path:
         return PrologOutcome(0, "")
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
-    chosen = select_environment(None, environ=env, python_option=False)  # the prolog has no --python to offer
-    environment = chosen.describe()
-    python_layer = chosen.python_layer
-    if not python_layer:
-        # A conda environment without Python: envsnap's own interpreter for the rules, as ``fleet node`` and
-        # ``check`` lend it, and no Python layer to compare. The rules read "found python ?" otherwise, and the
-        # prolog drained a node both call compatible.
-        chosen = select_environment(sys.executable, environ=env)
+    chosen, environment, python_layer = node_target(env)
     started = PendingProbe(chosen.python)  # scans while the lock loads
     try:
         lock = lockfile.load(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._defaults import NVML_HUNG
@@ -146,6 +147,23 @@ def answer(
             ],
         },
     }
+
+
+def node_target(environ: Mapping[str, str]) -> tuple[TargetEnvironment, str, bool]:
+    """The environment a node is checked in (``fleet node``, ``fleet prolog``): the active one, as ``check`` finds
+    it, with no ``--python`` to offer in its errors; its description; and whether it has a Python layer. A conda
+    environment without Python lends envsnap's own interpreter to the rules, as ``check`` does, and has no Python
+    layer to compare (envsnap's own packages are not the environment's): the rules read "found python ?" otherwise,
+    and the prolog drained a node ``check`` calls compatible."""
+    import sys
+
+    from ..probes.python import select_environment
+
+    chosen = select_environment(None, environ=environ, python_option=False)
+    environment, python_layer = chosen.describe(), chosen.python_layer
+    if not python_layer:
+        chosen = select_environment(sys.executable, environ=environ)
+    return chosen, environment, python_layer
 
 
 def probe(

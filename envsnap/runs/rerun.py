@@ -1055,14 +1055,14 @@ def plan(
 _LOOKUP = 'case $1 in */*) [ -e "$1" ] || echo absent ;; *) command -v -- "$1" >/dev/null || echo absent ;; esac'
 
 
-def image_lacks_program(p: Plan, env: Mapping[str, str]) -> bool:
+def image_lacks_program(p: Plan, image: str, env: Mapping[str, str]) -> bool:
     """Whether the image has no program to start as the command (``--in-docker``): docker's init would fail to exec
     it with exit 127, which read as the command's own status. Asked of the image's ``sh``, which runs nothing the
     record names; ``False`` where it cannot tell (no ``sh`` in the image, docker failing, an image with an
     ``ENTRYPOINT``: the command is its arguments, which it may run on a PATH of its own, or not run at all)."""
     if not p.lookup:
         return False
-    if _may_have_entrypoint(p.lookup[p.lookup.index("--entrypoint") + 3], env):
+    if _may_have_entrypoint(image, env):
         return False
     res = _runner.run(list(p.lookup), timeout=DOCKER_PROBE_TIMEOUT, env=env)
     return res.returncode == 0 and res.stdout == "absent\n"
