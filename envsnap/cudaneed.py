@@ -34,17 +34,31 @@ class CudaNeed:
     # wheels, no framework): its code may load any of them, and nothing in the lock says which. ``version`` is the
     # newest, the one a driver or base image for every one of them must serve.
     others: tuple[CudaNeed, ...] = ()
-    # Read from CUDA library wheels alone (cuBLAS, cuDNN, NCCL: no runtime wheel, framework or runtime copy).
+    # Read from CUDA libraries alone (cuBLAS, cuDNN, NCCL: wheels, or copies a binary of the environment loads;
+    # no runtime wheel, framework or runtime copy). ``version`` is "" where nothing in the lock says which CUDA
+    # they are built for (a system libcudnn.so.9 no package names its CUDA for): a CUDA lock all the same.
     library: bool = False
 
     def carried(self) -> str:
         """The runtimes it stands for, as a note names them: ``nvidia-cuda-runtime 13.0.96 and ... 12.8.90``."""
         return " and ".join(n.evidence for n in (self, *self.others))
 
+    def named(self) -> str:
+        """``CUDA 12.9``, or what is known of a CUDA the lock does not record (libraries alone, no version)."""
+        return f"CUDA {self.version}" if self.version else "a CUDA the lock does not record"
+
 
 _CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
 _CUDA_LIBRARY_PACKAGES = re.compile(r"^nvidia-(cublas|cudnn|nccl)(?:-cu(\d+))?$")
 _CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runtime")
+_LOADED_LIBRARIES = (("cublas", "cuBLAS"), ("cudnn", "cuDNN"), ("nccl", "NCCL"))
+# NVIDIA's system packages name the CUDA they are built for: ``libcudnn9-cuda-12``, ``libnccl2 2.18.3-1+cuda12.2``.
+_PACKAGE_NAME_CUDA = re.compile(r"-cuda-?(\d+)$")
+_PACKAGE_VERSION_CUDA = re.compile(r"\+cuda(\d+)\.(\d+)")
+# A copy inside a versioned toolkit (``/usr/local/cuda-12.4/lib64``) or NVIDIA's archive for a CUDA major
+# (``cudnn-linux-x86_64-9.1.0.70_cuda12-archive/lib``).
+_PATH_CUDA = re.compile(r"/cuda-(\d+)\.(\d+)/|_cuda(\d+)-archive/")
+_SOURCE_WORDS = {"system": "the system", "cuda_home": "the CUDA toolkit", "conda": "conda", "pip": "pip wheels"}
 
 
 def cuda_need(lock: Snapshot) -> CudaNeed | None:
@@ -119,7 +133,68 @@ def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
             for cpkg in lock.conda.packages:
                 if cpkg.name == wanted and major_minor(cpkg.version):
                     return CudaNeed(major_minor(cpkg.version), f"conda {cpkg.name} {cpkg.version}")
-    return None
+    return _loaded_libraries(lock)
+
+
+def _loaded_libraries(lock: Snapshot) -> CudaNeed | None:
+    """cuBLAS, cuDNN or NCCL a binary of the environment loads, with no runtime, framework or wheel to name the
+    CUDA: a system ``libcudnn.so.9`` an extension links. They run on a GPU as the runtime does; the CUDA they are
+    built for is read where the lock says it (cuBLAS's own release, the system package that owns the copy, the
+    toolkit it sits in), else it is not known (``version`` ""), which the rules say rather than call the lock
+    CPU-only."""
+    cuda = lock.cuda
+    if cuda is None:
+        return None
+    known: list[CudaNeed] = []
+    loaded: list[tuple[str, str]] = []
+    for component, label in _LOADED_LIBRARIES:
+        version = getattr(cuda, f"{component}_version")
+        if not version:
+            continue
+        source = getattr(cuda, f"{component}_source")
+        copy = next((c for c in cuda.copies if c.selected and c.component == component), None)
+        location = copy.location if copy is not None else ""
+        loaded.append((f"{label} {version}", source))
+        if component == "cublas" and numbers(version) and numbers(version)[0] >= 11:
+            # cuBLAS's release follows CUDA's (its minor too from 12 on).
+            built = major_minor(version) if numbers(version)[0] >= 12 else str(numbers(version)[0])
+            known.append(CudaNeed(built, f"{label} {version}", library=True))
+            continue
+        built, why = _built_for(lock, location)
+        if built:
+            known.append(CudaNeed(built, f"{label} {version} {why}", library=True))
+    if known:
+        return max(known, key=lambda w: numbers(w.version))
+    if not loaded:
+        return None
+    names = " and ".join(name for name, _ in loaded)
+    sources = " and ".join(dict.fromkeys(_SOURCE_WORDS.get(source, "the system") for _, source in loaded))
+    return CudaNeed("", f"{names} loaded from {sources}", library=True)
+
+
+def _built_for(lock: Snapshot, location: str) -> tuple[str, str]:
+    """The CUDA (``"12"``, ``"12.2"``) a library copy at ``location`` is built for, and what says so; ``""``."""
+    if not location:
+        return "", ""
+    owner = next((lib.package for lib in lock.system.libraries if lib.path == location and lib.package), "")
+    if owner:
+        name = owner.split(":")[0]
+        package = next((p for p in lock.system.packages if p.name == name), None)
+        m = _PACKAGE_VERSION_CUDA.search(package.version) if package is not None else None
+        if package is not None and m:
+            return f"{int(m.group(1))}.{m.group(2)}", f"from system package {package.name} {package.version}"
+        m = _PACKAGE_NAME_CUDA.search(name)
+        if m:
+            return str(int(m.group(1))), f"from system package {name}"
+    m = _PATH_CUDA.search(location)
+    if m:
+        built = f"{int(m.group(1))}.{m.group(2)}" if m.group(1) else str(int(m.group(3)))
+        return built, f"at {location}"
+    cuda = lock.cuda
+    toolkit = cuda.toolkit_path.rstrip("/") if cuda is not None else ""
+    if cuda is not None and toolkit and major_minor(cuda.toolkit_version) and location.startswith(toolkit + "/"):
+        return major_minor(cuda.toolkit_version), f"in the CUDA {cuda.toolkit_version} toolkit ({cuda.toolkit_path})"
+    return "", ""
 
 
 def cuda_visible(setting: str | None, gpus: int) -> int:

@@ -153,8 +153,10 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         # Copies on disk that nothing in the environment loads (a toolkit beside a CPU-only torch).
         rows.append(Row("CUDA", "CPU-only (the environment loads no CUDA library)"))
     elif cuda is not None and not cuda.runtime_version and need is not None and need.library:
-        # CUDA library wheels (cuBLAS, cuDNN, NCCL) and no runtime: the check judges it a CUDA lock.
-        rows.append(Row("CUDA", f"{need.evidence} (for CUDA {need.version}; the lock records no CUDA runtime)"))
+        # CUDA library wheels (cuBLAS, cuDNN, NCCL), or copies a binary loads, and no runtime: the check judges it a
+        # CUDA lock.
+        built = f"for CUDA {need.version}" if need.version else "for a CUDA the lock does not record"
+        rows.append(Row("CUDA", f"{need.evidence} ({built}; the lock records no CUDA runtime)"))
     elif cuda is not None and not cuda.runtime_version and need is not None:
         # CUDA wheels (of two majors) no binary of the environment tells apart: the check judges it a CUDA lock.
         rows.append(Row("CUDA", f"{need.carried()} (which runtime the code loads is not recorded)"))

@@ -82,9 +82,13 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         ]
         need = cuda_need(s) if not s.cuda.runtime_version else None
         if need is not None and need.library:
-            # CUDA library wheels (cuBLAS, cuDNN, NCCL) and no runtime: `check` judges them a CUDA lock too.
+            # CUDA library wheels (cuBLAS, cuDNN, NCCL), or copies a binary loads, and no runtime: `check` judges
+            # them a CUDA lock too, of a CUDA the lock may not record (a system libcudnn.so.9 no package names).
             libraries = ", ".join(p for p in parts[1:4] if p)
-            said = f"{libraries} (for CUDA {need.version}: {need.evidence})" if libraries else need.evidence
+            if not need.version:
+                said = f"{libraries or need.evidence} (for a CUDA the lock does not record)"
+            else:
+                said = f"{libraries} (for CUDA {need.version}: {need.evidence})" if libraries else need.evidence
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"{said}{present}"))
         elif need is not None:

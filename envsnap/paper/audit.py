@@ -392,12 +392,26 @@ def _gpu(lock: Snapshot) -> Item:
         # loads them: a capture selects no runtime and no cuDNN (the code decides which it loads), and records
         # every copy with its version. Those copies are what such a lock can record.
         # CUDA library wheels without a runtime (``pip install nvidia-cublas-cu12``) record those wheels' copies.
+        # Copies a binary of the environment loads from the system or the toolkit (a system libcudnn.so.9) are
+        # recorded as loaded (selected), with the CUDA the system package or toolkit names, if any.
         wanted = ("cublas", "cudnn", "nccl") if need.library else ("runtime",)
         own = [c for c in (cuda.copies if cuda is not None else ()) if c.component in wanted and c.version]
-        own = [c for c in own if c.source in ("pip", "conda")]
+        own = [c for c in own if c.source in ("pip", "conda") or (need.library and c.selected)]
         if not own:
             missing.append("CUDA runtime")
-        kind = "wheels" if all(c.source == "pip" for c in own) else "packages"
+        elif not need.version:
+            missing.append(f"the CUDA {need.evidence} are built for")
+            remedy = (
+                "install them from packages that name their CUDA (NVIDIA's libcudnn9-cuda-12 or libnccl2 "
+                f"+cudaX.Y packages, or nvidia-cudnn-cu12 wheels), then {remedy}"
+            )
+        kind = (
+            "wheels"
+            if all(c.source == "pip" for c in own)
+            else "packages"
+            if all(c.source in ("pip", "conda") for c in own)
+            else "copies"
+        )
         cudnn = ["cuDNN"] if cuda is not None and cuda.cudnn_version and not need.library else []
         what = "CUDA library" if need.library else "CUDA runtime"
         recorded[1:3] = [f"{what} {kind} " + ", ".join(f"{c.location} {c.version}" for c in own), *cudnn]

@@ -188,3 +188,67 @@ def test_cuda_library_wheels_without_a_runtime_are_a_cuda_lock_for_show_check_an
     path = write(tmp_path, lockfile.seal(dataclasses.replace(here, python=python, cuda=None, frameworks={})))
     findings = json.loads(cli("check", path, "--json").out)["findings"]
     assert next(f["needed"] for f in findings if f["rule"] == "cuda") == "CUDA 12 (nvidia-cudnn-cu12 9.10.2.21)"
+
+
+def test_a_system_cudnn_a_binary_loads_is_a_cuda_lock_for_show_check_and_audit(
+    cli: Cli, tmp_path: Path, here: Snapshot
+) -> None:
+    # An extension of the environment links a system libcudnn.so.9 and libnccl.so.2, no framework or CUDA wheel:
+    # the capture selects both. `show` listed cuDNN 9.1.0 as used while `check` said "none (CPU-only lock)" (and
+    # looked for neither library on this host) and `audit` "CPU-only environment".
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary, SystemLibrary, SystemPackage
+
+    cudnn = CudaLibrary("cudnn", "9.1.0", "system", "/opt/sys/lib/libcudnn.so.9", "filename", selected=True)
+    nccl = CudaLibrary("nccl", "2.18.3", "system", "/opt/sys/lib/libnccl.so.2", "filename", selected=True)
+    cuda = Cuda(
+        cudnn_version="9.1.0",
+        cudnn_source="system",
+        nccl_version="2.18.3",
+        nccl_source="system",
+        toolkit_version="13.0",
+        toolkit_path="/usr/local/cuda",
+        copies=(cudnn, nccl),
+    )
+    lock = lockfile.seal(dataclasses.replace(here, cuda=cuda, frameworks={}))
+    path = write(tmp_path, lock)
+    assert dict(summary_rows(lock))["CUDA"] == (
+        "cuDNN 9.1.0, NCCL 2.18.3 (for a CUDA the lock does not record); toolkit 13.0 present, not loaded"
+    )
+    result = cli("check", path, "--json")
+    findings = json.loads(result.out)["findings"]
+    assert next(f["needed"] for f in findings if f["rule"] == "cuda") == (
+        "a CUDA the lock does not record (cuDNN 9.1.0 and NCCL 2.18.3 loaded from the system)"
+    ), findings
+    libs = {f["component"]: (f["needed"], f["remedy"]) for f in findings if f["rule"] == "cuda-libs"}
+    assert libs["cuDNN"] == (
+        "cuDNN 9.1.0 (from the system)",
+        "install cuDNN 9.1.0 for the CUDA the environment's binaries are built for",
+    ), findings
+    if here.nvidia is None:
+        assert result.code == 3, result
+    items = json.loads(cli("audit", path, "--json").out)["items"]
+    gpu = next(i for i in items if i["id"] == "gpu-stack")
+    assert not gpu["ok"] and "CPU-only" not in gpu["detail"], gpu
+    assert "the CUDA cuDNN 9.1.0 and NCCL 2.18.3 loaded from the system are built for" in gpu["detail"], gpu
+    # The system package that owns the copy names its CUDA (NVIDIA's libnccl2 2.18.3-1+cuda12.2): a CUDA 12.2 lock.
+    system = dataclasses.replace(
+        here.system,
+        packages=(*here.system.packages, SystemPackage("dpkg", "libnccl2", "2.18.3-1+cuda12.2", "amd64")),
+        libraries=(*here.system.libraries, SystemLibrary("libnccl.so.2", "/opt/sys/lib/libnccl.so.2", "libnccl2")),
+    )
+    lock = lockfile.seal(dataclasses.replace(here, cuda=cuda, frameworks={}, system=system))
+    path = write(tmp_path, lock)
+    assert dict(summary_rows(lock))["CUDA"] == (
+        "cuDNN 9.1.0, NCCL 2.18.3 (for CUDA 12.2: NCCL 2.18.3 from system package libnccl2 2.18.3-1+cuda12.2); "
+        "toolkit 13.0 present, not loaded"
+    )
+    findings = json.loads(cli("check", path, "--json").out)["findings"]
+    assert next(f["needed"] for f in findings if f["rule"] == "cuda") == (
+        "CUDA 12.2 (NCCL 2.18.3 from system package libnccl2 2.18.3-1+cuda12.2)"
+    ), findings
+    items = json.loads(cli("audit", path, "--json").out)["items"]
+    gpu = next(i for i in items if i["id"] == "gpu-stack")
+    assert "CPU-only" not in gpu["detail"] and "CUDA runtime" not in gpu["detail"], gpu
+    if here.nvidia is None and not here.hardware.gpus:
+        assert gpu["detail"] == "GPU stack not recorded: driver, GPUs and their compute capability", gpu

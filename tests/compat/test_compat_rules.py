@@ -745,6 +745,42 @@ def test_an_unparseable_cuda_version_is_no_driver_ok() -> None:
     assert f.remedy == "the lock names no CUDA release envsnap can read, cannot verify; capture the lock again"
 
 
+def test_a_system_cudnn_whose_cuda_is_not_recorded_needs_a_gpu_and_a_driver_it_cannot_judge() -> None:
+    """A system libcudnn.so.9 a binary of the environment loads, nothing naming its CUDA: the check called the
+    lock CPU-only. It needs a driver and a GPU; which driver cannot be told, said as such (not "banana")."""
+    from envsnap.model import CudaLibrary
+
+    copy = CudaLibrary("cudnn", "9.1.0", "system", "/opt/lib/libcudnn.so.9", "filename", selected=True)
+    cuda = Cuda(cudnn_version="9.1.0", cudnn_source="system", copies=(copy,))
+    lock = dataclasses.replace(gpu_lock(), frameworks={}, cuda=cuda)
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=()))
+    host = gpu_host(A100, "570.26", "12.8", cuda=Cuda(cudnn_version="9.1.0", cudnn_source="system"))
+    report = evaluate(lock, host, HOST)
+    by_rule = {f.rule: f for f in report.findings}
+    assert (by_rule["cuda"].severity, by_rule["cuda"].needed) == (
+        "ok",
+        "a CUDA the lock does not record (cuDNN 9.1.0 loaded from the system)",
+    )
+    assert (by_rule["driver"].severity, by_rule["driver"].found) == ("warn", "driver 570.26 (supports CUDA 12.8)")
+    assert by_rule["driver"].remedy.startswith("the lock does not record which CUDA they are built for, cannot verify")
+    assert (by_rule["cuda-libs"].severity, by_rule["cuda-libs"].needed) == ("ok", "cuDNN 9.1.0 (from the system)")
+    # In a versioned toolkit's folder, or owned by NVIDIA's libcudnn9-cuda-12: that CUDA.
+    inside = dataclasses.replace(copy, location="/usr/local/cuda-12.4/lib64/libcudnn.so.9")
+    lock = dataclasses.replace(lock, cuda=dataclasses.replace(cuda, copies=(inside,)))
+    [f] = cuda_present.check(lock, host, HOST)
+    assert f.needed == "CUDA 12.4 (cuDNN 9.1.0 at /usr/local/cuda-12.4/lib64/libcudnn.so.9)"
+    from envsnap.model import System, SystemLibrary, SystemPackage
+
+    system = System(
+        manager="dpkg",
+        packages=(SystemPackage("dpkg", "libcudnn9-cuda-12", "9.1.0.70-1", "amd64"),),
+        libraries=(SystemLibrary("libcudnn.so.9", "/opt/lib/libcudnn.so.9", "libcudnn9-cuda-12:amd64"),),
+    )
+    lock = dataclasses.replace(lock, cuda=cuda, system=system)
+    [f] = cuda_present.check(lock, host, HOST)
+    assert f.needed == "CUDA 12 (cuDNN 9.1.0 from system package libcudnn9-cuda-12)"
+
+
 # -------------------------------------------------------------------------------------------- cpu isa
 
 

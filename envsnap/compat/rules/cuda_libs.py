@@ -35,10 +35,11 @@ def _build_major(lock: Snapshot, component: str) -> str:
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
     # A CUDA version nothing can parse (a hand-edited lock) has no major to compare with: the driver rule
-    # already reports it as unknown.
-    if lock.cuda is None or need is None or not numbers(need.version):
+    # already reports it as unknown. Libraries whose CUDA the lock does not record are still looked for here.
+    if lock.cuda is None or need is None or not (numbers(need.version) or need.library):
         return []
-    cuda_major = str(numbers(need.version)[0])
+    cuda_major = str(numbers(need.version)[0]) if numbers(need.version) else ""
+    for_cuda = f" for CUDA {cuda_major}" if cuda_major else ""
     findings = []
     for component in ("cudnn", "nccl"):
         version = getattr(lock.cuda, f"{component}_version")
@@ -46,10 +47,10 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if not version:
             continue
         label = _LABELS[component]
-        needed = f"{label} {version} for CUDA {cuda_major}"
+        needed = f"{label} {version}{for_cuda}"
         if source in _BUNDLED or not source:
             built_for = _build_major(lock, component)
-            if built_for and built_for != cuda_major:
+            if built_for and cuda_major and built_for != cuda_major:
                 findings.append(
                     Finding(
                         "warn",
@@ -70,6 +71,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         remedy = (
             f"install {label} {version} for CUDA {cuda_major} (e.g. pip install "
             f"nvidia-{component}-cu{cuda_major}=={version}.*)"
+            if cuda_major
+            else f"install {label} {version} for the CUDA the environment's binaries are built for"
         )
         if target.container:
             findings.append(Finding("ok", label, needed, "provided by the rebuilt image", "", NAME))

@@ -21,7 +21,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         # Whatever the host's driver: naming it made the check ask NVML, which a hung driver holds for the whole
         # --gpu-timeout, for a lock that needs no GPU (``reads_gpus``).
         return [Finding("ok", "CUDA", "none (CPU-only lock)", "no GPU needed", "", NAME)]
-    needed = f"CUDA {need.version} ({need.evidence})"
+    needed = f"{need.named()} ({need.evidence})"
     driver = required_driver(need.version)
     install = f"install an NVIDIA driver >= {driver}" if driver else "install a recent NVIDIA driver"
     remedy = f"{install} on a host with an NVIDIA GPU"
@@ -33,8 +33,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             # NVML's library is here, so is a driver: it is to be made to answer, not installed.
             remedy = (
                 "make the installed NVIDIA driver answer (`nvidia-smi` shows what fails: a kernel module not loaded, "
-                "or not the driver's own after an upgrade without a reboot, or a hung GPU); CUDA "
-                f"{need.version} needs a driver" + (f" >= {driver}" if driver else "")
+                "or not the driver's own after an upgrade without a reboot, or a hung GPU); "
+                + (f"CUDA {need.version} needs a driver" if need.version else f"{need.evidence} need it")
+                + (f" >= {driver}" if driver else "")
             )
             remedy += "" if target.cpu_only else ", or pass --cpu-only to run without the GPU"
             if answered.startswith(NVML_HUNG) and target.gpu_timeout is not None:

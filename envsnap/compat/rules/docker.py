@@ -39,7 +39,7 @@ def check_gpu_runtime(lock: Snapshot, host: Snapshot, target: Target) -> list[Fi
     if not target.container or engine is None or not engine.reachable or need is None:
         return []
     runtimes = ", ".join(engine.runtimes) or "none"
-    needed = f"NVIDIA container runtime (CUDA {need.version})"
+    needed = f"NVIDIA container runtime ({need.named()})"
     if "nvidia" in engine.runtimes:
         return [Finding("ok", "NVIDIA runtime", needed, f"runtimes: {runtimes}", "", GPU_NAME)]
     return [

@@ -95,6 +95,14 @@ def _check(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
     full = required_driver(need.version)
     needed = f"CUDA {need.version}: driver >= {full}" if full else f"CUDA {need.version}"
     component = "NVIDIA driver"
+    if not need.version and need.library:
+        # cuDNN or NCCL a binary loads from the system, no package or toolkit naming the CUDA they are built for.
+        remedy = (
+            "the lock does not record which CUDA they are built for, cannot verify: the driver must support it "
+            "(installed from a package that names it, NVIDIA's libcudnn9-cuda-12 or a nvidia-cudnn-cu12 wheel, "
+            "the next capture records it)"
+        )
+        return [Finding("warn", component, f"{need.named()} ({need.evidence})", found, remedy, NAME)]
     if not numbers(need.version):
         # A hand-edited lock's CUDA version that names no release ("banana"): no driver can be judged against it.
         remedy = "the lock names no CUDA release envsnap can read, cannot verify; capture the lock again"

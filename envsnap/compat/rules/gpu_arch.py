@@ -210,6 +210,8 @@ def runtime_support(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
 
 
 def _major_support(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
+    if not numbers(need.version):
+        return []  # no CUDA major to judge the GPUs by (libraries whose CUDA the lock does not record)
     major = str(numbers(need.version)[0])
     oldest = load("nvidia")["min_compute_capability"].get(major)
     if oldest is None:
