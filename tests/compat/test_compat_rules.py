@@ -261,6 +261,21 @@ def test_gpu_count_and_memory_are_those_the_captured_cuda_visible_devices_left_t
     assert (memory.severity, memory.needed) == ("warn", "79.6 GiB (NVIDIA H100 80GB HBM3)")
 
 
+@pytest.mark.parametrize("visible", ["", "-1", "2"])
+def test_gpu_memory_is_not_compared_where_cuda_visible_devices_hides_every_gpu(visible: str) -> None:
+    """CUDA_VISIBLE_DEVICES hiding every GPU of an 80 GB host warned "GPU memory: 0 MiB, reduce batch or model
+    size; the captured workload may not fit" beside the cuda rule's failure: no GPU memory is compared then, and
+    the count says how many GPUs CUDA sees."""
+    lock = gpu_lock(gpu=H100)
+    host = gpu_host(H100, "570.133.20", "12.8")
+    target = dataclasses.replace(HOST, cuda_visible_devices=visible)
+    [f] = cuda_present.check(lock, host, target)
+    assert f.severity == "fail"
+    [count] = gpu_memory.check(lock, host, target)
+    assert (count.severity, count.component, count.needed, count.found) == ("warn", "GPU count", "1", "0")
+    assert count.remedy.startswith(f"CUDA_VISIBLE_DEVICES={visible!r} shows CUDA 0 of this host's 1 GPUs")
+
+
 def test_a_container_target_is_not_judged_by_cuda_visible_devices(monkeypatch: pytest.MonkeyPatch) -> None:
     """The container gets the GPUs ``docker run --gpus`` gives it; the host, venv and conda targets run here."""
     from envsnap.compat import TargetFacts, probe_target

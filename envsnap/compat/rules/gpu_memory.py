@@ -26,7 +26,11 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     else:
         have = max((g.memory_mib for g in selected), default=0)
         needed, found = f"{mib(want)} ({want_name})", mib(have)
-    if setting is not None and setting.startswith("MIG-") and selected != ():
+    if selected == ():
+        # CUDA sees no GPU (CUDA_VISIBLE_DEVICES hides them all): the cuda rule fails on that, and the count below
+        # says it; no memory of this host's GPUs is compared ("0 MiB: reduce batch or model size" misled).
+        pass
+    elif setting is not None and setting.startswith("MIG-"):
         # A slice has a part of its GPU's memory (its profile's), which NVML's whole-GPU answer does not say.
         whole = f"a {mib(have)} GPU" if selected is not None else "a GPU the check cannot tell"
         found = f"a MIG slice of {whole} ({shown_visible(setting)}): its memory cannot be told"
