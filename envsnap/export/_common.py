@@ -100,9 +100,9 @@ def indexes(pinned: Iterable[PythonPackage]) -> tuple[str, list[str]]:
     files came from (``index_options``). An extra index means more than one index to look on: uv then asks only the
     first that lists a package (the extra ones first), where pip looks on all of them (``INDEX_STRATEGY``)."""
     counts = Counter(
-        p.artifact.index.rstrip("/")
+        index.rstrip("/")
         for p in pinned
-        if p.artifact is not None and p.artifact.index and not is_find_links(p.artifact.index, p.artifact.url)
+        for index in {index for index, url in _places(p) if index and not is_find_links(index, url)}
     )
     default = counts.pop(PYPI_SIMPLE, 0)
     # Without the default index, the index most packages came from is the primary one.
@@ -119,13 +119,28 @@ INDEX_STRATEGY = "--index-strategy unsafe-best-match"
 def find_links_locations(pinned: Iterable[PythonPackage]) -> list[str]:
     """Every find-links folder or page a pinned wheel was found in (pin records it as the artifact's ``index``), as
     recorded: one inside the project or the home with its label (``file://{project}/wheels``)."""
-    return sorted(
-        {
-            p.artifact.index
-            for p in pinned
-            if p.artifact is not None and p.artifact.index and is_find_links(p.artifact.index, p.artifact.url)
-        }
-    )
+    return sorted({index for p in pinned for index, url in _places(p) if index and is_find_links(index, url)})
+
+
+def _places(pkg: PythonPackage) -> list[tuple[str, str]]:
+    """Where ``pkg``'s file is found, as (index or find-links location, file URL) pairs: its pinned artifact's, or
+    each of the files an import kept that a pin by name and version with all their hashes installs
+    (``candidate_hashes``)."""
+    if pkg.artifact is not None:
+        return [(pkg.artifact.index, pkg.artifact.url)]
+    return [(c.index, c.url) for c in pkg.candidates] if candidate_hashes(pkg) else []
+
+
+def candidate_hashes(pkg: PythonPackage) -> tuple[str, ...]:
+    """The sha256 of every file an import kept for an index package with no one file chosen (its ``candidates``: a
+    hashed requirement's several ``--hash`` values, as ``pip-compile --generate-hashes`` writes one per file of the
+    release), where ``name==version`` with each of them as a ``--hash`` is what the file said: each has a sha256 and
+    is found on an index or find-links location, not by its URL alone. Empty otherwise (``envsnap pin`` picks one)."""
+    if pkg.artifact is not None or pkg.source.kind != "index" or not pkg.candidates:
+        return ()
+    if any(not c.sha256 or (c.url and not c.index) for c in pkg.candidates):
+        return ()
+    return tuple(dict.fromkeys(c.sha256 for c in pkg.candidates))
 
 
 def hidden_find_links(snapshot: Snapshot) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from .._defaults import LOCK_NAME
 from .._privacy import scrub_snapshot
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
+from ._common import candidate_hashes
 
 __all__ = ["ExportError", "Exporter", "UnpinnedError", "require_pinned", "unpinned"]
 
@@ -67,10 +68,11 @@ class Exporter(ABC):
         return self.files_named(snapshot, lock_name, file_name)
 
 
-def unpinned(snapshot: Snapshot, *, files: bool = False) -> list[PythonPackage]:
+def unpinned(snapshot: Snapshot, *, files: bool = False, hashes: bool = False) -> list[PythonPackage]:
     """Python packages installed from an index whose exact file (url + sha256) is not in the lock yet; with
     ``files`` (``Exporter.needs_files``) also those known by a sha256 alone, with no file name (an imported hashed
-    requirements file), which ``envsnap pin`` finds the file of.
+    requirements file), which ``envsnap pin`` finds the file of; with ``hashes`` (a format that pins by name and
+    hashes: ``requirements``) not those an import knows by every file's sha256 (``_common.candidate_hashes``).
 
     Packages installed by conda are the conda layer's business and do not count.
     """
@@ -80,6 +82,7 @@ def unpinned(snapshot: Snapshot, *, files: bool = False) -> list[PythonPackage]:
         if p.source.kind == "index"
         and not p.conda_layer
         and (p.artifact is None or not p.artifact.sha256 or (files and not p.artifact.filename))
+        and not (hashes and candidate_hashes(p))
     ]
 
 
@@ -102,9 +105,10 @@ def require_python_layer(snapshot: Snapshot, fmt: str) -> None:
         )
 
 
-def require_pinned(snapshot: Snapshot, fmt: str) -> None:
-    """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any."""
-    missing = unpinned(snapshot)
+def require_pinned(snapshot: Snapshot, fmt: str, *, hashes: bool = False) -> None:
+    """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any; ``hashes``: as for
+    ``unpinned``."""
+    missing = unpinned(snapshot, hashes=hashes)
     if missing:
         raise UnpinnedError(
             f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {package_list(missing)}; "

@@ -33,13 +33,14 @@ def dumps(snapshot: Snapshot, file_name: str = _FILENAME) -> str:
 
 def _dumps(snapshot: Snapshot, file_name: str) -> str:
     require_python_layer(snapshot, "requirements")
-    require_pinned(snapshot, "requirements")
+    # An import's several hashes of one release (pip-compile --generate-hashes) are written as it had them.
+    require_pinned(snapshot, "requirements", hashes=True)
     pinned: list[PythonPackage] = []
     direct: list[PythonPackage] = []
     for pkg in sorted(snapshot.python.packages, key=lambda p: p.name):
         if pkg.source.kind in ("vcs", "directory"):
             direct.append(pkg)
-        elif pkg.source.kind == "archive" or pkg.artifact is not None:
+        elif pkg.source.kind == "archive" or pkg.artifact is not None or _common.candidate_hashes(pkg):
             pinned.append(pkg)
     lines = _header(snapshot, file_name, several_indexes=bool(_common.indexes(pinned)[1]))
     # A local project or file, or a find-links folder pin found in the project (file://{project}/wheels): relative
@@ -103,7 +104,9 @@ def _requirement(pkg: PythonPackage) -> str:
         if pkg.source.subdirectory:
             head += f"#subdirectory={sinks.requirement_fragment(pkg.source.subdirectory)}"
         return f"{head} \\\n    {sinks.requirement_hash(algo, value)}"
-    assert art is not None
+    if art is None:  # every file an import kept, by its hash (_common.candidate_hashes), found where each was
+        pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
+        return " \\\n    ".join([pin, *(sinks.requirement_hash("sha256", h) for h in _common.candidate_hashes(pkg))])
     # Known by URL only: reference the file; known by index or find-links location, or by hash alone: a pin
     # the index (or the --find-links location above) resolves.
     if _common.by_url_only(pkg):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import subprocess
 import sys
@@ -423,6 +424,52 @@ def test_a_find_links_folder_recorded_without_the_login_is_noted(
     notes = [line for line in result.err.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "/scratch/<user>/wheels" in notes[0] and "login name" in notes[0], result.err
     assert "--find-links" in notes[0] and "PIP_FIND_LINKS" in notes[0], notes
+
+
+def test_no_pin_writes_every_hash_of_a_pip_compile_import(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip-compile --generate-hashes`` writes one ``--hash`` per file of a release; the import keeps them all, and
+    ``export -f requirements --no-pin`` refused every such package ("no pinned artifact ... run envsnap pin"), though
+    writing them back as the file had them needs no look-up. Each is now ``name==version`` with every hash, its
+    index or find-links folder named as for a pinned file, and the file imports back to the same packages."""
+    monkeypatch.chdir(tmp_path)  # in no git work tree
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name in ("labnotes-1.0-py3-none-any.whl", "labnotes-1.0.tar.gz"):
+        (wheels / name).write_bytes(name.encode())
+    lab_hashes = [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(wheels.iterdir())]
+    mirror = "https://mirror.example/simple"
+    (tmp_path / "requirements.txt").write_text(
+        f"--index-url {mirror}\n--find-links ./wheels\n\n"
+        f"attrs==24.2.0 \\\n    --hash=sha256:{'a1' * 32} \\\n    --hash=sha256:{'b2' * 32}\n"
+        f"idna==3.10 \\\n    --hash=sha256:{'c3' * 32}\n"
+        f"labnotes==1.0 \\\n    --hash=sha256:{lab_hashes[0]} \\\n    --hash=sha256:{lab_hashes[1]}\n"
+    )
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    result = cli("export", "env.lock", "-f", "requirements", "--no-pin", "-o", "out.txt")
+    assert result.code == 0, result
+    text = (tmp_path / "out.txt").read_text()
+    # The folder in the project (outside a work tree: the lock's folder), as pip reads it from there.
+    assert f"--index-url {mirror}\n--find-links wheels\n" in text
+    assert f"attrs==24.2.0 \\\n    --hash=sha256:{'a1' * 32} \\\n    --hash=sha256:{'b2' * 32}\n" in text
+    assert f"idna==3.10 \\\n    --hash=sha256:{'c3' * 32}\n" in text
+    assert f"labnotes==1.0 \\\n    --hash=sha256:{lab_hashes[0]} \\\n    --hash=sha256:{lab_hashes[1]}\n" in text
+    assert cli("import", "out.txt", "-o", "again.lock").code == 0
+    first, again = lockfile.load(tmp_path / "env.lock"), lockfile.load(tmp_path / "again.lock")
+    assert again.python.packages == first.python.packages
+    # A package whose files are known by URL alone (no index to find them by name on) is still refused.
+    multi = dataclasses.replace(
+        first.package("attrs"),  # type: ignore[arg-type]
+        candidates=tuple(
+            dataclasses.replace(c, url=f"https://files.example/attrs-{n}.whl", index="")
+            for n, c in enumerate(first.package("attrs").candidates)  # type: ignore[union-attr]
+        ),
+    )
+    packages = tuple(multi if p.name == "attrs" else p for p in first.python.packages)
+    lockfile.dump(dataclasses.replace(first, python=dataclasses.replace(first.python, packages=packages)), "url.lock")
+    refused = cli("export", "url.lock", "-f", "requirements", "--no-pin", "-o", "url.txt")
+    assert refused.code == 2 and "have no pinned artifact" in refused.err and "attrs==24.2.0" in refused.err, refused
 
 
 def test_the_requirements_header_names_the_file_written(
