@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
 
 from .fileurls import HOME, PROJECT
+
+if TYPE_CHECKING:  # diff's fast path reads this module without loading the model
+    from .model import Artifact
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 # What ``pip freeze`` leaves out without ``--all``: pip, and before Python 3.12 setuptools, wheel and distribute (the
@@ -70,3 +75,24 @@ def is_find_links(location: str, url: str = "") -> bool:
     if not url and location.startswith(_LABELLED):
         return True
     return location.startswith("file:") and url.rsplit("/", 1)[0] == location.rstrip("/")
+
+
+def file_in_folder(filename: str, location: str) -> str:
+    """The ``file:`` URL of the file ``filename`` in the local ``--find-links`` folder ``location`` as a lock records
+    one (its path, or a folder in the project or the home under its label: ``file://{project}/wheels``), as
+    ``envsnap pin`` records a file it found there; "" where ``location`` is no local folder (an index, a page of
+    links) or ``filename`` no plain file name. An import records a file of a find-links folder by its name and that
+    folder, not by this machine's path of it (docs/lockfile.md): its readers find it there by this URL."""
+    if not filename or "/" in filename or filename in (".", "..") or not location:
+        return ""
+    if location.startswith(_LABELLED):
+        return f"{location.rstrip('/')}/{quote(filename)}"
+    if "://" in location or not location.startswith("/") or location.lower().endswith((".html", ".htm")):
+        return ""
+    return (PurePosixPath(location) / filename).as_uri()
+
+
+def file_url(art: Artifact) -> str:
+    """Where ``art``'s file is: its URL, or for a file an import records by its name in a local find-links folder
+    (``file_in_folder``), that folder's file; "" where the lock knows neither."""
+    return art.url or file_in_folder(art.filename, art.index)

@@ -66,6 +66,7 @@ from ..errors import (
     UsageError,
 )
 from ..fileurls import local_path
+from ..interchange import file_url
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
 from ..report import counted
@@ -1313,7 +1314,7 @@ def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOp
             raise
         except (PinError, BundleError, UnsafeInputError):
             continue  # not a refusal: reported at the package's turn, with the others
-        _refuse_special_file(pkg, art.url, source)
+        _refuse_special_file(pkg, file_url(art), source)
     for pkg in lock.pip_layer():
         # A local archive an import recorded (``name @ file:///.../x.whl``), pinned from its URL next: read as the
         # fetch policy allows it (pinning says why not, where it does not, or where its place is missing).

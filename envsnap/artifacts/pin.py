@@ -57,7 +57,7 @@ from .._prehash import file_digests, open_regular, sha256_file
 from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
-from ..interchange import PYPI_SIMPLE, is_find_links
+from ..interchange import PYPI_SIMPLE, file_url, is_find_links
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
 from ..platforms import machine, major_minor, numbers
 from ..probes.records import wheel_record_digest
@@ -1320,7 +1320,7 @@ class Pinner:
         and no configured index has the file (whatever the download cache holds); reads no lock URL (a refused one
         makes it read the configured indexes' pages). A bundle judges every URL this way before it fetches any.
         Returns what the fetch would read: the file to download (its URL), or the download cache's copy."""
-        return self._source(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
+        return self._source(IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256))
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the
@@ -1328,10 +1328,15 @@ class Pinner:
         (``file://{project}/wheels/x.whl``, ``file://~/...``: a local archive pip installed, as capture names
         it) is read from there on this machine, the policy asked about that path: it was fetched by its label,
         which named no file, and ``--allow-url`` for the folder was matched against the label."""
-        return self.fetch(IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256))
+        return self.fetch(IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256))
 
     def _here(self, url: str) -> str:
         return here(url, self.project_dir)
+
+    def _file_url(self, art: Artifact) -> str:
+        """``art``'s URL on this machine (``here``); a file an import records by its name in a find-links folder
+        (``interchange.file_in_folder``), that folder's."""
+        return self._here(file_url(art))
 
     def local_copy(self, art: Artifact) -> Path | None:
         """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
@@ -1339,7 +1344,7 @@ class Pinner:
         neither the bundle nor the cache has."""
         if not is_sha256_hex(art.sha256):
             return None
-        wanted = IndexFile(filename=art.filename, url=self._here(art.url), sha256=art.sha256)
+        wanted = IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256)
         found, _other, _unread = self._refind(wanted)
         if found is None or local_path(found.url) is None:
             return None

@@ -13,6 +13,7 @@ from .._privacy import HOST, USER, hidden_names
 from ..errors import ExportError
 from ..fileurls import file_url_path
 from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
+from ..interchange import file_url as file_url
 from ..interchange import format_time as format_time
 from ..interchange import is_find_links as is_find_links
 from ..interchange import parse_time as parse_time
@@ -195,7 +196,7 @@ def has_project_paths(snapshot: Snapshot) -> bool:
     return any(
         in_project(url)
         for p in snapshot.python.packages
-        for url in (p.source.url, p.artifact.url if p.artifact else "")
+        for url in (p.source.url, file_url(p.artifact) if p.artifact else "")
     )
 
 
@@ -288,7 +289,11 @@ def named_only(snapshot: Snapshot) -> list[PythonPackage]:
     return [
         p
         for p in snapshot.python.packages
-        if p.source.kind == "index" and p.artifact and not p.artifact.url and p.artifact.filename
+        if p.source.kind == "index"
+        and p.artifact
+        and not p.artifact.url
+        and p.artifact.filename
+        and not p.artifact.index  # a file of a find-links folder is named by it (file_url)
     ]
 
 

@@ -34,7 +34,7 @@ def pip_file(pkg: PythonPackage) -> tuple[str, str] | None:
     if pkg.source.kind == "archive" and pkg.source.archive_digest[0] == "sha256":
         return pkg.source.url, pkg.source.archive_digest[1]
     if pkg.artifact is not None and pkg.artifact.sha256 and pkg.source.kind == "index":
-        return pkg.artifact.url, pkg.artifact.sha256
+        return _common.file_url(pkg.artifact), pkg.artifact.sha256
     return None
 
 

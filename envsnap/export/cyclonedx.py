@@ -129,7 +129,7 @@ def _python(pkg: PythonPackage) -> Any:
     art = pkg.artifact
     if art is not None and src.kind == "index":
         hashes["sha256"] = art.sha256
-        _distribution(art.url, refs, properties)
+        _distribution(_common.file_url(art), refs, properties)  # a find-links folder's file: named there
     purl = purls.python(pkg)
     return Component(
         type=ComponentType.LIBRARY,

@@ -37,7 +37,11 @@ def dumps(snapshot: Snapshot) -> str:
 
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
     require_python_layer(snapshot, "pylock")
-    unplaced = [p for p in snapshot.python.packages if p.source.kind == "index" and p.artifact and not p.artifact.url]
+    unplaced = [
+        p
+        for p in snapshot.python.packages
+        if p.source.kind == "index" and p.artifact and not _common.file_url(p.artifact)
+    ]
     missing = unpinned(snapshot)
     missed = {id(p) for p in missing}
     by_hash = [p for p in unplaced if p.artifact is not None and p.artifact.sha256 and id(p) not in missed]
@@ -189,10 +193,11 @@ def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     if art.index and not _common.is_find_links(art.index, art.url):  # pylock's index is a PEP 503 index URL
         out["index"] = art.index
     file: dict[str, Any] = {"name": art.filename}
-    if art.url.startswith("file:"):
-        file["path"] = fileurls.file_url_path(art.url)
+    url = _common.file_url(art)  # a file the lock knows in a find-links folder: that folder's
+    if url.startswith("file:"):
+        file["path"] = fileurls.file_url_path(url)
     else:
-        file["url"] = art.url
+        file["url"] = url
     stamp = _common.parse_time(art.upload_time)
     if stamp is not None:
         file["upload-time"] = stamp

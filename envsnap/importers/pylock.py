@@ -397,6 +397,11 @@ def _artifact(
         # and the requirements import do, by file name and sha256 (``named_only``), not by a folder of the author's
         # machine; an export names this machine's file again.
         url, index = "", ""
+    elif url and url == interchange.file_in_folder(filename, index):
+        # A wheel of the find-links folder the export named (``[tool.envsnap] find-links``): recorded by its name in
+        # that folder, as the requirements import records a file its --find-links folder holds, not by this
+        # machine's path of it: every reader finds it in the folder (interchange.file_in_folder).
+        url = ""
     return Artifact(
         filename=filename,
         url=url,

@@ -143,7 +143,23 @@ def test_hash_only_artifacts_export_to_requirements_but_not_pylock(rich: Snapsho
 
 
 def test_pylock_roundtrip_keeps_a_find_links_location(find_links_snapshot: Snapshot, tmp_path: Path) -> None:
-    assert layer(roundtrip(find_links_snapshot, "pylock", tmp_path)) == layer(find_links_snapshot)
+    """Every file stays in its find-links folder. A folder recorded by its path names each file by its name there, as
+    the requirements import records a file of its ``--find-links`` folder: no URL, which held this machine's path of
+    the wheel (``file:///home/me/wheels/x.whl``); the exports name the folder's file again. A folder recorded as a
+    ``file:`` URL keeps the file's URL, which tells it from an index of that URL."""
+    back = roundtrip(find_links_snapshot, "pylock", tmp_path)
+    expected = layer(find_links_snapshot)
+    for name, pkg in expected.items():
+        art = pkg.artifact
+        if art is not None and "://" not in art.index:
+            assert art.url == (Path(art.index) / art.filename).as_uri(), art
+            expected[name] = dataclasses.replace(pkg, artifact=dataclasses.replace(art, url=""))
+    assert layer(back) == expected
+    again = export.get("pylock").render(back)["pylock.toml"]
+    assert (
+        again.split(b"[tool.envsnap]")[0]
+        == export.get("pylock").render(find_links_snapshot)["pylock.toml"].split(b"[tool.envsnap]")[0]
+    )
 
 
 def test_a_lock_imported_from_requirements_rebuilds(
@@ -287,7 +303,9 @@ def test_a_pylock_s_find_links_folder_in_its_project_is_read_from_its_folder(
     assert result.code == 0, result.err
     (back,) = lockfile.load(project / "locks" / "env.lock").python.packages
     assert back.artifact is not None
-    assert (back.artifact.url, back.artifact.index) == (wheel.as_uri(), str(project / "wheels")), back.artifact
+    # The wheel by its name in that folder, not by this machine's path of it, as a requirements import records it.
+    assert (back.artifact.url, back.artifact.index) == ("", str(project / "wheels")), back.artifact
+    assert back.artifact.filename == wheel.name
     exported = cli("export", project / "locks" / "env.lock", "-f", "requirements", "-o", tmp_path / "req.txt")
     assert exported.code == 0, exported.err
     text = (tmp_path / "req.txt").read_text()
@@ -296,4 +314,42 @@ def test_a_pylock_s_find_links_folder_in_its_project_is_read_from_its_folder(
     result = cli("import", project / "pylock.toml", "-o", project / "env.lock")
     assert result.code == 0, result.err
     (here,) = lockfile.load(project / "env.lock").python.packages
-    assert here.artifact == art
+    assert here.artifact == dataclasses.replace(art, url="")
+    # ... and its exports name the folder's file again, as the lock it was exported from did.
+    again = cli("export", project / "env.lock", "-f", "pylock", "--no-pin", "-o", tmp_path / "again" / "pylock.toml")
+    assert again.code == 0, again.err
+    assert f'path = "wheels/{wheel.name}"' in (tmp_path / "again" / "pylock.toml").read_text()
+
+
+def test_a_find_links_wheel_is_recorded_alike_from_a_pylock_and_a_requirements_file(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pylock export of a lock pinned from a find-links folder outside the project (``/opt/wheels``) names the
+    wheel by its path there and the folder as ``[tool.envsnap] find-links``; its import kept the wheel's ``file:`` URL,
+    this machine's path of it, where the import of the requirements export records the folder alone. Both record the
+    folder and no URL now, and the lock each import wrote installs the same: the bundle reads the folder's file."""
+    from wheelfiles import build_wheel
+
+    from envsnap.model import Artifact, PythonEnv
+
+    folder = tmp_path / "opt" / "wheels"
+    folder.mkdir(parents=True)
+    wheel = build_wheel(folder, "tinypkg", "1.0", "tinypkg")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha, size=wheel.stat().st_size, index=str(folder))
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art, requested=True)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "env.lock")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for fmt, name in (("pylock", "pylock.toml"), ("requirements", "requirements.txt")):
+        assert cli("export", lock, "-f", fmt, "--no-pin", "-o", name).code == 0
+        assert cli("import", name, "-o", f"{fmt}.lock").code == 0
+    from_pylock = lockfile.load(work / "pylock.lock").python.packages[0].artifact
+    from_requirements = lockfile.load(work / "requirements.lock").python.packages[0].artifact
+    assert from_pylock is not None and from_requirements is not None
+    assert (from_pylock.url, from_pylock.index) == (from_requirements.url, from_requirements.index) == ("", str(folder))
+    assert str(folder / wheel.name) not in (work / "pylock.lock").read_text()
+    bundled = cli("bundle", "pylock.lock", "-o", "b", "--allow-url", f"{folder}/*")
+    assert bundled.code == 0, bundled.err
+    assert (work / "b" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
