@@ -43,6 +43,7 @@ from .interface import (
     left_out_names,
     local_url,
     wheel_file_tags,
+    work_tree,
 )
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
@@ -223,7 +224,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
         source = Source(
             kind="archive",
-            url=a.get("url") or paths.url(a["path"]),
+            url=paths.located(a),
             archive_hash=f"{algo}={hashes[algo]}",
             subdirectory=a.get("subdirectory", ""),
         )
@@ -277,6 +278,20 @@ class _Paths:
     def url(self, path: str) -> str:
         return local_url(path, self.folder, import_root(self.folder, self.options))[1]
 
+    def located(self, file: Mapping[str, Any]) -> str:
+        """Where a file entry (a wheel, an sdist, an archive) is, as the lock records it: its ``url``, or its ``path``
+        (``url``). A ``file:`` URL is this machine's path of the file (uv writes a find-links wheel as ``url =
+        "file:///home/me/proj/wheels/x.whl"``), recorded as that path is, under ``{project}`` where it lies in the
+        project: it was kept absolute where ``path`` of the same file was not. Only where the project is known (the
+        git work tree around the pylock's folder, or the folder of the lock the import writes): a pylock read on its
+        own (``read_file`` of the API, ``-o -``) names its files by their URL, which the caller's ``pin`` reads."""
+        url = str(file.get("url") or "")
+        if not url:
+            return self.url(str(file["path"]))
+        root = work_tree(self.folder, self.options) or self.options.lock_folder
+        local = fileurls.local_path(url) if fileurls.is_file_url(url) and not fileurls.is_labelled(url) else None
+        return local_url(str(local), self.folder, root)[1] if root and local and local.is_absolute() else url
+
     def find_links(self, location: str) -> str:
         """A ``[tool.envsnap] find-links`` folder as the lock records it. The export writes the lock's own, where a
         folder of the project is ``file://{project}/wheels`` beside the wheel's path relative to the pylock
@@ -297,7 +312,7 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths,
     sha256 = str(file.get("hashes", {}).get("sha256", ""))
     if not sha256:
         return None
-    url = str(file.get("url") or paths.url(str(file["path"])))
+    url = paths.located(file)
     filename = str(file.get("name") or _url_file_name(url))
     for label, ok, value in (
         ("sha256", grammar.is_sha256_hex(sha256), sha256),
@@ -387,7 +402,7 @@ def _artifact(
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
         return None
-    url = file.get("url") or paths.url(file["path"])
+    url = paths.located(file)
     filename = file.get("name") or _url_file_name(url)
     stamp = file.get("upload-time")
     index = str(entry.get("index", "")) or paths.find_links(str(tool.get("find-links", "")))

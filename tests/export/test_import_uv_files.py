@@ -479,3 +479,34 @@ def test_an_extra_index_annotated_on_packages_without_a_hash_is_still_named_in_a
     result = cli("import", path, "-o", tmp_path / "out.lock")
     assert result.code == 0, result.err
     assert f"warning: import: --extra-index-url {beta} is not recorded" in result.err, result.err
+
+
+def test_a_uv_pylock_s_file_url_in_the_project_is_recorded_under_it(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``uv pip compile --find-links ./wheels --format pylock.toml`` writes the lab's wheel as ``url =
+    "file:///home/me/proj/wheels/x.whl"``, never as a ``path``. The import kept that absolute URL (outside a git work
+    tree, or run from another folder than the project's), where the same file as a ``path``, and a requirements
+    file's ``x @ file:///...``, are recorded under ``{project}``: the lock named this machine's folder, and its
+    requirements export wrote ``x @ file:///home/me/proj/...``, which installs nowhere else. It is recorded as the
+    path is now, and the export names it from the project root."""
+    project = tmp_path / "proj"
+    (project / "wheels").mkdir(parents=True)
+    wheel = make_wheel(project / "wheels", "labnotes", "1.0")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "labnotes"\nversion = "1.0"\n'
+        f'wheels = [{{ url = "{wheel.as_uri()}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # in no git work tree: the lock's folder is the project
+    assert cli("import", project / "pylock.toml", "-o", project / "env.lock").code == 0
+    text = (project / "env.lock").read_text()
+    assert f'url = "file://{{project}}/wheels/{wheel.name}"' in text and str(tmp_path) not in text, text
+    exported = cli("export", project / "env.lock", "-f", "requirements", "--no-pin", "-o", "-")
+    assert exported.code == 0, exported.err
+    assert f"./wheels/{wheel.name} \\\n    --hash=sha256:{sha}\n" in exported.out, exported.out
+    # A file outside the project stays where it is, by its URL.
+    assert cli("import", project / "pylock.toml", "-o", elsewhere / "env.lock").code == 0
+    assert f'url = "{wheel.as_uri()}"' in (elsewhere / "env.lock").read_text()
