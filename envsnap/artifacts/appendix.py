@@ -157,9 +157,12 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         # CUDA lock.
         built = f"for CUDA {need.version}" if need.version else "for a CUDA the lock does not record"
         rows.append(Row("CUDA", f"{need.evidence} ({built}; the lock records no CUDA runtime)"))
-    elif cuda is not None and not cuda.runtime_version and need is not None:
+    elif cuda is not None and not cuda.runtime_version and need is not None and need.others:
         # CUDA wheels (of two majors) no binary of the environment tells apart: the check judges it a CUDA lock.
         rows.append(Row("CUDA", f"{need.carried()} (which runtime the code loads is not recorded)"))
+    elif cuda is not None and not cuda.runtime_version and need is not None:
+        # A CUDA build (torch 2.7.1+cu128), a runtime wheel or a conda CUDA package, and no runtime copy recorded.
+        rows.append(Row("CUDA", f"{need.evidence} (the lock records no CUDA runtime)"))
     elif cuda is not None:
         rows.append(Row("CUDA runtime", _with_source(cuda.runtime_version, cuda.runtime_source)))
         rows.append(Row("cuDNN", _with_source(cuda.cudnn_version, cuda.cudnn_source)))

@@ -91,10 +91,18 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
                 said = f"{libraries} (for CUDA {need.version}: {need.evidence})" if libraries else need.evidence
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"{said}{present}"))
-        elif need is not None:
+        elif need is not None and need.others:
             # CUDA wheels (of two majors) no binary of the environment tells apart: `check` judges a CUDA lock.
             present = f"; toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"{need.carried()} (which runtime the code loads is not recorded){present}"))
+        elif need is not None:
+            # A CUDA build (torch 2.7.1+cu128), a runtime wheel or a conda CUDA package, and no runtime copy recorded:
+            # `check` judges a CUDA lock. A toolkit nothing recorded loads from is there, not loaded (it read
+            # "(which runtime the code loads is not recorded); toolkit 13.0", the wording for two runtime majors).
+            libraries_from = (s.cuda.cudnn_source, s.cuda.nccl_source, s.cuda.cublas_source)
+            loaded = "" if "cuda_home" in libraries_from else " present, not loaded"
+            present = f"; toolkit {s.cuda.toolkit_version}{loaded}" if s.cuda.toolkit_version else ""
+            rows.append(("CUDA", f"{need.evidence} (the lock records no CUDA runtime){present}"))
         elif not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"CPU-only: the environment loads no CUDA library{present}"))

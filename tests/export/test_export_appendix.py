@@ -433,6 +433,29 @@ def test_cuda_runtime_wheels_no_binary_tells_apart_are_not_called_cpu_only(rich:
     )
 
 
+def test_a_cuda_build_with_no_runtime_recorded_is_not_said_to_carry_runtimes_of_two_majors(rich: Snapshot) -> None:
+    """torch 2.7.1+cu128 and no CUDA runtime copy any binary loads, on a host with a CUDA 13.0 toolkit: `show` read
+    "torch 2.7.1+cu128 built for CUDA 12.8 (which runtime the code loads is not recorded); toolkit 13.0", the
+    wording for runtime wheels of two CUDA majors, and did not say the toolkit is present, not loaded (the appendix
+    the same). Both say the lock records no CUDA runtime now, and show the toolkit as present, not loaded."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary, Framework
+
+    toolkit = (CudaLibrary("runtime", "13.0.96", "cuda_home", "/usr/local/cuda-13.0/lib/libcudart.so.13"),)
+    lock = lockfile.seal(
+        dataclasses.replace(
+            rich,
+            frameworks={"torch": Framework(name="torch", version="2.7.1+cu128", cuda_version="12.8")},
+            cuda=Cuda(toolkit_version="13.0", copies=toolkit),
+            python=dataclasses.replace(rich.python, packages=(PythonPackage(name="torch", version="2.7.1+cu128"),)),
+        )
+    )
+    said = "torch 2.7.1+cu128 built for CUDA 12.8 (the lock records no CUDA runtime)"
+    assert dict(summary_rows(lock))["CUDA"] == f"{said}; toolkit 13.0 present, not loaded"
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert f"| CUDA | {said} |" in text and "which runtime" not in text
+
+
 def test_only_nvidias_cuda_library_wheels_are_listed_as_cuda_libraries(rich: Snapshot) -> None:
     """`nvidia-.*` put nvidia-ml-py (the NVML Python binding, no CUDA library) under "CUDA libraries"."""
     names = ("nvidia-ml-py", "nvidia-cuda-runtime-cu12", "nvidia-cublas", "nvidia-nccl-cu12", "nvidia-nvjitlink-cu12")
