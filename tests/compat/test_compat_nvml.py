@@ -556,3 +556,29 @@ def test_a_cuda_compat_libcuda_on_a_geforce_fails_and_is_judged_on_the_gpus_cuda
         "(error 804); set CUDA_VISIBLE_DEVICES to the data-center GPUs alone (with CUDA_DEVICE_ORDER=PCI_BUS_ID: 0), "
         "or take cuda-compat's libcuda off the loader's path"
     )
+
+
+@gpu_fakes.requires_gcc
+def test_a_gpu_uuid_nvml_gives_malformed_is_not_said_unread_nor_to_be_named_by_uuid(
+    tmp_path: Path, here: Snapshot
+) -> None:
+    """CUDA_VISIBLE_DEVICES=GPU-bbbb on a host whose NVML answered the UUIDs GPU-aaaa and GPU-bbbb (not NVML's form,
+    so not matched): the cuda rule said "no GPU UUID was read" (one was) and told to "name the GPUs by UUID",
+    which the variable does. It says NVML gave no well-formed UUID, and to name the GPUs by index under
+    CUDA_DEVICE_ORDER=PCI_BUS_ID."""
+    lock = gpu_lock_of(here, "2.7.1", "12.8", A100)
+    odd = dataclasses.replace(
+        MIXED,
+        gpus=(dataclasses.replace(FAKE_A100, uuid="GPU-aaaa"), dataclasses.replace(FAKE_GTX_1080, uuid="GPU-bbbb")),
+    )
+    code, report = run_check(tmp_path, lock, odd, visible="GPU-bbbb")
+    assert code == 3  # every GPU judged: the GTX 1080 has no kernel image
+    assert findings(report, "cuda") == [
+        (
+            "warn",
+            "2 GPU(s), driver 575.57.08; which of them CUDA_VISIBLE_DEVICES='GPU-bbbb' selects cannot be told: NVML "
+            "gave no well-formed UUID for 2 of them",
+            "set CUDA_DEVICE_ORDER=PCI_BUS_ID and name the GPUs by index (CUDA then numbers GPUs as nvidia-smi does); "
+            "the GPU rules judged every GPU",
+        )
+    ]

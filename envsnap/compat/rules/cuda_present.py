@@ -70,16 +70,26 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         else:
             how = f"CUDA_DEVICE_ORDER={order!r}" if order is not None else "CUDA_DEVICE_ORDER unset"
             if setting.startswith("GPU-"):
-                found += f"; which of them {shown_visible(setting)} selects cannot be told: no GPU UUID was read"
+                # NVML gave no UUID for some GPU, or one not in its form (``GPU-bbbb``, dropped as unmatchable): "no
+                # GPU UUID was read", and a remedy to name the GPUs by UUID, which the variable already does.
+                unmatched = sum(1 for g in host.hardware.gpus if not g.uuid)
+                found += (
+                    f"; which of them {shown_visible(setting)} selects cannot be told: NVML gave no well-formed "
+                    f"UUID for {unmatched} of them"
+                )
+                remedy = (
+                    "set CUDA_DEVICE_ORDER=PCI_BUS_ID and name the GPUs by index (CUDA then numbers GPUs as "
+                    "nvidia-smi does); the GPU rules judged every GPU"
+                )
             else:
                 found += (
                     f"; which of them {shown_visible(setting)} selects cannot be told: CUDA numbers GPUs fastest "
                     f"first ({how}), NVML by PCI bus id"
                 )
-            remedy = (
-                "set CUDA_DEVICE_ORDER=PCI_BUS_ID (CUDA then numbers GPUs as nvidia-smi does) or name the GPUs "
-                "by UUID; the GPU rules judged every GPU"
-            )
+                remedy = (
+                    "set CUDA_DEVICE_ORDER=PCI_BUS_ID (CUDA then numbers GPUs as nvidia-smi does) or name the GPUs "
+                    "by UUID; the GPU rules judged every GPU"
+                )
         return [Finding("warn", "CUDA", needed, found, remedy, NAME)]
     if host.nvidia.error:
         return [
