@@ -169,7 +169,11 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         if cuda.nccl_version:
             rows.append(Row("NCCL", _with_source(cuda.nccl_version, cuda.nccl_source)))
         if cuda.toolkit_version:
-            rows.append(Row("CUDA toolkit", cuda.toolkit_version))
+            # A toolkit (CUDA_HOME) nothing recorded is loaded from is there, not used: a bare "CUDA toolkit 13.0"
+            # beside a CUDA 12.8 runtime read as the toolkit the experiments used (`show` says "present, not loaded").
+            sources = (cuda.runtime_source, cuda.cudnn_source, cuda.nccl_source, cuda.cublas_source)
+            present = "" if "cuda_home" in sources else " (present, not loaded)"
+            rows.append(Row("CUDA toolkit", f"{cuda.toolkit_version}{present}"))
     elif "cuda" in unknown:
         rows.append(Row("CUDA runtime", UNKNOWN))
     rows.append(Row("NVIDIA driver", _driver(s, unknown)))

@@ -456,6 +456,28 @@ def test_a_cuda_build_with_no_runtime_recorded_is_not_said_to_carry_runtimes_of_
     assert f"| CUDA | {said} |" in text and "which runtime" not in text
 
 
+def test_a_toolkit_nothing_loads_is_not_the_appendixs_cuda_toolkit(rich: Snapshot) -> None:
+    """A CUDA 12.8 runtime from pip loaded, and a CUDA 13.0 toolkit in /usr/local/cuda nothing loads: `show` said
+    "toolkit 13.0 present, not loaded", the paper appendix a bare "| CUDA toolkit | 13.0 |", the toolkit the
+    experiments used as a reader takes it. It says present, not loaded too; a toolkit a loaded copy comes from
+    stays bare."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary
+
+    copies = (
+        CudaLibrary("runtime", "12.8.90", "pip", "nvidia-cuda-runtime-cu12", selected=True),
+        CudaLibrary("runtime", "13.0.96", "cuda_home", "/usr/local/cuda-13.0/lib/libcudart.so.13"),
+    )
+    cuda = Cuda(runtime_version="12.8.90", runtime_source="pip", toolkit_version="13.0", copies=copies)
+    lock = lockfile.seal(dataclasses.replace(rich, cuda=cuda))
+    assert dict(summary_rows(lock))["CUDA"] == "runtime 12.8.90; toolkit 13.0 present, not loaded"
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert "| CUDA toolkit | 13.0 (present, not loaded) |" in text
+    used = dataclasses.replace(cuda, runtime_version="13.0.96", runtime_source="cuda_home")
+    text = appendix.render_markdown(lockfile.seal(dataclasses.replace(rich, cuda=used)))["appendix.md"].decode()
+    assert "| CUDA toolkit | 13.0 |" in text
+
+
 def test_only_nvidias_cuda_library_wheels_are_listed_as_cuda_libraries(rich: Snapshot) -> None:
     """`nvidia-.*` put nvidia-ml-py (the NVML Python binding, no CUDA library) under "CUDA libraries"."""
     names = ("nvidia-ml-py", "nvidia-cuda-runtime-cu12", "nvidia-cublas", "nvidia-nccl-cu12", "nvidia-nvjitlink-cu12")
