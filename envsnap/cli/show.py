@@ -89,7 +89,11 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
                 said = f"{libraries or need.evidence} (for a CUDA the lock does not record)"
             else:
                 said = f"{libraries} (for CUDA {need.version}: {need.evidence})" if libraries else need.evidence
-            present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
+            # A library loaded from the toolkit (a cuDNN in /usr/local/cuda-12.4/lib64) is loaded from it: "toolkit
+            # 12.4 present, not loaded" was said of it too.
+            from_toolkit = "cuda_home" in (s.cuda.cudnn_source, s.cuda.nccl_source, s.cuda.cublas_source)
+            loaded = "" if from_toolkit else " present, not loaded"
+            present = f"; toolkit {s.cuda.toolkit_version}{loaded}" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"{said}{present}"))
         elif need is not None and need.others:
             # CUDA wheels (of two majors) no binary of the environment tells apart: `check` judges a CUDA lock.

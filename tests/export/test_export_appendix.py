@@ -478,6 +478,23 @@ def test_a_toolkit_nothing_loads_is_not_the_appendixs_cuda_toolkit(rich: Snapsho
     assert "| CUDA toolkit | 13.0 |" in text
 
 
+def test_a_toolkit_a_loaded_library_comes_from_is_not_said_not_loaded(rich: Snapshot) -> None:
+    """cuDNN 9.1.0 a binary loads from the CUDA 12.4 toolkit (CUDA_HOME), no runtime, framework or wheel: `show`
+    said "; toolkit 12.4 present, not loaded" of the toolkit the cuDNN is loaded from. It names the toolkit bare."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary
+
+    where = "/usr/local/cuda-12.4/lib64/libcudnn.so.9"
+    copies = (CudaLibrary("cudnn", "9.1.0", "cuda_home", where, selected=True),)
+    cuda = Cuda(cudnn_version="9.1.0", cudnn_source="cuda_home", toolkit_version="12.4", copies=copies)
+    bare = dataclasses.replace(rich, frameworks={}, python=dataclasses.replace(rich.python, packages=()))
+    lock = lockfile.seal(dataclasses.replace(bare, cuda=cuda))
+    assert dict(summary_rows(lock))["CUDA"] == f"cuDNN 9.1.0 (for CUDA 12.4: cuDNN 9.1.0 at {where}); toolkit 12.4"
+    system = dataclasses.replace(cuda, cudnn_source="system", copies=(dataclasses.replace(copies[0], source="system"),))
+    said = dict(summary_rows(lockfile.seal(dataclasses.replace(bare, cuda=system))))["CUDA"]
+    assert said.endswith("; toolkit 12.4 present, not loaded"), said
+
+
 def test_only_nvidias_cuda_library_wheels_are_listed_as_cuda_libraries(rich: Snapshot) -> None:
     """`nvidia-.*` put nvidia-ml-py (the NVML Python binding, no CUDA library) under "CUDA libraries"."""
     names = ("nvidia-ml-py", "nvidia-cuda-runtime-cu12", "nvidia-cublas", "nvidia-nccl-cu12", "nvidia-nvjitlink-cu12")
