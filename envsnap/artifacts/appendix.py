@@ -223,11 +223,13 @@ def environment_paragraph(s: Snapshot, lock_name: str = LOCK_NAME) -> str:
         )
     if s.hardware.memory_mib and "hardware" not in unknown:
         hardware.append(f"{s.hardware.memory_mib / 1024:.0f} GiB of memory")
-    if s.hardware.gpus:
-        hardware.append(_gpus(s, unknown).replace(" x ", "x "))
+    # Each kind of GPU an item of the list: joined by "; " inside it, the sentence read "... and 1x NVIDIA A100 (...);
+    # 1x NVIDIA H100 (...); CUDA_VISIBLE_DEVICES=1,0 left the run 2 of them, using ...".
+    kinds, note = _gpu_kinds(s)
+    hardware.extend(kind.replace(" x ", "x ") for kind in kinds)
     text = f"Experiments ran on {machine}"
     if hardware:
-        text += " with " + _join(hardware)
+        text += " with " + _join(hardware) + (f", where {note}" if note else "")
     gpu_stack = []
     if s.nvidia is not None and s.nvidia.driver_version:
         gpu_stack.append(f"NVIDIA driver {s.nvidia.driver_version}")
@@ -287,11 +289,20 @@ def _driver(s: Snapshot, unknown: set[str]) -> str:
 
 
 def _gpus(s: Snapshot, unknown: set[str]) -> str:
-    if not s.hardware.gpus:
-        if s.nvidia is not None and s.nvidia.error and not s.nvidia.driver_version:
-            # NVML listed no GPU because it did not answer at all: the GPUs are not known, not absent.
-            return f"{UNKNOWN} (the NVIDIA driver did not answer at capture)"
-        return UNKNOWN if "hardware" in unknown or "gpus" in unknown else "none"
+    kinds, note = _gpu_kinds(s)
+    return "; ".join((*kinds, note) if note else kinds) if kinds else _no_gpus(s, unknown)
+
+
+def _no_gpus(s: Snapshot, unknown: set[str]) -> str:
+    if s.nvidia is not None and s.nvidia.error and not s.nvidia.driver_version:
+        # NVML listed no GPU because it did not answer at all: the GPUs are not known, not absent.
+        return f"{UNKNOWN} (the NVIDIA driver did not answer at capture)"
+    return UNKNOWN if "hardware" in unknown or "gpus" in unknown else "none"
+
+
+def _gpu_kinds(s: Snapshot) -> tuple[list[str], str]:
+    """Each kind of GPU the lock records (``2 x NVIDIA H100 ... (compute capability 9.0, 80 GiB)``), and how many of
+    them the captured CUDA_VISIBLE_DEVICES left the run where it hid some (else "")."""
     kinds = Counter((gpu_name(g), g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus)
     parts = []
     for (name, cc, gib), n in sorted(kinds.items()):
@@ -302,8 +313,8 @@ def _gpus(s: Snapshot, unknown: set[str]) -> str:
     count = len(s.hardware.gpus)
     seen = cuda_visible(setting, count)
     if setting is not None and seen < count:
-        parts.append(f"CUDA_VISIBLE_DEVICES={setting} left the run {seen} of them")
-    return "; ".join(parts)
+        return parts, f"CUDA_VISIBLE_DEVICES={setting} left the run {seen} of them"
+    return parts, ""
 
 
 def _package_groups(s: Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:

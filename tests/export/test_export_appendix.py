@@ -101,6 +101,28 @@ def _compile(
     return (tmp_path / "paper.log").read_text(encoding="utf-8", errors="replace")
 
 
+def test_the_paragraph_lists_each_kind_of_gpu_as_an_item_of_its_sentence(rich: Snapshot) -> None:
+    """Two kinds of GPU and a CUDA_VISIBLE_DEVICES that hid some: the paper's paragraph read "... 503 GiB of memory
+    and 1x NVIDIA A100 (...); 1x NVIDIA H100 (...); CUDA_VISIBLE_DEVICES=0 left the run 1 of them, using ...",
+    the table's "; " inside the sentence's list. Each kind is an item of it now, the table unchanged."""
+    a100 = Gpu(index=1, name="NVIDIA A100-SXM4-80GB", compute_capability="8.0", memory_mib=81920)
+    gpus = (rich.hardware.gpus[0], a100)
+    lock = dataclasses.replace(
+        rich,
+        hardware=dataclasses.replace(rich.hardware, gpus=gpus),
+        environment={**rich.environment, "CUDA_VISIBLE_DEVICES": "0"},
+    )
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert (
+        "503 GiB of memory, 1x NVIDIA A100-SXM4-80GB (compute capability 8.0, 80 GiB) and 1x NVIDIA H100 80GB HBM3 "
+        "(compute capability 9.0, 80 GiB), where CUDA\\_VISIBLE\\_DEVICES=0 left the run 1 of them, using"
+    ) in text, text
+    assert (
+        "| GPUs | 1 x NVIDIA A100-SXM4-80GB (compute capability 8.0, 80 GiB); 1 x NVIDIA H100 80GB HBM3 (compute "
+        "capability 9.0, 80 GiB); CUDA\\_VISIBLE\\_DEVICES=0 left the run 1 of them |"
+    ) in text
+
+
 @pytest.mark.integration
 @pytest.mark.tex
 @pytest.mark.skipif(
