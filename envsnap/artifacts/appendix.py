@@ -151,7 +151,10 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
     need = cuda_need(s)
     if cuda is not None and not cuda.runtime_version and not any(c.selected for c in cuda.copies) and need is None:
         # Copies on disk that nothing in the environment loads (a toolkit beside a CPU-only torch).
-        rows.append(Row("CUDA", "CPU-only (the environment loads no CUDA library)"))
+        # A ROCm build runs on a GPU: "CPU-only" was said of torch 2.5.1+rocm6.2.
+        rocm = [f"{name} {fw.version}" for name, fw in sorted(s.frameworks.items()) if fw.rocm_version]
+        what = f"none, a ROCm build ({', '.join(rocm)})" if rocm else "CPU-only"
+        rows.append(Row("CUDA", f"{what} (the environment loads no CUDA library)"))
     elif cuda is not None and not cuda.runtime_version and need is not None and need.library:
         # CUDA library wheels (cuBLAS, cuDNN, NCCL), or copies a binary loads, and no runtime: the check judges it a
         # CUDA lock.

@@ -109,7 +109,10 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             rows.append(("CUDA", f"{need.evidence} (the lock records no CUDA runtime){present}"))
         elif not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
-            rows.append(("CUDA", f"CPU-only: the environment loads no CUDA library{present}"))
+            # A ROCm build runs on a GPU: "CPU-only" was said of torch 2.5.1+rocm6.2.
+            rocm = [f"{name} {fw.version}" for name, fw in sorted(s.frameworks.items()) if fw.rocm_version]
+            what = f"none: a ROCm build ({', '.join(rocm)})," if rocm else "CPU-only:"
+            rows.append(("CUDA", f"{what} the environment loads no CUDA library{present}"))
         else:
             # The toolkit (CUDA_HOME) beside what the environment loads: said loaded only where a loaded component
             # comes from it; else it is there, and the environment loads its own copies.

@@ -517,6 +517,33 @@ def test_a_toolkit_a_loaded_library_comes_from_is_not_said_not_loaded(rich: Snap
     assert said.endswith("; toolkit 12.4 present, not loaded"), said
 
 
+def test_a_rocm_build_is_not_called_cpu_only(rich: Snapshot) -> None:
+    """torch 2.5.1+rocm6.2 beside a CUDA 13.0 toolkit nothing loads: `show` read "CPU-only: the environment loads no
+    CUDA library; toolkit 13.0 present, not loaded" and the appendix "CPU-only", of a build that runs on an AMD GPU.
+    Both name the ROCm build now; a CPU build stays CPU-only."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, Framework
+
+    rocm = Framework(name="torch", version="2.5.1+rocm6.2", rocm_version="6.2.41133-dd7f95766")
+    lock = lockfile.seal(
+        dataclasses.replace(
+            rich,
+            frameworks={"torch": rocm},
+            cuda=Cuda(toolkit_version="13.0"),
+            python=dataclasses.replace(rich.python, packages=(PythonPackage(name="torch", version=rocm.version),)),
+        )
+    )
+    assert dict(summary_rows(lock))["CUDA"] == (
+        "none: a ROCm build (torch 2.5.1+rocm6.2), the environment loads no CUDA library; "
+        "toolkit 13.0 present, not loaded"
+    )
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert "| CUDA | none, a ROCm build (torch 2.5.1+rocm6.2) (the environment loads no CUDA library) |" in text
+    assert "CPU-only" not in text
+    cpu = lockfile.seal(dataclasses.replace(lock, frameworks={"torch": Framework(name="torch", version="2.5.1+cpu")}))
+    assert dict(summary_rows(cpu))["CUDA"].startswith("CPU-only: the environment loads no CUDA library")
+
+
 def test_only_nvidias_cuda_library_wheels_are_listed_as_cuda_libraries(rich: Snapshot) -> None:
     """`nvidia-.*` put nvidia-ml-py (the NVML Python binding, no CUDA library) under "CUDA libraries"."""
     names = ("nvidia-ml-py", "nvidia-cuda-runtime-cu12", "nvidia-cublas", "nvidia-nccl-cu12", "nvidia-nvjitlink-cu12")
