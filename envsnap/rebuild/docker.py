@@ -846,7 +846,7 @@ def add_system_packages(
     in_base = [p for p in wanted if shipped.get((p.name, deb_files.deb_arch(p, machine))) == p.version]
     carry = [p for p in wanted if p not in in_base]
     try:
-        deb_files.require_pinned(carry, "--with-system-packages")
+        deb_files.require_pinned(carry, "--with-system-packages", base_image)
     except EnvsnapError as exc:  # a package that cannot be bundled: exit 4, like a wheel
         raise BundleError(str(exc)) from None
     if in_base:

@@ -159,6 +159,26 @@ def test_bundling_a_system_package_with_no_pinned_deb_fails_naming_it(
     assert "1 system packages have no pinned .deb (libgomp1 12.2.0-14)" in done.err
 
 
+def test_bundling_unpinned_system_packages_for_a_base_image_names_it_in_the_pin_remedy(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The packages a rebuild installs depend on its base (one without Python needs the interpreter's): a plain
+    ``envsnap pin LOCK`` pins those of the default base, and the bundle on ``--base-image`` failed again."""
+    from envsnap import lockfile
+    from envsnap.model import System
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lock = dataclasses.replace(
+        cpu_lock(),
+        python=dataclasses.replace(cpu_lock().python, packages=()),
+        system=System(manager="dpkg", packages=(SystemPackage("dpkg", "libgomp1", "12.2.0-14", "amd64", ("numpy",)),)),
+    )
+    path = lockfile.dump(lockfile.seal(lock), tmp_path / "envsnap.lock")
+    done = cli("bundle", path, "-o", tmp_path / "b", "--with-system-packages", "--base-image", BASE)  # type: ignore[operator]
+    assert done.code == 4, done
+    assert f"run `envsnap pin LOCK --base-image {BASE}` where the snapshot archive is reachable first" in done.err
+
+
 def test_a_bundled_deb_is_hashed_once_by_the_sums_check_and_still_checked_against_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
