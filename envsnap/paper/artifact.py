@@ -346,12 +346,17 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
     # flags it: REPRODUCING.md and the appendix say so, or a reviewer reruns a command naming a folder of the
     # author's machine unwarned.
     home = unlabelled_text(rec.command)
+    code = getattr(rec, "code", None)  # a record made outside a git work tree has none
     return {
         "home_text": home,
         "home_note": home_text_note(len(home)) if home else "",
         "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
         "record": f"{auditing.RUNS}/{name}",
         "command": sinks.shell_shown(rec.command.argv),  # words kept apart, control characters escaped
+        # The commit the run's code was at, which rerun compares the reviewer's checkout with: it need not be the
+        # lock's (a run recorded after the capture's commit), which the appendix and the SWHID name.
+        "commit": code.commit if code is not None else "",
+        "dirty": code is not None and code.dirty,
         "start": rec.result.started,
         "end": rec.result.ended,
         "status": rec.result.exit_status,
@@ -447,7 +452,7 @@ def _reproducing(
             rate=INSTALL_BYTES_PER_S >> 20,
             conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
-            runs=[r["record"] for r in runs],
+            runs=[{"record": r["record"], "commit": r.get("commit", ""), "dirty": bool(r.get("dirty"))} for r in runs],
             variables=[{"record": r["record"], "shown": r["variables"]} for r in runs if r.get("variables")],
             home_text=[
                 {

@@ -55,6 +55,31 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
     assert text.startswith("# Reproducing Table 2: how to reproduce\n")
 
 
+def test_reproducing_md_checks_out_the_commit_each_run_ran_at_before_its_rerun(tmp_path: Path) -> None:
+    # The steps said "its code at the recorded commit" and named none: the appendix names the lock's commit (and
+    # its SWHID), and a run recorded at a later commit, checked out at the lock's, read "code: differs".
+    ran_at = "07c1f314ca9e2099460887ec6b5ac29521f26803"
+    runs = [
+        {"record": "runs/r1.toml", "commit": ran_at, "dirty": False},
+        {"record": "runs/r2.toml", "commit": "1" * 40, "dirty": True},
+        {"record": "runs/r3.toml", "commit": "", "dirty": False},
+    ]
+    text = artifact._reproducing(bundle_of(tmp_path), META, runs, grade="Bundled")
+    block = text.split("```sh\n")[2].split("```", 1)[0]
+    lines = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+    rerun = ["envsnap", "rerun", "--lock", "$artifact/envsnap.lock", "--python", "$artifact/../envsnap-env/bin/python"]
+    assert lines == [
+        ["git", "checkout", ran_at],
+        [*rerun, "$artifact/runs/r1.toml"],
+        ["git", "checkout", "1" * 40],
+        [*rerun, "$artifact/runs/r2.toml"],
+        [*rerun, "$artifact/runs/r3.toml"],  # a run outside a git work tree recorded no commit
+    ], block
+    assert f"git checkout {ran_at}   # the commit runs/r1.toml ran at\n" in block
+    dirty = "# the commit runs/r2.toml ran at (with uncommitted changes, which the record holds only as a digest)"
+    assert dirty in block
+
+
 def test_reproducing_md_docker_step_puts_its_build_context_beside_the_folder(tmp_path: Path) -> None:
     # With a saved base image the steps offered `envsnap rebuild envsnap.lock --target docker --bundle . --offline`,
     # run "in this folder": its default --dest, envsnap-docker-context, lay inside the bundle, and the rebuild
