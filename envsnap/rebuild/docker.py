@@ -189,6 +189,8 @@ class DockerRebuilder(Rebuilder):
         )
         for warning in _moved_base(spec, moved_before, bundle.root):
             say(f"warning: {warning}")
+        if plan.network:  # --offline, yet the build reaches the apt mirror: said as the plan says it, not only there
+            say(f"offline: yes, but for {plan.network}")
         files = render_context(spec, _lock_bytes(request))
         decided = plan.data
         if not isinstance(decided, DockerPlanData):

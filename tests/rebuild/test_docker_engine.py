@@ -766,6 +766,31 @@ def test_an_offline_plan_says_what_still_comes_over_the_network_and_refuses_a_ba
         rebuilder.plan(_request(bundle, tmp_path / "ctx", offline=True, base_image="envsnap-test/not-here:1"))
 
 
+def test_an_offline_build_says_what_still_comes_over_the_network_before_it_builds(
+    engine: Any, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ``--dry-run``'s plan said it: ``rebuild --offline`` itself installed the interpreter from the apt mirror
+    over the build's network and said nothing (REPRODUCING.md's "everything below works offline" read true)."""
+    from envsnap.rebuild import _docker_engine
+
+    def stop(*_args: Any, **_kwargs: Any) -> str:
+        raise RebuildError("stopped before the build")
+
+    monkeypatch.setattr(_docker_engine, "build", stop)
+    rebuilder = DockerRebuilder(connect=lambda: engine)
+    request = _request(bundle, tmp_path / "ctx", offline=True, base_image=BASE)
+    plan = rebuilder.plan(request)
+    said: list[str] = []
+    with pytest.raises(RebuildError, match="stopped before the build"):
+        rebuilder.execute(plan, request, said.append)
+    [line] = [s for s in said if s.startswith("offline:")]
+    assert line == f"offline: yes, but for {plan.network}"
+    assert re.fullmatch(
+        r"offline: yes, but for \d+ system packages from the apt mirror \(the build's network: \w+\).*", line
+    )
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_a_bundle_with_a_saved_base_is_rebuilt_on_it_when_no_base_is_named(
     engine: Any, captured: Path, bundle: Path, tmp_path: Path
 ) -> None:
