@@ -702,9 +702,10 @@ class CondaRebuilder(Rebuilder):
 def staging_prefix(dest: Path, holder: Path) -> Path:
     """A new empty folder beside ``dest`` whose path is exactly as long as ``dest``'s, recorded in ``holder``
     first (so a killed run's is removed with it). Installers write the prefix's path into scripts and
-    binaries; at equal length it is replaced byte for byte when the prefix moves into place."""
+    binaries; at equal length it is replaced byte for byte when the prefix moves into place. The length is in
+    bytes, as the files hold it: ``ünï env`` takes 9 ASCII characters, not 7."""
     alphabet = string.ascii_lowercase + string.digits
-    n = len(dest.name)
+    n = len(os.fsencode(dest.name))
     for _ in range(1000):
         token = "".join(secrets.choice(alphabet) for _ in range(n))
         name = "." + token[1:] if n >= 2 else token

@@ -7,9 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from pathlib import Path
 
-from envsnap.rebuild.conda import relocate_prefix
+from envsnap.rebuild.conda import relocate_prefix, staging_prefix
 
 
 def _b64(data: bytes) -> str:
@@ -71,3 +72,19 @@ def test_moved_files_keep_true_hashes_in_conda_meta_and_in_a_scripts_record(tmp_
     # A file that is no script keeps the hash the wheel gave it: the lock's RECORD digest compares those.
     assert lines[1] == f"clitool/where.txt,sha256={_b64(data)},{len(data)}"
     assert lines[2] == "clitool-0.1.dist-info/RECORD,,"
+
+
+def test_a_prefix_named_in_non_ascii_letters_gets_a_staging_folder_of_its_byte_length(tmp_path: Path) -> None:
+    """``rebuild --target conda --prefix 'envs/ünï env'`` built the prefix and then failed, exit 4: the staging
+    folder had as many characters as the name, not as many bytes (``cannot move ...: the paths differ in length``)."""
+    dest = tmp_path / "my envs" / "ünï env"
+    dest.parent.mkdir()
+    holder = tmp_path / "holder"
+    holder.mkdir()
+    staging = staging_prefix(dest, holder)
+    assert staging.parent == dest.parent and staging.is_dir()
+    assert len(os.fsencode(staging)) == len(os.fsencode(dest))
+    (staging / "bin").mkdir()
+    (staging / "bin" / "tool").write_text(f"#!/bin/sh\necho {staging}\n", encoding="utf-8")
+    relocate_prefix(staging, dest)
+    assert (staging / "bin" / "tool").read_text(encoding="utf-8") == f"#!/bin/sh\necho {dest}\n"
