@@ -256,7 +256,17 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure:
                 index = file_url_path(index)
             artifact = dataclasses.replace(artifact, url=absolute(artifact.url, pkg.name), index=index)
         packages.append(dataclasses.replace(pkg, source=source, artifact=artifact))
-    return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+    snapshot = dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+    conda = snapshot.conda
+    if conda is None:
+        return snapshot
+    # A channel or archive in the project or the home (a conda-bld folder, a channel kept in the project), as
+    # capture and import record it: conda reads no label, so the conda formats name it by its path here too.
+    archives = tuple(
+        dataclasses.replace(p, url=absolute(p.url, p.name), channel=absolute(p.channel, p.name)) for p in conda.packages
+    )
+    channels = tuple(absolute(c, "a conda channel") for c in conda.channels)
+    return dataclasses.replace(snapshot, conda=dataclasses.replace(conda, packages=archives, channels=channels))
 
 
 def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:

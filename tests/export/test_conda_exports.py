@@ -1040,3 +1040,38 @@ def test_the_conda_lock_header_names_the_file_written_and_its_sources_the_lock(
     printed = cli("export", lock, "-f", "conda-lock", "-o", "-", "--no-pin").out
     assert "conda-lock install --prefix ./env conda-lock.yml\n" in printed
     assert printed.replace("conda-lock.yml\n", "'linux env.yml'\n", 1) == text
+
+
+@pytest.mark.parametrize("fmt", ["environment-yml", "conda-explicit", "conda-lock"])
+def test_a_conda_channel_in_the_home_or_the_project_is_written_by_its_path_or_refused(
+    fmt: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Capture records a channel under the home (``~/conda-bld``) as ``file://~/...`` and one in the project as
+    ``file://{project}/...``. The conda formats wrote those labels as they are, which no conda tool reads, even with
+    ``--absolute-paths`` (exit 0); they are written by their path with it now, and refused without it."""
+    home, project = tmp_path / "home", tmp_path / "proj"
+    home.mkdir()
+    project.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    lock = _all_md5(small_lock())
+    assert lock.conda is not None
+    labels = {"libblas": "file://~/conda-bld", "numpy": "file://{project}/channel"}
+    packages = tuple(
+        dataclasses.replace(p, channel=labels[p.name], url=f"{labels[p.name]}/{p.subdir}/{p.name}.conda")
+        if p.name in labels
+        else p
+        for p in lock.conda.packages
+    )
+    conda = dataclasses.replace(lock.conda, packages=packages, channels=(CF, *labels.values()))
+    lockfile.dump(dataclasses.replace(lock, conda=conda), tmp_path / "envsnap.lock")
+    out = tmp_path / "out"
+    result = cli("export", tmp_path / "envsnap.lock", "-f", fmt, "-o", out, "--no-pin")
+    assert result.code == 2, result
+    assert result.err.startswith(f"envsnap: error: {fmt}: libblas 3.9.0: its archive is recorded as file://~/"), result
+    assert "export with --absolute-paths" in result.err and not out.exists()
+    args = ("-o", out, "--no-pin", "--absolute-paths", "--project", project)
+    result = cli("export", tmp_path / "envsnap.lock", "-f", fmt, *args)
+    assert result.code == 0, result
+    text = out.read_text(encoding="utf-8")
+    assert "file://~" not in text and "{project}" not in text, text
+    assert (home / "conda-bld").as_uri() in text and (project.resolve() / "channel").as_uri() in text, text
