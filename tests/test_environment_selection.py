@@ -175,6 +175,28 @@ def test_prefix_of_a_conda_env_without_python_records_no_python_layer(
     assert "no Python layer" in res.stdout.splitlines()[0]
 
 
+def test_python_option_naming_a_conda_env_without_python_verifies_it_with_no_python_layer(
+    conda_without_python: Path, tmp_path: Path
+) -> None:
+    """``--python`` takes a venv or conda prefix, but one without Python was `a directory with no bin/python in
+    it`, exit 2: ``verify`` has no ``--prefix``, so such an environment was verified only through CONDA_PREFIX."""
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "--prefix", conda_without_python, "-o", lock, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = _envsnap("verify", lock, "--python", conda_without_python, "--files", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[0] == (
+        f"verifying {conda_without_python} (--python; no Python in it: no Python layer) against {lock}"
+    )
+    assert res.stdout.splitlines()[-1] == "identical: the environment (no Python layer) matches the lock (0 warnings)"
+    res = _envsnap("check", lock, "--python", conda_without_python, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[0] == (
+        f"checking {lock} with {sys.executable} (envsnap's own interpreter: --python names a conda environment "
+        "without Python)"
+    )
+
+
 # ------------------------------------------------------------------------------- unchanged re-capture
 
 

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = select_environment(args.python)
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.
-        chosen = select_environment(sys.executable)
+        why = f"envsnap's own interpreter: {chosen.why} names a conda environment without Python"
+        chosen = select_environment(sys.executable).replace(why=why)
     report = check(
         lock,
         target=args.target,

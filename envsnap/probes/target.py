@@ -168,6 +168,12 @@ def require_prefix_dir(prefix: str) -> None:
     )
 
 
+def _conda_without_python(prefix: str) -> bool:
+    """A conda environment (its ``conda-meta/``) with no interpreter, not even a broken link to one."""
+    links = (os.path.join(prefix, rel) for rel in ("bin/python", "bin/python3"))
+    return os.path.isdir(os.path.join(prefix, "conda-meta")) and not any(os.path.lexists(p) for p in links)
+
+
 def _is_running(prefix: str) -> bool:
     """The environment envsnap itself runs in: probed in-process, without starting an interpreter."""
     return os.path.realpath(prefix) == os.path.realpath(sys.prefix)
@@ -190,6 +196,10 @@ def select_environment(
     env = os.environ if environ is None else environ
     alternative = ", or pass --python" if python_option else ""
     if python is not None:
+        if prefix is None and os.path.isdir(python) and _conda_without_python(python):
+            # A conda prefix given for its interpreter, as --python takes a prefix, holds none: it is chosen as
+            # CONDA_PREFIX chooses one, with no Python layer, not refused as a folder without bin/python.
+            return TargetEnvironment(None, os.path.abspath(python), python_from, python, python_layer=False)
         return TargetEnvironment(resolve_interpreter(python), python, python_from, prefix)
     if prefix is not None:
         require_prefix_dir(prefix)
