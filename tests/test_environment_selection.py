@@ -133,6 +133,22 @@ def test_capture_and_verify_use_the_active_conda_environment(conda_env: CondaEnv
     assert res.stdout.splitlines()[0] == f"verifying {conda_env.prefix} (CONDA_PREFIX) against {lock}"
 
 
+def test_python_option_env_is_the_env_folder_conda_exports_create_not_usr_bin_env(
+    conda_env: CondaEnv, tmp_path: Path
+) -> None:
+    """The conda exports say to create the environment with ``--prefix ./env``; ``verify LOCK --python env`` then
+    looked ``env`` up on PATH and ran /usr/bin/env as the interpreter (`--python /usr/bin/env: not a working Python
+    interpreter`, exit 2). A bare name that is a folder here, where PATH names no Python by it, is that folder."""
+    assert conda_env.prefix.name == "env" and shutil.which("env")
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "--prefix", conda_env.prefix, "-o", lock, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = _envsnap("verify", lock, "--python", "env", cwd=conda_env.prefix.parent)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[0] == f"verifying env (--python) against {lock}"
+    assert res.stdout.splitlines()[-1].startswith("identical: the Python layer matches the lock"), res.stdout
+
+
 @pytest.fixture(scope="module")
 def conda_without_python(conda_env: CondaEnv, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("nopython")

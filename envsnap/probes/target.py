@@ -23,6 +23,9 @@ def resolve_interpreter(python: str) -> str:
         import shutil
 
         candidate = shutil.which(python) or python
+        if candidate != python and not is_python_name(candidate) and os.path.isdir(python):
+            # ``--python env`` for the ``./env`` the conda exports create (``--prefix ./env``), not /usr/bin/env.
+            candidate = python
     if os.path.isdir(candidate):
         # A venv or conda prefix given instead of its interpreter.
         from pathlib import Path
