@@ -80,6 +80,9 @@ class CondaExplicitExporter(Exporter):
     name = "conda-explicit"
     description = "conda @EXPLICIT spec: one URL#md5 a line, installs with no solve; pip packages as '# pip' lines"
     filename = FILENAME
+    # A '# pip' line is a file's URL and sha256: pinned first, as environment-yml's hashed pip section; a package
+    # pinning leaves without one stays a comment saying so.
+    needs_artifacts = True
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)

@@ -1075,3 +1075,32 @@ def test_a_conda_channel_in_the_home_or_the_project_is_written_by_its_path_or_re
     text = out.read_text(encoding="utf-8")
     assert "file://~" not in text and "{project}" not in text, text
     assert (home / "conda-bld").as_uri() in text and (project.resolve() / "channel").as_uri() in text, text
+
+
+def test_conda_explicit_pins_its_pip_layer_into_pip_lines(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pip package over the conda layer is a ``# pip NAME @ URL#sha256=HEX`` line only where the lock has its file;
+    ``--pin`` was ignored by conda-explicit (unlike every other format that needs hashes), so the file said
+    `envsnap pin records them` even when asked to pin. It pins first now, as environment-yml does; ``--no-pin``
+    keeps the comment."""
+    from wheelfiles import build_wheel
+
+    project = tmp_path / "proj"
+    (tmp_path / "wheels").mkdir()
+    wheel = build_wheel(tmp_path / "wheels", "tinypkg", "1.0", "tinypkg")
+    pkg = PythonPackage(name="tinypkg", version="1.0", installer="pip", wheel_tags=("py3-none-any",))
+    lockfile.dump(_with_pip_layer((pkg,)), project / "envsnap.lock")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "wheels"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    line = f"# pip tinypkg @ {wheel.resolve().as_uri()}#sha256={digest}"
+    result = cli("export", project / "envsnap.lock", "-f", "conda-explicit", "-o", "-", "--no-pin")
+    assert result.code == 0, result
+    assert line not in result.out and "#   tinypkg==1.0 (the lock has no file URL and sha256" in result.out
+    for args in ((), ("--pin",)):
+        result = cli("export", project / "envsnap.lock", "-f", "conda-explicit", "-o", "-", *args)
+        assert result.code == 0, result
+        assert line in result.out.splitlines() and "tinypkg==1.0" not in result.out, result.out
