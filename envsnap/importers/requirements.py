@@ -349,6 +349,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         if pkg.source.kind == "directory" and not pkg.version:  # pip-compile's ``mylib @ file:///.../libs/mylib``
             folder = Path(fileurls.file_url_path(req.url.partition("#")[0])) / pkg.source.subdirectory
             pkg = dataclasses.replace(pkg, version=_project_metadata(folder, state.warnings)[1])
+        elif pkg.source.kind == "vcs" and not pkg.version:  # ``uv export``'s ``dep @ git+file:///...@COMMIT``
+            pkg = dataclasses.replace(pkg, version=_commit_version(pkg, state.warnings))
         return pkg
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
@@ -680,6 +682,58 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
+
+
+# The largest build file read from a commit: more than any project's pyproject.toml or setup.cfg.
+_MAX_COMMIT_FILE = 1 << 20
+
+
+def _commit_version(pkg: PythonPackage, warnings: list[str]) -> str:
+    """The version a git repository on this machine (``git+file:///...@COMMIT``) names for ``pkg`` at its commit: the
+    static ``[project]`` version of the pyproject.toml there (in its ``subdirectory``), else setup.cfg's
+    ``[metadata]`` one, when it names ``pkg``'s project. Each file is read with ``git cat-file blob`` (no filter, hook
+    or code of the repository runs; its fsmonitor off, as every git envsnap runs); nothing is built. "" where that
+    names none (setuptools-scm computes it at build), the repository is not here or git cannot read it, and
+    ``warnings`` says the version is unknown and how a capture records it."""
+    source = pkg.source
+    commit = source.commit_id
+    name, version = "", ""
+    if source.vcs == "git" and source.url.startswith("file:") and re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        folder = fileurls.file_url_path(source.url)
+        if os.path.isabs(folder) and os.path.isdir(folder):
+            prefix = f"{source.subdirectory.strip('/')}/" if source.subdirectory else ""
+            with contextlib.suppress(LockImportError):
+                text = _commit_file(folder, f"{commit}:{prefix}pyproject.toml")
+                name, version = _pyproject_metadata(
+                    _readlimits.load_toml(text, origin="pyproject.toml", error=LockImportError)
+                )
+            if not version and (not name or canonicalize_name(name) == pkg.name):
+                import configparser
+
+                parser = configparser.RawConfigParser()
+                with contextlib.suppress(configparser.Error):
+                    parser.read_string(_commit_file(folder, f"{commit}:{prefix}setup.cfg"))
+                    cfg_name, version = _setup_cfg_metadata(parser)
+                    name = name or cfg_name
+    if version and name and canonicalize_name(name) == pkg.name:
+        return version
+    warnings.append(
+        f"import: the version of {pkg.name} is unknown: the requirements file names its commit "
+        f"({grammar.shown(commit, _SHOWN)}), not its version, and no static version of it (pyproject.toml [project], "
+        "setup.cfg [metadata]) was read at that commit in a git repository on this machine (envsnap builds nothing to "
+        'compute one); the lock records it as "": `envsnap capture` of an environment it is installed in records it'
+    )
+    return ""
+
+
+def _commit_file(folder: str, spec: str) -> str:
+    """The text of ``spec`` (``COMMIT:PATH``) in the git repository at ``folder``; "" where git gives none."""
+    from ..probes import gitstate
+
+    res = gitstate.git(folder, "cat-file", "blob", spec)
+    if not res.ok or len(res.stdout) > _MAX_COMMIT_FILE:
+        return ""
+    return res.stdout
 
 
 def _project_url(url: str, state: _State) -> str:

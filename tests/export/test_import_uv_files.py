@@ -510,3 +510,41 @@ def test_a_uv_pylock_s_file_url_in_the_project_is_recorded_under_it(
     # A file outside the project stays where it is, by its URL.
     assert cli("import", project / "pylock.toml", "-o", elsewhere / "env.lock").code == 0
     assert f'url = "{wheel.as_uri()}"' in (elsewhere / "env.lock").read_text()
+
+
+def _git_package(repo: Path, pyproject: str) -> str:
+    """A git repository at ``repo`` holding a project of this ``pyproject.toml``, committed; its commit."""
+    (repo / "src" / "gitdep").mkdir(parents=True)
+    (repo / "src" / "gitdep" / "__init__.py").write_text("")
+    (repo / "pyproject.toml").write_text(pyproject)
+    git = ["git", "-C", str(repo), "-c", "user.email=a@b.c", "-c", "user.name=a"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    subprocess.run([*git, "add", "-A"], check=True, timeout=60)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True, timeout=60)
+    return subprocess.run([*git, "rev-parse", "HEAD"], check=True, timeout=60, capture_output=True, text=True).stdout
+
+
+def test_a_uv_export_s_local_git_dependency_is_recorded_with_its_commit_s_version(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``uv export`` of a project with ``[tool.uv.sources] gitdep = { git = "file:///..." }`` writes ``gitdep @
+    git+file:///...@COMMIT`` (its pylock export says ``version = "0.3.1"``): the requirements import recorded
+    ``version = ""``, and ``diff`` of the two imports called it unknown. The version the commit's pyproject.toml
+    names is read with git (nothing of the repository runs, nothing is built); one it does not name (computed at
+    build) stays "", and a warning says so and what records it."""
+    commit = _git_package(tmp_path / "gitdep", '[project]\nname = "gitdep"\nversion = "0.3.1"\n').strip()
+    (tmp_path / "gitdep" / "pyproject.toml").write_text('[project]\nname = "gitdep"\nversion = "9.9"\n')  # uncommitted
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"gitdep @ git+{(tmp_path / 'gitdep').as_uri()}@{commit}\n    # via proj\n")
+    result = cli("import", req, "-o", tmp_path / "req.lock")
+    assert result.code == 0, result.err
+    assert 'name = "gitdep"\nversion = "0.3.1"\n' in (tmp_path / "req.lock").read_text()
+    assert "version of gitdep is unknown" not in result.err, result.err
+
+    dynamic = _git_package(tmp_path / "scm", '[project]\nname = "gitdep"\ndynamic = ["version"]\n').strip()
+    req.write_text(f"gitdep @ git+{(tmp_path / 'scm').as_uri()}@{dynamic}\n")
+    result = cli("import", req, "-o", tmp_path / "scm.lock")
+    assert result.code == 0, result.err
+    assert 'name = "gitdep"\nversion = ""\n' in (tmp_path / "scm.lock").read_text()
+    assert "warning: import: the version of gitdep is unknown: the requirements file names its commit" in result.err
+    assert "`envsnap capture` of an environment it is installed in records it" in result.err, result.err
