@@ -624,7 +624,11 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         subdirectory = _fragment(fragment).get("subdirectory", "")
         base, at, commit = rest.rpartition("@")
         if not at or "/" in commit:
-            raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@commit)")
+            raise LockImportError(
+                f"{where}: {name}: VCS reference without a commit (url@commit): a branch moves, so the lock would not "
+                f"say what was installed; pin it to a commit, '{name} @ {vcs}+URL@COMMIT' (in requirements.in for "
+                "pip-compile, which writes the reference as given; `git rev-parse HEAD` in the repository prints it)"
+            )
         if base.startswith("file://localhost/"):  # the repository pip records (and the export writes so)
             base = "file://" + base[len("file://localhost") :]
         source = Source(kind="vcs", url=base, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)

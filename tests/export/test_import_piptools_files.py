@@ -619,3 +619,18 @@ def test_a_local_folder_s_version_is_read_from_the_module_attribute_setuptools_r
     (folder / "mylib" / "about.py").write_text("VERSION = '.'.join(['2', '1'])\n")
     assert imported() == ""
     assert not ran.exists()
+
+
+def test_an_unpinned_git_dependency_is_refused_saying_how_to_pin_it(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """pip-compile writes ``gitdep @ git+file:///tmp/repo`` as requirements.in names it, with no commit. The import
+    refused it, rightly (a branch moves), with ``VCS reference without a commit (url@commit)`` alone; the line says
+    how to pin it now."""
+    req = tmp_path / "requirements.txt"
+    req.write_text("gitdep @ git+file:///tmp/repo\n    # via -r requirements.in\n")
+    result = cli("import", req, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    assert f"{req}:1: gitdep: VCS reference without a commit (url@commit): " in result.err, result.err
+    assert "pin it to a commit, 'gitdep @ git+URL@COMMIT' (in requirements.in for pip-compile" in result.err
+    assert "`git rev-parse HEAD` in the repository prints it" in result.err and len(result.err.splitlines()) == 1
