@@ -63,6 +63,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     warnings: list[str] = []
     entries = _for_this_host(data, origin, warnings)
     paths = _Paths(os.path.dirname(os.path.realpath(origin)), options)
+    paths.named = _named_find_links(text, paths.folder)
     read_packages = [_package(entry, i, origin, paths, warnings) for i, entry in entries]
     names = [p.name for p in read_packages]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -274,9 +275,17 @@ class _Paths:
 
     folder: str
     options: ImportOptions  # its ``lock_folder``, and its work trees, found once each
+    named: frozenset[str] = frozenset()  # the --find-links folders the header names (``_named_find_links``)
 
     def url(self, path: str) -> str:
         return local_url(path, self.folder, import_root(self.folder, self.options))[1]
+
+    def in_named_folder(self, url: str) -> bool:
+        """Whether ``url`` is a ``file:`` URL of a file in a ``--find-links`` folder the pylock's header names."""
+        if not self.named or not fileurls.is_file_url(url) or fileurls.is_labelled(url):
+            return False
+        local = fileurls.local_path(url)
+        return local is not None and local.is_absolute() and os.path.realpath(local.parent) in self.named
 
     def located(self, file: Mapping[str, Any]) -> str:
         """Where a file entry (a wheel, an sdist, an archive) is, as the lock records it: its ``url``, or its ``path``
@@ -412,6 +421,17 @@ def _artifact(
         # and the requirements import do, by file name and sha256 (``named_only``), not by a folder of the author's
         # machine; an export names this machine's file again.
         url, index = "", ""
+    elif (
+        not index
+        and paths.in_named_folder(str(file.get("url") or ""))
+        and (folder := _find_links_folder(url, filename))
+    ):
+        # uv writes a wheel (or sdist) its --find-links folder holds as ``url = "file:///home/me/proj/wheels/x.whl"``
+        # and no ``index``; where the file's header names that folder (``--emit-find-links`` keeps ``--find-links
+        # ./wheels`` in the command it quotes), the file is recorded by its name in that folder, as the requirements
+        # import of uv's ``--emit-find-links`` output records the same file, so ``diff`` of the two imports of one
+        # resolution finds them alike. A folder the file does not name keeps the URL (a file of an unnamed folder).
+        url, index = "", folder
     elif url and url == interchange.file_in_folder(filename, index):
         # A wheel of the find-links folder the export named (``[tool.envsnap] find-links``): recorded by its name in
         # that folder, as the requirements import records a file its --find-links folder holds, not by this
@@ -426,6 +446,54 @@ def _artifact(
         index=index,
         rebuilt=rebuilt,
     )
+
+
+def _named_find_links(text: str, folder: str) -> frozenset[str]:
+    """The local ``--find-links`` folders (real paths) the command a uv pylock's header quotes names (``#    uv pip
+    compile --find-links ./wheels --emit-find-links ...``), a relative one read from the pylock's folder or the
+    working directory. Only the
+    comment lines above the file's first key are read, and nothing of them is run or opened."""
+    import shlex
+
+    found: set[str] = set()
+    for line in text.splitlines()[:_HEADER_LINES]:
+        if not line.startswith("#"):
+            break
+        command = line.lstrip("#").strip()
+        if not command.startswith("uv "):
+            continue
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            continue
+        for i, word in enumerate(words):
+            if word in ("--find-links", "-f") and i + 1 < len(words):
+                location = words[i + 1]
+            elif word.startswith("--find-links="):
+                location = word.partition("=")[2]
+            else:
+                continue
+            if location.startswith("file:"):
+                location = fileurls.file_url_path(location)
+            if location and "://" not in location:
+                # uv read it from the folder it ran in: the pylock's, or the working directory (``-o locks/...``).
+                for base in (folder, os.getcwd()):
+                    found.add(os.path.realpath(os.path.join(base, os.path.expanduser(location))))
+    return frozenset(found)
+
+
+_HEADER_LINES = 8  # uv's header: two comment lines
+
+
+def _find_links_folder(url: str, filename: str) -> str:
+    """The local folder a file entry's ``file:`` URL (as ``_Paths.located`` records it) lies in, as the lock records a
+    ``--find-links`` folder (``file://{project}/wheels``, ``file://~/wheels``, ``/opt/wheels``), where the URL is
+    that folder's file ``filename`` (``interchange.file_in_folder``); "" for any other URL."""
+    if not fileurls.is_file_url(url) or "/" not in url:
+        return ""
+    parent = url.rsplit("/", 1)[0]
+    folder = parent if fileurls.is_labelled(url) else fileurls.file_url_path(parent)
+    return folder if folder and interchange.file_in_folder(filename, folder) == url else ""
 
 
 def _wheel_of(filename: str, name: str) -> bool:
