@@ -1622,9 +1622,16 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
         if offline:
             local = pinner.local_copy(art)  # a configured find-links folder here holds it (checked by its sha256)
             if local is None:
+                where = pinner.lock_folder_file(art)
+                allow = (
+                    f" (the lock's find-links folder is read once allowed: pass --allow-url "
+                    f"'{where.rsplit('/', 1)[0]}/*')"
+                    if where
+                    else ""
+                )
                 raise BundleError(
                     f"{art.filename}: not in the bundle, the download cache or a find-links folder on this machine, "
-                    "and --offline is set"
+                    f"and --offline is set{allow}"
                 )
             cached, came = local, FROM_FIND_LINKS
         else:

@@ -1338,6 +1338,15 @@ class Pinner:
         (``interchange.file_in_folder``), that folder's."""
         return self._here(file_url(art))
 
+    def lock_folder_file(self, art: Artifact) -> str:
+        """The ``file:`` URL on this machine of ``art``'s file in the find-links folder the lock records for it
+        (an import's ``file://{project}/wheels``), where it is there; "" otherwise."""
+        if art.url or not art.index:
+            return ""
+        url = self._file_url(art)
+        path = local_path(url) if url else None
+        return url if path is not None and path.is_file() else ""
+
     def local_copy(self, art: Artifact) -> Path | None:
         """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
         machine, in the download cache; None when none holds it. What ``--offline`` takes of a pinned file that
@@ -1346,6 +1355,10 @@ class Pinner:
             return None
         wanted = IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256)
         found, _other, _unread = self._refind(wanted)
+        if found is None and wanted.url and local_path(wanted.url) is not None:
+            # The lock's own find-links folder on this machine (an import's ``file://{project}/wheels``, pinned):
+            # read as the fetch policy allows a folder a lock names (``--allow-url DIR``), never on the lock's word.
+            found = wanted
         if found is None or local_path(found.url) is None:
             return None
         try:

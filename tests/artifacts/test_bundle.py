@@ -953,3 +953,49 @@ def test_a_wheel_taken_from_the_download_cache_is_not_said_fetched(
         assert f"{wheels} ({count} from the download cache)" in again.err, again.err
         taken = f"took {packages[0].artifact.filename} from the download cache"  # type: ignore[union-attr]
         assert taken in again.err, again.err
+
+
+def test_an_offline_bundle_reads_the_find_links_folder_an_import_records_once_allowed(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pylock import of a wheel in its find-links folder (uv's ``--emit-find-links`` header, or envsnap's
+    ``[tool.envsnap] find-links``) records it by its name in ``file://{project}/wheels``, no URL. ``bundle
+    --offline`` of it said the file was in no find-links folder on this machine, ``--allow-url`` of that folder's
+    files given or not: only the configured folders were read. The lock's own folder is read once allowed now, and
+    without that the error names the ``--allow-url`` to pass."""
+    import hashlib
+    import subprocess
+
+    from test_pin import make_wheel
+
+    project = tmp_path / "proj"
+    (project / "wheels").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    wheel = make_wheel(project / "wheels", "labnotes", "1.0")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "pylock.toml").write_text(
+        "#    uv pip compile --find-links ./wheels --emit-find-links --format pylock.toml requirements.in\n"
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "labnotes"\nversion = "1.0"\n'
+        f'wheels = [{{ url = "{wheel.as_uri()}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
+    monkeypatch.chdir(project)
+    assert cli("import", "pylock.toml", "-o", "env.lock").code == 0
+    assert 'url = ""' in (project / "env.lock").read_text()
+    refused = cli("bundle", "env.lock", "-o", tmp_path / "b1", "--offline", "--cache-dir", tmp_path / "c1")
+    assert refused.code != 0
+    folder = (project / "wheels").as_uri()
+    said = f"and --offline is set (the lock's find-links folder is read once allowed: pass --allow-url '{folder}/*')"
+    assert said in refused.err, refused.err
+    allowed = cli(
+        "bundle",
+        "env.lock",
+        "-o",
+        tmp_path / "b2",
+        "--offline",
+        "--cache-dir",
+        tmp_path / "c2",
+        "--allow-url",
+        f"{folder}/*",
+    )
+    assert allowed.code == 0, allowed.err
+    assert (tmp_path / "b2" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
