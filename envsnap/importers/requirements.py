@@ -631,6 +631,9 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
             )
         if base.startswith("file://localhost/"):  # the repository pip records (and the export writes so)
             base = "file://" + base[len("file://localhost") :]
+        elif base.startswith("file:/") and not base.startswith("file://"):
+            # pip-compile writes ``git+file:/srv/repo``: the same repository as uv's and pip's ``file:///srv/repo``
+            base = "file://" + base[len("file:") :]
         source = Source(kind="vcs", url=base, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
     path = urlsplit(url).path

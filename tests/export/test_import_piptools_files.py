@@ -634,3 +634,18 @@ def test_an_unpinned_git_dependency_is_refused_saying_how_to_pin_it(
     assert f"{req}:1: gitdep: VCS reference without a commit (url@commit): " in result.err, result.err
     assert "pin it to a commit, 'gitdep @ git+URL@COMMIT' (in requirements.in for pip-compile" in result.err
     assert "`git rev-parse HEAD` in the repository prints it" in result.err and len(result.err.splitlines()) == 1
+
+
+def test_a_git_dependency_by_pip_compile_s_file_url_is_the_repository_uv_names(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """pip-compile writes a local repository as ``gitdep @ git+file:/srv/gitdep@COMMIT``, uv's export as
+    ``git+file:///srv/gitdep@COMMIT``: the import recorded ``file:/srv/gitdep`` for the one and ``file:///srv/gitdep``
+    for the other, and ``diff`` of the two imports of one resolution called it a changed source (exit 1)."""
+    commit = "9946d2d069018d138ac2a5d7bf366732e663136f"
+    for name, url in (("piptools", "file:/srv/gitdep"), ("uv", "file:///srv/gitdep")):
+        (tmp_path / f"{name}.txt").write_text(f"gitdep @ git+{url}@{commit}\n")
+        assert cli("import", tmp_path / f"{name}.txt", "-o", tmp_path / f"{name}.lock").code == 0
+    assert 'url = "file:///srv/gitdep"' in (tmp_path / "piptools.lock").read_text()
+    diff = cli("diff", tmp_path / "piptools.lock", tmp_path / "uv.lock")
+    assert diff.code == 0 and "source" not in diff.out, diff.out
