@@ -197,6 +197,16 @@ def _built_for(lock: Snapshot, location: str) -> tuple[str, str]:
     return "", ""
 
 
+def visible_note(s: Snapshot) -> str:
+    """How many of the lock's GPUs the captured CUDA_VISIBLE_DEVICES (the lock's [environment]; UUIDs are
+    redacted, one GPU each) left the run, where it hid some (``CUDA_VISIBLE_DEVICES=1,0 left the run 2 of them``),
+    else "": the words ``show`` and the appendix both say."""
+    setting = s.environment.get("CUDA_VISIBLE_DEVICES")
+    count = len(s.hardware.gpus)
+    seen = cuda_visible(setting, count)
+    return f"CUDA_VISIBLE_DEVICES={setting} left the run {seen} of them" if setting is not None and seen < count else ""
+
+
 def cuda_visible(setting: str | None, gpus: int) -> int:
     """How many of the ``gpus`` NVML lists CUDA enumerates under ``CUDA_VISIBLE_DEVICES=setting`` (None: unset,
     all of them). CUDA reads the list up to its first entry that names no device: an index past the last GPU,

@@ -16,7 +16,7 @@ from typing import Any
 from .. import _templates
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
-from ..cudaneed import cuda_need, cuda_visible
+from ..cudaneed import cuda_need, visible_note
 from ..model import PythonPackage, Snapshot
 from ..report import gpu_name
 
@@ -311,13 +311,7 @@ def _gpu_kinds(s: Snapshot) -> tuple[list[str], str]:
     for (name, cc, gib), n in sorted(kinds.items()):
         details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "") if x)
         parts.append(f"{n} x {name}" + (f" ({details})" if details else ""))
-    # The captured process's CUDA_VISIBLE_DEVICES (the lock's [environment]; UUIDs are redacted, one GPU each).
-    setting = s.environment.get("CUDA_VISIBLE_DEVICES")
-    count = len(s.hardware.gpus)
-    seen = cuda_visible(setting, count)
-    if setting is not None and seen < count:
-        return parts, f"CUDA_VISIBLE_DEVICES={setting} left the run {seen} of them"
-    return parts, ""
+    return parts, visible_note(s)
 
 
 def _package_groups(s: Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:

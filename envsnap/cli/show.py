@@ -27,7 +27,7 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
-    from ..cudaneed import cuda_need
+    from ..cudaneed import cuda_need, visible_note
     from ..report import gpu_name
 
     # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
@@ -72,6 +72,9 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             f"{gpu.memory_mib} MiB" if gpu.memory_mib else "",
         )
         rows.append((f"GPU {gpu.index}", ", ".join(a for a in about if a)))
+    # The run saw fewer GPUs than the host has: the appendix says so, and `show` listed them all as if it saw them.
+    if note := visible_note(s):
+        rows.append(("GPUs visible", note))
     if s.cuda is not None:
         parts = [
             f"runtime {s.cuda.runtime_version}" if s.cuda.runtime_version else "",

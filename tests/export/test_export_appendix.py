@@ -123,6 +123,26 @@ def test_the_paragraph_lists_each_kind_of_gpu_as_an_item_of_its_sentence(rich: S
     ) in text
 
 
+def test_show_says_how_many_gpus_the_captured_cuda_visible_devices_left_the_run(rich: Snapshot) -> None:
+    """Three GPUs captured under CUDA_VISIBLE_DEVICES=1,0: the appendix said the run saw 2 of them, while `show`
+    listed the three and said nothing of it. `show` says it in the appendix's words now."""
+    from envsnap.cli.show import summary_rows
+
+    gpus = tuple(dataclasses.replace(rich.hardware.gpus[0], index=i) for i in range(3))
+    lock = dataclasses.replace(
+        rich,
+        hardware=dataclasses.replace(rich.hardware, gpus=gpus),
+        environment={**rich.environment, "CUDA_VISIBLE_DEVICES": "1,0"},
+    )
+    rows = dict(summary_rows(lock))
+    assert rows["GPUs visible"] == "CUDA_VISIBLE_DEVICES=1,0 left the run 2 of them"
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert "CUDA\\_VISIBLE\\_DEVICES=1,0 left the run 2 of them" in text
+    # All three visible (unset, or naming each): no such row.
+    for setting in ({}, {"CUDA_VISIBLE_DEVICES": "0,1,2"}):
+        assert "GPUs visible" not in dict(summary_rows(dataclasses.replace(lock, environment=setting)))
+
+
 @pytest.mark.integration
 @pytest.mark.tex
 @pytest.mark.skipif(
