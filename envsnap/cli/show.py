@@ -109,7 +109,10 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             libraries_from = (s.cuda.cudnn_source, s.cuda.nccl_source, s.cuda.cublas_source)
             loaded = "" if "cuda_home" in libraries_from else " present, not loaded"
             present = f"; toolkit {s.cuda.toolkit_version}{loaded}" if s.cuda.toolkit_version else ""
-            rows.append(("CUDA", f"{need.evidence} (the lock records no CUDA runtime){present}"))
+            # The cuDNN, NCCL and cuBLAS copies it loads are facts of it too: they went unsaid.
+            libraries = ", ".join(p for p in parts[1:4] if p)
+            said = f"{need.evidence} (the lock records no CUDA runtime)" + (f"; {libraries}" if libraries else "")
+            rows.append(("CUDA", f"{said}{present}"))
         elif not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):
             present = f"; toolkit {s.cuda.toolkit_version} present, not loaded" if s.cuda.toolkit_version else ""
             # A ROCm build runs on a GPU: "CPU-only" was said of torch 2.5.1+rocm6.2.

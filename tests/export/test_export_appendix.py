@@ -475,6 +475,29 @@ def test_cuda_runtime_wheels_no_binary_tells_apart_are_not_called_cpu_only(rich:
     )
 
 
+def test_show_names_the_libraries_a_cuda_build_with_no_runtime_recorded_loads(rich: Snapshot) -> None:
+    """torch 2.7.1+cu128, no CUDA runtime recorded, and cuDNN and NCCL wheels its binaries load: `show` read
+    "torch 2.7.1+cu128 built for CUDA 12.8 (the lock records no CUDA runtime)" and left out the library versions
+    every other CUDA row names. They follow it now."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, Framework
+
+    cuda = Cuda(cudnn_version="9.8.0", cudnn_source="pip", nccl_version="2.26.2", nccl_source="pip")
+    lock = lockfile.seal(
+        dataclasses.replace(
+            rich,
+            frameworks={"torch": Framework(name="torch", version="2.7.1+cu128", cuda_version="12.8")},
+            cuda=cuda,
+            python=dataclasses.replace(rich.python, packages=(PythonPackage(name="torch", version="2.7.1+cu128"),)),
+        )
+    )
+    said = "torch 2.7.1+cu128 built for CUDA 12.8 (the lock records no CUDA runtime)"
+    assert dict(summary_rows(lock))["CUDA"] == f"{said}; cuDNN 9.8.0, NCCL 2.26.2"
+    with_toolkit = dataclasses.replace(lock, cuda=dataclasses.replace(cuda, toolkit_version="13.0"))
+    libraries = "cuDNN 9.8.0, NCCL 2.26.2"
+    assert dict(summary_rows(with_toolkit))["CUDA"] == f"{said}; {libraries}; toolkit 13.0 present, not loaded"
+
+
 def test_a_cuda_build_with_no_runtime_recorded_is_not_said_to_carry_runtimes_of_two_majors(rich: Snapshot) -> None:
     """torch 2.7.1+cu128 and no CUDA runtime copy any binary loads, on a host with a CUDA 13.0 toolkit: `show` read
     "torch 2.7.1+cu128 built for CUDA 12.8 (which runtime the code loads is not recorded); toolkit 13.0", the
