@@ -100,7 +100,11 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             rows.append(("CUDA", f"{said}{present}"))
         elif need is not None and need.others:
             # CUDA wheels (of two majors) no binary of the environment tells apart: `check` judges a CUDA lock.
-            present = f"; toolkit {s.cuda.toolkit_version}" if s.cuda.toolkit_version else ""
+            # A toolkit no library is recorded loaded from is there, not loaded, as in the branches around: a bare
+            # "; toolkit 13.0" read as if the code loaded it beside the wheels.
+            from_toolkit = "cuda_home" in (s.cuda.cudnn_source, s.cuda.nccl_source, s.cuda.cublas_source)
+            loaded = "" if from_toolkit else " present, not loaded"
+            present = f"; toolkit {s.cuda.toolkit_version}{loaded}" if s.cuda.toolkit_version else ""
             rows.append(("CUDA", f"{need.carried()} (which runtime the code loads is not recorded){present}"))
         elif need is not None:
             # A CUDA build (torch 2.7.1+cu128), a runtime wheel or a conda CUDA package, and no runtime copy recorded:

@@ -460,7 +460,8 @@ def test_cuda_runtime_wheels_no_binary_tells_apart_are_not_called_cpu_only(rich:
     )
     carried = "nvidia-cuda-runtime 13.0.96 and nvidia-cuda-runtime-cu12 12.8.90"
     said = f"{carried} (which runtime the code loads is not recorded)"
-    assert dict(summary_rows(lock))["CUDA"] == f"{said}; toolkit 13.0"
+    # Nothing the lock records loads from the toolkit (the copies are the two wheels): it is there, not loaded.
+    assert dict(summary_rows(lock))["CUDA"] == f"{said}; toolkit 13.0 present, not loaded"
     text = appendix.render_markdown(lock)["appendix.md"].decode()
     assert f"| CUDA | {said} |" in text and "CPU-only" not in text
     # A toolkit beside no CUDA wheel and no CUDA build is still CPU-only.
@@ -496,6 +497,32 @@ def test_show_names_the_libraries_a_cuda_build_with_no_runtime_recorded_loads(ri
     with_toolkit = dataclasses.replace(lock, cuda=dataclasses.replace(cuda, toolkit_version="13.0"))
     libraries = "cuDNN 9.8.0, NCCL 2.26.2"
     assert dict(summary_rows(with_toolkit))["CUDA"] == f"{said}; {libraries}; toolkit 13.0 present, not loaded"
+
+
+def test_show_says_a_toolkit_beside_runtime_wheels_of_two_majors_is_loaded_only_where_a_library_comes_from_it(
+    rich: Snapshot,
+) -> None:
+    """The CUDA 12 and 13 runtime wheels and a CUDA 13.0 toolkit nothing loads from: `show` read "...; toolkit 13.0",
+    bare, where every other CUDA row says such a toolkit is "present, not loaded". It says so now, and stays bare
+    where a cuDNN the environment loads comes from the toolkit."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, CudaLibrary
+
+    wheels = (
+        PythonPackage(name="nvidia-cuda-runtime", version="13.0.96"),
+        PythonPackage(name="nvidia-cuda-runtime-cu12", version="12.8.90"),
+    )
+    copies = (
+        CudaLibrary("runtime", "13.0.96", "pip", "nvidia-cuda-runtime"),
+        CudaLibrary("runtime", "12.8.90", "pip", "nvidia-cuda-runtime-cu12"),
+    )
+    base = dataclasses.replace(rich, frameworks={}, python=dataclasses.replace(rich.python, packages=wheels))
+    carried = "nvidia-cuda-runtime 13.0.96 and nvidia-cuda-runtime-cu12 12.8.90"
+    said = f"{carried} (which runtime the code loads is not recorded)"
+    lock = lockfile.seal(dataclasses.replace(base, cuda=Cuda(toolkit_version="13.0", copies=copies)))
+    assert dict(summary_rows(lock))["CUDA"] == f"{said}; toolkit 13.0 present, not loaded"
+    cuda = Cuda(toolkit_version="13.0", copies=copies, cudnn_version="9.8.0", cudnn_source="cuda_home")
+    assert dict(summary_rows(dataclasses.replace(lock, cuda=cuda)))["CUDA"] == f"{said}; toolkit 13.0"
 
 
 def test_a_cuda_build_with_no_runtime_recorded_is_not_said_to_carry_runtimes_of_two_majors(rich: Snapshot) -> None:
