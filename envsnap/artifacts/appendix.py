@@ -17,7 +17,7 @@ from .. import _templates
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from ..cudaneed import cuda_need, visible_note
-from ..model import PythonPackage, Snapshot
+from ..model import Gpu, PythonPackage, Snapshot
 from ..report import gpu_name
 
 UNKNOWN = "unknown"
@@ -306,12 +306,28 @@ def _no_gpus(s: Snapshot, unknown: set[str]) -> str:
 def _gpu_kinds(s: Snapshot) -> tuple[list[str], str]:
     """Each kind of GPU the lock records (``2 x NVIDIA H100 ... (compute capability 9.0, 80 GiB)``), and how many of
     them the captured CUDA_VISIBLE_DEVICES left the run where it hid some (else "")."""
-    kinds = Counter((gpu_name(g), g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus)
+    kinds = Counter(
+        (gpu_name(g), _name_error(s, g), g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus
+    )
     parts = []
-    for (name, cc, gib), n in sorted(kinds.items()):
-        details = ", ".join(x for x in (f"compute capability {cc}" if cc else "", f"{gib} GiB" if gib else "") if x)
+    for (name, error, cc, gib), n in sorted(kinds.items()):
+        about = (
+            f"NVML: {error}" if error else "",
+            f"compute capability {cc}" if cc else "",
+            f"{gib} GiB" if gib else "",
+        )
+        details = ", ".join(x for x in about if x)
         parts.append(f"{n} x {name}" + (f" ({details})" if details else ""))
     return parts, visible_note(s)
+
+
+def _name_error(s: Snapshot, gpu: Gpu) -> str:
+    """Why NVML gave no name for a GPU, where the lock's ``nvidia.error`` records it (``GPU is lost``), else "":
+    "1 x unknown GPU" said nothing of it."""
+    if gpu.name or s.nvidia is None:
+        return ""
+    prefix = f"GPU {gpu.index}: nvmlDeviceGetName: "
+    return next((e[len(prefix) :] for e in s.nvidia.error.split("; ") if e.startswith(prefix)), "")
 
 
 def _package_groups(s: Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:

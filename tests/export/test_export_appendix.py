@@ -143,6 +143,25 @@ def test_show_says_how_many_gpus_the_captured_cuda_visible_devices_left_the_run(
         assert "GPUs visible" not in dict(summary_rows(dataclasses.replace(lock, environment=setting)))
 
 
+def test_the_appendix_says_why_a_gpu_has_no_name(rich: Snapshot) -> None:
+    """A GPU whose name NVML did not give (nvmlDeviceGetName: GPU is lost, which the lock's nvidia.error records):
+    the appendix read "1 x unknown GPU (compute capability 8.0)" and said nothing of why. It gives NVML's error."""
+    from envsnap.model import Nvidia
+
+    lost = "GPU 1: nvmlDeviceGetName: GPU is lost"
+    gpus = (rich.hardware.gpus[0], Gpu(index=1, name="", compute_capability="8.0"))
+    lock = dataclasses.replace(
+        rich,
+        hardware=dataclasses.replace(rich.hardware, gpus=gpus),
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4", source="nvml", error=lost),
+    )
+    text = appendix.render_markdown(lock)["appendix.md"].decode()
+    assert "1 x unknown GPU (NVML: GPU is lost, compute capability 8.0)" in text, text
+    # No error recorded for it: the name alone, as before.
+    quiet = dataclasses.replace(lock, nvidia=Nvidia(driver_version="550.54.14", source="nvml"))
+    assert "1 x unknown GPU (compute capability 8.0)" in appendix.render_markdown(quiet)["appendix.md"].decode()
+
+
 @pytest.mark.integration
 @pytest.mark.tex
 @pytest.mark.skipif(
