@@ -60,6 +60,10 @@ class TargetFacts:
     # cost a process and, for a large base environment, a tenth of a second, and let a cuDNN wheel installed
     # there count for a venv that cannot load it.
     installs_packages: bool = False
+    # It installs conda packages (the conda target): the Python distributions a conda package installed
+    # (``conda_managed``) come with them. A target that installs packages without it (a venv, an image) cannot
+    # give them: the platform rule fails such a lock before anything is fetched.
+    installs_conda: bool = False
 
 
 @frozen

@@ -478,7 +478,7 @@ class CondaRebuilder(Rebuilder):
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
     default_dest = "envsnap-conda"
-    target_facts = TargetFacts(provides_python=True, installs_packages=True)
+    target_facts = TargetFacts(provides_python=True, installs_packages=True, installs_conda=True)
     options = CondaOptions
     bundle_folders = (CONDA_DIR, bundle_layout.WHEELS)
 

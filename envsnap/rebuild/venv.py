@@ -692,7 +692,8 @@ class VenvRebuilder(Rebuilder):
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"
                 make_bundle(
-                    request.lock,
+                    # The wheels only: a venv installs no conda package, so none of its archives is fetched.
+                    dataclasses.replace(request.lock, conda=None),
                     bundle_dir,
                     BundleOptions(
                         project_dir=request.project_dir, allow_urls=request.allow_urls, lock_path=request.lock_path

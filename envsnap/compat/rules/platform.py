@@ -14,8 +14,32 @@ NAME = "platform"
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
-        return _container(lock, host, target)
-    return _host(lock, host, target) + _conda_platform(lock, host)
+        return _container(lock, host, target) + _conda_installed(lock, target)
+    return _host(lock, host, target) + _conda_platform(lock, host) + _conda_installed(lock, target)
+
+
+def _conda_installed(lock: Snapshot, target: Target) -> list[Finding]:
+    """Python distributions a conda package installed (``conda_managed``) come with that conda package: a target
+    that installs wheels into an environment of its own (a venv, an image) has none of them to install, and its
+    rebuild ended in a mismatch after fetching every conda archive. The check fails such a lock for it, naming
+    them, so the rebuild stops before anything is fetched. The host target installs nothing: not judged."""
+    if not target.facts.installs_packages or target.facts.installs_conda or lock.conda is None:
+        return []
+    managed = [p for p in lock.python.packages if p.conda_managed]
+    if not managed:
+        return []
+    named = ", ".join(f"{p.name} {p.version}".strip() for p in managed[:5])
+    more = f" and {len(managed) - 5} more" if len(managed) > 5 else ""
+    return [
+        Finding(
+            "fail",
+            "conda packages",
+            f"{len(managed)} Python package{'s' if len(managed) > 1 else ''} installed by conda",
+            f"not installable by the {target.kind} target (wheels only): {named}{more}",
+            "rebuild with --target conda, which installs them with their conda packages",
+            NAME,
+        )
+    ]
 
 
 def _conda_platform(lock: Snapshot, host: Snapshot) -> list[Finding]:
