@@ -156,6 +156,7 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
     """A fresh ``.envsnap-<kind>-*`` folder in ``parent`` (created), held while in use and removed after, with
     whatever it names as its sibling. What killed runs left in ``parent`` is removed first."""
     assert kind in KINDS
+    made = missing_folders(parent)
     parent.mkdir(parents=True, exist_ok=True)
     sweep(parent)
     with _MAKING:
@@ -172,6 +173,30 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
             shutil.rmtree(sibling, ignore_errors=True)
         shutil.rmtree(path, ignore_errors=True)
         os.close(fd)
+        # The folders made for it go too where nothing else is in them (a failed rebuild into `newparent/x` left
+        # an empty newparent/); one that holds what the run moved into place (or anything else) stays.
+        remove_empty(made)
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and the folders above it that do not exist, the deepest first: what ``mkdir(parents=True)``
+    makes."""
+    missing: list[Path] = []
+    here = Path(os.path.abspath(path))
+    while not os.path.lexists(here) and here.parent != here:
+        missing.append(here)
+        here = here.parent
+    return missing
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (``missing_folders``' list, the deepest first) while each is an empty folder: a run
+    removes only the folders it made, and none that anything was put in since."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
 
 
 def name_sibling(holder: Path, sibling: Path) -> None:

@@ -602,7 +602,7 @@ class CondaRebuilder(Rebuilder):
         options = CondaOptions.from_mapping(request.options, owner="the conda target")
         engine, tool = data.engine, data.tool
         created = not dest.exists()
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        made = _leftovers.missing_folders(dest.parent)  # made by held_dir, and removed again on failure
         # Built beside the prefix and renamed into place, as the venv target does: a killed run leaves no
         # half-made prefix at --prefix, and the next run (or `envsnap clean`) removes what it left. Beside it:
         # the installer hard-links from its cache when both are on one file system.
@@ -657,6 +657,7 @@ class CondaRebuilder(Rebuilder):
                 report = verify(lock, str(python), cache=request.use_cache, gpu_timeout=request.gpu_timeout)
         except BaseException:
             _undo(dest, created)
+            _leftovers.remove_empty(made)
             raise
         return RebuildResult(
             plan=plan,

@@ -56,3 +56,16 @@ def test_a_forced_venv_rebuild_fetches_no_conda_archive(
     assert result.code == 3, result  # built what a venv can; the verify names what it lacks
     assert "tinyutil 0.3.0: in the lock, not installed" in result.out
     assert (tmp_path / "vx" / "pyvenv.cfg").is_file()
+
+
+def test_a_failed_venv_rebuild_removes_the_folders_it_made_for_the_dest(
+    locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pipdemo is found nowhere: pinning fails
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = cli("rebuild", locked, "--target", "venv", "--dest", tmp_path / "newparent" / "x", "--force")
+    assert result.code == 4, result  # the work failed
+    assert "pipdemo 1.2.0" in result.err and "could be pinned" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

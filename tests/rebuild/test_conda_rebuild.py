@@ -849,6 +849,24 @@ def test_a_failure_after_linking_leaves_the_users_empty_prefix_empty(
     assert (tmp_path / "p").is_dir() and not any((tmp_path / "p").iterdir())
 
 
+def test_a_failed_rebuild_removes_the_folders_it_made_for_the_prefix(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    copy = _copy_bundle(bundle, tmp_path)
+    for wheel in (copy / "wheels").glob("*.whl"):
+        wheel.unlink()  # the conda layer installs, then the pip layer cannot
+    Bundle(copy).write_sums()
+    (tmp_path / "kept").mkdir()
+    args = ("rebuild", copy / "envsnap.lock", "--target", "conda", "--bundle", copy, "--offline")
+    result = cli(*args, "--prefix", tmp_path / "newparent" / "deeper" / "p")
+    assert result.code == 4, result
+    assert "pipdemo" in result.err
+    assert not (tmp_path / "newparent").exists()  # it was made for the prefix: gone with it
+    result = cli(*args, "--prefix", tmp_path / "kept" / "new" / "p")
+    assert result.code == 4, result
+    assert (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())  # the user's stays
+
+
 def test_a_damaged_cache_copy_is_fetched_again(locked: Path, conda_env: CondaEnv, tmp_path: Path) -> None:
     lock = lockfile.load(locked)
     assert lock.conda is not None
@@ -1474,6 +1492,7 @@ def test_ctrl_c_while_rattler_installs_waits_for_its_writing_and_leaves_nothing(
 
     monkeypatch.setattr(rattler, "install", install)
     parent = tmp_path / "parent"
+    parent.mkdir()  # the user's folder: it stays (one held_dir made would go with the run)
     said: list[str] = []
     with pytest.raises(KeyboardInterrupt), _leftovers.held_dir(parent, "conda") as work:
         target.install_with_rattler(
