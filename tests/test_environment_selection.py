@@ -110,6 +110,22 @@ def test_json_output_stays_parseable_with_the_first_line_on_stderr(research_venv
     assert res.stderr.splitlines()[0] == f"checking {lock} with {research_venv} (VIRTUAL_ENV)"
 
 
+def test_check_for_a_target_with_its_own_python_names_no_interpreter_of_the_host(
+    research_venv: Path, tmp_path: Path
+) -> None:
+    """`check --target conda` named the active venv's interpreter in its first line, which the check does not use:
+    the conda target installs the locked Python (docker's image has its own too)."""
+    lock = tmp_path / "envsnap.lock"
+    res = _envsnap("capture", "-o", lock, cwd=tmp_path, **_activated(research_venv))
+    assert res.returncode == 0, res.stderr
+    res = _envsnap("check", lock, "--target", "conda", cwd=tmp_path, **_activated(research_venv))
+    first = res.stdout.splitlines()[0]
+    assert first == f"checking {lock} for --target conda, which brings its own Python: no interpreter here is judged"
+    assert str(research_venv) not in res.stdout
+    res = _envsnap("check", lock, "--target", "venv", cwd=tmp_path, **_activated(research_venv))
+    assert res.stdout.splitlines()[0] == f"checking {lock} with {research_venv} (VIRTUAL_ENV)"
+
+
 @pytest.mark.parametrize("variable", ["VIRTUAL_ENV", "CONDA_PREFIX"])
 def test_an_active_environment_that_is_not_one_is_a_one_line_error(tmp_path: Path, variable: str) -> None:
     (tmp_path / "bin").mkdir()

@@ -85,9 +85,21 @@ def run(args: argparse.Namespace) -> int:
         gpu_timeout=args.gpu_timeout,
     )
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
-    _output.first_line(f"checking {args.lock} with {chosen.describe()}", json_output=args.json)
+    _output.first_line(f"checking {args.lock} {_judged(args.target, chosen.describe())}", json_output=args.json)
     if args.json:
         _output.print_json({"lock": args.lock, **report.to_dict()})
     else:
         _output.print_table(render(report, args.lock))
     return exit_code(report, strict=args.strict)
+
+
+def _judged(target: str, described: str) -> str:
+    """What the check judges the lock's Python against: the interpreter chosen here, or, for a target that brings
+    its own (conda installs the locked one, an image has its base image's), none of this host's: the first line
+    of `check --target conda` named the active venv's interpreter, which the check did not use."""
+    from ..compat.target import HOST
+    from ..rebuild import get
+
+    if target != HOST and get(target).target_facts.provides_python:
+        return f"for --target {target}, which brings its own Python: no interpreter here is judged"
+    return f"with {described}"
