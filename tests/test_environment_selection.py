@@ -162,7 +162,7 @@ def test_python_option_env_is_the_env_folder_conda_exports_create_not_usr_bin_en
     res = _envsnap("verify", lock, "--python", "env", cwd=conda_env.prefix.parent)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.splitlines()[0] == f"verifying env (--python) against {lock}"
-    assert res.stdout.splitlines()[-1].startswith("identical: the Python layer matches the lock"), res.stdout
+    assert res.stdout.splitlines()[-1].startswith("identical: the Python and conda layers match the lock"), res.stdout
 
 
 @pytest.fixture(scope="module")

@@ -229,10 +229,20 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
     # What differs is named by its layer: a conda record missing is not the Python layer's mismatch.
     layers = {"conda" if d.area == "conda" else "Python" for d in report.by_severity(MISMATCH)}
     checked = f"{counted(report.packages_checked, 'package')} checked, {warnings}"
+    both = (
+        f"{counted(report.packages_checked, 'Python package')} and "
+        f"{counted(report.conda_checked, 'conda package')} checked, {warnings}"
+    )
     if layers == {"conda", "Python"}:
         summary = f"the Python and conda layers do not match the lock ({checked})"
     elif layers == {"conda"} and python_layer:
         summary = f"the conda layer {what} the lock (the Python layer matches: {checked})"
+    elif python_layer and report.conda_checked and not layers:
+        # The conda records were compared too (a conda environment's lock, verified in a conda prefix): it said
+        # "the Python layer matches the lock", as if they were not.
+        summary = f"the Python and conda layers match the lock ({both})"
+    elif python_layer and report.conda_checked:
+        summary = f"the Python layer {what} the lock, the conda layer matches ({both})"
     elif python_layer:
         summary = f"the Python layer {what} the lock ({checked})"
     else:

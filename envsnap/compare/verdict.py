@@ -92,6 +92,9 @@ class VerifyReport(Report):
     target: str  # the interpreter that was verified
     packages_checked: int
     differences: tuple[Difference, ...]
+    # The lock's conda packages compared with the target's conda records: 0 where none were (no ``[conda]``
+    # table, or a target that is no conda environment). The verdict line names the conda layer where it is > 0.
+    conda_checked: int = 0
 
     def by_severity(self, severity: str) -> list[Difference]:
         return [d for d in self.differences if d.severity == severity]
@@ -109,6 +112,11 @@ class VerifyReport(Report):
 
     def json_extra(self) -> dict[str, Any]:
         return {"identical": self.identical}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        del out["conda_checked"]  # for the verdict line: the JSON's keys stay those docs/cli.md lists
+        return out
 
     @property
     def identical(self) -> bool:
@@ -142,6 +150,7 @@ def plain_report(report: VerifyReport) -> dict[str, Any]:
         "lock": report.lock,
         "target": report.target,
         "packages_checked": report.packages_checked,
+        "conda_checked": report.conda_checked,
         "differences": [[getattr(d, name) for name in _DIFFERENCE_FIELDS] for d in report.differences],
     }
 
@@ -156,6 +165,7 @@ def report_of(data: Any) -> VerifyReport:
             raise TypeError("not a difference")
         differences.append(Difference(*row))
     lock, target, checked = data["lock"], data["target"], data["packages_checked"]
-    if type(lock) is not str or type(target) is not str or type(checked) is not int:
+    conda = data.get("conda_checked", 0)
+    if type(lock) is not str or type(target) is not str or type(checked) is not int or type(conda) is not int:
         raise TypeError("not a report")
-    return VerifyReport(lock, target, checked, tuple(differences))
+    return VerifyReport(lock, target, checked, tuple(differences), conda)

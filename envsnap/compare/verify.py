@@ -517,6 +517,7 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         target=target,
         packages_checked=len(lock.python.packages),
         differences=ordered(diffs),
+        conda_checked=len(lock.conda.packages) if lock.conda is not None and actual.conda is not None else 0,
     )
 
 

@@ -833,6 +833,27 @@ def test_verify_compares_the_conda_layer(
     assert "libhello: version 1.0.0 -> 1.0.1" in result.out
 
 
+def test_verify_of_a_matching_conda_env_names_both_layers_it_compared(
+    locked: Path, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    result = cli("verify", locked, "--python", conda_env.python)
+    assert result.code == 0, result
+    assert result.out.splitlines()[-1] == (
+        "identical: the Python and conda layers match the lock (2 Python packages and 4 conda packages checked, "
+        "0 warnings)"
+    )
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    for dist in prefix.glob("lib/python*/site-packages/pipdemo-*.dist-info"):
+        shutil.rmtree(dist)  # the pip layer differs, the conda layer does not
+    result = cli("verify", locked, "--python", prefix / "bin" / "python")
+    assert result.code == 3, result
+    assert result.out.splitlines()[-1].startswith(
+        "DIFFERENT: the Python layer does not match the lock, the conda layer matches (2 Python packages and 4 conda "
+        "packages checked"
+    )
+
+
 def test_a_failure_after_linking_leaves_the_users_empty_prefix_empty(
     bundle: Path, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
