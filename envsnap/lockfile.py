@@ -169,6 +169,36 @@ def canonical_digest(data: Mapping[str, Any]) -> str:
     return _lock_digest(doc)
 
 
+# What ``pin`` and ``bundle`` add to a lock without changing the environment it describes: where each file comes
+# from and its hashes (a package's ``artifact``, a system package's .deb), their ``pin:`` notes, the locks it was
+# pinned or made from. ``identity_digest`` leaves these out (docs/lockfile.md, "The environment's identity").
+PIN_NOTE = "pin: "
+_DEB_FIELDS = ("filename", "size", "sha256", "url")
+
+
+def identity_digest(data: Mapping[str, Any]) -> str:
+    """``sha256:`` of the canonical JSON of a lock document without what pinning adds (above): the same for a lock
+    and the lock ``pin`` or ``bundle`` made of it, another for a lock with any other change (a version, a source,
+    the system, a GPU). A run record keeps it (``environment.lock_identity``) to know its lock once pinned."""
+    doc = dict(data)
+    left_out = ("created", "content_digest", "made_from", "pinned_from")
+    meta = {k: v for k, v in doc.get("envsnap", {}).items() if k not in left_out}
+    notes = [w for w in meta.get("warnings", ()) if not (isinstance(w, str) and w.startswith(PIN_NOTE))]
+    meta.pop("warnings", None)
+    if notes:
+        meta["warnings"] = notes
+    doc["envsnap"] = meta
+    python = doc.get("python")
+    if isinstance(python, Mapping) and isinstance(python.get("packages"), list):
+        packages = [{k: v for k, v in p.items() if k != "artifact"} for p in python["packages"]]
+        doc["python"] = {**python, "packages": packages}
+    system = doc.get("system")
+    if isinstance(system, Mapping) and isinstance(system.get("packages"), list):
+        debs = [{k: v for k, v in p.items() if k not in _DEB_FIELDS} for p in system["packages"]]
+        doc["system"] = {**system, "packages": debs}
+    return _lock_digest(doc)
+
+
 def _lock_digest(doc: dict[str, Any]) -> str:
     """``json_digest(doc)`` for a lock document, its canonical JSON written by orjson where it is installed and the
     lock large enough to pay for its import (``ORJSON_FROM``).
@@ -928,6 +958,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "warnings": _text(65536),
         "unknown": _s(grammar.is_table_path, "table or field name", empty=False),
         "made_from": _DIGEST,
+        "pinned_from": _DIGEST,
     },
     Platform: {
         "system": _TOKEN,

@@ -58,6 +58,10 @@ class Meta:
     # Set by `envsnap bundle`: the content digest of the lock the bundle's own was made from (pinned and sealed
     # anew, its digest is another): what a run record of that lock names. Written only when set.
     made_from: str = field(default="", metadata={"sparse": True})
+    # Set by `envsnap pin`: the content digests of the locks this one was pinned from, oldest first (each pin that
+    # changed the lock adds the one it read). A run record of one of them takes this lock as its own when the two
+    # describe one environment (runs/record.py: ``Environment.made_with``). Written only when set.
+    pinned_from: tuple[str, ...] = field(default=(), metadata={"sparse": True})
 
 
 @frozen

@@ -58,6 +58,7 @@ from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, st
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, file_url, is_find_links
+from ..lockfile import PIN_NOTE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
 from ..platforms import machine, major_minor, numbers
 from ..probes.records import wheel_record_digest
@@ -72,7 +73,7 @@ MAX_INDEX_PAGE = 128 * 1024 * 1024
 # package (the largest CUDA ones are a few GiB), so an endless response cannot fill the disk.
 MAX_DOWNLOAD = 64 * 1024 * 1024 * 1024
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-WARNING_PREFIX = "pin: "
+WARNING_PREFIX = PIN_NOTE  # what identity_digest leaves out: a pin note changes no environment
 
 
 # ------------------------------------------------------------------------------------------ pip's config
@@ -1934,6 +1935,24 @@ def _located(outcome: PinOutcome, redactor: PathRedactor) -> PinOutcome:
     if outcome.artifact is None:
         return outcome
     return dataclasses.replace(outcome, artifact=located(outcome.artifact, redactor))
+
+
+# The most digests ``pinned_from`` keeps (the oldest go first): a lock pinned again and again stays small.
+MAX_PINNED_FROM = 64
+
+
+def traced(before: Snapshot, after: Snapshot) -> Snapshot:
+    """``after`` (``before`` pinned) naming ``before`` among the locks it was pinned from (``envsnap.pinned_from``),
+    so that a run record of ``before`` takes it as its lock (docs/runrecord.md); ``after`` itself when the pin
+    changed nothing (the same content digest): the file is then left as it is."""
+    from .. import lockfile
+
+    origin = lockfile.canonical_digest(lockfile.to_dict(before))
+    if lockfile.canonical_digest(lockfile.to_dict(after)) == origin:
+        return after
+    kept = tuple(d for d in after.envsnap.pinned_from if d != origin)
+    names = (*kept, origin)[-MAX_PINNED_FROM:]
+    return dataclasses.replace(after, envsnap=dataclasses.replace(after.envsnap, pinned_from=names))
 
 
 def pin(

@@ -115,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
                     "write the lock into a folder that holds it (the input lock's, or a git work tree around both)"
                 )
             result = dataclasses.replace(result, snapshot=moved)
+    from ..artifacts.pin import traced
+
+    # A record of a run with the lock read is traced to the one written (docs/runrecord.md).
+    result = dataclasses.replace(result, snapshot=traced(snapshot, result.snapshot))
     if to_stdout:  # as capture, import and export print it; pin wrote a file named "-"
         _output.write_document(lockfile.dumps(result.snapshot))
     else:

@@ -800,7 +800,8 @@ def _within(path: str, explained: frozenset[str]) -> bool:
 def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset()) -> list[Change]:
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
     must not read as identical), but those an entry names already (``explained``) and the lock a bundle's lock was
-    made from (``envsnap.made_from``: how the lock was made, as its ``created``)."""
+    made from and the locks it was pinned from (``envsnap.made_from``, ``envsnap.pinned_from``: how the lock was
+    made, as its ``created``)."""
     from .. import lockfile
 
     if a == b:  # the same lock twice (one object, when both sides are one file): nothing to convert
@@ -825,7 +826,7 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
-    left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from")
+    left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from", "envsnap.pinned_from")
     paths = [p for p in paths if p not in left_out and p not in respelled and not _within(p, explained)]
     if any(imported):
         # How each lock was made (the format it was imported from) is not a fact of the environment.

@@ -262,17 +262,18 @@ def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -
             "control characters): rename the record"
         )
     used = rec.environment.lock_digest
-    if lock is not None and used:
+    # This lock, or it pinned (pin, bundle: the record's lock identity, docs/runrecord.md), is the run's lock.
+    why = rec.environment.other_lock(lock) if lock is not None else ""
+    if lock is not None and why:
         digest = lock.envsnap.content_digest or lockfile.seal(lock).envsnap.content_digest
-        # The bundle's lock names this lock as the one it was made from (and what this lock was made from).
-        if used not in (digest, lock.envsnap.made_from):
-            # ``kept``: a record an earlier --artifact run put in the bundle, described again as a --run one is.
-            what = f"{auditing.RUNS}/{name} (in the bundle, from an earlier --artifact run)"
-            raise MetadataError(
-                f"{what if kept else '--run ' + grammar.shown(path.name)}: the run used another lock "
-                f"({used[:19]}...) than this one ({digest[:19]}...): record the run with this lock (envsnap run "
-                f"--lock LOCK), or bundle the lock it used{', or make the bundle in a new folder' if kept else ''}"
-            )
+        # ``kept``: a record an earlier --artifact run put in the bundle, described again as a --run one is.
+        what = f"{auditing.RUNS}/{name} (in the bundle, from an earlier --artifact run)"
+        raise MetadataError(
+            f"{what if kept else '--run ' + grammar.shown(path.name)}: the run used another lock "
+            f"({used[:19]}...) than this one ({digest[:19]}...; {why}): record the run with this lock (envsnap "
+            "run --lock LOCK), or bundle the lock it used or one envsnap pin made of it"
+            f"{', or make the bundle in a new folder' if kept else ''}"
+        )
     return rec, name
 
 

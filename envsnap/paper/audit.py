@@ -467,20 +467,19 @@ def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -
     from ..runs import record as run_record
 
     fingerprinted = 0
-    lock = bundle.lock.envsnap if bundle is not None else None
     for path in records:
         try:
             rec = run_record.load(path)
         except EnvsnapError as exc:
             return Item("run-recorded", "reproduced", False, f"{path.name}: {exc}", remedy)
         named = rec.environment.lock_digest
-        if lock is not None and named and named not in (lock.content_digest, lock.made_from):
+        if bundle is not None and not rec.environment.made_with(bundle.lock):
             # rerun would say "environment: differs" for every reader: the run used another lock than this one.
             return Item(
                 "run-recorded",
                 "reproduced",
                 False,
-                f"{path.name}: the run used another lock ({named[:19]}) than the bundle's, or the one it was made from",
+                f"{path.name}: the run used another lock ({named[:19]}) than the bundle's (nor that lock pinned)",
                 "record the run with the lock this bundle was made from (envsnap run --lock LOCK), then bundle again",
             )
         fingerprinted += bool(rec.inputs()) and all(d.method == "sha256" for d in rec.data)

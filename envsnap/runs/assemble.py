@@ -371,6 +371,7 @@ def environment(
     captured: bool,
     drift: Sequence[str],
     digest: str = "",
+    identity: str = "",
 ) -> Environment:
     python = ctx.redactor.text(target.describe())
     if lock is None or lock_path is None:
@@ -378,6 +379,8 @@ def environment(
     return Environment(
         lock=relative_to_root(lock_path, ctx.root),
         lock_digest=digest or (lock_digest(lock, captured) if isinstance(lock, Snapshot) else ""),
+        lock_identity=identity
+        or (lockfile.identity_digest(lockfile.to_dict(lock)) if isinstance(lock, Snapshot) else ""),
         captured=captured,
         python=python,
         drift=tuple(drift),
@@ -399,6 +402,7 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
     database: PackageDatabase | None = None
     lock_digest: str = ""  # the lock's digest, computed ahead
+    lock_identity: str = ""  # and its identity (lockfile.identity_digest): the same once the lock is pinned
     lock_text: str = ""  # a capture's lockfile text, to be written beside the record once the command has ended
     index: RecordIndex = field(default_factory=RecordIndex)  # the target environment's RECORD files, read ahead
     conda: CondaIndex = field(default_factory=CondaIndex)
@@ -456,19 +460,21 @@ def prepare(
             kept = lock.kept() if isinstance(lock, KeptLock) else None
             view = LockView.from_json(kept[1]) if kept is not None else None
             if kept is not None and view is not None:  # the lock is read only if its verify is not from the memo
-                out.lock_digest, out.lock = kept[0], view
+                out.lock_digest, out.lock_identity, out.lock = kept[0], kept[2], view
                 load: Callable[[], Snapshot] = lock.load  # type: ignore[union-attr]
             else:
                 snapshot = lock.load() if isinstance(lock, KeptLock) else lock
                 out.lock, out.lock_digest = snapshot, lock_digest(snapshot, captured=False)
+                out.lock_identity = lockfile.identity_digest(lockfile.to_dict(snapshot))
                 if isinstance(lock, KeptLock) and use_cache:
-                    lock.keep(out.lock_digest, LockView.of(snapshot).to_json())
+                    lock.keep(out.lock_digest, LockView.of(snapshot).to_json(), out.lock_identity)
                 load = lambda: snapshot  # noqa: E731
             found = _verified(load, out.lock_digest, target, interpreter, use_cache)
             out.drift = [line for _, line in found]
             out.mismatches = sum(1 for bad, _ in found if bad)
         else:
-            out.lock, out.lock_text, out.lock_digest = _capture(target, interpreter, capture_path, project, use_cache)
+            captured = _capture(target, interpreter, capture_path, project, use_cache)
+            out.lock, out.lock_text, out.lock_digest, out.lock_identity = captured
             out.lock_path, out.captured = capture_path, True
     except Exception as exc:
         what = "verified" if lock is not None else "captured"
@@ -569,12 +575,13 @@ def _verified(
 
 def _lock_text(
     document: dict[str, Any], project: Any, use_cache: bool, snapshot: Snapshot | None = None
-) -> tuple[str, str]:
-    """The sealed lockfile text and digest of a capture (its sealed ``document``) with the project's state
-    taken now. A cached capture differs from the one the last run wrote only in its project (the commit): the
-    text made from both is kept in the run cache under a key of the cached capture (its seal and its time) and
-    the project's state, so an unchanged project costs no lock model, conversion or TOML of the whole lock
-    (0.17 s of CPU here). ``snapshot``: the lock of ``document`` where there is one (a fresh capture)."""
+) -> tuple[str, str, str]:
+    """The sealed lockfile text, digest and identity (``lockfile.identity_digest``) of a capture (its sealed
+    ``document``) with the project's state taken now. A cached capture differs from the one the last run wrote
+    only in its project (the commit): the text made from both is kept in the run cache under a key of the cached
+    capture (its seal and its time) and the project's state, so an unchanged project costs no lock model,
+    conversion or TOML of the whole lock (0.17 s of CPU here). ``snapshot``: the lock of ``document`` where there
+    is one (a fresh capture)."""
     import hashlib
     import json
 
@@ -588,24 +595,26 @@ def _lock_text(
         part = f"{sealed}\0{created}\0{json.dumps(lockfile.to_dict(project), sort_keys=True)}"
         name = "locktext-" + hashlib.sha256(part.encode()).hexdigest()
         entry = cache.get(name)
-        text, digest = (entry.get("text"), entry.get("digest")) if entry is not None else (None, None)
-        if isinstance(text, str) and isinstance(digest, str):
-            return text, digest
+        text, digest, identity = (entry.get(k) for k in ("text", "digest", "identity")) if entry else (None,) * 3
+        # An entry kept before the identity was is made again.
+        if isinstance(text, str) and isinstance(digest, str) and isinstance(identity, str) and identity:
+            return text, digest, identity
     snapshot = snapshot or cache.lock_of(document)
     if snapshot is None:
         raise ValueError("the kept capture is not a valid lock")
-    text, digest = lockfile.dumps_sealed(dataclasses.replace(snapshot, project=project))
+    made = dataclasses.replace(snapshot, project=project)
+    (text, digest), identity = lockfile.dumps_sealed(made), lockfile.identity_digest(lockfile.to_dict(made))
     if name:
-        cache.put(name, {"text": text, "digest": digest})
-    return text, digest
+        cache.put(name, {"text": text, "digest": digest, "identity": identity})
+    return text, digest, identity
 
 
 def _capture(
     target: TargetEnvironment, interpreter: str, capture_path: Path | None, project: Any, use_cache: bool
-) -> tuple[LockView, str, str]:
+) -> tuple[LockView, str, str, str]:
     """A capture of the target with the project's state taken now (``project``): what accounting reads of it,
-    its sealed text and its digest. While nothing the last capture read changed, that capture, kept with the
-    capture memo's key (``probes/memo.py``: every variable, the code, the machine's facts, and the stamps of
+    its sealed text, its digest and its identity. While nothing the last capture read changed, that capture, kept
+    with the capture memo's key (``probes/memo.py``: every variable, the code, the machine's facts, and the stamps of
     every file and folder the capture read, as ``envsnap capture`` keeps a lock) with what accounting reads of
     it: no lock model is made (its text is from the run cache, ``_lock_text``)."""
     import time
@@ -621,8 +630,7 @@ def _capture(
         view = LockView.from_json(answer.get("view"))
         try:
             if view is not None:
-                text, digest = _lock_text(answer["document"], project, use_cache)
-                return view, text, digest
+                return view, *_lock_text(answer["document"], project, use_cache)
         except ValueError:  # a kept document that is not a valid lock: captured afresh
             pass
     from ..probes.capture import capture  # not for a kept answer
@@ -640,8 +648,7 @@ def _capture(
     if path is not None and kept and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
         watch = memo.watch_of(kept[0], target, os.environ)
         memo.save_answer(path, fact, watch, started_ns, {"document": document, "view": view.to_json()})
-    text, digest = _lock_text(document, project, use_cache, snapshot)
-    return view, text, digest
+    return view, *_lock_text(document, project, use_cache, snapshot)
 
 
 def _holds(path: Path, text: str) -> bool:
@@ -705,6 +712,7 @@ def build(
             prepared.captured,
             prepared.drift,
             prepared.lock_digest,
+            prepared.lock_identity,
         ),
         code=prepared.code,
         loaded=loaded(

@@ -184,11 +184,16 @@ class KeptLock:
         self.load = load
         self._name = name
 
-    def kept(self) -> tuple[str, Any] | None:
-        """The digest and the view (as ``LockView.to_json`` wrote it) kept by ``keep``; None when there are none."""
+    def kept(self) -> tuple[str, Any, str] | None:
+        """The digest, the view (as ``LockView.to_json`` wrote it) and the identity (``lockfile.identity_digest``)
+        kept by ``keep``; None when there are none (an entry kept before the identity was: the lock is read)."""
         entry = get(self._name)
-        digest = entry.get("digest") if entry is not None else None
-        return (digest, entry["view"]) if isinstance(digest, str) and digest and "view" in entry else None
+        if entry is None:
+            return None
+        digest, identity = entry.get("digest"), entry.get("identity")
+        if isinstance(digest, str) and digest and isinstance(identity, str) and identity and "view" in entry:
+            return digest, entry["view"], identity
+        return None
 
-    def keep(self, digest: str, view: Mapping[str, Any]) -> None:
-        put(self._name, {"digest": digest, "view": view})
+    def keep(self, digest: str, view: Mapping[str, Any], identity: str) -> None:
+        put(self._name, {"digest": digest, "view": view, "identity": identity})

@@ -18,12 +18,15 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import _readlimits, _tomlwrite, grammar
+from .. import _readlimits, _tomlwrite, grammar, lockfile
 from .._frozen import frozen
 from .._fs import atomic_write_text
 from ..errors import EnvsnapError
 from ..fileurls import HOME, PROJECT
 from ..lockfile import json_digest, to_dict, value_kind
+
+if typing.TYPE_CHECKING:
+    from ..model import Snapshot
 
 KIND = "envsnap run record"
 SCHEMA_VERSION = 1
@@ -256,9 +259,47 @@ class Environment:
         ),
     )
     lock_digest: str = field(default="", metadata=_DIGEST)
+    # The lock's digest without what pin adds (``lockfile.identity_digest``): "" in a record made before it.
+    lock_identity: str = field(default="", metadata={**_DIGEST, "sparse": True})
     captured: bool = False  # the lock was captured for this run (no --lock)
     python: str = field(default="", metadata=_text(1024))  # the environment verified, as envsnap names it
     drift: tuple[str, ...] = field(default=(), metadata=_text())  # verify's findings at the start
+
+    def made_with(self, lock: Snapshot) -> bool:
+        """Whether ``lock`` is the lock the run used (``other_lock``)."""
+        return not self.other_lock(lock)
+
+    def other_lock(self, lock: Snapshot) -> str:
+        """Why ``lock`` is not the lock the run used, "" when it is: that very lock (its digest), or that lock
+        pinned: a lock that names it as one it was pinned or made from (``pinned_from``, ``made_from``: what
+        ``pin`` and ``bundle`` write) and has its identity, proven from the lock's content (a stranger's lock that
+        names it and changed a version, a source or the system is not; nor is the unpinned lock a pinned one was
+        made from). A record made before ``lock_identity`` proves nothing: it takes a bundle's ``made_from`` at
+        its word, as it did."""
+        if not self.lock_digest:
+            return ""  # no lock recorded: nothing to compare
+        digest = lock.envsnap.content_digest or lockfile.canonical_digest(to_dict(lock))
+        if self.lock_digest == digest:
+            return ""
+        if not self.lock_identity:
+            if self.lock_digest == lock.envsnap.made_from:
+                return ""
+            return (
+                "the record keeps no lock_identity (an older envsnap made it), so the run's lock once pinned "
+                "cannot be told from another: record the run again"
+            )
+        named = self.lock_digest in (lock.envsnap.made_from, *lock.envsnap.pinned_from)
+        same = lockfile.identity_digest(to_dict(lock)) == self.lock_identity
+        if named and same:
+            return ""
+        if named:
+            return "it names the run's lock as the one it was pinned from, but describes another environment"
+        if same:
+            return (
+                "it describes the same environment, but is no pin of the run's lock (the lock that one was "
+                "pinned from, or one pinned anew)"
+            )
+        return "another environment"
 
 
 @frozen

@@ -348,10 +348,11 @@ def check_environment(
     except LockfileError as exc:
         return Check("environment", UNKNOWN, (f"the lock cannot be read: {exc}",))
     lines = []
-    digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
-    # A bundle's lock is the run's lock pinned and sealed anew: it names the digest it was made from.
-    if env.lock_digest and env.lock_digest not in (digest, snapshot.envsnap.made_from):
-        lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest})")
+    # The run's lock pinned (pin, bundle) is that lock, proven by its identity (record.Environment.other_lock).
+    why = env.other_lock(snapshot)
+    if why:
+        digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
+        lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest}; {why})")
     if in_docker is not None:
         try:
             found = _verify_in_docker(in_docker, lock_file, gpus, variables)

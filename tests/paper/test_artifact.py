@@ -5,6 +5,7 @@ recomputed by `swh.model`, the LaTeX appendix by pdflatex; and `envsnap audit` o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -454,6 +455,47 @@ def test_a_run_record_of_another_lock_is_exit_2_before_anything_is_fetched(
 
     assert check_run(stages.run, lockfile.load(stages.bundle / "envsnap.lock"))[1] == stages.run.name
     assert check_run(stages.run, lockfile.load(stages.pinned))[1] == stages.run.name
+
+
+def test_a_run_recorded_before_its_lock_was_pinned_is_bundled_with_that_lock_pinned(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``run --lock L``, then ``pin L`` (in place), then ``bundle L --artifact --run RUN.toml`` was exit 2, "the run
+    used another lock", whose remedy ("bundle the lock it used") pin had made impossible. The pinned lock names the
+    lock it pinned and describes its environment: it is bundled with the record. A lock naming it that changed a
+    version is still refused, before anything is fetched."""
+    lock = tmp_path / "mine" / "envsnap.lock"
+    lock.parent.mkdir()
+    shutil.copy(stages.bare, lock)
+    python = str(stages.project.parent / "venv" / "bin" / "python")
+    run = tmp_path / "mine" / "run.toml"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    words = ["run", "--lock", str(lock), "--python", python, "--data", "data", "-o", str(run), "--"]
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", *words, python, "train.py", str(tmp_path / "mine" / "result.toml")],
+        cwd=stages.project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert cli("pin", lock, "--no-system-packages").code == 0
+    args = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--project", stages.project)
+    result = cli("bundle", lock, "-o", tmp_path / "b", *args, "--run", run)
+    assert result.code == 0, result
+    assert (tmp_path / "b" / "runs" / "run.toml").read_bytes() == run.read_bytes()
+
+    pinned = lockfile.load(lock)
+    first = pinned.python.packages[0]
+    packages = (dataclasses.replace(first, version=first.version + ".post99"), *pinned.python.packages[1:])
+    edited = lockfile.dump(
+        dataclasses.replace(pinned, python=dataclasses.replace(pinned.python, packages=packages)),
+        tmp_path / "mine" / "edited.lock",
+    )
+    result = cli("bundle", edited, "-o", tmp_path / "c", *args, "--run", run)
+    assert result.code == 2 and not (tmp_path / "c").exists(), result
+    assert "the run used another lock" in result.err and "describes another environment" in result.err, result
 
 
 def test_a_runs_command_is_described_with_its_words_kept_apart_and_escapes_shown() -> None:

@@ -504,6 +504,64 @@ def test_a_lock_outside_the_project_is_said_to_be_known_by_its_digest(
     assert "environment: same" in res.stdout.splitlines(), res.stdout
 
 
+def _pin_offline(lock: Path) -> None:
+    """``envsnap pin LOCK`` with no index to ask: it pins little or nothing and writes its ``pin:`` notes."""
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", "pin", str(lock), "--no-system-packages"],
+        cwd=lock.parent,
+        env=envsnap_env(PIP_CONFIG_FILE="/dev/null", PIP_NO_INDEX="1", PIP_FIND_LINKS="", UV_NO_CONFIG="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_lock_pinned_after_the_run_is_the_runs_lock_and_a_stranger_s_edit_of_it_is_not(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """``envsnap run --lock L``, then ``envsnap pin L`` (which rewrites L in place: its artifacts, its ``pin:``
+    notes): rerun said "environment: differs ... is not the lock the run used" on the author's own machine, and
+    the lock the run used was gone. Now the record keeps its lock's identity and the pinned lock names the lock it
+    pinned: it is the run's lock. A lock that names it too but changed a version is not, nor is the pinned lock
+    for a record made before the identity was kept (which cannot prove it)."""
+    root = _project(tmp_path / "p")
+    lock = tmp_path / "locks" / "envsnap.lock"
+    lock.parent.mkdir()
+    shutil.copy(host_lock, lock)
+    _record(envsnap, root, lock)
+    record = rec.load(root / "table2.toml")
+    used = record.environment.lock_digest
+    assert record.environment.lock_identity.startswith("sha256:")
+    _pin_offline(lock)
+    pinned = lockfile.load(lock)
+    assert pinned.envsnap.content_digest != used and pinned.envsnap.pinned_from == (used,)
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", lock, cwd=root)
+    assert "environment: same" in res.stdout.splitlines() and "not the lock the run used" not in res.stdout, res.stdout
+
+    # A stranger's lock naming the run's lock as the one it was pinned from, with another version of a package.
+    first = pinned.python.packages[0]
+    packages = (dataclasses.replace(first, version=first.version + ".post99"), *pinned.python.packages[1:])
+    edited = lockfile.seal(dataclasses.replace(pinned, python=dataclasses.replace(pinned.python, packages=packages)))
+    other = lockfile.dump(edited, tmp_path / "locks" / "edited.lock")
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", other, cwd=root)
+    assert "environment: differs" in res.stdout.splitlines(), res.stdout
+    assert (
+        f"  {other} is not the lock the run used ({edited.envsnap.content_digest} instead of {used}; it names the "
+        "run's lock as the one it was pinned from, but describes another environment)"
+    ) in res.stdout.splitlines(), res.stdout
+
+    # A record made before lock_identity was kept: still read, and it cannot take the pinned lock as its own.
+    old = rec.sealed(dataclasses.replace(record, environment=dataclasses.replace(record.environment, lock_identity="")))
+    rec.dump(old, root / "old.toml")
+    res = envsnap("rerun", "old.toml", "--dry-run", "--lock", lock, cwd=root)
+    assert (
+        f"  {lock} is not the lock the run used ({pinned.envsnap.content_digest} instead of {used}; the record "
+        "keeps no lock_identity (an older envsnap made it), so the run's lock once pinned cannot be told from "
+        "another: record the run again)"
+    ) in res.stdout.splitlines(), res.stdout
+
+
 TRAIN = (
     "import pathlib, sys\n"
     "args = sys.argv[1:]\n"
