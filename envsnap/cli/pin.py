@@ -121,9 +121,12 @@ def run(args: argparse.Namespace) -> int:
     result = dataclasses.replace(result, snapshot=traced(snapshot, result.snapshot))
     if to_stdout:  # as capture, import and export print it; pin wrote a file named "-"
         _output.write_document(lockfile.dumps(result.snapshot))
+        written = True
     else:
-        lockfile.dump(result.snapshot, args.output or args.lock)
-    report(result, "standard output" if to_stdout else args.output or args.lock, as_json=args.json, debs=debs)
+        # A pin that changed nothing leaves the file as it is (its time too: make, DVC and git see no change).
+        written = lockfile.dump_if_changed(result.snapshot, args.output or args.lock)
+    where = "standard output" if to_stdout else args.output or args.lock
+    report(result, where if written else f"{where} (unchanged)", as_json=args.json, debs=debs)
     return 0
 
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -585,6 +586,36 @@ def test_cli_pin_rewrites_the_lock(tmp_path: Path, cli: Callable[..., object], m
     assert outcomes["tinypkg"]["status"] == "pinned" and outcomes["tinypkg"]["reason"] == "already pinned"
     assert outcomes["gone"]["status"] == "unpinned"
     assert lockfile.load(tmp_path / "other.lock").package("tinypkg") == tiny
+
+
+def test_pin_names_the_lock_it_pinned_and_leaves_a_lock_it_does_not_change_untouched(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin`` rewrote the lock with a new digest and nothing saying which lock it was, so a run record of that
+    lock no longer knew its lock (docs/runrecord.md); a pin that changed nothing rewrote the file all the same.
+    Now the pinned lock names the lock it pinned (``envsnap.pinned_from``), and a pin that finds nothing new leaves
+    the file as it was, its time too, and says so."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    lock_path = lockfile.dump(
+        lock_of(package_for(wheel, "tinypkg", "1.0"), PythonPackage(name="gone", version="1.0", wheel_tags=(TAG,))),
+        tmp_path / "envsnap.lock",
+    )
+    before = lockfile.load(lock_path).envsnap.content_digest
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    args = ("--cache-dir", tmp_path / "cache", "--no-system-packages")
+    first = cli("pin", lock_path, *args)
+    assert first.code == 0 and f"{lock_path}: 1 pinned, 1 not pinnable" in first.err.splitlines(), first
+    pinned = lockfile.load(lock_path)
+    assert pinned.envsnap.content_digest != before and pinned.envsnap.pinned_from == (before,)
+    text, stamp = lock_path.read_bytes(), lock_path.stat().st_mtime_ns
+    os.utime(lock_path, ns=(stamp - 10**9, stamp - 10**9))
+    again = cli("pin", lock_path, *args)
+    assert again.code == 0 and f"{lock_path} (unchanged): 1 pinned, 1 not pinnable" in again.err.splitlines(), again
+    assert lock_path.read_bytes() == text and lock_path.stat().st_mtime_ns == stamp - 10**9
 
 
 def test_pin_to_dash_prints_the_pinned_lock(
