@@ -453,6 +453,8 @@ def _reproducing(
             rate=INSTALL_BYTES_PER_S >> 20,
             conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
+            # What the container build still fetches, by the audit's own rule (its system-packages item).
+            docker_gap=auditing.system_packages(lock, bundle).offline_gap(),
             runs=[{"record": r["record"], "commit": r.get("commit", ""), "dirty": bool(r.get("dirty"))} for r in runs],
             variables=[{"record": r["record"], "shown": r["variables"]} for r in runs if r.get("variables")],
             home_text=[

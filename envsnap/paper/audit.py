@@ -322,11 +322,47 @@ def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: boo
     )
 
 
-def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
+@frozen
+class SystemPackages:
+    """The system packages a bundle's Python packages need, and whether the bundle carries them: the one answer the
+    audit's ``system-packages`` item and REPRODUCING.md's offline sentence both read (it said "everything below
+    works offline" of a bundle whose container build still fetched them from the apt mirror)."""
+
+    needed: tuple[str, ...]
+    unpinned: tuple[str, ...]  # of the needed: not pinned by hash
+    carried: bool  # every needed one is in ``debs/``
+
+    @property
+    def ok(self) -> bool:
+        return not self.needed or (not self.unpinned and self.carried)
+
+    def offline_gap(self) -> str:
+        """Why a container rebuild of the bundle still installs system packages from the apt mirror, said for a
+        reader; "" when the bundle carries what the Python packages need (the ``system-packages`` item is ok)."""
+        if self.ok:
+            return ""
+        count = len(self.needed)
+        names = _some(list(self.needed))
+        what = f"the {count} system package{'s' if count != 1 else ''} the Python packages need ({names})"
+        if self.unpinned:
+            which = "" if len(self.unpinned) == count else f" ({len(self.unpinned)} of them)"
+            return f"{what} {'are' if count != 1 else 'is'} not pinned by hash{which} nor carried as .deb files"
+        return f"this folder holds no .deb files for {what}"
+
+
+def system_packages(lock: Snapshot, bundle: Bundle | None) -> SystemPackages:
     needed = [p for p in lock.system.packages if p.needed_by]
+    unpinned = [p.name for p in needed if not getattr(p, "sha256", "")]
+    debs = bundle.root / "debs" if bundle is not None else None
+    carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
+    return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried)
+
+
+def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
+    state = system_packages(lock, bundle)
+    needed, unpinned = state.needed, list(state.unpinned)
     if not needed:
         return Item("system-packages", "functional", True, "no system package is needed by the Python packages")
-    unpinned = [p.name for p in needed if not getattr(p, "sha256", "")]
     if unpinned:
         return Item(
             "system-packages",
@@ -335,8 +371,7 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
             f"{len(unpinned)} of {len(needed)} needed system packages not pinned by hash ({_some(unpinned)})",
             f"{prefix}envsnap pin {lock_arg} && {bundle_cmd.removeprefix(prefix)} --with-system-packages",
         )
-    debs = bundle.root / "debs" if bundle is not None else None
-    carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
+    carried = state.carried
     return Item(
         "system-packages",
         "functional",

@@ -109,6 +109,64 @@ def test_reproducing_md_docker_step_puts_its_build_context_beside_the_folder(tmp
     assert all(c[c.index("--dest") + 1].startswith("../") for c in rebuilds), rebuilds
 
 
+def test_reproducing_md_says_the_container_build_is_not_offline_where_the_audit_finds_the_system_packages_missing(
+    tmp_path: Path,
+) -> None:
+    # Bundled with --with-base-image but not --with-system-packages, REPRODUCING.md said "Everything below works
+    # offline" while `envsnap audit` found the system packages missing (not Functional-ready), and the offline
+    # container build fetched them from the apt mirror.
+    from envsnap.model import System, SystemPackage
+    from envsnap.paper.audit import audit
+
+    gomp = SystemPackage(
+        "dpkg",
+        "libgomp1",
+        "12.2.0-14",
+        "amd64",
+        needed_by=("numpy",),
+        filename="libgomp1_12.2.0-14_amd64.deb",
+        size=3,
+        sha256="a" * 64,
+        url="https://snapshot.debian.org/archive/debian/20230610T000000Z/libgomp1.deb",
+    )
+    root = tmp_path / "bundle"
+    root.mkdir()
+    lockfile.dump(sample_lock(system=System(manager="dpkg", packages=(gomp,)), seal=True), root / "envsnap.lock")
+    bundle = Bundle(root)
+    bundle.images_dir.mkdir()
+    (bundle.images_dir / "base.tar").write_bytes(b"")
+    artifact.add_artifact(root, META)
+    text = (root / "REPRODUCING.md").read_text()
+    [item] = [i for i in audit(root).items if i.id == "system-packages"]
+    assert not item.ok
+    assert "Everything below works offline.\n" not in text
+    prose = " ".join(text.split())
+    assert (
+        "Everything below works offline but the container image, whose build installs system packages from the apt "
+        "mirror, over the network: this folder holds no .deb files for the 1 system package the Python packages "
+        "need (libgomp1). `envsnap audit .` finds system-packages missing (not Functional-ready)"
+    ) in prose
+    docker = next(line for line in text.splitlines() if line.startswith("envsnap rebuild envsnap.lock --target docker"))
+    assert docker.endswith("(not offline: its system packages come from the apt mirror)")
+    # Carried in debs/ (bundle --with-system-packages), the audit finds them, and so does REPRODUCING.md.
+    (root / "debs").mkdir()
+    (root / "debs" / gomp.filename).write_bytes(b"deb")
+    artifact.add_artifact(root, META)
+    text = (root / "REPRODUCING.md").read_text()
+    assert next(i for i in audit(root).items if i.id == "system-packages").ok
+    assert "Everything below works offline.\n" in text and "apt mirror" not in text
+    # Not pinned by hash: said so.
+    unpinned = dataclasses.replace(gomp, sha256="", filename="", url="", size=0)
+    lockfile.dump(sample_lock(system=System(manager="dpkg", packages=(unpinned,)), seal=True), root / "envsnap.lock")
+    (root / "debs" / gomp.filename).unlink()
+    artifact.add_artifact(root, META)
+    prose = " ".join((root / "REPRODUCING.md").read_text().split())
+    assert (
+        "the 1 system package the Python packages need (libgomp1) is not pinned by hash nor carried as .deb files"
+        in prose
+    )
+
+
 def remedies(path: Path) -> dict[str, list[str]]:
     from envsnap.paper.audit import audit
 
