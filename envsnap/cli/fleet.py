@@ -383,7 +383,7 @@ def run_node(args: argparse.Namespace) -> int:
     # capture and verify start it); a bad lock still ends the command, and the probe with it.
     started = PendingProbe(chosen.python)
     from .. import lockfile
-    from ..fleet.node import probe
+    from ..fleet.node import answer_exit, probe
 
     lock = lockfile.load(args.lock)
     node = os.environ.get("SLURMD_NODENAME", "") or os.uname().nodename
@@ -400,7 +400,7 @@ def run_node(args: argparse.Namespace) -> int:
         environment=environment,
     )
     _output.print_json(answer)
-    return EXIT_INCOMPATIBLE if answer["verdict"] == "incompatible" else EXIT_OK
+    return answer_exit(answer["verdict"])
 
 
 def run_prolog(args: argparse.Namespace) -> int:

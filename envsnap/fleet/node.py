@@ -31,6 +31,13 @@ FACTS = ("driver", "cuda_driver", "cuda_runtime", "cudnn", "nccl", "gpus", "torc
 MAX_DIFFERENCES = 20  # of the Python layer, per node: the first ones name the drift, the count says the rest
 
 
+def answer_exit(verdict: str) -> int:
+    """The exit status ``envsnap fleet node`` ends with after printing an answer of ``verdict``: 3 for a node that
+    cannot run the lock, else 0. ``fleet check`` holds a node's task to it: a task that printed an answer and
+    exited otherwise did not end as envsnap ends."""
+    return 3 if verdict == "incompatible" else 0
+
+
 def python_layer_digest(snapshot: Snapshot) -> str:
     """A digest of the installed Python packages (name, version, RECORD digest): equal on two nodes when their
     Python layers are the same files."""

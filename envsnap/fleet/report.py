@@ -8,19 +8,19 @@ by field, and a node whose answer is not one becomes an "invalid" node, never a 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import field
 from typing import Any, Literal
 
 from .._frozen import frozen
+from .._lazyre import LazyPattern
 from .._readlimits import load_json
 from ..errors import EnvsnapError
 from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
-from .node import FACTS, NODE_FORMAT
+from .node import FACTS, NODE_FORMAT, answer_exit
 from .slurm import OUTSIDE_PARTITION, POWER_MARKS, RESERVED_AHEAD, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
@@ -209,6 +209,17 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         why = "printed more than the limit of output"
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     text = document(run.stdout, "{").strip()  # ``fleet node`` prints its answer indented: "{" alone first
+    not_started = _not_started(run.stderr)
+    if not_started:
+        # srun reached the node and its slurmstepd could not start the program (``--envsnap`` names a path the
+        # node lacks): the node is there, envsnap is not.
+        return NodeResult(run.node, "invalid", reason=not_started, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
+    exited = _task_exit(run.stderr)
+    said = _last_line(run.stderr, _ENVSNAP_ERROR)
+    if not text.startswith("{") and exited and not said.startswith(_ENVSNAP_ERROR):
+        # The task ran there and failed before any answer, in no words of envsnap's: its exit status is the cause.
+        why = f"its task exited with status {exited} without an answer" + (f": {said}" if said else "")
+        return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if not text.startswith("{"):
         why = _last_line(run.stderr, _ENVSNAP_ERROR) or f"srun exit status {run.returncode}, no answer"
         if gpus and _NOT_ALLOCATED in why:
@@ -234,9 +245,55 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         return NodeResult(
             run.node, "invalid", reason=f"not a node answer: {exc}", seconds=run.seconds, gpus=gpus, in_job=run.in_job
         )
+    claimed = _claimed(text)
+    if run.returncode not in (0, answer_exit(claimed)):
+        # ``fleet node`` ends 3 after an incompatible answer and 0 after any other: a task that printed one and
+        # failed otherwise (killed after it, a wrapper that failed) did not end as envsnap does. (An incompatible
+        # answer that ended with 0 hides nothing: the node fails all the same.)
+        why = f"its task exited with status {run.returncode} after {_a(claimed)} answer"
+        return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if 0 < gpus < node_gpus:
         result = _given_fewer(result, gpus, node_gpus)
     return dataclasses.replace(result, gpus=gpus, in_job=run.in_job)
+
+
+# slurmstepd, when the task's program cannot be started on the node (``execve(): PATH: No such file or directory``).
+_EXECVE = LazyPattern(r"^slurmstepd(?:-\S+)?: error: execve\(\): (.+): ([^:]+)$")
+_EXIT_CODE = LazyPattern(r"^srun: error: \S+: tasks? [0-9,-]+: Exited with exit code (\d+)$")
+
+
+def _not_started(stderr: str) -> str:
+    """Why the node's slurmstepd could not start the program, said as the cause; "" when it started."""
+    for line in stderr.splitlines():
+        found = _EXECVE.match(strip_control(line.strip()))
+        if found:
+            path, error = found.group(1), found.group(2)
+            path = path if len(path) <= _REASON else path[: _REASON - 1] + "\N{HORIZONTAL ELLIPSIS}"
+            hint = "(--envsnap PATH names the one the nodes have)"
+            if error == "No such file or directory":
+                return f"envsnap not found at {path} on the node {hint}"
+            return f"envsnap at {path} cannot be started on the node: {error} {hint}"
+    return ""
+
+
+def _task_exit(stderr: str) -> int | None:
+    """The exit status srun reports the node's task ended with; None where it reports none (srun did not start
+    it, or it ended with 0)."""
+    for line in reversed(stderr.splitlines()):
+        found = _EXIT_CODE.match(line.strip())
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _claimed(text: str) -> str:
+    """The verdict a valid answer states (checked already by ``_parse``)."""
+    data = load_json(text, origin="a node", error=_BadAnswer)
+    return str(data.get("verdict", "")) if isinstance(data, Mapping) else ""
+
+
+def _a(verdict: str) -> str:
+    return f"an {verdict}" if verdict[:1] in ("a", "e", "i", "o", "u") else f"a {verdict}"
 
 
 _NOT_ALLOCATED = "Unable to allocate resources"  # srun, when --immediate ran out (Requested nodes are busy)
@@ -265,8 +322,7 @@ def _given_fewer(result: NodeResult, given: int, on_node: int) -> NodeResult:
 _GPU_COUNT = "GPU count"  # the finding of compat's gpu-memory rule that counts the GPUs the task sees
 
 
-# srun's summary of a task's exit: the line before it says why (execve(): ...: No such file or directory).
-_TASK_EXITED = re.compile(r"^srun: error: \S+: tasks? [0-9,-]+: Exited with exit code \d+$")
+# srun's summary of a task's exit (``_EXIT_CODE``): the line before it says why.
 
 
 def _last_line(text: str, prefer: str = "") -> str:
@@ -274,7 +330,7 @@ def _last_line(text: str, prefer: str = "") -> str:
     the last that begins with ``prefer`` where one does (srun cuts a line of more than about 1 KB into pieces, and
     the last piece of envsnap's own error then read as srun's: an unreachable node). Cut to 300 characters, said."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    telling = [line for line in lines if not _TASK_EXITED.match(line)] or lines
+    telling = [line for line in lines if not _EXIT_CODE.match(line)] or lines
     telling = [line for line in telling if prefer and line.startswith(prefer)] or telling
     if not telling:
         return ""

@@ -686,3 +686,39 @@ def test_a_reservation_slurm_cannot_run_the_check_in_is_bad_input(
     assert res.returncode == 2, res
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"envsnap: error: {error}"), res.stderr
+
+
+def test_an_envsnap_path_the_nodes_lack_is_named_per_node_not_unreachable(slurm_cluster_env: FleetEnv) -> None:
+    # `--envsnap /nonexistent`: srun reached each node and its slurmstepd could not start the program; the report
+    # called every node unreachable, as if Slurm could not reach it.
+    fe = slurm_cluster_env
+    missing = fe.root / "nonexistent" / "envsnap"
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(missing), "--json")
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    for name in ("node1", "node2"):
+        assert nodes[name]["verdict"] == "invalid", nodes[name]
+        assert nodes[name]["reason"] == (
+            f"envsnap not found at {missing} on the node (--envsnap PATH names the one the nodes have)"
+        ), nodes
+
+
+def test_a_node_whose_step_exits_non_zero_is_not_taken_at_its_answers_word(slurm_cluster_env: FleetEnv) -> None:
+    # A node's task that printed a compatible answer and then exited 1, and one that exited 5 with a line on
+    # standard error and no answer: the first counted as compatible (exit 0), the second as unreachable with no
+    # word of its exit status.
+    fe = slurm_cluster_env
+    failing = fe.root / "bin" / "envsnap-exits-non-zero"
+    failing.write_text(
+        "#!/bin/sh\n"
+        f'[ "$SLURMD_NODENAME" = node2 ] && {{ echo "disk quota exceeded" >&2; exit 5; }}\n'
+        f'{fe.envsnap} "$@"\nexit 1\n'
+    )
+    failing.chmod(0o755)
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(failing), "--json")
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert nodes["node1"]["verdict"] == "invalid", nodes["node1"]
+    assert nodes["node1"]["reason"] == "its task exited with status 1 after a compatible answer", nodes["node1"]
+    assert nodes["node2"]["verdict"] == "invalid", nodes["node2"]
+    assert nodes["node2"]["reason"] == "its task exited with status 5 without an answer: disk quota exceeded", nodes

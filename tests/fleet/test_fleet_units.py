@@ -284,7 +284,11 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
         lock_digest="sha256:ab",
         timeout=5,
     )
-    assert missing.verdict == "unreachable" and "execve(): /opt/envsnap: No such file" in missing.reason
+    # srun reached the node; its envsnap is missing there: said as the cause, not "unreachable".
+    assert (missing.verdict, missing.reason) == (
+        "invalid",
+        "envsnap not found at /opt/envsnap on the node (--envsnap PATH names the one the nodes have)",
+    )
     late = from_run(_run("", returncode=-9, timed_out=True), lock_digest="sha256:ab", timeout=5)
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
 
@@ -2432,3 +2436,34 @@ def test_a_prolog_names_an_unsealed_lock_by_its_contents_digest(
     res = cli("fleet", "prolog", str(lock))
     assert res.code == 3, res
     assert res.err.startswith(f"envsnap: cannot run lock {digest}: "), res.err
+
+
+def test_a_task_that_exits_otherwise_than_envsnap_does_is_invalid_with_its_exit_status() -> None:
+    """A task that printed a compatible answer and then exited 1 was counted compatible (exit status ignored); one
+    that exited 5 with a line on standard error and no answer read "unreachable" with that line alone."""
+    after = from_run(_run(json.dumps(_answer()), returncode=1), lock_digest="sha256:ab", timeout=5)
+    assert (after.verdict, after.reason) == ("invalid", "its task exited with status 1 after a compatible answer")
+    stderr = "disk quota exceeded\nsrun: error: n1: task 0: Exited with exit code 5\n"
+    before = from_run(_run("", returncode=5, stderr=stderr), lock_digest="sha256:ab", timeout=5)
+    assert (before.verdict, before.reason) == (
+        "invalid",
+        "its task exited with status 5 without an answer: disk quota exceeded",
+    )
+    # An incompatible answer ends with 3, as `fleet node` ends: taken as it is.
+    failing = _answer(verdict="incompatible")
+    assert (
+        from_run(_run(json.dumps(failing), returncode=3), lock_digest="sha256:ab", timeout=5).verdict == "incompatible"
+    )
+    assert from_run(_run(json.dumps(failing), returncode=1), lock_digest="sha256:ab", timeout=5).verdict == "invalid"
+    # A compatible answer and then exit 3 (a wrapper's own check that failed) is not the node's answer either.
+    late = from_run(_run(json.dumps(_answer()), returncode=3), lock_digest="sha256:ab", timeout=5)
+    assert (late.verdict, late.reason) == ("invalid", "its task exited with status 3 after a compatible answer")
+    denied = from_run(
+        _run("", returncode=2, stderr="slurmstepd: error: execve(): /opt/envsnap: Permission denied\n"),
+        lock_digest="sha256:ab",
+        timeout=5,
+    )
+    assert denied.reason == (
+        "envsnap at /opt/envsnap cannot be started on the node: Permission denied "
+        "(--envsnap PATH names the one the nodes have)"
+    )
