@@ -10,7 +10,7 @@ import re
 from packaging.version import InvalidVersion, Version
 
 from ._frozen import frozen
-from .model import PythonPackage, Snapshot
+from .model import Cuda, PythonPackage, Snapshot
 from .platforms import major_minor, numbers
 
 
@@ -195,6 +195,13 @@ def _built_for(lock: Snapshot, location: str) -> tuple[str, str]:
     if cuda is not None and toolkit and major_minor(cuda.toolkit_version) and location.startswith(toolkit + "/"):
         return major_minor(cuda.toolkit_version), f"in the CUDA {cuda.toolkit_version} toolkit ({cuda.toolkit_path})"
     return "", ""
+
+
+def library_versions(cuda: Cuda) -> str:
+    """The cuDNN, NCCL and cuBLAS the lock records loaded (``cuDNN 9.8.0, NCCL 2.26.2``), "" for none: what ``show``'s
+    CUDA row and the appendix's name beside a CUDA build with no runtime recorded (the appendix named none)."""
+    found = (("cuDNN", cuda.cudnn_version), ("NCCL", cuda.nccl_version), ("cuBLAS", cuda.cublas_version))
+    return ", ".join(f"{label} {version}" for label, version in found if version)
 
 
 def visible_note(s: Snapshot) -> str:

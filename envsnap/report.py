@@ -110,3 +110,15 @@ def gpu_name(gpu: Any) -> str:
     """A GPU's name as every report and document shows it: ``unknown GPU`` where NVML gave none (a GPU that did
     not answer). ``gpu`` is a ``model.Gpu`` or a cached view's record of one (diff), which has its fields."""
     return str(gpu.name) or "unknown GPU"
+
+
+def gpu_name_error(nvidia: Any, gpu: Any) -> str:
+    """Why NVML gave no name for ``gpu``, in the words every document says it in (``NVML: GPU is lost``), where
+    ``nvidia.error`` records it (``GPU 0: nvmlDeviceGetName: GPU is lost``, as the capture writes it), else "".
+    ``nvidia`` is the lock's ``model.Nvidia`` or None. One rule for the appendix and ``show``: ``show`` printed
+    the GPU's row with no reason while the appendix gave it."""
+    if gpu.name or nvidia is None:
+        return ""
+    prefix = f"GPU {gpu.index}: nvmlDeviceGetName: "
+    error = next((e[len(prefix) :] for e in str(nvidia.error).split("; ") if e.startswith(prefix)), "")
+    return f"NVML: {error}" if error else ""

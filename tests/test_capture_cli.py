@@ -241,6 +241,8 @@ def test_show_keeps_the_driver_version_when_one_gpu_did_not_answer() -> None:
     """A capture on which one GPU fell off the bus (NVML: "GPU is lost") records the driver that answered and the
     error; show's driver row read only "error: GPU 2: nvmlDeviceGetName: GPU is lost", and that GPU's row
     ", sm 8.0, 0 MiB"."""
+    import dataclasses
+
     from envsnap.cli.show import summary_rows
     from envsnap.model import Gpu, Hardware, Nvidia, Snapshot
 
@@ -251,7 +253,9 @@ def test_show_keeps_the_driver_version_when_one_gpu_did_not_answer() -> None:
     )
     rows = dict(summary_rows(lock))
     assert rows["NVIDIA driver"] == f"550.54.14 (CUDA 12.4); error: {lost}"
-    assert rows["GPU 1"] == "unknown GPU, sm 8.0"
+    # Why it has no name, as the appendix says it (the row gave none).
+    assert rows["GPU 1"] == "unknown GPU (NVML: GPU is lost), sm 8.0"
+    assert dict(summary_rows(dataclasses.replace(lock, nvidia=None)))["GPU 1"] == "unknown GPU, sm 8.0"
     dead = Snapshot(nvidia=Nvidia(source="nvml", error="nvmlInit: Driver Not Loaded"))
     assert dict(summary_rows(dead))["NVIDIA driver"] == "error: nvmlInit: Driver Not Loaded"
 

@@ -92,6 +92,15 @@ def _below_root(node: ast.AST) -> bool:
     )
 
 
+def _nvml_name_error(node: ast.AST) -> bool:
+    """``f"GPU {i}: nvmlDeviceGetName: "``: reading why NVML gave a GPU no name out of ``nvidia.error`` by hand
+    (``show`` printed the GPU with no reason while the appendix gave it)."""
+    return isinstance(node, ast.JoinedStr) and any(
+        isinstance(v, ast.Constant) and isinstance(v.value, str) and "nvmlDeviceGetName: " in v.value
+        for v in node.values
+    )
+
+
 RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "the lock's default name": (_lock_name, {"_defaults.py"}),
     "the cache root": (_cache_root, {"_defaults.py"}),
@@ -103,6 +112,7 @@ RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "an architecture alias table": (_arch_table, {"platforms.py"}),
     "a major.minor split": (_major_minor_split, set()),
     "labelling a path by its root": (_below_root, {"_privacy.py"}),
+    "why NVML gave a GPU no name": (_nvml_name_error, {"report.py"}),
 }
 
 

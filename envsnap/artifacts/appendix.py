@@ -16,9 +16,9 @@ from typing import Any
 from .. import _templates
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
-from ..cudaneed import cuda_need, visible_note
-from ..model import Gpu, PythonPackage, Snapshot
-from ..report import gpu_name
+from ..cudaneed import cuda_need, library_versions, visible_note
+from ..model import PythonPackage, Snapshot
+from ..report import gpu_name, gpu_name_error
 
 UNKNOWN = "unknown"
 
@@ -164,8 +164,11 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
         # CUDA wheels (of two majors) no binary of the environment tells apart: the check judges it a CUDA lock.
         rows.append(Row("CUDA", f"{need.carried()} (which runtime the code loads is not recorded)"))
     elif cuda is not None and not cuda.runtime_version and need is not None:
-        # A CUDA build (torch 2.7.1+cu128), a runtime wheel or a conda CUDA package, and no runtime copy recorded.
-        rows.append(Row("CUDA", f"{need.evidence} (the lock records no CUDA runtime)"))
+        # A CUDA build (torch 2.7.1+cu128), a runtime wheel or a conda CUDA package, and no runtime copy recorded;
+        # the cuDNN, NCCL and cuBLAS it loads follow, as `show` names them (the row named none).
+        libraries = library_versions(cuda)
+        said = f"{need.evidence} (the lock records no CUDA runtime)" + (f"; {libraries}" if libraries else "")
+        rows.append(Row("CUDA", said))
     elif cuda is not None:
         rows.append(Row("CUDA runtime", _with_source(cuda.runtime_version, cuda.runtime_source)))
         rows.append(Row("cuDNN", _with_source(cuda.cudnn_version, cuda.cudnn_source)))
@@ -307,27 +310,19 @@ def _gpu_kinds(s: Snapshot) -> tuple[list[str], str]:
     """Each kind of GPU the lock records (``2 x NVIDIA H100 ... (compute capability 9.0, 80 GiB)``), and how many of
     them the captured CUDA_VISIBLE_DEVICES left the run where it hid some (else "")."""
     kinds = Counter(
-        (gpu_name(g), _name_error(s, g), g.compute_capability, round(g.memory_mib / 1024)) for g in s.hardware.gpus
+        (gpu_name(g), gpu_name_error(s.nvidia, g), g.compute_capability, round(g.memory_mib / 1024))
+        for g in s.hardware.gpus
     )
     parts = []
     for (name, error, cc, gib), n in sorted(kinds.items()):
         about = (
-            f"NVML: {error}" if error else "",
+            error,
             f"compute capability {cc}" if cc else "",
             f"{gib} GiB" if gib else "",
         )
         details = ", ".join(x for x in about if x)
         parts.append(f"{n} x {name}" + (f" ({details})" if details else ""))
     return parts, visible_note(s)
-
-
-def _name_error(s: Snapshot, gpu: Gpu) -> str:
-    """Why NVML gave no name for a GPU, where the lock's ``nvidia.error`` records it (``GPU is lost``), else "":
-    "1 x unknown GPU" said nothing of it."""
-    if gpu.name or s.nvidia is None:
-        return ""
-    prefix = f"GPU {gpu.index}: nvmlDeviceGetName: "
-    return next((e[len(prefix) :] for e in s.nvidia.error.split("; ") if e.startswith(prefix)), "")
 
 
 def _package_groups(s: Snapshot) -> list[tuple[str, list[tuple[str, str]]]]:

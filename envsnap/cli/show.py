@@ -27,8 +27,8 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
-    from ..cudaneed import cuda_need, visible_note
-    from ..report import gpu_name
+    from ..cudaneed import cuda_need, library_versions, visible_note
+    from ..report import gpu_name, gpu_name_error
 
     # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
     py, plat, cpu = s.python, s.platform, s.hardware.cpu
@@ -66,8 +66,10 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         error = f"error: {s.nvidia.error}" if s.nvidia.error else ""
         rows.append(("NVIDIA driver", "; ".join(part for part in (answered, error) if part)))
     for gpu in s.hardware.gpus:
+        # Why NVML gave no name (``NVML: GPU is lost``), as the appendix says it.
+        error = gpu_name_error(s.nvidia, gpu)
         about = (
-            gpu_name(gpu),
+            _join(gpu_name(gpu), f"({error})" if error else ""),
             f"sm {gpu.compute_capability}" if gpu.compute_capability else "",
             f"{gpu.memory_mib} MiB" if gpu.memory_mib else "",
         )
@@ -87,7 +89,7 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         if need is not None and need.library:
             # CUDA library wheels (cuBLAS, cuDNN, NCCL), or copies a binary loads, and no runtime: `check` judges
             # them a CUDA lock too, of a CUDA the lock may not record (a system libcudnn.so.9 no package names).
-            libraries = ", ".join(p for p in parts[1:4] if p)
+            libraries = library_versions(s.cuda)
             if not need.version:
                 said = f"{libraries or need.evidence} (for a CUDA the lock does not record)"
             else:
@@ -114,7 +116,7 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
             loaded = "" if "cuda_home" in libraries_from else " present, not loaded"
             present = f"; toolkit {s.cuda.toolkit_version}{loaded}" if s.cuda.toolkit_version else ""
             # The cuDNN, NCCL and cuBLAS copies it loads are facts of it too: they went unsaid.
-            libraries = ", ".join(p for p in parts[1:4] if p)
+            libraries = library_versions(s.cuda)
             said = f"{need.evidence} (the lock records no CUDA runtime)" + (f"; {libraries}" if libraries else "")
             rows.append(("CUDA", f"{said}{present}"))
         elif not s.cuda.runtime_version and not any(c.selected for c in s.cuda.copies):

@@ -518,6 +518,46 @@ def test_show_names_the_libraries_a_cuda_build_with_no_runtime_recorded_loads(ri
     assert dict(summary_rows(with_toolkit))["CUDA"] == f"{said}; {libraries}; toolkit 13.0 present, not loaded"
 
 
+def test_the_appendix_names_the_libraries_a_cuda_build_with_no_runtime_recorded_loads_as_show_does(
+    rich: Snapshot,
+) -> None:
+    """torch 2.7.1+cu128, no CUDA runtime recorded, and the cuDNN, NCCL and cuBLAS wheels its binaries load: `show`
+    names their versions after the build; the appendix's CUDA row read "torch 2.7.1+cu128 built for CUDA 12.8 (the
+    lock records no CUDA runtime)" and named none. Both name them now, from one function."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Cuda, Framework
+
+    cuda = Cuda(
+        cudnn_version="9.8.0",
+        cudnn_source="pip",
+        nccl_version="2.26.2",
+        nccl_source="pip",
+        cublas_version="12.8.4.1",
+        cublas_source="pip",
+    )
+    lock = lockfile.seal(
+        dataclasses.replace(
+            rich,
+            frameworks={"torch": Framework(name="torch", version="2.7.1+cu128", cuda_version="12.8")},
+            cuda=cuda,
+            python=dataclasses.replace(rich.python, packages=(PythonPackage(name="torch", version="2.7.1+cu128"),)),
+        )
+    )
+    said = (
+        "torch 2.7.1+cu128 built for CUDA 12.8 (the lock records no CUDA runtime); "
+        "cuDNN 9.8.0, NCCL 2.26.2, cuBLAS 12.8.4.1"
+    )
+    assert dict(summary_rows(lock))["CUDA"] == said
+    assert f"| CUDA | {said} |" in appendix.render_markdown(lock)["appendix.md"].decode()
+    latex = " ".join(appendix.render_latex(lock)["appendix.tex"].decode().split())
+    assert "cuDNN 9.8.0, NCCL 2.26.2, cuBLAS 12.8.4.1" in latex, latex
+    # None loaded: the build alone, as before.
+    bare = lockfile.seal(dataclasses.replace(lock, cuda=Cuda()))
+    assert "| CUDA | torch 2.7.1+cu128 built for CUDA 12.8 (the lock records no CUDA runtime) |" in (
+        appendix.render_markdown(bare)["appendix.md"].decode()
+    )
+
+
 def test_show_says_a_toolkit_beside_runtime_wheels_of_two_majors_is_loaded_only_where_a_library_comes_from_it(
     rich: Snapshot,
 ) -> None:
