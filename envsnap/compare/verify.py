@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _lockcache, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
-from ..model import PythonEnv, PythonPackage, Snapshot
+from ..model import PythonEnv, PythonPackage, Snapshot, SystemPackage
 from ..platforms import major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
@@ -1033,16 +1033,68 @@ def _compare_platform(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     return out
 
 
+# The Debian packages the CPython X.Y interpreter runs from (``python3.11``: the program; its ``-minimal`` and the
+# ``libpython3.11-minimal`` and ``-stdlib`` hold what it loads at start and the standard library).
+_INTERPRETER_DEBS = ("python{v}", "python{v}-minimal", "libpython{v}-minimal", "libpython{v}-stdlib")
+
+
+def _debian_upstream(version: str) -> str:
+    """A Debian version's upstream part: ``1:3.11.2-6+deb12u8`` -> ``3.11.2``."""
+    return version.split(":", 1)[-1].rsplit("-", 1)[0]
+
+
+def _interpreter_debs(lock: Snapshot, actual: Snapshot) -> list[tuple[SystemPackage, SystemPackage]]:
+    """The interpreter's Debian packages at another revision of the same CPython release, where both sides run
+    Debian's interpreter (its package's upstream version is the interpreter's): ``python3.11 3.11.2-6+deb12u6 ->
+    3.11.2-6+deb12u8``, a stable or security update that patched the interpreter itself. Another release is the
+    interpreter's own warning; an interpreter of its own (pyenv, uv, a python image) beside them is not it."""
+    version = lock.python.version
+    if lock.python.implementation != "cpython" or not version or version != actual.python.version:
+        return []
+    names = {n.format(v=major_minor(version)) for n in _INTERPRETER_DEBS}
+    want = {(p.name, p.arch): p for p in lock.system.packages if p.manager == "dpkg" and p.name in names}
+    have = {(p.name, p.arch): p for p in actual.system.packages if p.manager == "dpkg" and p.name in names}
+    main = f"python{major_minor(version)}"
+    if not any(
+        p.name == main and _debian_upstream(p.version) == version for side in (want, have) for p in side.values()
+    ) or not all(_debian_upstream(p.version) == version for side in (want, have) for p in side.values()):
+        return []
+    changed = [(want[k], have[k]) for k in sorted(set(want) & set(have)) if want[k].version != have[k].version]
+    return sorted(changed, key=lambda pair: pair[0].name != main)  # the interpreter's own package first
+
+
 def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
-    """System packages a Python package loads are warnings; the rest are summarised in one info line."""
+    """System packages a Python package loads are warnings, and so are the interpreter's own Debian packages at
+    another revision; the rest are summarised in one info line."""
     out: list[Difference] = []
     want = {(p.name, p.arch): p for p in lock.system.packages}
     have = {(p.name, p.arch): p for p in actual.system.packages}
     needed = {key for key, p in want.items() if p.needed_by}
+    # The environment's interpreter patched otherwise (a Debian update of python3.11 at the same 3.11.2): it runs
+    # every line, so it is a warning as another patch release of it is, not one of "N other system packages".
+    patched = _interpreter_debs(lock, actual)
+    if patched:
+        first, now = patched[0]
+        alike = [a.name for a, _ in patched[1:]]
+        out.append(
+            Difference(
+                WARNING,
+                "system",
+                first.name,
+                "version",
+                first.version,
+                now.version,
+                f"the environment's interpreter, Debian's CPython {lock.python.version}, patched otherwise: a Debian "
+                "stable or security update" + (f"; {', '.join(alike)} alike" if alike else ""),
+            )
+        )
+    interpreter = {(a.name, a.arch) for a, _ in patched}
     other = 0
     for key in sorted(set(want) | set(have)):
         a, b = want.get(key), have.get(key)
         if a is not None and b is not None and a.version == b.version:
+            continue
+        if key in interpreter:
             continue
         if key not in needed:
             other += 1

@@ -276,6 +276,34 @@ def test_around_the_python_layer_warnings_and_info_keep_it_identical() -> None:
     assert warnings.index("gpu") < warnings.index("system")
 
 
+def test_the_interpreters_debian_package_patched_otherwise_is_a_warning_that_says_what_differs() -> None:
+    """A docker rebuild installs Debian's python3.11 3.11.2-6+deb12u8 where the lock recorded deb12u6: the same
+    CPython 3.11.2, patched by a Debian update. verify said only "N system packages that no Python package loads
+    differ" (info); the interpreter that runs every line changed, so it is a warning naming the revisions."""
+
+    def debian(revision: str, *, python: str = "3.11.2") -> Snapshot:
+        names = ("python3.11", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
+        debs = tuple(SystemPackage("dpkg", n, f"3.11.2-6+{revision}", "amd64") for n in names)
+        return snap(
+            python=dataclasses.replace(snap().python, version=python),
+            system=System(manager="dpkg", packages=(*debs, SystemPackage("dpkg", "vim", revision, "amd64"))),
+        )
+
+    report = compare(debian("deb12u6"), debian("deb12u8"))
+    assert report.identical
+    [warning] = report.by_severity(WARNING)
+    assert warning.describe() == (
+        "python3.11: version 3.11.2-6+deb12u6 -> 3.11.2-6+deb12u8 (the environment's interpreter, Debian's CPython "
+        "3.11.2, patched otherwise: a Debian stable or security update; libpython3.11-minimal, libpython3.11-stdlib, "
+        "python3.11-minimal alike)"
+    )
+    assert [d.note for d in report.by_severity(INFO)] == ["1 system packages that no Python package loads differ"]
+    # An interpreter of its own (pyenv's 3.11.7) beside Debian's python3.11: its package is one of the others.
+    own = compare(debian("deb12u6", python="3.11.7"), debian("deb12u8", python="3.11.7"))
+    assert own.by_severity(WARNING) == []
+    assert [d.note for d in own.by_severity(INFO)] == ["5 system packages that no Python package loads differ"]
+
+
 def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., object]) -> None:
     from envsnap.probes.capture import capture
 
