@@ -214,11 +214,12 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         # srun reached the node and its slurmstepd could not start the program (``--envsnap`` names a path the
         # node lacks): the node is there, envsnap is not.
         return NodeResult(run.node, "invalid", reason=not_started, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
-    exited = _task_exit(run.stderr)
+    ended = _task_end(run.stderr)
     said = _last_line(run.stderr, _ENVSNAP_ERROR)
-    if not text.startswith("{") and exited and not said.startswith(_ENVSNAP_ERROR):
-        # The task ran there and failed before any answer, in no words of envsnap's: its exit status is the cause.
-        why = f"its task exited with status {exited} without an answer" + (f": {said}" if said else "")
+    if not text.startswith("{") and ended and not said.startswith(_ENVSNAP_ERROR):
+        # The task ran there and failed before any answer, in no words of envsnap's: how it ended is the cause (its
+        # exit status, or the signal that killed it).
+        why = f"its task {ended} without an answer" + (f": {said}" if said and not _TASK_END.match(said) else "")
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if not text.startswith("{"):
         why = _last_line(run.stderr, _ENVSNAP_ERROR) or f"srun exit status {run.returncode}, no answer"
@@ -250,7 +251,8 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         # ``fleet node`` ends 3 after an incompatible answer and 0 after any other: a task that printed one and
         # failed otherwise (killed after it, a wrapper that failed) did not end as envsnap does. (An incompatible
         # answer that ended with 0 hides nothing: the node fails all the same.)
-        why = f"its task exited with status {run.returncode} after {_a(claimed)} answer"
+        how = ended or f"exited with status {run.returncode}"
+        why = f"its task {how} after {_a(claimed)} answer"
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if 0 < gpus < node_gpus:
         result = _given_fewer(result, gpus, node_gpus)
@@ -259,7 +261,9 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
 
 # slurmstepd, when the task's program cannot be started on the node (``execve(): PATH: No such file or directory``).
 _EXECVE = LazyPattern(r"^slurmstepd(?:-\S+)?: error: execve\(\): (.+): ([^:]+)$")
-_EXIT_CODE = LazyPattern(r"^srun: error: \S+: tasks? [0-9,-]+: Exited with exit code (\d+)$")
+# srun's summary of how a task ended: ``Exited with exit code 5``, or the signal that killed it (``Killed``).
+_TASK_END = LazyPattern(r"^srun: error: \S+: tasks? [0-9,-]+: (.+)$")
+_EXIT_CODE = LazyPattern(r"Exited with exit code (\d+)")
 
 
 def _not_started(stderr: str) -> str:
@@ -276,14 +280,18 @@ def _not_started(stderr: str) -> str:
     return ""
 
 
-def _task_exit(stderr: str) -> int | None:
-    """The exit status srun reports the node's task ended with; None where it reports none (srun did not start
-    it, or it ended with 0)."""
+def _task_end(stderr: str) -> str:
+    """How srun says the node's task ended, where it ended otherwise than with 0 (``exited with status 5``,
+    ``ended (Killed)``); "" where srun says nothing of it (it did not start the task, or the task ended with 0)."""
     for line in reversed(stderr.splitlines()):
-        found = _EXIT_CODE.match(line.strip())
+        found = _TASK_END.match(strip_control(line.strip()))
         if found:
-            return int(found.group(1))
-    return None
+            how = found.group(1)
+            code = _EXIT_CODE.fullmatch(how)
+            if code is None:
+                return f"ended ({how[:_REASON]})"
+            return f"exited with status {code.group(1)}" if code.group(1) != "0" else ""
+    return ""
 
 
 def _claimed(text: str) -> str:
@@ -322,7 +330,7 @@ def _given_fewer(result: NodeResult, given: int, on_node: int) -> NodeResult:
 _GPU_COUNT = "GPU count"  # the finding of compat's gpu-memory rule that counts the GPUs the task sees
 
 
-# srun's summary of a task's exit (``_EXIT_CODE``): the line before it says why.
+# srun's summary of a task's end (``_TASK_END``): the line before it says why.
 
 
 def _last_line(text: str, prefer: str = "") -> str:
@@ -330,7 +338,7 @@ def _last_line(text: str, prefer: str = "") -> str:
     the last that begins with ``prefer`` where one does (srun cuts a line of more than about 1 KB into pieces, and
     the last piece of envsnap's own error then read as srun's: an unreachable node). Cut to 300 characters, said."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    telling = [line for line in lines if not _EXIT_CODE.match(line)] or lines
+    telling = [line for line in lines if not _TASK_END.match(line)] or lines
     telling = [line for line in telling if prefer and line.startswith(prefer)] or telling
     if not telling:
         return ""

@@ -712,13 +712,19 @@ def test_a_node_whose_step_exits_non_zero_is_not_taken_at_its_answers_word(slurm
     failing.write_text(
         "#!/bin/sh\n"
         f'[ "$SLURMD_NODENAME" = node2 ] && {{ echo "disk quota exceeded" >&2; exit 5; }}\n'
+        f'[ "$SLURMD_NODENAME" = node3 ] && kill -9 $$\n'
         f'{fe.envsnap} "$@"\nexit 1\n'
     )
     failing.chmod(0o755)
-    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(failing), "--json")
+    res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-3]", "--envsnap", str(failing), "--json")
     assert res.returncode == 3, res
     nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
     assert nodes["node1"]["verdict"] == "invalid", nodes["node1"]
     assert nodes["node1"]["reason"] == "its task exited with status 1 after a compatible answer", nodes["node1"]
     assert nodes["node2"]["verdict"] == "invalid", nodes["node2"]
     assert nodes["node2"]["reason"] == "its task exited with status 5 without an answer: disk quota exceeded", nodes
+    # Killed by a signal: srun names the signal, not an exit code; it read unreachable.
+    assert (nodes["node3"]["verdict"], nodes["node3"]["reason"]) == (
+        "invalid",
+        "its task ended (Killed) without an answer",
+    ), nodes["node3"]

@@ -2458,6 +2458,11 @@ def test_a_task_that_exits_otherwise_than_envsnap_does_is_invalid_with_its_exit_
     # A compatible answer and then exit 3 (a wrapper's own check that failed) is not the node's answer either.
     late = from_run(_run(json.dumps(_answer()), returncode=3), lock_digest="sha256:ab", timeout=5)
     assert (late.verdict, late.reason) == ("invalid", "its task exited with status 3 after a compatible answer")
+    # Killed by a signal (the OOM killer): srun says so in place of an exit code.
+    killed = from_run(
+        _run("", returncode=137, stderr="srun: error: n1: task 0: Killed\n"), lock_digest="sha256:ab", timeout=5
+    )
+    assert (killed.verdict, killed.reason) == ("invalid", "its task ended (Killed) without an answer")
     denied = from_run(
         _run("", returncode=2, stderr="slurmstepd: error: execve(): /opt/envsnap: Permission denied\n"),
         lock_digest="sha256:ab",
