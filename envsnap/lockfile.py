@@ -190,13 +190,40 @@ def identity_digest(data: Mapping[str, Any]) -> str:
     doc["envsnap"] = meta
     python = doc.get("python")
     if isinstance(python, Mapping) and isinstance(python.get("packages"), list):
-        packages = [{k: v for k, v in p.items() if k != "artifact"} for p in python["packages"]]
-        doc["python"] = {**python, "packages": packages}
+        doc["python"] = {**python, "packages": [_unpinned(p) for p in python["packages"]]}
     system = doc.get("system")
     if isinstance(system, Mapping) and isinstance(system.get("packages"), list):
         debs = [{k: v for k, v in p.items() if k not in _DEB_FIELDS} for p in system["packages"]]
         doc["system"] = {**system, "packages": debs}
     return _lock_digest(doc)
+
+
+def _unpinned(package: Any) -> Any:
+    """A ``python.packages`` entry as it was before pinning: without its ``artifact``, and without the version
+    ``bundle`` learned from the wheel it built where the lock had none (``artifact.version_from_build``: the
+    version of that wheel's file name, and only of a wheel the bundle built). A version is honoured as learned only
+    where the artifact says so and agrees: such a lock matches only a lock that did not know the version, so the
+    mark cannot stand for another version of one that did."""
+    if not isinstance(package, Mapping):
+        return package
+    out = {k: v for k, v in package.items() if k != "artifact"}
+    artifact = package.get("artifact")
+    if (
+        isinstance(artifact, Mapping)
+        and artifact.get("version_from_build") is True
+        and artifact.get("rebuilt") is True
+        and isinstance(artifact.get("filename"), str)
+        and out.get("version")
+    ):
+        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+        try:
+            built = str(parse_wheel_filename(artifact["filename"])[1])
+        except InvalidWheelFilename:
+            built = ""
+        if built == out["version"]:
+            out["version"] = ""
+    return out
 
 
 def _lock_digest(doc: dict[str, Any]) -> str:

@@ -108,6 +108,9 @@ class Artifact:
     upload_time: str = ""
     index: str = ""
     rebuilt: bool = False  # built locally (sdist, VCS, directory): not the upstream artifact
+    # The package had no version in the lock (an import of a local project or a git dependency whose version is
+    # dynamic): ``bundle`` took it from this wheel it built. Its identity counts the version as unknown still.
+    version_from_build: bool = False
 
 
 @frozen

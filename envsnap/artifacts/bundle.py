@@ -1563,6 +1563,10 @@ def _bundle_one(
     from .pin import cached_path
 
     art = pkg.artifact
+    # The version is the build's where the lock had none (an import of a local project or a git dependency whose
+    # version is dynamic), or a bundle before this one took it from the wheel it built: the lock's identity counts
+    # it as unknown still (lockfile.identity_digest), so a run recorded with the lock takes this one as its own.
+    learned = not pkg.version or (art is not None and art.rebuilt and art.version_from_build)
     if art is not None and art.filename.endswith(".whl"):
         dest = join_base_name(root / WHEELS, art.filename)
         if dest.is_file() and known_sha256(dest) == art.sha256:
@@ -1600,7 +1604,9 @@ def _bundle_one(
     if not cached.is_file():
         with contextlib.suppress(OSError):
             copy_verified(dest, cached, sha, dest.stat().st_size)
-    artifact = Artifact(filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True)
+    artifact = Artifact(
+        filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True, version_from_build=learned
+    )
     # Which folder of a monorepo was built: the URL names only the repository (as pin's "kept" line says it).
     sub = f" (subdirectory {pkg.source.subdirectory})" if pkg.source.subdirectory else ""
     say(f"built {dest.name} from {origin}{sub}")

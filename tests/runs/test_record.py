@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -358,3 +359,53 @@ def test_a_record_s_variables_are_validated_on_load(tmp_path: Path, edit: Callab
     path.write_text(_tomlwrite.dumps(doc))
     with pytest.raises(rec.RecordError, match=re.escape(message)):
         rec.load(path)
+
+
+def _learned(version: str, built: str, *, from_build: bool = True, rebuilt: bool = True) -> Any:
+    """``labtool`` as ``bundle`` writes it after building its wheel ``labtool-BUILT``: at ``version``, the artifact
+    marked as the one the version was learned from (``from_build``) or not."""
+    from envsnap.model import Artifact, PythonPackage, Source
+
+    artifact = Artifact(
+        filename=f"labtool-{built}-py3-none-any.whl",
+        url="file://{project}/libs/labtool",
+        sha256="a" * 64,
+        rebuilt=rebuilt,
+        version_from_build=from_build,
+    )
+    source = Source(kind="directory", url="file://{project}/libs/labtool")
+    return PythonPackage(name="labtool", version=version, source=source, artifact=artifact)
+
+
+def test_a_version_the_bundle_learned_is_the_run_lock_s_and_a_mark_cannot_change_a_known_one() -> None:
+    """A lock whose local project had no version (an import of a dynamic version) is the run's lock once ``bundle``
+    has written the version of the wheel it built; the mark that says so makes a known version no other one, and a
+    mark the artifact does not bear out (another wheel's version, a wheel the bundle did not build) is no proof."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+    from envsnap.model import PythonPackage, Source
+    from envsnap.runs.record import Environment
+
+    def bundled(run_lock: Any, package: PythonPackage) -> Any:
+        lock = sample_lock(package)
+        made_from = run_lock.envsnap.content_digest
+        return lockfile.seal(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, made_from=made_from)))
+
+    def environment(lock: Any) -> Environment:
+        doc = lockfile.to_dict(lock)
+        return Environment(lock_digest=lock.envsnap.content_digest, lock_identity=lockfile.identity_digest(doc))
+
+    source = Source(kind="directory", url="file://{project}/libs/labtool")
+    unknown = sample_lock(PythonPackage(name="labtool", version="", source=source), seal=True)
+    known = sample_lock(PythonPackage(name="labtool", version="0.4.0", source=source), seal=True)
+    another = "it names the run's lock as the one it was pinned from, but describes another environment"
+    assert environment(unknown).other_lock(bundled(unknown, _learned("0.4.0", "0.4.0"))) == ""
+    assert environment(known).other_lock(bundled(known, _learned("0.4.0", "0.4.0", from_build=False))) == ""
+    # The mark on a version the run's lock knew: another version is another environment.
+    assert environment(known).other_lock(bundled(known, _learned("0.5.0", "0.5.0"))) == another
+    # A mark the artifact does not bear out is no proof: another wheel's version, a wheel not built by the bundle.
+    assert environment(unknown).other_lock(bundled(unknown, _learned("0.4.0", "0.5.0"))) == another
+    assert environment(unknown).other_lock(bundled(unknown, _learned("0.4.0", "0.4.0", rebuilt=False))) == another
+    assert environment(unknown).other_lock(bundled(unknown, _learned("0.4.0", "0.4.0", from_build=False))) == another
+

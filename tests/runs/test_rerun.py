@@ -562,6 +562,69 @@ def test_a_lock_pinned_after_the_run_is_the_runs_lock_and_a_stranger_s_edit_of_i
     ) in res.stdout.splitlines(), res.stdout
 
 
+# A build backend in the project's own folder (no build requirement, so no index): the wheel's version is the one
+# the VERSION file holds, which pyproject.toml leaves dynamic, so an import cannot read it.
+_VERSION_BACKEND = """\
+import base64, hashlib, os, zipfile
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    version = open("VERSION").read().strip()
+    dist = f"labtool-{version}"
+    files = {"labtool/__init__.py": b"X = 1\\n"}
+    files[f"{dist}.dist-info/METADATA"] = f"Metadata-Version: 2.1\\nName: labtool\\nVersion: {version}\\n".encode()
+    files[f"{dist}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    digest = lambda v: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip(b"=").decode()
+    record = "".join(f"{k},sha256={digest(v)},{len(v)}\\n" for k, v in files.items()) + f"{dist}.dist-info/RECORD,,\\n"
+    files[f"{dist}.dist-info/RECORD"] = record.encode()
+    with zipfile.ZipFile(os.path.join(wheel_directory, f"{dist}-py3-none-any.whl"), "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+    return f"{dist}-py3-none-any.whl"
+"""
+
+
+def test_a_bundle_that_learned_a_local_projects_version_is_the_runs_lock(tmp_path: Path, envsnap: Envsnap) -> None:
+    """pip-compile's ``labtool @ file:///.../libs/labtool`` of a project whose version is dynamic is imported with
+    version "": ``bundle`` builds it and writes the version of the wheel it built into its lock, which changed the
+    lock's identity: the run recorded with the imported lock was refused for the bundle's lock (rerun: "describes
+    another environment"; audit: run-recorded short). A version learned from the wheel the bundle built is no
+    other environment."""
+    root = _project(tmp_path / "p")
+    lib = root / "libs" / "labtool"
+    (lib / "labtool").mkdir(parents=True)
+    (lib / "labtool" / "__init__.py").write_text("X = 1\n")
+    (lib / "VERSION").write_text("0.4.0\n")
+    (lib / "backend.py").write_text(_VERSION_BACKEND)
+    (lib / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "labtool"\ndynamic = ["version"]\n'
+    )
+    (root / "requirements.txt").write_text(f"labtool @ file://{lib}\n    # via -r requirements.in\n")
+    res = envsnap("import", "requirements.txt", "-o", "envsnap.lock", cwd=root)
+    assert res.returncode == 0, res.stderr
+    imported = lockfile.load(root / "envsnap.lock")
+    assert [(p.name, p.version) for p in imported.python.packages] == [("labtool", "")]
+    _record(envsnap, root, root / "envsnap.lock")
+    used = rec.load(root / "table2.toml").environment.lock_digest
+    artifact = ("--artifact", "--title", "T", "--author", "Ada Lovelace", "--license", "MIT", "--run", "table2.toml")
+    res = envsnap("bundle", "envsnap.lock", "-o", "supp", *artifact, cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    bundled = lockfile.load(root / "supp" / "envsnap.lock")
+    learned = bundled.package("labtool")
+    assert learned is not None and learned.version == "0.4.0" and bundled.envsnap.made_from == used
+
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", "supp/envsnap.lock", cwd=root)
+    assert "not the lock the run used" not in res.stdout, res.stdout
+    res = envsnap("audit", "supp", "--json", cwd=root)
+    item = next(i for i in json.loads(res.stdout)["items"] if i["id"] == "run-recorded")
+    assert "another lock" not in item["detail"], item
+    # The bundle's lock bundled again with the record: the run's lock, pinned and its version learned.
+    res = envsnap("bundle", "supp/envsnap.lock", "-o", "again", *artifact, cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert lockfile.load(root / "again" / "envsnap.lock").package("labtool") == learned
+
+
 TRAIN = (
     "import pathlib, sys\n"
     "args = sys.argv[1:]\n"
