@@ -466,7 +466,9 @@ def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_diges
         try:
             snapshot, normal = _build(Snapshot, doc, "", origin), [False]
         except LockfileError as exc:
-            newer = _newer_writer(doc) if str(exc).endswith(": unknown field") else ""
+            meta = doc.get("envsnap")
+            generator = meta.get("generator") if isinstance(meta, Mapping) else None
+            newer = newer_writer(generator) if str(exc).endswith(": unknown field") else ""
             if newer:
                 raise LockfileError(f"{exc}; the lock was written by {newer}: upgrade envsnap") from None
             raise
@@ -480,16 +482,14 @@ def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_diges
     return snapshot
 
 
-def _newer_writer(doc: Mapping[str, Any]) -> str:
-    """``envsnap X, newer than this one (Y)`` when the document's generator is an envsnap newer than this one (a
-    field it added within the schema version is unknown here), else "". The generator is the file's text: only
-    a version that parses is shown."""
+def newer_writer(generator: object) -> str:
+    """``envsnap X, newer than this one (Y)`` when ``generator`` (a lock's ``envsnap.generator``, a run record's
+    ``run.generator``) is an envsnap newer than this one (a field it added within the schema version is unknown
+    here), else "". The generator is the file's text: only a version that parses is shown."""
     from packaging.version import InvalidVersion, Version
 
     from ._version import __version__
 
-    meta = doc.get("envsnap")
-    generator = meta.get("generator") if isinstance(meta, Mapping) else None
     name, _, version = generator.partition(" ") if isinstance(generator, str) else ("", "", "")
     try:
         newer = name == "envsnap" and Version(version) > Version(__version__)

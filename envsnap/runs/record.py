@@ -443,7 +443,10 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
             f"{origin}: run.schema_version: {version} is newer than this envsnap understands "
             f"(<= {SCHEMA_VERSION}); upgrade envsnap"
         )
-    record = _build(RunRecord, data, "", origin)
+    try:
+        record = _build(RunRecord, data, "", origin)
+    except _UnknownField as exc:
+        raise RecordError(f"{exc}{_newer(data, meta)}") from None
     paths = record.command.paths
     for i, index in enumerate(paths):
         if (
@@ -477,6 +480,22 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
     return record
 
 
+class _UnknownField(RecordError):
+    """A field this envsnap does not know: refused, and said whether the seal says who wrote it (``_newer``)."""
+
+
+def _newer(data: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """What an unknown field's refusal adds, as a lock's does (``lockfile.newer_writer``): the envsnap that wrote the
+    record, when it is newer than this one (the schema version stays 1 when a field is added, docs/runrecord.md),
+    and the seal matches the record as written, unknown fields and all. A record whose seal does not match was
+    edited after it was written: nothing."""
+    newer = lockfile.newer_writer(meta.get("generator"))
+    digest = meta.get("content_digest")
+    if not newer or not isinstance(digest, str) or canonical_digest(data) != digest:
+        return ""
+    return f"; the record was written by {newer}: upgrade envsnap"
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
@@ -490,7 +509,7 @@ def _build(cls: type[T], data: Any, path: str, origin: str) -> T:
     hints = _hints(typing.cast(type, cls))
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise RecordError(f"{origin}: {path + '.' if path else ''}{unknown[0]}: unknown field")
+        raise _UnknownField(f"{origin}: {path + '.' if path else ''}{unknown[0]}: unknown field")
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         sub = f"{path}.{name}" if path else name

@@ -409,3 +409,40 @@ def test_a_version_the_bundle_learned_is_the_run_lock_s_and_a_mark_cannot_change
     assert environment(unknown).other_lock(bundled(unknown, _learned("0.4.0", "0.4.0", rebuilt=False))) == another
     assert environment(unknown).other_lock(bundled(unknown, _learned("0.4.0", "0.4.0", from_build=False))) == another
 
+
+def test_a_field_a_newer_envsnap_sealed_is_refused_saying_so_and_an_edited_one_as_before(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    """A record with a field this envsnap does not know was refused with ``environment.lock_identity: unknown
+    field`` alone (what an envsnap before that field says of every record made since): the reader could not tell a
+    newer envsnap's record from an edited one. It is still refused, exit 2, one line; where a newer envsnap wrote it
+    and its seal matches the record as written, the line says so and to upgrade, as a lock's does."""
+    from envsnap import _tomlwrite
+    from envsnap._version import __version__
+
+    def written(name: str, generator: str) -> Path:
+        data = rec.document(sample())
+        data["run"]["generator"] = generator
+        data["environment"]["lock_future"] = "sha256:" + "b" * 64  # a field of a newer envsnap, sealed by it
+        data["run"]["content_digest"] = rec.canonical_digest(data)
+        path = tmp_path / name
+        path.write_text(_tomlwrite.dumps(data))
+        return path
+
+    path = written("newer.toml", "envsnap 9.0.0")
+    newer = (
+        f"{path}: environment.lock_future: unknown field; the record was written by envsnap 9.0.0, newer than this "
+        f"one ({__version__}): upgrade envsnap"
+    )
+    with pytest.raises(rec.RecordError) as caught:
+        rec.load(path)
+    assert str(caught.value) == newer
+    result = cli("show", path)
+    assert result.code == 2 and result.err.strip().splitlines() == [f"envsnap: error: {newer}"], result  # type: ignore[attr-defined]
+    # The same field added after the seal (an edit), or sealed by this envsnap or an older one: said as before.
+    edited = tmp_path / "edited.toml"
+    edited.write_text(path.read_text().replace("envsnap 9.0.0", "envsnap 9.0.1"))
+    for plain in (edited, written("same.toml", f"envsnap {__version__}"), written("other.toml", "other-tool 9.0")):
+        with pytest.raises(rec.RecordError) as caught:
+            rec.load(plain)
+        assert str(caught.value) == f"{plain}: environment.lock_future: unknown field"
