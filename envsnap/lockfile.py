@@ -176,21 +176,79 @@ PIN_NOTE = "pin: "
 _DEB_FIELDS = ("filename", "size", "sha256", "url")
 
 
+def is_folder_url(url: str, kinds: tuple[str, ...]) -> bool:
+    """``envsnap.moved_from``/``moved_to``: a ``file:`` URL of a folder below one of ``kinds`` of root (``project``,
+    ``home``, ``absolute``), no ``..``, ``.`` or empty part, no host, query or fragment, and not the root itself."""
+    from .fileurls import HOME, PROJECT, decoded_path
+
+    roots = {"project": f"file://{PROJECT}/", "home": f"file://{HOME}/", "absolute": "file:///"}
+    if not url.startswith(tuple(roots[k] for k in kinds)) or not grammar.is_lock_url(url) or "?" in url or "#" in url:
+        return False
+    path = decoded_path(url)
+    parts = path.split("/")[1:]  # below the label, or the root of an absolute path
+    return bool(parts) and all(part not in ("", ".", "..") for part in parts)
+
+
+def _unmoved(meta: Mapping[str, Any]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """The inverse of ``pin -o``'s move (``envsnap.moved_from``, ``moved_to``), for a URL and for a warning's text:
+    a place under the folder the lock was moved from is written under ``{project}`` again, and one under this lock's
+    own ``{project}`` under the folder it is in that lock (``moved_to``). Identity where the lock was not moved."""
+    moved_from, moved_to = meta.get("moved_from"), meta.get("moved_to")
+    if not isinstance(moved_from, str) or not moved_from:
+        return (lambda v: v), (lambda v: v)
+    import re
+
+    from .fileurls import PROJECT, decoded_path
+
+    project = "file://" + PROJECT
+    prefixes = {moved_from: project}
+    if isinstance(moved_to, str) and moved_to:
+        prefixes[project] = moved_to
+
+    def url(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        for new, old in prefixes.items():  # the folder moved from first: ``{project}/q`` where it lay in this one
+            if value == new or value.startswith((new + "/", new + "#")):
+                return old + value[len(new) :]
+        return value
+
+    texts = {decoded_path(new) + "/": decoded_path(old) + "/" for new, old in prefixes.items()}
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)))
+
+    def text(value: Any) -> Any:
+        return pattern.sub(lambda m: texts[m.group(0)], value) if isinstance(value, str) else value
+
+    return url, text
+
+
 def identity_digest(data: Mapping[str, Any]) -> str:
     """``sha256:`` of the canonical JSON of a lock document without what pinning adds (above): the same for a lock
     and the lock ``pin`` or ``bundle`` made of it, another for a lock with any other change (a version, a source,
     the system, a GPU). A run record keeps it (``environment.lock_identity``) to know its lock once pinned."""
     doc = dict(data)
-    left_out = ("created", "content_digest", "made_from", "pinned_from")
+    left_out = ("created", "content_digest", "made_from", "pinned_from", "moved_from", "moved_to")
+    url, text = _unmoved(doc.get("envsnap", {}))
     meta = {k: v for k, v in doc.get("envsnap", {}).items() if k not in left_out}
-    notes = [w for w in meta.get("warnings", ()) if not (isinstance(w, str) and w.startswith(PIN_NOTE))]
+    notes = [text(w) for w in meta.get("warnings", ()) if not (isinstance(w, str) and w.startswith(PIN_NOTE))]
     meta.pop("warnings", None)
     if notes:
         meta["warnings"] = notes
     doc["envsnap"] = meta
     python = doc.get("python")
     if isinstance(python, Mapping) and isinstance(python.get("packages"), list):
-        doc["python"] = {**python, "packages": [_unpinned(p) for p in python["packages"]]}
+        doc["python"] = {**python, "packages": [_unpinned(p, url) for p in python["packages"]]}
+    conda = doc.get("conda")
+    if isinstance(conda, Mapping):  # its channels and archives, as pin -o moves them
+        conda = dict(conda)
+        if isinstance(conda.get("channels"), list):
+            conda["channels"] = [url(c) for c in conda["channels"]]
+        if isinstance(conda.get("packages"), list):
+            conda["packages"] = [
+                {k: url(v) if k in ("url", "channel") else v for k, v in c.items()} if isinstance(c, Mapping) else c
+                for c in conda["packages"]
+            ]
+        doc["conda"] = conda
     system = doc.get("system")
     if isinstance(system, Mapping) and isinstance(system.get("packages"), list):
         debs = [{k: v for k, v in p.items() if k not in _DEB_FIELDS} for p in system["packages"]]
@@ -198,7 +256,7 @@ def identity_digest(data: Mapping[str, Any]) -> str:
     return _lock_digest(doc)
 
 
-def _unpinned(package: Any) -> Any:
+def _unpinned(package: Any, url: Callable[[Any], Any] = lambda v: v) -> Any:
     """A ``python.packages`` entry as it was before pinning: without its ``artifact``, and without the version
     ``bundle`` learned from the wheel it built where the lock had none (``artifact.version_from_build``: the
     version of that wheel's file name, and only of a wheel the bundle built). A version is honoured as learned only
@@ -207,6 +265,16 @@ def _unpinned(package: Any) -> Any:
     if not isinstance(package, Mapping):
         return package
     out = {k: v for k, v in package.items() if k != "artifact"}
+    # The places ``pin -o`` rewrote for a move (``_unmoved``): its source, every candidate file's URL and index.
+    source = out.get("source")
+    if isinstance(source, Mapping) and "url" in source:
+        out["source"] = {**source, "url": url(source["url"])}
+    candidates = out.get("candidates")
+    if isinstance(candidates, list):
+        out["candidates"] = [
+            {k: url(v) if k in ("url", "index") else v for k, v in c.items()} if isinstance(c, Mapping) else c
+            for c in candidates
+        ]
     artifact = package.get("artifact")
     if (
         isinstance(artifact, Mapping)
@@ -986,6 +1054,8 @@ RULES: dict[type, dict[str, Rule]] = {
         "unknown": _s(grammar.is_table_path, "table or field name", empty=False),
         "made_from": _DIGEST,
         "pinned_from": _DIGEST,
+        "moved_from": _s(lambda v: is_folder_url(v, ("project", "home", "absolute")), "folder (a file: URL, no '..')"),
+        "moved_to": _s(lambda v: is_folder_url(v, ("project",)), "folder under {project} (file://{project}/...)"),
     },
     Platform: {
         "system": _TOKEN,

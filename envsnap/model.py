@@ -62,6 +62,13 @@ class Meta:
     # changed the lock adds the one it read). A run record of one of them takes this lock as its own when the two
     # describe one environment (runs/record.py: ``Environment.made_with``). Written only when set.
     pinned_from: tuple[str, ...] = field(default=(), metadata={"sparse": True})
+    # Set by ``envsnap pin -o`` into another folder, which writes the places of the lock it read (``{project}``, the
+    # folder it lay in) by their path or under its own folder: ``moved_from`` is that folder as this lock names it
+    # (``file:///home/...``, ``file://~/proj``, ``file://{project}/proj``), ``moved_to`` this lock's folder as that
+    # lock named it, where it lies inside that one (``file://{project}/sub``). The identity reads the places back
+    # (``lockfile.identity_digest``): a move is no other environment. Written only when set.
+    moved_from: str = field(default="", metadata={"sparse": True})
+    moved_to: str = field(default="", metadata={"sparse": True})
 
 
 @frozen

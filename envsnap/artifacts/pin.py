@@ -766,8 +766,29 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
         redactor.text(w.replace(fileurls.PROJECT + "/", str(read_from) + "/")) if fileurls.PROJECT + "/" in w else w
         for w in snapshot.envsnap.warnings
     )
-    meta = dataclasses.replace(snapshot.envsnap, warnings=warnings)
+    moved_from, moved_to = _move_marks(snapshot.envsnap, read_from, written_to, moved)
+    meta = dataclasses.replace(snapshot.envsnap, warnings=warnings, moved_from=moved_from, moved_to=moved_to)
     return dataclasses.replace(snapshot, envsnap=meta, python=python, conda=conda)
+
+
+def _move_marks(meta: Meta, read_from: Path, written_to: Path, moved: Callable[[str], str]) -> tuple[str, str]:
+    """``envsnap.moved_from`` and ``moved_to`` of a lock ``relabelled`` wrote: the folder it was read from as the
+    new lock names it, and the new lock's folder as the old one named it where it lies inside that folder, so that
+    its identity reads each place back (``lockfile.identity_digest``: a move is no other environment, and a run
+    recorded with the lock takes the moved copy as its own). A lock moved before keeps its marks, moved the same
+    way, where that composes; where it does not (a second move into a folder inside the first, or out of one),
+    it gets none, and its identity is that of the places as written."""
+    from ..lockfile import is_folder_url
+
+    none = ("", "")
+    inside = os.path.relpath(written_to, read_from)
+    to = "" if inside == ".." or inside.startswith("../") or os.path.isabs(inside) else fileurls.path_url(inside)
+    if meta.moved_from and (to or meta.moved_to):
+        return none
+    came = moved(meta.moved_from or "file://" + fileurls.PROJECT)
+    if not is_folder_url(came, ("project", "home", "absolute")) or (to and not is_folder_url(to, ("project",))):
+        return none  # a place relabelled cannot name (a label leading out of the folder): no marks, as before
+    return came, to
 
 
 def hidden_by_the_move(before: Snapshot, after: Snapshot) -> list[tuple[str, list[str], str]]:

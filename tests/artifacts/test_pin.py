@@ -1463,3 +1463,67 @@ def test_a_place_under_the_home_recorded_without_the_login_says_so(
     said = bundled.err.strip()  # type: ignore[attr-defined]
     assert bundled.code == 2 and len(said.splitlines()) == 1, said  # type: ignore[attr-defined]
     assert "recorded without the login name" in said and "--allow-url" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("written", "moved_from", "moved_to"),
+    [
+        ("out", "file://{base}/proj", ""),  # beside the project
+        ("proj/sub", "file://{base}/proj", "file://{project}/sub"),  # inside it
+        ("", "file://{project}/proj", ""),  # above it
+    ],
+)
+def test_a_lock_pin_writes_into_another_folder_keeps_its_identity(
+    tmp_path: Path, written: str, moved_from: str, moved_to: str
+) -> None:
+    """``pin LOCK -o OTHER/x.lock`` outside a work tree writes the places of ``{project}`` by their path or under
+    the new folder: the identity changed with their spelling, and the pinned copy of a run's lock was another
+    environment. The moved lock says where it came from and its identity reads each place back, for every layout and
+    for a copy moved again; a place changed by hand is still another environment."""
+    import dataclasses
+
+    from envsnap.artifacts.pin import relabelled
+    from envsnap.model import Candidate, Conda, CondaPackage
+
+    read_from, written_to = tmp_path / "proj", tmp_path / written
+    source = Source(kind="directory", url="file://{project}/libs/lab%20tool")
+    candidate = Candidate(sha256="a" * 64, filename="six-1.0-py3-none-any.whl", url="file://{project}/sub/w/six.whl")
+    packages = (
+        PythonPackage(name="labtool", version="", source=source),
+        PythonPackage(name="six", version="1.0", candidates=(candidate,)),
+    )
+    conda = Conda(
+        channels=("file://{project}/channel",),
+        packages=(CondaPackage(name="zlib", version="1.3", build="0", url="file://{project}/channel/z.conda"),),
+    )
+    lock = Snapshot(python=PythonEnv(packages=packages), conda=conda)
+    lock = dataclasses.replace(
+        lock, envsnap=dataclasses.replace(lock.envsnap, warnings=("--find-links {project}/sub/w is not recorded",))
+    )
+    identity = lockfile.identity_digest(lockfile.to_dict(lock))
+    moved = relabelled(lock, read_from, written_to)
+    assert moved.python.packages[0].source.url != source.url  # the place is written otherwise
+    assert (moved.envsnap.moved_from, moved.envsnap.moved_to) == (moved_from.replace("{base}", str(tmp_path)), moved_to)
+    assert lockfile.identity_digest(lockfile.to_dict(moved)) == identity
+    assert lockfile.loads(lockfile.dumps(lockfile.seal(moved))).envsnap.moved_from == moved.envsnap.moved_from
+    # Moved again, into a folder apart from both: the marks move with the places, or, where they cannot (the first
+    # move was into a folder inside the project), are gone, and the identity is that of the places as written.
+    again = relabelled(moved, written_to, Path("/srv/elsewhere"))
+    assert (lockfile.identity_digest(lockfile.to_dict(again)) == identity) == (not moved_to)
+    # A place changed by hand in the moved lock: another environment.
+    other = dataclasses.replace(packages[0], source=dataclasses.replace(source, url="file:///srv/other/labtool"))
+    edited = dataclasses.replace(moved, python=PythonEnv(packages=(other, moved.python.packages[1])))
+    assert lockfile.identity_digest(lockfile.to_dict(edited)) != identity
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["file://{project}", "file://{project}/../x", "file:///a/./b", "file://~", "file://{prefix}/x", "file:///a#b"],
+)
+def test_a_moved_from_that_names_no_folder_is_refused(value: str) -> None:
+    import dataclasses
+
+    lock = lockfile.seal(Snapshot(python=PythonEnv()))
+    text = lockfile.dumps(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, moved_from=value)))
+    with pytest.raises(lockfile.LockfileError, match=re.escape("envsnap.moved_from: not a valid folder")):
+        lockfile.loads(text, check_digest=False)

@@ -504,10 +504,10 @@ def test_a_lock_outside_the_project_is_said_to_be_known_by_its_digest(
     assert "environment: same" in res.stdout.splitlines(), res.stdout
 
 
-def _pin_offline(lock: Path) -> None:
+def _pin_offline(lock: Path, *options: str) -> None:
     """``envsnap pin LOCK`` with no index to ask: it pins little or nothing and writes its ``pin:`` notes."""
     done = subprocess.run(
-        [sys.executable, "-m", "envsnap", "pin", str(lock), "--no-system-packages"],
+        [sys.executable, "-m", "envsnap", "pin", str(lock), "--no-system-packages", *options],
         cwd=lock.parent,
         env=envsnap_env(PIP_CONFIG_FILE="/dev/null", PIP_NO_INDEX="1", PIP_FIND_LINKS="", UV_NO_CONFIG="1"),
         capture_output=True,
@@ -560,6 +560,40 @@ def test_a_lock_pinned_after_the_run_is_the_runs_lock_and_a_stranger_s_edit_of_i
         "keeps no lock_identity (an older envsnap made it), so the run's lock once pinned cannot be told from "
         "another: record the run again)"
     ) in res.stdout.splitlines(), res.stdout
+
+
+def test_a_lock_pinned_into_another_folder_is_the_runs_lock_and_one_naming_another_place_is_not(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """``envsnap pin envsnap.lock -o ../out/lock.toml`` outside any work tree writes the project's places
+    (``file://{project}/libs/labtool``) by their path, since ``{project}`` there is the new lock's folder: the
+    identity changed with the place's spelling, and the pinned copy of the run's lock was refused ("describes another
+    environment"). What pin rewrote for the move is no other environment; a copy whose source names another place
+    still is."""
+    root = _project(tmp_path / "p")
+    lib = root / "libs" / "labtool"
+    (lib / "labtool").mkdir(parents=True)
+    (lib / "pyproject.toml").write_text('[project]\nname = "labtool"\nversion = "0.4.0"\n')
+    (root / "requirements.txt").write_text(f"labtool @ file://{lib}\n")
+    res = envsnap("import", "requirements.txt", "-o", "envsnap.lock", cwd=root)
+    assert res.returncode == 0, res.stderr
+    assert lockfile.load(root / "envsnap.lock").python.packages[0].source.url == "file://{project}/libs/labtool"
+    _record(envsnap, root, root / "envsnap.lock")
+    used = rec.load(root / "table2.toml").environment.lock_digest
+    (tmp_path / "out").mkdir()
+    _pin_offline(root / "envsnap.lock", "-o", str(tmp_path / "out" / "lock.toml"))
+    moved = lockfile.load(tmp_path / "out" / "lock.toml")
+    assert moved.python.packages[0].source.url == f"file://{lib}" and moved.envsnap.pinned_from == (used,)
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", tmp_path / "out" / "lock.toml", cwd=root)
+    assert "not the lock the run used" not in res.stdout, res.stdout
+
+    # The copy with its source pointed at another folder: another environment.
+    elsewhere = dataclasses.replace(moved.python.packages[0].source, url=f"file://{tmp_path}/elsewhere/labtool")
+    packages = (dataclasses.replace(moved.python.packages[0], source=elsewhere),)
+    edited = lockfile.seal(dataclasses.replace(moved, python=dataclasses.replace(moved.python, packages=packages)))
+    other = lockfile.dump(edited, tmp_path / "out" / "edited.lock")
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", other, cwd=root)
+    assert "it names the run's lock as the one it was pinned from, but describes another environment" in res.stdout
 
 
 # A build backend in the project's own folder (no build requirement, so no index): the wheel's version is the one
