@@ -196,3 +196,29 @@ def test_inside_a_git_work_tree_the_memo_answers(
     monkeypatch.chdir(inner)
     probes = _probes(monkeypatch)
     assert _verify(cli, py, same)[0] == 0 and probes == [1]
+
+
+def test_a_report_another_envsnap_kept_is_not_given(
+    cli: Cli,
+    demo_env: tuple[Path, Path],  # noqa: F811
+    memo_on: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report kept by another envsnap (an older one's kept before ``conda_checked``, so its verdict line named the
+    Python layer only) is not given to this one: the memo's key holds envsnap's version and every module of its
+    code, so an upgrade (or an edit of envsnap's code) verifies in full and keeps its own report."""
+    from envsnap import _version
+    from envsnap.probes import memo
+
+    py, _site = demo_env
+    (lock,) = _locks(cli, py, tmp_path)[:1]
+    before = _verify(cli, py, lock)
+    assert len(_memos(memo_on)) == 1
+    for name, value in (("__version__", "99.0.0"), ("_code_stamps", lambda: ["envsnap/cli/verify.py 1 2 3"])):
+        module = _version if name == "__version__" else memo
+        with monkeypatch.context() as patched:
+            patched.setattr(module, name, value)
+            probes = _probes(patched)
+            assert _verify(cli, py, lock) == before and probes == [1], name  # verified in full
+            assert _verify(cli, py, lock) == before and probes == [1], name  # its own report, kept
