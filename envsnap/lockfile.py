@@ -173,6 +173,10 @@ def canonical_digest(data: Mapping[str, Any]) -> str:
 # from and its hashes (a package's ``artifact``, a system package's .deb), their ``pin:`` notes, the locks it was
 # pinned or made from. ``identity_digest`` leaves these out (docs/lockfile.md, "The environment's identity").
 PIN_NOTE = "pin: "
+# The definition of ``identity_digest`` an identity kept in a cache was computed by (the run cache keeps a lock's):
+# raised with each change to what it leaves out or reads back, so that an identity of another is computed again.
+# 1: as ``lock_identity`` came; 2: the warnings (but pin's notes) read as a set, in no order.
+IDENTITY_FORM = 2
 _DEB_FIELDS = ("filename", "size", "sha256", "url")
 
 
@@ -230,7 +234,8 @@ def identity_digest(data: Mapping[str, Any]) -> str:
     left_out = ("created", "content_digest", "made_from", "pinned_from", "moved_from", "moved_to")
     url, text = _unmoved(doc.get("envsnap", {}))
     meta = {k: v for k, v in doc.get("envsnap", {}).items() if k not in left_out}
-    notes = [text(w) for w in meta.get("warnings", ()) if not (isinstance(w, str) and w.startswith(PIN_NOTE))]
+    # A set, in no order: an import writes its notes in the file's order, and pin (its system layer) sorts them.
+    notes = sorted({text(w) for w in meta.get("warnings", ()) if isinstance(w, str) and not w.startswith(PIN_NOTE)})
     meta.pop("warnings", None)
     if notes:
         meta["warnings"] = notes

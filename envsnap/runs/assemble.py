@@ -457,7 +457,7 @@ def prepare(
     out.index.cached = use_cache
     try:
         if lock is not None:
-            kept = lock.kept() if isinstance(lock, KeptLock) else None
+            kept = lock.kept(lockfile.IDENTITY_FORM) if isinstance(lock, KeptLock) else None
             view = LockView.from_json(kept[1]) if kept is not None else None
             if kept is not None and view is not None:  # the lock is read only if its verify is not from the memo
                 out.lock_digest, out.lock_identity, out.lock = kept[0], kept[2], view
@@ -467,7 +467,8 @@ def prepare(
                 out.lock, out.lock_digest = snapshot, lock_digest(snapshot, captured=False)
                 out.lock_identity = lockfile.identity_digest(lockfile.to_dict(snapshot))
                 if isinstance(lock, KeptLock) and use_cache:
-                    lock.keep(out.lock_digest, LockView.of(snapshot).to_json(), out.lock_identity)
+                    view_json = LockView.of(snapshot).to_json()
+                    lock.keep(out.lock_digest, view_json, out.lock_identity, lockfile.IDENTITY_FORM)
                 load = lambda: snapshot  # noqa: E731
             found = _verified(load, out.lock_digest, target, interpreter, use_cache)
             out.drift = [line for _, line in found]
@@ -596,8 +597,9 @@ def _lock_text(
         name = "locktext-" + hashlib.sha256(part.encode()).hexdigest()
         entry = cache.get(name)
         text, digest, identity = (entry.get(k) for k in ("text", "digest", "identity")) if entry else (None,) * 3
-        # An entry kept before the identity was is made again.
-        if isinstance(text, str) and isinstance(digest, str) and isinstance(identity, str) and identity:
+        # An entry kept before the identity was, or with an identity of another definition, is made again.
+        current = entry is not None and entry.get("form") == lockfile.IDENTITY_FORM
+        if current and isinstance(text, str) and isinstance(digest, str) and isinstance(identity, str) and identity:
             return text, digest, identity
     snapshot = snapshot or cache.lock_of(document)
     if snapshot is None:
@@ -605,7 +607,7 @@ def _lock_text(
     made = dataclasses.replace(snapshot, project=project)
     (text, digest), identity = lockfile.dumps_sealed(made), lockfile.identity_digest(lockfile.to_dict(made))
     if name:
-        cache.put(name, {"text": text, "digest": digest, "identity": identity})
+        cache.put(name, {"text": text, "digest": digest, "identity": identity, "form": lockfile.IDENTITY_FORM})
     return text, digest, identity
 
 

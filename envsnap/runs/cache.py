@@ -184,16 +184,19 @@ class KeptLock:
         self.load = load
         self._name = name
 
-    def kept(self) -> tuple[str, Any, str] | None:
+    def kept(self, form: int) -> tuple[str, Any, str] | None:
         """The digest, the view (as ``LockView.to_json`` wrote it) and the identity (``lockfile.identity_digest``)
-        kept by ``keep``; None when there are none (an entry kept before the identity was: the lock is read)."""
+        kept by ``keep``; None when there are none (an entry kept before the identity was, or with an identity of
+        another ``form``, ``lockfile.IDENTITY_FORM``, than the one asked for: the lock is read)."""
         entry = get(self._name)
         if entry is None:
             return None
         digest, identity = entry.get("digest"), entry.get("identity")
-        if isinstance(digest, str) and digest and isinstance(identity, str) and identity and "view" in entry:
+        if entry.get("form") != form or not (isinstance(identity, str) and identity):
+            return None
+        if isinstance(digest, str) and digest and "view" in entry:
             return digest, entry["view"], identity
         return None
 
-    def keep(self, digest: str, view: Mapping[str, Any], identity: str) -> None:
-        put(self._name, {"digest": digest, "view": view, "identity": identity})
+    def keep(self, digest: str, view: Mapping[str, Any], identity: str, form: int) -> None:
+        put(self._name, {"digest": digest, "view": view, "identity": identity, "form": form})

@@ -446,3 +446,29 @@ def test_a_field_a_newer_envsnap_sealed_is_refused_saying_so_and_an_edited_one_a
         with pytest.raises(rec.RecordError) as caught:
             rec.load(plain)
         assert str(caught.value) == f"{plain}: environment.lock_future: unknown field"
+
+
+def test_a_lock_whose_warnings_pin_sorted_is_the_run_lock_s() -> None:
+    """pip-compile's ``zeta @ git+file:///...@C1`` then ``alpha @ git+file:///...@C2`` (versions dynamic) are imported
+    with their notes in the file's order (zeta's, then alpha's); ``envsnap pin`` sorts a lock's warnings, which changed
+    its identity: the run recorded with the imported lock was refused for the pinned one ("describes another
+    environment"). The notes are a set: their order is no environment; a note more or less still is."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+    from envsnap.runs.record import Environment
+
+    def noted(*warnings: str, pinned_from: tuple[str, ...] = ()) -> Any:
+        lock = sample_lock()
+        meta = dataclasses.replace(lock.envsnap, warnings=warnings, pinned_from=pinned_from)
+        return lockfile.seal(dataclasses.replace(lock, envsnap=meta))
+
+    zeta, alpha = "import: the version of zeta is unknown", "import: the version of alpha is unknown"
+    imported = noted(zeta, alpha)
+    used = Environment(
+        lock_digest=imported.envsnap.content_digest,
+        lock_identity=lockfile.identity_digest(lockfile.to_dict(imported)),
+    )
+    run_lock = (imported.envsnap.content_digest,)
+    assert used.other_lock(noted(alpha, zeta, "pin: six 1.0: no file", pinned_from=run_lock)) == ""
+    assert used.other_lock(noted(alpha, pinned_from=run_lock)).endswith("but describes another environment")

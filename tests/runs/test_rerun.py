@@ -562,6 +562,38 @@ def test_a_lock_pinned_after_the_run_is_the_runs_lock_and_a_stranger_s_edit_of_i
     ) in res.stdout.splitlines(), res.stdout
 
 
+def test_a_lock_whose_notes_pin_sorted_is_the_runs_lock_and_a_kept_identity_of_before_is_not_used(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """An import writes its notes in the file's order (pip-compile's ``zeta @ git+...`` then ``alpha @ git+...``,
+    each version unknown); ``envsnap pin`` sorts a lock's warnings, which changed its identity, and the run recorded
+    with the imported lock was refused for the pinned one ("describes another environment"). The notes are read as
+    a set. An identity the run cache kept by the definition of before is not used: the record gets this one's."""
+    from envsnap.runs import cache
+
+    root = _project(tmp_path / "p")
+    lock = tmp_path / "locks" / "envsnap.lock"
+    lock.parent.mkdir()
+    base = lockfile.load(host_lock)
+    notes = ("import: the version of zeta is unknown", "import: the version of alpha is unknown")
+    meta = dataclasses.replace(base.envsnap, warnings=(*base.envsnap.warnings, *notes))
+    lockfile.dump(lockfile.seal(dataclasses.replace(base, envsnap=meta)), lock)
+    _record(envsnap, root, lock)  # keeps the lock's identity in the run cache
+    kept = sorted(cache.cache_dir().glob("lockview-*.json"))
+    assert kept, "the run kept no lock view"
+    for entry in kept:  # as an envsnap of the first definition kept it
+        data = json.loads(entry.read_text())
+        entry.write_text(json.dumps({**data, "form": 1, "identity": "sha256:" + "0" * 64}))
+    _record(envsnap, root, lock)
+    identity = rec.load(root / "table2.toml").environment.lock_identity
+    assert identity == lockfile.identity_digest(lockfile.to_dict(lockfile.load(lock)))
+    _pin_offline(lock)
+    pinned = lockfile.load(lock)
+    assert list(pinned.envsnap.warnings) == sorted(pinned.envsnap.warnings) != list(meta.warnings)
+    res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", lock, cwd=root)
+    assert "environment: same" in res.stdout.splitlines() and "not the lock the run used" not in res.stdout, res.stdout
+
+
 def test_a_lock_pinned_into_another_folder_is_the_runs_lock_and_one_naming_another_place_is_not(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
