@@ -57,7 +57,7 @@ from .._prehash import file_digests, open_regular, sha256_file
 from .._privacy import HOST, USER, PathRedactor, hidden_names, scrub_package, strip_credentials
 from ..errors import PinError, UnsafeInputError
 from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
-from ..interchange import PYPI_SIMPLE, file_url, is_find_links
+from ..interchange import PYPI_SIMPLE, file_in_folder, file_url, is_find_links
 from ..lockfile import PIN_NOTE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
 from ..platforms import machine, major_minor, numbers
@@ -1958,6 +1958,25 @@ def _located(outcome: PinOutcome, redactor: PathRedactor) -> PinOutcome:
     return dataclasses.replace(outcome, artifact=located(outcome.artifact, redactor))
 
 
+def _import_folders(pkg: PythonPackage) -> set[str]:
+    """The find-links folders an import records ``pkg``'s file in by its hash or name, with no URL (a requirements
+    file's ``--find-links ./wheels``: ``file://{project}/wheels``; a pylock's ``[tool.envsnap] find-links``)."""
+    places = [c.index for c in pkg.candidates if not c.url]
+    if pkg.artifact is not None and not pkg.artifact.url:
+        places.append(pkg.artifact.index)
+    return {place for place in places if place and is_find_links(place)}
+
+
+def in_import_folder(pkg: PythonPackage, art: Artifact) -> Artifact:
+    """``art`` (pinned, as the lock records it) named by its file in the find-links folder ``pkg``'s import recorded,
+    with no URL, where that folder is where it was found (docs/lockfile.md, ``url``): the one spelling of such a file,
+    whichever permission read the folder (``--allow-url DIR``, ``PIP_FIND_LINKS``), as the pylock import of the same
+    resolution writes it; not by the pinning machine's path of it."""
+    if not art.url or art.index not in _import_folders(pkg) or art.url != file_in_folder(art.filename, art.index):
+        return art
+    return dataclasses.replace(art, url="")
+
+
 # The most digests ``pinned_from`` keeps (the oldest go first): a lock pinned again and again stays small.
 MAX_PINNED_FROM = 64
 
@@ -2025,6 +2044,8 @@ def pin(
                 outcomes.append(PinOutcome(pkg.name, pkg.version, "pinned", "already pinned", pkg.artifact))
             packages.append(pkg)
             continue
+        if outcome.artifact is not None:
+            outcome = dataclasses.replace(outcome, artifact=in_import_folder(pkg, outcome.artifact))
         outcomes.append(outcome)
         packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
