@@ -834,8 +834,10 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         unrecorded += made
         paths = [p for p in paths if p not in made]
     installed_otherwise = _installed_otherwise(a, b)
-    paths = [p for p in paths if p not in installed_otherwise]
-    provenance = _provenance(installed_otherwise)
+    # One an import leaves blank (its file names no revision) is unknown there, as other blanks are.
+    requested_otherwise = {k: v for k, v in _requested_otherwise(a, b).items() if k not in unrecorded}
+    paths = [p for p in paths if p not in installed_otherwise and p not in requested_otherwise]
+    provenance = [*_provenance(installed_otherwise), *requested_otherwise.values()]
     if paths:
         fields = Change("lock", "other fields", "changed", "fields", "", _shown(paths), 2, "not compared above")
         return [fields, *provenance]
@@ -859,6 +861,30 @@ def _installed_otherwise(a: Snapshot, b: Snapshot) -> dict[str, tuple[str, str, 
         q = theirs.get(p.name)
         if q is not None and p.installer != q.installer and p.conda_layer == q.conda_layer:
             out[f"python.packages[{p.name}].installer"] = (p.installer, q.installer, p.name)
+    return out
+
+
+REQUESTED_OTHERWISE = "how its commit was asked for, not what it holds: the commit is compared"
+
+
+def _requested_otherwise(a: Snapshot, b: Snapshot) -> dict[str, Change]:
+    """``python.packages[NAME].source.requested_revision`` -> a ``provenance`` entry for each VCS package both locks
+    record at one commit of one repository, asked for otherwise: a branch in one (a pylock's ``requested-revision =
+    "main"``), the commit itself in the other (a requirements file's ``@COMMIT``, as pip records it), or nothing (``pip
+    install git+URL``). The commit is what a rebuild checks out, compared in the source above."""
+    theirs = {p.name: p for p in b.python.packages}
+    out: dict[str, Change] = {}
+    for p in a.python.packages:
+        q = theirs.get(p.name)
+        if q is None or p.source.kind != "vcs" or not p.source.commit_id:
+            continue
+        x, y = p.source, q.source
+        if (x.kind, x.url, x.commit_id, x.subdirectory) != (y.kind, y.url, y.commit_id, y.subdirectory):
+            continue
+        if x.requested_revision != y.requested_revision:
+            path = f"python.packages[{p.name}].source.requested_revision"
+            old, new = x.requested_revision, y.requested_revision
+            out[path] = Change("python", p.name, "provenance", "source", old, new, 0, REQUESTED_OTHERWISE)
     return out
 
 

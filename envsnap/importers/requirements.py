@@ -634,7 +634,16 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         elif base.startswith("file:/") and not base.startswith("file://"):
             # pip-compile writes ``git+file:/srv/repo``: the same repository as uv's and pip's ``file:///srv/repo``
             base = "file://" + base[len("file:") :]
-        source = Source(kind="vcs", url=base, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)
+        # ``@REV`` is also the revision the line asks for, which pip's direct_url.json records as
+        # ``requested_revision`` when it installs the line, and a pylock's ``requested-revision`` names.
+        source = Source(
+            kind="vcs",
+            url=base,
+            vcs=cast(Vcs, vcs),
+            commit_id=commit,
+            requested_revision=commit if grammar.is_git_ref(commit) else "",
+            subdirectory=subdirectory,
+        )
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
     path = urlsplit(url).path
     algo, _, value = (hashes[0] if hashes else "").partition(":")

@@ -1280,3 +1280,31 @@ def test_a_system_library_added_or_removed_is_named_once_with_its_package(
         "",
         "package zlib1g",
     )
+
+
+def test_a_commit_asked_for_otherwise_is_provenance_and_another_commit_still_differs() -> None:
+    """Two captures of one git commit, installed as ``git+URL@main`` and as ``git+URL@COMMIT`` (pip's direct_url.json
+    records each request as ``requested_revision``), read ``other fields differ: ...source.requested_revision``,
+    exit 1: the same code. It is provenance (the commit is compared); another commit is still a change of source."""
+    commit = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+    src = Source(kind="vcs", url="https://example.org/lab/tool.git", vcs="git", commit_id=commit)
+    tool = PythonPackage(name="tool", version="1.0", installer="pip", source=src, record_digest="sha256:" + "a" * 64)
+
+    def asked(revision: str, commit_id: str = commit) -> Snapshot:
+        source = dataclasses.replace(src, requested_revision=revision, commit_id=commit_id)
+        return _lock(dataclasses.replace(tool, source=source))
+
+    report = diff(asked("main"), asked(commit))
+    assert not report.differs, report.changes
+    (change,) = report.changes
+    assert (change.area, change.subject, change.change, change.old, change.new) == (
+        "python",
+        "tool",
+        "provenance",
+        "main",
+        commit,
+    )
+    assert "the commit is compared" in change.describe()
+    assert diff(asked(""), asked("main")).changes[0].change == "provenance"
+    moved = diff(asked("main"), asked("main", "1" * 40))
+    assert moved.differs and [c.kind for c in moved.changes] == ["source"], moved.changes

@@ -384,7 +384,7 @@ def test_a_local_git_repository_installs_with_the_pip_a_venv_is_seeded_with(
     path = tmp_path / "requirements.txt"
     path.write_text(shlex.split(command)[-1] + "\n")
     imported = read_file(path)
-    assert imported.python.packages[0].source == source
+    assert imported.python.packages[0].source == recorded  # @COMMIT is also the revision the line asks for
 
     conda = Conda(
         subdir="linux-64",

@@ -77,6 +77,7 @@ def test_requirements_tricky_inputs(requirements_file: Path) -> None:
         url="https://github.com/example/mono.git",
         vcs="git",
         commit_id="0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+        requested_revision="0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",  # what @REV asks for, as pip records it
         subdirectory="python/mylib",
     )
     assert pkgs["tool"].source.editable and pkgs["tool"].source.commit_id.startswith("1234")
@@ -120,7 +121,13 @@ def test_an_editable_project_in_a_subdirectory_is_read_as_pip_freeze_writes_it(
     (project / "pyproject.toml").write_text('[project]\nname = "tool"\nversion = "1.0"\n', encoding="utf-8")
     commit = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
     git = Source(
-        kind="vcs", url="https://g/mono.git", vcs="git", commit_id=commit, subdirectory="pkgs/tool", editable=True
+        kind="vcs",
+        url="https://g/mono.git",
+        vcs="git",
+        commit_id=commit,
+        requested_revision=commit,
+        subdirectory="pkgs/tool",
+        editable=True,
     )
     path = tmp_path / "requirements.txt"
     for fragment in ("egg=tool&subdirectory=pkgs/tool", "subdirectory=pkgs/tool&egg=tool"):
