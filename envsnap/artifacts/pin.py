@@ -1552,9 +1552,16 @@ class Pinner:
         this target, downloaded and checked against the sha256 the import kept."""
         wanted = {c.sha256 for c in pkg.candidates if _valid_candidate(c)}
         named = [c for c in pkg.candidates if c.filename and c.url and c.sha256 in wanted]
+        # A file in the project or the home by its label (a pylock's wheels in ``./wheels``: ``file://{project}/...``)
+        # is read where it is on this machine, the policy asked about that path, as a pinned artifact's is.
         files = [
             IndexFile(
-                filename=c.filename, url=c.url, sha256=c.sha256, size=c.size, upload_time=c.upload_time, index=c.index
+                filename=c.filename,
+                url=self._here(c.url),
+                sha256=c.sha256,
+                size=c.size,
+                upload_time=c.upload_time,
+                index=c.index,
             )
             for c in named
         ]

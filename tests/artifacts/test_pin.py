@@ -1225,6 +1225,43 @@ def test_a_find_links_wheel_an_import_records_is_pinned_by_its_name_in_that_fold
     assert (tmp_path / "b" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
 
 
+def test_a_pylock_s_wheels_in_the_project_are_pinned_once_their_folder_is_allowed(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pylock naming several wheels of a package in the project's ``./wheels`` (``uv export`` of a find-links
+    package) is imported as candidates ``file://{project}/wheels/x.whl``: pin fetched that label, which names no
+    file, so ``--allow-url 'DIR/*'``, which its own reason says to pass, never let it read them. Each candidate is
+    read where it is in the project, asked about by its path, and the one for this target is pinned."""
+    project = tmp_path / "proj"
+    fits = make_wheel(project / "wheels", "alpha", "1.0")
+    other = make_wheel(project / "wheels", "alpha", "1.0", tag="py2-none-any")
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    wheels = ", ".join(
+        f'{{ url = "{w.as_uri()}", hashes = {{ sha256 = "{hashlib.sha256(w.read_bytes()).hexdigest()}" }} }}'
+        for w in (other, fits)
+    )
+    Path("pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "alpha"\nversion = "1.0"\n'
+        f'index = "{(project / "wheels").as_uri()}"\nwheels = [{wheels}]\n'
+    )
+    assert cli("import", "pylock.toml", "-o", "py.lock").code == 0
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "empty", []))
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    refused = cli("pin", "py.lock", "-o", "refused.lock", *cache)
+    assert "--allow-url" in refused.out + refused.err, refused
+    allowed = cli("pin", "py.lock", "-o", "pinned.lock", "--allow-url", f"{project / 'wheels'}/*", *cache)
+    assert allowed.code == 0 and "1 pinned" in allowed.out + allowed.err, allowed
+    art = lockfile.load(project / "pinned.lock").python.packages[0].artifact
+    assert art is not None
+    assert (art.filename, art.sha256) == (fits.name, hashlib.sha256(fits.read_bytes()).hexdigest())
+    assert art.url == f"file://{{project}}/wheels/{fits.name}"
+
+
 def test_an_offline_bundle_of_an_unpinned_lock_into_its_own_bundle_takes_the_proven_pins_there(
     tmp_path: Path,
 ) -> None:
