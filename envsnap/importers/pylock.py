@@ -236,6 +236,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         sdist = [(entry["sdist"], f"{origin}: packages[{i}].sdist")] if "sdist" in entry else []
         for file, where in [*wheels, *sdist]:
             _size(file, where)  # each file's, the one not taken too
+        wheels = _distinct(wheels)
         files = wheels or sdist
         if len(files) == 1:
             artifact = _artifact(*files[0], entry, tool, paths, rebuilt)
@@ -264,6 +265,21 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         candidates=candidates,
         wheel_tags=tags,
     )
+
+
+def _distinct(wheels: list[tuple[Any, str]]) -> list[tuple[Any, str]]:
+    """The wheels, each file once: uv writes a wheel of a ``--find-links`` folder once for each time the folder is
+    named (in requirements.in and on its command line: the same ``url`` and hashes twice), one file all the same."""
+    seen: set[str] = set()
+    out = []
+    for file, where in wheels:
+        key = repr(
+            (file.get("url"), file.get("path"), file.get("name"), sorted(dict(file.get("hashes") or {}).items()))
+        )
+        if key not in seen:
+            seen.add(key)
+            out.append((file, where))
+    return out
 
 
 @dataclass
