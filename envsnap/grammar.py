@@ -480,6 +480,14 @@ def is_commit_id(text: str) -> bool:
     return _COMMIT.fullmatch(text) is not None
 
 
+_GIT_COMMIT = LazyPattern(r"[0-9a-f]{7,64}", re.ASCII)
+
+
+def is_git_commit(text: str) -> bool:
+    """A git commit id: sha1 or sha256 hex, possibly abbreviated (``git+URL@0f1e2d3``); not a branch or tag name."""
+    return _GIT_COMMIT.fullmatch(text) is not None
+
+
 # What the capture's privacy rules put in place of a name or a secret (docs/lockfile.md, "Privacy").
 PLACEHOLDERS = ("<user>", "<host>", "<redacted>")
 

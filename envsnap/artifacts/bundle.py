@@ -105,7 +105,6 @@ DEFAULT_MAX_BYTES = 64 << 30
 DEFAULT_MAX_MEMBERS = 100_000
 DEFAULT_MAX_RATIO = 100
 RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar headers of a tiny bundle compress well)
-_COMMIT = re.compile(r"[0-9a-f]{7,64}", re.ASCII)  # a git commit id (sha1 or sha256, possibly abbreviated)
 
 
 def _names_its_package(pkg: PythonPackage, shown: Callable[[], str]) -> None:
@@ -1720,7 +1719,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         git = _tools.git()
         if git is None:
             raise BundleError(f"{pkg.name}: git is needed to build it from {src.url} and is not installed")
-        if not _COMMIT.fullmatch(src.commit_id):
+        if not grammar.is_git_commit(src.commit_id):
             raise UnsafeInputError(f"{pkg.name}: commit_id {src.commit_id[:80]!r} is not a git commit hash")
         checkout = work / "checkout"
         # The URL after "--": never read as an option (``--upload-pack=...``); only the usual transports.

@@ -203,6 +203,11 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
     candidates: tuple[Candidate, ...] = ()
     if "vcs" in entry:
         vcs = entry["vcs"]
+        if vcs["type"] == "git" and not grammar.is_git_commit(str(vcs["commit-id"])):
+            raise LockImportError(
+                f"{origin}: packages[{i}].vcs.commit-id: {grammar.shown(str(vcs['commit-id']), 80)} is not a git "
+                "commit id (the exact commit PEP 751 records; a branch or tag is its requested-revision)"
+            )
         source = Source(
             kind="vcs",
             url=vcs.get("url") or paths.url(vcs["path"]),

@@ -623,7 +623,8 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         rest, _, fragment = rest.partition("#")
         subdirectory = _fragment(fragment).get("subdirectory", "")
         base, at, commit = rest.rpartition("@")
-        if not at or "/" in commit:
+        # A git reference that is no commit id (``@main``, ``@v1.0``) moves as a branch does, and a bundle refuses it.
+        if not at or "/" in commit or (vcs == "git" and not grammar.is_git_commit(commit)):
             raise LockImportError(
                 f"{where}: {name}: VCS reference without a commit (url@commit): a branch moves, so the lock would not "
                 f"say what was installed; pin it to a commit, '{name} @ {vcs}+URL@COMMIT' (in requirements.in for "
@@ -714,7 +715,7 @@ def _commit_version(pkg: PythonPackage, warnings: list[str]) -> str:
     source = pkg.source
     commit = source.commit_id
     name, version = "", ""
-    if source.vcs == "git" and source.url.startswith("file:") and re.fullmatch(r"[0-9a-f]{7,64}", commit):
+    if source.vcs == "git" and source.url.startswith("file:") and grammar.is_git_commit(commit):
         folder = fileurls.file_url_path(source.url)
         if os.path.isabs(folder) and os.path.isdir(folder):
             prefix = f"{source.subdirectory.strip('/')}/" if source.subdirectory else ""

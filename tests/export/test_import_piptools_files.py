@@ -636,6 +636,34 @@ def test_an_unpinned_git_dependency_is_refused_saying_how_to_pin_it(
     assert "`git rev-parse HEAD` in the repository prints it" in result.err and len(result.err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("ref", ["master", "v1.0", "HEAD"])
+def test_a_git_dependency_at_a_branch_or_tag_is_refused_as_one_without_a_commit(
+    tmp_path: Path, cli: Callable[..., CliResult], ref: str
+) -> None:
+    """pip-compile writes ``gitdep @ git+file:/srv/gitdep@master`` as requirements.in names it. The import refused
+    a branch only where its name holds a ``/``: ``@master`` was recorded as the package's exact commit, ``commit_id =
+    "master"``, pin kept it, and only ``bundle`` refused it ("not a git commit hash"). A git reference that is no commit
+    id is refused at import, saying how to pin it; so is a pylock's ``commit-id`` that is none."""
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"gitdep @ git+file:/srv/gitdep@{ref}\n    # via -r requirements.in\n")
+    result = cli("import", req, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    assert f"{req}:1: gitdep: VCS reference without a commit (url@commit): " in result.err, result.err
+    assert "pin it to a commit" in result.err and len(result.err.splitlines()) == 1
+    pylock = tmp_path / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "gitdep"\nversion = "0.3.0"\n'
+        f'vcs = {{ type = "git", url = "file:///srv/gitdep", requested-revision = "{ref}", commit-id = "{ref}" }}\n'
+    )
+    result = cli("import", pylock, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists()
+    assert f"packages[0].vcs.commit-id: '{ref}' is not a git commit id" in result.err, result.err
+    assert len(result.err.splitlines()) == 1
+    commit = "9946d2d"  # an abbreviated commit id is one
+    req.write_text(f"gitdep @ git+file:/srv/gitdep@{commit}\n")
+    assert cli("import", req, "-o", tmp_path / "env.lock").code == 0
+
+
 def test_a_git_dependency_by_pip_compile_s_file_url_is_the_repository_uv_names(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
