@@ -829,8 +829,10 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
     left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from", "envsnap.pinned_from")
     paths = [p for p in paths if p not in left_out and p not in respelled and not _within(p, explained)]
     if any(imported):
-        # How each lock was made (the format it was imported from) is not a fact of the environment.
-        made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown")]
+        # How each lock was made (the format it was imported from, and what its import said of the file: pip-compile
+        # copies pip.conf's ``--extra-index-url`` lines, which uv's file of one resolution has not) is not a fact of
+        # the environment.
+        made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown", "envsnap.warnings")]
         unrecorded += made
         paths = [p for p in paths if p not in made]
     installed_otherwise = _installed_otherwise(a, b)
