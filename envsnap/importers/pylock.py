@@ -6,7 +6,8 @@ the installer, the spelling of the name, the exact Python version), so a round t
 
 A package with several files (``uv export`` and a universal ``uv pip compile`` list a wheel per platform)
 keeps every one as a ``candidate``; ``envsnap pin`` picks the wheel that fits the target. A ``directory``
-package (the project itself, in ``uv export``) needs no version: its wheel is built from the tree.
+package (the project itself, in ``uv export``) needs no version: its wheel is built from the tree; the
+static version its folder names here is read, as the requirements import reads one.
 """
 
 from __future__ import annotations
@@ -224,6 +225,8 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             editable=_flag(d, "editable", f"{origin}: packages[{i}].directory"),
             subdirectory=d.get("subdirectory", ""),
         )
+        if not version:
+            version = _tree_version(name, str(d["path"]), source.subdirectory, paths, warnings)
     elif "archive" in entry:
         a = entry["archive"]
         hashes = a["hashes"]
@@ -270,6 +273,25 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         candidates=candidates,
         wheel_tags=tags,
     )
+
+
+def _tree_version(name: str, path: str, subdirectory: str, paths: _Paths, warnings: list[str]) -> str:
+    """The version a local project's folder names (pyproject.toml ``[project]``, setup.cfg, a literal ``attr:``),
+    read as the requirements import reads one of ``-e ./mypkg``: ``uv export`` writes the project with no version
+    (``directory = { path = "mypkg", editable = true }``), and ``diff`` of its pylock and its requirements file then
+    called the version unknown. Read without running anything; "" where the folder is not here or names another
+    project or no static version."""
+    from pathlib import Path
+
+    from .requirements import source_tree_metadata
+
+    folder = Path(local_url(path, paths.folder, "")[0])
+    if subdirectory:
+        folder = folder / subdirectory
+    if not folder.is_dir():
+        return ""
+    found, version = source_tree_metadata(folder, warnings)
+    return version if found and canonicalize_name(found) == name else ""
 
 
 def _distinct(wheels: list[tuple[Any, str]]) -> list[tuple[Any, str]]:

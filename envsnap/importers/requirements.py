@@ -843,6 +843,12 @@ def _local_project(path: str, state: _State) -> tuple[Path, str]:
     return Path(absolute), url
 
 
+def source_tree_metadata(directory: Path, warnings: list[str]) -> tuple[str, str]:
+    """A local project's name and version as this import reads them from its folder (``_project_metadata``): what the
+    pylock import reads for a ``directory`` entry that names no version, as ``uv export`` writes the project."""
+    return _project_metadata(directory, warnings)
+
+
 def _project_metadata(directory: Path, warnings: list[str] | None = None) -> tuple[str, str]:
     """A source tree's name and version, read without running any of its code ("" for what it does not say): its
     pyproject.toml ``[project]``, else its setup.cfg ``[metadata]`` (static values only: a ``file:`` version is the
