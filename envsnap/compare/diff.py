@@ -827,7 +827,10 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         da, db = _conda_by_name(da), _conda_by_name(db)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
     left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from", "envsnap.pinned_from")
-    paths = [p for p in paths if p not in left_out and p not in respelled and not _within(p, explained)]
+    # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
+    paths = [
+        p for p in paths if p.split("[", 1)[0] not in left_out and p not in respelled and not _within(p, explained)
+    ]
     if any(imported):
         # How each lock was made (the format it was imported from, and what its import said of the file: pip-compile
         # copies pip.conf's ``--extra-index-url`` lines, which uv's file of one resolution has not) is not a fact of

@@ -1308,3 +1308,21 @@ def test_a_commit_asked_for_otherwise_is_provenance_and_another_commit_still_dif
     assert diff(asked(""), asked("main")).changes[0].change == "provenance"
     moved = diff(asked("main"), asked("main", "1" * 40))
     assert moved.differs and [c.kind for c in moved.changes] == ["source"], moved.changes
+
+
+def test_two_locks_pinned_once_each_from_other_locks_do_not_differ_in_how_they_were_pinned(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``envsnap.pinned_from`` names the locks a lock was pinned from, left out of the comparison as ``created`` is.
+    Two locks pinned once each (a requirements and a pylock import of one resolution, each pinned) hold one digest
+    each, which the comparison named by its place, ``envsnap.pinned_from[0]``: ``other fields differ``, exit 1."""
+    from envsnap.model import Meta
+
+    six = PythonPackage(name="six", version="1.17.0", installer="pip", record_digest="sha256:" + "a" * 64)
+    one, two = (_lock(six, envsnap=Meta(pinned_from=(f"sha256:{c * 64}",))) for c in "bc")  # type: ignore[arg-type]
+    assert diff(one, two).identical, diff(one, two).changes
+    three = _lock(six, envsnap=Meta(pinned_from=("sha256:" + "b" * 64, "sha256:" + "d" * 64)))  # type: ignore[arg-type]
+    assert diff(one, three).identical
+    paths = [lockfile.dump(lock, tmp_path / f"{n}.lock") for n, lock in (("one", one), ("two", two))]
+    result = cli("diff", *paths)
+    assert result.code == 0 and "pinned_from" not in result.out, result.out
