@@ -816,6 +816,7 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         for p in a.python.packages
         if b_versions.get(p.name, p.version) != p.version and same_version(p.version, b_versions[p.name])
     }
+    respelled |= _upload_times_respelled(a, b)
     imported = (bool(a.envsnap.origin), bool(b.envsnap.origin))
     unrecorded: list[str] = []
     if any(imported):
@@ -853,6 +854,24 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
             *provenance,
         ]
     return provenance
+
+
+def _upload_times_respelled(a: Snapshot, b: Snapshot) -> set[str]:
+    """``python.packages[NAME].artifact.upload_time`` of each file both locks pin (one sha256) whose upload time they
+    write at another precision: PyPI's JSON gives ``2024-12-04T17:35:26.475808Z``, which ``pin`` records, and uv's
+    pylock ``2024-12-04T17:35:26Z``, which its import records. One moment to the second, one file: no difference."""
+    from ..grammar import timestamp
+
+    theirs = {p.name: p.artifact for p in b.python.packages if p.artifact is not None}
+    out = set()
+    for p in a.python.packages:
+        x, y = p.artifact, theirs.get(p.name)
+        if x is None or y is None or x.sha256 != y.sha256 or x.upload_time == y.upload_time:
+            continue
+        moment = timestamp(x.upload_time)
+        if moment is not None and moment == timestamp(y.upload_time):
+            out.add(f"python.packages[{p.name}].artifact.upload_time")
+    return out
 
 
 def _installed_otherwise(a: Snapshot, b: Snapshot) -> dict[str, tuple[str, str, str]]:

@@ -1326,3 +1326,28 @@ def test_two_locks_pinned_once_each_from_other_locks_do_not_differ_in_how_they_w
     paths = [lockfile.dump(lock, tmp_path / f"{n}.lock") for n, lock in (("one", one), ("two", two))]
     result = cli("diff", *paths)
     assert result.code == 0 and "pinned_from" not in result.out, result.out
+
+
+def test_one_file_s_upload_time_at_another_precision_is_no_difference() -> None:
+    """``pin`` records PyPI's upload time of a file (``2024-12-04T17:35:26.475808Z``), the import of uv's pylock
+    uv's (``2024-12-04T17:35:26Z``): the pinned requirements and pylock imports of one resolution said ``other fields
+    differ: python.packages[six].artifact.upload_time``, exit 1, for one file. One moment to the second of one sha256
+    is no difference; another second, or another file, still is."""
+    from envsnap.model import Artifact
+
+    art = Artifact(
+        filename="six-1.17.0-py2.py3-none-any.whl",
+        url="https://files.example/six-1.17.0-py2.py3-none-any.whl",
+        sha256="a" * 64,
+        size=11050,
+        upload_time="2024-12-04T17:35:26.475808Z",
+        index="https://pypi.org/simple",
+    )
+    six = PythonPackage(name="six", version="1.17.0", installer="pip", record_digest="sha256:" + "b" * 64, artifact=art)
+
+    def at(when: str) -> Snapshot:
+        return _lock(dataclasses.replace(six, artifact=dataclasses.replace(art, upload_time=when)))
+
+    assert diff(at(art.upload_time), at("2024-12-04T17:35:26Z")).identical
+    later = diff(at(art.upload_time), at("2024-12-04T17:35:27Z"))
+    assert later.differs and "artifact.upload_time" in later.changes[0].new, later.changes
