@@ -832,6 +832,7 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
     paths = [
         p for p in paths if p.split("[", 1)[0] not in left_out and p not in respelled and not _within(p, explained)
     ]
+    unrecorded = [p for p in unrecorded if p.split("[", 1)[0] not in left_out]  # one lock pinned, the other not
     if any(imported):
         # How each lock was made (the format it was imported from, and what its import said of the file: pip-compile
         # copies pip.conf's ``--extra-index-url`` lines, which uv's file of one resolution has not) is not a fact of

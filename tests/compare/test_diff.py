@@ -1326,6 +1326,9 @@ def test_two_locks_pinned_once_each_from_other_locks_do_not_differ_in_how_they_w
     paths = [lockfile.dump(lock, tmp_path / f"{n}.lock") for n, lock in (("one", one), ("two", two))]
     result = cli("diff", *paths)
     assert result.code == 0 and "pinned_from" not in result.out, result.out
+    # Beside an import, which names what it does not record: pinned_from is not named there either.
+    imported = dataclasses.replace(one, envsnap=Meta(origin="requirements"))
+    assert all("pinned_from" not in c.new for c in diff(imported, two).changes), diff(imported, two).changes
 
 
 def test_one_file_s_upload_time_at_another_precision_is_no_difference() -> None:
