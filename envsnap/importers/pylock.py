@@ -475,6 +475,16 @@ def _artifact(
         # import of uv's ``--emit-find-links`` output records the same file, so ``diff`` of the two imports of one
         # resolution finds them alike. A folder the file does not name keeps the URL (a file of an unnamed folder).
         url, index = "", folder
+    elif (
+        fileurls.is_file_url(index)
+        and not fileurls.is_labelled(index)
+        and str(file.get("url") or "").rsplit("/", 1)[0] == index.rstrip("/")
+        and (folder := _find_links_folder(url, filename))
+    ):
+        # ``uv export`` of a project whose ``[tool.uv] find-links`` folder holds the wheel names that folder as the
+        # package's ``index`` and the wheel by its ``file:`` URL there: recorded by its name in the folder, as the
+        # header's folder above and the requirements import's ``--find-links`` folder are.
+        url, index = "", folder
     elif url and url == interchange.file_in_folder(filename, index):
         # A wheel of the find-links folder the export named (``[tool.envsnap] find-links``): recorded by its name in
         # that folder, as the requirements import records a file its --find-links folder holds, not by this
