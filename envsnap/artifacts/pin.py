@@ -1342,7 +1342,7 @@ class Pinner:
         and no configured index has the file (whatever the download cache holds); reads no lock URL (a refused one
         makes it read the configured indexes' pages). A bundle judges every URL this way before it fetches any.
         Returns what the fetch would read: the file to download (its URL), or the download cache's copy."""
-        return self._source(IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256))
+        return self._source(self._artifact_file(art))
 
     def fetch_artifact(self, art: Artifact) -> tuple[Path, str]:
         """A pinned artifact in the cache (see ``fetch``: from its recorded URL as the policy allows, else the
@@ -1350,10 +1350,21 @@ class Pinner:
         (``file://{project}/wheels/x.whl``, ``file://~/...``: a local archive pip installed, as capture names
         it) is read from there on this machine, the policy asked about that path: it was fetched by its label,
         which named no file, and ``--allow-url`` for the folder was matched against the label."""
-        return self.fetch(IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256))
+        return self.fetch(self._artifact_file(art))
 
     def _here(self, url: str) -> str:
         return here(url, self.project_dir)
+
+    def _artifact_file(self, art: Artifact) -> IndexFile:
+        """``art``'s file as a fetch reads it (``_file_url``). One a lock names by its name in its find-links folder
+        (no URL: an import's, or one ``pin`` found there) is read as that folder's listing is, where the policy allows
+        the folder (``--allow-url DIR``, which let ``pin`` read it) or pip is configured with it: the pattern that
+        pinned the file then bundles it too. Any other URL is judged by the policy as it is."""
+        url = self._file_url(art)
+        path = local_path(url) if url and not art.url and art.index else None
+        folder = str(path.parent) if path is not None else ""
+        trusted = bool(folder) and (folder in self.config.find_links or self.policy.refusal(folder) is None)
+        return IndexFile(filename=art.filename, url=url, sha256=art.sha256, trusted=trusted)
 
     def _file_url(self, art: Artifact) -> str:
         """``art``'s URL on this machine (``here``); a file an import records by its name in a find-links folder

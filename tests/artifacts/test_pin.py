@@ -1225,6 +1225,34 @@ def test_a_find_links_wheel_an_import_records_is_pinned_by_its_name_in_that_fold
     assert (tmp_path / "b" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
 
 
+def test_the_folder_pattern_that_pinned_an_imported_find_links_wheel_bundles_it(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin`` of a requirements import's ``--find-links ./wheels`` wheel says to pass ``--allow-url DIR`` and pins it
+    by its name in that folder; ``bundle`` of the pinned lock with the same ``--allow-url DIR`` refused the file ("the
+    lock's URL ... is not fetched ... DIR/* the files of a folder"), though ``bundle`` of the unpinned import took it
+    with that pattern. The folder allowed, its file is read as pin read it; nothing allowed, it is still refused."""
+    project = tmp_path / "proj"
+    wheel = make_wheel(project / "wheels", "alpha", "1.0")
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    monkeypatch.chdir(project)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    Path("requirements.txt").write_text(f"--find-links ./wheels\nalpha==1.0 --hash=sha256:{digest}\n")
+    assert cli("import", "requirements.txt", "-o", "imp.lock").code == 0
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "empty", []))
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    folder = ("--allow-url", str(project / "wheels"))
+    assert cli("pin", "imp.lock", "-o", "pinned.lock", *folder, "--cache-dir", tmp_path / "c0").code == 0
+    refused = cli("bundle", "pinned.lock", "-o", tmp_path / "b1", "--cache-dir", tmp_path / "c1")
+    assert refused.code != 0 and "--allow-url" in refused.err, refused
+    bundled = cli("bundle", "pinned.lock", "-o", tmp_path / "b2", *folder, "--cache-dir", tmp_path / "c2")
+    assert bundled.code == 0, bundled.err
+    assert (tmp_path / "b2" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
 def test_a_pylock_s_wheels_in_the_project_are_pinned_once_their_folder_is_allowed(
     tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
