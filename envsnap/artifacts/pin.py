@@ -1062,7 +1062,8 @@ class PinOutcome:
 # Said once beside the packages no configured location lists: what makes envsnap find a --find-links install.
 FIND_LINKS_HINT = (
     "a package pip installed from a --find-links folder is found once pip is configured with that folder: "
-    "PIP_FIND_LINKS=DIR or find-links in pip.conf (for uv: UV_FIND_LINKS=DIR or find-links in uv.toml)"
+    "PIP_FIND_LINKS=DIR or find-links in pip.conf (for uv: UV_FIND_LINKS=DIR or find-links in uv.toml; a project's "
+    "[tool.uv] find-links, which uv export leaves out of its file, is not read)"
 )
 
 
@@ -1670,8 +1671,14 @@ class Pinner:
         if chosen is None:
             sdists = [f for f in files if sdist_matches(f.filename, pkg)]
             if not files:
+                # ``uv export`` writes a wheel of the project's ``[tool.uv] find-links`` folder by name alone, as pip
+                # freeze one of a --find-links folder: the hint says how to configure the folder.
                 return PinOutcome(
-                    pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file on {self._where()}"
+                    pkg.name,
+                    pkg.version,
+                    "unpinned",
+                    f"no {pkg.name} {pkg.version} file on {self._where()}",
+                    unlisted=True,
                 )
             if not sdists:
                 return PinOutcome(pkg.name, pkg.version, "unpinned", f"{pkg.name} {pkg.version}: {why}")
