@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import stat
 import tempfile
@@ -1628,12 +1629,10 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
             local = pinner.local_copy(art)  # a configured find-links folder here holds it (checked by its sha256)
             if local is None:
                 where = pinner.lock_folder_file(art)
-                allow = (
-                    f" (the lock's find-links folder is read once allowed: pass --allow-url "
-                    f"'{where.rsplit('/', 1)[0]}/*')"
-                    if where
-                    else ""
-                )
+                folder = local_path(where) if where else None
+                # The folder, as ``pin`` names one (``--allow-url DIR`` reads the files the lock names there).
+                shown = shlex.quote(str(folder.parent)) if folder is not None else ""
+                allow = f" (the lock's find-links folder is read once allowed: pass --allow-url {shown})" * bool(shown)
                 raise BundleError(
                     f"{art.filename}: not in the bundle, the download cache or a find-links folder on this machine, "
                     f"and --offline is set{allow}"

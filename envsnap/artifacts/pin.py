@@ -1387,7 +1387,7 @@ class Pinner:
         neither the bundle nor the cache has."""
         if not is_sha256_hex(art.sha256):
             return None
-        wanted = IndexFile(filename=art.filename, url=self._file_url(art), sha256=art.sha256)
+        wanted = self._artifact_file(art)
         found, _other, _unread = self._refind(wanted)
         if found is None and wanted.url and local_path(wanted.url) is not None:
             # The lock's own find-links folder on this machine (an import's ``file://{project}/wheels``, pinned):

@@ -984,8 +984,13 @@ def test_an_offline_bundle_reads_the_find_links_folder_an_import_records_once_al
     refused = cli("bundle", "env.lock", "-o", tmp_path / "b1", "--offline", "--cache-dir", tmp_path / "c1")
     assert refused.code != 0
     folder = (project / "wheels").as_uri()
-    said = f"and --offline is set (the lock's find-links folder is read once allowed: pass --allow-url '{folder}/*')"
+    # The folder, as pin names the one it reads: it reads the files the lock names there (DIR/* does too, below).
+    said = "and --offline is set (the lock's find-links folder is read once allowed: pass --allow-url "
+    said += f"{project / 'wheels'})"
     assert said in refused.err, refused.err
+    by_folder = ("--allow-url", project / "wheels", "--cache-dir", tmp_path / "c3")
+    assert cli("bundle", "env.lock", "-o", tmp_path / "b3", "--offline", *by_folder).code == 0
+    assert (tmp_path / "b3" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
     allowed = cli(
         "bundle",
         "env.lock",
