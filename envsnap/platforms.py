@@ -87,4 +87,34 @@ def major_minor(version: str) -> str:
     return ".".join(str(p) for p in parts[:2])
 
 
-__all__ = ["DEBIAN_ARCH", "MACHINE_ALIASES", "debian_arch", "machine", "major_minor", "numbers", "with_article"]
+# The Debian packages the CPython X.Y interpreter runs from (``python3.11``: the program; its ``-minimal`` and the
+# ``libpython3.11-minimal`` and ``-stdlib`` hold what it loads at start and the standard library). One source
+# package builds them all at one version; ``-venv`` (ensurepip, which ``python3.11 -m venv`` needs) is built with
+# them, and a container rebuild installs it too.
+_INTERPRETER_DEBS = ("python{v}", "python{v}-minimal", "libpython{v}-minimal", "libpython{v}-stdlib")
+
+
+def interpreter_debs(version: str, *, venv: bool = False) -> tuple[str, ...]:
+    """The Debian packages of CPython ``version``'s minor line (``3.11.2`` -> ``python3.11``, ...); with ``venv``,
+    ``python3.11-venv`` too."""
+    line = major_minor(version)
+    names = tuple(n.format(v=line) for n in _INTERPRETER_DEBS)
+    return (*names, f"python{line}-venv") if venv else names
+
+
+def debian_upstream(version: str) -> str:
+    """A Debian version's upstream part: ``1:3.11.2-6+deb12u8`` -> ``3.11.2``."""
+    return version.split(":", 1)[-1].rsplit("-", 1)[0]
+
+
+__all__ = [
+    "DEBIAN_ARCH",
+    "MACHINE_ALIASES",
+    "debian_arch",
+    "debian_upstream",
+    "interpreter_debs",
+    "machine",
+    "major_minor",
+    "numbers",
+    "with_article",
+]

@@ -140,6 +140,7 @@ def interpreter_packages(lock: Snapshot, base_image: str | None = None) -> tuple
     """The distribution's interpreter packages a container rebuild installs, when its base image (``base_image``,
     else the one chosen from the lock) has no Python of its own (none when it has, or when no base fits)."""
     from ..dockerfile import baseimage
+    from ..dockerfile.spec import interpreter_names
     from ..errors import EnvsnapError
     from ..rebuild.docker import engine_inspector
 
@@ -148,7 +149,7 @@ def interpreter_packages(lock: Snapshot, base_image: str | None = None) -> tuple
         base = baseimage.choose(lock, base_image=base_image, inspect=inspect)
     except EnvsnapError:
         return ()
-    return tuple(spec.split("=", 1)[0] for spec in base.interpreter.apt_packages)
+    return interpreter_names(base)
 
 
 def summary(result: PinResult) -> str:

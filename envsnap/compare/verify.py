@@ -35,7 +35,7 @@ from .. import _lockcache, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot, SystemPackage
-from ..platforms import major_minor
+from ..platforms import debian_upstream, interpreter_debs, major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
 from .verdict import AREAS as AREAS
@@ -1033,16 +1033,6 @@ def _compare_platform(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     return out
 
 
-# The Debian packages the CPython X.Y interpreter runs from (``python3.11``: the program; its ``-minimal`` and the
-# ``libpython3.11-minimal`` and ``-stdlib`` hold what it loads at start and the standard library).
-_INTERPRETER_DEBS = ("python{v}", "python{v}-minimal", "libpython{v}-minimal", "libpython{v}-stdlib")
-
-
-def _debian_upstream(version: str) -> str:
-    """A Debian version's upstream part: ``1:3.11.2-6+deb12u8`` -> ``3.11.2``."""
-    return version.split(":", 1)[-1].rsplit("-", 1)[0]
-
-
 def _interpreter_debs(lock: Snapshot, actual: Snapshot) -> list[tuple[SystemPackage, SystemPackage]]:
     """The interpreter's Debian packages at another revision of the same CPython release, where both sides run
     Debian's interpreter (its package's upstream version is the interpreter's): ``python3.11 3.11.2-6+deb12u6 ->
@@ -1051,13 +1041,13 @@ def _interpreter_debs(lock: Snapshot, actual: Snapshot) -> list[tuple[SystemPack
     version = lock.python.version
     if lock.python.implementation != "cpython" or not version or version != actual.python.version:
         return []
-    names = {n.format(v=major_minor(version)) for n in _INTERPRETER_DEBS}
+    names = set(interpreter_debs(version))
     want = {(p.name, p.arch): p for p in lock.system.packages if p.manager == "dpkg" and p.name in names}
     have = {(p.name, p.arch): p for p in actual.system.packages if p.manager == "dpkg" and p.name in names}
     main = f"python{major_minor(version)}"
     if not any(
-        p.name == main and _debian_upstream(p.version) == version for side in (want, have) for p in side.values()
-    ) or not all(_debian_upstream(p.version) == version for side in (want, have) for p in side.values()):
+        p.name == main and debian_upstream(p.version) == version for side in (want, have) for p in side.values()
+    ) or not all(debian_upstream(p.version) == version for side in (want, have) for p in side.values()):
         return []
     changed = [(want[k], have[k]) for k in sorted(set(want) & set(have)) if want[k].version != have[k].version]
     return sorted(changed, key=lambda pair: pair[0].name != main)  # the interpreter's own package first

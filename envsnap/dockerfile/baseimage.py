@@ -18,9 +18,9 @@ from packaging.version import InvalidVersion, Version
 from .._frozen import frozen
 from ..cudaneed import CudaNeed, cuda_need
 from ..errors import BadOptionError, RebuildError, RequiresPythonError
-from ..grammar import is_python_version, shown
+from ..grammar import is_python_version, is_system_version, shown
 from ..model import Snapshot
-from ..platforms import major_minor, numbers
+from ..platforms import debian_upstream, interpreter_debs, major_minor, numbers
 from ..requires_python import describe, excluding
 
 
@@ -89,6 +89,10 @@ class ImagePython:
     version: str  # what the image will run
     apt_packages: tuple[str, ...] = ()  # apt-get install specs for source "apt"
     note: str = ""  # the choice in words, when it is not the locked interpreter exactly
+    # Source "apt" on the lock's OS release: the lock's own revisions of the interpreter's Debian packages, (name,
+    # version), where it records them at this release (``python3.11 3.11.2-6+deb12u6``); the spec pins them where
+    # that revision can be had (a bundled .deb, a dated snapshot, the base image offline).
+    locked: tuple[tuple[str, str], ...] = ()
 
 
 @frozen
@@ -359,7 +363,27 @@ def _interpreter(
     note = f"{base_os[0]}'s {name} {distro.python}, installed with apt"
     if distro.python != locked:
         note = _patch_note(locked, distro.python, f"{base_os[0]} {base_os[1]}")
-    return ImagePython("apt", f"/usr/bin/{name}", distro.python, packages, note)
+    same_os = base_os == (lock.platform.os_id, lock.platform.os_version)
+    revisions = _locked_revisions(lock, distro.python) if same_os else ()
+    return ImagePython("apt", f"/usr/bin/{name}", distro.python, packages, note, revisions)
+
+
+def _locked_revisions(lock: Snapshot, release: str) -> tuple[tuple[str, str], ...]:
+    """The lock's revisions of Debian's CPython ``release`` packages (``python3.11``, its ``-minimal``, ``-venv``,
+    ``libpython3.11-minimal`` and ``-stdlib``), where it records ``python3.11`` at that release; one source package
+    builds them all at one version, so one it lacks (``-venv``) takes ``python3.11``'s. Empty otherwise."""
+    if lock.system.manager != "dpkg":
+        return ()
+    names = interpreter_debs(release, venv=True)
+    recorded = {
+        p.name: p.version
+        for p in lock.system.packages
+        if p.name in names and is_system_version(p.version) and debian_upstream(p.version) == release
+    }
+    main = recorded.get(names[0], "")
+    if not main:
+        return ()
+    return tuple((n, recorded.get(n, main)) for n in names)
 
 
 def _patch_note(locked: str, shipped: str, where: str) -> str:

@@ -236,19 +236,16 @@ def make_spec(
     dated = as_of_date(lock, options.as_of) if options.as_of else options.apt_snapshot
     if dated:
         sources = apt.snapshot_sources(base.os_id, base.codename, dated)
-    interpreter_names = [s.split("=", 1)[0] for s in base.interpreter.apt_packages]
     debs: tuple[SystemPackage, ...] = ()
     if carried is not None and base.same_os and options.system_packages != "none":
-        debs = tuple(p for p in deb_files.rebuild_packages(lock, interpreter_names) if carried(p))
+        debs = tuple(p for p in deb_files.rebuild_packages(lock, interpreter_names(base)) if carried(p))
     carried_names = {p.name for p in debs}
     system_apt = tuple(p for p in system if p.name not in carried_names)
     pinned_names = {p.name for p in system}
     specs = [p.spec for p in system_apt]
-    specs += [
-        s
-        for s in base.interpreter.apt_packages
-        if s.split("=", 1)[0] not in pinned_names and s.split("=", 1)[0] not in carried_names
-    ]
+    interpreter, note = _interpreter_specs(base, pinned_names | carried_names, bool(sources), offline, carried)
+    notes += [note] if note else []
+    specs += [s for s in interpreter if s.split("=", 1)[0] not in pinned_names | carried_names]
     expected: tuple[tuple[str, str], ...] = ()
     if offline and (debs or carried is not None):
         # No network: what the bundle does not carry must be in the base image already.
@@ -273,6 +270,61 @@ def make_spec(
         notes=tuple(notes),
         debs=debs,
         expected=expected,
+    )
+
+
+def interpreter_names(base: baseimage.BaseImage) -> tuple[str, ...]:
+    """The Debian packages of the interpreter a container build installs (none where the base image ships Python):
+    those it names for apt and the lock's revisions of its family. One rule for the rebuild's spec, the bundle's
+    ``--with-system-packages`` and the audit, which count the same packages."""
+    names = [s.split("=", 1)[0] for s in base.interpreter.apt_packages]
+    names += [name for name, _ in base.interpreter.locked if name not in names]
+    return tuple(names)
+
+
+def _interpreter_specs(
+    base: baseimage.BaseImage,
+    elsewhere: set[str],
+    dated: bool,
+    offline: bool,
+    carried: Callable[[SystemPackage], bool] | None,
+) -> tuple[list[str], str]:
+    """The interpreter's apt specs, and a note when the lock's revision of it cannot be had. ``elsewhere``: the
+    names installed otherwise (a bundled .deb, or pinned among the system packages).
+
+    The lock's revision (``python3.11=3.11.2-6+deb12u6``, with its ``-minimal`` and ``libpython3.11-*`` at the same
+    one, or apt refuses the set) is pinned where it can be had: from a dated snapshot (``--as-of``,
+    ``--apt-snapshot``) or, offline with the bundle's debs/, checked in the base image. The live mirror keeps only
+    the newest revision of a release, so there the version glob stays and the note says which revision the lock
+    has and how to get it: an exact pin failed every such build once Debian updated the interpreter. Where the
+    bundle carries some of them, the rest are pinned to the same revision, which its .deb files depend on."""
+    interpreter = base.interpreter
+    locked = interpreter.locked
+    if not locked:
+        return list(interpreter.apt_packages), ""
+    left = [(name, version) for name, version in locked if name not in elsewhere]
+    name, version = left[0] if left else locked[0]
+    others = f" (and {len(left) - 1} more of its packages)" if len(left) > 1 else ""
+    exact = [f"{name}={version}" for name, version in locked]
+    if dated or len(left) < len(locked):
+        return exact, ""
+    # pin and bundle choose the interpreter's packages for the base image they are given, as the rebuild does.
+    on = f" --base-image {sinks.shell_word(base.reference)}" if base.chosen_by == "--base-image" else ""
+    pin = f"`envsnap pin LOCK{on}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages{on}`"
+    if offline and carried is not None:
+        return exact, (
+            f"interpreter: the lock's {name} {version}{others} is not in the bundle's {DEBS}/: the offline build "
+            f"expects the base image to have that revision; {pin} carries its .deb files"
+        )
+    where = (
+        "--offline, with no .deb of it in the bundle"
+        if offline
+        else "the live apt mirror keeps only the newest revision of a release"
+    )
+    return list(interpreter.apt_packages), (
+        f"interpreter: the lock's {name} {version}{others} cannot be had ({where}): the build installs the "
+        f"mirror's newest {name} {interpreter.version} revision, which verify reports; to install the lock's, "
+        + (f"{pin} carries its .deb files" if offline else f"pass --as-of auto (the snapshot archive), or {pin}")
     )
 
 

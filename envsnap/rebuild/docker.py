@@ -41,6 +41,7 @@ from ..dockerfile.spec import (
     DockerOptions,
     DockerSpec,
     check_architecture,
+    interpreter_names,
     make_spec,
     render_context,
     render_dockerfile,
@@ -836,8 +837,7 @@ def add_system_packages(
 
     say = progress or (lambda _line: None)
     client, inspect, spec = _bundle_spec(lock, base_image)
-    names = [s.split("=", 1)[0] for s in spec.base.interpreter.apt_packages]
-    wanted = deb_files.rebuild_packages(lock, names)
+    wanted = deb_files.rebuild_packages(lock, interpreter_names(spec.base))
     shipped: dict[tuple[str, str], str] = {}
     reference = spec.base.pinned
     if client is not None and inspect is not None and inspect(reference) is not None:

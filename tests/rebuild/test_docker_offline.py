@@ -318,6 +318,9 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
     carried = sorted(p.name for p in (bundle / "debs").iterdir())
     assert any(n.startswith("libgomp1_") for n in carried) and any(n.startswith("python3.11_") for n in carried)
     assert not any(n.startswith("libc6_") for n in carried)  # the base image ships it: not carried twice
+    # Every package of the interpreter the build installs (the base has no Python): the build needs no network.
+    family = {"python3.11", "python3.11-minimal", "python3.11-venv", "libpython3.11-minimal", "libpython3.11-stdlib"}
+    assert family <= {n.split("_", 1)[0] for n in carried}, carried
     readme = (bundle / "README.md").read_text()
     assert "| `debs/` | system packages (.deb files) |" in readme and "In all:" in readme
 
@@ -386,6 +389,12 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
         assert int(out.strip()) >= 1
         query = run_in_image(engine, image.id, "dpkg-query", "-W", "-f", "${Version}", "libgomp1")
         assert query == locked["libgomp1"]
+        # The interpreter is the lock's Debian revision (from the bundle's .deb files), not the mirror's newest:
+        # verify inside has no warning on it.
+        for name in ("python3.11", "python3.11-minimal", "libpython3.11-stdlib"):
+            assert run_in_image(engine, image.id, "dpkg-query", "-W", "-f", "${Version}", name) == locked[name]
+        warned = [d for d in result["verify"]["differences"] if d["area"] == "system" and d["severity"] == "warning"]
+        assert not warned, warned
     finally:
         for ref in (tag, f"envsnap/base:{base_id.split(':', 1)[1][:12]}"):
             with contextlib.suppress(docker.errors.APIError):

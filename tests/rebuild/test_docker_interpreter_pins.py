@@ -1,0 +1,108 @@
+"""The interpreter's Debian packages in a container rebuild on a base without Python: the lock's revision
+(``python3.11 3.11.2-6+deb12u6``) is pinned where it can be had (a dated snapshot, a bundled .deb, the base image
+offline); where it cannot (the live mirror keeps only a release's newest revision), the plan says so in one line
+with the remedy instead of taking the mirror's revision unsaid."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from docker_locks import cpu_lock
+
+from envsnap import lockfile
+from envsnap.dockerfile import spec as dockerspec
+from envsnap.dockerfile.baseimage import ImageFacts
+from envsnap.model import Snapshot, SystemPackage
+
+BASE = "envsnap-base:bookworm"
+NO_PYTHON = ImageFacts(image_id="sha256:" + "1" * 64, architecture="amd64")  # a debootstrap'd base
+REVISION = "3.11.2-6+deb12u6"
+FAMILY = ("python3.11", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3.11-venv")
+
+
+def debian_python_lock(pinned: tuple[str, ...] = ()) -> Snapshot:
+    """cpu_lock with Debian's python3.11 packages recorded at deb12u6 (``pinned``: with a .deb file by sha256)."""
+    lock = cpu_lock()
+    extra = []
+    for name in FAMILY:
+        pkg = SystemPackage("dpkg", name, REVISION, "amd64")
+        if name in pinned:
+            pkg = dataclasses.replace(
+                pkg,
+                filename=f"{name}_{REVISION}_amd64.deb",
+                size=3,
+                sha256=hashlib.sha256(name.encode()).hexdigest(),
+                url=f"https://snap.example/{name}.deb",
+            )
+        extra.append(pkg)
+    packages = tuple(sorted((*lock.system.packages, *extra), key=lambda p: (p.name, p.arch)))
+    return lockfile.seal(dataclasses.replace(lock, system=dataclasses.replace(lock.system, packages=packages)))
+
+
+def spec(lock: Snapshot, carried: object = None, offline: bool = False, **options: str) -> dockerspec.DockerSpec:
+    return dockerspec.make_spec(
+        lock,
+        dockerspec.DockerOptions(base_image=BASE, **options),
+        lambda _ref: NO_PYTHON,
+        carried=carried,  # type: ignore[arg-type]
+        offline=offline,
+    )
+
+
+def test_a_dated_snapshot_installs_the_locks_revision_of_the_interpreter() -> None:
+    made = spec(debian_python_lock(), apt_snapshot="2025-05-20")
+    text = dockerspec.render_dockerfile(made)
+    for name in FAMILY:
+        assert f"'{name}={REVISION}'" in text, name
+    assert "3.11.2-*" not in text
+    assert not [n for n in made.notes if n.startswith("interpreter: the lock's python3.11")]
+
+
+def test_the_live_mirror_keeps_the_glob_and_the_plan_says_which_revision_the_lock_has() -> None:
+    made = spec(debian_python_lock())
+    text = dockerspec.render_dockerfile(made)
+    assert "'python3.11=3.11.2-*'" in text and f"python3.11={REVISION}" not in text
+    said = [n for n in made.notes if n.startswith("interpreter: the lock's python3.11")]
+    assert said == [
+        f"interpreter: the lock's python3.11 {REVISION} (and 4 more of its packages) cannot be had (the live apt "
+        "mirror keeps only the newest revision of a release): the build installs the mirror's newest python3.11 "
+        "3.11.2 revision, which verify reports; to install the lock's, pass --as-of auto (the snapshot archive), or "
+        "`envsnap pin LOCK --base-image envsnap-base:bookworm` then `envsnap bundle LOCK -o BUNDLE "
+        "--with-system-packages --base-image envsnap-base:bookworm`"
+    ]
+
+
+def test_offline_the_bundled_debs_install_the_locks_revision_and_the_rest_is_checked_at_it() -> None:
+    lock = debian_python_lock(pinned=FAMILY)
+    made = spec(lock, carried=lambda p: p.name in FAMILY, offline=True)
+    assert sorted(p.name for p in made.debs) == sorted(FAMILY)
+    text = dockerspec.render_dockerfile(made)
+    assert "apt-get" not in text and f"/opt/envsnap-debs/python3.11_{REVISION}_amd64.deb" in text
+    assert not [n for n in made.notes if n.startswith("interpreter: the lock's python3.11")]
+    # A bundle whose debs/ lacks them: the base image must have the lock's revision, not any, and the plan says so.
+    bare = spec(lock, carried=lambda p: p.name == "libc6", offline=True)
+    assert ("python3.11-minimal", REVISION) in bare.expected and ("python3.11", "") not in bare.expected
+    said = [n for n in bare.notes if n.startswith("interpreter: the lock's python3.11")]
+    assert len(said) == 1 and "is not in the bundle's debs/" in said[0] and "--with-system-packages" in said[0]
+
+
+def test_the_bundle_carries_every_package_of_the_interpreter_the_build_installs() -> None:
+    made = spec(debian_python_lock())
+    assert set(dockerspec.interpreter_names(made.base)) == set(FAMILY)
+
+
+def test_a_lock_without_debians_python_keeps_the_glob_and_says_nothing() -> None:
+    made = spec(cpu_lock())
+    assert made.base.interpreter.locked == ()
+    assert not [n for n in made.notes if n.startswith("interpreter: the lock's python3.11")]
+    assert "'python3.11=3.11.2-*'" in dockerspec.render_dockerfile(made)
+
+
+def test_a_bundle_carrying_some_of_the_interpreter_pins_the_rest_to_the_same_revision() -> None:
+    """Its .deb files depend on the rest at their own revision (``python3.11`` on ``python3.11-minimal (=
+    3.11.2-6+deb12u6)``): the mirror's newest revision of the rest left dpkg unable to configure them."""
+    made = spec(debian_python_lock(pinned=("python3.11",)), carried=lambda p: p.name == "python3.11")
+    assert [p.name for p in made.debs] == ["python3.11"]
+    assert f"python3.11-minimal={REVISION}" in made.apt_specs and f"python3.11-venv={REVISION}" in made.apt_specs
+    assert not [s for s in made.apt_specs if s.startswith("python3.11=")]
