@@ -331,16 +331,25 @@ class SystemPackages:
     needed: tuple[str, ...]
     unpinned: tuple[str, ...]  # of the needed: not pinned by hash
     carried: bool  # every needed one is in ``debs/``
+    # The others an offline container build installs and the bundle does not carry: the interpreter's own, where
+    # the base image has no Python (the rebuild's rule, ``rebuild.docker.offline_uncarried``).
+    interpreter: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.needed or (not self.unpinned and self.carried)
+        return (not self.needed or (not self.unpinned and self.carried)) and not self.interpreter
 
     def offline_gap(self) -> str:
         """Why a container rebuild of the bundle still installs system packages from the apt mirror, said for a
-        reader; "" when the bundle carries what the Python packages need (the ``system-packages`` item is ok)."""
+        reader; "" when the bundle carries what the container build installs (the ``system-packages`` item is ok)."""
         if self.ok:
             return ""
+        if not self.needed or (not self.unpinned and self.carried):
+            return (
+                f"the base image has no Python, and this folder holds no .deb files for the "
+                f"{len(self.interpreter)} packages of the interpreter the container build installs "
+                f"({_some(list(self.interpreter))})"
+            )
         count = len(self.needed)
         names = _some(list(self.needed))
         what = f"the {count} system package{'s' if count != 1 else ''} the Python packages need ({names})"
@@ -355,12 +364,36 @@ def system_packages(lock: Snapshot, bundle: Bundle | None) -> SystemPackages:
     unpinned = [p.name for p in needed if not getattr(p, "sha256", "")]
     debs = bundle.root / "debs" if bundle is not None else None
     carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
-    return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried)
+    interpreter: tuple[str, ...] = ()
+    if bundle is not None:
+        from ..rebuild.docker import offline_uncarried
+
+        names = {p.name for p in needed}
+        interpreter = tuple(n for n in offline_uncarried(bundle.lock, bundle.root) if n not in names)
+    return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried, interpreter)
 
 
 def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
     state = system_packages(lock, bundle)
     needed, unpinned = state.needed, list(state.unpinned)
+    if state.interpreter and (not needed or (not unpinned and state.carried)):
+        from ..rebuild.docker import bundled_base
+
+        # pin and bundle choose the interpreter's packages from the base image as the rebuild does: the bundle's.
+        base = bundled_base(bundle.root) if bundle is not None else ""
+        on = f" --base-image {sinks.shell_word(base)}" if base else ""
+        recorded = [p for p in lock.system.packages if p.name in state.interpreter]
+        pinned = recorded and all(getattr(p, "sha256", "") for p in recorded)
+        pin = "" if pinned else f"envsnap pin {lock_arg}{on} && "
+        return Item(
+            "system-packages",
+            "functional",
+            False,
+            f"the base image has no Python: the container build installs {len(state.interpreter)} packages of the "
+            f"interpreter ({_some(list(state.interpreter))}), and the bundle carries no .deb file of them (an offline "
+            "build takes them from the apt mirror)",
+            f"{prefix}{pin}{bundle_cmd.removeprefix(prefix)} --with-system-packages{on}",
+        )
     if not needed:
         return Item("system-packages", "functional", True, "no system package is needed by the Python packages")
     if unpinned:

@@ -559,6 +559,36 @@ def _network(spec: DockerSpec, offline: bool) -> str:
     return "none" if offline and not spec.apt_specs else spec.options.network
 
 
+def bundled_base(bundle_dir: Path) -> str:
+    """The base image a docker rebuild of the bundle uses when none is named: the one it saved, else ""."""
+    return _with_bundled_base(DockerOptions(), bundle_dir).base_image or ""
+
+
+def offline_uncarried(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
+    """The system packages an ``--offline`` docker rebuild of the bundle installs that it does not carry as .deb
+    files: those it takes from the apt mirror (the plan's ``network`` line counts the same), and the interpreter's
+    own it would look for in a base image that ships no Python (offline with ``debs/``: the build fails on them).
+    Decided by the rebuild's own spec, on the base the rebuild would use (the bundle's saved one), with no engine;
+    empty where the docker target cannot rebuild the lock at all. ``audit`` and REPRODUCING.md read this."""
+    options = _with_bundled_base(DockerOptions(), bundle_dir)
+    try:
+        spec = make_spec(
+            lock,
+            options,
+            _docker_engine.with_bundled(None, bundle_dir),
+            carried=_carried(bundle_dir),
+            offline=True,
+        )
+    except BadBundleError:
+        raise
+    except EnvsnapError:
+        return ()
+    names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
+    interpreter = set(interpreter_names(spec.base))
+    names |= {name.split(":", 1)[0] for name, _ in spec.expected if name.split(":", 1)[0] in interpreter}
+    return tuple(sorted(names))
+
+
 def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
     """Which pinned system packages the bundle holds in ``debs/`` (None without a bundle or that folder)."""
     if bundle_dir is None or not (Path(bundle_dir) / DEBS).is_dir():
