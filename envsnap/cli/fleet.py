@@ -168,7 +168,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "FLEET.toml: what every node shares once, then each node's differences (format in "
         "docs/fleet.md), so drift between nodes shows without a lock to compare against. Nodes "
         "without a capture are listed in it. Exit status: 0 every node captured, 3 a node "
-        "unreachable (the file is written with the others), 2 bad input, 4 Slurm could not be "
+        "unreachable or invalid (the file is written with the others), 2 bad input, 4 Slurm could not be "
         "asked.",
     )
     cap.add_argument(
@@ -333,13 +333,14 @@ def run_capture(args: argparse.Namespace) -> int:
         from ..report import counted
 
         _write(args.output, fleetfile.dumps(result))  # beside, renamed into place
+        without = len(result.unreachable) + len(result.invalid)
         _output.write_lines(
             f"wrote {args.output}: {counted(len(result.nodes), 'node')} captured"
-            + (f", {len(result.unreachable)} without a capture" if result.unreachable else "")
+            + (f", {without} without a capture" if without else "")
         )
-    for node, why in sorted(result.unreachable.items()):
-        _output.write_lines(f"{node}: unreachable: {why}")
-    return EXIT_INCOMPATIBLE if result.unreachable else EXIT_OK
+    for node in sorted({*result.unreachable, *result.invalid}):
+        _output.write_lines(f"{node}: {result.without(node)}")
+    return EXIT_INCOMPATIBLE if result.unreachable or result.invalid else EXIT_OK
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -367,7 +368,7 @@ def run_diff(args: argparse.Namespace) -> int:
             f"{args.old} and {args.new}: the same environments on the {counted(captured, 'node')} captured in both"
         )
     # A node neither file captured was never compared: no diff calls it the same (a drift gate does not pass).
-    lines += [f"{n}: not compared: no capture in either file (unreachable: {now})" for n, _, now in unseen]
+    lines += [f"{n}: not compared: no capture in either file ({new.without(n)})" for n, _, _ in unseen]
     if not lines:
         lines.append(f"{args.old} and {args.new}: the same nodes with the same environments")
     _output.write_lines(*lines, err=False)

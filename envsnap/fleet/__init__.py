@@ -191,6 +191,7 @@ def capture_fleet(
     )
     captures: dict[str, str] = {}
     missing: dict[str, str] = {}
+    invalid: dict[str, str] = {}
     for state in states:
         run = runs.get(state.name)
         if run is None:
@@ -198,8 +199,12 @@ def capture_fleet(
         elif run.returncode == 0 and not run.timed_out and not run.flooded:
             captures[state.name] = slurm.document(run.stdout, "[envsnap]")  # a lock begins so
         else:
-            missing[state.name] = from_run(run, lock_digest="", timeout=timeout).reason or "no capture"
-    return fleetfile.from_captures(captures, missing)
+            # Judged as ``fleet check`` judges a node's run: reached, with no capture to take (no envsnap at
+            # --envsnap there, its task killed or failed), is invalid with the cause; only a node srun could not
+            # reach or that did not answer in time is unreachable.
+            result = from_run(run, lock_digest="", timeout=timeout)
+            (invalid if result.verdict == "invalid" else missing)[state.name] = result.reason or "no capture"
+    return fleetfile.from_captures(captures, missing, invalid)
 
 
 @frozen

@@ -50,6 +50,16 @@ class FleetFile:
     unreachable: Mapping[str, str] = dataclasses.field(default_factory=dict)  # node -> why it has no capture
     created: str = ""
     generator: str = ""
+    # node -> why it has none though srun reached it (``fleet check``'s "invalid": no envsnap at --envsnap there,
+    # its task killed or failed, an output that is no lock); ``unreachable``: the nodes not tried or not answering.
+    invalid: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def without(self, node: str) -> str:
+        """Why ``node`` has no capture, with its verdict (``unreachable: ...``, ``invalid: ...``); "" when it has
+        one or is not in the file."""
+        if node in self.invalid:
+            return f"invalid: {self.invalid[node]}"
+        return f"unreachable: {self.unreachable[node]}" if node in self.unreachable else ""
 
 
 def _identity(item: Mapping[str, Any], fields: Sequence[str]) -> str:
@@ -154,6 +164,8 @@ def document(fleet: FleetFile) -> dict[str, Any]:
     }
     if fleet.unreachable:
         out["fleet"]["unreachable"] = dict(sorted(fleet.unreachable.items()))
+    if fleet.invalid:
+        out["fleet"]["invalid"] = dict(sorted(fleet.invalid.items()))
     return out
 
 
@@ -198,11 +210,16 @@ def loads(text: str, *, origin: str = "<string>") -> FleetFile:
     if not isinstance(names, list) or not all(_node_name(n) for n in names) or len(set(names)) != len(names):
         raise FleetFileError(f"{origin}: fleet.nodes: not a list of distinct node names")
     unreachable = _table(head.get("unreachable", {}), "fleet.unreachable", origin)
-    if not all(_node_name(k) and isinstance(v, str) for k, v in unreachable.items()):
-        raise FleetFileError(f"{origin}: fleet.unreachable: every key must be a node name, every value a string")
-    both = sorted(set(names) & set(unreachable))
-    if both:
-        raise FleetFileError(f"{origin}: fleet.unreachable: {shown(both[0])} is in fleet.nodes too (captured)")
+    invalid = _table(head.get("invalid", {}), "fleet.invalid", origin)
+    for where, table in (("fleet.unreachable", unreachable), ("fleet.invalid", invalid)):
+        if not all(_node_name(k) and isinstance(v, str) for k, v in table.items()):
+            raise FleetFileError(f"{origin}: {where}: every key must be a node name, every value a string")
+        both = sorted(set(names) & set(table))
+        if both:
+            raise FleetFileError(f"{origin}: {where}: {shown(both[0])} is in fleet.nodes too (captured)")
+    twice = sorted(set(unreachable) & set(invalid))
+    if twice:
+        raise FleetFileError(f"{origin}: fleet.invalid: {shown(twice[0])} is in fleet.unreachable too")
     common = _table(data.get("common", {}), "common", origin)
     tables = _table(data.get("nodes", {}), "nodes", origin)
     if set(tables) - set(names):
@@ -223,7 +240,7 @@ def loads(text: str, *, origin: str = "<string>") -> FleetFile:
                 raise FleetFileError(placed) from None
             raise
     created, generator = head.get("created", ""), head.get("generator", "")
-    return FleetFile(nodes, dict(unreachable), str(created), str(generator))
+    return FleetFile(nodes, dict(unreachable), str(created), str(generator), dict(invalid))
 
 
 def _entries(document: Mapping[str, Any], area: str, inner: str) -> Mapping[str, Any]:
@@ -399,31 +416,27 @@ def flatten(snapshot: Snapshot) -> dict[str, str]:
 
 
 def not_compared(old: FleetFile, new: FleetFile) -> list[tuple[str, str, str]]:
-    """The nodes neither file has a capture of (unreachable in both): ``(node, why then, why now)``. Their
-    environments were never compared, so no diff can call them the same."""
-    both = set(old.unreachable) & set(new.unreachable)
+    """The nodes neither file has a capture of (unreachable or invalid in both): ``(node, why then, why now)``.
+    Their environments were never compared, so no diff can call them the same."""
+    both = {n for n in (*old.unreachable, *old.invalid) if new.without(n)}
     return [
-        (n, old.unreachable[n], new.unreachable[n]) for n in sorted(both) if n not in old.nodes and n not in new.nodes
+        (n, old.without(n).split(": ", 1)[1], new.without(n).split(": ", 1)[1])
+        for n in sorted(both)
+        if n not in old.nodes and n not in new.nodes
     ]
 
 
 def diff(old: FleetFile, new: FleetFile) -> list[Change]:
     """Node by node, every value that changed between two FLEET files (a node gained or lost, as one line)."""
     changes: list[Change] = []
-    for node in sorted(set(old.nodes) | set(new.nodes) | set(old.unreachable) | set(new.unreachable)):
+    every = set(old.nodes) | set(new.nodes) | set(old.unreachable) | set(new.unreachable)
+    for node in sorted(every | set(old.invalid) | set(new.invalid)):
         a, b = old.nodes.get(node), new.nodes.get(node)
         if a is None or b is None:
-            was = "captured" if a is not None else old.unreachable.get(node, "")
-            now = "captured" if b is not None else new.unreachable.get(node, "")
+            was = "captured" if a is not None else old.without(node)
+            now = "captured" if b is not None else new.without(node)
             if was != now:
-                changes.append(
-                    Change(
-                        node,
-                        "node",
-                        f"unreachable: {was}" if was and a is None else was,
-                        f"unreachable: {now}" if now and b is None else now,
-                    )
-                )
+                changes.append(Change(node, "node", was, now))
             continue
         fa, fb = flatten(a), flatten(b)
         for path in sorted(set(fa) | set(fb)):
@@ -432,16 +445,18 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
     return changes
 
 
-def from_captures(captures: Mapping[str, str], unreachable: Mapping[str, str]) -> FleetFile:
+def from_captures(
+    captures: Mapping[str, str], unreachable: Mapping[str, str], invalid: Mapping[str, str] | None = None
+) -> FleetFile:
     """Each node's ``capture -o -`` text (untrusted: validated as a lock is); a node whose text is no lock is
-    listed unreachable with why."""
+    listed invalid with why, as ``fleet check`` calls an answer that is not one."""
     nodes: dict[str, Snapshot] = {}
-    missing = dict(unreachable)
+    wrong = dict(invalid or {})
     for name, text in captures.items():
         try:
             nodes[name] = lockfile.loads(text, origin=f"node {name}", check_digest=True)
         except LockfileError as exc:
-            missing[name] = f"not a lock: {shown(str(exc), 300)}"
-    if not nodes and not missing:
+            wrong[name] = f"not a lock: {shown(str(exc), 300)}"
+    if not nodes and not unreachable and not wrong:
         raise FleetError("no node to capture")
-    return FleetFile(nodes, missing)
+    return FleetFile(nodes, dict(unreachable), invalid=wrong)

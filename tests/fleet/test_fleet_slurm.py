@@ -728,3 +728,40 @@ def test_a_node_whose_step_exits_non_zero_is_not_taken_at_its_answers_word(slurm
         "invalid",
         "its task ended (Killed) without an answer",
     ), nodes["node3"]
+
+
+def test_fleet_capture_files_a_node_reached_without_a_capture_as_invalid_naming_the_cause(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    # `fleet check` calls a node without envsnap at --envsnap, or whose task a signal killed, invalid with the cause;
+    # `fleet capture` filed both under [fleet.unreachable], as if Slurm could not reach them.
+    from envsnap._toml import tomllib
+    from envsnap.fleet import fleetfile
+
+    fe = slurm_cluster_env
+    killing = fe.root / "bin" / "envsnap-killed-on-node2"
+    killing.write_text(f'#!/bin/sh\n[ "$SLURMD_NODENAME" = node2 ] && kill -9 $$\nexec {fe.envsnap} "$@"\n')
+    killing.chmod(0o755)
+    path = fe.root / "fleet-invalid.toml"
+    res = fe.envsnap_cmd("fleet", "capture", "-w", "node[1-3]", "--envsnap", str(killing), "-o", str(path))
+    assert res.returncode == 3, res
+    data = tomllib.loads(path.read_text())
+    assert data["fleet"]["nodes"] == ["node1", "node3"], data["fleet"]
+    assert data["fleet"]["invalid"] == {"node2": "its task ended (Killed) without an answer"}, data["fleet"]
+    assert "unreachable" not in data["fleet"], data["fleet"]
+    assert "node2: invalid: its task ended (Killed) without an answer" in res.stdout + res.stderr, res
+
+    missing = fe.root / "nonexistent" / "envsnap"
+    none = fe.root / "fleet-none.toml"
+    res = fe.envsnap_cmd("fleet", "capture", "-w", "node[1-2]", "--envsnap", str(missing), "-o", str(none))
+    assert res.returncode == 3, res
+    why = f"envsnap not found at {missing} on the node (--envsnap PATH names the one the nodes have)"
+    loaded = fleetfile.load(none)
+    assert (dict(loaded.invalid), dict(loaded.unreachable), dict(loaded.nodes)) == (
+        {"node1": why, "node2": why},
+        {},
+        {},
+    )
+    diff = fe.envsnap_cmd("fleet", "diff", str(path), str(none))
+    assert f"node1: node: captured -> invalid: {why}" in diff.stdout, diff
+    assert f"node2: not compared: no capture in either file (invalid: {why})" in diff.stdout, diff

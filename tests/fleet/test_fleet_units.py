@@ -2472,3 +2472,21 @@ def test_a_task_that_exits_otherwise_than_envsnap_does_is_invalid_with_its_exit_
         "envsnap at /opt/envsnap cannot be started on the node: Permission denied "
         "(--envsnap PATH names the one the nodes have)"
     )
+
+
+def test_a_fleet_file_keeps_its_invalid_nodes_apart_and_refuses_one_listed_twice(tmp_path: Path) -> None:
+    """``[fleet.invalid]``: the nodes reached with no capture to take, read back as written; a node both there and
+    in ``[fleet.unreachable]`` (or captured) is bad input naming it."""
+    nodes = {"n1": _node("550.54.14", "1.0.0")}
+    fleet = fleetfile.FleetFile(nodes, {"n2": "no answer within 120 s"}, invalid={"n3": "its task ended (Killed)"})
+    fleetfile.dump(fleet, tmp_path / "f.toml")
+    loaded = fleetfile.load(tmp_path / "f.toml")
+    assert (dict(loaded.unreachable), dict(loaded.invalid)) == (
+        {"n2": "no answer within 120 s"},
+        {"n3": "its task ended (Killed)"},
+    )
+    assert loaded.without("n3") == "invalid: its task ended (Killed)" and loaded.without("n1") == ""
+    text = (tmp_path / "f.toml").read_text()
+    twice = text.replace('n3 = "its task ended (Killed)"', 'n2 = "its task ended (Killed)"')
+    with pytest.raises(fleetfile.FleetFileError, match=r"fleet.invalid: 'n2' is in fleet.unreachable too"):
+        fleetfile.loads(twice, origin="f.toml")
