@@ -111,11 +111,11 @@ RATIO_FLOOR = 16 << 20  # the ratio limit never refuses less than this (tar head
 def _names_its_package(pkg: PythonPackage, shown: Callable[[], str]) -> None:
     """Refuse a wheel whose file name names another distribution or version than ``pkg`` (a stranger's lock gave
     ``b 2.0`` the wheel ``a-1.0-py3-none-any.whl``): an installer takes the name and version from there, so the
-    rebuild would fail in the installer or install ``a`` for ``b``. Compared as ``pin.same_release`` compares
+    rebuild would fail in the installer or install ``a`` for ``b``. Compared as ``releases.same_release`` compares
     them ("1.0.0" is "1.0"). ``shown``: the file as the error names it."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    from .pin import same_release
+    from .releases import same_release  # not ``pin``'s: reading a bundle imports no index client
 
     filename = pkg.artifact.filename if pkg.artifact is not None else ""
     if same_release(filename, pkg):

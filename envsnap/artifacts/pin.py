@@ -63,6 +63,8 @@ from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, 
 from ..platforms import machine, major_minor, numbers
 from ..probes.records import wheel_record_digest
 from .peercache import from_pip_cache
+from .releases import same_release as same_release  # re-exported: pinning and the bundle's check share it
+from .releases import sdist_matches as sdist_matches
 
 # pip's own default index, when its configuration names none (the one spelling: interchange.PYPI_SIMPLE)
 PYPI = PYPI_SIMPLE
@@ -931,18 +933,6 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
     except (InvalidWheelFilename, InvalidVersion):
         return False
     return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
-
-
-def sdist_matches(filename: str, pkg: PythonPackage) -> bool:
-    return _sdist_release(filename, pkg.name, pkg.version)
-
-
-def _sdist_release(filename: str, project: str, release: str) -> bool:
-    try:
-        name, version = parse_sdist_filename(filename)
-        return name == canonicalize_name(project) and version == Version(release)
-    except (InvalidSdistFilename, InvalidVersion):
-        return False
 
 
 def target_tags(python_version: str = "", implementation: str = "", platform: Platform | None = None) -> list[str]:
@@ -1925,25 +1915,6 @@ def _valid_candidate(cand: Candidate) -> bool:
 def hash_only(artifact: Artifact) -> bool:
     """An artifact known by its sha256 alone (``envsnap import`` of a hashed requirements file)."""
     return not artifact.filename and bool(artifact.sha256)
-
-
-def same_release(filename: str, pkg: PythonPackage) -> bool:
-    """Whether ``filename`` (a wheel's or an sdist's) names ``pkg``'s distribution and version, compared as an
-    installer reads them (names normalised, versions as versions)."""
-    return _same_release(filename, pkg.name, pkg.version)
-
-
-@functools.lru_cache(maxsize=4096)
-def _same_release(filename: str, project: str, release: str) -> bool:
-    # Once per file, name and version in a process: a rebuild asks it of every bundled wheel twice (the hashing
-    # ahead, then the check), and parsing the file name and both versions is most of a wheel's check.
-    if filename.endswith(".whl"):
-        try:
-            name, version, _build, _tags = parse_wheel_filename(filename)
-            return name == canonicalize_name(project) and version == Version(release)
-        except (InvalidWheelFilename, InvalidVersion):
-            return False
-    return _sdist_release(filename, project, release)
 
 
 def located(art: Artifact, redactor: PathRedactor) -> Artifact:

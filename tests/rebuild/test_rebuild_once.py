@@ -9,6 +9,7 @@ Offline: the wheels are made here and served from a file:// index, the source ve
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import json
 import os
@@ -763,6 +764,46 @@ def test_the_way_to_the_installer_imports_no_capture_machinery() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_offline_rebuild_from_a_bundle_imports_no_index_client(made: Made, tmp_path: Path) -> None:
+    """Each bundled wheel's file name is checked against its locked name and version (``releases.same_release``)
+    without importing the pinning machinery: an offline rebuild from a complete bundle fetches nothing, and ``pin``
+    with its index client (``html.parser``, ``configparser``, the fetch policy, ``socket``) was 12 ms of imports
+    beside the installer."""
+    code = (
+        "import sys\n"
+        "from envsnap.rebuild import rebuild\n"
+        f"r = rebuild({str(made.lock_path)!r}, target='venv', dest={str(tmp_path / 'env')!r}, "
+        f"bundle={str(made.bundle)!r}, offline=True)\n"
+        "assert r.verify is not None and r.verify.identical, r.verify\n"
+        "print(sorted(m for m in sys.modules if m in ('envsnap.artifacts.pin', 'envsnap._fetchpolicy', 'html.parser',"
+        " 'configparser')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_wheel_named_for_another_release_is_still_refused(made: Made, tmp_path: Path) -> None:
+    """The same check, moved: a bundle whose lock gives a package a wheel file of another version is refused."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(made.bundle, bundle)
+    locked = bundle / "envsnap.lock"
+    wheel_name = next(p.name for p in (bundle / "wheels").glob("onceapple-*.whl"))
+    other = wheel_name.replace("onceapple-1.0-", "onceapple-9.0-")
+    (bundle / "wheels" / wheel_name).rename(bundle / "wheels" / other)
+    lock = lockfile.load(locked)
+    packages = tuple(
+        dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, filename=other))
+        if p.name == "onceapple" and p.artifact is not None
+        else p
+        for p in lock.python.packages
+    )
+    lockfile.dump(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), locked)
+    rels = [rel.replace(wheel_name, other) for rel in read_sums(bundle / SUMS)]
+    (bundle / SUMS).write_text("".join(f"{hashlib.sha256((bundle / r).read_bytes()).hexdigest()}  {r}\n" for r in rels))
+    with pytest.raises(BadBundleError, match=r"the wheel of onceapple 9\.0, not of onceapple 1\.0"):
+        rebuild(locked, target="venv", dest=tmp_path / "env", bundle=bundle, offline=True)
 
 
 # ---------------------------------------------------------------------- the installer begun from the last rebuild
