@@ -123,7 +123,13 @@ def _environment_evidence(lock: Snapshot) -> CudaNeed | None:
         major = numbers(newest.version)[0]
         others = sorted((w for w in wheels if numbers(w.version)[0] != major), key=lambda w: numbers(w.version))
         return CudaNeed(newest.version, newest.evidence, tuple(reversed(others)))
-    libraries = [need for pkg in lock.python.packages if (need := _library_wheel(pkg.name, _wheel_version(lock, pkg)))]
+    # The version only of a CUDA library's wheel (a lock of 150 distributions holds none or a few; reading every
+    # package's version was most of this function, which a check asks some ten times of one lock).
+    libraries = [
+        need
+        for pkg in lock.python.packages
+        if _CUDA_LIBRARY_PACKAGES.match(pkg.name) and (need := _library_wheel(pkg.name, _wheel_version(lock, pkg)))
+    ]
     if libraries:
         # CUDA libraries installed without a runtime wheel (``pip install nvidia-cublas-cu12``): their code runs on
         # a GPU as the runtime's does, for the CUDA their wheel is built for.

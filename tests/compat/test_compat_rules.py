@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from compat_builders import (
@@ -919,3 +920,25 @@ def test_a_cuda_wheel_whose_version_was_edited_is_judged_by_the_newer_cuda_the_l
     cublas = CudaLibrary("cublas", "12.9.3.13", "pip", "nvidia-cublas-cu12", "metadata", selected=True)
     need = cuda_need(snapshot(packages=[pkg("nvidia-cublas-cu12", "12")], cuda=Cuda(copies=(cublas,))))
     assert need is not None and need.version == "12.9"
+
+
+def test_cuda_need_reads_the_versions_of_cuda_wheels_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check asks ``cuda_need`` of one lock some ten times (the rules' ``reads_gpus``, then their findings); each
+    read every package's version against ``[cuda].copies``, for a lock of 150 distributions with no CUDA wheel.
+    The versions of the CUDA runtime and library wheels are the only ones it reads, with the same answers."""
+    from envsnap import cudaneed
+
+    asked: list[str] = []
+    original = cudaneed._wheel_version
+
+    def counting(lock: Any, package: Any) -> str:
+        asked.append(package.name)
+        return original(lock, package)
+
+    monkeypatch.setattr(cudaneed, "_wheel_version", counting)
+    plain = [pkg(f"plain{i}", f"1.{i}") for i in range(50)]
+    assert cuda_need(snapshot(packages=plain)) is None and asked == []
+    cublas = CudaLibrary("cublas", "12.9.3.13", "pip", "nvidia-cublas-cu12", "metadata", selected=True)
+    need = cuda_need(snapshot(packages=[*plain, pkg("nvidia-cublas-cu12", "12")], cuda=Cuda(copies=(cublas,))))
+    assert need is not None and (need.version, need.library) == ("12.9", True)
+    assert asked == ["nvidia-cublas-cu12"]
