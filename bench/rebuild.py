@@ -23,7 +23,9 @@ the package index; `--workdir DIR` keeps all of it for the next run), then measu
    -r B/requirements.txt` into a venv created beforehand (that creation is not timed: pip gets the easier job).
    Target <= 0.5x. (Off by default: pip takes minutes a run on a loaded 2-core machine, 10-25x envsnap.)
    With `--before OLDTREE` (a worktree of an older commit), that tree's envsnap is timed too, interleaved: the
-   change and what it replaced, measured in the same run under the same load.
+   change and what it replaced, measured in the same run under the same load. Every envsnap run starts in
+   --workdir, not the caller's folder: `python -m envsnap` puts its folder first on sys.path, so a `--before` run
+   from a repository's root ran that checkout (the bench now checks that OLDTREE's envsnap is the one imported).
 2. `envsnap verify LOCK --python ENV` (which also captures the system and hardware) against
    `ENV/bin/python -m pip freeze` (pip's version printed beside the ratio). Target: <= 0.5x.
 3. The phase trace of one rebuild (bench/rebuild_trace.py: lock loads, host captures, wheel hashing, the
@@ -184,6 +186,9 @@ def main() -> int:
                     check=True,
                     capture_output=True,
                     env=env,
+                    # Not the caller's folder: `python -m envsnap` puts it first on sys.path, so run from this
+                    # repository's root it ran the tree there, whatever --before named.
+                    cwd=root,
                 )
             )
             os.sync()  # its write-back is not the next run's
@@ -247,6 +252,17 @@ def main() -> int:
             os.sync()  # its write-back is not the next run's
             return took
 
+        if args.before:
+            ran = subprocess.run(
+                [sys.executable, "-c", "import envsnap; print(envsnap.__file__)"],
+                env=os.environ | {"PYTHONPATH": str(args.before)},
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            if not Path(ran).resolve().is_relative_to(args.before.resolve()):
+                parser.error(f"--before {args.before}: its envsnap is not the one imported ({ran})")
         peers = [ours, uv_sync, *([pip_install] if args.pip else []), *([before] if args.before else [])]
         for warm in peers:
             warm()
