@@ -15,6 +15,7 @@ import json
 import operator
 import os
 import sys
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -443,15 +444,24 @@ def loads(text: str, *, origin: str = "<string>", check_digest: bool = True, kee
     """Parse and validate lock text: its shape is checked before ``tomllib`` sees it (docs/security.md).
 
     The same text is parsed once per process: a rebuild read the same bundle lock three times (its plan, its
-    execution, its installer), 0.1-0.4 s each for a large lock. The memo is keyed by the exact text, its origin
-    (named in errors), the digest check and the size limit in force; a snapshot is immutable, so sharing it is
-    safe, and a text that failed is never remembered. ``keep``: also keep the parsed document in the parsed-lock
-    cache for the next process (``diff`` keeps its own view of a lock instead: ``compare/diff.py``)."""
-    return _loads_once(text, origin, check_digest, _readlimits.max_input_bytes(LockfileError), keep)
+    execution, its installer), 0.1-0.4 s each for a large lock. The memo is keyed by the exact text, the digest
+    check and the size limit in force, whatever file it was read from: a rebuild of a bundle's own lock (``rebuild
+    B/envsnap.lock --bundle B``, or a lock the bundle copied byte for byte) reads one text under two names, and the
+    model was built twice. A snapshot is immutable and holds nothing of its origin, which only errors name, so
+    sharing it is safe; a text that failed is never remembered, and fails again naming where it was read this
+    time. ``keep``: also keep the parsed document in the parsed-lock cache for the next process (``diff`` keeps
+    its own view of a lock instead: ``compare/diff.py``)."""
+    _ORIGIN.name = origin
+    return _loads_once(text, check_digest, _readlimits.max_input_bytes(LockfileError), keep)
+
+
+# The origin of the text ``_loads_once`` is reading (this thread's ``loads``): named in its errors, not in its key.
+_ORIGIN = threading.local()
 
 
 @functools.lru_cache(maxsize=4)
-def _loads_once(text: str, origin: str, check_digest: bool, _limit: int, keep: bool = True) -> Snapshot:
+def _loads_once(text: str, check_digest: bool, _limit: int, keep: bool = True) -> Snapshot:
+    origin: str = getattr(_ORIGIN, "name", "<string>")
     # Across processes, a text that loaded before is read from the parsed-lock cache (envsnap/_lockcache.py):
     # its document was checked then, and only the model is built from it again.
     name = _lockcache.key(text, check_digest=check_digest) if _lockcache.enabled() else ""

@@ -543,6 +543,10 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
         return lock
     bundle = Bundle(bundle_dir)
     bundled = bundle.lock
+    if bundled is lock:
+        # The bundle's own lock, or one it copied byte for byte: one text is one snapshot (``lockfile.loads``), so
+        # it was made from it and carries every artifact already (asked three times a rebuild).
+        return lock
     check_made_from(lock, bundled, bundle.shown())  # a bundle of another lock: bad input
     theirs = {p.name: p for p in bundled.python.packages}
     packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)

@@ -806,6 +806,25 @@ def test_a_wheel_named_for_another_release_is_still_refused(made: Made, tmp_path
         rebuild(locked, target="venv", dest=tmp_path / "env", bundle=bundle, offline=True)
 
 
+def test_a_rebuild_of_the_bundles_own_lock_compares_it_with_itself_nowhere(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock and the bundle's lock are one text, so one snapshot (``lockfile.loads``): the plan, the early work
+    and the execution each compared the two, package by package, and made the same lock again from them. A lock
+    of other text is still compared (and refused where it is another lock's: test_rebuild_interface.py)."""
+    compared = _counting(monkeypatch, venv_module, "check_made_from")
+    own = made.bundle / "envsnap.lock"
+    result = rebuild(own, target="venv", dest=tmp_path / "env", bundle=made.bundle, offline=True)
+    assert isinstance(result, RebuildResult) and result.verify is not None and result.verify.identical
+    assert compared == []
+    edited = tmp_path / "edited.lock"
+    lock = lockfile.load(own)
+    lockfile.dump(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, generator="another")), edited)
+    result = rebuild(edited, target="venv", dest=tmp_path / "env2", bundle=made.bundle, offline=True)
+    assert isinstance(result, RebuildResult) and result.verify is not None and result.verify.identical
+    assert compared
+
+
 # ---------------------------------------------------------------------- the installer begun from the last rebuild
 # A venv rebuild of a lock and bundle rebuilt before starts that rebuild's installer at once (``_installahead``), and
 # takes it only when its own checks, all run as before, give the same command: any other outcome kills it and leaves
