@@ -6,6 +6,7 @@ import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -433,6 +434,31 @@ def test_prefetching_a_venvs_libraries_reads_each_once_and_changes_nothing(
     )
     assert with_prefetch == alone
     assert "libmissing.so.3" in {lib.soname for lib in alone[0].libraries}
+
+
+@needs_gcc
+def test_prefetch_reads_each_record_once_through_a_linked_lib64_and_undecodable_bytes(
+    compiled: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv's and venv's ``lib64`` is a link to ``lib``: the prefetch listed every RECORD under both names (300 for
+    149 distributions) and decoded each whole; it lists the folder once and decodes only the lines naming a shared
+    object, with the same shared objects read (a byte that is not UTF-8 elsewhere in RECORD changes nothing)."""
+    python, site, shared = _venv_listing(compiled, tmp_path / "venv")
+    (tmp_path / "venv" / "lib64").symlink_to("lib")
+    record = site / "pkg-1.0.dist-info" / "RECORD"
+    record.write_bytes(record.read_bytes() + b"pkg/caf\xe9.py,sha256=x,1\r\n")
+    opened: list[str] = []
+    real_open = open
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(hostlibs, "open", counting, raising=False)
+    ahead = hostlibs.Loader.for_host()
+    hostlibs.prefetch_environment(ahead, str(python))
+    assert [p for p in opened if p.endswith("RECORD")] == [str(record)]
+    assert sorted(ahead._elf) == sorted(os.path.realpath(p) for p in shared)
 
 
 def test_no_prefetch_outside_a_venv(tmp_path: Path) -> None:
