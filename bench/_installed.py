@@ -30,15 +30,16 @@ def _uv() -> str:
 
 
 @cache
-def envsnap_python() -> str:
-    """The python of a venv holding this tree's envsnap, installed from its wheel (built once per tree)."""
+def envsnap_python(tree: Path = ROOT) -> str:
+    """The python of a venv holding ``tree``'s envsnap (this one's by default), installed from its wheel (built once
+    per tree): a bench's ``--before OLDTREE`` runs the same way as the tree it is compared with."""
     chosen = os.environ.get("ENVSNAP_BENCH_PYTHON")
-    if chosen:
+    if chosen and tree == ROOT:
         return chosen
     cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envsnap-bench"
     cache_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="wheel-", dir=cache_root) as tmp:
-        subprocess.run([_uv(), "build", "-q", "--wheel", "--out-dir", tmp, str(ROOT)], check=True, capture_output=True)
+        subprocess.run([_uv(), "build", "-q", "--wheel", "--out-dir", tmp, str(tree)], check=True, capture_output=True)
         (wheel,) = Path(tmp).glob("*.whl")
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
         venv = cache_root / f"venv-{digest}"
@@ -66,8 +67,9 @@ def _build(venv: Path, python: Path, wheel: Path, done: Path) -> None:
     done.write_text(wheel.name + "\n")
 
 
-def envsnap(*args: str) -> list[str]:
-    """The command line of ``envsnap ARGS`` as users run it: the console script of the installed venv."""
-    python = Path(envsnap_python())
+def envsnap(*args: str, tree: Path = ROOT) -> list[str]:
+    """The command line of ``envsnap ARGS`` as users run it: the console script of the installed venv (of ``tree``'s
+    envsnap)."""
+    python = Path(envsnap_python(tree))
     script = python.parent / "envsnap"
     return [str(script) if script.exists() else str(python), *([] if script.exists() else ["-m", "envsnap"]), *args]

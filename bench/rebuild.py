@@ -23,9 +23,12 @@ the package index; `--workdir DIR` keeps all of it for the next run), then measu
    -r B/requirements.txt` into a venv created beforehand (that creation is not timed: pip gets the easier job).
    Target <= 0.5x. (Off by default: pip takes minutes a run on a loaded 2-core machine, 10-25x envsnap.)
    With `--before OLDTREE` (a worktree of an older commit), that tree's envsnap is timed too, interleaved: the
-   change and what it replaced, measured in the same run under the same load. Every envsnap run starts in
-   --workdir, not the caller's folder: `python -m envsnap` puts its folder first on sys.path, so a `--before` run
-   from a repository's root ran that checkout (the bench now checks that OLDTREE's envsnap is the one imported).
+   change and what it replaced, measured in the same run under the same load, each installed from its own wheel
+   into a venv of its own (bench/_installed.py). It ran from source before, as `python -m envsnap` with
+   PYTHONPATH=OLDTREE: run from a repository's root, that imported the checkout there instead (`-m` puts the
+   working folder first on sys.path), and otherwise paid this interpreter's start-up (.pth files) and, where byte
+   code is not written, a compile of every module, which the tree under test did not. Every envsnap run starts in
+   --workdir.
 2. `envsnap verify LOCK --python ENV` (which also captures the system and hardware) against
    `ENV/bin/python -m pip freeze` (pip's version printed beside the ratio). Target: <= 0.5x.
 3. The phase trace of one rebuild (bench/rebuild_trace.py: lock loads, host captures, wheel hashing, the
@@ -98,8 +101,10 @@ def uv_bin() -> str:
 
 
 def envsnap(*args: str, tree: Path | None = None) -> list[str]:
-    # The tree under test runs installed from its wheel into a venv, as users run it; --before runs from source.
-    return [sys.executable, "-m", "envsnap", *args] if tree else _installed.envsnap(*args)
+    # The tree under test and --before's both run installed from their wheels into venvs, as users run envsnap: from
+    # source, through this interpreter, the older tree paid a start-up the other did not (this interpreter's .pth
+    # files, byte code compiled where none was written).
+    return _installed.envsnap(*args, tree=tree.resolve()) if tree else _installed.envsnap(*args)
 
 
 def timed(run: Callable[[], None]) -> tuple[float, float]:
@@ -167,7 +172,7 @@ def main() -> int:
 
         def ours(tree: Path | None = None) -> tuple[float, float]:
             dest = fresh("ours")
-            env = os.environ | {"PYTHONPATH": str(tree)} if tree else dict(os.environ)
+            env = dict(os.environ)
             env["ENVSNAP_UV"] = uv_bin()  # the uv the peer runs (envsnap's own would come first)
             took = timed(
                 lambda: subprocess.run(
@@ -186,9 +191,7 @@ def main() -> int:
                     check=True,
                     capture_output=True,
                     env=env,
-                    # Not the caller's folder: `python -m envsnap` puts it first on sys.path, so run from this
-                    # repository's root it ran the tree there, whatever --before named.
-                    cwd=root,
+                    cwd=root,  # not the caller's folder, whatever it holds
                 )
             )
             os.sync()  # its write-back is not the next run's
@@ -252,17 +255,8 @@ def main() -> int:
             os.sync()  # its write-back is not the next run's
             return took
 
-        if args.before:
-            ran = subprocess.run(
-                [sys.executable, "-c", "import envsnap; print(envsnap.__file__)"],
-                env=os.environ | {"PYTHONPATH": str(args.before)},
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-            if not Path(ran).resolve().is_relative_to(args.before.resolve()):
-                parser.error(f"--before {args.before}: its envsnap is not the one imported ({ran})")
+        if args.before and _installed.envsnap_python(args.before.resolve()) == _installed.envsnap_python():
+            print(f"note: --before {args.before} builds the same wheel as this tree: the two are one envsnap")
         peers = [ours, uv_sync, *([pip_install] if args.pip else []), *([before] if args.before else [])]
         for warm in peers:
             warm()
