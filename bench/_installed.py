@@ -7,7 +7,8 @@ more than envsnap's whole `--help`), and an editable install resolves imports th
 
 The venv is kept under the user's cache folder, keyed by the wheel's sha256, so a second bench run of the same
 tree reuses it; `ENVSNAP_BENCH_PYTHON=PATH` names an interpreter to use instead (for example the developer's own,
-to compare).
+to compare). Another tree (a bench's `--before OLDTREE`) is built and installed the same way, into a venv of its
+own, so that the two are timed alike.
 """
 
 from __future__ import annotations
