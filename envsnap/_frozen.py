@@ -9,9 +9,11 @@ methods (``init=False, repr=False, eq=False``, not frozen), then gives the class
 - ``__setattr__``, ``__delattr__``, ``__eq__``, ``__hash__`` and ``__repr__`` made from shared code: the behaviour
   ``@dataclass(frozen=True)`` gives, the same ``FrozenInstanceError``, the same fields compared and hashed, and the
   same ``Name(field=value, ...)`` text;
-- an ``__init__`` compiled from source, as dataclass's is and just as fast, but on the class's first construction.
-  A class that is never constructed by calling it (most of the model in a ``diff``, which builds a loaded lock's
-  records without ``__init__``) never pays for it.
+- an ``__init__`` compiled from source, as dataclass's is and just as fast, but only once the class has been
+  constructed ``BOUND_CALLS`` times: the calls before are bound by shared code that sets the same fields from the
+  same arguments, defaults and factories, and a call it does not take goes to the compiled one, which raises what
+  dataclass's raises. A class constructed a few times (most of a rebuild's) or never by calling it (most of the
+  model in a ``diff``, which builds a loaded lock's records without ``__init__``) never pays for a compile.
 
 The class is a dataclass: ``dataclasses.fields``, ``replace``, ``asdict`` and ``is_dataclass`` answer as before.
 What ``dataclass`` leaves to the class body stays the class's: an ``__eq__``, ``__repr__`` or ``__hash__`` written
@@ -136,12 +138,29 @@ def _check_order(fields: tuple[dataclasses.Field[Any], ...]) -> None:
             seen_default = True
 
 
+# Constructions of a class through the shared binder before its own ``__init__`` is compiled: a rebuild constructs 30
+# of the 40 classes it makes ten times or fewer, and compiling each one's ``__init__`` (0.1-0.2 ms) cost more than
+# binding their few calls in Python; the classes built by the hundred (a lock's packages) are compiled.
+BOUND_CALLS = 16
+
+
 def _lazy_init(cls: type) -> Callable[..., None]:
-    """An ``__init__`` that compiles the class's own on its first call, puts it in its place, and calls it."""
+    """An ``__init__`` that binds the first ``BOUND_CALLS`` calls with shared code (``_binder``), then compiles the
+    class's own, puts it in its place, and calls it. A call the binder does not take (a missing, unknown or repeated
+    argument) goes to the compiled one at once, which raises what dataclass's ``__init__`` raises."""
+    calls = 0
+    bind: Callable[[Any, tuple[Any, ...], dict[str, Any]], bool] | None = None
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls, bind
         made = cls.__dict__["__init__"]
         if made is __init__:
+            calls += 1
+            if calls <= BOUND_CALLS:
+                if bind is None:
+                    bind = _binder(cls)
+                if bind(self, args, kwargs):
+                    return
             with _COMPILE:
                 made = cls.__dict__["__init__"]
                 if made is __init__:
@@ -150,6 +169,58 @@ def _lazy_init(cls: type) -> Callable[..., None]:
         made(self, *args, **kwargs)
 
     return __init__
+
+
+def _binder(cls: type) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], bool]:
+    """What the compiled ``__init__`` does for a call that names each argument once, as shared code: every field set
+    with ``object.__setattr__``, in the fields' order, from its argument, its default or its default factory, then
+    ``__post_init__``; False, having set nothing, for any other call."""
+    fields = dataclasses.fields(cls)
+    names = tuple(f.name for f in fields if f.init)
+    position = {name: i for i, name in enumerate(names)}
+    required = tuple(
+        (i, f.name)
+        for i, f in enumerate(f for f in fields if f.init)
+        if f.default is MISSING and f.default_factory is MISSING
+    )
+    post = hasattr(cls, "__post_init__")
+    setter = object.__setattr__
+
+    def bind(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        given = len(args)
+        if given > len(names):
+            return False
+        for name in kwargs:
+            at = position.get(name)
+            if at is None or at < given:
+                return False
+        for at, name in required:
+            if at >= given and name not in kwargs:
+                return False
+        for f in fields:
+            name = f.name
+            if f.init:
+                at = position[name]
+                if at < given:
+                    value = args[at]
+                elif name in kwargs:
+                    value = kwargs[name]
+                elif f.default_factory is not MISSING:
+                    value = f.default_factory()
+                else:
+                    value = f.default
+            elif f.default_factory is not MISSING:
+                value = f.default_factory()
+            elif f.default is not MISSING:
+                value = f.default
+            else:
+                continue  # init=False without a default: dataclass leaves it unset
+            setter(self, name, value)
+        if post:
+            self.__post_init__()
+        return True
+
+    return bind
 
 
 def _compiled_init(cls: type) -> Callable[..., None]:
