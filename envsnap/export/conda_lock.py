@@ -71,6 +71,21 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
     )
 
 
+def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
+    """A git dependency or a local folder as conda-lock's pip solver locks one (``source: {type: url}``): the URL
+    ``git+URL@COMMIT`` with the commit as its ``sha256`` (conda-lock's own spelling), or the folder's ``file://`` URL
+    and no hash. None for a package installed from a file."""
+    src = pkg.source
+    subdirectory = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
+    if src.kind == "vcs":
+        if not src.vcs or not src.commit_id:
+            raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: its {src.vcs or 'VCS'} source names no commit")
+        return f"{src.vcs}+{src.url}@{src.commit_id}{subdirectory}", src.commit_id
+    if src.kind == "directory":
+        return _absolute(pkg, src.url) + subdirectory, ""
+    return None
+
+
 def _absolute(pkg: PythonPackage, url: str) -> str:
     """conda-lock.yml holds URLs, which pip gets as they are: a file recorded inside the project or the home
     (``file://{project}/wheels/x.whl``, a label only envsnap reads) has none until ``--absolute-paths``."""
@@ -89,6 +104,7 @@ def document(snapshot: Snapshot, lock_name: str = LOCK_NAME) -> dict[str, Any]:
     packages = _conda.require_conda(snapshot, "conda-lock")
     require_pinned(snapshot, "conda-lock")
     try:
+        from conda_lock.lockfile.v1.models import DependencySource  # type: ignore[import-untyped]
         from conda_lock.lockfile.v2prelim.models import (  # type: ignore[import-untyped]
             LockedDependency,
             Lockfile,
@@ -126,10 +142,12 @@ def document(snapshot: Snapshot, lock_name: str = LOCK_NAME) -> dict[str, Any]:
             )
         )
     for py in _conda.pip_packages(snapshot):
-        url, sha256 = _pip_file(py)
+        direct = _pip_direct(py)
+        url, sha256 = direct if direct is not None else _pip_file(py)
         # conda-lock hands pip packages to pip as requirement lines: each part is checked for that file.
         sinks.requirement_name(py.name), sinks.requirement_version(py.version), sinks.requirement_url(url)
-        sinks.requirement_hash("sha256", sha256)
+        if sha256:
+            sinks.requirement_hash("sha256", sha256)
         entries.append(
             LockedDependency(
                 name=py.name,
@@ -138,7 +156,9 @@ def document(snapshot: Snapshot, lock_name: str = LOCK_NAME) -> dict[str, Any]:
                 platform=platform,
                 dependencies=_pip_dependencies(py),
                 url=url,
-                hash={"sha256": sha256},
+                hash={"sha256": sha256} if sha256 else {},
+                # What conda-lock's pip solver writes for a direct reference, and what its install hands to pip.
+                source=DependencySource(type="url", url=url) if direct is not None else None,
                 categories={"main"},
             )
         )

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+import re
+from typing import cast
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from .. import fileurls
 from ..grammar import shown
-from ..model import Artifact, Conda, CondaPackage, Meta, Noarch, Origin, PythonEnv, PythonPackage, Snapshot
+from ..model import (
+    Artifact,
+    Conda,
+    CondaPackage,
+    Meta,
+    Noarch,
+    Origin,
+    PythonEnv,
+    PythonPackage,
+    Snapshot,
+    Source,
+    Vcs,
+)
 from ..platforms import with_article
 from ..probes.conda import channel_of
 from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir, wheel_file_tags
@@ -75,6 +90,37 @@ def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage
         artifact=artifact,
         wheel_tags=wheel_file_tags(filename, name, version),
     )
+
+
+VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_ARCHIVE = re.compile(r"\.(whl|tar\.gz|tar\.bz2|tgz|zip)$")
+
+
+def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> PythonPackage:
+    """A pip package conda-lock locked as a direct reference (``source: {type: url}``), as pip records it: a
+    ``git+URL@COMMIT`` is a VCS source at that commit (conda-lock writes the commit as its ``sha256``), a local
+    ``file://`` folder a directory source; a file by URL stays its file (``pip_package``)."""
+    base, _, fragment = url.partition("#")
+    parts = dict(part.split("=", 1) for part in fragment.split("&") if "=" in part)
+    subdirectory = parts.get("subdirectory", "")
+    if base.startswith(VCS_PREFIXES):
+        vcs, _, rest = base.partition("+")
+        repo, at, commit = rest.rpartition("@")
+        if not at or not re.fullmatch(r"[0-9a-f]{7,64}", commit):
+            raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@COMMIT): {shown(url, 200)}")
+        source = Source(kind="vcs", url=repo, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)
+        return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", source=source)
+    if fileurls.is_file_url(base) and not _ARCHIVE.search(urlsplit(base).path):
+        # conda-lock writes the folder's absolute path; another host (``file://None/x``, ``file://{project}/x``) is
+        # not a folder on this machine.
+        if urlsplit(base).netloc not in ("", "localhost"):
+            raise LockImportError(f"{where}: {name}: not a folder on this machine: {shown(url, 200)}")
+        path = fileurls.decoded_path(base)
+        source = Source(kind="directory", url=fileurls.path_url(path), subdirectory=subdirectory)
+        return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", source=source)
+    if not sha256 or not _ARCHIVE.search(urlsplit(base).path):
+        raise LockImportError(f"{where}: {name}: a direct reference envsnap cannot record: {shown(url, 200)}")
+    return pip_package(name, version, url, sha256)
 
 
 def snapshot(

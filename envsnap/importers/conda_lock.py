@@ -108,7 +108,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
 
 def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> PythonPackage:
     name, version = _required(entry, "name", where), _required(entry, "version", where)
-    return _conda.pip_package(name, version, str(entry.get("url", "")), str(hashes.get("sha256", "")))
+    url, sha256 = str(entry.get("url", "")), str(hashes.get("sha256", ""))
+    # A direct reference conda-lock's pip solver took verbatim (``source: {type: url}``): a git dependency (its
+    # ``url`` is ``git+URL@COMMIT`` and its ``sha256`` that commit, not a file's digest) or a local folder (a
+    # ``file://`` URL, no hash). Read as an index package, pin fetched the name from the index (docs/security.md).
+    source = _mapping(entry.get("source"), f"{where}: source")
+    if source or url.startswith(_conda.VCS_PREFIXES):
+        return _conda.pip_direct(name, version, url, sha256, where)
+    return _conda.pip_package(name, version, url, sha256)
 
 
 def _depends(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:

@@ -1930,3 +1930,58 @@ def test_an_archive_url_alone_whose_file_name_names_no_package_is_one_line(
     assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
     (line,) = result.err.strip().splitlines()
     assert line.startswith(f"envsnap: error: {reqs}:1: ") and "notawheel.whl" in line, line
+
+
+def test_a_conda_lock_folder_or_git_dependency_is_its_source_and_exports_back_as_conda_lock_wrote_it(
+    tmp_path: Path,
+) -> None:
+    """conda-lock locks a pip dependency on a local folder (``mylib @ file:///...``) as its ``file://`` URL with no
+    hash, and a git one as ``git+URL@COMMIT`` with the commit as its ``sha256``. The import recorded the folder as an
+    index package, which ``pin`` fetched by its name from the index (a stranger's ``mylib 0.1.0``: docs/security.md),
+    and refused the git one (``not a valid file name: 'tinygit.git@3829...'``). They are now the folder and the
+    commit, and the conda-lock export writes them back as conda-lock wrote them, so a re-import is the same lock."""
+    import yaml
+
+    from envsnap.export import conda_lock as conda_lock_export
+
+    path = Path(__file__).parent / "fixtures" / "conda-lock-render" / "direct-conda-lock.yml"
+    snap = importers.read_file(path)
+    found = {p.name: (p.version, p.source, p.artifact) for p in snap.python.packages}
+    assert found == {
+        "mylib": ("0.1.0", Source(kind="directory", url="file:///srv/lab/mylib"), None),
+        "tinygit": (
+            "0.2.0",
+            Source(
+                kind="vcs",
+                url="https://git.example.org/lab/tinygit.git",
+                vcs="git",
+                commit_id="3829a41daa30ed2a246404255a949ef2eed7d23e",
+            ),
+            None,
+        ),
+    }
+    written = conda_lock_export.dumps(lockfile.seal(snap))
+    pip = [e for e in yaml.safe_load(written)["package"] if e["manager"] == "pip"]
+    theirs = [e for e in yaml.safe_load(path.read_text())["package"] if e["manager"] == "pip"]
+    assert pip == theirs
+    (tmp_path / "conda-lock.yml").write_text(written)
+    assert importers.read_file(tmp_path / "conda-lock.yml").python.packages == snap.python.packages
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("git+https://git.example.org/lab/tinygit.git@main", "VCS reference without a commit (url@COMMIT)"),
+        ("file://None/srv/lab/mylib", "not a folder on this machine"),
+        ("file://{project}/mylib", "not a folder on this machine"),
+        ("https://example.org/mylib/archive", "a direct reference envsnap cannot record"),
+    ],
+)
+def test_a_conda_lock_direct_reference_it_cannot_record_is_refused(tmp_path: Path, url: str, message: str) -> None:
+    text = (Path(__file__).parent / "fixtures" / "conda-lock-render" / "direct-conda-lock.yml").read_text()
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text.replace("file:///srv/lab/mylib", url))
+    with pytest.raises(LockImportError) as caught:
+        importers.read_file(path)
+    assert str(caught.value).startswith(f"{path}: package[") and message in str(caught.value)
+    assert "\n" not in str(caught.value)
