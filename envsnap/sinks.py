@@ -258,6 +258,14 @@ def conda_pip_line(name: str, url: str, sha256: str) -> str:
     return f"{name} @ {url}#sha256={grammar.require(grammar.is_sha256_hex(sha256), 'sha256', sha256)}"
 
 
+def conda_pip_direct_line(name: str, url: str) -> str:
+    """``NAME @ URL``: the ``# pip`` line conda-lock renders for a folder or a git commit it locked (no hash: the
+    folder or the commit is the file). The same checks as ``conda_pip_line``'s URL: pip reads it as written."""
+    requirement_name(name)
+    ok = grammar.is_url(url) and _pip_reads_as_written(url) and "#" not in url
+    return f"{name} @ {grammar.require(ok, 'URL for a # pip line', url)}"
+
+
 def conda_subdir(text: str) -> str:
     return grammar.require(grammar.is_conda_subdir(text), "conda subdir", text)
 

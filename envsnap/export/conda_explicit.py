@@ -3,16 +3,17 @@
 One ``URL#md5`` line per conda package (``URL#sha256:<hex>`` when the lock has no md5), dependencies first,
 after a ``# platform:`` line. Then a pip-installed package with a file URL and sha256 is a ``# pip NAME @
 URL#sha256=HEX`` line, as ``conda-lock render --kind explicit`` writes it (``conda-lock install`` hands those lines
-to pip; conda reads them as comments); one without is a plain comment that says why, so nothing is dropped silently.
+to pip; conda reads them as comments), and a git commit or a local folder a ``# pip NAME @ URL`` line as conda-lock
+renders the one it locked; one without is a plain comment that says why, so nothing is dropped silently.
 """
 
 from __future__ import annotations
 
-from .. import sinks
+from .. import fileurls, sinks
 from .._templates import render as render_template
 from ..grammar import GrammarError
 from ..model import PythonPackage, Snapshot
-from . import _conda
+from . import _common, _conda
 from .interface import Exporter, ExportError
 
 FILENAME = "conda-explicit.txt"
@@ -33,6 +34,10 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
         lines.append(sinks.conda_url_line(pkg.url, pkg.md5, pkg.sha256))
     pip, unlisted = [], []
     for py in _conda.pip_packages(snapshot):
+        direct = _direct_line(py)
+        if direct:
+            pip.append(direct)
+            continue
         found = _conda.pip_file(py)
         if found is not None and not _conda.labelled(found[0]):
             # The line's fragment is the lock's sha256: a fragment of the URL's own (``#egg=``, ``#sha256=``) goes.
@@ -56,6 +61,23 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
         unlisted=unlisted,
         lines=lines,
     )
+
+
+def _direct_line(pkg: PythonPackage) -> str:
+    """A git commit or a local folder as ``conda-lock render --kind explicit`` writes the one it locked (``NAME @
+    git+URL@COMMIT``, ``NAME @ file:///folder``), which ``conda-lock install`` hands to pip; "" where the line would
+    not install what the lock records (an editable folder, a project folder's label, a subdirectory, a URL pip
+    would read otherwise): those stay in the header's comment."""
+    src = pkg.source
+    if src.subdirectory or src.kind not in ("vcs", "directory") or (src.kind == "vcs" and not src.commit_id):
+        return ""
+    if src.kind == "directory" and (src.editable or not fileurls.is_file_url(src.url) or _conda.labelled(src.url)):
+        return ""
+    url = _common.pip_vcs_url(src) if src.kind == "vcs" else src.url
+    try:
+        return sinks.conda_pip_direct_line(pkg.name, url)
+    except GrammarError:
+        return ""
 
 
 def _why_unlisted(pkg: PythonPackage, found: tuple[str, str] | None) -> str:

@@ -96,6 +96,11 @@ VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE = re.compile(r"\.(whl|tar\.gz|tar\.bz2|tgz|zip)$")
 
 
+def is_archive_url(url: str) -> bool:
+    """A URL whose path names a wheel or an sdist (a fragment or a query is not part of the name)."""
+    return _ARCHIVE.search(urlsplit(url.partition("#")[0]).path) is not None
+
+
 def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> PythonPackage:
     """A pip package conda-lock locked as a direct reference (``source: {type: url}``), as pip records it: a
     ``git+URL@COMMIT`` is a VCS source at that commit (conda-lock writes the commit as its ``sha256``), a local
@@ -108,9 +113,15 @@ def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> Py
         repo, at, commit = rest.rpartition("@")
         if not at or not re.fullmatch(r"[0-9a-f]{7,64}", commit):
             raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@COMMIT): {shown(url, 200)}")
+        if fileurls.is_file_url(repo):
+            # A repository on this machine, as pip records it (``git+file://localhost/repo`` is the same one);
+            # conda-lock 4 writes ``git+file://None/repo`` for one, which names no folder here.
+            if urlsplit(repo).netloc not in ("", "localhost"):
+                raise LockImportError(f"{where}: {name}: not a repository on this machine: {shown(url, 200)}")
+            repo = fileurls.path_url(fileurls.decoded_path(repo))
         source = Source(kind="vcs", url=repo, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)
         return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", source=source)
-    if fileurls.is_file_url(base) and not _ARCHIVE.search(urlsplit(base).path):
+    if fileurls.is_file_url(base) and not is_archive_url(base):
         # conda-lock writes the folder's absolute path; another host (``file://None/x``, ``file://{project}/x``) is
         # not a folder on this machine.
         if urlsplit(base).netloc not in ("", "localhost"):
@@ -118,7 +129,7 @@ def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> Py
         path = fileurls.decoded_path(base)
         source = Source(kind="directory", url=fileurls.path_url(path), subdirectory=subdirectory)
         return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", source=source)
-    if not sha256 or not _ARCHIVE.search(urlsplit(base).path):
+    if not sha256 or not is_archive_url(base):
         raise LockImportError(f"{where}: {name}: a direct reference envsnap cannot record: {shown(url, 200)}")
     return pip_package(name, version, url, sha256)
 

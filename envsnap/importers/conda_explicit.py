@@ -115,6 +115,11 @@ def _pip_line(text: str, where: str) -> PythonPackage:
     )
 
     match = re.fullmatch(r"(\S+) @ (\S+)#sha256=([0-9a-f]{64})", text.strip())
+    direct = re.fullmatch(r"(\S+) @ (\S+)", text.strip())
+    if match is None and direct is not None and _direct_reference(direct.group(2)):
+        # conda-lock renders a folder or a git dependency it locked (``source: {type: url}``) by its URL alone, no
+        # hash and no version (``# pip mylib @ file:///srv/lab/mylib``, ``# pip x @ git+https://host/x.git@COMMIT``).
+        return _conda.pip_direct(direct.group(1), "", direct.group(2), "", f"{where}: # pip line")
     if match is None:
         raise LockImportError(f"{where}: # pip line: not NAME @ URL#sha256=HEX")
     name, url, sha256 = match.groups()
@@ -129,6 +134,11 @@ def _pip_line(text: str, where: str) -> PythonPackage:
     if found != canonicalize_name(name):
         raise LockImportError(f"{where}: # pip line: the file is {found}'s, not {shown(name)}'s")
     return _conda.pip_package(name, str(version), url, sha256)
+
+
+def _direct_reference(url: str) -> bool:
+    """A URL conda-lock renders without a hash: a VCS one, or a local folder (a ``file:`` URL of no archive)."""
+    return url.startswith(_conda.VCS_PREFIXES) or (url.startswith("file:") and not _conda.is_archive_url(url))
 
 
 class CondaExplicitImporter(Importer):

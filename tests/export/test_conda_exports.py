@@ -476,9 +476,10 @@ _VCS = PythonPackage(
 
 
 def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
-    """A pip package without a file URL and sha256 (not pinned, a VCS checkout, a local project, a file recorded
-    inside the project) cannot be a ``# pip`` line: it stays a plain comment that says why, and never starts with
-    ``# pip `` (conda-lock install would hand that line to pip)."""
+    """A pip package without a file URL and sha256 (not pinned, an editable local project, a file recorded inside the
+    project) cannot be a ``# pip`` line: it stays a plain comment that says why, and never starts with ``# pip ``
+    (conda-lock install would hand that line to pip). A git commit is one, as conda-lock renders the one it locked
+    (this test's "a VCS checkout, not a file" comment was the defect: conda-lock's own file was refused on import)."""
     unpinned, vcs = _UNPINNED, _VCS
     local = PythonPackage(
         name="paper",
@@ -498,18 +499,19 @@ def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
     )
     text = conda_explicit.dumps(_with_pip_layer((unpinned, vcs, local, in_project)))
     head = text.split("# platform:")[0]
-    assert "# Not installable from this file: 4 package(s) pip installed on top (export --format requirements):\n" in (
+    assert "# Not installable from this file: 3 package(s) pip installed on top (export --format requirements):\n" in (
         head
     )
     assert "#   attrs==23.2.0 (the lock has no file URL and sha256 for it: envsnap pin records them)\n" in head
-    assert f"#   mylib @ git+https://git.example/mylib.git@{'a' * 40} (a VCS checkout, not a file)\n" in head
     assert "#   -e ./paper (a local project, not a file)\n" in head
     assert (
         "#   ./wheels/tinypkg-1.0-py3-none-any.whl (its file is recorded as "
         "file://{project}/wheels/tinypkg-1.0-py3-none-any.whl, which is no URL outside envsnap: export with "
         "--absolute-paths)\n" in head
     )
-    assert not [line for line in text.splitlines() if line.startswith("# pip")]
+    assert [line for line in text.splitlines() if line.startswith("# pip")] == [
+        f"# pip mylib @ git+https://git.example/mylib.git@{'a' * 40}"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -919,9 +921,10 @@ def test_an_explicit_file_listing_some_pip_packages_as_comments_imports_a_partia
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
     """envsnap's explicit file writes a ``# pip`` line for a pip package whose file the lock knows, and a plain comment
-    for one it does not (not pinned, a VCS checkout). Its import read the ``# pip`` lines as the whole pip layer: the
-    others were dropped without a word, and ``diff`` against the exported lock called them removed. The lock keeps
-    what the file lists, marks its Python packages unknown and names the packages it only mentions."""
+    for one it does not (not pinned). Its import read the ``# pip`` lines as the whole pip layer: the others were
+    dropped without a word, and ``diff`` against the exported lock called them removed. The lock keeps what the file
+    lists, marks its Python packages unknown and names the packages it only mentions. A git commit is a ``# pip``
+    line, as conda-lock renders one, without its version (this test named it a comment: the defect)."""
     unpinned, vcs = _UNPINNED, _VCS
     lock = small_lock()
     lock = _with_pip_layer((*lock.python.packages, unpinned, vcs))
@@ -931,13 +934,13 @@ def test_an_explicit_file_listing_some_pip_packages_as_comments_imports_a_partia
     result = cli("import", "conda-explicit.txt", "-o", "imported.lock")
     assert result.code == 0
     assert result.err.splitlines()[1:] == [
-        "warning: import: 2 pip package(s) the file names only in a comment, not as a '# pip' line, are not in "
-        f"the lock: attrs==23.2.0, mylib @ git+https://git.example/mylib.git@{'a' * 40}; its Python packages are "
-        "marked unknown"
+        "warning: import: 1 pip package(s) the file names only in a comment, not as a '# pip' line, are not in "
+        "the lock: attrs==23.2.0; its Python packages are marked unknown"
     ]
     back = lockfile.load(tmp_path / "imported.lock")
     assert "python.packages" in back.envsnap.unknown
-    assert [p.name for p in back.python.packages] == ["wheel"]
+    assert [p.name for p in back.python.packages] == ["mylib", "wheel"]
+    assert back.package("mylib").source == _VCS.source  # type: ignore[union-attr]
     diff = cli("diff", "env.lock", "imported.lock")
     python_lines = [line for line in diff.out.splitlines() if line.startswith("python ")]
     # attrs and mylib were "removed"; the lock now says it does not know them. wheel's tags are the ones the captured

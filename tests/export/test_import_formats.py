@@ -1974,6 +1974,7 @@ def test_a_conda_lock_folder_or_git_dependency_is_its_source_and_exports_back_as
         ("git+https://git.example.org/lab/tinygit.git@main", "VCS reference without a commit (url@COMMIT)"),
         ("file://None/srv/lab/mylib", "not a folder on this machine"),
         ("file://{project}/mylib", "not a folder on this machine"),
+        ("git+file://None/srv/lab/tinygit@" + "3" * 40, "not a repository on this machine"),
         ("https://example.org/mylib/archive", "a direct reference envsnap cannot record"),
     ],
 )
@@ -1985,3 +1986,36 @@ def test_a_conda_lock_direct_reference_it_cannot_record_is_refused(tmp_path: Pat
         importers.read_file(path)
     assert str(caught.value).startswith(f"{path}: package[") and message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_conda_lock_rendering_a_folder_or_git_dependency_imports_and_exports_back_line_for_line(
+    tmp_path: Path,
+) -> None:
+    """``conda-lock render --kind explicit`` writes a folder or a git commit it locked as ``# pip NAME @ URL``, no
+    hash (``conda-lock install`` hands the line to pip). The import refused conda-lock's own file (``# pip line: not
+    NAME @ URL#sha256=HEX``) and the export wrote such a package only as a comment. Both are their source now (no
+    version: the line has none), and the export writes conda-lock's lines back."""
+    from envsnap.export import conda_explicit
+
+    folder = Path(__file__).parent / "fixtures" / "conda-lock-render"
+    snap = importers.read_file(folder / "direct-linux-64.lock")
+    assert "python.packages" not in snap.envsnap.unknown
+    locked = {p.name: p for p in importers.read_file(folder / "direct-conda-lock.yml").python.packages}
+    assert [(p.name, p.version, p.source) for p in snap.python.packages] == [
+        (name, "", locked[name].source) for name in ("mylib", "tinygit")
+    ]
+    written = conda_explicit.dumps(lockfile.seal(snap))
+    pip_lines = [line for line in written.splitlines() if line.startswith("# pip ")]
+    theirs = [line for line in (folder / "direct-linux-64.lock").read_text().splitlines() if line.startswith("# pip ")]
+    assert pip_lines == theirs
+    (tmp_path / "conda-linux-64.lock").write_text(written)
+    assert importers.read_file(tmp_path / "conda-linux-64.lock").python.packages == snap.python.packages
+
+
+def test_a_conda_lock_git_dependency_on_this_machine_is_the_repository_pip_records(tmp_path: Path) -> None:
+    """``git+file://localhost/srv/repo`` (how envsnap's exports and pip name a repository on this machine) is the
+    repository ``file:///srv/repo``, as the requirements import reads it."""
+    text = (Path(__file__).parent / "fixtures" / "conda-lock-render" / "direct-conda-lock.yml").read_text()
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text.replace("git+https://git.example.org/lab/tinygit.git", "git+file://localhost/srv/lab/tinygit"))
+    assert importers.read_file(path).package("tinygit").source.url == "file:///srv/lab/tinygit"  # type: ignore[union-attr]
