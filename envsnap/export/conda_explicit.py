@@ -64,14 +64,21 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
 
 
 def _direct_line(pkg: PythonPackage) -> str:
-    """A git commit or a local folder as ``conda-lock render --kind explicit`` writes the one it locked (``NAME @
-    git+URL@COMMIT``, ``NAME @ file:///folder``), which ``conda-lock install`` hands to pip; "" where the line would
-    not install what the lock records (an editable folder, a project folder's label, a subdirectory, a URL pip
-    would read otherwise): those stay in the header's comment."""
+    """A git commit, a local folder or an unhashed file as ``conda-lock render --kind explicit`` writes the one it
+    locked (``NAME @ git+URL@COMMIT``, ``NAME @ file:///folder``), which ``conda-lock install`` hands to pip; "" where
+    the line would not install what the lock records (an editable folder, a project folder's label, a subdirectory,
+    a URL pip would read otherwise): those stay in the header's comment."""
     src = pkg.source
-    if src.subdirectory or src.kind not in ("vcs", "directory") or (src.kind == "vcs" and not src.commit_id):
+    # A file by URL the lock has no hash for is one too, as conda-lock renders a local wheel it locked (one with a
+    # sha256 is a ``NAME @ URL#sha256=HEX`` line).
+    unhashed_file = src.kind == "archive" and not src.archive_hash
+    if src.subdirectory or not (src.kind in ("vcs", "directory") or unhashed_file):
         return ""
-    if src.kind == "directory" and (src.editable or not fileurls.is_file_url(src.url) or _conda.labelled(src.url)):
+    if src.kind == "vcs" and not src.commit_id:
+        return ""
+    if src.kind == "directory" and (src.editable or not fileurls.is_file_url(src.url)):
+        return ""
+    if _conda.labelled(src.url):
         return ""
     url = _common.pip_vcs_url(src) if src.kind == "vcs" else src.url
     try:

@@ -72,9 +72,9 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
 
 
 def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
-    """A git dependency or a local folder as conda-lock's pip solver locks one (``source: {type: url}``): the URL
-    ``git+URL@COMMIT`` with the commit as its ``sha256`` (conda-lock's own spelling), or the folder's ``file://`` URL
-    and no hash. None for a package installed from a file."""
+    """A git dependency, a local folder or a file by URL as conda-lock's pip solver locks one (``source: {type:
+    url}``): the URL ``git+URL@COMMIT`` with the commit as its ``sha256`` (conda-lock's own spelling), the folder's
+    ``file://`` URL and no hash, the file's URL and its sha256 where the lock has one. None for an index package."""
     src = pkg.source
     subdirectory = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
     if src.kind == "vcs":
@@ -83,7 +83,16 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
         return f"{src.vcs}+{src.url}@{src.commit_id}{subdirectory}", src.commit_id
     if src.kind == "directory":
         return _absolute(pkg, src.url) + subdirectory, ""
+    if src.kind == "archive" and src.archive_digest[0] in ("sha256", ""):
+        # conda-lock's ``url`` is the file's, its ``source`` the requirement's (``#sha256=`` where it has one).
+        return _absolute(pkg, src.url), src.archive_digest[1]
     return None
+
+
+def _source_url(pkg: PythonPackage, url: str, sha256: str) -> str:
+    """The requirement conda-lock install hands pip for a direct reference: a file's URL with its ``#sha256=`` (pip
+    checks it), a git commit's or a folder's URL as it is."""
+    return f"{url}#sha256={sha256}" if pkg.source.kind == "archive" and sha256 else url
 
 
 def _absolute(pkg: PythonPackage, url: str) -> str:
@@ -158,7 +167,7 @@ def document(snapshot: Snapshot, lock_name: str = LOCK_NAME) -> dict[str, Any]:
                 url=url,
                 hash={"sha256": sha256} if sha256 else {},
                 # What conda-lock's pip solver writes for a direct reference, and what its install hands to pip.
-                source=DependencySource(type="url", url=url) if direct is not None else None,
+                source=DependencySource(type="url", url=_source_url(py, url, sha256)) if direct is not None else None,
                 categories={"main"},
             )
         )

@@ -104,7 +104,7 @@ def is_archive_url(url: str) -> bool:
 def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> PythonPackage:
     """A pip package conda-lock locked as a direct reference (``source: {type: url}``), as pip records it: a
     ``git+URL@COMMIT`` is a VCS source at that commit (conda-lock writes the commit as its ``sha256``), a local
-    ``file://`` folder a directory source; a file by URL stays its file (``pip_package``)."""
+    ``file://`` folder a directory source, a wheel or an sdist by URL an archive source."""
     base, _, fragment = url.partition("#")
     parts = dict(part.split("=", 1) for part in fragment.split("&") if "=" in part)
     subdirectory = parts.get("subdirectory", "")
@@ -129,9 +129,22 @@ def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> Py
         path = fileurls.decoded_path(base)
         source = Source(kind="directory", url=fileurls.path_url(path), subdirectory=subdirectory)
         return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", source=source)
-    if not sha256 or not is_archive_url(base):
+    if not is_archive_url(base):
         raise LockImportError(f"{where}: {name}: a direct reference envsnap cannot record: {shown(url, 200)}")
-    return pip_package(name, version, url, sha256)
+    # A file by URL (``x @ https://host/x-1.0.whl#sha256=HEX``; a local one, ``x @ file:///w/x-1.0.whl``, with no
+    # hash): an archive source, as pip records it, whatever index lists the name.
+    sha256 = sha256 or parts.get("sha256", "")
+    filename = unquote(urlsplit(base).path.rsplit("/", 1)[-1])
+    source = Source(
+        kind="archive", url=base, archive_hash=f"sha256={sha256}" if sha256 else "", subdirectory=subdirectory
+    )
+    return PythonPackage(
+        name=canonicalize_name(name),
+        version=version,
+        installer="pip",
+        source=source,
+        wheel_tags=wheel_file_tags(filename, name, version),
+    )
 
 
 def snapshot(

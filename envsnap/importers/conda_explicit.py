@@ -105,7 +105,24 @@ def _unlisted_requirement(text: str) -> str:
 
 def _pip_line(text: str, where: str) -> PythonPackage:
     """``NAME @ URL#sha256=HEX``, as ``conda-lock render --kind explicit`` writes a pip package; the version is
-    the one the file's name gives (a wheel's or an sdist's)."""
+    the one the file's name gives (a wheel's or an sdist's). ``NAME @ URL``, no hash: a direct reference."""
+    match = re.fullmatch(r"(\S+) @ (\S+)#sha256=([0-9a-f]{64})", text.strip())
+    direct = re.fullmatch(r"(\S+) @ (\S+)", text.strip())
+    if match is None and direct is not None and _direct_reference(direct.group(2)):
+        # conda-lock renders a folder, a git commit or a local file it locked (``source: {type: url}``) by its URL
+        # alone, no hash (``# pip mylib @ file:///srv/lab/mylib``, ``# pip x @ git+https://host/x.git@COMMIT``): a
+        # file's version is its name's, a folder's or a commit's unknown (the line gives none).
+        name, url = direct.groups()
+        version = _file_version(name, url, where) if _conda.is_archive_url(url) else ""
+        return _conda.pip_direct(name, version, url, "", f"{where}: # pip line")
+    if match is None:
+        raise LockImportError(f"{where}: # pip line: not NAME @ URL#sha256=HEX")
+    name, url, sha256 = match.groups()
+    return _conda.pip_package(name, _file_version(name, url, where), url, sha256)
+
+
+def _file_version(name: str, url: str, where: str) -> str:
+    """The version a wheel's or an sdist's file name gives, when it is ``name``'s file."""
     from packaging.utils import (
         InvalidSdistFilename,
         InvalidWheelFilename,
@@ -114,15 +131,6 @@ def _pip_line(text: str, where: str) -> PythonPackage:
         parse_wheel_filename,
     )
 
-    match = re.fullmatch(r"(\S+) @ (\S+)#sha256=([0-9a-f]{64})", text.strip())
-    direct = re.fullmatch(r"(\S+) @ (\S+)", text.strip())
-    if match is None and direct is not None and _direct_reference(direct.group(2)):
-        # conda-lock renders a folder or a git dependency it locked (``source: {type: url}``) by its URL alone, no
-        # hash and no version (``# pip mylib @ file:///srv/lab/mylib``, ``# pip x @ git+https://host/x.git@COMMIT``).
-        return _conda.pip_direct(direct.group(1), "", direct.group(2), "", f"{where}: # pip line")
-    if match is None:
-        raise LockImportError(f"{where}: # pip line: not NAME @ URL#sha256=HEX")
-    name, url, sha256 = match.groups()
     filename = unquote(url.rsplit("/", 1)[-1])
     try:
         if filename.endswith(".whl"):
@@ -133,12 +141,12 @@ def _pip_line(text: str, where: str) -> PythonPackage:
         raise LockImportError(f"{where}: # pip line: no version in the file name {shown(filename)}") from None
     if found != canonicalize_name(name):
         raise LockImportError(f"{where}: # pip line: the file is {found}'s, not {shown(name)}'s")
-    return _conda.pip_package(name, str(version), url, sha256)
+    return str(version)
 
 
 def _direct_reference(url: str) -> bool:
-    """A URL conda-lock renders without a hash: a VCS one, or a local folder (a ``file:`` URL of no archive)."""
-    return url.startswith(_conda.VCS_PREFIXES) or (url.startswith("file:") and not _conda.is_archive_url(url))
+    """A URL conda-lock renders without a hash: a VCS one, a local folder, or a file by URL (a wheel or an sdist)."""
+    return url.startswith(_conda.VCS_PREFIXES) or url.startswith("file:") or _conda.is_archive_url(url)
 
 
 class CondaExplicitImporter(Importer):

@@ -1195,7 +1195,8 @@ def test_conda_explicit_keeps_the_pip_lines_conda_lock_renders() -> None:
     ("line", "message"),
     [
         ("# pip bigdemo file:///w/bigdemo-2.0.0-py3-none-any.whl#sha256=" + "a" * 64, "not NAME @ URL#sha256=HEX"),
-        ("# pip bigdemo @ file:///w/bigdemo-2.0.0-py3-none-any.whl", "not NAME @ URL#sha256=HEX"),
+        ("# pip bigdemo @ https://w.example/bigdemo/archive", "not NAME @ URL#sha256=HEX"),
+        ("# pip bigdemo @ file:///w/bigdemo.zip", "no version in the file name"),
         ("# pip bigdemo @ file:///w/bigdemo.zip#sha256=" + "a" * 64, "no version in the file name"),
         ("# pip other @ file:///w/bigdemo-2.0.0-py3-none-any.whl#sha256=" + "a" * 64, "the file is bigdemo's"),
     ],
@@ -1949,6 +1950,7 @@ def test_a_conda_lock_folder_or_git_dependency_is_its_source_and_exports_back_as
     found = {p.name: (p.version, p.source, p.artifact) for p in snap.python.packages}
     assert found == {
         "mylib": ("0.1.0", Source(kind="directory", url="file:///srv/lab/mylib"), None),
+        "pipdemo": ("1.2.0", Source(kind="archive", url="file:///srv/lab/wheels/pipdemo-1.2.0-py3-none-any.whl"), None),
         "tinygit": (
             "0.2.0",
             Source(
@@ -2002,7 +2004,7 @@ def test_conda_lock_rendering_a_folder_or_git_dependency_imports_and_exports_bac
     assert "python.packages" not in snap.envsnap.unknown
     locked = {p.name: p for p in importers.read_file(folder / "direct-conda-lock.yml").python.packages}
     assert [(p.name, p.version, p.source) for p in snap.python.packages] == [
-        (name, "", locked[name].source) for name in ("mylib", "tinygit")
+        (name, version, locked[name].source) for name, version in (("mylib", ""), ("pipdemo", "1.2.0"), ("tinygit", ""))
     ]
     written = conda_explicit.dumps(lockfile.seal(snap))
     pip_lines = [line for line in written.splitlines() if line.startswith("# pip ")]
