@@ -82,6 +82,12 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
             raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: its {src.vcs or 'VCS'} source names no commit")
         return f"{src.vcs}+{src.url}@{src.commit_id}{subdirectory}", src.commit_id
     if src.kind == "directory":
+        if src.editable:
+            # conda-lock locks a folder for pip to install a copy of: the lock's in-place install would be lost.
+            raise ExportError(
+                f"conda-lock: {pkg.name} {pkg.version}: an editable install of {src.url}, which conda-lock.yml cannot "
+                "hold (its install copies the folder); export requirements or pylock for it"
+            )
         return _absolute(pkg, src.url) + subdirectory, ""
     if src.kind == "archive" and src.archive_digest[0] in ("sha256", ""):
         # conda-lock's ``url`` is the file's, its ``source`` the requirement's (``#sha256=`` where it has one).

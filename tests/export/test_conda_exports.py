@@ -1107,3 +1107,31 @@ def test_conda_explicit_pins_its_pip_layer_into_pip_lines(
         result = cli("export", project / "envsnap.lock", "-f", "conda-explicit", "-o", "-", *args)
         assert result.code == 0, result
         assert line in result.out.splitlines() and "tinypkg==1.0" not in result.out, result.out
+
+
+def test_conda_lock_writes_a_local_folder_as_conda_lock_locks_one_and_refuses_an_editable_one(tmp_path: Path) -> None:
+    """A pip package installed from a folder was refused (``conda-lock needs a file URL with a sha256``), though
+    conda-lock locks one itself (``url: file:///folder``, no hash, ``source: {type: url}``), and ``conda-lock install``
+    hands pip that folder. It is written so; an editable one, which conda-lock's copy would not keep, is refused
+    with one line naming it."""
+    folder = PythonPackage(
+        name="mylib", version="0.1", installer="pip", source=Source(kind="directory", url="file:///srv/lab/mylib")
+    )
+    lock = _all_md5(small_lock())
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(folder,)))
+    parsed = _parse_conda_lock(conda_lock.dumps(lock), tmp_path)
+    mylib = next(p for p in parsed.package if p.name == "mylib")
+    assert (mylib.url, mylib.hash.sha256, mylib.source.type, mylib.source.url) == (
+        "file:///srv/lab/mylib",
+        None,
+        "url",
+        "file:///srv/lab/mylib",
+    )
+    editable = dataclasses.replace(folder, source=dataclasses.replace(folder.source, editable=True))
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(editable,)))
+    with pytest.raises(ExportError) as caught:
+        conda_lock.dumps(lock)
+    assert str(caught.value) == (
+        "conda-lock: mylib 0.1: an editable install of file:///srv/lab/mylib, which conda-lock.yml cannot hold (its "
+        "install copies the folder); export requirements or pylock for it"
+    )
