@@ -2021,3 +2021,31 @@ def test_a_conda_lock_git_dependency_on_this_machine_is_the_repository_pip_recor
     path = tmp_path / "conda-lock.yml"
     path.write_text(text.replace("git+https://git.example.org/lab/tinygit.git", "git+file://localhost/srv/lab/tinygit"))
     assert importers.read_file(path).package("tinygit").source.url == "file:///srv/lab/tinygit"  # type: ignore[union-attr]
+
+
+def test_a_conda_lock_wheel_by_https_url_goes_back_as_conda_lock_wrote_it(tmp_path: Path) -> None:
+    """conda-lock locks ``x @ https://host/x.whl#sha256=HEX`` with the file's URL in ``url``, its digest in ``hash`` and
+    the requirement, fragment and all, in ``source`` (pypi_solver.get_requirements): an archive source, written back
+    the same, so ``conda-lock install`` gives pip the file and its hash, never ``x == 1.2.0`` from an index."""
+    import yaml
+
+    from envsnap.export import conda_lock as conda_lock_export
+
+    url, sha256 = (
+        "https://files.example.org/pipdemo-1.2.0-py3-none-any.whl",
+        "4f24f475908c85d419bbbd684dab802406f15d666b7416740178e2206d584004",
+    )
+    doc = yaml.safe_load(
+        (Path(__file__).parent / "fixtures" / "conda-lock-render" / "direct-conda-lock.yml").read_text()
+    )
+    for entry in doc["package"]:
+        if entry["name"] == "pipdemo":
+            entry.update(url=url, hash={"sha256": sha256}, source={"type": "url", "url": f"{url}#sha256={sha256}"})
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    snap = importers.read_file(path)
+    assert snap.package("pipdemo").source == Source(kind="archive", url=url, archive_hash=f"sha256={sha256}")  # type: ignore[union-attr]
+    written = yaml.safe_load(conda_lock_export.dumps(lockfile.seal(snap)))
+    assert [e for e in written["package"] if e["manager"] == "pip"] == [
+        e for e in doc["package"] if e["manager"] == "pip"
+    ]
