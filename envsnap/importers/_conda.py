@@ -127,6 +127,8 @@ def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> Py
         if urlsplit(base).netloc not in ("", "localhost"):
             raise LockImportError(f"{where}: {name}: not a folder on this machine: {shown(url, 200)}")
         path = fileurls.decoded_path(base)
+        if not path.startswith("/"):  # ``file:mylib``: read as the project's folder, which conda-lock never writes
+            raise LockImportError(f"{where}: {name}: not an absolute folder: {shown(url, 200)}")
         source = Source(kind="directory", url=fileurls.path_url(path), subdirectory=subdirectory)
         return PythonPackage(name=canonicalize_name(name), version=version, installer="pip", source=source)
     if not is_archive_url(base):

@@ -1976,6 +1976,7 @@ def test_a_conda_lock_folder_or_git_dependency_is_its_source_and_exports_back_as
         ("git+https://git.example.org/lab/tinygit.git@main", "VCS reference without a commit (url@COMMIT)"),
         ("file://None/srv/lab/mylib", "not a folder on this machine"),
         ("file://{project}/mylib", "not a folder on this machine"),
+        ("file:mylib", "not an absolute folder"),
         ("git+file://None/srv/lab/tinygit@" + "3" * 40, "not a repository on this machine"),
         ("https://example.org/mylib/archive", "a direct reference envsnap cannot record"),
     ],
