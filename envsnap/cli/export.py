@@ -117,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
         from ..export import with_absolute_paths
 
         snapshot = with_absolute_paths(snapshot, paths_project, unsure=unsure)
-    if exporter.needs_artifacts and unpinned(snapshot, files=exporter.needs_files) and args.pin is not False:
+    listed = exporter.takes_listed_files
+    if (
+        exporter.needs_artifacts
+        and unpinned(snapshot, files=exporter.needs_files, listed=listed)
+        and args.pin is not False
+    ):
         from ..probes.project import project_root
 
         # Where {project} is, as for pin: a local project there is kept as it is, not a package left without a file.

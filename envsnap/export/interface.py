@@ -40,6 +40,8 @@ class Exporter(ABC):
     needs_artifacts: ClassVar[bool] = False  # index packages must carry a pinned ``artifact`` (url + sha256)
     # ... and one known by its file, not by a sha256 alone (an imported hashed requirements file): pylock names files
     needs_files: ClassVar[bool] = False
+    # ... or lists every file the lock allows for one (an imported pylock's wheels): pylock holds several per package
+    takes_listed_files: ClassVar[bool] = False
 
     @abstractmethod
     def files(self, snapshot: Snapshot) -> Mapping[str, bytes]:
@@ -68,11 +70,22 @@ class Exporter(ABC):
         return self.files_named(snapshot, lock_name, file_name)
 
 
-def unpinned(snapshot: Snapshot, *, files: bool = False, hashes: bool = False) -> list[PythonPackage]:
+def listed_files(pkg: PythonPackage) -> bool:
+    """No file pinned, but every file the source lock allowed known by name, URL and sha256 (an imported pylock with
+    several wheels): what a format that holds several files per package (pylock) writes as they were."""
+    return (
+        pkg.artifact is None and bool(pkg.candidates) and all(c.filename and c.url and c.sha256 for c in pkg.candidates)
+    )
+
+
+def unpinned(
+    snapshot: Snapshot, *, files: bool = False, hashes: bool = False, listed: bool = False
+) -> list[PythonPackage]:
     """Python packages installed from an index whose exact file (url + sha256) is not in the lock yet; with
     ``files`` (``Exporter.needs_files``) also those known by a sha256 alone, with no file name (an imported hashed
     requirements file), which ``envsnap pin`` finds the file of; with ``hashes`` (a format that pins by name and
-    hashes: ``requirements``) not those an import knows by every file's sha256 (``_common.candidate_hashes``).
+    hashes: ``requirements``) not those an import knows by every file's sha256 (``_common.candidate_hashes``); with
+    ``listed`` (``Exporter.takes_listed_files``) not those an import knows every file of (``listed_files``).
 
     Packages installed by conda are the conda layer's business and do not count.
     """
@@ -83,6 +96,7 @@ def unpinned(snapshot: Snapshot, *, files: bool = False, hashes: bool = False) -
         and not p.conda_layer
         and (p.artifact is None or not p.artifact.sha256 or (files and not p.artifact.filename))
         and not (hashes and candidate_hashes(p))
+        and not (listed and listed_files(p))
     ]
 
 
@@ -105,10 +119,10 @@ def require_python_layer(snapshot: Snapshot, fmt: str) -> None:
         )
 
 
-def require_pinned(snapshot: Snapshot, fmt: str, *, hashes: bool = False) -> None:
-    """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any; ``hashes``: as for
-    ``unpinned``."""
-    missing = unpinned(snapshot, hashes=hashes)
+def require_pinned(snapshot: Snapshot, fmt: str, *, hashes: bool = False, listed: bool = False) -> None:
+    """Raise a one-line ``ExportError`` listing the unpinned packages, if there are any; ``hashes``, ``listed``: as
+    for ``unpinned``."""
+    missing = unpinned(snapshot, hashes=hashes, listed=listed)
     if missing:
         raise UnpinnedError(
             f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {package_list(missing)}; "

@@ -16,7 +16,15 @@ from .. import fileurls, platforms, sinks
 from ..errors import ExportError
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, UnpinnedError, package_list, require_pinned, require_python_layer, unpinned
+from .interface import (
+    Exporter,
+    UnpinnedError,
+    listed_files,
+    package_list,
+    require_pinned,
+    require_python_layer,
+    unpinned,
+)
 
 LOCK_VERSION = "1.0"
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -42,7 +50,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         for p in snapshot.python.packages
         if p.source.kind == "index" and p.artifact and not _common.file_url(p.artifact)
     ]
-    missing = unpinned(snapshot)
+    missing = unpinned(snapshot, listed=True)
     missed = {id(p) for p in missing}
     by_hash = [p for p in unplaced if p.artifact is not None and p.artifact.sha256 and id(p) not in missed]
     if missing and by_hash:
@@ -54,7 +62,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
             f"{package_list(missing)}; {len(by_hash)} more are known by hash only, not by file (imported from a "
             f"requirements.txt?): {package_list(by_hash)}; run `envsnap pin LOCK` first or pass --pin"
         )
-    require_pinned(snapshot, "pylock")
+    require_pinned(snapshot, "pylock", listed=True)
     named = named_only(snapshot)
     if named:
         raise ExportError(
@@ -186,8 +194,45 @@ def _archive_hashes(pkg: PythonPackage) -> dict[str, str]:
     raise ExportError(f"pylock: {pkg.name}: archive install without a hash; run `envsnap pin LOCK` first")
 
 
+def _listed(pkg: PythonPackage) -> dict[str, Any]:
+    """Every file an imported pylock allowed for ``pkg`` (``listed_files``), its wheels and its sdist as they were, and
+    its index where they share one: the installer picks the file for its target, as from the file imported."""
+    out: dict[str, Any] = {}
+    indexes = {c.index for c in pkg.candidates}
+    if len(indexes) == 1 and "" not in indexes:
+        out["index"] = indexes.pop()
+    wheels, sdists = [], []
+    for c in pkg.candidates:
+        file: dict[str, Any] = {"name": c.filename}
+        if c.url.startswith("file:"):
+            file["path"] = fileurls.file_url_path(c.url)
+        else:
+            file["url"] = c.url
+        stamp = _common.parse_time(c.upload_time)
+        if stamp is not None:
+            file["upload-time"] = stamp
+        if c.size:
+            file["size"] = c.size
+        file["hashes"] = {"sha256": c.sha256}
+        if c.filename.endswith(".whl"):
+            wheels.append(file)
+        elif c.filename.endswith(_SDIST_SUFFIXES):
+            sdists.append(file)
+        else:
+            raise ExportError(f"pylock: {pkg.name}: file {c.filename!r} is neither a wheel nor an sdist")
+    if len(sdists) > 1:
+        raise ExportError(f"pylock: {pkg.name}: {len(sdists)} sdists, where pylock holds one")
+    if wheels:
+        out["wheels"] = wheels
+    if sdists:
+        out["sdist"] = sdists[0]
+    return out
+
+
 def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     art = pkg.artifact
+    if art is None and listed_files(pkg):
+        return _listed(pkg)
     assert art is not None  # require_pinned() has checked
     out: dict[str, Any] = {}
     if art.index and not _common.is_find_links(art.index, art.url):  # pylock's index is a PEP 503 index URL
@@ -248,6 +293,7 @@ class PylockExporter(Exporter):
     filename = "pylock.toml"
     needs_artifacts = True
     needs_files = True
+    takes_listed_files = True
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)

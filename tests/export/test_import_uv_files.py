@@ -767,3 +767,32 @@ def test_pin_of_uv_export_s_find_links_wheel_by_name_says_how_to_configure_its_f
     assert result.code == 0 and "not pinned" not in result.out + result.err, result
     art = lockfile.load(project / "pinned.lock").python.packages[0].artifact
     assert art is not None and art.filename == wheel.name
+
+
+def test_a_uv_pylock_goes_back_to_pylock_with_every_wheel_and_its_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """uv's pylock lists every wheel of markupsafe (and its sdist) from the index it chose. ``export -f pylock`` of its
+    import refused (``--no-pin``: ``have no pinned artifact``) or pinned first and wrote the one wheel of this host,
+    so the round trip was another lock. It writes every file and the index as uv did, offline; the re-import is the
+    same lock (``diff``: identical but for the project's version, which neither file records)."""
+    shutil.copy(FIXTURES / "pylock.export.toml", tmp_path)
+    shutil.copy(FIXTURES / "pyproject.toml", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli("import", "pylock.export.toml", "-o", "envsnap.lock").code == 0
+    done = cli("export", "-f", "pylock", "envsnap.lock", "-o", "pylock.back.toml", "--no-pin")
+    assert done.code == 0, done.err
+    import tomllib
+
+    ours = tomllib.loads((tmp_path / "pylock.back.toml").read_text())
+    theirs = tomllib.loads((FIXTURES / "pylock.export.toml").read_text())
+    mine = next(p for p in ours["packages"] if p["name"] == "markupsafe")
+    uv = next(p for p in theirs["packages"] if p["name"] == "markupsafe")
+    assert mine["index"] == uv["index"] == "https://pypi.org/simple"
+    assert sorted((w["name"], w["url"], w["hashes"]["sha256"]) for w in mine["wheels"]) == sorted(
+        (w["name"], w["url"], w["hashes"]["sha256"]) for w in uv["wheels"]
+    )
+    assert mine["sdist"]["hashes"] == uv["sdist"]["hashes"]
+    assert cli("import", "pylock.back.toml", "-o", "back.lock").code == 0
+    before, after = lockfile.load(tmp_path / "envsnap.lock"), lockfile.load(tmp_path / "back.lock")
+    assert after.python.packages == before.python.packages
