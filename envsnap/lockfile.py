@@ -194,6 +194,18 @@ def is_folder_url(url: str, kinds: tuple[str, ...]) -> bool:
     return bool(parts) and all(part not in ("", ".", "..") for part in parts)
 
 
+def is_relative_folder(path: str) -> bool:
+    """``envsnap.moved_to``: a relative folder path (``sub``, ``a/b``), ``/``-separated, no ``..``, ``.`` or empty part,
+    no control character or backslash: where the lock lies below the folder it was moved from, not a place of its own
+    (a ``file://{project}/...`` URL would read as under this lock's folder)."""
+    return (
+        bool(path)
+        and not grammar.has_control(path)
+        and "\\" not in path
+        and all(part not in ("", ".", "..") for part in path.split("/"))
+    )
+
+
 def _unmoved(meta: Mapping[str, Any]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     """The inverse of ``pin -o``'s move (``envsnap.moved_from``, ``moved_to``), for a URL and for a warning's text:
     a place under the folder the lock was moved from is written under ``{project}`` again, and one under this lock's
@@ -203,12 +215,12 @@ def _unmoved(meta: Mapping[str, Any]) -> tuple[Callable[[Any], Any], Callable[[A
         return (lambda v: v), (lambda v: v)
     import re
 
-    from .fileurls import PROJECT, decoded_path
+    from .fileurls import PROJECT, decoded_path, path_url
 
     project = "file://" + PROJECT
     prefixes = {moved_from: project}
     if isinstance(moved_to, str) and moved_to:
-        prefixes[project] = moved_to
+        prefixes[project] = path_url(moved_to)
 
     def url(value: Any) -> Any:
         if not isinstance(value, str):
@@ -1070,7 +1082,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "made_from": _DIGEST,
         "pinned_from": _DIGEST,
         "moved_from": _s(lambda v: is_folder_url(v, ("project", "home", "absolute")), "folder (a file: URL, no '..')"),
-        "moved_to": _s(lambda v: is_folder_url(v, ("project",)), "folder under {project} (file://{project}/...)"),
+        "moved_to": _s(is_relative_folder, "relative folder (sub/dir; no '..')"),
     },
     Platform: {
         "system": _TOKEN,

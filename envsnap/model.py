@@ -64,8 +64,8 @@ class Meta:
     pinned_from: tuple[str, ...] = field(default=(), metadata={"sparse": True})
     # Set by ``envsnap pin -o`` into another folder, which writes the places of the lock it read (``{project}``, the
     # folder it lay in) by their path or under its own folder: ``moved_from`` is that folder as this lock names it
-    # (``file:///home/...``, ``file://~/proj``, ``file://{project}/proj``), ``moved_to`` this lock's folder as that
-    # lock named it, where it lies inside that one (``file://{project}/sub``). The identity reads the places back
+    # (``file:///home/...``, ``file://~/proj``, ``file://{project}/proj``), ``moved_to`` this lock's folder relative
+    # to that one, where it lies inside it (``sub``). The identity reads the places back
     # (``lockfile.identity_digest``): a move is no other environment. Written only when set.
     moved_from: str = field(default="", metadata={"sparse": True})
     moved_to: str = field(default="", metadata={"sparse": True})

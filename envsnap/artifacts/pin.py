@@ -775,20 +775,20 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
 
 def _move_marks(meta: Meta, read_from: Path, written_to: Path, moved: Callable[[str], str]) -> tuple[str, str]:
     """``envsnap.moved_from`` and ``moved_to`` of a lock ``relabelled`` wrote: the folder it was read from as the
-    new lock names it, and the new lock's folder as the old one named it where it lies inside that folder, so that
+    new lock names it, and the new lock's folder relative to that one where it lies inside it (``sub/dir``), so that
     its identity reads each place back (``lockfile.identity_digest``: a move is no other environment, and a run
     recorded with the lock takes the moved copy as its own). A lock moved before keeps its marks, moved the same
     way, where that composes; where it does not (a second move into a folder inside the first, or out of one),
     it gets none, and its identity is that of the places as written."""
-    from ..lockfile import is_folder_url
+    from ..lockfile import is_folder_url, is_relative_folder
 
     none = ("", "")
-    inside = os.path.relpath(written_to, read_from)
-    to = "" if inside == ".." or inside.startswith("../") or os.path.isabs(inside) else fileurls.path_url(inside)
+    inside = Path(os.path.relpath(written_to, read_from)).as_posix()
+    to = "" if inside == ".." or inside.startswith("../") or os.path.isabs(inside) else inside
     if meta.moved_from and (to or meta.moved_to):
         return none
     came = moved(meta.moved_from or "file://" + fileurls.PROJECT)
-    if not is_folder_url(came, ("project", "home", "absolute")) or (to and not is_folder_url(to, ("project",))):
+    if not is_folder_url(came, ("project", "home", "absolute")) or (to and not is_relative_folder(to)):
         return none  # a place relabelled cannot name (a label leading out of the folder): no marks, as before
     return came, to
 

@@ -1584,7 +1584,7 @@ def test_a_place_under_the_home_recorded_without_the_login_says_so(
     ("written", "moved_from", "moved_to"),
     [
         ("out", "file://{base}/proj", ""),  # beside the project
-        ("proj/sub", "file://{base}/proj", "file://{project}/sub"),  # inside it
+        ("proj/sub", "file://{base}/proj", "sub"),  # inside it
         ("", "file://{project}/proj", ""),  # above it
     ],
 )
@@ -1642,3 +1642,22 @@ def test_a_moved_from_that_names_no_folder_is_refused(value: str) -> None:
     text = lockfile.dumps(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, moved_from=value)))
     with pytest.raises(lockfile.LockfileError, match=re.escape("envsnap.moved_from: not a valid folder")):
         lockfile.loads(text, check_digest=False)
+
+
+@pytest.mark.parametrize("moved_to", ["../up", "file://{project}/sub", "/srv/x", "a//b", "a/./b", "a\\b", "a\x1bb"])
+def test_a_lock_s_moved_to_is_a_relative_folder_below_the_one_it_was_moved_from(moved_to: str) -> None:
+    """``envsnap.moved_to`` was written as ``file://{project}/sub``, a label that in the moved lock names a place
+    under its own folder (a later pin found ``{project}`` in a lock written to have none). It is the folder relative
+    to ``moved_from`` (``sub``); a stranger's value leading out of it, absolute, a URL or with control characters is
+    refused at load, exit 2's error."""
+    import dataclasses
+
+    from envsnap.errors import LockfileError
+
+    good = Snapshot()
+    good = dataclasses.replace(good, envsnap=dataclasses.replace(good.envsnap, moved_from="file:///srv/proj"))
+    ok = dataclasses.replace(good, envsnap=dataclasses.replace(good.envsnap, moved_to="sub/dir"))
+    assert lockfile.loads(lockfile.dumps(lockfile.seal(ok))).envsnap.moved_to == "sub/dir"
+    text = lockfile.dumps(lockfile.seal(ok)).replace('moved_to = "sub/dir"', f"moved_to = {json.dumps(moved_to)}")
+    with pytest.raises(LockfileError, match="moved_to"):
+        lockfile.loads(text)
