@@ -78,11 +78,7 @@ def print_report(report: DiffReport) -> None:
     padded = {c.area: f"{c.area:<{width}}  " for c in report.changes}  # each area's column once, not per line
     # How a package was installed (the installer, the environment kind), where an editable one's hook points, or
     # an editable checkout named by its folder in one lock and by its commit in the other.
-    made = [
-        (f"editable {'checkout' if c.kind == 'source' else 'hook'} of {c.subject}" if c.area == "python" else c.subject)
-        for c in report.changes
-        if c.change == "provenance"
-    ]
+    made = [_made(c) for c in report.changes if c.change == "provenance"]
     but = " and ".join(f"the {s}" for s in sorted(set(made)))
     known = "" if report.differs else f" (nothing both locks record differs{f' but {but}' if but else ''})"
     _output.write_lines(
@@ -90,6 +86,15 @@ def print_report(report: DiffReport) -> None:
         f"{counted(len(report.changes), 'change')}: {summary}{known}",
         err=False,
     )
+
+
+def _made(change: Change) -> str:
+    """How a provenance entry is named in the summary line."""
+    if change.area != "python":
+        return change.subject
+    if change.kind == "artifact":  # a wheel the bundle built from the package's source (compare.diff)
+        return f"wheel the bundle built for {change.subject}"
+    return f"editable {'checkout' if change.kind == 'source' else 'hook'} of {change.subject}"
 
 
 # More unknown entries than this in one area (a captured lock's 700 system packages against an import that records

@@ -631,6 +631,10 @@ def _changes(
         *_project(a, b),
         *_environment(a, b),
     ]
+    made_from = _made_from(a, b)
+    if made_from is not None:
+        rows = {row[0]: row for row in (rows_a if made_from else rows_b)}
+        found = [_built_by_bundle(c, rows) for c in found]
     if not imported:
         return found
     managed = ({row[0] for row in rows_a if row[7]}, {row[0] for row in rows_b if row[7]})
@@ -641,6 +645,38 @@ def _changes(
         # one line that names the other fields its file does not say, the file's name and URL (``_uncompared``).
         return []
     return [_mark_unknown(c, a, b, managed) for c in found]
+
+
+def _made_from(a: Snapshot, b: Snapshot) -> bool | None:
+    """True where B is the lock of a bundle made from A (its ``envsnap.made_from`` names A's content digest), False
+    where A is the one made from B, None where neither lock was made from the other."""
+    if b.envsnap.made_from and b.envsnap.made_from == a.envsnap.content_digest:
+        return True
+    if a.envsnap.made_from and a.envsnap.made_from == b.envsnap.content_digest:
+        return False
+    return None
+
+
+BUILT_BY_BUNDLE = "the wheel the bundle built from its source: the same environment with its file pinned"
+
+
+def _built_by_bundle(change: Change, rows: Mapping[str, PackageRow]) -> Change:
+    """A package pinned only in the lock of a bundle made from the other lock (``rows``: that lock's packages), whose
+    source there is a VCS commit or a local project: ``bundle`` built its wheel from that source and pinned it, so
+    the pair is one environment, its file pinned in one of them (provenance, as verify of the rebuild says
+    identical). A file pinned on both sides that differs, or an index package pinned in the bundle only, still
+    differs: an index's file was chosen when the bundle was made, not by the lock."""
+    row = rows.get(change.subject)
+    if (
+        change.area != "python"
+        or change.change != "changed"
+        or change.kind != "artifact"
+        or row is None
+        or row[5] is not None
+        or _source_kind(row[2]) == "index"
+    ):
+        return change
+    return dataclasses.replace(change, change="provenance", weight=0, note=BUILT_BY_BUNDLE)
 
 
 def _report(a: Snapshot, b: Snapshot, changes: list[Change]) -> DiffReport:

@@ -1354,3 +1354,55 @@ def test_one_file_s_upload_time_at_another_precision_is_no_difference() -> None:
     assert diff(at(art.upload_time), at("2024-12-04T17:35:26Z")).identical
     later = diff(at(art.upload_time), at("2024-12-04T17:35:27Z"))
     assert later.differs and "artifact.upload_time" in later.changes[0].new, later.changes
+
+
+def test_a_bundles_lock_against_the_lock_it_was_made_from_names_the_wheels_it_built_as_provenance(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``bundle`` builds a wheel of each git or local-project package and pins it in its lock: ``diff pin.lock
+    b/envsnap.lock`` read ``gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (artifact)`` and exited 1, though
+    the bundle's lock is the same environment with its files pinned. Where B names A in ``made_from``, such a wheel is
+    provenance (exit 0); a lock not made from A, or an index package pinned in the bundle only, still differs."""
+    from envsnap.model import Artifact
+
+    def built(name: str) -> Artifact:
+        return Artifact(filename=f"{name}-0.3.0-py3-none-any.whl", url="", sha256="b" * 64, rebuilt=True)
+
+    git = Source(kind="vcs", vcs="git", url="file:///src/gitdep", commit_id="c" * 40)
+    folder = Source(kind="directory", url="file:///src/mypkg", editable=True)
+    six = PythonPackage("six", "1.17.0")
+    pinned_six = dataclasses.replace(
+        six, artifact=Artifact(filename="six-1.17.0-py2.py3-none-any.whl", url="https://f/six.whl", sha256="a" * 64)
+    )
+    gitdep, mypkg = PythonPackage("gitdep", "0.3.0", source=git), PythonPackage("mypkg", "0.3.0", source=folder)
+    pin = lockfile.dump(_lock(gitdep, mypkg, pinned_six), tmp_path / "pin.lock")
+    digest = lockfile.load(pin).envsnap.content_digest
+    made = _lock(
+        dataclasses.replace(gitdep, artifact=built("gitdep")),
+        dataclasses.replace(mypkg, artifact=built("mypkg")),
+        pinned_six,
+    )
+    bundled = lockfile.dump(
+        dataclasses.replace(made, envsnap=dataclasses.replace(made.envsnap, made_from=digest)), tmp_path / "b.lock"
+    )
+    for pair in ((pin, bundled), (bundled, pin)):
+        result = cli("diff", *pair)
+        assert result.code == 0, result.out
+        assert "gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (the wheel the bundle built" in result.out or (
+            pair[0] == bundled and "gitdep: gitdep-0.3.0-py3-none-any.whl -> (not pinned)" in result.out
+        ), result.out
+        assert "but the wheel the bundle built for gitdep and the wheel the bundle built for mypkg" in result.out
+    as_json = json.loads(cli("diff", pin, bundled, "--json").out)
+    assert {(c["subject"], c["change"], c["kind"]) for c in as_json["changes"]} == {
+        ("gitdep", "provenance", "artifact"),
+        ("mypkg", "provenance", "artifact"),
+    }
+    elsewhere = lockfile.dump(made, tmp_path / "elsewhere.lock")  # the same wheels, not made from pin.lock
+    result = cli("diff", pin, elsewhere)
+    assert result.code == 1 and "gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (artifact)" in result.out
+    unpinned = lockfile.dump(_lock(gitdep, mypkg, six), tmp_path / "unpinned.lock")
+    made = dataclasses.replace(
+        made, envsnap=dataclasses.replace(made.envsnap, made_from=lockfile.load(unpinned).envsnap.content_digest)
+    )
+    result = cli("diff", unpinned, lockfile.dump(made, tmp_path / "b2.lock"))
+    assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
