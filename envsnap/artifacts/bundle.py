@@ -1095,7 +1095,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         elif opts.offline:
             if folders is None:
                 folders = local_find_links(opts.config or read_pip_config())
-            if not folders and not _names_a_folder_here(pkg, opts.project_dir):
+            if not folders and not _names_a_folder_here(pkg, opts.project_dir) and not _cached(pkg, opts.cache_dir):
                 problems.append(
                     f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first, or name a "
                     "folder of wheels on this machine in PIP_FIND_LINKS or pip.conf's find-links)"
@@ -1129,6 +1129,16 @@ def _names_a_folder_here(pkg: PythonPackage, project_dir: Path | None) -> bool:
         if folder.is_dir():
             return True
     return False
+
+
+def _cached(pkg: PythonPackage, given: Path | None) -> bool:
+    """Whether the download cache (``--cache-dir``, else the default one) holds a file of a sha256 the lock lists
+    for ``pkg`` by hash alone (a hashed requirement pinned once online): ``--offline`` may pin from it (pin says
+    whether the file is of this release and its index one read online)."""
+    from .pin import cached_names
+
+    cache = given or cache_dir(ARTIFACTS_CACHE)
+    return any(cached_names(cache, c.sha256) for c in pkg.candidates if not c.filename or not c.url)
 
 
 OFFLINE_PIN_HINT = "--offline read only the find-links folders on this machine and the download cache"

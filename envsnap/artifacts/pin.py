@@ -1164,6 +1164,18 @@ def cached_path(cache_dir: Path, sha256: str, filename: str) -> Path:
     return join_base_name(cache_dir / sha256[:2] / sha256, filename)
 
 
+def cached_names(cache_dir: Path, sha256: str) -> list[str]:
+    """The file names the download cache holds under ``sha256`` (``cached_path``'s folder), sorted; [] for none or
+    an invalid digest. What ``--offline`` takes of a file a lock names by its sha256 alone."""
+    if not is_sha256_hex(sha256):
+        return []
+    try:
+        with os.scandir(cache_dir / sha256[:2] / sha256) as entries:
+            return sorted(e.name for e in entries if e.is_file(follow_symlinks=False) and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
 class Pinner:
     """Pins packages against one index configuration, downloading each candidate once into a cache."""
 
@@ -1177,6 +1189,8 @@ class Pinner:
         exclude_newer: _dt.datetime | None = None,
         offline: bool = False,
     ):
+        # The indexes read online: ``--offline`` takes a file of theirs from the download cache by its hash alone.
+        self.online_indexes = frozenset(index.rstrip("/") for index in config.indexes)
         # ``--offline``: only the configured find-links folders on this machine (and the download cache) are read.
         config = with_seed_wheels(offline_config(config) if offline else config)
         # ``rebuild --as-of``: an index's files count only when it says they were uploaded before this moment
@@ -1581,6 +1595,8 @@ class Pinner:
                 for f in listed
                 if (f.sha256 in wanted or not f.sha256) and f.filename not in {c.filename for c in named}
             ]
+            if self.offline:
+                files += self._cached_candidates(pkg, {c.sha256 for c in named}, {f.filename for f in files})
             if not files and not listed:
                 return PinOutcome(
                     pkg.name,
@@ -1630,6 +1646,26 @@ class Pinner:
             f"sha256 hashes the import kept is that of a {pkg.name} {pkg.version} file that fits "
             "this target" + unread,
         )
+
+    def _cached_candidates(self, pkg: PythonPackage, named: set[str], listed: set[str]) -> list[IndexFile]:
+        """``--offline``: the files of ``pkg``'s release the download cache holds under a sha256 the import kept
+        without a file name (a hashed requirement: the index names its files, and is not read offline), each from an
+        index read online (configured, or one the fetch policy allows). The cache is content-addressed: such a file
+        is the one the hash names, put there by an earlier ``pin`` or ``bundle``. Recorded as a hash-only file is, by
+        name and sha256, its ``url`` empty: where it was downloaded from is not known here. ``named``: the sha256 of
+        the files the import names; ``listed``: the file names found already."""
+        out: list[IndexFile] = []
+        for c in pkg.candidates:
+            if c.sha256 in named or not _valid_candidate(c) or not c.index:
+                continue
+            if c.index.rstrip("/") not in self.online_indexes and self.policy.refusal(c.index, unresolved=True):
+                continue  # the cache never turns a location read neither online nor by the policy into a file
+            out += [
+                IndexFile(filename=name, url="", sha256=c.sha256, index=c.index, trusted=True)
+                for name in cached_names(self.cache_dir, c.sha256)
+                if same_release(name, pkg) and name not in listed
+            ]
+        return out
 
     def _ranked(self, files: list[IndexFile], pkg: PythonPackage) -> tuple[list[IndexFile], str]:
         """The files worth trying for this target, best first: the wheels that fit, by tag rank; when none
