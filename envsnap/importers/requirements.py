@@ -36,7 +36,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .. import _readlimits, fileurls, grammar, interchange
-from .._privacy import PathRedactor, strip_credentials
+from .._privacy import PathRedactor, hidden_names, strip_credentials
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from .interface import (
     HOST_UNKNOWN,
@@ -360,7 +360,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     annotated_index = _annotated_index(line.number, state)
     # A package without a hash records no file, so no index: the one its annotation names is recorded nowhere.
     state.guessed = state.guessed or not sha256
-    index = _folder_holding(name, version, sha256, state) or annotated_index
+    index, found = _folder_holding(name, version, sha256, state)
+    index = index or annotated_index
     if not index:
         index = _index_for(version, state)
         annotated = state.annotations.get(line.number)
@@ -372,8 +373,11 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     if len(sha256) > 1:  # one per file of the release: pin picks the one for the target
         candidates = tuple(Candidate(sha256=h, index=index) for h in sha256)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, candidates=candidates)
-    artifact = Artifact(filename="", url="", sha256=sha256[0], index=index) if sha256 else None
-    return PythonPackage(name=name, version=version, metadata_name=metadata_name, artifact=artifact)
+    # A file found in a --find-links folder by its hash is recorded by its name there, as a pylock import of the
+    # same resolution records it; one the index names by hash alone has no name here.
+    artifact = Artifact(filename=found, url="", sha256=sha256[0], index=index) if sha256 else None
+    tags = wheel_file_tags(found, name, version)  # a wheel's name gives its tags, as a pylock import reads them
+    return PythonPackage(name=name, version=version, metadata_name=metadata_name, artifact=artifact, wheel_tags=tags)
 
 
 # The algorithms pip accepts in ``--hash`` and their hex lengths. A lock records a file by its sha256: a sha384 or
@@ -453,12 +457,13 @@ def _proven_sha256s(
     return found
 
 
-def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -> str:
-    """The first local ``--find-links`` folder holding a file of this release with one of its hashes, "" when
-    none does: pip looks for the file in every such folder beside the index, so that folder is where this
-    package's file is (a lab's wheel beside PyPI's packages), not the index, which may not have it."""
+def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -> tuple[str, str]:
+    """The first local ``--find-links`` folder holding a file of this release with one of its hashes, as the lock
+    records it, and that file's name; ("", "") when none does: pip looks for the file in every such folder beside
+    the index, so that folder is where this package's file is (a lab's wheel beside PyPI's packages), not the
+    index, which may not have it. The name is the one file of a single hash (several hashes are candidates)."""
     if not sha256:
-        return ""
+        return "", ""
     from .._prehash import sha256_file
 
     for location in state.find_links:
@@ -469,8 +474,17 @@ def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -
                 continue
             if found in sha256:
                 state.recorded.add(location)
-                return _recorded_location(location, state)
-    return ""
+                recorded = _recorded_location(location, state)
+                return recorded, filename if len(sha256) == 1 and _names_a_folder(recorded, state) else ""
+    return "", ""
+
+
+def _names_a_folder(recorded: str, state: _State) -> bool:
+    """Whether a recorded ``--find-links`` folder still names a folder once the import hides the login and host names
+    in it (``importers.without_credentials``, after parsing): ``/scratch/alice/wheels`` is recorded as
+    ``/scratch/<user>/wheels``, which names nothing here, so a file found there is recorded by its hash alone, and
+    ``pin`` finds it again where it is configured (``PIP_FIND_LINKS``), as before the name was recorded."""
+    return not hidden_names(PathRedactor(project=state.project_root()).url(recorded))
 
 
 def _releases_in(location: str, state: _State) -> dict[tuple[str, str], list[str]]:

@@ -573,7 +573,9 @@ def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pas
     """A requirements file with ``--find-links ../wheels`` (a folder beside the project, outside it): the lock
     records the folder by its path and bundle refuses to read it until allowed, but said only "pass --allow-url
     PATTERN", and the pattern a user writes for a folder (``DIR/*``) does not allow the folder itself. The
-    message now names the value that works, which bundles."""
+    message now names the value that works, which bundles. The import records the file it found there by its name
+    (``filename``), so the pattern of the folder's files allows it too, as for a pylock import's file there; nothing
+    allowed, the refusal says which patterns allow it."""
     wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
     project = tmp_path / "proj"
     project.mkdir()
@@ -584,14 +586,16 @@ def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pas
     assert cli("import", "requirements.txt", "-o", "envsnap.lock").code == 0
     (pkg,) = lockfile.load(project / "envsnap.lock").python.packages
     assert pkg.artifact is not None and pkg.artifact.index == str(tmp_path / "wheels")
-    refused = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle", "--allow-url", f"{tmp_path / 'wheels'}/*")
-    assert refused.code == 4, refused  # a package that cannot be bundled (docs/cli.md, exit codes)
-    assert f"pass --allow-url {tmp_path / 'wheels'} to allow it" in refused.err, refused
-    assert "or configure the folder as find-links (PIP_FIND_LINKS or UV_FIND_LINKS)" in refused.err, refused
+    assert pkg.artifact.filename == wheel.name
+    refused = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle")
+    assert refused.code == 2, refused  # a lock URL the fetch policy refuses, before anything is fetched
+    assert "pass --allow-url PATTERN to allow it" in refused.err and "DIR/* the files of a folder" in refused.err
     _one_error_line(refused.err)
-    bundled = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle", "--allow-url", str(tmp_path / "wheels"))
-    assert bundled.code == 0, bundled
-    assert (tmp_path / "bundle" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+    for n, allowed in enumerate((f"{tmp_path / 'wheels'}/*", str(tmp_path / "wheels"))):
+        out, cache = tmp_path / f"bundle{n}", tmp_path / f"cache{n}"  # each fetched anew, not from the other's cache
+        bundled = cli("bundle", "envsnap.lock", "-o", out, "--allow-url", allowed, "--cache-dir", cache)
+        assert bundled.code == 0, bundled
+        assert (out / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
 
 
 def test_a_refused_find_links_folder_of_a_package_with_several_hashes_is_named_as_the_allow_url_to_pass(
