@@ -628,6 +628,8 @@ def test_the_git_commit_a_requirements_file_asks_for_is_recorded_as_uv_s_pylock_
     diff = cli("diff", "req.lock", "py.lock")
     assert diff.code == 0, diff.out
     assert f"python  gitdep: {commit} -> main (how its commit was asked for" in diff.out, diff.out
+    # Named as what it is in the summary, not as an editable checkout (gitdep is not editable).
+    assert "(nothing both locks record differs but the requested revision of gitdep)" in diff.out, diff.out
     assert "other fields differ" not in diff.out and "requested_revision" not in diff.out, diff.out
 
 
