@@ -835,9 +835,9 @@ def _within(path: str, explained: frozenset[str]) -> bool:
 
 def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset()) -> list[Change]:
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
-    must not read as identical), but those an entry names already (``explained``) and the lock a bundle's lock was
-    made from and the locks it was pinned from (``envsnap.made_from``, ``envsnap.pinned_from``: how the lock was
-    made, as its ``created``)."""
+    must not read as identical), but those an entry names already (``explained``), the tool that wrote the lock, the
+    lock a bundle's lock was made from and the locks it was pinned from (``envsnap.generator``, ``envsnap.made_from``,
+    ``envsnap.pinned_from``: how the lock was made, as its ``created``)."""
     from .. import lockfile
 
     if a == b:  # the same lock twice (one object, when both sides are one file): nothing to convert
@@ -863,7 +863,14 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
-    left_out = ("envsnap.created", "envsnap.content_digest", "envsnap.made_from", "envsnap.pinned_from")
+    # Which tool wrote a lock (``envsnap import from uv``, ``envsnap 0.9``) is how it was made, as its ``created``.
+    left_out = (
+        "envsnap.created",
+        "envsnap.generator",
+        "envsnap.content_digest",
+        "envsnap.made_from",
+        "envsnap.pinned_from",
+    )
     # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
     paths = [
         p for p in paths if p.split("[", 1)[0] not in left_out and p not in respelled and not _within(p, explained)
@@ -873,7 +880,7 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         # How each lock was made (the format it was imported from, and what its import said of the file: pip-compile
         # copies pip.conf's ``--extra-index-url`` lines, which uv's file of one resolution has not) is not a fact of
         # the environment.
-        made = [p for p in paths if p in ("envsnap.generator", "envsnap.origin", "envsnap.unknown", "envsnap.warnings")]
+        made = [p for p in paths if p in ("envsnap.origin", "envsnap.unknown", "envsnap.warnings")]
         unrecorded += made
         paths = [p for p in paths if p not in made]
     installed_otherwise = _installed_otherwise(a, b)

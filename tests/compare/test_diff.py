@@ -1406,3 +1406,12 @@ def test_a_bundles_lock_against_the_lock_it_was_made_from_names_the_wheels_it_bu
     )
     result = cli("diff", unpinned, lockfile.dump(made, tmp_path / "b2.lock"))
     assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
+
+
+def test_two_captures_by_two_envsnap_releases_are_identical() -> None:
+    """The same environment captured by envsnap 0.9 and by 1.0 read ``other fields differ: envsnap.generator``, exit
+    1: which tool wrote a lock is how it was made, as its ``created``, not a fact of the environment."""
+    old = sample_lock()
+    new = dataclasses.replace(old, envsnap=dataclasses.replace(old.envsnap, generator="envsnap 99.0"))
+    assert old.envsnap.generator != new.envsnap.generator
+    assert diff(old, new).identical, diff(old, new).changes

@@ -850,3 +850,23 @@ def test_a_requirements_import_records_the_find_links_wheel_it_found_by_hash_by_
     (pkg,) = lockfile.load(project / "req.lock").python.packages
     assert pkg.artifact is not None and pkg.artifact.index == str(scratch).replace(login, "<user>"), pkg.artifact
     assert (pkg.artifact.filename, pkg.artifact.sha256, pkg.wheel_tags) == ("", sha, ()), pkg
+
+
+def test_a_uv_pylock_and_its_re_import_differ_only_in_how_they_were_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """uv's pylock imported, exported back with ``export -f pylock`` and imported again: the two locks differ only
+    in ``envsnap.generator`` (``envsnap import from uv``, ``... from envsnap``), which ``diff`` named as an
+    ``unknown`` entry (``other fields unknown: envsnap.generator``). Which tool wrote a lock is how it was made, as
+    its ``created``: no entry, and the pair is identical."""
+    shutil.copy(FIXTURES / "pylock.export.toml", tmp_path)
+    shutil.copy(FIXTURES / "pyproject.toml", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli("import", "pylock.export.toml", "-o", "envsnap.lock").code == 0
+    assert cli("export", "-f", "pylock", "envsnap.lock", "-o", "pylock.back.toml", "--no-pin").code == 0
+    assert cli("import", "pylock.back.toml", "-o", "back.lock").code == 0
+    a, b = lockfile.load(tmp_path / "envsnap.lock"), lockfile.load(tmp_path / "back.lock")
+    assert (a.envsnap.generator, b.envsnap.generator) == ("envsnap import from uv", "envsnap import from envsnap")
+    result = cli("diff", "envsnap.lock", "back.lock")
+    assert result.code == 0 and "generator" not in result.out, result.out
+    assert "no differences" in result.out, result.out

@@ -280,7 +280,8 @@ def _variants() -> dict[str, Snapshot]:
         # A signature is a secret, scrubbed on both sides: the same lock to diff, though their texts differ.
         "signed": packages(lambda p: signed(p, "abc")),
         "signed again": packages(lambda p: signed(p, "def")),
-        "uncompared": dataclasses.replace(base, envsnap=dataclasses.replace(base.envsnap, generator="envsnap 9")),
+        # A field no comparison looks at (the generator was one, until diff read it as how the lock was made).
+        "uncompared": packages(lambda p: dataclasses.replace(p, requested=not p.requested)),
         "imported": dataclasses.replace(
             base, envsnap=dataclasses.replace(base.envsnap, origin="requirements", unknown=("system",))
         ),
