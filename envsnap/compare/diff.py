@@ -44,7 +44,7 @@ from .verdict import not_recorded, source_text
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
     from mmap import mmap
 
-    from ..model import CondaPackage, Project, PythonPackage, Snapshot
+    from ..model import Candidate, CondaPackage, Project, PythonPackage, Snapshot
 
 # How much a kind of change is likely to alter behaviour; higher comes first.
 _PACKAGE_WEIGHT = {
@@ -862,6 +862,7 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         if order[0] and order[1] and order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
+        da, db = _files_by_hash(da, db, imported, unrecorded)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
     # Which tool wrote a lock (``envsnap import from uv``, ``envsnap 0.9``) is how it was made, as its ``created``.
     left_out = (
@@ -981,6 +982,46 @@ def _conda_by_name(d: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(conda, dict) or not isinstance(conda.get("packages"), list):
         return d
     return {**d, "conda": {**conda, "packages": sorted(conda["packages"], key=lambda r: str(r.get("name", "")))}}
+
+
+def _files_by_hash(
+    da: dict[str, Any], db: dict[str, Any], imported: tuple[bool, bool], unrecorded: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two locks with a package's ``candidates`` made alike where an imported lock names its files by sha256
+    alone (a hashed requirement) on every index its file names (``--index-url``, ``--extra-index-url``: it does not
+    say which holds each), and the other names the same files (one sha256 set), each on one of those indexes: what
+    the requirements file left open, not a difference (``python.packages[NAME].candidates``, unknown)."""
+
+    def packages(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        python = d.get("python")
+        listed = python.get("packages") if isinstance(python, dict) else None
+        return {str(p.get("name")): p for p in listed or () if isinstance(p, dict)}
+
+    pa, pb = packages(da), packages(db)
+    same: dict[str, list[Any]] = {}
+    for name in sorted(pa.keys() & pb.keys()):
+        ca, cb = pa[name].get("candidates"), pb[name].get("candidates")
+        if not (isinstance(ca, list) and isinstance(cb, list) and ca and cb) or ca == cb:
+            continue
+        for side, (mine, theirs) in enumerate(((ca, cb), (cb, ca))):
+            if not imported[side] or any(c.get("filename") or c.get("url") for c in mine):
+                continue
+            places: dict[str, set[str]] = {}
+            for c in mine:
+                places.setdefault(str(c.get("sha256", "")), set()).add(str(c.get("index", "")))
+            files = {(str(c.get("sha256", "")), str(c.get("index", ""))) for c in theirs}
+            if {h for h, _ in files} == places.keys() and all(i in places[h] for h, i in files):
+                same[name] = theirs
+                unrecorded.append(f"python.packages[{name}].candidates")
+                break
+    if not same:
+        return da, db
+
+    def alike(d: dict[str, Any]) -> dict[str, Any]:
+        listed = [{**p, "candidates": same[p["name"]]} if p.get("name") in same else p for p in d["python"]["packages"]]
+        return {**d, "python": {**d["python"], "packages": listed}}
+
+    return alike(da), alike(db)
 
 
 def _shown(paths: list[str]) -> str:
@@ -1273,11 +1314,20 @@ def package_row(p: PythonPackage) -> PackageRow:
         source_text(p),
         tuple(p.wheel_tags),
         p.record_digest,
-        None if a is None else (a.filename, a.sha256),
+        _by_hash(p.candidates) if a is None else (a.filename, a.sha256),
         value if algo == "sha256" else "",
         p.conda_managed,
         p.source.editable,  # a folder's says so in its source text, a VCS checkout's (pip install -e git+URL) not
     )
+
+
+def _by_hash(candidates: tuple[Candidate, ...]) -> tuple[str, str] | None:
+    """A hashed requirement's one file on each index its requirements file names (an import records it on all of
+    them: the file does not say which holds it), as one file named by its sha256, as on one index."""
+    hashes = {c.sha256 for c in candidates}
+    if len(hashes) == 1 and not any(c.filename or c.url for c in candidates):
+        return ("", hashes.pop())
+    return None
 
 
 def python_packages(old: Iterable[PythonPackage], new: Iterable[PythonPackage]) -> list[Change]:

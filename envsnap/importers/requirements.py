@@ -362,20 +362,21 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     state.guessed = state.guessed or not sha256
     index, found = _folder_holding(name, version, sha256, state)
     index = index or annotated_index
+    indexes = [index] if index else _indexes_for(version, state)
     if not index:
-        index = _index_for(version, state)
         annotated = state.annotations.get(line.number)
         if annotated is not None:
             state.warnings.append(
                 f"import: line {annotated[0]}: the annotation # from {grammar.shown(annotated[1])} names no index of "
-                f"the file (--index-url, --extra-index-url): {name} is recorded on {index}"
+                f"the file (--index-url, --extra-index-url): {name} is recorded on {', '.join(indexes)}"
             )
-    if len(sha256) > 1:  # one per file of the release: pin picks the one for the target
-        candidates = tuple(Candidate(sha256=h, index=index) for h in sha256)
+    if len(sha256) > 1 or len(indexes) > 1:
+        # One per file of the release and index it may be on: pin looks on each, and the hashes pick the file.
+        candidates = tuple(Candidate(sha256=h, index=i) for h in sha256 for i in indexes)
         return PythonPackage(name=name, version=version, metadata_name=metadata_name, candidates=candidates)
     # A file found in a --find-links folder by its hash is recorded by its name there, as a pylock import of the
     # same resolution records it; one the index names by hash alone has no name here.
-    artifact = Artifact(filename=found, url="", sha256=sha256[0], index=index) if sha256 else None
+    artifact = Artifact(filename=found, url="", sha256=sha256[0], index=indexes[0]) if sha256 else None
     tags = wheel_file_tags(found, name, version)  # a wheel's name gives its tags, as a pylock import reads them
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, artifact=artifact, wheel_tags=tags)
 
@@ -551,11 +552,20 @@ def _annotated_index(number: int, state: _State) -> str:
     return ""
 
 
-def _index_for(version: str, state: _State) -> str:
+def _indexes_for(version: str, state: _State) -> list[str]:
+    """The indexes a package's file may be on where the file says nothing of it (no annotation): every index it
+    names (``--index-url``, or pip's default index, and each ``--extra-index-url``), as pip looks on all of them; a
+    ``+local`` version, which PyPI refuses, on the one extra index; else the one place ``_index_for`` says."""
     try:
         local = Version(version).local is not None
     except InvalidVersion:
         local = False
+    if state.extra_index_urls and not (local and len(state.extra_index_urls) == 1):
+        return list(dict.fromkeys((state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls)))
+    return [_index_for(local, state)]
+
+
+def _index_for(local: bool, state: _State) -> str:
     if local and len(state.extra_index_urls) == 1:
         return state.extra_index_urls[0]
     if state.index_url:

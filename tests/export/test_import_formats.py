@@ -65,12 +65,15 @@ def test_requirements_tricky_inputs(requirements_file: Path) -> None:
         assert "winonly" not in pkgs  # its marker is false on this host
     foo = pkgs["foo-bar"]  # normalised; extras dropped (--no-deps installs do not use them)
     assert (foo.version, foo.metadata_name) == ("1.0", "Foo.Bar")
-    assert foo.artifact is not None and foo.artifact.sha256 == A and foo.artifact.index == "https://pypi.org/simple"
+    # The file names PyPI and an --extra-index-url and not which holds foo-bar: it is recorded on both, pin looks on
+    # each with its hash deciding (it was recorded on PyPI alone, a guess).
+    pypi, cu121 = "https://pypi.org/simple", "https://download.pytorch.org/whl/cu121"
+    assert foo.artifact is None and [(c.sha256, c.index) for c in foo.candidates] == [(A, pypi), (A, cu121)]
     torch = pkgs["torch"]
     assert torch.version == "2.3.0+cu121"
     assert torch.artifact is not None and torch.artifact.index == "https://download.pytorch.org/whl/cu121"
     assert pkgs["multi"].artifact is None  # several files: every hash is kept for pin to choose from
-    assert [c.sha256 for c in pkgs["multi"].candidates] == [A, B]
+    assert [(c.sha256, c.index) for c in pkgs["multi"].candidates] == [(A, pypi), (A, cu121), (B, pypi), (B, cu121)]
     assert any("markers were evaluated for this host" in w for w in snap.envsnap.warnings)
     assert pkgs["mylib"].source == Source(
         kind="vcs",
@@ -161,28 +164,28 @@ def test_requirements_bad_input(tmp_path: Path, line: str, message: str) -> None
         importers.read_file(path)
 
 
-def test_an_extra_index_no_package_records_is_named_in_a_warning(tmp_path: Path, cli: Callable[..., Any]) -> None:
+def test_a_file_naming_two_indexes_records_each_package_on_both(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """A file naming ``--index-url`` and ``--extra-index-url`` does not say which holds each package: the lock
-    recorded every one on the ``--index-url`` without a word, and its requirements export named that index alone, from
-    which pip found none of the other's packages. The index the lock leaves out is named, with how to record it; an
-    extra index a ``+local`` version records is not."""
+    recorded every one on the ``--index-url`` (and warned that the extra index was not recorded), so pin looked for a
+    package only the extra index has on the other. Each is recorded on both, by its hash, which decides the file pin
+    takes, and no warning is given; a ``+local`` version, which PyPI refuses, is on the one extra index."""
     alpha, beta = "https://alpha.example/simple", "https://beta.example/simple"
     path = tmp_path / "requirements.txt"
     path.write_text(
         f"--index-url {alpha}\n--extra-index-url {beta}\npa==1.0 --hash=sha256:{A}\npb==1.0 --hash=sha256:{B}\n"
     )
     result = cli("import", path, "-o", tmp_path / "out.lock")
-    assert result.code == 0, result.err
-    assert [line for line in result.err.splitlines() if line.startswith("warning:")] == [
-        f"warning: import: --extra-index-url {beta} is not recorded: the file does not say which index holds each "
-        f"package, and the lock records its --index-url {alpha}; `envsnap pin` with pip configured with both indexes "
-        "(PIP_INDEX_URL, PIP_EXTRA_INDEX_URL) records the index each file is on"
-    ]
+    assert result.code == 0 and "warning:" not in result.err, result.err
     lock = lockfile.load(tmp_path / "out.lock")
-    assert {p.artifact.index for p in lock.python.packages if p.artifact is not None} == {alpha}
+    assert {p.name: [(c.sha256, c.index) for c in p.candidates] for p in lock.python.packages} == {
+        "pa": [(A, alpha), (A, beta)],
+        "pb": [(B, alpha), (B, beta)],
+    }
     path.write_text(f"--extra-index-url {beta}\ntorch==2.5.1+cu121 --hash=sha256:{A}\npa==1.0 --hash=sha256:{B}\n")
     result = cli("import", path, "-o", tmp_path / "local.lock")
     assert result.code == 0 and "warning:" not in result.err, result.err
+    torch = lockfile.load(tmp_path / "local.lock").package("torch")
+    assert torch is not None and torch.artifact is not None and torch.artifact.index == beta
 
 
 @pytest.mark.parametrize("option", ["--index-url", "--extra-index-url"])

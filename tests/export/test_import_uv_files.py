@@ -870,3 +870,48 @@ def test_a_uv_pylock_and_its_re_import_differ_only_in_how_they_were_made(
     result = cli("diff", "envsnap.lock", "back.lock")
     assert result.code == 0 and "generator" not in result.out, result.out
     assert "no differences" in result.out, result.out
+
+
+def test_a_requirements_file_naming_two_indexes_records_both_for_each_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``uv export --emit-index-url`` of a project with two indexes writes ``--index-url`` (its default, ``cpu``) and
+    ``--extra-index-url`` (``main``), and no line says which holds which package. The import recorded ``cpu`` for
+    every package: ``aaa``, which only ``main`` has, was looked for on ``cpu`` by ``pin`` alone, and ``diff`` against
+    uv's pylock of the same lock exited 1 on its index. Each package records every index the file names, the hashes
+    deciding which file ``pin`` takes, and ``diff`` calls that unknown."""
+    fixtures = FIXTURES / "two-indexes"
+    for name in ("requirements.txt", "pylock.toml", "pyproject.toml"):
+        shutil.copy(fixtures / name, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli("import", "requirements.txt", "-o", "req.lock").code == 0
+    assert cli("import", "pylock.toml", "-o", "pylock.lock").code == 0
+    cpu, main = "http://127.0.0.1:8793/cpu/simple", "http://127.0.0.1:8793/default/simple"
+    snap = lockfile.load(tmp_path / "req.lock")
+    for pkg in snap.python.packages:
+        assert pkg.artifact is None and {c.index for c in pkg.candidates} == {cpu, main}, pkg
+    assert not any("is not recorded" in w for w in snap.envsnap.warnings), snap.envsnap.warnings
+    for a, b in (("pylock.lock", "req.lock"), ("req.lock", "pylock.lock")):
+        result = cli("diff", a, b)
+        assert result.code == 0 and "nothing both locks record differs" in result.out, result.out
+        assert "index" not in result.out, result.out
+
+    # pin looks on both, and the hash picks the file: aaa on the extra index alone, twin (another file on each) on it.
+    aaa = make_wheel(tmp_path / "w", "aaa", "2.0.0", tag="py3-none-any")
+    twin_cpu = make_wheel(tmp_path / "wc", "twin", "1.0.0", tag="py3-none-any", body="VALUE = 'cpu'\n")
+    twin = make_wheel(tmp_path / "w", "twin", "1.0.0", tag="py3-none-any")
+    first, extra = pep503_index(tmp_path / "cpu", [twin_cpu]), pep503_index(tmp_path / "main", [aaa, twin])
+    req = tmp_path / "two.txt"
+    req.write_text(
+        f"--index-url {first}\n--extra-index-url {extra}\n\n"
+        f"aaa==2.0.0 --hash=sha256:{_sha(aaa)}\ntwin==1.0.0 --hash=sha256:{_sha(twin)}\n"
+    )
+    # The indexes are the import's, read as the user allows (file:// URLs, as a http mirror is).
+    allowed = (tmp_path.as_uri() + "/*",)
+    result = pin(importers.read_file(req), IndexConfig(no_index=True), cache_dir=tmp_path / "cache", allow_urls=allowed)
+    pinned = {o.name: o.artifact for o in result.outcomes}
+    assert all(o.status == "pinned" for o in result.outcomes), result.outcomes
+    assert {n: (a.index, a.sha256) for n, a in pinned.items() if a is not None} == {
+        "aaa": (extra, _sha(aaa)),
+        "twin": (extra, _sha(twin)),
+    }
