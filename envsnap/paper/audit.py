@@ -334,6 +334,8 @@ class SystemPackages:
     # The others an offline container build installs and the bundle does not carry: the interpreter's own, where
     # the base image has no Python (the rebuild's rule, ``rebuild.docker.offline_uncarried``).
     interpreter: tuple[str, ...] = ()
+    # Of the needed: left out of ``debs/`` because the bundle's saved base image holds them at the locked revision.
+    in_base: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -363,14 +365,21 @@ def system_packages(lock: Snapshot, bundle: Bundle | None) -> SystemPackages:
     needed = [p for p in lock.system.packages if p.needed_by]
     unpinned = [p.name for p in needed if not getattr(p, "sha256", "")]
     debs = bundle.root / "debs" if bundle is not None else None
-    carried = debs is not None and all((debs / str(getattr(p, "filename", ""))).is_file() for p in needed)
     interpreter: tuple[str, ...] = ()
+    in_base: set[str] = set()
     if bundle is not None:
-        from ..rebuild.docker import offline_uncarried
+        from ..rebuild.docker import offline_from_base, offline_uncarried
 
         names = {p.name for p in needed}
         interpreter = tuple(n for n in offline_uncarried(bundle.lock, bundle.root) if n not in names)
-    return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried, interpreter)
+        # Those the saved base image holds at the locked revision were left out of debs/ on purpose: the offline
+        # rebuild takes them from that image (the rebuild's rule, ``rebuild.docker.offline_from_base``).
+        in_base = set(offline_from_base(bundle.lock, bundle.root)) if debs is not None and debs.is_dir() else set()
+    carried = debs is not None and all(
+        p.name in in_base or (debs / str(getattr(p, "filename", ""))).is_file() for p in needed
+    )
+    held = tuple(p.name for p in needed if p.name in in_base)
+    return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried, interpreter, held)
 
 
 def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
@@ -409,7 +418,14 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
         "system-packages",
         "functional",
         carried,
-        f"{len(needed)} needed system packages pinned" + (" and bundled" if carried else ", not bundled"),
+        f"{len(needed)} needed system packages pinned"
+        + (" and bundled" if carried else ", not bundled")
+        + (
+            f" ({len(state.in_base)} of them in the saved base image at the locked revision: "
+            f"{_some(list(state.in_base))})"
+            if carried and state.in_base
+            else ""
+        ),
         "" if carried else f"{bundle_cmd} --with-system-packages",
     )
 

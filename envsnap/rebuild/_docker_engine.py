@@ -469,6 +469,46 @@ def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
     return facts
 
 
+MAX_DPKG_STATUS = 64 << 20  # a Debian image's /var/lib/dpkg/status is a few MiB
+_DPKG_STATUS = "var/lib/dpkg/status"
+
+
+def saved_dpkg_status(bundle_root: Path, reference: str) -> str | None:
+    """The text of ``/var/lib/dpkg/status`` in the bundle's saved image of ``reference``, read from its layers with
+    no engine (the top-most layer that writes or removes it decides): what ``dpkg-query`` in a container of that
+    image reads. None when the bundle saved no such image or it has no dpkg. The archive was checked against the
+    bundle's .json (``bundled_facts``); one it cannot read, or a status file over the bound, is ``BadBundleError``."""
+    if reference not in bundled_facts(bundle_root):
+        return None
+    source = Path(bundle_root) / IMAGES / _image_file(reference)
+    text: str | None = None
+    try:
+        with tarfile.open(source, "r:") as tar:
+            by_name = {(m.name[2:] if m.name.startswith("./") else m.name): m for m in tar.getmembers()}
+            manifest = _json_member(tar, by_name.get("manifest.json"), source)
+            layers = manifest[0].get("Layers") if isinstance(manifest, list) and manifest else None
+            if not isinstance(layers, list) or not all(isinstance(n, str) and n in by_name for n in layers):
+                raise BadBundleError(f"{source}: manifest.json names layers it does not hold")
+            for name in layers:
+                handle = tar.extractfile(by_name[name])
+                if handle is None:
+                    raise BadBundleError(f"{source}: layer {grammar.shown(name)} is not a file")
+                with tarfile.open(fileobj=handle, mode="r:*") as layer:
+                    for member in layer:
+                        path = member.name[2:] if member.name.startswith("./") else member.name
+                        if path in (_DPKG_STATUS, "var/lib/dpkg/.wh.status", "var/lib/dpkg/.wh..wh..opq"):
+                            text = None
+                        if path != _DPKG_STATUS or not member.isreg():
+                            continue
+                        if member.size > MAX_DPKG_STATUS:
+                            raise BadBundleError(f"{source}: /{_DPKG_STATUS} is over {MAX_DPKG_STATUS >> 20} MiB")
+                        data = layer.extractfile(member)
+                        text = data.read().decode("utf-8", "replace") if data is not None else None
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BadBundleError(f"{source}: not a readable saved image ({short(exc)})") from None
+    return text
+
+
 def _check_saved(archive: Path, image_id: str) -> None:
     """``untag_image_archive``'s check of ``archive`` against ``image_id``, once per state of the file in this
     process: a rebuild reads the bundle's saved images for its plan, its base, and its load."""

@@ -16,7 +16,7 @@ import os
 import platform as _platform
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -570,9 +570,60 @@ def offline_uncarried(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
     own it would look for in a base image that ships no Python (offline with ``debs/``: the build fails on them).
     Decided by the rebuild's own spec, on the base the rebuild would use (the bundle's saved one), with no engine;
     empty where the docker target cannot rebuild the lock at all. ``audit`` and REPRODUCING.md read this."""
+    spec = _offline_spec(lock, bundle_dir)
+    if spec is None:
+        return ()
+    names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
+    interpreter = set(interpreter_names(spec.base))
+    names |= {name.split(":", 1)[0] for name, _ in spec.expected if name.split(":", 1)[0] in interpreter}
+    return tuple(sorted(names))
+
+
+def offline_from_base(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
+    """The pinned system packages an ``--offline`` docker rebuild of the bundle takes from the bundle's own saved
+    base image instead of a .deb file, because that image holds them at the locked revision (its dpkg status, read
+    from the saved archive): ``bundle --with-system-packages`` leaves those out (libc6, zlib1g), and the build
+    checks they are there. Carried by the bundle as much as a .deb is. Empty without a saved base image, or where
+    the docker target cannot rebuild the lock."""
+    spec = _offline_spec(lock, bundle_dir)
+    if spec is None:
+        return ()
+    interpreter = set(interpreter_names(spec.base))
+    names = {name.split(":", 1)[0] for name, version in spec.expected if version} - interpreter
+    if not names:
+        return ()
+    status = _docker_engine.saved_dpkg_status(bundle_dir, spec.base.reference)
+    if status is None:
+        return ()
+    shipped = _dpkg_shipped(status)
+    wanted = [p for p in lock.system.packages if p.name in names]
+    return tuple(sorted({p.name for p in _held_by_base(wanted, shipped, lock.platform.machine)}))
+
+
+def _dpkg_shipped(status: str) -> dict[tuple[str, str], str]:
+    """``(name, arch) -> version`` of a dpkg status file's installed packages, checked like ``dpkg-query``'s."""
+    from ..probes.hostlibs import parse_dpkg_status
+
+    return {
+        (p.name, p.arch): p.version
+        for p in parse_dpkg_status(status)
+        if grammar.is_system_name(p.name) and grammar.is_system_version(p.version)
+    }
+
+
+def _held_by_base(
+    packages: Iterable[SystemPackage], shipped: dict[tuple[str, str], str], machine: str
+) -> list[SystemPackage]:
+    """Those of ``packages`` the base image has installed at the locked version (name, architecture and version):
+    the one rule ``bundle --with-system-packages`` leaves them out by, and the audit counts them carried by."""
+    return [p for p in packages if shipped.get((p.name, deb_files.deb_arch(p, machine))) == p.version]
+
+
+def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
+    """The spec an ``--offline`` docker rebuild of the bundle makes, on the base it would use, with no engine."""
     options = _with_bundled_base(DockerOptions(), bundle_dir)
     try:
-        spec = make_spec(
+        return make_spec(
             lock,
             options,
             _docker_engine.with_bundled(None, bundle_dir),
@@ -582,11 +633,7 @@ def offline_uncarried(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
     except BadBundleError:
         raise
     except EnvsnapError:
-        return ()
-    names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
-    interpreter = set(interpreter_names(spec.base))
-    names |= {name.split(":", 1)[0] for name, _ in spec.expected if name.split(":", 1)[0] in interpreter}
-    return tuple(sorted(names))
+        return None
 
 
 def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
@@ -875,7 +922,7 @@ def add_system_packages(
     else:
         say(f"the base image {spec.base.reference} is not in the Docker engine: every .deb is carried")
     machine = lock.platform.machine
-    in_base = [p for p in wanted if shipped.get((p.name, deb_files.deb_arch(p, machine))) == p.version]
+    in_base = _held_by_base(wanted, shipped, machine)
     carry = [p for p in wanted if p not in in_base]
     try:
         deb_files.require_pinned(carry, "--with-system-packages", base_image)

@@ -88,10 +88,16 @@ def _envsnap(*args: str, check: bool = True, **env: str) -> subprocess.Completed
     return done
 
 
-def gomp_wheel(folder: Path) -> Path:
-    """gompmod 1.0: a C extension compiled here with -fopenmp, so it loads libgomp.so.1 (Debian's libgomp1)."""
+def gomp_wheel(folder: Path, zlib: bool = False) -> Path:
+    """gompmod 1.0: a C extension compiled here with -fopenmp, so it loads libgomp.so.1 (Debian's libgomp1);
+    ``zlib``: it also links libz.so.1 (zlib1g, which the base image ships)."""
     folder.mkdir(parents=True)
-    (folder / "gompmod.c").write_text(GOMPMOD_C)
+    source = GOMPMOD_C
+    if zlib:
+        source = source.replace("#include <omp.h>", "#include <omp.h>\n#include <zlib.h>").replace(
+            "omp_get_max_threads())", "omp_get_max_threads() + (zlibVersion()[0] == 0))"
+        )
+    (folder / "gompmod.c").write_text(source)
     so = "gompmod.cpython-311-x86_64-linux-gnu.so"
     subprocess.run(
         [
@@ -104,6 +110,7 @@ def gomp_wheel(folder: Path) -> Path:
             str(folder / "gompmod.c"),
             "-o",
             str(folder / so),
+            *(["-lz"] if zlib else []),
         ],
         check=True,
     )
@@ -399,3 +406,113 @@ def test_an_offline_rebuild_installs_the_bundled_debs_with_no_network(engine: An
         for ref in (tag, f"envsnap/base:{base_id.split(':', 1)[1][:12]}"):
             with contextlib.suppress(docker.errors.APIError):
                 engine.images.remove(ref, force=True)
+
+
+def test_audit_counts_a_needed_package_the_saved_base_image_holds_as_carried(
+    engine: Any, owned: str, tmp_path: Path
+) -> None:
+    """gompmod also links zlib1g, which the base image ships at the locked revision and the archive knows: pin pins
+    it, ``bundle --with-system-packages`` leaves it out (the base holds it), and the audit counts it carried, as the
+    offline rebuild does: it said "not bundled" and named that same bundle command as the remedy."""
+    if not Path("/usr/include/zlib.h").exists():
+        pytest.skip("zlib1g-dev is not installed on this host")
+    base_tag = f"envsnap-test/debs-base:{owned}"
+    engine.images.build(
+        fileobj=io.BytesIO(f"FROM {SHARED_BASE}\nLABEL {LABEL}={owned}\n".encode()),
+        tag=base_tag,
+        labels={LABEL: owned},
+        network_mode="none",
+        rm=True,
+        forcerm=True,
+    )
+    in_base = dict(
+        line.split("\t", 1)
+        for line in run_in_image(engine, base_tag, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n").splitlines()
+    )
+    wheels = tmp_path / "wheels"
+    gomp_wheel(wheels, zlib=True)
+    venv = tmp_path / "venv"
+    subprocess.run([DEBIAN_PYTHON, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels)]
+    subprocess.run([*pip, "gompmod==1.0"], check=True)
+    lock = tmp_path / "envsnap.lock"
+    _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock))
+    locked = {p.name: p.version for p in lockfile.load(lock).system.packages}
+    if in_base.get("zlib1g") != locked.get("zlib1g"):
+        pytest.skip(f"the base image's zlib1g {in_base.get('zlib1g')} is not this host's {locked.get('zlib1g')}")
+    # The archive knows the base's packages too (as snapshot.debian.org does): zlib1g is pinned by hash.
+    wanted = sorted(n for n in closure(["libgomp1", "python3.11", "python3.11-venv"]) if n not in in_base)
+    wanted += sorted(closure(["zlib1g"]))
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PIP_FIND_LINKS": str(wheels)}
+    with serving() as server:
+        for name in sorted(n for n in set(wanted) if n in locked):
+            serve_in_archive(server, *repack(name, tmp_path / "repacked"))
+        _envsnap("pin", str(lock), "--snapshot-url", server.url, "--base-image", base_tag, **env)
+    pinned = {p.name: p for p in lockfile.load(lock).system.packages}
+    assert pinned["zlib1g"].sha256 and "gompmod" in pinned["zlib1g"].needed_by
+    bundle = tmp_path / "bundle"
+    made = _envsnap(
+        "bundle",
+        str(lock),
+        "-o",
+        str(bundle),
+        "--with-system-packages",
+        "--with-base-image",
+        "--base-image",
+        base_tag,
+        **env,
+    )
+    assert "left to the base image" in made.stderr
+    carried = {n.split("_", 1)[0] for n in os.listdir(bundle / "debs")}
+    assert "libgomp1" in carried and "zlib1g" not in carried, carried
+
+    audited = json.loads(_envsnap("audit", str(bundle), "--json", **env).stdout)
+    item = next(i for i in audited["items"] if i["id"] == "system-packages")
+    assert item["ok"] and not item["remedy"], item
+    assert "in the saved base image at the locked revision: zlib1g" in item["detail"], item
+
+    # The saved image is what counts: a bundle whose saved base lacks the package (its dpkg status emptied
+    # here, SHA256SUMS and the image's .json written to match) is short of it again.
+    from envsnap.artifacts.bundle import Bundle
+
+    other = tmp_path / "other"
+    shutil.copytree(bundle, other)
+    _empty_dpkg_status(next((other / "images").glob("*.tar")))
+    Bundle(other).write_sums()
+    audited = json.loads(_envsnap("audit", str(other), "--json", **env).stdout)
+    item = next(i for i in audited["items"] if i["id"] == "system-packages")
+    assert not item["ok"] and "not bundled" in item["detail"], item
+
+
+def _empty_dpkg_status(archive: Path) -> None:
+    """The saved image with one layer more on top that empties /var/lib/dpkg/status, its .json pointing at it."""
+    import tarfile
+
+    work = archive.with_suffix(".d")
+    with tarfile.open(archive) as tar:
+        tar.extractall(work, filter="tar")
+    manifest = json.loads((work / "manifest.json").read_text())
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        info = tarfile.TarInfo("var/lib/dpkg/status")
+        info.size = 0
+        tar.addfile(info, io.BytesIO(b""))
+    (work / "top.tar").write_bytes(layer.getvalue())
+    config_path = work / manifest[0]["Config"]
+    config = json.loads(config_path.read_text())
+    config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(layer.getvalue()).hexdigest())
+    body = json.dumps(config).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    config_path.unlink()
+    (work / f"{digest}.json").write_bytes(body)
+    manifest[0]["Config"] = f"{digest}.json"
+    manifest[0]["Layers"].append("top.tar")
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    with tarfile.open(archive, "w") as tar:
+        for item in sorted(work.iterdir()):
+            tar.add(item, arcname=item.name)
+    shutil.rmtree(work)
+    meta = archive.with_suffix(".json")
+    facts = json.loads(meta.read_text())
+    facts["id"] = f"sha256:{digest}"
+    meta.write_text(json.dumps(facts))
