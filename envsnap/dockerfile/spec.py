@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 
 from .. import _templates, platforms, sinks
@@ -280,6 +280,20 @@ def interpreter_names(base: baseimage.BaseImage) -> tuple[str, ...]:
     names = [s.split("=", 1)[0] for s in base.interpreter.apt_packages]
     names += [name for name, _ in base.interpreter.locked if name not in names]
     return tuple(names)
+
+
+def carry_commands(lock: Snapshot, names: Iterable[str], base: str, lock_arg: str, bundle_cmd: str) -> str:
+    """The commands that put the .deb files of the system packages ``names`` into a bundle, for the base image
+    ``base`` the docker rebuild uses ("" for the one it chooses from the lock): ``bundle_cmd --with-system-packages
+    --base-image BASE``, after ``envsnap pin LOCK --base-image BASE`` where any of them is not pinned by hash. Both
+    name the base, since which packages they take depends on it: for one without Python, the interpreter's, which
+    a plain ``pin`` and ``bundle`` (for the base the lock chooses, which ships Python) leave out. One remedy for the
+    rebuild plan's ``network`` line, the audit's ``system-packages`` item and REPRODUCING.md."""
+    on = f" --base-image {sinks.shell_word(base)}" if base else ""
+    wanted = set(names)
+    pinned = all(deb_files.is_pinned(p) for p in lock.system.packages if p.name in wanted)
+    pin = "" if pinned else f"envsnap pin {lock_arg}{on} && "
+    return f"{pin}{bundle_cmd} --with-system-packages{on}"
 
 
 def _interpreter_specs(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _templates, grammar, sinks
+from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative
 from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVariables, render_latex, render_markdown
@@ -437,6 +438,7 @@ def _reproducing(
     seconds = max(5, round(unpacked / INSTALL_BYTES_PER_S + 0.05 * len(lock.pip_layer())))
     badges = _badge_rows(audit)
     with sinks.refusing(BundleError, auditing.REPRODUCING):
+        system = auditing.system_packages(lock, bundle)
         return _templates.render(
             "paper/REPRODUCING.md.j2",
             title=meta.title,
@@ -454,7 +456,9 @@ def _reproducing(
             conda=lock.conda is not None and bool(lock.conda.packages),
             images=bundle.images_dir.is_dir() and any(bundle.images_dir.glob("*.tar")),
             # What the container build still fetches, by the audit's own rule (its system-packages item).
-            docker_gap=auditing.system_packages(lock, bundle).offline_gap(),
+            docker_gap=system.offline_gap(),
+            # ... and the commands that carry it, for the saved base image (its remedy: pin and bundle name that base).
+            docker_remedy=auditing.carry_remedy(lock, bundle, system, LOCK_NAME, f"envsnap bundle {LOCK_NAME} -o ."),
             runs=[{"record": r["record"], "commit": r.get("commit", ""), "dirty": bool(r.get("dirty"))} for r in runs],
             variables=[{"record": r["record"], "shown": r["variables"]} for r in runs if r.get("variables")],
             home_text=[

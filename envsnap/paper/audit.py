@@ -382,18 +382,22 @@ def system_packages(lock: Snapshot, bundle: Bundle | None) -> SystemPackages:
     return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried, interpreter, held)
 
 
+def carry_remedy(lock: Snapshot, bundle: Bundle | None, state: SystemPackages, lock_arg: str, bundle_cmd: str) -> str:
+    """The commands that make the bundle carry what ``state`` finds missing, for the base image the rebuild uses
+    (the bundle's saved one): pin and bundle choose the interpreter's packages from that base, as the rebuild does
+    (``dockerfile.spec.carry_commands``, the plan's ``network`` line's remedy). REPRODUCING.md says the same."""
+    from ..dockerfile.spec import carry_commands
+    from ..rebuild.docker import bundled_base
+
+    base = bundled_base(bundle.root) if bundle is not None else ""
+    return carry_commands(lock, (*state.needed, *state.interpreter), base, lock_arg, bundle_cmd)
+
+
 def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
     state = system_packages(lock, bundle)
     needed, unpinned = state.needed, list(state.unpinned)
+    remedy = f"{prefix}{carry_remedy(lock, bundle, state, lock_arg, bundle_cmd.removeprefix(prefix))}"
     if state.interpreter and (not needed or (not unpinned and state.carried)):
-        from ..rebuild.docker import bundled_base
-
-        # pin and bundle choose the interpreter's packages from the base image as the rebuild does: the bundle's.
-        base = bundled_base(bundle.root) if bundle is not None else ""
-        on = f" --base-image {sinks.shell_word(base)}" if base else ""
-        recorded = [p for p in lock.system.packages if p.name in state.interpreter]
-        pinned = recorded and all(getattr(p, "sha256", "") for p in recorded)
-        pin = "" if pinned else f"envsnap pin {lock_arg}{on} && "
         return Item(
             "system-packages",
             "functional",
@@ -401,7 +405,7 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
             f"the base image has no Python: the container build installs {len(state.interpreter)} packages of the "
             f"interpreter ({_some(list(state.interpreter))}), and the bundle carries no .deb file of them (an offline "
             "build takes them from the apt mirror)",
-            f"{prefix}{pin}{bundle_cmd.removeprefix(prefix)} --with-system-packages{on}",
+            remedy,
         )
     if not needed:
         return Item("system-packages", "functional", True, "no system package is needed by the Python packages")
@@ -411,7 +415,7 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
             "functional",
             False,
             f"{len(unpinned)} of {len(needed)} needed system packages not pinned by hash ({_some(unpinned)})",
-            f"{prefix}envsnap pin {lock_arg} && {bundle_cmd.removeprefix(prefix)} --with-system-packages",
+            remedy,
         )
     carried = state.carried
     return Item(
@@ -426,7 +430,7 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
             if carried and state.in_base
             else ""
         ),
-        "" if carried else f"{bundle_cmd} --with-system-packages",
+        "" if carried else remedy,
     )
 
 

@@ -40,6 +40,7 @@ from ..dockerfile.spec import (
     WHEELS,
     DockerOptions,
     DockerSpec,
+    carry_commands,
     check_architecture,
     interpreter_names,
     make_spec,
@@ -144,7 +145,7 @@ class DockerRebuilder(Rebuilder):
             network=(
                 f"{len(spec.apt_specs)} system packages from the apt mirror (the build's network: "
                 f"{_network(spec, request.offline)}), as the bundle holds no .deb files for them "
-                "(`envsnap bundle --with-system-packages` adds them)"
+                f"(`{_carry_them(spec)}` adds them)"
                 if request.offline and spec.apt_specs
                 else ""
             ),
@@ -557,6 +558,13 @@ def _network(spec: DockerSpec, offline: bool) -> str:
     """The build's network: none with ``--offline`` when nothing comes from apt (the bundle carries the system
     packages, or there are none); a bundle without ``debs/`` still reaches the apt mirror, as it always did."""
     return "none" if offline and not spec.apt_specs else spec.options.network
+
+
+def _carry_them(spec: DockerSpec) -> str:
+    """The commands that bundle the .deb files of what ``spec`` takes from the apt mirror, for its base."""
+    names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
+    base = spec.base.reference if spec.base.chosen_by == "--base-image" else ""
+    return carry_commands(spec.lock, names, base, "LOCK", "envsnap bundle LOCK -o BUNDLE")
 
 
 def bundled_base(bundle_dir: Path) -> str:

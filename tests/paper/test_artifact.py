@@ -265,6 +265,28 @@ def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
     # Its base image has no Python: the container build installs the interpreter's packages, which it does not carry.
     assert "Everything below works offline.\n" not in text
     assert "packages of the interpreter the container build installs (python3.11, python3.11-venv)" in text
+    # The remedy pins and bundles them for that base: `bundle --with-system-packages` alone chose the base from
+    # the lock (one with Python) and carried none of them.
+    base = "--base-image envsnap-base:bookworm"
+    assert (
+        f"`envsnap pin envsnap.lock {base} && envsnap bundle envsnap.lock -o . --with-system-packages {base}`" in text
+    ), text
+    assert "`envsnap bundle --with-system-packages` adds them" not in text
+
+
+def test_the_offline_plan_names_the_commands_that_carry_the_interpreter_of_a_base_without_python(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    lock = stages.artifact / "envsnap.lock"
+    args = ["rebuild", lock, "--target", "docker", "--bundle", stages.artifact, "--offline", "--dry-run", "--json"]
+    result = cli(*args, "--dest", tmp_path / "ctx")
+    assert result.code == 0, result
+    network = json.loads(result.out)["network"]
+    base = "--base-image envsnap-base:bookworm"
+    assert "system packages from the apt mirror" in network, network
+    assert (
+        f"`envsnap pin LOCK {base} && envsnap bundle LOCK -o BUNDLE --with-system-packages {base}` adds them" in network
+    ), network
 
 
 def test_audit_gives_four_grades_that_rise_as_the_remedies_are_applied(stages: Stages, cli: Callable[..., Any]) -> None:
