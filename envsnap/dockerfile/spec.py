@@ -243,7 +243,9 @@ def make_spec(
     system_apt = tuple(p for p in system if p.name not in carried_names)
     pinned_names = {p.name for p in system}
     specs = [p.spec for p in system_apt]
-    interpreter, note = _interpreter_specs(base, pinned_names | carried_names, bool(sources), offline, carried)
+    interpreter, note = _interpreter_specs(
+        base, pinned_names | carried_names, bool(sources), offline, carried, bundled=carried_names
+    )
     notes += [note] if note else []
     specs += [s for s in interpreter if s.split("=", 1)[0] not in pinned_names | carried_names]
     expected: tuple[tuple[str, str], ...] = ()
@@ -302,6 +304,7 @@ def _interpreter_specs(
     dated: bool,
     offline: bool,
     carried: Callable[[SystemPackage], bool] | None,
+    bundled: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[str], str]:
     """The interpreter's apt specs, and a note when the lock's revision of it cannot be had. ``elsewhere``: the
     names installed otherwise (a bundled .deb, or pinned among the system packages).
@@ -320,11 +323,21 @@ def _interpreter_specs(
     name, version = left[0] if left else locked[0]
     others = f" (and {len(left) - 1} more of its packages)" if len(left) > 1 else ""
     exact = [f"{name}={version}" for name, version in locked]
-    if dated or len(left) < len(locked):
-        return exact, ""
     # pin and bundle choose the interpreter's packages for the base image they are given, as the rebuild does.
     on = f" --base-image {sinks.shell_word(base.reference)}" if base.chosen_by == "--base-image" else ""
     pin = f"`envsnap pin LOCK{on}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages{on}`"
+    if dated or len(left) < len(locked):
+        some = [n for n, _ in locked if n in bundled]
+        if dated or offline or not some or not left:
+            return exact, ""
+        # The bundle's .deb files depend on the rest at their exact revision, which apt must then find on the
+        # mirror: the live one holds it only while it is the newest, and apt refuses the set otherwise.
+        missing = ", ".join(n for n, _ in left)
+        return exact, (
+            f"interpreter: the bundle's {DEBS}/ carries {some[0]} {version} but not {missing} at that revision, "
+            f"which the build then needs from the apt mirror (the live one has it only while it is the newest); "
+            f"{pin} carries them"
+        )
     if offline and carried is not None:
         return exact, (
             f"interpreter: the lock's {name} {version}{others} is not in the bundle's {DEBS}/: the offline build "

@@ -106,3 +106,13 @@ def test_a_bundle_carrying_some_of_the_interpreter_pins_the_rest_to_the_same_rev
     assert [p.name for p in made.debs] == ["python3.11"]
     assert f"python3.11-minimal={REVISION}" in made.apt_specs and f"python3.11-venv={REVISION}" in made.apt_specs
     assert not [s for s in made.apt_specs if s.startswith("python3.11=")]
+    # What the bundle lacks of it is said in one line, with the commands that carry it: the build needs those
+    # exact revisions from the mirror, which the live one has only while they are the newest (apt fails otherwise).
+    lines = [n for n in made.notes if n.startswith("interpreter: the bundle")]
+    assert lines == [
+        f"interpreter: the bundle's debs/ carries python3.11 {REVISION} but not python3.11-minimal, "
+        "libpython3.11-minimal, libpython3.11-stdlib, python3.11-venv at that revision, which the build then needs "
+        "from the apt mirror (the live one has it only while it is the newest); "
+        f"`envsnap pin LOCK --base-image {BASE}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages "
+        f"--base-image {BASE}` carries them"
+    ], made.notes
