@@ -458,7 +458,14 @@ def _reproducing(
             # What the container build still fetches, by the audit's own rule (its system-packages item).
             docker_gap=system.offline_gap(),
             # ... and the commands that carry it, for the saved base image (its remedy: pin and bundle name that base).
-            docker_remedy=auditing.carry_remedy(lock, bundle, system, LOCK_NAME, f"envsnap bundle {LOCK_NAME} -o ."),
+            # Run in this folder, an artifact: bundled again with its own --artifact options, as the audit's remedy.
+            docker_remedy=auditing.carry_remedy(
+                lock,
+                bundle,
+                system,
+                LOCK_NAME,
+                f"envsnap bundle {LOCK_NAME} -o . {auditing.artifact_again(bundle, '.')}".rstrip(),
+            ),
             runs=[{"record": r["record"], "commit": r.get("commit", ""), "dirty": bool(r.get("dirty"))} for r in runs],
             variables=[{"record": r["record"], "shown": r["variables"]} for r in runs if r.get("variables")],
             home_text=[

@@ -175,7 +175,7 @@ def _items(
         # look like one), so the bundle is made again beside it, from its lock.
         out = sinks.shell_word(f"{folder}-complete")
     bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
-    again = _artifact_again(bundle, folder)
+    again = artifact_again(bundle, folder)
     if again:
         # Bundled again without --artifact, an artifact's README and appendix lost it and its RO-Crate no longer
         # described the bundle: every remedy that bundles it makes the same artifact again.
@@ -260,10 +260,12 @@ def _items(
 _PLACEHOLDERS = "--artifact --title TITLE --author 'Name <ORCID>' --license SPDX --doi PAPER_DOI"
 
 
-def _artifact_again(bundle: Bundle | None, folder: str) -> str:
+def artifact_again(bundle: Bundle | None, folder: str) -> str:
     """The options that make this bundle's artifact again, each a shell word: ``--artifact``, the facts of its own
-    CITATION.cff (placeholders where it holds none or cannot be read) and a ``--run`` for each record in ``runs/``;
-    "" for a bundle that is no artifact."""
+    CITATION.cff (placeholders where it holds none or cannot be read) and a ``--run`` for each record in ``runs/``
+    (under ``folder``, the bundle as the command names it); "" for a bundle that is no artifact. Every command that
+    bundles an artifact again gives them (the audit's remedies, REPRODUCING.md's): without them ``bundle`` rewrote
+    the README and appendix without the artifact, and its RO-Crate no longer described the bundle."""
     if bundle is None:
         return ""
     root = bundle.root

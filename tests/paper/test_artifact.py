@@ -268,9 +268,14 @@ def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
     # The remedy pins and bundles them for that base: `bundle --with-system-packages` alone chose the base from
     # the lock (one with Python) and carried none of them.
     base = "--base-image envsnap-base:bookworm"
-    assert (
-        f"`envsnap pin envsnap.lock {base} && envsnap bundle envsnap.lock -o . --with-system-packages {base}`" in text
-    ), text
+    # ... and, run in this artifact's folder, bundles it again as the artifact it is (a plain `bundle` there rewrote
+    # the README and appendix without it, and the RO-Crate no longer described the bundle).
+    start = f"`envsnap pin envsnap.lock {base} && envsnap bundle envsnap.lock -o . --artifact --title='Reproducing"
+    assert start in text, text
+    span = text[text.index(start) + 1 :].split("`", 1)[0]
+    command = shlex.split(span.split(" && ", 1)[1])
+    assert command[-5:] == ["--run", "./runs/run.toml", "--with-system-packages", *base.split()], command
+    assert f"--doi={DOI}" in command and "--license=MIT" in command
     assert "`envsnap bundle --with-system-packages` adds them" not in text
 
 

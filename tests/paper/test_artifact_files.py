@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from testutil import sample_lock
 
 from envsnap import lockfile
@@ -165,6 +168,64 @@ def test_reproducing_md_says_the_container_build_is_not_offline_where_the_audit_
         "the 1 system package the Python packages need (libgomp1) is not pinned by hash nor carried as .deb files"
         in prose
     )
+
+
+def test_the_command_reproducing_md_gives_to_carry_the_system_packages_keeps_the_artifact(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # REPRODUCING.md said `envsnap bundle envsnap.lock -o . --with-system-packages`, run in this folder, adds the
+    # .deb files: run there it did, and rewrote appendix.md and README.md without the artifact, so the RO-Crate no
+    # longer described the bundle and the audit found it not citable. It now gives the artifact's options, as the
+    # audit's remedy does.
+    import hashlib
+
+    from envsnap.model import System, SystemPackage
+    from envsnap.paper.audit import audit
+
+    deb = tmp_path / "mirror" / "libgomp1_12.2.0-14_amd64.deb"
+    deb.parent.mkdir()
+    deb.write_bytes(b"deb")
+    gomp = SystemPackage(
+        "dpkg",
+        "libgomp1",
+        "12.2.0-14",
+        "amd64",
+        needed_by=("numpy",),
+        filename=deb.name,
+        size=3,
+        sha256=hashlib.sha256(b"deb").hexdigest(),
+        url=deb.as_uri(),
+    )
+    root = tmp_path / "bundle"
+    root.mkdir()
+    lockfile.dump(sample_lock(system=System(manager="dpkg", packages=(gomp,)), seal=True), root / "envsnap.lock")
+    bundle = Bundle(root)
+    bundle.images_dir.mkdir()
+    (bundle.images_dir / "base.tar").write_bytes(b"")
+    meta = dataclasses.replace(META, title="Table 2: it's -x", doi="10.1145/3589334.3645700")
+    artifact.add_artifact(root, meta)
+    before = {p.name: p.read_bytes() for p in (root / "appendix.md", root / "appendix.tex", root / "CITATION.cff")}
+    assert next(i for i in audit(root).items if i.id == "citable").ok
+    prose = " ".join((root / "REPRODUCING.md").read_text().split())
+    command = prose.split("`envsnap audit .` finds system-packages missing (not Functional-ready); `", 1)[1]
+    command = command.split("`, run in this folder, adds them.", 1)[0]
+    assert command.startswith("envsnap bundle envsnap.lock -o . --artifact "), command
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("ENVSNAP_ALLOW_URL", f"{deb.parent}/*")
+    for step in command.split(" && "):
+        words = shlex.split(step)
+        assert words[0] == "envsnap"
+        result = cli(*words[1:])
+        assert result.code == 0, (step, result)
+    items = {i.id: i for i in audit(root).items}
+    assert items["system-packages"].ok, items["system-packages"].detail
+    assert items["citable"].ok, items["citable"].detail
+    assert items["documented"].ok and items["files-bundled"].ok
+    after = {name: (root / name).read_bytes() for name in before}
+    assert after["CITATION.cff"] == before["CITATION.cff"]
+    # The appendix keeps its artifact part (the paper's DOI, the grade), rather than the plain bundle's.
+    assert b"### Artifact" in after["appendix.md"] and b"\\paragraph{Artifact.}" in after["appendix.tex"]
+    assert b"10.1145/3589334.3645700" in after["appendix.md"]
 
 
 def remedies(path: Path) -> dict[str, list[str]]:
@@ -406,9 +467,7 @@ def test_a_bundle_whose_lock_was_edited_after_bundling_is_graded_not_refused(tmp
 
 
 def test_an_artifact_file_the_reviewer_may_not_read_is_graded_not_a_traceback(
-    tmp_path: Path,
-    cli,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A bundle copied with its author's private modes (CITATION.cff mode 0600, read as another user): audit ended
     # in a PermissionError traceback while comparing the RO-Crate with the files.
@@ -615,9 +674,7 @@ def test_a_name_particle_and_a_suffix_are_kept_apart_in_citation_cff(tmp_path: P
 
 
 def test_bundle_artifact_without_its_extra_is_exit_4_before_anything_is_made(
-    tmp_path: Path,
-    cli,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without ``envsnap-lock[artifact]`` (packageurl), ``bundle --artifact`` fetched every wheel and wrote
     REPRODUCING.md, CITATION.cff and .zenodo.json into the bundle before exit 4: audit then graded them."""
