@@ -454,13 +454,19 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     ]
     network = _network(spec, request.offline)
     steps.append(f"build FROM {spec.base.pinned} with --network {network} through the Docker SDK")
-    if spec.debs:
+    if spec.debs and not spec.apt_specs:
         steps.append(f"dpkg -i {len(spec.debs)} .deb files from the bundle's {DEBS}/ (sha256-checked first)")
     if spec.expected:
         steps.append(f"check that the base image has {len(spec.expected)} packages the bundle does not carry")
     if spec.apt_sources:
         steps.append(f"use the apt snapshot of {spec.options.apt_snapshot or spec.options.as_of}")
-    if spec.apt_specs:
+    if spec.apt_specs and spec.debs:
+        # One transaction: the bundled files satisfy the pinned packages' exact dependencies on them.
+        steps.append(
+            f"apt-get install {len(spec.apt_specs)} pinned packages together with {len(spec.debs)} .deb files from "
+            f"the bundle's {DEBS}/ (sha256-checked first), in one transaction"
+        )
+    elif spec.apt_specs:
         steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
     lacking = _missing(request)
     if lacking and spec.options.as_of:

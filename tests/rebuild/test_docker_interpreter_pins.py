@@ -116,3 +116,25 @@ def test_a_bundle_carrying_some_of_the_interpreter_pins_the_rest_to_the_same_rev
         f"`envsnap pin LOCK --base-image {BASE}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages "
         f"--base-image {BASE}` carries them"
     ], made.notes
+
+
+def test_the_bundled_debs_go_to_apt_with_the_pinned_rest_so_they_satisfy_its_exact_dependencies() -> None:
+    """``python3.11-venv=REV`` depends on ``python3.11 (= REV)``, which the bundle carries: the Dockerfile ran
+    ``apt-get install`` of the pinned rest before ``dpkg -i`` of the bundled .deb files, so apt resolved that
+    dependency against the mirror (whose live copy has moved on) and the build failed. The bundled files are now
+    handed to apt in the same transaction, and no dpkg step comes after it."""
+    made = spec(debian_python_lock(pinned=("python3.11",)), carried=lambda p: p.name == "python3.11")
+    text = dockerspec.render_dockerfile(made)
+    assert "dpkg -i" not in text
+    [install] = [part for part in text.split("\nRUN ")[1:] if "apt-get install" in part]
+    words = install.split("apt-get install", 1)[1].split("&& apt-get clean", 1)[0].replace("\\\n", " ").split()
+    deb = f"/opt/envsnap-debs/python3.11_{REVISION}_amd64.deb"
+    assert words[:4] == ["-y", "--no-install-recommends", "--allow-downgrades", deb], words
+    assert f"'python3.11-venv={REVISION}'" in words and f"'python3.11-minimal={REVISION}'" in words
+    assert text.index("COPY debs/ /opt/envsnap-debs/") < text.index("apt-get install")
+    assert "rm -rf /var/lib/apt/lists/* /opt/envsnap-debs\n" in install
+    # Offline, nothing comes from apt: the bundled files alone, by dpkg, as before.
+    offline = dockerspec.render_dockerfile(
+        spec(debian_python_lock(pinned=FAMILY), carried=lambda p: p.name in FAMILY, offline=True)
+    )
+    assert "apt-get" not in offline and "RUN dpkg -i \\\n" in offline

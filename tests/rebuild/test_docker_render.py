@@ -61,6 +61,32 @@ def test_local_base_snapshot_all_packages_dockerfile() -> None:
     golden("Dockerfile.cpu-local-snapshot-all", text)
 
 
+def test_bundled_debs_with_pinned_packages_from_apt_dockerfile() -> None:
+    # A bundle carrying libc6's .deb, built with the network: the .deb goes to apt with the pinned rest, in one
+    # transaction (it ran `apt-get install` of the rest first, and `dpkg -i` of the bundled files after it).
+    lock = cpu_lock()
+    body = b"libc6 file"
+    packages = tuple(
+        dataclasses.replace(
+            p,
+            filename=f"{p.name}_{p.version}_{p.arch}.deb",
+            size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            url=f"https://snap.example/{p.name}.deb",
+        )
+        if p.name == "libc6"
+        else p
+        for p in lock.system.packages
+    )
+    lock = dataclasses.replace(lock, system=dataclasses.replace(lock.system, packages=packages))
+    made = dockerspec.make_spec(
+        lock,
+        dockerspec.DockerOptions(base_image="python:3.11.7-slim-bookworm"),
+        carried=lambda p: p.name == "libc6",
+    )
+    golden("Dockerfile.cpu-bundled-debs", dockerspec.render_dockerfile(made))
+
+
 def test_same_lock_same_bytes_and_export_matches_plan() -> None:
     lock = cpu_lock()
     assert dockerfile(lock) == dockerfile(cpu_lock())
