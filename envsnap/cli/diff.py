@@ -92,10 +92,12 @@ def _made(change: Change) -> str:
     """How a provenance entry is named in the summary line."""
     if change.area != "python":
         return change.subject
-    from ..compare.diff import REQUESTED_OTHERWISE
+    from ..compare.diff import BUILT_BY_BUNDLE, REQUESTED_OTHERWISE
 
-    if change.kind == "artifact":  # a wheel the bundle built from the package's source (compare.diff)
+    if change.kind == "artifact" and change.note == BUILT_BY_BUNDLE:  # built from the package's source (compare.diff)
         return f"wheel the bundle built for {change.subject}"
+    if change.kind == "artifact":  # a file one lock pins and the other's hashes allow
+        return f"file pinned for {change.subject}"
     if change.note == REQUESTED_OTHERWISE:  # a VCS package's revision asked for otherwise: not an editable checkout
         return f"requested revision of {change.subject}"
     return f"editable {'checkout' if change.kind == 'source' else 'hook'} of {change.subject}"

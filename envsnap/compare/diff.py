@@ -1300,24 +1300,27 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
 # artifact's (file name, sha256) or None, and the sha256 of the archive it was installed from by URL or "").
 # Plain tuples: the rows of a lock are kept in the parsed-lock cache (``diff_files``), and a row read from there
 # is compared by the same code as one made from a package.
-# name, version, source_text, wheel tags, RECORD digest, pinned file, archive sha256, conda_managed, editable
-PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool, bool]
-ROW_FIELDS = 9  # what a kept view's row must hold
+# name, version, source_text, wheel tags, RECORD digest, pinned file, archive sha256, conda_managed, editable,
+# and the sha256 of each file an unpinned package's candidates allow (a hashed requirement's ``--hash`` lines)
+PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool, bool, tuple[str, ...]]
+ROW_FIELDS = 10  # what a kept view's row must hold
 
 
 def package_row(p: PythonPackage) -> PackageRow:
     a = p.artifact
     algo, value = p.source.archive_digest if p.source.kind == "archive" else ("", "")
+    pinned = _by_hash(p.candidates) if a is None else (a.filename, a.sha256)
     return (
         p.name,
         p.version,
         source_text(p),
         tuple(p.wheel_tags),
         p.record_digest,
-        _by_hash(p.candidates) if a is None else (a.filename, a.sha256),
+        pinned,
         value if algo == "sha256" else "",
         p.conda_managed,
         p.source.editable,  # a folder's says so in its source text, a VCS checkout's (pip install -e git+URL) not
+        tuple(sorted({c.sha256 for c in p.candidates if c.sha256})) if pinned is None else (),
     )
 
 
@@ -1373,8 +1376,8 @@ def package_changes(
 def _package_change(
     x: PackageRow, y: PackageRow, imported: bool = False, same_place: SamePlace | None = None
 ) -> Change | None:
-    name, version, source, tags, record, artifact, _, _, editable = x
-    _, version_b, source_b, tags_b, record_b, artifact_b, _, _, editable_b = y
+    name, version, source, tags, record, artifact, _, _, editable, _ = x
+    _, version_b, source_b, tags_b, record_b, artifact_b, _, _, editable_b, _ = y
     if version != version_b:
         moved = version_moved(version, version_b)
         if moved is not None and not (version and version_b) and _source_kind(source) != _source_kind(source_b):
@@ -1447,6 +1450,13 @@ def _package_change(
             1,
             f"{'A' if artifact is None else 'B'} records no pinned file",
         )
+    allowed_by = _allowed_by(x, y)
+    if allowed_by:
+        # Pinned in one lock only, to a file the other's hashes allow (a hashed requirement's ``--hash`` lines, one
+        # file of which ``pin`` or ``bundle`` chose): the same environment with its file pinned. Another sha256 differs.
+        note = ALLOWED_FILE.format(side=allowed_by)
+        old, new = (artifact[0] if artifact else "(not pinned)"), (artifact_b[0] if artifact_b else "(not pinned)")
+        return _change("python", name, "provenance", "artifact", old, new, 0, note)
     if (artifact is None) != (artifact_b is None) or (
         artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]
     ):
@@ -1461,6 +1471,19 @@ def _package_change(
             "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
         )
     return None
+
+
+ALLOWED_FILE = "one of the files {side}'s hashes allow: the same environment with its file pinned"
+
+
+def _allowed_by(x: PackageRow, y: PackageRow) -> str:
+    """Which lock, "A" or "B", pins no file of the package but lists the sha256 of each file it allows (an import
+    of a hashed requirement with several ``--hash`` lines), where the other lock pins one of them; "" otherwise."""
+    if x[5] is None and y[5] is not None and y[5][1] in x[9]:
+        return "A"
+    if y[5] is None and x[5] is not None and x[5][1] in y[9]:
+        return "B"
+    return ""
 
 
 EDITABLE_RECORD = (

@@ -1408,6 +1408,51 @@ def test_a_bundles_lock_against_the_lock_it_was_made_from_names_the_wheels_it_bu
     assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
 
 
+def test_a_file_the_imported_hashes_allow_pinned_in_the_other_lock_is_provenance(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``pip-compile --generate-hashes`` lists two files of six (``--hash`` twice): the import records both as
+    candidates and pins neither. ``diff imp.lock pinned.lock`` (and the bundle's lock) read ``six: (not pinned) ->
+    six-1.17.0-py2.py3-none-any.whl (artifact)``, exit 1, though the pinned file is one the import allows. A file
+    whose sha256 is among the import's hashes is provenance (exit 0, either order); another sha256 still differs."""
+    from envsnap.model import Artifact
+
+    wheel, sdist = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274", "ff70" + "1" * 60
+    req = tmp_path / "req.txt"
+    req.write_text(f"six==1.17.0 \\\n    --hash=sha256:{wheel} \\\n    --hash=sha256:{sdist}\n    # via -r req.in\n")
+    imported = tmp_path / "imp.lock"
+    assert cli("import", req, "-o", imported).code == 0
+    imp = lockfile.load(imported)
+    six = imp.python.packages[0]
+    assert six.artifact is None and {c.sha256 for c in six.candidates} == {wheel, sdist}
+
+    def pinned(sha256: str, out: str) -> Path:
+        art = Artifact(filename="six-1.17.0-py2.py3-none-any.whl", url="https://f/six.whl", sha256=sha256)
+        packages = (dataclasses.replace(six, artifact=art),)  # as pin writes it: no wheel tags
+        lock = dataclasses.replace(
+            imp,
+            python=dataclasses.replace(imp.python, packages=packages),
+            envsnap=dataclasses.replace(imp.envsnap, pinned_from=(imp.envsnap.content_digest,)),
+        )
+        return lockfile.dump(lock, tmp_path / out)
+
+    allowed = pinned(wheel, "pinned.lock")
+    for pair in ((imported, allowed), (allowed, imported)):
+        result = cli("diff", *pair)
+        assert result.code == 0, result.out
+        assert "artifact)" not in result.out and "but the file pinned for six" in result.out, result.out
+    assert "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (one of the files A's hashes allow" in (
+        cli("diff", imported, allowed).out
+    )
+    as_json = json.loads(cli("diff", imported, allowed, "--json").out)
+    assert [(c["subject"], c["change"], c["kind"]) for c in as_json["changes"] if c["area"] == "python"] == [
+        ("six", "provenance", "artifact")
+    ]
+    other = pinned("e" * 64, "other.lock")  # a file the requirements file does not allow
+    result = cli("diff", imported, other)
+    assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
+
+
 def test_two_captures_by_two_envsnap_releases_are_identical() -> None:
     """The same environment captured by envsnap 0.9 and by 1.0 read ``other fields differ: envsnap.generator``, exit
     1: which tool wrote a lock is how it was made, as its ``created``, not a fact of the environment."""
