@@ -92,9 +92,9 @@ def _made(change: Change) -> str:
     """How a provenance entry is named in the summary line."""
     if change.area != "python":
         return change.subject
-    from ..compare.diff import BUILT_BY_BUNDLE, REQUESTED_OTHERWISE
+    from ..compare.diff import BUILT_BY_BUNDLE, BUILT_BY_SIBLING, REQUESTED_OTHERWISE
 
-    if change.kind == "artifact" and change.note == BUILT_BY_BUNDLE:  # built from the package's source (compare.diff)
+    if change.kind == "artifact" and change.note in (BUILT_BY_BUNDLE, BUILT_BY_SIBLING):  # built from its source
         return f"wheel the bundle built for {change.subject}"
     if change.kind == "artifact":  # a file one lock pins and the other's hashes allow
         return f"file pinned for {change.subject}"

@@ -635,6 +635,9 @@ def _changes(
     if made_from is not None:
         rows = {row[0]: row for row in (rows_a if made_from else rows_b)}
         found = [_built_by_bundle(c, rows) for c in found]
+    elif _one_origin(a, b):
+        by_name = ({row[0]: row for row in rows_a}, {row[0]: row for row in rows_b})
+        found = [_built_by_sibling(c, *by_name) for c in found]
     if not imported:
         return found
     managed = ({row[0] for row in rows_a if row[7]}, {row[0] for row in rows_b if row[7]})
@@ -677,6 +680,57 @@ def _built_by_bundle(change: Change, rows: Mapping[str, PackageRow]) -> Change:
     ):
         return change
     return dataclasses.replace(change, change="provenance", weight=0, note=BUILT_BY_BUNDLE)
+
+
+def _one_origin(a: Snapshot, b: Snapshot) -> bool:
+    """Both locks were made from one lock, each naming its content digest (``envsnap.made_from`` of a bundle's
+    lock, ``envsnap.pinned_from`` of ``pin``'s output): ``pin imp.lock`` and ``bundle imp.lock`` are siblings, and
+    neither names the other. Or one is that lock, which the other names among those it was pinned from: the bundle
+    of ``pin imp.lock``, whose ``made_from`` names the pin output, against ``imp.lock``."""
+    origins = [{lock.envsnap.content_digest, lock.envsnap.made_from, *lock.envsnap.pinned_from} for lock in (a, b)]
+    return bool((origins[0] & origins[1]) - {""})
+
+
+BUILT_BY_SIBLING = (
+    "the wheel a bundle built from its source: both locks come from one lock and record this source alike"
+)
+
+
+def _built_by_sibling(change: Change, rows_a: Mapping[str, PackageRow], rows_b: Mapping[str, PackageRow]) -> Change:
+    """A package pinned in one of two locks made from one lock (``_one_origin``) to a wheel of its name and version,
+    where both record the same git commit or local project: the wheel ``bundle`` built from that source, the same
+    environment with its file pinned (provenance). The named digests alone decide nothing (any lock can name one):
+    the source must be the same in both, a VCS checkout at a commit both record, and the wheel that package's.
+    An index package, another source or commit, or another project's wheel still differs."""
+    x, y = rows_a.get(change.subject), rows_b.get(change.subject)
+    if change.area != "python" or change.change != "changed" or change.kind != "artifact" or x is None or y is None:
+        return change
+    pinned = y[5] if x[5] is None else (x[5] if y[5] is None else None)
+    if pinned is None or x[2] != y[2] or x[1] != y[1] or not _built_from_source(x[2]):
+        return change
+    if not _wheel_of(pinned[0], x[0], x[1]):
+        return change
+    return dataclasses.replace(change, change="provenance", weight=0, note=BUILT_BY_SIBLING)
+
+
+def _built_from_source(source: str) -> bool:
+    """``source_text`` names a source ``bundle`` builds a wheel from and that names its content: a VCS checkout at a
+    commit (``git+URL@COMMIT``, not ``git+URL@``: a branch's head is not one content), or a local project's folder."""
+    kind = _source_kind(source)
+    if kind == "vcs":
+        return bool(source.partition("#")[0].rpartition("@")[2])
+    return kind == "url"
+
+
+def _wheel_of(filename: str, name: str, version: str) -> bool:
+    """``filename`` is a wheel of the distribution ``name`` (canonical) at ``version``."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    try:
+        wheel_name, wheel_version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, ValueError):
+        return False
+    return canonicalize_name(wheel_name) == canonicalize_name(name) and same_version(str(wheel_version), version)
 
 
 def _report(a: Snapshot, b: Snapshot, changes: list[Change]) -> DiffReport:

@@ -1453,6 +1453,82 @@ def test_a_file_the_imported_hashes_allow_pinned_in_the_other_lock_is_provenance
     assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
 
 
+def test_the_pin_output_and_a_bundle_made_from_one_lock_name_the_wheels_it_built_as_provenance(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``pin imp.lock`` and ``bundle imp.lock`` make two siblings: the pin output names the import in
+    ``pinned_from``, the bundle's lock in ``made_from``, neither names the other. ``diff pinned.lock b/envsnap.lock``
+    read ``gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (artifact)``, exit 1, for each wheel the bundle built
+    from a git commit or a local project both locks record alike. Where both name one origin lock, such a wheel is
+    provenance (exit 0, either order); a lock naming another origin, a package of another commit, one whose commit
+    neither records, or a wheel of another project still differs."""
+    from envsnap.model import Artifact
+
+    def built(name: str, version: str = "0.3.0") -> Artifact:
+        return Artifact(filename=f"{name}-{version}-py3-none-any.whl", url="", sha256="b" * 64, rebuilt=True)
+
+    origin = "sha256:" + "d" * 64  # the import both were made from
+    git = Source(kind="vcs", vcs="git", url="file:///src/gitdep", commit_id="c" * 40)
+    folder = Source(kind="directory", url="file:///src/mypkg", editable=True)
+    gitdep, mypkg = PythonPackage("gitdep", "0.3.0", source=git), PythonPackage("mypkg", "0.3.0", source=folder)
+    six = PythonPackage(
+        "six",
+        "1.17.0",
+        artifact=Artifact(filename="six-1.17.0-py2.py3-none-any.whl", url="https://f/six.whl", sha256="a" * 64),
+    )
+
+    def write(name: str, *packages: PythonPackage, **envsnap: object) -> Path:
+        lock = _lock(*packages)
+        return lockfile.dump(
+            dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, **envsnap)), tmp_path / name
+        )
+
+    pinned = write("pinned.lock", gitdep, mypkg, six, pinned_from=(origin,))
+    bundled_packages = (
+        dataclasses.replace(gitdep, artifact=built("gitdep")),
+        dataclasses.replace(mypkg, artifact=built("mypkg")),
+        six,
+    )
+    bundled = write("b.lock", *bundled_packages, made_from=origin)
+    for pair in ((pinned, bundled), (bundled, pinned)):
+        result = cli("diff", *pair)
+        assert result.code == 0, result.out
+        assert "(artifact)" not in result.out, result.out
+        assert "but the wheel the bundle built for gitdep and the wheel the bundle built for mypkg" in result.out
+    assert "gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (the wheel a bundle built from its source" in (
+        cli("diff", pinned, bundled).out
+    )
+    as_json = json.loads(cli("diff", pinned, bundled, "--json").out)
+    assert {(c["subject"], c["change"], c["kind"]) for c in as_json["changes"]} == {
+        ("gitdep", "provenance", "artifact"),
+        ("mypkg", "provenance", "artifact"),
+    }
+    imported = write("imp.lock", gitdep, mypkg, six)  # the origin itself, against the bundle of its pin output
+    digest = lockfile.load(imported).envsnap.content_digest
+    grandchild = write("b2.lock", *bundled_packages, made_from="sha256:" + "9" * 64, pinned_from=(digest,))
+    result = cli("diff", imported, grandchild)
+    assert result.code == 0 and "but the wheel the bundle built for gitdep and" in result.out, result.out
+    stranger = write("stranger.lock", *bundled_packages, made_from="sha256:" + "e" * 64)  # another origin
+    result = cli("diff", pinned, stranger)
+    assert result.code == 1 and "gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (artifact)" in result.out
+    moved = dataclasses.replace(gitdep, source=dataclasses.replace(git, commit_id="f" * 40), artifact=built("gitdep"))
+    result = cli("diff", pinned, write("moved.lock", moved, bundled_packages[1], six, made_from=origin))
+    assert result.code == 1 and "gitdep: git+file:///src/gitdep@cccc" in result.out, result.out
+    no_commit = dataclasses.replace(gitdep, source=dataclasses.replace(git, commit_id=""))
+    pinned_head = write("head.lock", no_commit, mypkg, six, pinned_from=(origin,))
+    bundled_head = write(
+        "bhead.lock", dataclasses.replace(no_commit, artifact=built("gitdep")), *bundled_packages[1:], made_from=origin
+    )
+    result = cli("diff", pinned_head, bundled_head)
+    assert result.code == 1 and "gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (artifact)" in result.out
+    assert "2 changes: 1 artifact, 1 provenance" in result.out, result.out  # mypkg: its wheel, of one folder
+    evil = dataclasses.replace(gitdep, artifact=built("evil", "9.9"))
+    other_wheel = write("other.lock", evil, *bundled_packages[1:], made_from=origin)
+    result = cli("diff", pinned, other_wheel)
+    assert result.code == 1 and "gitdep: (not pinned) -> evil-9.9-py3-none-any.whl (artifact)" in result.out
+    assert "2 changes: 1 artifact, 1 provenance" in result.out, result.out
+
+
 def test_two_captures_by_two_envsnap_releases_are_identical() -> None:
     """The same environment captured by envsnap 0.9 and by 1.0 read ``other fields differ: envsnap.generator``, exit
     1: which tool wrote a lock is how it was made, as its ``created``, not a fact of the environment."""
