@@ -1463,6 +1463,18 @@ def _package_change(
             return _change("python", name, "changed", "source", source, source_b, weight, "the same files")
         return _change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"])
     if tags != tags_b and set(tags) != set(tags_b):  # the same tags in the same order: no sets to build
+        if not (tags and tags_b) and _other_file(x, y):
+            # One side names no wheel (a hashed requirement pins by sha256 alone: its tags are blank, unknown), but
+            # the file the other pins is none it allows: another file, not only tags one lock does not say.
+            return _change(
+                "python",
+                name,
+                "changed",
+                "artifact",
+                _file_named(artifact),
+                _file_named(artifact_b),
+                _PACKAGE_WEIGHT["artifact"],
+            )
         return _change(
             "python",
             name,
@@ -1519,12 +1531,32 @@ def _package_change(
             name,
             "changed",
             "artifact",
-            artifact[0] if artifact else "(not pinned)",
-            artifact_b[0] if artifact_b else "(not pinned)",
+            _file_named(artifact),
+            _file_named(artifact_b),
             _PACKAGE_WEIGHT["artifact"],
             "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
         )
     return None
+
+
+def _file_named(pinned: tuple[str, str] | None) -> str:
+    """A pinned file as an entry names it: its file name, or for a hashed requirement's one file, which an import
+    names by its sha256 alone, that (a blank name would read as a field the import leaves out, unknown)."""
+    if pinned is None:
+        return "(not pinned)"
+    return pinned[0] or f"sha256:{pinned[1][:12]}..."
+
+
+def _other_file(x: PackageRow, y: PackageRow) -> bool:
+    """Both locks name the package's file by sha256 (a pinned file, or the files a hashed requirement allows) and the
+    file one pins is none the other names."""
+    for one, other in ((x, y), (y, x)):
+        if one[5] is not None and one[5][1]:
+            if other[5] is not None and other[5][1] and other[5][1] != one[5][1]:
+                return True
+            if other[5] is None and other[9] and one[5][1] not in other[9]:
+                return True
+    return False
 
 
 ALLOWED_FILE = "one of the files {side}'s hashes allow: the same environment with its file pinned"

@@ -1453,6 +1453,39 @@ def test_a_file_the_imported_hashes_allow_pinned_in_the_other_lock_is_provenance
     assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
 
 
+def test_a_file_the_imported_hashes_do_not_allow_differs_though_the_import_names_no_wheel_tags(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A hashed requirement names no wheel, so its import records no wheel tags: against a lock pinning six to a file
+    of another sha256 with its wheel tags (uv's pylock imported), ``diff`` read only ``other fields unknown:
+    python.packages[six].artifact, python.packages[six].wheel_tags``, exit 0, the other file hidden behind the tags
+    the import leaves blank; with one ``--hash`` (a file named by sha256 alone) ``six: (unknown) -> six-...whl``, exit
+    0, the import's blank file name read as a field it leaves out. A file none of its hashes allow is an ``artifact``
+    change, exit 1, its file named by its sha256 where it has no name; one they allow is not."""
+    from envsnap.model import Artifact
+
+    wheel, sdist = "4" * 64, "f" * 64
+    for hashes in ((wheel, sdist), (wheel,)):
+        req = tmp_path / "req.txt"
+        req.write_text("six==1.17.0" + "".join(f" \\\n    --hash=sha256:{h}" for h in hashes) + "\n")
+        imported = tmp_path / "imp.lock"
+        assert cli("import", req, "-o", imported).code == 0
+        imp = lockfile.load(imported)
+        for tags in ((), ("py2-none-any", "py3-none-any")):
+
+            def pinned(sha256: str, imp: Snapshot = imp, tags: tuple[str, ...] = tags) -> Path:
+                art = Artifact(filename="six-1.17.0-py2.py3-none-any.whl", url="https://f/six.whl", sha256=sha256)
+                six = dataclasses.replace(imp.python.packages[0], artifact=art, wheel_tags=tags)
+                lock = dataclasses.replace(imp, python=dataclasses.replace(imp.python, packages=(six,)))
+                return lockfile.dump(lock, tmp_path / f"{sha256[:4]}.lock")
+
+            result = cli("diff", imported, pinned("e" * 64))
+            old = "(not pinned)" if len(hashes) == 2 else "sha256:444444444444..."
+            assert result.code == 1, (hashes, tags, result.out)
+            assert f"six: {old} -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out, result.out
+            assert cli("diff", imported, pinned(wheel)).code == 0
+
+
 def test_the_pin_output_and_a_bundle_made_from_one_lock_name_the_wheels_it_built_as_provenance(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
