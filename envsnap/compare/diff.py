@@ -1455,6 +1455,13 @@ def _package_change(
             return rest
         note = EDITABLE_CHECKOUT + ("; other RECORD digest of its editable hook" if record != record_b else "")
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
+    elif source != source_b and _bundle_wheel_installed(x, y):
+        # The wheel a bundle built from a package's commit or folder, installed from the bundle's wheels folder
+        # (``rebuild --bundle``): no direct_url.json, so a capture names the index; verify calls it info.
+        note = BUNDLE_WHEEL_INSTALLED + (
+            "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
+        )
+        return _change("python", name, "provenance", "source", source, source_b, 0, note)
     elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").
@@ -1516,6 +1523,20 @@ def _package_change(
             1,
             f"{'A' if artifact is None else 'B'} records no pinned file",
         )
+    if (artifact is None) != (artifact_b is None) and _captured_unpinned(x, y):
+        # Pinned in one lock only, which records no RECORD digest (an import's file), against a capture of the
+        # wheel's name, version and tags: what the pinned file installs cannot be compared, so it is unknown.
+        return _change(
+            "python",
+            name,
+            "unknown",
+            "artifact",
+            artifact[0] if artifact else "",
+            artifact_b[0] if artifact_b else "",
+            1,
+            f"{'A' if artifact is None else 'B'} records no pinned file, {'B' if artifact is None else 'A'} no "
+            "RECORD digest to compare",
+        )
     allowed_by = _allowed_by(x, y)
     if allowed_by:
         # Pinned in one lock only, to a file the other's hashes allow (a hashed requirement's ``--hash`` lines, one
@@ -1537,6 +1558,39 @@ def _package_change(
             "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
         )
     return None
+
+
+BUNDLE_WHEEL_INSTALLED = (
+    "installed from the bundle's wheel built from that source (no direct_url.json: read as the index)"
+)
+EDITABLE_NOT_KEPT = "the lock installs it editable, this is a regular install of that wheel: verify warns of it"
+
+
+def _pinned_and_captured(x: PackageRow, y: PackageRow) -> tuple[PackageRow, PackageRow] | None:
+    """The side that pins a wheel of the package's name and version and records no RECORD digest, and the side
+    captured from installed files (a RECORD digest, no pinned file) whose wheel tags are that wheel's; else None."""
+    pinned, captured = (x, y) if y[5] is None else (y, x)
+    if pinned[5] is None or captured[5] is not None or pinned[4] or not captured[4] or x[1] != y[1]:
+        return None
+    if not _wheel_of(pinned[5][0], pinned[0], pinned[1]):
+        return None
+    from packaging.utils import parse_wheel_filename  # a pinned file against a capture only
+
+    tags = {str(t) for t in parse_wheel_filename(pinned[5][0])[3]}
+    return (pinned, captured) if tags == set(captured[3]) else None
+
+
+def _bundle_wheel_installed(x: PackageRow, y: PackageRow) -> bool:
+    """One lock pins the wheel a bundle built from a git commit or a local project (``_built_from_source``), the
+    other is a capture of that wheel installed from a wheels folder, which records the index as its source."""
+    pair = _pinned_and_captured(x, y)
+    return pair is not None and pair[1][2] == "index" and _built_from_source(pair[0][2])
+
+
+def _captured_unpinned(x: PackageRow, y: PackageRow) -> bool:
+    """One lock pins a file and records no RECORD digest, the other is a capture of a wheel of that name, version
+    and tags from the same source: neither can tell whether the installed files are the pinned file's."""
+    return x[2] == y[2] and _pinned_and_captured(x, y) is not None
 
 
 def _file_named(pinned: tuple[str, str] | None) -> str:

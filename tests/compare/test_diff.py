@@ -1408,6 +1408,72 @@ def test_a_bundles_lock_against_the_lock_it_was_made_from_names_the_wheels_it_bu
     assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
 
 
+def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheels_as_provenance(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``rebuild b/envsnap.lock --target venv --bundle b`` installs each wheel from the bundle's wheels folder, which
+    leaves no direct_url.json: the capture of that venv names the index as the source of gitdep (the wheel built from
+    its commit) and mypkg (of its editable folder), and records no pinned file. ``diff b/envsnap.lock cap.lock`` (a
+    pip-compile import's bundle) read ``gitdep: git+file:///...@COMMIT -> index (source)`` and ``labwheel:
+    labwheel-1.2.0-py3-none-any.whl -> (not pinned) (artifact)`` and exited 1, where verify says identical. The built
+    wheel is provenance, the find-links file unknown (exit 0); another version or another wheel's tags still differ."""
+    from envsnap.model import Artifact
+
+    commit = "b9e9cf5228d0648335f2a6987b46ccbfef22560c"
+    git = Source(kind="vcs", vcs="git", url="file:///lab/gitdep", commit_id=commit, requested_revision=commit)
+    folder = Source(kind="directory", url="file:///lab/proj/mypkg", editable=True)
+
+    def built(name: str, url: str) -> Artifact:
+        return Artifact(filename=f"{name}-0.3.0-py3-none-any.whl", url=url, sha256="b" * 64, rebuilt=True)
+
+    lab = Artifact(filename="labwheel-1.2.0-py3-none-any.whl", url="", sha256="8" * 64, index="file://{project}/w")
+    bundled = _lock(
+        PythonPackage("gitdep", "0.3.0", source=git, artifact=built("gitdep", f"git+file:///lab/gitdep@{commit}")),
+        PythonPackage("labwheel", "1.2.0", wheel_tags=("py3-none-any",), artifact=lab),
+        PythonPackage("mypkg", "0.3.0", source=folder, artifact=built("mypkg", "file:///lab/proj/mypkg")),
+    )
+    bundled = dataclasses.replace(
+        bundled, envsnap=dataclasses.replace(bundled.envsnap, origin="requirements", made_from="sha256:" + "1" * 64)
+    )
+    lock_path = lockfile.dump(bundled, tmp_path / "envsnap.lock")
+
+    def captured(name: str, version: str = "0.3.0", tags: tuple[str, ...] = ("py3-none-any",)) -> PythonPackage:
+        return PythonPackage(name, version, installer="uv", wheel_tags=tags, record_digest="sha256:" + "c" * 64)
+
+    def capture(*packages: PythonPackage) -> Path:
+        return lockfile.dump(_lock(*packages), tmp_path / f"cap{len(list(tmp_path.iterdir()))}.lock")
+
+    faithful = capture(captured("gitdep"), captured("labwheel", "1.2.0"), captured("mypkg"))
+    result = cli("diff", lock_path, faithful)
+    assert result.code == 0, result.out
+    assert f"gitdep: git+file:///lab/gitdep@{commit} -> index (installed from the bundle's wheel built" in result.out
+    assert "mypkg: editable file:///lab/proj/mypkg -> index (installed from the bundle's wheel built" in result.out
+    assert "this is a regular install of that wheel: verify warns of it" in result.out, result.out
+    assert "labwheel: labwheel-1.2.0-py3-none-any.whl -> (unknown) (B records no pinned file" in result.out
+    assert "but the bundle's wheel installed for gitdep and the bundle's wheel installed for mypkg" in result.out
+    assert cli("diff", faithful, lock_path).code == 0
+    # What truly differs still does: another version, a wheel of other tags, another commit installed from git.
+    other_commit = dataclasses.replace(git, commit_id="d" * 40, requested_revision="")
+    for packages, shown in (
+        ((captured("gitdep", "0.4.0"), captured("labwheel", "1.2.0"), captured("mypkg")), "gitdep: 0.3.0 -> 0.4.0"),
+        (
+            (captured("gitdep", tags=("cp311-cp311-linux_x86_64",)), captured("labwheel", "1.2.0"), captured("mypkg")),
+            "gitdep: git+file:///lab/gitdep@",
+        ),
+        ((captured("gitdep"), captured("labwheel", "1.2.0", ("py2-none-any",)), captured("mypkg")), "labwheel: "),
+        (
+            (
+                dataclasses.replace(captured("gitdep"), source=other_commit),
+                captured("labwheel", "1.2.0"),
+                captured("mypkg"),
+            ),
+            "(source)",
+        ),
+    ):
+        result = cli("diff", lock_path, capture(*packages))
+        assert result.code == 1 and shown in result.out, result.out
+
+
 def test_a_file_the_imported_hashes_allow_pinned_in_the_other_lock_is_provenance(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
