@@ -113,6 +113,7 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("upload_time", "s"),
             ("index", "s"),
             ("rebuilt", "b"),
+            ("version_from_build", "b"),
         ),
     ),
 )

@@ -455,6 +455,7 @@ def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
             upload_time="2026-01-01T00:00:00Z",
             index="https://example.invalid/simple",
             rebuilt=True,
+            version_from_build=True,
         ),
         conda_managed=True,
     )
