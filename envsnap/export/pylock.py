@@ -203,17 +203,7 @@ def _listed(pkg: PythonPackage) -> dict[str, Any]:
         out["index"] = indexes.pop()
     wheels, sdists = [], []
     for c in pkg.candidates:
-        file: dict[str, Any] = {"name": c.filename}
-        if c.url.startswith("file:"):
-            file["path"] = fileurls.file_url_path(c.url)
-        else:
-            file["url"] = c.url
-        stamp = _common.parse_time(c.upload_time)
-        if stamp is not None:
-            file["upload-time"] = stamp
-        if c.size:
-            file["size"] = c.size
-        file["hashes"] = {"sha256": c.sha256}
+        file = _file_entry(c.filename, c.url, c.upload_time, c.size, c.sha256)
         if c.filename.endswith(".whl"):
             wheels.append(file)
         elif c.filename.endswith(_SDIST_SUFFIXES):
@@ -229,6 +219,23 @@ def _listed(pkg: PythonPackage) -> dict[str, Any]:
     return out
 
 
+def _file_entry(filename: str, url: str, upload_time: str, size: int, sha256: str) -> dict[str, Any]:
+    """A pylock file table (a wheel or the sdist): its name, its ``path`` (a ``file:`` URL) or ``url``, upload time,
+    size and sha256."""
+    file: dict[str, Any] = {"name": filename}
+    if url.startswith("file:"):
+        file["path"] = fileurls.file_url_path(url)
+    else:
+        file["url"] = url
+    stamp = _common.parse_time(upload_time)
+    if stamp is not None:
+        file["upload-time"] = stamp
+    if size:
+        file["size"] = size
+    file["hashes"] = {"sha256": sha256}
+    return file
+
+
 def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     art = pkg.artifact
     if art is None and listed_files(pkg):
@@ -237,18 +244,8 @@ def _distribution(pkg: PythonPackage) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if art.index and not _common.is_find_links(art.index, art.url):  # pylock's index is a PEP 503 index URL
         out["index"] = art.index
-    file: dict[str, Any] = {"name": art.filename}
-    url = _common.file_url(art)  # a file the lock knows in a find-links folder: that folder's
-    if url.startswith("file:"):
-        file["path"] = fileurls.file_url_path(url)
-    else:
-        file["url"] = url
-    stamp = _common.parse_time(art.upload_time)
-    if stamp is not None:
-        file["upload-time"] = stamp
-    if art.size:
-        file["size"] = art.size
-    file["hashes"] = {"sha256": art.sha256}
+    # A file the lock knows in a find-links folder: that folder's URL of it.
+    file = _file_entry(art.filename, _common.file_url(art), art.upload_time, art.size, art.sha256)
     if art.filename.endswith(".whl"):
         out["wheels"] = [file]
     elif art.filename.endswith(_SDIST_SUFFIXES):
