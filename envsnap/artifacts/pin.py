@@ -1365,8 +1365,7 @@ class Pinner:
         (no URL: an import's, or one ``pin`` found there) is read as that folder's listing is, where the policy allows
         the folder (``--allow-url DIR``, which let ``pin`` read it) or pip is configured with it: the pattern that
         pinned the file then bundles it too. Any other URL is judged by the policy as it is."""
-        url = self._file_url(art)
-        path = local_path(url) if url and not art.url and art.index else None
+        url, path = self._lock_folder_path(art)
         folder = str(path.parent) if path is not None else ""
         trusted = bool(folder) and (folder in self.config.find_links or self.policy.refusal(folder) is None)
         return IndexFile(filename=art.filename, url=url, sha256=art.sha256, trusted=trusted)
@@ -1379,11 +1378,14 @@ class Pinner:
     def lock_folder_file(self, art: Artifact) -> str:
         """The ``file:`` URL on this machine of ``art``'s file in the find-links folder the lock records for it
         (an import's ``file://{project}/wheels``), where it is there; "" otherwise."""
-        if art.url or not art.index:
-            return ""
-        url = self._file_url(art)
-        path = local_path(url) if url else None
+        url, path = self._lock_folder_path(art)
         return url if path is not None and path.is_file() else ""
+
+    def _lock_folder_path(self, art: Artifact) -> tuple[str, Path | None]:
+        """``art``'s URL on this machine (``_file_url``), and its local path where the lock names the file by its name
+        in a find-links folder (no URL of its own, an index): None for any other."""
+        url = self._file_url(art)
+        return url, (local_path(url) if url and not art.url and art.index else None)
 
     def local_copy(self, art: Artifact) -> Path | None:
         """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
