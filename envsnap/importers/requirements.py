@@ -89,9 +89,8 @@ class _State:
     listed: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # ``_releases_in``
     recorded: set[str] = field(default_factory=set)  # the --find-links folders a package records
     # uv's ``# from URL`` under a requirement (``--emit-index-annotation``): (its line, the URL) by the requirement's
-    # first line; ``guessed``: a pinned package the file names no index of its own for (read from the options).
+    # first line.
     annotations: dict[int, tuple[int, str]] = field(default_factory=dict)
-    guessed: bool = False
 
     def project_root(self) -> str:
         """The git work tree around the working directory, else the lock's folder, else the working directory:
@@ -151,16 +150,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             f"import: --find-links {location} is not recorded (a package records one place to look for its file: "
             "the index the file names); `envsnap pin` looks there when pip is configured with it"
         )
-    # Where each package's annotation named its index, an extra index no package records served none of them.
-    for url in _unrecorded_indexes(state, packages.values()) if state.guessed else ():
-        # Which of the file's indexes holds a file, it does not say (pip looks on all); the lock records one, and its
-        # requirements export named that one alone, from which pip found none of the other index's packages.
-        first = f"its --index-url {state.index_url}" if state.index_url else "pip's default index"
-        state.warnings.append(
-            f"import: --extra-index-url {url} is not recorded: the file does not say which index holds each package, "
-            f"and the lock records {first}; `envsnap pin` with pip configured with both indexes (PIP_INDEX_URL, "
-            "PIP_EXTRA_INDEX_URL) records the index each file is on"
-        )
+    state.warnings += _unrecorded_indexes(state, packages.values())
     if state.markers_seen:
         env = default_environment()
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
@@ -359,7 +349,6 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     sha256 = _sha256s(name, version, hashes, where, state)
     annotated_index = _annotated_index(line.number, state)
     # A package without a hash records no file, so no index: the one its annotation names is recorded nowhere.
-    state.guessed = state.guessed or not sha256
     index, found = _folder_holding(name, version, sha256, state)
     index = index or annotated_index
     indexes = [index] if index else _indexes_for(version, state)
@@ -542,13 +531,12 @@ def _annotated_index(number: int, state: _State) -> str:
     """The index the file's annotation names for the requirement on line ``number`` (uv's ``# from URL``), where it
     is one the file names (``--index-url``, ``--extra-index-url``; pip's default index where it names no
     ``--index-url``): "" where there is none, or it names another (a comment left by an edit, a ``--find-links``
-    folder's ``file:`` URL, which is no index), and ``state.guessed`` is set."""
+    folder's ``file:`` URL, which is no index)."""
     annotated = state.annotations.get(number)
     url = strip_credentials(annotated[1].rstrip("/")) if annotated is not None else ""
     for index in (state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls):
         if url and strip_credentials(index) == url:  # uv names an index without its user and password
             return index
-    state.guessed = True
     return ""
 
 
@@ -622,11 +610,25 @@ def _find_links_location(value: str, folder: Path | None) -> str:
 
 
 def _unrecorded_indexes(state: _State, packages: Iterable[PythonPackage]) -> list[str]:
-    """The --extra-index-url indexes no package records (one records it for a ``+local`` version alone)."""
-    recorded = set()
-    for p in packages:
-        recorded |= {c.index for c in p.candidates} | ({p.artifact.index} if p.artifact is not None else set())
-    return [url for url in dict.fromkeys(state.extra_index_urls) if url not in recorded]
+    """A warning naming the packages from an index that have no hash, where the file names an index pip would not
+    look on by default: the lock records an index with a file (a hashed package records every index the file names,
+    the hash deciding), so none is recorded for them, and ``pin`` looks for them on the configured indexes alone,
+    where a package of the same name may be another project. The default index, which ``pin`` reads unconfigured, is
+    left unnamed."""
+    named = [f"--index-url {state.index_url}"] if state.index_url and state.index_url != interchange.PYPI_SIMPLE else []
+    named += [f"--extra-index-url {url}" for url in dict.fromkeys(state.extra_index_urls)]
+    unhashed = sorted(
+        p.name for p in packages if p.source.kind == "index" and p.artifact is None and not p.candidates and p.version
+    )
+    if not named or not unhashed:
+        return []
+    them = "it" if len(unhashed) == 1 else "them"
+    return [
+        f"import: {', '.join(named)} {'is' if len(named) == 1 else 'are'} not recorded for {', '.join(unhashed)} "
+        f"(no hash, so no file and no index): `envsnap pin` looks for {them} only on the indexes pip is configured "
+        "with (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL), which may hold another project of that name; a file with hashes "
+        "(pip-compile --generate-hashes) records each package on every index it names"
+    ]
 
 
 def _unrecorded_find_links(state: _State) -> list[str]:
