@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .. import _readlimits
+from packaging.utils import canonicalize_name
+
+from .. import _readlimits, grammar
 from .._defaults import install_hint
 from ..errors import NotInstalledError
 from ..grammar import is_conda_subdir, shown
@@ -94,6 +97,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             pip.append(_pip(entry, hashes, where))
         else:
             raise LockImportError(f"{where}: unknown manager {shown(entry.get('manager'), 200)}")
+    _refuse_left_out_editables(meta, origin, pip)
     return _conda.snapshot(
         origin="conda-lock",
         file=origin,
@@ -116,6 +120,89 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
     if source or url.startswith(_conda.VCS_PREFIXES):
         return _conda.pip_direct(name, version, url, sha256, where)
     return _conda.pip_package(name, version, url, sha256)
+
+
+def _refuse_left_out_editables(meta: Mapping[str, Any], origin: str, pip: list[PythonPackage]) -> None:
+    """Refuse a lock whose source environment file installs a project editable (``-e ./mylib`` in its ``pip:``
+    section): ``conda-lock lock`` leaves that line out of the lock with a warning of its own ("will not be included
+    in the lock file"), so the lock has no word of the project, and where another pip dependency needs a package of
+    its name it locks that name from the index: a stranger's release in the project's place (docs/security.md). The
+    sources are those ``metadata.sources`` names, as conda-lock writes them: relative to the lock's folder; only a
+    ``.yml``/``.yaml`` file inside that folder is read (bounded), and one that is absent or unreadable is not judged."""
+    if not origin or origin == "-":
+        return
+    sources = meta.get("sources")
+    folder = Path(origin).absolute().parent
+    for source in sources if isinstance(sources, list) else ():
+        path = _source_beside(folder, source)
+        if path is None:
+            continue
+        for line in _editable_lines(path):
+            target = line[2:].strip()
+            name, url = _project(path.parent, target)
+            locked = [p for p in pip if name and p.name == canonicalize_name(name)]
+            instead = (
+                f", and locked {locked[0].name} {locked[0].version} from the index in its place"
+                if locked and locked[0].source.kind == "index"
+                else ""
+            )
+            written = shown(f"{name} @ {url}", 1000) if name else "NAME @ file:///ABSOLUTE/PATH"
+            raise LockImportError(
+                f"{origin}: its source {shown(str(source))} installs {shown(target)} editable (pip: {shown(line)}), "
+                f"which conda-lock leaves out of the lock{instead}: write it as {written} in the pip: section and "
+                "lock again (conda-lock locks that folder, recorded as a local project), or install the environment "
+                "and `envsnap capture` it"
+            )
+
+
+def _source_beside(folder: Path, source: object) -> Path | None:
+    """``metadata.sources``' entry ``source`` as a file to read: a relative ``.yml``/``.yaml`` path inside the lock's
+    folder (no ``..``, no absolute path, and inside it once links are followed) that is a file there; else None."""
+    if not isinstance(source, str) or not source.endswith((".yml", ".yaml")) or grammar.has_control(source):
+        return None
+    relative = PurePosixPath(source)
+    if relative.is_absolute() or ".." in relative.parts or "\\" in source:
+        return None
+    path = folder / relative
+    try:
+        if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
+            return None
+    except OSError:
+        return None
+    return path
+
+
+def _editable_lines(path: Path) -> list[str]:
+    """The ``pip:`` entries of the environment file at ``path`` conda-lock leaves out (``-e PATH``); none where it is
+    no environment file envsnap can read (too big, not YAML, another shape: conda-lock would have said so)."""
+    try:
+        text = _readlimits.read_text(path, error=LockImportError, what="conda-lock source")
+        data = _readlimits.load_yaml(text, origin=str(path), error=LockImportError)
+    except (LockImportError, OSError):
+        return []
+    deps = data.get("dependencies") if isinstance(data, Mapping) else None
+    found: list[str] = []
+    for dep in deps if isinstance(deps, list) else ():
+        specs = dep.get("pip") if isinstance(dep, Mapping) else None
+        for spec in specs if isinstance(specs, list) else ():
+            if isinstance(spec, str) and spec.startswith("-e "):  # conda-lock's own test (``^-e .*$``)
+                found.append(spec)
+    return found
+
+
+def _project(folder: Path, target: str) -> tuple[str, str]:
+    """The name of the project ``-e TARGET`` installs and its folder's ``file:`` URL, read as a requirements import
+    reads a project's folder (("", "") when it is not a local folder here, or names no project)."""
+    from .requirements import source_tree_metadata
+
+    if "://" in target or target.startswith("git+"):
+        return "", ""
+    try:
+        directory = (folder / Path(target).expanduser()).resolve()
+        name = source_tree_metadata(directory, [])[0] if directory.is_dir() else ""
+    except (OSError, ValueError, LockImportError):
+        return "", ""
+    return (name, directory.as_uri()) if name else ("", "")
 
 
 def _depends(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:

@@ -339,6 +339,40 @@ def test_conda_lock(tmp_path: Path) -> None:
         importers.read_file(path, options=ImportOptions(platform="win-64"))
 
 
+def test_a_conda_lock_whose_environment_yml_installs_a_project_editable_is_refused(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``conda-lock lock`` leaves ``-e ./sixfork`` of an environment.yml's pip section out of the lock (a warning of its
+    own on its standard error) and locks ``six``, which another dependency needs, from the index: the import recorded
+    the lock without a word, the lab's fork of ``six`` replaced by PyPI's release, which pin, bundle and rebuild
+    fetched by its name. The source the lock names beside it is read: one line, exit 2, the project and the remedy."""
+    import shutil
+
+    folder = tmp_path / "lab"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "conda-lock-editable", folder)
+    out = tmp_path / "out.lock"
+    result = cli("import", folder / "conda-lock.yml", "-o", out)
+    assert result.code == 2 and not out.exists(), result
+    assert result.err == (
+        f"envsnap: error: {folder / 'conda-lock.yml'}: its source 'environment.yml' installs './sixfork' editable "
+        "(pip: '-e ./sixfork'), which conda-lock leaves out of the lock, and locked six 1.17.0 from the index in its "
+        f"place: write it as 'six @ {(folder / 'sixfork').as_uri()}' in the pip: section and lock again (conda-lock "
+        "locks that folder, recorded as a local project), or install the environment and `envsnap capture` it\n"
+    )
+    # A project no other package needs: left out all the same.
+    pyproject = folder / "sixfork" / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('name = "six"', 'name = "labsix"'))
+    result = cli("import", folder / "conda-lock.yml", "-o", out)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "which conda-lock leaves out of the lock: write it as 'labsix @ file:///" in result.err, result.err
+    # Where the source is not beside the lock (copied elsewhere), or not inside its folder, it is not read.
+    (folder / "environment.yml").rename(tmp_path / "environment.yml")
+    assert cli("import", folder / "conda-lock.yml", "-o", out).code == 0
+    lock = folder / "conda-lock.yml"
+    lock.write_text(lock.read_text().replace("  - environment.yml", "  - ../environment.yml"))
+    assert cli("import", lock, "-o", tmp_path / "up.lock").code == 0
+
+
 def test_a_conda_lock_keeps_each_conda_packages_dependencies(tmp_path: Path) -> None:
     """conda-lock writes each record's dependencies (name: spec); the import dropped them, so the lock lost its
     depends and an `export -f conda-explicit` of it no longer put a package's dependencies first."""
