@@ -114,9 +114,19 @@ def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> Py
         if not at or not re.fullmatch(r"[0-9a-f]{7,64}", commit):
             raise LockImportError(f"{where}: {name}: VCS reference without a commit (url@COMMIT): {shown(url, 200)}")
         if fileurls.is_file_url(repo):
-            # A repository on this machine, as pip records it (``git+file://localhost/repo`` is the same one);
-            # conda-lock 4 writes ``git+file://None/repo`` for one, which names no folder here.
-            if urlsplit(repo).netloc not in ("", "localhost"):
+            # A repository on this machine, as pip records it (``git+file://localhost/repo`` is the same one).
+            host = urlsplit(repo).netloc
+            if host == "None":
+                # conda-lock 4 writes ``git+file:///repo@COMMIT`` so (Python's spelling of the host it has none
+                # for); git ignores it, but nothing says the host is this machine. It keeps ``localhost`` as written.
+                again = f"{vcs}+{urlsplit(repo)._replace(netloc='localhost').geturl()}@{commit}"
+                again += f"#{fragment}" if fragment else ""
+                raise LockImportError(
+                    f"{where}: {name}: conda-lock wrote its git+file:/// URL with the host None "
+                    f"({shown(url, 200)}), a host envsnap does not read as this machine: write it as "
+                    f"{shown(f'{name} @ {again}', 300)} in the pip: section and lock again (the same repository)"
+                )
+            if host not in ("", "localhost"):
                 raise LockImportError(f"{where}: {name}: not a repository on this machine: {shown(url, 200)}")
             repo = fileurls.path_url(fileurls.decoded_path(repo))
         source = Source(kind="vcs", url=repo, vcs=cast(Vcs, vcs), commit_id=commit, subdirectory=subdirectory)

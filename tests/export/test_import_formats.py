@@ -2014,7 +2014,8 @@ def test_a_conda_lock_folder_or_git_dependency_is_its_source_and_exports_back_as
         ("file://None/srv/lab/mylib", "not a folder on this machine"),
         ("file://{project}/mylib", "not a folder on this machine"),
         ("file:mylib", "not an absolute folder"),
-        ("git+file://None/srv/lab/tinygit@" + "3" * 40, "not a repository on this machine"),
+        ("git+file://None/srv/lab/tinygit@" + "3" * 40, "conda-lock wrote its git+file:/// URL with the host None"),
+        ("git+file://labhost/srv/lab/tinygit@" + "3" * 40, "not a repository on this machine"),
         ("https://example.org/mylib/archive", "a direct reference envsnap cannot record"),
     ],
 )
@@ -2026,6 +2027,29 @@ def test_a_conda_lock_direct_reference_it_cannot_record_is_refused(tmp_path: Pat
         importers.read_file(path)
     assert str(caught.value).startswith(f"{path}: package[") and message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_conda_lock_s_git_file_none_url_is_refused_with_the_line_that_locks_it(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """conda-lock 4 writes a local git dependency given as ``git+file:///srv/lab/gitdep@COMMIT`` as
+    ``git+file://None/srv/lab/gitdep@COMMIT``: the refusal said "not a repository on this machine", not that conda-lock
+    wrote the host nor what to write instead. It says both: ``git+file://localhost/...``, which conda-lock keeps."""
+    path = Path(__file__).parent / "fixtures" / "conda-lock-render" / "gitnone-conda-lock.yml"
+    out = tmp_path / "out.lock"
+    result = cli("import", path, "-o", out)
+    commit = "f30bdd847db2506ff09e44a4dbc124fbdd36b8eb"
+    assert result.code == 2 and not out.exists(), result
+    assert result.err == (
+        f"envsnap: error: {path}: package[0]: gitdep: conda-lock wrote its git+file:/// URL with the host None "
+        f"('git+file://None/srv/lab/gitdep@{commit}'), a host envsnap does not read as this machine: write it as "
+        f"'gitdep @ git+file://localhost/srv/lab/gitdep@{commit}' in the pip: section and lock again (the same "
+        "repository)\n"
+    )
+    fixed = tmp_path / "conda-lock.yml"
+    fixed.write_text(path.read_text().replace("file://None/", "file://localhost/"))
+    [gitdep] = importers.read_file(fixed).python.packages
+    assert gitdep.source == Source(kind="vcs", url="file:///srv/lab/gitdep", vcs="git", commit_id=commit)
 
 
 def test_conda_lock_rendering_a_folder_or_git_dependency_imports_and_exports_back_line_for_line(
