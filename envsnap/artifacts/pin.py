@@ -754,7 +754,7 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
         return (local if fileurls.is_labelled(local) else redactor.url(local)) + mark + fragment
 
     python = dataclasses.replace(
-        snapshot.python, packages=tuple(scrub_package(p, moved) for p in snapshot.python.packages)
+        snapshot.python, packages=tuple(_folder_kept(p, scrub_package(p, moved)) for p in snapshot.python.packages)
     )
     conda = snapshot.conda
     if conda is not None:
@@ -771,6 +771,20 @@ def relabelled(snapshot: Snapshot, read_from: Path, written_to: Path) -> Snapsho
     moved_from, moved_to = _move_marks(snapshot.envsnap, read_from, written_to, moved)
     meta = dataclasses.replace(snapshot.envsnap, warnings=warnings, moved_from=moved_from, moved_to=moved_to)
     return dataclasses.replace(snapshot, envsnap=meta, python=python, conda=conda)
+
+
+def _folder_kept(before: PythonPackage, after: PythonPackage) -> PythonPackage:
+    """``after`` (``before`` relabelled) with the find-links folder its import recorded its file in, by its label and
+    no URL (``file://{project}/wheels``), written by its path where the move left it outside the new lock's folder,
+    as an import records a folder there (``/lab/wheels``): as a ``file:`` URL it read as a package index
+    (``interchange.is_find_links``), and the export of the lock wrote ``--index-url file:///lab/wheels``, a folder pip
+    cannot read as one."""
+    art, old = after.artifact, before.artifact
+    if art is None or old is None or art.url or art.index == old.index or not is_find_links(old.index):
+        return after
+    if fileurls.is_labelled(art.index) or not fileurls.is_file_url(art.index):
+        return after
+    return dataclasses.replace(after, artifact=dataclasses.replace(art, index=fileurls.decoded_path(art.index)))
 
 
 def _move_marks(meta: Meta, read_from: Path, written_to: Path, moved: Callable[[str], str]) -> tuple[str, str]:

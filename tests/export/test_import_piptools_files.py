@@ -349,6 +349,34 @@ def test_pin_into_another_folder_writes_the_labels_for_the_folder_of_the_lock_it
     assert art is not None and art.url == f"file://{{project}}/proj/wheels/{wheel.name}"
 
 
+def test_pin_into_another_folder_keeps_a_hashed_find_links_wheel_s_folder_a_find_links_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """pip-compile's ``--find-links ./wheels`` and a hashed ``labwheel``: the import records the file it found there by
+    its hash, in ``file://{project}/wheels``, with no URL. ``pin env.lock -o out/pinned.lock`` outside a work tree
+    wrote that folder as ``file:///lab/wheels``, which reads as a package index: the lock's requirements export wrote
+    ``--index-url file:///lab/wheels``, where pip looks for ``labwheel/`` below the folder and finds nothing. It is
+    written by its path, as an import records a folder outside the project, and the export names it --find-links."""
+    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "requirements.txt").write_text(
+        f"--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0 \\\n    --hash=sha256:{sha}\n"
+    )
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    art = lockfile.load(project / "env.lock").package("labwheel").artifact  # type: ignore[union-attr]
+    assert art is not None and (art.url, art.index) == ("", "file://{project}/wheels")
+    (project / "out").mkdir()
+    pinned = cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages")
+    assert pinned.code == 0, pinned.err
+    art = lockfile.load(project / "out" / "pinned.lock").package("labwheel").artifact  # type: ignore[union-attr]
+    assert art is not None and (art.filename, art.url, art.index) == (wheel.name, "", str(project / "wheels"))
+    exported = cli("export", "out/pinned.lock", "-f", "requirements", "-o", "-")
+    assert exported.code == 0, exported.err
+    lines = exported.out.splitlines()
+    assert f"--find-links {project / 'wheels'}" in lines and not any("--index-url" in line for line in lines), lines
+
+
 def test_pin_import_and_capture_into_a_folder_not_made_yet_make_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:
