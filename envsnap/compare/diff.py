@@ -236,9 +236,9 @@ def diff(a: Snapshot, b: Snapshot, same_place: SamePlace | None = None) -> DiffR
     rows_a, rows_b = [package_row(p) for p in a.python.packages], [package_row(p) for p in b.python.packages]
     changes = _changes(a, b, rows_a, rows_b, same_place)
     if not changes:
-        return _report(a, b, _uncompared(a, b))
+        return _report(a, b, _uncompared(a, b, same_place=same_place))
     if _only_no_drift(changes, a, b):
-        return _report(a, b, [*changes, *_uncompared(a, b, _explained(changes))])
+        return _report(a, b, [*changes, *_uncompared(a, b, _explained(changes), same_place)])
     return _report(a, b, changes)
 
 
@@ -887,7 +887,9 @@ def _within(path: str, explained: frozenset[str]) -> bool:
     return True
 
 
-def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset()) -> list[Change]:
+def _uncompared(
+    a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(), same_place: SamePlace | None = None
+) -> list[Change]:
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
     must not read as identical), but those an entry names already (``explained``), the tool that wrote the lock, the
     lock a bundle's lock was made from and the locks it was pinned from (``envsnap.generator``, ``envsnap.made_from``,
@@ -917,6 +919,8 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
         da, db = _files_by_hash(da, db, imported, unrecorded)
+    if same_place is not None:
+        db = _places_read_alike(da, db, same_place)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
     # Which tool wrote a lock (``envsnap import from uv``, ``envsnap 0.9``) is how it was made, as its ``created``.
     left_out = (
@@ -925,6 +929,9 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
         "envsnap.content_digest",
         "envsnap.made_from",
         "envsnap.pinned_from",
+        # The folder ``pin -o`` moved the lock from (its places are read back above, ``_places_read_alike``).
+        "envsnap.moved_from",
+        "envsnap.moved_to",
     )
     # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
     paths = [
@@ -953,6 +960,45 @@ def _uncompared(a: Snapshot, b: Snapshot, explained: frozenset[str] = frozenset(
             *provenance,
         ]
     return provenance
+
+
+def _places_read_alike(da: dict[str, Any], db: dict[str, Any], same_place: SamePlace) -> dict[str, Any]:
+    """``db`` with each local place a package of both locks names otherwise but ``same_place`` reads as one (its
+    source's URL, its file's URL and index) written as ``da`` writes it: the comparison of the packages reads them so,
+    and so must the fields no comparison looks at. ``pin -o out/x.lock`` outside a work tree names the project's
+    folder for ``out`` (``file:///lab/libs/x`` for ``file://{project}/libs/x``, the find-links folder of an imported
+    file ``/lab/wheels``): diff said "other fields differ" of one place, exit 1."""
+    from ..fileurls import is_file_url, path_url
+
+    def as_url(value: str) -> str:
+        return path_url(value) if value.startswith("/") else value
+
+    mine_by_name = {p.get("name"): p for p in _packages_of(da)}
+    changed = False
+    packages = []
+    for q in _packages_of(db):
+        p = mine_by_name.get(q.get("name"), {})
+        new = dict(q)
+        for table, key in (("source", "url"), ("artifact", "url"), ("artifact", "index")):
+            mine, yours = p.get(table), q.get(table)
+            if not isinstance(mine, dict) or not isinstance(yours, dict):
+                continue
+            x, y = mine.get(key), yours.get(key)
+            if not isinstance(x, str) or not isinstance(y, str) or x == y:
+                continue
+            if is_file_url(as_url(x)) and is_file_url(as_url(y)) and same_place(as_url(x), as_url(y)):
+                new[table] = {**new[table], key: x}
+                changed = True
+        packages.append(new)
+    if not changed:
+        return db
+    return {**db, "python": {**db["python"], "packages": packages}}
+
+
+def _packages_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    python = doc.get("python")
+    packages = python.get("packages") if isinstance(python, dict) else None
+    return [p for p in packages if isinstance(p, dict)] if isinstance(packages, list) else []
 
 
 def _upload_times_respelled(a: Snapshot, b: Snapshot) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -375,6 +376,39 @@ def test_pin_into_another_folder_keeps_a_hashed_find_links_wheel_s_folder_a_find
     assert exported.code == 0, exported.err
     lines = exported.out.splitlines()
     assert f"--find-links {project / 'wheels'}" in lines and not any("--index-url" in line for line in lines), lines
+
+
+def test_diff_of_a_hashed_find_links_import_and_its_pin_into_another_folder_reads_one_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """The import records the hashed ``labwheel`` it found in ``--find-links ./wheels`` with its file, so ``pin -o
+    out/pinned.lock`` changes no package, and ``diff env.lock out/pinned.lock`` compared the fields no comparison looks
+    at as written: ``other fields differ: python.packages[labtool].source.url, ...[labwheel].artifact.index``, exit
+    1, the project's folder and the wheels folder named for ``out/`` (``file:///lab/libs/labtool``, ``/lab/wheels``).
+    They are read as the package comparison reads them, where each lock is: one place, exit 0."""
+    project, wheel = _lab_outside_git(tmp_path, monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "requirements.txt").write_text(
+        f"--find-links ./wheels\n-e ./libs/labtool\nlabwheel==0.2.0 --hash=sha256:{sha}\n"
+    )
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    (project / "out").mkdir()
+    assert cli("pin", "env.lock", "-o", "out/pinned.lock", "--no-system-packages").code == 0
+    result = cli("diff", "env.lock", "out/pinned.lock")
+    assert result.code == 0 and result.out == "no differences\n", result.out
+    # Another folder of wheels is still another place.
+    pinned = lockfile.load(project / "out" / "pinned.lock")
+    other = [
+        dataclasses.replace(p, artifact=dataclasses.replace(p.artifact, index=str(tmp_path / "other")))
+        if p.artifact is not None
+        else p
+        for p in pinned.python.packages
+    ]
+    pinned = dataclasses.replace(pinned, python=dataclasses.replace(pinned.python, packages=tuple(other)))
+    lockfile.dump(pinned, project / "out" / "pinned.lock")
+    result = cli("diff", "env.lock", "out/pinned.lock")
+    assert result.code == 1 and "python.packages[labwheel].artifact.index" in result.out, result.out
 
 
 def test_pin_import_and_capture_into_a_folder_not_made_yet_make_it(
