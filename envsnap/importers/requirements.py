@@ -350,6 +350,17 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     annotated_index = _annotated_index(line.number, state)
     # A package without a hash records no file, so no index: the one its annotation names is recorded nowhere.
     index, found = _folder_holding(name, version, sha256, state)
+    if not sha256:
+        # ``uv export`` writes a wheel of a --find-links folder by its name alone: the folder's file of this release.
+        index, sha256, found = _folder_release(name, version, state)
+        if sha256:
+            state.warnings.append(
+                f"import: {name}: no hash in the file; recorded by the sha256 of the {name} {version} "
+                f"file{'s' if len(sha256) > 1 else ''} in its --find-links folder {index}, where pip finds it beside "
+                "the index (by its name alone, pin looked it up on the configured indexes, where anyone may publish it)"
+            )
+        else:
+            state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
     index = index or annotated_index
     indexes = [index] if index else _indexes_for(version, state)
     if not index:
@@ -406,10 +417,7 @@ def _sha256s(name: str, version: str, hashes: list[str], where: str, state: _Sta
                 "or `pip hash FILE`; or name a folder holding the file with --find-links)"
             )
         sha256 += proven.values()
-    sha256 = list(dict.fromkeys(sha256))
-    if not sha256:
-        state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
-    return sha256
+    return list(dict.fromkeys(sha256))
 
 
 def _checked_hashes(name: str, hashes: list[str], where: str) -> list[tuple[str, str]]:
@@ -467,6 +475,29 @@ def _folder_holding(name: str, version: str, sha256: list[str], state: _State) -
                 recorded = _recorded_location(location, state)
                 return recorded, filename if len(sha256) == 1 and _names_a_folder(recorded, state) else ""
     return "", ""
+
+
+def _folder_release(name: str, version: str, state: _State) -> tuple[str, list[str], str]:
+    """For a requirement the file gives no hash for: the first local ``--find-links`` folder holding files of this
+    release, as the lock records it, their sha256s (read now), and the file's name where there is one (as
+    ``_folder_holding`` names it); ("", [], "") when none does. That folder is where pip finds the lab's wheel beside
+    the index; recorded there by its hash, ``pin`` does not look the name up on the index, where anyone may publish
+    it (docs/security.md)."""
+    from .._prehash import sha256_file
+
+    for location in state.find_links:
+        files: list[tuple[str, str]] = []
+        for filename in _releases_in(location, state).get((name, version), []):
+            try:
+                files.append((filename, sha256_file(os.path.join(location, filename))))
+            except OSError:
+                continue
+        if files:
+            state.recorded.add(location)
+            recorded = _recorded_location(location, state)
+            named = len(files) == 1 and _names_a_folder(recorded, state)
+            return recorded, list(dict.fromkeys(sha for _f, sha in files)), files[0][0] if named else ""
+    return "", [], ""
 
 
 def _names_a_folder(recorded: str, state: _State) -> bool:
