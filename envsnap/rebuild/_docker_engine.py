@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
@@ -507,6 +508,39 @@ def saved_dpkg_status(bundle_root: Path, reference: str) -> str | None:
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BadBundleError(f"{source}: not a readable saved image ({short(exc)})") from None
     return text
+
+
+def image_dpkg_status(client: docker.DockerClient, image: str) -> str | None:
+    """The text of ``/var/lib/dpkg/status`` in the engine's ``image``, copied out of a container that is created
+    and never started (nothing of the image runs): what ``dpkg-query`` in a container of it reads. None when the
+    image has no such file or the engine cannot tell; a file over the bound is None too (not a Debian image's)."""
+    import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+
+    container = None
+    try:
+        container = client.api.create_container(image, command=["true"], entrypoint=[], network_disabled=True)
+        stream, _stat = client.api.get_archive(container["Id"], f"/{_DPKG_STATUS}")
+        body, size = bytearray(), 0
+        for chunk in stream:
+            size += len(chunk)
+            if size > MAX_DPKG_STATUS + (1 << 20):
+                return None
+            body += chunk
+    except (docker_sdk.errors.NotFound, docker_sdk.errors.ImageNotFound):
+        return None
+    except _engine_errors(OSError) as exc:
+        raise RebuildError(f"the Docker engine could not read /{_DPKG_STATUS} of {image}: {short(exc)}") from exc
+    finally:
+        if container is not None:
+            with contextlib.suppress(Exception):
+                client.api.remove_container(container["Id"], force=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(bytes(body)), mode="r:") as tar:
+            member = next((m for m in tar if m.isreg() and m.name.rsplit("/", 1)[-1] == "status"), None)
+            data = tar.extractfile(member) if member is not None and member.size <= MAX_DPKG_STATUS else None
+            return data.read().decode("utf-8", "replace") if data is not None else None
+    except (tarfile.TarError, OSError, EOFError):
+        return None
 
 
 def _check_saved(archive: Path, image_id: str) -> None:

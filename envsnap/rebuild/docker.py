@@ -128,6 +128,8 @@ class DockerRebuilder(Rebuilder):
                 "bundle, so the build would pull it from a registry; load it into the engine first, or bundle it "
                 "with `envsnap bundle --with-base-image`"
             )
+        if request.offline and spec.expected:
+            _check_base_holds(spec, client, request.bundle_dir)
         dockerfile = render_dockerfile(spec)
         return Plan(
             target=self.name,
@@ -566,11 +568,62 @@ def _network(spec: DockerSpec, offline: bool) -> str:
     return "none" if offline and not spec.apt_specs else spec.options.network
 
 
-def _carry_them(spec: DockerSpec) -> str:
-    """The commands that bundle the .deb files of what ``spec`` takes from the apt mirror, for its base."""
-    names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
+def _carry_them(spec: DockerSpec, names: Iterable[str] | None = None) -> str:
+    """The commands that bundle the .deb files of ``names`` (default: what ``spec`` takes from the apt mirror), for
+    its base."""
+    if names is None:
+        names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
     base = spec.base.reference if spec.base.chosen_by == "--base-image" else ""
     return carry_commands(spec.lock, names, base, "LOCK", "envsnap bundle LOCK -o BUNDLE")
+
+
+def _check_base_holds(spec: DockerSpec, client: docker.DockerClient | None, bundle_dir: Path | None) -> None:
+    """An ``--offline`` build with the bundle's ``debs/`` has no network: what the bundle does not carry
+    (``spec.expected``) must be in the base image. Decided here from that image's dpkg status (read from the
+    bundle's saved archive or copied out of the engine's image, never run), so that a base without them is one line
+    naming them now, not a build that fails at its base check (it was planned ``--network none`` and failed there,
+    exit 4). Where neither holds the image, the build's own check stays the only one."""
+    status = _base_status(spec, client, bundle_dir)
+    if status is None:
+        return
+    lacking = base_lacks(spec.expected, _dpkg_shipped(status))
+    if not lacking:
+        return
+    names = sorted({want.split("=", 1)[0].split(":", 1)[0] for want in lacking})
+    shown = ", ".join(lacking[:6]) + (f", ... ({len(lacking)} in all)" if len(lacking) > 6 else "")
+    raise BadOptionError(
+        f"--offline: the base image {spec.base.reference} lacks {shown}, which the bundle does not carry as .deb "
+        f"files, and the build has no network to install {'them' if len(lacking) > 1 else 'it'}; "
+        f"`{_carry_them(spec, names)}` carries them, or rebuild without --offline to install them from the apt mirror"
+    )
+
+
+def _base_status(spec: DockerSpec, client: docker.DockerClient | None, bundle_dir: Path | None) -> str | None:
+    """The dpkg status of the image the build runs FROM, read without running anything in it: the engine's copy
+    where it holds that image (by the id the plan pins), else the bundle's saved archive of it; None where neither
+    does (no engine, nothing saved), or the image has no dpkg status."""
+    base = spec.base
+    if client is not None:
+        facts = _docker_engine.inspector(client)(base.pinned)
+        if facts is not None and (not base.image_id or facts.image_id == base.image_id):
+            return _docker_engine.image_dpkg_status(client, base.pinned)
+    saved = _docker_engine.bundled_facts(bundle_dir).get(base.reference) if bundle_dir is not None else None
+    if bundle_dir is not None and saved is not None and saved.image_id == base.image_id:
+        return _docker_engine.saved_dpkg_status(bundle_dir, base.reference)
+    return None
+
+
+def base_lacks(expected: Iterable[tuple[str, str]], shipped: dict[tuple[str, str], str]) -> tuple[str, ...]:
+    """Those of ``expected`` (``name[:arch]``, exact version or "" for any) that a base image with the installed
+    packages ``shipped`` (``(name, arch) -> version``) does not have, as ``name[:arch]=version`` (or the name): the
+    Dockerfile's base check (``dpkg-query -W NAME``), decided before the build."""
+    lacking = []
+    for want, version in expected:
+        name, _, arch = want.partition(":")
+        have = [v for (n, a), v in shipped.items() if n == name and (not arch or a == arch)]
+        if not (version in have if version else have):
+            lacking.append(f"{want}={version}" if version else want)
+    return tuple(lacking)
 
 
 def bundled_base(bundle_dir: Path) -> str:
@@ -588,6 +641,11 @@ def offline_uncarried(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
     if spec is None:
         return ()
     names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
+    status = _base_status(spec, None, bundle_dir) if spec.expected else None
+    if status is not None:
+        # The saved base's own dpkg status decides: what it lacks, the build would fail on.
+        names |= {want.split("=", 1)[0].split(":", 1)[0] for want in base_lacks(spec.expected, _dpkg_shipped(status))}
+        return tuple(sorted(names))
     interpreter = set(interpreter_names(spec.base))
     names |= {name.split(":", 1)[0] for name, _ in spec.expected if name.split(":", 1)[0] in interpreter}
     return tuple(sorted(names))

@@ -1,0 +1,102 @@
+"""An ``--offline`` docker rebuild of a bundle with ``debs/`` expects what the bundle does not carry in the base
+image: the plan reads that image's dpkg status (the engine's copy, else the bundle's saved archive, never run) and
+refuses a base that lacks them in one line naming them, where it planned a ``--network none`` build that failed at
+its base check (exit 4, minutes in).
+
+Every image here is a labelled copy of the shared base, made by this test and removed by that label."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_docker_engine import BASE, _envsnap, captured, engine  # noqa: F401  (fixtures)
+
+from envsnap import lockfile
+
+docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of envsnap-lock) is not installed")
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.integration]
+LABEL = "org.envsnap.test"
+INTERPRETER = ("python3.11", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3.11-venv")
+
+
+@pytest.fixture
+def owned(engine: Any) -> Iterator[str]:  # noqa: F811
+    """A label value put on every image this test makes; those images are removed at the end."""
+    mark = f"offline-base-{uuid.uuid4().hex[:12]}"
+    yield mark
+    made = engine.images.list(filters={"label": f"{LABEL}={mark}"}, all=True)
+    for image in sorted(made, key=lambda i: -len(i.attrs.get("RootFS", {}).get("Layers", []))):
+        with contextlib.suppress(docker.errors.APIError):
+            engine.images.remove(image.id, force=True)
+
+
+def _copy_of_base(client: Any, mark: str, tag: str, context: Path | None = None) -> str:
+    """A labelled copy of the shared base under ``tag``; with ``context``, its dpkg status is the one there."""
+    lines = [f"FROM {BASE}", f"LABEL {LABEL}={mark}"]
+    if context is None:
+        image, _ = client.images.build(fileobj=io.BytesIO("\n".join(lines).encode()), rm=True, tag=tag)
+    else:
+        (context / "Dockerfile").write_text("\n".join([*lines, "COPY status /var/lib/dpkg/status"]) + "\n")
+        image, _ = client.images.build(path=str(context), rm=True, tag=tag, network_mode="none")
+    return str(image.id)
+
+
+def test_an_offline_plan_refuses_a_base_without_what_the_bundle_does_not_carry(
+    engine: Any,  # noqa: F811
+    captured: Path,  # noqa: F811
+    owned: str,
+    tmp_path: Path,
+) -> None:
+    locked = {p.name: p.version for p in lockfile.load(captured).system.packages}
+    if not all(name in locked for name in INTERPRETER):
+        pytest.skip("the captured lock does not record Debian's python3.11 packages")
+    name = f"envsnap-test-offline-base-{owned}"
+    _copy_of_base(engine, owned, f"{name}:bare")  # the shared base: no Python
+    bundle = tmp_path / "bundle"
+    _envsnap("bundle", str(captured), "-o", str(bundle), "--with-base-image", "--base-image", f"{name}:bare")
+    # A debs/ that carries none of the interpreter (its .deb files are the ones the offline build would install).
+    (bundle / "debs").mkdir()
+    from envsnap.artifacts.bundle import Bundle
+
+    Bundle(bundle).write_sums()
+
+    def plan(*extra: str) -> Any:
+        args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline", "--dry-run"]
+        return _envsnap(*args, "--dest", str(tmp_path / "ctx"), *extra, check=False)
+
+    # The engine holds the base: its dpkg status, copied out of a container that never starts, decides.
+    refused = plan()
+    assert refused.returncode == 2, refused.stderr
+    line = refused.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line, line
+    assert f"the base image {name}:bare lacks" in line, line
+    assert f"python3.11={locked['python3.11']}" in line and "python3.11-venv" in line, line
+    assert "--with-system-packages" in line and "without --offline" in line, line
+
+    # Gone from the engine, the bundle's saved archive of it says the same, with no engine run.
+    engine.images.remove(f"{name}:bare", force=True)
+    again = plan()
+    assert again.returncode == 2 and f"python3.11={locked['python3.11']}" in again.stderr, again.stderr
+    # What audit and REPRODUCING.md read: the saved base's facts, as the rebuild decides.
+    from envsnap.rebuild.docker import offline_uncarried
+
+    assert set(INTERPRETER) <= set(offline_uncarried(Bundle(bundle).lock, bundle))
+
+    # A base whose dpkg status holds the interpreter at the locked revision (this host's, copied in): the plan
+    # is the network-less build it was, checked in the base.
+    context = tmp_path / "held"
+    context.mkdir()
+    shutil.copyfile("/var/lib/dpkg/status", context / "status")
+    _copy_of_base(engine, owned, f"{name}:held", context)
+    done = plan("--base-image", f"{name}:held", "--json")
+    assert done.returncode == 0, done.stderr
+    steps = " ".join(json.loads(done.stdout)["steps"])
+    assert "--network none" in steps and "check that the base image has" in steps, steps
