@@ -1137,6 +1137,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "platform_tag": _TOKEN,
         "pointer_bits": Rule(lambda v: v in (32, 64), "pointer size (32 or 64)", values=(32, 64)),
         "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
+        "system_package": _s(grammar.is_system_name, "system package name"),
     },
     SystemPackage: {
         "name": _s(grammar.is_system_name, "system package name", empty=False),

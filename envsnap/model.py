@@ -186,6 +186,9 @@ class PythonEnv:
     free_threaded: bool = False
     kind: EnvKind = "system"
     executable: str = ""  # relative to the environment's prefix
+    # The Debian package of the interpreter's release whose md5sums list its executable (a venv's base
+    # interpreter, links resolved): "python3.11-minimal" for Debian's; "" for one of its own (pyenv, uv, a build).
+    system_package: str = field(default="", metadata={"sparse": True})
     packages: tuple[PythonPackage, ...] = ()
 
 

@@ -932,6 +932,9 @@ def _uncompared(
         # The folder ``pin -o`` moved the lock from (its places are read back above, ``_places_read_alike``).
         "envsnap.moved_from",
         "envsnap.moved_to",
+        # Which package installed the interpreter (verify's question, of the host it runs on): blank in a lock
+        # written before it was recorded, as in one of an interpreter of its own, so a blank tells nothing here.
+        "python.system_package",
     )
     # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
     paths = [

@@ -1037,11 +1037,16 @@ def _interpreter_debs(lock: Snapshot, actual: Snapshot) -> list[tuple[SystemPack
     """The interpreter's Debian packages at another revision of the same CPython release, where both sides run
     Debian's interpreter (its package's upstream version is the interpreter's): ``python3.11 3.11.2-6+deb12u6 ->
     3.11.2-6+deb12u8``, a stable or security update that patched the interpreter itself. Another release is the
-    interpreter's own warning; an interpreter of its own (pyenv, uv, a python image) beside them is not it."""
+    interpreter's own warning; an interpreter of its own (pyenv, uv, a python image) beside them is not it: which
+    one it is, is what the capture found owning its executable (``python.system_package``), not its version, which
+    a pyenv-built 3.11.2 beside Debian's 3.11.2 shares. A lock that does not say (captured before envsnap recorded
+    it) is taken at the environment's word."""
     version = lock.python.version
     if lock.python.implementation != "cpython" or not version or version != actual.python.version:
         return []
     names = set(interpreter_debs(version))
+    if actual.python.system_package not in names or (lock.python.system_package or "") not in names | {""}:
+        return []
     want = {(p.name, p.arch): p for p in lock.system.packages if p.manager == "dpkg" and p.name in names}
     have = {(p.name, p.arch): p for p in actual.system.packages if p.manager == "dpkg" and p.name in names}
     main = f"python{major_minor(version)}"

@@ -242,6 +242,31 @@ class PackageDatabase:
             return {}
         return {variants.get(k, k): v for k, v in sorted(found.items())}
 
+    def owner_among(self, paths: Iterable[str], names: Iterable[str]) -> str:
+        """The first of the packages ``names`` that installed one of ``paths`` (each under the names ``owners``
+        tries: merged /usr, links resolved) as one of its files; "" where none did or the host has no dpkg. Read
+        from those few packages' ``md5sums`` (every regular file a package installed, by path): not the thousands
+        of ``.list`` files ``owners`` scans, which a capture's owner index reads once, later."""
+        if self.manager != "dpkg":
+            return ""
+        variants = {variant.lstrip("/") for path in paths for variant in _path_variants(path)}
+        try:
+            entries = os.listdir(DPKG_INFO)
+        except OSError:
+            return ""
+        for name in names:
+            sums = [
+                e for e in entries if e == f"{name}.md5sums" or (e.startswith(f"{name}:") and e.endswith(".md5sums"))
+            ]
+            for entry in sorted(sums):
+                try:
+                    with open(os.path.join(DPKG_INFO, entry), encoding="utf-8", errors="replace") as fh:
+                        if any(line.rstrip("\n").partition("  ")[2] in variants for line in fh):
+                            return name
+                except OSError:
+                    continue
+        return ""
+
     def module_shared_objects(self, dist_dir: str, site_dir: str, modules: Iterable[str]) -> tuple[str, ...]:
         """The shared objects of a Python distribution that lists none of its files (Debian's ``python3-numpy``
         installs ``numpy-1.24.2.egg-info`` without RECORD or installed-files.txt): those the list of the system

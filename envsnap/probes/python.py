@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from .._privacy import PathRedactor
     from ..model import PythonEnv, PythonPackage, Source
+    from .hostlibs import PackageDatabase
 
 PROBE_SCRIPT = Path(PROBE_PATH)  # imports _pyprobe (its byte code): see there
 
@@ -382,7 +383,26 @@ def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
     layer = ctx.value_of(conda_probe.PROBE)
     if layer is not None:
         env = conda_probe.mark_conda_managed(env, ctx.python.packages, layer)
+    owner = interpreter_package(ctx.python, ctx.database)
+    if owner:
+        env = dataclasses.replace(env, system_package=owner)
     return ProbeResult(env, tuple(warnings))
+
+
+def interpreter_package(raw: RawPython, database: PackageDatabase) -> str:
+    """The Debian package of the interpreter's CPython release (``python3.11-minimal``, ...) whose md5sums list
+    the interpreter's executable, links resolved (for a venv, its base's: the venv's ``bin/python`` is a link to it,
+    or a copy beside ``{base_prefix}/bin/pythonX.Y``); "" for an interpreter of its own (pyenv, uv, a conda or a
+    source build, even of the same version beside Debian's), or without dpkg. What ``verify`` asks before it calls
+    a Debian update of those packages a patch of the environment's interpreter."""
+    from ..platforms import interpreter_debs, major_minor
+
+    if raw.implementation != "cpython" or not raw.version or not raw.executable:
+        return ""
+    paths = [os.path.realpath(raw.executable)]
+    if raw.base_prefix and raw.base_prefix != raw.prefix and not os.path.islink(raw.executable):
+        paths.append(os.path.realpath(os.path.join(raw.base_prefix, "bin", f"python{major_minor(raw.version)}")))
+    return database.owner_among(paths, interpreter_debs(raw.version))
 
 
 class PythonProbe(Probe["PythonEnv"]):

@@ -281,11 +281,11 @@ def test_the_interpreters_debian_package_patched_otherwise_is_a_warning_that_say
     CPython 3.11.2, patched by a Debian update. verify said only "N system packages that no Python package loads
     differ" (info); the interpreter that runs every line changed, so it is a warning naming the revisions."""
 
-    def debian(revision: str, *, python: str = "3.11.2") -> Snapshot:
+    def debian(revision: str, *, python: str = "3.11.2", owner: str = "python3.11-minimal") -> Snapshot:
         names = ("python3.11", "python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
         debs = tuple(SystemPackage("dpkg", n, f"3.11.2-6+{revision}", "amd64") for n in names)
         return snap(
-            python=dataclasses.replace(snap().python, version=python),
+            python=dataclasses.replace(snap().python, version=python, system_package=owner),
             system=System(manager="dpkg", packages=(*debs, SystemPackage("dpkg", "vim", revision, "amd64"))),
         )
 
@@ -299,9 +299,17 @@ def test_the_interpreters_debian_package_patched_otherwise_is_a_warning_that_say
     )
     assert [d.note for d in report.by_severity(INFO)] == ["1 system packages that no Python package loads differ"]
     # An interpreter of its own (pyenv's 3.11.7) beside Debian's python3.11: its package is one of the others.
-    own = compare(debian("deb12u6", python="3.11.7"), debian("deb12u8", python="3.11.7"))
+    own = compare(debian("deb12u6", python="3.11.7", owner=""), debian("deb12u8", python="3.11.7", owner=""))
     assert own.by_severity(WARNING) == []
     assert [d.note for d in own.by_severity(INFO)] == ["5 system packages that no Python package loads differ"]
+    # One of its own of the very same 3.11.2 (pyenv's, uv's): no package owns it, so Debian's update is not its
+    # patch, whatever the versions say (it was warned of as "Debian's CPython 3.11.2, patched otherwise").
+    pyenv = compare(debian("deb12u6", owner=""), debian("deb12u8", owner=""))
+    assert pyenv.by_severity(WARNING) == []
+    assert [d.note for d in pyenv.by_severity(INFO)] == ["5 system packages that no Python package loads differ"]
+    # A lock that does not say (written before the owner was recorded) is taken at the verified environment's word.
+    [old_lock] = compare(debian("deb12u6", owner=""), debian("deb12u8")).by_severity(WARNING)
+    assert old_lock.describe() == warning.describe()
 
 
 def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., object]) -> None:
