@@ -92,12 +92,20 @@ def _made(change: Change) -> str:
     """How a provenance entry is named in the summary line."""
     if change.area != "python":
         return change.subject
-    from ..compare.diff import BUILT_BY_BUNDLE, BUILT_BY_SIBLING, BUNDLE_WHEEL_INSTALLED, REQUESTED_OTHERWISE
+    from ..compare.diff import (
+        BUILT_BY_BUNDLE,
+        BUILT_BY_SIBLING,
+        BUNDLE_WHEEL_INSTALLED,
+        ONE_FILE_MOVED,
+        REQUESTED_OTHERWISE,
+    )
 
     if change.kind == "artifact" and change.note in (BUILT_BY_BUNDLE, BUILT_BY_SIBLING):  # built from its source
         return f"wheel the bundle built for {change.subject}"
-    if change.note.startswith(BUNDLE_WHEEL_INSTALLED):  # rebuilt from a bundle: its wheels folder, no direct_url
+    if change.note.startswith(BUNDLE_WHEEL_INSTALLED):  # rebuilt from a bundle, by path
         return f"bundle's wheel installed for {change.subject}"
+    if change.note == ONE_FILE_MOVED:  # one file by path from two folders
+        return f"folder of {change.subject}'s file"
     if change.kind == "artifact":  # a file one lock pins and the other's hashes allow
         return f"file pinned for {change.subject}"
     if change.note == REQUESTED_OTHERWISE:  # a VCS package's revision asked for otherwise: not an editable checkout

@@ -267,6 +267,12 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
     # One editable checkout named by its folder and by its commit: its source, and its hook's RECORD (the note).
     checkouts = [c.subject for c in changes if c.area == "python" and c.change == "provenance" and c.kind == "source"]
     fields |= {f"python.packages[{name}].{field}" for name in checkouts for field in ("source", "record_digest")}
+    # The bundle's wheel installed by path: the file one lock pins is the one the other's direct_url.json names.
+    fields |= {
+        f"python.packages[{c.subject}].artifact"
+        for c in changes
+        if c.area == "python" and c.change == "provenance" and c.note.startswith(BUNDLE_WHEEL_INSTALLED)
+    }
     return frozenset(fields)
 
 
@@ -1504,13 +1510,30 @@ def _package_change(
             return rest
         note = EDITABLE_CHECKOUT + ("; other RECORD digest of its editable hook" if record != record_b else "")
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
-    elif source != source_b and _bundle_wheel_installed(x, y):
-        # The wheel a bundle built from a package's commit or folder, installed from the bundle's wheels folder
-        # (``rebuild --bundle``): no direct_url.json, so a capture names the index; verify calls it info.
+    elif source != source_b and (installed := _bundle_wheel_installed(x, y)):
+        # The wheel a bundle built (from a commit, a folder or an sdist), installed by ``rebuild --bundle`` from its
+        # file, which direct_url.json names with its sha256: that very file. What else differs still does.
+        pinned = x if installed is y else y
+        if not pinned[3] and pinned[5] is not None:  # an import records no tags: the wheel's file name gives them
+            from packaging.utils import parse_wheel_filename
+
+            tags_of = tuple(sorted(str(t) for t in parse_wheel_filename(pinned[5][0])[3]))
+            pinned = (*pinned[:3], tags_of, *pinned[4:])
+        read = (*installed[:2], pinned[2], *installed[3:5], pinned[5], *installed[6:])  # as that file's install
+        rest = _package_change(pinned, read) if installed is y else _package_change(read, pinned)
+        if rest is not None and rest.change != "provenance":
+            return rest
         note = BUNDLE_WHEEL_INSTALLED + (
             "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
         )
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
+    elif source != source_b and _one_file_moved(x, y):
+        # One archive by path (the same file name and sha256) in two folders: a bundle's wheel installed from two
+        # copies of the bundle (a folder, an archive unpacked to a temporary one). What else differs still does.
+        rest = _package_change(x, (*y[:2], source, *y[3:]), imported, same_place)
+        if rest is not None and rest.change != "provenance":
+            return rest
+        return _change("python", name, "provenance", "source", source, source_b, 0, ONE_FILE_MOVED)
     elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").
@@ -1610,9 +1633,10 @@ def _package_change(
 
 
 BUNDLE_WHEEL_INSTALLED = (
-    "installed from the bundle's wheel built from that source (no direct_url.json: read as the index)"
+    "installed from the bundle's wheel built from that source: direct_url.json names that file, the same sha256"
 )
 EDITABLE_NOT_KEPT = "the lock installs it editable, this is a regular install of that wheel: verify warns of it"
+ONE_FILE_MOVED = "the same file (name and sha256) installed by path from another folder"
 
 
 def _pinned_and_captured(x: PackageRow, y: PackageRow) -> tuple[PackageRow, PackageRow] | None:
@@ -1629,11 +1653,35 @@ def _pinned_and_captured(x: PackageRow, y: PackageRow) -> tuple[PackageRow, Pack
     return (pinned, captured) if tags == set(captured[3]) else None
 
 
-def _bundle_wheel_installed(x: PackageRow, y: PackageRow) -> bool:
-    """One lock pins the wheel a bundle built from a git commit or a local project (``_built_from_source``), the
-    other is a capture of that wheel installed from a wheels folder, which records the index as its source."""
-    pair = _pinned_and_captured(x, y)
-    return pair is not None and pair[1][2] == "index" and _built_from_source(pair[0][2])
+def _bundle_wheel_installed(x: PackageRow, y: PackageRow) -> PackageRow | None:
+    """The side that installed by path the very wheel the other pins: ``rebuild --bundle`` installs each wheel the
+    bundle built by its file, so pip and uv write a direct_url.json naming it, and a capture records that file's
+    URL and sha256. Its file name and sha256 must be the pinned wheel's, of the package's name and version. A
+    capture that names the index (a wheel from an index or a find-links folder, which leaves no direct_url.json)
+    is not the bundle's wheel: another wheel of that version reads the same."""
+    for pinned, installed in ((x, y), (y, x)):
+        if pinned[5] is None or installed[5] is not None or not installed[6] or pinned[1] != installed[1]:
+            continue
+        filename, sha256 = pinned[5]
+        if not sha256 or installed[6] != sha256 or not installed[2].startswith("file:"):
+            continue
+        if not _built_from_source(pinned[2]):
+            continue
+        from ..fileurls import decoded_path  # a pair of a pinned wheel and an install by path only
+
+        if decoded_path(installed[2]).rsplit("/", 1)[-1] == filename and _wheel_of(filename, pinned[0], pinned[1]):
+            return installed
+    return None
+
+
+def _one_file_moved(x: PackageRow, y: PackageRow) -> bool:
+    """Both locks install one archive by path, the same file name and sha256, from two local folders (neither a
+    label, which ``_one_archive`` reads): the bytes are one file, the folder is where it lay."""
+    if not x[6] or x[6] != y[6] or not (x[2].startswith("file:") and y[2].startswith("file:")):
+        return False
+    from ..fileurls import decoded_path  # a pair of local archives only
+
+    return decoded_path(x[2]).rsplit("/", 1)[-1] == decoded_path(y[2]).rsplit("/", 1)[-1]
 
 
 def _captured_unpinned(x: PackageRow, y: PackageRow) -> bool:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _lockcache, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
-from ..model import PythonEnv, PythonPackage, Snapshot, SystemPackage
+from ..model import PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
 from ..platforms import debian_upstream, interpreter_debs, major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
@@ -882,25 +882,15 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         # layouts"): the same code now, not after the next edit. A warning: said, and --strict refuses it.
         # Installed from a wheel, by path or from a find-links folder, leaves no direct_url.json ("index"): said as
         # what it is here, where the lock names a folder.
-        now = "a wheel" if b.kind == "index" else source_text(have)
+        now = "a wheel" if b.kind == "index" or _the_bundles_wheel(want, b) else source_text(have)
         return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_LOST)]
     if a.kind == "vcs" and a.editable and b.kind in ("index", "archive"):
         # The bundle's wheel of the locked commit of an editable checkout (``pip install -e git+URL#egg=NAME``):
         # the same code now, not the checkout the researcher edits in place. A warning, as for a folder (above).
-        now = "a wheel" if b.kind == "index" else source_text(have)
+        now = "a wheel" if b.kind == "index" or _the_bundles_wheel(want, b) else source_text(have)
         return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_CHECKOUT_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
-        return [
-            Difference(
-                INFO,
-                "python",
-                name,
-                "source",
-                source_text(want),
-                source_text(have),
-                "installed from a wheel built from the locked source",
-            )
-        ]
+        return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), _built_wheel(want, b))]
     same = _same_file(want, have) if {a.kind, b.kind} == {"index", "archive"} else ""
     if same:
         # An sdist by path and the wheel built from it share their installed files, not their file.
@@ -912,6 +902,34 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         note = f"{what}, from an index or a find-links folder and by {'URL' if same == 'wheel' else 'path'}"
         return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), note)]
     return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
+
+
+def _built_wheel(want: PythonPackage, b: Source) -> str:
+    """Where the wheel of a package the lock builds from source (a commit, a folder, an sdist) was installed from,
+    as its direct_url.json says: the file the lock pins (``rebuild --bundle`` installs the bundle's wheel by path:
+    the same sha256), another file by path, or an index or find-links folder, which leaves none."""
+    from urllib.parse import unquote
+
+    art = want.artifact
+    if b.kind == "index":
+        return "installed from an index or a find-links folder (no direct_url.json): not known to be built from it"
+    name = unquote(b.url.rsplit("/", 1)[-1])
+    if art is not None and _the_bundles_wheel(want, b):
+        return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256)"
+    if art is None or not art.sha256:
+        return f"installed from the wheel file {name} (the lock pins no built wheel to compare it with)"
+    return f"installed from the wheel file {name}, not the bundle's {art.filename} built from the locked source"
+
+
+def _the_bundles_wheel(want: PythonPackage, b: Source) -> bool:
+    """``b`` (an installed package's source) is the file the lock pins, by path: its name and sha256, as
+    ``rebuild --bundle`` installs a wheel the bundle built (its direct_url.json names the file)."""
+    from urllib.parse import unquote
+
+    art = want.artifact
+    if art is None or not art.sha256 or b.kind != "archive" or b.archive_hash != f"sha256={art.sha256}":
+        return False
+    return unquote(b.url.rsplit("/", 1)[-1]) == art.filename
 
 
 EDITABLE_LOST = (

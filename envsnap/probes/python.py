@@ -58,6 +58,10 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
             archive_hash = f"{algo}={hashes[algo]}"
         elif isinstance(archive.get("hash"), str):
             archive_hash = archive["hash"]
+        if not archive_hash:
+            # uv installing ``name @ file:///w/x.whl#sha256=HEX`` keeps the hash in the URL's fragment and leaves
+            # ``archive_info`` empty; pip moves it into ``archive_info``. Read as pip writes it.
+            url, archive_hash = _hash_fragment(url)
         return Source(kind="archive", url=url, archive_hash=archive_hash, subdirectory=subdirectory)
     dir_info = direct_url.get("dir_info")
     if isinstance(dir_info, dict):
@@ -65,6 +69,16 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
             kind="directory", url=url, editable=bool(dir_info.get("editable", False)), subdirectory=subdirectory
         )
     return Source(kind="archive", url=url, subdirectory=subdirectory)
+
+
+def _hash_fragment(url: str) -> tuple[str, str]:
+    """An archive URL whose fragment is its hash alone (``#sha256=HEX``, as PEP 610's older ``url`` spelling and uv
+    write it) -> the URL without it and ``sha256=HEX``; any other URL as it is, with no hash."""
+    base, sep, fragment = url.partition("#")
+    algo, eq, value = fragment.partition("=")
+    if sep and eq and algo in ("sha256", "sha384", "sha512") and value and all(c in "0123456789abcdef" for c in value):
+        return base, f"{algo}={value}"
+    return url, ""
 
 
 def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None) -> tuple[PythonEnv, list[str]]:

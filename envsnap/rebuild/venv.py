@@ -74,6 +74,8 @@ from .interface import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..artifacts.pin import Pinner
     from ..compare.verdict import VerifyReport
 
@@ -434,7 +436,11 @@ def install_python_layer(
         say(f"checking {counted(len(packages), 'wheel')} against the lock's sha256")
         wheels = _checked_wheels(packages, bundle, offline=offline, spill=spill, allow_urls=allow_urls)
         requirements = Path(tmp) / "requirements.txt"
-        requirements.write_text(_install_requirements(packages), "utf-8")
+        pairs = zip(packages, wheels, strict=True)
+        built = {
+            p.name: w for p, w in pairs if p.artifact is not None and p.artifact.rebuilt and p.source.kind != "index"
+        }
+        requirements.write_text(_install_requirements(packages, built), "utf-8")
         links = sorted({str(w.parent) for w in wheels})
         uv = _tools.uv()
         find_links = [arg for d in links for arg in ("--find-links", d)]
@@ -488,11 +494,18 @@ def _install(args: list[str], env: dict[str, str]) -> _runner.Result:
     return _runner.run(args, timeout=INSTALL_TIMEOUT, env=env)
 
 
-def _install_requirements(packages: list[PythonPackage]) -> str:
+def _install_requirements(packages: list[PythonPackage], built: Mapping[str, Path] | None = None) -> str:
     """The installer's input, written here from checked values only: one ``name==version --hash=sha256:HEX``
     line per package. A name, version or hash that is not exactly that grammar (a newline, a space, an
     option such as ``--find-links``) is refused, so no lock value can add a line or an option: with
-    ``--no-index`` and ``--no-deps`` the installer reads nothing but the checked wheels."""
+    ``--no-index`` and ``--no-deps`` the installer reads nothing but the checked wheels.
+
+    ``built``: the checked file of each wheel the bundle built from the lock's source (a commit, a folder, an
+    sdist by URL; not the index's sdist, whose source is the index either way), which is
+    installed by its ``file:`` URL (``name @ URL#sha256=HEX``): pip and uv then write its PEP 610
+    ``direct_url.json`` naming that file (pip its sha256 in ``archive_info``, uv in the URL's fragment), so a
+    capture of the venv tells the bundle's wheel from a wheel of that version from an index, which leaves none.
+    The URL is made from the checked path (percent-encoded: no space, ``#`` or newline survives)."""
     lines = []
     for pkg in sorted(packages, key=lambda p: p.name):
         art = pkg.artifact
@@ -504,7 +517,11 @@ def _install_requirements(packages: list[PythonPackage]) -> str:
         ):
             if not ok:
                 raise UnsafeInputError(f"{pkg.name[:80]!r}: {what} {shown(value)} cannot go to an installer")
-        lines.append(f"{pkg.name}=={pkg.version} --hash=sha256:{sha}\n")
+        wheel = (built or {}).get(pkg.name)
+        if wheel is not None:
+            lines.append(f"{pkg.name} @ {wheel.absolute().as_uri()}#sha256={sha} --hash=sha256:{sha}\n")
+        else:
+            lines.append(f"{pkg.name}=={pkg.version} --hash=sha256:{sha}\n")
     return "".join(lines)
 
 

@@ -1411,12 +1411,13 @@ def test_a_bundles_lock_against_the_lock_it_was_made_from_names_the_wheels_it_bu
 def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheels_as_provenance(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
-    """``rebuild b/envsnap.lock --target venv --bundle b`` installs each wheel from the bundle's wheels folder, which
-    leaves no direct_url.json: the capture of that venv names the index as the source of gitdep (the wheel built from
-    its commit) and mypkg (of its editable folder), and records no pinned file. ``diff b/envsnap.lock cap.lock`` (a
-    pip-compile import's bundle) read ``gitdep: git+file:///...@COMMIT -> index (source)`` and ``labwheel:
-    labwheel-1.2.0-py3-none-any.whl -> (not pinned) (artifact)`` and exited 1, where verify says identical. The built
-    wheel is provenance, the find-links file unknown (exit 0); another version or another wheel's tags still differ."""
+    """``rebuild b/envsnap.lock --target venv --bundle b`` installs each wheel the bundle built by its file, so its
+    direct_url.json names that file and its sha256: the capture of that venv records gitdep (the wheel built from its
+    commit) and mypkg (of its editable folder) as that archive, and no pinned file. ``diff b/envsnap.lock cap.lock``
+    reads the built wheel as provenance and the find-links file as unknown (exit 0). A capture naming the index
+    (another wheel of that version, from an index or a find-links folder: no direct_url.json) is not the bundle's
+    wheel: it exited 0 as one when the rebuild left no direct_url.json (that assertion encoded the defect); it is a
+    change of source, exit 1. Another version, another wheel's tags, another sha256 still differ."""
     from envsnap.model import Artifact
 
     commit = "b9e9cf5228d0648335f2a6987b46ccbfef22560c"
@@ -1437,41 +1438,75 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
     )
     lock_path = lockfile.dump(bundled, tmp_path / "envsnap.lock")
 
-    def captured(name: str, version: str = "0.3.0", tags: tuple[str, ...] = ("py3-none-any",)) -> PythonPackage:
-        return PythonPackage(name, version, installer="uv", wheel_tags=tags, record_digest="sha256:" + "c" * 64)
+    def captured(
+        name: str, version: str = "0.3.0", tags: tuple[str, ...] = ("py3-none-any",), sha256: str = "b" * 64
+    ) -> PythonPackage:
+        wheel = Source(
+            kind="archive",
+            url=f"file:///tmp/b/wheels/{name}-{version}-py3-none-any.whl",
+            archive_hash="sha256=" + sha256,
+        )
+        return PythonPackage(
+            name, version, installer="uv", wheel_tags=tags, record_digest="sha256:" + "c" * 64, source=wheel
+        )
+
+    def indexed(name: str, version: str = "0.3.0") -> PythonPackage:
+        return dataclasses.replace(captured(name, version), source=Source())
 
     def capture(*packages: PythonPackage) -> Path:
         return lockfile.dump(_lock(*packages), tmp_path / f"cap{len(list(tmp_path.iterdir()))}.lock")
 
-    faithful = capture(captured("gitdep"), captured("labwheel", "1.2.0"), captured("mypkg"))
+    faithful = capture(captured("gitdep"), indexed("labwheel", "1.2.0"), captured("mypkg"))
     result = cli("diff", lock_path, faithful)
     assert result.code == 0, result.out
-    assert f"gitdep: git+file:///lab/gitdep@{commit} -> index (installed from the bundle's wheel built" in result.out
-    assert "mypkg: editable file:///lab/proj/mypkg -> index (installed from the bundle's wheel built" in result.out
+    wheels = "file:///tmp/b/wheels"
+    assert (
+        f"gitdep: git+file:///lab/gitdep@{commit} -> {wheels}/gitdep-0.3.0-py3-none-any.whl (installed from the "
+        "bundle's wheel built from that source: direct_url.json names that file, the same sha256; verify calls it info)"
+    ) in result.out, result.out
+    assert f"mypkg: editable file:///lab/proj/mypkg -> {wheels}/mypkg-0.3.0-py3-none-any.whl (installed" in result.out
     assert "this is a regular install of that wheel: verify warns of it" in result.out, result.out
     assert "labwheel: labwheel-1.2.0-py3-none-any.whl -> (unknown) (B records no pinned file" in result.out
     assert "but the bundle's wheel installed for gitdep and the bundle's wheel installed for mypkg" in result.out
     assert cli("diff", faithful, lock_path).code == 0
-    # What truly differs still does: another version, a wheel of other tags, another commit installed from git.
+    # What truly differs still does: a wheel of that version from an index, another version, a wheel of other tags,
+    # another file by path, another commit installed from git.
     other_commit = dataclasses.replace(git, commit_id="d" * 40, requested_revision="")
+    lab_ok = indexed("labwheel", "1.2.0")
     for packages, shown in (
-        ((captured("gitdep", "0.4.0"), captured("labwheel", "1.2.0"), captured("mypkg")), "gitdep: 0.3.0 -> 0.4.0"),
+        ((indexed("gitdep"), lab_ok, captured("mypkg")), f"gitdep: git+file:///lab/gitdep@{commit} -> index (source)"),
+        ((captured("gitdep", "0.4.0"), lab_ok, captured("mypkg")), "gitdep: 0.3.0 -> 0.4.0"),
         (
-            (captured("gitdep", tags=("cp311-cp311-linux_x86_64",)), captured("labwheel", "1.2.0"), captured("mypkg")),
-            "gitdep: git+file:///lab/gitdep@",
+            (captured("gitdep", tags=("cp311-cp311-linux_x86_64",)), lab_ok, captured("mypkg")),
+            "gitdep: py3-none-any -> cp311-cp311-linux_x86_64 (build, wheel tag)",
         ),
-        ((captured("gitdep"), captured("labwheel", "1.2.0", ("py2-none-any",)), captured("mypkg")), "labwheel: "),
+        ((captured("gitdep", sha256="e" * 64), lab_ok, captured("mypkg")), "gitdep: git+file:///lab/gitdep@"),
         (
-            (
-                dataclasses.replace(captured("gitdep"), source=other_commit),
-                captured("labwheel", "1.2.0"),
-                captured("mypkg"),
-            ),
-            "(source)",
+            (captured("gitdep"), dataclasses.replace(lab_ok, wheel_tags=("py2-none-any",)), captured("mypkg")),
+            "labwheel: ",
         ),
+        ((dataclasses.replace(captured("gitdep"), source=other_commit), lab_ok, captured("mypkg")), "(source)"),
     ):
         result = cli("diff", lock_path, capture(*packages))
         assert result.code == 1 and shown in result.out, result.out
+
+
+def test_one_wheel_by_path_from_two_folders_is_provenance(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """Two rebuilds from one bundle, a folder and its archive (unpacked to a temporary folder), install the wheel it
+    built by path from two folders: the captures name one file (its name and sha256) at two URLs. Provenance, exit
+    0; another sha256 is another file, exit 1."""
+
+    def captured(folder: str, sha256: str = "b" * 64) -> Path:
+        url = f"file:///{folder}/wheels/mypkg-0.3.0-py3-none-any.whl"
+        source = Source(kind="archive", url=url, archive_hash="sha256=" + sha256)
+        pkg = PythonPackage("mypkg", "0.3.0", wheel_tags=("py3-none-any",), record_digest="sha256:" + "c" * 64)
+        return lockfile.dump(_lock(dataclasses.replace(pkg, source=source)), tmp_path / f"{folder}-{sha256[0]}.lock")
+
+    result = cli("diff", captured("lab/b"), captured("tmp/unpacked/bundle"))
+    assert result.code == 0, result.out
+    assert "(the same file (name and sha256) installed by path from another folder)" in result.out
+    assert "nothing both locks record differs but the folder of mypkg's file" in result.out
+    assert cli("diff", captured("lab/b"), captured("tmp/unpacked/bundle", "e" * 64)).code == 1
 
 
 def test_a_file_the_imported_hashes_allow_pinned_in_the_other_lock_is_provenance(

@@ -375,6 +375,21 @@ def test_source_without_direct_url_is_index() -> None:
     assert pyprobe.source_from_direct_url(None, PathRedactor()).kind == "index"
 
 
+def test_a_wheel_installed_by_path_is_recorded_alike_from_pip_and_uv() -> None:
+    """``name @ file:///b/wheels/x.whl#sha256=HEX`` (how ``rebuild --bundle`` installs a wheel the bundle built): pip
+    writes the hash in ``archive_info``, uv 0.13 leaves ``archive_info`` empty and keeps it in the URL's fragment,
+    which was recorded as part of the URL with no archive_hash. Both read as the file's URL and its sha256."""
+    sha = "c2f60dc495b9a0c64b56769b98dfa136c5ee4991e8cc50bd9454bb028989aacc"
+    url = "file:///b/wheels/mypkg-0.3.0-py3-none-any.whl"
+    pip = {"archive_info": {"hash": f"sha256={sha}", "hashes": {"sha256": sha}}, "url": url}
+    uv = {"url": f"{url}#sha256={sha}", "archive_info": {}}
+    for written in (pip, uv):
+        source = pyprobe.source_from_direct_url(written, PathRedactor())
+        assert (source.kind, source.url, source.archive_hash) == ("archive", url, f"sha256={sha}")
+    other = pyprobe.source_from_direct_url({"url": f"{url}#egg=mypkg", "archive_info": {}}, PathRedactor())
+    assert (other.url, other.archive_hash) == (f"{url}#egg=mypkg", "")
+
+
 @pytest.mark.parametrize("minor", [7, 8, 9, 10, 12, 13])
 def test_probe_runs_in_other_interpreters(minor: int) -> None:
     """The probe is standard-library only and keeps to syntax that Python 3.7 accepts."""

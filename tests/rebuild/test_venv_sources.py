@@ -4,10 +4,13 @@ built from an sdist. The index is a file:// PEP 503 tree made here, configured t
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +133,70 @@ def test_missing_wheel_is_fetched_from_its_pinned_url_when_online(
     rebuilt = rebuild(lock_path, target="venv", dest=tmp_path / "env", bundle=tmp_path / "bundle")
     assert isinstance(rebuilt, RebuildResult) and rebuilt.verify is not None and rebuilt.verify.identical
     assert result.lock.package("esnptalpha") is not None
+
+
+def test_a_wheel_the_bundle_built_from_a_folder_is_recognisable_in_the_rebuilt_venv(
+    local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``rebuild --target venv --bundle B --offline`` installed the wheel the bundle built from a local project from
+    the bundle's wheels folder, which leaves no direct_url.json: a capture of the venv named the index, as it names
+    any other wheel of that version from an index, and diff and verify could not tell them apart. It installs that
+    wheel by its file: pip and uv write a direct_url.json naming it and its sha256, which diff and verify compare
+    with the file the bundle's lock pins."""
+    uv = _uv()
+    _index_url, _lock, _venv = local_index
+    project = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
+    venv = tmp_path / "gamma"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    assert cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B").code == 0
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package("esnptgamma")
+    assert bundled is not None and bundled.artifact is not None and bundled.artifact.rebuilt
+    wheel, sha256 = bundled.artifact.filename, bundled.artifact.sha256
+    bundle_lock = tmp_path / "B" / "envsnap.lock"
+    rebuilt = cli(
+        "rebuild", bundle_lock, "--target", "venv", "--bundle", tmp_path / "B", "--offline", "--dest", tmp_path / "R"
+    )
+    assert rebuilt.code == 0, rebuilt.out
+    (direct_url,) = (tmp_path / "R").glob("lib/python*/site-packages/esnptgamma-1.0.dist-info/direct_url.json")
+    written = json.loads(direct_url.read_text())
+    assert written["url"].split("#")[0] == (tmp_path / "B" / "wheels" / wheel).as_uri()
+    assert cli("capture", "--python", tmp_path / "R" / "bin" / "python", "-o", tmp_path / "cap.lock").code == 0
+    captured = lockfile.load(tmp_path / "cap.lock").package("esnptgamma")
+    assert captured is not None and captured.source.kind == "archive"
+    assert captured.source.archive_hash == f"sha256={sha256}"
+    result = cli("diff", tmp_path / "B" / "envsnap.lock", tmp_path / "cap.lock")
+    assert (
+        "esnptgamma: file://" in result.out
+        and f"-> {captured.source.url} (installed from the bundle's wheel" in result.out
+    )
+    assert "the bundle's wheel installed for esnptgamma" in result.out and result.code == 0, result.out
+    verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", tmp_path / "R" / "bin" / "python")
+    assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified.out
+    # Another wheel of that name and version, from a find-links folder: no direct_url.json, not the bundle's wheel.
+    other = _project(tmp_path / "src2" / "esnptgamma", "esnptgamma", "1.0")
+    (other / "esnptgamma" / "__init__.py").write_text("NAME = 'another'\n")
+    subprocess.run([uv, "build", "-q", "--wheel", "--out-dir", str(tmp_path / "links"), str(other)], check=True)
+    fake = tmp_path / "fake"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(fake)], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(fake / "bin" / "python"),
+            "--no-index",
+            "--find-links",
+            str(tmp_path / "links"),
+            "esnptgamma==1.0",
+        ],
+        check=True,
+    )
+    assert cli("capture", "--python", fake / "bin" / "python", "-o", tmp_path / "fake.lock").code == 0
+    result = cli("diff", tmp_path / "B" / "envsnap.lock", tmp_path / "fake.lock")
+    assert result.code == 1 and "-> index (source)" in result.out, result.out
+    verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", fake / "bin" / "python")
+    assert "installed from an index or a find-links folder (no direct_url.json): not known to be built" in verified.out

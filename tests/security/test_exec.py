@@ -25,7 +25,7 @@ from envsnap.artifacts import conda as conda_archives
 from envsnap.artifacts.bundle import Bundle, fetch_wheel
 from envsnap.artifacts.pin import IndexConfig, Pinner, cached_path
 from envsnap.errors import EnvsnapError, UnsafeInputError
-from envsnap.model import Artifact
+from envsnap.model import Artifact, Source
 from envsnap.rebuild import conda as conda_target
 from envsnap.rebuild import venv
 
@@ -481,6 +481,20 @@ def test_install_requirements_refuse_anything_but_name_version_hash() -> None:
     ):
         with pytest.raises(UnsafeInputError):
             venv._install_requirements([bad])
+
+
+def test_a_built_wheel_installed_by_path_is_one_line_whatever_its_folder(tmp_path: Path) -> None:
+    """A wheel the bundle built is installed by its ``file:`` URL (its direct_url.json then names it): the bundle's
+    folder, which may hold a space, ``#`` or a newline, is percent-encoded, so it adds no line, option or fragment."""
+    from envsnap.model import PythonPackage
+
+    folder = tmp_path / "my b#x\n-r evil"
+    folder.mkdir()
+    built = Artifact("victim-1.0-py3-none-any.whl", "file:///src", "a" * 64, rebuilt=True)
+    pkg = PythonPackage("victim", "1.0", source=Source(kind="directory", url="file:///src"), artifact=built)
+    text = venv._install_requirements([pkg], {"victim": folder / built.filename})
+    assert text.count("\n") == 1 and "%20b%23x%0A-r%20evil/victim-1.0-py3-none-any.whl#sha256=" in text
+    assert text.startswith("victim @ file://") and text.endswith(f"#sha256={'a' * 64} --hash=sha256:{'a' * 64}\n")
 
 
 @pytest.mark.parametrize("url", ["file://--help", "relative/dir", "file:relative/dir"])
