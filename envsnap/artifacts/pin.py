@@ -2043,6 +2043,23 @@ def traced(before: Snapshot, after: Snapshot) -> Snapshot:
     return dataclasses.replace(after, envsnap=dataclasses.replace(after.envsnap, pinned_from=names))
 
 
+def _pinned_package(pkg: PythonPackage, artifact: Artifact) -> PythonPackage:
+    """``pkg`` with the file pinned for it, and, where it records no wheel tags (an import by name and version, or
+    by several hashes: pin chose one of the release's wheels for this target), the tags of that wheel, which its
+    file name gives: a capture of it installed records them, so ``diff`` compares them rather than reading
+    ``(unknown) -> cp311-cp311-manylinux...``. An sdist, a wheel built here, or a file named by hash alone: none."""
+    pinned = dataclasses.replace(pkg, artifact=artifact)
+    if pkg.wheel_tags or artifact.rebuilt or not artifact.filename.endswith(".whl"):
+        return pinned
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        tags = parse_wheel_filename(artifact.filename)[3]
+    except InvalidWheelFilename:
+        return pinned
+    return dataclasses.replace(pinned, wheel_tags=tuple(sorted(str(t) for t in tags)))
+
+
 def pin(
     snapshot: Snapshot,
     config: IndexConfig | None = None,
@@ -2095,7 +2112,7 @@ def pin(
         if outcome.artifact is not None:
             outcome = dataclasses.replace(outcome, artifact=in_import_folder(pkg, outcome.artifact))
         outcomes.append(outcome)
-        packages.append(dataclasses.replace(pkg, artifact=outcome.artifact) if outcome.artifact else pkg)
+        packages.append(_pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
     warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
     hints = pinner.fetcher.hint_lines()

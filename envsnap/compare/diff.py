@@ -1554,6 +1554,11 @@ def _package_change(
                 _file_named(artifact_b),
                 _PACKAGE_WEIGHT["artifact"],
             )
+        if not (tags and tags_b) and (y if tags else x)[5] is None and _tags_of_its_wheel(x if tags else y):
+            # One side's tags are those of the wheel it pins (``pin`` records them from its file name), the other's
+            # blank and no file pinned (the import by name and version it was pinned from): they say nothing the
+            # pinned file does not, which is compared.
+            return _package_change(x, (*y[:3], tags, *y[4:]), imported, same_place)
         return _change(
             "python",
             name,
@@ -1688,6 +1693,19 @@ def _captured_unpinned(x: PackageRow, y: PackageRow) -> bool:
     """One lock pins a file and records no RECORD digest, the other is a capture of a wheel of that name, version
     and tags from the same source: neither can tell whether the installed files are the pinned file's."""
     return x[2] == y[2] and _pinned_and_captured(x, y) is not None
+
+
+def _tags_of_its_wheel(row: PackageRow) -> bool:
+    """The row's wheel tags are exactly those the file name of the wheel it pins gives."""
+    if row[5] is None or not row[5][0].endswith(".whl"):
+        return False
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # a pinned lock against its import only
+
+    try:
+        tags = parse_wheel_filename(row[5][0])[3]
+    except InvalidWheelFilename:
+        return False
+    return {str(t) for t in tags} == set(row[3])
 
 
 def _file_named(pinned: tuple[str, str] | None) -> str:

@@ -588,6 +588,53 @@ def test_cli_pin_rewrites_the_lock(tmp_path: Path, cli: Callable[..., object], m
     assert lockfile.load(tmp_path / "other.lock").package("tinypkg") == tiny
 
 
+def test_pin_of_an_import_records_the_tags_of_the_wheel_it_chose(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap pin`` of ``twin==1.0`` imported from a requirements file, where the index has a ``py3-none-any``
+    wheel and one for this interpreter: pin chose the second and recorded no wheel tags, so ``diff`` of the pinned
+    lock against a capture of a venv that installed that very wheel read ``twin: (unknown) ->
+    cp311-cp311-manylinux...``. The chosen wheel's tags are recorded, as its file name gives them."""
+    from packaging.tags import sys_tags
+
+    here = str(next(iter(sys_tags())))
+    wheels = [make_wheel(tmp_path / "build", "twin", "1.0", tag=tag) for tag in (TAG, here)]
+    index = pep503_index(tmp_path / "index", wheels)
+    (tmp_path / "requirements.txt").write_text("twin==1.0\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    assert cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imp.lock").code == 0
+    pinned = cli("pin", tmp_path / "imp.lock", "-o", tmp_path / "pinned.lock", "--cache-dir", tmp_path / "cache")
+    assert pinned.code == 0, pinned
+    twin = lockfile.load(tmp_path / "pinned.lock").package("twin")
+    assert twin is not None and twin.artifact is not None and twin.artifact.filename == f"twin-1.0-{here}.whl"
+    assert twin.wheel_tags == (here,)
+
+    def installed(where: str, *args: str) -> Path:
+        venv = tmp_path / where
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        python = str(venv / "bin" / "python")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", *args], check=True
+        )
+        assert cli("capture", "--python", python, "-o", tmp_path / f"{where}.lock").code == 0
+        return tmp_path / f"{where}.lock"
+
+    result = cli("diff", tmp_path / "pinned.lock", installed("venv", "--index-url", index, "twin==1.0"))
+    assert f"twin: (unknown) -> {here}" not in result.out, result.out
+    assert "twin: twin-1.0-" in result.out and "(unknown) (B records no pinned file" in result.out, result.out
+    assert result.code == 0, result.out
+    # Another wheel of the release installed (from a folder holding it alone): its tags differ, which pin now knows.
+    (tmp_path / "py3").mkdir()
+    shutil.copy(wheels[0], tmp_path / "py3")
+    result = cli(
+        "diff", tmp_path / "pinned.lock", installed("other", "--no-index", "-f", str(tmp_path / "py3"), "twin")
+    )
+    assert result.code == 1 and f"twin: {here} -> {TAG} (build, wheel tag)" in result.out, result.out
+
+
 def test_pin_names_the_lock_it_pinned_and_leaves_a_lock_it_does_not_change_untouched(
     tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
