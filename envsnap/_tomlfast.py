@@ -114,6 +114,7 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("index", "s"),
             ("rebuilt", "b"),
             ("version_from_build", "b"),
+            ("sdist_sha256", "s"),
         ),
     ),
 )

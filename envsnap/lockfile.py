@@ -1108,6 +1108,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "size": _n(0, grammar.MAX_FILE_SIZE),
         "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),
         "index": _s(grammar.is_location, "index URL or path"),
+        "sdist_sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
     },
     Candidate: {
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)", empty=False),

@@ -118,6 +118,9 @@ class Artifact:
     # The package had no version in the lock (an import of a local project or a git dependency whose version is
     # dynamic): ``bundle`` took it from this wheel it built. Its identity counts the version as unknown still.
     version_from_build: bool = False
+    # A wheel ``bundle`` built from an sdist (``rebuilt``): that sdist's sha256, so two builds of one sdist whose
+    # wheels differ (a build that is not reproducible) read as a build difference, not as another source.
+    sdist_sha256: str = ""
 
 
 @frozen

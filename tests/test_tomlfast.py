@@ -456,6 +456,7 @@ def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
             index="https://example.invalid/simple",
             rebuilt=True,
             version_from_build=True,
+            sdist_sha256="e" * 64,
         ),
         conda_managed=True,
     )

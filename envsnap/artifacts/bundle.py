@@ -1596,7 +1596,7 @@ def _bundle_one(
     offline_links = pinner.config.find_links if opts.offline else None
     with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
         work = Path(tmp)
-        source, origin = _source_tree(pkg, work, pinner, opts)
+        source, origin, sdist_sha256 = _source_tree(pkg, work, pinner, opts)
         local = pkg.artifact is None and pkg.source.kind == "directory"  # a copy, without git
         variables = pretend_version(pkg.name, pkg.version) if local else {}
         wheel = build_wheel(source, work / "out", opts.python, variables, offline_links=offline_links)
@@ -1615,7 +1615,13 @@ def _bundle_one(
         with contextlib.suppress(OSError):
             copy_verified(dest, cached, sha, dest.stat().st_size)
     artifact = Artifact(
-        filename=dest.name, url=origin, sha256=sha, size=dest.stat().st_size, rebuilt=True, version_from_build=learned
+        filename=dest.name,
+        url=origin,
+        sha256=sha,
+        size=dest.stat().st_size,
+        rebuilt=True,
+        version_from_build=learned,
+        sdist_sha256=sdist_sha256,
     )
     # Which folder of a monorepo was built: the URL names only the repository (as pin's "kept" line says it).
     sub = f" (subdirectory {pkg.source.subdirectory})" if pkg.source.subdirectory else ""
@@ -1703,8 +1709,9 @@ def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool | None:
     return True
 
 
-def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str]:
-    """A source tree to build ``pkg`` from, and the provenance to record for the wheel."""
+def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str, str]:
+    """A source tree to build ``pkg`` from, the provenance to record for the wheel, and the sha256 of the sdist it
+    is unpacked from ("" for a checkout or a folder)."""
     from .pin import hash_only
 
     src = pkg.source
@@ -1719,7 +1726,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         unpacked.mkdir()
         safe_unpack(path, unpacked, hidden=True)
         tops = [p for p in unpacked.iterdir() if p.is_dir()]
-        return (tops[0] if len(tops) == 1 else unpacked), pkg.artifact.url
+        return (tops[0] if len(tops) == 1 else unpacked), pkg.artifact.url, pkg.artifact.sha256
     if src.kind == "vcs":
         if src.vcs != "git":
             raise BundleError(f"{pkg.name}: {src.vcs} checkouts are not supported (only git)")
@@ -1753,10 +1760,10 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         if not res.ok:
             raise BundleError(f"{pkg.name}: commit {src.commit_id} not found in {src.url}: {_last(res.stderr)}")
         tree = join_relative(checkout, src.subdirectory, "subdirectory") if src.subdirectory else checkout
-        return tree, f"git+{src.url}@{src.commit_id}"
+        return tree, f"git+{src.url}@{src.commit_id}", ""
     if src.kind == "directory":
         # Built from a copy: a build in the user's folder writes into it, and reuses what an earlier build left.
-        return copy_project(local_source(pkg, opts.project_dir), work / "source"), src.url
+        return copy_project(local_source(pkg, opts.project_dir), work / "source"), src.url, ""
     if src.kind == "archive":
         local = local_path(src.url)
         if local is not None and local.is_file() and local.name.endswith(".whl"):

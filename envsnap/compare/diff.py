@@ -1410,9 +1410,10 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
 # Plain tuples: the rows of a lock are kept in the parsed-lock cache (``diff_files``), and a row read from there
 # is compared by the same code as one made from a package.
 # name, version, source_text, wheel tags, RECORD digest, pinned file, archive sha256, conda_managed, editable,
-# and the sha256 of each file an unpinned package's candidates allow (a hashed requirement's ``--hash`` lines)
-PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool, bool, tuple[str, ...]]
-ROW_FIELDS = 10  # what a kept view's row must hold
+# the sha256 of each file an unpinned package's candidates allow (a hashed requirement's ``--hash`` lines), and the
+# sha256 of the sdist the pinned wheel was built from (``bundle``'s ``sdist_sha256``)
+PackageRow = tuple[str, str, str, tuple[str, ...], str, "tuple[str, str] | None", str, bool, bool, tuple[str, ...], str]
+ROW_FIELDS = 11  # what a kept view's row must hold
 
 
 def package_row(p: PythonPackage) -> PackageRow:
@@ -1430,6 +1431,7 @@ def package_row(p: PythonPackage) -> PackageRow:
         p.conda_managed,
         p.source.editable,  # a folder's says so in its source text, a VCS checkout's (pip install -e git+URL) not
         tuple(sorted({c.sha256 for c in p.candidates if c.sha256})) if pinned is None else (),
+        a.sdist_sha256 if a is not None and a.rebuilt else "",
     )
 
 
@@ -1485,8 +1487,8 @@ def package_changes(
 def _package_change(
     x: PackageRow, y: PackageRow, imported: bool = False, same_place: SamePlace | None = None
 ) -> Change | None:
-    name, version, source, tags, record, artifact, _, _, editable, _ = x
-    _, version_b, source_b, tags_b, record_b, artifact_b, _, _, editable_b, _ = y
+    name, version, source, tags, record, artifact, _, _, editable, _, _ = x
+    _, version_b, source_b, tags_b, record_b, artifact_b, _, _, editable_b, _, _ = y
     if version != version_b:
         moved = version_moved(version, version_b)
         if moved is not None and not (version and version_b) and _source_kind(source) != _source_kind(source_b):
@@ -1621,6 +1623,17 @@ def _package_change(
         note = ALLOWED_FILE.format(side=allowed_by)
         old, new = (artifact[0] if artifact else "(not pinned)"), (artifact_b[0] if artifact_b else "(not pinned)")
         return _change("python", name, "provenance", "artifact", old, new, 0, note)
+    if artifact and artifact_b and artifact[1] != artifact_b[1] and x[10] and y[10] and x[10] != y[10]:
+        # Wheels built from two sdists of one URL (another sha256): another source, whatever the wheels hold.
+        old, new = f"sdist sha256:{x[10][:12]}...", f"sdist sha256:{y[10][:12]}..."
+        note = "the wheel built from another sdist of that name"
+        return _change("python", name, "changed", "source", old, new, _PACKAGE_WEIGHT["source"], note)
+    built_twice = _built_twice(x, y)
+    if built_twice and artifact is not None and artifact_b is not None:
+        # One wheel's name built twice from one source (the same sdist sha256, one commit): other bytes are a build
+        # that is not reproducible, a difference of build, not of source or of a file chosen (docs/cli.md).
+        old, new = f"sha256:{artifact[1][:12]}...", f"sha256:{artifact_b[1][:12]}..."
+        return _change("python", name, "changed", "build", old, new, _PACKAGE_WEIGHT["build"], built_twice)
     if (artifact is None) != (artifact_b is None) or (
         artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]
     ):
@@ -1693,6 +1706,19 @@ def _captured_unpinned(x: PackageRow, y: PackageRow) -> bool:
     """One lock pins a file and records no RECORD digest, the other is a capture of a wheel of that name, version
     and tags from the same source: neither can tell whether the installed files are the pinned file's."""
     return x[2] == y[2] and _pinned_and_captured(x, y) is not None
+
+
+def _built_twice(x: PackageRow, y: PackageRow) -> str:
+    """The note for two wheels of one file name, other sha256, that a bundle built from one source: the same sdist
+    (its sha256, which ``bundle`` records) or one git commit; "" otherwise (another sdist, one side's sdist not
+    recorded, a folder, whose content no lock records, or a wheel taken from an index)."""
+    if x[5] is None or y[5] is None or x[5][0] != y[5][0] or x[5][1] == y[5][1] or x[2] != y[2]:
+        return ""
+    if x[10] and x[10] == y[10]:
+        return f"the wheel built twice from the same sdist (sha256:{x[10][:12]}...): the build is not reproducible"
+    if _source_kind(x[2]) == "vcs" and _built_from_source(x[2]):
+        return "the wheel built twice from the same commit: the build is not reproducible"
+    return ""
 
 
 def _tags_of_its_wheel(row: PackageRow) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tarfile
 from collections.abc import Callable
@@ -1004,3 +1005,99 @@ def test_an_offline_bundle_reads_the_find_links_folder_an_import_records_once_al
     )
     assert allowed.code == 0, allowed.err
     assert (tmp_path / "b2" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
+_NOT_REPRODUCIBLE = """\
+import base64, hashlib, io, os, tarfile, time, zipfile
+
+NAME, VERSION = "nrb", "1.0"
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    dist = f"{NAME}-{VERSION}"
+    files = {
+        f"{NAME}/__init__.py": b"VALUE = 1\\n",
+        f"{NAME}/_stamp.py": f"STAMP = {time.time_ns()!r}\\n".encode(),  # another wheel each build
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n\\n".encode(),
+        f"{dist}.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\\nGenerator: nrb\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+        ),
+    }
+    record = "".join(f"{p},sha256={_b64(d)},{len(d)}\\n" for p, d in files.items()) + f"{dist}.dist-info/RECORD,,\\n"
+    name = f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+        z.writestr(f"{dist}.dist-info/RECORD", record)
+    return name
+"""
+
+
+def _sdist(folder: Path, value: str) -> Path:
+    """An sdist of ``nrb 1.0`` whose in-tree build backend writes another wheel each time it builds."""
+    folder.mkdir(parents=True)
+    path = folder / "nrb-1.0.tar.gz"
+    members = {
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n\n'
+        '[project]\nname = "nrb"\nversion = "1.0"\n',
+        "backend.py": _NOT_REPRODUCIBLE,
+        "nrb/__init__.py": f"VALUE = {value}\n",
+        "PKG-INFO": "Metadata-Version: 2.1\nName: nrb\nVersion: 1.0\n",
+    }
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"nrb-1.0/{member}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_two_bundles_of_one_lock_whose_sdist_builds_are_not_reproducible_differ_in_build(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle imp.lock`` twice, the index holding only ``nrb``'s sdist, whose build is not reproducible: the two
+    wheels' sha256 differ, and ``diff B1/envsnap.lock B2/envsnap.lock`` read ``nrb: nrb-1.0-py3-none-any.whl ->
+    nrb-1.0-py3-none-any.whl (artifact, other sha256)``, as for another file. The bundle records the sdist's sha256
+    (``sdist_sha256``): the same sdist built twice is a build difference, the sdist replaced a change of source."""
+    from test_pin import pep503_index
+
+    index = pep503_index(tmp_path / "index", [_sdist(tmp_path / "dist", "1")])
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    (tmp_path / "requirements.txt").write_text("nrb==1.0\n")
+    assert cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imp.lock").code == 0
+    for name in ("B1", "B2"):
+        made = cli("bundle", tmp_path / "imp.lock", "-o", tmp_path / name, "--cache-dir", tmp_path / f"cache-{name}")
+        assert made.code == 0, made.err
+    locks = [lockfile.load(tmp_path / name / "envsnap.lock").package("nrb") for name in ("B1", "B2")]
+    arts = [p.artifact for p in locks if p is not None and p.artifact is not None]
+    sdist = hashlib.sha256((tmp_path / "dist" / "nrb-1.0.tar.gz").read_bytes()).hexdigest()
+    assert len(arts) == 2 and all(a.rebuilt and a.sdist_sha256 == sdist for a in arts)
+    assert arts[0].sha256 != arts[1].sha256
+    result = cli("diff", tmp_path / "B1" / "envsnap.lock", tmp_path / "B2" / "envsnap.lock")
+    assert result.code == 1, result.out
+    assert (
+        f"nrb: sha256:{arts[0].sha256[:12]}... -> sha256:{arts[1].sha256[:12]}... (build, the wheel built twice from "
+        f"the same sdist (sha256:{sdist[:12]}...): the build is not reproducible)"
+    ) in result.out, result.out
+    assert result.out.splitlines()[-1] == "1 change: 1 build"
+    # Another sdist behind the same URL (the index's file replaced): a change of source.
+    (tmp_path / "index" / "files" / "nrb-1.0.tar.gz").unlink()
+    other = _sdist(tmp_path / "dist2", "2")
+    pep503_index(tmp_path / "index", [other])
+    made = cli("bundle", tmp_path / "imp.lock", "-o", tmp_path / "B3", "--cache-dir", tmp_path / "cache-B3")
+    assert made.code == 0, made.err
+    result = cli("diff", tmp_path / "B1" / "envsnap.lock", tmp_path / "B3" / "envsnap.lock")
+    assert result.code == 1 and "(source, the wheel built from another sdist of that name)" in result.out, result.out

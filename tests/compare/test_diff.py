@@ -1491,6 +1491,33 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
         assert result.code == 1 and shown in result.out, result.out
 
 
+def test_a_wheel_built_twice_from_one_commit_differs_in_build_and_from_a_folder_in_its_file(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Two bundles' wheels of one git commit, other sha256: the build is not reproducible (``build``). A folder's
+    content no lock records, so its two wheels are still two files (``artifact``); an index wheel too."""
+    from envsnap.model import Artifact
+
+    commit = "b9e9cf5228d0648335f2a6987b46ccbfef22560c"
+    git = Source(kind="vcs", vcs="git", url="https://example.org/gitdep", commit_id=commit)
+    folder = Source(kind="directory", url="file:///lab/proj")
+
+    def bundled(sha: str) -> Path:
+        def built(name: str, source: Source) -> PythonPackage:
+            art = Artifact(f"{name}-0.3.0-py3-none-any.whl", source.url, sha * 64, rebuilt=True)
+            return PythonPackage(name, "0.3.0", source=source, artifact=art)
+
+        return lockfile.dump(_lock(built("gitdep", git), built("proj", folder)), tmp_path / f"{sha}.lock")
+
+    result = cli("diff", bundled("a"), bundled("b"))
+    assert result.code == 1, result.out
+    assert (
+        "gitdep: sha256:aaaaaaaaaaaa... -> sha256:bbbbbbbbbbbb... (build, the wheel built twice from the same commit: "
+        "the build is not reproducible)"
+    ) in result.out, result.out
+    assert "proj: proj-0.3.0-py3-none-any.whl -> proj-0.3.0-py3-none-any.whl (artifact, other sha256)" in result.out
+
+
 def test_one_wheel_by_path_from_two_folders_is_provenance(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """Two rebuilds from one bundle, a folder and its archive (unpacked to a temporary folder), install the wheel it
     built by path from two folders: the captures name one file (its name and sha256) at two URLs. Provenance, exit
