@@ -1529,6 +1529,10 @@ def _package_change(
             "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
         )
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
+    elif source != source_b and _bundle_wheel_unrecorded(x, y):
+        # The capture of a wheel of its name, version and tags from an index or a find-links folder (a docker
+        # rebuild, pip from the bundle's folder): no direct_url.json says whether it is the bundle's wheel.
+        return _change("python", name, "unknown", "source", source, source_b, 1, BUNDLE_WHEEL_UNRECORDED)
     elif source != source_b and _one_file_moved(x, y):
         # One archive by path (the same file name and sha256) in two folders: a bundle's wheel installed from two
         # copies of the bundle (a folder, an archive unpacked to a temporary one). What else differs still does.
@@ -1655,6 +1659,10 @@ BUNDLE_WHEEL_INSTALLED = (
 )
 EDITABLE_NOT_KEPT = "the lock installs it editable, this is a regular install of that wheel: verify warns of it"
 ONE_FILE_MOVED = "the same file (name and sha256) installed by path from another folder"
+BUNDLE_WHEEL_UNRECORDED = (
+    "installed from an index or a find-links folder, no direct_url.json: not known to be the bundle's wheel built "
+    "from that source (rebuild --target venv installs it by its file)"
+)
 
 
 def _pinned_and_captured(x: PackageRow, y: PackageRow) -> tuple[PackageRow, PackageRow] | None:
@@ -1690,6 +1698,14 @@ def _bundle_wheel_installed(x: PackageRow, y: PackageRow) -> PackageRow | None:
         if decoded_path(installed[2]).rsplit("/", 1)[-1] == filename and _wheel_of(filename, pinned[0], pinned[1]):
             return installed
     return None
+
+
+def _bundle_wheel_unrecorded(x: PackageRow, y: PackageRow) -> bool:
+    """One lock pins the wheel a bundle built from a git commit or a local project (``_built_from_source``) and
+    records no RECORD digest, the other is a capture of a wheel of its name, version and tags that names the index:
+    installed from a wheels folder (the bundle's, or another), which leaves no direct_url.json."""
+    pair = _pinned_and_captured(x, y)
+    return pair is not None and pair[1][2] == "index" and _built_from_source(pair[0][2])
 
 
 def _one_file_moved(x: PackageRow, y: PackageRow) -> bool:

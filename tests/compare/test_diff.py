@@ -1415,9 +1415,9 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
     direct_url.json names that file and its sha256: the capture of that venv records gitdep (the wheel built from its
     commit) and mypkg (of its editable folder) as that archive, and no pinned file. ``diff b/envsnap.lock cap.lock``
     reads the built wheel as provenance and the find-links file as unknown (exit 0). A capture naming the index
-    (another wheel of that version, from an index or a find-links folder: no direct_url.json) is not the bundle's
-    wheel: it exited 0 as one when the rebuild left no direct_url.json (that assertion encoded the defect); it is a
-    change of source, exit 1. Another version, another wheel's tags, another sha256 still differ."""
+    (a wheel of that version from an index or a find-links folder: no direct_url.json) read as the bundle's wheel,
+    provenance, when the rebuild left none (that assertion encoded the defect): it is unknown, said as such. Another
+    version, another wheel's tags, another sha256 still differ, exit 1."""
     from envsnap.model import Artifact
 
     commit = "b9e9cf5228d0648335f2a6987b46ccbfef22560c"
@@ -1469,12 +1469,18 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
     assert "labwheel: labwheel-1.2.0-py3-none-any.whl -> (unknown) (B records no pinned file" in result.out
     assert "but the bundle's wheel installed for gitdep and the bundle's wheel installed for mypkg" in result.out
     assert cli("diff", faithful, lock_path).code == 0
-    # What truly differs still does: a wheel of that version from an index, another version, a wheel of other tags,
-    # another file by path, another commit installed from git.
+    # A wheel of that version from an index or a find-links folder (a docker rebuild, pip from the bundle's folder,
+    # or another project's wheel): no direct_url.json says which, so unknown, not the bundle's wheel (exit 0).
     other_commit = dataclasses.replace(git, commit_id="d" * 40, requested_revision="")
     lab_ok = indexed("labwheel", "1.2.0")
+    result = cli("diff", lock_path, capture(indexed("gitdep"), lab_ok, captured("mypkg")))
+    assert result.code == 0, result.out
+    assert (
+        f"gitdep: git+file:///lab/gitdep@{commit} -> index (installed from an index or a find-links folder, no "
+        "direct_url.json: not known to be the bundle's wheel built from that source"
+    ) in result.out, result.out
+    # What truly differs still does: another version, a wheel of other tags, another file by path, another commit.
     for packages, shown in (
-        ((indexed("gitdep"), lab_ok, captured("mypkg")), f"gitdep: git+file:///lab/gitdep@{commit} -> index (source)"),
         ((captured("gitdep", "0.4.0"), lab_ok, captured("mypkg")), "gitdep: 0.3.0 -> 0.4.0"),
         (
             (captured("gitdep", tags=("cp311-cp311-linux_x86_64",)), lab_ok, captured("mypkg")),
