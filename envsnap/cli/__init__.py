@@ -70,14 +70,14 @@ def exit_for(worst: Severity, *, strict: bool) -> int:
 # Options several commands take, defined once so that their flag, help and default cannot drift apart.
 
 
-def add_allow_url(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """``--allow-url PATTERN`` (pin, bundle, rebuild): widen where a lock may send envsnap."""
+def add_allow_url(parser: argparse.ArgumentParser | argparse._ArgumentGroup, when: str = "") -> None:
+    """``--allow-url PATTERN`` (pin, bundle, rebuild, capture ``when`` it pins): widen where a lock may send envsnap."""
     parser.add_argument(
         "--allow-url",
         action="append",
         default=[],
         metavar="PATTERN",
-        help="also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
+        help=f"{when}also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
         "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
         "https hosts on public addresses; repeatable",
     )

@@ -5,7 +5,7 @@ import time
 
 from .. import _defaults
 from ..errors import UsageError
-from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache
+from . import COMMAND_HELP, _output, add_allow_url, add_gpu_timeout, add_no_cache
 from . import MAX_TIMEOUT as MAX_TIMEOUT
 from . import seconds as seconds
 
@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="also record each package's exact wheel file on the configured index (what `envsnap pin` does)",
     )
+    add_allow_url(p, "with --pin: ")
     add_no_cache(p)
     p.set_defaults(func=run, leave_at_once=True)
 
@@ -81,6 +82,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
+    if args.allow_url and not args.pin:
+        raise UsageError("--allow-url is for --pin: capture reads no URL without it")
     started, started_ns = time.perf_counter(), time.time_ns()
     from ..probes.target import select_environment
 
@@ -129,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
         from ..artifacts.pin import pin, read_pip_config
 
         root = captured.project_root  # the root the capture wrote {project} for: pin writes it the same way
-        snapshot = pin(snapshot, read_pip_config(), project_dir=Path(root) if root else None).snapshot
+        snapshot = pin(
+            snapshot, read_pip_config(), project_dir=Path(root) if root else None, allow_urls=tuple(args.allow_url)
+        ).snapshot
     written = True
     text, digest = lockfile.dumps_sealed(snapshot)
     if args.output == "-":

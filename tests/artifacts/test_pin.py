@@ -736,6 +736,39 @@ def test_capture_pin_flag(
     assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
+def test_capture_pin_takes_the_allow_url_its_warning_asks_for(
+    tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap capture --pin`` of a venv with ``pip install ./dist/x.whl`` warned "pass --allow-url PATTERN to
+    allow it", and capture had no ``--allow-url``: exit 2 ("unrecognized arguments"). It takes the option now, as
+    ``pin`` does; without ``--pin`` it is one line, exit 2."""
+    wheel = make_wheel(tmp_path / "dist", "tinypkg", "1.0")
+    python = make_venv(tmp_path / "env", str(wheel))
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", []))
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "ENVSNAP_ALLOW_URL", "UV_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "envsnap.lock"
+    refused = cli("capture", "--python", python, "-o", out, "--pin")
+    assert refused.code == 0 and "pass --allow-url PATTERN" in refused.err, refused  # type: ignore[attr-defined]
+    tiny = lockfile.load(out).package("tinypkg")
+    assert tiny is not None and tiny.artifact is None
+    allowed = cli("capture", "--python", python, "-o", out, "--pin", "--allow-url", f"{tmp_path / 'dist'}/*")
+    assert allowed.code == 0, allowed  # type: ignore[attr-defined]
+    assert "--allow-url" not in allowed.err, allowed  # type: ignore[attr-defined]
+    tiny = lockfile.load(out).package("tinypkg")
+    assert tiny is not None and tiny.artifact is not None
+    assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    alone = cli("capture", "--python", python, "-o", tmp_path / "other.lock", "--allow-url", "x")
+    assert alone.code == 2, alone  # type: ignore[attr-defined]
+    assert alone.err.strip().splitlines() == [  # type: ignore[attr-defined]
+        "envsnap: error: --allow-url is for --pin: capture reads no URL without it"
+    ]
+
+
 def test_export_pins_through_envsnap_pin(
     tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
