@@ -899,7 +899,8 @@ def _uncompared(
     """The fields that differ where no comparison above looks (the locks' content digests differ, so they
     must not read as identical), but those an entry names already (``explained``), the tool that wrote the lock, the
     lock a bundle's lock was made from and the locks it was pinned from (``envsnap.generator``, ``envsnap.made_from``,
-    ``envsnap.pinned_from``: how the lock was made, as its ``created``)."""
+    ``envsnap.pinned_from``: how the lock was made, as its ``created``). Warnings that differ only in what ``pin`` could
+    not pin (its ``pin:`` notes) are how the lock was pinned too: named as unknown, not as a difference."""
     from .. import lockfile
 
     if a == b:  # the same lock twice (one object, when both sides are one file): nothing to convert
@@ -954,6 +955,12 @@ def _uncompared(
         made = [p for p in paths if p in ("envsnap.origin", "envsnap.unknown", "envsnap.warnings")]
         unrecorded += made
         paths = [p for p in paths if p not in made]
+    if _pin_notes_alone(a.envsnap.warnings, b.envsnap.warnings):
+        # Each pin writes what it could not pin again, and the bundle that found the file has no such note: how
+        # the lock was pinned, which its identity leaves out too (``lockfile.PIN_NOTE``).
+        pinned = [p for p in paths if p.split("[", 1)[0] == "envsnap.warnings"]
+        unrecorded += ["envsnap.warnings"] if pinned else []
+        paths = [p for p in paths if p not in pinned]
     installed_otherwise = _installed_otherwise(a, b)
     # One an import leaves blank (its file names no revision) is unknown there, as other blanks are.
     requested_otherwise = {k: v for k, v in _requested_otherwise(a, b).items() if k not in unrecorded}
@@ -1008,6 +1015,16 @@ def _packages_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     python = doc.get("python")
     packages = python.get("packages") if isinstance(python, dict) else None
     return [p for p in packages if isinstance(p, dict)] if isinstance(packages, list) else []
+
+
+def _pin_notes_alone(a: Sequence[str], b: Sequence[str]) -> bool:
+    """The two locks' warnings differ, and only in the notes ``pin`` wrote (``pin: NAME VERSION: reason``)."""
+    from ..lockfile import PIN_NOTE
+
+    def own(warnings: Sequence[str]) -> list[str]:
+        return [w for w in warnings if not w.startswith(PIN_NOTE)]
+
+    return a != b and own(a) == own(b)
 
 
 def _upload_times_respelled(a: Snapshot, b: Snapshot) -> set[str]:

@@ -1331,6 +1331,35 @@ def test_two_locks_pinned_once_each_from_other_locks_do_not_differ_in_how_they_w
     assert all("pinned_from" not in c.new for c in diff(imported, two).changes), diff(imported, two).changes
 
 
+def test_pin_notes_are_how_a_lock_was_pinned_not_a_difference(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """``pin`` writes what it could not pin into the lock's warnings (``pin: wlib 1.0.0: no wlib 1.0.0 wheel ...``,
+    ``pin: system libc6 ...: cannot reach the index``), and a later pin or the bundle that found the file drops
+    them. ``envsnap diff pinned.lock b/envsnap.lock`` read ``other fields differ: envsnap.warnings``, exit 1, for one
+    environment (the lock's identity leaves pin notes out). They are how the lock was pinned: ``other fields
+    unknown``, exit 0 (the locks still do not read identical); a capture's own warning that differs is a difference."""
+    from envsnap.model import Meta
+
+    six = PythonPackage(name="six", version="1.17.0", installer="pip", record_digest="sha256:" + "a" * 64)
+    notes = (
+        "pin: system libc6 2.36-9+deb12u14: https://snapshot.debian.org/mr/binary/libc6: cannot reach the index",
+        "pin: wlib 1.0.0: no wlib 1.0.0 wheel with tag py3-none-any on the configured indexes",
+    )
+    captured = _lock(six, envsnap=Meta(warnings=("broken-dist: odd 1.0: no METADATA",)))
+    pinned = _lock(six, envsnap=Meta(warnings=(captured.envsnap.warnings[0], notes[1])))
+    bundled = _lock(six, envsnap=Meta(warnings=(captured.envsnap.warnings[0], notes[0])))
+    for one, two in ((pinned, bundled), (captured, pinned)):
+        report = diff(one, two)
+        assert not report.differs and not report.identical, report.changes
+        assert [(c.area, c.change, c.new) for c in report.changes] == [("lock", "unknown", "envsnap.warnings")]
+    paths = [lockfile.dump(lock, tmp_path / f"{n}.lock") for n, lock in (("pinned", pinned), ("b", bundled))]
+    result = cli("diff", *paths)
+    assert result.code == 0, result
+    assert result.out.splitlines()[0].startswith("lock  other fields unknown: envsnap.warnings"), result.out
+    other = _lock(six, envsnap=Meta(warnings=("broken-dist: odd 2.0: no METADATA", notes[1])))
+    changed = diff(pinned, other)
+    assert [(c.area, c.kind, c.new) for c in changed.changes] == [("lock", "fields", "envsnap.warnings[0]")], changed
+
+
 def test_one_file_s_upload_time_at_another_precision_is_no_difference() -> None:
     """``pin`` records PyPI's upload time of a file (``2024-12-04T17:35:26.475808Z``), the import of uv's pylock
     uv's (``2024-12-04T17:35:26Z``): the pinned requirements and pylock imports of one resolution said ``other fields
