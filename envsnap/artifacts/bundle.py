@@ -1400,15 +1400,17 @@ def project_drift(lock: Snapshot, opts: BundleOptions) -> list[str]:
     """A warning, as one line, when a package built from the project (``file://{project}``) is built from a work
     tree that is not at the state the lock recorded (``[project]``: its commit and uncommitted change): the wheel
     then holds other code than the locked environment ran, though every check passes. [] where nothing differs,
-    nothing is built from the project, or the lock records no project state."""
-    from ..probes.project import drift, probe_project
+    nothing is built from the project, the lock records no project state, or the commits since change only envsnap's
+    files (the lock is committed after the state it records)."""
+    from ..probes.project import drift, envsnap_commits, probe_project
 
     built = _built_from_project(lock)
     if not built or lock.project is None or not lock.project.commit or opts.project_dir is None:
         return []
     exclude = [str(opts.lock_path)] if opts.lock_path is not None else []
-    lines = drift(lock.project, probe_project(str(opts.project_dir), exclude=exclude), opts.project_dir)
-    if not lines:
+    now = probe_project(str(opts.project_dir), exclude=exclude)
+    lines = drift(lock.project, now, opts.project_dir)
+    if not lines or envsnap_commits(lock.project, now, opts.project_dir, exclude) is not None:
         return []
     return [
         f"warning: the project is not at the state the lock recorded ({'; '.join(lines)}): "

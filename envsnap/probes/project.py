@@ -108,6 +108,34 @@ def drift(recorded: RecordedState, now: Project | None, root: str | os.PathLike[
     return tuple(lines)
 
 
+def envsnap_commits(
+    recorded: RecordedState,
+    now: Project | None,
+    root: str | os.PathLike[str],
+    exclude: Sequence[str | os.PathLike[str]],
+) -> str | None:
+    """The files changed between the recorded commit and ``HEAD``, shown (ten, then how many more), where the work
+    tree has moved on by commits alone (its uncommitted change is the recorded one) and each file they change is an
+    envsnap lockfile or run record, or one of ``exclude`` (a run's outputs, its record) or in one: the code is the
+    recorded state's (a lock or a record is committed after the state it names). None otherwise."""
+    if now is None or now.commit == recorded.commit:
+        return None
+    if (now.dirty, now.diff_digest) != (recorded.dirty, recorded.diff_digest):
+        return None
+    changed = gitstate.changed_since(os.fspath(root), recorded.commit)
+    if not changed:
+        return None
+    left_out = [os.path.realpath(p) for p in exclude]
+    for name in changed:
+        path = os.path.join(root, name)
+        real = os.path.realpath(path)
+        inside = any(real == f or real.startswith(f.rstrip("/") + "/") for f in left_out)
+        if not (gitstate.is_envsnap_file(path) or inside):
+            return None
+    more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    return ", ".join(sorted(changed)[:10]) + more
+
+
 def recorded(found: Project, redact: PathRedactor) -> Project:
     """``found`` as a lock records it: the remote's URL and the branch redacted (a branch is often named after
     its author, ``alice/fix``; a local remote is a path)."""

@@ -29,7 +29,7 @@ from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..fileurls import HOME, PROJECT
 from ..grammar import has_control
 from ..probes.gitstate import distrust, has_commit
-from ..probes.project import drift, find_root, probe_project
+from ..probes.project import drift, envsnap_commits, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
@@ -737,31 +737,12 @@ def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()
     if now is None:
         return Check("code", DIFFERS, (f"{root} is not a git work tree (the run was at commit {record.code.commit})",))
     lines = drift(record.code, now, root)
-    same_change = (now.dirty, now.diff_digest) == (record.code.dirty, record.code.diff_digest)
-    if lines and now.commit != record.code.commit and same_change:
-        # A record names the commit its run was at, so it is committed after it: a commit since that changes
-        # only what the run's state left out (envsnap's files, the outputs) leaves the code the run's.
-        only = _envsnap_commits(record.code.commit, root, exclude)
-        if only is not None:
-            return Check("code", SAME, (f"{lines[0]}: the commits since change only envsnap's files: {only}",))
+    # A record names the commit its run was at, so it is committed after it: a commit since that changes only what
+    # the run's state left out (envsnap's files, the outputs) leaves the code the run's.
+    only = envsnap_commits(record.code, now, root, exclude) if lines else None
+    if only is not None:
+        return Check("code", SAME, (f"{lines[0]}: the commits since change only envsnap's files: {only}",))
     return Check("code", DIFFERS if lines else SAME, lines)
-
-
-def _envsnap_commits(commit: str, root: Path, exclude: Sequence[str | Path]) -> str | None:
-    """The files changed between ``commit`` and ``HEAD``, shown (ten, then how many more), where each is an
-    envsnap lockfile or run record, or one of ``exclude`` (the outputs, the record) or in one; else None."""
-    from ..probes.gitstate import changed_since, is_envsnap_file
-
-    changed = changed_since(os.fspath(root), commit)
-    if not changed:
-        return None
-    left_out = [os.path.realpath(p) for p in exclude]
-    for name in changed:
-        path = os.path.join(root, name)
-        if not (is_envsnap_file(path) or _within(os.path.realpath(path), left_out)):
-            return None
-    more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
-    return ", ".join(sorted(changed)[:10]) + more
 
 
 def data_roots(root: Path, extra: Sequence[str] = ()) -> tuple[str, ...]:

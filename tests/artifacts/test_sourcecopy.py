@@ -244,6 +244,27 @@ def test_a_project_moved_since_the_lock_is_said_before_it_is_built(tmp_path: Pat
     assert project_drift(pinned, opts) == []  # nothing built from the project
 
 
+def test_committing_the_lock_is_no_move_of_the_project(tmp_path: Path) -> None:
+    """``envsnap capture``, ``git commit envsnap.lock``, ``envsnap bundle envsnap.lock``: the lock names the commit
+    before the one that holds it, so every bundle of a committed lock warned "the project is not at the state the
+    lock recorded (commit A -> B)", though B changes only the lock. A commit since that changes only envsnap's
+    files (lockfiles, run records) leaves the code the locked one, as ``rerun`` judges it; other code still warns."""
+    from envsnap.artifacts.bundle import project_drift
+
+    project = _project(tmp_path)
+    lock = _locked_at(project)
+    (project / "envsnap.lock").write_text("[envsnap]\nschema_version = 1\n")
+    (project / "run.toml").write_text('[run]\nkind = "envsnap run record"\n')
+    _git(project, "add", "envsnap.lock", "run.toml")
+    _git(project, "commit", "-qm", "the lock and a run record", "--", "envsnap.lock", "run.toml")
+    opts = BundleOptions(project_dir=project, lock_path=project / "envsnap.lock")
+    assert project_drift(lock, opts) == []
+    (project / "src" / "paper" / "__init__.py").write_text("X = 5\n")
+    _git(project, "commit", "-qam", "later work")
+    (warning,) = project_drift(lock, opts)
+    assert warning.startswith("warning: the project is not at the state the lock recorded (commit "), warning
+
+
 def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A second bundle into the same folder reused the project's wheel of the first (same version, same recorded
     source), although the project's code had changed in between."""
