@@ -141,6 +141,19 @@ def cli_sections(command: str) -> str:
     )
 
 
+def test_every_option_of_envsnap_itself_is_in_docs_cli() -> None:
+    # ``envsnap --help`` lists ``--version`` beside the commands; the commands' sections never name it.
+    intro = sections((DOCS / "cli.md").read_text())[0][1]
+    missing = [
+        option
+        for action in build_parser()._actions
+        if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction))
+        for option in action.option_strings
+        if not re.search(rf"`envsnap {re.escape(option)}`", intro)
+    ]
+    assert not missing, f"docs/cli.md's opening does not document: {', '.join(missing)}"
+
+
 def test_every_command_module_has_a_parser() -> None:
     assert set(command_parsers()) == {m.__name__.rsplit(".", 1)[1].rstrip("_") for m in command_modules()}
 
