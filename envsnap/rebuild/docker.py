@@ -586,16 +586,42 @@ def _check_base_holds(spec: DockerSpec, client: docker.DockerClient | None, bund
     status = _base_status(spec, client, bundle_dir)
     if status is None:
         return
-    lacking = base_lacks(spec.expected, _dpkg_shipped(status))
+    shipped = _dpkg_shipped(status)
+    lacking = base_lacks(spec.expected, shipped)
     if not lacking:
         return
     names = sorted({want.split("=", 1)[0].split(":", 1)[0] for want in lacking})
-    shown = ", ".join(lacking[:6]) + (f", ... ({len(lacking)} in all)" if len(lacking) > 6 else "")
-    raise BadOptionError(
-        f"--offline: the base image {spec.base.reference} lacks {shown}, which the bundle does not carry as .deb "
-        f"files, and the build has no network to install {'them' if len(lacking) > 1 else 'it'}; "
-        f"`{_carry_them(spec, names)}` carries them, or rebuild without --offline to install them from the apt mirror"
+
+    def has(want: str) -> str:
+        name, _, arch = want.split("=", 1)[0].partition(":")
+        found = sorted({v for (n, a), v in shipped.items() if n == name and (not arch or a == arch)})
+        return f"{want} (it has {', '.join(found)})" if found else f"{want} (not installed)"
+
+    shown = ", ".join(map(has, lacking[:6])) + (f", ... ({len(lacking)} in all)" if len(lacking) > 6 else "")
+    image = f" ({spec.base.image_id})" if spec.base.image_id else ""
+    # A package at another version is what a tag that moved since the bundle was made shows (the image it names now
+    # ships other revisions): the image the bundle left them to is named by its id, or saved with the bundle.
+    moved = (
+        f"; if the bundle was made on another image of that name (a tag moves), name that one by its id "
+        f"(--base-image {sinks.shell_word(spec.base.reference)}@sha256:...) or keep it in the "
+        "bundle (`envsnap bundle --with-base-image`)"
+        if any("(it has" in has(want) for want in lacking)
+        and "@" not in spec.base.reference
+        and not _is_bundled_base(spec, bundle_dir)
+        else ""
     )
+    raise BadOptionError(
+        f"--offline: the base image {spec.base.reference}{image} lacks {shown}, which the bundle does not carry as "
+        f".deb files, and the build has no network to install {'them' if len(lacking) > 1 else 'it'}; "
+        f"`{_carry_them(spec, names)}` carries them, or rebuild without --offline to install them from the apt mirror"
+        f"{moved}"
+    )
+
+
+def _is_bundled_base(spec: DockerSpec, bundle_dir: Path | None) -> bool:
+    """The build runs FROM the very image the bundle saved under the base's name."""
+    saved = _docker_engine.bundled_facts(bundle_dir).get(spec.base.reference) if bundle_dir is not None else None
+    return saved is not None and saved.image_id == spec.base.image_id
 
 
 def _base_status(spec: DockerSpec, client: docker.DockerClient | None, bundle_dir: Path | None) -> str | None:
@@ -607,8 +633,7 @@ def _base_status(spec: DockerSpec, client: docker.DockerClient | None, bundle_di
         facts = _docker_engine.inspector(client)(base.pinned)
         if facts is not None and (not base.image_id or facts.image_id == base.image_id):
             return _docker_engine.image_dpkg_status(client, base.pinned)
-    saved = _docker_engine.bundled_facts(bundle_dir).get(base.reference) if bundle_dir is not None else None
-    if bundle_dir is not None and saved is not None and saved.image_id == base.image_id:
+    if bundle_dir is not None and _is_bundled_base(spec, bundle_dir):
         return _docker_engine.saved_dpkg_status(bundle_dir, base.reference)
     return None
 

@@ -59,7 +59,7 @@ def test_an_offline_plan_refuses_a_base_without_what_the_bundle_does_not_carry(
     if not all(name in locked for name in INTERPRETER):
         pytest.skip("the captured lock does not record Debian's python3.11 packages")
     name = f"envsnap-test-offline-base-{owned}"
-    _copy_of_base(engine, owned, f"{name}:bare")  # the shared base: no Python
+    bare = _copy_of_base(engine, owned, f"{name}:bare")  # the shared base: no Python
     bundle = tmp_path / "bundle"
     _envsnap("bundle", str(captured), "-o", str(bundle), "--with-base-image", "--base-image", f"{name}:bare")
     # A debs/ that carries none of the interpreter (its .deb files are the ones the offline build would install).
@@ -77,8 +77,9 @@ def test_an_offline_plan_refuses_a_base_without_what_the_bundle_does_not_carry(
     assert refused.returncode == 2, refused.stderr
     line = refused.stderr.strip()
     assert "\n" not in line and "Traceback" not in line, line
-    assert f"the base image {name}:bare lacks" in line, line
-    assert f"python3.11={locked['python3.11']}" in line and "python3.11-venv" in line, line
+    assert f"the base image {name}:bare ({bare}) lacks" in line, line
+    assert "(a tag moves)" not in line, line  # none of them is there at another revision
+    assert f"python3.11={locked['python3.11']} (not installed)" in line and "python3.11-venv" in line, line
     assert "--with-system-packages" in line and "without --offline" in line, line
 
     # Gone from the engine, the bundle's saved archive of it says the same, with no engine run.
@@ -100,3 +101,18 @@ def test_an_offline_plan_refuses_a_base_without_what_the_bundle_does_not_carry(
     assert done.returncode == 0, done.stderr
     steps = " ".join(json.loads(done.stdout)["steps"])
     assert "--network none" in steps and "check that the base image has" in steps, steps
+
+    # The tag moves to an image shipping another revision of python3.11 (a Debian point release of the base): the
+    # plan says what that image has, and how to name the one the bundle was made on.
+    status = (context / "status").read_text()
+    stanza = status.index("Package: python3.11\n")
+    end = status.index("\n\n", stanza)
+    block = status[stanza:end].replace(f"Version: {locked['python3.11']}", "Version: 3.11.2-6+deb12u99")
+    (context / "status").write_text(status[:stanza] + block + status[end:])
+    moved = _copy_of_base(engine, owned, f"{name}:held", context)
+    done = plan("--base-image", f"{name}:held")
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert f"the base image {name}:held ({moved}) lacks" in line, line
+    assert f"python3.11={locked['python3.11']} (it has 3.11.2-6+deb12u99)" in line, line
+    assert "(a tag moves)" in line and f"--base-image {name}:held@sha256:" in line, line
