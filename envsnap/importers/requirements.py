@@ -145,11 +145,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         if pkg.name in packages:
             raise LockImportError(f"{origin}:{line.number}: {pkg.name} is listed twice")
         packages[pkg.name] = pkg
-    for location in _unrecorded_find_links(state):
-        state.warnings.append(
-            f"import: --find-links {location} is not recorded (a package records one place to look for its file: "
-            "the index the file names); `envsnap pin` looks there when pip is configured with it"
-        )
+    state.warnings += [_find_links_not_recorded(location) for location in _unrecorded_find_links(state)]
     state.warnings += _unrecorded_indexes(state, packages.values())
     if state.markers_seen:
         env = default_environment()
@@ -663,8 +659,24 @@ def _unrecorded_indexes(state: _State, packages: Iterable[PythonPackage]) -> lis
 
 
 def _unrecorded_find_links(state: _State) -> list[str]:
-    """The --find-links locations the lock does not record: each package records one place it is looked for."""
+    """The --find-links locations the lock does not record: a package records every index the file names, and a
+    --find-links location only where its file was found (or, where the file names no index, the first location the
+    import cannot look in)."""
     return [location for location in state.find_links if location not in state.recorded]
+
+
+def _find_links_not_recorded(location: str) -> str:
+    """The warning naming a --find-links location the lock does not record, and why: a folder on this machine held
+    no package's file (the first folder holding one is recorded), any other location could not be looked in."""
+    why = (
+        "no package's file was taken from it"
+        if _listed(location)
+        else "it is a page or a folder not on this machine, which the import cannot look in"
+    )
+    return (
+        f"import: --find-links {location} is not recorded: {why} (a package records every index the file names, "
+        "and the --find-links folder its file is in); `envsnap pin` looks there when pip is configured with it"
+    )
 
 
 def _fragment(fragment: str) -> dict[str, str]:

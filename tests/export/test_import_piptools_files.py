@@ -94,8 +94,9 @@ def test_pip_compile_emit_find_links_to_an_empty_folder_keeps_the_index(
     six = snap.package("six")
     assert six is not None and {c.index for c in six.candidates} == {PYPI_SIMPLE}
     assert [w for w in snap.envsnap.warnings if "find-links" in w] == [
-        "import: --find-links {project}/wheels is not recorded (a package records one place to look for its "
-        "file: the index the file names); `envsnap pin` looks there when pip is configured with it"
+        "import: --find-links {project}/wheels is not recorded: no package's file was taken from it (a package "
+        "records every index the file names, and the --find-links folder its file is in); `envsnap pin` looks there "
+        "when pip is configured with it"
     ]
     assert str(tmp_path) not in lockfile.dumps(snap)
 
