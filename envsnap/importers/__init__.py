@@ -48,6 +48,30 @@ _ENVIRONMENT_YML_HINT = (
 )
 
 
+def _environment_yml_hint(path: Path | None, text: str) -> str:
+    """What to import in place of an environment.yml: a conda-lock.yml or an explicit file; where its ``pip:`` section
+    installs a project editable (``-e ./mylib``), which ``conda-lock lock`` leaves out of the lock with only a
+    warning of its own (and locks a package of that name another one needs from the index), the line that has
+    conda-lock lock the project's folder, or a capture of the installed environment, which records it editable."""
+    from ..grammar import shown
+    from .conda_lock import editable_lines, locked_instead
+
+    lines = editable_lines(text, str(path) if path is not None else "-")
+    if not lines:
+        return _ENVIRONMENT_YML_HINT
+    folder = path.absolute().parent if path is not None else None
+    written = [locked_instead(folder, line)[1] for line in lines]
+    them = "it" if len(lines) == 1 else "them"
+    editable = ", ".join(shown(line) for line in lines)
+    return (
+        "; an environment.yml names packages, not their files (no URL, no hash): import a conda-lock.yml or an "
+        f"explicit file instead, but conda-lock lock -f environment.yml leaves out its editable {editable} "
+        "(pip:) with only a warning, so the lock would not hold the project: write "
+        f"{them} as {', '.join(written)} in the pip: section first (conda-lock locks the folder, installed as a copy, "
+        "not editable), or install the environment and `envsnap capture` it (the project recorded editable)"
+    )
+
+
 def _environment_yml(name: str, text: str) -> bool:
     """A conda environment file (``conda env export``, envsnap's ``environment-yml``): YAML (by name, or read from
     standard input) whose top level has a ``dependencies:`` list."""
@@ -80,7 +104,7 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
             hint = (
                 "; for uv.lock: uv export --format pylock.toml -o pylock.toml, then import that"
                 if p.name == "uv.lock"
-                else _ENVIRONMENT_YML_HINT
+                else _environment_yml_hint(None if stdin else p, text)
                 if _environment_yml(name, text)
                 else ""
             )

@@ -139,14 +139,13 @@ def _refuse_left_out_editables(meta: Mapping[str, Any], origin: str, pip: list[P
             continue
         for line in _editable_lines(path):
             target = line[2:].strip()
-            name, url = _project(path.parent, target)
+            name, written = locked_instead(path.parent, line)
             locked = [p for p in pip if name and p.name == canonicalize_name(name)]
             instead = (
                 f", and locked {locked[0].name} {locked[0].version} from the index in its place"
                 if locked and locked[0].source.kind == "index"
                 else ""
             )
-            written = shown(f"{name} @ {url}", 1000) if name else "NAME @ file:///ABSOLUTE/PATH"
             raise LockImportError(
                 f"{origin}: its source {shown(str(source))} installs {shown(target)} editable (pip: {shown(line)}), "
                 f"which conda-lock leaves out of the lock{instead}: write it as {written} in the pip: section and "
@@ -177,8 +176,17 @@ def _editable_lines(path: Path) -> list[str]:
     no environment file envsnap can read (too big, not YAML, another shape: conda-lock would have said so)."""
     try:
         text = _readlimits.read_text(path, error=LockImportError, what="conda-lock source")
-        data = _readlimits.load_yaml(text, origin=str(path), error=LockImportError)
     except (LockImportError, OSError):
+        return []
+    return editable_lines(text, str(path))
+
+
+def editable_lines(text: str, origin: str) -> list[str]:
+    """The ``pip:`` entries of an environment file's ``text`` that ``conda-lock lock`` leaves out of the lock with a
+    warning (``-e PATH``, as its parser tests them); none where the text is no environment file envsnap can read."""
+    try:
+        data = _readlimits.load_yaml(text, origin=origin, error=LockImportError)
+    except LockImportError:
         return []
     deps = data.get("dependencies") if isinstance(data, Mapping) else None
     found: list[str] = []
@@ -188,6 +196,15 @@ def _editable_lines(path: Path) -> list[str]:
             if isinstance(spec, str) and spec.startswith("-e "):  # conda-lock's own test (``^-e .*$``)
                 found.append(spec)
     return found
+
+
+def locked_instead(folder: Path | None, line: str) -> tuple[str, str]:
+    """For a ``pip:`` entry ``-e TARGET`` of an environment file in ``folder``: the project it installs and the line
+    that has conda-lock lock its folder (``NAME @ file:///ABSOLUTE/PATH``, read from the folder's metadata; a
+    placeholder where it is no project here, or the file has no folder: standard input)."""
+    target = line[2:].strip()
+    name, url = _project(folder, target) if folder is not None else ("", "")
+    return name, shown(f"{name} @ {url}", 1000) if name else "NAME @ file:///ABSOLUTE/PATH"
 
 
 def _project(folder: Path, target: str) -> tuple[str, str]:

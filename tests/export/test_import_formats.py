@@ -373,6 +373,47 @@ def test_a_conda_lock_whose_environment_yml_installs_a_project_editable_is_refus
     assert cli("import", lock, "-o", tmp_path / "up.lock").code == 0
 
 
+def test_an_environment_yml_installing_a_project_editable_is_not_sent_to_conda_lock_alone(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import environment.yml`` whose pip section holds ``-e ./sixfork`` answered "import a conda-lock.yml
+    (conda-lock lock -f environment.yml ...)": conda-lock leaves the line out of its lock with only a warning, so the
+    user lost the project (and got PyPI's ``six`` in its place). The answer says conda-lock leaves it out and gives
+    the line conda-lock does lock, or a capture; conda-lock's own parser is asked what it keeps of each line."""
+    import shutil
+
+    from conda_lock.src_parser.environment_yaml import parse_environment_file
+
+    folder = tmp_path / "lab"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "conda-lock-editable", folder)
+    env = folder / "environment.yml"
+    result = cli("import", env, "-o", tmp_path / "out.lock")
+    written = f"six @ {(folder / 'sixfork').as_uri()}"
+    assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {env}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
+        "requirements); name one with --from; an environment.yml names packages, not their files (no URL, no hash): "
+        "import a conda-lock.yml or an explicit file instead, but conda-lock lock -f environment.yml leaves out its "
+        "editable '-e ./sixfork' (pip:) with only a warning, so the lock would not hold the project: write it as "
+        f"'{written}' in the pip: section first (conda-lock locks the folder, installed as a copy, not editable), or "
+        "install the environment and `envsnap capture` it (the project recorded editable)\n"
+    )
+
+    # What conda-lock 4.0.3 keeps of each (its own parser, offline with an empty PyPI-to-conda mapping).
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text("{}\n")
+
+    def pip_names() -> set[str]:
+        spec = parse_environment_file(env, platforms=["linux-64"], mapping_url=str(mapping))
+        return {d.name for d in spec.dependencies["linux-64"] if d.manager == "pip"}
+
+    assert pip_names() == {"python-dateutil"}  # the editable project is gone
+    env.write_text(env.read_text().replace("-e ./sixfork", written))
+    assert pip_names() == {"python-dateutil", "six"}
+    again = cli("import", env, "-o", tmp_path / "out.lock").err.splitlines()[-1]
+    assert again.endswith("or an explicit file (conda list --explicit --md5) instead") and "'-e " not in again
+
+
 def test_a_conda_lock_keeps_each_conda_packages_dependencies(tmp_path: Path) -> None:
     """conda-lock writes each record's dependencies (name: spec); the import dropped them, so the lock lost its
     depends and an `export -f conda-explicit` of it no longer put a package's dependencies first."""
