@@ -115,7 +115,12 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
     else:
         importer = REGISTRY.find(fmt)
     options = options or ImportOptions()
-    snapshot = importer.read(text, str(p), options)
+    try:
+        snapshot = importer.read(text, str(p), options)
+    except LockImportError as exc:
+        if fmt == "auto":
+            raise
+        raise LockImportError(_read_as_another(exc, importer.name, label, None if stdin else p, text)) from None
     if not snapshot.python.packages and (snapshot.conda is None or not snapshot.conda.packages):
         # An empty lock would "rebuild" an empty environment and verify it identical: surely not what was meant.
         raise LockImportError(f"{p}: no packages in it (read as {importer.name}); nothing to import")
@@ -125,6 +130,21 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
         return lockfile.validate(without_credentials(snapshot, options), origin=str(p))
     except LockfileError as exc:
         raise LockImportError(str(exc)) from None
+
+
+def _read_as_another(exc: LockImportError, fmt: str, label: str, path: Path | None, text: str) -> str:
+    """The error of a file read as the format ``--from`` named, with what the file is where it is something else: an
+    environment.yml (YAML, which no format reads: ``environment.yml:3: unsupported option -`` of the requirements
+    reader said nothing of it), or a file ``--from auto`` reads as another format (the ``--from`` to give)."""
+    name = path.name if path is not None else ""
+    if _environment_yml(name, text):
+        hint = _environment_yml_hint(path, text).removeprefix("; an environment.yml names packages")
+        return (
+            f"{label} an environment.yml (YAML with a top-level dependencies: list), not a {fmt} file (read as one: "
+            f"{exc}); no --from reads it: it names packages{hint}"
+        )
+    others = [imp.name for imp in _sniffed(name, text) if imp.name != fmt]
+    return f"{exc}; the file reads as {others[0]}: --from {others[0]} (or --from auto)" if others else str(exc)
 
 
 def _sniffed(name: str, text: str) -> list[Importer]:

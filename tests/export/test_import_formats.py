@@ -929,6 +929,44 @@ def test_an_environment_yml_is_answered_with_the_files_to_import_instead(
     ]
 
 
+@pytest.mark.parametrize("fmt", ["requirements", "conda-lock", "conda-explicit", "pylock", "json"])
+def test_an_environment_yml_read_as_a_named_format_is_said_to_be_one(
+    tmp_path: Path, fmt: str, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import --from requirements environment.yml`` said ``environment.yml:3: unsupported option -`` (each
+    other format its own parse error): one line, exit 2, and not a word that the file is an environment.yml, which
+    no format reads. It says so, keeps the reader's error, and names what to import instead."""
+    text = "name: lab\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip:\n    - six==1.17.0\n"
+    path = tmp_path / "environment.yml"
+    path.write_text(text)
+    result = cli("import", "--from", fmt, path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and result.err.count("\n") == 1 and not (tmp_path / "env.lock").exists(), result
+    assert result.err.startswith(
+        f"envsnap: error: {path}: an environment.yml (YAML with a top-level dependencies: list), not a {fmt} file "
+        f"(read as one: {path}"
+    ), result.err
+    assert result.err.endswith(
+        "); no --from reads it: it names packages, not their files (no URL, no hash): import a conda-lock.yml "
+        "(conda-lock lock -f environment.yml, or envsnap export -f conda-lock) or an explicit file (conda list "
+        "--explicit --md5) instead\n"
+    ), result.err
+    if fmt == "requirements":
+        assert f"(read as one: {path}:3: unsupported option -);" in result.err
+
+
+def test_a_file_read_as_another_named_format_names_the_from_that_reads_it(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """uv's pylock given ``--from requirements``: the reader's error alone (``pylock.toml:3: not a requirement``); the
+    format ``--from auto`` reads the file as is named after it."""
+    path = tmp_path / "pylock.toml"
+    path.write_text((Path(__file__).parent / "fixtures" / "uv" / "pylock.export.toml").read_text())
+    result = cli("import", "--from", "requirements", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert result.err.startswith(f"envsnap: error: {path}:3: not a requirement: ")
+    assert result.err.endswith("; the file reads as pylock: --from pylock (or --from auto)\n"), result.err
+
+
 PYLOCK_TEXT = 'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\nversion = "1.0"\n'
 EXPLICIT_TEXT = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/linux-64/foo-1.0-h0_0.conda\n"
 
