@@ -48,7 +48,7 @@ _MODULE = {"import": "import_"}
 
 # One meaning per exit code, whatever the command (the table in docs/cli.md).
 EXIT_OK = 0
-EXIT_WARNINGS = 1  # warnings only, with --strict (check, verify); two locks differ (diff)
+EXIT_WARNINGS = 1  # warnings only, with --strict (check, verify, pin); two locks differ (diff)
 EXIT_BAD_INPUT = 2  # any UsageError, an invalid lock or a bundle failing its checks: EnvsnapError.exit_code
 EXIT_INCOMPATIBLE = 3  # a finding failed (check, rebuild's check) or a mismatch (verify, rebuild's verify)
 EXIT_FAILED = 4  # the work itself failed: a build, an installer, bundling (RebuildError, BundleError)

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Find, on the indexes pip is configured with (index-url, extra-index-url, "
         "find-links, cert), the exact file each index-installed package came from, prove it by "
         "its RECORD digest, and record it in the lock. Unpinnable packages are listed with the "
-        "reason; VCS installs keep url + commit.",
+        "reason; VCS installs keep url + commit. Exit 0; with --strict, 1 when a package is left "
+        "with no file; 2 on bad input.",
     )
     p.add_argument("lock", metavar="LOCK", help="the lockfile (rewritten in place unless -o is given)")
     p.add_argument("-o", "--output", metavar="PATH", help="write the pinned lock here instead (- for standard output)")
@@ -56,6 +57,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-system-packages",
         action="store_true",
         help="pin the Python packages only, not the system packages' .deb files",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a package is left without a file (not pinnable), which bundle and an offline rebuild need",
     )
     p.add_argument("--json", action="store_true", help="print each package's outcome as JSON")
     p.set_defaults(func=run)
@@ -126,8 +132,12 @@ def run(args: argparse.Namespace) -> int:
         # A pin that changed nothing leaves the file as it is (its time too: make, DVC and git see no change).
         written = lockfile.dump_if_changed(result.snapshot, args.output or args.lock)
     where = "standard output" if to_stdout else args.output or args.lock
-    report(result, where if written else f"{where} (unchanged)", as_json=args.json, debs=debs)
-    return 0
+    report(result, where if written else f"{where} (unchanged)", as_json=args.json, debs=debs, strict=args.strict)
+    from ..report import Severity
+    from . import exit_for
+
+    # A package left with no file is a warning on the one scale (docs/design.md, "One report convention").
+    return exit_for(Severity.WARNING if left_without_a_file(result, debs) else Severity.OK, strict=args.strict)
 
 
 def cache_dir_for(option: Path | None) -> Path:
@@ -172,7 +182,15 @@ def summary(result: PinResult) -> str:
     return (", ".join(parts) or "no Python packages to pin") + kept
 
 
-def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = ()) -> None:
+def left_without_a_file(result: PinResult, debs: tuple[DebOutcome, ...] = ()) -> int:
+    """How many packages pin left with no file recorded (Python packages not pinnable, system packages not pinned):
+    what ``bundle`` refuses and an offline rebuild cannot install."""
+    return len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs)
+
+
+def report(
+    result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = (), strict: bool = False
+) -> None:
     from .. import lockfile
     from ..artifacts.pin import FIND_LINKS_HINT
     from ..report import counted
@@ -208,6 +226,19 @@ def report(result: PinResult, where: str, *, as_json: bool = False, debs: tuple[
             _output.say(
                 "  ", ("not pinned", "yellow"), " ", f"{shown} ({len(names)}): {archive} cannot be reached ({cause})"
             )
+    if left_without_a_file(result, debs):
+        # The lock is written, and pin exits 0 as it reports what it cannot pin: said in words, so that a reviewer does
+        # not take the written lock for one that rebuilds offline (--strict for a script, as check and verify).
+        python = len(result.by_status("unpinned"))
+        system = sum(deb.status != "pinned" for deb in debs)
+        needs = [f"{counted(python, 'Python package')}, which `envsnap bundle` needs"] if python else []
+        needs += [f"{counted(system, 'system package')}, which `bundle --with-system-packages` needs"] if system else []
+        lock = where.removesuffix(" (unchanged)")
+        lock = "the lock on standard output" if lock == "standard output" else lock
+        _output.say(
+            f"note: {lock} is not fully pinned: no file is recorded for "
+            f"{' and '.join(needs)}; " + ("exit 1 (--strict)" if strict else "exit 0 all the same (--strict exits 1)")
+        )
 
 
 # A package's reason where the archive could not be reached at all (artifacts.pin's fetch): its query URL, the cause.
