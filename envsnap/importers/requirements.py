@@ -358,7 +358,8 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         else:
             state.warnings.append(f"import: {name}: no sha256 hash; run `envsnap pin` to record its file")
     index = index or annotated_index
-    indexes = [index] if index else _indexes_for(version, state)
+    # A package without a hash records no file, so no place: a --find-links location is not recorded by it.
+    indexes = [index] if index else _indexes_for(version, state, records=bool(sha256))
     if not index:
         annotated = state.annotations.get(line.number)
         if annotated is not None:
@@ -567,7 +568,7 @@ def _annotated_index(number: int, state: _State) -> str:
     return ""
 
 
-def _indexes_for(version: str, state: _State) -> list[str]:
+def _indexes_for(version: str, state: _State, *, records: bool = True) -> list[str]:
     """The indexes a package's file may be on where the file says nothing of it (no annotation): every index it
     names (``--index-url``, or pip's default index, and each ``--extra-index-url``), as pip looks on all of them; a
     ``+local`` version, which PyPI refuses, on the one extra index; else the one place ``_index_for`` says."""
@@ -577,10 +578,10 @@ def _indexes_for(version: str, state: _State) -> list[str]:
         local = False
     if state.extra_index_urls and not (local and len(state.extra_index_urls) == 1):
         return list(dict.fromkeys((state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls)))
-    return [_index_for(local, state)]
+    return [_index_for(local, state, records=records)]
 
 
-def _index_for(local: bool, state: _State) -> str:
+def _index_for(local: bool, state: _State, *, records: bool = True) -> str:
     if local and len(state.extra_index_urls) == 1:
         return state.extra_index_urls[0]
     if state.index_url:
@@ -589,7 +590,8 @@ def _index_for(local: bool, state: _State) -> str:
         # No index named, and a --find-links page or a folder not on this machine, whose files cannot be told
         # from the default index's: the location is recorded (what envsnap's export writes for a wheel pinned
         # from there); ``pin`` reads both. A file in a folder on this machine was found by _folder_holding.
-        state.recorded.add(state.find_links[0])
+        if records:  # a package with no hash records no file, so no location: the location is said unrecorded
+            state.recorded.add(state.find_links[0])
         return _recorded_location(state.find_links[0], state)
     # No --index-url: pip's default index, which envsnap's export (like pip-compile and uv) does not name.
     return interchange.PYPI_SIMPLE
