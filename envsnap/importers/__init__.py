@@ -60,15 +60,17 @@ def _environment_yml_hint(path: Path | None, text: str) -> str:
     if not lines:
         return _ENVIRONMENT_YML_HINT
     folder = path.absolute().parent if path is not None else None
-    written = [locked_instead(folder, line)[1] for line in lines]
+    instead = [locked_instead(folder, line) for line in lines]
+    written = ", ".join(line for _name, line, _kept in instead)
+    kept = " and ".join(dict.fromkeys(k.replace("that folder", "the folder") for _n, _l, k in instead))
     them = "it" if len(lines) == 1 else "them"
     editable = ", ".join(shown(line) for line in lines)
     return (
         "; an environment.yml names packages, not their files (no URL, no hash): import a conda-lock.yml or an "
         f"explicit file instead, but conda-lock lock -f environment.yml leaves out its editable {editable} "
-        "(pip:) with only a warning, so the lock would not hold the project: write "
-        f"{them} as {', '.join(written)} in the pip: section first (conda-lock locks the folder, installed as a copy, "
-        "not editable), or install the environment and `envsnap capture` it (the project recorded editable)"
+        f"(pip:) with only a warning, so the lock would not hold the project: write {them} as {written} in the pip: "
+        f"section first (conda-lock locks {kept}, installed as a copy, not editable), or install the environment and "
+        "`envsnap capture` it (the project recorded editable)"
     )
 
 

@@ -139,7 +139,7 @@ def _refuse_left_out_editables(meta: Mapping[str, Any], origin: str, pip: list[P
             continue
         for line in _editable_lines(path):
             target = line[2:].strip()
-            name, written = locked_instead(path.parent, line)
+            name, written, kept = locked_instead(path.parent, line)
             locked = [p for p in pip if name and p.name == canonicalize_name(name)]
             instead = (
                 f", and locked {locked[0].name} {locked[0].version} from the index in its place"
@@ -149,8 +149,9 @@ def _refuse_left_out_editables(meta: Mapping[str, Any], origin: str, pip: list[P
             raise LockImportError(
                 f"{origin}: its source {shown(str(source))} installs {shown(target)} editable (pip: {shown(line)}), "
                 f"which conda-lock leaves out of the lock{instead}: write it as {written} in the pip: section and "
-                "lock again (conda-lock locks that folder, recorded as a local project), or install the environment "
-                "and `envsnap capture` it"
+                f"lock again (conda-lock locks {kept}, recorded as a "
+                f"{'VCS checkout' if kept != 'that folder' else 'local project'}), or install the environment and "
+                "`envsnap capture` it"
             )
 
 
@@ -198,13 +199,21 @@ def editable_lines(text: str, origin: str) -> list[str]:
     return found
 
 
-def locked_instead(folder: Path | None, line: str) -> tuple[str, str]:
-    """For a ``pip:`` entry ``-e TARGET`` of an environment file in ``folder``: the project it installs and the line
-    that has conda-lock lock its folder (``NAME @ file:///ABSOLUTE/PATH``, read from the folder's metadata; a
-    placeholder where it is no project here, or the file has no folder: standard input)."""
+def locked_instead(folder: Path | None, line: str) -> tuple[str, str, str]:
+    """For a ``pip:`` entry ``-e TARGET`` of an environment file in ``folder``: the project it installs, the line that
+    has conda-lock lock it, and what conda-lock then locks. A local folder: ``NAME @ file:///ABSOLUTE/PATH``, its name
+    read from the folder's metadata (a placeholder where it is no project here, or the file has no folder: standard
+    input); a repository (``-e git+URL@COMMIT#egg=NAME``): ``NAME @ git+URL@COMMIT``, which conda-lock locks as a
+    direct reference (a folder's line was offered for it)."""
     target = line[2:].strip()
+    if target.startswith(_conda.VCS_PREFIXES):
+        url, _, fragment = target.partition("#")
+        egg = dict(part.split("=", 1) for part in fragment.split("&") if "=" in part).get("egg", "")
+        name = egg if grammar.is_project_name(egg) else ""
+        return name, shown(f"{name or 'NAME'} @ {url}", 1000), "the repository at the commit the URL names"
     name, url = _project(folder, target) if folder is not None else ("", "")
-    return name, shown(f"{name} @ {url}", 1000) if name else "NAME @ file:///ABSOLUTE/PATH"
+    written = shown(f"{name} @ {url}", 1000) if name else "NAME @ file:///ABSOLUTE/PATH"
+    return name, written, "that folder"
 
 
 def _project(folder: Path, target: str) -> tuple[str, str]:

@@ -365,6 +365,17 @@ def test_a_conda_lock_whose_environment_yml_installs_a_project_editable_is_refus
     result = cli("import", folder / "conda-lock.yml", "-o", out)
     assert result.code == 2 and result.err.count("\n") == 1, result.err
     assert "which conda-lock leaves out of the lock: write it as 'labsix @ file:///" in result.err, result.err
+    # A repository installed editable: the line to lock it with is the repository's, not a folder's placeholder.
+    env = folder / "environment.yml"
+    env.write_text(
+        env.read_text().replace("-e ./sixfork", "-e git+https://git.example.org/lab/six.git@3829a41#egg=six")
+    )
+    result = cli("import", folder / "conda-lock.yml", "-o", out)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert (
+        ": write it as 'six @ git+https://git.example.org/lab/six.git@3829a41' in the pip: section and lock again "
+        "(conda-lock locks the repository at the commit the URL names, recorded as a VCS checkout)"
+    ) in result.err, result.err
     # Where the source is not beside the lock (copied elsewhere), or not inside its folder, it is not read.
     (folder / "environment.yml").rename(tmp_path / "environment.yml")
     assert cli("import", folder / "conda-lock.yml", "-o", out).code == 0
@@ -412,6 +423,20 @@ def test_an_environment_yml_installing_a_project_editable_is_not_sent_to_conda_l
     assert pip_names() == {"python-dateutil", "six"}
     again = cli("import", env, "-o", tmp_path / "out.lock").err.splitlines()[-1]
     assert again.endswith("or an explicit file (conda list --explicit --md5) instead") and "'-e " not in again
+
+    # A repository installed editable: the line conda-lock locks is the repository's, not a folder's.
+    git = "git+https://git.example.org/lab/tinygit.git@3829a41"
+    env.write_text(env.read_text().replace(written, f"-e {git}#egg=tinygit"))
+    result = cli("import", env, "-o", tmp_path / "out.lock")
+    assert result.code == 2 and result.err.splitlines()[-1].endswith(
+        f"editable '-e {git}#egg=tinygit' (pip:) with only a warning, so the lock would not hold the project: write "
+        f"it as 'tinygit @ {git}' in the pip: section first (conda-lock locks the repository at the commit the URL "
+        "names, installed as a copy, not editable), or install the environment and `envsnap capture` it (the "
+        "project recorded editable)"
+    ), result.err
+    assert pip_names() == {"python-dateutil"}
+    env.write_text(env.read_text().replace(f"-e {git}#egg=tinygit", f"tinygit @ {git}"))
+    assert pip_names() == {"python-dateutil", "tinygit"}
 
 
 def test_a_conda_lock_keeps_each_conda_packages_dependencies(tmp_path: Path) -> None:
