@@ -203,3 +203,22 @@ def test_an_archive_renamed_or_made_by_hand_names_the_folder_it_unpacks_to(
             f"envsnap: error: artifact-v2.tar.gz: an envsnap bundle, not a lock; give the lock it holds, {expected} "
             f"once unpacked (tar -xf artifact-v2.tar.gz){tail}\n",
         )
+
+
+@pytest.mark.parametrize(("command", "verb"), [("pin", "use"), ("check", "check"), ("diff", "compare")])
+def test_an_environment_yml_given_as_a_lock_says_what_to_make_a_lock_of(
+    command: str, verb: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap pin environment.yml`` said ``environment.yml: not valid TOML: Expected '=' after a key ...`` where a
+    requirements file or a pylock given so is named with the import that makes a lock of it. No format reads an
+    environment.yml: the error says what it is and what to make the lock from (as ``envsnap import`` of it says)."""
+    monkeypatch.chdir(tmp_path)
+    env = "name: lab\ndependencies:\n  - python=3.11\n  - pip:\n    - six==1.17.0\n"
+    (tmp_path / "environment.yml").write_text(env)
+    result = cli(command, "environment.yml", *(("A.lock",) if command == "diff" else ()))
+    assert (result.code, result.out) == (EXIT_BAD_INPUT, "")
+    assert result.err == (
+        f"envsnap: error: environment.yml: an environment.yml, not an envsnap lock; to {verb} it, make a lock first, "
+        "but it names packages, not their files (no URL, no hash): import a conda-lock.yml (conda-lock lock -f "
+        "environment.yml, or envsnap export -f conda-lock) or an explicit file (conda list --explicit --md5) instead\n"
+    )

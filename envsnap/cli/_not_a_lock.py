@@ -21,7 +21,15 @@ def import_hint(exc: NotALockfileError, command: str) -> str:
 
     fmt = importers.recognised(exc.origin) if exc.origin else ""
     if not fmt:
-        return ""
+        advice = importers.environment_yml_advice(exc.origin) if exc.origin else ""
+        verb = _VERBS.get(command, "use")
+        # envsnap's own environment-yml export, or conda's: no format reads it, so no import is given, but what is.
+        if not advice:
+            return ""
+        return (
+            f"{exc.origin}: an environment.yml, not an envsnap lock; to {verb} it, make a lock first, but it names "
+            f"packages{advice}"
+        )
     path = Path(exc.origin)
     out = path.with_name(path.stem + ".envsnap.lock")  # never the lock the import would write by default
     if out == path:

@@ -167,6 +167,21 @@ def recognised(path: str | os.PathLike[str]) -> str:
     return matches[0].name if matches else ""
 
 
+def environment_yml_advice(path: str | os.PathLike[str]) -> str:
+    """What to make a lock of in place of the environment.yml at ``path`` (as ``envsnap import`` of it says: a
+    conda-lock.yml or an explicit file, and what conda-lock leaves out), "" when it is none or cannot be read: what to
+    suggest for such a file given where a lock belongs."""
+    p = Path(path)
+    try:
+        raw = _readlimits.read_bytes(p, error=LockImportError, what="file")
+        text = _readlimits.decode_marked(raw, label=f"{p}:", error=LockImportError)
+    except LockImportError:
+        return ""
+    if not _environment_yml(p.name, text):
+        return ""
+    return _environment_yml_hint(p, text).removeprefix("; an environment.yml names packages")
+
+
 def without_credentials(snapshot: Snapshot, options: ImportOptions | None = None) -> Snapshot:
     """The lock with no user:password in its URLs or warnings and no anaconda.org ``/t/<token>/`` segment, and a
     conda archive inside the project as ``file://{project}/...``, elsewhere under the home as ``file://~/...``, with
