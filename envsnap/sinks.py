@@ -209,6 +209,29 @@ def requirement_pin(name: str, version: str, sha256: str) -> str:
     return f"{requirement_name(name)}=={requirement_version(version)} {requirement_hash('sha256', sha256)}"
 
 
+def _wheel_base_name(filename: str) -> str:
+    """A wheel's base name as a requirements line may name it: the characters a wheel file name has (no space,
+    ``#``, ``%``, ``$`` or separator), ending ``.whl``."""
+    ok = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,250}\.whl", filename, re.ASCII) is not None
+    return grammar.require(ok and grammar.is_distribution_filename(filename), "wheel file name", filename)
+
+
+def requirement_wheel_path(folder: str, filename: str, sha256: str) -> str:
+    """``./FOLDER/F.whl --hash=sha256:hex``: a wheel installed by its file, a path pip resolves against the folder
+    it runs in (not the file's), so that it writes a PEP 610 direct_url.json naming the file and its sha256.
+    ``folder``: a constant of envsnap's (``wheels``), never a lock's value."""
+    return f"./{folder}/{_wheel_base_name(filename)} {requirement_hash('sha256', sha256)}"
+
+
+def requirement_wheel_url(name: str, folder_url: str, filename: str, sha256: str) -> str:
+    """``name @ FOLDER_URL/F.whl#sha256=hex --hash=sha256:hex``: a wheel installed by its ``file:`` URL, which uv
+    records in direct_url.json with the hash in its fragment (pip in ``archive_info``). ``folder_url``: a
+    constant of envsnap's (the image's wheel folder), never a lock's value."""
+    hashed = requirement_hash("sha256", sha256)
+    url = requirement_url(f"{folder_url}/{_wheel_base_name(filename)}#sha256={sha256}")
+    return f"{requirement_name(name)} @ {url} {hashed}"
+
+
 def requirement_fragment(text: str) -> str:
     """A ``#subdirectory=`` value: a relative path with no whitespace, no control character."""
     ok = bool(text) and _pip_reads_as_written(text) and not any(c.isspace() for c in text) and "#" not in text

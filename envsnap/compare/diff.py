@@ -1678,7 +1678,7 @@ EDITABLE_NOT_KEPT = "the lock installs it editable, this is a regular install of
 ONE_FILE_MOVED = "the same file (name and sha256) installed by path from another folder"
 BUNDLE_WHEEL_UNRECORDED = (
     "installed from an index or a find-links folder, no direct_url.json: not known to be the bundle's wheel built "
-    "from that source (rebuild --target venv installs it by its file)"
+    "from that source (rebuild --bundle installs it by its file)"
 )
 
 

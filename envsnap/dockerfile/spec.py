@@ -26,6 +26,9 @@ ENV_DIR = "/opt/env"
 DOCKERFILE = "Dockerfile"
 DEBS = deb_files.DEBS
 REQUIREMENTS = "requirements.txt"
+# Where the image's installer stage puts the context's wheels/ and requirements.txt: the built wheels' lines name
+# their files here (``requirements_text``), so that the image's direct_url.json names each and its sha256.
+WHEELHOUSE = "/opt/envsnap-wheelhouse"
 WHEELS = "wheels"
 TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
@@ -407,6 +410,7 @@ def render_dockerfile(spec: DockerSpec) -> str:
             system_packages=f"--system-packages {spec.options.system_packages}",
             lock_name=LOCK_NAME,
             env_dir=ENV_DIR,
+            wheelhouse=WHEELHOUSE,
         )
 
 
@@ -415,7 +419,7 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
     return {
         DOCKERFILE: render_dockerfile(spec).encode(),
         LOCK_NAME: lock_bytes,
-        REQUIREMENTS: requirements_text(spec.lock).encode(),
+        REQUIREMENTS: requirements_text(spec.lock, wheels_url=f"file://{WHEELHOUSE}").encode(),
         f"{WHEELS}/README.md": _templates.render("docker/wheels-README.md.j2", kind="wheels").encode(),
         f"{TOOL}/README.md": _templates.render("docker/wheels-README.md.j2", kind="tool").encode(),
     }

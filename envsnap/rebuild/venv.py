@@ -40,6 +40,7 @@ from ..artifacts.bundle import (
     BundleOptions,
     check_made_from,
     fetch_wheel,
+    installs_by_file,
     local_source,
     package_label,
     precheck,
@@ -437,9 +438,7 @@ def install_python_layer(
         wheels = _checked_wheels(packages, bundle, offline=offline, spill=spill, allow_urls=allow_urls)
         requirements = Path(tmp) / "requirements.txt"
         pairs = zip(packages, wheels, strict=True)
-        built = {
-            p.name: w for p, w in pairs if p.artifact is not None and p.artifact.rebuilt and p.source.kind != "index"
-        }
+        built = {p.name: w for p, w in pairs if installs_by_file(p)}
         requirements.write_text(_install_requirements(packages, built), "utf-8")
         links = sorted({str(w.parent) for w in wheels})
         uv = _tools.uv()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import tarfile
@@ -61,6 +62,32 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile
 def test_requirements_pin_every_wheel_with_its_hash() -> None:
     text = requirements_text(_lock())
     assert text.splitlines()[2:] == [f"a==1.0 --hash=sha256:{'0' * 64}"]
+
+
+def test_requirements_name_a_wheel_the_bundle_built_by_its_file() -> None:
+    """A wheel built from a local project was pinned ``name==version``, which pip installs by name from the wheels
+    folder with no direct_url.json: the bundle's file by path (pip resolves it against the bundle folder it runs in),
+    and the image's by its URL with the sha256 in its fragment, which uv records. A wheel from an index stays pinned
+    by name; a file name that could expand a variable or add an option is refused."""
+    built = Artifact(filename="g-1.0+lab-py3-none-any.whl", url="file:///src/g", sha256="1" * 64, rebuilt=True)
+    pkg = PythonPackage(
+        name="g", version="1.0+lab", artifact=built, source=Source(kind="directory", url="file:///src/g")
+    )
+    lock = dataclasses.replace(
+        _lock(), python=dataclasses.replace(_lock().python, packages=(*_lock().python.packages, pkg))
+    )
+    assert requirements_text(lock).splitlines()[3:] == [
+        f"a==1.0 --hash=sha256:{'0' * 64}",
+        f"./wheels/g-1.0+lab-py3-none-any.whl --hash=sha256:{'1' * 64}",
+    ]
+    assert requirements_text(lock, wheels_url="file:///opt/envsnap-wheelhouse").splitlines()[2:] == [
+        f"a==1.0 --hash=sha256:{'0' * 64}",
+        f"g @ file:///opt/envsnap-wheelhouse/g-1.0+lab-py3-none-any.whl#sha256={'1' * 64} --hash=sha256:{'1' * 64}",
+    ]
+    odd = dataclasses.replace(pkg, artifact=dataclasses.replace(built, filename="g-1.0-${HOME}-none-any.whl"))
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(odd,)))
+    with pytest.raises(BundleError, match="wheel file name"):
+        requirements_text(lock)
 
 
 def test_sums_cover_every_file_and_catch_additions(tmp_path: Path) -> None:

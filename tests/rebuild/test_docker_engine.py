@@ -814,3 +814,42 @@ def test_a_bundle_with_a_saved_base_is_rebuilt_on_it_when_no_base_is_named(
     )
     assert done.returncode == 0, done.stderr
     assert BASE in done.stdout and "neither in the Docker engine" not in done.stderr
+
+
+def test_a_wheel_the_bundle_built_is_installed_in_the_image_by_its_file(
+    engine: Any, make_venv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """``rebuild --target docker --bundle B`` installed the wheel the bundle built from a local project by its name
+    from the image's wheel folder, which leaves no direct_url.json: a capture inside the image named the index, diff
+    called it unknown and verify "not known to be built from it". The image installs it by its file, as the venv
+    target does: direct_url.json names it with its sha256, and verify inside calls it the bundle's wheel."""
+    if not Path(DEBIAN_PYTHON).exists():
+        pytest.skip(f"{DEBIAN_PYTHON} (Debian's python3.11) is not installed on this host")
+    project = tmp_path / "src" / "esnptdelta"
+    (project / "esnptdelta").mkdir(parents=True)
+    (project / "esnptdelta" / "__init__.py").write_text("NAME = 'delta'\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "esnptdelta"\nversion = "1.0"\n'
+    )
+    python = make_venv(tmp_path / "venv", str(project), python=DEBIAN_PYTHON)
+    lock, bundle = tmp_path / "envsnap.lock", tmp_path / "B"
+    _envsnap("capture", "--python", str(python), "-o", str(lock))
+    _envsnap("bundle", str(lock), "-o", str(bundle), "--with-base-image", "--base-image", BASE)
+    bundled = lockfile.load(bundle / "envsnap.lock").package("esnptdelta")
+    assert bundled is not None and bundled.artifact is not None and bundled.artifact.rebuilt
+    wheel, sha256 = bundled.artifact.filename, bundled.artifact.sha256
+    tag = "envsnap-test/built-by-file:1"
+    with _removed(engine, tag):
+        _envsnap(*_docker_rebuild(bundle / "envsnap.lock", bundle, tmp_path / "ctx", tag, "--offline"))
+        line = f"esnptdelta @ file:///opt/envsnap-wheelhouse/{wheel}#sha256={sha256} --hash=sha256:{sha256}"
+        assert line in (tmp_path / "ctx" / "requirements.txt").read_text().splitlines()
+        inside = lockfile.loads(
+            _run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python", "-o", "-"), check_digest=False
+        )
+        captured = inside.package("esnptdelta")
+        assert captured is not None and captured.source.kind == "archive"
+        assert captured.source.url == f"file:///opt/envsnap-wheelhouse/{wheel}"
+        assert captured.source.archive_hash == f"sha256={sha256}"
+        verified = _run(engine, tag, "envsnap", "verify", "/envsnap.lock")
+        assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified

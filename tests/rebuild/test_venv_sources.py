@@ -200,3 +200,34 @@ def test_a_wheel_the_bundle_built_from_a_folder_is_recognisable_in_the_rebuilt_v
     assert result.code == 1 and "-> index (source)" in result.out, result.out
     verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", fake / "bin" / "python")
     assert "installed from an index or a find-links folder (no direct_url.json): not known to be built" in verified.out
+
+
+def test_the_bundles_manual_pip_command_installs_the_built_wheel_by_its_file(
+    local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The bundle's README rebuilds by hand with ``pip install --no-deps --no-index --find-links wheels
+    --require-hashes -r requirements.txt``, whose ``name==version`` line installed the wheel the bundle built from a
+    local project by name from the folder: no direct_url.json, and verify said "not known to be built from it". The
+    line names the file, ``./wheels/F.whl --hash=...``, which pip resolves against the folder it runs in (the
+    bundle's, as the README says) and records with its sha256: verify calls it the bundle's wheel."""
+    uv = _uv()
+    project = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
+    venv = tmp_path / "gamma"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    assert cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B").code == 0
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package("esnptgamma")
+    assert bundled is not None and bundled.artifact is not None and bundled.artifact.rebuilt
+    wheel, sha256 = bundled.artifact.filename, bundled.artifact.sha256
+    assert f"./wheels/{wheel} --hash=sha256:{sha256}" in (tmp_path / "B" / "requirements.txt").read_text().splitlines()
+    readme = (tmp_path / "B" / "README.md").read_text()
+    command = "pip install --no-deps --no-index --find-links wheels --require-hashes -r requirements.txt"
+    assert command in readme and "run it here" in readme.replace("\n", " ")
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "env")], check=True)
+    pip = [str(tmp_path / "env" / "bin" / "python"), "-m", *command.split()]
+    subprocess.run(pip, cwd=tmp_path / "B", check=True, capture_output=True)
+    (direct_url,) = (tmp_path / "env").glob("lib/python*/site-packages/esnptgamma-1.0.dist-info/direct_url.json")
+    assert json.loads(direct_url.read_text())["url"] == (tmp_path / "B" / "wheels" / wheel).as_uri()
+    verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", tmp_path / "env" / "bin" / "python")
+    assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified.out
