@@ -42,6 +42,27 @@ def decoded_path(url: str) -> str:
     return unquote(urlsplit(url).path)
 
 
+# The folder ``rebuild --bundle X.tar.gz`` unpacks the archive into (``_leftovers.held_dir`` "rebuild", then
+# ``open_bundle``'s ``bundle/``), removed when the rebuild ends.
+UNPACKED_BUNDLE = "a bundle archive unpacked to a temporary folder, since removed: its sha256 names the file"
+
+
+def in_unpacked_bundle(url: str) -> bool:
+    """Whether ``url`` is a wheel in the temporary folder a rebuild unpacked a bundle archive to
+    (``file:///tmp/.envsnap-rebuild-XXXX/bundle/wheels/F.whl``): a venv rebuild installs the wheels the bundle built
+    by their file, so direct_url.json names that folder, gone once the rebuild ended. Its sha256 is what names the
+    file; the folder says only that it came from an archive (docs/design.md)."""
+    if not is_file_url(url) or is_labelled(url):
+        return False
+    parts = decoded_path(url).split("/")
+    return (
+        len(parts) >= 4
+        and parts[-4].startswith(".envsnap-rebuild-")
+        and parts[-3:-1] == ["bundle", "wheels"]
+        and parts[-1].endswith(".whl")
+    )
+
+
 def pattern_path(pattern: str) -> str:
     """The path a ``file:`` URL pattern (``--allow-url``) names, percent-decoded: ``file:///x``,
     ``file://localhost/x`` and ``file:/x`` alike. Not split as a URL: ``?`` is a wildcard there, not a query."""
@@ -104,8 +125,10 @@ __all__ = [
     "LABELS",
     "PREFIX",
     "PROJECT",
+    "UNPACKED_BUNDLE",
     "decoded_path",
     "file_url_path",
+    "in_unpacked_bundle",
     "is_file_url",
     "is_labelled",
     "local_path",

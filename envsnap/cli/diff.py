@@ -104,7 +104,7 @@ def _made(change: Change) -> str:
         return f"wheel the bundle built for {change.subject}"
     if change.note.startswith(BUNDLE_WHEEL_INSTALLED):  # rebuilt from a bundle, by path
         return f"bundle's wheel installed for {change.subject}"
-    if change.note == ONE_FILE_MOVED:  # one file by path from two folders
+    if change.note.startswith(ONE_FILE_MOVED):  # one file by path from two folders (an archive unpacked twice)
         return f"folder of {change.subject}'s file"
     if change.kind == "artifact":  # a file one lock pins and the other's hashes allow
         return f"file pinned for {change.subject}"

@@ -1542,9 +1542,10 @@ def _package_change(
         rest = _package_change(pinned, read) if installed is y else _package_change(read, pinned)
         if rest is not None and rest.change != "provenance":
             return rest
-        note = BUNDLE_WHEEL_INSTALLED + (
-            "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
-        )
+        from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle
+
+        note = BUNDLE_WHEEL_INSTALLED + (f"; {UNPACKED_BUNDLE}" if in_unpacked_bundle(installed[2]) else "")
+        note += "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
     elif source != source_b and _bundle_wheel_unrecorded(x, y):
         # The capture of a wheel of its name, version and tags from an index or a find-links folder (a docker
@@ -1556,7 +1557,12 @@ def _package_change(
         rest = _package_change(x, (*y[:2], source, *y[3:]), imported, same_place)
         if rest is not None and rest.change != "provenance":
             return rest
-        return _change("python", name, "provenance", "source", source, source_b, 0, ONE_FILE_MOVED)
+        from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle
+
+        moved_note = ONE_FILE_MOVED + (
+            f" ({UNPACKED_BUNDLE})" if in_unpacked_bundle(source) or in_unpacked_bundle(source_b) else ""
+        )
+        return _change("python", name, "provenance", "source", source, source_b, 0, moved_note)
     elif source != source_b:
         # One wheel's files from an index (or find-links folder) and by path: a change of provenance, not of what
         # runs, ranked with another pinned file (verify calls it info: "the same file").

@@ -913,12 +913,15 @@ def _built_wheel(want: PythonPackage, b: Source) -> str:
     art = want.artifact
     if b.kind == "index":
         return "installed from an index or a find-links folder (no direct_url.json): not known to be built from it"
+    from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle
+
     name = unquote(b.url.rsplit("/", 1)[-1])
+    where = f"; {UNPACKED_BUNDLE}" if in_unpacked_bundle(b.url) else ""
     if art is not None and _the_bundles_wheel(want, b):
-        return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256)"
+        return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256{where})"
     if art is None or not art.sha256:
-        return f"installed from the wheel file {name} (the lock pins no built wheel to compare it with)"
-    return f"installed from the wheel file {name}, not the bundle's {art.filename} built from the locked source"
+        return f"installed from the wheel file {name} (the lock pins no built wheel to compare it with{where})"
+    return f"installed from the wheel file {name}, not the bundle's {art.filename} built from the locked source{where}"
 
 
 def _the_bundles_wheel(want: PythonPackage, b: Source) -> bool:

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,43 @@ def test_the_bundles_manual_pip_command_installs_the_built_wheel_by_its_file(
     assert json.loads(direct_url.read_text())["url"] == (tmp_path / "B" / "wheels" / wheel).as_uri()
     verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", tmp_path / "env" / "bin" / "python")
     assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified.out
+
+
+def test_a_venv_rebuilt_from_a_bundle_archive_says_its_wheel_came_from_the_removed_unpacked_folder(
+    local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``rebuild --bundle B.tar.gz`` installs the wheel the bundle built by its file in the folder the archive was
+    unpacked to, which is removed when the rebuild ends: direct_url.json (and so a capture, verify and diff) named
+    ``file:///tmp/.envsnap-rebuild-XXXX/bundle/wheels/F.whl``, another folder each rebuild, with no word that it is
+    gone. The sha256 names the file: verify and diff say it is the bundle's wheel, from an archive unpacked to a
+    temporary folder since removed, and two rebuilds' captures differ only by that folder (provenance, exit 0)."""
+    uv = _uv()
+    project = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
+    venv = tmp_path / "gamma"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    assert cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B.tar.gz").code == 0
+    for n in (1, 2):
+        made = cli("rebuild", tmp_path / "orig.lock", "--bundle", tmp_path / "B.tar.gz", "--dest", tmp_path / f"R{n}")
+        assert made.code == 0, made.out
+        assert (
+            cli("capture", "--python", tmp_path / f"R{n}" / "bin" / "python", "-o", tmp_path / f"R{n}.lock").code == 0
+        )
+    captured = lockfile.load(tmp_path / "R1.lock").package("esnptgamma")
+    assert captured is not None and "/.envsnap-rebuild-" in captured.source.url and captured.source.archive_hash
+    gone = "a bundle archive unpacked to a temporary folder, since removed: its sha256 names the file"
+    verified = cli("verify", tmp_path / "orig.lock", "--python", tmp_path / "R1" / "bin" / "python")
+    assert f"(the lock pins no built wheel to compare it with; {gone})" in verified.out, verified.out
+    with tarfile.open(tmp_path / "B.tar.gz") as tar:
+        member = tar.extractfile("B/envsnap.lock")
+        assert member is not None
+        (tmp_path / "bundled.lock").write_bytes(member.read())
+    verified = cli("verify", tmp_path / "bundled.lock", "--python", tmp_path / "R1" / "bin" / "python")
+    assert f"built from the locked source (the same sha256; {gone}))" in verified.out, verified.out
+    result = cli("diff", tmp_path / "bundled.lock", tmp_path / "R1.lock")
+    assert result.code == 0 and f"direct_url.json names that file, the same sha256; {gone}; verify" in result.out
+    result = cli("diff", tmp_path / "R1.lock", tmp_path / "R2.lock")
+    assert result.code == 0, result.out
+    assert f"installed by path from another folder ({gone}))" in result.out
+    assert "but the folder of esnptgamma's file)" in result.out
