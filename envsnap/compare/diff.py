@@ -273,6 +273,13 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
         for c in changes
         if c.area == "python" and c.change == "provenance" and c.note.startswith(BUNDLE_WHEEL_INSTALLED)
     }
+    # A wheel one lock pins and the other installed with nothing that says whether it is that file: the entry says so.
+    fields |= {
+        f"python.packages[{c.subject}].{field}"
+        for c in changes
+        if c.area == "python" and c.change == "unknown" and c.note in (BUNDLE_WHEEL_UNHASHED, BUNDLE_WHEEL_UNRECORDED)
+        for field in ("artifact", "source")
+    }
     return frozenset(fields)
 
 
@@ -1548,9 +1555,12 @@ def _package_change(
         note += "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
     elif source != source_b and _bundle_wheel_unrecorded(x, y):
-        # The capture of a wheel of its name, version and tags from an index or a find-links folder (a docker
-        # rebuild, pip from the bundle's folder): no direct_url.json says whether it is the bundle's wheel.
+        # The capture of a wheel of its name, version and tags from an index or a find-links folder (pip by name
+        # from a wheels folder): no direct_url.json says whether it is the bundle's wheel.
         return _change("python", name, "unknown", "source", source, source_b, 1, BUNDLE_WHEEL_UNRECORDED)
+    elif source != source_b and _bundle_wheel_unhashed(x, y):
+        # By path with no sha256 (uv from the bundle's requirements.txt): the file's name alone is the bundle's.
+        return _change("python", name, "unknown", "source", source, source_b, 1, BUNDLE_WHEEL_UNHASHED)
     elif source != source_b and _one_file_moved(x, y):
         # One archive by path (the same file name and sha256) in two folders: a bundle's wheel installed from two
         # copies of the bundle (a folder, an archive unpacked to a temporary one). What else differs still does.
@@ -1682,6 +1692,10 @@ BUNDLE_WHEEL_INSTALLED = (
 )
 EDITABLE_NOT_KEPT = "the lock installs it editable, this is a regular install of that wheel: verify warns of it"
 ONE_FILE_MOVED = "the same file (name and sha256) installed by path from another folder"
+BUNDLE_WHEEL_UNHASHED = (
+    "installed by path from a file of the bundle's wheel's name, no sha256 recorded (uv records none for a path): not "
+    "known to be the bundle's wheel built from that source"
+)
 BUNDLE_WHEEL_UNRECORDED = (
     "installed from an index or a find-links folder, no direct_url.json: not known to be the bundle's wheel built "
     "from that source (rebuild --bundle installs it by its file)"
@@ -1729,6 +1743,25 @@ def _bundle_wheel_unrecorded(x: PackageRow, y: PackageRow) -> bool:
     installed from a wheels folder (the bundle's, or another), which leaves no direct_url.json."""
     pair = _pinned_and_captured(x, y)
     return pair is not None and pair[1][2] == "index" and _built_from_source(pair[0][2])
+
+
+def _bundle_wheel_unhashed(x: PackageRow, y: PackageRow) -> bool:
+    """One lock pins the wheel a bundle built from a git commit or a local project, the other installed a file of
+    that wheel's name by path with no sha256 recorded (``uv pip`` installing the bundle's ``./wheels/F.whl`` line
+    records none for a path), and no RECORD digests that differ: nothing says whether it is the bundle's file."""
+    for pinned, installed in ((x, y), (y, x)):
+        if pinned[5] is None or installed[5] is not None or installed[6] or pinned[1] != installed[1]:
+            continue
+        if not installed[2].startswith("file:") or not _built_from_source(pinned[2]):
+            continue
+        if pinned[4] and installed[4] and pinned[4] != installed[4]:
+            continue  # other installed files: a change, said as one
+        from ..fileurls import decoded_path
+
+        filename = pinned[5][0]
+        if decoded_path(installed[2]).rsplit("/", 1)[-1] == filename and _wheel_of(filename, pinned[0], pinned[1]):
+            return True
+    return False
 
 
 def _one_file_moved(x: PackageRow, y: PackageRow) -> bool:

@@ -921,6 +921,9 @@ def _built_wheel(want: PythonPackage, b: Source) -> str:
         return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256{where})"
     if art is None or not art.sha256:
         return f"installed from the wheel file {name} (the lock pins no built wheel to compare it with{where})"
+    if not b.archive_hash and name == art.filename:
+        # uv installing ``./wheels/F.whl`` (the bundle's requirements.txt) records no sha256 for a path.
+        return f"installed from the wheel file {name} by path, no sha256 recorded: not known to be the bundle's{where}"
     return f"installed from the wheel file {name}, not the bundle's {art.filename} built from the locked source{where}"
 
 

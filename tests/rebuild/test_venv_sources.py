@@ -272,3 +272,38 @@ def test_a_venv_rebuilt_from_a_bundle_archive_says_its_wheel_came_from_the_remov
     assert result.code == 0, result.out
     assert f"installed by path from another folder ({gone}))" in result.out
     assert "but the folder of esnptgamma's file)" in result.out
+
+
+def test_uv_from_the_bundles_requirements_is_not_known_to_be_the_bundles_wheel(
+    local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``uv pip install -r requirements.txt`` in the bundle's folder installs the wheel the bundle built from its
+    ``./wheels/F.whl`` line, and writes a direct_url.json naming the file with no sha256 (``archive_info`` empty):
+    verify said "installed from the wheel file F, not the bundle's F", and diff read a source change, exit 1, of a
+    file of that very name. Nothing records which file it was: verify and diff say it is not known to be the
+    bundle's wheel (diff: unknown)."""
+    uv = _uv()
+    project = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
+    venv = tmp_path / "gamma"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    assert cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B").code == 0
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package("esnptgamma")
+    assert bundled is not None and bundled.artifact is not None
+    wheel = bundled.artifact.filename
+    env = tmp_path / "env"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(env)], check=True)
+    install = ["pip", "install", "-q", "--no-config", "--python", str(env / "bin" / "python"), "--no-deps"]
+    install += ["--no-index", "--find-links", "wheels", "--require-hashes", "-r", "requirements.txt"]
+    subprocess.run([uv, *install], cwd=tmp_path / "B", check=True)
+    assert cli("capture", "--python", env / "bin" / "python", "-o", tmp_path / "cap.lock").code == 0
+    captured = lockfile.load(tmp_path / "cap.lock").package("esnptgamma")
+    assert captured is not None and captured.source.kind == "archive" and not captured.source.archive_hash
+    verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", env / "bin" / "python")
+    assert f"(installed from the wheel file {wheel} by path, no sha256 recorded: not known to be the bundle's)" in (
+        verified.out
+    ), verified.out
+    result = cli("diff", tmp_path / "B" / "envsnap.lock", tmp_path / "cap.lock")
+    assert "no sha256 recorded (uv records none for a path): not known to be the bundle's wheel" in result.out
+    assert result.code == 0 and "1 change: 1 unknown" in result.out and "other fields differ" not in result.out
