@@ -1315,6 +1315,18 @@ def _refuse_lock_urls(lock: Snapshot, root: Path, pinner: Pinner, opts: BundleOp
     from .conda import refuse_unfetchable
     from .pin import IndexFile, hash_only, here
 
+    # A file the lock names by a path on this machine that is not there (uv export's find-links folder, moved or
+    # deleted) cannot be had whatever is allowed: said first, for every such package (exit 4), not as a URL to
+    # --allow-url that then failed to download.
+    _fail(
+        [
+            f"{package_label(pkg)}: {why}"
+            for pkg in lock.pip_layer()
+            if (art := pkg.artifact) is not None and art.filename and not art.rebuilt and not hash_only(art)
+            if not _in_bundle(root, art) and (why := pinner.missing_here(art))
+        ],
+        "nothing was fetched",
+    )
     for pkg in [] if opts.offline else lock.pip_layer():
         art = pkg.artifact
         if art is None or art.rebuilt or not art.filename or _in_bundle(root, art):

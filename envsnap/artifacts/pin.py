@@ -1077,6 +1077,9 @@ class PinResult:
     outcomes: tuple[PinOutcome, ...]
     # Said once after the list: what to change for an index that answered 401 ("ORIGIN: hint"), one per index.
     hints: tuple[str, ...] = ()
+    # Packages pinned, but whose file the lock names by a path on this machine that is not there (a moved
+    # find-links folder), nor in the cache or a configured place: "NAME VERSION: why" (``Pinner.missing_here``).
+    unreachable: tuple[str, ...] = ()
 
     def by_status(self, status: str) -> list[PinOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -1400,6 +1403,39 @@ class Pinner:
         in a find-links folder (no URL of its own, an index): None for any other."""
         url = self._file_url(art)
         return url, (local_path(url) if url and not art.url and art.index else None)
+
+    def missing_here(self, art: Artifact) -> str:
+        """Why ``art``'s file cannot be had where the lock names it by a path on this machine (a ``file:`` URL, a
+        file in a find-links folder: ``uv export``'s ``file:///tmp/x/wheels/...``) that is not there, when neither
+        the download cache nor a configured index or find-links location holds that file (name and sha256): one
+        line naming the folder and the remedy, which is no ``--allow-url`` (nothing is there to allow). "" for a
+        remote URL, a path that is there (the fetch policy judges it), a path with a hidden name or an unresolved
+        label (said elsewhere), and a file to be had from the cache or a configured place."""
+        url = self._file_url(art)
+        path = local_path(url) if url else None
+        if path is None or not path.is_absolute() or hidden_names(str(path)) or "{" in str(path):
+            return ""
+        if path.exists() or (
+            is_sha256_hex(art.sha256) and cached_path(self.cache_dir, art.sha256, art.filename).is_file()
+        ):
+            return ""
+        found, _other, _unread = self._refind(self._artifact_file(art))
+        if found is not None:
+            return ""
+        folder = path.parent
+        where = repr(str(folder)[:200])
+        remedy = (
+            "or configure the folder that holds the file now as find-links (PIP_FIND_LINKS=DIR or UV_FIND_LINKS=DIR)"
+        )
+        if not folder.is_dir():
+            return (
+                f"{art.filename}: the folder {where} the lock names for it is not on this machine (it does not exist), "
+                f"nor is the file in the download cache: restore the folder there, {remedy}"
+            )
+        return (
+            f"{art.filename}: the file {str(path)[:200]!r} the lock names for it is not on this machine "
+            f"(its folder is), nor in the download cache: put the file back there, {remedy}"
+        )
 
     def local_copy(self, art: Artifact) -> Path | None:
         """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
@@ -2097,6 +2133,7 @@ def pin(
     ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
+    unreachable = []
     # As capture and import write them: the roots as labels, the login and host names hidden (docs/lockfile.md).
     redactor = PathRedactor(project=None if project_dir is None else str(project_dir))
     results = {name: _located(outcome, redactor) for name, outcome in results.items()}
@@ -2107,6 +2144,9 @@ def pin(
         if outcome is None:
             if pkg.artifact is not None:
                 outcomes.append(PinOutcome(pkg.name, pkg.version, "pinned", "already pinned", pkg.artifact))
+                art = pkg.artifact
+                if art.filename and not art.rebuilt and not hash_only(art) and (why := pinner.missing_here(art)):
+                    unreachable.append(f"{pkg.name} {pkg.version}: {why}")
             packages.append(pkg)
             continue
         if outcome.artifact is not None:
@@ -2121,4 +2161,4 @@ def pin(
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))
     )
-    return PinResult(pinned, tuple(outcomes), hints)
+    return PinResult(pinned, tuple(outcomes), hints, tuple(unreachable))

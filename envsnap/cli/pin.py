@@ -185,7 +185,7 @@ def summary(result: PinResult) -> str:
 def left_without_a_file(result: PinResult, debs: tuple[DebOutcome, ...] = ()) -> int:
     """How many packages pin left with no file recorded (Python packages not pinnable, system packages not pinned):
     what ``bundle`` refuses and an offline rebuild cannot install."""
-    return len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs)
+    return len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs) + len(result.unreachable)
 
 
 def report(
@@ -204,6 +204,8 @@ def report(
         _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")
     if any(o.unlisted for o in result.by_status("unpinned")):
         _output.say(f"  ({FIND_LINKS_HINT})")
+    for line in result.unreachable:  # pinned, but the folder the lock names for its file is not here
+        _output.say("  ", ("file missing", "yellow"), " ", line)
     for hint in result.hints:  # a 401's remedy, once per index (each package above names its 401)
         _output.say(f"  ({hint})")
     if debs:
@@ -226,19 +228,23 @@ def report(
             _output.say(
                 "  ", ("not pinned", "yellow"), " ", f"{shown} ({len(names)}): {archive} cannot be reached ({cause})"
             )
-    if left_without_a_file(result, debs):
+    lock = where.removesuffix(" (unchanged)")
+    lock = "the lock on standard output" if lock == "standard output" else lock
+    ends = "exit 1 (--strict)" if strict else "exit 0 all the same (--strict exits 1)"
+    if result.unreachable:
+        # Pinned by the sha256 the lock records, so counted as pinned: but bundle cannot have the file.
+        _output.say(
+            f"note: {lock} names a file that is not on this machine for "
+            f"{counted(len(result.unreachable), 'Python package')}, which `envsnap bundle` needs; {ends}"
+        )
+    if len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs):
         # The lock is written, and pin exits 0 as it reports what it cannot pin: said in words, so that a reviewer does
         # not take the written lock for one that rebuilds offline (--strict for a script, as check and verify).
         python = len(result.by_status("unpinned"))
         system = sum(deb.status != "pinned" for deb in debs)
         needs = [f"{counted(python, 'Python package')}, which `envsnap bundle` needs"] if python else []
         needs += [f"{counted(system, 'system package')}, which `bundle --with-system-packages` needs"] if system else []
-        lock = where.removesuffix(" (unchanged)")
-        lock = "the lock on standard output" if lock == "standard output" else lock
-        _output.say(
-            f"note: {lock} is not fully pinned: no file is recorded for "
-            f"{' and '.join(needs)}; " + ("exit 1 (--strict)" if strict else "exit 0 all the same (--strict exits 1)")
-        )
+        _output.say(f"note: {lock} is not fully pinned: no file is recorded for {' and '.join(needs)}; {ends}")
 
 
 # A package's reason where the archive could not be reached at all (artifacts.pin's fetch): its query URL, the cause.
