@@ -392,6 +392,9 @@ class IndexFile:
     # Listed by an index the user configured (or found in a configured find-links folder): fetched as is.
     # Anything else (a lock's artifact URL, an imported index) is fetched only as the FetchPolicy allows.
     trusted: bool = False
+    # ``sha256`` is the one the lock pins (a lock's artifact fetched again), not what an index lists: a file that
+    # hashes otherwise was replaced at its URL since the lock was pinned, and is said so.
+    pinned: bool = False
 
     def artifact(self, sha256: str, path: Path) -> Artifact:
         """What a lock records of this file once fetched to ``path`` with ``sha256``: its URL without
@@ -1312,7 +1315,16 @@ class Pinner:
             if file.sha256 and sha != file.sha256:
                 # The hash of a local file is never shown: the file may be one the user did not name.
                 have = "" if local_path(file.url) is not None else f" {sha}"
-                raise PinError(f"{file.filename}: sha256{have} does not match the index's {file.sha256}")
+                if not file.pinned:
+                    raise PinError(f"{file.filename}: sha256{have} does not match the index's {file.sha256}")
+                # The lock's own file fetched again: what its URL serves now is another file (replaced there since
+                # the lock was pinned), which no re-run or re-pin makes the locked one.
+                raise PinError(
+                    f"{file.filename}: the file at {strip_credentials(file.url)[:200]!r} is not the one the lock pins "
+                    f"(sha256{have or ' differs'}, the lock's {file.sha256}): it was replaced there since the lock was "
+                    "pinned; the locked file may be in a bundle made then (rebuild --bundle), or on an index that "
+                    "still has it (configure it: PIP_INDEX_URL, PIP_FIND_LINKS)"
+                )
             final = cached_path(self.cache_dir, sha, file.filename)
             final.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(part), final)
@@ -1385,7 +1397,7 @@ class Pinner:
         url, path = self._lock_folder_path(art)
         folder = str(path.parent) if path is not None else ""
         trusted = bool(folder) and (folder in self.config.find_links or self.policy.refusal(folder) is None)
-        return IndexFile(filename=art.filename, url=url, sha256=art.sha256, trusted=trusted)
+        return IndexFile(filename=art.filename, url=url, sha256=art.sha256, trusted=trusted, pinned=True)
 
     def _file_url(self, art: Artifact) -> str:
         """``art``'s URL on this machine (``here``); a file an import records by its name in a find-links folder
@@ -1487,7 +1499,8 @@ class Pinner:
                 continue
             if file.sha256 in ("", wanted.sha256):
                 # The lock's spelling of the name is kept (the hash is what makes it this file).
-                return dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename), False, []
+                found = dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename, pinned=wanted.pinned)
+                return found, False, []
             other = True
         return None, other, unread
 

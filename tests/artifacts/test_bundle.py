@@ -1221,3 +1221,36 @@ def test_bundle_says_the_find_links_folder_a_lock_names_is_missing(
     done = cli("bundle", "env.lock", "-o", tmp_path / "b", *cache)
     assert done.code == 0, done
     assert (tmp_path / "b" / "wheels" / wheel.name).is_file()
+
+
+def test_a_locked_file_replaced_at_its_url_is_said_to_be_the_lock_s_not_the_index_s(tmp_path: Path) -> None:
+    """A pinned wheel whose URL now serves another file (replaced since the lock was pinned) was refused with
+    ``sha256 does not match the index's <the lock's hash>``: no index was read, and nothing said what to do. It says
+    the file at the lock's URL is not the one the lock pins, that it was replaced there, and where the locked one
+    may still be."""
+    from test_pin import make_wheel
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+
+    wheel = make_wheel(tmp_path / "wheels", "labpkg", "0.3.0")
+    pinned = "0" * 64
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="labpkg",
+                    version="0.3.0",
+                    artifact=Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=pinned),
+                ),
+            )
+        )
+    )
+    opts = BundleOptions(cache_dir=tmp_path / "cache", allow_urls=(f"{tmp_path}/wheels/*",))
+    with pytest.raises(BundleError) as caught:
+        make_bundle(lock, tmp_path / "bundle", opts)
+    assert str(caught.value) == (
+        f"1 package(s) could not be bundled: {wheel.name}: the file at {wheel.as_uri()!r} is not the one the lock "
+        f"pins (sha256 differs, the lock's {pinned}): it was replaced there since the lock was pinned; the locked file "
+        "may be in a bundle made then (rebuild --bundle), or on an index that still has it (configure it: "
+        "PIP_INDEX_URL, PIP_FIND_LINKS)"
+    )
