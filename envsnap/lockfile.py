@@ -421,7 +421,22 @@ def check_writable(path: str | os.PathLike[str]) -> None:
 def dump_if_changed(
     snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME, *, text: str | None = None
 ) -> bool:
-    """Write the lockfile unless ``path`` already holds a valid lock with the same content digest.
+    """Write the lockfile unless ``path`` already holds a valid lock with the same content digest (``kept_lock``):
+    True when it was written."""
+    return kept_lock(snapshot, path, text=text) is None
+
+
+def kept_lock(
+    snapshot: Snapshot,
+    path: str | os.PathLike[str] = DEFAULT_NAME,
+    *,
+    text: str | None = None,
+    pinned_kept: bool = False,
+) -> str | None:
+    """Write the lockfile unless ``path`` already holds a valid lock with the same content digest; None when it was
+    written, else the content digest of the lock left there (``""``: the snapshot's own). With ``pinned_kept`` (a
+    capture without ``--pin``), a lock of the same environment pinned (``identity_digest``: what ``pin`` and
+    ``bundle`` add left out) is left there too: a re-capture wrote the unpinned lock over it, its files gone.
 
     Returns False when the file was left untouched (same bytes, same ``created``, same mtime): re-capturing an
     unchanged environment must not look like a change to make, DVC or git. A file that is missing, unreadable
@@ -439,14 +454,18 @@ def dump_if_changed(
         raw = b""
     try:
         if raw and _locktext.same_but_created(raw.decode("utf-8"), text):
-            return False
+            return ""
         existing = load(path) if raw else None
     except (LockfileError, UnicodeDecodeError):
         existing = None
-    if existing is not None and canonical_digest(to_dict(existing)) == canonical_digest(to_dict(snapshot)):
-        return False
+    if existing is not None:
+        old, new = to_dict(existing), to_dict(snapshot)
+        if canonical_digest(old) == canonical_digest(new):
+            return ""
+        if pinned_kept and identity_digest(old) == identity_digest(new):
+            return existing.envsnap.content_digest or canonical_digest(old)
     _write(text, Path(path))
-    return True
+    return None
 
 
 # -------------------------------------------------------------------------------------------- from dict

@@ -137,10 +137,13 @@ def run(args: argparse.Namespace) -> int:
         ).snapshot
     written = True
     text, digest = lockfile.dumps_sealed(snapshot)
+    shown = digest  # the digest of the lock the file holds: a pinned lock of this environment is kept
     if args.output == "-":
         _output.write_document(text)
     else:
-        written = lockfile.dump_if_changed(snapshot, args.output, text=text)
+        # A lock pin or bundle made of this environment stays as it is: a capture without --pin has no files.
+        kept = lockfile.kept_lock(snapshot, args.output, text=text, pinned_kept=not args.pin)
+        written, shown = kept is None, kept or digest
     if args.json:
         _output.print_json(lockfile.sealed_document(snapshot))
     deep = [
@@ -159,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from ._capture_memo import summarise
 
-        summarise(args.output, written, digest, summary, started, deep, snapshot.envsnap.warnings)
+        summarise(args.output, written, shown, summary, started, deep, snapshot.envsnap.warnings)
     if memo is not None and not deep and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
         memo.keep(captured, started_ns, text, digest, summary, snapshot.envsnap.warnings)
     return 0

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from testutil import CliResult
+from testutil import CliResult, uv_bin
 
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchRefusedError
@@ -836,6 +836,43 @@ def test_capture_pin_takes_the_allow_url_its_warning_asks_for(
     assert alone.err.strip().splitlines() == [  # type: ignore[attr-defined]
         "envsnap: error: --allow-url is for --pin: capture reads no URL without it"
     ]
+
+
+def test_capturing_again_keeps_the_pinned_lock_of_the_same_environment(
+    tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capture``, ``pin``, then ``capture`` again of the unchanged environment (a Makefile step, a habit) wrote an
+    unpinned lock over the pinned one: every pinned file gone, the next bundle pinning again on the network, and a
+    large change for git. A lock that records this environment, pinned (its identity), is left as it was; a changed
+    environment is captured anew, and ``capture --pin`` writes what its own pinning found."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", out).code == 0  # type: ignore[attr-defined]
+    assert cli("pin", out, "--no-system-packages").code == 0  # type: ignore[attr-defined]
+    pinned = out.read_bytes()
+    kept = lockfile.load(out)
+    assert kept.package("tinypkg").artifact is not None  # type: ignore[union-attr]
+    again = cli("capture", "--python", python, "-o", out)
+    assert again.code == 0, again  # type: ignore[attr-defined]
+    assert out.read_bytes() == pinned
+    said = again.err  # type: ignore[attr-defined]
+    assert f"unchanged: {out} already records this environment ({kept.envsnap.content_digest[:19]}...)" in said, said
+    other = str(make_wheel(tmp_path / "build2", "otherpkg", "2.0"))
+    uv = uv_bin()
+    install = [uv, "pip", "install", "-q", "--python"] if uv else [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*install, *([str(python)] if uv else []), other], check=True)  # one more package
+    changed = cli("capture", "--python", python, "-o", out)
+    assert changed.code == 0 and f"wrote {out}" in changed.err, changed  # type: ignore[attr-defined]
+    assert lockfile.load(out).package("otherpkg") is not None
 
 
 def test_export_pins_through_envsnap_pin(
