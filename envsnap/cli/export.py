@@ -4,8 +4,8 @@ import argparse
 import os
 from importlib import import_module
 
-from ..errors import ExportError
-from . import COMMAND_HELP, _output
+from ..errors import ExportError, UsageError
+from . import COMMAND_HELP, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_false",
         help="never look artifacts up; fail naming the unpinned packages instead",
     )
+    add_allow_url(p, "for the pinning it does first: ")
     p.set_defaults(func=run)
 
 
@@ -80,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
+    if args.allow_url and args.pin is False:
+        raise UsageError("--allow-url is for the pinning export does: --no-pin reads no URL")
     exporter = export.get(args.format)
     if exporter.directory:  # the folder it writes is known now, before the lock is pinned (a download)
         _refuse_over_input({Path(args.output or exporter.filename): b""}, args.lock, files=False)
@@ -127,7 +130,9 @@ def run(args: argparse.Namespace) -> int:
 
         # Where {project} is, as for pin: a local project there is kept as it is, not a package left without a file.
         project = project_root(args.project, args.lock if Path(args.lock).is_file() else None)
-        snapshot, failures = pin_for_export(snapshot, required=bool(args.pin), project_dir=project)
+        snapshot, failures = pin_for_export(
+            snapshot, required=bool(args.pin), project_dir=project, allow_urls=tuple(args.allow_url)
+        )
         if args.absolute_paths:
             from ..export import with_absolute_paths
 
@@ -452,11 +457,11 @@ def lock_file_name(path: str, bundled: bool) -> str:
 
 
 def pin_for_export(
-    snapshot: Snapshot, *, required: bool, project_dir: Path | None = None
+    snapshot: Snapshot, *, required: bool, project_dir: Path | None = None, allow_urls: tuple[str, ...] = ()
 ) -> tuple[Snapshot, list[str]]:
     """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work), and why
     each package that could not be pinned was not (``name version: reason``). ``project_dir``: what
-    ``{project}`` means, as for ``envsnap pin``.
+    ``{project}`` means, and ``allow_urls`` the ``--allow-url`` patterns, as for ``envsnap pin``.
 
     Without pinning support the lock comes back unchanged unless ``required``: the exporter then names
     what is unpinned.
@@ -468,7 +473,7 @@ def pin_for_export(
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.artifacts.pin is missing)") from exc
         return snapshot, []
-    result = pin.pin(snapshot, project_dir=project_dir)  # the pinned lock, with each package's outcome
+    result = pin.pin(snapshot, project_dir=project_dir, allow_urls=allow_urls)  # with each package's outcome
     failures = [f"{o.name} {o.version}: {o.reason}" for o in result.outcomes if o.status == "unpinned"]
     pinned: Snapshot = result.snapshot
     return pinned, failures

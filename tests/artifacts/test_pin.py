@@ -838,6 +838,43 @@ def test_capture_pin_takes_the_allow_url_its_warning_asks_for(
     ]
 
 
+def test_export_takes_the_allow_url_its_pinning_asks_for(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap export LOCK -f dockerfile`` of a capture with ``pip install ../dist/x.whl`` (a wheel the docker
+    build needs pinned) pins first, and failed with "pass --allow-url PATTERN to allow it", which export did not take
+    (exit 2, unrecognized arguments). It takes the option for the pinning it does; with ``--no-pin``, which reads no
+    URL, it is one line, exit 2."""
+    wheel = make_wheel(tmp_path / "dist", "tinypkg", "1.0")
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "env")], check=True)
+    python = tmp_path / "env" / "bin" / "python"
+    # pip, as a user's ``pip install ../dist/x.whl``: its direct_url.json records the file's sha256 (uv's does not)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)], check=True)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", []))
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "ENVSNAP_ALLOW_URL", "UV_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "paper").mkdir()
+    monkeypatch.chdir(tmp_path / "paper")  # the wheel's folder is outside the lock's
+    lock = tmp_path / "paper" / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0  # type: ignore[attr-defined]
+    # The venv's own pip and setuptools are pinned from this Python's seed wheels; tinypkg alone is refused.
+    refused = cli("export", lock, "-f", "dockerfile", "-o", tmp_path / "ctx")
+    assert refused.code == 2, refused  # type: ignore[attr-defined]
+    assert "tinypkg 1.0" in refused.err and "pass --allow-url PATTERN" in refused.err, refused  # type: ignore[attr-defined]
+    allowed = cli("export", lock, "-f", "dockerfile", "-o", tmp_path / "ctx", "--allow-url", f"{tmp_path / 'dist'}/*")
+    assert allowed.code == 0, allowed  # type: ignore[attr-defined]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f"--hash=sha256:{digest}" in (tmp_path / "ctx" / "requirements.txt").read_text()
+    contradicted = cli("export", lock, "-f", "requirements", "-o", "-", "--no-pin", "--allow-url", "x")
+    assert contradicted.code == 2, contradicted  # type: ignore[attr-defined]
+    assert contradicted.err.strip().splitlines() == [  # type: ignore[attr-defined]
+        "envsnap: error: --allow-url is for the pinning export does: --no-pin reads no URL"
+    ]
+
+
 def test_capturing_again_keeps_the_pinned_lock_of_the_same_environment(
     tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
