@@ -432,11 +432,14 @@ def kept_lock(
     *,
     text: str | None = None,
     pinned_kept: bool = False,
+    alike: Callable[[Snapshot, Snapshot], Snapshot] | None = None,
 ) -> str | None:
     """Write the lockfile unless ``path`` already holds a valid lock with the same content digest; None when it was
     written, else the content digest of the lock left there (``""``: the snapshot's own). With ``pinned_kept`` (a
     capture without ``--pin``), a lock of the same environment pinned (``identity_digest``: what ``pin`` and
     ``bundle`` add left out) is left there too: a re-capture wrote the unpinned lock over it, its files gone.
+    ``alike(existing, snapshot)``: the snapshot as it compares with the lock there (a capture's: with that lock's
+    project commit where the commits since change only envsnap's files, the lock committed after its capture).
 
     Returns False when the file was left untouched (same bytes, same ``created``, same mtime): re-capturing an
     unchanged environment must not look like a change to make, DVC or git. A file that is missing, unreadable
@@ -459,7 +462,7 @@ def kept_lock(
     except (LockfileError, UnicodeDecodeError):
         existing = None
     if existing is not None:
-        old, new = to_dict(existing), to_dict(snapshot)
+        old, new = to_dict(existing), to_dict(snapshot if alike is None else alike(existing, snapshot))
         if canonical_digest(old) == canonical_digest(new):
             return ""
         if pinned_kept and identity_digest(old) == identity_digest(new):

@@ -11,6 +11,9 @@ from . import seconds as seconds
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..model import Snapshot
     from ..probes.target import TargetEnvironment
     from ._capture_memo import CaptureMemo
 
@@ -142,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
         _output.write_document(text)
     else:
         # A lock pin or bundle made of this environment stays as it is: a capture without --pin has no files.
-        kept = lockfile.kept_lock(snapshot, args.output, text=text, pinned_kept=not args.pin)
+        kept = lockfile.kept_lock(
+            snapshot, args.output, text=text, pinned_kept=not args.pin, alike=_same_code(captured.project_root)
+        )
         written, shown = kept is None, kept or digest
     if args.json:
         _output.print_json(lockfile.sealed_document(snapshot))
@@ -166,6 +171,26 @@ def run(args: argparse.Namespace) -> int:
     if memo is not None and not deep and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
         memo.keep(captured, started_ns, text, digest, summary, snapshot.envsnap.warnings)
     return 0
+
+
+def _same_code(root: str | None) -> Callable[[Snapshot, Snapshot], Snapshot] | None:
+    """How a capture compares with the lock already at its output: a lock names the commit it was captured at, so
+    it is committed after it; where the commits since change only envsnap's files (that lock, run records), the code
+    is the one it records (as ``rerun`` and ``bundle`` judge it), and its commit stands for this capture's."""
+    if root is None:
+        return None
+
+    def alike(existing: Snapshot, snapshot: Snapshot) -> Snapshot:
+        import dataclasses
+
+        from ..probes.project import envsnap_commits
+
+        was, now = existing.project, snapshot.project
+        if was is None or now is None or was.commit == now.commit or envsnap_commits(was, now, root, ()) is None:
+            return snapshot
+        return dataclasses.replace(snapshot, project=dataclasses.replace(now, commit=was.commit))
+
+    return alike
 
 
 def _memo_of(args: argparse.Namespace, chosen: TargetEnvironment) -> CaptureMemo | None:

@@ -912,6 +912,48 @@ def test_capturing_again_keeps_the_pinned_lock_of_the_same_environment(
     assert lockfile.load(out).package("otherpkg") is not None
 
 
+def test_capturing_again_after_committing_the_lock_leaves_it_as_it_was(
+    tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock kept in its project names the commit it was captured at, so it is committed after it: ``capture``,
+    ``pin``, ``git commit envsnap.lock``, then ``capture`` again wrote the lock anew for the new commit, which changes
+    only the lock (pins gone, a change to commit again, and so on for ever). Commits that change only envsnap's files
+    leave the code the one the lock records (as ``rerun`` and ``bundle`` judge it): the lock is left as it was; a
+    commit of code is a new state, captured anew."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    index = pep503_index(tmp_path / "index", [wheel])
+    python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    for name, value in (("PIP_CONFIG_FILE", "/dev/null"), ("PIP_INDEX_URL", index), ("UV_NO_CONFIG", "1")):
+        monkeypatch.setenv(name, value)
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = tmp_path / "paper"
+    project.mkdir()
+    (project / "train.py").write_text("print(1)\n")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "train.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "code"], check=True)
+    monkeypatch.chdir(project)
+    lock = project / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0  # type: ignore[attr-defined]
+    assert cli("pin", lock, "--no-system-packages").code == 0  # type: ignore[attr-defined]
+    subprocess.run([*git, "add", "envsnap.lock"], check=True)
+    subprocess.run([*git, "commit", "-qm", "the lock"], check=True)
+    committed = lock.read_bytes()
+    again = cli("capture", "--python", python, "-o", lock)
+    assert again.code == 0 and "unchanged: " in again.err, again  # type: ignore[attr-defined]
+    assert lock.read_bytes() == committed
+    (project / "train.py").write_text("print(2)\n")
+    subprocess.run([*git, "commit", "-qam", "more code"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    moved = cli("capture", "--python", python, "-o", lock)
+    assert moved.code == 0 and f"wrote {lock}" in moved.err, moved  # type: ignore[attr-defined]
+    recorded = lockfile.load(lock).project
+    assert recorded is not None and recorded.commit == head
+
+
 def test_export_pins_through_envsnap_pin(
     tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
