@@ -16,7 +16,7 @@ from compat_builders import pkg, torch_cu
 from testutil import python_at
 
 from envsnap import lockfile
-from envsnap.model import Snapshot
+from envsnap.model import Conda, CondaPackage, Snapshot
 from envsnap.probes.capture import capture
 
 Cli = Callable[..., Any]
@@ -97,8 +97,10 @@ def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(cli: Cli, tmp
 
 def test_conda_target_does_not_need_this_python(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     lock = with_python_version(here, "3.99.0")
+    # A conda environment's lock: conda installs its python (a lock without conda packages fails for this target).
+    python = Conda(subdir="linux-64", packages=(CondaPackage("python", "3.99.0", subdir="linux-64"),))
     lock = dataclasses.replace(
-        lock, python=dataclasses.replace(lock.python, packages=(pkg("six", "1.17.0", "py3-none-any"),))
+        lock, python=dataclasses.replace(lock.python, packages=(pkg("six", "1.17.0", "py3-none-any"),)), conda=python
     )
     assert cli("check", write(tmp_path, lock)).code == 3
     result = cli("check", write(tmp_path, lock), "--target", "conda")

@@ -25,7 +25,7 @@ from compat_builders import (
 
 from envsnap.compat import Report, Target, evaluate
 from envsnap.compat.data import load
-from envsnap.model import Cuda, Framework, Gpu, Snapshot
+from envsnap.model import Conda, CondaPackage, Cuda, Framework, Gpu, Snapshot
 
 
 def only(report: Report, rule: str) -> list[tuple[str, str, str, str, str]]:
@@ -234,7 +234,11 @@ def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
 
 
 def test_python_3_12_lock_for_a_conda_target_gets_its_interpreter_from_conda() -> None:
-    lock = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
+    # A conda environment's lock: conda installs its python (a lock without conda packages fails for this target).
+    python = Conda(subdir="linux-64", packages=(CondaPackage("python", "3.12.4", subdir="linux-64"),))
+    lock = snapshot(
+        python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")], conda=python
+    )
     report = evaluate(lock, snapshot(python="3.11.9"), target_of("conda", disk_free_mib=500_000))
     assert report.verdict == "compatible", report.render_rows()
     assert only(report, "python")[0][3] == "provided by the conda rebuild"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -391,6 +392,32 @@ def test_a_conda_lock_of_another_conda_platform_fails_the_check() -> None:
     # packages has no conda platform to judge.
     assert all(f.component != "conda platform" for f in platform.check(imported, snapshot(), target_of("docker")))
     assert all(f.component != "conda platform" for f in platform.check(snapshot(), snapshot(), HOST))
+
+
+def test_a_lock_without_conda_packages_fails_the_check_for_the_conda_target(tmp_path: Any, cli: Any) -> None:
+    """``rebuild --target conda`` refuses a pip environment's lock (no conda packages: nothing for conda to install,
+    nor a Python to bring), and ``check --target conda`` of it said `compatible`, exit 0. The check fails it, as it
+    fails conda's Python packages for the venv target, with the rebuild's remedy; other targets are not judged so."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    lock = snapshot(packages=[pkg("six", "1.17.0", "py2.py3-none-any")])
+    findings = [f for f in platform.check(lock, snapshot(), target_of("conda")) if f.component == "conda packages"]
+    assert [(f.severity, f.needed, f.found) for f in findings] == [
+        ("fail", "conda packages to install", "none: the lock records no conda packages (a pip environment's)")
+    ]
+    assert findings[0].remedy == "rebuild it with --target venv or --target docker"
+    for other in (HOST, target_of("venv")):
+        assert all(f.component != "conda packages" for f in platform.check(lock, snapshot(), other))
+    packages = (CondaPackage("python", "3.11.7", subdir="linux-64"),)
+    conda_lock = snapshot(conda=Conda(subdir="linux-64", packages=packages))
+    assert all(f.component != "conda packages" for f in platform.check(conda_lock, snapshot(), target_of("conda")))
+    path = lockfile.dump(sample_lock(), tmp_path / "pip.lock")
+    result = cli("check", path, "--target", "conda", "--json")
+    assert result.code == 3, result
+    failed = [f for f in json.loads(result.out)["findings"] if f["severity"] == "fail"]
+    assert [(f["component"], f["rule"]) for f in failed] == [("conda packages", "platform")], failed
 
 
 def test_platform_for_docker_uses_the_engine() -> None:

@@ -15,7 +15,25 @@ NAME = "platform"
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
         return _container(lock, host, target) + _conda_installed(lock, target)
-    return _host(lock, host, target) + _conda_platform(lock, host) + _conda_installed(lock, target)
+    conda = _conda_platform(lock, host) + _conda_installed(lock, target) + _no_conda_packages(lock, target)
+    return _host(lock, host, target) + conda
+
+
+def _no_conda_packages(lock: Snapshot, target: Target) -> list[Finding]:
+    """A target that installs conda packages has nothing to install from a pip environment's lock, nor a Python to
+    bring: ``rebuild --target conda`` refuses it before the check (exit 2), and the check said it was compatible."""
+    if not target.facts.installs_conda or (lock.conda is not None and lock.conda.packages):
+        return []
+    return [
+        Finding(
+            "fail",
+            "conda packages",
+            "conda packages to install",
+            "none: the lock records no conda packages (a pip environment's)",
+            "rebuild it with --target venv or --target docker",
+            NAME,
+        )
+    ]
 
 
 def _conda_installed(lock: Snapshot, target: Target) -> list[Finding]:
