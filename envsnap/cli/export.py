@@ -160,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
                 snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as, bundled=bundled
             )
     except UnpinnedError as exc:
+        # Those the format refused: pinning may also have left a package it writes as it is (a wheel by its URL).
+        failures = [f for f in failures if not exc.packages or f.split(" ", 1)[0] in exc.packages]
         if not failures:
             raise
         # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed. Only

@@ -35,8 +35,10 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         )
         names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
         # Pinning explains the second remedy's packages (the CLI says why it left them): not a project's.
-        error = ExportError if built else UnpinnedError
-        raise error(f"dockerfile: {len(missing)} package(s) have no pinned wheel: {names}; {remedy}")
+        message = f"dockerfile: {len(missing)} package(s) have no pinned wheel: {names}; {remedy}"
+        if built:
+            raise ExportError(message)
+        raise UnpinnedError(message, (p.name for p in missing))
     try:
         spec = make_spec(sealed, DockerOptions())
         return render_context(spec, lockfile.dumps(sealed).encode())

@@ -13,7 +13,7 @@ lock first (``envsnap pin``), and ``render`` raises ``ExportError`` naming what 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from .._defaults import LOCK_NAME
@@ -27,7 +27,12 @@ __all__ = ["ExportError", "Exporter", "UnpinnedError", "require_pinned", "unpinn
 
 class UnpinnedError(ExportError):
     """The format needs a file for packages the lock has not pinned: the one refusal a failed pinning explains
-    (the CLI then says why pinning left them without one); any other refusal is the format's own and stands."""
+    (the CLI then says why pinning left them without one); any other refusal is the format's own and stands.
+    ``packages``: the names of those it refused, so that the explanation names them and no other."""
+
+    def __init__(self, message: str, packages: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.packages = frozenset(packages)
 
 
 class Exporter(ABC):
@@ -126,7 +131,8 @@ def require_pinned(snapshot: Snapshot, fmt: str, *, hashes: bool = False, listed
     if missing:
         raise UnpinnedError(
             f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {package_list(missing)}; "
-            "run `envsnap pin LOCK` first or pass --pin"
+            "run `envsnap pin LOCK` first or pass --pin",
+            (p.name for p in missing),
         )
 
 

@@ -60,7 +60,8 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         raise UnpinnedError(
             f"pylock: {len(missing)} package(s) have no pinned artifact (file URL and sha256): "
             f"{package_list(missing)}; {len(by_hash)} more are known by hash only, not by file (imported from a "
-            f"requirements.txt?): {package_list(by_hash)}; run `envsnap pin LOCK` first or pass --pin"
+            f"requirements.txt?): {package_list(by_hash)}; run `envsnap pin LOCK` first or pass --pin",
+            (p.name for p in (*missing, *by_hash)),
         )
     require_pinned(snapshot, "pylock", listed=True)
     named = named_only(snapshot)
@@ -73,7 +74,9 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     if unplaced:  # what pinning finds the file of: the CLI says why it did not, where it ran
         raise UnpinnedError(
             f"pylock: {len(unplaced)} package(s) are known by hash only, not by file "
-            f"(imported from a requirements.txt?): {package_list(unplaced)}; run `envsnap pin LOCK` to find their files"
+            f"(imported from a requirements.txt?): {package_list(unplaced)}; "
+            "run `envsnap pin LOCK` to find their files",
+            (p.name for p in unplaced),
         )
     py = snapshot.python
     doc: dict[str, Any] = {"lock-version": LOCK_VERSION, "created-by": "envsnap"}

@@ -7,6 +7,7 @@ index served over HTTP on the loopback interface.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import http.server
 import json
@@ -873,6 +874,42 @@ def test_export_takes_the_allow_url_its_pinning_asks_for(
     assert contradicted.err.strip().splitlines() == [  # type: ignore[attr-defined]
         "envsnap: error: --allow-url is for the pinning export does: --no-pin reads no URL"
     ]
+
+
+def test_a_failed_pinning_names_only_the_packages_the_format_needs_a_file_for(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export -f requirements`` of a lock with an index package no configured index has (a ``--find-links``
+    install) and a wheel installed by path (which requirements writes by its URL and sha256, pinned or not) said
+    "pinning left 2 package(s) without a file: local 1.0: ... pass --allow-url ...; gone 1.0: ...": the fix it
+    offered first changed nothing. It names the packages the format refused; ``dockerfile``, which needs the
+    local wheel pinned too, names both."""
+    from envsnap.model import Source
+
+    local = make_wheel(tmp_path / "dist", "local", "1.0")
+    digest = hashlib.sha256(local.read_bytes()).hexdigest()
+    archive = Source(kind="archive", url=local.as_uri(), archive_hash=f"sha256={digest}")
+    lock = lock_of(
+        dataclasses.replace(package_for(local, "local", "1.0"), source=archive),
+        package_for(make_wheel(tmp_path / "elsewhere", "gone", "1.0"), "gone", "1.0"),
+    )
+    path = lockfile.dump(lock, tmp_path / "paper" / "envsnap.lock")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", []))
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "ENVSNAP_ALLOW_URL", "UV_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path / "paper")
+    result = cli("export", path, "-f", "requirements", "-o", "-")
+    assert result.code == 2, result  # type: ignore[attr-defined]
+    err = result.err  # type: ignore[attr-defined]
+    assert err.startswith("envsnap: error: requirements: pinning left 1 package(s) without a file: gone 1.0: "), err
+    assert "local 1.0" not in err and "--allow-url" not in err, err
+    both = cli("export", path, "-f", "dockerfile", "-o", tmp_path / "ctx")
+    assert both.code == 2, both  # type: ignore[attr-defined]
+    said = both.err  # type: ignore[attr-defined]
+    assert "pinning left 2 package(s) without a file: " in said and "local 1.0: " in said, said
 
 
 def test_capturing_again_keeps_the_pinned_lock_of_the_same_environment(
