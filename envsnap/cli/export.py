@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         snapshot, bundled = load_lock_or_bundle(args.lock)
     failures: list[str] = []
+    hints: dict[str, str] = {}  # a failure's hint, said once after the list
     not_from_wheels: list[str] = []
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
         # Where {project} is, as for pin: a local project there is kept as it is, not a package left without a file.
         project = project_root(args.project, args.lock if Path(args.lock).is_file() else None)
-        snapshot, failures = pin_for_export(
+        snapshot, failures, hints = pin_for_export(
             snapshot, required=bool(args.pin), project_dir=project, allow_urls=tuple(args.allow_url)
         )
         if args.absolute_paths:
@@ -167,8 +168,10 @@ def run(args: argparse.Namespace) -> int:
         # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed. Only
         # then: a format's other refusal (a lock without conda packages, a conda package without md5) is its own.
         more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
+        hint = "".join(f" ({h})" for h in sorted({hints[f] for f in failures if f in hints}))
         raise ExportError(
-            f"{exporter.name}: pinning left {len(failures)} package(s) without a file: {'; '.join(failures[:3])}{more}"
+            f"{exporter.name}: pinning left {len(failures)} package(s) without a file: "
+            f"{'; '.join(failures[:3])}{more}{hint}"
         ) from exc
     _refuse_over_input(_targets(exporter, files, args.output), args.lock)
     written = write(exporter, files, args.output)
@@ -460,10 +463,11 @@ def lock_file_name(path: str, bundled: bool) -> str:
 
 def pin_for_export(
     snapshot: Snapshot, *, required: bool, project_dir: Path | None = None, allow_urls: tuple[str, ...] = ()
-) -> tuple[Snapshot, list[str]]:
-    """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work), and why
-    each package that could not be pinned was not (``name version: reason``). ``project_dir``: what
-    ``{project}`` means, and ``allow_urls`` the ``--allow-url`` patterns, as for ``envsnap pin``.
+) -> tuple[Snapshot, list[str], dict[str, str]]:
+    """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work), why each package
+    that could not be pinned was not (``name version: reason``), and the hint that goes after such a reason (the
+    ``--find-links`` one). ``project_dir``: what ``{project}`` means, and ``allow_urls`` the ``--allow-url``
+    patterns, as for ``envsnap pin``.
 
     Without pinning support the lock comes back unchanged unless ``required``: the exporter then names
     what is unpinned.
@@ -474,11 +478,15 @@ def pin_for_export(
     except ImportError as exc:
         if required:
             raise ExportError("--pin: this envsnap cannot pin artifacts (envsnap.artifacts.pin is missing)") from exc
-        return snapshot, []
+        return snapshot, [], {}
     result = pin.pin(snapshot, project_dir=project_dir, allow_urls=allow_urls)  # with each package's outcome
     failures = [f"{o.name} {o.version}: {o.reason}" for o in result.outcomes if o.status == "unpinned"]
+    # No configured location lists any file of its release (a --find-links install): the hint pin and bundle give
+    # after their list, given once after the error's.
+    unlisted = [o for o in result.outcomes if o.status == "unpinned" and o.unlisted]
+    hint = {f"{o.name} {o.version}: {o.reason}": pin.FIND_LINKS_HINT for o in unlisted}
     pinned: Snapshot = result.snapshot
-    return pinned, failures
+    return pinned, failures, hint
 
 
 def _targets(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> dict[Path, bytes]:

@@ -28,6 +28,7 @@ from testutil import CliResult, uv_bin
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchRefusedError
 from envsnap.artifacts.pin import (
+    FIND_LINKS_HINT,
     PYPI,
     IndexConfig,
     PinOutcome,
@@ -906,6 +907,8 @@ def test_a_failed_pinning_names_only_the_packages_the_format_needs_a_file_for(
     err = result.err  # type: ignore[attr-defined]
     assert err.startswith("envsnap: error: requirements: pinning left 1 package(s) without a file: gone 1.0: "), err
     assert "local 1.0" not in err and "--allow-url" not in err, err
+    # As pin and bundle say it: no configured location lists any file of gone 1.0 (a --find-links install?).
+    assert err.rstrip().endswith(f"({FIND_LINKS_HINT})"), err
     both = cli("export", path, "-f", "dockerfile", "-o", tmp_path / "ctx")
     assert both.code == 2, both  # type: ignore[attr-defined]
     said = both.err  # type: ignore[attr-defined]
