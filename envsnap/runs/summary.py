@@ -69,9 +69,11 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
         ),
         ("GPUs used", (", ".join(rec.gpus.used) or "none") if rec.gpus.used_known else f"unknown ({rec.gpus.note})"),
     ]
+    how = "captured for this run" if env.captured else "given"
     if env.lock:
-        how = "captured for this run" if env.captured else "given"
         out.append(("Lock", f"{env.lock} ({how}, {env.lock_digest})"))
+    elif env.lock_digest:  # a lock outside the project (a record written elsewhere, its RUN.lock beside it)
+        out.append(("Lock", f"outside the project, known by its digest ({how}, {env.lock_digest})"))
     else:
         out.append(("Lock", "none recorded"))
     out.append(("Environment", env.python or "unknown"))

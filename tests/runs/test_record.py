@@ -143,6 +143,23 @@ def test_show_summarises_a_record_and_still_shows_a_lock(tmp_path: Path, cli: Ca
     assert '"argv"' in as_json.out  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(("captured", "how"), [(True, "captured for this run"), (False, "given")])
+def test_show_of_a_record_whose_lock_lay_outside_the_project_names_it_by_its_digest(
+    tmp_path: Path, cli: Callable[..., object], captured: bool, how: str
+) -> None:
+    """``envsnap run -o /scratch/runs/x.toml -- ...`` keeps its lock beside the record, outside the project: the
+    record names it by its digest alone (``lock = ""``), and ``show`` said ``Lock  none recorded``, as for a record
+    with no lock at all, while ``Loaded`` counted what the lock did not account for."""
+    digest = "sha256:" + "c" * 64
+    env = rec.Environment(lock="", lock_digest=digest, captured=captured, python="/opt/env/bin/python")
+    shown = cli("show", rec.dump(dataclasses.replace(sample(), environment=env), tmp_path / "run.toml"))
+    assert shown.code == 0, shown  # type: ignore[attr-defined]
+    assert _cell(shown.out, "Lock") == f"outside the project, known by its digest ({how}, {digest})"  # type: ignore[attr-defined]
+    none = rec.Environment(python="/opt/env/bin/python")
+    shown = cli("show", rec.dump(dataclasses.replace(sample(), environment=none), tmp_path / "none.toml"))
+    assert _cell(shown.out, "Lock") == "none recorded"  # type: ignore[attr-defined]
+
+
 def test_a_record_keeps_a_branch_git_accepts(tmp_path: Path) -> None:
     # the run's code is the capture's project: a branch a lock may hold, a record holds too
     record = dataclasses.replace(sample(), code=rec.Code(commit="a" * 40, branch="exp/lr_0.1%&#$|`tick`"))
