@@ -129,15 +129,22 @@ def run(args: argparse.Namespace) -> int:
     # The first line says which environment this is (stdout may carry the lock or JSON: stderr), once it is
     # known to be one: an error stays the only line.
     _output.write_lines(f"capturing {chosen.describe()}")
+    hint: list[str] = []
     if args.pin:
         from pathlib import Path
 
         from ..artifacts.pin import pin, read_pip_config
 
         root = captured.project_root  # the root the capture wrote {project} for: pin writes it the same way
-        snapshot = pin(
+        pinned = pin(
             snapshot, read_pip_config(), project_dir=Path(root) if root else None, allow_urls=tuple(args.allow_url)
-        ).snapshot
+        )
+        snapshot = pinned.snapshot
+        if any(o.unlisted for o in pinned.outcomes if o.status == "unpinned"):
+            from ..artifacts.pin import FIND_LINKS_HINT
+
+            # What finds a --find-links install, said once after the warnings, as pin says it after its list.
+            hint = [f"note: {FIND_LINKS_HINT}"]
     written = True
     text, digest = lockfile.dumps_sealed(snapshot)
     shown = digest  # the digest of the lock the file holds: a pinned lock of this environment is kept
@@ -168,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
         from ._capture_memo import summarise
 
         summarise(args.output, written, shown, summary, started, deep, snapshot.envsnap.warnings)
+    if hint:
+        _output.write_lines(*hint)
     if memo is not None and not deep and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
         memo.keep(captured, started_ns, text, digest, summary, snapshot.envsnap.warnings)
     return 0

@@ -807,6 +807,27 @@ def test_capture_pin_flag(
     assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
+def test_capture_pin_of_a_find_links_install_gives_the_hint_pin_gives(
+    tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capture --pin`` of a venv with a wheel installed from a ``--find-links`` folder no configured location lists
+    warned only ``pin: tinypkg 1.0: no tinypkg 1.0 wheel ... on the configured indexes``, where ``pin`` goes on to
+    say what finds it; the capture says it too, once, after its warnings."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", []))
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = cli("capture", "--python", python, "-o", tmp_path / "envsnap.lock", "--pin")
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    lines = result.err.splitlines()  # type: ignore[attr-defined]
+    assert lines[-2].startswith("warning: pin: tinypkg 1.0: no tinypkg 1.0 wheel"), lines
+    assert lines[-1] == f"note: {FIND_LINKS_HINT}", lines
+
+
 def test_capture_pin_takes_the_allow_url_its_warning_asks_for(
     tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
