@@ -83,6 +83,42 @@ def test_reproducing_md_checks_out_the_commit_each_run_ran_at_before_its_rerun(t
     assert dirty in block
 
 
+def test_reproducing_md_installs_the_editable_project_as_the_lock_does_before_the_rerun(tmp_path: Path) -> None:
+    # The paper's own code, installed editable (`pip install -e .`), is rebuilt as a wheel: verify warns of it, and
+    # a rerun, whose run had it editable, read "environment: differs" (exit 3 with --dry-run) on the steps as written.
+    # The steps install it editable from the checked-out project into the rebuilt environment first, as the rebuild's
+    # note says; a project the lock installs from elsewhere (not the project) is left as it is.
+    from envsnap.model import PythonPackage, Source
+
+    bundle = bundle_of(tmp_path)
+    lock = lockfile.load(bundle.root / "envsnap.lock")
+    editable = [
+        PythonPackage("paper", "0.1", source=Source(kind="directory", url="file://{project}", editable=True)),
+        PythonPackage(
+            "tools", "0.2", source=Source(kind="directory", url="file://{project}/libs/my%20tools", editable=True)
+        ),
+        PythonPackage("other", "0.3", source=Source(kind="directory", url="file:///opt/other", editable=True)),
+        PythonPackage("built", "0.4", source=Source(kind="directory", url="file://{project}/libs/built")),
+    ]
+    packages = (*lock.python.packages, *editable)
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
+    lockfile.dump(lockfile.seal(lock), bundle.root / "envsnap.lock")
+    runs = [{"record": "runs/r1.toml", "commit": "7" * 40, "dirty": False}]
+    text = artifact._reproducing(Bundle(bundle.root), META, runs, grade="Bundled")
+    block = text.split("```sh\n")[2].split("```", 1)[0]
+    lines = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+    install = ["uv", "pip", "install", "--python", "$artifact/../envsnap-env/bin/python", "--no-deps"]
+    rerun = ["envsnap", "rerun", "--lock", "$artifact/envsnap.lock", "--python", "$artifact/../envsnap-env/bin/python"]
+    assert lines == [
+        ["git", "checkout", "7" * 40],
+        [*install, "-e", ".", "-e", "./libs/my tools"],
+        [*rerun, "$artifact/runs/r1.toml"],
+    ], block
+    (tmp_path / "plain").mkdir()
+    plain = artifact._reproducing(bundle_of(tmp_path / "plain"), META, runs, grade="Bundled")
+    assert "uv pip install" not in plain
+
+
 def test_reproducing_md_docker_step_puts_its_build_context_beside_the_folder(tmp_path: Path) -> None:
     # With a saved base image the steps offered `envsnap rebuild envsnap.lock --target docker --bundle . --offline`,
     # run "in this folder": its default --dest, envsnap-docker-context, lay inside the bundle, and the rebuild
