@@ -203,8 +203,10 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
     Slurm lists on the node (a task given fewer sees fewer)."""
     gpus = run.gpus
     if run.timed_out:
-        why = f"no answer within {timeout:g} s"
-        return NodeResult(run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
+        why = _no_answer(run, timeout)
+        return NodeResult(
+            run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job, tried=run.asked
+        )
     if run.flooded:
         why = "printed more than the limit of output"
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
@@ -257,6 +259,21 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
     if 0 < gpus < node_gpus:
         result = _given_fewer(result, gpus, node_gpus)
     return dataclasses.replace(result, gpus=gpus, in_job=run.in_job)
+
+
+def _no_answer(run: NodeRun, timeout: float) -> str:
+    """Why a node that did not answer in time has no answer: the whole timeout was its own, or its srun waited
+    for a free place among those run at once (``MAX_PARALLEL``) and had only the rest of it, or none."""
+    place = f"a free place (at most {counted(run.at_once, 'srun')} run at once"
+    if not run.asked:
+        return (
+            f"not asked: --timeout {timeout:g} ran out while it waited for {place}, the others not answering); "
+            "a longer --timeout asks it"
+        )
+    if run.waited >= 1:
+        # No count of its own seconds here (the JSON's ``seconds`` has them): nodes alike share one row.
+        return f"no answer within --timeout {timeout:g}, of which its srun had only the rest after waiting for {place})"
+    return f"no answer within {timeout:g} s"
 
 
 # slurmstepd, when the task's program cannot be started on the node (``execve(): PATH: No such file or directory``).

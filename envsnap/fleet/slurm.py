@@ -27,6 +27,10 @@ from ..grammar import shown
 
 QUERY_TIMEOUT = 30.0  # sinfo, scontrol
 MAX_PARALLEL = 64  # sruns at once
+# A node whose turn among them comes after it waited this long, with less than this left of the deadline, is not
+# asked: its srun could not start a task and answer in time, and would only leave a job to cancel. (A --timeout of
+# less than this is no wait: every node is asked.)
+MIN_LEFT = 1.0
 NODE_OUTPUT_LIMIT = 8 << 20  # bytes one node may print: an answer is a few KB, a capture a few MB
 # srun stops waiting for the node's resources (--immediate) this long before the node's deadline, so that a node
 # whose GPUs or CPUs other jobs hold says so ("Requested nodes are busy") instead of "no answer within ...".
@@ -156,6 +160,11 @@ class NodeRun:
     # which the step has.
     gpus: int = 0
     in_job: bool = False  # a step of the job envsnap runs in
+    # Seconds its srun waited for a free place among the ``at_once`` run at once (``MAX_PARALLEL``), all against
+    # one deadline: a node queued behind hung ones had only what was left, or nothing (``asked`` False: no srun).
+    waited: float = 0.0
+    at_once: int = 0
+    asked: bool = True
 
 
 def _query(args: Sequence[str], env: Mapping[str, str]) -> str:
@@ -807,8 +816,12 @@ def run_on_nodes(
     sruns: list[_runner.Running] = []
     stopping = threading.Event()
 
+    at_once = min(len(nodes), MAX_PARALLEL)
+    submitted = time.monotonic()  # a node waits for a place from here on, not through the job's queries above
+
     def one(node: NodeState) -> None:
         started = time.monotonic()
+        waited = started - submitted
         with lock:
             if stopping.is_set():
                 return
@@ -817,6 +830,16 @@ def run_on_nodes(
             # Slurm's count, as with ``--gpus N``.
             asked = min(granted.get(node.name, 0), node.gpus) if step else gpus_for(node, gpus)
             left = deadline - time.monotonic()
+            if left < MIN_LEFT and waited >= MIN_LEFT:
+                # Its turn came when the time was up: the others' sruns held every place until the deadline.
+                # Asked for nothing: the report names no GPUs of it (``gpus`` 0).
+                run = NodeRun(
+                    node.name, -9, "", "", 0.0, timed_out=True, in_job=step, waited=waited, at_once=at_once, asked=False
+                )
+                results[node.name] = run
+                if on_done is not None:
+                    on_done(run)
+                return
             running = _runner.start(
                 srun_command(node, command, timeout=timeout, job_name=job_name, step=step, gpus=asked, left=left),
                 env=env if step else own_job_env,
@@ -839,6 +862,8 @@ def run_on_nodes(
             flooded=res.flooded,
             gpus=asked,
             in_job=step,
+            waited=waited,
+            at_once=at_once,
         )
         with lock:
             results[node.name] = run
@@ -848,7 +873,7 @@ def run_on_nodes(
     if not nodes:
         return results
     try:
-        with ThreadPoolExecutor(max_workers=min(len(nodes), MAX_PARALLEL), thread_name_prefix="srun") as pool:
+        with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="srun") as pool:
             try:
                 for future in [pool.submit(one, n) for n in nodes]:
                     future.result()

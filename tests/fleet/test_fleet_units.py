@@ -2490,3 +2490,67 @@ def test_a_fleet_file_keeps_its_invalid_nodes_apart_and_refuses_one_listed_twice
     twice = text.replace('n3 = "its task ended (Killed)"', 'n2 = "its task ended (Killed)"')
     with pytest.raises(fleetfile.FleetFileError, match=r"fleet.invalid: 'n2' is in fleet.unreachable too"):
         fleetfile.loads(twice, origin="f.toml")
+
+
+def test_a_node_that_hangs_after_slow_job_queries_did_not_wait_for_a_place(tmp_path: Path) -> None:
+    """Run in a job, the job's GPUs are asked of scontrol before any srun starts: that time is no wait for a free
+    place, and a node that then hangs reads a plain "no answer within 4 s"."""
+    from envsnap.fleet.report import from_run
+    from envsnap.fleet.slurm import run_on_nodes
+
+    env = _fake_slurm(tmp_path, scontrol="sleep 1.5; echo n1\n", squeue="exit 0\n", srun="exec sleep 30\n")
+    env.update(SLURM_JOB_ID="13", SLURM_JOB_NODELIST="n1")
+    runs = run_on_nodes([NodeState("n1", "idle")], ["envsnap"], env=env, timeout=4, gpus=1)
+    assert from_run(runs["n1"], lock_digest="", timeout=4).reason == "no answer within 4 s"
+
+
+def test_a_timeout_under_a_second_still_asks_every_node(tmp_path: Path) -> None:
+    """A node is left unasked only when it waited for a free place: under ``--timeout 0.5`` every node is asked."""
+    from envsnap.fleet.slurm import run_on_nodes
+
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(tmp_path, srun=f'echo "$*" >> {log}\n', scancel="exit 0\n")
+    runs = run_on_nodes([NodeState("n1", "idle"), NodeState("n2", "idle")], ["envsnap"], env=env, timeout=0.5)
+    assert sorted(runs) == ["n1", "n2"] and all(r.asked for r in runs.values())
+    assert sorted(line.split("--nodelist=")[1].split()[0] for line in log.read_text().splitlines()) == ["n1", "n2"]
+
+
+def test_a_node_whose_srun_waited_for_a_free_slot_is_not_called_silent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most MAX_PARALLEL sruns run at once, all against one deadline: on a cluster of more nodes than that,
+    a node queued behind hung ones had its srun started with seconds left, or never, and read "no answer within
+    120 s" as a hung node does. It says that it waited, and one never asked says so."""
+    from envsnap.fleet import Selection, check_fleet, slurm
+
+    monkeypatch.setattr(slurm, "MAX_PARALLEL", 1)
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    env = _fake_slurm(
+        tmp_path,
+        scontrol="echo n1; echo n2; echo n3\n",
+        sinfo="echo 'n1|idle|debug*|gpu:1|up|none'; echo 'n2|idle|debug*|gpu:1|up|none'; "
+        "echo 'n3|idle|debug*|gpu:1|up|none'\n",
+        # n1 holds the one slot for 2 s, then n2 hangs until the deadline: n3's turn never comes.
+        srun='case "$*" in *--nodelist=n1*) sleep 2; echo "srun: error: n1: task 0: Exited with exit code 1" >&2;'
+        " exit 1 ;; *) exec sleep 30 ;; esac\n",
+        scancel="exit 0\n",
+    )
+    selection = Selection(nodelist="n[1-3]")
+    report = check_fleet(str(lock), selection, envsnap=["envsnap"], timeout=4, env=env, gpus="all")
+    reasons = {r.node: (r.verdict, r.reason) for r in report.results}
+    assert reasons["n2"] == (
+        "unreachable",
+        "no answer within --timeout 4, of which its srun had only the rest after waiting for a free place (at most "
+        "1 srun run at once)",
+    ), reasons
+    assert 1 < {r.node: r.seconds for r in report.results}["n2"] < 3  # what it had, in the JSON's seconds
+    assert reasons["n3"] == (
+        "unreachable",
+        "not asked: --timeout 4 ran out while it waited for a free place (at most 1 srun run at once, the others "
+        "not answering); a longer --timeout asks it",
+    ), reasons
+    assert reasons["n1"][0] == "invalid"
+    # n3 was asked of Slurm for nothing: the report names no GPUs of it.
+    assert {r.node: r.gpus for r in report.results} == {"n1": 1, "n2": 1, "n3": 0}
+    assert report.gpus_asked() == "GPUs asked of Slurm: 1 on n[1-2]", report.gpus_asked()
