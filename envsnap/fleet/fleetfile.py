@@ -399,20 +399,35 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def flatten(snapshot: Snapshot) -> dict[str, str]:
-    """A node's lock as ``path -> value`` text, named lists keyed (``python.packages[torch].version``)."""
+def flatten(snapshot: Snapshot, entries: dict[str, tuple[str, list[str]]] | None = None) -> dict[str, str]:
+    """A node's lock as ``path -> value`` text, named lists keyed (``python.packages[torch].version``);
+    ``entries``, when given, gets each named entry's path: what names it (``_entry_summary``) and its paths."""
     out: dict[str, str] = {}
     for area, value in keyed(lockfile.to_dict(snapshot)).items():
         if isinstance(value, Mapping):
             for key, sub in value.items():
                 if (area, key) in KEYED and isinstance(sub, Mapping):
                     for ident, entry in sub.items():
-                        _flat(entry, f"{area}.{key}[{ident}]", out)
+                        place = f"{area}.{key}[{ident}]"
+                        own: dict[str, str] = {}
+                        _flat(entry, place, own)
+                        out.update(own)
+                        if entries is not None:
+                            entries[place] = (_entry_summary(entry), list(own))
                 else:
                     _flat(sub, f"{area}.{key}", out)
         else:
             _flat(value, area, out)
     return out
+
+
+def _entry_summary(entry: Any) -> str:
+    """What a diff says of a named entry a node gained or lost: its version, else its name, else its path."""
+    if isinstance(entry, Mapping):
+        for field in ("version", "name", "path"):
+            if isinstance(entry.get(field), str) and entry[field]:
+                return str(entry[field])
+    return "present"
 
 
 def not_compared(old: FleetFile, new: FleetFile) -> list[tuple[str, str, str]]:
@@ -438,9 +453,20 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
             if was != now:
                 changes.append(Change(node, "node", was, now))
             continue
-        fa, fb = flatten(a), flatten(b)
-        for path in sorted(set(fa) | set(fb)):
-            if fa.get(path, "") != fb.get(path, ""):
+        ea: dict[str, tuple[str, list[str]]] = {}
+        eb: dict[str, tuple[str, list[str]]] = {}
+        fa, fb = flatten(a, ea), flatten(b, eb)
+        # A named entry only one side has (a package installed or gone, a GPU fallen off the bus) is one line,
+        # not one per field of it.
+        whole = {
+            place: Change(node, place, ea.get(place, ("", []))[0], eb.get(place, ("", []))[0])
+            for place in set(ea) ^ set(eb)
+        }
+        inside = {path for place in whole for path in (ea.get(place) or eb[place])[1]} - set(whole)
+        for path in sorted((set(fa) | set(fb) | set(whole)) - inside):
+            if path in whole:
+                changes.append(whole[path])
+            elif fa.get(path, "") != fb.get(path, ""):
                 changes.append(Change(node, path, fa.get(path, ""), fb.get(path, "")))
     return changes
 

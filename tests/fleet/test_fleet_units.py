@@ -22,7 +22,17 @@ from envsnap.compare.verify import Difference
 from envsnap.fleet import FACTS, fleetfile, hostlist, node_command
 from envsnap.fleet.report import FleetReport, NodeResult, from_run
 from envsnap.fleet.slurm import NodeRun, NodeState
-from envsnap.model import Framework, Gpu, Hardware, Nvidia, PythonPackage, Snapshot, System, SystemPackage
+from envsnap.model import (
+    Framework,
+    Gpu,
+    Hardware,
+    Nvidia,
+    PythonPackage,
+    Snapshot,
+    System,
+    SystemLibrary,
+    SystemPackage,
+)
 from envsnap.probes.hostlibs import PackageDatabase
 
 
@@ -98,6 +108,38 @@ def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
         "n3: node added: unreachable: Slurm reports the node down",
     ]
     assert fleetfile.diff(before, before) == []
+
+
+def test_fleet_diff_says_an_entry_a_node_gained_or_lost_in_one_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A package gone from a node, a library it lost, a GPU fallen off the bus read one line per field of the entry
+    (``python.packages[fleet-demo].name removed (was fleet-demo)``, ``.version removed``, ``.installer ...``): a
+    cluster's diff of thousands of lines, the name of a thing among them as a change. One line each, what it was
+    or is: its version, else its name, else its path."""
+    lib = SystemLibrary("libcudnn.so.9", "/usr/lib/x86_64-linux-gnu/libcudnn.so.9", "libcudnn9", ("torch",))
+    full = _node("550.54.14", "1.0.0")
+    full = dataclasses.replace(full, system=dataclasses.replace(full.system, libraries=(lib,)))
+    gone = sample_lock(
+        PythonPackage("torch", "2.4.0"),
+        nvidia=full.nvidia,
+        hardware=Hardware(memory_mib=1000, gpus=(Gpu(0, "A100", "8.0", 81920),)),
+        system=dataclasses.replace(full.system, libraries=()),
+    )
+    fleetfile.dump(fleetfile.FleetFile({"n1": full, "n2": full}), tmp_path / "old.toml")
+    fleetfile.dump(fleetfile.FleetFile({"n1": full, "n2": gone}), tmp_path / "new.toml")
+    res = cli("fleet", "diff", str(tmp_path / "old.toml"), str(tmp_path / "new.toml"))
+    assert (res.code, res.out) == (
+        1,
+        "n2: hardware.gpus[1] removed (was A100)\n"
+        "n2: python.packages[fleet-demo] removed (was 1.0.0)\n"
+        "n2: system.libraries[libcudnn.so.9] removed (was /usr/lib/x86_64-linux-gnu/libcudnn.so.9)\n",
+    ), res
+    res = cli("fleet", "diff", str(tmp_path / "new.toml"), str(tmp_path / "old.toml"), "--json")
+    assert json.loads(res.out)["changes"][1] == {
+        "node": "n2",
+        "path": "python.packages[fleet-demo]",
+        "old": "",
+        "new": "1.0.0",
+    }
 
 
 def test_fleet_diff_says_a_node_captured_in_neither_file_was_not_compared(
