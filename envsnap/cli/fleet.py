@@ -344,7 +344,7 @@ def run_capture(args: argparse.Namespace) -> int:
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from ..fleet import fleetfile
+    from ..fleet import fleetfile, hostlist
 
     old, new = fleetfile.load(args.old), fleetfile.load(args.new)
     changes = fleetfile.diff(old, new)
@@ -359,7 +359,7 @@ def run_diff(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_WARNINGS if changes or unseen else EXIT_OK
-    lines = [c.describe() for c in changes]
+    lines = [c.describe() for c in fleetfile.grouped(changes)]
     if not changes and unseen:
         from ..report import counted
 
@@ -368,7 +368,13 @@ def run_diff(args: argparse.Namespace) -> int:
             f"{args.old} and {args.new}: the same environments on the {counted(captured, 'node')} captured in both"
         )
     # A node neither file captured was never compared: no diff calls it the same (a drift gate does not pass).
-    lines += [f"{n}: not compared: no capture in either file ({new.without(n)})" for n, _, _ in unseen]
+    # Nodes of one cause share its line (a rack down in both files), as the changes do.
+    causes: dict[str, list[str]] = {}
+    for n, _, _ in unseen:
+        causes.setdefault(new.without(n), []).append(n)
+    lines += [
+        f"{hostlist.compress(nodes)}: not compared: no capture in either file ({why})" for why, nodes in causes.items()
+    ]
     if not lines:
         lines.append(f"{args.old} and {args.new}: the same nodes with the same environments")
     _output.write_lines(*lines, err=False)

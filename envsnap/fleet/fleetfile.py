@@ -26,6 +26,7 @@ from .._version import __version__
 from ..errors import FleetError, LockfileError
 from ..grammar import shown
 from ..model import Snapshot
+from . import hostlist
 
 FORMAT_VERSION = 1
 # Lists of the lock document kept as tables keyed by the identity of their entries.
@@ -469,6 +470,15 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
             elif fa.get(path, "") != fb.get(path, ""):
                 changes.append(Change(node, path, fa.get(path, ""), fb.get(path, "")))
     return changes
+
+
+def grouped(changes: Sequence[Change]) -> list[Change]:
+    """The changes, one per change several nodes share, its ``node`` their hostlist (``n[1-2,4-5]``): a driver
+    upgraded on a hundred nodes is one line, and the node it missed stands out. In the order each first came."""
+    members: dict[tuple[str, str, str], list[str]] = {}
+    for change in changes:
+        members.setdefault((change.path, change.old, change.new), []).append(change.node)
+    return [Change(hostlist.compress(nodes), path, old, new) for (path, old, new), nodes in members.items()]
 
 
 def from_captures(

@@ -110,6 +110,26 @@ def test_fleet_diff_names_each_changed_value(tmp_path: Path) -> None:
     assert fleetfile.diff(before, before) == []
 
 
+def test_fleet_diff_says_a_change_many_nodes_share_once(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A driver upgraded on every node read one line per node (a hundred identical lines on a hundred nodes, the
+    one node that was missed hidden among them). Nodes with the same change share one line, in hostlist notation;
+    --json keeps one entry per node."""
+    old = {f"n{i}": _node("550.54.14", "1.0.0") for i in range(1, 6)}
+    new = {f"n{i}": _node("560.35.03", "1.0.0") for i in range(1, 6)}
+    new["n3"] = _node("550.54.14", "1.0.2")
+    fleetfile.dump(fleetfile.FleetFile(old), tmp_path / "old.toml")
+    fleetfile.dump(fleetfile.FleetFile(new, {"n6": "Slurm reports the node down"}), tmp_path / "new.toml")
+    res = cli("fleet", "diff", str(tmp_path / "old.toml"), str(tmp_path / "new.toml"))
+    assert (res.code, res.out) == (
+        1,
+        "n[1-2,4-5]: nvidia.driver_version: 550.54.14 -> 560.35.03\n"
+        "n3: python.packages[fleet-demo].version: 1.0.0 -> 1.0.2\n"
+        "n6: node added: unreachable: Slurm reports the node down\n",
+    ), res
+    res = cli("fleet", "diff", str(tmp_path / "old.toml"), str(tmp_path / "new.toml"), "--json")
+    assert [c["node"] for c in json.loads(res.out)["changes"]] == ["n1", "n2", "n3", "n4", "n5", "n6"]
+
+
 def test_fleet_diff_says_an_entry_a_node_gained_or_lost_in_one_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """A package gone from a node, a library it lost, a GPU fallen off the bus read one line per field of the entry
     (``python.packages[fleet-demo].name removed (was fleet-demo)``, ``.version removed``, ``.installer ...``): a
@@ -168,6 +188,13 @@ def test_fleet_diff_says_a_node_captured_in_neither_file_was_not_compared(
     assert json.loads(res.out)["not_compared"] == [
         {"node": "n2", "old": "no answer within 120 s", "new": "no answer within 120 s"}
     ]
+    # A rack down in both files is one line, not one per node.
+    rack = dict.fromkeys(["n3", "n4", "n6"], "Slurm reports the node down (PDU)")
+    fleetfile.dump(fleetfile.FleetFile(nodes, rack), tmp_path / "rack.toml")
+    res = cli("fleet", "diff", str(tmp_path / "rack.toml"), str(tmp_path / "rack.toml"))
+    assert res.out.splitlines()[1:] == [
+        "n[3-4,6]: not compared: no capture in either file (unreachable: Slurm reports the node down (PDU))"
+    ], res
     both = str(tmp_path / "both.toml")
     fleetfile.dump(fleetfile.FleetFile(nodes), both)
     res = cli("fleet", "diff", both, both)
