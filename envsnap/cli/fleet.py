@@ -338,8 +338,9 @@ def run_capture(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {counted(len(result.nodes), 'node')} captured"
             + (f", {without} without a capture" if without else "")
         )
-    for node in sorted({*result.unreachable, *result.invalid}):
-        _output.write_lines(f"{node}: {result.without(node)}")
+    # Nodes without a capture for one cause share its line (a rack drained together), as fleet check's rows do.
+    for nodes, why in fleetfile.by_cause(result):
+        _output.write_lines(f"{nodes}: {why}")
     return EXIT_INCOMPATIBLE if result.unreachable or result.invalid else EXIT_OK
 
 

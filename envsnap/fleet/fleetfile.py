@@ -472,6 +472,15 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
     return changes
 
 
+def by_cause(fleet: FleetFile) -> list[tuple[str, str]]:
+    """The nodes without a capture, those of one cause together: ``(hostlist, "unreachable: WHY")``, in the order
+    of each cause's first node."""
+    members: dict[str, list[str]] = {}
+    for node in sorted({*fleet.unreachable, *fleet.invalid}):
+        members.setdefault(fleet.without(node), []).append(node)
+    return [(hostlist.compress(nodes), why) for why, nodes in members.items()]
+
+
 def grouped(changes: Sequence[Change]) -> list[Change]:
     """The changes, one per change several nodes share, its ``node`` their hostlist (``n[1-2,4-5]``): a driver
     upgraded on a hundred nodes is one line, and the node it missed stands out. In the order each first came."""

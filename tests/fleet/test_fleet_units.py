@@ -2623,3 +2623,27 @@ def test_a_node_whose_srun_waited_for_a_free_slot_is_not_called_silent(
     # n3 was asked of Slurm for nothing: the report names no GPUs of it.
     assert {r.node: r.gpus for r in report.results} == {"n1": 1, "n2": 1, "n3": 0}
     assert report.gpus_asked() == "GPUs asked of Slurm: 1 on n[1-2]", report.gpus_asked()
+
+
+def test_fleet_capture_names_nodes_without_a_capture_for_one_cause_on_one_line(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rack drained for maintenance read one line per node (``node7: unreachable: Slurm reports the node
+    drained (PDU swap)``, twenty times), where fleet check gives such nodes one row: nodes with the same cause share
+    a line, in hostlist notation."""
+    import envsnap.fleet
+
+    drained = "Slurm reports the node drained (PDU swap)"
+    fleet = fleetfile.FleetFile(
+        {"n1": _node("550.54.14", "1.0.0")},
+        {"n2": drained, "n3": drained, "n5": drained, "n4": "no answer within 120 s"},
+        invalid={"n6": "its task ended (Killed) without an answer"},
+    )
+    monkeypatch.setattr(envsnap.fleet, "capture_fleet", lambda *a, **k: fleet)
+    res = cli("fleet", "capture", "-w", "n[1-6]", "-o", str(tmp_path / "FLEET.toml"))
+    assert res.code == 3, res
+    assert res.err.splitlines()[1:] == [
+        f"n[2-3,5]: unreachable: {drained}",
+        "n4: unreachable: no answer within 120 s",
+        "n6: invalid: its task ended (Killed) without an answer",
+    ], res
