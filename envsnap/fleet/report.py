@@ -222,6 +222,9 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         # The task ran there and failed before any answer, in no words of envsnap's: how it ended is the cause (its
         # exit status, or the signal that killed it).
         why = f"its task {ended} without an answer" + (f": {said}" if said and not _TASK_END.match(said) else "")
+        # What it printed: a TaskProlog's ``print`` lines (why it refused the task) go to the task's standard output.
+        printed = _last_line(run.stdout)
+        why += f"; it printed {shown(printed, 120)}" if printed else ""
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if not text.startswith("{"):
         why = _last_line(run.stderr, _ENVSNAP_ERROR) or f"srun exit status {run.returncode}, no answer"

@@ -2647,3 +2647,18 @@ def test_fleet_capture_names_nodes_without_a_capture_for_one_cause_on_one_line(
         "n4: unreachable: no answer within 120 s",
         "n6: invalid: its task ended (Killed) without an answer",
     ], res
+
+
+def test_a_task_prolog_that_failed_says_what_it_printed() -> None:
+    """A site's TaskProlog that refused the task (``print /scratch not mounted``, ``exit 1``) read only "its task
+    exited with status 1 without an answer: slurmstepd-n1: error: TaskProlog failed status=1": the cause it printed,
+    which Slurm writes to the task's standard output, was nowhere. The last line printed is named too."""
+    stderr = "slurmstepd-n1: error: TaskProlog failed status=1\nsrun: error: n1: task 0: Exited with exit code 1\n"
+    result = from_run(
+        _run("Welcome to n1\n/scratch not mounted\n", returncode=1, stderr=stderr), lock_digest="sha256:ab", timeout=5
+    )
+    assert (result.verdict, result.reason) == (
+        "invalid",
+        "its task exited with status 1 without an answer: slurmstepd-n1: error: TaskProlog failed status=1; it "
+        "printed '/scratch not mounted'",
+    )
