@@ -150,7 +150,7 @@ def merge(common: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 
 def document(fleet: FleetFile) -> dict[str, Any]:
     """The FLEET.toml document of ``fleet``."""
-    names = sorted(fleet.nodes)
+    names = hostlist.ordered(fleet.nodes)
     docs = {n: keyed(lockfile.to_dict(fleet.nodes[n])) for n in names}
     common = common_part([docs[n] for n in names]) if names else {}
     out: dict[str, Any] = {
@@ -164,9 +164,9 @@ def document(fleet: FleetFile) -> dict[str, Any]:
         "nodes": {n: difference(docs[n], common) for n in names},
     }
     if fleet.unreachable:
-        out["fleet"]["unreachable"] = dict(sorted(fleet.unreachable.items()))
+        out["fleet"]["unreachable"] = {n: fleet.unreachable[n] for n in hostlist.ordered(fleet.unreachable)}
     if fleet.invalid:
-        out["fleet"]["invalid"] = dict(sorted(fleet.invalid.items()))
+        out["fleet"]["invalid"] = {n: fleet.invalid[n] for n in hostlist.ordered(fleet.invalid)}
     return out
 
 
@@ -437,7 +437,7 @@ def not_compared(old: FleetFile, new: FleetFile) -> list[tuple[str, str, str]]:
     both = {n for n in (*old.unreachable, *old.invalid) if new.without(n)}
     return [
         (n, old.without(n).split(": ", 1)[1], new.without(n).split(": ", 1)[1])
-        for n in sorted(both)
+        for n in hostlist.ordered(both)
         if n not in old.nodes and n not in new.nodes
     ]
 
@@ -446,7 +446,7 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
     """Node by node, every value that changed between two FLEET files (a node gained or lost, as one line)."""
     changes: list[Change] = []
     every = set(old.nodes) | set(new.nodes) | set(old.unreachable) | set(new.unreachable)
-    for node in sorted(every | set(old.invalid) | set(new.invalid)):
+    for node in hostlist.ordered(every | set(old.invalid) | set(new.invalid)):
         a, b = old.nodes.get(node), new.nodes.get(node)
         if a is None or b is None:
             was = "captured" if a is not None else old.without(node)
@@ -476,7 +476,7 @@ def by_cause(fleet: FleetFile) -> list[tuple[str, str]]:
     """The nodes without a capture, those of one cause together: ``(hostlist, "unreachable: WHY")``, in the order
     of each cause's first node."""
     members: dict[str, list[str]] = {}
-    for node in sorted({*fleet.unreachable, *fleet.invalid}):
+    for node in hostlist.ordered({*fleet.unreachable, *fleet.invalid}):
         members.setdefault(fleet.without(node), []).append(node)
     return [(hostlist.compress(nodes), why) for why, nodes in members.items()]
 

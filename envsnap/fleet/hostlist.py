@@ -10,6 +10,19 @@ import re
 from collections.abc import Iterable
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_RUNS = re.compile(r"(\d+)")
+
+
+def node_order(name: str) -> tuple[tuple[int, int, str], ...]:
+    """A node name's place in a list of nodes: its runs of digits by their number, the rest by its text
+    (``node2`` before ``node10``, ``gpu-b9`` before ``gpu-b10``), as Slurm and an operator count them; the plain
+    text order put ``node10`` first on any cluster of ten nodes or more."""
+    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in _RUNS.split(name) if part)
+
+
+def ordered(names: Iterable[str]) -> list[str]:
+    """``names`` in ``node_order``."""
+    return sorted(names, key=node_order)
 
 
 def compress(names: Iterable[str]) -> str:

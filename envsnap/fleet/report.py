@@ -115,8 +115,10 @@ class FleetReport:
         members: dict[tuple[Any, ...], list[NodeResult]] = {}
         for r in self.results:
             members.setdefault(r.key(), []).append(r)
-        groups = [Group(tuple(sorted(r.node for r in rs)), rs[0]) for rs in members.values()]
-        return sorted(groups, key=lambda g: (_RANK[g.result.verdict], -len(g.nodes), g.nodes))
+        groups = [Group(tuple(hostlist.ordered(r.node for r in rs)), rs[0]) for rs in members.values()]
+        return sorted(
+            groups, key=lambda g: (_RANK[g.result.verdict], -len(g.nodes), [hostlist.node_order(n) for n in g.nodes])
+        )
 
     def common(self) -> dict[str, str]:
         """Per fact, the value most answering nodes have ("" when none answered)."""
@@ -165,7 +167,7 @@ class FleetReport:
             "groups": [
                 {"nodes": g.hostlist, "members": list(g.nodes), "verdict": g.result.verdict} for g in self.groups()
             ],
-            "nodes": [r.to_dict() for r in sorted(self.results, key=lambda r: r.node)],
+            "nodes": [r.to_dict() for r in sorted(self.results, key=lambda r: hostlist.node_order(r.node))],
         }
 
 

@@ -395,6 +395,29 @@ def test_report_groups_nodes_and_puts_the_worst_first() -> None:
     assert data["counts"] == {"unreachable": 1, "invalid": 0, "incompatible": 1, "warnings": 0, "compatible": 2}
 
 
+def test_nodes_are_listed_in_their_numbers_order_not_their_text_s() -> None:
+    """A cluster of ten nodes or more: node2 before node10 in the groups, the JSON and FLEET.toml (text order put
+    node10 first)."""
+    facts = dict.fromkeys(FACTS, "x")
+    old = {**facts, "driver": "470"}
+    names = ["node10", "node2", "node1", "gpu-b10", "gpu-b9"]
+    report = FleetReport("l", "d", tuple(NodeResult(n, "incompatible", old) for n in names))
+    (group,) = report.groups()
+    assert group.nodes == ("gpu-b9", "gpu-b10", "node1", "node2", "node10")
+    assert [n["node"] for n in report.to_dict()["nodes"]] == ["gpu-b9", "gpu-b10", "node1", "node2", "node10"]
+    worse = FleetReport(
+        "l", "d", (NodeResult("node10", "unreachable", reason="down"), NodeResult("node9", "unreachable", reason="x"))
+    )
+    assert [g.nodes for g in worse.groups()] == [("node9",), ("node10",)]
+    fleet = fleetfile.FleetFile({n: _node("550.54.14", "1.0.0") for n in names}, {"node12": "down", "node3": "down"})
+    document = fleetfile.document(fleet)
+    assert document["fleet"]["nodes"] == ["gpu-b9", "gpu-b10", "node1", "node2", "node10"]
+    assert list(document["nodes"]) == ["gpu-b9", "gpu-b10", "node1", "node2", "node10"]
+    assert list(document["fleet"]["unreachable"]) == ["node3", "node12"]
+    again = fleetfile.loads(fleetfile.dumps(fleet))
+    assert [node for node, _ in fleetfile.by_cause(again)] == ["node[3,12]"]
+
+
 def test_node_output_reaches_the_terminal_without_control_characters(capsys: pytest.CaptureFixture[str]) -> None:
     from envsnap.cli.fleet import print_report
 
