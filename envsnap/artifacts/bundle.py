@@ -956,6 +956,15 @@ def _remove_leftovers(root: Path) -> None:
                     entry.unlink(missing_ok=True)
 
 
+def _named(pkg: PythonPackage, message: str) -> str:
+    """``message`` of what went wrong with ``pkg``, beginning with its label (``labpkg 0.3.0: ...``) unless it names
+    the package first already (``labpkg: ...``, ``labpkg 0.3.0: ...``): a message that begins with the wheel's file
+    name (``labpkg-0.3.0-py3-none-any.whl: ...``) begins with the name too, and was left unnamed when only the name
+    was looked for."""
+    named = message.startswith(pkg.name) and message[len(pkg.name) : len(pkg.name) + 1] in (":", " ")
+    return message if named else f"{package_label(pkg)}: {message}"
+
+
 def package_label(pkg: PythonPackage) -> str:
     """How an error names a package: ``torch 2.4.0`` (a local project imported without a version: its name)."""
     return f"{pkg.name} {pkg.version}" if pkg.version else pkg.name
@@ -1252,7 +1261,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             raise _hinted(exc, pinner) from None  # the lock asked for a fetch the policy refuses: bad input
         except (BundleError, PinError) as exc:
             message = str(exc)
-            problems.append(message if message.startswith(pkg.name) else f"{package_label(pkg)}: {message}")
+            problems.append(_named(pkg, message))
             packages.append(pkg)
             continue
         packages.append(pkg)

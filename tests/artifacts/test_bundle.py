@@ -1223,6 +1223,21 @@ def test_bundle_says_the_find_links_folder_a_lock_names_is_missing(
     assert (tmp_path / "b" / "wheels" / wheel.name).is_file()
 
 
+def test_a_package_whose_error_names_its_wheel_first_is_still_named() -> None:
+    """ "could not be bundled" put ``NAME VERSION:`` before each package's reason unless the reason began with the
+    package's name, and a wheel's file name (``labpkg-0.3.0-py3-none-any.whl: ...``) begins with it: the package was
+    not named. A reason that names the package already is kept as it is."""
+    from envsnap.artifacts.bundle import _named
+
+    pkg = PythonPackage(name="labpkg", version="0.3.0")
+    assert _named(pkg, "labpkg-0.3.0-py3-none-any.whl: cannot download") == (
+        "labpkg 0.3.0: labpkg-0.3.0-py3-none-any.whl: cannot download"
+    )
+    assert _named(pkg, "labpkg 0.3.0: no wheel") == "labpkg 0.3.0: no wheel"
+    assert _named(pkg, "labpkg: git clone failed") == "labpkg: git clone failed"
+    assert _named(PythonPackage(name="proj", version=""), "proj: gone") == "proj: gone"
+
+
 def test_a_locked_file_replaced_at_its_url_is_said_to_be_the_lock_s_not_the_index_s(tmp_path: Path) -> None:
     """A pinned wheel whose URL now serves another file (replaced since the lock was pinned) was refused with
     ``sha256 does not match the index's <the lock's hash>``: no index was read, and nothing said what to do. It says
@@ -1249,7 +1264,8 @@ def test_a_locked_file_replaced_at_its_url_is_said_to_be_the_lock_s_not_the_inde
     with pytest.raises(BundleError) as caught:
         make_bundle(lock, tmp_path / "bundle", opts)
     assert str(caught.value) == (
-        f"1 package(s) could not be bundled: {wheel.name}: the file at {wheel.as_uri()!r} is not the one the lock "
+        f"1 package(s) could not be bundled: labpkg 0.3.0: {wheel.name}: the file at {wheel.as_uri()!r} is not the "
+        "one the lock "
         f"pins (sha256 differs, the lock's {pinned}): it was replaced there since the lock was pinned; the locked file "
         "may be in a bundle made then (rebuild --bundle), or on an index that still has it (configure it: "
         "PIP_INDEX_URL, PIP_FIND_LINKS)"
