@@ -10,6 +10,7 @@ from . import COMMAND_HELP, _output, add_allow_url
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     from ..artifacts.debs import DebOutcome
     from ..artifacts.pin import PinResult
@@ -196,8 +197,11 @@ def report(
     from ..report import counted
 
     if as_json:
+        # A package pinned whose file the lock names by a path not on this machine: ``file_missing`` says why.
+        missing = dict(line.split(": ", 1) for line in result.unreachable if ": " in line)
         _output.print_json(
-            [lockfile.to_dict(o) for o in result.outcomes] + [{"system": True, **lockfile.to_dict(o)} for o in debs]
+            [_with_missing(lockfile.to_dict(o), missing.get(f"{o.name} {o.version}")) for o in result.outcomes]
+            + [{"system": True, **lockfile.to_dict(o)} for o in debs]
         )
     _output.say(f"{where}: {summary(result)}")
     for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
@@ -257,3 +261,7 @@ def _origin(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+
+
+def _with_missing(outcome: dict[str, Any], why: str | None) -> dict[str, Any]:
+    return {**outcome, "file_missing": why} if why else outcome

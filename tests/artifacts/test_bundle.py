@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import re
 import tarfile
 from collections.abc import Callable
@@ -1195,6 +1196,12 @@ def test_bundle_says_the_find_links_folder_a_lock_names_is_missing(
         "exit 0 all the same (--strict exits 1)"
     )
     assert cli("pin", "env.lock", "--no-system-packages", "--strict", *cache).code == 1
+    # --json says it too: the package pinned, and the file missing with why (it listed only "pinned").
+    as_json = cli("pin", "env.lock", "--no-system-packages", "--json", *cache)
+    (outcome,) = json.loads(as_json.out)
+    assert outcome["status"] == "pinned" and outcome["file_missing"].startswith(
+        f"labpkg-0.3.0-py3-none-any.whl: the folder '{folder}' the lock names for it is not on this machine"
+    ), outcome
 
     said = (
         f"envsnap: error: nothing was fetched: labpkg 0.3.0: labpkg-0.3.0-py3-none-any.whl: the folder '{folder}' "
