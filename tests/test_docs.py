@@ -154,6 +154,13 @@ def test_every_option_of_envsnap_itself_is_in_docs_cli() -> None:
     assert not missing, f"docs/cli.md's opening does not document: {', '.join(missing)}"
 
 
+def test_every_command_s_help_says_what_it_does() -> None:
+    # ``envsnap show --help`` printed its usage and options with no paragraph saying what it does; every other
+    # command's help has one.
+    bare = [name for name, parser in command_parsers().items() if not (parser.description or "").strip()]
+    assert not bare, f"no description in --help: {', '.join(sorted(bare))}"
+
+
 def test_every_command_module_has_a_parser() -> None:
     assert set(command_parsers()) == {m.__name__.rsplit(".", 1)[1].rstrip("_") for m in command_modules()}
 

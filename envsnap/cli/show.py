@@ -12,7 +12,13 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("show", help=COMMAND_HELP["show"])
+    p = sub.add_parser(
+        "show",
+        help=COMMAND_HELP["show"],
+        description="A short human summary of a lockfile, a bundle's lock or a run record: Python and its "
+        "packages by source, OS, libc, CPU, memory, system packages, the GPU stack and the project's git state. "
+        "Reads the file only: nothing is probed or run.",
+    )
     p.add_argument(
         "lock",
         metavar="LOCK",
