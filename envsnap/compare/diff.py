@@ -1584,15 +1584,7 @@ def _package_change(
         if not (tags and tags_b) and _other_file(x, y):
             # One side names no wheel (a hashed requirement pins by sha256 alone: its tags are blank, unknown), but
             # the file the other pins is none it allows: another file, not only tags one lock does not say.
-            return _change(
-                "python",
-                name,
-                "changed",
-                "artifact",
-                _file_named(artifact),
-                _file_named(artifact_b),
-                _PACKAGE_WEIGHT["artifact"],
-            )
+            return _artifact_changed(name, artifact, artifact_b)
         if not (tags and tags_b) and (y if tags else x)[5] is None and _tags_of_its_wheel(x if tags else y):
             # One side's tags are those of the wheel it pins (``pin`` records them from its file name), the other's
             # blank and no file pinned (the import by name and version it was pinned from): they say nothing the
@@ -1674,17 +1666,17 @@ def _package_change(
     if (artifact is None) != (artifact_b is None) or (
         artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]
     ):
-        return _change(
-            "python",
-            name,
-            "changed",
-            "artifact",
-            _file_named(artifact),
-            _file_named(artifact_b),
-            _PACKAGE_WEIGHT["artifact"],
-            "other sha256" if artifact and artifact_b and artifact[0] == artifact_b[0] else "",
-        )
+        other_sha256 = bool(artifact and artifact_b and artifact[0] == artifact_b[0])
+        return _artifact_changed(name, artifact, artifact_b, "other sha256" if other_sha256 else "")
     return None
+
+
+def _artifact_changed(
+    name: str, artifact: tuple[str, str] | None, artifact_b: tuple[str, str] | None, note: str = ""
+) -> Change:
+    """Another pinned file (or one side's only): ``artifact`` and ``artifact_b`` are the rows' (file name, sha256)."""
+    weight = _PACKAGE_WEIGHT["artifact"]
+    return _change("python", name, "changed", "artifact", _file_named(artifact), _file_named(artifact_b), weight, note)
 
 
 BUNDLE_WHEEL_INSTALLED = (

@@ -166,6 +166,7 @@ class PackageDatabase:
         self._apk_owners: dict[str, str] = {}
         self._installed: list[InstalledPackage] | None = None
         self._dpkg_lists: list[tuple[str, bytes]] | None = None
+        self._list_entries: list[str] | None = None  # the dpkg ``.list`` files, listed once (``_list_names``)
         self._dpkg_shared: list[tuple[str, list[str]]] | None = None
         self._dpkg_index: dict[str, str] | None = None
         self._module_shared: dict[str, tuple[str, ...]] = {}
@@ -250,17 +251,14 @@ class PackageDatabase:
         if self.manager != "dpkg":
             return ""
         variants = {variant.lstrip("/") for path in paths for variant in _path_variants(path)}
-        try:
-            entries = os.listdir(DPKG_INFO)
-        except OSError:
-            return ""
+        entries = self._list_names()  # a package's md5sums is beside its .list: ``name[:arch].list``
         for name in names:
-            sums = [
-                e for e in entries if e == f"{name}.md5sums" or (e.startswith(f"{name}:") and e.endswith(".md5sums"))
-            ]
-            for entry in sorted(sums):
+            lists = [e for e in entries if e == f"{name}.list" or e.startswith(f"{name}:")]
+            for entry in lists:
                 try:
-                    with open(os.path.join(DPKG_INFO, entry), encoding="utf-8", errors="replace") as fh:
+                    with open(
+                        os.path.join(DPKG_INFO, entry[: -len(".list")] + ".md5sums"), encoding="utf-8", errors="replace"
+                    ) as fh:
                         if any(line.rstrip("\n").partition("  ")[2] in variants for line in fh):
                             return name
                 except OSError:
@@ -329,11 +327,15 @@ class PackageDatabase:
         return self._dpkg_lists
 
     def _list_names(self) -> list[str]:
-        try:
-            return sorted(e for e in os.listdir(DPKG_INFO) if e.endswith(".list"))
-        except OSError as exc:
-            self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
-            return []
+        """The dpkg database's ``.list`` files, sorted; listed once (the owner lookups of each distribution and of
+        the interpreter ask again)."""
+        if self._list_entries is None:
+            try:
+                self._list_entries = sorted(e for e in os.listdir(DPKG_INFO) if e.endswith(".list"))
+            except OSError as exc:
+                self.warnings.append(f"system: cannot read {DPKG_INFO}: {exc.strerror}")
+                self._list_entries = []
+        return self._list_entries
 
     def _dpkg_shared_paths(self) -> list[tuple[str, list[str]]]:
         """Per package, in the lists' order, the paths its ``.list`` names whose file name holds ".so": all an
