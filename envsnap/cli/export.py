@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md);
         # before --absolute-paths, which then needs no project for what the bundle built.
-        snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels")
+        snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels", index_wheels=exporter.name == "pylock")
     snapshot, seeded, upstream = _seed_wheels_placed(snapshot, exporter.name, args.lock, bundled, args.output)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages

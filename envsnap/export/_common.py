@@ -269,14 +269,19 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure:
     return dataclasses.replace(snapshot, conda=dataclasses.replace(conda, packages=archives, channels=channels))
 
 
-def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
+def with_bundle_wheels(snapshot: Snapshot, wheels: Path, *, index_wheels: bool = False) -> Snapshot:
     """The snapshot with every package the bundle built (a VCS checkout, a local directory, an sdist: its
     artifact ``rebuilt``) or took from a folder of the author's machine (its artifact a ``file:`` URL) installed
     from that wheel in the bundle's ``wheels`` folder, by absolute path and sha256. ``export --format pylock``
     of a bundle directory: every entry then carries a hash, which pip's pylock reader requires of all of them
     once one has one (it refuses ``vcs`` and ``directory`` entries in its hash-checking mode), so pip and uv both
-    install the file. ``open_bundle`` has checked the wheels against SHA256SUMS, and the lock's file name is a
-    plain base name (checked again here)."""
+    install the file. ``index_wheels`` (pylock): an index package's wheel the bundle holds is named by its path
+    there too, its index kept, so ``uv pip sync --offline`` installs the file from the bundle alone (with the
+    index's URL it fetched it); a requirements file pins those by name and hash, which pip finds in the folder
+    given as ``--find-links``. ``open_bundle`` has checked the wheels against SHA256SUMS and the lock, and the
+    lock's file name is a plain base name (checked again here)."""
+    from .. import grammar
+
     packages = []
     for pkg in snapshot.python.packages:
         art = pkg.artifact
@@ -288,6 +293,20 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path) -> Snapshot:
                 # project it was built from ({project}: "keep this file in the project root") is named any more.
                 artifact = dataclasses.replace(art, url=source.url, index="")
                 pkg = dataclasses.replace(pkg, source=source, artifact=artifact)
+        elif (
+            index_wheels
+            and art is not None
+            and pkg.source.kind == "index"
+            and art.sha256
+            and art.filename.endswith(".whl")
+            and grammar.is_base_name(art.filename)
+            and (wheels / art.filename).is_file()
+        ):
+            # Still an index install (uv writes no direct_url.json for it, so verify finds it identical): the
+            # file is the bundle's copy, which its hash ties to the index's.
+            pkg = dataclasses.replace(
+                pkg, artifact=dataclasses.replace(art, url=(wheels / art.filename).resolve().as_uri())
+            )
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 

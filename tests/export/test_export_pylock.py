@@ -326,6 +326,72 @@ def _authors_bundle(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     return bundle, files
 
 
+def test_a_bundles_pylock_names_its_index_wheels_so_uv_installs_offline(
+    cli: Callable[..., Any],
+    host_snapshot: Snapshot,
+    wheelhouse: Any,
+    tmp_path: Path,
+    make_venv: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A user bundled a lock of index packages and exported the bundle folder's pylock: it named each wheel by the
+    index's URL, so `uv pip sync --offline pylock.toml` failed ("Network connectivity is disabled") with every wheel
+    beside it in the bundle. Each wheel the bundle holds is named by its path there and sha256, its index kept."""
+    from envsnap.artifacts.bundle import Bundle
+
+    bundle = tmp_path / "bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    packages = []
+    for pkg in host_snapshot.python.packages:
+        assert pkg.artifact is not None
+        (bundle / "wheels" / pkg.artifact.filename).write_bytes(
+            (wheelhouse.root / "wheels" / pkg.artifact.filename).read_bytes()
+        )
+        far = f"https://files.example.invalid/packages/{pkg.artifact.filename}"
+        packages.append(
+            dataclasses.replace(
+                pkg, artifact=dataclasses.replace(pkg.artifact, url=far, index="https://pypi.example.invalid/simple")
+            )
+        )
+    lock = lockfile.seal(
+        dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=tuple(packages)))
+    )
+    lockfile.dump(lock, bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    result = cli("export", bundle, "-f", "pylock", "-o", tmp_path / "pylock.toml")
+    assert result.code == 0, result
+    doc = tomllib.loads((tmp_path / "pylock.toml").read_text())
+    for entry in doc["packages"]:
+        (wheel,) = entry["wheels"]
+        assert wheel["path"] == str((bundle / "wheels" / wheel["name"]).resolve()) and "url" not in wheel, entry
+        assert wheel["hashes"]["sha256"] == hashlib.sha256(Path(wheel["path"]).read_bytes()).hexdigest()
+        assert entry["index"] == "https://pypi.example.invalid/simple"
+    Pylock.from_dict(doc).validate()
+    python = make_venv(tmp_path / "venv")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))  # nothing of the wheels cached: the bundle's
+    synced = subprocess.run(
+        [
+            str(uv_bin()),
+            "pip",
+            "sync",
+            "--python",
+            str(python),
+            "--offline",
+            "--no-config",
+            str(tmp_path / "pylock.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert synced.returncode == 0, synced.stderr
+    from envsnap.compare.verify import verify
+
+    report = verify(lock, str(python))  # installed as the index install the lock records, not by a direct URL
+    said = [d.describe() for d in report.differences]
+    assert not report.python_mismatch and not [d for d in said if "foo-bar" in d or "tiny-cuda" in d], said
+
+
 def test_a_find_links_wheel_in_the_project_installs_with_uv(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
     """``envsnap pin`` records a wheel found in a find-links folder in the project as ``file://{project}/wheels/x.whl``
     (index ``file://{project}/wheels``). The pylock names the file by its path relative to the file (PEP 751), so
