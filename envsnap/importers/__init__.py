@@ -54,7 +54,7 @@ def _environment_yml_hint(path: Path | None, text: str) -> str:
     warning of its own (and locks a package of that name another one needs from the index), the line that has
     conda-lock lock the project's folder, or a capture of the installed environment, which records it editable."""
     from ..grammar import shown
-    from .conda_lock import editable_lines, locked_instead
+    from .conda_lock import editable_lines, left_out, locked_instead
 
     lines = editable_lines(text, str(path) if path is not None else "-")
     if not lines:
@@ -64,11 +64,21 @@ def _environment_yml_hint(path: Path | None, text: str) -> str:
     written = ", ".join(line for _name, line, _kept in instead)
     kept = " and ".join(dict.fromkeys(k.replace("that folder", "the folder") for _n, _l, k in instead))
     them = "it" if len(lines) == 1 else "them"
-    editable = ", ".join(shown(line) for line in lines)
+    # conda-lock leaves ``-e PATH`` out with a warning and stops at pip's long form ``--editable PATH`` (a traceback).
+    dropped = ", ".join(shown(line) for line in lines if left_out(line))
+    stops = ", ".join(shown(line) for line in lines if not left_out(line))
+    does = " and ".join(
+        part
+        for part in (
+            f"leaves out its editable {dropped} (pip:) with only a warning" if dropped else "",
+            f"stops at its editable {stops} (pip:) with a traceback, reading it as a package name" if stops else "",
+        )
+        if part
+    )
     return (
         "; an environment.yml names packages, not their files (no URL, no hash): import a conda-lock.yml or an "
-        f"explicit file instead, but conda-lock lock -f environment.yml leaves out its editable {editable} "
-        f"(pip:) with only a warning, so the lock would not hold the project: write {them} as {written} in the pip: "
+        f"explicit file instead, but conda-lock lock -f environment.yml {does}, so the lock would not hold the "
+        f"project: write {them} as {written} in the pip: "
         f"section first (conda-lock locks {kept}, installed as a copy, not editable), or install the environment and "
         "`envsnap capture` it (the project recorded editable)"
     )

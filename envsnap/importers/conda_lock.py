@@ -138,17 +138,22 @@ def _refuse_left_out_editables(meta: Mapping[str, Any], origin: str, pip: list[P
         if path is None:
             continue
         for line in _editable_lines(path):
-            target = line[2:].strip()
+            target = editable_target(line)
             name, written, kept = locked_instead(path.parent, line)
             locked = [p for p in pip if name and p.name == canonicalize_name(name)]
-            instead = (
-                f", and locked {locked[0].name} {locked[0].version} from the index in its place"
-                if locked and locked[0].source.kind == "index"
-                else ""
-            )
+            from_index = locked[0] if locked and locked[0].source.kind == "index" else None
+            instead = f" {from_index.name} {from_index.version} from the index in its place" if from_index else ""
+            if left_out(line):
+                what = f"which conda-lock leaves out of the lock{', and locked' + instead if instead else ''}"
+            else:
+                what = (
+                    "which conda-lock cannot lock (it stops at --editable with a traceback, reading it as a package "
+                    "name, and leaves -e out of the lock): the lock does not hold it"
+                    + (", and has" + instead if instead else "")
+                )
             raise LockImportError(
                 f"{origin}: its source {shown(str(source))} installs {shown(target)} editable (pip: {shown(line)}), "
-                f"which conda-lock leaves out of the lock{instead}: write it as {written} in the pip: section and "
+                f"{what}: write it as {written} in the pip: section and "
                 f"lock again (conda-lock locks {kept}, recorded as a "
                 f"{'VCS checkout' if kept != 'that folder' else 'local project'}), or install the environment and "
                 "`envsnap capture` it"
@@ -182,9 +187,27 @@ def _editable_lines(path: Path) -> list[str]:
     return editable_lines(text, str(path))
 
 
+def editable_target(line: str) -> str:
+    """What a ``pip:`` entry installs editable: ``TARGET`` of ``-e TARGET``, ``--editable TARGET`` or
+    ``--editable=TARGET`` (pip's spellings of one option); "" for any other entry."""
+    for option in ("-e ", "--editable ", "--editable="):
+        if line.startswith(option):
+            return line[len(option) :].strip()
+    return ""
+
+
+def left_out(line: str) -> bool:
+    """Whether ``conda-lock lock`` leaves the editable entry ``line`` out with a warning (``-e PATH``, as its parser
+    tests them, ``^-e .*$``); the long form ``--editable PATH`` it reads as a requirement and stops with a traceback
+    (``InvalidRequirement: Expected package name``)."""
+    return line.startswith("-e ")
+
+
 def editable_lines(text: str, origin: str) -> list[str]:
-    """The ``pip:`` entries of an environment file's ``text`` that ``conda-lock lock`` leaves out of the lock with a
-    warning (``-e PATH``, as its parser tests them); none where the text is no environment file envsnap can read."""
+    """The ``pip:`` entries of an environment file's ``text`` that install a project editable, which ``conda-lock
+    lock`` leaves out of the lock with a warning (``-e PATH``, as its parser tests them) or stops at with a traceback
+    (``--editable PATH``, pip's long form: ``left_out``); none where the text is no environment file envsnap can
+    read."""
     try:
         data = _readlimits.load_yaml(text, origin=origin, error=LockImportError)
     except LockImportError:
@@ -194,7 +217,7 @@ def editable_lines(text: str, origin: str) -> list[str]:
     for dep in deps if isinstance(deps, list) else ():
         specs = dep.get("pip") if isinstance(dep, Mapping) else None
         for spec in specs if isinstance(specs, list) else ():
-            if isinstance(spec, str) and spec.startswith("-e "):  # conda-lock's own test (``^-e .*$``)
+            if isinstance(spec, str) and editable_target(spec):
                 found.append(spec)
     return found
 
@@ -205,7 +228,7 @@ def locked_instead(folder: Path | None, line: str) -> tuple[str, str, str]:
     read from the folder's metadata (a placeholder where it is no project here, or the file has no folder: standard
     input); a repository (``-e git+URL@COMMIT#egg=NAME``): ``NAME @ git+URL@COMMIT``, which conda-lock locks as a
     direct reference (a folder's line was offered for it)."""
-    target = line[2:].strip()
+    target = editable_target(line)
     if target.startswith(_conda.VCS_PREFIXES):
         url, _, fragment = target.partition("#")
         egg = dict(part.split("=", 1) for part in fragment.split("&") if "=" in part).get("egg", "")

@@ -384,6 +384,59 @@ def test_a_conda_lock_whose_environment_yml_installs_a_project_editable_is_refus
     assert cli("import", lock, "-o", tmp_path / "up.lock").code == 0
 
 
+@pytest.mark.parametrize("option", ["--editable ", "--editable="])
+def test_the_long_form_of_an_editable_pip_entry_is_refused_as_its_short_form(
+    option: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """pip's long form of ``-e ./sixfork``, ``--editable ./sixfork``, in an environment.yml's pip section: conda-lock
+    4.0.3 stops at it with a traceback (``InvalidRequirement``, read as a package name), where the import of the
+    environment.yml sent the user to ``conda-lock lock`` without a word of it, and the import of a conda-lock.yml
+    beside it, written before the line was added, recorded the lock without the project. Both refuse it as they
+    refuse ``-e``: one line, exit 2, with the line that locks the project."""
+    import shutil
+
+    from conda_lock.src_parser.environment_yaml import parse_environment_file
+    from packaging.requirements import InvalidRequirement
+
+    folder = tmp_path / "lab"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "conda-lock-editable", folder)
+    env = folder / "environment.yml"
+    env.write_text(env.read_text().replace("-e ./sixfork", f"{option}./sixfork"))
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text("{}\n")
+    with pytest.raises(InvalidRequirement):  # what conda-lock lock -f environment.yml does with it
+        parse_environment_file(env, platforms=["linux-64"], mapping_url=str(mapping))
+    written = f"six @ {(folder / 'sixfork').as_uri()}"
+    result = cli("import", env, "-o", tmp_path / "out.lock")
+    assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
+    assert result.err.count("\n") == 1 and result.err.endswith(
+        f"but conda-lock lock -f environment.yml stops at its editable '{option}./sixfork' (pip:) with a traceback, "
+        f"reading it as a package name, so the lock would not hold the project: write it as '{written}' in the pip: "
+        "section first (conda-lock locks the folder, installed as a copy, not editable), or install the environment "
+        "and `envsnap capture` it (the project recorded editable)\n"
+    ), result.err
+    result = cli("import", folder / "conda-lock.yml", "-o", tmp_path / "out.lock")
+    assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {folder / 'conda-lock.yml'}: its source 'environment.yml' installs './sixfork' editable "
+        f"(pip: '{option}./sixfork'), which conda-lock cannot lock (it stops at --editable with a traceback, reading "
+        "it as a package name, and leaves -e out of the lock): the lock does not hold it, and has six 1.17.0 from the "
+        f"index in its place: write it as '{written}' in the pip: section and lock again (conda-lock locks that "
+        "folder, recorded as a local project), or install the environment and `envsnap capture` it\n"
+    )
+    # Both spellings in one file: each said as conda-lock treats it.
+    env.write_text(env.read_text().replace("    - python-dateutil", "    - -e ./sixfork\n    - python-dateutil"))
+    result = cli("import", env, "-o", tmp_path / "out.lock")
+    assert (
+        result.code == 2
+        and (
+            f"leaves out its editable '-e ./sixfork' (pip:) with only a warning and stops at its editable "
+            f"'{option}./sixfork' (pip:) with a traceback"
+        )
+        in result.err
+    ), result.err
+
+
 def test_an_environment_yml_installing_a_project_editable_is_not_sent_to_conda_lock_alone(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
