@@ -8,10 +8,12 @@ difference has a severity:
   for a lock with ``[conda]``, the conda layer (a record missing, extra or of another version, build or archive).
 - ``warning``: something around it differs that may change behaviour (OS release, libc, a system library a
   package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change, a recorded variable).
-- ``info``: worth knowing, rarely decisive (CPU model, memory, GPUs, kernel, a package rebuilt from source).
+- ``info``: worth knowing, rarely decisive (CPU model, memory, GPUs, kernel, a package built from source).
 
-Packages locked from a VCS checkout or a local directory are rebuilt from source by ``envsnap bundle``: a
-rebuilt wheel has the same files only when the build is reproducible. For them a different RECORD digest is a
+Packages locked from a VCS checkout or a local directory are built from source, by pip or uv when the user
+installs them and by ``envsnap bundle`` for a rebuild: a wheel built again has the same files only when the build
+is reproducible (the notes say "installed from" and "built from", which is true of both, never "rebuilt", which the
+user's own ``pip install ./proj`` is not). For them a different RECORD digest is a
 ``warning`` (VCS: the same commit gave other files; a folder installed as a wheel: its code changed or the build
 differs) or ``info`` (an editable install, whose RECORD lists a ``.pth`` hook rather than the modules), and
 a source recorded as "installed from a wheel" instead of the checkout is ``info``, except for a project the lock
@@ -821,7 +823,7 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
     out += source
     if any(d.severity == MISMATCH for d in source):
         # Another commit: its files and tags follow from it, as they follow from another version (the note
-        # "rebuilt from source: the build is not reproducible" blamed the build).
+        # "built from source: the build is not reproducible" blamed the build).
         return out
     if want.wheel_tags and have.wheel_tags and set(want.wheel_tags) != set(have.wheel_tags):
         severity = INFO if want.source.kind == "directory" else (WARNING if rebuilt else MISMATCH)
@@ -836,16 +838,16 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
             # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them
             # (of a folder, or of a git checkout: ``pip install -e git+URL``).
             origin = "a local directory" if want.source.kind == "directory" else "its locked commit"
-            severity, note = INFO, f"rebuilt from {origin}; an editable install's RECORD differs"
+            severity, note = INFO, f"installed from {origin}; an editable install's RECORD differs"
         elif want.source.kind == "directory":
             # A project installed from its folder (not editable): its RECORD lists the modules, and with no commit
             # to compare, other files are as likely the code edited and reinstalled as a build that differs.
             severity, note = (
                 WARNING,
-                "rebuilt from a local directory: its code changed or the build is not reproducible",
+                "installed from a local directory: its code changed or the build is not reproducible",
             )
         elif rebuilt:
-            severity, note = WARNING, "rebuilt from source: the build is not reproducible"
+            severity, note = WARNING, "built from source: the build is not reproducible"
         else:
             severity, note = MISMATCH, "same version, other files"
         note = gone or note

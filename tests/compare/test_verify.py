@@ -171,11 +171,87 @@ def test_a_project_installed_from_its_folder_with_other_files_is_a_warning() -> 
     report = compare(lock, now)
     assert report.identical and found(report, WARNING) == {("proj", "record_digest")}
     [d] = report.by_severity(WARNING)
-    assert d.note == "rebuilt from a local directory: its code changed or the build is not reproducible"
+    assert d.note == "installed from a local directory: its code changed or the build is not reproducible"
     editable = snap(pkg("proj", source=EDITABLE, record_digest="sha256:before"))
     moved = snap(pkg("proj", source=EDITABLE, record_digest="sha256:edited"))
     assert found(compare(editable, moved), INFO) == {("proj", "record_digest")}
     assert compare(lock, lock).differences == ()
+
+
+# A PEP 517 backend kept in the project (``backend-path``): builds its wheel, and an editable one (a .pth file naming
+# the folder), with the standard library alone, so pip installs the project offline with no build requirement.
+_IN_TREE_BACKEND = """\
+import base64, hashlib, os, zipfile
+
+NAME, VERSION = "myproj", "0.1.0"
+DIST = f"{NAME}-{VERSION}"
+
+
+def _wheel(directory, files):
+    files[f"{DIST}.dist-info/METADATA"] = f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n".encode()
+    files[f"{DIST}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    digest = lambda v: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip(b"=").decode()
+    record = "".join(f"{k},sha256={digest(v)},{len(v)}\\n" for k, v in files.items()) + f"{DIST}.dist-info/RECORD,,\\n"
+    files[f"{DIST}.dist-info/RECORD"] = record.encode()
+    filename = f"{DIST}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, filename), "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+    return filename
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open(f"{NAME}/__init__.py", "rb") as f:
+        return _wheel(wheel_directory, {f"{NAME}/__init__.py": f.read()})
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {f"_{NAME}.pth": (os.getcwd() + "\\n").encode()})
+"""
+
+
+def test_a_users_own_install_from_a_folder_is_said_installed_not_rebuilt(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """The user's own ``pip install ./myproj`` (no envsnap rebuild), its code edited and installed again: verify
+    called it "rebuilt from a local directory", and so for a lock that installs it editable, as if envsnap had
+    rebuilt it. Each note says it was installed from the folder."""
+    project = tmp_path / "myproj"
+    (project / "myproj").mkdir(parents=True)
+    (project / "_backend").mkdir()
+    (project / "_backend" / "inproj.py").write_text(_IN_TREE_BACKEND)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "inproj"\nbackend-path = ["_backend"]\n'
+        '[project]\nname = "myproj"\nversion = "0.1.0"\n'
+    )
+    (project / "myproj" / "__init__.py").write_text("X = 1\n")
+    python = make_venv(tmp_path / "venv")
+
+    def pip_install(*args: str) -> None:
+        # The user's pip (the test's, installing into the venv), offline: the backend needs nothing.
+        pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index"]
+        subprocess.run(
+            [*pip, "--no-build-isolation", *args],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    pip_install(str(project))
+    assert cli("capture", "--python", python, "-o", tmp_path / "plain.lock").code == 0
+    (project / "myproj" / "__init__.py").write_text("X = 2\n")
+    pip_install(str(project))
+    res = cli("verify", tmp_path / "plain.lock", "--python", python)
+    assert res.code == 0, res
+    assert "(installed from a local directory: its code changed or the build is not reproducible)" in res.out, res
+    assert "rebuilt" not in res.out, res.out
+    pip_install("-e", str(project))
+    assert cli("capture", "--python", python, "-o", tmp_path / "editable.lock").code == 0
+    pip_install(str(project))  # no longer editable
+    res = cli("verify", tmp_path / "editable.lock", "--python", python)
+    assert res.code == 0, res
+    assert "(installed from a local directory; an editable install's RECORD differs)" in res.out, res.out
+    assert "rebuilt" not in res.out, res.out
 
 
 def test_another_commit_is_a_mismatch() -> None:
@@ -1229,7 +1305,7 @@ def test_an_editable_checkout_rebuilt_as_a_wheel_is_no_unreproducible_build() ->
     now = snap(pkg("tool", "0.3", record_digest="sha256:" + "2" * 64))
     digests = [d for d in compare(lock, now).differences if d.what == "record_digest"]
     assert [(d.severity, d.note) for d in digests] == [
-        (INFO, "rebuilt from its locked commit; an editable install's RECORD differs")
+        (INFO, "installed from its locked commit; an editable install's RECORD differs")
     ]
 
 
