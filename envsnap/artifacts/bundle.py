@@ -1180,7 +1180,7 @@ def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
 
 def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
     from .._fetchpolicy import FetchRefusedError
-    from .pin import FIND_LINKS_HINT, Pinner, hash_only, pin, read_pip_config
+    from .pin import Pinner, hash_only, pin, read_pip_config
 
     given = lock
 
@@ -1241,7 +1241,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             "not every package could be pinned, nothing was fetched",
             "; ".join(
                 [
-                    *([FIND_LINKS_HINT] if any(o.unlisted for _p, o in failed) else []),
+                    *[hint for hint in [result.find_links_hint(o for _p, o in failed)] if hint],
                     *result.hints,
                     *([OFFLINE_PIN_HINT] if opts.offline else []),
                 ]

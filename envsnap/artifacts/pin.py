@@ -1066,12 +1066,34 @@ class PinOutcome:
     unlisted: bool = False
 
 
-# Said once beside the packages no configured location lists: what makes envsnap find a --find-links install.
+# Said once beside the packages no configured location lists: what makes envsnap find a --find-links install
+# (``find_links_hint`` names the installer that installed them: this for pip, or none recorded).
 FIND_LINKS_HINT = (
     "a package pip installed from a --find-links folder is found once pip is configured with that folder: "
     "PIP_FIND_LINKS=DIR or find-links in pip.conf (for uv: UV_FIND_LINKS=DIR or find-links in uv.toml; a project's "
     "[tool.uv] find-links, which uv export leaves out of its file, is not read)"
 )
+_UV_FIND_LINKS_HINT = (
+    "a package uv installed from a --find-links folder is found once uv is configured with that folder: "
+    "UV_FIND_LINKS=DIR or find-links in uv.toml (a project's [tool.uv] find-links, which uv export leaves out of its "
+    "file, is not read; for pip: PIP_FIND_LINKS=DIR or find-links in pip.conf)"
+)
+_BOTH_FIND_LINKS_HINT = (
+    "a package pip or uv installed from a --find-links folder is found once the installer is configured with that "
+    "folder: for pip PIP_FIND_LINKS=DIR or find-links in pip.conf, for uv UV_FIND_LINKS=DIR or find-links in uv.toml "
+    "(a project's [tool.uv] find-links, which uv export leaves out of its file, is not read)"
+)
+
+
+def find_links_hint(installers: Iterable[str]) -> str:
+    """``FIND_LINKS_HINT`` naming the installer of the packages it is said for (their ``installer``, the INSTALLER
+    file: uv writes ``uv``), and that installer's setting first: it said "a package pip installed" of a package uv
+    installed. Only pip and uv are named (a lock's value is never printed); any other, or none recorded, reads as
+    pip's, whose settings envsnap reads."""
+    known = {i for i in installers if i in ("pip", "uv")}
+    if known == {"uv"}:
+        return _UV_FIND_LINKS_HINT
+    return _BOTH_FIND_LINKS_HINT if known == {"pip", "uv"} else FIND_LINKS_HINT
 
 
 @frozen
@@ -1086,6 +1108,18 @@ class PinResult:
 
     def by_status(self, status: str) -> list[PinOutcome]:
         return [o for o in self.outcomes if o.status == status]
+
+    def find_links_hint(self, outcomes: Iterable[PinOutcome] | None = None) -> str:
+        """The hint for the unpinned packages no configured location lists (of ``outcomes``, else all), naming
+        the installer that installed them (``find_links_hint``); "" where there are none."""
+        unlisted = [
+            o for o in (self.outcomes if outcomes is None else outcomes) if o.status == "unpinned" and o.unlisted
+        ]
+        if not unlisted:
+            return ""
+        return find_links_hint(
+            pkg.installer for o in unlisted for pkg in [self.snapshot.package(o.name)] if pkg is not None
+        )
 
 
 # Where Linux distributions keep the wheels their ``ensurepip`` seeds a venv with (Debian and Ubuntu patch

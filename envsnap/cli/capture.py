@@ -140,11 +140,10 @@ def run(args: argparse.Namespace) -> int:
             snapshot, read_pip_config(), project_dir=Path(root) if root else None, allow_urls=tuple(args.allow_url)
         )
         snapshot = pinned.snapshot
-        if any(o.unlisted for o in pinned.outcomes if o.status == "unpinned"):
-            from ..artifacts.pin import FIND_LINKS_HINT
-
+        found_by = pinned.find_links_hint()
+        if found_by:
             # What finds a --find-links install, said once after the warnings, as pin says it after its list.
-            hint = [f"note: {FIND_LINKS_HINT}"]
+            hint = [f"note: {found_by}"]
     written = True
     text, digest = lockfile.dumps_sealed(snapshot)
     shown = digest  # the digest of the lock the file holds: a pinned lock of this environment is kept

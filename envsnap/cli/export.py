@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         snapshot, bundled = load_lock_or_bundle(args.lock)
     failures: list[str] = []
-    hints: dict[str, str] = {}  # a failure's hint, said once after the list
+    unlisted: dict[str, str] = {}  # a failure no configured location lists: its installer, for the hint after the list
     not_from_wheels: list[str] = []
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
         # Where {project} is, as for pin: a local project there is kept as it is, not a package left without a file.
         project = project_root(args.project, args.lock if Path(args.lock).is_file() else None)
-        snapshot, failures, hints = pin_for_export(
+        snapshot, failures, unlisted = pin_for_export(
             snapshot, required=bool(args.pin), project_dir=project, allow_urls=tuple(args.allow_url)
         )
         if args.absolute_paths:
@@ -168,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
         # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed. Only
         # then: a format's other refusal (a lock without conda packages, a conda package without md5) is its own.
         more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
-        hint = "".join(f" ({h})" for h in sorted({hints[f] for f in failures if f in hints}))
+        installers = [unlisted[f] for f in failures if f in unlisted]
+        # The --find-links hint pin gives, once, naming the installer(s) that installed them.
+        hint = f" ({import_module('envsnap.artifacts.pin').find_links_hint(installers)})" if installers else ""
         raise ExportError(
             f"{exporter.name}: pinning left {len(failures)} package(s) without a file: "
             f"{'; '.join(failures[:3])}{more}{hint}"
@@ -465,9 +467,10 @@ def pin_for_export(
     snapshot: Snapshot, *, required: bool, project_dir: Path | None = None, allow_urls: tuple[str, ...] = ()
 ) -> tuple[Snapshot, list[str], dict[str, str]]:
     """The lock with its index packages pinned to their exact artifacts (``envsnap pin``'s work), why each package
-    that could not be pinned was not (``name version: reason``), and the hint that goes after such a reason (the
-    ``--find-links`` one). ``project_dir``: what ``{project}`` means, and ``allow_urls`` the ``--allow-url``
-    patterns, as for ``envsnap pin``.
+    that could not be pinned was not (``name version: reason``), and for each such reason where no configured
+    location lists the package, the installer that installed it, which the ``--find-links`` hint after the list
+    names. ``project_dir``: what ``{project}`` means, and ``allow_urls`` the ``--allow-url`` patterns, as for
+    ``envsnap pin``.
 
     Without pinning support the lock comes back unchanged unless ``required``: the exporter then names
     what is unpinned.
@@ -483,10 +486,14 @@ def pin_for_export(
     failures = [f"{o.name} {o.version}: {o.reason}" for o in result.outcomes if o.status == "unpinned"]
     # No configured location lists any file of its release (a --find-links install): the hint pin and bundle give
     # after their list, given once after the error's.
-    unlisted = [o for o in result.outcomes if o.status == "unpinned" and o.unlisted]
-    hint = {f"{o.name} {o.version}: {o.reason}": pin.FIND_LINKS_HINT for o in unlisted}
     pinned: Snapshot = result.snapshot
-    return pinned, failures, hint
+    unlisted = {
+        f"{o.name} {o.version}: {o.reason}": pkg.installer if pkg is not None else ""
+        for o in result.outcomes
+        if o.status == "unpinned" and o.unlisted
+        for pkg in [pinned.package(o.name)]
+    }
+    return pinned, failures, unlisted
 
 
 def _targets(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> dict[Path, bytes]:

@@ -193,7 +193,6 @@ def report(
     result: PinResult, where: str, *, as_json: bool = False, debs: tuple[DebOutcome, ...] = (), strict: bool = False
 ) -> None:
     from .. import lockfile
-    from ..artifacts.pin import FIND_LINKS_HINT
     from ..report import counted
 
     if as_json:
@@ -206,8 +205,9 @@ def report(
     _output.say(f"{where}: {summary(result)}")
     for outcome in result.by_status("unpinned"):  # the reason quotes URLs, paths and index errors: text
         _output.say("  ", ("not pinned", "yellow"), " ", f"{outcome.name} {outcome.version}: {outcome.reason}")
-    if any(o.unlisted for o in result.by_status("unpinned")):
-        _output.say(f"  ({FIND_LINKS_HINT})")
+    found_by = result.find_links_hint()
+    if found_by:
+        _output.say(f"  ({found_by})")
     for line in result.unreachable:  # pinned, but the folder the lock names for its file is not here
         _output.say("  ", ("file missing", "yellow"), " ", line)
     for hint in result.hints:  # a 401's remedy, once per index (each package above names its 401)

@@ -33,6 +33,7 @@ from envsnap.artifacts.pin import (
     IndexConfig,
     PinOutcome,
     PinResult,
+    find_links_hint,
     parse_simple_html,
     parse_simple_json,
     pin,
@@ -807,14 +808,37 @@ def test_capture_pin_flag(
     assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_capture_pin_of_a_find_links_install_gives_the_hint_pin_gives(
-    tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    installer: str,
+    tmp_path: Path,
+    cli: Callable[..., object],
+    make_venv: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``capture --pin`` of a venv with a wheel installed from a ``--find-links`` folder no configured location lists
     warned only ``pin: tinypkg 1.0: no tinypkg 1.0 wheel ... on the configured indexes``, where ``pin`` goes on to
-    say what finds it; the capture says it too, once, after its warnings."""
+    say what finds it; the capture says it too, once, after its warnings. It said "a package pip installed" of one uv
+    installed (its INSTALLER file says uv), and named pip's settings first: it names the installer, and its own."""
     wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
-    python = make_venv(tmp_path / "env", "--no-index", "--find-links", str(wheel.parent), "tinypkg")
+    if installer == "uv":
+        python = make_venv(tmp_path / "env")
+        offline = ["--no-index", "--find-links", str(wheel.parent)]
+        subprocess.run(
+            [str(uv_bin()), "pip", "install", "-q", "--python", str(python), *offline, "tinypkg"],
+            check=True,
+            timeout=300,
+        )
+    else:  # the venv's own pip, as `python -m venv` seeds it
+        subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "env")], check=True, timeout=300)
+        python = tmp_path / "env" / "bin" / "python"
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheel.parent), "tinypkg"],
+            check=True,
+            timeout=300,
+        )
+    info = next((tmp_path / "env" / "lib").glob("python3*/site-packages/tinypkg-1.0.dist-info"))
+    assert (info / "INSTALLER").read_text().strip() == installer
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", []))
     for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_CONFIG_FILE"):
@@ -825,7 +849,28 @@ def test_capture_pin_of_a_find_links_install_gives_the_hint_pin_gives(
     assert result.code == 0, result  # type: ignore[attr-defined]
     lines = result.err.splitlines()  # type: ignore[attr-defined]
     assert lines[-2].startswith("warning: pin: tinypkg 1.0: no tinypkg 1.0 wheel"), lines
-    assert lines[-1] == f"note: {FIND_LINKS_HINT}", lines
+    assert lines[-1] == f"note: {find_links_hint([installer])}", lines
+    assert lines[-1].startswith(f"note: a package {installer} installed from a --find-links folder is found once "), (
+        lines
+    )
+    setting = {
+        "uv": "UV_FIND_LINKS=DIR or find-links in uv.toml",
+        "pip": "PIP_FIND_LINKS=DIR or find-links in pip.conf",
+    }
+    assert lines[-1].index(setting[installer]) < lines[-1].index(setting["pip" if installer == "uv" else "uv"])
+    # pin says it after its list, of the same lock.
+    pinned = cli("pin", tmp_path / "envsnap.lock", "-o", tmp_path / "pinned.lock")
+    assert f"  ({find_links_hint([installer])})" in pinned.err.splitlines(), pinned  # type: ignore[attr-defined]
+
+
+def test_the_find_links_hint_names_each_installer_and_no_other_value() -> None:
+    """Packages pip and uv installed: both named, each with its setting; a value the lock records for another
+    installer (any text) is never printed, and reads as pip's, as a lock recording none does."""
+    both = find_links_hint(["uv", "pip", "uv"])
+    assert both.startswith("a package pip or uv installed from a --find-links folder") and "PIP_FIND_LINKS" in both
+    assert "UV_FIND_LINKS" in both
+    assert find_links_hint(["conda\x1b[31m", ""]) == find_links_hint([]) == FIND_LINKS_HINT
+    assert find_links_hint(["uv", "poetry"]).startswith("a package uv installed")
 
 
 def test_capture_pin_takes_the_allow_url_its_warning_asks_for(
