@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "'-' prints "
         "a single-file format to stdout; a directory for multi-file formats",
     )
+    p.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="for pylock and requirements of LOCK: the bundle folder made of it (envsnap bundle LOCK -o DIR), whose "
+        "wheels the file names by path and sha256, so it installs from the bundle offline",
+    )
     p.add_argument("--list", action="store_true", help="name every format with its description and exit")
     p.add_argument(
         "--absolute-paths",
@@ -84,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
     if args.allow_url and args.pin is False:
         raise UsageError("--allow-url is for the pinning export does: --no-pin reads no URL")
     exporter = export.get(args.format)
+    if args.bundle is not None:
+        _refuse_bundle_option(args.bundle, exporter.name)
     if exporter.directory:  # the folder it writes is known now, before the lock is pinned (a download)
         _refuse_over_input({Path(args.output or exporter.filename): b""}, args.lock, files=False)
     else:  # the one file it writes, likewise
         _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.lock)
+    if args.bundle is not None:  # nor into the bundle the wheels are named in
+        _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.bundle)
     from ._lockarg import load_lock_or_bundle
 
     appendix: list[Any] = []  # an artifact bundle's facts, for its appendix (``markdown``, ``latex``)
@@ -104,6 +114,20 @@ def run(args: argparse.Namespace) -> int:
     failures: list[str] = []
     unlisted: dict[str, str] = {}  # a failure no configured location lists: its installer, for the hint after the list
     not_from_wheels: list[str] = []
+    if args.bundle is not None:
+        if bundled:
+            raise UsageError(
+                f"--bundle {args.bundle}: {args.lock} is a bundle itself, whose own wheels the file names: "
+                "give one or the other"
+            )
+        from ..export import with_bundle_wheels
+
+        # The lock's bundle, checked as rebuild --bundle checks it: its wheels by path and hash, as for a bundle folder.
+        snapshot = with_bundle_wheels(
+            _with_bundle_files(snapshot, args.bundle),
+            Path(args.bundle) / "wheels",
+            index_wheels=exporter.name == "pylock",
+        )
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
 
@@ -202,6 +226,51 @@ def run(args: argparse.Namespace) -> int:
         if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
             _note_named_only(snapshot, args.lock, written, upstream)
     return 0
+
+
+def _refuse_bundle_option(bundle: str, fmt: str) -> None:
+    """Exit 2, before the lock is read, for a ``--bundle`` the export cannot name the wheels of: for a format that
+    names no wheel file (only ``pylock`` and ``requirements`` do), or an archive, whose wheels are on disk only while
+    it is read (as the note of an archive given as LOCK says)."""
+    from .. import sinks
+    from .._readlimits import unpacked_folder
+
+    if fmt not in ("pylock", "requirements"):
+        raise UsageError(
+            f"--bundle: {fmt} names no wheel file; --bundle is for pylock and requirements (export the bundle itself "
+            f"for its {fmt}: envsnap export DIR --format {fmt})"
+        )
+    if os.path.isfile(bundle):
+        with sinks.refusing(ExportError, "export"):
+            archive = sinks.shell_word(bundle)
+            folder = sinks.shell_word(unpacked_folder(bundle))
+        raise UsageError(
+            f"--bundle {bundle}: an archive, whose wheels are on disk only while it is read, and the file names them "
+            f"by path: unpack it (tar -xf {archive}) and give the folder it holds (--bundle {folder})"
+        )
+
+
+def _with_bundle_files(snapshot: Snapshot, bundle: str) -> Snapshot:
+    """``snapshot`` with each Python package's file the one the bundle folder ``bundle`` holds for it: the bundle is
+    checked in full against its SHA256SUMS and refused, exit 2, unless it was made from this lock (the packages,
+    versions and RECORD digests, and every wheel the lock pins: ``check_made_from``, as ``rebuild --bundle``), so
+    a lock that is not pinned takes the files the bundle pinned and built."""
+    import dataclasses
+    import tempfile
+    from pathlib import Path
+
+    from ..artifacts.bundle import check_made_from, open_bundle
+
+    with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
+        bundled = open_bundle(bundle, Path(tmp)).lock
+    check_made_from(snapshot, bundled, bundle)
+    packages = []
+    for pkg in snapshot.python.packages:
+        theirs = bundled.package(pkg.name)
+        if theirs is not None and theirs.artifact is not None:
+            pkg = dataclasses.replace(pkg, artifact=theirs.artifact)
+        packages.append(pkg)
+    return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 
 
 def _seed_wheels_placed(

@@ -337,27 +337,7 @@ def test_a_bundles_pylock_names_its_index_wheels_so_uv_installs_offline(
     """A user bundled a lock of index packages and exported the bundle folder's pylock: it named each wheel by the
     index's URL, so `uv pip sync --offline pylock.toml` failed ("Network connectivity is disabled") with every wheel
     beside it in the bundle. Each wheel the bundle holds is named by its path there and sha256, its index kept."""
-    from envsnap.artifacts.bundle import Bundle
-
-    bundle = tmp_path / "bundle"
-    (bundle / "wheels").mkdir(parents=True)
-    packages = []
-    for pkg in host_snapshot.python.packages:
-        assert pkg.artifact is not None
-        (bundle / "wheels" / pkg.artifact.filename).write_bytes(
-            (wheelhouse.root / "wheels" / pkg.artifact.filename).read_bytes()
-        )
-        far = f"https://files.example.invalid/packages/{pkg.artifact.filename}"
-        packages.append(
-            dataclasses.replace(
-                pkg, artifact=dataclasses.replace(pkg.artifact, url=far, index="https://pypi.example.invalid/simple")
-            )
-        )
-    lock = lockfile.seal(
-        dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=tuple(packages)))
-    )
-    lockfile.dump(lock, bundle / "envsnap.lock")
-    Bundle(bundle).write_sums()
+    bundle, lock = _index_bundle(host_snapshot, wheelhouse, tmp_path)
     result = cli("export", bundle, "-f", "pylock", "-o", tmp_path / "pylock.toml")
     assert result.code == 0, result
     doc = tomllib.loads((tmp_path / "pylock.toml").read_text())
@@ -390,6 +370,106 @@ def test_a_bundles_pylock_names_its_index_wheels_so_uv_installs_offline(
     report = verify(lock, str(python))  # installed as the index install the lock records, not by a direct URL
     said = [d.describe() for d in report.differences]
     assert not report.python_mismatch and not [d for d in said if "foo-bar" in d or "tiny-cuda" in d], said
+
+
+def _index_bundle(host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path) -> tuple[Path, Snapshot]:
+    """A bundle folder of a lock of index packages (an index no test reaches), its wheels in ``wheels/``."""
+    from envsnap.artifacts.bundle import Bundle
+
+    bundle = tmp_path / "bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    packages = []
+    for pkg in host_snapshot.python.packages:
+        assert pkg.artifact is not None
+        (bundle / "wheels" / pkg.artifact.filename).write_bytes(
+            (wheelhouse.root / "wheels" / pkg.artifact.filename).read_bytes()
+        )
+        far = f"https://files.example.invalid/packages/{pkg.artifact.filename}"
+        packages.append(
+            dataclasses.replace(
+                pkg, artifact=dataclasses.replace(pkg.artifact, url=far, index="https://pypi.example.invalid/simple")
+            )
+        )
+    lock = lockfile.seal(
+        dataclasses.replace(host_snapshot, python=dataclasses.replace(host_snapshot.python, packages=tuple(packages)))
+    )
+    lockfile.dump(lock, bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    return bundle, lock
+
+
+def test_a_lock_exported_with_its_bundle_names_the_bundles_wheels(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path
+) -> None:
+    """`envsnap export env.lock --bundle DIR` (as `rebuild env.lock --bundle DIR` takes the bundle): export had no
+    --bundle (argparse: unrecognized arguments), so the lock's pylock named the index's URLs. It names the bundle's
+    wheels, as the export of the bundle folder does, after checking the bundle was made from the lock; a lock not
+    pinned takes the files the bundle pinned."""
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle, lock = _index_bundle(host_snapshot, wheelhouse, tmp_path)
+    assert cli("export", bundle, "-f", "pylock", "-o", tmp_path / "from-bundle" / "pylock.toml").code == 0
+    expected = (tmp_path / "from-bundle" / "pylock.toml").read_text()
+    for name, given in (
+        ("pinned", lock),
+        (
+            "unpinned",
+            dataclasses.replace(
+                lock,
+                python=dataclasses.replace(
+                    lock.python, packages=tuple(dataclasses.replace(p, artifact=None) for p in lock.python.packages)
+                ),
+            ),
+        ),
+    ):
+        path = lockfile.dump(lockfile.seal(given), tmp_path / name / "env.lock")
+        result = cli(
+            "export", path, "--bundle", bundle, "-f", "pylock", "-o", tmp_path / name / "pylock.toml", "--no-pin"
+        )
+        assert result.code == 0, result
+        text = (tmp_path / name / "pylock.toml").read_text()
+        assert str((bundle / "wheels").resolve()) in text and "files.example.invalid" not in text, text
+        if name == "pinned":
+            assert text == expected
+    write_archive(bundle, tmp_path / "supp.tar.gz")
+    other = lockfile.dump(
+        lockfile.seal(
+            dataclasses.replace(
+                lock,
+                python=dataclasses.replace(
+                    lock.python, packages=tuple(dataclasses.replace(p, version="9.9") for p in lock.python.packages)
+                ),
+            )
+        ),
+        tmp_path / "other.lock",
+    )
+    pinned = tmp_path / "pinned" / "env.lock"
+    for args, said in (
+        (
+            (pinned, "-f", "markdown"),
+            "envsnap: error: --bundle: markdown names no wheel file; --bundle is for pylock "
+            "and requirements (export the bundle itself for its markdown: envsnap export DIR --format markdown)",
+        ),
+        (
+            (pinned, "-f", "pylock", "-o", bundle / "p.toml"),
+            f"envsnap: error: -o {bundle / 'p.toml'}: inside the bundle ({bundle}), which this command reads;",
+        ),
+        ((other, "-f", "pylock"), f"envsnap: error: {bundle}: the bundle was made from another lock"),
+        ((bundle, "-f", "pylock"), f"envsnap: error: --bundle {bundle}: {bundle} is a bundle itself"),
+    ):
+        result = (
+            cli("export", *args, "--bundle", bundle, "-o", tmp_path / "x.toml")
+            if "-o" not in args
+            else cli("export", *args, "--bundle", bundle)
+        )
+        assert result.code == 2 and result.err.startswith(said) and result.err.count("\n") == 1, (args, result)
+    result = cli("export", pinned, "-f", "pylock", "--bundle", tmp_path / "supp.tar.gz", "-o", tmp_path / "x.toml")
+    assert result.code == 2 and result.err == (
+        f"envsnap: error: --bundle {tmp_path / 'supp.tar.gz'}: an archive, whose wheels are on disk only while it is "
+        f"read, and the file names them by path: unpack it (tar -xf {tmp_path / 'supp.tar.gz'}) and give the folder "
+        "it holds (--bundle supp)\n"
+    ), result
+    assert not (tmp_path / "x.toml").exists()
 
 
 def test_a_find_links_wheel_in_the_project_installs_with_uv(tmp_path: Path, make_venv: Callable[..., Path]) -> None:
