@@ -228,3 +228,50 @@ def tex_typed(text: str) -> str:
     joins = (r"\discretionary{\char92}{}{}", r"\discretionary{\textquotesingle{}\char92}{\textquotesingle{}}{}")
     text = text.replace(gap, " ").replace(joins[0], "").replace(joins[1], "")  # the shell joins a long word again
     return text.replace("-{}-", "--").replace(r"\nobreakspace{}", " ")
+
+
+# A PEP 517 backend kept in the project (``backend-path``): builds its wheel, and an editable one (a .pth file naming
+# the folder), with the standard library alone, so pip and uv install the project offline with no build requirement.
+_IN_TREE_BACKEND = """\
+import base64, hashlib, os, zipfile
+
+NAME, VERSION = "@NAME@", "@VERSION@"
+DIST = f"{NAME}-{VERSION}"
+
+
+def _wheel(directory, files):
+    files[f"{DIST}.dist-info/METADATA"] = f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n".encode()
+    files[f"{DIST}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    digest = lambda v: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip(b"=").decode()
+    record = "".join(f"{k},sha256={digest(v)},{len(v)}\\n" for k, v in files.items()) + f"{DIST}.dist-info/RECORD,,\\n"
+    files[f"{DIST}.dist-info/RECORD"] = record.encode()
+    filename = f"{DIST}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, filename), "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+    return filename
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open(f"{NAME}/__init__.py", "rb") as f:
+        return _wheel(wheel_directory, {f"{NAME}/__init__.py": f.read()})
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {f"_{NAME}.pth": (os.getcwd() + "\\n").encode()})
+"""
+
+
+def in_tree_project(folder: Path, name: str, version: str) -> Path:
+    """A project at ``folder`` (its package ``name/__init__.py``: ``X = 1``) that pip and uv build offline, with
+    ``--no-build-isolation`` or none: its build backend is in the project (``_IN_TREE_BACKEND``)."""
+    (folder / name).mkdir(parents=True)
+    (folder / "_backend").mkdir()
+    code = _IN_TREE_BACKEND.replace("@NAME@", name).replace("@VERSION@", version)
+    (folder / "_backend" / "inproj.py").write_text(code)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "inproj"\nbackend-path = ["_backend"]\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\n'
+    )
+    (folder / name / "__init__.py").write_text("X = 1\n")
+    return folder

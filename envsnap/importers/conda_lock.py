@@ -147,8 +147,8 @@ def _refuse_left_out_editables(meta: Mapping[str, Any], origin: str, pip: list[P
                 what = f"which conda-lock leaves out of the lock{', and locked' + instead if instead else ''}"
             else:
                 what = (
-                    "which conda-lock cannot lock (it stops at --editable with a traceback, reading it as a package "
-                    "name, and leaves -e out of the lock): the lock does not hold it"
+                    "which conda-lock cannot lock (it stops at that spelling with a traceback, reading it as a package "
+                    "name, and leaves '-e PATH' out of the lock): the lock does not hold it"
                     + (", and has" + instead if instead else "")
                 )
             raise LockImportError(
@@ -188,18 +188,19 @@ def _editable_lines(path: Path) -> list[str]:
 
 
 def editable_target(line: str) -> str:
-    """What a ``pip:`` entry installs editable: ``TARGET`` of ``-e TARGET``, ``--editable TARGET`` or
-    ``--editable=TARGET`` (pip's spellings of one option); "" for any other entry."""
-    for option in ("-e ", "--editable ", "--editable="):
-        if line.startswith(option):
-            return line[len(option) :].strip()
-    return ""
+    """What a ``pip:`` entry installs editable: ``TARGET`` of ``-e TARGET``, ``--editable TARGET``, or of the forms
+    with the value attached, ``--editable=TARGET`` and ``-eTARGET``, as pip's option parser reads them
+    (``requirements.option_apart``); "" for any other entry."""
+    from .requirements import option_apart
+
+    words = option_apart(line.split()) if line.strip() else []
+    return " ".join(words[1:]) if words and words[0] in ("-e", "--editable") else ""
 
 
 def left_out(line: str) -> bool:
     """Whether ``conda-lock lock`` leaves the editable entry ``line`` out with a warning (``-e PATH``, as its parser
-    tests them, ``^-e .*$``); the long form ``--editable PATH`` it reads as a requirement and stops with a traceback
-    (``InvalidRequirement: Expected package name``)."""
+    tests them, ``^-e .*$``); pip's other spellings (``--editable PATH``, ``--editable=PATH``, ``-ePATH``) it reads as
+    a requirement and stops with a traceback (``InvalidRequirement: Expected package name``)."""
     return line.startswith("-e ")
 
 

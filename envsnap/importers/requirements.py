@@ -286,12 +286,25 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
         raise LockImportError(f"{origin}:{line.number}: unsupported option {_cut(option)}")
 
 
+def option_apart(words: list[str]) -> list[str]:
+    """``words`` with an editable option's value apart from it, as pip's option parser reads the attached forms:
+    ``--editable=./proj`` and ``-e./proj`` are ``--editable ./proj`` and ``-e ./proj`` (they were read as a path
+    named ``--editable=./proj``: "no such folder")."""
+    first = words[0]
+    if first.startswith("--editable="):
+        return ["--editable", first.partition("=")[2], *words[1:]]
+    if first.startswith("-e") and not first.startswith("--") and len(first) > 2:
+        return ["-e", first[2:], *words[1:]]
+    return words
+
+
 def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> PythonPackage | None:
     where = f"{origin}:{line.number}"
     hashes = [w.split("=", 1)[1] if "=" in w else "" for w in words if w.startswith("--hash")]
     words = [w for w in words if not w.startswith("--hash")]
     if not words:
         raise LockImportError(f"{where}: --hash without a requirement (a line continued without '\\'?)")
+    words = option_apart(words)
     if words[0] in ("-e", "--editable"):
         return _editable(words[1:], where, state)
     local = len(words) == 1 and (words[0] in (".", "..") or words[0].startswith(("./", "../", "/")))

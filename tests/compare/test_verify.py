@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testutil import sample_lock, sample_platform, sample_python, site_packages
+from testutil import in_tree_project, sample_lock, sample_platform, sample_python, site_packages
 
 from envsnap import lockfile
 from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
@@ -178,53 +178,13 @@ def test_a_project_installed_from_its_folder_with_other_files_is_a_warning() -> 
     assert compare(lock, lock).differences == ()
 
 
-# A PEP 517 backend kept in the project (``backend-path``): builds its wheel, and an editable one (a .pth file naming
-# the folder), with the standard library alone, so pip installs the project offline with no build requirement.
-_IN_TREE_BACKEND = """\
-import base64, hashlib, os, zipfile
-
-NAME, VERSION = "myproj", "0.1.0"
-DIST = f"{NAME}-{VERSION}"
-
-
-def _wheel(directory, files):
-    files[f"{DIST}.dist-info/METADATA"] = f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n".encode()
-    files[f"{DIST}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-    digest = lambda v: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip(b"=").decode()
-    record = "".join(f"{k},sha256={digest(v)},{len(v)}\\n" for k, v in files.items()) + f"{DIST}.dist-info/RECORD,,\\n"
-    files[f"{DIST}.dist-info/RECORD"] = record.encode()
-    filename = f"{DIST}-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(directory, filename), "w") as z:
-        for path, data in files.items():
-            z.writestr(path, data)
-    return filename
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    with open(f"{NAME}/__init__.py", "rb") as f:
-        return _wheel(wheel_directory, {f"{NAME}/__init__.py": f.read()})
-
-
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, {f"_{NAME}.pth": (os.getcwd() + "\\n").encode()})
-"""
-
-
 def test_a_users_own_install_from_a_folder_is_said_installed_not_rebuilt(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
     """The user's own ``pip install ./myproj`` (no envsnap rebuild), its code edited and installed again: verify
     called it "rebuilt from a local directory", and so for a lock that installs it editable, as if envsnap had
     rebuilt it. Each note says it was installed from the folder."""
-    project = tmp_path / "myproj"
-    (project / "myproj").mkdir(parents=True)
-    (project / "_backend").mkdir()
-    (project / "_backend" / "inproj.py").write_text(_IN_TREE_BACKEND)
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = []\nbuild-backend = "inproj"\nbackend-path = ["_backend"]\n'
-        '[project]\nname = "myproj"\nversion = "0.1.0"\n'
-    )
-    (project / "myproj" / "__init__.py").write_text("X = 1\n")
+    project = in_tree_project(tmp_path / "myproj", "myproj", "0.1.0")
     python = make_venv(tmp_path / "venv")
 
     def pip_install(*args: str) -> None:

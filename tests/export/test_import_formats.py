@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conda_lock.lockfile import parse_conda_lock_file
-from testutil import CliResult
+from testutil import CliResult, in_tree_project
 from wheelfiles import build_wheel
 
 from envsnap import importers, lockfile
@@ -109,6 +109,42 @@ def test_a_folder_of_a_monorepo_keeps_its_subdirectory(tmp_path: Path) -> None:
     path.write_text("tool @ file:///srv/mono#subdirectory=../elsewhere\n")
     with pytest.raises(LockImportError, match="subdirectory"):
         importers.read_file(path)
+
+
+@pytest.mark.parametrize("line", ["--editable=./proj", "-e./proj"])
+def test_an_editable_option_with_its_value_attached_is_read_as_pip_reads_it(
+    line: str, tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip reads ``--editable=./proj`` and ``-e./proj`` in a requirements file as ``-e ./proj`` (its option parser),
+    and installs the project editable; the import read the line as a path named ``--editable=./proj`` and refused it
+    ("no such folder in the working directory") with the folder there. It is the same lock as ``-e ./proj``'s."""
+    import subprocess
+
+    in_tree_project(tmp_path / "proj", "labproj", "0.2.0")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "attached.txt").write_text(f"{line}\n")
+    (tmp_path / "spaced.txt").write_text("-e ./proj\n")
+    # What pip makes of the line: the project installed editable from that folder.
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=300)
+    pip = [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+    subprocess.run(
+        [*pip, "--no-build-isolation", "-r", "attached.txt"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (info,) = (tmp_path / "venv" / "lib").glob("python3*/site-packages/labproj-0.2.0.dist-info")
+    assert json.loads((info / "direct_url.json").read_text()) == {
+        "dir_info": {"editable": True},
+        "url": (tmp_path / "proj").as_uri(),
+    }
+    for name in ("attached", "spaced"):
+        result = cli("import", f"{name}.txt", "-o", f"{name}.lock")
+        assert result.code == 0, result
+    attached, spaced = (lockfile.load(tmp_path / f"{n}.lock") for n in ("attached", "spaced"))
+    assert attached.python.packages == spaced.python.packages
+    (pkg,) = attached.python.packages
+    assert (pkg.name, pkg.version, pkg.source.kind, pkg.source.editable) == ("labproj", "0.2.0", "directory", True)
 
 
 def test_an_editable_project_in_a_subdirectory_is_read_as_pip_freeze_writes_it(
@@ -384,8 +420,8 @@ def test_a_conda_lock_whose_environment_yml_installs_a_project_editable_is_refus
     assert cli("import", lock, "-o", tmp_path / "up.lock").code == 0
 
 
-@pytest.mark.parametrize("option", ["--editable ", "--editable="])
-def test_the_long_form_of_an_editable_pip_entry_is_refused_as_its_short_form(
+@pytest.mark.parametrize("option", ["--editable ", "--editable=", "-e"])
+def test_pips_other_spellings_of_an_editable_pip_entry_are_refused_as_its_short_form(
     option: str, tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
     """pip's long form of ``-e ./sixfork``, ``--editable ./sixfork``, in an environment.yml's pip section: conda-lock
@@ -419,10 +455,10 @@ def test_the_long_form_of_an_editable_pip_entry_is_refused_as_its_short_form(
     assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
     assert result.err == (
         f"envsnap: error: {folder / 'conda-lock.yml'}: its source 'environment.yml' installs './sixfork' editable "
-        f"(pip: '{option}./sixfork'), which conda-lock cannot lock (it stops at --editable with a traceback, reading "
-        "it as a package name, and leaves -e out of the lock): the lock does not hold it, and has six 1.17.0 from the "
-        f"index in its place: write it as '{written}' in the pip: section and lock again (conda-lock locks that "
-        "folder, recorded as a local project), or install the environment and `envsnap capture` it\n"
+        f"(pip: '{option}./sixfork'), which conda-lock cannot lock (it stops at that spelling with a traceback, "
+        "reading it as a package name, and leaves '-e PATH' out of the lock): the lock does not hold it, and has six "
+        f"1.17.0 from the index in its place: write it as '{written}' in the pip: section and lock again (conda-lock "
+        "locks that folder, recorded as a local project), or install the environment and `envsnap capture` it\n"
     )
     # Both spellings in one file: each said as conda-lock treats it.
     env.write_text(env.read_text().replace("    - python-dateutil", "    - -e ./sixfork\n    - python-dateutil"))
