@@ -406,15 +406,22 @@ def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: 
             shown
         )
     out = [_changed_files(pips, condas, lists) for (pips, condas), lists in groups.items()]
-    out += [_replaced_by_pip(name, dist, missing) for name, (dist, missing) in found.replaced.items() if missing]
+    # Named by the installer its INSTALLER file records (uv's install read "pip installed ..."): pip or uv only.
+    by = {f"{p.name} {p.version}": "uv" if p.installer == "uv" else "pip" for p in raw}
+    out += [
+        _replaced_by_pip(name, dist, missing, by.get(dist, "pip"))
+        for name, (dist, missing) in found.replaced.items()
+        if missing
+    ]
     return out
 
 
-def _replaced_by_pip(name: str, dist: str, missing: int) -> Difference:
-    """Info: a conda package whose Python distribution a pip install replaced; the files pip removed are not
+def _replaced_by_pip(name: str, dist: str, missing: int, installer: str = "pip") -> Difference:
+    """Info: a conda package whose Python distribution a pip (or uv) install replaced; the files it removed are not
     looked for."""
-    files = f"its {missing} file{'s' if missing != 1 else ''} pip removed are not looked for"
-    return Difference(INFO, "conda", name, "files", note=f"pip installed {dist} over this conda package: {files}")
+    files = f"its {missing} file{'s' if missing != 1 else ''} {installer} removed are not looked for"
+    note = f"{installer} installed {dist} over this conda package: {files}"
+    return Difference(INFO, "conda", name, "files", note=note)
 
 
 def _and(names: list[str]) -> str:

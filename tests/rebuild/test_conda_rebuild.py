@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from condafixtures import PY_FULL, CondaChannel, CondaEnv, create_env
+from testutil import uv_bin
 
 from envsnap import lockfile
 from envsnap.artifacts import conda as conda_archives
@@ -1155,19 +1156,24 @@ def test_verify_files_reports_a_shared_file_once_naming_its_owners(
     assert [(d["area"], d["subject"], d["actual"]) for d in found] == [("conda", "aaa, zzz", "1 modified")]
 
 
+@pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_verify_files_takes_a_pip_install_over_a_conda_package(
-    conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
+    installer: str, conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
     """``pip install tinyutil==0.4.0`` over conda's tinyutil 0.3.0: pip removed conda's files and wrote its own
     over the paths both list. --files called that faithful environment "1 modified, 4 missing", exit 3. The
     shared file is now right as pip's RECORD has it, and the files pip removed are said once, as info; an edit of
-    the shared file is still a mismatch."""
+    the shared file is still a mismatch. Installed by uv (its INSTALLER file says uv), the note said "pip installed",
+    "files pip removed": it names uv."""
     from condafixtures import make_wheel
 
     prefix = tmp_path / "env"
     shutil.copytree(conda_env.prefix, prefix, symlinks=True)
     wheel = make_wheel(tmp_path / "wheels", "tinyutil", "0.4.0", {"tinyutil/__init__.py": b"VALUE = 43\n"})
-    pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q", "--no-index"]
+    if installer == "pip":
+        pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q", "--no-index"]
+    else:
+        pip = [str(uv_bin()), "pip", "install", "-q", "--python", str(prefix / "bin" / "python"), "--no-index"]
     subprocess.run([*pip, "--find-links", str(wheel.parent), "tinyutil==0.4.0"], check=True, capture_output=True)
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(capture(str(prefix / "bin" / "python")), lock)
@@ -1175,8 +1181,8 @@ def test_verify_files_takes_a_pip_install_over_a_conda_package(
     assert result.code == 0, result
     assert "identical" in result.out
     assert (
-        "conda: tinyutil: pip installed tinyutil 0.4.0 over this conda package: "
-        "its 4 files pip removed are not looked for" in result.out
+        f"conda: tinyutil: {installer} installed tinyutil 0.4.0 over this conda package: "
+        f"its 4 files {installer} removed are not looked for" in result.out
     )
     site = next((prefix / "lib").glob("python*/site-packages"))
     (site / "tinyutil" / "__init__.py").write_text("VALUE = 0\n")
