@@ -126,14 +126,20 @@ def run(args: argparse.Namespace) -> int:
         snapshot = with_bundle_wheels(
             _with_bundle_files(snapshot, args.bundle),
             Path(args.bundle) / "wheels",
-            index_wheels=exporter.name == "pylock",
+            index_wheels=exporter.name in ("pylock", "requirements"),
+            as_find_links=exporter.name == "requirements",
         )
     if exporter.name in ("pylock", "requirements") and bundled and Path(args.lock).is_dir():
         from ..export import with_bundle_wheels
 
         # A bundle directory: its built wheels by path and hash, so pip installs the file too (see docs/cli.md);
         # before --absolute-paths, which then needs no project for what the bundle built.
-        snapshot = with_bundle_wheels(snapshot, Path(args.lock) / "wheels", index_wheels=exporter.name == "pylock")
+        snapshot = with_bundle_wheels(
+            snapshot,
+            Path(args.lock) / "wheels",
+            index_wheels=exporter.name in ("pylock", "requirements"),
+            as_find_links=exporter.name == "requirements",
+        )
     snapshot, seeded, upstream = _seed_wheels_placed(snapshot, exporter.name, args.lock, bundled, args.output)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages

@@ -81,19 +81,31 @@ def index_options(pinned: Iterable[PythonPackage]) -> list[str]:
     """The requirements-file options that find the pinned files (``requirements``, the pip section of
     ``environment-yml``): ``--index-url`` and ``--extra-index-url`` for the indexes they came from, so a local
     version label (``torch==2.5.1+cu121``) still finds its wheel on the index that serves it, then ``--find-links``
-    for every folder or page a wheel was found in. Each value is checked for a requirements file.
+    for every folder or page a wheel was found in, after ``--no-index`` where no file is to be found on an index
+    (``no_index_needed``: a bundle's wheels, a wheelhouse). Each value is checked for a requirements file.
 
     The default index is never named, as pip-compile and ``uv export`` leave it out: an ``--index-url`` in the file
     would override the mirror the installing user configured (``PIP_INDEX_URL``, pip.conf), and the hashes pin the
     files wherever they come from. Another index is the ``--index-url`` only when no file came from the default."""
     pinned = list(pinned)
     primary, extra = indexes(pinned)
-    lines = [f"--index-url {sinks.requirement_url(primary)}"] if primary else []
+    lines = ["--no-index"] if no_index_needed(pinned) else []
+    lines += [f"--index-url {sinks.requirement_url(primary)}"] if primary else []
     lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in extra]
     return lines + [
         f"--find-links {sinks.requirement_location(_find_links_path(location))}"
         for location in find_links_locations(pinned)
     ]
+
+
+def no_index_needed(pinned: Iterable[PythonPackage]) -> bool:
+    """Whether every pinned file is found without an index: in a find-links folder or page, or by its own URL (a
+    bundle's requirements, whose wheels are all in its folder). The requirements file then says ``--no-index``, so
+    that pip and uv look for nothing on the index the installing user configured (offline, that look fails)."""
+    places = [place for p in pinned for place in (_places(p) or [("", "")])]
+    return bool(places) and all(
+        (index and is_find_links(index, url)) or (not index and url.startswith("file:")) for index, url in places
+    )
 
 
 def indexes(pinned: Iterable[PythonPackage]) -> tuple[str, list[str]]:
@@ -269,7 +281,9 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure:
     return dataclasses.replace(snapshot, conda=dataclasses.replace(conda, packages=archives, channels=channels))
 
 
-def with_bundle_wheels(snapshot: Snapshot, wheels: Path, *, index_wheels: bool = False) -> Snapshot:
+def with_bundle_wheels(
+    snapshot: Snapshot, wheels: Path, *, index_wheels: bool = False, as_find_links: bool = False
+) -> Snapshot:
     """The snapshot with every package the bundle built (a VCS checkout, a local directory, an sdist: its
     artifact ``rebuilt``) or took from a folder of the author's machine (its artifact a ``file:`` URL) installed
     from that wheel in the bundle's ``wheels`` folder, by absolute path and sha256. ``export --format pylock``
@@ -277,9 +291,11 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path, *, index_wheels: bool =
     once one has one (it refuses ``vcs`` and ``directory`` entries in its hash-checking mode), so pip and uv both
     install the file. ``index_wheels`` (pylock): an index package's wheel the bundle holds is named by its path
     there too, its index kept, so ``uv pip sync --offline`` installs the file from the bundle alone (with the
-    index's URL it fetched it); a requirements file pins those by name and hash, which pip finds in the folder
-    given as ``--find-links``. ``open_bundle`` has checked the wheels against SHA256SUMS and the lock, and the
-    lock's file name is a plain base name (checked again here)."""
+    index's URL it fetched it). ``as_find_links`` (requirements): such a wheel is found in the bundle's ``wheels``
+    folder as a find-links folder (its absolute path), which the file then names with ``--find-links`` and, no
+    package left to find on an index, ``--no-index``: pinned by name and hash, installed from the bundle alone as
+    the index install the lock records. ``open_bundle`` has checked the wheels against SHA256SUMS and the lock,
+    and the lock's file name is a plain base name (checked again here)."""
     from .. import grammar
 
     packages = []
@@ -304,8 +320,10 @@ def with_bundle_wheels(snapshot: Snapshot, wheels: Path, *, index_wheels: bool =
         ):
             # Still an index install (uv writes no direct_url.json for it, so verify finds it identical): the
             # file is the bundle's copy, which its hash ties to the index's.
+            folder = wheels.resolve()
+            found_in = {"index": str(folder)} if as_find_links else {}  # a folder: ``is_find_links``
             pkg = dataclasses.replace(
-                pkg, artifact=dataclasses.replace(art, url=(wheels / art.filename).resolve().as_uri())
+                pkg, artifact=dataclasses.replace(art, url=(folder / art.filename).as_uri(), **found_in)
             )
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))

@@ -318,14 +318,15 @@ def test_environment_yml_names_the_find_links_folder_a_wheel_was_pinned_from(
     text = environment_yml.dumps(lock)
     assert "keep this file at the project root" in text
     pip = yaml.safe_load(text)["dependencies"][-1]["pip"]
-    assert pip == ["--find-links wheels", f"tinypkg==1.0 --hash=sha256:{digest}"]
-    assert pip[:1] == _requirements_options(lock)
+    # No file to find on an index: ``--no-index`` too, so that pip asks none (offline, asking fails).
+    assert pip == ["--no-index", "--find-links wheels", f"tinypkg==1.0 --hash=sha256:{digest}"]
+    assert pip[:2] == _requirements_options(lock)
     absolute = _common.with_absolute_paths(lock, project)
     text = environment_yml.dumps(absolute)
     assert "keep this file at the project root" not in text
     anywhere = yaml.safe_load(text)["dependencies"][-1]["pip"]
-    assert anywhere == [f"--find-links {(project / 'wheels').as_uri()}", pip[1]]
-    assert anywhere[:1] == _requirements_options(absolute)
+    assert anywhere == ["--no-index", f"--find-links {(project / 'wheels').as_uri()}", pip[2]]
+    assert anywhere[:2] == _requirements_options(absolute)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for name, folder, lines in (("relative", project, pip), ("absolute", elsewhere, anywhere)):
@@ -382,7 +383,7 @@ def test_environment_yml_names_a_file_the_lock_knows_by_its_url_only(
     art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=digest)  # no index: known by its URL
     lock = _with_pip_layer((PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=art),))
     pip = yaml.safe_load(environment_yml.dumps(lock))["dependencies"][-1]["pip"]
-    assert pip == [f"tinypkg @ {wheel.as_uri()} --hash=sha256:{digest}"]
+    assert pip == ["--no-index", f"tinypkg @ {wheel.as_uri()} --hash=sha256:{digest}"]  # no index to ask
     assert f"tinypkg @ {wheel.as_uri()}" in requirements.dumps(lock)
     result = _conda_pip_install(tmp_path, pip, make_venv(tmp_path / "venv"), "--no-index")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -392,7 +393,10 @@ def test_environment_yml_names_a_file_the_lock_knows_by_its_url_only(
     lock = _with_pip_layer((PythonPackage(name="tinypkg", version="1.0", installer="pip", artifact=in_project),))
     text = environment_yml.dumps(lock)
     assert "keep this file at the project root" in text
-    assert yaml.safe_load(text)["dependencies"][-1]["pip"] == [f"./dist/{wheel.name} --hash=sha256:{digest}"]
+    assert yaml.safe_load(text)["dependencies"][-1]["pip"] == [
+        "--no-index",
+        f"./dist/{wheel.name} --hash=sha256:{digest}",
+    ]
 
 
 def test_environment_yml_refuses_a_pip_path_under_the_home() -> None:

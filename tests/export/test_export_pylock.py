@@ -3,7 +3,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import shlex
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -324,6 +327,51 @@ def _authors_bundle(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     lockfile.dump(lock, bundle / "envsnap.lock")
     Bundle(bundle).write_sums()
     return bundle, files
+
+
+def test_a_bundles_requirements_install_offline_with_the_command_its_header_gives(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """A user exported a bundle folder's requirements and ran the command its header gives, with no network: the
+    file pinned each wheel by name and hash and named neither the bundle's folder nor ``--no-index``, so pip asked
+    the index for every package. It names the bundle's wheels folder (``--find-links``, absolute) and
+    ``--no-index``: the header's command installs from the bundle alone, as the index installs the lock records."""
+    bundle, lock = _index_bundle(host_snapshot, wheelhouse, tmp_path)
+    out = tmp_path / "req.txt"
+    result = cli("export", bundle, "-f", "requirements", "-o", out)
+    assert result.code == 0, result
+    lines = out.read_text().splitlines()
+    assert "--no-index" in lines and f"--find-links {(bundle / 'wheels').resolve()}" in lines
+    command = next(line[4:] for line in lines if line.startswith("#   pip install"))
+    assert command == "pip install --require-hashes --no-deps -r req.txt"
+    python = make_venv(tmp_path / "venv")
+    # An index that answers nothing: a request to it fails the install at once.
+    env = {
+        **os.environ,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+    }
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), *shlex.split(command)[1:]],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    from envsnap.compare.verify import verify
+
+    report = verify(lock, str(python))  # index installs, as the lock records them
+    assert not report.python_mismatch, [d.describe() for d in report.differences]
+    # The same lock exported with its bundle given beside it (``--bundle DIR``) names the same.
+    lockfile.dump(lock, tmp_path / "env.lock")
+    again = tmp_path / "again.txt"
+    assert cli("export", tmp_path / "env.lock", "--bundle", bundle, "-f", "requirements", "-o", again).code == 0
+    assert out.read_text().splitlines()[3:] == again.read_text().replace("again.txt", "req.txt").splitlines()[3:]
 
 
 def test_a_bundles_pylock_names_its_index_wheels_so_uv_installs_offline(
