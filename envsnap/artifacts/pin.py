@@ -409,6 +409,10 @@ class IndexFile:
         )
 
 
+# What a server answers for a file that is not (any longer) at its URL.
+GONE_STATUSES = (404, 410)
+
+
 class DownloadError(PinError):
     """A download failed; ``status`` is the HTTP status when the server answered with one (0 otherwise)."""
 
@@ -1319,16 +1323,47 @@ class Pinner:
             # Named by the hash the file must have: an interrupted download of it is resumed by the next run.
             partial = tmp_dir / f"{file.sha256}.part"
         try:
-            return self._download_into_cache(file, tmp_dir, partial)
+            return self._download_gone_or_refound(file, tmp_dir, partial)
         except FileNotFoundError:
             # The cache emptied under the download (``envsnap clean --cache``): its folders made again, once.
             try:
-                return self._download_into_cache(file, tmp_dir, partial)
+                return self._download_gone_or_refound(file, tmp_dir, partial)
             except FileNotFoundError as exc:
                 raise PinError(
                     f"{file.filename}: the download cache {str(self.cache_dir)!r} was removed twice while the file "
                     f"was downloaded into it ({exc.strerror or exc})"
                 ) from None
+
+    def _download_gone_or_refound(self, file: IndexFile, tmp_dir: Path, partial: Path | None) -> tuple[Path, str]:
+        """``_download_into_cache``; where the lock's own URL answers that the file is gone (HTTP 404 or 410), the
+        configured indexes' and find-links folders' copy of the same file (name and sha256), as a refused URL's is
+        looked for; where none lists it, a ``PinError`` that says the file is gone from the lock's URL and what
+        holds it still. Said before as ``URL: cannot download (File not found)``: no package remedy, and a
+        find-links folder configured with the file was not read."""
+        try:
+            return self._download_into_cache(file, tmp_dir, partial)
+        except DownloadError as exc:
+            if not (file.pinned and not file.trusted and exc.status in GONE_STATUSES):
+                raise
+            gone = exc.status
+        found, other, unread = self._refind(file)
+        if found is not None:
+            return self._download_into_cache(found, tmp_dir, None)
+        if other:
+            listed = (
+                f"a configured index lists {file.filename} with another sha256 (another file under the locked name)"
+            )
+        elif unread:
+            listed = f"the configured indexes could not be read ({'; '.join(unread)})"
+        else:
+            listed = "no configured index or find-links folder lists it"
+        raise PinError(
+            f"{file.filename}: the file at {strip_credentials(file.url)[:200]!r} is gone (HTTP {gone}): it was "
+            f"removed there since the lock was pinned, and {listed}; configure a folder or index that holds the "
+            "locked file (PIP_FIND_LINKS=DIR or PIP_INDEX_URL=URL; for uv: UV_FIND_LINKS or UV_INDEX_URL), where it "
+            f"is found by its name and sha256 {file.sha256}, or rebuild from a bundle made when the lock was pinned "
+            "(rebuild --bundle)"
+        )
 
     def _download_into_cache(self, file: IndexFile, tmp_dir: Path, partial: Path | None) -> tuple[Path, str]:
         """``fetch``'s download: through a private folder of ``tmp_dir`` (resumed from ``partial``) into the cache.

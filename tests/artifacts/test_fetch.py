@@ -8,6 +8,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -430,4 +431,48 @@ def test_a_pinned_file_inside_the_project_is_bundled_from_there(tmp_path: Path) 
     options = BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig(), project_dir=project, allow_urls=allow)
     make_bundle(lock, tmp_path / "bundle", options)
     assert (tmp_path / "bundle" / "wheels" / "pkgx-1.0-py3-none-any.whl").read_bytes() == body
+    Bundle(tmp_path / "bundle").verify_sums()
+
+
+def test_a_locked_file_gone_from_its_url_is_named_with_what_holds_it_still(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """A pinned wheel whose URL answers 404 (removed from the server since the lock was pinned) was
+    ``http://.../labpkg-0.3.0-py3-none-any.whl: cannot download (File not found)``: nothing said the file is gone or
+    what to do, and a find-links folder configured with the very file (name and sha256) was not read. The message
+    says it is gone from the lock's URL and what holds it still (exit 4, as a package that cannot be bundled); a
+    configured folder that holds it bundles it."""
+    from envsnap import lockfile
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    body = _body(3, 5_000)
+    name = "labpkg-0.3.0-py3-none-any.whl"
+    sha = hashlib.sha256(body).hexdigest()
+    with serving() as server:
+        url = f"{server.url}/files/{name}"  # served nothing: 404
+        art = Artifact(filename=name, url=url, sha256=sha, size=len(body))
+        lock = Snapshot(
+            python=PythonEnv(version="3.11.7", packages=(PythonPackage(name="labpkg", version="0.3.0", artifact=art),))
+        )
+        lockfile.dump(lock, tmp_path / "env.lock")
+        common = ("--cache-dir", tmp_path / "cache", "--allow-url", server.url + "/*")
+        result = cli("bundle", tmp_path / "env.lock", "-o", tmp_path / "bundle", *common)
+        assert result.code == 4, result
+        assert result.err.strip().splitlines() == [
+            f"envsnap: error: 1 package(s) could not be bundled: labpkg 0.3.0: {name}: the file at '{url}' is gone "
+            "(HTTP 404): it was removed there since the lock was pinned, and no configured index or find-links folder "
+            "lists it; configure a folder or index that holds the locked file (PIP_FIND_LINKS=DIR or "
+            "PIP_INDEX_URL=URL; for uv: UV_FIND_LINKS or UV_INDEX_URL), where it is found by its name and sha256 "
+            f"{sha}, or rebuild from a bundle made when the lock was pinned (rebuild --bundle)"
+        ]
+        assert not (tmp_path / "bundle").exists()
+        (tmp_path / "found").mkdir()
+        (tmp_path / "found" / name).write_bytes(body)
+        monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "found"))
+        result = cli("bundle", tmp_path / "env.lock", "-o", tmp_path / "bundle", *common)
+        assert result.code == 0, result
+    assert (tmp_path / "bundle" / "wheels" / name).read_bytes() == body
     Bundle(tmp_path / "bundle").verify_sums()
