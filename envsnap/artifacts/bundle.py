@@ -1250,6 +1250,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []
+    offline_missing = False  # a pinned wheel --offline found nowhere here: the hint says where it looked
     placed = _prefetch(lock.python.packages, root, pinner, opts, say)
     for pkg in lock.python.packages:
         if pkg.conda_layer:
@@ -1261,13 +1262,14 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             raise _hinted(exc, pinner) from None  # the lock asked for a fetch the policy refuses: bad input
         except (BundleError, PinError) as exc:
             message = str(exc)
+            offline_missing = offline_missing or isinstance(exc, OfflineMissError)
             problems.append(_named(pkg, message))
             packages.append(pkg)
             continue
         packages.append(pkg)
         entries.append(entry)
     if problems:
-        hints = pinner.fetcher.hint_lines()
+        hints = [*pinner.fetcher.hint_lines(), *([_offline_hint(pinner)] if offline_missing else [])]
         raise BundleError(
             f"{len(problems)} package(s) could not be bundled: "
             + "; ".join(problems)
@@ -1303,6 +1305,32 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     _write_appendix(lock, root)
     Bundle(root).write_sums()
     return lock, entries
+
+
+class OfflineMissError(BundleError):
+    """A pinned wheel that ``--offline`` found in none of the places it reads (the bundle, the download cache, the
+    find-links folders on this machine)."""
+
+
+def _offline_hint(pinner: Pinner) -> str:
+    """Where ``--offline`` looked for the pinned wheels it did not find, and how to put them there, said once after
+    the packages: each package's line said only "not in the bundle, the download cache or a find-links folder",
+    neither which cache nor which folders, nor how to fill them."""
+    from .pin import local_find_links
+
+    folders = local_find_links(pinner.config)
+    looked = (
+        f"the find-links folders {', '.join(repr(f) for f in folders)}"
+        if folders
+        else "no find-links folder (none configured)"
+    )
+    command = sinks.shell_shown(["envsnap", "bundle", "LOCK", "-o", "DIR", "--cache-dir", str(pinner.cache_dir)])
+    return (
+        f"--offline looked in the download cache {str(pinner.cache_dir)!r} and {looked}; fill the cache by running "
+        f"the bundle once without --offline where the lock's URLs can be reached ({command}), or configure a folder "
+        "on this machine that holds the wheels (PIP_FIND_LINKS=DIR or "
+        "UV_FIND_LINKS=DIR)"
+    )
 
 
 def _hinted(exc: FetchRefusedError, pinner: Pinner) -> FetchRefusedError:
@@ -1673,7 +1701,7 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
                 # The folder, as ``pin`` names one (``--allow-url DIR`` reads the files the lock names there).
                 shown = shlex.quote(str(folder.parent)) if folder is not None else ""
                 allow = f" (the lock's find-links folder is read once allowed: pass --allow-url {shown})" * bool(shown)
-                raise BundleError(
+                raise OfflineMissError(
                     f"{art.filename}: not in the bundle, the download cache or a find-links folder on this machine, "
                     f"and --offline is set{allow}"
                 )

@@ -1277,3 +1277,47 @@ def test_a_locked_file_replaced_at_its_url_is_said_to_be_the_lock_s_not_the_inde
         "may be in a bundle made then (rebuild --bundle), or on an index that still has it (configure it: "
         "PIP_INDEX_URL, PIP_FIND_LINKS)"
     )
+
+
+def test_an_offline_bundle_with_an_empty_cache_says_where_it_looked_and_how_to_fill_it(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle --offline`` of a pinned lock on a machine whose download cache is empty said of each package only
+    "not in the bundle, the download cache or a find-links folder on this machine, and --offline is set": neither
+    which cache nor which folders it read, nor how to fill them. Each package is named as before, and one hint after
+    them names the cache and the folders and says how to fill the cache (a run without --offline into it)."""
+    import hashlib
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    folder = tmp_path / "my-wheels"  # pip splits find-links at white space
+    folder.mkdir()
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    packages = []
+    for name in ("alpha", "beta"):
+        data = name.encode() * 1000
+        filename = f"{name}-1.0-py3-none-any.whl"
+        art = Artifact(
+            filename=filename, url=f"https://files.example/{filename}", sha256=hashlib.sha256(data).hexdigest()
+        )
+        packages.append(PythonPackage(name, "1.0", artifact=art))
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages))), lock)
+    cache = tmp_path / "empty cache"
+    result = cli("bundle", lock, "-o", tmp_path / "out", "--cache-dir", cache, "--offline")
+    assert result.code == 4, result
+    (line,) = result.err.strip().splitlines()
+    missing = "not in the bundle, the download cache or a find-links folder on this machine, and --offline is set"
+    assert line.startswith(
+        f"envsnap: error: 2 package(s) could not be bundled: alpha 1.0: alpha-1.0-py3-none-any.whl: {missing}; "
+        f"beta 1.0: beta-1.0-py3-none-any.whl: {missing} (--offline looked in the download cache '{cache}' and the "
+        f"find-links folders '{folder}'"
+    ), line
+    assert line.endswith(
+        "; fill the cache by running the bundle once without --offline where the lock's URLs can be reached "
+        f"(envsnap bundle LOCK -o DIR --cache-dir '{cache}'), or configure a folder on this machine that holds the "
+        "wheels (PIP_FIND_LINKS=DIR or UV_FIND_LINKS=DIR))"
+    ), line
+    assert line.count("--offline looked") == 1
+    assert not (tmp_path / "out").exists()
