@@ -1321,3 +1321,50 @@ def test_an_offline_bundle_with_an_empty_cache_says_where_it_looked_and_how_to_f
     ), line
     assert line.count("--offline looked") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_the_readmes_lines_by_hand_say_where_they_run_and_install_from_there(tmp_path: Path) -> None:
+    """The README's "Rebuild by hand" lines read ``wheels``, ``requirements.txt`` and its ``./wheels/F.whl`` lines (a
+    wheel the bundle built) from the working directory, and said nothing of where to run them: "Run the commands
+    below in this folder" stood only over the envsnap lines. The section says it, and its lines, run in that folder
+    (the bundle's, which a reader unpacked), make the environment beside it with both wheels installed."""
+    import subprocess
+    import sys
+
+    from test_pin import make_wheel
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.pin import IndexConfig, cached_path
+
+    cache = tmp_path / "cache"
+    packages = []
+    for name, rebuilt in (("labpkg", False), ("mylib", True)):
+        wheel = make_wheel(tmp_path / "made", name, "0.1")
+        sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        cached = cached_path(cache, sha, wheel.name)
+        cached.parent.mkdir(parents=True)
+        cached.write_bytes(wheel.read_bytes())
+        url = "file://{project}/mylib" if rebuilt else f"https://files.example/{wheel.name}"
+        art = Artifact(filename=wheel.name, url=url, sha256=sha, rebuilt=rebuilt)
+        source = Source(kind="directory", url=url) if rebuilt else Source()
+        packages.append(PythonPackage(name, "0.1", artifact=art, source=source))
+    version = ".".join(map(str, sys.version_info[:3]))
+    lock = Snapshot(python=PythonEnv(version=version, packages=tuple(packages)))
+    supp = tmp_path / "supp"
+    make_bundle(lock, supp, BundleOptions(cache_dir=cache, config=IndexConfig(no_index=True), offline=True))
+    assert "./wheels/mylib-0.1-py3-none-any.whl --hash" in (supp / "requirements.txt").read_text()
+    by_hand = (supp / "README.md").read_text().split("## Rebuild by hand", 1)[1].split("## Packages", 1)[0]
+    said, _, block = by_hand.partition("\n    ")
+    assert " ".join(said.split()) == (
+        "Run these in this folder too (the one that holds this README): they read `SHA256SUMS`, `wheels/`, "
+        "`requirements.txt` (whose `./wheels/...` lines pip reads against the folder it runs in) from the working "
+        "directory, and make the environment beside the folder (`../envsnap-env`)."
+    )
+    lines = [line[4:] for line in ("    " + block).splitlines() if line.startswith("    ")]
+    assert lines[1] == f"python{sys.version_info[0]}.{sys.version_info[1]} -m venv ../envsnap-env"
+    lines[1] = f"{sys.executable} -m venv ../envsnap-env"  # this test's interpreter, of the locked version
+    subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=supp, check=True, capture_output=True)
+    site = next((tmp_path / "envsnap-env" / "lib").glob("python*/site-packages"))
+    assert (site / "labpkg-0.1.dist-info").is_dir()
+    direct = json.loads((site / "mylib-0.1.dist-info" / "direct_url.json").read_text())
+    assert direct["url"] == (supp / "wheels" / "mylib-0.1-py3-none-any.whl").as_uri()
