@@ -65,6 +65,7 @@ FILTERS: dict[str, Callable[..., Escaped]] = {
         "shell_single": sinks.shell_single,
         "shell_double": sinks.shell_double,
         "md_code": sinks.md_code,
+        "md_cell_code": sinks.md_cell_code,
         "md_text": sinks.md_text,
         "md_fenced_line": sinks.md_fenced_line,
         "tex_code": sinks.tex_code,

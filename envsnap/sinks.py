@@ -326,6 +326,12 @@ def md_code(text: object) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
+def md_cell_code(text: object) -> str:
+    """``md_code`` inside a table cell: GitHub's tables split a row at every ``|``, one inside a code span too, unless
+    it is written ``\\|`` (shown as ``|`` there)."""
+    return md_code(text).replace("|", "\\|")
+
+
 # ------------------------------------------------------------------------------------------------- LaTeX
 
 _TEX_SPECIAL = {

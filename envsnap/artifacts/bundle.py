@@ -1299,6 +1299,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             lock=lock,
             packages=[p for p in lock.pip_layer()],
             by_file=any(installs_by_file(p) for p in lock.pip_layer()),
+            origins={p.name: readme_origin(p) for p in lock.pip_layer()},
             conda_archives=_conda_archives(lock),
         )
     atomic_write_text(root / README, readme)
@@ -1950,6 +1951,32 @@ def _last(text: str) -> str:
         if re.match(r"([A-Za-z_][\w.]*(Error|Exception)|error)\b:?", line) and not line.startswith("hint")
     ]
     return causes[-1] if causes else lines[-1]
+
+
+# How the README's table names a place a lock records by one of envsnap's labels (``file://{project}/dist``): the
+# label is no URL a reader can open, and read as one ("file://{project}/dist") it names nothing.
+_LABEL_PLACES = {fileurls.PROJECT: "the project", fileurls.PREFIX: "the environment"}
+
+
+def readme_origin(pkg: PythonPackage) -> tuple[str, str, str]:
+    """Where the README's table says ``pkg``'s wheel came from, as (words, a path for a code span, words): the
+    index or find-links folder it was fetched from, else its URL; for a wheel the bundle built, "rebuilt from" its
+    source. A local place is its path (``~/wheels``, ``/srv/wheels``); one inside the project or the environment
+    is its path there (`` `dist` in the project``; the project's own folder: "the project's folder")."""
+    art = pkg.artifact
+    if art is None:
+        return "", "", ""
+    before = "rebuilt from " if art.rebuilt else ""
+    where = art.url if art.rebuilt else (art.index or art.url)
+    if not fileurls.is_file_url(where):
+        return before + where, "", ""
+    path = fileurls.decoded_path(where).rstrip("/")
+    for label, place in _LABEL_PLACES.items():
+        if path == label:
+            return f"{before}{place}'s folder", "", ""
+        if path.startswith(label + "/"):
+            return before, path[len(label) + 1 :], f" in {place}"
+    return before, path, ""
 
 
 def installs_by_file(pkg: PythonPackage) -> bool:

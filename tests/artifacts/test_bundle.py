@@ -1368,3 +1368,57 @@ def test_the_readmes_lines_by_hand_say_where_they_run_and_install_from_there(tmp
     assert (site / "labpkg-0.1.dist-info").is_dir()
     direct = json.loads((site / "mylib-0.1.dist-info" / "direct_url.json").read_text())
     assert direct["url"] == (supp / "wheels" / "mylib-0.1-py3-none-any.whl").as_uri()
+
+
+def test_the_readmes_table_names_a_place_in_the_project_readably(tmp_path: Path) -> None:
+    """A wheel pip installed from the project's own ``dist`` folder (``pip install --find-links ./dist``, pinned as
+    ``file://{project}/dist``) read ``file://{project}/dist`` in the README's origin column: envsnap's label, no URL
+    a reader can open. A place in the project is its path there, one elsewhere on the machine its path, an index its
+    URL as before."""
+    from test_pin import make_wheel
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.pin import IndexConfig, cached_path
+
+    cache = tmp_path / "cache"
+    wheel_origins = {
+        # name: (artifact index, artifact url or a rebuilt wheel's source, rebuilt)
+        "dlib": ("file://{project}/dist", "file://{project}/dist/dlib-0.1-py3-none-any.whl", False),
+        "proj": ("", "file://{project}", True),
+        "mylib": ("", "file://{project}/libs/my%20lib", True),
+        "homelib": ("file://~/wheels", "file://~/wheels/homelib-0.1-py3-none-any.whl", False),
+        "srvlib": ("", "file:///srv/wheels/srvlib-0.1-py3-none-any.whl", False),
+        "idx": ("https://pypi.org/simple", "https://files.example/idx-0.1-py3-none-any.whl", False),
+    }
+    packages = []
+    for name, (index, url, rebuilt) in wheel_origins.items():
+        wheel = make_wheel(tmp_path / "made", name, "0.1")
+        sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        cached = cached_path(cache, sha, wheel.name)
+        cached.parent.mkdir(parents=True)
+        cached.write_bytes(wheel.read_bytes())
+        art = Artifact(filename=wheel.name, url=url, sha256=sha, index=index, rebuilt=rebuilt)
+        source = Source(kind="directory", url=url) if rebuilt else Source()
+        packages.append(PythonPackage(name, "0.1", artifact=art, source=source))
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=tuple(packages)))
+    project = tmp_path / "proj"
+    (project / "libs" / "my lib").mkdir(parents=True)
+    for folder in (project, project / "libs" / "my lib"):
+        (folder / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1"\n')
+    options = BundleOptions(cache_dir=cache, config=IndexConfig(no_index=True), offline=True, project_dir=project)
+    make_bundle(lock, tmp_path / "b", options)
+    table = (tmp_path / "b" / "README.md").read_text().split("## Packages", 1)[1]
+    origins = {
+        cells[0]: cells[3]
+        for line in table.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])[0] in wheel_origins
+    }
+    assert origins == {
+        "dlib": "`dist` in the project",
+        "proj": "rebuilt from the project's folder",
+        "mylib": "rebuilt from `libs/my lib` in the project",
+        "homelib": "`~/wheels`",
+        "srvlib": "`/srv/wheels/srvlib-0.1-py3-none-any.whl`",
+        "idx": "https://pypi.org/simple",
+    }
+    assert "{project}" not in table

