@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import os
 import platform as _platform
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -601,7 +602,7 @@ def _check_base_holds(spec: DockerSpec, client: docker.DockerClient | None, bund
     image = f" ({spec.base.image_id})" if spec.base.image_id else ""
     # A package at another version is what a tag that moved since the bundle was made shows (the image it names now
     # ships other revisions): the image the bundle left them to is named by its id, or saved with the bundle.
-    moved = (
+    moved = _moved_system_base(spec, recorded_system_base(bundle_dir), lacking) or (
         f"; if the bundle was made on another image of that name (a tag moves), name that one by its id "
         f"(--base-image {sinks.shell_word(spec.base.reference)}@sha256:...) or keep it in the "
         "bundle (`envsnap bundle --with-base-image`)"
@@ -1014,7 +1015,8 @@ def add_system_packages(
     wanted = deb_files.rebuild_packages(lock, interpreter_names(spec.base))
     shipped: dict[tuple[str, str], str] = {}
     reference = spec.base.pinned
-    if client is not None and inspect is not None and inspect(reference) is not None:
+    facts = inspect(reference) if client is not None and inspect is not None else None
+    if client is not None and facts is not None:
         shipped = base_image_packages(client, reference)
     else:
         say(f"the base image {spec.base.reference} is not in the Docker engine: every .deb is carried")
@@ -1026,7 +1028,12 @@ def add_system_packages(
     except EnvsnapError as exc:  # a package that cannot be bundled: exit 4, like a wheel
         raise BundleError(str(exc)) from None
     if in_base:
-        say(f"{len(in_base)} system packages are in the base image at the locked version: not carried")
+        image = f" ({facts.image_id})" if facts is not None else ""
+        say(
+            f"{len(in_base)} system packages are in the base image {spec.base.reference}{image} at the locked "
+            "version: not carried"
+        )
+    _record_system_base(Path(bundle_root), spec.base.reference, facts, in_base, machine)
     # The snapshot archive the user configured is trusted like a configured index; other lock URLs as the
     # fetch policy allows (https on public hosts, --allow-url).
     policy = policy_for(read_pip_config(), allow_urls)
@@ -1053,6 +1060,113 @@ def add_system_packages(
     describe_bundle(Path(bundle_root))
     Bundle(bundle_root).write_sums()
     return len(carry), size, len(in_base)
+
+
+# The base image ``bundle --with-system-packages`` left packages to (its id, its registry digests, those packages), at
+# the bundle's top: a later rebuild whose base of that name is another image (the tag moved) says which one the
+# bundle was made on. Written where the base was in the engine (else every package is carried, and nothing is left
+# to it); untrusted when read, like the bundle's other files.
+SYSTEM_BASE = "system-base.json"
+MAX_SYSTEM_BASE = 4 << 20  # a few KiB: a reference, an id, digests and the package specs left to the base
+
+
+@frozen
+class SystemBase:
+    """What ``SYSTEM_BASE`` records: the base's reference as the bundle named it, its image id and registry
+    digests, and the packages (``name:arch=version``) the bundle left to it rather than carry as .deb files."""
+
+    reference: str
+    image_id: str
+    repo_digests: tuple[str, ...]
+    left_to_base: tuple[str, ...]
+
+
+def _record_system_base(
+    root: Path, reference: str, facts: baseimage.ImageFacts | None, in_base: Iterable[SystemPackage], machine: str
+) -> None:
+    import json
+
+    from .._fs import atomic_write_text
+
+    path = root / SYSTEM_BASE
+    if facts is None:
+        path.unlink(missing_ok=True)  # an earlier run's record: nothing is left to a base this time
+        return
+    data = {
+        "reference": reference,
+        "id": facts.image_id,
+        "repo_digests": sorted(facts.repo_digests),
+        "left_to_base": sorted(f"{p.name}:{deb_files.deb_arch(p, machine)}={p.version}" for p in in_base),
+    }
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def recorded_system_base(bundle_dir: Path | None) -> SystemBase | None:
+    """The bundle's ``SYSTEM_BASE``, validated (a stranger's file: anything else is a one-line ``BadBundleError``);
+    None without a bundle or that file."""
+    from .. import _readlimits
+
+    path = Path(bundle_dir) / SYSTEM_BASE if bundle_dir is not None else None
+    if path is None or not path.is_file():
+        return None
+
+    def bad(why: str) -> BadBundleError:
+        return BadBundleError(f"{path}: not a record of the base image envsnap wrote ({why})")
+
+    data = _readlimits.read_json(path, error=lambda msg: bad(msg.replace(f"{path}: ", "")), limit=MAX_SYSTEM_BASE)
+    if not isinstance(data, dict):
+        raise bad("not a JSON object")
+    reference, image_id = data.get("reference"), data.get("id")
+    digests, left = data.get("repo_digests", []), data.get("left_to_base", [])
+    if not isinstance(reference, str) or not baseimage.is_reference(reference):
+        raise bad(f"reference {grammar.shown(reference)}")
+    if not isinstance(image_id, str) or not grammar.is_image_digest(image_id):
+        raise bad(f"id {grammar.shown(image_id)} is not sha256:<64 hex digits>")
+    if not isinstance(digests, list) or not all(
+        isinstance(d, str)
+        and "@" in d
+        and baseimage.is_reference(d.split("@", 1)[0])
+        and grammar.is_image_digest(d.split("@", 1)[1])
+        for d in digests
+    ):
+        raise bad(f"repo_digests {grammar.shown(digests)}")
+    if not isinstance(left, list) or not all(isinstance(x, str) and _is_package_spec(x) for x in left):
+        raise bad(f"left_to_base {grammar.shown(left)}")
+    return SystemBase(reference, image_id, tuple(digests), tuple(left))
+
+
+def _is_package_spec(text: str) -> bool:
+    """``name:arch=version`` as ``_record_system_base`` writes it, each part in the grammar of a lock's."""
+    name_arch, eq, version = text.partition("=")
+    name, colon, arch = name_arch.partition(":")
+    return bool(
+        eq and colon and grammar.is_system_name(name) and re.fullmatch(r"[a-z0-9-]{1,32}", arch)
+    ) and grammar.is_system_version(version)
+
+
+def _moved_system_base(spec: DockerSpec, recorded: SystemBase | None, lacking: Iterable[str]) -> str:
+    """What to say of a base that lacks packages, where the bundle recorded another image under the same name (the tag
+    moved since the bundle was made): that image's id, the ``lacking`` ones the bundle left to it, and how to build on
+    it again. "" otherwise."""
+    if recorded is None or recorded.reference != spec.base.reference or recorded.image_id == spec.base.image_id:
+        return ""
+    left = {x.split("=", 1)[0].split(":", 1)[0] for x in recorded.left_to_base}
+    named = sorted({want.split("=", 1)[0].split(":", 1)[0] for want in lacking} & left)
+    which = f"; it left {', '.join(named)} to that image" if named else ""
+    ref = spec.base.reference
+    repo = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+    digests = sorted(d.split("@", 1)[1] for d in recorded.repo_digests if d.split("@", 1)[0] == repo)
+    how = (
+        f"--base-image {sinks.shell_word(f'{repo}@{digests[0]}')} (its registry digest) where the engine has it or "
+        "a registry serves it"
+        if digests
+        else "it has no registry digest, so only a copy of it serves: a bundle made with --with-base-image keeps one"
+    )
+    return (
+        f"; the bundle was made on {ref} as image {recorded.image_id} (its {SYSTEM_BASE} records it{which}), and {ref} "
+        "is image "
+        f"{spec.base.image_id or 'another'} here now: the tag moved since. Build on the bundle's image: {how}"
+    )
 
 
 def engine_inspector() -> baseimage.Inspector | None:
