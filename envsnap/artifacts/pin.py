@@ -395,6 +395,10 @@ class IndexFile:
     # ``sha256`` is the one the lock pins (a lock's artifact fetched again), not what an index lists: a file that
     # hashes otherwise was replaced at its URL since the lock was pinned, and is said so.
     pinned: bool = False
+    # Found by its name and the lock's sha256 on a configured index or find-links folder, in place of the lock's own
+    # URL (refused, or gone): another file there is not one "replaced since the lock was pinned" at a place the lock
+    # never named.
+    refound: bool = False
 
     def artifact(self, sha256: str, path: Path) -> Artifact:
         """What a lock records of this file once fetched to ``path`` with ``sha256``: its URL without
@@ -1386,6 +1390,14 @@ class Pinner:
                 have = "" if local_path(file.url) is not None else f" {sha}"
                 if not file.pinned:
                     raise PinError(f"{file.filename}: sha256{have} does not match the index's {file.sha256}")
+                if file.refound:
+                    raise PinError(
+                        f"{file.filename}: {strip_credentials(file.url)[:200]!r}, the file of that name a configured "
+                        f"index or find-links folder holds, is not the one the lock pins (sha256{have or ' differs'}, "
+                        f"the lock's {file.sha256}): another file under the locked name; the locked file may be in a "
+                        "bundle made when the lock was pinned (rebuild --bundle), at the lock's own URL, or on an "
+                        "index that has it (configure it: PIP_INDEX_URL, PIP_FIND_LINKS)"
+                    )
                 # The lock's own file fetched again: what its URL serves now is another file (replaced there since
                 # the lock was pinned), which no re-run or re-pin makes the locked one.
                 raise PinError(
@@ -1568,7 +1580,9 @@ class Pinner:
                 continue
             if file.sha256 in ("", wanted.sha256):
                 # The lock's spelling of the name is kept (the hash is what makes it this file).
-                found = dataclasses.replace(file, sha256=wanted.sha256, filename=wanted.filename, pinned=wanted.pinned)
+                found = dataclasses.replace(
+                    file, sha256=wanted.sha256, filename=wanted.filename, pinned=wanted.pinned, refound=True
+                )
                 return found, False, []
             other = True
         return None, other, unread

@@ -476,3 +476,37 @@ def test_a_locked_file_gone_from_its_url_is_named_with_what_holds_it_still(
         assert result.code == 0, result
     assert (tmp_path / "bundle" / "wheels" / name).read_bytes() == body
     Bundle(tmp_path / "bundle").verify_sums()
+
+
+def test_another_file_of_the_locked_name_in_a_configured_folder_is_not_said_replaced_at_the_locks_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """A lock's URL that is not read (refused: http) is looked for by name and sha256 on the configured locations; a
+    find-links folder holding another file of that name was said to hold the lock's file "replaced there since the
+    lock was pinned", though the lock never named that folder, with "configure it: PIP_FIND_LINKS", which the user
+    had done. It is said to be another file under the locked name, in the folder configured."""
+    from envsnap import lockfile
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    name = "labpkg-0.3.0-py3-none-any.whl"
+    sha = hashlib.sha256(_body(3, 5_000)).hexdigest()
+    (tmp_path / "found").mkdir()
+    (tmp_path / "found" / name).write_bytes(_body(4, 5_000))  # another file under the locked name
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "found"))
+    art = Artifact(filename=name, url=f"http://127.0.0.1:9/files/{name}", sha256=sha)
+    lock = Snapshot(
+        python=PythonEnv(version="3.11.7", packages=(PythonPackage(name="labpkg", version="0.3.0", artifact=art),))
+    )
+    lockfile.dump(lock, tmp_path / "env.lock")
+    result = cli("bundle", tmp_path / "env.lock", "-o", tmp_path / "bundle", "--cache-dir", tmp_path / "cache")
+    assert result.code == 4, result
+    assert result.err.strip().splitlines() == [
+        f"envsnap: error: 1 package(s) could not be bundled: labpkg 0.3.0: {name}: "
+        f"'{(tmp_path / 'found' / name).as_uri()}', the file of that name a configured index or find-links folder "
+        f"holds, is not the one the lock pins (sha256 differs, the lock's {sha}): another file under the locked name; "
+        "the locked file may be in a bundle made when the lock was pinned (rebuild --bundle), at the lock's own URL, "
+        "or on an index that has it (configure it: PIP_INDEX_URL, PIP_FIND_LINKS)"
+    ]
+    assert "replaced" not in result.err
