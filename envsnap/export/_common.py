@@ -321,9 +321,9 @@ def with_bundle_wheels(
             # Still an index install (uv writes no direct_url.json for it, so verify finds it identical): the
             # file is the bundle's copy, which its hash ties to the index's.
             folder = wheels.resolve()
-            found_in = {"index": str(folder)} if as_find_links else {}  # a folder: ``is_find_links``
+            index = str(folder) if as_find_links else art.index  # a folder: ``is_find_links``
             pkg = dataclasses.replace(
-                pkg, artifact=dataclasses.replace(art, url=(folder / art.filename).as_uri(), **found_in)
+                pkg, artifact=dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=index)
             )
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
