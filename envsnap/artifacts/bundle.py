@@ -832,6 +832,13 @@ class BundleOptions:
     offline: bool = False  # fail rather than download or build
     allow_urls: tuple[str, ...] = ()  # --allow-url: lock URLs fetched beyond the fetch policy's default
     lock_path: Path | None = None  # the lock's file: left out of the project's state, as capture left it out
+    # What the run does with the files, for its error: "bundled" (``envsnap bundle``), or a rebuild's own fetch.
+    purpose: str = "bundled"
+
+
+# ``BundleOptions.purpose`` of a rebuild without ``--bundle``, which fetches and builds the locked wheels itself: its
+# error said "could not be bundled" of a command that makes no bundle.
+FETCHED_FOR_REBUILD = "fetched or built for the rebuild"
 
 
 class BundleOutputError(BundleError, UsageError):
@@ -1271,7 +1278,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     if problems:
         hints = [*pinner.fetcher.hint_lines(), *([_offline_hint(pinner)] if offline_missing else [])]
         raise BundleError(
-            f"{len(problems)} package(s) could not be bundled: "
+            f"{len(problems)} package(s) could not be {opts.purpose}: "
             + "; ".join(problems)
             + (f" ({'; '.join(hints)})" if hints else "")
         )

@@ -683,7 +683,7 @@ class CondaRebuilder(Rebuilder):
 
         bundle_dir = request.bundle_dir
         if bundle_dir is None:
-            from ..artifacts.bundle import BundleOptions, make_bundle
+            from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
 
             say("pinning and downloading the locked wheels")
             bundle_dir = work / "bundle"
@@ -691,7 +691,10 @@ class CondaRebuilder(Rebuilder):
                 _without_conda(lock),
                 bundle_dir,
                 BundleOptions(
-                    project_dir=request.project_dir, allow_urls=request.allow_urls, lock_path=request.lock_path
+                    project_dir=request.project_dir,
+                    allow_urls=request.allow_urls,
+                    lock_path=request.lock_path,
+                    purpose=FETCHED_FOR_REBUILD,
                 ),
                 progress=say,
             )

@@ -707,7 +707,7 @@ class VenvRebuilder(Rebuilder):
             staging = None if early is not None else stack.enter_context(staging_folder(dest))
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
-                from ..artifacts.bundle import BundleOptions, make_bundle
+                from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
 
                 say("pinning and downloading the locked wheels")
                 bundle_dir = Path(tmp) / "bundle"
@@ -716,7 +716,10 @@ class VenvRebuilder(Rebuilder):
                     dataclasses.replace(request.lock, conda=None),
                     bundle_dir,
                     BundleOptions(
-                        project_dir=request.project_dir, allow_urls=request.allow_urls, lock_path=request.lock_path
+                        project_dir=request.project_dir,
+                        allow_urls=request.allow_urls,
+                        lock_path=request.lock_path,
+                        purpose=FETCHED_FOR_REBUILD,
                     ),
                     progress=say,
                 )

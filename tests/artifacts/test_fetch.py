@@ -478,6 +478,40 @@ def test_a_locked_file_gone_from_its_url_is_named_with_what_holds_it_still(
     Bundle(tmp_path / "bundle").verify_sums()
 
 
+def test_a_rebuild_that_fetches_its_wheels_says_what_it_could_not_fetch_not_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    """``rebuild --target venv`` without ``--bundle`` fetches the locked wheels itself; a file gone from its URL read
+    ``1 package(s) could not be bundled: ...``, the words of a command the user did not run. It says the package
+    could not be fetched or built for the rebuild, with the same reason, and nothing is made."""
+    from envsnap import lockfile
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    body = _body(3, 5_000)
+    name = "labpkg-0.3.0-py3-none-any.whl"
+    with serving() as server:
+        url = f"{server.url}/files/{name}"  # served nothing: 404
+        art = Artifact(filename=name, url=url, sha256=hashlib.sha256(body).hexdigest(), size=len(body))
+        version = ".".join(map(str, sys.version_info[:3]))
+        lock = Snapshot(
+            python=PythonEnv(version=version, packages=(PythonPackage(name="labpkg", version="0.3.0", artifact=art),))
+        )
+        lockfile.dump(lock, tmp_path / "env.lock")
+        dest = tmp_path / "env"
+        result = cli("rebuild", tmp_path / "env.lock", "--dest", dest, "--allow-url", server.url + "/*")
+    assert result.code == 4, result
+    (line,) = [x for x in result.err.strip().splitlines() if x.startswith("envsnap: error:")]
+    assert line.startswith(
+        f"envsnap: error: 1 package(s) could not be fetched or built for the rebuild: labpkg 0.3.0: {name}: "
+        f"the file at '{url}' is gone (HTTP 404)"
+    ), line
+    assert "bundled" not in line and not dest.exists()
+
+
 def test_another_file_of_the_locked_name_in_a_configured_folder_is_not_said_replaced_at_the_locks_url(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any
 ) -> None:
