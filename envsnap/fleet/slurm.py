@@ -802,11 +802,10 @@ def run_on_nodes(
     on_done: Callable[[NodeRun], None] | None = None,
     gpus: GpuRequest = 0,
 ) -> dict[str, NodeRun]:
-    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from now, and ``gpus``
-    of the GPUs Slurm lists on it. The jobs of nodes that did not answer in time are cancelled (killing srun
-    alone leaves its job running). Run in a job, a node of that job runs a step of it (with the job's GPUs
-    there), and any other node a job of its own, as from a login node."""
-    deadline = time.monotonic() + timeout
+    """``command`` on every node at once (one srun each), each given ``timeout`` seconds from when the sruns
+    start, and ``gpus`` of the GPUs Slurm lists on it. The jobs of nodes that did not answer in time are cancelled
+    (killing srun alone leaves its job running). Run in a job, a node of that job runs a step of it (with the
+    job's GPUs there), and any other node a job of its own, as from a login node."""
     mine = allocated(env) if nodes else set()
     granted = job_gpus(sorted(mine), env) if mine else {}
     own_job_env = without_job(env) if in_job(env) else env
@@ -817,7 +816,11 @@ def run_on_nodes(
     stopping = threading.Event()
 
     at_once = min(len(nodes), MAX_PARALLEL)
-    submitted = time.monotonic()  # a node waits for a place from here on, not through the job's queries above
+    # The nodes' time begins here, once the job's own lookups above (scontrol, each bounded by QUERY_TIMEOUT) are
+    # done: a slow controller took them out of --timeout, and nodes that answer in seconds read "no answer".
+    # A node waits for a place from here on too.
+    submitted = time.monotonic()
+    deadline = submitted + timeout
 
     def one(node: NodeState) -> None:
         started = time.monotonic()

@@ -402,6 +402,50 @@ def test_fleet_check_run_inside_a_job_checks_nodes_in_and_outside_it(slurm_clust
     assert not queued
 
 
+def test_inside_a_job_slow_slurm_lookups_do_not_eat_the_nodes_timeout(slurm_cluster_env: FleetEnv) -> None:
+    """Run in a job, fleet check asks scontrol for the job's nodes and GPUs before it starts the sruns; the
+    --timeout began before those lookups, so a slow controller (here 8 s for ``scontrol show job``) left nodes
+    whose answer takes 3 s "no answer within 10 s". The nodes' time begins when their sruns start."""
+    import shutil
+    import sys
+
+    fe = slurm_cluster_env
+    shims = fe.root / "slow-scontrol"
+    shims.mkdir(exist_ok=True)
+    scontrol = shutil.which("scontrol", path=fe.env.get("PATH"))
+    assert scontrol
+    (shims / "scontrol").write_text(f'#!/bin/sh\ncase "$*" in *"show job"*) sleep 8 ;; esac\nexec {scontrol} "$@"\n')
+    (shims / "scontrol").chmod(0o755)
+    slow_node = fe.root / "bin" / "envsnap-answers-in-3-s"
+    slow_node.write_text(f'#!/bin/sh\nsleep 3\nexec {fe.envsnap} "$@"\n')
+    slow_node.chmod(0o755)
+    check = [sys.executable, "-m", "envsnap", "fleet", "check", str(fe.lock), "-w", "node[1-2]", "--json"]
+    started = time.monotonic()
+    res = fe.cluster.run(
+        "srun",
+        "-w",
+        "node1",
+        "-c",
+        "2",
+        *check,
+        "--envsnap",
+        str(slow_node),
+        "--timeout",
+        "10",
+        check=False,
+        timeout=120,
+        env={**fe.env, "PATH": f"{shims}:{fe.env.get('PATH', '')}"},
+    )
+    elapsed = time.monotonic() - started
+    data = json.loads(res.stdout)
+    assert {n["node"]: (n["verdict"], n["reason"]) for n in data["nodes"]} == {
+        "node1": ("compatible", ""),
+        "node2": ("compatible", ""),
+    }, data
+    assert res.returncode == 0, res
+    assert elapsed >= 8 + 3, elapsed  # the lookup was slow, and the nodes took their 3 s after it
+
+
 def test_a_gpu_lock_is_checked_with_the_nodes_gpus_and_a_node_whose_gpu_a_job_holds_says_so(
     slurm_cluster_env: FleetEnv,
 ) -> None:
