@@ -231,10 +231,14 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
     if not text.startswith("{"):
         why = _last_line(run.stderr, _ENVSNAP_ERROR) or f"srun exit status {run.returncode}, no answer"
         if gpus and _NOT_ALLOCATED in why:
+            # Where the wait was for its GPUs (a long job holds them), the option that checks the node without
+            # them: the check took the whole --timeout and the line said nothing of what to do about it.
             why += (
-                f" (asked for {counted(gpus, 'GPU')}: other jobs hold them, or its CPUs; --gpus N asks for fewer)"
+                f" (asked for {counted(gpus, 'GPU')}: other jobs hold them, or its CPUs; --gpus N asks for fewer, "
+                "--gpus none checks it without its GPUs)"
                 if gpus > 1
-                else " (asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs)"
+                else " (asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs; --gpus none checks it "
+                "without its GPU)"
             )
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
         # the lock): the node answered, with an error. A task that ended well without an answer (an --envsnap

@@ -1479,11 +1479,16 @@ def test_a_node_whose_gpus_other_jobs_hold_says_so_within_the_timeout(tmp_path: 
     result = from_run(runs["g1"], lock_digest="sha256:ab", timeout=5, node_gpus=8)
     assert result.verdict == "unreachable", result
     assert result.reason.startswith("srun: error: Unable to allocate resources: Requested nodes are busy")
-    assert "8 GPUs" in result.reason and "--gpus" in result.reason, result.reason
-    # Asked for one GPU, fewer is no remedy: the reason does not offer it.
+    assert result.reason.endswith(
+        "(asked for 8 GPUs: other jobs hold them, or its CPUs; --gpus N asks for fewer, --gpus none checks it "
+        "without its GPUs)"
+    ), result.reason
+    # Asked for one GPU, fewer is no remedy: the reason does not offer it, but the check without it.
     one = dataclasses.replace(runs["g1"], gpus=1)
     reason = from_run(one, lock_digest="sha256:ab", timeout=5, node_gpus=8).reason
-    assert reason.endswith("(asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs)"), reason
+    assert reason.endswith(
+        "(asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs; --gpus none checks it without its GPU)"
+    ), reason
 
 
 @pytest.mark.parametrize("command", ["check", "capture"])
