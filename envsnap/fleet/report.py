@@ -42,6 +42,8 @@ class Problem:
     needed: str
     found: str
     remedy: str = ""
+    # The check's rule that found it ("cuda"; "" for the Python layer's), as the node said: not in the report's JSON.
+    rule: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, str]:
         return {"component": self.component, "needed": self.needed, "found": self.found, "remedy": self.remedy}
@@ -267,6 +269,8 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
         return NodeResult(run.node, "invalid", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job)
     if 0 < gpus < node_gpus:
         result = _given_fewer(result, gpus, node_gpus)
+    if node_gpus and result.facts.get("driver") == "":
+        result = _gres_without_driver(result, node_gpus)
     return dataclasses.replace(result, gpus=gpus, in_job=run.in_job)
 
 
@@ -354,6 +358,28 @@ def _given_fewer(result: NodeResult, given: int, on_node: int) -> NodeResult:
 
 
 _GPU_COUNT = "GPU count"  # the finding of compat's gpu-memory rule that counts the GPUs the task sees
+_CUDA_RULE = "cuda"  # compat's rule that a lock built for CUDA finds a driver and a GPU
+
+
+def _gres_without_driver(result: NodeResult, on_node: int) -> NodeResult:
+    """A node whose Gres lists ``on_node`` GPUs and where no NVIDIA driver was found (its driver fact "": no NVML
+    at all, not one that hung or failed): the CUDA finding says both, which is what an administrator acts on (the
+    driver missing on a GPU node, or a Gres that names GPUs the node does not have). It read "found no NVIDIA
+    driver", as on a node without a GPU, with the remedy to run on a host with one."""
+
+    def told(p: Problem) -> Problem:
+        if p.rule != _CUDA_RULE:
+            return p
+        gpus = counted(on_node, "GPU")
+        return dataclasses.replace(
+            p,
+            found=f"no NVIDIA driver, while Slurm lists {gpus} on the node (its Gres)",
+            remedy=f"{p.remedy}; where the node has no GPU, take gpu out of its Gres in Slurm's configuration",
+        )
+
+    return dataclasses.replace(
+        result, failures=tuple(told(p) for p in result.failures), warnings=tuple(told(p) for p in result.warnings)
+    )
 
 
 # srun's summary of a task's end (``_TASK_END``): the line before it says why.
@@ -426,6 +452,8 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
             raise _BadAnswer(f"a finding's severity is {shown(severity)}")
         if severity != "ok":
             problem = _problems([finding], "check.findings")[0]
+            rule = finding.get("rule", "")
+            problem = dataclasses.replace(problem, rule=rule) if isinstance(rule, str) and len(rule) <= 64 else problem
             (failures if severity == "fail" else warnings).append(problem)
     layer = _map(data.get("python_layer"), "python_layer")
     differences = _list(layer.get("differences"), "python_layer.differences")

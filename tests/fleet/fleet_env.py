@@ -121,8 +121,13 @@ LD_LIBRARY_PATH=$nvml FAKE_NVML_CONFIG=$nvml/{gpu_fakes.NVML_CONFIG} VIRTUAL_ENV
 def task_prolog(env: FleetEnv) -> str:
     return f"""#!/bin/sh
 # The harness's TaskProlog (not envsnap's): each node's tasks get that node's driver and Python environment.
-{node_environment(env)}echo "export LD_LIBRARY_PATH=$nvml"
-echo "export FAKE_NVML_CONFIG=$nvml/{gpu_fakes.NVML_CONFIG}"
+{node_environment(env)}if [ -n "$ENVSNAP_TEST_NO_DRIVER" ]; then
+  # A node whose GPUs Slurm lists (its Gres) but whose NVIDIA driver is not installed: no NVML to load.
+  echo "unset LD_LIBRARY_PATH"; echo "unset FAKE_NVML_CONFIG"
+else
+  echo "export LD_LIBRARY_PATH=$nvml"
+  echo "export FAKE_NVML_CONFIG=$nvml/{gpu_fakes.NVML_CONFIG}"
+fi
 echo "export VIRTUAL_ENV=$venv"
 if [ -n "$ENVSNAP_LOCK" ]; then
   # The site's part: envsnap refuses the job on a node that cannot run the lock (and drains the node).

@@ -60,6 +60,32 @@ def test_fleet_check_of_healthy_nodes_exits_0(slurm_cluster_env: FleetEnv) -> No
     assert [g["nodes"] for g in data["groups"]] == ["node[1-2]"]
 
 
+def test_a_node_whose_gres_lists_gpus_without_a_driver_says_both(slurm_cluster_env: FleetEnv) -> None:
+    """Slurm's configuration lists a GPU on node1 and node2 (Gres=gpu:1), but their tasks find no NVIDIA driver:
+    the CUDA failure read "found no NVIDIA driver", as on a node without a GPU, with the remedy to run on a host with
+    one. It says that Slurm lists the node's GPU while no driver was found, the fact an administrator acts on."""
+    fe = slurm_cluster_env
+    args = ["fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--timeout", "60"]
+    no_driver = {"ENVSNAP_TEST_NO_DRIVER": "1"}  # the TaskProlog leaves the tasks no NVML (fleet_env.py)
+    res = fe.envsnap_cmd(*args, "--json", extra_env=no_driver)
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    found = "no NVIDIA driver, while Slurm lists 1 GPU on the node (its Gres)"
+    for node in nodes.values():
+        assert node["facts"]["driver"] == "", node
+        [cuda] = [f for f in node["failures"] if f["component"] == "CUDA"]
+        assert cuda["found"] == found, cuda
+        assert cuda["remedy"].endswith("; where the node has no GPU, take gpu out of its Gres in Slurm's configuration")
+    text = fe.envsnap_cmd(*args, extra_env=no_driver)
+    assert text.returncode == 3, text
+    assert f"found {found}" in text.stdout, text.stdout
+    # With --cpu-only the finding is a warning, and says the same.
+    cpu = fe.envsnap_cmd(*args, "--cpu-only", "--json", extra_env=no_driver)
+    assert cpu.returncode == 0, cpu
+    warned = [w for n in json.loads(cpu.stdout)["nodes"] for w in n["warnings"] if w["component"] == "CUDA"]
+    assert [w["found"] for w in warned] == [found, found], warned
+
+
 def test_a_node_whose_slurmd_is_stopped_is_not_responding_at_once_not_busy(slurm_cluster_env: FleetEnv) -> None:
     """Slurm reports a node whose slurmd died idle until it notices (SlurmdTimeout): the first check's srun failed
     there ("Communication connection failure") and left the node completing, and the next one read "Requested

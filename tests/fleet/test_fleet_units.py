@@ -1441,6 +1441,42 @@ def test_a_node_given_fewer_gpus_than_it_has_is_not_called_short_of_gpus() -> No
     assert whole.verdict == "warnings" and whole.warnings[0].found == "1"
 
 
+def test_a_node_whose_gres_lists_gpus_without_a_driver_is_said_so_from_the_cuda_rules_finding() -> None:
+    """The cuda rule's "no NVIDIA driver" on a node whose Gres lists GPUs names Slurm's count; a node without GPU
+    Gres, or whose driver is there and hung (its driver fact is not ""), keeps the rule's own words."""
+    from envsnap.compat.rules import cuda_present
+    from envsnap.compat.target import Target
+
+    lock = _gpu_lock(8)
+    [finding] = cuda_present.check(lock, dataclasses.replace(lock, nvidia=None, hardware=Hardware()), Target())
+    assert (finding.severity, finding.found) == ("fail", "no NVIDIA driver")
+    failed = dataclasses.asdict(finding)
+    answer = _answer(verdict="incompatible", check={"findings": [failed]})
+    result = from_run(_run(json.dumps(answer), returncode=3), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    [cuda] = result.failures
+    assert cuda.found == "no NVIDIA driver, while Slurm lists 8 GPUs on the node (its Gres)", cuda
+    assert (
+        cuda.remedy == finding.remedy + "; where the node has no GPU, take gpu out of its Gres in Slurm's configuration"
+    )
+    plain = from_run(_run(json.dumps(answer), returncode=3), lock_digest="sha256:ab", timeout=5, node_gpus=0)
+    assert plain.failures[0].found == "no NVIDIA driver"
+    hung = _answer(
+        verdict="incompatible",
+        check={"findings": [failed]},
+        facts={**dict.fromkeys(FACTS, ""), "driver": "hung: no answer within 10 s"},
+    )
+    kept = from_run(_run(json.dumps(hung), returncode=3), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    assert kept.failures[0].found == "no NVIDIA driver"
+    # Another rule's finding, on such a node, is its own.
+    other = _answer(verdict="incompatible", check={"findings": [{**failed, "rule": "driver"}]})
+    assert (
+        from_run(_run(json.dumps(other), returncode=3), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+        .failures[0]
+        .found
+        == "no NVIDIA driver"
+    )
+
+
 def test_a_gpu_count_in_superscript_digits_from_a_node_is_no_traceback() -> None:
     """A node's answer is untrusted: its GPU count's "needed" of "\u00b2" passed str.isdigit, and int() of it raised a
     ValueError that ended a ``--gpus 1`` check of every node with a traceback."""
