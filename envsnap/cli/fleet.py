@@ -372,7 +372,7 @@ def run_diff(args: argparse.Namespace) -> int:
     # Nodes of one cause share its line (a rack down in both files), as the changes do.
     causes: dict[str, list[str]] = {}
     for n, _, _ in unseen:
-        causes.setdefault(new.without(n), []).append(n)
+        causes.setdefault(fleetfile.why_not_compared(old, new, n), []).append(n)
     lines += [
         f"{hostlist.compress(nodes)}: not compared: no capture in either file ({why})" for why, nodes in causes.items()
     ]

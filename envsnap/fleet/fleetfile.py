@@ -442,6 +442,16 @@ def not_compared(old: FleetFile, new: FleetFile) -> list[tuple[str, str, str]]:
     ]
 
 
+def why_not_compared(old: FleetFile, new: FleetFile, node: str) -> str:
+    """Why ``node`` (one of ``not_compared``) has no capture: the one reason both files give, else each file's
+    (``old: unreachable: ...; new: invalid: ...``). The new file's alone hid why the node had none before (a drain
+    reason since replaced, a node unreachable then and invalid now)."""
+    then, now = old.without(node), new.without(node)
+    if not then or not now or then == now:
+        return now or then
+    return f"old: {then}; new: {now}"
+
+
 def diff(old: FleetFile, new: FleetFile) -> list[Change]:
     """Node by node, every value that changed between two FLEET files (a node gained or lost, as one line)."""
     changes: list[Change] = []

@@ -182,12 +182,21 @@ def test_fleet_diff_says_a_node_captured_in_neither_file_was_not_compared(
     assert (res.code, res.out) == (
         1,
         "n2: node: unreachable: Slurm reports the node down -> unreachable: no answer within 120 s\n"
-        "n2: not compared: no capture in either file (unreachable: no answer within 120 s)\n",
+        "n2: not compared: no capture in either file (old: unreachable: Slurm reports the node down; new: unreachable: "
+        "no answer within 120 s)\n",
     ), res
     res = cli("fleet", "diff", new, same, "--json")
     assert json.loads(res.out)["not_compared"] == [
         {"node": "n2", "old": "no answer within 120 s", "new": "no answer within 120 s"}
     ]
+    # A rack drained for one cause then and another now: one line, with both causes (the new one alone hid the old).
+    fleetfile.dump(fleetfile.FleetFile(nodes, dict.fromkeys(["n3", "n4"], "drained (disk)")), tmp_path / "a.toml")
+    fleetfile.dump(fleetfile.FleetFile(nodes, dict.fromkeys(["n3", "n4"], "drained (psu)")), tmp_path / "b.toml")
+    res = cli("fleet", "diff", str(tmp_path / "a.toml"), str(tmp_path / "b.toml"))
+    assert res.out.splitlines()[-1] == (
+        "n[3-4]: not compared: no capture in either file (old: unreachable: drained (disk); new: unreachable: "
+        "drained (psu))"
+    ), res
     # A rack down in both files is one line, not one per node.
     rack = dict.fromkeys(["n3", "n4", "n6"], "Slurm reports the node down (PDU)")
     fleetfile.dump(fleetfile.FleetFile(nodes, rack), tmp_path / "rack.toml")
