@@ -844,7 +844,13 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         if want.source.editable:
             # An editable install's RECORD lists its .pth hook, not the modules: its digest says nothing of them
             # (of a folder, or of a git checkout: ``pip install -e git+URL``).
-            origin = "a local directory" if want.source.kind == "directory" else "its locked commit"
+            # Installed from a wheel (the bundle's, which rebuild installs), it was never the folder or commit.
+            if have.source.kind in ("directory", "vcs"):
+                origin = "a local directory" if want.source.kind == "directory" else "its locked commit"
+            elif _the_bundles_wheel(want, have.source):
+                origin = "the bundle's wheel built from it"
+            else:
+                origin = "a wheel"
             severity, note = INFO, f"installed from {origin}; an editable install's RECORD differs"
         elif want.source.kind == "directory":
             # A project installed from its folder (not editable): its RECORD lists the modules, and with no commit

@@ -119,6 +119,31 @@ def test_an_editable_project_installed_from_a_wheel_is_a_warning() -> None:
     assert compare(lock, snap(pkg("proj", source=EDITABLE, record_digest="sha256:pth"))).identical
 
 
+def test_an_editable_projects_record_says_what_it_was_installed_from() -> None:
+    """``rebuild --bundle`` of a lock whose project is installed editable installs the bundle's wheel of it: verify's
+    info on its RECORD said "installed from a local directory", which the rebuilt environment never was. It names
+    the wheel it was installed from, and a folder still where it was one."""
+    rebuilt = Artifact(filename="proj-1.0-py3-none-any.whl", url="file:///src/proj", sha256="0" * 64, rebuilt=True)
+    lock = snap(pkg("proj", source=EDITABLE, artifact=rebuilt, record_digest="sha256:pth"))
+    bundles = Source(
+        kind="archive", url="file:///r/supp/wheels/proj-1.0-py3-none-any.whl", archive_hash="sha256=" + "0" * 64
+    )
+    other = Source(kind="archive", url="file:///r/dist/proj-1.0-py3-none-any.whl", archive_hash="sha256=" + "1" * 64)
+    folder = Source(kind="directory", url="file:///src/proj")
+
+    def note(source: Source) -> str:
+        now = snap(pkg("proj", source=source, record_digest="sha256:wheel"))
+        [d] = [d for d in compare(lock, now).differences if d.what == "record_digest"]
+        assert d.severity == INFO, d
+        return d.note
+
+    assert note(bundles) == "installed from the bundle's wheel built from it; an editable install's RECORD differs"
+    assert note(other) == "installed from a wheel; an editable install's RECORD differs"
+    assert note(Source(kind="index")) == "installed from a wheel; an editable install's RECORD differs"
+    assert note(folder) == "installed from a local directory; an editable install's RECORD differs"
+    assert note(EDITABLE) == "installed from a local directory; an editable install's RECORD differs"
+
+
 def test_an_editable_git_checkout_installed_from_a_wheel_is_a_warning() -> None:
     """``pip install -e git+file:///lab/labgit@COMMIT#egg=labgit`` (a checkout in the venv's ``src/``, edited in
     place by the researcher) rebuilt from the bundle's wheel of that commit: verify said only info ("installed from
@@ -1265,7 +1290,7 @@ def test_an_editable_checkout_rebuilt_as_a_wheel_is_no_unreproducible_build() ->
     now = snap(pkg("tool", "0.3", record_digest="sha256:" + "2" * 64))
     digests = [d for d in compare(lock, now).differences if d.what == "record_digest"]
     assert [(d.severity, d.note) for d in digests] == [
-        (INFO, "installed from its locked commit; an editable install's RECORD differs")
+        (INFO, "installed from a wheel; an editable install's RECORD differs")
     ]
 
 
