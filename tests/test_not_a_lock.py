@@ -222,3 +222,28 @@ def test_an_environment_yml_given_as_a_lock_says_what_to_make_a_lock_of(
         "but it names packages, not their files (no URL, no hash): import a conda-lock.yml (conda-lock lock -f "
         "environment.yml, or envsnap export -f conda-lock) or an explicit file (conda list --explicit --md5) instead\n"
     )
+
+
+@pytest.mark.parametrize("command", ["check", "diff"])
+def test_a_bundles_readme_given_as_the_lock_is_no_requirements_file(
+    command: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A reviewer in the bundle's folder gave its README.md where the lock belongs: it was "a requirements file, not
+    an envsnap lock; ... make a lock of it first: envsnap import README.md", whose import then failed ("README.md:6:
+    unsupported option -"): the README's table names requirements.txt's ``--hash=`` lines. It is no format envsnap
+    imports, and the loader's own message stands; a requirements file without the name is still one."""
+    from envsnap import _templates
+    from envsnap.importers import recognised
+
+    monkeypatch.chdir(tmp_path)
+    readme = _templates.render("bundle/README.md.j2", lock=lockfile.load(lock), packages=[], conda_archives=[])
+    assert "--hash=" in readme
+    (tmp_path / "README.md").write_text(readme)
+    result = cli(*((command, "README.md") if command == "check" else (command, "A.lock", "README.md")))
+    assert result.code == EXIT_BAD_INPUT
+    assert result.err.startswith("envsnap: error: README.md: not valid TOML"), result.err
+    assert "requirements" not in result.err
+    assert recognised(tmp_path / "README.md") == ""
+    (tmp_path / "hashed").write_text(FOREIGN["requirements.txt"])
+    (tmp_path / "bywheel").write_text(f"./wheels/six-1.16.0-py3-none-any.whl --hash=sha256:{'a' * 64}\n")
+    assert recognised(tmp_path / "hashed") == recognised(tmp_path / "bywheel") == "requirements"

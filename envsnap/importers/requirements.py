@@ -107,6 +107,11 @@ _REQUIREMENT_LINE = re.compile(
     re.MULTILINE,
 )
 
+# A ``--hash=`` as pip reads one: after a requirement on its line (a name, a path, a URL from the first column), or
+# on a continuation line of its own. Not one in prose or a table (a bundle's README names requirements.txt's
+# ``name==version --hash=sha256:...`` lines), which read as a requirements file and failed its import.
+_HASH_OPTION = re.compile(r"^(?:[ \t]+--hash=|[A-Za-z0-9./~][^\n#`]*?[ \t]--hash=)", re.MULTILINE)
+
 
 def sniff(name: str, text: str) -> bool:
     if name.endswith((".yml", ".yaml", ".toml", ".json")):  # an environment.yml's pip: section has --hash= too
@@ -115,7 +120,7 @@ def sniff(name: str, text: str) -> bool:
         return True
     if "[[packages]]" in text:
         return False
-    return "--hash=" in text or (not name and _REQUIREMENT_LINE.search(text) is not None)
+    return _HASH_OPTION.search(text) is not None or (not name and _REQUIREMENT_LINE.search(text) is not None)
 
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
