@@ -39,6 +39,12 @@ HINT = "pass --allow-url PATTERN to allow it"
 # its files. Said in general terms: a path from a stranger's lock is not made into the pattern to pass (a lock naming
 # ``/etc/shadow`` would have the message offer ``/etc/*``).
 FILE_HINT = "pass --allow-url PATTERN to allow it: the pattern matches the file's path, DIR/* the files of a folder"
+# A local git repository is allowed by its own path, a folder: ``DIR/*`` of the file hint, read as the repository's
+# folder, matches none of it (``--allow-url /lab/labgit/*`` was refused again).
+REPO_HINT = (
+    "pass --allow-url PATTERN to allow it: the pattern matches the repository's own path, its folder, and DIR/* the "
+    "repositories in DIR"
+)
 
 
 class FetchRefusedError(PinError):
@@ -129,11 +135,12 @@ class FetchPolicy:
             return f"host {host} is a loopback, private or link-local address ({inner[0]})"
         return None
 
-    def check(self, url: str, what: str = "URL") -> str:
-        """``url`` when a lock may send envsnap there; ``FetchRefusedError`` (one line) otherwise."""
+    def check(self, url: str, what: str = "URL", *, repository: bool = False) -> str:
+        """``url`` when a lock may send envsnap there; ``FetchRefusedError`` (one line) otherwise. ``repository``:
+        ``url`` names a git repository (a folder), not a file."""
         reason = self.refusal(url)
         if reason is not None:
-            hint = FILE_HINT if local_path(url) is not None else HINT
+            hint = HINT if local_path(url) is None else REPO_HINT if repository else FILE_HINT
             raise FetchRefusedError(
                 f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason} ({hint})"
             )

@@ -1107,7 +1107,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                     # A URL the fetch policy refuses is refused now, on its own (exit 2), before any wheel is
                     # fetched: it was refused only when its turn to be cloned came.
                     policy = policy or _lock_policy(opts)
-                    policy.check(src.url, f"{pkg.name}: git URL")
+                    policy.check(src.url, f"{pkg.name}: git URL", repository=True)
         elif opts.offline:
             if folders is None:
                 folders = local_find_links(opts.config or read_pip_config())
@@ -1791,7 +1791,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
         if src.vcs != "git":
             raise BundleError(f"{pkg.name}: {src.vcs} checkouts are not supported (only git)")
         if not src.url.startswith(("file://{project}", "file://~")):  # the user's own project or home: local
-            pinner.policy.check(src.url, f"{pkg.name}: git URL")
+            pinner.policy.check(src.url, f"{pkg.name}: git URL", repository=True)
         git = _tools.git()
         if git is None:
             raise BundleError(f"{pkg.name}: git is needed to build it from {src.url} and is not installed")

@@ -535,3 +535,31 @@ def test_an_environment_below_the_top_of_a_project_outside_git_is_not_copied(tmp
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text("")
     assert _files(copy_project(project, tmp_path / "copy")) == {"setup.py", "pkg/m.py"}
+
+
+def test_a_local_git_url_refused_says_the_pattern_matches_the_repository(tmp_path: Path) -> None:
+    """``pip install git+file:///lab/labgit`` captured, then bundled: the refusal said "the pattern matches the
+    file's path, DIR/* the files of a folder", and ``--allow-url '/lab/labgit/*'``, which that reads as, was refused
+    again: a repository is allowed by its own path, the folder. The hint says so (no path from the lock in it)."""
+    from envsnap._fetchpolicy import FetchPolicy, FetchRefusedError
+
+    repo = tmp_path / "lab" / "labgit"
+    url = repo.as_uri()
+    lock = Snapshot(
+        python=PythonEnv(
+            packages=(
+                PythonPackage(
+                    name="labgit", version="0.2", source=Source(kind="vcs", vcs="git", url=url, commit_id="b" * 40)
+                ),
+            )
+        )
+    )
+    with pytest.raises(FetchRefusedError) as refused:
+        make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
+    assert str(refused.value) == (
+        f"labgit: git URL '{url}' from the lock is not fetched: a local path, not https (pass --allow-url PATTERN "
+        "to allow it: the pattern matches the repository's own path, its folder, and DIR/* the repositories in DIR)"
+    )
+    assert FetchPolicy(allow=(str(repo),)).refusal(url) is None
+    assert FetchPolicy(allow=(f"{repo.parent}/*",)).refusal(url) is None
+    assert FetchPolicy(allow=(f"{repo}/*",)).refusal(url) is not None
