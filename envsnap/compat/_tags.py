@@ -189,9 +189,12 @@ def _python_of(interpreter: str) -> str:
     return f"Python {m.group(2)}.{m.group(3)}" if m.group(3) else f"Python {m.group(2)}"
 
 
-def explain(wheel: frozenset[ptags.Tag], t: TagTarget, python_options: bool = True) -> tuple[str, str, str]:
+def explain(
+    wheel: frozenset[ptags.Tag], t: TagTarget, python_options: bool = True, targets: str = "--target conda or docker"
+) -> tuple[str, str, str]:
     """(the tag to show, why the target cannot install it, what to do) for a wheel with no supported tag;
-    ``python_options``: the caller has --python and --target to name in the remedy (``Target.python_options``)."""
+    ``python_options``: the caller has --python and --target to name in the remedy (``Target.python_options``);
+    ``targets``: those that bring the locked Python (``target.bringing_python``)."""
     ordered = sorted(wheel, key=str)
     interpreters = {tag.interpreter for tag in t.supported}
     fits_python = [tag for tag in ordered if tag.interpreter in interpreters]
@@ -200,7 +203,7 @@ def explain(wheel: frozenset[ptags.Tag], t: TagTarget, python_options: bool = Tr
         return (
             str(tag),
             f"built for {_python_of(tag.interpreter)} ({tag.interpreter}), the target runs {t.interpreter}",
-            f"use a {_python_of(tag.interpreter)} interpreter (--python, or --target conda/docker)"
+            f"use a {_python_of(tag.interpreter)} interpreter (--python, or {targets})"
             if python_options
             else activate_python(f"a {_python_of(tag.interpreter)} interpreter"),
         )

@@ -22,6 +22,15 @@ HOST = "host"
 DOCKER_TIMEOUT_S = 5
 
 
+def bringing_python(lock: Snapshot | None) -> str:
+    """The targets a remedy offers in place of an interpreter here, each bringing the locked Python: conda only for
+    a lock with conda packages (its check fails a pip environment's lock, and ``rebuild --target conda`` refuses it),
+    docker for any. Both where the lock is not known."""
+    if lock is not None and (lock.conda is None or not lock.conda.packages):
+        return "--target docker"
+    return "--target conda or docker"
+
+
 @frozen
 class DockerFacts:
     """What the Docker engine answered; ``reachable`` is False with ``error`` set when it did not."""

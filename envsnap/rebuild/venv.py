@@ -46,7 +46,7 @@ from ..artifacts.bundle import (
     precheck,
     sha256_file,
 )
-from ..compat.target import Target, TargetFacts
+from ..compat.target import Target, TargetFacts, bringing_python
 from ..errors import BadBundleError, BundleError, PinError, ProbeError, RebuildError, UnsafeInputError
 from ..grammar import (
     PYTHON_IMPLEMENTATIONS,
@@ -261,7 +261,7 @@ def find_interpreter(
     raise RebuildError(
         f"no Python {want} interpreter found here (looked on PATH, at the interpreter running envsnap and in pyenv's "
         f"versions; {uv}); install it (`uv python install {want}` where uv's downloads are reachable, or "
-        f"`pyenv install {want}`) and name it with --python, or use --target conda or docker"
+        f"`pyenv install {want}`) and name it with --python, or use {bringing_python(lock)}"
     )
 
 
@@ -286,7 +286,7 @@ def ensure(interp: Interpreter, lock: Snapshot | None = None) -> tuple[Interpret
                 return near, [failed, *notes]
     raise RebuildError(
         f"{failed}; install it (`uv python install {version}` where uv's downloads are reachable, or "
-        f"`pyenv install {version}`) and name it with --python, or use --target conda or docker"
+        f"`pyenv install {version}`) and name it with --python, or use {bringing_python(lock)}"
     )
 
 

@@ -209,6 +209,31 @@ def test_manylinux_2_28_wheels_on_glibc_2_17_name_each_package() -> None:
     assert "glibc >= 2.28" in remedy
 
 
+def test_a_pip_locks_python_remedy_offers_no_conda_target() -> None:
+    """A pip environment's lock on a host without its Python: the remedy offered `--target conda or docker`, and
+    `check --target conda` of that lock then failed (`none: the lock records no conda packages`), as
+    `rebuild --target conda` refuses it. Only a lock with conda packages is offered the conda target."""
+    from envsnap.compat.target import bringing_python
+
+    lock = snapshot(python="3.12.4", packages=[pkg("six", "1.17.0", "py3-none-any")])
+    [(_, _, _, _, remedy)] = only(evaluate(lock, snapshot(python="3.11.9"), HOST), "python")
+    assert remedy.endswith("or pyenv install 3.12.4), or use --target docker"), remedy
+    conda_check = only(evaluate(lock, snapshot(python="3.11.9"), target_of("conda")), "platform")
+    assert [f[0] for f in conda_check if f[1] == "conda packages"] == ["fail"]
+    python = CondaPackage(name="python", version="3.12.4", build="h0", channel="conda-forge", subdir="linux-64")
+    conda = dataclasses.replace(lock, conda=Conda(packages=(python,)))
+    [(_, _, _, _, remedy)] = only(evaluate(conda, snapshot(python="3.11.9"), HOST), "python")
+    assert remedy.endswith("or pyenv install 3.12.4), or use --target conda or docker"), remedy
+    assert bringing_python(None) == "--target conda or docker"
+    # The wheels rule's remedy for a wheel of the lock's Python alike.
+    cp312 = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
+    [(_, _, _, _, remedy)] = only(evaluate(cp312, snapshot(python="3.11.9"), HOST), "wheels")
+    assert remedy == "use a Python 3.12 interpreter (--python, or --target docker)"
+    cp312 = dataclasses.replace(cp312, conda=conda.conda)
+    [(_, _, _, _, remedy)] = only(evaluate(cp312, snapshot(python="3.11.9"), HOST), "wheels")
+    assert remedy == "use a Python 3.12 interpreter (--python, or --target conda or docker)"
+
+
 def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
     lock = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
     report = evaluate(lock, snapshot(python="3.11.9"), HOST)
@@ -219,14 +244,14 @@ def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:
             "cpython 3.12.4",
             "cpython 3.11.9",
             "run with a cpython 3.12.4 interpreter (--python PATH; to get one: uv python install 3.12.4, or pyenv "
-            "install 3.12.4), or use --target conda or docker",
+            "install 3.12.4), or use --target docker",
         )
     ]
     # A reviewer without that Python was told to run with one, not how to get one; another implementation's
     # interpreter is not one uv or pyenv installs by that version.
     other = dataclasses.replace(lock, python=dataclasses.replace(lock.python, implementation="pypy"))
     [(_, _, _, _, remedy)] = only(evaluate(other, snapshot(python="3.11.9"), HOST), "python")
-    assert remedy == "run with a pypy 3.12.4 interpreter (--python PATH), or use --target conda or docker"
+    assert remedy == "run with a pypy 3.12.4 interpreter (--python PATH), or use --target docker"
     [(_, component, _, found, remedy)] = only(report, "wheels")
     assert component == "wheel numpy 2.2.6"
     assert found.endswith("built for Python 3.12 (cp312), the target runs cp311")

@@ -947,12 +947,10 @@ def test_a_nodes_remedy_for_another_python_names_no_option_fleet_check_lacks(
     )
     checked = {f["component"]: f["remedy"] for f in json.loads(cli("check", str(lock), "--json").out)["findings"]}
     assert checked["Python"].endswith(
-        "(--python PATH; to get one: uv python install 3.12.1, or pyenv install 3.12.1), "
-        "or use --target conda or docker"
+        "(--python PATH; to get one: uv python install 3.12.1, or pyenv install 3.12.1), or use --target docker"
     )
     assert (
-        checked[f"wheel {first.name} {first.version}"]
-        == "use a Python 3.12 interpreter (--python, or --target conda/docker)"
+        checked[f"wheel {first.name} {first.version}"] == "use a Python 3.12 interpreter (--python, or --target docker)"
     )
     assert {f["rule"] for f in failed} == {"python", "wheels"}
     for remedy in remedies.values():

@@ -184,7 +184,7 @@ def test_a_failed_uv_download_with_no_interpreter_of_that_minor_says_how_to_get_
     assert str(error.value) == (
         "uv could not install Python 3.4.1 (uv: error: Failed to download: dns error); install it "
         "(`uv python install 3.4.1` where uv's downloads are reachable, or `pyenv install 3.4.1`) and name it "
-        "with --python, or use --target conda or docker"
+        "with --python, or use --target docker"
     )
 
 
@@ -261,7 +261,7 @@ def test_an_offline_rebuild_of_a_python_none_here_has_says_where_it_looked_and_h
     looked = (
         "no Python 3.4.1 interpreter found here (looked on PATH, at the interpreter running envsnap and in pyenv's "
         "versions; no uv); install it (`uv python install 3.4.1` where uv's downloads are reachable, or "
-        "`pyenv install 3.4.1`) and name it with --python, or use --target conda or docker"
+        "`pyenv install 3.4.1`) and name it with --python, or use --target docker"
     )
     args = ("rebuild", "envsnap.lock", "--bundle", "bundle", "--offline", "--dest", "env")
     result = cli(*args, "--dry-run")

@@ -8,7 +8,7 @@ from ...requires_python import describe as describe_exclusions
 from ...requires_python import excluding
 from .._facts import activate_python
 from ..report import Finding
-from ..target import Target
+from ..target import Target, bringing_python
 from .interface import Rule
 
 NAME = "python"
@@ -40,7 +40,7 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
         else ""
     )
     remedy = (
-        f"run with a {describe(want)} interpreter (--python PATH{get}), or use --target conda or docker"
+        f"run with a {describe(want)} interpreter (--python PATH{get}), or use {bringing_python(lock)}"
         if target.python_options
         else activate_python(f"a {describe(want)} interpreter", get)
     )
@@ -98,7 +98,7 @@ def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Fin
     if excluded:
         admitted = f"a Python that {'they admit' if len(excluded) > 1 else 'it admits'}"
         remedy = (
-            f"run with {admitted} (the lock's own is {lock.python.version}), or use --target conda or docker"
+            f"run with {admitted} (the lock's own is {lock.python.version}), or use {bringing_python(lock)}"
             if target.python_options
             else activate_python(f"{admitted} (the lock's own is {lock.python.version})")
         )

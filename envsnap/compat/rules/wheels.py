@@ -16,7 +16,7 @@ from collections import defaultdict
 from ...model import PythonPackage, Snapshot
 from .._tags import explain, imported_files, package_tags, tag_target
 from ..report import Finding
-from ..target import Target
+from ..target import Target, bringing_python
 from .interface import Rule
 
 NAME = "wheels"
@@ -62,7 +62,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         wheels += 1
         if wheel & t.supported:
             continue
-        tag, why, remedy = explain(wheel, t, target.python_options)
+        tag, why, remedy = explain(wheel, t, target.python_options, bringing_python(lock))
         by_reason[(why, remedy)].append((f"{pkg.name} {pkg.version}", tag))
     failures = []
     for (why, remedy), packages in by_reason.items():
