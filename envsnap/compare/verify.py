@@ -721,7 +721,14 @@ def _broken_requirements(locked: Iterable[PythonPackage], actual: Snapshot) -> l
                 except InvalidVersion:
                     continue
                 found = f"{dep.version} is installed"
-            note = "" if _satisfied_in(req, from_lock) else "the lock has the same broken requirement"
+            if _satisfied_in(req, from_lock):
+                note = ""
+            elif key not in from_lock:  # the requirement of a package installed here alone
+                note = "a package the lock does not record"
+            elif text not in from_lock[key].requires_dist:
+                note = f"the lock's {from_lock[key].name} does not list it"
+            else:
+                note = "the lock has the same broken requirement"
             out.append(Difference(WARNING, "python", pkg.name, "requirement", wanted, found, note))
     return out
 

@@ -647,6 +647,23 @@ def test_the_interpreter_change_comes_first_and_its_consequences_say_so() -> Non
     assert lockfile.to_dict(report)["differences"][3]["cause"].startswith("python abi cp312 -> cp311")
 
 
+def test_a_broken_requirement_the_lock_does_not_hold_is_not_said_to_be_the_locks() -> None:
+    """verify of a lock against the system interpreter (Debian's pygobject, which requires pycairo, not installed)
+    read "pygobject requires pycairo>=1.16.0, but it is not installed (the lock has the same broken requirement)",
+    of a package the lock does not record, nor that requirement: said only where the lock's package lists it."""
+    lock = snap(pkg("app", requires_dist=("numpy>=2",)), pkg("numpy", "2.1.0"))
+    now = snap(
+        pkg("app", requires_dist=("numpy>=2", "rich")),
+        pkg("numpy", "2.1.0"),
+        pkg("pygobject", requires_dist=("pycairo>=1.16.0",)),
+    )
+    broken = [(d.subject, d.expected, d.note) for d in compare(lock, now).differences if d.what == "requirement"]
+    assert broken == [
+        ("app", "rich", "the lock's app does not list it"),
+        ("pygobject", "pycairo>=1.16.0", "a package the lock does not record"),
+    ]
+
+
 def test_no_root_cause_no_consequences() -> None:
     lock = snap(pkg("ext", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))
     now = snap(pkg("ext", record_digest="sha256:other", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))
