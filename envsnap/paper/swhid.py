@@ -45,7 +45,12 @@ def identify(project: Path, commit: str = "") -> CodeIdentity:
     """The SWHIDs of ``commit`` (default: HEAD) of the git repository at ``project``."""
     if commit and not re.fullmatch(r"[0-9a-f]{7,64}", commit):
         raise SwhidError(f"not a commit id: {commit!r}")
-    rev = _git(project, "rev-parse", "--verify", "--end-of-options", f"{commit or 'HEAD'}^{{commit}}")
+    try:
+        rev = _git(project, "rev-parse", "--verify", "--end-of-options", f"{commit or 'HEAD'}^{{commit}}")
+    except SwhidError as exc:  # no work tree there, or one without the commit: say which the user should name
+        raise SwhidError(
+            f"{exc}; pass --project DIR, a git work tree of the project holding commit {(commit or 'HEAD')[:12]}"
+        ) from None
     tree = _git(project, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{tree}}")
     if not (_HEX.fullmatch(rev) and _HEX.fullmatch(tree)):
         raise SwhidError(f"{project}: only SHA-1 repositories have Software Heritage identifiers")

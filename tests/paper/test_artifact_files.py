@@ -1014,6 +1014,24 @@ def test_the_audit_remedy_run_in_the_artifact_folder_keeps_the_code_swhid(tmp_pa
     assert any("kept" in note and swhid in note for note in again.notes), again.notes
 
 
+def test_no_swhid_outside_the_project_says_to_name_it(tmp_path: Path) -> None:
+    """``bundle supp/envsnap.lock -o supp --artifact ...`` (the audit's remedy) run where the working directory and
+    the lock's folder are in no git work tree noted "no SWHID: supp: git rev-parse failed: fatal: not a git
+    repository ...", which said nothing of what to do: the note names --project and the commit it must hold."""
+    from envsnap.model import Project
+
+    root = tmp_path / "supp"
+    root.mkdir()
+    commit = "5" * 40
+    lockfile.dump(sample_lock(seal=True, project=Project(commit=commit)), root / "envsnap.lock")
+    result = artifact.add_artifact(root, META, project=root)
+    assert result.code is None
+    [note] = [n for n in result.notes if n.startswith("no SWHID: ")]
+    assert note.startswith(f"no SWHID: {root}: git rev-parse failed: "), note
+    assert note.endswith(f"; pass --project DIR, a git work tree of the project holding commit {commit[:12]}"), note
+    assert "\n" not in note
+
+
 def test_a_title_with_tildes_shows_as_written_where_github_renders_reproducing_md(tmp_path: Path) -> None:
     """GitHub's Markdown strikes through text between tildes: a title "~~2x~~ faster on ~8 GPUs" showed its "2x"
     struck out in REPRODUCING.md's heading (``md_text`` escaped emphasis, code and links, not the tilde)."""
