@@ -1545,7 +1545,10 @@ def _package_change(
 
             tags_of = tuple(sorted(str(t) for t in parse_wheel_filename(pinned[5][0])[3]))
             pinned = (*pinned[:3], tags_of, *pinned[4:])
-        read = (*installed[:2], pinned[2], *installed[3:5], pinned[5], *installed[6:])  # as that file's install
+        # An editable project's lock records its hook's RECORD, which lists no module: the wheel's differs always
+        # (verify calls it info), so only what else differs is compared.
+        record = pinned[4] if pinned[8] and not installed[8] else installed[4]
+        read = (*installed[:2], pinned[2], installed[3], record, pinned[5], *installed[6:])  # as that file's install
         rest = _package_change(pinned, read) if installed is y else _package_change(read, pinned)
         if rest is not None and rest.change != "provenance":
             return rest

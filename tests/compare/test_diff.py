@@ -1437,6 +1437,40 @@ def test_a_bundles_lock_against_the_lock_it_was_made_from_names_the_wheels_it_bu
     assert result.code == 1 and "six: (not pinned) -> six-1.17.0-py2.py3-none-any.whl (artifact)" in result.out
 
 
+def test_an_editable_projects_bundle_wheel_installed_is_no_build_change() -> None:
+    """A capture of ``pip install -e .`` records the RECORD digest of the editable hook; bundled, the lock pins the
+    wheel built from the project, and ``rebuild --bundle`` installs that wheel by its file. ``diff supp/envsnap.lock
+    rebuilt.lock`` read "myproj: sha256:92ec... -> sha256:be59... (build, other files (RECORD digest))", a drift,
+    where verify calls the RECORD info (an editable install's RECORD lists its hook, not the modules): it is the
+    bundle's wheel installed, provenance, the editable install not kept said."""
+    from envsnap.model import Artifact
+
+    folder = Source(kind="directory", url="file://{project}", editable=True)
+    wheel = Artifact(filename="myproj-0.1.0-py3-none-any.whl", url="file://{project}", sha256="b" * 64, rebuilt=True)
+    hook = "sha256:" + "1" * 64
+    bundled = _lock(
+        PythonPackage(
+            "myproj", "0.1.0", source=folder, wheel_tags=("py3-none-any",), record_digest=hook, artifact=wheel
+        )
+    )
+    installed = Source(
+        kind="archive", url="file:///r/supp/wheels/myproj-0.1.0-py3-none-any.whl", archive_hash="sha256=" + "b" * 64
+    )
+    rebuilt = _lock(
+        PythonPackage(
+            "myproj", "0.1.0", source=installed, wheel_tags=("py3-none-any",), record_digest="sha256:" + "2" * 64
+        )
+    )
+    for a, b in ((bundled, rebuilt), (rebuilt, bundled)):
+        [change] = [c for c in diff(a, b).changes if c.subject == "myproj"]
+        assert (change.change, change.kind, change.weight) == ("provenance", "source", 0), change
+        assert "this is a regular install of that wheel: verify warns of it" in change.note, change.note
+    # Other files than the pinned wheel's own still differ: another version.
+    other = _lock(dataclasses.replace(rebuilt.python.packages[0], version="0.2.0"))
+    [change] = [c for c in diff(bundled, other).changes if c.subject == "myproj"]
+    assert change.change == "changed" and change.weight > 0
+
+
 def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheels_as_provenance(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
