@@ -349,7 +349,14 @@ def test_platform_system_packages_from_another_distribution_warn() -> None:
     )
     findings = platform.check(lock, host, HOST)
     assert severities(findings) == ["ok", "warn"]
-    assert findings[1].needed == "1 dpkg packages (debian 12)"
+    assert findings[1].needed == "1 dpkg package (debian 12)"  # it read "1 dpkg packages"
+    two = dataclasses.replace(
+        lock,
+        system=dataclasses.replace(
+            lock.system, packages=(*lock.system.packages, SystemPackage("dpkg", "zlib1g", "1.2", needed_by=("x",)))
+        ),
+    )
+    assert platform.check(two, host, HOST)[1].needed == "2 dpkg packages (debian 12)"
     rpm_host = dataclasses.replace(host, system=dataclasses.replace(host.system, manager="rpm"))
     assert platform.check(lock, rpm_host, HOST)[1].found == "rpm (ubuntu 22.04)"
 

@@ -139,7 +139,8 @@ def _distribution(lock: Snapshot, host: Snapshot, target: Target) -> list[Findin
         return []
     want = f"{lock.platform.os_id} {lock.platform.os_version}".strip()
     have = f"{host.platform.os_id} {host.platform.os_version}".strip()
-    what = f"{len(needed_pkgs)} {lock.system.manager} packages ({want})"
+    plural = "s" if len(needed_pkgs) != 1 else ""
+    what = f"{len(needed_pkgs)} {lock.system.manager} package{plural} ({want})"
     if lock.system.manager and host.system.manager != lock.system.manager:
         return [
             Finding(
