@@ -1053,7 +1053,14 @@ def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
         return url
     path = _local_place(pkg, url, project_dir)
     if not path.is_dir():
-        raise BundleError(f"{package_label(pkg)}: the local git repository {path} does not exist on this machine")
+        # Moved or deleted since the capture: what to put back (any clone with the commit), and where the lock
+        # names it inside the project, that the project may be elsewhere.
+        where = ", or name the project it is in with --project DIR" if url.startswith("file://{project}") else ""
+        holding = f" holding commit {pkg.source.commit_id[:12]}" if pkg.source.commit_id else ""
+        raise BundleError(
+            f"{package_label(pkg)}: the local git repository {path} does not exist on this machine: put a clone of it"
+            f"{holding} there{where}"
+        )
     return str(path)
 
 

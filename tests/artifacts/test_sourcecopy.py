@@ -563,3 +563,29 @@ def test_a_local_git_url_refused_says_the_pattern_matches_the_repository(tmp_pat
     assert FetchPolicy(allow=(str(repo),)).refusal(url) is None
     assert FetchPolicy(allow=(f"{repo.parent}/*",)).refusal(url) is None
     assert FetchPolicy(allow=(f"{repo}/*",)).refusal(url) is not None
+
+
+def test_a_local_git_repository_gone_says_what_to_put_there(tmp_path: Path) -> None:
+    """``pip install git+file:///lab/labgit`` captured, the repository moved since: rebuild and bundle said only
+    "gitlib 0.2.0: the local git repository /lab/labgit does not exist on this machine". The line says what to put
+    there (a clone holding the locked commit), and for one inside the project, to name the project."""
+    from envsnap.errors import BundleError
+
+    commit = "b" * 40
+    gone = tmp_path / "lab" / "labgit"
+    pkg = PythonPackage(
+        name="labgit", version="0.2", source=Source(kind="vcs", vcs="git", url=gone.as_uri(), commit_id=commit)
+    )
+    with pytest.raises(BundleError) as error:
+        bundle_mod.clone_source(pkg, None)
+    assert str(error.value) == (
+        f"labgit 0.2: the local git repository {gone} does not exist on this machine: put a clone of it holding "
+        f"commit {commit[:12]} there"
+    )
+    inside = dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, url="file://{project}/libs/labgit"))
+    with pytest.raises(BundleError) as error:
+        bundle_mod.clone_source(inside, tmp_path)
+    assert str(error.value).endswith(
+        f"does not exist on this machine: put a clone of it holding commit {commit[:12]} there, or name the project "
+        "it is in with --project DIR"
+    ), str(error.value)
