@@ -1032,6 +1032,24 @@ def test_no_swhid_outside_the_project_says_to_name_it(tmp_path: Path) -> None:
     assert "\n" not in note
 
 
+def test_reproducing_md_offers_the_conda_target_only_for_a_conda_lock(tmp_path: Path) -> None:
+    """REPRODUCING.md of a pip environment's artifact said the rebuild provides its Python "with `--target conda`
+    or `--target docker`", and a reviewer's `rebuild --target conda` of that lock is refused (no conda packages).
+    It names the conda target only where the lock has conda packages."""
+    from envsnap.model import Conda, CondaPackage
+
+    (tmp_path / "pip").mkdir()
+    pip_only = artifact._reproducing(bundle_of(tmp_path / "pip"), META, [], grade="Bundled")
+    assert "(the rebuild provides it with `--target docker`; `--target venv`" in pip_only, pip_only
+    assert "--target conda" not in pip_only
+    root = tmp_path / "conda" / "bundle"
+    root.mkdir(parents=True)
+    python = CondaPackage(name="python", version="3.11.7", build="h0", channel="conda-forge", subdir="linux-64")
+    lockfile.dump(sample_lock(seal=True, conda=Conda(subdir="linux-64", packages=(python,))), root / "envsnap.lock")
+    with_conda = artifact._reproducing(Bundle(root), META, [], grade="Bundled")
+    assert "(the rebuild provides it with `--target conda` or `--target docker`;" in with_conda
+
+
 def test_a_title_with_tildes_shows_as_written_where_github_renders_reproducing_md(tmp_path: Path) -> None:
     """GitHub's Markdown strikes through text between tildes: a title "~~2x~~ faster on ~8 GPUs" showed its "2x"
     struck out in REPRODUCING.md's heading (``md_text`` escaped emphasis, code and links, not the tilde)."""
