@@ -594,7 +594,8 @@ def _checked(doc: Mapping[str, Any], migrated: bool, *, origin: str, check_diges
         if expected != snapshot.envsnap.content_digest:
             raise LockfileError(
                 f"{origin}: envsnap.content_digest: does not match the content "
-                "(the file was edited or corrupted after capture)"
+                "(the file was edited or corrupted after capture): restore the file as envsnap wrote it, or make the "
+                "lock again (envsnap capture, or import)"
             )
     return snapshot
 

@@ -180,8 +180,13 @@ def test_older_schema_is_migrated(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_tampering_is_detected(tmp_path: Path) -> None:
     path = lockfile.dump(sample(), tmp_path / "envsnap.lock")
     path.write_text(path.read_text().replace('version = "2.1.0"', 'version = "2.1.1"'))
-    with pytest.raises(LockfileError, match="content_digest: does not match the content"):
+    with pytest.raises(LockfileError, match="content_digest: does not match the content") as error:
         lockfile.load(path)
+    # It said only "(the file was edited or corrupted after capture)": what to do is said too.
+    assert str(error.value) == (
+        f"{path}: envsnap.content_digest: does not match the content (the file was edited or corrupted after "
+        "capture): restore the file as envsnap wrote it, or make the lock again (envsnap capture, or import)"
+    )
     assert lockfile.load(path, check_digest=False).python.packages[0].version == "2.1.1"
 
 
