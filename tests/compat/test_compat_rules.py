@@ -467,6 +467,11 @@ def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
 def test_python_patch_level_is_a_warning() -> None:
     [f] = python.check(snapshot(python="3.11.7"), snapshot(python="3.11.9"), HOST)
     assert f.severity == "warn" and "3.11.7" in f.remedy
+    # It read "use Python 3.11.7 for an exact match", naming no way to get one, which the failure's remedy names.
+    assert f.remedy == (
+        "patch release differs; for an exact match, run with a cpython 3.11.7 interpreter (--python PATH; to get "
+        "one: uv python install 3.11.7, or pyenv install 3.11.7)"
+    )
 
 
 def test_python_free_threaded_and_implementation_must_match() -> None:

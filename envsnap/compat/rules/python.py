@@ -58,7 +58,13 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
                 "Python",
                 needed,
                 found,
-                f"patch release differs; use Python {want.version} for an exact match",
+                # How, as the failure's remedy says: "use Python X" alone named no way to get it.
+                "patch release differs; for an exact match, "
+                + (
+                    f"run with a {describe(want)} interpreter (--python PATH{get})"
+                    if target.python_options
+                    else activate_python(f"a {describe(want)} interpreter", get)
+                ),
                 NAME,
             )
         ]
