@@ -286,3 +286,28 @@ def test_show_says_a_toolkit_the_environment_does_not_load_is_present_not_loaded
     assert rows["CUDA"] == "runtime 12.8.90, cuDNN 9.8.0; toolkit 13.0 present, not loaded"
     from_home = dataclasses.replace(cuda, runtime_version="13.0.96", runtime_source="cuda_home")
     assert dict(summary_rows(Snapshot(cuda=from_home)))["CUDA"] == "runtime 13.0.96, cuDNN 9.8.0, toolkit 13.0"
+
+
+def test_a_project_folder_outside_git_says_what_to_name(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capture --project DIR`` of a folder in no git work tree said only "not inside a git work tree", and the
+    same where git is not installed, where it is not known. Each line says what it is and what to name."""
+    from envsnap import _tools
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    res = cli("capture", "--project", folder, "-o", tmp_path / "x.lock")
+    assert (res.code, res.err) == (
+        2,
+        f"envsnap: error: --project {folder}: not inside a git work tree: name a folder of the project's git clone, "
+        "whose commit the lock records\n",
+    )
+    (folder / ".git").mkdir()  # a work tree git would read, were it installed
+    monkeypatch.setattr(_tools, "git", lambda: None)
+    res = cli("capture", "--project", folder, "-o", tmp_path / "x.lock")
+    assert (res.code, res.err) == (
+        2,
+        f"envsnap: error: --project {folder}: git is not installed, which reads the project's commit: install git, "
+        "or leave --project out\n",
+    )

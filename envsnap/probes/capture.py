@@ -129,7 +129,18 @@ def _project_root(project_dir: str | None) -> str | None:
         raise ProbeError(f"--project {project_dir}: no such directory")
     root = project.find_root(project_dir)
     if root is None:
-        raise ProbeError(f"--project {project_dir}: not inside a git work tree")
+        from .. import _tools
+        from .gitstate import below_git
+
+        if below_git(project_dir) and _tools.git() is None:  # a .git there, and no git to read it
+            raise ProbeError(
+                f"--project {project_dir}: git is not installed, which reads the project's commit: install git, or "
+                "leave --project out"
+            )
+        raise ProbeError(
+            f"--project {project_dir}: not inside a git work tree: name a folder of the project's git clone, whose "
+            "commit the lock records"
+        )
     return root
 
 
