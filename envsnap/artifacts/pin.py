@@ -399,6 +399,9 @@ class IndexFile:
     # URL (refused, or gone): another file there is not one "replaced since the lock was pinned" at a place the lock
     # never named.
     refound: bool = False
+    # A file the lock names by its name in the find-links folder it records (no URL of its own: an import's): its
+    # URL is that folder's, made here, which no refusal may call the lock's.
+    in_lock_folder: bool = False
 
     def artifact(self, sha256: str, path: Path) -> Artifact:
         """What a lock records of this file once fetched to ``path`` with ``sha256``: its URL without
@@ -1446,8 +1449,9 @@ class Pinner:
                     f"{hidden} (docs/security.md), so it names no file here, {listed}: {CONFIGURE_HINT}"
                 )
             hint = FILE_HINT if local_path(file.url) is not None else "pass --allow-url PATTERN to allow the URL"
+            what = "the file in the lock's find-links folder" if file.in_lock_folder else "the lock's URL"
             raise FetchRefusedError(
-                f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
+                f"{file.filename}: {what} {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
                 f"{listed}; {hint}"
             )
         return found
@@ -1478,7 +1482,9 @@ class Pinner:
         url, path = self._lock_folder_path(art)
         folder = str(path.parent) if path is not None else ""
         trusted = bool(folder) and (folder in self.config.find_links or self.policy.refusal(folder) is None)
-        return IndexFile(filename=art.filename, url=url, sha256=art.sha256, trusted=trusted, pinned=True)
+        return IndexFile(
+            filename=art.filename, url=url, sha256=art.sha256, trusted=trusted, pinned=True, in_lock_folder=bool(folder)
+        )
 
     def _file_url(self, art: Artifact) -> str:
         """``art``'s URL on this machine (``here``); a file an import records by its name in a find-links folder

@@ -1619,6 +1619,11 @@ def test_the_folder_pattern_that_pinned_an_imported_find_links_wheel_bundles_it(
     assert cli("pin", "imp.lock", "-o", "pinned.lock", *folder, "--cache-dir", tmp_path / "c0").code == 0
     refused = cli("bundle", "pinned.lock", "-o", tmp_path / "b1", "--cache-dir", tmp_path / "c1")
     assert refused.code != 0 and "--allow-url" in refused.err, refused
+    # The lock records no URL of the file, only its name in the folder: the refusal called the folder's URL, made
+    # here, "the lock's URL".
+    url = (project / "wheels" / wheel.name).as_uri()
+    assert f"{wheel.name}: the file in the lock's find-links folder '{url}' is not fetched (" in refused.err, refused
+    assert "the lock's URL" not in refused.err
     bundled = cli("bundle", "pinned.lock", "-o", tmp_path / "b2", *folder, "--cache-dir", tmp_path / "c2")
     assert bundled.code == 0, bundled.err
     assert (tmp_path / "b2" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
