@@ -1477,9 +1477,12 @@ def project_drift(lock: Snapshot, opts: BundleOptions) -> list[str]:
     lines = drift(lock.project, now, opts.project_dir)
     if not lines or envsnap_commits(lock.project, now, opts.project_dir, exclude) is not None:
         return []
+    # What to do, either way: the locked code back in the work tree, or a lock of the code as it is.
+    changed = " with its recorded uncommitted change" if lock.project.dirty else ""
     return [
         f"warning: the project is not at the state the lock recorded ({'; '.join(lines)}): "
-        f"{', '.join(built)} built from the work tree as it is now"
+        f"{', '.join(built)} built from the work tree as it is now; to build the locked code, check out commit "
+        f"{lock.project.commit[:12]}{changed} first, or capture again to lock the code as it is"
     ]
 
 

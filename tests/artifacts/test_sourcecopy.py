@@ -237,9 +237,11 @@ def test_a_project_moved_since_the_lock_is_said_before_it_is_built(tmp_path: Pat
     _git(project, "commit", "-qam", "later work")
     (warning,) = project_drift(lock, opts)
     assert warning.startswith(f"warning: the project is not at the state the lock recorded (commit {head[:12]} -> ")
+    # It ended at "built from the work tree as it is now", saying nothing of what to do.
     assert "working tree: uncommitted change" in warning and warning.endswith(
-        "paper 0.1 built from the work tree as it is now"
-    )
+        f"paper 0.1 built from the work tree as it is now; to build the locked code, check out commit {head[:12]} "
+        "with its recorded uncommitted change first, or capture again to lock the code as it is"
+    ), warning
     pinned = dataclasses.replace(lock, python=PythonEnv(packages=(PythonPackage(name="paper", version="0.1"),)))
     assert project_drift(pinned, opts) == []  # nothing built from the project
 
