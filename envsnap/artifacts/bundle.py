@@ -335,6 +335,10 @@ class Bundle:
         atomic_write_text(self.root / SUMS, "".join(lines))
 
 
+# What to do with a bundle of another lock: the one it holds, or a bundle of this one.
+ANOTHER_LOCK = "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)"
+
+
 def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
     """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
     RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
@@ -356,7 +360,9 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
     theirs = {p.name: key(p) for p in bundled.pip_layer()}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
-        raise BadBundleError(f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})")
+        raise BadBundleError(
+            f"{where}: the bundle was made from another lock (first difference: {differing[0][0]}){ANOTHER_LOCK}"
+        )
     for pkg in lock.pip_layer():
         art, other = pkg.artifact, bundled.package(pkg.name)
         if art is None or art.rebuilt or not art.filename.endswith(".whl"):
@@ -367,6 +373,7 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
                 f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
                 f"{art.filename} sha256 {art.sha256}, the bundle "
                 + (f"{theirs_art.filename} sha256 {theirs_art.sha256})" if theirs_art else "has no wheel)")
+                + ANOTHER_LOCK
             )
 
 
@@ -378,7 +385,9 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
     theirs = {(p.name, p.version, p.build) for p in (bundled.conda.packages if bundled.conda else ())}
     if mine and not mine <= theirs:
         first = sorted(mine - theirs)[0]
-        raise BadBundleError(f"{where}: the bundle was made from another lock (first difference: conda {first[0]})")
+        raise BadBundleError(
+            f"{where}: the bundle was made from another lock (first difference: conda {first[0]}){ANOTHER_LOCK}"
+        )
 
 
 def read_sums(path: Path) -> dict[str, str]:

@@ -28,7 +28,7 @@ from .._frozen import frozen
 from .._fs import fresh_dir
 from .._version import __version__
 from ..artifacts import debs as deb_files
-from ..artifacts.bundle import IMAGES, Bundle, check_made_from, describe_bundle, sha256_file
+from ..artifacts.bundle import ANOTHER_LOCK, IMAGES, Bundle, check_made_from, describe_bundle, sha256_file
 from ..compat.target import TargetFacts
 from ..dockerfile import baseimage
 from ..dockerfile.spec import (
@@ -322,7 +322,7 @@ def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
         what = next(k for k in mine if mine[k] != theirs[k])
         raise BadBundleError(
             f"{bundle.shown()}: the bundle was made from another lock ({what}: the lock says "
-            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'})"
+            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'}){ANOTHER_LOCK}"
         )
     missing = _missing(request)
     if missing and not fill:

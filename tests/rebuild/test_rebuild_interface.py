@@ -186,6 +186,22 @@ def _bundle_of(lock: Snapshot, where: Path) -> Path:
     return where
 
 
+def test_a_bundle_of_another_lock_says_what_to_give_instead() -> None:
+    """``rebuild after.lock --bundle supp`` (supp made of an earlier lock) read only "supp: the bundle was made from
+    another lock (first difference: gitlib)": it says to give the lock the bundle holds, or to bundle this one."""
+    from envsnap.artifacts.bundle import check_made_from
+
+    lock = Snapshot(python=PythonEnv(packages=(_pinned("a", "1.0", "1"),)))
+    for bundled in (_pinned("a", "2.0", "1"), _pinned("a", "1.0", "2")):
+        other = Snapshot(python=PythonEnv(packages=(bundled,)))
+        with pytest.raises(BadBundleError) as error:
+            check_made_from(lock, other, "supp")
+        assert str(error.value).startswith("supp: the bundle was made from another lock ("), error.value
+        assert str(error.value).endswith(
+            "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)"
+        ), error.value
+
+
 @pytest.mark.parametrize(
     ("bundled", "message"),
     [
