@@ -12,6 +12,7 @@ package to a file by hash) -> bundled (every file present and hash-checked) -> F
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -232,7 +233,7 @@ def _items(
         "" if meta_ok and not stale else artifact_cmd,
     )
     yield _code(lock, crate, artifact_cmd)
-    yield _run(bundle, prefix, lock_arg, artifact_cmd)
+    yield _run(bundle, folder, prefix, lock_arg, artifact_cmd)
     deposit = has(ZENODO) and has(CFF)
     if deposit and not bundled.ok:
         # Deposited as it is, the archive would publish a bundle that fails its own SHA256SUMS (an altered file,
@@ -546,7 +547,7 @@ def _code(lock: Snapshot, crate: dict[str, Any] | None, artifact_cmd: str) -> It
     return Item("code-identified", "reusable", True, f"commit {project.commit[:12]} (clean), {swhid}")
 
 
-def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -> Item:
+def _run(bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifact_cmd: str) -> Item:
     remedy = (
         f"{prefix}envsnap run --lock {lock_arg} --data DATA --output OUT -o RUN.toml -- COMMAND, then "
         + artifact_cmd.removeprefix(prefix).replace(" --artifact ", " --artifact --run RUN.toml ", 1)
@@ -558,6 +559,18 @@ def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -
 
     fingerprinted = 0
     for path in records:
+        odd = _not_a_file(path)
+        if odd:
+            # Not followed: a link may lead to any file of the reader's (a stranger's bundle), which would be read
+            # and graded as the bundle's record. files-bundled refuses it too; removing it is the whole remedy
+            # (SHA256SUMS and the crate list no link).
+            return Item(
+                "run-recorded",
+                "reproduced",
+                False,
+                f"{path.name}: {odd} in {RUNS}/, not read (a bundle holds only files)",
+                f"{prefix}rm -- {sinks.shell_word(f'{folder}/{RUNS}/{path.name}')}",
+            )
         try:
             rec = run_record.load(path)
         except EnvsnapError as exc:
@@ -583,6 +596,18 @@ def _run(bundle: Bundle | None, prefix: str, lock_arg: str, artifact_cmd: str) -
         else f"{len(records) - fingerprinted} run record(s) without sha256 data fingerprints",
         "" if ok else remedy.replace("--data DATA", "--data DATA (without --data-fast)"),
     )
+
+
+def _not_a_file(path: Path) -> str:
+    """What ``path`` is where it is no regular file nor folder, without following it: "a link", "a special file";
+    "" otherwise (a folder is said by the record loader, which reads nothing of it)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return ""  # gone meanwhile: the loader says so
+    if stat.S_ISLNK(mode):
+        return "a link"
+    return "" if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "a special file"
 
 
 def read_crate(bundle: Bundle | None) -> dict[str, Any] | None:

@@ -823,3 +823,28 @@ def test_an_artifact_bundles_export_gives_its_own_appendix_with_the_artifact_par
         "note: the bundle's own appendix.md has its artifact part in full: the audit grade could not be read from "
         "the bundle's files"
     ) in " ".join(exported.err.split()), exported
+
+
+def test_the_audit_reads_no_run_record_through_a_link_and_its_remedy_removes_it(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``runs/extra.toml`` a link to a file outside the bundle (a stranger's bundle may point it at any file of the
+    reader's) was followed and read as one of the bundle's records: a valid record there graded run-recorded ok
+    with "2 run record(s)", a file the bundle does not hold. It is not read: the item is short, naming it, and its
+    remedy, run as pasted, removes it, after which the audit finds the bundle as it was."""
+    copy = tmp_path / "supp"
+    shutil.copytree(stages.artifact, copy)
+    outside = tmp_path / "elsewhere" / "theirs.toml"
+    outside.parent.mkdir()
+    shutil.copy(stages.run, outside)
+    (copy / "runs" / "extra.toml").symlink_to(outside)
+    items = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
+    item = items["run-recorded"]
+    assert not item["ok"], item
+    assert item["detail"] == "extra.toml: a link in runs/, not read (a bundle holds only files)", item
+    assert item["remedy"] == f"rm -- {sinks.shell_word(f'{copy}/runs/extra.toml')}", item
+    assert subprocess.run(shlex.split(item["remedy"]), check=False).returncode == 0
+    assert outside.is_file() and not (copy / "runs" / "extra.toml").exists()
+    after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
+    assert after["run-recorded"]["ok"] and after["run-recorded"]["detail"].startswith("1 run record(s)"), after
+    assert after["files-bundled"]["ok"], after
