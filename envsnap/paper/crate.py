@@ -34,6 +34,7 @@ _ENCODING = {
     ".whl": "application/zip",
     ".json": "application/json",
     ".toml": "application/toml",
+    ".lock": "application/toml",  # envsnap.lock: TOML, as every lock envsnap writes
     ".md": "text/markdown",
     ".tex": "application/x-tex",
     ".txt": "text/plain",

@@ -161,6 +161,20 @@ def test_the_ro_crate_validates_with_rocrate_and_lists_every_file(stages: Stages
     assert {"@id": "https://w3id.org/ro/wfrun/process/0.5"} in by_id["./"]["conformsTo"]
 
 
+def test_every_file_of_the_ro_crate_names_its_encoding_format(stages: Stages) -> None:
+    """RO-Crate 1.1: a File data entity SHOULD have an ``encodingFormat`` (a media type); the crate gave one to every
+    file but ``envsnap.lock``, the environment the artifact is about (the RO-Crate validator's 'Missing or invalid
+    encodingFormat' on it). A lock is TOML."""
+    import re
+
+    doc = json.loads((stages.artifact / "ro-crate-metadata.json").read_text())
+    files = {e["@id"]: e for e in doc["@graph"] if e.get("@type") == "File"}
+    assert files["envsnap.lock"].get("encodingFormat") == "application/toml", files["envsnap.lock"]
+    media_type = re.compile(r"^\w+/\w[\w.+-]*$")
+    lacking = sorted(i for i, e in files.items() if not media_type.match(str(e.get("encodingFormat", ""))))
+    assert not lacking, lacking
+
+
 def test_citation_cff_validates_against_the_cff_1_2_0_schema(stages: Stages) -> None:
     import jsonschema
 
