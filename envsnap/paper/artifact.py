@@ -20,7 +20,7 @@ from .._fs import atomic_write_bytes, atomic_write_text, join_relative
 from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVariables, render_latex, render_markdown
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
-from ..errors import BundleError
+from ..errors import BundleError, EnvsnapError
 from ..model import Snapshot
 from ..platforms import major_minor
 from ..progress import Progress
@@ -253,9 +253,19 @@ def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -
     from .. import lockfile
     from ..runs import record as run_record
 
-    if not path.is_file():
+    if not path.is_file() and not kept:
         raise MetadataError(f"--run {grammar.shown(str(path))}: no such run record")
-    rec = run_record.load(path)
+    try:
+        rec = run_record.load(path)
+    except EnvsnapError as exc:
+        if not kept:
+            raise
+        # Not given with --run: the record an earlier --artifact run left, which no longer loads (cut short,
+        # edited). Said as the bundle's, with what makes the folder bundle again.
+        raise MetadataError(
+            f"{exc} (a run record kept in the bundle from an earlier --artifact run): remove it, or put back the "
+            "record as envsnap run wrote it, or make the bundle in a new folder"
+        ) from None
     name = path.name if path.name.endswith(".toml") else path.name + ".toml"
     if not grammar.is_base_name(name):
         raise MetadataError(

@@ -273,7 +273,7 @@ def artifact_again(bundle: Bundle | None, folder: str) -> str:
     runs = sorted(
         p.name
         for p in (root / RUNS).glob("*.toml")
-        if grammar.is_base_name(p.name) and p.is_file() and not p.is_symlink()
+        if grammar.is_base_name(p.name) and p.is_file() and not p.is_symlink() and _loads(p)
     )
     if not runs and not any((root / name).is_file() for name in (REPRODUCING, CFF, ZENODO, CRATE)):
         return ""
@@ -293,6 +293,18 @@ def artifact_again(bundle: Bundle | None, folder: str) -> str:
         words += [f"--doi={sinks.shell_word(meta.doi)}"] if meta.doi else []
         options = " ".join(words)
     return " ".join([options, *(f"--run {sinks.shell_word(f'{folder}/{RUNS}/{name}')}" for name in runs)])
+
+
+def _loads(path: Path) -> bool:
+    """Whether the record at ``path`` loads: one that does not (cut short, edited) is given as no ``--run``, which
+    ``bundle`` refuses; it names it as the bundle's kept record (and run-recorded's remedy removes it)."""
+    from ..runs import record as run_record
+
+    try:
+        run_record.load(path)
+    except EnvsnapError:
+        return False
+    return True
 
 
 def _author_arg(author: Author) -> str:
@@ -574,7 +586,17 @@ def _run(bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifac
         try:
             rec = run_record.load(path)
         except EnvsnapError as exc:
-            return Item("run-recorded", "reproduced", False, f"{path.name}: {exc}", remedy)
+            # bundle refuses to make the folder again while it holds it (a record it would keep, unread): removed
+            # first, the artifact made again without it (artifact_cmd gives no --run for it).
+            again = artifact_cmd.removeprefix(prefix)
+            return Item(
+                "run-recorded",
+                "reproduced",
+                False,
+                f"{path.name}: {exc}",
+                f"{prefix}rm {'-r ' if path.is_dir() else ''}-- {sinks.shell_word(f'{folder}/{RUNS}/{path.name}')} "
+                f"&& {again}",
+            )
         named = rec.environment.lock_digest
         if bundle is not None and not rec.environment.made_with(bundle.lock):
             # rerun would say "environment: differs" for every reader: the run used another lock than this one.

@@ -862,3 +862,39 @@ def test_the_audit_reads_no_run_record_through_a_link_and_its_remedy_removes_it(
     after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
     assert after["run-recorded"]["ok"] and after["run-recorded"]["detail"].startswith("1 run record(s)"), after
     assert after["files-bundled"]["ok"], after
+
+
+def test_a_broken_record_kept_in_runs_is_named_and_its_audit_remedy_runs_as_pasted(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record in an artifact's ``runs/`` that no longer loads (cut short in a copy, edited): bundling the folder
+    again refused it with the loader's line alone, as if it had been given with ``--run``, and every remedy of the
+    audit bundled again with ``--run`` naming that very record, which ``bundle`` refuses (exit 2): none could be
+    followed. ``bundle`` says it is a record the bundle kept and what to do; the audit's remedies no longer give it
+    as a ``--run``, and run-recorded's removes it first, after which the bundle is intact again."""
+    copy = tmp_path / "supp"
+    shutil.copytree(stages.artifact, copy)
+    broken = copy / "runs" / stages.run.name
+    broken.write_text(broken.read_text()[:200])
+    monkeypatch.chdir(stages.project)
+    again = cli(
+        "bundle", copy / "envsnap.lock", "-o", copy, "--artifact", "--title", "T", "--author", "A", "--license", "MIT"
+    )
+    assert again.code == 2, again
+    assert again.err.count("\n") == 1 and f"runs/{stages.run.name}" in again.err, again.err
+    assert "kept in the bundle from an earlier --artifact run" in again.err, again.err
+    assert "remove it" in again.err, again.err
+    items = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
+    assert not items["run-recorded"]["ok"] and stages.run.name in items["run-recorded"]["detail"], items
+    for item in items.values():
+        assert f"--run {sinks.shell_word(str(broken))}" not in item["remedy"], item
+    removal, _, bundling = items["run-recorded"]["remedy"].partition(" && ")
+    assert removal == f"rm -- {sinks.shell_word(str(broken))}", removal
+    assert subprocess.run(shlex.split(removal), check=False).returncode == 0 and not broken.exists()
+    words = shlex.split(bundling)
+    assert words[:2] == ["envsnap", "bundle"], bundling
+    result = cli(*words[1:])
+    assert result.code == 0, (bundling, result)
+    after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
+    assert after["files-bundled"]["ok"] and after["citable"]["ok"], after
+    assert after["run-recorded"]["detail"] == "no run record in the bundle", after

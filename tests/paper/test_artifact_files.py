@@ -17,6 +17,7 @@ from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle
 from envsnap.paper import artifact
 from envsnap.paper.metadata import ArtifactMeta, Author
+from envsnap.runs import record as run_record
 
 
 def bundle_of(tmp_path: Path) -> Bundle:
@@ -364,6 +365,18 @@ def test_audit_remedies_of_an_archive_of_a_folders_content_unpack_it_into_a_fold
     ]
 
 
+def _a_record(bundle: Bundle) -> run_record.RunRecord:
+    time = "2026-12-01T10:00:00.000Z"
+    return run_record.sealed(
+        run_record.RunRecord(
+            run=run_record.Meta(generator="envsnap 0.1.0", created=time),
+            command=run_record.Command(argv=("python", "train.py")),
+            result=run_record.Outcome(started=time, ended=time, duration_ms=1, exit_status=0),
+            environment=run_record.Environment(lock="envsnap.lock", lock_digest=bundle.lock.envsnap.content_digest),
+        )
+    )
+
+
 def test_audit_remedies_that_bundle_an_artifact_again_give_its_artifact_options(tmp_path: Path) -> None:
     # The base-image remedy of an artifact bundle was `envsnap bundle LOCK -o DIR --with-base-image`: followed, it
     # rewrote the README and appendix without the artifact, the RO-Crate no longer described the bundle, and the
@@ -378,8 +391,10 @@ def test_audit_remedies_that_bundle_an_artifact_again_give_its_artifact_options(
     meta = from_args("Table 2: it's $HOME", authors, "MIT OR Apache-2.0", "10.1145/3589334.3645700")
     (bundle.root / citation.CFF).write_text(citation.cff(meta, bundle.lock))
     (bundle.root / "runs").mkdir()
-    (bundle.root / "runs" / "my run.toml").write_text("")
-    (bundle.root / "runs" / "b.toml").write_text("")
+    # Records that load: an empty file stood for one here, which bundle refuses as a --run (as a kept one too).
+    for name in ("my run.toml", "b.toml"):
+        run_record.dump(_a_record(bundle), bundle.root / "runs" / name)
+    (bundle.root / "runs" / "broken.toml").write_text("")  # given as no --run: run-recorded's remedy removes it
     bundle.write_sums()
     again = [  # each value from the file joined to its option: one starting with "-" is no option then
         "--artifact",
