@@ -98,9 +98,15 @@ class BundleError(EnvsnapError):
 class BadBundleError(BundleError):
     """A bundle that fails its checks: a file that does not match ``SHA256SUMS`` or the bundle's lock, one
     missing or added, an unsafe or malformed archive, a saved image that is not the one it pins, a bundle made
-    from another lock. A bundle comes from a stranger: bad input, exit code 2, as a lock outside its grammar."""
+    from another lock. A bundle comes from a stranger: bad input, exit code 2, as a lock outside its grammar.
+    ``odd``: where the failure is a link or special file in the bundle, its path relative to the bundle (which
+    bundling the folder again keeps: the audit's remedy removes it)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, odd: str = "") -> None:
+        super().__init__(message)
+        self.odd = odd
 
 
 class FleetError(EnvsnapError):

@@ -452,7 +452,10 @@ def _bundle_files(root: Path, *, strict: bool = False, shown: Callable[[str], st
                     raise
                 raise unreadable(path, exc) from None
             if strict and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                raise BadBundleError(f"{named(path)}: a link or special file in the bundle (a bundle holds only files)")
+                raise BadBundleError(
+                    f"{named(path)}: a link or special file in the bundle (a bundle holds only files)",
+                    odd=path.relative_to(root).as_posix(),
+                )
             if stat.S_ISREG(st.st_mode):
                 rel = path.relative_to(root).as_posix()
                 if rel not in (SUMS, INCOMPLETE):

@@ -26,7 +26,7 @@ from .._defaults import NVML_HUNG
 from .._frozen import frozen
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
 from ..cudaneed import cuda_need
-from ..errors import BundleError, EnvsnapError, UsageError
+from ..errors import BadBundleError, BundleError, EnvsnapError, UsageError
 from ..model import Snapshot
 from .citation import CFF, ZENODO
 from .crate import NAME as CRATE
@@ -200,7 +200,7 @@ def _items(
         if seal
         else bundle_cmd
     )
-    bundled = _bundled(lock, bundle, again_from, completing, seal)
+    bundled = _bundled(lock, bundle, again_from, completing, seal, folder=folder, prefix=prefix)
     yield bundled
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
     yield _base_image(bundle, bundle_cmd)
@@ -317,7 +317,16 @@ def _author_arg(author: Author) -> str:
     return f"{name} <{author.orcid}>" if author.orcid else name
 
 
-def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: bool = False, seal: str = "") -> Item:
+def _bundled(
+    lock: Snapshot,
+    bundle: Bundle | None,
+    remedy: str,
+    completing: bool = False,
+    seal: str = "",
+    *,
+    folder: str = "",
+    prefix: str = "",
+) -> Item:
     if bundle is None:
         return Item("files-bundled", "bundled", False, "a lock alone: no file is bundled", remedy)
     try:
@@ -328,6 +337,10 @@ def _bundled(lock: Snapshot, bundle: Bundle | None, remedy: str, completing: boo
             if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
                 bundle.check_wheel(pkg)
     except BundleError as exc:
+        if isinstance(exc, BadBundleError) and exc.odd:
+            # Bundling the folder again keeps a link or special file: the remedy removes it (SHA256SUMS and the
+            # crate list none), or the next audit is short the same way.
+            remedy = f"{prefix}rm -- {sinks.shell_word(f'{folder}/{exc.odd}')}"
         return Item("files-bundled", "bundled", False, f"not intact: {exc}", remedy)
     return Item(
         "files-bundled",

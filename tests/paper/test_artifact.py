@@ -898,3 +898,23 @@ def test_a_broken_record_kept_in_runs_is_named_and_its_audit_remedy_runs_as_past
     after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
     assert after["files-bundled"]["ok"] and after["citable"]["ok"], after
     assert after["run-recorded"]["detail"] == "no run record in the bundle", after
+
+
+def test_the_remedy_of_a_link_in_a_bundle_removes_it_and_the_bundle_is_intact_again(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A link in a bundle (``notes.txt`` -> a file elsewhere) makes files-bundled short, and its remedy bundled the
+    folder again, which keeps the link: followed as pasted, the next audit was short the same way, for ever. The
+    remedy removes the link (SHA256SUMS and the crate list none), and the bundle is intact again."""
+    copy = tmp_path / "supp"
+    shutil.copytree(stages.artifact, copy)
+    outside = tmp_path / "notes.txt"
+    outside.write_text("mine\n")
+    (copy / "notes.txt").symlink_to(outside)
+    item = next(i for i in json.loads(cli("audit", copy, "--json").out)["items"] if i["id"] == "files-bundled")
+    assert not item["ok"] and "notes.txt: a link or special file in the bundle" in item["detail"], item
+    assert item["remedy"] == f"rm -- {sinks.shell_word(f'{copy}/notes.txt')}", item
+    assert subprocess.run(shlex.split(item["remedy"]), check=False).returncode == 0
+    assert outside.read_text() == "mine\n"
+    after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
+    assert after["files-bundled"]["ok"] and after["run-recorded"]["ok"], after
