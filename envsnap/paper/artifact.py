@@ -401,13 +401,25 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
             if rel in (SUMS, crate.NAME, INCOMPLETE) or path.is_symlink():
                 continue
             files[rel] = (known_sha256(path), path.stat().st_size)
-    doc = crate.build(bundle.lock, files, meta, code=code, run=runs[0] if runs else None)
+    doc = crate.build(bundle.lock, files, meta, code=code, run=runs[0] if runs else None, today=_today())
     if len(runs) > 1:
         root = next(entity for entity in doc["@graph"] if entity.get("@id") == "./")
         for extra in runs[1:]:
             doc["@graph"].extend(crate.run_action(extra, files))
             root["mentions"].append({"@id": extra["id"]})  # every run reachable from the root, not the first alone
     atomic_write_text(bundle.root / crate.NAME, crate.dumps(doc))
+
+
+def _today() -> str:
+    """The day the artifact is made (UTC), or the day of ``SOURCE_DATE_EPOCH`` where a build sets it (the same
+    crate each time); a value that is no number of seconds is not one, and today is taken."""
+    import datetime
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = datetime.datetime.now(datetime.timezone.utc)
+    if epoch.isascii() and epoch.isdigit() and len(epoch) <= 11:
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    return moment.date().isoformat()
 
 
 def _editable_folders(lock: Snapshot) -> list[str]:

@@ -61,9 +61,12 @@ def build(
     *,
     code: Mapping[str, str] | None = None,
     run: Mapping[str, Any] | None = None,
+    today: str = "",
 ) -> dict[str, Any]:
     """The crate's JSON-LD. ``files``: relative path -> (sha256, size) of every file of the bundle (the crate's
-    own file excluded); ``code``: the project's SWHIDs and commit; ``run``: a run record's facts (``run_action``)."""
+    own file excluded); ``code``: the project's SWHIDs and commit; ``run``: a run record's facts (``run_action``);
+    ``today``: the date the artifact is made, its ``datePublished`` where the lock records no capture time (an
+    imported lock): RO-Crate 1.1 requires one of the root dataset."""
     graph: list[dict[str, Any]] = []
     root: dict[str, Any] = {
         "@id": "./",
@@ -74,7 +77,7 @@ def build(
             "A self-contained, hash-checked environment bundle made by envsnap: the lock, the files it installs, "
             "and how to rebuild and check it (REPRODUCING.md)."
         ),
-        "datePublished": lock.envsnap.created or "",
+        "datePublished": lock.envsnap.created or today,
         "identifier": lock.envsnap.content_digest,
         "hasPart": [{"@id": file_id(rel)} for rel in sorted(files)],
     }

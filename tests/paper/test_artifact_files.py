@@ -1234,3 +1234,31 @@ def test_audit_of_a_runtime_a_binary_loads_asks_for_no_cudnn_nothing_loads(tmp_p
     lockfile.dump(lockfile.seal(with_cudnn), lock)
     gpu = next(i for i in json.loads(cli("audit", lock, "--json").out)["items"] if i["id"] == "gpu-stack")
     assert gpu["ok"] and gpu["detail"] == "GPU stack recorded (driver, CUDA, cuDNN, compute capabilities)", gpu
+
+
+def test_the_ro_crate_of_a_lock_without_a_capture_time_is_still_dated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An imported lock (`envsnap import requirements.txt`) records no capture time, and its artifact's RO-Crate
+    had no ``datePublished``, which RO-Crate 1.1 requires of the root dataset (the RO-Crate validator: 'The Root
+    Data Entity MUST have a datePublished property'). It is the day the artifact is made, UTC, or the day of
+    ``SOURCE_DATE_EPOCH`` where a build sets it (the same bytes each time)."""
+    import datetime
+
+    from envsnap.paper import crate
+
+    def root_of(folder: Path) -> dict[str, Any]:
+        folder.mkdir()
+        lock = sample_lock(seal=True)
+        lock = lockfile.seal(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, created="")))
+        lockfile.dump(lock, folder / "envsnap.lock")
+        artifact._write_crate(Bundle(folder), META, None, [])
+        doc = json.loads((folder / crate.NAME).read_text())
+        return next(e for e in doc["@graph"] if e["@id"] == "./")
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    before = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    published = root_of(tmp_path / "today")["datePublished"]
+    assert published in (before, datetime.datetime.now(datetime.timezone.utc).date().isoformat()), published
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert root_of(tmp_path / "epoch")["datePublished"] == "2026-01-01"
