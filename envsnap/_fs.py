@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from . import _leftovers
-from .errors import UnsafeInputError
+from .errors import UnsafeInputError, UsageError
 from .grammar import GrammarError, has_control, is_md5_hex, is_sha256_hex, require_base_name
 
 
@@ -188,3 +188,20 @@ def join_relative(folder: str | os.PathLike[str], rel: str, what: str) -> Path:
     if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(base)):
         raise UnsafeInputError(f"{what} {rel[:80]!r}: leads outside {base} (a link)")
     return path
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible-builds.org): the time a build writes into what it makes, in seconds since
+    1970 (a bundle archive's entries, an artifact's RO-Crate date); None where it is unset or empty. Any other value
+    (a word, a negative or fractional number) is ``UsageError``, one line, exit 2: read before anything is made,
+    not found as the archive is written (a traceback, the bundle fetched for nothing)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 11):
+        shown = value if value.isprintable() and len(value) <= 40 else repr(value[:40])
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH={shown}: not a number of seconds since 1970 (reproducible-builds.org): "
+            "unset it or give one"
+        )
+    return int(value)

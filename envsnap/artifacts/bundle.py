@@ -53,7 +53,7 @@ from .._defaults import (
     without_a_cache_root,
 )
 from .._frozen import frozen
-from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative
+from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative, source_date_epoch
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
@@ -750,7 +750,7 @@ def write_archive(root: Path, archive_path: Path, progress: Progress | None = No
     import gzip
     import tarfile
 
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+    epoch = source_date_epoch() or 0
     say = progress or (lambda _line: None)
     top = archive_folder(archive_path)
     files = _bundle_files(root)

@@ -127,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{artifact_flags[0]} describes an artifact: add --artifact")
     if args.artifact and is_archive(args.output):
         raise UsageError("--artifact needs a directory bundle (-o DIR), not an archive: deposit the folder")
+    if args.artifact or is_archive(args.output):
+        from .._fs import source_date_epoch
+
+        source_date_epoch()  # the archive's times, the RO-Crate's date: a bad value is one line now, not a traceback
     lock = lockfile.load(args.lock)
     project = project_root(args.project, args.lock)
     if args.project is not None and project is not None:

@@ -16,7 +16,7 @@ from typing import Any
 from .. import _templates, grammar, sinks
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
-from .._fs import atomic_write_bytes, atomic_write_text, join_relative
+from .._fs import atomic_write_bytes, atomic_write_text, join_relative, source_date_epoch
 from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVariables, render_latex, render_markdown
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
@@ -412,14 +412,13 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
 
 def _today() -> str:
     """The day the artifact is made (UTC), or the day of ``SOURCE_DATE_EPOCH`` where a build sets it (the same
-    crate each time); a value that is no number of seconds is not one, and today is taken."""
+    crate each time; the command line refused a bad value before anything was made)."""
     import datetime
 
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    moment = datetime.datetime.now(datetime.timezone.utc)
-    if epoch.isascii() and epoch.isdigit() and len(epoch) <= 11:
-        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
-    return moment.date().isoformat()
+    epoch = source_date_epoch()
+    if epoch is None:
+        return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).date().isoformat()
 
 
 def _editable_folders(lock: Snapshot) -> list[str]:

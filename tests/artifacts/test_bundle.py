@@ -272,6 +272,25 @@ def test_an_archive_kind_envsnap_does_not_write_is_refused(tmp_path: Path, cli: 
     assert not (tmp_path / name).exists()
 
 
+@pytest.mark.parametrize("value", ["abc", "-5", "1.5e9"])
+def test_a_source_date_epoch_that_is_no_number_of_seconds_is_one_line_before_anything_is_made(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """``SOURCE_DATE_EPOCH=abc envsnap bundle LOCK -o b.tar.gz`` fetched and assembled the bundle, then ended in
+    a ValueError traceback as the archive was written (exit 1), its folder left behind. It is read before anything
+    is made: one line naming the variable, exit 2; an artifact's RO-Crate date (``bundle --artifact``) reads it the
+    same way."""
+    empty = Snapshot(python=PythonEnv(version="3.11.7"))  # nothing to fetch: the archive was reached at once
+    lock = lockfile.dump(empty, tmp_path / "l.lock")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    for output in (tmp_path / "b.tar.gz", tmp_path / "art"):
+        extra = ["--artifact", "--title", "T", "--author", "A", "--license", "MIT"] if output.suffix == "" else []
+        result = cli("bundle", lock, "-o", output, "--offline", *extra)
+        assert result.code == 2, result
+        assert result.err.count("\n") == 1 and "SOURCE_DATE_EPOCH" in result.err and "Traceback" not in result.err
+        assert not output.exists() and list(tmp_path.iterdir()) == [tmp_path / "l.lock"], list(tmp_path.iterdir())
+
+
 def test_everything_checkable_is_checked_before_anything_is_fetched(tmp_path: Path) -> None:
     """issue 12.8: bundle failed only after fetching everything, one problem at a time. Now every local
     project, VCS install and disk need is checked first, and the error lists them all by package name."""
