@@ -60,8 +60,9 @@ class Context:
     redactor: PathRedactor
 
 
-def context() -> Context:
-    cwd = os.getcwd()
+def context(cwd: str | None = None) -> Context:
+    """The context of a run started in ``cwd`` (default: the working directory)."""
+    cwd = cwd or os.getcwd()
     root = Path(find_root(cwd) or cwd)
     rel = os.path.relpath(os.path.realpath(cwd), os.path.realpath(root))
     return Context(
@@ -424,6 +425,7 @@ def prepare(
     ahead: bool = True,
     python_from: str = "--python",
     code: Callable[[], tuple[State, Sequence[str]] | None] | None = None,
+    cwd: str | None = None,
 ) -> Prepared:
     """The project and its code, the environment (``verify`` against ``lock``, or a capture when there is none,
     to be stored at ``capture_path``; either reused from the capture memo while the environment is unchanged),
@@ -434,12 +436,13 @@ def prepare(
     Without ``ahead``, the reading ahead is left to ``read_ahead`` (``--strict`` verifies before the command
     starts, and reads ahead once it runs). ``python_from``: what chose ``python``, as the record names it.
     ``code``: the project's git state read as the command started, and the paths in it written since
-    (``gitstate.state_as_of``; None outside a work tree), else it is read now."""
+    (``gitstate.state_as_of``; None outside a work tree), else it is read now. ``cwd``: where the run started (a
+    ``record_run`` block may have changed directory since; default: the working directory)."""
     import sys
 
     from . import cache
 
-    ctx = context()
+    ctx = context(cwd)
     excluded = [record, *([lock_path] if lock_path else []), *([capture_path] if capture_path else []), *exclude]
     written: Sequence[str] = ()
     if code is None:

@@ -590,6 +590,7 @@ def _code_reader(
     outputs: Sequence[str],
     captures: bool,
     imported: threading.Event | None = None,
+    cwd: str | None = None,
 ) -> Callable[[], Any]:
     """What reads the code state of a run (``gitstate.state_as_of``) with its start taken now, before the
     command is spawned (the block entered); None outside a work tree. The record, ``lock``, the ``outputs`` and,
@@ -605,7 +606,7 @@ def _code_reader(
         finally:
             if imported is not None:
                 imported.set()
-        root = find_root(os.getcwd())
+        root = find_root(cwd or os.getcwd())  # ``cwd``: where the run started (a record_run block may move)
         if root is None:
             return None
         path = Path(record)
@@ -638,10 +639,13 @@ def captured_lock_path(record: Path) -> Path:
     return record.with_name(record.name + ".lock") if lock == record else lock
 
 
-def _resolve(path: str) -> Path:
+def _resolve(path: str, base: str | None = None) -> Path:
+    """A --data/--output path on this machine: ``~`` expanded, a relative path under ``base`` (the folder the run
+    started in: a ``record_run`` block may change directory) or the working directory."""
     from pathlib import Path
 
-    return Path(os.path.expanduser(path))
+    expanded = Path(os.path.expanduser(path))
+    return expanded if base is None else Path(base, expanded)
 
 
 def _not_written(path: str, earlier: object) -> str:
@@ -654,21 +658,21 @@ def _not_written(path: str, earlier: object) -> str:
     return f"output {path}: not written by the command (the {what} from before is unchanged)"
 
 
-def _output_state(path: str) -> tuple[int, int, int, int] | data_mod.Fingerprint | None:
+def _output_state(path: str, base: str | None = None) -> tuple[int, int, int, int] | data_mod.Fingerprint | None:
     """A regular file's identity and state (device, inode, mtime, size), a directory's every file's by size and
     mtime (a fast fingerprint, as ``rerun`` tells an output it did not write), None for anything else: an output
     whose state is the same after the command as before it was not written by the command."""
     import stat
 
     try:
-        info = os.stat(_resolve(path))
+        info = os.stat(_resolve(path, base))
     except OSError:
         return None
     if stat.S_ISDIR(info.st_mode):
         from . import data as data_mod  # only for a folder: the command waits for this
 
         try:
-            return data_mod.fingerprint(_resolve(path), fast=True)
+            return data_mod.fingerprint(_resolve(path, base), fast=True)
         except data_mod.DataError:
             return None
     if not stat.S_ISREG(info.st_mode):
@@ -731,7 +735,12 @@ def record_run(
     from .record import Outcome, dump
     from .reports import PythonReport
 
-    record_path = Path(path)
+    # The block may change directory (os.chdir into a run folder, as Hydra does): every relative path, and the
+    # project, are the start folder's, as the record's command.cwd is; the record, its lock and the outputs were
+    # otherwise looked for where the block ended.
+    here = os.getcwd()
+    record_path = Path(here, path)
+    lock_path = Path(here, lock) if lock is not None else None
     variables = named_variables(env, os.environ)  # as the block starts with them
     command = list(argv) if argv is not None else [sys.executable, *sys.argv]
     recordable_command(command, [os.fspath(p) for p in data], [os.fspath(p) for p in outputs])
@@ -741,21 +750,24 @@ def record_run(
         for folder in paths:  # the record and its lock would be files of what is fingerprinted, found by every rerun
             refuse_output_inside(path, folder, f"the {name} folder", "put the record in what it fingerprints", "path")
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
-    snapshot = lockfile.load(lock) if lock is not None else None
+    snapshot = lockfile.load(lock_path) if lock_path is not None else None
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])
     # Read while the block runs: what git reports it wrote before git read it is said (``run_command``).
-    reader = _code_reader(record_path, lock, handle.outputs, snapshot is None)
+    reader = _code_reader(
+        record_path, lock_path, [os.fspath(_resolve(p, here)) for p in handle.outputs], snapshot is None, cwd=here
+    )
     prepared = Background(
         lambda: assemble.prepare(
             command,
             lock=snapshot,
-            lock_path=Path(lock) if lock is not None else None,
+            lock_path=lock_path,
             record=record_path,
             python=sys.executable,
             python_from="the interpreter running the record_run block",  # no --python was given
-            exclude=handle.outputs,
+            exclude=[_resolve(p, here) for p in handle.outputs],
             capture_path=None if snapshot is not None else captured_lock_path(record_path),
             code=reader,
+            cwd=here,
         )
     )
     prepared.start()
@@ -763,7 +775,7 @@ def record_run(
     watch.start()
     started, t0 = utc_now(), time.monotonic()
     status, interrupted = 0, False
-    before = {p: _output_state(p) for p in handle.outputs}  # those named at the start: see ``_run``
+    before = {p: _output_state(p, here) for p in handle.outputs}  # those named at the start: see ``_run``
     try:
         yield handle
     except KeyboardInterrupt:
@@ -783,11 +795,11 @@ def record_run(
         said = []
         for p in handle.outputs:
             earlier = before.get(p)
-            if earlier is not None and _output_state(p) == earlier:  # as ``run_command`` says it
+            if earlier is not None and _output_state(p, here) == earlier:  # as ``run_command`` says it
                 outs.append((p, data_mod.missing(fast=fast)))
                 said.append(_not_written(p, earlier))
             else:
-                fp = data_mod.fingerprint(_resolve(p), fast=fast, missing_ok=True)
+                fp = data_mod.fingerprint(_resolve(p, here), fast=fast, missing_ok=True)
                 outs.append((p, fp))
                 if fp.kind == "missing":
                     said.append(_not_written(p, None))

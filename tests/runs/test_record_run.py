@@ -381,3 +381,27 @@ def test_a_file_the_block_wrote_before_git_read_the_tree_is_said(
     )
     assert run.record is not None and run.record.code is not None and run.record.code.dirty
     assert run.warnings == (*run.record.environment.drift, line)
+
+
+def test_a_block_that_changes_the_working_directory_is_recorded_where_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """A training script that changes directory in the block (``os.chdir`` into its run folder, as Hydra does for
+    every run) lost its record: the relative record path, lock and outputs were taken from the folder the block
+    ended in (``LockfileError: runs/cd.lock: cannot write``, raised out of a block that succeeded, no record). They
+    are the block's start folder's, as its command's working directory is."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.txt").write_text("input")
+    (tmp_path / "outputs" / "day1").mkdir(parents=True)
+    with envsnap.record_run("runs/cd.toml", data=["data"], outputs=["res.txt"], argv=["python", "train.py"]) as run:
+        (tmp_path / "res.txt").write_text("result")
+        os.chdir(tmp_path / "outputs" / "day1")
+    assert run.record is not None
+    loaded = rec.load(tmp_path / "runs" / "cd.toml")
+    assert loaded.command.cwd == "." and (tmp_path / "runs" / "cd.lock").is_file()
+    [output] = loaded.outputs()
+    assert output.path == "res.txt" and output.kind == "file" and output.files == 1, output
+    assert not [w for w in run.warnings if "not written" in w], run.warnings
+    assert not list((tmp_path / "outputs" / "day1").iterdir())
