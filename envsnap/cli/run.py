@@ -119,7 +119,7 @@ def command_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs.recorder import RunRequest, named_variables, recordable_command, run_command
+    from ..runs.recorder import RunRequest, named_variables, record_folder, recordable_command, run_command
 
     argv = command_of(args)
     variables = named_variables(args.env, os.environ)  # as the command gets them: read before it starts
@@ -128,10 +128,6 @@ def run(args: argparse.Namespace) -> int:
     # Found out before the command runs, not after: its record would be lost.
     if args.record == "-":  # standard output is the command's own; the record went into a file named "-"
         raise EnvsnapError(f"-o -: the record is a file (standard output is the command's): -o {DEFAULT_RECORD}")
-    if args.record.endswith(("/", os.sep)) or os.path.isdir(args.record):
-        raise EnvsnapError(
-            f"-o {args.record}: a folder; name the record's file in it (-o {os.path.join(args.record, DEFAULT_RECORD)})"
-        )
     from .._samefile import refuse_output_inside, refuse_output_over_input
 
     # The lock it is checked against, the data it fingerprints, the command's own outputs: never the record's file.
@@ -150,14 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 f"the {option} folder",
                 "put the record and its lock in what it fingerprints, and every rerun would find them there",
             )
-    folder = os.path.dirname(args.record) or "."
-    try:
-        os.makedirs(folder, exist_ok=True)  # as pytest --junitxml=reports/x.xml does: the umask's permissions
-        writable = os.access(folder, os.W_OK)
-    except OSError:  # a file on the way, no permission to make it
-        writable = False
-    if not writable:
-        raise EnvsnapError(f"-o {args.record}: {folder} is not a folder envsnap can write the record in")
+    record_folder(args.record, "-o ")
     request = RunRequest(
         argv=tuple(argv),
         record=args.record,

@@ -698,6 +698,26 @@ class RecordedRun:
         self.outputs.append(os.fspath(path))
 
 
+def record_folder(record: str, option: str = "") -> None:
+    """Refuse a record path that names a folder, and make the folder it goes in (the umask's permissions, as pytest
+    --junitxml=reports/x.xml does), refusing one envsnap cannot write in: before the command or block runs, whose
+    record would otherwise be lost at its end. ``option``: how the path was given (``"-o "``)."""
+    from ..errors import UsageError
+
+    if record.endswith(("/", os.sep)) or os.path.isdir(record):
+        raise UsageError(
+            f"{option}{record}: a folder; name the record's file in it ({option}{os.path.join(record, 'run.toml')})"
+        )
+    folder = os.path.dirname(record) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:  # a file on the way, no permission to make it
+        writable = False
+    if not writable:
+        raise UsageError(f"{option}{record}: {folder} is not a folder envsnap can write the record in")
+
+
 @contextlib.contextmanager
 def record_run(
     path: str | os.PathLike[str] = "run.toml",
@@ -749,6 +769,7 @@ def record_run(
     for name, paths in (("data", data), ("outputs", outputs)):
         for folder in paths:  # the record and its lock would be files of what is fingerprinted, found by every rerun
             refuse_output_inside(path, folder, f"the {name} folder", "put the record in what it fingerprints", "path")
+    record_folder(os.fspath(path))  # made now, as run -o makes it: found at the block's end, the record was lost
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
     snapshot = lockfile.load(lock_path) if lock_path is not None else None
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])

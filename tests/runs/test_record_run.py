@@ -405,3 +405,25 @@ def test_a_block_that_changes_the_working_directory_is_recorded_where_it_started
     assert output.path == "res.txt" and output.kind == "file" and output.files == 1, output
     assert not [w for w in run.warnings if "not written" in w], run.warnings
     assert not list((tmp_path / "outputs" / "day1").iterdir())
+
+
+def test_a_record_in_a_missing_folder_is_made_there_and_one_that_cannot_be_is_refused_before_the_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """``record_run("runs/day1/r.toml")`` with no ``runs/day1`` ran the whole block, then raised ``LockfileError:
+    ... cannot write`` and left no record (``envsnap run -o`` makes the folder). The folder is made as the block
+    starts, as ``run -o`` makes it; a record path that cannot be one (a folder, a file on the way) is refused
+    before the block runs."""
+    monkeypatch.chdir(tmp_path)
+    with envsnap.record_run("runs/day1/r.toml", lock=host_lock, argv=["python", "train.py"]) as run:
+        pass
+    assert run.record is not None and rec.load(tmp_path / "runs" / "day1" / "r.toml").result.exit_status == 0
+    (tmp_path / "afile").write_text("x")
+    ran = []
+    for bad, said in (("runs/", "a folder"), ("afile/r.toml", "not a folder envsnap can write the record in")):
+        with (
+            pytest.raises(envsnap.EnvsnapError, match=said),
+            envsnap.record_run(bad, lock=host_lock, argv=["python", "train.py"]),
+        ):
+            ran.append(bad)
+    assert not ran
