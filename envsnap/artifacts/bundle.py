@@ -923,6 +923,19 @@ def check_output(output: Path) -> None:
             f"{output}: exists and is not an envsnap bundle (no {SUMS} and {LOCK_NAME}); "
             "name a new or empty directory, or an earlier bundle to complete"
         )
+    if earlier:
+        # An earlier bundle to complete that holds a link or special file (put there since): bundling it again kept
+        # it and said "wrote", and the bundle then failed its own check in every later command.
+        try:
+            _bundle_files(output, strict=True)
+        except BadBundleError as exc:
+            if not exc.odd:
+                raise BundleOutputError(f"{output}: {exc}") from None
+            raise BundleOutputError(
+                f"{output}: holds {grammar.shown(exc.odd)}, a link or special file, which a bundle cannot hold and "
+                f"bundling again would keep: remove it (rm -- {sinks.shell_word(str(output / exc.odd))}) and bundle "
+                "again"
+            ) from None
 
 
 def _make_bundle(

@@ -391,6 +391,31 @@ def test_a_bundle_holds_only_the_folders_it_fills(tmp_path: Path) -> None:
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["images", "wheels"]
 
 
+def test_an_earlier_bundle_holding_a_link_is_refused_before_it_is_completed(tmp_path: Path) -> None:
+    """A link put into an earlier bundle (``ln -s /etc/hostname b/notes.txt``) was kept by bundling into it again,
+    which said "wrote b", exit 0: the bundle then failed its own check in every later command. It is refused before
+    anything is fetched or written (exit 2), naming the file and the command that removes it."""
+    from envsnap.artifacts.bundle import BundleOutputError
+
+    lock = _cached_lock(tmp_path, 2)
+    root = tmp_path / "b"
+    options = BundleOptions(cache_dir=tmp_path / "cache", config=IndexConfig())
+    make_bundle(lock, root, options)
+    sums = (root / "SHA256SUMS").read_bytes()
+    (root / "notes.txt").symlink_to("/etc/hostname")
+    with pytest.raises(BundleOutputError) as caught:
+        make_bundle(lock, root, options)
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == (
+        f"{root}: holds 'notes.txt', a link or special file, which a bundle cannot hold and bundling again would "
+        f"keep: remove it (rm -- {root}/notes.txt) and bundle again"
+    )
+    assert (root / "SHA256SUMS").read_bytes() == sums and (root / "notes.txt").is_symlink()
+    (root / "notes.txt").unlink()
+    make_bundle(lock, root, options)
+    Bundle(root).verify_sums()
+
+
 def test_a_folder_made_to_be_moved_into_place_has_the_umasks_permissions(tmp_path: Path) -> None:
     """A bundle's ``tool/`` (and a docker build context, an unpacked bundle) was made by mkdtemp, 0700: the
     user's group could not read what the user shared."""
