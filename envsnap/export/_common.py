@@ -298,6 +298,7 @@ def with_bundle_wheels(
     and the lock's file name is a plain base name (checked again here)."""
     from .. import grammar
 
+    folder = wheels.resolve() if index_wheels else wheels  # once, not a resolve per package
     packages = []
     for pkg in snapshot.python.packages:
         art = pkg.artifact
@@ -320,7 +321,6 @@ def with_bundle_wheels(
         ):
             # Still an index install (uv writes no direct_url.json for it, so verify finds it identical): the
             # file is the bundle's copy, which its hash ties to the index's.
-            folder = wheels.resolve()
             index = str(folder) if as_find_links else art.index  # a folder: ``is_find_links``
             pkg = dataclasses.replace(
                 pkg, artifact=dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=index)

@@ -559,16 +559,13 @@ def _checked_saved(archive: str, image_id: str, _state: tuple[int, int, int, int
     untag_image_archive(Path(archive), image_id)  # raises BadBundleError: an error is never remembered
 
 
-def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
-    def bad(why: str) -> BadBundleError:
-        return BadBundleError(f"{meta}: not an image description envsnap wrote ({why})")
-
-    # Bounded like every untrusted file (size, nesting, number length, duplicate keys): one line, never a traceback.
-    data = _readlimits.read_json(meta, error=lambda msg: bad(msg.replace(f"{meta}: ", "")), limit=MAX_IMAGE_JSON)
+def image_identity(data: Any, bad: Callable[[str], BadBundleError]) -> tuple[str, str, list[str]]:
+    """The ``reference``, ``id`` and ``repo_digests`` of an image a bundle's JSON file describes (a saved image's
+    ``images/*.json``, ``system-base.json``), each checked against its grammar; ``bad(why)`` is raised for a file
+    that is no JSON object or a value outside it (a stranger's file)."""
     if not isinstance(data, dict):
         raise bad("not a JSON object")
-    reference, image_id = data.get("reference"), data.get("id")
-    digests, env, arch = data.get("repo_digests", []), data.get("env", {}), data.get("architecture", "")
+    reference, image_id, digests = data.get("reference"), data.get("id"), data.get("repo_digests", [])
     if not isinstance(reference, str) or not baseimage.is_reference(reference):
         raise bad(f"reference {grammar.shown(reference)}")
     if not isinstance(image_id, str) or not grammar.is_image_digest(image_id):
@@ -581,6 +578,17 @@ def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
         for d in digests
     ):
         raise bad(f"repo_digests {grammar.shown(digests)}")
+    return reference, image_id, digests
+
+
+def _read_image_json(meta: Path) -> tuple[str, baseimage.ImageFacts]:
+    def bad(why: str) -> BadBundleError:
+        return BadBundleError(f"{meta}: not an image description envsnap wrote ({why})")
+
+    # Bounded like every untrusted file (size, nesting, number length, duplicate keys): one line, never a traceback.
+    data = _readlimits.read_json(meta, error=lambda msg: bad(msg.replace(f"{meta}: ", "")), limit=MAX_IMAGE_JSON)
+    reference, image_id, digests = image_identity(data, bad)
+    env, arch = data.get("env", {}), data.get("architecture", "")
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and not grammar.has_control(k + v) for k, v in env.items()
     ):

@@ -1114,22 +1114,8 @@ def recorded_system_base(bundle_dir: Path | None) -> SystemBase | None:
         return BadBundleError(f"{path}: not a record of the base image envsnap wrote ({why})")
 
     data = _readlimits.read_json(path, error=lambda msg: bad(msg.replace(f"{path}: ", "")), limit=MAX_SYSTEM_BASE)
-    if not isinstance(data, dict):
-        raise bad("not a JSON object")
-    reference, image_id = data.get("reference"), data.get("id")
-    digests, left = data.get("repo_digests", []), data.get("left_to_base", [])
-    if not isinstance(reference, str) or not baseimage.is_reference(reference):
-        raise bad(f"reference {grammar.shown(reference)}")
-    if not isinstance(image_id, str) or not grammar.is_image_digest(image_id):
-        raise bad(f"id {grammar.shown(image_id)} is not sha256:<64 hex digits>")
-    if not isinstance(digests, list) or not all(
-        isinstance(d, str)
-        and "@" in d
-        and baseimage.is_reference(d.split("@", 1)[0])
-        and grammar.is_image_digest(d.split("@", 1)[1])
-        for d in digests
-    ):
-        raise bad(f"repo_digests {grammar.shown(digests)}")
+    reference, image_id, digests = _docker_engine.image_identity(data, bad)
+    left = data.get("left_to_base", [])
     if not isinstance(left, list) or not all(isinstance(x, str) and _is_package_spec(x) for x in left):
         raise bad(f"left_to_base {grammar.shown(left)}")
     return SystemBase(reference, image_id, tuple(digests), tuple(left))

@@ -23,6 +23,18 @@ from envsnap.export import pylock
 from envsnap.model import Snapshot
 
 
+def _uv_sync(python: Path, pylock_file: Path) -> subprocess.CompletedProcess[str]:
+    """``uv pip sync --offline`` of ``pylock_file`` into the venv of ``python``, uv's own configuration left out."""
+    uv = uv_bin()
+    assert uv, "uv is a test dependency (pip install -e '.[test]')"
+    return subprocess.run(
+        [str(uv), "pip", "sync", "--python", str(python), "--offline", "--no-config", str(pylock_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def parsed(snapshot: Snapshot) -> Pylock:
     return Pylock.from_dict(tomllib.loads(pylock.dumps(snapshot)))
 
@@ -95,17 +107,10 @@ def test_unpinned_lock_names_what_is_missing(rich: Snapshot) -> None:
 
 
 def test_uv_pip_sync_installs_it(host_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]) -> None:
-    uv = uv_bin()
-    assert uv, "uv is a test dependency (pip install -e '.[test]')"
     (tmp_path / "pylock.toml").write_bytes(pylock.render(host_snapshot)["pylock.toml"])
     Pylock.from_dict(tomllib.loads((tmp_path / "pylock.toml").read_text())).validate()
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run(
-        [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config", str(tmp_path / "pylock.toml")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _uv_sync(python, tmp_path / "pylock.toml")
     assert result.returncode == 0, result.stderr
     versions = json.loads(
         subprocess.run(
@@ -125,8 +130,6 @@ def test_uv_pip_sync_installs_it(host_snapshot: Snapshot, tmp_path: Path, make_v
 
 
 def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path, make_venv: Callable[..., Path]) -> None:
-    uv = uv_bin()
-    assert uv
     art = host_snapshot.python.packages[0].artifact
     assert art is not None
     bad = dataclasses.replace(host_snapshot.python.packages[0], artifact=dataclasses.replace(art, sha256="0" * 64))
@@ -138,12 +141,7 @@ def test_uv_refuses_a_tampered_hash(host_snapshot: Snapshot, tmp_path: Path, mak
     )
     (tmp_path / "pylock.toml").write_bytes(pylock.render(lock)["pylock.toml"])
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run(
-        [uv, "pip", "sync", "--python", str(python), "--offline", "--no-config", str(tmp_path / "pylock.toml")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _uv_sync(python, tmp_path / "pylock.toml")
     assert result.returncode != 0
     assert "hash" in result.stderr.lower()
 
@@ -161,21 +159,7 @@ def test_find_links_artifacts_sync_with_uv(
     Pylock.from_dict(doc).validate()
     (tmp_path / "pylock.toml").write_text(text)
     python = make_venv(tmp_path / "venv")
-    result = subprocess.run(
-        [
-            str(uv_bin()),
-            "pip",
-            "sync",
-            "--python",
-            str(python),
-            "--offline",
-            "--no-config",
-            str(tmp_path / "pylock.toml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _uv_sync(python, tmp_path / "pylock.toml")
     assert result.returncode == 0, result.stderr
     # Installed by path (a direct URL with '+' as %2B): the same file as the locked find-links wheel.
     from envsnap.compare.verify import verify
@@ -397,21 +381,7 @@ def test_a_bundles_pylock_names_its_index_wheels_so_uv_installs_offline(
     Pylock.from_dict(doc).validate()
     python = make_venv(tmp_path / "venv")
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))  # nothing of the wheels cached: the bundle's
-    synced = subprocess.run(
-        [
-            str(uv_bin()),
-            "pip",
-            "sync",
-            "--python",
-            str(python),
-            "--offline",
-            "--no-config",
-            str(tmp_path / "pylock.toml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    synced = _uv_sync(python, tmp_path / "pylock.toml")
     assert synced.returncode == 0, synced.stderr
     from envsnap.compare.verify import verify
 
