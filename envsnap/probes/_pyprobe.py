@@ -160,13 +160,17 @@ class _RecordMemo:
         self.new: dict[str, Any] = {}
 
     @staticmethod
-    def key(data: bytes, dist_name: str) -> str | None:
+    def key(data: bytes, dist_name: str, outside: list[list[Any]] | None = None) -> str | None:
         """The entry's key, or None for a RECORD whose digest reads more than itself (``..`` anywhere: a file
-        outside site-packages, whose script's first line and ``entry_points.txt`` decide whether it counts)."""
-        if b".." in data:
-            return None
+        outside site-packages, whose script's first line and ``entry_points.txt`` decide whether it counts) unless
+        ``outside`` (``_outside_rows``) says what was decided of each such file: it is then part of the key."""
         name = dist_name.encode("utf-8", "surrogateescape")
-        return hashlib.sha256(b"%d:%s\n%s" % (len(name), name, data)).hexdigest()
+        if b".." not in data:
+            return hashlib.sha256(b"%d:%s\n%s" % (len(name), name, data)).hexdigest()
+        if outside is None:
+            return None
+        decided = json.dumps(outside, separators=(",", ":")).encode("utf-8", "surrogateescape")
+        return hashlib.sha256(b"outside:%d:%s\n%s\0%s" % (len(name), name, data, decided)).hexdigest()
 
     def lookup(self, key: str) -> tuple[str, list[str], list[str]] | None:
         value = self.new.get(key) or self.old.get(key)
@@ -485,10 +489,12 @@ def _record_entries(
     kept: list[tuple[str, str]] | None = None,
     examined: list[str] | None = None,
     verdicts: dict[str, bool] | None = None,
+    decided: dict[str, bool] | None = None,
 ) -> tuple[str, list[str]]:
     """Digest of the RECORD entries for the files the wheel itself carries, plus the shared objects' entries.
     ``examined``, when given, receives the path of every script whose first line was read; ``verdicts`` whether
-    each was taken for one an installer wrote (all the digest takes of it).
+    each was taken for one an installer wrote (all the digest takes of it). ``decided``: those verdicts taken
+    already (``_outside_rows``), by path: such a script is not read again.
 
     Installers write or rewrite some files (INSTALLER, REQUESTED, direct_url.json, RECORD, uv's cache
     markers, virtualenv's seed marker, console scripts, shebangs naming the interpreter, byte code): they are left
@@ -499,6 +505,8 @@ def _record_entries(
 
     def generated(entry: str) -> bool:
         path = os.path.join(site_dir, entry)
+        if decided is not None and path in decided:
+            return decided[path]
         if examined is not None:
             examined.append(path)
         verdict = _generated_script(path)
@@ -818,7 +826,18 @@ def _record(
     examined = [] if examined is None else examined
     with open(record, "rb") as handle:
         data = handle.read()
-    key = memo.key(data, os.path.basename(dist_dir)) if memo is not None else None
+    decided: dict[str, bool] | None = None
+    scripts: set[str] | None = None
+    key = None
+    if memo is not None:
+        outside = None
+        if b".." in data:
+            scripts = _console_scripts(dist_dir)
+            decided = {}
+            outside = _outside_rows(data, site_dir, os.path.basename(dist_dir), layout, scripts, examined, decided)
+            if verdicts is not None:
+                verdicts.update(decided)
+        key = memo.key(data, os.path.basename(dist_dir), outside)
     remembered = memo.lookup(key) if memo is not None and key is not None else None
     if remembered is not None:
         digest, entries, tops = remembered
@@ -829,10 +848,11 @@ def _record(
             dist_dir,
             text,
             layout,
-            _console_scripts(dist_dir),
+            _console_scripts(dist_dir) if scripts is None else scripts,
             None,
             examined,
             verdicts,
+            decided,
         )
         tops = _top_names(text, os.path.basename(dist_dir))
         if memo is not None and key is not None:
@@ -843,6 +863,51 @@ def _record(
         deps += [[path, file_stamp(path)] for path in examined]
         cache.store(record, stamp, digest, shared, deps, tops)
     return digest, shared, tops
+
+
+def _outside_rows(
+    data: bytes,
+    site_dir: str,
+    dist_name: str,
+    layout: _Layout,
+    console_scripts: set[str],
+    examined: list[str],
+    decided: dict[str, bool],
+) -> list[list[Any]] | None:
+    """What a RECORD's digest takes of the files it names outside site-packages, each row's entry with the name
+    it is digested under (``_Layout.place``) and whether it counts (not a console script of ``entry_points.txt``
+    nor a script an installer wrote), decided as ``_digest`` decides them, with the same reads (``examined``
+    receives each script whose first line was read, ``decided`` its verdict): with the RECORD's bytes and folder
+    name, all its digest, shared objects and top-level names follow from, so they key the memo (``_RecordMemo``).
+    None for a RECORD whose rows need more than a split at ``\\n`` to find those that start with ``..`` (bytes
+    outside ASCII, a quote, a backslash, a carriage return or another line break ``splitlines`` knows): it is
+    read in full, as before."""
+    if not data.isascii() or any(c in data for c in (b'"', b"\\", b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")):
+        return None
+    text = data.decode("ascii")
+    lines = [text[: text.find("\n")] if "\n" in text else text] if text.startswith("..") else []
+    start = text.find("\n..")
+    while start != -1:
+        end = text.find("\n", start + 1)
+        lines.append(text[start + 1 : end if end != -1 else len(text)])
+        start = text.find("\n..", start + 1)
+    installer_files = {dist_name + "/" + name for name in _INSTALLER_FILES} | {_seed_marker(dist_name)}
+    rows: list[list[Any]] = []
+    for entry, _digest_value, _size in _record_rows(lines):
+        if not entry or "__pycache__" in entry or entry.endswith((".pyc", ".pyo")) or entry in installer_files:
+            continue
+        name = layout.place(site_dir, entry)
+        script = entry.rsplit("/", 1)[-1]
+        stem = script[:-4] if script.endswith(".exe") else script
+        if stem in console_scripts:
+            counted = False
+        else:
+            path = os.path.join(site_dir, entry)
+            examined.append(path)
+            verdict = decided[path] = _generated_script(path)
+            counted = not verdict
+        rows.append([entry, name, counted])
+    return rows
 
 
 def _dist_info(

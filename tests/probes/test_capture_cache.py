@@ -192,10 +192,12 @@ def test_a_record_digested_before_is_taken_by_its_content_wherever_it_is(
     first = _pyprobe.probe([str(first_site)], memo_path=str(memo_path))
     assert len(computed) == 3 and first["memo"] is not None
     cache.write(memo_path, first["memo"])
-    assert len(first["memo"]["entries"]) == 2  # the RECORD naming a file outside site-packages is not kept
+    # The RECORD naming a file outside site-packages is kept too, under what was decided of that file
+    # (``test_a_record_naming_scripts_is_remembered_with_what_was_decided_of_them``).
+    assert len(first["memo"]["entries"]) == 3
 
     second = _pyprobe.probe([str(second_site)], memo_path=str(memo_path))
-    assert computed[3:] == [f"{second_site} {second_site / 'tooling-1.0.dist-info'}"]
+    assert computed[3:] == []
     assert second["memo"] is None  # nothing new to keep
     unremembered = _pyprobe.probe([str(second_site)])
     assert _digests(second) == _digests(unremembered)
@@ -206,8 +208,64 @@ def test_a_record_digested_before_is_taken_by_its_content_wherever_it_is(
     record.write_text(record.read_text().replace("beta/__init__.py", "beta/__init__.py "))
     before = len(computed)
     changed = _pyprobe.probe([str(second_site)], memo_path=str(memo_path))
-    assert {c.rsplit("/", 1)[1] for c in computed[before:]} == {"beta-1.0.dist-info", "tooling-1.0.dist-info"}
+    assert {c.rsplit("/", 1)[1] for c in computed[before:]} == {"beta-1.0.dist-info"}
     assert _digests(changed) == _digests(_pyprobe.probe([str(second_site)]))
+
+
+def _scripted(root: Path, script: bytes | None, entry_points: str = "") -> Path:
+    """A site-packages folder under ``root`` holding one distribution whose RECORD (the same bytes wherever it
+    is made) names a script in ``root/bin``, written there with ``script`` (none: not there), and
+    ``entry_points.txt`` where given."""
+    site = root / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    info = _write_dist(site, "tooling", {"tooling/__init__.py": b""})
+    if entry_points:
+        (info / "entry_points.txt").write_text(entry_points)
+    record = info / "RECORD"
+    record.write_text("../../bin/tool,sha256=AAAA,10\n" + record.read_text())
+    if script is not None:
+        (root / "bin").mkdir()
+        (root / "bin" / "tool").write_bytes(script)
+        _age(root / "bin" / "tool")
+    _age(record, info / "entry_points.txt") if entry_points else _age(record)
+    return site
+
+
+def test_a_record_naming_scripts_is_remembered_with_what_was_decided_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rebuild's verify reads the RECORDs of the wheels the last rebuild installed, a third of them naming console
+    # scripts outside site-packages (``../../../bin/x``): their digests come from the memo too, kept with each
+    # such file's name and whether it counted, so that a script an installer wrote in one venv and the wheel's own
+    # file in another, with one RECORD's bytes, still give each its own digest, what a full read gives.
+    memo_path = tmp_path / "record-memo.json"
+    computed = _counting(monkeypatch, _pyprobe, "_record_entries")
+    written = b"#!/venv/bin/python\nimport tooling\n"  # an installer's shebang: not the wheel's file
+    first = _pyprobe.probe([str(_scripted(tmp_path / "a", written))], memo_path=str(memo_path))
+    cache.write(memo_path, first["memo"])
+    assert len(computed) == 1
+
+    again = _scripted(tmp_path / "b", written)
+    assert _digests(_pyprobe.probe([str(again)], memo_path=str(memo_path))) == _digests(_pyprobe.probe([str(again)]))
+    assert len(computed) == 2  # the memo, then the full read to compare
+
+    for root, script, entry_points, reads in (
+        ("c", b"#!/bin/bash\necho the wheel's own\n", "", 1),  # counted: another entry, read
+        ("d", None, "", 0),  # not there: counted as well, so c's entry
+        # a console script of entry_points.txt: not counted, as a's installer-written one was, so a's entry
+        ("e", b"#!/bin/bash\necho\n", "[console_scripts]\ntool = tooling:main\n", 0),
+    ):
+        site = _scripted(tmp_path / root, script, entry_points)
+        before = len(computed)
+        remembered = _pyprobe.probe([str(site)], memo_path=str(memo_path))
+        assert len(computed) == before + reads
+        assert _digests(remembered) == _digests(_pyprobe.probe([str(site)]))
+        if reads:
+            cache.write(memo_path, remembered["memo"])
+    counted = _digests(_pyprobe.probe([str(tmp_path / "c" / "lib" / "site-packages")], memo_path=str(memo_path)))
+    assert counted != _digests(first)  # the wheel's own script counts; the installer's did not
+    assert counted == _digests(_pyprobe.probe([str(tmp_path / "d" / "lib" / "site-packages")]))
+    assert _digests(_pyprobe.probe([str(tmp_path / "e" / "lib" / "site-packages")])) == _digests(first)
 
 
 def test_files_gone_from_under_a_cached_record_are_found_without_reading_it(
