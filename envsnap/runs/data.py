@@ -254,10 +254,9 @@ class Change:
 
 def compare(before: Fingerprint, after: Fingerprint) -> tuple[Change, ...] | None:
     """The files that differ between two fingerprints of one path (by the entries both list); None when the
-    digests are equal. An empty tuple when the digests differ but no listed entry does (a tree larger than
-    ``MAX_ENTRIES``, or a change of kind or method)."""
-    if before.digest == after.digest and before.kind == after.kind and before.method == after.method:
-        return None
+    digests are equal and so is every listed entry (a record's partial list, ``complete = false``, which its digest
+    does not vouch for, may name a file that is not there: it is named). An empty tuple when the digests differ but
+    no listed entry does (a tree larger than ``MAX_ENTRIES``, or a change of kind or method)."""
     old = {e.path: e for e in before.entries}
     new = {e.path: e for e in after.entries}
     out: list[Change] = []
@@ -270,4 +269,5 @@ def compare(before: Fingerprint, after: Fingerprint) -> tuple[Change, ...] | Non
                 out.append(Change(name, "added"))
         elif (old[name].size, old[name].value) != (new[name].size, new[name].value):
             out.append(Change(name, "changed"))
-    return tuple(out)
+    same = before.digest == after.digest and before.kind == after.kind and before.method == after.method
+    return None if same and not out else tuple(out)

@@ -470,6 +470,10 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
         unlabelled_places(record.command)
     except RecordError as exc:
         raise RecordError(f"{origin}: {exc}") from None
+    for i, d in enumerate(record.data):
+        wrong = data_wrong(d)
+        if wrong:
+            raise RecordError(f"{origin}: data[{i}]: {wrong}")
     if not record.run.content_digest:
         raise RecordError(f"{origin}: run.content_digest: missing (a record is always sealed)")
     if canonical_digest(to_dict(record)) != record.run.content_digest:
@@ -478,6 +482,41 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
             "(the record was edited or corrupted after the run)"
         )
     return record
+
+
+def data_wrong(d: Data) -> str:
+    """Why a recorded data path's fingerprint is not one ``fingerprint`` makes, "" when it is: a complete entry list
+    gives the digest and the counts (a record listing a file that is not there, or not as listed, with the digest
+    of the folder as it is, read ``data: same``), a partial one lists fewer files than counted, each once."""
+    from .data import Entry, manifest_digest  # only for a record that has data: loading one needs no hashing else
+
+    names = [e.path for e in d.entries]
+    if len(set(names)) != len(names):
+        twice = next(n for i, n in enumerate(names) if n in names[:i])
+        return f"entries: {grammar.shown(twice)} is listed twice"
+    if d.kind == "missing":
+        if d.digest or d.files or d.bytes or d.entries or not d.complete:
+            return "a missing path has no digest, files, bytes or entries"
+        return ""
+    if d.kind == "file" and d.files != 1:
+        return f"files: {d.files}, but a file is one"
+    size = sum(e.size for e in d.entries)
+    if not d.complete:
+        if len(d.entries) >= d.files or size > d.bytes:
+            return (
+                f"complete = false, but the entries list {len(d.entries)} of {d.files} files ({size} of {d.bytes} "
+                "bytes): a partial list has fewer"
+            )
+        return ""
+    if (d.files, d.bytes) != (len(d.entries), size):
+        listed = f"{len(d.entries)} files of {size} bytes"
+        return f"files = {d.files}, bytes = {d.bytes}, but the complete entries list {listed}"
+    if d.digest != manifest_digest([Entry(e.path, e.size, e.value) for e in d.entries]):
+        return (
+            "digest: is not the manifest digest of the entries, which list every file (complete = true): the record "
+            "was made up or edited, and its data cannot be checked"
+        )
+    return ""
 
 
 class _UnknownField(RecordError):

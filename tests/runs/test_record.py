@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -13,8 +14,13 @@ import pytest
 
 from envsnap._control import strip_terminal
 from envsnap.runs import record as rec
+from envsnap.runs.data import Entry, manifest_digest
 from envsnap.runs.record import Command, Data, FileEntry, Library, Loaded, Meta, Outcome, RunRecord
 from envsnap.sinks import shell_shown
+
+# data/in.csv as the run read it: its sha256 and the manifest digest over it, computed as a record's are.
+IN_CSV = FileEntry("in.csv", 4, hashlib.sha256(b"a,b\n").hexdigest())
+IN_CSV_DIGEST = manifest_digest([Entry(IN_CSV.path, IN_CSV.size, IN_CSV.value)])
 
 
 def sample() -> RunRecord:
@@ -50,10 +56,10 @@ def sample() -> RunRecord:
                 path="data/in.csv",
                 kind="file",
                 method="sha256",
-                digest="sha256:" + "a" * 64,
+                digest=IN_CSV_DIGEST,
                 files=1,
                 bytes=4,
-                entries=(FileEntry("in.csv", 4, "b" * 64),),
+                entries=(IN_CSV,),
             ),
         ),
     )
@@ -108,6 +114,78 @@ def test_an_edited_or_invalid_record_is_one_line_and_exit_2(
     result = cli("show", path)
     assert result.code == 2, result  # type: ignore[attr-defined]
     assert len(result.err.strip().splitlines()) == 1 and message.split(":")[0] in result.err  # type: ignore[attr-defined]
+
+
+def _data(**changes: Any) -> Data:
+    return dataclasses.replace(sample().data[0], **changes)
+
+
+OTHER = FileEntry("gone.csv", 3, hashlib.sha256(b"x,\n").hexdigest())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # A file that is not there listed beside the real one, with the digest of the real one alone: rerun read
+        # "data: same".
+        (
+            _data(kind="directory", path="data", files=2, bytes=7, entries=(OTHER, IN_CSV)),
+            "data[0]: digest: is not the manifest digest of the entries, which list every file (complete = true)",
+        ),
+        # The entry's content is not what the digest was made of.
+        (
+            _data(entries=(FileEntry("in.csv", 4, hashlib.sha256(b"b,a\n").hexdigest()),)),
+            "data[0]: digest: is not the manifest digest of the entries",
+        ),
+        # Counted, but not listed, though the list says it is every file.
+        (_data(entries=()), "data[0]: files = 1, bytes = 4, but the complete entries list 0 files of 0 bytes"),
+        (_data(files=2), "data[0]: files: 2, but a file is one"),
+        (
+            _data(kind="directory", path="data", files=2, bytes=7, complete=False, entries=(OTHER, IN_CSV)),
+            "data[0]: complete = false, but the entries list 2 of 2 files (7 of 7 bytes): a partial list has fewer",
+        ),
+        (
+            _data(kind="directory", path="data", files=3, bytes=8, complete=False, entries=(IN_CSV, IN_CSV)),
+            "data[0]: entries: 'in.csv' is listed twice",
+        ),
+        (_data(role="output", kind="missing"), "data[0]: a missing path has no digest, files, bytes or entries"),
+    ],
+)
+def test_a_record_s_data_entries_must_give_its_digest(
+    tmp_path: Path, cli: Callable[..., object], data: Data, message: str
+) -> None:
+    """A record is untrusted: its entries are what rerun names a changed file by, and its digest what it compares.
+    Entries that are not the files the digest was made of (a file listed that was never there) are refused at load,
+    sealed or not, one line and exit 2."""
+    path = rec.dump(dataclasses.replace(sample(), data=(data,)), tmp_path / "run.toml")
+    with pytest.raises(rec.RecordError, match=re.escape(message)):
+        rec.load(path)
+    for command in ("show", "rerun"):
+        result = cli(command, path, *(("--dry-run",) if command == "rerun" else ()))
+        assert result.code == 2, result  # type: ignore[attr-defined]
+        (line,) = result.err.splitlines()  # type: ignore[attr-defined]
+        assert line.startswith(f"envsnap: error: {path}: {message}"), line
+
+
+def test_a_record_s_real_fingerprints_load(tmp_path: Path) -> None:
+    """What fingerprint makes loads: a file, a folder, a partial list, a missing output."""
+    from envsnap.runs.assemble import to_data
+    from envsnap.runs.data import fingerprint, missing
+
+    (tmp_path / "d").mkdir()
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / "d" / name).write_text(name)
+    folder = fingerprint(tmp_path / "d")
+    partial = dataclasses.replace(folder, entries=folder.entries[:1], complete=False)
+    data = (
+        to_data("input", "d/a.csv", fingerprint(tmp_path / "d" / "a.csv")),
+        to_data("input", "d", folder),
+        to_data("input", "big", partial),
+        to_data("output", "out", missing()),
+        to_data("output", "fast", fingerprint(tmp_path / "d", fast=True)),
+    )
+    record = dataclasses.replace(sample(), data=data)
+    assert rec.load(rec.dump(record, tmp_path / "run.toml")) == rec.sealed(record)
 
 
 def test_a_fifo_is_refused_before_it_is_read(tmp_path: Path) -> None:

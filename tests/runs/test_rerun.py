@@ -324,14 +324,22 @@ def test_an_output_the_rerun_left_as_a_pipe_is_reported_not_checked(
 def _hostile_record(root: Path, inputs: list[str], outputs: list[str]) -> None:
     """A stranger's record: ``true``, with data paths whose fingerprints are those of the files as they are."""
     from envsnap.runs.assemble import resolve_data_path, to_data
-    from envsnap.runs.data import fingerprint
+    from envsnap.runs.data import Entry, fingerprint, manifest_digest
 
     def data(role: str, path: str) -> rec.Data:
         target = resolve_data_path(path, root)
         size = target.stat().st_size
         if size > 1 << 20:  # too large to hash here: the record says so much, and rerun must not read it
+            entry = Entry(target.name, size, "0" * 64)  # a content it has not: its entry and digest agree
             return rec.Data(
-                role=role, path=path, kind="file", method="sha256", digest="sha256:" + "0" * 64, files=1, bytes=size
+                role=role,
+                path=path,
+                kind="file",
+                method="sha256",
+                digest=manifest_digest([entry]),
+                files=1,
+                bytes=size,
+                entries=(rec.FileEntry(entry.path, entry.size, entry.value),),
             )
         return to_data(role, path, fingerprint(target))
 
@@ -386,6 +394,77 @@ def test_a_record_s_data_paths_outside_the_project_are_not_read(tmp_path: Path, 
     assert f"output {secret}: not checked" in res.stdout and res.returncode == 1, res.stdout + res.stderr
     res = envsnap("rerun", "run.toml", "--dry-run", "--data-root", tmp_path / "nowhere", cwd=root)
     assert res.returncode == 2 and "--data-root" in res.stderr and "not a folder" in res.stderr
+
+
+def test_a_record_s_partial_entries_are_compared_and_a_file_not_there_is_named(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A record listing part of a tree (``complete = false``: more files than a record lists) with the digest of
+    the tree as it is, and entries for a file that is not there and one of other content: rerun compared the
+    digest alone and read "data: same". It compares the entries too, and names each."""
+    from envsnap.runs.assemble import to_data
+    from envsnap.runs.data import fingerprint
+
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (root / "data" / name).write_text(name)
+    real = to_data("input", "data", fingerprint(root / "data"))
+    listed = (
+        rec.FileEntry("a.csv", 5, real.entries[0].value),  # as it is
+        rec.FileEntry("b.csv", 5, "0" * 64),  # not its content
+        rec.FileEntry("gone.csv", 5, real.entries[0].value),  # no such file
+    )
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        data=(dataclasses.replace(real, files=4, bytes=20, complete=False, entries=listed),),
+    )
+    rec.dump(record, root / "run.toml")
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    lines = res.stdout.splitlines()
+    assert "data: differs" in lines, res.stdout + res.stderr
+    named = [line for line in lines if line.startswith("  data/")]
+    assert named == ["  data/b.csv: changed", "  data/gone.csv: removed"], res.stdout
+    assert res.returncode == 3, res.stdout + res.stderr
+    # The record as run wrote it: the same.
+    rec.dump(dataclasses.replace(record, data=(real,)), root / "run.toml")
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert "data: same" in res.stdout.splitlines(), res.stdout + res.stderr
+
+
+def test_a_record_whose_entries_do_not_give_its_digest_is_refused_before_anything_runs(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A record listing every file (``complete = true``) and a file among them that is not there, with the digest of
+    the folder as it is: rerun read "data: same" and ran the command. The record is refused: one line, exit 2."""
+    from envsnap.runs.assemble import to_data
+    from envsnap.runs.data import fingerprint
+
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "a.csv").write_text("a")
+    real = to_data("input", "data", fingerprint(root / "data"))
+    gone = rec.FileEntry("gone.csv", 1, real.entries[0].value)
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("touch", "ran"), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+        data=(dataclasses.replace(real, files=2, bytes=2, entries=(*real.entries, gone)),),
+    )
+    rec.dump(record, root / "run.toml")
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 2 and res.stdout == "", res.stdout + res.stderr
+    assert res.stderr == (
+        "envsnap: error: run.toml: data[0]: digest: is not the manifest digest of the entries, which list every "
+        "file (complete = true): the record was made up or edited, and its data cannot be checked\n"
+    )
+    assert not (root / "ran").exists()
 
 
 def test_a_control_character_in_the_command_is_shown_escaped(tmp_path: Path, envsnap: Envsnap) -> None:
