@@ -90,6 +90,17 @@ class RunVariables:
     variables: tuple[RunVariable, ...]
 
 
+def uncommitted_note(diff_digest: str = "") -> str:
+    """What an artifact says of its code's commit where the lock was captured with uncommitted changes to it (the
+    lock's ``project.dirty``): CITATION.cff, .zenodo.json and the RO-Crate alike (the appendix says it in its
+    templates, the digest typeset as code)."""
+    digest = f" (diff {diff_digest})" if diff_digest else ""
+    return (
+        f"captured with uncommitted changes{digest}, which neither this identifier nor the commit holds: "
+        "not the exact code"
+    )
+
+
 @frozen
 class ArtifactFacts:
     """What an artifact bundle adds to its appendix (``envsnap bundle --artifact``): the paper's DOI, the code's
@@ -99,6 +110,10 @@ class ArtifactFacts:
     doi_url: str = ""  # the paper's DOI as its resolver URL, percent-encoded (``ArtifactMeta.doi_url``)
     swhid: str = ""
     commit: str = ""
+    # The lock was captured with uncommitted changes to that commit (``project.dirty``, ``diff_digest``): the SWHID
+    # and the commit name the code those changes were made to, not the exact code, and the appendix says so.
+    dirty: bool = False
+    diff_digest: str = ""
     grade: str = ""
     home_text: tuple[RunHomeText, ...] = ()
     variables: tuple[RunVariables, ...] = ()

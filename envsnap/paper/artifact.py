@@ -68,7 +68,7 @@ def add_artifact(
     code = _code(lock, project, notes, kept=_kept_code(bundle, lock))
     run_facts = [_copy_run(bundle, path) for path in runs]
     run_facts += _kept_runs(bundle, run_facts)
-    code_facts = {"directory": code.directory, "revision": code.revision, "commit": code.commit} if code else None
+    code_facts = _code_facts(code, lock)
     say("writing REPRODUCING.md, CITATION.cff, .zenodo.json")
     atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade="(being graded)"))
     atomic_write_text(root / citation.CFF, citation.cff(meta, lock, code=code_facts))
@@ -87,6 +87,8 @@ def add_artifact(
         doi_url=meta.doi_url,
         swhid=code.directory if code else "",
         commit=code.commit if code else "",
+        dirty=bool(code_facts and code_facts.get("dirty")),
+        diff_digest=code_facts.get("diff_digest", "") if code_facts else "",
         grade=graded.grade,
         home_text=tuple(
             RunHomeText(r["record"], r["home_note"], home_text_words(r["home_text"]))
@@ -102,6 +104,21 @@ def add_artifact(
     bundle.write_sums()
     (root / INCOMPLETE).unlink(missing_ok=True)
     return ArtifactResult(graded.grade, code, tuple(notes))
+
+
+def _code_facts(code: CodeIdentity | None, lock: Snapshot) -> dict[str, str] | None:
+    """The code's identifiers as CITATION.cff, .zenodo.json, the crate and the appendix name them; with ``dirty``
+    (``"true"``) and the lock's ``diff_digest`` where the lock was captured with uncommitted changes to that commit,
+    which the identifiers do not hold (each file then says it is not the exact code)."""
+    if code is None:
+        return None
+    facts = {"directory": code.directory, "revision": code.revision, "commit": code.commit}
+    project = lock.project
+    if project is not None and project.dirty and project.commit == code.commit:
+        facts["dirty"] = "true"
+        if project.diff_digest:
+            facts["diff_digest"] = project.diff_digest
+    return facts
 
 
 def _code(
@@ -192,10 +209,13 @@ def appendix_facts(bundle: Bundle) -> tuple[ArtifactFacts | None, list[str]]:
     run_facts = [_run_facts(check_run(path)[0], path.name) for path in paths]
     from ..runs.summary import home_text_words
 
+    code_facts = _code_facts(code, lock)
     facts = ArtifactFacts(
         doi_url=doi_url,
         swhid=code.directory if code else "",
         commit=code.commit if code else "",
+        dirty=bool(code_facts and code_facts.get("dirty")),
+        diff_digest=code_facts.get("diff_digest", "") if code_facts else "",
         grade=grade,
         home_text=tuple(
             RunHomeText(r["record"], r["home_note"], home_text_words(r["home_text"]))

@@ -10,6 +10,7 @@ import html
 import json
 from typing import Any
 
+from ..artifacts.appendix import uncommitted_note
 from ..model import Snapshot
 from .metadata import ArtifactMeta, license_choices
 
@@ -52,7 +53,8 @@ def cff(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = Non
     if meta.doi:
         identifiers.append(("doi", meta.doi, "The paper this artifact supplements"))
     if code:
-        identifiers.append(("swh", code["directory"], f"The project's code at commit {code['commit']}"))
+        dirty = f", {uncommitted_note(code.get('diff_digest', ''))}" if code.get("dirty") else ""
+        identifiers.append(("swh", code["directory"], f"The project's code at commit {code['commit']}{dirty}"))
     if lock.envsnap.content_digest:  # a lock not sealed has none, and CFF takes no empty identifier
         identifiers.append(("other", lock.envsnap.content_digest, "Content digest of envsnap.lock"))
     lines.append("identifiers:" if identifiers else "")
@@ -78,9 +80,10 @@ def zenodo(meta: ArtifactMeta, lock: Snapshot, *, code: dict[str, str] | None = 
         f"<p>envsnap.lock content digest: <code>{html.escape(lock.envsnap.content_digest)}</code></p>",
     ]
     if code:
+        dirty = f", {html.escape(uncommitted_note(code.get('diff_digest', '')))}" if code.get("dirty") else ""
         parts.append(
             f"<p>Code: <code>{html.escape(code['directory'])}</code> (commit "
-            f"<code>{html.escape(code['commit'])}</code>)</p>"
+            f"<code>{html.escape(code['commit'])}</code>{dirty})</p>"
         )
     doc: dict[str, Any] = {
         "upload_type": "software",

@@ -142,15 +142,21 @@ def build(
     root["mentions"] = [{"@id": "#environment"}]
     graph.extend(software)
     if code:
-        graph.append(
-            {
-                "@id": code["directory"],
-                "@type": "SoftwareSourceCode",
-                "name": "the project's code",
-                "identifier": [code["directory"], code["revision"]],
-                "version": code["commit"],
-            }
-        )
+        source: dict[str, Any] = {
+            "@id": code["directory"],
+            "@type": "SoftwareSourceCode",
+            "name": "the project's code",
+            "identifier": [code["directory"], code["revision"]],
+            "version": code["commit"],
+        }
+        if code.get("dirty"):
+            # The lock was captured with uncommitted changes to this commit: the crate names the commit they were
+            # made to, and says that it is not the exact code.
+            from ..artifacts.appendix import uncommitted_note
+
+            source["name"] = f"the project's code at commit {code['commit']}, without its uncommitted changes"
+            source["description"] = f"The environment was {uncommitted_note(code.get('diff_digest', ''))}."
+        graph.append(source)
         root["mentions"].append({"@id": code["directory"]})
     if run is not None:
         descriptor["conformsTo"] = [{"@id": RO_CRATE}]

@@ -1262,3 +1262,69 @@ def test_the_ro_crate_of_a_lock_without_a_capture_time_is_still_dated(
     assert published in (before, datetime.datetime.now(datetime.timezone.utc).date().isoformat()), published
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     assert root_of(tmp_path / "epoch")["datePublished"] == "2026-01-01"
+
+
+def _committed_project(tmp_path: Path) -> tuple[Path, str]:
+    import subprocess
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print(1)\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", *args], cwd=project, env={**env, "PATH": "/usr/bin:/bin"}, check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return project, commit
+
+
+@pytest.mark.parametrize("dirty", [True, False])
+def test_code_captured_with_uncommitted_changes_is_not_named_as_the_exact_code(tmp_path: Path, dirty: bool) -> None:
+    """A lock captured in a dirty work tree (``project.dirty``): the crate's ``SoftwareSourceCode``, CITATION.cff's
+    swh identifier, .zenodo.json and the appendix's ``Code:`` line named the commit's code as the code, as for a clean
+    one. Each says the changes were made and that neither the SWHID nor the commit holds them; a clean one is as
+    before, and so is the appendix the bundle's files give back (``appendix_facts``)."""
+    from envsnap.model import Project
+
+    project, commit = _committed_project(tmp_path)
+    diff = "sha256:" + "d" * 64
+    root = tmp_path / "bundle"
+    root.mkdir()
+    captured = Project(commit=commit, dirty=dirty, diff_digest=diff if dirty else "")
+    lockfile.dump(sample_lock(seal=True, project=captured), root / "envsnap.lock")
+    result = artifact.add_artifact(root, META, project=project)
+    assert result.code is not None
+    swhid = result.code.directory
+    note = (
+        f"captured with uncommitted changes (diff {diff}), which neither this identifier nor the commit holds: "
+        "not the exact code"
+    )
+    import yaml  # type: ignore[import-untyped]
+
+    cff = yaml.safe_load((root / "CITATION.cff").read_text())
+    (swh,) = [i for i in cff["identifiers"] if i["type"] == "swh"]
+    assert swh["value"] == swhid
+    assert swh["description"] == f"The project's code at commit {commit}" + (f", {note}" if dirty else "")
+    zenodo = json.loads((root / ".zenodo.json").read_text())
+    assert (note in zenodo["description"]) is dirty, zenodo["description"]
+    crate = json.loads((root / "ro-crate-metadata.json").read_text())
+    (code,) = [e for e in crate["@graph"] if e.get("@type") == "SoftwareSourceCode"]
+    assert code["version"] == commit and code["identifier"] == [swhid, f"swh:1:rev:{commit}"]
+    if dirty:
+        assert code["name"] == f"the project's code at commit {commit}, without its uncommitted changes"
+        assert code["description"] == f"The environment was {note}."
+    else:
+        assert code["name"] == "the project's code" and "description" not in code
+    (line,) = [x for x in (root / "appendix.md").read_text().splitlines() if x.startswith("- Code: ")]
+    tail = (
+        f", captured with uncommitted changes (diff `{diff}`), which neither this identifier nor the commit holds: "
+        "not the exact code"
+    )
+    assert line == f"- Code: `{swhid}` (git commit `{commit}`{tail if dirty else ''})"
+    tex = (root / "appendix.tex").read_text()
+    assert ("captured with uncommitted changes (diff \\texttt{sha256:" in tex) is dirty
+    assert ("which neither this identifier nor the commit holds: not the exact code)." in tex) is dirty
+    # What a later command gives back from the bundle's files (the appendix made again) says the same.
+    facts, unread = artifact.appendix_facts(Bundle(root))
+    assert facts is not None and not unread and (facts.dirty, facts.diff_digest) == (dirty, diff if dirty else "")
