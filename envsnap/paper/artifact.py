@@ -421,12 +421,7 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
             if rel in (SUMS, crate.NAME, INCOMPLETE) or path.is_symlink():
                 continue
             files[rel] = (known_sha256(path), path.stat().st_size)
-    doc = crate.build(bundle.lock, files, meta, code=code, run=runs[0] if runs else None, today=_today())
-    if len(runs) > 1:
-        root = next(entity for entity in doc["@graph"] if entity.get("@id") == "./")
-        for extra in runs[1:]:
-            doc["@graph"].extend(crate.run_action(extra, files))
-            root["mentions"].append({"@id": extra["id"]})  # every run reachable from the root, not the first alone
+    doc = crate.build(bundle.lock, files, meta, code=code, runs=runs, today=_today())
     atomic_write_text(bundle.root / crate.NAME, crate.dumps(doc))
 
 

@@ -13,7 +13,7 @@ references relative to the crate."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -50,6 +50,27 @@ def file_id(rel: str) -> str:
     return quote(rel, safe="/-._~")
 
 
+def _one_or_more(refs: list[Any]) -> Any:
+    """A property's values as RO-Crate 1.1 recommends them written: a single one as itself, not an array of one."""
+    return refs[0] if len(refs) == 1 else refs
+
+
+def _time(text: str) -> str:
+    """A run's time as Process Run Crate gives it (ISO 8601 with its offset as ``+HH:MM``, milliseconds): the
+    record's RFC 3339 time (``...Z``) in UTC; a text that is no time, kept (the record loader refused one)."""
+    import datetime
+
+    from ..grammar import timestamp
+
+    moment = timestamp(text)
+    if moment is None:
+        return text
+    # ``timestamp`` reads to the second: the fraction is the text's, after the seconds (RFC 3339: ``.DIGITS``).
+    digits = text[20:].rstrip("Z").split("+")[0].split("-")[0] if text[19:20] == "." else ""
+    millis = (digits + "000")[:3] if digits.isdigit() else "000"
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + millis + "+00:00"
+
+
 def _spdx_url(license: str) -> str:
     return f"https://spdx.org/licenses/{quote(license, safe='-.+')}"
 
@@ -60,11 +81,11 @@ def build(
     meta: ArtifactMeta,
     *,
     code: Mapping[str, str] | None = None,
-    run: Mapping[str, Any] | None = None,
+    runs: Sequence[Mapping[str, Any]] = (),
     today: str = "",
 ) -> dict[str, Any]:
     """The crate's JSON-LD. ``files``: relative path -> (sha256, size) of every file of the bundle (the crate's
-    own file excluded); ``code``: the project's SWHIDs and commit; ``run``: a run record's facts (``run_action``);
+    own file excluded); ``code``: the project's SWHIDs and commit; ``runs``: each run record's facts (``run_action``);
     ``today``: the date the artifact is made, its ``datePublished`` where the lock records no capture time (an
     imported lock): RO-Crate 1.1 requires one of the root dataset."""
     graph: list[dict[str, Any]] = []
@@ -79,7 +100,7 @@ def build(
         ),
         "datePublished": lock.envsnap.created or today,
         "identifier": lock.envsnap.content_digest,
-        "hasPart": [{"@id": file_id(rel)} for rel in sorted(files)],
+        "hasPart": _one_or_more([{"@id": file_id(rel)} for rel in sorted(files)]),
     }
     if not root["datePublished"]:
         del root["datePublished"]
@@ -88,7 +109,7 @@ def build(
     descriptor: dict[str, Any] = {
         "@id": NAME,
         "@type": "CreativeWork",
-        "conformsTo": {"@id": RO_CRATE},
+        "conformsTo": {"@id": RO_CRATE},  # the profile the crate conforms to is the root's (Process Run Crate)
         "about": {"@id": "./"},
     }
     graph.append(descriptor)
@@ -106,7 +127,7 @@ def build(
         people.append({"@id": pid})
         graph.append({"@id": pid, "@type": "Organization" if author.entity else "Person", "name": author.name})
     if people:
-        root["author"] = people
+        root["author"] = _one_or_more(people)
     if meta.doi:
         root["citation"] = {"@id": meta.doi_url}
         graph.append(
@@ -131,13 +152,20 @@ def build(
                 break
         graph.append(entity)
     software = _software(lock)
-    environment = {
+    environment: dict[str, Any] = {
         "@id": "#environment",
         "@type": "SoftwareApplication",
         "name": f"Python {lock.python.version} environment (envsnap.lock)",
         "identifier": lock.envsnap.content_digest,
-        "softwareRequirements": [{"@id": s["@id"]} for s in software],
+        # Process Run Crate: an application SHOULD have a version. The lock's content digest names this very
+        # environment, as a commit names a tree: another package or version is another digest.
+        "softwareVersion": lock.envsnap.content_digest,
+        "softwareRequirements": _one_or_more([{"@id": s["@id"]} for s in software]),
     }
+    if not environment["softwareVersion"]:  # a lock not sealed has no digest to give
+        del environment["softwareVersion"]
+    if not software:
+        del environment["softwareRequirements"]
     graph.append(environment)
     root["mentions"] = [{"@id": "#environment"}]
     graph.extend(software)
@@ -158,12 +186,13 @@ def build(
             source["description"] = f"The environment was {uncommitted_note(code.get('diff_digest', ''))}."
         graph.append(source)
         root["mentions"].append({"@id": code["directory"]})
-    if run is not None:
-        descriptor["conformsTo"] = [{"@id": RO_CRATE}]
-        root["conformsTo"] = [{"@id": PROCESS_RUN_CRATE}]
+    if runs:
+        root["conformsTo"] = {"@id": PROCESS_RUN_CRATE}
         graph.append({"@id": PROCESS_RUN_CRATE, "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"})
-        graph.extend(run_action(run, files))
-        root["mentions"].append({"@id": run["id"]})
+        for run in runs:  # every run reachable from the root, not the first alone
+            graph.extend(run_action(run, files, agent=people))
+            root["mentions"].append({"@id": run["id"]})
+    root["mentions"] = _one_or_more(root["mentions"])
     return {"@context": CONTEXT, "@graph": graph}
 
 
@@ -195,23 +224,27 @@ def _software(lock: Snapshot) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> list[dict[str, Any]]:
+def run_action(
+    run: Mapping[str, Any], files: Mapping[str, tuple[str, int]], *, agent: Sequence[Mapping[str, str]] = ()
+) -> list[dict[str, Any]]:
     """A run record as a Process Run Crate ``CreateAction``: what ran (the command, as text), with which
-    environment, reading which data and writing which outputs (by manifest digest), when, and how it ended."""
+    environment, reading which data and writing which outputs (by manifest digest), when, and how it ended.
+    ``agent``: who ran it, the artifact's authors (a record names no person)."""
     action: dict[str, Any] = {
         "@id": run["id"],
         "@type": "CreateAction",
         "name": f"run: {run['command']}"[:300],
         "instrument": {"@id": "#environment"},
-        "startTime": run["start"],
-        "endTime": run["end"],
-        "actionStatus": {
-            "@id": "http://schema.org/CompletedActionStatus"
-            if run["status"] == 0
-            else "http://schema.org/FailedActionStatus"
-        },
+        "startTime": _time(run["start"]),
+        "endTime": _time(run["end"]),
+        # The status as Process Run Crate and Workflow Run Crate write it: the term's URL as text.
+        "actionStatus": "http://schema.org/CompletedActionStatus"
+        if run["status"] == 0
+        else "http://schema.org/FailedActionStatus",
         "description": f"exit status {run['status']}; recorded by envsnap run{_unset(run)}{_home_text(run)}",
     }
+    if agent:
+        action["agent"] = _one_or_more([dict(a) for a in agent])
     if run.get("record") in files:
         action["subjectOf"] = {"@id": file_id(run["record"])}
     extra: list[dict[str, Any]] = []
@@ -224,7 +257,7 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
             refs.append({"@id": eid})
             extra.append({"@id": eid, "@type": "Dataset", "name": path, "identifier": digest})
         if refs:
-            action[kind] = refs
+            action[kind] = _one_or_more(refs)
     # ``run --env``: each variable the command had set, as Process Run Crate records one (an unset one has no
     # value to give, and is said in the description).
     settings = []
@@ -234,7 +267,7 @@ def run_action(run: Mapping[str, Any], files: Mapping[str, tuple[str, int]]) -> 
         settings.append({"@id": eid})
         extra.append({"@id": eid, "@type": "PropertyValue", "name": name, "value": value})
     if settings:
-        action["environment"] = settings
+        action["environment"] = _one_or_more(settings)
     return [action, *extra]
 
 
