@@ -38,6 +38,9 @@ if ((${#optional[@]})); then
     || echo "services: could not install TeX (see $STATE/apt.log); the pdflatex test will be skipped" >&2
 fi
 
+# The RO-Crate validator of the artifact tests, in a venv of its own (.ci/roc-validator.sh says why).
+bash "$(dirname "$0")/roc-validator.sh" >/dev/null || echo "services: could not make roc-validator's venv" >&2
+
 if ! docker info >/dev/null 2>&1; then
   echo "services: starting dockerd (log: $STATE/dockerd.log)"
   # No iptables in this sandbox; builds use --network host, so no NAT is needed.
