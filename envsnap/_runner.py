@@ -196,9 +196,11 @@ class Running:
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
 
-    def wait(self, timeout: float) -> Result:
+    def wait(self, timeout: float, *, keep_stderr: bool = False) -> Result:
         """The command's result within ``timeout`` seconds of now; on timeout, flood or interrupt the whole
-        group is killed first. Whatever happens, no process of the group is left running."""
+        group is killed first. Whatever happens, no process of the group is left running. ``keep_stderr``: a
+        timed-out result's ``stderr`` is what the command printed there before the deadline (else the line
+        "timed out after N s"), for a caller that tells from it what the command was doing."""
         if self.error is not None or self.proc is None:
             return self.error or Result(self.args, 126, "", "not started")
         proc = self.proc
@@ -219,7 +221,7 @@ class Running:
         if self._flood.is_set():
             return Result(self.args, -9, out, f"printed more than {self.limit} bytes of output; stopped", flooded=True)
         if timed_out:
-            return Result(self.args, -9, out, f"timed out after {timeout:g} s", timed_out=True)
+            return Result(self.args, -9, out, err if keep_stderr else f"timed out after {timeout:g} s", timed_out=True)
         return Result(self.args, proc.returncode, out, err)
 
     def kill(self) -> None:

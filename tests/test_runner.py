@@ -53,6 +53,13 @@ def test_a_timeout_still_ends_the_wait_and_the_command() -> None:
     assert result.stderr == "timed out after 0.5 s"
 
 
+def test_a_timeout_keeps_what_the_command_said_when_asked() -> None:
+    """``fleet check`` tells from a node's standard error until the deadline what it was waiting on."""
+    running = _runner.start(["sh", "-c", "echo waiting for nvml >&2; sleep 30"])
+    result = running.wait(2, keep_stderr=True)
+    assert result.timed_out and result.stderr == "waiting for nvml\n"
+
+
 def test_a_flood_wakes_the_wait() -> None:
     running = _runner.start(["yes"], max_output=1 << 16)
     result = running.wait(60)

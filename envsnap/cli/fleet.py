@@ -406,6 +406,9 @@ def run_node(args: argparse.Namespace) -> int:
         started=started,
         python_layer=python_layer,
         environment=environment,
+        # In a Slurm task (fleet check's srun), what it waits on goes to standard error as it begins, which srun
+        # passes on at once: a node that misses the deadline is then told apart by what it was waiting on.
+        say=_output.write_lines if os.environ.get("SLURM_STEP_ID") else None,
     )
     _output.print_json(answer)
     return answer_exit(answer["verdict"])

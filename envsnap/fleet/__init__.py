@@ -7,6 +7,7 @@ gathers the answers and builds a ``FleetReport``; ``capture_fleet`` gathers one 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -19,7 +20,7 @@ from .. import _defaults, lockfile
 from .._frozen import frozen
 from ..errors import LockfileError, UsageError
 from ..grammar import shown, strip_terminal
-from .node import FACTS, lock_digest
+from .node import FACTS, GPU_SHARE, lock_digest
 
 if TYPE_CHECKING:
     from ..model import Snapshot
@@ -93,12 +94,6 @@ def _check_timeout(timeout: float, gpu_timeout: float | None = None) -> None:
             f"--gpu-timeout {gpu_timeout:g}: must be less than --timeout {timeout:g}, which counts each node's whole "
             "answer, the driver's wait included"
         )
-
-
-# Of a node's --timeout, the share its driver may take when --gpu-timeout is not given: the other half is srun's
-# start, envsnap's start-up on the node and the rest of its answer (docs/design.md, "The driver's wait is shorter
-# than the node's").
-GPU_SHARE = 0.5
 
 
 def _gpu_timeout_args(timeout: float, gpu_timeout: float | None) -> list[str]:
@@ -202,7 +197,10 @@ def capture_fleet(
             # Judged as ``fleet check`` judges a node's run: reached, with no capture to take (no envsnap at
             # --envsnap there, its task killed or failed), is invalid with the cause; only a node srun could not
             # reach or that did not answer in time is unreachable.
-            result = from_run(run, lock_digest="", timeout=timeout)
+            # A capture that missed the deadline said only that it began ("capturing /home/me/venv ..."): the
+            # line names a path the capture itself would have redacted, and FLEET.toml is shared.
+            said = dataclasses.replace(run, stderr="") if run.timed_out else run
+            result = from_run(said, lock_digest="", timeout=timeout)
             (invalid if result.verdict == "invalid" else missing)[state.name] = result.reason or "no capture"
     return fleetfile.from_captures(captures, missing, invalid)
 

@@ -9,17 +9,20 @@ grouped by what they are, not only by their verdict.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._defaults import NVML_HUNG
+from .._lazyre import LazyPattern
 from ..model import Nvidia, Snapshot
 
 if TYPE_CHECKING:
     from ..compat import Report
+    from ..probes.interface import Probe, ProbeContext, ProbeResult
     from ..probes.python import PendingProbe, TargetEnvironment
 
 # The comparison, the rules and the capture are imported where a node answers, not by ``fleet check`` on the
@@ -29,6 +32,66 @@ NODE_FORMAT = 1
 # The matrix's columns, in order: the keys of an answer's "facts".
 FACTS = ("driver", "cuda_driver", "cuda_runtime", "cudnn", "nccl", "gpus", "torch", "glibc", "python", "python_layer")
 MAX_DIFFERENCES = 20  # of the Python layer, per node: the first ones name the drift, the count says the rest
+# Of a node's --timeout, the share its driver may take when --gpu-timeout is not given: the other half is srun's
+# start, envsnap's start-up on the node and the rest of its answer (docs/design.md, "The driver's wait is shorter
+# than the node's").
+GPU_SHARE = 0.5
+
+# What ``fleet node`` writes to its standard error while it waits on what may not answer (the NVIDIA driver),
+# and once that answered: srun passes it on as it comes, so for a node that missed ``fleet check``'s deadline,
+# what it printed until then says what it was waiting on (``waiting_on``), where "no answer within 120 s" said
+# nothing of it. One line each: "envsnap fleet node: waiting for nvml (at most 10 s)", "... nvml answered".
+_NOTE = "envsnap fleet node: "
+_WAITING = LazyPattern(r"^envsnap fleet node: waiting for ([a-z]+) \(at most ([0-9.]+) s\)$")
+_ANSWERED = LazyPattern(r"^envsnap fleet node: ([a-z]+) answered$")
+NVML_WAIT = "nvml"
+
+
+def is_note(line: str) -> bool:
+    """A line of ``fleet node``'s notes on what it waits on (no part of why a task failed)."""
+    return line.startswith(_NOTE)
+
+
+def waiting_on(stderr: str) -> tuple[str, float] | None:
+    """What a node that gave no answer in time was still waiting on, from its standard error until the deadline
+    (untrusted: only the notes' own words are read): the wait's name (``NVML_WAIT``) and its bound in seconds;
+    None where it said it waited on nothing, or was not ``fleet node``."""
+    pending: dict[str, float] = {}
+    for line in stderr.splitlines():
+        line = line.strip()
+        waiting = _WAITING.match(line)
+        if waiting:
+            with contextlib.suppress(ValueError):
+                pending[waiting.group(1)] = float(waiting.group(2))
+            continue
+        answered = _ANSWERED.match(line)
+        if answered:
+            pending.pop(answered.group(1), None)
+    return next(iter(pending.items()), None)
+
+
+def _announced(probe: Probe[Any], say: Callable[[str], None]) -> Probe[Any]:
+    """The NVIDIA driver probe, saying on ``say`` when it begins to wait on NVML and when NVML answered (a node
+    without the library waits on nothing and says nothing). Made here: ``fleet check`` reads this module without
+    the probes."""
+    from ..probes.interface import Probe
+    from ..probes.nvidia import find_library
+
+    class Announced(Probe[Any]):
+        name, background = probe.name, probe.background
+
+        def run(self, ctx: ProbeContext) -> ProbeResult[Any]:
+            if find_library(ctx.environ) is None:
+                return probe.run(ctx)
+            say(f"{_NOTE}waiting for {NVML_WAIT} (at most {ctx.options.gpu_timeout:g} s)")
+            result = probe.run(ctx)
+            say(f"{_NOTE}{NVML_WAIT} answered")
+            return result
+
+        def fallback(self, ctx: ProbeContext) -> Any:
+            return probe.fallback(ctx)
+
+    return Announced()
 
 
 def answer_exit(verdict: str) -> int:
@@ -186,6 +249,7 @@ def probe(
     python_layer: bool = True,
     environment: str = "",
     gpu_facts: bool = True,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Capture this node once (the environment ``select_environment`` chose) and answer for it; ``gpu_timeout``
     bounds the NVIDIA driver probe (default: capture's), and ``gpu_timeout_option`` says the caller took it from
@@ -195,7 +259,9 @@ def probe(
     environment without Python, and ``target`` the interpreter lent for the rules, whose packages are not
     compared. ``gpu_facts`` false: the driver and its GPUs are asked of NVML only where a rule reads them for the
     lock (``compat.reads_gpus``), for a caller that reads the verdict and not the answer's facts (the prolog: a
-    hung driver would hold every job of a CPU-only lock); the facts then say no driver.
+    hung driver would hold every job of a CPU-only lock); the facts then say no driver. ``say``: told when the
+    node begins to wait on its driver and when the driver answered (``fleet node`` writes it to standard error:
+    ``waiting_on`` reads it back from a node that missed its deadline).
 
     Only the facts an answer reads are probed (``check``'s rules, the Python layer, the matrix): not the
     project's git state (a job's working directory says nothing about the node), nor the recorded environment
@@ -203,10 +269,12 @@ def probe(
     only which package manager the host has, and look the lock's own libraries up by name: ``find_libraries``).
     tests/fleet/test_fleet_units.py holds that an answer's report is ``check``'s."""
     from ..compat import HOST, TargetFacts, evaluate, find_libraries, probe_target, reads_gpus
-    from ..probes.capture import check_probes, run_capture
+    from ..probes.capture import NotAsked, check_probes, run_capture
     from ..probes.interface import CaptureOptions
 
     probes = check_probes(gpus=gpu_facts or reads_gpus(lock))
+    if say is not None:
+        probes = tuple(_announced(p, say) if p.name == "nvidia" and not isinstance(p, NotAsked) else p for p in probes)
     options = CaptureOptions(
         python_path=target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer
     )

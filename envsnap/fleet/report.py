@@ -20,7 +20,7 @@ from ..errors import EnvsnapError
 from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
-from .node import FACTS, NODE_FORMAT, answer_exit
+from .node import FACTS, GPU_SHARE, NODE_FORMAT, NVML_WAIT, answer_exit, is_note, waiting_on
 from .slurm import OUTSIDE_PARTITION, POWER_MARKS, RESERVED_AHEAD, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
@@ -207,7 +207,7 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
     Slurm lists on the node (a task given fewer sees fewer)."""
     gpus = run.gpus
     if run.timed_out:
-        why = _no_answer(run, timeout)
+        why = _no_answer(run, timeout) + _at_the_deadline(run, timeout)
         return NodeResult(
             run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job, tried=run.asked
         )
@@ -287,6 +287,28 @@ def _no_answer(run: NodeRun, timeout: float) -> str:
         # No count of its own seconds here (the JSON's ``seconds`` has them): nodes alike share one row.
         return f"no answer within --timeout {timeout:g}, of which its srun had only the rest after waiting for {place})"
     return f"no answer within {timeout:g} s"
+
+
+def _at_the_deadline(run: NodeRun, timeout: float) -> str:
+    """What a node that missed the deadline was doing then, from what it printed on standard error until then
+    (untrusted: its notes read by their own words, any other line shown escaped and cut): what it was waiting on,
+    with what ends that wait in time, and its last other line; "" where it said nothing."""
+    if not run.asked:
+        return ""
+    why = ""
+    waiting = waiting_on(run.stderr)
+    if waiting is not None and waiting[0] == NVML_WAIT:
+        bound, shorter = waiting[1], timeout * GPU_SHARE
+        why = f": it was waiting for its NVIDIA driver (NVML, at most {bound:g} s; a hung driver?)"
+        if bound > shorter:
+            why += (
+                f"; --gpu-timeout {shorter:g} ends that wait in time for the node to answer with its driver hung "
+                "(--gpus none does not: the node asks NVML for every lock), or a longer --timeout gives it time"
+            )
+        else:
+            why += "; a longer --timeout gives it time to answer after that wait"
+    said = _last_line(run.stderr)
+    return why + (f"; it said {shown(said, 120)}" if said else "")
 
 
 # slurmstepd, when the task's program cannot be started on the node (``execve(): PATH: No such file or directory``).
@@ -389,7 +411,8 @@ def _last_line(text: str, prefer: str = "") -> str:
     """The line of a task's output that says why it gave no answer: the last, but srun's summary of its exit, and
     the last that begins with ``prefer`` where one does (srun cuts a line of more than about 1 KB into pieces, and
     the last piece of envsnap's own error then read as srun's: an unreachable node). Cut to 300 characters, said."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # ``fleet node``'s notes on what it waits on are no part of why it failed.
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not is_note(line.strip())]
     telling = [line for line in lines if not _TASK_END.match(line)] or lines
     telling = [line for line in telling if prefer and line.startswith(prefer)] or telling
     if not telling:

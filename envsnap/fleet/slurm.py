@@ -854,7 +854,8 @@ def run_on_nodes(
             sruns.append(running)
         if running.error is not None and running.error.returncode == 127:
             raise FleetError("srun not found: envsnap fleet runs where Slurm's client commands are installed")
-        res = running.wait(max(0.0, deadline - time.monotonic()))
+        # What the node said before a deadline it missed tells what it was waiting on (``node.waiting_on``).
+        res = running.wait(max(0.0, deadline - time.monotonic()), keep_stderr=True)
         run = NodeRun(
             node.name,
             res.returncode,

@@ -150,3 +150,41 @@ def test_a_short_timeout_alone_bounds_the_nodes_gpu_wait_within_it(
     assert (res.returncode, res.stderr) == (0, f"wrote {path}: 3 nodes captured\n"), res
     hung = fleetfile.load(path).nodes["node2"].nvidia
     assert hung is not None and hung.error == "NVML did not answer within 4 s (a hung driver?)", hung
+
+
+def test_a_node_still_waiting_on_its_driver_at_the_deadline_says_so_and_what_ends_the_wait(
+    hung_cluster_env: tuple[slurm_cluster.Cluster, Path, Path, dict[str, str]],
+) -> None:
+    """A node whose driver was still being waited on at --timeout (a --gpu-timeout near it) read only
+    "unreachable: no answer within 20 s": srun's output of a timed-out node was dropped, and the node had said
+    nothing of its wait. ``fleet node`` notes in a Slurm task what it waits on, and the reason names the wait with
+    what ends it in time (--gpus none does not: the node asks NVML for every lock, this CPU-only one too)."""
+    _, root, lock, env = hung_cluster_env
+    args = [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "node[1-3]", "--timeout", "20"]
+    res = subprocess.run(
+        [*args, "--gpu-timeout", "19.9", "--gpus", "none", "--json"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 3, res
+    nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
+    assert {name: n["verdict"] for name, n in nodes.items()} == {
+        "node1": "compatible",
+        "node2": "unreachable",
+        "node3": "compatible",
+    }, nodes
+    assert nodes["node2"]["reason"] == (
+        "no answer within 20 s: it was waiting for its NVIDIA driver (NVML, at most 19.9 s; a hung driver?); "
+        "--gpu-timeout 10 ends that wait in time for the node to answer with its driver hung (--gpus none does "
+        "not: the node asks NVML for every lock), or a longer --timeout gives it time"
+    )
+    # The remedy it names works: the node answers, its driver hung.
+    res = subprocess.run(
+        [*args, "--gpu-timeout", "10", "--json"], env=env, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res
+    [hung] = [n for n in json.loads(res.stdout)["nodes"] if n["node"] == "node2"]
+    assert hung["facts"]["driver"] == "hung: no answer within 10 s", hung

@@ -371,6 +371,42 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
 
 
+def test_a_node_that_missed_the_deadline_says_what_it_was_waiting_on_and_what_it_said() -> None:
+    """A node whose task was still waiting on its NVIDIA driver at the deadline read only "no answer within 12 s":
+    its standard error until then was dropped. Its notes say what it waited on, with what ends that wait in time,
+    and its last other line is kept, escaped and cut (untrusted)."""
+    waiting = "envsnap fleet node: waiting for nvml (at most 11.9 s)\n"
+    hung = from_run(
+        _run("", returncode=-9, timed_out=True, stderr="\x1b[2Jslurm says hi\n" + waiting),
+        lock_digest="sha256:ab",
+        timeout=12,
+    )
+    assert (hung.verdict, hung.reason) == (
+        "unreachable",
+        "no answer within 12 s: it was waiting for its NVIDIA driver (NVML, at most 11.9 s; a hung driver?); "
+        "--gpu-timeout 6 ends that wait in time for the node to answer with its driver hung (--gpus none does "
+        "not: the node asks NVML for every lock), or a longer --timeout gives it time; "
+        "it said '\ufffd[2Jslurm says hi'",
+    )
+    # A wait within half the timeout: the node started late, the timeout is what is short.
+    slow = from_run(_run("", returncode=-9, timed_out=True, stderr=waiting), lock_digest="sha256:ab", timeout=30)
+    assert slow.reason == (
+        "no answer within 30 s: it was waiting for its NVIDIA driver (NVML, at most 11.9 s; a hung driver?); "
+        "a longer --timeout gives it time to answer after that wait"
+    )
+    # The driver answered: the node waits on nothing it named; a forged or malformed note is no wait.
+    done = waiting + "envsnap fleet node: nvml answered\nenvsnap fleet node: waiting for nvml (at most soon s)\n"
+    late = from_run(_run("", returncode=-9, timed_out=True, stderr=done), lock_digest="sha256:ab", timeout=12)
+    assert late.reason == "no answer within 12 s"
+    # Notes are no part of why a task failed.
+    failed = from_run(
+        _run("", returncode=1, stderr="boom\n" + waiting + "srun: error: n1: task 0: Exited with exit code 1\n"),
+        lock_digest="sha256:ab",
+        timeout=12,
+    )
+    assert failed.reason == "its task exited with status 1 without an answer: boom", failed
+
+
 def test_a_task_that_ended_well_without_an_answer_is_invalid_not_unreachable() -> None:
     """An --envsnap that is no envsnap (a wrapper that drops its arguments, another program) ran on the node and
     exited 0 with no answer: the node read "unreachable: srun exit status 0, no answer", as if Slurm could not
@@ -1250,6 +1286,48 @@ def test_lines_a_task_prolog_prints_before_the_answer_are_no_part_of_it(tmp_path
     else:
         fleet = capture_fleet(selection, envsnap=["envsnap"], timeout=30, env=env)
         assert list(fleet.nodes) == ["n1"] and fleet.unreachable == {}
+
+
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_what_a_node_said_before_it_missed_the_deadline_reaches_the_check_not_the_fleet_file(
+    tmp_path: Path, command: str
+) -> None:
+    """srun's standard error of a node that did not answer in time was dropped: a node still waiting on its
+    driver read only "no answer within 2 s". ``fleet check`` reads it (the node's notes, its last other line);
+    ``fleet capture`` records none of it in FLEET.toml, where a capture's first line would name a path it redacts."""
+    import os
+
+    from envsnap.fleet import Selection, capture_fleet, check_fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    said = "echo 'capturing /home/alice/venv' >&2; echo 'envsnap fleet node: waiting for nvml (at most 1.5 s)' >&2"
+    fakes = {
+        "scontrol": "echo n1\n",
+        "sinfo": "echo 'n1|idle|debug*|none'\n",
+        "srun": f"{said}\nexec sleep 30\n",
+        "scancel": "exit 0\n",
+    }
+    for name, body in fakes.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    selection = Selection(nodelist="n1")
+    if command == "check":
+        report = check_fleet(str(lock), selection, envsnap=["envsnap"], timeout=2, env=env)
+        assert [(r.node, r.verdict, r.reason) for r in report.results] == [
+            (
+                "n1",
+                "unreachable",
+                "no answer within 2 s: it was waiting for its NVIDIA driver (NVML, at most 1.5 s; a hung driver?); "
+                "--gpu-timeout 1 ends that wait in time for the node to answer with its driver hung (--gpus none "
+                "does not: the node asks NVML for every lock), or a longer --timeout gives it time; "
+                "it said 'capturing /home/alice/venv'",
+            )
+        ]
+    else:
+        fleet = capture_fleet(selection, envsnap=["envsnap"], timeout=2, env=env)
+        assert (list(fleet.nodes), fleet.unreachable) == ([], {"n1": "no answer within 2 s"})
 
 
 def test_inside_a_job_a_node_of_its_allocation_is_a_step_and_any_other_a_job_of_its_own(tmp_path: Path) -> None:
