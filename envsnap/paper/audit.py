@@ -396,13 +396,14 @@ def system_packages(lock: Snapshot, bundle: Bundle | None) -> SystemPackages:
     interpreter: tuple[str, ...] = ()
     in_base: set[str] = set()
     if bundle is not None:
-        from ..rebuild.docker import offline_from_base, offline_uncarried
+        from ..rebuild.docker import carries_system_packages, offline_from_base, offline_uncarried
 
         names = {p.name for p in needed}
         interpreter = tuple(n for n in offline_uncarried(bundle.lock, bundle.root) if n not in names)
         # Those the saved base image holds at the locked revision were left out of debs/ on purpose: the offline
         # rebuild takes them from that image (the rebuild's rule, ``rebuild.docker.offline_from_base``).
-        in_base = set(offline_from_base(bundle.lock, bundle.root)) if debs is not None and debs.is_dir() else set()
+        # (A record of that base with no debs/: every one was left to it, and the empty folder lost in a copy.)
+        in_base = set(offline_from_base(bundle.lock, bundle.root)) if carries_system_packages(bundle.root) else set()
     carried = debs is not None and all(
         p.name in in_base or (debs / str(getattr(p, "filename", ""))).is_file() for p in needed
     )

@@ -734,9 +734,20 @@ def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
         return None
 
 
+def carries_system_packages(bundle_dir: Path | None) -> bool:
+    """The bundle was made ``--with-system-packages``: it has ``debs/``, or the record of the base image it left
+    them to (``SYSTEM_BASE``). A bundle whose base held every package has an empty ``debs/``, which a copy that
+    keeps files only (git, many uploads) drops: the record, in SHA256SUMS, stays, and an ``--offline`` rebuild of
+    it still expects them in the base, with no network, rather than install them from the apt mirror."""
+    if bundle_dir is None:
+        return False
+    return (Path(bundle_dir) / DEBS).is_dir() or (Path(bundle_dir) / SYSTEM_BASE).is_file()
+
+
 def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
-    """Which pinned system packages the bundle holds in ``debs/`` (None without a bundle or that folder)."""
-    if bundle_dir is None or not (Path(bundle_dir) / DEBS).is_dir():
+    """Which pinned system packages the bundle holds in ``debs/`` (None for a bundle made without
+    ``--with-system-packages``, ``carries_system_packages``)."""
+    if bundle_dir is None or not carries_system_packages(bundle_dir):
         return None
     folder = Path(bundle_dir) / DEBS
     return lambda pkg: (

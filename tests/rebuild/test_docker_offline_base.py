@@ -116,3 +116,51 @@ def test_an_offline_plan_refuses_a_base_without_what_the_bundle_does_not_carry(
     assert f"the base image {name}:held ({moved}) lacks" in line, line
     assert f"python3.11={locked['python3.11']} (it has 3.11.2-6+deb12u99)" in line, line
     assert "(a tag moves)" in line and f"--base-image {name}:held@sha256:" in line, line
+
+
+def test_a_bundle_whose_base_holds_every_system_package_stays_one_with_system_packages(
+    engine: Any,  # noqa: F811
+    captured: Path,  # noqa: F811
+    owned: str,
+    tmp_path: Path,
+) -> None:
+    """``bundle --with-system-packages`` on a base that holds every package the rebuild needs carries no .deb file:
+    its ``debs/`` is empty, and a copy that keeps files only (git, many uploads) drops it. The bundle then read as
+    one made without system packages: its ``--offline`` rebuild planned ``--network host`` and ``apt-get install``
+    from the mirror. Its ``system-base.json`` (in SHA256SUMS) records the base it left them to, and the offline
+    plan keeps checking that base, with no network."""
+    locked = {p.name: p.version for p in lockfile.load(captured).system.packages}
+    if not all(name in locked for name in INTERPRETER):
+        pytest.skip("the captured lock does not record Debian's python3.11 packages")
+    context = tmp_path / "held"
+    context.mkdir()
+    shutil.copyfile("/var/lib/dpkg/status", context / "status")  # this host's: the lock's revisions
+    tag = f"envsnap-test-offline-base-{owned}:held"
+    held = _copy_of_base(engine, owned, tag, context)
+    bundle = tmp_path / "bundle"
+    args = ("bundle", str(captured), "-o", str(bundle), "--with-system-packages", "--with-base-image")
+    done = _envsnap(*args, "--base-image", tag)
+    assert "system packages: 0 .deb files (0 KiB) in debs/" in done.stderr, done.stderr
+    assert (bundle / "debs").is_dir() and not any((bundle / "debs").iterdir())
+    record = json.loads((bundle / "system-base.json").read_text())
+    assert record["id"] == held and record["reference"] == tag
+    assert {f"{name}:amd64={locked[name]}" for name in INTERPRETER} <= set(record["left_to_base"]), record
+    assert "  system-base.json" in (bundle / "SHA256SUMS").read_text()
+
+    def plan() -> list[str]:
+        args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline", "--dry-run"]
+        done = _envsnap(*args, "--base-image", tag, "--dest", str(tmp_path / "ctx"), "--json")
+        return list(json.loads(done.stdout)["steps"])
+
+    from envsnap.artifacts.bundle import Bundle
+    from envsnap.paper.audit import system_packages
+
+    kept = plan()
+    audited = system_packages(Bundle(bundle).lock, Bundle(bundle))
+    (bundle / "debs").rmdir()  # as a copy that keeps files only leaves it
+    assert plan() == kept
+    assert any("--network none" in step for step in kept), kept
+    assert f"check that the base image has {len(record['left_to_base'])} packages the bundle does not carry" in kept
+    assert not any("apt-get" in step for step in kept), kept
+    # The audit reads the same: what the saved base holds was left to it, the bundle carries the rest.
+    assert system_packages(Bundle(bundle).lock, Bundle(bundle)) == audited and audited.carried, audited
