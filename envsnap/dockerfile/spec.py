@@ -208,12 +208,14 @@ def make_spec(
     *,
     carried: Callable[[SystemPackage], bool] | None = None,
     offline: bool = False,
+    left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
 ) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``.
 
     ``carried``: which pinned system packages the bundle holds as ``.deb`` files (installed with dpkg from the
     build context, never from apt). ``offline``: what is neither carried nor pinned is not fetched with apt but
-    expected in the base image, checked by the build."""
+    expected in the base image, checked by the build. ``left_to_base``: the base image (its reference) the bundle
+    was made on and the names of the packages it left to that image, which held them (its system-base.json)."""
     if lock.conda is not None and lock.conda.packages:
         # The image's environment is a venv: conda packages would be missing and verify would fail late.
         raise RebuildError(
@@ -247,7 +249,13 @@ def make_spec(
     pinned_names = {p.name for p in system}
     specs = [p.spec for p in system_apt]
     interpreter, note = _interpreter_specs(
-        base, pinned_names | carried_names, bool(sources), offline, carried, bundled=carried_names
+        base,
+        pinned_names | carried_names,
+        bool(sources),
+        offline,
+        carried,
+        bundled=carried_names,
+        left_to_base=left_to_base,
     )
     notes += [note] if note else []
     specs += [s for s in interpreter if s.split("=", 1)[0] not in pinned_names | carried_names]
@@ -308,6 +316,7 @@ def _interpreter_specs(
     offline: bool,
     carried: Callable[[SystemPackage], bool] | None,
     bundled: set[str] | frozenset[str] = frozenset(),
+    left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
 ) -> tuple[list[str], str]:
     """The interpreter's apt specs, and a note when the lock's revision of it cannot be had. ``elsewhere``: the
     names installed otherwise (a bundled .deb, or pinned among the system packages).
@@ -340,6 +349,14 @@ def _interpreter_specs(
             f"interpreter: the bundle's {DEBS}/ carries {some[0]} {version} but not {missing} at that revision, "
             f"which the build then needs from the apt mirror (the live one has it only while it is the newest); "
             f"{pin} carries them"
+        )
+    made_on, left_there = left_to_base
+    if offline and carried is not None and made_on == base.reference and all(n in left_there for n, _ in left):
+        # The bundle left them to this base, which held that revision: to bundle again leaves them there again.
+        return exact, (
+            f"interpreter: the lock's {name} {version}{others} was left to the base image {made_on}, which held "
+            f"that revision when the bundle was made (its system-base.json records it): the offline build checks "
+            "that it still does"
         )
     if offline and carried is not None:
         return exact, (

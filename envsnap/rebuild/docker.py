@@ -120,7 +120,14 @@ class DockerRebuilder(Rebuilder):
         inspect = _docker_engine.with_bundled(
             _docker_engine.inspector(client) if client is not None else None, request.bundle_dir
         )
-        spec = make_spec(lock, options, inspect, carried=_carried(request.bundle_dir), offline=request.offline)
+        spec = make_spec(
+            lock,
+            options,
+            inspect,
+            carried=_carried(request.bundle_dir),
+            offline=request.offline,
+            left_to_base=_left_to_base(request.bundle_dir),
+        )
         moved = _moved_base(spec, _docker_engine.inspector(client) if client is not None else None, request.bundle_dir)
         if request.offline and inspect is not None and client is not None and inspect(spec.base.reference) is None:
             # The build would pull it from a registry: with --offline nothing is downloaded, so it is refused now.
@@ -191,6 +198,7 @@ class DockerRebuilder(Rebuilder):
             _docker_engine.with_bundled(_docker_engine.inspector(client), bundle.root),
             carried=_carried(bundle.root),
             offline=request.offline,
+            left_to_base=_left_to_base(bundle.root),
         )
         for warning in _moved_base(spec, moved_before, bundle.root):
             say(f"warning: {warning}")
@@ -727,6 +735,7 @@ def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
             _docker_engine.with_bundled(None, bundle_dir),
             carried=_carried(bundle_dir),
             offline=True,
+            left_to_base=_left_to_base(bundle_dir),
         )
     except BadBundleError:
         raise
@@ -753,6 +762,14 @@ def _carried(bundle_dir: Path | None) -> Callable[[SystemPackage], bool] | None:
     return lambda pkg: (
         deb_files.is_pinned(pkg) and grammar.is_deb_filename(pkg.filename) and (folder / pkg.filename).is_file()
     )
+
+
+def _left_to_base(bundle_dir: Path | None) -> tuple[str, frozenset[str]]:
+    """The base image the bundle was made on and the names of the packages it left to it (its ``SYSTEM_BASE``)."""
+    recorded = recorded_system_base(bundle_dir)
+    if recorded is None:
+        return "", frozenset()
+    return recorded.reference, frozenset(x.split("=", 1)[0].split(":", 1)[0] for x in recorded.left_to_base)
 
 
 def _copy_debs(bundle: Bundle, spec: DockerSpec, dest: Path, say: Progress) -> None:

@@ -150,7 +150,16 @@ def test_a_bundle_whose_base_holds_every_system_package_stays_one_with_system_pa
     def plan() -> list[str]:
         args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline", "--dry-run"]
         done = _envsnap(*args, "--base-image", tag, "--dest", str(tmp_path / "ctx"), "--json")
-        return list(json.loads(done.stdout)["steps"])
+        data = json.loads(done.stdout)
+        # The interpreter was left to this base, which held it: to bundle again would leave it there again (the
+        # note said "... is not in the bundle's debs/ ...; envsnap pin ... then envsnap bundle ... carries it").
+        [note] = [n for n in data["notes"] if n.startswith("interpreter:")]
+        assert note == (
+            f"interpreter: the lock's python3.11 {locked['python3.11']} (and 4 more of its packages) was left to the "
+            f"base image {tag}, which held that revision when the bundle was made (its system-base.json records "
+            "it): the offline build checks that it still does"
+        ), note
+        return list(data["steps"])
 
     from envsnap.artifacts.bundle import Bundle
     from envsnap.paper.audit import system_packages
