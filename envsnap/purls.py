@@ -27,6 +27,18 @@ def vcs_url(source: Source) -> str:
     return url
 
 
+def pip_vcs_url(source: Source) -> str:
+    """``vcs_url`` as a requirement line gives it to pip: a repository on this machine (``git+file:///repo``) as
+    ``git+file://localhost/repo``, the same folder for git, uv and every pip, where pip before 24.1 (the one
+    ``python -m venv`` seeds on Python 3.11 and 3.12) refuses a URL without a host ("Invalid requirement"); a capture
+    records it as ``file:///repo`` again (``PathRedactor.url``)."""
+    url = vcs_url(source)
+    scheme, sep, rest = url.partition("+file:///")
+    if sep and "/" not in scheme and ":" not in scheme:
+        return f"{scheme}+file://localhost/{rest}"
+    return url
+
+
 def channel_name(channel: str) -> str:
     """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
     for prefix in _ANACONDA_ORG:

@@ -76,7 +76,7 @@ def test_the_json_keys_stay_what_users_parse() -> None:
         ],
     }
     assert finding.to_dict() == check["findings"][0]
-    diff = Difference("mismatch", "python", "a", "version", "1", "2", "n", "c")
+    diff = Difference("mismatch", "python", "a", "version", "1", "2", "n", "c", "r")
     verify = VerifyReport("sha256:" + "0" * 64, "/x (--python)", 3, (diff,)).to_dict()
     assert set(verify) == {"lock", "target", "packages_checked", "differences", "identical"}
     assert verify["identical"] is False and verify["differences"] == [
@@ -89,6 +89,7 @@ def test_the_json_keys_stay_what_users_parse() -> None:
             "actual": "2",
             "note": "n",
             "cause": "c",
+            "remedy": "r",
         }
     ]
     change = Change("python", "a", "changed", "minor", "1", "2", 60, "upgrade")

@@ -219,6 +219,8 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
         _output.say((f"{severity} ({len(found)})", f"bold {styles[severity]}"), err=False)
         for diff in found:
             _output.say(f"  {diff.area}: {diff.describe()}", err=False)  # lock data: text, no control codes
+            if diff.remedy:  # a command, its words shell-quoted (compare/verify.py with_remedies)
+                _output.say(f"    remedy: {diff.remedy}", err=False)
     verdict = ("identical", "green") if report.identical else ("DIFFERENT", "red")
     what = "matches" if report.identical else "does not match"
     follow = report.consequences

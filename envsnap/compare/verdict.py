@@ -61,6 +61,9 @@ class Difference(Entry):
     # A root cause this difference follows from ("python version 3.12.1 -> 3.11.7"), "" when it is one itself
     # or stands alone: a package rebuilt for another interpreter has other wheel tags and files.
     cause: str = ""
+    # What to run to make the environment the locked one again (a shell command, its values quoted): "" when
+    # verify knows none. Printed on a line of its own, apart from ``describe`` (a run record's drift compares those).
+    remedy: str = ""
 
     def describe(self) -> str:
         if self.what == "missing":
@@ -141,7 +144,7 @@ def ordered(diffs: Iterable[Difference]) -> tuple[Difference, ...]:
     )
 
 
-_DIFFERENCE_FIELDS = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause")
+_DIFFERENCE_FIELDS = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause", "remedy")
 
 
 def plain_report(report: VerifyReport) -> dict[str, Any]:

@@ -30,10 +30,11 @@ import dataclasses
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _lockcache, interchange, lockfile
+from .. import _lockcache, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
@@ -165,9 +166,113 @@ def verify(
         report = dataclasses.replace(report, differences=tuple(kept_diffs))
         extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
-    if not extra:
-        return report
-    return dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
+    if extra:
+        report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
+    interpreter = environment.python if environment is not None else python
+    return with_remedies(report, lock, actual, interpreter or sys.executable)
+
+
+# What each remedied mismatch asks for, before the command that does it.
+_REMEDY_WORDS = {
+    "missing": "install it as locked",
+    "version": "install the locked one",
+    "source": "install the locked one",
+    "files": "reinstall the locked files",
+    "record_digest": "reinstall the locked files",
+    "extra": "remove it",
+}
+
+
+def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python: str) -> VerifyReport:
+    """``report`` with the command that makes each Python package's mismatch the locked state again: the locked
+    pin (``name==version``, or its URL or commit) reinstalled, or an extra package removed, by the installer that
+    installed it (``uv pip`` where its ``INSTALLER`` says uv, else pip) into ``python``'s environment. Every word is
+    shell-quoted; a package with nothing another tool can install from (an editable or local folder, a label only
+    envsnap resolves, a legacy version, a conda package's) gets none."""
+    locked = {p.name: p for p in lock.python.packages}
+    installed = {p.name: p for p in actual.python.packages}
+    diffs = [_remedied(d, locked, installed, python) for d in report.differences]
+    return dataclasses.replace(report, differences=tuple(diffs))
+
+
+def _remedied(
+    d: Difference, locked: Mapping[str, PythonPackage], installed: Mapping[str, PythonPackage], python: str
+) -> Difference:
+    from .. import sinks
+    from ..grammar import GrammarError
+
+    if d.severity != MISMATCH or d.area != "python" or d.what not in _REMEDY_WORDS or d.remedy:
+        return d
+    names = d.subject.split(", ")  # the owners of files that differ: every one named
+    try:
+        if d.what == "extra":
+            have = installed.get(d.subject)
+            if have is None or have.conda_layer:
+                return d
+            uv = have.installer == "uv"
+            argv = ["uv", "pip", "uninstall", "--python", python, have.name] if uv else [python, "-m", "pip"]
+            argv += [] if uv else ["uninstall", "-y", have.name]
+        else:
+            wants = [locked.get(name) for name in names]
+            pins = [_pip_requirement(w) if w is not None else "" for w in wants]
+            if not all(pins):
+                return d
+            by = installed.get(names[0]) or locked[names[0]]
+            pins = [*_index_options(w for w in wants if w is not None), *pins]
+            if by.installer == "uv":
+                reinstall = [word for name in names for word in ("--reinstall-package", name)]
+                # uv hard-links installed files from its cache: an edit made there edited the cached copy too, which
+                # a reinstall from the cache gives again.
+                fresh = ["--no-cache"] if d.what in ("files", "record_digest") else []
+                argv = ["uv", "pip", "install", "--python", python, "--no-deps", *fresh, *reinstall, *pins]
+            else:
+                argv = [python, "-m", "pip", "install", "--force-reinstall", "--no-deps", *pins]
+        command = " ".join(sinks.shell_word(word) for word in argv)
+    except GrammarError:  # a control character in the interpreter's path or the lock's values: no command shown
+        return d
+    return dataclasses.replace(d, remedy=f"{_REMEDY_WORDS[d.what]}: {command}")
+
+
+def _index_options(pkgs: Iterable[PythonPackage]) -> list[str]:
+    """``--index-url`` (then ``--extra-index-url``) and ``--find-links`` for the indexes and folders the locked files
+    were pinned from (``envsnap pin`` records them), so that a local version (``torch==2.4.0+cu121``) is looked for
+    where it is served. None for the default index, a folder under a label only envsnap resolves, or a package
+    whose index the lock does not know (a capture's: the one pip and uv are configured with)."""
+    out: list[str] = []
+    for pkg in pkgs:
+        art = pkg.artifact
+        if art is None or pkg.source.kind != "index":
+            continue
+        index = art.index.rstrip("/")
+        if not index or index == interchange.PYPI_SIMPLE or fileurls.is_labelled(index):
+            continue
+        if interchange.is_find_links(art.index, art.url):
+            option = "--find-links"
+        else:
+            option = "--extra-index-url" if "--index-url" in out else "--index-url"
+        if index not in out:
+            out += [option, index]
+    return out
+
+
+def _pip_requirement(pkg: PythonPackage) -> str:
+    """``pkg`` as the requirement pip and uv install its locked files from, "" where there is none to give: a pin
+    of an index package, a URL of an archive, a commit of a VCS checkout; not an editable or a folder's install,
+    a ``file:`` URL under a label only envsnap resolves, a legacy version, a conda package's distribution."""
+    from .. import sinks
+    from ..purls import pip_vcs_url
+
+    source = pkg.source
+    if pkg.conda_layer or pkg.legacy_version or not pkg.version or source.editable:
+        return ""
+    if source.kind == "index":
+        return f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
+    if source.kind not in ("archive", "vcs") or fileurls.is_labelled(source.url):
+        return ""
+    url = pip_vcs_url(source) if source.kind == "vcs" else source.url
+    if source.kind == "archive" and source.subdirectory:
+        url += f"#subdirectory={source.subdirectory}"
+    return f"{sinks.requirement_name(pkg.name)} @ {url}"
 
 
 def _unreadable_said(report: VerifyReport, captured: Captured) -> VerifyReport:

@@ -19,6 +19,7 @@ from ..interchange import is_find_links as is_find_links
 from ..interchange import parse_time as parse_time
 from ..model import PythonPackage, Snapshot, Source
 from ..platforms import major_minor
+from ..purls import pip_vcs_url as pip_vcs_url  # the rule lives in core: verify names it too
 from ..purls import vcs_url as vcs_url
 
 
@@ -380,15 +381,3 @@ def _a_bundle_wheel(pkg: PythonPackage) -> bool:
     art = pkg.artifact
     local = art is not None and (art.rebuilt or art.url.startswith("file:") or not art.url)
     return art is not None and local and art.filename.endswith(".whl") and grammar.is_base_name(art.filename)
-
-
-def pip_vcs_url(source: Source) -> str:
-    """``vcs_url`` as a requirement line gives it to pip: a repository on this machine (``git+file:///repo``) as
-    ``git+file://localhost/repo``, the same folder for git, uv and every pip, where pip before 24.1 (the one
-    ``python -m venv`` seeds on Python 3.11 and 3.12) refuses a URL without a host ("Invalid requirement"); a capture
-    records it as ``file:///repo`` again (``PathRedactor.url``)."""
-    url = vcs_url(source)
-    scheme, sep, rest = url.partition("+file:///")
-    if sep and "/" not in scheme and ":" not in scheme:
-        return f"{scheme}+file://localhost/{rest}"
-    return url

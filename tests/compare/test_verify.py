@@ -2014,3 +2014,105 @@ def test_a_wheel_the_lock_names_by_url_alone_installed_from_an_index_is_info() -
     assert MISMATCH in [d.severity for d in compare_package(imported, other_tags)]
     recorded = dataclasses.replace(imported, record_digest="sha256:" + "2" * 64)
     assert MISMATCH in [d.severity for d in compare_package(recorded, installed)]
+
+
+def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> None:
+    """``xpkg: version 1.0 -> 1.1`` (or its files modified) said nothing of what to do: each Python package's
+    mismatch carries the reinstall of its locked pin by the installer that installed it, every word shell-quoted."""
+    from envsnap.compare.verify import with_remedies
+
+    url = "https://files.example/x pkg/arch-2.0-py3-none-any.whl"
+    lock = snap(
+        pkg("xpkg", installer="pip"),
+        pkg("uvpkg", installer="uv"),
+        pkg("gone", "0.3", installer="pip"),
+        pkg("arch", "2.0", source=Source(kind="archive", url=url, archive_hash="sha256=" + "a" * 64)),
+        pkg("tool", source=GIT),
+        pkg("proj", source=EDITABLE),
+        pkg(
+            "torch",
+            "2.4.0+cu121",
+            artifact=Artifact(
+                "torch.whl",
+                "https://download.pytorch.org/t.whl",
+                "b" * 64,
+                index="https://download.pytorch.org/whl/cu121/",
+            ),
+        ),
+        pkg(
+            "local",
+            "0.1",
+            artifact=Artifact(
+                "local-0.1-py3-none-any.whl",
+                "file:///srv/wheels/local-0.1-py3-none-any.whl",
+                "c" * 64,
+                index="file:///srv/wheels",
+            ),
+        ),
+    )
+    actual = snap(
+        pkg("xpkg", "1.1", installer="pip"),
+        pkg("uvpkg", "1.0", installer="uv", record_digest="sha256:edited"),
+        pkg("arch", "1.9"),
+        pkg("tool", source=dataclasses.replace(GIT, commit_id="b" * 40)),
+        pkg("proj", "2.0", source=EDITABLE),
+        pkg("stray", "4.0", installer="uv"),
+        pkg("torch", "2.4.0+cpu"),
+        pkg("local", "0.2"),
+    )
+    python = "/home/me/my env/bin/python"
+    report = with_remedies(compare(lock, actual), lock, actual, python)
+    remedies = {d.subject: d.remedy for d in report.differences if d.remedy}
+    pip = "'/home/me/my env/bin/python' -m pip"
+    assert remedies == {
+        "xpkg": f"install the locked one: {pip} install --force-reinstall --no-deps xpkg==1.0",
+        "uvpkg": "reinstall the locked files: uv pip install --python '/home/me/my env/bin/python' --no-deps "
+        "--no-cache --reinstall-package uvpkg uvpkg==1.0",
+        "gone": f"install it as locked: {pip} install --force-reinstall --no-deps gone==0.3",
+        "arch": f"install the locked one: {pip} install --force-reinstall --no-deps 'arch @ {url}'",
+        "tool": f"install the locked one: {pip} install --force-reinstall --no-deps "
+        f"'tool @ git+https://git.example/x@{'a' * 40}'",
+        "stray": "remove it: uv pip uninstall --python '/home/me/my env/bin/python' stray",
+        # Looked for where the lock's pin found it: a local version on its index, a wheel in its folder.
+        "torch": f"install the locked one: {pip} install --force-reinstall --no-deps "
+        "--index-url https://download.pytorch.org/whl/cu121 torch==2.4.0+cu121",
+        "local": f"install the locked one: {pip} install --force-reinstall --no-deps "
+        "--find-links file:///srv/wheels local==0.1",
+    }, remedies
+    # An editable folder's install has no pin to give; its mismatch is left without one.
+    assert any(d.subject == "proj" and not d.remedy for d in report.differences)
+    # A control character where a word goes (the interpreter's path here) shows no command at all.
+    dark = with_remedies(compare(lock, actual), lock, actual, "/tmp/\x1b[2Jpy")
+    assert not any(d.remedy for d in dark.differences)
+
+
+def test_verify_files_says_how_to_reinstall_an_edited_package_and_that_command_restores_it(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A file of xpkg edited after ``pip install``: verify --files read only ``1 modified (xpkg/__init__.py)``. It
+    prints the reinstall of the locked pin, and that command (given the wheels folder) makes the environment
+    identical again."""
+    import shlex
+
+    from condafixtures import make_wheel
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    wheels = make_wheel(tmp_path / "wheels", "xpkg", "1.0", {"xpkg/__init__.py": b"V = 1\n"}).parent
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "-q", "--no-index", "-f", str(wheels), "xpkg"], check=True, timeout=300)
+    lock_path = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock_path).code == 0
+    (site_packages(python) / "xpkg" / "__init__.py").write_bytes(b"V = 2\n")
+    drifted = cli("verify", lock_path, "--python", python, "--files")
+    assert drifted.code == 3, drifted.out
+    lines = drifted.out.splitlines()
+    at = lines.index("  python: xpkg: files as its RECORD lists them -> 1 modified (xpkg/__init__.py)")
+    prefix = "    remedy: reinstall the locked files: "
+    assert lines[at + 1].startswith(prefix), drifted.out
+    command = shlex.split(lines[at + 1][len(prefix) :])
+    assert command[1:] == ["-m", "pip", "install", "--force-reinstall", "--no-deps", "xpkg==1.0"], command
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    subprocess.run(command, check=True, timeout=300, env=env, capture_output=True)
+    assert cli("verify", lock_path, "--python", python, "--files").code == 0
