@@ -981,3 +981,25 @@ def test_cuda_need_reads_the_versions_of_cuda_wheels_alone(monkeypatch: pytest.M
     need = cuda_need(snapshot(packages=[*plain, pkg("nvidia-cublas-cu12", "12")], cuda=Cuda(copies=(cublas,))))
     assert need is not None and (need.version, need.library) == ("12.9", True)
     assert asked == ["nvidia-cublas-cu12"]
+
+
+def test_glibc_of_a_lock_whose_wheels_state_no_floor_says_what_it_needs() -> None:
+    """A pure-Python lock captured on glibc read ``needed: glibc``, as if its version were left out, and failed on a
+    musl host ("use a glibc-based host") that runs it as well: nothing of it is built for glibc, which it says, ok on
+    either. A conda package without a ``__glibc`` constraint needs some glibc; a wheel built on the captured machine
+    (``linux_*``) is named with the glibc it was built on, without a floor that none states."""
+    six = pkg("six", "1.17.0", "py2.py3-none-any")
+    lock = snapshot(libc_version="2.36", packages=[six])
+    none = "none: no locked wheel or conda package is built for glibc"
+    [f] = glibc.check(lock, snapshot(libc_version="2.31"), HOST)
+    assert (f.severity, f.needed, f.found) == ("ok", none, "glibc 2.31")
+    [f] = glibc.check(lock, snapshot(libc="musl", libc_version="1.2.4"), HOST)
+    assert (f.severity, f.needed, f.found, f.remedy) == ("ok", none, "musl 1.2.4", "")
+    [f] = glibc.check(lock, snapshot(libc_version="2.17"), target_of("docker"))
+    assert (f.severity, f.needed, f.remedy) == ("ok", none, "")
+    conda = Conda(subdir="linux-64", packages=(CondaPackage(name="zlib", version="1.3", depends=()),))
+    [f] = glibc.check(snapshot(conda=conda), snapshot(libc="musl", libc_version="1.2.4"), HOST)
+    assert (f.severity, f.needed) == ("fail", "any glibc (no locked wheel or conda package states a minimum)")
+    lock = snapshot(libc_version="2.36", packages=[pkg("mypkg", "1.0", "cp311-cp311-linux_x86_64")])
+    [f] = glibc.check(lock, snapshot(libc_version="2.31"), HOST)
+    assert (f.severity, f.needed) == ("warn", "mypkg 1.0 built on glibc 2.36")

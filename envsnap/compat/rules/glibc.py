@@ -16,6 +16,12 @@ from .interface import Rule
 
 NAME = "glibc"
 
+# What a lock needs of glibc where no locked wheel or conda package states a minimum version: any glibc where it has
+# conda packages or wheels built on the captured machine (built against a glibc, whichever), else none at all (pure
+# Python: the target's own interpreter runs it, on glibc or musl).
+NO_FLOOR = "any glibc (no locked wheel or conda package states a minimum)"
+NO_GLIBC = "none: no locked wheel or conda package is built for glibc"
+
 _CONDA_GLIBC = re.compile(r"^__glibc\s*>=\s*([0-9.]+)")
 
 
@@ -56,13 +62,19 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return []
     floor, who = max(needed_floors) if needed_floors else ((0, 0), "")
     floor_text = f"{floor[0]}.{floor[1]}"
-    needed = f"glibc >= {floor_text} ({who})" if who else "glibc"
+    # No floor stated (a pure-Python lock captured on glibc): any glibc does, said so rather than a bare "glibc"
+    # that read as a version left out.
+    local = local_builds(lock)
+    pure = not who and not local and (lock.conda is None or not lock.conda.packages)
+    needed = f"glibc >= {floor_text} ({who})" if who else NO_GLIBC if pure else NO_FLOOR
     if target.container:
         base = f"glibc {lock.platform.libc_version}" if lock.platform.libc_version else "glibc"
         remedy = f"use a base image with glibc >= {floor_text}" if who else ""
         return [Finding("ok", "glibc", needed, f"the rebuilt image ({base}, as captured)", remedy, NAME)]
     have = host.platform
     found = f"{have.libc or 'unknown libc'} {have.libc_version}".strip()
+    if have.libc != "glibc" and pure:  # nothing of the lock is built against glibc: musl runs it as well
+        return [Finding("ok", "glibc", needed, found, "", NAME)]
     if have.libc != "glibc":
         return [
             Finding(
@@ -87,13 +99,12 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     captured = numbers(lock.platform.libc_version)
-    local = local_builds(lock)
     if local and lock.platform.libc == "glibc" and captured and have_version < captured:
         return [
             Finding(
                 "warn",
                 "glibc",
-                f"{needed}; {', '.join(local)} built on glibc {lock.platform.libc_version}",
+                (f"{needed}; " if who else "") + f"{', '.join(local)} built on glibc {lock.platform.libc_version}",
                 found,
                 "wheels built on the captured system may use newer glibc symbols; rebuild them from source "
                 f"here, or use {docker_remedy(target)} to rebuild on the captured distribution",
