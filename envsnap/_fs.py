@@ -78,20 +78,86 @@ def check_writable(path: str | os.PathLike[str]) -> None:
             continue
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), folder)
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if not os.access(folder, os.W_OK | os.X_OK) or kernel_filesystem(folder):
+            # /proc and /sys take no file from anyone (root may "write" them: creating one is ENOENT there).
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), folder)
         return
+
+
+# File systems the kernel fills with its own entries: no file can be made in them, whatever their permissions say
+# (creating one in /proc is "No such file or directory", even for root).
+_KERNEL_FILESYSTEMS = frozenset(
+    {
+        "proc",
+        "sysfs",
+        "cgroup",
+        "cgroup2",
+        "devpts",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "configfs",
+        "pstore",
+        "bpf",
+        "efivarfs",
+        "fusectl",
+        "binfmt_misc",
+    }
+)
+
+
+def kernel_filesystem(folder: str | os.PathLike[str]) -> str:
+    """The type of the kernel's file system ``folder`` (links resolved) is on (``proc``, ``sysfs`` ...), "" for any
+    other, or where the mount table cannot be read (not Linux)."""
+    import re  # asked only where a write failed or an output is checked: not at start-up
+
+    where = os.path.realpath(folder)
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as stream:
+            table = stream.read()
+    except OSError:
+        return ""
+    best, kind = "", ""
+    for row in table.splitlines():
+        fields, _, rest = row.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not rest:
+            continue
+        # The mount point, its space, tab, newline and backslash written as octal escapes (\040).
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[4])
+        inside = where == point or where.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, rest.split()[0]
+    return kind if kind in _KERNEL_FILESYSTEMS else ""
 
 
 def cannot_write(path: str | os.PathLike[str], exc: OSError) -> str:
     """``PATH: cannot write: why``, naming the folder above ``path`` that is in the way (``afile``: ``Not a
     directory``) when the error is about one; a temporary file's name beside ``path`` is never shown."""
+    folder = _nearest_folder(path)
+    kind = kernel_filesystem(folder) if folder else ""
+    if kind:
+        return (
+            f"{os.fspath(path)}: cannot write: {folder} is on the kernel's {kind} file system, which holds only the"
+            " kernel's own entries and takes no file: give a path in a folder of yours"
+        )
     where = ""
     if exc.filename and os.fspath(exc.filename):
         above = os.path.abspath(exc.filename)
         if above != os.path.abspath(path) and Path(os.path.abspath(path)).is_relative_to(above):
             where = f" ({above})"
     return f"{os.fspath(path)}: cannot write: {exc.strerror or exc}{where}"
+
+
+def _nearest_folder(path: str | os.PathLike[str]) -> str:
+    """The nearest folder above ``path`` (links resolved) that is there; "" where none is."""
+    folder = os.path.dirname(os.path.realpath(path))
+    while not os.path.isdir(folder):
+        above = os.path.dirname(folder)
+        if above == folder:
+            return ""
+        folder = above
+    return folder
 
 
 def move_into_place(folder: Path, dest: Path) -> bool:

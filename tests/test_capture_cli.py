@@ -311,3 +311,29 @@ def test_a_project_folder_outside_git_says_what_to_name(
         f"envsnap: error: --project {folder}: git is not installed, which reads the project's commit: install git, "
         "or leave --project out\n",
     )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc: not Linux")
+def test_capture_into_proc_says_the_folder_takes_no_file(
+    cli: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capture -o /proc/x.lock`` read ``cannot write: No such file or directory`` of a folder that is there (the
+    kernel's file system refuses to make a file, root's too): one line, exit 2, saying why, and nothing made."""
+    from envsnap._fs import check_writable, kernel_filesystem
+
+    monkeypatch.chdir(tmp_path)
+    reason = (
+        "cannot write: /proc is on the kernel's proc file system, which holds only the kernel's own entries and "
+        "takes no file: give a path in a folder of yours"
+    )
+    for out in ("/proc/x.lock", "/proc/envsnap-new/x.lock"):
+        res = cli("capture", "-o", out)
+        assert res.code == 2, res  # type: ignore[attr-defined]
+        assert res.err.splitlines()[-1] == f"envsnap: error: {out}: {reason}", res  # type: ignore[attr-defined]
+        assert "Traceback" not in res.err  # type: ignore[attr-defined]
+    assert not os.path.exists("/proc/envsnap-new") and not os.path.exists("/proc/x.lock")
+    assert list(tmp_path.iterdir()) == []
+    # Asked before a long command's work (pin -o, export -o), as for a folder that may not be written.
+    with pytest.raises(PermissionError):
+        check_writable("/proc/x.lock")
+    assert kernel_filesystem("/proc/self") == "proc" and kernel_filesystem(tmp_path) == ""
