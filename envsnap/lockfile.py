@@ -509,11 +509,69 @@ def _loads_once(text: str, check_digest: bool, _limit: int, keep: bool = True) -
         try:
             data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
         except LockfileError as exc:
-            raise NotALockfileError(str(exc), origin) from None
+            raise NotALockfileError(_not_toml(text, origin, str(exc)), origin) from None
         snapshot = from_document(data, origin=origin, check_digest=check_digest)
     if name and keep:
         _lockcache.put(name, data)
     return snapshot
+
+
+# What a file given as a lock reads as, by its name's ending, where that is no TOML.
+_KINDS_BY_SUFFIX = {
+    ".md": "a Markdown file",
+    ".markdown": "a Markdown file",
+    ".rst": "a reStructuredText file",
+    ".txt": "a text file",
+    ".json": "a JSON file",
+    ".yml": "a YAML file",
+    ".yaml": "a YAML file",
+    ".py": "a Python file",
+    ".sh": "a shell script",
+    ".html": "an HTML file",
+    ".xml": "an XML file",
+    ".cff": "a CITATION.cff (YAML) file",
+    ".bib": "a BibTeX file",
+    ".tex": "a LaTeX file",
+    ".cfg": "an INI file",
+    ".ini": "an INI file",
+}
+
+
+def _not_toml(text: str, origin: str, error: str) -> str:
+    """The line for a text given as a lock that is no TOML. A lock with a TOML error (a hand edit: it has its
+    ``[envsnap]`` table or a ``.toml``/``.lock`` name) keeps the parser's line and column alone; any other file (a
+    bundle's README.md, a CITATION.cff, a JSON report) is said to be what it looks like, and the lock to give instead
+    is named: the ``envsnap.lock`` beside it where there is one (a bundle's), else the file capture writes."""
+    import re
+
+    # Only a file the user named: a node's answer (``node n1``) or a bundle archive's member is no file to replace.
+    path = Path(origin) if origin and not origin.startswith("<") and os.path.isfile(origin) else None
+    if path is None:
+        return error
+    suffix = path.suffix.lower()
+    a_lock = re.search(r"^[ \t]*\[[ \t]*envsnap[ \t]*\]", text, re.MULTILINE) or "schema_version" in text
+    if a_lock or suffix in (".toml", ".lock") or path.name == LOCK_NAME:
+        return error
+    start = text.lstrip()[:1]
+    kind = _KINDS_BY_SUFFIX.get(suffix) or (
+        "a JSON file"
+        if start == "{"
+        else "an HTML or XML file"
+        if start == "<"
+        else "a YAML file"
+        if text.lstrip().startswith("---")
+        else "a script"
+        if text.startswith("#!")
+        else "a file that is no TOML"
+    )
+    # The parser's complaint, without the file name it repeats.
+    why = error[len(origin) + 2 :] if error.startswith(f"{origin}: ") else error
+    beside = path.with_name(LOCK_NAME)
+    if beside.is_file():
+        instead = f"give the lock beside it, {beside}"
+    else:
+        instead = f"give the lock file instead: {LOCK_NAME}, as envsnap capture writes it and a bundle holds it"
+    return f"{origin}: {kind}, not an envsnap lock ({why}); {instead}"
 
 
 def load(path: str | os.PathLike[str], *, check_digest: bool = True) -> Snapshot:

@@ -241,9 +241,47 @@ def test_a_bundles_readme_given_as_the_lock_is_no_requirements_file(
     (tmp_path / "README.md").write_text(readme)
     result = cli(*((command, "README.md") if command == "check" else (command, "A.lock", "README.md")))
     assert result.code == EXIT_BAD_INPUT
-    assert result.err.startswith("envsnap: error: README.md: not valid TOML"), result.err
+    assert result.err.startswith("envsnap: error: README.md: a Markdown file, not an envsnap lock (not valid TOML"), (
+        result.err
+    )
     assert "requirements" not in result.err
     assert recognised(tmp_path / "README.md") == ""
     (tmp_path / "hashed").write_text(FOREIGN["requirements.txt"])
     (tmp_path / "bywheel").write_text(f"./wheels/six-1.16.0-py3-none-any.whl --hash=sha256:{'a' * 64}\n")
     assert recognised(tmp_path / "hashed") == recognised(tmp_path / "bywheel") == "requirements"
+
+
+@pytest.mark.parametrize("command", ["check", "verify", "show", "diff", "pin"])
+def test_a_file_that_is_no_toml_says_what_it_is_and_which_lock_to_give(
+    command: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap check supp/README.md`` read only the parser's ``not valid TOML: Expected '=' after a key ...``: it
+    says what the file looks like and the lock to give, the bundle's envsnap.lock beside it; every command that
+    reads a lock says it. A hand-edited lock's TOML error keeps its line and column alone."""
+    monkeypatch.chdir(tmp_path)
+    folder = _bundle(tmp_path, lock)
+    (folder / "README.md").write_text("# A bundle\n\nThis bundle holds the lock.\n")
+    args = ("A.lock", "supp/README.md") if command == "diff" else ("supp/README.md",)
+    result = cli(command, *args)
+    assert (result.code, result.err) == (
+        EXIT_BAD_INPUT,
+        "envsnap: error: supp/README.md: a Markdown file, not an envsnap lock (not valid TOML: Expected '=' after a "
+        "key in a key/value pair (at line 3, column 6)); give the lock beside it, supp/envsnap.lock\n",
+    ), result.err
+    (tmp_path / "report.json").write_text('{"identical": true}\n')
+    result = cli(command, *(("A.lock", "report.json") if command == "diff" else ("report.json",)))
+    assert result.code == EXIT_BAD_INPUT
+    assert result.err.startswith("envsnap: error: report.json: a JSON file, not an envsnap lock (not valid TOML: "), (
+        result.err
+    )
+    assert result.err.endswith(
+        "; give the lock file instead: envsnap.lock, as envsnap capture writes it and a bundle holds it\n"
+    ), result.err
+    edited = tmp_path / "edited.lock"
+    edited.write_text(lock.read_text().replace("schema_version = 1", "schema_version 1", 1))
+    result = cli(command, *(("A.lock", "edited.lock") if command == "diff" else ("edited.lock",)))
+    assert (result.code, result.err) == (
+        EXIT_BAD_INPUT,
+        "envsnap: error: edited.lock: not valid TOML: Expected '=' after a key in a key/value pair (at line 2, "
+        "column 16)\n",
+    ), result.err
