@@ -2073,11 +2073,11 @@ def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> 
         "tool": f"install the locked one: {pip} install --force-reinstall --no-deps "
         f"'tool @ git+https://git.example/x@{'a' * 40}'",
         "stray": "remove it: uv pip uninstall --python '/home/me/my env/bin/python' stray",
-        # Looked for where the lock's pin found it: a local version on its index, a wheel in its folder.
+        # Looked for where the lock's pin found it: a local version on its https index; a wheel in a local folder
+        # the lock names is left to the user's own configuration (a stranger's lock may name any folder).
         "torch": f"install the locked one: {pip} install --force-reinstall --no-deps "
         "--index-url https://download.pytorch.org/whl/cu121 torch==2.4.0+cu121",
-        "local": f"install the locked one: {pip} install --force-reinstall --no-deps "
-        "--find-links file:///srv/wheels local==0.1",
+        "local": f"install the locked one: {pip} install --force-reinstall --no-deps local==0.1",
     }, remedies
     # An editable folder's install has no pin to give; its mismatch is left without one.
     assert any(d.subject == "proj" and not d.remedy for d in report.differences)
