@@ -606,43 +606,48 @@ class CondaRebuilder(Rebuilder):
         # Built beside the prefix and renamed into place, as the venv target does: a killed run leaves no
         # half-made prefix at --prefix, and the next run (or `envsnap clean`) removes what it left. Beside it:
         # the installer hard-links from its cache when both are on one file system.
-        with _leftovers.held_dir(dest.parent, "conda") as work:
-            staging = staging_prefix(dest, work)
-            if request.bundle_dir is not None:
-                # The bundle is the only source: a file there that fails the check stops the rebuild.
-                archives = fetch_all(
-                    conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
-                )
-            else:
-                cache = Path(options.cache_dir) if options.cache_dir else cache_dir(CONDA_CACHE)
-                archives = fetch_all(
-                    conda.packages,
-                    cache,
-                    by_hash=True,
-                    offline=request.offline,
-                    progress=say,
-                    allow_urls=request.allow_urls,
-                    project_dir=request.project_dir,  # a channel inside the project: file://{project}/channel
-                )
-            say(f"installing {len(archives)} conda packages with {engine}")
-            said: tuple[str, ...] = ()
-            if engine == "rattler":
-                said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest, progress=say)
-            else:
-                said = install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
-            restore_provenance(staging, conda)
-            self._pip_layer(lock, request, staging, work, say)
-            say(f"moving the prefix to {dest}")
-            relocate_prefix(staging, dest)
-            try:
-                move_into_place(staging, dest)  # an empty folder the user made is replaced
-            except FileExistsError:
-                raise BadOptionError(
-                    f"--prefix {dest}: already exists and is not empty: another run put its own there while this "
-                    "one built (remove it or choose another)"
-                ) from None
-            _leftovers.forget_sibling(work)
+        # Once the prefix is at --prefix, whatever stops the run (a failed verify, a Ctrl-C while the work folder
+        # and its package cache are removed, which takes seconds for a large environment) takes it out again:
+        # a prefix is left there only once it is verified.
+        in_place = False
         try:
+            with _leftovers.held_dir(dest.parent, "conda") as work:
+                staging = staging_prefix(dest, work)
+                if request.bundle_dir is not None:
+                    # The bundle is the only source: a file there that fails the check stops the rebuild.
+                    archives = fetch_all(
+                        conda.packages, request.bundle_dir / CONDA_DIR, offline=True, repair=False, progress=say
+                    )
+                else:
+                    cache = Path(options.cache_dir) if options.cache_dir else cache_dir(CONDA_CACHE)
+                    archives = fetch_all(
+                        conda.packages,
+                        cache,
+                        by_hash=True,
+                        offline=request.offline,
+                        progress=say,
+                        allow_urls=request.allow_urls,
+                        project_dir=request.project_dir,  # a channel inside the project: file://{project}/channel
+                    )
+                say(f"installing {len(archives)} conda packages with {engine}")
+                said: tuple[str, ...] = ()
+                if engine == "rattler":
+                    said = install_with_rattler(conda, archives, staging, work / "pkgs", shown=dest, progress=say)
+                else:
+                    said = install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
+                restore_provenance(staging, conda)
+                self._pip_layer(lock, request, staging, work, say)
+                say(f"moving the prefix to {dest}")
+                relocate_prefix(staging, dest)
+                try:
+                    move_into_place(staging, dest)  # an empty folder the user made is replaced
+                except FileExistsError:
+                    raise BadOptionError(
+                        f"--prefix {dest}: already exists and is not empty: another run put its own there while this "
+                        "one built (remove it or choose another)"
+                    ) from None
+                in_place = True
+                _leftovers.forget_sibling(work)
             say("verifying the conda layer against the lock")
             diffs = compare_conda(conda, conda_probe.probe_conda(str(dest)).conda)
             if diffs:
@@ -656,8 +661,9 @@ class CondaRebuilder(Rebuilder):
                 say("verifying the Python layer against the lock")
                 report = verify(lock, str(python), cache=request.use_cache, gpu_timeout=request.gpu_timeout)
         except BaseException:
-            _undo(dest, created)
-            _leftovers.remove_empty(made)
+            if in_place:
+                _undo(dest, created)
+                _leftovers.remove_empty(made)
             raise
         return RebuildResult(
             plan=plan,

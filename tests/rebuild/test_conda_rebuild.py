@@ -1533,3 +1533,44 @@ def test_ctrl_c_while_rattler_installs_waits_for_its_writing_and_leaves_nothing(
         writer.join(5)
     assert list(parent.iterdir()) == []
     assert said == ["interrupted: waiting for py-rattler to stop writing (up to 300 s; Ctrl-C again to leave at once)"]
+
+
+@pytest.mark.parametrize("where", ["removing the work folder", "the first check"])
+def test_ctrl_c_once_the_prefix_is_in_place_but_not_verified_takes_it_out(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The prefix is moved into place, then the work folder (its package cache: seconds for a large environment)
+    is removed and the result verified. A Ctrl-C in either left the prefix at --prefix, never verified, with the
+    run reporting 'interrupted' (exit 130); the next rebuild refused the folder as not empty."""
+    from envsnap import _leftovers
+
+    if where == "removing the work folder":
+        real_rmtree = shutil.rmtree
+
+        def rmtree(path: Any, *args: Any, **kwargs: Any) -> None:
+            real_rmtree(path, *args, **kwargs)
+            if Path(path).name.startswith(".envsnap-conda-"):
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(_leftovers.shutil, "rmtree", rmtree)
+    else:
+
+        def interrupted(*args: object, **kwargs: object) -> object:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(target, "compare_conda", interrupted)
+    lock = lockfile.load(bundle / "envsnap.lock")
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=bundle / "envsnap.lock",
+        dest=parent / "env",
+        target="conda",
+        bundle_dir=bundle,
+        offline=True,
+    )
+    plan = target.REBUILDER.plan(request)
+    with pytest.raises(KeyboardInterrupt):
+        target.REBUILDER.execute(plan, request)
+    assert sorted(p.name for p in parent.iterdir()) == []
