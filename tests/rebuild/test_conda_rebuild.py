@@ -980,7 +980,11 @@ def test_bundle_readme_rebuilds_a_conda_lock(bundle: Path, locked: Path, tmp_pat
     lines = [line[4:] for line in by_hand.splitlines() if line.startswith("    ")]
     script = "\n".join(lines[: next(i for i, line in enumerate(lines) if line.startswith("conda create"))])
     subprocess.run(["bash", "-euc", script], cwd=copy, check=True, capture_output=True)
-    spec = ExplicitEnvironmentSpec.from_path(copy / "explicit.txt")
+    # The explicit file is written beside the bundle, not in it: a file added there failed the bundle's own check
+    # after ("explicit.txt: not listed in SHA256SUMS (added after bundling)"), and the README's envsnap line with it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "envsnap-explicit.txt"]
+    Bundle(copy).verify_sums()
+    spec = ExplicitEnvironmentSpec.from_path(tmp_path / "envsnap-explicit.txt")
     records = [
         asyncio.run(rattler.RepoDataRecord.from_package_archive(Path(p.url[len("file://") :]))) for p in spec.packages
     ]
