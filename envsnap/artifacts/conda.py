@@ -118,14 +118,17 @@ def refuse_unfetchable(
     dest_dir: Path,
     allow_urls: Sequence[str] = (),
     project_dir: Path | None = None,
+    *,
+    by_hash: bool = False,
 ) -> None:
-    """``FetchRefusedError`` for the first package whose archive is not in ``dest_dir`` (a bundle's ``conda/``)
-    and whose URL the fetch policy refuses: asked before anything else is fetched, as ``fetch_all`` would ask it
-    at that package's turn. A URL that names no archive, or the project where there is none, is left for that
-    turn to report."""
+    """``FetchRefusedError`` for the first package whose archive is not in ``dest_dir`` (a bundle's ``conda/``, or
+    with ``by_hash`` a download cache, laid out as ``fetch_all`` lays it out) and whose URL the fetch policy
+    refuses: asked before anything else is fetched, as ``fetch_all`` would ask it at that package's turn. A URL
+    that names no archive, or the project where there is none, is left for that turn to report."""
     for pkg in packages:
         try:
-            present = join_base_name(dest_dir, archive_name(pkg)).is_file()
+            folder = join_hash_dir(dest_dir, pkg.sha256 or pkg.md5) if by_hash else dest_dir
+            present = join_base_name(folder, archive_name(pkg)).is_file()
             url = source_url(pkg, project_dir)
         except (RebuildError, UnsafeInputError):
             continue

@@ -39,7 +39,15 @@ from .._fs import atomic_write_text, join_base_name, move_into_place
 from .._plugins import Options, flag
 from .._prehash import sha256_file
 from ..artifacts import bundle as bundle_layout
-from ..artifacts.conda import CONDA_DIR, archive_name, fetch_all, install_order, label, unusable
+from ..artifacts.conda import (
+    CONDA_DIR,
+    archive_name,
+    fetch_all,
+    install_order,
+    label,
+    refuse_unfetchable,
+    unusable,
+)
 from ..compare.conda import compare_conda, pip_packages
 from ..compat.target import TargetFacts
 from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
@@ -508,11 +516,18 @@ class CondaRebuilder(Rebuilder):
             # missing from the bundle, exit 4, with "re-run envsnap bundle").
             check_conda_made_from(request.lock, theirs, opened.shown())
             bundled = {p.name: p for p in theirs.python.packages}
-        engine, tool = _engine(CondaOptions.from_mapping(request.options, owner="the conda target"))
+        options = CondaOptions.from_mapping(request.options, owner="the conda target")
+        engine, tool = _engine(options)
         items = []
         for pkg in conda.packages:
             if problem := unusable(pkg):  # no URL or no hash: the lock is what cannot be used (before any work)
                 raise BadOptionError(problem)
+        if request.bundle_dir is None:
+            # A URL the fetch policy refuses (a file:// channel without --allow-url) is refused by the plan, as the
+            # run would refuse it before installing anything: --dry-run printed a plan and exit 0 for it.
+            cache = Path(options.cache_dir) if options.cache_dir else cache_dir(CONDA_CACHE)
+            refuse_unfetchable(conda.packages, cache, request.allow_urls, request.project_dir, by_hash=True)
+        for pkg in conda.packages:
             name = archive_name(pkg)
             if request.bundle_dir is not None:
                 if not join_base_name(request.bundle_dir / CONDA_DIR, name).is_file():

@@ -1578,3 +1578,27 @@ def test_ctrl_c_once_the_prefix_is_in_place_but_not_verified_takes_it_out(
     with pytest.raises(KeyboardInterrupt):
         target.REBUILDER.execute(plan, request)
     assert sorted(p.name for p in parent.iterdir()) == []
+
+
+def test_dry_run_refuses_a_channel_url_the_run_would_refuse(
+    locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file:// channel without --allow-url: `--dry-run` printed a plan, "check: passed", exit 0, and the run then
+    refused the first archive's URL, exit 2. The plan refuses it, with the run's line; an archive already in the
+    download cache is not fetched, so its URL is not asked about, in the plan as in the run."""
+    monkeypatch.delenv("ENVSNAP_ALLOW_URL")
+    cache = tmp_path / "cache"
+    args = ["rebuild", locked, "--target", "conda", "--prefix", tmp_path / "p", "--option", f"cache_dir={cache}"]
+    result = cli(*args, "--dry-run")
+    assert result.code == 2, result
+    assert "hello-tool 1.0.0 (h4d5e6f7_1): conda package 'file://" in result.err
+    assert "is not fetched: a local path, not https (pass --allow-url PATTERN" in result.err
+    assert not (tmp_path / "p").exists() and not cache.exists()
+    lock = lockfile.load(locked)
+    assert lock.conda is not None
+    with monkeypatch.context() as mp:
+        mp.setenv("ENVSNAP_ALLOW_URL", "file:///*")
+        conda_archives.fetch_all(lock.conda.packages, cache, by_hash=True)
+    result = cli(*args, "--dry-run")
+    assert result.code == 0, result
+    assert "check: passed" in result.out
