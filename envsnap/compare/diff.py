@@ -959,7 +959,8 @@ def _uncompared(
         # How each lock was made (the format it was imported from, and what its import said of the file: pip-compile
         # copies pip.conf's ``--extra-index-url`` lines, which uv's file of one resolution has not) is not a fact of
         # the environment.
-        made = [p for p in paths if p in ("envsnap.origin", "envsnap.unknown", "envsnap.warnings")]
+        # A list's entries are named by their place where both lists are as long (``envsnap.warnings[0]``).
+        made = [p for p in paths if p.split("[", 1)[0] in ("envsnap.origin", "envsnap.unknown", "envsnap.warnings")]
         unrecorded += made
         paths = [p for p in paths if p not in made]
     if _pin_notes_alone(a.envsnap.warnings, b.envsnap.warnings):

@@ -1766,3 +1766,28 @@ def test_two_captures_by_two_envsnap_releases_are_identical() -> None:
     new = dataclasses.replace(old, envsnap=dataclasses.replace(old.envsnap, generator="envsnap 99.0"))
     assert old.envsnap.generator != new.envsnap.generator
     assert diff(old, new).identical, diff(old, new).changes
+
+
+def test_what_two_imports_said_of_their_files_is_how_they_were_made_however_many_lines(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Two explicit files of one conda environment, each with one line conda wrote without its hash (a different
+    one): each import warns of its own, one warning each. ``envsnap diff`` read ``other fields differ:
+    envsnap.warnings[0]``, exit 1, where warnings of unequal counts read ``other fields unknown``, exit 0: what an
+    import said of its file is how the lock was made, however many lines each holds."""
+    base = "https://conda.anaconda.org/conda-forge/linux-64"
+    lines = [f"{base}/libhello-1.0.0-h0a1b2c3_0.tar.bz2#{'1' * 32}", f"{base}/python-3.11.7-h1_0.conda#{'2' * 32}"]
+    paths = []
+    for n, unhashed in enumerate(lines):
+        body = [line.split("#")[0] if line == unhashed else line for line in lines]
+        path = tmp_path / f"{n}.txt"
+        path.write_text("# platform: linux-64\n@EXPLICIT\n" + "\n".join(body) + "\n")
+        result = cli("import", path, "-o", tmp_path / f"{n}.lock")
+        assert result.code == 0, result
+        paths.append(tmp_path / f"{n}.lock")
+    assert [len(lockfile.load(p).envsnap.warnings) for p in paths] == [1, 1]
+    result = cli("diff", *paths)
+    assert result.code == 0, result
+    first = result.out.splitlines()[0]
+    assert first.startswith("lock  other fields unknown: conda.packages[libhello].md5, "), result.out
+    assert "envsnap.warnings" in first and "fields differ" not in result.out, result.out
