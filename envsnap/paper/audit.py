@@ -203,7 +203,7 @@ def _items(
     bundled = _bundled(lock, bundle, again_from, completing, seal, folder=folder, prefix=prefix)
     yield bundled
     yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
-    yield _base_image(bundle, bundle_cmd)
+    yield _base_image(lock, bundle, bundle_cmd)
     yield _gpu(lock)
 
     def has(name: str) -> bool:
@@ -463,7 +463,17 @@ def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, b
     )
 
 
-def _base_image(bundle: Bundle | None, bundle_cmd: str) -> Item:
+def _base_image(lock: Snapshot, bundle: Bundle | None, bundle_cmd: str) -> Item:
+    if lock.conda is not None and lock.conda.packages:
+        # The docker target refuses a conda environment (its image's is a venv): a saved base image rebuilds
+        # nothing of it, and `--with-base-image` only pulled and saved one; the conda target needs none.
+        return Item(
+            "base-image",
+            "functional",
+            True,
+            "a conda environment: rebuilt by the conda target from its conda packages, with no base image (the "
+            "docker target rebuilds pip environments only)",
+        )
     saved = bundle is not None and any(bundle.images_dir.glob("*.tar"))
     return Item(
         "base-image",

@@ -1602,3 +1602,14 @@ def test_dry_run_refuses_a_channel_url_the_run_would_refuse(
     result = cli(*args, "--dry-run")
     assert result.code == 0, result
     assert "check: passed" in result.out
+
+
+def test_audit_of_a_conda_bundle_asks_for_no_base_image(bundle: Path, cli: Callable[..., Any]) -> None:
+    """The audit graded a conda bundle short of Functional for want of a saved base image, its remedy `envsnap
+    bundle ... --with-base-image`: the docker target refuses a conda environment ("rebuilds pip environments
+    only: use --target conda"), so the image saved rebuilt nothing. A conda lock's rebuild needs none."""
+    result = cli("audit", bundle, "--json")
+    assert result.code == 0, result
+    (item,) = [i for i in json.loads(result.out)["items"] if i["id"] == "base-image"]
+    assert item["ok"] and item["remedy"] == "", item
+    assert item["detail"].startswith("a conda environment: rebuilt by the conda target"), item
