@@ -1613,3 +1613,30 @@ def test_audit_of_a_conda_bundle_asks_for_no_base_image(bundle: Path, cli: Calla
     (item,) = [i for i in json.loads(result.out)["items"] if i["id"] == "base-image"]
     assert item["ok"] and item["remedy"] == "", item
     assert item["detail"].startswith("a conda environment: rebuilt by the conda target"), item
+
+
+def test_the_appendix_check_line_of_a_conda_lock_passes_where_another_python_runs_envsnap(
+    locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The appendix (and an artifact's REPRODUCING.md) told a reader of a conda lock to run `envsnap check LOCK`,
+    which judges the interpreter envsnap runs with: on a machine whose envsnap runs on another Python it failed the
+    Python rule, exit 3, though the conda rebuild on the next line brings the locked one. The line says
+    `--target conda`, and passes there."""
+    import shlex
+
+    lock = lockfile.load(locked)
+    # Locked with another Python than the one running here (its conda package and wheels aside: not judged).
+    other = dataclasses.replace(
+        lock, python=dataclasses.replace(lock.python, version="3.9.18", abi="cp39", soabi="cpython-39-x86_64-linux-gnu")
+    )
+    path = lockfile.dump(other, tmp_path / "envsnap.lock")
+    assert cli("check", path).code == 3  # the host's interpreter is not 3.9.18
+    result = cli("export", path, "-f", "markdown", "-o", tmp_path / "appendix.md")
+    assert result.code == 0, result
+    text = (tmp_path / "appendix.md").read_text()
+    (line,) = [line for line in text.splitlines() if line.startswith("envsnap check ")]
+    words = shlex.split(line.split("#", 1)[0])
+    assert words[-2:] == ["--target", "conda"], line
+    monkeypatch.chdir(tmp_path)
+    result = cli(*words[1:])
+    assert result.code == 0, result
