@@ -644,6 +644,9 @@ class CondaRebuilder(Rebuilder):
                         allow_urls=request.allow_urls,
                         project_dir=request.project_dir,  # a channel inside the project: file://{project}/channel
                     )
+                # The pip layer's wheels are pinned and fetched before any conda package is installed: one that
+                # cannot be pinned stopped the run only after the conda install, saying "nothing was fetched".
+                wheels = self._pip_wheels(lock, request, work, say)
                 say(f"installing {len(archives)} conda packages with {engine}")
                 said: tuple[str, ...] = ()
                 if engine == "rattler":
@@ -651,7 +654,7 @@ class CondaRebuilder(Rebuilder):
                 else:
                     said = install_with_executable(engine, tool, conda, archives, staging, work, shown=dest)
                 restore_provenance(staging, conda)
-                self._pip_layer(lock, request, staging, work, say)
+                self._pip_layer(lock, request, staging, wheels, say)
                 say(f"moving the prefix to {dest}")
                 relocate_prefix(staging, dest)
                 try:
@@ -688,13 +691,40 @@ class CondaRebuilder(Rebuilder):
             seconds=time.perf_counter() - started,
         )
 
-    def _pip_layer(
-        self, lock: Snapshot, request: RebuildRequest, prefix: Path, work: Path, say: Callable[[str], None]
-    ) -> None:
-        """Install the pip packages with the prefix's interpreter (verified once the prefix is in place)."""
-        python = _interpreter_in(prefix, lock.python.executable or "bin/python")
+    def _pip_wheels(
+        self, lock: Snapshot, request: RebuildRequest, work: Path, say: Callable[[str], None]
+    ) -> Path | None:
+        """The folder the pip layer's wheels are installed from: the bundle's, or one made in ``work`` (pinned and
+        downloaded now); None when the lock has no pip package."""
         if not pip_packages(lock):
+            return None
+        if request.bundle_dir is not None:
+            return request.bundle_dir
+        from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
+
+        say("pinning and downloading the locked wheels")
+        bundle_dir = work / "bundle"
+        make_bundle(
+            _without_conda(lock),
+            bundle_dir,
+            BundleOptions(
+                project_dir=request.project_dir,
+                allow_urls=request.allow_urls,
+                lock_path=request.lock_path,
+                purpose=FETCHED_FOR_REBUILD,
+            ),
+            progress=say,
+        )
+        return bundle_dir
+
+    def _pip_layer(
+        self, lock: Snapshot, request: RebuildRequest, prefix: Path, wheels: Path | None, say: Callable[[str], None]
+    ) -> None:
+        """Install the pip packages with the prefix's interpreter from ``wheels`` (``_pip_wheels``), verified once
+        the prefix is in place."""
+        if wheels is None:
             return
+        python = _interpreter_in(prefix, lock.python.executable or "bin/python")
         if not python.exists():
             raise RebuildError(
                 f"the lock has pip packages but the conda packages installed no interpreter at "
@@ -702,26 +732,7 @@ class CondaRebuilder(Rebuilder):
             )
         from .venv import install_python_layer
 
-        bundle_dir = request.bundle_dir
-        if bundle_dir is None:
-            from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
-
-            say("pinning and downloading the locked wheels")
-            bundle_dir = work / "bundle"
-            make_bundle(
-                _without_conda(lock),
-                bundle_dir,
-                BundleOptions(
-                    project_dir=request.project_dir,
-                    allow_urls=request.allow_urls,
-                    lock_path=request.lock_path,
-                    purpose=FETCHED_FOR_REBUILD,
-                ),
-                progress=say,
-            )
-        install_python_layer(
-            python, lock, bundle_dir, offline=request.offline, progress=say, allow_urls=request.allow_urls
-        )
+        install_python_layer(python, lock, wheels, offline=request.offline, progress=say, allow_urls=request.allow_urls)
 
 
 def staging_prefix(dest: Path, holder: Path) -> Path:

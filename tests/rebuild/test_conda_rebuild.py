@@ -1640,3 +1640,25 @@ def test_the_appendix_check_line_of_a_conda_lock_passes_where_another_python_run
     monkeypatch.chdir(tmp_path)
     result = cli(*words[1:])
     assert result.code == 0, result
+
+
+def test_a_pip_package_that_cannot_be_pinned_stops_the_rebuild_before_any_conda_install(
+    locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip's configuration without the find-links folder pipdemo came from: the run installed every conda package
+    (minutes, for a CUDA environment), then failed to pin pipdemo, saying "nothing was fetched". The wheels are
+    pinned and fetched first: the conda install does not begin."""
+    import rattler
+
+    def install(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the conda packages were installed before the pip layer was pinned")
+
+    monkeypatch.setattr(rattler, "install", install)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    args = ("rebuild", locked, "--target", "conda", "--prefix", tmp_path / "p")
+    result = cli(*args, "--option", f"cache_dir={tmp_path / 'cache'}")
+    assert result.code == 4, result
+    assert "not every package could be pinned, nothing was fetched: pipdemo 1.2.0" in result.err
+    assert "installing 4 conda packages" not in result.err and "were installed" not in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
