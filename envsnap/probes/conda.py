@@ -22,7 +22,16 @@ from .. import platforms
 from .._frozen import frozen
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
-from ..grammar import is_conda_depends, shown
+from ..grammar import (
+    is_conda_build,
+    is_conda_channel,
+    is_conda_depends,
+    is_conda_name,
+    is_conda_subdir,
+    is_conda_version,
+    is_lock_url,
+    shown,
+)
 from ..model import Conda, CondaPackage, Noarch, PythonEnv
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 from .target import require_prefix_dir
@@ -123,15 +132,29 @@ def parse_record(data: Any, redact: PathRedactor | None = None) -> CondaPackage:
     subdir = str(data.get("subdir") or "")
     if not subdir and url:
         subdir = url.rsplit("/", 2)[-2] if url.count("/") >= 2 else ""
-    channel = channel_of(url, subdir, str(data.get("channel") or data.get("schannel") or ""))
+    channel = clean_url(channel_of(url, subdir, str(data.get("channel") or data.get("schannel") or "")), redact)
+    build = str(data.get("build") or data.get("build_string") or "")
+    url = clean_url(url, redact)
+    # Each as the lock checks it: a record it would refuse (a version with a newline, a name with a space) made a
+    # lock that every later command refused, show too (exit 2), with no word of the record it came from.
+    for key, value, valid in (
+        ("name", data["name"], is_conda_name),
+        ("version", data["version"], is_conda_version),
+        ("build", build, is_conda_build),
+        ("subdir", subdir, is_conda_subdir),
+        ("channel", channel, is_conda_channel),
+        ("url", url, is_lock_url),
+    ):
+        if value and not valid(value):
+            raise ValueError(f"{key}: {shown(value)} is not a valid conda {key}")
     return CondaPackage(
         name=data["name"],
         version=data["version"],
-        build=str(data.get("build") or data.get("build_string") or ""),
+        build=build,
         build_number=build_number,
-        channel=clean_url(channel, redact),
+        channel=channel,
         subdir=subdir,
-        url=clean_url(url, redact),
+        url=url,
         md5=_hex(data.get("md5"), 32, "md5"),
         sha256=_hex(data.get("sha256"), 64, "sha256"),
         depends=tuple(depends),

@@ -266,3 +266,34 @@ def test_capture_skips_a_corrupt_record_in_a_real_env(conda_env: CondaEnv, tmp_p
     assert snap.conda is not None
     assert sorted(p.name for p in snap.conda.packages) == ["hello-tool", "python", "tinyutil"]
     assert f"conda: conda-meta/{record.name}: not valid JSON; record skipped" in snap.envsnap.warnings
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("version", "1.0\n2", "version: '1.0\\n2' is not a valid conda version"),
+        ("name", "lib hello", "name: 'lib hello' is not a valid conda name"),
+        ("build", "h0 0", "build: 'h0 0' is not a valid conda build"),
+    ],
+)
+def test_capture_skips_a_record_the_lock_would_refuse_and_the_lock_loads(
+    conda_env: CondaEnv, tmp_path: Path, cli: Callable[..., Any], field: str, value: str, said: str
+) -> None:
+    """A conda-meta record with a value the lock refuses (a version holding a newline, a name with a space, edited
+    by hand or by another tool): capture wrote it into the lock, exit 0, and every later command refused that lock
+    (`show`: `conda.packages[1].version: not a valid conda version`, exit 2), naming no record. It is skipped with
+    a warning naming its file, as a record that is not JSON is, and the lock loads."""
+    prefix = tmp_path / "env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    record = next((prefix / "conda-meta").glob("libhello-*.json"))
+    data = json.loads(record.read_text())
+    data[field] = value
+    record.write_text(json.dumps(data))
+    lock = tmp_path / "envsnap.lock"
+    result = cli("capture", "--prefix", prefix, "-o", lock)
+    assert result.code == 0, result
+    assert f"warning: conda: conda-meta/{record.name}: {said}; record skipped" in result.err, result.err
+    assert cli("show", lock).code == 0
+    loaded = lockfile.load(lock)
+    assert loaded.conda is not None
+    assert sorted(p.name for p in loaded.conda.packages) == ["hello-tool", "python", "tinyutil"]
