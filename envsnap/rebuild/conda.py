@@ -852,7 +852,21 @@ def _interpreter_in(prefix: Path, executable: str) -> Path:
 
 
 def _undo(dest: Path, created: bool) -> None:
-    """Remove a half-built prefix; an empty folder the user made beforehand is left, empty again."""
+    """Remove a half-built prefix; an empty folder the user made beforehand is left, empty again. It is first
+    moved aside in one rename, to a name the next run's sweep and `envsnap clean` remove: a second Ctrl-C while its
+    files are removed (gigabytes, for a CUDA environment) left part of the prefix at --prefix, which the next
+    rebuild refused as not empty."""
+    aside = dest.parent / f"{_leftovers.PREFIX}conda-{secrets.token_hex(6)}"
+    try:
+        os.rename(dest, aside)
+    except OSError:
+        pass  # removed where it is, as before
+    else:
+        if not created:
+            with contextlib.suppress(OSError):
+                dest.mkdir()
+        shutil.rmtree(aside, ignore_errors=True)
+        return
     if created:
         shutil.rmtree(dest, ignore_errors=True)
         return

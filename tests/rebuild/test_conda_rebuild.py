@@ -1662,3 +1662,48 @@ def test_a_pip_package_that_cannot_be_pinned_stops_the_rebuild_before_any_conda_
     assert "not every package could be pinned, nothing was fetched: pipdemo 1.2.0" in result.err
     assert "installing 4 conda packages" not in result.err and "were installed" not in result.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_a_second_ctrl_c_while_the_unverified_prefix_is_removed_leaves_nothing_at_the_prefix(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted before the verify judged it, the prefix is removed; a second Ctrl-C while its files went (the
+    interrupt message says another leaves at once) left part of it at --prefix, which the next rebuild refused as
+    not empty and no sweep knew. It is moved aside in one rename first, to a name the next run's sweep removes."""
+    from envsnap import _leftovers
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, "compare_conda", interrupted)
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path: Any, *args: Any, **kwargs: Any) -> None:
+        if not (Path(path) / "conda-meta").is_dir():  # not the prefix: the work folder, removed as it is
+            real_rmtree(path, *args, **kwargs)
+            return
+        # The second Ctrl-C, while the prefix is removed: a few files are gone, then the removal stops.
+        for item in sorted(Path(path).rglob("*"))[:3]:
+            if item.is_file() and not item.is_symlink():
+                item.unlink()
+        raise KeyboardInterrupt
+
+    lock = lockfile.load(bundle / "envsnap.lock")
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=bundle / "envsnap.lock",
+        dest=parent / "env",
+        target="conda",
+        bundle_dir=bundle,
+        offline=True,
+    )
+    plan = target.REBUILDER.plan(request)
+    monkeypatch.setattr(target.shutil, "rmtree", rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        target.REBUILDER.execute(plan, request)
+    monkeypatch.setattr(target.shutil, "rmtree", real_rmtree)
+    assert not (parent / "env").exists()
+    _leftovers.sweep(parent)  # what the next rebuild, and `envsnap clean`, do first
+    assert sorted(p.name for p in parent.iterdir()) == []
