@@ -212,8 +212,11 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
             # A dry run is a CI gate too: a host that fails the check exits 3, as the rebuild would have, with the
             # plan shown and its ``check`` saying why.
             reason = outcome.check.reason or "the host cannot run this lock"
+            from ..rebuild import check_command
+
+            command = check_command(args.lock, args.target, args.python)
             _output.write_lines(
-                f"envsnap: error: compatibility check failed: {reason} (the plan is printed; run `envsnap check` "
+                f"envsnap: error: compatibility check failed: {reason} (the plan is printed; run `{command}` "
                 "for details, or pass --force to rebuild anyway)"
             )
             return EXIT_INCOMPATIBLE

@@ -22,7 +22,16 @@ from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON, Snapshot
 from ._preflight import Preflight, check_host, rebuild_target
 from ._registry import REGISTRY, UnknownTargetError, check_target, check_targets, get, rebuilders
-from .interface import EarlyWork, Plan, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
+from .interface import (
+    EarlyWork,
+    Plan,
+    PlanItem,
+    Progress,
+    Rebuilder,
+    RebuildRequest,
+    RebuildResult,
+    check_command,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,6 +50,7 @@ __all__ = [
     "RebuildResult",
     "Rebuilder",
     "UnknownTargetError",
+    "check_command",
     "check_target",
     "check_targets",
     "get",
@@ -171,6 +181,7 @@ def rebuild(
                         early.settle(EARLY_SETTLE_S)
                 checked = check_host(
                     lock,
+                    lock_path=lock_path,
                     target=target,
                     python=check_python,
                     force=force,
@@ -338,7 +349,7 @@ def _carry_out(
 
             raise PreflightError(
                 f"compatibility check failed: {checked.check.reason or 'the host cannot run this lock'} "
-                f"(no plan: {exc}; run `envsnap check` for details)"
+                f"(no plan: {exc}; run `{check_command(lock_path, target, python)}` for details)"
             ) from None
         plan = dataclasses.replace(made, check=checked.check)
         if bundle_dir is None and not dry_run and rebuilder.needs_bundle:

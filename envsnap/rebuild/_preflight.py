@@ -20,7 +20,7 @@ from ..errors import RebuildError
 from ..model import Snapshot
 from ..probes.python import PendingProbe
 from ._registry import check_target, get
-from .interface import PlanCheck
+from .interface import PlanCheck, check_command
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ def disk_need(lock: Snapshot, target: Target) -> float:
 def check_host(
     lock: Snapshot,
     *,
+    lock_path: str | os.PathLike[str] | None = None,
     target: str,
     python: str | None,
     force: bool,
@@ -189,7 +190,7 @@ def check_host(
         return Preflight((f"compatibility check FAILED (a dry run plans anyway): {summary}",), host, check)
     if not force:
         raise PreflightError(
-            f"compatibility check failed: {summary} (run `envsnap check` for details, "
+            f"compatibility check failed: {summary} (run `{check_command(lock_path, target, python)}` for details, "
             "pass --force to rebuild anyway, or --dry-run to see the plan)"
         )
     return Preflight((f"compatibility check FAILED and was overridden with --force: {summary}",), host, check)

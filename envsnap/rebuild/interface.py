@@ -15,6 +15,7 @@ through the request, so every plan records whether the check passed or was overr
 from __future__ import annotations
 
 import dataclasses
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import field
@@ -53,6 +54,19 @@ __all__ = [
 
 def _no_options() -> Mapping[str, str]:
     return MappingProxyType({})
+
+
+def check_command(lock_path: str | os.PathLike[str] | None, target: str, python: str | None = None) -> str:
+    """The ``envsnap check`` that shows a rebuild's compatibility check in full, as it runs pasted: the lock, the
+    target whose facts the rebuild judged (a plain ``envsnap check`` judges the host, which a lock the target
+    refuses, such as a conda one for the venv target, passes), and the interpreter it judged. Paths shell-quoted."""
+    from ..sinks import shell_word
+
+    words = ["envsnap", "check", shell_word(os.fspath(lock_path)) if lock_path is not None else "LOCK"]
+    words += ["--target", shell_word(target)]
+    if python:
+        words += ["--python", shell_word(python)]
+    return " ".join(words)
 
 
 @frozen

@@ -1707,3 +1707,26 @@ def test_a_second_ctrl_c_while_the_unverified_prefix_is_removed_leaves_nothing_a
     assert not (parent / "env").exists()
     _leftovers.sweep(parent)  # what the next rebuild, and `envsnap clean`, do first
     assert sorted(p.name for p in parent.iterdir()) == []
+
+
+def test_the_failed_checks_remedy_runs_the_check_the_rebuild_ran(
+    locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conda lock rebuilt as a venv fails the check (its conda packages are not wheels); the error said "run
+    `envsnap check` for details", which judges the host and passed that lock, exit 0, showing no failure. It names
+    the check the rebuild ran, shell-quoted, which fails as the rebuild did."""
+    import shlex
+
+    lock = tmp_path / "it's a lock.toml"
+    lock.write_bytes(locked.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    for extra in ((), ("--dry-run",)):
+        result = cli("rebuild", lock.name, "--dest", tmp_path / "env", *extra)
+        assert result.code == 3, result
+        command = result.err.split("run `", 1)[1].split("`", 1)[0]
+        words = shlex.split(command)
+        assert words[:5] == ["envsnap", "check", lock.name, "--target", "venv"], command
+        again = cli(*words[1:])
+        assert again.code == 3, again
+        assert "conda packages" in again.out
+    assert cli("check", lock.name).code == 0  # what the remedy said before: the host's check passes

@@ -105,8 +105,8 @@ def test_a_dry_run_the_check_fails_exits_3_with_the_plan_and_the_verdict(
     assert text.code == 3, text.err
     assert text.out.startswith("rebuild plan: venv -> ") and "  check: failed (platform)\n" in text.out
     assert text.err.splitlines() == [
-        f"envsnap: error: compatibility check failed: {why} (the plan is printed; run `envsnap check` for details, "
-        "or pass --force to rebuild anyway)"
+        f"envsnap: error: compatibility check failed: {why} (the plan is printed; run `envsnap check {lock_path} "
+        f"--target venv --python {sys.executable}` for details, or pass --force to rebuild anyway)"
     ]
     as_json = cli(*args, "--json")
     assert as_json.code == 3

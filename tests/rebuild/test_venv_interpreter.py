@@ -267,7 +267,9 @@ def test_an_offline_rebuild_of_a_python_none_here_has_says_where_it_looked_and_h
     result = cli(*args, "--dry-run")
     assert result.code == 3, result  # type: ignore[attr-defined]
     assert result.err.startswith("envsnap: error: compatibility check failed: Python: ")  # type: ignore[attr-defined]
-    assert result.err.endswith(f"(no plan: {looked}; run `envsnap check` for details)\n")  # type: ignore[attr-defined]
+    assert result.err.endswith(  # type: ignore[attr-defined]
+        f"(no plan: {looked}; run `envsnap check envsnap.lock --target venv` for details)\n"
+    )
     result = cli(*args, "--force")
     assert (result.code, result.err.splitlines()[-1]) == (4, f"envsnap: error: {looked}")  # type: ignore[attr-defined]
     assert not (empty_path / "env").exists()
