@@ -22,12 +22,20 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import _readlimits, grammar, lockfile, sinks
-from .._defaults import NVML_HUNG
+from .._defaults import LOCK_NAME, NVML_HUNG
 from .._frozen import frozen
-from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, archive_folder, extract, is_archive, known_sha256
+from ..artifacts.bundle import (
+    INCOMPLETE,
+    SUMS,
+    Bundle,
+    archive_folder,
+    extract,
+    is_archive,
+    known_sha256,
+)
 from ..cudaneed import cuda_need
-from ..errors import BadBundleError, BundleError, EnvsnapError, UsageError
-from ..model import Snapshot
+from ..errors import BadBundleError, BundleError, EnvsnapError, RebuildError, UnsafeInputError, UsageError
+from ..model import CondaPackage, Snapshot
 from .citation import CFF, ZENODO
 from .crate import NAME as CRATE
 from .crate import file_id
@@ -336,18 +344,48 @@ def _bundled(
         for pkg in bundle.lock.pip_layer():
             if pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
                 bundle.check_wheel(pkg)
+        conda = bundle.lock.conda.packages if bundle.lock.conda is not None else ()
+        for record in conda:
+            _check_conda_archive(bundle, record)
     except BundleError as exc:
         if isinstance(exc, BadBundleError) and exc.odd:
             # Bundling the folder again keeps a link or special file: the remedy removes it (SHA256SUMS and the
             # crate list none), or the next audit is short the same way.
             remedy = f"{prefix}rm -- {sinks.shell_word(f'{folder}/{exc.odd}')}"
         return Item("files-bundled", "bundled", False, f"not intact: {exc}", remedy)
+    archives = f", {len(conda)} conda archives" if conda else ""
     return Item(
         "files-bundled",
         "bundled",
         True,
-        f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels match the lock",
+        f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels{archives} match the lock",
     )
+
+
+def _check_conda_archive(bundle: Bundle, pkg: CondaPackage) -> None:
+    """The bundle's archive of ``pkg`` is the one its lock pins, as the wheels are checked: a file replaced with
+    SHA256SUMS written again passed the audit, and `rebuild --target conda --bundle` then refused it (exit 4)."""
+    from ..artifacts.conda import CONDA_DIR, archive_name, check_archive
+
+    try:
+        rel = f"{CONDA_DIR}/{archive_name(pkg)}"
+    except (RebuildError, UnsafeInputError) as exc:
+        raise BadBundleError(f"{bundle.shown(LOCK_NAME)}: {exc}") from None
+    path = bundle.root / rel
+    if not path.is_file():
+        raise BadBundleError(f"{bundle.shown(rel)}: missing (the lock's conda package {pkg.name} {pkg.version})")
+    if pkg.sha256:  # the digest SHA256SUMS was checked with, known already
+        actual = known_sha256(path)
+        if actual != pkg.sha256:
+            raise BadBundleError(
+                f"{bundle.shown(rel)}: hash mismatch: sha256 {actual}, the lock says {pkg.sha256} (the file was "
+                "changed after bundling)"
+            )
+        return
+    try:
+        check_archive(pkg, path)  # md5 alone (an explicit file's import)
+    except RebuildError as exc:
+        raise BadBundleError(f"{bundle.shown(rel)}: {exc}") from None
 
 
 @frozen

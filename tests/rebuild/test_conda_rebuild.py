@@ -1730,3 +1730,25 @@ def test_the_failed_checks_remedy_runs_the_check_the_rebuild_ran(
         assert again.code == 3, again
         assert "conda packages" in again.out
     assert cli("check", lock.name).code == 0  # what the remedy said before: the host's check passes
+
+
+def test_audit_finds_a_conda_archive_that_is_not_the_locked_one(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A conda archive replaced in the bundle, SHA256SUMS written again: the audit read `files-bundled: ok, every
+    file present and matching SHA256SUMS; 1 wheels match the lock` (it checked the wheels alone), and
+    `rebuild --target conda --bundle` then refused the archive, exit 4. The archives are checked as the wheels are."""
+    copy = _copy_bundle(bundle, tmp_path)
+    good = json.loads(cli("audit", copy, "--json").out)
+    (item,) = [i for i in good["items"] if i["id"] == "files-bundled"]
+    assert item["ok"] and item["detail"].endswith("1 wheels, 4 conda archives match the lock"), item
+    archive = next((copy / "conda").glob("libhello-*.tar.bz2"))
+    archive.write_bytes(archive.read_bytes() + b"\0")
+    Bundle(copy).write_sums()
+    result = cli("audit", copy, "--json")
+    (item,) = [i for i in json.loads(result.out)["items"] if i["id"] == "files-bundled"]
+    assert not item["ok"], item
+    assert item["detail"].startswith(f"not intact: {archive}: hash mismatch: sha256 "), item
+    args = ("--target", "conda", "--bundle", copy, "--offline", "--prefix", tmp_path / "p")
+    rebuilt = cli("rebuild", copy / "envsnap.lock", *args)
+    assert rebuilt.code == 4 and "sha256 mismatch for libhello" in rebuilt.err, rebuilt
