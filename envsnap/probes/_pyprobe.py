@@ -565,7 +565,9 @@ def _hash_pool() -> Any:
 
 def _file_state(site_dir: str, entry: str, expected: str | list[str]) -> str:
     """``ok``, ``modified`` or ``missing``: the file ``entry`` against its RECORD hash ``expected``, or the hashes
-    of each RECORD that lists it (a list: it is ``ok`` as any one of them). Only a sha256 is checked."""
+    of each RECORD that lists it (a list: it is ``ok`` as any one of them). Only a sha256 is checked, written as
+    the wheel spec writes it (urlsafe base64, unpadded) or as Debian's dh_python rewrites a RECORD (hex: every
+    ``python3-*`` package's ``/usr/lib/python3/dist-packages/*.dist-info/RECORD``)."""
     wanted: tuple[str, ...]
     if isinstance(expected, str):
         wanted = (expected[7:],) if expected.startswith("sha256=") and len(expected) > 7 else ()
@@ -584,9 +586,24 @@ def _file_state(site_dir: str, entry: str, expected: str | list[str]) -> str:
         return "modified"
     import base64  # only verify --files compares file hashes
 
-    if base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii") not in wanted:
-        return "modified"
-    return "ok"
+    raw = hasher.digest()
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") in wanted or raw.hex() in wanted:
+        return "ok"
+    return "modified"
+
+
+def _imported_name(name: str) -> bool:
+    """Whether ``name``, in a site folder, is one a module is imported under (``alpha``, ``alpha.py``,
+    ``alpha.libs``, ``_x.cpython-311-x86_64-linux-gnu.so``) or a ``.pth`` hook."""
+    return name.partition(".")[0].isidentifier() or name.endswith(".pth")
+
+
+def _never_installed(entry: str) -> bool:
+    """Whether a RECORD row ``entry`` names a file below a build folder no installer puts in site-packages: Debian's
+    python3-distro lists distutils' ``scripts-3.10/distro``, which is installed as ``/usr/bin/distro``. Neither
+    its own ``.dist-info`` (or ``.egg-info``) nor a path outside the site folder is one."""
+    top, sep, _rest = entry.partition("/")
+    return bool(sep) and top not in ("", ".", "..") and not top.endswith(("-info", ".data")) and not _imported_name(top)
 
 
 def changed_files(dists: list[tuple[str, list[tuple[str, str]]]]) -> list[dict[str, list[str]]]:
@@ -621,7 +638,7 @@ def changed_files(dists: list[tuple[str, list[tuple[str, str]]]]) -> list[dict[s
         here = wrong.get(site_dir)
         if here:
             for entry in dict.fromkeys(entry for entry, _digest in kept):
-                if entry in here:
+                if entry in here and not (here[entry] == "missing" and _never_installed(entry)):
                     lists[here[entry]].append(entry)
         out.append({"modified": sorted(lists["modified"]), "missing": sorted(lists["missing"])})
     return out
@@ -724,13 +741,7 @@ def _files_gone(packages: list[dict[str, Any]], site_folders: Callable[[], Seque
         # A name in the site folder itself, whatever a cache file held: never a path elsewhere. Only one a module is
         # imported under (``alpha``, ``alpha.py``, ``alpha.libs``, ``_x.cpython-311-x86_64-linux-gnu.so``) or a
         # ``.pth`` hook: Debian's python3-distro lists distutils' build folder ``scripts-3.10/``, never installed.
-        names = [
-            name
-            for name in names
-            if "/" not in name
-            and os.sep not in name
-            and (name.partition(".")[0].isidentifier() or name.endswith(".pth"))
-        ]
+        names = [name for name in names if "/" not in name and os.sep not in name and _imported_name(name)]
         missing = [name for name in names if not os.path.exists(folder + name)]
         if not tops:
             # Module names: a package folder or a module file (``six.py``, an extension ``_x.cpython-311-...so``).

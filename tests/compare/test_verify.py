@@ -568,6 +568,40 @@ def test_files_flag_catches_installed_files_edited_or_deleted(tmp_path: Path, ma
     assert diff.note == "tinypkg/__init__.py, tinypkg/data.txt"
 
 
+def test_files_flag_reads_a_debian_record_s_hex_digests(tmp_path: Path, make_venv: Any) -> None:
+    """Debian's dh_python rewrites each ``python3-*`` package's RECORD with hex sha256 digests and keeps distutils'
+    build folder ``scripts-3.10/`` in it (python3-distro: installed as ``/usr/bin/distro``, never in
+    dist-packages). ``verify --files`` of the unchanged environment called every file of such a package modified
+    and the script missing (DIFFERENT, exit 3); a file edited or deleted is still seen."""
+    import hashlib
+
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    files = {
+        "debpkg/__init__.py": b"VALUE = 1\n",
+        "debpkg/data.txt": b"weights\n",
+        "debpkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: debpkg\nVersion: 1.0\n",
+    }
+    rows = []
+    for rel, data in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(data)
+        rows.append(f"{rel},sha256={hashlib.sha256(data).hexdigest()},{len(data)}")
+    rows.append(f"scripts-3.10/debpkg,sha256={hashlib.sha256(b'#!/usr/bin/python3').hexdigest()},18")
+    (site / "debpkg-1.0.dist-info" / "RECORD").write_text("\n".join([*rows, "debpkg-1.0.dist-info/RECORD,,"]) + "\n")
+    lock = capture(str(python))
+    report = verify(lock, str(python), files=True)
+    assert [d for d in report.differences if d.what == "files"] == []
+    assert report.identical
+    (site / "debpkg" / "__init__.py").write_bytes(b"VALUE = 2\n")
+    (site / "debpkg" / "data.txt").unlink()
+    [diff] = [d for d in verify(lock, str(python), files=True).differences if d.what == "files"]
+    assert (diff.severity, diff.subject, diff.actual) == (MISMATCH, "debpkg", "1 modified, 1 missing")
+    assert diff.note == "debpkg/__init__.py, debpkg/data.txt"
+
+
 def _install_by_hand(site: Path, name: str, files: dict[str, bytes]) -> None:
     """What pip leaves of a wheel of ``name`` 1.0 holding ``files``: each file written (over any there), and a
     dist-info whose RECORD lists them."""
