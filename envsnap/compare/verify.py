@@ -166,6 +166,7 @@ def verify(
         report = dataclasses.replace(report, differences=tuple(kept_diffs))
         extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
+    extra += _pth_folders(kept[-1]) if kept else []
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
@@ -454,6 +455,20 @@ def _files_gone(lock: Snapshot, captured: Captured, found: list[Difference]) -> 
         elif len(raw.missing_top_level) >= raw.top_level_listed:
             out[index] = dataclasses.replace(out[index], note=note)
     return out
+
+
+def _pth_folders(captured: Captured) -> list[Difference]:
+    """A warning for each folder a ``.pth`` file puts on ``sys.path`` that holds no distribution
+    (``probes.python.pth_folders``, what capture warns of): the modules imported from it are in no lock, so a
+    ``.pth`` added since the capture changed what imports, and nothing else differed."""
+    from .._privacy import PathRedactor
+    from ..probes.python import pth_folder_note, pth_folders
+
+    redact = captured.redact if captured.redact is not None else PathRedactor()
+    return [
+        Difference(WARNING, "python", ".pth", "imports", note=pth_folder_note(pth, folder, redact))
+        for pth, folder in pth_folders(captured.python)
+    ]
 
 
 def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Captured | None) -> list[Difference]:

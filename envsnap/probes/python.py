@@ -90,6 +90,7 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
     warnings += [f"python: {info.name}: {note}" for info in raw.packages if (note := files_gone_note(info))]
+    warnings += [f"python: .pth: {pth_folder_note(pth, folder, redact)}" for pth, folder in pth_folders(raw)]
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
@@ -383,6 +384,62 @@ def pythonpath_ahead(
             listed = first_few(ahead, _PYTHONPATH_NAMED)
             out.append((grammar.strip_control(redact.path(folder)), grammar.strip_control(listed)))
     return out
+
+
+# A .pth file read for the folders it adds, at most: site-packages' own are a few lines each.
+_PTH_BYTES = 64 * 1024
+
+
+def pth_folders(raw: RawPython) -> list[tuple[str, str]]:
+    """Each folder a ``.pth`` file in one of the interpreter's ``sys.path`` folders puts on ``sys.path`` that the
+    lock cannot stand for, with that file: no distribution is installed in it, it is no editable install's folder
+    (nor inside one: hatchling's ``_editable_impl_NAME.pth`` names the project's ``src/``), and it is not inside the
+    folder of the ``.pth`` (a distribution's own, such as pywin32's). Imports read its modules, and the lock names
+    none of them: a rebuild leaves them out (``echo /data/mods > site-packages/mods.pth``). Only the lines the
+    interpreter reads as folders are read (not ``import`` lines), and only a folder on the probe's ``sys.path`` is
+    named, so a ``.pth`` the interpreter did not process (outside a site folder) names nothing."""
+    from .. import errors
+    from .._readlimits import read_bytes
+
+    on_path = {os.path.realpath(entry): entry for entry in raw.path_entries}
+    known = {os.path.realpath(info.site_dir) for info in raw.packages if info.site_dir}
+    editable = [os.path.join(os.path.realpath(f), "") for info in raw.packages if (f := editable_folder(info))]
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in raw.path_entries:
+        try:
+            names = sorted(n for n in os.listdir(entry) if n.endswith(".pth"))
+        except OSError:
+            continue
+        inside = os.path.join(os.path.realpath(entry), "")
+        for name in names:
+            pth = os.path.join(entry, name)
+            try:
+                text = read_bytes(pth, error=errors.ProbeError, limit=_PTH_BYTES).decode("utf-8", "replace")
+            except (OSError, errors.EnvsnapError):
+                continue
+            for line in text.splitlines():
+                line = line.rstrip()
+                if not line or line.startswith(("#", "import ", "import\t")):
+                    continue
+                folder = os.path.realpath(os.path.join(entry, line))
+                if folder not in on_path or folder in known or folder in seen:
+                    continue
+                here = os.path.join(folder, "")
+                if here.startswith(inside) or any(here.startswith(e) for e in editable):
+                    continue
+                seen.add(folder)
+                out.append((pth, on_path[folder]))
+    return out
+
+
+def pth_folder_note(pth: str, folder: str, redact: PathRedactor) -> str:
+    """What is said of a folder ``pth`` puts on ``sys.path`` (``pth_folders``), paths redacted and shown."""
+    from .. import grammar
+
+    text = f"{redact.path(pth)} puts {redact.path(folder)} on sys.path, and no distribution is installed there: "
+    text += "the modules imported from it are not in the lock, and a rebuild leaves them out"
+    return grammar.strip_control(text)
 
 
 def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:

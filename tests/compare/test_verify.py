@@ -602,6 +602,28 @@ def test_files_flag_reads_a_debian_record_s_hex_digests(tmp_path: Path, make_ven
     assert diff.note == "debpkg/__init__.py, debpkg/data.txt"
 
 
+def test_a_pth_file_adding_a_folder_of_modules_since_the_capture_is_a_warning(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A ``.pth`` written after the capture (``echo /data/mods > site-packages/mods.pth``) changes what imports;
+    verify compared the distributions alone and said identical with no warning."""
+    python = make_venv(tmp_path / "venv")
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "helper.py").write_text("X = 1\n")
+    (site_packages(python) / "mods.pth").write_text(f"{mods}\n")
+    result = cli("verify", "--json", "--python", python, lock)
+    assert result.code == 0
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    assert (found["severity"], found["area"], found["what"]) == ("warning", "python", "imports")
+    assert found["note"].endswith(
+        f"/mods.pth puts {mods} on sys.path, and no distribution is installed there: the modules imported from it "
+        "are not in the lock, and a rebuild leaves them out"
+    )
+
+
 def _install_by_hand(site: Path, name: str, files: dict[str, bytes]) -> None:
     """What pip leaves of a wheel of ``name`` 1.0 holding ``files``: each file written (over any there), and a
     dist-info whose RECORD lists them."""

@@ -798,3 +798,36 @@ def test_a_pythonpath_folder_holding_another_version_is_said_at_capture(
     captured = lockfile.load(lock)
     assert f"{ahead}alpha 2.0 (the lock records 1.0), beta 3.0 (not in the lock){tail}" in captured.envsnap.warnings
     assert captured.package("alpha").version == "1.0"
+
+
+def test_a_pth_file_adding_a_folder_of_modules_is_said_at_capture(
+    tmp_path: Path, scratch_venv: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``echo /data/mods > site-packages/mods.pth`` puts a folder of modules on ``sys.path``: they import, and the
+    lock said nothing of them (no distribution is installed there), so its rebuild could not import them. An
+    editable install's own ``.pth`` (hatchling's names the project's ``src/``) and ``import`` lines are not said."""
+    from envsnap.probes import memo
+
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the capture memo keeps its answer
+    site = site_packages(scratch_venv)
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "helper.py").write_text("X = 1\n")
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0
+    assert not [w for w in lockfile.load(lock).envsnap.warnings if ".pth" in w]
+    (site / "mods.pth").write_text(f"import os\n# a comment\n{mods}\n{tmp_path / 'absent'}\n")
+    probe = subprocess.run([str(scratch_venv), "-c", "import helper"], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0  # the memo must not answer as before
+    warned = [w for w in lockfile.load(lock).envsnap.warnings if ".pth" in w]
+    assert warned == [
+        f"python: .pth: {{prefix}}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/mods.pth puts "
+        f"{mods} on sys.path, and no distribution is installed there: the modules imported from it are not in the "
+        "lock, and a rebuild leaves them out"
+    ]
+    _fake_dist(mods, "helper", "1.0")  # a distribution there is recorded: nothing more to say
+    assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0
+    captured = lockfile.load(lock)
+    assert captured.package("helper").version == "1.0"
+    assert not [w for w in captured.envsnap.warnings if ".pth" in w]
