@@ -524,6 +524,12 @@ def _file_differences(changed: Mapping[str, Mapping[str, list[str]]], captured: 
                 if root and os.path.relpath(where, root).replace(os.sep, "/") in found.shared:
                     continue  # judged below, against its conda owners too
                 files.setdefault(where, (state, set(), set(), entry))[1].add(name)
+    modified = [where for where, (state, *_rest) in files.items() if state == "modified" and where.startswith("/")]
+    if modified:
+        from ..probes.hostlibs import PackageDatabase
+
+        for where in PackageDatabase().as_installed(modified):  # a python3-* package, stripped after its RECORD
+            del files[where]
     for path, finding in found.changed.items():
         where = os.path.join(root, path)
         owner = finding.pip[0] if finding.pip else ""

@@ -265,6 +265,45 @@ class PackageDatabase:
                     continue
         return ""
 
+    def as_installed(self, paths: Iterable[str]) -> set[str]:
+        """Those of ``paths`` that a dpkg package installed and that are as it installed them: the MD5 its
+        ``md5sums`` records for the file. Debian builds a ``python3-*`` package's wheel, writes its RECORD, then
+        strips the shared objects (dh_strip), so a RECORD hash is not the judge of such a file, ``dpkg --verify`` is.
+        Empty where the host has no dpkg."""
+        if self.manager != "dpkg":
+            return set()
+        import hashlib
+
+        owned = self.owners(paths)
+        entries = self._list_names()
+        recorded: dict[str, str] = {}  # path (no leading /) -> its md5
+        for name in sorted(set(owned.values())):
+            for entry in (e for e in entries if e == f"{name}.list" or e.startswith(f"{name}:")):
+                try:
+                    with open(
+                        os.path.join(DPKG_INFO, entry[: -len(".list")] + ".md5sums"), encoding="utf-8", errors="replace"
+                    ) as fh:
+                        for line in fh:
+                            digest, _, where = line.rstrip("\n").partition("  ")
+                            recorded.setdefault(where, digest)
+                except OSError:
+                    continue
+        out = set()
+        for path in owned:
+            wanted = {recorded.get(v.lstrip("/")) for v in _path_variants(path)} - {None}
+            if not wanted:
+                continue
+            hasher = hashlib.md5(usedforsecurity=False)
+            try:
+                with open(path, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        hasher.update(block)
+            except OSError:
+                continue
+            if hasher.hexdigest() in wanted:
+                out.add(path)
+        return out
+
     def module_shared_objects(self, dist_dir: str, site_dir: str, modules: Iterable[str]) -> tuple[str, ...]:
         """The shared objects of a Python distribution that lists none of its files (Debian's ``python3-numpy``
         installs ``numpy-1.24.2.egg-info`` without RECORD or installed-files.txt): those the list of the system

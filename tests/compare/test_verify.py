@@ -624,6 +624,44 @@ def test_a_pth_file_adding_a_folder_of_modules_since_the_capture_is_a_warning(
     )
 
 
+def test_files_flag_takes_dpkg_s_md5sums_for_a_file_a_system_package_stripped(
+    tmp_path: Path, make_venv: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian builds python3-cryptography's wheel, writes its RECORD, then strips ``_rust.abi3.so`` (dh_strip):
+    ``verify --files`` of the unchanged environment (a venv made with ``--system-site-packages`` over Debian's
+    python3) called it modified, DIFFERENT, while ``dpkg --verify`` finds it as installed. A file dpkg installed is
+    judged by its md5sums; one edited since is still modified, and a file no package owns still by its RECORD."""
+    import hashlib
+
+    from envsnap.probes import hostlibs
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    _install_by_hand(site, "debcrypt", {"debcrypt/_rust.so": b"unstripped", "debcrypt/_other.so": b"unstripped too"})
+    lock = capture(str(python))
+    (site / "debcrypt" / "_rust.so").write_bytes(b"stripped")  # what dh_strip left, after the RECORD was written
+    (site / "debcrypt" / "_other.so").write_bytes(b"stripped too")
+    info = tmp_path / "dpkg-info"
+    info.mkdir()
+    rust, other = (os.path.realpath(site / "debcrypt" / n) for n in ("_rust.so", "_other.so"))
+    (info / "python3-debcrypt:amd64.list").write_text(f"{rust}\n{other}\n")
+    md5sums = [f"{hashlib.md5(b'stripped').hexdigest()}  {rust.lstrip('/')}"]
+    md5sums.append(f"{hashlib.md5(b'stripped, then edited').hexdigest()}  {other.lstrip('/')}")
+    (info / "python3-debcrypt:amd64.md5sums").write_text("\n".join(md5sums) + "\n")
+    monkeypatch.setattr(hostlibs, "DPKG_INFO", str(info))
+    monkeypatch.setattr(hostlibs, "detect_manager", lambda: "dpkg")
+    [diff] = [d for d in verify(lock, str(python), files=True).differences if d.what == "files"]
+    assert (diff.severity, diff.subject, diff.actual, diff.note) == (
+        MISMATCH,
+        "debcrypt",
+        "1 modified",
+        "debcrypt/_other.so",
+    )
+    (site / "debcrypt" / "_other.so").write_bytes(b"stripped, then edited")
+    assert [d for d in verify(lock, str(python), files=True).differences if d.what == "files"] == []
+
+
 def _install_by_hand(site: Path, name: str, files: dict[str, bytes]) -> None:
     """What pip leaves of a wheel of ``name`` 1.0 holding ``files``: each file written (over any there), and a
     dist-info whose RECORD lists them."""
