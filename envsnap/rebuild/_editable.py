@@ -42,10 +42,12 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
                 "this machine)"
             )
             continue
-        folder = f"its project folder ({pkg.source.url})"
+        # The lock's URL is never made a path: a command naming it would be one the user cannot run as written
+        # (``-e its project folder (file:///...)``), so DIR stands in it, and the URL says which folder DIR is.
+        folder, which = "DIR", f", DIR its project folder ({pkg.source.url}),"
         if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
             with contextlib.suppress(BundleError, PinError, UnsafeInputError):
-                folder = shlex.quote(str(local_source(pkg, project_dir)))
+                folder, which = shlex.quote(str(local_source(pkg, project_dir))), ""
         command = f"uv pip install --python {shlex.quote(str(python))} --no-deps -e {folder}"
-        notes.append(f"{said}, which verify reports as a warning; `{command}` afterwards installs it as locked")
+        notes.append(f"{said}, which verify reports as a warning; `{command}` afterwards{which} installs it as locked")
     return notes

@@ -33,7 +33,12 @@ def test_a_path_the_lock_leads_outside_the_project_is_shown_as_its_url_never_loo
     (tmp_path / "escape").mkdir()
     for url in ("file://{project}/../escape", "file:///etc", "file://{project}/missing"):
         [note] = editable_notes(_lock(url), tmp_path / "proj", Path("/e/bin/python"))
-        assert note.endswith(f"-e its project folder ({url})` afterwards installs it as locked"), note
+        # A command the user can run as written: DIR in it, the lock's URL beside it (it was `-e its project folder
+        # (URL)` inside the command).
+        assert note.endswith(
+            f"`uv pip install --python /e/bin/python --no-deps -e DIR` afterwards, DIR its project folder ({url}), "
+            "installs it as locked"
+        ), note
 
 
 def test_an_image_is_told_it_cannot_hold_an_editable_install() -> None:
