@@ -237,6 +237,18 @@ def test_show_counts_the_python_packages_conda_installed_as_conda() -> None:
     assert dict(summary_rows(lock))["Packages"] == "3 Python (2 conda, 1 index)"
 
 
+def test_show_counts_the_packages_a_venv_saw_in_its_base_interpreter() -> None:
+    """A venv made with ``--system-site-packages`` over Debian's python3 read "44 Python (5 directory, 39 index)":
+    nothing said that 25 of them were the base interpreter's, which the venv does not hold and a rebuild installs
+    into the new venv (the lock's ``base_site``)."""
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import PythonEnv, PythonPackage, Snapshot
+
+    packages = (PythonPackage("six", "1.16.0", base_site=True), PythonPackage("idna", "3.7"))
+    lock = Snapshot(python=PythonEnv(version="3.11.2", kind="venv", packages=packages))
+    assert dict(summary_rows(lock))["Packages"] == "2 Python (2 index; 1 from the base interpreter's site-packages)"
+
+
 def test_show_keeps_the_driver_version_when_one_gpu_did_not_answer() -> None:
     """A capture on which one GPU fell off the bus (NVML: "GPU is lost") records the driver that answered and the
     error; show's driver row read only "error: GPU 2: nvmlDeviceGetName: GPU is lost", and that GPU's row

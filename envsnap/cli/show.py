@@ -163,6 +163,9 @@ def _package_counts(s: Snapshot) -> str:
     # A distribution conda installed is conda's, whatever source its record names ("index" for most).
     kinds = Counter("conda" if p.conda_layer else p.source.kind for p in s.python.packages)
     detail = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    # A venv made with --system-site-packages: what it saw of its base's, which a rebuild installs into the venv.
+    based = sum(1 for p in s.python.packages if p.base_site)
+    detail += f"; {based} from the base interpreter's site-packages" if based else ""
     return f"{len(s.python.packages)} Python ({detail})" if detail else "0 Python"
 
 
