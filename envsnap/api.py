@@ -55,4 +55,26 @@ def check(
         host = captured.snapshot
         if not resolved.container and resolved.libraries is None:  # this host's loader, for the system-libs rule
             resolved = dataclasses.replace(resolved, libraries=find_libraries(lock, captured.loader()))
+        resolved = _exact_python(lock, host, resolved)
     return evaluate(lock, host, resolved)
+
+
+def _exact_python(lock: Snapshot, host: Snapshot, target: Target) -> Target:
+    """``target`` with ``exact_python``: where the interpreter judged is not the lock's release, one of it that
+    this host has, looked for as a venv rebuild looks (PATH, pyenv, ``uv python find``; nothing downloaded), for
+    the remedy to name. Only then: an interpreter that matches starts no search."""
+    want = lock.python.version
+    if not want or not host.python.version or host.python.version == want:
+        return target
+    if target.provides_python or not target.python_options:
+        return target
+    from .errors import EnvsnapError
+    from .rebuild.venv import find_interpreter
+
+    try:
+        found, _notes = find_interpreter(lock, None, offline=True)
+    except EnvsnapError:
+        return target
+    if not found.path or found.version != want:
+        return target
+    return dataclasses.replace(target, exact_python=found.path)

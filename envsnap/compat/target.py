@@ -109,6 +109,10 @@ class Target:
     # runs in (VIRTUAL_ENV, CONDA_PREFIX, else envsnap's own interpreter; srun passes on the one active for
     # ``fleet check``): `fleet check` told its user to pass --python or --target, options it does not have.
     python_options: bool = True
+    # An interpreter of the lock's exact Python release on this host, where the one judged is another (a venv
+    # rebuild takes it: ``rebuild.venv.find_interpreter``); "" where none was looked for or found. The remedy names
+    # it: check --target venv judged envsnap's own 3.11.7 and said to install 3.11.2, which /usr/bin/python3.11 was.
+    exact_python: str = ""
 
     @property
     def provides_python(self) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from compat_builders import pkg, torch_cu
-from testutil import python_at
+from testutil import python_at, sample_lock, sample_python
 
 from envsnap import lockfile
 from envsnap.model import Conda, CondaPackage, Snapshot
@@ -254,3 +254,30 @@ def test_a_system_cudnn_a_binary_loads_is_a_cuda_lock_for_show_check_and_audit(
     assert "CPU-only" not in gpu["detail"] and "CUDA runtime" not in gpu["detail"], gpu
     if here.nvidia is None and not here.hardware.gpus:
         assert gpu["detail"] == "GPU stack not recorded: driver, GPUs and their compute capability", gpu
+
+
+def test_check_names_the_interpreter_of_the_locked_release_a_venv_rebuild_would_take(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check --target venv judged envsnap's own interpreter, another patch release, and told to install the locked
+    one, which this host had (the venv rebuild's plan took it, `uv python find`): the remedy names it. The search
+    is the rebuild's own (``find_interpreter``), stood in for here, as the locked release is nowhere on a CI host."""
+    import sys
+
+    from envsnap.rebuild import venv
+
+    here = platform.python_version()
+    other = ".".join([*here.split(".")[:2], str(int(here.split(".")[2]) + 1)])
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(python=sample_python(version=other)), lock)
+    asked: list[bool] = []
+
+    def find(lock_: Any, python: str | None, *, offline: bool, install: bool = False) -> Any:
+        asked.append(offline)
+        return venv.Interpreter("/opt/py/bin/python3", other, venv.UV_FOUND), []
+
+    monkeypatch.setattr(venv, "find_interpreter", find)
+    result = cli("check", "--target", "venv", "--python", sys.executable, "--json", lock)
+    [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python"]
+    assert finding["remedy"].endswith("(--python PATH; here: --python /opt/py/bin/python3)"), finding
+    assert asked == [True]  # offline: nothing is downloaded to answer a check

@@ -474,6 +474,22 @@ def test_python_patch_level_is_a_warning() -> None:
     )
 
 
+def test_python_patch_level_names_the_interpreter_of_the_locked_release_found_here() -> None:
+    """check --target venv judged envsnap's own 3.11.7 and said to install 3.11.2 with uv or pyenv, though
+    /usr/bin/python3.11 was 3.11.2 (the venv rebuild found and used it): the remedy names the one found."""
+    target = dataclasses.replace(HOST, exact_python="/usr/bin/python3.11")
+    [f] = python.check(snapshot(python="3.11.2"), snapshot(python="3.11.7"), target)
+    assert (f.severity, f.remedy) == (
+        "warn",
+        "patch release differs; for an exact match, run with a cpython 3.11.2 interpreter (--python PATH; here: "
+        "--python /usr/bin/python3.11)",
+    )
+    [f] = python.check(
+        snapshot(python="3.11.2"), snapshot(python="3.10.9"), dataclasses.replace(target, exact_python="/o p/python")
+    )
+    assert f.severity == "fail" and "(--python PATH; here: --python '/o p/python'), or use --target docker" in f.remedy
+
+
 def test_python_free_threaded_and_implementation_must_match() -> None:
     lock = snapshot(python="3.13.1")
     ft = dataclasses.replace(lock, python=dataclasses.replace(lock.python, free_threaded=True, abi="cp313t"))

@@ -6,6 +6,7 @@ from ...model import PythonEnv, Snapshot
 from ...platforms import numbers
 from ...requires_python import describe as describe_exclusions
 from ...requires_python import excluding
+from ...sinks import shell_word
 from .._facts import activate_python
 from ..report import Finding
 from ..target import Target, bringing_python
@@ -39,6 +40,8 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
         if want.implementation in ("", "cpython") and not want.free_threaded
         else ""
     )
+    if target.exact_python and target.python_options:
+        get = f"; here: --python {shell_word(target.exact_python)}"
     remedy = (
         f"run with a {describe(want)} interpreter (--python PATH{get}), or use {bringing_python(lock)}"
         if target.python_options
