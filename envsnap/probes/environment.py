@@ -14,6 +14,8 @@ _EXACT = frozenset(
         "PYTHONHASHSEED",
         "PYTHONPATH",
         "PYTHONNOUSERSITE",
+        # Which user site-packages (`pip install --user`) is on sys.path: the target's site module reads it under -E.
+        "PYTHONUSERBASE",
         "PYTHONOPTIMIZE",
         "PYTHONUTF8",
         "PYTHONWARNINGS",

@@ -287,3 +287,12 @@ def test_the_host_name_is_read_without_importing_socket() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_the_user_base_is_recorded_as_the_user_site_it_chooses(tmp_path: Path) -> None:
+    """``PYTHONUSERBASE`` chooses the user site-packages (``pip install --user``) a capture reads its packages from
+    (the target's ``site`` reads it under ``-E``): captured with it, verified without it, the lock's six 1.16.0 read
+    ``six: version 1.16.0 -> 1.17.0`` and nothing named the variable that had been set."""
+    home = "/home/alice"
+    out = environment.filter_environment({"PYTHONUSERBASE": f"{home}/userbase", "HOME": home}, PathRedactor(home=home))
+    assert out == {"PYTHONUSERBASE": "~/userbase"}
