@@ -1663,11 +1663,23 @@ class Pinner:
         if not pkg.wheel_tags and self.imported and not pkg.record_digest:
             return self._pin_for_target(pkg)  # imported by name and version: the file that fits this target
         if not pkg.wheel_tags:
+            # What to do: a wheel installed in its place is one a pin can prove (``pip`` leaves a base's copy, which
+            # a Debian python3-* package installed, where it is: outside the venv).
+            from ..sinks import shell_word
+
+            reinstall = f"pip install --force-reinstall --no-deps {shell_word(f'{pkg.name}=={pkg.version}')}"
+            where = (
+                "the base interpreter's (venv --system-site-packages), as a system package installs it; "
+                if pkg.base_site
+                else ""
+            )
             return PinOutcome(
                 pkg.name,
                 pkg.version,
                 "unpinned",
-                "no WHEEL tags recorded (an egg-info or legacy install): the installed file cannot be identified",
+                "no WHEEL tags recorded (an egg-info or legacy install): the installed file cannot be identified; "
+                f"{where}install it from a wheel into the environment (`{reinstall}`, where an index has "
+                "it) and capture again",
             )
         try:
             files = self.candidates(pkg)

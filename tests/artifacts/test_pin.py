@@ -380,6 +380,23 @@ def test_pin_searches_extra_indexes_and_find_links(tmp_path: Path) -> None:
     assert arts["beta"] is not None and arts["beta"].index == str(tmp_path / "links")
 
 
+def test_a_legacy_install_is_told_how_to_be_pinned(tmp_path: Path) -> None:
+    """A venv made with ``--system-site-packages`` over Debian's python3 saw python3-blinker's egg-info (no WHEEL
+    tags): bundle stopped on "the installed file cannot be identified" and said nothing the user could do."""
+    index = pep503_index(tmp_path / "index", [])
+    legacy = (PythonPackage("blinker", "1.5", base_site=True), PythonPackage("olde", "0.1"))
+    result = pin(lock_of(*legacy), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    reasons = {o.name: o.reason for o in result.outcomes if o.status == "unpinned"}
+    cannot = "no WHEEL tags recorded (an egg-info or legacy install): the installed file cannot be identified; "
+    assert reasons == {
+        "blinker": f"{cannot}the base interpreter's (venv --system-site-packages), as a system package installs it; "
+        "install it from a wheel into the environment (`pip install --force-reinstall --no-deps blinker==1.5`, where "
+        "an index has it) and capture again",
+        "olde": f"{cannot}install it from a wheel into the environment (`pip install --force-reinstall --no-deps "
+        "olde==0.1`, where an index has it) and capture again",
+    }
+
+
 def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:
     installed = make_wheel(tmp_path / "local", "tinypkg", "1.0", body="VALUE = 1\n")
     upstream = make_wheel(tmp_path / "upstream", "tinypkg", "1.0", body="VALUE = 2\n")
