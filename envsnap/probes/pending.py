@@ -30,8 +30,18 @@ def _records_cache(interpreter: str) -> str | None:
 
 
 def _record_memo() -> str | None:
-    """The host's one file of RECORD digests kept by content (``_pyprobe._RecordMemo``)."""
-    path = capture_cache_path("record-memo", "content")
+    """The host's file of RECORD digests kept by content (``_pyprobe._RecordMemo``), one for each probe's code: its
+    digests are that code's (the probe ignores a file another code wrote), and two installs of envsnap with
+    another probe on one host (a project's venv and a tool's, an upgrade beside the old one) each kept dropping the
+    other's file at every read, so that neither found a digest. The code is told by its file's size and mtime (a
+    stat, not a hash of it, on the way to the probe's start): where two codes share both, the probe's own check of
+    the file's code digest keeps each from using the other's."""
+    try:
+        info = os.stat(os.path.join(os.path.dirname(__file__), "_pyprobe.py"))
+        code = f"{info.st_size}:{info.st_mtime_ns}"
+    except OSError:
+        code = ""
+    path = capture_cache_path("record-memo", f"content:{code}")
     return None if path is None else str(path)
 
 

@@ -610,3 +610,22 @@ def test_the_prefetch_reads_a_venv_once_through_lib64(tmp_path: Path, monkeypatc
     asked = _counting(monkeypatch, hostlibs.Loader, "dynamic")
     hostlibs.prefetch_environment(hostlibs.Loader({}), str(venv / "bin" / "python"))
     assert sorted(a.rsplit("/", 1)[-1] for a in asked) == ["_a.cpython-311-x86_64-linux-gnu.so", "_b.so"]
+
+
+def test_two_probe_codes_on_one_host_keep_a_record_memo_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two envsnap installs of another probe on one host (a project's venv and a tool's; an upgrade beside the old
+    # one), used in turn: with one file for the host, each read found the other's code's file, ignored it and
+    # wrote its own over it, so neither ever found a digest (a bench of two trees, interleaved, read every RECORD).
+    from envsnap.probes import pending
+
+    paths = []
+    for name, code in (("old", b"# one probe\n"), ("new", b"# another probe, longer\n"), ("again", b"# one probe\n")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "_pyprobe.py").write_bytes(code)
+        os.utime(folder / "_pyprobe.py", ns=(int(OLD) * 10**9, int(OLD) * 10**9))
+        monkeypatch.setattr(pending, "__file__", str(folder / "pending.py"))
+        paths.append(pending._record_memo())
+    assert None not in paths
+    assert paths[0] != paths[1]  # another code: another file
+    assert paths[0] == paths[2]  # the same code (size and mtime) wherever it is installed: the same file
