@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--prefix",
         dest="dest",
         default=None,
+        action=_DestAction,
         metavar="PATH",
         help=f"where to build (a venv, the conda prefix, or docker's build context; default per target: {defaults})",
     )
@@ -86,6 +87,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         for flag, settings in TARGET_FLAGS[name].items():
             group.add_argument(flag, default=None, **settings)
     p.set_defaults(func=run, leave_at_once=True)
+
+
+class _DestAction(argparse.Action):
+    """``--dest``/``--prefix PATH``, with the one typed kept (``dest_option``): the messages about the destination
+    name the option the user gave (the conda target said ``--prefix r1`` to a user who typed ``--dest r1``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.dest_option = option_string or ""
 
 
 def _key_value(item: str) -> tuple[str, str]:
@@ -202,6 +218,7 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
         use_cache=not args.no_cache,
         venv_ahead=venv_ahead,
         gpu_timeout=args.gpu_timeout,
+        dest_option=getattr(args, "dest_option", ""),
     )
     if isinstance(outcome, Plan):
         if args.json:

@@ -78,6 +78,7 @@ def rebuild(
     use_cache: bool = True,
     venv_ahead: VenvAhead | None = None,
     gpu_timeout: float | None = None,
+    dest_option: str = "",
 ) -> Plan | RebuildResult:
     """Check the host, plan, and (unless ``dry_run``) carry out the plan. Returns the plan or the result.
 
@@ -92,6 +93,8 @@ def rebuild(
     when it fits its plan; it is removed otherwise, whatever happens.
     ``gpu_timeout``: how long the check and the verify wait for the NVIDIA driver (``--gpu-timeout``; default
     ``GPU_TIMEOUT``); a driver that did not answer is then reported naming the option.
+    ``dest_option``: the option ``dest`` was given with (``--dest`` or ``--prefix``, one option), which the
+    messages about it name; "" names it as each message always did (the conda target's own ``--prefix``).
     """
     from ..artifacts.bundle import hash_bundle_ahead
 
@@ -115,9 +118,9 @@ def rebuild(
     if bundle is not None and os.path.isdir(bundle):
         # Bad input, refused before any work: it was refused only after the compatibility check (seconds on a GPU
         # host, the whole NVML timeout on a hung one), whose failure then hid it.
-        refuse_dest_in_bundle(where, bundle, rebuilder.default_dest)
+        refuse_dest_in_bundle(where, bundle, rebuilder.default_dest, dest_option or "--dest")
     if dest is not None:
-        _creatable(Path(where))
+        _creatable(Path(where), dest_option or "--dest")
     # A bundle directory's files are hashed in the background (GIL-free, a thread per core) while the lock is
     # read and the host is checked; the SHA256SUMS check below then finds every digest known. An archive is
     # hashed as it is unpacked, after the check.
@@ -170,6 +173,7 @@ def rebuild(
                             allow_urls=tuple(allow_urls),
                             use_cache=use_cache,
                             venv_ahead=venv_ahead,
+                            dest_option=dest_option,
                         ),
                         hashed=ahead.join,
                         target=probed.result,
@@ -222,6 +226,7 @@ def rebuild(
             started=started,
             use_cache=use_cache,
             gpu_timeout=gpu_timeout,
+            dest_option=dest_option,
         )
     finally:
         if probe is not None:
@@ -232,7 +237,7 @@ def rebuild(
             venv_ahead.cancel()  # nothing once the venv target took it; otherwise killed and removed
 
 
-def _creatable(dest: Path) -> None:
+def _creatable(dest: Path, named: str = "--dest") -> None:
     """``--dest`` can be made: a folder can be created in the nearest folder above it that exists (one is made
     and removed at once). A destination under ``/proc`` or a read-only mount read "compatibility check failed:
     disk space: 0 MiB free", exit 3, where a destination that cannot be made is bad input."""
@@ -247,7 +252,7 @@ def _creatable(dest: Path) -> None:
             raise NotADirectoryError(20, "not a folder", str(above))
         os.rmdir(tempfile.mkdtemp(prefix=".envsnap-dest-", dir=above))
     except OSError as exc:
-        raise BadOptionError(f"--dest {dest}: cannot create it ({above}: {exc.strerror or exc})") from None
+        raise BadOptionError(f"{named} {dest}: cannot create it ({above}: {exc.strerror or exc})") from None
 
 
 def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe | None:
@@ -261,7 +266,9 @@ def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe
     return None
 
 
-def refuse_dest_in_bundle(where: str | os.PathLike[str], bundle: str | os.PathLike[str], default_dest: str) -> None:
+def refuse_dest_in_bundle(
+    where: str | os.PathLike[str], bundle: str | os.PathLike[str], default_dest: str, named: str = "--dest"
+) -> None:
     """Refuse a destination inside the bundle folder: what the rebuild makes there (the new environment, its
     staging folder, a build context) would be files the bundle does not list, and it then refused its own bundle.
     The message names the target's own destination beside the bundle, and says when ``where`` is that default
@@ -275,10 +282,10 @@ def refuse_dest_in_bundle(where: str | os.PathLike[str], bundle: str | os.PathLi
         suggested = os.path.relpath(beside)
     except ValueError:  # another drive (Windows): the absolute path
         suggested = beside
-    default = " (the target's default --dest)" if os.fspath(where) == default_dest else ""
+    default = f" (the target's default {named})" if os.fspath(where) == default_dest else ""
     raise BadOptionError(
         f"{os.fspath(where)}{default}: inside the bundle {os.fspath(bundle)}; put the environment beside it "
-        f"(--dest {sinks.shell_word(suggested)}): anything added inside no longer matches SHA256SUMS"
+        f"({named} {sinks.shell_word(suggested)}): anything added inside no longer matches SHA256SUMS"
     )
 
 
@@ -302,6 +309,7 @@ def _carry_out(
     started: float,
     use_cache: bool = True,
     gpu_timeout: float | None = None,
+    dest_option: str = "",
 ) -> Plan | RebuildResult:
     """After a passed (or overridden) check: the bundle opened, the plan made, and unless ``dry_run`` carried out."""
     from ..artifacts.bundle import open_bundle
@@ -335,6 +343,7 @@ def _carry_out(
             early=early,
             use_cache=use_cache,
             gpu_timeout=gpu_timeout,
+            dest_option=dest_option,
         )
         try:
             made = rebuilder.plan(request)

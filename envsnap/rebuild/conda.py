@@ -489,6 +489,7 @@ class CondaRebuilder(Rebuilder):
     target_facts = TargetFacts(provides_python=True, installs_packages=True, installs_conda=True)
     options = CondaOptions
     bundle_folders = (CONDA_DIR, bundle_layout.WHEELS)
+    dest_flag = "--prefix"
 
     def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:
         _runs_here(_locked_conda(lock, lock_path), lock_path)
@@ -498,10 +499,11 @@ class CondaRebuilder(Rebuilder):
         conda = _locked_conda(lock, request.lock_path)
         _runs_here(conda, request.lock_path)
         dest = request.dest.absolute()
+        named = self.dest_named(request)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise BadOptionError(f"--prefix {dest}: already exists and is not empty (remove it or choose another)")
+            raise BadOptionError(f"{named} {dest}: already exists and is not empty (remove it or choose another)")
         if dest.is_symlink():  # the new folder is renamed into place, where the link is, and never through it
-            raise BadOptionError(f"--prefix {dest}: a link (remove it, or name the folder it points to)")
+            raise BadOptionError(f"{named} {dest}: a link (remove it, or name the folder it points to)")
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the conda packages must be downloaded")
         # The bundle's lock names the wheel of each pip package, which the rebuild installs from ``wheels/`` even when
@@ -627,7 +629,7 @@ class CondaRebuilder(Rebuilder):
         in_place = False
         try:
             with _leftovers.held_dir(dest.parent, "conda") as work:
-                staging = staging_prefix(dest, work)
+                staging = staging_prefix(dest, work, self.dest_named(request))
                 if request.bundle_dir is not None:
                     # The bundle is the only source: a file there that fails the check stops the rebuild.
                     archives = fetch_all(
@@ -661,8 +663,8 @@ class CondaRebuilder(Rebuilder):
                     move_into_place(staging, dest)  # an empty folder the user made is replaced
                 except FileExistsError:
                     raise BadOptionError(
-                        f"--prefix {dest}: already exists and is not empty: another run put its own there while this "
-                        "one built (remove it or choose another)"
+                        f"{self.dest_named(request)} {dest}: already exists and is not empty: another run put its "
+                        "own there while this one built (remove it or choose another)"
                     ) from None
                 in_place = True
                 _leftovers.forget_sibling(work)
@@ -735,7 +737,7 @@ class CondaRebuilder(Rebuilder):
         install_python_layer(python, lock, wheels, offline=request.offline, progress=say, allow_urls=request.allow_urls)
 
 
-def staging_prefix(dest: Path, holder: Path) -> Path:
+def staging_prefix(dest: Path, holder: Path, named: str = "--prefix") -> Path:
     """A new empty folder beside ``dest`` whose path is exactly as long as ``dest``'s, recorded in ``holder``
     first (so a killed run's is removed with it). Installers write the prefix's path into scripts and
     binaries; at equal length it is replaced byte for byte when the prefix moves into place. The length is in
@@ -754,7 +756,7 @@ def staging_prefix(dest: Path, holder: Path) -> Path:
         except FileExistsError:
             continue
         return candidate
-    raise RebuildError(f"--prefix {dest}: found no free name beside it to build in")
+    raise RebuildError(f"{named} {dest}: found no free name beside it to build in")
 
 
 def relocate_prefix(staging: Path, dest: Path) -> None:

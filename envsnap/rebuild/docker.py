@@ -112,7 +112,7 @@ class DockerRebuilder(Rebuilder):
         options = _with_bundled_base(
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
         )
-        _check_context_dest(request.dest)  # before a build of minutes, not after it
+        _check_context_dest(request.dest, self.dest_named(request))  # before a build of minutes, not after it
         lock = _bundle_lock(request, fill=bool(options.as_of))
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
@@ -219,7 +219,7 @@ class DockerRebuilder(Rebuilder):
         # again: no failing rebuild leaves an image tagged (docs/rebuild-docker.md).
         tagged = ""
         try:
-            with _fresh_context(context) as work:
+            with _fresh_context(context, self.dest_named(request)) as work:
                 for name, data in files.items():
                     (work / name).parent.mkdir(parents=True, exist_ok=True)
                     (work / name).write_bytes(data)
@@ -516,7 +516,7 @@ def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None) -> Docke
     return dataclasses.replace(options, base_image=saved[0])
 
 
-def _check_context_dest(dest: Path) -> None:
+def _check_context_dest(dest: Path, named: str = "--dest") -> None:
     """``--dest`` is absent, empty, or an earlier build context (which the new one replaces): a folder holding
     only what envsnap writes there, whose Dockerfile starts with envsnap's header. Any folder with a file named
     Dockerfile was taken for one and replaced whole: a project's checkout, its ``.git`` with it, or an earlier
@@ -524,7 +524,7 @@ def _check_context_dest(dest: Path) -> None:
     if not dest.exists() and not dest.is_symlink():
         return
     if dest.is_symlink() or not dest.is_dir():
-        raise BadOptionError(f"{dest}: exists and is not an envsnap build context; choose another --dest")
+        raise BadOptionError(f"{dest}: exists and is not an envsnap build context; choose another {named}")
     entries = {entry.name for entry in dest.iterdir()}
     if not entries:
         return
@@ -536,7 +536,7 @@ def _check_context_dest(dest: Path) -> None:
             if others
             else "its Dockerfile is not envsnap's"
         )
-        raise BadOptionError(f"{dest}: exists and is not an envsnap build context ({why}); choose another --dest")
+        raise BadOptionError(f"{dest}: exists and is not an envsnap build context ({why}); choose another {named}")
 
 
 def _generated_dockerfile(path: Path) -> bool:
@@ -551,7 +551,7 @@ def _generated_dockerfile(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _fresh_context(dest: Path) -> Iterator[Path]:
+def _fresh_context(dest: Path, named: str = "--dest") -> Iterator[Path]:
     """A new build context beside ``dest``: moved into place when the block succeeds, removed if it fails. It is
     made in a held ``.envsnap-docker-*`` folder, so a killed rebuild's copy of the wheels is one the next run
     there (and ``envsnap clean``) removes."""
@@ -562,11 +562,11 @@ def _fresh_context(dest: Path) -> Iterator[Path]:
         work.mkdir()
     except OSError as exc:
         stack.close()
-        raise BadOptionError(f"--dest {dest}: cannot create the build context ({exc.strerror or exc})") from None
+        raise BadOptionError(f"{named} {dest}: cannot create the build context ({exc.strerror or exc})") from None
     with stack:
         yield work
         if dest.exists():
-            _check_context_dest(dest)
+            _check_context_dest(dest, named)
             shutil.rmtree(dest)
         os.replace(work, dest)
 

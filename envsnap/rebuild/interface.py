@@ -93,6 +93,9 @@ class RebuildRequest:
     # A venv the CLI began making before the lock was read (``_venvahead``): the venv target takes it when its
     # plan chose the same interpreter and destination.
     venv_ahead: VenvAhead | None = None
+    # The option the user named the destination with (``--dest`` or ``--prefix``, aliases), for the messages that
+    # name it; "" when neither was typed (the target's ``dest_flag``).
+    dest_option: str = ""
 
     def bundle_shown(self) -> str:
         """The bundle as a plan or a message names it ("" for none): the archive it was unpacked from, never the
@@ -276,6 +279,13 @@ class Rebuilder(ABC):
     # Where it builds from a bundle only: what to say when none is given (bad input, before the check); "": none
     # needed.
     needs_bundle: ClassVar[str] = ""
+    # How its messages name the destination when the user typed neither ``--dest`` nor ``--prefix`` (the two are
+    # one option): a conda prefix is ``--prefix``, as conda's own option.
+    dest_flag: ClassVar[str] = "--dest"
+
+    def dest_named(self, request: RebuildRequest) -> str:
+        """The option a message names the destination by: the one the user typed, else the target's own."""
+        return request.dest_option or self.dest_flag
 
     def parse_options(self, options: Mapping[str, str]) -> Options:
         """``options`` checked against the target's own (``UsageError``, exit code 2, for one it does not take)."""

@@ -616,10 +616,11 @@ class VenvRebuilder(Rebuilder):
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
+        named = self.dest_named(request)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise BadOptionError(f"--dest {dest}: already exists and is not empty (remove it or choose another)")
+            raise BadOptionError(f"{named} {dest}: already exists and is not empty (remove it or choose another)")
         if dest.is_symlink():  # the new folder is renamed into place, where the link is, and never through it
-            raise BadOptionError(f"--dest {dest}: a link (remove it, or name the folder it points to)")
+            raise BadOptionError(f"{named} {dest}: a link (remove it, or name the folder it points to)")
         interp, notes = find_interpreter(lock, request.python, offline=request.offline)
         items = [
             PlanItem(
@@ -763,8 +764,8 @@ class VenvRebuilder(Rebuilder):
                 emptied = move_into_place(staging, dest)  # an empty folder the user made is replaced
             except FileExistsError:
                 raise BadOptionError(
-                    f"--dest {dest}: already exists and is not empty: another run put its own there while this one "
-                    "built (remove it or choose another)"
+                    f"{self.dest_named(request)} {dest}: already exists and is not empty: another run put its own "
+                    "there while this one built (remove it or choose another)"
                 ) from None
             if ready:
                 probe.go()  # it reads the venv while the verify sets up
