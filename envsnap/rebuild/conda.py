@@ -482,6 +482,21 @@ def _locked_conda(lock: Snapshot, lock_path: Path) -> Conda:
     return lock.conda
 
 
+def _refuse_pip_without_python(lock: Snapshot, conda: Conda, lock_path: Path) -> None:
+    """A lock with pip packages installs them with the interpreter its conda packages bring: one whose conda layer
+    has no ``python`` package can never be rebuilt (a conda-lock.yml with pip entries whose environment.yml left
+    python out). Bad input, refused before any work: it was found only after every conda package was fetched and
+    installed (exit 4, "the conda packages installed no interpreter at bin/python")."""
+    pips = pip_packages(lock)
+    if not pips or any(p.name == "python" for p in conda.packages):
+        return
+    more = f" and {len(pips) - 3} more" if len(pips) > 3 else ""
+    raise BadOptionError(
+        f"{lock_path}: the lock has pip packages ({', '.join(pips[:3])}{more}) but no conda python package to "
+        "install them with: add python to the conda environment (or its environment.yml) and lock it again"
+    )
+
+
 class CondaRebuilder(Rebuilder):
     name = "conda"
     description = "a conda prefix with exactly the locked conda packages (no solve), then the pip layer"
@@ -492,11 +507,14 @@ class CondaRebuilder(Rebuilder):
     dest_flag = "--prefix"
 
     def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:
-        _runs_here(_locked_conda(lock, lock_path), lock_path)
+        conda = _locked_conda(lock, lock_path)
+        _refuse_pip_without_python(lock, conda, lock_path)
+        _runs_here(conda, lock_path)
 
     def plan(self, request: RebuildRequest) -> Plan:
         lock = request.lock
         conda = _locked_conda(lock, request.lock_path)
+        _refuse_pip_without_python(lock, conda, request.lock_path)
         _runs_here(conda, request.lock_path)
         dest = request.dest.absolute()
         named = self.dest_named(request)
