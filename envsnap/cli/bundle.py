@@ -194,9 +194,16 @@ def _finish(
     from ..report import counted
 
     debs = None
+    base_image = bool(args.with_base_image)
     if args.with_system_packages or args.with_base_image:
         # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
-        from ..rebuild.docker import add_docker_base, add_system_packages
+        from ..rebuild.docker import add_docker_base, add_system_packages, no_base_image_for
+
+        unused = no_base_image_for(result.lock) if base_image else ""
+        if unused:
+            # It pulled and saved an image nothing would use (the docker target refuses such a lock).
+            _output.say(f"  base image: not saved: {unused}")
+            base_image = False
     if args.with_system_packages:
         carried, size, in_base = add_system_packages(
             result.lock,
@@ -212,7 +219,7 @@ def _finish(
             f"  system packages: {counted(carried, '.deb file')} ({size >> 10} KiB) in debs/, {in_base} left to the "
             "base image"
         )
-    if args.with_base_image:
+    if base_image:
         add_docker_base(
             result.lock, result.path, args.base_image, progress=_output.progress("  "), offline=args.offline
         )
@@ -229,7 +236,7 @@ def _finish(
         _output.say(f"  artifact: {made.grade}")
     seconds = time.perf_counter() - started  # every step: the base image's save was left out of it
     conda = len(result.lock.conda.packages) if result.lock.conda is not None else 0
-    held = holds(result.entries, conda=conda, debs=debs, base_image=args.with_base_image)
+    held = holds(result.entries, conda=conda, debs=debs, base_image=base_image)
     _output.say(f"wrote {result.path}: {held} in {seconds:.1f} s")
     return 0
 

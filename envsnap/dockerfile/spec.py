@@ -201,6 +201,17 @@ def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
         )
 
 
+def refuses_conda(lock: Snapshot) -> str:
+    """Why the docker target cannot rebuild ``lock`` as a conda environment ("" when it is none): its image's
+    environment is a venv. ``bundle --with-base-image`` saves no base image for such a lock either."""
+    if lock.conda is not None and lock.conda.packages:
+        return (
+            f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
+            "rebuilds pip environments only"
+        )
+    return ""
+
+
 def make_spec(
     lock: Snapshot,
     options: DockerOptions,
@@ -216,12 +227,10 @@ def make_spec(
     build context, never from apt). ``offline``: what is neither carried nor pinned is not fetched with apt but
     expected in the base image, checked by the build. ``left_to_base``: the base image (its reference) the bundle
     was made on and the names of the packages it left to that image, which held them (its system-base.json)."""
-    if lock.conda is not None and lock.conda.packages:
+    refused = refuses_conda(lock)
+    if refused:
         # The image's environment is a venv: conda packages would be missing and verify would fail late.
-        raise RebuildError(
-            f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
-            "rebuilds pip environments only: use --target conda"
-        )
+        raise RebuildError(f"{refused}: use --target conda")
     check_linux(lock)
     base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
     selected = apt.select(lock, options.system_packages)

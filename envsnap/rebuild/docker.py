@@ -45,6 +45,7 @@ from ..dockerfile.spec import (
     check_architecture,
     interpreter_names,
     make_spec,
+    refuses_conda,
     render_context,
     render_dockerfile,
     split_reference,
@@ -974,6 +975,18 @@ def bundle_tool_wheels(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return folder
+
+
+def no_base_image_for(lock: Snapshot) -> str:
+    """Why ``bundle --with-base-image`` saves no base image for ``lock`` ("" where it saves one): a conda
+    environment is rebuilt by the conda target, which uses none, and the docker target refuses it (``spec``), so
+    the image pulled and saved (gigabytes) served nothing."""
+    if refuses_conda(lock):
+        return (
+            "a conda lock is rebuilt by the conda target, which uses no base image (the docker target rebuilds pip "
+            "environments only)"
+        )
+    return ""
 
 
 def add_docker_base(

@@ -1,0 +1,36 @@
+"""``bundle --with-base-image`` of a conda lock: the docker target refuses such a lock and the conda target uses
+no base image, so none is pulled or saved, and the bundle says so in one line."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from condafixtures import Entry, Pkg, write_package
+
+
+def test_a_conda_lock_bundled_with_base_image_saves_none_and_says_so(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It looked for the docker target's base image in the engine and saved it (gigabytes) into images/, with
+    envsnap's wheels for it in tool/: a bundle nothing rebuilds from, or exit 4 where no engine runs."""
+    archive = write_package(Pkg("tool", "1.0", "h0_0", "linux-64", [Entry("share/tool.txt", b"tool\n")]), tmp_path)
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    (tmp_path / "explicit.txt").write_text(f"# platform: linux-64\n@EXPLICIT\n{archive.as_uri()}#{md5}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENVSNAP_ALLOW_URL", "file:///*")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # any use of an engine fails
+    assert cli("import", "explicit.txt", "-o", "env.lock").code == 0
+    result = cli("bundle", "env.lock", "-o", "b", "--with-base-image")
+    assert result.code == 0, result
+    lines = result.err.splitlines()  # progress, as every line of bundle
+    assert (
+        "  base image: not saved: a conda lock is rebuilt by the conda target, which uses no base image (the docker "
+        "target rebuilds pip environments only)"
+    ) in lines
+    assert lines[-1].startswith("wrote b: 1 conda archive in "), lines[-1]
+    assert not (tmp_path / "b" / "images").exists() and not (tmp_path / "b" / "tool").exists()
+    assert (tmp_path / "b" / "conda" / archive.name).is_file()
