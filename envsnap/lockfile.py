@@ -510,7 +510,10 @@ def _loads_once(text: str, check_digest: bool, _limit: int, keep: bool = True) -
             data = _readlimits.load_toml(text, origin=origin, error=LockfileError)
         except LockfileError as exc:
             raise NotALockfileError(_not_toml(text, origin, str(exc)), origin) from None
-        snapshot = from_document(data, origin=origin, check_digest=check_digest)
+        try:
+            snapshot = from_document(data, origin=origin, check_digest=check_digest)
+        except NotALockfileError as exc:  # TOML without an [envsnap] table: an empty file, a pyproject.toml ...
+            raise NotALockfileError(_no_table(text, data, origin, str(exc)), origin) from None
     if name and keep:
         _lockcache.put(name, data)
     return snapshot
@@ -544,8 +547,7 @@ def _not_toml(text: str, origin: str, error: str) -> str:
     is named: the ``envsnap.lock`` beside it where there is one (a bundle's), else the file capture writes."""
     import re
 
-    # Only a file the user named: a node's answer (``node n1``) or a bundle archive's member is no file to replace.
-    path = Path(origin) if origin and not origin.startswith("<") and os.path.isfile(origin) else None
+    path = _named_file(origin)
     if path is None:
         return error
     suffix = path.suffix.lower()
@@ -566,12 +568,57 @@ def _not_toml(text: str, origin: str, error: str) -> str:
     )
     # The parser's complaint, without the file name it repeats.
     why = error[len(origin) + 2 :] if error.startswith(f"{origin}: ") else error
-    beside = path.with_name(LOCK_NAME)
-    if beside.is_file():
-        instead = f"give the lock beside it, {beside}"
+    return f"{origin}: {kind}, not an envsnap lock ({why}); {_instead(path)}"
+
+
+# uv's lock holds every platform's resolution, which envsnap imports once uv writes it as a PEP 751 file.
+UV_EXPORT = "uv export --format pylock.toml -o pylock.toml"
+
+
+def _no_table(text: str, data: Mapping[str, Any], origin: str, error: str) -> str:
+    """The line for a TOML text given as a lock without an ``[envsnap]`` table. A lock that lost its table (it has
+    the lock's other tables) keeps the loader's line; any other file the user named is said to be what it is (an
+    empty file, a pyproject.toml, uv's or Poetry's lock) with what to give instead. Another tool's lock that ``envsnap
+    import`` reads (a pylock.toml) is named with its import by the command line, which knows the importers."""
+    path = _named_file(origin)
+    # A lock's own tables (``project`` aside, which a pyproject.toml has too): a lock that lost its header.
+    if path is None or any(f.name in data for f in dataclasses.fields(Snapshot) if f.name != "project"):
+        return error
+    name = path.name.lower()
+    meta = data.get("metadata")
+    if not text.strip():
+        return f"{origin}: an empty file, not an envsnap lock; {_instead(path)}"
+    if name == "uv.lock" or ("requires-python" in data and isinstance(data.get("package"), list)):
+        return (
+            f"{origin}: uv's lock (uv.lock), not an envsnap lock; make one of it: {UV_EXPORT} in its project, "
+            "then envsnap import pylock.toml, and give the lock that writes"
+        )
+    if name == "poetry.lock" or (isinstance(meta, Mapping) and "content-hash" in meta and "lock-version" in meta):
+        return (
+            f"{origin}: Poetry's lock (poetry.lock), not an envsnap lock; make one of it: poetry export -f "
+            "requirements.txt -o requirements.txt in its project (the poetry-plugin-export), then envsnap import "
+            "requirements.txt, and give the lock that writes"
+        )
+    if name == "pyproject.toml" or "project" in data or "build-system" in data:
+        kind = "a pyproject.toml (a project's metadata, not its environment)"
     else:
-        instead = f"give the lock file instead: {LOCK_NAME}, as envsnap capture writes it and a bundle holds it"
-    return f"{origin}: {kind}, not an envsnap lock ({why}); {instead}"
+        kind = "a TOML file without an [envsnap] table"
+    return f"{origin}: {kind}, not an envsnap lock; {_instead(path)}"
+
+
+def _named_file(origin: str) -> Path | None:
+    """The file ``origin`` names, None for any other origin: a node's answer (``node n1``) or a bundle archive's
+    member is no file to replace."""
+    return Path(origin) if origin and not origin.startswith("<") and os.path.isfile(origin) else None
+
+
+def _instead(path: Path) -> str:
+    """The lock to give in place of the file at ``path``: the ``envsnap.lock`` beside it where there is one (a
+    bundle's), else the file capture writes."""
+    beside = path.with_name(LOCK_NAME)
+    if beside.is_file() and beside != path:
+        return f"give the lock beside it, {beside}"
+    return f"give the lock file instead: {LOCK_NAME}, as envsnap capture writes it and a bundle holds it"
 
 
 def load(path: str | os.PathLike[str], *, check_digest: bool = True) -> Snapshot:

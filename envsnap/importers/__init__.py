@@ -114,7 +114,7 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
         if not matches:
             # uv's own lock holds every platform's resolution: uv writes it as a PEP 751 file for envsnap to read.
             hint = (
-                "; for uv.lock: uv export --format pylock.toml -o pylock.toml, then import that"
+                f"; for uv.lock: {lockfile.UV_EXPORT}, then import that"
                 if p.name == "uv.lock"
                 else _environment_yml_hint(None if stdin else p, text)
                 if _environment_yml(name, text)
@@ -172,6 +172,8 @@ def recognised(path: str | os.PathLike[str]) -> str:
         raw = _readlimits.read_bytes(p, error=LockImportError, what="file")
         text = _readlimits.decode_marked(raw, label=f"{p}:", error=LockImportError)
     except LockImportError:
+        return ""
+    if not text.strip():  # no format's: its import finds no packages
         return ""
     matches = _sniffed(p.name, text)
     return matches[0].name if matches else ""
