@@ -313,7 +313,9 @@ def _is_url(text: str, schemes: frozenset[str]) -> bool:
     if parts.scheme not in schemes:
         return False
     if parts.scheme.endswith("file"):
-        return bool(parts.path)
+        # A file URL's authority is a host or none (RFC 8089): no port, no login. ``file://https://host/x.conda``
+        # (a URL pasted after ``file://``) has the host ``https:``.
+        return bool(parts.path) and ":" not in parts.netloc and "@" not in parts.netloc
     return bool(parts.netloc)
 
 

@@ -105,3 +105,15 @@ def test_a_version_too_long_to_compare_is_refused_not_a_traceback(tmp_path) -> N
     lock = tmp_path / "v.lock"
     lock.write_text(text)
     assert main(["show", str(lock)]) == 2
+
+
+def test_a_file_url_has_a_host_alone_or_none() -> None:
+    """``file://https://conda.anaconda.org/...`` (a URL pasted after ``file://``) has the host ``https:``: it was a
+    channel and a URL a lock recorded. A file URL's authority is a host or none (RFC 8089), no port or login."""
+    for text in ("file://https://conda.anaconda.org/conda-forge", "file://h:80/x", "file://u@h/x", "git+file://h:/r"):
+        assert not grammar.is_url(text)
+        assert not grammar.is_lock_url(text)
+        assert not grammar.is_conda_channel(text)
+    for text in ("file:///srv/ch", "file://localhost/srv/ch", "file:///srv/r@v1", "git+file:///srv/repo@abc"):
+        assert grammar.is_url(text)
+        assert grammar.is_conda_channel(text)

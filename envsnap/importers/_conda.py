@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import canonicalize_name
 
 from .. import fileurls
-from ..grammar import shown
+from ..grammar import is_lock_url, shown
 from ..model import (
     Artifact,
     Conda,
@@ -31,7 +31,15 @@ _SUFFIXES = (".conda", ".tar.bz2")
 
 
 def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -> CondaPackage:
-    """``https://host/<channel>/<subdir>/<name>-<version>-<build>.conda`` -> a conda package record."""
+    """``https://host/<channel>/<subdir>/<name>-<version>-<build>.conda`` -> a conda package record. A URL the lock
+    grammar refuses (``file://https://host/...``, whose host is ``https:``) is refused here, naming ``where``: the
+    lock's check of its channel named no line of the file."""
+    if not is_lock_url(url):
+        scheme, _, rest = url.partition("://")
+        host = rest.partition("/")[0] if scheme.endswith("file") else ""
+        bad_host = ":" in host or "@" in host  # a host alone, no port or login (RFC 8089)
+        why = f" (a file URL whose host is {shown(host, 200)}: a local file is file:///PATH)" if bad_host else ""
+        raise LockImportError(f"{where}: not a URL a lock records: {shown(url, 200)}{why}")
     base, _, filename = url.rpartition("/")
     stem = next((filename[: -len(s)] for s in _SUFFIXES if filename.endswith(s)), "")
     parts = stem.rsplit("-", 2)

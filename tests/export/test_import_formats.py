@@ -1148,6 +1148,50 @@ def test_bad_input_is_one_line_and_keeps_the_output(
     assert out.read_text() == "kept\n"
 
 
+@pytest.mark.parametrize("command", ["import", "show"])
+def test_conda_explicit_refuses_a_file_url_whose_host_is_a_scheme(
+    command: str, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """``file://https://conda.anaconda.org/...`` (host ``https:``) was imported, and the lock recorded the channel
+    ``file://https://conda.anaconda.org/conda-forge``: the import refuses it naming its line, and a lock holding it
+    is refused on load."""
+    url = "https://conda.anaconda.org/conda-forge/linux-64/x-1-0.conda"
+    path = tmp_path / "explicit.txt"
+    path.write_text(f"# platform: linux-64\n@EXPLICIT\nfile://{url}#{'a' * 32}\n")
+    out = tmp_path / "out.lock"
+    if command == "show":  # the lock an earlier envsnap wrote of it
+        lockfile.dump(_fake_file_url_lock(url), out)
+        result = cli("show", out)
+        assert (result.code, result.out) == (2, "")
+        assert result.err.startswith(f"envsnap: error: {out}: conda.packages[0].channel: not a valid conda channel"), (
+            result.err
+        )
+        return
+    result = cli("import", path, "-o", out)
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        f"envsnap: error: {path}:3: not a URL a lock records: 'file://{url}' (a file URL whose host is 'https:': a "
+        "local file is file:///PATH)\n",
+    )
+    assert not out.exists()
+
+
+def _fake_file_url_lock(url: str) -> Snapshot:
+    from envsnap.model import Conda, CondaPackage
+
+    pkg = CondaPackage(
+        name="x",
+        version="1",
+        build="0",
+        channel=f"file://{url.rsplit('/', 2)[0]}",
+        subdir="linux-64",
+        url=f"file://{url}",
+        md5="a" * 32,
+    )
+    return Snapshot(conda=Conda(subdir="linux-64", packages=(pkg,)))
+
+
 def test_conda_explicit_for_another_platform_than_asked(tmp_path: Path) -> None:
     path = tmp_path / "explicit.txt"
     path.write_text(EXPLICIT)
