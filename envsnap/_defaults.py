@@ -46,8 +46,20 @@ EXTRA_OF_MODULE = {
 
 
 def install_hint(extra: str = "") -> str:
-    """The command that installs envsnap (with ``extra``), for remedies printed to the user."""
-    return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install '{DISTRIBUTION}'"
+    """The command that installs envsnap (with ``extra``) into the environment this envsnap runs in, for remedies
+    printed to the user: ``'/path/venv/bin/python' -m pip install 'envsnap-lock[sbom]'``. A bare ``pip install``
+    installed into whichever environment's pip came first on the PATH (envsnap run from an unactivated venv, or
+    installed with pipx), where envsnap never found it. uv's when that interpreter has no pip (``uv tool install``
+    and ``uv venv`` make environments without it)."""
+    import importlib.util
+    import shlex
+    import sys
+
+    python = shlex.quote(sys.executable or "python3")
+    requirement = f"'{DISTRIBUTION}[{extra}]'" if extra else f"'{DISTRIBUTION}'"
+    if importlib.util.find_spec("pip") is None:
+        return f"uv pip install --python {python} {requirement}"
+    return f"{python} -m pip install {requirement}"
 
 
 # The download caches, one folder each under the one cache root (``cache_dir``).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,23 @@ def test_our_distribution_name_is_not_the_taken_one() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["name"] == DISTRIBUTION == "envsnap-lock"
     assert project["scripts"] == {"envsnap": "envsnap.cli:main"}  # the command keeps its name
-    assert install_hint("sbom") == "pip install 'envsnap-lock[sbom]'"
+    assert install_hint("sbom") == f"{shlex.quote(sys.executable)} -m pip install 'envsnap-lock[sbom]'"
+
+
+def test_the_install_command_names_the_interpreter_envsnap_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remedy said ``pip install 'envsnap-lock[sbom]'``: run from an unactivated venv or installed with pipx,
+    envsnap was installed where the PATH's pip installs, never where it runs. It names this interpreter, quoted for
+    the shell, and uv's installer where that interpreter has no pip (``uv tool install``, ``uv venv``)."""
+    import importlib.util
+
+    monkeypatch.setattr(sys, "executable", "/home/me/my env/bin/python")
+    assert install_hint("sbom") == "'/home/me/my env/bin/python' -m pip install 'envsnap-lock[sbom]'"
+    assert install_hint() == "'/home/me/my env/bin/python' -m pip install 'envsnap-lock'"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pip" else real(name, *a))
+    assert install_hint("conda-lock") == (
+        "uv pip install --python '/home/me/my env/bin/python' 'envsnap-lock[conda-lock]'"
+    )
 
 
 def test_no_remedy_or_doc_installs_the_bare_envsnap_distribution() -> None:

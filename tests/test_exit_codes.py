@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -542,13 +543,14 @@ def test_a_dependency_missing_from_the_install_is_one_line_and_exit_4(
     result = cli("show", path)
     assert result.code == EXIT_FAILED
     assert result.err.strip().splitlines() == [
-        "envsnap: error: urllib3, which envsnap needs, is not installed (pip install 'envsnap-lock' installs it)"
+        "envsnap: error: urllib3, which envsnap needs, is not installed "
+        f"({shlex.quote(sys.executable)} -m pip install 'envsnap-lock' installs it)"
     ]
     # A module only an extra brings: the remedy names the extra (a plain install does not bring PyYAML).
     monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("yaml"))
     result = cli("show", path)
     assert result.code == EXIT_FAILED
-    assert "(pip install 'envsnap-lock[artifact]' installs it)" in result.err, result
+    assert f"({shlex.quote(sys.executable)} -m pip install 'envsnap-lock[artifact]' installs it)" in result.err, result
     monkeypatch.setattr(cli_module, "build_parser", lambda *a, **k: missing("envsnap.gone"))
     with pytest.raises(ModuleNotFoundError):
         cli("show", path)
