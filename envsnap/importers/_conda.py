@@ -34,12 +34,7 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     """``https://host/<channel>/<subdir>/<name>-<version>-<build>.conda`` -> a conda package record. A URL the lock
     grammar refuses (``file://https://host/...``, whose host is ``https:``) is refused here, naming ``where``: the
     lock's check of its channel named no line of the file."""
-    if not is_lock_url(url):
-        scheme, _, rest = url.partition("://")
-        host = rest.partition("/")[0] if scheme.endswith("file") else ""
-        bad_host = ":" in host or "@" in host  # a host alone, no port or login (RFC 8089)
-        why = f" (a file URL whose host is {shown(host, 200)}: a local file is file:///PATH)" if bad_host else ""
-        raise LockImportError(f"{where}: not a URL a lock records: {shown(url, 200)}{why}")
+    check_url(url, where)
     base, _, filename = url.rpartition("/")
     stem = next((filename[: -len(s)] for s in _SUFFIXES if filename.endswith(s)), "")
     parts = stem.rsplit("-", 2)
@@ -64,6 +59,17 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
         sha256=sha256,
         noarch=noarch,
     )
+
+
+def check_url(url: str, where: str) -> None:
+    """Refuse, naming ``where`` (the file's line or entry), a URL the lock grammar refuses: the lock's own check
+    named only the field of the lock made from it."""
+    if not is_lock_url(url):
+        scheme, _, rest = url.partition("://")
+        host = rest.partition("/")[0] if scheme.endswith("file") else ""
+        bad_host = ":" in host or "@" in host  # a host alone, no port or login (RFC 8089)
+        why = f" (a file URL whose host is {shown(host, 200)}: a local file is file:///PATH)" if bad_host else ""
+        raise LockImportError(f"{where}: not a URL a lock records: {shown(url, 200)}{why}")
 
 
 def _one_platform(records: tuple[CondaPackage, ...], subdir: str, file: str) -> None:

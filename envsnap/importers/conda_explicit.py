@@ -108,6 +108,9 @@ def _pip_line(text: str, where: str) -> PythonPackage:
     the one the file's name gives (a wheel's or an sdist's). ``NAME @ URL``, no hash: a direct reference."""
     match = re.fullmatch(r"(\S+) @ (\S+)#sha256=([0-9a-f]{64})", text.strip())
     direct = re.fullmatch(r"(\S+) @ (\S+)", text.strip())
+    given = match or direct
+    if given is not None:  # its URL, as a lock would record it, or the line is refused by its number
+        _conda.check_url(given.group(2).partition("#")[0], f"{where}: # pip line")
     if match is None and direct is not None and _direct_reference(direct.group(2)):
         # conda-lock renders a folder, a git commit or a local file it locked (``source: {type: url}``) by its URL
         # alone, no hash (``# pip mylib @ file:///srv/lab/mylib``, ``# pip x @ git+https://host/x.git@COMMIT``): a

@@ -1175,6 +1175,15 @@ def test_conda_explicit_refuses_a_file_url_whose_host_is_a_scheme(
         "local file is file:///PATH)\n",
     )
     assert not out.exists()
+    # conda-lock's ``# pip`` line of the same file: it was refused by the lock's field, naming no line.
+    pip = f"file://https://files.example.org/six-1.16.0-py2.py3-none-any.whl#sha256={'b' * 64}"
+    path.write_text(f"# platform: linux-64\n@EXPLICIT\nhttps://{url[8:]}#{'a' * 32}\n# pip six @ {pip}\n")
+    result = cli("import", path, "-o", out)
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: {path}:4: # pip line: not a URL a lock records: '{pip.partition('#')[0]}' (a file URL whose "
+        "host is 'https:': a local file is file:///PATH)\n",
+    )
 
 
 def _fake_file_url_lock(url: str) -> Snapshot:
