@@ -42,6 +42,7 @@ from .model import (
     Nvidia,
     Platform,
     Project,
+    PthFolder,
     PythonEnv,
     PythonPackage,
     Snapshot,
@@ -1181,6 +1182,7 @@ _RECORDS: tuple[type, ...] = (
     Artifact,
     Candidate,
     PythonPackage,
+    PthFolder,
     PythonEnv,
     SystemPackage,
     SystemLibrary,
@@ -1268,6 +1270,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
         "system_package": _s(grammar.is_system_name, "system package name"),
     },
+    PthFolder: {"pth": _line(), "folder": _line()},
     SystemPackage: {
         "name": _s(grammar.is_system_name, "system package name", empty=False),
         "version": _s(grammar.is_system_version, "system package version"),

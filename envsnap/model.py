@@ -177,6 +177,15 @@ LEGACY_VERSION_REASON = "not a PEP 440 version: envsnap does not pin, fetch or i
 
 
 @frozen
+class PthFolder:
+    """One ``[[python.pth_folders]]`` entry: a folder a ``.pth`` file puts on ``sys.path`` that holds no
+    distribution, so the modules imported from it are in no lock and a rebuild leaves them out."""
+
+    pth: str  # the .pth file, paths redacted as the capture shows them
+    folder: str  # the folder it adds, redacted the same way
+
+
+@frozen
 class PythonEnv:
     """The ``[python]`` table: the interpreter and its installed distributions."""
 
@@ -193,6 +202,9 @@ class PythonEnv:
     # interpreter, links resolved): "python3.11-minimal" for Debian's; "" for one of its own (pyenv, uv, a build).
     system_package: str = field(default="", metadata={"sparse": True})
     packages: tuple[PythonPackage, ...] = ()
+    # What capture warns of (``probes.python.pth_folders``): written only when there is one, so older locks load
+    # as they are and their digests do not change.
+    pth_folders: tuple[PthFolder, ...] = field(default=(), metadata={"sparse": True})
 
 
 @frozen

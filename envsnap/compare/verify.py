@@ -166,7 +166,7 @@ def verify(
         report = dataclasses.replace(report, differences=tuple(kept_diffs))
         extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
-    extra += _pth_folders(kept[-1]) if kept else []
+    extra += [*_pth_folders(kept[-1]), *_pth_folders_gone(lock, kept[-1])] if kept else []
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
@@ -468,6 +468,35 @@ def _pth_folders(captured: Captured) -> list[Difference]:
     return [
         Difference(WARNING, "python", ".pth", "imports", note=pth_folder_note(pth, folder, redact))
         for pth, folder in pth_folders(captured.python)
+    ]
+
+
+def _pth_folders_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
+    """A warning for each folder the lock's ``python.pth_folders`` records that no ``.pth`` file of the verified
+    environment puts on ``sys.path``: the lock's environment imported modules from it that this one cannot (a rebuild
+    leaves them out), and no distribution differs. Compared as the lock shows the folder (redacted); no path is made
+    from the lock."""
+    if not lock.python.pth_folders:
+        return []
+    from .. import grammar
+    from .._privacy import PathRedactor
+    from ..probes.python import pth_folder_shown, pth_folders
+
+    redact = captured.redact if captured.redact is not None else PathRedactor()
+    here = {pth_folder_shown(pth, folder, redact)[1] for pth, folder in pth_folders(captured.python)}
+    return [
+        Difference(
+            WARNING,
+            "python",
+            ".pth",
+            "imports",
+            note=grammar.strip_control(
+                f"the lock's environment had {entry.folder} on sys.path (from {entry.pth}), and no .pth file here "
+                "puts it there: the modules imported from it are not in the lock, and cannot be imported here"
+            ),
+        )
+        for entry in lock.python.pth_folders
+        if entry.folder not in here
     ]
 
 

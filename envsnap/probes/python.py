@@ -84,13 +84,14 @@ def _hash_fragment(url: str) -> tuple[str, str]:
 def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None) -> tuple[PythonEnv, list[str]]:
     """The recorded Python layer and the warnings worth keeping in the lockfile; ``project``: the project's work tree,
     whose editable install stays the folder it is built from (``_editable_checkout``)."""
-    from ..model import PythonEnv
+    from ..model import PthFolder, PythonEnv
 
     packages = []
+    added = pth_folders(raw)
     warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
     warnings += [f"python: {info.name}: {note}" for info in raw.packages if (note := files_gone_note(info))]
-    warnings += [f"python: .pth: {pth_folder_note(pth, folder, redact)}" for pth, folder in pth_folders(raw)]
+    warnings += [f"python: .pth: {pth_folder_note(pth, folder, redact)}" for pth, folder in added]
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
@@ -112,6 +113,7 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
         kind=raw.kind,
         executable=_relative(raw.executable, raw.prefix),
         packages=tuple(packages),
+        pth_folders=tuple(PthFolder(*pth_folder_shown(pth, folder, redact)) for pth, folder in added),
     )
     return env, sorted(warnings)
 
@@ -434,13 +436,18 @@ def pth_folders(raw: RawPython) -> list[tuple[str, str]]:
     return out
 
 
-def pth_folder_note(pth: str, folder: str, redact: PathRedactor) -> str:
-    """What is said of a folder ``pth`` puts on ``sys.path`` (``pth_folders``), paths redacted and shown."""
+def pth_folder_shown(pth: str, folder: str, redact: PathRedactor) -> tuple[str, str]:
+    """A ``.pth`` file and the folder it adds (``pth_folders``) as the lock records them: redacted, one line each."""
     from .. import grammar
 
-    text = f"{redact.path(pth)} puts {redact.path(folder)} on sys.path, and no distribution is installed there: "
-    text += "the modules imported from it are not in the lock, and a rebuild leaves them out"
-    return grammar.strip_control(text)
+    return grammar.strip_control(redact.path(pth)), grammar.strip_control(redact.path(folder))
+
+
+def pth_folder_note(pth: str, folder: str, redact: PathRedactor) -> str:
+    """What is said of a folder ``pth`` puts on ``sys.path`` (``pth_folders``), paths redacted and shown."""
+    shown_pth, shown_folder = pth_folder_shown(pth, folder, redact)
+    text = f"{shown_pth} puts {shown_folder} on sys.path, and no distribution is installed there: "
+    return text + "the modules imported from it are not in the lock, and a rebuild leaves them out"
 
 
 def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:

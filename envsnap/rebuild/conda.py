@@ -57,6 +57,7 @@ from ..platforms import with_article
 from ..probes import conda as conda_probe
 from ..probes.records import generated_script
 from ._editable import editable_notes
+from ._pth import pth_folder_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 ENGINES = ("rattler", "conda", "mamba", "micromamba")
@@ -616,6 +617,7 @@ class CondaRebuilder(Rebuilder):
                 *editable_notes(
                     lock, request.project_dir, _interpreter_in(dest, lock.python.executable or "bin/python")
                 ),
+                *pth_folder_notes(lock),
             ),
             offline=request.offline,
             data=data,

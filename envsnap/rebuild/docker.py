@@ -54,6 +54,7 @@ from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, Rebuil
 from ..model import PythonPackage, Snapshot, SystemPackage
 from . import _asof, _docker_engine, _tool
 from ._editable import editable_notes
+from ._pth import pth_folder_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class DockerRebuilder(Rebuilder):
                 *spec.notes,
                 *(f"warning: {w}" for w in (*spec.base.warnings, *moved)),
                 *editable_notes(lock, request.project_dir, None),
+                *pth_folder_notes(lock),
             ),
             offline=request.offline,
             network=(

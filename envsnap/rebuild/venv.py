@@ -62,6 +62,7 @@ from ..platforms import major_minor
 from ..probes.pending import PendingProbe
 from ..probes.python import script_interpreter
 from ._editable import editable_notes
+from ._pth import pth_folder_notes
 from .interface import (
     BadOptionError,
     EarlyWork,
@@ -688,6 +689,7 @@ class VenvRebuilder(Rebuilder):
                 *notes,
                 *editable_notes(lock, request.project_dir, dest / "bin" / "python"),
                 *_base_site_notes(lock),
+                *pth_folder_notes(lock),
             ),
             offline=request.offline,
             data=data,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from testutil import site_packages, uv_bin
 
-from envsnap import capture, lockfile
+from envsnap import capture, lockfile, model
 from envsnap._privacy import PathRedactor
 from envsnap.errors import ProbeError
 from envsnap.probes import python as pyprobe
@@ -826,8 +826,13 @@ def test_a_pth_file_adding_a_folder_of_modules_is_said_at_capture(
         f"{mods} on sys.path, and no distribution is installed there: the modules imported from it are not in the "
         "lock, and a rebuild leaves them out"
     ]
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert lockfile.load(lock).python.pth_folders == (
+        model.PthFolder(f"{{prefix}}/lib/python{minor}/site-packages/mods.pth", str(mods)),
+    )
     _fake_dist(mods, "helper", "1.0")  # a distribution there is recorded: nothing more to say
     assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0
     captured = lockfile.load(lock)
     assert captured.package("helper").version == "1.0"
     assert not [w for w in captured.envsnap.warnings if ".pth" in w]
+    assert captured.python.pth_folders == ()
