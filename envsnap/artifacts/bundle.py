@@ -1094,7 +1094,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
     local project present, every VCS install buildable, nothing to look up when offline, room on disk for the
     files still to download. ``bundle`` and ``rebuild`` fail with the whole list instead of stopping at the
     first problem after fetching everything else."""
-    from .pin import hash_only, local_find_links, read_pip_config
+    from .pin import hash_only, local_find_links, read_pip_config, untagged_reason
 
     problems: list[str] = []
     to_fetch = 0
@@ -1140,6 +1140,10 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
                     # fetched: it was refused only when its turn to be cloned came.
                     policy = policy or _lock_policy(opts)
                     policy.check(src.url, f"{pkg.name}: git URL", repository=True)
+        elif untagged := untagged_reason(pkg, bool(lock.envsnap.origin)):
+            # Refused by pin whatever the indexes hold (python-apt's egg-info under a --system-site-packages venv):
+            # said now, and by a dry run, not after every other package was looked up.
+            problems.append(f"{label}: not pinnable: {untagged}")
         elif opts.offline:
             if folders is None:
                 folders = local_find_links(opts.config or read_pip_config())

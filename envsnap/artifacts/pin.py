@@ -1241,6 +1241,28 @@ def cached_names(cache_dir: Path, sha256: str) -> list[str]:
         return []
 
 
+def untagged_reason(pkg: PythonPackage, imported: bool) -> str:
+    """Why pin refuses an index package the lock records with no WHEEL tags (an ``.egg-info`` or legacy install, as
+    Debian's ``python3-*`` packages leave them), known from the lock alone, before anything is looked up; "" for one
+    it would look up (tagged, or imported by name and version, ``imported``: the file that fits the target)."""
+    if pkg.wheel_tags or (imported and not pkg.record_digest):
+        return ""
+    # What to do: a wheel installed in its place is one a pin can prove (``pip`` leaves a base's copy, which a Debian
+    # python3-* package installed, where it is: outside the venv).
+    from ..sinks import shell_word
+
+    reinstall = f"pip install --force-reinstall --no-deps {shell_word(f'{pkg.name}=={pkg.version}')}"
+    where = (
+        "the base interpreter's (venv --system-site-packages), as a system package installs it; "
+        if pkg.base_site
+        else ""
+    )
+    return (
+        "no WHEEL tags recorded (an egg-info or legacy install): the installed file cannot be identified; "
+        f"{where}install it from a wheel into the environment (`{reinstall}`, where an index has it) and capture again"
+    )
+
+
 class Pinner:
     """Pins packages against one index configuration, downloading each candidate once into a cache."""
 
@@ -1662,25 +1684,9 @@ class Pinner:
             return self._pin_archive(pkg)
         if not pkg.wheel_tags and self.imported and not pkg.record_digest:
             return self._pin_for_target(pkg)  # imported by name and version: the file that fits this target
-        if not pkg.wheel_tags:
-            # What to do: a wheel installed in its place is one a pin can prove (``pip`` leaves a base's copy, which
-            # a Debian python3-* package installed, where it is: outside the venv).
-            from ..sinks import shell_word
-
-            reinstall = f"pip install --force-reinstall --no-deps {shell_word(f'{pkg.name}=={pkg.version}')}"
-            where = (
-                "the base interpreter's (venv --system-site-packages), as a system package installs it; "
-                if pkg.base_site
-                else ""
-            )
-            return PinOutcome(
-                pkg.name,
-                pkg.version,
-                "unpinned",
-                "no WHEEL tags recorded (an egg-info or legacy install): the installed file cannot be identified; "
-                f"{where}install it from a wheel into the environment (`{reinstall}`, where an index has "
-                "it) and capture again",
-            )
+        untagged = untagged_reason(pkg, self.imported)
+        if untagged:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", untagged)
         try:
             files = self.candidates(pkg)
         except PinError as exc:
