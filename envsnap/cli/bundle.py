@@ -195,16 +195,22 @@ def _finish(
 
     debs = None
     base_image = bool(args.with_base_image)
-    if args.with_system_packages or args.with_base_image:
+    system_packages = bool(args.with_system_packages)
+    if system_packages or base_image:
         # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
-        from ..rebuild.docker import add_docker_base, add_system_packages, no_base_image_for
+        from ..rebuild.docker import add_docker_base, add_system_packages, no_base_image_for, no_system_packages_for
 
         unused = no_base_image_for(result.lock) if base_image else ""
         if unused:
             # It pulled and saved an image nothing would use (the docker target refuses such a lock).
             _output.say(f"  base image: not saved: {unused}")
             base_image = False
-    if args.with_system_packages:
+        uncarried = no_system_packages_for(result.lock) if system_packages else ""
+        if uncarried:
+            # The docker target refused the lock here: exit 4 after every conda archive was fetched, bundle removed.
+            _output.say(f"  system packages: not carried: {uncarried}")
+            system_packages = False
+    if system_packages:
         carried, size, in_base = add_system_packages(
             result.lock,
             result.path,

@@ -983,9 +983,20 @@ def no_base_image_for(lock: Snapshot) -> str:
     """Why ``bundle --with-base-image`` saves no base image for ``lock`` ("" where it saves one): a conda
     environment is rebuilt by the conda target, which uses none, and the docker target refuses it (``spec``), so
     the image pulled and saved (gigabytes) served nothing."""
+    return _conda_rebuilt_without(lock, "uses no base image")
+
+
+def no_system_packages_for(lock: Snapshot) -> str:
+    """Why ``bundle --with-system-packages`` carries no .deb files for ``lock`` ("" where it carries them): a conda
+    environment is rebuilt by the conda target, which installs no system packages, and the docker target refuses
+    it (``spec``). It stopped with exit 4 after every conda archive was fetched, and removed the bundle."""
+    return _conda_rebuilt_without(lock, "installs no system packages")
+
+
+def _conda_rebuilt_without(lock: Snapshot, what: str) -> str:
     if refuses_conda(lock):
         return (
-            "a conda lock is rebuilt by the conda target, which uses no base image (the docker target rebuilds pip "
+            f"a conda lock is rebuilt by the conda target, which {what} (the docker target rebuilds pip "
             "environments only)"
         )
     return ""

@@ -1,5 +1,6 @@
-"""``bundle --with-base-image`` of a conda lock: the docker target refuses such a lock and the conda target uses
-no base image, so none is pulled or saved, and the bundle says so in one line."""
+"""``bundle --with-base-image`` and ``--with-system-packages`` of a conda lock: the docker target refuses such a
+lock and the conda target uses no base image and installs no system packages, so neither is fetched or saved, and
+the bundle says so in one line each."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ import pytest
 from condafixtures import Entry, Pkg, write_package
 
 
-def test_a_conda_lock_bundled_with_base_image_saves_none_and_says_so(
-    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """It looked for the docker target's base image in the engine and saved it (gigabytes) into images/, with
-    envsnap's wheels for it in tool/: a bundle nothing rebuilds from, or exit 4 where no engine runs."""
+def _conda_lock(tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``env.lock`` in ``tmp_path`` (the working folder): one conda package, imported from an explicit file; no
+    Docker engine can be reached. Returns the package's archive."""
     archive = write_package(Pkg("tool", "1.0", "h0_0", "linux-64", [Entry("share/tool.txt", b"tool\n")]), tmp_path)
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
     (tmp_path / "explicit.txt").write_text(f"# platform: linux-64\n@EXPLICIT\n{archive.as_uri()}#{md5}\n")
@@ -24,6 +23,15 @@ def test_a_conda_lock_bundled_with_base_image_saves_none_and_says_so(
     monkeypatch.setenv("ENVSNAP_ALLOW_URL", "file:///*")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # any use of an engine fails
     assert cli("import", "explicit.txt", "-o", "env.lock").code == 0
+    return archive
+
+
+def test_a_conda_lock_bundled_with_base_image_saves_none_and_says_so(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It looked for the docker target's base image in the engine and saved it (gigabytes) into images/, with
+    envsnap's wheels for it in tool/: a bundle nothing rebuilds from, or exit 4 where no engine runs."""
+    archive = _conda_lock(tmp_path, cli, monkeypatch)
     result = cli("bundle", "env.lock", "-o", "b", "--with-base-image")
     assert result.code == 0, result
     lines = result.err.splitlines()  # progress, as every line of bundle
@@ -33,4 +41,22 @@ def test_a_conda_lock_bundled_with_base_image_saves_none_and_says_so(
     ) in lines
     assert lines[-1].startswith("wrote b: 1 conda archive in "), lines[-1]
     assert not (tmp_path / "b" / "images").exists() and not (tmp_path / "b" / "tool").exists()
+    assert (tmp_path / "b" / "conda" / archive.name).is_file()
+
+
+def test_a_conda_lock_bundled_with_system_packages_carries_none_and_says_so(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It fetched every conda archive, then stopped with exit 4 ("the lock holds a conda environment ...; the docker
+    target rebuilds pip environments only") and removed the bundle."""
+    archive = _conda_lock(tmp_path, cli, monkeypatch)
+    result = cli("bundle", "env.lock", "-o", "b", "--with-system-packages")
+    assert result.code == 0, result
+    lines = result.err.splitlines()
+    assert (
+        "  system packages: not carried: a conda lock is rebuilt by the conda target, which installs no system "
+        "packages (the docker target rebuilds pip environments only)"
+    ) in lines
+    assert lines[-1].startswith("wrote b: 1 conda archive in "), lines[-1]
+    assert not (tmp_path / "b" / "debs").exists() and not (tmp_path / "b" / "system-base.json").exists()
     assert (tmp_path / "b" / "conda" / archive.name).is_file()
