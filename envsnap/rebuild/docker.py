@@ -114,7 +114,10 @@ class DockerRebuilder(Rebuilder):
         options = _with_bundled_base(
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
         )
-        _check_context_dest(request.dest, self.dest_named(request))  # before a build of minutes, not after it
+        # Named as the venv and conda targets name theirs, from the root: the default was named as it is (a
+        # relative envsnap-docker-context, in the refusal and the plan), which a user elsewhere could not act on.
+        dest = request.dest.absolute()
+        _check_context_dest(dest, self.dest_named(request))  # before a build of minutes, not after it
         lock = _bundle_lock(request, fill=bool(options.as_of))
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
@@ -165,7 +168,7 @@ class DockerRebuilder(Rebuilder):
             data=DockerPlanData(
                 base_reference=spec.base.reference,
                 base_pinned=spec.base.pinned,
-                build_context=str(request.dest),
+                build_context=str(dest),
                 interpreter=f"{spec.base.interpreter.executable} {spec.base.interpreter.version} "
                 f"({spec.base.interpreter.source})",
                 tag=spec.tag,
@@ -215,7 +218,7 @@ class DockerRebuilder(Rebuilder):
             raise RebuildError(
                 "the Dockerfile differs from the plan's (the engine's images changed in between); plan again"
             )
-        context = Path(request.dest)
+        context = Path(request.dest).absolute()
         # The context is moved into place only once the image is built, verified and tagged: a failure or an
         # interrupt in between (the verify runs a container) leaves --dest as it was. A failure of the move itself
         # (--dest became a folder envsnap may not replace while the image built) takes the image and its tag away
@@ -463,7 +466,7 @@ def _items(spec: DockerSpec, missing: tuple[PythonPackage, ...] = ()) -> tuple[P
 
 def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     steps = [
-        f"write the build context to {request.dest}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
+        f"write the build context to {request.dest.absolute()}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
         f"{WHEELS}/ (the bundle's wheels, hash-checked), {TOOL}/ (envsnap's own wheels)"
     ]
     network = _network(spec, request.offline)
@@ -527,7 +530,7 @@ def _check_context_dest(dest: Path, named: str = "--dest") -> None:
     if not dest.exists() and not dest.is_symlink():
         return
     if dest.is_symlink() or not dest.is_dir():
-        raise BadOptionError(f"{dest}: exists and is not an envsnap build context; choose another {named}")
+        raise BadOptionError(f"{named} {dest}: exists and is not an envsnap build context; choose another")
     entries = {entry.name for entry in dest.iterdir()}
     if not entries:
         return
@@ -539,7 +542,7 @@ def _check_context_dest(dest: Path, named: str = "--dest") -> None:
             if others
             else "its Dockerfile is not envsnap's"
         )
-        raise BadOptionError(f"{dest}: exists and is not an envsnap build context ({why}); choose another {named}")
+        raise BadOptionError(f"{named} {dest}: exists and is not an envsnap build context ({why}); choose another")
 
 
 def _generated_dockerfile(path: Path) -> bool:

@@ -1,5 +1,5 @@
 """``rebuild --dest`` and ``--prefix`` are one option: a message about the destination names the one the user
-typed, and each target's own word where neither was typed."""
+typed, and each target's own word where neither was typed; each names it from the root, its default too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testutil import sample_lock
 
+from envsnap import lockfile
 from envsnap.cli._plugin_table import TARGET_DEST
 
 # A conda lock, as `envsnap import` writes one from conda's explicit file: each target plans it far enough to look
@@ -24,7 +26,7 @@ REFUSED = {
     "venv": ("--dest", "{option} {path}: already exists and is not empty (remove it or choose another)"),
     "docker": (
         "--dest",
-        "{path}: exists and is not an envsnap build context (it holds keep.txt); choose another {option}",
+        "{option} {path}: exists and is not an envsnap build context (it holds keep.txt); choose another",
     ),
 }
 
@@ -44,10 +46,10 @@ def test_a_folder_in_use_is_named_by_the_option_typed(
     (folder / "keep.txt").write_text("mine")
     result = cli("rebuild", "env.lock", "--target", target, *([typed, "r1"] if typed else []), "--dry-run")
     default, message = REFUSED[target]
-    shown = folder.name if target == "docker" and not typed else folder  # docker names its default as it is
     assert result.code == 2, result
+    # The docker target named its default as it is (`envsnap-docker-context: exists ...`), the others from the root.
     assert result.err.strip().splitlines()[-1] == "envsnap: error: " + message.format(
-        option=typed or default, path=shown
+        option=typed or default, path=folder
     )
     assert (folder / "keep.txt").read_text() == "mine"
 
@@ -63,3 +65,20 @@ def test_a_destination_that_cannot_be_made_is_named_by_the_option_typed(
     result = cli("rebuild", "env.lock", "--target", "conda", typed, "file/env", "--dry-run")
     assert result.code == 2, result
     assert result.err.strip().splitlines()[-1].startswith(f"envsnap: error: {typed} {tmp_path / 'file' / 'env'}: ")
+
+
+def test_the_docker_plan_names_its_default_build_context_from_the_root(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan said `build context: envsnap-docker-context` and `write the build context to
+    envsnap-docker-context`, where the venv plan names `/.../envsnap-venv`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # planned without an engine
+    lockfile.dump(sample_lock(), tmp_path / "env.lock")
+    result = cli("rebuild", "env.lock", "--target", "docker", "--dry-run", "--force")
+    assert result.code == 0, result
+    context = tmp_path / "envsnap-docker-context"
+    lines = result.out.splitlines()
+    assert f"  build context: {context}" in lines, result.out
+    assert any(line.strip().startswith(f"1. write the build context to {context}: ") for line in lines), result.out
+    assert not context.exists()
