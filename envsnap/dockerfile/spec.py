@@ -20,6 +20,7 @@ from ..artifacts import debs as deb_files
 from ..artifacts.bundle import requirements_text
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot, SystemPackage
+from ..report import counted
 from . import apt, baseimage
 
 ENV_DIR = "/opt/env"
@@ -206,8 +207,8 @@ def refuses_conda(lock: Snapshot) -> str:
     environment is a venv. ``bundle --with-base-image`` saves no base image for such a lock either."""
     if lock.conda is not None and lock.conda.packages:
         return (
-            f"the lock holds a conda environment ({len(lock.conda.packages)} conda packages); the docker target "
-            "rebuilds pip environments only"
+            f"the lock holds a conda environment ({counted(len(lock.conda.packages), 'conda package')}); the docker "
+            "target rebuilds pip environments only"
         )
     return ""
 

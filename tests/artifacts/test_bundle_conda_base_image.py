@@ -60,3 +60,20 @@ def test_a_conda_lock_bundled_with_system_packages_carries_none_and_says_so(
     assert lines[-1].startswith("wrote b: 1 conda archive in "), lines[-1]
     assert not (tmp_path / "b" / "debs").exists() and not (tmp_path / "b" / "system-base.json").exists()
     assert (tmp_path / "b" / "conda" / archive.name).is_file()
+
+
+def test_the_docker_target_counts_a_conda_locks_one_package_in_the_singular(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rebuild --target docker` and `export -f dockerfile` of a one-package conda lock said "(1 conda packages)"."""
+    _conda_lock(tmp_path, cli, monkeypatch)
+    refusal = (
+        "the lock holds a conda environment (1 conda package); the docker target rebuilds pip environments only: "
+        "use --target conda"
+    )
+    result = cli("rebuild", "env.lock", "--target", "docker", "--dry-run", "--force")
+    assert result.code != 0, result
+    assert result.err.strip().splitlines()[-1] == f"envsnap: error: {refusal}"
+    result = cli("export", "env.lock", "-f", "dockerfile", "-o", "Dockerfile")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines()[-1] == f"envsnap: error: cannot export a Dockerfile: {refusal}"
