@@ -311,6 +311,15 @@ def test_bundle_with_base_image_into_an_archive_is_a_usage_error(tmp_path: Path,
     assert not (tmp_path / "b.tar.gz").exists()
 
 
+def test_bundle_base_image_without_what_it_applies_to_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
+    """``--base-image`` alone was ignored, exit 0: it names the base for --with-base-image or --with-system-packages."""
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--base-image", "python:3.11-slim", "--offline")
+    assert result.code == 2 and _one_line(result), result
+    assert "--base-image applies with --with-base-image or --with-system-packages: add one" in result.err, result
+    assert not (tmp_path / "b").exists()
+
+
 def test_capture_and_clean_argument_problems_are_usage_errors(tmp_path: Path, cli: Cli) -> None:
     both = cli("capture", "-o", "-", "--json")
     assert both.code == 2 and _one_line(both), both

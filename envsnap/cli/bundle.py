@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
             f"-o {args.output}: a bundle is a directory or a .tar.gz/.tgz archive (or an uncompressed .tar)"
         )
     check_output(Path(args.output))  # a folder named out.tar.gz, a file for a directory bundle: before any work
+    if args.base_image and not (args.with_base_image or args.with_system_packages):
+        raise UsageError("--base-image applies with --with-base-image or --with-system-packages: add one")
     if args.with_base_image and is_archive(args.output):
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     if args.with_system_packages and is_archive(args.output):
