@@ -166,7 +166,7 @@ def verify(
         report = dataclasses.replace(report, differences=tuple(kept_diffs))
         extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
-    extra += [*_pth_folders(kept[-1]), *_pth_folders_gone(lock, kept[-1])] if kept else []
+    extra += [*_pth_folders(lock, kept[-1]), *_pth_folders_gone(lock, kept[-1])] if kept else []
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
@@ -457,17 +457,21 @@ def _files_gone(lock: Snapshot, captured: Captured, found: list[Difference]) -> 
     return out
 
 
-def _pth_folders(captured: Captured) -> list[Difference]:
+def _pth_folders(lock: Snapshot, captured: Captured) -> list[Difference]:
     """A warning for each folder a ``.pth`` file puts on ``sys.path`` that holds no distribution
-    (``probes.python.pth_folders``, what capture warns of): the modules imported from it are in no lock, so a
-    ``.pth`` added since the capture changed what imports, and nothing else differed."""
+    (``probes.python.pth_folders``, what capture warns of) and the lock's ``python.pth_folders`` does not record:
+    the modules imported from it are in no lock, so a ``.pth`` added since the capture changed what imports, and
+    nothing else differed. One the lock records is as captured (capture warned of it then): nothing is said.
+    Compared as the lock shows the folder (redacted), as ``_pth_folders_gone`` does."""
     from .._privacy import PathRedactor
-    from ..probes.python import pth_folder_note, pth_folders
+    from ..probes.python import pth_folder_note, pth_folder_shown, pth_folders
 
     redact = captured.redact if captured.redact is not None else PathRedactor()
+    recorded = {entry.folder for entry in lock.python.pth_folders}
     return [
         Difference(WARNING, "python", ".pth", "imports", note=pth_folder_note(pth, folder, redact))
         for pth, folder in pth_folders(captured.python)
+        if pth_folder_shown(pth, folder, redact)[1] not in recorded
     ]
 
 

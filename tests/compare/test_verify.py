@@ -624,6 +624,24 @@ def test_a_pth_file_adding_a_folder_of_modules_since_the_capture_is_a_warning(
     )
 
 
+def test_a_pth_folder_the_lock_records_is_no_warning_on_verify(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """Capture warns of a ``.pth`` folder of modules and records it (``python.pth_folders``); verify of the same
+    environment repeated that warning every time. The lock records it and it is there: nothing is said."""
+    python = make_venv(tmp_path / "venv")
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "helper.py").write_text("X = 1\n")
+    (site_packages(python) / "mods.pth").write_text(f"{mods}\n")
+    lock = tmp_path / "envsnap.lock"
+    captured = cli("capture", "--python", python, "-o", lock)
+    assert captured.code == 0 and f"puts {mods} on sys.path" in captured.err, captured
+    result = cli("verify", "--json", "--python", python, "--strict", lock)
+    assert result.code == 0, result
+    assert [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"] == []
+
+
 def test_files_flag_takes_dpkg_s_md5sums_for_a_file_a_system_package_stripped(
     tmp_path: Path, make_venv: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
