@@ -319,6 +319,22 @@ def _is_url(text: str, schemes: frozenset[str]) -> bool:
     return bool(parts.netloc)
 
 
+def file_url_bad_host(text: str) -> str:
+    """The authority of a ``file:`` URL where it is no host (RFC 8089: a host or none; no port, no login), the reason
+    ``is_url`` refuses ``file://https://host/x.whl`` (host ``https:``, a URL pasted after ``file://``); else ""."""
+    scheme, sep, rest = text.partition("://")
+    host = rest.partition("/")[0] if sep and scheme.endswith("file") else ""
+    return host if ":" in host or "@" in host else ""
+
+
+def file_url_bad_host_reason(text: str) -> str:
+    """Why a URL whose ``file_url_bad_host`` is not "" is refused, as its message says it; else ""."""
+    host = file_url_bad_host(text)
+    if not host:
+        return ""
+    return f"a file URL's authority is a host or none, not {shown(host, 200)}: a local file is file:///PATH"
+
+
 def is_bounded_int(value: object, lo: int = 0, hi: int = MAX_INT) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 

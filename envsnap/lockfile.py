@@ -1109,6 +1109,9 @@ class Rule:
     # ``all(map(ok, values))`` for a list of values of the field's type, exactly, at C speed where it can be
     # (``_fast_many`` tests a column of 5,000 values at once); None: that expression itself.
     many: Callable[[Sequence[Any]], bool] | None = None
+    # Where a refused value has a reason of its own (a ``file://https://...`` URL's host), the text that names it in
+    # the place of ``what``'s parenthesis; "" keeps ``what``.
+    why: Callable[[str], str] | None = None
 
     def all_ok(self, values: Sequence[Any]) -> bool:
         return self.many(values) if self.many is not None else all(map(self.ok, values))
@@ -1173,7 +1176,10 @@ def _repeating(rule: Rule) -> Rule:
 _VERSION = _s(grammar.is_version, "version (PEP 440, or a plain legacy version; at most 255 characters)")
 _TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
 _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
-_URL = _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces, control or bidirectional formatting characters)")
+_URL = dataclasses.replace(
+    _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces, control or bidirectional formatting characters)"),
+    why=grammar.file_url_bad_host_reason,
+)
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)
 _RECORDS: tuple[type, ...] = (
     Meta,
@@ -1363,7 +1369,9 @@ def _check(rule: Rule, value: Any, path: str, origin: str) -> None:
 
 
 def _refuse(rule: Rule, value: Any, path: str, origin: str) -> None:
-    raise LockfileError(f"{origin}: {path}: not a valid {rule.what}: {grammar.shown(value)}")
+    why = rule.why(value) if rule.why is not None and isinstance(value, str) else ""
+    what = f"{rule.what.partition(' (')[0]} ({why})" if why else rule.what
+    raise LockfileError(f"{origin}: {path}: not a valid {what}: {grammar.shown(value)}")
 
 
 def _identity(*fields: str) -> Callable[[Any], Any]:

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import canonicalize_name
 
 from .. import fileurls
-from ..grammar import is_lock_url, shown
+from ..grammar import file_url_bad_host, is_lock_url, shown
 from ..model import (
     Artifact,
     Conda,
@@ -65,10 +65,8 @@ def check_url(url: str, where: str) -> None:
     """Refuse, naming ``where`` (the file's line or entry), a URL the lock grammar refuses: the lock's own check
     named only the field of the lock made from it."""
     if not is_lock_url(url):
-        scheme, _, rest = url.partition("://")
-        host = rest.partition("/")[0] if scheme.endswith("file") else ""
-        bad_host = ":" in host or "@" in host  # a host alone, no port or login (RFC 8089)
-        why = f" (a file URL whose host is {shown(host, 200)}: a local file is file:///PATH)" if bad_host else ""
+        host = file_url_bad_host(url)  # a host alone, no port or login (RFC 8089)
+        why = f" (a file URL whose host is {shown(host, 200)}: a local file is file:///PATH)" if host else ""
         raise LockImportError(f"{where}: not a URL a lock records: {shown(url, 200)}{why}")
 
 

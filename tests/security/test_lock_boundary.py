@@ -211,6 +211,12 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
         (lambda d: pkg(d)["artifact"].update(sha256="AB" * 32), "artifact.sha256: not a valid sha256"),
         (lambda d: pkg(d)["artifact"].update(url="file:///etc/shadow\n"), "artifact.url: not a valid URL"),
         (lambda d: pkg(d)["artifact"].update(url="javascript:alert(1)"), "artifact.url: not a valid URL"),
+        # A file URL's authority is a host or none (RFC 8089): the message named only the scheme, spaces and controls.
+        (
+            lambda d: pkg(d)["artifact"].update(url="file://https://x/y.whl"),
+            "artifact.url: not a valid URL (a file URL's authority is a host or none, not 'https:': a local file is "
+            "file:///PATH): 'file://https://x/y.whl'",
+        ),
         # A bidirectional formatting character (which no IRI may hold, RFC 3987) reached requirements.txt and
         # pylock.toml raw, where an editor shows the URL reordered ("Trojan Source").
         (
