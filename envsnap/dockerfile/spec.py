@@ -230,8 +230,9 @@ def make_spec(
     was made on and the names of the packages it left to that image, which held them (its system-base.json)."""
     refused = refuses_conda(lock)
     if refused:
-        # The image's environment is a venv: conda packages would be missing and verify would fail late.
-        raise RebuildError(f"{refused}: use --target conda")
+        # The image's environment is a venv: conda packages would be missing and verify would fail late. The
+        # wrong target for the lock is bad input (exit 2), as a pip lock is for the conda target.
+        raise BadOptionError(f"{refused}: use --target conda")
     check_linux(lock)
     base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
     selected = apt.select(lock, options.system_packages)

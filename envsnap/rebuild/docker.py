@@ -110,6 +110,13 @@ class DockerRebuilder(Rebuilder):
         # Tests may hand in another engine (a second dockerd); by default, the one the environment names.
         self._connect = connect or _docker_engine.engine
 
+    def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:
+        refused = refuses_conda(lock)
+        if refused:
+            # The wrong target for the lock: bad input, before the check and the engine are asked (it was exit 4
+            # after both), as a pip lock is for the conda target and as export -f dockerfile refuses it.
+            raise BadOptionError(f"{lock_path}: {refused}: use --target conda")
+
     def plan(self, request: RebuildRequest) -> Plan:
         options = _with_bundled_base(
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir

@@ -729,8 +729,27 @@ def test_export_cli_writes_the_context_with_the_same_bytes_twice(cli, tmp_path: 
 
 def test_a_conda_lock_is_refused_up_front() -> None:
     lock = dataclasses.replace(cpu_lock(), conda=Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),)))
-    with pytest.raises(RebuildError, match=r"conda environment \(1 conda packages\).*use --target conda"):
+    with pytest.raises(RebuildError, match=r"conda environment \(1 conda package\).*use --target conda"):
         dockerspec.make_spec(lock, dockerspec.DockerOptions())
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_conda_lock_is_bad_input_for_a_docker_rebuild(cli, tmp_path: Path, force: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """The wrong target for the lock, as a pip lock is for --target conda and as export -f dockerfile refuses it:
+    exit 2, one line naming the lock, before any work. It was 4, "the work itself failed", after the check."""
+    from envsnap import lockfile
+
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),))
+    lock = lockfile.dump(dataclasses.replace(cpu_lock(), conda=conda), tmp_path / "conda.lock")
+    result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--dry-run", *force)
+    assert result.code == 2, result
+    assert result.err == (
+        f"envsnap: error: {lock}: the lock holds a conda environment (1 conda package); the docker target "
+        "rebuilds pip environments only: use --target conda\n"
+    )
+    assert not (tmp_path / "ctx").exists()
+    exported = cli("export", lock, "--format", "dockerfile", "-o", tmp_path / "ctx")
+    assert exported.code == 2 and exported.err.count("\n") == 1, exported
 
 
 @pytest.mark.parametrize(
