@@ -884,15 +884,24 @@ def download_cache(given: Path | None) -> Path:
 
 
 def make_bundle(
-    lock: Snapshot, output: Path, options: BundleOptions | None = None, progress: Progress | None = None
+    lock: Snapshot,
+    output: Path,
+    options: BundleOptions | None = None,
+    progress: Progress | None = None,
+    *,
+    then: Callable[[Path, Snapshot], None] | None = None,
 ) -> BundleResult:
     """Create or complete the bundle at ``output`` (a directory, or a ``.tar.gz`` file).
+
+    ``then(folder, lock)``: what the caller adds to an archive's folder (the .deb files of ``--with-system-packages``)
+    once the packages are in and before it is archived, with the lock as bundled: an archive's folder exists only
+    here. A directory bundle is its own folder, which the caller completes after this call.
 
     A directory this call creates is removed again when it fails: a new bundle is complete or absent (an
     existing one keeps what it had, so a re-run fetches only what is still missing)."""
     new_dir = not is_archive(output) and not output.exists()
     try:
-        return _make_bundle(lock, output, options, progress)
+        return _make_bundle(lock, output, options, progress, then)
     except BaseException as exc:
         if new_dir:
             shutil.rmtree(output, ignore_errors=True)
@@ -939,7 +948,11 @@ def check_output(output: Path) -> None:
 
 
 def _make_bundle(
-    lock: Snapshot, output: Path, options: BundleOptions | None, progress: Progress | None
+    lock: Snapshot,
+    output: Path,
+    options: BundleOptions | None,
+    progress: Progress | None,
+    then: Callable[[Path, Snapshot], None] | None = None,
 ) -> BundleResult:
     opts = options or BundleOptions()
     say = progress or (lambda _line: None)
@@ -960,6 +973,8 @@ def _make_bundle(
             else:
                 work.mkdir()
             result_lock, entries = _fill(lock, work, opts, say)
+            if then is not None:
+                then(work, result_lock)
             write_archive(work, output, say)
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     output.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ..artifacts.bundle import BundleEntry, BundleOptions, BundleResult
+    from ..model import Snapshot
     from ..paper.metadata import ArtifactMeta
 
 
@@ -112,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--base-image applies with --with-base-image or --with-system-packages: add one")
     if args.with_base_image and is_archive(args.output):
         raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
-    if args.with_system_packages and is_archive(args.output):
-        raise UsageError("--with-system-packages needs a directory bundle (-o DIR), not an archive")
     artifact_flags = [
         f
         for f, v in (
@@ -168,9 +167,18 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     output = Path(args.output)
     made_here = not output.exists()
-    result = make_bundle(lock, output, options, progress=_output.progress("  "))
+    # An archive's folder is there only while make_bundle writes it: its .deb files go in before it is archived.
+    archived: list[int | None] = []
+
+    def carry_debs(folder: Path, bundled: Snapshot) -> None:
+        archived.append(_system_packages(args, options, bundled, folder))
+
+    in_archive = args.with_system_packages and is_archive(args.output)
+    result = make_bundle(
+        lock, output, options, progress=_output.progress("  "), then=carry_debs if in_archive else None
+    )
     try:
-        return _finish(args, result, options, meta, project, started)
+        return _finish(args, result, options, meta, project, started, archived)
     except BaseException:
         # A new bundle folder whose later steps failed (the system packages' .deb files, the base image, the
         # artifact) is removed, as one whose wheels failed is: it was left complete-looking, and rebuilt.
@@ -188,45 +196,26 @@ def _finish(
     meta: ArtifactMeta | None,
     project: Path | None,
     started: float,
+    archived: list[int | None],
 ) -> int:
-    """What ``bundle`` adds to the bundle ``make_bundle`` wrote: the .deb files, the base image, the artifact."""
+    """What ``bundle`` adds to the bundle ``make_bundle`` wrote: the .deb files (``archived``: those an archive's
+    folder got before it was archived), the base image, the artifact."""
     import time
     from pathlib import Path
 
-    from ..report import counted
-
     debs = None
     base_image = bool(args.with_base_image)
-    system_packages = bool(args.with_system_packages)
-    if system_packages or base_image:
+    if base_image:
         # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
-        from ..rebuild.docker import add_docker_base, add_system_packages, no_base_image_for, no_system_packages_for
+        from ..rebuild.docker import add_docker_base, no_base_image_for
 
-        unused = no_base_image_for(result.lock) if base_image else ""
+        unused = no_base_image_for(result.lock)
         if unused:
             # It pulled and saved an image nothing would use (the docker target refuses such a lock).
             _output.say(f"  base image: not saved: {unused}")
             base_image = False
-        uncarried = no_system_packages_for(result.lock) if system_packages else ""
-        if uncarried:
-            # The docker target refused the lock here: exit 4 after every conda archive was fetched, bundle removed.
-            _output.say(f"  system packages: not carried: {uncarried}")
-            system_packages = False
-    if system_packages:
-        carried, size, in_base = add_system_packages(
-            result.lock,
-            result.path,
-            base_image=args.base_image,
-            cache_dir=options.cache_dir,
-            offline=args.offline,
-            allow_urls=tuple(args.allow_url),
-            progress=_output.progress("  "),
-        )
-        debs = carried
-        _output.say(
-            f"  system packages: {counted(carried, '.deb file')} ({size >> 10} KiB) in debs/, {in_base} left to the "
-            "base image"
-        )
+    if args.with_system_packages:
+        debs = archived[0] if archived else _system_packages(args, options, result.lock, result.path)
     if base_image:
         add_docker_base(
             result.lock, result.path, args.base_image, progress=_output.progress("  "), offline=args.offline
@@ -247,6 +236,33 @@ def _finish(
     held = holds(result.entries, conda=conda, debs=debs, base_image=base_image)
     _output.say(f"wrote {result.path}: {held} in {seconds:.1f} s")
     return 0
+
+
+def _system_packages(args: argparse.Namespace, options: BundleOptions, lock: Snapshot, folder: Path) -> int | None:
+    """``--with-system-packages`` into the bundle's ``folder``: the .deb files carried, said in one line; None for
+    a conda lock, which carries none (said in one line too)."""
+    from ..rebuild.docker import add_system_packages, no_system_packages_for
+    from ..report import counted
+
+    uncarried = no_system_packages_for(lock)
+    if uncarried:
+        # The docker target refused the lock here: exit 4 after every conda archive was fetched, bundle removed.
+        _output.say(f"  system packages: not carried: {uncarried}")
+        return None
+    carried, size, in_base = add_system_packages(
+        lock,
+        folder,
+        base_image=args.base_image,
+        cache_dir=options.cache_dir,
+        offline=args.offline,
+        allow_urls=tuple(args.allow_url),
+        progress=_output.progress("  "),
+    )
+    _output.say(
+        f"  system packages: {counted(carried, '.deb file')} ({size >> 10} KiB) in debs/, {in_base} left to the "
+        "base image"
+    )
+    return carried
 
 
 def holds(entries: Iterable[BundleEntry], *, conda: int, debs: int | None, base_image: bool) -> str:

@@ -77,3 +77,25 @@ def test_the_docker_target_counts_a_conda_locks_one_package_in_the_singular(
     result = cli("export", "env.lock", "-f", "dockerfile", "-o", "Dockerfile")
     assert result.code == 2, result
     assert result.err.strip().splitlines()[-1] == f"envsnap: error: cannot export a Dockerfile: {refusal}"
+
+
+def test_a_conda_lock_bundled_into_an_archive_with_system_packages_carries_none_and_says_so(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive form takes the options the folder form takes: it was refused, "--with-system-packages needs a
+    directory bundle (-o DIR), not an archive", exit 2, where the folder of the same lock was made."""
+    import tarfile
+
+    archive = _conda_lock(tmp_path, cli, monkeypatch)
+    result = cli("bundle", "env.lock", "-o", "b.tar.gz", "--with-system-packages")
+    assert result.code == 0, result
+    lines = result.err.splitlines()
+    assert (
+        "  system packages: not carried: a conda lock is rebuilt by the conda target, which installs no system "
+        "packages (the docker target rebuilds pip environments only)"
+    ) in lines
+    assert lines[-1].startswith("wrote b.tar.gz: 1 conda archive in "), lines[-1]
+    with tarfile.open(tmp_path / "b.tar.gz") as tar:
+        names = tar.getnames()
+    assert f"b/conda/{archive.name}" in names
+    assert not [n for n in names if n.startswith(("b/debs", "b/system-base.json"))], names

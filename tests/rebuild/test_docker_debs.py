@@ -159,6 +159,45 @@ def test_bundling_a_system_package_with_no_pinned_deb_fails_naming_it(
     assert "1 system packages have no pinned .deb (libgomp1 12.2.0-14)" in done.err
 
 
+@pytest.mark.parametrize("output", ["b", "b.tar.gz"])
+def test_bundling_system_packages_carries_the_pinned_debs_in_either_form(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    """A folder and an archive bundle take the same options: the archive was refused, "--with-system-packages needs
+    a directory bundle (-o DIR), not an archive", exit 2, though it holds debs/ as a folder does."""
+    import tarfile
+
+    from envsnap import lockfile
+
+    lock = pinned_lock()
+    libc6 = next(p for p in lock.system.packages if p.name == "libc6")
+    lock = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(lock.python, packages=()),
+        system=dataclasses.replace(lock.system, packages=(libc6,)),
+    )
+    cached = cached_path(tmp_path / "cache", libc6.sha256, libc6.filename)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"libc6 file")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # no engine: every .deb is carried
+    path = lockfile.dump(lockfile.seal(lock), tmp_path / "envsnap.lock")
+    out = tmp_path / output
+    done = cli(  # type: ignore[operator]
+        "bundle", path, "-o", out, "--with-system-packages", "--offline", "--cache-dir", tmp_path / "cache"
+    )
+    assert done.code == 0, done
+    assert "  system packages: 1 .deb file (0 KiB) in debs/, 0 left to the base image" in done.err.splitlines()
+    assert done.err.splitlines()[-1].startswith(f"wrote {out}: 1 .deb file in "), done.err
+    if output == "b":
+        assert (out / "debs" / libc6.filename).read_bytes() == b"libc6 file"
+        return
+    with tarfile.open(out) as tar:
+        member = tar.extractfile(f"b/debs/{libc6.filename}")
+        assert member is not None and member.read() == b"libc6 file"
+        sums = tar.extractfile("b/SHA256SUMS")
+        assert sums is not None and f"debs/{libc6.filename}" in sums.read().decode()
+
+
 def test_bundling_unpinned_system_packages_for_a_base_image_names_it_in_the_pin_remedy(
     tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -63,13 +63,15 @@ def _build(engine: Any, dockerfile: str, tag: str, mark: str) -> str:
     return str(engine.images.get(tag).id)
 
 
+@pytest.mark.parametrize("output", ["b", "b.tar.gz"])
 def test_a_bundle_records_the_base_image_it_left_system_packages_to_and_a_moved_tag_is_named(
-    engine: Any, owned: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    engine: Any, owned: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, output: str
 ) -> None:
     """``bundle --with-system-packages`` without ``--with-base-image`` left libc6 and zlib1g to the base image by its
     tag and recorded no id: once the tag named another image (one without zlib1g), ``rebuild --offline`` said the
     base lacks zlib1g, and its advice, "name that one by its id", named an id the bundle did not hold. The bundle
-    records the base's id and what it left to it; the rebuild names that image and says the tag moved."""
+    records the base's id and what it left to it; the rebuild names that image and says the tag moved. An archive
+    bundle holds the same (it refused --with-system-packages)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     tag = f"envsnap-test/sysbase:{owned}"
     made_on = _build(engine, f"FROM {SHARED_BASE}\nLABEL {LABEL}={owned}\n", tag, owned)
@@ -86,10 +88,17 @@ def test_a_bundle_records_the_base_image_it_left_system_packages_to_and_a_moved_
         ),
     )
     path = lockfile.dump(lockfile.seal(lock), tmp_path / "envsnap.lock")
-    bundle = tmp_path / "b"
-    done = cli("bundle", path, "-o", bundle, "--with-system-packages", "--base-image", tag)
+    made = tmp_path / output
+    done = cli("bundle", path, "-o", made, "--with-system-packages", "--base-image", tag)
     assert done.code == 0, done
     assert f"2 system packages are in the base image {tag} ({made_on}) at the locked version: not carried" in done.err
+    bundle = made
+    if output != "b":
+        import tarfile
+
+        with tarfile.open(made) as tar:
+            tar.extractall(tmp_path / "unpacked", filter="data")
+        bundle = tmp_path / "unpacked" / "b"
     assert json.loads((bundle / SYSTEM_BASE).read_text()) == {
         "reference": tag,
         "id": made_on,
@@ -101,7 +110,7 @@ def test_a_bundle_records_the_base_image_it_left_system_packages_to_and_a_moved_
     # The tag moves to an image without zlib1g.
     moved = _build(engine, f"FROM {tag}\nRUN dpkg --purge --force-depends zlib1g\n", tag, owned)
     assert moved != made_on
-    done = cli("rebuild", path, "--target", "docker", "--bundle", bundle, "--offline", "--base-image", tag, "--dry-run")
+    done = cli("rebuild", path, "--target", "docker", "--bundle", made, "--offline", "--base-image", tag, "--dry-run")
     assert done.code == 2, done
     assert "zlib1g=1:1.2.13.dfsg-1 (not installed)" in done.err
     assert done.err.strip().endswith(
