@@ -70,7 +70,7 @@ from ..fileurls import local_path
 from ..interchange import file_url
 from ..model import Artifact, PythonPackage, Snapshot
 from ..progress import Progress
-from ..report import counted
+from ..report import counted, first_few
 from .sourcecopy import copy_project, pretend_version
 
 if TYPE_CHECKING:
@@ -1107,11 +1107,38 @@ def clone_source(pkg: PythonPackage, project_dir: Path | None) -> str:
 def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> list[str]:
     """Everything that can be checked before anything is fetched or built, as one list of problems: every
     local project present, every VCS install buildable, nothing to look up when offline, room on disk for the
-    files still to download. ``bundle`` and ``rebuild`` fail with the whole list instead of stopping at the
-    first problem after fetching everything else."""
+    files still to download. ``bundle`` and ``rebuild`` fail with the whole list (``precheck_line``) instead of
+    stopping at the first problem after fetching everything else."""
+    return [text for text, _unpinnable in _precheck(lock, opts, root)]
+
+
+def precheck_line(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> tuple[int, str]:
+    """``precheck``'s problems, how many and as the one line ``bundle`` and ``rebuild`` refuse with ("" for none).
+    Each is said in full but the packages pin refuses after the first, which are named a few and counted, as
+    ``envsnap pin`` lists every one with its reason on a line of its own: Debian's python3 under a venv made with
+    --system-site-packages records some twenty egg-info installs, and their reasons made a line of 10 KB."""
+    found = _precheck(lock, opts, root)
+    unpinnable = [label for _text, label in found if label]
+    texts: list[str] = []
+    for text, label in found:
+        if not label or label == unpinnable[0]:
+            texts.append(text)
+        elif label == unpinnable[1]:
+            texts.append(
+                f"not pinnable as well: {first_few(unpinnable[1:], 3)} (`envsnap pin LOCK` names each with its reason)"
+            )
+    return len(found), "; ".join(texts)
+
+
+def _precheck(lock: Snapshot, opts: BundleOptions, root: Path | None) -> list[tuple[str, str]]:
+    """``precheck``'s problems, each with the label of the package pin refuses ("" for another problem)."""
     from .pin import hash_only, local_find_links, read_pip_config, untagged_reason
 
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
+
+    def add(text: str, unpinnable: str = "") -> None:
+        problems.append((text, unpinnable))
+
     to_fetch = 0
     policy: FetchPolicy | None = None  # read (pip's configuration) at the first URL it must judge, once
     # --offline pins from the configured find-links folders on this machine, when there are any (pin says then
@@ -1130,23 +1157,23 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
             except HiddenNameError:
                 raise
             except BundleError as exc:
-                problems.append(str(exc))
+                add(str(exc))
         elif src.kind == "vcs":
             if not src.commit_id:
-                problems.append(f"{label}: VCS install of {src.url} without a recorded commit")
+                add(f"{label}: VCS install of {src.url} without a recorded commit")
             elif src.vcs and src.vcs != "git":
-                problems.append(f"{label}: {src.vcs} checkouts are not supported (only git)")
+                add(f"{label}: {src.vcs} checkouts are not supported (only git)")
             elif _tools.git() is None:
-                problems.append(f"{label}: git is needed to build it from {src.url} and is not installed")
+                add(f"{label}: git is needed to build it from {src.url} and is not installed")
             else:
                 try:
                     clone_source(pkg, opts.project_dir)
                 except HiddenNameError:
                     raise
                 except BundleError as exc:
-                    problems.append(str(exc))
+                    add(str(exc))
                 if opts.offline and not src.url.startswith("file://"):  # asked of no one: not even its host's name
-                    problems.append(
+                    add(
                         f"{label}: its git URL {src.url} is not on this machine, and --offline forbids cloning it "
                         "(bundle it where the network is; an offline re-run into that bundle builds nothing)"
                     )
@@ -1158,12 +1185,12 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         elif untagged := untagged_reason(pkg, bool(lock.envsnap.origin)):
             # Refused by pin whatever the indexes hold (python-apt's egg-info under a --system-site-packages venv):
             # said now, and by a dry run, not after every other package was looked up.
-            problems.append(f"{label}: not pinnable: {untagged}")
+            add(f"{label}: not pinnable: {untagged}", label)
         elif opts.offline:
             if folders is None:
                 folders = local_find_links(opts.config or read_pip_config())
             if not folders and not _names_a_folder_here(pkg, opts.project_dir) and not _cached(pkg, opts.cache_dir):
-                problems.append(
+                add(
                     f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first, or name a "
                     "folder of wheels on this machine in PIP_FIND_LINKS or pip.conf's find-links)"
                 )
@@ -1174,7 +1201,7 @@ def precheck(lock: Snapshot, opts: BundleOptions, root: Path | None = None) -> l
         except OSError:
             free = to_fetch
         if free < to_fetch:
-            problems.append(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, {free / 2**30:.1f} GiB free")
+            add(f"{probe}: {to_fetch / 2**30:.1f} GiB of wheels to download, {free / 2**30:.1f} GiB free")
     return problems
 
 
@@ -1255,7 +1282,9 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     lock = _reuse_rebuilt(lock, previous, root, local=same_project)
     if opts.offline:  # the pins of an earlier bundle of this lock are here: pinning would look them up again
         lock = _reuse_pinned(lock, previous, root)
-    _fail(precheck(lock, opts, root), "nothing was fetched")
+    count, refused = precheck_line(lock, opts, root)
+    if count:
+        raise BundleError(f"nothing was fetched: {'' if count == 1 else f'{count} problems: '}{refused}")
     if _built_from_project(lock):  # said only where the work tree is built from now
         for line in moved:
             say(line)

@@ -43,7 +43,7 @@ from ..artifacts.bundle import (
     installs_by_file,
     local_source,
     package_label,
-    precheck,
+    precheck_line,
     sha256_file,
 )
 from ..compat.target import Target, TargetFacts, bringing_python
@@ -633,11 +633,11 @@ class VenvRebuilder(Rebuilder):
         ]
         if request.bundle_dir is None:
             # Checked before anything is fetched: local projects present, VCS buildable, disk, as one list.
-            problems = precheck(lock, BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls))
-            if problems:
-                raise RebuildError(
-                    f"cannot rebuild {len(problems)} package(s), nothing was fetched: " + "; ".join(problems)
-                )
+            count, line = precheck_line(
+                lock, BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls)
+            )
+            if count:
+                raise RebuildError(f"cannot rebuild {count} package(s), nothing was fetched: {line}")
         for pkg in lock.pip_layer():
             art = pkg.artifact
             if art is not None and art.filename:
