@@ -335,6 +335,16 @@ def file_url_bad_host_reason(text: str) -> str:
     return f"a file URL's authority is a host or none, not {shown(host, 200)}: a local file is file:///PATH"
 
 
+# The rules of a URL a lock records (``is_lock_url``), as a refusal names them where no one of them is the reason.
+LOCK_URL_RULES = "an allowed scheme, no spaces, control or bidirectional formatting characters"
+
+
+def lock_url_refused(text: str, limit: int = 80) -> str:
+    """Why ``text``, a URL ``is_lock_url`` refuses, is refused, as lock loading and every importer say it: the rule
+    it breaks where one is known (``file_url_bad_host_reason``), else the rules a lock's URL keeps."""
+    return f"not a valid URL ({file_url_bad_host_reason(text) or LOCK_URL_RULES}): {shown(text, limit)}"
+
+
 def is_bounded_int(value: object, lo: int = 0, hi: int = MAX_INT) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 

@@ -1177,7 +1177,7 @@ _VERSION = _s(grammar.is_version, "version (PEP 440, or a plain legacy version; 
 _TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
 _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
 _URL = dataclasses.replace(
-    _s(grammar.is_lock_url, "URL (an allowed scheme, no spaces, control or bidirectional formatting characters)"),
+    _s(grammar.is_lock_url, f"URL ({grammar.LOCK_URL_RULES})"),
     why=grammar.file_url_bad_host_reason,
 )
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import canonicalize_name
 
 from .. import fileurls
-from ..grammar import file_url_bad_host, is_lock_url, shown
+from ..grammar import shown
 from ..model import (
     Artifact,
     Conda,
@@ -25,7 +25,14 @@ from ..model import (
 )
 from ..platforms import with_article
 from ..probes.conda import channel_of
-from .interface import HOST_UNKNOWN, PLATFORM_DETAILS, LockImportError, platform_from_subdir, wheel_file_tags
+from .interface import (
+    HOST_UNKNOWN,
+    PLATFORM_DETAILS,
+    LockImportError,
+    check_lock_url,
+    platform_from_subdir,
+    wheel_file_tags,
+)
 
 _SUFFIXES = (".conda", ".tar.bz2")
 
@@ -34,7 +41,7 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
     """``https://host/<channel>/<subdir>/<name>-<version>-<build>.conda`` -> a conda package record. A URL the lock
     grammar refuses (``file://https://host/...``, whose host is ``https:``) is refused here, naming ``where``: the
     lock's check of its channel named no line of the file."""
-    check_url(url, where)
+    check_lock_url(url, where)
     base, _, filename = url.rpartition("/")
     stem = next((filename[: -len(s)] for s in _SUFFIXES if filename.endswith(s)), "")
     parts = stem.rsplit("-", 2)
@@ -59,15 +66,6 @@ def package_from_url(url: str, *, md5: str = "", sha256: str = "", where: str) -
         sha256=sha256,
         noarch=noarch,
     )
-
-
-def check_url(url: str, where: str) -> None:
-    """Refuse, naming ``where`` (the file's line or entry), a URL the lock grammar refuses: the lock's own check
-    named only the field of the lock made from it."""
-    if not is_lock_url(url):
-        host = file_url_bad_host(url)  # a host alone, no port or login (RFC 8089)
-        why = f" (a file URL whose host is {shown(host, 200)}: a local file is file:///PATH)" if host else ""
-        raise LockImportError(f"{where}: not a URL a lock records: {shown(url, 200)}{why}")
 
 
 def _one_platform(records: tuple[CondaPackage, ...], subdir: str, file: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from ..grammar import shown
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
-from .interface import Importer, ImportOptions, LockImportError
+from .interface import Importer, ImportOptions, LockImportError, check_lock_url
 
 
 def sniff(name: str, text: str) -> bool:
@@ -110,7 +110,7 @@ def _pip_line(text: str, where: str) -> PythonPackage:
     direct = re.fullmatch(r"(\S+) @ (\S+)", text.strip())
     given = match or direct
     if given is not None:  # its URL, as a lock would record it, or the line is refused by its number
-        _conda.check_url(given.group(2).partition("#")[0], f"{where}: # pip line")
+        check_lock_url(given.group(2).partition("#")[0], f"{where}: # pip line")
     if match is None and direct is not None and _direct_reference(direct.group(2)):
         # conda-lock renders a folder, a git commit or a local file it locked (``source: {type: url}``) by its URL
         # alone, no hash (``# pip mylib @ file:///srv/lab/mylib``, ``# pip x @ git+https://host/x.git@COMMIT``): a

@@ -14,7 +14,7 @@ from collections.abc import Container
 from dataclasses import field
 from typing import ClassVar
 
-from .. import fileurls
+from .. import fileurls, grammar
 from .._frozen import frozen
 from .._privacy import PathRedactor
 from ..errors import LockImportError
@@ -24,11 +24,20 @@ __all__ = [
     "ImportOptions",
     "Importer",
     "LockImportError",
+    "check_lock_url",
     "in_seed_folder",
     "local_url",
     "platform_from_subdir",
     "wheel_file_tags",
 ]
+
+
+def check_lock_url(url: str, where: str) -> None:
+    """Refuse, naming ``where`` (the file's line or entry), a URL the lock grammar refuses, with the rule it breaks
+    as lock loading names it (``grammar.lock_url_refused``): the lock's own check named only the field of the lock
+    made from it (``python.packages[1].source.url``), no line of the file."""
+    if not grammar.is_lock_url(url):
+        raise LockImportError(f"{where}: {grammar.lock_url_refused(url, 200)}")
 
 
 @frozen

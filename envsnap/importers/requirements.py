@@ -45,6 +45,7 @@ from .interface import (
     Importer,
     ImportOptions,
     LockImportError,
+    check_lock_url,
     import_root,
     in_seed_folder,
     left_out_names,
@@ -706,6 +707,9 @@ def _fragment(fragment: str) -> dict[str, str]:
 
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:
     _checked_hashes(name, hashes, where)
+    # Refused on its line with the rule it breaks (``pkg @ file://https://host/x.whl``): the lock's check of the
+    # source it became named only ``python.packages[1].source.url``, no line of the file.
+    check_lock_url(url, f"{where}: {name}")
     version = ""
     if url.startswith(_VCS):
         vcs, _, rest = url.partition("+")

@@ -1171,8 +1171,8 @@ def test_conda_explicit_refuses_a_file_url_whose_host_is_a_scheme(
     assert (result.code, result.out, result.err) == (
         2,
         "",
-        f"envsnap: error: {path}:3: not a URL a lock records: 'file://{url}' (a file URL whose host is 'https:': a "
-        "local file is file:///PATH)\n",
+        f"envsnap: error: {path}:3: not a valid URL (a file URL's authority is a host or none, not 'https:': a local "
+        f"file is file:///PATH): 'file://{url}'\n",
     )
     assert not out.exists()
     # conda-lock's ``# pip`` line of the same file: it was refused by the lock's field, naming no line.
@@ -1181,9 +1181,38 @@ def test_conda_explicit_refuses_a_file_url_whose_host_is_a_scheme(
     result = cli("import", path, "-o", out)
     assert (result.code, result.err) == (
         2,
-        f"envsnap: error: {path}:4: # pip line: not a URL a lock records: '{pip.partition('#')[0]}' (a file URL whose "
-        "host is 'https:': a local file is file:///PATH)\n",
+        f"envsnap: error: {path}:4: # pip line: not a valid URL (a file URL's authority is a host or none, not "
+        f"'https:': a local file is file:///PATH): '{pip.partition('#')[0]}'\n",
     )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "pkg @ file://https://files.example.org/pkg-1.0-py3-none-any.whl",
+        "pkg @ file://https://files.example.org/pkg-1.0.tar.gz",
+        "file://https://files.example.org/pkg-1.0-py3-none-any.whl",
+    ],
+)
+def test_requirements_refuse_a_file_url_whose_host_is_a_scheme_naming_its_line(
+    line: str, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """``pkg @ file://https://host/x.whl`` (host ``https:``) was refused by the lock's field,
+    ``requirements.txt: python.packages[1].source.url: ...``, naming no line of the file: it names its line and the
+    rule it breaks, as lock loading does."""
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"numpy==1.26.4\n{line}\n")
+    out = tmp_path / "envsnap.lock"
+    out.write_text("kept\n")
+    result = cli("import", path, "-o", out)
+    url = line.rpartition(" ")[2]
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        f"envsnap: error: {path}:2: pkg: not a valid URL (a file URL's authority is a host or none, not 'https:': a "
+        f"local file is file:///PATH): {url!r}\n",
+    )
+    assert out.read_text() == "kept\n"
 
 
 def _fake_file_url_lock(url: str) -> Snapshot:
