@@ -1180,6 +1180,15 @@ _URL = dataclasses.replace(
     _s(grammar.is_lock_url, f"URL ({grammar.LOCK_URL_RULES})"),
     why=grammar.file_url_bad_host_reason,
 )
+
+
+def _channel(*, empty: bool) -> Rule:
+    """A conda channel, a URL or a name: a ``file://https://...`` one breaks the URL's rule, and is refused naming it
+    as a URL is (it named "a URL or a name", both of which it keeps)."""
+    rule = _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=empty)
+    return dataclasses.replace(rule, why=grammar.file_url_bad_host_reason)
+
+
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)
 _RECORDS: tuple[type, ...] = (
     Meta,
@@ -1334,7 +1343,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "version": _s(grammar.is_conda_version, "conda version", empty=False),
         "build": _s(grammar.is_conda_build, "conda build string"),
         "build_number": _n(0, 2**31),
-        "channel": _repeating(_s(grammar.is_conda_channel, "conda channel (a URL or a name)")),
+        "channel": _repeating(_channel(empty=True)),
         "subdir": _repeating(_s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)")),
         "url": _URL,
         "md5": _s(grammar.is_md5_hex, "md5 (32 lower-case hex digits)"),
@@ -1345,7 +1354,7 @@ RULES: dict[type, dict[str, Rule]] = {
     },
     Conda: {
         "subdir": _s(grammar.is_conda_subdir, "conda subdir (linux-64, noarch)"),
-        "channels": _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=False),
+        "channels": _channel(empty=False),
     },
     Project: {
         "commit": _s(grammar.is_commit_id, "commit id"),

@@ -1163,8 +1163,10 @@ def test_conda_explicit_refuses_a_file_url_whose_host_is_a_scheme(
         lockfile.dump(_fake_file_url_lock(url), out)
         result = cli("show", out)
         assert (result.code, result.out) == (2, "")
-        assert result.err.startswith(f"envsnap: error: {out}: conda.packages[0].channel: not a valid conda channel"), (
-            result.err
+        # It named the rules it keeps, "(a URL or a name)": it names the one it breaks, as a lock's URL does.
+        assert result.err == (
+            f"envsnap: error: {out}: conda.packages[0].channel: not a valid conda channel (a file URL's authority is "
+            "a host or none, not 'https:': a local file is file:///PATH): 'file://https://conda.anaconda.org/conda-forge'\n"
         )
         return
     result = cli("import", path, "-o", out)

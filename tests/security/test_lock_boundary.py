@@ -217,6 +217,12 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
             "artifact.url: not a valid URL (a file URL's authority is a host or none, not 'https:': a local file is "
             "file:///PATH): 'file://https://x/y.whl'",
         ),
+        # A conda channel named the rules it keeps, "(a URL or a name)": the one it breaks, as a URL does.
+        (
+            lambda d: d["conda"].update(channels=["file://https://x/forge"]),
+            "conda.channels[0]: not a valid conda channel (a file URL's authority is a host or none, not 'https:': a "
+            "local file is file:///PATH): 'file://https://x/forge'",
+        ),
         # A bidirectional formatting character (which no IRI may hold, RFC 3987) reached requirements.txt and
         # pylock.toml raw, where an editor shows the URL reordered ("Trojan Source").
         (
