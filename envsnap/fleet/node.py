@@ -40,11 +40,13 @@ GPU_SHARE = 0.5
 # What ``fleet node`` writes to its standard error while it waits on what may not answer (the NVIDIA driver),
 # and once that answered: srun passes it on as it comes, so for a node that missed ``fleet check``'s deadline,
 # what it printed until then says what it was waiting on (``waiting_on``), where "no answer within 120 s" said
-# nothing of it. One line each: "envsnap fleet node: waiting for nvml (at most 10 s)", "... nvml answered".
+# nothing of it. One line each: "envsnap fleet node: waiting for nvml (at most 10 s)", "... nvml answered". The
+# environment's interpreter is named after its wait: "envsnap fleet node: waiting for python (at most 120 s): PATH".
 _NOTE = "envsnap fleet node: "
-_WAITING = LazyPattern(r"^envsnap fleet node: waiting for ([a-z]+) \(at most ([0-9.]+) s\)$")
+_WAITING = LazyPattern(r"^envsnap fleet node: waiting for ([a-z]+) \(at most ([0-9.]+) s\)(?:: (.+))?$")
 _ANSWERED = LazyPattern(r"^envsnap fleet node: ([a-z]+) answered$")
 NVML_WAIT = "nvml"
+PYTHON_WAIT = "python"  # the environment's interpreter, answering envsnap's probe
 
 
 def is_note(line: str) -> bool:
@@ -52,22 +54,23 @@ def is_note(line: str) -> bool:
     return line.startswith(_NOTE)
 
 
-def waiting_on(stderr: str) -> tuple[str, float] | None:
+def waiting_on(stderr: str) -> tuple[str, float, str] | None:
     """What a node that gave no answer in time was still waiting on, from its standard error until the deadline
-    (untrusted: only the notes' own words are read): the wait's name (``NVML_WAIT``) and its bound in seconds;
-    None where it said it waited on nothing, or was not ``fleet node``."""
-    pending: dict[str, float] = {}
+    (untrusted: only the notes' own words are read): the wait's name (``NVML_WAIT``, ``PYTHON_WAIT``), its bound in
+    seconds and what the note names after it (the interpreter's path; "" for NVML); None where it said it waited on
+    nothing, or was not ``fleet node``."""
+    pending: dict[str, tuple[float, str]] = {}
     for line in stderr.splitlines():
         line = line.strip()
         waiting = _WAITING.match(line)
         if waiting:
             with contextlib.suppress(ValueError):
-                pending[waiting.group(1)] = float(waiting.group(2))
+                pending[waiting.group(1)] = (float(waiting.group(2)), waiting.group(3) or "")
             continue
         answered = _ANSWERED.match(line)
         if answered:
             pending.pop(answered.group(1), None)
-    return next(iter(pending.items()), None)
+    return next(((name, bound, what) for name, (bound, what) in pending.items()), None)
 
 
 def _announced(probe: Probe[Any], say: Callable[[str], None]) -> Probe[Any]:
@@ -280,6 +283,18 @@ def probe(
     )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
+    if say is not None and started is not None:
+        interpreter = started.python or ""
+
+        def note(ended: bool, bound: float) -> None:
+            # Its path, as the node uses it: a hung interpreter read "no answer within 120 s" and no more.
+            say(
+                f"{_NOTE}{PYTHON_WAIT} answered"
+                if ended
+                else f"{_NOTE}waiting for {PYTHON_WAIT} (at most {bound:g} s): {interpreter}"
+            )
+
+        started.on_wait = note
     captured = run_capture(options, started=started, probes=probes)
     host = captured.snapshot
     # The host as ``check`` judges it (rebuild's ``check_target("host")``, without importing every rebuild target).

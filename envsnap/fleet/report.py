@@ -20,7 +20,7 @@ from ..errors import EnvsnapError
 from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
-from .node import FACTS, GPU_SHARE, NODE_FORMAT, NVML_WAIT, answer_exit, is_note, waiting_on
+from .node import FACTS, GPU_SHARE, NODE_FORMAT, NVML_WAIT, PYTHON_WAIT, answer_exit, is_note, waiting_on
 from .slurm import OUTSIDE_PARTITION, POWER_MARKS, RESERVED_AHEAD, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
@@ -307,6 +307,13 @@ def _at_the_deadline(run: NodeRun, timeout: float) -> str:
             )
         else:
             why += "; a longer --timeout gives it time to answer after that wait"
+    elif waiting is not None and waiting[0] == PYTHON_WAIT:
+        # What hung, and where to look: the interpreter the node's environment runs, as the node named it.
+        interpreter = f" {shown(strip_control(waiting[2]), 200)}" if waiting[2] else ""
+        why = (
+            f": its environment's interpreter{interpreter} did not answer envsnap's probe in that time (the node waits "
+            f"for it at most {waiting[1]:g} s; a hung interpreter, or a file system that does not answer?)"
+        )
     said = _last_line(run.stderr)
     return why + (f"; it said {shown(said, 120)}" if said else "")
 

@@ -17,7 +17,7 @@ from .target import resolve_interpreter
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from .interface import RawPython
 
@@ -94,6 +94,9 @@ class PendingProbe:
         self._raw: RawPython | None = None
         self._proc: _runner.Running | None = None
         self._moved = moved
+        # Told False as a reader begins to wait for the interpreter's answer, True once it ended (answered or not),
+        # with the bound of that wait in seconds: ``fleet node`` notes what it waits on (``fleet.node``).
+        self.on_wait: Callable[[bool, float], None] | None = None
         self.cache_path: str | None = None
         self.memo_path: str | None = None
         if interpreter_only and moved is None and (python is None or _running(python)):
@@ -141,7 +144,11 @@ class PendingProbe:
             return self._raw
         assert self._proc is not None
         self.go()
+        if self.on_wait is not None:
+            self.on_wait(False, PROBE_TIMEOUT)
         res = self._proc.wait(PROBE_TIMEOUT)
+        if self.on_wait is not None:
+            self.on_wait(True, PROBE_TIMEOUT)
         out, err = res.stdout, res.stderr
         if res.timed_out:
             raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s")

@@ -1330,6 +1330,53 @@ def test_what_a_node_said_before_it_missed_the_deadline_reaches_the_check_not_th
         assert (list(fleet.nodes), fleet.unreachable) == ([], {"n1": "no answer within 2 s"})
 
 
+def test_a_node_whose_environment_interpreter_hangs_names_it_and_the_timeout(tmp_path: Path) -> None:
+    """A node whose environment's interpreter never answered envsnap's probe read only "no answer within 4 s": what
+    hung, and where, was not said. ``fleet node`` notes the interpreter it waits on, and the check names it."""
+    import os
+    import signal
+
+    from envsnap.fleet import Selection, check_fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    pid = tmp_path / "hung.pid"
+    interpreter = venv / "bin" / "python"
+    interpreter.write_text(f"#!/bin/sh\necho $$ > {pid}\nexec sleep 60\n")  # a Python that never answers
+    interpreter.chmod(0o755)
+    fakes = {
+        "scontrol": "echo n1\n",
+        "sinfo": "echo 'n1|idle|debug*|none'\n",
+        # The task itself: ``fleet node`` in the node's environment, as srun runs it.
+        "srun": f'while [ "$1" != -- ]; do shift; done; shift\nexport SLURM_STEP_ID=0 VIRTUAL_ENV={venv}\nexec "$@"\n',
+        "scancel": "exit 0\n",
+    }
+    for name, body in fakes.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env.update(PATH=f"{tmp_path}:{os.environ['PATH']}", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    try:
+        report = check_fleet(
+            str(lock), Selection(nodelist="n1"), envsnap=[sys.executable, "-m", "envsnap"], timeout=4, env=env
+        )
+    finally:
+        if pid.exists():  # its own process group: srun's end does not end it
+            os.kill(int(pid.read_text()), signal.SIGKILL)
+    assert [(r.node, r.verdict, r.reason) for r in report.results] == [
+        (
+            "n1",
+            "unreachable",
+            f"no answer within 4 s: its environment's interpreter {str(interpreter)!r} did not answer envsnap's probe "
+            "in that time (the node waits for it at most 120 s; a hung interpreter, or a file system that does not "
+            "answer?)",
+        )
+    ]
+
+
 def test_inside_a_job_a_node_of_its_allocation_is_a_step_and_any_other_a_job_of_its_own(tmp_path: Path) -> None:
     """Run in a job (salloc, ``srun --pty bash``, a batch script before its training step), every srun inherited
     the job: a node outside the allocation was "unreachable: Unable to create step for job 13: Requested node
