@@ -39,6 +39,7 @@ from .interface import (
     Importer,
     ImportOptions,
     LockImportError,
+    check_lock_url,
     import_root,
     in_seed_folder,
     left_out_names,
@@ -233,7 +234,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         algo = "sha256" if "sha256" in hashes else sorted(hashes)[0]
         source = Source(
             kind="archive",
-            url=paths.located(a),
+            url=paths.located(a, f"{origin}: packages[{i}].archive"),
             archive_hash=f"{algo}={hashes[algo]}",
             subdirectory=a.get("subdirectory", ""),
         )
@@ -330,7 +331,7 @@ class _Paths:
         local = fileurls.local_path(url)
         return local is not None and local.is_absolute() and os.path.realpath(local.parent) in self.named
 
-    def located(self, file: Mapping[str, Any]) -> str:
+    def located(self, file: Mapping[str, Any], where: str) -> str:
         """Where a file entry (a wheel, an sdist, an archive) is, as the lock records it: its ``url``, or its ``path``
         (``url``). A ``file:`` URL is this machine's path of the file (uv writes a find-links wheel as ``url =
         "file:///home/me/proj/wheels/x.whl"``), recorded as that path is, under ``{project}`` where it lies in the
@@ -340,6 +341,9 @@ class _Paths:
         url = str(file.get("url") or "")
         if not url:
             return self.url(str(file["path"]))
+        # Refused as a lock refuses it, naming the entry: ``file://https://host/x.whl`` (host ``https:``) was read as
+        # the local path //host/x.whl, and recorded as a URL the file does not hold.
+        check_lock_url(url, f"{where}: url")
         root = work_tree(self.folder, self.options) or self.options.lock_folder
         local = fileurls.local_path(url) if fileurls.is_file_url(url) and not fileurls.is_labelled(url) else None
         return local_url(str(local), self.folder, root)[1] if root and local and local.is_absolute() else url
@@ -364,7 +368,7 @@ def _candidate(file: Mapping[str, Any], entry: Mapping[str, Any], paths: _Paths,
     sha256 = str(file.get("hashes", {}).get("sha256", ""))
     if not sha256:
         return None
-    url = paths.located(file)
+    url = paths.located(file, where)
     filename = str(file.get("name") or _url_file_name(url))
     for label, ok, value in (
         ("sha256", grammar.is_sha256_hex(sha256), sha256),
@@ -454,7 +458,7 @@ def _artifact(
     sha256 = file.get("hashes", {}).get("sha256", "")
     if not sha256:
         return None
-    url = paths.located(file)
+    url = paths.located(file, where)
     filename = file.get("name") or _url_file_name(url)
     stamp = file.get("upload-time")
     index = str(entry.get("index", "")) or paths.find_links(str(tool.get("find-links", "")))

@@ -1217,6 +1217,27 @@ def test_requirements_refuse_a_file_url_whose_host_is_a_scheme_naming_its_line(
     assert out.read_text() == "kept\n"
 
 
+def test_pylock_refuses_a_file_url_whose_host_is_a_scheme(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """A pylock's ``url = "file://https://host/x.whl"`` (host ``https:``) was imported as the local path
+    ``file:////host/x.whl``, a URL the file does not hold, exit 0: it is refused naming the entry and the rule it
+    breaks, as lock loading does."""
+    url = "file://https://files.example.org/pkg-1.0-py3-none-any.whl"
+    path = tmp_path / "pylock.toml"
+    path.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "pkg"\nversion = "1.0"\n'
+        f'[[packages.wheels]]\nurl = "{url}"\nhashes = {{sha256 = "{"a" * 64}"}}\n'
+    )
+    out = tmp_path / "envsnap.lock"
+    result = cli("import", path, "-o", out)
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        f"envsnap: error: {path}: packages[0].wheels[0]: url: not a valid URL (a file URL's authority is a host or "
+        f"none, not 'https:': a local file is file:///PATH): {url!r}\n",
+    )
+    assert not out.exists()
+
+
 def _fake_file_url_lock(url: str) -> Snapshot:
     from envsnap.model import Conda, CondaPackage
 
