@@ -19,7 +19,7 @@ from ..errors import NotInstalledError
 from ..grammar import is_conda_subdir, shown
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
-from .interface import Importer, ImportOptions, LockImportError
+from .interface import Importer, ImportOptions, LockImportError, check_lock_url
 
 
 def sniff(name: str, text: str) -> bool:
@@ -113,6 +113,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
 def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> PythonPackage:
     name, version = _required(entry, "name", where), _required(entry, "version", where)
     url, sha256 = str(entry.get("url", "")), str(hashes.get("sha256", ""))
+    if url:  # refused naming the entry, as a conda package's URL is: the lock's check named only its own field
+        check_lock_url(url, f"{where}: {name}")
     # A direct reference conda-lock's pip solver took verbatim (``source: {type: url}``): a git dependency (its
     # ``url`` is ``git+URL@COMMIT`` and its ``sha256`` that commit, not a file's digest) or a local folder (a
     # ``file://`` URL, no hash). Read as an index package, pin fetched the name from the index (docs/security.md).

@@ -1682,6 +1682,34 @@ def test_a_conda_lock_pip_package_has_the_tags_of_its_own_wheel_only(
     assert bigdemo.wheel_tags == tags
 
 
+@pytest.mark.parametrize(
+    ("fixture", "given", "name"),
+    [
+        ("lab-conda-lock.yml", "file:///srv/lab/wheels/bigdemo-2.0.0-py3-none-any.whl", "bigdemo"),
+        ("direct-conda-lock.yml", "file:///srv/lab/mylib", "mylib"),  # a direct reference (source: {type: url})
+    ],
+)
+def test_a_conda_lock_pip_url_whose_host_is_a_scheme_is_refused_naming_its_entry(
+    fixture: str, given: str, name: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A pip package's ``url: file://https://host/x.whl`` (host ``https:``) was refused by the lock's field,
+    ``conda-lock.yml: python.packages[0].artifact.url: ...``, naming no entry of the file: it names the entry, as a
+    conda package's URL is refused, with the rule it breaks."""
+    url = "file://https://files.example.org/" + given.rpartition("/")[2] + "-1.0-py3-none-any.whl" * (name == "mylib")
+    text = (Path(__file__).parent / "fixtures" / "conda-lock-render" / fixture).read_text()
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text.replace(given, url))
+    out = tmp_path / "out.lock"
+    result = cli("import", path, "-o", out)
+    assert (result.code, result.out) == (2, ""), result
+    assert result.err.startswith(f"envsnap: error: {path}: package["), result.err
+    assert result.err.endswith(
+        f": {name}: not a valid URL (a file URL's authority is a host or none, not 'https:': a local file is "
+        f"file:///PATH): {url!r}\n"
+    ), result.err
+    assert not out.exists()
+
+
 def test_a_conda_explicit_file_keeps_its_install_order_through_import_and_export(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:
