@@ -8,6 +8,7 @@ from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache, exit_for
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     from ..compat import Report
+    from ..model import Snapshot
 
 
 _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
@@ -35,8 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--python",
         metavar="PATH",
         help="the interpreter that would run the environment "
-        "(host and venv targets; default: the active VIRTUAL_ENV, else the active CONDA_PREFIX, "
-        "else the running one)",
+        "(host and venv targets; default: for venv, the one `rebuild --target venv` would take; else the active "
+        "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
@@ -71,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
     # A bundle's lock once the bundle passed its checks; its values are printed: without secrets.
     lock = scrub_snapshot(load_lock_or_bundle(args.lock)[0])
-    chosen = select_environment(args.python)
+    rebuilt = _rebuild_python(args.target, lock, args.python)
+    if rebuilt is not None:
+        chosen = select_environment(rebuilt, python_from=f"the interpreter `rebuild --target {args.target}` would take")
+    else:
+        chosen = select_environment(args.python)
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.
         why = f"envsnap's own interpreter: {chosen.why} names a conda environment without Python"
@@ -91,6 +96,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         _output.print_table(render(report, args.lock))
     return exit_code(report, strict=args.strict)
+
+
+def _rebuild_python(target: str, lock: Snapshot, python: str | None) -> str | None:
+    """The interpreter ``rebuild --target TARGET`` would make the environment from and judge, where ``--python``
+    names none: the venv target's search for the lock's release (``preflight_python``: PATH, pyenv, ``uv python
+    find``; nothing downloaded). None for the host, a target that brings its own Python, or one that finds none
+    here: the environment chosen as for the host is judged then, as the rebuild's own check judges it. check --target
+    venv judged envsnap's own interpreter (a pipx venv's 3.12 for a 3.11 lock) and failed a lock the rebuild took
+    the python3.11 on PATH for."""
+    from ..compat.target import HOST
+    from ..rebuild import get
+
+    if python is not None or target == HOST:
+        return None
+    rebuilder = get(target)
+    if rebuilder.target_facts.provides_python:
+        return None
+    return rebuilder.preflight_python(lock, None, offline=True, dry_run=True)
 
 
 def _judged(target: str, described: str) -> str:

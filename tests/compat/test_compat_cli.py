@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -281,3 +283,28 @@ def test_check_names_the_interpreter_of_the_locked_release_a_venv_rebuild_would_
     [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python"]
     assert finding["remedy"].endswith("(--python PATH; here: --python /opt/py/bin/python3)"), finding
     assert asked == [True]  # offline: nothing is downloaded to answer a check
+
+
+@pytest.mark.skipif(OTHER is None, reason="no second Python version on this machine to check against")
+def test_check_venv_judges_the_interpreter_the_venv_rebuild_would_take(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check --target venv judged the interpreter running envsnap (a pipx venv's 3.12 for a 3.11 lock) and failed
+    the Python rule, though `rebuild --target venv` takes the python3.11 on PATH and passes its own check: the check
+    judges the interpreter the rebuild would take, and names it."""
+    assert OTHER is not None
+    path, version = OTHER
+    found = tmp_path / "bin"
+    found.mkdir()
+    (found / f"python{'.'.join(version.split('.')[:2])}").symlink_to(path)
+    monkeypatch.setenv("PATH", f"{found}{os.pathsep}{os.environ.get('PATH', '')}")
+    lock = write(tmp_path, sample_lock(python=python_at(sample_python(), version)))
+    result = cli("check", lock, "--target", "venv", "--json")
+    [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python"]
+    assert (finding["severity"], finding["found"]) == ("ok", f"cpython {version}"), finding
+    first = result.err.splitlines()[0]
+    assert first.startswith(f"checking {lock} with {found}/python") and "rebuild --target venv" in first, first
+    # Named with --python, that interpreter is judged, as the rebuild takes it.
+    result = cli("check", lock, "--target", "venv", "--python", sys.executable, "--json")
+    [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python"]
+    assert finding["found"] == f"cpython {platform.python_version()}", finding
