@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 from .fileurls import HOME, PROJECT
 
 if TYPE_CHECKING:  # diff's fast path reads this module without loading the model
-    from .model import Artifact
+    from .model import Artifact, PythonPackage
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 # What ``pip freeze`` leaves out without ``--all``: pip, and before Python 3.12 setuptools, wheel and distribute (the
@@ -96,3 +96,26 @@ def file_url(art: Artifact) -> str:
     """Where ``art``'s file is: its URL, or for a file an import records by its name in a local find-links folder
     (``file_in_folder``), that folder's file; "" where the lock knows neither."""
     return art.url or file_in_folder(art.filename, art.index)
+
+
+def file_places(pkg: PythonPackage) -> list[tuple[str, str]]:
+    """Where ``pkg``'s file is found, as (index or find-links location, file URL) pairs: its pinned artifact's, or
+    each of the files an import kept that a pin by name and version with all their hashes installs
+    (``candidate_hashes``). The exporters write these locations, and verify's remedy names them: one rule, so
+    the remedy for an imported ``torch==2.4.0+cu121`` known by its hashes names the index they are on, as the
+    requirements export does."""
+    if pkg.artifact is not None:
+        return [(pkg.artifact.index, pkg.artifact.url)]
+    return [(c.index, c.url) for c in pkg.candidates] if candidate_hashes(pkg) else []
+
+
+def candidate_hashes(pkg: PythonPackage) -> tuple[str, ...]:
+    """The sha256 of every file an import kept for an index package with no one file chosen (its ``candidates``: a
+    hashed requirement's several ``--hash`` values, as ``pip-compile --generate-hashes`` writes one per file of the
+    release), where ``name==version`` with each of them as a ``--hash`` is what the file said: each has a sha256 and
+    is found on an index or find-links location, not by its URL alone. Empty otherwise (``envsnap pin`` picks one)."""
+    if pkg.artifact is not None or pkg.source.kind != "index" or not pkg.candidates:
+        return ()
+    if any(not c.sha256 or (c.url and not c.index) for c in pkg.candidates):
+        return ()
+    return tuple(dict.fromkeys(c.sha256 for c in pkg.candidates))

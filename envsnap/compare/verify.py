@@ -236,32 +236,35 @@ def _remedied(
 
 def _index_options(pkgs: Iterable[PythonPackage]) -> list[str]:
     """``--index-url`` (then ``--extra-index-url``) and ``--find-links`` for the indexes and folders the locked files
-    were pinned from (``envsnap pin`` records them), so that a local version (``torch==2.4.0+cu121``) is looked for
-    where it is served. None for the default index, a folder under a label only envsnap resolves, or a package
-    whose index the lock does not know (a capture's: the one pip and uv are configured with). Only an https
-    location on another host than this machine: a lock is a stranger's, and the command installs what is served
-    there without the lock's hash (the fetch policy fetches no local path, http URL or localhost on a lock's word
-    either, docs/security.md); a local folder is left to the user's own configuration."""
+    were pinned from (``envsnap pin`` records them) or an import found them on (``interchange.file_places``), so
+    that a local version (``torch==2.4.0+cu121``) is looked for where it is served. None for the default index, a
+    folder under a label only envsnap resolves, or a package whose index the lock does not know (a capture's: the
+    one pip and uv are configured with). Only an https location on another host than this machine: a lock is a
+    stranger's, and the command installs what is served there without the lock's hash (the fetch policy fetches no
+    local path, http URL or localhost on a lock's word either, docs/security.md); a local folder is left to the
+    user's own configuration."""
     from urllib.parse import urlsplit
 
     out: list[str] = []
     for pkg in pkgs:
-        art = pkg.artifact
-        if art is None or pkg.source.kind != "index":
+        if pkg.source.kind != "index":
             continue
-        index = art.index.rstrip("/")
-        if not index or index == interchange.PYPI_SIMPLE or fileurls.is_labelled(index):
-            continue
-        parts = urlsplit(index)
-        host = (parts.hostname or "").rstrip(".").lower()
-        if parts.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost"):
-            continue
-        if interchange.is_find_links(art.index, art.url):
-            option = "--find-links"
-        else:
-            option = "--extra-index-url" if "--index-url" in out else "--index-url"
-        if index not in out:
-            out += [option, index]
+        # Its pinned file's location, or those of the files an import knows it by (a hashed requirement's --hash
+        # per wheel): the remedy named no index for an imported torch==2.4.0+cu121, which the default one lacks.
+        for location, url in interchange.file_places(pkg):
+            index = location.rstrip("/")
+            if not index or index == interchange.PYPI_SIMPLE or fileurls.is_labelled(index):
+                continue
+            parts = urlsplit(index)
+            host = (parts.hostname or "").rstrip(".").lower()
+            if parts.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost"):
+                continue
+            if interchange.is_find_links(location, url):
+                option = "--find-links"
+            else:
+                option = "--extra-index-url" if "--index-url" in out else "--index-url"
+            if index not in out:
+                out += [option, index]
     return out
 
 

@@ -13,6 +13,8 @@ from .._privacy import HOST, USER, hidden_names
 from ..errors import ExportError
 from ..fileurls import file_url_path
 from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
+from ..interchange import candidate_hashes as candidate_hashes
+from ..interchange import file_places
 from ..interchange import file_url as file_url
 from ..interchange import format_time as format_time
 from ..interchange import is_find_links as is_find_links
@@ -103,7 +105,7 @@ def no_index_needed(pinned: Iterable[PythonPackage]) -> bool:
     """Whether every pinned file is found without an index: in a find-links folder or page, or by its own URL (a
     bundle's requirements, whose wheels are all in its folder). The requirements file then says ``--no-index``, so
     that pip and uv look for nothing on the index the installing user configured (offline, that look fails)."""
-    places = [place for p in pinned for place in (_places(p) or [("", "")])]
+    places = [place for p in pinned for place in (file_places(p) or [("", "")])]
     return bool(places) and all(
         (index and is_find_links(index, url)) or (not index and url.startswith("file:")) for index, url in places
     )
@@ -116,7 +118,7 @@ def indexes(pinned: Iterable[PythonPackage]) -> tuple[str, list[str]]:
     counts = Counter(
         index.rstrip("/")
         for p in pinned
-        for index in {index for index, url in _places(p) if index and not is_find_links(index, url)}
+        for index in {index for index, url in file_places(p) if index and not is_find_links(index, url)}
     )
     default = counts.pop(PYPI_SIMPLE, 0)
     # Without the default index, the index most packages came from is the primary one.
@@ -133,28 +135,7 @@ INDEX_STRATEGY = "--index-strategy unsafe-best-match"
 def find_links_locations(pinned: Iterable[PythonPackage]) -> list[str]:
     """Every find-links folder or page a pinned wheel was found in (pin records it as the artifact's ``index``), as
     recorded: one inside the project or the home with its label (``file://{project}/wheels``)."""
-    return sorted({index for p in pinned for index, url in _places(p) if index and is_find_links(index, url)})
-
-
-def _places(pkg: PythonPackage) -> list[tuple[str, str]]:
-    """Where ``pkg``'s file is found, as (index or find-links location, file URL) pairs: its pinned artifact's, or
-    each of the files an import kept that a pin by name and version with all their hashes installs
-    (``candidate_hashes``)."""
-    if pkg.artifact is not None:
-        return [(pkg.artifact.index, pkg.artifact.url)]
-    return [(c.index, c.url) for c in pkg.candidates] if candidate_hashes(pkg) else []
-
-
-def candidate_hashes(pkg: PythonPackage) -> tuple[str, ...]:
-    """The sha256 of every file an import kept for an index package with no one file chosen (its ``candidates``: a
-    hashed requirement's several ``--hash`` values, as ``pip-compile --generate-hashes`` writes one per file of the
-    release), where ``name==version`` with each of them as a ``--hash`` is what the file said: each has a sha256 and
-    is found on an index or find-links location, not by its URL alone. Empty otherwise (``envsnap pin`` picks one)."""
-    if pkg.artifact is not None or pkg.source.kind != "index" or not pkg.candidates:
-        return ()
-    if any(not c.sha256 or (c.url and not c.index) for c in pkg.candidates):
-        return ()
-    return tuple(dict.fromkeys(c.sha256 for c in pkg.candidates))
+    return sorted({index for p in pinned for index, url in file_places(p) if index and is_find_links(index, url)})
 
 
 def hidden_find_links(snapshot: Snapshot) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from envsnap import lockfile
 from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
 from envsnap.model import (
     Artifact,
+    Candidate,
     Cpu,
     Gpu,
     Hardware,
@@ -2196,6 +2197,31 @@ def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> 
     # A control character where a word goes (the interpreter's path here) shows no command at all.
     dark = with_remedies(compare(lock, actual), lock, actual, "/tmp/\x1b[2Jpy")
     assert not any(d.remedy for d in dark.differences)
+
+
+def test_a_local_version_an_import_knows_by_its_hashes_names_the_index_they_are_on() -> None:
+    """An imported `pip-compile --generate-hashes` file pins torch==2.4.0+cu121 with a --hash per wheel under
+    `--index-url https://download.pytorch.org/whl/cu121`: the lock keeps each as a candidate on that index, no one
+    artifact. The remedy read `pip install ... torch==2.4.0+cu121`, which the default index does not serve; it names
+    the candidates' index as it names a pinned artifact's, by the same rule (an https index, not a local folder)."""
+    from envsnap.compare.verify import with_remedies
+
+    cu121 = "https://download.pytorch.org/whl/cu121"
+    lock = snap(
+        pkg("torch", "2.4.0+cu121", candidates=(Candidate("b" * 64, index=cu121), Candidate("c" * 64, index=cu121))),
+        pkg("local", "0.1+x", candidates=(Candidate("d" * 64, index="/srv/wheels"),)),
+        pkg("plain", "0.2+x", candidates=(Candidate("e" * 64, index="http://mirror.example/simple"),)),
+    )
+    actual = snap(pkg("torch", "2.4.0"), pkg("local", "0.1"), pkg("plain", "0.2"))
+    python = "/home/me/my env/bin/python"
+    report = with_remedies(compare(lock, actual), lock, actual, python)
+    remedies = {d.subject: d.remedy for d in report.differences if d.remedy}
+    pip = "'/home/me/my env/bin/python' -m pip install --force-reinstall --no-deps"
+    assert remedies == {
+        "torch": f"install the locked one: {pip} --index-url {cu121} torch==2.4.0+cu121",
+        "local": f"install the locked one: {pip} local==0.1+x",
+        "plain": f"install the locked one: {pip} plain==0.2+x",
+    }, remedies
 
 
 def test_verify_files_says_how_to_reinstall_an_edited_package_and_that_command_restores_it(
