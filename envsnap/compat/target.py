@@ -113,6 +113,11 @@ class Target:
     # rebuild takes it: ``rebuild.venv.find_interpreter``); "" where none was looked for or found. The remedy names
     # it: check --target venv judged envsnap's own 3.11.7 and said to install 3.11.2, which /usr/bin/python3.11 was.
     exact_python: str = ""
+    # Whether this host's loader finds NVML's library (libnvidia-ml.so.1), which the NVIDIA driver installs: known
+    # without asking NVML (a hung driver holds that), for a lock that needs no CUDA and records the GPUs it was
+    # captured with (the cuda rule warns where this host has no driver at all). None: not looked for (a container,
+    # a Target built by hand).
+    nvml_library: bool | None = None
 
     @property
     def provides_python(self) -> bool:
@@ -188,7 +193,16 @@ def probe_target(
         cuda_visible_devices=None if facts.container else os.environ.get("CUDA_VISIBLE_DEVICES"),
         cuda_device_order=None if facts.container else os.environ.get("CUDA_DEVICE_ORDER"),
         today=current_date(),
+        nvml_library=None if facts.container else _nvml_library(),
     )
+
+
+def _nvml_library() -> bool:
+    """Whether the loader finds NVML's library here (``nvmllib.find_library``: LD_LIBRARY_PATH, ld.so.cache, the
+    default folders; nothing loaded, well under a millisecond)."""
+    from ..probes.nvmllib import find_library
+
+    return find_library(os.environ) is not None
 
 
 def find_libraries(lock: Snapshot, loader: Loader | None = None) -> tuple[tuple[str, str], ...]:

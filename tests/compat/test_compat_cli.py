@@ -308,3 +308,35 @@ def test_check_venv_judges_the_interpreter_the_venv_rebuild_would_take(
     result = cli("check", lock, "--target", "venv", "--python", sys.executable, "--json")
     [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python"]
     assert finding["found"] == f"cpython {platform.python_version()}", finding
+
+
+def _has_nvml() -> bool:
+    from envsnap.probes.nvmllib import find_library
+
+    return find_library(os.environ) is not None
+
+
+@pytest.mark.skipif(_has_nvml(), reason="this host has an NVIDIA driver")
+def test_a_lock_captured_on_a_gpu_warns_on_a_host_without_one(cli: Cli, tmp_path: Path) -> None:
+    """A lock captured on an A100 with driver 550.54.14, whose packages need no CUDA, checked on a host with no NVIDIA
+    driver: the report said nothing of the GPU (`CUDA: none (CPU-only lock)`, ok). It warns, exit 0 (1 with
+    --strict), naming the GPU and driver the lock was captured with."""
+    from envsnap.model import Gpu, Nvidia
+
+    gpu = Gpu(index=0, name="NVIDIA A100-SXM4-80GB", compute_capability="8.0", memory_mib=81920)
+    lock = sample_lock(
+        nvidia=Nvidia(driver_version="550.54.14", cuda_driver_version="12.4", source="nvml"),
+        hardware=dataclasses.replace(sample_lock().hardware, gpus=(gpu,)),
+    )
+    path = write(tmp_path, lock)
+    result = cli("check", path, "--json")
+    [finding] = [f for f in json.loads(result.out)["findings"] if f["rule"] == "cuda"]
+    assert (finding["severity"], finding["needed"], finding["found"]) == (
+        "warn",
+        "none (CPU-only lock; captured with 1 GPU: NVIDIA A100-SXM4-80GB, driver 550.54.14)",
+        "no NVIDIA driver",
+    ), finding
+    assert cli("check", path, "--strict").code == 1
+    result = cli("check", path, "--cpu-only", "--json")
+    [finding] = [f for f in json.loads(result.out)["findings"] if f["rule"] == "cuda"]
+    assert finding["severity"] == "ok", finding

@@ -25,7 +25,7 @@ from compat_builders import (
     torch_cu,
 )
 
-from envsnap.compat import DockerFacts, Target, evaluate
+from envsnap.compat import DockerFacts, Finding, Target, evaluate
 from envsnap.compat._facts import cuda_selected, forward_compatible
 from envsnap.compat._tags import TagTarget, glibc_floor
 from envsnap.compat.rules import (
@@ -163,6 +163,39 @@ def test_cuda_rule_on_a_driver_without_a_gpu_asks_for_a_gpu_not_a_driver() -> No
     assert "install" not in f.remedy and f.remedy.endswith(", or pass --cpu-only to run without the GPU")
     [f] = cuda_present.check(gpu_lock(), snapshot(), HOST)  # no driver at all: the driver is what to install
     assert f.remedy.startswith("install an NVIDIA driver >= ") and "on a host with an NVIDIA GPU" in f.remedy
+
+
+def test_a_cpu_lock_captured_on_a_gpu_warns_on_a_host_without_one() -> None:
+    """A lock that records the GPU and driver it was captured with, and no CUDA its packages need: the cuda rule said
+    "none (CPU-only lock)", ok, on a host with no GPU at all. It warns that the lock was captured with that GPU and
+    this host has no NVIDIA driver (a warning: nothing the lock installs needs it); ok where the host has a driver,
+    or with --cpu-only. Told by the driver's library being found, not by asking NVML (it may hang)."""
+    lock = snapshot(gpu_list=gpus(A100, A100), driver="550.54.14", driver_cuda="12.4")
+    needed = "none (CPU-only lock; captured with 2 GPUs: 2x NVIDIA A100-SXM4-80GB, driver 550.54.14)"
+    remedy = (
+        "nothing the lock installs needs CUDA; run on a host with an NVIDIA GPU if your code uses one, "
+        "or pass --cpu-only to accept running without it"
+    )
+    without = dataclasses.replace(HOST, nvml_library=False)
+    assert cuda_present.check(lock, snapshot(), without) == [
+        Finding("warn", "CUDA", needed, "no NVIDIA driver", remedy, "cuda")
+    ]
+    assert not cuda_present.RULE.reads_gpus(lock)  # NVML is not asked for it
+    with_driver = dataclasses.replace(HOST, nvml_library=True)
+    [f] = cuda_present.check(lock, snapshot(), with_driver)
+    assert (f.severity, f.needed, f.found) == ("ok", needed, "an NVIDIA driver (its GPUs not asked: no GPU needed)")
+    [f] = cuda_present.check(lock, snapshot(), dataclasses.replace(without, cpu_only=True))
+    assert (f.severity, f.found, f.remedy) == ("ok", "no GPU needed (--cpu-only)", "")
+    [f] = cuda_present.check(lock, snapshot(), HOST)  # not looked for
+    assert f.severity == "ok"
+    [f] = cuda_present.check(snapshot(gpu_list=gpus(H100), driver="570.133.20"), snapshot(), without)
+    assert f.needed == "none (CPU-only lock; captured with 1 GPU: NVIDIA H100 80GB HBM3, driver 570.133.20)"
+    # A lock captured without a GPU: ok, as before.
+    assert cuda_present.check(snapshot(), snapshot(), without) == [
+        Finding("ok", "CUDA", "none (CPU-only lock)", "no GPU needed", "", "cuda")
+    ]
+    # The whole check: a warning, not a failure.
+    assert evaluate(lock, snapshot(), without).verdict == "warnings"
 
 
 UUID = "GPU-8932f937-d72c-4106-c12f-20bd9faed9f6"

@@ -18,9 +18,7 @@ NAME = "cuda"
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     need = cuda_need(lock)
     if need is None:
-        # Whatever the host's driver: naming it made the check ask NVML, which a hung driver holds for the whole
-        # --gpu-timeout, for a lock that needs no GPU (``reads_gpus``).
-        return [Finding("ok", "CUDA", "none (CPU-only lock)", "no GPU needed", "", NAME)]
+        return [_cpu_lock(lock, target)]
     needed = f"{need.named()} ({need.evidence})"
     driver = required_driver(need.version)
     install = f"install an NVIDIA driver >= {driver}" if driver else "install a recent NVIDIA driver"
@@ -103,6 +101,34 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     return [Finding("ok", "CUDA", needed, found, "", NAME)]
+
+
+def _cpu_lock(lock: Snapshot, target: Target) -> Finding:
+    """A lock that needs no CUDA: ok whatever the host, but for one captured with GPUs (``hardware.gpus``) checked
+    where this host has no NVIDIA driver at all: a warning naming them, as nothing the lock installs needs one (code
+    may use the GPU another way). It said "none (CPU-only lock)", ok, of a lock captured on an A100 checked on a
+    host without a GPU. Told by whether the loader finds the driver's NVML library (``Target.nvml_library``), not
+    by asking NVML: a hung driver held a CPU lock's check for the whole --gpu-timeout (``reads_gpus``)."""
+    captured = lock.hardware.gpus
+    if not captured:
+        return Finding("ok", "CUDA", "none (CPU-only lock)", "no GPU needed", "", NAME)
+    names = [gpu.name or "unnamed" for gpu in captured]
+    kinds = dict.fromkeys(names)  # in NVML order, each kind once
+    shown = ", ".join(f"{names.count(name)}x {name}" if len(names) > 1 else name for name in kinds)
+    driver = f", driver {lock.nvidia.driver_version}" if lock.nvidia is not None and lock.nvidia.driver_version else ""
+    plural = "s" if len(names) > 1 else ""
+    needed = f"none (CPU-only lock; captured with {len(names)} GPU{plural}: {shown}{driver})"
+    if target.cpu_only:
+        return Finding("ok", "CUDA", needed, "no GPU needed (--cpu-only)", "", NAME)
+    if target.nvml_library is None or target.container:  # not looked for; an image is run without a GPU
+        return Finding("ok", "CUDA", needed, "no GPU needed", "", NAME)
+    if target.nvml_library:
+        return Finding("ok", "CUDA", needed, "an NVIDIA driver (its GPUs not asked: no GPU needed)", "", NAME)
+    remedy = (
+        "nothing the lock installs needs CUDA; run on a host with an NVIDIA GPU if your code uses one, "
+        "or pass --cpu-only to accept running without it"
+    )
+    return Finding("warn", "CUDA", needed, "no NVIDIA driver", remedy, NAME)
 
 
 class CudaRule(Rule):
