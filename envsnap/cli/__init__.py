@@ -386,9 +386,21 @@ def _main(argv: Sequence[str] | None, leave: list[bool]) -> int:
     finally:
         # A probe started early (capture --python) and never waited for must not outlive us; a command that
         # started nothing never imported the runner (start-up). Nor a venv begun before argparse and not taken.
-        first = sys.modules.get(__name__.rpartition(".")[0] + "._venvfirst")
+        first = _imported(__name__.rpartition(".")[0] + "._venvfirst")
         if first is not None:
             first.cancel()
-        runner = sys.modules.get(__name__.rpartition(".")[0] + "._runner")
+        runner = _imported(__name__.rpartition(".")[0] + "._runner")
         if runner is not None:
             runner.kill_all()
+
+
+def _imported(name: str) -> ModuleType | None:
+    """The module ``name`` where this process has imported it, whole; None where nothing has. Another thread may
+    still be importing it (a run's git probe, as a command that does not exist fails at once): ``sys.modules``
+    then holds it half made, without the functions below the line its import has reached. ``__import__`` waits
+    for that import to end (the import system's lock on the module), and a module whose import failed is no
+    longer there."""
+    if name not in sys.modules:
+        return None
+    __import__(name)
+    return sys.modules.get(name)

@@ -602,6 +602,7 @@ def _code_reader(
         try:
             from pathlib import Path
 
+            from .. import _runner  # noqa: F401 (what ``git`` runs git with: imported here, before the event is set)
             from ..probes.gitstate import find_root, state_as_of
         finally:
             if imported is not None:

@@ -219,6 +219,25 @@ def test_a_command_that_cannot_start(
     assert not (tmp_path / "-").exists()
 
 
+def test_a_command_that_does_not_exist_in_a_work_tree_is_one_line_and_127_every_time(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    # In a work tree the git state is read in a thread as the command starts: a command that fails at once ended
+    # while that thread was importing the subprocess runner, and the CLI's last step took the runner half made
+    # (an AttributeError's traceback after the line, exit 1) on a third of the tries.
+    import shutil
+
+    git = shutil.which("git") or "git"
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([git, "-C", str(tmp_path), *ident, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    for _ in range(8):
+        res = envsnap("run", "-o", tmp_path / "r.toml", "--", "/nonexistent-prog", cwd=tmp_path)
+        assert res.returncode == 127, res.stderr
+        assert res.stderr == "envsnap: error: /nonexistent-prog: command not found\n"
+    assert not (tmp_path / "r.toml").exists()
+
+
 def test_ctrl_c_at_the_terminal_reaches_the_command_once_and_the_record_says_interrupted(tmp_path: Path) -> None:
     """The terminal's Ctrl-C goes to the whole foreground group: envsnap must not send the command a second
     SIGINT (that would interrupt its cleanup), and still writes the record."""
