@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import _leftovers
 from .errors import UnsafeInputError, UsageError
-from .grammar import GrammarError, has_control, is_md5_hex, is_sha256_hex, require_base_name
+from .grammar import GrammarError, is_md5_hex, is_relative_inside, is_sha256_hex, require_base_name
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
@@ -246,8 +246,7 @@ def join_relative(folder: str | os.PathLike[str], rel: str, what: str) -> Path:
     """``folder / rel`` for a relative path read from a lock (a VCS ``subdirectory``, a path under
     ``{project}``): no absolute path, no ``..``, no control character, and the result, links resolved, stays
     inside ``folder``. ``UnsafeInputError`` otherwise."""
-    parts = Path(rel).parts
-    if rel.startswith(("/", "\\", "-")) or ".." in parts or "\\" in rel or has_control(rel):
+    if not is_relative_inside(rel):
         raise UnsafeInputError(f"{what} {rel[:80]!r}: not a relative path inside {folder}")
     base = Path(folder)
     path = base / rel

@@ -50,6 +50,7 @@ _DECIDING = (
     "lockfile.py",
     "model.py",
     "grammar.py",
+    "fileurls.py",  # a {project} URL's path, which the grammar reads (``grammar.leaves_project``)
     "_control.py",
     "platforms.py",
     "_readlimits.py",

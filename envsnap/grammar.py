@@ -339,10 +339,16 @@ def file_url_bad_host_reason(text: str) -> str:
 LOCK_URL_RULES = "an allowed scheme, no spaces, control or bidirectional formatting characters"
 
 
+def lock_url_reason(text: str) -> str:
+    """The one rule a URL ``is_lock_url`` refuses breaks, where one is known: a file URL's host
+    (``file_url_bad_host_reason``), a ``{project}`` path leaving the project (``leaves_project_reason``); else ""."""
+    return file_url_bad_host_reason(text) or leaves_project_reason(text)
+
+
 def lock_url_refused(text: str, limit: int = 80) -> str:
     """Why ``text``, a URL ``is_lock_url`` refuses, is refused, as lock loading and every importer say it: the rule
-    it breaks where one is known (``file_url_bad_host_reason``), else the rules a lock's URL keeps."""
-    return f"not a valid URL ({file_url_bad_host_reason(text) or LOCK_URL_RULES}): {shown(text, limit)}"
+    it breaks where one is known (``lock_url_reason``), else the rules a lock's URL keeps."""
+    return f"not a valid URL ({lock_url_reason(text) or LOCK_URL_RULES}): {shown(text, limit)}"
 
 
 def is_bounded_int(value: object, lo: int = 0, hi: int = MAX_INT) -> bool:
@@ -381,6 +387,34 @@ def is_relative_path(text: str) -> bool:
     """A path inside a folder (``wheels/a.whl``): '/'-separated plain base names, so never absolute, never
     ``..``, never hidden, no control characters; bounded."""
     return 0 < len(text) <= 4096 and all(is_base_name(part) for part in text.split("/"))
+
+
+def is_relative_inside(rel: str) -> bool:
+    """A relative path read from a lock that stays, as written, inside the folder it is joined to (a VCS
+    ``subdirectory``, a path under ``{project}``): not absolute, no ``..`` part, no backslash, no control character,
+    not starting with ``-``. The one rule ``_fs.join_relative`` (which then resolves links) and the lock loader
+    (``leaves_project``) apply."""
+    return not (rel.startswith(("/", "\\", "-")) or ".." in rel.split("/") or "\\" in rel or has_control(rel))
+
+
+def leaves_project(text: str) -> str:
+    """The path below the label of a ``file://{project}/...`` URL where it is not a relative path inside the
+    project (``../../x`` of ``file://{project}/../../x``, percent-decoded and normalised as every reader takes it:
+    ``fileurls.file_url_path``); "" for any other text. Bundle, pin and rebuild refused such a folder, every export
+    wrote it (``pip install ../../x``): the loader refuses it (docs/security.md)."""
+    if not text.startswith("file://{project}"):
+        return ""
+    from .fileurls import file_url_path
+
+    path = file_url_path(text)
+    return "" if is_relative_inside(path) else path
+
+
+def leaves_project_reason(text: str) -> str:
+    """Why a URL ``leaves_project`` is refused, as its message says it (the words ``_fs.join_relative`` uses); else
+    ""."""
+    path = leaves_project(text)
+    return f"{{project}} path {shown(path, 80)}: not a relative path inside the project" if path else ""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -588,7 +622,7 @@ def is_lock_url(text: str) -> bool:
     """A URL as a lock records it: an allowed scheme (VCS forms included), or envsnap's redacted ``file://``
     labels; never control characters or whitespace."""
     if _FILE_LABEL.fullmatch(text) is not None:
-        return not has_control(text) and len(text) <= 4096
+        return not has_control(text) and len(text) <= 4096 and not leaves_project(text)
     return is_url(text, LOCK_URL_SCHEMES)
 
 
@@ -660,7 +694,7 @@ def is_table_path(text: str) -> bool:
 def is_location(text: str) -> bool:
     """Where a file was found: a URL a lock may record, or a local path (display only; never an option). Neither
     holds a bidirectional formatting character: the index is written into requirements files and pylock.toml."""
-    if has_bidi(text):
+    if has_bidi(text) or leaves_project(text):
         return False
     return is_lock_url(text) or (is_text(text, 1024) and text[:1] not in ("", "-") and text == text.strip())
 

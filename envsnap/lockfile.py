@@ -1178,8 +1178,9 @@ _TOKEN = _s(grammar.is_token, "value (letters, digits and . _ + ~ -)")
 _DIGEST = _s(grammar.is_sha256_digest, "digest (sha256:<64 hex digits>)")
 _URL = dataclasses.replace(
     _s(grammar.is_lock_url, f"URL ({grammar.LOCK_URL_RULES})"),
-    why=grammar.file_url_bad_host_reason,
+    why=grammar.lock_url_reason,
 )
+_LOCATION = dataclasses.replace(_s(grammar.is_location, "index URL or path"), why=grammar.leaves_project_reason)
 
 
 def _channel(*, empty: bool) -> Rule:
@@ -1252,7 +1253,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)", empty=False),
         "size": _n(0, grammar.MAX_FILE_SIZE),
         "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),
-        "index": _s(grammar.is_location, "index URL or path"),
+        "index": _LOCATION,
         "sdist_sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
     },
     Candidate: {
@@ -1261,7 +1262,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "url": _URL,
         "size": _n(0, grammar.MAX_FILE_SIZE),
         "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),
-        "index": _s(grammar.is_location, "index URL or path"),
+        "index": _LOCATION,
     },
     PythonPackage: {
         "name": _DIST,

@@ -101,6 +101,12 @@ def _nvml_name_error(node: ast.AST) -> bool:
     )
 
 
+def _relative_inside(node: ast.AST) -> bool:
+    """``rel.startswith(("/", "\\\\", "-"))``: a relative path's own check by hand (``grammar.is_relative_inside``),
+    where bundle refused ``{project}/../../x`` and every export wrote it."""
+    return isinstance(node, ast.Tuple) and [getattr(e, "value", None) for e in node.elts] == ["/", "\\", "-"]
+
+
 RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "the lock's default name": (_lock_name, {"_defaults.py"}),
     "the cache root": (_cache_root, {"_defaults.py"}),
@@ -113,6 +119,7 @@ RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "a major.minor split": (_major_minor_split, set()),
     "labelling a path by its root": (_below_root, {"_privacy.py"}),
     "why NVML gave a GPU no name": (_nvml_name_error, {"report.py"}),
+    "a relative path inside a folder": (_relative_inside, {"grammar.py"}),
 }
 
 

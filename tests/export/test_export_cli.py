@@ -633,3 +633,46 @@ def test_a_build_context_that_cannot_be_written_whole_is_not_begun(
     assert "requirements.txt: cannot write" in result.err, result.err
     assert sorted(p.name for p in context.iterdir()) == ["requirements.txt"]
     assert not any((context / "requirements.txt").iterdir())
+
+
+def _lock_with_a_directory(rich: Snapshot, url: str, path: Path) -> Path:
+    """``rich``, pinned, with its first pinned package's file dropped and its source a local folder at ``url``,
+    sealed again: a lock written by hand, its digest right."""
+    packages = list(rich.python.packages)
+    at = next(i for i, p in enumerate(packages) if p.artifact is not None)
+    packages[at] = dataclasses.replace(packages[at], artifact=None, source=Source(kind="directory", url=url))
+    snap = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=tuple(packages)))
+    path.write_text(lockfile.dumps(snap))
+    return path
+
+
+@pytest.mark.parametrize("url", ["file://{project}/../../x", "file://{project}/a/%2E%2E/../x", "file://{project}//x"])
+def test_a_project_folder_that_leads_out_of_the_project_is_refused_by_every_format(
+    url: str, rich: Snapshot, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``file://{project}/../../x`` as a package's folder: bundle and rebuild refused it (``not a relative path
+    inside`` the project), while every export wrote it, ``pip install --no-deps ../../x`` (``/tmp/x`` with
+    --absolute-paths) and pylock's ``path = "../../x"``. The loader refuses it, so every command does: one line,
+    exit 2, nothing written."""
+    lock = _lock_with_a_directory(rich, url, tmp_path / "h.lock")
+    for fmt in sorted(export.exporters()):
+        for extra in ([], ["--absolute-paths"]):
+            out = tmp_path / f"out-{fmt}"
+            result = cli("export", lock, "-f", fmt, "-o", out, *extra)
+            assert result.code == 2, (fmt, extra, result)
+            assert result.err.count("\n") == 1 and "not a relative path inside the project" in result.err, result
+            assert not out.exists(), (fmt, extra)
+    for command in (["bundle", lock, "-o", tmp_path / "b"], ["show", lock], ["diff", lock, lock]):
+        result = cli(*command)
+        assert result.code == 2 and "not a relative path inside the project" in result.err, (command, result)
+        assert result.err.count("\n") == 1, result
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_project_folder_inside_the_project_is_still_exported(
+    rich: Snapshot, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    lock = _lock_with_a_directory(rich, "file://{project}/libs/a/../x", tmp_path / "h.lock")
+    result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r.txt")
+    assert result.code == 0, result
+    assert "./libs/x" in (tmp_path / "r.txt").read_text()
