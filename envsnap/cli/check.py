@@ -75,12 +75,15 @@ def run(args: argparse.Namespace) -> int:
     rebuilt = _rebuild_python(args.target, lock, args.python)
     if rebuilt is not None:
         chosen = select_environment(rebuilt, python_from=f"the interpreter `rebuild --target {args.target}` would take")
+        chosen_by = "rebuild"
     else:
         chosen = select_environment(args.python)
+        chosen_by = chosen.why if chosen.why in ("--python", "VIRTUAL_ENV", "CONDA_PREFIX") else "envsnap"
     if not chosen.python_layer:
         # An active conda environment without Python cannot run the locked Python: envsnap's own does.
         why = f"envsnap's own interpreter: {chosen.why} names a conda environment without Python"
         chosen = select_environment(sys.executable).replace(why=why)
+        chosen_by = "envsnap"
     report = check(
         lock,
         target=args.target,
@@ -90,9 +93,13 @@ def run(args: argparse.Namespace) -> int:
         gpu_timeout=args.gpu_timeout,
     )
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
-    _output.first_line(f"checking {args.lock} {_judged(args.target, chosen.describe())}", json_output=args.json)
+    own = _brings_own_python(args.target)
+    _output.first_line(f"checking {args.lock} {_judged(args.target, own, chosen.describe())}", json_output=args.json)
     if args.json:
-        _output.print_json({"lock": args.lock, **report.to_dict()})
+        # The interpreter judged, as the first line names it, for a script that reads only the JSON: its path (the
+        # running one where it is probed in-process) and what chose it; None where the target brings its own.
+        judged = None if own else {"path": chosen.python or sys.executable, "chosen_by": chosen_by}
+        _output.print_json({"lock": args.lock, **report.to_dict(), "python": judged})
     else:
         _output.print_table(render(report, args.lock))
     return exit_code(report, strict=args.strict)
@@ -116,13 +123,18 @@ def _rebuild_python(target: str, lock: Snapshot, python: str | None) -> str | No
     return rebuilder.preflight_python(lock, None, offline=True, dry_run=True)
 
 
-def _judged(target: str, described: str) -> str:
-    """What the check judges the lock's Python against: the interpreter chosen here, or, for a target that brings
-    its own (conda installs the locked one, an image has its base image's), none of this host's: the first line
-    of `check --target conda` named the active venv's interpreter, which the check did not use."""
+def _brings_own_python(target: str) -> bool:
+    """A target that brings its own Python (conda installs the locked one, an image has its base image's)."""
     from ..compat.target import HOST
     from ..rebuild import get
 
-    if target != HOST and get(target).target_facts.provides_python:
+    return target != HOST and get(target).target_facts.provides_python
+
+
+def _judged(target: str, own: bool, described: str) -> str:
+    """What the check judges the lock's Python against: the interpreter chosen here, or, for a target that brings
+    its own (conda installs the locked one, an image has its base image's), none of this host's: the first line
+    of `check --target conda` named the active venv's interpreter, which the check did not use."""
+    if own:
         return f"for --target {target}, which brings its own Python: no interpreter here is judged"
     return f"with {described}"

@@ -340,3 +340,40 @@ def test_a_lock_captured_on_a_gpu_warns_on_a_host_without_one(cli: Cli, tmp_path
     result = cli("check", path, "--cpu-only", "--json")
     [finding] = [f for f in json.loads(result.out)["findings"] if f["rule"] == "cuda"]
     assert finding["severity"] == "ok", finding
+
+
+def test_check_json_names_the_interpreter_judged_and_how_it_was_chosen(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check named the interpreter it judged only in its first line, on standard error under --json: a script
+    reading the JSON could not tell which Python was checked. ``python`` holds its path and what chose it (the
+    rebuild's search for --target venv, --python, envsnap's own), and is null for a target that brings its own."""
+    from envsnap.rebuild import venv
+
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX", "ENVSNAP_TARGET_PYTHON"):
+        monkeypatch.delenv(variable, raising=False)
+    found = tmp_path / "py" / "bin" / "python3"
+    found.parent.mkdir(parents=True)
+    found.symlink_to(sys.executable)
+
+    def find(lock_: Any, python: str | None, *, offline: bool, install: bool = False) -> Any:
+        return venv.Interpreter(str(found), platform.python_version(), venv.UV_FOUND), []
+
+    monkeypatch.setattr(venv, "find_interpreter", find)
+    lock = write(tmp_path, sample_lock(python=sample_python(version=platform.python_version())))
+    data = json.loads(cli("check", lock, "--target", "venv", "--json").out)
+    assert data["python"] == {"path": str(found), "chosen_by": "rebuild"}, data["python"]
+    assert data["target"] == "venv" and "findings" in data  # the keys it had stay
+    data = json.loads(cli("check", lock, "--target", "venv", "--python", str(found), "--json").out)
+    assert data["python"] == {"path": str(found), "chosen_by": "--python"}, data["python"]
+    data = json.loads(cli("check", lock, "--json").out)
+    assert data["python"] == {"path": sys.executable, "chosen_by": "envsnap"}, data["python"]
+    venv_dir = tmp_path / "active"
+    (venv_dir / "bin").mkdir(parents=True)
+    (venv_dir / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv_dir / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv_dir))
+    data = json.loads(cli("check", lock, "--json").out)
+    assert data["python"] == {"path": str(venv_dir / "bin" / "python"), "chosen_by": "VIRTUAL_ENV"}, data["python"]
+    data = json.loads(cli("check", lock, "--target", "conda", "--json").out)
+    assert data["python"] is None, data["python"]

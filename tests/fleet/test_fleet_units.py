@@ -894,7 +894,10 @@ def test_a_node_answers_what_check_and_verify_answer_on_the_same_host(
                 assert mine["rule"] in ("python", "wheels") and "--python" in checks["remedy"], (name, checks)
                 assert mine["remedy"].startswith("activate a venv or conda environment of "), (name, mine)
                 mine["remedy"] = checks["remedy"]
-        assert _same_disk(answer["check"]) == _same_disk({k: v for k, v in report.items() if k != "lock"}), name
+        # check's own keys beside the report: the lock's path and the interpreter it judged (the node's answer names
+        # its environment apart).
+        judged = {k: v for k, v in report.items() if k not in ("lock", "python")}
+        assert _same_disk(answer["check"]) == _same_disk(judged), name
         mismatches = [
             d for d in json.loads(verified.out)["differences"] if d["severity"] == "mismatch" and d["area"] == "python"
         ]
