@@ -351,6 +351,25 @@ def lock_url_refused(text: str, limit: int = 80) -> str:
     return f"not a valid URL ({lock_url_reason(text) or LOCK_URL_RULES}): {shown(text, limit)}"
 
 
+# What a conda channel a lock records may be (``is_conda_channel``), as a refusal names it where no rule is the reason.
+CONDA_CHANNEL_RULES = "a URL or a name"
+_CONDA_CHANNEL_NAME_RULES = "a name: parts of letters, digits and . _ - joined by /, no .."
+
+
+def conda_channel_refused_reason(text: str) -> str:
+    """The rule a channel ``is_conda_channel`` refuses breaks, as lock loading and the conda probe name it: a URL's
+    (``file_url_bad_host_reason``, else the rules a lock's URL keeps) where it is one, else a channel name's. A
+    conda-meta record's ``file://https://host/x`` was "not a valid conda channel", naming no rule."""
+    if "://" in text:
+        return file_url_bad_host_reason(text) or f"a URL: {LOCK_URL_RULES}"
+    return _CONDA_CHANNEL_NAME_RULES
+
+
+def conda_channel_refused(text: str, limit: int = 80) -> str:
+    """Why ``text``, a channel ``is_conda_channel`` refuses, is refused (``conda_channel_refused_reason``)."""
+    return f"not a valid conda channel ({conda_channel_refused_reason(text)}): {shown(text, limit)}"
+
+
 def is_bounded_int(value: object, lo: int = 0, hi: int = MAX_INT) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 

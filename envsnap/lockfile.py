@@ -1185,9 +1185,10 @@ _LOCATION = dataclasses.replace(_s(grammar.is_location, "index URL or path"), wh
 
 def _channel(*, empty: bool) -> Rule:
     """A conda channel, a URL or a name: a ``file://https://...`` one breaks the URL's rule, and is refused naming it
-    as a URL is (it named "a URL or a name", both of which it keeps)."""
-    rule = _s(grammar.is_conda_channel, "conda channel (a URL or a name)", empty=empty)
-    return dataclasses.replace(rule, why=grammar.file_url_bad_host_reason)
+    as a URL is (it named "a URL or a name", both of which it keeps); another, the rule of the kind it is
+    (``grammar.conda_channel_refused_reason``, which the conda probe names too)."""
+    rule = _s(grammar.is_conda_channel, f"conda channel ({grammar.CONDA_CHANNEL_RULES})", empty=empty)
+    return dataclasses.replace(rule, why=grammar.conda_channel_refused_reason)
 
 
 _DIST = _s(grammar.is_canonical_name, "distribution name (PEP 503 normalised)", empty=False)

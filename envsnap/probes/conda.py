@@ -23,6 +23,7 @@ from .._frozen import frozen
 from .._privacy import PathRedactor, strip_channel_token
 from ..errors import ProbeError
 from ..grammar import (
+    conda_channel_refused,
     is_conda_build,
     is_conda_channel,
     is_conda_depends,
@@ -30,6 +31,7 @@ from ..grammar import (
     is_conda_subdir,
     is_conda_version,
     is_lock_url,
+    lock_url_refused,
     shown,
 )
 from ..model import Conda, CondaPackage, Noarch, PythonEnv
@@ -142,11 +144,15 @@ def parse_record(data: Any, redact: PathRedactor | None = None) -> CondaPackage:
         ("version", data["version"], is_conda_version),
         ("build", build, is_conda_build),
         ("subdir", subdir, is_conda_subdir),
-        ("channel", channel, is_conda_channel),
-        ("url", url, is_lock_url),
     ):
         if value and not valid(value):
             raise ValueError(f"{key}: {shown(value)} is not a valid conda {key}")
+    # A URL and a channel name the rule they break, as lock loading names it: the url first, which a channel
+    # without a field of its own is made of (a bad url was named as that channel, no rule said).
+    if url and not is_lock_url(url):
+        raise ValueError(f"url: {lock_url_refused(url)}")
+    if channel and not is_conda_channel(channel):
+        raise ValueError(f"channel: {conda_channel_refused(channel)}")
     return CondaPackage(
         name=data["name"],
         version=data["version"],

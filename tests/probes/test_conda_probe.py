@@ -297,3 +297,50 @@ def test_capture_skips_a_record_the_lock_would_refuse_and_the_lock_loads(
     loaded = lockfile.load(lock)
     assert loaded.conda is not None
     assert sorted(p.name for p in loaded.conda.packages) == ["hello-tool", "python", "tinyutil"]
+
+
+_HOST_RULE = "a file URL's authority is a host or none, not 'https:': a local file is file:///PATH"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        (
+            "channel",
+            "file://https://host/x",
+            f"channel: not a valid conda channel ({_HOST_RULE}): 'file://https://host/x'",
+        ),
+        (
+            "channel",
+            "https://conda.example/my channel",
+            "channel: not a valid conda channel (a URL: an allowed scheme, no spaces, control or bidirectional "
+            "formatting characters): 'https://conda.example/my channel'",
+        ),
+        (
+            "channel",
+            "my channel",
+            "channel: not a valid conda channel (a name: parts of letters, digits and . _ - joined by /, no ..): "
+            "'my channel'",
+        ),
+        (
+            "url",
+            "file://https://host/x/linux-64/xz-1.0-h0.conda",
+            f"url: not a valid URL ({_HOST_RULE}): 'file://https://host/x/linux-64/xz-1.0-h0.conda'",
+        ),
+    ],
+)
+def test_capture_names_the_rule_a_records_channel_or_url_breaks(
+    tmp_path: Path, cli: Callable[..., Any], field: str, value: str, said: str
+) -> None:
+    """A conda-meta record whose channel is no URL a lock keeps (``file://https://host/x``, a pasted URL; a space)
+    was skipped with ``channel: 'file://https://host/x' is not a valid conda channel``, naming no rule it breaks; a
+    bad url was named as the channel made of it. The warning names the record's field and the rule, as lock loading
+    names it (``grammar``'s one rule)."""
+    prefix = tmp_path / "env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    record = prefix / "conda-meta" / "xz-1.0-h0.json"
+    data = {"name": "xz", "version": "1.0", "build": "h0", "build_number": 0, "subdir": "linux-64", field: value}
+    record.write_text(json.dumps({**data, "depends": [], "files": []}))
+    result = cli("capture", "--prefix", prefix, "-o", tmp_path / "envsnap.lock", "--no-cache")
+    assert result.code == 0, result
+    assert f"warning: conda: conda-meta/{record.name}: {said}; record skipped" in result.err, result.err
