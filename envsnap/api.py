@@ -23,12 +23,15 @@ def check(
     cpu_only: bool = False,
     cache: bool = True,
     gpu_timeout: float | None = None,
+    python_named: str | None = None,
 ) -> Report:
     """The compatibility report of ``lock`` on ``host`` (default: probe this host, with ``python`` as the
     interpreter that would run the environment) for ``target``: "host" or a rebuild target's name (``envsnap
     rebuild``'s ``--target``; an unknown one is bad input, exit code 2), probed here, or a ready ``Target``.
     ``cache``: False probes without the capture cache (``--no-cache``). ``gpu_timeout``: how long the probe waits
-    for NVML (``--gpu-timeout``; default ``GPU_TIMEOUT``), which a finding about a driver that did not answer names."""
+    for NVML (``--gpu-timeout``; default ``GPU_TIMEOUT``), which a finding about a driver that did not answer names.
+    ``python_named``: how an error of the probe names ``python`` (``TargetEnvironment.named``; default: as
+    ``--python`` names it)."""
     if isinstance(target, Target):
         resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
     else:
@@ -40,6 +43,7 @@ def check(
         visible = resolved.cuda_visible_devices or ""
         options = CaptureOptions(
             python_path=python,
+            python_named=python_named,
             project_state=False,
             use_cache=cache,
             interpreter_only=resolved.facts.installs_packages,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from condafixtures import CondaEnv, create_env, make_wheel
+from testutil import sample_lock
 
 from envsnap import lockfile
 from envsnap.rebuild import RebuildRequest
@@ -335,3 +336,37 @@ def test_a_chosen_environment_is_an_immutable_value() -> None:
     assert "python_layer=True" in repr(chosen)
     with pytest.raises(AttributeError):
         chosen.why = "x"  # type: ignore[misc]
+
+
+def _broken_venv(root: Path) -> Path:
+    """A venv whose interpreter runs but is no Python (a shell script that fails)."""
+    (root / "bin").mkdir(parents=True)
+    (root / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (root / "bin" / "python").write_text("#!/bin/sh\necho broken >&2\nexit 1\n")
+    (root / "bin" / "python").chmod(0o755)
+    return root / "bin" / "python"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("capture", "-o", "{tmp}/out.lock"), ("verify", "{lock}"), ("check", "{lock}"), ("fleet", "node", "{lock}")],
+)
+def test_a_probe_error_names_the_interpreter_envsnap_chose_not_an_option_never_typed(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """The target probe's errors said ``--python PATH: ...`` even where no --python was typed: ``fleet node``, which
+    has no such option, and capture, verify or check of the active venv. They name the environment's interpreter;
+    a typed --python is still named as the option."""
+    lock = lockfile.dump(sample_lock(), tmp_path / "envsnap.lock")
+    python = _broken_venv(tmp_path / "venv")
+    args = [a.format(tmp=tmp_path, lock=lock) for a in command]
+    res = _envsnap(*args, cwd=tmp_path, unset=("SLURMD_NODENAME",), VIRTUAL_ENV=str(tmp_path / "venv"))
+    assert res.returncode == 2, res
+    [line] = res.stderr.splitlines()
+    assert line == f"envsnap: error: the environment's interpreter {python}: not a working Python interpreter (broken)"
+    if command[0] != "fleet":
+        res = _envsnap(*args, "--python", python, cwd=tmp_path)
+        assert res.returncode == 2, res
+        assert res.stderr.splitlines() == [
+            f"envsnap: error: --python {python}: not a working Python interpreter (broken)"
+        ]

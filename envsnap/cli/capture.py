@@ -101,12 +101,15 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.pending import PendingProbe
 
     probe = (
-        PendingProbe(chosen.python, use_cache=use_cache) if chosen.python is not None and chosen.python_layer else None
+        PendingProbe(chosen.python, use_cache=use_cache, named=chosen.named())
+        if chosen.python is not None and chosen.python_layer
+        else None
     )
     from ..probes.interface import CaptureOptions
 
     options = CaptureOptions(
         python_path=chosen.python,
+        python_named=chosen.named(),
         project_dir=args.project,
         conda_prefix=chosen.conda_prefix,
         python_layer=chosen.python_layer,

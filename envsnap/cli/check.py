@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         lock,
         target=args.target,
         python=chosen.python,
+        python_named=chosen.named(),
         cpu_only=args.cpu_only,
         cache=not args.no_cache,
         gpu_timeout=args.gpu_timeout,

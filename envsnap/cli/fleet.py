@@ -389,7 +389,7 @@ def run_node(args: argparse.Namespace) -> int:
     chosen, environment, python_layer = node_target(os.environ)
     # The target interpreter scans its environment from now on, while the rest of envsnap and the lock load (as
     # capture and verify start it); a bad lock still ends the command, and the probe with it.
-    started = PendingProbe(chosen.python)
+    started = PendingProbe(chosen.python, named=chosen.named())
     from .. import lockfile
     from ..fleet.node import answer_exit, probe
 

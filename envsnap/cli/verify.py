@@ -92,7 +92,7 @@ def _verify(
     from ..probes.pending import PendingProbe
 
     probe = (
-        PendingProbe(chosen.python, check_files=args.files, use_cache=use_cache)
+        PendingProbe(chosen.python, check_files=args.files, use_cache=use_cache, named=chosen.named())
         if chosen.python is not None and chosen.python_layer
         else None
     )

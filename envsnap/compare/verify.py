@@ -121,6 +121,7 @@ def verify(
         if environment is not None:
             actual = capture(
                 environment.python,
+                python_named=environment.named(),
                 changed_files=changed,
                 conda_prefix=environment.conda_prefix,
                 python_layer=environment.python_layer,

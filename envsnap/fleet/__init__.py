@@ -252,7 +252,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
         return PrologOutcome(0, "")
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
     chosen, environment, python_layer = node_target(env)
-    started = PendingProbe(chosen.python)  # scans while the lock loads
+    started = PendingProbe(chosen.python, named=chosen.named())  # scans while the lock loads
     try:
         lock = lockfile.load(path)
     except LockfileError as exc:

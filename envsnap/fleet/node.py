@@ -235,7 +235,7 @@ def node_target(environ: Mapping[str, str]) -> tuple[TargetEnvironment, str, boo
     chosen = select_environment(None, environ=environ, python_option=False)
     environment, python_layer = chosen.describe(), chosen.python_layer
     if not python_layer:
-        chosen = select_environment(sys.executable, environ=environ)
+        chosen = select_environment(sys.executable, environ=environ, python_from="envsnap's own interpreter")
     return chosen, environment, python_layer
 
 
@@ -279,7 +279,10 @@ def probe(
     if say is not None:
         probes = tuple(_announced(p, say) if p.name == "nvidia" and not isinstance(p, NotAsked) else p for p in probes)
     options = CaptureOptions(
-        python_path=target.python, conda_prefix=target.conda_prefix, python_layer=target.python_layer
+        python_path=target.python,
+        python_named=target.named(),
+        conda_prefix=target.conda_prefix,
+        python_layer=target.python_layer,
     )
     if gpu_timeout is not None:
         options = dataclasses.replace(options, gpu_timeout=gpu_timeout)

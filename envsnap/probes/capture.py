@@ -165,6 +165,7 @@ def run_capture(
             started = None
         pending = started or python.PendingProbe(
             options.python_path,
+            named=options.python_named,
             check_files=options.check_files,
             use_cache=options.use_cache,
             interpreter_only=options.interpreter_only,

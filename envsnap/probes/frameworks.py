@@ -269,7 +269,7 @@ def deep(ctx: ProbeContext) -> ProbeResult[dict[str, Framework]]:
     from .python import resolve_interpreter
 
     opts = ctx.options
-    target = resolve_interpreter(opts.python_path) if opts.python_path else sys.executable
+    target = resolve_interpreter(opts.python_path, opts.python_named) if opts.python_path else sys.executable
     fw, costs, warnings = deepen(found, target, opts.deep_timeout, ctx.environ)
     # An import error's last line names whatever failed to load, wherever it lives (/scratch/<user>/...).
     redact = ctx.redact

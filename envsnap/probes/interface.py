@@ -252,6 +252,8 @@ class CaptureOptions:
     """What to capture and how (the keywords ``envsnap.capture`` takes)."""
 
     python_path: str | None = None  # the interpreter to probe; None: the one running envsnap
+    # How an error names it (``TargetEnvironment.named``); None: as ``--python`` names it, typed by the user
+    python_named: str | None = None
     project_dir: str | None = None  # the project whose git state to record; None: the working directory's
     # False: the project's root still places paths ({project}), but its git state (status, diff, remote: several
     # git subprocesses) is not read; for a capture that only compares (check, verify, a rebuild's preflight)

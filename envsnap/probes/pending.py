@@ -13,7 +13,7 @@ import sys
 from .. import _runner
 from .._defaults import PROBE_TIMEOUT, capture_cache_path
 from ..errors import ProbeError
-from .target import resolve_interpreter
+from .target import interpreter_named, resolve_interpreter
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class PendingProbe:
         use_cache: bool = True,
         moved: tuple[str, str] | None = None,
         interpreter_only: bool = False,
+        named: str | None = None,
     ):
         """``use_cache``: reuse the RECORD digests of the last capture of this interpreter where nothing they
         were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones.
@@ -88,8 +89,12 @@ class PendingProbe:
 
         With ``use_cache``, a probe that reads distributions also takes and keeps RECORD digests by their
         content (``_pyprobe._RecordMemo``), ``moved`` or not: a rebuild's new venv holds the RECORDs the last
-        rebuild of the same wheels read."""
+        rebuild of the same wheels read.
+
+        ``named``: how an error names the interpreter (``TargetEnvironment.named``: ``the environment's interpreter
+        /x`` where envsnap chose it, ``--python /x`` where the user typed it, the default)."""
         self.python = python
+        self.named = named or interpreter_named(python or sys.executable)
         self.interpreter_only = interpreter_only
         self._raw: RawPython | None = None
         self._proc: _runner.Running | None = None
@@ -113,7 +118,7 @@ class PendingProbe:
                 _pyprobe.probe(check_files=check_files, cache_path=self.cache_path, memo_path=self.memo_path)
             )
             return
-        exe = resolve_interpreter(python)
+        exe = resolve_interpreter(python, self.named)
         self.cache_path = _records_cache(exe) if use_cache and moved is None and not interpreter_only else None
         self.memo_path = _record_memo() if use_cache and not interpreter_only and not check_files else None
         # -E: PYTHON* variables of this process must not steer the target; -s only where PYTHONNOUSERSITE keeps
@@ -127,7 +132,7 @@ class PendingProbe:
         args += ["--memo", self.memo_path] if self.memo_path else []
         self._proc = _runner.start([*args, *(["--wait"] if moved else [])], held=moved is not None)
         if self._proc.error is not None:
-            raise ProbeError(f"--python {python}: not a working Python interpreter ({self._proc.error.stderr})")
+            raise ProbeError(f"{self.named}: not a working Python interpreter ({self._proc.error.stderr})")
 
     def set_up(self, timeout: float) -> bool:
         """Whether a ``moved`` probe's interpreter has started and the probe is set up (or it ended) within
@@ -151,24 +156,20 @@ class PendingProbe:
             self.on_wait(True, PROBE_TIMEOUT)
         out, err = res.stdout, res.stderr
         if res.timed_out:
-            raise ProbeError(f"--python {self.python}: the probe did not finish within {PROBE_TIMEOUT:g} s")
+            raise ProbeError(f"{self.named}: the probe did not finish within {PROBE_TIMEOUT:g} s")
         if res.flooded:
-            raise ProbeError(f"--python {self.python}: the probe {err} (is it a Python interpreter?)")
+            raise ProbeError(f"{self.named}: the probe {err} (is it a Python interpreter?)")
         if res.returncode != 0:
             last = (err.strip().splitlines() or ["no output"])[-1]
             if last.startswith("SyntaxError"):
                 # The interpreter runs, but cannot even compile the probe: Python 2 or 3.6 and older.
-                raise ProbeError(
-                    f"--python {self.python}: too old for envsnap's probe, which needs Python >= 3.7 ({last})"
-                )
-            raise ProbeError(f"--python {self.python}: not a working Python interpreter ({last})")
+                raise ProbeError(f"{self.named}: too old for envsnap's probe, which needs Python >= 3.7 ({last})")
+            raise ProbeError(f"{self.named}: not a working Python interpreter ({last})")
         try:
             data = json.loads(out)
         except ValueError:
-            raise ProbeError(
-                f"--python {self.python}: the probe printed no JSON (is it a Python interpreter?)"
-            ) from None
-        self._raw = self._answer(data, f"--python {self.python}")
+            raise ProbeError(f"{self.named}: the probe printed no JSON (is it a Python interpreter?)") from None
+        self._raw = self._answer(data, self.named)
         return self._raw
 
     @property

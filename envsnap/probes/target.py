@@ -15,8 +15,17 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-def resolve_interpreter(python: str) -> str:
-    """An interpreter given by path or by name on PATH; a clear error when it is neither."""
+def interpreter_named(python: str, why: str = "--python") -> str:
+    """How an error names an interpreter: by the option where the user typed it (``--python /x``), else as what it
+    is (``the environment's interpreter /x``). The target probe's errors said ``--python /x`` of the active venv's
+    interpreter, and in ``fleet node``, which has no ``--python``."""
+    return f"--python {python}" if why == "--python" else f"the environment's interpreter {python}"
+
+
+def resolve_interpreter(python: str, named: str | None = None) -> str:
+    """An interpreter given by path or by name on PATH; a clear error when it is neither, naming it as ``named``
+    says (``interpreter_named``; default: as ``--python`` names it)."""
+    named = named or interpreter_named(python)
     if os.sep in python:
         candidate = python
     else:
@@ -34,17 +43,17 @@ def resolve_interpreter(python: str) -> str:
             if (Path(candidate) / rel).exists():
                 return str(Path(candidate) / rel)
         for rel in ("bin/python", "bin/python3"):
-            _refuse_broken_link(os.path.join(candidate, rel), python)
-        raise ProbeError(f"--python {python}: a directory with no bin/python in it")
-    _refuse_broken_link(candidate, python)
+            _refuse_broken_link(os.path.join(candidate, rel), named)
+        raise ProbeError(f"{named}: a directory with no bin/python in it")
+    _refuse_broken_link(candidate, named)
     if not os.path.exists(candidate):
-        raise ProbeError(f"--python {python}: no such interpreter")
+        raise ProbeError(f"{named}: no such interpreter")
     if not os.access(candidate, os.X_OK):
-        raise ProbeError(f"--python {python}: not executable")
+        raise ProbeError(f"{named}: not executable")
     runs = script_interpreter(candidate)
     if runs is not None:
         # Running it would run the user's script (a training run, say) with the probe's path as arguments.
-        raise ProbeError(f"--python {python}: a Python script (its first line runs {runs}), not an interpreter")
+        raise ProbeError(f"{named}: a Python script (its first line runs {runs}), not an interpreter")
     # Absolute: "./python" must not become "python", which the exec would look up on PATH instead.
     return os.path.abspath(candidate)
 
@@ -75,11 +84,11 @@ def script_interpreter(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def _refuse_broken_link(path: str, python: str) -> None:
+def _refuse_broken_link(path: str, named: str) -> None:
     """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
     if os.path.islink(path) and not os.path.exists(path):
         raise ProbeError(
-            f"--python {python}: {path} is a broken link to {os.readlink(path)} "
+            f"{named}: {path} is a broken link to {os.readlink(path)} "
             "(the interpreter this environment was made from is gone)"
         )
 
@@ -131,6 +140,10 @@ class TargetEnvironment:
     def cache_identity(self) -> str:
         """The environment's name for its capture cache files (``cache_identity``)."""
         return cache_identity(self.python, self.conda_prefix, self.python_layer)
+
+    def named(self) -> str:
+        """How an error names the interpreter probed (``interpreter_named``): ``--python /x`` only where typed."""
+        return interpreter_named(self.python or sys.executable, self.why)
 
     def describe(self) -> str:
         """For the terminal: a path may hold control characters."""
@@ -203,7 +216,8 @@ def select_environment(
             # A conda prefix given for its interpreter, as --python takes a prefix, holds none: it is chosen as
             # CONDA_PREFIX chooses one, with no Python layer, not refused as a folder without bin/python.
             return TargetEnvironment(None, os.path.abspath(python), python_from, python, python_layer=False)
-        return TargetEnvironment(resolve_interpreter(python), python, python_from, prefix)
+        resolved = resolve_interpreter(python, interpreter_named(python, python_from))
+        return TargetEnvironment(resolved, python, python_from, prefix)
     if prefix is not None:
         require_prefix_dir(prefix)
         exe = _interpreter_in(prefix)
