@@ -21,6 +21,7 @@ from ..errors import BadOptionError, RebuildError, RequiresPythonError
 from ..grammar import is_python_version, is_system_version, shown
 from ..model import Snapshot
 from ..platforms import debian_upstream, interpreter_debs, major_minor, numbers
+from ..report import counted
 from ..requires_python import describe, excluding
 
 
@@ -123,6 +124,19 @@ def cudnn_flavour(cuda: str, cudnn_version: str) -> str:
     if major == "8" and not newer:
         return "cudnn8"
     raise RebuildError(f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image")
+
+
+def refuses_conda(lock: Snapshot) -> str:
+    """Why the docker target cannot rebuild ``lock`` as a conda environment ("" when it is none): its image's
+    environment is a venv. The one rule for every command that says so: ``rebuild`` refuses the lock as it is read,
+    ``check --target docker`` fails it (the platform rule), ``export -f dockerfile`` refuses it, and
+    ``bundle --with-base-image`` saves no base image for it. Here, where the check imports it without the spec."""
+    if lock.conda is not None and lock.conda.packages:
+        return (
+            f"the lock holds a conda environment ({counted(len(lock.conda.packages), 'conda package')}); the docker "
+            "target rebuilds pip environments only"
+        )
+    return ""
 
 
 def choose(

@@ -20,7 +20,6 @@ from ..artifacts import debs as deb_files
 from ..artifacts.bundle import requirements_text
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot, SystemPackage
-from ..report import counted
 from . import apt, baseimage
 
 ENV_DIR = "/opt/env"
@@ -202,17 +201,6 @@ def check_architecture(lock: Snapshot, machine: str, where: str) -> None:
         )
 
 
-def refuses_conda(lock: Snapshot) -> str:
-    """Why the docker target cannot rebuild ``lock`` as a conda environment ("" when it is none): its image's
-    environment is a venv. ``bundle --with-base-image`` saves no base image for such a lock either."""
-    if lock.conda is not None and lock.conda.packages:
-        return (
-            f"the lock holds a conda environment ({counted(len(lock.conda.packages), 'conda package')}); the docker "
-            "target rebuilds pip environments only"
-        )
-    return ""
-
-
 def make_spec(
     lock: Snapshot,
     options: DockerOptions,
@@ -228,7 +216,7 @@ def make_spec(
     build context, never from apt). ``offline``: what is neither carried nor pinned is not fetched with apt but
     expected in the base image, checked by the build. ``left_to_base``: the base image (its reference) the bundle
     was made on and the names of the packages it left to that image, which held them (its system-base.json)."""
-    refused = refuses_conda(lock)
+    refused = baseimage.refuses_conda(lock)
     if refused:
         # The image's environment is a venv: conda packages would be missing and verify would fail late. The
         # wrong target for the lock is bad input (exit 2), as a pip lock is for the conda target.

@@ -45,7 +45,6 @@ from ..dockerfile.spec import (
     check_architecture,
     interpreter_names,
     make_spec,
-    refuses_conda,
     render_context,
     render_dockerfile,
     split_reference,
@@ -111,7 +110,7 @@ class DockerRebuilder(Rebuilder):
         self._connect = connect or _docker_engine.engine
 
     def refuse_lock(self, lock: Snapshot, lock_path: Path) -> None:
-        refused = refuses_conda(lock)
+        refused = baseimage.refuses_conda(lock)
         if refused:
             # The wrong target for the lock: bad input, before the check and the engine are asked (it was exit 4
             # after both), as a pip lock is for the conda target and as export -f dockerfile refuses it.
@@ -1004,7 +1003,7 @@ def no_system_packages_for(lock: Snapshot) -> str:
 
 
 def _conda_rebuilt_without(lock: Snapshot, what: str) -> str:
-    if refuses_conda(lock):
+    if baseimage.refuses_conda(lock):
         return (
             f"a conda lock is rebuilt by the conda target, which {what} (the docker target rebuilds pip "
             "environments only)"

@@ -460,6 +460,50 @@ def test_a_lock_without_conda_packages_fails_the_check_for_the_conda_target(tmp_
     assert [(f["component"], f["rule"]) for f in failed] == [("conda packages", "platform")], failed
 
 
+@pytest.mark.parametrize("reachable", [True, False])
+def test_a_conda_lock_fails_the_check_for_the_docker_target(reachable: bool) -> None:
+    """``rebuild --target docker`` refuses a conda environment's lock (its image's environment is a venv), and
+    ``check --target docker`` of it said `compatible`, exit 0. The check fails it with the rebuild's reason, whether
+    the engine answers or not, once: conda's Python packages the lock records are not named again."""
+    engine = DockerFacts(reachable=reachable, architecture="x86_64", os_type="linux", error="" if reachable else "x")
+    packages = (CondaPackage("numpy", "2.0.0", subdir="linux-64"),)
+    managed = dataclasses.replace(pkg("numpy", "2.0.0"), conda_managed=True)
+    lock = snapshot(packages=[managed], conda=Conda(subdir="linux-64", packages=packages))
+    findings = [f for f in platform.check(lock, snapshot(), target_of("docker", docker=engine)) if f.severity != "ok"]
+    assert [(f.severity, f.component, f.found, f.remedy) for f in findings] == [
+        (
+            "fail",
+            "conda packages",
+            "the lock holds a conda environment (1 conda package); the docker target rebuilds pip environments only",
+            "rebuild it with --target conda",
+        )
+    ]
+    for other in (HOST, target_of("conda")):
+        assert all(f.component != "conda packages" for f in platform.check(lock, snapshot(), other))
+    pip_lock = snapshot(packages=[pkg("six", "1.17.0", "py2.py3-none-any")])
+    assert all(f.component != "conda packages" for f in platform.check(pip_lock, snapshot(), target_of("docker")))
+
+
+def test_check_of_a_conda_lock_for_the_docker_target_gives_the_rebuilds_reason(tmp_path: Any, cli: Any) -> None:
+    """A user checks first to know whether ``rebuild --target docker`` will work: it refuses a conda lock (exit 2)
+    and the check said `compatible`, exit 0. The check fails, exit 3, with the reason the rebuild gives."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0", subdir="linux-64"),))
+    path = lockfile.dump(sample_lock(conda=conda), tmp_path / "conda.lock")
+    result = cli("check", path, "--target", "docker", "--json")
+    assert result.code == 3, result
+    failed = [f for f in json.loads(result.out)["findings"] if f["component"] == "conda packages"]
+    assert [(f["severity"], f["rule"], f["remedy"]) for f in failed] == [
+        ("fail", "platform", "rebuild it with --target conda")
+    ]
+    rebuilt = cli("rebuild", path, "--target", "docker", "--dry-run", "--dest", tmp_path / "ctx")
+    assert rebuilt.code == 2, rebuilt
+    assert f"{path}: {failed[0]['found']}: use --target conda" in rebuilt.err
+
+
 def test_platform_for_docker_uses_the_engine() -> None:
     engine = DockerFacts(reachable=True, architecture="aarch64", os_type="linux")
     [f] = platform.check(snapshot(), snapshot(), target_of("docker", docker=engine))

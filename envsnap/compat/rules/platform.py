@@ -14,7 +14,7 @@ NAME = "platform"
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
-        return _container(lock, host, target) + _conda_installed(lock, target)
+        return _container(lock, host, target) + (_pip_only(lock) or _conda_installed(lock, target))
     conda = _conda_platform(lock, host) + _conda_installed(lock, target) + _no_conda_packages(lock, target)
     return _host(lock, host, target) + conda
 
@@ -34,6 +34,18 @@ def _no_conda_packages(lock: Snapshot, target: Target) -> list[Finding]:
             NAME,
         )
     ]
+
+
+def _pip_only(lock: Snapshot) -> list[Finding]:
+    """A container target's image holds a venv: ``rebuild --target docker`` refuses a conda environment's lock as it
+    reads it (exit 2), and the check said it was compatible. The check fails it with the rebuild's reason (one rule,
+    ``refuses_conda``), whatever the engine answers, and in place of naming conda's Python packages it records."""
+    from ...dockerfile.baseimage import refuses_conda
+
+    refused = refuses_conda(lock)
+    if not refused:
+        return []
+    return [Finding("fail", "conda packages", "a pip environment", refused, "rebuild it with --target conda", NAME)]
 
 
 def _conda_installed(lock: Snapshot, target: Target) -> list[Finding]:
