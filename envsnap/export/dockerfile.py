@@ -10,13 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import lockfile
+from ..dockerfile.baseimage import refuses_conda
 from ..dockerfile.spec import DockerOptions, make_spec, render_context
 from ..errors import EnvsnapError
 from ..model import Snapshot
 from .interface import Exporter, ExportError, UnpinnedError
 
+# What export can do with a conda lock instead: rebuild's remedy, "use --target conda", names an option export has not.
+CONDA_INSTEAD = (
+    "export it with -f environment-yml, -f conda-explicit or -f conda-lock, or rebuild it with "
+    "`envsnap rebuild LOCK --target conda`"
+)
+
 
 def render(snapshot: Snapshot) -> Mapping[str, bytes]:
+    refused = refuses_conda(snapshot)
+    if refused:
+        # The rebuild's reason (one rule), with export's remedy; before the wheels, which a conda lock's refusal
+        # does not depend on.
+        raise ExportError(f"cannot export a Dockerfile: {refused}: {CONDA_INSTEAD}")
     sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
     missing = [
         p

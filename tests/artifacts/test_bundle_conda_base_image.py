@@ -76,7 +76,11 @@ def test_the_docker_target_counts_a_conda_locks_one_package_in_the_singular(
     assert result.err == f"envsnap: error: env.lock: {refusal}\n"
     result = cli("export", "env.lock", "-f", "dockerfile", "-o", "Dockerfile")
     assert result.code == 2, result
-    assert result.err.strip().splitlines()[-1] == f"envsnap: error: cannot export a Dockerfile: {refusal}"
+    reason = refusal.removesuffix(": use --target conda")  # export has no --target: it names what it has instead
+    assert result.err.strip().splitlines()[-1] == (
+        f"envsnap: error: cannot export a Dockerfile: {reason}: export it with -f environment-yml, -f conda-explicit "
+        "or -f conda-lock, or rebuild it with `envsnap rebuild LOCK --target conda`"
+    )
 
 
 def test_a_conda_lock_bundled_into_an_archive_with_system_packages_carries_none_and_says_so(

@@ -752,6 +752,25 @@ def test_a_conda_lock_is_bad_input_for_a_docker_rebuild(cli, tmp_path: Path, for
     assert exported.code == 2 and exported.err.count("\n") == 1, exported
 
 
+def test_export_of_a_conda_lock_as_a_dockerfile_names_what_export_can_do_instead(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`export -f dockerfile` refused a conda lock saying "use --target conda", an option export does not have: it
+    names the conda formats export writes and the rebuild that takes the lock, with the rebuild's reason."""
+    from envsnap import lockfile
+
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),))
+    lock = lockfile.dump(dataclasses.replace(cpu_lock(), conda=conda), tmp_path / "conda.lock")
+    exported = cli("export", lock, "--format", "dockerfile", "-o", tmp_path / "ctx")
+    assert exported.code == 2, exported
+    assert exported.err == (
+        "envsnap: error: cannot export a Dockerfile: the lock holds a conda environment (1 conda package); the "
+        "docker target rebuilds pip environments only: export it with -f environment-yml, -f conda-explicit or "
+        "-f conda-lock, or rebuild it with `envsnap rebuild LOCK --target conda`\n"
+    )
+    assert not (tmp_path / "ctx").exists()
+    for fmt in ("environment-yml", "conda-explicit", "conda-lock"):  # each named is a format export has
+        assert cli("export", "--list").out.count(f"{fmt} ") >= 1, fmt
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
