@@ -304,13 +304,6 @@ def test_a_rebuild_dest_that_cannot_be_made_is_a_usage_error(tmp_path: Path, cli
     ]
 
 
-def test_bundle_with_base_image_into_an_archive_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
-    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
-    result = cli("bundle", lock, "-o", tmp_path / "b.tar.gz", "--with-base-image", "--offline")
-    assert result.code == 2 and "--with-base-image needs a directory bundle" in result.err, result
-    assert not (tmp_path / "b.tar.gz").exists()
-
-
 def test_bundle_base_image_without_what_it_applies_to_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     """``--base-image`` alone was ignored, exit 0: it names the base for --with-base-image or --with-system-packages."""
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
@@ -405,7 +398,6 @@ BAD_ARGUMENTS: list[tuple[str, ...]] = [
     ("bundle", "{gone}", "-o", "{dir}/b"),
     ("bundle", "{lock}", "-o", "{full}"),
     ("bundle", "{lock}", "-o", "{text}"),  # an existing file: was exit 4, a bundle that could not be made
-    ("bundle", "{lock}", "-o", "{dir}/b.tar.gz", "--with-base-image"),
     ("audit", "{gone}"),
     ("audit", "{lock}", "--badge", "bogus"),
     ("audit", "{text}"),

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="also `docker save` the docker target's base "
         "image into BUNDLE/images/ and envsnap's own wheels for it into BUNDLE/tool/ (a directory "
-        "bundle), so `rebuild --target docker --offline` works when the registry drops the tag",
+        "or archive bundle), so `rebuild --target docker --offline` works when the registry drops the tag",
     )
     p.add_argument(
         "--with-system-packages",
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also put the pinned .deb files of the "
         "system packages a docker rebuild installs into BUNDLE/debs/ (checked against the lock's sha256; "
         "those the base image ships at the locked version are not carried), so `rebuild --target "
-        "docker --offline` builds with no network (a directory bundle)",
+        "docker --offline` builds with no network (a directory or archive bundle)",
     )
     p.add_argument(
         "--base-image",
@@ -111,8 +111,6 @@ def run(args: argparse.Namespace) -> int:
     check_output(Path(args.output))  # a folder named out.tar.gz, a file for a directory bundle: before any work
     if args.base_image and not (args.with_base_image or args.with_system_packages):
         raise UsageError("--base-image applies with --with-base-image or --with-system-packages: add one")
-    if args.with_base_image and is_archive(args.output):
-        raise UsageError("--with-base-image needs a directory bundle (-o DIR), not an archive")
     artifact_flags = [
         f
         for f, v in (
@@ -167,15 +165,16 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     output = Path(args.output)
     made_here = not output.exists()
-    # An archive's folder is there only while make_bundle writes it: its .deb files go in before it is archived.
-    archived: list[int | None] = []
+    # An archive's folder is there only while make_bundle writes it: its .deb files and saved base image go in
+    # before it is archived.
+    archived: list[tuple[int | None, bool]] = []
 
-    def carry_debs(folder: Path, bundled: Snapshot) -> None:
-        archived.append(_system_packages(args, options, bundled, folder))
+    def docker_parts(folder: Path, bundled: Snapshot) -> None:
+        archived.append(_docker_parts(args, options, bundled, folder))
 
-    in_archive = args.with_system_packages and is_archive(args.output)
+    in_archive = (args.with_system_packages or args.with_base_image) and is_archive(args.output)
     result = make_bundle(
-        lock, output, options, progress=_output.progress("  "), then=carry_debs if in_archive else None
+        lock, output, options, progress=_output.progress("  "), then=docker_parts if in_archive else None
     )
     try:
         return _finish(args, result, options, meta, project, started, archived)
@@ -196,30 +195,14 @@ def _finish(
     meta: ArtifactMeta | None,
     project: Path | None,
     started: float,
-    archived: list[int | None],
+    archived: list[tuple[int | None, bool]],
 ) -> int:
-    """What ``bundle`` adds to the bundle ``make_bundle`` wrote: the .deb files (``archived``: those an archive's
-    folder got before it was archived), the base image, the artifact."""
+    """What ``bundle`` adds to the bundle ``make_bundle`` wrote: the .deb files and the base image (``archived``:
+    what an archive's folder got before it was archived), the artifact."""
     import time
     from pathlib import Path
 
-    debs = None
-    base_image = bool(args.with_base_image)
-    if base_image:
-        # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
-        from ..rebuild.docker import add_docker_base, no_base_image_for
-
-        unused = no_base_image_for(result.lock)
-        if unused:
-            # It pulled and saved an image nothing would use (the docker target refuses such a lock).
-            _output.say(f"  base image: not saved: {unused}")
-            base_image = False
-    if args.with_system_packages:
-        debs = archived[0] if archived else _system_packages(args, options, result.lock, result.path)
-    if base_image:
-        add_docker_base(
-            result.lock, result.path, args.base_image, progress=_output.progress("  "), offline=args.offline
-        )
+    debs, base_image = archived[0] if archived else _docker_parts(args, options, result.lock, result.path)
     if meta is not None:
         from ..paper.artifact import add_artifact
 
@@ -236,6 +219,30 @@ def _finish(
     held = holds(result.entries, conda=conda, debs=debs, base_image=base_image)
     _output.say(f"wrote {result.path}: {held} in {seconds:.1f} s")
     return 0
+
+
+def _docker_parts(
+    args: argparse.Namespace, options: BundleOptions, lock: Snapshot, folder: Path
+) -> tuple[int | None, bool]:
+    """``--with-system-packages`` and ``--with-base-image`` into the bundle's ``folder`` (a folder bundle, or an
+    archive's before it is archived): the .deb files carried (None without them) and whether the base image was
+    saved (not for a conda lock, said in one line)."""
+    base_image = bool(args.with_base_image)
+    if base_image:
+        # Only then: the docker target's module (and the Docker SDK) costs a plain bundle a second of start-up.
+        from ..rebuild.docker import no_base_image_for
+
+        unused = no_base_image_for(lock)
+        if unused:
+            # It pulled and saved an image nothing would use (the docker target refuses such a lock).
+            _output.say(f"  base image: not saved: {unused}")
+            base_image = False
+    debs = _system_packages(args, options, lock, folder) if args.with_system_packages else None
+    if base_image:
+        from ..rebuild.docker import add_docker_base
+
+        add_docker_base(lock, folder, args.base_image, progress=_output.progress("  "), offline=args.offline)
+    return debs, base_image
 
 
 def _system_packages(args: argparse.Namespace, options: BundleOptions, lock: Snapshot, folder: Path) -> int | None:

@@ -103,3 +103,26 @@ def test_a_conda_lock_bundled_into_an_archive_with_system_packages_carries_none_
         names = tar.getnames()
     assert f"b/conda/{archive.name}" in names
     assert not [n for n in names if n.startswith(("b/debs", "b/system-base.json"))], names
+
+
+def test_a_conda_lock_bundled_into_an_archive_with_base_image_saves_none_and_says_so(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive form takes --with-base-image as the folder form does: it was refused, "--with-base-image needs a
+    directory bundle (-o DIR), not an archive", exit 2. A conda lock's archive saves no image, says so, and asks
+    no engine (none can be reached here)."""
+    import tarfile
+
+    archive = _conda_lock(tmp_path, cli, monkeypatch)
+    result = cli("bundle", "env.lock", "-o", "b.tar.gz", "--with-base-image", "--with-system-packages")
+    assert result.code == 0, result
+    lines = result.err.splitlines()
+    assert (
+        "  base image: not saved: a conda lock is rebuilt by the conda target, which uses no base image (the docker "
+        "target rebuilds pip environments only)"
+    ) in lines
+    assert lines[-1].startswith("wrote b.tar.gz: 1 conda archive in "), lines[-1]
+    with tarfile.open(tmp_path / "b.tar.gz") as tar:
+        names = tar.getnames()
+    assert f"b/conda/{archive.name}" in names
+    assert not [n for n in names if n.startswith(("b/images", "b/tool", "b/debs"))], names

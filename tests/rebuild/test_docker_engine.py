@@ -31,6 +31,7 @@ docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of e
 REPO = Path(__file__).resolve().parents[2]
 BASE = os.environ.get("ENVSNAP_BASE_IMAGE", "envsnap-base:bookworm")
 DEBIAN_PYTHON = "/usr/bin/python3.11"
+LABEL = "org.envsnap.test"  # on every image a test makes itself, which removes those by their value
 pytestmark = pytest.mark.integration
 
 
@@ -814,6 +815,48 @@ def test_a_bundle_with_a_saved_base_is_rebuilt_on_it_when_no_base_is_named(
     )
     assert done.returncode == 0, done.stderr
     assert BASE in done.stdout and "neither in the Docker engine" not in done.stderr
+
+
+def test_an_archive_bundle_with_its_base_image_is_rebuilt_offline_after_the_engine_dropped_it(
+    engine: Any, captured: Path, tmp_path: Path
+) -> None:
+    """``bundle --with-base-image -o b.tar.gz`` was refused, exit 2, "needs a directory bundle", with no reason: the
+    archive holds ``images/`` and ``tool/`` as the folder does, put in its folder before it is archived, and
+    ``rebuild --offline --bundle b.tar.gz`` builds on its saved base once the engine no longer has that image. The
+    base is a copy of the shared one, labelled by this test (``LABEL``) and removed by that label, with the image
+    built on it (which inherits the label)."""
+    import io
+    import tarfile
+    import uuid
+
+    mark = f"archive-base-{uuid.uuid4().hex[:12]}"
+    base, tag = f"envsnap-test/archive-base:{mark}", f"envsnap-test/archive-rebuilt:{mark}"
+    dockerfile = f"FROM {BASE}\nLABEL {LABEL}={mark}\n".encode()
+    try:
+        engine.images.build(fileobj=io.BytesIO(dockerfile), rm=True, tag=base)
+        archive = tmp_path / "b.tar.gz"
+        done = _envsnap("bundle", str(captured), "-o", str(archive), "--with-base-image", "--base-image", base)
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"wrote {archive}: ") and "the base image" in last, done.stderr
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+            sums = tar.extractfile("b/SHA256SUMS")
+            assert sums is not None
+            listed = sums.read().decode()
+        saved = [n for n in names if n.startswith("b/images/") and n.endswith(".tar")]
+        assert len(saved) == 1 and "b/tool/requirements.txt" in names, names
+        assert saved[0].removeprefix("b/") in listed and "tool/requirements.txt" in listed
+        engine.images.remove(base, force=True)  # only the archive's copy is left
+        _no_tag(engine, base)
+        args = _docker_rebuild(captured, archive, tmp_path / "ctx", tag, "--offline", "--json")
+        result = json.loads(_envsnap(*[base if a == BASE else a for a in args]).stdout)
+        assert result["dest"] == tag and result["verify"]["identical"] is True, result
+        assert result["details"]["base_image"] == base
+    finally:
+        made = engine.images.list(filters={"label": f"{LABEL}={mark}"}, all=True)
+        for image in sorted(made, key=lambda i: -len(i.attrs.get("RootFS", {}).get("Layers", []))):
+            with contextlib.suppress(docker.errors.APIError):
+                engine.images.remove(image.id, force=True)
 
 
 def test_a_wheel_the_bundle_built_is_installed_in_the_image_by_its_file(
