@@ -895,7 +895,8 @@ def make_bundle(
 
     ``then(folder, lock)``: what the caller adds to an archive's folder (the .deb files of ``--with-system-packages``,
     the saved base image of ``--with-base-image``) once the packages are in and before it is archived, with the lock
-    as bundled: an archive's folder exists only here. A directory bundle is its own folder, which the caller completes after this call.
+    as bundled: an archive's folder exists only here. A directory bundle is its own folder, which the caller
+    completes after this call.
 
     A directory this call creates is removed again when it fails: a new bundle is complete or absent (an
     existing one keeps what it had, so a re-run fetches only what is still missing)."""
