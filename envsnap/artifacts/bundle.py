@@ -339,10 +339,14 @@ class Bundle:
 ANOTHER_LOCK = "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)"
 
 
-def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+def check_made_from(
+    lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str], *, project_code: bool = True
+) -> None:
     """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
     RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
-    whose lock was edited to match a swapped wheel, is refused before anything is built)."""
+    whose lock was edited to match a swapped wheel, is refused before anything is built). With ``project_code``,
+    a package the bundle built from the project itself (``file://{project}``) must also come from the project state
+    ``lock`` records (``_check_project_state``)."""
     # A package built from its source and imported without a version (uv export's `directory` entry, a
     # requirements file's `name @ git+...@commit` or archive URL) takes the version its wheel was built with:
     # an empty version matches any.
@@ -375,6 +379,43 @@ def check_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[
                 + (f"{theirs_art.filename} sha256 {theirs_art.sha256})" if theirs_art else "has no wheel)")
                 + ANOTHER_LOCK
             )
+    if project_code:
+        _check_project_state(lock, bundled, where)
+
+
+def _project_state(lock: Snapshot) -> tuple[str, bool, str]:
+    """The code a lock's ``[project]`` records: its commit and uncommitted change (none recorded: empty)."""
+    recorded = lock.project
+    return (recorded.commit, recorded.dirty, recorded.diff_digest) if recorded is not None else ("", False, "")
+
+
+def _shown_state(state: tuple[str, bool, str]) -> str:
+    commit, dirty, diff = state
+    shown = f"commit {commit[:12]}" if commit else "no recorded commit"
+    return shown + (f" with uncommitted change {diff[7:19]}" if dirty else "")
+
+
+def _check_project_state(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+    """``BadBundleError`` where a package of ``lock`` that the bundle built from the project itself
+    (``file://{project}``) was built at another project state than ``lock`` records. Its version, and an editable
+    install's RECORD digest (which lists no code), stay the same from commit to commit: the bundle's wheel of an
+    earlier commit was installed for a later lock, and its verify said identical."""
+    mine = _project_state(lock)
+    if not mine[0]:
+        return  # the lock records no commit: nothing to tell the bundle's code from
+    theirs = _project_state(bundled)
+    if mine == theirs:
+        return
+    for pkg in lock.pip_layer():
+        if pkg.source.kind != "directory" or not pkg.source.url.startswith("file://{project}"):
+            continue
+        if pkg.artifact is not None and not pkg.artifact.rebuilt:
+            continue  # a wheel the lock pins by its sha256, checked above
+        raise BadBundleError(
+            f"{where}: the bundle was made from another lock (first difference: {package_label(pkg)} is built from "
+            f"the project at {_shown_state(mine)} in the lock, at {_shown_state(theirs)} in the bundle's)"
+            + ANOTHER_LOCK
+        )
 
 
 def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
@@ -1612,7 +1653,7 @@ def _reuse_pinned(lock: Snapshot, previous: Snapshot | None, root: Path) -> Snap
         sums = read_sums(root / SUMS)
         if sums.get(LOCK_NAME) != known_sha256(root / LOCK_NAME):
             return lock  # an interrupted run's lock, or one changed after bundling
-        check_made_from(lock, previous, root)
+        check_made_from(lock, previous, root, project_code=False)  # index pins: the project's code is not reused
     except (BadBundleError, OSError):
         return lock
     packages = []

@@ -15,7 +15,7 @@ from testutil import counting_runs
 
 from envsnap import lockfile
 from envsnap.errors import BadBundleError, RebuildError
-from envsnap.model import Artifact, Platform, PythonEnv, PythonPackage, Snapshot, Source
+from envsnap.model import Artifact, Platform, Project, PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.rebuild import Plan, PlanItem, Rebuilder, get, rebuild, rebuilders
 from envsnap.rebuild._preflight import preflight
 from envsnap.rebuild.interface import PlanData
@@ -231,6 +231,34 @@ def test_a_bundle_of_another_lock_is_refused_by_both_targets(
     with pytest.raises(BadBundleError, match=message):
         DockerRebuilder(connect=no_engine).plan(request)
     assert not (tmp_path / "env").exists() and not (tmp_path / "ctx").exists()
+
+
+def test_a_bundle_built_from_another_commit_of_the_project_is_refused(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """The project's own package (``pip install -e .``, ``file://{project}``) has the same version and RECORD digest
+    at every commit (an editable install's RECORD lists no code): ``rebuild new.lock --bundle old --offline``, old
+    bundled at an earlier commit, installed that commit's wheel and its verify said identical."""
+    source = Source(kind="directory", url="file://{project}", editable=True)
+    digest = "sha256:" + "7" * 64
+    lock = dataclasses.replace(
+        _this_python_lock(PythonPackage("paperproj", "0.1.0", record_digest=digest, source=source)),
+        project=Project(commit="b" * 40),
+    )
+    built = Artifact(filename="paperproj-0.1.0-py3-none-any.whl", url="", sha256="e" * 64, rebuilt=True)
+    bundled = PythonPackage("paperproj", "0.1.0", record_digest=digest, source=source, artifact=built)
+    old = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(bundled,)))
+    lock_path = lockfile.dump(lock, tmp_path / "new.lock")
+    for project in (Project(commit="a" * 40), Project(commit="b" * 40, dirty=True, diff_digest="sha256:" + "d" * 64)):
+        bundle = _bundle_of(dataclasses.replace(old, project=project), tmp_path / f"old-{project.dirty}")
+        args = ("--bundle", bundle, "--offline", "--dest", tmp_path / "env", "--python", sys.executable, "--dry-run")
+        refused = cli("rebuild", lock_path, *args)
+        assert refused.code == 2, refused
+        assert refused.err.startswith(
+            f"envsnap: error: {bundle}: the bundle was made from another lock (first difference: paperproj 0.1.0 "
+            "is built from the project at "
+        ), refused.err
+        assert len(refused.err.splitlines()) == 1 and not (tmp_path / "env").exists()
+    same = _bundle_of(old, tmp_path / "same")  # the bundle of this very lock still rebuilds it
+    assert cli("rebuild", lock_path, "--bundle", same, "--offline", "--dest", tmp_path / "env", "--dry-run").code == 0
 
 
 @pytest.mark.parametrize(
