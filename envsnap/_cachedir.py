@@ -23,10 +23,14 @@ from ._defaults import (
     TEMPLATE_CACHE,
     cache_dir,
 )
+from ._lazyre import LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+# A folder of the download cache: the first two hex digits of its files' sha256 (``pin.cached_path``).
+_SHARD = LazyPattern(r"[0-9a-f]{2}")
 
 # Every cache envsnap keeps, by its folder under the cache root, with the name ``envsnap clean`` shows.
 CACHES = (
@@ -72,6 +76,27 @@ def removable(folder: Path, *, root: Path | None = None) -> bool:
     return root is None or (
         not root.is_symlink() and Path(os.path.realpath(folder)).parent == Path(os.path.realpath(root))
     )
+
+
+def foreign_entry(folder: Path) -> str | None:
+    """The first name (sorted) in a download cache named by ``--cache-dir`` that its layout has no place for, None
+    where there is none (or no folder). ``pin`` and ``bundle`` write there only ``ab/<sha256>/FILE`` (a folder of
+    two hex digits), ``.incoming`` and ``incoming`` (downloads under way) and ``.envsnap-*`` leftovers: anything else
+    (``.git``, a project's ``train.py``, a home's ``.bashrc``) says the folder is the user's, not a cache to empty."""
+    from ._leftovers import is_leftover_name
+
+    names: list[str] = []
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        names = sorted(
+            entry.name
+            for entry in found
+            if not is_leftover_name(entry.name)
+            and not (
+                entry.is_dir(follow_symlinks=False)
+                and (entry.name in (".incoming", "incoming") or _SHARD.fullmatch(entry.name))
+            )
+        )
+    return names[0] if names else None
 
 
 def empty(folder: Path, *, root: Path | None = None, held: list[Path] | None = None) -> bool:

@@ -77,6 +77,15 @@ def run(args: argparse.Namespace) -> int:
             caches.append((what, Path(args.cache_dir), None))
         elif not homeless:
             caches.append((what, *_cachedir.kind_dir(kind)))
+    if args.cache and args.cache_dir:
+        # The user's own folder: emptied only when it is a download cache, never a project or a home named by mistake.
+        foreign = _cachedir.foreign_entry(Path(args.cache_dir))
+        if foreign is not None:
+            raise UsageError(
+                f"--cache-dir {args.cache_dir}: not an envsnap download cache (it holds {foreign}, which envsnap "
+                "does not write there); nothing removed: name the download cache itself, or leave --cache-dir out "
+                "for the default one"
+            )
     # A link is neither measured nor emptied: what it points to is not envsnap's.
     usable = {str(folder): _cachedir.removable(folder, root=root) for _, folder, root in caches}
     left: dict[str, int] = {}  # a cache emptied while another envsnap wrote into it: what it wrote, left to it

@@ -108,8 +108,9 @@ def test_without_a_home_clean_shows_and_empties_no_cache(
     for kind in KINDS:
         (work / ".cache" / "envsnap" / kind).mkdir(parents=True)
         (work / ".cache" / "envsnap" / kind / "keep").write_text("not a cache")
-    (tmp_path / "dl").mkdir()
-    (tmp_path / "dl" / "x.whl").write_bytes(b"x" * 10)
+    entry = tmp_path / "dl" / "ab" / ("ab" + "0" * 62)  # the download cache's layout (pin.cached_path)
+    entry.mkdir(parents=True)
+    (entry / "x.whl").write_bytes(b"x" * 10)
     monkeypatch.chdir(work)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", home)
@@ -121,7 +122,7 @@ def test_without_a_home_clean_shows_and_empties_no_cache(
     assert result.code == 0, result
     assert [(c["cache"], c["size"]) for c in json.loads(result.out)["caches"]] == [("download cache", 10)]
     result = cli("clean", "--cache", "--cache-dir", tmp_path / "dl")
-    assert result.code == 0 and not (tmp_path / "dl" / "x.whl").exists(), result
+    assert result.code == 0 and not (entry / "x.whl").exists(), result
     assert (work / ".cache" / "envsnap" / "artifacts" / "keep").exists()
 
 
@@ -281,3 +282,42 @@ def test_clean_cache_keeps_a_partial_download_a_running_envsnap_holds(
     assert line.endswith(": 2.1 KiB, but left a partial download (2.0 KiB) a running envsnap holds (in use)"), line
     (artifacts,) = (c for c in json.loads(as_json.out)["caches"] if c["path"].endswith("artifacts"))
     assert artifacts["in_use"] == [{"path": str(partial), "size": 2048}] and artifacts["left"] == 0
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_clean_cache_refuses_a_cache_dir_that_is_not_a_download_cache(
+    tmp_path: Path, cli: Callable[..., Any], dry_run: bool
+) -> None:
+    """`clean --cache --cache-dir DIR` removed DIR whole, whatever it held: `--cache-dir .` in a project removed the
+    project and its .git, `--cache-dir ~` the home (`--dry-run` said "would remove the download cache /root: 7.1
+    GiB"). A folder holding anything the download cache's layout has no place for is refused, one line naming it,
+    exit 2, nothing removed; the cache's own folders are emptied as before."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "train.py").write_text("keep me")
+    (project / "ab" / ("ab" + "0" * 62)).mkdir(parents=True)  # a cache entry's place: not what makes it foreign
+    (project / "ab" / ("ab" + "0" * 62) / "x-1.0-py3-none-any.whl").write_bytes(b"x")
+    (tmp_path / "work").mkdir()
+    leftover = tmp_path / "work" / ".envsnap-bundle-abc123"
+    leftover.mkdir()
+    args = ["--dry-run"] if dry_run else []
+    result = cli("clean", tmp_path / "work", "--cache", "--cache-dir", project, *args)
+    assert result.code == 2, result
+    assert result.err == (
+        f"envsnap: error: --cache-dir {project}: not an envsnap download cache (it holds .git, which envsnap does "
+        "not write there); nothing removed: name the download cache itself, or leave --cache-dir out for the "
+        "default one\n"
+    ), result.err
+    assert (project / "train.py").read_text() == "keep me" and (project / ".git").is_dir()
+    assert (project / "ab").is_dir() and leftover.is_dir()
+    # Shown, not emptied: its size is still said.
+    assert cli("clean", tmp_path / "work", "--cache-dir", project, "--dry-run").code == 0
+    # A download cache as pin and bundle write it (and what an interrupted download leaves) is emptied.
+    cache = tmp_path / "dl"
+    (cache / "ab" / ("ab" + "0" * 62)).mkdir(parents=True)
+    (cache / "ab" / ("ab" + "0" * 62) / "x-1.0-py3-none-any.whl").write_bytes(b"x")
+    (cache / ".incoming").mkdir()
+    (cache / "incoming").mkdir()
+    result = cli("clean", tmp_path / "work", "--cache", "--cache-dir", cache, *args)
+    assert result.code == 0, result
+    assert cache.exists() == dry_run
