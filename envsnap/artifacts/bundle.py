@@ -1430,11 +1430,29 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             by_file=any(installs_by_file(p) for p in lock.pip_layer()),
             origins={p.name: readme_origin(p) for p in lock.pip_layer()},
             conda_archives=_conda_archives(lock),
+            venv_seeds=venv_seeds_not_locked(lock),
         )
     atomic_write_text(root / README, readme)
     _write_appendix(lock, root)
     Bundle(root).write_sums()
     return lock, entries
+
+
+def venv_seeds_not_locked(lock: Snapshot) -> list[str]:
+    """What ``python3.X -m venv`` puts in a new environment (ensurepip: pip, and setuptools before Python 3.12) that
+    the lock does not hold, an environment made without them (uv's venv, ``--without-pip``): the README's lines by
+    hand take them out again, or ``verify`` of the result finds them installed, not in the lock, and says DIFFERENT.
+    [] where the lock cannot know them absent (an import that leaves pip out) or records no Python version."""
+    from ..interchange import seed_unknown
+
+    try:
+        minor = tuple(int(part) for part in lock.python.version.split(".")[:2])
+    except ValueError:
+        return []
+    if len(minor) < 2:
+        return []
+    seeded = ["pip", "setuptools"] if minor < (3, 12) else ["pip"]
+    return [name for name in seeded if lock.package(name) is None and not seed_unknown(lock.envsnap.unknown, name)]
 
 
 class OfflineMissError(BundleError):

@@ -1390,6 +1390,43 @@ def test_the_readmes_lines_by_hand_say_where_they_run_and_install_from_there(tmp
     assert direct["url"] == (supp / "wheels" / "mylib-0.1-py3-none-any.whl").as_uri()
 
 
+def test_the_readmes_lines_by_hand_make_the_environment_verify_finds_as_locked(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A lock of an environment made without pip (uv's venv, `python -m venv --without-pip`): the README's "Rebuild
+    by hand" lines made it with `python3.X -m venv`, which seeds pip (and setuptools before Python 3.12), and
+    `envsnap verify` of the result said `DIFFERENT`, exit 3 (`pip 23.2.1: installed, not in the lock`). The lines end
+    by taking out what the venv seeded and the lock does not hold; verify finds the environment identical."""
+    import subprocess
+    import sys
+
+    from test_pin import make_wheel
+
+    from envsnap.artifacts.bundle import BundleOptions, make_bundle
+    from envsnap.artifacts.pin import IndexConfig, cached_path
+
+    cache = tmp_path / "cache"
+    wheel = make_wheel(tmp_path / "made", "labpkg", "0.1")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    cached = cached_path(cache, sha, wheel.name)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(wheel.read_bytes())
+    art = Artifact(filename=wheel.name, url=f"https://files.example/{wheel.name}", sha256=sha)
+    version = ".".join(map(str, sys.version_info[:3]))
+    lock = Snapshot(python=PythonEnv(version=version, packages=(PythonPackage("labpkg", "0.1", artifact=art),)))
+    supp = tmp_path / "supp"
+    make_bundle(lock, supp, BundleOptions(cache_dir=cache, config=IndexConfig(no_index=True), offline=True))
+    by_hand = (supp / "README.md").read_text().split("## Rebuild by hand", 1)[1].split("## Packages", 1)[0]
+    lines = [line[4:] for line in by_hand.splitlines() if line.startswith("    ")]
+    lines[1] = f"{sys.executable} -m venv ../envsnap-env"  # this test's interpreter, of the locked version
+    subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=supp, check=True, capture_output=True)
+    result = cli("verify", supp / "envsnap.lock", "--python", tmp_path / "envsnap-env" / "bin" / "python")
+    assert result.code == 0, result
+    assert "identical: the Python layer matches the lock (1 package checked" in result.err + result.out, result
+    seeded = "pip" if sys.version_info >= (3, 12) else "pip setuptools"
+    assert lines[-1] == f"../envsnap-env/bin/python -m pip uninstall -y {seeded}", lines
+
+
 def test_the_readmes_table_names_a_place_in_the_project_readably(tmp_path: Path) -> None:
     """A wheel pip installed from the project's own ``dist`` folder (``pip install --find-links ./dist``, pinned as
     ``file://{project}/dist``) read ``file://{project}/dist`` in the README's origin column: envsnap's label, no URL
