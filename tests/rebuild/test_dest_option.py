@@ -13,8 +13,8 @@ from testutil import sample_lock
 from envsnap import lockfile
 from envsnap.cli._plugin_table import TARGET_DEST
 
-# A conda lock, as `envsnap import` writes one from conda's explicit file: each target plans it far enough to look
-# at its destination.
+# A conda lock, as `envsnap import` writes one from conda's explicit file: the conda and venv targets plan it far
+# enough to look at their destination (the docker target refuses it first, and is given the sample pip lock).
 EXPLICIT = (
     "# platform: linux-64\n@EXPLICIT\n"
     "https://conda.anaconda.org/conda-forge/linux-64/libzlib-1.3.1-hb9d3cd8_2.conda#0123456789abcdef0123456789abcdef\n"
@@ -39,8 +39,11 @@ def test_a_folder_in_use_is_named_by_the_option_typed(
     """``rebuild a.lock --target conda --dest r1`` a second time said ``--prefix r1: already exists``, and the venv
     and docker targets said ``--dest`` to a user who typed ``--prefix``."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "explicit.txt").write_text(EXPLICIT)
-    assert cli("import", "explicit.txt", "-o", "env.lock").code == 0
+    if target == "docker":  # the docker target refuses a conda lock as it reads it, before its destination
+        lockfile.dump(sample_lock(), tmp_path / "env.lock")
+    else:
+        (tmp_path / "explicit.txt").write_text(EXPLICIT)
+        assert cli("import", "explicit.txt", "-o", "env.lock").code == 0
     folder = tmp_path / ("r1" if typed else TARGET_DEST[target])
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
