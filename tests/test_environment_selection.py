@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from condafixtures import CondaEnv, create_env, make_wheel
-from testutil import sample_lock
+from testutil import sample_lock, sample_python
 
 from envsnap import lockfile
 from envsnap.rebuild import RebuildRequest
@@ -370,3 +370,27 @@ def test_a_probe_error_names_the_interpreter_envsnap_chose_not_an_option_never_t
         assert res.stderr.splitlines() == [
             f"envsnap: error: --python {python}: not a working Python interpreter (broken)"
         ]
+
+
+def test_a_venv_rebuild_names_the_interpreter_it_found_not_an_option_never_typed(tmp_path: Path) -> None:
+    """``rebuild --target venv`` without --python finds an interpreter of the locked version (on PATH here); its
+    failed probe read ``--python PATH: ...``, an option nobody typed. It names the interpreter as found, and the
+    one typed as --python still as the option."""
+    lock = lockfile.dump(sample_lock(python=sample_python(version="3.11.2")), tmp_path / "envsnap.lock")
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    found = folder / "python3.11"  # answers the version question, then fails the probe
+    found.write_text(
+        '#!/bin/sh\n[ "$1" = -I ] && { echo "3.11.2 cpython"; echo "$0"; exit 0; }\necho broken >&2\nexit 1\n'
+    )
+    found.chmod(0o755)
+    args = ("rebuild", lock, "--target", "venv", "--dest", tmp_path / "env")
+    res = _envsnap(*args, cwd=tmp_path, PATH=str(folder), PYENV_ROOT=str(tmp_path / "pyenv"))
+    assert res.returncode == 2, res
+    assert res.stderr.splitlines() == [
+        f"envsnap: error: the environment's interpreter {found}: not a working Python interpreter (broken)"
+    ]
+    res = _envsnap(*args, "--python", found, cwd=tmp_path, PATH=str(folder), PYENV_ROOT=str(tmp_path / "pyenv"))
+    assert res.returncode == 2, res
+    assert res.stderr.splitlines() == [f"envsnap: error: --python {found}: not a working Python interpreter (broken)"]
+    assert not (tmp_path / "env").exists()

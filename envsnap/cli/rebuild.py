@@ -146,10 +146,16 @@ def run(args: argparse.Namespace) -> int:
             # interpreter it chose, and ends it otherwise.
             from ..errors import ProbeError
             from ..probes.python import PendingProbe
+            from ..probes.target import interpreter_named
 
             try:
                 ahead = (
-                    PendingProbe(sys.executable, use_cache=not args.no_cache, interpreter_only=True)
+                    PendingProbe(
+                        sys.executable,
+                        use_cache=not args.no_cache,
+                        interpreter_only=True,
+                        named=interpreter_named(sys.executable, args.target),  # found, not typed
+                    )
                     if sys.executable
                     else None
                 )

@@ -76,6 +76,7 @@ def verify(
     gpu_timeout: float | None = None,
     environ: Mapping[str, str] | None = None,
     project: str | None = None,
+    python_named: str | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -98,7 +99,9 @@ def verify(
     ``environ``: the environment variables the environment is judged with (default: this process's): a rerun's
     command gets the variables its record holds. ``project``: the folder ``{project}`` in the lock names here (the
     CLI's ``--project``); default: the git work tree around the working directory, else the one around the lock's
-    folder (``probes.project.lock_project``: a lock kept in its project, verified from elsewhere)."""
+    folder (``probes.project.lock_project``: a lock kept in its project, verified from elsewhere). ``python_named``:
+    how an error of the probe names ``python`` (``probes.target.interpreter_named``; default: as ``--python`` names
+    it), where no ``environment`` names it: a rebuild's new environment, which no one typed."""
     from ..probes import gitstate
     from ..probes.capture import capture
 
@@ -137,6 +140,7 @@ def verify(
         else:
             actual = capture(  # compared: no git state
                 python,
+                python_named=python_named,
                 changed_files=changed,
                 project_state=False,
                 use_cache=cache,

@@ -97,6 +97,7 @@ def rebuild(
     messages about it name; "" names it as each message always did (the conda target's own ``--prefix``).
     """
     from ..artifacts.bundle import hash_bundle_ahead
+    from ..probes.target import interpreter_named
 
     started = time.perf_counter()  # the time reported covers unpacking and checking the bundle too
     rebuilder = get(target)
@@ -155,6 +156,10 @@ def rebuild(
                 # The check should judge the interpreter the target will use (the venv target finds one of the
                 # locked version), not the one running envsnap.
                 check_python = rebuilder.preflight_python(lock, python, offline=offline, dry_run=dry_run)
+                # Its errors name it as --python only where typed: the venv target finds one when none is.
+                check_named = (
+                    interpreter_named(check_python, "--python" if python else target) if check_python else None
+                )
                 taken, probe = _started_for(probe, check_python), None
                 if ahead is not None and not dry_run:
                     # What the target can do before the check answers (the venv target: create the venv, check
@@ -198,6 +203,7 @@ def rebuild(
                     started=taken,
                     use_cache=use_cache,
                     gpu_timeout=gpu_timeout,
+                    python_named=check_named,
                 )
             except BaseException:
                 stop.set()  # the rebuild stops here: the files being hashed finish, no other starts

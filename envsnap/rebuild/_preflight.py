@@ -129,6 +129,7 @@ def check_host(
     started: PendingProbe | None = None,
     use_cache: bool = True,
     gpu_timeout: float | None = None,
+    python_named: str | None = None,
 ) -> Preflight:
     """Run ``envsnap check`` for ``target``; the notes to record in the plan, and the host captured.
 
@@ -137,6 +138,8 @@ def check_host(
     target as ``rebuild_target`` gives it for the same arguments, being probed already. ``started``: the probe of
     ``python`` already running. ``use_cache``: False captures the host without the capture cache.
     ``gpu_timeout``: how long NVML may take (``--gpu-timeout``), which a driver that did not answer names.
+    ``python_named``: how an error of the probe names ``python`` (``probes.target.interpreter_named``; default: as
+    ``--python`` names it): the venv target's interpreter found of the locked version, which no one typed.
     """
     # The capture machinery is imported here, not with the module: a venv rebuild's installer starts before the
     # check runs (``EarlyWork``), and these imports (18 ms) were on the way to it.
@@ -157,6 +160,7 @@ def check_host(
         # package database is still read beside it, for that capture to take (``run_capture(same_host=...)``).
         options = CaptureOptions(
             python_path=python,
+            python_named=python_named,
             project_state=False,
             use_cache=use_cache,
             interpreter_only=rebuilder.target_facts.installs_packages,

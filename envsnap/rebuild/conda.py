@@ -56,6 +56,7 @@ from ..model import Conda, CondaPackage, PythonPackage, Snapshot
 from ..platforms import with_article
 from ..probes import conda as conda_probe
 from ..probes.records import generated_script
+from ..probes.target import interpreter_named
 from ._editable import editable_notes
 from ._pth import pth_folder_notes
 from .interface import BadOptionError, Plan, PlanData, PlanItem, Progress, Rebuilder, RebuildRequest, RebuildResult
@@ -699,7 +700,13 @@ class CondaRebuilder(Rebuilder):
             report = None
             if pip_packages(lock) or python.exists():
                 say("verifying the Python layer against the lock")
-                report = verify(lock, str(python), cache=request.use_cache, gpu_timeout=request.gpu_timeout)
+                report = verify(
+                    lock,
+                    str(python),
+                    cache=request.use_cache,
+                    gpu_timeout=request.gpu_timeout,
+                    python_named=interpreter_named(str(python), "rebuild"),  # no one typed it
+                )
         except BaseException:
             if in_place:
                 _undo(dest, created)

@@ -61,6 +61,7 @@ from ..model import PythonPackage, Snapshot
 from ..platforms import major_minor
 from ..probes.pending import PendingProbe
 from ..probes.python import script_interpreter
+from ..probes.target import interpreter_named
 from ._editable import editable_notes
 from ._pth import pth_folder_notes
 from .interface import (
@@ -797,7 +798,18 @@ def _verify_probe(staging: Path, dest: Path, use_cache: bool) -> PendingProbe:
     """The verify's probe of the new venv, started in ``staging`` before the installer, so that the interpreter
     has started and the probe is set up while the installer runs; it reads the venv at ``dest`` once told (the
     verify asks for its answer once the venv is moved there)."""
-    return PendingProbe(str(staging / "bin" / "python"), use_cache=use_cache, moved=(str(staging), str(dest)))
+    return PendingProbe(
+        str(staging / "bin" / "python"),
+        use_cache=use_cache,
+        moved=(str(staging), str(dest)),
+        named=_new_venv_named(dest),
+    )
+
+
+def _new_venv_named(dest: Path) -> str:
+    """How a failed probe of the new venv names its interpreter: as the environment's, at ``dest``, where it is
+    (or will be) moved; it read ``--python DEST/bin/python``, an option no one typed."""
+    return interpreter_named(str(dest / "bin" / "python"), "rebuild")
 
 
 def _end(probe: PendingProbe | None) -> None:
@@ -824,6 +836,7 @@ def _verify(
                 probe=probe,
                 scrubbed=scrubbed,
                 gpu_timeout=request.gpu_timeout,
+                python_named=_new_venv_named(dest),
             )
         except ProbeError:
             if probe.answered:
@@ -835,6 +848,7 @@ def _verify(
         cache=request.use_cache,
         scrubbed=scrubbed,
         gpu_timeout=request.gpu_timeout,
+        python_named=_new_venv_named(dest),
     )
 
 

@@ -1324,3 +1324,26 @@ def test_rebuilds_beside_one_another_stage_at_one_path_and_uv_knows_the_interpre
     slot0.symlink_to(elsewhere)
     assert installed_into(out / "six") == str(out / ".envsnap-venv-slot1" / "venv" / "bin" / "python")
     assert slot0.is_symlink() and not list(elsewhere.iterdir())
+
+
+def test_a_verify_probe_that_fails_names_the_new_venvs_interpreter_not_an_option_never_typed(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
+) -> None:
+    """The verify probes the new venv's interpreter, which no one typed: its failure read ``--python
+    DEST/bin/python: ...``, an option the command line did not hold. It names the environment's interpreter, as
+    the failed probe of an active venv does; nothing is left at --dest."""
+    from envsnap.probes import pending
+
+    failing = tmp_path / "probe.py"
+    failing.write_text("import sys\nsys.exit('broken')\n")
+    # Every probe run out of process fails: the check's, of the interpreter running envsnap, answers in-process.
+    monkeypatch.setattr(pending, "PROBE_PATH", str(failing))
+    dest = tmp_path / "env"
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 2, result
+    *progress, line = result.err.splitlines()
+    assert line == (
+        f"envsnap: error: the environment's interpreter {dest}/bin/python: not a working Python interpreter (broken)"
+    )
+    assert not any("error" in p for p in progress), progress
+    assert not dest.exists()
