@@ -5,7 +5,9 @@ option added without its documentation fails here, naming what is missing."""
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import inspect
 import re
 import types
 import typing
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import envsnap
 from envsnap import model
 from envsnap.cli import build_parser, command_modules
 
@@ -307,3 +310,82 @@ def test_every_tutorial_command_parses_and_reads_only_what_an_earlier_step_made(
                 first = word.split("/", 1)[0]
                 assert first in made, f"docs/tutorial.md: `{' '.join(argv)}` names {word}, which no earlier step made"
         made |= outputs
+
+
+# ------------------------------------------------------------------------------------------- Python API
+
+_API_USE = re.compile(r"\benvsnap\.([A-Za-z_]\w*)\(")
+_RETURNS = re.compile(r"\s*->\s*`?([A-Za-z_][\w.]*)")
+
+
+def api_uses() -> list[tuple[str, str, str, str]]:
+    """Every ``envsnap.NAME(...)`` of a public name in README.md, CONTRIBUTING.md and docs/: where, the name, the
+    text in its parentheses (on one line) and the return type written after it (``-> Report``), or ""."""
+    found = []
+    for path in (DOCS.parent / "README.md", DOCS.parent / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))):
+        text = path.read_text()
+        for m in _API_USE.finditer(text):
+            if m.group(1) not in envsnap.__all__:
+                continue
+            depth, end = 1, m.end()
+            while depth:
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+            returns = _RETURNS.match(text, end)
+            where = f"{path.name}:{text.count(chr(10), 0, m.start()) + 1}"
+            found.append((where, m.group(1), " ".join(text[m.end() : end - 1].split()), returns[1] if returns else ""))
+    return found
+
+
+def _documented_signature(inside: str) -> list[tuple[str, str, object]] | None:
+    """The parameters (name, kind, default) a signature written as ``(a, b=None, *, c=1)`` declares; None when the
+    text is no parameter list (a call: ``("envsnap.lock", python=None)``)."""
+    try:
+        args = ast.parse(f"def f({inside}): pass").body[0].args  # type: ignore[attr-defined]
+    except SyntaxError:
+        return None
+    out: list[tuple[str, str, object]] = []
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [inspect.Parameter.empty] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    for i, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
+        kind = "POSITIONAL_ONLY" if i < len(args.posonlyargs) else "POSITIONAL_OR_KEYWORD"
+        out.append((arg.arg, kind, default))
+    if args.vararg:
+        out.append((args.vararg.arg, "VAR_POSITIONAL", inspect.Parameter.empty))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        out.append((arg.arg, "KEYWORD_ONLY", inspect.Parameter.empty if default is None else default))
+    if args.kwarg:
+        out.append((args.kwarg.arg, "VAR_KEYWORD", inspect.Parameter.empty))
+    return [(n, k, d if d is inspect.Parameter.empty else ast.literal_eval(d)) for n, k, d in out]
+
+
+def test_the_docs_show_the_python_api_somewhere() -> None:
+    """The test below reads what it should: the README's calls and design.md's signatures are found."""
+    uses = api_uses()
+    assert {name for _, name, _, returns in uses if returns} >= {"capture", "check"}, uses
+    assert {name for _, name, _, _ in uses} >= {"capture", "check", "verify", "dump", "load", "record_run"}, uses
+
+
+@pytest.mark.parametrize("where, name, inside, returns", api_uses(), ids=lambda v: str(v)[:40])
+def test_every_documented_api_signature_and_call_matches_the_code(
+    where: str, name: str, inside: str, returns: str
+) -> None:
+    """docs/design.md gave ``envsnap.check(lock, host=None, *, target="host", python=None, cpu_only=False)`` after
+    ``cache``, ``gpu_timeout`` and ``python_named`` were added. A signature (``-> Type`` after it) must be the
+    code's, parameter for parameter, defaults and return type included; a call must be one the code takes."""
+    actual = inspect.signature(getattr(envsnap, name))
+    if returns:
+        assert returns.rsplit(".", 1)[-1] == str(actual.return_annotation), f"{where}: envsnap.{name} returns"
+    declared = _documented_signature(inside) if returns else None
+    if declared is not None:
+        code = [(p.name, p.kind.name, p.default) for p in actual.parameters.values()]
+        assert declared == code, f"{where}: envsnap.{name}({inside}) is not the code's signature {actual}"
+        return
+    call = ast.parse(f"f({inside})", mode="eval").body
+    assert isinstance(call, ast.Call), where
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return
+    try:
+        actual.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
+    except TypeError as exc:
+        pytest.fail(f"{where}: envsnap.{name}({inside}) does not fit {actual}: {exc}")
