@@ -139,6 +139,28 @@ def refuses_conda(lock: Snapshot) -> str:
     return ""
 
 
+def refuses_platform(lock: Snapshot) -> str:
+    """Why no image the docker target builds can run ``lock`` ("" when one can), whatever the engine: it was
+    captured on another OS than Linux (containers run Linux), or with musl (the images are glibc's, and envsnap's
+    own wheels in them manylinux). The one rule: ``rebuild`` refuses the lock as it is read (exit 2), ``export -f
+    dockerfile`` refuses it with the same reason; the engine's architecture is judged apart (``check_architecture``),
+    as it depends on the engine. In the check's platform rule's words."""
+    system = lock.platform.system
+    if system and system != "Linux":
+        return (
+            f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image "
+            f"(rebuild it with --target venv or conda on a {system} host)"
+        )
+    if lock.platform.libc == "musl":
+        # A --base-image of Alpine would still get envsnap's own manylinux wheels, which install on glibc only.
+        return (
+            f"the lock was captured with {f'musl {lock.platform.libc_version}'.strip()}: the docker target builds "
+            "glibc images (Debian, Ubuntu), where its musllinux wheels cannot run (rebuild it with --target venv on "
+            "a musl host, e.g. Alpine)"
+        )
+    return ""
+
+
 def choose(
     lock: Snapshot,
     *,

@@ -172,22 +172,13 @@ def source_date_epoch(lock: Snapshot) -> int:
 
 
 def check_linux(lock: Snapshot) -> None:
-    """Refuse a lock no image can run, before a base image is chosen (in the words of the check's platform rule):
-    else a macOS or Windows lock was told to pass --base-image, or an Apple silicon one to use a matching host,
-    whose engine builds Linux images too."""
-    system = lock.platform.system
-    if system and system != "Linux":
-        raise RebuildError(
-            f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image "
-            f"(rebuild it with --target venv or conda on a {system} host)"
-        )
-    if lock.platform.libc == "musl":
-        # A --base-image of Alpine would still get envsnap's own manylinux wheels, which install on glibc only.
-        raise RebuildError(
-            f"the lock was captured with {f'musl {lock.platform.libc_version}'.strip()}: the docker target builds "
-            "glibc images (Debian, Ubuntu), where its musllinux wheels cannot run (rebuild it with --target venv on "
-            "a musl host, e.g. Alpine)"
-        )
+    """Refuse a lock no image can run (``baseimage.refuses_platform``), before a base image is chosen: else a macOS
+    or Windows lock was told to pass --base-image, or an Apple silicon one to use a matching host, whose engine
+    builds Linux images too. ``rebuild`` refused it as the lock was read already; this is for a caller of the
+    spec."""
+    refused = baseimage.refuses_platform(lock)
+    if refused:
+        raise RebuildError(refused)
 
 
 def check_architecture(lock: Snapshot, machine: str, where: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import lockfile
-from ..dockerfile.baseimage import refuses_conda
+from ..dockerfile.baseimage import refuses_conda, refuses_platform
 from ..dockerfile.spec import DockerOptions, make_spec, render_context
 from ..errors import EnvsnapError
 from ..model import Snapshot
@@ -29,6 +29,9 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         # The rebuild's reason (one rule), with export's remedy; before the wheels, which a conda lock's refusal
         # does not depend on.
         raise ExportError(f"cannot export a Dockerfile: {refused}: {CONDA_INSTEAD}")
+    refused = refuses_platform(snapshot)
+    if refused:  # the rebuild's reason and remedy (one rule), before the wheels: pinning them would not help
+        raise ExportError(f"cannot export a Dockerfile: {refused}")
     sealed = snapshot if snapshot.envsnap.content_digest else lockfile.seal(snapshot)
     missing = [
         p

@@ -115,6 +115,12 @@ class DockerRebuilder(Rebuilder):
             # The wrong target for the lock: bad input, before the check and the engine are asked (it was exit 4
             # after both), as a pip lock is for the conda target and as export -f dockerfile refuses it.
             raise BadOptionError(f"{lock_path}: {refused}: use --target conda")
+        refused = baseimage.refuses_platform(lock)
+        if refused:
+            # No image can run it, whatever the engine (a macOS or musl lock): bad input as it is read, as export
+            # -f dockerfile refuses it; it was exit 4 after the check. Another architecture than the engine's
+            # depends on the engine, and is refused as the plan asks it.
+            raise BadOptionError(f"{lock_path}: {refused}")
 
     def plan(self, request: RebuildRequest) -> Plan:
         options = _with_bundled_base(

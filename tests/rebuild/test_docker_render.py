@@ -752,6 +752,40 @@ def test_a_conda_lock_is_bad_input_for_a_docker_rebuild(cli, tmp_path: Path, for
     assert exported.code == 2 and exported.err.count("\n") == 1, exported
 
 
+@pytest.mark.parametrize(
+    ("platform", "reason"),
+    [
+        (
+            {"system": "Darwin", "machine": "arm64", "os_id": "macos", "os_version": "14.5"},
+            "the lock was captured on Darwin: containers run Linux, so its wheels cannot run in an image (rebuild "
+            "it with --target venv or conda on a Darwin host)",
+        ),
+        (
+            {"os_id": "alpine", "os_version": "3.20.3", "libc": "musl", "libc_version": "1.2.5"},
+            "the lock was captured with musl 1.2.5: the docker target builds glibc images (Debian, Ubuntu), where "
+            "its musllinux wheels cannot run (rebuild it with --target venv on a musl host, e.g. Alpine)",
+        ),
+    ],
+    ids=["macos", "musl"],
+)
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_lock_no_image_can_run_is_bad_input_for_a_docker_rebuild(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, platform: dict[str, str], reason: str, force: list[str]
+) -> None:
+    """A macOS or musl (Alpine) lock: no image the docker target builds can run it, whatever the engine, as
+    export -f dockerfile says (exit 2). The rebuild refused it with exit 4, "the work itself failed", after the
+    check; it is refused as it is read, exit 2, one line naming the lock, with export's reason."""
+    from envsnap import lockfile
+
+    lock = lockfile.dump(cpu_lock(**platform), tmp_path / "other.lock")
+    result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--dry-run", *force)
+    assert (result.code, result.out, result.err) == (2, "", f"envsnap: error: {lock}: {reason}\n"), result
+    assert not (tmp_path / "ctx").exists()
+    exported = cli("export", lock, "--format", "dockerfile", "-o", tmp_path / "ctx")
+    assert (exported.code, exported.err) == (2, f"envsnap: error: cannot export a Dockerfile: {reason}\n")
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_export_of_a_conda_lock_as_a_dockerfile_names_what_export_can_do_instead(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`export -f dockerfile` refused a conda lock saying "use --target conda", an option export does not have: it
     names the conda formats export writes and the rebuild that takes the lock, with the rebuild's reason."""
