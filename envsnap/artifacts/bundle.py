@@ -1444,11 +1444,9 @@ def venv_seeds_not_locked(lock: Snapshot) -> list[str]:
     hand take them out again, or ``verify`` of the result finds them installed, not in the lock, and says DIFFERENT.
     [] where the lock cannot know them absent (an import that leaves pip out) or records no Python version."""
     from ..interchange import seed_unknown
+    from ..platforms import numbers
 
-    try:
-        minor = tuple(int(part) for part in lock.python.version.split(".")[:2])
-    except ValueError:
-        return []
+    minor = numbers(lock.python.version)[:2]  # the release line, as platforms.major_minor reads it
     if len(minor) < 2:
         return []
     seeded = ["pip", "setuptools"] if minor < (3, 12) else ["pip"]
