@@ -59,6 +59,7 @@ def samples() -> dict[type, list[Any]]:
     libraries = model.Snapshot(
         system=model.System(libraries=(model.SystemLibrary("libz.so.1", "/usr/lib/libz.so.1", "zlib1g", ("numpy",)),)),
         cuda=model.Cuda(copies=(model.CudaLibrary("runtime", "12.4.127", "pip", "nvidia-cuda-runtime-cu12"),)),
+        python=model.PythonEnv(pth_folders=(model.PthFolder("{prefix}/lib/site-packages/mods.pth", "/data/mods"),)),
     )
     for snapshot in (full_lock(), rich_snapshot(), conda_lock_snapshot(), imported, libraries, model.Snapshot()):
         for obj in instances(snapshot):
