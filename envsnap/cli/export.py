@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         _refuse_bundle_option(args.bundle, exporter.name)
     if exporter.directory:  # the folder it writes is known now, before the lock is pinned (a download)
         _refuse_over_input({Path(args.output or exporter.filename): b""}, args.lock, files=False)
+        _refuse_over_user_files(exporter, args.output)
     else:  # the one file it writes, likewise
         _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.lock)
     if args.bundle is not None:  # nor into the bundle the wheels are named in
@@ -206,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
             f"{'; '.join(failures[:3])}{more}{hint}"
         ) from exc
     _refuse_over_input(_targets(exporter, files, args.output), args.lock)
+    _refuse_over_user_files(exporter, args.output)  # again: pinning took a while
     written = write(exporter, files, args.output)
     if appendix and appendix[1]:
         unread = ", ".join(appendix[1])
@@ -605,6 +607,20 @@ def _refuse_over_input(targets: Mapping[Path, bytes], lock: str, *, files: bool 
         if bundle:
             why = "replace or add a file its SHA256SUMS does not list, and break the bundle"
             refuse_output_inside(target, lock, "the bundle", why)
+
+
+def _refuse_over_user_files(exporter: Exporter, output: str | None) -> None:
+    """Exit 2 before anything is written when the folder a build context is exported to holds files envsnap did not
+    write there (a project's own Dockerfile, requirements.txt): they were replaced without a word, where ``rebuild
+    --target docker --dest`` refused the same folder. One rule for both (``check_context_dest``): a context envsnap
+    wrote before is written again."""
+    from pathlib import Path
+
+    if not exporter.directory or output == "-":
+        return
+    from ..dockerfile.context import check_context_dest
+
+    check_context_dest(Path(output or exporter.filename), "-o" if output else "export to")
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:

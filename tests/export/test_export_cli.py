@@ -676,3 +676,34 @@ def test_a_project_folder_inside_the_project_is_still_exported(
     result = cli("export", lock, "-f", "requirements", "-o", tmp_path / "r.txt")
     assert result.code == 0, result
     assert "./libs/x" in (tmp_path / "r.txt").read_text()
+
+
+def test_a_build_context_is_not_exported_over_a_folder_of_the_users_own_files(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``export LOCK -f dockerfile -o DIR`` replaced the user's own Dockerfile and requirements.txt in DIR without a
+    word, where ``rebuild --target docker --dest DIR`` refused the folder. Refused now by the same rule: one line
+    naming what is there, exit 2, nothing written; a context envsnap wrote is written again."""
+    from testutil import sample_lock
+
+    lock = lockfile.dump(sample_lock(), tmp_path / "env.lock")  # pip only: the docker target's
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Dockerfile").write_text("FROM python:3.11\n")
+    (project / "requirements.txt").write_text("mine==1.0\n")
+    for leave in ("", "Dockerfile"):
+        if leave:
+            (project / leave).unlink()
+        before = {p.name: p.read_bytes() for p in project.iterdir()}
+        result = cli("export", lock, "-f", "dockerfile", "-o", project)
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+        assert "not an envsnap build context" in result.err, result.err
+        assert ("Dockerfile" if not leave else "requirements.txt") in result.err, result.err
+        assert {p.name: p.read_bytes() for p in project.iterdir()} == before
+    context = tmp_path / "ctx"
+    assert cli("export", lock, "-f", "dockerfile", "-o", context).code == 0
+    again = cli("export", lock, "-f", "dockerfile", "-o", context)
+    assert again.code == 0, again
+    (context / "notes.txt").write_text("mine")
+    result = cli("export", lock, "-f", "dockerfile", "-o", context)
+    assert result.code == 2 and "it holds notes.txt" in result.err, result
