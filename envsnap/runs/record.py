@@ -24,6 +24,7 @@ from .._fs import atomic_write_text
 from ..errors import EnvsnapError
 from ..fileurls import HOME, PROJECT
 from ..lockfile import json_digest, to_dict, value_kind
+from ..report import counted
 
 if typing.TYPE_CHECKING:
     from ..model import Snapshot
@@ -504,12 +505,12 @@ def data_wrong(d: Data) -> str:
     if not d.complete:
         if len(d.entries) >= d.files or size > d.bytes:
             return (
-                f"complete = false, but the entries list {len(d.entries)} of {d.files} files ({size} of {d.bytes} "
-                "bytes): a partial list has fewer"
+                f"complete = false, but the entries list {len(d.entries)} of {counted(d.files, 'file')} ({size} of "
+                f"{counted(d.bytes, 'byte')}): a partial list has fewer"
             )
         return ""
     if (d.files, d.bytes) != (len(d.entries), size):
-        listed = f"{len(d.entries)} files of {size} bytes"
+        listed = f"{counted(len(d.entries), 'file')} of {counted(size, 'byte')}"
         return f"files = {d.files}, bytes = {d.bytes}, but the complete entries list {listed}"
     if d.digest != manifest_digest([Entry(e.path, e.size, e.value) for e in d.entries]):
         return (

@@ -275,10 +275,18 @@ def run_command(
         prepared.run()
         ready = prepared.value()
         if ready.mismatches or ready.warnings:
+            from ..report import counted
+
             first = next(iter(ready.drift or ready.warnings), "")
+            # Warnings alone stop a strict run too: counted as such, not as "0 mismatches".
+            found = (
+                counted(ready.mismatches, "mismatch", "mismatches")
+                if ready.mismatches
+                else counted(len(ready.warnings), "warning")
+            )
             raise DriftError(
-                f"--strict: {ready.target.describe()} does not match {req.lock} "
-                f"({ready.mismatches} mismatches; {first}); the command was not started"
+                f"--strict: {ready.target.describe()} does not match {req.lock} ({found}; {first}); "
+                "the command was not started"
             )
     hooks = private_folder()
     with _Finishing(say) as finishing, _removed(hooks):

@@ -31,6 +31,7 @@ from ..grammar import has_control
 from ..probes.gitstate import distrust, has_commit
 from ..probes.project import drift, envsnap_commits, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
+from ..report import counted
 from . import data as data_mod
 from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
@@ -872,7 +873,9 @@ def check_data(
             changes = by_size  # a file added, removed or of another size: named by that, not by its time
         differs = True
         if not changes:
-            lines.append(f"{d.path}: differs ({d.files} -> {now.files} files; the changed files are not listed)")
+            lines.append(
+                f"{d.path}: differs ({d.files} -> {counted(now.files, 'file')}; the changed files are not listed)"
+            )
         for c in changes:
             name = d.path if d.kind == "file" else f"{d.path.rstrip('/')}/{c.path}"
             lines.append(f"{name}: {c.what}")
@@ -1167,8 +1170,8 @@ def compare_outputs(
             kept = tuple(k for k in kept if not ignored(f"{d.path.rstrip('/')}/{k}", p.ignore))
             if left_out and not d.complete:
                 why = (
-                    f"the record lists {len(d.entries)} of its {d.files} files: those --ignore-output matches "
-                    "cannot be left out of its digest"
+                    f"the record lists {len(d.entries)} of its {counted(d.files, 'file')}: those --ignore-output "
+                    "matches cannot be left out of its digest"
                 )
                 out.append(OutputResult(d.path, NOT_COMPARED, (), why, kept=kept, files=now.files, ignored=left_out))
                 continue

@@ -191,6 +191,7 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
     res = envsnap("run", "--strict", "--lock", drifted, "--", "touch", marker, cwd=tmp_path)
     assert res.returncode == 3, res.stderr
     assert "not-installed-here" in res.stderr and "not started" in res.stderr
+    assert "(1 mismatch; " in res.stderr, res.stderr  # said "(1 mismatches; ...)"
     assert not marker.exists() and not (tmp_path / "run.toml").exists()
     assert lock  # the session lock is untouched
     # Without --strict the run goes ahead and the drift is recorded.
