@@ -48,9 +48,15 @@ REPO_HINT = (
 
 
 class FetchRefusedError(PinError):
-    """A URL from a lock lies outside the fetch policy: nothing was read. Bad input (exit code 2)."""
+    """A URL from a lock lies outside the fetch policy: nothing was read. Bad input (exit code 2). ``refusal``: what
+    was refused, without the remedy the message ends with, for a caller that knows a better one (the bundle beside
+    the lock); "" where the message has no remedy to replace."""
 
     exit_code = 2
+
+    def __init__(self, message: str, refusal: str = "") -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 def _under(url: str, root: str) -> bool:
@@ -141,9 +147,8 @@ class FetchPolicy:
         reason = self.refusal(url)
         if reason is not None:
             hint = HINT if local_path(url) is None else REPO_HINT if repository else FILE_HINT
-            raise FetchRefusedError(
-                f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason} ({hint})"
-            )
+            refusal = f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason}"
+            raise FetchRefusedError(f"{refusal} ({hint})", refusal)
         return url
 
     def with_allowed(self, patterns: Iterable[str]) -> FetchPolicy:

@@ -98,6 +98,19 @@ INCOMPLETE = BUNDLE_INCOMPLETE  # in a bundle directory being made: a re-run com
 GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
 PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
 
+
+def bundle_holding(lock_path: str | os.PathLike[str]) -> str | None:
+    """The folder of the bundle ``lock_path`` is the lock of (its ``envsnap.lock``, ``SHA256SUMS`` beside it, as
+    ``envsnap bundle`` writes them), as the user gave it ("." for ``envsnap.lock`` in the working directory); None
+    for a lock of no bundle. For a remedy that names the bundle (``--bundle .``), never to trust it: the bundle is
+    checked in full where it is given."""
+    path = os.fspath(lock_path)
+    folder = os.path.dirname(path) or "."
+    if os.path.basename(path) != LOCK_NAME or not os.path.isfile(os.path.join(folder, SUMS)):
+        return None
+    return folder
+
+
 # Limits on unpacking an archive (docs/security.md, "Limits"), each overridable by its environment variable.
 MAX_BYTES_ENV = "ENVSNAP_BUNDLE_MAX_BYTES"
 MAX_MEMBERS_ENV = "ENVSNAP_BUNDLE_MAX_MEMBERS"

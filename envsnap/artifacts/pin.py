@@ -1466,16 +1466,17 @@ class Pinner:
                 listed = "and no configured index lists this file"
             hidden = hidden_names(file.url)
             if hidden and not other and not unread:
-                raise FetchRefusedError(
+                refusal = (
                     f"{file.filename}: the lock's URL {strip_credentials(file.url)[:200]!r} was recorded without the "
-                    f"{hidden} (docs/security.md), so it names no file here, {listed}: {CONFIGURE_HINT}"
+                    f"{hidden} (docs/security.md), so it names no file here, {listed}"
                 )
+                raise FetchRefusedError(f"{refusal}: {CONFIGURE_HINT}", refusal)
             hint = FILE_HINT if local_path(file.url) is not None else "pass --allow-url PATTERN to allow the URL"
             what = "the file in the lock's find-links folder" if file.in_lock_folder else "the lock's URL"
-            raise FetchRefusedError(
-                f"{file.filename}: {what} {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) "
-                f"{listed}; {hint}"
+            refusal = (
+                f"{file.filename}: {what} {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) {listed}"
             )
+            raise FetchRefusedError(f"{refusal}; {hint}", refusal)
         return found
 
     def check_artifact(self, art: Artifact) -> IndexFile | Path:

@@ -357,8 +357,8 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
     folder's wheels give a place: that of the lock's own bundle folder, of the folder an archive unpacks to, or of a
     bundle made of the lock first. A bundle folder given as LOCK names its wheels already (``with_bundle_wheels``)."""
     from .. import sinks
-    from .._defaults import BUNDLE_SUMS, LOCK_NAME
     from .._readlimits import unpacked_folder
+    from ..artifacts.bundle import bundle_holding
     from ..export.pylock import named_only, named_only_message
 
     named = named_only(snapshot)
@@ -366,14 +366,14 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
         return
     with sinks.refusing(ExportError, "export"):
         tail = f" --format pylock{f' -o {sinks.shell_word(output)}' if output else ''}"
-        folder = os.path.dirname(lock) or "."
+        folder = None if bundled else bundle_holding(lock)
         if bundled and not os.path.isdir(lock):
             unpacked = unpacked_folder(lock)
             how = (
                 f"unpack the archive (tar -xf {sinks.shell_word(lock)}) and export the bundle folder it holds, "
                 f"whose wheels they are: `envsnap export {sinks.shell_word(unpacked)}{tail}`"
             )
-        elif not bundled and os.path.basename(lock) == LOCK_NAME and os.path.isfile(os.path.join(folder, BUNDLE_SUMS)):
+        elif folder is not None:
             how = (
                 "export the bundle folder holding the lock, whose wheels they are: "
                 f"`envsnap export {sinks.shell_word(folder)}{tail}`"

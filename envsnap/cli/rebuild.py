@@ -13,6 +13,7 @@ TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/c
 if TYPE_CHECKING:
     from typing import Any
 
+    from .._fetchpolicy import FetchRefusedError
     from .._installahead import Memo
     from .._venvahead import VenvAhead
     from ..probes.python import PendingProbe
@@ -206,26 +207,32 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
     rebuilder = REGISTRY.find(args.target)
     # A flag of another target (``--tag`` for a venv) or an ``--option`` this one does not take: bad input.
     options = rebuilder.options.given(args, owner=f"the {rebuilder.name} target", foreign=target_flags())
-    outcome = rebuild(
-        args.lock,
-        target=args.target,
-        dest=args.dest,
-        bundle=args.bundle,
-        python=args.python,
-        offline=args.offline,
-        force=args.force,
-        dry_run=args.dry_run,
-        cpu_only=args.cpu_only,
-        options=options,
-        project=args.project,
-        allow_urls=tuple(args.allow_url),
-        progress=_output.progress(style="dim"),
-        probe=ahead,
-        use_cache=not args.no_cache,
-        venv_ahead=venv_ahead,
-        gpu_timeout=args.gpu_timeout,
-        dest_option=getattr(args, "dest_option", ""),
-    )
+    from .._fetchpolicy import FetchRefusedError
+
+    try:
+        outcome = rebuild(
+            args.lock,
+            target=args.target,
+            dest=args.dest,
+            bundle=args.bundle,
+            python=args.python,
+            offline=args.offline,
+            force=args.force,
+            dry_run=args.dry_run,
+            cpu_only=args.cpu_only,
+            options=options,
+            project=args.project,
+            allow_urls=tuple(args.allow_url),
+            progress=_output.progress(style="dim"),
+            probe=ahead,
+            use_cache=not args.no_cache,
+            venv_ahead=venv_ahead,
+            gpu_timeout=args.gpu_timeout,
+            dest_option=getattr(args, "dest_option", ""),
+        )
+    except FetchRefusedError as exc:
+        # A reviewer inside a bundle, without --bundle: the lock names the author's folder, the bundle its file.
+        raise _bundle_beside(args, exc) from None
     if isinstance(outcome, Plan):
         if args.json:
             _output.print_json(outcome.to_dict())
@@ -264,3 +271,22 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
         return 0
     print_report(outcome.verify)
     return exit_code(outcome.verify)
+
+
+def _bundle_beside(args: argparse.Namespace, exc: FetchRefusedError) -> FetchRefusedError:
+    """A refused URL of a lock that is a bundle's, rebuilt without ``--bundle``: its remedy is that bundle, which
+    holds the file (``--bundle .`` inside it), not ``--allow-url`` for a folder of the author's machine; else
+    ``exc`` as it is."""
+    from ..artifacts.bundle import bundle_holding
+
+    folder = bundle_holding(args.lock) if args.bundle is None and exc.refusal else None
+    if folder is None:
+        return exc
+    from .. import sinks
+    from .._fetchpolicy import FetchRefusedError
+
+    return FetchRefusedError(
+        f"{exc.refusal}; the lock is a bundle's, which holds the file: rebuild from it with "
+        f"--bundle {sinks.shell_word(folder)}",
+        exc.refusal,
+    )

@@ -1,0 +1,45 @@
+"""A reviewer inside a bundle folder rebuilds its lock without ``--bundle``: the lock names the author's find-links
+folder, which is not here. The refusal's remedy is the bundle beside the lock (``--bundle .``), which holds the
+wheel, not ``--allow-url`` for a folder of the author's machine.
+
+Offline: the wheel is made here, the bundle from a file:// index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from offline_wheels import locked_bundle, wheel
+from testutil import uv_bin
+
+
+def test_a_lock_inside_a_bundle_rebuilt_without_bundle_is_told_to_give_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = wheel(tmp_path / "author wheels", "labpkg", "0.3.0")
+    _, bundle, _ = locked_bundle(uv, tmp_path, {"labpkg": made})
+    moved = tmp_path / "supp 'v1'"
+    bundle.rename(moved)
+    (tmp_path / "author wheels" / made.name).unlink()  # the reviewer's machine has no such folder
+    monkeypatch.chdir(moved)
+    result = cli("rebuild", "envsnap.lock", "--dest", tmp_path / "env")
+    errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
+    assert result.code == 2 and len(errors) == 1, result
+    assert "labpkg-0.3.0-py3-none-any.whl" in errors[0], result.err
+    assert errors[0].endswith("--bundle .") and "--allow-url" not in result.err, result.err
+    assert not (tmp_path / "env").exists()
+    monkeypatch.chdir(tmp_path)
+    result = cli("rebuild", moved / "envsnap.lock", "--dest", tmp_path / "env")
+    assert result.code == 2, result
+    assert f"--bundle '{tmp_path}/supp '\"'\"'v1'\"'\"''" in result.err, result.err
+    # Given the bundle, it rebuilds from it.
+    done = cli("rebuild", moved / "envsnap.lock", "--bundle", moved, "--offline", "--dest", tmp_path / "env")
+    assert done.code == 0, done
