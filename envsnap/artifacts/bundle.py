@@ -526,6 +526,9 @@ _FOLDER_WORDS = {
     IMAGES: "saved container images",
     TOOL: "envsnap's own wheels for the image",
 }
+# The folders the docker target's parts add (``--with-system-packages``, ``--with-base-image``), which a bundle made
+# again without the option keeps: the README's section says what they hold.
+_DOCKER_PARTS = frozenset(_FOLDER_WORDS) - {WHEELS, CONDA}
 
 
 def describe_bundle(root: Path) -> None:
@@ -1447,6 +1450,9 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         )
     atomic_write_text(root / README, readme)
     _write_appendix(lock, root)
+    if any((root / part).is_dir() for part in _DOCKER_PARTS):
+        # An earlier run's saved image and envsnap's wheels stay: the README written anew had no word of them.
+        describe_bundle(root)
     Bundle(root).write_sums()
     return lock, entries
 
