@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         _refuse_over_user_files(exporter, args.output)
     else:  # the one file it writes, likewise
         _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.lock)
+        _refuse_over_user_files(exporter, args.output)
     if args.bundle is not None:  # nor into the bundle the wheels are named in
         _refuse_over_input(_targets(exporter, {exporter.filename: b""}, args.output), args.bundle)
     from ._lockarg import load_lock_or_bundle
@@ -610,17 +611,44 @@ def _refuse_over_input(targets: Mapping[Path, bytes], lock: str, *, files: bool 
 
 
 def _refuse_over_user_files(exporter: Exporter, output: str | None) -> None:
-    """Exit 2 before anything is written when the folder a build context is exported to holds files envsnap did not
-    write there (a project's own Dockerfile, requirements.txt): they were replaced without a word, where ``rebuild
-    --target docker --dest`` refused the same folder. One rule for both (``check_context_dest``): a context envsnap
-    wrote before is written again."""
+    """Exit 2 before anything is written when the export would replace a file envsnap did not write: the folder a
+    build context goes to holding a project's own Dockerfile or requirements.txt (as ``rebuild --target docker
+    --dest`` refuses it: one rule, ``check_context_dest``), or the one file of another format already there, without
+    the format's header (a project's requirements.txt, in the working directory by default). Both were replaced
+    without a word. A file or context envsnap wrote is written again."""
     from pathlib import Path
 
-    if not exporter.directory or output == "-":
+    if output == "-":
         return
-    from ..dockerfile.context import check_context_dest
+    if exporter.directory:
+        from ..dockerfile.context import check_context_dest
 
-    check_context_dest(Path(output or exporter.filename), "-o" if output else "export to")
+        check_context_dest(Path(output or exporter.filename), "-o" if output else "export to")
+        return
+    for target in _targets(exporter, {exporter.filename: b""}, output):
+        if not os.path.lexists(target):
+            continue
+        if target.is_file() and exporter.written_by_envsnap(_head(target)):
+            continue
+        named = f"-o {target}" if output else str(target)
+        raise UsageError(
+            f"{named}: exists and is not a {exporter.name} file envsnap wrote; export does not replace it: name "
+            "another file with -o, or move it away first"
+        )
+
+
+# A file larger than this found at the output is no export of envsnap's: not read whole to find its header.
+_OWN_FILE_LIMIT = 64 << 20
+
+
+def _head(path: Path) -> bytes:
+    """The bytes of the file at ``path`` (at most ``_OWN_FILE_LIMIT``); b"" when it cannot be read or is larger."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_OWN_FILE_LIMIT + 1)
+    except OSError:
+        return b""
+    return b"" if len(data) > _OWN_FILE_LIMIT else data
 
 
 def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) -> list[Path]:

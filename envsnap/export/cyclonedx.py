@@ -194,6 +194,7 @@ class CycloneDxExporter(Exporter):
     name = "cyclonedx"
     description = "CycloneDX 1.6 JSON SBOM with package URLs and hashes (Python, conda, system packages)"
     filename = "sbom.cdx.json"
+    signature = b"environment captured by envsnap"
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)

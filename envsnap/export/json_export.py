@@ -21,6 +21,7 @@ class JsonExporter(Exporter):
     name = "json"
     description = "the whole lock as JSON (same fields as the TOML lockfile)"
     filename = "envsnap.lock.json"
+    signature = b'"content_digest": "sha256:'
 
     def files(self, snapshot: Snapshot) -> dict[str, bytes]:
         return render(snapshot)

@@ -291,6 +291,7 @@ class PylockExporter(Exporter):
     name = "pylock"
     description = "PEP 751 pylock.toml of the Python layer (install with uv pip sync)"
     filename = "pylock.toml"
+    signature = b'created-by = "envsnap"'
     needs_artifacts = True
     needs_files = True
     takes_listed_files = True
