@@ -353,13 +353,20 @@ ANOTHER_LOCK = "; give the lock it holds (its envsnap.lock), or make a bundle of
 
 
 def check_made_from(
-    lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str], *, project_code: bool = True
+    lock: Snapshot,
+    bundled: Snapshot,
+    where: str | os.PathLike[str],
+    *,
+    project_code: bool = True,
+    project_dir: Path | None = None,
 ) -> None:
-    """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions and
-    RECORD digests, and the same wheel file wherever ``lock`` already pins one (a bundle of another lock, or one
-    whose lock was edited to match a swapped wheel, is refused before anything is built). With ``project_code``,
-    a package the bundle built from the project itself (``file://{project}``) must also come from the project state
-    ``lock`` records (``_check_project_state``)."""
+    """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions,
+    RECORD digests and sources (kind, place, commit: ``_source_key``), and the same wheel file wherever ``lock``
+    already pins one (a bundle of another lock, or one whose lock was edited to match a swapped wheel, is refused
+    before anything is built). ``project_dir``: what ``{project}`` names, so that one folder written as
+    ``file://{project}`` in one lock and by its path in the other is one source. With ``project_code``, a package
+    the bundle built from the project itself (``file://{project}``) must also come from the project state ``lock``
+    records (``_check_project_state``)."""
     # A package built from its source and imported without a version (uv export's `directory` entry, a
     # requirements file's `name @ git+...@commit` or archive URL) takes the version its wheel was built with:
     # an empty version matches any.
@@ -367,14 +374,24 @@ def check_made_from(
     # another commit of the same repository is another lock's).
     versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind != "index"}
 
-    def key(p: PythonPackage) -> tuple[str, str, str, str]:
+    def key(p: PythonPackage, resolve: bool = False) -> tuple[str, str, str, str, tuple[str, str, str]]:
+        source = _source_key(p, project_dir) if resolve else (p.source.kind, p.source.url, p.source.commit_id)
         if p.name not in versionless:
-            return p.version, p.record_digest, "", ""
+            return p.version, p.record_digest, "", "", source
         pinned = p.source.kind in ("vcs", "archive")
-        return "", p.record_digest, p.source.commit_id if pinned else "", p.source.archive_hash if pinned else ""
+        return (
+            "",
+            p.record_digest,
+            p.source.commit_id if pinned else "",
+            p.source.archive_hash if pinned else "",
+            source,
+        )
 
     mine = {p.name: key(p) for p in lock.pip_layer()}
     theirs = {p.name: key(p) for p in bundled.pip_layer()}
+    if mine != theirs:  # the same folder may be written two ways: compared again by the folders the URLs name
+        mine = {p.name: key(p, True) for p in lock.pip_layer()}
+        theirs = {p.name: key(p, True) for p in bundled.pip_layer()}
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
         raise BadBundleError(
@@ -394,6 +411,22 @@ def check_made_from(
             )
     if project_code:
         _check_project_state(lock, bundled, where)
+
+
+def _source_key(pkg: PythonPackage, project_dir: Path | None) -> tuple[str, str, str]:
+    """Where a package comes from, as two locks of one environment agree on it: its source's kind, its URL and its
+    commit (``check_made_from`` compares the URLs as written first: this reads pin's rules only where they differ).
+    A local URL is the folder it names on this machine (``pin.local_dir``: a ``{project}`` label under
+    ``project_dir``, ``~`` in the home), so ``file://{project}`` and the path of that folder are one place; a label
+    that names nothing here (no ``project_dir``, ``{prefix}``, one leading out of the project) stays as recorded."""
+    from .pin import local_dir
+
+    src = pkg.source
+    place = src.url
+    if fileurls.is_file_url(place) and not (project_dir is None and place.startswith("file://" + fileurls.PROJECT)):
+        with contextlib.suppress(PinError, UnsafeInputError):  # else compared as written
+            place = os.path.normpath(local_dir(place, project_dir))
+    return src.kind, place, src.commit_id
 
 
 def _project_state(lock: Snapshot) -> tuple[str, bool, str]:

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
         # The lock's bundle, checked as rebuild --bundle checks it: its wheels by path and hash, as for a bundle folder.
         snapshot = with_bundle_wheels(
-            _with_bundle_files(snapshot, args.bundle),
+            _with_bundle_files(snapshot, args.bundle, args.project, args.lock),
             Path(args.bundle) / "wheels",
             index_wheels=exporter.name in ("pylock", "requirements"),
             as_find_links=exporter.name == "requirements",
@@ -259,11 +259,12 @@ def _refuse_bundle_option(bundle: str, fmt: str) -> None:
         )
 
 
-def _with_bundle_files(snapshot: Snapshot, bundle: str) -> Snapshot:
+def _with_bundle_files(snapshot: Snapshot, bundle: str, project: str | None, lock: str) -> Snapshot:
     """``snapshot`` with each Python package's file the one the bundle folder ``bundle`` holds for it: the bundle is
     checked in full against its SHA256SUMS and refused, exit 2, unless it was made from this lock (the packages,
     versions and RECORD digests, and every wheel the lock pins: ``check_made_from``, as ``rebuild --bundle``), so
-    a lock that is not pinned takes the files the bundle pinned and built."""
+    a lock that is not pinned takes the files the bundle pinned and built. ``project`` (``--project``) and the lock's
+    folder say what ``{project}`` names, as for pin, so one folder written two ways is one source."""
     import dataclasses
     import tempfile
     from pathlib import Path
@@ -272,7 +273,10 @@ def _with_bundle_files(snapshot: Snapshot, bundle: str) -> Snapshot:
 
     with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
         bundled = open_bundle(bundle, Path(tmp)).lock
-    check_made_from(snapshot, bundled, bundle)
+    from ..probes.project import project_root
+
+    project_dir = project_root(project, lock if Path(lock).is_file() else None)
+    check_made_from(snapshot, bundled, bundle, project_dir=project_dir)
     packages = []
     for pkg in snapshot.python.packages:
         theirs = bundled.package(pkg.name)

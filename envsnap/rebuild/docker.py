@@ -341,7 +341,8 @@ def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
     if request.bundle_dir is None:
         return request.lock
     bundle = Bundle(request.bundle_dir)
-    check_made_from(request.lock, bundle.lock, bundle.shown())  # a bundle of another lock: bad input
+    # A bundle of another lock: bad input.
+    check_made_from(request.lock, bundle.lock, bundle.shown(), project_dir=request.project_dir)
     # The image is built from the bundle's copy (label, /envsnap.lock, apt pins): it must be the lock asked for
     # in what decides the build too, or --force on an aarch64 lock built the bundle's x86_64 one.
     mine, theirs = _build_facts(request.lock), _build_facts(bundle.lock)

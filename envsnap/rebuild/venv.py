@@ -553,7 +553,7 @@ def _base_site_notes(lock: Snapshot) -> list[str]:
     ]
 
 
-def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
+def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | None = None) -> Snapshot:
     """The lock to install from and verify against: ``lock`` with the bundle's package entries (they carry
     every artifact), after checking the bundle was made from it. The rest (interpreter, platform) stays the
     user's, so the interpreter chosen and the verdict printed are about the lock that was asked for."""
@@ -565,7 +565,7 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None) -> Snapshot:
         # The bundle's own lock, or one it copied byte for byte: one text is one snapshot (``lockfile.loads``), so
         # it was made from it and carries every artifact already (asked three times a rebuild).
         return lock
-    check_made_from(lock, bundled, bundle.shown())  # a bundle of another lock: bad input
+    check_made_from(lock, bundled, bundle.shown(), project_dir=project_dir)  # a bundle of another lock: bad input
     theirs = {p.name: p for p in bundled.python.packages}
     packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
@@ -614,7 +614,7 @@ class VenvRebuilder(Rebuilder):
         return _Early(self, request, hashed, target)
 
     def plan(self, request: RebuildRequest) -> Plan:
-        lock = _bundle_lock(request.lock, request.bundle_dir)
+        lock = _bundle_lock(request.lock, request.bundle_dir, request.project_dir)
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
@@ -727,7 +727,7 @@ class VenvRebuilder(Rebuilder):
                     ),
                     progress=say,
                 )
-            lock = _bundle_lock(request.lock, bundle_dir)
+            lock = _bundle_lock(request.lock, bundle_dir, request.project_dir)
             if not python:
                 say(f"downloading Python {data.python_version} with uv")
                 chosen, fallback = ensure(Interpreter("", data.python_version, UV_INSTALL), lock)
@@ -929,7 +929,7 @@ class _Early(EarlyWork):
         self._plan, self._staging = plan, folder
         install_python_layer(
             folder / "bin" / "python",
-            _bundle_lock(request.lock, request.bundle_dir),
+            _bundle_lock(request.lock, request.bundle_dir, request.project_dir),
             request.bundle_dir,
             offline=True,
             progress=self._lines.append,

@@ -582,3 +582,37 @@ def test_a_dry_run_names_each_monorepo_packages_folder(tmp_path: Path, cli: Call
     assert isinstance(plan, Plan)
     origins = {i.name: i.origin for i in plan.items if i.layer == "python"}
     assert origins["top"] == f"git+{url}@{commit}", origins
+
+
+def test_a_bundle_whose_lock_records_another_folder_for_a_local_package_is_refused(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``rebuild LOCK --bundle B`` compared only each package's version and RECORD digest: a lock recording its local
+    package as ``file:///elsewhere/proj`` and a bundle whose lock built it from ``file://{project}`` (another folder)
+    rebuilt without a word. The source is compared too (kind, URL, commit), a ``{project}`` label by the folder it
+    names with ``--project``, so the same folder written either way is still the same lock."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    digest = "sha256:" + "7" * 64
+    built = Artifact(filename="localpkg-1.0-py3-none-any.whl", url="", sha256="e" * 64, rebuilt=True)
+
+    def lock_of(url: str, artifact: Artifact | None = None) -> Snapshot:
+        pkg = PythonPackage(
+            "localpkg", "1.0", record_digest=digest, source=Source(kind="directory", url=url), artifact=artifact
+        )
+        return _this_python_lock(pkg)
+
+    bundle = _bundle_of(lock_of("file://{project}", built), tmp_path / "B")
+    args = ("--bundle", bundle, "--offline", "--project", project, "--python", sys.executable, "--dry-run")
+    for n, elsewhere in enumerate(("file:///tmp/proj", (tmp_path / "other").as_uri())):
+        lock_path = lockfile.dump(lock_of(elsewhere), tmp_path / f"l{n}.lock")
+        refused = cli("rebuild", lock_path, *args, "--dest", tmp_path / "env")
+        assert refused.code == 2, refused
+        assert refused.err == (
+            f"envsnap: error: {bundle}: the bundle was made from another lock (first difference: localpkg)"
+            "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)\n"
+        ), refused.err
+        assert not (tmp_path / "env").exists()
+    same = lockfile.dump(lock_of(project.as_uri()), tmp_path / "same.lock")  # the folder {project} names
+    made = cli("rebuild", same, *args, "--dest", tmp_path / "env")
+    assert made.code == 0, made
