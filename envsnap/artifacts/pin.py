@@ -1096,6 +1096,12 @@ _BOTH_FIND_LINKS_HINT = (
 )
 
 
+def _unlisted(files: Iterable[IndexFile], pkg: PythonPackage) -> bool:
+    """Whether none of the files the configured locations list is of ``pkg``'s release: a wheel installed from a
+    ``--find-links`` folder no one configured, whether the lock was captured or imported (``FIND_LINKS_HINT``)."""
+    return not any(same_release(f.filename, pkg) for f in files)
+
+
 def find_links_hint(installers: Iterable[str]) -> str:
     """``FIND_LINKS_HINT`` naming the installer of the packages it is said for (their ``installer``, the INSTALLER
     file: uv writes ``uv``), and that installer's setting first: it said "a package pip installed" of a package uv
@@ -1722,7 +1728,7 @@ class Pinner:
             pkg.version,
             "unpinned",
             f"no {pkg.name} {pkg.version} wheel with tag {tags} on {self._where()}",
-            unlisted=not any(same_release(f.filename, pkg) for f in files),
+            unlisted=_unlisted(files, pkg),
         )
 
     def _listed(self, pkg: PythonPackage, extra_indexes: Iterable[str] = ()) -> tuple[list[IndexFile], list[str]]:
@@ -1991,6 +1997,7 @@ class Pinner:
             "unpinned",
             f"no {pkg.name} {pkg.version} file with sha256 "
             f"{known.sha256} on {self._where()}" + "".join(f"; {r}" for r in refused),
+            unlisted=_unlisted(files, pkg),
         )
 
     def _prove(self, pkg: PythonPackage, file: IndexFile) -> PinOutcome:

@@ -880,6 +880,34 @@ def test_capture_pin_of_a_find_links_install_gives_the_hint_pin_gives(
     assert f"  ({find_links_hint([installer])})" in pinned.err.splitlines(), pinned  # type: ignore[attr-defined]
 
 
+def test_pin_of_an_import_whose_wheel_came_from_a_find_links_folder_gives_the_hint(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin`` of a lock imported from a hashed requirements file, whose wheel was installed from a ``--find-links``
+    folder no configured location lists, said only "no tinypkg 1.0 file with sha256 ... on the configured indexes",
+    where a captured lock gets the hint that says what finds it: the import gets it too."""
+    wheel = make_wheel(tmp_path / "links", "tinypkg", "1.0")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    index = pep503_index(tmp_path / "index", [])  # the one the file names, and the one configured: nothing remote
+    (tmp_path / "requirements.txt").write_text(f"--index-url {index}\ntinypkg==1.0 --hash=sha256:{digest}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    for name in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_CONFIG_FILE", "UV_FIND_LINKS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    imported = cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imported.lock")
+    assert imported.code == 0, imported  # type: ignore[attr-defined]
+    pinned = cli("pin", tmp_path / "imported.lock", "-o", tmp_path / "pinned.lock")
+    lines = pinned.err.splitlines()  # type: ignore[attr-defined]
+    assert any("no tinypkg 1.0 file with sha256" in line for line in lines), pinned
+    assert f"  ({FIND_LINKS_HINT})" in lines, pinned
+    # Configured with that folder, as the hint says, it pins the file.
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheel.parent))
+    found = cli("pin", tmp_path / "imported.lock", "-o", tmp_path / "pinned.lock")
+    assert found.code == 0 and FIND_LINKS_HINT not in found.err, found  # type: ignore[attr-defined]
+
+
 def test_the_find_links_hint_names_each_installer_and_no_other_value() -> None:
     """Packages pip and uv installed: both named, each with its setting; a value the lock records for another
     installer (any text) is never printed, and reads as pip's, as a lock recording none does."""
