@@ -50,8 +50,9 @@ UNPACKED_BUNDLE = "a bundle archive unpacked to a temporary folder, since remove
 def in_unpacked_bundle(url: str) -> bool:
     """Whether ``url`` is a wheel in the temporary folder a rebuild unpacked a bundle archive to
     (``file:///tmp/.envsnap-rebuild-XXXX/bundle/wheels/F.whl``): a venv rebuild installs the wheels the bundle built
-    by their file, so direct_url.json names that folder, gone once the rebuild ended. Its sha256 is what names the
-    file; the folder says only that it came from an archive (docs/design.md)."""
+    by their file, so direct_url.json named that folder, gone once the rebuild ended (a rebuild now writes the lock's
+    source there instead: ``rebuild.venv._record_sources``; a venv an earlier envsnap rebuilt still names it). Its
+    sha256 is what names the file; the folder says only that it came from an archive (docs/design.md)."""
     if not is_file_url(url) or is_labelled(url):
         return False
     parts = decoded_path(url).split("/")

@@ -761,7 +761,15 @@ class CondaRebuilder(Rebuilder):
             )
         from .venv import install_python_layer
 
-        install_python_layer(python, lock, wheels, offline=request.offline, progress=say, allow_urls=request.allow_urls)
+        install_python_layer(
+            python,
+            lock,
+            wheels,
+            offline=request.offline,
+            progress=say,
+            allow_urls=request.allow_urls,
+            project_dir=request.project_dir,
+        )
 
 
 def staging_prefix(dest: Path, holder: Path, named: str = "--prefix") -> Path:

@@ -415,6 +415,7 @@ def install_python_layer(
     progress: Progress | None = None,
     allow_urls: tuple[str, ...] = (),
     launch: Callable[[list[str], dict[str, str]], _runner.Result] | None = None,
+    project_dir: Path | None = None,
 ) -> str:
     """Install the lock's Python packages (all but conda's) from a bundle into ``python_exe``'s environment.
 
@@ -422,7 +423,8 @@ def install_python_layer(
     (a wheel missing from the bundle is downloaded from its pinned URL unless ``offline``). Returns the
     installer used ("uv" or "pip"). Raises ``RebuildError`` naming the file on a hash mismatch.
     ``launch``: runs the installer's command line with its environment (default: ``_runner.run`` with
-    ``INSTALL_TIMEOUT``), after every wheel was checked.
+    ``INSTALL_TIMEOUT``), after every wheel was checked. ``project_dir``: what ``{project}`` names in a source the
+    environment records in place of a removed bundle's wheel (``_record_sources``).
     """
     say = progress or (lambda _line: None)
     bundle = Bundle(bundle_dir)
@@ -488,7 +490,80 @@ def install_python_layer(
         res = (launch or _install)(args, isolated_env())
         if not res.ok:
             raise RebuildError(f"{tool} could not install the locked wheels: {_installer_error(res.stderr)}")
+    if built and _removed_after(Path(bundle_dir)):
+        _record_sources(Path(python_exe), [p for p in packages if p.name in built], project_dir)
     return tool
+
+
+def _removed_after(bundle_dir: Path) -> bool:
+    """Whether ``bundle_dir`` lies in a folder the rebuild removes when it ends (``_leftovers.held_dir``): the bundle
+    a rebuild without ``--bundle`` makes, or the folder a bundle archive was unpacked to."""
+    return _leftovers.is_leftover_name(bundle_dir.absolute().parent.name)
+
+
+def _record_sources(python_exe: Path, packages: list[PythonPackage], project_dir: Path | None) -> None:
+    """Each of ``packages`` (wheels a bundle built from the lock's source, installed by their file) recorded with that
+    source in its ``direct_url.json``, as pip installing it from there writes it (``vcs_info`` with the commit, the
+    folder's ``dir_info``, the sdist's ``archive_info``), in place of the installed file's URL: that file lay in a
+    folder the rebuild removes, so a capture named a path gone once it ended, which pin and bundle cannot read, and
+    the commit or the folder was lost (docs/design.md). RECORD's line for the file is written to match; a source
+    this machine cannot name (a label with no project here) keeps the file's URL."""
+    import base64
+    import hashlib
+    import json
+
+    sites = sorted(python_exe.parent.parent.glob("lib/python*/site-packages"))
+    for pkg in packages:
+        art = pkg.artifact
+        assert art is not None  # installs_by_file
+        # NAME-VERSION of the wheel file installed, whose name was checked as it was found (``join_base_name``): one
+        # path component, no ``..``.
+        parts = art.filename.split("-")
+        info = f"{parts[0]}-{parts[1]}.dist-info"
+        found = [path for site in sites if (path := site / info / "direct_url.json").is_file()]
+        direct = _direct_url(pkg, project_dir)
+        if direct is None or len(found) != 1 or found[0].is_symlink():
+            continue
+        data = (json.dumps(direct, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        found[0].write_bytes(data)
+        record = found[0].parent / "RECORD"
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        entry = f"{found[0].parent.name}/direct_url.json"
+        lines = record.read_text("utf-8").splitlines()
+        lines = [f"{entry},sha256={digest},{len(data)}" if line.startswith(entry + ",") else line for line in lines]
+        record.write_text("".join(line + "\n" for line in lines), "utf-8")
+
+
+def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, object] | None:
+    """PEP 610's ``direct_url.json`` of ``pkg``'s source (a regular install: a wheel is never editable), its
+    ``{project}`` and ``~`` labels made this machine's paths; None where this machine names no such place."""
+    src = pkg.source
+    url = src.url
+    if url.startswith(("file://{", "file://~")):
+        from ..artifacts.pin import here
+
+        try:
+            url = here(url, project_dir)
+        except (PinError, UnsafeInputError):
+            return None
+        if url.startswith("file://{"):
+            return None  # {prefix}: a folder of the captured environment
+    direct: dict[str, object] = {"url": url}
+    if src.kind == "vcs":
+        vcs: dict[str, str] = {"vcs": src.vcs, "commit_id": src.commit_id}
+        if src.requested_revision:
+            vcs["requested_revision"] = src.requested_revision
+        direct["vcs_info"] = vcs
+    elif src.kind == "directory":
+        direct["dir_info"] = {}
+    elif src.kind == "archive":
+        algorithm, hexdigest = src.archive_digest
+        direct["archive_info"] = {"hash": src.archive_hash, "hashes": {algorithm: hexdigest}} if hexdigest else {}
+    else:
+        return None
+    if src.subdirectory:
+        direct["subdirectory"] = src.subdirectory
+    return direct
 
 
 def _install(args: list[str], env: dict[str, str]) -> _runner.Result:
@@ -505,7 +580,8 @@ def _install_requirements(packages: list[PythonPackage], built: Mapping[str, Pat
     sdist by URL; not the index's sdist, whose source is the index either way), which is
     installed by its ``file:`` URL (``name @ URL#sha256=HEX``): pip and uv then write its PEP 610
     ``direct_url.json`` naming that file (pip its sha256 in ``archive_info``, uv in the URL's fragment), so a
-    capture of the venv tells the bundle's wheel from a wheel of that version from an index, which leaves none.
+    capture of the venv tells the bundle's wheel from a wheel of that version from an index, which leaves none
+    (where that file's folder is removed when the rebuild ends, ``_record_sources`` writes the lock's source there).
     The URL is made from the checked path (percent-encoded: no space, ``#`` or newline survives)."""
     lines = []
     for pkg in sorted(packages, key=lambda p: p.name):
@@ -758,6 +834,7 @@ class VenvRebuilder(Rebuilder):
                     offline=request.offline,
                     progress=say,
                     allow_urls=request.allow_urls,
+                    project_dir=request.project_dir,
                 )
             _relocate(staging, dest)
             ready = probe.set_up(PROBE_TIMEOUT)
@@ -935,6 +1012,7 @@ class _Early(EarlyWork):
             progress=self._lines.append,
             allow_urls=request.allow_urls,
             launch=self._launch,
+            project_dir=request.project_dir,
         )
 
     def _launch(self, args: list[str], env: dict[str, str]) -> _runner.Result:

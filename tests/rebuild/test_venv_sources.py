@@ -234,14 +234,14 @@ def test_the_bundles_manual_pip_command_installs_the_built_wheel_by_its_file(
     assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified.out
 
 
-def test_a_venv_rebuilt_from_a_bundle_archive_says_its_wheel_came_from_the_removed_unpacked_folder(
+def test_a_venv_rebuilt_from_a_bundle_archive_records_the_locked_source_not_the_removed_unpacked_folder(
     local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
     """``rebuild --bundle B.tar.gz`` installs the wheel the bundle built by its file in the folder the archive was
     unpacked to, which is removed when the rebuild ends: direct_url.json (and so a capture, verify and diff) named
-    ``file:///tmp/.envsnap-rebuild-XXXX/bundle/wheels/F.whl``, another folder each rebuild, with no word that it is
-    gone. The sha256 names the file: verify and diff say it is the bundle's wheel, from an archive unpacked to a
-    temporary folder since removed, and two rebuilds' captures differ only by that folder (provenance, exit 0)."""
+    ``file:///tmp/.envsnap-rebuild-XXXX/bundle/wheels/F.whl``, another folder each rebuild, which pin and bundle
+    cannot read. The venv records the lock's source instead, as a rebuild without a bundle does: a capture names the
+    folder the lock names, verify says nothing of a removed folder, and two rebuilds' captures are the same."""
     uv = _uv()
     project = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
     venv = tmp_path / "gamma"
@@ -255,23 +255,19 @@ def test_a_venv_rebuilt_from_a_bundle_archive_says_its_wheel_came_from_the_remov
         assert (
             cli("capture", "--python", tmp_path / f"R{n}" / "bin" / "python", "-o", tmp_path / f"R{n}.lock").code == 0
         )
+    locked = lockfile.load(tmp_path / "orig.lock").package("esnptgamma")
     captured = lockfile.load(tmp_path / "R1.lock").package("esnptgamma")
-    assert captured is not None and "/.envsnap-rebuild-" in captured.source.url and captured.source.archive_hash
-    gone = "a bundle archive unpacked to a temporary folder, since removed: its sha256 names the file"
+    assert locked is not None and captured is not None and captured.source == locked.source, captured
     verified = cli("verify", tmp_path / "orig.lock", "--python", tmp_path / "R1" / "bin" / "python")
-    assert f"(the lock pins no built wheel to compare it with; {gone})" in verified.out, verified.out
+    assert verified.code == 0 and ".envsnap-" not in verified.out and "since removed" not in verified.out, verified.out
     with tarfile.open(tmp_path / "B.tar.gz") as tar:
         member = tar.extractfile("B/envsnap.lock")
         assert member is not None
         (tmp_path / "bundled.lock").write_bytes(member.read())
     verified = cli("verify", tmp_path / "bundled.lock", "--python", tmp_path / "R1" / "bin" / "python")
-    assert f"built from the locked source (the same sha256; {gone}))" in verified.out, verified.out
-    result = cli("diff", tmp_path / "bundled.lock", tmp_path / "R1.lock")
-    assert result.code == 0 and f"direct_url.json names that file, the same sha256; {gone}; verify" in result.out
+    assert verified.code == 0 and ".envsnap-" not in verified.out, verified.out
     result = cli("diff", tmp_path / "R1.lock", tmp_path / "R2.lock")
-    assert result.code == 0, result.out
-    assert f"installed by path from another folder ({gone}))" in result.out
-    assert "but the folder of esnptgamma's file)" in result.out
+    assert result.code == 0 and "esnptgamma" not in result.out, result.out
 
 
 def test_uv_from_the_bundles_requirements_is_not_known_to_be_the_bundles_wheel(
@@ -307,3 +303,46 @@ def test_uv_from_the_bundles_requirements_is_not_known_to_be_the_bundles_wheel(
     result = cli("diff", tmp_path / "B" / "envsnap.lock", tmp_path / "cap.lock")
     assert "no sha256 recorded (uv records none for a path): not known to be the bundle's wheel" in result.out
     assert result.code == 0 and "1 change: 1 unknown" in result.out and "other fields differ" not in result.out
+
+
+def test_a_venv_rebuilt_without_a_bundle_records_where_its_built_packages_come_from(
+    local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``rebuild LOCK`` without ``--bundle`` builds the wheels of a lock's git and folder packages in a temporary
+    bundle and installed each by its file there: direct_url.json named
+    ``file:///tmp/.envsnap-bundle-XXXX/bundle/wheels/F.whl``, removed when the rebuild ended, so a capture of the
+    venv could not be pinned or bundled and had lost the commit and the folder. The rebuilt venv records the lock's
+    source, as pip installing it from there would: a capture of it names the same sources as the lock."""
+    uv = _uv()
+    folder = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
+    repo = _project(tmp_path / "repo", "esnptdelta", "2.0")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    venv = tmp_path / "orig"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    git_line = f"esnptdelta @ git+{repo.as_uri()}@{commit}"
+    install = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(folder), git_line]
+    subprocess.run(install, check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    locked = lockfile.load(tmp_path / "orig.lock")
+    allow = ("--allow-url", f"{tmp_path.as_uri()}/**")
+    made = cli("rebuild", tmp_path / "orig.lock", "--target", "venv", "--dest", tmp_path / "R", *allow)
+    assert made.code == 0, made
+    for info in (tmp_path / "R").glob("lib/python*/site-packages/esnpt*.dist-info"):
+        assert ".envsnap-" not in (info / "direct_url.json").read_text(), info
+    assert cli("capture", "--python", tmp_path / "R" / "bin" / "python", "-o", tmp_path / "R.lock").code == 0
+    captured = lockfile.load(tmp_path / "R.lock")
+    for name in ("esnptgamma", "esnptdelta"):
+        mine, theirs = locked.package(name), captured.package(name)
+        assert mine is not None and theirs is not None
+        assert theirs.source == mine.source, (name, theirs.source, mine.source)
+    delta = captured.package("esnptdelta")
+    assert delta is not None and delta.source.commit_id == commit
+    # The capture pins as the lock does: its sources are there, not in a removed folder.
+    pinned = cli("pin", tmp_path / "R.lock", "-o", tmp_path / "Rp.lock", *allow)
+    assert pinned.code == 0 and "not pinnable" not in pinned.err, pinned
+    verified = cli("verify", tmp_path / "orig.lock", "--python", tmp_path / "R" / "bin" / "python")
+    assert verified.code == 0 and ".envsnap-" not in verified.out, verified.out
