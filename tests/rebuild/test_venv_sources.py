@@ -3,6 +3,7 @@ built from an sdist. The index is a file:// PEP 503 tree made here, configured t
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -346,3 +347,35 @@ def test_a_venv_rebuilt_without_a_bundle_records_where_its_built_packages_come_f
     assert pinned.code == 0 and "not pinnable" not in pinned.err, pinned
     verified = cli("verify", tmp_path / "orig.lock", "--python", tmp_path / "R" / "bin" / "python")
     assert verified.code == 0 and ".envsnap-" not in verified.out, verified.out
+
+
+def test_a_venv_rebuilt_without_a_bundle_records_the_project_folder_as_the_lock_does(
+    local_index: tuple[str, Path, Path], tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's own package, recorded ``file://{project}``: the rebuilt venv names the project's folder on this
+    machine, which a capture in the project records as ``file://{project}`` again."""
+    uv = _uv()
+    work = _project(tmp_path / "work", "esnptgamma", "1.0")
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    monkeypatch.chdir(work)
+    venv = tmp_path / "orig"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(work)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    locked = lockfile.load(tmp_path / "orig.lock").package("esnptgamma")
+    assert locked is not None and locked.source.url == "file://{project}", locked.source
+    made = cli("rebuild", tmp_path / "orig.lock", "--target", "venv", "--dest", tmp_path / "R")
+    assert made.code == 0, made
+    (direct_url,) = (tmp_path / "R").glob("lib/python*/site-packages/esnptgamma-1.0.dist-info/direct_url.json")
+    assert json.loads(direct_url.read_text()) == {"url": work.as_uri(), "dir_info": {}}
+    # RECORD says what the file now holds: pip check, pip uninstall and a RECORD-checking tool find it whole.
+    data = direct_url.read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record = (direct_url.parent / "RECORD").read_text().splitlines()
+    assert f"esnptgamma-1.0.dist-info/direct_url.json,sha256={digest},{len(data)}" in record, record
+    assert cli("capture", "--python", tmp_path / "R" / "bin" / "python", "-o", tmp_path / "R.lock").code == 0
+    captured = lockfile.load(tmp_path / "R.lock").package("esnptgamma")
+    assert captured is not None and captured.source == locked.source, captured.source
