@@ -332,9 +332,15 @@ class Loaded:
     distributions: tuple[str, ...] = field(default=(), metadata=_text(256))  # "numpy 2.4.6" they came from
 
 
+def _entry_path(v: str) -> bool:
+    """A file's path relative to its data path, as a fingerprint lists it: '/'-separated names, none empty, '.' or
+    '..' (so never absolute and never above the data path); any other name a file may have (hidden, '-x')."""
+    return grammar.is_text(v) and all(part not in ("", ".", "..") for part in v.split("/"))
+
+
 @frozen
 class FileEntry:
-    path: str = field(metadata=_text())
+    path: str = field(metadata=_rule(_entry_path, "path inside the data path (relative, no '..', '.' or empty part)"))
     size: int = field(metadata=_n())
     value: str = field(
         metadata=_rule(
@@ -501,6 +507,8 @@ def data_wrong(d: Data) -> str:
         return ""
     if d.kind == "file" and d.files != 1:
         return f"files: {d.files}, but a file is one"
+    if d.kind == "file" and any("/" in name for name in names):
+        return f"entries: a file is listed by its base name, not {grammar.shown(next(n for n in names if '/' in n))}"
     size = sum(e.size for e in d.entries)
     if not d.complete:
         if len(d.entries) >= d.files or size > d.bytes:

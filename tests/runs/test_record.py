@@ -167,6 +167,48 @@ def test_a_record_s_data_entries_must_give_its_digest(
         assert line.startswith(f"envsnap: error: {path}: {message}"), line
 
 
+def _listing(*paths: str, kind: str = "directory") -> Data:
+    """Data whose complete entries give its digest and counts, so that only the entries' paths can be wrong."""
+    entries = tuple(FileEntry(p, IN_CSV.size, IN_CSV.value) for p in paths)
+    digest = manifest_digest([Entry(e.path, e.size, e.value) for e in entries])
+    return _data(kind=kind, path="data", digest=digest, files=len(entries), bytes=4 * len(entries), entries=entries)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_listing("../train.py"), "data[0].entries[0].path: not a valid path inside the data path"),
+        (_listing("in.csv", "/etc/passwd"), "data[0].entries[1].path: not a valid path inside the data path"),
+        (_listing("sub/../../x"), "data[0].entries[0].path: not a valid path inside the data path"),
+        (_listing("./in.csv"), "data[0].entries[0].path: not a valid path inside the data path"),
+        (_listing("sub//in.csv"), "data[0].entries[0].path: not a valid path inside the data path"),
+        (_listing("sub/"), "data[0].entries[0].path: not a valid path inside the data path"),
+        (_listing("sub/in.csv", kind="file"), "data[0]: entries: a file is listed by its base name, not 'sub/in.csv'"),
+    ],
+)
+def test_a_record_s_data_entries_name_files_inside_their_data_path(
+    tmp_path: Path, cli: Callable[..., object], data: Data, message: str
+) -> None:
+    """An entry names a file relative to its data path, as a fingerprint lists it: never absolute, never '..'.
+    A hand-edited record listing '../train.py' (with a digest made to match) loaded, and rerun named
+    'data/../train.py' as a file of the input; it is refused at load, one line and exit 2."""
+    path = rec.dump(dataclasses.replace(sample(), data=(data,)), tmp_path / "run.toml")
+    with pytest.raises(rec.RecordError, match=re.escape(message)):
+        rec.load(path)
+    for command in ("show", "rerun"):
+        result = cli(command, path, *(("--dry-run",) if command == "rerun" else ()))
+        assert result.code == 2, result  # type: ignore[attr-defined]
+        (line,) = result.err.splitlines()  # type: ignore[attr-defined]
+        assert line.startswith(f"envsnap: error: {path}: {message}"), line
+
+
+def test_a_record_keeps_hidden_and_odd_file_names_of_its_data(tmp_path: Path) -> None:
+    """What a fingerprint lists still loads: hidden files, a name starting with '-', a backslash, dots inside."""
+    data = _listing(".gitkeep", "-x", "a\\b", "sub/.hidden/x..y", "...")
+    path = rec.dump(dataclasses.replace(sample(), data=(data,)), tmp_path / "run.toml")
+    assert [e.path for e in rec.load(path).data[0].entries] == [e.path for e in data.entries]
+
+
 def test_a_record_s_real_fingerprints_load(tmp_path: Path) -> None:
     """What fingerprint makes loads: a file, a folder, a partial list, a missing output."""
     from envsnap.runs.assemble import to_data
