@@ -320,9 +320,15 @@ def _at_the_deadline(run: NodeRun, timeout: float) -> str:
 
 # slurmstepd, when the task's program cannot be started on the node (``execve(): PATH: No such file or directory``).
 _EXECVE = LazyPattern(r"^slurmstepd(?:-\S+)?: error: execve\(\): (.+): ([^:]+)$")
+# slurmstepd's PATH when the program's #! interpreter is what could not be started: ``bad interpreter(PATH)``.
+_BAD_INTERPRETER = LazyPattern(r"bad interpreter\((.+)\)")
 # srun's summary of how a task ended: ``Exited with exit code 5``, or the signal that killed it (``Killed``).
 _TASK_END = LazyPattern(r"^srun: error: \S+: tasks? [0-9,-]+: (.+)$")
 _EXIT_CODE = LazyPattern(r"Exited with exit code (\d+)")
+
+
+def _cut(path: str) -> str:
+    return path if len(path) <= _REASON else path[: _REASON - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _not_started(stderr: str) -> str:
@@ -331,7 +337,16 @@ def _not_started(stderr: str) -> str:
         found = _EXECVE.match(strip_control(line.strip()))
         if found:
             path, error = found.group(1), found.group(2)
-            path = path if len(path) <= _REASON else path[: _REASON - 1] + "\N{HORIZONTAL ELLIPSIS}"
+            interpreter = _BAD_INTERPRETER.fullmatch(path)
+            if interpreter:
+                # The program is there; the interpreter its #! line names is not (a venv on the shared file system
+                # whose base Python the node lacks): name that interpreter, not it as the envsnap path.
+                lacks = "is not there" if error == "No such file or directory" else f"cannot be run there: {error}"
+                return (
+                    f"envsnap cannot be started on the node: the interpreter its #! line names, "
+                    f"{_cut(interpreter.group(1))}, {lacks} (--envsnap PATH names one the nodes can run)"
+                )
+            path = _cut(path)
             hint = "(--envsnap PATH names the one the nodes have)"
             if error == "No such file or directory":
                 return f"envsnap not found at {path} on the node {hint}"

@@ -371,6 +371,31 @@ def test_no_answer_is_unreachable_with_what_srun_said() -> None:
     assert late.verdict == "unreachable" and late.reason == "no answer within 5 s"
 
 
+def test_an_envsnap_whose_interpreter_the_node_lacks_names_that_interpreter() -> None:
+    """An envsnap the node has, but whose #! interpreter it lacks (a venv on the shared file system whose base
+    Python is not installed on that node): slurmstepd says ``execve(): bad interpreter(PATH): ...``, which read
+    ``envsnap not found at bad interpreter(/opt/py/bin/python3) on the node``. It names the interpreter."""
+    stderr = (
+        "slurmstepd-n1: error: execve(): bad interpreter(/opt/py/bin/python3): No such file or directory\n"
+        "srun: error: n1: task 0: Exited with exit code 2\n"
+    )
+    lacking = from_run(_run("", returncode=2, stderr=stderr), lock_digest="sha256:ab", timeout=5)
+    assert (lacking.verdict, lacking.reason) == (
+        "invalid",
+        "envsnap cannot be started on the node: the interpreter its #! line names, /opt/py/bin/python3, is not "
+        "there (--envsnap PATH names one the nodes can run)",
+    )
+    denied = from_run(
+        _run("", returncode=13, stderr=stderr.replace("No such file or directory", "Permission denied")),
+        lock_digest="sha256:ab",
+        timeout=5,
+    )
+    assert denied.reason == (
+        "envsnap cannot be started on the node: the interpreter its #! line names, /opt/py/bin/python3, cannot be "
+        "run there: Permission denied (--envsnap PATH names one the nodes can run)"
+    )
+
+
 def test_a_node_that_missed_the_deadline_says_what_it_was_waiting_on_and_what_it_said() -> None:
     """A node whose task was still waiting on its NVIDIA driver at the deadline read only "no answer within 12 s":
     its standard error until then was dropped. Its notes say what it waited on, with what ends that wait in time,
