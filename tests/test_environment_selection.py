@@ -141,6 +141,34 @@ def test_an_active_environment_that_is_not_one_is_a_one_line_error(tmp_path: Pat
         assert len(res.stderr.splitlines()) == 1 and not (tmp_path / "x.lock").exists()
 
 
+@pytest.mark.parametrize("variable", ["VIRTUAL_ENV", "CONDA_PREFIX"])
+def test_an_active_environment_whose_interpreter_is_a_broken_link_is_a_one_line_error(
+    tmp_path: Path, variable: str
+) -> None:
+    """An environment whose Python is gone (a venv or conda environment on a shared file system, whose base
+    interpreter a node lacks): bin/python links to nothing. Under CONDA_PREFIX it was taken for a conda environment
+    without Python and envsnap's own interpreter was checked in its place, ``compatible`` and exit 0; under
+    VIRTUAL_ENV it read ``not a virtual environment (no pyvenv.cfg and bin/python in it)``, though both are there.
+    Either names the link and what it leads to, exit 2, for check, verify and capture alike."""
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "conda-meta").mkdir()
+    (env / "pyvenv.cfg").write_text("home = /nonexistent/bin\n")
+    (env / "bin" / "python").symlink_to("/nonexistent/bin/python3.11")
+    (env / "bin" / "python3").symlink_to("python")
+    lock = tmp_path / "x.lock"
+    lockfile.dump(sample_lock(), lock)
+    for command in (["check", lock], ["verify", lock], ["capture", "-o", tmp_path / "new.lock"]):
+        res = _envsnap(*command, cwd=tmp_path, **{variable: str(env)})
+        assert res.returncode == 2, (command, res.stdout, res.stderr)
+        assert res.stderr.startswith(
+            f"envsnap: error: {variable}={env}: its interpreter bin/python links to /nonexistent/bin/python3.11, "
+            "which does not exist here: the Python it was made from is missing; install it, make the environment "
+            f"again, unset {variable}, or pass --python\n"
+        ), res.stderr
+        assert len(res.stderr.splitlines()) == 1 and not (tmp_path / "new.lock").exists()
+
+
 def test_capture_and_verify_use_the_active_conda_environment(conda_env: CondaEnv, tmp_path: Path) -> None:
     lock = tmp_path / "envsnap.lock"
     res = _envsnap("capture", "-o", lock, cwd=tmp_path, CONDA_PREFIX=str(conda_env.prefix))

@@ -169,6 +169,30 @@ def _interpreter_in(prefix: str) -> str | None:
     return None
 
 
+def _broken_interpreter(prefix: str) -> str:
+    """Why the environment at ``prefix`` has an interpreter that cannot run: its ``bin/python`` links to nothing (a
+    venv or conda environment on a shared file system whose base Python a node lacks); "" when it has none at all,
+    or one that is there."""
+    for rel in ("bin/python", "bin/python3"):
+        link = os.path.join(prefix, rel)
+        if os.path.islink(link) and not os.path.exists(link):
+            return f"its interpreter {rel} links to {os.path.realpath(link)}, which does not exist here"
+    return ""
+
+
+def _require_working_interpreter(prefix: str, variable: str, python_option: bool) -> None:
+    """``ProbeError`` when the environment's interpreter is a broken link: neither taken for an environment without
+    Python (whose place envsnap's own interpreter takes) nor for no environment at all."""
+    broken = _broken_interpreter(prefix) if _interpreter_in(prefix) is None else ""
+    if broken:
+        remedies = ["install it", "make the environment again", f"unset {variable}"]
+        remedies += ["pass --python"] if python_option else []
+        raise ProbeError(
+            f"{variable}={prefix}: {broken}: the Python it was made from is missing; "
+            f"{', '.join(remedies[:-1])}, or {remedies[-1]}"
+        )
+
+
 def require_prefix_dir(prefix: str) -> None:
     """``--prefix`` names a folder; ``ProbeError`` saying what to pass when it does not. An interpreter given
     there (``ENV/bin/python``) was "no such directory", though it exists: it goes to ``--python``."""
@@ -227,6 +251,7 @@ def select_environment(
         return TargetEnvironment(None if _is_running(where) else exe, where, "--prefix", prefix)
     venv = env.get("VIRTUAL_ENV", "")
     if venv:
+        _require_working_interpreter(venv, "VIRTUAL_ENV", python_option)
         exe = _interpreter_in(venv)
         if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")) or exe is None:
             raise ProbeError(
@@ -242,6 +267,7 @@ def select_environment(
                 f"CONDA_PREFIX={conda}: not a conda environment (no conda-meta/ in it): "
                 f"activate a real one{',' if python_option else ' or'} unset CONDA_PREFIX{alternative}"
             )
+        _require_working_interpreter(conda, "CONDA_PREFIX", python_option)
         where = os.path.abspath(conda)
         exe = _interpreter_in(conda)
         if exe is None:
