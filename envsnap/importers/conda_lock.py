@@ -21,6 +21,10 @@ from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError, check_lock_url
 
+# The categories `conda-lock install` and `conda-lock render` take by default (`--dev`, `--dev-dependencies`); an
+# extra's category is installed only when asked for (`-e NAME`).
+INSTALLED_CATEGORIES = ("main", "dev")
+
 
 def sniff(name: str, text: str) -> bool:
     return (not name or name.endswith((".yml", ".yaml"))) and "manager:" in text and "package:" in text
@@ -60,6 +64,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         raise LockImportError(f"{origin}: no platform {platform!r} (it has {', '.join(declared)})")
     conda: list[CondaPackage] = []
     pip: list[PythonPackage] = []
+    imported: set[str] = set()
+    extras: dict[str, str] = {}  # an entry of a category not installed by default -> its name and category, shown
     for i, entry in enumerate(data["package"]):
         where = f"{origin}: package[{i}]"
         if not isinstance(entry, Mapping):
@@ -72,8 +78,20 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
             raise LockImportError(
                 f"{where}: platform {shown(str(own))} is not one the file locks ({', '.join(declared)})"
             )
-        if str(own) != platform or entry.get("optional"):
+        if str(own) != platform:
             continue
+        # conda-lock writes a package once per category it is in (`optional` is true but for main), and `conda-lock
+        # install` and `render` take main and dev unless told otherwise: the dev packages were left out, silently.
+        category = entry.get("category", "main")
+        if not isinstance(category, str):
+            raise LockImportError(f"{where}: category: not a string")
+        same = _identity(entry)
+        if category not in INSTALLED_CATEGORIES:
+            extras.setdefault(same, f"{shown(str(entry.get('name')), 60)[1:-1]} ({shown(category, 40)[1:-1]})")
+            continue
+        if same in imported:  # the same package, listed again for its other category
+            continue
+        imported.add(same)
         hashes = _mapping(entry.get("hash"), f"{where}: hash")
         if entry.get("manager") == "conda":
             record = _conda.package_from_url(
@@ -106,8 +124,23 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         packages=sorted(conda, key=lambda p: (p.name, p.subdir)),
         python_packages=pip,
         python_known=True,
-        warnings=[],
+        warnings=_extras_warning([shown_as for same, shown_as in extras.items() if same not in imported]),
     )
+
+
+def _identity(entry: Mapping[str, Any]) -> str:
+    """An entry without its category: what conda-lock writes alike for each category a package is in."""
+    return repr(sorted((str(k), repr(v)) for k, v in entry.items() if k not in ("category", "optional")))
+
+
+def _extras_warning(left_out: list[str]) -> list[str]:
+    if not left_out:
+        return []
+    n = len(left_out)
+    return [
+        f"import: {n} package{'s' if n != 1 else ''} of an optional category conda-lock install leaves out without "
+        f"-e CATEGORY {'is' if n == 1 else 'are'} not in the lock: {', '.join(left_out)}"
+    ]
 
 
 def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> PythonPackage:

@@ -2500,3 +2500,55 @@ def test_a_conda_lock_wheel_by_https_url_goes_back_as_conda_lock_wrote_it(tmp_pa
     assert [e for e in written["package"] if e["manager"] == "pip"] == [
         e for e in doc["package"] if e["manager"] == "pip"
     ]
+
+
+def test_conda_lock_dev_packages_are_imported_as_conda_lock_install_takes_them(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """conda-lock writes a package of the dev category as ``category: dev, optional: true`` (and one of main and dev
+    twice, once per category), and `conda-lock install` and `render` take main and dev by default. The import took
+    only what was not optional: the dev packages were left out of the lock without a word, so the lock, its rebuild
+    and its exports held less than `conda-lock install` and `render --kind explicit` of the same file. Main and dev
+    are imported (a package listed for both, once); another category (an extra, which they leave out without
+    ``-e NAME``) is left out, with a warning naming it."""
+    python = (
+        "- name: python\n  version: 3.11.9\n  manager: conda\n  platform: linux-64\n  dependencies: {}\n"
+        "  url: https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda\n"
+        f"  hash:\n    md5: ac68acfa8b558ed406c75e98d3428d7b\n    sha256: {C}\n"
+    )
+    pip = "- name: {}\n  version: {}\n  manager: pip\n  platform: linux-64\n  dependencies: {{}}\n  url: {}\n"
+    typing = (
+        pip.format(
+            "typing-extensions",
+            "4.12.2",
+            "https://files.pythonhosted.org/packages/26/9f/typing_extensions-4.12.2-py3-none-any.whl",
+        )
+        + f"  hash:\n    sha256: {A}\n"
+    )
+    text = (
+        "version: 1\nmetadata:\n  content_hash:\n    linux-64: {A}\n  channels:\n  - url: conda-forge\n"
+        "    used_env_vars: []\n  platforms:\n  - linux-64\n  sources:\n  - environment.yml\npackage:\n"
+        + python
+        + "  category: dev\n  optional: true\n"
+        + python
+        + "  category: main\n  optional: false\n"
+        + typing
+        + "  category: dev\n  optional: true\n"
+        + typing
+        + "  category: docs\n  optional: true\n"  # in dev too: imported, not named in the warning
+        + pip.format("mkdocs", "1.6.0", "https://files.pythonhosted.org/packages/2a/mkdocs-1.6.0-py3-none-any.whl")
+        + f"  hash:\n    sha256: {B}\n  category: docs\n  optional: true\n"
+    ).replace("{A}", A)
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(text)
+    parse_conda_lock_file(path)  # conda-lock itself reads it
+    out = tmp_path / "out.lock"
+    result = cli("import", path, "--platform", "linux-64", "-o", out)
+    assert result.code == 0, result
+    snap = lockfile.load(out)
+    assert snap.conda is not None and [p.name for p in snap.conda.packages] == ["python"]
+    assert [p.name for p in snap.python.packages] == ["typing-extensions"]
+    assert (
+        "warning: import: 1 package of an optional category conda-lock install leaves out without -e CATEGORY is "
+        "not in the lock: mkdocs (docs)"
+    ) in result.err
