@@ -165,17 +165,32 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
         else:
             path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
         fd = _hold(path)
-    try:
-        yield path
-    finally:
+    held = [fd]  # closed once, however often the removal is begun
+
+    def release() -> None:
         sibling = _sibling_of(path)
         if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
             shutil.rmtree(sibling, ignore_errors=True)
         shutil.rmtree(path, ignore_errors=True)
-        os.close(fd)
+        while held:
+            os.close(held.pop())
         # The folders made for it go too where nothing else is in them (a failed rebuild into `newparent/x` left
         # an empty newparent/); one that holds what the run moved into place (or anything else) stays.
         remove_empty(made)
+
+    try:
+        yield path
+    except BaseException:
+        release()  # a second Ctrl-C in this removal leaves at once: the next run's sweep removes the rest
+        raise
+    try:
+        release()
+    except KeyboardInterrupt:
+        # The work was done and the first Ctrl-C (or SIGTERM) came while its folder, a package cache of gigabytes,
+        # was removed: the removal stopped midway and left the rest beside the destination until the next run.
+        # It is finished, as an interrupt anywhere else has it, and the interrupt goes on; a second one leaves.
+        release()
+        raise
 
 
 def missing_folders(path: Path) -> list[Path]:

@@ -1580,6 +1580,46 @@ def test_ctrl_c_once_the_prefix_is_in_place_but_not_verified_takes_it_out(
     assert sorted(p.name for p in parent.iterdir()) == []
 
 
+def test_a_ctrl_c_while_the_work_folder_is_removed_leaves_no_part_of_it(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the prefix is in place, the work folder and its package cache (gigabytes for a CUDA environment) are
+    removed. A Ctrl-C in that removal stopped it midway: the prefix was taken out, but the rest of the work folder, a
+    ``.envsnap-conda-*`` folder with part of the package cache, stayed beside --prefix until the next rebuild or
+    `envsnap clean`, though the docs say an interrupted rebuild removes it. The removal is finished, then the
+    interrupt goes on (exit 130)."""
+    from envsnap import _leftovers
+
+    real_rmtree = shutil.rmtree
+    interrupted: list[Path] = []
+
+    def rmtree(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).name.startswith(".envsnap-conda-") and not interrupted:
+            interrupted.append(Path(path))
+            for item in sorted(Path(path).iterdir())[:1]:  # the removal has begun...
+                real_rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+            raise KeyboardInterrupt  # ...and the Ctrl-C lands in it
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(_leftovers.shutil, "rmtree", rmtree)
+    lock = lockfile.load(bundle / "envsnap.lock")
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    request = RebuildRequest(
+        lock=lock,
+        lock_path=bundle / "envsnap.lock",
+        dest=parent / "env",
+        target="conda",
+        bundle_dir=bundle,
+        offline=True,
+    )
+    plan = target.REBUILDER.plan(request)
+    with pytest.raises(KeyboardInterrupt):
+        target.REBUILDER.execute(plan, request)
+    assert interrupted
+    assert sorted(p.name for p in parent.iterdir()) == []
+
+
 def test_dry_run_refuses_a_channel_url_the_run_would_refuse(
     locked: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
