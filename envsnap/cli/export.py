@@ -234,7 +234,32 @@ def run(args: argparse.Namespace) -> int:
             _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
         if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
             _note_named_only(snapshot, args.lock, written, upstream)
+        if exporter.name in _CONDA_FORMATS:
+            _note_unknown_pip_layer(snapshot, exporter.name, written)
     return 0
+
+
+_CONDA_FORMATS = ("conda-explicit", "conda-lock", "environment-yml")
+
+
+def _note_unknown_pip_layer(snapshot: Snapshot, fmt: str, written: list[Path]) -> None:
+    """A note where the lock does not know all its pip packages (imported from an explicit file): the Python-layer
+    formats refuse it and name the conda formats, which wrote the file without a word, one that looks whole (and a
+    conda-lock.yml an import takes as complete)."""
+    if "python.packages" not in snapshot.envsnap.unknown:
+        return
+    origin = snapshot.envsnap.origin or "another format"
+    n = len([p for p in snapshot.python.packages if not p.conda_layer])
+    said = (
+        f"holds the {n} pip package{'s' if n != 1 else ''} the lock records, not all: the lock's pip layer is "
+        f"incomplete (imported from {origin}), so the rest are not in it"
+        if n
+        else f"holds no pip package: the lock does not record the packages pip installed (imported from {origin}), "
+        "so none of them is in it"
+    )
+    complete = "; its import takes the pip layer as complete" if fmt == "conda-lock" else ""
+    for path in written:
+        _output.say(f"note: {path} {said}{complete}")
 
 
 def _refuse_bundle_option(bundle: str, fmt: str) -> None:

@@ -1015,6 +1015,42 @@ def test_a_partial_pip_layer_is_refused_for_what_it_is(
     assert not (tmp_path / "out.txt").exists()
 
 
+@pytest.mark.parametrize("fmt", ["conda-lock", "conda-explicit", "environment-yml"])
+@pytest.mark.parametrize("part", [True, False], ids=["part", "none"])
+def test_a_conda_export_of_a_lock_that_lacks_pip_packages_says_so(
+    fmt: str, part: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A lock imported from an explicit file knows none of its pip packages, or (a package named only in the file's
+    header) part of them. `export -f requirements` refuses it and sends the user to the conda formats, which wrote
+    the conda layer and the pip packages the lock records without a word: a file that looks whole, and a
+    conda-lock.yml whose import takes its pip layer as complete (a verify of the environment then calls the missing
+    packages installed and not in the lock). The export says what the file lacks."""
+    lock = small_lock()
+    if part:
+        extra = PythonPackage(name="attrs", version="23.2.0", installer="pip")
+        lock = _with_pip_layer((*lock.python.packages, extra))
+    lock = _all_md5(lock)
+    monkeypatch.chdir(tmp_path)
+    text = conda_explicit.dumps(lock)
+    if not part:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("# pip ")) + "\n"
+    (tmp_path / "conda-explicit.txt").write_text(text)
+    assert cli("import", "conda-explicit.txt", "-o", "imported.lock").code == 0
+    result = cli("export", "imported.lock", "-f", fmt, "-o", "out.txt", "--no-pin", "--absolute-paths")
+    assert result.code == 0, result
+    said = (
+        "holds the 1 pip package the lock records, not all: the lock's pip layer is incomplete (imported from "
+        "conda-explicit), so the rest are not in it"
+        if part
+        else "holds no pip package: the lock does not record the packages pip installed (imported from "
+        "conda-explicit), so none of them is in it"
+    )
+    notes = [line for line in result.err.splitlines() if line.startswith("note: out.txt")]
+    assert notes == [
+        f"note: out.txt {said}" + ("; its import takes the pip layer as complete" if fmt == "conda-lock" else "")
+    ], result.err
+
+
 def test_the_conda_headers_name_the_file_written(cli: Callable[..., Any], tmp_path: Path) -> None:
     lock = lockfile.dump(small_lock(), tmp_path / "envsnap.lock")
     explicit = tmp_path / "ci" / "linux-64.txt"
