@@ -169,6 +169,23 @@ def test_an_active_environment_whose_interpreter_is_a_broken_link_is_a_one_line_
         assert len(res.stderr.splitlines()) == 1 and not (tmp_path / "new.lock").exists()
 
 
+def test_prefix_whose_interpreter_is_a_broken_link_is_a_one_line_error(tmp_path: Path) -> None:
+    """``capture --prefix ENV`` of a conda environment whose bin/python links to nothing was taken for one without
+    Python: "no Python in it: no Python layer", exit 0. It is judged as an active environment is: exit 2 naming
+    the link, no lock written."""
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "conda-meta").mkdir()
+    (env / "bin" / "python").symlink_to("/nonexistent")
+    res = _envsnap("capture", "--prefix", env, "-o", tmp_path / "x.lock", cwd=tmp_path)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert res.stderr == (
+        f"envsnap: error: --prefix {env}: its interpreter bin/python links to /nonexistent, which does not exist "
+        "here: the Python it was made from is missing; install it, make the environment again, or pass --python\n"
+    ), res.stderr
+    assert not (tmp_path / "x.lock").exists()
+
+
 def test_capture_and_verify_use_the_active_conda_environment(conda_env: CondaEnv, tmp_path: Path) -> None:
     lock = tmp_path / "envsnap.lock"
     res = _envsnap("capture", "-o", lock, cwd=tmp_path, CONDA_PREFIX=str(conda_env.prefix))

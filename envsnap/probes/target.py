@@ -180,16 +180,18 @@ def _broken_interpreter(prefix: str) -> str:
     return ""
 
 
-def _require_working_interpreter(prefix: str, variable: str, python_option: bool) -> None:
+def _require_working_interpreter(prefix: str, variable: str | None, python_option: bool) -> None:
     """``ProbeError`` when the environment's interpreter is a broken link: neither taken for an environment without
-    Python (whose place envsnap's own interpreter takes) nor for no environment at all."""
+    Python (whose place envsnap's own interpreter takes) nor for no environment at all. ``variable``: the one that
+    named the environment, or None for ``--prefix``."""
     broken = _broken_interpreter(prefix) if _interpreter_in(prefix) is None else ""
     if broken:
-        remedies = ["install it", "make the environment again", f"unset {variable}"]
+        remedies = ["install it", "make the environment again"]
+        remedies += [f"unset {variable}"] if variable else []
         remedies += ["pass --python"] if python_option else []
+        named = f"{variable}={prefix}" if variable else f"--prefix {prefix}"
         raise ProbeError(
-            f"{variable}={prefix}: {broken}: the Python it was made from is missing; "
-            f"{', '.join(remedies[:-1])}, or {remedies[-1]}"
+            f"{named}: {broken}: the Python it was made from is missing; {', '.join(remedies[:-1])}, or {remedies[-1]}"
         )
 
 
@@ -244,6 +246,7 @@ def select_environment(
         return TargetEnvironment(resolved, python, python_from, prefix)
     if prefix is not None:
         require_prefix_dir(prefix)
+        _require_working_interpreter(prefix, None, python_option)
         exe = _interpreter_in(prefix)
         where = os.path.abspath(prefix)
         if exe is None:
