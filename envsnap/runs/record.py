@@ -454,6 +454,8 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
         record = _build(RunRecord, data, "", origin)
     except _UnknownField as exc:
         raise RecordError(f"{exc}{_newer(data, meta)}") from None
+    if not record.command.argv:
+        raise RecordError(f"{origin}: command.argv: empty: a record names the command it ran")
     paths = record.command.paths
     for i, index in enumerate(paths):
         if (

@@ -609,3 +609,32 @@ def test_a_lock_whose_warnings_pin_sorted_is_the_run_lock_s() -> None:
     run_lock = (imported.envsnap.content_digest,)
     assert used.other_lock(noted(alpha, zeta, "pin: six 1.0: no file", pinned_from=run_lock)) == ""
     assert used.other_lock(noted(alpha, pinned_from=run_lock)).endswith("but describes another environment")
+
+
+def _resealed(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """The record at ``path`` edited by hand and sealed again, so that only the field's own rule can refuse it."""
+    from envsnap import _tomlwrite
+
+    doc = rec._readlimits.load_toml(path.read_text(), origin="x", error=rec.RecordError)
+    edit(doc)
+    doc["run"]["content_digest"] = rec.canonical_digest(doc)
+    path.write_text(_tomlwrite.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # It loaded: show printed an empty Command row, and rerun said "the record has no command", no file named.
+        (lambda d: d["command"].__setitem__("argv", []), "command.argv: empty: a record names the command it ran"),
+    ],
+    ids=["no-command"],
+)
+def test_a_resealed_record_without_a_command_or_with_an_unknown_signal_is_refused_on_load(
+    tmp_path: Path, cli: Callable[..., object], edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    path = rec.dump(sample(), tmp_path / "run.toml")
+    _resealed(path, edit)
+    for command in ("show", "rerun"):
+        result = cli(command, path, *(("--dry-run",) if command == "rerun" else ()))
+        assert result.code == 2, result  # type: ignore[attr-defined]
+        assert result.err == f"envsnap: error: {path}: {message}\n", result  # type: ignore[attr-defined]
