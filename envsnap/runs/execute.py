@@ -71,7 +71,7 @@ def execute(
         # Imported now that the command runs, and before while_running starts threads that import: two threads
         # importing at once can be handed each other's half-made modules (Python's import locks, to avoid a
         # deadlock, give a module being imported in another thread as it is).
-        from .finished import Finished
+        from .finished import SIGNAL_NAMES, Finished
 
         if while_running is not None:
             while_running(pid, sampler)
@@ -102,6 +102,7 @@ def execute(
     if code < 0:
         with contextlib.suppress(ValueError):
             name = signal.Signals(-code).name
+        name = name if name in SIGNAL_NAMES else ""  # only a name a record can hold
         code = 128 - code
     return Finished(
         started=utc_time(started),

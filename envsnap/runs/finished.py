@@ -5,6 +5,47 @@ from __future__ import annotations
 
 from .._frozen import frozen
 
+# The names a record's ``result.signal`` holds: what ``signal.Signals(N).name`` gives for a signal N that ended the
+# command on Linux, where ``envsnap run`` runs (an alias, SIGIOT or SIGPOLL, is named by its first name; a real-time
+# signal between SIGRTMIN and SIGRTMAX has no name, and is recorded as none). A record naming any other is refused.
+SIGNAL_NAMES = frozenset(
+    [
+        "SIGABRT",
+        "SIGALRM",
+        "SIGBUS",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGFPE",
+        "SIGHUP",
+        "SIGILL",
+        "SIGINT",
+        "SIGIO",
+        "SIGKILL",
+        "SIGPIPE",
+        "SIGPROF",
+        "SIGPWR",
+        "SIGQUIT",
+        "SIGRTMAX",
+        "SIGRTMIN",
+        "SIGSEGV",
+        "SIGSTKFLT",
+        "SIGSTOP",
+        "SIGSYS",
+        "SIGTERM",
+        "SIGTRAP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGVTALRM",
+        "SIGWINCH",
+        "SIGXCPU",
+        "SIGXFSZ",
+    ]
+)
+
 
 @frozen
 class Finished:

@@ -25,6 +25,7 @@ from ..errors import EnvsnapError
 from ..fileurls import HOME, PROJECT
 from ..lockfile import json_digest, to_dict, value_kind
 from ..report import counted
+from .finished import SIGNAL_NAMES
 
 if typing.TYPE_CHECKING:
     from ..model import Snapshot
@@ -236,7 +237,7 @@ class Outcome:
     exit_status: int = field(metadata=_n(255))
     signal: str = field(
         default="",
-        metadata=_rule(lambda v: v == "" or (v.startswith("SIG") and v[3:].isalnum() and len(v) < 16), "signal name"),
+        metadata=_rule(lambda v: v == "" or v in SIGNAL_NAMES, "signal name"),
     )
     interrupted: bool = False
     peak_memory_kib: int = field(default=0, metadata=_n())

@@ -626,8 +626,11 @@ def _resealed(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
     [
         # It loaded: show printed an empty Command row, and rerun said "the record has no command", no file named.
         (lambda d: d["command"].__setitem__("argv", []), "command.argv: empty: a record names the command it ran"),
+        # Any SIG and letters loaded and was shown as the signal that ended the command.
+        (lambda d: d["result"].__setitem__("signal", "SIGFOO"), "result.signal: not a valid signal name: 'SIGFOO'"),
+        (lambda d: d["result"].__setitem__("signal", "SIG9"), "result.signal: not a valid signal name: 'SIG9'"),
     ],
-    ids=["no-command"],
+    ids=["no-command", "unknown-signal", "signal-number"],
 )
 def test_a_resealed_record_without_a_command_or_with_an_unknown_signal_is_refused_on_load(
     tmp_path: Path, cli: Callable[..., object], edit: Callable[[dict[str, Any]], None], message: str
@@ -638,3 +641,16 @@ def test_a_resealed_record_without_a_command_or_with_an_unknown_signal_is_refuse
         result = cli(command, path, *(("--dry-run",) if command == "rerun" else ()))
         assert result.code == 2, result  # type: ignore[attr-defined]
         assert result.err == f"envsnap: error: {path}: {message}\n", result  # type: ignore[attr-defined]
+
+
+def test_every_signal_envsnap_run_names_loads(tmp_path: Path) -> None:
+    """The names ``envsnap run`` writes (``signal.Signals(N).name`` of the signal that ended the command) are the
+    names a record holds: each loads."""
+    import signal
+
+    for number in signal.Signals:
+        name = signal.Signals(number).name
+        path = rec.dump(
+            dataclasses.replace(sample(), result=dataclasses.replace(sample().result, signal=name)), tmp_path / "r.toml"
+        )
+        assert rec.load(path).result.signal == name
