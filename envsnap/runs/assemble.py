@@ -190,6 +190,7 @@ def to_data(role: str, path: str, fp: data_mod.Fingerprint, ctx: Context | None 
         files=fp.files,
         bytes=fp.bytes,
         complete=fp.complete,
+        dangling=fp.dangling,
         entries=tuple(FileEntry(e.path, e.size, e.value) for e in fp.entries),
     )
 
@@ -229,6 +230,7 @@ def to_fingerprint(d: Data) -> data_mod.Fingerprint:
         d.bytes,
         tuple(data_mod.Entry(e.path, e.size, e.value) for e in d.entries),
         d.complete,
+        d.dangling,
     )
 
 

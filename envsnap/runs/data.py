@@ -77,6 +77,10 @@ class Fingerprint:
     bytes: int
     entries: tuple[Entry, ...]  # at most MAX_ENTRIES
     complete: bool  # every file is listed in entries
+    # The links in the tree that lead to nothing (a removed target, a loop), relative as entries are: no content,
+    # so in no digest, but listed (at most MAX_ENTRIES, names a record can hold), so that one added or removed is
+    # a difference and one kept is none, wherever it pointed.
+    dangling: tuple[str, ...] = ()
 
 
 def manifest_digest(entries: Sequence[Entry]) -> str:
@@ -99,10 +103,13 @@ def inside(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]
     return any(real == r or real.startswith(r.rstrip("/") + "/") for r in (os.path.realpath(root) for root in roots))
 
 
-def _walk(root: Path, within: Sequence[str | os.PathLike[str]] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+def _walk(
+    root: Path, within: Sequence[str | os.PathLike[str]] | None = None
+) -> Iterator[tuple[str, os.stat_result | None]]:
     """(relative path, stat) of every regular file under ``root``; links to files count as those files, links
-    to directories are followed once (a loop is not). With ``within``, a link that leads out of those folders
-    is refused."""
+    to directories are followed once (a loop is not), and a link that leads to nothing is (relative path, None),
+    wherever it pointed: nothing is read through it. With ``within``, a link that leads to something out of those
+    folders is refused."""
     seen: set[tuple[int, int]] = set()
     stack = [("", root)]
     while stack:
@@ -118,12 +125,14 @@ def _walk(root: Path, within: Sequence[str | os.PathLike[str]] | None = None) ->
             raise DataError(f"{folder}: cannot read: {exc.strerror or exc}") from None
         for child in children:
             name = f"{rel}/{child.name}" if rel else child.name
-            if within is not None and child.is_symlink() and not inside(child.path, within):
-                raise OutOfBounds(f"{child.path} is a link that leads out of the folders rerun may read{READ_MORE}")
             try:
                 st = child.stat()  # follows links
             except OSError:
-                continue  # a dangling link: no content to fingerprint
+                if child.is_symlink():
+                    yield name, None  # no content to fingerprint, and none read out of bounds: listed
+                continue
+            if within is not None and child.is_symlink() and not inside(child.path, within):
+                raise OutOfBounds(f"{child.path} is a link that leads out of the folders rerun may read{READ_MORE}")
             if stat.S_ISDIR(st.st_mode):
                 stack.append((name, Path(child.path)))
             elif stat.S_ISREG(st.st_mode):
@@ -162,9 +171,11 @@ def fingerprint(
         raise DataError(f"{p}: no such file or directory") from None
     except OSError as exc:
         raise DataError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    dangling: list[str] = []
     if stat.S_ISDIR(info.st_mode):
         kind, found = "directory", list(_walk(p, within))
-        paths = [(rel, p / rel, st) for rel, st in found]
+        paths = [(rel, p / rel, st) for rel, st in found if st is not None]
+        dangling = sorted(rel for rel, st in found if st is None)
     elif stat.S_ISREG(info.st_mode):
         kind, paths = "file", [(p.name or str(p), p, info)]
     else:
@@ -181,8 +192,9 @@ def fingerprint(
     entries.sort(key=lambda e: e.path)
     # The digest covers every file; a file whose name a record cannot hold is counted there but not listed.
     listed = [e for e in entries if recordable(e.path)][:MAX_ENTRIES]
+    links = tuple([name for name in dangling if recordable(name)][:MAX_ENTRIES])
     return Fingerprint(
-        kind, method, manifest_digest(entries), len(entries), total, tuple(listed), len(listed) == len(entries)
+        kind, method, manifest_digest(entries), len(entries), total, tuple(listed), len(listed) == len(entries), links
     )
 
 
@@ -256,18 +268,22 @@ def compare(before: Fingerprint, after: Fingerprint) -> tuple[Change, ...] | Non
     """The files that differ between two fingerprints of one path (by the entries both list); None when the
     digests are equal and so is every listed entry (a record's partial list, ``complete = false``, which its digest
     does not vouch for, may name a file that is not there: it is named). An empty tuple when the digests differ but
-    no listed entry does (a tree larger than ``MAX_ENTRIES``, or a change of kind or method)."""
-    old = {e.path: e for e in before.entries}
-    new = {e.path: e for e in after.entries}
+    no listed entry does (a tree larger than ``MAX_ENTRIES``, or a change of kind or method). A link that leads to
+    nothing counts as an entry of its own: one kept is the same, one added or removed differs, a file where one was
+    (or one where a file was) is changed."""
+    old: dict[str, tuple[int, str] | None] = {e.path: (e.size, e.value) for e in before.entries}
+    new: dict[str, tuple[int, str] | None] = {e.path: (e.size, e.value) for e in after.entries}
+    old.update(dict.fromkeys(before.dangling))
+    new.update(dict.fromkeys(after.dangling))
     out: list[Change] = []
     for name in sorted(old.keys() | new.keys()):
         if name not in new:
-            if after.complete:
+            if after.complete or old[name] is None:
                 out.append(Change(name, "removed"))
         elif name not in old:
-            if before.complete:
+            if before.complete or new[name] is None:
                 out.append(Change(name, "added"))
-        elif (old[name].size, old[name].value) != (new[name].size, new[name].value):
+        elif old[name] != new[name]:
             out.append(Change(name, "changed"))
     same = before.digest == after.digest and before.kind == after.kind and before.method == after.method
     return None if same and not out else tuple(out)

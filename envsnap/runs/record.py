@@ -361,6 +361,15 @@ class Data:
     files: int = field(default=0, metadata=_n())
     bytes: int = field(default=0, metadata=_n())
     complete: bool = True  # every file is in entries
+    # The links in the tree that lead to nothing, by path as entries are: no content, in no digest, skipped but
+    # listed, so that rerun sees one added or removed. Left out when none (and in records before it).
+    dangling: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            **_rule(_entry_path, "path inside the data path (relative, no '..', '.' or empty part)"),
+            "sparse": True,
+        },
+    )
     entries: tuple[FileEntry, ...] = ()
 
 
@@ -504,6 +513,14 @@ def data_wrong(d: Data) -> str:
     if len(set(names)) != len(names):
         twice = next(n for i, n in enumerate(names) if n in names[:i])
         return f"entries: {grammar.shown(twice)} is listed twice"
+    if d.kind != "directory" and d.dangling:
+        return f"dangling: a {d.kind} path has no links in it, only a directory has"
+    if len(set(d.dangling)) != len(d.dangling):
+        twice = next(n for i, n in enumerate(d.dangling) if n in d.dangling[:i])
+        return f"dangling: {grammar.shown(twice)} is listed twice"
+    if set(d.dangling) & set(names):
+        both = min(set(d.dangling) & set(names))
+        return f"dangling: {grammar.shown(both)} is listed as a file too"
     if d.kind == "missing":
         if d.digest or d.files or d.bytes or d.entries or not d.complete:
             return "a missing path has no digest, files, bytes or entries"

@@ -788,7 +788,7 @@ def _sized(f: data_mod.Fingerprint) -> data_mod.Fingerprint:
     """A fingerprint by size and modification time (``run --data-fast``) by its files' sizes alone."""
     entries = tuple(data_mod.Entry(e.path, e.size, "") for e in f.entries)
     return data_mod.Fingerprint(
-        f.kind, f.method, data_mod.manifest_digest(entries), f.files, f.bytes, entries, f.complete
+        f.kind, f.method, data_mod.manifest_digest(entries), f.files, f.bytes, entries, f.complete, f.dangling
     )
 
 
@@ -1204,7 +1204,8 @@ def _leave_out(
     """A folder's fingerprint without the files ``globs`` match (named ``name/FILE``), its digest made anew over
     the rest; and those files."""
     gone = [e for e in fp.entries if ignored(f"{name.rstrip('/')}/{e.path}", globs)]
-    if not gone:
+    links = [link for link in fp.dangling if ignored(f"{name.rstrip('/')}/{link}", globs)]  # a link to nothing too
+    if not gone and not links:
         return fp, ()
     entries = tuple(e for e in fp.entries if e not in gone)
     left = data_mod.Fingerprint(
@@ -1215,8 +1216,9 @@ def _leave_out(
         fp.bytes - sum(e.size for e in gone),
         entries,
         fp.complete,
+        tuple(link for link in fp.dangling if link not in links),
     )
-    return left, tuple(e.path for e in gone)
+    return left, tuple(sorted([e.path for e in gone] + links))
 
 
 def _by_size(d: data_mod.Fingerprint, now: data_mod.Fingerprint, path: str, kept: tuple[str, ...]) -> OutputResult:

@@ -184,6 +184,20 @@ def _listing(*paths: str, kind: str = "directory") -> Data:
         (_listing("sub//in.csv"), "data[0].entries[0].path: not a valid path inside the data path"),
         (_listing("sub/"), "data[0].entries[0].path: not a valid path inside the data path"),
         (_listing("sub/in.csv", kind="file"), "data[0]: entries: a file is listed by its base name, not 'sub/in.csv'"),
+        # The links to nothing a directory holds are named as its files are, each once, none a file too.
+        (
+            dataclasses.replace(_listing("in.csv"), dangling=("../x",)),
+            "data[0].dangling[0]: not a valid path inside the data path",
+        ),
+        (dataclasses.replace(_listing("in.csv"), dangling=("l", "l")), "data[0]: dangling: 'l' is listed twice"),
+        (
+            dataclasses.replace(_listing("in.csv"), dangling=("in.csv",)),
+            "data[0]: dangling: 'in.csv' is listed as a file too",
+        ),
+        (
+            dataclasses.replace(_listing("in.csv", kind="file"), dangling=("l",)),
+            "data[0]: dangling: a file path has no links in it, only a directory has",
+        ),
     ],
 )
 def test_a_record_s_data_entries_name_files_inside_their_data_path(

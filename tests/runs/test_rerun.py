@@ -2606,3 +2606,32 @@ def test_a_recorded_interpreter_missing_here_makes_the_environment_unknown(tmp_p
     assert res.returncode == 3, res.stdout + res.stderr
     assert "environment: unknown" in res.stdout, res.stdout
     assert f"the command's interpreter {copy}/.venv/bin/python does not exist here" in res.stdout, res.stdout
+
+
+def test_a_data_folder_s_link_to_nothing_is_judged_by_run_and_rerun_alike(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """run skipped a link that leads to nothing and recorded the folder's one file; rerun refused the same link as
+    one leading out of the folders it may read, so the data was ``unknown`` on every rerun (``--strict`` never ran).
+    Both now list it: kept, the data is the same; one added or removed is a difference, named."""
+    root = tmp_path / "p"
+    (root / "d").mkdir(parents=True)
+    (root / "d" / "a").write_text("1\n")
+    (root / "d" / "dangling").symlink_to("/nonexistent")
+    res = envsnap("run", "--lock", host_lock, "--data", "d", "-o", "r.toml", "--", "true", cwd=root)
+    assert res.returncode == 0, res.stderr
+    res = envsnap("rerun", "r.toml", "--dry-run", cwd=root)
+    assert "data: same" in res.stdout.splitlines(), res.stdout + res.stderr
+    (data,) = rec.load(root / "r.toml").data
+    assert (data.files, data.dangling) == (1, ("dangling",))
+    (root / "d" / "other").symlink_to(tmp_path / "nowhere")
+    (root / "d" / "dangling").unlink()
+    res = envsnap("rerun", "r.toml", "--dry-run", cwd=root)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 3 and "data: differs" in lines, res.stdout + res.stderr
+    assert "  d/dangling: removed" in lines and "  d/other: added" in lines, lines
+    # A file where the link was is a change.
+    (root / "d" / "other").unlink()
+    (root / "d" / "dangling").write_text("now a file\n")
+    res = envsnap("rerun", "r.toml", "--dry-run", cwd=root)
+    assert "  d/dangling: changed" in res.stdout.splitlines(), res.stdout + res.stderr
