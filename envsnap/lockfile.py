@@ -572,6 +572,9 @@ def _not_toml(text: str, origin: str, error: str) -> str:
     return f"{origin}: {kind}, not an envsnap lock ({why}); {_instead(path)}"
 
 
+# What ``envsnap run`` writes in its record's ``run.kind`` (``runs.record``): a record given as a lock is named so.
+RUN_RECORD_KIND = "envsnap run record"
+
 # uv's lock holds every platform's resolution, which envsnap imports once uv writes it as a PEP 751 file.
 UV_EXPORT = "uv export --format pylock.toml -o pylock.toml"
 
@@ -582,6 +585,12 @@ def _no_table(text: str, data: Mapping[str, Any], origin: str, error: str) -> st
     empty file, a pyproject.toml, uv's or Poetry's lock) with what to give instead. Another tool's lock that ``envsnap
     import`` reads (a pylock.toml) is named with its import by the command line, which knows the importers."""
     path = _named_file(origin)
+    run = data.get("run")
+    if path is not None and isinstance(run, Mapping) and run.get("kind") == RUN_RECORD_KIND:
+        return (
+            f"{origin}: an envsnap run record, not an envsnap lock; read it with envsnap show or envsnap rerun, or "
+            "give the lock the run used instead (its environment.lock)"
+        )
     # A lock's own tables (``project`` aside, which a pyproject.toml has too): a lock that lost its header.
     if path is None or any(f.name in data for f in dataclasses.fields(Snapshot) if f.name != "project"):
         return error

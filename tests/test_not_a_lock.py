@@ -353,3 +353,30 @@ def test_uv_and_poetry_locks_are_told_by_their_content_too(tmp_path: Path) -> No
         assert str(error.value).startswith(f"{tmp_path / name}: {start} ("), str(error.value)
     with pytest.raises(lockfile.NotALockfileError, match=r"^<string>: envsnap: missing table"):
         lockfile.loads("")
+
+
+@pytest.mark.parametrize("command", ["check", "verify", "diff", "pin", "rebuild", "audit", "export"])
+def test_a_run_record_given_as_the_lock_says_what_reads_it(
+    command: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap audit run.toml`` read ``run.toml: envsnap: missing table (is this an envsnap lockfile?)``: a run
+    record is named as one, with the commands that read it and the lock to give instead."""
+    from envsnap.runs import record as rec
+
+    monkeypatch.chdir(tmp_path)
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00.000Z"),
+        command=rec.Command(argv=("true",)),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00.000Z", ended="2026-11-30T10:00:00.000Z", duration_ms=0, exit_status=0
+        ),
+    )
+    rec.dump(record, tmp_path / "run.toml")
+    args = {"diff": ("A.lock", "run.toml"), "export": ("run.toml", "--format", "json")}.get(command, ("run.toml",))
+    result = cli(command, *args)
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        "envsnap: error: run.toml: an envsnap run record, not an envsnap lock; read it with envsnap show or envsnap "
+        "rerun, or give the lock the run used instead (its environment.lock)\n",
+    )

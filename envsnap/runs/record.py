@@ -30,7 +30,7 @@ from .finished import SIGNAL_NAMES
 if typing.TYPE_CHECKING:
     from ..model import Snapshot
 
-KIND = "envsnap run record"
+KIND = lockfile.RUN_RECORD_KIND
 SCHEMA_VERSION = 1
 T = TypeVar("T")
 
