@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Mapping, Sequence
 
 TYPE_CHECKING = False  # not typing's: a capture's probe starts before typing is needed
@@ -107,6 +108,23 @@ def kill_all() -> None:
     """Kill every command started and not waited for (the CLI calls it on Ctrl-C and on every exit)."""
     for running in list(_STARTED):
         running.kill()
+
+
+# The longest a wait sleeps at once: a signal the kernel gave another thread runs its handler within this.
+SIGNAL_POLL_S = 0.25
+
+
+def _wait_in_steps(event: threading.Event, timeout: float) -> bool:
+    """``event.wait(timeout)`` in steps of at most ``SIGNAL_POLL_S``. The kernel gives a process's SIGTERM to any of
+    its threads; Python runs the handler in the main thread, and a main thread asleep in one long wait did not
+    run it until the wait ended (a probe's 120 s): each step returns to the interpreter, which runs it."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return event.is_set()
+        if event.wait(min(left, SIGNAL_POLL_S)):
+            return True
 
 
 class Running:
@@ -209,7 +227,7 @@ class Running:
             # One sleep until the command exits, floods or runs out of time: the reaper thread and the readers
             # set ``_wake``. Ctrl-C interrupts the sleep (a lock wait is interruptible on POSIX), and ``kill``
             # from another thread ends the command, which wakes it.
-            if not self._wake.wait(min(max(timeout, 0.0), threading.TIMEOUT_MAX)):
+            if not _wait_in_steps(self._wake, timeout):
                 timed_out = proc.poll() is None and not self._flood.is_set()
         finally:
             kill_group(proc)  # stragglers after a normal exit too: the group is this command's alone

@@ -17,7 +17,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Literal
 
 from .. import _runner
@@ -792,6 +793,20 @@ def srun_command(
     ]
 
 
+def _result_in_main_thread(future: Future[None]) -> None:
+    """``future.result()``, woken every ``_runner.SIGNAL_POLL_S``, as ``_runner``'s waits are: Python runs a
+    signal's handler in the main thread only, and the kernel gives a process's SIGTERM to any of its threads not
+    blocking it. Given to an srun's thread, it woke nothing, and a main thread asleep in an unbounded wait never
+    ran the handler: a CI job's SIGTERM left ``fleet check`` waiting out its whole ``--timeout``, its sruns holding
+    the nodes. A bounded wait returns to the interpreter, which runs the pending handler (``Terminated``)."""
+    while True:
+        try:
+            future.result(timeout=_runner.SIGNAL_POLL_S)
+            return
+        except FutureTimeout:
+            continue
+
+
 def run_on_nodes(
     nodes: Sequence[NodeState],
     command: Sequence[str],
@@ -880,7 +895,7 @@ def run_on_nodes(
         with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="srun") as pool:
             try:
                 for future in [pool.submit(one, n) for n in nodes]:
-                    future.result()
+                    _result_in_main_thread(future)
             except BaseException:  # Ctrl-C, or a node's srun missing: stop now, not at the deadline
                 with lock:
                     stopping.set()

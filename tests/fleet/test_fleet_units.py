@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -815,6 +816,60 @@ def test_a_slurm_conf_that_names_no_file_is_bad_input_at_once(
         "from it; unset it to use the cluster's own)\n",
     ), res
     assert not (tmp_path / "fleet.toml").exists()
+
+
+def _tgkill(pid: int, tid: int, sig: int) -> None:
+    """``sig`` to thread ``tid`` of process ``pid`` alone (Linux ``tgkill``): where the kernel may put a process's
+    signal when its main thread cannot take it at once."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sys_tgkill = {"x86_64": 234, "aarch64": 131}[os.uname().machine]
+    assert libc.syscall(sys_tgkill, pid, tid, sig) == 0, ctypes.get_errno()
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="tgkill's number known for these only")
+def test_a_sigterm_a_node_thread_takes_ends_fleet_check_too(tmp_path: Path) -> None:
+    """The kernel gives a process's SIGTERM to any of its threads; Python runs the handler in the main thread only,
+    and a main thread asleep in an unbounded wait on the nodes' threads never woke to run it (the SIGTERM test
+    above hung 1 run in 10 on a loaded machine): it waits in bounded steps, and ends within one."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    pids = tmp_path / "srun.pids"
+    fakes = {
+        "scontrol": 'case "$1" in show) echo n1; echo n2 ;; esac\n',
+        "sinfo": "echo 'n1|idle|debug*|none'; echo 'n2|idle|debug*|none'\n",
+        "srun": f"echo $$ >> {pids}\nexec sleep 60\n",
+        "scancel": "true\n",
+    }
+    for name, body in fakes.items():
+        (tmp_path / name).write_text("#!/bin/sh\n" + body)
+        (tmp_path / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "n[1-2]", "--timeout", "60"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        threads = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+        assert threads
+        _tgkill(proc.pid, threads[0], signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 128 + signal.SIGTERM, err
+    finally:
+        proc.kill()
+    assert err.strip().splitlines()[-1:] == ["envsnap: terminated (SIGTERM)"], err
 
 
 @pytest.mark.parametrize("command", ["check", "capture"])
