@@ -190,6 +190,13 @@ def requirement_url(url: str) -> str:
     return grammar.require(grammar.is_url(url) and _pip_reads_as_written(url), "URL for a requirements file", url)
 
 
+def requirement_option_url(url: str) -> str:
+    """An index URL after ``--index-url`` or ``--extra-index-url``: ``requirement_url``, shell-quoted, because pip
+    splits an option line with ``shlex`` (``--index-url https://h/a'b'c`` sent pip to ``https://h/abc``, and a
+    ``"`` in the URL stopped it: "Could not split options"). A plain URL stays unquoted."""
+    return shlex.quote(requirement_url(url))
+
+
 def requirement_path(text: str) -> str:
     """A local path in a requirements file (``-e PATH``): no whitespace, no control character, no ``${NAME}``."""
     ok = bool(text) and _pip_reads_as_written(text) and not any(c.isspace() for c in text)

@@ -93,8 +93,8 @@ def index_options(pinned: Iterable[PythonPackage]) -> list[str]:
     pinned = list(pinned)
     primary, extra = indexes(pinned)
     lines = ["--no-index"] if no_index_needed(pinned) else []
-    lines += [f"--index-url {sinks.requirement_url(primary)}"] if primary else []
-    lines += [f"--extra-index-url {sinks.requirement_url(url)}" for url in extra]
+    lines += [f"--index-url {sinks.requirement_option_url(primary)}"] if primary else []
+    lines += [f"--extra-index-url {sinks.requirement_option_url(url)}" for url in extra]
     return lines + [
         f"--find-links {sinks.requirement_location(_find_links_path(location))}"
         for location in find_links_locations(pinned)

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -328,6 +329,25 @@ def test_a_find_links_location_pip_would_cut_at_a_comment_is_refused() -> None:
     for value in ("/data/a #b", "/data/a\t#b"):
         with pytest.raises(GrammarError):
             sinks.requirement_location(value)
+
+
+@pytest.mark.parametrize(
+    "index",
+    ['https://index.example/x"y/simple', "https://index.example/a'b'c/simple", "https://index.example/a\\b/simple"],
+)
+def test_index_options_reach_pip_as_written(index: str) -> None:
+    """pip splits an option line of a requirements file as a shell would (shlex): ``--index-url https://h/x"y``
+    stopped pip ("Could not split options"), and ``https://h/a'b'c`` sent it to ``https://h/abc``, not the lock's
+    index. The environment.yml export writes the same lines (``_common.index_options``)."""
+    snap = lock()
+    packages = []
+    for i, pkg in enumerate(snap.python.packages):
+        assert pkg.artifact is not None
+        where = index if i == 0 else index + "-extra"
+        packages.append(dataclasses.replace(pkg, artifact=dataclasses.replace(pkg.artifact, index=where)))
+    text = requirements.dumps(changed(snap, "python", packages=tuple(packages)))
+    options = [shlex.split(line) for line in text.splitlines() if line.startswith("--") and "index-url" in line]
+    assert options == [["--index-url", index], ["--extra-index-url", index + "-extra"]], text
 
 
 def test_valid_requirements_still_render() -> None:
