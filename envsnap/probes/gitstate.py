@@ -35,11 +35,14 @@ def git(directory: str, *args: str) -> _runner.Result:
     # index nor takes ``.git/index.lock`` (which a killed or timed-out git would leave behind, and which fails the
     # user's own ``git commit`` while a capture runs beside it). ``core.fsmonitor`` off: a repository's own config
     # (one unpacked from an archive with its ``.git``) named a command git ran at every status; the monitor only
-    # caches what changed, so the answer is the same without it (docs/security.md, "Git").
+    # caches what changed, so the answer is the same without it (docs/security.md, "Git"). No transport and no lazy
+    # fetch: a repository that says it is a partial clone (``extensions.partialClone``) had git fetch an object it
+    # lacks (a record's commit) from its "promisor" remote, running the command its config chose for that
+    # (``remote.NAME.uploadpack``, ``core.sshCommand``); every question envsnap asks is about what is here.
     return _runner.run(
-        ["git", "-c", "core.fsmonitor=false", "-C", directory, *args],
+        ["git", "-c", "core.fsmonitor=false", "-c", "protocol.allow=never", "-C", directory, *args],
         timeout=30,
-        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **_filters_off(directory)},
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_LAZY_FETCH": "1", **_filters_off(directory)},
     )
 
 

@@ -1838,7 +1838,7 @@ def test_a_verify_in_a_git_work_tree_asks_git_for_its_root_once(
     result = cli("verify", lock_path, "--python", python, "--no-cache")
     assert result.code == 0, result.out
     asked = [line for line in log.read_text().splitlines() if line.endswith("rev-parse --show-toplevel")]
-    assert asked == [f"-c core.fsmonitor=false -C {project} rev-parse --show-toplevel"]
+    assert asked == [f"-c core.fsmonitor=false -c protocol.allow=never -C {project} rev-parse --show-toplevel"]
 
 
 def test_a_locked_distribution_whose_metadata_is_broken_says_so(

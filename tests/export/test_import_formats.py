@@ -2024,7 +2024,9 @@ def test_an_import_in_a_git_work_tree_asks_git_for_its_root_once(
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.chdir(project)
     assert cli("import", name, "-o", "out.lock").code == 0
-    assert log.read_text().splitlines() == [f"-c core.fsmonitor=false -C {project} rev-parse --show-toplevel"]
+    assert log.read_text().splitlines() == [
+        f"-c core.fsmonitor=false -c protocol.allow=never -C {project} rev-parse --show-toplevel"
+    ]
 
 
 @pytest.mark.parametrize(

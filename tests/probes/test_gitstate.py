@@ -237,6 +237,31 @@ def test_a_repositorys_fsmonitor_command_is_not_run(repo: Path, tmp_path: Path) 
     assert not ran.exists()
 
 
+@pytest.mark.parametrize("transport", ["uploadpack", "ssh"])
+def test_a_repository_set_up_as_a_partial_clone_fetches_nothing(repo: Path, tmp_path: Path, transport: str) -> None:
+    """A repository unpacked from an archive can say it is a partial clone (``extensions.partialClone``): git then
+    fetches an object it lacks from that "promisor" remote, and its config chose the command that fetch ran
+    (``remote.NAME.uploadpack``, ``core.sshCommand``). A record's commit that is not in the clone made
+    ``rerun --dry-run`` run it (``cat-file -e``, ``diff COMMIT HEAD``). envsnap's git reads only what is here."""
+    _committed(repo, "train.py", "print(1)\n")
+    ran = tmp_path / "fetch-ran"
+    url = str(repo) if transport == "uploadpack" else "ssh://example.invalid/x"
+    for key, value in [
+        ("core.repositoryformatversion", "1"),
+        ("extensions.partialClone", "origin"),
+        ("remote.origin.promisor", "true"),
+        ("remote.origin.url", url),
+        ("remote.origin.uploadpack", f"touch {ran}; false"),
+        ("core.sshCommand", f"touch {ran}; false"),
+    ]:
+        subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
+    missing = "b" * 40
+    assert not gitstate.has_commit(str(repo), missing)
+    assert gitstate.changed_since(str(repo), missing) is None
+    assert not ran.exists()
+    assert gitstate.state(str(repo))[0]  # the clone's own state is still read
+
+
 def test_the_digest_of_a_change_is_of_the_files_not_of_a_configured_text_conversion(repo: Path, tmp_path: Path) -> None:
     """A ``textconv`` driver (a notebook's, in the user's or the repository's config) made ``git diff`` print its
     output instead of the change: the digest of the same change differed with each machine's config (a rerun

@@ -209,6 +209,36 @@ def test_a_record_in_a_strangers_work_tree_runs_none_of_its_repositorys_git_filt
     assert ran.exists()
 
 
+def test_a_record_in_a_strangers_partial_clone_fetches_nothing(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """A stranger's tree can say it is a partial clone: git fetched a commit it lacks (the record's, edited and
+    sealed again) from its "promisor" remote, running the command the repository's config named for that
+    (`remote.origin.uploadpack`), at `rerun --dry-run`, before anything was confirmed. git fetches nothing now."""
+    root = _project(tmp_path / "p")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    _record(envsnap, root, host_lock)
+    record = rec.load(root / "table2.toml")
+    assert record.code is not None
+    edited = dataclasses.replace(record, code=dataclasses.replace(record.code, commit="b" * 40))
+    rec.dump(rec.sealed(edited), root / "table2.toml")
+    ran = tmp_path / "fetch-ran"
+    for key, value in [
+        ("core.repositoryformatversion", "1"),
+        ("extensions.partialClone", "origin"),
+        ("remote.origin.promisor", "true"),
+        ("remote.origin.url", str(root)),
+        ("remote.origin.uploadpack", f"touch {ran}; false"),
+    ]:
+        subprocess.run([*git, "config", key, value], check=True)
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--dry-run", cwd=root)
+    assert not ran.exists(), res.stdout + res.stderr
+    assert "code: differs" in res.stdout, res.stdout + res.stderr
+
+
 def test_a_record_rerun_from_outside_its_project_is_rerun_in_its_project(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
