@@ -39,6 +39,10 @@ def git(directory: str, *args: str) -> _runner.Result:
     # fetch: a repository that says it is a partial clone (``extensions.partialClone``) had git fetch an object it
     # lacks (a record's commit) from its "promisor" remote, running the command its config chose for that
     # (``remote.NAME.uploadpack``, ``core.sshCommand``); every question envsnap asks is about what is here.
+    if args and args[0] in ("status", "diff") and _distrusted_root(directory) is not None:
+        # A distrusted tree's submodules have repositories of their own, whose filters ``_filters_off`` does not name:
+        # git looks at a submodule's commit only, never into its files (this beats ``submodule.NAME.ignore``).
+        args = (args[0], "--ignore-submodules=dirty", *args[1:])
     return _runner.run(
         ["git", "-c", "core.fsmonitor=false", "-c", "protocol.allow=never", "-C", directory, *args],
         timeout=30,
@@ -60,12 +64,17 @@ def distrust(root: str) -> None:
     _DISTRUSTED.setdefault(os.path.join(os.path.realpath(root), ""), None)
 
 
+def _distrusted_root(directory: str) -> str | None:
+    """The distrusted work tree (``distrust``) ``directory`` lies in, or None."""
+    if not _DISTRUSTED:
+        return None
+    real = os.path.join(os.path.realpath(directory), "")
+    return next((r for r in _DISTRUSTED if real.startswith(r)), None)
+
+
 def _filters_off(directory: str) -> dict[str, str]:
     """The GIT_CONFIG_* variables for git run in ``directory``: none in a tree not distrusted (``distrust``)."""
-    if not _DISTRUSTED:
-        return {}
-    real = os.path.join(os.path.realpath(directory), "")
-    root = next((r for r in _DISTRUSTED if real.startswith(r)), None)
+    root = _distrusted_root(directory)
     if root is None:
         return {}
     found = _DISTRUSTED[root]

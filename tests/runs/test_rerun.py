@@ -209,6 +209,40 @@ def test_a_record_in_a_strangers_work_tree_runs_none_of_its_repositorys_git_filt
     assert ran.exists()
 
 
+def test_a_record_in_a_strangers_work_tree_runs_no_filter_of_its_submodules(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """The filter drivers turned off in a stranger's tree were its own repository's: a submodule's repository has
+    its own config, and `git status` looks into a submodule's work tree, where a file of the same size and another
+    mtime is read through that config's `filter.NAME.clean` (`rerun --dry-run` ran it, before anything was
+    confirmed). In a distrusted tree git looks at a submodule's commit only, not into its files."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    sgit = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(sub)]
+    subprocess.run([*sgit, "init", "-q"], check=True)
+    (sub / "f.py").write_text("a\n")
+    (sub / ".gitattributes").write_text("*.py filter=evil\n")
+    subprocess.run([*sgit, "add", "."], check=True)
+    subprocess.run([*sgit, "commit", "-qm", "sub"], check=True)
+    root = _project(tmp_path / "p")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "sub"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    _record(envsnap, root, host_lock)
+    ran = tmp_path / "filter-ran"
+    subprocess.run([*git, "-C", "sub", "config", "filter.evil.clean", f"touch {ran}; cat"], check=True)
+    subprocess.run([*git, "config", "submodule.sub.ignore", "none"], check=True)
+    (root / "sub" / "f.py").write_text("b\n")  # the same size: git reads it (through the filter) to compare
+    os.utime(root / "sub" / "f.py", (1_600_000_000, 1_600_000_000))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    res = envsnap("rerun", "../p/table2.toml", "--lock", host_lock, "--dry-run", cwd=elsewhere)
+    assert not ran.exists(), res.stdout + res.stderr
+    assert "code: " in res.stdout, res.stdout + res.stderr
+
+
 def test_a_record_in_a_strangers_partial_clone_fetches_nothing(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
