@@ -42,7 +42,9 @@ _SHA256_HEX = LazyPattern(r"[0-9a-f]{64}", re.ASCII)
 _MD5_HEX = LazyPattern(r"[0-9a-f]{32}", re.ASCII)
 # conda: name, version and build string (conda's MatchSpec grammar, conservatively).
 _CONDA_NAME = LazyPattern(rf"(?=.{{1,{MAX_NAME}}}\Z)[a-z0-9_][a-z0-9_.-]*", re.ASCII)
-_CONDA_VERSION = LazyPattern(rf"[A-Za-z0-9_.+!*-]{{1,{MAX_NAME}}}", re.ASCII)
+# A recorded version is one package's, never a MatchSpec: no "*" (conda reads zlib=1.*=h0 as any 1.x) and no other
+# operator (<>=~|,!= and spaces); "!" is the epoch's (1!164.3095), as conda's VersionOrder reads it.
+_CONDA_VERSION = LazyPattern(rf"[A-Za-z0-9_.+!-]{{1,{MAX_NAME}}}", re.ASCII)
 _CONDA_BUILD = LazyPattern(rf"[A-Za-z0-9_.+]{{0,{MAX_NAME}}}", re.ASCII)
 _CONDA_SUBDIR = LazyPattern(r"(noarch|[a-z0-9]+-[a-z0-9_]+)", re.ASCII)
 _CONDA_FILE = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.(conda|tar\.bz2)", re.ASCII)

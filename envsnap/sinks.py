@@ -296,6 +296,19 @@ def conda_pip_direct_line(name: str, url: str) -> str:
     return f"{name} @ {grammar.require(ok, 'URL for a # pip line', url)}"
 
 
+def conda_pin(channel: str, name: str, version: str, build: str) -> str:
+    """``[CHANNEL::]NAME=VERSION=BUILD``, an exact MatchSpec (environment.yml): each part by the lock's rule, so none
+    holds an operator (``*``, ``>=``, ``|``, ``=``, a space) that would make the pin a range (``zlib=1.*=h0_0``).
+    ``channel``: ``purls.channel_name``'s, a channel's name or its URL; "" for none."""
+    grammar.require(grammar.is_conda_name(name), "conda package name", name)
+    grammar.require(grammar.is_conda_version(version), "conda version (no MatchSpec operator)", version)
+    grammar.require(grammar.is_conda_build(build), "conda build string", build)
+    if not channel:
+        return f"{name}={version}={build}"
+    ok = grammar.is_conda_channel(channel) and "::" not in channel
+    return f"{grammar.require(ok, 'conda channel', channel)}::{name}={version}={build}"
+
+
 def conda_subdir(text: str) -> str:
     return grammar.require(grammar.is_conda_subdir(text), "conda subdir", text)
 

@@ -31,7 +31,7 @@ def dumps(snapshot: Snapshot, file_name: str = FILENAME) -> str:
 def _dumps(snapshot: Snapshot, file_name: str) -> str:
     packages = _conda.require_conda(snapshot, "environment-yml")
     specs = [
-        f"{channel_name(p.channel)}::{p.name}={p.version}={p.build}" if p.channel else f"{p.name}={p.version}={p.build}"
+        sinks.conda_pin(channel_name(p.channel) if p.channel else "", p.name, p.version, p.build)
         for p in sorted(packages, key=lambda p: p.name)
     ]
     channels = list(dict.fromkeys(channel_name(c) for c in snapshot.conda.channels)) if snapshot.conda else []

@@ -283,6 +283,11 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
             ),
             "source.subdirectory",
         ),
+        # A conda package's recorded version is one version, never a MatchSpec: environment-yml wrote "1.*" as
+        # zlib=1.*=h0_0, which conda reads as any 1.x.
+        (lambda d: d["conda"]["packages"][0].update(version="1.*"), "conda.packages[0].version: not a valid conda"),
+        (lambda d: d["conda"]["packages"][0].update(version="*"), "conda.packages[0].version: not a valid conda"),
+        (lambda d: d["conda"]["packages"][0].update(version="1.3*"), "conda.packages[0].version: not a valid conda"),
         (lambda d: pkg(d).update(wheel_tags=["py3-none-any\n"]), "python.packages[0].wheel_tags[0]"),
         (lambda d: d["system"]["packages"][0].update(version="2.36 ; rm -rf /"), "system.packages[0].version"),
         (lambda d: d["system"]["packages"][0].update(manager="pacman"), "system.packages[0].manager"),
@@ -485,6 +490,12 @@ def test_real_conda_depends_load(tmp_path: Path, cli: Callable[..., Any]) -> Non
     result = cli("show", path)
     assert result.code == 0, result
     assert lockfile.load(path).conda.packages[0].depends == tuple(REAL_CONDA_DEPENDS)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("version", ["1.3.1", "1!164.3095", "2024a", "9e", "1.0.0_rc1", "0.4.0.post1+lo", "3.11.7-1"])
+def test_real_conda_versions_load(tmp_path: Path, cli: Callable[..., Any], version: str) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: d["conda"]["packages"][0].update(version=version))
+    assert cli("show", path).code == 0
 
 
 @pytest.mark.parametrize(

@@ -525,6 +525,18 @@ def test_environment_yml_index_and_find_links_lines_are_checked_for_pip(index: s
     one_line_error(exc)
 
 
+@pytest.mark.parametrize(
+    "field,value",
+    [("version", "1.*"), ("version", "*"), ("version", ">=1"), ("name", "zlib>1"), ("build", "h0_*"), ("build", "a=")],
+)
+def test_environment_yml_checks_each_part_of_a_pin(field: str, value: str) -> None:
+    # name=version=build is one exact pin only while no part holds a MatchSpec operator (conda reads zlib=1.*=h0 as
+    # any 1.x): the sink checks each part by the lock's rules, for a Snapshot that never went through the loader.
+    with pytest.raises(ExportError) as exc:
+        environment_yml.dumps(conda_lock_snapshot(**{field: value}))
+    assert value in one_line_error(exc)
+
+
 def test_environment_yml_comment_cannot_end_early() -> None:
     snap = conda_lock_snapshot()
     hostile = dataclasses.replace(
