@@ -29,7 +29,7 @@ import stat
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import field, replace
+from dataclasses import field
 from pathlib import Path
 
 from .. import _gcpause, _leftovers, _readlimits, _runner, sinks
@@ -729,22 +729,7 @@ class CondaRebuilder(Rebuilder):
             return None
         if request.bundle_dir is not None:
             return request.bundle_dir
-        from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
-
-        say("pinning and downloading the locked wheels")
-        bundle_dir = work / "bundle"
-        make_bundle(
-            _without_conda(lock),
-            bundle_dir,
-            BundleOptions(
-                project_dir=request.project_dir,
-                allow_urls=request.allow_urls,
-                lock_path=request.lock_path,
-                purpose=FETCHED_FOR_REBUILD,
-            ),
-            progress=say,
-        )
-        return bundle_dir
+        return request.fetch_wheels(work / "bundle", say)
 
     def _pip_layer(
         self, lock: Snapshot, request: RebuildRequest, prefix: Path, wheels: Path | None, say: Callable[[str], None]
@@ -912,11 +897,6 @@ def _undo(dest: Path, created: bool) -> None:
             shutil.rmtree(child, ignore_errors=True)
         else:
             child.unlink(missing_ok=True)
-
-
-def _without_conda(lock: Snapshot) -> Snapshot:
-    # A wheel bundle for the pip layer only: the conda archives are already fetched and checked.
-    return replace(lock, conda=None)
 
 
 REBUILDER = CondaRebuilder()

@@ -110,6 +110,26 @@ class RebuildRequest:
         except BundleError:  # no lock in it: a folder, named as it is
             return str(self.bundle_dir)
 
+    def fetch_wheels(self, folder: Path, say: Callable[[str], None]) -> Path:
+        """Pin and download the lock's Python packages into a bundle at ``folder`` (a rebuild without ``--bundle``):
+        the wheels only, a conda package's archive being no target's to fetch this way (the venv installs none, the
+        conda target fetched and checked its own). ``folder``."""
+        from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
+
+        say("pinning and downloading the locked wheels")
+        make_bundle(
+            dataclasses.replace(self.lock, conda=None),
+            folder,
+            BundleOptions(
+                project_dir=self.project_dir,
+                allow_urls=self.allow_urls,
+                lock_path=self.lock_path,
+                purpose=FETCHED_FOR_REBUILD,
+            ),
+            progress=say,
+        )
+        return folder
+
 
 @frozen
 class PlanItem:

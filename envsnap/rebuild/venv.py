@@ -787,22 +787,7 @@ class VenvRebuilder(Rebuilder):
             staging = None if early is not None else stack.enter_context(staging_folder(dest))
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
-                from ..artifacts.bundle import FETCHED_FOR_REBUILD, BundleOptions, make_bundle
-
-                say("pinning and downloading the locked wheels")
-                bundle_dir = Path(tmp) / "bundle"
-                make_bundle(
-                    # The wheels only: a venv installs no conda package, so none of its archives is fetched.
-                    dataclasses.replace(request.lock, conda=None),
-                    bundle_dir,
-                    BundleOptions(
-                        project_dir=request.project_dir,
-                        allow_urls=request.allow_urls,
-                        lock_path=request.lock_path,
-                        purpose=FETCHED_FOR_REBUILD,
-                    ),
-                    progress=say,
-                )
+                bundle_dir = request.fetch_wheels(Path(tmp) / "bundle", say)
             lock = _bundle_lock(request.lock, bundle_dir, request.project_dir)
             if not python:
                 say(f"downloading Python {data.python_version} with uv")
