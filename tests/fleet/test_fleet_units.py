@@ -818,6 +818,33 @@ def test_a_slurm_conf_that_names_no_file_is_bad_input_at_once(
     assert not (tmp_path / "fleet.toml").exists()
 
 
+def _fleet_with_two_hanging_sruns(tmp_path: Path, command: str, scancel: str) -> subprocess.Popen[str]:
+    """``envsnap fleet COMMAND`` (check of the sample lock, or capture to fleet.toml) over nodes n1 and n2 whose
+    sruns never answer, once both have started; ``scancel``: the fake scancel's body."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    pids = tmp_path / "srun.pids"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='case "$1" in show) echo n1; echo n2 ;; esac\n',
+        sinfo="echo 'n1|idle|debug*|none'; echo 'n2|idle|debug*|none'\n",
+        srun=f"echo $$ >> {pids}\nexec sleep 60\n",
+        scancel=scancel,
+    )
+    targets = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "fleet", command, *targets, "-w", "n[1-2]", "--timeout", "60"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return proc
+
+
 def _tgkill(pid: int, tid: int, sig: int) -> None:
     """``sig`` to thread ``tid`` of process ``pid`` alone (Linux ``tgkill``): where the kernel may put a process's
     signal when its main thread cannot take it at once."""
@@ -834,34 +861,9 @@ def test_a_sigterm_a_node_thread_takes_ends_fleet_check_too(tmp_path: Path) -> N
     and a main thread asleep in an unbounded wait on the nodes' threads never woke to run it (the SIGTERM test
     above hung 1 run in 10 on a loaded machine): it waits in bounded steps, and ends within one."""
     import signal
-    import subprocess
-    import sys
-    import time
 
-    lock = tmp_path / "envsnap.lock"
-    lockfile.dump(sample_lock(), lock)
-    pids = tmp_path / "srun.pids"
-    fakes = {
-        "scontrol": 'case "$1" in show) echo n1; echo n2 ;; esac\n',
-        "sinfo": "echo 'n1|idle|debug*|none'; echo 'n2|idle|debug*|none'\n",
-        "srun": f"echo $$ >> {pids}\nexec sleep 60\n",
-        "scancel": "true\n",
-    }
-    for name, body in fakes.items():
-        (tmp_path / name).write_text("#!/bin/sh\n" + body)
-        (tmp_path / name).chmod(0o755)
-    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "n[1-2]", "--timeout", "60"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _fleet_with_two_hanging_sruns(tmp_path, "check", scancel="true\n")
     try:
-        deadline = time.monotonic() + 30
-        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
-            time.sleep(0.1)
         threads = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
         assert threads
         _tgkill(proc.pid, threads[0], signal.SIGTERM)
@@ -876,37 +878,11 @@ def test_a_sigterm_a_node_thread_takes_ends_fleet_check_too(tmp_path: Path) -> N
 def test_sigterm_ends_fleet_check_as_ctrl_c_does(tmp_path: Path, command: str) -> None:
     """A CI job's timeout sends SIGTERM: the sruns (each in its own session) are killed and their jobs cancelled,
     not left holding the nodes, and the command ends as every other does on SIGTERM: one line, exit 143."""
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
 
-    lock = tmp_path / "envsnap.lock"
-    lockfile.dump(sample_lock(), lock)
     pids, log = tmp_path / "srun.pids", tmp_path / "scancel.log"
-    fakes = {
-        "scontrol": 'case "$1" in show) echo n1; echo n2 ;; esac\n',
-        "sinfo": "echo 'n1|idle|debug*|none'; echo 'n2|idle|debug*|none'\n",
-        "srun": f"echo $$ >> {pids}\nexec sleep 60\n",
-        "scancel": f'echo "$@" >> {log}\n',
-    }
-    for name, body in fakes.items():
-        (tmp_path / name).write_text("#!/bin/sh\n" + body)
-        (tmp_path / name).chmod(0o755)
-    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    targets = [str(lock)] if command == "check" else ["-o", str(tmp_path / "fleet.toml")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "envsnap", "fleet", command, *targets, "-w", "n[1-2]", "--timeout", "60"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _fleet_with_two_hanging_sruns(tmp_path, command, scancel=f'echo "$@" >> {log}\n')
     try:
-        deadline = time.monotonic() + 30
-        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
-            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=15)
         assert proc.returncode == 128 + signal.SIGTERM
@@ -1378,7 +1354,6 @@ def test_what_a_node_said_before_it_missed_the_deadline_reaches_the_check_not_th
     """srun's standard error of a node that did not answer in time was dropped: a node still waiting on its
     driver read only "no answer within 2 s". ``fleet check`` reads it (the node's notes, its last other line);
     ``fleet capture`` records none of it in FLEET.toml, where a capture's first line would name a path it redacts."""
-    import os
 
     from envsnap.fleet import Selection, capture_fleet, check_fleet
 
@@ -1391,10 +1366,7 @@ def test_what_a_node_said_before_it_missed_the_deadline_reaches_the_check_not_th
         "srun": f"{said}\nexec sleep 30\n",
         "scancel": "exit 0\n",
     }
-    for name, body in fakes.items():
-        (tmp_path / name).write_text("#!/bin/sh\n" + body)
-        (tmp_path / name).chmod(0o755)
-    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    env = _fake_slurm(tmp_path, **fakes)
     selection = Selection(nodelist="n1")
     if command == "check":
         report = check_fleet(str(lock), selection, envsnap=["envsnap"], timeout=2, env=env)
