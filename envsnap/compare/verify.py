@@ -171,7 +171,7 @@ def verify(
         report = dataclasses.replace(report, differences=tuple(kept_diffs))
         extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
-    extra += [*_pth_folders(lock, kept[-1]), *_pth_folders_gone(lock, kept[-1])] if kept else []
+    extra += _pth_folder_changes(lock, actual) if kept else []
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
@@ -465,38 +465,25 @@ def _files_gone(lock: Snapshot, captured: Captured, found: list[Difference]) -> 
     return out
 
 
-def _pth_folders(lock: Snapshot, captured: Captured) -> list[Difference]:
-    """A warning for each folder a ``.pth`` file puts on ``sys.path`` that holds no distribution
-    (``probes.python.pth_folders``, what capture warns of) and the lock's ``python.pth_folders`` does not record:
-    the modules imported from it are in no lock, so a ``.pth`` added since the capture changed what imports, and
-    nothing else differed. One the lock records is as captured (capture warned of it then): nothing is said.
-    Compared as the lock shows the folder (redacted), as ``_pth_folders_gone`` does."""
-    from .._privacy import PathRedactor
-    from ..probes.python import pth_folder_note, pth_folder_shown, pth_folders
-
-    redact = captured.redact if captured.redact is not None else PathRedactor()
-    recorded = {entry.folder for entry in lock.python.pth_folders}
-    return [
-        Difference(WARNING, "python", ".pth", "imports", note=pth_folder_note(pth, folder, redact))
-        for pth, folder in pth_folders(captured.python)
-        if pth_folder_shown(pth, folder, redact)[1] not in recorded
-    ]
-
-
-def _pth_folders_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
-    """A warning for each folder the lock's ``python.pth_folders`` records that no ``.pth`` file of the verified
-    environment puts on ``sys.path``: the lock's environment imported modules from it that this one cannot (a rebuild
-    leaves them out), and no distribution differs. Compared as the lock shows the folder (redacted); no path is made
-    from the lock."""
-    if not lock.python.pth_folders:
-        return []
+def _pth_folder_changes(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    """A warning for each folder a ``.pth`` file puts on ``sys.path`` that holds no distribution (what capture warns
+    of) where the lock's ``python.pth_folders`` and the verified environment's differ: one here that the lock does
+    not record (a ``.pth`` added since the capture changed what imports, and nothing else differed), then one the
+    lock records that no ``.pth`` here puts there (the lock's environment imported modules from it that this one
+    cannot: a rebuild leaves them out). One the lock records is as captured (capture warned of it then): nothing is
+    said. Both sides as the lock shows them (redacted): the capture just made read them (``probes.python``); no path
+    is made from the lock."""
     from .. import grammar
-    from .._privacy import PathRedactor
-    from ..probes.python import pth_folder_shown, pth_folders
+    from ..probes.python import pth_folder_said
 
-    redact = captured.redact if captured.redact is not None else PathRedactor()
-    here = {pth_folder_shown(pth, folder, redact)[1] for pth, folder in pth_folders(captured.python)}
-    return [
+    recorded = {entry.folder for entry in lock.python.pth_folders}
+    here = {entry.folder for entry in actual.python.pth_folders}
+    added = [
+        Difference(WARNING, "python", ".pth", "imports", note=pth_folder_said(entry.pth, entry.folder))
+        for entry in actual.python.pth_folders
+        if entry.folder not in recorded
+    ]
+    gone = [
         Difference(
             WARNING,
             "python",
@@ -510,6 +497,7 @@ def _pth_folders_gone(lock: Snapshot, captured: Captured) -> list[Difference]:
         for entry in lock.python.pth_folders
         if entry.folder not in here
     ]
+    return [*added, *gone]
 
 
 def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Captured | None) -> list[Difference]:

@@ -445,7 +445,11 @@ def pth_folder_shown(pth: str, folder: str, redact: PathRedactor) -> tuple[str, 
 
 def pth_folder_note(pth: str, folder: str, redact: PathRedactor) -> str:
     """What is said of a folder ``pth`` puts on ``sys.path`` (``pth_folders``), paths redacted and shown."""
-    shown_pth, shown_folder = pth_folder_shown(pth, folder, redact)
+    return pth_folder_said(*pth_folder_shown(pth, folder, redact))
+
+
+def pth_folder_said(shown_pth: str, shown_folder: str) -> str:
+    """``pth_folder_note`` of a ``.pth`` file and folder already as shown (a ``PthFolder`` entry)."""
     text = f"{shown_pth} puts {shown_folder} on sys.path, and no distribution is installed there: "
     return text + "the modules imported from it are not in the lock, and a rebuild leaves them out"
 
