@@ -289,7 +289,7 @@ def _pip_requirement(pkg: PythonPackage) -> str:
         return ""
     url = pip_vcs_url(source) if source.kind == "vcs" else source.url
     if source.kind == "archive" and source.subdirectory:
-        url += f"#subdirectory={source.subdirectory}"
+        url += f"#subdirectory={sinks.requirement_fragment(source.subdirectory)}"
     return f"{sinks.requirement_name(pkg.name)} @ {url}"
 
 
