@@ -11,7 +11,7 @@ from .. import sinks
 from .._privacy import scrub_snapshot
 from ..artifacts.appendix import ArtifactFacts, render_latex, render_markdown
 from ..model import Snapshot
-from .interface import Exporter, ExportError
+from .interface import Exporter, ExportError, checked
 
 __all__ = [
     "LATEX",
@@ -68,7 +68,9 @@ LATEX = LatexExporter()
 
 def artifact_files(name: str, snapshot: Snapshot, artifact: ArtifactFacts) -> Mapping[str, bytes]:
     """The ``markdown`` or ``latex`` appendix of an artifact bundle's lock (``envsnap bundle --artifact``), with the
-    "Artifact" part its own appendix has, from ``artifact`` (``paper.artifact.appendix_facts``)."""
+    "Artifact" part its own appendix has, from ``artifact`` (``paper.artifact.appendix_facts``). A lock the loader
+    would refuse is refused with its ``LockfileError``, as ``Exporter.render`` refuses it."""
+    checked(snapshot)
     render = render_markdown if name == MARKDOWN.name else render_latex
     with sinks.refusing(ExportError, name):
         return render(scrub_snapshot(snapshot), artifact)
