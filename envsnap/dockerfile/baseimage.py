@@ -143,22 +143,30 @@ def refuses_platform(lock: Snapshot) -> str:
     """Why no image the docker target builds can run ``lock`` ("" when one can), whatever the engine: it was
     captured on another OS than Linux (containers run Linux), or with musl (the images are glibc's, and envsnap's
     own wheels in them manylinux). The one rule: ``rebuild`` refuses the lock as it is read (exit 2), ``export -f
-    dockerfile`` refuses it with the same reason; the engine's architecture is judged apart (``check_architecture``),
-    as it depends on the engine. In the check's platform rule's words."""
+    dockerfile`` refuses it with the same reason, and ``check --target docker`` fails it in the same words
+    (``platform_refusal``, its two parts); the engine's architecture is judged apart (``check_architecture``), as it
+    depends on the engine."""
+    reason, remedy = platform_refusal(lock)
+    return f"{reason} ({remedy})" if reason else ""
+
+
+def platform_refusal(lock: Snapshot) -> tuple[str, str]:
+    """``refuses_platform``'s line in two parts, what is wrong and what to do (``("", "")`` when an image can run
+    the lock): the check's finding says the first as what it found and the second as its remedy."""
     system = lock.platform.system
     if system and system != "Linux":
         return (
-            f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image "
-            f"(rebuild it with --target venv or conda on a {system} host)"
+            f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image",
+            f"rebuild it with --target venv or conda on a {system} host",
         )
     if lock.platform.libc == "musl":
         # A --base-image of Alpine would still get envsnap's own manylinux wheels, which install on glibc only.
         return (
             f"the lock was captured with {f'musl {lock.platform.libc_version}'.strip()}: the docker target builds "
-            "glibc images (Debian, Ubuntu), where its musllinux wheels cannot run (rebuild it with --target venv on "
-            "a musl host, e.g. Alpine)"
+            "glibc images (Debian, Ubuntu), where its musllinux wheels cannot run",
+            "rebuild it with --target venv on a musl host, e.g. Alpine",
         )
-    return ""
+    return "", ""
 
 
 def choose(

@@ -528,6 +528,57 @@ def test_platform_for_docker_fails_a_musl_lock() -> None:
     assert [x.severity for x in platform.check(lock, snapshot(), HOST)] == ["ok"]
 
 
+# A lock no image the docker target builds can run, and the line `rebuild --target docker` refuses it with.
+NO_IMAGE = {
+    "macos": (
+        {"system": "Darwin", "machine": "arm64", "os_id": "macos", "os_version": "14.5"},
+        "the lock was captured on Darwin: containers run Linux, so its wheels cannot run in an image (rebuild it "
+        "with --target venv or conda on a Darwin host)",
+    ),
+    "musl": (
+        {"os_id": "alpine", "os_version": "3.20.3", "libc": "musl", "libc_version": "1.2.5"},
+        "the lock was captured with musl 1.2.5: the docker target builds glibc images (Debian, Ubuntu), where its "
+        "musllinux wheels cannot run (rebuild it with --target venv on a musl host, e.g. Alpine)",
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", [DockerFacts(reachable=True, architecture="x86_64", os_type="linux"), None])
+@pytest.mark.parametrize("kind", sorted(NO_IMAGE))
+def test_platform_for_docker_fails_a_lock_no_image_runs_in_the_rebuilds_words(kind: str, engine: Any) -> None:
+    """A macOS or musl lock: the check failed it in words of its own ("containers run Linux: rebuild this Darwin
+    lock ...", "the docker target's images: glibc"), and only with an engine that answered, while the rebuild
+    refuses it as it reads it, engine or not, with another line. The check's finding is the rebuild's line: what it
+    found and, apart, the remedy the rebuild gives in brackets."""
+    fields, refusal = NO_IMAGE[kind]
+    lock = snapshot(**fields)
+    [f] = [x for x in platform.check(lock, snapshot(), target_of("docker", docker=engine)) if x.severity != "ok"]
+    assert (f.severity, f.rule) == ("fail", "platform")
+    assert f"{f.found} ({f.remedy})" == refusal
+
+
+@pytest.mark.parametrize("kind", sorted(NO_IMAGE))
+def test_check_of_a_lock_no_image_runs_says_what_the_docker_rebuild_says(
+    kind: str, tmp_path: Any, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check --target docker` is how a user learns whether `rebuild --target docker` will work: its finding reads
+    as the rebuild's refusal, exit 3 (the check's failure: the docker target cannot build it), with or without an
+    engine to ask."""
+    from testutil import sample_lock, sample_platform
+
+    from envsnap import lockfile
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    fields, refusal = NO_IMAGE[kind]
+    path = lockfile.dump(sample_lock(platform=sample_platform(**fields)), tmp_path / "other.lock")
+    checked = cli("check", path, "--target", "docker", "--json")
+    assert checked.code == 3, checked
+    found = [(f["found"], f["remedy"]) for f in json.loads(checked.out)["findings"] if f["rule"] == "platform"]
+    assert [f"{what} ({remedy})" for what, remedy in found] == [refusal]
+    rebuilt = cli("rebuild", path, "--target", "docker", "--dry-run", "--dest", tmp_path / "ctx")
+    assert (rebuilt.code, rebuilt.err) == (2, f"envsnap: error: {path}: {refusal}\n"), rebuilt
+
+
 def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
     # An imported requirements file records neither: "ok" would claim a check that was not made.
     engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")

@@ -14,7 +14,8 @@ NAME = "platform"
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
-        return _container(lock, host, target) + (_pip_only(lock) or _conda_installed(lock, target))
+        no_image = _no_image(lock)
+        return (no_image or _container(lock, host, target)) + (_pip_only(lock) or _conda_installed(lock, target))
     conda = _conda_platform(lock, host) + _conda_installed(lock, target) + _no_conda_packages(lock, target)
     return _host(lock, host, target) + conda
 
@@ -46,6 +47,22 @@ def _pip_only(lock: Snapshot) -> list[Finding]:
     if not refused:
         return []
     return [Finding("fail", "conda packages", "a pip environment", refused, "rebuild it with --target conda", NAME)]
+
+
+def _no_image(lock: Snapshot) -> list[Finding]:
+    """No image a container target builds can run a macOS or musl lock: ``rebuild --target docker`` refuses it as it
+    reads it (exit 2), whatever the engine, and the check failed it in words of its own, and only where an engine
+    answered. The check fails it with the rebuild's line (one rule, ``platform_refusal``): what it found, and the
+    rebuild's remedy, so that a user reading the check knows what the rebuild will say."""
+    from ...dockerfile.baseimage import platform_refusal
+
+    reason, remedy = platform_refusal(lock)
+    if not reason:
+        return []
+    system, libc = lock.platform.system, lock.platform.libc
+    if system and system != "Linux":
+        return [Finding("fail", "OS", _describe(system, lock.platform.machine), reason, remedy, NAME)]
+    return [Finding("fail", "C library", f"{libc} {lock.platform.libc_version}".strip(), reason, remedy, NAME)]
 
 
 def _conda_installed(lock: Snapshot, target: Target) -> list[Finding]:
@@ -185,30 +202,6 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return []  # the docker rule reports an unreachable engine
     needed = _describe(lock.platform.system, lock.platform.machine)
     found = f"docker engine: {engine.os_type or 'unknown'} {engine.architecture or 'unknown'}"
-    if lock.platform.system and lock.platform.system != "Linux":
-        return [
-            Finding(
-                "fail",
-                "OS",
-                needed,
-                found,
-                f"containers run Linux: rebuild this {lock.platform.system} lock with --target "
-                "venv or conda on a " + lock.platform.system + " host",
-                NAME,
-            )
-        ]
-    if lock.platform.libc == "musl":
-        # The docker target's images are glibc, and so are envsnap's own wheels it installs in them.
-        return [
-            Finding(
-                "fail",
-                "C library",
-                f"musl {lock.platform.libc_version}".strip(),
-                "the docker target's images: glibc (Debian, Ubuntu)",
-                "rebuild this musl lock with --target venv on a musl host (e.g. Alpine)",
-                NAME,
-            )
-        ]
     if engine.os_type and engine.os_type != "linux":
         return [Finding("fail", "OS", needed, found, "switch the engine to Linux containers", NAME)]
     if lock.platform.machine and engine.architecture and machine(lock.platform.machine) != machine(engine.architecture):
