@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
@@ -134,3 +135,66 @@ def test_a_file_the_lock_records_by_a_label_is_no_url_in_the_sbom(rich: Snapshot
     assert opt["externalReferences"] == [
         {"type": "distribution", "url": "file:///opt/wheels/opttool-0.3-py3-none-any.whl"}
     ]
+
+
+# The SBOM's schema check, with ``uniqueItems`` done in one pass (``cyclonedx._unique_items``), says what the
+# library's own validator says: every document tried here gets the same first problem, or none from both.
+def _library_verdict(document: object) -> str | None:
+    problem = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(document))
+    return None if problem is None else str(problem.data.message)  # type: ignore[union-attr]
+
+
+def _our_verdict(document: object) -> str | None:
+    problem = next(cyclonedx._validator().iter_errors(document), None)
+    return None if problem is None else str(problem.message)
+
+
+def test_the_schema_check_refuses_a_component_listed_twice_as_the_librarys_own(rich: Snapshot) -> None:
+    document = json.loads(cyclonedx.dumps(rich))
+    assert _our_verdict(document) is None and _library_verdict(document) is None
+    twice = dict(document, components=[*document["components"], document["components"][0]])
+    assert _our_verdict(twice) == _library_verdict(twice) is not None
+    assert "has non-unique elements" in str(_our_verdict(twice))
+    # the same component with its keys in another order is the same item
+    reordered = dict(reversed(list(document["components"][0].items())))
+    assert _our_verdict(dict(document, components=[*document["components"], reordered])) is not None
+
+
+@pytest.mark.parametrize(
+    ("items", "unique"),
+    [
+        ([1, 1.0], False),  # equal numbers to JSON Schema
+        ([True, 1], True),  # a boolean is not a number
+        ([{"a": [1.0]}, {"a": [1]}], False),
+        ([{"a": 1, "b": 2}, {"b": 2, "a": 1}], False),
+        (["1", 1], True),
+        ([[1, 2], [2, 1]], True),
+        ([0.5, 0.25], True),
+    ],
+)
+def test_unique_items_in_one_pass_agrees_with_jsonschema(items: list[object], unique: bool) -> None:
+    from jsonschema.validators import Draft7Validator
+
+    schema = {"type": "array", "uniqueItems": True}
+    linear = cyclonedx._validator()
+    ours = list(cyclonedx._unique_items(linear, True, items, schema))
+    theirs = list(Draft7Validator(schema).iter_errors(items))
+    assert (not ours) == (not theirs) == unique
+    if not unique:
+        assert ours[0].message == theirs[0].message
+
+
+def test_the_dependency_graph_is_the_one_the_library_registers(rich: Snapshot) -> None:
+    # The root depending on every component, each component a node of its own: what register_dependency writes.
+    from cyclonedx.output.json import JsonV1Dot6
+
+    ours = cyclonedx.build_bom(rich)
+    theirs = cyclonedx.build_bom(rich)
+    theirs.dependencies = []
+    root = theirs.metadata.component
+    theirs.register_dependency(root, list(theirs.components))
+    assert (
+        json.loads(JsonV1Dot6(ours).output_as_string())["dependencies"]
+        == json.loads(JsonV1Dot6(theirs).output_as_string())["dependencies"]
+    )
+    assert len(json.loads(JsonV1Dot6(ours).output_as_string())["dependencies"]) == len(ours.components) + 1
