@@ -27,11 +27,17 @@ def vcs_url(source: Source) -> str:
     return url
 
 
-def pip_vcs_url(source: Source) -> str:
+def pip_vcs_url(source: Source, *, argument: bool = False) -> str:
     """``vcs_url`` as a requirement line gives it to pip: a repository on this machine (``git+file:///repo``) as
     ``git+file://localhost/repo``, the same folder for git, uv and every pip, where pip before 24.1 (the one
     ``python -m venv`` seeds on Python 3.11 and 3.12) refuses a URL without a host ("Invalid requirement"); a capture
-    records it as ``file:///repo`` again (``PathRedactor.url``)."""
+    records it as ``file:///repo`` again (``PathRedactor.url``). Its ``#subdirectory=`` is one pip reads as the lock's
+    folder (``sinks.requirement_fragment``, ``UnsafeValue`` otherwise: ``a&b`` built the folder ``a``); ``argument``:
+    the URL is a command line's word of its own, not a ``name @ URL`` requirement, and keeps a space in it."""
+    if source.subdirectory:
+        from . import sinks
+
+        sinks.requirement_fragment(source.subdirectory, argument=argument)
     url = vcs_url(source)
     scheme, sep, rest = url.partition("+file:///")
     if sep and "/" not in scheme and ":" not in scheme:

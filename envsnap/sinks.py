@@ -239,10 +239,16 @@ def requirement_wheel_url(name: str, folder_url: str, filename: str, sha256: str
     return f"{requirement_name(name)} @ {url} {hashed}"
 
 
-def requirement_fragment(text: str) -> str:
-    """A ``#subdirectory=`` value: a relative path with no whitespace, no control character."""
-    ok = bool(text) and _pip_reads_as_written(text) and not any(c.isspace() for c in text) and "#" not in text
-    return grammar.require(ok, "subdirectory for a requirements file", text)
+def requirement_fragment(text: str, *, argument: bool = False) -> str:
+    """A ``#subdirectory=`` value, written as it is: pip (``[#&]subdirectory=([^&]*)``) and uv read the fragment as
+    written, never percent-decoded (``a%20b`` names the folder ``a%20b``), so no encoding can carry a character they
+    would read otherwise. Refused: an ``&`` (both stop the folder there: ``a&b`` built the folder ``a``), a ``#``
+    (another fragment: ``#egg=``), whitespace (it ends a ``name @ URL`` requirement; ``argument``: the URL is a
+    command line's word of its own, ``pip install 'git+URL#subdirectory=a b'``, which pip reads to its end, so a
+    plain space is kept), a control character and ``${NAME}``. ``%`` and ``+`` stay as they are, as pip reads them."""
+    spaces = any(c.isspace() and not (argument and c == " ") for c in text)
+    ok = bool(text) and _pip_reads_as_written(text) and not spaces and "&" not in text and "#" not in text
+    return grammar.require(ok, "subdirectory for a pip requirement", text)
 
 
 def marker_value(text: str) -> str:

@@ -79,6 +79,8 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
         algo, value = src.archive_digest
         local = _common.pip_project_path(src.url)
         req = local if local is not None else f"{name} @ {sinks.requirement_url(src.url)}"
+        if src.subdirectory:  # the project's folder inside the archive: without it pip built the archive's root
+            req += f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}"
         return req, (sinks.requirement_hash(algo, value) if value else "")
     art = pkg.artifact
     hashed = sinks.requirement_hash("sha256", art.sha256) if art is not None and art.sha256 else ""

@@ -76,7 +76,7 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
     url}``): the URL ``git+URL@COMMIT`` with the commit as its ``sha256`` (conda-lock's own spelling), the folder's
     ``file://`` URL and no hash, the file's URL and its sha256 where the lock has one. None for an index package."""
     src = pkg.source
-    subdirectory = f"#subdirectory={src.subdirectory}" if src.subdirectory else ""
+    subdirectory = f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}" if src.subdirectory else ""
     if src.kind == "vcs":
         if not src.vcs or not src.commit_id:
             raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: its {src.vcs or 'VCS'} source names no commit")

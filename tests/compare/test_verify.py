@@ -2254,3 +2254,24 @@ def test_verify_files_says_how_to_reinstall_an_edited_package_and_that_command_r
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     subprocess.run(command, check=True, timeout=300, env=env, capture_output=True)
     assert cli("verify", lock_path, "--python", python, "--files").code == 0
+
+
+def test_a_remedy_never_names_a_subdirectory_pip_would_cut() -> None:
+    """The remedy's ``'tool @ git+URL@COMMIT#subdirectory=a&b'`` made pip build the folder ``a`` of the commit (it
+    reads the fragment up to the ``&``, never percent-decoded): such a mismatch has no command; a plain folder's
+    has one, written as pip reads it."""
+    from envsnap.compare.verify import with_remedies
+
+    for sub, shown in (("tools/a&b", ""), ("tools/a%b+c", "tools/a%b+c")):
+        source = dataclasses.replace(GIT, subdirectory=sub)
+        lock = snap(pkg("tool", source=source))
+        actual = snap(pkg("tool", source=dataclasses.replace(source, commit_id="b" * 40)))
+        report = with_remedies(compare(lock, actual), lock, actual, "/venv/bin/python")
+        remedies = [d.remedy for d in report.differences if d.subject == "tool" and d.remedy]
+        if not shown:
+            assert remedies == [], remedies
+        else:
+            assert remedies == [
+                "install the locked one: /venv/bin/python -m pip install --force-reinstall --no-deps "
+                f"'tool @ git+https://git.example/x@{'a' * 40}#subdirectory={shown}'"
+            ], remedies

@@ -174,6 +174,20 @@ def test_environment_yml_drops_hashes_when_one_pip_package_cannot_have_one() -> 
     assert "not hash-checked" in environment_yml.dumps(lock)
 
 
+def test_environment_yml_builds_an_archives_project_from_its_subdirectory() -> None:
+    """An sdist's project inside the archive (``#subdirectory=python/pkg``, as pip records it) was written as
+    ``pkg @ URL`` alone: pip built the archive's root, another project or none. A folder pip would read otherwise
+    (``a&b``: it stops at the ``&``) is refused, one line, not written as another folder."""
+    url = "https://example.org/mono-1.0.tar.gz"
+    source = Source(kind="archive", url=url, archive_hash="sha256=" + "1" * 64, subdirectory="python/pkg")
+    pkg = PythonPackage(name="pkg", version="1.0", installer="pip", source=source)
+    doc = yaml.safe_load(environment_yml.dumps(_with_pip_layer((pkg,))))
+    assert doc["dependencies"][-1] == {"pip": [f"pkg @ {url}#subdirectory=python/pkg --hash=sha256:{'1' * 64}"]}
+    cut = dataclasses.replace(pkg, source=dataclasses.replace(source, subdirectory="python/a&b"))
+    with pytest.raises(ExportError, match="subdirectory"):
+        environment_yml.dumps(_with_pip_layer((cut,)))
+
+
 _OFFLINE = ("--isolated", "--no-index", "--no-deps")
 
 

@@ -559,3 +559,26 @@ def test_an_ensurepip_wheel_known_by_sha256_stays_pinned_by_name_for_the_index(
     assert "tinypkg==1.0 \\\n" in text and ".pyenv" not in text, text
     result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml")
     assert result.code == 0 and f'path = "{wheel}"' in (tmp_path / "pylock.toml").read_text(), result
+
+
+@pytest.mark.parametrize("kind", ["archive", "vcs"])
+def test_a_subdirectory_pip_would_cut_at_its_ampersand_is_refused(
+    kind: str, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``#subdirectory=a&b``: pip (``[#&]subdirectory=([^&]*)``) and uv read the fragment as written, never
+    percent-decoded, and stop at the ``&``: the line built the folder ``a`` (or failed), and ``a%26b`` would name a
+    folder ``a%26b``. No spelling gives them ``a&b``: the export says so (exit 2) and writes no file."""
+    from envsnap.model import Source
+
+    if kind == "archive":
+        source = Source(kind="archive", url="https://example.org/mono.tar.gz", archive_hash="sha256=" + "1" * 64)
+    else:
+        source = Source(kind="vcs", url="https://example.org/mono.git", vcs="git", commit_id="0" * 40)
+    pkg = PythonPackage(name="sub", version="1.0", source=dataclasses.replace(source, subdirectory="tools/a&b"))
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "env.lock")
+    target = tmp_path / "requirements.txt"
+    result = cli("export", lock, "-f", "requirements", "-o", target)
+    assert result.code == 2, result
+    assert "subdirectory" in result.err and "'tools/a&b'" in result.err, result.err
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+    assert not target.exists()
