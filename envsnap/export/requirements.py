@@ -119,6 +119,10 @@ def _requirement(pkg: PythonPackage) -> str:
 def _direct_arguments(pkg: PythonPackage) -> str:
     src = pkg.source
     if src.kind == "vcs":
+        if any(c.isspace() for c in src.subdirectory):
+            # A requirement's URL ends at the space (``name @ git+URL#subdirectory=my pkg``: pip refuses it); the URL
+            # as a word of its own is read to its end, and pip finds the name in the folder's metadata.
+            return sinks.shell_word(_common.pip_vcs_url(src, argument=True))
         return sinks.shell_word(f"{pkg.name} @ {_common.pip_vcs_url(src)}")
     path = fileurls.file_url_path(src.url) or src.url
     if src.subdirectory:

@@ -582,3 +582,49 @@ def test_a_subdirectory_pip_would_cut_at_its_ampersand_is_refused(
     assert "subdirectory" in result.err and "'tools/a&b'" in result.err, result.err
     assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
     assert not target.exists()
+
+
+def _git_repo_with_a_project_in(folder: Path, subdirectory: str) -> tuple[Path, str]:
+    """A git repository at ``folder`` whose one commit holds an offline-buildable project ``spaced`` 0.3 in
+    ``subdirectory``; the repository and its commit."""
+    from testutil import in_tree_project
+
+    in_tree_project(folder / subdirectory, "spaced", "0.3")
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    return folder, head.stdout.strip()
+
+
+def _commented_command(text: str) -> list[str]:
+    """The export's one commented install command, as the shell splits it."""
+    (command,) = [line[len("#   ") :] for line in text.splitlines() if line.startswith("#   pip install --no-deps ")]
+    return shlex.split(command)
+
+
+def test_a_repositorys_project_in_a_folder_with_a_space_installs_from_the_commented_command(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """A commit's project in ``my pkg`` (``pip install 'git+URL@C#subdirectory=my pkg'`` installs it so): the
+    comment said ``pip install --no-deps 'spaced @ git+URL@C#subdirectory=my pkg'``, which pip refuses (a
+    requirement's URL ends at the space: "It looks like a path"). It names the URL alone, one shell word, which pip
+    reads to its end: that commit's folder is installed, and recorded as that folder."""
+    from envsnap.model import Source
+
+    repo, commit = _git_repo_with_a_project_in(tmp_path / "repos & co" / "mono", "my pkg")
+    source = Source(kind="vcs", url=repo.as_uri(), vcs="git", commit_id=commit, subdirectory="my pkg")
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
+    argv = _commented_command(requirements.dumps(lock))
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), *argv[1:], "--no-index", "--no-build-isolation"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
+    assert json.loads(record.read_text())["subdirectory"] == "my pkg"
