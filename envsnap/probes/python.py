@@ -100,6 +100,8 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
             source, warning = _editable_checkout(info, package.source, raw.prefix, redact, project)
             package = dataclasses.replace(package, source=source)
             warnings += [f"python: {package.name}: {warning}"] if warning else []
+        package, warning = _checked_subdirectory(package, redact)
+        warnings += [warning] if warning else []
         packages.append(package)
     packages.sort(key=lambda p: p.name)
     env = PythonEnv(
@@ -116,6 +118,28 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
         pth_folders=tuple(PthFolder(*pth_folder_shown(pth, folder, redact)) for pth, folder in added),
     )
     return env, sorted(warnings)
+
+
+def _checked_subdirectory(package: PythonPackage, redact: PathRedactor) -> tuple[PythonPackage, str]:
+    """``package`` with its source's ``subdirectory`` as the lock loader takes it (``grammar.is_relative_path``), and
+    the warning where it cannot be: ``.`` and empty parts go (pip records ``#subdirectory=./pkg/`` as written: the
+    same folder as ``pkg``); one still not a relative path of plain names (a ``..``, a hidden folder, an absolute
+    path) leaves the source out, as a bad conda record is, since the lock written would be refused on its next
+    load. A space or an ``&`` stays: a folder the loader takes (an export refuses what pip would misread)."""
+    from .. import grammar
+    from ..model import Source
+
+    written = package.source.subdirectory
+    plain = "/".join(part for part in written.split("/") if part not in ("", "."))
+    if plain and not grammar.is_relative_path(plain):
+        shown = grammar.shown(redact.text(written))
+        return dataclasses.replace(package, source=Source()), (
+            f"python: {package.name}: direct_url.json's subdirectory {shown} is not a folder inside the project "
+            "(a relative path of plain names); its source is not recorded"
+        )
+    if plain != written:
+        package = dataclasses.replace(package, source=dataclasses.replace(package.source, subdirectory=plain))
+    return package, ""
 
 
 def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:

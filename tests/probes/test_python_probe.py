@@ -204,6 +204,43 @@ def test_a_vcs_subdirectory_named_like_the_login_is_recorded_as_written(
     assert (pkg.source.url, pkg.source.requested_revision) == ("file:///scratch/<user>/repo", "<user>/fix")
 
 
+@pytest.mark.parametrize(
+    ("written", "recorded"),
+    [("my pkg & co", "my pkg & co"), ("./tools/my pkg/", "tools/my pkg"), ("../../etc", ""), (".ci/pkg", "")],
+)
+def test_a_subdirectory_is_recorded_as_the_loader_takes_it(
+    scratch_venv: Path, tmp_path: Path, written: str, recorded: str
+) -> None:
+    """direct_url.json's ``subdirectory`` went into the lock unchecked, and the lock just written was refused on its
+    next load (``./tools/pkg/``, as pip records ``#subdirectory=./tools/pkg/``, a ``..`` or a hidden folder). The
+    capture takes it as the loader does: ``.`` parts and a closing ``/`` go (the same folder), a space or an ``&``
+    stays; where the loader would refuse it, that distribution's source is left out, with a one-line warning."""
+    _fake_dist(
+        site_packages(scratch_venv),
+        "subpkg",
+        "0.1",
+        {
+            "url": "https://git.example.org/mono.git",
+            "vcs_info": {"vcs": "git", "commit_id": "c" * 40},
+            "subdirectory": written,
+        },
+    )
+    lock = tmp_path / "envsnap.lock"
+    snap = capture(str(scratch_venv))
+    lockfile.dump(snap, lock)
+    pkg = lockfile.load(lock).package("subpkg")
+    assert pkg is not None
+    warnings = [w for w in snap.envsnap.warnings if "subpkg" in w]
+    if recorded:
+        assert (pkg.source.kind, pkg.source.subdirectory) == ("vcs", recorded) and warnings == []
+    else:
+        assert pkg.source == model.Source(), pkg.source
+        assert warnings == [
+            f"python: subpkg: direct_url.json's subdirectory {written!r} is not a folder inside the project "
+            "(a relative path of plain names); its source is not recorded"
+        ], warnings
+
+
 def test_a_project_folder_named_like_the_login_is_recorded_as_written(
     scratch_venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
