@@ -37,7 +37,7 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
 
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return Source()
-    url = redact.url(direct_url["url"])
+    url = _spaces_encoded(redact.url(direct_url["url"]))
     subdirectory = str(direct_url.get("subdirectory", "") or "")
     vcs = direct_url.get("vcs_info")
     if isinstance(vcs, dict):
@@ -69,6 +69,18 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
             kind="directory", url=url, editable=bool(dir_info.get("editable", False)), subdirectory=subdirectory
         )
     return Source(kind="archive", url=url, subdirectory=subdirectory)
+
+
+def _spaces_encoded(url: str) -> str:
+    """A local URL with each white space character percent-encoded, as pip writes a folder's URL
+    (``file:///w/my%20proj``): for a repository it records the path decoded (``git+file://localhost/w/my proj``),
+    a URL the lock loader refuses. pip and git read ``%20`` as the space again."""
+    scheme = url.partition("://")[0]
+    if not (scheme == "file" or scheme.endswith("+file")) or not any(c.isspace() for c in url):
+        return url
+    from urllib.parse import quote
+
+    return "".join(quote(c) if c.isspace() else c for c in url)
 
 
 def _hash_fragment(url: str) -> tuple[str, str]:

@@ -628,3 +628,43 @@ def test_a_repositorys_project_in_a_folder_with_a_space_installs_from_the_commen
     assert result.returncode == 0, result.stdout + result.stderr
     (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
     assert json.loads(record.read_text())["subdirectory"] == "my pkg"
+
+
+def test_a_pip_install_from_a_subdirectory_with_a_space_is_captured_exported_and_installed_again(
+    tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any]
+) -> None:
+    """The user's own ``pip install 'git+file://.../repos & co/mono@C#subdirectory=./my pkg/'`` (and of a folder
+    of that path): the capture recorded direct_url.json's ``./my pkg/`` as pip wrote it, and the lock it wrote was
+    refused on its next load. It is captured as the folder ``my pkg``, the lock loads, and the requirements
+    export's commands install the same commit's folder (and the same local folder) into a fresh venv."""
+    repo, commit = _git_repo_with_a_project_in(tmp_path / "repos & co" / "mono", "my pkg")
+    from testutil import in_tree_project
+
+    local = in_tree_project(tmp_path / "repos & co" / "local proj", "localproj", "0.5")
+    offline = ["--no-deps", "--no-index", "--no-build-isolation"]
+
+    def pip_install(python: Path, *args: str) -> None:
+        pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *offline, *args]
+        result = subprocess.run(pip, capture_output=True, text=True, timeout=300, env=PIP_ENV)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    python = make_venv(tmp_path / "venv")
+    url = "git+" + repo.as_uri().replace("file://", "file://localhost", 1)
+    pip_install(python, f"{url}@{commit}#subdirectory=./my pkg/", str(local))
+    lock = tmp_path / "env.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    pkg = lockfile.load(lock).package("spaced")
+    assert pkg is not None and (pkg.source.kind, pkg.source.subdirectory) == ("vcs", "my pkg"), pkg
+    out = tmp_path / "requirements.txt"
+    result = cli("export", lock, "-f", "requirements", "-o", out)
+    assert result.code == 0, result
+    commands = [line[len("#   ") :] for line in out.read_text().splitlines() if line.startswith("#   pip install")]
+    again = make_venv(tmp_path / "again")
+    for command in commands[1:]:  # the first is the header's -r of the file itself
+        argv = shlex.split(command)
+        assert argv[:3] == ["pip", "install", "--no-deps"], command
+        pip_install(again, *argv[3:])
+    site = next(again.parent.parent.glob("lib/python*/site-packages"))
+    spaced = json.loads((site / "spaced-0.3.dist-info" / "direct_url.json").read_text())
+    assert (spaced["subdirectory"], spaced["vcs_info"]["commit_id"]) == ("my pkg", commit), spaced
+    assert (site / "localproj-0.5.dist-info").is_dir()

@@ -241,6 +241,24 @@ def test_a_subdirectory_is_recorded_as_the_loader_takes_it(
         ], warnings
 
 
+def test_a_local_repository_in_a_folder_with_a_space_is_recorded_as_a_url_the_loader_takes(
+    scratch_venv: Path, tmp_path: Path
+) -> None:
+    """pip records ``pip install 'git+file://localhost/w/repos%20%26%20co/mono@C'`` with the repository's path
+    decoded (``file://localhost/w/repos & co/mono``): the capture wrote that URL, space and all, and the lock was
+    refused on its next load. A space in a local URL is written ``%20``, as pip's own folder URLs have it."""
+    _fake_dist(
+        site_packages(scratch_venv),
+        "spaced",
+        "0.1",
+        {"url": "file://localhost/w/repos & co/mono", "vcs_info": {"vcs": "git", "commit_id": "c" * 40}},
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(scratch_venv)), lock)
+    pkg = lockfile.load(lock).package("spaced")
+    assert pkg is not None and pkg.source.url == "file:///w/repos%20&%20co/mono", pkg.source
+
+
 def test_a_project_folder_named_like_the_login_is_recorded_as_written(
     scratch_venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
