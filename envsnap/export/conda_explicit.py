@@ -9,9 +9,11 @@ renders the one it locked; one without is a plain comment that says why, so noth
 
 from __future__ import annotations
 
+import dataclasses
+
 from .. import fileurls, sinks
 from .._templates import render as render_template
-from ..grammar import GrammarError
+from ..grammar import GrammarError, shown
 from ..model import PythonPackage, Snapshot
 from . import _common, _conda
 from .interface import Exporter, ExportError
@@ -51,7 +53,7 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
                 why = "its URL is not one requirement pip reads as written"
         else:
             why = _why_unlisted(py, found)
-        unlisted.append(f"{_conda.pip_requirement(py)[0]} ({why})")
+        unlisted.append(_unlisted_line(py, why))
     return render_template(
         "conda/explicit.txt.j2",
         digest=snapshot.envsnap.content_digest or "(unsealed)",
@@ -85,6 +87,21 @@ def _direct_line(pkg: PythonPackage) -> str:
         return sinks.conda_pip_direct_line(pkg.name, url)
     except GrammarError:
         return ""
+
+
+def _unlisted_line(pkg: PythonPackage, why: str) -> str:
+    """The header's comment on a package with no ``# pip`` line: its requirement and why. A commit's folder that no
+    requirement names as pip reads it (``sinks.requirement_fragment``: a space, an ``&``) is named beside the pin:
+    the comment is no command, and refusing it refused the whole file."""
+    try:
+        return f"{_conda.pip_requirement(pkg)[0]} ({why})"
+    except GrammarError:
+        if pkg.source.kind != "vcs" or not pkg.source.subdirectory:
+            raise
+    commit = _common.pip_vcs_url(dataclasses.replace(pkg.source, subdirectory=""))
+    pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
+    where = f"its folder {shown(pkg.source.subdirectory)} in {sinks.requirement_url(commit)}"
+    return f"{pin} ({why}; {where} is not one a pip requirement names)"
 
 
 def _why_unlisted(pkg: PythonPackage, found: tuple[str, str] | None) -> str:

@@ -532,6 +532,22 @@ def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
     ]
 
 
+@pytest.mark.parametrize("subdirectory", ["my pkg", "a&b"])
+def test_conda_explicit_names_a_commits_folder_pip_cannot_be_given_by_its_pin(subdirectory: str) -> None:
+    """A git commit's project in a folder no requirement names as pip reads it (a space ends the requirement, pip
+    stops the folder at an ``&``): the header's comment is no command, so it names the package by its pin and says
+    why, and the file is written (the requirement itself was refused: no file at all)."""
+    source = Source(
+        kind="vcs", url="https://git.example/mono.git", vcs="git", commit_id="a" * 40, subdirectory=subdirectory
+    )
+    pkg = PythonPackage(name="mylib", version="1.0", installer="pip", source=source)
+    head = conda_explicit.dumps(_with_pip_layer((pkg,))).split("# platform:")[0]
+    assert (
+        f"#   mylib==1.0 (a VCS checkout, not a file; its folder {subdirectory!r} in git+https://git.example/mono.git@"
+        f"{'a' * 40} is not one a pip requirement names)\n" in head
+    ), head
+
+
 @pytest.mark.parametrize(
     "url",
     [
