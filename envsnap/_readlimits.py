@@ -82,6 +82,25 @@ def max_input_bytes(error: ErrorClass) -> int:
     return env_limit(os.environ, MAX_INPUT_BYTES_ENV, MAX_INPUT_BYTES, error=error, sizes=True)
 
 
+def over_limit(text: str, *, error: ErrorClass) -> int:
+    """The size in bytes of ``text`` written as UTF-8 where that is over the limit it is read back under
+    (``max_input_bytes``: a lock envsnap writes must be one envsnap reads), else 0. Counts the bytes only of a text
+    that may be over it (a character is at most 4 bytes)."""
+    cap = max_input_bytes(error)
+    if len(text) <= cap // 4:
+        return 0
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return size if size > cap else 0
+
+
+def too_large(subject: str, size: int, cap: int) -> str:
+    """The line for a file ``subject`` would write of ``size`` bytes, over the limit ``cap`` it is read under."""
+    return (
+        f"{subject} would be {size} bytes, over the limit of {cap} bytes envsnap reads a lock under "
+        f"(raise it with {MAX_INPUT_BYTES_ENV}); nothing written"
+    )
+
+
 def read_bytes(
     path: str | os.PathLike[str],
     *,

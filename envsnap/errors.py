@@ -42,6 +42,16 @@ class NotALockfileError(LockfileError):
         self.origin = origin
 
 
+class LockTooLargeError(LockfileError):
+    """A lock about to be written (imported, captured, pinned) is larger than the limit envsnap reads a lock under:
+    nothing is written, since no command could read it. ``size`` and ``limit`` in bytes; the message says what."""
+
+    def __init__(self, message: str, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
 class BundleNotALockError(NotALockfileError):
     """A bundle (a folder or an archive ``envsnap bundle`` made) given where a lock belongs: the message names the
     lock it holds, and the CLI adds ``--bundle`` for ``rebuild``."""

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from . import _gcpause, _lockcache, _locktext, _readlimits, grammar
 from ._defaults import LOCK_NAME
 from ._frozen import frozen
-from .errors import LockfileError, NotALockfileError
+from .errors import LockfileError, LockTooLargeError, NotALockfileError
 from .model import (
     SCHEMA_VERSION,
     Artifact,
@@ -388,7 +388,7 @@ def dumps(snapshot: Snapshot) -> str:
     """The TOML text of a snapshot, sealed with its content digest. Same snapshot -> same bytes."""
     from . import _tomlwrite  # here, not at import: a load (diff, verify) writes no TOML
 
-    return _tomlwrite.dumps(sealed_document(snapshot))
+    return _readable(_tomlwrite.dumps(sealed_document(snapshot)))
 
 
 def dumps_sealed(snapshot: Snapshot) -> tuple[str, str]:
@@ -396,7 +396,19 @@ def dumps_sealed(snapshot: Snapshot) -> tuple[str, str]:
     data = sealed_document(snapshot)
     from . import _tomlwrite
 
-    return _tomlwrite.dumps(data), str(data["envsnap"]["content_digest"])
+    return _readable(_tomlwrite.dumps(data)), str(data["envsnap"]["content_digest"])
+
+
+def _readable(text: str) -> str:
+    """``text``, a lock's, where envsnap can read it back: ``LockTooLargeError`` where it is over the size limit of a
+    lock read (``ENVSNAP_MAX_LOCK_BYTES``). Every lock envsnap writes, to a file or to standard output, is made here
+    (import, capture, pin, bundle): a requirements file of 150,000 hashes was imported into a 21 MB lock that every
+    command then refused."""
+    size = _readlimits.over_limit(text, error=LockfileError)
+    if size:
+        cap = _readlimits.max_input_bytes(LockfileError)
+        raise LockTooLargeError(_readlimits.too_large("the lock", size, cap), size, cap)
+    return text
 
 
 def dump(snapshot: Snapshot, path: str | os.PathLike[str] = DEFAULT_NAME) -> Path:

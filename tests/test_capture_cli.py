@@ -349,3 +349,24 @@ def test_capture_into_proc_says_the_folder_takes_no_file(
     with pytest.raises(PermissionError):
         check_writable("/proc/x.lock")
     assert kernel_filesystem("/proc/self") == "proc" and kernel_filesystem(tmp_path) == ""
+
+
+def test_a_capture_whose_lock_would_be_over_the_size_limit_writes_nothing(
+    cli: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock envsnap writes is one it reads: an environment whose lock is over ``ENVSNAP_MAX_LOCK_BYTES`` (here a
+    small one) is one line, exit 2, and nothing written, as for an import, also where the capture memo kept the lock
+    of an earlier capture made under a larger limit."""
+    first = cli("capture", "-o", tmp_path / "first.lock")
+    assert first.code == 0, first  # type: ignore[attr-defined]
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "4K")
+    for output in ("second.lock", "-"):
+        res = cli("capture", "-o", tmp_path / output if output != "-" else "-")
+        assert res.code == 2 and res.out == "", res  # type: ignore[attr-defined]
+        said = [line for line in res.err.splitlines() if line.startswith("envsnap: error:")]  # type: ignore[attr-defined]
+        assert len(said) == 1 and said[0].startswith("envsnap: error: the lock would be "), res
+        assert said[0].endswith(
+            " bytes, over the limit of 4096 bytes envsnap reads a lock under (raise it with ENVSNAP_MAX_LOCK_BYTES); "
+            "nothing written"
+        ), said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.lock"]

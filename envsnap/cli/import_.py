@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from .. import importers, lockfile
+    from .._readlimits import too_large
     from .._samefile import refuse_output_over_input
+    from ..errors import LockTooLargeError
     from ..importers.interface import ImportOptions
 
     refuse_output_over_input(args.output, [("the file to import", args.file)])
@@ -52,10 +54,15 @@ def run(args: argparse.Namespace) -> int:
     # Outside any git work tree {project} is the folder of the lock, as pin, bundle, rebuild and export read it there.
     lock_folder = "" if args.output == "-" else os.path.dirname(os.path.abspath(args.output))
     snapshot = importers.read_file(args.file, args.fmt, ImportOptions(platform=args.platform, lock_folder=lock_folder))
+    try:
+        text = lockfile.dumps(snapshot)
+    except LockTooLargeError as exc:  # named by the file it was made of
+        said = too_large(f"{'-' if args.file == '-' else args.file}: the lock made of it", exc.size, exc.limit)
+        raise LockTooLargeError(said, exc.size, exc.limit) from None
     if args.output == "-":
-        _output.write_document(lockfile.dumps(snapshot))
+        _output.write_document(text)
         return 0
-    lockfile.dump(snapshot, args.output)
+    lockfile.write_text(text, args.output)
     from ..report import counted
 
     conda = f", {counted(len(snapshot.conda.packages), 'conda package')}" if snapshot.conda is not None else ""
