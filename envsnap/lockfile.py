@@ -589,6 +589,8 @@ RUN_RECORD_KIND = "envsnap run record"
 
 # uv's lock holds every platform's resolution, which envsnap imports once uv writes it as a PEP 751 file.
 UV_EXPORT = "uv export --format pylock.toml -o pylock.toml"
+# Poetry's lock, once its export plug-in writes it as a requirements file.
+POETRY_EXPORT = "poetry export -f requirements.txt -o requirements.txt in its project (the poetry-plugin-export)"
 
 
 def _no_table(text: str, data: Mapping[str, Any], origin: str, error: str) -> str:
@@ -617,9 +619,8 @@ def _no_table(text: str, data: Mapping[str, Any], origin: str, error: str) -> st
         )
     if name == "poetry.lock" or (isinstance(meta, Mapping) and "content-hash" in meta and "lock-version" in meta):
         return (
-            f"{origin}: Poetry's lock (poetry.lock), not an envsnap lock; make one of it: poetry export -f "
-            "requirements.txt -o requirements.txt in its project (the poetry-plugin-export), then envsnap import "
-            "requirements.txt, and give the lock that writes"
+            f"{origin}: Poetry's lock (poetry.lock), not an envsnap lock; make one of it: {POETRY_EXPORT}, then "
+            "envsnap import requirements.txt, and give the lock that writes"
         )
     if name == "pyproject.toml" or "project" in data or "build-system" in data:
         kind = "a pyproject.toml (a project's metadata, not its environment)"

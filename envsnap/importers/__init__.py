@@ -86,9 +86,12 @@ def _environment_yml_hint(path: Path | None, text: str) -> str:
 
 def _environment_yml(name: str, text: str) -> bool:
     """A conda environment file (``conda env export``, envsnap's ``environment-yml``): YAML (by name, or read from
-    standard input) whose top level has a ``dependencies:`` list."""
-    yaml_name = not name or name.endswith((".yml", ".yaml"))
-    return yaml_name and re.search(r"^dependencies:[ \t]*$", text, re.MULTILINE) is not None
+    standard input) whose top level has a ``dependencies:`` list; under any other name (``env.conda``, which was "not
+    a format envsnap can import ...; name one with --from", and read as a requirements file where its pip: section
+    held a ``--hash``), one whose ``dependencies:`` line is followed by a list item, which no other format has."""
+    if not name or name.endswith((".yml", ".yaml")):
+        return re.search(r"^dependencies:[ \t]*$", text, re.MULTILINE) is not None
+    return re.search(r"^dependencies:[ \t]*\n(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*- ", text, re.MULTILINE) is not None
 
 
 def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOptions | None = None) -> Snapshot:
@@ -110,14 +113,30 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
         raw = _readlimits.read_bytes(p, error=LockImportError, what="file", not_regular=_PIPE_INSTEAD)
         text = _readlimits.decode_marked(raw, label=label, error=LockImportError)
     if fmt == "auto":
-        matches = _sniffed(name, text)
+        environment_yml = _environment_yml(name, text)
+        # An environment file's pip: section may hold a ``--hash``: no requirements file.
+        matches = [imp for imp in _sniffed(name, text) if not (environment_yml and imp.name == "requirements")]
+        # A file of a format under a name that format's files do not have (a conda-lock file not named .yml): the
+        # format its content alone reads as, as for standard input.
+        by_content = (
+            _sniffed("", text)
+            if name and not matches and not environment_yml and name not in ("uv.lock", "poetry.lock")
+            else []
+        )
+        if by_content:
+            raise LockImportError(
+                f"{label} not a format envsnap can import by its name ({', '.join(REGISTRY)}); its content reads as "
+                f"{by_content[0].name}: name it with --from {by_content[0].name}"
+            )
         if not matches:
             # uv's own lock holds every platform's resolution: uv writes it as a PEP 751 file for envsnap to read.
             hint = (
                 f"; for uv.lock: {lockfile.UV_EXPORT}, then import that"
                 if p.name == "uv.lock"
+                else f"; for poetry.lock: {lockfile.POETRY_EXPORT}, then import that"
+                if p.name == "poetry.lock"
                 else _environment_yml_hint(None if stdin else p, text)
-                if _environment_yml(name, text)
+                if environment_yml
                 else ""
             )
             raise LockImportError(

@@ -2554,3 +2554,63 @@ def test_conda_lock_dev_packages_are_imported_as_conda_lock_install_takes_them(
         "warning: import: 1 package of an optional category conda-lock install leaves out without -e CATEGORY is "
         "not in the lock: mkdocs (docs)"
     ) in result.err
+
+
+@pytest.mark.parametrize("pip", ["", "  - pip:\n      - six==1.17.0 --hash=sha256:" + "a" * 64 + "\n"])
+def test_a_conda_environment_file_not_named_yml_is_said_to_be_one(
+    tmp_path: Path, pip: str, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import env.conda``, an environment file not named .yml/.yaml, was "not a format envsnap can import ...;
+    name one with --from", which no --from reads (and with a ``--hash`` in its pip: section, read as a requirements
+    file: ``env.conda:3: unsupported option -``): it is said to be an environment.yml, with what to import instead, as
+    that name's is."""
+    path = tmp_path / "env.conda"
+    path.write_text(f"name: myenv\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - numpy=1.26\n{pip}")
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
+        "requirements); name one with --from; an environment.yml names packages, not their files (no URL, no "
+        "hash): import a conda-lock.yml (conda-lock lock -f environment.yml, or envsnap export -f conda-lock) or "
+        "an explicit file (conda list --explicit --md5) instead\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt"),
+    [
+        ("env.conda-lock", CONDA_LOCK, "conda-lock"),
+        ("pylock.lock", PYLOCK_TEXT, "pylock"),
+        ("env.lock.js", '{"envsnap": {"schema_version": 1}}', "json"),
+    ],
+)
+def test_a_file_named_as_no_format_names_the_one_its_content_reads_as(
+    tmp_path: Path, name: str, content: str, fmt: str, cli: Callable[..., CliResult]
+) -> None:
+    """A file of a format envsnap reads under a name it does not recognise (a conda-lock file not named .yml, a
+    pylock not named .toml) was "not a format envsnap can import ...; name one with --from", naming none: the format
+    its content reads as is named, with its --from."""
+    path = tmp_path / name
+    path.write_text(content)
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {path}: not a format envsnap can import by its name (conda-explicit, conda-lock, json, "
+        f"pylock, requirements); its content reads as {fmt}: name it with --from {fmt}\n"
+    )
+
+
+def test_a_poetry_lock_is_answered_with_the_export_that_makes_a_file_to_import(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import poetry.lock`` was "not a format envsnap can import ...; name one with --from", which none
+    reads; uv.lock's line says what to export, and so does Poetry's now (as a poetry.lock given as a lock does)."""
+    path = tmp_path / "poetry.lock"
+    path.write_text('[[package]]\nname = "six"\nversion = "1.17.0"\n\n[metadata]\nlock-version = "2.1"\n')
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
+        "requirements); name one with --from; for poetry.lock: poetry export -f requirements.txt -o "
+        "requirements.txt in its project (the poetry-plugin-export), then import that\n"
+    )

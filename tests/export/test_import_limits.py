@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from tests.testutil import CliResult
+from testutil import CliResult
 
 
 def _hashed_requirements(packages: int, hashes: int) -> str:
