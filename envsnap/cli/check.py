@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         _output.print_json({"lock": args.lock, **report.to_dict(), "python": judged})
     else:
         _output.print_table(render(report, args.lock))
+    from ..artifacts.bundle import outside_project_notes
+
+    for note in outside_project_notes(lock):  # the lock's URL: text, never markup
+        _output.say(f"note: {note}")
     return exit_code(report, strict=args.strict)
 
 

@@ -60,18 +60,20 @@ def run(args: argparse.Namespace) -> int:
         said = too_large(f"{'-' if args.file == '-' else args.file}: the lock made of it", exc.size, exc.limit)
         raise LockTooLargeError(said, exc.size, exc.limit) from None
     if args.output == "-":
+        # The lock on standard output, its warnings on standard error: they were left out with the summary, and a
+        # pylock naming a folder outside its own was printed without a word.
         _output.write_document(text)
-        return 0
-    lockfile.write_text(text, args.output)
-    from ..report import counted
+    else:
+        lockfile.write_text(text, args.output)
+        from ..report import counted
 
-    conda = f", {counted(len(snapshot.conda.packages), 'conda package')}" if snapshot.conda is not None else ""
-    unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
-    source = snapshot.envsnap.origin or ("standard input" if args.file == "-" else args.file)
-    _output.say(
-        f"wrote {args.output}: {counted(len(snapshot.python.packages), 'Python package')}{conda} "
-        f"from {source}; unknown: {unknown}"
-    )
+        conda = f", {counted(len(snapshot.conda.packages), 'conda package')}" if snapshot.conda is not None else ""
+        unknown = ", ".join(snapshot.envsnap.unknown) or "nothing"
+        source = snapshot.envsnap.origin or ("standard input" if args.file == "-" else args.file)
+        _output.say(
+            f"wrote {args.output}: {counted(len(snapshot.python.packages), 'Python package')}{conda} "
+            f"from {source}; unknown: {unknown}"
+        )
     for warning in snapshot.envsnap.warnings:  # the imported file's words: text, never markup
         _output.say(("warning:", "yellow"), " ", warning)
     return 0

@@ -210,6 +210,8 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
                 f"{origin}: packages[{i}].vcs.commit-id: {grammar.shown(str(vcs['commit-id']), 80)} is not a git "
                 "commit id (the exact commit PEP 751 records; a branch or tag is its requested-revision)"
             )
+        if not vcs.get("url"):
+            paths.warn_outside(str(vcs["path"]), name, f"packages[{i}].vcs.path", warnings)
         source = Source(
             kind="vcs",
             url=vcs.get("url") or paths.url(vcs["path"]),
@@ -220,6 +222,7 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         )
     elif "directory" in entry:
         d = entry["directory"]
+        paths.warn_outside(str(d["path"]), name, f"packages[{i}].directory.path", warnings)
         source = Source(
             kind="directory",
             url=paths.url(d["path"]),
@@ -323,6 +326,25 @@ class _Paths:
 
     def url(self, path: str) -> str:
         return local_url(path, self.folder, import_root(self.folder, self.options))[1]
+
+    def warn_outside(self, path: str, name: str, where: str, warnings: list[str]) -> None:
+        """A warning where a local project's or repository's ``path`` (``where`` in the pylock) leads outside the
+        pylock's folder and the git work tree around it: PEP 751 reads it from the pylock's folder, so a stranger's
+        ``../../../etc`` named a folder of the reviewer's machine, which a rebuild builds (running its build backend),
+        recorded without a word. uv's ``..`` of ``locks/pylock.toml`` stays in its work tree."""
+        absolute = local_url(path, self.folder, "")[0]
+        tree = work_tree(self.folder, self.options)
+        from pathlib import Path
+
+        # Links resolved, as ``_fs.join_relative`` judges a path inside a folder.
+        if Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(tree or self.folder)):
+            return
+        around = " and its git work tree" if tree else ""
+        warnings.append(
+            f"import: {name}: {where} {grammar.shown(path)} is {absolute}, outside the pylock's folder{around}: a "
+            f"rebuild of this lock {'clones that repository' if '.vcs.' in where else 'builds that folder'} of the "
+            "machine it runs on; check that it is the project you mean"
+        )
 
     def in_named_folder(self, url: str) -> bool:
         """Whether ``url`` is a ``file:`` URL of a file in a ``--find-links`` folder the pylock's header names."""

@@ -615,6 +615,7 @@ class CondaRebuilder(Rebuilder):
             steps=tuple(steps),
             notes=(
                 *request.preflight_notes,
+                *bundle_layout.outside_project_notes(lock),
                 *editable_notes(
                     lock, request.project_dir, _interpreter_in(dest, lock.python.executable or "bin/python")
                 ),

@@ -28,7 +28,15 @@ from .._frozen import frozen
 from .._fs import fresh_dir
 from .._version import __version__
 from ..artifacts import debs as deb_files
-from ..artifacts.bundle import ANOTHER_LOCK, IMAGES, Bundle, check_made_from, describe_bundle, sha256_file
+from ..artifacts.bundle import (
+    ANOTHER_LOCK,
+    IMAGES,
+    Bundle,
+    check_made_from,
+    describe_bundle,
+    outside_project_notes,
+    sha256_file,
+)
 from ..compat.target import TargetFacts
 from ..dockerfile import baseimage
 from ..dockerfile.context import check_context_dest
@@ -167,6 +175,7 @@ class DockerRebuilder(Rebuilder):
                 *request.preflight_notes,
                 *spec.notes,
                 *(f"warning: {w}" for w in (*spec.base.warnings, *moved)),
+                *outside_project_notes(lock),
                 *editable_notes(lock, request.project_dir, None),
                 *pth_folder_notes(lock),
             ),

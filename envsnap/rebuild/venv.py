@@ -42,6 +42,7 @@ from ..artifacts.bundle import (
     fetch_wheel,
     installs_by_file,
     local_source,
+    outside_project_notes,
     package_label,
     precheck_line,
     sha256_file,
@@ -764,6 +765,7 @@ class VenvRebuilder(Rebuilder):
             notes=(
                 *request.preflight_notes,
                 *notes,
+                *outside_project_notes(lock),
                 *editable_notes(lock, request.project_dir, dest / "bin" / "python"),
                 *_base_site_notes(lock),
                 *pth_folder_notes(lock),

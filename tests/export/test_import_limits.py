@@ -44,3 +44,82 @@ def test_an_import_whose_lock_would_be_over_the_size_limit_writes_nothing(
     )
     assert said is not None and int(said.group(1)) > limit, lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.lock", "requirements.txt"]  # no half-made file
+
+
+def test_a_pylock_directory_outside_its_folder_is_named_by_import_rebuild_and_check(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stranger's ``packages.directory = {path = "../../../other"}`` (PEP 751 reads a relative path from the
+    pylock's folder) was imported as that folder of the reviewer's machine without a word, and ``rebuild`` built it
+    (running its build backend) and ``check`` said nothing of it. The import warns in one line naming the folder, and
+    ``check`` and ``rebuild`` name the folder of this machine outside the project that the lock builds."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "evil"\nversion = "1.0"\n'
+    )
+    folder = tmp_path / "a" / "b" / "c"
+    folder.mkdir(parents=True)
+    pylock = folder / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "stranger"\n\n[[packages]]\nname = "evil"\nversion = "1.0"\n'
+        'directory = {path = "../../../other"}\n'
+    )
+    lock = folder / "envsnap.lock"
+    monkeypatch.chdir(folder)
+    result = cli("import", pylock, "-o", lock)
+    assert result.code == 0, result
+    warned = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert warned == [
+        f"warning: import: evil: packages[0].directory.path '../../../other' is {other}, outside the pylock's "
+        "folder: a rebuild of this lock builds that folder of the machine it runs on; check that it is the project "
+        "you mean"
+    ], result.err
+    # Printing the lock (-o -), the warning goes to standard error all the same: it was left out with the summary.
+    printed = cli("import", pylock, "-o", "-")
+    assert printed.code == 0 and [line for line in printed.err.splitlines() if line.startswith("warning:")] == warned
+    said = (
+        f"evil 1.0 is built from {other.as_uri()}, a folder of this machine outside the project that the lock names "
+        "(a lock made from a stranger's pylock can name any folder): check that it is the project you mean"
+    )
+    plan = cli("rebuild", lock, "--target", "venv", "--dry-run", "--dest", tmp_path / "venv")
+    assert plan.code == 0 and f"  note: {said}" in plan.out.splitlines(), plan
+    check = cli("check", lock, "--target", "venv")
+    assert f"note: {said}" in check.err.splitlines(), check
+
+
+def test_a_pylock_git_repository_outside_its_folder_is_named_by_import(tmp_path: Path) -> None:
+    """A ``vcs`` entry's ``path`` (a local repository) outside the pylock's folder is named as a directory's is."""
+    from envsnap import importers
+
+    folder = tmp_path / "locks"
+    folder.mkdir()
+    pylock = folder / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "stranger"\n\n[[packages]]\nname = "gitdep"\nversion = "1.0"\n'
+        'vcs = {type = "git", path = "../repo", commit-id = "0123456789abcdef0123456789abcdef01234567"}\n'
+    )
+    warnings = importers.read_file(pylock).envsnap.warnings
+    assert warnings == (
+        f"import: gitdep: packages[0].vcs.path '../repo' is {tmp_path / 'repo'}, outside the pylock's folder: a "
+        "rebuild of this lock clones that repository of the machine it runs on; check that it is the project you mean",
+    )
+
+
+def test_a_pylock_directory_in_its_git_work_tree_is_imported_without_a_warning(tmp_path: Path) -> None:
+    """uv's ``uv export -o locks/pylock.toml`` writes the project as ``..``: outside the pylock's folder, inside the
+    git work tree around it, which is the project the lock records it under; no warning."""
+    import subprocess
+
+    from envsnap import importers
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "0.1.0"\n')
+    (tmp_path / "locks").mkdir()
+    pylock = tmp_path / "locks" / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "proj"\ndirectory = {path = ".."}\n'
+    )
+    snap = importers.read_file(pylock)
+    assert snap.envsnap.warnings == () and snap.python.packages[0].source.url == "file://{project}", snap
