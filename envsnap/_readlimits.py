@@ -160,7 +160,7 @@ def read_bytes(
         os.close(fd)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if len(data) > cap:
-        raise error(_too_big(p, len(data), cap))
+        raise error(_too_big(p, len(data), cap, exact=False))
     return data
 
 
@@ -341,11 +341,11 @@ def _unpacked_lock(fd: int, default: str) -> str:
     return default
 
 
-def _too_big(p: Path, size: int, cap: int) -> str:
-    return (
-        f"{p}: {'more than ' if size > cap else ''}{size} bytes is over the limit of {cap} bytes "
-        f"(raise it with {MAX_INPUT_BYTES_ENV})"
-    )
+def _too_big(p: Path, size: int, cap: int, *, exact: bool = True) -> str:
+    """The line for a file over the limit: its size where it is known (``exact``: the file's own, from ``stat``),
+    else ``more than`` the limit (a file that grew past it while it was read, of which ``cap + 1`` bytes were)."""
+    shown = size if exact else f"more than {cap}"
+    return f"{p}: {shown} bytes is over the limit of {cap} bytes (raise it with {MAX_INPUT_BYTES_ENV})"
 
 
 def read_text(path: str | os.PathLike[str], *, error: ErrorClass, what: str = "file", limit: int | None = None) -> str:

@@ -140,6 +140,9 @@ def test_a_lock_over_the_size_limit_is_refused(
     assert cli("show", path).code == 0
     monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "500")
     one_line_exit_2(cli("show", path), "over the limit of 500 bytes", "ENVSNAP_MAX_LOCK_BYTES")
+    # Its size, as the file has it: "more than 21380973 bytes" named the exact size of a 21 MB lock as a bound.
+    said = cli("show", path).err
+    assert f"{path}: {path.stat().st_size} bytes is over the limit of 500 bytes" in said, said
     monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "lots")
     one_line_exit_2(cli("show", path), "ENVSNAP_MAX_LOCK_BYTES='lots': not a number of bytes")
 
