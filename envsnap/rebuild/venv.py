@@ -549,6 +549,10 @@ def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, objec
             return None
         if url.startswith("file://{"):
             return None  # {prefix}: a folder of the captured environment
+        if not _source_here(pkg, url, project_dir):
+            # Outside any work tree ``{project}`` is the lock's folder: for a reviewer's unpacked bundle, not the
+            # project, whose source the venv would then claim to have been installed from.
+            return None
     direct: dict[str, object] = {"url": url}
     if src.kind == "vcs":
         vcs: dict[str, str] = {"vcs": src.vcs, "commit_id": src.commit_id}
@@ -565,6 +569,23 @@ def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, objec
     if src.subdirectory:
         direct["subdirectory"] = src.subdirectory
     return direct
+
+
+def _source_here(pkg: PythonPackage, url: str, project_dir: Path | None) -> bool:
+    """Whether ``url``, ``pkg``'s labelled source made this machine's path, names it here: the project folder a
+    bundle builds from (``local_source``), the repository's folder, the archive's file."""
+    from .. import fileurls
+
+    if pkg.source.kind == "directory":
+        try:
+            local_source(pkg, project_dir)
+        except BundleError:
+            return False
+        return True
+    place = fileurls.local_path(url)
+    if place is None:
+        return False
+    return place.is_dir() if pkg.source.kind == "vcs" else place.is_file()
 
 
 def _install(args: list[str], env: dict[str, str]) -> _runner.Result:

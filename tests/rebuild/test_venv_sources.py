@@ -379,3 +379,45 @@ def test_a_venv_rebuilt_without_a_bundle_records_the_project_folder_as_the_lock_
     assert cli("capture", "--python", tmp_path / "R" / "bin" / "python", "-o", tmp_path / "R.lock").code == 0
     captured = lockfile.load(tmp_path / "R.lock").package("esnptgamma")
     assert captured is not None and captured.source == locked.source, captured.source
+
+
+def test_a_venv_rebuilt_from_a_bundle_archive_outside_the_project_does_not_name_the_bundle_as_the_project(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer's rebuild of the tutorial: the lock records the author's editable project as
+    ``file://{project}``, the supplement is unpacked outside any git work tree and rebuilt with ``--bundle
+    supplement.tar.gz``. ``{project}`` there is the lock's folder, the unpacked bundle, which is not the project:
+    direct_url.json said the project was installed from the bundle's folder (``{"dir_info": {}, "url":
+    "file:///.../supplement"}``), verify said ``installed from a local directory`` of it, and a capture of the venv
+    recorded the bundle folder as the project's source, which bundle then refused as no project. A label with no
+    project here keeps the installed file's URL (docs/design.md)."""
+    uv = _uv()
+    project = _project(tmp_path / "paper", "esnptpaper", "1.0")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    install = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-e", str(project)]
+    subprocess.run(install, check=True)
+    monkeypatch.chdir(project)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "envsnap.lock").code == 0
+    locked = lockfile.load(tmp_path / "envsnap.lock").package("esnptpaper")
+    assert locked is not None and locked.source.url == "file://{project}" and locked.source.editable
+    made = cli("bundle", tmp_path / "envsnap.lock", "-o", tmp_path / "supplement.tar.gz")
+    assert made.code == 0, made.err
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    with tarfile.open(tmp_path / "supplement.tar.gz") as tar:
+        tar.extractall(reviewer, filter="data")
+    monkeypatch.chdir(reviewer)
+    lock = reviewer / "supplement" / "envsnap.lock"
+    made = cli("rebuild", lock, "--bundle", tmp_path / "supplement.tar.gz", "--offline", "--dest", reviewer / "env")
+    assert made.code == 0, made.err
+    (direct_url,) = (reviewer / "env").glob("lib/python*/site-packages/esnptpaper-1.0.dist-info/direct_url.json")
+    written = json.loads(direct_url.read_text())
+    assert not written["url"].startswith((reviewer / "supplement").as_uri()), written
+    verified = cli("verify", lock, "--python", reviewer / "env" / "bin" / "python")
+    assert verified.code == 0 and (reviewer / "supplement").as_uri() not in verified.out, verified.out
+    assert "installed from a local directory" not in verified.out, verified.out
