@@ -192,17 +192,24 @@ _REMEDY_WORDS = {
 def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python: str) -> VerifyReport:
     """``report`` with the command that makes each Python package's mismatch the locked state again: the locked
     pin (``name==version``, or its URL or commit) reinstalled, or an extra package removed, by the installer that
-    installed it (``uv pip`` where its ``INSTALLER`` says uv, else pip) into ``python``'s environment. Every word is
-    shell-quoted; a package with nothing another tool can install from (an editable or local folder, a label only
-    envsnap resolves, a legacy version, a conda package's) gets none."""
+    installed it (``uv pip`` where its ``INSTALLER`` says uv or the environment holds no pip, else pip) into
+    ``python``'s environment. Every word is shell-quoted; a package with nothing another tool can install from (an
+    editable or local folder, a label only envsnap resolves, a legacy version, a conda package's) gets none."""
     locked = {p.name: p for p in lock.python.packages}
     installed = {p.name: p for p in actual.python.packages}
-    diffs = [_remedied(d, locked, installed, python) for d in report.differences]
+    # ``python -m pip`` fails in an environment with no pip (a uv venv that an outside ``pip --python`` installed
+    # into): uv installs into it from outside.
+    uv_only = "pip" not in installed
+    diffs = [_remedied(d, locked, installed, python, uv_only) for d in report.differences]
     return dataclasses.replace(report, differences=tuple(diffs))
 
 
 def _remedied(
-    d: Difference, locked: Mapping[str, PythonPackage], installed: Mapping[str, PythonPackage], python: str
+    d: Difference,
+    locked: Mapping[str, PythonPackage],
+    installed: Mapping[str, PythonPackage],
+    python: str,
+    uv_only: bool = False,
 ) -> Difference:
     from .. import sinks
     from ..grammar import GrammarError
@@ -215,7 +222,7 @@ def _remedied(
             have = installed.get(d.subject)
             if have is None or have.conda_layer:
                 return d
-            uv = have.installer == "uv"
+            uv = have.installer == "uv" or uv_only
             argv = ["uv", "pip", "uninstall", "--python", python, have.name] if uv else [python, "-m", "pip"]
             argv += [] if uv else ["uninstall", "-y", have.name]
         else:
@@ -225,7 +232,7 @@ def _remedied(
                 return d
             by = installed.get(names[0]) or locked[names[0]]
             pins = [*_index_options(w for w in wants if w is not None), *pins]
-            if by.installer == "uv":
+            if by.installer == "uv" or uv_only:
                 reinstall = [word for name in names for word in ("--reinstall-package", name)]
                 # uv hard-links installed files from its cache: an edit made there edited the cached copy too, which
                 # a reinstall from the cache gives again.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -2136,6 +2137,7 @@ def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> 
 
     url = "https://files.example/x pkg/arch-2.0-py3-none-any.whl"
     lock = snap(
+        pkg("pip", "24.0", installer="pip"),
         pkg("xpkg", installer="pip"),
         pkg("uvpkg", installer="uv"),
         pkg("gone", "0.3", installer="pip"),
@@ -2164,6 +2166,7 @@ def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> 
         ),
     )
     actual = snap(
+        pkg("pip", "24.0", installer="pip"),  # an environment with pip, which its remedies run
         pkg("xpkg", "1.1", installer="pip"),
         pkg("uvpkg", "1.0", installer="uv", record_digest="sha256:edited"),
         pkg("arch", "1.9"),
@@ -2208,11 +2211,12 @@ def test_a_local_version_an_import_knows_by_its_hashes_names_the_index_they_are_
 
     cu121 = "https://download.pytorch.org/whl/cu121"
     lock = snap(
+        pkg("pip", "24.0"),
         pkg("torch", "2.4.0+cu121", candidates=(Candidate("b" * 64, index=cu121), Candidate("c" * 64, index=cu121))),
         pkg("local", "0.1+x", candidates=(Candidate("d" * 64, index="/srv/wheels"),)),
         pkg("plain", "0.2+x", candidates=(Candidate("e" * 64, index="http://mirror.example/simple"),)),
     )
-    actual = snap(pkg("torch", "2.4.0"), pkg("local", "0.1"), pkg("plain", "0.2"))
+    actual = snap(pkg("pip", "24.0"), pkg("torch", "2.4.0"), pkg("local", "0.1"), pkg("plain", "0.2"))
     python = "/home/me/my env/bin/python"
     report = with_remedies(compare(lock, actual), lock, actual, python)
     remedies = {d.subject: d.remedy for d in report.differences if d.remedy}
