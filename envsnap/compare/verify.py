@@ -1351,6 +1351,14 @@ def _compare_system(lock: Snapshot, actual: Snapshot) -> list[Difference]:
                     WARNING, "system", soname, "missing", want_lib.path, "", f"shared library needed by {loaded_by}"
                 )
             )
+    # Needed now, not found, and not in the lock: one the lock's environment found where its package put it (a
+    # wheel's vendored copy, numpy.libs/, which the lock records as no system library) and is deleted since; what
+    # capture warns of. One the lock records as not found either is as captured.
+    for soname in sorted(set(have_libs) - set(want_libs)):
+        have_lib = have_libs[soname]
+        if not have_lib.path and have_lib.needed_by:
+            note = f"needed by {', '.join(have_lib.needed_by)}, not found here"
+            out.append(Difference(WARNING, "system", soname, "not_found", note=note))
     return out
 
 
