@@ -192,14 +192,14 @@ _REMEDY_WORDS = {
 def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python: str) -> VerifyReport:
     """``report`` with the command that makes each Python package's mismatch the locked state again: the locked
     pin (``name==version``, or its URL or commit) reinstalled, or an extra package removed, by the installer that
-    installed it (``uv pip`` where its ``INSTALLER`` says uv or the environment holds no pip, else pip) into
-    ``python``'s environment. Every word is shell-quoted; a package with nothing another tool can install from (an
+    installed it (``uv pip`` where its ``INSTALLER`` says uv, or pip is not both installed and locked, else pip)
+    into ``python``'s environment. Every word is shell-quoted; a package with nothing another tool can install from (an
     editable or local folder, a label only envsnap resolves, a legacy version, a conda package's) gets none."""
     locked = {p.name: p for p in lock.python.packages}
     installed = {p.name: p for p in actual.python.packages}
     # ``python -m pip`` fails in an environment with no pip (a uv venv that an outside ``pip --python`` installed
-    # into): uv installs into it from outside.
-    uv_only = "pip" not in installed
+    # into), and once the remedy that removes a pip the lock does not hold has run: uv installs into it from outside.
+    uv_only = "pip" not in installed or "pip" not in locked
     diffs = [_remedied(d, locked, installed, python, uv_only) for d in report.differences]
     return dataclasses.replace(report, differences=tuple(diffs))
 
