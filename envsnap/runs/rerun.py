@@ -792,24 +792,100 @@ def _sized(f: data_mod.Fingerprint) -> data_mod.Fingerprint:
     )
 
 
-def _committed(root: Path, path: Path, kind: str, files: Sequence[str]) -> bool:
+def _resolved(top: str, rel: str) -> tuple[str, list[str]]:
+    """The path ``rel`` names in the folder ``top`` (a real path) with every link resolved, as
+    ``os.path.realpath`` does, and each link met on the way (absolute paths): where git vouches for a file
+    reached through links, it must vouch for each of those links too."""
+    links: list[str] = []
+    parts = rel.split(os.sep)
+    done = top
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            done = os.path.dirname(done)
+            continue
+        step = os.path.join(done, part)
+        if not os.path.islink(step):
+            done = step
+            continue
+        hops += 1
+        if hops > 40:  # a loop: what it reaches is no file
+            raise OSError("too many links")
+        links.append(step)
+        target = os.readlink(step)
+        parts = target.split(os.sep) + parts
+        if os.path.isabs(target):
+            done = os.sep
+    return done, links
+
+
+def _committed(root: Path, path: Path, kind: str, files: Sequence[str], dangling: Sequence[str] = ()) -> bool:
     """Whether git holds every one of ``files`` (relative to the input ``path``, a file or a folder, inside the
-    work tree at ``root``) unchanged from ``HEAD``, and no other file there, tracked or not."""
+    work tree at ``root``) unchanged from ``HEAD``, and no other file there, tracked or not. Git holds a link as
+    its target text: a file reached through links (one of ``files``) counts where git holds it, and each link on
+    the way, unchanged; a link that leads to nothing (one of ``dangling``) where git holds that link unchanged."""
     from ..probes.gitstate import git
 
-    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
-    if rel.startswith("..") or os.path.isabs(rel):
+    top = os.path.realpath(root)
+
+    def relative(full: str) -> str | None:
+        rel = os.path.relpath(full, top)
+        return None if rel.startswith("..") or os.path.isabs(rel) else rel.replace(os.sep, "/")
+
+    # The input's path from the work tree's top, so that a link above the work tree (how it is reached) is none of
+    # the input's.
+    start = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if start.startswith("..") or os.path.isabs(start):
+        start = os.path.relpath(os.path.abspath(path), top)
+    if start.startswith("..") or os.path.isabs(start):
         return False
-    spec = "." if rel == "." else rel.replace(os.sep, "/")
-    # A literal pathspec: the record names the path, and a name holding * or [ is no glob.
-    args = ["--", f":(top,literal){spec}"]
-    tracked = git(os.fspath(root), "ls-files", "-z", "--full-name", *args)
-    status = git(os.fspath(root), "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored", *args)
-    if not (tracked.ok and status.ok) or status.stdout.strip("\0"):
+    regular: set[str] = set()  # the tracked files the input's files are, and the links on the way to them
+    links: set[str] = set()
+    try:
+        for name in files if kind == "directory" else [""]:
+            full, met = _resolved(top, os.path.join(start, name))
+            regular.add(relative(full) or "")
+            links.update(relative(link) or "" for link in met)
+        for name in dangling:
+            parent, met = _resolved(top, os.path.dirname(os.path.join(start, name)))
+            links.update(relative(link) or "" for link in met)
+            links.add(relative(os.path.join(parent, os.path.basename(name))) or "")
+    except OSError:
         return False
-    prefix = "" if kind == "file" or spec == "." else spec + "/"
-    want = {spec} if kind == "file" else {prefix + f for f in files}
-    return {name for name in tracked.stdout.split("\0") if name} == want
+    if "" in regular or "" in links or regular & links:
+        return False  # something outside the work tree, or the work tree itself
+    rel = relative(os.path.realpath(path))
+    if rel is None:
+        return False
+    spec = rel
+    prefix = "" if spec == "." else spec + "/"
+    inside = spec if kind == "file" else None
+    # The input's own path, and each file or link outside it that git must vouch for too; a literal pathspec: the
+    # record names the path, and a name holding * or [ is no glob.
+    elsewhere = sorted(n for n in regular | links if n != inside and not (kind == "directory" and n.startswith(prefix)))
+    found: dict[str, str] = {}
+    for i in range(0, len(elsewhere) + 1, 500):
+        chunk = [spec] if i == 0 else []
+        chunk += elsewhere[i : i + 500]
+        args = ["--", *(f":(top,literal){n}" for n in chunk)]
+        tracked = git(top, "ls-files", "-s", "-z", "--full-name", *args)
+        status = git(top, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored", *args)
+        if not (tracked.ok and status.ok) or status.stdout.strip("\0"):
+            return False
+        for line in tracked.stdout.split("\0"):
+            meta, _, name = line.partition("\t")
+            if name:
+                found[name] = meta.split(" ", 1)[0]
+    if any(found.get(n) not in ("100644", "100755") for n in regular):
+        return False
+    if any(found.get(n) != "120000" for n in links):
+        return False
+    # No other file in the input: every tracked one (a link included) is one of those or a link git vouches for.
+    mine = {n for n in found if n == spec or spec == "." or n.startswith(prefix)}
+    return all(n in regular or found[n] == "120000" for n in mine)
 
 
 def check_data(
@@ -846,7 +922,7 @@ def check_data(
                     code is not None
                     and code.state == SAME
                     and root is not None
-                    and _committed(root, path, d.kind, files)
+                    and _committed(root, path, d.kind, files, now.dangling)
                 ):
                     lines.append(
                         f"{d.path}: same: its {len(files)} file{'s are' if len(files) != 1 else ' is'} committed, "

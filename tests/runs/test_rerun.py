@@ -1634,6 +1634,48 @@ def test_inputs_recorded_by_size_and_time_are_matched_in_a_fresh_clone_by_git(tm
     assert "data: differs" in res.stdout and "  inputs/table.csv: changed" in res.stdout, res.stdout
 
 
+def test_an_input_holding_tracked_links_is_matched_in_a_fresh_clone_by_git(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A ``--data-fast`` input holding links git tracks (a link to a file, to a folder, to nothing, to a file
+    elsewhere in the project) was never "committed, unchanged" in a fresh clone: git lists the link, the
+    fingerprint the files reached through it, so the two never agreed and the input was not compared. Git holds a
+    link's target text: a tracked link git finds unchanged, reaching tracked files git finds unchanged, is the
+    run's; a link pointed elsewhere is not, though the file it reaches now has the same size."""
+    author = tmp_path / "author"
+    (author / "inputs" / "real").mkdir(parents=True)
+    (author / "shared").mkdir()
+    (author / "inputs" / "a.txt").write_text("abc\n")
+    (author / "inputs" / "b.txt").write_text("xyz\n")
+    (author / "inputs" / "real" / "x.txt").write_text("hello\n")
+    (author / "shared" / "s.txt").write_text("shared\n")
+    (author / "inputs" / "link").symlink_to("a.txt")
+    (author / "inputs" / "folder").symlink_to("real")
+    (author / "inputs" / "gone").symlink_to("nothing-here")
+    (author / "inputs" / "elsewhere").symlink_to("../shared/s.txt")
+    (author / "job.py").write_text("print('ran')\n")
+    (author / ".gitignore").write_text("*.toml\n*.lock\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run([*git, "-C", str(author), "init", "-q"], check=True)
+    subprocess.run([*git, "-C", str(author), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(author), "commit", "-qm", "one"], check=True)
+    res = envsnap("run", "--data-fast", "--data", "inputs", "--", sys.executable, "job.py", cwd=author)
+    assert res.returncode == 0, res.stderr
+    time.sleep(0.05)
+    clone = tmp_path / "reviewer"
+    subprocess.run(["git", "clone", "-q", str(author), str(clone)], check=True)
+    (clone / "run.toml").write_bytes((author / "run.toml").read_bytes())
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    lines = res.stdout.splitlines()
+    assert "code: same" in lines and "data: same" in lines, res.stdout + res.stderr
+    assert any(line.startswith("  inputs: same: its ") and "committed, unchanged" in line for line in lines), lines
+    # The link pointed at another file of the same size: git sees the link changed, and so does rerun.
+    (clone / "inputs" / "link").unlink()
+    (clone / "inputs" / "link").symlink_to("b.txt")
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    lines = res.stdout.splitlines()
+    assert "data: same" not in lines and not any("committed, unchanged" in line for line in lines), lines
+    assert any(line.startswith("  inputs: ") and "link" in line for line in lines), lines
+
+
 def test_a_record_committed_after_its_run_leaves_the_code_the_run_s(tmp_path: Path, envsnap: Envsnap) -> None:
     """A record names the commit its run was at, so it is committed after it, with its lock: in every fresh
     clone the code read ``differs`` (``commit A -> B``) though B changed nothing but envsnap's own files. A
