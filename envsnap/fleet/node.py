@@ -54,11 +54,12 @@ def is_note(line: str) -> bool:
     return line.startswith(_NOTE)
 
 
-def waiting_on(stderr: str) -> tuple[str, float, str] | None:
+def waiting_on(stderr: str) -> tuple[tuple[str, float, str], ...]:
     """What a node that gave no answer in time was still waiting on, from its standard error until the deadline
-    (untrusted: only the notes' own words are read): the wait's name (``NVML_WAIT``, ``PYTHON_WAIT``), its bound in
-    seconds and what the note names after it (the interpreter's path; "" for NVML); None where it said it waited on
-    nothing, or was not ``fleet node``."""
+    (untrusted: only the notes' own words are read): each wait it began and saw no answer to, in the order it
+    began them (the driver and the interpreter are probed at once: both can hang), as its name (``NVML_WAIT``,
+    ``PYTHON_WAIT``), its bound in seconds and what the note names after it (the interpreter's path; "" for
+    NVML); none where it said it waited on nothing, or was not ``fleet node``."""
     pending: dict[str, tuple[float, str]] = {}
     for line in stderr.splitlines():
         line = line.strip()
@@ -70,7 +71,7 @@ def waiting_on(stderr: str) -> tuple[str, float, str] | None:
         answered = _ANSWERED.match(line)
         if answered:
             pending.pop(answered.group(1), None)
-    return next(((name, bound, what) for name, (bound, what) in pending.items()), None)
+    return tuple((name, bound, what) for name, (bound, what) in pending.items())
 
 
 def _announced(probe: Probe[Any], say: Callable[[str], None]) -> Probe[Any]:

@@ -291,31 +291,33 @@ def _no_answer(run: NodeRun, timeout: float) -> str:
 
 def _at_the_deadline(run: NodeRun, timeout: float) -> str:
     """What a node that missed the deadline was doing then, from what it printed on standard error until then
-    (untrusted: its notes read by their own words, any other line shown escaped and cut): what it was waiting on,
-    with what ends that wait in time, and its last other line; "" where it said nothing."""
+    (untrusted: its notes read by their own words, any other line shown escaped and cut): each wait it had not
+    seen end (its driver and its interpreter are probed at once: both may hang), with what ends it in time, and
+    its last other line; "" where it said nothing."""
     if not run.asked:
         return ""
-    why = ""
-    waiting = waiting_on(run.stderr)
-    if waiting is not None and waiting[0] == NVML_WAIT:
-        bound, shorter = waiting[1], timeout * GPU_SHARE
-        why = f": it was waiting for its NVIDIA driver (NVML, at most {bound:g} s; a hung driver?)"
-        if bound > shorter:
-            why += (
-                f"; --gpu-timeout {shorter:g} ends that wait in time for the node to answer with its driver hung "
-                "(--gpus none does not: the node asks NVML for every lock), or a longer --timeout gives it time"
+    waits: list[str] = []
+    for name, bound, what in waiting_on(run.stderr):
+        if name == NVML_WAIT:
+            shorter = timeout * GPU_SHARE
+            why = f"it was waiting for its NVIDIA driver (NVML, at most {bound:g} s; a hung driver?)"
+            if bound > shorter:
+                why += (
+                    f"; --gpu-timeout {shorter:g} ends that wait in time for the node to answer with its driver hung "
+                    "(--gpus none does not: the node asks NVML for every lock), or a longer --timeout gives it time"
+                )
+            else:
+                why += "; a longer --timeout gives it time to answer after that wait"
+            waits.append(why)
+        elif name == PYTHON_WAIT:
+            # What hung, and where to look: the interpreter the node's environment runs, as the node named it.
+            interpreter = f" {shown(strip_control(what), 200)}" if what else ""
+            waits.append(
+                f"its environment's interpreter{interpreter} did not answer envsnap's probe in that time (the node "
+                f"waits for it at most {bound:g} s; a hung interpreter, or a file system that does not answer?)"
             )
-        else:
-            why += "; a longer --timeout gives it time to answer after that wait"
-    elif waiting is not None and waiting[0] == PYTHON_WAIT:
-        # What hung, and where to look: the interpreter the node's environment runs, as the node named it.
-        interpreter = f" {shown(strip_control(waiting[2]), 200)}" if waiting[2] else ""
-        why = (
-            f": its environment's interpreter{interpreter} did not answer envsnap's probe in that time (the node waits "
-            f"for it at most {waiting[1]:g} s; a hung interpreter, or a file system that does not answer?)"
-        )
     said = _last_line(run.stderr)
-    return why + (f"; it said {shown(said, 120)}" if said else "")
+    return (": " + "; and ".join(waits) if waits else "") + (f"; it said {shown(said, 120)}" if said else "")
 
 
 # slurmstepd, when the task's program cannot be started on the node (``execve(): PATH: No such file or directory``).

@@ -433,6 +433,31 @@ def test_a_node_that_missed_the_deadline_says_what_it_was_waiting_on_and_what_it
     assert failed.reason == "its task exited with status 1 without an answer: boom", failed
 
 
+def test_a_node_waiting_on_its_driver_and_its_interpreter_at_the_deadline_names_both() -> None:
+    """The driver and the environment's interpreter are probed at once: a node still waiting on both at the
+    deadline named only the driver, and the hung interpreter was found only after the driver was mended. Each
+    pending wait is named, in the order the node began them."""
+    stderr = (
+        "envsnap fleet node: waiting for python (at most 110 s): /opt/env/bin/python\n"
+        "envsnap fleet node: waiting for nvml (at most 11.9 s)\n"
+    )
+    hung = from_run(_run("", returncode=-9, timed_out=True, stderr=stderr), lock_digest="sha256:ab", timeout=12)
+    assert hung.reason == (
+        "no answer within 12 s: its environment's interpreter '/opt/env/bin/python' did not answer envsnap's probe in "
+        "that time (the node waits for it at most 110 s; a hung interpreter, or a file system that does not "
+        "answer?); and it was waiting for its NVIDIA driver (NVML, at most 11.9 s; a hung driver?); --gpu-timeout "
+        "6 ends that wait in time for the node to answer with its driver hung (--gpus none does not: the node asks "
+        "NVML for every lock), or a longer --timeout gives it time"
+    ), hung.reason
+    # One of them answered: the other alone is named.
+    answered = from_run(
+        _run("", returncode=-9, timed_out=True, stderr=stderr + "envsnap fleet node: nvml answered\n"),
+        lock_digest="sha256:ab",
+        timeout=12,
+    )
+    assert "interpreter '/opt/env/bin/python'" in answered.reason and "NVML" not in answered.reason, answered.reason
+
+
 def test_a_task_that_ended_well_without_an_answer_is_invalid_not_unreachable() -> None:
     """An --envsnap that is no envsnap (a wrapper that drops its arguments, another program) ran on the node and
     exited 0 with no answer: the node read "unreachable: srun exit status 0, no answer", as if Slurm could not
