@@ -924,15 +924,36 @@ def document(stdout: str, first_line: str) -> str:
     return stdout
 
 
+# How long the steps of a node that did not answer have to end on SIGTERM before they are cancelled (SIGKILL).
+STEP_TERM_GRACE = 5.0
+
+
 def _cancel_steps(name: str, env: Mapping[str, str]) -> None:
-    """Cancel the steps called ``name`` of the job envsnap runs in (``scancel --name`` reads the job's name)."""
+    """Cancel the steps called ``name`` of the job envsnap runs in (``scancel --name`` reads the job's name).
+    SIGTERM first, then the cancel: ``scancel JOB.STEP`` sends a step SIGKILL alone (a job's cancel sends SIGTERM,
+    then SIGKILL after ``KillWait``), and a node's envsnap so killed could not end what it started in a session of
+    its own (a hung interpreter), which a cluster that tracks a step's processes by process group
+    (``proctrack/pgid``) does not end either: it ran on. On SIGTERM, ``fleet node`` ends it and exits."""
     job = env.get("SLURM_JOB_ID") or env.get("SLURM_JOBID") or ""
-    listed = _runner.run(
-        ["squeue", "--steps", "--noheader", f"--jobs={job}", "--format=%i|%j"], timeout=QUERY_TIMEOUT, env=env
-    )
-    steps = [i for i, _, n in (line.partition("|") for line in listed.stdout.split()) if n == name]
-    if steps:
-        _runner.run(["scancel", *steps], timeout=QUERY_TIMEOUT, env=env)
+
+    def listed() -> list[str]:
+        res = _runner.run(
+            ["squeue", "--steps", "--noheader", f"--jobs={job}", "--format=%i|%j"], timeout=QUERY_TIMEOUT, env=env
+        )
+        return [i for i, _, n in (line.partition("|") for line in res.stdout.split()) if n == name]
+
+    steps = listed()
+    if not steps:
+        return
+    _runner.run(["scancel", "--signal=TERM", *steps], timeout=QUERY_TIMEOUT, env=env)
+    until = time.monotonic() + STEP_TERM_GRACE
+    while time.monotonic() < until:
+        time.sleep(0.5)
+        left = [s for s in listed() if s in steps]
+        if not left:
+            return
+        steps = left
+    _runner.run(["scancel", *steps], timeout=QUERY_TIMEOUT, env=env)
 
 
 # Where a site installs Slurm's client commands, looked in when scontrol is neither on PATH nor beside slurmd.

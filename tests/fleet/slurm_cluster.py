@@ -68,6 +68,9 @@ class Cluster:
     task_prolog: str = ""  # the TaskProlog script's text ("" for none)
     prolog: str = ""  # the Prolog script's text ("" for none)
     message_timeout: int = 5
+    # How slurmd tracks a step's processes, which it signals when the step ends: linuxproc (the tree of the task's
+    # descendants), pgid (the task's process group only: a process in a session of its own escapes it).
+    proctrack: str = "proctrack/linuxproc"
     conf: Path = field(init=False)
     ports: dict[str, int] = field(init=False, default_factory=dict)
     # The daemons' pids as their pid files said right after start: the pid files alone are not enough when the
@@ -127,7 +130,7 @@ class Cluster:
             f"SlurmdPidFile={r / 'run'}/slurmd-%n.pid",
             f"SlurmctldLogFile={r / 'log' / 'slurmctld.log'}",
             f"SlurmdLogFile={r / 'log'}/slurmd-%n.log",
-            "ProctrackType=proctrack/linuxproc",
+            f"ProctrackType={self.proctrack}",
             "TaskPlugin=task/none",
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_CPU",

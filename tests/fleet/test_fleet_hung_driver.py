@@ -1,6 +1,8 @@
 """``envsnap fleet check`` against a local Slurm cluster of its own (tests/fleet/slurm_cluster.py), whose nodes
 differ in their NVIDIA driver only: node1 answers (the fake NVML of tests/gpu_fakes.py), node2's hangs (nvmlInit
-blocks), node3 has none. Its own cluster, not the session's (conftest.py), whose nodes are other."""
+blocks), node3 has none. Its own cluster, not the session's (conftest.py), whose nodes are other. It tracks a step's
+processes by process group (proctrack/pgid), as some sites do: what a task starts in a session of its own is not
+ended by Slurm when the step ends."""
 
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def hung_cluster_env() -> Iterator[tuple[slurm_cluster.Cluster, Path, Path, dict
             [sys.executable, "-m", "envsnap", "capture", "-o", str(lock)], env=env, check=True, cwd=root, timeout=300
         )
         cluster = slurm_cluster.Cluster(
-            root / "slurm", tuple(slurm_cluster.Node(n) for n in ("node1", "node2", "node3"))
+            root / "slurm",
+            tuple(slurm_cluster.Node(n) for n in ("node1", "node2", "node3")),
+            proctrack="proctrack/pgid",
         )
         cluster.task_prolog = f"""#!/bin/sh
 case "$SLURMD_NODENAME" in
@@ -188,3 +192,56 @@ def test_a_node_still_waiting_on_its_driver_at_the_deadline_says_so_and_what_end
     assert res.returncode == 0, res
     [hung] = [n for n in json.loads(res.stdout)["nodes"] if n["node"] == "node2"]
     assert hung["facts"]["driver"] == "hung: no answer within 10 s", hung
+
+
+def _hung_interpreter(root: Path) -> tuple[Path, Path]:
+    """A venv whose python never answers envsnap's probe (it writes its process id, then sleeps): (venv, pid file)."""
+    venv = Path(tempfile.mkdtemp(prefix="hung-venv-", dir=root))
+    (venv / "bin").mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    pid = venv / "hung.pid"
+    python = venv / "bin" / "python"
+    python.write_text(f"#!/bin/sh\necho $$ > {pid}\nexec sleep 300\n")
+    python.chmod(0o755)
+    return venv, pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("in_job", [False, True], ids=["own-job", "step-of-its-job"])
+def test_a_hung_interpreter_is_ended_with_the_node_fleet_check_gives_up_on(
+    hung_cluster_env: tuple[slurm_cluster.Cluster, Path, Path, dict[str, str]], in_job: bool
+) -> None:
+    """A node whose environment's interpreter hung past --timeout: fleet check gives up on it, kills its srun
+    and cancels its job, or, run in a job, the step it ran on a node of that job. ``scancel JOB.STEP`` sends the
+    step SIGKILL alone, so the node's envsnap could not end the interpreter it had started in a session of its
+    own, which a cluster tracking process groups (proctrack/pgid) does not end either: it ran on after the job.
+    Slurm's cancel of a job sends SIGTERM first, which the node's envsnap ends it on; a step now gets it too."""
+    _, root, lock, env = hung_cluster_env
+    venv, pid = _hung_interpreter(root)
+    check = [sys.executable, "-m", "envsnap", "fleet", "check", str(lock), "-w", "node3", "--timeout", "6", "--json"]
+    # In a job holding node3: node3 is asked in a step of that job.
+    outer = ["srun", "-w", "node3", "--quiet", "--"] if in_job else []
+    res = subprocess.run(
+        [*outer, *check], env={**env, "VIRTUAL_ENV": str(venv)}, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 3, res
+    [node] = json.loads(res.stdout)["nodes"]
+    assert node["verdict"] == "unreachable" and "interpreter" in node["reason"], node
+    assert node["in_job"] is in_job, node
+    hung = int(pid.read_text())
+    try:
+        for _ in range(100):
+            if not _alive(hung):
+                break
+            time.sleep(0.1)
+        assert not _alive(hung), f"the hung interpreter {hung} outlived fleet check"
+    finally:
+        if _alive(hung):
+            os.kill(hung, 9)

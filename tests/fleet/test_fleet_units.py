@@ -1444,7 +1444,7 @@ def test_a_node_whose_environment_interpreter_hangs_names_it_and_the_timeout(tmp
             str(lock), Selection(nodelist="n1"), envsnap=[sys.executable, "-m", "envsnap"], timeout=4, env=env
         )
     finally:
-        if pid.exists():  # its own process group: srun's end does not end it
+        if pid.exists():  # a session of its own, and no Slurm here to cancel the step it ran in
             os.kill(int(pid.read_text()), signal.SIGKILL)
     assert [(r.node, r.verdict, r.reason) for r in report.results] == [
         (
