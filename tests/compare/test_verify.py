@@ -2268,8 +2268,9 @@ def test_a_remedy_never_names_a_subdirectory_pip_would_cut() -> None:
 
     for sub, shown in (("tools/a&b", ""), ("tools/a%b+c", "tools/a%b+c")):
         source = dataclasses.replace(GIT, subdirectory=sub)
-        lock = snap(pkg("tool", source=source))
-        actual = snap(pkg("tool", source=dataclasses.replace(source, commit_id="b" * 40)))
+        pip = pkg("pip", "24.0", installer="pip")  # an environment with pip, which its remedies run
+        lock = snap(pip, pkg("tool", source=source))
+        actual = snap(pip, pkg("tool", source=dataclasses.replace(source, commit_id="b" * 40)))
         report = with_remedies(compare(lock, actual), lock, actual, "/venv/bin/python")
         remedies = [d.remedy for d in report.differences if d.subject == "tool" and d.remedy]
         if not shown:
@@ -2279,3 +2280,120 @@ def test_a_remedy_never_names_a_subdirectory_pip_would_cut() -> None:
                 "install the locked one: /venv/bin/python -m pip install --force-reinstall --no-deps "
                 f"'tool @ git+https://git.example/x@{'a' * 40}#subdirectory={shown}'"
             ], remedies
+
+
+def test_the_remedy_in_an_environment_without_pip_is_a_command_that_runs_there(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A venv with no pip (``uv venv``, ``python -m venv --without-pip``) into which pip installed xpkg from outside
+    (``pip --python VENV install``): its INSTALLER says pip, and verify's remedy read ``VENV/bin/python -m pip
+    install ...``, which fails there with ``No module named pip``. Where the environment holds no pip, the remedy is
+    uv's, which installs into it from outside, and that command makes the environment identical again."""
+    import shlex
+
+    from condafixtures import make_wheel
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    wheels = make_wheel(tmp_path / "wheels", "xpkg", "1.0", {"xpkg/__init__.py": b"V = 1\n"}).parent
+    make_wheel(tmp_path / "wheels", "xpkg", "1.1", {"xpkg/__init__.py": b"V = 2\n"})
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python), "install", "-q"]
+    subprocess.run([*pip, "--no-index", "-f", str(wheels), "xpkg==1.0"], check=True, timeout=300)
+    lock_path = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock_path).code == 0
+    subprocess.run([*pip, "--no-index", "-f", str(wheels), "xpkg==1.1"], check=True, timeout=300)
+    drifted = cli("verify", lock_path, "--python", python)
+    assert drifted.code == 3, drifted.out
+    lines = drifted.out.splitlines()
+    at = lines.index("  python: xpkg: version 1.0 -> 1.1")
+    prefix = "    remedy: install the locked one: "
+    assert lines[at + 1].startswith(prefix), drifted.out
+    command = shlex.split(lines[at + 1][len(prefix) :])
+    assert command[:3] == ["uv", "pip", "install"], command
+    env = {**os.environ, "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(wheels), "UV_NO_CONFIG": "1"}
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    subprocess.run([uv, *command[1:]], check=True, timeout=300, env=env, capture_output=True)
+    assert cli("verify", lock_path, "--python", python).code == 0
+
+
+def test_an_extra_package_pip_installed_into_an_environment_without_pip_is_removed_with_uv() -> None:
+    from envsnap.compare.verify import with_remedies
+
+    lock = snap(pkg("xpkg"))
+    actual = snap(pkg("xpkg"), pkg("stray", "4.0", installer="pip"))
+    report = with_remedies(compare(lock, actual), lock, actual, "/env/bin/python")
+    assert [d.remedy for d in report.differences if d.remedy] == [
+        "remove it: uv pip uninstall --python /env/bin/python stray"
+    ]
+
+
+def test_a_library_a_package_vendors_deleted_since_the_capture_is_said(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """numpy's wheel vendors its BLAS in ``numpy.libs/`` (auditwheel), which its extension loads through its RPATH.
+    With the files of that folder deleted (the folder left), ``import numpy`` fails; capture warned ``system:
+    libscipy_openblas64_.so (needed by numpy) was not found``, and verify, whose one stat per name finds the folder,
+    said identical with no warning: the lock records no vendored library, so the one not found now was compared with
+    nothing. A library a locked package needs that is not found here, and that the lock's environment had, is a
+    warning, as one the lock records is."""
+    from condafixtures import make_wheel
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "vend.c").write_text("int vend(void) { return 7; }\n")
+    (src / "ext.c").write_text("int vend(void);\nint ext(void) { return vend(); }\n")
+    gcc = ["gcc", "-shared", "-fPIC"]
+    subprocess.run([*gcc, "-Wl,-soname,libvend-1a2b.so.1", "-o", "libvend-1a2b.so.1", "vend.c"], cwd=src, check=True)
+    link = ["-L.", "-l:libvend-1a2b.so.1", "-Wl,-rpath,$ORIGIN/../vpkg.libs"]
+    subprocess.run([*gcc, "-o", "ext.so", "ext.c", *link], cwd=src, check=True)
+    files = {
+        "vpkg/__init__.py": b"",
+        "vpkg/ext.so": (src / "ext.so").read_bytes(),
+        "vpkg.libs/libvend-1a2b.so.1": (src / "libvend-1a2b.so.1").read_bytes(),
+    }
+    wheels = make_wheel(tmp_path / "wheels", "vpkg", "1.0", files).parent
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python), "install", "-q"]
+    subprocess.run([*pip, "--no-index", "-f", str(wheels), "vpkg"], check=True, timeout=300)
+    lock_path = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock_path).code == 0
+    assert cli("verify", lock_path, "--python", python).code == 0
+    (site_packages(python) / "vpkg.libs" / "libvend-1a2b.so.1").unlink()
+    verified = cli("verify", lock_path, "--python", python)
+    assert "system: libvend-1a2b.so.1: needed by vpkg, not found here" in verified.out, verified.out
+    assert "1 warning" in verified.out, verified.out
+
+
+def test_the_remedies_run_in_their_order_when_pip_is_one_to_remove(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """The lock holds no pip (a uv venv's), the environment was made with ``python -m venv`` and the export's
+    ``pip install --require-hashes --no-deps -r requirements.txt``: pip and setuptools are extra. The remedies read
+    ``PY -m pip uninstall -y pip``, then ``PY -m pip uninstall -y setuptools``, which fails once the first has run:
+    ``No module named pip``. Where pip is not to stay, every remedy is uv's, and run in order they make the
+    environment the locked one."""
+    import shlex
+
+    from condafixtures import make_wheel
+
+    wheels = make_wheel(tmp_path / "wheels", "xpkg", "1.0", {"xpkg/__init__.py": b"V = 1\n"}).parent
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    locked = tmp_path / "locked"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(locked)], check=True, timeout=300)
+    install = ["pip", "install", "-q", "--no-config", "--no-index", "--find-links", str(wheels), "xpkg"]
+    subprocess.run([uv, *install, "--python", str(locked / "bin" / "python")], check=True, timeout=300)
+    lock_path = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", locked / "bin" / "python", "-o", lock_path).code == 0
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q", "--no-index", "-f", str(wheels)]
+    subprocess.run([*pip, "xpkg"], check=True, timeout=300)
+    drifted = cli("verify", lock_path, "--python", python)
+    assert drifted.code == 3, drifted.out
+    prefix = "    remedy: remove it: "
+    commands = [shlex.split(line[len(prefix) :]) for line in drifted.out.splitlines() if line.startswith(prefix)]
+    assert len(commands) >= 2 and any("pip" in c[-1:] for c in commands), drifted.out
+    for command in commands:
+        assert command[:3] == ["uv", "pip", "uninstall"], command
+        subprocess.run([uv, *command[1:]], check=True, timeout=300, capture_output=True)
+    assert cli("verify", lock_path, "--python", python).code == 0
