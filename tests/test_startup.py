@@ -358,6 +358,22 @@ def test_a_diff_imports_dataclasses_without_inspect_nor_argparse(tmp_path: Path)
     assert argparsed == "False"
 
 
+def test_a_diff_of_two_locks_imports_nothing_of_the_bundle_reader(tmp_path: Path) -> None:
+    """diff reads a bundle given as A or B (cli/diff.py): only once the loader refused one, so a diff of two plain
+    locks imports neither the bundle reader nor the archive modules it unpacks with."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    a, b = tmp_path / "a.lock", tmp_path / "b.lock"
+    lockfile.dump(sample_lock(), a)
+    lockfile.dump(sample_lock(), b)
+    modules = imported("diff", str(a), str(b))
+    assert "envsnap.compare.diff" in modules
+    bundle_reader = ("envsnap.artifacts", "envsnap.cli._lockarg", "tarfile", "zipfile", "tempfile", "shutil")
+    assert sorted(m for m in modules if m.startswith(bundle_reader)) == []
+
+
 def test_dataclasses_inspect_deferred_is_inspect() -> None:
     """What dataclasses reads from its deferred inspect is the real module's, and every other import of inspect
     gets the real module: a class without a docstring gets dataclass's own (made with inspect.signature)."""

@@ -5,7 +5,7 @@ from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, _output
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ..compare.diff import Change, DiffReport
 
@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and system libraries. Exit 0 when the locks describe the same environment (as far as both record it), 1 "
         "when not.",
     )
-    p.add_argument("a", metavar="A", help="the old lockfile")
-    p.add_argument("b", metavar="B", help="the new lockfile")
+    p.add_argument("a", metavar="A", help="the old lockfile, or a bundle (directory or archive): the lock it holds")
+    p.add_argument("b", metavar="B", help="the new lockfile, or a bundle (directory or archive): the lock it holds")
     p.add_argument("--json", action="store_true", help="the changes as JSON")
     # Once the report is written there is nothing left to tidy: the process ends without the interpreter's
     # teardown (freeing two large locks' tables took 0.025 s of a cold 5,000-distribution diff's 0.25 s).
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     # The collector stays off until the report is written: turned on while two large locks' tables are alive, its
     # first full run over them (10 ms) came while the report was printed, and the program then ends at once.
     with paused():
-        report = diff_files(args.a, args.b)  # both without secrets, as in an export
+        report = _diff(args.a, args.b, diff_files)  # both without secrets, as in an export
         if args.json:
             _output.print_json(report.to_dict())
         else:
@@ -63,6 +63,31 @@ def run(args: argparse.Namespace) -> int:
     # Exit 1 only for a difference both locks know of: every entry unknown to one lock (a capture against its
     # import) is the same environment as far as both record, as verify says.
     return EXIT_WARNINGS if report.differs else EXIT_OK
+
+
+def _diff(a: str, b: str, diff_files: Callable[[str, str], DiffReport]) -> DiffReport:
+    """The report of ``diff A B``, either of which may be a bundle (a folder, or an archive ``envsnap bundle``
+    wrote): its lock is read as check, verify, show and export read it (``load_lock_or_bundle``), once the bundle
+    passed its checks, and any refusal is theirs. Two plain locks take ``diff_files``'s way (the parsed-lock cache,
+    the second lock loaded beside the first), and import nothing of the bundle reader: a bundle is known only from
+    the loader's refusal of one, or a folder."""
+    import os
+
+    from ..errors import BundleNotALockError
+
+    if not (os.path.isdir(a) or os.path.isdir(b)):
+        try:
+            return diff_files(a, b)
+        except BundleNotALockError:
+            pass  # A, or B once A loaded, is a bundle: both read again below, A's error (if any) first
+    from .._defaults import LOCK_NAME
+    from ..compare.diff import diff_loaded
+    from ._lockarg import load_lock_or_bundle
+
+    lock_a, lock_b = load_lock_or_bundle(a)[0], load_lock_or_bundle(b)[0]
+    # A bundle folder's lock is in it; an archive's unpacked copy is gone: its labels read where the archive is.
+    where = [os.path.join(path, LOCK_NAME) if os.path.isdir(path) else path for path in (a, b)]
+    return diff_loaded(lock_a, lock_b, where[0], where[1])
 
 
 def print_report(report: DiffReport) -> None:

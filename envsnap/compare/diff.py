@@ -315,6 +315,17 @@ def diff_files(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> DiffRepo
         return diff(full_a(), full_b(), same_place)  # to name the fields that differ where no comparison looks
 
 
+def diff_loaded(
+    a: Snapshot, b: Snapshot, where_a: str | os.PathLike[str], where_b: str | os.PathLike[str]
+) -> DiffReport:
+    """What ``envsnap diff A B`` reports of two locks already loaded and checked (the lock a bundle holds, read once
+    the bundle passed its checks): ``diff`` of the two without secrets, as ``diff_files`` compares them. ``where_a``
+    and ``where_b``: each lock's path, where its ``{project}`` label is read (``_SamePlace``)."""
+    from .._privacy import scrub_snapshot
+
+    return diff(scrub_snapshot(a), scrub_snapshot(b), _SamePlace(where_a, where_b))
+
+
 class _SamePlace:
     """Whether a local source of lock A and one of lock B, written otherwise, name one place: each ``{project}`` label
     read as every other command reads it where that lock is (``probes.project.project_root``: the git work tree
