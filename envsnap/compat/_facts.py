@@ -247,6 +247,19 @@ def activate_python(python: str, get: str = "") -> str:
     )
 
 
+def no_image(lock: Snapshot, target: Target) -> bool:
+    """Whether ``target`` is a container of which no image is made for ``lock``: ``rebuild --target docker`` refuses
+    the lock as it reads it (another OS than Linux, musl, a conda environment), which the platform rule fails in the
+    rebuild's words. The rules that judge what the image would hold (its Python, the wheels installed in it, its
+    glibc) are then not judged and give no finding, as the system-libs rule gives none for another machine's lock:
+    each would be a verdict on an image that cannot exist ("ok ... on Darwin x86_64", "glibc 1.2.5, as captured")."""
+    if not target.container:
+        return False
+    from ..dockerfile.baseimage import platform_refusal, refuses_conda
+
+    return bool(platform_refusal(lock)[0] or refuses_conda(lock))
+
+
 def docker_remedy(target: Target) -> str:
     """How a remedy names a rebuild as a container: check's and rebuild's ``--target docker``; for a caller without
     that option (fleet's node: ``Target.python_options`` false), the command that has it."""

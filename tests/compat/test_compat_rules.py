@@ -579,6 +579,60 @@ def test_check_of_a_lock_no_image_runs_says_what_the_docker_rebuild_says(
     assert (rebuilt.code, rebuilt.err) == (2, f"envsnap: error: {path}: {refusal}\n"), rebuilt
 
 
+# What an image would hold (its Python, the wheels installed in it, its glibc): the rules that judge it.
+IMAGE_RULES = ("python", "wheels", "glibc")
+
+
+@pytest.mark.parametrize("kind", sorted(NO_IMAGE))
+def test_check_of_a_lock_no_image_runs_judges_nothing_the_image_would_hold(
+    kind: str, tmp_path: Any, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the platform rule's one failure, `check --target docker` of a musl or macOS lock judged an image that
+    cannot exist: wheels "the target uses musl libc" or "ok ... on Darwin x86_64", glibc "the rebuilt image (glibc
+    1.2.5, as captured)", Python "provided by the docker rebuild". Those rules are not judged for it now, as the
+    system-libs rule is not for another machine's lock: they give no finding. The host target still judges them."""
+    from testutil import sample_lock, sample_platform
+
+    from envsnap import lockfile
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    fields, _ = NO_IMAGE[kind]
+    wheel = "musllinux_1_2_x86_64" if kind == "musl" else "macosx_11_0_arm64"
+    packages = (
+        pkg("six", "1.16.0", "py2.py3-none-any"),
+        pkg("numpy", "2.0.0", f"cp311-cp311-{wheel}"),
+        pkg("pyyaml", "6.0.1", "cp311-cp311-manylinux_2_17_x86_64"),
+    )
+    path = lockfile.dump(sample_lock(*packages, platform=sample_platform(**fields)), tmp_path / "other.lock")
+    checked = cli("check", path, "--target", "docker", "--json")
+    assert checked.code == 3, checked
+    findings = json.loads(checked.out)["findings"]
+    assert [(f["rule"], f["severity"]) for f in findings if f["rule"] in ("platform", *IMAGE_RULES)] == [
+        ("platform", "fail")
+    ], findings
+    assert not [f for f in findings if "musl libc" in f["found"] or ", as captured)" in f["found"]], findings
+    monkeypatch.delenv("DOCKER_HOST")
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    lock = lockfile.load(path)
+    report = evaluate(lock, snapshot(), target_of("docker", docker=engine))
+    assert [f.rule for f in report.findings if f.rule in IMAGE_RULES] == []
+    assert {f.rule for f in evaluate(lock, snapshot(**fields), HOST).findings} >= {"python", "wheels"}
+
+
+def test_a_conda_lock_for_the_docker_target_judges_nothing_the_image_would_hold() -> None:
+    """The docker target refuses a conda environment's lock too (no image is made of it): its Python read "provided
+    by the docker rebuild". The conda target, which builds it, still judges it."""
+    from testutil import sample_lock
+
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0", subdir="linux-64"),))
+    lock = sample_lock(pkg("six", "1.16.0", "py2.py3-none-any"), conda=conda)
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    report = evaluate(lock, snapshot(), target_of("docker", docker=engine))
+    assert [f.rule for f in report.findings if f.rule in IMAGE_RULES] == []
+    assert [f.rule for f in report.failures] == ["platform"]
+    assert "python" in {f.rule for f in evaluate(lock, snapshot(), target_of("conda")).findings}
+
+
 def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
     # An imported requirements file records neither: "ok" would claim a check that was not made.
     engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
