@@ -258,6 +258,16 @@ def marker_value(text: str) -> str:
     return grammar.require(ok, "environment marker value", text)
 
 
+# ------------------------------------------------------------------------------------------------ SBOM
+
+
+def sbom_uri(text: str) -> str:
+    """A URL as CycloneDX's ``xs:anyURI`` holds it: every ``%`` starts a two-hex-digit escape, and at most one ``#``
+    (cyclonedx-python-lib refuses anything else with its own exception, which was a traceback)."""
+    ok = re.search(r"%(?![0-9A-Fa-f]{2})|#.*#", text, re.DOTALL) is None
+    return grammar.require(ok, "URI for an SBOM (a '%' without two hex digits, or a second '#')", text)
+
+
 # -------------------------------------------------------------------------------------------- conda files
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from .. import fileurls, purls
+from .. import fileurls, purls, sinks
 from .._defaults import install_hint
 from ..errors import ExportError, NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot, SystemPackage
@@ -38,7 +38,8 @@ def dumps(snapshot: Snapshot) -> str:
         raise NotInstalledError(
             f"cyclonedx: needs cyclonedx-python-lib with JSON validation ({install_hint('sbom')})"
         ) from exc
-    bom = build_bom(snapshot)
+    with sinks.refusing(ExportError, "cyclonedx"):
+        bom = build_bom(snapshot)
     text = JsonV1Dot6(bom).output_as_string(indent=2)
     validator = _validator()
     if validator is None:  # a cyclonedx-python-lib without the schema files where this version keeps them
@@ -184,7 +185,7 @@ def _distribution(url: str, refs: list[Any], properties: list[Any]) -> None:
     if not url:
         return
     if not fileurls.is_labelled(url):
-        refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(url)))
+        refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(sinks.sbom_uri(url))))
     elif fileurls.decoded_path(url).startswith(fileurls.PROJECT + "/"):
         properties.append(Property(name=PROJECT_PATH, value=fileurls.file_url_path(url)))
 
@@ -198,7 +199,7 @@ def _python(pkg: PythonPackage) -> Any:
     hashes: dict[str, str] = {}
     src = pkg.source
     if src.kind == "vcs":
-        refs.append(ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(purls.vcs_url(src))))
+        refs.append(ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(sinks.sbom_uri(purls.vcs_url(src)))))
     elif src.kind == "archive":
         algo, value = src.archive_digest
         hashes[algo] = value

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cyclonedx.schema import SchemaVersion
@@ -198,3 +201,38 @@ def test_the_dependency_graph_is_the_one_the_library_registers(rich: Snapshot) -
         == json.loads(JsonV1Dot6(theirs).output_as_string())["dependencies"]
     )
     assert len(json.loads(JsonV1Dot6(ours).output_as_string())["dependencies"]) == len(ours.components) + 1
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [("artifact", "%zz"), ("artifact", "#a#b"), ("vcs-url", "%"), ("subdirectory", "#x"), ("conda", "%2")],
+)
+def test_cyclonedx_refuses_a_url_no_sbom_holds_in_one_line(
+    cli: Callable[..., Any], rich: Snapshot, tmp_path: Path, field: str, text: str
+) -> None:
+    """A URL the loader takes but CycloneDX's xs:anyURI does not (a '%' without two hex digits, a second '#') was a
+    traceback from cyclonedx-python-lib (InvalidUriException), exit 1; it is one line naming the value, exit 2."""
+    packages = list(rich.python.packages)
+    conda_packages = list(rich.conda.packages) if rich.conda else []
+    if field == "artifact":
+        i = next(i for i, p in enumerate(packages) if p.artifact is not None and p.source.kind == "index")
+        art = packages[i].artifact
+        assert art is not None
+        packages[i] = dataclasses.replace(packages[i], artifact=dataclasses.replace(art, url=art.url + text))
+    elif field == "conda":
+        conda_packages[0] = dataclasses.replace(conda_packages[0], url=conda_packages[0].url + text)
+    else:
+        i = next(i for i, p in enumerate(packages) if p.source.kind == "vcs")
+        src = packages[i].source
+        changed = {"url": src.url + text} if field == "vcs-url" else {"subdirectory": src.subdirectory + text}
+        packages[i] = dataclasses.replace(packages[i], source=dataclasses.replace(src, **changed))
+    snap = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=tuple(packages)))
+    if rich.conda:
+        snap = dataclasses.replace(snap, conda=dataclasses.replace(rich.conda, packages=tuple(conda_packages)))
+    lock = lockfile.dump(snap, tmp_path / "envsnap.lock")
+    target = tmp_path / "out" / "sbom.cdx.json"
+    result = cli("export", lock, "-f", "cyclonedx", "--no-pin", "-o", target)
+    assert result.code == 2, result
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    assert "cyclonedx: refused a value of the lock: not a valid URI" in result.err, result.err
+    assert not target.exists()
