@@ -148,6 +148,13 @@ def _holds(marker: str, env: Mapping[str, str | frozenset[str]], where: str) -> 
         # packaging asserts where a set is compared as a version (extras >= "1"): bad input all the same.
         reason = str(exc).splitlines()[0] if str(exc) else "a set compared as a string"
         raise LockImportError(f"{where}: cannot evaluate {grammar.shown(marker)}: {reason}") from None
+    except KeyError as exc:
+        # A variable no lock file's context defines (``extra``, a requirement's: a lock file names ``extras``), which
+        # packaging looks up without a check of its own.
+        raise LockImportError(
+            f"{where}: cannot evaluate {grammar.shown(marker)}: {grammar.shown(str(exc.args[0]) if exc.args else '')} "
+            "is not a lock file's marker variable (PEP 751 names extras and dependency_groups)"
+        ) from None
 
 
 _MESSAGE_LIMIT = 200  # packaging's message about a value, as an error line shows it

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import default_environment
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -343,7 +343,20 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         raise LockImportError(f"{where}: not a requirement: {str(exc).splitlines()[0]}") from None
     if req.marker is not None:
         state.markers_seen = True
-        if not req.marker.evaluate():
+        try:
+            holds = req.marker.evaluate()
+        except (UndefinedComparison, UndefinedEnvironmentName, KeyError) as exc:
+            # packaging looks a lock file's variable (``extras``, ``dependency_groups``) up without a check of its
+            # own: a KeyError, which was a traceback.
+            reason = (
+                f"{grammar.shown(str(exc.args[0]) if exc.args else '')} is not a requirement's marker variable"
+                if isinstance(exc, KeyError)
+                else str(exc).splitlines()[0]
+                if str(exc)
+                else "it names no answer"
+            )
+            raise LockImportError(f"{where}: cannot evaluate {grammar.shown(str(req.marker))}: {reason}") from None
+        if not holds:
             exact = [spec.version for spec in req.specifier if spec.operator == "=="]
             state.left_out.append((canonicalize_name(req.name), exact[0] if len(exact) == 1 else ""))
             return None

@@ -191,6 +191,9 @@ def test_an_editable_project_in_a_subdirectory_is_read_as_pip_freeze_writes_it(
         ("numpy==1.0\nnumpy==1.0", "listed twice"),
         ("lib @ git+https://github.com/x/y.git", "without a commit"),
         ("-e ./nowhere", "cannot tell the name"),
+        # A lock file's marker variables, which no requirement's context defines: packaging's KeyError, a traceback.
+        ('numpy==1.0 ; extras == "x"', "cannot evaluate.*'extras' is not a requirement's marker variable"),
+        ('numpy==1.0 ; "dev" in dependency_groups', "cannot evaluate.*'dependency_groups' is not"),
     ],
 )
 def test_requirements_bad_input(tmp_path: Path, line: str, message: str) -> None:

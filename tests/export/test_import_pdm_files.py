@@ -3,7 +3,9 @@ markers), evaluated as an installer asked for nothing more would (no extras, the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +38,17 @@ def test_a_marker_no_host_can_evaluate_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(LockImportError, match=r"packages\[2\]\.marker: cannot evaluate") as info:
         importers.read_file(tmp_path / "pylock.toml")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("marker", ['extra == \\"plot\\"', 'python_version >= \\"3\\" and extra == \\"plot\\"'])
+def test_a_marker_naming_extra_is_one_line(cli: Callable[..., Any], tmp_path: Path, marker: str) -> None:
+    # A lock file's markers name ``extras`` (a set); ``extra``, a requirement's variable, is none of a lock file's
+    # context: packaging's KeyError was a traceback, exit 1.
+    text = (FIXTURES / "pylock.toml").read_text().replace('"\\"plot\\" in extras"', f'"{marker}"', 1)
+    assert "extra ==" in text
+    (tmp_path / "pylock.toml").write_text(text)
+    result = cli("import", tmp_path / "pylock.toml", "-o", tmp_path / "envsnap.lock")
+    assert result.code == 2, result
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    assert "packages[2].marker: cannot evaluate" in result.err and "'extra'" in result.err, result.err
+    assert not (tmp_path / "envsnap.lock").exists()
