@@ -875,8 +875,10 @@ def _broken_requirements(locked: Iterable[PythonPackage], actual: Snapshot) -> l
                 req = Req(text)
                 if req.marker is not None and not req.marker.evaluate(marker_env):
                     continue
-            except (InvalidRequirement, InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
-                continue  # metadata pip would not act on either
+            except (InvalidRequirement, InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, KeyError):
+                # Metadata pip would not act on either; KeyError: a lock file's variable (``extras``), which packaging
+                # looks up unchecked in a requirement's context (a lock's Requires-Dist is a stranger's text).
+                continue
             name = canonicalize_name(req.name)
             wanted = f"{req.name}{req.specifier}"
             if (name, wanted) in seen or name == key:

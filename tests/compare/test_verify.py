@@ -778,6 +778,17 @@ def test_a_broken_requirement_the_lock_does_not_hold_is_not_said_to_be_the_locks
     ]
 
 
+def test_a_requirement_marker_naming_a_lock_files_variable_is_skipped_not_a_traceback() -> None:
+    """A lock's Requires-Dist line is a stranger's text: a marker naming a lock file's variable (``extras``,
+    ``dependency_groups``), which no requirement's context defines, made packaging raise KeyError, and verify ended
+    in a traceback. pip would not act on it: it is skipped, as a marker packaging cannot evaluate is."""
+    texts = ("numpy>=99; extras == 'a'", "scipy>=99 ; 'dev' in dependency_groups", "rich")
+    lock = snap(pkg("app", requires_dist=texts), pkg("numpy", "1.0"), pkg("scipy", "1.0"))
+    now = snap(pkg("app"), pkg("numpy", "1.0"), pkg("scipy", "1.0"))
+    broken = [(d.subject, d.expected) for d in compare(lock, now).differences if d.what == "requirement"]
+    assert broken == [("app", "rich")]
+
+
 def test_no_root_cause_no_consequences() -> None:
     lock = snap(pkg("ext", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))
     now = snap(pkg("ext", record_digest="sha256:other", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)))
