@@ -254,7 +254,7 @@ _PLAIN_WHEEL = LazyPattern(
     r"(?:-[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*){3}\.whl",
     re.ASCII,
 )
-_PLAIN_HTTP_URL = LazyPattern(r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#][!-~]*)?", re.ASCII)
+_PLAIN_HTTP_URL = LazyPattern(r"https?://(?!-)(?:[A-Za-z0-9._~%!$&'()*+,;=:-]|@(?!-))+(?:[/?#][!-~]*)?", re.ASCII)
 
 
 def is_distribution_filename(text: str) -> bool:
@@ -298,7 +298,8 @@ def is_deb_filename(text: str) -> bool:
 
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
     """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters, whitespace or
-    bidirectional formatting characters (no IRI may hold one, RFC 3987: a file shows the URL reordered)."""
+    bidirectional formatting characters (no IRI may hold one, RFC 3987: a file shows the URL reordered), no host or
+    login that begins with ``-``."""
     plain = _PLAIN_HTTP_URL.fullmatch(text) if len(text) <= 4096 else None
     if plain is not None and plain.group().partition(":")[0] in schemes:
         return True
@@ -318,7 +319,9 @@ def _is_url(text: str, schemes: frozenset[str]) -> bool:
         # A file URL's authority is a host or none (RFC 8089): no port, no login. ``file://https://host/x.conda``
         # (a URL pasted after ``file://``) has the host ``https:``.
         return bool(parts.path) and ":" not in parts.netloc and "@" not in parts.netloc
-    return bool(parts.netloc)
+    # A host or login that begins with ``-`` is read as an option by the programs a URL is handed to (git's ssh:
+    # ``ssh://-oProxyCommand=CMD/x`` ran CMD, CVE-2017-1000117); no real host is named so.
+    return bool(parts.netloc) and not any(part.startswith("-") for part in parts.netloc.split("@"))
 
 
 def file_url_bad_host(text: str) -> str:
@@ -338,7 +341,9 @@ def file_url_bad_host_reason(text: str) -> str:
 
 
 # The rules of a URL a lock records (``is_lock_url``), as a refusal names them where no one of them is the reason.
-LOCK_URL_RULES = "an allowed scheme, no spaces, control or bidirectional formatting characters"
+LOCK_URL_RULES = (
+    "an allowed scheme, no spaces, control or bidirectional formatting characters, no host or login beginning with -"
+)
 
 
 def lock_url_reason(text: str) -> str:

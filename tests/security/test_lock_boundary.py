@@ -263,6 +263,17 @@ def test_quotes_and_comments_do_not_fool_the_guard(tmp_path: Path, cli: Callable
         (lambda d: d["python"].update(version="tools/python3.11"), "python.version: not a valid Python"),
         (lambda d: d["python"].update(kind="venv\nRUN id"), "python.kind: not a valid value (one of"),
         (lambda d: pkg(d).update(source={"kind": "tarball"}), "python.packages[0].source.kind"),
+        # A host or login that begins with '-' is an option to the ssh git runs (CVE-2017-1000117): no real host.
+        *(
+            (
+                lambda d, url=url: pkg(d).update(
+                    source={"kind": "vcs", "url": url, "vcs": "git", "commit_id": "a" * 40}
+                ),
+                "python.packages[0].source.url: not a valid URL",
+            )
+            for url in ("ssh://-oProxyCommand=touch%20x/r.git", "git+ssh://git@-oProxyCommand=id/r.git")
+        ),
+        (lambda d: pkg(d)["artifact"].update(url="https://-oProxy/x.whl"), "artifact.url: not a valid URL"),
         (
             lambda d: pkg(d).update(
                 source={
