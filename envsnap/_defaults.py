@@ -58,7 +58,9 @@ def install_hint(extra: str = "") -> str:
     python = shlex.quote(sys.executable or "python3")
     requirement = f"'{DISTRIBUTION}[{extra}]'" if extra else f"'{DISTRIBUTION}'"
     if importlib.util.find_spec("pip") is None:
-        return f"uv pip install --python {python} {requirement}"
+        from . import _tools
+
+        return f"{shlex.quote(_tools.uv_word())} pip install --python {python} {requirement}"
     return f"{python} -m pip install {requirement}"
 
 

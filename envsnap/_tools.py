@@ -46,6 +46,22 @@ def uv_at_hand() -> tuple[bool, str | None]:
     return False, None
 
 
+def uv_word() -> str:
+    """The uv to name in a command printed for the user to run (a remedy, a note), unquoted: ``uv`` where the first
+    uv on PATH is the one envsnap runs (``uv``), or where envsnap finds none at all, else the path of envsnap's. A
+    bare ``uv`` was not found where envsnap was installed with pipx or run from a venv not activated (its uv sits
+    beside its interpreter, off PATH), or named another uv (a version manager's shim)."""
+    found = uv()
+    if found is None:
+        return "uv"
+    import shutil
+
+    on_path = shutil.which("uv")
+    if on_path is not None and os.path.realpath(on_path) == os.path.realpath(found):
+        return "uv"
+    return found
+
+
 def git() -> str | None:
     import shutil
 

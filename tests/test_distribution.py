@@ -33,7 +33,9 @@ def test_our_distribution_name_is_not_the_taken_one() -> None:
     assert install_hint("sbom") == f"{shlex.quote(sys.executable)} -m pip install 'envsnap-lock[sbom]'"
 
 
-def test_the_install_command_names_the_interpreter_envsnap_runs_on(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_install_command_names_the_interpreter_envsnap_runs_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The remedy said ``pip install 'envsnap-lock[sbom]'``: run from an unactivated venv or installed with pipx,
     envsnap was installed where the PATH's pip installs, never where it runs. It names this interpreter, quoted for
     the shell, and uv's installer where that interpreter has no pip (``uv tool install``, ``uv venv``)."""
@@ -46,6 +48,16 @@ def test_the_install_command_names_the_interpreter_envsnap_runs_on(monkeypatch: 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pip" else real(name, *a))
     assert install_hint("conda-lock") == (
         "uv pip install --python '/home/me/my env/bin/python' 'envsnap-lock[conda-lock]'"
+    )
+    # envsnap's uv off PATH (pipx's venv, one not activated): named by its path, quoted, so the command runs.
+    own = tmp_path / "my env" / "bin" / "uv"
+    own.parent.mkdir(parents=True)
+    own.write_text("#!/bin/sh\n")
+    own.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(own))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert install_hint("sbom") == f"{shlex.quote(str(own))} pip install --python '/home/me/my env/bin/python' " + (
+        "'envsnap-lock[sbom]'"
     )
 
 

@@ -57,3 +57,18 @@ def test_envsnap_uv_names_the_binary_and_no_uv_turns_it_off(
     monkeypatch.setenv("ENVSNAP_NO_UV", "1")
     monkeypatch.setenv("ENVSNAP_UV", str(chosen))
     assert _tools.uv() is None
+
+
+def test_a_printed_command_names_uv_by_path_unless_path_finds_the_same_one(
+    layout: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remedy read ``uv pip install ...``: with envsnap's uv beside its interpreter and none (or a shim) on PATH,
+    that ran no uv or another one. It names envsnap's by its path, and plain ``uv`` where PATH finds that one."""
+    own, shim = layout
+    assert _tools.uv_word() == str(own)  # PATH's is a shim
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert _tools.uv_word() == str(own)  # no uv on PATH
+    monkeypatch.setenv("PATH", f"{own.parent}:{shim.parent}:/usr/bin:/bin")
+    assert _tools.uv_word() == "uv"
+    monkeypatch.setenv("ENVSNAP_NO_UV", "1")
+    assert _tools.uv_word() == "uv"  # none at all: nothing better to name

@@ -34,7 +34,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _lockcache, fileurls, interchange, lockfile
+from .. import _lockcache, _tools, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
@@ -193,14 +193,16 @@ def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python
     """``report`` with the command that makes each Python package's mismatch the locked state again: the locked
     pin (``name==version``, or its URL or commit) reinstalled, or an extra package removed, by the installer that
     installed it (``uv pip`` where its ``INSTALLER`` says uv, or pip is not both installed and locked, else pip)
-    into ``python``'s environment. Every word is shell-quoted; a package with nothing another tool can install from (an
+    into ``python``'s environment; uv named by the path of the one envsnap runs where PATH's is not it
+    (``_tools.uv_word``). Every word is shell-quoted; a package with nothing another tool can install from (an
     editable or local folder, a label only envsnap resolves, a legacy version, a conda package's) gets none."""
     locked = {p.name: p for p in lock.python.packages}
     installed = {p.name: p for p in actual.python.packages}
     # ``python -m pip`` fails in an environment with no pip (a uv venv that an outside ``pip --python`` installed
     # into), and once the remedy that removes a pip the lock does not hold has run: uv installs into it from outside.
     uv_only = "pip" not in installed or "pip" not in locked
-    diffs = [_remedied(d, locked, installed, python, uv_only) for d in report.differences]
+    uv = _tools.uv_word()  # the uv envsnap runs, by its path where PATH's uv is not it
+    diffs = [_remedied(d, locked, installed, python, uv_only, uv) for d in report.differences]
     return dataclasses.replace(report, differences=tuple(diffs))
 
 
@@ -210,6 +212,7 @@ def _remedied(
     installed: Mapping[str, PythonPackage],
     python: str,
     uv_only: bool = False,
+    uv_program: str = "uv",
 ) -> Difference:
     from .. import sinks
     from ..grammar import GrammarError
@@ -223,7 +226,7 @@ def _remedied(
             if have is None or have.conda_layer:
                 return d
             uv = have.installer == "uv" or uv_only
-            argv = ["uv", "pip", "uninstall", "--python", python, have.name] if uv else [python, "-m", "pip"]
+            argv = [uv_program, "pip", "uninstall", "--python", python, have.name] if uv else [python, "-m", "pip"]
             argv += [] if uv else ["uninstall", "-y", have.name]
         else:
             wants = [locked.get(name) for name in names]
@@ -237,7 +240,7 @@ def _remedied(
                 # uv hard-links installed files from its cache: an edit made there edited the cached copy too, which
                 # a reinstall from the cache gives again.
                 fresh = ["--no-cache"] if d.what in ("files", "record_digest") else []
-                argv = ["uv", "pip", "install", "--python", python, "--no-deps", *fresh, *reinstall, *pins]
+                argv = [uv_program, "pip", "install", "--python", python, "--no-deps", *fresh, *reinstall, *pins]
             else:
                 argv = [python, "-m", "pip", "install", "--force-reinstall", "--no-deps", *pins]
         command = " ".join(sinks.shell_word(word) for word in argv)

@@ -11,7 +11,7 @@ import contextlib
 import shlex
 from pathlib import Path
 
-from .. import fileurls
+from .. import _tools, fileurls
 from ..artifacts.bundle import local_source, package_label
 from ..errors import BundleError, PinError, UnsafeInputError
 from ..model import Snapshot
@@ -48,6 +48,7 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
         if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
             with contextlib.suppress(BundleError, PinError, UnsafeInputError):
                 folder, which = shlex.quote(str(local_source(pkg, project_dir))), ""
-        command = f"uv pip install --python {shlex.quote(str(python))} --no-deps -e {folder}"
+        uv = shlex.quote(_tools.uv_word())  # the uv envsnap runs, by its path where PATH's is not it
+        command = f"{uv} pip install --python {shlex.quote(str(python))} --no-deps -e {folder}"
         notes.append(f"{said}, which verify reports as a warning; `{command}` afterwards{which} installs it as locked")
     return notes

@@ -16,6 +16,7 @@ import functools
 import os
 import platform
 import re
+import shlex
 import shutil
 import stat
 import sys
@@ -263,9 +264,14 @@ def find_interpreter(
         )
     raise RebuildError(
         f"no Python {want} interpreter found here (looked on PATH, at the interpreter running envsnap and in pyenv's "
-        f"versions; {uv}); install it (`uv python install {want}` where uv's downloads are reachable, or "
+        f"versions; {uv}); install it (`{_uv()} python install {want}` where uv's downloads are reachable, or "
         f"`pyenv install {want}`) and name it with --python, or use {bringing_python(lock)}"
     )
+
+
+def _uv() -> str:
+    """uv as a command printed for the user names it: by the path of the one envsnap runs where PATH's is not it."""
+    return shlex.quote(_tools.uv_word())
 
 
 def ensure(interp: Interpreter, lock: Snapshot | None = None) -> tuple[Interpreter, list[str]]:
@@ -288,7 +294,7 @@ def ensure(interp: Interpreter, lock: Snapshot | None = None) -> tuple[Interpret
             if major_minor(near.version) == major_minor(version):
                 return near, [failed, *notes]
     raise RebuildError(
-        f"{failed}; install it (`uv python install {version}` where uv's downloads are reachable, or "
+        f"{failed}; install it (`{_uv()} python install {version}` where uv's downloads are reachable, or "
         f"`pyenv install {version}`) and name it with --python, or use {bringing_python(lock)}"
     )
 

@@ -2408,3 +2408,38 @@ def test_the_remedies_run_in_their_order_when_pip_is_one_to_remove(tmp_path: Pat
         assert command[:3] == ["uv", "pip", "uninstall"], command
         subprocess.run([uv, *command[1:]], check=True, timeout=300, capture_output=True)
     assert cli("verify", lock_path, "--python", python).code == 0
+
+
+def test_a_uv_remedy_runs_as_printed_where_no_uv_is_on_path(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """envsnap installed with pipx (or run from a venv not activated) drives the uv beside its own interpreter;
+    verify's remedy read ``uv pip install --python ...``, and run as printed with no uv on PATH the shell said
+    ``uv: command not found``. The remedy names the uv envsnap runs by its path, and that command, run as printed
+    with a PATH that holds no uv, makes the environment identical again."""
+    from condafixtures import make_wheel
+
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    wheels = make_wheel(tmp_path / "wheels", "xpkg", "1.0", {"xpkg/__init__.py": b"V = 1\n"}).parent
+    make_wheel(tmp_path / "wheels", "xpkg", "1.1", {"xpkg/__init__.py": b"V = 2\n"})
+    install = [uv, "pip", "install", "-q", "--no-config", "--no-index", "-f", str(wheels), "--python", str(python)]
+    subprocess.run([*install, "xpkg==1.0"], check=True, timeout=300)
+    lock_path = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock_path).code == 0
+    subprocess.run([*install, "xpkg==1.1"], check=True, timeout=300)
+    no_uv = "/usr/bin:/bin"
+    assert shutil.which("uv", path=no_uv) is None
+    monkeypatch.setenv("PATH", no_uv)
+    drifted = cli("verify", lock_path, "--python", python)
+    assert drifted.code == 3, drifted.out
+    lines = drifted.out.splitlines()
+    at = lines.index("  python: xpkg: version 1.0 -> 1.1")
+    prefix = "    remedy: install the locked one: "
+    assert lines[at + 1].startswith(prefix), drifted.out
+    env = {**os.environ, "PATH": no_uv, "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(wheels), "UV_NO_CONFIG": "1"}
+    ran = subprocess.run(lines[at + 1][len(prefix) :], shell=True, env=env, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert cli("verify", lock_path, "--python", python).code == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.rebuild._editable import editable_notes
 
@@ -39,6 +41,21 @@ def test_a_path_the_lock_leads_outside_the_project_is_shown_as_its_url_never_loo
             f"`uv pip install --python /e/bin/python --no-deps -e DIR` afterwards, DIR its project folder ({url}), "
             "installs it as locked"
         ), note
+
+
+def test_the_command_names_the_uv_envsnap_runs_where_path_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """envsnap installed with pipx runs the uv beside its interpreter, off PATH: the note's ``uv pip install`` was
+    not found when run as written. It names that uv by its path, quoted."""
+    own = tmp_path / "pipx venv" / "bin" / "uv"
+    own.parent.mkdir(parents=True)
+    own.write_text("#!/bin/sh\n")
+    own.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(own))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    [note] = editable_notes(_lock("file:///etc"), tmp_path / "proj", Path("/e/bin/python"))
+    assert f"`'{own}' pip install --python /e/bin/python --no-deps -e DIR`" in note, note
 
 
 def test_an_image_is_told_it_cannot_hold_an_editable_install() -> None:

@@ -183,7 +183,8 @@ def test_a_failed_uv_download_with_no_interpreter_of_that_minor_says_how_to_get_
         venv.ensure(venv.Interpreter("", "3.4.1", venv.UV_INSTALL), _lock("3.4.1"))
     assert str(error.value) == (
         "uv could not install Python 3.4.1 (uv: error: Failed to download: dns error); install it "
-        "(`uv python install 3.4.1` where uv's downloads are reachable, or `pyenv install 3.4.1`) and name it "
+        # The uv envsnap ran, off PATH here: by its path, so the command runs as printed.
+        f"(`{fake} python install 3.4.1` where uv's downloads are reachable, or `pyenv install 3.4.1`) and name it "
         "with --python, or use --target docker"
     )
 
