@@ -268,10 +268,16 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
     )
 
 
+def _option_fields() -> frozenset[str]:
+    """The fields ``capture``'s keywords may set: ``CaptureOptions``'s, as its constructor takes them."""
+    return frozenset(f.name for f in dataclasses.fields(CaptureOptions) if f.init)
+
+
 def capture(
-    python_path: str | None = None,
+    python: str | None = None,
     project_dir: str | None = None,
     *,
+    python_path: str | None = None,
     options: CaptureOptions | None = None,
     probe: python.PendingProbe | None = None,
     timings: dict[str, float] | None = None,
@@ -286,10 +292,12 @@ def capture(
 
     ``options``: what to capture (``CaptureOptions``); the positional arguments and ``keywords`` (any of its
     fields: ``environ``, ``deep``, ``gpu_ids``, ``gpu_timeout``, ``deep_timeout``, ``conda_prefix``,
-    ``python_layer``, ``output``) override it. ``python_path``: the interpreter of the environment to capture
-    (default: the one running envsnap). ``project_dir``: the project whose git state to record (default: the
-    working directory, when it is inside a git work tree). ``probe``: the probe of ``python_path`` already
-    started. ``changed_files``: when given, every distribution's files are hashed and compared with its
+    ``python_layer``, ``output``) override it. ``python``: the interpreter of the environment to capture
+    (default: the one running envsnap), the name ``verify`` and ``check`` give it; ``python_path`` is its alias
+    (the name capture gave it first). ``project_dir``: the project whose git state to record (default: the
+    working directory, when it is inside a git work tree). ``probe``: the probe of ``python`` already
+    started. A keyword none of these is refused in capture's name (a ``TypeError``, as Python's own), not
+    ``CaptureOptions``'s. ``changed_files``: when given, every distribution's files are hashed and compared with its
     RECORD, and the dict is filled with ``{name: {"modified": [...], "missing": [...]}}`` for those that
     differ (never recorded in the lock: ``envsnap verify --files`` reports it). ``timings``: filled with
     seconds per probe (``nvidia``, ``cuda``, ``deep:<framework>`` ...) for the caller to report; never
@@ -297,7 +305,12 @@ def capture(
     (``run_capture``). ``prepared``: the package database and loader being read already (``run_capture``).
     ``kept``: given a list, the whole capture is appended to it (what it read: ``probes/memo.py``).
     """
-    given = {"python_path": python_path, "project_dir": project_dir, "output": output}
+    if python is not None and python_path is not None:
+        raise TypeError("capture() got both python= and python_path= (python_path is python's alias: give one)")
+    unknown = [k for k in keywords if k not in _option_fields()]
+    if unknown:
+        raise TypeError(f"capture() got an unexpected keyword argument {unknown[0]!r}")
+    given = {"python_path": python or python_path, "project_dir": project_dir, "output": output}
     changes = {k: v for k, v in given.items() if v is not None} | keywords
     if "output" in changes:
         changes["output"] = os.fspath(changes["output"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -292,3 +293,22 @@ def test_verify_files_hashes_files_in_parallel(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(_pyprobe, "_HASH_POOL", [])
     monkeypatch.setattr(_pyprobe.os, "cpu_count", lambda: 2)
     assert _pyprobe.changed_files([(str(tmp_path), rows)]) == [{"modified": ["b.py"], "missing": ["d.py"]}]
+
+
+def test_capture_names_the_interpreter_python_as_verify_and_check_do(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """``envsnap.verify(python=...)`` and ``envsnap.check(python=...)``, but ``envsnap.capture(python_path=...)``:
+    ``capture(python=X)`` raised ``TypeError: CaptureOptions.__init__() got an unexpected keyword argument
+    'python'``, naming an internal class. capture takes ``python=``, ``python_path=`` still as its alias, and a
+    keyword it does not know is refused in capture's own name."""
+    venv_python = make_venv(tmp_path / "venv")
+    for given in ({"python": str(venv_python)}, {"python_path": str(venv_python)}):
+        snap = envsnap.capture(environ={}, gpu_ids=False, **given)  # type: ignore[arg-type]
+        assert snap.python.kind == "venv" and "pytest" not in {p.name for p in snap.python.packages}, given
+    with pytest.raises(TypeError, match=r"^capture\(\) got an unexpected keyword argument 'pyhton'$"):
+        envsnap.capture(pyhton=str(venv_python))
+    with pytest.raises(TypeError, match=r"^capture\(\) got both python= and python_path="):
+        envsnap.capture(python=str(venv_python), python_path=sys.executable)
+    for name in ("capture", "check", "verify"):
+        assert "python" in inspect.signature(getattr(envsnap, name)).parameters, name
