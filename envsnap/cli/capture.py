@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     # known to be one: an error stays the only line.
     _output.write_lines(f"capturing {chosen.describe()}")
     hint: list[str] = []
+    pinned = None
     if args.pin:
         from pathlib import Path
 
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         snapshot = pinned.snapshot
         found_by = pinned.find_links_hint()
         if found_by:
-            # What finds a --find-links install, said once after the warnings, as pin says it after its list.
+            # What finds a --find-links install, said once after the pin line, as pin says it after its list.
             hint = [f"note: {found_by}"]
     written = True
     text, digest = lockfile.dumps_sealed(snapshot)
@@ -177,6 +178,12 @@ def run(args: argparse.Namespace) -> int:
         from ._capture_memo import summarise
 
         summarise(args.output, written, shown, summary, started, deep, snapshot.envsnap.warnings)
+    if pinned is not None:
+        # What it pinned, in the line `envsnap pin` says (it said nothing): its packages not pinned are warnings above.
+        from .pin import summary as pin_summary
+
+        where = "standard output" if args.output == "-" else args.output
+        hint = [f"{where}{'' if written else ' (unchanged)'}: {pin_summary(pinned)}", *hint]
     if hint:
         _output.write_lines(*hint)
     if memo is not None and not deep and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):

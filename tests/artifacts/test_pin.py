@@ -823,6 +823,16 @@ def test_capture_pin_flag(
     tiny = lockfile.load(out).package("tinypkg")
     assert tiny is not None and tiny.artifact is not None
     assert tiny.artifact.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    # It says what it pinned, in the line `envsnap pin` says of the same environment's lock (it said nothing of it).
+    assert cli("capture", "--python", python, "-o", tmp_path / "plain.lock").code == 0
+    pinned = cli("pin", tmp_path / "plain.lock", "-o", tmp_path / "pinned.lock", "--no-system-packages")
+    said = [line for line in pinned.err.splitlines() if line.startswith(f"{tmp_path / 'pinned.lock'}: ")]  # type: ignore[attr-defined]
+    assert len(said) == 1 and "pinned" in said[0], pinned
+    line = f"{out}: {said[0].split(': ', 1)[1]}"
+    assert line in result.err.splitlines(), result  # type: ignore[attr-defined]
+    # A capture that leaves the lock as it was says so, as pin does.
+    again = cli("capture", "--python", python, "-o", out, "--pin")
+    assert f"{out} (unchanged): {said[0].split(': ', 1)[1]}" in again.err.splitlines(), again  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
@@ -865,7 +875,9 @@ def test_capture_pin_of_a_find_links_install_gives_the_hint_pin_gives(
     result = cli("capture", "--python", python, "-o", tmp_path / "envsnap.lock", "--pin")
     assert result.code == 0, result  # type: ignore[attr-defined]
     lines = result.err.splitlines()  # type: ignore[attr-defined]
-    assert lines[-2].startswith("warning: pin: tinypkg 1.0: no tinypkg 1.0 wheel"), lines
+    assert lines[-3].startswith("warning: pin: tinypkg 1.0: no tinypkg 1.0 wheel"), lines
+    # pin's line (the venv's own pip and setuptools are pinned beside), then its note.
+    assert lines[-2].startswith(f"{tmp_path / 'envsnap.lock'}: ") and lines[-2].endswith("1 not pinnable"), lines
     assert lines[-1] == f"note: {find_links_hint([installer])}", lines
     assert lines[-1].startswith(f"note: a package {installer} installed from a --find-links folder is found once "), (
         lines
