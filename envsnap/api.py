@@ -66,15 +66,19 @@ def check(
 def _exact_python(lock: Snapshot, host: Snapshot, target: Target) -> Target:
     """``target`` with ``exact_python``: where the interpreter judged is not the lock's release, one of it that
     this host has, looked for as a venv rebuild looks (PATH, pyenv, ``uv python find``; nothing downloaded), for
-    the remedy to name. Only then: an interpreter that matches starts no search."""
+    the remedy to name; and with ``uv``, the uv the remedy names to get one where there is none. Only then: an
+    interpreter that matches starts no search."""
     want = lock.python.version
     if not want or not host.python.version or host.python.version == want:
         return target
     if target.provides_python or not target.python_options:
         return target
+    from . import _tools
     from .errors import EnvsnapError
     from .rebuild.venv import find_interpreter
 
+    # None found here: the remedy says how to get one, with the uv envsnap runs named so that it runs as printed.
+    target = dataclasses.replace(target, uv=_tools.uv_word())
     try:
         found, _notes = find_interpreter(lock, None, offline=True)
     except EnvsnapError:

@@ -113,6 +113,10 @@ class Target:
     # rebuild takes it: ``rebuild.venv.find_interpreter``); "" where none was looked for or found. The remedy names
     # it: check --target venv judged envsnap's own 3.11.7 and said to install 3.11.2, which /usr/bin/python3.11 was.
     exact_python: str = ""
+    # The uv a remedy names where none is found (``uv python install X.Y.Z``): the one envsnap runs, by its path
+    # where the first uv on PATH is not it (``_tools.uv_word``; envsnap under pipx has its uv off PATH); "uv" for a
+    # Target built by hand and another host's facts (fleet's node).
+    uv: str = "uv"
     # Whether this host's loader finds NVML's library (libnvidia-ml.so.1), which the NVIDIA driver installs: known
     # without asking NVML (a hung driver holds that), for a lock that needs no CUDA and records the GPUs it was
     # captured with (the cuda rule warns where this host has no driver at all). None: not looked for (a container,

@@ -377,3 +377,22 @@ def test_check_json_names_the_interpreter_judged_and_how_it_was_chosen(
     assert data["python"] == {"path": str(venv_dir / "bin" / "python"), "chosen_by": "VIRTUAL_ENV"}, data["python"]
     data = json.loads(cli("check", lock, "--target", "conda", "--json").out)
     assert data["python"] is None, data["python"]
+
+
+def test_the_python_remedy_names_the_uv_envsnap_runs_where_path_has_none(
+    cli: Cli, tmp_path: Path, here: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """envsnap installed with pipx runs the uv beside its interpreter, off PATH: the python finding's remedy said
+    ``to get one: uv python install X.Y.Z``, not found as written. It names that uv by its path, quoted."""
+    own = tmp_path / "pipx venv" / "bin" / "uv"
+    own.parent.mkdir(parents=True)
+    own.write_text("#!/bin/sh\nexit 2\n")
+    own.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(own))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    major, minor, *_ = here.python.version.split(".")
+    path = write(tmp_path, with_python_version(here, f"{major}.{minor}.999"))
+    result = cli("check", path, "--json")
+    [remedy] = [f["remedy"] for f in json.loads(result.out)["findings"] if f["rule"] == "python"]
+    assert f"to get one: '{own}' python install {major}.{minor}.999, or pyenv install" in remedy, remedy

@@ -20,6 +20,16 @@ def describe(py: PythonEnv) -> str:
     return f"{py.implementation or 'python'} {py.version or '?'}{flavour}".strip()
 
 
+def _uv(target: Target) -> str:
+    """The uv the remedy names: ``target.uv`` shell-quoted, plain ``uv`` where its path holds a control character."""
+    from ...grammar import GrammarError
+
+    try:
+        return shell_word(target.uv)
+    except GrammarError:
+        return "uv"
+
+
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     want = lock.python
     if not want.version or no_image(lock, target):
@@ -36,7 +46,7 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
     found = describe(have)
     # CPython of an exact version is what uv and pyenv install by that version (another implementation is not).
     get = (
-        f"; to get one: uv python install {want.version}, or pyenv install {want.version}"
+        f"; to get one: {_uv(target)} python install {want.version}, or pyenv install {want.version}"
         if want.implementation in ("", "cpython") and not want.free_threaded
         else ""
     )
