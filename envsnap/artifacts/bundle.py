@@ -1129,7 +1129,30 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
             f"{package_label(pkg)}: {tree} is not the project (no pyproject.toml or setup.py there); "
             "run inside the project or name it with --project DIR"
         )
+    from packaging.utils import canonicalize_name
+
+    declared = declared_name(tree)
+    if declared is not None and canonicalize_name(declared) != canonicalize_name(pkg.name):
+        # The git work tree around the working directory is ``{project}``: a reader's own project, where a bundle was
+        # unpacked, was taken for the lock's, named as the source of its wheel and for ``pip install -e``.
+        raise BundleError(
+            f"{package_label(pkg)}: {tree} is the project {grammar.shown(declared)}, not {pkg.name}; "
+            "run inside the project or name it with --project DIR"
+        )
     return tree
+
+
+def declared_name(tree: Path) -> str | None:
+    """The name ``tree``'s ``pyproject.toml`` gives its project (``[project] name``); None where it names none (a
+    ``setup.py`` project, a dynamic name) or cannot be read: nothing then says it is another project."""
+    try:
+        text = _readlimits.read_text(tree / "pyproject.toml", error=BundleError, what="pyproject.toml")
+        data = _readlimits.load_toml(text, origin=str(tree / "pyproject.toml"), error=BundleError)
+    except (BundleError, OSError):
+        return None
+    table = data.get("project")
+    name = table.get("name") if isinstance(table, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def outside_project_notes(lock: Snapshot) -> list[str]:

@@ -165,6 +165,35 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert verified.code == 0 and "identical: the Python layer matches the lock" in verified.out, verified.out
 
 
+def test_a_rebuild_inside_another_git_project_does_not_take_it_for_the_locks_project(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A reader unpacks the bundle inside a git project of their own (``x``) and rebuilds there: ``{project}`` was
+    that work tree, so the installed wheel's ``direct_url.json`` named it as the project's source and the note said
+    ``uv pip install -e`` of it. A folder that declares another project is not the lock's: the wheel's URL is kept
+    and the note names no folder."""
+    project, lock_path = research
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    bundle = tmp_path / "theirs" / "b"
+    assert cli("bundle", lock_path, "-o", bundle).code == 0
+    mine = tmp_path / "theirs"
+    _git("init", "-q", cwd=mine)
+    (mine / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "9"\n')
+    monkeypatch.chdir(mine)
+    dest = tmp_path / "env"
+    args = ("rebuild", bundle / "envsnap.lock", "--bundle", bundle, "--offline", "--dest", dest)
+    planned = cli(*args, "--dry-run")
+    assert planned.code == 0, planned.err
+    assert f"-e {mine}`" not in planned.out, planned.out
+    assert "--no-deps -e DIR` afterwards, DIR its project folder (file://{project})," in planned.out, planned.out
+    done = cli(*args)
+    assert done.code == 0, done.out + done.err
+    assert f"-e {mine}`" not in done.out
+    recorded = _direct_url(dest)
+    assert f'"file://{mine}"' not in recorded and "dir_info" not in recorded and ".whl#sha256=" in recorded, recorded
+
+
 def test_the_docker_plan_says_an_editable_project_is_a_regular_install_in_the_image(
     research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
