@@ -1122,6 +1122,9 @@ class PinResult:
     # Packages pinned, but whose file the lock names by a path on this machine that is not there (a moved
     # find-links folder), nor in the cache or a configured place: "NAME VERSION: why" (``Pinner.missing_here``).
     unreachable: tuple[str, ...] = ()
+    # Packages pinned, but whose file the lock names by a path on this machine that ``bundle`` refuses to read
+    # without ``--allow-url`` (an import's find-links folder): "NAME VERSION: why" (``Pinner.refused_here``).
+    refused: tuple[str, ...] = ()
 
     def by_status(self, status: str) -> list[PinOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -1564,6 +1567,29 @@ class Pinner:
             f"{art.filename}: the file {str(path)[:200]!r} the lock names for it is not on this machine "
             f"(its folder is), nor in the download cache: put the file back there, {remedy}"
         )
+
+    def refused_here(self, art: Artifact) -> str:
+        """Why ``bundle`` will refuse ``art``'s file, which the lock names by a path on this machine that is there (an
+        import's ``file://{project}/wheels``, a ``file:`` URL), asked as bundle asks it (``check_artifact``): one line
+        ending with the ``--allow-url`` pattern that allows it. "" for a remote URL (judged when it is fetched), a
+        path that is not there (``missing_here``), a file the policy allows or a configured place holds."""
+        url = self._file_url(art)
+        path = local_path(url) if url else None
+        if path is None or not path.is_absolute() or "{" in str(path) or not path.exists():
+            return ""
+        try:
+            self.check_artifact(art)
+        except FetchRefusedError as exc:
+            if "--allow-url" not in str(exc):
+                return str(exc)
+            from ..sinks import shell_word
+
+            pattern = shell_word(f"{path.parent}/*")
+            return (
+                f"{exc.refusal or exc}: `envsnap bundle` reads it only with --allow-url {pattern} (a local file a lock "
+                "names is read only where you allow it, docs/security.md)"
+            )
+        return ""
 
     def local_copy(self, art: Artifact) -> Path | None:
         """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
@@ -2261,7 +2287,8 @@ def pin(
     ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
-    unreachable = []
+    unreachable: list[str] = []
+    refused: list[str] = []  # pinned, but bundle reads the file only with --allow-url: said now, not by bundle alone
     # As capture and import write them: the roots as labels, the login and host names hidden (docs/lockfile.md).
     redactor = PathRedactor(project=None if project_dir is None else str(project_dir))
     results = {name: _located(outcome, redactor) for name, outcome in results.items()}
@@ -2273,12 +2300,18 @@ def pin(
             if pkg.artifact is not None:
                 outcomes.append(PinOutcome(pkg.name, pkg.version, "pinned", "already pinned", pkg.artifact))
                 art = pkg.artifact
-                if art.filename and not art.rebuilt and not hash_only(art) and (why := pinner.missing_here(art)):
-                    unreachable.append(f"{pkg.name} {pkg.version}: {why}")
+                if art.filename and not art.rebuilt and not hash_only(art):
+                    if why := pinner.missing_here(art):
+                        unreachable.append(f"{pkg.name} {pkg.version}: {why}")
+                    elif why := pinner.refused_here(art):
+                        refused.append(f"{pkg.name} {pkg.version}: {why}")
             packages.append(pkg)
             continue
         if outcome.artifact is not None:
-            outcome = dataclasses.replace(outcome, artifact=in_import_folder(pkg, outcome.artifact))
+            found = in_import_folder(pkg, outcome.artifact)
+            outcome = dataclasses.replace(outcome, artifact=found)
+            if why := pinner.refused_here(found):
+                refused.append(f"{pkg.name} {pkg.version}: {why}")
         outcomes.append(outcome)
         packages.append(_pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
@@ -2289,4 +2322,4 @@ def pin(
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))
     )
-    return PinResult(pinned, tuple(outcomes), hints, tuple(unreachable))
+    return PinResult(pinned, tuple(outcomes), hints, tuple(unreachable), tuple(refused))

@@ -186,7 +186,8 @@ def summary(result: PinResult) -> str:
 def left_without_a_file(result: PinResult, debs: tuple[DebOutcome, ...] = ()) -> int:
     """How many packages pin left with no file recorded (Python packages not pinnable, system packages not pinned):
     what ``bundle`` refuses and an offline rebuild cannot install."""
-    return len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs) + len(result.unreachable)
+    unpinned = len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs)
+    return unpinned + len(result.unreachable) + len(result.refused)
 
 
 def report(
@@ -198,8 +199,14 @@ def report(
     if as_json:
         # A package pinned whose file the lock names by a path not on this machine: ``file_missing`` says why.
         missing = dict(line.split(": ", 1) for line in result.unreachable if ": " in line)
+        refused = dict(line.split(": ", 1) for line in result.refused if ": " in line)
         _output.print_json(
-            [_with_missing(lockfile.to_dict(o), missing.get(f"{o.name} {o.version}")) for o in result.outcomes]
+            [
+                _with_missing(
+                    lockfile.to_dict(o), missing.get(f"{o.name} {o.version}"), refused.get(f"{o.name} {o.version}")
+                )
+                for o in result.outcomes
+            ]
             + [{"system": True, **lockfile.to_dict(o)} for o in debs]
         )
     _output.say(f"{where}: {summary(result)}")
@@ -210,6 +217,8 @@ def report(
         _output.say(f"  ({found_by})")
     for line in result.unreachable:  # pinned, but the folder the lock names for its file is not here
         _output.say("  ", ("file missing", "yellow"), " ", line)
+    for line in result.refused:  # pinned, but bundle reads the file only with --allow-url
+        _output.say("  ", ("needs --allow-url", "yellow"), " ", line)
     for hint in result.hints:  # a 401's remedy, once per index (each package above names its 401)
         _output.say(f"  ({hint})")
     if debs:
@@ -241,6 +250,12 @@ def report(
             f"note: {lock} names a file that is not on this machine for "
             f"{counted(len(result.unreachable), 'Python package')}, which `envsnap bundle` needs; {ends}"
         )
+    if result.refused:
+        # Pinned, and the file is here: but a local file a lock names is read only where the user allows it.
+        _output.say(
+            f"note: {lock} names a local file that `envsnap bundle` reads only with --allow-url for "
+            f"{counted(len(result.refused), 'Python package')} (the pattern is named above); {ends}"
+        )
     if len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs):
         # The lock is written, and pin exits 0 as it reports what it cannot pin: said in words, so that a reviewer does
         # not take the written lock for one that rebuilds offline (--strict for a script, as check and verify).
@@ -263,5 +278,6 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
 
 
-def _with_missing(outcome: dict[str, Any], why: str | None) -> dict[str, Any]:
-    return {**outcome, "file_missing": why} if why else outcome
+def _with_missing(outcome: dict[str, Any], why: str | None, refused: str | None = None) -> dict[str, Any]:
+    missing = {"file_missing": why} if why else {}
+    return {**outcome, **missing, **({"file_refused": refused} if refused else {})}

@@ -833,3 +833,35 @@ def test_an_extra_index_is_said_unrecorded_for_the_packages_without_a_hash_alone
     path.write_text(_PIP_COMPILE_EXTRA_INDEX.replace("six==1.17.0", hashed).replace("labpkg==0.3.0", "# labpkg"))
     result = cli("import", path, "-o", tmp_path / "all.lock")
     assert result.code == 0 and "is not recorded" not in result.err, result.err
+
+
+def test_pin_says_what_bundle_needs_for_a_file_in_the_imported_find_links_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``pip-compile --generate-hashes --find-links ./wheels``: the import records the wheel it found there by its
+    name in ``file://{project}/wheels``. ``pin`` reported it "pinned", and ``bundle`` then refused it without
+    ``--allow-url`` (exit 2): a folder a lock names is read only as the user allows it (docs/security.md). Pin now
+    asks the rule bundle asks and says so, naming the option; with the option, or the folder configured, it is
+    silent, and bundle takes the file."""
+    project = _project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    wheel = build_wheel(project / "wheels", "labtool", "0.3.0", "labtool")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "requirements.txt").write_text(f"--find-links ./wheels\nlabtool==0.3.0 --hash=sha256:{digest}\n")
+    assert cli("import", "requirements.txt", "-o", "env.lock").code == 0
+    pinned = cli("pin", "env.lock", "-o", "pinned.lock", "--no-system-packages")
+    assert pinned.code == 0, pinned.err
+    lines = pinned.err.splitlines()
+    needs = [line for line in lines if "labtool 0.3.0" in line and "--allow-url" in line]
+    assert needs and f"--allow-url '{project / 'wheels'}/*'" in needs[0], pinned.err
+    note = [line for line in lines if line.startswith("note: pinned.lock names a local file")]
+    assert note and "--allow-url" in note[0], lines
+    assert cli("pin", "env.lock", "-o", "-", "--no-system-packages", "--strict").code == 1
+    refused = cli("bundle", "pinned.lock", "-o", tmp_path / "b")
+    assert refused.code == 2 and "--allow-url" in refused.err, refused.err
+    allowed = cli("pin", "env.lock", "-o", "pinned.lock", "--no-system-packages", "--allow-url", f"{project}/wheels/*")
+    assert allowed.code == 0 and "--allow-url" not in allowed.err, allowed.err
+    bundled = cli("bundle", "pinned.lock", "-o", tmp_path / "b", "--allow-url", f"{project}/wheels/*")
+    assert bundled.code == 0, bundled.err
