@@ -1262,7 +1262,7 @@ def precheck_line(lock: Snapshot, opts: BundleOptions, root: Path | None = None)
 
 def _precheck(lock: Snapshot, opts: BundleOptions, root: Path | None) -> list[tuple[str, str]]:
     """``precheck``'s problems, each with the label of the package pin refuses ("" for another problem)."""
-    from .pin import hash_only, local_find_links, read_pip_config, untagged_reason
+    from .pin import check_git_url, hash_only, local_find_links, read_pip_config, untagged_reason
 
     problems: list[tuple[str, str]] = []
 
@@ -1307,11 +1307,11 @@ def _precheck(lock: Snapshot, opts: BundleOptions, root: Path | None) -> list[tu
                         f"{label}: its git URL {src.url} is not on this machine, and --offline forbids cloning it "
                         "(bundle it where the network is; an offline re-run into that bundle builds nothing)"
                     )
-                elif not src.url.startswith(("file://{project}", "file://~")):
+                else:
                     # A URL the fetch policy refuses is refused now, on its own (exit 2), before any wheel is
                     # fetched: it was refused only when its turn to be cloned came.
                     policy = policy or _lock_policy(opts)
-                    policy.check(src.url, f"{pkg.name}: git URL", repository=True)
+                    check_git_url(policy, pkg)
         elif untagged := untagged_reason(pkg, bool(lock.envsnap.origin)):
             # Refused by pin whatever the indexes hold (python-apt's egg-info under a --system-site-packages venv):
             # said now, and by a dry run, not after every other package was looked up.
@@ -2004,7 +2004,7 @@ def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool | None:
 def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOptions) -> tuple[Path, str, str]:
     """A source tree to build ``pkg`` from, the provenance to record for the wheel, and the sha256 of the sdist it
     is unpacked from ("" for a checkout or a folder)."""
-    from .pin import hash_only
+    from .pin import check_git_url, hash_only
 
     src = pkg.source
     if pkg.artifact is not None and hash_only(pkg.artifact):
@@ -2022,8 +2022,7 @@ def _source_tree(pkg: PythonPackage, work: Path, pinner: Pinner, opts: BundleOpt
     if src.kind == "vcs":
         if src.vcs != "git":
             raise BundleError(f"{pkg.name}: {src.vcs} checkouts are not supported (only git)")
-        if not src.url.startswith(("file://{project}", "file://~")):  # the user's own project or home: local
-            pinner.policy.check(src.url, f"{pkg.name}: git URL", repository=True)
+        check_git_url(pinner.policy, pkg)
         git = _tools.git()
         if git is None:
             raise BundleError(f"{pkg.name}: git is needed to build it from {src.url} and is not installed")

@@ -1210,6 +1210,14 @@ def with_seed_wheels(config: IndexConfig) -> IndexConfig:
     return dataclasses.replace(config, find_links=(*config.find_links, *extra)) if extra else config
 
 
+def check_git_url(policy: FetchPolicy, pkg: PythonPackage) -> None:
+    """The one rule ``bundle`` and ``pin`` ask of a VCS install's URL before it is cloned: a repository recorded under
+    ``{project}`` or ``~`` is the user's own, read from this machine; any other is judged by the fetch policy, a
+    local one (``git+file:///srv/libs/mylib``) included: ``FetchRefusedError`` naming ``--allow-url``."""
+    if not pkg.source.url.startswith(("file://" + fileurls.PROJECT, "file://~")):
+        policy.check(pkg.source.url, f"{pkg.name}: git URL", repository=True)
+
+
 def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPolicy:
     """The fetch policy for a run: the configured indexes and find-links are trusted, plus ``allow_urls``."""
     return FetchPolicy(allowances(allow_urls), trusted_locations(config.indexes, config.find_links))
@@ -2312,6 +2320,13 @@ def pin(
             outcome = dataclasses.replace(outcome, artifact=found)
             if why := pinner.refused_here(found):
                 refused.append(f"{pkg.name} {pkg.version}: {why}")
+        elif outcome.status == "kept" and pkg.source.kind == "vcs" and local_path(pkg.source.url) is not None:
+            # A repository of this machine a lock names (``git+file:///srv/libs/mylib``): bundle clones it only where
+            # the user allows it. A remote one is judged when it is cloned (its host's addresses are looked up then).
+            try:
+                check_git_url(pinner.policy, pkg)
+            except FetchRefusedError as exc:
+                refused.append(f"{pkg.name} {pkg.version}: {exc}")
         outcomes.append(outcome)
         packages.append(_pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg)
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]

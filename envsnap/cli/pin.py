@@ -253,7 +253,7 @@ def report(
     if result.refused:
         # Pinned, and the file is here: but a local file a lock names is read only where the user allows it.
         _output.say(
-            f"note: {lock} names a local file that `envsnap bundle` reads only with --allow-url for "
+            f"note: {lock} names a local file or git repository that `envsnap bundle` reads only with --allow-url for "
             f"{counted(len(result.refused), 'Python package')} (the pattern is named above); {ends}"
         )
     if len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs):

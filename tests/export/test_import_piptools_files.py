@@ -856,7 +856,7 @@ def test_pin_says_what_bundle_needs_for_a_file_in_the_imported_find_links_folder
     lines = pinned.err.splitlines()
     needs = [line for line in lines if "labtool 0.3.0" in line and "--allow-url" in line]
     assert needs and f"--allow-url '{project / 'wheels'}/*'" in needs[0], pinned.err
-    note = [line for line in lines if line.startswith("note: pinned.lock names a local file")]
+    note = [line for line in lines if line.startswith("note: pinned.lock names a local file or git repository")]
     assert note and "--allow-url" in note[0], lines
     assert cli("pin", "env.lock", "-o", "-", "--no-system-packages", "--strict").code == 1
     refused = cli("bundle", "pinned.lock", "-o", tmp_path / "b")

@@ -275,6 +275,52 @@ def test_a_local_git_package_is_built_from_its_path_on_this_machine(
     assert art.url == f"git+{recorded}@{commit}"
 
 
+def test_a_local_git_package_outside_the_project_and_home_needs_allow_url_and_pin_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``pip install git+file:///srv/libs/mylib``, outside the project and the home: the docs said it "is cloned at
+    its commit and built the same way", ``pin`` said only "built from source", and ``bundle`` refused it (exit 2).
+    A repository a lock names on this machine is read only where the user allows it (docs/security.md): pin now says
+    so, naming ``--allow-url``, and bundle builds it with the option."""
+    from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not installed")
+    repo = tmp_path / "srv" / "libs" / "mylib"
+    (repo / "mylib").mkdir(parents=True)
+    (repo / "mylib" / "__init__.py").write_text("X = 1\n")
+    (repo / "pyproject.toml").write_text(PYPROJECT.replace("researchproj", "mylib").replace("0.4.0", "1.1.0"))
+    _git("init", "-q", cwd=repo)
+    _git("add", ".", cwd=repo)
+    _git("commit", "-q", "-m", "lib", cwd=repo)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    source = Source(kind="vcs", vcs="git", url=f"file://{repo}", commit_id=commit)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("mylib", "1.1.0", source=source),)))
+    lock_path = lockfile.dump(lock, work / "env.lock")
+    pinned = cli("pin", lock_path, "-o", work / "pinned.lock")
+    assert pinned.code == 0, pinned.err
+    needs = [line for line in pinned.err.splitlines() if "needs --allow-url" in line]
+    assert needs and "mylib 1.1.0" in needs[0] and f"file://{repo}" in needs[0], pinned.err
+    assert "--allow-url PATTERN" in needs[0], needs
+    refused = cli("bundle", lock_path, "-o", tmp_path / "bundle")
+    assert refused.code == 2 and "--allow-url" in refused.err, refused.err
+    allowed = cli("pin", lock_path, "-o", work / "pinned.lock", "--allow-url", str(repo))
+    assert allowed.code == 0 and "needs --allow-url" not in allowed.err, allowed.err
+    bundled = cli("bundle", lock_path, "-o", tmp_path / "bundle", "--allow-url", str(repo))
+    if bundled.code != 0 and "build" in bundled.err and "index" in bundled.err.lower():
+        pytest.skip(f"the build backend comes from the index: {bundled.err}")
+    assert bundled.code == 0, bundled.err
+    art = lockfile.load(tmp_path / "bundle" / "envsnap.lock").package("mylib").artifact  # type: ignore[union-attr]
+    assert art is not None and art.rebuilt and art.url == f"git+file://{repo}@{commit}"
+
+
 LAB_BACKEND = """\
 import base64, hashlib, os, tomllib, zipfile
 
