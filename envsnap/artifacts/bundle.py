@@ -1209,9 +1209,15 @@ def check_named_project(lock: Snapshot, project_dir: Path) -> None:
             local_source(pkg, project_dir)
         except BundleError:
             tree = _local_tree(pkg, project_dir)
+            declared = declared_name(tree) if tree.is_dir() else None
+            what = (
+                f"is the project {grammar.shown(declared)}"
+                if declared is not None
+                else "is no project folder (no pyproject.toml, setup.py or setup.cfg)"
+            )
             raise ProjectOptionError(
-                f"--project {project_dir}: {tree} is no project folder (no pyproject.toml, setup.py or setup.cfg), "
-                f"so not the project {package_label(pkg)} was installed from ({pkg.source.url})"
+                f"--project {project_dir}: {tree} {what}, so not the project {package_label(pkg)} was installed "
+                f"from ({pkg.source.url})"
             ) from None
 
 

@@ -194,6 +194,23 @@ def test_a_rebuild_inside_another_git_project_does_not_take_it_for_the_locks_pro
     assert f'"file://{mine}"' not in recorded and "dir_info" not in recorded and ".whl#sha256=" in recorded, recorded
 
 
+def test_project_option_naming_another_project_says_which_it_is(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``--project DIR`` naming a folder whose pyproject.toml declares another project: refused (exit 2) naming the
+    project it is, not as "no project folder (no pyproject.toml ...)", which it has."""
+    _project, lock_path = research
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "9"\n')
+    monkeypatch.chdir(tmp_path)
+    for command in (("pin", lock_path, "-o", tmp_path / "p.lock"), ("bundle", lock_path, "-o", tmp_path / "b")):
+        result = cli(*command, "--project", other)
+        assert result.code == 2, result.err
+        assert "other: " + str(other) + " is the project 'x', so not the project researchproj 0.4.0" in result.err
+        assert "no pyproject.toml" not in result.err
+
+
 def test_the_docker_plan_says_an_editable_project_is_a_regular_install_in_the_image(
     research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
