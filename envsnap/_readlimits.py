@@ -93,12 +93,23 @@ def over_limit(text: str, *, error: ErrorClass) -> int:
     return size if size > cap else 0
 
 
-def too_large(subject: str, size: int, cap: int) -> str:
-    """The line for a file ``subject`` would write of ``size`` bytes, over the limit ``cap`` it is read under."""
+def too_large(subject: str, size: int, cap: int, *, read_as: str = "a lock") -> str:
+    """The line for a file ``subject`` would write of ``size`` bytes, over the limit ``cap`` it is read under (as
+    ``read_as``: a lock, a run record, a FLEET.toml file)."""
     return (
-        f"{subject} would be {size} bytes, over the limit of {cap} bytes envsnap reads a lock under "
+        f"{subject} would be {size} bytes, over the limit of {cap} bytes envsnap reads {read_as} under "
         f"(raise it with {MAX_INPUT_BYTES_ENV}); nothing written"
     )
+
+
+def readable(text: str, subject: str, *, error: ErrorClass, read_as: str) -> str:
+    """``text``, a file envsnap writes and reads back under the size limit (a run record, a FLEET.toml file), where
+    it is within that limit; over it, ``error`` with ``too_large``'s line, before anything is written: a file no
+    command could read is not written. (A lock's is ``lockfile.dumps``', whose error carries the size.)"""
+    size = over_limit(text, error=error)
+    if size:
+        raise error(too_large(subject, size, max_input_bytes(error), read_as=read_as))
+    return text
 
 
 def read_bytes(

@@ -332,7 +332,7 @@ def run_capture(args: argparse.Namespace) -> int:
     else:
         from ..report import counted
 
-        _write(args.output, fleetfile.dumps(result))  # beside, renamed into place
+        _write(args.output, fleetfile.dumps(result, origin=args.output))  # beside, renamed into place
         without = len(result.unreachable) + len(result.invalid)
         _output.write_lines(
             f"wrote {args.output}: {counted(len(result.nodes), 'node')} captured"

@@ -170,13 +170,18 @@ def document(fleet: FleetFile) -> dict[str, Any]:
     return out
 
 
-def dumps(fleet: FleetFile) -> str:
-    return _tomlwrite.dumps(document(fleet))
+def dumps(fleet: FleetFile, *, origin: str = "-") -> str:
+    """The text of ``fleet``, to be written at ``origin``; ``FleetFileError`` where it is over the size limit ``load``
+    reads it under (``ENVSNAP_MAX_LOCK_BYTES``): a file of many nodes that ``fleet diff`` then refused is not made."""
+    text = _tomlwrite.dumps(document(fleet))
+    return _readlimits.readable(
+        text, f"{origin}: the FLEET.toml file", error=FleetFileError, read_as="a FLEET.toml file"
+    )
 
 
 def dump(fleet: FleetFile, path: str | os.PathLike[str]) -> None:
     """Written beside and renamed into place: an interrupted write leaves the old file whole."""
-    atomic_write_text(path, dumps(fleet))
+    atomic_write_text(path, dumps(fleet, origin=str(path)))
 
 
 def _table(data: Any, where: str, origin: str) -> Mapping[str, Any]:

@@ -413,9 +413,12 @@ def dumps(record: RunRecord) -> str:
 
 
 def dump(record: RunRecord, path: str | os.PathLike[str]) -> Path:
+    """Written beside and renamed into place; a record over the size limit ``load`` reads it under is not written
+    (``RecordError``): a ``--data`` folder of thousands of files listed a record no command could read back."""
     target = Path(path)
+    text = _readlimits.readable(dumps(record), f"{target}: the record", error=RecordError, read_as="a run record")
     try:
-        atomic_write_text(target, dumps(record))
+        atomic_write_text(target, text)
     except OSError as exc:
         raise RecordError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     return target

@@ -804,6 +804,30 @@ def test_an_output_into_a_folder_not_made_yet_makes_it(
     assert sorted(p.name for p in fleet.parent.iterdir()) == ["FLEET.toml"]  # nothing left beside it
 
 
+def test_a_fleet_file_over_the_size_limit_is_not_written(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FLEET.toml of many nodes was written whatever its size, and ``fleet diff`` refused it as over
+    ``ENVSNAP_MAX_LOCK_BYTES``: it is refused as a lock is, one line naming its size and the limit, exit 2, a file
+    already there left as it was (to standard output too: nothing printed)."""
+    import envsnap.fleet
+
+    nodes = {f"n{i}": _node(f"550.54.{i}", f"1.0.{i}") for i in range(1, 41)}
+    monkeypatch.setattr(envsnap.fleet, "capture_fleet", lambda *a, **k: fleetfile.FleetFile(nodes))
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "4K")
+    fleet = tmp_path / "FLEET.toml"
+    fleet.write_text("last week's\n")
+    for output in (str(fleet), "-"):
+        res = cli("fleet", "capture", "-w", "n[1-40]", "-o", output)
+        assert res.code == 2, res
+        assert res.out == ""
+        line = f"envsnap: error: {output}: the FLEET.toml file would be "
+        assert res.err.startswith(line) and len(res.err.strip().splitlines()) == 1, res.err
+        assert "bytes, over the limit of 4096 bytes" in res.err and "nothing written" in res.err, res.err
+    assert fleet.read_text() == "last week's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FLEET.toml"]
+
+
 def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

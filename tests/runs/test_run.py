@@ -1017,6 +1017,30 @@ def test_a_record_that_cannot_be_written_after_the_command_ran_is_exit_4_naming_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]
 
 
+def test_a_record_over_the_size_limit_is_not_written_and_the_command_s_exit_is_said(
+    tmp_path: Path, host_lock: Path
+) -> None:
+    # A --data folder of 3,000 files listed a 630 KB record, written as it was: under ENVSNAP_MAX_LOCK_BYTES=400K
+    # no command (show, rerun) could read it back. The command runs; the record is refused as one that cannot be
+    # written (exit 4, how the command ended), the record already there left as it was.
+    (tmp_path / "d").mkdir()
+    for i in range(3000):
+        (tmp_path / "d" / f"{'f' * 90}{i:05d}.csv").write_text(str(i))
+    res = _run_env(
+        tmp_path,
+        *("--lock", str(host_lock), "--data", "d", "--output", "kept.txt", "-o", "r.toml", "--"),
+        *("sh", "-c", "echo result > kept.txt; exit 5"),
+        ENVSNAP_MAX_LOCK_BYTES="400K",
+    )
+    assert res.returncode == 4, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("envsnap: error: the command ran (exit 5) but its record was not written: r.toml: "), last
+    assert "bytes, over the limit of 409600 bytes" in last and "ENVSNAP_MAX_LOCK_BYTES" in last, last
+    assert (tmp_path / "kept.txt").read_text() == "result\n"
+    assert not (tmp_path / "r.toml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "kept.txt"]
+
+
 def _run_env(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in envsnap_env().items() if k not in ("SEED", "WANDB_MODE")}
     return subprocess.run(
