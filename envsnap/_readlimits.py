@@ -93,12 +93,15 @@ def over_limit(text: str, *, error: ErrorClass) -> int:
     return size if size > cap else 0
 
 
-def too_large(subject: str, size: int, cap: int, *, read_as: str = "a lock") -> str:
-    """The line for a file ``subject`` would write of ``size`` bytes, over the limit ``cap`` it is read under (as
-    ``read_as``: a lock, a run record, a FLEET.toml file)."""
+def too_large(
+    subject: str, size: int, cap: int, *, read_as: str = "a lock", at_least: bool = False, left: str = "nothing written"
+) -> str:
+    """The line for a file ``subject`` would write of ``size`` bytes (``at_least``: a bound, known before the file is
+    made), over the limit ``cap`` it is read under (as ``read_as``: a lock, a run record, a FLEET.toml file);
+    ``left``: what was not done."""
     return (
-        f"{subject} would be {size} bytes, over the limit of {cap} bytes envsnap reads {read_as} under "
-        f"(raise it with {MAX_INPUT_BYTES_ENV}); nothing written"
+        f"{subject} would be {'at least ' if at_least else ''}{size} bytes, over the limit of {cap} bytes envsnap "
+        f"reads {read_as} under (raise it with {MAX_INPUT_BYTES_ENV}); {left}"
     )
 
 

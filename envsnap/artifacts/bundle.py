@@ -1449,6 +1449,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             project_dir=opts.project_dir,  # a find-links folder in the project is recorded as file://{project}/...
             allow_urls=opts.allow_urls,
             offline=opts.offline,  # the local find-links folders and the download cache only
+            written=True,  # into the bundle
         )
         lock = result.snapshot
         # Every package must have its file before any wheel is fetched or built: the whole list, by name.

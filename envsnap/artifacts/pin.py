@@ -2258,6 +2258,70 @@ def _pinned_package(pkg: PythonPackage, artifact: Artifact) -> PythonPackage:
     return dataclasses.replace(pinned, wheel_tags=tuple(sorted(str(t) for t in tags)))
 
 
+# The least a package pinned adds to its lock's text: its artifact's table header and sha256 (its url may be
+# relabelled shorter, ``_located``), and where it is left unpinned its warning's quoted "pin: NAME VERSION: ".
+_ARTIFACT_LEAST = len('[python.packages.artifact]\nsha256 = ""\n')
+_FILENAME_LEAST = len('filename = ""\n')
+
+
+class _SizeBound:
+    """A lower bound of the size of the lock ``pin`` makes, refused as soon as it passes the limit a lock is read
+    under (``ENVSNAP_MAX_LOCK_BYTES``): before the first download, from what each package to pin must add, then as
+    each is pinned; not after minutes of downloads, at the write. Never more than the lock written (``dumps``
+    still checks that one): the lock less the artifacts to pin and the pin notes it replaces, plus the least each
+    package adds (none for a conda, VCS or local-folder one, which may be kept as it is)."""
+
+    def __init__(self, snapshot: Snapshot, todo: Sequence[PythonPackage]) -> None:
+        from .. import lockfile
+        from ..errors import LockfileError, LockTooLargeError
+
+        self.cap = _readlimits.max_input_bytes(LockfileError)
+        names = {p.name for p in todo}
+        kept = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
+        base = dataclasses.replace(
+            snapshot,
+            envsnap=dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(kept)))),
+            python=dataclasses.replace(
+                snapshot.python,
+                packages=tuple(
+                    dataclasses.replace(p, artifact=None) if p.name in names else p for p in snapshot.python.packages
+                ),
+            ),
+        )
+        try:
+            self.size = len(lockfile.dumps(base).encode("utf-8", "surrogatepass"))
+        except LockTooLargeError as exc:
+            self.size = exc.size
+        self.pending = {p.name: self._least(p) for p in todo}
+
+    @staticmethod
+    def _least(pkg: PythonPackage) -> int:
+        if pkg.conda_layer or pkg.source.kind in ("vcs", "directory"):
+            return 0  # skipped or kept: nothing added
+        note = f'"{WARNING_PREFIX}{pkg.name} {pkg.version}: "'
+        return min(_ARTIFACT_LEAST + 64, len(note.encode("utf-8", "surrogatepass")))
+
+    def add(self, pkg: PythonPackage, outcome: PinOutcome) -> None:
+        least = self.pending.pop(pkg.name, 0)
+        art = outcome.artifact
+        if outcome.status == "pinned" and art is not None:
+            least = _ARTIFACT_LEAST + len(art.sha256)
+            if art.filename:
+                least += _FILENAME_LEAST + len(art.filename.encode("utf-8", "surrogatepass"))
+        self.size += least
+
+    def over(self) -> bool:
+        return self.size + sum(self.pending.values()) > self.cap
+
+    def check(self, left: str) -> None:
+        least = self.size + sum(self.pending.values())
+        if least > self.cap:
+            from ..errors import LockTooLargeError
+
+            said = _readlimits.too_large("the pinned lock", least, self.cap, at_least=True, left=left)
+            raise LockTooLargeError(said, least, self.cap)
+
+
 def pin(
     snapshot: Snapshot,
     config: IndexConfig | None = None,
@@ -2268,6 +2332,7 @@ def pin(
     project_dir: Path | None = None,
     allow_urls: Sequence[str] = (),
     offline: bool = False,
+    written: bool = False,
 ) -> PinResult:
     """The snapshot with ``artifact`` filled for every package that can be pinned, and each outcome.
 
@@ -2276,7 +2341,9 @@ def pin(
     recorded by its label (``located``). Packages that already carry an artifact are kept as they are. The
     reasons for unpinned packages are also written to the lock's warnings (``pin: NAME VERSION: reason``),
     replacing those of an earlier pin. ``offline``: nothing but the configured find-links folders on this machine
-    and the download cache is read (``bundle --offline``).
+    and the download cache is read (``bundle --offline``). ``written``: the pinned lock is to be written (``pin``,
+    ``capture --pin``, ``bundle``), and is refused (``LockTooLargeError``) before the downloads, or as soon as they
+    make it, where it would pass the size limit a lock is read under (``_SizeBound``); ``export --pin`` writes none.
     """
     pinner = Pinner(
         config or read_pip_config(),
@@ -2293,8 +2360,31 @@ def pin(
         for p in snapshot.python.packages
         if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))
     ]
+    bound = _SizeBound(snapshot, todo) if written else None
+    if bound is not None:
+        bound.check("nothing downloaded, nothing written")
+    counting = threading.Lock()
+    over = threading.Event()
+
+    def one(pkg: PythonPackage) -> PinOutcome | None:
+        # Counted in the worker, so that no package is started once the files pinned pass the limit, however
+        # late the main thread would see them.
+        if over.is_set():
+            return None
+        outcome = pinner.pin_one(pkg)
+        if bound is not None:
+            with counting:
+                bound.add(pkg, outcome)
+                if bound.over():
+                    over.set()
+        return outcome
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = dict(zip((p.name for p in todo), pool.map(pinner.pin_one, todo), strict=True))
+        done = list(pool.map(one, todo))
+    if bound is not None:
+        left = sum(outcome is None for outcome in done)
+        bound.check(f"stopped with {left} of {len(todo)} packages still to pin, nothing written")
+    results = {p.name: outcome for p, outcome in zip(todo, done, strict=True) if outcome is not None}
     unreachable: list[str] = []
     refused: list[str] = []  # pinned, but bundle reads the file only with --allow-url: said now, not by bundle alone
     # As capture and import write them: the roots as labels, the login and host names hidden (docs/lockfile.md).

@@ -141,7 +141,11 @@ def run(args: argparse.Namespace) -> int:
 
         root = captured.project_root  # the root the capture wrote {project} for: pin writes it the same way
         pinned = pin(
-            snapshot, read_pip_config(), project_dir=Path(root) if root else None, allow_urls=tuple(args.allow_url)
+            snapshot,
+            read_pip_config(),
+            project_dir=Path(root) if root else None,
+            allow_urls=tuple(args.allow_url),
+            written=True,
         )
         snapshot = pinned.snapshot
         found_by = pinned.find_links_hint()

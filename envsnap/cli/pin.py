@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         project_dir=project,
         allow_urls=tuple(args.allow_url),
+        written=True,
     )
     debs: tuple[DebOutcome, ...] = ()
     if not args.no_system_packages:

@@ -806,6 +806,61 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_download(
     assert (tmp_path / "afile").read_text() == "kept\n" and lock_path.read_bytes() == before
 
 
+def _pin_env(monkeypatch: pytest.MonkeyPatch, index: str) -> None:
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+
+
+def test_a_pin_that_must_pass_the_size_limit_is_refused_before_any_download(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock near ``ENVSNAP_MAX_LOCK_BYTES`` whose packages to pin each add at least a file's hash or a warning
+    was pinned whole (every index read, every file downloaded), then refused as over the limit. What every package
+    must add is counted first: over the limit, one line, exit 2, nothing downloaded, the lock as it was."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    _pin_env(monkeypatch, pep503_index(tmp_path / "index", [wheel]))
+    packages = [PythonPackage(name=f"pkg{i:03d}", version="1.0", wheel_tags=(TAG,)) for i in range(300)]
+    lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0"), *packages), tmp_path / "envsnap.lock")
+    before = lock_path.read_bytes()
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", str(len(before) + 1000))
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--no-system-packages")
+    assert result.code == 2, result  # type: ignore[attr-defined]
+    err = result.err  # type: ignore[attr-defined]
+    assert err.startswith("envsnap: error: the pinned lock would be at least ") and len(err.splitlines()) == 1, err
+    assert f"over the limit of {len(before) + 1000} bytes" in err and "nothing downloaded, nothing written" in err
+    assert not (tmp_path / "cache").exists()
+    assert lock_path.read_bytes() == before
+
+
+def test_a_pin_that_passes_the_size_limit_stops_downloading_when_it_does(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the first count cannot tell (a file pinned adds more than its hash), the files pinned are counted as
+    they come: past the limit, the downloads still to start are not started, and nothing is written."""
+    wheels = [make_wheel(tmp_path / "build", f"pkg{i:02d}", "1.0") for i in range(40)]
+    _pin_env(monkeypatch, pep503_index(tmp_path / "index", wheels))
+    packages = [package_for(w, f"pkg{i:02d}", "1.0") for i, w in enumerate(wheels)]
+    lock_path = lockfile.dump(lock_of(*packages), tmp_path / "envsnap.lock")
+    before = lock_path.read_bytes()
+    limit = len(before) + 40 * 20 + 300  # passes the first count; four files pinned pass the limit
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", str(limit))
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--no-system-packages")
+    assert result.code == 2, result  # type: ignore[attr-defined]
+    err = result.err  # type: ignore[attr-defined]
+    assert err.startswith("envsnap: error: the pinned lock would be at least ") and len(err.splitlines()) == 1, err
+    assert f"over the limit of {limit} bytes" in err and "nothing written" in err, err
+    downloaded = list((tmp_path / "cache").rglob("*.whl"))
+    assert 0 < len(downloaded) <= 4 + 8, (downloaded, err)  # and those the 8 workers had started
+    assert lock_path.read_bytes() == before
+    # export --pin writes no lock: its pinning is not bounded by the lock's limit.
+    out = tmp_path / "requirements.txt"
+    result = cli("export", lock_path, "--format", "requirements", "--pin", "-o", out)
+    assert result.code == 0, result  # type: ignore[attr-defined]
+    assert out.read_text().count("--hash=sha256:") == 40
+
+
 def test_capture_pin_flag(
     tmp_path: Path, cli: Callable[..., object], make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
