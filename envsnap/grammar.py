@@ -719,10 +719,24 @@ def is_table_path(text: str) -> bool:
 
 def is_location(text: str) -> bool:
     """Where a file was found: a URL a lock may record, or a local path (display only; never an option). Neither
-    holds a bidirectional formatting character: the index is written into requirements files and pylock.toml."""
+    holds a bidirectional formatting character: the index is written into requirements files and pylock.toml.
+
+    A text with a scheme (``://``) is a URL, and only one a lock may record (no space): every export reads such an
+    index as an index URL (``interchange.is_find_links``), and pylock's ``index`` is one (PEP 751), so
+    ``https://h/simple/ --trusted-host evil`` is no path with a space but a URL the lock is refused for."""
     if has_bidi(text) or leaves_project(text):
         return False
-    return is_lock_url(text) or (is_text(text, 1024) and text[:1] not in ("", "-") and text == text.strip())
+    if "://" in text:
+        return is_lock_url(text)
+    return is_text(text, 1024) and text[:1] not in ("", "-") and text == text.strip()
+
+
+def location_refused_reason(text: str) -> str:
+    """The rule an index ``is_location`` refuses breaks: a URL's (``lock_url_reason``, else the rules a lock's URL
+    keeps) where it has a scheme, else a ``{project}`` path leaving the project (``leaves_project_reason``)."""
+    if "://" in text:
+        return lock_url_reason(text) or f"a URL: {LOCK_URL_RULES}"
+    return leaves_project_reason(text)
 
 
 def is_remote(text: str) -> bool:

@@ -1202,7 +1202,7 @@ _URL = dataclasses.replace(
     _s(grammar.is_lock_url, f"URL ({grammar.LOCK_URL_RULES})"),
     why=grammar.lock_url_reason,
 )
-_LOCATION = dataclasses.replace(_s(grammar.is_location, "index URL or path"), why=grammar.leaves_project_reason)
+_LOCATION = dataclasses.replace(_s(grammar.is_location, "index URL or path"), why=grammar.location_refused_reason)
 
 
 def _channel(*, empty: bool) -> Rule:

@@ -92,6 +92,35 @@ def test_bad_input_is_one_line(cli: Callable[..., Any], lock: Path, tmp_path: Pa
         assert len(result.err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("fmt", list(export.REGISTRY))
+def test_an_index_with_a_url_scheme_is_one_url_or_the_lock_is_refused(
+    cli: Callable[..., Any], tmp_path: Path, fmt: str
+) -> None:
+    """``artifact.index = "https://h/simple/ --trusted-host evil"`` loaded as a local path (the field allows one with
+    a space), and pylock (whose ``index`` PEP 751 makes a URL), cyclonedx, json and the appendix wrote it as it was.
+    An index with a scheme (``://``), which every export reads as an index URL, is a URL a lock may record, or the
+    lock is refused where it is read: one line, exit 2, nothing written, whatever the format. A folder with a space
+    (``/opt/my wheels``) is still a path."""
+    from testutil import sample_lock
+
+    from envsnap.model import Artifact
+
+    def lock_with(index: str, name: str) -> Path:
+        art = Artifact("demo-1.0-py3-none-any.whl", "https://h/files/demo-1.0-py3-none-any.whl", "a" * 64, index=index)
+        return lockfile.dump(sample_lock(PythonPackage("demo", "1.0", artifact=art)), tmp_path / name)
+
+    bad = lock_with("https://h/simple/ --trusted-host evil", "bad.lock")
+    out = tmp_path / "out"
+    result = cli("export", bad, "--format", fmt, "-o", out)
+    assert result.code == 2, result
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "python.packages[0].artifact.index: not a valid index URL or path (a URL: " in result.err, result.err
+    assert "'https://h/simple/ --trusted-host evil'" in result.err, result.err
+    assert not out.exists()
+    good = lock_with("/opt/my wheels", "good.lock")
+    assert lockfile.load(good).package("demo").artifact.index == "/opt/my wheels"  # type: ignore[union-attr]
+
+
 def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) -> None:
     from envsnap.cli.export import write
     from envsnap.errors import ExportError
