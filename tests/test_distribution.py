@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from testutil import uv_off_path
 
 from envsnap._defaults import DISTRIBUTION, install_hint
 from envsnap._toml import tomllib
@@ -50,12 +51,7 @@ def test_the_install_command_names_the_interpreter_envsnap_runs_on(
         "uv pip install --python '/home/me/my env/bin/python' 'envsnap-lock[conda-lock]'"
     )
     # envsnap's uv off PATH (pipx's venv, one not activated): named by its path, quoted, so the command runs.
-    own = tmp_path / "my env" / "bin" / "uv"
-    own.parent.mkdir(parents=True)
-    own.write_text("#!/bin/sh\n")
-    own.chmod(0o755)
-    monkeypatch.setenv("ENVSNAP_UV", str(own))
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    own = uv_off_path(monkeypatch, tmp_path / "my env")
     assert install_hint("sbom") == f"{shlex.quote(str(own))} pip install --python '/home/me/my env/bin/python' " + (
         "'envsnap-lock[sbom]'"
     )

@@ -47,6 +47,19 @@ def uv_bin() -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
+def uv_off_path(monkeypatch: Any, folder: Path, script: str = "#!/bin/sh\n") -> Path:
+    """envsnap's own uv at ``folder/bin/uv`` and off PATH (``PATH=/usr/bin:/bin``), as where envsnap was installed
+    with pipx or into a venv not activated: the uv it runs (``ENVSNAP_UV``), which a printed command must name by
+    its path. Returns that path."""
+    own = folder / "bin" / "uv"
+    own.parent.mkdir(parents=True)
+    own.write_text(script)
+    own.chmod(0o755)
+    monkeypatch.setenv("ENVSNAP_UV", str(own))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    return own
+
+
 def assert_complete_family(registry: Any, package: ModuleType) -> None:
     """A plug-in family's registry holds an instance of its abstract base for every module of the package (none
     left out of the declared list), each with every hook implemented and its own name."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from compat_builders import pkg, torch_cu
-from testutil import python_at, sample_lock, sample_python
+from testutil import python_at, sample_lock, sample_python, uv_off_path
 
 from envsnap import lockfile
 from envsnap.model import Conda, CondaPackage, Snapshot
@@ -384,12 +384,7 @@ def test_the_python_remedy_names_the_uv_envsnap_runs_where_path_has_none(
 ) -> None:
     """envsnap installed with pipx runs the uv beside its interpreter, off PATH: the python finding's remedy said
     ``to get one: uv python install X.Y.Z``, not found as written. It names that uv by its path, quoted."""
-    own = tmp_path / "pipx venv" / "bin" / "uv"
-    own.parent.mkdir(parents=True)
-    own.write_text("#!/bin/sh\nexit 2\n")
-    own.chmod(0o755)
-    monkeypatch.setenv("ENVSNAP_UV", str(own))
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    own = uv_off_path(monkeypatch, tmp_path / "pipx venv", "#!/bin/sh\nexit 2\n")
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
     major, minor, *_ = here.python.version.split(".")
     path = write(tmp_path, with_python_version(here, f"{major}.{minor}.999"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from testutil import uv_off_path
 
 from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
 from envsnap.rebuild._editable import editable_notes
@@ -48,12 +49,7 @@ def test_the_command_names_the_uv_envsnap_runs_where_path_has_none(
 ) -> None:
     """envsnap installed with pipx runs the uv beside its interpreter, off PATH: the note's ``uv pip install`` was
     not found when run as written. It names that uv by its path, quoted."""
-    own = tmp_path / "pipx venv" / "bin" / "uv"
-    own.parent.mkdir(parents=True)
-    own.write_text("#!/bin/sh\n")
-    own.chmod(0o755)
-    monkeypatch.setenv("ENVSNAP_UV", str(own))
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    own = uv_off_path(monkeypatch, tmp_path / "pipx venv")
     [note] = editable_notes(_lock("file:///etc"), tmp_path / "proj", Path("/e/bin/python"))
     assert f"`'{own}' pip install --python /e/bin/python --no-deps -e DIR`" in note, note
 
