@@ -296,6 +296,17 @@ def is_deb_filename(text: str) -> bool:
     return is_base_name(text) and _DEB_FILE.fullmatch(text) is not None
 
 
+# What pip replaces in a requirements file before it reads a line (and conda hands it from an environment.yml):
+# ``${NAME}`` by that environment variable (pip's ``ENV_VAR_RE``), with no way to write it literally.
+_PIP_VARIABLE = LazyPattern(r"\$\{[A-Z0-9_]+\}")
+
+
+def pip_variable(text: str) -> str:
+    """The first ``${NAME}`` in ``text`` that pip replaces by an environment variable; "" for none."""
+    m = _PIP_VARIABLE.search(text) if "${" in text else None
+    return m.group(0) if m is not None else ""
+
+
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
     """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters, whitespace or
     bidirectional formatting characters (no IRI may hold one, RFC 3987: a file shows the URL reordered), no host or

@@ -172,16 +172,15 @@ def requirement_hash(algorithm: str, value: str) -> str:
     return f"--hash={grammar.require(bool(ok), 'hash for a requirements file', f'{algorithm}:{value}')}"
 
 
-# What pip reads in a requirements file (and what conda hands it from an environment.yml) before the line's own
-# syntax: ``${NAME}`` is replaced by that environment variable (pip's ``ENV_VAR_RE``), with no way to write it
-# literally; and the file is split with ``str.splitlines``, which also ends a line at U+2028 and U+2029.
-_PIP_EXPANDED = re.compile(r"\$\{[A-Z0-9_]+\}|[\u2028\u2029]")
+# What pip reads in a requirements file before the line's own syntax: a ``${NAME}`` (``grammar.pip_variable``); and the
+# file is split with ``str.splitlines``, which also ends a line at U+2028 and U+2029.
+_LINE_SEPARATORS = re.compile(r"[\u2028\u2029]")
 
 
 def _pip_reads_as_written(text: str) -> bool:
     """No control character, no line separator and no ``${NAME}``: a value pip reads as it is written (a lock's
     URL ``https://host/${AWS_SECRET_ACCESS_KEY}/simple`` would send the installer's secret to that host)."""
-    return not has_control(text) and _PIP_EXPANDED.search(text) is None
+    return not has_control(text) and not grammar.pip_variable(text) and _LINE_SEPARATORS.search(text) is None
 
 
 def requirement_url(url: str) -> str:

@@ -70,6 +70,21 @@ _IGNORED_OPTIONS = (
     "--config-settings",
 )
 
+_EXPANDED = (
+    "an environment variable pip expands when it reads the file, and envsnap records no variable's value (it may be a "
+    "secret)"
+)
+
+
+def _variable_in(value: str) -> str:
+    """The first ``${NAME}`` pip would expand in ``value`` where the lock would record it: "" for none, or one only in a
+    URL's login or secret query, which the lock never records (``importers.without_credentials``)."""
+    if "${" not in value:
+        return ""
+    # A requirement is one word of the options: ``name @ URL ; marker``.
+    found = (grammar.pip_variable(strip_credentials(w) if "://" in w else w) for w in value.split())
+    return next((v for v in found if v), "")
+
 
 @dataclass
 class _Line:
@@ -270,7 +285,15 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
             f"{origin}:{line.number}: {option}: the URL holds a control or bidirectional formatting character, which "
             "no index URL does"
         )
-    if option in ("-i", "--index-url"):
+    variable = _variable_in(value) if option in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") else ""
+    if variable and option in ("-i", "--index-url"):
+        raise LockImportError(
+            f"{origin}:{line.number}: {option} holds {variable}, {_EXPANDED}: without the index every package is on, "
+            "the lock would name another (write the URL out)"
+        )
+    if variable:  # not read (its value may be a secret) nor recorded as written (a folder named ``${PIP_TOKEN}``)
+        state.warnings.append(f"import: line {line.number}: {option} is not recorded: it holds {variable}, {_EXPANDED}")
+    elif option in ("-i", "--index-url"):
         state.index_url = value.rstrip("/")
     elif option == "--extra-index-url":
         state.extra_index_urls.append(value.rstrip("/"))
@@ -306,6 +329,11 @@ def option_apart(words: list[str]) -> list[str]:
 
 def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> PythonPackage | None:
     where = f"{origin}:{line.number}"
+    variable = next((v for v in map(_variable_in, words) if v), "")
+    if variable:
+        raise LockImportError(
+            f"{where}: the requirement holds {variable}, {_EXPANDED}: the lock cannot say where it comes from"
+        )
     hashes = [w.split("=", 1)[1] if "=" in w else "" for w in words if w.startswith("--hash")]
     words = [w for w in words if not w.startswith("--hash")]
     if not words:

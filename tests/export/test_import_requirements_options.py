@@ -1,0 +1,103 @@
+"""What a requirements file says that the lock cannot record: pip's ``${VAR}`` environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap import lockfile
+
+H = "c" * 64
+
+
+def warnings_of(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning:")]
+
+
+def test_an_extra_index_holding_an_environment_variable_is_named_and_not_recorded(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--extra-index-url ${PIP_TOKEN}`` was recorded as ``index = "${PIP_TOKEN}"``, a local folder. pip expands the
+    variable when it reads the file; envsnap reads no variable's value (it may be a secret) and records no
+    placeholder: the option is named in one warning and the package is recorded on the file's other indexes."""
+    monkeypatch.setenv("PIP_TOKEN", "s3cret-value")
+    path = tmp_path / "r.txt"
+    path.write_text(
+        "--extra-index-url ${PIP_TOKEN}\n-f https://host/${WHEELS}/links\n"
+        f"--extra-index-url https://host/${{PATH_PART}}/simple\nnumpy==1.26.4 --hash=sha256:{H}\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    why = (
+        "an environment variable pip expands when it reads the file, and envsnap records no variable's value "
+        "(it may be a secret)"
+    )
+    assert warnings_of(result.err) == [
+        f"warning: import: line 1: --extra-index-url is not recorded: it holds ${{PIP_TOKEN}}, {why}",
+        f"warning: import: line 2: -f is not recorded: it holds ${{WHEELS}}, {why}",
+        f"warning: import: line 3: --extra-index-url is not recorded: it holds ${{PATH_PART}}, {why}",
+    ]
+    text = (tmp_path / "out.lock").read_text()
+    assert "${" not in text.replace("${PIP_TOKEN}", "").replace("${WHEELS}", "").replace("${PATH_PART}", "")
+    assert "s3cret" not in text
+    lock = lockfile.load(tmp_path / "out.lock")
+    (pkg,) = lock.python.packages
+    assert pkg.artifact is not None and pkg.artifact.index == "https://pypi.org/simple"
+
+
+def test_a_variable_in_an_index_urls_login_is_left_out_with_the_login(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """``https://${USER}:${TOKEN}@host/simple``, a private index's usual form: the login is never recorded, so the
+    index is, without it."""
+    path = tmp_path / "r.txt"
+    path.write_text(f"--index-url https://${{USER}}:${{TOKEN}}@host/simple\nnumpy==1.26.4 --hash=sha256:{H}\n")
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    assert "${" not in (tmp_path / "out.lock").read_text()
+    (pkg,) = lockfile.load(tmp_path / "out.lock").python.packages
+    assert pkg.artifact is not None and pkg.artifact.index == "https://host/simple"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "--index-url https://host/${PATH_PART}/simple",
+            "r.txt:1: --index-url holds ${PATH_PART}, an environment variable pip expands when it reads the file, "
+            "and envsnap records no variable's value (it may be a secret): without the index every package is on, "
+            "the lock would name another (write the URL out)",
+        ),
+        (
+            f"pkg @ https://${{HOST}}/pkg-1.0-py3-none-any.whl --hash=sha256:{H}",
+            "r.txt:1: the requirement holds ${HOST}, an environment variable pip expands when it reads the file, and "
+            "envsnap records no variable's value (it may be a secret): the lock cannot say where it comes from",
+        ),
+        (
+            "-e ${SRC}/proj",
+            "r.txt:1: the requirement holds ${SRC}, an environment variable pip expands when it reads the file, and "
+            "envsnap records no variable's value (it may be a secret): the lock cannot say where it comes from",
+        ),
+    ],
+)
+def test_an_index_or_requirement_holding_an_environment_variable_is_refused(
+    tmp_path: Path, cli: Callable[..., Any], line: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "r.txt"
+    path.write_text(f"{line}\nsix==1.16.0 --hash=sha256:{H}\n")
+    result = cli("import", "r.txt", "-o", tmp_path / "out.lock")
+    assert (result.code, result.err) == (2, f"envsnap: error: {message}\n")
+    assert not (tmp_path / "out.lock").exists()
+
+
+def test_a_requirement_url_with_a_variable_only_in_its_login_is_recorded_without_it(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text(f"pkg @ https://${{U}}:${{T}}@host/pkg-1.0-py3-none-any.whl --hash=sha256:{H}\n")
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    (pkg,) = lockfile.load(tmp_path / "out.lock").python.packages
+    assert pkg.source.url == "https://host/pkg-1.0-py3-none-any.whl"
