@@ -58,17 +58,29 @@ if TYPE_CHECKING:
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
-_IGNORED_OPTIONS = (
-    "--no-binary",
-    "--only-binary",
-    "--prefer-binary",
-    "--pre",
-    "--trusted-host",
-    "--require-hashes",
-    "--no-index",
-    "--use-feature",
-    "--config-settings",
+# The options pip reads from a requirements file that the lock does not record, and why (each named in a warning).
+_WHICH_FILES = (
+    "which files pip may take (a wheel or a source archive) is not recorded: a rebuild installs any file the "
+    "package's hashes name, so it may install a wheel where pip built from source, or the reverse"
 )
+_NOT_RECORDED = {
+    "--no-binary": _WHICH_FILES,
+    "--only-binary": _WHICH_FILES,
+    "--prefer-binary": _WHICH_FILES,
+    "--config-settings": (
+        "the settings pip passes to a build are not recorded: a package a rebuild builds from source is built "
+        "without them, so a rebuild may build it differently"
+    ),
+    "--pre": "it lets pip choose a pre-release, and each requirement here is pinned",
+    "--trusted-host": (
+        "a rebuild checks every index's TLS certificate (configure pip with PIP_TRUSTED_HOST where one cannot be)"
+    ),
+    "--require-hashes": "a rebuild checks every file against the hash the lock records for it",
+    "--use-feature": "a rebuild turns on no pip feature from the lock",
+    "--no-index": (
+        "the lock records the indexes and --find-links locations the file names, where `envsnap pin` and a rebuild look"
+    ),
+}
 
 _EXPANDED = (
     "an environment variable pip expands when it reads the file, and envsnap records no variable's value (it may be a "
@@ -311,7 +323,9 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
         )
     elif option in ("-f", "--find-links"):
         state.find_links.append(_find_links_location(value, state.folder))
-    elif not option.startswith(_IGNORED_OPTIONS):
+    elif option in _NOT_RECORDED:
+        state.warnings.append(f"import: line {line.number}: {option} is not recorded: {_NOT_RECORDED[option]}")
+    else:
         raise LockImportError(f"{origin}:{line.number}: unsupported option {_cut(option)}")
 
 

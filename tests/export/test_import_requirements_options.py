@@ -1,4 +1,5 @@
-"""What a requirements file says that the lock cannot record: pip's ``${VAR}`` environment variables."""
+"""What a requirements file says that the lock cannot record: pip's ``${VAR}`` environment variables, and the options
+that change how pip installs (``--no-binary``, ``--config-settings``, ``--trusted-host`` ...)."""
 
 from __future__ import annotations
 
@@ -101,3 +102,33 @@ def test_a_requirement_url_with_a_variable_only_in_its_login_is_recorded_without
     assert result.code == 0, result.err
     (pkg,) = lockfile.load(tmp_path / "out.lock").python.packages
     assert pkg.source.url == "https://host/pkg-1.0-py3-none-any.whl"
+
+
+def test_each_option_the_lock_does_not_record_is_named_in_a_warning(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """``--no-binary :all:``, ``--config-settings``, ``--trusted-host`` and the rest were dropped without a word."""
+    path = tmp_path / "r.txt"
+    path.write_text(
+        "--no-binary :all:\n--only-binary=numpy\n--prefer-binary\n--config-settings x=y\n--pre\n--trusted-host h\n"
+        f"--require-hashes\n--use-feature=truststore\n--no-index\nnumpy==1.26.4 --hash=sha256:{H}\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    said = warnings_of(result.err)
+    options = [
+        "--no-binary",
+        "--only-binary",
+        "--prefer-binary",
+        "--config-settings",
+        "--pre",
+        "--trusted-host",
+        "--require-hashes",
+        "--use-feature",
+        "--no-index",
+    ]
+    expected = [[f"line {n}", f"{option} is not recorded"] for n, option in enumerate(options, 1)]
+    assert [w.split(": ")[2:4] for w in said] == expected
+    assert "a rebuild may build it differently" in said[3]
+    assert "may install a wheel where pip built from source" in said[0]
+    path.write_text(f"--pre-release\nnumpy==1.26.4 --hash=sha256:{H}\n")  # no option pip has
+    result = cli("import", path, "-o", tmp_path / "bad.lock")
+    assert (result.code, result.err) == (2, f"envsnap: error: {path}:1: unsupported option --pre-release\n")
