@@ -45,6 +45,7 @@ from .reports import PythonReport, top_level_modules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..compare.verdict import Difference
     from ..probes.hostlibs import PackageDatabase
     from . import data as data_mod
 
@@ -241,11 +242,16 @@ def relative_to_root(path: Path, root: Path) -> str:
 
 def findings(report: Any) -> list[tuple[bool, str]]:
     """verify's mismatches and warnings as (is a mismatch, line), secrets removed."""
+    return [(bad, line) for bad, line, _ in differences_found(report.differences)]
+
+
+def differences_found(differences: Iterable[Difference]) -> list[tuple[bool, str, Difference]]:
+    """``findings``, each with the difference it says."""
     from ..compare.verify import INFO, MISMATCH
 
     return [
-        (d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"))
-        for d in report.differences
+        (d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"), d)
+        for d in differences
         if d.severity != INFO
     ][:MAX_DRIFT_LINES]
 

@@ -33,14 +33,15 @@ from ..probes.project import drift, envsnap_commits, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from ..report import counted
 from . import data as data_mod
-from .assemble import findings, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
+from .assemble import differences_found, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
 from .record import Command, Data, RecordError, RunRecord, Variable, inner_places, labelled_word, path_end
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..model import Gpu
+    from ..compare.verdict import Difference
+    from ..model import Gpu, Snapshot
 
 DOCKER_VERIFY_TIMEOUT = 600
 # A device ``--gpus`` may name: an index, or a GPU or MIG device's UUID (as nvidia-smi -L prints it).
@@ -354,6 +355,7 @@ def check_environment(
     if why:
         digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest}; {why})")
+    found: Sequence[tuple[bool, str, Difference | None]]
     if in_docker is not None:
         try:
             found = _verify_in_docker(in_docker, lock_file, gpus, variables)
@@ -375,18 +377,42 @@ def check_environment(
                     "it runs in cannot be checked (make it, or pass --python PATH)",
                 ),
             )
-        found = findings(verify(snapshot, environment=python_target(command, python), environ=environ))
+        found = differences_found(
+            verify(snapshot, environment=python_target(command, python), environ=environ).differences
+        )
     # The run's own findings against the lock (its drift: a variable set, a package upgraded) are what the run
     # had; a captured lock holds the run's variables already. What differs from those is a difference from the
     # run, a warning included: a PYTHONHASHSEED or an OMP_NUM_THREADS the rerun lacks changes the outputs.
     had = set(env.drift)
-    now = {line for _, line in found}
-    new = [line for _, line in found if line not in had]
+    now = {line for _, line, _ in found}
+    new = [line for _, line, _ in found if line not in had]
     gone = [line for line in env.drift if line not in now]
-    state = DIFFERS if lines or new or gone or any(bad for bad, _ in found) else SAME
-    lines.extend(line if line in had else f"{line} (here, not in the run)" for _, line in found)
+    state = DIFFERS if lines or new or gone or any(bad for bad, _, _ in found) else SAME
+    # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else.
+    lines.extend(
+        line if line in had else _new_here(line, diff, snapshot if not why else None) for _, line, diff in found
+    )
     lines.extend(f"{line} (in the run, not here)" for line in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
+
+
+def _new_here(line: str, diff: Difference | None, runs_lock: Snapshot | None) -> str:
+    """A finding here that the run did not have. A variable the run's own lock records is said as verify says one
+    against a lock, the run in the lock's place, since the run had the lock's value (``value A -> (none) (set in the
+    run, as its lock records; not set here)``); it read ``(not set here) (here, not in the run)``, as if the value
+    were here. Anything else ends ``(here, not in the run)``."""
+    from .._privacy import redact_secrets
+
+    if diff is None or runs_lock is None or diff.area != "environment" or diff.what != "value":
+        return f"{line} (here, not in the run)"
+    had = runs_lock.environment.get(diff.subject)
+    run = "not set in the run" if had is None else "empty in the run" if not had else "set in the run"
+    if diff.actual:
+        here = "another value here" if had else "set here"
+    else:  # verify tells unset from empty in its note, as the value alone cannot
+        here = "not set here" if diff.note.endswith("not set here") else "empty here"
+    said = dataclasses.replace(diff, note=f"{run}, as its lock records; {here}")
+    return redact_secrets(f"{said.severity}: {said.area}: {said.describe()}")
 
 
 # What the docker client itself reads from its environment (which engine, its config, its TLS files, where its
@@ -445,7 +471,7 @@ def docker_gpu_words(gpus: str, variables: Sequence[Variable]) -> list[str]:
 
 def _verify_in_docker(
     image: str, lock_file: Path, gpus: str = "", variables: Sequence[Variable] = ()
-) -> list[tuple[bool, str]]:
+) -> list[tuple[bool, str, Difference | None]]:
     from .. import sinks
 
     res = _runner.run(
@@ -490,7 +516,7 @@ def _verify_in_docker(
         raise EnvsnapError(
             f"--in-docker {image}: envsnap verify in the image gave no report: {_docker_error(res.stderr)}"
         ) from None
-    return [(d.get("severity") == "mismatch", _docker_line(d)) for d in diffs]
+    return [(d.get("severity") == "mismatch", _docker_line(d), _docker_difference(d)) for d in diffs]
 
 
 # ``docker run``'s exit status when the image has no such program ("exec: ...: executable file not found").
@@ -569,15 +595,23 @@ def require_image(image: str, env: Mapping[str, str]) -> None:
     )
 
 
-def _docker_line(d: dict[str, object]) -> str:
-    """A difference of ``verify --json`` in the image as ``envsnap run`` wrote the run's drift (``findings``), so
-    that the two compare; in the old words when its fields are not a difference's."""
-    from .._privacy import redact_secrets
+def _docker_difference(d: dict[str, object]) -> Difference | None:
+    """A difference of ``verify --json`` in the image; None when its fields are not a difference's."""
     from ..compare.verdict import Difference
 
     names = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause")
     if all(isinstance(d.get(n, ""), str) for n in names):
-        diff = Difference(**{n: str(d.get(n, "")) for n in names})
+        return Difference(**{n: str(d.get(n, "")) for n in names})
+    return None
+
+
+def _docker_line(d: dict[str, object]) -> str:
+    """A difference of ``verify --json`` in the image as ``envsnap run`` wrote the run's drift (``findings``), so
+    that the two compare; in the old words when its fields are not a difference's."""
+    from .._privacy import redact_secrets
+
+    diff = _docker_difference(d)
+    if diff is not None:
         return redact_secrets(f"{diff.severity}: {diff.area}: {diff.describe()}")
     return (
         f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
