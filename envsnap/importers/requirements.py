@@ -71,6 +71,10 @@ _NOT_RECORDED = {
         "the settings pip passes to a build are not recorded: a package a rebuild builds from source is built "
         "without them, so a rebuild may build it differently"
     ),
+    "--global-option": (
+        "the options pip passes to a setup.py build are not recorded: a package a rebuild builds from source is built "
+        "without them, so a rebuild may build it differently"
+    ),
     "--pre": "it lets pip choose a pre-release, and each requirement here is pinned",
     "--trusted-host": (
         "a rebuild checks every index's TLS certificate (configure pip with PIP_TRUSTED_HOST where one cannot be)"
@@ -81,6 +85,7 @@ _NOT_RECORDED = {
         "the lock records the indexes and --find-links locations the file names, where `envsnap pin` and a rebuild look"
     ),
 }
+_PER_REQUIREMENT = ("--config-settings", "--global-option")  # what pip reads after a requirement, --hash aside
 
 _EXPANDED = (
     "an environment variable pip expands when it reads the file, and envsnap records no variable's value (it may be a "
@@ -341,6 +346,23 @@ def option_apart(words: list[str]) -> list[str]:
     return words
 
 
+def _without_build_options(words: list[str], line: _Line, state: _State) -> list[str]:
+    """``words`` without the build options pip reads after a requirement (``--config-settings KEY=VALUE``, with its
+    value apart or after ``=``), each named in a warning as on a line of its own."""
+    kept: list[str] = []
+    skip = False
+    for i, word in enumerate(words):
+        option = word.partition("=")[0]
+        if skip:
+            skip = False
+        elif i and option in _PER_REQUIREMENT:
+            state.warnings.append(f"import: line {line.number}: {option} is not recorded: {_NOT_RECORDED[option]}")
+            skip = "=" not in word
+        else:
+            kept.append(word)
+    return kept
+
+
 def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> PythonPackage | None:
     where = f"{origin}:{line.number}"
     variable = next((v for v in map(_variable_in, words) if v), "")
@@ -348,6 +370,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         raise LockImportError(
             f"{where}: the requirement holds {variable}, {_EXPANDED}: the lock cannot say where it comes from"
         )
+    words = _without_build_options(words, line, state)
     hashes = [w.split("=", 1)[1] if "=" in w else "" for w in words if w.startswith("--hash")]
     words = [w for w in words if not w.startswith("--hash")]
     if not words:

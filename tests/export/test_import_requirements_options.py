@@ -132,3 +132,21 @@ def test_each_option_the_lock_does_not_record_is_named_in_a_warning(tmp_path: Pa
     path.write_text(f"--pre-release\nnumpy==1.26.4 --hash=sha256:{H}\n")  # no option pip has
     result = cli("import", path, "-o", tmp_path / "bad.lock")
     assert (result.code, result.err) == (2, f"envsnap: error: {path}:1: unsupported option --pre-release\n")
+
+
+def test_a_build_option_on_a_requirements_line_is_named_in_a_warning(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """``numpy==1.26.4 --config-settings x=y --hash=...``, pip's per-requirement form, was refused as "not a
+    requirement: Expected comma ...". It is named as the option on a line of its own is, and the pin recorded."""
+    path = tmp_path / "r.txt"
+    path.write_text(
+        f"numpy==1.26.4 --config-settings x=y --hash=sha256:{H}\nsix==1.16.0 --config-settings=a=b --hash=sha256:{H}\n"
+    )
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result.err
+    said = warnings_of(result.err)
+    assert [w.split(": ")[2:4] for w in said] == [
+        ["line 1", "--config-settings is not recorded"],
+        ["line 2", "--config-settings is not recorded"],
+    ]
+    lock = lockfile.load(tmp_path / "out.lock")
+    assert [(p.name, p.version) for p in lock.python.packages] == [("numpy", "1.26.4"), ("six", "1.16.0")]
