@@ -247,12 +247,18 @@ def activate_python(python: str, get: str = "") -> str:
     )
 
 
-def no_image(lock: Snapshot, target: Target) -> bool:
-    """Whether ``target`` is a container of which no image is made for ``lock``: ``rebuild --target docker`` refuses
-    the lock as it reads it (another OS than Linux, musl, a conda environment), which the platform rule fails in the
-    rebuild's words. The rules that judge what the image would hold (its Python, the wheels installed in it, its
-    glibc) are then not judged and give no finding, as the system-libs rule gives none for another machine's lock:
-    each would be a verdict on an image that cannot exist ("ok ... on Darwin x86_64", "glibc 1.2.5, as captured")."""
+def not_made(lock: Snapshot, target: Target) -> bool:
+    """Whether ``target`` makes no environment of ``lock``: ``rebuild --target docker`` refuses the lock as it reads
+    it (another OS than Linux, musl, a conda environment), and ``rebuild --target conda`` a pip environment's
+    (``target.conda_refusal``); the platform rule fails it in the rebuild's words. The rules that judge what the
+    image or environment would hold (its Python, the wheels installed in it, its glibc) are then not judged and give
+    no finding, as the system-libs rule gives none for another machine's lock: each would be a verdict on an
+    environment that cannot exist ("ok ... on Darwin x86_64", "glibc 1.2.5, as captured", "provided by the conda
+    rebuild")."""
+    if target.facts.installs_conda:
+        from .target import conda_refusal
+
+        return bool(conda_refusal(lock)[0])
     if not target.container:
         return False
     from ..dockerfile.baseimage import platform_refusal, refuses_conda

@@ -31,6 +31,20 @@ def bringing_python(lock: Snapshot | None) -> str:
     return "--target conda or docker"
 
 
+def conda_refusal(lock: Snapshot) -> tuple[str, str]:
+    """Why the conda target makes no environment of ``lock``, what is wrong and what to do (``("", "")`` when it
+    makes one): a lock without conda packages (a pip environment's) has nothing for conda to install, nor a Python
+    to bring. The one rule: ``rebuild --target conda`` refuses the lock as it reads it (exit 2) with the two as one
+    line, ``check --target conda`` fails it with them and judges nothing that environment would hold
+    (``_facts.not_made``), as for a lock the docker target refuses (``dockerfile.baseimage.platform_refusal``)."""
+    if lock.conda is not None and lock.conda.packages:
+        return "", ""
+    return (
+        "the lock records no conda packages, which --target conda installs",
+        "rebuild it with --target venv or --target docker",
+    )
+
+
 @frozen
 class DockerFacts:
     """What the Docker engine answered; ``reachable`` is False with ``error`` set when it did not."""

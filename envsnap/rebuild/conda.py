@@ -49,7 +49,7 @@ from ..artifacts.conda import (
     unusable,
 )
 from ..compare.conda import compare_conda, pip_packages
-from ..compat.target import TargetFacts
+from ..compat.target import TargetFacts, conda_refusal
 from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
 from ..grammar import has_control, is_conda_name
 from ..model import Conda, CondaPackage, PythonPackage, Snapshot
@@ -476,11 +476,9 @@ def _runs_here(conda: Conda, lock_path: Path) -> None:
 def _locked_conda(lock: Snapshot, lock_path: Path) -> Conda:
     """The lock's conda layer. A lock without conda packages (a pip environment's) is bad input for this target,
     refused before any work: it was exit 4, "the rebuild failed", after the host had been checked."""
-    if lock.conda is None or not lock.conda.packages:
-        raise BadOptionError(
-            f"{lock_path}: the lock records no conda packages, which --target conda installs "
-            "(rebuild it with --target venv or --target docker)"
-        )
+    reason, remedy = conda_refusal(lock)
+    if reason or lock.conda is None:
+        raise BadOptionError(f"{lock_path}: {reason} ({remedy})")
     return lock.conda
 
 

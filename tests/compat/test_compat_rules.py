@@ -445,7 +445,7 @@ def test_a_lock_without_conda_packages_fails_the_check_for_the_conda_target(tmp_
     lock = snapshot(packages=[pkg("six", "1.17.0", "py2.py3-none-any")])
     findings = [f for f in platform.check(lock, snapshot(), target_of("conda")) if f.component == "conda packages"]
     assert [(f.severity, f.needed, f.found) for f in findings] == [
-        ("fail", "conda packages to install", "none: the lock records no conda packages (a pip environment's)")
+        ("fail", "a conda environment", "the lock records no conda packages, which --target conda installs")
     ]
     assert findings[0].remedy == "rebuild it with --target venv or --target docker"
     for other in (HOST, target_of("venv")):
@@ -633,6 +633,37 @@ def test_a_conda_lock_for_the_docker_target_judges_nothing_the_image_would_hold(
     assert "python" in {f.rule for f in evaluate(lock, snapshot(), target_of("conda")).findings}
 
 
+CONDA_REFUSAL = (
+    "the lock records no conda packages, which --target conda installs (rebuild it with --target venv or --target "
+    "docker)"
+)
+
+
+def test_check_of_a_pip_lock_for_the_conda_target_says_what_the_conda_rebuild_says(tmp_path: Any, cli: Any) -> None:
+    """``rebuild --target conda`` refuses a pip environment's lock as it reads it (exit 2): no conda environment is
+    made of it. `check --target conda` failed it in words of its own ("none: the lock records no conda packages (a
+    pip environment's)") and judged that environment all the same: its Python "provided by the conda rebuild", its
+    glibc, the machine. It gives the rebuild's line, once (one rule, as for the docker target), and no finding on
+    what the environment would hold; the venv target still judges the lock."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    packages = (pkg("six", "1.16.0", "py2.py3-none-any"), pkg("pyyaml", "6.0.1", "cp311-cp311-manylinux_2_17_x86_64"))
+    path = lockfile.dump(sample_lock(*packages), tmp_path / "pip.lock")
+    checked = cli("check", path, "--target", "conda", "--json")
+    assert checked.code == 3, checked
+    findings = json.loads(checked.out)["findings"]
+    judged = [(f["rule"], f["severity"]) for f in findings if f["rule"] in ("platform", *IMAGE_RULES)]
+    assert judged == [("platform", "fail")], findings
+    [refused] = [f for f in findings if f["rule"] == "platform"]
+    assert f"{refused['found']} ({refused['remedy']})" == CONDA_REFUSAL, refused
+    rebuilt = cli("rebuild", path, "--target", "conda", "--dry-run", "--dest", tmp_path / "env")
+    assert (rebuilt.code, rebuilt.err) == (2, f"envsnap: error: {path}: {CONDA_REFUSAL}\n"), rebuilt
+    lock = lockfile.load(path)
+    assert {f.rule for f in evaluate(lock, snapshot(), target_of("venv")).findings} >= {"python", "wheels"}
+
+
 def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
     # An imported requirements file records neither: "ok" would claim a check that was not made.
     engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
@@ -743,7 +774,9 @@ def test_many_wheels_failing_for_one_reason_share_a_finding_naming_each() -> Non
 
 
 def test_wheels_of_a_lock_without_python_version_cannot_be_verified_for_conda() -> None:
-    lock = snapshot(packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")])
+    # A conda environment's lock (the conda target refuses a pip environment's: nothing of it is judged).
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("python", "3.11.7", subdir="linux-64"),))
+    lock = snapshot(packages=[pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_x86_64")], conda=conda)
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))
     [f] = wheels.check(lock, snapshot(), target_of("conda"))
     assert (f.severity, f.found) == ("warn", "unknown Python version")

@@ -8,7 +8,7 @@ import re
 
 from ...model import Snapshot
 from ...platforms import numbers
-from .._facts import docker_remedy, no_image
+from .._facts import docker_remedy, not_made
 from .._tags import glibc_floor, package_tags
 from ..report import Finding
 from ..target import Target
@@ -56,8 +56,8 @@ def local_builds(lock: Snapshot) -> list[str]:
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-    if no_image(lock, target):
-        return []  # no image has a glibc to judge: the platform rule fails the lock (``no_image``)
+    if not_made(lock, target):
+        return []  # no image or environment has a glibc to judge: the platform rule fails the lock (``not_made``)
     needed_floors = floors(lock)
     needs_glibc = bool(needed_floors) or lock.platform.libc == "glibc"
     if lock.platform.system not in ("", "Linux") or not needs_glibc:

@@ -6,7 +6,7 @@ from ...model import Snapshot
 from ...platforms import conda_subdir, machine, with_article
 from .._facts import docker_remedy
 from ..report import Finding
-from ..target import Target
+from ..target import Target, conda_refusal
 from .interface import Rule
 
 NAME = "platform"
@@ -16,25 +16,24 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
         no_image = _no_image(lock)
         return (no_image or _container(lock, host, target)) + (_pip_only(lock) or _conda_installed(lock, target))
-    conda = _conda_platform(lock, host) + _conda_installed(lock, target) + _no_conda_packages(lock, target)
+    not_conda = _no_conda_environment(lock, target)
+    if not_conda:
+        return not_conda
+    conda = _conda_platform(lock, host) + _conda_installed(lock, target)
     return _host(lock, host, target) + conda
 
 
-def _no_conda_packages(lock: Snapshot, target: Target) -> list[Finding]:
+def _no_conda_environment(lock: Snapshot, target: Target) -> list[Finding]:
     """A target that installs conda packages has nothing to install from a pip environment's lock, nor a Python to
-    bring: ``rebuild --target conda`` refuses it before the check (exit 2), and the check said it was compatible."""
-    if not target.facts.installs_conda or (lock.conda is not None and lock.conda.packages):
+    bring: ``rebuild --target conda`` refuses it as it reads it (exit 2). The check fails it with the rebuild's line
+    (one rule, ``conda_refusal``): what it found, and the rebuild's remedy; and, as for a lock the docker target
+    refuses, nothing of the environment that is not made is judged (``_facts.not_made``): not its machine here."""
+    if not target.facts.installs_conda:
         return []
-    return [
-        Finding(
-            "fail",
-            "conda packages",
-            "conda packages to install",
-            "none: the lock records no conda packages (a pip environment's)",
-            "rebuild it with --target venv or --target docker",
-            NAME,
-        )
-    ]
+    reason, remedy = conda_refusal(lock)
+    if not reason:
+        return []
+    return [Finding("fail", "conda packages", "a conda environment", reason, remedy, NAME)]
 
 
 def _pip_only(lock: Snapshot) -> list[Finding]:

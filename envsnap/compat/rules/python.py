@@ -7,7 +7,7 @@ from ...platforms import numbers
 from ...requires_python import describe as describe_exclusions
 from ...requires_python import excluding
 from ...sinks import shell_word
-from .._facts import activate_python, no_image
+from .._facts import activate_python, not_made
 from ..report import Finding
 from ..target import Target, bringing_python
 from .interface import Rule
@@ -32,8 +32,8 @@ def _uv(target: Target) -> str:
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     want = lock.python
-    if not want.version or no_image(lock, target):
-        return []  # nothing to judge, or no image to bring it (the platform rule fails the lock: ``no_image``)
+    if not want.version or not_made(lock, target):
+        return []  # nothing to judge, or nothing made to bring it (the platform rule fails the lock: ``not_made``)
     return _interpreter(lock, host, target) + _requires_python(lock, host, target)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ...model import PythonPackage, Snapshot
-from .._facts import no_image
+from .._facts import not_made
 from .._tags import explain, imported_files, package_tags, tag_target
 from ..report import Finding
 from ..target import Target, bringing_python
@@ -33,8 +33,8 @@ def _judged(pkg: PythonPackage) -> bool:
 
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-    if no_image(lock, target):
-        return []  # no image holds them: the platform rule fails the lock (``no_image``)
+    if not_made(lock, target):
+        return []  # no image or environment holds them: the platform rule fails the lock (``not_made``)
     interpreter = lock.python if target.provides_python else host.python
     if not interpreter.version:
         if not any(_judged(p) for p in lock.python.packages if not p.conda_layer):
