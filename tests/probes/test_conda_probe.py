@@ -314,7 +314,7 @@ _HOST_RULE = "a file URL's authority is a host or none, not 'https:': a local fi
             "channel",
             "https://conda.example/my channel",
             "channel: not a valid conda channel (a URL: an allowed scheme, no spaces, control or bidirectional "
-            "formatting characters): 'https://conda.example/my channel'",
+            "formatting characters, no host or login beginning with -): 'https://conda.example/my channel'",
         ),
         (
             "channel",
