@@ -1309,7 +1309,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
         "system_package": _s(grammar.is_system_name, "system package name"),
     },
-    PthFolder: {"pth": _line(), "folder": _line()},
+    PthFolder: {"pth": _line(), "folder": _line(), "digest": _DIGEST},
     SystemPackage: {
         "name": _s(grammar.is_system_name, "system package name", empty=False),
         "version": _s(grammar.is_system_version, "system package version"),

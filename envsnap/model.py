@@ -183,6 +183,9 @@ class PthFolder:
 
     pth: str  # the .pth file, paths redacted as the capture shows them
     folder: str  # the folder it adds, redacted the same way
+    # ``sha256:`` of its module files (``probes.python.pth_folder_digest``); "" where not recorded (over the limits,
+    # or a lock written before it): compared by path alone.
+    digest: str = field(default="", metadata={"sparse": True})
 
 
 @frozen

@@ -507,7 +507,33 @@ def _pth_folder_changes(lock: Snapshot, actual: Snapshot) -> list[Difference]:
         for entry in lock.python.pth_folders
         if entry.folder not in here
     ]
-    return [*added, *gone]
+    return [*added, *gone, *_pth_folders_changed(lock, actual)]
+
+
+def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
+    """A mismatch for each folder the lock's ``python.pth_folders`` records with its digest whose module files here
+    differ (``probes.python.pth_folder_digest``): a module edited there changes what ``import`` reads, and verify
+    compared the folder's path alone. A warning where the lock has its digest and the folder here has none (now over
+    the limits, or not listed): it was not compared. A lock without the digest is compared by path, as before."""
+    from .. import grammar
+
+    here = {entry.folder: entry.digest for entry in actual.python.pth_folders}
+    out = []
+    for entry in lock.python.pth_folders:
+        now = here.get(entry.folder)
+        if not entry.digest or now is None or now == entry.digest:
+            continue
+        said = f"the modules in {entry.folder} (from {entry.pth})"
+        if now:
+            note = f"{said} differ from the capture's: {PTH_SAME}"
+            out.append(Difference(MISMATCH, "python", ".pth", "imports", note=grammar.strip_control(note)))
+        else:
+            note = f"{said} were not compared: the folder is over the limits of its digest here, or cannot be listed"
+            out.append(Difference(WARNING, "python", ".pth", "imports", note=grammar.strip_control(note)))
+    return out
+
+
+PTH_SAME = "the folder's .py and extension module files (names, sizes, sha256) are not those the lock records"
 
 
 def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Captured | None) -> list[Difference]:

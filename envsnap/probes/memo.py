@@ -16,7 +16,8 @@ target interpreter or loading the model. What the key holds (docs/design.md, "Th
   ELF file the loader read and every folder it searched, ``ld.so.cache`` and its configuration, the package
   database (dpkg, rpm, apk), os-release, the folders NVML is looked for in, the system include folders (cuDNN's
   and NCCL's headers), the CUDA toolkit's version files, the conda metadata, the framework
-  version files. A folder's stamp changes when an entry is added, removed or renamed in it.
+  version files, the module files and package folders of a folder a ``.pth`` file adds whose digest the lock
+  records (``python.pth_folders``). A folder's stamp changes when an entry is added, removed or renamed in it.
 
 Inside a git work tree the key also holds what the capture reads of git (``project_facts``): the work tree's
 root and the state the project probe records, by the probe's own calls (``gitstate``); a capture that recorded
@@ -463,7 +464,7 @@ def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, k
 
 def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str]:
     """``watch_list`` of what ``captured`` (a ``probes.capture.Captured`` of the environment ``chosen``) read."""
-    from .python import editable_folder, pythonpath_folders
+    from .python import editable_folder, pth_folder_files, pth_folders, pythonpath_folders
 
     raw = captured.python
     system = captured.system
@@ -471,6 +472,12 @@ def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str
     folders: set[str] = set()
     if system is not None and system.done() and system.exception() is None:
         files, folders = system.result()[1].consulted()
+    # A .pth folder's module files and package folders, whose digest the lock records (``pth_folders``): the site
+    # folders' stamps below see only its top-level files.
+    pth_read: list[str] = []
+    for _, folder in pth_folders(raw):
+        listed = pth_folder_files(folder)
+        pth_read += [*listed[1], *(path for _, path in listed[0])] if listed is not None else []
     return watch_list(
         python_path=chosen.python,
         prefix=raw.prefix,
@@ -480,7 +487,7 @@ def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str
         site_dirs=[*raw.path_entries, *(p.site_dir for p in raw.packages if p.site_dir)],
         # An editable install's folder, outside the environment: whether it is there is part of the answer.
         # PYTHONPATH's folders too: a distribution put in one changes the capture's warnings (``pythonpath_warnings``).
-        folders=[*(_standing_for(editable_folder(p)) for p in raw.packages), *pythonpath_folders(environ)],
+        folders=[*(_standing_for(editable_folder(p)) for p in raw.packages), *pythonpath_folders(environ), *pth_read],
         dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
         loader_files=sorted(files),
         loader_folders=sorted(folders),

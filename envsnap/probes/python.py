@@ -96,6 +96,7 @@ def _hash_fragment(url: str) -> tuple[str, str]:
 def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None) -> tuple[PythonEnv, list[str]]:
     """The recorded Python layer and the warnings worth keeping in the lockfile; ``project``: the project's work tree,
     whose editable install stays the folder it is built from (``_editable_checkout``)."""
+    from .. import grammar
     from ..model import PthFolder, PythonEnv
 
     packages = []
@@ -104,6 +105,9 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
     warnings += [f"python: {info.name}: {note}" for info in raw.packages if (note := files_gone_note(info))]
     warnings += [f"python: .pth: {pth_folder_note(pth, folder, redact)}" for pth, folder in added]
+    digests = {folder: pth_folder_digest(folder) for _, folder in added}
+    over = [grammar.strip_control(redact.path(folder)) for folder, digest in digests.items() if not digest]
+    warnings += [f"python: .pth: {folder} {PTH_OVER}" for folder in over]
     for info in raw.packages:
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
@@ -127,7 +131,9 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
         kind=raw.kind,
         executable=_relative(raw.executable, raw.prefix),
         packages=tuple(packages),
-        pth_folders=tuple(PthFolder(*pth_folder_shown(pth, folder, redact)) for pth, folder in added),
+        pth_folders=tuple(
+            PthFolder(*pth_folder_shown(pth, folder, redact), digest=digests[folder]) for pth, folder in added
+        ),
     )
     return env, sorted(warnings)
 
@@ -470,6 +476,93 @@ def pth_folders(raw: RawPython) -> list[tuple[str, str]]:
                 seen.add(folder)
                 out.append((pth, on_path[folder]))
     return out
+
+
+# What ``pth_folder_digest`` reads of a folder, at most: beyond it the folder is compared by path alone (capture
+# says so). Every capture and verify reads them again: at the limits, about 0.15 s (docs/design.md).
+PTH_DIGEST_DEPTH = 4  # package folders below the .pth folder
+PTH_DIGEST_FILES = 2000
+PTH_DIGEST_BYTES = 16 * 1024 * 1024
+PTH_OVER = "holds more than 2,000 module files or 16 MiB of them, or cannot be listed: verify compares it by path alone"
+# The files whose change changes what ``import`` reads from the folder: sources and extension modules.
+_MODULE_SUFFIXES = (".py", ".so", ".pyd")
+
+
+def pth_folder_files(folder: str) -> tuple[list[tuple[str, str]], list[str]] | None:
+    """The module files ``folder`` (a ``pth_folders`` folder) holds, as ``import`` finds them, each as its path from
+    the folder (``/``-separated) and its path, with every folder looked in: each ``*.py``, ``*.so`` and ``*.pyd``
+    file in it and in the package folders below it (a name ``import`` can read: an identifier, not
+    ``__pycache__``), at most ``PTH_DIGEST_DEPTH`` levels down. ``None`` where it holds more than
+    ``PTH_DIGEST_FILES`` such files or ``PTH_DIGEST_BYTES`` of them, or cannot be listed. The digest reads them,
+    and the capture and verify memos stamp them (``memo.watch_of``): their stamps of the folder's top-level files
+    alone let an answer kept before an edit in a package below it stand."""
+    found: list[tuple[str, str]] = []
+    looked = [folder]
+    pending = [("", folder, 0)]
+    total = 0
+    while pending:
+        rel, path, depth = pending.pop()
+        try:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except OSError:
+            if not rel:
+                return None
+            continue
+        for entry in entries:
+            name = f"{rel}{entry.name}"
+            try:
+                if entry.is_dir():
+                    if depth < PTH_DIGEST_DEPTH and entry.name.isidentifier() and entry.name != "__pycache__":
+                        pending.append((f"{name}/", entry.path, depth + 1))
+                        looked.append(entry.path)
+                    continue
+                if not entry.name.endswith(_MODULE_SUFFIXES) or not entry.is_file():
+                    continue
+                total += entry.stat().st_size
+            except OSError:
+                continue
+            if len(found) >= PTH_DIGEST_FILES or total > PTH_DIGEST_BYTES:
+                return None
+            found.append((name, entry.path))
+    return sorted(found), looked
+
+
+def pth_folder_digest(folder: str) -> str:
+    """``sha256:`` of the module files ``folder`` holds (``pth_folder_files``): one line of each one's path from
+    the folder, its size and its sha256, sorted; ``""`` where ``pth_folder_files`` gives none (over the limits, or
+    not listed): that folder is compared by path alone, as before the digest. A file that cannot be read is a line
+    without its hash, so it differs from the one read."""
+    from .._defaults import sha256_hex
+
+    listed = pth_folder_files(folder)
+    if listed is None:
+        return ""
+    lines = []
+    for name, path in listed[0]:
+        data = _regular_bytes(path)
+        lines.append(f"{name}\0unreadable\n" if data is None else f"{name}\0{len(data)}\0{sha256_hex(data)}\n")
+    return "sha256:" + sha256_hex("".join(lines).encode("utf-8", "surrogateescape"))
+
+
+def _regular_bytes(path: str) -> bytes | None:
+    """The bytes of ``path`` where it is a regular file (a link to one followed), at most ``PTH_DIGEST_BYTES``; else
+    ``None``. Opened non-blocking and checked before a byte is read: a FIFO named ``x.py`` would wait forever."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(PTH_DIGEST_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def pth_folder_shown(pth: str, folder: str, redact: PathRedactor) -> tuple[str, str]:

@@ -644,6 +644,120 @@ def test_a_pth_folder_the_lock_records_is_no_warning_on_verify(
     assert [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"] == []
 
 
+def _venv_with_pth_folder(tmp_path: Path, make_venv: Any) -> tuple[Path, Path]:
+    python = make_venv(tmp_path / "venv")
+    mods = tmp_path / "mods"
+    (mods / "pkg").mkdir(parents=True)
+    (mods / "helper.py").write_text("X = 1\n")
+    (mods / "pkg" / "__init__.py").write_text("Y = 1\n")
+    (mods / "notes.txt").write_text("not imported\n")
+    (site_packages(python) / "mods.pth").write_text(f"{mods}\n")
+    return python, mods
+
+
+def test_a_module_edited_in_a_pth_folder_since_the_capture_is_a_mismatch(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """The lock records a ``.pth`` folder of modules (``conda develop``, ``echo /data/mods > mods.pth``) by path only:
+    a module edited there since the capture changed what ``import`` reads, and verify said identical, exit 0. The
+    lock records the folder's digest (``python.pth_folders.digest``): verify names the folder, exit 3; a file that
+    imports read nothing from (``notes.txt``) changes nothing."""
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    (mods / "notes.txt").write_text("edited, and imports read nothing from it\n")
+    assert cli("verify", "--python", python, "--strict", lock).code == 0
+    (mods / "pkg" / "__init__.py").write_text("Y = 2\n")
+    result = cli("verify", "--json", "--python", python, lock)
+    assert result.code == 3, result
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    assert (found["severity"], found["area"], found["what"]) == ("mismatch", "python", "imports")
+    assert found["note"].startswith(f"the modules in {mods} (from {{prefix}}/"), found
+    assert found["note"].endswith(
+        "/mods.pth) differ from the capture's: the folder's .py and extension module files (names, sizes, sha256) "
+        "are not those the lock records"
+    ), found
+
+
+def test_a_pth_folder_grown_over_the_digest_s_limits_since_the_capture_is_a_warning(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock records the folder's digest, and the folder here is over the limits: its files were not compared,
+    which verify says (a warning, exit 0), rather than call it changed or the same."""
+    from envsnap.probes import python as python_probe
+
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    monkeypatch.setattr(python_probe, "PTH_DIGEST_FILES", 1)
+    result = cli("verify", "--json", "--python", python, lock)
+    assert result.code == 0, result
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    assert found["severity"] == "warning"
+    assert found["note"].startswith(f"the modules in {mods} (from {{prefix}}/")
+    assert found["note"].endswith(
+        "/mods.pth) were not compared: the folder is over the limits of its digest here, or cannot be listed"
+    )
+
+
+def test_the_capture_and_verify_memos_see_a_module_edited_in_a_pth_folder_s_package(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memos stamp the ``.pth`` folder's top-level files only: a module edited in a package below it would let
+    a kept verify say identical, and a kept capture give the old digest (then verify fails a fresh lock)."""
+    from envsnap.probes import memo
+
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the memos keep their answers
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    assert cli("verify", "--python", python, lock).code == 0
+    (mods / "pkg" / "__init__.py").write_text("Y = 2\n")
+    assert cli("verify", "--python", python, lock).code == 3
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    assert cli("verify", "--python", python, lock).code == 0
+    (mods / "pkg" / "more.py").write_text("Z = 1\n")
+    assert cli("verify", "--python", python, lock).code == 3
+
+
+def test_a_lock_recording_a_pth_folder_without_its_digest_verifies_by_path(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A lock written before the digest (``pth_folders`` entries of ``pth`` and ``folder`` only) loads and verifies
+    as before, by path: identical, no false drift."""
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    older = lockfile.load(lock)
+    [entry] = older.python.pth_folders
+    assert entry.digest.startswith("sha256:") and f'digest = "{entry.digest}"' in lock.read_text()
+    entries = tuple(dataclasses.replace(e, digest="") for e in older.python.pth_folders)
+    old = tmp_path / "old.lock"
+    lockfile.dump(dataclasses.replace(older, python=dataclasses.replace(older.python, pth_folders=entries)), old)
+    assert entry.digest not in old.read_text() and "[[python.pth_folders]]" in old.read_text()
+    (mods / "helper.py").write_text("X = 2\n")
+    result = cli("verify", "--json", "--python", python, "--strict", old)
+    assert result.code == 0, result
+    assert [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"] == []
+
+
+def test_a_pth_folder_over_the_digest_s_limits_is_said_at_capture_and_verified_by_path(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder holding more module files than the digest reads (a large project's source tree) is recorded
+    without it, the capture says it is compared by path alone, and verify after an edit there says identical."""
+    from envsnap.probes import python as python_probe
+
+    monkeypatch.setattr(python_probe, "PTH_DIGEST_FILES", 1)
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    captured = cli("capture", "--python", python, "-o", lock)
+    assert captured.code == 0 and f"python: .pth: {mods} holds more than 2,000 module files" in captured.err, captured
+    assert [e.digest for e in lockfile.load(lock).python.pth_folders] == [""]
+    (mods / "helper.py").write_text("X = 2\n")
+    assert cli("verify", "--python", python, "--strict", lock).code == 0
+
+
 def test_files_flag_takes_dpkg_s_md5sums_for_a_file_a_system_package_stripped(
     tmp_path: Path, make_venv: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -882,9 +882,9 @@ def test_a_pth_file_adding_a_folder_of_modules_is_said_at_capture(
         "lock, and a rebuild leaves them out"
     ]
     minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    assert lockfile.load(lock).python.pth_folders == (
-        model.PthFolder(f"{{prefix}}/lib/python{minor}/site-packages/mods.pth", str(mods)),
-    )
+    [entry] = lockfile.load(lock).python.pth_folders
+    assert (entry.pth, entry.folder) == (f"{{prefix}}/lib/python{minor}/site-packages/mods.pth", str(mods))
+    assert entry.digest.startswith("sha256:")  # its module files (tests/compare/test_verify.py)
     _fake_dist(mods, "helper", "1.0")  # a distribution there is recorded: nothing more to say
     assert cli("capture", "--python", scratch_venv, "-o", lock).code == 0
     captured = lockfile.load(lock)
