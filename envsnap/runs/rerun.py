@@ -387,10 +387,13 @@ def check_environment(
     now = {line for _, line, _ in found}
     new = [line for _, line, _ in found if line not in had]
     gone = [line for line in env.drift if line not in now]
-    state = DIFFERS if lines or new or gone or any(bad for bad, _, _ in found) else SAME
+    # A finding the run had too (a package upgraded before the run and still) is the run's environment, not a
+    # difference from it: its line names the same versions, values or digests on both sides.
+    state = DIFFERS if lines or new or gone else SAME
     # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else.
     lines.extend(
-        line if line in had else _new_here(line, diff, snapshot if not why else None) for _, line, diff in found
+        f"{line} (as in the run)" if line in had else _new_here(line, diff, snapshot if not why else None)
+        for _, line, diff in found
     )
     lines.extend(f"{line} (in the run, not here)" for line in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)

@@ -150,6 +150,42 @@ def test_an_upgraded_package_is_named_before_the_command_runs(
     assert any("tinydep" in line for line in rec.load(root / "run2.toml").environment.drift)
 
 
+def test_a_mismatch_the_run_had_too_is_the_runs_environment(
+    tmp_path: Path, envsnap: Envsnap, make_venv: Callable[..., Path]
+) -> None:
+    """A run in an environment that had drifted from its lock (a package upgraded), rerun in that same environment:
+    the rerun has the run's environment, yet it said ``environment: differs`` and --dry-run exited 3, for the very
+    mismatch the run recorded. What differs from the lock as it did in the run is said as the run's."""
+    wheels = tmp_path / "wheels"
+    old = make_wheel(wheels, "tinydep", "1.0", {"tinydep/__init__.py": b"VERSION = '1.0'\n"})
+    new = make_wheel(wheels, "tinydep", "2.0", {"tinydep/__init__.py": b"VERSION = '2.0'\n"})
+    python = make_venv(tmp_path / "venv", str(old))
+    root = tmp_path / "p"
+    root.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", "env.lock"],
+        cwd=root, check=True, capture_output=True, env=envsnap_env(),
+    )  # fmt: skip
+    uv = uv_bin()
+    assert uv is not None
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(new)], check=True)
+    res = envsnap("run", "--lock", "env.lock", "--", python, "-c", "import tinydep", cwd=root)
+    assert res.returncode == 0 and "tinydep: version 1.0 -> 2.0" in res.stderr, res.stderr
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "environment: same" in res.stdout
+    assert "tinydep: version 1.0 -> 2.0 (as in the run)" in res.stdout, res.stdout
+    # Back at the lock's version, the environment is no longer the run's.
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python), str(old)], check=True)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert res.returncode == 3 and "environment: differs" in res.stdout, res.stdout + res.stderr
+    assert "tinydep: version 1.0 -> 2.0 (in the run, not here)" in res.stdout, res.stdout
+
+
 def test_rerun_with_another_python_runs_the_command_with_it(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path, make_venv: Callable[..., Path]
 ) -> None:
