@@ -240,6 +240,14 @@ def changed_since(root: str, commit: str) -> list[str] | None:
     return [name for name in res.stdout.split("\0") if name] if res.ok else None
 
 
+def uncommitted(root: str, exclude: Sequence[str] = ()) -> list[str]:
+    """The paths, relative to ``root`` (the top of a work tree), sorted, that ``state`` counts as the uncommitted
+    change: changed, staged or untracked, less ``exclude`` and envsnap's own untracked outputs."""
+    paths = _pathspec(root, [*exclude, *untracked_outputs(root)])
+    status = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", *paths)
+    return sorted(set(_status_paths(status.stdout))) if status.ok else []
+
+
 def has_commit(root: str, commit: str) -> bool:
     """Whether the repository of the work tree ``root`` holds ``commit`` (a commit id: a record's, checked)."""
     return git(root, "cat-file", "-e", f"{commit}^{{commit}}").ok

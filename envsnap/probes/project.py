@@ -136,6 +136,37 @@ def envsnap_commits(
     return ", ".join(sorted(changed)[:10]) + more
 
 
+def changed_files(
+    recorded: RecordedState,
+    now: Project | None,
+    root: str | os.PathLike[str],
+    exclude: Sequence[str | os.PathLike[str]],
+) -> tuple[str, ...]:
+    """Which files make the work tree at ``root`` differ from the recorded state, a line for each side ``drift``
+    names: the files the commits since the recorded one change, and the files uncommitted here (``exclude`` left
+    out), ten of each, then how many more. () where neither differs or git cannot tell."""
+    if now is None:
+        return ()
+    lines = []
+    if now.commit != recorded.commit and recorded.commit:
+        changed = gitstate.changed_since(os.fspath(root), recorded.commit)
+        if changed:
+            lines.append(f"changed in the commits since the run's: {_some(changed)}")
+    if (now.dirty, now.diff_digest) != (recorded.dirty, recorded.diff_digest) and now.dirty:
+        here = gitstate.uncommitted(os.fspath(root), [os.fspath(p) for p in exclude])
+        if here:
+            lines.append(f"uncommitted here: {_some(here)}")
+    return tuple(lines)
+
+
+def _some(names: Sequence[str]) -> str:
+    """Ten of ``names``, sorted and each on one line, then how many more."""
+    from .. import sinks
+
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return ", ".join(sinks.one_line(n) for n in sorted(names)[:10]) + more
+
+
 def recorded(found: Project, redact: PathRedactor) -> Project:
     """``found`` as a lock records it: the remote's URL and the branch redacted (a branch is often named after
     its author, ``alice/fix``; a local remote is a path)."""

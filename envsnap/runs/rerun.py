@@ -29,7 +29,7 @@ from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..fileurls import HOME, PROJECT
 from ..grammar import has_control
 from ..probes.gitstate import distrust, has_commit
-from ..probes.project import drift, envsnap_commits, find_root, probe_project
+from ..probes.project import changed_files, drift, envsnap_commits, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from ..report import counted
 from . import data as data_mod
@@ -780,6 +780,8 @@ def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()
     only = envsnap_commits(record.code, now, root, exclude) if lines else None
     if only is not None:
         return Check("code", SAME, (f"{lines[0]}: the commits since change only envsnap's files: {only}",))
+    if lines:  # which files: the data check names each, and the code's were left to guess
+        lines = (*lines, *changed_files(record.code, now, root, exclude))
     return Check("code", DIFFERS if lines else SAME, lines)
 
 

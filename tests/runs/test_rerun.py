@@ -217,6 +217,27 @@ def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path
     assert "code: differs" in res.stdout and f"commit {record.code.commit[:12]} -> " in res.stdout
 
 
+def test_the_code_that_differs_is_named_by_its_files(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
+    """The code check said only ``commit A -> B`` and ``working tree: clean -> uncommitted change DIGEST``, while
+    the data check names each file: which of the project's files made the code differ was left to guess."""
+    root = _project(tmp_path / "p")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (root / "util.py").write_text("X = 1\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    _record(envsnap, root, host_lock)
+    (root / "make_table.py").write_text(DETERMINISTIC + "# changed\n")
+    subprocess.run([*git, "add", "table2.toml"], check=True)
+    subprocess.run([*git, "commit", "-qam", "two"], check=True)
+    (root / "util.py").write_text("X = 2\n")
+    (root / "notes.py").write_text("")
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--dry-run", cwd=root)
+    assert "code: differs" in res.stdout, res.stdout + res.stderr
+    assert "  changed in the commits since the run's: make_table.py, table2.toml" in res.stdout.splitlines(), res.stdout
+    assert "  uncommitted here: notes.py, util.py" in res.stdout.splitlines(), res.stdout
+
+
 def test_a_record_in_a_strangers_work_tree_runs_none_of_its_repositorys_git_filters(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
