@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import sinks
+    from ..probes.python import is_python_name
     from ..runs import record as record_mod
     from ..runs import rerun as rerun_mod
 
@@ -133,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
         # image without envsnap, or one docker has not (--dry-run).
         checked = ", the interpreter its verify checks" if plan.python_verified else ""
         out(f"python: {recorded} runs as the image's {name} (on the image's PATH){checked}")
+    if args.python is not None and args.in_docker is None and is_python_name(record.command.argv[0]):
+        # The header shows the recorded command; --dry-run and --yes show no other: say which python runs.
+        recorded, name = (sinks.shell_shown([word]) for word in (record.command.argv[0], plan.argv[0]))
+        out(f"python: {recorded} runs as {name} (--python)")
     if args.in_docker is not None and (plan.mounts or plan.unmounted):
         # What of your home the container sees: the command names it, the project alone is mounted otherwise.
         shown = [f"{m.shown} {'writable' if m.writable else 'read-only'}" for m in plan.mounts]

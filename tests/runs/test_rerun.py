@@ -200,6 +200,24 @@ def test_rerun_with_another_python_runs_the_command_with_it(
     assert "environment: differs" in res.stdout
 
 
+def test_the_python_that_runs_in_the_recorded_ones_place_is_said_before_it_runs(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path, make_venv: Callable[..., Path]
+) -> None:
+    """``rerun --python PATH`` runs the command with PATH in the recorded python's place, but the lines said only
+    the recorded command (``rerunning run.toml: /usr/bin/python3 train.py``): with ``--dry-run``, and with
+    ``--yes`` (a batch job's rerun, with no confirmation that shows the command), nothing said which ran."""
+    python = make_venv(tmp_path / "venv")
+    root = tmp_path / "p"
+    root.mkdir()
+    res = envsnap("run", "--lock", host_lock, "--", sys.executable, "-c", "pass", cwd=root)
+    assert res.returncode == 0, res.stderr
+    for flag in ("--dry-run", "--yes"):
+        res = envsnap("rerun", "run.toml", "--lock", host_lock, "--python", python, flag, cwd=root)
+        recorded = rec.load(root / "run.toml").command.argv[0]  # labelled: ~/...
+        line = f"python: {shlex.quote(recorded)} runs as {shlex.quote(str(python))} (--python)"
+        assert line in res.stdout.splitlines(), res.stdout + res.stderr
+
+
 def test_a_new_commit_is_named(tmp_path: Path, envsnap: Envsnap, host_lock: Path) -> None:
     root = _project(tmp_path / "p")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
