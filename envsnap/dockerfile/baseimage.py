@@ -105,7 +105,7 @@ class BaseImage:
     os_version: str
     codename: str
     interpreter: ImagePython
-    chosen_by: str  # "lock" | "--base-image"
+    chosen_by: str  # "lock" | "--base-image" | "bundle" (its saved base, where none was named)
     same_os: bool  # the base runs the lock's OS release, so the lock's exact package versions apply
     require_cuda: str = ""  # the NVIDIA_REQUIRE_CUDA the image must declare, "" for CPU
     notes: tuple[str, ...] = ()
@@ -175,8 +175,12 @@ def choose(
     base_image: str | None = None,
     base_digest: str | None = None,
     inspect: Inspector | None = None,
+    base_from_bundle: bool = False,
 ) -> BaseImage:
-    """Pick the base image and interpreter for ``lock``. Raises ``RebuildError`` when none can run it."""
+    """Pick the base image and interpreter for ``lock``. Raises ``RebuildError`` when none can run it.
+
+    ``base_from_bundle``: ``base_image`` is the bundle's saved base, taken where none was named, which the plan
+    says (it said ``--base-image NAME``, an option never given)."""
     if base_digest is not None and not _DIGEST.fullmatch(base_digest):
         raise BadOptionError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
     if base_image is not None and not _REFERENCE.fullmatch(base_image):
@@ -193,10 +197,11 @@ def choose(
     others = need.others if need is not None else ()
     notes: list[str] = []
     require_cuda = f"cuda>={cuda}" if cuda else ""
+    named = f"the bundle's saved base image {base_image}" if base_from_bundle else f"--base-image {base_image}"
     if base_image is not None:
-        reference, chosen_by = base_image, "--base-image"
+        reference, chosen_by = base_image, "bundle" if base_from_bundle else "--base-image"
         base_os = (os_id, os_version)
-        notes.append(f"--base-image {base_image}: assumed to run {os_id} {os_version}, like the lock")
+        notes.append(f"{named}: assumed to run {os_id} {os_version}, like the lock")
     elif cuda:
         reference, base_os = _cuda_image(lock, cuda, notes)
         chosen_by = "lock"
@@ -241,7 +246,7 @@ def choose(
         if base_image is not None and need is not None and other is not None and not _declares(declared, require_cuda):
             require_cuda = f"cuda>={other.version}"
             notes.append(
-                f"--base-image {base_image} declares NVIDIA_REQUIRE_CUDA={require_cuda}: the environment's CUDA "
+                f"{named} declares NVIDIA_REQUIRE_CUDA={require_cuda}: the environment's CUDA "
                 f"{other.version} runtime ({other.evidence}) runs in it, its CUDA {cuda} runtime ({need.evidence}) "
                 "does not"
             )

@@ -200,20 +200,28 @@ def make_spec(
     carried: Callable[[SystemPackage], bool] | None = None,
     offline: bool = False,
     left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
+    base_from_bundle: bool = False,
 ) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``.
 
     ``carried``: which pinned system packages the bundle holds as ``.deb`` files (installed with dpkg from the
     build context, never from apt). ``offline``: what is neither carried nor pinned is not fetched with apt but
     expected in the base image, checked by the build. ``left_to_base``: the base image (its reference) the bundle
-    was made on and the names of the packages it left to that image, which held them (its system-base.json)."""
+    was made on and the names of the packages it left to that image, which held them (its system-base.json).
+    ``base_from_bundle``: ``options.base_image`` is the bundle's saved base, not one the user named."""
     refused = baseimage.refuses_conda(lock)
     if refused:
         # The image's environment is a venv: conda packages would be missing and verify would fail late. The
         # wrong target for the lock is bad input (exit 2), as a pip lock is for the conda target.
         raise BadOptionError(f"{refused}: use --target conda")
     check_linux(lock)
-    base = baseimage.choose(lock, base_image=options.base_image, base_digest=options.base_digest, inspect=inspect)
+    base = baseimage.choose(
+        lock,
+        base_image=options.base_image,
+        base_digest=options.base_digest,
+        inspect=inspect,
+        base_from_bundle=base_from_bundle,
+    )
     selected = apt.select(lock, options.system_packages)
     system = apt.pins(selected, lock.platform.machine, exact=base.same_os)
     notes = [*base.notes]
@@ -326,7 +334,7 @@ def _interpreter_specs(
     others = f" (and {len(left) - 1} more of its packages)" if len(left) > 1 else ""
     exact = [f"{name}={version}" for name, version in locked]
     # pin and bundle choose the interpreter's packages for the base image they are given, as the rebuild does.
-    on = f" --base-image {sinks.shell_word(base.reference)}" if base.chosen_by == "--base-image" else ""
+    on = f" --base-image {sinks.shell_word(base.reference)}" if base.chosen_by != "lock" else ""
     pin = f"`envsnap pin LOCK{on}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages{on}`"
     if dated or len(left) < len(locked):
         some = [n for n, _ in locked if n in bundled]

@@ -132,7 +132,7 @@ class DockerRebuilder(Rebuilder):
             raise BadOptionError(f"{lock_path}: {refused}")
 
     def plan(self, request: RebuildRequest) -> Plan:
-        options = _with_bundled_base(
+        options, from_bundle = _with_bundled_base(
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
         )
         # Named as the venv and conda targets name theirs, from the root: the default was named as it is (a
@@ -153,6 +153,7 @@ class DockerRebuilder(Rebuilder):
             carried=_carried(request.bundle_dir),
             offline=request.offline,
             left_to_base=_left_to_base(request.bundle_dir),
+            base_from_bundle=from_bundle,
         )
         moved = _moved_base(spec, _docker_engine.inspector(client) if client is not None else None, request.bundle_dir)
         if request.offline and inspect is not None and client is not None and inspect(spec.base.reference) is None:
@@ -203,7 +204,7 @@ class DockerRebuilder(Rebuilder):
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         client = self._connect()
-        options = _with_bundled_base(
+        options, from_bundle = _with_bundled_base(
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
         )
         if request.bundle_dir is None:  # ``rebuild`` refuses it first; a caller of this API gets the same line
@@ -227,6 +228,7 @@ class DockerRebuilder(Rebuilder):
             carried=_carried(bundle.root),
             offline=request.offline,
             left_to_base=_left_to_base(bundle.root),
+            base_from_bundle=from_bundle,
         )
         for warning in _moved_base(spec, moved_before, bundle.root):
             say(f"warning: {warning}")
@@ -526,17 +528,18 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     return tuple(steps)
 
 
-def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None) -> DockerOptions:
+def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None) -> tuple[DockerOptions, bool]:
     """``options`` with the bundle's own saved base as the base image when none is named and the bundle holds one
     (``bundle --with-base-image --base-image B``): the rebuild chose its base from the lock again, which the
     bundle did not hold, and an offline rebuild of it was refused ("neither in the engine nor saved in the
-    bundle": the bundle's README command failed)."""
+    bundle": the bundle's README command failed). And whether the base is that one, which the plan names as the
+    bundle's, not as ``--base-image``."""
     if options.base_image or bundle_dir is None:
-        return options
+        return options, False
     saved = sorted(_docker_engine.bundled_facts(bundle_dir))
     if len(saved) != 1:
-        return options
-    return dataclasses.replace(options, base_image=saved[0])
+        return options, False
+    return dataclasses.replace(options, base_image=saved[0]), True
 
 
 def _check_context_dest(dest: Path, named: str = "--dest") -> None:
@@ -577,7 +580,7 @@ def _carry_them(spec: DockerSpec, names: Iterable[str] | None = None) -> str:
     its base."""
     if names is None:
         names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
-    base = spec.base.reference if spec.base.chosen_by == "--base-image" else ""
+    base = spec.base.reference if spec.base.chosen_by != "lock" else ""
     return carry_commands(spec.lock, names, base, "LOCK", "envsnap bundle LOCK -o BUNDLE")
 
 
@@ -657,7 +660,7 @@ def base_lacks(expected: Iterable[tuple[str, str]], shipped: dict[tuple[str, str
 
 def bundled_base(bundle_dir: Path) -> str:
     """The base image a docker rebuild of the bundle uses when none is named: the one it saved, else ""."""
-    return _with_bundled_base(DockerOptions(), bundle_dir).base_image or ""
+    return _with_bundled_base(DockerOptions(), bundle_dir)[0].base_image or ""
 
 
 def offline_uncarried(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
@@ -722,7 +725,7 @@ def _held_by_base(
 
 def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
     """The spec an ``--offline`` docker rebuild of the bundle makes, on the base it would use, with no engine."""
-    options = _with_bundled_base(DockerOptions(), bundle_dir)
+    options, from_bundle = _with_bundled_base(DockerOptions(), bundle_dir)
     try:
         return make_spec(
             lock,
@@ -731,6 +734,7 @@ def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
             carried=_carried(bundle_dir),
             offline=True,
             left_to_base=_left_to_base(bundle_dir),
+            base_from_bundle=from_bundle,
         )
     except BadBundleError:
         raise

@@ -817,6 +817,27 @@ def test_a_bundle_with_a_saved_base_is_rebuilt_on_it_when_no_base_is_named(
     assert BASE in done.stdout and "neither in the Docker engine" not in done.stderr
 
 
+def test_a_base_taken_from_the_bundle_is_not_said_to_be_named_with_base_image(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """Rebuilt with no --base-image from a bundle that saved its base, the plan, the Dockerfile's header and the
+    JSON said the base was "chosen by --base-image" and "--base-image NAME: assumed to run debian 12", an option
+    the user never gave; they name the bundle's saved image."""
+    args = ["rebuild", str(bundle / "envsnap.lock"), "--target", "docker", "--bundle", str(bundle), "--offline"]
+    plan = json.loads(_envsnap(*args, "--dest", str(tmp_path / "ctx"), "--dry-run", "--json").stdout)
+    dockerfile = plan["details"]["Dockerfile"]
+    assert f"# Base: {BASE} (chosen by bundle;" in dockerfile, dockerfile[:800]
+    assert plan["items"][0]["origin"] == "bundle"
+    assert f"the bundle's saved base image {BASE}: assumed to run debian 12, like the lock" in plan["notes"]
+    assert not any(note.startswith("--base-image") for note in plan["notes"]), plan["notes"]
+    # The commands that carry the interpreter's .deb files still name that base, which pin and bundle need.
+    assert f"--with-system-packages --base-image {BASE}" in " ".join(plan["notes"])
+    # Named with --base-image, it is still said so.
+    named = json.loads(_envsnap(*args, "--base-image", BASE, "--dry-run", "--json").stdout)
+    assert f"# Base: {BASE} (chosen by --base-image;" in named["details"]["Dockerfile"]
+    assert f"--base-image {BASE}: assumed to run debian 12, like the lock" in named["notes"]
+
+
 def test_an_archive_bundle_with_its_base_image_is_rebuilt_offline_after_the_engine_dropped_it(
     engine: Any, captured: Path, tmp_path: Path
 ) -> None:
