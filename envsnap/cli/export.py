@@ -199,14 +199,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         # Pinning ran: "run envsnap pin first" would send the user round in a circle; say why it failed. Only
         # then: a format's other refusal (a lock without conda packages, a conda package without md5) is its own.
-        more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
-        installers = [unlisted[f] for f in failures if f in unlisted]
-        # The --find-links hint pin gives, once, naming the installer(s) that installed them.
-        hint = f" ({import_module('envsnap.artifacts.pin').find_links_hint(installers)})" if installers else ""
-        raise ExportError(
-            f"{exporter.name}: pinning left {len(failures)} package(s) without a file: "
-            f"{'; '.join(failures[:3])}{more}{hint}"
-        ) from exc
+        raise ExportError(f"{exporter.name}: {_pinning_left(failures, unlisted)}") from exc
     _refuse_over_input(_targets(exporter, files, args.output), args.lock)
     _refuse_over_user_files(exporter, args.output)  # again: pinning took a while
     written = write(exporter, files, args.output)
@@ -236,7 +229,23 @@ def run(args: argparse.Namespace) -> int:
             _note_named_only(snapshot, args.lock, written, upstream)
         if exporter.name in _CONDA_FORMATS:
             _note_unknown_pip_layer(snapshot, exporter.name, written)
+        # A format that writes a package with no file all the same (environment-yml without hashes, conda-explicit
+        # in a comment): why pinning found none was said nowhere, and the file's comment sent the user to pin.
+        left = {p.name for p in unpinned(snapshot, files=exporter.needs_files, hashes=True, listed=listed)}
+        unhashed = [f for f in failures if f.split(" ", 1)[0] in left]
+        if unhashed:
+            how = "named in a comment only" if exporter.name == "conda-explicit" else "written without a hash"
+            _output.say(f"note: {exporter.name}: {_pinning_left(unhashed, unlisted)}; {how}")
     return 0
+
+
+def _pinning_left(failures: list[str], unlisted: dict[str, str]) -> str:
+    """What pinning left without a file and why (``name version: reason``, three at most), with the --find-links
+    hint ``pin`` gives, once, naming the installer(s) of those no configured location lists."""
+    more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
+    installers = [unlisted[f] for f in failures if f in unlisted]
+    hint = f" ({import_module('envsnap.artifacts.pin').find_links_hint(installers)})" if installers else ""
+    return f"pinning left {len(failures)} package(s) without a file: {'; '.join(failures[:3])}{more}{hint}"
 
 
 _CONDA_FORMATS = ("conda-explicit", "conda-lock", "environment-yml")

@@ -224,6 +224,34 @@ def test_a_format_that_refuses_the_lock_says_so_after_a_pinning_that_left_a_pack
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("fmt", "fallback"), [("environment-yml", "not hash-checked"), ("conda-explicit", "# Not")])
+def test_a_conda_format_written_without_what_pinning_left_unpinned_says_why(
+    cli: Callable[..., Any],
+    rich: Snapshot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+    fallback: str,
+) -> None:
+    """environment-yml and conda-explicit write a pip package pinning found no file for without a hash (in a comment),
+    and said nothing: the reason (an index it could not reach, a --find-links folder pip is not configured with) was
+    lost, exit 0 even with --pin, and the file's comment sent the user to `envsnap pin`, which fails the same way."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    packages = tuple(p if p.conda_managed else dataclasses.replace(p, artifact=None) for p in rich.python.packages)
+    lock = lockfile.dump(
+        dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=packages)), tmp_path / "u.lock"
+    )
+    for flag in ("--pin", None):
+        out = tmp_path / f"out-{flag}"
+        result = cli("export", lock, "-f", fmt, "-o", out, *([flag] if flag else []))
+        assert result.code == 0, result
+        assert fallback in out.read_text()
+        assert f"note: {fmt}: pinning left " in result.err and "cannot reach the index" in result.err, result.err
+        assert "Traceback" not in result.err
+
+
 def test_a_pylock_written_under_another_name_than_pep_751_gives_is_noted(
     cli: Callable[..., Any], lock: Path, tmp_path: Path
 ) -> None:
