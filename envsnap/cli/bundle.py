@@ -149,6 +149,12 @@ def run(args: argparse.Namespace) -> int:
         meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
         require_complete(meta)
         check_runs([Path(record) for record in args.run], lock, Path(args.output))
+    if args.with_base_image:
+        from ..rebuild.docker import check_base_to_save, no_base_image_for
+
+        if not no_base_image_for(lock):
+            # The engine and the image it saves, before a wheel is pinned or fetched (gigabytes for a CUDA lock).
+            check_base_to_save(lock, args.base_image)
     # Checked like capture's --python: a Python script named here would be run by the wheel build.
     python = resolve_interpreter(args.python) if args.python else None
     options = BundleOptions(

@@ -925,6 +925,18 @@ def save_base_image(
 ) -> Path:
     """``docker save`` the base image the lock rebuilds on into ``BUNDLE/images/``, so the bundle rebuilds
     when the registry has lost the tag."""
+    client, reference, facts = _base_to_save(lock, base_image)
+    return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))
+
+
+def check_base_to_save(lock: Snapshot, base_image: str | None = None) -> None:
+    """``bundle --with-base-image``'s engine and base image, asked before a wheel is pinned or fetched: a missing
+    one was found only after them all (gigabytes for a CUDA lock), and the bundle removed. ``RebuildError``."""
+    _base_to_save(lock, base_image)
+
+
+def _base_to_save(lock: Snapshot, base_image: str | None) -> tuple[docker.DockerClient, str, baseimage.ImageFacts]:
+    """The engine, the base image's name and what the engine says of it, for ``save_base_image``."""
     # `envsnap bundle` has no --dry-run: the way forward is a bundle without the image.
     client = _docker_engine.engine(way_forward="bundle without --with-base-image")
     look = _docker_engine.inspector(client)
@@ -935,7 +947,7 @@ def save_base_image(
         # The image the docker target chose from the lock: one the engine has may be named instead.
         other = "" if base_image else ", or name an image the engine has with --base-image IMAGE"
         raise RebuildError(f"--with-base-image: {reference} is not in the Docker engine; pull or build it first{other}")
-    return _docker_engine.save_image(client, reference, facts, bundle_root, progress or (lambda _line: None))
+    return client, reference, facts
 
 
 def _bundle_spec(

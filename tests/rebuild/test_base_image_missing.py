@@ -171,3 +171,31 @@ def test_a_base_whose_tag_moved_is_named_by_the_id_the_build_ran_from(
         f"sha256:{'c' * 64} in the Docker engine now)"
     ), built_on
     assert result.details["base_image_id"] == image_id
+
+
+@pytest.mark.usefixtures("empty_engine")
+def test_bundle_with_a_base_image_the_engine_lacks_stops_before_it_fetches_anything(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle --with-base-image`` learned that the engine lacks the base image only after every wheel was pinned
+    and fetched (gigabytes for a CUDA lock), then removed the bundle: it is asked first, as the engine is."""
+    import dataclasses
+
+    from envsnap import lockfile
+    from envsnap.model import PythonPackage
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lock = sample_lock()
+    packages = (PythonPackage(name="six", version="1.16.0", wheel_tags=("py3-none-any",)),)  # not pinned yet
+    path = lockfile.dump(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), tmp_path / "u.lock"
+    )
+    result = cli("bundle", path, "-o", tmp_path / "b", "--with-base-image", "--base-image", "mybase:1")
+    assert result.code == 4, result
+    assert result.err.endswith(
+        "envsnap: error: --with-base-image: mybase:1 is not in the Docker engine; pull or build it first\n"
+    ), result.err
+    assert "pinning" not in result.err and "127.0.0.1" not in result.err, result.err
+    assert not (tmp_path / "b").exists()
