@@ -17,7 +17,7 @@ from envsnap import lockfile
 from envsnap.compat import Target, evaluate
 from envsnap.dockerfile import baseimage
 from envsnap.errors import RequiresPythonError
-from envsnap.model import PythonPackage, Snapshot
+from envsnap.model import Conda, CondaPackage, PythonPackage, Snapshot
 from envsnap.rebuild import get
 from envsnap.requires_python import excluding
 
@@ -92,7 +92,9 @@ def test_a_named_base_image_whose_python_is_refused_is_refused_naming_the_packag
 
 
 def test_conda_is_judged_by_the_locked_python_itself() -> None:
-    lock = requiring(cpu_lock(), "3.11.7", future_only=">=3.12")
+    # A conda environment's lock (the conda target refuses a pip environment's: nothing of it is judged).
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("python", "3.11.7", subdir="linux-64"),))
+    lock = requiring(dataclasses.replace(cpu_lock(), conda=conda), "3.11.7", future_only=">=3.12")
     found = python_findings(lock, lock, "conda")
     assert found == [("fail", "future-only (Requires-Python >=3.12)", "Python 3.11.7 (the conda rebuild)")]
 
