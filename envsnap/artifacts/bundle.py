@@ -1143,16 +1143,36 @@ def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
 
 
 def declared_name(tree: Path) -> str | None:
-    """The name ``tree``'s ``pyproject.toml`` gives its project (``[project] name``); None where it names none (a
-    ``setup.py`` project, a dynamic name) or cannot be read: nothing then says it is another project."""
+    """The name ``tree`` declares for its project: ``pyproject.toml``'s ``[project] name``, else its
+    ``[tool.poetry] name`` (a Poetry project before Poetry 2), else ``setup.cfg``'s ``[metadata] name`` (a setuptools
+    project configured there); None where none names one (a name set in ``setup.py`` code, or files that cannot be
+    read): nothing then says it is another project."""
+    found: list[object] = []
     try:
         text = _readlimits.read_text(tree / "pyproject.toml", error=BundleError, what="pyproject.toml")
         data = _readlimits.load_toml(text, origin=str(tree / "pyproject.toml"), error=BundleError)
     except (BundleError, OSError):
+        data = {}
+    tool = data.get("tool")
+    for table in (data.get("project"), tool.get("poetry") if isinstance(tool, dict) else None):
+        if isinstance(table, dict):
+            found.append(table.get("name"))
+    found.append(_setup_cfg_name(tree / "setup.cfg"))
+    return next((name for name in found if isinstance(name, str) and name.strip()), None)
+
+
+def _setup_cfg_name(path: Path) -> str | None:
+    """``[metadata] name`` of a ``setup.cfg`` (None when absent, unreadable or not one line of text)."""
+    import configparser
+
+    try:
+        text = _readlimits.read_text(path, error=BundleError, what="setup.cfg")
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(text, source=str(path))
+        name = parser.get("metadata", "name", fallback=None)
+    except (BundleError, OSError, configparser.Error):
         return None
-    table = data.get("project")
-    name = table.get("name") if isinstance(table, dict) else None
-    return name if isinstance(name, str) and name.strip() else None
+    return name.strip() if name and "\n" not in name.strip() else None
 
 
 def outside_project_notes(lock: Snapshot) -> list[str]:

@@ -165,13 +165,26 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert verified.code == 0 and "identical: the Python layer matches the lock" in verified.out, verified.out
 
 
+_OTHER_PROJECTS = {
+    "pyproject": {"pyproject.toml": '[project]\nname = "x"\nversion = "9"\n'},
+    "poetry": {"pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "9"\n'},
+    "setup.cfg": {"setup.py": "from setuptools import setup\nsetup()\n", "setup.cfg": "[metadata]\nname = x\n"},
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_OTHER_PROJECTS))
 def test_a_rebuild_inside_another_git_project_does_not_take_it_for_the_locks_project(
-    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+    research: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any],
+    layout: str,
 ) -> None:
     """A reader unpacks the bundle inside a git project of their own (``x``) and rebuilds there: ``{project}`` was
     that work tree, so the installed wheel's ``direct_url.json`` named it as the project's source and the note said
     ``uv pip install -e`` of it. A folder that declares another project is not the lock's: the wheel's URL is kept
-    and the note names no folder."""
+    and the note names no folder. The name is read where each kind of project declares it (PEP 621, Poetry's own
+    table, setuptools' ``setup.cfg``): only the first was read."""
     project, lock_path = research
     monkeypatch.chdir(project)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -179,7 +192,8 @@ def test_a_rebuild_inside_another_git_project_does_not_take_it_for_the_locks_pro
     assert cli("bundle", lock_path, "-o", bundle).code == 0
     mine = tmp_path / "theirs"
     _git("init", "-q", cwd=mine)
-    (mine / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "9"\n')
+    for name, text in _OTHER_PROJECTS[layout].items():
+        (mine / name).write_text(text)
     monkeypatch.chdir(mine)
     dest = tmp_path / "env"
     args = ("rebuild", bundle / "envsnap.lock", "--bundle", bundle, "--offline", "--dest", dest)
