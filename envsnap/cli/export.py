@@ -142,12 +142,24 @@ def run(args: argparse.Namespace) -> int:
             index_wheels=exporter.name in ("pylock", "requirements"),
             as_find_links=exporter.name == "requirements",
         )
+    held = _bundle_folder(args.lock, bundled) if args.bundle is None else None
+    if held is not None and exporter.name in _FIND_LINKS_FORMATS:
+        from ..export import with_bundle_find_links
+
+        # A bundle's lock keeps the author's find-links folder (file://{project}/conda/wheels), which beside the
+        # bundle names nothing: the bundle's wheels folder holds those files.
+        snapshot = with_bundle_find_links(snapshot, Path(held) / "wheels")
     snapshot, seeded, upstream = _seed_wheels_placed(snapshot, exporter.name, args.lock, bundled, args.output)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages
 
         # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
         not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot) if p.name not in seeded]
+    if exporter.name == "environment-yml" and bundled and not Path(args.lock).is_dir():
+        from ..export import find_links_folder_packages
+
+        # Its --find-links is the author's folder, the bundle's wheels being in a temporary folder only while read.
+        not_from_wheels = [f"{p.name} {p.version}" for p in find_links_folder_packages(snapshot)]
     paths_project, unsure = _project_for_paths(args.project, args.lock, bundled) if args.absolute_paths else (None, "")
     if args.absolute_paths:
         from ..export import with_absolute_paths
@@ -424,6 +436,16 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
             )
     here = f"no wheel with that sha256 is in this machine's seed-wheel folders ({_seed_folders()}): {how}"
     raise ExportError(named_only_message(named, here))
+
+
+def _bundle_folder(lock: str, bundled: bool) -> str | None:
+    """The bundle folder ``lock`` is (given as LOCK) or holds the lock of (``BUNDLE/envsnap.lock``); None for an
+    archive, whose wheels are on disk only while it is read, and for a lock of no bundle."""
+    from ..artifacts.bundle import bundle_holding
+
+    if bundled:
+        return lock if os.path.isdir(lock) else None
+    return bundle_holding(lock)
 
 
 def _project_for_paths(project: str | None, lock: str, bundled: bool) -> tuple[Path | None, str]:

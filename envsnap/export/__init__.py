@@ -8,10 +8,12 @@ from ..errors import ExportError
 # What the command line does to a lock before an exporter renders it (public: the CLI is another package).
 from ._common import (
     bundle_wheel_packages,
+    find_links_folder_packages,
     has_project_paths,
     hidden_find_links,
     named_only,
     with_absolute_paths,
+    with_bundle_find_links,
     with_bundle_wheels,
     with_seed_wheels,
 )
@@ -23,11 +25,13 @@ __all__ = [
     "Exporter",
     "bundle_wheel_packages",
     "exporters",
+    "find_links_folder_packages",
     "get",
     "has_project_paths",
     "hidden_find_links",
     "named_only",
     "with_absolute_paths",
+    "with_bundle_find_links",
     "with_bundle_wheels",
     "with_seed_wheels",
 ]

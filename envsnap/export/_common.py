@@ -311,6 +311,45 @@ def with_bundle_wheels(
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 
 
+def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
+    """The snapshot with every wheel found in a folder of the author's machine (a ``file:`` find-links folder:
+    ``file://{project}/conda/wheels``, ``file://~/wheels``, ``/srv/wheels``) that the bundle's ``wheels`` folder
+    holds found in that folder (its absolute path) instead: the lock a bundle carries keeps the author's label, which
+    read beside the bundle names a folder that is not there, so the export's ``--find-links`` named nothing and pip
+    found no file. Still pinned by name and sha256 (the requirements file's hash check), so the index install the
+    lock records; a wheel the bundle does not hold keeps its folder."""
+    folder = wheels.absolute()
+    packages = []
+    for pkg in snapshot.python.packages:
+        art = pkg.artifact
+        if art is not None and _in_a_local_folder(pkg) and (folder / art.filename).is_file():
+            art = dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=str(folder))
+            pkg = dataclasses.replace(pkg, artifact=art)
+        packages.append(pkg)
+    return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+
+
+def find_links_folder_packages(snapshot: Snapshot) -> list[PythonPackage]:
+    """The packages ``with_bundle_find_links`` finds in the bundle's wheels: those a bundle archive's export cannot
+    (its wheels are in a temporary folder only while it is read), and names in the author's folder."""
+    return [pkg for pkg in snapshot.python.packages if _in_a_local_folder(pkg)]
+
+
+def _in_a_local_folder(pkg: PythonPackage) -> bool:
+    """A wheel pinned by name from a find-links folder of the author's machine (not a page of links)."""
+    from .. import grammar
+
+    art = pkg.artifact
+    return (
+        art is not None
+        and bool(art.index)
+        and is_find_links(art.index, art.url)
+        and (art.index.startswith("file:") or "://" not in art.index)
+        and not art.index.lower().endswith((".html", ".htm"))
+        and grammar.is_base_name(art.filename)
+    )
+
+
 def named_only(snapshot: Snapshot) -> list[PythonPackage]:
     """The index packages known by a wheel's file name and sha256 alone, with no URL: pinned from a seed-wheel folder
     of the pinning machine (its Python's ensurepip wheels, Debian's ``/usr/share/python-wheels``), whose place the

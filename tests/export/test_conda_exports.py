@@ -1205,3 +1205,59 @@ def test_conda_lock_writes_a_local_folder_as_conda_lock_locks_one_and_refuses_an
         "conda-lock: mylib 0.1: an editable install of file:///srv/lab/mylib, which conda-lock.yml cannot hold (its "
         "install copies the folder); export requirements or pylock for it"
     )
+
+
+@pytest.mark.parametrize("given", ["lock", "folder"])
+def test_environment_yml_of_a_bundles_lock_names_the_bundles_wheels_not_the_authors_find_links_folder(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A wheel the author pinned from a find-links folder in the project (``file://{project}/conda/wheels``) lies in
+    the bundle's ``wheels`` folder, and the bundle's copied lock keeps the author's label: ``export -f environment-yml
+    BUNDLE/envsnap.lock`` (or the bundle folder) wrote ``--find-links conda/wheels``, read from the bundle folder
+    (the lock's folder outside a work tree), where there is no such folder, so conda's pip found nothing. It names
+    the bundle's own ``wheels`` folder, which holds the file."""
+    from wheelfiles import build_wheel
+
+    from envsnap.artifacts.bundle import Bundle
+
+    bundle = tmp_path / "supp"
+    (bundle / "wheels").mkdir(parents=True)
+    wheel = build_wheel(bundle / "wheels", "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pkg = PythonPackage(
+        name="tinypkg",
+        version="1.0",
+        installer="pip",
+        artifact=Artifact(
+            filename=wheel.name,
+            url=f"file://{{project}}/conda/wheels/{wheel.name}",
+            sha256=digest,
+            index="file://{project}/conda/wheels",
+        ),
+    )
+    lockfile.dump(_with_pip_layer((pkg,)), bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    monkeypatch.chdir(tmp_path)
+    lock = bundle / "envsnap.lock" if given == "lock" else bundle
+    result = cli("export", lock, "-f", "environment-yml", "-o", tmp_path / "out" / "environment.yml")
+    assert result.code == 0, result.err
+    pip = yaml.safe_load((tmp_path / "out" / "environment.yml").read_text())["dependencies"][-1]["pip"]
+    links = [line.split(" ", 1)[1] for line in pip if line.startswith("--find-links ")]
+    assert links == [str(bundle / "wheels")], pip  # as the requirements export of a bundle folder names it
+    assert f"tinypkg==1.0 --hash=sha256:{digest}" in pip
+    if given == "lock":  # the requirements export of the lock alike (of the folder: its wheels by path)
+        assert cli("export", lock, "-f", "requirements", "-o", tmp_path / "out" / "req.txt").code == 0
+        assert f"--find-links {bundle / 'wheels'}" in (tmp_path / "out" / "req.txt").read_text().splitlines()
+        return
+    # An archive's wheels are on disk only while it is read: the author's folder, and a note that says so.
+    import tarfile
+
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        tar.add(bundle, arcname="supp")
+    result = cli("export", "supp.tar.gz", "-f", "environment-yml", "-o", tmp_path / "arch" / "environment.yml")
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[-1] == (
+        f"note: {tmp_path / 'arch' / 'environment.yml'} names tinypkg 1.0 as the lock records them (the author's "
+        "folder or project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
+        "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
+    )
