@@ -513,8 +513,9 @@ def _record_sources(python_exe: Path, packages: list[PythonPackage], project_dir
     source in its ``direct_url.json``, as pip installing it from there writes it (``vcs_info`` with the commit, the
     folder's ``dir_info``, the sdist's ``archive_info``), in place of the installed file's URL: that file lay in a
     folder the rebuild removes, so a capture named a path gone once it ended, which pin and bundle cannot read, and
-    the commit or the folder was lost (docs/design.md). RECORD's line for the file is written to match; a source
-    this machine cannot name (a label with no project here) keeps the file's URL."""
+    the commit or the folder was lost (docs/design.md). RECORD's line for the file is written to match; where this
+    machine holds no such source (a label with no project here), the file is removed with its RECORD line: the
+    wheel's URL would name that removed folder."""
     import base64
     import hashlib
     import json
@@ -528,16 +529,22 @@ def _record_sources(python_exe: Path, packages: list[PythonPackage], project_dir
         parts = art.filename.split("-")
         info = f"{parts[0]}-{parts[1]}.dist-info"
         found = [path for site in sites if (path := site / info / "direct_url.json").is_file()]
-        direct = _direct_url(pkg, project_dir)
-        if direct is None or len(found) != 1 or found[0].is_symlink():
+        if len(found) != 1 or found[0].is_symlink():
             continue
-        data = (json.dumps(direct, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        found[0].write_bytes(data)
+        direct = _direct_url(pkg, project_dir)
         record = found[0].parent / "RECORD"
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         entry = f"{found[0].parent.name}/direct_url.json"
         lines = record.read_text("utf-8").splitlines()
-        lines = [f"{entry},sha256={digest},{len(data)}" if line.startswith(entry + ",") else line for line in lines]
+        if direct is None:
+            # No place here holds the source, and the wheel's folder is gone once the rebuild ends: no URL is true,
+            # so none is written, as for an install by name from a wheel folder (docs/design.md).
+            found[0].unlink()
+            lines = [line for line in lines if not line.startswith(entry + ",")]
+        else:
+            data = (json.dumps(direct, sort_keys=True, separators=(",", ":")) + "\n").encode()
+            found[0].write_bytes(data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            lines = [f"{entry},sha256={digest},{len(data)}" if line.startswith(entry + ",") else line for line in lines]
         record.write_text("".join(line + "\n" for line in lines), "utf-8")
 
 

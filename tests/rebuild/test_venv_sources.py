@@ -390,7 +390,7 @@ def test_a_venv_rebuilt_from_a_bundle_archive_outside_the_project_does_not_name_
     direct_url.json said the project was installed from the bundle's folder (``{"dir_info": {}, "url":
     "file:///.../supplement"}``), verify said ``installed from a local directory`` of it, and a capture of the venv
     recorded the bundle folder as the project's source, which bundle then refused as no project. A label with no
-    project here keeps the installed file's URL (docs/design.md)."""
+    project here names no source (docs/design.md)."""
     uv = _uv()
     project = _project(tmp_path / "paper", "esnptpaper", "1.0")
     git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
@@ -415,9 +415,51 @@ def test_a_venv_rebuilt_from_a_bundle_archive_outside_the_project_does_not_name_
     lock = reviewer / "supplement" / "envsnap.lock"
     made = cli("rebuild", lock, "--bundle", tmp_path / "supplement.tar.gz", "--offline", "--dest", reviewer / "env")
     assert made.code == 0, made.err
-    (direct_url,) = (reviewer / "env").glob("lib/python*/site-packages/esnptpaper-1.0.dist-info/direct_url.json")
-    written = json.loads(direct_url.read_text())
-    assert not written["url"].startswith((reviewer / "supplement").as_uri()), written
+    # Nor the removed folder the archive was unpacked to: no direct_url.json (the test below).
+    assert not list((reviewer / "env").glob("lib/python*/site-packages/esnptpaper-1.0.dist-info/direct_url.json"))
     verified = cli("verify", lock, "--python", reviewer / "env" / "bin" / "python")
     assert verified.code == 0 and (reviewer / "supplement").as_uri() not in verified.out, verified.out
     assert "installed from a local directory" not in verified.out, verified.out
+
+
+def test_a_venv_rebuilt_from_a_bundle_archive_with_no_project_here_names_no_removed_folder(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer given the lock and the supplement archive, with no project here, rebuilt with ``--bundle
+    supplement.tar.gz``: the project's own package (``file://{project}``, built into a wheel by the bundle) was
+    installed from the folder the archive was unpacked to, and its direct_url.json kept that file's URL,
+    ``file:///tmp/.envsnap-rebuild-XXXX/bundle/wheels/F.whl``, removed when the rebuild ended: ``pip freeze`` printed
+    it and a capture of the venv recorded a file no one can read. No place here holds the source or the wheel once
+    the rebuild ends, so the venv records none (no direct_url.json, as an install by name from a wheel folder):
+    nothing it names is gone, and verify says the wheel is not known to be the bundle's (docs/design.md)."""
+    uv = _uv()
+    project = _project(tmp_path / "paper", "esnptpaper", "1.0")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    monkeypatch.chdir(project)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "envsnap.lock").code == 0
+    locked = lockfile.load(tmp_path / "envsnap.lock").package("esnptpaper")
+    assert locked is not None and locked.source.url == "file://{project}" and not locked.source.editable
+    made = cli("bundle", tmp_path / "envsnap.lock", "-o", tmp_path / "supplement.tar.gz")
+    assert made.code == 0, made.err
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    shutil.copy(tmp_path / "envsnap.lock", reviewer / "envsnap.lock")
+    monkeypatch.chdir(reviewer)
+    made = cli("rebuild", "envsnap.lock", "--bundle", tmp_path / "supplement.tar.gz", "--offline", "--dest", "env")
+    assert made.code == 0, made.err
+    (info,) = (reviewer / "env").glob("lib/python*/site-packages/esnptpaper-1.0.dist-info")
+    assert not (info / "direct_url.json").exists(), (info / "direct_url.json").read_text()
+    assert "direct_url.json" not in (info / "RECORD").read_text()
+    assert cli("capture", "--python", reviewer / "env" / "bin" / "python", "-o", reviewer / "R.lock").code == 0
+    captured = lockfile.load(reviewer / "R.lock").package("esnptpaper")
+    assert captured is not None and captured.source.kind == "index" and not captured.source.url, captured.source
+    assert ".envsnap-" not in (reviewer / "R.lock").read_text()
+    verified = cli("verify", "envsnap.lock", "--python", reviewer / "env" / "bin" / "python")
+    assert verified.code == 0 and ".envsnap-" not in verified.out and "since removed" not in verified.out, verified.out
+    assert "not known to be built" in verified.out, verified.out
