@@ -125,35 +125,34 @@ def test_a_bundle_given_as_the_lock_names_the_lock_it_holds(
 def test_rebuild_given_a_bundle_as_the_lock(
     lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:
-    """`rebuild` is also told to give the bundle as --bundle (`diff` reads the lock a bundle holds:
-    tests/compare/test_diff_bundles.py)."""
+    """`rebuild` reads the lock a bundle holds, as `verify` and `diff` do
+    (tests/rebuild/test_rebuild_bundle_as_lock.py), after the bundle's checks: it was told "give the lock it holds,
+    supp/envsnap.lock once unpacked (tar -xf supp.tar.gz), and the bundle as --bundle supp.tar.gz". This bundle's
+    SHA256SUMS does not list its lock."""
     monkeypatch.chdir(tmp_path)
     _bundle(tmp_path, lock)
     result = cli("rebuild", "supp.tar.gz", "--dry-run")
     assert (result.code, result.err) == (
         EXIT_BAD_INPUT,
-        "envsnap: error: supp.tar.gz: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock "
-        "once unpacked (tar -xf supp.tar.gz), and the bundle as --bundle supp.tar.gz\n",
+        "envsnap: error: supp.tar.gz: envsnap.lock: not listed in SHA256SUMS (added after bundling)\n",
     )
 
 
 @pytest.mark.parametrize("target", ["venv", "conda"])
-def test_rebuild_offline_given_a_bundle_as_the_lock_says_to_give_it_as_bundle(
+def test_rebuild_offline_given_a_bundle_as_the_lock_reads_it_as_the_bundle(
     target: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
 ) -> None:
     """`rebuild supp --target conda --offline` (the bundle as the lock, as `verify supp` takes it) said "--offline
     needs --bundle: without a bundle the conda target must download what it installs", though a bundle was given:
-    it now names the lock the bundle holds and the bundle as --bundle, as it does without --offline."""
+    the bundle is the one the rebuild installs from, checked as any --bundle is."""
     monkeypatch.chdir(tmp_path)
     _bundle(tmp_path, lock)
-    for given, hint in (("supp", ""), ("supp.tar.gz", " once unpacked (tar -xf supp.tar.gz)")):
+    for given, named in (("supp", "supp/envsnap.lock"), ("supp.tar.gz", "supp.tar.gz: envsnap.lock")):
         result = cli("rebuild", given, "--target", target, "--offline", "--dest", tmp_path / "env")
-        assert (result.code, result.out, result.err) == (
-            EXIT_BAD_INPUT,
-            "",
-            f"envsnap: error: {given}: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock{hint}"
-            f", and the bundle as --bundle {given}\n",
-        )
+        # A folder's lock is read before the bundle's check: the conda target refuses a pip environment's first.
+        why = "the lock records no conda packages" if target == "conda" and given == "supp" else "not listed in SHA"
+        assert (result.code, result.out) == (EXIT_BAD_INPUT, ""), result.err
+        assert result.err.startswith(f"envsnap: error: {named}: {why}") and result.err.count("\n") == 1, result.err
     assert not (tmp_path / "env").exists()
 
 
@@ -189,15 +188,13 @@ def test_an_archive_renamed_or_made_by_hand_names_the_folder_it_unpacks_to(
     folder = _bundle(tmp_path, lock)
     with tarfile.open(tmp_path / "artifact-v2.tar.gz", "w:gz") as tar:
         tar.add(folder, arcname=arcname)
-    for command in ("pin", "rebuild"):
-        result = cli(command, "artifact-v2.tar.gz")
-        tail = ", and the bundle as --bundle artifact-v2.tar.gz" if command == "rebuild" else ""
-        assert (result.code, result.out, result.err) == (
-            EXIT_BAD_INPUT,
-            "",
-            f"envsnap: error: artifact-v2.tar.gz: an envsnap bundle, not a lock; give the lock it holds, {expected} "
-            f"once unpacked (tar -xf artifact-v2.tar.gz){tail}\n",
-        )
+    result = cli("pin", "artifact-v2.tar.gz")  # rebuild reads it (tests/rebuild/test_rebuild_bundle_as_lock.py)
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        f"envsnap: error: artifact-v2.tar.gz: an envsnap bundle, not a lock; give the lock it holds, {expected} "
+        "once unpacked (tar -xf artifact-v2.tar.gz)\n",
+    )
 
 
 @pytest.mark.parametrize(("command", "verb"), [("pin", "use"), ("check", "check"), ("diff", "compare")])

@@ -1,6 +1,7 @@
 """A LOCK argument that may name a bundle (a folder, or an archive ``envsnap bundle`` wrote): the lock it holds,
 read only after the bundle passed ``open_bundle``'s checks. ``export``, ``check``, ``verify``, ``show`` and ``diff`` (A
-and B) read it here; the other commands keep the loader's "an envsnap bundle, not a lock" (``_not_a_lock.py``)."""
+and B) read it here, ``rebuild`` in ``envsnap.rebuild`` (the bundle is its ``--bundle`` too); the other commands keep
+the loader's "an envsnap bundle, not a lock" (``_not_a_lock.py``)."""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ def import_hint(exc: NotALockfileError, command: str) -> str:
     """The error's line for a file ``envsnap import`` reads (a pylock.toml, a requirements file, a conda lock), as
     ``--from auto`` recognises it: what it is and the import that makes a lock of it, to be given instead. "" for
     any other file: the loader's own message stands. A bundle's is the lock it holds."""
-    if isinstance(exc, BundleNotALockError):  # the lock it holds; a rebuild takes the bundle itself as --bundle
-        return f"{exc}, and the bundle as --bundle {shlex.quote(exc.origin)}" if command == "rebuild" else str(exc)
+    if isinstance(exc, BundleNotALockError):  # the lock it holds (rebuild reads a bundle: rebuild._bundle_as_lock)
+        return str(exc)
     from .. import importers
 
     fmt = importers.recognised(exc.origin) if exc.origin else ""

@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "locked artifacts (hash-checked, no resolution), then verify the result. "
         f"Targets available: {targets}.",
     )
-    p.add_argument("lock", metavar="LOCK", help="the lockfile")
+    p.add_argument(
+        "lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock, rebuilt from it"
+    )
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
     p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import _leftovers, lockfile, sinks
+from .._defaults import LOCK_NAME
 from ..errors import BadOptionError, BundleError, LockfileError, RebuildError
 from ..grammar import shown
 from ..model import LEGACY_VERSION_REASON, Snapshot
@@ -35,7 +36,10 @@ from .interface import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .._venvahead import VenvAhead
+    from ..artifacts.bundle import Bundle
     from ..probes.python import PendingProbe
 
 # How long the check waits for the early work to reach its installer: the steps before it take some 0.03 s once
@@ -95,7 +99,76 @@ def rebuild(
     ``GPU_TIMEOUT``); a driver that did not answer is then reported naming the option.
     ``dest_option``: the option ``dest`` was given with (``--dest`` or ``--prefix``, one option), which the
     messages about it name; "" names it as each message always did (the conda target's own ``--prefix``).
+    ``lock_path`` may name a bundle (a folder or an archive ``envsnap bundle`` wrote), as ``verify`` reads one: its
+    lock is rebuilt from it as ``bundle`` (an archive is unpacked and checked once, before the lock is read).
     """
+    settings: dict[str, Any] = dict(locals())  # every parameter, passed on as given
+    given = _bundle_as_lock(lock_path, bundle)
+    if given is None:
+        return _rebuild(**settings, opened=None)
+    settings["bundle"] = given
+    if os.path.isdir(given):
+        settings["lock_path"] = os.path.join(given, LOCK_NAME)
+        return _rebuild(**settings, opened=None)
+    get(target).parse_options(dict(options or {}))  # bad input, before the archive is unpacked
+    from ..artifacts.bundle import open_bundle
+
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
+        try:
+            opened = open_bundle(given, Path(tmp), progress)
+        except BundleError as exc:
+            if exc.exit_code != RebuildError.exit_code:
+                raise
+            raise RebuildError(str(exc)) from None
+        return _rebuild(**settings, opened=opened)
+
+
+def _bundle_as_lock(lock_path: str | os.PathLike[str], bundle: str | os.PathLike[str] | None) -> str | None:
+    """The bundle ``lock_path`` names, as the lock loader recognises one (a folder with ``SHA256SUMS`` beside its
+    ``envsnap.lock``, an archive by its name and data), or None for a lock. A ``bundle`` that is another one is bad
+    input: the rebuild would take one bundle's lock and another's files."""
+    from .._readlimits import refuse_bundle
+    from .._samefile import same_file
+    from ..errors import BundleNotALockError
+
+    try:
+        refuse_bundle(lock_path)
+    except BundleNotALockError as exc:
+        given = exc.origin
+    else:
+        return None
+    if bundle is not None and not same_file(bundle, given):
+        raise BadOptionError(
+            f"--bundle {os.fspath(bundle)}: {given} is a bundle itself, whose lock and files the rebuild takes: "
+            "give one or the other"
+        )
+    return given
+
+
+def _rebuild(
+    lock_path: str | os.PathLike[str],
+    *,
+    target: str,
+    dest: str | os.PathLike[str] | None,
+    bundle: str | os.PathLike[str] | None,
+    python: str | None,
+    offline: bool,
+    force: bool,
+    dry_run: bool,
+    cpu_only: bool,
+    options: Mapping[str, str] | None,
+    progress: Progress | None,
+    project: str | os.PathLike[str] | None,
+    allow_urls: tuple[str, ...],
+    probe: PendingProbe | None,
+    use_cache: bool,
+    venv_ahead: VenvAhead | None,
+    gpu_timeout: float | None,
+    dest_option: str,
+    opened: Bundle | None,
+) -> Plan | RebuildResult:
+    """``rebuild`` of a lock; ``opened``: the bundle archive given as the lock, unpacked and checked (its lock is
+    the one rebuilt, ``bundle`` names the archive)."""
     from ..artifacts.bundle import hash_bundle_ahead
     from ..probes.target import interpreter_named
 
@@ -104,11 +177,7 @@ def rebuild(
     target_options = dict(options or {})
     rebuilder.parse_options(target_options)  # an option the target does not take: bad input, before any work
     if offline and bundle is None:  # every target: nothing may be fetched, so it all comes from a bundle
-        from .._readlimits import refuse_bundle
-
-        # A bundle given as the lock (as verify takes one): the lock it holds, and the bundle as --bundle. It read
-        # "--offline needs --bundle", which a user who had given the bundle could not make sense of.
-        refuse_bundle(lock_path)
+        # (A bundle given as the lock is the bundle: ``_bundle_as_lock``.)
         raise BadOptionError(
             f"--offline needs --bundle: without a bundle the {target} target must download what it installs"
         )
@@ -145,7 +214,7 @@ def rebuild(
                 base_image=target_options.get("base_image") or None,
             )
             try:
-                lock = lockfile.load(lock_path)
+                lock = opened.lock if opened is not None else lockfile.load(lock_path)
                 legacy = next((p for p in lock.python.packages if p.legacy_version), None)
                 if legacy is not None:
                     raise LockfileError(
@@ -233,6 +302,7 @@ def rebuild(
             use_cache=use_cache,
             gpu_timeout=gpu_timeout,
             dest_option=dest_option,
+            opened=opened,
         )
     finally:
         if probe is not None:
@@ -316,14 +386,19 @@ def _carry_out(
     use_cache: bool = True,
     gpu_timeout: float | None = None,
     dest_option: str = "",
+    opened: Bundle | None = None,
 ) -> Plan | RebuildResult:
-    """After a passed (or overridden) check: the bundle opened, the plan made, and unless ``dry_run`` carried out."""
+    """After a passed (or overridden) check: the bundle opened (``opened``: already), the plan made, and unless
+    ``dry_run`` carried out."""
     from ..artifacts.bundle import open_bundle
     from ..probes.project import project_root
 
     with _leftovers.held_dir(Path(tempfile.gettempdir()), "rebuild") as tmp:
         try:
-            bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None
+            if opened is not None:
+                bundle_dir: Path | None = opened.root
+            else:
+                bundle_dir = open_bundle(bundle, Path(tmp), progress).root if bundle is not None else None
         except BundleError as exc:
             if exc.exit_code != RebuildError.exit_code:
                 raise
