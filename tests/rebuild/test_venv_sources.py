@@ -463,3 +463,7 @@ def test_a_venv_rebuilt_from_a_bundle_archive_with_no_project_here_names_no_remo
     verified = cli("verify", "envsnap.lock", "--python", reviewer / "env" / "bin" / "python")
     assert verified.code == 0 and ".envsnap-" not in verified.out and "since removed" not in verified.out, verified.out
     assert "not known to be built" in verified.out, verified.out
+    # The archive given as the lock too (`envsnap rebuild supplement.tar.gz`): the same.
+    made = cli("rebuild", tmp_path / "supplement.tar.gz", "--offline", "--dest", "env2")
+    assert made.code == 0, made.err
+    assert not list((reviewer / "env2").glob("lib/python*/site-packages/esnptpaper-1.0.dist-info/direct_url.json"))
