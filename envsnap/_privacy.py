@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._lazyre import LazyPattern
-from .fileurls import HOME, PROJECT, is_file_url, is_labelled, local_path, path_url, tail_below
+from .fileurls import HOME, LABELS, PROJECT, is_file_url, is_labelled, local_path, path_url, tail_below
 
 if TYPE_CHECKING:
     from .model import PythonPackage, Snapshot
@@ -197,7 +197,8 @@ def strip_credentials(url: str) -> str:
     except ValueError:
         return redact_secrets(url)
     netloc = parts.netloc
-    if "@" in netloc:
+    # ``git+file://{project}@COMMIT``: a repository the lock names by a label, then its commit; no login
+    if "@" in netloc and netloc.rsplit("@", 1)[0] not in LABELS:
         userinfo, host = netloc.rsplit("@", 1)
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}@{host}" if user == "git" and ":" not in userinfo else host

@@ -482,6 +482,12 @@ LOCK_URL_SCHEMES = URL_SCHEMES | frozenset(
 )
 # envsnap's own labels for redacted local paths (docs/lockfile.md): file://{project}/..., file://~/...
 _FILE_LABEL = LazyPattern(r"file://(\{project\}|\{prefix\}|~)(/[^\s]*)?", re.ASCII)
+# A wheel the bundle built from a repository that is the labelled folder itself, at its revision: the project's own
+# repository (``git+file://{project}@COMMIT``), which has no path for ``is_url`` to find and no host or login
+# (``is_artifact_url``).
+_VCS_FILE_LABEL_REV = LazyPattern(
+    r"([a-z]+)\+file://(\{project\}|\{prefix\}|~)@[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,254}", re.ASCII
+)
 MAX_TEXT = 4096
 _TOKEN = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+~-]{0,127}", re.ASCII)
 # platform.python_version(): 3.11.7, 3.13.0rc1, 3.14.0a1, and "3.12.0+" for a build from a branch.
@@ -661,6 +667,13 @@ def is_lock_url(text: str) -> bool:
     if _FILE_LABEL.fullmatch(text) is not None:
         return not has_control(text) and len(text) <= 4096 and not leaves_project(text)
     return is_url(text, LOCK_URL_SCHEMES)
+
+
+def is_artifact_url(text: str) -> bool:
+    """The URL of a package's file as a lock records it: ``is_lock_url``, or for a wheel the bundle built from a
+    repository a label names whole, that repository at its revision (``git+file://{project}@COMMIT``)."""
+    m = _VCS_FILE_LABEL_REV.fullmatch(text)
+    return f"{m.group(1)}+file" in LOCK_URL_SCHEMES if m is not None else is_lock_url(text)
 
 
 def is_env_name(text: str) -> bool:

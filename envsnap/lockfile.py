@@ -1202,6 +1202,10 @@ _URL = dataclasses.replace(
     _s(grammar.is_lock_url, f"URL ({grammar.LOCK_URL_RULES})"),
     why=grammar.lock_url_reason,
 )
+# A built wheel's URL may name the project's own repository at its commit (``git+file://{project}@COMMIT``).
+_ARTIFACT_URL = dataclasses.replace(
+    _s(grammar.is_artifact_url, f"URL ({grammar.LOCK_URL_RULES})"), why=grammar.lock_url_reason
+)
 _LOCATION = dataclasses.replace(_s(grammar.is_location, "index URL or path"), why=grammar.location_refused_reason)
 
 
@@ -1272,7 +1276,7 @@ RULES: dict[type, dict[str, Rule]] = {
     Artifact: {
         # Empty with a sha256: a hash imported from a requirements file, its file still to be found by pin.
         "filename": _s(grammar.is_distribution_filename, "file name (a wheel, sdist, conda or .deb base name)"),
-        "url": _URL,
+        "url": _ARTIFACT_URL,
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)", empty=False),
         "size": _n(0, grammar.MAX_FILE_SIZE),
         "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),

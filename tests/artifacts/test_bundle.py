@@ -1479,3 +1479,50 @@ def test_the_readmes_table_names_a_place_in_the_project_readably(tmp_path: Path)
         "idx": "https://pypi.org/simple",
     }
     assert "{project}" not in table
+
+
+def test_a_git_package_of_the_projects_own_repository_keeps_its_label_in_the_bundles_lock(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package installed from the project's own repository (``pip install git+file:///path/mono@v1
+    #subdirectory=libs/sub`` inside it: ``file://{project}``) was built into a wheel whose URL the bundle's lock wrote
+    as ``git+file://COMMIT``: ``{project}@`` was taken for a login and left out, and every ``rebuild``, ``check`` and
+    ``verify`` of the bundle refused its lock (exit 2). The lock names ``git+file://{project}@COMMIT`` now."""
+    import subprocess
+    import zipfile
+
+    from envsnap.artifacts import bundle
+
+    mono = tmp_path / "mono"
+    (mono / "libs" / "sub").mkdir(parents=True)
+    (mono / "libs" / "sub" / "pyproject.toml").write_text('[project]\nname = "sub"\nversion = "0.1"\n')
+    git = ["git", "-C", str(mono), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
+    def fake_build(
+        source: Path, out_dir: Path, python: str | None = None, variables: Any = None, offline_links: Any = None
+    ) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "sub-0.1-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr("sub/__init__.py", "")
+            archive.writestr("sub-0.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: sub\nVersion: 0.1\n\n")
+            wheel_text = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            archive.writestr("sub-0.1.dist-info/WHEEL", wheel_text)
+            archive.writestr("sub-0.1.dist-info/RECORD", "")
+        return wheel
+
+    monkeypatch.setattr(bundle, "build_wheel", fake_build)
+    source = Source(kind="vcs", url="file://{project}", vcs="git", commit_id=commit, subdirectory="libs/sub")
+    pkg = PythonPackage(name="sub", version="0.1", source=source)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "u.lock")
+    monkeypatch.chdir(mono)
+    result = cli("bundle", lock, "-o", tmp_path / "b")
+    assert result.code == 0, result
+    bundled = lockfile.load(tmp_path / "b" / "envsnap.lock")
+    art = bundled.python.packages[0].artifact
+    assert art is not None and art.url == f"git+file://{{project}}@{commit}", art
+    assert cli("check", tmp_path / "b").code == 0
