@@ -122,8 +122,8 @@ def _direct_arguments(pkg: PythonPackage) -> str:
         if any(c.isspace() for c in src.subdirectory):
             # A requirement's URL ends at the space (``name @ git+URL#subdirectory=my pkg``: pip refuses it); the URL
             # as a word of its own is read to its end, and pip finds the name in the folder's metadata.
-            return sinks.shell_word(_common.pip_vcs_url(src, argument=True))
-        return sinks.shell_word(f"{pkg.name} @ {_common.pip_vcs_url(src)}")
+            return _vcs_word(_common.pip_vcs_url(src, argument=True))
+        return _vcs_word(f"{pkg.name} @ {_common.pip_vcs_url(src)}")
     path = fileurls.file_url_path(src.url) or src.url
     if src.subdirectory:
         path = f"{path.rstrip('/')}/{src.subdirectory}"
@@ -131,6 +131,21 @@ def _direct_arguments(pkg: PythonPackage) -> str:
         # pip reads a word without a "/" as a project's name (``pip install pkgs`` installs pkgs from the index).
         path = "./" + path
     return ("-e " if src.editable else "") + sinks.shell_word(path)
+
+
+# A repository the lock names by a label (the project's own, one in the home), which no pip or git reads: the shell
+# names its folder as the command runs, from the project root the file's header says to install from.
+_LABEL_FOLDERS = ((f"+file://{fileurls.PROJECT}", '"$PWD"'), (f"+file://{fileurls.HOME}", '"$HOME"'))
+
+
+def _vcs_word(text: str) -> str:
+    """``text`` (a VCS requirement or URL) as one shell word; a repository it names by a label (``git+file://~/lib``)
+    as ``git+file://localhost`` and the folder the shell expands (``"$HOME"/lib``), which pip and git read."""
+    for label, folder in _LABEL_FOLDERS:
+        head, sep, tail = text.partition(label)
+        if sep and tail[:1] in ("", "/", "@", "#"):
+            return sinks.shell_word(f"{head}+file://localhost") + folder + (sinks.shell_word(tail) if tail else "")
+    return sinks.shell_word(text)
 
 
 class RequirementsExporter(Exporter):

@@ -668,3 +668,40 @@ def test_a_pip_install_from_a_subdirectory_with_a_space_is_captured_exported_and
     spaced = json.loads((site / "spaced-0.3.dist-info" / "direct_url.json").read_text())
     assert (spaced["subdirectory"], spaced["vcs_info"]["commit_id"]) == ("my pkg", commit), spaced
     assert (site / "localproj-0.5.dist-info").is_dir()
+
+
+@pytest.mark.parametrize(("url", "where"), [("file://{project}", "project"), ("file://~/lib", "home")])
+def test_a_repository_the_lock_names_by_a_label_installs_from_the_commented_command(
+    tmp_path: Path, make_venv: Callable[..., Path], url: str, where: str
+) -> None:
+    """A git package installed from the project's own repository (``file://{project}``) or one in the home
+    (``file://~/lib``, as the tutorial's ``pip install git+file:///home/me/lib`` is recorded): the comment said
+    ``pip install --no-deps 'spaced @ git+file://~/lib@C'``, a label pip cannot read (``git clone`` of a folder
+    named ``~``), so the command failed as pasted. It names the folder by the shell's ``$PWD`` (run from the project
+    root, as the file's header says) or ``$HOME``, and installs that commit's folder."""
+    from envsnap.model import Source
+
+    home = tmp_path / "home"
+    folder = tmp_path / "proj" if where == "project" else home / "lib"
+    repo, commit = _git_repo_with_a_project_in(folder, "libs/x")
+    source = Source(kind="vcs", url=url, vcs="git", commit_id=commit, subdirectory="libs/x")
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
+    (command,) = [
+        line[len("#   pip ") :]
+        for line in requirements.dumps(lock).splitlines()
+        if line.startswith("#   pip install --no-deps ")
+    ]
+    python = make_venv(tmp_path / "venv")
+    pip = f"{shlex.quote(sys.executable)} -m pip --python {shlex.quote(str(python))}"
+    result = subprocess.run(
+        ["sh", "-c", f"{pip} {command} --no-index --no-build-isolation"],
+        cwd=repo if where == "project" else tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**PIP_ENV, "HOME": str(home)},
+    )
+    assert result.returncode == 0, command + "\n" + result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
+    recorded = json.loads(record.read_text())
+    assert recorded["vcs_info"]["commit_id"] == commit and recorded["subdirectory"] == "libs/x", recorded
