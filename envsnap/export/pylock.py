@@ -138,7 +138,7 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
         # was refused): kept where only envsnap reads it.
         tool["requires-python"] = pkg.requires_python
     if src.kind == "vcs":
-        vcs: dict[str, Any] = {"type": src.vcs or "git", "url": src.url}
+        vcs: dict[str, Any] = {"type": src.vcs or "git", **_repository(pkg.name, src.url)}
         if src.requested_revision:
             vcs["requested-revision"] = src.requested_revision
         if not src.commit_id:
@@ -176,6 +176,21 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
     if tool:
         entry["tool"] = {"envsnap": tool}
     return entry
+
+
+def _repository(name: str, url: str) -> dict[str, str]:
+    """Where a VCS package's repository is, as PEP 751 says it: ``url``, or for the project's own repository (or one
+    inside it: ``file://{project}``, a label no installer reads) ``path``, relative to the file, which the export's
+    note says to keep at the project root (``uv pip sync`` cloned a folder named ``{project}`` and failed). One in
+    the home (``file://~/lib``) has no form a reader expands: exit 2, naming ``--absolute-paths``."""
+    if _common.in_project(url):
+        return {"path": fileurls.file_url_path(url)}
+    if url.startswith(f"file://{fileurls.HOME}"):
+        raise ExportError(
+            f"pylock: {name}: its repository is recorded under the home directory ({url}), which no reader of "
+            "pylock.toml expands; export with --absolute-paths"
+        )
+    return {"url": url}
 
 
 def _is_specifier_set(text: str) -> bool:

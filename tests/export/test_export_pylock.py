@@ -707,3 +707,39 @@ def test_a_debian_seed_wheel_known_by_sha256_is_named_by_this_machines_seed_file
     result = cli("export", lock, "-f", "pylock", "-o", tmp_path / "pylock.toml")
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert f"no wheel with that sha256 is in this machine's seed-wheel folders ({seeds}" in result.err, result.err
+
+
+def test_the_projects_own_repository_is_a_path_uv_installs_and_one_in_the_home_is_refused(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """A git package installed from the project's own repository (``pip install 'x @ git+file:///path/mono@C
+    #subdirectory=libs/x'`` inside it) is recorded as ``file://{project}``: the pylock wrote ``url =
+    "file://{project}"``, a folder no installer finds (``uv pip sync`` failed cloning it). It is ``path = "."``
+    now, relative to the file at the project root (PEP 751), which uv installs; one in the home (``file://~/lib``),
+    which no reader expands, is refused, naming ``--absolute-paths``."""
+    from testutil import in_tree_project
+
+    from envsnap.model import PythonEnv, PythonPackage, Source
+
+    project = tmp_path / "proj"
+    in_tree_project(project / "libs" / "x", "spaced", "0.3")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    source = Source(kind="vcs", url="file://{project}", vcs="git", commit_id=commit, subdirectory="libs/x")
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
+    (project / "pylock.toml").write_text(pylock.dumps(lock))
+    python = make_venv(tmp_path / "venv")
+    result = _uv_sync(python, project / "pylock.toml")
+    assert result.returncode == 0, result.stderr
+    assert "+ spaced==0.3" in result.stderr, result.stderr
+    home = Snapshot(
+        python=PythonEnv(
+            version="3.11.7",
+            packages=(PythonPackage("spaced", "0.3", source=dataclasses.replace(source, url="file://~/lib")),),
+        )
+    )
+    with pytest.raises(ExportError, match=r"pylock: spaced: .*file://~/lib.*--absolute-paths"):
+        pylock.dumps(home)
