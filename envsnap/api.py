@@ -55,7 +55,7 @@ def check(
             options = dataclasses.replace(options, gpu_timeout=gpu_timeout)
         # What the rules read, no more: not NVML where no rule reads the driver for this lock (a hung one held a
         # CPU lock's check for the whole GPU timeout).
-        captured = run_capture(options, probes=check_probes(gpus=reads_gpus(lock)))
+        captured = run_capture(options, probes=check_probes(gpus=reads_gpus(lock, target=resolved)))
         host = captured.snapshot
         if not resolved.container and resolved.libraries is None:  # this host's loader, for the system-libs rule
             resolved = dataclasses.replace(resolved, libraries=find_libraries(lock, captured.loader()))

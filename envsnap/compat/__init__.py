@@ -32,6 +32,7 @@ __all__ = [
     "Verdict",
     "evaluate",
     "find_libraries",
+    "judged",
     "probe_target",
     "reads_gpus",
 ]
@@ -51,17 +52,30 @@ def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:
     )
 
 
-def reads_gpus(lock: Snapshot, rules: Iterable[Rule] | None = None) -> bool:
-    """Whether any of the rules (default: every registered one) reads what NVML answers of the host for ``lock``
-    (``Rule.reads_gpus``): where none does, the check probes the host without asking NVML."""
-    return any(rule.reads_gpus(lock) for rule in (RULES.values() if rules is None else rules))
+def judged(lock: Snapshot, target: Target | None, rules: Iterable[Rule] | None = None) -> list[Rule]:
+    """The rules (default: every registered one) judged for ``lock`` on ``target``: where the target makes no
+    environment of the lock (``_facts.not_made``: ``rebuild`` refuses it as it reads it), only the one that says so
+    (``Rule.refusal``): check --target conda of a pip environment's lock judged its CPU flags, CUDA and disk."""
+    from ._facts import not_made  # what CUDA a lock needs loads packaging: not for ``compat.data`` alone
+
+    chosen = list(RULES.values() if rules is None else rules)
+    if target is not None and not_made(lock, target):
+        return [rule for rule in chosen if rule.refusal]
+    return chosen
+
+
+def reads_gpus(lock: Snapshot, rules: Iterable[Rule] | None = None, target: Target | None = None) -> bool:
+    """Whether any of the rules (default: every registered one) judged for ``lock`` (on ``target``, where given:
+    ``judged``) reads what NVML answers of the host (``Rule.reads_gpus``): where none does, the check probes the
+    host without asking NVML."""
+    return any(rule.reads_gpus(lock) for rule in judged(lock, target, rules))
 
 
 def evaluate(lock: Snapshot, host: Snapshot, target: Target, rules: Iterable[Rule] | None = None) -> Report:
     """Run the rules (default: every registered one) over an already probed host and target: the pure part of
     ``check``."""
     findings: list[Finding] = []
-    for rule in RULES.values() if rules is None else rules:
+    for rule in judged(lock, target, rules):
         for finding in rule.evaluate(lock, host, target):
             if not finding.rule:
                 finding = dataclasses.replace(finding, rule=rule.name)

@@ -664,6 +664,45 @@ def test_check_of_a_pip_lock_for_the_conda_target_says_what_the_conda_rebuild_sa
     assert {f.rule for f in evaluate(lock, snapshot(), target_of("venv")).findings} >= {"python", "wheels"}
 
 
+REFUSED = {
+    "conda-of-pip": ("conda", {}, False),
+    "docker-of-macos": ("docker", NO_IMAGE["macos"][0], False),
+    "docker-of-conda": ("docker", {}, True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_target_that_refuses_the_lock_judges_nothing_else_of_it(
+    case: str, tmp_path: Any, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock the target refuses (``rebuild --target conda`` of a pip environment's, ``--target docker`` of a macOS or
+    conda environment's: exit 2 as it reads it) makes no environment: `check` judged its CPU flags, CUDA and disk
+    all the same ("disk space: about 0 MiB (estimate)", the engine, the machine). The rebuild's refusal is the one
+    finding now, in the table and the JSON, and the exit code stays 3."""
+    from testutil import sample_lock, sample_platform
+
+    from envsnap import lockfile
+
+    kind, fields, with_conda = REFUSED[case]
+    conda = Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0", subdir="linux-64"),))
+    six = pkg("six", "1.16.0", "py2.py3-none-any")
+    lock = sample_lock(six, platform=sample_platform(**fields), conda=conda if with_conda else None)
+    path = lockfile.dump(lock, tmp_path / "refused.lock")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    checked = cli("check", path, "--target", kind, "--json")
+    assert checked.code == 3, checked
+    findings = json.loads(checked.out)["findings"]
+    assert [(f["rule"], f["severity"]) for f in findings] == [("platform", "fail")], findings
+    table = cli("check", path, "--target", kind)
+    assert table.code == 3, table
+    for word in ("disk space", "CPU flags", "CUDA", "docker engine", "│ ok"):
+        assert word not in table.out, table.out
+    assert "incompatible: 1 failed, 0 warnings, 0 ok" in table.out, table.out
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    report = evaluate(lockfile.load(path), snapshot(), target_of(kind, docker=engine))
+    assert [(f.rule, f.severity) for f in report.findings] == [("platform", "fail")], report.findings
+
+
 def test_platform_a_lock_without_os_or_machine_cannot_be_verified() -> None:
     # An imported requirements file records neither: "ok" would claim a check that was not made.
     engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")

@@ -26,6 +26,10 @@ class Rule(ABC):
     name: ClassVar[str]  # the ``rule`` of its findings (``--json``)
     gpu: ClassVar[bool] = False
     areas: ClassVar[tuple[str, ...]] = ()  # e.g. "cuda", "hardware": names in a lock's ``envsnap.unknown``
+    # The rule that fails a lock the target refuses, in the rebuild's words (platform): where the target makes no
+    # environment of the lock (``_facts.not_made``), it alone is judged; every other rule would judge an
+    # environment that is not made (its CPU flags, CUDA, disk: "about 0 MiB").
+    refusal: ClassVar[bool] = False
 
     @abstractmethod
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:

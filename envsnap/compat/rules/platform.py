@@ -14,8 +14,9 @@ NAME = "platform"
 
 def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if target.container:
-        no_image = _no_image(lock)
-        return (no_image or _container(lock, host, target)) + (_pip_only(lock) or _conda_installed(lock, target))
+        # A lock the docker rebuild refuses is failed in its words alone: no image is made whose machine to judge.
+        refused = _no_image(lock) + _pip_only(lock)
+        return refused or _container(lock, host, target) + _conda_installed(lock, target)
     not_conda = _no_conda_environment(lock, target)
     if not_conda:
         return not_conda
@@ -221,6 +222,7 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
 
 class PlatformRule(Rule):
     name = NAME
+    refusal = True
 
     def evaluate(self, lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return check(lock, host, target)
