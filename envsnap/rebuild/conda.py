@@ -593,9 +593,13 @@ class CondaRebuilder(Rebuilder):
             "write the locked URL, channel and hashes into each conda-meta record",
         ]
         if pips:
+            from ..report import counted
+            from .venv import installer_name  # the installer ``_pip_layer`` runs (``install_python_layer``)
+
+            # Which installer: the plan said "with bin/python" where uv installs them.
             steps.append(
-                f"install {len(pips)} pip packages with {lock.python.executable or 'bin/python'} "
-                "(hash-checked wheels, --no-deps)"
+                f"install {counted(len(pips), 'pip package')} into {lock.python.executable or 'bin/python'} with "
+                f"{installer_name()} (hash-checked wheels, --no-deps)"
             )
         steps.append("verify the conda layer and the Python layer against the lock")
         data = CondaPlanData(

@@ -61,3 +61,43 @@ def test_pip_packages_without_a_conda_python_are_refused_before_any_fetch(
     assert (result.code, result.out) == (2, ""), result
     assert result.err.strip().splitlines() == [REFUSAL]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conda-lock.yml", "env.lock"]
+
+
+PYTHON = f"""\
+- name: python
+  version: 3.11.7
+  manager: conda
+  platform: linux-64
+  dependencies: {{}}
+  url: https://conda.anaconda.org/conda-forge/linux-64/python-3.11.7-hab00c5b_0_cpython.conda
+  hash:
+    md5: {HASH[:32]}
+    sha256: {HASH}
+  category: main
+  optional: false
+"""
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_the_plan_names_the_installer_the_pip_layer_is_installed_with(
+    installer: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan read "install 1 pip packages with bin/python" while the run installs the pip layer with uv where
+    there is one (pip of envsnap's interpreter, for bin/python, where not): it names the installer the run takes, and
+    the count in the number it takes."""
+    from testutil import uv_off_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENVSNAP_ALLOW_URL", "https://conda.anaconda.org/* https://files.pythonhosted.org/*")
+    if installer == "uv":
+        uv_off_path(monkeypatch, tmp_path / "tools")
+    else:
+        monkeypatch.setenv("ENVSNAP_UV", str(tmp_path / "no-uv"))  # names no executable: pip is used
+    (tmp_path / "conda-lock.yml").write_text(
+        CONDA_LOCK.replace("- name: typing_extensions", f"{PYTHON}- name: typing_extensions")
+    )
+    assert cli("import", "conda-lock.yml", "-o", "env.lock").code == 0
+    result = cli("rebuild", "env.lock", "--target", "conda", "--prefix", "env", "--dry-run")
+    assert result.code == 0, result
+    steps = [line.strip() for line in result.out.splitlines() if "pip package" in line]
+    assert steps == [f"4. install 1 pip package into bin/python with {installer} (hash-checked wheels, --no-deps)"]
