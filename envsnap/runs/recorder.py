@@ -233,7 +233,7 @@ def run_command(
     if req.data:
         from . import data as data_mod
 
-        inputs = [(p, data_mod.fingerprint(_resolve(p), fast=req.fast, progress=progress)) for p in req.data]
+        inputs = [(p, _input(p, fast=req.fast, progress=progress)) for p in req.data]
     lock: Any = None
     if req.lock is not None:  # bad input: exit 2 before anything runs
         lock = read_lock(req.lock, defer=req.use_cache and not req.strict)
@@ -639,6 +639,20 @@ def file_clock_ns() -> int:
         except OSError:
             pass
     return time.time_ns() - 50_000_000
+
+
+def _input(path: str, *, fast: bool, progress: data_mod.ByteProgress | None) -> data_mod.Fingerprint:
+    """The fingerprint of ``--data PATH``; an error names the option and the path as given (``--data nope: no such
+    file or directory``: it read ``nope: ...``, naming no option)."""
+    from . import data as data_mod
+
+    resolved = _resolve(path)
+    try:
+        return data_mod.fingerprint(resolved, fast=fast, progress=progress)
+    except data_mod.DataError as exc:
+        text = str(exc)
+        text = text.removeprefix(f"{resolved}: ")
+        raise type(exc)(f"--data {path}: {text}") from None
 
 
 def captured_lock_path(record: Path) -> Path:

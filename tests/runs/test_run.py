@@ -975,6 +975,15 @@ def test_a_record_in_a_missing_folder_is_written_there_and_a_folder_is_refused_b
     assert not list((tmp_path / "adir").iterdir())
 
 
+def test_a_missing_data_path_is_named_with_its_option(tmp_path: Path, envsnap: Envsnap) -> None:
+    # `--data nope` was refused as "nope: no such file or directory", a line that named no option.
+    (tmp_path / "dir").mkdir()
+    for path in ("nope", "dir/nope.csv"):
+        res = envsnap("run", "--data", "dir", "--data", path, "--", "touch", "ran", cwd=tmp_path)
+        assert (res.returncode, res.stderr) == (2, f"envsnap: error: --data {path}: no such file or directory\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]
+
+
 def test_a_record_that_is_the_lock_or_a_data_or_output_file_is_refused_before_the_command_runs(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
