@@ -18,6 +18,23 @@ if TYPE_CHECKING:
 
 _CREATED = LazyPattern(r'(?m)^created = "([^"\\\n]*)"$')
 
+# What ``envsnap run`` writes in its record's ``run.kind`` (``runs.record``, ``lockfile``'s refusal of a record).
+RUN_RECORD_KIND = "envsnap run record"
+
+
+def is_run_record(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like a run record rather than a lock (its first KiB names the record kind); only
+    ``runs.record.load`` says whether it is a valid one. Anything unreadable is not. Here, without the model: ``run``
+    asks it of a record already at ``-o`` before its command starts."""
+    if not os.path.isfile(path):  # a FIFO would block the open
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return f'kind = "{RUN_RECORD_KIND}"'.encode() in head
+
 
 def same_but_created(old: str, new: str) -> bool:
     """``old`` is ``new`` with another valid ``created`` time in its ``[envsnap]`` table."""

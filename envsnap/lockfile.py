@@ -585,7 +585,7 @@ def _not_toml(text: str, origin: str, error: str) -> str:
 
 
 # What ``envsnap run`` writes in its record's ``run.kind`` (``runs.record``): a record given as a lock is named so.
-RUN_RECORD_KIND = "envsnap run record"
+RUN_RECORD_KIND = _locktext.RUN_RECORD_KIND
 
 # uv's lock holds every platform's resolution, which envsnap imports once uv writes it as a PEP 751 file.
 UV_EXPORT = "uv export --format pylock.toml -o pylock.toml"

@@ -85,7 +85,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="record",
         default=DEFAULT_RECORD,
         metavar="RUN.toml",
-        help="where to write the run record (default: %(default)s; an existing one is replaced)",
+        help="where to write the run record (default: %(default)s; an earlier record there is replaced, said on a "
+        "line; any other file there is refused before the command runs)",
     )
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD", help="the command and its arguments, after --")
     # Once the record is written there is nothing left to tidy: the process ends without the interpreter's teardown.
@@ -119,7 +120,14 @@ def command_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs.recorder import RunRequest, named_variables, record_folder, recordable_command, run_command
+    from ..runs.recorder import (
+        RunRequest,
+        earlier_record,
+        named_variables,
+        record_folder,
+        recordable_command,
+        run_command,
+    )
 
     argv = command_of(args)
     variables = named_variables(args.env, os.environ)  # as the command gets them: read before it starts
@@ -147,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
                 "put the record and its lock in what it fingerprints, and every rerun would find them there",
             )
     record_folder(args.record, "-o ")
+    replaced = earlier_record(args.record, captures=not args.lock)  # a file of the user's own there: exit 2
     request = RunRequest(
         argv=tuple(argv),
         record=args.record,
@@ -179,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         say(f"  not accounted for: {lib.path}" + (f" ({lib.note})" if lib.note else ""))
     if len(missing) > 10:
         say(f"  ... and {len(missing) - 10} more (envsnap show {os.fspath(args.record)})")
+    if replaced:
+        say(replaced)
     if finished.cut_short_by:
         return 128 + finished.cut_short_by  # `envsnap run ... && next` stops after a Ctrl-C or SIGTERM, as after any
     return finished.exit_status

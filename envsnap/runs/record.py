@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from .. import _readlimits, _tomlwrite, grammar, lockfile
 from .._frozen import frozen
 from .._fs import atomic_write_text
+from .._locktext import is_run_record
 from ..errors import EnvsnapError
 from ..fileurls import HOME, PROJECT
 from ..lockfile import json_digest, to_dict, value_kind
@@ -436,14 +437,7 @@ def sealed(record: RunRecord) -> RunRecord:
 def sniff(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` looks like a run record rather than a lock (its first KiB names the record kind); only
     ``load`` says whether it is a valid one. Anything unreadable is left to the lock loader's errors."""
-    if not os.path.isfile(path):  # a FIFO would block the open
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-    except OSError:
-        return False
-    return f'kind = "{KIND}"'.encode() in head
+    return is_run_record(path)
 
 
 def load(path: str | os.PathLike[str]) -> RunRecord:

@@ -658,8 +658,38 @@ def _input(path: str, *, fast: bool, progress: data_mod.ByteProgress | None) -> 
 def captured_lock_path(record: Path) -> Path:
     """Where the capture of a run without a lock is stored: beside the record as ``RUN.lock``, or
     ``RUN.lock.lock`` for a record named ``*.lock`` (the record would otherwise replace its own lock)."""
-    lock = record.with_suffix(".lock")
-    return record.with_name(record.name + ".lock") if lock == record else lock
+    return type(record)(captured_lock_name(os.fspath(record)))
+
+
+def captured_lock_name(record: str) -> str:
+    """``captured_lock_path`` of a path as text, by ``os.path``: ``run`` asks it before its command starts, which
+    pathlib's import would delay. The suffix replaced is pathlib's (after the name's last dot, neither its first
+    nor its last character)."""
+    folder, name = os.path.split(record)
+    dot = name.rfind(".")
+    lock = (name[:dot] if 0 < dot < len(name) - 1 else name) + ".lock"
+    return os.path.join(folder, name + ".lock" if lock == name else lock)
+
+
+def earlier_record(record: str, *, captures: bool, option: str = "-o ") -> str:
+    """What ``run`` says of a file already at ``record``, asked before its command starts: "" where there is none;
+    for a run record, that it is replaced (its docs say so), and the capture beside it where the run ``captures``
+    one (no ``--lock``): both were replaced without a word. Any other file there is the user's (``-o
+    results.toml``), which the record replaced after the command ran: ``UsageError`` (exit 2), as export refuses to
+    replace a file it did not write."""
+    if not os.path.lexists(record):
+        return ""
+    from .._locktext import is_run_record
+    from ..errors import UsageError
+
+    if not is_run_record(record):
+        raise UsageError(
+            f"{option}{record}: exists and is not an envsnap run record; run does not replace it: name another file "
+            f"with -o, or move it away first"
+        )
+    lock = captured_lock_name(record)
+    beside = f" (and {lock} beside it)" if captures and os.path.lexists(lock) else ""
+    return f"replaced {record}, the record of an earlier run there{beside}"
 
 
 def _resolve(path: str, base: str | None = None) -> Path:

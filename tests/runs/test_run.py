@@ -984,6 +984,32 @@ def test_a_missing_data_path_is_named_with_its_option(tmp_path: Path, envsnap: E
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]
 
 
+def test_a_record_already_there_is_replaced_saying_so_and_a_file_of_the_users_own_is_not(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """A second `envsnap run` replaced run.toml (and run.lock beside it) without a word, and `-o results.toml`
+    replaced a file of the user's own after the command ran. An earlier record is replaced as the docs say, with one
+    line saying so; a file there that is no run record is exit 2 before the command runs, left as it was."""
+    first = envsnap("run", "--", "true", cwd=tmp_path)
+    assert first.returncode == 0 and "replaced" not in first.stderr, first.stderr
+    again = envsnap("run", "--", "true", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    said = [line for line in again.stderr.splitlines() if "replaced" in line]
+    assert said == ["envsnap: replaced run.toml, the record of an earlier run there (and run.lock beside it)"], said
+    locked = envsnap("run", "--lock", host_lock, "--", "true", cwd=tmp_path)  # no capture written beside it
+    said = [line for line in locked.stderr.splitlines() if "replaced" in line]
+    assert said == ["envsnap: replaced run.toml, the record of an earlier run there"], locked.stderr
+    (tmp_path / "results.toml").write_text("accuracy = 0.93\n")
+    res = envsnap("run", "-o", "results.toml", "--", "touch", "ran", cwd=tmp_path)
+    assert (res.returncode, res.stderr) == (
+        2,
+        "envsnap: error: -o results.toml: exists and is not an envsnap run record; run does not replace it: name "
+        "another file with -o, or move it away first\n",
+    )
+    assert not (tmp_path / "ran").exists()
+    assert (tmp_path / "results.toml").read_text() == "accuracy = 0.93\n"
+
+
 def test_a_record_that_is_the_lock_or_a_data_or_output_file_is_refused_before_the_command_runs(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
