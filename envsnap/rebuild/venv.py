@@ -766,6 +766,8 @@ class VenvRebuilder(Rebuilder):
             items.append(
                 PlanItem("python", pkg.name, pkg.version, origin=origin, pin=f"sha256:{art.sha256}", note=note)
             )
+        from ..report import counted
+
         tool = installer_name()
         where = interp.path or f"Python {interp.version} downloaded by uv ({UV_INSTALL})"
         steps = [
@@ -780,7 +782,7 @@ class VenvRebuilder(Rebuilder):
                 if request.bundle_dir is None
                 else f"check every wheel in {request.bundle_shown()} against the lock's sha256"
             ),
-            f"install {len(items) - 1} wheels with {tool}: --require-hashes --no-deps --no-index",
+            f"install {counted(len(items) - 1, 'wheel')} with {tool}: --require-hashes --no-deps --no-index",
             f"move the venv to {dest}",
             "verify it against the lock",
         ]

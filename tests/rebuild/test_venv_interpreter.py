@@ -7,6 +7,7 @@ import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testutil import counting_runs, uv_bin
@@ -274,3 +275,36 @@ def test_an_offline_rebuild_of_a_python_none_here_has_says_where_it_looked_and_h
     result = cli(*args, "--force")
     assert (result.code, result.err.splitlines()[-1]) == (4, f"envsnap: error: {looked}")  # type: ignore[attr-defined]
     assert not (empty_path / "env").exists()
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_the_venv_plan_counts_its_wheels_in_their_number(
+    count: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """The plan read "install 1 wheels with uv" (the conda plan "install 1 pip packages"): the count takes its noun
+    in the number it takes."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+    from envsnap.model import Artifact, PythonPackage
+
+    names = ["six", "idna"][:count]
+    packages = [
+        PythonPackage(
+            name=n,
+            version="1.0",
+            artifact=Artifact(
+                f"{n}-1.0-py3-none-any.whl", f"https://example.invalid/{n}-1.0-py3-none-any.whl", "a" * 64
+            ),
+        )
+        for n in names
+    ]
+    lock = sample_lock(*packages)
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=platform.python_version()))
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(lock, tmp_path / "envsnap.lock")
+    result = cli("rebuild", "envsnap.lock", "--dest", "env", "--dry-run")
+    assert result.code == 0, result
+    steps = [line.strip() for line in result.out.splitlines() if "--require-hashes" in line]
+    wheels = "1 wheel" if count == 1 else "2 wheels"
+    assert len(steps) == 1 and steps[0].startswith(f"3. install {wheels} with "), steps
