@@ -307,6 +307,17 @@ def pip_variable(text: str) -> str:
     return m.group(0) if m is not None else ""
 
 
+# Any ``${...}``: pip's and uv's ``${NAME}`` above, and the forms a shell, a Dockerfile or conda's channel expansion
+# read as a variable (``${name}``, ``${NAME:-x}``). An index holds none (``is_location``).
+_VARIABLE_REFERENCE = LazyPattern(r"\$\{[^}]*\}")
+
+
+def variable_reference(text: str) -> str:
+    """The first ``${...}`` in ``text``, as an environment variable's place; "" for none."""
+    m = _VARIABLE_REFERENCE.search(text) if "${" in text else None
+    return m.group(0) if m is not None else ""
+
+
 def is_url(text: str, schemes: frozenset[str] = URL_SCHEMES) -> bool:
     """A URL of an allowed scheme with a host (or a ``file:`` path), no control characters, whitespace or
     bidirectional formatting characters (no IRI may hold one, RFC 3987: a file shows the URL reordered), no host or
@@ -747,8 +758,13 @@ def is_location(text: str) -> bool:
 
     A text with a scheme (``://``) is a URL, and only one a lock may record (no space): every export reads such an
     index as an index URL (``interchange.is_find_links``), and pylock's ``index`` is one (PEP 751), so
-    ``https://h/simple/ --trusted-host evil`` is no path with a space but a URL the lock is refused for."""
-    if has_bidi(text) or leaves_project(text):
+    ``https://h/simple/ --trusted-host evil`` is no path with a space but a URL the lock is refused for.
+
+    Nor does it hold a ``${...}``: pip and uv replace ``${NAME}`` in a requirements file by that environment variable
+    (``--find-links ${PIP_TOKEN}``, ``https://h/${AWS_SECRET_ACCESS_KEY}/simple``: a secret sent to a host, or an
+    index the reader's environment chooses). The importer leaves such an index out and the requirements export
+    refused it, but it loaded as a local folder, and pylock, json and the appendix formats wrote it as it was."""
+    if has_bidi(text) or leaves_project(text) or variable_reference(text):
         return False
     if "://" in text:
         return is_lock_url(text)
@@ -757,7 +773,11 @@ def is_location(text: str) -> bool:
 
 def location_refused_reason(text: str) -> str:
     """The rule an index ``is_location`` refuses breaks: a URL's (``lock_url_reason``, else the rules a lock's URL
-    keeps) where it has a scheme, else a ``{project}`` path leaving the project (``leaves_project_reason``)."""
+    keeps) where it has a scheme, else a ``{project}`` path leaving the project (``leaves_project_reason``); first, a
+    ``${...}`` it holds (``variable_reference``)."""
+    variable = variable_reference(text)
+    if variable:
+        return f"it holds {shown(variable, 60)}, which pip and uv replace by an environment variable's value"
     if "://" in text:
         return lock_url_reason(text) or f"a URL: {LOCK_URL_RULES}"
     return leaves_project_reason(text)

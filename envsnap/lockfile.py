@@ -1206,7 +1206,10 @@ _URL = dataclasses.replace(
 _ARTIFACT_URL = dataclasses.replace(
     _s(grammar.is_artifact_url, f"URL ({grammar.LOCK_URL_RULES})"), why=grammar.lock_url_reason
 )
-_LOCATION = dataclasses.replace(_s(grammar.is_location, "index URL or path"), why=grammar.location_refused_reason)
+_LOCATION = dataclasses.replace(
+    _s(grammar.is_location, "index URL or path (no ${...}, which pip and uv replace by an environment variable)"),
+    why=grammar.location_refused_reason,
+)
 
 
 def _channel(*, empty: bool) -> Rule:

@@ -121,6 +121,48 @@ def test_an_index_with_a_url_scheme_is_one_url_or_the_lock_is_refused(
     assert lockfile.load(good).package("demo").artifact.index == "/opt/my wheels"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("fmt", list(export.REGISTRY))
+def test_an_index_pip_or_uv_would_expand_from_the_environment_is_refused(
+    cli: Callable[..., Any], tmp_path: Path, fmt: str
+) -> None:
+    """``artifact.index = "${PIP_TOKEN}"`` (written by hand: the importer leaves such an index out) loaded as a local
+    folder, and pylock wrote ``find-links = "${PIP_TOKEN}"``, json and the appendix formats as it was: pip and uv
+    replace ``${NAME}`` in a requirements file by that environment variable (a secret sent to a host, or an index the
+    reader's environment chooses). The lock is refused where it is read: one line naming the field, exit 2, nothing
+    written, whatever the format; so is any ``${...}``, in a URL or a path, in a candidate's index too."""
+    from testutil import sample_lock
+
+    from envsnap.errors import LockfileError
+    from envsnap.model import Artifact, Candidate
+
+    def lock_with(index: str, name: str, *, candidate: bool = False) -> Path:
+        url = "https://h/files/demo-1.0-py3-none-any.whl"
+        if candidate:
+            package = PythonPackage("demo", "1.0", candidates=(Candidate("b" * 64, "demo-1.0.tar.gz", index=index),))
+        else:
+            art = Artifact("demo-1.0-py3-none-any.whl", url, "a" * 64, index=index)
+            package = PythonPackage("demo", "1.0", artifact=art)
+        return lockfile.dump(sample_lock(package), tmp_path / name)
+
+    bad = lock_with("${PIP_TOKEN}", "bad.lock")
+    out = tmp_path / "out"
+    result = cli("export", bad, "--format", fmt, "-o", out)
+    assert result.code == 2, result
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "python.packages[0].artifact.index: not a valid index URL or path" in result.err, result.err
+    assert "${PIP_TOKEN}" in result.err and "environment variable" in result.err, result.err
+    assert not out.exists()
+    if fmt != "requirements":
+        return
+    for i, index in enumerate(("https://h/${PIP_TOKEN}/simple", "/opt/${HOME}/wheels", "${lower_case}")):
+        with pytest.raises(LockfileError, match="environment variable"):
+            lockfile.load(lock_with(index, f"bad{i}.lock"))
+    with pytest.raises(LockfileError, match=r"candidates\[0\]\.index: .*environment variable"):
+        lockfile.load(lock_with("${PIP_TOKEN}", "cand.lock", candidate=True))
+    for good in ("/opt/my $wheels", "https://h/simple/$x/"):
+        assert lockfile.load(lock_with(good, "good.lock")).package("demo").artifact.index == good  # type: ignore[union-attr]
+
+
 def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) -> None:
     from envsnap.cli.export import write
     from envsnap.errors import ExportError
