@@ -59,7 +59,17 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
         lines += ["", "# Not hash-checkable by pip (source trees); install each after the rest with:"]
         for pkg in direct:
             lines.append(f"#   pip install --no-deps {_direct_arguments(pkg)}")
+            if pkg.source.kind == "vcs" and " " in pkg.source.subdirectory:
+                lines.append(_PIP_ONLY)
     return "\n".join(lines) + "\n"
+
+
+# uv reads a ``#subdirectory=`` with a space as ``%20`` ("has no subdirectory `my%20pkg`") and never percent-decodes
+# one, so no spelling of the URL names that folder to uv, where pip reads it to the word's end.
+_PIP_ONLY = (
+    "#     (pip only: uv reads the space in #subdirectory= as %20 and finds no such folder; with uv, install the "
+    "folder from a checkout of that commit)"
+)
 
 
 def _header(snapshot: Snapshot, file_name: str, *, several_indexes: bool) -> list[str]:

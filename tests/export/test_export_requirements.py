@@ -630,6 +630,48 @@ def test_a_repositorys_project_in_a_folder_with_a_space_installs_from_the_commen
     assert json.loads(record.read_text())["subdirectory"] == "my pkg"
 
 
+@pytest.mark.parametrize("subdirectory", ["my pkg", "my_pkg"])
+def test_a_commits_folder_command_says_when_it_is_pips_alone(
+    tmp_path: Path, make_venv: Callable[..., Path], subdirectory: str
+) -> None:
+    """``pip install --no-deps 'git+URL@C#subdirectory=my pkg'`` installs the folder with pip, but uv reads the
+    space of a ``#subdirectory=`` as ``%20`` ("has no subdirectory `my%20pkg`"), and no spelling of the URL gives
+    uv the folder (it never percent-decodes it): the comment gave the command as every installer's. A line under it
+    says the command is pip's and why, and how to install it with uv; a folder without a space has no such line, and
+    its command installs with uv as with pip."""
+    from testutil import uv_bin
+
+    from envsnap.model import Source
+
+    repo, commit = _git_repo_with_a_project_in(tmp_path / "mono", subdirectory)
+    source = Source(kind="vcs", url=repo.as_uri(), vcs="git", commit_id=commit, subdirectory=subdirectory)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
+    text = requirements.dumps(lock)
+    lines = text.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if line.startswith("#   pip install --no-deps ")]
+    note = lines[at + 1] if at + 1 < len(lines) else ""
+    if " " in subdirectory:
+        assert note.startswith("#     (pip only: uv reads the space in #subdirectory= as %20"), text
+    else:
+        assert not note.startswith("#    "), text
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    argv = _commented_command(text)
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run(
+        [uv, "pip", "install", "--python", str(python), "--offline", *argv[2:]],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if " " in subdirectory:  # the note is true of this uv; when a uv reads the folder, the note goes
+        assert result.returncode != 0 and "my%20pkg" in result.stderr, result.stdout + result.stderr
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert next(python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info")).is_dir()
+
+
 def test_a_pip_install_from_a_subdirectory_with_a_space_is_captured_exported_and_installed_again(
     tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any]
 ) -> None:
