@@ -202,6 +202,32 @@ def requirement_path(text: str) -> str:
     return grammar.require(ok, "path for a requirements file", text)
 
 
+def requirement_folder(text: str, *, editable: bool) -> str:
+    """A local project's folder as a requirements file's line (conda's ``pip:`` list, which conda hands to pip in a
+    requirements file). ``-e PATH``: an option, whose value pip splits as a shell does (``shlex``), so shell-quoted
+    (``-e './my proj'``). A plain ``PATH``: read to the first word after a space that begins with ``-`` (pip's
+    ``break_args_options``) and cut at a ``;`` (a marker), never unquoted, so written as it is (``./my proj``, which
+    uv reads alike) where none of that applies. Either way no control character, line separator or ``${NAME}``, no
+    ``#`` after a space (pip cuts a comment off before it reads the line), no space at either end (pip strips the
+    line) and no backslash at the end (it joins the next line); a space is the one whitespace kept."""
+    spaces = any(c.isspace() and c != " " for c in text) or text != text.strip() or re.search(r"\s#", text)
+    ok = bool(text) and _pip_reads_as_written(text) and not spaces and not text.endswith("\\")
+    if editable:
+        return "-e " + _shlex_word(grammar.require(ok, "folder for a requirements file", text))
+    ok = ok and " -" not in text and ";" not in text and not text.startswith("-")
+    return grammar.require(ok, "folder for a requirements file", text)
+
+
+def _shlex_word(text: str) -> str:
+    """``text`` as one word ``shlex.split`` reads back: as it is where it already is one (``./pkgs/café``, which
+    ``shlex.quote`` would quote for being no ASCII), else quoted."""
+    try:
+        plain = shlex.split(text) == [text]
+    except ValueError:  # an unclosed quote
+        plain = False
+    return text if plain else shlex.quote(text)
+
+
 def requirement_location(text: str) -> str:
     """A ``--find-links`` folder or page: shell-quoted as pip's option parser reads it; no control character or
     line separator (pip splits the file into lines before it reads quotes), no ``${NAME}``, and no ``#`` after

@@ -74,10 +74,17 @@ def pip_project_path(url: str) -> str | None:
     """A local file or folder recorded in the project (``file://{project}/wheels/x.whl``) as pip reads it from the
     project root, ``./wheels/x.whl`` (pip reads a relative path from its working directory, and a bare word as a name
     on the index); None for any other URL."""
+    path = project_relative(url)
+    return None if path is None else sinks.requirement_path(path)
+
+
+def project_relative(url: str) -> str | None:
+    """``pip_project_path`` before it is checked for a requirements file (a folder with a space is written
+    otherwise: ``sinks.requirement_folder``)."""
     if not in_project(url):
         return None
     path = file_url_path(url)
-    return sinks.requirement_path("." if path == "." else "./" + path)
+    return "." if path == "." else "./" + path
 
 
 def index_options(pinned: Iterable[PythonPackage]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import fileurls, sinks
 from ..artifacts.conda import dep_name as dep_name  # the exporters reach these through _conda
 from ..artifacts.conda import install_order as install_order
+from ..grammar import GrammarError, shown
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _common
 from .interface import ExportError
@@ -70,11 +71,19 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
     if src.kind == "directory":
         # conda runs pip from the environment.yml's folder: a project's folder relative to the project root (./pkg)
         # holds there when the file is written to the root (the file says so); a bare word would be a name.
-        path = _common.pip_project_path(src.url) or fileurls.file_url_path(src.url)
+        path = _common.project_relative(src.url) or fileurls.file_url_path(src.url)
         if src.subdirectory:
             path = f"{path.rstrip('/')}/{src.subdirectory}"
-        path = sinks.requirement_path(path)
-        return (f"-e {path}" if src.editable else path), ""
+        try:
+            return sinks.requirement_folder(path, editable=src.editable), ""
+        except GrammarError:
+            if not fmt:  # a comment's: the caller names the folder otherwise
+                raise
+            raise ExportError(
+                f"{fmt}: {pkg.name}: its folder {shown(path, 200)} is no line pip reads as written in a requirements "
+                "file (a word after a space beginning with - or #, a ;, a space at an end, a control character); "
+                "--format requirements names it in a shell-quoted pip command"
+            ) from None
     if src.kind == "archive":
         algo, value = src.archive_digest
         local = _common.pip_project_path(src.url)

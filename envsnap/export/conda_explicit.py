@@ -96,10 +96,12 @@ def _unlisted_line(pkg: PythonPackage, why: str) -> str:
     try:
         return f"{_conda.pip_requirement(pkg)[0]} ({why})"
     except GrammarError:
+        pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
+        if pkg.source.kind == "directory":  # a folder no requirements line names as pip reads it (``my -e proj``)
+            return f"{pin} ({why}: {shown(pkg.source.url, 200)})"
         if pkg.source.kind != "vcs" or not pkg.source.subdirectory:
             raise
     commit = _common.pip_vcs_url(dataclasses.replace(pkg.source, subdirectory=""))
-    pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
     where = f"its folder {shown(pkg.source.subdirectory)} in {sinks.requirement_url(commit)}"
     return f"{pin} ({why}; {where} is not one a pip requirement names)"
 

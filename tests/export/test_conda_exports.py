@@ -300,6 +300,69 @@ def _conda_pip_install(folder: Path, lines: list[str], python: Path, *extra: str
     )
 
 
+@pytest.mark.parametrize("editable", [False, True])
+def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
+    tmp_path: Path, make_venv: Callable[..., Path], editable: bool
+) -> None:
+    """A local project in ``my proj`` (recorded ``file://{project}/my%20proj``, or by its absolute path): the
+    requirements export names it in a shell-quoted command, but environment-yml and conda-explicit refused the lock
+    ("not a valid path for a requirements file"). conda hands the ``pip:`` lines to pip in a requirements file: a
+    path is read to the first word that begins with ``-`` (so ``./my proj`` as it is), and ``-e``'s value is split
+    as a shell does (so ``-e './my proj'``). Both lines install the folder as conda runs pip; conda-explicit's comment
+    names it the same way."""
+    from testutil import in_tree_project
+
+    project = tmp_path / "proj"
+    in_tree_project(project / "my proj", "spaced", "0.3")
+    absolute = (project / "my proj").as_uri()
+    assert "%20" in absolute
+    for url, where, word in (
+        ("file://{project}/my%20proj", project, "./my proj"),
+        (absolute, tmp_path, str(project / "my proj")),
+    ):
+        source = Source(kind="directory", url=url, editable=editable)
+        lock = _with_pip_layer((PythonPackage(name="spaced", version="0.3", installer="pip", source=source),))
+        (pip,) = (d["pip"] for d in yaml.safe_load(environment_yml.dumps(lock))["dependencies"] if isinstance(d, dict))
+        assert pip == ([f"-e '{word}'"] if editable else [word]), pip
+        head = conda_explicit.dumps(lock).split("# platform:")[0]
+        if editable or url.startswith("file://{"):
+            assert f"#   {pip[0]} (a local project, not a file)\n" in head, head
+        python = make_venv(tmp_path / f"venv-{len(url)}")
+        result = _conda_pip_install(where, pip, python, "--no-index", "--no-build-isolation")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert next(python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info")).is_dir()
+
+
+@pytest.mark.parametrize("folder", ["my -e proj", "my #proj", "a;b c", "my proj "])
+def test_environment_yml_refuses_a_folder_pip_would_read_otherwise_naming_the_export_that_works(
+    cli: Callable[..., Any], tmp_path: Path, folder: str
+) -> None:
+    """A folder whose name pip reads otherwise in a requirements line (a word after a space that begins with ``-``
+    is an option, one that begins with ``#`` a comment, a ``;`` begins a marker, a space at the end is cut) is
+    refused, one line naming the package and its folder and the export that installs it (requirements, whose comment
+    is a shell-quoted command), exit 2, nothing written."""
+    from urllib.parse import quote
+
+    source = Source(kind="directory", url="file:///srv/" + quote(folder))
+    lock = lockfile.dump(
+        _with_pip_layer((PythonPackage(name="spaced", version="0.3", installer="pip", source=source),)),
+        tmp_path / "env.lock",
+    )
+    out = tmp_path / "environment.yml"
+    result = cli("export", lock, "-f", "environment-yml", "-o", out)
+    assert result.code == 2, result
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "environment-yml: spaced: its folder" in result.err and "--format requirements" in result.err, result.err
+    assert not out.exists()
+    assert cli("export", lock, "-f", "requirements", "-o", "-").code == 0
+    # conda-explicit names such a folder of the project in its header's comment, and writes the file.
+    in_project = dataclasses.replace(source, url="file://{project}/" + quote(folder))
+    head = conda_explicit.dumps(
+        _with_pip_layer((PythonPackage(name="spaced", version="0.3", installer="pip", source=in_project),))
+    ).split("# platform:")[0]
+    assert f"#   spaced==0.3 (a local project, not a file: {in_project.url!r})\n" in head, head
+
+
 def _requirements_options(lock: Snapshot) -> list[str]:
     return [line for line in requirements.dumps(lock).splitlines() if line.startswith("--")]
 
