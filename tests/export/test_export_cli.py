@@ -161,6 +161,16 @@ def test_an_index_pip_or_uv_would_expand_from_the_environment_is_refused(
         lockfile.load(lock_with("${PIP_TOKEN}", "cand.lock", candidate=True))
     for good in ("/opt/my $wheels", "https://h/simple/$x/"):
         assert lockfile.load(lock_with(good, "good.lock")).package("demo").artifact.index == good  # type: ignore[union-attr]
+    # A pylock to import naming such an index (its lock recorded it) is refused the same way, nothing written.
+    pylock = tmp_path / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "demo"\nversion = "1.0"\n'
+        'index = "https://h/${PIP_TOKEN}/simple"\n\n[[packages.wheels]]\nname = "demo-1.0-py3-none-any.whl"\n'
+        f'url = "https://h/files/demo-1.0-py3-none-any.whl"\nhashes = {{ sha256 = "{"a" * 64}" }}\n'
+    )
+    result = cli("import", pylock, "-o", tmp_path / "imported.lock")
+    assert result.code == 2 and "${PIP_TOKEN}" in result.err, result
+    assert len(result.err.strip().splitlines()) == 1 and not (tmp_path / "imported.lock").exists()
 
 
 def test_directory_formats_write_every_file_and_refuse_stdout(tmp_path: Path) -> None:
