@@ -777,7 +777,10 @@ def location_refused_reason(text: str) -> str:
     ``${...}`` it holds (``variable_reference``)."""
     variable = variable_reference(text)
     if variable:
-        return f"it holds {shown(variable, 60)}, which pip and uv replace by an environment variable's value"
+        if pip_variable(variable):
+            return f"it holds {shown(variable, 60)}, which pip and uv replace by an environment variable's value"
+        # ``${name}``, ``${A:-b}``: pip leaves it as written and uv refuses it, but a shell reads it as a variable.
+        return f"it holds {shown(variable, 60)}, a variable's place: pip and uv replace ${{NAME}} by its value"
     if "://" in text:
         return lock_url_reason(text) or f"a URL: {LOCK_URL_RULES}"
     return leaves_project_reason(text)
