@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--cache-dir", metavar="DIR", help="the wheel download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)"
     )
+    p.add_argument(
+        "--images",
+        action="store_true",
+        help="also remove the untagged images envsnap built that the Docker engine keeps (a docker rebuild removes "
+        "the one it replaces at its --tag itself, unless a container used it); never an image envsnap did not build",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be removed and remove nothing")
     p.add_argument("--json", action="store_true", help="print what was found as JSON")
     p.set_defaults(func=run)
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 if _cachedir.empty(folder, root=root, held=held) and folder.exists():
                     in_use[str(folder)] = held
                     left[str(folder)] = max(0, _leftovers.size_of(folder) - sum(map(_leftovers.size_of, held)))
+    images, images_note = _images(remove=not args.dry_run) if args.images else ([], "")
     removed = "would remove" if args.dry_run else "removed"
     if args.json:
         _output.print_json(
@@ -119,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                     }
                     for what, folder, _ in caches
                 ],
+                "images": [{"id": i, "size": size, "kept": why} for i, size, why in images],
                 "dry_run": bool(args.dry_run),
             }
         )
@@ -127,6 +135,13 @@ def run(args: argparse.Namespace) -> int:
         _output.say(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run")
     if not found:
         _output.say("no leftovers of interrupted runs")
+    for image, image_size, why in images:
+        if why:
+            _output.say(f"kept image {image} ({_size(image_size)}), untagged, built by envsnap: {why}")
+        else:
+            _output.say(f"{removed} image {image} ({_size(image_size)}), untagged, built by envsnap")
+    if args.images and not images:
+        _output.say(images_note or "no untagged images envsnap built")
     if homeless:
         _output.say(
             "no cache: $HOME is empty or relative (and $XDG_CACHE_HOME is not an absolute path), so envsnap keeps "
@@ -155,3 +170,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             _output.say(f"{what} {folder}: {size} (empty it with --cache)")
     return 0
+
+
+def _images(*, remove: bool) -> tuple[list[tuple[str, int, str]], str]:
+    """The untagged images envsnap built, each (id, size, why it was kept: "" when removed or to be), removed when
+    ``remove``; and, when none was looked for, why not."""
+    from ..errors import RebuildError
+    from ..rebuild.docker import untagged_images
+
+    try:
+        return untagged_images(remove=remove), ""
+    except RebuildError as exc:
+        return [], str(exc)

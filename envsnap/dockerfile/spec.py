@@ -33,6 +33,11 @@ WHEELS = "wheels"
 TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
+# The Dockerfile's last step, by which an image is known as one envsnap built (``BUILT_STEPS``): every image made
+# FROM it carries its labels too, but has later steps of its own.
+VERIFY_STEP = f"envsnap verify /envsnap.lock --python {ENV_DIR}/bin/python --no-cache"
+# The installer stage's last step ends so (what a hand ``docker build`` of the context leaves untagged).
+INSTALLER_STEP_END = f"--find-links {WHEELHOUSE} -r {WHEELHOUSE}/requirements.txt"
 # An image reference as the engine reads one (the distribution project's grammar): an optional registry host
 # (with a port) before the first "/", path components of lower-case letters and digits joined by ".", "_", "__"
 # or dashes, and an optional tag; the name at most 255 characters (checked apart).
@@ -426,6 +431,7 @@ def render_dockerfile(spec: DockerSpec) -> str:
             lock_name=LOCK_NAME,
             env_dir=ENV_DIR,
             wheelhouse=WHEELHOUSE,
+            verify_step=VERIFY_STEP,
         )
 
 

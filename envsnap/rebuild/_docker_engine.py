@@ -24,6 +24,7 @@ from .._defaults import install_hint
 from .._frozen import frozen
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
+from ..dockerfile.spec import INSTALLER_STEP_END, LABEL_DIGEST, VERIFY_STEP
 from ..errors import BadBundleError, RebuildError
 from ..progress import transfer
 from .interface import Progress
@@ -447,6 +448,61 @@ def remove_image(client: docker.DockerClient, image_id: str) -> None:
     """Remove the untagged image a build just made (forced: a leftover stopped container must not keep it)."""
     with contextlib.suppress(Exception):
         client.images.remove(image_id, force=True)
+
+
+def image_id_of(client: docker.DockerClient, reference: str) -> str:
+    """The id of the image ``reference`` names now; "" when none (or the engine cannot say)."""
+    try:
+        return str(client.api.inspect_image(reference)["Id"])
+    except Exception:  # not found, or an engine error: then there is nothing known to replace
+        return ""
+
+
+def built_by_envsnap(client: docker.DockerClient, image_id: str) -> bool:
+    """Whether ``image_id`` is an image envsnap's Dockerfile made as it made it: it carries envsnap's label and its
+    last step is the Dockerfile's last (the final image) or the installer stage's. An image built FROM one of
+    envsnap's carries the same labels, but steps of its own after them: it is the user's."""
+    try:
+        labels = (client.api.inspect_image(image_id).get("Config") or {}).get("Labels") or {}
+        history = client.api.history(image_id)
+    except Exception:
+        return False
+    if LABEL_DIGEST not in labels or not history:
+        return False
+    last = str(history[0].get("CreatedBy") or "")  # newest first
+    return last.endswith(VERIFY_STEP) or last.endswith(INSTALLER_STEP_END)
+
+
+def remove_replaced(client: docker.DockerClient, previous: str, tag: str) -> str:
+    """After ``tag`` moved to a new image: remove ``previous``, the image it named before, when envsnap built it
+    and no other tag names it; never forced (an image a container uses, or one another is built on, stays).
+    What was done, in words ("" when ``previous`` is not envsnap's, or still tagged)."""
+    try:
+        if client.api.inspect_image(previous).get("RepoTags") or not built_by_envsnap(client, previous):
+            return ""
+    except Exception:  # the engine cannot say: nothing is removed
+        return ""
+    why = remove_untagged(client, previous)
+    if why:  # in use: the image stays, and the user is told how to go on
+        return f"kept the image {tag} named before, {previous}, now untagged: {why} (envsnap clean --images)"
+    return f"removed {previous}, the image envsnap built as {tag} before, now untagged"
+
+
+def dangling_images(client: docker.DockerClient, label: str = LABEL_DIGEST) -> list[tuple[str, int]]:
+    """The untagged images envsnap built (``built_by_envsnap``) carrying ``label`` (a key, or ``key=value``), with
+    their sizes: a replaced rebuild's kept by a container since gone, a hand build's installer stage."""
+    found = client.api.images(filters={"dangling": True, "label": label})
+    return [(str(i["Id"]), int(i.get("Size") or 0)) for i in found if built_by_envsnap(client, str(i["Id"]))]
+
+
+def remove_untagged(client: docker.DockerClient, image_id: str) -> str:
+    """Remove an untagged image, never forced; "" when removed, else why it stays (a container uses it, an image
+    is built on it)."""
+    try:
+        client.api.remove_image(image_id, force=False, noprune=False)
+    except Exception as exc:
+        return short(exc)
+    return ""
 
 
 def _image_file(reference: str) -> str:

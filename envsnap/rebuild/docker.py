@@ -248,6 +248,7 @@ class DockerRebuilder(Rebuilder):
         # (--dest became a folder envsnap may not replace while the image built) takes the image and its tag away
         # again: no failing rebuild leaves an image tagged (docs/rebuild-docker.md).
         tagged = ""
+        previous = _docker_engine.image_id_of(client, spec.tag)  # the image the tag names now, replaced if built
         try:
             with _fresh_context(context, self.dest_named(request)) as work:
                 for name, data in files.items():
@@ -281,6 +282,10 @@ class DockerRebuilder(Rebuilder):
                 _docker_engine.remove_image(client, tagged)
             raise
         say(f"tagged {spec.tag} ({image_id})")
+        if previous and previous != image_id:
+            replaced = _docker_engine.remove_replaced(client, previous, spec.tag)
+            if replaced:
+                say(replaced)
         return RebuildResult(
             plan=plan,
             dest=spec.tag,
@@ -1215,6 +1220,16 @@ def _moved_system_base(spec: DockerSpec, recorded: SystemBase | None, lacking: I
         "is image "
         f"{spec.base.image_id or 'another'} here now: the tag moved since. Build on the bundle's image: {how}"
     )
+
+
+def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
+    """The untagged images envsnap built that the engine keeps (``envsnap clean --images``): each (id, size, why it
+    stays: "" when removed, or to be), removed when ``remove``, never forced. ``RebuildError`` with no engine."""
+    client = _docker_engine.engine(way_forward="leave --images out (no image was looked for)")
+    found = []
+    for image, size in _docker_engine.dangling_images(client):
+        found.append((image, size, _docker_engine.remove_untagged(client, image) if remove else ""))
+    return found
 
 
 def engine_inspector() -> baseimage.Inspector | None:

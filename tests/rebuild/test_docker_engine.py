@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -917,3 +918,78 @@ def test_a_wheel_the_bundle_built_is_installed_in_the_image_by_its_file(
         assert captured.source.archive_hash == f"sha256={sha256}"
         verified = _run(engine, tag, "envsnap", "verify", "/envsnap.lock")
         assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified
+
+
+def test_a_rebuild_to_a_taken_tag_removes_the_image_envsnap_built_there_before(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """Each rebuild to the same --tag left the image it took the tag from untagged (267 MB a time), which nothing
+    removed. The one envsnap built is removed once the tag is taken; an image of the user's there (here one built
+    FROM envsnap's, carrying its labels by inheritance) stays, untagged, as the engine leaves it."""
+    tag = "envsnap-test/dockerfix-retag:1"
+    mine = f"{LABEL}=dockerfix-retag"
+    try:
+        with _removed(engine, tag):
+            _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            first = engine.images.get(tag).id
+            done = _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            second = engine.images.get(tag).id
+            assert second != first, "the second build made the same image: nothing was replaced"
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(first)
+            assert f"removed {first}" in done.stderr, done.stderr[-2000:]
+            # A user's image at the tag, built on envsnap's and so carrying its labels: not envsnap's to remove.
+            (tmp_path / "user").mkdir()
+            (tmp_path / "user" / "Dockerfile").write_text(f"FROM {second}\nLABEL {mine}\nRUN true\n")
+            users, _ = engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True)
+            assert users.labels[LABEL_DIGEST]
+            _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            assert engine.images.get(users.id).tags == []
+    finally:
+        for image in engine.images.list(filters={"label": mine}):
+            with contextlib.suppress(Exception):
+                engine.images.remove(image.id, force=True)
+
+
+def test_clean_images_lists_and_removes_the_untagged_images_envsnap_built(
+    engine: Any,
+    captured: Path,
+    bundle: Path,
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An image envsnap built that lost its tag (moved to an image of the user's, or kept by a container when its
+    rebuild ran) was neither reported nor removed by ``envsnap clean``: only ``docker image prune`` took it, with
+    every other untagged image."""
+    import tempfile
+
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/dockerfix-clean:1"
+    mine = f"{LABEL}=dockerfix-clean"
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL {mine}\n")
+    try:
+        with _removed(engine, tag):
+            _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            built = engine.images.get(tag).id
+            users, _ = engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True)  # takes the tag
+            listed = json.loads(_envsnap("clean", str(tmp_path), "--images", "--dry-run", "--json").stdout)
+            assert {"id": built, "size": engine.images.get(built).attrs["Size"], "kept": ""} in listed["images"]
+            assert users.id not in [i["id"] for i in listed["images"]]
+            engine.images.get(built)  # --dry-run removed nothing
+            # Removed: only this test's lock's images are looked for, so that no other run's is touched.
+            digest = lockfile.load(bundle / "envsnap.lock").envsnap.content_digest
+            only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={digest}")
+            monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+            monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+            done = cli("clean", str(tmp_path), "--images")
+            assert done.code == 0 and f"removed image {built} (" in done.err, done.err
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(built)
+            assert engine.images.get(tag).id == users.id
+    finally:
+        for image in engine.images.list(filters={"label": mine}):
+            with contextlib.suppress(Exception):
+                engine.images.remove(image.id, force=True)
