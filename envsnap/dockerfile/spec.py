@@ -442,5 +442,10 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
         LOCK_NAME: lock_bytes,
         REQUIREMENTS: requirements_text(spec.lock, wheels_url=f"file://{WHEELHOUSE}").encode(),
         f"{WHEELS}/README.md": _templates.render("docker/wheels-README.md.j2", kind="wheels").encode(),
-        f"{TOOL}/README.md": _templates.render("docker/wheels-README.md.j2", kind="tool").encode(),
+        f"{TOOL}/README.md": _templates.render(
+            "docker/wheels-README.md.j2",
+            kind="tool",
+            tag=spec.tag,
+            label_filter=f"label={LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+        ).encode(),
     }

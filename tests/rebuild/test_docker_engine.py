@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -993,3 +994,42 @@ def test_clean_images_lists_and_removes_the_untagged_images_envsnap_built(
         for image in engine.images.list(filters={"label": mine}):
             with contextlib.suppress(Exception):
                 engine.images.remove(image.id, force=True)
+
+
+def test_the_commands_the_context_readme_gives_build_the_image_and_leave_no_stage_behind(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """tool/README.md gave no command to build the context by hand, and a hand ``docker build`` (the classic
+    builder) left the installer stage, uv and a copy of every wheel, as an untagged image nothing named. Its lines
+    are run here as written, ``BUNDLE`` filled in; of its two ways to remove the stage, ``envsnap clean --images``
+    is asked only which images it would remove (run, it would remove other runs' too), and the line for a machine
+    without envsnap, scoped to this lock, is run."""
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/dockerfix-by-hand:1"
+    ctx = tmp_path / "ctx"
+    digest = lockfile.load(bundle / "envsnap.lock").envsnap.content_digest
+    mine = f"{LABEL_DIGEST}={digest}"
+    try:
+        with _removed(engine, tag):
+            _envsnap(*_docker_rebuild(captured, bundle, ctx, tag, "--offline"))
+            readme = (ctx / "tool" / "README.md").read_text()
+            lines = readme.split("\n\n    ", 1)[1].split("\n\n", 1)[0].split("\n    ")
+            assert lines[-1] == "envsnap clean --images", lines
+            script = "\n".join(lines[:-1]).replace("BUNDLE", shlex.quote(str(bundle)))
+            done = subprocess.run(["sh", "-ec", script], cwd=ctx, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, done.stderr[-3000:]
+            assert engine.images.get(tag).labels[LABEL_DIGEST] == digest
+            left = [image for image, _ in _docker_engine.dangling_images(engine, label=mine)]
+            if "legacy builder" in done.stderr.lower():  # the classic builder: the installer stage is left
+                history = engine.api.history(left[0]) if left else []
+                assert any("/opt/envsnap-wheels" in str(h.get("CreatedBy")) for h in history), left
+            prune = re.search(r"`(docker image prune [^`]+)`", readme)
+            assert prune is not None and digest in prune.group(1)
+            subprocess.run(shlex.split(prune.group(1)), check=True, capture_output=True, timeout=300)
+            assert not engine.images.list(filters={"label": mine, "dangling": True})
+            engine.images.get(tag)
+    finally:
+        for image in engine.images.list(filters={"label": mine, "dangling": True}):
+            with contextlib.suppress(Exception):
+                engine.images.remove(image.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from docker_locks import cpu_lock, gpu_lock
 
 from envsnap import export
+from envsnap.artifacts import bundle
 from envsnap.dockerfile import apt, baseimage
 from envsnap.dockerfile import spec as dockerspec
 from envsnap.dockerfile.baseimage import ImageFacts
@@ -965,3 +967,32 @@ def test_a_base_image_for_cuda_12_and_13_runtime_wheels_says_which_runtimes_it_s
             base_image="mine:1",
             inspect=lambda ref: ImageFacts("sha256:" + "2" * 64, env={"NVIDIA_REQUIRE_CUDA": "cuda>=12.4"}),
         )
+
+
+def _readme_commands(readme: str) -> list[str]:
+    """The lines of the first indented code block of a README."""
+    lines = readme.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("    "))
+    return [line[4:] for line in itertools.takewhile(lambda line: line.startswith("    "), lines[start:])]
+
+
+def test_the_exported_context_says_the_commands_that_build_it_by_hand() -> None:
+    """tool/README.md said `envsnap rebuild --target docker` fills the folder, and the Dockerfile's header
+    `docker build --network host .`: no command filled tool/ or tagged the image, and the classic builder's
+    installer stage stayed behind as an untagged image, with no word of it."""
+    lock = cpu_lock()
+    files = export.get("dockerfile").render(lock)
+    readme = files["tool/README.md"].decode()
+    tag = dockerspec.default_tag(lock)
+    assert _readme_commands(readme) == [
+        "cp BUNDLE/wheels/*.whl wheels/",
+        "cp BUNDLE/tool/*.whl BUNDLE/tool/requirements.txt tool/",
+        f"docker build --network host -t {tag} .",
+        "envsnap clean --images",
+    ]
+    # The folders the lines copy into are the context's, and the bundle's folders they copy from are the ones
+    # `envsnap bundle --with-base-image` writes.
+    assert {"wheels/README.md", "tool/README.md", "Dockerfile"} <= set(files)
+    assert (bundle.WHEELS, bundle.TOOL) == ("wheels", "tool")
+    prune = f"docker image prune -f --filter label={dockerspec.LABEL_DIGEST}={lock.envsnap.content_digest}"
+    assert f"`{prune}`" in readme
