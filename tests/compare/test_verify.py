@@ -339,6 +339,13 @@ def test_around_the_python_layer_warnings_and_info_keep_it_identical() -> None:
     assert warnings.index("gpu") < warnings.index("system")
 
 
+def _not_judged(count: int, how: str) -> str:
+    return (
+        f"{count} system packages that no Python package loads differ ({how}): not judged, only those a Python "
+        "package loads are (a docker rebuild installs just those, --system-packages needed)"
+    )
+
+
 def test_the_interpreters_debian_package_patched_otherwise_is_a_warning_that_says_what_differs() -> None:
     """A docker rebuild installs Debian's python3.11 3.11.2-6+deb12u8 where the lock recorded deb12u6: the same
     CPython 3.11.2, patched by a Debian update. verify said only "N system packages that no Python package loads
@@ -360,16 +367,16 @@ def test_the_interpreters_debian_package_patched_otherwise_is_a_warning_that_say
         "3.11.2, patched otherwise: a Debian stable or security update; libpython3.11-minimal, libpython3.11-stdlib, "
         "python3.11-minimal alike)"
     )
-    assert [d.note for d in report.by_severity(INFO)] == ["1 system packages that no Python package loads differ"]
+    assert [d.note for d in report.by_severity(INFO)] == [_not_judged(1, "1 at another version")]
     # An interpreter of its own (pyenv's 3.11.7) beside Debian's python3.11: its package is one of the others.
     own = compare(debian("deb12u6", python="3.11.7", owner=""), debian("deb12u8", python="3.11.7", owner=""))
     assert own.by_severity(WARNING) == []
-    assert [d.note for d in own.by_severity(INFO)] == ["5 system packages that no Python package loads differ"]
+    assert [d.note for d in own.by_severity(INFO)] == [_not_judged(5, "5 at another version")]
     # One of its own of the very same 3.11.2 (pyenv's, uv's): no package owns it, so Debian's update is not its
     # patch, whatever the versions say (it was warned of as "Debian's CPython 3.11.2, patched otherwise").
     pyenv = compare(debian("deb12u6", owner=""), debian("deb12u8", owner=""))
     assert pyenv.by_severity(WARNING) == []
-    assert [d.note for d in pyenv.by_severity(INFO)] == ["5 system packages that no Python package loads differ"]
+    assert [d.note for d in pyenv.by_severity(INFO)] == [_not_judged(5, "5 at another version")]
     # A lock that does not say (written before the owner was recorded) is taken at the verified environment's word.
     [old_lock] = compare(debian("deb12u6", owner=""), debian("deb12u8")).by_severity(WARNING)
     assert old_lock.describe() == warning.describe()
@@ -2557,3 +2564,25 @@ def test_a_uv_remedy_runs_as_printed_where_no_uv_is_on_path(
     ran = subprocess.run(lines[at + 1][len(prefix) :], shell=True, env=env, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr
     assert cli("verify", lock_path, "--python", python).code == 0
+
+
+def test_the_system_packages_no_python_package_loads_are_counted_by_how_they_differ_and_why_not_judged() -> None:
+    """Verified in a docker rebuild's image (a minimal base, and only the system packages the Python packages load,
+    ``--system-packages needed``) against a lock captured on a full host, verify said "716 system packages that no
+    Python package loads differ": it read as 716 faults of the rebuild, not as the packages it was never asked to
+    install, and it did not say that they are not judged."""
+
+    def host(*others: SystemPackage) -> Snapshot:
+        needed = SystemPackage("dpkg", "libgomp1", "12.2", "amd64", needed_by=("numpy",))
+        return snap(system=System(manager="dpkg", packages=(needed, *others)))
+
+    lock = host(*(SystemPackage("dpkg", name, "1.0", "amd64") for name in ("vim", "git", "curl", "less")))
+    image = host(SystemPackage("dpkg", "less", "2.0", "amd64"), SystemPackage("dpkg", "mawk", "1.3", "amd64"))
+    report = compare(lock, image)
+    assert report.identical and report.by_severity(WARNING) == []
+    [info] = [d for d in report.by_severity(INFO) if d.area == "system"]
+    assert info.note == (
+        "5 system packages that no Python package loads differ (3 of the lock's not installed here, 1 at another "
+        "version, 1 only here): not judged, only those a Python package loads are (a docker rebuild installs just "
+        "those, --system-packages needed)"
+    )
