@@ -21,7 +21,7 @@ from ..grammar import MAX_TEXT, shown, strip_control
 from ..report import counted
 from . import hostlist
 from .node import FACTS, GPU_SHARE, NODE_FORMAT, NVML_WAIT, PYTHON_WAIT, answer_exit, is_note, waiting_on
-from .slurm import OUTSIDE_PARTITION, POWER_MARKS, RESERVED_AHEAD, SILENT, UNKNOWN_NODE, NodeRun, NodeState, document
+from .slurm import OUTSIDE_PARTITION, POWER_MARKS, RESERVED_AHEAD, SILENT, NodeRun, NodeState, document
 
 REPORT_FORMAT = 1
 NodeVerdict = Literal["compatible", "warnings", "incompatible", "unreachable", "invalid"]
@@ -182,8 +182,6 @@ def unreachable(state: NodeState) -> NodeResult:
 
 
 def _why_not_tried(state: NodeState) -> str:
-    if state.state == UNKNOWN_NODE:
-        return "Slurm knows no node of this name"
     if state.state == OUTSIDE_PARTITION:
         return state.reason
     if state.partition_state not in ("up", ""):

@@ -25,6 +25,7 @@ from .. import _runner
 from .._frozen import frozen
 from ..errors import FleetError, UsageError
 from ..grammar import shown
+from . import hostlist
 
 QUERY_TIMEOUT = 30.0  # sinfo, scontrol
 MAX_PARALLEL = 64  # sruns at once
@@ -45,7 +46,6 @@ _RESERVED = ("maint", "reserved")
 POWER_MARKS = {"~": "powered down", "#": "powering up", "%": "powering down", "!": "to be powered down"}
 
 
-UNKNOWN_NODE = "unknown to Slurm"  # the state of a named node Slurm does not know
 # The state of an available node a reservation takes before its check's job would end (its reason names it).
 RESERVED_AHEAD = "reserved ahead"
 # The state of a node whose slurmd does not answer at its address, which Slurm still reports as it was (idle,
@@ -136,7 +136,7 @@ class NodeState:
 
     @property
     def available(self) -> bool:
-        if self.state in (UNKNOWN_NODE, OUTSIDE_PARTITION, SILENT, RESERVED_AHEAD) or self.partition_state not in (
+        if self.state in (OUTSIDE_PARTITION, SILENT, RESERVED_AHEAD) or self.partition_state not in (
             "up",
             "",
         ):
@@ -278,9 +278,9 @@ def gpus_for(node: NodeState, request: GpuRequest) -> int:
 
 
 def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.0) -> list[NodeState]:
-    """The nodes a selection names, with their states. A named node Slurm does not know is kept, as unknown:
-    a node of the selection is never dropped. ``timeout``: each node's, whose job a reservation ahead must not
-    cut (0: none is looked for)."""
+    """The nodes a selection names, with their states; a node ``-w`` names that Slurm does not know is bad input
+    (``UsageError``), as a partition is. ``timeout``: each node's, whose job a reservation ahead must not cut (0:
+    none is looked for)."""
     if "," in selection.partition:
         _known_partition(selection.partition, env)  # sinfo reads a list without the names it does not know
     using = selection.reservation
@@ -299,7 +299,13 @@ def resolve(selection: Selection, env: Mapping[str, str], *, timeout: float = 0.
             for name, state in elsewhere.items():
                 why = f"not in partition {selection.partition} (Slurm has it in {state.partition})"
                 known[name] = NodeState(name, OUTSIDE_PARTITION, why, state.partition, state.gpus)
-        return _answering(_in_own_job([known.get(n, NodeState(n, UNKNOWN_NODE)) for n in names], env), env)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            # A typo or another cluster's node, as a partition Slurm does not know is: bad input, said before any node
+            # is asked (it was a node "unreachable", exit 3, as if it were down).
+            what = "node" if len(unknown) == 1 else "nodes"
+            raise UsageError(f"-w {shown(selection.nodelist)}: Slurm knows no {what} {hostlist.compress(unknown)}")
+        return _answering(_in_own_job([known[n] for n in names], env), env)
     # Without a hostlist, a reservation's nodes are those asked: in whichever partition, or in -p's.
     in_slurm = (
         node_states(env, partition=selection.partition, names=holds)

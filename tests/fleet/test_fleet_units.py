@@ -667,9 +667,37 @@ def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: li
         assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res
 
 
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_a_node_slurm_does_not_know_is_bad_input_as_a_partition_is(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """``-w node9`` (a typo, or another cluster's node) was reported "unreachable: Slurm knows no node of this name",
+    exit 3, where ``-p nosuch`` is bad input, exit 2: a misspelt node read as a node gone. It is one line naming
+    the nodes Slurm does not know, exit 2, before any node is asked; nothing written."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    log = tmp_path / "srun.log"
+    env = _fake_slurm(
+        tmp_path,
+        scontrol='echo "$3" | tr , "\\n"\n',
+        sinfo="case \"$*\" in *n1*) echo 'n1|idle|debug*|(null)|up|none' ;; esac\n",
+        srun=f'echo "$*" >> {log}\nexit 1\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    out = tmp_path / "out"
+    first = [str(lock)] if command == "check" else []
+    for nodelist, unknown in (("n9", "node n9"), ("n1,n8,n9", "nodes n[8-9]")):
+        res = cli("fleet", command, *first, "-w", nodelist, "-o", str(out))
+        assert res.code == 2, res
+        assert res.err.splitlines() == [f"envsnap: error: -w '{nodelist}': Slurm knows no {unknown}"], res
+        assert res.out == "", res
+    assert not log.exists() and not out.exists()
+
+
 def test_node_state_says_which_nodes_can_be_asked() -> None:
     assert NodeState("n1", "idle").available and NodeState("n1", "mixed").available
-    for state in ("drained", "down", "idle*", "draining", "unknown to Slurm", "maint", "reserved"):
+    for state in ("drained", "down", "idle*", "draining", "maint", "reserved"):
         assert not NodeState("n1", state).available, state
 
 
@@ -1254,11 +1282,9 @@ def test_a_package_of_the_locked_version_with_other_files_is_named_so_with_a_rem
     assert problem.component == "Python package six files (RECORD digest)"
 
 
-def test_a_node_slurm_does_not_know_and_an_answer_too_long_are_said_plainly() -> None:
+def test_a_drained_node_and_an_answer_too_long_are_said_plainly() -> None:
     from envsnap.fleet.report import MAX_FINDINGS, unreachable
-    from envsnap.fleet.slurm import UNKNOWN_NODE
 
-    assert unreachable(NodeState("nodeX", UNKNOWN_NODE)).reason == "Slurm knows no node of this name"
     assert unreachable(NodeState("n1", "drained", reason="maint")).reason == "Slurm reports the node drained (maint)"
     difference = {"subject": "p", "what": "extra", "expected": "", "actual": "1", "description": "d", "remedy": "r"}
     many = {"identical": False, "digest": "sha256:00", "packages_checked": 1, "mismatches": MAX_FINDINGS + 1}
@@ -2233,7 +2259,7 @@ def test_inside_a_job_its_own_nodes_are_judged_by_slurms_gpu_count_not_the_jobs(
 
 
 def test_the_gpus_asked_of_slurm_name_no_node_that_was_not_tried() -> None:
-    """A drained node (or one outside the partition, or unknown to Slurm) runs no srun: the report said "GPUs
+    """A drained node (or one outside the partition) runs no srun: the report said "GPUs
     asked of Slurm: 1 on node[1-2]; none on node3", as if node3 had been checked without its GPU."""
     from envsnap.fleet.report import build
 
