@@ -131,6 +131,11 @@ def say(*parts: Part, err: bool = True) -> None:
     delivered(console.file, lambda: console.print(assemble(*parts)))
 
 
+def styled(*, err: bool = False) -> bool:
+    """Whether what is printed on stdout (``err``: stderr) is coloured: a highlight shows there."""
+    return _styled(sys.stderr if err else sys.stdout)
+
+
 def _styled(stream: object) -> bool:
     """Would rich colour what goes to ``stream``: a terminal, or any stream when the environment forces colour."""
     if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"):

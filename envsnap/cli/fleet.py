@@ -22,6 +22,7 @@ _STYLES = {
     "unreachable": "bold red",
     "invalid": "bold red",
 }
+DIFFERING_MARK = "*"  # after the header of a column on which the nodes differ; a line below the matrix says so
 _HEADERS = {
     "driver": "driver",
     "cuda_driver": "CUDA drv",
@@ -283,7 +284,8 @@ def matrix(report: FleetReport) -> _output.Table:
             odd = r.answered and fact in differing and value != common[fact]
             cells.append((value or "-", "bold yellow reverse" if odd else ""))
         rows.append(cells)
-    columns = ["nodes", "verdict", *(_HEADERS[f] + (" *" if f in differing else "") for f in fleet.FACTS)]
+    marked = {f: f"{_HEADERS[f]} {DIFFERING_MARK}" if f in differing else _HEADERS[f] for f in fleet.FACTS}
+    columns = ["nodes", "verdict", *marked.values()]
     return _output.table(
         rows, columns=columns, title=f"envsnap fleet check: {report.lock}", caption=report.summary(), overflow="fold"
     )
@@ -293,6 +295,9 @@ def print_report(report: FleetReport) -> None:
     # Off a terminal (a pipe, a job's log) at its own width: folded to 80 columns, a node list and a digest were
     # cut mid-word over several lines.
     _output.print_table(matrix(report), unfolded=True)
+    if report.differing():  # a column headed "driver *": what the star means, said where one is printed
+        highlighted = "; the values most of them do not have are highlighted" if _output.styled() else ""
+        _output.write_lines(f"{DIFFERING_MARK} the nodes that answered differ on this column{highlighted}", err=False)
     if report.gpus_asked():
         _output.write_lines(report.gpus_asked(), err=False)
     for group in report.groups():

@@ -1308,6 +1308,35 @@ def test_the_matrix_off_a_terminal_is_printed_at_its_own_width(capsys: pytest.Ca
     assert "node[1-4]" in out and "compatible" in out and "sha256:315cbe80ebc7" in out, out
 
 
+def test_a_column_marked_with_a_star_is_explained_below_the_matrix(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column on which the nodes differ was headed ``driver *`` and nothing said what the star meant (off a
+    terminal, the highlighted values are not even told apart). A line below the matrix says it, only where a star is
+    printed (where the values are highlighted, on a terminal, it says so too); the JSON is as it was."""
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    facts = dict.fromkeys(FACTS, "x")
+    alike = tuple(NodeResult(f"n{i}", "compatible", {**facts, "driver": "550.54.14"}) for i in (1, 2))
+    odd = NodeResult("n3", "compatible", {**facts, "driver": "470.57.02"})
+    legend = "* the nodes that answered differ on this column"
+    for results, expected in ((alike, []), ((*alike, odd), [legend])):
+        report = FleetReport(str(lock), "d", results)
+        monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, report=report, **k: report)
+        res = cli("fleet", "check", str(lock), "-w", "n[1-3]")
+        assert res.code == 0, res
+        assert ("driver *" in res.out) == bool(expected), res.out
+        assert [line for line in res.out.splitlines() if line.startswith("*")] == expected, res.out
+        res = cli("fleet", "check", str(lock), "-w", "n[1-3]", "--json")
+        assert "*" not in res.out, res.out
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as on a terminal: the values are highlighted
+    res = cli("fleet", "check", str(lock), "-w", "n[1-3]")
+    assert res.code == 0, res
+    assert f"{legend}; the values most of them do not have are highlighted" in res.out, res.out
+
+
 def test_a_task_prolog_that_could_not_drain_the_node_requeues_nothing(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
