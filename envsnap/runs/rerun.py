@@ -1026,6 +1026,10 @@ def plan(
         raise UnsafeInputError(f"the record's working directory {record.command.cwd} is not a folder in {root}")
     argv, resolved = resolved_argv(record.command, root)
     command = tuple(argv)  # the program the record names, resolved: its environment is verified
+    if "/" in argv[0] and not os.path.isabs(argv[0]):
+        # By a path relative to the run's folder (.venv/bin/python), where the command runs it: the current folder's
+        # was judged, and from outside the project the venv there was said not to exist.
+        command = (os.path.join(run_dir, argv[0]), *argv[1:])
     if in_docker is None:
         env = with_variables(os.environ, record.command.variables)
     else:  # docker's -e words: docker itself runs in your environment, less what it is to unset in the container

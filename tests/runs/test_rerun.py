@@ -2790,6 +2790,35 @@ def test_a_recorded_interpreter_missing_here_makes_the_environment_unknown(tmp_p
     assert f"the command's interpreter {copy}/.venv/bin/python does not exist here" in res.stdout, res.stdout
 
 
+def _project_with_a_venv_run(tmp_path: Path, envsnap: Envsnap) -> Path:
+    """A git project whose recorded command runs its own venv's python by a relative path (``.venv/bin/python``),
+    the venv ignored by git, the record and its lock committed."""
+    root = tmp_path / "p"
+    root.mkdir()
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")], check=True)
+    (root / ".gitignore").write_text(".venv/\n")
+    res = envsnap("run", "--", ".venv/bin/python", "-c", "print(1)", cwd=root)
+    assert res.returncode == 0, res.stderr
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    return root
+
+
+def test_a_relative_interpreter_is_judged_in_the_runs_folder_not_the_current_one(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """``rerun p/run.toml`` from outside the project looked for the recorded ``.venv/bin/python`` in the current
+    folder: the venv there in the project was said not to exist, the environment unknown (exit 3 with --dry-run).
+    It is the one in the run's folder, as the command runs it."""
+    root = _project_with_a_venv_run(tmp_path, envsnap)
+    for cwd, record in ((root, "run.toml"), (tmp_path, root / "run.toml")):
+        res = envsnap("rerun", record, "--dry-run", cwd=cwd)
+        assert "environment: same" in res.stdout, (cwd, res.stdout + res.stderr)
+        assert "does not exist here" not in res.stdout, res.stdout
+
+
 def test_a_data_folder_s_link_to_nothing_is_judged_by_run_and_rerun_alike(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
