@@ -366,17 +366,7 @@ def check_environment(
         program = command[0] if command else ""
         if python is None and is_python_name(program) and "/" in program and not os.path.exists(program):
             # Not verify's own choice (the PATH's python) in its place: that is not what the command runs.
-            from .. import sinks
-
-            return Check(
-                "environment",
-                UNKNOWN,
-                (
-                    *lines,
-                    f"the command's interpreter {sinks.shell_shown([program])} does not exist here: the environment "
-                    "it runs in cannot be checked (make it, or pass --python PATH)",
-                ),
-            )
+            return Check("environment", UNKNOWN, (*lines, *_missing_interpreter(program, lock_file, snapshot, root)))
         found = differences_found(
             verify(snapshot, environment=python_target(command, python), environ=environ).differences
         )
@@ -397,6 +387,51 @@ def check_environment(
     )
     lines.extend(f"{line} (in the run, not here)" for line in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
+
+
+def _missing_interpreter(program: str, lock_file: Path, lock: Snapshot, root: Path) -> tuple[str, ...]:
+    """What the environment check says of the command's interpreter ``program``, missing here: where it is an
+    environment's (``DIR/bin/python``) whose folder is not here or empty (a fresh clone, whose venv git does not
+    track), the rebuild that makes it from ``lock_file``, on a line of its own, runnable as printed from the current
+    folder (it said "make it" and not how)."""
+    from .. import sinks
+
+    said = f"the command's interpreter {sinks.shell_shown([_here(program)])} does not exist here: the environment it "
+    dest = Path(program).parent.parent
+    if Path(program).parent.name != "bin" or not _made_by_rebuild(dest):
+        return (said + "runs in cannot be checked (make it, or pass --python PATH)",)
+    target = "conda" if lock.conda is not None and lock.conda.packages else "venv"
+    words = ["envsnap", "rebuild", _here(lock_file), "--target", target, "--dest", _here(dest)]
+    # The rebuild's project, for a package the lock installs from it: the work tree it is run in, else the lock's
+    # folder; the rerun's (the record's work tree) where that is another.
+    default = find_root(os.getcwd()) or os.path.dirname(os.path.abspath(lock_file))
+    if os.path.realpath(default) != os.path.realpath(root):
+        words += ["--project", _here(root)]
+    return (
+        said + "runs in cannot be checked; this rebuild makes it from the lock (or pass --python PATH):",
+        sinks.shell_shown(words),
+    )
+
+
+def _made_by_rebuild(dest: Path) -> bool:
+    """Whether a rebuild may make its environment at ``dest``: a folder not there, or empty (its ``--dest``)."""
+    if not os.path.lexists(dest):
+        return True
+    try:
+        return dest.is_dir() and not dest.is_symlink() and not any(dest.iterdir())
+    except OSError:
+        return False
+
+
+def _here(path: str | os.PathLike[str]) -> str:
+    """``path`` as a command run from the current folder names it: relative inside that folder, else absolute;
+    never read as an option (``./-x``)."""
+    full = os.path.abspath(path)
+    cwd = os.getcwd()
+    if not Path(full).is_relative_to(cwd) or full == cwd:
+        return full
+    rel = os.path.relpath(full, cwd)
+    return f"./{rel}" if rel.startswith("-") else rel
 
 
 def _new_here(line: str, diff: Difference | None, runs_lock: Snapshot | None) -> str:

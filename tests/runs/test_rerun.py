@@ -2787,7 +2787,8 @@ def test_a_recorded_interpreter_missing_here_makes_the_environment_unknown(tmp_p
     res = envsnap("rerun", "run.toml", "--dry-run", cwd=copy)
     assert res.returncode == 3, res.stdout + res.stderr
     assert "environment: unknown" in res.stdout, res.stdout
-    assert f"the command's interpreter {copy}/.venv/bin/python does not exist here" in res.stdout, res.stdout
+    # Named as from the folder rerun runs in, as the rebuild that makes it is.
+    assert "the command's interpreter .venv/bin/python does not exist here" in res.stdout, res.stdout
 
 
 def _project_with_a_venv_run(tmp_path: Path, envsnap: Envsnap) -> Path:
@@ -2817,6 +2818,32 @@ def test_a_relative_interpreter_is_judged_in_the_runs_folder_not_the_current_one
         res = envsnap("rerun", record, "--dry-run", cwd=cwd)
         assert "environment: same" in res.stdout, (cwd, res.stdout + res.stderr)
         assert "does not exist here" not in res.stdout, res.stdout
+
+
+def test_a_fresh_clone_without_the_venv_is_told_the_command_that_makes_it(tmp_path: Path, envsnap: Envsnap) -> None:
+    """In a fresh clone, whose venv git does not track, rerun said "make it, or pass --python PATH" and not how: the
+    line below it is the rebuild that makes it from the run's lock, runnable as printed from the folder rerun was
+    run in; run, the environment is the run's."""
+    root = _project_with_a_venv_run(tmp_path, envsnap)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    for cwd, record, line in (
+        (tmp_path, clone / "run.toml", "envsnap rebuild clone/run.lock --target venv --dest clone/.venv"),
+        (clone, "run.toml", "envsnap rebuild run.lock --target venv --dest .venv"),
+    ):
+        res = envsnap("rerun", record, "--dry-run", cwd=cwd)
+        assert res.returncode == 3 and "environment: unknown" in res.stdout, res.stdout + res.stderr
+        assert f"  {line}" in res.stdout.splitlines(), res.stdout
+    words = shlex.split(line)
+    assert words[0] == "envsnap"
+    res = envsnap(*words[1:], cwd=clone)
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    assert "environment: same" in res.stdout, res.stdout + res.stderr
+    # A venv folder that is there, its python gone, is not one a rebuild makes (its --dest must be new or empty).
+    (clone / ".venv" / "bin" / "python").unlink()
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    assert "environment: unknown" in res.stdout and "envsnap rebuild" not in res.stdout, res.stdout
 
 
 def test_a_data_folder_s_link_to_nothing_is_judged_by_run_and_rerun_alike(
