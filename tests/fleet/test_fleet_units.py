@@ -856,6 +856,27 @@ def test_a_fleet_file_over_the_size_limit_is_not_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["FLEET.toml"]
 
 
+def test_a_check_report_is_written_whole_whatever_the_size_limit(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ENVSNAP_MAX_LOCK_BYTES`` bounds the files envsnap reads back (a lock, a run record, a FLEET.toml). No command
+    reads ``fleet check -o``'s JSON report: a large cluster's is written whole, as ``--json`` prints it, not refused
+    after every node answered (docs/cli.md says so)."""
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    facts = dict.fromkeys(FACTS, "x" * 60)
+    results = tuple(NodeResult(f"n{i}", "compatible", facts) for i in range(1, 41))
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "d", results))
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", "4K")
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "n[1-40]", "-o", str(report), "--json")
+    assert res.code == 0, res
+    assert report.stat().st_size > 4096 and report.read_text() == res.out
+    assert len(json.loads(res.out)["nodes"]) == 40
+
+
 def test_a_slurm_command_that_does_not_answer_is_one_line_and_exit_4(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
