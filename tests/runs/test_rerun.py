@@ -2846,6 +2846,36 @@ def test_a_fresh_clone_without_the_venv_is_told_the_command_that_makes_it(tmp_pa
     assert "environment: unknown" in res.stdout and "envsnap rebuild" not in res.stdout, res.stdout
 
 
+def test_a_conda_environment_not_made_yet_is_told_the_conda_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rebuild named for a missing environment is the lock's kind: a lock with conda packages is made with
+    ``--target conda`` at the prefix the command's python lies in; an interpreter outside such a folder
+    (``/usr/bin/python3``'s ``/usr`` is there) is named with no rebuild."""
+    from testutil import sample_lock
+
+    from envsnap.model import Conda, CondaPackage
+
+    lock = tmp_path / "conda.lock"
+    lockfile.dump(dataclasses.replace(sample_lock(), conda=Conda(packages=(CondaPackage("zlib", "1.3.1"),))), lock)
+    monkeypatch.chdir(tmp_path)
+    for python, expected in (
+        (tmp_path / "envs" / "train" / "bin" / "python", "envsnap rebuild conda.lock --target conda --dest envs/train"),
+        (tmp_path / "bin" / "python3", ""),
+    ):
+        record = rec.RunRecord(
+            run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+            command=rec.Command(argv=(str(python), "train.py")),
+            result=rec.Outcome(
+                started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+            ),
+        )
+        check = rerun_mod.check_environment(record, tmp_path, lock=str(lock))
+        assert check.state == rerun_mod.UNKNOWN, check
+        assert "does not exist here" in check.lines[0], check
+        assert (check.lines[1] if len(check.lines) > 1 else "") == expected, check
+
+
 def test_a_data_folder_s_link_to_nothing_is_judged_by_run_and_rerun_alike(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
