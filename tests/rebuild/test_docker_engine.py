@@ -942,7 +942,7 @@ def test_a_rebuild_to_a_taken_tag_removes_the_image_envsnap_built_there_before(
             # A user's image at the tag, built on envsnap's and so carrying its labels: not envsnap's to remove.
             (tmp_path / "user").mkdir()
             (tmp_path / "user" / "Dockerfile").write_text(f"FROM {second}\nLABEL {mine}\nRUN true\n")
-            users, _ = engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True)
+            users, _ = engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True, network_mode="none")
             assert users.labels[LABEL_DIGEST]
             _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
             assert engine.images.get(users.id).tags == []
@@ -975,7 +975,9 @@ def test_clean_images_lists_and_removes_the_untagged_images_envsnap_built(
         with _removed(engine, tag):
             _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
             built = engine.images.get(tag).id
-            users, _ = engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True)  # takes the tag
+            users, _ = engine.images.build(
+                path=str(tmp_path / "user"), tag=tag, rm=True, network_mode="none"
+            )  # takes the tag
             listed = json.loads(_envsnap("clean", str(tmp_path), "--images", "--dry-run", "--json").stdout)
             assert {"id": built, "size": engine.images.get(built).attrs["Size"], "kept": ""} in listed["images"]
             assert users.id not in [i["id"] for i in listed["images"]]
