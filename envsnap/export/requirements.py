@@ -140,7 +140,16 @@ def _direct_arguments(pkg: PythonPackage) -> str:
     if not path.startswith(("/", ".", "~")):
         # pip reads a word without a "/" as a project's name (``pip install pkgs`` installs pkgs from the index).
         path = "./" + path
-    return ("-e " if src.editable else "") + sinks.shell_word(path)
+    return ("-e " if src.editable else "") + _home_word(path)
+
+
+def _home_word(path: str) -> str:
+    """``path`` as one shell word; a folder in the home (``~/my lib``) as ``"$HOME"'/my lib'``, which the shell
+    expands (pip reads no ``~``, and a quoted one is not expanded), as ``_vcs_word`` names a repository there."""
+    if path == fileurls.HOME or path.startswith(fileurls.HOME + "/"):
+        tail = path[len(fileurls.HOME) :]
+        return '"$HOME"' + (sinks.shell_word(tail) if tail else "")
+    return sinks.shell_word(path)
 
 
 # A repository the lock names by a label (the project's own, one in the home), which no pip or git reads: the shell

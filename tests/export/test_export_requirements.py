@@ -747,3 +747,40 @@ def test_a_repository_the_lock_names_by_a_label_installs_from_the_commented_comm
     (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
     recorded = json.loads(record.read_text())
     assert recorded["vcs_info"]["commit_id"] == commit and recorded["subdirectory"] == "libs/x", recorded
+
+
+@pytest.mark.parametrize("editable", [True, False])
+def test_a_local_project_in_the_home_installs_from_the_commented_command(
+    tmp_path: Path, make_venv: Callable[..., Path], editable: bool
+) -> None:
+    """A local project recorded in the home (``file://~/my%20lib``, a folder under the author's home): the comment
+    said ``pip install --no-deps -e '~/my lib'``, whose quoted ``~`` the shell does not expand, so pip refused it
+    ("not a valid editable requirement"). It names the folder by the shell's ``$HOME``, and installs that folder."""
+    from testutil import in_tree_project
+
+    from envsnap.model import Source
+
+    home = tmp_path / "home"
+    in_tree_project(home / "my lib", "homelib", "0.4")
+    source = Source(kind="directory", url="file://~/my%20lib", editable=editable)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("homelib", "0.4", source=source),)))
+    (command,) = [
+        line[len("#   pip ") :]
+        for line in requirements.dumps(lock).splitlines()
+        if line.startswith("#   pip install --no-deps ")
+    ]
+    python = make_venv(tmp_path / "venv")
+    pip = f"{shlex.quote(sys.executable)} -m pip --python {shlex.quote(str(python))}"
+    result = subprocess.run(
+        ["sh", "-c", f"{pip} {command} --no-index --no-build-isolation"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**PIP_ENV, "HOME": str(home)},
+    )
+    assert result.returncode == 0, command + "\n" + result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/homelib-0.4.dist-info/direct_url.json")
+    recorded = json.loads(record.read_text())
+    assert recorded["url"] == (home / "my lib").as_uri(), recorded
+    assert recorded.get("dir_info", {}).get("editable", False) is editable, recorded
