@@ -148,7 +148,7 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
             vcs["subdirectory"] = src.subdirectory
         entry["vcs"] = vcs
     elif src.kind == "directory":
-        directory: dict[str, Any] = {"path": fileurls.file_url_path(src.url)}
+        directory: dict[str, Any] = {"path": _local_path(pkg.name, src.url)}
         if src.editable:
             directory["editable"] = True
         if src.subdirectory:
@@ -158,7 +158,7 @@ def _package(pkg: PythonPackage) -> dict[str, Any]:
         hashes = _archive_hashes(pkg)
         archive: dict[str, Any] = {}
         if src.url.startswith("file:"):
-            archive["path"] = fileurls.file_url_path(src.url)
+            archive["path"] = _local_path(pkg.name, src.url)
         else:
             archive["url"] = src.url
         stamp = _common.parse_time(pkg.artifact.upload_time) if pkg.artifact is not None else None
@@ -185,12 +185,24 @@ def _repository(name: str, url: str) -> dict[str, str]:
     the home (``file://~/lib``) has no form a reader expands: exit 2, naming ``--absolute-paths``."""
     if _common.in_project(url):
         return {"path": fileurls.file_url_path(url)}
+    _refuse_home(name, url, "its repository")
+    return {"url": url}
+
+
+def _local_path(name: str, url: str) -> str:
+    """A local project's or file's ``path``: relative to the file for one in the project (``file://{project}``),
+    absolute for one outside. One in the home (``file://~/lib``) is refused, naming ``--absolute-paths``: PEP 751
+    reads ``~/lib`` relative to the file, a folder named ``~`` beside it."""
+    _refuse_home(name, url, "it")
+    return fileurls.file_url_path(url)
+
+
+def _refuse_home(name: str, url: str, what: str) -> None:
     if url.startswith(f"file://{fileurls.HOME}"):
         raise ExportError(
-            f"pylock: {name}: its repository is recorded under the home directory ({url}), which no reader of "
+            f"pylock: {name}: {what} is recorded under the home directory ({url}), which no reader of "
             "pylock.toml expands; export with --absolute-paths"
         )
-    return {"url": url}
 
 
 def _is_specifier_set(text: str) -> bool:

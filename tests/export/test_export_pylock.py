@@ -743,3 +743,35 @@ def test_the_projects_own_repository_is_a_path_uv_installs_and_one_in_the_home_i
     )
     with pytest.raises(ExportError, match=r"pylock: spaced: .*file://~/lib.*--absolute-paths"):
         pylock.dumps(home)
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"), [("directory", "file://~/my%20lib"), ("archive", "file://~/wheels/homelib-0.4.tar.gz")]
+)
+def test_a_local_project_or_file_in_the_home_is_refused_or_written_absolute(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, url: str
+) -> None:
+    """A local project (or file) recorded in the home (``file://~/my%20lib``): the pylock wrote ``path = "~/my lib"``,
+    which a PEP 751 reader takes relative to the file (a folder named ``~`` beside it). It is refused, one line,
+    exit 2, nothing written, naming ``--absolute-paths``, as a repository in the home is; with ``--absolute-paths``
+    the path is the folder in this home."""
+    from envsnap.model import PythonEnv, PythonPackage, Source
+
+    home = tmp_path / "home"
+    (home / "my lib").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    hashed = {"archive_hash": "sha256=" + "a" * 64} if kind == "archive" else {"editable": True}
+    source = Source(kind=kind, url=url, **hashed)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("homelib", "0.4", source=source),)))
+    lockfile.dump(lock, tmp_path / "env.lock")
+    out = tmp_path / "pylock.toml"
+    result = cli("export", tmp_path / "env.lock", "-f", "pylock", "-o", out)
+    assert result.code == 2, result
+    (line,) = result.err.splitlines()
+    assert "homelib" in line and url in line and "--absolute-paths" in line, line
+    assert not out.exists()
+    result = cli("export", tmp_path / "env.lock", "-f", "pylock", "-o", out, "--absolute-paths")
+    assert result.code == 0, result
+    (package,) = tomllib.loads(out.read_text())["packages"]
+    expected = home / "my lib" if kind == "directory" else home / "wheels" / "homelib-0.4.tar.gz"
+    assert package[kind]["path"] == str(expected), package
