@@ -123,3 +123,44 @@ def test_a_pylock_directory_in_its_git_work_tree_is_imported_without_a_warning(t
     )
     snap = importers.read_file(pylock)
     assert snap.envsnap.warnings == () and snap.python.packages[0].source.url == "file://{project}", snap
+
+
+@pytest.mark.parametrize("output", ["out.json", "-"])
+def test_a_json_export_its_import_would_refuse_as_too_large_writes_nothing(
+    tmp_path: Path, output: str, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export -f json`` wrote its file whatever its size, while ``import --from json`` reads it under
+    ``ENVSNAP_MAX_LOCK_BYTES``: a lock near the limit (JSON, indented, is larger than its TOML) made a file its own
+    import refused. It is refused as a lock, a run record and a FLEET.toml are, one line naming its size and the
+    limit, exit 2, nothing written (a file already there left as it was; nothing printed to standard output)."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+    from envsnap.model import PythonPackage
+
+    lock = tmp_path / "env.lock"
+    lockfile.dump(sample_lock(*(PythonPackage(f"pkg{i}", "1.0") for i in range(300))), lock)
+    toml_size = lock.stat().st_size
+    target = tmp_path / "out.json"
+    assert cli("export", lock, "-f", "json", "-o", target).code == 0  # last week's, written with the limit raised
+    before = target.read_bytes()
+    json_size = len(before)
+    assert json_size > toml_size + 2
+    limit = (toml_size + json_size) // 2  # the lock is within it, its JSON export is not
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", str(limit))
+    monkeypatch.chdir(tmp_path)
+    result = cli("export", lock, "-f", "json", "-o", output)
+    assert result.code == 2 and result.out == "" and target.read_bytes() == before, result
+    (line,) = result.err.splitlines()
+    said = re.fullmatch(
+        r"envsnap: error: json: the export would be (\d+) bytes, over the limit "
+        rf"of {limit} bytes envsnap reads a file to import under \(raise it with ENVSNAP_MAX_LOCK_BYTES\); "
+        "nothing written",
+        line,
+    )
+    assert said is not None and int(said.group(1)) == json_size, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env.lock", "out.json"]
+    # At the limit, the export is written, and its import reads it back.
+    monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", str(json_size))
+    assert cli("export", lock, "-f", "json", "-o", "out.json").code == 0
+    assert cli("import", "out.json", "--from", "json", "-o", "back.lock").code == 0
