@@ -36,6 +36,24 @@ def is_run_record(path: str | os.PathLike[str]) -> bool:
     return f'kind = "{RUN_RECORD_KIND}"'.encode() in head
 
 
+def is_envsnap_lock(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file that looks like a lock envsnap wrote: its first table, in its first KiB, is
+    ``[envsnap]`` (the lockfile module writes it first). ``run`` asks it of the file where it stores a capture before
+    its command starts: a file of another tool there (``uv.lock`` beside ``-o uv.toml``) is not replaced."""
+    if not os.path.isfile(path):  # a FIFO would block the open
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    for line in head.splitlines():
+        line = line.strip()
+        if line and not line.startswith(b"#"):
+            return line == b"[envsnap]"
+    return False
+
+
 def same_but_created(old: str, new: str) -> bool:
     """``old`` is ``new`` with another valid ``created`` time in its ``[envsnap]`` table."""
     from .grammar import is_timestamp

@@ -676,18 +676,26 @@ def earlier_record(record: str, *, captures: bool, option: str = "-o ") -> str:
     for a run record, that it is replaced (its docs say so), and the capture beside it where the run ``captures``
     one (no ``--lock``): both were replaced without a word. Any other file there is the user's (``-o
     results.toml``), which the record replaced after the command ran: ``UsageError`` (exit 2), as export refuses to
-    replace a file it did not write."""
-    if not os.path.lexists(record):
-        return ""
-    from .._locktext import is_run_record
+    replace a file it did not write. So is a file where the capture goes that is no lock envsnap wrote (``uv.lock``
+    beside ``-o uv.toml``), which the capture replaced, on a first run too."""
+    from .._locktext import is_envsnap_lock, is_run_record
     from ..errors import UsageError
 
+    lock = captured_lock_name(record)
+    if captures and os.path.lexists(lock) and not is_envsnap_lock(lock):
+        # Another tool's lock beside the record (uv.lock beside -o uv.toml, pixi.lock, Cargo.lock): it was replaced
+        # by the capture without a word, on a first run too.
+        raise UsageError(
+            f"{option}{record}: the capture beside it, {lock}, exists and is not a lock envsnap wrote; run does not "
+            "replace it: name another file with -o, pass --lock, or move it away first"
+        )
+    if not os.path.lexists(record):
+        return ""
     if not is_run_record(record):
         raise UsageError(
             f"{option}{record}: exists and is not an envsnap run record; run does not replace it: name another file "
             f"with -o, or move it away first"
         )
-    lock = captured_lock_name(record)
     beside = f" (and {lock} beside it)" if captures and os.path.lexists(lock) else ""
     return f"replaced {record}, the record of an earlier run there{beside}"
 

@@ -1368,3 +1368,26 @@ def test_a_signal_that_cannot_be_passed_on_is_no_traceback(monkeypatch: pytest.M
     )
     assert refused == [signal.SIGTERM]
     assert (finished.exit_status, finished.interrupted, finished.received) == (0, True, signal.SIGTERM)
+
+
+@pytest.mark.parametrize("record", ["uv.toml", "pixi.toml", "results.toml"])
+def test_a_file_of_the_users_own_where_the_capture_goes_is_not_replaced(
+    record: str, tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """`run -o uv.toml` captures the environment into uv.lock beside the record: it replaced the project's own
+    uv.lock (pixi.toml's pixi.lock, ...) without a word, on the first run too, though a file of the user's at -o is
+    refused. A file there that is no lock envsnap wrote is exit 2 before the command runs, left as it was; --lock
+    (no capture) runs."""
+    beside = tmp_path / (record.rsplit(".", 1)[0] + ".lock")
+    beside.write_text("version = 1\n")
+    res = envsnap("run", "-o", record, "--", "touch", "ran", cwd=tmp_path)
+    assert (res.returncode, res.stderr) == (
+        2,
+        f"envsnap: error: -o {record}: the capture beside it, {beside.name}, exists and is not a lock envsnap wrote; "
+        "run does not replace it: name another file with -o, pass --lock, or move it away first\n",
+    )
+    assert not (tmp_path / "ran").exists() and not (tmp_path / record).exists()
+    assert beside.read_text() == "version = 1\n"
+    locked = envsnap("run", "-o", record, "--lock", host_lock, "--", "true", cwd=tmp_path)
+    assert locked.returncode == 0, locked.stderr
+    assert beside.read_text() == "version = 1\n"
