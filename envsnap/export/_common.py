@@ -324,16 +324,37 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
     holds found in that folder (its absolute path) instead: the lock a bundle carries keeps the author's label, which
     read beside the bundle names a folder that is not there, so the export's ``--find-links`` named nothing and pip
     found no file. Still pinned by name and sha256 (the requirements file's hash check), so the index install the
-    lock records; a wheel the bundle does not hold keeps its folder."""
+    lock records; a wheel the bundle does not hold keeps its folder. The bundle is not checked where its lock is
+    given (``BUNDLE/envsnap.lock``): a wheels folder or a wheel that is a link (out of the bundle) is
+    ``BadBundleError``, as the bundle's checks refuse one, never named as the bundle's."""
     folder = wheels.absolute()
     packages = []
     for pkg in snapshot.python.packages:
         art = pkg.artifact
-        if art is not None and _in_a_local_folder(pkg) and (folder / art.filename).is_file():
+        if art is not None and _in_a_local_folder(pkg) and _bundle_file(wheels, art.filename):
             art = dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=str(folder))
             pkg = dataclasses.replace(pkg, artifact=art)
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+
+
+def _bundle_file(wheels: Path, filename: str) -> bool:
+    """Whether the bundle's ``wheels`` folder holds ``filename`` as a file of its own; a link there (the folder or the
+    file) is ``BadBundleError``, naming it as the bundle's checks do."""
+    import stat
+
+    from ..errors import BadBundleError
+
+    modes = []
+    for path in (wheels, wheels / filename):
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return False
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            raise BadBundleError(f"{path}: a link or special file in the bundle (a bundle holds only files)")
+        modes.append(mode)
+    return stat.S_ISDIR(modes[0]) and stat.S_ISREG(modes[1])
 
 
 def find_links_folder_packages(snapshot: Snapshot) -> list[PythonPackage]:

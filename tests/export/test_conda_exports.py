@@ -1324,3 +1324,48 @@ def test_environment_yml_of_a_bundles_lock_names_the_bundles_wheels_not_the_auth
         "folder or project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
         "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
     )
+
+
+@pytest.mark.parametrize("link", ["folder", "wheel"])
+def test_a_bundles_lock_whose_wheels_are_links_out_of_the_bundle_is_refused_not_named(
+    link: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``export BUNDLE/envsnap.lock`` names the bundle's wheels folder in ``--find-links``, read without the bundle's
+    checks: a stranger's bundle whose ``wheels`` (or a wheel in it) is a link to a folder elsewhere had the export
+    name that folder, by the bundle's path, as the bundle's (the bundle folder given as LOCK is refused for it).
+    It is refused alike, one line, exit 2, nothing written."""
+    from wheelfiles import build_wheel
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    wheel = build_wheel(elsewhere, "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    bundle = tmp_path / "supp"
+    bundle.mkdir()
+    if link == "folder":
+        (bundle / "wheels").symlink_to(elsewhere)
+    else:
+        (bundle / "wheels").mkdir()
+        (bundle / "wheels" / wheel.name).symlink_to(wheel)
+    pkg = PythonPackage(
+        name="tinypkg",
+        version="1.0",
+        installer="pip",
+        artifact=Artifact(
+            filename=wheel.name,
+            url=f"file://{{project}}/conda/wheels/{wheel.name}",
+            sha256=digest,
+            index="file://{project}/conda/wheels",
+        ),
+    )
+    lockfile.dump(_with_pip_layer((pkg,)), bundle / "envsnap.lock")
+    (bundle / "SHA256SUMS").write_text("")
+    monkeypatch.chdir(tmp_path)
+    odd = "supp/wheels" if link == "folder" else f"supp/wheels/{wheel.name}"
+    for fmt in ("requirements", "environment-yml"):
+        result = cli("export", "supp/envsnap.lock", "-f", fmt, "-o", tmp_path / "out" / "x")
+        assert (result.code, result.err) == (
+            2,
+            f"envsnap: error: {odd}: a link or special file in the bundle (a bundle holds only files)\n",
+        )
+        assert not (tmp_path / "out").exists()
