@@ -331,18 +331,20 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
     packages = []
     for pkg in snapshot.python.packages:
         art = pkg.artifact
-        if art is not None and _in_a_local_folder(pkg) and _bundle_file(wheels, art.filename):
+        if art is not None and _in_a_local_folder(pkg) and _bundle_file(wheels, art.filename, art.sha256):
             art = dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=str(folder))
             pkg = dataclasses.replace(pkg, artifact=art)
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 
 
-def _bundle_file(wheels: Path, filename: str) -> bool:
-    """Whether the bundle's ``wheels`` folder holds ``filename`` as a file of its own; a link there (the folder or the
-    file) is ``BadBundleError``, naming it as the bundle's checks do."""
+def _bundle_file(wheels: Path, filename: str, sha256: str) -> bool:
+    """Whether the bundle's ``wheels`` folder holds ``filename`` as a file of its own, of the lock's ``sha256``; a
+    link there (the folder or the file) or another file of that name is ``BadBundleError``, naming it as the bundle's
+    checks do (an export whose lines carry no ``--hash``, one package having no file, would have pip take it)."""
     import stat
 
+    from .._prehash import sha256_file
     from ..errors import BadBundleError
 
     modes = []
@@ -354,7 +356,18 @@ def _bundle_file(wheels: Path, filename: str) -> bool:
         if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
             raise BadBundleError(f"{path}: a link or special file in the bundle (a bundle holds only files)")
         modes.append(mode)
-    return stat.S_ISDIR(modes[0]) and stat.S_ISREG(modes[1])
+    if not (stat.S_ISDIR(modes[0]) and stat.S_ISREG(modes[1])):
+        return False
+    try:
+        actual = sha256_file(wheels / filename)
+    except OSError as exc:
+        raise BadBundleError(f"{wheels / filename}: cannot be read: {exc.strerror or exc}") from None
+    if actual != sha256:
+        raise BadBundleError(
+            f"{wheels / filename}: hash mismatch: sha256 {actual}, the lock says {sha256} (the file was changed after "
+            "bundling)"
+        )
+    return True
 
 
 def find_links_folder_packages(snapshot: Snapshot) -> list[PythonPackage]:

@@ -1369,3 +1369,45 @@ def test_a_bundles_lock_whose_wheels_are_links_out_of_the_bundle_is_refused_not_
             f"envsnap: error: {odd}: a link or special file in the bundle (a bundle holds only files)\n",
         )
         assert not (tmp_path / "out").exists()
+
+
+def test_a_bundles_lock_whose_wheel_was_changed_is_refused_not_named_unhashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """``export -f environment-yml BUNDLE/envsnap.lock`` names the bundle's wheels folder in ``--find-links`` with no
+    check of the bundle; where one pip package has no file the lines carry no ``--hash``, so a wheel changed after
+    bundling (another file of the same name: its sha256 is neither the lock's nor SHA256SUMS') was named for conda's
+    pip to install, unchecked (the bundle folder given as LOCK is refused for it). The wheel is checked against the
+    lock's sha256 first: a mismatch is one line, exit 2, nothing written."""
+    from wheelfiles import build_wheel
+
+    from envsnap.artifacts.bundle import Bundle
+
+    bundle = tmp_path / "supp"
+    (bundle / "wheels").mkdir(parents=True)
+    wheel = build_wheel(bundle / "wheels", "tinypkg", "1.0", "tinypkg")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pkg = PythonPackage(
+        name="tinypkg",
+        version="1.0",
+        installer="pip",
+        artifact=Artifact(
+            filename=wheel.name,
+            url=f"file://{{project}}/conda/wheels/{wheel.name}",
+            sha256=digest,
+            index="file://{project}/conda/wheels",
+        ),
+    )
+    unpinned = PythonPackage(name="otherpkg", version="2.0", installer="pip")
+    lockfile.dump(_with_pip_layer((pkg, unpinned)), bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    changed = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    monkeypatch.chdir(tmp_path)
+    result = cli("export", "supp/envsnap.lock", "-f", "environment-yml", "-o", tmp_path / "out" / "environment.yml")
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: supp/wheels/{wheel.name}: hash mismatch: sha256 {changed}, the lock says {digest} (the "
+        "file was changed after bundling)\n",
+    )
+    assert not (tmp_path / "out").exists()
