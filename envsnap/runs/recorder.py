@@ -671,7 +671,9 @@ def captured_lock_name(record: str) -> str:
     return os.path.join(folder, name + ".lock" if lock == name else lock)
 
 
-def earlier_record(record: str, *, captures: bool, option: str = "-o ") -> str:
+def earlier_record(
+    record: str, *, captures: bool, option: str = "-o ", other: str = "name another file with -o"
+) -> str:
     """What ``run`` says of a file already at ``record``, asked before its command starts: "" where there is none;
     for a run record, that it is replaced (its docs say so), and the capture beside it where the run ``captures``
     one (no ``--lock``): both were replaced without a word. Any other file there is the user's (``-o
@@ -687,14 +689,14 @@ def earlier_record(record: str, *, captures: bool, option: str = "-o ") -> str:
         # by the capture without a word, on a first run too.
         raise UsageError(
             f"{option}{record}: the capture beside it, {lock}, exists and is not a lock envsnap wrote; run does not "
-            "replace it: name another file with -o, pass --lock, or move it away first"
+            f"replace it: {other}, pass {'--lock' if option == '-o ' else 'lock='}, or move it away first"
         )
     if not os.path.lexists(record):
         return ""
     if not is_run_record(record):
         raise UsageError(
-            f"{option}{record}: exists and is not an envsnap run record; run does not replace it: name another file "
-            f"with -o, or move it away first"
+            f"{option}{record}: exists and is not an envsnap run record; run does not replace it: {other}, or move it "
+            "away first"
         )
     beside = f" (and {lock} beside it)" if captures and os.path.lexists(lock) else ""
     return f"replaced {record}, the record of an earlier run there{beside}"
@@ -830,7 +832,12 @@ def record_run(
     for name, paths in (("data", data), ("outputs", outputs)):
         for folder in paths:  # the record and its lock would be files of what is fingerprinted, found by every rerun
             refuse_output_inside(path, folder, f"the {name} folder", "put the record in what it fingerprints", "path")
+    # A file of the user's own at ``path``, or another tool's lock where the capture goes (``uv.lock`` beside
+    # ``uv.toml``): refused before the block runs, as ``run -o`` refuses it; an earlier record replaced is said.
     record_folder(os.fspath(path))  # made now, as run -o makes it: found at the block's end, the record was lost
+    replaced = earlier_record(
+        os.fspath(path), captures=lock is None, option="record_run: ", other="give record_run another path"
+    )
     inputs = [(os.fspath(p), data_mod.fingerprint(_resolve(os.fspath(p)), fast=fast)) for p in data]
     snapshot = lockfile.load(lock_path) if lock_path is not None else None
     handle = RecordedRun(outputs=[os.fspath(p) for p in outputs])
@@ -922,6 +929,7 @@ def record_run(
         dump(record, record_path)
         handle.record = record
         handle.warnings = (
+            *([replaced] if replaced else []),
             *ready.drift,
             *ready.warnings,
             *said,

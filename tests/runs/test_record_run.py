@@ -427,3 +427,35 @@ def test_a_record_in_a_missing_folder_is_made_there_and_one_that_cannot_be_is_re
         ):
             ran.append(bad)
     assert not ran
+
+
+def test_a_file_of_the_users_own_at_the_path_is_refused_before_the_block_and_a_record_replaced_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """``record_run("results.toml")`` replaced the user's own results.toml, and ``record_run("uv.toml")`` (no lock:
+    the capture goes beside it) the project's uv.lock, without a word, where ``run -o`` refuses both: the same rule
+    now, before the block runs. An earlier record there is replaced, as before, and the warnings say so."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results.toml").write_text("accuracy = 1\n")
+    ran = []
+    with (
+        pytest.raises(envsnap.errors.UsageError, match=r"results\.toml: exists and is not an envsnap run record"),
+        envsnap.record_run("results.toml", lock=host_lock, argv=["python", "nb"]),
+    ):
+        ran.append(1)
+    assert not ran and (tmp_path / "results.toml").read_text() == "accuracy = 1\n"
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    with (
+        pytest.raises(envsnap.errors.UsageError, match=r"uv\.lock, exists and is not a lock envsnap wrote"),
+        envsnap.record_run("uv.toml", argv=["python", "nb"]),
+    ):
+        ran.append(1)
+    assert not ran and (tmp_path / "uv.lock").read_text() == "version = 1\n"
+    with envsnap.record_run("run.toml", lock=host_lock, argv=["python", "nb"]):
+        pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with envsnap.record_run("run.toml", lock=host_lock, argv=["python", "nb"]) as run:
+            pass
+    assert run.warnings[0].startswith("replaced ") and "run.toml, the record of an earlier run there" in run.warnings[0]
+    assert any("replaced" in str(w.message) for w in caught)
