@@ -1480,6 +1480,13 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             for p in [lock.package(o.name)]
             if p is not None and (p.artifact is None or hash_only(p.artifact))
         ]
+        # A URL of the lock the fetch policy refuses is bad input (exit 2), whether the lock pins its file or pin was
+        # to read it now (a wheel installed from a path outside the project): one rule, said before anything else.
+        refusals = [f"{package_label(p)}: {o.reason}" for p, o in failed if o.refused]
+        if refusals:
+            more = "" if len(refusals) == 1 else f"{len(refusals)} problems: "
+            said = f" ({'; '.join(result.hints)})" if result.hints else ""
+            raise FetchRefusedError(f"nothing was fetched: {more}" + "; ".join(refusals) + said)
         _fail(
             [f"{package_label(p)}: {o.reason}" for p, o in failed],
             "not every package could be pinned, nothing was fetched",

@@ -1075,6 +1075,14 @@ class PinOutcome:
     # No configured index or find-links location lists any file of this release: pip records no --find-links, so
     # a wheel installed from such a folder is captured as an index install that no index has (``FIND_LINKS_HINT``).
     unlisted: bool = False
+    # Left unpinned because the fetch policy refused a URL the lock names (``FetchRefusedError``): bad input that
+    # ``--allow-url`` answers, which ``bundle`` refuses with exit 2 as it refuses a pinned file's refused URL.
+    refused: bool = False
+
+
+def _unpinned(pkg: PythonPackage, exc: Exception, prefix: str = "") -> PinOutcome:
+    """``pkg`` left unpinned by ``exc``, said after ``prefix``; ``refused`` where the fetch policy refused it."""
+    return PinOutcome(pkg.name, pkg.version, "unpinned", f"{prefix}{exc}", refused=isinstance(exc, FetchRefusedError))
 
 
 # Said once beside the packages no configured location lists: what makes envsnap find a --find-links install
@@ -1731,7 +1739,7 @@ class Pinner:
         try:
             files = self.candidates(pkg)
         except PinError as exc:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            return _unpinned(pkg, exc)
         wheels = [f for f in files if wheel_matches(f.filename, pkg)]
         differing = []
         for file in wheels:
@@ -1748,7 +1756,7 @@ class Pinner:
             try:
                 _path, sha = self.fetch(sdist)
             except PinError as exc:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+                return _unpinned(pkg, exc)
             artifact = sdist.artifact(sha, _path)
             return PinOutcome(
                 pkg.name,
@@ -1799,7 +1807,7 @@ class Pinner:
             try:
                 listed, refused = self._listed(pkg, (c.index for c in pkg.candidates))
             except PinError as exc:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+                return _unpinned(pkg, exc)
             unread = "".join(f"; {r}" for r in refused)
             # The index's hash says which are the import's; a file listed without one (a find-links folder) is
             # downloaded to tell.
@@ -1904,7 +1912,7 @@ class Pinner:
         try:
             files, _refused = self._listed(pkg)  # the configured places only: none is refused
         except PinError as exc:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            return _unpinned(pkg, exc)
         by_name = {f.filename: f for f in files}
         chosen, why = best_wheel(by_name, self.tags)
         if chosen is None:
@@ -1926,7 +1934,7 @@ class Pinner:
         try:
             path, sha = self.fetch(file)
         except PinError as exc:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            return _unpinned(pkg, exc)
         artifact = file.artifact(sha, path)
         return PinOutcome(
             pkg.name,
@@ -2006,7 +2014,7 @@ class Pinner:
             for location in self.config.find_links:
                 files += find_links_files(self.fetcher, location)
         except PinError as exc:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            return _unpinned(pkg, exc)
         ours = [f for f in files if same_release(f.filename, pkg)]
         # Files whose index gives a hash are compared without downloading; the others are fetched.
         ours.sort(key=lambda f: (f.sha256 != known.sha256, bool(f.sha256)))
@@ -2046,7 +2054,7 @@ class Pinner:
                 path, sha = self.fetch(file)
                 digest = wheel_record_digest(str(path))
         except PinError as exc:  # fetch's own: it names the file or its URL (a refused wheel read "x.whl: x.whl: ...")
-            return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+            return _unpinned(pkg, exc)
         except unreadable as exc:
             return PinOutcome(pkg.name, pkg.version, "unpinned", f"{file.filename}: {exc}")
         if pkg.record_digest and digest != pkg.record_digest:
@@ -2087,7 +2095,7 @@ class Pinner:
                 path, sha = self.fetch(IndexFile(filename=filename, url=self._here(url), sha256="", index=""))
                 digest = file_digests(path, (algo,))[algo]
             except (PinError, UnsafeInputError, OSError) as exc:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from an archive: {exc}")
+                return _unpinned(pkg, exc, "installed from an archive: ")
             if digest != value:
                 return PinOutcome(
                     pkg.name, pkg.version, "unpinned", f"{filename}: its {algo} is not the one the lock records"
@@ -2100,22 +2108,22 @@ class Pinner:
             try:
                 path, sha = self.fetch(IndexFile(filename=filename, url=self._here(url), sha256="", index=""))
             except PinError as exc:  # it names the file and why (a refused URL: the option to allow it)
-                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+                return _unpinned(pkg, exc)
             except UnsafeInputError as exc:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from a local archive: {exc}")
+                return _unpinned(pkg, exc, "installed from a local archive: ")
             algo, value = "sha256", sha
         if url.startswith(("http://", "https://", "file:")) and algo == "sha256" and value:
             # Read where it is now (capture wrote ``file://{project}/wheels/x.whl``), recorded by its label (``pin``).
             try:
                 file = IndexFile(filename=filename, url=self._here(url), sha256=value, index="")
             except (PinError, UnsafeInputError) as exc:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", f"installed from a local archive: {exc}")
+                return _unpinned(pkg, exc, "installed from a local archive: ")
             if filename.endswith(".whl"):
                 return self._prove(pkg, file)
             try:
                 path, sha = self.fetch(file)
             except PinError as exc:
-                return PinOutcome(pkg.name, pkg.version, "unpinned", str(exc))
+                return _unpinned(pkg, exc)
             return PinOutcome(
                 pkg.name,
                 pkg.version,

@@ -805,6 +805,32 @@ def test_bundle_refuses_a_refused_local_wheel_whatever_the_download_cache_holds(
     assert (tmp_path / "b5" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
 
 
+def test_a_refused_wheel_installed_by_path_is_bad_input_as_a_refused_pinned_one_is(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A wheel ``pip install /elsewhere/x.whl`` installed (captured as an archive source, not pinned): bundle said
+    "not every package could be pinned", exit 4, where the same wheel pinned by its ``file:`` URL was refused with
+    exit 2. One rule: a lock URL the fetch policy refuses is bad input, exit 2, nothing made, whoever reads it."""
+    wheel = make_wheel(tmp_path / "elsewhere", "tinypkg", "1.0")
+    digest = sha256_of(wheel)
+    source = f'kind = "archive"\nurl = "{wheel.as_uri()}"\narchive_hash = "sha256={digest}"'
+    archive = tmp_path / "archive.lock"
+    archive.write_text(lock_text(packages=package_toml("tinypkg", "1.0", source=source)))
+    pinned = tmp_path / "pinned.lock"
+    pinned.write_text(
+        lock_text(packages=package_toml("tinypkg", "1.0", filename=wheel.name, url=wheel.as_uri(), sha256=digest))
+    )
+    results = [cli("bundle", lock, "-o", tmp_path / f"b{n}") for n, lock in enumerate((archive, pinned))]
+    assert [r.code for r in results] == [2, 2], results
+    for n, result in enumerate(results):
+        _one_error_line(result.err)
+        assert "--allow-url" in result.err and "could be pinned" not in result.err, result.err
+        assert not (tmp_path / f"b{n}").exists()
+    allowed = cli("bundle", archive, "-o", tmp_path / "b", "--allow-url", (tmp_path / "elsewhere").as_uri() + "/*")
+    assert allowed.code == 0, allowed
+    assert (tmp_path / "b" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
 def test_rebuild_of_a_bundle_missing_a_refused_local_wheel_refuses_it_whatever_the_cache_holds(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
