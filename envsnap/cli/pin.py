@@ -170,6 +170,9 @@ def summary(result: PinResult) -> str:
     0 left to conda``, as an empty one did."""
     from ..report import counted
 
+    # A package whose file or repository bundle reads only with --allow-url is counted in that group alone: it was
+    # counted as pinned or built from source too, and listed under "needs --allow-url", one package said twice.
+    refused = {line.split(": ", 1)[0] for line in result.refused}
     parts = []
     for status, said in (
         ("pinned", "pinned"),
@@ -177,8 +180,10 @@ def summary(result: PinResult) -> str:
         ("unpinned", "not pinnable"),
         ("skipped", "left to conda"),
     ):
-        if n := len(result.by_status(status)):
+        if n := sum(f"{o.name} {o.version}" not in refused for o in result.by_status(status)):
             parts.append(f"{n} {said}")
+    if refused:
+        parts.append(f"{len(refused)} {'needs' if len(refused) == 1 else 'need'} --allow-url")
     conda = result.snapshot.conda.packages if result.snapshot.conda is not None else ()
     kept = f"; {counted(len(conda), 'conda package')} kept as the lock records them" if conda else ""
     return (", ".join(parts) or "no Python packages to pin") + kept

@@ -1906,6 +1906,32 @@ def test_the_pin_summary_names_only_what_the_lock_has(
     assert lines[0] == f"p.lock: {said}", lines
 
 
+def test_a_git_package_bundle_reads_only_with_allow_url_is_counted_once(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A git package of a repository outside the project and the home (``git+file:///srv/libs/mylib``): ``pin``
+    counted it in ``2 built from source`` and listed it under ``needs --allow-url`` too, one package said twice.
+    Each package is counted once, in its group: the one bundle reads only with ``--allow-url`` in that one."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    local = Source(kind="vcs", vcs="git", url=f"file://{tmp_path / 'srv' / 'mylib'}", commit_id="a" * 40)
+    remote = Source(kind="vcs", vcs="git", url="git+https://example.org/other.git", commit_id="b" * 40)
+    packages = (PythonPackage("mylib", "1.1.0", source=local), PythonPackage("other", "2.0", source=remote))
+    lock_path = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=packages)), work / "env.lock")
+    pinned = cli("pin", lock_path, "--no-system-packages")
+    assert pinned.code == 0, pinned
+    lines = pinned.err.splitlines()
+    assert lines[0] == (
+        f"{lock_path} (unchanged): 1 built from source (VCS url + commit, local projects), 1 needs --allow-url"
+    ), lines
+    assert sum("mylib 1.1.0" in line for line in lines) == 1, lines
+
+
 def test_the_system_packages_pin_summary_counts_in_the_right_form(capsys: pytest.CaptureFixture[str]) -> None:
     """One pinned .deb was ``1 .deb files pinned by sha256, 0 not pinned``."""
     from envsnap.artifacts.debs import DebOutcome
