@@ -76,8 +76,7 @@ def add_artifact(
     _write_crate(bundle, meta, code_facts, run_facts)
     bundle.write_sums()
     # The grade of the bundle as it now stands goes into REPRODUCING.md and the appendix; neither changes it.
-    graded = auditing.audit(root, completing=True)
-    say(f"audit: {graded.grade}")
+    graded = auditing.audit(root, completing=True)  # said once, by the caller (bundle's ``artifact:`` line)
     atomic_write_text(
         root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade, audit=graded)
     )

@@ -1436,3 +1436,18 @@ def test_the_crate_meets_process_run_crate_and_ro_crate_at_the_level_the_docs_st
     issues = _validate_offline(root, roc_validator)
     assert not [i for i in issues if i[0] == "REQUIRED"], sorted(issues)
     assert {check for _, check in issues} == UNMET_RECOMMENDED, sorted(issues)
+
+
+def test_bundle_artifact_says_the_grade_once(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """``bundle --artifact`` printed the grade twice, ``audit: Bundled, ...`` and then ``artifact: Bundled, ...``:
+    the same fact on two lines. It is said once, on the ``artifact:`` line."""
+    project = tmp_path / "project"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    lock = lockfile.dump(sample_lock(), project / "envsnap.lock")
+    made = cli("bundle", lock, "-o", project / "art", "--artifact", "--title", "T", "--author", "Ada Lovelace",
+               "--license", "MIT", "--project", project)  # fmt: skip
+    assert made.code == 0, made
+    (grade,) = [line for line in made.err.splitlines() if line.lstrip().startswith("artifact: ")]
+    said = grade.split("artifact: ", 1)[1]
+    assert sum(said in line for line in made.err.splitlines()) == 1, made.err
