@@ -100,6 +100,25 @@ class IndexConfig:
         return () if self.no_index else (self.index_url, *self.extra_index_urls)
 
 
+def check_recordable(config: IndexConfig) -> None:
+    """``PinError`` (exit 2) for a configured index or find-links location that a lock cannot record as a file's
+    ``index`` (``grammar.is_location``: ``https://h/${X}/simple``, which the loader refuses): a pin that writes its
+    lock checks before anything is read, as it refuses a configuration file it cannot use, so that it never writes a
+    lock it would refuse to load. Judged as recorded: without the user and password, which no lock keeps."""
+    from ..grammar import is_location, location_refused_reason
+
+    for setting, locations in (("index", config.indexes), ("find-links location", config.find_links)):
+        for location in locations:
+            recorded = strip_credentials(location)
+            if not is_location(recorded):
+                raise PinError(
+                    f"the configured {setting} {shown(recorded, 200)} cannot be recorded in a lock "
+                    f"({location_refused_reason(recorded)}): correct it in pip's or uv's configuration (pip config "
+                    "list shows pip's; PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, uv.toml, UV_INDEX, "
+                    "UV_FIND_LINKS), nothing was read or written"
+                )
+
+
 def local_find_links(config: IndexConfig) -> tuple[str, ...]:
     """The configured find-links locations that are folders on this machine (``PIP_FIND_LINKS=/data/wheels``,
     ``find-links = ./wheels``): what ``--offline`` still reads. A page of links (a URL, or a local HTML file whose
@@ -2368,6 +2387,8 @@ def pin(
         for p in snapshot.python.packages
         if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))
     ]
+    if written:
+        check_recordable(pinner.config)  # never a lock whose index the loader refuses
     bound = _SizeBound(snapshot, todo) if written else None
     if bound is not None:
         bound.check("nothing downloaded, nothing written")

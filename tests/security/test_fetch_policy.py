@@ -344,6 +344,34 @@ def test_a_configured_index_on_loopback_needs_no_flag(
     assert result.code == 0, result
 
 
+def test_pin_writes_no_lock_whose_configured_index_the_loader_refuses(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip.conf's ``index-url = http://host/${X}/simple``: pin recorded that index in the lock it wrote, which then
+    failed to load (an index holds no ``${...}``). pin refuses it as it refuses any configuration it cannot use: one
+    line, exit 2, nothing read, the lock left as it was."""
+    wheel, lock = _tinypkg_lock(tmp_path)
+    before = lock.read_bytes()
+    with serving() as server:
+        server.add(f"/files/{wheel.name}", wheel.read_bytes())
+        server.add(
+            "/$%7BX%7D/simple/tinypkg/",  # as urllib asks for it
+            f'<a href="/files/{wheel.name}#sha256={sha256_of(wheel)}">{wheel.name}</a>'.encode(),
+            "text/html",
+        )
+        conf = tmp_path / "pip.conf"
+        conf.write_text(f"[global]\nindex-url = {server.url}/${{X}}/simple\n")
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+        monkeypatch.delenv("PIP_NO_INDEX")
+        result = cli("pin", lock, "--no-system-packages")
+        asked = list(server.requests)
+    assert result.code == 2, result
+    _one_error_line(result.err)
+    assert asked == [], result
+    assert f"{server.url}/${{X}}/simple" in result.err and "nothing was read or written" in result.err, result.err
+    assert lock.read_bytes() == before
+
+
 def test_a_private_index_password_goes_to_the_files_it_lists_and_nowhere_else(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
