@@ -1099,6 +1099,13 @@ class PinOutcome:
     refused: bool = False
 
 
+class PolicyRefusal(str):
+    """A line saying that a place the lock names is not read because the fetch policy refuses it (``--allow-url``
+    reads it), told apart from the other reasons a place is not read (``--offline``, not on this machine)."""
+
+    __slots__ = ()
+
+
 def _unpinned(pkg: PythonPackage, exc: Exception, prefix: str = "") -> PinOutcome:
     """``pkg`` left unpinned by ``exc``, said after ``prefix``; ``refused`` where the fetch policy refused it."""
     return PinOutcome(pkg.name, pkg.version, "unpinned", f"{prefix}{exc}", refused=isinstance(exc, FetchRefusedError))
@@ -1844,6 +1851,8 @@ class Pinner:
                     "unpinned",
                     f"the import kept {len(wanted)} sha256 hashes, and no index lists {pkg.name} {pkg.version}"
                     + unread,
+                    # The place the import named, which the fetch policy refuses, is where the file is looked for.
+                    refused=any(isinstance(r, PolicyRefusal) for r in refused),
                 )
             if not files:
                 return PinOutcome(
@@ -1853,6 +1862,7 @@ class Pinner:
                     f"none of the {len(wanted)} sha256 hashes "
                     f"the import kept is that of a {pkg.name} {pkg.version} file on the configured "
                     "indexes" + unread,
+                    refused=any(isinstance(r, PolicyRefusal) for r in refused),
                 )
         order, why = self._ranked(files, pkg)
         if not order:
@@ -2010,8 +2020,10 @@ class Pinner:
             else:
                 what = "--find-links location" if is_find_links(index) else "index"
                 refused.append(
-                    f"the {what} {strip_credentials(index)[:200]!r} the import named is not read "
-                    f"({reason}; {_allow_folder(index)})"
+                    PolicyRefusal(
+                        f"the {what} {strip_credentials(index)[:200]!r} the import named is not read "
+                        f"({reason}; {_allow_folder(index)})"
+                    )
                 )
         return indexes, refused
 
