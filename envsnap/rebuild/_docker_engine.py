@@ -24,7 +24,7 @@ from .._defaults import install_hint
 from .._frozen import frozen
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
-from ..dockerfile.spec import INSTALLER_STEP_END, LABEL_DIGEST, VERIFY_STEP
+from ..dockerfile.spec import INSTALLER_STEP_END, LABEL_DIGEST, VERIFY_STEP, split_reference
 from ..errors import BadBundleError, RebuildError
 from ..progress import transfer
 from .interface import Progress
@@ -448,6 +448,19 @@ def remove_image(client: docker.DockerClient, image_id: str) -> None:
     """Remove the untagged image a build just made (forced: a leftover stopped container must not keep it)."""
     with contextlib.suppress(Exception):
         client.images.remove(image_id, force=True)
+
+
+def take_back(client: docker.DockerClient, image_id: str, reference: str, previous: str) -> None:
+    """Undo a rebuild that failed once its image ``image_id`` was built (and maybe tagged ``reference``): the tag
+    goes back to ``previous``, the image it named before ("" when none), and the new image is removed. Removed with
+    force, it took the tag with it and left ``previous`` untagged. An image the engine already had (a build wholly
+    from its cache made ``previous`` again) is left as it was."""
+    if previous == image_id:
+        return
+    if previous and image_id_of(client, reference) == image_id:  # moved here, not by another run since
+        with contextlib.suppress(Exception):  # the image was removed meanwhile: then the tag goes with the new one
+            client.api.tag(previous, *split_reference(reference))
+    remove_image(client, image_id)
 
 
 def image_id_of(client: docker.DockerClient, reference: str) -> str:

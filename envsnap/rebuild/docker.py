@@ -246,7 +246,8 @@ class DockerRebuilder(Rebuilder):
         # The context is moved into place only once the image is built, verified and tagged: a failure or an
         # interrupt in between (the verify runs a container) leaves --dest as it was. A failure of the move itself
         # (--dest became a folder envsnap may not replace while the image built) takes the image and its tag away
-        # again: no failing rebuild leaves an image tagged (docs/rebuild-docker.md).
+        # again, the tag back to the image it named before: no failing rebuild leaves its image tagged, or takes
+        # the tag from the image that had it (docs/rebuild-docker.md).
         tagged = ""
         previous = _docker_engine.image_id_of(client, spec.tag)  # the image the tag names now, replaced if built
         try:
@@ -271,15 +272,14 @@ class DockerRebuilder(Rebuilder):
                         raise RebuildError(
                             f"the built image differs from the lock ({first}); it was removed, nothing tagged"
                         )
-                    repository, tag = split_reference(spec.tag)
-                    _docker_engine.tag(client, image_id, repository, tag)
+                    _docker_engine.tag(client, image_id, *split_reference(spec.tag))
                     tagged = image_id
                 except BaseException:
-                    _docker_engine.remove_image(client, image_id)
+                    _docker_engine.take_back(client, image_id, spec.tag, previous)
                     raise
         except BaseException:
-            if tagged:
-                _docker_engine.remove_image(client, tagged)
+            if tagged:  # the tag goes back to the image it named before, not away with the new one
+                _docker_engine.take_back(client, tagged, spec.tag, previous)
             raise
         say(f"tagged {spec.tag} ({image_id})")
         if previous and previous != image_id:

@@ -1035,3 +1035,42 @@ def test_the_commands_the_context_readme_gives_build_the_image_and_leave_no_stag
         for image in engine.images.list(filters={"label": mine, "dangling": True}):
             with contextlib.suppress(Exception):
                 engine.images.remove(image.id)
+
+
+def test_a_rebuild_to_a_taken_tag_that_fails_after_tagging_gives_the_tag_back(
+    engine: Any, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild whose move of the build context failed after the tag moved to its image removed that image with
+    force: the tag went with it, and the image the tag named before was left untagged. The tag is back on it."""
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/dockertag-failed-move:1"
+    context = tmp_path / "ctx"
+    first = ""
+    try:
+        with _removed(engine, tag):
+            _envsnap(*_docker_rebuild(bundle / "envsnap.lock", bundle, context, tag, "--offline"))
+            first = engine.images.get(tag).id
+            request = _request(bundle, context, offline=True, tag=tag, base_image=BASE)
+            rebuilder = DockerRebuilder(connect=lambda: engine)
+            plan = rebuilder.plan(request)
+            real = _docker_engine.verify_image
+            built: list[str] = []
+
+            def verify_while_the_user_writes(client: Any, image_id: str, say: Any) -> Any:
+                built.append(image_id)
+                (context / "notes.txt").write_text("mine\n")  # the move into --dest fails, after the tag
+                return real(client, image_id, say)
+
+            monkeypatch.setattr(_docker_engine, "verify_image", verify_while_the_user_writes)
+            with pytest.raises(RebuildError, match=r"notes\.txt"):
+                rebuilder.execute(plan, request)
+            assert built and built[0] != first, "the second build made the same image: no tag moved"
+            assert engine.images.get(tag).id == first
+            assert engine.images.get(first).tags == [tag]
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(built[0])
+    finally:
+        if first:  # left untagged where the tag went away with the new image
+            with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
+                engine.images.remove(first)
