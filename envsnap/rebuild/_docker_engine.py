@@ -471,6 +471,15 @@ def image_id_of(client: docker.DockerClient, reference: str) -> str:
         return ""
 
 
+def label_of(client: docker.DockerClient, image_id: str, key: str) -> str:
+    """The value of the image's label ``key``; "" when it has none (or the engine cannot say)."""
+    try:
+        labels = (client.api.inspect_image(image_id).get("Config") or {}).get("Labels") or {}
+    except Exception:
+        return ""
+    return str(labels.get(key) or "")
+
+
 def built_by_envsnap(client: docker.DockerClient, image_id: str) -> bool:
     """Whether ``image_id`` is an image envsnap's Dockerfile made as it made it: it carries envsnap's label and its
     last step is the Dockerfile's last (the final image) or the installer stage's. An image built FROM one of

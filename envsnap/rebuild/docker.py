@@ -16,6 +16,7 @@ import os
 import platform as _platform
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -250,37 +251,39 @@ class DockerRebuilder(Rebuilder):
         # the tag from the image that had it (docs/rebuild-docker.md).
         tagged = ""
         previous = _docker_engine.image_id_of(client, spec.tag)  # the image the tag names now, replaced if built
-        try:
-            with _fresh_context(context, self.dest_named(request)) as work:
-                for name, data in files.items():
-                    (work / name).parent.mkdir(parents=True, exist_ok=True)
-                    (work / name).write_bytes(data)
-                _copy_debs(bundle, spec, work / DEBS, say)
-                _copy_wheels(bundle, spec.lock, work / WHEELS, say, fetched)
-                tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
-                image_id = _docker_engine.build(
-                    client,
-                    work,
-                    network=_network(spec, request.offline),
-                    progress=say,
-                    label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
-                )
-                try:
-                    report = _docker_engine.verify_image(client, image_id, say)
-                    if report.python_mismatch:
-                        first = report.by_severity("mismatch")[0].describe()
-                        raise RebuildError(
-                            f"the built image differs from the lock ({first}); it was removed, nothing tagged"
-                        )
-                    _docker_engine.tag(client, image_id, *split_reference(spec.tag))
-                    tagged = image_id
-                except BaseException:
-                    _docker_engine.take_back(client, image_id, spec.tag, previous)
-                    raise
-        except BaseException:
-            if tagged:  # the tag goes back to the image it named before, not away with the new one
-                _docker_engine.take_back(client, tagged, spec.tag, previous)
-            raise
+        # Held until the image is tagged: ``envsnap clean --images`` meanwhile keeps this lock's untagged images.
+        with _building(spec.lock.envsnap.content_digest):
+            try:
+                with _fresh_context(context, self.dest_named(request)) as work:
+                    for name, data in files.items():
+                        (work / name).parent.mkdir(parents=True, exist_ok=True)
+                        (work / name).write_bytes(data)
+                    _copy_debs(bundle, spec, work / DEBS, say)
+                    _copy_wheels(bundle, spec.lock, work / WHEELS, say, fetched)
+                    tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
+                    image_id = _docker_engine.build(
+                        client,
+                        work,
+                        network=_network(spec, request.offline),
+                        progress=say,
+                        label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+                    )
+                    try:
+                        report = _docker_engine.verify_image(client, image_id, say)
+                        if report.python_mismatch:
+                            first = report.by_severity("mismatch")[0].describe()
+                            raise RebuildError(
+                                f"the built image differs from the lock ({first}); it was removed, nothing tagged"
+                            )
+                        _docker_engine.tag(client, image_id, *split_reference(spec.tag))
+                        tagged = image_id
+                    except BaseException:
+                        _docker_engine.take_back(client, image_id, spec.tag, previous)
+                        raise
+            except BaseException:
+                if tagged:  # the tag goes back to the image it named before, not away with the new one
+                    _docker_engine.take_back(client, tagged, spec.tag, previous)
+                raise
         say(f"tagged {spec.tag} ({image_id})")
         if previous and previous != image_id:
             replaced = _docker_engine.remove_replaced(client, previous, spec.tag)
@@ -572,6 +575,45 @@ def _fresh_context(dest: Path, named: str = "--dest") -> Iterator[Path]:
             _check_context_dest(dest, named)
             shutil.rmtree(dest)
         os.replace(work, dest)
+
+
+# In a rebuild's held folder in the temporary directory: the lock content digest its images are labelled with.
+BUILDING = "building"
+
+
+@contextlib.contextmanager
+def _building(digest: str) -> Iterator[None]:
+    """Mark a rebuild of the lock ``digest`` as running while its images are untagged (the new one until it is
+    verified and tagged, the installer stage until the build ends): a held ``.envsnap-docker-*`` folder in the
+    temporary directory naming the digest, which ``untagged_images`` reads. Where none can be made the rebuild
+    goes on unmarked."""
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):
+            holder = stack.enter_context(_leftovers.held_dir(Path(tempfile.gettempdir()), "docker"))
+            (holder / BUILDING).write_text(digest + "\n", encoding="utf-8")
+        yield
+
+
+def _being_built() -> set[str]:
+    """The lock content digests of the docker rebuilds running now (``_building``): their held folders' words."""
+    folder = Path(tempfile.gettempdir())
+    found: set[str] = set()
+    try:
+        with os.scandir(folder) as listing:
+            names = [item.name for item in listing if item.name.startswith(f"{_leftovers.PREFIX}docker-")]
+    except OSError:
+        return found
+    for name in names:
+        holder = folder / name
+        if holder.is_symlink() or not holder.is_dir() or not _leftovers.in_use(holder):
+            continue
+        try:
+            with open(holder / BUILDING, "rb") as marker:
+                found.add(marker.read(200).decode("utf-8").strip())
+        except (OSError, UnicodeDecodeError):
+            continue  # another kind of held folder (a context made in the temporary directory), or not readable
+    found.discard("")  # a marker held before its digest was written: its build has not begun
+    return found
 
 
 def _network(spec: DockerSpec, offline: bool) -> str:
@@ -1227,8 +1269,15 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
     stays: "" when removed, or to be), removed when ``remove``, never forced. ``RebuildError`` with no engine."""
     client = _docker_engine.engine(way_forward="leave --images out (no image was looked for)")
     found = []
-    for image, size in _docker_engine.dangling_images(client):
-        found.append((image, size, _docker_engine.remove_untagged(client, image) if remove else ""))
+    listed = _docker_engine.dangling_images(client)
+    # Read after the listing: a listed image's rebuild marked itself before it built, so is seen if still running.
+    building = _being_built()
+    for image, size in listed:
+        if _docker_engine.label_of(client, image, LABEL_DIGEST) in building:
+            why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"
+        else:
+            why = _docker_engine.remove_untagged(client, image) if remove else ""
+        found.append((image, size, why))
     return found
 
 

@@ -1074,3 +1074,56 @@ def test_a_rebuild_to_a_taken_tag_that_fails_after_tagging_gives_the_tag_back(
         if first:  # left untagged where the tag went away with the new image
             with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
                 engine.images.remove(first)
+
+
+def test_clean_images_leaves_a_running_rebuilds_image_and_removes_it_once_the_rebuild_ended(
+    engine: Any,
+    bundle: Path,
+    tmp_path: Path,
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebuild's new image is untagged until it is verified: ``envsnap clean --images`` run meanwhile removed it,
+    and the rebuild failed (the docs only asked to run it while no docker rebuild runs). It is kept, said so, while
+    a rebuild of its lock runs, and removed by a clean after, once nothing tags it."""
+    import tempfile
+
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/dockertag-held:1"
+    mine = f"{LABEL}=dockertag-held"
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL {mine}\n")
+    # Only this test's lock's images are looked for, so that no other run's is touched.
+    digest = lockfile.load(bundle / "envsnap.lock").envsnap.content_digest
+    only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={digest}")
+    monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    request = _request(bundle, tmp_path / "ctx", offline=True, tag=tag, base_image=BASE)
+    rebuilder = DockerRebuilder(connect=lambda: engine)
+    plan = rebuilder.plan(request)
+    real = _docker_engine.verify_image
+    during: list[tuple[str, Any]] = []
+
+    def verify_after_a_clean(client: Any, image_id: str, say: Any) -> Any:
+        during.append((image_id, cli("clean", str(tmp_path), "--images", "--json")))
+        return real(client, image_id, say)
+
+    monkeypatch.setattr(_docker_engine, "verify_image", verify_after_a_clean)
+    try:
+        with _removed(engine, tag):
+            rebuilder.execute(plan, request)
+            (built, cleaned), *_ = during
+            assert cleaned.code == 0, cleaned.err
+            kept = {i["id"]: i["kept"] for i in json.loads(cleaned.out)["images"]}
+            assert "a docker rebuild of its lock is running" in kept[built], kept
+            assert engine.images.get(tag).id == built
+            engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True)  # takes the tag: built is untagged
+            done = cli("clean", str(tmp_path), "--images")
+            assert done.code == 0 and f"removed image {built} (" in done.err, done.err
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(built)
+    finally:
+        for image in engine.images.list(filters={"label": mine}):
+            with contextlib.suppress(Exception):
+                engine.images.remove(image.id, force=True)
