@@ -26,28 +26,26 @@ def is_run_record(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` looks like a run record rather than a lock (its first KiB names the record kind); only
     ``runs.record.load`` says whether it is a valid one. Anything unreadable is not. Here, without the model: ``run``
     asks it of a record already at ``-o`` before its command starts."""
-    if not os.path.isfile(path):  # a FIFO would block the open
-        return False
+    return f'kind = "{RUN_RECORD_KIND}"'.encode() in _head(path)
+
+
+def _head(path: str | os.PathLike[str]) -> bytes:
+    """The first KiB of the regular file ``path`` (b"" for anything else or unreadable: a FIFO would block the
+    open)."""
+    if not os.path.isfile(path):
+        return b""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(1024)
+            return fh.read(1024)
     except OSError:
-        return False
-    return f'kind = "{RUN_RECORD_KIND}"'.encode() in head
+        return b""
 
 
 def is_envsnap_lock(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a regular file that looks like a lock envsnap wrote: its first table, in its first KiB, is
     ``[envsnap]`` (the lockfile module writes it first). ``run`` asks it of the file where it stores a capture before
     its command starts: a file of another tool there (``uv.lock`` beside ``-o uv.toml``) is not replaced."""
-    if not os.path.isfile(path):  # a FIFO would block the open
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-    except OSError:
-        return False
-    for line in head.splitlines():
+    for line in _head(path).splitlines():
         line = line.strip()
         if line and not line.startswith(b"#"):
             return line == b"[envsnap]"
