@@ -1244,12 +1244,13 @@ def with_seed_wheels(config: IndexConfig) -> IndexConfig:
     return dataclasses.replace(config, find_links=(*config.find_links, *extra)) if extra else config
 
 
-def check_git_url(policy: FetchPolicy, pkg: PythonPackage) -> None:
+def check_git_url(policy: FetchPolicy, pkg: PythonPackage, *, named: bool = True) -> None:
     """The one rule ``bundle`` and ``pin`` ask of a VCS install's URL before it is cloned: a repository recorded under
     ``{project}`` or ``~`` is the user's own, read from this machine; any other is judged by the fetch policy, a
-    local one (``git+file:///srv/libs/mylib``) included: ``FetchRefusedError`` naming ``--allow-url``."""
+    local one (``git+file:///srv/libs/mylib``) included: ``FetchRefusedError`` naming ``--allow-url``, and the package
+    unless ``named`` is false (a caller whose line names it already)."""
     if not pkg.source.url.startswith(("file://" + fileurls.PROJECT, "file://~")):
-        policy.check(pkg.source.url, f"{pkg.name}: git URL", repository=True)
+        policy.check(pkg.source.url, f"{pkg.name}: git URL" if named else "git URL", repository=True)
 
 
 def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPolicy:
@@ -2455,7 +2456,7 @@ def pin(
             # A repository of this machine a lock names (``git+file:///srv/libs/mylib``): bundle clones it only where
             # the user allows it. A remote one is judged when it is cloned (its host's addresses are looked up then).
             try:
-                check_git_url(pinner.policy, pkg)
+                check_git_url(pinner.policy, pkg, named=False)  # "NAME VERSION: " says which package
             except FetchRefusedError as exc:
                 refused.append(f"{pkg.name} {pkg.version}: {exc}")
         outcomes.append(outcome)

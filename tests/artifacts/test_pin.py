@@ -1932,6 +1932,57 @@ def test_a_git_package_bundle_reads_only_with_allow_url_is_counted_once(
     assert sum("mylib 1.1.0" in line for line in lines) == 1, lines
 
 
+def test_the_needs_allow_url_line_of_a_git_package_names_it_once(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin`` of a lock naming a git repository that bundle reads only with --allow-url said
+    ``needs --allow-url gitpkg 1.0: gitpkg: git URL ...``: the package's name twice. The line names it once, and
+    ``--json``'s ``file_refused`` (the line's reason) does not name it again either."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    url = f"file://{tmp_path / 'srv' / 'gitpkg'}"
+    source = Source(kind="vcs", vcs="git", url=url, commit_id="a" * 40)
+    packages = (PythonPackage("gitpkg", "1.0", source=source),)
+    lock_path = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=packages)), work / "env.lock")
+    pinned = cli("pin", lock_path, "--no-system-packages")
+    assert pinned.code == 0, pinned
+    said = [line for line in pinned.err.splitlines() if "needs --allow-url " in line and "gitpkg" in line]
+    assert len(said) == 1, pinned.err
+    assert said[0].startswith(f"  needs --allow-url gitpkg 1.0: git URL '{url}' from the lock is not fetched"), said
+    assert said[0].count("gitpkg 1.0") == 1 and "gitpkg: " not in said[0], said
+    rows = json.loads(cli("pin", lock_path, "--no-system-packages", "--json").out)
+    assert rows[0]["file_refused"].startswith(f"git URL '{url}'"), rows
+
+
+def test_the_pin_json_fields_are_each_described_in_the_cli_reference(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin --json`` printed ``"unlisted"`` on every package, a field docs/cli.md's ``--json`` row did not name: each
+    field beyond a package's own (name, version, status, reason, artifact) is named there, quoted as printed."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.chdir(tmp_path)
+    source = Source(kind="vcs", vcs="git", url="git+https://example.org/other.git", commit_id="b" * 40)
+    packages = (PythonPackage("other", "2.0", source=source), PythonPackage("plain", "1.0"))
+    lock_path = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=packages)), tmp_path / "env.lock")
+    pinned = cli("pin", lock_path, "--no-system-packages", "--json")
+    assert pinned.code == 0, pinned
+    own = {"name", "version", "status", "reason", "artifact"}
+    fields = {key for row in json.loads(pinned.out) for key in row} - own
+    assert "unlisted" in fields, fields
+    docs = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    pin_section = docs.read_text().split("## `envsnap pin`", 1)[1].split("\n## ", 1)[0]
+    (row,) = [line for line in pin_section.splitlines() if line.startswith("| `--json` |")]
+    assert [f for f in sorted(fields) if f'`"{f}"' not in row] == [], row
+
+
 def test_the_system_packages_pin_summary_counts_in_the_right_form(capsys: pytest.CaptureFixture[str]) -> None:
     """One pinned .deb was ``1 .deb files pinned by sha256, 0 not pinned``."""
     from envsnap.artifacts.debs import DebOutcome
