@@ -33,6 +33,11 @@ WHEELS = "wheels"
 TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
+# Set in the installer stage alone: the image the classic builder keeps of that stage carries it, and neither the
+# rebuilt image (built FROM the system stage) nor an image of the user's made FROM that one does, so a filter on it
+# (tool/README.md's ``docker image prune`` line) cannot remove one of the user's, which inherit the other labels.
+LABEL_STAGE = "org.envsnap.stage"
+INSTALLER_STAGE = "installer"
 # The Dockerfile's last step, by which an image is known as one envsnap built (``BUILT_STEPS``): every image made
 # FROM it carries its labels too, but has later steps of its own.
 VERIFY_STEP = f"envsnap verify /envsnap.lock --python {ENV_DIR}/bin/python --no-cache"
@@ -422,6 +427,7 @@ def render_dockerfile(spec: DockerSpec) -> str:
             notes=spec.notes,
             source_date_epoch=source_date_epoch(lock),
             labels=labels,
+            stage_label=f"{LABEL_STAGE}={INSTALLER_STAGE}",
             apt_sources=spec.apt_sources,
             apt_specs=spec.apt_specs,
             debs=[f"{DEBS}/{p.filename}" for p in spec.debs],
@@ -446,6 +452,9 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
             "docker/wheels-README.md.j2",
             kind="tool",
             tag=spec.tag,
-            label_filter=f"label={LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+            label_filters=(
+                f"label={LABEL_STAGE}={INSTALLER_STAGE}",
+                f"label={LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+            ),
         ).encode(),
     }

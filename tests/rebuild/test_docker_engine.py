@@ -24,6 +24,7 @@ import pytest
 from testutil import run_in_image
 
 from envsnap import lockfile
+from envsnap.dockerfile.spec import INSTALLER_STAGE, LABEL_STAGE
 from envsnap.errors import RebuildError
 from envsnap.rebuild import RebuildRequest
 from envsnap.rebuild.docker import LABEL_DIGEST, DockerRebuilder
@@ -1022,14 +1023,22 @@ def test_the_commands_the_context_readme_gives_build_the_image_and_leave_no_stag
             done = subprocess.run(["sh", "-ec", script], cwd=ctx, capture_output=True, text=True, timeout=900)
             assert done.returncode == 0, done.stderr[-3000:]
             assert engine.images.get(tag).labels[LABEL_DIGEST] == digest
-            left = [image for image, _ in _docker_engine.dangling_images(engine, label=mine)]
-            if "legacy builder" in done.stderr.lower():  # the classic builder: the installer stage is left
+            # The installer stage alone carries its stage label (an image made FROM the rebuilt one does not).
+            stage = {"label": [mine, f"{LABEL_STAGE}={INSTALLER_STAGE}"], "dangling": True}
+            left = [image.id for image in engine.images.list(filters=stage)]
+            # The classic builder (its "Step 1/N" lines; a CLI of 23 or later also warns of it): the stage is left.
+            if "legacy builder" in done.stderr.lower() or "Step 1/" in done.stdout:
                 history = engine.api.history(left[0]) if left else []
                 assert any("/opt/envsnap-wheels" in str(h.get("CreatedBy")) for h in history), left
             prune = re.search(r"`(docker image prune [^`]+)`", readme)
             assert prune is not None and digest in prune.group(1)
             subprocess.run(shlex.split(prune.group(1)), check=True, capture_output=True, timeout=300)
-            assert not engine.images.list(filters={"label": mine, "dangling": True})
+            assert not engine.images.list(filters=stage)
+            # What else of this lock is untagged (the rebuild's image, whose tag the hand build took) is a final
+            # image envsnap built, which `envsnap clean --images` removes, as the README says.
+            for image in engine.images.list(filters={"label": mine, "dangling": True}):
+                assert _docker_engine.built_by_envsnap(engine, image.id), image.id
+                assert LABEL_STAGE not in image.labels, image.id
             engine.images.get(tag)
     finally:
         for image in engine.images.list(filters={"label": mine, "dangling": True}):
@@ -1125,5 +1134,79 @@ def test_clean_images_leaves_a_running_rebuilds_image_and_removes_it_once_the_re
                 engine.images.get(built)
     finally:
         for image in engine.images.list(filters={"label": mine}):
+            with contextlib.suppress(Exception):
+                engine.images.remove(image.id, force=True)
+
+
+def _instructions(stage: str, word: str) -> list[str]:
+    """The ``word`` instructions of one stage of a Dockerfile, each with its continuation lines."""
+    found: list[str] = []
+    going_on = False
+    for line in stage.splitlines():
+        if going_on:
+            found[-1] += f"\n{line}"
+        elif line.startswith(f"{word} "):
+            found.append(line)
+        else:
+            continue
+        going_on = line.endswith("\\")
+    return found
+
+
+def test_the_context_readmes_prune_line_removes_the_installer_stage_and_not_an_image_made_from_the_rebuilt_one(
+    engine: Any, tmp_path: Path
+) -> None:
+    """tool/README.md's line for a machine without envsnap, ``docker image prune -f --filter label=<the lock's
+    digest label>``, removed every untagged image carrying that label: an image of the user's built FROM envsnap's
+    carries it too (labels are inherited), while the same page says ``clean --images`` never removes one of yours.
+    The stages' labels are taken from the exported Dockerfile, each built on the base with LABEL steps alone: the
+    line removes the installer stage the classic builder leaves, and leaves the user's untagged image."""
+    import secrets
+
+    from docker_locks import cpu_lock
+
+    from envsnap import export
+
+    lock = cpu_lock()
+    # A digest of this run's own, so that the prune line (filtered on it) can touch no other run's images.
+    lock = dataclasses.replace(
+        lock, envsnap=dataclasses.replace(lock.envsnap, content_digest=f"sha256:{secrets.token_hex(32)}")
+    )
+    files = export.get("dockerfile").render(lock)
+    stages = files["Dockerfile"].decode().split("\nFROM ")
+    system = next(s for s in stages if s.split("\n", 1)[0].endswith(" AS system"))
+    installer = next(s for s in stages if s.startswith("system AS installer"))
+    mark = f"dockerfix-prune-{secrets.token_hex(4)}"
+    tag = f"envsnap-test/{mark}:1"
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text(
+        "\n".join(
+            [
+                *(f"FROM {BASE} AS system", f"LABEL {LABEL}={mark}", *_instructions(system, "LABEL")),
+                # The stage's COPY and RUN steps stand as one more label: an image apart from the system stage.
+                *("FROM system AS installer", f"LABEL {LABEL}.stage=installer", *_instructions(installer, "LABEL")),
+                *("FROM system", ""),
+            ]
+        )
+    )
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "Dockerfile").write_text(f"FROM {tag}\nLABEL {LABEL}.user={mark}\n")
+    try:
+        with _removed(engine, tag):
+            engine.images.build(path=str(tmp_path / "ctx"), tag=tag, rm=True, network_mode="none")
+            stage, _ = engine.images.build(path=str(tmp_path / "ctx"), target="installer", rm=True, network_mode="none")
+            users, _ = engine.images.build(path=str(tmp_path / "user"), rm=True, network_mode="none")
+            assert users.labels[LABEL_DIGEST] == lock.envsnap.content_digest  # inherited
+            assert engine.images.get(stage.id).tags == [] and engine.images.get(users.id).tags == []
+            readme = files["tool/README.md"].decode()
+            prune = re.search(r"`(docker image prune [^`]+)`", readme)
+            assert prune is not None, readme
+            subprocess.run(shlex.split(prune.group(1)), check=True, capture_output=True, timeout=300)
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(stage.id)
+            assert engine.images.get(users.id).labels[f"{LABEL}.user"] == mark, "the user's image was removed"
+            engine.images.get(tag)
+    finally:
+        for image in engine.images.list(filters={"label": f"{LABEL}={mark}"}):
             with contextlib.suppress(Exception):
                 engine.images.remove(image.id, force=True)

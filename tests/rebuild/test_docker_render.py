@@ -994,5 +994,11 @@ def test_the_exported_context_says_the_commands_that_build_it_by_hand() -> None:
     # `envsnap bundle --with-base-image` writes.
     assert {"wheels/README.md", "tool/README.md", "Dockerfile"} <= set(files)
     assert (bundle.WHEELS, bundle.TOOL) == ("wheels", "tool")
-    prune = f"docker image prune -f --filter label={dockerspec.LABEL_DIGEST}={lock.envsnap.content_digest}"
-    assert f"`{prune}`" in readme
+    # The installer stage's own label, with the lock's: an image made FROM the rebuilt one inherits the lock's.
+    prune = (
+        f"docker image prune -f --filter label={dockerspec.LABEL_STAGE}=installer"
+        f" --filter label={dockerspec.LABEL_DIGEST}={lock.envsnap.content_digest}"
+    )
+    assert f"`{prune}` removes this\nlock's installer stage, and only it" in readme
+    installer = files["Dockerfile"].decode().split("FROM system AS installer\n", 1)[1].split("\nFROM ", 1)[0]
+    assert f"\nLABEL {dockerspec.LABEL_STAGE}=installer\n" in f"\n{installer}"

@@ -140,6 +140,7 @@ def test_the_clean_lock_renders_the_expected_instructions() -> None:
         "LABEL",
         "RUN",
         "FROM",  # the installer stage: uv and the wheels stay there
+        "LABEL",  # org.envsnap.stage=installer, a constant: this stage's image alone carries it
         "COPY",
         "COPY",
         "RUN",  # uv installs envsnap and the locked wheels in one step
@@ -168,7 +169,8 @@ def test_created_with_a_newline_is_refused(created: str) -> None:
 
 def test_label_values_are_quoted_so_nothing_expands() -> None:
     text = render(lock(created='2026"$HOME\\x`'))
-    (label,) = [args for keyword, args in instructions(text) if keyword == "LABEL"]
+    label, stage = [args for keyword, args in instructions(text) if keyword == "LABEL"]
+    assert stage == "org.envsnap.stage=installer"
     assert 'org.opencontainers.image.created="2026\\"\\$HOME\\\\x`"' in label
     assert [k for k, _ in instructions(text)] == [k for k, _ in instructions(render(lock()))]
 
