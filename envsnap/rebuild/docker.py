@@ -272,6 +272,14 @@ class DockerRebuilder(Rebuilder):
                         report = _docker_engine.verify_image(client, image_id, say)
                         if report.python_mismatch:
                             first = report.by_severity("mismatch")[0].describe()
+                            if image_id == previous:
+                                # A build wholly from the engine's cache made the very image the tag names:
+                                # ``take_back`` leaves it (it was not this run's to remove), and says why here.
+                                raise RebuildError(
+                                    f"the built image differs from the lock ({first}); the build, wholly from the "
+                                    f"engine's cache, made again the image {spec.tag} names ({image_id}): it is "
+                                    "kept, tagged as it was before this rebuild, and it differs from the lock"
+                                )
                             raise RebuildError(
                                 f"the built image differs from the lock ({first}); it was removed, nothing tagged"
                             )

@@ -1,4 +1,5 @@
-"""`bundle --with-base-image` where the engine lacks the base image: the line names the way out."""
+"""`bundle --with-base-image` where the engine lacks the base image: the line names the way out. And the docker
+rebuild's lines, on a fake engine, about the base it ran FROM and the image a failed verification leaves."""
 
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ class _Engine:
 
     def __init__(self, held: dict[str, dict[str, Any]], loads: dict[str, Any]) -> None:
         self.held, self.loads = held, loads
+        self.removed: list[str] = []
+        self.images = SimpleNamespace(remove=lambda image, force=False: self.removed.append(image))
         self.api = SimpleNamespace(
             timeout=10, inspect_image=self._inspect, load_image=self._load, tag=self._tag, images=lambda **kw: []
         )
@@ -99,16 +102,26 @@ class _Engine:
         self.held[f"{repository}:{tag}"] = self.held[image]
 
 
-def _rebuild_on(engine: _Engine, bundle: Path, dest: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Plan and execute a docker rebuild of ``bundle`` on ``engine``, the build and verification faked."""
+def _rebuild_on(
+    engine: _Engine,
+    bundle: Path,
+    dest: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    built: str = "sha256:" + "b" * 64,
+    verified: Any = None,
+) -> Any:
+    """Plan and execute a docker rebuild of ``bundle`` on ``engine``, the build (making ``built``) and verification
+    (reporting ``verified``, else no mismatch) faked."""
     from envsnap import lockfile
     from envsnap.rebuild.interface import RebuildRequest
 
     monkeypatch.setattr(docker_target, "_missing", lambda request: ())
     monkeypatch.setattr(docker_target, "_copy_wheels", lambda *a, **kw: None)
     monkeypatch.setattr(docker_target, "tool_wheels", lambda *a, **kw: None)
-    monkeypatch.setattr(_docker_engine, "build", lambda *a, **kw: "sha256:" + "b" * 64)
-    monkeypatch.setattr(_docker_engine, "verify_image", lambda *a: SimpleNamespace(python_mismatch=False))
+    monkeypatch.setattr(_docker_engine, "build", lambda *a, **kw: built)
+    report = SimpleNamespace(python_mismatch=False) if verified is None else verified
+    monkeypatch.setattr(_docker_engine, "verify_image", lambda *a: report)
     monkeypatch.setattr(_docker_engine, "tag", lambda *a: None)
     request = RebuildRequest(
         lock=lockfile.load(bundle / "envsnap.lock"),
@@ -171,6 +184,46 @@ def test_a_base_whose_tag_moved_is_named_by_the_id_the_build_ran_from(
         f"sha256:{'c' * 64} in the Docker engine now)"
     ), built_on
     assert result.details["base_image_id"] == image_id
+
+
+def test_a_failed_verification_of_the_image_the_tag_already_named_says_it_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild whose build came wholly from the engine's cache made again the very image ``--tag`` named, and its
+    verification failed: the error said "it was removed, nothing tagged", though the image is kept, the tag still
+    on it (``take_back`` leaves an image the engine had before). It says what happened."""
+    image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
+    data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
+    mine = "sha256:" + "d" * 64
+    engine = _Engine({"paper-base:1": data, image_id: data, "paper/env:1": {"Id": mine}, mine: {"Id": mine}}, {})
+    finding = SimpleNamespace(describe=lambda: "numpy: 1.26.4 in the lock, 2.0.0 here")
+    report = SimpleNamespace(python_mismatch=True, by_severity=lambda severity: [finding])
+    with pytest.raises(RebuildError) as caught:
+        _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch, built=mine, verified=report)
+    message = str(caught.value)
+    assert engine.removed == [] and engine.held["paper/env:1"]["Id"] == mine  # kept, and still tagged
+    assert "removed" not in message, message
+    assert message == (
+        "the built image differs from the lock (numpy: 1.26.4 in the lock, 2.0.0 here); the build, wholly from the "
+        f"engine's cache, made again the image paper/env:1 names ({mine}): it is kept, tagged as it was before this "
+        "rebuild, and it differs from the lock"
+    ), message
+
+
+def test_a_failed_verification_of_a_new_image_says_it_was_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
+    data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
+    engine = _Engine({"paper-base:1": data, image_id: data}, {})
+    finding = SimpleNamespace(describe=lambda: "numpy: 1.26.4 in the lock, 2.0.0 here")
+    report = SimpleNamespace(python_mismatch=True, by_severity=lambda severity: [finding])
+    with pytest.raises(RebuildError) as caught:
+        _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch, verified=report)
+    assert engine.removed == ["sha256:" + "b" * 64] and "paper/env:1" not in engine.held
+    assert str(caught.value) == (
+        "the built image differs from the lock (numpy: 1.26.4 in the lock, 2.0.0 here); it was removed, nothing tagged"
+    )
 
 
 @pytest.mark.usefixtures("empty_engine")
