@@ -61,6 +61,8 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
             lines.append(f"#   pip install --no-deps {_direct_arguments(pkg)}")
             if pkg.source.kind == "vcs" and " " in pkg.source.subdirectory:
                 lines.append(_PIP_ONLY)
+            if pkg.source.kind == "vcs" and _label_folder(pkg.source.url):
+                lines.append(_NO_HASH_SIGN)
     return "\n".join(lines) + "\n"
 
 
@@ -69,6 +71,14 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
 _PIP_ONLY = (
     "#     (pip only: uv reads the space in #subdirectory= as %20 and finds no such folder; with uv, install the "
     "folder from a checkout of that commit)"
+)
+
+
+# A folder the shell names (``$PWD``, ``$HOME``) is known only as the command runs, so no export can escape a ``#`` in
+# it, which pip reads as the URL's end (it decodes a ``%23`` before it looks for the fragment).
+_NO_HASH_SIGN = (
+    "#     (a '#' in that folder's path ends pip's URL: from such a folder, clone the repository to a path without "
+    "one and install from there)"
 )
 
 
@@ -129,9 +139,10 @@ def _requirement(pkg: PythonPackage) -> str:
 def _direct_arguments(pkg: PythonPackage) -> str:
     src = pkg.source
     if src.kind == "vcs":
-        if any(c.isspace() for c in src.subdirectory):
-            # A requirement's URL ends at the space (``name @ git+URL#subdirectory=my pkg``: pip refuses it); the URL
-            # as a word of its own is read to its end, and pip finds the name in the folder's metadata.
+        if any(c.isspace() for c in src.subdirectory) or _label_folder(src.url):
+            # A requirement's URL ends at the space (``name @ git+URL#subdirectory=my pkg``: pip refuses it), as it
+            # does at one in the folder the shell names (``$PWD``: ``/tmp/my proj``); the URL as a word of its own is
+            # read to its end, and pip finds the name in the folder's metadata.
             return _vcs_word(_common.pip_vcs_url(src, argument=True))
         return _vcs_word(f"{pkg.name} @ {_common.pip_vcs_url(src)}")
     path = fileurls.file_url_path(src.url) or src.url
@@ -155,6 +166,14 @@ def _home_word(path: str) -> str:
 # A repository the lock names by a label (the project's own, one in the home), which no pip or git reads: the shell
 # names its folder as the command runs, from the project root the file's header says to install from.
 _LABEL_FOLDERS = ((f"+file://{fileurls.PROJECT}", '"$PWD"'), (f"+file://{fileurls.HOME}", '"$HOME"'))
+
+
+def _label_folder(url: str) -> bool:
+    """Whether a VCS source names its repository by a label (``file://{project}``, ``file://~/lib``), which the
+    command names by the folder the shell expands."""
+    return any(
+        url == f"file://{label}" or url.startswith(f"file://{label}/") for label in (fileurls.PROJECT, fileurls.HOME)
+    )
 
 
 def _vcs_word(text: str) -> str:

@@ -712,27 +712,37 @@ def test_a_pip_install_from_a_subdirectory_with_a_space_is_captured_exported_and
     assert (site / "localproj-0.5.dist-info").is_dir()
 
 
-@pytest.mark.parametrize(("url", "where"), [("file://{project}", "project"), ("file://~/lib", "home")])
+@pytest.mark.parametrize(
+    ("url", "where", "name"),
+    [
+        ("file://{project}", "project", "proj"),
+        ("file://~/lib", "home", "home"),
+        ("file://{project}", "project", "my proj"),
+        ("file://~/lib", "home", "my home"),
+    ],
+)
 def test_a_repository_the_lock_names_by_a_label_installs_from_the_commented_command(
-    tmp_path: Path, make_venv: Callable[..., Path], url: str, where: str
+    tmp_path: Path, make_venv: Callable[..., Path], url: str, where: str, name: str
 ) -> None:
     """A git package installed from the project's own repository (``file://{project}``) or one in the home
     (``file://~/lib``, as the tutorial's ``pip install git+file:///home/me/lib`` is recorded): the comment said
     ``pip install --no-deps 'spaced @ git+file://~/lib@C'``, a label pip cannot read (``git clone`` of a folder
     named ``~``), so the command failed as pasted. It names the folder by the shell's ``$PWD`` (run from the project
-    root, as the file's header says) or ``$HOME``, and installs that commit's folder."""
+    root, as the file's header says) or ``$HOME``, and installs that commit's folder. From a folder with a space
+    (``/tmp/my proj``) the command was ``'x @ git+file://localhost'"$PWD"@C``, which pip refused ("Invalid
+    requirement": a requirement's URL ends at the space); it is the URL as a word of its own, which pip reads to its
+    end."""
     from envsnap.model import Source
 
-    home = tmp_path / "home"
-    folder = tmp_path / "proj" if where == "project" else home / "lib"
+    home = tmp_path / (name if where == "home" else "home")
+    folder = tmp_path / name if where == "project" else home / "lib"
     repo, commit = _git_repo_with_a_project_in(folder, "libs/x")
     source = Source(kind="vcs", url=url, vcs="git", commit_id=commit, subdirectory="libs/x")
     lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
-    (command,) = [
-        line[len("#   pip ") :]
-        for line in requirements.dumps(lock).splitlines()
-        if line.startswith("#   pip install --no-deps ")
-    ]
+    lines = requirements.dumps(lock).splitlines()
+    (command,) = [line[len("#   pip ") :] for line in lines if line.startswith("#   pip install --no-deps ")]
+    # A '#' in the folder's path, which pip reads as the URL's end whatever its escape, is said under the command.
+    assert "#     (a '#' in that folder's path ends pip's URL" in lines[lines.index("#   pip " + command) + 1], lines
     python = make_venv(tmp_path / "venv")
     pip = f"{shlex.quote(sys.executable)} -m pip --python {shlex.quote(str(python))}"
     result = subprocess.run(
