@@ -196,10 +196,19 @@ def requirement_option_url(url: str) -> str:
     return shlex.quote(requirement_url(url))
 
 
+def pip_reads_extras(path: str) -> bool:
+    """Whether pip reads the end of ``path`` as extras (``./a[b]``: the folder ``./a`` with the extra ``b``), as it
+    does for a path on a requirements line or a command line (``_strip_extras``: ``(.+)(\\[[^\\]]+\\])$``)."""
+    return re.search(r".\[[^\]]+\]\Z", path, re.DOTALL) is not None
+
+
 def requirement_path(text: str) -> str:
-    """A local path in a requirements file (``-e PATH``): no whitespace, no control character, no ``${NAME}``."""
+    """A local path in a requirements file (``-e PATH``): no whitespace, no control character, no ``${NAME}``, and
+    no ``[...]`` at its end, which pip reads as extras (``pip_reads_extras``)."""
     ok = bool(text) and _pip_reads_as_written(text) and not any(c.isspace() for c in text)
-    return grammar.require(ok, "path for a requirements file", text)
+    return grammar.require(
+        ok and not pip_reads_extras(text), "path for a requirements file (no [...] at its end)", text
+    )
 
 
 def requirement_folder(text: str, *, editable: bool) -> str:
@@ -209,12 +218,15 @@ def requirement_folder(text: str, *, editable: bool) -> str:
     ``break_args_options``) and cut at a ``;`` (a marker), never unquoted, so written as it is (``./my proj``, which
     uv reads alike) where none of that applies. Either way no control character, line separator or ``${NAME}``, no
     ``#`` after a space (pip cuts a comment off before it reads the line), no space at either end (pip strips the
-    line) and no backslash at the end (it joins the next line); a space is the one whitespace kept."""
+    line) and no backslash at the end (it joins the next line); a space is the one whitespace kept. A folder ending in
+    ``[...]``, which pip reads as extras (``pip_reads_extras``): ``-e`` ends it with a ``/``, which pip and uv read
+    as the folder; a plain path is refused (pip cuts the extras off before it reads the path, whatever follows)."""
     spaces = any(c.isspace() and c != " " for c in text) or text != text.strip() or re.search(r"\s#", text)
     ok = bool(text) and _pip_reads_as_written(text) and not spaces and not text.endswith("\\")
     if editable:
-        return "-e " + _shlex_word(grammar.require(ok, "folder for a requirements file", text))
-    ok = ok and " -" not in text and ";" not in text and not text.startswith("-")
+        folder = grammar.require(ok, "folder for a requirements file", text)
+        return "-e " + _shlex_word(folder + "/" if pip_reads_extras(folder) else folder)
+    ok = ok and " -" not in text and ";" not in text and not text.startswith("-") and not pip_reads_extras(text)
     return grammar.require(ok, "folder for a requirements file", text)
 
 

@@ -81,7 +81,8 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
                 raise
             raise ExportError(
                 f"{fmt}: {pkg.name}: its folder {shown(path, 200)} is no line pip reads as written in a requirements "
-                "file (a word after a space beginning with - or #, a ;, a space at an end, a control character); "
+                "file (a word after a space beginning with - or #, a ;, a space at an end, [...] at its end, which pip "
+                "reads as extras, a control character); "
                 "--format requirements names it in a shell-quoted pip command"
             ) from None
     if src.kind == "archive":

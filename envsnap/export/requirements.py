@@ -11,6 +11,9 @@ it (``./pkg``: the working directory's, as pip reads it), with a comment saying 
 
 from __future__ import annotations
 
+import posixpath
+from urllib.parse import quote
+
 from .. import fileurls, sinks
 from ..model import PythonPackage, Snapshot
 from . import _common
@@ -151,7 +154,25 @@ def _direct_arguments(pkg: PythonPackage) -> str:
     if not path.startswith(("/", ".", "~")):
         # pip reads a word without a "/" as a project's name (``pip install pkgs`` installs pkgs from the index).
         path = "./" + path
+    if sinks.pip_reads_extras(path):
+        # pip reads ``./a[b]`` as ``./a`` with the extra ``b``: ``-e`` reads ``./a[b]/`` as the folder, and a plain
+        # install a ``file:`` URL alone (it cuts the extras off a path before it reads it, whatever follows).
+        if not src.editable:
+            return _folder_url_word(path)
+        path += "/"
     return ("-e " if src.editable else "") + _home_word(path)
+
+
+def _folder_url_word(path: str) -> str:
+    """``path`` as one shell word that is its ``file:`` URL: a relative path (from the project root) or one in the
+    home with the shell's ``"$PWD"`` or ``"$HOME"`` in front, as ``_vcs_word`` names a repository there."""
+    if path == fileurls.HOME or path.startswith(fileurls.HOME + "/"):
+        folder, tail = '"$HOME"', path[len(fileurls.HOME) :]
+    elif posixpath.isabs(path):
+        return sinks.shell_word("file://" + quote(path))
+    else:
+        folder, tail = '"$PWD"', "/" + posixpath.normpath(path)
+    return sinks.shell_word("file://localhost") + folder + sinks.shell_word(quote(tail))
 
 
 def _home_word(path: str) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -331,6 +333,74 @@ def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
         result = _conda_pip_install(where, pip, python, "--no-index", "--no-build-isolation")
         assert result.returncode == 0, result.stdout + result.stderr
         assert next(python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info")).is_dir()
+
+
+@pytest.mark.parametrize("folder", ["a[b]", "my proj[x]"])
+def test_a_local_project_in_a_folder_ending_in_brackets_is_no_project_with_extras(
+    cli: Callable[..., Any], tmp_path: Path, make_venv: Callable[..., Path], folder: str
+) -> None:
+    """pip reads ``[...]`` at the end of a path as extras: environment-yml wrote the folder ``a[b]`` as ``./a[b]``
+    (``-e './my proj[x]'``), and pip installed ``./a`` with the extra ``b``, or failed; the requirements export's
+    command did the same. Editable, the line ends the folder with a ``/``, which pip reads as the folder; not, no
+    relative path is read as the folder (pip cuts the extras off before it reads the path), so environment-yml
+    refuses it, one line naming the requirements export, exit 2, and that export's command installs the folder."""
+    from urllib.parse import quote
+
+    from testutil import in_tree_project
+
+    project = tmp_path / "proj"
+    in_tree_project(project / folder, "brackets", "0.3")
+    for editable in (True, False):
+        source = Source(kind="directory", url="file://{project}/" + quote(folder), editable=editable)
+        snap = _with_pip_layer((PythonPackage(name="brackets", version="0.3", installer="pip", source=source),))
+        lock = lockfile.dump(snap, tmp_path / f"env-{editable}.lock")
+        out = tmp_path / f"environment-{editable}.yml"
+        result = cli("export", lock, "-f", "environment-yml", "-o", out)
+        python = make_venv(tmp_path / f"venv-{editable}")
+        if editable:
+            assert result.code == 0, result
+            (pip,) = (d["pip"] for d in yaml.safe_load(out.read_text())["dependencies"] if isinstance(d, dict))
+            install = _conda_pip_install(project, pip, python, "--no-index", "--no-build-isolation")
+            assert install.returncode == 0, f"{pip}\n{install.stdout}{install.stderr}"
+        else:
+            assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+            assert "brackets: its folder" in result.err and "--format requirements" in result.err, result.err
+            assert not out.exists()
+        (command,) = [
+            line[len("#   pip ") :]
+            for line in requirements.dumps(snap).splitlines()
+            if line.startswith("#   pip install --no-deps ")
+        ]
+        python = make_venv(tmp_path / f"venv-cmd-{editable}")
+        pip_cmd = f"{shlex.quote(sys.executable)} -m pip --python {shlex.quote(str(python))}"
+        run = subprocess.run(
+            ["sh", "-c", f"{pip_cmd} {command} --no-index --no-build-isolation --isolated"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert run.returncode == 0, command + "\n" + run.stdout + run.stderr
+        (record,) = python.parent.parent.glob("lib/python*/site-packages/brackets-0.3.dist-info/direct_url.json")
+        assert json.loads(record.read_text()).get("dir_info", {}).get("editable", False) is editable
+
+
+def test_a_file_of_the_project_ending_in_brackets_is_refused_for_a_requirements_file(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A file of the project named ``./pkgs/x[1]``: the requirements line was ``./pkgs/x[1] --hash=...``, which pip
+    reads as ``./pkgs/x`` with the extra ``1``. It is refused, one line, exit 2, nothing written."""
+    source = Source(kind="archive", url="file://{project}/pkgs/x%5B1%5D", archive_hash="sha256=" + "a" * 64)
+    lock = lockfile.dump(
+        _with_pip_layer((PythonPackage(name="brackets", version="0.3", installer="pip", source=source),)),
+        tmp_path / "env.lock",
+    )
+    for fmt in ("requirements", "environment-yml"):
+        out = tmp_path / f"out-{fmt}"
+        result = cli("export", lock, "-f", fmt, "-o", out)
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+        assert "./pkgs/x[1]" in result.err, result.err
+        assert not out.exists()
 
 
 @pytest.mark.parametrize("folder", ["my -e proj", "my #proj", "a;b c", "my proj "])
