@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -336,6 +337,36 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
             pkg = dataclasses.replace(pkg, artifact=art)
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
+
+
+def refuse_bundle_folder(snapshot: Snapshot, bundle: Path, fmt: str) -> None:
+    """``ExportError`` where ``snapshot`` finds a wheel in ``bundle``'s ``wheels`` folder (``with_bundle_wheels``,
+    ``with_bundle_find_links``: its path as the find-links location) and that path is one a requirements file cannot
+    hold: a ``#`` after a space (pip cuts a comment off there), a ``${...}`` (pip replaces it), a control character or
+    line separator. The path is the user's, not the lock's: the message says so, and what to do."""
+    from .. import grammar
+
+    wheels = bundle / "wheels"
+    folders = {str(wheels.absolute()), str(wheels.resolve())}
+    if not any(p.artifact is not None and p.artifact.index in folders for p in snapshot.python.packages):
+        return
+    for folder in sorted(folders):
+        try:
+            sinks.requirement_location(folder)
+            if grammar.is_location(folder):
+                continue
+        except grammar.GrammarError:
+            pass
+        if re.search(r"\s#", folder):
+            why = "a '#' after a space, where pip's comment begins"
+        elif grammar.variable_reference(folder):
+            why = "a ${...}, which pip replaces by an environment variable's value"
+        else:
+            why = "a control character or line separator, which ends the line"
+        raise ExportError(
+            f"{fmt}: the bundle folder's path {grammar.shown(str(bundle.absolute()), 300)} holds {why}, so no "
+            "requirements file can name its wheels folder: move or rename the bundle folder and export again"
+        )
 
 
 def _bundle_file(wheels: Path, filename: str, sha256: str) -> bool:

@@ -852,3 +852,40 @@ def test_an_export_does_not_replace_a_file_of_the_users_own(
         assert again.code == 0, (name, again)
         written.append(name)
     assert {"requirements", "pylock", "markdown", "latex", "json", "environment-yml"} <= set(written), written
+
+
+@pytest.mark.parametrize("folder", ["b #c", "b${HOME}"])
+@pytest.mark.parametrize("fmt", ["requirements", "environment-yml"])
+def test_a_bundle_folder_whose_path_a_requirements_file_cannot_name_is_said_to_be_the_cause(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path, folder: str, fmt: str
+) -> None:
+    """A bundle folder whose path has `` #`` (pip cuts a comment off a requirements line there) or ``${...}`` (pip
+    replaces it with a variable): its export said ``refused a value of the lock: not a valid find-links location``
+    or named ``<data>: python.packages[0].artifact.index``, values the lock does not hold (the bundle's folder
+    is named in the file). It says the bundle folder's path is the cause and to move or rename the folder, one
+    line, exit 2, nothing written."""
+    _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, tmp_path / folder)
+    lock = tmp_path / folder / "envsnap.lock"
+    if fmt == "environment-yml":  # the bundle's lock with a conda layer, as environment-yml needs
+        from envsnap.model import Conda, CondaPackage
+
+        channel = "https://conda.anaconda.org/conda-forge"
+        python = CondaPackage(
+            "python", "3.11.7", "h1_0", channel=channel, subdir="linux-64", url=f"{channel}/linux-64/python.conda"
+        )
+        conda = Conda(subdir="linux-64", channels=(channel,), packages=(python,))
+        lockfile.dump(dataclasses.replace(lockfile.load(lock), conda=conda), lock)
+    out = tmp_path / "out.txt"
+    result = cli("export", lock, "-f", fmt, "-o", out)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+    assert f"the bundle folder's path {str(tmp_path / folder)!r} holds" in result.err, result.err
+    assert "move or rename the bundle folder" in result.err and "<data>" not in result.err, result.err
+    assert not out.exists()
+    # Given as a folder, the bundle's wheels are named by their file: URLs, which hold any path.
+    if fmt == "requirements":
+        assert cli("export", tmp_path / folder, "-f", fmt, "-o", out).code == 0
+        # The lock's bundle given as --bundle: its wheels named alike.
+        out.unlink()
+        copy = tmp_path / "copy.lock"
+        copy.write_bytes(lock.read_bytes())
+        assert cli("export", copy, "-f", fmt, "--bundle", tmp_path / folder, "-o", out).code == 0
