@@ -60,7 +60,7 @@ def test_templates_are_the_packages_resources() -> None:
     )
     source = Path(_templates.__file__).read_text()
     assert "parents[" not in source and "__file__" not in source and "FileSystemLoader" not in source
-    assert _templates.render("docker/wheels-README.md.j2", kind="tool").strip()
+    assert _templates.render("docker/wheels-README.md.j2", kind="tool", tag="t:1", label_filters=("label=a=b",)).strip()
     for bad in ("../pyproject.toml", "docker/../../README.md", "/etc/passwd", "docker//Dockerfile.j2", "nope.j2"):
         with pytest.raises(jinja2.TemplateNotFound):
             _templates.environment().get_template(bad)
@@ -111,7 +111,7 @@ def test_the_installed_wheel_has_one_version_its_types_and_its_templates(
         "import envsnap, pathlib; from envsnap import _templates; "
         "assert 'site-packages' in envsnap.__file__, envsnap.__file__; "
         "assert not pathlib.Path(envsnap.__file__).parent.joinpath('templates').is_symlink(); "
-        "print(_templates.render('docker/wheels-README.md.j2', kind='tool'))"
+        "print(_templates.render('docker/wheels-README.md.j2', kind='tool', tag='t:1', label_filters=('label=a=b',)))"
     )
     done = subprocess.run(
         [str(built_wheel_venv / "bin" / "python"), "-c", probe],

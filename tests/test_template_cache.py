@@ -24,7 +24,7 @@ def counting(self, source, name=None, *args, **kwargs):
     compiled.append(name)
     return original(self, source, name, *args, **kwargs)
 jinja2.Environment.compile = counting
-out = [_templates.render("docker/wheels-README.md.j2", kind="tool"),
+out = [_templates.render("docker/wheels-README.md.j2", kind="tool", tag="t:1", label_filters=("label=a=b",)),
        _templates.render("conda/explicit.txt.j2", digest="d", filename="f.txt", pip=["x==1"], unlisted=[],
                          subdir="linux-64", lines=["https://e.org/a-1-0.conda"])]
 print(json.dumps({"compiled": compiled, "out": out}))
