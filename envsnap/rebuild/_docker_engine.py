@@ -471,13 +471,9 @@ def image_id_of(client: docker.DockerClient, reference: str) -> str:
         return ""
 
 
-def label_of(client: docker.DockerClient, image_id: str, key: str) -> str:
-    """The value of the image's label ``key``; "" when it has none (or the engine cannot say)."""
-    try:
-        labels = (client.api.inspect_image(image_id).get("Config") or {}).get("Labels") or {}
-    except Exception:
-        return ""
-    return str(labels.get(key) or "")
+def _labels(client: docker.DockerClient, image_id: str) -> dict[str, str]:
+    """The image's labels ({} when it has none; an engine error is the caller's)."""
+    return (client.api.inspect_image(image_id).get("Config") or {}).get("Labels") or {}
 
 
 def built_by_envsnap(client: docker.DockerClient, image_id: str) -> bool:
@@ -485,7 +481,7 @@ def built_by_envsnap(client: docker.DockerClient, image_id: str) -> bool:
     last step is the Dockerfile's last (the final image) or the installer stage's. An image built FROM one of
     envsnap's carries the same labels, but steps of its own after them: it is the user's."""
     try:
-        labels = (client.api.inspect_image(image_id).get("Config") or {}).get("Labels") or {}
+        labels = _labels(client, image_id)
         history = client.api.history(image_id)
     except Exception:
         return False
@@ -510,11 +506,16 @@ def remove_replaced(client: docker.DockerClient, previous: str, tag: str) -> str
     return f"removed {previous}, the image envsnap built as {tag} before, now untagged"
 
 
-def dangling_images(client: docker.DockerClient, label: str = LABEL_DIGEST) -> list[tuple[str, int]]:
+def dangling_images(client: docker.DockerClient, label: str = LABEL_DIGEST) -> list[tuple[str, int, str]]:
     """The untagged images envsnap built (``built_by_envsnap``) carrying ``label`` (a key, or ``key=value``), with
-    their sizes: a replaced rebuild's kept by a container since gone, a hand build's installer stage."""
+    their sizes and lock content digests (the listing's labels): a replaced rebuild's kept by a container since
+    gone, a hand build's installer stage."""
     found = client.api.images(filters={"dangling": True, "label": label})
-    return [(str(i["Id"]), int(i.get("Size") or 0)) for i in found if built_by_envsnap(client, str(i["Id"]))]
+    return [
+        (str(i["Id"]), int(i.get("Size") or 0), str((i.get("Labels") or {}).get(LABEL_DIGEST) or ""))
+        for i in found
+        if built_by_envsnap(client, str(i["Id"]))
+    ]
 
 
 def remove_untagged(client: docker.DockerClient, image_id: str) -> str:

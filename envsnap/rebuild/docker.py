@@ -1280,8 +1280,8 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
     listed = _docker_engine.dangling_images(client)
     # Read after the listing: a listed image's rebuild marked itself before it built, so is seen if still running.
     building = _being_built()
-    for image, size in listed:
-        if _docker_engine.label_of(client, image, LABEL_DIGEST) in building:
+    for image, size, digest in listed:
+        if digest in building:
             why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"
         else:
             why = _docker_engine.remove_untagged(client, image) if remove else ""
