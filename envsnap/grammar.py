@@ -431,6 +431,19 @@ def shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
+def is_pth_file_entry(text: str) -> bool:
+    """One module file of a ``.pth`` folder as the lock lists it (``python.pth_folders.files``): ``PATH SIZE
+    SHA256`` (``PATH - unreadable`` for one that could not be read), ``PATH`` a relative path of plain names ending
+    ``.py``, ``.so`` or ``.pyd`` (it may hold spaces: the two fields after it do not)."""
+    path, _, rest = text.rpartition(" ")
+    path, _, size = path.rpartition(" ")
+    if (size, rest) != ("-", "unreadable"):
+        digits = size.isascii() and size.isdigit() and (size == "0" or not size.startswith("0"))
+        if not (digits and int(size) <= MAX_FILE_SIZE and is_sha256_hex(rest)):
+            return False
+    return path.endswith((".py", ".so", ".pyd")) and is_relative_path(path) and is_line(path)
+
+
 def is_relative_path(text: str) -> bool:
     """A path inside a folder (``wheels/a.whl``): '/'-separated plain base names, so never absolute, never
     ``..``, never hidden, no control characters; bounded."""

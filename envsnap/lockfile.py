@@ -1316,7 +1316,12 @@ RULES: dict[type, dict[str, Rule]] = {
         "executable": _s(grammar.is_relative_path, "path relative to the environment (bin/python3)"),
         "system_package": _s(grammar.is_system_name, "system package name"),
     },
-    PthFolder: {"pth": _line(), "folder": _line(), "digest": _DIGEST},
+    PthFolder: {
+        "pth": _line(),
+        "folder": _line(),
+        "digest": _DIGEST,
+        "files": _s(grammar.is_pth_file_entry, "module file (PATH SIZE SHA256: a relative .py, .so or .pyd path)"),
+    },
     SystemPackage: {
         "name": _s(grammar.is_system_name, "system package name", empty=False),
         "version": _s(grammar.is_system_version, "system package version"),

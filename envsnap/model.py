@@ -186,6 +186,9 @@ class PthFolder:
     # ``sha256:`` of its module files (``probes.python.pth_folder_digest``); "" where not recorded (over the limits,
     # or a lock written before it): compared by path alone.
     digest: str = field(default="", metadata={"sparse": True})
+    # Its module files, ``PATH SIZE SHA256`` each, sorted (``probes.python.pth_folder_listing``), which give the
+    # digest: verify names the first that changed. Empty where the digest is, or a name is not one the lock takes.
+    files: tuple[str, ...] = field(default=(), metadata={"sparse": True})
 
 
 @frozen

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _lockcache, _tools, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
-from ..model import PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
+from ..model import PthFolder, PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
 from ..platforms import debian_upstream, interpreter_debs, major_minor
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
@@ -517,15 +517,16 @@ def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     the limits, or not listed): it was not compared. A lock without the digest is compared by path, as before."""
     from .. import grammar
 
-    here = {entry.folder: entry.digest for entry in actual.python.pth_folders}
+    here = {entry.folder: entry for entry in actual.python.pth_folders}
     out = []
     for entry in lock.python.pth_folders:
-        now = here.get(entry.folder)
+        found = here.get(entry.folder)
+        now = None if found is None else found.digest
         if not entry.digest or now is None or now == entry.digest:
             continue
         said = f"the modules in {entry.folder} (from {entry.pth})"
-        if now:
-            note = f"{said} differ from the capture's: {PTH_SAME}"
+        if now and found is not None:
+            note = f"{said} differ from the capture's: {_pth_files_changed(entry, found)}"
             out.append(Difference(MISMATCH, "python", ".pth", "imports", note=grammar.strip_control(note)))
         else:
             note = f"{said} were not compared: the folder is over the limits of its digest here, or cannot be listed"
@@ -534,6 +535,26 @@ def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
 
 
 PTH_SAME = "the folder's .py and extension module files (names, sizes, sha256) are not those the lock records"
+
+
+def _pth_files_changed(recorded: PthFolder, here: PthFolder) -> str:
+    """How many of a ``.pth`` folder's module files changed since the capture and the first of them, sorted by path
+    (``2 module files changed, the first pkg/__init__.py (modified)``), from the lock's ``files`` where they give
+    its digest (the lock is untrusted: another list would name a file that did not change); ``PTH_SAME`` where the
+    lock lists none (older, or a name it does not take) or the folder here none."""
+    from ..probes.python import pth_listing_digest
+
+    if not (recorded.files and here.files) or pth_listing_digest(recorded.files) != recorded.digest:
+        return PTH_SAME
+    was = {e.rsplit(" ", 2)[0]: e for e in recorded.files}
+    now = {e.rsplit(" ", 2)[0]: e for e in here.files}
+    changed = sorted(path for path in was.keys() | now.keys() if was.get(path) != now.get(path))
+    if not changed:
+        return PTH_SAME
+    first = changed[0]
+    how = "added" if first not in was else "removed" if first not in now else "modified"
+    count = f"{len(changed)} module file{'s' if len(changed) > 1 else ''} changed"
+    return f"{count}, the first {first} ({how})"
 
 
 def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Captured | None) -> list[Difference]:

@@ -105,7 +105,8 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
     warnings += [f"python: {info.name}: {note}" for info in raw.packages if (note := files_gone_note(info))]
     warnings += [f"python: .pth: {pth_folder_note(pth, folder, redact)}" for pth, folder in added]
-    digests = {folder: pth_folder_digest(folder) for _, folder in added}
+    listings = {folder: pth_folder_listing(folder) for _, folder in added}
+    digests = {folder: "" if listing is None else pth_listing_digest(listing) for folder, listing in listings.items()}
     over = [grammar.strip_control(redact.path(folder)) for folder, digest in digests.items() if not digest]
     warnings += [f"python: .pth: {folder} {PTH_OVER}" for folder in over]
     for info in raw.packages:
@@ -132,10 +133,21 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
         executable=_relative(raw.executable, raw.prefix),
         packages=tuple(packages),
         pth_folders=tuple(
-            PthFolder(*pth_folder_shown(pth, folder, redact), digest=digests[folder]) for pth, folder in added
+            PthFolder(
+                *pth_folder_shown(pth, folder, redact), digest=digests[folder], files=_pth_files(listings[folder])
+            )
+            for pth, folder in added
         ),
     )
     return env, sorted(warnings)
+
+
+def _pth_files(listing: tuple[str, ...] | None) -> tuple[str, ...]:
+    """``listing`` as the lock records it (``python.pth_folders.files``): none where one entry is not what the lock
+    loader takes (a hidden or oddly named file), which would leave the lock unreadable; its digest still stands."""
+    from .. import grammar
+
+    return listing if listing is not None and all(grammar.is_pth_file_entry(e) for e in listing) else ()
 
 
 def _checked_subdirectory(package: PythonPackage, redact: PathRedactor) -> tuple[PythonPackage, str]:
@@ -529,19 +541,39 @@ def pth_folder_files(folder: str) -> tuple[list[tuple[str, str]], list[str]] | N
 
 
 def pth_folder_digest(folder: str) -> str:
-    """``sha256:`` of the module files ``folder`` holds (``pth_folder_files``): one line of each one's path from
-    the folder, its size and its sha256, sorted; ``""`` where ``pth_folder_files`` gives none (over the limits, or
-    not listed): that folder is compared by path alone, as before the digest. A file that cannot be read is a line
-    without its hash, so it differs from the one read."""
+    """``sha256:`` of the module files ``folder`` holds (``pth_folder_listing``); ``""`` where it gives none (over
+    the limits, or not listed): that folder is compared by path alone, as before the digest."""
+    listing = pth_folder_listing(folder)
+    return "" if listing is None else pth_listing_digest(listing)
+
+
+def pth_folder_listing(folder: str) -> tuple[str, ...] | None:
+    """The module files ``folder`` holds (``pth_folder_files``), one entry each, sorted by path: ``PATH SIZE SHA256``
+    (``PATH`` from the folder, ``/``-separated), or ``PATH - unreadable`` for a file that cannot be read, so it
+    differs from the one read; ``None`` where ``pth_folder_files`` gives none (over the limits, or not listed). The
+    lock records it (``python.pth_folders.files``) for verify to name the first file that changed."""
     from .._defaults import sha256_hex
 
     listed = pth_folder_files(folder)
     if listed is None:
-        return ""
-    lines = []
+        return None
+    out = []
     for name, path in listed[0]:
         data = _regular_bytes(path)
-        lines.append(f"{name}\0unreadable\n" if data is None else f"{name}\0{len(data)}\0{sha256_hex(data)}\n")
+        out.append(f"{name} - unreadable" if data is None else f"{name} {len(data)} {sha256_hex(data)}")
+    return tuple(out)
+
+
+def pth_listing_digest(listing: tuple[str, ...]) -> str:
+    """The digest of a ``pth_folder_listing``: one line of each file's path, its size and its sha256
+    (``PATH\\0SIZE\\0SHA256``, or ``PATH\\0unreadable``), in its order, and the sha256 of their UTF-8 text. Verify
+    takes a lock's ``files`` only where they give its ``digest``."""
+    from .._defaults import sha256_hex
+
+    lines = []
+    for entry in listing:
+        name, size, sha = entry.rsplit(" ", 2)
+        lines.append(f"{name}\0unreadable\n" if sha == "unreadable" else f"{name}\0{size}\0{sha}\n")
     return "sha256:" + sha256_hex("".join(lines).encode("utf-8", "surrogateescape"))
 
 

@@ -24,6 +24,7 @@ from envsnap.model import (
     Gpu,
     Hardware,
     Nvidia,
+    PthFolder,
     PythonPackage,
     Snapshot,
     Source,
@@ -681,9 +682,74 @@ def test_a_module_edited_in_a_pth_folder_since_the_capture_is_a_mismatch(
     assert (found["severity"], found["area"], found["what"]) == ("mismatch", "python", "imports")
     assert found["note"].startswith(f"the modules in {mods} (from {{prefix}}/"), found
     assert found["note"].endswith(
-        "/mods.pth) differ from the capture's: the folder's .py and extension module files (names, sizes, sha256) "
-        "are not those the lock records"
+        "/mods.pth) differ from the capture's: 1 module file changed, the first pkg/__init__.py (modified)"
     ), found
+
+
+def test_verify_names_the_first_changed_module_file_of_a_pth_folder_and_how_many_changed(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """A research repo put on ``sys.path`` by a ``.pth`` file changed since the capture: verify said the folder's
+    modules differ, not which file. The lock lists the folder's module files (``python.pth_folders.files``): verify
+    names the first changed one, sorted by path, and how many changed, in its text and ``--json`` output."""
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    (mods / "pkg" / "__init__.py").write_text("Y = 2\n")
+    (mods / "zz.py").write_text("Z = 1\n")
+    result = cli("verify", "--json", "--python", python, lock)
+    assert result.code == 3, result
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    assert found["severity"] == "mismatch"
+    assert found["note"].endswith(
+        "/mods.pth) differ from the capture's: 2 module files changed, the first pkg/__init__.py (modified)"
+    ), found
+    (mods / "helper.py").unlink()
+    text = cli("verify", "--python", python, lock)
+    assert text.code == 3, text
+    assert "differ from the capture's: 3 module files changed, the first helper.py (removed)" in text.out, text
+
+
+def test_a_pth_folder_whose_listed_files_do_not_give_its_digest_is_named_as_changed_without_a_file(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """The lock is untrusted: a file list that does not give the folder's digest is not used to name a file."""
+    python, mods = _venv_with_pth_folder(tmp_path, make_venv)
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    captured = lockfile.load(lock)
+    [entry] = captured.python.pth_folders
+    assert entry.files[0].startswith("helper.py 6 ") and f'"{entry.files[0]}",' in lock.read_text()
+    entries = (dataclasses.replace(entry, files=("helper2.py" + entry.files[0][9:], *entry.files[1:])),)
+    lockfile.dump(dataclasses.replace(captured, python=dataclasses.replace(captured.python, pth_folders=entries)), lock)
+    (mods / "pkg" / "__init__.py").write_text("Y = 2\n")
+    result = cli("verify", "--json", "--python", python, lock)
+    assert result.code == 3, result
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    assert found["note"].endswith(
+        "differ from the capture's: the folder's .py and extension module files (names, sizes, sha256) are not "
+        "those the lock records"
+    ), found
+
+
+@pytest.mark.parametrize(
+    "entry", ["../up.py 1 " + "0" * 64, "/abs.py 1 " + "0" * 64, "data.txt 1 " + "0" * 64, "helper.py 1 nothex"]
+)
+def test_a_pth_folder_file_the_lock_cannot_stand_for_is_refused_on_load(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], entry: str
+) -> None:
+    """``python.pth_folders.files`` is checked at the boundary: a path out of the folder, not a module, or no sha256
+    is one line naming the field, exit 2."""
+    python = make_venv(tmp_path / "venv")
+    lock = tmp_path / "envsnap.lock"
+    folder = PthFolder("{prefix}/mods.pth", "/data/mods", digest="sha256:" + "0" * 64, files=(entry,))
+    snapshot = sample_lock()
+    lockfile.dump(
+        dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, pth_folders=(folder,))), lock
+    )
+    result = cli("verify", "--python", python, lock)
+    assert result.code == 2, result
+    assert result.err.count("\n") == 1 and "python.pth_folders[0].files[0]: " in result.err, result
 
 
 def test_a_pth_folder_grown_over_the_digest_s_limits_since_the_capture_is_a_warning(
