@@ -513,23 +513,24 @@ def _pth_folder_changes(lock: Snapshot, actual: Snapshot) -> list[Difference]:
 def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     """A mismatch for each folder the lock's ``python.pth_folders`` records with its digest whose module files here
     differ (``probes.python.pth_folder_digest``): a module edited there changes what ``import`` reads, and verify
-    compared the folder's path alone. A warning where the lock has its digest and the folder here has none (now over
-    the limits, or not listed): it was not compared. A lock without the digest is compared by path, as before."""
+    compared the folder's path alone. A warning where the folder here has none (over the limits, or not listed),
+    whether the lock has one or not: it is not checked, and a capture over the limits, which recorded none, let its
+    drift pass unsaid. A lock without the digest of a folder that has one here (older) is compared by path."""
     from .. import grammar
+    from ..probes.python import PTH_UNCHECKED
 
     here = {entry.folder: entry for entry in actual.python.pth_folders}
     out = []
     for entry in lock.python.pth_folders:
         found = here.get(entry.folder)
-        now = None if found is None else found.digest
-        if not entry.digest or now is None or now == entry.digest:
+        if found is None or (found.digest and found.digest == entry.digest) or (found.digest and not entry.digest):
             continue
         said = f"the modules in {entry.folder} (from {entry.pth})"
-        if now and found is not None:
+        if found.digest:
             note = f"{said} differ from the capture's: {_pth_files_changed(entry, found)}"
             out.append(Difference(MISMATCH, "python", ".pth", "imports", note=grammar.strip_control(note)))
         else:
-            note = f"{said} were not compared: the folder is over the limits of its digest here, or cannot be listed"
+            note = f"{said} {PTH_UNCHECKED}"
             out.append(Difference(WARNING, "python", ".pth", "imports", note=grammar.strip_control(note)))
     return out
 

@@ -495,7 +495,13 @@ def pth_folders(raw: RawPython) -> list[tuple[str, str]]:
 PTH_DIGEST_DEPTH = 4  # package folders below the .pth folder
 PTH_DIGEST_FILES = 2000
 PTH_DIGEST_BYTES = 16 * 1024 * 1024
-PTH_OVER = "holds more than 2,000 module files or 16 MiB of them, or cannot be listed: verify compares it by path alone"
+PTH_LIMITS = f"more than {PTH_DIGEST_FILES:,} module files or {PTH_DIGEST_BYTES >> 20} MiB of them"
+PTH_OVER = f"holds {PTH_LIMITS}, or cannot be listed: verify cannot check its modules, and says so"
+# What verify says of such a folder (``compare.verify``): there is no option or variable to raise the limits.
+PTH_UNCHECKED = (
+    f"are not checked: the folder is too large to be checked ({PTH_LIMITS}, the limits of its digest, which no "
+    "option changes), or cannot be listed"
+)
 # The files whose change changes what ``import`` reads from the folder: sources and extension modules.
 _MODULE_SUFFIXES = (".py", ".so", ".pyd")
 

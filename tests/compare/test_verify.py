@@ -768,9 +768,7 @@ def test_a_pth_folder_grown_over_the_digest_s_limits_since_the_capture_is_a_warn
     [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
     assert found["severity"] == "warning"
     assert found["note"].startswith(f"the modules in {mods} (from {{prefix}}/")
-    assert found["note"].endswith(
-        "/mods.pth) were not compared: the folder is over the limits of its digest here, or cannot be listed"
-    )
+    assert found["note"].endswith(PTH_UNCHECKED)
 
 
 def test_the_capture_and_verify_memos_see_a_module_edited_in_a_pth_folder_s_package(
@@ -814,11 +812,19 @@ def test_a_lock_recording_a_pth_folder_without_its_digest_verifies_by_path(
     assert [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"] == []
 
 
-def test_a_pth_folder_over_the_digest_s_limits_is_said_at_capture_and_verified_by_path(
+PTH_UNCHECKED = (
+    "/mods.pth) are not checked: the folder is too large to be checked (more than 2,000 module files or 16 MiB of "
+    "them, the limits of its digest, which no option changes), or cannot be listed"
+)
+
+
+def test_a_pth_folder_over_the_digest_s_limits_is_said_at_capture_and_said_not_checked_on_verify(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder holding more module files than the digest reads (a large project's source tree) is recorded
-    without it, the capture says it is compared by path alone, and verify after an edit there says identical."""
+    without it and the capture says so; verify after an edit there said identical and nothing of the folder, exit 0
+    with ``--strict`` too: its drift was never seen. Verify says in one line that it is too large to be checked,
+    naming the limits (a warning: ``--strict`` exits 1)."""
     from envsnap.probes import python as python_probe
 
     monkeypatch.setattr(python_probe, "PTH_DIGEST_FILES", 1)
@@ -828,7 +834,15 @@ def test_a_pth_folder_over_the_digest_s_limits_is_said_at_capture_and_verified_b
     assert captured.code == 0 and f"python: .pth: {mods} holds more than 2,000 module files" in captured.err, captured
     assert [e.digest for e in lockfile.load(lock).python.pth_folders] == [""]
     (mods / "helper.py").write_text("X = 2\n")
-    assert cli("verify", "--python", python, "--strict", lock).code == 0
+    result = cli("verify", "--json", "--python", python, lock)
+    assert result.code == 0, result
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    assert found["severity"] == "warning"
+    assert found["note"].startswith(f"the modules in {mods} (from {{prefix}}/"), found
+    assert found["note"].endswith(PTH_UNCHECKED), found
+    text = cli("verify", "--python", python, "--strict", lock)
+    assert text.code == 1, text
+    assert PTH_UNCHECKED in text.out, text
 
 
 def test_files_flag_takes_dpkg_s_md5sums_for_a_file_a_system_package_stripped(
