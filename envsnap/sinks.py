@@ -213,31 +213,39 @@ def requirement_path(text: str) -> str:
 
 def requirement_folder(text: str, *, editable: bool) -> str:
     """A local project's folder as a requirements file's line (conda's ``pip:`` list, which conda hands to pip in a
-    requirements file). ``-e PATH``: an option, whose value pip splits as a shell does (``shlex``), so shell-quoted
-    (``-e './my proj'``). A plain ``PATH``: read to the first word after a space that begins with ``-`` (pip's
+    requirements file). A plain ``PATH``: read to the first word after a space that begins with ``-`` (pip's
     ``break_args_options``) and cut at a ``;`` (a marker), never unquoted, so written as it is (``./my proj``, which
     uv reads alike) where none of that applies. Either way no control character, line separator or ``${NAME}``, no
     ``#`` after a space (pip cuts a comment off before it reads the line), no space at either end (pip strips the
     line) and no backslash at the end (it joins the next line); a space is the one whitespace kept. A folder ending in
-    ``[...]``, which pip reads as extras (``pip_reads_extras``): ``-e`` ends it with a ``/``, which pip and uv read
-    as the folder; a plain path is refused (pip cuts the extras off before it reads the path, whatever follows)."""
+    ``[...]``, which pip reads as extras (``pip_reads_extras``), is refused (pip cuts the extras off before it reads
+    the path, whatever follows).
+
+    ``-e PATH``: an option, whose value pip splits as a shell does (``shlex``) and uv does not (``-e './my proj'``
+    sent uv to the folder ``'./my proj'``): a word that needs no quoting as it is (a ``[...]`` at its end followed
+    by a ``/``, which pip and uv read as the folder), any other folder as its ``file:`` URL, every character but
+    ``/`` and the unreserved ones percent-encoded (``-e file:./my%20proj``), which both read as the folder, relative
+    to the folder they run in, and in which no shell, comment, marker or extras syntax is left."""
     spaces = any(c.isspace() and c != " " for c in text) or text != text.strip() or re.search(r"\s#", text)
     ok = bool(text) and _pip_reads_as_written(text) and not spaces and not text.endswith("\\")
     if editable:
-        folder = grammar.require(ok, "folder for a requirements file", text)
-        return "-e " + _shlex_word(folder + "/" if pip_reads_extras(folder) else folder)
+        folder = grammar.require(bool(text) and _pip_reads_as_written(text), "folder for a requirements file", text)
+        word = folder + "/" if pip_reads_extras(folder) else folder
+        if ok and _shlex_plain(word):
+            return "-e " + word
+        from urllib.parse import quote
+
+        return "-e file:" + ("//" if folder.startswith("/") else "") + quote(folder, safe="/")
     ok = ok and " -" not in text and ";" not in text and not text.startswith("-") and not pip_reads_extras(text)
     return grammar.require(ok, "folder for a requirements file", text)
 
 
-def _shlex_word(text: str) -> str:
-    """``text`` as one word ``shlex.split`` reads back: as it is where it already is one (``./pkgs/café``, which
-    ``shlex.quote`` would quote for being no ASCII), else quoted."""
+def _shlex_plain(text: str) -> bool:
+    """Whether ``shlex.split`` reads ``text`` back as the one word it is, unquoted (``./pkgs/café``)."""
     try:
-        plain = shlex.split(text) == [text]
+        return shlex.split(text) == [text]
     except ValueError:  # an unclosed quote
-        plain = False
-    return text if plain else shlex.quote(text)
+        return False
 
 
 def requirement_location(text: str) -> str:

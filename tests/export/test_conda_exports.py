@@ -302,6 +302,9 @@ def _conda_pip_install(folder: Path, lines: list[str], python: Path, *extra: str
     )
 
 
+_UV_R = ("-r", "condaenv.test.requirements.txt")  # the file _conda_pip_install wrote
+
+
 @pytest.mark.parametrize("editable", [False, True])
 def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
     tmp_path: Path, make_venv: Callable[..., Path], editable: bool
@@ -309,10 +312,11 @@ def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
     """A local project in ``my proj`` (recorded ``file://{project}/my%20proj``, or by its absolute path): the
     requirements export names it in a shell-quoted command, but environment-yml and conda-explicit refused the lock
     ("not a valid path for a requirements file"). conda hands the ``pip:`` lines to pip in a requirements file: a
-    path is read to the first word that begins with ``-`` (so ``./my proj`` as it is), and ``-e``'s value is split
-    as a shell does (so ``-e './my proj'``). Both lines install the folder as conda runs pip; conda-explicit's comment
-    names it the same way."""
-    from testutil import in_tree_project
+    path is read to the first word that begins with ``-`` (so ``./my proj`` as it is). ``-e``'s value pip splits as
+    a shell does, uv not: ``-e './my proj'`` was pip's only (uv looked for the folder ``'./my proj'``), so it is the
+    folder's ``file:`` URL (``-e file:./my%20proj``), which both read. The lines install the folder with pip as conda
+    runs it, and with uv from the same file; conda-explicit's comment names it the same way."""
+    from testutil import in_tree_project, uv_bin
 
     project = tmp_path / "proj"
     in_tree_project(project / "my proj", "spaced", "0.3")
@@ -325,14 +329,35 @@ def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
         source = Source(kind="directory", url=url, editable=editable)
         lock = _with_pip_layer((PythonPackage(name="spaced", version="0.3", installer="pip", source=source),))
         (pip,) = (d["pip"] for d in yaml.safe_load(environment_yml.dumps(lock))["dependencies"] if isinstance(d, dict))
-        assert pip == ([f"-e '{word}'"] if editable else [word]), pip
+        if editable:
+            relative = word.startswith("./")
+            assert pip == [f"-e file:{'./my%20proj' if relative else absolute[len('file:') :]}"], pip
+        else:
+            assert pip == [word], pip
         head = conda_explicit.dumps(lock).split("# platform:")[0]
         if editable or url.startswith("file://{"):
             assert f"#   {pip[0]} (a local project, not a file)\n" in head, head
         python = make_venv(tmp_path / f"venv-{len(url)}")
         result = _conda_pip_install(where, pip, python, "--no-index", "--no-build-isolation")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert next(python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info")).is_dir()
+        (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
+        assert json.loads(record.read_text())["url"] == absolute, record.read_text()
+        uv = uv_bin()
+        if uv is None:
+            continue
+        python = make_venv(tmp_path / f"venv-uv-{len(url)}")
+        # uv reads a relative path from the requirements file's folder, which is where conda writes it.
+        result = subprocess.run(
+            [uv, "pip", "install", "--python", str(python), "--offline", "--no-deps", "--no-build-isolation", *_UV_R],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=where,
+        )
+        assert result.returncode == 0, f"{pip}\n{result.stdout}{result.stderr}"
+        (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
+        assert json.loads(record.read_text())["url"] == absolute, record.read_text()
+        assert json.loads(record.read_text()).get("dir_info", {}).get("editable", False) is editable
 
 
 @pytest.mark.parametrize("folder", ["a[b]", "my proj[x]"])
