@@ -21,7 +21,7 @@ from .. import grammar, sinks
 from .._defaults import LOCK_NAME, install_hint
 from ..errors import NotInstalledError
 from ..model import CondaPackage, PythonPackage, Snapshot
-from . import _conda
+from . import _common, _conda
 from .interface import Exporter, ExportError, require_pinned
 
 FILENAME = "conda-lock.yml"
@@ -74,13 +74,16 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
 def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
     """A git dependency, a local folder or a file by URL as conda-lock's pip solver locks one (``source: {type:
     url}``): the URL ``git+URL@COMMIT`` with the commit as its ``sha256`` (conda-lock's own spelling), the folder's
-    ``file://`` URL and no hash, the file's URL and its sha256 where the lock has one. None for an index package."""
+    ``file://`` URL and no hash, the file's URL and its sha256 where the lock has one. None for an index package.
+    ``conda-lock install`` hands the URL to pip as ``NAME @ URL``: a repository on this machine is
+    ``git+file://localhost/PATH``, as the other exports name it (pip before 24.1 refuses ``git+file:///PATH``)."""
     src = pkg.source
     subdirectory = f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}" if src.subdirectory else ""
     if src.kind == "vcs":
         if not src.vcs or not src.commit_id:
             raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: its {src.vcs or 'VCS'} source names no commit")
-        return f"{src.vcs}+{src.url}@{src.commit_id}{subdirectory}", src.commit_id
+        _absolute(pkg, src.url)  # the project's own repository or one in the home: a label, no URL
+        return _common.pip_vcs_url(src), src.commit_id
     if src.kind == "directory":
         if src.editable:
             # conda-lock locks a folder for pip to install a copy of: the lock's in-place install would be lost.
@@ -105,8 +108,9 @@ def _absolute(pkg: PythonPackage, url: str) -> str:
     """conda-lock.yml holds URLs, which pip gets as they are: a file recorded inside the project or the home
     (``file://{project}/wheels/x.whl``, a label only envsnap reads) has none until ``--absolute-paths``."""
     if _conda.labelled(url):
+        what = "repository" if pkg.source.kind == "vcs" else "file"
         raise ExportError(
-            f"conda-lock: {pkg.name} {pkg.version}: its file is recorded as {url}, which is no URL outside "
+            f"conda-lock: {pkg.name} {pkg.version}: its {what} is recorded as {url}, which is no URL outside "
             "envsnap (conda-lock.yml has no relative paths); export with --absolute-paths"
         )
     return url

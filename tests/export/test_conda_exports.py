@@ -1365,6 +1365,65 @@ def test_conda_lock_writes_a_local_folder_as_conda_lock_locks_one_and_refuses_an
     )
 
 
+def test_conda_lock_names_a_repository_on_this_machine_as_pip_reads_it_and_refuses_a_label(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, make_venv: Callable[..., Path]
+) -> None:
+    """A git package of a repository on this machine was written ``git+file:///PATH@C``, which ``conda-lock install``
+    hands pip as ``NAME @ git+file:///PATH@C``: pip before 24.1 (what ``python -m venv`` seeds on 3.11 and 3.12)
+    refuses it ("Invalid requirement"). It is ``git+file://localhost/PATH@C``, as the other exports name it, which
+    conda-lock parses, pip installs and envsnap's import reads back as the same repository. One the lock names by a
+    label (the project's own repository ``file://{project}``, one in the home ``file://~/...``) was written as it is,
+    ``git+file://~/repos/own@C`` (exit 0), which no pip, git or stranger reads, or refused as "not a valid URL": it is
+    refused, one line saying to export with ``--absolute-paths``, nothing written, and written by its path with it."""
+    from conda_lock.conda_lock import _render_lockfile_for_install
+    from testutil import in_tree_project
+
+    home, project = tmp_path / "home", tmp_path / "proj"
+    monkeypatch.setenv("HOME", str(home))
+    in_tree_project(home / "repos" / "own", "own", "0.2")
+    git = ["git", "-C", str(home / "repos" / "own"), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    repo = (home / "repos" / "own").resolve()
+    for url in (repo.as_uri(), "file://~/repos/own", "file://{project}"):
+        source = Source(kind="vcs", url=url, vcs="git", commit_id=commit)
+        lock = _all_md5(_with_pip_layer((PythonPackage(name="own", version="0.2", installer="pip", source=source),)))
+        project.mkdir(exist_ok=True)
+        lockfile.dump(lock, project / "envsnap.lock")
+        out = tmp_path / "conda-lock.yml"
+        result = cli("export", project / "envsnap.lock", "-f", "conda-lock", "-o", out, "--no-pin")
+        if url.startswith("file://~") or url.startswith("file://{"):
+            assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+            assert "conda-lock: own 0.2:" in result.err and "--absolute-paths" in result.err, result.err
+            assert not out.exists()
+            if url.startswith("file://{"):
+                continue  # the project is no repository: its path is written below for the home's
+            result = cli(
+                "export", project / "envsnap.lock", "-f", "conda-lock", "-o", out, "--no-pin", "--absolute-paths"
+            )
+        assert result.code == 0, result
+        text = out.read_text()
+        assert "~" not in text and "{project}" not in text, text
+        written = f"git+file://localhost{repo}@{commit}"
+        own = next(p for p in _parse_conda_lock(text, tmp_path / "parsed").package if p.name == "own")
+        assert (own.url, own.source.url, own.hash.sha256) == (written, written, commit)
+        with _render_lockfile_for_install(out, force_platform="linux-64") as rendered:
+            (line,) = [ln[len("# pip ") :] for ln in rendered.read_text().splitlines() if ln.startswith("# pip ")]
+        assert line == f"own @ {written}", line
+        python = make_venv(tmp_path / "venv")
+        install = _conda_pip_install(tmp_path, [line], python, "--no-index", "--no-build-isolation")
+        assert install.returncode == 0, install.stdout + install.stderr
+        assert cli("import", out, "-o", tmp_path / "back.lock").code == 0
+        (back,) = lockfile.load(tmp_path / "back.lock").python.packages
+        # The import records a repository in the home by its label again, as a capture does.
+        assert (back.source.kind, back.source.url, back.source.commit_id) == ("vcs", "file://~/repos/own", commit)
+        for path in (out, tmp_path / "back.lock"):
+            path.unlink()
+        subprocess.run(["rm", "-rf", str(tmp_path / "venv")], check=True)
+
+
 @pytest.mark.parametrize("given", ["lock", "folder"])
 def test_environment_yml_of_a_bundles_lock_names_the_bundles_wheels_not_the_authors_find_links_folder(
     given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
