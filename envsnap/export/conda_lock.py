@@ -93,15 +93,19 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
             )
         return _absolute(pkg, src.url) + subdirectory, ""
     if src.kind == "archive" and src.archive_digest[0] in ("sha256", ""):
-        # conda-lock's ``url`` is the file's, its ``source`` the requirement's (``#sha256=`` where it has one).
-        return _absolute(pkg, src.url), src.archive_digest[1]
+        # conda-lock's ``url`` is the file's, its ``source`` the requirement's (``#sha256=`` where it has one); the
+        # folder pip built in the archive rides along as a folder's does (without it pip built the archive's root).
+        return _absolute(pkg, src.url) + subdirectory, src.archive_digest[1]
     return None
 
 
 def _source_url(pkg: PythonPackage, url: str, sha256: str) -> str:
     """The requirement conda-lock install hands pip for a direct reference: a file's URL with its ``#sha256=`` (pip
-    checks it), a git commit's or a folder's URL as it is."""
-    return f"{url}#sha256={sha256}" if pkg.source.kind == "archive" and sha256 else url
+    checks it) before its ``subdirectory=``, a git commit's or a folder's URL as it is."""
+    if pkg.source.kind != "archive" or not sha256:
+        return url
+    base, _, fragment = url.partition("#")
+    return f"{base}#sha256={sha256}" + (f"&{fragment}" if fragment else "")
 
 
 def _absolute(pkg: PythonPackage, url: str) -> str:

@@ -1424,6 +1424,44 @@ def test_conda_lock_names_a_repository_on_this_machine_as_pip_reads_it_and_refus
         subprocess.run(["rm", "-rf", str(tmp_path / "venv")], check=True)
 
 
+def test_conda_lock_keeps_the_folder_an_archive_was_built_from(
+    tmp_path: Path, cli: Callable[..., Any], make_venv: Callable[..., Path]
+) -> None:
+    """A project pip built from a folder inside an archive (``pip install 'URL#subdirectory=pkg'``, recorded as the
+    archive source's ``subdirectory``) was written as the archive alone: ``conda-lock install`` had pip build the
+    archive's root, which holds no project, and the import read it back without its folder. The folder rides along
+    as it does for a git commit or a folder (``#subdirectory=pkg`` in ``url``; ``#sha256=HEX&subdirectory=pkg`` in
+    ``source``, which conda-lock hands pip): conda-lock parses it, pip installs the project from that folder and the
+    import gives back the same source."""
+    import tarfile
+
+    from conda_lock.conda_lock import _render_lockfile_for_install
+    from testutil import in_tree_project
+
+    in_tree_project(tmp_path / "tree" / "arc-1.0" / "pkg", "arc", "1.0")
+    archive = tmp_path / "arc-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "tree" / "arc-1.0", arcname="arc-1.0")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    source = Source(kind="archive", url=archive.as_uri(), archive_hash=f"sha256={digest}", subdirectory="pkg")
+    lock = _all_md5(_with_pip_layer((PythonPackage(name="arc", version="1.0", installer="pip", source=source),)))
+    lockfile.dump(lock, tmp_path / "envsnap.lock")
+    out = tmp_path / "conda-lock.yml"
+    assert cli("export", tmp_path / "envsnap.lock", "-f", "conda-lock", "-o", out, "--no-pin").code == 0
+    arc = next(p for p in _parse_conda_lock(out.read_text(), tmp_path / "parsed").package if p.name == "arc")
+    assert (arc.url, arc.hash.sha256) == (f"{archive.as_uri()}#subdirectory=pkg", digest)
+    assert arc.source.url == f"{archive.as_uri()}#sha256={digest}&subdirectory=pkg"
+    with _render_lockfile_for_install(out, force_platform="linux-64") as rendered:
+        (line,) = [ln[len("# pip ") :] for ln in rendered.read_text().splitlines() if ln.startswith("# pip ")]
+    python = make_venv(tmp_path / "venv")
+    install = _conda_pip_install(tmp_path, [line], python, "--no-index", "--no-build-isolation")
+    assert install.returncode == 0, line + "\n" + install.stdout + install.stderr
+    assert next(python.parent.parent.glob("lib/python*/site-packages/arc-1.0.dist-info")).is_dir()
+    assert cli("import", out, "-o", tmp_path / "back.lock").code == 0
+    (back,) = lockfile.load(tmp_path / "back.lock").python.packages
+    assert back.source == source, back.source
+
+
 @pytest.mark.parametrize("given", ["lock", "folder"])
 def test_environment_yml_of_a_bundles_lock_names_the_bundles_wheels_not_the_authors_find_links_folder(
     given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
