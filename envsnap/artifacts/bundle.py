@@ -955,6 +955,13 @@ class BundleCacheError(BundleError, UsageError):
     exit_code = 2
 
 
+class LostBundleWheelError(BundleError, UsageError):
+    """A lock's wheel that only the bundle it was rebuilt from holds (``from_a_bundle_wheel``), and nothing here
+    does: the reader is to say where it is (a find-links folder), exit 2 before anything is fetched."""
+
+    exit_code = 2
+
+
 def download_cache(given: Path | None) -> Path:
     """The download cache (``--cache-dir``, else the default one), made when missing; ``BundleCacheError``
     naming it and the fix when it cannot be (``$XDG_CACHE_HOME`` names a file, a missing home)."""
@@ -1448,6 +1455,7 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
     pinner = Pinner(config, cache, allow_urls=opts.allow_urls, offline=opts.offline)
     pinner.project_dir = opts.project_dir  # a pinned file inside the project: file://{project}/wheels/x.whl
     pinner.fetcher.collect_hints = True  # a 401's remedy is said once per index, after the list of problems
+    _refuse_lost_bundle_wheels(lock, root, pinner)
     try:
         _refuse_lock_urls(lock, root, pinner, opts)
     except FetchRefusedError as exc:
@@ -1911,10 +1919,11 @@ def _bundle_one(
                 say(_taken(came, art.filename))
                 return pkg, BundleEntry(pkg.name, pkg.version, art.filename, came, art.rebuilt)
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, "present", art.rebuilt)
-        if art.rebuilt and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
+        kept = from_a_bundle_wheel(pkg)  # no source to build it from: the file, where this machine holds it
+        if art.rebuilt and not kept and not cached_path(pinner.cache_dir, art.sha256, art.filename).is_file():
             pkg = dataclasses.replace(pkg, artifact=None)  # its wheel is gone: build it again below
         else:
-            came = fetch_wheel(art, dest, pinner, offline=opts.offline)
+            came = fetch_wheel(art, dest, pinner, offline=opts.offline or kept)
             say(_taken(came, art.filename))
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, came, art.rebuilt)
     # --offline builds from what is here: the source on this machine (precheck refused a git URL that is not), the
@@ -2249,6 +2258,41 @@ def readme_origin(pkg: PythonPackage) -> tuple[str, str, str]:
         if path.startswith(label + "/"):
             return before, path[len(label) + 1 :], f" in {place}"
     return before, path, ""
+
+
+def from_a_bundle_wheel(pkg: PythonPackage) -> bool:
+    """A package a capture recorded as installed from a bundle's wheel (a venv rebuilt from a bundle archive whose
+    source no place on that machine held): ``rebuilt``, with no URL, an index install otherwise. No index has it
+    and there is nothing to build it from: bundle takes the file where it is by its name and sha256 (the bundle's
+    wheels folder as find-links, the download cache)."""
+    art = pkg.artifact
+    return (
+        art is not None
+        and art.rebuilt
+        and not art.url
+        and bool(art.filename)
+        and pkg.source.kind == "index"
+        and not pkg.conda_layer
+    )
+
+
+def _refuse_lost_bundle_wheels(lock: Snapshot, root: Path, pinner: Pinner) -> None:
+    """``UsageError`` (exit 2, before anything is fetched) naming each package installed from a bundle's wheel
+    (``from_a_bundle_wheel``) that neither this bundle, the download cache nor a configured find-links folder or
+    index holds: no index has such a wheel, and pinning it by name failed with a line about uv's --find-links."""
+    lost = [
+        f"{package_label(pkg)}: installed from {art.filename} (sha256 {art.sha256}), a wheel an envsnap bundle built"
+        for pkg in lock.pip_layer()
+        if from_a_bundle_wheel(pkg) and (art := pkg.artifact) is not None
+        if not _in_bundle(root, art) and not pinner.holds(art)
+    ]
+    if lost:
+        more = "" if len(lost) == 1 else f"{len(lost)} problems: "
+        raise LostBundleWheelError(
+            f"nothing was fetched: {more}" + "; ".join(lost) + " (no index has it, and neither the download cache nor "
+            "a configured find-links folder holds it: give the wheels folder of the bundle it was rebuilt from as "
+            "find-links, PIP_FIND_LINKS=DIR/wheels or UV_FIND_LINKS=DIR/wheels, DIR the unpacked bundle)"
+        )
 
 
 def installs_by_file(pkg: PythonPackage) -> bool:

@@ -1634,6 +1634,16 @@ class Pinner:
             )
         return ""
 
+    def holds(self, art: Artifact) -> bool:
+        """Whether ``art``'s file (its name and sha256) is to be had here without its URL: in the download cache,
+        or listed by a configured index or find-links location. Nothing is downloaded."""
+        if not is_sha256_hex(art.sha256):
+            return False
+        if cached_path(self.cache_dir, art.sha256, art.filename).is_file():
+            return True
+        found, _other, _unread = self._refind(self._artifact_file(art))
+        return found is not None
+
     def local_copy(self, art: Artifact) -> Path | None:
         """``art``'s file (by name, checked against its sha256) from a configured find-links folder on this
         machine, in the download cache; None when none holds it. What ``--offline`` takes of a pinned file that

@@ -36,6 +36,9 @@ _INSTALLER_FILES = frozenset(
         "RECORD.p7s",
         "uv_cache.json",
         "uv_build.json",
+        # envsnap's: a venv rebuilt from a bundle archive names the bundle's wheel it installed (its file name and
+        # sha256) where no direct_url.json can name a place (interface.BUNDLE_WHEEL_FILE).
+        "envsnap_bundle.json",
     ]
 )
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
@@ -995,6 +998,11 @@ def _dist_info(
             info["direct_url"] = json.loads(_read_text(os.path.join(dist_dir, "direct_url.json")))
         except ValueError:
             info["warning"] = "direct_url.json is not valid JSON"
+    if "envsnap_bundle.json" in files and "direct_url.json" not in files:
+        try:  # noqa: SIM105 (contextlib is one import more for every probe)
+            info["bundle_wheel"] = json.loads(_read_text(os.path.join(dist_dir, "envsnap_bundle.json")))
+        except ValueError:
+            pass  # not envsnap's: an index install, as without it
     if "RECORD" in files and check_files:
         kept: list[tuple[str, str]] = []
         record_text = _read_text(os.path.join(dist_dir, "RECORD"))

@@ -57,6 +57,12 @@ class RawWarning:
     reason: str
 
 
+# The file a venv rebuilt from a bundle archive holds in a distribution's .dist-info in place of direct_url.json, where
+# no place on the machine holds the wheel's source: ``{"filename": F, "sha256": HEX}``, the bundle's wheel installed
+# (rebuild/venv.py writes it, a capture records it as that wheel: ``probes.python``). ``_pyprobe`` spells it too.
+BUNDLE_WHEEL_FILE = "envsnap_bundle.json"
+
+
 @frozen
 class RawPackage:
     """One distribution as the target probe found it. Paths are absolute: used within one capture, never
@@ -70,6 +76,8 @@ class RawPackage:
     requested: bool = False
     wheel_tags: tuple[str, ...] = ()
     direct_url: object = None  # PEP 610 direct_url.json as read (any JSON: ``source_from_direct_url`` checks it)
+    # ``BUNDLE_WHEEL_FILE`` as read (any JSON: ``probes.python`` checks it), where there is no direct_url.json.
+    bundle_wheel: object = None
     egg_link: str = ""  # a legacy editable install's project folder, as its ``.egg-link`` names it
     record_digest: str = ""
     shared_objects: tuple[str, ...] = ()
@@ -208,6 +216,7 @@ def _package(f: _Fields) -> RawPackage:
         requested=f.flag("requested"),
         wheel_tags=f.texts("wheel_tags"),
         direct_url=f.data.get("direct_url"),
+        bundle_wheel=f.data.get("bundle_wheel"),
         egg_link=f.text("egg_link", ""),
         record_digest=f.text("record_digest", ""),
         shared_objects=f.texts("shared_objects"),

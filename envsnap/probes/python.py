@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from .._privacy import PathRedactor
-    from ..model import PythonEnv, PythonPackage, Source
+    from ..model import Artifact, PythonEnv, PythonPackage, Source
     from .hostlibs import PackageDatabase
 
 PROBE_SCRIPT = Path(PROBE_PATH)  # imports _pyprobe (its byte code): see there
@@ -190,7 +190,37 @@ def _package(info: RawPackage, redact: PathRedactor) -> PythonPackage:
         requires_dist=tuple(map(grammar.strip_terminal, info.requires_dist)),
         requires_python=info.requires_python if grammar.is_requires_python(info.requires_python) else "",
         base_site=info.base_site,
+        artifact=_bundle_wheel(info),
     )
+
+
+def _bundle_wheel(info: RawPackage) -> Artifact | None:
+    """The bundle's wheel a venv rebuilt from a bundle archive names for a distribution whose source no place on
+    that machine holds (``interface.BUNDLE_WHEEL_FILE``): recorded by its file name and sha256, ``rebuilt`` with no
+    URL, so that pin finds it on no index and bundle takes it where it is by that sha256 (a find-links folder, the
+    download cache), and the lock says so; the installed files prove it (RECORD digest). None for any other: a
+    file not of this name and version, or not a wheel, is no claim a capture takes (the distribution is then an
+    index install, as without it)."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    from .. import grammar
+    from ..model import Artifact
+
+    named = info.bundle_wheel
+    if info.direct_url is not None or info.egg_link or not isinstance(named, dict):
+        return None
+    filename, sha256 = named.get("filename"), named.get("sha256")
+    if not (isinstance(filename, str) and isinstance(sha256, str) and grammar.is_sha256_hex(sha256)):
+        return None
+    if not (grammar.is_base_name(filename) and filename.endswith(".whl")):
+        return None
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, ValueError):
+        return None
+    if canonicalize_name(name) != canonicalize_name(info.name) or str(version) != info.version:
+        return None
+    return Artifact(filename=filename, url="", sha256=sha256, rebuilt=True)
 
 
 def reads_checkouts(packages: Iterable[PythonPackage]) -> bool:

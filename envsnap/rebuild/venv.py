@@ -41,6 +41,7 @@ from ..artifacts.bundle import (
     BundleOptions,
     check_made_from,
     fetch_wheel,
+    from_a_bundle_wheel,
     installs_by_file,
     local_source,
     outside_project_notes,
@@ -59,8 +60,9 @@ from ..grammar import (
     is_sha256_hex,
     shown,
 )
-from ..model import PythonPackage, Snapshot
+from ..model import Artifact, PythonPackage, Snapshot
 from ..platforms import major_minor
+from ..probes.interface import BUNDLE_WHEEL_FILE
 from ..probes.pending import PendingProbe
 from ..probes.python import script_interpreter
 from ..probes.target import interpreter_named
@@ -499,6 +501,7 @@ def install_python_layer(
             raise RebuildError(f"{tool} could not install the locked wheels: {_installer_error(res.stderr)}")
     if built and _removed_after(Path(bundle_dir)):
         _record_sources(Path(python_exe), [p for p in packages if p.name in built], project_dir)
+    _name_bundle_wheels(Path(python_exe), [p for p in packages if from_a_bundle_wheel(p)])
     return tool
 
 
@@ -514,8 +517,9 @@ def _record_sources(python_exe: Path, packages: list[PythonPackage], project_dir
     folder's ``dir_info``, the sdist's ``archive_info``), in place of the installed file's URL: that file lay in a
     folder the rebuild removes, so a capture named a path gone once it ended, which pin and bundle cannot read, and
     the commit or the folder was lost (docs/design.md). RECORD's line for the file is written to match; where this
-    machine holds no such source (a label with no project here), the file is removed with its RECORD line: the
-    wheel's URL would name that removed folder."""
+    machine holds no such source (a label with no project here), the file is removed with its RECORD line (the
+    wheel's URL would name that removed folder), and the wheel is named by its file name and sha256 instead
+    (``_name_bundle_wheel``)."""
     import base64
     import hashlib
     import json
@@ -537,15 +541,56 @@ def _record_sources(python_exe: Path, packages: list[PythonPackage], project_dir
         lines = record.read_text("utf-8").splitlines()
         if direct is None:
             # No place here holds the source, and the wheel's folder is gone once the rebuild ends: no URL is true,
-            # so none is written, as for an install by name from a wheel folder (docs/design.md).
+            # so none is written, as for an install by name from a wheel folder (docs/design.md). The wheel is
+            # named instead, by its file name and sha256 (``BUNDLE_WHEEL_FILE``), which a capture records as the
+            # bundle's wheel, so that bundle finds it again where it is (a find-links folder), not on an index.
             found[0].unlink()
             lines = [line for line in lines if not line.startswith(entry + ",")]
-        else:
-            data = (json.dumps(direct, sort_keys=True, separators=(",", ":")) + "\n").encode()
-            found[0].write_bytes(data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            lines = [f"{entry},sha256={digest},{len(data)}" if line.startswith(entry + ",") else line for line in lines]
+            record.write_text("".join(line + "\n" for line in lines), "utf-8")
+            _name_bundle_wheel(found[0].parent, art)
+            continue
+        data = (json.dumps(direct, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        found[0].write_bytes(data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        lines = [f"{entry},sha256={digest},{len(data)}" if line.startswith(entry + ",") else line for line in lines]
         record.write_text("".join(line + "\n" for line in lines), "utf-8")
+
+
+def _name_bundle_wheels(python_exe: Path, packages: list[PythonPackage]) -> None:
+    """Each of ``packages`` (``from_a_bundle_wheel``: a wheel no index has and no source here builds, installed by
+    name from the bundle's wheels folder, so with no direct_url.json) named in its .dist-info by the wheel's file
+    name and sha256 (``_name_bundle_wheel``), so a capture records that wheel again, not an index install."""
+    sites = sorted(python_exe.parent.parent.glob("lib/python*/site-packages"))
+    for pkg in packages:
+        art = pkg.artifact
+        assert art is not None  # from_a_bundle_wheel
+        parts = art.filename.split("-")  # checked as it was found (``join_base_name``): one path component
+        found = [path for site in sites if (path := site / f"{parts[0]}-{parts[1]}.dist-info").is_dir()]
+        if len(found) == 1 and not found[0].is_symlink() and not (found[0] / "direct_url.json").exists():
+            _name_bundle_wheel(found[0], art)
+
+
+def _name_bundle_wheel(dist_info: Path, art: Artifact) -> None:
+    """Write ``BUNDLE_WHEEL_FILE`` into ``dist_info``, naming the bundle's wheel installed there (its file name and
+    sha256), with its RECORD line: where no direct_url.json can name a place, a capture records that wheel
+    (``rebuilt``, no URL), which bundle takes from the bundle's wheels folder given as find-links, not from an
+    index, which has none (docs/design.md). The RECORD digest leaves the file out, as it does direct_url.json."""
+    import base64
+    import hashlib
+    import json
+
+    named = {"filename": art.filename, "sha256": art.sha256}
+    data = (json.dumps(named, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    marker = dist_info / BUNDLE_WHEEL_FILE
+    if marker.is_symlink():
+        return
+    marker.write_bytes(data)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record = dist_info / "RECORD"
+    entry = f"{dist_info.name}/{BUNDLE_WHEEL_FILE}"
+    lines = [line for line in record.read_text("utf-8").splitlines() if not line.startswith(entry + ",")]
+    lines.append(f"{entry},sha256={digest},{len(data)}")
+    record.write_text("".join(line + "\n" for line in lines), "utf-8")
 
 
 def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, object] | None:

@@ -467,3 +467,61 @@ def test_a_venv_rebuilt_from_a_bundle_archive_with_no_project_here_names_no_remo
     made = cli("rebuild", tmp_path / "supplement.tar.gz", "--offline", "--dest", "env2")
     assert made.code == 0, made.err
     assert not list((reviewer / "env2").glob("lib/python*/site-packages/esnptpaper-1.0.dist-info/direct_url.json"))
+
+
+def test_a_capture_of_a_venv_rebuilt_from_a_bundle_archive_with_no_project_here_is_bundled_again_from_its_wheels(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer captures the venv rebuilt from the supplement archive (no project here) and bundles that lock:
+    the venv had no direct_url.json for the project's wheel, so the capture recorded an index install of that
+    version, which no index has, and bundle failed to pin it, naming uv's --find-links (exit 4). The venv records the
+    bundle's wheel (``envsnap_bundle.json``), the capture pins it by name and sha256 (a ``rebuilt`` wheel with no
+    URL), and bundle takes it from a find-links folder that holds it, or says in one line which folder to give
+    (exit 2, nothing made)."""
+    uv = _uv()
+    project = _project(tmp_path / "paper", "esnptpaper", "1.0")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    monkeypatch.chdir(project)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "envsnap.lock").code == 0
+    assert cli("bundle", tmp_path / "envsnap.lock", "-o", tmp_path / "supplement.tar.gz").code == 0
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    with tarfile.open(tmp_path / "supplement.tar.gz") as tar:
+        tar.extractall(reviewer, filter="data")
+    bundled = lockfile.load(reviewer / "supplement" / "envsnap.lock")
+    wheel = bundled.package("esnptpaper")
+    assert wheel is not None and wheel.artifact is not None and wheel.artifact.rebuilt
+    monkeypatch.chdir(reviewer)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    made = cli("rebuild", tmp_path / "supplement.tar.gz", "--offline", "--dest", "env")
+    assert made.code == 0, made.err
+    assert cli("capture", "--python", reviewer / "env" / "bin" / "python", "-o", reviewer / "R.lock").code == 0
+    captured = lockfile.load(reviewer / "R.lock").package("esnptpaper")
+    assert captured is not None and captured.artifact is not None, captured
+    assert (captured.artifact.filename, captured.artifact.sha256) == (wheel.artifact.filename, wheel.artifact.sha256)
+    assert captured.artifact.rebuilt and not captured.artifact.url and captured.source.kind == "index"
+    # Nothing here holds the wheel (a download cache of the reviewer's own): one line naming what to pass.
+    again = cli("bundle", "R.lock", "-o", "again.tar.gz", "--cache-dir", reviewer / "cache")
+    assert again.code == 2 and len(again.err.strip().splitlines()) == 1, again.err
+    assert wheel.artifact.filename in again.err and "PIP_FIND_LINKS=DIR/wheels" in again.err, again.err
+    assert not (reviewer / "again.tar.gz").exists()
+    # The unpacked supplement's wheels folder as find-links: bundled from there.
+    monkeypatch.setenv("PIP_FIND_LINKS", str(reviewer / "supplement" / "wheels"))
+    again = cli("bundle", "R.lock", "-o", "again.tar.gz", "--cache-dir", reviewer / "cache")
+    assert again.code == 0, again.err
+    with tarfile.open(reviewer / "again.tar.gz") as tar:
+        names = tar.getnames()
+    assert f"again/wheels/{wheel.artifact.filename}" in names, names
+    # And round again: the venv rebuilt from that bundle names the same wheel, which a capture records as before.
+    made = cli("rebuild", reviewer / "again.tar.gz", "--offline", "--dest", "env2")
+    assert made.code == 0, made.err
+    assert cli("capture", "--python", reviewer / "env2" / "bin" / "python", "-o", reviewer / "R2.lock").code == 0
+    assert lockfile.load(reviewer / "R2.lock").package("esnptpaper") == captured
