@@ -327,7 +327,10 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
     found no file. Still pinned by name and sha256 (the requirements file's hash check), so the index install the
     lock records; a wheel the bundle does not hold keeps its folder. The bundle is not checked where its lock is
     given (``BUNDLE/envsnap.lock``): a wheels folder or a wheel that is a link (out of the bundle) is
-    ``BadBundleError``, as the bundle's checks refuse one, never named as the bundle's."""
+    ``BadBundleError``, as the bundle's checks refuse one, never named as the bundle's. A wheel the bundle built from a
+    folder or repository of the author's machine (``file://{project}``, the project's own: ``_built_locally``) is
+    named by its file there and sha256 too, as ``with_bundle_wheels`` names it for a bundle folder: written as the
+    project root (``.``), it named the reader's working directory, and a reviewer given the bundle has no project."""
     folder = wheels.absolute()
     packages = []
     for pkg in snapshot.python.packages:
@@ -335,6 +338,10 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
         if art is not None and _in_a_local_folder(pkg) and _bundle_file(wheels, art.filename, art.sha256):
             art = dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=str(folder))
             pkg = dataclasses.replace(pkg, artifact=art)
+        elif art is not None and _built_locally(pkg) and _bundle_file(wheels, art.filename, art.sha256):
+            url = (folder / art.filename).as_uri()
+            source = Source(kind="archive", url=url, archive_hash=f"sha256={art.sha256}")
+            pkg = dataclasses.replace(pkg, source=source, artifact=dataclasses.replace(art, url=url, index=""))
         packages.append(pkg)
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 
@@ -404,7 +411,23 @@ def _bundle_file(wheels: Path, filename: str, sha256: str) -> bool:
 def find_links_folder_packages(snapshot: Snapshot) -> list[PythonPackage]:
     """The packages ``with_bundle_find_links`` finds in the bundle's wheels: those a bundle archive's export cannot
     (its wheels are in a temporary folder only while it is read), and names in the author's folder."""
-    return [pkg for pkg in snapshot.python.packages if _in_a_local_folder(pkg)]
+    return [pkg for pkg in snapshot.python.packages if _in_a_local_folder(pkg) or _built_locally(pkg)]
+
+
+def _built_locally(pkg: PythonPackage) -> bool:
+    """A wheel the bundle built from a folder or a repository of the author's machine (a ``file:`` source: the
+    project's own ``file://{project}``), which a reader of the bundle has only as that wheel."""
+    from .. import grammar
+
+    art, src = pkg.artifact, pkg.source
+    return (
+        art is not None
+        and art.rebuilt
+        and src.kind in ("directory", "vcs")
+        and src.url.startswith(("file:", "git+file:"))
+        and art.filename.endswith(".whl")
+        and grammar.is_base_name(art.filename)
+    )
 
 
 def _in_a_local_folder(pkg: PythonPackage) -> bool:

@@ -1603,3 +1603,56 @@ def test_a_bundles_lock_whose_wheel_was_changed_is_refused_not_named_unhashed(
         "file was changed after bundling)\n",
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("given", ["lock", "folder", "archive"])
+def test_environment_yml_of_a_bundle_names_the_wheel_it_built_from_the_project_not_the_project_root(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A reviewer given the bundle, not the project: the project's own package (``file://{project}``) is the wheel
+    the bundle built, in its ``wheels`` folder. ``export -f environment-yml`` of the bundle's lock or folder wrote
+    it as the project root (``./``, with a note to keep the file there), which the reviewer does not have; it names
+    the bundle's wheel by its path and sha256, as the requirements export of a bundle folder does, and an archive's
+    note names the package, which its folder's export installs from the wheel."""
+    from wheelfiles import build_wheel
+
+    from envsnap.artifacts.bundle import Bundle
+
+    bundle = tmp_path / "supp"
+    (bundle / "wheels").mkdir(parents=True)
+    wheel = build_wheel(bundle / "wheels", "paperproj", "1.0", "paperproj")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pkg = PythonPackage(
+        name="paperproj",
+        version="1.0",
+        installer="pip",
+        source=Source(kind="directory", url="file://{project}"),
+        artifact=Artifact(filename=wheel.name, url="file://{project}", sha256=digest, rebuilt=True),
+    )
+    lockfile.dump(_with_pip_layer((pkg,)), bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out" / "environment.yml"
+    if given == "archive":
+        import tarfile
+
+        with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+            tar.add(bundle, arcname="supp")
+        result = cli("export", "supp.tar.gz", "-f", "environment-yml", "-o", out)
+        assert result.code == 0, result.err
+        assert result.err.splitlines()[-1] == (
+            f"note: {out} names paperproj 1.0 as the lock records them (the author's folder or project), not by the "
+            "bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf supp.tar.gz) and export the "
+            "folder it holds for a file that installs them from its wheels"
+        ), result.err
+        return
+    lock = bundle / "envsnap.lock" if given == "lock" else bundle
+    result = cli("export", lock, "-f", "environment-yml", "-o", out)
+    assert result.code == 0, result.err
+    assert "project root" not in result.err + out.read_text(), result.err + out.read_text()
+    pip = yaml.safe_load(out.read_text())["dependencies"][-1]["pip"]
+    assert f"paperproj @ {(bundle / 'wheels' / wheel.name).as_uri()} --hash=sha256:{digest}" in pip, pip
+    if given == "lock":  # the requirements export of the bundle's lock alike (it wrote the project root, `.`)
+        assert cli("export", lock, "-f", "requirements", "-o", tmp_path / "out" / "req.txt").code == 0
+        text = (tmp_path / "out" / "req.txt").read_text()
+        assert f"paperproj @ {(bundle / 'wheels' / wheel.name).as_uri()}" in text and "project root" not in text, text
