@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 
 from ._defaults import capture_cache_path, existing_capture_cache_file, sha256_hex
 from ._diskfree import free_mib
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 SUFFIX = ".install"
 KEEP = 16  # entries kept: one per lock, bundle and options rebuilt lately
 MAX_BYTES = 4 << 20
+# A lock larger than this (the lock reader's default limit, _readlimits.MAX_INPUT_BYTES) is not fingerprinted.
+MAX_LOCK_BYTES = 16 << 20
 FORMAT = 1
 # Where the installer's command names the venv's interpreter and the requirements file: both differ every run.
 PYTHON_SLOT = "\0python"
@@ -46,8 +49,24 @@ def fingerprint(lock: str, bundle: str) -> tuple[str, list[Any]] | None:
     """The lock's sha256 and every entry of the bundle folder with its identity (type, device, inode, size,
     mtime, ctime), sorted; None when either cannot be read."""
     try:
-        with open(lock, "rb") as handle:
-            digest = sha256_hex(handle.read())
+        # Untrusted, and read before the lock's own checks: a FIFO would block this read for ever and a device
+        # (/dev/zero) never ends. Only a regular file of at most a lock's size limit is fingerprinted; anything
+        # else begins nothing ahead, and the lock's reader refuses it as bad input.
+        fd = os.open(lock, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_LOCK_BYTES:
+                return None
+            chunks, left = [], MAX_LOCK_BYTES + 1
+            while left > 0 and (chunk := os.read(fd, left)):
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > MAX_LOCK_BYTES:
+            return None
+        digest = sha256_hex(data)
         entries = []
         for root, folders, files in os.walk(bundle):
             folders.sort()

@@ -640,6 +640,36 @@ def test_an_imported_duplicate_or_bad_value_is_refused(tmp_path: Path, cli: Call
     one_line_exit_2(cli("import", path, "-o", tmp_path / "out.lock"), "conda package 'zlib' appears twice")
 
 
+def _bounded_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_rebuild_from_a_bundle_folder_refuses_a_fifo_or_device_lock(tmp_path: Path, kind: str) -> None:
+    # rebuild --bundle DIR fingerprints the lock before its checks, to begin the last rebuild's installer: that
+    # read blocked for ever on a FIFO and read /dev/zero until memory ran out (a MemoryError traceback)
+    bundle = tmp_path / "supp"
+    bundle.mkdir()
+    lock = tmp_path / "envsnap.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    target = str(lock) if kind == "fifo" else "/dev/zero"
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rebuild", target, "--bundle", str(bundle), "--dest", str(tmp_path / "env")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        preexec_fn=_bounded_memory,  # the old read of /dev/zero ran until memory ran out: not on a shared machine
+    )
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "env").exists()
+
+
 def test_a_fifo_to_import_is_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "requirements.txt"
     os.mkfifo(fifo)
