@@ -1311,9 +1311,16 @@ def _precheck(lock: Snapshot, opts: BundleOptions, root: Path | None) -> list[tu
         src, art = pkg.source, pkg.artifact
         label = package_label(pkg)
         if art is not None and not hash_only(art):
-            if root is None or not (root / WHEELS / art.filename).is_file():
-                to_fetch += art.size
-            continue
+            here = root is not None and (root / WHEELS / art.filename).is_file()
+            # A wheel a bundle built from a local folder or a git checkout is on no index: where neither this bundle
+            # nor the download cache holds it, ``_bundle_one`` builds it again from that source, which is checked
+            # below as a source with no wheel is, before anything is fetched (a bundle's lock rebuilt without
+            # --bundle downloaded every other wheel first, then failed on the project's).
+            from_source = not here and art.rebuilt and src.kind in ("directory", "vcs")
+            if not (from_source and not _cached_file(art, opts.cache_dir)):
+                if not here:
+                    to_fetch += art.size
+                continue
         if src.kind == "directory":
             try:
                 local_source(pkg, opts.project_dir)
@@ -1386,6 +1393,17 @@ def _names_a_folder_here(pkg: PythonPackage, project_dir: Path | None) -> bool:
         if folder.is_dir():
             return True
     return False
+
+
+def _cached_file(art: Artifact, given: Path | None) -> bool:
+    """Whether the download cache (``--cache-dir``, else the default one) holds ``art``'s file, where ``_bundle_one``
+    takes it from (its sha256 is checked as it is copied)."""
+    from .pin import cached_path
+
+    try:
+        return cached_path(given or cache_dir(ARTIFACTS_CACHE), art.sha256, art.filename).is_file()
+    except (UnsafeInputError, OSError):
+        return False
 
 
 def _cached(pkg: PythonPackage, given: Path | None) -> bool:

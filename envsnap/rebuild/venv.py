@@ -39,6 +39,7 @@ from ..artifacts.bundle import (
     WHEELS,
     Bundle,
     BundleOptions,
+    bundle_holding,
     check_made_from,
     fetch_wheel,
     from_a_bundle_wheel,
@@ -794,7 +795,9 @@ class VenvRebuilder(Rebuilder):
                 lock, BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls)
             )
             if count:
-                raise RebuildError(f"cannot rebuild {count} package(s), nothing was fetched: {line}")
+                raise RebuildError(
+                    f"cannot rebuild {count} package(s), nothing was fetched: {line}{_bundle_remedy(request)}"
+                )
         for pkg in lock.pip_layer():
             art = pkg.artifact
             if art is not None and art.filename:
@@ -1150,6 +1153,18 @@ class _Early(EarlyWork):
         if self._probe is not None:
             self._probe.cancel()
         self._stack.close()
+
+
+def _bundle_remedy(request: RebuildRequest) -> str:
+    """For a lock that is a bundle's (``supp/envsnap.lock``, ``SHA256SUMS`` beside it), rebuilt without ``--bundle``:
+    that bundle holds every file the lock names, the wheels it built from the author's project included, so it is
+    the remedy (not ``--project``, a project the reader of a bundle does not have); "" for any other lock."""
+    folder = bundle_holding(request.lock_path)
+    if folder is None:
+        return ""
+    from ..sinks import shell_word
+
+    return f"; the lock is a bundle's, which holds its wheels: rebuild from it with --bundle {shell_word(folder)}"
 
 
 def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:

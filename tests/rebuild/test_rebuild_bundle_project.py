@@ -1,0 +1,73 @@
+"""A reviewer rebuilds the lock of a bundle without ``--bundle``: the bundle built the author's project into a
+wheel (``file://{project}``), which only the bundle holds. The rebuild downloaded every other wheel, then failed
+saying "run inside the project or name it with --project DIR", a project the reviewer does not have; it says
+before fetching anything that the bundle holds the wheel, and names it (``--bundle DIR``).
+
+Offline: the project's build backend is in the project; the bundle is made with no index.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testutil import in_tree_project, uv_bin
+
+from envsnap import lockfile
+from envsnap.artifacts.bundle import BundleOptions, make_bundle
+from envsnap.probes.capture import capture
+
+
+def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_give_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    project = in_tree_project(tmp_path / "proj", "paperproj", "0.1.0")
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "i"], check=True
+    )
+    env = tmp_path / "author-env"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(env)], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--offline",
+            "--no-config",
+            "--python",
+            str(env / "bin" / "python"),
+            "-e",
+            str(project),
+        ],
+        check=True,
+    )
+    monkeypatch.chdir(project)
+    lock = lockfile.dump(capture(str(env / "bin" / "python")), tmp_path / "envsnap.lock")
+    supp = tmp_path / "supp"
+    make_bundle(lockfile.load(lock), supp, BundleOptions(project_dir=project, cache_dir=tmp_path / "author-cache"))
+    assert (supp / "wheels" / "paperproj-0.1.0-py3-none-any.whl").is_file()
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    monkeypatch.chdir(reviewer)  # no project here, and no cache that holds the project's wheel
+    result = cli("rebuild", supp / "envsnap.lock", "--dest", reviewer / "env")
+    errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
+    assert result.code == 4 and len(errors) == 1, result
+    assert "nothing was fetched" in errors[0] and "paperproj 0.1.0" in errors[0], result.err
+    assert errors[0].endswith(f"rebuild from it with --bundle {supp}"), result.err
+    assert "pinning and downloading" not in result.err, result.err  # checked before any wheel is fetched
+    assert not (reviewer / "env").exists()
+    # Given the bundle, it rebuilds from it.
+    done = cli("rebuild", supp / "envsnap.lock", "--bundle", supp, "--offline", "--dest", reviewer / "env")
+    assert done.code == 0, done
