@@ -81,6 +81,25 @@ def test_bad_input_is_one_line_and_exit_2(cli: Callable[..., object], args: list
     assert message in res.err and "Traceback" not in res.err  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        # A newcomer's first command: the line named the missing COMMAND, and neither the commands nor where to see them
+        ([], "envsnap: error: the following arguments are required: COMMAND (see envsnap --help)"),
+        (["check"], "envsnap: error: the following arguments are required: LOCK (see envsnap check --help)"),
+        (["capture", "--bogus"], "envsnap: error: unrecognized arguments: --bogus (see envsnap capture --help)"),
+        (["fleet"], "envsnap: error: the following arguments are required: SUBCOMMAND (see envsnap fleet --help)"),
+        (["fleet", "check"], "the following arguments are required: LOCK (see envsnap fleet check --help)"),
+        (["diff", "a.lock"], "envsnap: error: the following arguments are required: B (see envsnap diff --help)"),
+    ],
+)
+def test_a_usage_error_says_where_the_usage_is(cli: Callable[..., object], args: list[str], line: str) -> None:
+    res = cli(*args)
+    assert res.code == 2 and res.out == "", res  # type: ignore[attr-defined]
+    [said] = res.err.splitlines()  # type: ignore[attr-defined]
+    assert said.endswith(line) and said.startswith("envsnap: error: "), said
+
+
 def test_an_interpreter_given_to_prefix_says_to_pass_the_folder(cli: Callable[..., object], tmp_path: Path) -> None:
     """``--prefix ENV/bin/python``: "no such directory", of a path that exists. Now the error says it is a file,
     names the environment's folder for --prefix, and sends the interpreter to --python."""

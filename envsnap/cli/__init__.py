@@ -146,6 +146,11 @@ def help_width() -> int:
     return columns - 2
 
 
+# argparse's errors for an argument missing or not known (its own words, as it writes them), which name no option's
+# value: they end with the --help that lists the arguments.
+_USAGE_ERRORS = ("the following arguments are required:", "unrecognized arguments:")
+
+
 def _parser_class() -> type[argparse.ArgumentParser]:
     """envsnap's ArgumentParser; argparse is imported only when a command line is parsed (not for ``--version``)."""
     import argparse
@@ -165,6 +170,11 @@ def _parser_class() -> type[argparse.ArgumentParser]:
             super().__init__(*args, **kwargs)
 
         def error(self, message: str) -> None:  # type: ignore[override]
+            # One line, as every error is (no usage block). A missing or unknown argument ends with where the usage
+            # is: a bare `envsnap` said only "the following arguments are required: COMMAND", naming neither the
+            # commands nor --help. A bad value says what it expects already, and stays as it was.
+            if message.startswith(_USAGE_ERRORS):
+                message += f" (see {getattr(self, 'help_for', self.prog)} --help)"
             self.exit(EXIT_BAD_INPUT, f"envsnap: error: {message}\n")
 
     return Parser
@@ -247,6 +257,10 @@ def build_parser(command: str | None = None, *, shallow: bool = False) -> argpar
     else:
         for module in command_modules(command):
             module.register(sub)
+        if command is not None:
+            # What is left over once the command's parser is done (``unrecognized arguments``) is the top-level
+            # parser's to report: the command's --help lists its options.
+            parser.help_for = f"envsnap {command}"  # type: ignore[attr-defined]
     return parser
 
 
