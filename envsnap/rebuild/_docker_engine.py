@@ -502,7 +502,10 @@ def remove_replaced(client: docker.DockerClient, previous: str, tag: str) -> str
         return ""
     why = remove_untagged(client, previous)
     if why:  # in use: the image stays, and the user is told how to go on
-        return f"kept the image {tag} named before, {previous}, now untagged: {why} (envsnap clean --images)"
+        return (
+            f"kept the image {tag} named before, {previous}, now untagged: {why} "
+            "(`envsnap clean --images` removes it once no container uses it)"
+        )
     return f"removed {previous}, the image envsnap built as {tag} before, now untagged"
 
 
@@ -524,8 +527,29 @@ def remove_untagged(client: docker.DockerClient, image_id: str) -> str:
     try:
         client.api.remove_image(image_id, force=False, noprune=False)
     except Exception as exc:
-        return short(exc)
+        # The engine's refusal names the container by a short id, after the request's URL: the containers by name.
+        explained = str(getattr(exc, "explanation", "") or "").strip().splitlines()
+        return users_of(client, image_id) or (explained[0][:300] if explained else short(exc))
     return ""
+
+
+def users_of(client: docker.DockerClient, image_id: str) -> str:
+    """Why ``image_id`` cannot be removed when containers use it: "the stopped container NAME uses it" (at most
+    three named), "" when none does or the engine cannot say."""
+    try:
+        found = [c for c in client.api.containers(all=True) if c.get("ImageID") == image_id]
+    except Exception:
+        return ""
+    if not found:
+        return ""
+
+    def named(container: dict[str, Any]) -> str:
+        state = "running" if container.get("State") == "running" else "stopped"
+        name = str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
+        return f"{state} container {name}"
+
+    shown = ", ".join(map(named, found[:3])) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    return f"the {shown} {'uses' if len(found) == 1 else 'use'} it"
 
 
 def _image_file(reference: str) -> str:

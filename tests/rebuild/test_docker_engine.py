@@ -1210,3 +1210,56 @@ def test_the_context_readmes_prune_line_removes_the_installer_stage_and_not_an_i
         for image in engine.images.list(filters={"label": f"{LABEL}={mark}"}):
             with contextlib.suppress(Exception):
                 engine.images.remove(image.id, force=True)
+
+
+def _only_this_lock(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``clean --images`` run in-process looks only at this test lock's images, so that no other run's is touched."""
+    from envsnap.rebuild import _docker_engine
+
+    digest = lockfile.load(bundle / "envsnap.lock").envsnap.content_digest
+    only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={digest}")
+    monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+
+
+def test_a_rebuild_to_a_taken_tag_keeps_the_image_a_stopped_container_uses_and_clean_says_so(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stopped container made from the image a --tag named: a rebuild to that tag succeeds, keeps that image
+    (the engine refuses to remove it) and says so in one line that names the container; ``clean --images`` reports
+    it kept for the same reason, and removes it once the container is gone."""
+    import tempfile
+
+    tag = "envsnap-test/dockerclean-used:1"
+    mine = "dockerclean-used"
+    _only_this_lock(bundle, monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    first = ""
+    try:
+        with _removed(engine, tag):
+            _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            first = engine.images.get(tag).id
+            user = engine.api.create_container(first, ["true"], labels={LABEL: mine}, name=f"{mine}-{os.getpid()}")
+            done = _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            assert engine.images.get(tag).id != first, "the second build made the same image: nothing was replaced"
+            assert engine.images.get(first).tags == []  # kept, untagged
+            said = [line for line in done.stderr.splitlines() if first in line]
+            assert said == [
+                f"kept the image {tag} named before, {first}, now untagged: the stopped container "
+                f"{mine}-{os.getpid()} uses it (`envsnap clean --images` removes it once no container uses it)"
+            ], done.stderr[-2000:]
+            cleaned = cli("clean", str(tmp_path), "--images")
+            assert cleaned.code == 0, cleaned.err
+            kept = [line for line in cleaned.err.splitlines() if first in line]
+            assert len(kept) == 1 and kept[0].endswith(f": the stopped container {mine}-{os.getpid()} uses it"), kept
+            engine.images.get(first)
+            engine.api.remove_container(user["Id"])
+            cleaned = cli("clean", str(tmp_path), "--images")
+            assert f"removed image {first} (" in cleaned.err, cleaned.err
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(first)
+    finally:
+        for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
+            engine.api.remove_container(container["Id"], force=True)
+        if first:
+            with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
+                engine.images.remove(first)
