@@ -152,14 +152,26 @@ def short(exc: BaseException) -> str:
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def build(client: docker.DockerClient, context: Path, *, network: str, progress: Progress, label: str = "") -> str:
+def build(
+    client: docker.DockerClient,
+    context: Path,
+    *,
+    network: str,
+    progress: Progress,
+    label: str = "",
+    hold: Hold | None = None,
+) -> str:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
     intermediate images this build made (not those it took from the cache) are removed.
+
+    With ``hold``, each earlier stage's last image is held from the moment the build moves past it until the build
+    ends (the installer stage is untagged and used by no container while the final stage copies from it), and the
+    built image from the moment it is there.
 
     ``label`` (``key=value``) is one the Dockerfile sets on every layer it makes: on Ctrl-C the build is
     cancelled in the daemon (the stream is closed), and the containers and images carrying it that this build
     made are removed before ``KeyboardInterrupt`` goes on."""
-    layers = _Layers()
+    layers = _Layers(hold)
     before = _Leftovers.of(client, label)
     stream = None
     pending = ""  # the output's last line, until its end comes
@@ -192,20 +204,30 @@ def build(client: docker.DockerClient, context: Path, *, network: str, progress:
             layers.read(pending.strip())
             progress(pending.rstrip())
     except RebuildError:
+        layers.let_go()
         layers.discard(client)
         raise
     except KeyboardInterrupt:
         progress("interrupted: cancelling the build and removing what it made")
+        layers.let_go()
         _cancel(client, stream, layers, before, progress)
         raise
     except _engine_errors(OSError) as exc:
         # The engine is gone: there is nothing to remove through it, and it tagged nothing.
+        layers.let_go()
         raise RebuildError(
             f"the Docker engine stopped answering during the build ({short(exc)}); no image was tagged"
         ) from exc
+    except BaseException:
+        layers.let_go()
+        raise
     if not layers.image_id:
+        layers.let_go()
         layers.discard(client)
         raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
+    if hold is not None:
+        hold.take(layers.image_id)
+    layers.let_go()
     layers.discard_stages(client)
     return layers.image_id
 
@@ -235,7 +257,8 @@ _APT_FETCH_FAILED = re.compile(r"[WE]: Failed to fetch (\S+)\s+(.+)")
 class _Layers:
     """What the classic builder's output says about the images it makes (`` ---> <id>`` after each step)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: Hold | None = None) -> None:
+        self.hold = hold
         self.image_id = ""
         self.created: list[str] = []  # made by this build, oldest first
         self.stages: list[str] = []  # the last image of each stage before the final one
@@ -262,6 +285,8 @@ class _Layers:
         stage = re.match(r"Step \d+/\d+ : FROM ", line) is not None
         if stage and self._last:
             self.stages.append(self._last)
+            if self.hold is not None:
+                self.hold.take(self._last)
         if line == "---> Using cache" or stage:
             # The base image and cached layers belong to others: never this build's to remove.
             self._cached = True
@@ -275,6 +300,12 @@ class _Layers:
         built = re.match(r"Successfully built ([0-9a-f]+)", line)
         if built and not self.image_id:
             self.image_id = built.group(1)
+
+    def let_go(self) -> None:
+        """Release the earlier stages' images (the build ended): they are removed next, or left to the cache."""
+        if self.hold is not None:
+            for image in self.stages:
+                self.hold.release(image)
 
     def discard_stages(self, client: docker.DockerClient) -> None:
         """After a build: remove the last image of each earlier stage this build made (the installer stage, which
@@ -531,6 +562,92 @@ def remove_untagged(client: docker.DockerClient, image_id: str) -> str:
         explained = str(getattr(exc, "explanation", "") or "").strip().splitlines()
         return users_of(client, image_id) or (explained[0][:300] if explained else short(exc))
     return ""
+
+
+# On a container (created, never started) that a running docker rebuild holds one of its untagged images with:
+# "HOST PID", the rebuild's machine and process.
+LABEL_HOLD = "org.envsnap.hold"
+
+
+class Hold:
+    """The untagged images a running rebuild still needs (its installer stage until the build ends, its new image
+    until it is tagged), each held in the engine by a container made from it and never started: the engine refuses
+    an unforced removal of an image a container uses, whoever asks (``envsnap clean --images`` with another
+    temporary folder, another user, another machine on the same engine, ``docker image prune``). Where the engine
+    refuses the container the image goes unheld, as before. ``release`` removes the containers."""
+
+    def __init__(self, client: docker.DockerClient):
+        self.client = client
+        self.containers: dict[str, str] = {}  # image -> container
+
+    def take(self, image: str) -> None:
+        if not image or image in self.containers:
+            return
+        holder = f"{os.uname().nodename} {os.getpid()}"
+        name = f"envsnap-hold-{image.removeprefix('sha256:')[:12]}-{os.urandom(3).hex()}"
+        with contextlib.suppress(Exception):
+            made = self.client.api.create_container(
+                image, ["true"], labels={LABEL_HOLD: holder}, name=name, network_disabled=True
+            )
+            self.containers[image] = str(made["Id"])
+
+    def release(self, image: str = "") -> None:
+        """Let ``image`` go (every image held, by default)."""
+        for held in [image] if image else list(self.containers):
+            container = self.containers.pop(held, "")
+            if container:
+                remove_container(self.client, container)
+
+
+@contextlib.contextmanager
+def holding(client: docker.DockerClient) -> Iterator[Hold]:
+    """A ``Hold`` whose containers are all removed when the block ends, however it ends."""
+    hold = Hold(client)
+    try:
+        yield hold
+    finally:
+        hold.release()
+
+
+@frozen
+class Holder:
+    """A container ``Hold`` made: its name, and the machine and process of the rebuild that holds it."""
+
+    container: str
+    host: str
+    pid: int
+
+    def gone(self) -> bool:
+        """The rebuild that made it is known to have ended: it ran on this machine and its process is gone (a
+        killed rebuild left the container). A holder elsewhere cannot be judged from here: it is never gone."""
+        if self.host != os.uname().nodename or self.pid <= 0:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # another user's process: alive
+            return False
+        return False
+
+
+def holders(client: docker.DockerClient) -> dict[str, Holder]:
+    """The images ``Hold`` containers hold now, by id ({} where the engine cannot list them)."""
+    try:
+        found = client.api.containers(all=True, filters={"label": LABEL_HOLD})
+    except Exception:
+        return {}
+    held = {}
+    for container in found:
+        host, _, pid = str((container.get("Labels") or {}).get(LABEL_HOLD) or "").partition(" ")
+        name = str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
+        held[str(container.get("ImageID") or "")] = Holder(name, host, int(pid) if pid.isdigit() else 0)
+    return held
+
+
+def remove_container(client: docker.DockerClient, name: str) -> None:
+    with contextlib.suppress(Exception):
+        client.api.remove_container(name, force=True)
 
 
 def users_of(client: docker.DockerClient, image_id: str) -> str:

@@ -252,7 +252,7 @@ class DockerRebuilder(Rebuilder):
         tagged = ""
         previous = _docker_engine.image_id_of(client, spec.tag)  # the image the tag names now, replaced if built
         # Held until the image is tagged: ``envsnap clean --images`` meanwhile keeps this lock's untagged images.
-        with _building(spec.lock.envsnap.content_digest):
+        with _building(spec.lock.envsnap.content_digest), contextlib.ExitStack() as stack:
             try:
                 with _fresh_context(context, self.dest_named(request)) as work:
                     for name, data in files.items():
@@ -261,12 +261,15 @@ class DockerRebuilder(Rebuilder):
                     _copy_debs(bundle, spec, work / DEBS, say)
                     _copy_wheels(bundle, spec.lock, work / WHEELS, say, fetched)
                     tool_wheels(work / TOOL, spec, bundle, offline=request.offline, progress=say)
+                    # The engine itself keeps the untagged images from ``clean --images`` run anywhere else.
+                    hold = stack.enter_context(_docker_engine.holding(client))
                     image_id = _docker_engine.build(
                         client,
                         work,
                         network=_network(spec, request.offline),
                         progress=say,
                         label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
+                        hold=hold,
                     )
                     try:
                         report = _docker_engine.verify_image(client, image_id, say)
@@ -286,9 +289,12 @@ class DockerRebuilder(Rebuilder):
                         _docker_engine.tag(client, image_id, *split_reference(spec.tag))
                         tagged = image_id
                     except BaseException:
+                        hold.release()
                         _docker_engine.take_back(client, image_id, spec.tag, previous)
                         raise
+                    hold.release()  # tagged: the tag keeps it now
             except BaseException:
+                stack.close()
                 if tagged:  # the tag goes back to the image it named before, not away with the new one
                     _docker_engine.take_back(client, tagged, spec.tag, previous)
                 raise
@@ -1280,8 +1286,20 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
     listed = _docker_engine.dangling_images(client)
     # Read after the listing: a listed image's rebuild marked itself before it built, so is seen if still running.
     building = _being_built()
+    held = _docker_engine.holders(client)
     for image, size, digest in listed:
-        if digest in building:
+        holder = held.get(image)
+        if holder is not None and holder.gone():
+            # Its rebuild was killed on this machine and left the container: released, the image is as any other.
+            if remove:
+                _docker_engine.remove_container(client, holder.container)
+            holder = None
+        if holder is not None:
+            why = (
+                "a docker rebuild of its lock is running (the image is untagged until verified), holding it with "
+                f"the container {holder.container} (pid {holder.pid} on {holder.host}); left to it"
+            )
+        elif digest in building:
             why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"
         else:
             why = _docker_engine.remove_untagged(client, image) if remove else ""

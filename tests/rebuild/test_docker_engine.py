@@ -1263,3 +1263,108 @@ def test_a_rebuild_to_a_taken_tag_keeps_the_image_a_stopped_container_uses_and_c
         if first:
             with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
                 engine.images.remove(first)
+
+
+def test_clean_images_with_another_temporary_folder_leaves_a_running_rebuilds_images(
+    engine: Any, bundle: Path, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running docker rebuild's hold was a folder in its temporary directory: ``clean --images`` run with another
+    TMPDIR (another user, another machine on the same engine) removed the installer stage while the final stage
+    copied from it, and the new image before it was verified, and the rebuild failed. The engine holds them now:
+    a clean from elsewhere keeps both, says why, and the rebuild succeeds, leaving no holding container."""
+    import tempfile
+
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/dockerclean-two-tmpdirs:1"
+    digest = lockfile.load(bundle / "envsnap.lock").envsnap.content_digest
+    _only_this_lock(bundle, monkeypatch)
+    ours, theirs = tmp_path / "a", tmp_path / "b"
+    ours.mkdir()
+    theirs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(ours))
+    request = _request(bundle, tmp_path / "ctx", offline=True, tag=tag, base_image=BASE)
+    rebuilder = DockerRebuilder(connect=lambda: engine)
+    plan = rebuilder.plan(request)
+    cleaned: dict[str, tuple[str, dict[str, str]]] = {}  # when -> (the image it had to keep, what clean said)
+
+    def clean_elsewhere(when: str, image: str) -> None:
+        monkeypatch.setattr(tempfile, "tempdir", str(theirs))
+        try:
+            done = cli("clean", str(theirs), "--images", "--json")
+        finally:
+            monkeypatch.setattr(tempfile, "tempdir", str(ours))
+        assert done.code == 0, done.err
+        cleaned[when] = (image, {i["id"]: i["kept"] for i in json.loads(done.out)["images"]})
+
+    def progress(line: str) -> None:
+        if re.fullmatch(r"Step \d+/\d+ : FROM system", line) and "build" not in cleaned:  # the final stage
+            stage = {"label": [f"{LABEL_DIGEST}={digest}", f"{LABEL_STAGE}={INSTALLER_STAGE}"], "dangling": True}
+            installer = [image.id for image in engine.images.list(filters=stage)]
+            assert installer, "no installer stage image while the final stage is built"
+            clean_elsewhere("build", installer[0])
+
+    real = _docker_engine.verify_image
+
+    def verify_after_a_clean(client: Any, image_id: str, say: Any) -> Any:
+        clean_elsewhere("verify", image_id)
+        return real(client, image_id, say)
+
+    monkeypatch.setattr(_docker_engine, "verify_image", verify_after_a_clean)
+    with _removed(engine, tag):
+        result = rebuilder.execute(plan, request, progress)
+        assert engine.images.get(tag).id == result.details["image_id"]
+        for when in ("build", "verify"):
+            image, kept = cleaned[when]
+            assert "a docker rebuild of its lock is running" in kept.get(image, "(removed)"), (when, kept)
+        assert cleaned["verify"][0] == result.details["image_id"]
+        holding = engine.api.containers(all=True, filters={"label": _docker_engine.LABEL_HOLD})
+        assert not [c for c in holding if c["ImageID"] in (cleaned["build"][0], result.details["image_id"])]
+
+
+def test_clean_images_removes_a_hold_a_killed_rebuild_left_and_keeps_one_from_another_host(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild killed while it held its new image leaves the holding container: on this host, its pid gone, a
+    clean removes it and then the image; one that names another host is left to it, said so with its name."""
+    import tempfile
+
+    from envsnap.rebuild import _docker_engine
+
+    tag = "envsnap-test/dockerclean-stale-hold:1"
+    mine = "dockerclean-stale-hold"
+    _only_this_lock(bundle, monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL {LABEL}={mine}\n")
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    here = os.uname().nodename
+    built = ""
+    try:
+        with _removed(engine, tag):
+            _envsnap(*_docker_rebuild(captured, bundle, tmp_path / "ctx", tag, "--offline"))
+            built = engine.images.get(tag).id
+            engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True, network_mode="none")  # takes the tag
+            elsewhere = engine.api.create_container(
+                built, ["true"], labels={_docker_engine.LABEL_HOLD: "another-host 1", LABEL: mine}
+            )
+            done = cli("clean", str(tmp_path), "--images")
+            name = engine.api.inspect_container(elsewhere["Id"])["Name"].lstrip("/")
+            assert f"holding it with the container {name} (pid 1 on another-host); left to it" in done.err, done.err
+            engine.api.remove_container(elsewhere["Id"])
+            engine.api.create_container(
+                built, ["true"], labels={_docker_engine.LABEL_HOLD: f"{here} {ended.pid}", LABEL: mine}
+            )
+            done = cli("clean", str(tmp_path), "--images")
+            assert f"removed image {built} (" in done.err, done.err
+            with pytest.raises(docker.errors.ImageNotFound):
+                engine.images.get(built)
+            assert not engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"})
+    finally:
+        for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
+            engine.api.remove_container(container["Id"], force=True)
+        users = [image.id for image in engine.images.list(filters={"label": f"{LABEL}={mine}"})]
+        for image in [*users, built] if built else users:
+            with contextlib.suppress(Exception):
+                engine.images.remove(image, force=True)
