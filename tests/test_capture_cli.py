@@ -389,3 +389,27 @@ def test_a_capture_whose_lock_would_be_over_the_size_limit_writes_nothing(
             "nothing written"
         ), said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.lock"]
+
+
+def test_a_capture_envsnap_would_not_read_back_writes_nothing(cli: Callable[..., object], tmp_path: Path) -> None:
+    """An installed distribution whose name the lock's grammar refuses (a hand-made ``.dist-info``: ``Name: odd
+    name!``) was captured into a lock that every later command refused; the capture is one line naming the field,
+    exit 2, nothing on standard output, the lock already at ``-o`` kept and no temp file left."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    (site,) = venv.glob("lib/python3*/site-packages")
+    info = site / "odd-2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: odd name!\nVersion: 2\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / "envsnap.lock"
+    lock.write_text("previous\n")
+    for output in (lock, "-"):
+        res = cli("capture", "--python", venv / "bin" / "python", "-o", output)
+        assert res.code == 2 and res.out == "", res  # type: ignore[attr-defined]
+        said = [line for line in res.err.splitlines() if line.startswith("envsnap: error:")]  # type: ignore[attr-defined]
+        assert len(said) == 1 and "python.packages[0].name" in said[0] and "'odd name!'" in said[0], res
+        assert "Traceback" not in res.err  # type: ignore[attr-defined]
+        assert lock.read_text() == "previous\n"
+        assert sorted(p.name for p in out.iterdir()) == ["envsnap.lock"]

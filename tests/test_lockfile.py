@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from testutil import sample_lock, sample_platform, sample_python
+from testutil import sample_lock, sample_platform, sample_python, unchecked_lock_text
 
 from envsnap import lockfile
 from envsnap.errors import LockfileError
@@ -339,7 +339,9 @@ def test_a_system_package_hash_field_is_checked_by_its_grammar(
     tmp_path: Path, fields: dict[str, object], message: str
 ) -> None:
     bad = tmp_path / "bad.lock"
-    bad.write_text(lockfile.dumps(_deb_pinned(**fields)))
+    bad.write_text(unchecked_lock_text(_deb_pinned(**fields)))
+    with pytest.raises(LockfileError, match=message):
+        lockfile.dumps(_deb_pinned(**fields))  # nor is such a lock written
     with pytest.raises(LockfileError, match=message):
         lockfile.load(bad, check_digest=False)
 
@@ -720,3 +722,49 @@ def test_one_text_read_from_two_files_is_one_snapshot_and_a_bad_one_names_each(t
         (tmp_path / name).write_text(bad)
         with pytest.raises(LockfileError, match=rf"{name}: envsnap.content_digest: does not match"):
             lockfile.load(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    ("package", "field"),
+    [
+        (PythonPackage(name="odd name!", version="1.0"), "python.packages[0].name"),
+        (PythonPackage(name="numpy", version="1.0\nx"), "python.packages[0].version"),
+        (
+            PythonPackage(
+                name="numpy",
+                version="1.0",
+                artifact=Artifact(
+                    filename="numpy-1.0-py3-none-any.whl",
+                    url="https://files.example.org/numpy-1.0-py3-none-any.whl",
+                    sha256="ab" * 32,
+                    index="https://${HOST}/simple",
+                ),
+            ),
+            "python.packages[0].artifact.index",
+        ),
+    ],
+)
+def test_a_lock_envsnap_would_not_read_back_is_not_written(tmp_path: Path, package: PythonPackage, field: str) -> None:
+    """Writing checks the document as ``load`` checks it, before anything is written: a value the loader refuses
+    is one line naming the destination and the field, no file (nor temp file) is made, and a lock already there is
+    left as it was (it was written, and every later command refused it)."""
+    bad = sample_lock(package)
+    with pytest.raises(LockfileError) as new:
+        lockfile.dump(bad, tmp_path / "new.lock")
+    said = str(new.value)
+    assert "\n" not in said and said.startswith(f"{tmp_path / 'new.lock'}: not written") and field in said, said
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "envsnap.lock"
+    lockfile.dump(sample(), kept)
+    before = kept.read_bytes()
+    for write in (
+        lambda: lockfile.dump(bad, kept),
+        lambda: lockfile.dump_if_changed(bad, kept),
+        lambda: lockfile.write_text(lockfile.dumps(bad), kept),
+    ):
+        with pytest.raises(LockfileError, match=re.escape(field)):
+            write()
+        assert kept.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock"]
+    with pytest.raises(LockfileError, match=re.escape(field)):
+        lockfile.dumps_sealed(bad)

@@ -143,6 +143,20 @@ def sample_lock(*packages: PythonPackage, seal: bool = False, **tables: Any) -> 
     return lockfile.seal(snap) if seal else snap
 
 
+def unchecked_lock_text(snapshot: Snapshot) -> str:
+    """The text ``lockfile.dumps`` writes of ``snapshot``, without its check that ``load`` would read it back: for a
+    test of what the loader, or a command, makes of a lock holding a value envsnap refuses to write (a hand edit)."""
+    from envsnap import _tomlwrite
+
+    return _tomlwrite.dumps(lockfile.sealed_document(snapshot))
+
+
+def dump_unchecked(snapshot: Snapshot, path: Path) -> Path:
+    """``lockfile.dump`` of a lock ``load`` refuses, as a hand edit leaves it (``unchecked_lock_text``)."""
+    path.write_text(unchecked_lock_text(snapshot), encoding="utf-8")
+    return path
+
+
 class CliResult:
     """What the ``cli`` fixture returns. It lives here, not in conftest.py: a test module's ``from conftest
     import`` finds whichever of the several conftest.py files (tests/runs/, tests/fleet/, ...) was imported last."""

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             # What finds a --find-links install, said once after the pin line, as pin says it after its list.
             hint = [f"note: {found_by}"]
     written = True
-    text, digest = lockfile.dumps_sealed(snapshot)
+    text, digest = lockfile.dumps_sealed(snapshot, where=lockfile.WRITTEN if args.output == "-" else args.output)
     shown = digest  # the digest of the lock the file holds: a pinned lock of this environment is kept
     if args.output == "-":
         _output.write_document(text)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from testutil import CliResult, uv_bin
+from testutil import CliResult, unchecked_lock_text, uv_bin
 
 from envsnap import lockfile
 from envsnap._fetchpolicy import FetchRefusedError
@@ -2204,7 +2204,7 @@ def test_a_moved_from_that_names_no_folder_is_refused(value: str) -> None:
     import dataclasses
 
     lock = lockfile.seal(Snapshot(python=PythonEnv()))
-    text = lockfile.dumps(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, moved_from=value)))
+    text = unchecked_lock_text(dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, moved_from=value)))
     with pytest.raises(lockfile.LockfileError, match=re.escape("envsnap.moved_from: not a valid folder")):
         lockfile.loads(text, check_digest=False)
 

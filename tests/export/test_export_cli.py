@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testutil import unchecked_lock_text
 
 from envsnap import export, lockfile
 from envsnap._toml import tomllib
@@ -101,13 +102,13 @@ def test_an_index_with_a_url_scheme_is_one_url_or_the_lock_is_refused(
     An index with a scheme (``://``), which every export reads as an index URL, is a URL a lock may record, or the
     lock is refused where it is read: one line, exit 2, nothing written, whatever the format. A folder with a space
     (``/opt/my wheels``) is still a path."""
-    from testutil import sample_lock
+    from testutil import dump_unchecked, sample_lock
 
     from envsnap.model import Artifact
 
     def lock_with(index: str, name: str) -> Path:
         art = Artifact("demo-1.0-py3-none-any.whl", "https://h/files/demo-1.0-py3-none-any.whl", "a" * 64, index=index)
-        return lockfile.dump(sample_lock(PythonPackage("demo", "1.0", artifact=art)), tmp_path / name)
+        return dump_unchecked(sample_lock(PythonPackage("demo", "1.0", artifact=art)), tmp_path / name)
 
     bad = lock_with("https://h/simple/ --trusted-host evil", "bad.lock")
     out = tmp_path / "out"
@@ -130,7 +131,7 @@ def test_an_index_pip_or_uv_would_expand_from_the_environment_is_refused(
     replace ``${NAME}`` in a requirements file by that environment variable (a secret sent to a host, or an index the
     reader's environment chooses). The lock is refused where it is read: one line naming the field, exit 2, nothing
     written, whatever the format; so is any ``${...}``, in a URL or a path, in a candidate's index too."""
-    from testutil import sample_lock
+    from testutil import dump_unchecked, sample_lock
 
     from envsnap.errors import LockfileError
     from envsnap.model import Artifact, Candidate
@@ -142,7 +143,7 @@ def test_an_index_pip_or_uv_would_expand_from_the_environment_is_refused(
         else:
             art = Artifact("demo-1.0-py3-none-any.whl", url, "a" * 64, index=index)
             package = PythonPackage("demo", "1.0", artifact=art)
-        return lockfile.dump(sample_lock(package), tmp_path / name)
+        return dump_unchecked(sample_lock(package), tmp_path / name)
 
     bad = lock_with("${PIP_TOKEN}", "bad.lock")
     out = tmp_path / "out"
@@ -759,7 +760,7 @@ def _lock_with_a_directory(rich: Snapshot, url: str, path: Path) -> Path:
     at = next(i for i, p in enumerate(packages) if p.artifact is not None)
     packages[at] = dataclasses.replace(packages[at], artifact=None, source=Source(kind="directory", url=url))
     snap = dataclasses.replace(rich, python=dataclasses.replace(rich.python, packages=tuple(packages)))
-    path.write_text(lockfile.dumps(snap))
+    path.write_text(unchecked_lock_text(snap))
     return path
 
 

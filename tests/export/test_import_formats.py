@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conda_lock.lockfile import parse_conda_lock_file
-from testutil import CliResult, in_tree_project
+from testutil import CliResult, dump_unchecked, in_tree_project
 from wheelfiles import build_wheel
 
 from envsnap import importers, lockfile
@@ -1163,7 +1163,7 @@ def test_conda_explicit_refuses_a_file_url_whose_host_is_a_scheme(
     path.write_text(f"# platform: linux-64\n@EXPLICIT\nfile://{url}#{'a' * 32}\n")
     out = tmp_path / "out.lock"
     if command == "show":  # the lock an earlier envsnap wrote of it
-        lockfile.dump(_fake_file_url_lock(url), out)
+        dump_unchecked(_fake_file_url_lock(url), out)
         result = cli("show", out)
         assert (result.code, result.out) == (2, "")
         # It named the rules it keeps, "(a URL or a name)": it names the one it breaks, as a lock's URL does.
