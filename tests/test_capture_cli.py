@@ -391,25 +391,30 @@ def test_a_capture_whose_lock_would_be_over_the_size_limit_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.lock"]
 
 
-def test_a_capture_envsnap_would_not_read_back_writes_nothing(cli: Callable[..., object], tmp_path: Path) -> None:
-    """An installed distribution whose name the lock's grammar refuses (a hand-made ``.dist-info``: ``Name: odd
-    name!``) was captured into a lock that every later command refused; the capture is one line naming the field,
-    exit 2, nothing on standard output, the lock already at ``-o`` kept and no temp file left."""
+def test_a_distribution_whose_name_no_lock_can_hold_is_left_out_with_a_warning(
+    cli: Callable[..., object], tmp_path: Path
+) -> None:
+    """An installed distribution whose name or version the lock's grammar refuses (a hand-made ``.dist-info``:
+    ``Name: odd name!``) was captured into a lock that every later command refused, then failed the whole capture
+    (exit 2): it is left out with a warning naming its folder, as a broken record is, the rest is recorded, and the
+    lock written reads back."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     (site,) = venv.glob("lib/python3*/site-packages")
-    info = site / "odd-2.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: odd name!\nVersion: 2\n")
-    out = tmp_path / "out"
-    out.mkdir()
-    lock = out / "envsnap.lock"
-    lock.write_text("previous\n")
-    for output in (lock, "-"):
-        res = cli("capture", "--python", venv / "bin" / "python", "-o", output)
-        assert res.code == 2 and res.out == "", res  # type: ignore[attr-defined]
-        said = [line for line in res.err.splitlines() if line.startswith("envsnap: error:")]  # type: ignore[attr-defined]
-        assert len(said) == 1 and "python.packages[0].name" in said[0] and "'odd name!'" in said[0], res
-        assert "Traceback" not in res.err  # type: ignore[attr-defined]
-        assert lock.read_text() == "previous\n"
-        assert sorted(p.name for p in out.iterdir()) == ["envsnap.lock"]
+    made = (
+        ("odd-2.dist-info", "odd name!", "2"),
+        ("ok-1.0.dist-info", "ok", "1.0"),
+        ("weird-1.dist-info", "weird", "1 0"),
+    )
+    for folder, name, version in made:
+        info = site / folder
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lock = tmp_path / "envsnap.lock"
+    res = cli("capture", "--python", venv / "bin" / "python", "-o", lock)
+    assert res.code == 0, res  # type: ignore[attr-defined]
+    assert "Traceback" not in res.err  # type: ignore[attr-defined]
+    loaded = envsnap.lockfile.load(lock)
+    assert [p.name for p in loaded.python.packages] == ["ok"]
+    said = [w for w in loaded.envsnap.warnings if "odd-2.dist-info" in w or "weird-1.dist-info" in w]
+    assert len(said) == 2 and all("not recorded" in w for w in said), loaded.envsnap.warnings

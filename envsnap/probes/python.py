@@ -110,6 +110,10 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     over = [grammar.strip_control(redact.path(folder)) for folder, digest in digests.items() if not digest]
     warnings += [f"python: .pth: {folder} {PTH_OVER}" for folder in over]
     for info in raw.packages:
+        refused = _unrecordable(info, redact)
+        if refused:  # a lock holding it would be refused by every command (and is not written): left out, said
+            warnings.append(refused)
+            continue
         package = _package(info, redact)
         if package.source.kind == "directory" and package.source.editable:
             if editable_folder_gone(info):
@@ -140,6 +144,24 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
         ),
     )
     return env, sorted(warnings)
+
+
+def _unrecordable(info: RawPackage, redact: PathRedactor) -> str:
+    """The warning for a distribution whose name or version no lock can hold (a hand-made ``.dist-info`` saying
+    ``Name: odd name!``, a version with a space): no installer can install it by that name, and a lock naming it is
+    refused by every command, so it is left out, as a record that cannot be read is (``broken-dist``); "" for any
+    other."""
+    from .. import grammar
+
+    if grammar.is_canonical_name(info.name) and grammar.is_version(info.version):
+        return ""
+    what = "name" if not grammar.is_canonical_name(info.name) else "version"
+    folder = grammar.strip_control(redact.path(info.dist_dir or info.site_dir or info.name))
+    value = grammar.shown(info.name if what == "name" else info.version, 80)
+    return (
+        f"python: broken-dist: {folder}: its metadata gives the {what} {value}, which no lock can hold "
+        "(PEP 503 names, PEP 440 or plain versions): not recorded"
+    )
 
 
 def _pth_files(listing: tuple[str, ...] | None) -> tuple[str, ...]:
