@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
     if record.sniff(args.lock):
         return _show_record(args)
-    if not os.path.exists(args.lock) and not args.lock.endswith(".lock"):
+    if _missing(args.lock) and not args.lock.endswith(".lock"):
         from ..errors import EnvsnapError
 
         # A lock and a record are told apart by their content, which a missing file has not: name both.
@@ -190,6 +190,18 @@ def run(args: argparse.Namespace) -> int:
     # Lock data: text cells, never markup, no control codes.
     _print(summary_rows(snapshot), f"envsnap lock: {args.lock}")
     return 0
+
+
+def _missing(path: str) -> bool:
+    """Whether nothing is at ``path``. A path that cannot be looked at (a symbolic link loop, a folder it may not
+    search) is left to the loader, which says why as the other commands do: ``os.path.exists`` called it missing."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def _show_record(args: argparse.Namespace) -> int:

@@ -263,6 +263,21 @@ def test_show_of_a_missing_record_names_a_record(tmp_path: Path, cli: Callable[.
     assert "no such lockfile" in cli("show", tmp_path / "x.lock").err  # type: ignore[attr-defined]
 
 
+def test_show_of_a_symlink_loop_says_what_the_other_commands_say(tmp_path: Path, cli: Callable[..., object]) -> None:
+    # It said "no such lock or run record" (an os.path.exists check), where check and verify say the loop.
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    said = cli("check", tmp_path / "a").err  # type: ignore[attr-defined]
+    assert "Too many levels of symbolic links" in said
+    for args in ((tmp_path / "a",), (tmp_path / "a", "--json")):
+        result = cli("show", *args)
+        assert result.code == 2  # type: ignore[attr-defined]
+        assert result.err == said  # type: ignore[attr-defined]
+    # A link to nothing is missing, as before.
+    (tmp_path / "gone").symlink_to(tmp_path / "nothing")
+    assert "no such lock or run record" in cli("show", tmp_path / "gone").err  # type: ignore[attr-defined]
+
+
 def test_show_summarises_a_record_and_still_shows_a_lock(tmp_path: Path, cli: Callable[..., object]) -> None:
     path = rec.dump(
         dataclasses.replace(sample(), command=Command(argv=("python", "-c", "print('a\\x1b[31m')"))),
