@@ -45,10 +45,16 @@ def is_envsnap_lock(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a regular file that looks like a lock envsnap wrote: its first table, in its first KiB, is
     ``[envsnap]`` (the lockfile module writes it first). ``run`` asks it of the file where it stores a capture before
     its command starts: a file of another tool there (``uv.lock`` beside ``-o uv.toml``) is not replaced."""
-    for line in _head(path).splitlines():
+    return starts_as_lock(_head(path).decode("utf-8", "replace"))
+
+
+def starts_as_lock(text: str) -> bool:
+    """Whether ``text`` starts as a lock envsnap wrote: its first line that is neither blank nor a comment is
+    ``[envsnap]``."""
+    for line in text[:1024].splitlines():
         line = line.strip()
-        if line and not line.startswith(b"#"):
-            return line == b"[envsnap]"
+        if line and not line.startswith("#"):
+            return line == "[envsnap]"
     return False
 
 

@@ -224,6 +224,16 @@ _BOMS = (
 )
 
 
+# A UTF-8 byte order mark, decoded. A TOML file envsnap reads may not start with one (docs/lockfile.md, "Encoding").
+BOM_CHARACTER = "\ufeff"
+BOM_REFUSED = "it starts with a UTF-8 byte order mark, which envsnap does not accept"
+
+
+def byte_order_marked(raw: bytes) -> bool:
+    """Whether ``raw`` starts with a byte order mark ``decode_marked`` leaves out."""
+    return any(raw.startswith(mark) for mark, _ in _BOMS)
+
+
 def decode_marked(raw: bytes, *, label: str, error: ErrorClass, what: str = "file") -> str:
     """A file to import as pip reads one: UTF-8, or the encoding its byte order mark names, the mark left out
     (``pip freeze > requirements.txt`` in Windows PowerShell writes UTF-16 with one). ``label`` starts the message
@@ -420,6 +430,9 @@ def load_toml(text: str, *, origin: str, error: ErrorClass) -> dict[str, Any]:
         data: dict[str, Any] = tomllib.loads(text)
         return data
     except tomllib.TOMLDecodeError as exc:
+        # An editor's "UTF-8 with BOM": the parser's "Invalid statement (at line 1, column 1)" named no cause.
+        if text.startswith(BOM_CHARACTER):
+            raise error(f"{origin}: not valid TOML: {BOM_REFUSED}; save the file as UTF-8 without the mark") from None
         raise error(f"{origin}: not valid TOML: {exc}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # numbers past int()'s digit limit, ...
         raise error(f"{origin}: not valid TOML: {type(exc).__name__}") from None

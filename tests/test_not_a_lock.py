@@ -372,3 +372,44 @@ def test_a_run_record_given_as_the_lock_says_what_reads_it(
         "envsnap: error: run.toml: an envsnap run record, not an envsnap lock; read it with envsnap show or envsnap "
         "rerun, or give the lock the run used instead (its environment.lock)\n",
     )
+
+
+BOM_LOCK = (
+    "envsnap: error: bom.lock: not valid TOML: it starts with a UTF-8 byte order mark, which envsnap does not "
+    "accept; save the file as UTF-8 without the mark\n"
+)
+
+
+@pytest.mark.parametrize("command", ["check", "verify", "show", "diff"])
+def test_a_lock_saved_with_a_byte_order_mark_names_the_mark(
+    command: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A lock an editor saved as "UTF-8 with BOM" read ``not valid TOML: Invalid statement (at line 1, column 1)``,
+    naming neither the mark nor what to do."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bom.lock").write_bytes(b"\xef\xbb\xbf" + lock.read_bytes())
+    result = cli(command, *(("A.lock", "bom.lock") if command == "diff" else ("bom.lock",)))
+    assert (result.code, result.out, result.err) == (EXIT_BAD_INPUT, "", BOM_LOCK)
+
+
+def test_import_of_an_envsnap_lock_says_it_is_one(
+    lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import`` of a lock, with or without a byte order mark, said ``not a format envsnap can import``: it
+    says the file is a lock already, and names the mark where there is one. Nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bom.lock").write_bytes(b"\xef\xbb\xbf" + lock.read_bytes())
+    result = cli("import", "bom.lock", "-o", "out.lock")
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        "envsnap: error: bom.lock: an envsnap lock already, not a file to import; use it as it is, once saved as "
+        "UTF-8 without the byte order mark it starts with (envsnap does not accept one)\n",
+    )
+    result = cli("import", "A.lock", "-o", "out.lock")
+    assert (result.code, result.out, result.err) == (
+        EXIT_BAD_INPUT,
+        "",
+        "envsnap: error: A.lock: an envsnap lock already, not a file to import; use it as it is\n",
+    )
+    assert not (tmp_path / "out.lock").exists()

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from types import MappingProxyType
 
-from .. import _readlimits, lockfile
+from .. import _locktext, _readlimits, lockfile
 from .._plugins import Registry
 from .._privacy import PathRedactor, is_secret_name, scrub_package, scrub_text, scrub_value
 from ..errors import LockfileError, LockImportError
@@ -127,6 +127,14 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
             raise LockImportError(
                 f"{label} not a format envsnap can import by its name ({', '.join(REGISTRY)}); its content reads as "
                 f"{by_content[0].name}: name it with --from {by_content[0].name}"
+            )
+        if not matches and _locktext.starts_as_lock(text):
+            # An envsnap lock, which every command reads as it is. The mark an editor saved it with was left out of
+            # the text read here, and a command that reads the lock refuses it: named, or the advice would fail.
+            unmark = ", once saved as UTF-8 without the byte order mark it starts with (envsnap does not accept one)"
+            marked = _readlimits.byte_order_marked(raw)
+            raise LockImportError(
+                f"{label} an envsnap lock already, not a file to import; use it as it is{unmark if marked else ''}"
             )
         if not matches:
             # uv's own lock holds every platform's resolution: uv writes it as a PEP 751 file for envsnap to read.
