@@ -890,3 +890,22 @@ def test_a_bundle_folder_whose_path_a_requirements_file_cannot_name_is_said_to_b
         copy = tmp_path / "copy.lock"
         copy.write_bytes(lock.read_bytes())
         assert cli("export", copy, "-f", fmt, "--bundle", tmp_path / folder, "-o", out).code == 0
+
+
+def test_a_requirements_header_naming_the_file_alone_says_to_run_from_its_folder(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export BUNDLE -f requirements -o px/req.txt`` run from px's parent wrote ``pip install ... -r req.txt`` under
+    "Install into a fresh environment with:", a command that runs only in px/ and said nothing of where. The file
+    names its wheels by absolute path and no local project: it is named as from its own folder, and the header says
+    so; a file whose paths are from the project root keeps its root-relative name (tested above)."""
+    bundle = tmp_path / "bundle"
+    _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, bundle)
+    (tmp_path / "px").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli("export", "bundle", "-f", "requirements", "-o", "px/req.txt").code == 0
+    lines = (tmp_path / "px" / "req.txt").read_text().splitlines()
+    at = lines.index("#   pip install --require-hashes --no-deps -r req.txt")
+    assert lines[at - 1] == "# Install into a fresh environment, in the folder that holds this file, with:", lines
+    printed = cli("export", "bundle", "-f", "requirements", "-o", "-").out.splitlines()
+    assert "# Install into a fresh environment, in the folder that holds this file, with:" in printed
