@@ -1078,7 +1078,7 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
             # Installed from a wheel (the bundle's, which rebuild installs), it was never the folder or commit.
             if have.source.kind in ("directory", "vcs"):
                 origin = "a local directory" if want.source.kind == "directory" else "its locked commit"
-            elif _the_bundles_wheel(want, have.source):
+            elif _the_bundles_wheel(want, have.source) or _the_bundles_marked_wheel(want, have):
                 origin = "the bundle's wheel built from it"
             else:
                 origin = "a wheel"
@@ -1136,7 +1136,8 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         now = "a wheel" if b.kind == "index" or _the_bundles_wheel(want, b) else source_text(have)
         return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_CHECKOUT_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
-        return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), _built_wheel(want, b))]
+        note = _built_wheel(want, b, marked=_the_bundles_marked_wheel(want, have))
+        return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), note)]
     same = _same_file(want, have) if {a.kind, b.kind} == {"index", "archive"} else ""
     if same:
         # An sdist by path and the wheel built from it share their installed files, not their file.
@@ -1150,13 +1151,16 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
 
 
-def _built_wheel(want: PythonPackage, b: Source) -> str:
+def _built_wheel(want: PythonPackage, b: Source, *, marked: bool = False) -> str:
     """Where the wheel of a package the lock builds from source (a commit, a folder, an sdist) was installed from,
     as its direct_url.json says: the file the lock pins (``rebuild --bundle`` installs the bundle's wheel by path:
-    the same sha256), another file by path, or an index or find-links folder, which leaves none."""
+    the same sha256), another file by path, or an index or find-links folder, which leaves none. ``marked``: the
+    install names the pinned file in its ``envsnap_bundle.json`` instead (``_the_bundles_marked_wheel``)."""
     from urllib.parse import unquote
 
     art = want.artifact
+    if marked and art is not None:
+        return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256)"
     if b.kind == "index":
         return "installed from an index or a find-links folder (no direct_url.json): not known to be built from it"
     from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle
@@ -1182,6 +1186,16 @@ def _the_bundles_wheel(want: PythonPackage, b: Source) -> bool:
     if art is None or not art.sha256 or b.kind != "archive" or b.archive_hash != f"sha256={art.sha256}":
         return False
     return unquote(b.url.rsplit("/", 1)[-1]) == art.filename
+
+
+def _the_bundles_marked_wheel(want: PythonPackage, have: PythonPackage) -> bool:
+    """``have`` names the file the lock pins in its ``envsnap_bundle.json`` (a rebuild from a bundle archive, whose
+    wheels folder is gone once it ends, writes no direct_url.json: a capture records the wheel by its name and sha256,
+    ``rebuilt`` with no URL): what ``_the_bundles_wheel`` is for a bundle folder's wheel installed by path."""
+    art, got = want.artifact, have.artifact
+    if art is None or got is None or not art.sha256 or have.source.kind != "index":
+        return False
+    return got.rebuilt and not got.url and (got.filename, got.sha256) == (art.filename, art.sha256)
 
 
 EDITABLE_LOST = (

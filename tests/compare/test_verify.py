@@ -147,6 +147,35 @@ def test_an_editable_projects_record_says_what_it_was_installed_from() -> None:
     assert note(EDITABLE) == "installed from a local directory; an editable install's RECORD differs"
 
 
+def test_the_bundles_wheel_from_an_archive_is_named_as_from_a_folder() -> None:
+    """``rebuild supp.tar.gz`` installs the bundle's wheel from a folder gone once it ends: no direct_url.json, the
+    wheel named by its file and sha256 in ``envsnap_bundle.json``, which a capture records as a rebuilt artifact with
+    no URL. verify said "installed from a wheel" (editable) and "installed from an index or a find-links folder ...:
+    not known to be built from it" where the same bundle as a folder read "the bundle's wheel built from it"."""
+    name = "proj-1.0-py3-none-any.whl"
+    rebuilt = Artifact(filename=name, url="file:///src/proj", sha256="0" * 64, rebuilt=True)
+    marked = Artifact(filename=name, url="", sha256="0" * 64, rebuilt=True)
+    other = dataclasses.replace(marked, sha256="1" * 64)
+    index = Source(kind="index")
+
+    def said(lock_source: Source, what: str, artifact: Artifact | None) -> str:
+        lock = snap(pkg("proj", source=lock_source, artifact=rebuilt, record_digest="sha256:pth"))
+        now = snap(pkg("proj", source=index, artifact=artifact, record_digest="sha256:wheel"))
+        [d] = [d for d in compare(lock, now).differences if d.what == what]
+        assert d.severity == INFO, d
+        return d.note
+
+    assert said(EDITABLE, "record_digest", marked) == (
+        "installed from the bundle's wheel built from it; an editable install's RECORD differs"
+    )
+    assert said(EDITABLE, "record_digest", other) == "installed from a wheel; an editable install's RECORD differs"
+    assert said(EDITABLE, "record_digest", None) == "installed from a wheel; an editable install's RECORD differs"
+    assert said(GIT, "source", marked) == (
+        f"installed from the bundle's wheel {name} built from the locked source (the same sha256)"
+    )
+    assert said(GIT, "source", other).startswith("installed from an index or a find-links folder")
+
+
 def test_an_editable_git_checkout_installed_from_a_wheel_is_a_warning() -> None:
     """``pip install -e git+file:///lab/labgit@COMMIT#egg=labgit`` (a checkout in the venv's ``src/``, edited in
     place by the researcher) rebuilt from the bundle's wheel of that commit: verify said only info ("installed from

@@ -165,6 +165,27 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert verified.code == 0 and "identical: the Python layer matches the lock" in verified.out, verified.out
 
 
+def test_a_rebuild_from_the_bundle_archive_names_its_wheel_as_from_the_folder(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """The same bundle rebuilt as a folder said "installed from the bundle's wheel built from it" of the editable
+    project's RECORD, as an archive "installed from a wheel": the archive's wheel is named by its file and sha256
+    (envsnap_bundle.json), not by a direct_url.json, which verify did not read. Both say the same now."""
+    project, lock_path = research
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cli("bundle", lock_path, "-o", tmp_path / "bundle").code == 0
+    assert cli("bundle", lock_path, "-o", tmp_path / "supp.tar.gz").code == 0
+    monkeypatch.chdir(tmp_path)
+    said = []
+    for bundle, dest in (("bundle", "env1"), ("supp.tar.gz", "env2")):
+        done = cli("rebuild", bundle, "--offline", "--dest", tmp_path / dest)
+        assert done.code == 0, done.out + done.err
+        [line] = [line for line in done.out.splitlines() if "researchproj: record_digest" in line]
+        said.append(line.split(" (", 1)[1])
+    assert said == ["installed from the bundle's wheel built from it; an editable install's RECORD differs)"] * 2
+
+
 _OTHER_PROJECTS = {
     "pyproject": {"pyproject.toml": '[project]\nname = "x"\nversion = "9"\n'},
     "poetry": {"pyproject.toml": '[tool.poetry]\nname = "x"\nversion = "9"\n'},
