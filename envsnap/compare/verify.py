@@ -515,7 +515,9 @@ def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     differ (``probes.python.pth_folder_digest``): a module edited there changes what ``import`` reads, and verify
     compared the folder's path alone. A warning where the folder here has none (over the limits, or not listed),
     whether the lock has one or not: it is not checked, and a capture over the limits, which recorded none, let its
-    drift pass unsaid. A lock without the digest of a folder that has one here (older) is compared by path."""
+    drift pass unsaid. A lock without the digest of a folder that has one here (older) is compared by path, and an
+    info line says its modules are not checked: it said nothing, as if they were (not a warning: the lock is as it
+    was written, and ``--strict`` of every older lock would fail)."""
     from .. import grammar
     from ..probes.python import PTH_UNCHECKED
 
@@ -523,10 +525,13 @@ def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     out = []
     for entry in lock.python.pth_folders:
         found = here.get(entry.folder)
-        if found is None or (found.digest and found.digest == entry.digest) or (found.digest and not entry.digest):
+        if found is None or (found.digest and found.digest == entry.digest):
             continue
         said = f"the modules in {entry.folder} (from {entry.pth})"
-        if found.digest:
+        if found.digest and not entry.digest:
+            note = f"{said} {PTH_NOT_RECORDED}"
+            out.append(Difference(INFO, "python", ".pth", "imports", note=grammar.strip_control(note)))
+        elif found.digest:
             note = f"{said} differ from the capture's: {_pth_files_changed(entry, found)}"
             out.append(Difference(MISMATCH, "python", ".pth", "imports", note=grammar.strip_control(note)))
         else:
@@ -535,6 +540,10 @@ def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     return out
 
 
+PTH_NOT_RECORDED = (
+    "are not checked: the lock records no digest of them (written before envsnap recorded one); capture again to "
+    "record one"
+)
 PTH_SAME = "the folder's .py and extension module files (names, sizes, sha256) are not those the lock records"
 
 

@@ -820,11 +820,12 @@ def test_the_capture_and_verify_memos_see_a_module_edited_in_a_pth_folder_s_pack
     assert cli("verify", "--python", python, lock).code == 3
 
 
-def test_a_lock_recording_a_pth_folder_without_its_digest_verifies_by_path(
+def test_a_lock_recording_a_pth_folder_without_its_digest_says_once_its_modules_are_not_checked(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
     """A lock written before the digest (``pth_folders`` entries of ``pth`` and ``folder`` only) loads and verifies
-    as before, by path: identical, no false drift."""
+    by path: identical, no false drift, ``--strict`` too. It said nothing of the folder, as if its modules were
+    checked: one info line says they are not, and that a capture records their digest."""
     python, mods = _venv_with_pth_folder(tmp_path, make_venv)
     lock = tmp_path / "envsnap.lock"
     assert cli("capture", "--python", python, "-o", lock).code == 0
@@ -838,7 +839,14 @@ def test_a_lock_recording_a_pth_folder_without_its_digest_verifies_by_path(
     (mods / "helper.py").write_text("X = 2\n")
     result = cli("verify", "--json", "--python", python, "--strict", old)
     assert result.code == 0, result
-    assert [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"] == []
+    [found] = [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"]
+    said = (
+        f"the modules in {mods} (from {entry.pth}) are not checked: the lock records no digest of them (written "
+        "before envsnap recorded one); capture again to record one"
+    )
+    assert (found["severity"], found["what"], found["note"]) == ("info", "imports", said), found
+    text = cli("verify", "--python", python, "--strict", old)
+    assert text.code == 0 and text.out.count(said) == 1, text
 
 
 PTH_UNCHECKED = (
