@@ -121,13 +121,14 @@ def _made(change: Change) -> str:
         BUILT_BY_BUNDLE,
         BUILT_BY_SIBLING,
         BUNDLE_WHEEL_INSTALLED,
+        BUNDLE_WHEEL_NAMED,
         ONE_FILE_MOVED,
         REQUESTED_OTHERWISE,
     )
 
     if change.kind == "artifact" and change.note in (BUILT_BY_BUNDLE, BUILT_BY_SIBLING):  # built from its source
         return f"wheel the bundle built for {change.subject}"
-    if change.note.startswith(BUNDLE_WHEEL_INSTALLED):  # rebuilt from a bundle, by path
+    if change.note.startswith((BUNDLE_WHEEL_INSTALLED, BUNDLE_WHEEL_NAMED)):  # rebuilt from a bundle
         return f"bundle's wheel installed for {change.subject}"
     if change.note.startswith(ONE_FILE_MOVED):  # one file by path from two folders (an archive unpacked twice)
         return f"folder of {change.subject}'s file"

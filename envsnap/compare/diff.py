@@ -267,11 +267,14 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
     # One editable checkout named by its folder and by its commit: its source, and its hook's RECORD (the note).
     checkouts = [c.subject for c in changes if c.area == "python" and c.change == "provenance" and c.kind == "source"]
     fields |= {f"python.packages[{name}].{field}" for name in checkouts for field in ("source", "record_digest")}
-    # The bundle's wheel installed by path: the file one lock pins is the one the other's direct_url.json names.
+    # The bundle's wheel installed by path: the file one lock pins is the one the other's direct_url.json names
+    # (or its envsnap_bundle.json: the same file name and sha256, with no URL).
     fields |= {
         f"python.packages[{c.subject}].artifact"
         for c in changes
-        if c.area == "python" and c.change == "provenance" and c.note.startswith(BUNDLE_WHEEL_INSTALLED)
+        if c.area == "python"
+        and c.change == "provenance"
+        and c.note.startswith((BUNDLE_WHEEL_INSTALLED, BUNDLE_WHEEL_NAMED))
     }
     # A wheel one lock pins and the other installed with nothing that says whether it is that file: the entry says so.
     fields |= {
@@ -1548,9 +1551,10 @@ def _package_change(
             return rest
         note = EDITABLE_CHECKOUT + ("; other RECORD digest of its editable hook" if record != record_b else "")
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
-    elif source != source_b and (installed := _bundle_wheel_installed(x, y)):
+    elif source != source_b and (installed := _bundle_wheel_installed(x, y) or _bundle_wheel_named(x, y)):
         # The wheel a bundle built (from a commit, a folder or an sdist), installed by ``rebuild --bundle`` from its
-        # file, which direct_url.json names with its sha256: that very file. What else differs still does.
+        # file, which direct_url.json names with its sha256, or from a bundle archive with no source here, which
+        # envsnap_bundle.json names by its file name and sha256: that very file. What else differs still does.
         pinned = x if installed is y else y
         if not pinned[3] and pinned[5] is not None:  # an import records no tags: the wheel's file name gives them
             from packaging.utils import parse_wheel_filename
@@ -1566,7 +1570,8 @@ def _package_change(
             return rest
         from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle
 
-        note = BUNDLE_WHEEL_INSTALLED + (f"; {UNPACKED_BUNDLE}" if in_unpacked_bundle(installed[2]) else "")
+        note = BUNDLE_WHEEL_INSTALLED if installed[5] is None else BUNDLE_WHEEL_NAMED
+        note += f"; {UNPACKED_BUNDLE}" if in_unpacked_bundle(installed[2]) else ""
         note += "; " + EDITABLE_NOT_KEPT if editable or editable_b else "; verify calls it info"
         return _change("python", name, "provenance", "source", source, source_b, 0, note)
     elif source != source_b and _bundle_wheel_unrecorded(x, y):
@@ -1697,6 +1702,9 @@ def _artifact_changed(
 BUNDLE_WHEEL_INSTALLED = (
     "installed from the bundle's wheel built from that source: direct_url.json names that file, the same sha256"
 )
+BUNDLE_WHEEL_NAMED = (
+    "installed from the bundle's wheel built from that source: envsnap_bundle.json names that file, the same sha256"
+)
 EDITABLE_NOT_KEPT = "the lock installs it editable, this is a regular install of that wheel: verify warns of it"
 ONE_FILE_MOVED = "the same file (name and sha256) installed by path from another folder"
 BUNDLE_WHEEL_UNHASHED = (
@@ -1741,6 +1749,19 @@ def _bundle_wheel_installed(x: PackageRow, y: PackageRow) -> PackageRow | None:
 
         if decoded_path(installed[2]).rsplit("/", 1)[-1] == filename and _wheel_of(filename, pinned[0], pinned[1]):
             return installed
+    return None
+
+
+def _bundle_wheel_named(x: PackageRow, y: PackageRow) -> PackageRow | None:
+    """The side that pins, as an index install, the very wheel the other pins as built from a git commit or a local
+    project (its file name and sha256, of the package's name and version): the capture of a venv rebuilt from a
+    bundle archive with no source here, whose ``envsnap_bundle.json`` names the bundle's wheel it installed (a
+    ``rebuilt`` wheel with no URL). A sha256 names one file, wherever a lock says it came from."""
+    for pinned, named in ((x, y), (y, x)):
+        if pinned[5] is None or named[5] != pinned[5] or named[2] != "index" or pinned[1] != named[1]:
+            continue
+        if pinned[5][1] and _built_from_source(pinned[2]) and _wheel_of(pinned[5][0], pinned[0], pinned[1]):
+            return named
     return None
 
 

@@ -525,3 +525,63 @@ def test_a_capture_of_a_venv_rebuilt_from_a_bundle_archive_with_no_project_here_
     assert made.code == 0, made.err
     assert cli("capture", "--python", reviewer / "env2" / "bin" / "python", "-o", reviewer / "R2.lock").code == 0
     assert lockfile.load(reviewer / "R2.lock").package("esnptpaper") == captured
+
+
+def _rebuilt_by_a_reviewer(tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The reviewer's folder: the author's project (``file://{project}``, a git work tree) bundled into
+    ``supplement.tar.gz``, unpacked there, and rebuilt from the archive alone into ``env`` with no project here, so
+    the venv names the bundle's wheel in ``envsnap_bundle.json``; ``R.lock`` is its capture."""
+    uv = _uv()
+    project = _project(tmp_path / "paper", "esnptpaper", "1.0")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    monkeypatch.chdir(project)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "envsnap.lock").code == 0
+    assert cli("bundle", tmp_path / "envsnap.lock", "-o", tmp_path / "supplement.tar.gz").code == 0
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    with tarfile.open(tmp_path / "supplement.tar.gz") as tar:
+        tar.extractall(reviewer, filter="data")
+    monkeypatch.chdir(reviewer)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    made = cli("rebuild", tmp_path / "supplement.tar.gz", "--offline", "--dest", "env")
+    assert made.code == 0, made.err
+    assert cli("capture", "--python", reviewer / "env" / "bin" / "python", "-o", reviewer / "R.lock").code == 0
+    return reviewer
+
+
+def test_diff_of_the_bundles_lock_and_the_capture_of_a_venv_rebuilt_from_its_archive_names_the_bundles_wheel(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff supplement/envsnap.lock R.lock``: the bundle's lock pins the wheel it built from the project
+    (``file://{project}``), the reviewer's capture the same wheel (file name and sha256) as ``envsnap_bundle.json``
+    names it. diff said ``file://{project} -> index (source, the same files)``, a change of source; it is the
+    bundle's wheel of that source (provenance, no drift), in one line, and other files installed still differ."""
+    reviewer = _rebuilt_by_a_reviewer(tmp_path, cli, monkeypatch)
+    lock = reviewer / "supplement" / "envsnap.lock"
+    for a, b in ((lock, "R.lock"), ("R.lock", lock)):
+        shown = cli("diff", a, b)
+        (line,) = [line for line in shown.out.splitlines() if "esnptpaper" in line]
+        assert "(source, the same files)" not in line, shown.out
+        assert "the bundle's wheel built from that source: envsnap_bundle.json names that file, the same sha256" in (
+            line
+        ), shown.out
+        report = json.loads(cli("diff", a, b, "--json").out)
+        (entry,) = [c for c in report["changes"] if c["subject"] == "esnptpaper"]
+        assert entry["change"] == "provenance", entry
+    # Other files installed than the lock's (a module edited in the venv): still a change of its files.
+    (site,) = (reviewer / "env").glob("lib/python*/site-packages")
+    (info,) = site.glob("esnptpaper-1.0.dist-info")
+    record = info / "RECORD"
+    record.write_text(record.read_text().replace("esnptpaper/__init__.py,sha256=", "esnptpaper/__init__.py,sha256=x"))
+    assert cli("capture", "--python", reviewer / "env" / "bin" / "python", "-o", reviewer / "R2.lock").code == 0
+    shown = cli("diff", lock, "R2.lock")
+    (line,) = [line for line in shown.out.splitlines() if "esnptpaper" in line]
+    assert "other files (RECORD digest)" in line, shown.out
