@@ -1145,7 +1145,7 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         now = "a wheel" if b.kind == "index" or _the_bundles_wheel(want, b) else source_text(have)
         return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_CHECKOUT_LOST)]
     if rebuilt and b.kind in ("index", "archive"):
-        note = _built_wheel(want, b, marked=_the_bundles_marked_wheel(want, have))
+        note = _built_wheel(want, have)
         return [Difference(INFO, "python", name, "source", source_text(want), source_text(have), note)]
     same = _same_file(want, have) if {a.kind, b.kind} == {"index", "archive"} else ""
     if same:
@@ -1160,16 +1160,25 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
     return [Difference(MISMATCH, "python", name, "source", source_text(want), source_text(have))]
 
 
-def _built_wheel(want: PythonPackage, b: Source, *, marked: bool = False) -> str:
+def _built_wheel(want: PythonPackage, have: PythonPackage) -> str:
     """Where the wheel of a package the lock builds from source (a commit, a folder, an sdist) was installed from,
     as its direct_url.json says: the file the lock pins (``rebuild --bundle`` installs the bundle's wheel by path:
-    the same sha256), another file by path, or an index or find-links folder, which leaves none. ``marked``: the
-    install names the pinned file in its ``envsnap_bundle.json`` instead (``_the_bundles_marked_wheel``)."""
+    the same sha256), another file by path, or an index or find-links folder, which leaves none; there, the
+    bundle's wheel a venv rebuilt from a bundle archive with no source names in ``envsnap_bundle.json`` (a capture's
+    ``rebuilt`` wheel with no URL), taken where its file name and sha256 are the ones the lock pins."""
     from urllib.parse import unquote
 
-    art = want.artifact
-    if marked and art is not None:
-        return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256)"
+    art, b, named = want.artifact, have.source, have.artifact
+    if b.kind == "index" and art is not None and art.sha256 and named is not None and named.rebuilt:
+        if (named.filename, named.sha256) == (art.filename, art.sha256):
+            return (
+                f"installed from the bundle's wheel {art.filename} built from the locked source (envsnap_bundle.json "
+                "names it: the same sha256)"
+            )
+        return (
+            f"installed from the wheel {named.filename} envsnap_bundle.json names (sha256 {named.sha256[:12]}...), "
+            f"not the bundle's {art.filename} built from the locked source (sha256 {art.sha256[:12]}...)"
+        )
     if b.kind == "index":
         return "installed from an index or a find-links folder (no direct_url.json): not known to be built from it"
     from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle

@@ -171,9 +171,11 @@ def test_the_bundles_wheel_from_an_archive_is_named_as_from_a_folder() -> None:
     assert said(EDITABLE, "record_digest", other) == "installed from a wheel; an editable install's RECORD differs"
     assert said(EDITABLE, "record_digest", None) == "installed from a wheel; an editable install's RECORD differs"
     assert said(GIT, "source", marked) == (
-        f"installed from the bundle's wheel {name} built from the locked source (the same sha256)"
+        f"installed from the bundle's wheel {name} built from the locked source (envsnap_bundle.json names it: the "
+        "same sha256)"
     )
-    assert said(GIT, "source", other).startswith("installed from an index or a find-links folder")
+    assert said(GIT, "source", other).startswith(f"installed from the wheel {name} envsnap_bundle.json names")
+    assert f"not the bundle's {name}" in said(GIT, "source", other)
 
 
 def test_an_editable_git_checkout_installed_from_a_wheel_is_a_warning() -> None:

@@ -19,6 +19,7 @@ import pytest
 from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle, BundleOptions, make_bundle
 from envsnap.probes.capture import capture
+from envsnap.probes.interface import BUNDLE_WHEEL_FILE
 from envsnap.rebuild import RebuildResult, rebuild
 
 PYPROJECT = """\
@@ -585,3 +586,29 @@ def test_diff_of_the_bundles_lock_and_the_capture_of_a_venv_rebuilt_from_its_arc
     shown = cli("diff", lock, "R2.lock")
     (line,) = [line for line in shown.out.splitlines() if "esnptpaper" in line]
     assert "other files (RECORD digest)" in line, shown.out
+
+
+def test_verify_of_the_bundles_lock_takes_the_wheel_envsnap_bundle_json_names_by_its_sha256(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``verify supplement/envsnap.lock --python env/bin/python``: the venv rebuilt from the archive with no project
+    here names the bundle's wheel in ``envsnap_bundle.json``, whose sha256 is the one the lock pins. verify said
+    ``installed from an index or a find-links folder (no direct_url.json): not known to be built from it``; it says
+    the bundle's wheel was installed (the same sha256), and that another wheel named there is not the bundle's."""
+    reviewer = _rebuilt_by_a_reviewer(tmp_path, cli, monkeypatch)
+    lock = reviewer / "supplement" / "envsnap.lock"
+    locked = lockfile.load(lock).package("esnptpaper")
+    assert locked is not None and locked.artifact is not None
+    verified = cli("verify", lock, "--python", reviewer / "env" / "bin" / "python")
+    assert verified.code == 0 and "not known to be built" not in verified.out, verified.out
+    (line,) = [line for line in verified.out.splitlines() if "esnptpaper" in line]
+    assert f"installed from the bundle's wheel {locked.artifact.filename} built from the locked source" in line, line
+    assert "envsnap_bundle.json" in line and "the same sha256" in line, line
+    # Another wheel of that name named there (another sha256): not the bundle's, said so.
+    (named,) = (reviewer / "env").glob(f"lib/python*/site-packages/esnptpaper-1.0.dist-info/{BUNDLE_WHEEL_FILE}")
+    other = "0" * 64
+    named.write_text(json.dumps({"filename": locked.artifact.filename, "sha256": other}) + "\n")
+    verified = cli("verify", lock, "--python", reviewer / "env" / "bin" / "python")
+    (line,) = [line for line in verified.out.splitlines() if "esnptpaper" in line]
+    assert f"not the bundle's {locked.artifact.filename}" in line and other[:12] in line, line
+    assert f"installed from the bundle's wheel {locked.artifact.filename} built" not in line, line
