@@ -2294,6 +2294,28 @@ def from_a_bundle_wheel(pkg: PythonPackage) -> bool:
     )
 
 
+def bundle_wheel_dist_info(art: Artifact) -> str:
+    """The ``.dist-info`` folder's name of the wheel ``art`` names (``NAME-VERSION.dist-info``, as the wheel's file
+    name spells them), checked as it was found (``join_base_name``): one path component."""
+    parts = art.filename.split("-")
+    return f"{parts[0]}-{parts[1]}.dist-info"
+
+
+def bundle_wheel_marker(dist_info: str, art: Artifact) -> tuple[bytes, str]:
+    """``BUNDLE_WHEEL_FILE``'s bytes naming the bundle's wheel ``art`` (its file name and sha256), and its RECORD line
+    in the ``.dist-info`` folder ``dist_info``: one spelling for the venv and docker targets, which a capture reads
+    as that wheel (``rebuilt``, no URL) where no direct_url.json can name a place (docs/design.md)."""
+    import base64
+    import json
+
+    from ..probes.interface import BUNDLE_WHEEL_FILE
+
+    named = {"filename": art.filename, "sha256": art.sha256}
+    data = (json.dumps(named, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return data, f"{dist_info}/{BUNDLE_WHEEL_FILE},sha256={digest},{len(data)}"
+
+
 def _refuse_lost_bundle_wheels(lock: Snapshot, root: Path, pinner: Pinner) -> None:
     """``UsageError`` (exit 2, before anything is fetched) naming each package installed from a bundle's wheel
     (``from_a_bundle_wheel``) that neither this bundle, the download cache nor a configured find-links folder or
@@ -2357,6 +2379,8 @@ __all__ = [
     "Bundle",
     "BundleOptions",
     "BundleResult",
+    "bundle_wheel_dist_info",
+    "bundle_wheel_marker",
     "check_conda_made_from",
     "check_made_from",
     "extract",

@@ -17,9 +17,10 @@ from .._plugins import Options, flag
 from .._version import __version__
 from ..artifacts import bundle as bundle_layout
 from ..artifacts import debs as deb_files
-from ..artifacts.bundle import requirements_text
+from ..artifacts.bundle import bundle_wheel_dist_info, bundle_wheel_marker, from_a_bundle_wheel, requirements_text
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot, SystemPackage
+from ..probes.interface import BUNDLE_WHEEL_FILE
 from . import apt, baseimage
 
 ENV_DIR = "/opt/env"
@@ -438,7 +439,23 @@ def render_dockerfile(spec: DockerSpec) -> str:
             env_dir=ENV_DIR,
             wheelhouse=WHEELHOUSE,
             verify_step=VERIFY_STEP,
+            bundle_wheels=_bundle_wheels(lock),
+            marker=BUNDLE_WHEEL_FILE,
         )
+
+
+def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str]]:
+    """(the .dist-info folder, ``BUNDLE_WHEEL_FILE``'s text without its newline, its RECORD line) for each wheel
+    ``from_a_bundle_wheel`` names: the image installs it by name, which writes no direct_url.json, so the rebuilt
+    venv names it as the venv target's does, and a capture inside the image records that wheel (docs/design.md)."""
+    out = []
+    for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
+        art = pkg.artifact
+        if art is not None and from_a_bundle_wheel(pkg):
+            dist_info = bundle_wheel_dist_info(art)
+            data, line = bundle_wheel_marker(dist_info, art)
+            out.append((dist_info, data.decode().rstrip("\n"), line))
+    return out
 
 
 def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:

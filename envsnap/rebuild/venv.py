@@ -40,6 +40,8 @@ from ..artifacts.bundle import (
     Bundle,
     BundleOptions,
     bundle_holding,
+    bundle_wheel_dist_info,
+    bundle_wheel_marker,
     check_made_from,
     fetch_wheel,
     from_a_bundle_wheel,
@@ -565,8 +567,7 @@ def _name_bundle_wheels(python_exe: Path, packages: list[PythonPackage]) -> None
     for pkg in packages:
         art = pkg.artifact
         assert art is not None  # from_a_bundle_wheel
-        parts = art.filename.split("-")  # checked as it was found (``join_base_name``): one path component
-        found = [path for site in sites if (path := site / f"{parts[0]}-{parts[1]}.dist-info").is_dir()]
+        found = [path for site in sites if (path := site / bundle_wheel_dist_info(art)).is_dir()]
         if len(found) == 1 and not found[0].is_symlink() and not (found[0] / "direct_url.json").exists():
             _name_bundle_wheel(found[0], art)
 
@@ -576,21 +577,15 @@ def _name_bundle_wheel(dist_info: Path, art: Artifact) -> None:
     sha256), with its RECORD line: where no direct_url.json can name a place, a capture records that wheel
     (``rebuilt``, no URL), which bundle takes from the bundle's wheels folder given as find-links, not from an
     index, which has none (docs/design.md). The RECORD digest leaves the file out, as it does direct_url.json."""
-    import base64
-    import hashlib
-    import json
-
-    named = {"filename": art.filename, "sha256": art.sha256}
-    data = (json.dumps(named, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    data, named = bundle_wheel_marker(dist_info.name, art)
     marker = dist_info / BUNDLE_WHEEL_FILE
     if marker.is_symlink():
         return
     marker.write_bytes(data)
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     record = dist_info / "RECORD"
     entry = f"{dist_info.name}/{BUNDLE_WHEEL_FILE}"
     lines = [line for line in record.read_text("utf-8").splitlines() if not line.startswith(entry + ",")]
-    lines.append(f"{entry},sha256={digest},{len(data)}")
+    lines.append(named)
     record.write_text("".join(line + "\n" for line in lines), "utf-8")
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -920,6 +921,65 @@ def test_a_wheel_the_bundle_built_is_installed_in_the_image_by_its_file(
         assert captured.source.archive_hash == f"sha256={sha256}"
         verified = _run(engine, tag, "envsnap", "verify", "/envsnap.lock")
         assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified
+
+
+def test_the_bundles_wheel_a_reviewers_capture_records_is_named_in_the_image_for_a_capture_there(
+    engine: Any, make_venv: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer's capture of a venv rebuilt from a bundle archive with no project there records the project's
+    wheel as the bundle's (``rebuilt``, no URL, an index install); the bundle of that lock rebuilt as an image
+    installed the wheel by name from the image's wheel folder, which leaves no direct_url.json, and wrote no
+    ``envsnap_bundle.json``: a capture inside the image recorded an index install with no file, which no index
+    has. The image names that wheel as the venv target does, and a capture there records it again."""
+    if not Path(DEBIAN_PYTHON).exists():
+        pytest.skip(f"{DEBIAN_PYTHON} (Debian's python3.11) is not installed on this host")
+    project = tmp_path / "paper"
+    (project / "esnptepsilon").mkdir(parents=True)
+    (project / "esnptepsilon" / "__init__.py").write_text("NAME = 'epsilon'\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "esnptepsilon"\nversion = "1.0"\n'
+    )
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    python = make_venv(tmp_path / "venv", str(project), python=DEBIAN_PYTHON)
+    monkeypatch.chdir(project)
+    _envsnap("capture", "--python", str(python), "-o", str(tmp_path / "envsnap.lock"))
+    _envsnap("bundle", str(tmp_path / "envsnap.lock"), "-o", str(tmp_path / "supplement.tar.gz"))
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    monkeypatch.chdir(reviewer)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    _envsnap("rebuild", str(tmp_path / "supplement.tar.gz"), "--offline", "--dest", "env")
+    _envsnap("capture", "--python", str(reviewer / "env" / "bin" / "python"), "-o", "R.lock")
+    named = lockfile.load(reviewer / "R.lock").package("esnptepsilon")
+    assert named is not None and named.artifact is not None and named.artifact.rebuilt and not named.artifact.url
+    with tarfile.open(tmp_path / "supplement.tar.gz") as tar:
+        tar.extractall(reviewer, filter="data")
+    links = {"PIP_FIND_LINKS": str(reviewer / "supplement" / "wheels")}
+    _envsnap("bundle", "R.lock", "-o", "again", "--with-base-image", "--base-image", BASE, env=links)
+    tag = "envsnap-test/bundle-wheel-named:1"
+    with _removed(engine, tag):
+        _envsnap(
+            *_docker_rebuild(
+                reviewer / "again" / "envsnap.lock", reviewer / "again", reviewer / "ctx", tag, "--offline"
+            )
+        )
+        inside = lockfile.loads(
+            _run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python", "-o", "-"), check_digest=False
+        )
+        captured = inside.package("esnptepsilon")
+        assert captured is not None and captured.artifact is not None, captured
+        assert (captured.artifact.filename, captured.artifact.sha256) == (
+            named.artifact.filename,
+            named.artifact.sha256,
+        )
+        assert captured.artifact.rebuilt and not captured.artifact.url and captured.source.kind == "index"
+        assert captured.record_digest == named.record_digest
 
 
 def test_a_rebuild_to_a_taken_tag_removes_the_image_envsnap_built_there_before(

@@ -19,7 +19,7 @@ from envsnap.dockerfile import apt, baseimage
 from envsnap.dockerfile import spec as dockerspec
 from envsnap.dockerfile.baseimage import ImageFacts
 from envsnap.errors import ExportError, RebuildError
-from envsnap.model import Conda, CondaPackage, Cuda, CudaLibrary, SystemPackage
+from envsnap.model import Artifact, Conda, CondaPackage, Cuda, CudaLibrary, PythonPackage, Source, SystemPackage
 from envsnap.platforms import major_minor
 from envsnap.rebuild import _docker_engine
 
@@ -117,6 +117,26 @@ def test_dockerfile_records_lock_digest_version_epoch_and_verifies_last() -> Non
     assert "COPY envsnap.lock /envsnap.lock" in text
     last = [line for line in text.splitlines() if line.strip()][-1]
     assert last == "RUN envsnap verify /envsnap.lock --python /opt/env/bin/python --no-cache"
+
+
+def test_a_wheel_a_reviewers_capture_names_as_the_bundles_is_named_in_the_image_as_the_venv_target_names_it() -> None:
+    """A lock's wheel recorded as the bundle's (``rebuilt``, no URL, an index install: a capture of a venv rebuilt
+    from a bundle archive with no source there) is installed by name in the image, which writes no
+    direct_url.json: the final stage writes envsnap_bundle.json and its RECORD line, the bytes the venv target
+    writes, so a capture inside records that wheel (tests/rebuild/test_docker_engine.py builds it)."""
+    art = Artifact(filename="esnptpaper-1.0-py3-none-any.whl", url="", sha256="a" * 64, rebuilt=True)
+    named = PythonPackage(name="esnptpaper", version="1.0", source=Source(kind="index"), artifact=art)
+    base = cpu_lock()
+    lock = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=(*base.python.packages, named)))
+    text = dockerfile(lock)
+    data, line = bundle.bundle_wheel_marker("esnptpaper-1.0.dist-info", art)
+    final = text[text.index("COPY envsnap.lock /envsnap.lock") :]
+    assert " && for d in /opt/env/lib/python*/site-packages/esnptpaper-1.0.dist-info; do \\\n" in final, final
+    assert f"printf '%s\\n' '{data.decode().strip()}' > \"$d/envsnap_bundle.json\"" in final, final
+    assert f"printf '%s\\n' '{line}' >> \"$d/RECORD\" || exit 1" in final, final
+    assert final.rstrip().endswith(dockerspec.VERIFY_STEP)
+    # Only such a wheel: the sample lock's index wheels are named by nothing more (the golden files).
+    assert "envsnap_bundle.json" not in dockerfile(base)
 
 
 def test_a_capture_time_before_1970_gives_no_negative_source_date_epoch() -> None:
