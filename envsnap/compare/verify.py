@@ -1169,8 +1169,8 @@ def _built_wheel(want: PythonPackage, have: PythonPackage) -> str:
     from urllib.parse import unquote
 
     art, b, named = want.artifact, have.source, have.artifact
-    if b.kind == "index" and art is not None and art.sha256 and named is not None and named.rebuilt:
-        if (named.filename, named.sha256) == (art.filename, art.sha256):
+    if b.kind == "index" and art is not None and art.sha256 and named is not None and named.rebuilt and not named.url:
+        if _the_bundles_marked_wheel(want, have):
             return (
                 f"installed from the bundle's wheel {art.filename} built from the locked source (envsnap_bundle.json "
                 "names it: the same sha256)"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testutil import in_tree_project, sample_lock, sample_platform, sample_python, site_packages
+from testutil import dump_unchecked, in_tree_project, sample_lock, sample_platform, sample_python, site_packages
 
 from envsnap import lockfile
 from envsnap.compare.verify import INFO, MISMATCH, WARNING, compare, verify
@@ -775,7 +775,7 @@ def test_a_pth_folder_file_the_lock_cannot_stand_for_is_refused_on_load(
     lock = tmp_path / "envsnap.lock"
     folder = PthFolder("{prefix}/mods.pth", "/data/mods", digest="sha256:" + "0" * 64, files=(entry,))
     snapshot = sample_lock()
-    lockfile.dump(
+    dump_unchecked(
         dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, pth_folders=(folder,))), lock
     )
     result = cli("verify", "--python", python, lock)
