@@ -147,6 +147,9 @@ def _styled(stream: object) -> bool:
         return False
 
 
+WHOLE_MAX = 40  # a longer cell of a ``whole`` column (a hostlist of scattered nodes) folds all the same
+
+
 def table(
     rows: Iterable[Sequence[Part]],
     *,
@@ -156,8 +159,12 @@ def table(
     caption: str = "",
     overflow: str = "ellipsis",
     first_column_style: str = "",
+    whole: int = 0,
 ) -> Table:
-    """A table of text cells, each a ``Part`` (never markup); ``title`` and ``caption`` are text too."""
+    """A table of text cells, each a ``Part`` (never markup); ``title`` and ``caption`` are text too. ``whole``: the
+    first so many columns keep the width of their widest cell (up to ``WHOLE_MAX`` characters) on a terminal too
+    narrow for the table, the others folding instead (rich folded every column alike: a node list read "node[",
+    "1-2,5", "-9]")."""
     from rich.table import Table as Table  # re-exported: a command names the type of what it renders
 
     out = Table(
@@ -167,10 +174,18 @@ def table(
         caption=text(caption) if caption else None,
         caption_justify="left",
     )
+    cells = [[assemble(cell) for cell in row] for row in rows]
     for i, name in enumerate(columns):
-        out.add_column(name, overflow=overflow, style=first_column_style if i == 0 else "")  # type: ignore[arg-type]
-    for row in rows:
-        out.add_row(*(assemble(cell) for cell in row))
+        widest = max((len(name), *(row[i].cell_len for row in cells if i < len(row)))) if i < whole else None
+        out.add_column(
+            name,
+            overflow=overflow,  # type: ignore[arg-type]
+            style=first_column_style if i == 0 else "",
+            min_width=min(widest, WHOLE_MAX) if widest else None,
+            no_wrap=widest is not None and widest <= WHOLE_MAX,
+        )
+    for row in cells:
+        out.add_row(*row)
     return out
 
 

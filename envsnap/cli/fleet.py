@@ -287,7 +287,12 @@ def matrix(report: FleetReport) -> _output.Table:
     marked = {f: f"{_HEADERS[f]} {DIFFERING_MARK}" if f in differing else _HEADERS[f] for f in fleet.FACTS}
     columns = ["nodes", "verdict", *marked.values()]
     return _output.table(
-        rows, columns=columns, title=f"envsnap fleet check: {report.lock}", caption=report.summary(), overflow="fold"
+        rows,
+        columns=columns,
+        title=f"envsnap fleet check: {report.lock}",
+        caption=report.summary(),
+        overflow="fold",
+        whole=2,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -3038,3 +3039,41 @@ def test_a_task_prolog_that_failed_says_what_it_printed() -> None:
         "its task exited with status 1 without an answer: slurmstepd-n1: error: TaskProlog failed status=1; it "
         "printed '/scratch not mounted'",
     )
+
+
+@pytest.mark.parametrize("columns", [160, 100])
+def test_the_matrix_on_a_terminal_keeps_each_node_list_and_verdict_whole(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """On a terminal narrower than the matrix (nine GPU nodes: about 175 columns), rich folded every column alike:
+    at 160 columns the node list read "node[1-2,5-7,9" over "]", at 100 "node[" "1-2,5" "-9]" and the verdict
+    "incom" "patib" "le", a node list that could not be copied into -w. The other columns give way first."""
+    from envsnap.cli.fleet import print_report
+
+    facts = {**dict.fromkeys(FACTS, "-"), "gpus": "1x NVIDIA A100-SXM4-80GB (sm 8.0)", "python": "cpython 3.11.7"}
+    facts |= {"driver": "550.54.14", "cuda_driver": "12.4", "torch": "2.4.0+cu121", "glibc": "glibc 2.36"}
+    facts |= {"python_layer": "d48811e07d4a"}
+    names = ("node1", "node2", "node5", "node6", "node7", "node9")
+    report = FleetReport(
+        "envsnap.lock",
+        "d",
+        (
+            *(NodeResult(n, "compatible", facts) for n in names),
+            NodeResult("node3", "incompatible", {**facts, "driver": "470.57.02", "cuda_driver": "11.4"}),
+            NodeResult("node4", "incompatible", {**facts, "python_layer": "23d2f8937368"}),
+            NodeResult("node8", "unreachable", reason="Slurm reports the node drained (PDU swap)"),
+        ),
+    )
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    print_report(report)
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert max(len(line) for line in out.splitlines()) <= columns, out
+    cells = [[cell.strip() for cell in line.split("│")[1:3]] for line in out.splitlines() if line.startswith("│")]
+    rows = [cell for cell in cells if cell[0]]
+    assert rows == [
+        ["node8", "unreachable"],
+        ["node3", "incompatible"],
+        ["node4", "incompatible"],
+        ["node[1-2,5-7,9]", "compatible"],
+    ], out
