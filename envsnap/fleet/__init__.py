@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _defaults, lockfile
 from .._frozen import frozen
-from ..errors import LockfileError, UsageError
+from ..errors import EnvsnapError, LockfileError, UsageError
 from ..grammar import shown, strip_terminal
 from .node import FACTS, GPU_SHARE, lock_digest
 
@@ -251,29 +251,43 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     if not path:
         return PrologOutcome(0, "")
     node = env.get("SLURMD_NODENAME", "") or os.uname().nodename
-    chosen, environment, python_layer = node_target(env)
-    started = PendingProbe(chosen.python, named=chosen.named())  # scans while the lock loads
+    # The root Prolog: Slurm drains the node on any failure, as "Prolog error", and the line went only to a log.
+    # Drained first, with why, as for a lock the node cannot run (exit 2 all the same). A TaskProlog's lock and
+    # environment are the job's own, and no prolog drains nothing: bad input, exit 2.
+    root_prolog = bool(env.get("SLURMD_NODENAME")) and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_slurmd"
+    try:
+        chosen, environment, python_layer = node_target(env)
+        started = PendingProbe(chosen.python, named=chosen.named())  # scans while the lock loads
+    except EnvsnapError as exc:
+        if not root_prolog:
+            raise
+        # The node's environment (a VIRTUAL_ENV on a shared file system not mounted here): the node's fault.
+        return _refused(node, _reason(f"envsnap: cannot check the node: {exc}"), path, env, exit_code=exc.exit_code)
     try:
         lock = lockfile.load(path)
     except LockfileError as exc:
-        if not (env.get("SLURMD_NODENAME") and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_slurmd"):
-            raise  # the job's own lock (a TaskProlog's ENVSNAP_LOCK), or no prolog: bad input, exit 2
-        # The root Prolog: Slurm drains the node on any failure, as "Prolog error", and the line went only to a
-        # log. Drained first, with why, as for a lock the node cannot run (exit 2 all the same).
+        if not root_prolog:
+            raise
         return _refused(node, _reason(f"envsnap: cannot read lock: {exc}"), path, env, exit_code=EXIT_BAD_LOCK)
     # The verdict alone, not the matrix's facts: NVML is asked only for a lock a rule reads the driver for (a hung
     # driver held each job of a CPU-only lock for the whole timeout).
-    result = probe(
-        lock,
-        chosen,
-        node=node,
-        lock_path=path,
-        gpu_timeout=PROLOG_NVML_TIMEOUT,
-        started=started,
-        gpu_facts=False,
-        python_layer=python_layer,
-        environment=environment,
-    )
+    try:
+        result = probe(
+            lock,
+            chosen,
+            node=node,
+            lock_path=path,
+            gpu_timeout=PROLOG_NVML_TIMEOUT,
+            started=started,
+            gpu_facts=False,
+            python_layer=python_layer,
+            environment=environment,
+        )
+    except EnvsnapError as exc:
+        if not root_prolog:
+            raise
+        # Its environment's interpreter hung or failed (a file system that does not answer).
+        return _refused(node, _reason(f"envsnap: cannot check the node: {exc}"), path, env, exit_code=exc.exit_code)
     problems = [
         f"{f['component']}: needs {f['needed']}, found {f['found']}"
         for f in result["check"]["findings"]

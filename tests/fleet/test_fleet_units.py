@@ -2446,6 +2446,40 @@ def test_a_lock_the_prolog_cannot_read_drains_only_from_the_root_prolog(
         assert not log.exists(), log.read_text()
 
 
+@pytest.mark.parametrize("context", ["prolog_slurmd", "prolog_task"])
+def test_an_environment_the_root_prolog_cannot_check_drains_the_node_with_why(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, context: str
+) -> None:
+    """The root Prolog's VIRTUAL_ENV not there on the node (its shared file system not mounted): exit 2 and
+    nothing drained, so Slurm drained it as "Prolog error", envsnap's line only in the Prolog's log. It is drained
+    first with envsnap's error, as for a lock it cannot read; a TaskProlog's environment is the job's: nothing is
+    drained."""
+    import os
+
+    log = tmp_path / "scontrol.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (bin_dir / "scontrol").chmod(0o755)
+    lock = tmp_path / "site.lock"
+    lockfile.dump(sample_lock(), lock)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("SLURM_SCRIPT_CONTEXT", context)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "shared" / "venvs" / "train"))
+    res = cli("fleet", "prolog", str(lock))
+    assert res.code == 2, res
+    assert res.err.count("\n") == 1 and "not a virtual environment" in res.err, res
+    if context == "prolog_slurmd":
+        assert res.err.startswith("envsnap: cannot check the node: VIRTUAL_ENV=") and "node drained" in res.err, res
+        assert "State=DRAIN Reason=envsnap: cannot check the node: VIRTUAL_ENV=" in log.read_text()
+    else:
+        assert res.err.startswith("print envsnap: error: VIRTUAL_ENV="), res
+        assert not log.exists(), log.read_text()
+
+
 def test_from_a_task_prolog_a_failure_is_a_print_line_that_slurm_writes_to_the_jobs_output(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
