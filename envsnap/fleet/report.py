@@ -240,6 +240,13 @@ def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int =
                 else " (asked for 1 GPU: other jobs hold every GPU of the node, or its CPUs; --gpus none checks it "
                 "without its GPU)"
             )
+        elif _NOT_ALLOCATED in why and not run.in_job:
+            # Asked for no GPU: what it waited for is its CPUs (or memory), which only a step of the job holding
+            # them shares (``--overlap``, as fleet check asks the nodes of the job it runs in).
+            why += (
+                " (other jobs hold its CPUs or memory: run inside the job that holds the node, envsnap fleet asks it "
+                "in a step of that job; or ask again once they end)"
+            )
         # envsnap ran there but could not check (the lock not readable on the node, an envsnap too old for
         # the lock): the node answered, with an error. A task that ended well without an answer (an --envsnap
         # that is no envsnap) ran there too: its output is no answer, not a node that cannot be reached.

@@ -1840,6 +1840,19 @@ def test_a_node_whose_gpus_other_jobs_hold_says_so_within_the_timeout(tmp_path: 
     ), reason
 
 
+def test_a_node_whose_cpus_other_jobs_hold_says_how_it_can_be_checked() -> None:
+    """Asked for no GPU (a CPU lock, --gpus none), a node other jobs fill read srun's bare "Requested nodes are
+    busy", after the whole --timeout, as a node asked for its GPUs no longer does: nothing said why, nor what checks
+    it. A step of the job that holds it does (srun --overlap), or a check once its jobs end."""
+    busy = "srun: error: Unable to allocate resources: Requested nodes are busy"
+    result = from_run(_run("", returncode=1, stderr=busy + "\n"), lock_digest="sha256:ab", timeout=5, node_gpus=8)
+    assert result.verdict == "unreachable", result
+    assert result.reason == (
+        f"{busy} (other jobs hold its CPUs or memory: run inside the job that holds the node, envsnap fleet asks it "
+        "in a step of that job; or ask again once they end)"
+    ), result.reason
+
+
 @pytest.mark.parametrize("command", ["check", "capture"])
 def test_no_srun_reads_the_input_fleet_check_was_given(tmp_path: Path, command: str) -> None:
     """Every srun inherited envsnap's standard input, which srun forwards to its task: from a terminal, up to 64
