@@ -467,7 +467,8 @@ def _check_project_state(lock: Snapshot, bundled: Snapshot, where: str | os.Path
 def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
     """``BadBundleError`` unless a bundle's lock has the conda packages of ``lock`` (by name, version and build):
     the conda target's ``check_made_from`` (a lock imported from the bundle's own conda file knows no RECORD
-    digest of its pip packages, so only the conda layer is compared)."""
+    digest of its pip packages, so its pip layer is compared by what both know: each pip package of ``lock`` is
+    one of the bundle's, of its version, and of its wheel's sha256 where ``lock`` pins one)."""
     mine = {(p.name, p.version, p.build) for p in (lock.conda.packages if lock.conda else ())}
     theirs = {(p.name, p.version, p.build) for p in (bundled.conda.packages if bundled.conda else ())}
     if mine and not mine <= theirs:
@@ -475,6 +476,22 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
         raise BadBundleError(
             f"{where}: the bundle was made from another lock (first difference: conda {first[0]}){ANOTHER_LOCK}"
         )
+    # The pip layer is installed from the bundle lock's own entries: one missing there was left out, one of
+    # another version installed, and the rebuild failed only at its verify (exit 3) with that prefix in place.
+    held = {p.name: p for p in bundled.pip_layer()}
+    for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
+        other = held.get(pkg.name)
+        art = pkg.artifact
+        wheel = art.sha256 if art is not None and not art.rebuilt and art.filename.endswith(".whl") else ""
+        if (
+            other is None
+            or (pkg.version and other.version != pkg.version)
+            or (pkg.record_digest and other.record_digest and other.record_digest != pkg.record_digest)
+            or (wheel and (other.artifact is None or other.artifact.sha256 != wheel))
+        ):
+            raise BadBundleError(
+                f"{where}: the bundle was made from another lock (first difference: {pkg.name}){ANOTHER_LOCK}"
+            )
 
 
 def read_sums(path: Path) -> dict[str, str]:

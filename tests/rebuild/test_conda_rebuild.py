@@ -21,7 +21,7 @@ from testutil import uv_bin
 
 from envsnap import lockfile
 from envsnap.artifacts import conda as conda_archives
-from envsnap.artifacts.bundle import Bundle, make_bundle
+from envsnap.artifacts.bundle import ANOTHER_LOCK, Bundle, make_bundle
 from envsnap.compare import conda as conda_compare
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
@@ -1021,6 +1021,35 @@ def test_a_bundle_of_another_lock_is_bad_input_as_for_the_other_targets(locked: 
     with pytest.raises(BadBundleError, match=r"the bundle was made from another lock \(first difference: conda "):
         target.REBUILDER.plan(request)
     assert BadBundleError.exit_code == 2 and not (tmp_path / "env").exists()
+
+
+@pytest.mark.parametrize("change", ["other version", "not bundled"])
+def test_a_bundle_without_the_locks_pip_packages_is_bad_input(
+    bundle: Path, locked: Path, cli: Callable[..., Any], tmp_path: Path, change: str
+) -> None:
+    """A bundle whose conda packages are the lock's but whose pip layer is another's (a pip package upgraded after
+    bundling, or one pip installed since) was taken: the other version was installed from it, or the package left
+    out, and the rebuild ended in a failed verify (exit 3) with that prefix left in place. It is bad input, as for
+    the other targets: exit 2, nothing made."""
+    lock = lockfile.load(locked)
+    if change == "other version":
+        packages = tuple(
+            dataclasses.replace(p, version="1.3.0") if p.name == "pipdemo" else p for p in lock.python.packages
+        )
+    else:
+        extra = dataclasses.replace(next(p for p in lock.python.packages if p.name == "pipdemo"), name="pipextra")
+        packages = (*lock.python.packages, extra)
+    other = tmp_path / "other.lock"
+    lockfile.dump(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), other)
+    prefix = tmp_path / "env"
+    result = cli("rebuild", other, "--target", "conda", "--prefix", prefix, "--bundle", bundle, "--offline")
+    assert result.code == 2, result
+    first = "pipdemo" if change == "other version" else "pipextra"
+    assert result.err == (
+        f"envsnap: error: {bundle}: the bundle was made from another lock (first difference: {first}){ANOTHER_LOCK}\n"
+    ), result
+    assert not prefix.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.lock"]
 
 
 def test_verify_files_hashes_the_conda_packages_files(
