@@ -234,8 +234,17 @@ def to_its_end(work: Callable[[], object], who: str, progress: Progress, wait: f
     # An event, not Thread.join: a join a KeyboardInterrupt broke takes the thread as ended, and the next one
     # returned at once (CPython 3.11).
     ended = threading.Event()
+    # Whether ``work`` began, decided once under the lock: an interrupt that lands in ``Thread.start`` (the thread
+    # may already run) waits for a work that began, and keeps one that had not from beginning.
+    gate = threading.Lock()
+    state = {"began": False, "called_off": False}
 
     def run() -> None:
+        with gate:
+            if state["called_off"]:
+                ended.set()
+                return
+            state["began"] = True
         try:
             work()
         except BaseException as exc:  # handed to the caller's thread
@@ -243,13 +252,19 @@ def to_its_end(work: Callable[[], object], who: str, progress: Progress, wait: f
         finally:
             ended.set()
 
-    threading.Thread(target=run, name=f"envsnap-{who}", daemon=True).start()
     try:
+        threading.Thread(target=run, name=f"envsnap-{who}", daemon=True).start()
         while not ended.wait(0.2):
             pass
     except KeyboardInterrupt:
-        progress(f"interrupted: waiting for {who} to stop writing (up to {wait:g} s; Ctrl-C again to leave at once)")
-        ended.wait(wait)
+        with gate:
+            state["called_off"] = True
+            began = state["began"]
+        if began:
+            progress(
+                f"interrupted: waiting for {who} to stop writing (up to {wait:g} s; Ctrl-C again to leave at once)"
+            )
+            ended.wait(wait)
         raise
     if failed:
         raise failed[0]

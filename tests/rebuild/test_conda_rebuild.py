@@ -1568,6 +1568,67 @@ def test_ctrl_c_while_rattler_installs_waits_for_its_writing_and_leaves_nothing(
     assert said == ["interrupted: waiting for py-rattler to stop writing (up to 300 s; Ctrl-C again to leave at once)"]
 
 
+@pytest.mark.conda
+def test_ctrl_c_as_rattlers_install_starts_waits_for_it_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C that came as the thread installing with py-rattler was started (in ``Thread.start``, before the
+    wait that handles an interrupt) went on at once, without waiting: the staging prefix, which
+    py-rattler went on writing while it was removed, was left beside --prefix with no holder to name it (a 2-letter
+    hidden folder, found in about 1 of 7 Ctrl-Cs at that moment), which neither `envsnap clean` nor the next
+    rebuild removes. Such a Ctrl-C now waits for py-rattler as any other does."""
+    import asyncio
+    import time
+
+    import rattler
+    from condafixtures import Entry, Pkg, write_package
+
+    from envsnap import _leftovers
+
+    made = Pkg("aa-tool", "1.0", "h0_0", "linux-64", [Entry("share/aa", b"aa\n")])
+    archives = {made.name: write_package(made, tmp_path / "channel")}
+    packages = (CondaPackage(made.name, "1.0", "h0_0", channel=(tmp_path / "channel").as_uri()),)
+    writers: list[threading.Thread] = []
+
+    def write(prefix: Path) -> None:
+        for i in range(6):
+            time.sleep(0.05)
+            (prefix / f"part{i}").mkdir(parents=True, exist_ok=True)
+
+    def install(records: object, prefix: object, cache_dir: Path, **kwargs: object) -> Any:
+        writer = threading.Thread(target=write, args=(Path(str(prefix)),))
+        writers.append(writer)
+        writer.start()
+
+        async def done() -> None:
+            while writer.is_alive():
+                await asyncio.sleep(0.01)
+
+        return done()
+
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        real_start(self)
+        if self.name == "envsnap-py-rattler":
+            while not writers:  # py-rattler is writing...
+                time.sleep(0.001)
+            raise KeyboardInterrupt  # ...and the Ctrl-C lands in start()
+
+    monkeypatch.setattr(rattler, "install", install)
+    monkeypatch.setattr(threading.Thread, "start", start)
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    said: list[str] = []
+    with pytest.raises(KeyboardInterrupt), _leftovers.held_dir(parent, "conda") as work:
+        staging = target.staging_prefix(parent / "env", work)
+        target.install_with_rattler(
+            Conda(subdir="linux-64", packages=packages), archives, staging, work / "pkgs", progress=said.append
+        )
+    for writer in writers:
+        writer.join(5)
+    assert list(parent.iterdir()) == []
+    assert said == ["interrupted: waiting for py-rattler to stop writing (up to 300 s; Ctrl-C again to leave at once)"]
+
+
 @pytest.mark.parametrize("where", ["removing the work folder", "the first check"])
 def test_ctrl_c_once_the_prefix_is_in_place_but_not_verified_takes_it_out(
     bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
