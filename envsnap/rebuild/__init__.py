@@ -7,6 +7,7 @@ A target is a module here exposing ``REBUILDER`` (see ``interface.py``), listed 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tempfile
@@ -323,10 +324,17 @@ def _creatable(dest: Path, named: str = "--dest") -> None:
         above = above.parent
     if above == dest.absolute() and above.is_dir():
         return  # an existing folder: the target says whether it may be used (empty, or its own earlier one)
+    # Named before it is made and removed in a ``finally``: a Ctrl-C that landed in mkdtemp once the folder was made
+    # left it, an empty `.envsnap-dest-*` that no sweep or `envsnap clean` takes.
+    probe = os.path.join(above, f".envsnap-dest-{os.getpid()}-{os.urandom(4).hex()}")
     try:
         if not above.is_dir():
             raise NotADirectoryError(20, "not a folder", str(above))
-        os.rmdir(tempfile.mkdtemp(prefix=".envsnap-dest-", dir=above))
+        try:
+            os.mkdir(probe, 0o700)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(probe)
     except OSError as exc:
         raise BadOptionError(f"{named} {dest}: cannot create it ({above}: {exc.strerror or exc})") from None
 

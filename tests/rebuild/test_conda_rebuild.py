@@ -1629,6 +1629,41 @@ def test_ctrl_c_as_rattlers_install_starts_waits_for_it_too(tmp_path: Path, monk
     assert said == ["interrupted: waiting for py-rattler to stop writing (up to 300 s; Ctrl-C again to leave at once)"]
 
 
+def test_a_ctrl_c_as_the_prefix_folder_is_tried_leaves_no_folder(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether --prefix can be made is tried by making a folder above it and removing it at once. A Ctrl-C that
+    came just after it was made left it there, an empty ``.envsnap-dest-*`` that neither the next rebuild nor
+    `envsnap clean` removes ("no leftovers of interrupted runs"), though a Ctrl-C removes every staging and
+    temporary folder (about 1 in 20 Ctrl-Cs early in a rebuild)."""
+    import os
+
+    real_mkdir = os.mkdir
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(path, *args, **kwargs)
+        if os.path.basename(path).startswith(".envsnap-dest-"):
+            raise KeyboardInterrupt  # the Ctrl-C lands as the folder is made
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    result = cli(
+        "rebuild",
+        bundle / "envsnap.lock",
+        "--target",
+        "conda",
+        "--prefix",
+        parent / "new" / "env",
+        "--bundle",
+        bundle,
+        "--offline",
+    )
+    assert result.code == 130, result
+    assert result.err == "envsnap: interrupted\n", result
+    assert list(parent.iterdir()) == []
+
+
 @pytest.mark.parametrize("where", ["removing the work folder", "the first check"])
 def test_ctrl_c_once_the_prefix_is_in_place_but_not_verified_takes_it_out(
     bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
