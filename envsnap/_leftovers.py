@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._slots import make_folder
+from . import _slots
 
 TYPE_CHECKING = False  # not typing's: see ``Leftover``
 if TYPE_CHECKING:
@@ -157,17 +157,20 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
     whatever it names as its sibling. What killed runs left in ``parent`` is removed first."""
     assert kind in KINDS
     made = missing_folders(parent)
-    parent.mkdir(parents=True, exist_ok=True)
-    sweep(parent)
-    with _MAKING:
-        if kind == "venv":  # at a name a rebuild before used, where free: uv knows the interpreter there (_slots)
-            path = Path(make_folder(str(parent), f"{PREFIX}{kind}-"))
-        else:
-            path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=parent))
-        fd = _hold(path)
-    held = [fd]  # closed once, however often the removal is begun
+    # Named before it is made, and removed from the moment it may be there: a Ctrl-C that landed once mkdtemp had
+    # made it, or before it was held, left an empty ``.envsnap-<kind>-*`` beside the destination.
+    named = ""
+    held: list[int] = []  # closed once, however often the removal is begun
 
     def release() -> None:
+        if not held:
+            # Interrupted as it was made: it goes where it is an empty folder no run holds, as a sweep takes one
+            # (a name another run had taken first, and holds or has put anything in, stays).
+            if named and not in_use(Path(named)):
+                with contextlib.suppress(OSError):
+                    os.rmdir(named)
+            remove_empty(made)
+            return
         sibling = _sibling_of(path)
         if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
             shutil.rmtree(sibling, ignore_errors=True)
@@ -178,6 +181,26 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
         # an empty newparent/); one that holds what the run moved into place (or anything else) stays.
         remove_empty(made)
 
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        sweep(parent)
+        with _MAKING:
+            # A venv's at a name a rebuild before used, where free: uv knows the interpreter there (_slots).
+            for name in _slots.names(slots=kind == "venv"):
+                named = os.path.join(parent, f"{PREFIX}{kind}-{name}")
+                try:
+                    os.mkdir(named, 0o700)
+                except FileExistsError:
+                    named = ""
+                    continue
+                break
+            else:
+                raise FileExistsError(17, "no free name for a folder", str(parent / f"{PREFIX}{kind}-*"))
+            path = Path(named)
+            held.append(_hold(path))
+    except BaseException:
+        release()
+        raise
     try:
         yield path
     except BaseException:

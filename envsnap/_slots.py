@@ -17,12 +17,16 @@ import os
 SLOTS = 4  # names tried before a random one: as many rebuilds at once in one folder find one of them free
 
 
+def names(*, slots: bool) -> list[str]:
+    """The names ``make_folder`` tries, in order: the slots first where ``slots``, then random ones."""
+    return [f"slot{i}" for i in range(SLOTS if slots else 0)] + [os.urandom(6).hex() for _ in range(16)]
+
+
 def make_folder(parent: str, prefix: str) -> str:
     """A new folder ``prefix`` + ``slotN`` (the first free of ``SLOTS``), else ``prefix`` + random, in ``parent``,
     readable by its owner only; its path. ``FileExistsError`` when none could be made; any other ``OSError`` as
     ``mkdir`` raises it."""
-    names = [f"slot{i}" for i in range(SLOTS)] + [os.urandom(6).hex() for _ in range(16)]
-    for name in names:
+    for name in names(slots=True):
         path = os.path.join(parent, prefix + name)
         try:
             os.mkdir(path, 0o700)
