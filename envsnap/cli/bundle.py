@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "bundle",
         help=COMMAND_HELP["bundle"],
         description="Write a bundle: the lock, every pinned wheel (downloaded and hash-checked, or "
-        "built from VCS/local/sdist sources and flagged rebuilt), requirements.txt with hashes, a "
-        "README and SHA256SUMS. Re-running on an existing bundle fetches only what is missing.",
+        "built from VCS/local/sdist sources and flagged rebuilt), for a conda lock every conda package's "
+        "archive in conda/ (hash-checked), requirements.txt with hashes, a README and SHA256SUMS. Re-running "
+        "on an existing bundle fetches only what is missing.",
     )
     p.add_argument("lock", metavar="LOCK", help="the lockfile (pinned or not: unpinned packages are pinned now)")
     p.add_argument(

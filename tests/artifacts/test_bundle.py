@@ -1526,3 +1526,13 @@ def test_a_git_package_of_the_projects_own_repository_keeps_its_label_in_the_bun
     art = bundled.python.packages[0].artifact
     assert art is not None and art.url == f"git+file://{{project}}@{commit}", art
     assert cli("check", tmp_path / "b").code == 0
+
+
+def test_bundle_help_names_every_part_the_bundle_holds(cli: Callable[..., Any]) -> None:
+    """``envsnap bundle --help`` listed the wheels, requirements.txt, README and SHA256SUMS, not the ``conda/``
+    archives a conda lock's bundle holds (docs/cli.md's layout names them)."""
+    result = cli("bundle", "--help")
+    assert result.code == 0, result
+    text = " ".join(result.out.split())
+    for part in ("every pinned wheel", "conda/", "requirements.txt", "README", "SHA256SUMS"):
+        assert part in text, part
