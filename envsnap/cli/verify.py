@@ -115,6 +115,7 @@ def _verify(
         kept=kept,
         gpu_timeout=args.gpu_timeout,
         project=args.project_root,
+        lock_named=args.lock,
     )
     from ..compare.verify import reads_checkouts
 
@@ -180,7 +181,8 @@ class _Memo:
         if path is None:
             return None
         # The folder {project} names where the working directory is in no work tree (the one around the lock's).
-        command = ["verify", args.python, chosen, lock, *project, args.project_root]
+        # LOCK as typed too: a conda mismatch's remedy names it (``envsnap rebuild LOCK``).
+        command = ["verify", args.python, chosen, lock, args.lock, *project, args.project_root]
         return cls(path, memo.facts(command, os.environ), chosen, project)
 
     def answer(self) -> VerifyReport | None:

@@ -77,6 +77,7 @@ def verify(
     environ: Mapping[str, str] | None = None,
     project: str | None = None,
     python_named: str | None = None,
+    lock_named: str | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -101,7 +102,9 @@ def verify(
     CLI's ``--project``); default: the git work tree around the working directory, else the one around the lock's
     folder (``probes.project.lock_project``: a lock kept in its project, verified from elsewhere). ``python_named``:
     how an error of the probe names ``python`` (``probes.target.interpreter_named``; default: as ``--python`` names
-    it), where no ``environment`` names it: a rebuild's new environment, which no one typed."""
+    it), where no ``environment`` names it: a rebuild's new environment, which no one typed. ``lock_named``: how
+    a remedy names the lock (the CLI's LOCK as typed; default: ``lock_or_path`` where it is a path, and where it is
+    a Snapshot none: no remedy runs ``envsnap rebuild`` on it)."""
     from ..probes import gitstate
     from ..probes.capture import capture
 
@@ -175,7 +178,12 @@ def verify(
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
-    return with_remedies(report, lock, actual, interpreter or sys.executable)
+    report = with_remedies(report, lock, actual, interpreter or sys.executable)
+    if lock_named is None and not isinstance(lock_or_path, Snapshot):
+        lock_named = os.fspath(lock_or_path)
+    layer = kept[-1].results.get("conda") if kept else None
+    prefix = getattr(layer.value, "prefix", None) if layer is not None else None
+    return with_rebuild_remedy(report, lock, actual, lock_named, prefix if isinstance(prefix, str) else None)
 
 
 # What each remedied mismatch asks for, before the command that does it.
@@ -203,6 +211,40 @@ def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python
     uv_only = "pip" not in installed or "pip" not in locked
     uv = _tools.uv_word()  # the uv envsnap runs, by its path where PATH's uv is not it
     diffs = [_remedied(d, locked, installed, python, uv_only, uv) for d in report.differences]
+    return dataclasses.replace(report, differences=tuple(diffs))
+
+
+def with_rebuild_remedy(
+    report: VerifyReport, lock: Snapshot, actual: Snapshot, lock_named: str | None, prefix: str | None
+) -> VerifyReport:
+    """``report`` with, on each mismatch of what conda installed that has no remedy (a conda record, a Python
+    package of the conda layer: no pip or uv command installs the locked one), the command that makes the locked
+    conda environment again: ``envsnap rebuild LOCK --target conda`` into a new prefix beside the verified one
+    ``prefix`` (the rebuild makes none over a prefix that is not empty), from the archives the lock pins by hash.
+    None where the lock is not named (given as a Snapshot), holds no conda environment, or the target is none."""
+    from .. import sinks
+    from ..grammar import GrammarError
+
+    if lock.conda is None or not lock_named or not prefix or lock_named.startswith("-"):
+        return report
+    conda = {p.name for snap in (lock, actual) for p in snap.python.packages if p.conda_layer}
+
+    def conda_layers(d: Difference) -> bool:
+        return d.area == "conda" or (d.area == "python" and any(n in conda for n in d.subject.split(", ")))
+
+    if not any(d.severity == MISMATCH and not d.remedy and conda_layers(d) for d in report.differences):
+        return report
+    new = os.path.normpath(prefix) + "-locked"
+    argv = ["envsnap", "rebuild", lock_named, "--target", "conda", "--prefix", new]
+    try:
+        command = " ".join(sinks.shell_word(word) for word in argv)
+    except GrammarError:  # a control character in a path: no command shown
+        return report
+    remedy = f"rebuild the locked conda environment, in a new prefix: {command}"
+    diffs = [
+        dataclasses.replace(d, remedy=remedy) if d.severity == MISMATCH and not d.remedy and conda_layers(d) else d
+        for d in report.differences
+    ]
     return dataclasses.replace(report, differences=tuple(diffs))
 
 

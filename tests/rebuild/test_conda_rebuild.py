@@ -7,6 +7,7 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -1232,6 +1233,40 @@ def test_verify_files_takes_a_pip_install_over_a_conda_package(
     result = cli("verify", lock, "--python", prefix / "bin" / "python", "--files", "--json")
     found = [d for d in json.loads(result.out)["differences"] if "__init__.py" in d["note"]]
     assert [(d["area"], d["subject"], d["actual"]) for d in found] == [("python", "tinyutil", "1 modified")]
+
+
+def test_verify_gives_a_remedy_for_a_conda_package_at_another_version(
+    conda_env: CondaEnv, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conda-managed package at another version (pip's tinyutil 0.4.0 over conda's 0.3.0, then conda's record
+    of another version too) was a mismatch with no remedy line, where a pip package's mismatch has one: each now
+    says the command that makes the locked environment again, from the lock as the command named it."""
+    from condafixtures import make_wheel
+
+    prefix = tmp_path / "my env"
+    shutil.copytree(conda_env.prefix, prefix, symlinks=True)
+    lockfile.dump(capture(str(prefix / "bin" / "python")), tmp_path / "envsnap.lock")
+    wheel = make_wheel(tmp_path / "wheels", "tinyutil", "0.4.0", {"tinyutil/__init__.py": b"VALUE = 43\n"})
+    pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q", "--no-index"]
+    subprocess.run([*pip, "--find-links", str(wheel.parent), "tinyutil==0.4.0"], check=True, capture_output=True)
+    monkeypatch.chdir(tmp_path)
+    remedy = (
+        "    remedy: rebuild the locked conda environment, in a new prefix: envsnap rebuild envsnap.lock --target "
+        f"conda --prefix '{os.path.realpath(prefix)}-locked'"
+    )
+    result = cli("verify", "envsnap.lock", "--python", prefix / "bin" / "python")
+    assert result.code == 3, result
+    lines = result.out.splitlines()
+    assert lines[lines.index("  python: tinyutil: version 0.3.0 -> 0.4.0") + 1] == remedy, result.out
+    (record,) = (prefix / "conda-meta").glob("tinyutil-*.json")
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "version": "0.4.0", "build": "pyh_0"}))
+    result = cli("verify", "envsnap.lock", "--python", prefix / "bin" / "python", "--json")
+    assert result.code == 3, result
+    diffs = json.loads(result.out)["differences"]
+    found = {(d["area"], d["subject"], d["what"]): d["remedy"] for d in diffs if d["severity"] == "mismatch"}
+    said = remedy.split(": ", 1)[1]
+    assert found == {("python", "tinyutil", "version"): said, ("conda", "tinyutil", "version"): said}
 
 
 def test_verify_files_hashes_a_file_rewritten_for_its_prefix(
