@@ -2322,15 +2322,46 @@ def bundle_wheel_marker(dist_info: str, art: Artifact) -> tuple[bytes, str]:
     """``BUNDLE_WHEEL_FILE``'s bytes naming the bundle's wheel ``art`` (its file name and sha256), and its RECORD line
     in the ``.dist-info`` folder ``dist_info``: one spelling for the venv and docker targets, which a capture reads
     as that wheel (``rebuilt``, no URL) where no direct_url.json can name a place (docs/design.md)."""
-    import base64
     import json
 
     from ..probes.interface import BUNDLE_WHEEL_FILE
 
     named = {"filename": art.filename, "sha256": art.sha256}
     data = (json.dumps(named, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    return data, record_line(dist_info, BUNDLE_WHEEL_FILE, data)
+
+
+def record_line(dist_info: str, name: str, data: bytes) -> str:
+    """RECORD's line for the file ``name`` holding ``data`` in the ``.dist-info`` folder ``dist_info``."""
+    import base64
+
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return data, f"{dist_info}/{BUNDLE_WHEEL_FILE},sha256={digest},{len(data)}"
+    return f"{dist_info}/{name},sha256={digest},{len(data)}"
+
+
+def source_direct_url(pkg: PythonPackage, url: str) -> dict[str, object] | None:
+    """PEP 610's ``direct_url.json`` of ``pkg``'s source at ``url`` (a regular install: a wheel is never editable),
+    as pip installing it from there writes it (``vcs_info`` with the commit, the folder's ``dir_info``, the
+    archive's ``archive_info``); None for a source that is none of these. Written in place of the URL of a bundle's
+    wheel installed by its file where that file's folder is gone once the rebuild ends (the venv and docker
+    targets)."""
+    src = pkg.source
+    direct: dict[str, object] = {"url": url}
+    if src.kind == "vcs":
+        vcs: dict[str, str] = {"vcs": src.vcs, "commit_id": src.commit_id}
+        if src.requested_revision:
+            vcs["requested_revision"] = src.requested_revision
+        direct["vcs_info"] = vcs
+    elif src.kind == "directory":
+        direct["dir_info"] = {}
+    elif src.kind == "archive":
+        algorithm, hexdigest = src.archive_digest
+        direct["archive_info"] = {"hash": src.archive_hash, "hashes": {algorithm: hexdigest}} if hexdigest else {}
+    else:
+        return None
+    if src.subdirectory:
+        direct["subdirectory"] = src.subdirectory
+    return direct
 
 
 def _refuse_lost_bundle_wheels(lock: Snapshot, root: Path, pinner: Pinner) -> None:
@@ -2404,5 +2435,7 @@ __all__ = [
     "installs_by_file",
     "make_bundle",
     "open_bundle",
+    "record_line",
     "requirements_text",
+    "source_direct_url",
 ]

@@ -17,7 +17,15 @@ from .._plugins import Options, flag
 from .._version import __version__
 from ..artifacts import bundle as bundle_layout
 from ..artifacts import debs as deb_files
-from ..artifacts.bundle import bundle_wheel_dist_info, bundle_wheel_marker, from_a_bundle_wheel, requirements_text
+from ..artifacts.bundle import (
+    bundle_wheel_dist_info,
+    bundle_wheel_marker,
+    from_a_bundle_wheel,
+    installs_by_file,
+    record_line,
+    requirements_text,
+    source_direct_url,
+)
 from ..errors import BadOptionError, RebuildError
 from ..model import Snapshot, SystemPackage
 from ..probes.interface import BUNDLE_WHEEL_FILE
@@ -31,6 +39,7 @@ REQUIREMENTS = "requirements.txt"
 # their files here (``requirements_text``), so that the image's direct_url.json names each and its sha256.
 WHEELHOUSE = "/opt/envsnap-wheelhouse"
 WHEELS = "wheels"
+DIRECT_URL = "direct_url.json"  # PEP 610's, in a distribution's .dist-info
 TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
@@ -440,21 +449,35 @@ def render_dockerfile(spec: DockerSpec) -> str:
             wheelhouse=WHEELHOUSE,
             verify_step=VERIFY_STEP,
             bundle_wheels=_bundle_wheels(lock),
-            marker=BUNDLE_WHEEL_FILE,
+            direct_url=DIRECT_URL,
         )
 
 
-def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str]]:
-    """(the .dist-info folder, ``BUNDLE_WHEEL_FILE``'s text without its newline, its RECORD line) for each wheel
-    ``from_a_bundle_wheel`` names: the image installs it by name, which writes no direct_url.json, so the rebuilt
-    venv names it as the venv target's does, and a capture inside the image records that wheel (docs/design.md)."""
+def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str, str]]:
+    """(the .dist-info folder, the file written there, its text without its newline, its RECORD line) for each
+    bundle's wheel whose .dist-info the final stage names, after removing any direct_url.json with its RECORD line.
+    A wheel ``from_a_bundle_wheel`` names is installed by name, which writes no direct_url.json; a wheel the bundle
+    built (``installs_by_file``) is installed by its file, whose direct_url.json names the installer stage's wheel
+    folder, in no layer of the image. Each is named as a venv rebuilt from a bundle archive names it
+    (docs/design.md): by the lock's source where a capture in the image can read it (a repository or an archive
+    by URL), else by the wheel's file name and sha256 (``BUNDLE_WHEEL_FILE``: the image holds no folder of this
+    machine), so a capture inside records no file that no one can read."""
+    import json
+
     out = []
     for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
         art = pkg.artifact
-        if art is not None and from_a_bundle_wheel(pkg):
-            dist_info = bundle_wheel_dist_info(art)
+        if art is None or not (from_a_bundle_wheel(pkg) or installs_by_file(pkg)):
+            continue
+        dist_info = bundle_wheel_dist_info(art)
+        url = pkg.source.url
+        direct = None if from_a_bundle_wheel(pkg) or url.startswith("file:") else source_direct_url(pkg, url)
+        if direct is None:
             data, line = bundle_wheel_marker(dist_info, art)
-            out.append((dist_info, data.decode().rstrip("\n"), line))
+            out.append((dist_info, BUNDLE_WHEEL_FILE, data.decode().rstrip("\n"), line))
+        else:
+            text = json.dumps(direct, sort_keys=True, separators=(",", ":"))
+            out.append((dist_info, DIRECT_URL, text, record_line(dist_info, DIRECT_URL, (text + "\n").encode())))
     return out
 
 

@@ -51,6 +51,7 @@ from ..artifacts.bundle import (
     package_label,
     precheck_line,
     sha256_file,
+    source_direct_url,
 )
 from ..compat.target import Target, TargetFacts, bringing_python
 from ..errors import BadBundleError, BundleError, PinError, ProbeError, RebuildError, UnsafeInputError
@@ -592,8 +593,7 @@ def _name_bundle_wheel(dist_info: Path, art: Artifact) -> None:
 def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, object] | None:
     """PEP 610's ``direct_url.json`` of ``pkg``'s source (a regular install: a wheel is never editable), its
     ``{project}`` and ``~`` labels made this machine's paths; None where this machine names no such place."""
-    src = pkg.source
-    url = src.url
+    url = pkg.source.url
     if url.startswith(("file://{", "file://~")):
         from ..artifacts.pin import here
 
@@ -607,22 +607,7 @@ def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, objec
             # Outside any work tree ``{project}`` is the lock's folder: for a reviewer's unpacked bundle, not the
             # project, whose source the venv would then claim to have been installed from.
             return None
-    direct: dict[str, object] = {"url": url}
-    if src.kind == "vcs":
-        vcs: dict[str, str] = {"vcs": src.vcs, "commit_id": src.commit_id}
-        if src.requested_revision:
-            vcs["requested_revision"] = src.requested_revision
-        direct["vcs_info"] = vcs
-    elif src.kind == "directory":
-        direct["dir_info"] = {}
-    elif src.kind == "archive":
-        algorithm, hexdigest = src.archive_digest
-        direct["archive_info"] = {"hash": src.archive_hash, "hashes": {algorithm: hexdigest}} if hexdigest else {}
-    else:
-        return None
-    if src.subdirectory:
-        direct["subdirectory"] = src.subdirectory
-    return direct
+    return source_direct_url(pkg, url)
 
 
 def _source_here(pkg: PythonPackage, url: str, project_dir: Path | None) -> bool:

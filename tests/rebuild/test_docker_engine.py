@@ -890,7 +890,11 @@ def test_a_wheel_the_bundle_built_is_installed_in_the_image_by_its_file(
     """``rebuild --target docker --bundle B`` installed the wheel the bundle built from a local project by its name
     from the image's wheel folder, which leaves no direct_url.json: a capture inside the image named the index, diff
     called it unknown and verify "not known to be built from it". The image installs it by its file, as the venv
-    target does: direct_url.json names it with its sha256, and verify inside calls it the bundle's wheel."""
+    target does, and verify inside calls it the bundle's wheel. That file's folder is the installer stage's, in no
+    layer of the image: its direct_url.json named ``file:///opt/envsnap-wheelhouse/F.whl``, which a capture inside
+    recorded as the project's source, a file no one can read, and bundle of that capture failed (exit 4). The image
+    names the wheel as a venv rebuilt from a bundle archive does (``envsnap_bundle.json``: its file name and
+    sha256), and bundle of a capture there takes it from the bundle's wheels folder given as find-links."""
     if not Path(DEBIAN_PYTHON).exists():
         pytest.skip(f"{DEBIAN_PYTHON} (Debian's python3.11) is not installed on this host")
     project = tmp_path / "src" / "esnptdelta"
@@ -912,15 +916,21 @@ def test_a_wheel_the_bundle_built_is_installed_in_the_image_by_its_file(
         _envsnap(*_docker_rebuild(bundle / "envsnap.lock", bundle, tmp_path / "ctx", tag, "--offline"))
         line = f"esnptdelta @ file:///opt/envsnap-wheelhouse/{wheel}#sha256={sha256} --hash=sha256:{sha256}"
         assert line in (tmp_path / "ctx" / "requirements.txt").read_text().splitlines()
-        inside = lockfile.loads(
-            _run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python", "-o", "-"), check_digest=False
-        )
-        captured = inside.package("esnptdelta")
-        assert captured is not None and captured.source.kind == "archive"
-        assert captured.source.url == f"file:///opt/envsnap-wheelhouse/{wheel}"
-        assert captured.source.archive_hash == f"sha256={sha256}"
+        text = _run(engine, tag, "envsnap", "capture", "--python", "/opt/env/bin/python", "-o", "-")
+        (tmp_path / "inside.lock").write_text(text)
+        links = {"PIP_CONFIG_FILE": "/dev/null", "PIP_FIND_LINKS": str(bundle / "wheels")}
+        done = _envsnap("bundle", str(tmp_path / "inside.lock"), "-o", str(tmp_path / "again"), "--offline", env=links)
+        again = lockfile.load(tmp_path / "again" / "envsnap.lock").package("esnptdelta")
+        assert again is not None and again.artifact is not None and again.artifact.sha256 == sha256, done.stderr
+        captured = lockfile.loads(text, check_digest=False).package("esnptdelta")
+        assert captured is not None and captured.artifact is not None, captured
+        assert "envsnap-wheelhouse" not in captured.source.url, captured.source
+        assert (captured.artifact.filename, captured.artifact.sha256) == (wheel, sha256)
+        assert captured.artifact.rebuilt and not captured.artifact.url and captured.source.kind == "index"
         verified = _run(engine, tag, "envsnap", "verify", "/envsnap.lock")
-        assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified
+        assert (
+            f"installed from the bundle's wheel {wheel} built from the locked source (envsnap_bundle.json" in verified
+        )
 
 
 def test_the_bundles_wheel_a_reviewers_capture_records_is_named_in_the_image_for_a_capture_there(

@@ -139,6 +139,38 @@ def test_a_wheel_a_reviewers_capture_names_as_the_bundles_is_named_in_the_image_
     assert "envsnap_bundle.json" not in dockerfile(base)
 
 
+def test_a_wheel_the_bundle_built_is_named_in_the_image_by_its_source_not_the_installer_stages_folder() -> None:
+    """A wheel the bundle built is installed by its file, from the installer stage's wheel folder, which is in no
+    layer of the image: its direct_url.json named that vanished file. As a venv rebuilt from a bundle archive does,
+    the final stage writes the locked source where it is a URL (a git commit: ``vcs_info``), and for a folder of
+    the machine that captured it (which the image does not hold) names the wheel in envsnap_bundle.json."""
+    git = PythonPackage(
+        name="esnptgit",
+        version="1.0",
+        source=Source(kind="vcs", url="https://example.invalid/g.git", vcs="git", commit_id="c" * 40),
+        artifact=Artifact(filename="esnptgit-1.0-py3-none-any.whl", url="", sha256="b" * 64, rebuilt=True),
+    )
+    folder = PythonPackage(
+        name="esnptdir",
+        version="1.0",
+        source=Source(kind="directory", url="file://{project}"),
+        artifact=Artifact(filename="esnptdir-1.0-py3-none-any.whl", url="", sha256="d" * 64, rebuilt=True),
+    )
+    base = cpu_lock()
+    lock = dataclasses.replace(
+        base, python=dataclasses.replace(base.python, packages=(*base.python.packages, git, folder))
+    )
+    final = dockerfile(lock)
+    final = final[final.index("COPY envsnap.lock /envsnap.lock") :]
+    for dist_info in ("esnptdir-1.0.dist-info", "esnptgit-1.0.dist-info"):
+        assert f'\'{dist_info}/direct_url.json,\' "$d/RECORD" > "$d/RECORD.envsnap"' in final, final
+    direct = '{"url":"https://example.invalid/g.git","vcs_info":{"commit_id":"' + "c" * 40 + '","vcs":"git"}}'
+    assert f"printf '%s\\n' '{direct}' > \"$d/direct_url.json\"" in final, final
+    data, _ = bundle.bundle_wheel_marker("esnptdir-1.0.dist-info", folder.artifact)  # type: ignore[arg-type]
+    assert f"printf '%s\\n' '{data.decode().strip()}' > \"$d/envsnap_bundle.json\"" in final, final
+    assert "envsnap-wheelhouse" not in final
+
+
 def test_a_capture_time_before_1970_gives_no_negative_source_date_epoch() -> None:
     """RFC 3339 holds 1969; SOURCE_DATE_EPOCH is seconds since 1970, and build tools refuse -1."""
     lock = cpu_lock()
