@@ -524,10 +524,12 @@ def built_by_envsnap(client: docker.DockerClient, image_id: str) -> bool:
 
 def remove_replaced(client: docker.DockerClient, previous: str, tag: str) -> str:
     """After ``tag`` moved to a new image: remove ``previous``, the image it named before, when envsnap built it
-    and no other tag names it; never forced (an image a container uses, or one another is built on, stays).
-    What was done, in words ("" when ``previous`` is not envsnap's, or still tagged)."""
+    and no other tag or digest names it (a pushed image, or one pulled by digest, is reached as ``repo@sha256:...``
+    with no tag); never forced (an image a container uses, or one another is built on, stays). What was done, in
+    words ("" when ``previous`` is not envsnap's, or still named)."""
     try:
-        if client.api.inspect_image(previous).get("RepoTags") or not built_by_envsnap(client, previous):
+        facts = client.api.inspect_image(previous)
+        if facts.get("RepoTags") or facts.get("RepoDigests") or not built_by_envsnap(client, previous):
             return ""
     except Exception:  # the engine cannot say: nothing is removed
         return ""

@@ -79,7 +79,13 @@ class _Engine:
         self.removed: list[str] = []
         self.images = SimpleNamespace(remove=lambda image, force=False: self.removed.append(image))
         self.api = SimpleNamespace(
-            timeout=10, inspect_image=self._inspect, load_image=self._load, tag=self._tag, images=lambda **kw: []
+            timeout=10,
+            inspect_image=self._inspect,
+            load_image=self._load,
+            tag=self._tag,
+            images=lambda **kw: [],
+            history=lambda image: self.held[image].get("History", []),
+            remove_image=lambda image, force=False, noprune=False: self.removed.append(image),
         )
 
     def info(self) -> dict[str, str]:
@@ -224,6 +230,32 @@ def test_a_failed_verification_of_a_new_image_says_it_was_removed(
     assert str(caught.value) == (
         "the built image differs from the lock (numpy: 1.26.4 in the lock, 2.0.0 here); it was removed, nothing tagged"
     )
+
+
+@pytest.mark.parametrize("digests", [[], ["registry.invalid/paper/env@sha256:" + "f" * 64]])
+def test_a_rebuild_to_a_taken_tag_keeps_the_image_before_where_a_digest_still_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digests: list[str]
+) -> None:
+    """A rebuild to a taken --tag removes the image envsnap built there before once no tag names it, looking at
+    its ``RepoTags`` only: an image pushed, or pulled by digest, is one a user reaches as ``repo@sha256:...``
+    (``RepoDigests``) with no tag, and it was removed. It stays where a digest names it. The engine is a fake
+    (its inspect data as the SDK gives it): a digest needs a registry, which the tests have none of."""
+    from envsnap.dockerfile.spec import VERIFY_STEP
+    from envsnap.rebuild.docker import LABEL_DIGEST
+
+    image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
+    data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
+    before = "sha256:" + "e" * 64
+    envsnaps = {
+        "Id": before,
+        "RepoTags": [],  # the tag moved to the new image
+        "RepoDigests": digests,
+        "Config": {"Labels": {LABEL_DIGEST: "sha256:" + "1" * 64}},
+        "History": [{"CreatedBy": f"RUN /bin/sh -c {VERIFY_STEP}"}],
+    }
+    engine = _Engine({"paper-base:1": data, image_id: data, "paper/env:1": envsnaps, before: envsnaps}, {})
+    _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch)
+    assert engine.removed == ([] if digests else [before])
 
 
 @pytest.mark.usefixtures("empty_engine")
