@@ -275,16 +275,19 @@ def matrix(report: FleetReport) -> _output.Table:
     from .. import fleet
 
     common, differing = report.common(), set(report.differing())
+    # A column that is "-" on every node (a CPU cluster's driver, CUDA and NCCL) took room from those that are not,
+    # folded to a few characters on a 100-column terminal: it is left out, and a line below the table says so.
+    shown = [f for f in fleet.FACTS if f not in report.empty()]
     rows: list[list[_output.Part]] = []
     for group in report.groups():
         r = group.result
         cells: list[_output.Part] = [(group.hostlist, "bold"), (r.verdict, _STYLES[r.verdict])]
-        for fact in fleet.FACTS:
+        for fact in shown:
             value = r.facts.get(fact, "") if r.answered else "?"
             odd = r.answered and fact in differing and value != common[fact]
             cells.append((value or "-", "bold yellow reverse" if odd else ""))
         rows.append(cells)
-    marked = {f: f"{_HEADERS[f]} {DIFFERING_MARK}" if f in differing else _HEADERS[f] for f in fleet.FACTS}
+    marked = {f: f"{_HEADERS[f]} {DIFFERING_MARK}" if f in differing else _HEADERS[f] for f in shown}
     columns = ["nodes", "verdict", *marked.values()]
     return _output.table(
         rows,
@@ -303,6 +306,9 @@ def print_report(report: FleetReport) -> None:
     if report.differing():  # a column headed "driver *": what the star means, said where one is printed
         highlighted = "; the values most of them do not have are highlighted" if _output.styled() else ""
         _output.write_lines(f"{DIFFERING_MARK} the nodes that answered differ on this column{highlighted}", err=False)
+    if report.empty():
+        left_out = ", ".join(_HEADERS[f] for f in report.empty())
+        _output.write_lines(f"left out: {left_out} (empty on every node that answered)", err=False)
     if report.gpus_asked():
         _output.write_lines(report.gpus_asked(), err=False)
     for group in report.groups():

@@ -136,6 +136,12 @@ class FleetReport:
         answered = [r for r in self.results if r.answered]
         return [f for f in FACTS if len({r.facts.get(f, "") for r in answered}) > 1]
 
+    def empty(self) -> list[str]:
+        """The facts no answering node has a value for (a CPU cluster's driver, CUDA and NCCL); none where no node
+        answered, whose facts are not known."""
+        answered = [r for r in self.results if r.answered]
+        return [f for f in FACTS if answered and not any(r.facts.get(f, "") for r in answered)]
+
     def summary(self) -> str:
         c = self.counts()
         verdicts = ("compatible", "warnings", "incompatible", "unreachable", "invalid")

@@ -3124,3 +3124,52 @@ def test_the_matrix_on_a_terminal_keeps_each_node_list_and_verdict_whole(
         ["node4", "incompatible"],
         ["node[1-2,5-7,9]", "compatible"],
     ], out
+
+
+def test_a_column_empty_on_every_node_is_left_out_and_said_so_once(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a CPU cluster the driver, CUDA, cuDNN, NCCL and GPU columns were ``-`` on every node and still took their
+    room: on a 100-column terminal the facts that differ were folded to 4 characters (``cpyth``/``on``/``3.12.``).
+    They are left out, and one line under the table names them and why; a column a node has a value in stays."""
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    facts = {
+        **dict.fromkeys(FACTS, ""),
+        "torch": "2.3.0+cpu",
+        "glibc": "2.35",
+        "python": "cpython 3.12.1",
+        "python_layer": "8d2f89373680",
+    }
+    results = (
+        NodeResult("node1", "compatible", facts),
+        NodeResult("node2", "compatible", facts),
+        NodeResult("node3", "incompatible", {**facts, "python_layer": "23d2f8937368"}),
+        NodeResult("node9", "unreachable", reason="down"),
+    )
+    report = FleetReport(str(lock), "d", results)
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: report)
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # as on a terminal of 100 columns
+    monkeypatch.setenv("NO_COLOR", "1")
+    res = cli("fleet", "check", str(lock), "-w", "node[1-3,9]")
+    assert res.code == 3, res
+    for value in ("cpython 3.12.1", "8d2f89373680", "23d2f8937368", "2.3.0+cpu", "node[1-2]"):
+        assert value in res.out, res.out
+    header = next(line for line in res.out.splitlines() if "verdict" in line)
+    for gone in ("driver", "CUDA", "cuDNN", "NCCL", "GPUs"):
+        assert gone not in header, res.out
+    said = [line for line in res.out.splitlines() if "left out" in line]
+    assert said == ["left out: driver, CUDA drv, CUDA rt, cuDNN, NCCL, GPUs (empty on every node that answered)"], (
+        res.out
+    )
+    with_gpu = FleetReport(
+        str(lock), "d", (*results[:2], NodeResult("node4", "compatible", {**facts, "nccl": "2.20.5"}))
+    )
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: with_gpu)
+    res = cli("fleet", "check", str(lock), "-w", "node[1-2,4]")
+    header = next(line for line in res.out.splitlines() if "verdict" in line)
+    assert "NCCL" in header and "left out: driver, CUDA drv, CUDA rt, cuDNN, GPUs (" in res.out, res.out
+    assert "left out" not in cli("fleet", "check", str(lock), "-w", "node[1-2,4]", "--json").out
