@@ -200,7 +200,7 @@ def capture_fleet(
             # A capture that missed the deadline said only that it began ("capturing /home/me/venv ..."): the
             # line names a path the capture itself would have redacted, and FLEET.toml is shared.
             said = dataclasses.replace(run, stderr="") if run.timed_out else run
-            result = from_run(said, lock_digest="", timeout=timeout)
+            result = from_run(said, lock_digest="", timeout=timeout, advice=False)
             (invalid if result.verdict == "invalid" else missing)[state.name] = result.reason or "no capture"
     return fleetfile.from_captures(captures, missing, invalid)
 

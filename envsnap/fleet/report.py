@@ -206,12 +206,22 @@ def _why_not_tried(state: NodeState) -> str:
 _PARTITION_STATES = {"inact": "inactive", "drain": "drained"}  # sinfo's %a, as a reason says it
 
 
-def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int = 0) -> NodeResult:
+def from_run(run: NodeRun, *, lock_digest: str, timeout: float, node_gpus: int = 0, advice: bool = True) -> NodeResult:
     """A node's result from its srun: its answer when it gave a valid one, else why not. ``node_gpus``: the GPUs
-    Slurm lists on the node (a task given fewer sees fewer)."""
+    Slurm lists on the node (a task given fewer sees fewer). ``advice``: a node silent at the deadline is told what
+    to look at (not in FLEET.toml, whose reasons ``fleet diff`` compares)."""
     gpus = run.gpus
     if run.timed_out:
-        why = _no_answer(run, timeout) + _at_the_deadline(run, timeout)
+        notes = _at_the_deadline(run, timeout)
+        why = _no_answer(run, timeout)
+        if advice and run.asked and run.waited < 1 and not notes.startswith(": "):
+            # It named no wait of its own (a frozen slurmd, a check hung before its first note): what to look at
+            # and what gives it longer, where "no answer within 15 s" alone said neither.
+            why += (
+                " (its slurmd frozen, or its check hung there? scontrol show node NODE says what Slurm sees of it; "
+                f"--timeout {timeout * 2:g} or more gives it longer)"
+            )
+        why += notes
         return NodeResult(
             run.node, "unreachable", reason=why, seconds=run.seconds, gpus=gpus, in_job=run.in_job, tried=run.asked
         )

@@ -353,7 +353,9 @@ def test_a_node_that_hangs_is_unreachable_at_the_timeout_and_its_job_is_cancelle
     assert res.returncode == 3, res
     nodes = {n["node"]: n for n in json.loads(res.stdout)["nodes"]}
     assert nodes["node1"]["verdict"] == "compatible"
-    assert nodes["node2"]["verdict"] == "unreachable" and nodes["node2"]["reason"] == "no answer within 25 s"
+    assert nodes["node2"]["verdict"] == "unreachable" and nodes["node2"]["reason"].startswith(
+        "no answer within 25 s (its slurmd frozen, or its check hung there? scontrol show node NODE"
+    )
     assert elapsed < 25 + 15, elapsed
     deadline = time.monotonic() + 30  # the hanging job is cancelled, not left holding the node
     while "envsnap-fleet" in fe.cluster.run("squeue", "-h", "-o", "%j").stdout and time.monotonic() < deadline:
