@@ -122,8 +122,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Run `envsnap fleet node LOCK` once on every selected node through srun, "
         "and print a node x component matrix: identical nodes grouped, differences highlighted, "
         "failing nodes first with their remedies. Exit status: 0 every node compatible, 1 "
-        "warnings with --strict, 3 a node incompatible or unreachable, 2 bad input, 4 Slurm "
-        "could not be asked.",
+        "warnings with --strict, 2 bad input, 3 a node incompatible, unreachable or invalid (reached, with no "
+        "answer to take), 4 Slurm could not be asked.",
     )
     c.add_argument("lock", metavar="LOCK", help="the lockfile (its path must be readable on the nodes)")
     _selection_args(c)

@@ -3178,3 +3178,25 @@ def test_a_column_empty_on_every_node_is_left_out_and_said_so_once(
     header = next(line for line in res.out.splitlines() if "verdict" in line)
     assert "NCCL" in header and "left out: driver, CUDA drv, CUDA rt, cuDNN, GPUs (" in res.out, res.out
     assert "left out" not in cli("fleet", "check", str(lock), "-w", "node[1-2,4]", "--json").out
+
+
+def test_fleet_checks_help_names_every_verdict_that_exits_3_as_the_docs_do(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet check --help`` said "3 a node incompatible or unreachable", while an invalid node (envsnap missing
+    there, an answer that is not one) exits 3 too, as docs/cli.md says: the help names it, and the code agrees."""
+    import envsnap.fleet
+
+    res = cli("fleet", "check", "--help")
+    assert res.code == 0, res
+    said = " ".join(res.out.split())
+    assert "3 a node incompatible, unreachable or invalid" in said, said
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    section = docs[docs.index("### `envsnap fleet check`") : docs.index("### `envsnap fleet capture`")]
+    assert "| 3 | a node is incompatible, unreachable or invalid (" in section
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    for verdict in ("incompatible", "unreachable", "invalid"):
+        report = FleetReport(str(lock), "d", (NodeResult("n1", verdict, reason="x"),))  # type: ignore[arg-type]
+        monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, report=report, **k: report)
+        assert cli("fleet", "check", str(lock), "-w", "n1").code == 3, verdict
