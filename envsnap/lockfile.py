@@ -629,6 +629,13 @@ def _no_table(text: str, data: Mapping[str, Any], origin: str, error: str) -> st
             f"{origin}: an envsnap run record, not an envsnap lock; read it with envsnap show or envsnap rerun, or "
             "give the lock the run used instead (its environment.lock)"
         )
+    fleet = data.get("fleet")
+    if path is not None and isinstance(fleet, Mapping) and "format_version" in fleet and "nodes" in data:
+        # ``fleet capture``'s file (envsnap/fleet/fleetfile.py), given where a lock belongs (fleet check's LOCK).
+        return (
+            f"{origin}: an envsnap fleet capture (FLEET.toml, as envsnap fleet capture writes it), not an envsnap "
+            "lock; compare two of them with envsnap fleet diff OLD NEW, or give the lock the nodes should run"
+        )
     # A lock's own tables (``project`` aside, which a pyproject.toml has too): a lock that lost its header.
     if path is None or any(f.name in data for f in dataclasses.fields(Snapshot) if f.name != "project"):
         return error

@@ -3200,3 +3200,21 @@ def test_fleet_checks_help_names_every_verdict_that_exits_3_as_the_docs_do(
         report = FleetReport(str(lock), "d", (NodeResult("n1", verdict, reason="x"),))  # type: ignore[arg-type]
         monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, report=report, **k: report)
         assert cli("fleet", "check", str(lock), "-w", "n1").code == 3, verdict
+
+
+def test_a_fleet_file_given_as_a_lock_is_named_with_the_command_that_reads_it(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``fleet check fleet.toml`` (the capture file where the lock belongs) read "a TOML file without an [envsnap]
+    table, not an envsnap lock" and pointed at envsnap.lock. It is named as what it is, with ``fleet diff``, which
+    reads it; exit 2, one line, before any node is asked (no Slurm here)."""
+    fleet = tmp_path / "fleet.toml"
+    fleetfile.dump(fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0")}, {"n2": "down"}), fleet)
+    for args in (("fleet", "check", str(fleet), "-w", "n1"), ("check", str(fleet)), ("diff", str(fleet), str(fleet))):
+        res = cli(*args)
+        assert res.code == 2, (args, res)
+        assert res.err.strip().splitlines() == [
+            f"envsnap: error: {fleet}: an envsnap fleet capture (FLEET.toml, as envsnap fleet capture writes it), not "
+            "an envsnap lock; compare two of them with envsnap fleet diff OLD NEW, or give the lock the nodes should "
+            "run"
+        ], (args, res)
