@@ -376,7 +376,8 @@ def run_diff(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_WARNINGS if changes or unseen else EXIT_OK
-    lines = [c.describe() for c in fleetfile.grouped(changes)]
+    # A package's record_digest that changed with its version is no line of its own (--json keeps it).
+    lines = [c.describe() for c in fleetfile.grouped(fleetfile.folded(changes))]
     if not changes and unseen:
         from ..report import counted
 

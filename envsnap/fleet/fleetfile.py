@@ -373,6 +373,9 @@ def load(path: str | os.PathLike[str]) -> FleetFile:
 # ---------------------------------------------------------------------------------------------- diff
 
 
+NODE_PATH = "node"  # a Change of whether the node was captured (``captured``, ``unreachable: WHY``), not of its lock
+
+
 @frozen
 class Change:
     node: str
@@ -385,6 +388,10 @@ class Change:
             return f"{self.node}: {self.path} added: {self.new}"
         if not self.new:
             return f"{self.node}: {self.path} removed (was {self.old})"
+        if self.path == NODE_PATH:
+            # Whether the node was captured, not a value of its lock: "n5: node: unreachable: ... -> captured" read
+            # as a table named node.
+            return f"{self.node}: {self.old} -> {self.new}"
         return f"{self.node}: {self.path}: {self.old} -> {self.new}"
 
     def to_dict(self) -> dict[str, str]:
@@ -467,7 +474,7 @@ def diff(old: FleetFile, new: FleetFile) -> list[Change]:
             was = "captured" if a is not None else old.without(node)
             now = "captured" if b is not None else new.without(node)
             if was != now:
-                changes.append(Change(node, "node", was, now))
+                changes.append(Change(node, NODE_PATH, was, now))
             continue
         ea: dict[str, tuple[str, list[str]]] = {}
         eb: dict[str, tuple[str, list[str]]] = {}
@@ -494,6 +501,18 @@ def by_cause(fleet: FleetFile) -> list[tuple[str, str]]:
     for node in hostlist.ordered({*fleet.unreachable, *fleet.invalid}):
         members.setdefault(fleet.without(node), []).append(node)
     return [(hostlist.compress(nodes), why) for why, nodes in members.items()]
+
+
+def folded(changes: Sequence[Change]) -> list[Change]:
+    """The changes less each package's ``record_digest`` that changed with its ``version`` on the same node: a new
+    version has new files, so one upgrade read two lines per group of nodes. A digest that changed alone (the same
+    version rebuilt) stays."""
+    upgraded = {(c.node, c.path.removesuffix(".version")) for c in changes if c.path.endswith("].version")}
+    return [
+        c
+        for c in changes
+        if not (c.path.endswith("].record_digest") and (c.node, c.path.removesuffix(".record_digest")) in upgraded)
+    ]
 
 
 def grouped(changes: Sequence[Change]) -> list[Change]:

@@ -186,7 +186,7 @@ def test_fleet_capture_writes_the_common_part_once_and_each_nodes_drift(slurm_cl
     res = fe.envsnap_cmd("fleet", "diff", str(path), str(fe.root / "later.toml"))
     assert res.returncode == 1, res
     assert "node3: nvidia.driver_version: 470.57.02 -> 550.54.14" in res.stdout
-    assert "node4: node: captured -> unreachable: no answer within 120 s" in res.stdout
+    assert "node4: captured -> unreachable: no answer within 120 s" in res.stdout
     assert "node1" not in res.stdout
     same = fe.envsnap_cmd("fleet", "diff", str(path), str(path))
     assert same.returncode == 0, same

@@ -132,6 +132,43 @@ def test_fleet_diff_says_a_change_many_nodes_share_once(tmp_path: Path, cli: Cal
     assert [c["node"] for c in json.loads(res.out)["changes"]] == ["n1", "n2", "n3", "n4", "n5", "n6"]
 
 
+def test_fleet_diff_says_a_package_upgrade_and_a_node_back_in_natural_lines(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """One package upgraded read two lines per node group, its ``version`` and its ``record_digest`` (which changes
+    with any version); a node that came back read ``n5: node: unreachable: ... -> captured``, ``node:`` a path of no
+    table. The upgrade is its version's line alone, and a node's capture state reads as itself; --json keeps every
+    value and the ``node`` path."""
+
+    def node(demo: str, digest: str, driver: str = "550.54.14") -> Any:
+        lock = _node(driver, demo)
+        packages = tuple(
+            dataclasses.replace(p, record_digest=digest) if p.name == "fleet-demo" else p for p in lock.python.packages
+        )
+        return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
+
+    old = {f"n{i}": node("1.0.0", "sha256:" + "a" * 64) for i in range(1, 5)}
+    new = {f"n{i}": node("1.0.1", "sha256:" + "b" * 64) for i in range(1, 6)}
+    new["n4"] = node("1.0.0", "sha256:" + "c" * 64)  # the same version, rebuilt: the digest is the change
+    fleetfile.dump(fleetfile.FleetFile(old, {"n5": "no answer within 120 s"}), tmp_path / "old.toml")
+    fleetfile.dump(fleetfile.FleetFile(new, {"n6": "Slurm reports the node down"}), tmp_path / "new.toml")
+    fleetfile.dump(fleetfile.FleetFile(old, {"n6": "no answer within 120 s"}), tmp_path / "back.toml")
+    res = cli("fleet", "diff", str(tmp_path / "old.toml"), str(tmp_path / "new.toml"))
+    assert (res.code, res.out) == (
+        1,
+        "n[1-3]: python.packages[fleet-demo].version: 1.0.0 -> 1.0.1\n"
+        f"n4: python.packages[fleet-demo].record_digest: sha256:{'a' * 64} -> sha256:{'c' * 64}\n"
+        "n5: unreachable: no answer within 120 s -> captured\n"
+        "n6: node added: unreachable: Slurm reports the node down\n",
+    ), res
+    res = cli("fleet", "diff", str(tmp_path / "new.toml"), str(tmp_path / "back.toml"))
+    assert "n5: node removed (was captured)\n" in res.out, res.out
+    assert "n6: unreachable: Slurm reports the node down -> unreachable: no answer within 120 s\n" in res.out, res.out
+    res = cli("fleet", "diff", str(tmp_path / "old.toml"), str(tmp_path / "new.toml"), "--json")
+    paths = [(c["node"], c["path"]) for c in json.loads(res.out)["changes"]]
+    assert ("n1", "python.packages[fleet-demo].record_digest") in paths and ("n5", "node") in paths, paths
+
+
 def test_fleet_diff_says_an_entry_a_node_gained_or_lost_in_one_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """A package gone from a node, a library it lost, a GPU fallen off the bus read one line per field of the entry
     (``python.packages[fleet-demo].name removed (was fleet-demo)``, ``.version removed``, ``.installer ...``): a
@@ -183,7 +220,7 @@ def test_fleet_diff_says_a_node_captured_in_neither_file_was_not_compared(
     res = cli("fleet", "diff", old, new)
     assert (res.code, res.out) == (
         1,
-        "n2: node: unreachable: Slurm reports the node down -> unreachable: no answer within 120 s\n"
+        "n2: unreachable: Slurm reports the node down -> unreachable: no answer within 120 s\n"
         "n2: not compared: no capture in either file (old: unreachable: Slurm reports the node down; new: unreachable: "
         "no answer within 120 s)\n",
     ), res
