@@ -7,7 +7,7 @@ import os
 
 from .. import _defaults
 from ..errors import EnvsnapError, UsageError
-from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output, add_gpu_timeout
+from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output, add_gpu_timeout, seconds
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -160,6 +160,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Exit status: 0 can run (or nothing to check), 3 cannot, 2 bad input.",
     )
     pr.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)")
+    pr.add_argument(
+        "--python-timeout",
+        type=seconds,
+        default=_defaults.PROBE_TIMEOUT,
+        metavar="SECONDS",
+        help="how long the environment's interpreter may take to answer envsnap's probe, which the job waits for "
+        "(a hung file system); after it, the node cannot be checked (default: %(default)g)",
+    )
     pr.set_defaults(func=run_prolog)
 
     cap = fsub.add_parser(
@@ -441,7 +449,7 @@ def run_prolog(args: argparse.Namespace) -> int:
     # `print` line, which Slurm writes to the job's output, where its owner looks.
     mark = "print " if fleet.in_task_prolog(os.environ) else ""
     try:
-        outcome = fleet.prolog(args.lock)
+        outcome = fleet.prolog(args.lock, python_timeout=args.python_timeout)
     except EnvsnapError as exc:
         if not mark:
             raise

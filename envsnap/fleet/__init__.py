@@ -239,10 +239,13 @@ def requeue(outcome: PrologOutcome, environ: Mapping[str, str] | None = None) ->
     return slurm.requeue(outcome.requeue_job, os.environ if environ is None else environ)
 
 
-def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> PrologOutcome:
+def prolog(
+    lock_path: str | None, environ: Mapping[str, str] | None = None, *, python_timeout: float = _defaults.PROBE_TIMEOUT
+) -> PrologOutcome:
     """The quick check before a job: can this node run the job's lock (``lock_path``, else ``$ENVSNAP_LOCK``)?
     When not, the node is drained with envsnap's reason (where Slurm lets this process do it) and, from a
-    TaskProlog, a batch job is put back in the queue so that it runs on another node."""
+    TaskProlog, a batch job is put back in the queue so that it runs on another node. ``python_timeout``: how long
+    the environment's interpreter may take to answer envsnap's probe (the job waits that long for a hung one)."""
     from ..probes.python import PendingProbe
     from .node import node_target, probe
 
@@ -257,7 +260,7 @@ def prolog(lock_path: str | None, environ: Mapping[str, str] | None = None) -> P
     root_prolog = bool(env.get("SLURMD_NODENAME")) and env.get("SLURM_SCRIPT_CONTEXT") == "prolog_slurmd"
     try:
         chosen, environment, python_layer = node_target(env)
-        started = PendingProbe(chosen.python, named=chosen.named())  # scans while the lock loads
+        started = PendingProbe(chosen.python, named=chosen.named(), timeout=python_timeout)  # scans as the lock loads
     except EnvsnapError as exc:
         if not root_prolog:
             raise

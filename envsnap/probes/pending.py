@@ -73,6 +73,7 @@ class PendingProbe:
         moved: tuple[str, str] | None = None,
         interpreter_only: bool = False,
         named: str | None = None,
+        timeout: float | None = None,
     ):
         """``use_cache``: reuse the RECORD digests of the last capture of this interpreter where nothing they
         were computed from changed (the capture cache, ``probes/cache.py``), and keep the new ones.
@@ -92,8 +93,12 @@ class PendingProbe:
         rebuild of the same wheels read.
 
         ``named``: how an error names the interpreter (``TargetEnvironment.named``: ``the environment's interpreter
-        /x`` where envsnap chose it, ``--python /x`` where the user typed it, the default)."""
+        /x`` where envsnap chose it, ``--python /x`` where the user typed it, the default).
+
+        ``timeout``: how long ``result`` waits for the interpreter's answer (``fleet prolog --python-timeout``; None:
+        ``PROBE_TIMEOUT``)."""
         self.python = python
+        self.timeout = timeout
         self.named = named or interpreter_named(python or sys.executable)
         self.interpreter_only = interpreter_only
         self._raw: RawPython | None = None
@@ -149,14 +154,15 @@ class PendingProbe:
             return self._raw
         assert self._proc is not None
         self.go()
+        bound = PROBE_TIMEOUT if self.timeout is None else self.timeout
         if self.on_wait is not None:
-            self.on_wait(False, PROBE_TIMEOUT)
-        res = self._proc.wait(PROBE_TIMEOUT)
+            self.on_wait(False, bound)
+        res = self._proc.wait(bound)
         if self.on_wait is not None:
-            self.on_wait(True, PROBE_TIMEOUT)
+            self.on_wait(True, bound)
         out, err = res.stdout, res.stderr
         if res.timed_out:
-            raise ProbeError(f"{self.named}: the probe did not finish within {PROBE_TIMEOUT:g} s")
+            raise ProbeError(f"{self.named}: the probe did not finish within {bound:g} s")
         if res.flooded:
             raise ProbeError(f"{self.named}: the probe {err} (is it a Python interpreter?)")
         if res.returncode != 0:

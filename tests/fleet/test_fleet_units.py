@@ -3255,3 +3255,32 @@ def test_a_fleet_file_given_as_a_lock_is_named_with_the_command_that_reads_it(
             "an envsnap lock; compare two of them with envsnap fleet diff OLD NEW, or give the lock the nodes should "
             "run"
         ], (args, res)
+
+
+def test_the_prologs_wait_for_a_hung_interpreter_is_bounded_by_an_option(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet prolog`` waited up to 120 s for the environment's interpreter (a file system that does not answer),
+    holding the job that long, with no option to shorten it; its docs named only the driver's 5 s. ``--python-timeout
+    SECONDS`` bounds it: the one line names the wait, exit 2 (the environment, not the lock); a bad value is exit 2."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    interpreter = venv / "bin" / "python"
+    interpreter.write_text("#!/bin/sh\nexec sleep 60\n")  # a Python that never answers
+    interpreter.chmod(0o755)
+    for name in ("SLURMD_NODENAME", "SLURM_SCRIPT_CONTEXT", "CONDA_PREFIX", "ENVSNAP_LOCK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv))
+    started = time.monotonic()
+    res = cli("fleet", "prolog", str(lock), "--python-timeout", "1")
+    assert time.monotonic() - started < 20
+    assert res.code == 2, res
+    assert res.err.strip().splitlines() == [
+        f"envsnap: error: the environment's interpreter {interpreter}: the probe did not finish within 1 s"
+    ], res
+    for bad in ("0", "-1", "soon"):
+        res = cli("fleet", "prolog", str(lock), "--python-timeout", bad)
+        assert res.code == 2 and "--python-timeout" in res.err and "Traceback" not in res.err, (bad, res)
