@@ -219,9 +219,12 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
         if not found:
             continue
         _output.say((f"{severity} ({len(found)})", f"bold {styles[severity]}"), err=False)
-        for diff in found:
+        for at, diff in enumerate(found):
             _output.say(f"  {diff.area}: {diff.describe()}", err=False)  # lock data: text, no control codes
-            if diff.remedy:  # a command, its words shell-quoted (compare/verify.py with_remedies)
+            # A command, its words shell-quoted (compare/verify.py with_remedies), once after a run of differences
+            # it answers alike (every conda difference: rebuild the locked conda environment).
+            following = found[at + 1].remedy if at + 1 < len(found) else ""
+            if diff.remedy and diff.remedy != following:
                 _output.say(f"    remedy: {diff.remedy}", err=False)
     verdict = ("identical", "green") if report.identical else ("DIFFERENT", "red")
     what = "matches" if report.identical else "does not match"

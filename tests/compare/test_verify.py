@@ -2705,3 +2705,27 @@ def test_the_system_packages_no_python_package_loads_are_counted_by_how_they_dif
         "version, 1 only here): not judged, only those a Python package loads are (a docker rebuild installs just "
         "those, --system-packages needed)"
     )
+
+
+def test_one_remedy_for_several_differences_is_printed_once_after_them(capsys: Any) -> None:
+    """Every conda difference carries the same remedy (rebuild the locked conda environment): printed under each,
+    three conda packages read the same command three times. A run of differences sharing one remedy prints it once,
+    after the last of them; differences with their own remedies keep one each."""
+    from envsnap.cli.verify import print_report
+    from envsnap.compare.verify import Difference, VerifyReport
+
+    again = "envsnap rebuild env.lock --target conda --prefix ./env-locked"
+    conda = [
+        Difference(MISMATCH, "conda", name, "version", expected="1.0", actual="1.1", remedy=again)
+        for name in ("a", "b", "c")
+    ]
+    pip = [
+        Difference(MISMATCH, "python", name, "version", expected="1.0", actual="1.1", remedy=f"pip install {name}==1.0")
+        for name in ("x", "y")
+    ]
+    report = VerifyReport(lock="sha256:" + "0" * 64, target="/p", packages_checked=2, differences=(*conda, *pip))
+    print_report(report)
+    out = capsys.readouterr().out.splitlines()
+    remedies = [line.strip() for line in out if line.strip().startswith("remedy:")]
+    assert remedies == [f"remedy: {again}", "remedy: pip install x==1.0", "remedy: pip install y==1.0"], out
+    assert out.index(f"    remedy: {again}") == max(i for i, line in enumerate(out) if "conda: c" in line) + 1, out
