@@ -634,17 +634,31 @@ class Holder:
 
 
 def holders(client: docker.DockerClient) -> dict[str, Holder]:
-    """The images ``Hold`` containers hold now, by id ({} where the engine cannot list them)."""
+    """The images ``Hold`` containers hold now, by id ({} where the engine cannot list them). A container is taken
+    for a hold only where it is one as ``Hold.take`` makes it: named ``envsnap-hold-*``, its command ``true``, never
+    started (so it holds no state of its own, and removing it loses nothing). Anyone may put the label on another
+    container (a running one, one started once): that one is no hold, and a clean leaves it, and its image, as it
+    leaves any container's."""
     try:
         found = client.api.containers(all=True, filters={"label": LABEL_HOLD})
     except Exception:
         return {}
     held = {}
     for container in found:
-        host, _, pid = str((container.get("Labels") or {}).get(LABEL_HOLD) or "").partition(" ")
         name = str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
+        if not _is_a_hold(container, name):
+            continue
+        host, _, pid = str((container.get("Labels") or {}).get(LABEL_HOLD) or "").partition(" ")
         held[str(container.get("ImageID") or "")] = Holder(name, host, int(pid) if pid.isdigit() else 0)
     return held
+
+
+def _is_a_hold(container: dict[str, Any], name: str) -> bool:
+    return (
+        name.startswith("envsnap-hold-")
+        and container.get("State") == "created"
+        and str(container.get("Command") or "") == "true"
+    )
 
 
 def remove_container(client: docker.DockerClient, name: str) -> None:

@@ -1417,14 +1417,20 @@ def test_clean_images_removes_a_hold_a_killed_rebuild_left_and_keeps_one_from_an
             built = engine.images.get(tag).id
             engine.images.build(path=str(tmp_path / "user"), tag=tag, rm=True, network_mode="none")  # takes the tag
             elsewhere = engine.api.create_container(
-                built, ["true"], labels={_docker_engine.LABEL_HOLD: "another-host 1", LABEL: mine}
+                built,
+                ["true"],
+                labels={_docker_engine.LABEL_HOLD: "another-host 1", LABEL: mine},
+                name=f"envsnap-hold-{mine}",
             )
             done = cli("clean", str(tmp_path), "--images")
             name = engine.api.inspect_container(elsewhere["Id"])["Name"].lstrip("/")
             assert f"holding it with the container {name} (pid 1 on another-host); left to it" in done.err, done.err
             engine.api.remove_container(elsewhere["Id"])
             engine.api.create_container(
-                built, ["true"], labels={_docker_engine.LABEL_HOLD: f"{here} {ended.pid}", LABEL: mine}
+                built,
+                ["true"],
+                labels={_docker_engine.LABEL_HOLD: f"{here} {ended.pid}", LABEL: mine},
+                name=f"envsnap-hold-{mine}-2",
             )
             done = cli("clean", str(tmp_path), "--images")
             assert f"removed image {built} (" in done.err, done.err
@@ -1438,3 +1444,46 @@ def test_clean_images_removes_a_hold_a_killed_rebuild_left_and_keeps_one_from_an
         for image in [*users, built] if built else users:
             with contextlib.suppress(Exception):
                 engine.images.remove(image, force=True)
+
+
+def test_clean_images_never_removes_a_started_container_that_carries_a_hold_label(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hold is a container made from the image and never started, whose command is ``true``: removing one costs
+    nothing. A container of another's (running, or started once) that carries ``org.envsnap.hold=HOST PID`` with
+    this host and a pid gone was removed with force, killed while it ran, and the image it used with it."""
+    import tempfile
+
+    from envsnap.dockerfile.spec import VERIFY_STEP
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-started-hold-{os.getpid()}"
+    digest = "f" * 64
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={digest}")
+    monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+    (tmp_path / "image").mkdir()  # untagged, and taken for envsnap's: its label and last step are
+    (tmp_path / "image" / "Dockerfile").write_text(
+        f"FROM {BASE}\nLABEL {LABEL}={mine} {LABEL_DIGEST}={digest}\nRUN true || {VERIFY_STEP}\n"
+    )
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    hold = {_docker_engine.LABEL_HOLD: f"{os.uname().nodename} {ended.pid}", LABEL: mine}
+    built = ""
+    try:
+        image, _ = engine.images.build(path=str(tmp_path / "image"), rm=True, network_mode="none")
+        built = image.id
+        running = engine.api.create_container(
+            built, ["sleep", "300"], labels=hold, name=f"envsnap-hold-{mine}", network_disabled=True
+        )
+        engine.api.start(running["Id"])
+        done = cli("clean", str(tmp_path), "--images")
+        assert engine.api.inspect_container(running["Id"])["State"]["Running"], done.err
+        assert f"kept image {built}" in done.err, done.err
+        engine.images.get(built)
+    finally:
+        for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
+            engine.api.remove_container(container["Id"], force=True)
+        if built:
+            with contextlib.suppress(Exception):
+                engine.images.remove(built, force=True)
