@@ -33,7 +33,13 @@ def pip_vcs_url(source: Source, *, argument: bool = False) -> str:
     ``python -m venv`` seeds on Python 3.11 and 3.12) refuses a URL without a host ("Invalid requirement"); a capture
     records it as ``file:///repo`` again (``PathRedactor.url``). Its ``#subdirectory=`` is one pip reads as the lock's
     folder (``sinks.requirement_fragment``, ``UnsafeValue`` otherwise: ``a&b`` built the folder ``a``); ``argument``:
-    the URL is a command line's word of its own, not a ``name @ URL`` requirement, and keeps a space in it."""
+    the URL is a command line's word of its own, not a ``name @ URL`` requirement, and keeps a space in it. A URL with
+    a query or a fragment of its own (a hand-made lock's: no capture records one) is refused: pip reads the revision
+    from the URL's path alone, so ``git+https://host/r?ref=main@COMMIT`` named none, and pip installed the default
+    branch, not the locked commit."""
+    from . import grammar
+
+    grammar.require("?" not in source.url and "#" not in source.url, "repository URL to pin a commit to", source.url)
     if source.subdirectory:
         from . import sinks
 

@@ -190,6 +190,19 @@ def test_environment_yml_builds_an_archives_project_from_its_subdirectory() -> N
         environment_yml.dumps(_with_pip_layer((cut,)))
 
 
+@pytest.mark.parametrize("url", ["https://example.org/mono.git?ref=main", "file:///srv/mono#egg=mono"])
+def test_the_conda_formats_refuse_a_vcs_url_the_commit_cannot_follow(url: str, tmp_path: Path) -> None:
+    """A lock's VCS URL with a query or a fragment was written ``git+URL@COMMIT`` in the ``pip:`` lines, conda-lock's
+    ``url`` and conda-explicit's comment: pip reads no revision after either, and installed the default branch, not
+    the locked commit. Each format refuses it, one line naming the URL."""
+    source = Source(kind="vcs", url=url, vcs="git", commit_id="0" * 40)
+    pkg = PythonPackage(name="mono", version="1.0", installer="pip", source=source)
+    lock = lockfile.load(lockfile.dump(_all_md5(_with_pip_layer((pkg,))), tmp_path / "env.lock"))
+    for exporter in (environment_yml, conda_lock, conda_explicit):
+        with pytest.raises(ExportError, match=r"not a valid repository URL to pin a commit to: '[^\n]*'$"):
+            exporter.dumps(lock)
+
+
 _OFFLINE = ("--isolated", "--no-index", "--no-deps")
 
 

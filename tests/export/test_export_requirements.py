@@ -794,3 +794,28 @@ def test_a_local_project_in_the_home_installs_from_the_commented_command(
     recorded = json.loads(record.read_text())
     assert recorded["url"] == (home / "my lib").as_uri(), recorded
     assert recorded.get("dir_info", {}).get("editable", False) is editable, recorded
+
+
+@pytest.mark.parametrize("url", ["https://example.org/mono.git?ref=main", "file:///srv/mono#egg=mono"])
+def test_a_vcs_url_with_a_query_or_fragment_is_refused_where_the_commit_would_follow_it(
+    url: str, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A lock's VCS URL with a query or a fragment (a hand-made lock's: no capture records one) was written
+    ``git+URL@COMMIT``: pip takes the revision from the URL's path only, so ``git+https://h/r?ref=main@C`` and
+    ``git+file://localhost/r#egg=x@C`` named no revision, and pip installed the repository's default branch, not the
+    commit the lock pins. No spelling puts the commit after them: the export says so (exit 2) and writes no file."""
+    from pip._internal.vcs.git import Git
+
+    from envsnap.model import Source
+
+    commit = "0" * 40
+    source = Source(kind="vcs", url=url, vcs="git", commit_id=commit)
+    assert Git.get_url_rev_and_auth(f"git+{url}@{commit}".partition("#")[0])[1] is None  # what pip made of it
+    pkg = PythonPackage(name="mono", version="1.0", source=source)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,))), tmp_path / "env.lock")
+    target = tmp_path / "requirements.txt"
+    result = cli("export", lock, "-f", "requirements", "-o", target)
+    assert result.code == 2, result
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    assert f"not a valid repository URL to pin a commit to: '{url}'" in result.err, result.err
+    assert not target.exists()
