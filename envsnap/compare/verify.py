@@ -1212,6 +1212,17 @@ def _built_wheel(want: PythonPackage, have: PythonPackage) -> str:
 
     art, b, named = want.artifact, have.source, have.artifact
     if b.kind == "index" and art is not None and art.sha256 and named is not None and named.rebuilt and not named.url:
+        if (
+            _the_bundles_marked_wheel(want, have)
+            and want.record_digest
+            and have.record_digest not in ("", want.record_digest)
+        ):
+            # Any wheel may ship an envsnap_bundle.json naming the lock's file and sha256 (both public in the lock),
+            # and an index install keeps it: a name proves nothing the installed files do not bear out.
+            return (
+                f"installed from a wheel whose envsnap_bundle.json names the bundle's {art.filename} (sha256 "
+                f"{art.sha256[:12]}...), with files other than the lock's (RECORD digest): not known to be that wheel"
+            )
         if _the_bundles_marked_wheel(want, have):
             return (
                 f"installed from the bundle's wheel {art.filename} built from the locked source (envsnap_bundle.json "

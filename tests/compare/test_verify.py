@@ -160,7 +160,9 @@ def test_the_bundles_wheel_from_an_archive_is_named_as_from_a_folder() -> None:
 
     def said(lock_source: Source, what: str, artifact: Artifact | None) -> str:
         lock = snap(pkg("proj", source=lock_source, artifact=rebuilt, record_digest="sha256:pth"))
-        now = snap(pkg("proj", source=index, artifact=artifact, record_digest="sha256:wheel"))
+        # A regular install of the wheel has the lock's files; an editable one's RECORD differs from any wheel's.
+        files = "sha256:wheel" if lock_source.editable else "sha256:pth"
+        now = snap(pkg("proj", source=index, artifact=artifact, record_digest=files))
         [d] = [d for d in compare(lock, now).differences if d.what == what]
         assert d.severity == INFO, d
         return d.note
@@ -176,6 +178,29 @@ def test_the_bundles_wheel_from_an_archive_is_named_as_from_a_folder() -> None:
     )
     assert said(GIT, "source", other).startswith(f"installed from the wheel {name} envsnap_bundle.json names")
     assert f"not the bundle's {name}" in said(GIT, "source", other)
+
+
+def test_a_wheel_that_ships_its_own_envsnap_bundle_json_is_not_called_the_bundles_wheel() -> None:
+    """``envsnap_bundle.json`` is a file in the ``.dist-info``: any wheel may ship one, naming the file name and
+    sha256 a lock pins (both public in it), and an install from an index keeps it. Such a wheel of other files was
+    called "the bundle's wheel ... built from the locked source (envsnap_bundle.json names it: the same sha256)",
+    its RECORD difference put down to a build that is not reproducible. The marker proves nothing the files do not:
+    where the installed files are not the lock's (RECORD digest), it says so, not that it is the bundle's wheel."""
+    name = "proj-1.0-py3-none-any.whl"
+    rebuilt = Artifact(filename=name, url="file:///src/proj", sha256="0" * 64, rebuilt=True)
+    marked = Artifact(filename=name, url="", sha256="0" * 64, rebuilt=True)
+    lock = snap(pkg("proj", source=GIT, artifact=rebuilt, record_digest="sha256:built"))
+
+    def said(record_digest: str) -> str:
+        now = snap(pkg("proj", source=Source(kind="index"), artifact=marked, record_digest=record_digest))
+        [d] = [d for d in compare(lock, now).differences if d.what == "source"]
+        assert d.severity == INFO, d
+        return d.note
+
+    assert said("sha256:built").startswith(f"installed from the bundle's wheel {name} built from the locked source")
+    forged = said("sha256:other")
+    assert "the bundle's wheel" not in forged.split(",")[0] and "not known to be" in forged, forged
+    assert "RECORD digest" in forged, forged
 
 
 def test_an_editable_git_checkout_installed_from_a_wheel_is_a_warning() -> None:
