@@ -51,6 +51,22 @@ def pip_vcs_url(source: Source, *, argument: bool = False) -> str:
     return url
 
 
+# The hash names pip reads from a URL's fragment (``#sha256=HEX``; ``pip._internal.models.link``): a file that matches
+# such a hash is taken though it is not the one a ``--hash`` option names.
+_URL_HASH_NAMES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+
+
+def without_url_hash(url: str) -> str:
+    """``url`` without a hash its fragment holds (``#sha256=OTHER``; other parameters, ``egg=``, stay): beside the
+    lock's ``--hash``, pip accepts a file matching either, so a hand-made lock's URL named a file the lock does not
+    pin. The line's hash is the lock's alone (conda-explicit drops the URL's fragment whole)."""
+    base, sep, fragment = url.partition("#")
+    if not sep:
+        return url
+    kept = [part for part in fragment.split("&") if part.partition("=")[0].lower() not in _URL_HASH_NAMES]
+    return f"{base}#{'&'.join(kept)}" if kept else base
+
+
 def channel_name(channel: str) -> str:
     """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
     for prefix in _ANACONDA_ORG:

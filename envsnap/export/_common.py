@@ -24,6 +24,7 @@ from ..model import PythonPackage, Snapshot, Source
 from ..platforms import major_minor
 from ..purls import pip_vcs_url as pip_vcs_url  # the rule lives in core: verify names it too
 from ..purls import vcs_url as vcs_url
+from ..purls import without_url_hash as without_url_hash  # so does this one
 
 
 def generator(snapshot: Snapshot) -> str:
@@ -167,8 +168,9 @@ def _find_links_path(location: str) -> str:
 
 def by_location(name: str, url: str, fmt: str) -> str:
     """A requirement for the file at ``url``: one in the project by the path pip reads from the project root (the
-    export says so), anything else as ``name @ URL``. ``fmt``: the format pip reads it from, which refuses a path
-    under the home (none for a comment)."""
+    export says so), anything else as ``name @ URL``, a hash of the URL's own left out (``without_url_hash``).
+    ``fmt``: the format pip reads it from, which refuses a path under the home (none for a comment)."""
+    url = without_url_hash(url)
     if fmt:
         refuse_home_path(url, fmt, name)
     path = pip_project_path(url)

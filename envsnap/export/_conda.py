@@ -88,7 +88,7 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
     if src.kind == "archive":
         algo, value = src.archive_digest
         local = _common.pip_project_path(src.url)
-        req = local if local is not None else f"{name} @ {sinks.requirement_url(src.url)}"
+        req = local if local is not None else f"{name} @ {sinks.requirement_url(_common.without_url_hash(src.url))}"
         if src.subdirectory:  # the project's folder inside the archive: without it pip built the archive's root
             req += f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}"
         return req, (sinks.requirement_hash(algo, value) if value else "")

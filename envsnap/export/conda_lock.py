@@ -96,7 +96,7 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
     if src.kind == "archive" and src.archive_digest[0] in ("sha256", ""):
         # conda-lock's ``url`` is the file's, its ``source`` the requirement's (``#sha256=`` where it has one); the
         # folder pip built in the archive rides along as a folder's does (without it pip built the archive's root).
-        return _absolute(pkg, src.url) + subdirectory, src.archive_digest[1]
+        return _absolute(pkg, _common.without_url_hash(src.url)) + subdirectory, src.archive_digest[1]
     return None
 
 
@@ -105,7 +105,7 @@ def _source_url(pkg: PythonPackage, url: str, sha256: str) -> str:
     checks it) before its ``subdirectory=``, a git commit's or a folder's URL as it is."""
     if pkg.source.kind != "archive" or not sha256:
         return url
-    base, _, fragment = url.partition("#")
+    base, _, fragment = url.partition("#")  # a hash of the URL's own is gone (``_pip_direct``): pip takes either
     return f"{base}#sha256={sha256}" + (f"&{fragment}" if fragment else "")
 
 

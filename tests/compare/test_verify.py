@@ -2461,7 +2461,8 @@ def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> 
         "uvpkg": "reinstall the locked files: uv pip install --python '/home/me/my env/bin/python' --no-deps "
         "--no-cache --reinstall-package uvpkg uvpkg==1.0",
         "gone": f"install it as locked: {pip} install --force-reinstall --no-deps gone==0.3",
-        "arch": f"install the locked one: {pip} install --force-reinstall --no-deps 'arch @ {url}'",
+        # The lock's hash in the fragment, which pip checks (a URL of its own hash or none: any file).
+        "arch": f"install the locked one: {pip} install --force-reinstall --no-deps 'arch @ {url}#sha256={'a' * 64}'",
         "tool": f"install the locked one: {pip} install --force-reinstall --no-deps "
         f"'tool @ git+https://git.example/x@{'a' * 40}'",
         "stray": "remove it: uv pip uninstall --python '/home/me/my env/bin/python' stray",
@@ -2754,3 +2755,25 @@ def test_one_remedy_for_several_differences_is_printed_once_after_them(capsys: A
     remedies = [line.strip() for line in out if line.strip().startswith("remedy:")]
     assert remedies == [f"remedy: {again}", "remedy: pip install x==1.0", "remedy: pip install y==1.0"], out
     assert out.index(f"    remedy: {again}") == max(i for i, line in enumerate(out) if "conda: c" in line) + 1, out
+
+
+def test_an_archive_s_remedy_names_the_lock_s_hash_and_never_a_hash_of_its_url_s_own() -> None:
+    """The remedy for an archive installed at another version was ``pip install 'x @ URL'``, the URL as the lock
+    records it: a hand-made lock's ``#sha256=OTHER`` there made pip take whatever file matched OTHER, and with no
+    hash at all pip checked none. It is ``URL#sha256=LOCKED`` (pip checks a hash in the fragment), what else the
+    fragment said kept."""
+    from envsnap.compare.verify import with_remedies
+
+    other, locked = "a" * 64, "b" * 64
+    source = Source(
+        kind="archive", url=f"https://example.org/x-1.0.tar.gz#sha256={other}&egg=x", archive_hash=f"sha256={locked}"
+    )
+    pip = pkg("pip", "24.0", installer="pip")
+    lock = snap(pip, pkg("x", "1.0", source=source))
+    actual = snap(pip, pkg("x", "1.1", source=source))
+    report = with_remedies(compare(lock, actual), lock, actual, "/venv/bin/python")
+    remedies = [d.remedy for d in report.differences if d.subject == "x" and d.remedy]
+    assert remedies == [
+        "install the locked one: /venv/bin/python -m pip install --force-reinstall --no-deps "
+        f"'x @ https://example.org/x-1.0.tar.gz#sha256={locked}&egg=x'"
+    ], remedies

@@ -203,6 +203,27 @@ def test_the_conda_formats_refuse_a_vcs_url_the_commit_cannot_follow(url: str, t
             exporter.dumps(lock)
 
 
+def test_a_url_s_own_hash_fragment_is_not_written_beside_the_lock_s_hash(cli: Any, tmp_path: Path) -> None:
+    """A hand-made lock's archive URL carrying a hash of its own (``https://h/x.tar.gz#sha256=OTHER``, the lock's
+    ``archive_hash`` another) was written ``x @ URL#sha256=OTHER --hash=sha256:LOCKED`` (requirements, the ``pip:``
+    lines of environment-yml): pip accepts a file that matches either, so a file the lock does not pin installed.
+    The URL's own hash goes in every format (as conda-explicit drops it); what else its fragment says stays; the
+    lock's hash is the one written."""
+    other, locked = "a" * 64, "b" * 64
+    url = f"https://example.org/x-1.0.tar.gz#sha256={other}&egg=x"
+    source = Source(kind="archive", url=url, archive_hash=f"sha256={locked}")
+    pkg = PythonPackage(name="x", version="1.0", installer="pip", source=source)
+    path = lockfile.dump(_all_md5(_with_pip_layer((pkg,))), tmp_path / "env.lock")
+    for fmt in ("requirements", "environment-yml", "conda-lock", "conda-explicit"):
+        target = tmp_path / f"out-{fmt}"
+        result = cli("export", path, "-f", fmt, "-o", target)
+        assert result.code == 0, (fmt, result)
+        text = target.read_text()
+        assert other not in text and locked in text, (fmt, text)
+        if fmt in ("requirements", "environment-yml"):
+            assert "https://example.org/x-1.0.tar.gz#egg=x" in text, (fmt, text)
+
+
 _OFFLINE = ("--isolated", "--no-index", "--no-deps")
 
 
