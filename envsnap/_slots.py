@@ -18,19 +18,7 @@ SLOTS = 4  # names tried before a random one: as many rebuilds at once in one fo
 
 
 def names(*, slots: bool) -> list[str]:
-    """The names ``make_folder`` tries, in order: the slots first where ``slots``, then random ones."""
+    """The names a staging folder is made at (``mkdir``), in order, the first that is free: the slots first where
+    ``slots``, then random ones. ``_leftovers.held_dir`` and ``_venvfirst`` name each before they make it, so that
+    a Ctrl-C as it is made removes it."""
     return [f"slot{i}" for i in range(SLOTS if slots else 0)] + [os.urandom(6).hex() for _ in range(16)]
-
-
-def make_folder(parent: str, prefix: str) -> str:
-    """A new folder ``prefix`` + ``slotN`` (the first free of ``SLOTS``), else ``prefix`` + random, in ``parent``,
-    readable by its owner only; its path. ``FileExistsError`` when none could be made; any other ``OSError`` as
-    ``mkdir`` raises it."""
-    for name in names(slots=True):
-        path = os.path.join(parent, prefix + name)
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"{parent}: no free name for a folder {prefix}*")

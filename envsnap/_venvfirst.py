@@ -24,7 +24,7 @@ import os
 import sys
 
 from ._defaults import without_a_cache_root
-from ._slots import make_folder
+from ._slots import names
 from ._tools import uv_at_hand
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
@@ -142,13 +142,23 @@ def start(argv: Sequence[str]) -> None:
     import fcntl
     import subprocess
 
+    # Named before it is made, and removed from the moment it may be there: a Ctrl-C that landed once ``mkdir`` had
+    # made it, and before it was held, left an empty ``.envsnap-venv-slotN`` beside --dest.
+    named = ""
     holder = ""
     fd = -1
     try:
-        try:
-            holder = make_folder(parent, HOLDER_PREFIX)  # a name a rebuild before used, where free (``_slots``)
-        except FileExistsError:
+        for name in names(slots=True):  # a name a rebuild before used, where free (``_slots``)
+            named = os.path.join(parent, HOLDER_PREFIX + name)
+            try:
+                os.mkdir(named, 0o700)
+            except FileExistsError:
+                named = ""
+                continue
+            break
+        else:
             return
+        holder = named
         fd = os.open(holder, os.O_RDONLY | os.O_NOFOLLOW)
         fcntl.flock(fd, fcntl.LOCK_EX)
         proc = subprocess.Popen(
@@ -162,7 +172,10 @@ def start(argv: Sequence[str]) -> None:
         _remove(holder, fd)
         return
     except BaseException:  # Ctrl-C, SIGTERM: the folder is not left behind
-        _remove(holder, fd)
+        if holder:
+            _remove(holder, fd)
+        elif named:
+            _remove_unheld(named)
         raise
     _STARTED.append(Early(python, target, holder, fd, proc))
 
@@ -197,6 +210,24 @@ def cancel() -> None:
         os.killpg(early.proc.pid, signal.SIGKILL)  # its own session: the whole group
     early.proc.communicate()
     _remove(early.holder, early.fd)
+
+
+def _remove_unheld(named: str) -> None:
+    """Remove ``named``, made or not as the run was interrupted, where it is an empty folder no run holds, as a
+    sweep takes one (a name another run had taken first, and holds or has put anything in, stays)."""
+    import fcntl
+
+    try:
+        fd = os.open(named, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rmdir(named)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _remove(holder: str, fd: int) -> None:

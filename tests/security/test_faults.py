@@ -476,3 +476,44 @@ def test_a_ctrl_c_as_a_staging_folder_is_made_leaves_no_folder(
     with pytest.raises(KeyboardInterrupt), _leftovers.held_dir(parent / "new", kind):
         pytest.fail("the folder was made")
     assert list(tmp_path.iterdir()) == []  # the folders made for it go too
+
+
+@pytest.mark.parametrize("where", ["made", "held"])
+def test_a_ctrl_c_as_the_early_venv_folder_is_made_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The ``uv venv`` begun before envsnap loads (``_venvfirst``) makes its ``.envsnap-venv-slotN`` beside --dest:
+    a Ctrl-C that landed once it was made and before it was held left it, an empty folder, though a Ctrl-C removes
+    every staging folder (docs/cli.md). It goes with the run, and no uv is started."""
+    import fcntl
+
+    from envsnap import _venvfirst
+
+    uv = tmp_path / "uv"
+    uv.write_text("#!/bin/sh\nexit 0\n")
+    uv.chmod(0o755)
+    monkeypatch.delenv("ENVSNAP_NO_UV", raising=False)
+    monkeypatch.setenv("ENVSNAP_UV", str(uv))
+    (tmp_path / "bundle").mkdir()
+    real_mkdir, real_flock = os.mkdir, fcntl.flock
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(path, *args, **kwargs)
+        if os.path.basename(path).startswith(".envsnap-venv-"):
+            raise KeyboardInterrupt  # the Ctrl-C lands as the folder is made
+
+    def flock(fd: int, operation: int) -> None:
+        real_flock(fd, operation)
+        if operation == fcntl.LOCK_EX:
+            raise KeyboardInterrupt  # ... or as it is locked
+
+    if where == "made":
+        monkeypatch.setattr(os, "mkdir", mkdir)
+    else:
+        monkeypatch.setattr(fcntl, "flock", flock)
+    argv = ["x.lock", "--bundle", str(tmp_path / "bundle"), "--dest", str(tmp_path / "env")]
+    with pytest.raises(KeyboardInterrupt):
+        _venvfirst.start(argv)
+    monkeypatch.undo()
+    assert not _venvfirst.started()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "uv"]
