@@ -98,7 +98,7 @@ def _unlisted_line(pkg: PythonPackage, why: str) -> str:
     except GrammarError:
         pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
         if pkg.source.kind == "directory":  # a folder no requirements line names as pip reads it (``my -e proj``)
-            return f"{pin} ({why}: {shown(pkg.source.url, 200)})"
+            return f"{pin} ({why})" if pkg.source.url in why else f"{pin} ({why}: {shown(pkg.source.url, 200)})"
         if pkg.source.kind != "vcs" or not pkg.source.subdirectory:
             raise
     commit = _common.pip_vcs_url(dataclasses.replace(pkg.source, subdirectory=""))
@@ -113,6 +113,11 @@ def _why_unlisted(pkg: PythonPackage, found: tuple[str, str] | None) -> str:
     if pkg.source.kind == "vcs":
         return "a VCS checkout, not a file"
     if pkg.source.kind == "directory":
+        if not pkg.source.editable and _conda.labelled(pkg.source.url):  # a ``# pip`` line with --absolute-paths
+            return (
+                f"its folder is recorded as {pkg.source.url}, which is no URL outside envsnap: export with "
+                "--absolute-paths"
+            )
         return "a local project, not a file"
     if pkg.source.kind == "archive":
         return "the lock has no sha256 for its file"

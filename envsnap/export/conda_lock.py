@@ -113,7 +113,7 @@ def _absolute(pkg: PythonPackage, url: str) -> str:
     """conda-lock.yml holds URLs, which pip gets as they are: a file recorded inside the project or the home
     (``file://{project}/wheels/x.whl``, a label only envsnap reads) has none until ``--absolute-paths``."""
     if _conda.labelled(url):
-        what = "repository" if pkg.source.kind == "vcs" else "file"
+        what = {"vcs": "repository", "directory": "folder"}.get(pkg.source.kind, "file")
         raise ExportError(
             f"conda-lock: {pkg.name} {pkg.version}: its {what} is recorded as {url}, which is no URL outside "
             "envsnap (conda-lock.yml has no relative paths); export with --absolute-paths"

@@ -369,8 +369,10 @@ def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
         else:
             assert pip == [word], pip
         head = conda_explicit.dumps(lock).split("# platform:")[0]
-        if editable or url.startswith("file://{"):
+        if editable:
             assert f"#   {pip[0]} (a local project, not a file)\n" in head, head
+        elif url.startswith("file://{"):  # --absolute-paths makes it a ``# pip`` line
+            assert f"#   {pip[0]} (its folder is recorded as {url}, which is no URL outside envsnap" in head, head
         python = make_venv(tmp_path / f"venv-{len(url)}")
         result = _conda_pip_install(where, pip, python, "--no-index", "--no-build-isolation")
         assert result.returncode == 0, result.stdout + result.stderr
@@ -489,7 +491,10 @@ def test_environment_yml_refuses_a_folder_pip_would_read_otherwise_naming_the_ex
     head = conda_explicit.dumps(
         _with_pip_layer((PythonPackage(name="spaced", version="0.3", installer="pip", source=in_project),))
     ).split("# platform:")[0]
-    assert f"#   spaced==0.3 (a local project, not a file: {in_project.url!r})\n" in head, head
+    assert (
+        f"#   spaced==0.3 (its folder is recorded as {in_project.url}, which is no URL outside envsnap: export with "
+        "--absolute-paths)\n" in head
+    ), head
 
 
 def _requirements_options(lock: Snapshot) -> list[str]:
@@ -722,6 +727,27 @@ def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
     assert [line for line in text.splitlines() if line.startswith("# pip")] == [
         f"# pip mylib @ git+https://git.example/mylib.git@{'a' * 40}"
     ]
+
+
+def test_conda_exports_call_a_local_project_recorded_inside_the_project_its_folder() -> None:
+    """A local project recorded inside the project (``file://{project}/paper``) is a folder: conda-lock refused it
+    as "its file is recorded as file://{project}/paper", and conda-explicit's comment called it "a local project, not
+    a file", though ``--absolute-paths`` writes it as a ``# pip`` line. Both say its folder, and what to do."""
+    paper = PythonPackage(
+        name="paper", version="0.1", installer="pip", source=Source(kind="directory", url="file://{project}/paper")
+    )
+    lock = _all_md5(_with_pip_layer((paper,)))
+    with pytest.raises(ExportError) as refused:
+        conda_lock.document(lock)
+    assert str(refused.value) == (
+        "conda-lock: paper 0.1: its folder is recorded as file://{project}/paper, which is no URL outside envsnap "
+        "(conda-lock.yml has no relative paths); export with --absolute-paths"
+    )
+    head = conda_explicit.dumps(lock).split("# platform:")[0]
+    assert (
+        "#   ./paper (its folder is recorded as file://{project}/paper, which is no URL outside envsnap: export with "
+        "--absolute-paths)\n" in head
+    ), head
 
 
 @pytest.mark.parametrize("subdirectory", ["my pkg", "a&b"])
