@@ -79,7 +79,7 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
     ``conda-lock install`` hands the URL to pip as ``NAME @ URL``: a repository on this machine is
     ``git+file://localhost/PATH``, as the other exports name it (pip before 24.1 refuses ``git+file:///PATH``)."""
     src = pkg.source
-    subdirectory = f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}" if src.subdirectory else ""
+    subdirectory = _subdirectory(pkg)
     if src.kind == "vcs":
         if not src.vcs or not src.commit_id:
             raise ExportError(f"conda-lock: {pkg.name} {pkg.version}: its {src.vcs or 'VCS'} source names no commit")
@@ -98,6 +98,33 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
         # folder pip built in the archive rides along as a folder's does (without it pip built the archive's root).
         return _absolute(pkg, _common.without_url_hash(src.url)) + subdirectory, src.archive_digest[1]
     return None
+
+
+def _subdirectory(pkg: PythonPackage) -> str:
+    """The URL's ``#subdirectory=`` ("" for none). A folder with a space (``my pkg``) ends the ``NAME @ URL`` that
+    conda-lock install hands pip, and no encoding carries it (``sinks.requirement_fragment``); the requirements
+    export names a git commit's or a local project's in a ``pip install`` command, which the refusal says."""
+    src = pkg.source
+    if not src.subdirectory:
+        return ""
+    try:
+        return f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}"
+    except grammar.GrammarError:
+        if src.kind not in ("vcs", "directory") or not _named_as_argument(src.subdirectory):
+            raise
+    raise ExportError(
+        f"conda-lock: {pkg.name} {pkg.version}: its folder {grammar.shown(src.subdirectory, 200)} holds a space, and "
+        "conda-lock install hands pip its URL, which a space ends; export --format requirements, which names the "
+        "folder in a pip install command"
+    )
+
+
+def _named_as_argument(subdirectory: str) -> bool:
+    try:
+        sinks.requirement_fragment(subdirectory, argument=True)
+    except grammar.GrammarError:
+        return False
+    return True
 
 
 def _source_url(pkg: PythonPackage, url: str, sha256: str) -> str:

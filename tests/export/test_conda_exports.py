@@ -851,6 +851,36 @@ def _all_md5(lock: Snapshot) -> Snapshot:
     return dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=packages))
 
 
+@pytest.mark.parametrize("kind", ["vcs", "directory"])
+def test_conda_lock_of_a_folder_with_a_space_names_the_export_that_installs_it(
+    tmp_path: Path, cli: Callable[..., Any], kind: str
+) -> None:
+    """A git package (or a local project) built from a ``#subdirectory`` that holds a space was refused as "not a
+    valid subdirectory for a pip requirement", which says nothing of what to do: conda-lock install hands pip the
+    URL, in which a space ends it, while the requirements export names the folder in a ``pip install`` command. The
+    refusal says both, one line, exit 2, nothing written; a folder no export names (an ``&``) is refused as before."""
+    for subdirectory in ("my pkg", "a&b"):
+        if kind == "vcs":
+            source = Source(
+                kind="vcs", url="https://git.example/mono.git", vcs="git", commit_id="a" * 40, subdirectory=subdirectory
+            )
+        else:
+            source = Source(kind="directory", url="file:///srv/mono", subdirectory=subdirectory)
+        package = PythonPackage(name="mono", version="1.0", installer="pip", source=source)
+        lock = lockfile.dump(_all_md5(_with_pip_layer((package,))), tmp_path / "env.lock")
+        out = tmp_path / "conda-lock.yml"
+        result = cli("export", lock, "-f", "conda-lock", "-o", out, "--no-pin")
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+        assert not out.exists()
+        if subdirectory == "a&b":
+            assert "not a valid subdirectory" in result.err, result.err
+            continue
+        assert "conda-lock: mono 1.0: its folder 'my pkg'" in result.err, result.err
+        assert "conda-lock install hands pip" in result.err and "--format requirements" in result.err, result.err
+        named = cli("export", lock, "-f", "requirements", "-o", "-", "--no-pin")
+        assert named.code == 0 and "pip install --no-deps '" in named.out and "my pkg'" in named.out, named
+
+
 def test_conda_lock_needs_md5() -> None:
     with pytest.raises(ExportError, match=r"conda-lock: libblas 3\.9\.0: the lock has no md5 for it"):
         conda_lock.dumps(small_lock())
