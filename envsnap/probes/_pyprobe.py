@@ -210,6 +210,39 @@ def _read_text(path: str) -> str:
         return handle.read().decode("utf-8", "replace")
 
 
+SMALL_JSON_BYTES = 64 * 1024  # a direct_url.json is a few hundred bytes (PEP 610); envsnap_bundle.json less
+SMALL_JSON_DEPTH = 8  # PEP 610's deepest value is three objects down
+
+
+def _small_json(path: str) -> Any:
+    """A distribution's small JSON file (``direct_url.json``, ``envsnap_bundle.json``), which any wheel may ship
+    itself: ``ValueError`` saying why for one over ``SMALL_JSON_BYTES`` or nested deeper than ``SMALL_JSON_DEPTH``
+    (``[[[...]]]`` raised RecursionError, which left the whole distribution out of the capture as unreadable), as
+    for one that is not JSON."""
+    with open(path, "rb") as handle:
+        data = handle.read(SMALL_JSON_BYTES + 1)
+    if len(data) > SMALL_JSON_BYTES:
+        raise ValueError("over %d KiB: not read" % (SMALL_JSON_BYTES // 1024))
+    text = data.decode("utf-8", "replace")
+    depth, quoted, escaped = 0, False, False
+    # The brackets outside strings (a URL's ``[::1]`` is no nesting), looked at only where there are enough of them.
+    for char in text if text.count("[") + text.count("{") > SMALL_JSON_DEPTH else "":
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+            if depth > SMALL_JSON_DEPTH:
+                raise ValueError("nested deeper than %d levels: not read" % SMALL_JSON_DEPTH)
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError("not valid JSON") from None
+
+
 def _read_head(path: str) -> str:
     """The text of a METADATA file as far as ``_headers`` reads it: up to its first blank line (``\\n\\n``), or
     all of it when it has none. The description after the headers is most of the file (1.5 of the 1.7 MB of a
@@ -995,12 +1028,12 @@ def _dist_info(
         info["wheel_tags"] = sorted(set(tags))
     if "direct_url.json" in files:
         try:
-            info["direct_url"] = json.loads(_read_text(os.path.join(dist_dir, "direct_url.json")))
-        except ValueError:
-            info["warning"] = "direct_url.json is not valid JSON"
+            info["direct_url"] = _small_json(os.path.join(dist_dir, "direct_url.json"))
+        except ValueError as exc:
+            info["warning"] = "direct_url.json is %s" % exc
     if "envsnap_bundle.json" in files and "direct_url.json" not in files:
         try:  # noqa: SIM105 (contextlib is one import more for every probe)
-            info["bundle_wheel"] = json.loads(_read_text(os.path.join(dist_dir, "envsnap_bundle.json")))
+            info["bundle_wheel"] = _small_json(os.path.join(dist_dir, "envsnap_bundle.json"))
         except ValueError:
             pass  # not envsnap's: an index install, as without it
     if "RECORD" in files and check_files:

@@ -18,6 +18,7 @@ from testutil import site_packages, uv_bin
 from envsnap import capture, lockfile, model
 from envsnap._privacy import PathRedactor
 from envsnap.errors import ProbeError
+from envsnap.probes import _pyprobe
 from envsnap.probes import python as pyprobe
 from envsnap.probes._pyprobe import record_digest
 from envsnap.rebuild.venv import interpreter_version
@@ -891,3 +892,30 @@ def test_a_pth_file_adding_a_folder_of_modules_is_said_at_capture(
     assert captured.package("helper").version == "1.0"
     assert not [w for w in captured.envsnap.warnings if ".pth" in w]
     assert captured.python.pth_folders == ()
+
+
+@pytest.mark.parametrize(
+    "content, said",
+    [
+        ("[" * 10_000 + "]" * 10_000, "nested deeper than 8 levels"),
+        ('{"url": "' + "x" * 70_000 + '"}', "over 64 KiB"),
+        ('{"url": "http://[::1]/x.whl", "archive_info": {"hashes": {"sha256": "' + "0" * 64 + '"}}}', ""),
+    ],
+)
+def test_a_direct_url_json_a_wheel_ships_cannot_drop_the_distribution(tmp_path: Path, content: str, said: str) -> None:
+    """A wheel may ship its own ``direct_url.json`` (an install by name keeps it): one nested 10,000 deep raised
+    RecursionError in the probe, which took the whole distribution for unreadable and left it out of the capture.
+    One too deep or too large is a warning on the distribution, which is recorded; a small one is read as before."""
+    site = tmp_path / "site"
+    info = site / "shipped-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shipped\nVersion: 1.0\n")
+    (info / "direct_url.json").write_text(content)
+    found = _pyprobe.probe([str(site)])
+    assert [p["name"] for p in found["packages"]] == ["shipped"], found["warnings"]
+    (package,) = found["packages"]
+    if said:
+        assert said in package.get("warning", ""), package
+        assert "direct_url" not in package or package["direct_url"] is None, package
+    else:
+        assert package["direct_url"]["url"] == "http://[::1]/x.whl" and not package.get("warning"), package
