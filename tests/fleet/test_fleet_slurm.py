@@ -842,7 +842,7 @@ def test_fleet_capture_files_a_node_reached_without_a_capture_as_invalid_naming_
         {},
     )
     diff = fe.envsnap_cmd("fleet", "diff", str(path), str(none))
-    assert f"node1: node: captured -> invalid: {why}" in diff.stdout, diff
+    assert f"node1: captured -> invalid: {why}" in diff.stdout, diff
     # Without a capture in both files, for one reason in each: both reasons (it gave the new file's alone).
     assert (
         "node2: not compared: no capture in either file (old: invalid: its task ended (Killed) without an answer; "
