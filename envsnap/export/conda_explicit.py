@@ -46,11 +46,18 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
             # A URL pip would read as something else (a ``${NAME}``, white space, a line break) is left out as a
             # comment saying so, rather than refusing the whole file (lock data is untrusted: docs/security.md).
             try:
-                pip.append(sinks.conda_pip_line(py.name, found[0].split("#", 1)[0], found[1]))
+                line = sinks.conda_pip_line(py.name, found[0].split("#", 1)[0], found[1])
+                if py.source.kind == "archive" and py.source.subdirectory:
+                    # The project's folder in the archive, after the hash, as conda-lock's ``source`` has it: without
+                    # it pip built the archive's root, which holds no project.
+                    line += f"&subdirectory={sinks.requirement_fragment(py.source.subdirectory)}"
+                pip.append(line)
                 continue
             except GrammarError:
                 found = None
                 why = "its URL is not one requirement pip reads as written"
+                if py.source.kind == "archive" and py.source.subdirectory:
+                    why = f"its folder {shown(py.source.subdirectory)} in the archive is not one a pip line names"
         else:
             why = _why_unlisted(py, found)
         unlisted.append(_unlisted_line(py, why))
@@ -99,6 +106,8 @@ def _unlisted_line(pkg: PythonPackage, why: str) -> str:
         pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
         if pkg.source.kind == "directory":  # a folder no requirements line names as pip reads it (``my -e proj``)
             return f"{pin} ({why})" if pkg.source.url in why else f"{pin} ({why}: {shown(pkg.source.url, 200)})"
+        if pkg.source.kind == "archive" and pkg.source.subdirectory:  # ``why`` names the folder
+            return f"{pin} ({why}: {shown(pkg.source.url, 200)})"
         if pkg.source.kind != "vcs" or not pkg.source.subdirectory:
             raise
     commit = _common.pip_vcs_url(dataclasses.replace(pkg.source, subdirectory=""))

@@ -1746,3 +1746,21 @@ def test_environment_yml_of_a_bundle_names_the_wheel_it_built_from_the_project_n
         assert cli("export", lock, "-f", "requirements", "-o", tmp_path / "out" / "req.txt").code == 0
         text = (tmp_path / "out" / "req.txt").read_text()
         assert f"paperproj @ {(bundle / 'wheels' / wheel.name).as_uri()}" in text and "project root" not in text, text
+
+
+def test_conda_explicit_keeps_the_folder_an_archive_was_built_from(tmp_path: Path) -> None:
+    """A project pip built from a folder inside a hashed archive (``URL#subdirectory=tools``) was written ``# pip
+    mono @ URL#sha256=HEX``: ``conda-lock install`` hands pip that line, and pip built the archive's root, not the
+    project. The folder rides along after the hash (``#sha256=HEX&subdirectory=tools``), as conda-lock's own
+    ``source`` spells it; a folder no fragment names as pip reads it stays in the header's comment."""
+    digest = "c" * 64
+    url = "https://example.org/mono-1.0.tar.gz"
+    for sub, listed in (("tools", True), ("my tools", False)):
+        source = Source(kind="archive", url=url, archive_hash=f"sha256={digest}", subdirectory=sub)
+        lock = _all_md5(_with_pip_layer((PythonPackage(name="mono", version="1.0", installer="pip", source=source),)))
+        text = conda_explicit.dumps(lockfile.load(lockfile.dump(lock, tmp_path / "env.lock")))
+        pip_lines = [line for line in text.splitlines() if line.startswith("# pip ")]
+        if listed:
+            assert pip_lines == [f"# pip mono @ {url}#sha256={digest}&subdirectory={sub}"], text
+        else:
+            assert pip_lines == [] and "mono==1.0" in text, text
