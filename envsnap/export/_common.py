@@ -13,6 +13,7 @@ from .. import fileurls, sinks
 from .._privacy import HOST, USER, hidden_names
 from ..errors import ExportError
 from ..fileurls import file_url_path
+from ..grammar import GrammarError, shown
 from ..interchange import PYPI_SIMPLE as PYPI_SIMPLE  # the exporters reach these through _common
 from ..interchange import candidate_hashes as candidate_hashes
 from ..interchange import file_places
@@ -175,6 +176,31 @@ def by_location(name: str, url: str, fmt: str) -> str:
         refuse_home_path(url, fmt, name)
     path = pip_project_path(url)
     return path if path is not None else f"{sinks.requirement_name(name)} @ {sinks.requirement_url(url)}"
+
+
+def url_subdirectory(pkg: PythonPackage, fmt: str, why: str) -> str:
+    """``pkg``'s ``#subdirectory=`` value as a ``name @ URL`` requirement holds it (``sinks.requirement_fragment``).
+    A folder with a space (``my pkg``) ends that requirement and no encoding carries it, while the requirements
+    export names a git commit's or a local project's in a ``pip install`` command of its own: refused, saying so,
+    ``why`` the format's reason. A folder no export names (``a&b``) is refused as before."""
+    src = pkg.source
+    try:
+        return sinks.requirement_fragment(src.subdirectory)
+    except GrammarError:
+        if src.kind not in ("vcs", "directory") or not _named_as_argument(src.subdirectory):
+            raise
+    raise ExportError(
+        f"{fmt}: {pkg.name} {pkg.version}: its folder {shown(src.subdirectory, 200)} holds a space, and {why}; export "
+        "--format requirements, which names the folder in a pip install command"
+    )
+
+
+def _named_as_argument(subdirectory: str) -> bool:
+    try:
+        sinks.requirement_fragment(subdirectory, argument=True)
+    except GrammarError:
+        return False
+    return True
 
 
 def by_url_only(pkg: PythonPackage) -> bool:

@@ -58,6 +58,10 @@ def labelled(url: str) -> bool:
     return fileurls.is_file_url(url) and fileurls.decoded_path(url).startswith(fileurls.LABELS)
 
 
+# Why a ``name @ URL`` line of the pip section cannot hold a folder with a space (``_common.url_subdirectory``).
+_CONDA_HANDS_PIP = "conda hands pip its URL on a line of a requirements file, where a space ends it"
+
+
 def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
     """One exact requirement and its ``--hash=algo:hex`` option (``""`` where the lock knows no file hash). ``fmt``:
     the format pip reads the line from, which refuses a path under the home (not a comment's)."""
@@ -67,6 +71,8 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
         _common.refuse_home_path(src.url, fmt, pkg.name)
     name = sinks.requirement_name(pkg.name)
     if src.kind == "vcs":
+        if fmt and src.subdirectory:  # a comment's is refused as it is: the caller names the folder otherwise
+            _common.url_subdirectory(pkg, fmt, _CONDA_HANDS_PIP)
         return f"{name} @ {sinks.requirement_url(_common.pip_vcs_url(src))}", ""
     if src.kind == "directory":
         # conda runs pip from the environment.yml's folder: a project's folder relative to the project root (./pkg)

@@ -101,30 +101,12 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
 
 
 def _subdirectory(pkg: PythonPackage) -> str:
-    """The URL's ``#subdirectory=`` ("" for none). A folder with a space (``my pkg``) ends the ``NAME @ URL`` that
-    conda-lock install hands pip, and no encoding carries it (``sinks.requirement_fragment``); the requirements
-    export names a git commit's or a local project's in a ``pip install`` command, which the refusal says."""
-    src = pkg.source
-    if not src.subdirectory:
+    """The URL's ``#subdirectory=`` ("" for none), refused where conda-lock install's ``NAME @ URL`` cannot hold it
+    (``_common.url_subdirectory``)."""
+    if not pkg.source.subdirectory:
         return ""
-    try:
-        return f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}"
-    except grammar.GrammarError:
-        if src.kind not in ("vcs", "directory") or not _named_as_argument(src.subdirectory):
-            raise
-    raise ExportError(
-        f"conda-lock: {pkg.name} {pkg.version}: its folder {grammar.shown(src.subdirectory, 200)} holds a space, and "
-        "conda-lock install hands pip its URL, which a space ends; export --format requirements, which names the "
-        "folder in a pip install command"
-    )
-
-
-def _named_as_argument(subdirectory: str) -> bool:
-    try:
-        sinks.requirement_fragment(subdirectory, argument=True)
-    except grammar.GrammarError:
-        return False
-    return True
+    why = "conda-lock install hands pip its URL, which a space ends"
+    return "#subdirectory=" + _common.url_subdirectory(pkg, "conda-lock", why)
 
 
 def _source_url(pkg: PythonPackage, url: str, sha256: str) -> str:

@@ -497,6 +497,33 @@ def test_environment_yml_refuses_a_folder_pip_would_read_otherwise_naming_the_ex
     ), head
 
 
+def test_environment_yml_of_a_git_folder_with_a_space_names_the_export_that_installs_it(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A git package built from a ``#subdirectory`` that holds a space was refused with the general "refused a value
+    of the lock: not a valid subdirectory for a pip requirement", which says nothing of what to do: conda hands pip
+    the ``pip:`` lines as a requirements file, in which a space ends the ``name @ URL``, while the requirements export
+    names the folder in a ``pip install`` command. The refusal says both, one line, exit 2, nothing written; a folder
+    no export names (an ``&``) is refused as before."""
+    for subdirectory in ("my pkg", "a&b"):
+        source = Source(
+            kind="vcs", url="https://git.example/mono.git", vcs="git", commit_id="a" * 40, subdirectory=subdirectory
+        )
+        package = PythonPackage(name="mono", version="1.0", installer="pip", source=source)
+        lock = lockfile.dump(_with_pip_layer((package,)), tmp_path / "env.lock")
+        out = tmp_path / "environment.yml"
+        result = cli("export", lock, "-f", "environment-yml", "-o", out, "--no-pin")
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+        assert not out.exists()
+        if subdirectory == "a&b":
+            assert "not a valid subdirectory" in result.err, result.err
+            continue
+        assert "environment-yml: mono 1.0: its folder 'my pkg' holds a space" in result.err, result.err
+        assert "requirements file" in result.err and "--format requirements" in result.err, result.err
+        named = cli("export", lock, "-f", "requirements", "-o", "-", "--no-pin")
+        assert named.code == 0 and "pip install --no-deps '" in named.out and "my pkg'" in named.out, named
+
+
 def _requirements_options(lock: Snapshot) -> list[str]:
     return [line for line in requirements.dumps(lock).splitlines() if line.startswith("--")]
 
