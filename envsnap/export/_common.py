@@ -181,13 +181,14 @@ def by_location(name: str, url: str, fmt: str) -> str:
 def url_subdirectory(pkg: PythonPackage, fmt: str, why: str) -> str:
     """``pkg``'s ``#subdirectory=`` value as a ``name @ URL`` requirement holds it (``sinks.requirement_fragment``).
     A folder with a space (``my pkg``) ends that requirement and no encoding carries it, while the requirements
-    export names a git commit's or a local project's in a ``pip install`` command of its own: refused, saying so,
+    export names a git commit's, a local project's or an archive's in a ``pip install`` command of its own (an
+    archive's URL with its hash, which pip checks): refused, saying so,
     ``why`` the format's reason. A folder no export names (``a&b``) is refused as before."""
     src = pkg.source
     try:
         return sinks.requirement_fragment(src.subdirectory)
     except GrammarError:
-        if src.kind not in ("vcs", "directory") or not _named_as_argument(src.subdirectory):
+        if src.kind not in ("vcs", "directory", "archive") or not _named_as_argument(src.subdirectory):
             raise
     raise ExportError(
         f"{fmt}: {pkg.name} {pkg.version}: its folder {shown(src.subdirectory, 200)} holds a space, and {why}; export "

@@ -96,7 +96,8 @@ def pip_requirement(pkg: PythonPackage, fmt: str = "") -> tuple[str, str]:
         local = _common.pip_project_path(src.url)
         req = local if local is not None else f"{name} @ {sinks.requirement_url(_common.without_url_hash(src.url))}"
         if src.subdirectory:  # the project's folder inside the archive: without it pip built the archive's root
-            req += f"#subdirectory={sinks.requirement_fragment(src.subdirectory)}"
+            folder = _common.url_subdirectory(pkg, fmt, _CONDA_HANDS_PIP) if fmt else src.subdirectory
+            req += f"#subdirectory={sinks.requirement_fragment(folder)}"
         return req, (sinks.requirement_hash(algo, value) if value else "")
     art = pkg.artifact
     hashed = sinks.requirement_hash("sha256", art.sha256) if art is not None and art.sha256 else ""

@@ -15,6 +15,7 @@ import posixpath
 from urllib.parse import quote
 
 from .. import fileurls, sinks
+from ..grammar import GrammarError
 from ..model import PythonPackage, Snapshot
 from . import _common
 from .interface import Exporter, ExportError, require_pinned, require_python_layer
@@ -40,14 +41,17 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
     require_pinned(snapshot, "requirements", hashes=True)
     pinned: list[PythonPackage] = []
     direct: list[PythonPackage] = []
+    spaced: list[PythonPackage] = []  # archives built from a folder a requirement line cannot hold
     for pkg in sorted(snapshot.python.packages, key=lambda p: p.name):
         if pkg.source.kind in ("vcs", "directory"):
             direct.append(pkg)
+        elif pkg.source.kind == "archive" and _spaced_folder(pkg.source.subdirectory):
+            spaced.append(pkg)
         elif pkg.source.kind == "archive" or pkg.artifact is not None or _common.candidate_hashes(pkg):
             pinned.append(pkg)
     # A local project or file, or a find-links folder pin found in the project (file://{project}/wheels): relative
     # paths.
-    relative = [p.source.url for p in direct + pinned if p.source.kind != "index"]
+    relative = [p.source.url for p in direct + spaced + pinned if p.source.kind != "index"]
     relative += _common.find_links_locations(pinned)
     relative += [p.artifact.url for p in pinned if p.artifact is not None and _common.by_url_only(p)]
     from_root = any(_common.in_project(url) for url in relative)
@@ -67,7 +71,59 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
                 lines.append(_PIP_ONLY)
             if pkg.source.kind == "vcs" and _label_folder(pkg.source.url):
                 lines.append(_NO_HASH_SIGN)
+    if spaced:
+        lines += [
+            "",
+            "# Built from a folder with a space, which no requirement line names; install each after the rest with:",
+        ]
+        for pkg in spaced:
+            lines += [f"#   pip install --no-deps {_archive_word(pkg)}", _ARCHIVE_PIP_ONLY]
     return "\n".join(lines) + "\n"
+
+
+def _spaced_folder(subdirectory: str) -> bool:
+    """Whether an archive's folder is one a requirement line cannot hold (a space ends its URL) and a command's
+    word of its own names (``sinks.requirement_fragment``)."""
+    if not subdirectory:
+        return False
+    try:
+        sinks.requirement_fragment(subdirectory)
+    except GrammarError:
+        try:
+            sinks.requirement_fragment(subdirectory, argument=True)
+        except GrammarError:
+            return False  # refused where its line is written, as no export names it (``a&b``)
+        return True
+    return False
+
+
+def _archive_word(pkg: PythonPackage) -> str:
+    """An archive's URL as one shell word, which pip reads to its end: ``URL#sha256=HEX&subdirectory=my pkg``. No
+    ``--hash`` option is given on a command line, so the lock's hash rides in the URL, which pip checks the file
+    against; one in the project as ``"$PWD"``'s ``file:`` URL, as ``_folder_url_word`` names a folder."""
+    src = pkg.source
+    algo, value = src.archive_digest
+    if not value and pkg.artifact is not None:
+        algo, value = "sha256", pkg.artifact.sha256
+    if not value:
+        raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `envsnap pin`")
+    sinks.requirement_hash(algo, value)  # a name pip knows (it checks the same in a URL) and hex digits
+    _common.refuse_home_path(src.url, "requirements", pkg.name)
+    base, _, own = _common.without_url_hash(src.url).partition("#")
+    kept = [part for part in own.split("&") if part and part.partition("=")[0] != "subdirectory"]
+    folder = sinks.requirement_fragment(src.subdirectory, argument=True)
+    fragment = "#" + "&".join([f"{algo}={value}", *kept, f"subdirectory={folder}"])
+    path = _common.project_relative(base)
+    if path is None:
+        return sinks.shell_word(sinks.requirement_url(base) + fragment)
+    return _folder_url_word(path) + sinks.shell_word(fragment)
+
+
+# uv reads a ``#subdirectory=`` with a space as ``%20`` and finds no such folder (``_PIP_ONLY``).
+_ARCHIVE_PIP_ONLY = (
+    "#     (pip checks the file against the hash in its URL; pip only: uv reads the space in #subdirectory= as %20 "
+    "and finds no such folder; with uv, unpack the archive and install that folder)"
+)
 
 
 # uv reads a ``#subdirectory=`` with a space as ``%20`` ("has no subdirectory `my%20pkg`") and never percent-decodes

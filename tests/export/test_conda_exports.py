@@ -524,6 +524,35 @@ def test_environment_yml_of_a_git_folder_with_a_space_names_the_export_that_inst
         assert named.code == 0 and "pip install --no-deps '" in named.out and "my pkg'" in named.out, named
 
 
+@pytest.mark.parametrize("fmt", ["environment-yml", "conda-lock"])
+def test_an_archives_folder_with_a_space_names_the_export_that_installs_it(
+    tmp_path: Path, cli: Callable[..., Any], fmt: str
+) -> None:
+    """An archive whose project is in ``my pkg`` was refused with the general "refused a value of the lock: not a
+    valid subdirectory for a pip requirement": the URL pip is handed ends at the space. The refusal says so and names
+    the requirements export, whose comment installs it with a shell-quoted ``pip install`` of the URL (its
+    ``#sha256=`` first); one line, exit 2, nothing written."""
+    source = Source(
+        kind="archive",
+        url="https://files.example/mono-1.0.tar.gz",
+        archive_hash="sha256=" + "b" * 64,
+        subdirectory="my pkg",
+    )
+    package = PythonPackage(name="mono", version="1.0", installer="pip", source=source)
+    lock = lockfile.dump(_all_md5(_with_pip_layer((package,))), tmp_path / "env.lock")
+    out = tmp_path / "out"
+    result = cli("export", lock, "-f", fmt, "-o", out, "--no-pin")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+    assert not out.exists()
+    assert f"{fmt}: mono 1.0: its folder 'my pkg' holds a space" in result.err, result.err
+    assert "--format requirements" in result.err, result.err
+    named = cli("export", lock, "-f", "requirements", "-o", "-", "--no-pin")
+    assert named.code == 0, named
+    assert f"pip install --no-deps 'https://files.example/mono-1.0.tar.gz#sha256={'b' * 64}&subdirectory=my pkg'" in (
+        named.out
+    ), named.out
+
+
 def _requirements_options(lock: Snapshot) -> list[str]:
     return [line for line in requirements.dumps(lock).splitlines() if line.startswith("--")]
 

@@ -819,3 +819,44 @@ def test_a_vcs_url_with_a_query_or_fragment_is_refused_where_the_commit_would_fo
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
     assert f"not a valid repository URL to pin a commit to: '{url}'" in result.err, result.err
     assert not target.exists()
+
+
+def test_an_archives_project_in_a_folder_with_a_space_installs_from_the_commented_command(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """An archive whose project is in ``my pkg`` was refused by the requirements export with the general "refused a
+    value of the lock: not a valid subdirectory for a pip requirement" (a requirement's URL ends at the space). It
+    names the file's URL alone in a shell-quoted ``pip install`` command, as it names a commit's folder, its
+    ``#sha256=`` before the ``subdirectory=``: pip checks the file against it (a file whose sha256 is not the lock's
+    is refused) and builds that folder, recorded as that folder."""
+    import hashlib
+    import tarfile
+
+    from testutil import in_tree_project
+
+    from envsnap.model import Source
+
+    in_tree_project(tmp_path / "src" / "mono" / "my pkg", "spaced", "0.3")
+    archive = tmp_path / "files & co" / "mono-1.0.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "src" / "mono", arcname="mono")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    python = make_venv(tmp_path / "venv")
+    for sha256 in ("0" * 64, digest):
+        source = Source(kind="archive", url=archive.as_uri(), archive_hash=f"sha256={sha256}", subdirectory="my pkg")
+        lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
+        argv = _commented_command(requirements.dumps(lock))
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(python), *argv[1:], "--no-index", "--no-build-isolation"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=PIP_ENV,
+        )
+        if sha256 != digest:
+            assert result.returncode != 0 and "do not match" in result.stderr.lower(), result.stdout + result.stderr
+            continue
+        assert result.returncode == 0, result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
+    assert json.loads(record.read_text())["subdirectory"] == "my pkg"
