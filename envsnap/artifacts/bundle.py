@@ -1087,18 +1087,41 @@ def _make_bundle(
                 extract(output, work, progress=say)  # re-run on an archive: keep what it already holds
             else:
                 work.mkdir()
-            result_lock, entries = _fill(lock, work, opts, say)
+            result_lock, entries = _fill(lock, work, opts, say, shown=f"{LOCK_NAME} of {output}")
             if then is not None:
                 then(work, result_lock)
             write_archive(work, output, say)
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     output.mkdir(parents=True, exist_ok=True)
+    # An earlier complete bundle: the files it holds, which a lock refused at write leaves it with (as it was).
+    held = _bundle_files(output) if (output / SUMS).is_file() and not (output / INCOMPLETE).exists() else None
     # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
     (output / INCOMPLETE).touch()
     _remove_leftovers(output)
-    result_lock, entries = _fill(lock, output, opts, say)
+    try:
+        result_lock, entries = _fill(lock, output, opts, say, shown=str(output / LOCK_NAME))
+    except LockfileError:
+        # Refused before anything of the earlier bundle was changed (``_fill``): what this run added goes, and so
+        # does the marker, which made every command refuse a bundle whose re-run is refused again.
+        if held is not None:
+            _take_back(output, held)
+        raise
     (output / INCOMPLETE).unlink(missing_ok=True)
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
+
+
+def _take_back(root: Path, held: Mapping[str, int]) -> None:
+    """Remove from ``root`` the files a run added to the bundle that ``held`` lists, the folders it made for them,
+    and the marker of a bundle being made."""
+    for rel in _bundle_files(root):
+        if rel not in held:
+            (root / rel).unlink(missing_ok=True)
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+        if not any(folder.iterdir()) and not any(
+            rel.startswith(f"{folder.relative_to(root).as_posix()}/") for rel in held
+        ):
+            folder.rmdir()
+    (root / INCOMPLETE).unlink(missing_ok=True)
 
 
 def _remove_leftovers(root: Path) -> None:
@@ -1461,7 +1484,12 @@ def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
     return dataclasses.replace(lock, envsnap=dataclasses.replace(lock.envsnap, made_from=origin))
 
 
-def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tuple[Snapshot, list[BundleEntry]]:
+def _fill(
+    lock: Snapshot, root: Path, opts: BundleOptions, say: Progress, *, shown: str
+) -> tuple[Snapshot, list[BundleEntry]]:
+    """Fetch and build into ``root`` what the lock names, then write the bundle's lock, README and sums. The lock is
+    checked as it will be written (``LockfileError``, naming it as ``shown``) before anything but the files fetched
+    is changed: no stale wheel removed, no conda archive, no README."""
     from .._fetchpolicy import FetchRefusedError
     from .pin import Pinner, hash_only, pin, read_pip_config
 
@@ -1570,6 +1598,12 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
             + (f" ({'; '.join(hints)})" if hints else "")
         )
     lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=tuple(packages)))
+    # A bundle is published like an export: an imported or older lock may hold a credential, a signed URL or a
+    # secret variable that a capture today would not record. Its lock is written without them, sealed anew
+    # (the bundle's lock already differs from the input by its artifacts; the README and appendix cite this
+    # digest). Every file was fetched above, with the URLs as given. Its text is made (and checked) here.
+    written = _made_from(scrub_snapshot(lock), given)
+    text = lockfile.dumps(written, where=shown)
     _remove_stale_wheels(root, lock)
     if lock.conda is not None and lock.conda.packages:
         from .conda import bundle_conda_packages
@@ -1577,12 +1611,8 @@ def _fill(lock: Snapshot, root: Path, opts: BundleOptions, say: Progress) -> tup
         bundle_conda_packages(
             lock, root, offline=opts.offline, progress=say, allow_urls=opts.allow_urls, project_dir=opts.project_dir
         )
-    # A bundle is published like an export: an imported or older lock may hold a credential, a signed URL or a
-    # secret variable that a capture today would not record. Its lock is written without them, sealed anew
-    # (the bundle's lock already differs from the input by its artifacts; the README and appendix cite this
-    # digest). Every file was fetched above, with the URLs as given.
-    lock = _made_from(scrub_snapshot(lock), given)
-    lockfile.dump(lock, root / LOCK_NAME)
+    lock = written
+    lockfile.write_text(text, root / LOCK_NAME)
     atomic_write_text(root / REQUIREMENTS, requirements_text(lock))
     from .. import _templates  # jinja2 only when writing a bundle
 

@@ -1536,3 +1536,58 @@ def test_bundle_help_names_every_part_the_bundle_holds(cli: Callable[..., Any]) 
     text = " ".join(result.out.split())
     for part in ("every pinned wheel", "conda/", "requirements.txt", "README", "SHA256SUMS"):
         assert part in text, part
+
+
+def test_a_bundle_whose_own_lock_is_refused_at_write_leaves_nothing_half_made(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle writes its own lock through the loader's checks (``lockfile._loadable``): where they refuse it, the
+    command is one line, exit 2, and what it was making is gone (a new folder, an archive and its temporary
+    folder beside it), while an earlier bundle it was completing is left as it was: its lock, its SHA256SUMS, its
+    wheels, and no marker saying it is being made."""
+    import hashlib
+
+    from envsnap.errors import LockfileError
+
+    wheel = tmp_path / "index" / "a-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"wheel")
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(b"wheel").hexdigest())
+    snapshot = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("a", "1.0", artifact=art),)))
+    lock = lockfile.dump(snapshot, tmp_path / "l.lock")
+    # Completing the earlier bundle with one more wheel: the wheel this run fetched into it goes again.
+    other = wheel.with_name("b-2.0-py3-none-any.whl")
+    other.write_bytes(b"other")
+    more = dataclasses.replace(
+        art, filename=other.name, url=other.as_uri(), sha256=hashlib.sha256(b"other").hexdigest()
+    )
+    both = dataclasses.replace(
+        snapshot,
+        python=dataclasses.replace(
+            snapshot.python, packages=(*snapshot.python.packages, PythonPackage("b", "2.0", artifact=more))
+        ),
+    )
+    lock_both = lockfile.dump(both, tmp_path / "both.lock")
+    allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "earlier"
+    assert cli("bundle", lock, "-o", earlier, *allow).code == 0
+    before = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    real = lockfile._loadable
+
+    def refusing(data: dict[str, Any], where: str) -> dict[str, Any]:
+        if str(out) in where:  # the bundle's own lock, wherever it is being made
+            raise LockfileError(f"{where}: not written: python.packages[0].name: refused (forced by the test)")
+        return real(data, where)
+
+    monkeypatch.setattr(lockfile, "_loadable", refusing)
+    for output in (out / "new", out / "new.tar.gz", earlier):
+        result = cli("bundle", lock_both if output == earlier else lock, "-o", output, *allow)
+        errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
+        assert result.code == 2 and len(errors) == 1, (output, result)
+        assert "forced by the test" in result.err and "Traceback" not in result.err, result.err
+        assert ".envsnap-" not in result.err, result.err  # the lock is named as the bundle's, not a temporary path
+    assert sorted(p.name for p in out.iterdir()) == ["earlier"], list(out.iterdir())
+    after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    assert after == before, sorted(set(after) ^ set(before))
