@@ -229,14 +229,21 @@ class Bundle:
 
     def read_text(self, rel: str, read: Callable[[Path], str]) -> str:
         """A text file of the bundle as ``read`` reads it (within its limits); a refusal names it as ``shown``."""
-        path = self.root / rel
         try:
-            return read(path)
+            return read(self.root / rel)
         except EnvsnapError as exc:
-            message = str(exc)
-            if self.origin is None or not message.startswith(str(path)):
+            message = self.reworded(rel, str(exc))
+            if message == str(exc):
                 raise
-            raise type(exc)(self.shown(rel) + message[len(str(path)) :]) from None
+            raise type(exc)(message) from None
+
+    def reworded(self, rel: str, message: str) -> str:
+        """``message`` (an error about the bundle's file ``rel``, starting with its path) naming that file as
+        ``shown`` does: an archive's member, not the temporary folder it was unpacked into and is gone after."""
+        path = str(self.root / rel)
+        if self.origin is None or not message.startswith(path):
+            return message
+        return self.shown(rel) + message[len(path) :]
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

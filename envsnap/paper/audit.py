@@ -655,7 +655,7 @@ def _run(bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifac
                 "run-recorded",
                 "reproduced",
                 False,
-                f"{path.name}: {exc}",
+                f"{path.name}: {bundle.reworded(f'{RUNS}/{path.name}', str(exc)) if bundle else exc}",
                 f"{prefix}rm {'-r ' if path.is_dir() else ''}-- {sinks.shell_word(f'{folder}/{RUNS}/{path.name}')} "
                 f"&& {again}",
             )

@@ -1451,3 +1451,23 @@ def test_bundle_artifact_says_the_grade_once(tmp_path: Path, cli: Callable[..., 
     (grade,) = [line for line in made.err.splitlines() if line.lstrip().startswith("artifact: ")]
     said = grade.split("artifact: ", 1)[1]
     assert sum(said in line for line in made.err.splitlines()) == 1, made.err
+
+
+def test_audit_of_an_archive_names_a_record_that_does_not_load_as_a_member_not_a_temporary_path(
+    tmp_path: Path,
+) -> None:
+    # run-recorded said "r.toml: /tmp/envsnap-audit-XXXX/bundle/runs/r.toml: not valid TOML ...": a folder the
+    # audit had already removed, where every other item names the member (supp.tar.gz: runs/r.toml).
+    from envsnap.artifacts.bundle import write_archive
+    from envsnap.paper.audit import audit
+
+    bundle = bundle_of(tmp_path)
+    (bundle.root / "runs").mkdir()
+    (bundle.root / "runs" / "r.toml").write_text("not = [toml\n")
+    bundle.write_sums()
+    archive = tmp_path / "supp.tar.gz"
+    write_archive(bundle.root, archive)
+    item = next(i for i in audit(archive).items if i.id == "run-recorded")
+    assert not item.ok
+    assert item.detail.startswith(f"r.toml: {archive}: runs/r.toml: not valid TOML"), item.detail
+    assert "envsnap-audit-" not in item.detail
