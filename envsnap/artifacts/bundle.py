@@ -334,7 +334,7 @@ class Bundle:
         present = _bundle_files(self.root, strict=True, shown=self.shown)
         for rel in sorted(listed):
             if rel not in present:
-                raise BadBundleError(f"{self.shown(rel)}: listed in {SUMS} but missing")
+                raise BadBundleError(f"{self.shown(rel)}: listed in {SUMS} but missing {_ALTERED.format('removed')}")
         extra = sorted(set(present) - set(listed))
         if extra:
             raise BadBundleError(f"{self.shown(extra[0])}: not listed in {SUMS} (added after bundling)")
@@ -347,13 +347,20 @@ class Bundle:
             except OSError as exc:  # a file kept private to its author (cp -p, another user's umask)
                 raise BadBundleError(f"{self.shown(rel)}: cannot be read ({exc.strerror or exc})") from None
             if actual != expected:
-                raise BadBundleError(f"{self.shown(rel)}: hash mismatch: sha256 {actual}, {SUMS} says {expected}")
+                raise BadBundleError(
+                    f"{self.shown(rel)}: hash mismatch: sha256 {actual}, {SUMS} says {expected} "
+                    + _ALTERED.format("changed")
+                )
 
     def write_sums(self) -> None:
         """Rewrite SHA256SUMS over every file (call after adding conda packages or images)."""
         lines = [f"{known_sha256(self.root / rel)}  {rel}\n" for rel in _bundle_files(self.root)]
         atomic_write_text(self.root / SUMS, "".join(lines))
 
+
+# What to do with a bundle whose file was changed or removed since it was made: a reviewer holds a copy someone
+# altered (an upload, an edit), its author bundles again.
+_ALTERED = "({} after bundling: take an unaltered copy of the bundle, or bundle the lock again)"
 
 # What to do with a bundle of another lock: the one it holds, or a bundle of this one.
 ANOTHER_LOCK = "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)"

@@ -145,7 +145,7 @@ def _member_changed(root: Path) -> str:
     (root / "wheels" / WHEEL).write_bytes(b"evil")  # SHA256SUMS left as bundling wrote it
     return (
         f"wheels/{WHEEL}: hash mismatch: sha256 {hashlib.sha256(b'evil').hexdigest()}, "
-        f"SHA256SUMS says {hashlib.sha256(DATA).hexdigest()}"
+        f"SHA256SUMS says {hashlib.sha256(DATA).hexdigest()} {_REMEDY.format('changed')}"
     )
 
 
@@ -161,7 +161,11 @@ def _file_added(root: Path) -> str:
 
 def _file_removed(root: Path) -> str:
     _missing(root)
-    return "README.md: listed in SHA256SUMS but missing"
+    return f"README.md: listed in SHA256SUMS but missing {_REMEDY.format('removed')}"
+
+
+# A changed or missing file said what was wrong and not what to do (a reviewer holds a copy someone altered).
+_REMEDY = "({} after bundling: take an unaltered copy of the bundle, or bundle the lock again)"
 
 
 @pytest.mark.parametrize("spoil", [_member_changed, _sums_removed, _file_added, _file_removed])
