@@ -7,6 +7,7 @@ boundary, because each reaches JSON-LD, YAML, Markdown and LaTeX."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -153,12 +154,22 @@ def parse_orcid(text: str) -> str:
     return match.group(1)
 
 
+def _labelled(label: str, parse: Callable[[str], str], text: str) -> str:
+    """``parse(text)``, its refusal naming where the value came from (``--doi: not a DOI ...: '11.1/x'``,
+    ``proj/CITATION.cff: authors[0].orcid: not an ORCID iD ...``): without it a bad iD in the project's
+    CITATION.cff read as one of the command line's."""
+    try:
+        return parse(text)
+    except MetadataError as exc:
+        raise MetadataError(f"{label}: {exc}") from None
+
+
 def parse_author(text: str) -> Author:
     """``Ada Lovelace``, ``Ada Lovelace <0000-0002-1825-0097>`` or ``<https://orcid.org/...>``."""
     name, orcid = text.strip(), ""
     if name.endswith(">") and "<" in name:
         name, _, rest = name[:-1].rpartition("<")
-        name, orcid = name.strip(), parse_orcid(rest)
+        name, orcid = name.strip(), _labelled(f"--author {grammar.shown(text)}", parse_orcid, rest)
     if not grammar.is_text(name, 200) or not name or "<" in name or ">" in name or grammar.has_bidi(name):
         raise MetadataError(f"--author {grammar.shown(text)}: expected 'Name' or 'Name <ORCID iD>'")
     return Author(name, orcid)
@@ -215,8 +226,8 @@ def from_args(
     return ArtifactMeta(
         title=_title(title, "--title") if title else "",
         authors=tuple(parse_author(a) for a in authors[:_MAX_AUTHORS]),
-        license=parse_license(license) if license else "",
-        doi=parse_doi(doi) if doi else "",
+        license=_labelled("--license", parse_license, license) if license else "",
+        doi=_labelled("--doi", parse_doi, doi) if doi else "",
         version=_title(version, "--version") if version else "",
         source="command line" if (title or authors or license or doi) else "",
     )
@@ -243,7 +254,7 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
     if not isinstance(listed, list):  # a number, a date or true was a TypeError traceback
         raise MetadataError(f"{where}authors: a list of authors")
     authors = []
-    for entry in listed:
+    for index, entry in enumerate(listed):
         if not isinstance(entry, dict):
             raise MetadataError(f"{where}authors: each author is a mapping")
         parts = NameParts(
@@ -256,7 +267,9 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
         whole += f", {parts.suffix}" if whole and parts.suffix else ""
         entity = text_of(entry.get("name"), "authors.name")
         name = entity or whole
-        orcid = parse_orcid(str(entry["orcid"])) if entry.get("orcid") else ""
+        orcid = (
+            _labelled(f"{where}authors[{index}].orcid", parse_orcid, str(entry["orcid"])) if entry.get("orcid") else ""
+        )
         if name:
             # A person the file names by parts keeps them as given (a particle is not guessed back from them); an
             # entity (``name``: an organisation, a team) is one name, not a person's to split ("Consortium, The").
@@ -264,18 +277,20 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
             authors.append(Author(name, orcid, given, entity=bool(entity) and not parts.family))
     preferred = data.get("preferred-citation")
     doi = preferred.get("doi") if isinstance(preferred, dict) and preferred.get("doi") else data.get("doi")
+    doi_field = "preferred-citation.doi" if isinstance(preferred, dict) and preferred.get("doi") else "doi"
     if artifact:
         identifiers = data.get("identifiers")
         listed = identifiers if isinstance(identifiers, list) else []
         doi = next((i.get("value") for i in listed if isinstance(i, dict) and i.get("type") == "doi"), None)
+        doi_field = "identifiers"
     license_ = data.get("license")
     if isinstance(license_, list):
         license_ = " OR ".join(str(x) for x in license_)
     return ArtifactMeta(
         title=text_of(data.get("title"), "title"),
         authors=tuple(authors[:_MAX_AUTHORS]),
-        license=parse_license(str(license_)) if license_ else "",
-        doi=parse_doi(str(doi)) if doi else "",
+        license=_labelled(f"{where}license", parse_license, str(license_)) if license_ else "",
+        doi=_labelled(f"{where}{doi_field}", parse_doi, str(doi)) if doi else "",
         version=text_of(data.get("version"), "version"),
         description=text_of(data.get("abstract"), "abstract")
         if isinstance(data.get("abstract"), str) and "\n" not in data["abstract"].strip()

@@ -372,6 +372,54 @@ def test_bad_artifact_facts_are_one_line_and_exit_2_before_anything_is_fetched(
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize(
+    "field,value,option",
+    [
+        ("orcid", "https://orcid.org/0000-0002-1825-0098", "--author 'A <0000-0002-1825-0098>'"),
+        ("doi", "11.1/x", "--doi"),
+        ("license", "mitx", "--license"),
+    ],
+)
+def test_a_bad_fact_names_the_option_or_the_citation_cff_field_it_came_from(
+    tmp_path: Path, cli: Callable[..., Any], field: str, value: str, option: str
+) -> None:
+    # "envsnap: error: not an ORCID iD (...): 'https://orcid.org/...'" named neither the option nor the project's
+    # CITATION.cff: a bundle given no --author at all said so of an iD in a file it did not name.
+    from testutil import sample_lock
+
+    lock = lockfile.dump(sample_lock(seal=True), tmp_path / "env.lock")
+    project = tmp_path / "proj"
+    project.mkdir()
+    facts = {"orcid": f"https://orcid.org/{ORCID}", "doi": DOI, "license": "MIT", field: value}
+    (project / "CITATION.cff").write_text(
+        f'cff-version: 1.2.0\nmessage: "cite"\ntitle: "T"\nlicense: "{facts["license"]}"\ndoi: "{facts["doi"]}"\n'
+        f'authors:\n  - family-names: Carberry\n    given-names: Josiah\n    orcid: "{facts["orcid"]}"\n'
+    )
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--project", project, "--artifact")
+    where = {"orcid": "authors[0].orcid", "doi": "doi", "license": "license"}[field]
+    assert (result.code, result.err.count("\n")) == (2, 1), result
+    assert result.err.startswith(f"envsnap: error: {project / 'CITATION.cff'}: {where}: not "), result.err
+    args = {"orcid": ["--author", "A <0000-0002-1825-0098>"], "doi": ["--doi", "11.1/x"], "license": []}[field]
+    license_ = ["--license", "mitx" if field == "license" else "MIT"]
+    result = cli(
+        "bundle",
+        lock,
+        "-o",
+        tmp_path / "b",
+        "--project",
+        tmp_path,
+        "--artifact",
+        "--title",
+        "T",
+        "--author",
+        "A",
+        *args,
+        *license_,
+    )
+    assert result.code == 2 and result.err.startswith(f"envsnap: error: {option}: not "), result.err
+    assert not (tmp_path / "b").exists()
+
+
 def test_citation_cff_of_the_project_supplies_what_the_command_line_does_not(tmp_path: Path) -> None:
     from envsnap.paper.metadata import from_args, resolve
 
