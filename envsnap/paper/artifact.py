@@ -273,6 +273,11 @@ def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -
     from ..runs import record as run_record
 
     if not path.is_file() and not kept:
+        if path.is_dir():  # a record is one file (``envsnap run`` writes one a run): said, not "no such"
+            raise MetadataError(
+                f"--run {grammar.shown(str(path))}: a folder, not a run record: name the record's file in it "
+                "(envsnap run writes one .toml file a run)"
+            )
         raise MetadataError(f"--run {grammar.shown(str(path))}: no such run record")
     try:
         rec = run_record.load(path)

@@ -354,6 +354,9 @@ def test_audit_strict_exits_1_short_of_the_badge_and_names_a_tampered_file(
     assert not item["ok"] and wheel.name in item["detail"] and result["level"] == "pinned"
 
 
+_FACTS = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT")
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -362,6 +365,9 @@ def test_audit_strict_exits_1_short_of_the_badge_and_names_a_tampered_file(
         (["--artifact", "--title", "T", "--author", "A", "--license", "MIT;rm -rf"], "not an SPDX"),
         (["--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--doi", "11.1/x"], "not a DOI"),
         (["--title", "T"], "--title describes an artifact: add --artifact"),
+        ([*_FACTS, "--run", "/nonexistent/run.toml"], "--run '/nonexistent/run.toml': no such run record"),
+        # A folder read "no such run record", though it is there: it says what to name instead.
+        ([*_FACTS, "--run", "/"], "--run '/': a folder, not a run record"),
     ],
 )
 def test_bad_artifact_facts_are_one_line_and_exit_2_before_anything_is_fetched(
