@@ -2339,6 +2339,9 @@ def readme_origin(pkg: PythonPackage) -> tuple[str, str, str]:
     return before, path, ""
 
 
+DIRECT_URL = "direct_url.json"  # PEP 610's, in a distribution's .dist-info
+
+
 def from_a_bundle_wheel(pkg: PythonPackage) -> bool:
     """A package a capture recorded as installed from a bundle's wheel (a venv rebuilt from a bundle archive whose
     source no place on that machine held): ``rebuilt``, with no URL, an index install otherwise. No index has it
@@ -2366,13 +2369,18 @@ def bundle_wheel_marker(dist_info: str, art: Artifact) -> tuple[bytes, str]:
     """``BUNDLE_WHEEL_FILE``'s bytes naming the bundle's wheel ``art`` (its file name and sha256), and its RECORD line
     in the ``.dist-info`` folder ``dist_info``: one spelling for the venv and docker targets, which a capture reads
     as that wheel (``rebuilt``, no URL) where no direct_url.json can name a place (docs/design.md)."""
-    import json
-
     from ..probes.interface import BUNDLE_WHEEL_FILE
 
-    named = {"filename": art.filename, "sha256": art.sha256}
-    data = (json.dumps(named, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    data = dist_info_json({"filename": art.filename, "sha256": art.sha256})
     return data, record_line(dist_info, BUNDLE_WHEEL_FILE, data)
+
+
+def dist_info_json(value: object) -> bytes:
+    """A JSON file of a ``.dist-info`` folder (``direct_url.json``, ``BUNDLE_WHEEL_FILE``) as envsnap writes it: keys
+    sorted, no spaces, one line ending in a newline (as pip writes ``direct_url.json``)."""
+    import json
+
+    return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def record_line(dist_info: str, name: str, data: bytes) -> str:

@@ -18,8 +18,10 @@ from .._version import __version__
 from ..artifacts import bundle as bundle_layout
 from ..artifacts import debs as deb_files
 from ..artifacts.bundle import (
+    DIRECT_URL,
     bundle_wheel_dist_info,
     bundle_wheel_marker,
+    dist_info_json,
     from_a_bundle_wheel,
     installs_by_file,
     record_line,
@@ -39,7 +41,6 @@ REQUIREMENTS = "requirements.txt"
 # their files here (``requirements_text``), so that the image's direct_url.json names each and its sha256.
 WHEELHOUSE = "/opt/envsnap-wheelhouse"
 WHEELS = "wheels"
-DIRECT_URL = "direct_url.json"  # PEP 610's, in a distribution's .dist-info
 TOOL = bundle_layout.TOOL
 LABEL_DIGEST = "org.envsnap.lock.content-digest"
 LABEL_VERSION = "org.envsnap.version"
@@ -462,8 +463,6 @@ def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str, str]]:
     (docs/design.md): by the lock's source where a capture in the image can read it (a repository or an archive
     by URL), else by the wheel's file name and sha256 (``BUNDLE_WHEEL_FILE``: the image holds no folder of this
     machine), so a capture inside records no file that no one can read."""
-    import json
-
     out = []
     for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
         art = pkg.artifact
@@ -476,8 +475,8 @@ def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str, str]]:
             data, line = bundle_wheel_marker(dist_info, art)
             out.append((dist_info, BUNDLE_WHEEL_FILE, data.decode().rstrip("\n"), line))
         else:
-            text = json.dumps(direct, sort_keys=True, separators=(",", ":"))
-            out.append((dist_info, DIRECT_URL, text, record_line(dist_info, DIRECT_URL, (text + "\n").encode())))
+            data = dist_info_json(direct)
+            out.append((dist_info, DIRECT_URL, data.decode().rstrip("\n"), record_line(dist_info, DIRECT_URL, data)))
     return out
 
 

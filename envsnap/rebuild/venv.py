@@ -36,6 +36,7 @@ from .._fs import checked_base_name, join_base_name, move_into_place
 from .._venvahead import DEFAULT_DEST, VENV_TIMEOUT, NotTheSame, isolated_env, uv_venv_args
 from .._venvahead import staging as staging_folder
 from ..artifacts.bundle import (
+    DIRECT_URL,
     WHEELS,
     Bundle,
     BundleOptions,
@@ -43,6 +44,7 @@ from ..artifacts.bundle import (
     bundle_wheel_dist_info,
     bundle_wheel_marker,
     check_made_from,
+    dist_info_json,
     fetch_wheel,
     from_a_bundle_wheel,
     installs_by_file,
@@ -50,6 +52,7 @@ from ..artifacts.bundle import (
     outside_project_notes,
     package_label,
     precheck_line,
+    record_line,
     sha256_file,
     source_direct_url,
 )
@@ -524,40 +527,27 @@ def _record_sources(python_exe: Path, packages: list[PythonPackage], project_dir
     machine holds no such source (a label with no project here), the file is removed with its RECORD line (the
     wheel's URL would name that removed folder), and the wheel is named by its file name and sha256 instead
     (``_name_bundle_wheel``)."""
-    import base64
-    import hashlib
-    import json
-
     sites = sorted(python_exe.parent.parent.glob("lib/python*/site-packages"))
     for pkg in packages:
         art = pkg.artifact
         assert art is not None  # installs_by_file
-        # NAME-VERSION of the wheel file installed, whose name was checked as it was found (``join_base_name``): one
-        # path component, no ``..``.
-        parts = art.filename.split("-")
-        info = f"{parts[0]}-{parts[1]}.dist-info"
-        found = [path for site in sites if (path := site / info / "direct_url.json").is_file()]
+        info = bundle_wheel_dist_info(art)
+        found = [path for site in sites if (path := site / info / DIRECT_URL).is_file()]
         if len(found) != 1 or found[0].is_symlink():
             continue
         direct = _direct_url(pkg, project_dir)
-        record = found[0].parent / "RECORD"
-        entry = f"{found[0].parent.name}/direct_url.json"
-        lines = record.read_text("utf-8").splitlines()
         if direct is None:
             # No place here holds the source, and the wheel's folder is gone once the rebuild ends: no URL is true,
             # so none is written, as for an install by name from a wheel folder (docs/design.md). The wheel is
             # named instead, by its file name and sha256 (``BUNDLE_WHEEL_FILE``), which a capture records as the
             # bundle's wheel, so that bundle finds it again where it is (a find-links folder), not on an index.
             found[0].unlink()
-            lines = [line for line in lines if not line.startswith(entry + ",")]
-            record.write_text("".join(line + "\n" for line in lines), "utf-8")
+            _set_record_line(found[0].parent, DIRECT_URL, "")
             _name_bundle_wheel(found[0].parent, art)
             continue
-        data = (json.dumps(direct, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        data = dist_info_json(direct)
         found[0].write_bytes(data)
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        lines = [f"{entry},sha256={digest},{len(data)}" if line.startswith(entry + ",") else line for line in lines]
-        record.write_text("".join(line + "\n" for line in lines), "utf-8")
+        _set_record_line(found[0].parent, DIRECT_URL, record_line(found[0].parent.name, DIRECT_URL, data))
 
 
 def _name_bundle_wheels(python_exe: Path, packages: list[PythonPackage]) -> None:
@@ -583,11 +573,24 @@ def _name_bundle_wheel(dist_info: Path, art: Artifact) -> None:
     if marker.is_symlink():
         return
     marker.write_bytes(data)
+    _set_record_line(dist_info, BUNDLE_WHEEL_FILE, named)
+
+
+def _set_record_line(dist_info: Path, name: str, line: str) -> None:
+    """RECORD of ``dist_info`` with ``line`` as the line of its file ``name`` (in its place, else added at the end);
+    ``""``: with no line for it (the file removed)."""
     record = dist_info / "RECORD"
-    entry = f"{dist_info.name}/{BUNDLE_WHEEL_FILE}"
-    lines = [line for line in record.read_text("utf-8").splitlines() if not line.startswith(entry + ",")]
-    lines.append(named)
-    record.write_text("".join(line + "\n" for line in lines), "utf-8")
+    entry = f"{dist_info.name}/{name},"
+    kept, placed = [], False
+    for old in record.read_text("utf-8").splitlines():
+        if not old.startswith(entry):
+            kept.append(old)
+        elif line and not placed:
+            kept.append(line)
+            placed = True
+    if line and not placed:
+        kept.append(line)
+    record.write_text("".join(old + "\n" for old in kept), "utf-8")
 
 
 def _direct_url(pkg: PythonPackage, project_dir: Path | None) -> dict[str, object] | None:
