@@ -67,6 +67,18 @@ def without_url_hash(url: str) -> str:
     return f"{base}#{'&'.join(kept)}" if kept else base
 
 
+def hashed_url(url: str, algo: str, value: str, folder: str = "") -> tuple[str, str]:
+    """An archive's ``url`` as pip is to fetch and check it: the URL before its fragment, and the fragment (``""``
+    where it has nothing): the lock's hash first (``algo=value``; pip checks a hash in the fragment), the URL's own
+    parameters but a hash (``without_url_hash``) and a folder, then ``subdirectory=folder`` (a word the caller has
+    checked for the place it goes). One spelling for a requirements file's command and verify's remedy."""
+    base, _, own = without_url_hash(url).partition("#")
+    parts = [f"{algo}={value}"] if value else []
+    parts += [part for part in own.split("&") if part and part.partition("=")[0] != "subdirectory"]
+    parts += [f"subdirectory={folder}"] if folder else []
+    return base, ("#" + "&".join(parts)) if parts else ""
+
+
 def channel_name(channel: str) -> str:
     """``conda-forge`` for ``https://conda.anaconda.org/conda-forge``; any other channel stays a URL."""
     for prefix in _ANACONDA_ORG:

@@ -330,7 +330,7 @@ def _pip_requirement(pkg: PythonPackage) -> str:
     of an index package, a URL of an archive, a commit of a VCS checkout; not an editable or a folder's install,
     a ``file:`` URL under a label only envsnap resolves, a legacy version, a conda package's distribution."""
     from .. import sinks
-    from ..purls import pip_vcs_url, without_url_hash
+    from ..purls import hashed_url, pip_vcs_url
 
     source = pkg.source
     if pkg.conda_layer or pkg.legacy_version or not pkg.version or source.editable:
@@ -342,13 +342,9 @@ def _pip_requirement(pkg: PythonPackage) -> str:
     if source.kind == "vcs":
         return f"{sinks.requirement_name(pkg.name)} @ {pip_vcs_url(source)}"
     # The archive by the lock's hash alone, which pip checks in the fragment: a hash of the URL's own is any file's.
-    base, _, kept = without_url_hash(source.url).partition("#")
-    algo, value = source.archive_digest
-    fragment = [f"{algo}={value}"] if value else []
-    fragment += [kept] if kept else []
-    fragment += [f"subdirectory={sinks.requirement_fragment(source.subdirectory)}"] if source.subdirectory else []
-    url = base + (f"#{'&'.join(fragment)}" if fragment else "")
-    return f"{sinks.requirement_name(pkg.name)} @ {url}"
+    folder = sinks.requirement_fragment(source.subdirectory) if source.subdirectory else ""
+    base, fragment = hashed_url(source.url, *source.archive_digest, folder)
+    return f"{sinks.requirement_name(pkg.name)} @ {base}{fragment}"
 
 
 def _unreadable_said(report: VerifyReport, captured: Captured) -> VerifyReport:

@@ -23,9 +23,10 @@ from ..interchange import is_find_links as is_find_links
 from ..interchange import parse_time as parse_time
 from ..model import PythonPackage, Snapshot, Source
 from ..platforms import major_minor
-from ..purls import pip_vcs_url as pip_vcs_url  # the rule lives in core: verify names it too
+from ..purls import hashed_url as hashed_url  # the rules live in core: verify names them too
+from ..purls import pip_vcs_url as pip_vcs_url
 from ..purls import vcs_url as vcs_url
-from ..purls import without_url_hash as without_url_hash  # so does this one
+from ..purls import without_url_hash as without_url_hash
 
 
 def generator(snapshot: Snapshot) -> str:

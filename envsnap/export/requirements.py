@@ -109,10 +109,8 @@ def _archive_word(pkg: PythonPackage) -> str:
         raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `envsnap pin`")
     sinks.requirement_hash(algo, value)  # a name pip knows (it checks the same in a URL) and hex digits
     _common.refuse_home_path(src.url, "requirements", pkg.name)
-    base, _, own = _common.without_url_hash(src.url).partition("#")
-    kept = [part for part in own.split("&") if part and part.partition("=")[0] != "subdirectory"]
     folder = sinks.requirement_fragment(src.subdirectory, argument=True)
-    fragment = "#" + "&".join([f"{algo}={value}", *kept, f"subdirectory={folder}"])
+    base, fragment = _common.hashed_url(src.url, algo, value, folder)
     path = _common.project_relative(base)
     if path is None:
         return sinks.shell_word(sinks.requirement_url(base) + fragment)
