@@ -189,7 +189,7 @@ def url_subdirectory(pkg: PythonPackage, fmt: str, why: str) -> str:
     try:
         return sinks.requirement_fragment(src.subdirectory)
     except GrammarError:
-        if src.kind not in ("vcs", "directory", "archive") or not _named_as_argument(src.subdirectory):
+        if src.kind not in ("vcs", "directory", "archive") or not spaced_folder(src.subdirectory):
             raise
     raise ExportError(
         f"{fmt}: {pkg.name} {pkg.version}: its folder {shown(src.subdirectory, 200)} holds a space, and {why}; export "
@@ -197,12 +197,18 @@ def url_subdirectory(pkg: PythonPackage, fmt: str, why: str) -> str:
     )
 
 
-def _named_as_argument(subdirectory: str) -> bool:
-    try:
-        sinks.requirement_fragment(subdirectory, argument=True)
-    except GrammarError:
+def spaced_folder(subdirectory: str) -> bool:
+    """Whether ``subdirectory`` is a folder no requirement line holds (a space ends its URL) and a command's word of
+    its own names (``sinks.requirement_fragment``); not one no export names (``a&b``), nor one a line holds."""
+    if not subdirectory:
         return False
-    return True
+    for argument in (False, True):
+        try:
+            sinks.requirement_fragment(subdirectory, argument=argument)
+        except GrammarError:
+            continue
+        return argument
+    return False
 
 
 def by_url_only(pkg: PythonPackage) -> bool:

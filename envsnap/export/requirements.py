@@ -15,7 +15,6 @@ import posixpath
 from urllib.parse import quote
 
 from .. import fileurls, sinks
-from ..grammar import GrammarError
 from ..model import PythonPackage, Snapshot
 from . import _common
 from .interface import Exporter, ExportError, require_pinned, require_python_layer
@@ -45,7 +44,7 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
     for pkg in sorted(snapshot.python.packages, key=lambda p: p.name):
         if pkg.source.kind in ("vcs", "directory"):
             direct.append(pkg)
-        elif pkg.source.kind == "archive" and _spaced_folder(pkg.source.subdirectory):
+        elif pkg.source.kind == "archive" and _common.spaced_folder(pkg.source.subdirectory):
             spaced.append(pkg)
         elif pkg.source.kind == "archive" or pkg.artifact is not None or _common.candidate_hashes(pkg):
             pinned.append(pkg)
@@ -79,22 +78,6 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
         for pkg in spaced:
             lines += [f"#   pip install --no-deps {_archive_word(pkg)}", _ARCHIVE_PIP_ONLY]
     return "\n".join(lines) + "\n"
-
-
-def _spaced_folder(subdirectory: str) -> bool:
-    """Whether an archive's folder is one a requirement line cannot hold (a space ends its URL) and a command's
-    word of its own names (``sinks.requirement_fragment``)."""
-    if not subdirectory:
-        return False
-    try:
-        sinks.requirement_fragment(subdirectory)
-    except GrammarError:
-        try:
-            sinks.requirement_fragment(subdirectory, argument=True)
-        except GrammarError:
-            return False  # refused where its line is written, as no export names it (``a&b``)
-        return True
-    return False
 
 
 def _archive_word(pkg: PythonPackage) -> str:
