@@ -569,6 +569,7 @@ def remove_untagged(client: docker.DockerClient, image_id: str) -> str:
 # On a container (created, never started) that a running docker rebuild holds one of its untagged images with:
 # "HOST PID", the rebuild's machine and process.
 LABEL_HOLD = "org.envsnap.hold"
+HOLD_PREFIX = "envsnap-hold-"  # the name of every such container begins so
 
 
 class Hold:
@@ -586,7 +587,7 @@ class Hold:
         if not image or image in self.containers:
             return
         holder = f"{os.uname().nodename} {os.getpid()}"
-        name = f"envsnap-hold-{image.removeprefix('sha256:')[:12]}-{os.urandom(3).hex()}"
+        name = f"{HOLD_PREFIX}{image.removeprefix('sha256:')[:12]}-{os.urandom(3).hex()}"
         with contextlib.suppress(Exception):
             made = self.client.api.create_container(
                 image, ["true"], labels={LABEL_HOLD: holder}, name=name, network_disabled=True
@@ -645,7 +646,7 @@ def holders(client: docker.DockerClient) -> dict[str, Holder]:
         return {}
     held = {}
     for container in found:
-        name = str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
+        name = _container_name(container)
         if not _is_a_hold(container, name):
             continue
         host, _, pid = str((container.get("Labels") or {}).get(LABEL_HOLD) or "").partition(" ")
@@ -655,10 +656,15 @@ def holders(client: docker.DockerClient) -> dict[str, Holder]:
 
 def _is_a_hold(container: dict[str, Any], name: str) -> bool:
     return (
-        name.startswith("envsnap-hold-")
+        name.startswith(HOLD_PREFIX)
         and container.get("State") == "created"
         and str(container.get("Command") or "") == "true"
     )
+
+
+def _container_name(container: dict[str, Any]) -> str:
+    """A container's name, as the engine's listing gives it (its short id where it has none)."""
+    return str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
 
 
 def remove_container(client: docker.DockerClient, name: str) -> None:
@@ -678,7 +684,7 @@ def users_of(client: docker.DockerClient, image_id: str) -> str:
 
     def named(container: dict[str, Any]) -> str:
         state = "running" if container.get("State") == "running" else "stopped"
-        name = str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
+        name = _container_name(container)
         return f"{state} container {name}"
 
     shown = ", ".join(map(named, found[:3])) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
