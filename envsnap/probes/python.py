@@ -153,9 +153,10 @@ def _unrecordable(info: RawPackage, redact: PathRedactor) -> str:
     other."""
     from .. import grammar
 
-    if grammar.is_canonical_name(info.name) and grammar.is_version(info.version):
+    named = grammar.is_canonical_name(info.name)
+    if named and grammar.is_version(info.version):
         return ""
-    what = "name" if not grammar.is_canonical_name(info.name) else "version"
+    what = "version" if named else "name"
     folder = grammar.strip_control(redact.path(info.dist_dir or info.site_dir or info.name))
     value = grammar.shown(info.name if what == "name" else info.version, 80)
     return (
@@ -223,14 +224,14 @@ def _bundle_wheel(info: RawPackage) -> Artifact | None:
     download cache), and the lock says so; the installed files prove it (RECORD digest). None for any other: a
     file not of this name and version, or not a wheel, is no claim a capture takes (the distribution is then an
     index install, as without it)."""
+    named = info.bundle_wheel
+    if info.direct_url is not None or info.egg_link or not isinstance(named, dict):
+        return None  # every other distribution: nothing more imported or read for it
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
     from .. import grammar
     from ..model import Artifact
 
-    named = info.bundle_wheel
-    if info.direct_url is not None or info.egg_link or not isinstance(named, dict):
-        return None
     filename, sha256 = named.get("filename"), named.get("sha256")
     if not (isinstance(filename, str) and isinstance(sha256, str) and grammar.is_sha256_hex(sha256)):
         return None
