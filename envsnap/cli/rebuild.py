@@ -116,11 +116,16 @@ def _key_value(item: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     began_ns = time.time_ns()
-    if args.bundle:
+    from .._venvfirst import bundle_folder
+
+    # ``rebuild BUNDLE`` is ``rebuild BUNDLE/envsnap.lock --bundle BUNDLE`` (``rebuild.rebuild``), and begins what
+    # that form begins ahead; the arguments go on to the rebuild as given.
+    folder = args.bundle or bundle_folder(args.lock)
+    if folder:
         from .._prehash import start
 
         # A bundle folder's files are hashed while the rest of envsnap loads (its check takes the digests).
-        start(args.bundle, cache=not args.no_cache)
+        start(folder, cache=not args.no_cache)
     venv_ahead: VenvAhead | None = None
     memo = None
     code = None
@@ -131,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
             args.target == "venv"
             and args.python is None
             and sys.executable
-            and args.bundle
-            and os.path.isdir(args.bundle)
+            and folder
+            and os.path.isdir(folder)
             and not args.dry_run
         ):
             # The venv, made from the interpreter running envsnap while envsnap loads (the rebuild takes it when
@@ -140,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
             from .._venvahead import DEFAULT_DEST, VenvAhead
 
             venv_ahead = VenvAhead.start(sys.executable, args.dest or DEFAULT_DEST)
-        memo = _begin_install(args, venv_ahead) if venv_ahead is not None and not args.no_cache else None
+        memo = (
+            _begin_install(args, folder, venv_ahead)
+            if folder and venv_ahead is not None and not args.no_cache
+            else None
+        )
         ahead = None
         if args.target == "venv" and args.python is None:
             # The check judges the interpreter the venv will be made from: the one running envsnap, when it is the
@@ -188,15 +197,17 @@ def _keep_install(code: int | None, memo: tuple[str, Any, Memo | None], venv_ahe
         _installahead.forget(key)
 
 
-def _begin_install(args: argparse.Namespace, venv_ahead: VenvAhead) -> tuple[str, Any, Memo | None]:
-    """Start the installer of the last rebuild of this lock and bundle with these options, if there was one that
-    verified (``_installahead``); what identifies this rebuild for the next one, and the entry begun."""
+def _begin_install(args: argparse.Namespace, folder: str, venv_ahead: VenvAhead) -> tuple[str, Any, Memo | None]:
+    """Start the installer of the last rebuild of this lock and bundle folder with these options, if there was one
+    that verified (``_installahead``); what identifies this rebuild for the next one, and the entry begun."""
     from .. import _installahead, _tools
+    from .._defaults import LOCK_NAME
 
     uv = _tools.uv() or ""
     options = {name: value for name, value in vars(args).items() if not callable(value)}
     key = _installahead.key(options, sys.executable, uv)
-    print_ = _installahead.fingerprint(args.lock, args.bundle)
+    lock = args.lock if args.bundle else os.path.join(folder, LOCK_NAME)  # ``rebuild BUNDLE``: the lock it holds
+    print_ = _installahead.fingerprint(lock, folder)
     found = _installahead.lookup(key, print_, uv, str(venv_ahead.dest)) if uv else None
     if found is not None:
         venv_ahead.begin_install(found)
