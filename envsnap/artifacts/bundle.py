@@ -35,7 +35,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -1107,21 +1107,65 @@ def _make_bundle(
             write_archive(work, output, say)
         return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
     output.mkdir(parents=True, exist_ok=True)
-    # An earlier complete bundle: the files it holds, which a lock refused at write leaves it with (as it was).
+    # An earlier complete bundle: the files it holds, which a refused run leaves it with (as it was).
     held = _bundle_files(output) if (output / SUMS).is_file() and not (output / INCOMPLETE).exists() else None
-    # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
-    (output / INCOMPLETE).touch()
-    _remove_leftovers(output)
-    try:
+    with _keeping(output, held):
+        # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
+        (output / INCOMPLETE).touch()
+        _remove_leftovers(output)
         result_lock, entries = _fill(lock, output, opts, say, shown=str(output / LOCK_NAME))
-    except LockfileError:
-        # Refused before anything of the earlier bundle was changed (``_fill``): what this run added goes, and so
-        # does the marker, which made every command refuse a bundle whose re-run is refused again.
-        if held is not None:
-            _take_back(output, held)
-        raise
-    (output / INCOMPLETE).unlink(missing_ok=True)
+        (output / INCOMPLETE).unlink(missing_ok=True)
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
+    """Re-bundling the earlier complete bundle at ``root`` (``held``, its files): each of its files (SHA256SUMS
+    too) is kept, hard-linked (or copied) into a folder beside it, while the run writes; where the run fails, every
+    one it replaced or removed is put back. A wheel of the same file name with other bytes (a local project built
+    again, a wheel from another find-links folder) was written over the earlier one, and a refused run left it
+    there: the earlier bundle then failed its own SHA256SUMS. A run refused as bad input (exit 2: its lock refused
+    at write, a URL the policy refuses) leaves the earlier bundle exactly as it was (what it added goes, and so does
+    the marker, which made every command refuse it); any other failure leaves what it fetched for the next run,
+    marked as being made, and the earlier files as they were."""
+    if held is None:
+        yield
+        return
+    with _leftovers.held_dir(root.parent, "bundle") as kept:
+        for rel in [*held, SUMS]:
+            _keep(root / rel, kept / rel)
+        try:
+            yield
+        except BaseException as exc:
+            _put_back(kept, root)
+            if isinstance(exc, EnvsnapError) and exc.exit_code == 2:
+                _take_back(root, held)
+            raise
+
+
+def _keep(path: Path, copy: Path) -> None:
+    """``path`` kept at ``copy``: a hard link where the file system makes one (the same file, no bytes copied), a
+    copy where it does not. Every write into a bundle replaces a file (renamed into place) or removes it, so the
+    link keeps the earlier bytes."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(path, copy)
+    except OSError:
+        shutil.copy2(path, copy)
+
+
+def _put_back(kept: Path, root: Path) -> None:
+    """Each file ``_keep`` kept under ``kept`` put back at its place in ``root`` where the run replaced or removed
+    it."""
+    for rel in _bundle_files(kept):
+        target = root / rel
+        with contextlib.suppress(OSError):
+            if os.path.samefile(kept / rel, target):
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(kept / rel, target)
+    if (kept / SUMS).is_file():
+        os.replace(kept / SUMS, root / SUMS)
 
 
 def _take_back(root: Path, held: Mapping[str, int]) -> None:

@@ -1591,3 +1591,41 @@ def test_a_bundle_whose_own_lock_is_refused_at_write_leaves_nothing_half_made(
     assert sorted(p.name for p in out.iterdir()) == ["earlier"], list(out.iterdir())
     after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
     assert after == before, sorted(set(after) ^ set(before))
+
+
+def test_a_refused_rebundle_puts_back_the_wheel_it_replaced(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-bundle whose lock names a wheel of the earlier bundle's file name with other bytes (a rebuilt local
+    project, a wheel from another find-links folder) wrote it over the earlier one; where the run was then refused
+    (its own lock refused at write: exit 2), the earlier lock and SHA256SUMS stayed, the replaced wheel did not,
+    and the earlier bundle failed its own sums. Every file of the earlier bundle is as it was."""
+    from envsnap.errors import LockfileError
+
+    def lock_of(folder: str, data: bytes) -> Path:
+        wheel = tmp_path / folder / "a-1.0-py3-none-any.whl"
+        wheel.parent.mkdir()
+        wheel.write_bytes(data)
+        art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(data).hexdigest())
+        snap = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("a", "1.0", artifact=art),)))
+        return lockfile.dump(snap, tmp_path / f"{folder}.lock")
+
+    first, second = lock_of("index", b"wheel"), lock_of("other", b"rebuilt")
+    allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
+    earlier = tmp_path / "out" / "earlier"
+    assert cli("bundle", first, "-o", earlier, *allow).code == 0
+    before = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    real = lockfile._loadable
+
+    def refusing(data: dict[str, Any], where: str) -> dict[str, Any]:
+        if str(earlier) in where:
+            raise LockfileError(f"{where}: not written: python.packages[0].name: refused (forced by the test)")
+        return real(data, where)
+
+    monkeypatch.setattr(lockfile, "_loadable", refusing)
+    result = cli("bundle", second, "-o", earlier, *allow)
+    assert result.code == 2 and "forced by the test" in result.err, result
+    after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    assert after == before, sorted(k for k in set(after) | set(before) if after.get(k) != before.get(k))
+    assert sorted(p.name for p in earlier.parent.iterdir()) == ["earlier"]
+    Bundle(earlier).verify_sums()  # the earlier bundle matches its own SHA256SUMS
