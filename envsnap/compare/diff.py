@@ -9,7 +9,8 @@ Python (and conda) packages are added, removed or changed; a change has a kind:
 - ``build``: the same version with other files (wheel tag or RECORD digest; conda: build string); an editable
   install's other RECORD digest (its hook names another folder, not other modules) is ``provenance``, no drift;
 - ``source``: the same version from elsewhere (index -> VCS commit, another commit, a local directory); the
-  same files from an index and by path (one RECORD digest) say so, ranked with ``artifact``;
+  same files from an index and by path (one RECORD digest) say so, ranked with ``artifact``; a folder or checkout
+  with no file pinned against a wheel by its file says what the RECORD digests say of the files, never more;
 - ``artifact``: the same version pinned to another file (sha256), or pinned in one lock only where the installed
   files are not known to be the same (no RECORD digest, or another); with the same RECORD digest a file pinned in
   one lock only is ``unknown``: the other (a capture) does not record it.
@@ -1599,7 +1600,11 @@ def _package_change(
         if "index" in (source, source_b) and record and record == record_b and set(tags) == set(tags_b):
             weight = _PACKAGE_WEIGHT["artifact"]
             return _change("python", name, "changed", "source", source, source_b, weight, "the same files")
-        return _change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"])
+        # A source with no file pinned (a local project, a git checkout: the author's lock before bundling) against a
+        # capture of a wheel installed by its file (a venv ``rebuild --bundle`` made): the line said "(source)" alone,
+        # whether the files installed were the same, other, or could not be compared.
+        note = _wheel_in_place_of_source(x, y)
+        return _change("python", name, "changed", "source", source, source_b, _PACKAGE_WEIGHT["source"], note)
     if tags != tags_b and set(tags) != set(tags_b):  # the same tags in the same order: no sets to build
         if not (tags and tags_b) and _other_file(x, y):
             # One side names no wheel (a hashed requirement pins by sha256 alone: its tags are blank, unknown), but
@@ -1763,6 +1768,35 @@ def _bundle_wheel_named(x: PackageRow, y: PackageRow) -> PackageRow | None:
         if pinned[5][1] and _built_from_source(pinned[2]) and _wheel_of(pinned[5][0], pinned[0], pinned[1]):
             return named
     return None
+
+
+def _wheel_in_place_of_source(x: PackageRow, y: PackageRow) -> str:
+    """The note of a source change where one lock installs a source ``bundle`` builds from (a folder, a VCS
+    checkout) with no file pinned or hashed, and the other a wheel of the package's name and version by its file
+    (its sha256 recorded, no file pinned: a capture): the wheel is not known to be built from that source, and what
+    the RECORD digests say of the files, never more than they say. "" for any other pair."""
+    for source, wheel, (side, other) in ((x, y, "AB"), (y, x, "BA")):
+        if source[5] is not None or source[6] or _source_kind(source[2]) == "index" or source[9]:
+            continue
+        if wheel[5] is not None or not wheel[6] or not wheel[2].startswith("file:") or source[1] != wheel[1]:
+            continue
+        from ..fileurls import decoded_path  # a source against a wheel by path only
+
+        if not _wheel_of(decoded_path(wheel[2]).rsplit("/", 1)[-1], wheel[0], wheel[1]):
+            continue
+        known = f"{other} installs a wheel by its file in place of that source, not known to be built from it"
+        known += f" ({side} pins no file)"
+        if source[8]:
+            # An editable install's RECORD lists its hook (the .pth naming the folder), never the modules.
+            files = f"files not compared: {side} installs it editable, its RECORD lists the hook, not the modules"
+        elif source[4] and wheel[4]:
+            files = "the same files (RECORD digest)" if source[4] == wheel[4] else "other files (RECORD digest)"
+        elif source[4] or wheel[4]:
+            files = f"files not compared: {side if not source[4] else other} records no RECORD digest"
+        else:
+            files = "files not compared: neither lock records a RECORD digest"
+        return f"{known}; {files}"
+    return ""
 
 
 def _bundle_wheel_unrecorded(x: PackageRow, y: PackageRow) -> bool:

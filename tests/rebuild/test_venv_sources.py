@@ -4,6 +4,7 @@ built from an sdist. The index is a file:// PEP 503 tree made here, configured t
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -612,3 +613,41 @@ def test_verify_of_the_bundles_lock_takes_the_wheel_envsnap_bundle_json_names_by
     (line,) = [line for line in verified.out.splitlines() if "esnptpaper" in line]
     assert f"not the bundle's {locked.artifact.filename}" in line and other[:12] in line, line
     assert f"installed from the bundle's wheel {locked.artifact.filename} built" not in line, line
+
+
+def test_the_authors_lock_against_the_capture_of_its_rebuild_says_what_is_known_of_the_files(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The author's lock written before bundling records the local project by its folder and pins no file of it; the
+    capture of the venv ``rebuild --bundle`` made records the bundle's wheel by path. ``diff`` of the pair read
+    ``esnptgamma: file:///.../src/esnptgamma -> file:///.../B/wheels/esnptgamma-1.0-...whl (source)``, the same line
+    whether the installed files were the same, other, or not comparable at all (a lock of an envsnap that recorded
+    no RECORD digest). It says the wheel is not known to be built from that folder, and what the RECORD digests say
+    of the files: the same, other, or not compared. A change of source either way: exit 1."""
+    uv = _uv()
+    project = _project(tmp_path / "src" / "esnptgamma", "esnptgamma", "1.0")
+    venv = tmp_path / "gamma"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(project)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    assert cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B").code == 0
+    made = cli("rebuild", tmp_path / "B", "--offline", "--dest", tmp_path / "R")
+    assert made.code == 0, made
+    assert cli("capture", "--python", tmp_path / "R" / "bin" / "python", "-o", tmp_path / "cap.lock").code == 0
+    orig = lockfile.load(tmp_path / "orig.lock")
+    # The lock of an envsnap that recorded no RECORD digest, and one whose project was built with other files.
+    for name, digest in (("old.lock", ""), ("other.lock", "sha256:" + "0" * 64)):
+        packages = tuple(dataclasses.replace(p, record_digest=digest) for p in orig.python.packages)
+        changed = dataclasses.replace(orig, python=dataclasses.replace(orig.python, packages=packages))
+        lockfile.dump(lockfile.seal(changed), tmp_path / name)
+    not_built = "B installs a wheel by its file in place of that source, not known to be built from it (A pins no file)"
+    for lock, files in (
+        ("orig.lock", "the same files (RECORD digest)"),
+        ("old.lock", "files not compared: A records no RECORD digest"),
+        ("other.lock", "other files (RECORD digest)"),
+    ):
+        result = cli("diff", tmp_path / lock, tmp_path / "cap.lock")
+        (line,) = [line for line in result.out.splitlines() if "esnptgamma:" in line]
+        assert result.code == 1, result
+        assert line.endswith(f"(source, {not_built}; {files})"), line
+        assert ("the same files" in line) == (lock == "orig.lock"), line
