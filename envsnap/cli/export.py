@@ -143,11 +143,12 @@ def run(args: argparse.Namespace) -> int:
             as_find_links=exporter.name == "requirements",
         )
     held = _bundle_folder(args.lock, bundled) if args.bundle is None else None
-    if held is not None and exporter.name in _FIND_LINKS_FORMATS:
+    if held is not None and exporter.name in _BUNDLE_WHEEL_FORMATS:
         from ..export import with_bundle_find_links
 
         # A bundle's lock keeps the author's find-links folder (file://{project}/conda/wheels), which beside the
-        # bundle names nothing: the bundle's wheels folder holds those files.
+        # bundle names nothing: the bundle's wheels folder holds those files. So does the project's own folder
+        # (file://{project}): a conda format named it (exit 2 for its label, else a folder the reviewer has not).
         snapshot = with_bundle_find_links(snapshot, Path(held) / "wheels")
     for folder in (args.bundle, held, args.lock if bundled and Path(args.lock).is_dir() else None):
         if folder is not None:
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
         # An archive's wheels lie in a temporary folder only while it is read: named as the lock records them.
         not_from_wheels = [f"{p.name} {p.version}" for p in bundle_wheel_packages(snapshot) if p.name not in seeded]
-    if exporter.name == "environment-yml" and bundled and not Path(args.lock).is_dir():
+    if exporter.name in _BUNDLE_WHEEL_FORMATS - {"requirements"} and bundled and not Path(args.lock).is_dir():
         from ..export import find_links_folder_packages
 
         # Its --find-links is the author's folder, the bundle's wheels being in a temporary folder only while read.
@@ -490,6 +491,10 @@ _FIND_LINKS_FORMATS = {
     "requirements": "pip install --find-links DIR -r {file}, or PIP_FIND_LINKS=DIR",
     "environment-yml": "PIP_FIND_LINKS=DIR conda env create -f {file}",
 }
+
+# The formats that name the wheels of a bundle's folder (the find-links folders it holds, the wheels it built from
+# the author's folders) by their path there, as ``with_bundle_find_links`` writes them.
+_BUNDLE_WHEEL_FORMATS = frozenset({*_FIND_LINKS_FORMATS, "conda-lock", "conda-explicit"})
 
 
 def _note_hidden_find_links(snapshot: Snapshot, written: list[Path], advice: str) -> None:

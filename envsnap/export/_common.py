@@ -452,15 +452,20 @@ def find_links_folder_packages(snapshot: Snapshot) -> list[PythonPackage]:
 
 def _built_locally(pkg: PythonPackage) -> bool:
     """A wheel the bundle built from a folder or a repository of the author's machine (a ``file:`` source: the
-    project's own ``file://{project}``), which a reader of the bundle has only as that wheel."""
+    project's own ``file://{project}``), which a reader of the bundle has only as that wheel; or one a capture knows
+    by its file name and sha256 alone (``from_a_bundle_wheel``: the venv rebuilt from a bundle archive, whose
+    ``envsnap_bundle.json`` names the wheel), which no index holds: a bundle of that capture carries it."""
     from .. import grammar
+    from ..artifacts.bundle import from_a_bundle_wheel
 
     art, src = pkg.artifact, pkg.source
     return (
         art is not None
         and art.rebuilt
-        and src.kind in ("directory", "vcs")
-        and src.url.startswith(("file:", "git+file:"))
+        and (
+            (src.kind in ("directory", "vcs") and src.url.startswith(("file:", "git+file:")))
+            or from_a_bundle_wheel(pkg)
+        )
         and art.filename.endswith(".whl")
         and grammar.is_base_name(art.filename)
     )

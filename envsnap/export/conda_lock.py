@@ -64,6 +64,14 @@ def _pip_dependencies(pkg: PythonPackage) -> dict[str, str]:
 
 def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
     found = _conda.pip_file(pkg)
+    if found is not None and not found[0] and pkg.artifact is not None:
+        # A wheel known by its file name and sha256 alone (a capture of the venv rebuilt from a bundle archive, whose
+        # envsnap_bundle.json names it): refused as "not a valid URL for a requirements file: ''" before.
+        raise ExportError(
+            f"conda-lock: {pkg.name} {pkg.version}: its wheel {grammar.shown(pkg.artifact.filename)} is known by its "
+            "file name and sha256 alone, with no URL conda-lock.yml can name: export the bundle folder that holds it "
+            "(an archive unpacked: tar -xf)"
+        )
     if found is not None:
         return _absolute(pkg, found[0]), found[1]
     raise ExportError(

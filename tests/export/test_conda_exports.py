@@ -1820,3 +1820,62 @@ def test_conda_explicit_keeps_the_folder_an_archive_was_built_from(tmp_path: Pat
             assert pip_lines == [f"# pip mono @ {url}#sha256={digest}&subdirectory={sub}"], text
         else:
             assert pip_lines == [] and "mono==1.0" in text, text
+
+
+@pytest.mark.parametrize("recorded", ["project", "named"])
+@pytest.mark.parametrize("fmt", ["conda-lock", "conda-explicit", "environment-yml"])
+@pytest.mark.parametrize("given", ["lock", "folder"])
+def test_the_conda_formats_of_a_bundle_name_the_wheel_it_holds_for_the_project(
+    given: str, fmt: str, recorded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A reviewer given the bundle, not the project: ``export -f environment-yml`` of the bundle names the wheel the
+    bundle built from the project (``file://{project}``) by its path in the bundle and sha256, but ``-f conda-lock``
+    (and ``conda-explicit``'s ``# pip`` line) named the project: ``its folder is recorded as file://{project}, ...
+    export with --absolute-paths``, exit 2, or with it the folder the reviewer does not have. The bundle of a
+    capture of a venv rebuilt from a bundle archive knows the project's wheel by its file name and sha256 alone (its
+    ``envsnap_bundle.json``): conda-lock refused it as ``not a valid URL for a requirements file: ''`` and
+    environment-yml wrote ``paperproj==1.0 --hash=...``, which no index holds. Each names the bundle's wheel."""
+    from wheelfiles import build_wheel
+
+    from envsnap.artifacts.bundle import Bundle
+
+    bundle = tmp_path / "supp"
+    (bundle / "wheels").mkdir(parents=True)
+    wheel = build_wheel(bundle / "wheels", "paperproj", "1.0", "paperproj")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if recorded == "project":
+        source = Source(kind="directory", url="file://{project}")
+        art = Artifact(filename=wheel.name, url="file://{project}", sha256=digest, rebuilt=True)
+    else:  # as a capture records the wheel envsnap_bundle.json names: an index install, rebuilt, no URL
+        source, art = Source(), Artifact(filename=wheel.name, url="", sha256=digest, rebuilt=True)
+    pkg = PythonPackage(name="paperproj", version="1.0", installer="pip", source=source, artifact=art)
+    lockfile.dump(_all_md5(_with_pip_layer((pkg,))), bundle / "envsnap.lock")
+    Bundle(bundle).write_sums()
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out" / "env.yml"
+    result = cli("export", bundle / "envsnap.lock" if given == "lock" else bundle, "-f", fmt, "-o", out)
+    assert result.code == 0, result.err
+    url = (bundle / "wheels" / wheel.name).as_uri()
+    text = out.read_text()
+    if fmt == "conda-explicit":
+        assert f"# pip paperproj @ {url}#sha256={digest}" in text.splitlines(), text
+    elif fmt == "environment-yml":
+        pip = yaml.safe_load(text)["dependencies"][-1]["pip"]
+        assert f"paperproj @ {url} --hash=sha256:{digest}" in pip, pip
+    else:
+        (entry,) = [p for p in yaml.safe_load(text)["package"] if p["manager"] == "pip"]
+        assert (entry["url"], entry["hash"]) == (url, {"sha256": digest}), entry
+    if recorded == "named" and fmt == "conda-lock" and given == "folder":
+        # An archive's wheels are on disk only while it is read: one line, exit 2, nothing written.
+        import tarfile
+
+        with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+            tar.add(bundle, arcname="supp")
+        result = cli("export", "supp.tar.gz", "-f", fmt, "-o", tmp_path / "arch" / "conda-lock.yml")
+        assert (result.code, result.err) == (
+            2,
+            f"envsnap: error: conda-lock: paperproj 1.0: its wheel '{wheel.name}' is known by its file name and "
+            "sha256 alone, with no URL conda-lock.yml can name: export the bundle folder that holds it (an archive "
+            "unpacked: tar -xf)\n",
+        )
+        assert not (tmp_path / "arch").exists()
