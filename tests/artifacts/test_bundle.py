@@ -1629,3 +1629,34 @@ def test_a_refused_rebundle_puts_back_the_wheel_it_replaced(
     assert after == before, sorted(k for k in set(after) | set(before) if after.get(k) != before.get(k))
     assert sorted(p.name for p in earlier.parent.iterdir()) == ["earlier"]
     Bundle(earlier).verify_sums()  # the earlier bundle matches its own SHA256SUMS
+
+
+def test_a_failed_rebundle_puts_back_the_wheel_it_replaced_and_keeps_what_it_fetched(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A re-bundle that fails otherwise (a wheel that fails its hash check once fetched: exit 4) keeps what it
+    fetched for the next run, as a bundle being made, but every earlier file it replaced is put back: the earlier
+    wheel of the same file name was lost with it."""
+    allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
+
+    def package(folder: str, name: str, data: bytes) -> PythonPackage:
+        wheel = tmp_path / folder / f"{name}-1.0-py3-none-any.whl"
+        wheel.parent.mkdir(exist_ok=True)
+        wheel.write_bytes(data)
+        art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(data).hexdigest())
+        return PythonPackage(name, "1.0", artifact=art)
+
+    first = Snapshot(python=PythonEnv(version="3.11.7", packages=(package("index", "a", b"wheel"),)))
+    gone = package("other", "b", b"gone")
+    second = dataclasses.replace(first, python=PythonEnv("3.11.7", packages=(package("other", "a", b"new"), gone)))
+    assert gone.artifact is not None
+    Path(gone.artifact.url.removeprefix("file://")).write_bytes(b"changed")  # b fails its hash check once fetched
+    earlier = tmp_path / "earlier"
+    assert cli("bundle", lockfile.dump(first, tmp_path / "first.lock"), "-o", earlier, *allow).code == 0
+    before = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    result = cli("bundle", lockfile.dump(second, tmp_path / "second.lock"), "-o", earlier, *allow)
+    assert result.code == 4, result
+    after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert Path(".envsnap-incomplete") in after  # being made: the next run completes it
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".envsnap-")) == []
