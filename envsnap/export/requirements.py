@@ -201,21 +201,33 @@ def _direct_arguments(pkg: PythonPackage) -> str:
         # pip reads ``./a[b]`` as ``./a`` with the extra ``b``: ``-e`` reads ``./a[b]/`` as the folder, and a plain
         # install a ``file:`` URL alone (it cuts the extras off a path before it reads it, whatever follows).
         if not src.editable:
-            return _folder_url_word(path)
+            return _folder_url_word(path, pkg.name)
         path += "/"
     return ("-e " if src.editable else "") + _home_word(path)
 
 
-def _folder_url_word(path: str) -> str:
+def _folder_url_word(path: str, name: str = "") -> str:
     """``path`` as one shell word that is its ``file:`` URL: a relative path (from the project root) or one in the
-    home with the shell's ``"$PWD"`` or ``"$HOME"`` in front, as ``_vcs_word`` names a repository there."""
+    home with the shell's ``$PWD`` or ``$HOME`` in front, percent-encoded as the command runs (``_url_folder``).
+    ``name``: the word is ``name @ URL``, which uv reads where it reads the URL alone as another folder (uv 0.13
+    decodes an unnamed URL's ``%23`` and then reads that ``#`` as its end)."""
+    head = f"{sinks.requirement_name(name)} @ " if name else ""
     if path == fileurls.HOME or path.startswith(fileurls.HOME + "/"):
-        folder, tail = '"$HOME"', path[len(fileurls.HOME) :]
+        folder, tail = _url_folder("HOME"), path[len(fileurls.HOME) :]
     elif posixpath.isabs(path):
-        return sinks.shell_word("file://" + quote(path))
+        return sinks.shell_word(head + "file://" + quote(path))
     else:
-        folder, tail = '"$PWD"', "/" + posixpath.normpath(path)
-    return sinks.shell_word("file://localhost") + folder + sinks.shell_word(quote(tail))
+        folder, tail = _url_folder("PWD"), "/" + posixpath.normpath(path)
+    return sinks.shell_word(head + "file://localhost") + folder + sinks.shell_word(quote(tail))
+
+
+def _url_folder(variable: str) -> str:
+    """The folder the shell's ``$PWD`` or ``$HOME`` names, as the path of a ``file:`` URL: pip and uv percent-decode
+    that path and read a ``#`` as the URL's fragment and a ``?`` as its query, so from ``/tmp/run#1/proj`` the URL
+    named ``/tmp/run`` and from ``/tmp/50%41/proj`` the folder ``/tmp/50A/proj``; a space ends a ``name @ URL``.
+    The folder is known only as the command runs, so the command encodes those four (``%`` first) itself.
+    ``variable``: a constant of envsnap's."""
+    return f'"$(printf %s "${variable}" | sed \'s/%/%25/g; s/#/%23/g; s/?/%3F/g; s/ /%20/g\')"'
 
 
 def _home_word(path: str) -> str:

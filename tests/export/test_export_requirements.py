@@ -860,3 +860,84 @@ def test_an_archives_project_in_a_folder_with_a_space_installs_from_the_commente
         assert result.returncode == 0, result.stdout + result.stderr
     (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
     assert json.loads(record.read_text())["subdirectory"] == "my pkg"
+
+
+@pytest.mark.parametrize("root", ["run#1", "50%41", "why?"])
+def test_a_project_folder_named_from_pwd_is_percent_encoded_in_its_file_url(
+    tmp_path: Path, make_venv: Callable[..., Path], root: str
+) -> None:
+    """A local project (a folder ending in ``[...]``, which pip reads as extras in a path) and an archive in the
+    project whose project is in ``my pkg`` are named by their ``file:`` URL, the project root being the shell's
+    ``$PWD``: ``file://localhost"$PWD"/a%5Bb%5D``. pip and uv percent-decode that URL's path and read a ``#`` as its
+    fragment and a ``?`` as its query, so from ``/tmp/run#1/proj`` pip looked for ``/tmp/run`` and from
+    ``/tmp/50%41/proj`` for ``/tmp/50A/proj``. The command encodes the folder as it runs, and pip (and uv, for the
+    folder) installs the very folder."""
+    import tarfile
+
+    from testutil import in_tree_project, uv_bin
+
+    from envsnap.fileurls import decoded_path
+    from envsnap.model import Source
+
+    project = tmp_path / root / "proj"
+    in_tree_project(project / "a[b]", "bpkg", "0.1")
+    in_tree_project(tmp_path / "src" / "my pkg", "mono", "1.0")
+    (project / "dist").mkdir()
+    with tarfile.open(project / "dist" / "mono-1.0.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "my pkg", arcname="mono-1.0/my pkg")  # pip strips the top folder
+    digest = hashlib.sha256((project / "dist" / "mono-1.0.tar.gz").read_bytes()).hexdigest()
+    packages = (
+        PythonPackage("bpkg", "0.1", source=Source(kind="directory", url="file://{project}/a%5Bb%5D")),
+        PythonPackage(
+            "mono",
+            "1.0",
+            source=Source(
+                kind="archive",
+                url="file://{project}/dist/mono-1.0.tar.gz",
+                archive_hash=f"sha256={digest}",
+                subdirectory="my pkg",
+            ),
+        ),
+    )
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=packages))
+    commands = [
+        line[len("#   pip ") :]
+        for line in requirements.dumps(lock).splitlines()
+        if line.startswith("#   pip install --no-deps ")
+    ]
+    assert len(commands) == 2, commands
+    python = make_venv(tmp_path / "venv")
+    pip = f"{shlex.quote(sys.executable)} -m pip --python {shlex.quote(str(python))}"
+    for command in commands:
+        result = subprocess.run(
+            ["sh", "-c", f"{pip} {command} --no-index --no-build-isolation"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=PIP_ENV,
+        )
+        assert result.returncode == 0, command + "\n" + result.stdout + result.stderr
+    site = python.parent.parent
+    (record,) = site.glob("lib/python*/site-packages/bpkg-0.1.dist-info/direct_url.json")
+    assert decoded_path(json.loads(record.read_text())["url"]) == str(project / "a[b]"), record.read_text()
+    (record,) = site.glob("lib/python*/site-packages/mono-1.0.dist-info/direct_url.json")
+    recorded = json.loads(record.read_text())
+    assert decoded_path(recorded["url"]) == str(project / "dist" / "mono-1.0.tar.gz"), recorded
+    assert recorded["subdirectory"] == "my pkg", recorded
+    uv = uv_bin()
+    if uv is None:
+        return
+    python = make_venv(tmp_path / "venv-uv")
+    (folder,) = [command for command in commands if "a%5Bb%5D" in command]
+    options = f"--python {shlex.quote(str(python))} --offline --no-build-isolation"
+    result = subprocess.run(
+        ["sh", "-c", f"{shlex.quote(uv)} pip {folder} {options}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, folder + "\n" + result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/bpkg-0.1.dist-info/direct_url.json")
+    assert decoded_path(json.loads(record.read_text())["url"]) == str(project / "a[b]"), record.read_text()
