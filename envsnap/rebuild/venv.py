@@ -460,7 +460,9 @@ def install_python_layer(
         pairs = zip(packages, wheels, strict=True)
         built = {p.name: w for p, w in pairs if installs_by_file(p)}
         requirements.write_text(_install_requirements(packages, built), "utf-8")
-        links = sorted({str(w.parent) for w in wheels})
+        # Each folder as its percent-encoded ``file:`` URL: uv reads a ``--find-links`` path as a URL, so the
+        # bundle's folder ``/tmp/run#1/bundle/wheels`` sent it to ``/tmp/run``; pip reads the URL as the folder too.
+        links = sorted({w.parent.absolute().as_uri() for w in wheels})
         uv = _tools.uv()
         find_links = [arg for d in links for arg in ("--find-links", d)]
         if uv:

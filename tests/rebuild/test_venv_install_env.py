@@ -94,3 +94,24 @@ def test_a_home_uv_cannot_make_its_cache_in_still_rebuilds_a_bundle_offline(
     assert (tmp_path / "env" / "bin" / "python").exists()
     assert not (blocker.parent / "nonexistent").exists()
     assert venv.isolated_env()["UV_NO_CACHE"] == "1"
+
+
+@pytest.mark.parametrize("root", ["run#1", "50%41"])
+def test_a_bundle_in_a_folder_with_a_hash_or_percent_sign_rebuilds_with_uv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], root: str
+) -> None:
+    """The venv target gave uv the bundle's wheel folder as ``--find-links /tmp/run#1/bundle/wheels``, a path,
+    which uv reads as a URL: it looked for ``/tmp/run`` ("Failed to read `--find-links` directory"), exit 4. The
+    installer is given the folder's ``file:`` URL, percent-encoded (``/tmp/run%231/...``), which pip reads too."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.delenv("ENVSNAP_NO_UV", raising=False)
+    made = offline_wheels.wheel(tmp_path / "wheels", "hashfolder", "1.0")
+    where = tmp_path / root
+    where.mkdir()
+    _, bundle, _ = offline_wheels.locked_bundle(uv, where, {"hashfolder": made})
+    result = cli("rebuild", bundle / "envsnap.lock", "--bundle", bundle, "--offline", "--dest", where / "env")
+    assert result.code == 0, result
+    assert "identical" in result.out, result
+    assert list((where / "env").glob("lib/python*/site-packages/hashfolder/__init__.py")), result
