@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
@@ -1054,3 +1055,66 @@ def test_the_exported_context_says_the_commands_that_build_it_by_hand() -> None:
     assert f"`{prune}` removes this\nlock's installer stage, and only it" in readme
     installer = files["Dockerfile"].decode().split("FROM system AS installer\n", 1)[1].split("\nFROM ", 1)[0]
     assert f"\nLABEL {dockerspec.LABEL_STAGE}=installer\n" in f"\n{installer}"
+
+
+def test_the_final_stages_step_writes_a_git_packages_direct_url_json_that_a_capture_reads(
+    tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """The step above, run: a wheel the bundle built from a git commit, installed by its file as the installer stage
+    installs it (its direct_url.json names that file), then the final stage's ``RUN`` step run over that environment
+    (its ``/opt/env`` made this venv's folder). The direct_url.json it leaves names the commit (``vcs_info``), RECORD
+    names that file with its sha256 and size, and a capture of the venv records the git source at that commit, as a
+    capture inside the image does (the image itself is built in tests/rebuild/test_docker_engine.py)."""
+    import base64
+    import json
+    import re
+    import subprocess
+    import sys
+
+    from offline_wheels import wheel
+    from testutil import uv_bin
+
+    from envsnap.probes.capture import capture
+
+    made = wheel(tmp_path / "wheels", "esnptgit", "1.0")
+    sha256 = hashlib.sha256(made.read_bytes()).hexdigest()
+    git = PythonPackage(
+        name="esnptgit",
+        version="1.0",
+        source=Source(kind="vcs", url="https://example.invalid/g.git", vcs="git", commit_id="c" * 40),
+        artifact=Artifact(filename=made.name, url="", sha256=sha256, rebuilt=True),
+    )
+    base = cpu_lock()
+    lock = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=(*base.python.packages, git)))
+    python = make_venv(tmp_path / "env")
+    env = python.parent.parent
+    requirement = f"esnptgit @ {made.as_uri()}#sha256={sha256}"
+    uv = uv_bin()
+    install = [uv, "pip", "install", "--python", str(python)] if uv else [sys.executable, "-m", "pip", "--python"]
+    if not uv:
+        install += [str(python), "install"]
+    subprocess.run([*install, "--no-deps", "--no-index", "--quiet", requirement], check=True, timeout=120)
+    (installed,) = env.glob("lib/python*/site-packages/esnptgit-1.0.dist-info")
+    assert made.name in (installed / "direct_url.json").read_text()  # the installer stage's file, as in the image
+    text = dockerfile(lock)
+    step = text[text.index("RUN ln -s /opt/envsnap/bin/envsnap /usr/local/bin/envsnap") :]
+    step = step[: step.index("\n\n")]
+    assert "esnptgit-1.0.dist-info" in step, step
+    script = step.replace("RUN ln -s /opt/envsnap/bin/envsnap /usr/local/bin/envsnap", "true", 1)
+    script = script.replace(f"{dockerspec.ENV_DIR}/lib/", f"{env}/lib/")
+    assert dockerspec.ENV_DIR not in script, script
+    subprocess.run(["sh", "-ec", script], check=True, timeout=60)
+    written = (installed / "direct_url.json").read_bytes()
+    assert json.loads(written) == {
+        "url": "https://example.invalid/g.git",
+        "vcs_info": {"vcs": "git", "commit_id": "c" * 40},
+    }, written
+    digest = base64.urlsafe_b64encode(hashlib.sha256(written).digest()).rstrip(b"=").decode()
+    record = (installed / "RECORD").read_text().splitlines()
+    lines = [line for line in record if line.startswith("esnptgit-1.0.dist-info/direct_url.json,")]
+    assert lines == [f"esnptgit-1.0.dist-info/direct_url.json,sha256={digest},{len(written)}"], record
+    assert not re.search(r"RECORD\.envsnap", "\n".join(p.name for p in installed.iterdir()))
+    captured = capture(str(python), project_state=False).python.packages
+    (found,) = [p for p in captured if p.name == "esnptgit"]
+    assert (found.source.kind, found.source.vcs, found.source.commit_id) == ("vcs", "git", "c" * 40), found.source
+    assert found.source.url == "https://example.invalid/g.git", found.source
