@@ -115,11 +115,13 @@ _PIP_ONLY = (
 )
 
 
-# A folder the shell names (``$PWD``, ``$HOME``) is known only as the command runs, so no export can escape a ``#`` in
-# it, which pip reads as the URL's end (it decodes a ``%23`` before it looks for the fragment).
+# A folder the shell names (``$PWD``, ``$HOME``) is known only as the command runs, and no escape of a ``#`` in it
+# holds for both installers: pip decodes a repository's URL before it looks for the fragment (``%23`` ends it) and
+# hands git what is left, which git decodes again, so a ``%`` in it is read twice (from ``/tmp/50%41`` pip cloned
+# ``/tmp/50A``), where uv and git read ``%23`` once. A folder or an archive is encoded as it runs (``_url_folder``).
 _NO_HASH_SIGN = (
-    "#     (a '#' in that folder's path ends pip's URL: from such a folder, clone the repository to a path without "
-    "one and install from there)"
+    "#     (a '#' or '%' in that folder's path ends pip's URL or names another folder: from such a folder, clone the "
+    "repository to a path without one and install from there)"
 )
 
 
