@@ -634,8 +634,9 @@ class Holder:
         return False
 
 
-def holders(client: docker.DockerClient) -> dict[str, Holder]:
-    """The images ``Hold`` containers hold now, by id ({} where the engine cannot list them). A container is taken
+def holders(client: docker.DockerClient) -> dict[str, list[Holder]]:
+    """The images ``Hold`` containers hold now, by id, each with all its holders (two rebuilds of one lock hold the
+    same image, each with its own container); {} where the engine cannot list them. A container is taken
     for a hold only where it is one as ``Hold.take`` makes it: named ``envsnap-hold-*``, its command ``true``, never
     started (so it holds no state of its own, and removing it loses nothing). Anyone may put the label on another
     container (a running one, one started once): that one is no hold, and a clean leaves it, and its image, as it
@@ -644,13 +645,14 @@ def holders(client: docker.DockerClient) -> dict[str, Holder]:
         found = client.api.containers(all=True, filters={"label": LABEL_HOLD})
     except Exception:
         return {}
-    held = {}
+    held: dict[str, list[Holder]] = {}
     for container in found:
         name = _container_name(container)
         if not _is_a_hold(container, name):
             continue
         host, _, pid = str((container.get("Labels") or {}).get(LABEL_HOLD) or "").partition(" ")
-        held[str(container.get("ImageID") or "")] = Holder(name, host, int(pid) if pid.isdigit() else 0)
+        holder = Holder(name, host, int(pid) if pid.isdigit() else 0)
+        held.setdefault(str(container.get("ImageID") or ""), []).append(holder)
     return held
 
 

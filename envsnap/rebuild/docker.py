@@ -1288,16 +1288,19 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
     building = _being_built()
     held = _docker_engine.holders(client)
     for image, size, digest in listed:
-        holder = held.get(image)
-        if holder is not None and holder.gone():
-            # Its rebuild was killed on this machine and left the container: released, the image is as any other.
-            if remove:
+        live = []
+        for holder in held.get(image, []):
+            if not holder.gone():
+                live.append(holder)
+            elif remove:
+                # Its rebuild was killed on this machine and left the container: released. The image is as any
+                # other once every holder is gone; a live one's container is never removed.
                 _docker_engine.remove_container(client, holder.container)
-            holder = None
-        if holder is not None:
+        if live:
+            holding = " and ".join(f"the container {h.container} (pid {h.pid} on {h.host})" for h in live)
             why = (
                 "a docker rebuild of its lock is running (the image is untagged until verified), holding it with "
-                f"the container {holder.container} (pid {holder.pid} on {holder.host}); left to it"
+                f"{holding}; left to it"
             )
         elif digest in building:
             why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"

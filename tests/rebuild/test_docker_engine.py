@@ -1487,3 +1487,76 @@ def test_clean_images_never_removes_a_started_container_that_carries_a_hold_labe
         if built:
             with contextlib.suppress(Exception):
                 engine.images.remove(built, force=True)
+
+
+@contextlib.contextmanager
+def _envsnaps_untagged_image(engine: Any, tmp_path: Path, mine: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An untagged image ``clean --images`` takes for envsnap's (its label and last step are), the only one it looks
+    at; it, and every container labelled ``mine``, removed at the end."""
+    import tempfile
+
+    from envsnap.dockerfile.spec import VERIFY_STEP
+    from envsnap.rebuild import _docker_engine
+
+    digest = f"{os.getpid():x}".rjust(64, "e")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={digest}")
+    monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+    (tmp_path / "image").mkdir()
+    (tmp_path / "image" / "Dockerfile").write_text(
+        f"FROM {BASE}\nLABEL {LABEL}={mine} {LABEL_DIGEST}={digest}\nRUN true || {VERIFY_STEP}\n"
+    )
+    built = ""
+    try:
+        image, _ = engine.images.build(path=str(tmp_path / "image"), rm=True, network_mode="none")
+        built = image.id
+        yield built
+    finally:
+        for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
+            engine.api.remove_container(container["Id"], force=True)
+        if built:
+            with contextlib.suppress(Exception):
+                engine.images.remove(built, force=True)
+
+
+def _a_pid_gone() -> int:
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
+
+
+@pytest.mark.parametrize("live_first", [True, False])
+def test_clean_images_judges_every_hold_on_an_image_and_removes_only_the_gone_ones(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, live_first: bool
+) -> None:
+    """Two rebuilds of one lock hold the same image, each with its own container: the engine's listing of holds
+    was read into one holder per image, the other one unseen. A live one unseen: its image was judged by the gone
+    one (the gone container removed, then the image "used by the stopped container" of the running rebuild); a
+    gone one unseen: it was never removed. Each is judged now: the gone one removed, the live one and the image
+    kept, said in one line naming the live one."""
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-two-holds-{os.getpid()}"
+    here = os.uname().nodename
+    with _envsnaps_untagged_image(engine, tmp_path, mine, monkeypatch) as built:
+        labels = {"live": f"{here} {os.getpid()}", "gone": f"{here} {_a_pid_gone()}"}
+        names = {}
+        for which in ("live", "gone") if live_first else ("gone", "live"):
+            made = engine.api.create_container(
+                built,
+                ["true"],
+                labels={_docker_engine.LABEL_HOLD: labels[which], LABEL: mine},
+                name=f"envsnap-hold-{mine}-{which}",
+                network_disabled=True,
+            )
+            names[which] = engine.api.inspect_container(made["Id"])["Name"].lstrip("/")
+        done = cli("clean", str(tmp_path), "--images")
+        assert done.code == 0, done.err
+        containers = engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"})
+        left = {c["Names"][0].lstrip("/") for c in containers}
+        assert left == {names["live"]}, done.err
+        engine.images.get(built)
+        said = [line for line in done.err.splitlines() if built in line]
+        assert len(said) == 1 and said[0].startswith(f"kept image {built} ("), done.err
+        assert f"holding it with the container {names['live']} (pid {os.getpid()} on {here}" in said[0], said
+        assert names["gone"] not in said[0], said
