@@ -567,9 +567,57 @@ def remove_untagged(client: docker.DockerClient, image_id: str) -> str:
 
 
 # On a container (created, never started) that a running docker rebuild holds one of its untagged images with:
-# "HOST PID", the rebuild's machine and process.
+# "HOST PID start=TICKS boot=ID pidns=INODE", the rebuild's machine and process, and what tells that process from
+# any other: its start time (clock ticks after boot, field 22 of /proc/PID/stat), the kernel's boot id and its pid
+# namespace. A hold written before these (or where /proc could not tell them) is "HOST PID".
 LABEL_HOLD = "org.envsnap.hold"
 HOLD_PREFIX = "envsnap-hold-"  # the name of every such container begins so
+
+# What ``Holder.judged`` finds of a hold's rebuild.
+HOLD_GONE = "gone"  # ended: in this boot and pid namespace, its pid is gone or another process's
+HOLD_RUNNING = "running"  # in this boot and pid namespace, its pid is the process that made the hold
+HOLD_ELSEWHERE = "elsewhere"  # another boot, pid namespace or machine: cannot be told from here
+HOLD_UNRECORDED = "unrecorded"  # an older hold, recording host and pid only: cannot be told
+HOLD_UNREADABLE = "unreadable"  # its pid runs, but /proc does not give its start time here
+
+
+def _process_start(pid: int | str) -> int:
+    """A process's start time in clock ticks after boot (field 22 of /proc/PID/stat; ``pid`` may be "self"), 0
+    where it cannot be read. The process name, field 2, may hold spaces and parentheses: the fields after it are
+    read from its last ")"."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return int(stat.read(4096).rpartition(")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_BOOT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_INODE = re.compile(r"[0-9]{1,20}")
+
+
+def _this_kernel() -> tuple[str, str]:
+    """This process's boot id and pid namespace (its inode), ("", "") where /proc cannot tell: none (not Linux), or
+    one mounted for another pid namespace, whose pids are not this process's."""
+    try:
+        if os.readlink("/proc/self") != str(os.getpid()):
+            return "", ""
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot_id:
+            boot = boot_id.read(64).strip()
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except (OSError, ValueError):
+        return "", ""
+    if not _BOOT_ID.fullmatch(boot) or not _INODE.fullmatch(namespace):
+        return "", ""
+    return boot, namespace
+
+
+def hold_label() -> str:
+    """``LABEL_HOLD``'s value for a hold this process takes."""
+    boot, namespace = _this_kernel()
+    start = _process_start("self") if boot else 0
+    known = f" start={start} boot={boot} pidns={namespace}" if start else ""
+    return f"{os.uname().nodename} {os.getpid()}{known}"
 
 
 class Hold:
@@ -586,7 +634,7 @@ class Hold:
     def take(self, image: str) -> None:
         if not image or image in self.containers:
             return
-        holder = f"{os.uname().nodename} {os.getpid()}"
+        holder = hold_label()
         name = f"{HOLD_PREFIX}{image.removeprefix('sha256:')[:12]}-{os.urandom(3).hex()}"
         with contextlib.suppress(Exception):
             made = self.client.api.create_container(
@@ -614,33 +662,63 @@ def holding(client: docker.DockerClient) -> Iterator[Hold]:
 
 @frozen
 class Holder:
-    """A container ``Hold`` made: its name, and the machine and process of the rebuild that holds it."""
+    """A container ``Hold`` made: its name, the machine and process of the rebuild that holds it, and what tells
+    that process from another (0 and "" where the label records none: an older hold)."""
 
     container: str
     host: str
     pid: int
+    start: int = 0  # clock ticks after boot (/proc/PID/stat field 22)
+    boot: str = ""  # /proc/sys/kernel/random/boot_id
+    pidns: str = ""  # the inode of /proc/PID/ns/pid
 
-    def gone(self) -> bool:
-        """The rebuild that made it is known to have ended: it ran on this machine and its process is gone (a
-        killed rebuild left the container). A holder elsewhere cannot be judged from here: it is never gone."""
-        if self.host != os.uname().nodename or self.pid <= 0:
-            return False
+    @classmethod
+    def read(cls, container: str, label: str) -> Holder:
+        """The holder a ``LABEL_HOLD`` value names; a field out of its grammar is taken as not recorded (anyone who
+        reaches the engine may write the label: such a hold cannot be judged, and is kept)."""
+        host, pid, *rest = [*label.split(" ", 5), "", ""]
+        fields = dict(field.partition("=")[::2] for field in rest if field)
+        start, boot, pidns = fields.get("start", ""), fields.get("boot", ""), fields.get("pidns", "")
+        return cls(
+            container,
+            host[:256],
+            int(pid) if _INODE.fullmatch(pid) else 0,
+            int(start) if _INODE.fullmatch(start) else 0,
+            boot if _BOOT_ID.fullmatch(boot) else "",
+            pidns if _INODE.fullmatch(pidns) else "",
+        )
+
+    def judged(self) -> str:
+        """Whether the rebuild that made the hold has ended (``HOLD_GONE``), which is said only where it is proved:
+        in this boot and pid namespace, its pid is gone, or is a process that started at another time (the pid was
+        taken again). Another boot, namespace or machine (the same host name says nothing: a container's rebuild
+        shares it), an older hold that records no start time, and a pid whose start time cannot be read are
+        kept: another rebuild's image is never removed under it."""
+        if self.pid <= 0 or not (self.start and self.boot and self.pidns):
+            return HOLD_UNRECORDED
+        if (self.boot, self.pidns) != _this_kernel():
+            return HOLD_ELSEWHERE
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return True
-        except OSError:  # another user's process: alive
-            return False
-        return False
+            return HOLD_GONE
+        except PermissionError:  # another user's process: its start time still tells
+            pass
+        except OSError:
+            return HOLD_UNREADABLE
+        start = _process_start(self.pid)
+        if not start:
+            return HOLD_UNREADABLE
+        return HOLD_RUNNING if start == self.start else HOLD_GONE
 
 
 def holders(client: docker.DockerClient) -> dict[str, list[Holder]]:
     """The images ``Hold`` containers hold now, by id, each with all its holders (two rebuilds of one lock hold the
-    same image, each with its own container); {} where the engine cannot list them. A container is taken
-    for a hold only where it is one as ``Hold.take`` makes it: named ``envsnap-hold-*``, its command ``true``, never
-    started (so it holds no state of its own, and removing it loses nothing). Anyone may put the label on another
-    container (a running one, one started once): that one is no hold, and a clean leaves it, and its image, as it
-    leaves any container's."""
+    same image, each with its own container); {} where the engine cannot list them. A container is taken for a hold
+    only where it is one as ``Hold.take`` makes it: named ``envsnap-hold-*``, its command ``true``, never started
+    (so it holds no state of its own, and removing it loses nothing). Anyone may put the label on another container
+    (a running one, one started once): that one is no hold, and a clean leaves it, and its image, as it leaves any
+    container's."""
     try:
         found = client.api.containers(all=True, filters={"label": LABEL_HOLD})
     except Exception:
@@ -650,8 +728,7 @@ def holders(client: docker.DockerClient) -> dict[str, list[Holder]]:
         name = _container_name(container)
         if not _is_a_hold(container, name):
             continue
-        host, _, pid = str((container.get("Labels") or {}).get(LABEL_HOLD) or "").partition(" ")
-        holder = Holder(name, host, int(pid) if pid.isdigit() else 0)
+        holder = Holder.read(name, str((container.get("Labels") or {}).get(LABEL_HOLD) or ""))
         held.setdefault(str(container.get("ImageID") or ""), []).append(holder)
     return held
 

@@ -1288,19 +1288,21 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
     building = _being_built()
     held = _docker_engine.holders(client)
     for image, size, digest in listed:
-        live = []
+        kept = []  # (holder, what is known of its rebuild)
         for holder in held.get(image, []):
-            if not holder.gone():
-                live.append(holder)
+            judged = holder.judged()
+            if judged != _docker_engine.HOLD_GONE:
+                kept.append((holder, judged))
             elif remove:
-                # Its rebuild was killed on this machine and left the container: released. The image is as any
-                # other once every holder is gone; a live one's container is never removed.
+                # Its rebuild is proved ended (killed, it left the container): released. The image is as any other
+                # once every holder is gone; a hold not proved gone is never removed.
                 _docker_engine.remove_container(client, holder.container)
-        if live:
-            holding = " and ".join(f"the container {h.container} (pid {h.pid} on {h.host})" for h in live)
+        if kept:
+            running = any(judged == _docker_engine.HOLD_RUNNING for _, judged in kept)
+            holding = " and ".join(_holding(holder, judged) for holder, judged in kept)
             why = (
-                "a docker rebuild of its lock is running (the image is untagged until verified), holding it with "
-                f"{holding}; left to it"
+                f"a docker rebuild of its lock {'is' if running else 'may be'} running (the image is untagged until "
+                f"verified), holding it with {holding}; left to it"
             )
         elif digest in building:
             why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"
@@ -1308,6 +1310,20 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
             why = _docker_engine.remove_untagged(client, image) if remove else ""
         found.append((image, size, why))
     return found
+
+
+def _holding(holder: _docker_engine.Holder, judged: str) -> str:
+    """A hold ``untagged_images`` keeps, as its line names it: how to release one whose rebuild cannot be told."""
+    release = f"`docker rm {sinks.shell_word(holder.container)}` releases it once that rebuild has ended"
+    why = {
+        _docker_engine.HOLD_ELSEWHERE: ", in another boot or pid namespace than this clean's, or on another machine: "
+        f"whether it still runs cannot be told from here; {release}",
+        _docker_engine.HOLD_UNRECORDED: ", a hold that records no start time, boot or pid namespace (an older "
+        f"envsnap's, or one made where /proc does not tell them): whether it still runs cannot be told; {release}",
+        _docker_engine.HOLD_UNREADABLE: f": that pid runs, and its start time cannot be read here to tell whether it "
+        f"is the rebuild; {release}",
+    }.get(judged, "")
+    return f"the container {holder.container} (pid {holder.pid} on {holder.host}{why})"
 
 
 def engine_inspector() -> baseimage.Inspector | None:

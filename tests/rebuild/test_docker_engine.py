@@ -1409,7 +1409,6 @@ def test_clean_images_removes_a_hold_a_killed_rebuild_left_and_keeps_one_from_an
     (tmp_path / "user" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL {LABEL}={mine}\n")
     ended = subprocess.Popen(["true"])
     ended.wait()
-    here = os.uname().nodename
     built = ""
     try:
         with _removed(engine, tag):
@@ -1419,17 +1418,25 @@ def test_clean_images_removes_a_hold_a_killed_rebuild_left_and_keeps_one_from_an
             elsewhere = engine.api.create_container(
                 built,
                 ["true"],
-                labels={_docker_engine.LABEL_HOLD: "another-host 1", LABEL: mine},
+                labels={
+                    _docker_engine.LABEL_HOLD: f"another-host 1 start=9 boot={'0' * 8}-{'0' * 4}-{'0' * 4}-"
+                    f"{'0' * 4}-{'0' * 12} pidns=4026531836",
+                    LABEL: mine,
+                },
                 name=f"envsnap-hold-{mine}",
             )
             done = cli("clean", str(tmp_path), "--images")
             name = engine.api.inspect_container(elsewhere["Id"])["Name"].lstrip("/")
-            assert f"holding it with the container {name} (pid 1 on another-host); left to it" in done.err, done.err
+            assert (
+                f"holding it with the container {name} (pid 1 on another-host, in another boot or pid namespace than "
+                f"this clean's, or on another machine: whether it still runs cannot be told from here; `docker rm "
+                f"{name}` releases it once that rebuild has ended); left to it"
+            ) in done.err, done.err
             engine.api.remove_container(elsewhere["Id"])
             engine.api.create_container(
                 built,
                 ["true"],
-                labels={_docker_engine.LABEL_HOLD: f"{here} {ended.pid}", LABEL: mine},
+                labels={_docker_engine.LABEL_HOLD: _hold_label(ended.pid), LABEL: mine},
                 name=f"envsnap-hold-{mine}-2",
             )
             done = cli("clean", str(tmp_path), "--images")
@@ -1468,7 +1475,7 @@ def test_clean_images_never_removes_a_started_container_that_carries_a_hold_labe
     )
     ended = subprocess.Popen(["true"])
     ended.wait()
-    hold = {_docker_engine.LABEL_HOLD: f"{os.uname().nodename} {ended.pid}", LABEL: mine}
+    hold = {_docker_engine.LABEL_HOLD: _hold_label(ended.pid), LABEL: mine}
     built = ""
     try:
         image, _ = engine.images.build(path=str(tmp_path / "image"), rm=True, network_mode="none")
@@ -1525,6 +1532,18 @@ def _a_pid_gone() -> int:
     return ended.pid
 
 
+def _hold_label(pid: int, *, start: int | None = None, pidns: str = "") -> str:
+    """``org.envsnap.hold`` as a rebuild on this machine writes it: ``HOST PID start=TICKS boot=ID pidns=INODE``,
+    the process's start time (field 22 of /proc/PID/stat; this process's where ``pid`` is gone), the kernel's boot
+    id and the pid namespace."""
+    own = Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19]
+    stat = Path(f"/proc/{pid}/stat")
+    ticks = stat.read_text().rpartition(")")[2].split()[19] if stat.exists() else own
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    namespace = pidns or os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    return f"{os.uname().nodename} {pid} start={ticks if start is None else start} boot={boot} pidns={namespace}"
+
+
 @pytest.mark.parametrize("live_first", [True, False])
 def test_clean_images_judges_every_hold_on_an_image_and_removes_only_the_gone_ones(
     engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, live_first: bool
@@ -1539,7 +1558,7 @@ def test_clean_images_judges_every_hold_on_an_image_and_removes_only_the_gone_on
     mine = f"dockerclean-two-holds-{os.getpid()}"
     here = os.uname().nodename
     with _envsnaps_untagged_image(engine, tmp_path, mine, monkeypatch) as built:
-        labels = {"live": f"{here} {os.getpid()}", "gone": f"{here} {_a_pid_gone()}"}
+        labels = {"live": _hold_label(os.getpid()), "gone": _hold_label(_a_pid_gone())}
         names = {}
         for which in ("live", "gone") if live_first else ("gone", "live"):
             made = engine.api.create_container(
@@ -1560,3 +1579,64 @@ def test_clean_images_judges_every_hold_on_an_image_and_removes_only_the_gone_on
         assert len(said) == 1 and said[0].startswith(f"kept image {built} ("), done.err
         assert f"holding it with the container {names['live']} (pid {os.getpid()} on {here}" in said[0], said
         assert names["gone"] not in said[0], said
+
+
+def test_clean_images_removes_a_hold_only_where_its_rebuild_is_proved_gone(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hold was judged gone by host name and pid alone: a rebuild in a container (another pid namespace) on a
+    machine of the same name, whose pid is not one here, was taken for killed, its hold removed and its image with
+    it under it; a pid another process took since was taken for the rebuild, alive. A hold records the process's
+    start time, the boot and the pid namespace now: it is removed where its pid is gone or another process's, in
+    this boot and pid namespace; one from another namespace, and an older hold that records none of them, are kept,
+    said so in the one line, with the `docker rm` that releases each once its rebuild has ended."""
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-judged-hold-{os.getpid()}"
+    here = os.uname().nodename
+    gone = _a_pid_gone()
+    own = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19])
+    with _envsnaps_untagged_image(engine, tmp_path, mine, monkeypatch) as built:
+        labels = {
+            "reused": _hold_label(os.getpid(), start=own + 1),  # this pid, another process's start
+            "ended": _hold_label(gone),
+            "other-ns": _hold_label(gone, pidns="1"),
+            "older": f"{here} {gone}",
+        }
+        names = {}
+        for which, label in labels.items():
+            made = engine.api.create_container(
+                built,
+                ["true"],
+                labels={_docker_engine.LABEL_HOLD: label, LABEL: mine},
+                name=f"envsnap-hold-{mine}-{which}",
+                network_disabled=True,
+            )
+            names[which] = engine.api.inspect_container(made["Id"])["Name"].lstrip("/")
+        done = cli("clean", str(tmp_path), "--images")
+        assert done.code == 0, done.err
+        containers = engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"})
+        assert {c["Names"][0].lstrip("/") for c in containers} == {names["other-ns"], names["older"]}, done.err
+        engine.images.get(built)
+        said = [line for line in done.err.splitlines() if built in line]
+        assert len(said) == 1, done.err
+        assert (
+            said[0].startswith(f"kept image {built} (")
+            and ": a docker rebuild of its lock may be running (the image is untagged until verified), holding it with"
+            in (said[0])
+        ), said
+        assert (
+            f"the container {names['other-ns']} (pid {gone} on {here}, in another boot or pid namespace than this "
+            f"clean's, or on another machine: whether it still runs cannot be told from here; `docker rm "
+            f"{names['other-ns']}` releases it once that rebuild has ended)" in said[0]
+        ), said
+        assert (
+            f"the container {names['older']} (pid {gone} on {here}, a hold that records no start time, boot or "
+            f"pid namespace (an older envsnap's, or one made where /proc does not tell them): whether it still runs "
+            f"cannot be told; `docker rm {names['older']}` "
+            "releases it once that rebuild has ended)" in said[0]
+        ), said
+        for container in containers:
+            engine.api.remove_container(container["Id"])
+        done = cli("clean", str(tmp_path), "--images")
+        assert f"removed image {built} (" in done.err, done.err
