@@ -637,8 +637,9 @@ class Hold:
         holder = hold_label()
         name = f"{HOLD_PREFIX}{image.removeprefix('sha256:')[:12]}-{os.urandom(3).hex()}"
         with contextlib.suppress(Exception):
+            # ``true`` alone, as ``holders`` knows a hold: an image on ``nvidia/cuda`` inherits its ENTRYPOINT.
             made = self.client.api.create_container(
-                image, ["true"], labels={LABEL_HOLD: holder}, name=name, network_disabled=True
+                image, ["true"], entrypoint=[], labels={LABEL_HOLD: holder}, name=name, network_disabled=True
             )
             self.containers[image] = str(made["Id"])
 

@@ -1497,7 +1497,9 @@ def test_clean_images_never_removes_a_started_container_that_carries_a_hold_labe
 
 
 @contextlib.contextmanager
-def _envsnaps_untagged_image(engine: Any, tmp_path: Path, mine: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def _envsnaps_untagged_image(
+    engine: Any, tmp_path: Path, mine: str, monkeypatch: pytest.MonkeyPatch, first: str = ""
+) -> Iterator[str]:
     """An untagged image ``clean --images`` takes for envsnap's (its label and last step are), the only one it looks
     at; it, and every container labelled ``mine``, removed at the end."""
     import tempfile
@@ -1511,7 +1513,7 @@ def _envsnaps_untagged_image(engine: Any, tmp_path: Path, mine: str, monkeypatch
     monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
     (tmp_path / "image").mkdir()
     (tmp_path / "image" / "Dockerfile").write_text(
-        f"FROM {BASE}\nLABEL {LABEL}={mine} {LABEL_DIGEST}={digest}\nRUN true || {VERIFY_STEP}\n"
+        f"FROM {BASE}\n{first}LABEL {LABEL}={mine} {LABEL_DIGEST}={digest}\nRUN true || {VERIFY_STEP}\n"
     )
     built = ""
     try:
@@ -1640,3 +1642,27 @@ def test_clean_images_removes_a_hold_only_where_its_rebuild_is_proved_gone(
             engine.api.remove_container(container["Id"])
         done = cli("clean", str(tmp_path), "--images")
         assert f"removed image {built} (" in done.err, done.err
+
+
+def test_a_hold_on_an_image_with_an_entrypoint_is_taken_for_a_hold(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image built on ``nvidia/cuda`` inherits its ENTRYPOINT, and a hold made from it ran ``ENTRYPOINT true``:
+    its command was no longer ``true``, so ``clean --images`` took a running rebuild's hold for another's stopped
+    container (and never removed a killed one's). A hold runs ``true`` alone now, whatever the image's entrypoint."""
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-entrypoint-hold-{os.getpid()}"
+    entrypoint = 'ENTRYPOINT ["/bin/sh", "-c"]\n'
+    with _envsnaps_untagged_image(engine, tmp_path, mine, monkeypatch, first=entrypoint) as built:
+        with _docker_engine.holding(engine) as hold:
+            hold.take(built)
+            (container,) = hold.containers.values()
+            name = engine.api.inspect_container(container)["Name"].lstrip("/")
+            done = cli("clean", str(tmp_path), "--images")
+        said = [line for line in done.err.splitlines() if built in line]
+        assert len(said) == 1, done.err
+        assert (
+            f": a docker rebuild of its lock is running (the image is untagged until verified), holding it with the "
+            f"container {name} (pid {os.getpid()} on {os.uname().nodename}); left to it" in said[0]
+        ), said
