@@ -258,7 +258,10 @@ def _kept_grade(path: Path) -> str:
         return ""
     match = _GRADE_LINE.search(text)
     titles = "|".join(re.escape(t) for t in auditing.TITLES.values())
-    if match is None or not re.fullmatch(rf"(?:{titles})(?:, not (?:{titles}): [1-9][0-9]{{0,3}} items?)?", match[1]):
+    ids = r"[a-z-]+(?:, [a-z-]+)*(?: and [1-9][0-9]{0,3} more)?"
+    if match is None or not re.fullmatch(
+        rf"(?:{titles})(?: reached; (?:{titles}) needs [1-9][0-9]{{0,3}} items?: {ids})?", match[1]
+    ):
         return ""
     return match[1]
 

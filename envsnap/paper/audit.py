@@ -111,13 +111,16 @@ class Audit:
 
     @property
     def grade(self) -> str:
-        """``Functional-ready, not Reusable-ready: 3 items`` (or the top rung alone)."""
+        """The rung reached and what the next rung needs: ``Pinned reached; Bundled needs 1 item: files-bundled``
+        (the top rung alone). The next rung, not the next badge: "Pinned, not Functional-ready: 3 items" skipped
+        Bundled and counted the items of two rungs."""
         index = LADDER.index(self.level)
         if index == len(LADDER) - 1:
             return TITLES[self.level]
-        following = next((r for r in LADDER[index + 1 :] if r in BADGES), LADDER[index + 1])
-        short = len(self.short_of(following))
-        return f"{TITLES[self.level]}, not {TITLES[following]}: {short} item{'s' if short != 1 else ''}"
+        following = LADDER[index + 1]
+        short = [i.id for i in self.short_of(following)]
+        count = f"{len(short)} item{'s' if len(short) != 1 else ''}"
+        return f"{TITLES[self.level]} reached; {TITLES[following]} needs {count}: {_some(short)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1471,3 +1471,15 @@ def test_audit_of_an_archive_names_a_record_that_does_not_load_as_a_member_not_a
     assert not item.ok
     assert item.detail.startswith(f"r.toml: {archive}: runs/r.toml: not valid TOML"), item.detail
     assert "envsnap-audit-" not in item.detail
+
+
+def test_the_grade_says_the_rung_reached_and_what_the_next_rung_needs(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A pinned lock was graded "Pinned, not Functional-ready: 3 items": the next badge, skipping the next rung
+    (Bundled), with a count of items from two rungs. The grade says the rung reached and what the next one needs."""
+    lock = lockfile.dump(sample_lock(seal=True), tmp_path / "envsnap.lock")
+    result = cli("audit", lock)
+    assert result.code == 0, result
+    assert result.out.strip().splitlines()[-1] == "Pinned reached; Bundled needs 1 item: files-bundled", result
+    graded = json.loads(cli("audit", lock, "--json").out)
+    assert graded["grade"] == "Pinned reached; Bundled needs 1 item: files-bundled"
+    assert graded["level"] == "pinned"
