@@ -301,7 +301,7 @@ def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -
         )
     used = rec.environment.lock_digest
     # This lock, or it pinned (pin, bundle: the record's lock identity, docs/runrecord.md), is the run's lock.
-    why = rec.environment.other_lock(lock) if lock is not None else ""
+    why = rec.environment.other_lock(lock, rec.code) if lock is not None else ""
     if lock is not None and why:
         digest = lock.envsnap.content_digest or lockfile.seal(lock).envsnap.content_digest
         # ``kept``: a record an earlier --artifact run put in the bundle, described again as a --run one is.

@@ -663,13 +663,15 @@ def _run(bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifac
                 f"&& {again}",
             )
         named = rec.environment.lock_digest
-        if bundle is not None and not rec.environment.made_with(bundle.lock):
+        why = rec.environment.other_lock(bundle.lock, rec.code) if bundle is not None else ""
+        if why:
             # rerun would say "environment: differs" for every reader: the run used another lock than this one.
             return Item(
                 "run-recorded",
                 "reproduced",
                 False,
-                f"{path.name}: the run used another lock ({named[:19]}) than the bundle's (nor that lock pinned)",
+                f"{path.name}: the run used another lock ({named[:19]}) than the bundle's (nor that lock pinned; "
+                f"{why})",
                 "record the run with the lock this bundle was made from (envsnap run --lock LOCK), then bundle again",
             )
         fingerprinted += bool(rec.inputs()) and all(d.method == "sha256" for d in rec.data)

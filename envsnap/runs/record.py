@@ -272,13 +272,15 @@ class Environment:
         """Whether ``lock`` is the lock the run used (``other_lock``)."""
         return not self.other_lock(lock)
 
-    def other_lock(self, lock: Snapshot) -> str:
+    def other_lock(self, lock: Snapshot, code: Code | None = None) -> str:
         """Why ``lock`` is not the lock the run used, "" when it is: that very lock (its digest), or that lock
         pinned: a lock that names it as one it was pinned or made from (``pinned_from``, ``made_from``: what
         ``pin`` and ``bundle`` write) and has its identity, proven from the lock's content (a stranger's lock that
         names it and changed a version, a source or the system is not; nor is the unpinned lock a pinned one was
         made from). A record made before ``lock_identity`` proves nothing: it takes a bundle's ``made_from`` at
-        its word, as it did."""
+        its word, as it did. With the run's ``code``, a lock that is the run's but for its project's state (captured
+        again at another commit: the same packages and interpreter) is said so, with both commits, not called
+        another environment."""
         if not self.lock_digest:
             return ""  # no lock recorded: nothing to compare
         digest = lock.envsnap.content_digest or lockfile.canonical_digest(to_dict(lock))
@@ -302,7 +304,38 @@ class Environment:
                 "it describes the same environment, but is no pin of the run's lock (the lock that one was "
                 "pinned from, or one pinned anew)"
             )
-        return "another environment"
+        return _other_commit(self.lock_identity, lock, code) or "another environment"
+
+
+def _other_commit(identity: str, lock: Snapshot, code: Code | None) -> str:
+    """What differs where ``lock`` with its project at the run's ``code`` (its commit, and where that alone is not
+    it, its branch and uncommitted changes) has the run's lock's ``identity``: only the project's state, said with
+    the run's and the lock's; "" where the lock differs in more (or the record or the lock names no commit)."""
+    project = lock.project
+    if code is None or not code.commit or project is None or not project.commit:
+        return ""
+    tries = (
+        {"commit": code.commit},
+        {"commit": code.commit, "dirty": code.dirty, "diff_digest": code.diff_digest},
+        {"commit": code.commit, "branch": code.branch, "dirty": code.dirty, "diff_digest": code.diff_digest},
+    )
+    for fields in tries:
+        moved = dataclasses.replace(lock, project=dataclasses.replace(project, **fields))
+        if lockfile.identity_digest(to_dict(moved)) != identity:
+            continue
+        said = []
+        if code.commit != project.commit:
+            commits = f"the run at {code.commit[:12]}, the lock at {project.commit[:12]}"
+            said.append(f"another commit of the project: {commits}")
+        if code.dirty != project.dirty or code.diff_digest != project.diff_digest:
+            said.append(
+                "other uncommitted changes: "
+                f"{'some' if code.dirty else 'none'} in the run, {'some' if project.dirty else 'none'} in the lock"
+            )
+        if "branch" in fields and code.branch != project.branch:
+            said.append(f"another branch: the run on {code.branch or 'none'}, the lock on {project.branch or 'none'}")
+        return "the same packages and interpreter, " + "; ".join(said) if said else ""
+    return ""
 
 
 @frozen

@@ -351,7 +351,7 @@ def check_environment(
         return Check("environment", UNKNOWN, (f"the lock cannot be read: {exc}",))
     lines = []
     # The run's lock pinned (pin, bundle) is that lock, proven by its identity (record.Environment.other_lock).
-    why = env.other_lock(snapshot)
+    why = env.other_lock(snapshot, record.code)
     if why:
         digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest}; {why})")

@@ -1483,3 +1483,50 @@ def test_the_grade_says_the_rung_reached_and_what_the_next_rung_needs(tmp_path: 
     graded = json.loads(cli("audit", lock, "--json").out)
     assert graded["grade"] == "Pinned reached; Bundled needs 1 item: files-bundled"
     assert graded["level"] == "pinned"
+
+
+def test_a_run_at_another_commit_of_the_same_environment_is_said_so_not_another_environment(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The run was recorded with a lock captured at commit A; the lock bundled was captured again at commit B, the
+    same packages and interpreter. ``bundle --artifact --run`` said "(another environment)", and the audit the same
+    of the record kept in the bundle: it says what differs, the commit, with the run's and the lock's."""
+    from envsnap.model import Project
+
+    run_at, lock_at = "a" * 40, "b" * 40
+    used = sample_lock(project=Project(commit=run_at), seal=True)
+    lock = lockfile.dump(sample_lock(project=Project(commit=lock_at), seal=True), tmp_path / "envsnap.lock")
+    time = "2026-12-01T10:00:00.000Z"
+    record = run_record.sealed(
+        run_record.RunRecord(
+            run=run_record.Meta(generator="envsnap 0.1.0", created=time),
+            command=run_record.Command(argv=("python", "train.py")),
+            result=run_record.Outcome(started=time, ended=time, duration_ms=1, exit_status=0),
+            environment=run_record.Environment(
+                lock="envsnap.lock",
+                lock_digest=used.envsnap.content_digest,
+                lock_identity=lockfile.identity_digest(lockfile.to_dict(used)),
+            ),
+            code=run_record.Code(vcs="git", commit=run_at),
+        )
+    )
+    run = run_record.dump(record, tmp_path / "run.toml")
+    words = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT", "--run", run)
+    result = cli("bundle", lock, "-o", tmp_path / "b", *words)
+    assert result.code == 2 and not (tmp_path / "b").exists(), result
+    assert "another environment" not in result.err, result
+    said = (
+        "the same packages and interpreter, another commit of the project: "
+        f"the run at {run_at[:12]}, the lock at {lock_at[:12]}"
+    )
+    assert said in result.err, result
+    # The same record kept in a bundle of that lock: the audit names the commit too.
+    (tmp_path / "kept").mkdir()
+    bundle = bundle_of(tmp_path / "kept")
+    lockfile.dump(lockfile.load(lock), bundle.root / "envsnap.lock")
+    (bundle.root / "runs").mkdir()
+    run_record.dump(record, bundle.root / "runs" / "run.toml")
+    bundle.write_sums()
+    graded = json.loads(cli("audit", bundle.root, "--json").out)
+    (item,) = [i for i in graded["items"] if i["id"] == "run-recorded"]
+    assert not item["ok"] and said in item["detail"], item
