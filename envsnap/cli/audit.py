@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
                 ("ok", "green") if item.ok else (("info", "dim") if not item.graded else ("missing", "red")),
                 item.id,
                 TITLES.get(item.rung, item.rung),
-                item.detail,
+                item.detail.replace("\n", "; "),
                 item.remedy,
             )
             for item in result.items
@@ -49,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
                 title=f"{result.kind} {result.subject}",
             )
         )
+        # An item of several findings (metadata-agrees: one per disagreement) lists them under the table too, one
+        # line each, as the table folds them into its narrow column.
+        for item in result.items:
+            if not item.ok and "\n" in item.detail:
+                for line in item.detail.splitlines():
+                    _output.say(f"{item.id}: {line}", err=False)
         _output.say((result.grade, "bold"), err=False)
     if args.strict and not result.ready(args.badge):
         return EXIT_WARNINGS

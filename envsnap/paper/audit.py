@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from .. import _readlimits, grammar, lockfile, sinks
 from .._defaults import LOCK_NAME, NVML_HUNG
 from .._frozen import frozen
+from .._lazyre import LazyPattern
 from ..artifacts.bundle import (
     INCOMPLETE,
     SUMS,
@@ -244,9 +245,17 @@ def _items(
         "" if meta_ok and not stale else artifact_cmd,
     )
     yield _code(lock, crate, artifact_cmd)
+    agrees = _agreement(lock, bundle, crate, artifact_cmd)
+    if agrees is not None:
+        yield agrees
     yield _run(bundle, folder, prefix, lock_arg, artifact_cmd)
     deposit = has(ZENODO) and has(CFF)
-    if deposit and not bundled.ok:
+    if deposit and agrees is not None and not agrees.ok:
+        # Deposited as it is, the archive would publish metadata that says two things (one file edited, with
+        # SHA256SUMS written again to match): which is the author's, no hash can tell.
+        found = f"{ZENODO} and {CFF} present, but the artifact's metadata disagrees (metadata-agrees)"
+        remedy = agrees.remedy
+    elif deposit and not bundled.ok:
         # Deposited as it is, the archive would publish a bundle that fails its own SHA256SUMS (an altered file,
         # an interrupted run): not ready, whatever its metadata.
         found = f"{ZENODO} and {CFF} present, but the bundle is not intact (files-bundled): not ready to deposit"
@@ -256,7 +265,8 @@ def _items(
     else:
         found = f"no deposit metadata ({ZENODO}, {CFF})"
         remedy = f"{artifact_cmd}; then deposit the folder in an archive that issues DOIs (Zenodo reads .zenodo.json)"
-    yield Item("deposit-metadata", "available", deposit and bundled.ok, found, remedy)
+    agreed = agrees is None or agrees.ok
+    yield Item("deposit-metadata", "available", deposit and bundled.ok and agreed, found, remedy)
     if bundle is not None:
         size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
         yield Item(
@@ -685,6 +695,231 @@ def _run(bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifac
         else f"{len(records) - fingerprinted} run record(s) without sha256 data fingerprints",
         "" if ok else remedy.replace("--data DATA", "--data DATA (without --data-fast)"),
     )
+
+
+_MAX_DISAGREEMENTS = 20
+
+
+def _agreement(lock: Snapshot, bundle: Bundle | None, crate: dict[str, Any] | None, artifact_cmd: str) -> Item | None:
+    """Whether what an artifact states in more than one place says one thing: the RO-Crate, CITATION.cff and
+    .zenodo.json against each other (title, licence, authors and their ORCID iDs, the paper's DOI, version, date,
+    the code's SWHID) and against the lock they describe (its content digest, its commit). Each file is hashed in
+    SHA256SUMS, but whoever edits one can write the sums again: only the files' agreement shows the edit. None for
+    what is no artifact (none of the three files)."""
+    if bundle is None or not any((bundle.root / name).is_file() for name in (CRATE, CFF, ZENODO)):
+        return None
+    lines = _disagreements(lock, bundle, crate)
+    if not lines:
+        return Item(
+            "metadata-agrees",
+            "reusable",
+            True,
+            f"{CRATE}, {CFF} and {ZENODO} agree with each other and with {LOCK_NAME} (title, licence, authors, "
+            "DOI, version, lock digest, code)",
+        )
+    if len(lines) > _MAX_DISAGREEMENTS:
+        lines[_MAX_DISAGREEMENTS:] = [f"and {len(lines) - _MAX_DISAGREEMENTS} more"]
+    return Item(
+        "metadata-agrees",
+        "reusable",
+        False,
+        "\n".join(lines),
+        f"{artifact_cmd}; it writes every file again from the facts it gives: check them first (a file edited "
+        "after --artifact is not as its author wrote it)",
+    )
+
+
+def _disagreements(lock: Snapshot, bundle: Bundle, crate: dict[str, Any] | None) -> list[str]:
+    """One line per field two of the artifact's files (or a file and the lock) state differently, naming both:
+    the crate and .zenodo.json each against CITATION.cff, and each against the lock. A file that is missing states
+    nothing; one that cannot be read is said so."""
+    root = bundle.root
+    lines: list[str] = []
+    stated = {LOCK_NAME: _lock_facts(lock)}
+    if (root / CFF).is_file():
+        try:
+            stated[CFF] = _cff_facts(root / CFF)
+        except MetadataError as exc:
+            lines.append(f"{CFF}: cannot be read, so nothing in it is compared ({_cut(exc)})")
+    if crate is not None:
+        stated[CRATE], stated[_ENVIRONMENT] = _crate_facts(crate)
+    if (root / ZENODO).is_file():
+        try:
+            stated[ZENODO] = _zenodo_facts(_readlimits.read_json(root / ZENODO, error=AuditError, what=ZENODO))
+        except AuditError as exc:
+            lines.append(f"{ZENODO}: cannot be read, so nothing in it is compared ({_cut(exc)})")
+
+    def differ(field: str, first: str, second: str, key: str = "") -> None:
+        a, b = stated.get(first, {}).get(key or field), stated.get(second, {}).get(key or field)
+        if a is not None and b is not None and a != b:
+            lines.append(f"{field}: {first} says {_value(a)}, {second} says {_value(b)}")
+
+    for other in (CRATE, ZENODO):
+        differ("title", other, CFF)
+        differ("licence", other, CFF, "licence" if other == CRATE else "first licence")
+        lines.extend(_authors(stated.get(other, {}).get("authors"), stated.get(CFF, {}).get("authors"), other))
+        differ("DOI", other, CFF, "DOI URL" if other == CRATE else "DOI")
+        differ("version", other, CFF)
+        if lock.envsnap.created:  # else the crate is dated the day it was made, and the others not at all
+            differ("date", other, CFF)
+        differ("SWHID", other, CFF)
+        differ("lock digest", other, CFF)
+    for other in (CRATE, _ENVIRONMENT, CFF, ZENODO):
+        # A file that names no digest claims nothing of the lock (one the files name alike, or not, is above).
+        if stated.get(other, {}).get("lock digest"):
+            differ("lock digest", other, LOCK_NAME)
+    differ("commit", CRATE, LOCK_NAME)
+    return lines
+
+
+_ENVIRONMENT = f"{CRATE} (#environment)"
+_ZENODO_DIGEST = LazyPattern(r"envsnap\.lock content digest: <code>([^<]{1,200})</code>")
+_SPDX = "https://spdx.org/licenses/"
+_ORCID = "https://orcid.org/"
+
+
+def _lock_facts(lock: Snapshot) -> dict[str, Any]:
+    commit = lock.project.commit if lock.project is not None else ""
+    return {"lock digest": lock.envsnap.content_digest, "commit": commit or None}
+
+
+def _cff_facts(path: Path) -> dict[str, Any]:
+    """What the artifact's CITATION.cff states (``MetadataError`` where it cannot be read)."""
+    from .metadata import license_choices
+
+    meta = from_cff(path, artifact=True)
+    raw = _readlimits.load_yaml(
+        _readlimits.read_text(path, error=MetadataError, what=CFF), origin=str(path), error=MetadataError
+    )
+    listed = raw.get("identifiers") if isinstance(raw, dict) else None
+    identifiers = [i for i in listed if isinstance(i, dict)] if isinstance(listed, list) else []
+
+    def identifier(kind: str) -> str:
+        return next((str(i.get("value", "")) for i in identifiers if i.get("type") == kind), "")
+
+    released = raw.get("date-released") if isinstance(raw, dict) else None
+    choices = license_choices(meta.license) if meta.license else []
+    return {
+        "title": meta.title,
+        "licence": " OR ".join(choices),
+        "first licence": choices[0] if choices else "",
+        "authors": [(a.name, _name_key(a), _zenodo_name(a), a.orcid) for a in meta.authors],
+        "DOI": meta.doi,
+        "DOI URL": meta.doi_url,
+        "version": meta.version,
+        "date": str(released)[:10] if released else "",
+        "lock digest": identifier("other"),
+        "SWHID": identifier("swh"),
+    }
+
+
+def _crate_facts(crate: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the crate's root dataset states, and what its ``#environment`` states (the lock digest)."""
+    graph = {str(e.get("@id")): e for e in _entities(crate)}
+    top = graph.get("./", {})
+    people = []
+    for ref in _refs(top.get("author")):
+        entity = graph.get(ref, {})
+        name = _text(entity.get("name"))
+        orcid = ref.removeprefix(_ORCID) if ref.startswith(_ORCID) else ""
+        people.append((name, _name_key(Author(name, entity=entity.get("@type") == "Organization")), None, orcid))
+    licences = [unquote(ref.removeprefix(_SPDX)) if ref.startswith(_SPDX) else ref for ref in _refs(top.get("license"))]
+    swhid = _crate_swhid(crate)
+    citation = _refs(top.get("citation"))
+    environment = graph.get("#environment", {})
+    return (
+        {
+            "title": _text(top.get("name")),
+            "licence": " OR ".join(licences),
+            "authors": people,
+            "DOI URL": citation[0] if citation else "",
+            "version": _text(top.get("version")),
+            "date": _text(top.get("datePublished"))[:10],
+            "lock digest": _text(top.get("identifier")),
+            "SWHID": swhid,
+            "commit": _text(graph[swhid].get("version")) if swhid else None,
+        },
+        {"lock digest": _text(environment.get("softwareVersion", environment.get("identifier")))},
+    )
+
+
+def _zenodo_facts(doc: Any) -> dict[str, Any]:
+    from html import unescape
+
+    if not isinstance(doc, dict):
+        return {}
+    related = [r for r in _list(doc.get("related_identifiers")) if isinstance(r, dict)]
+    creators = [c for c in _list(doc.get("creators")) if isinstance(c, dict)]
+    described = _ZENODO_DIGEST.search(_text(doc.get("description")))
+
+    def related_as(relation: str) -> str:
+        return next((_text(r.get("identifier")) for r in related if r.get("relation") == relation), "")
+
+    return {
+        "title": _text(doc.get("title")),
+        "first licence": _text(doc.get("license")),
+        "authors": [("", None, _text(c.get("name")), _text(c.get("orcid"))) for c in creators],
+        "DOI": related_as("isSupplementTo"),
+        "version": _text(doc.get("version")),
+        "date": _text(doc.get("publication_date"))[:10],
+        "lock digest": unescape(described[1]) if described else "",
+        "SWHID": related_as("isDerivedFrom"),
+    }
+
+
+def _authors(these: Any, cff: Any, other: str) -> list[str]:
+    """The authors ``other`` (the crate, .zenodo.json) lists against CITATION.cff's, in order: how many, each
+    one's ORCID iD, each one's name (the crate's as written or as its parts; .zenodo.json's "Family, Given")."""
+    if these is None or cff is None:
+        return []
+    if len(these) != len(cff):
+        return [f"authors: {other} lists {len(these)}, {CFF} lists {len(cff)}"]
+    lines = []
+    for n, ((name, key, zenodo_name, orcid), (cff_name, cff_key, cff_zenodo, cff_orcid)) in enumerate(
+        zip(these, cff, strict=True), start=1
+    ):
+        if orcid != cff_orcid:
+            lines.append(f"authors[{n}] ORCID iD: {other} says {_value(orcid)}, {CFF} says {_value(cff_orcid)}")
+        if key is not None and name != cff_name and key != cff_key:
+            lines.append(f"authors[{n}] name: {other} says {_value(name)}, {CFF} says {_value(cff_name)}")
+        if zenodo_name is not None and zenodo_name != cff_zenodo:
+            lines.append(f"authors[{n}] name: {other} says {_value(zenodo_name)}, {CFF} says {_value(cff_name)}")
+    return lines
+
+
+def _name_key(author: Author) -> tuple[str, str, str]:
+    """A name as its parts (family with particle, given, suffix); one not split, as itself: "King, Jr., Martin
+    Luther" as typed is the CITATION.cff's "Martin Luther King, Jr."."""
+    parts = author.parts
+    return (parts.family_with_particle, parts.given, parts.suffix) if parts.family else ("", author.name, "")
+
+
+def _zenodo_name(author: Author) -> str:
+    """The name as ``citation.zenodo`` writes it for this author."""
+    family, given = author.family_given
+    return ", ".join(x for x in (family, given) if x) if family else author.name
+
+
+def _refs(value: Any) -> list[str]:
+    """The ``@id``s a JSON-LD property refers to (one reference or a list of them)."""
+    values = value if isinstance(value, list) else [value]
+    return [v["@id"] for v in values if isinstance(v, dict) and isinstance(v.get("@id"), str)]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _value(value: Any) -> str:
+    return grammar.shown(value or "(none)", 120)
+
+
+def _cut(exc: Exception) -> str:
+    return grammar.strip_terminal(str(exc))[:200]
 
 
 def _not_a_file(path: Path) -> str:

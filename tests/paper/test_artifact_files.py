@@ -1530,3 +1530,90 @@ def test_a_run_at_another_commit_of_the_same_environment_is_said_so_not_another_
     graded = json.loads(cli("audit", bundle.root, "--json").out)
     (item,) = [i for i in graded["items"] if i["id"] == "run-recorded"]
     assert not item["ok"] and said in item["detail"], item
+
+
+def _forgeable_artifact(tmp_path: Path) -> Bundle:
+    from envsnap.paper.metadata import from_args
+
+    root = tmp_path / "bundle"
+    root.mkdir(parents=True)
+    lockfile.dump(sample_lock(seal=True), root / "envsnap.lock")
+    Bundle(root).write_sums()
+    authors = ["Josiah Carberry <0000-0002-1825-0097>", "King, Jr., Martin Luther", "Maria de la Cruz"]
+    meta = from_args("Reproducing Table 2", authors, "MIT OR Apache-2.0", "10.1145/3589334.3645700")
+    artifact.add_artifact(root, meta)
+    return Bundle(root)
+
+
+def _forge(bundle: Bundle, edit: Callable[[dict[str, Any]], None]) -> None:
+    """The RO-Crate edited consistently with itself, and SHA256SUMS written again to match: every hash agrees."""
+    path = bundle.root / "ro-crate-metadata.json"
+    crate = json.loads(path.read_text())
+    edit({e["@id"]: e for e in crate["@graph"]})
+    path.write_text(json.dumps(crate, indent=2))
+    bundle.write_sums()
+
+
+def test_audit_finds_an_ro_crate_forged_against_the_artifact_s_other_metadata(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The crate's name and licence (or an author's ORCID, or the lock digest it names) edited, and SHA256SUMS
+    rewritten to match: the audit said all was well, never comparing the crate with CITATION.cff, .zenodo.json and
+    the lock beside it. Each disagreement is a line naming both files and the field; the artifact is short of
+    Reusable (and of deposit), and --strict exits 1 as for any item short."""
+    bundle = _forgeable_artifact(tmp_path)
+    graded = json.loads(cli("audit", bundle.root, "--json").out)
+    (item,) = [i for i in graded["items"] if i["id"] == "metadata-agrees"]
+    assert item["ok"], item
+    assert cli("audit", bundle.root, "--strict", "--badge", "available").code == 0
+
+    def retitle(graph: dict[str, Any]) -> None:
+        graph["./"]["name"] = "A forged title"
+        graph["./"]["license"] = {"@id": "https://spdx.org/licenses/GPL-3.0-only"}
+        graph["https://spdx.org/licenses/GPL-3.0-only"] = {}
+
+    _forge(bundle, retitle)
+    graded = json.loads(cli("audit", bundle.root, "--json").out)
+    items = {i["id"]: i for i in graded["items"]}
+    assert items["files-bundled"]["ok"], items["files-bundled"]  # every hash agrees: only the facts do not
+    item = items["metadata-agrees"]
+    assert not item["ok"], item
+    lines = item["detail"].splitlines()
+    assert "title: ro-crate-metadata.json says 'A forged title', CITATION.cff says 'Reproducing Table 2'" in lines
+    assert "licence: ro-crate-metadata.json says 'GPL-3.0-only', CITATION.cff says 'MIT OR Apache-2.0'" in lines
+    assert len(lines) == 2, lines
+    assert not items["deposit-metadata"]["ok"] and not graded["badges"]["available"], items["deposit-metadata"]
+    said = cli("audit", bundle.root, "--strict", "--badge", "available")
+    assert said.code == 1, said
+    # Each disagreement on a line of its own under the table, then the grade.
+    assert said.out.splitlines()[-3:-1] == [f"metadata-agrees: {line}" for line in lines], said
+    assert cli("audit", bundle.root, "--strict", "--badge", "reusable").code == 1
+    # An author's ORCID iD, and the lock digest the crate names for the environment.
+    bundle = _forgeable_artifact(tmp_path / "2")
+
+    def reauthor(graph: dict[str, Any]) -> None:
+        graph["./"]["author"][0] = {"@id": "https://orcid.org/0000-0001-5109-3700"}
+        graph["https://orcid.org/0000-0002-1825-0097"]["@id"] = "https://orcid.org/0000-0001-5109-3700"
+        graph["#environment"]["softwareVersion"] = "sha256:" + "0" * 64
+
+    _forge(bundle, reauthor)
+    detail = next(i for i in audit_items(bundle.root) if i.id == "metadata-agrees").detail.splitlines()
+    digest = lockfile.load(bundle.root / "envsnap.lock").envsnap.content_digest
+    assert detail == [
+        "authors[1] ORCID iD: ro-crate-metadata.json says '0000-0001-5109-3700', CITATION.cff says "
+        "'0000-0002-1825-0097'",
+        f"lock digest: ro-crate-metadata.json (#environment) says 'sha256:{'0' * 64}', envsnap.lock says {digest!r}",
+    ], detail
+    # .zenodo.json's title against CITATION.cff's: the same check, whichever file was edited.
+    bundle = _forgeable_artifact(tmp_path / "3")
+    zenodo = bundle.root / ".zenodo.json"
+    zenodo.write_text(zenodo.read_text().replace('"Reproducing Table 2"', '"Another title"'))
+    bundle.write_sums()
+    detail = next(i for i in audit_items(bundle.root) if i.id == "metadata-agrees").detail.splitlines()
+    assert detail == ["title: .zenodo.json says 'Another title', CITATION.cff says 'Reproducing Table 2'"], detail
+
+
+def audit_items(root: Path) -> tuple[Any, ...]:
+    from envsnap.paper.audit import audit
+
+    return audit(root).items
