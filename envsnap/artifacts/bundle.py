@@ -1021,10 +1021,12 @@ def make_bundle(
 ) -> BundleResult:
     """Create or complete the bundle at ``output`` (a directory, or a ``.tar.gz`` file).
 
-    ``then(folder, lock)``: what the caller adds to an archive's folder (the .deb files of ``--with-system-packages``,
-    the saved base image of ``--with-base-image``) once the packages are in and before it is archived, with the lock
-    as bundled: an archive's folder exists only here. A directory bundle is its own folder, which the caller
-    completes after this call.
+    ``then(folder, lock)``: what the caller adds to the bundle's folder (the .deb files of ``--with-system-packages``,
+    the saved base image of ``--with-base-image``, the artifact's files) once the packages are in, with the lock as
+    bundled: an archive's folder before it is archived (it exists only here), a directory bundle while it is still
+    marked as being made and its earlier files are kept, so a failure there is the run's (a re-bundle's earlier
+    files put back, a new folder removed). Made after this call, a failed step left a new bundle complete-looking
+    and an earlier one with the new lock and sums and a half-made ``debs/`` outside them.
 
     A directory this call creates is removed again when it fails: a new bundle is complete or absent (an
     existing one keeps what it had, so a re-run fetches only what is still missing)."""
@@ -1114,6 +1116,8 @@ def _make_bundle(
         (output / INCOMPLETE).touch()
         _remove_leftovers(output)
         result_lock, entries = _fill(lock, output, opts, say, shown=str(output / LOCK_NAME))
+        if then is not None:
+            then(output, result_lock)
         (output / INCOMPLETE).unlink(missing_ok=True)
     return BundleResult(output, result_lock, tuple(entries), time.perf_counter() - started)
 
@@ -1126,8 +1130,9 @@ def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
     again, a wheel from another find-links folder) was written over the earlier one, and a refused run left it
     there: the earlier bundle then failed its own SHA256SUMS. A run refused as bad input (exit 2: its lock refused
     at write, a URL the policy refuses) leaves the earlier bundle exactly as it was (what it added goes, and so does
-    the marker, which made every command refuse it); any other failure leaves what it fetched for the next run,
-    marked as being made, and the earlier files as they were."""
+    the marker, which made every command refuse it); any other failure (Ctrl-C too) leaves what it fetched for the
+    next run (the files it added to ``wheels/``, ``conda/``, ``debs/``, ``images/`` and ``tool/``), marked as being
+    made, and the earlier files as they were: any other file it added (an artifact's, half made) goes."""
     if held is None:
         yield
         return
@@ -1138,8 +1143,8 @@ def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
             yield
         except BaseException as exc:
             _put_back(kept, root)
-            if isinstance(exc, EnvsnapError) and exc.exit_code == 2:
-                _take_back(root, held)
+            refused = isinstance(exc, EnvsnapError) and exc.exit_code == 2
+            _take_back(root, held, fetched=not refused)
             raise
 
 
@@ -1168,18 +1173,20 @@ def _put_back(kept: Path, root: Path) -> None:
         os.replace(kept / SUMS, root / SUMS)
 
 
-def _take_back(root: Path, held: Mapping[str, int]) -> None:
+def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) -> None:
     """Remove from ``root`` the files a run added to the bundle that ``held`` lists, the folders it made for them,
-    and the marker of a bundle being made."""
+    and the marker of a bundle being made; ``fetched``: but the packages it fetched (a file in a folder of
+    ``_FOLDER_WORDS``) and the marker, which the next run completes."""
     for rel in _bundle_files(root):
-        if rel not in held:
+        if rel not in held and not (fetched and rel.partition("/")[0] in _FOLDER_WORDS and "/" in rel):
             (root / rel).unlink(missing_ok=True)
     for folder in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
         if not any(folder.iterdir()) and not any(
             rel.startswith(f"{folder.relative_to(root).as_posix()}/") for rel in held
         ):
             folder.rmdir()
-    (root / INCOMPLETE).unlink(missing_ok=True)
+    if not fetched:
+        (root / INCOMPLETE).unlink(missing_ok=True)
 
 
 def _remove_leftovers(root: Path) -> None:

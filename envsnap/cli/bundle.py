@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
-    from ..artifacts.bundle import BundleEntry, BundleOptions, BundleResult
+    from ..artifacts.bundle import BundleEntry, BundleOptions
     from ..model import Snapshot
-    from ..paper.metadata import ArtifactMeta
+    from ..paper.artifact import ArtifactResult
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -170,52 +170,28 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     started = time.perf_counter()
-    output = Path(args.output)
-    made_here = not output.exists()
-    # An archive's folder is there only while make_bundle writes it: its .deb files and saved base image go in
-    # before it is archived.
-    archived: list[tuple[int | None, bool]] = []
+    # The .deb files, the saved base image and the artifact go into the bundle's folder while make_bundle holds
+    # it: an archive's before it is archived, a directory's while its earlier files are kept, so a failure there
+    # leaves an earlier bundle as it was and no new one (made after it, they were outside both).
+    added: list[tuple[int | None, bool, ArtifactResult | None]] = []
 
-    def docker_parts(folder: Path, bundled: Snapshot) -> None:
-        archived.append(_docker_parts(args, options, bundled, folder))
+    def parts(folder: Path, bundled: Snapshot) -> None:
+        debs, base_image = _docker_parts(args, options, bundled, folder)
+        made = None
+        if meta is not None:
+            from ..paper.artifact import add_artifact
 
-    in_archive = (args.with_system_packages or args.with_base_image) and is_archive(args.output)
+            made = add_artifact(
+                folder, meta, project=project, runs=[Path(r) for r in args.run], progress=_output.progress("  ")
+            )
+        added.append((debs, base_image, made))
+
+    extra = args.with_system_packages or args.with_base_image or meta is not None
     result = make_bundle(
-        lock, output, options, progress=_output.progress("  "), then=docker_parts if in_archive else None
+        lock, Path(args.output), options, progress=_output.progress("  "), then=parts if extra else None
     )
-    try:
-        return _finish(args, result, options, meta, project, started, archived)
-    except BaseException:
-        # A new bundle folder whose later steps failed (the system packages' .deb files, the base image, the
-        # artifact) is removed, as one whose wheels failed is: it was left complete-looking, and rebuilt.
-        if made_here and output.is_dir():
-            import shutil
-
-            shutil.rmtree(output, ignore_errors=True)
-        raise
-
-
-def _finish(
-    args: argparse.Namespace,
-    result: BundleResult,
-    options: BundleOptions,
-    meta: ArtifactMeta | None,
-    project: Path | None,
-    started: float,
-    archived: list[tuple[int | None, bool]],
-) -> int:
-    """What ``bundle`` adds to the bundle ``make_bundle`` wrote: the .deb files and the base image (``archived``:
-    what an archive's folder got before it was archived), the artifact."""
-    import time
-    from pathlib import Path
-
-    debs, base_image = archived[0] if archived else _docker_parts(args, options, result.lock, result.path)
-    if meta is not None:
-        from ..paper.artifact import add_artifact
-
-        made = add_artifact(
-            result.path, meta, project=project, runs=[Path(r) for r in args.run], progress=_output.progress("  ")
-        )
+    debs, base_image, made = added[0] if added else (None, False, None)
+    if made is not None:
         for note in made.notes:
             _output.say(f"  {note}")
         if made.code is not None:

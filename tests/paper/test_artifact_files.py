@@ -1617,3 +1617,47 @@ def audit_items(root: Path) -> tuple[Any, ...]:
     from envsnap.paper.audit import audit
 
     return audit(root).items
+
+
+@pytest.mark.parametrize("late", ["failed", "refused", "interrupted"])
+def test_a_rebundle_whose_artifact_step_fails_leaves_the_earlier_bundle_as_it_was(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, late: str
+) -> None:
+    """``bundle --artifact`` made the artifact's files after the wheels, the lock and SHA256SUMS: where that step
+    failed late (here: as the appendix is written), a re-bundle of an earlier bundle was left with the new lock and
+    sums, half the artifact's files and the marker of a bundle being made. Every earlier file is as it was; a refusal
+    (exit 2) leaves nothing else, a failure or Ctrl-C only the marker (the next run completes the bundle), no half-made
+    artifact file."""
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.errors import BundleError, UsageError
+    from envsnap.model import PythonEnv, Snapshot
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    first = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "first.lock")
+    second = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.8")), tmp_path / "second.lock")
+    out = tmp_path / "b"
+    facts = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT")
+    assert cli("bundle", first, "-o", out, "--offline", *facts).code == 0
+    before = files(out)
+    raised = {
+        "failed": BundleError("the appendix could not be written (forced by the test)"),
+        "refused": UsageError("a value the appendix refuses (forced by the test)"),
+        "interrupted": KeyboardInterrupt(),
+    }[late]
+
+    def failing(*_args: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(artifact, "render_latex", failing)
+    result = cli("bundle", second, "-o", out, "--offline", *facts)
+    assert result.code == {"failed": 4, "refused": 2, "interrupted": 130}[late], result
+    assert "Traceback" not in result.err
+    after = files(out)
+    assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
+    assert set(after) - set(before) == (set() if late == "refused" else {INCOMPLETE})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "first.lock", "second.lock"]
+    monkeypatch.undo()
+    assert cli("bundle", second, "-o", out, "--offline", *facts).code == 0
+    assert not (out / INCOMPLETE).exists() and "3.11.8" in (out / "envsnap.lock").read_text()

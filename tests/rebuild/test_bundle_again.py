@@ -6,7 +6,9 @@ Offline: the wheel is made here, the bundle from a file:// index; the image is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from offline_wheels import locked_bundle, wheel
@@ -42,3 +44,50 @@ def test_a_bundle_made_again_without_with_base_image_still_says_what_it_holds(
     assert "| `images/` | saved container images | 1 | 3 KiB |" in text, text
     assert "| `tool/` | envsnap's own wheels for the image | 1 | 1 KiB |" in text, text
     open_bundle(bundle, tmp_path / "unused")  # its SHA256SUMS check passes
+
+
+def test_a_rebundle_whose_base_image_step_fails_leaves_the_earlier_bundle_as_it_was(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle --with-base-image`` saved the image after the wheels, the lock and SHA256SUMS: where a later part
+    failed (envsnap's wheels for the image not to be had), a re-bundle of an earlier bundle was left with the new
+    lock and sums and the newly saved image over the earlier one, outside them. Every earlier file is as it was."""
+    import os
+
+    import envsnap.rebuild.docker as docker_target
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.errors import RebuildError
+    from envsnap.model import PythonEnv, Snapshot
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    first = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "first.lock")
+    second = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.8")), tmp_path / "second.lock")
+    out = tmp_path / "b"
+    assert cli("bundle", first, "-o", out, "--offline").code == 0
+    (out / "images").mkdir()
+    (out / "images" / "base.tar").write_bytes(b"the earlier image")  # a stand-in: no engine
+    (out / "tool").mkdir()
+    (out / "tool" / "envsnap-0.1.0-py3-none-any.whl").write_bytes(b"the earlier wheel")
+    describe_bundle(out)
+    Bundle(out).write_sums()
+    before = files(out)
+
+    def save(_lock: object, root: Path, **_kwargs: object) -> Path:
+        (root / "images" / ".new").write_bytes(b"the new image")
+        os.replace(root / "images" / ".new", root / "images" / "base.tar")  # as a save replaces it
+        return root / "images" / "base.tar"
+
+    def no_wheels(*_args: object, **_kwargs: object) -> Path:
+        raise RebuildError("envsnap's wheels for the image cannot be had (forced by the test)")
+
+    monkeypatch.setattr(docker_target, "check_base_to_save", lambda *_args: None)
+    monkeypatch.setattr(docker_target, "save_base_image", save)
+    monkeypatch.setattr(docker_target, "bundle_tool_wheels", no_wheels)
+    result = cli("bundle", second, "-o", out, "--offline", "--with-base-image")
+    assert result.code == 4 and "forced by the test" in result.err, result
+    after = files(out)
+    assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
+    assert set(after) - set(before) == {INCOMPLETE}  # being made: the next run completes it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "first.lock", "second.lock"]

@@ -242,3 +242,89 @@ def test_a_bundled_deb_is_hashed_once_by_the_sums_check_and_still_checked_agains
     _copy_debs(Bundle(tmp_path / "b"), spec, tmp_path / "ctx" / "debs", lambda _line: None)
     assert hashed.count(libc6.filename) == 1  # the 25 files of the bench were read twice (SUMS, then the lock)
     assert (tmp_path / "ctx" / "debs" / libc6.filename).read_bytes() == b"libc6 file"
+
+
+def _debs_lock(tmp_path: Path, name: str, carried: dict[str, bytes], url: str = "https://snap.example") -> Path:
+    """A lock of no wheel whose system packages ``carried`` (name: the .deb's bytes) are pinned, each .deb in the
+    download cache at ``tmp_path/cache`` but those whose bytes are empty (not there: offline, it cannot be had)."""
+    from envsnap import lockfile
+
+    lock = cpu_lock()
+    packages = []
+    for p in lock.system.packages:
+        if p.name not in carried:
+            continue
+        body = carried[p.name] or p.name.encode()
+        filename = f"{p.name}_{p.version.replace(':', '%3a')}_{p.arch}.deb"
+        sha256 = hashlib.sha256(body).hexdigest()
+        packages.append(
+            dataclasses.replace(p, filename=filename, size=len(body), sha256=sha256, url=f"{url}/{filename}")
+        )
+        if carried[p.name]:
+            cached = cached_path(tmp_path / "cache", sha256, filename)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_bytes(body)
+    lock = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(lock.python, packages=()),
+        system=dataclasses.replace(lock.system, packages=tuple(packages)),
+    )
+    return lockfile.dump(lockfile.seal(lock), tmp_path / f"{name}.lock")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_rebundle_whose_debs_fail_leaves_the_earlier_bundle_as_it_was(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle --with-system-packages`` made the .deb files after the wheels, the lock and SHA256SUMS: where one
+    could not be had (not in the download cache, --offline: exit 4), a re-bundle of an earlier bundle left the new
+    lock and sums, the earlier bundle's .deb that the new lock does not carry removed, and the new ones fetched so
+    far in debs/ outside SHA256SUMS. Every earlier file is as it was; what the run fetched is kept for the next run,
+    marked as being made, which completes it."""
+    from envsnap.artifacts.bundle import INCOMPLETE, Bundle
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # no engine: every .deb is carried
+    first = _debs_lock(tmp_path, "first", {"libgcc-s1": b"libgcc file"})
+    second = _debs_lock(tmp_path, "second", {"libc6": b"libc6 file", "zlib1g": b""})  # zlib1g's .deb is nowhere
+    out = tmp_path / "b"
+    options = ("--with-system-packages", "--offline", "--cache-dir", tmp_path / "cache")
+    assert cli("bundle", first, "-o", out, *options).code == 0  # type: ignore[operator]
+    before = _files(out)
+    done = cli("bundle", second, "-o", out, *options)  # type: ignore[operator]
+    assert done.code == 4 and "zlib1g" in done.err and "not in the download cache" in done.err, done
+    after = _files(out)
+    assert {k: v for k, v in after.items() if k in before} == before, [k for k in before if after.get(k) != before[k]]
+    assert INCOMPLETE in after  # being made: every reader refuses it until the next run completes it
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".envsnap-")] == []
+    _debs_lock(tmp_path, "second", {"libc6": b"libc6 file", "zlib1g": b"zlib1g"})  # its .deb is in the cache now
+    assert cli("bundle", second, "-o", out, *options).code == 0  # type: ignore[operator]
+    Bundle(out).verify_sums()
+    assert sorted(p.name for p in (out / "debs").iterdir()) == [
+        "libc6_2.36-9+deb12u14_amd64.deb",
+        "zlib1g_1%3a1.2.13.dfsg-1_amd64.deb",
+    ]
+
+
+def test_a_rebundle_whose_deb_url_is_refused_leaves_the_earlier_bundle_exactly_as_it_was(
+    tmp_path: Path, cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .deb whose URL the fetch policy refuses (plain http on this machine, no --allow-url) is bad input, exit 2:
+    the earlier bundle is left exactly as it was, every file and SHA256SUMS, without what this run fetched."""
+    from envsnap.artifacts.bundle import Bundle
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    first = _debs_lock(tmp_path, "first", {"libgcc-s1": b"libgcc file"})
+    second = _debs_lock(tmp_path, "second", {"libc6": b"libc6 file", "zlib1g": b""}, url="http://127.0.0.1:9")
+    out = tmp_path / "b"
+    options = ("--with-system-packages", "--cache-dir", tmp_path / "cache")
+    assert cli("bundle", first, "-o", out, "--offline", *options).code == 0  # type: ignore[operator]
+    before = _files(out)
+    done = cli("bundle", second, "-o", out, *options)  # type: ignore[operator]
+    assert done.code == 2 and "zlib1g" in done.err and "Traceback" not in done.err, done
+    assert _files(out) == before
+    Bundle(out).verify_sums()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".envsnap-")) == []

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -272,6 +273,86 @@ def test_a_killed_archive_bundle_leaves_a_folder_the_next_run_removes(tmp_path: 
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert [p.name for p in out.iterdir()] == ["supp.tar.gz"]
+
+
+def _debs_lock(tmp_path: Path, name: str, url: str, debs: dict[str, bytes]) -> Path:
+    """A lock of no wheel whose system packages ``debs`` (name: the .deb's bytes) are pinned at ``url``."""
+    import dataclasses
+    import hashlib
+
+    from testutil import sample_lock, sample_platform
+
+    from envsnap import lockfile
+    from envsnap.model import System, SystemPackage
+
+    packages = tuple(
+        SystemPackage(
+            "dpkg",
+            deb,
+            "1.0-1",
+            "amd64",
+            filename=f"{deb}_1.0-1_amd64.deb",
+            size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            url=f"{url}/{deb}_1.0-1_amd64.deb",
+        )
+        for deb, body in debs.items()
+    )
+    lock = sample_lock(platform=sample_platform(os_name="Debian GNU/Linux 12 (bookworm)"))
+    lock = dataclasses.replace(
+        lock, python=dataclasses.replace(lock.python, packages=()), system=System(manager="dpkg", packages=packages)
+    )
+    return lockfile.dump(lockfile.seal(lock), tmp_path / f"{name}.lock")
+
+
+def test_ctrl_c_while_a_rebundle_fetches_its_debs_leaves_the_earlier_bundle_whole(tmp_path: Path) -> None:
+    """``bundle --with-system-packages`` fetched the .deb files after it had written the new lock and SHA256SUMS
+    over an earlier bundle's: Ctrl-C during that download left the new lock, the earlier .deb files the new lock
+    does not carry removed, and a half-filled debs/. Every earlier file is as it was, marked as being made (the next
+    run completes it), and nothing is left beside it."""
+    from fetchserver import serving
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    out = tmp_path / "b"
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    env_engine = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")  # every .deb is carried
+    with serving() as server:
+        server.add("/early_1.0-1_amd64.deb", b"early deb")
+        server.add("/late_1.0-1_amd64.deb", b"late deb" * 4096)
+        server.stall["/late_1.0-1_amd64.deb"] = release = threading.Event()
+        allow = ("--allow-url", server.url + "/*")
+        first = _debs_lock(tmp_path, "first", server.url, {"early": b"early deb"})
+        second = _debs_lock(tmp_path, "second", server.url, {"late": b"late deb" * 4096})
+        made = subprocess.run(
+            [sys.executable, "-m", "envsnap", "bundle", str(first), "-o", str(out), "--with-system-packages",
+             *cache, *allow],
+            env=dict(env_engine, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        before = files(out)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "envsnap", "bundle", str(second), "-o", str(out), "--with-system-packages",
+             *cache, *allow],
+            env=dict(env_engine, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            end = time.monotonic() + 60
+            while "/late_1.0-1_amd64.deb" not in server.requests:
+                assert time.monotonic() < end and proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+            time.sleep(0.3)  # half the file is in
+            proc.send_signal(signal.SIGINT)
+            _out, err = proc.communicate(timeout=30)
+        finally:
+            release.set()
+            proc.kill()
+    assert proc.returncode == 130 and err.endswith("envsnap: interrupted\n"), err
+    after = files(out)
+    assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
+    assert set(after) - set(before) == {".envsnap-incomplete"}  # being made: the next run completes it
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".envsnap-")) == []
 
 
 def _rebuild_conda(bundle: Path, prefix: Path, *extra: str, path: str | None = None) -> subprocess.Popen[str]:
