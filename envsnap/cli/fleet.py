@@ -161,6 +161,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     pr.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)")
     pr.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="a CPU partition's prolog: GPU failures are accepted, and the NVIDIA driver is not asked",
+    )
+    pr.add_argument(
         "--python-timeout",
         type=seconds,
         default=_defaults.PROBE_TIMEOUT,
@@ -449,7 +454,7 @@ def run_prolog(args: argparse.Namespace) -> int:
     # `print` line, which Slurm writes to the job's output, where its owner looks.
     mark = "print " if fleet.in_task_prolog(os.environ) else ""
     try:
-        outcome = fleet.prolog(args.lock, python_timeout=args.python_timeout)
+        outcome = fleet.prolog(args.lock, python_timeout=args.python_timeout, cpu_only=args.cpu_only)
     except EnvsnapError as exc:
         if not mark:
             raise

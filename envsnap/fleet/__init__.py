@@ -240,12 +240,17 @@ def requeue(outcome: PrologOutcome, environ: Mapping[str, str] | None = None) ->
 
 
 def prolog(
-    lock_path: str | None, environ: Mapping[str, str] | None = None, *, python_timeout: float = _defaults.PROBE_TIMEOUT
+    lock_path: str | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    python_timeout: float = _defaults.PROBE_TIMEOUT,
+    cpu_only: bool = False,
 ) -> PrologOutcome:
     """The quick check before a job: can this node run the job's lock (``lock_path``, else ``$ENVSNAP_LOCK``)?
     When not, the node is drained with envsnap's reason (where Slurm lets this process do it) and, from a
     TaskProlog, a batch job is put back in the queue so that it runs on another node. ``python_timeout``: how long
-    the environment's interpreter may take to answer envsnap's probe (the job waits that long for a hung one)."""
+    the environment's interpreter may take to answer envsnap's probe (the job waits that long for a hung one).
+    ``cpu_only``: a CPU partition's prolog, GPU failures accepted (``check --cpu-only``) and the driver not asked."""
     from ..probes.python import PendingProbe
     from .node import node_target, probe
 
@@ -280,6 +285,7 @@ def prolog(
             chosen,
             node=node,
             lock_path=path,
+            cpu_only=cpu_only,
             gpu_timeout=PROLOG_NVML_TIMEOUT,
             started=started,
             gpu_facts=False,

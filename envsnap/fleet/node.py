@@ -276,7 +276,8 @@ def probe(
     from ..probes.capture import NotAsked, check_probes, run_capture
     from ..probes.interface import CaptureOptions
 
-    probes = check_probes(gpus=gpu_facts or reads_gpus(lock))
+    # With cpu_only, no GPU finding can fail: a caller of the verdict alone need not wait on the driver.
+    probes = check_probes(gpus=gpu_facts or (reads_gpus(lock) and not cpu_only))
     if say is not None:
         probes = tuple(_announced(p, say) if p.name == "nvidia" and not isinstance(p, NotAsked) else p for p in probes)
     options = CaptureOptions(

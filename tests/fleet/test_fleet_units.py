@@ -3284,3 +3284,36 @@ def test_the_prologs_wait_for_a_hung_interpreter_is_bounded_by_an_option(
     for bad in ("0", "-1", "soon"):
         res = cli("fleet", "prolog", str(lock), "--python-timeout", bad)
         assert res.code == 2 and "--python-timeout" in res.err and "Traceback" not in res.err, (bad, res)
+
+
+def test_the_prolog_of_a_cpu_partition_takes_cpu_only_and_drains_no_node_for_a_cuda_lock(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip's torch on Linux is a CUDA build: a CPU partition's prolog checking such a lock refused every job and
+    drained every node ("needs CUDA 12.4 ..., found no NVIDIA driver"), and unlike check, fleet check and fleet node
+    it had no --cpu-only. With it, GPU failures are accepted (as check --cpu-only accepts them), and the driver,
+    which no GPU failure can come from now, is not asked (a hung one held every job)."""
+    here = tmp_path / "here.lock"
+    assert cli("capture", "-o", str(here)).code == 0
+    snap = lockfile.load(here)
+    gpu = tmp_path / "gpu.lock"
+    torch = Framework(name="torch", version="2.5.1+cu124", cuda_version="12.4")
+    lockfile.dump(dataclasses.replace(snap, frameworks={"torch": torch}), gpu)
+    # A node whose driver hangs: refused for the CUDA lock (after 5 s), and not asked with --cpu-only.
+    nvml = gpu_fakes.FakeNvml(hang=True, gpus=(gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 << 30),))
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("SLURMD_NODENAME", None)
+    env.pop("ENVSNAP_LOCK", None)
+
+    def prolog(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+        started = time.monotonic()
+        command = [sys.executable, "-m", "envsnap", "fleet", "prolog", *args]
+        proc = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return proc, time.monotonic() - started
+
+    proc, _ = prolog(str(gpu))
+    assert proc.returncode == 3 and "CUDA" in proc.stderr, proc
+    proc, elapsed = prolog("--cpu-only", str(gpu))
+    assert (proc.returncode, proc.stderr) == (0, ""), proc
+    assert proc.stdout.count("\n") == 1 and " can run " in proc.stdout, proc.stdout
+    assert elapsed < 4, f"the --cpu-only prolog waited {elapsed:.1f} s for a driver no failure can come from"
