@@ -149,6 +149,7 @@ def help_width() -> int:
 # argparse's errors for an argument missing or not known (its own words, as it writes them), which name no option's
 # value: they end with the --help that lists the arguments.
 _USAGE_ERRORS = ("the following arguments are required:", "unrecognized arguments:")
+_HELP_FOR = "_envsnap_help_for"  # set on the namespace of a command line with arguments left over
 
 
 def _parser_class() -> type[argparse.ArgumentParser]:
@@ -168,6 +169,21 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("formatter_class", Formatter)
             super().__init__(*args, **kwargs)
+
+        def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+            parsed, extras = super().parse_known_args(args, namespace)
+            # The innermost (sub)command that parsed the line names the --help of what is left over: a nested one's
+            # (`envsnap fleet prolog`) is set first, as its parser returns before its parent's.
+            if extras and not hasattr(parsed, _HELP_FOR):
+                setattr(parsed, _HELP_FOR, self.prog)
+            return parsed, extras
+
+        def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+            parsed, extras = self.parse_known_args(args, namespace)
+            if extras:
+                self.help_for = getattr(parsed, _HELP_FOR, getattr(self, "help_for", self.prog))
+                self.error(f"unrecognized arguments: {' '.join(extras)}")
+            return parsed
 
         def error(self, message: str) -> None:  # type: ignore[override]
             # One line, as every error is (no usage block). A missing or unknown argument ends with where the usage

@@ -3317,3 +3317,17 @@ def test_the_prolog_of_a_cpu_partition_takes_cpu_only_and_drains_no_node_for_a_c
     assert (proc.returncode, proc.stderr) == (0, ""), proc
     assert proc.stdout.count("\n") == 1 and " can run " in proc.stdout, proc.stdout
     assert elapsed < 4, f"the --cpu-only prolog waited {elapsed:.1f} s for a driver no failure can come from"
+
+
+@pytest.mark.parametrize("subcommand", ["prolog", "check", "capture", "diff", "node"])
+def test_an_unknown_option_of_a_fleet_subcommand_points_to_the_help_that_lists_its_options(
+    cli: Callable[..., Any], subcommand: str
+) -> None:
+    """`envsnap fleet prolog --cpu` ended "(see envsnap fleet --help)", a help that lists the subcommands and none of
+    their options; it names the subcommand's own help, as a missing argument's line does."""
+    files = {"diff": ["old.toml", "new.toml"], "capture": []}.get(subcommand, ["a.lock"])
+    res = cli("fleet", subcommand, *files, "--no-such-option")
+    assert res.code == 2, res
+    assert res.err == (
+        f"envsnap: error: unrecognized arguments: --no-such-option (see envsnap fleet {subcommand} --help)\n"
+    ), res.err
