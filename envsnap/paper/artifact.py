@@ -70,15 +70,19 @@ def add_artifact(
     run_facts += _kept_runs(bundle, run_facts)
     code_facts = _code_facts(code, lock)
     say("writing REPRODUCING.md, CITATION.cff, .zenodo.json")
-    atomic_write_text(root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade="(being graded)"))
+    atomic_write_text(
+        root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade="(being graded)", code=code)
+    )
     atomic_write_text(root / citation.CFF, citation.cff(meta, lock, code=code_facts))
     atomic_write_text(root / citation.ZENODO, citation.zenodo_text(citation.zenodo(meta, lock, code=code_facts)))
     _write_crate(bundle, meta, code_facts, run_facts)
     bundle.write_sums()
     # The grade of the bundle as it now stands goes into REPRODUCING.md and the appendix; neither changes it.
     graded = auditing.audit(root, completing=True)  # said once, by the caller (bundle's ``artifact:`` line)
+    dirty = bool(code_facts and code_facts.get("dirty"))
     atomic_write_text(
-        root / auditing.REPRODUCING, _reproducing(bundle, meta, run_facts, grade=graded.grade, audit=graded)
+        root / auditing.REPRODUCING,
+        _reproducing(bundle, meta, run_facts, grade=graded.grade, audit=graded, code=code, dirty=dirty),
     )
     from ..runs.summary import home_text_words
 
@@ -86,7 +90,7 @@ def add_artifact(
         doi_url=meta.doi_url,
         swhid=code.directory if code else "",
         commit=code.commit if code else "",
-        dirty=bool(code_facts and code_facts.get("dirty")),
+        dirty=dirty,
         diff_digest=code_facts.get("diff_digest", "") if code_facts else "",
         grade=graded.grade,
         home_text=tuple(
@@ -465,11 +469,21 @@ def _editable_folders(lock: Snapshot) -> list[str]:
 
 
 def _reproducing(
-    bundle: Bundle, meta: ArtifactMeta, runs: list[dict[str, Any]], *, grade: str, audit: auditing.Audit | None = None
+    bundle: Bundle,
+    meta: ArtifactMeta,
+    runs: list[dict[str, Any]],
+    *,
+    grade: str,
+    audit: auditing.Audit | None = None,
+    code: CodeIdentity | None = None,
+    dirty: bool = False,
 ) -> str:
+    """REPRODUCING.md; ``code``: the project's commit and SWHID, which the reviewer needs beside the environment
+    (``dirty``: the lock was captured with uncommitted changes to it)."""
     from ..runs.summary import MAX_NAMED
 
     lock = bundle.lock
+    commit = code.commit if code is not None else (lock.project.commit if lock.project is not None else "")
     p = lock.platform
     platform = " ".join(x for x in (p.os_name or f"{p.os_id} {p.os_version}".strip(), p.machine) if x)
     if p.libc:
@@ -545,6 +559,9 @@ def _reproducing(
             ],
             grade=grade,
             badges=badges,
+            commit=commit,
+            swhid=code.directory if code is not None else "",
+            dirty=dirty,
         )
 
 

@@ -1661,3 +1661,26 @@ def test_a_rebundle_whose_artifact_step_fails_leaves_the_earlier_bundle_as_it_wa
     monkeypatch.undo()
     assert cli("bundle", second, "-o", out, "--offline", *facts).code == 0
     assert not (out / INCOMPLETE).exists() and "3.11.8" in (out / "envsnap.lock").read_text()
+
+
+def test_reproducing_md_names_the_code_a_reviewer_runs_where_no_run_record_does(tmp_path: Path) -> None:
+    # An artifact of a lock captured in a git work tree, bundled without --run: REPRODUCING.md listed the OS,
+    # Python, GPU, disk and time a reviewer needs, and not the code (its commit and SWHID were in CITATION.cff,
+    # .zenodo.json and the appendix only); it names them under "What you need", with what was not committed.
+    from envsnap.paper.swhid import CodeIdentity
+
+    commit = "07c1f314ca9e2099460887ec6b5ac29521f26803"
+    code = CodeIdentity(f"swh:1:dir:{'a' * 40}", f"swh:1:rev:{commit}", commit, "swh.model")
+    bundle = bundle_of(tmp_path)
+    text = artifact._reproducing(bundle, META, [], grade="Bundled", code=code)
+    needs = text.split("## What you need\n", 1)[1].split("\n## ", 1)[0]
+    prose = " ".join(needs.split())
+    assert (
+        f"- Code: the project at git commit `{commit}`, archived by Software Heritage as `swh:1:dir:{'a' * 40}` "
+        f"(`git checkout {commit}` in its repository)"
+    ) in prose, needs
+    dirty = artifact._reproducing(bundle, META, [], grade="Bundled", code=code, dirty=True)
+    assert "with uncommitted changes the lock holds only as a digest" in " ".join(dirty.split())
+    # No commit recorded: said, not left out.
+    none = artifact._reproducing(bundle, META, [], grade="Bundled")
+    assert "- Code: not identified: the lock records no git commit of the project" in " ".join(none.split())
