@@ -848,3 +848,23 @@ def test_fleet_capture_files_a_node_reached_without_a_capture_as_invalid_naming_
         "node2: not compared: no capture in either file (old: invalid: its task ended (Killed) without an answer; "
         f"new: invalid: {why})"
     ) in diff.stdout, diff
+
+
+def test_a_cpu_partitions_prolog_with_cpu_only_drains_no_node_without_a_driver(slurm_cluster_env: FleetEnv) -> None:
+    """The lock's torch is a CUDA build (pip's default): on a node without an NVIDIA driver, the prolog drained the
+    node ("found no NVIDIA driver"), and `fleet prolog` had no --cpu-only that a CPU partition's prolog could pass,
+    as check, fleet check and fleet node have. With it, the node runs the job and stays idle."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    no_driver = {**fe.env, "ENVSNAP_TEST_NO_DRIVER": "1"}  # the TaskProlog leaves the task no NVML (fleet_env.py)
+    prolog = ["srun", "-w", "node1", "-N1", "-n1", "--gres=gpu:0", "--", str(fe.envsnap), "fleet", "prolog"]
+    try:
+        done = cluster.run(*prolog, "--cpu-only", str(fe.lock), check=False, timeout=120, env=no_driver)
+        assert done.returncode == 0, done
+        assert "envsnap: node1 can run" in done.stdout, done
+        assert cluster.node_state("node1")[0] == "idle"
+        # Without it, the CUDA failure is the node's: drained, as before.
+        refused = cluster.run(*prolog, str(fe.lock), check=False, timeout=120, env=no_driver)
+        assert refused.returncode != 0 and "found no NVIDIA driver" in refused.stderr, refused
+    finally:
+        cluster.resume("node1")
