@@ -7,10 +7,21 @@ import os
 
 from .. import _defaults
 from ..errors import EnvsnapError, UsageError
-from . import COMMAND_HELP, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_WARNINGS, _output, add_gpu_timeout, seconds
+from . import (
+    COMMAND_HELP,
+    EXIT_FAILED,
+    EXIT_INCOMPATIBLE,
+    EXIT_OK,
+    EXIT_WARNINGS,
+    _output,
+    add_gpu_timeout,
+    seconds,
+)
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .. import fleet
     from ..fleet.report import FleetReport
 
@@ -123,7 +134,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and print a node x component matrix: identical nodes grouped, differences highlighted, "
         "failing nodes first with their remedies. Exit status: 0 every node compatible, 1 "
         "warnings with --strict, 2 bad input, 3 a node incompatible, unreachable or invalid (reached, with no "
-        "answer to take), 4 Slurm could not be asked.",
+        "answer to take), 4 Slurm could not be asked (or, with --drain, a node could not be drained).",
     )
     c.add_argument("lock", metavar="LOCK", help="the lockfile (its path must be readable on the nodes)")
     _selection_args(c)
@@ -135,6 +146,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
     _gpus_arg(c, "default all of the node's when the lock needs GPUs (and not --cpu-only), else none")
     add_gpu_timeout(c, "reported, on each node,", given_only=True)
+    c.add_argument(
+        "--drain",
+        action="store_true",
+        help="after the check, drain each incompatible node with envsnap's reason, as fleet prolog does (scontrol "
+        "update State=DRAIN; needs Slurm operator rights); a node drained or down already is left as it is",
+    )
+    c.add_argument(
+        "--drain-unanswered",
+        action="store_true",
+        help="with --drain (which it implies), also drain each node tried that gave no answer to take "
+        "(unreachable after its srun, invalid)",
+    )
     c.set_defaults(func=run_check)
 
     n = fsub.add_parser(
@@ -268,7 +291,11 @@ def run_check(args: argparse.Namespace) -> int:
         )
     finally:
         progress.stop()
+    draining = args.drain or args.drain_unanswered
+    drained = fleet.drain_failing(report, unanswered=args.drain_unanswered) if draining else []
     data = report.to_dict()
+    if draining:
+        data["drain"] = [o.to_dict() for o in drained]
     # ``-o -`` is standard output, as for ``fleet capture``: the JSON report there, once (it wrote a file named -).
     to_stdout = args.output == "-"
     if args.output and not to_stdout:
@@ -277,11 +304,28 @@ def run_check(args: argparse.Namespace) -> int:
         _output.print_json(data)
     else:
         print_report(report)
+    # After the report, on standard error: what was drained, left or could not be drained, nodes of one outcome on
+    # one line (a rack's, or every node where this user may not drain).
+    if drained:
+        _output.write_lines(*drain_lines(drained))
+    if any(o.action == "failed" for o in drained):
+        return EXIT_FAILED
     if report.verdict == "incompatible":
         return EXIT_INCOMPATIBLE
     if args.strict and report.verdict == "warnings":
         return EXIT_WARNINGS
     return EXIT_OK
+
+
+def drain_lines(outcomes: Sequence[fleet.DrainOutcome]) -> list[str]:
+    """One line per outcome, the nodes sharing one (the same reason, the same cause) named together."""
+    from ..fleet import hostlist
+
+    said = {"drained": "drained: {reason}", "left": "left as it is: {detail}", "failed": "could not drain: {detail}"}
+    by_line: dict[str, list[str]] = {}
+    for o in outcomes:
+        by_line.setdefault(said[o.action].format(reason=o.reason, detail=o.detail), []).append(o.node)
+    return [f"{hostlist.compress(nodes)}: {line}" for line, nodes in by_line.items()]
 
 
 def matrix(report: FleetReport) -> _output.Table:

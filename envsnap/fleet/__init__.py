@@ -49,6 +49,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FACTS",
+    "DrainOutcome",
     "FleetFile",
     "FleetReport",
     "GpuRequest",
@@ -59,6 +60,7 @@ __all__ = [
     "Selection",
     "capture_fleet",
     "check_fleet",
+    "drain_failing",
     "node_command",
     "prolog",
     "requeue",
@@ -149,6 +151,72 @@ def check_fleet(
         [s for s in states if s.available], command, env=environ, timeout=timeout, on_done=on_done, gpus=gpus
     )
     return build(lock_path, lock_digest(lock), states, runs, timeout=timeout)
+
+
+@frozen
+class DrainOutcome:
+    """What ``fleet check --drain`` did to one node: ``drained`` with ``reason``, ``left`` as it was (drained or down
+    already, by someone else, or not tried: ``detail`` says so), or ``failed`` (``detail``: scontrol's why)."""
+
+    node: str
+    action: str  # "drained", "left", "failed"
+    reason: str = ""  # the drain reason asked for ("" for a node left as it was, not asked for one)
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"node": self.node, "action": self.action, "reason": self.reason, "detail": self.detail}
+
+
+# sinfo's states (%T) of a node someone has taken out of service already: drained or draining, down, failed.
+_TAKEN_OUT = ("drain", "down", "fail")
+
+
+def drain_failing(
+    report: FleetReport, *, unanswered: bool = False, env: Mapping[str, str] | None = None
+) -> list[DrainOutcome]:
+    """Drain the nodes ``report`` found incompatible, each with the reason ``fleet prolog`` gives
+    (``cannot_run_reason``); with ``unanswered``, also the nodes tried that gave no answer to take (unreachable
+    after their srun, invalid: ``cannot_check_reason``). A compatible node, or one with warnings, is never touched;
+    nor is one Slurm now reports drained, down or failed (someone else's), nor one not tried: each is ``left``.
+    Only the names sinfo lists now are drained, each through scontrol's argv (no shell)."""
+    from . import hostlist
+    from .slurm import drain, is_node_name, node_states
+
+    environ = dict(os.environ if env is None else env)
+    digest = report.lock_digest.partition(":")[2][:12]
+    wanted: dict[str, str] = {}
+    outcomes: list[DrainOutcome] = []
+    for r in sorted(report.results, key=lambda r: hostlist.node_order(r.node)):
+        if r.verdict == "incompatible":
+            problems = [problem_line(p.component, p.needed, p.found) for p in r.failures]
+            wanted[r.node] = cannot_run_reason(digest, problems)
+        elif unanswered and r.verdict in ("unreachable", "invalid"):
+            if r.tried:
+                wanted[r.node] = cannot_check_reason(r.reason)
+            else:
+                outcomes.append(DrainOutcome(r.node, "left", detail=f"not tried: {r.reason}"))
+    if not wanted:
+        return outcomes
+    try:
+        # Now, not as the check began: a node drained meanwhile (by a prolog, an operator) keeps its reason.
+        now = {s.name: s for s in node_states(environ, names=[n for n in wanted if is_node_name(n)])}
+    except EnvsnapError as exc:
+        why = f"Slurm's state of the node could not be read: {exc}"
+        return outcomes + [DrainOutcome(n, "failed", reason, why) for n, reason in wanted.items()]
+    for node, reason in wanted.items():
+        state = now.get(node)
+        if not is_node_name(node):
+            outcomes.append(DrainOutcome(node, "left", detail=f"{shown(node)} is no node name scontrol is given"))
+        elif state is None:
+            outcomes.append(DrainOutcome(node, "left", detail="sinfo does not list the node now"))
+        elif any(word in state.state for word in _TAKEN_OUT):
+            said = f"Slurm reports it {state.state}" + (f" ({state.reason})" if state.reason else "")
+            outcomes.append(DrainOutcome(node, "left", detail=said))
+        else:
+            why = drain(node, reason, environ)
+            done = DrainOutcome(node, "drained", reason)
+            outcomes.append(DrainOutcome(node, "failed", reason, strip_terminal(why)) if why else done)
+    return outcomes
 
 
 def capture_fleet(
@@ -270,7 +338,7 @@ def prolog(
         if not root_prolog:
             raise
         # The node's environment (a VIRTUAL_ENV on a shared file system not mounted here): the node's fault.
-        return _refused(node, _reason(f"envsnap: cannot check the node: {exc}"), path, env, exit_code=exc.exit_code)
+        return _refused(node, cannot_check_reason(str(exc)), path, env, exit_code=exc.exit_code)
     try:
         lock = lockfile.load(path)
     except LockfileError as exc:
@@ -296,9 +364,9 @@ def prolog(
         if not root_prolog:
             raise
         # Its environment's interpreter hung or failed (a file system that does not answer).
-        return _refused(node, _reason(f"envsnap: cannot check the node: {exc}"), path, env, exit_code=exc.exit_code)
+        return _refused(node, cannot_check_reason(str(exc)), path, env, exit_code=exc.exit_code)
     problems = [
-        f"{f['component']}: needs {f['needed']}, found {f['found']}"
+        problem_line(f["component"], f["needed"], f["found"])
         for f in result["check"]["findings"]
         if f["severity"] == "fail"
     ]
@@ -306,11 +374,27 @@ def prolog(
     digest = lock_digest(lock).partition(":")[2][:12]
     if not problems:
         return PrologOutcome(0, strip_terminal(f"envsnap: {node} can run {path} (lock {digest})"))
-    reason = _reason(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")
-    return _refused(node, reason, path, env, exit_code=3)
+    return _refused(node, cannot_run_reason(digest, problems), path, env, exit_code=3)
 
 
 EXIT_BAD_LOCK = 2  # a lock the prolog cannot read, as any command's bad input
+
+
+def problem_line(component: str, needed: str, found: str) -> str:
+    """One failure as a drain reason names it."""
+    return f"{component}: needs {needed}, found {found}"
+
+
+def cannot_run_reason(digest: str, problems: Sequence[str]) -> str:
+    """The drain reason of a node that cannot run the lock of ``digest`` (its first 12 hex digits), the same from
+    ``fleet prolog`` and ``fleet check --drain``: ``sinfo -R`` reads alike whichever drained the node."""
+    return _reason(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")
+
+
+def cannot_check_reason(why: str) -> str:
+    """The drain reason of a node whose environment could not be checked (``fleet prolog``), or that gave no answer
+    to take (``fleet check --drain-unanswered``)."""
+    return _reason(f"envsnap: cannot check the node: {why}")
 
 
 def _reason(text: str) -> str:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from .. import _runner
 from .._frozen import frozen
+from .._lazyre import LazyPattern
 from ..errors import FleetError, UsageError
 from ..grammar import shown
 from . import hostlist
@@ -1018,6 +1019,14 @@ def _scontrol(args: Sequence[str], env: Mapping[str, str] | None) -> str:
     if result.ok:
         return ""
     return (result.stderr.strip().splitlines() or [f"scontrol exit status {result.returncode}"])[-1]
+
+
+_NODE_NAME = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+
+
+def is_node_name(name: str) -> bool:
+    """A host name as Slurm's node names are: nothing scontrol could read as another word or an option."""
+    return _NODE_NAME.fullmatch(name) is not None
 
 
 def drain(node: str, reason: str, env: Mapping[str, str] | None = None) -> str:

@@ -868,3 +868,33 @@ def test_a_cpu_partitions_prolog_with_cpu_only_drains_no_node_without_a_driver(s
         assert refused.returncode != 0 and "found no NVIDIA driver" in refused.stderr, refused
     finally:
         cluster.resume("node1")
+
+
+def test_fleet_check_drain_drains_the_node_that_cannot_run_the_lock_and_no_other(slurm_cluster_env: FleetEnv) -> None:
+    """node3's driver (its TaskProlog's) is too old for the lock: ``--drain`` leaves it drained with envsnap's reason,
+    as ``fleet prolog`` words it, and node1 and node2, which pass, idle."""
+    fe = slurm_cluster_env
+    cluster = fe.cluster
+    try:
+        res = fe.envsnap_cmd(
+            "fleet",
+            "check",
+            str(fe.lock),
+            "-w",
+            "node[1-3]",
+            "--envsnap",
+            str(fe.envsnap),
+            "--timeout",
+            "120",
+            "--drain",
+        )
+        states = {n: cluster.node_state(n) for n in ("node1", "node2", "node3")}
+        shown = cluster.show_node("node3")
+    finally:
+        cluster.resume("node3")
+    assert res.returncode == 3, res
+    assert states["node1"] == ("idle", "none") and states["node2"] == ("idle", "none"), states
+    state, reason = states["node3"]
+    assert state == "drained" and reason.startswith("envsnap: cannot run lock ") and "NVIDIA driver" in reason, states
+    assert "DRAIN" in shown, shown
+    assert res.stderr.strip().splitlines() == [f"node3: drained: {reason}"], res

@@ -3331,3 +3331,202 @@ def test_an_unknown_option_of_a_fleet_subcommand_points_to_the_help_that_lists_i
     assert res.err == (
         f"envsnap: error: unrecognized arguments: --no-such-option (see envsnap fleet {subcommand} --help)\n"
     ), res.err
+
+
+# ---------------------------------------------------------------------------------------------- fleet check --drain
+
+_CUDA_FAIL = {"severity": "fail", "component": "CUDA", "needed": "12.1", "found": "11.4", "remedy": "r", "rule": "cuda"}
+
+
+def _drain_cluster(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answers: dict[str, dict[str, Any] | str],
+    *,
+    states: dict[str, str] | None = None,
+    now: dict[str, str] | None = None,
+    update: str = "exit 0\n",
+) -> tuple[Path, Path]:
+    """Fake Slurm: the nodes of ``answers`` idle in the default partition (``states``: other sinfo states, as
+    ``STATE|REASON``), each node's srun printing its answer (a node answer's fields, else the text); ``now``: the
+    states sinfo reports when asked of the nodes to drain (after the check). scontrol's ``update`` argv, one word a
+    line, goes to the log returned (with the lock); ``update``: its body after the logging."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    digest = lockfile.load(lock).envsnap.content_digest
+    answers_dir = tmp_path / "answers"
+    answers_dir.mkdir()
+    for node, answer in answers.items():
+        text = answer if isinstance(answer, str) else json.dumps({**_answer(node=node, lock_digest=digest), **answer})
+        (answers_dir / node).write_text(text)
+
+    def lines(table: dict[str, str]) -> str:
+        return "".join(f"echo '{n}|{table.get(n, 'idle|none').replace('|', '|debug*|(null)|up|', 1)}'\n" for n in table)
+
+    before = {n: (states or {}).get(n, "idle|none") for n in answers}
+    after = {**before, **(now or {})}
+    log, asked, names = tmp_path / "scontrol.log", tmp_path / "asked", " ".join(answers)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = _fake_slurm(
+        bin_dir,
+        scontrol=f'case "$1" in update) printf "%s\\n" "$@" >> {log}\n{update};; show) echo {names} ;; esac\n',
+        # The check asks sinfo once, as it begins; the drain asks it again, after the check.
+        sinfo=f"if [ -e {asked} ]; then\n{lines(after)}else\ntouch {asked}\n{lines(before)}fi\n",
+        srun=f'for a in "$@"; do case "$a" in --nodelist=*) cat "{answers_dir}/${{a#--nodelist=}}" ;; esac; done\n',
+        scancel="exit 0\n",
+    )
+    monkeypatch.setenv("PATH", env["PATH"])
+    return lock, log
+
+
+def _updates(log: Path) -> list[list[str]]:
+    """Each ``scontrol update``'s argv, as the fake logged it."""
+    if not log.exists():
+        return []
+    calls: list[list[str]] = []
+    for word in log.read_text().splitlines():
+        if word == "update":
+            calls.append([])
+        calls[-1].append(word)
+    return calls
+
+
+def test_fleet_check_drain_drains_the_incompatible_nodes_alone_with_the_prologs_reason(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet check`` only reported a node that cannot run the lock: an operator drained it by hand, with a reason of
+    their own. ``--drain`` drains it with the reason ``fleet prolog`` gives, and touches no node that passed."""
+    warn = {**_CUDA_FAIL, "severity": "warn"}
+    lock, log = _drain_cluster(
+        tmp_path,
+        monkeypatch,
+        {
+            "n1": {},
+            "n2": {"verdict": "incompatible", "check": {"findings": [_CUDA_FAIL]}},
+            "n3": {"verdict": "warnings", "check": {"findings": [warn]}},
+        },
+    )
+    digest = lockfile.load(lock).envsnap.content_digest.partition(":")[2][:12]
+    reason = f"envsnap: cannot run lock {digest}: CUDA: needs 12.1, found 11.4"
+    res = cli("fleet", "check", str(lock), "-w", "n[1-3]", "--drain")
+    assert res.code == 3, res
+    assert _updates(log) == [["update", "NodeName=n2", "State=DRAIN", f"Reason={reason}"]]
+    assert "n2: incompatible" in res.out  # the report, on standard output
+    assert res.err.strip().splitlines() == [f"n2: drained: {reason}"], res
+    # Without --drain, nothing is drained.
+    log.unlink()
+    (tmp_path / "asked").unlink()
+    assert cli("fleet", "check", str(lock), "-w", "n[1-3]").code == 3
+    assert _updates(log) == []
+
+
+def test_a_drain_reason_from_a_nodes_answer_is_one_line_without_control_characters_cut_for_slurm(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node's answer is untrusted: its text goes to scontrol as one argv word (no shell), on one line, without
+    control characters, cut to Slurm's length."""
+    odd = {**_CUDA_FAIL, "found": "11.4\n\x1b[31mState=RESUME\r" + "x" * 400}
+    lock, log = _drain_cluster(tmp_path, monkeypatch, {"n1": {"verdict": "incompatible", "check": {"findings": [odd]}}})
+    res = cli("fleet", "check", str(lock), "-w", "n1", "--drain")
+    assert res.code == 3, res
+    [call] = _updates(log)
+    assert call[:3] == ["update", "NodeName=n1", "State=DRAIN"] and len(call) == 4, call
+    reason = call[3].removeprefix("Reason=")
+    assert reason.isprintable() and len(reason) == 200 and reason.endswith("..."), reason
+    assert "found 11.4 \ufffd[31mState=RESUME" in reason, reason
+
+
+def test_a_node_drained_or_down_meanwhile_is_left_as_it_is_and_said_so(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node a prolog or an operator drained while the check ran keeps their reason: it is not drained again."""
+    failing = {"verdict": "incompatible", "check": {"findings": [_CUDA_FAIL]}}
+    lock, log = _drain_cluster(
+        tmp_path,
+        monkeypatch,
+        {"n1": failing, "n2": failing},
+        now={"n1": "drained|bad fan", "n2": "down*|Not responding"},
+    )
+    res = cli("fleet", "check", str(lock), "-w", "n[1-2]", "--drain")
+    assert res.code == 3, res
+    assert _updates(log) == []
+    assert res.err.strip().splitlines() == [
+        "n1: left as it is: Slurm reports it drained (bad fan)",
+        "n2: left as it is: Slurm reports it down* (Not responding)",
+    ], res
+
+
+def test_a_drain_scontrol_refuses_is_one_line_naming_the_node_after_the_report_and_exit_4(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = {"verdict": "incompatible", "check": {"findings": [_CUDA_FAIL]}}
+    lock, log = _drain_cluster(
+        tmp_path,
+        monkeypatch,
+        {"n1": {}, "n2": failing, "n3": failing},
+        update='echo "slurm_update error: Invalid user id" >&2; exit 1\n',
+    )
+    res = cli("fleet", "check", str(lock), "-w", "n[1-3]", "--drain")
+    assert res.code == 4, res
+    assert "n[2-3]" in res.out and "incompatible" in res.out  # the report is printed all the same
+    assert res.err.strip().splitlines() == ["n[2-3]: could not drain: slurm_update error: Invalid user id"], res
+    assert [c[1] for c in _updates(log)] == ["NodeName=n2", "NodeName=n3"]
+
+
+def test_fleet_check_drain_json_lists_what_was_drained(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock, _ = _drain_cluster(
+        tmp_path, monkeypatch, {"n1": {}, "n2": {"verdict": "incompatible", "check": {"findings": [_CUDA_FAIL]}}}
+    )
+    report = tmp_path / "report.json"
+    res = cli("fleet", "check", str(lock), "-w", "n[1-2]", "--drain", "--json", "-o", str(report))
+    assert res.code == 3, res
+    drained = json.loads(res.out)["drain"]
+    assert [(d["node"], d["action"], d["detail"]) for d in drained] == [("n2", "drained", "")]
+    assert drained[0]["reason"].startswith("envsnap: cannot run lock ")
+    assert json.loads(report.read_text())["drain"] == drained
+    # Without --drain the report has no such field.
+    (tmp_path / "asked").unlink()
+    assert "drain" not in json.loads(cli("fleet", "check", str(lock), "-w", "n[1-2]", "--json").out)
+
+
+def test_nodes_without_an_answer_are_drained_only_when_asked_and_never_one_not_tried(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreachable or invalid node may be the check's fault (a slow file system, --envsnap): drained only with
+    --drain-unanswered, and a node not tried (drained, down: someone else's) never."""
+    lock, log = _drain_cluster(
+        tmp_path,
+        monkeypatch,
+        {"n1": {}, "n2": "Welcome\n", "n3": {}},
+        states={"n3": "drained|PDU swap"},
+    )
+    res = cli("fleet", "check", str(lock), "-w", "n[1-3]", "--drain")
+    assert res.code == 3, res
+    assert _updates(log) == [] and res.err == "", res
+    (tmp_path / "asked").unlink()
+    res = cli("fleet", "check", str(lock), "-w", "n[1-3]", "--drain-unanswered")
+    assert res.code == 3, res
+    reason = "envsnap: cannot check the node: its task ended (exit status 0) without an answer; it printed 'Welcome'"
+    assert _updates(log) == [["update", "NodeName=n2", "State=DRAIN", f"Reason={reason}"]]
+    assert res.err.strip().splitlines() == [
+        "n3: left as it is: not tried: Slurm reports the node drained (PDU swap)",
+        f"n2: drained: {reason}",
+    ], res
+
+
+def test_a_node_name_scontrol_could_read_as_another_word_is_never_drained(tmp_path: Path) -> None:
+    """A node's name goes into scontrol's ``NodeName=`` word: one that is no host name is left, and said so."""
+    from envsnap.fleet import drain_failing
+    from envsnap.fleet.report import Problem
+
+    log = tmp_path / "scontrol.log"
+    env = _fake_slurm(
+        tmp_path, scontrol=f'echo "$*" >> {log}\n', sinfo="echo 'n1 State=RESUME|idle|debug*|(null)|up|'\n"
+    )
+    failing = NodeResult("n1 State=RESUME", "incompatible", failures=(Problem("CUDA", "12.1", "11.4"),))
+    outcomes = drain_failing(FleetReport("l", "sha256:ab", (failing,)), env=env)
+    assert [(o.action, o.detail) for o in outcomes] == [("left", "'n1 State=RESUME' is no node name scontrol is given")]
+    assert not log.exists()
