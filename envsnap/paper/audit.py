@@ -248,7 +248,7 @@ def _items(
     agrees = _agreement(lock, bundle, crate, artifact_cmd)
     if agrees is not None:
         yield agrees
-    yield _run(bundle, folder, prefix, lock_arg, artifact_cmd)
+    yield _run(bundle, folder, prefix, lock_arg, artifact_cmd, archive=bool(prefix))
     deposit = has(ZENODO) and has(CFF)
     if deposit and agrees is not None and not agrees.ok:
         # Deposited as it is, the archive would publish metadata that says two things (one file edited, with
@@ -634,14 +634,23 @@ def _code(lock: Snapshot, crate: dict[str, Any] | None, artifact_cmd: str) -> It
     return Item("code-identified", "reusable", True, f"commit {project.commit[:12]} (clean), {swhid}")
 
 
-def _run(bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifact_cmd: str) -> Item:
+def _run(
+    bundle: Bundle | None, folder: str, prefix: str, lock_arg: str, artifact_cmd: str, *, archive: bool = False
+) -> Item:
     remedy = (
         f"{prefix}envsnap run --lock {lock_arg} --data DATA --output OUT -o RUN.toml -- COMMAND, then "
         + artifact_cmd.removeprefix(prefix).replace(" --artifact ", " --artifact --run RUN.toml ", 1)
     )
     records = sorted((bundle.root / RUNS).glob("*.toml")) if bundle is not None else []
     if not records:
-        return Item("run-recorded", "reproduced", False, "no run record in the bundle", remedy)
+        # Said of what was named: a lock alone has no bundle to hold a record ("no run record in the bundle" read as
+        # if there were one).
+        if bundle is None:
+            found = "a lock alone holds no run record (a bundle made with --run does)"
+        else:
+            where = "the archive's bundle" if archive else "the bundle"
+            found = f"no run record in {where} (its {RUNS}/ folder)"
+        return Item("run-recorded", "reproduced", False, found, remedy)
     from ..runs import record as run_record
 
     fingerprinted = 0

@@ -951,7 +951,7 @@ def test_a_broken_record_kept_in_runs_is_named_and_its_audit_remedy_runs_as_past
     assert result.code == 0, (bundling, result)
     after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
     assert after["files-bundled"]["ok"] and after["citable"]["ok"], after
-    assert after["run-recorded"]["detail"] == "no run record in the bundle", after
+    assert after["run-recorded"]["detail"] == "no run record in the bundle (its runs/ folder)", after
 
 
 def test_the_remedy_of_a_link_in_a_bundle_removes_it_and_the_bundle_is_intact_again(

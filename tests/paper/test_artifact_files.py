@@ -1684,3 +1684,23 @@ def test_reproducing_md_names_the_code_a_reviewer_runs_where_no_run_record_does(
     # No commit recorded: said, not left out.
     none = artifact._reproducing(bundle, META, [], grade="Bundled")
     assert "- Code: not identified: the lock records no git commit of the project" in " ".join(none.split())
+
+
+def test_run_recorded_says_what_is_true_of_a_lock_a_bundle_folder_and_an_archive(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    # A lock alone was said to have "no run record in the bundle", where there is no bundle.
+    import tarfile
+
+    bundle = bundle_of(tmp_path)
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        tar.add(bundle.root, arcname="supp")
+
+    def detail(path: Path) -> str:
+        result = cli("audit", path, "--json")
+        assert result.code == 0, result
+        return str(next(i["detail"] for i in json.loads(result.out)["items"] if i["id"] == "run-recorded"))
+
+    assert detail(bundle.root / "envsnap.lock") == "a lock alone holds no run record (a bundle made with --run does)"
+    assert detail(bundle.root) == "no run record in the bundle (its runs/ folder)"
+    assert detail(tmp_path / "supp.tar.gz") == "no run record in the archive's bundle (its runs/ folder)"
