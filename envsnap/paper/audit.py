@@ -230,19 +230,25 @@ def _items(
     )
     crate = read_crate(bundle)
     meta_ok = has(CFF) and crate is not None and _crate_license(crate)
-    stale = _crate_stale(bundle, crate) if meta_ok and bundle is not None else ""
+    # A CITATION.cff that does not load, or lacks what CFF requires, cites nothing: it passed when present.
+    unfit = _cff_unfit(bundle.root / CFF) if meta_ok and bundle is not None else ""
+    stale = _crate_stale(bundle, crate) if meta_ok and not unfit and bundle is not None else ""
     yield Item(
         "citable",
         "reusable",
-        meta_ok and not stale,
+        meta_ok and not unfit and not stale,
         (
-            f"the RO-Crate no longer describes the bundle ({stale}): the bundle changed after --artifact"
-            if stale
-            else "licence and citation metadata (CITATION.cff, RO-Crate) present"
+            unfit
+            or (
+                f"the RO-Crate no longer describes the bundle ({stale}): the bundle changed after --artifact"
+                if stale
+                else ""
+            )
+            or "licence and citation metadata (CITATION.cff, RO-Crate) present"
         )
         if meta_ok
         else "no licence and citation metadata (CITATION.cff, ro-crate-metadata.json with a licence)",
-        "" if meta_ok and not stale else artifact_cmd,
+        "" if meta_ok and not unfit and not stale else artifact_cmd,
     )
     yield _code(lock, crate, artifact_cmd)
     agrees = _agreement(lock, bundle, crate, artifact_cmd)
@@ -314,6 +320,25 @@ def artifact_again(bundle: Bundle | None, folder: str) -> str:
         words += [f"--doi={sinks.shell_word(meta.doi)}"] if meta.doi else []
         options = " ".join(words)
     return " ".join([options, *(f"--run {sinks.shell_word(f'{folder}/{RUNS}/{name}')}" for name in runs)])
+
+
+CFF_REQUIRED = ("cff-version", "message", "title", "authors")
+
+
+def _cff_unfit(path: Path) -> str:
+    """Why the CITATION.cff at ``path`` cites nothing, in one line: it does not load (bounded, untrusted YAML, its
+    facts checked as ``bundle --artifact`` checks them), or it lacks a field the CFF schema requires; "" when fit."""
+    try:
+        from_cff(path, artifact=True)
+        raw = _readlimits.load_yaml(
+            _readlimits.read_text(path, error=MetadataError, what=CFF), origin=str(path), error=MetadataError
+        )
+    except MetadataError as exc:
+        # The file is named once, not by its path: an archive's is a temporary folder, gone after the audit.
+        return f"{CFF} cannot be read: {_cut(exc).removeprefix(f'{path}: ').splitlines()[0]}"
+    fields = raw if isinstance(raw, dict) else {}
+    missing = [name for name in CFF_REQUIRED if fields.get(name) in (None, "", [])]
+    return f"{CFF} lacks what CFF requires: {', '.join(missing)}" if missing else ""
 
 
 def _loads(path: Path) -> bool:

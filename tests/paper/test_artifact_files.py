@@ -433,7 +433,7 @@ def test_audit_finds_an_ro_crate_the_bundle_outgrew(tmp_path: Path) -> None:
     from envsnap.paper.audit import audit
 
     bundle = bundle_of(tmp_path)
-    (bundle.root / citation.CFF).write_text("cff-version: 1.2.0\n")
+    (bundle.root / citation.CFF).write_text(citation.cff(META, bundle.lock))
     artifact._write_crate(bundle, META, None, [])
     bundle.write_sums()
     assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
@@ -451,7 +451,7 @@ def test_audit_finds_an_ro_crate_that_lists_a_file_the_bundle_lost(tmp_path: Pat
     from envsnap.paper.audit import audit
 
     bundle = bundle_of(tmp_path)
-    (bundle.root / citation.CFF).write_text("cff-version: 1.2.0\n")
+    (bundle.root / citation.CFF).write_text(citation.cff(META, bundle.lock))
     (bundle.root / "README.md").write_text("read me\n")
     artifact._write_crate(bundle, META, None, [])
     bundle.write_sums()
@@ -1704,3 +1704,32 @@ def test_run_recorded_says_what_is_true_of_a_lock_a_bundle_folder_and_an_archive
     assert detail(bundle.root / "envsnap.lock") == "a lock alone holds no run record (a bundle made with --run does)"
     assert detail(bundle.root) == "no run record in the bundle (its runs/ folder)"
     assert detail(tmp_path / "supp.tar.gz") == "no run record in the archive's bundle (its runs/ folder)"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("cff-version: 1.2.0\ntitle: T\n", "CITATION.cff lacks what CFF requires: message, authors"),
+        ("authors: 7\n", "CITATION.cff cannot be read: authors: a list of authors"),
+        ("{not yaml\n", "CITATION.cff cannot be read: "),
+    ],
+)
+def test_citable_is_short_for_a_citation_cff_that_does_not_load_or_lacks_the_required_fields(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    # citable checked only that CITATION.cff existed: one that does not load, or lacks the fields CFF requires,
+    # passed it (only metadata-agrees named it).
+    from envsnap.paper import citation
+    from envsnap.paper.audit import audit
+
+    bundle = bundle_of(tmp_path)
+    (bundle.root / citation.CFF).write_text(citation.cff(META, bundle.lock))
+    artifact._write_crate(bundle, META, None, [])
+    bundle.write_sums()
+    assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
+    (bundle.root / citation.CFF).write_text(text)
+    artifact._write_crate(bundle, META, None, [])
+    bundle.write_sums()
+    item = next(i for i in audit(bundle.root).items if i.id == "citable")
+    assert not item.ok and item.detail.startswith(said) and "\n" not in item.detail, item
+    assert "--artifact" in item.remedy
