@@ -194,7 +194,7 @@ def _items(
         # described the bundle: every remedy that bundles it makes the same artifact again.
         bundle_cmd = artifact_cmd = f"{bundle_cmd} {again}"
     else:
-        artifact_cmd = f"{bundle_cmd} {_PLACEHOLDERS} (or a CITATION.cff in the project for the facts)"
+        artifact_cmd = f"{bundle_cmd} {project_facts(where if bundle is None else f'{folder}/{LOCK_NAME}')}"
     pip = lock.pip_layer()
     unpinned = [p.name for p in pip if p.artifact is None or not p.artifact.sha256]
     yield Item(
@@ -286,6 +286,37 @@ def _items(
 
 
 _PLACEHOLDERS = "--artifact --title TITLE --author 'Name <ORCID>' --license SPDX --doi PAPER_DOI"
+
+
+def project_facts(lock: str) -> str:
+    """The ``--artifact`` options the remedy's ``bundle`` needs, run where the audit runs: ``bundle`` takes each fact
+    the command line does not give from the project's CITATION.cff (the work tree around the working directory,
+    else the lock's folder, as it finds the project), so only what that file lacks is a placeholder, and the
+    remedy says where the rest comes from. It asked for every fact whatever the file gave."""
+    from ..probes.project import project_root
+
+    project = project_root(None, lock)
+    cff = project / CFF_NAME if project is not None else None
+    if cff is None or not cff.is_file():
+        return f"{_PLACEHOLDERS} (or a CITATION.cff in the project for the facts)"
+    try:
+        meta = from_cff(cff)
+    except MetadataError as exc:
+        # bundle --artifact reads it whatever the options give, and refuses it: the file is fixed first.
+        return f"{_PLACEHOLDERS} (the project's {CFF_NAME}, which bundle reads, cannot be read: fix it: {_cut(exc)})"
+    words = ["--artifact"]
+    words += [] if meta.title else ["--title", "TITLE"]
+    words += [] if meta.authors else ["--author", "'Name <ORCID>'"]
+    words += [] if meta.license else ["--license", "SPDX"]
+    words += [] if meta.doi else ["--doi", "PAPER_DOI"]
+    facts = (("title", meta.title), ("authors", meta.authors), ("licence", meta.license), ("DOI", meta.doi))
+    given = [name for name, value in facts if value]
+    said = f" (the {_joined(given)} come from {sinks.shell_word(str(cff))})" if given else ""
+    return " ".join(words) + said
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def artifact_again(bundle: Bundle | None, folder: str) -> str:

@@ -1733,3 +1733,32 @@ def test_citable_is_short_for_a_citation_cff_that_does_not_load_or_lacks_the_req
     item = next(i for i in audit(bundle.root).items if i.id == "citable")
     assert not item.ok and item.detail.startswith(said) and "\n" not in item.detail, item
     assert "--artifact" in item.remedy
+
+
+def test_audit_remedies_ask_only_for_what_the_projects_citation_cff_does_not_give(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bundle --artifact reads the project's CITATION.cff, yet the remedies asked for --title, --author, --license
+    # and --doi whatever it gave.
+    project = tmp_path / "proj"
+    project.mkdir()
+    lockfile.dump(sample_lock(seal=True), project / "envsnap.lock")
+    monkeypatch.chdir(project)  # no work tree around it: bundle takes the lock's folder as the project
+
+    def remedy() -> str:
+        result = cli("audit", "envsnap.lock", "--json")
+        assert result.code == 0, result
+        return str(next(i["remedy"] for i in json.loads(result.out)["items"] if i["id"] == "documented"))
+
+    assert "--title TITLE" in remedy()  # no CITATION.cff: every fact is the user's to give
+    (project / "CITATION.cff").write_text(
+        'cff-version: 1.2.0\nmessage: "cite"\ntitle: "From CFF"\nlicense: Apache-2.0\nauthors:\n  - name: Lab\n'
+    )
+    given = remedy()
+    assert "--title" not in given and "--author" not in given and "--license" not in given, given
+    assert "--artifact --doi PAPER_DOI" in given and "CITATION.cff" in given, given
+    (project / "CITATION.cff").write_text('cff-version: 1.2.0\nmessage: "cite"\ntitle: "From CFF"\n')
+    partial = remedy()
+    assert "--title" not in partial and "--author 'Name <ORCID>' --license SPDX" in partial, partial
+    (project / "CITATION.cff").write_text("authors: 7\n")
+    assert "cannot be read" in remedy()  # bundle --artifact would refuse it whatever the options
