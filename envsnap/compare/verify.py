@@ -32,6 +32,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _lockcache, _tools, fileurls, interchange, lockfile
@@ -183,7 +184,8 @@ def verify(
         lock_named = os.fspath(lock_or_path)
     layer = kept[-1].results.get("conda") if kept else None
     prefix = getattr(layer.value, "prefix", None) if layer is not None else None
-    return with_rebuild_remedy(report, lock, actual, lock_named, prefix if isinstance(prefix, str) else None)
+    where = prefix if isinstance(prefix, str) else None
+    return with_rebuild_remedy(report, lock, actual, lock_named, where, project=project)
 
 
 # What each remedied mismatch asks for, before the command that does it.
@@ -215,7 +217,13 @@ def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python
 
 
 def with_rebuild_remedy(
-    report: VerifyReport, lock: Snapshot, actual: Snapshot, lock_named: str | None, prefix: str | None
+    report: VerifyReport,
+    lock: Snapshot,
+    actual: Snapshot,
+    lock_named: str | None,
+    prefix: str | None,
+    *,
+    project: str | None = None,
 ) -> VerifyReport:
     """``report`` with, on each mismatch of what conda installed that has no remedy (a conda record, a Python
     package of the conda layer: no pip or uv command installs the locked one), the command that makes the locked
@@ -236,6 +244,8 @@ def with_rebuild_remedy(
         return report
     new = os.path.normpath(prefix) + "-locked"
     argv = ["envsnap", "rebuild", lock_named, "--target", "conda", "--prefix", new]
+    for pattern in _channel_allowances(lock, project):
+        argv += ["--allow-url", pattern]
     try:
         command = " ".join(sinks.shell_word(word) for word in argv)
     except GrammarError:  # a control character in a path: no command shown
@@ -246,6 +256,35 @@ def with_rebuild_remedy(
         for d in report.differences
     ]
     return dataclasses.replace(report, differences=tuple(diffs))
+
+
+def _channel_allowances(lock: Snapshot, project: str | None) -> list[str]:
+    """The ``--allow-url`` patterns the conda rebuild needs for the lock's archives: a local channel's
+    (``file://``) is refused without one (``a local path, not https``), so a remedy without them failed, exit 2.
+    One ``DIR/*`` per folder of an archive that is on this machine and the fetch policy refuses, as ``pin`` names
+    a local wheel's: a path a lock names that is not here is made into no pattern (docs/security.md). Asked of the
+    URL the rebuild reads (``{project}`` and ``~`` placed here) under the user's ``$ENVSNAP_ALLOW_URL``; remote
+    URLs are not looked up (the policy decides them when the rebuild fetches)."""
+    from .._fetchpolicy import FetchPolicy, allowances
+    from .._localurls import here
+    from ..errors import EnvsnapError
+
+    if lock.conda is None:
+        return []
+    policy = FetchPolicy(allowances())
+    folders: list[str] = []
+    for pkg in lock.conda.packages:
+        try:
+            url = here(pkg.url, Path(project) if project else None)
+        except EnvsnapError:
+            continue  # names no place here: the rebuild says why
+        local = fileurls.local_path(url)
+        if local is None or not local.is_absolute() or not local.is_file() or policy.refusal(url) is None:
+            continue
+        folder = f"{os.path.normpath(local.parent)}/*"
+        if folder not in folders:
+            folders.append(folder)
+    return sorted(folders)
 
 
 def _remedied(

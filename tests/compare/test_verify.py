@@ -2777,3 +2777,37 @@ def test_an_archive_s_remedy_names_the_lock_s_hash_and_never_a_hash_of_its_url_s
         "install the locked one: /venv/bin/python -m pip install --force-reinstall --no-deps "
         f"'x @ https://example.org/x-1.0.tar.gz#sha256={locked}&egg=x'"
     ], remedies
+
+
+def test_the_conda_rebuild_remedy_of_a_local_channel_allows_its_folder_as_the_rebuild_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock whose conda channel is a local folder (file://): the remedy `envsnap rebuild LOCK --target conda ...`
+    left out the --allow-url the rebuild refuses it without (exit 2, `... is not fetched: a local path, not https`)."""
+    from envsnap import sinks
+    from envsnap.artifacts.conda import refuse_unfetchable
+    from envsnap.compare.verify import Difference, VerifyReport, with_rebuild_remedy
+    from envsnap.model import Conda, CondaPackage
+
+    monkeypatch.delenv("ENVSNAP_ALLOW_URL", raising=False)
+    channel = tmp_path / "my channel"
+    (channel / "linux-64").mkdir(parents=True)
+    (channel / "noarch").mkdir()
+    packages = []
+    for sub, name in (("linux-64", "zlib-1.3.1-h0_0.tar.bz2"), ("noarch", "tinyutil-0.3.0-pyh_0.conda")):
+        (channel / sub / name).write_bytes(b"x")
+        url = (channel / sub / name).as_uri()
+        packages.append(CondaPackage(name.split("-")[0], name.split("-")[1], "h0_0", url=url, sha256="0" * 64))
+    lock = sample_lock(conda=Conda("linux-64", (channel.as_uri(),), tuple(packages)))
+    diff = Difference(MISMATCH, "conda", "zlib", "version", expected="1.3.1", actual="1.3.2")
+    report = VerifyReport(lock="sha256:" + "0" * 64, target="/env", packages_checked=0, differences=(diff,))
+    with pytest.raises(Exception, match="not fetched: a local path"):
+        refuse_unfetchable(packages, tmp_path / "cache")  # what the rebuild says without --allow-url
+    remedy = with_rebuild_remedy(report, lock, lock, "envsnap.lock", str(tmp_path / "env")).differences[0].remedy
+    patterns = [f"{channel}/linux-64/*", f"{channel}/noarch/*"]
+    allow = " ".join(f"--allow-url {sinks.shell_word(p)}" for p in patterns)
+    assert remedy.endswith(f"--prefix {sinks.shell_word(str(tmp_path / 'env'))}-locked {allow}"), remedy
+    refuse_unfetchable(packages, tmp_path / "cache", patterns)  # the remedy's patterns let the rebuild fetch them
+    monkeypatch.setenv("ENVSNAP_ALLOW_URL", "file:///*")  # allowed already: nothing to add
+    remedy = with_rebuild_remedy(report, lock, lock, "envsnap.lock", str(tmp_path / "env")).differences[0].remedy
+    assert "--allow-url" not in remedy, remedy
