@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import os
 import re
@@ -1031,15 +1032,29 @@ def make_bundle(
     A directory this call creates is removed again when it fails: a new bundle is complete or absent (an
     existing one keeps what it had, so a re-run fetches only what is still missing)."""
     new_dir = not is_archive(output) and not output.exists()
+    begun: list[bool] = []  # set once the bundle's folder is made and marked: the work has started
     try:
-        return _make_bundle(lock, output, options, progress, then)
+        return _make_bundle(lock, output, options, progress, then, begun=begun)
     except BaseException as exc:
         if new_dir:
             shutil.rmtree(output, ignore_errors=True)
         if isinstance(exc, OSError):
             where = f" ({exc.filename})" if exc.filename else ""
-            raise BundleOutputError(f"{output}: cannot write the bundle: {exc.strerror or exc}{where}") from None
+            why = f"{exc.strerror or exc}{where}"
+            if begun or exc.errno in _NO_ROOM:
+                # The -o was written to already: a write that fails now (a full disk while the wheels, the .deb
+                # files, the base image or the artifact go in) is the work failing, exit 4, not bad input.
+                raise BundleWriteError(f"{output}: the bundle could not be made: {why}") from None
+            raise BundleOutputError(f"{output}: cannot write the bundle: {why}") from None
         raise
+
+
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+class BundleWriteError(BundleError):
+    """A write into the bundle failed once it had begun (a full disk, a quota, an I/O error): the environment, not
+    the ``-o`` given, so the work failed (exit code 4); the bundle is left as a failed run leaves it."""
 
 
 def check_output(output: Path) -> None:
@@ -1084,8 +1099,11 @@ def _make_bundle(
     options: BundleOptions | None,
     progress: Progress | None,
     then: Callable[[Path, Snapshot], None] | None = None,
+    *,
+    begun: list[bool] | None = None,
 ) -> BundleResult:
     opts = options or BundleOptions()
+    begun = [] if begun is None else begun
     say = progress or (lambda _line: None)
     started = time.perf_counter()
     check_output(output)  # the CLI asked already, before its own checks; a library caller is asked here
@@ -1103,6 +1121,7 @@ def _make_bundle(
                 extract(output, work, progress=say)  # re-run on an archive: keep what it already holds
             else:
                 work.mkdir()
+            begun.append(True)
             result_lock, entries = _fill(lock, work, opts, say, shown=f"{LOCK_NAME} of {output}")
             if then is not None:
                 then(work, result_lock)
@@ -1114,6 +1133,7 @@ def _make_bundle(
     with _keeping(output, held):
         # Says "a bundle being made" until SHA256SUMS is written: a run killed before that is completed by the next.
         (output / INCOMPLETE).touch()
+        begun.append(True)
         _remove_leftovers(output)
         result_lock, entries = _fill(lock, output, opts, say, shown=str(output / LOCK_NAME))
         if then is not None:

@@ -236,7 +236,8 @@ def _system_packages(args: argparse.Namespace, options: BundleOptions, lock: Sna
 
     uncarried = no_system_packages_for(lock)
     if uncarried:
-        # The docker target refused the lock here: exit 4 after every conda archive was fetched, bundle removed.
+        # A lock the docker target refuses (a conda environment's) needs no .deb file: none is carried, said here, and
+        # the bundle is made without them (this was exit 4 after every conda archive was fetched, the bundle removed).
         _output.say(f"  system packages: not carried: {uncarried}")
         return None
     carried, size, in_base = add_system_packages(

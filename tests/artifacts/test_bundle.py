@@ -1660,3 +1660,31 @@ def test_a_failed_rebundle_puts_back_the_wheel_it_replaced_and_keeps_what_it_fet
     assert {k: v for k, v in after.items() if k in before} == before
     assert Path(".envsnap-incomplete") in after  # being made: the next run completes it
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".envsnap-")) == []
+
+
+@pytest.mark.parametrize("step", ["wheels", "artifact"])
+def test_a_full_disk_while_bundling_is_the_work_failing_exit_4_not_bad_input(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    # A write that failed once the work had started (a full disk while the wheels, the .deb files, the base image
+    # or the artifact were written) was "cannot write the bundle", exit 2: bad input, for an environment failure
+    # (docs/cli.md: 4, the work itself failed). An -o that cannot be written at all stays 2 (above).
+    import errno
+
+    from envsnap.artifacts import bundle as bundle_mod
+    from envsnap.paper import artifact
+
+    def full(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "x"))
+
+    if step == "wheels":
+        monkeypatch.setattr(bundle_mod, "_fill", full)
+    else:
+        monkeypatch.setattr(artifact, "add_artifact", full)
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "l.lock")
+    facts = ("--artifact", "--title", "T", "--author", "Ada Lovelace", "--license", "MIT")
+    result = cli("bundle", lock, "-o", tmp_path / "out", "--offline", *facts)
+    assert result.code == 4, result
+    assert result.err.count("\n") == 1 and "No space left on device" in result.err, result
+    assert "cannot write the bundle" not in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "out").exists()  # a new bundle is complete or absent
