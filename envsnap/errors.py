@@ -79,6 +79,13 @@ class BadOptionError(RebuildError, UsageError):
     exit_code = 2
 
 
+class UnbuildableLockError(BadOptionError):
+    """What a target needs and the lock does not give, known from the lock (and the options) before any work: no
+    Python version recorded, an OS, CUDA or Python no base image is known for, so ``--base-image IMAGE`` is needed.
+    Bad input, exit code 2, as a lock of the wrong kind for the target is: not a rebuild that failed (4), nor a host
+    that cannot run the lock (3). The message says what to give."""
+
+
 class IncompatibleLockError(RebuildError):
     """A lock this host cannot run, known without probing it (a conda lock of another platform): exit code 3, as a
     failed compatibility check, said before the check and any work; ``--force``, which overrides the check's

@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from .._frozen import frozen
 from ..cudaneed import CudaNeed, cuda_need
-from ..errors import BadOptionError, RebuildError, RequiresPythonError
+from ..errors import BadOptionError, RebuildError, RequiresPythonError, UnbuildableLockError
 from ..grammar import is_python_version, is_system_version, shown
 from ..model import Snapshot
 from ..platforms import debian_upstream, interpreter_debs, major_minor, numbers
@@ -123,7 +123,7 @@ def cudnn_flavour(cuda: str, cudnn_version: str) -> str:
         return "cudnn" if newer else "cudnn9"
     if major == "8" and not newer:
         return "cudnn8"
-    raise RebuildError(f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image")
+    raise UnbuildableLockError(f"no nvidia/cuda image pairs CUDA {cuda} with cuDNN {cudnn_version}; pass --base-image")
 
 
 def refuses_conda(lock: Snapshot) -> str:
@@ -187,9 +187,15 @@ def choose(
         raise BadOptionError(f"--base-image {base_image!r} is not an image reference")
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
-        raise RebuildError(f"the lock's Python is {py.implementation}; container rebuilds support CPython only")
+        raise UnbuildableLockError(
+            f"the lock's Python is {py.implementation}; container rebuilds support CPython only (rebuild it with "
+            "--target venv)"
+        )
     if not py.version:
-        raise RebuildError("the lock records no Python version")
+        raise UnbuildableLockError(
+            "the lock records no Python version, which the docker target builds its image for (rebuild it with "
+            "--target venv, which takes the Python you give with --python)"
+        )
 
     os_id, os_version = lock.platform.os_id, lock.platform.os_version
     need = cuda_need(lock)
@@ -324,10 +330,10 @@ def _requires_python_remedy(lock: Snapshot, cuda: str) -> str:
     return f"pass --base-image with an image that runs Python {version} (e.g. python:{version}-slim-...)"
 
 
-def _unknown_os(lock: Snapshot) -> RebuildError:
+def _unknown_os(lock: Snapshot) -> UnbuildableLockError:
     os_id, version = lock.platform.os_id, lock.platform.os_version
     known = ", ".join(f"{i} {v}" for i, v in DISTROS)
-    return RebuildError(
+    return UnbuildableLockError(
         f"no base image is known for the lock's OS {os_id or '(unknown)'} {version}".rstrip()
         + f" (known: {known}); pass --base-image IMAGE (and --system-packages none if it is not Debian-based)"
     )
@@ -346,7 +352,7 @@ def _cpu_image(lock: Snapshot) -> tuple[str, tuple[str, str]]:
 
 def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple[str, str]]:
     if cuda not in CUDA_IMAGES:
-        raise RebuildError(
+        raise UnbuildableLockError(
             f"no nvidia/cuda image is known for CUDA {cuda} (known: {', '.join(CUDA_IMAGES)}); pass --base-image"
         )
     full, releases = CUDA_IMAGES[cuda]
@@ -358,7 +364,7 @@ def _cuda_image(lock: Snapshot, cuda: str, notes: list[str]) -> tuple[str, tuple
         line = major_minor(lock.python.version)
         fitting = [r for r in releases if major_minor(DISTROS[("ubuntu", r)].python) == line]
         if not fitting:
-            raise RebuildError(
+            raise UnbuildableLockError(
                 f"no nvidia/cuda:{full} Ubuntu image ships Python {major_minor(lock.python.version)} "
                 f"(they ship {', '.join(DISTROS[('ubuntu', r)].python for r in releases)}); "
                 "pass --base-image with an image that has it"
@@ -388,7 +394,7 @@ def _interpreter(
         raise RebuildError(f"base image {reference} declares PYTHON_VERSION={shown(shipped)}: not a Python version")
     if shipped:
         if major_minor(shipped) != major_minor(locked):
-            raise RebuildError(
+            raise UnbuildableLockError(
                 f"base image {reference} ships Python {shipped}, but the lock needs Python "
                 f"{major_minor(locked)} "
                 f"(cp{major_minor(locked).replace('.', '')} wheels); pass --base-image python:{locked}-slim-..."
@@ -396,12 +402,12 @@ def _interpreter(
         note = "" if shipped == locked else _patch_note(locked, shipped, reference)
         return ImagePython("image", "/usr/local/bin/python3", shipped, note=note)
     if distro is None:
-        raise RebuildError(
+        raise UnbuildableLockError(
             f"base image {reference} has no known Python and its OS {base_os[0]} {base_os[1]} has no known "
             "python3 package; pass --base-image with an image that ships Python (e.g. python:X.Y.Z-slim-...)"
         )
     if major_minor(distro.python) != major_minor(locked):
-        raise RebuildError(
+        raise UnbuildableLockError(
             f"{base_os[0]} {base_os[1]} ships Python {major_minor(distro.python)}, but the lock needs Python "
             f"{major_minor(locked)}; pass --base-image python:{locked}-slim-<release> "
             "(or another image with that "

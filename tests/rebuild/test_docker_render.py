@@ -455,8 +455,32 @@ def test_base_image_table(lock, reference: str, source: str, version: str) -> No
     ],
 )
 def test_base_image_errors(lock, message: str) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(RebuildError, match=message):
+    with pytest.raises(RebuildError, match=message) as refused:
         baseimage.choose(lock)
+    # Known from the lock before any work, each asking for --base-image: bad input (2), not a failed rebuild (4).
+    assert refused.value.exit_code == 2
+
+
+def test_a_lock_without_what_the_docker_target_needs_is_bad_input_exit_2(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    # rebuild --dry-run --target docker of a lock with no os_version ("no base image is known ... pass --base-image
+    # IMAGE") or no Python version exited 4, the work failing, though nothing had been done: the lock lacks what
+    # the target needs, or an option is needed (docs/cli.md: 2).
+    from envsnap import lockfile
+
+    lock = cpu_lock()
+    for name, bare in (
+        ("noos", dataclasses.replace(lock, platform=dataclasses.replace(lock.platform, os_version=""))),
+        ("nopy", dataclasses.replace(lock, python=dataclasses.replace(lock.python, version=""))),
+    ):
+        path = lockfile.dump(bare, tmp_path / f"{name}.lock")
+        result = cli("rebuild", path, "--dry-run", "--target", "docker", "--dest", tmp_path / name)
+        assert result.code == 2, result  # type: ignore[attr-defined]
+        err = result.err  # type: ignore[attr-defined]
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert ("pass --base-image IMAGE" if name == "noos" else "records no Python version") in err, err
+        assert not (tmp_path / name).exists()
 
 
 def test_base_image_pinning() -> None:
