@@ -126,13 +126,7 @@ def _pip_line(text: str, where: str) -> PythonPackage:
 
 def _file_version(name: str, url: str, where: str) -> str:
     """The version a wheel's or an sdist's file name gives, when it is ``name``'s file."""
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        canonicalize_name,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
+    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
     filename = unquote(url.rsplit("/", 1)[-1])
     try:
@@ -140,7 +134,7 @@ def _file_version(name: str, url: str, where: str) -> str:
             found, version, _build, _tags = parse_wheel_filename(filename)
         else:
             found, version = parse_sdist_filename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename):
+    except ValueError:  # packaging's refusal, or a version number past int()'s 4,300 digits
         raise LockImportError(f"{where}: # pip line: no version in the file name {shown(filename)}") from None
     if found != canonicalize_name(name):
         raise LockImportError(f"{where}: # pip line: the file is {found}'s, not {shown(name)}'s")

@@ -148,17 +148,26 @@ def wheel_file_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
     """The tags of ``filename`` when it is a wheel of ``name`` ``version``, as a capture records them from the
     ``WHEEL`` file (one a tag: ``py2.py3-none-any`` is ``py2-none-any``, ``py3-none-any``); none otherwise (an
     sdist's name says nothing of the wheel pip built from it)."""
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-    from packaging.version import InvalidVersion, Version
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+    from packaging.version import Version
 
     if not filename.endswith(".whl"):
         return ()
     try:
         found, found_version, _build, tags = parse_wheel_filename(filename)
         same = found == canonicalize_name(name) and found_version == Version(version)
-    except (InvalidWheelFilename, InvalidVersion):
+    except ValueError:  # packaging's refusal, or a version number past int()'s 4,300 digits
         return ()
     return tuple(sorted({str(t) for t in tags})) if same else ()
+
+
+def packaging_refusal(exc: ValueError) -> str:
+    """Why packaging refused a name or a version of a file: its own message, or, for a number of more than 4,300
+    digits, which packaging converts with ``int()`` and lets Python refuse with a plain ``ValueError`` (whose
+    message tells the reader to raise ``sys.set_int_max_str_digits``), what is wrong with the file."""
+    if "integer string conversion" in str(exc):
+        return "a version number of more than 4,300 digits"
+    return str(exc)
 
 
 def left_out_names(left_out: list[tuple[str, str]], kept: Container[str]) -> str:

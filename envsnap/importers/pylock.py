@@ -584,11 +584,11 @@ def _find_links_folder(url: str, filename: str) -> str:
 
 def _wheel_of(filename: str, name: str) -> bool:
     """Whether ``filename`` is a wheel of project ``name``."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.utils import parse_wheel_filename
 
     try:
         return filename.endswith(".whl") and parse_wheel_filename(filename)[0] == canonicalize_name(name)
-    except InvalidWheelFilename:
+    except ValueError:  # InvalidWheelFilename, or a version number past int()'s 4,300 digits
         return False
 
 

@@ -27,13 +27,11 @@ from urllib.parse import unquote, urlsplit
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .. import _readlimits, fileurls, grammar, interchange
 from .._privacy import PathRedactor, hidden_names, strip_credentials
@@ -50,6 +48,7 @@ from .interface import (
     in_seed_folder,
     left_out_names,
     local_url,
+    packaging_refusal,
     wheel_file_tags,
 )
 
@@ -671,7 +670,7 @@ def _indexes_for(version: str, state: _State, *, records: bool = True) -> list[s
     ``+local`` version, which PyPI refuses, on the one extra index; else the one place ``_index_for`` says."""
     try:
         local = Version(version).local is not None
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number past int()'s 4,300 digits (the lock's check names it)
         local = False
     if state.extra_index_urls and not (local and len(state.extra_index_urls) == 1):
         return list(dict.fromkeys((state.index_url or interchange.PYPI_SIMPLE, *state.extra_index_urls)))
@@ -831,7 +830,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         filename = path.rsplit("/", 1)[-1].replace("%2B", "+")
         try:
             parse_wheel_filename(filename)
-        except InvalidWheelFilename:
+        except ValueError:  # InvalidWheelFilename, or a version number past int()'s 4,300 digits
             raise LockImportError(
                 f"{where}: {name}: {grammar.shown(filename, _SHOWN)} is not a wheel file name (name-version-tags.whl), "
                 "which a wheel URL's last part must be"
@@ -941,8 +940,8 @@ def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> P
     base = path.rsplit("/", 1)[-1]
     try:
         name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
-    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        raise LockImportError(f"{where}: {_cut(str(exc))}") from None
+    except ValueError as exc:
+        raise LockImportError(f"{where}: {_cut(packaging_refusal(exc))}") from None
     return _direct(name, "", _local_project(path, state)[1], hashes, where)
 
 
@@ -955,9 +954,9 @@ def _url_archive(url: str, hashes: list[str], where: str, state: _State) -> Pyth
     base = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     try:
         name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
-    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+    except ValueError as exc:
         raise LockImportError(
-            f"{where}: {grammar.shown(base, _SHOWN)}: the URL's file names no package ({_cut(str(exc))})"
+            f"{where}: {grammar.shown(base, _SHOWN)}: the URL's file names no package ({_cut(packaging_refusal(exc))})"
         ) from None
     return _direct(name, "", _project_url(url, state), hashes, where)
 
@@ -1092,7 +1091,7 @@ def _normal_version(version: object) -> str:
         return ""
     try:
         return str(Version(version))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number past int()'s 4,300 digits: unknown as well
         return ""
 
 
