@@ -1069,7 +1069,8 @@ def _attr_version(directory: Path, pyproject: dict[str, Any], setup_cfg: configp
         for path in (base.joinpath(*module).with_suffix(".py"), base.joinpath(*module, "__init__.py")):
             try:
                 tree = ast.parse(_readlimits.read_text(path, error=LockImportError))
-            except (LockImportError, SyntaxError, ValueError):
+            except (LockImportError, SyntaxError, ValueError, RecursionError, MemoryError):
+                # A module nested past the parser's depth (``'1' + '1' + ...`` 50,000 times) is RecursionError.
                 continue
             for node in tree.body:  # the first assignment, as setuptools takes it
                 if isinstance(node, ast.Assign):

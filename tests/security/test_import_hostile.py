@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from testutil import CliResult
 
+from envsnap import lockfile
+
 # A release number of 5,000 digits: PEP 440 sets no length, but packaging converts each part with int(), which
 # Python refuses past 4,300 digits with a plain ValueError (not InvalidVersion), which no importer caught.
 HUGE = "9" * 5000
@@ -58,3 +60,28 @@ def test_a_project_version_of_thousands_of_digits_is_unknown(
     result = cli("import", "requirements.txt", "-o", "out.lock")
     assert result.code == 0 and "Traceback" not in result.err, result
     assert 'name = "p"\nversion = ""\n' in (tmp_path / "out.lock").read_text()
+
+
+@pytest.mark.parametrize("how", ["requirements", "pylock"])
+def test_a_project_module_too_deep_for_the_parser_leaves_its_version_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], how: str
+) -> None:
+    """A setuptools ``attr:`` version is read by parsing the module named, never importing it: a module whose
+    expression is nested past the parser's recursion limit (``'1' + '1' + ...`` 50,000 times) was a RecursionError
+    traceback; the version is unknown, as for any computed value, and the import goes on."""
+    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "setup.cfg").write_text("[metadata]\nname = p\nversion = attr: p.__version__\n")
+    (project / "p.py").write_text("__version__ = " + "'1' + " * 50_000 + "'1'\n")
+    if how == "requirements":
+        (tmp_path / "requirements.txt").write_text("-e ./p\n")
+        result = cli("import", "requirements.txt", "-o", "out.lock")
+    else:
+        (tmp_path / "pylock.toml").write_text(
+            'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "p"\n[packages.directory]\npath = "p"\n'
+        )
+        result = cli("import", "pylock.toml", "-o", "out.lock")
+    assert result.code == 0 and "Traceback" not in result.err, result
+    (package,) = lockfile.load(tmp_path / "out.lock").python.packages
+    assert (package.name, package.version) == ("p", "")
