@@ -229,7 +229,18 @@ class Bundle:
         return f"{self.origin}: {rel}" if rel else self.origin
 
     def read_text(self, rel: str, read: Callable[[Path], str]) -> str:
-        """A text file of the bundle as ``read`` reads it (within its limits); a refusal names it as ``shown``."""
+        """A text file of the bundle as ``read`` reads it (within its limits); a refusal names it as ``shown``. A
+        link is never followed (it may lead to any file of the reader's: ``audit``, which grades a bundle before its
+        checks pass, read another lock of theirs as the bundle's), nor a special file read: refused as the bundle's
+        checks refuse one."""
+        try:
+            mode = os.lstat(self.root / rel).st_mode
+        except OSError:
+            mode = stat.S_IFREG  # missing: ``read`` names it as it names a lock that is not there
+        if not stat.S_ISREG(mode):
+            raise BadBundleError(
+                f"{self.shown(rel)}: a link or special file in the bundle (a bundle holds only files)", odd=rel
+            )
         try:
             return read(self.root / rel)
         except EnvsnapError as exc:

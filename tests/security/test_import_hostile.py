@@ -85,3 +85,20 @@ def test_a_project_module_too_deep_for_the_parser_leaves_its_version_unknown(
     assert result.code == 0 and "Traceback" not in result.err, result
     (package,) = lockfile.load(tmp_path / "out.lock").python.packages
     assert (package.name, package.version) == ("p", "")
+
+
+def test_audit_does_not_read_a_bundle_lock_through_a_link(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    """A bundle's ``envsnap.lock`` that is a link leads to any file of the reader's (another lock of theirs,
+    ``/etc/passwd``): ``show`` and ``diff`` refuse it, and ``audit`` graded the lock it led to as the bundle's (or
+    quoted the file's parse error); it is refused as the other readers refuse it, one line, exit 2."""
+    from test_bundles import _bundle
+
+    bundle = _bundle(tmp_path / "b")
+    theirs = tmp_path / "theirs.lock"
+    theirs.write_bytes((bundle / "envsnap.lock").read_bytes())
+    (bundle / "envsnap.lock").unlink()
+    (bundle / "envsnap.lock").symlink_to(theirs)
+    for command in (["audit", bundle], ["audit", bundle, "--json"], ["show", bundle]):
+        result = cli(*command)
+        _one_line(result, f"{bundle / 'envsnap.lock'}: a link or special file in the bundle")
+        assert result.out == ""
