@@ -2525,6 +2525,22 @@ def installs_by_file(pkg: PythonPackage) -> bool:
     return pkg.artifact is not None and pkg.artifact.rebuilt and pkg.source.kind != "index"
 
 
+def installs_its_source_file(pkg: PythonPackage) -> bool:
+    """A wheel the lock records as installed from its own file (``pip install ./dist/x.whl``, or its URL), which the
+    bundle pins as that very file: the source's file name, its sha256 where the installer recorded one, its files
+    proven by the RECORD digest (``pin``). Installed by name from the wheels folder, it has no direct_url.json, so a
+    rebuild writes the locked source there, as installing that file writes it (docs/design.md)."""
+    from urllib.parse import unquote, urlsplit
+
+    art, src = pkg.artifact, pkg.source
+    if art is None or art.rebuilt or src.kind != "archive" or pkg.conda_layer or not art.filename.endswith(".whl"):
+        return False
+    algo, hexdigest = src.archive_digest
+    if hexdigest and (algo != "sha256" or hexdigest != art.sha256):
+        return False
+    return unquote(urlsplit(src.url).path.rsplit("/", 1)[-1]) == art.filename
+
+
 def requirements_text(lock: Snapshot, wheels_url: str = "") -> str:
     """``name==version --hash=sha256:...`` for every bundled wheel, sorted: pip's --require-hashes input. A wheel
     the bundle built (``installs_by_file``) is named by its file: ``./wheels/F.whl --hash=...``, which pip resolves
@@ -2567,6 +2583,7 @@ __all__ = [
     "check_made_from",
     "extract",
     "installs_by_file",
+    "installs_its_source_file",
     "make_bundle",
     "open_bundle",
     "record_line",

@@ -48,6 +48,7 @@ from ..artifacts.bundle import (
     fetch_wheel,
     from_a_bundle_wheel,
     installs_by_file,
+    installs_its_source_file,
     local_source,
     outside_project_notes,
     package_label,
@@ -511,6 +512,7 @@ def install_python_layer(
     if built and _removed_after(Path(bundle_dir)):
         _record_sources(Path(python_exe), [p for p in packages if p.name in built], project_dir)
     _name_bundle_wheels(Path(python_exe), [p for p in packages if from_a_bundle_wheel(p)])
+    _record_file_sources(Path(python_exe), [p for p in packages if installs_its_source_file(p)], project_dir)
     return tool
 
 
@@ -563,6 +565,28 @@ def _name_bundle_wheels(python_exe: Path, packages: list[PythonPackage]) -> None
         found = [path for site in sites if (path := site / bundle_wheel_dist_info(art)).is_dir()]
         if len(found) == 1 and not found[0].is_symlink() and not (found[0] / "direct_url.json").exists():
             _name_bundle_wheel(found[0], art)
+
+
+def _record_file_sources(python_exe: Path, packages: list[PythonPackage], project_dir: Path | None) -> None:
+    """Each of ``packages`` (``installs_its_source_file``: a wheel the lock records as installed from its own file,
+    which the bundle pins as that file) recorded with that source in its ``direct_url.json``, as installing the file
+    writes it (``archive_info`` with the hash the lock records, if any). Installed by name from the bundle's wheels
+    folder, it had none: a capture said "index" and diff of the lock against it a change of source, though the
+    installed wheel is the locked file, byte for byte (the same sha256). Where this machine names no such place (a
+    ``{project}`` label with no file of that sha256 here), nothing is written: no URL is true then."""
+    sites = sorted(python_exe.parent.parent.glob("lib/python*/site-packages"))
+    for pkg in packages:
+        art = pkg.artifact
+        assert art is not None  # installs_its_source_file
+        found = [path for site in sites if (path := site / bundle_wheel_dist_info(art)).is_dir()]
+        if len(found) != 1 or found[0].is_symlink() or (found[0] / DIRECT_URL).exists():
+            continue
+        direct = _direct_url(pkg, project_dir)
+        if direct is None:
+            continue
+        data = dist_info_json(direct)
+        (found[0] / DIRECT_URL).write_bytes(data)
+        _set_record_line(found[0], DIRECT_URL, record_line(found[0].name, DIRECT_URL, data))
 
 
 def _name_bundle_wheel(dist_info: Path, art: Artifact) -> None:
@@ -629,7 +653,12 @@ def _source_here(pkg: PythonPackage, url: str, project_dir: Path | None) -> bool
     place = fileurls.local_path(url)
     if place is None:
         return False
-    return place.is_dir() if pkg.source.kind == "vcs" else place.is_file()
+    if pkg.source.kind == "vcs":
+        return place.is_dir()
+    if installs_its_source_file(pkg) and pkg.artifact is not None and place.is_file():
+        # The locked wheel itself, not another file of its name: the venv would claim to hold that one.
+        return sha256_file(place) == pkg.artifact.sha256
+    return place.is_file()
 
 
 def _install(args: list[str], env: dict[str, str]) -> _runner.Result:

@@ -651,3 +651,50 @@ def test_the_authors_lock_against_the_capture_of_its_rebuild_says_what_is_known_
         assert result.code == 1, result
         assert line.endswith(f"(source, {not_built}; {files})"), line
         assert ("the same files" in line) == (lock == "orig.lock"), line
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_wheel_installed_by_its_path_is_recorded_from_that_path_in_the_rebuilt_venv(
+    installer: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``uv pip install ./dist/x.whl`` (pip alike) is captured with the wheel's path as its source, and bundle pins that
+    very file (its sha256, its files proven by the RECORD digest). ``rebuild`` installed it by name from the bundle's
+    wheels folder, which leaves no direct_url.json: a capture of the rebuilt venv said "index", and ``diff`` of the
+    author's lock against it exited 1 for that alone. The rebuilt venv records the locked source, as installing that
+    file writes it: the capture names the same path, diff exits 0 and verify has nothing to say of its source."""
+    uv = _uv()
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = _project(tmp_path / "src" / "esnptwhl", "esnptwhl", "1.0")
+    build = [uv, "build", "-q", "--wheel", "--out-dir", str(tmp_path / "dist"), str(project)]
+    res = subprocess.run(build, capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot build test packages (the build backend comes from the index): {res.stderr[-200:]}")
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    venv = tmp_path / "venv"
+    if installer == "uv":
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(wheel)], check=True)
+    else:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps"]
+        subprocess.run([*pip, "--no-index", str(wheel)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    locked = lockfile.load(tmp_path / "orig.lock").package("esnptwhl")
+    assert locked is not None and locked.source.kind == "archive" and locked.source.url.endswith(wheel.name)
+    for bundle in (tmp_path / "B", tmp_path / "B.tar.gz"):
+        made = cli("bundle", tmp_path / "orig.lock", "-o", bundle, "--allow-url", f"{tmp_path / 'dist'}/*")
+        assert made.code == 0, made.err
+        dest = tmp_path / f"R-{bundle.name}"
+        made = cli("rebuild", bundle, "--offline", "--dest", dest)
+        assert made.code == 0, made.err
+        assert "-> index" not in made.out, made.out
+        assert cli("capture", "--python", dest / "bin" / "python", "-o", tmp_path / "cap.lock").code == 0
+        captured = lockfile.load(tmp_path / "cap.lock").package("esnptwhl")
+        assert captured is not None and captured.source == locked.source, captured
+        shown = cli("diff", tmp_path / "orig.lock", tmp_path / "cap.lock")  # uv installs what pip did: provenance
+        assert shown.code == 0 and "source" not in shown.out and "-> index" not in shown.out, shown.out
+        shown = cli("diff", tmp_path / "B" / "envsnap.lock", tmp_path / "cap.lock")  # a capture pins no file
+        assert shown.code == 0 and "source" not in shown.out, shown.out
+        verified = cli("verify", tmp_path / "orig.lock", "--python", dest / "bin" / "python")
+        assert verified.code == 0 and "esnptwhl" not in verified.out, verified.out
