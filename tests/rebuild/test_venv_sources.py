@@ -698,3 +698,42 @@ def test_a_wheel_installed_by_its_path_is_recorded_from_that_path_in_the_rebuilt
         assert shown.code == 0 and "source" not in shown.out, shown.out
         verified = cli("verify", tmp_path / "orig.lock", "--python", dest / "bin" / "python")
         assert verified.code == 0 and "esnptwhl" not in verified.out, verified.out
+
+
+@pytest.mark.parametrize("editable", [True, False])
+def test_the_bundles_lock_records_what_the_wheel_it_built_from_a_folder_installs(
+    editable: bool, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle built a wheel from the local project and copied the author's RECORD digest into its lock: the digest of
+    an editable install's hook, or of files the project no longer holds (edited after it was installed). ``diff
+    orig.lock B/envsnap.lock`` said ``A records no pinned file``, exit 0, as for the same files. The bundle's lock
+    records the built wheel's own RECORD digest: diff says the files differ (exit 1) or are not comparable with an
+    editable install (exit 0); a rebuild of the bundle verifies identical, and the author's lock still takes it."""
+    from envsnap.probes._pyprobe import wheel_record_digest
+
+    uv = _uv()
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    project = _project(tmp_path / "src" / "esnptproj", "esnptproj", "1.0")
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    install = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+    subprocess.run([*install, *(["-e"] if editable else []), str(project)], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    if not editable:
+        (project / "esnptproj" / "__init__.py").write_text("NAME = 'edited since it was installed'\n")
+    assert cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B").code == 0
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package("esnptproj")
+    assert bundled is not None and bundled.artifact is not None and bundled.artifact.rebuilt
+    assert bundled.record_digest == wheel_record_digest(str(tmp_path / "B" / "wheels" / bundled.artifact.filename))
+    shown = cli("diff", tmp_path / "orig.lock", tmp_path / "B" / "envsnap.lock")
+    (line,) = [line for line in shown.out.splitlines() if "esnptproj" in line]
+    if editable:
+        assert shown.code == 0 and "files not compared: A installs it editable" in line, shown.out
+    else:
+        assert shown.code == 1 and "other files (RECORD digest)" in line, shown.out
+    made = cli("rebuild", tmp_path / "B", "--offline", "--dest", tmp_path / "R")
+    assert made.code == 0 and "identical" in made.out and "record_digest" not in made.out, made.out
+    # The author's lock with that bundle: taken (not "made from another lock"), its own digest verified as before.
+    made = cli("rebuild", tmp_path / "orig.lock", "--bundle", tmp_path / "B", "--offline", "--dest", tmp_path / "R2")
+    assert made.code == 0 and "identical" in made.out, made.out + made.err
+    assert "record_digest" in made.out, made.out  # the author's files are not the wheel's: said, as before
