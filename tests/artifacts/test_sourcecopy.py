@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,15 @@ from envsnap.artifacts import bundle as bundle_mod
 from envsnap.artifacts.bundle import BundleOptions, make_bundle
 from envsnap.artifacts.sourcecopy import copy_project, pretend_version
 from envsnap.model import PythonEnv, PythonPackage, Snapshot, Source
+
+
+def _fake_wheel(wheel: Path, code: bytes = b"") -> Path:
+    """``wheel`` as a build makes it, as far as the bundle reads it: a zip holding ``paper/__init__.py`` (``code``) and
+    the RECORD that lists it (the bundle's lock records the RECORD digest of the wheel it built)."""
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("paper/__init__.py", code)
+        archive.writestr("paper-0.1.dist-info/RECORD", "paper/__init__.py,,\npaper-0.1.dist-info/RECORD,,\n")
+    return wheel
 
 
 def _git(folder: Path, *args: str) -> str:
@@ -123,9 +133,7 @@ def test_bundle_builds_the_local_project_from_a_copy_and_leaves_the_project_unto
         seen.append((_files(source), dict(variables or {})))  # type: ignore[call-overload]
         out_dir.mkdir(parents=True, exist_ok=True)
         (source / "build").mkdir()  # what setuptools writes: into the copy
-        wheel = out_dir / "paper-0.1-py3-none-any.whl"
-        wheel.write_bytes(b"PK")
-        return wheel
+        return _fake_wheel(out_dir / "paper-0.1-py3-none-any.whl")
 
     monkeypatch.setattr(bundle_mod, "build_wheel", build)
     monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
@@ -194,9 +202,7 @@ def _recording_builds(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
     ) -> Path:
         copied.append(_files(source))
         out_dir.mkdir(parents=True, exist_ok=True)
-        wheel = out_dir / "paper-0.1-py3-none-any.whl"
-        wheel.write_bytes(b"wheel")
-        return wheel
+        return _fake_wheel(out_dir / "paper-0.1-py3-none-any.whl")
 
     monkeypatch.setattr(bundle_mod, "build_wheel", build)
     monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
@@ -278,9 +284,7 @@ def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatc
     ) -> Path:
         builds.append((source / "src" / "paper" / "__init__.py").read_text())
         out_dir.mkdir(parents=True, exist_ok=True)
-        wheel = out_dir / "paper-0.1-py3-none-any.whl"
-        wheel.write_bytes(builds[-1].encode())
-        return wheel
+        return _fake_wheel(out_dir / "paper-0.1-py3-none-any.whl", builds[-1].encode())
 
     monkeypatch.setattr(bundle_mod, "build_wheel", build)
     monkeypatch.setattr(bundle_mod, "_check_built", lambda wheel, pkg: (wheel, pkg.version))
@@ -295,7 +299,8 @@ def test_a_bundle_made_again_builds_the_project_again(tmp_path: Path, monkeypatc
     make_bundle(_locked_at(project), tmp_path / "bundle", opts)  # a lock captured again
     assert builds == ["X = 3\n", "X = 6\n", "X = 6\n"]
     assert any(line.startswith("warning: the project is not at the state the lock recorded") for line in said)
-    assert (tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl").read_text() == "X = 6\n"
+    with zipfile.ZipFile(tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl") as built:
+        assert built.read("paper/__init__.py") == b"X = 6\n"
 
 
 def test_a_bundle_made_inside_the_project_is_not_a_change_of_the_project(
@@ -411,13 +416,14 @@ def test_a_built_wheel_the_download_cache_cannot_hold_fails_nothing_and_leaves_n
 
     project = _project(tmp_path)
     limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    sizes: list[int] = []
 
     def build(
         source: Path, out_dir: Path, python: str | None = None, variables: object = None, offline_links: object = None
     ) -> Path:
         out_dir.mkdir(parents=True, exist_ok=True)
-        wheel = out_dir / "paper-0.1-py3-none-any.whl"
-        wheel.write_bytes(b"PK" + os.urandom(1 << 20))
+        wheel = _fake_wheel(out_dir / "paper-0.1-py3-none-any.whl", os.urandom(1 << 20))
+        sizes.append(wheel.stat().st_size)
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, limits[1]))  # no file may grow past 256 KiB now
         return wheel
 
@@ -441,7 +447,7 @@ def test_a_built_wheel_the_download_cache_cannot_hold_fails_nothing_and_leaves_n
         signal.signal(signal.SIGXFSZ, previous)
     assert [entry.action for entry in made.entries] == ["built"]
     wheel = tmp_path / "bundle" / "wheels" / "paper-0.1-py3-none-any.whl"
-    assert wheel.stat().st_size == (1 << 20) + 2
+    assert sizes[0] > 1 << 20 and wheel.stat().st_size == sizes[0]
     assert [p.stat().st_size for p in cache.rglob("*") if p.is_file()] == []
 
 
