@@ -158,6 +158,12 @@ class FetchPolicy:
 ENV_ALLOW = "ENVSNAP_ALLOW_URL"  # the configuration form of --allow-url: patterns separated by white space
 
 
+def folder_allowance(path: Path) -> str:
+    """The ``--allow-url`` pattern that allows a local file of the lock's, ``path`` (absolute, on this machine): its
+    folder, ``DIR/*``. The one rule ``pin``'s refusal of a local wheel and verify's conda remedy name it by."""
+    return f"{posixpath.normpath(os.fspath(path.parent))}/*"
+
+
 def allowances(extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The user's ``--allow-url`` patterns and those in ``$ENVSNAP_ALLOW_URL`` (their own settings, trusted
     like pip's ``PIP_*``)."""

@@ -48,6 +48,7 @@ from .._fetchpolicy import (
     FetchPolicy,
     FetchRefusedError,
     allowances,
+    folder_allowance,
     local_path,
     trusted_locations,
 )
@@ -1601,7 +1602,7 @@ class Pinner:
                 return str(exc)
             from ..sinks import shell_word
 
-            pattern = shell_word(f"{path.parent}/*")
+            pattern = shell_word(folder_allowance(path))
             return (
                 f"{exc.refusal or exc}: `envsnap bundle` reads it only with --allow-url {pattern} (a local file a lock "
                 "names is read only where you allow it, docs/security.md)"

@@ -265,7 +265,7 @@ def _channel_allowances(lock: Snapshot, project: str | None) -> list[str]:
     a local wheel's: a path a lock names that is not here is made into no pattern (docs/security.md). Asked of the
     URL the rebuild reads (``{project}`` and ``~`` placed here) under the user's ``$ENVSNAP_ALLOW_URL``; remote
     URLs are not looked up (the policy decides them when the rebuild fetches)."""
-    from .._fetchpolicy import FetchPolicy, allowances
+    from .._fetchpolicy import FetchPolicy, allowances, folder_allowance
     from .._localurls import here
     from ..errors import EnvsnapError
 
@@ -281,7 +281,7 @@ def _channel_allowances(lock: Snapshot, project: str | None) -> list[str]:
         local = fileurls.local_path(url)
         if local is None or not local.is_absolute() or not local.is_file() or policy.refusal(url) is None:
             continue
-        folder = f"{os.path.normpath(local.parent)}/*"
+        folder = folder_allowance(local)
         if folder not in folders:
             folders.append(folder)
     return sorted(folders)
