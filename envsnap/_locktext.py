@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ._lazyre import LazyPattern
-from .errors import LockfileError
+from .errors import LockfileError, NotALockfileError
 
 TYPE_CHECKING = False  # not typing's: a capture answered from the memo imports this module
 if TYPE_CHECKING:
@@ -131,4 +131,4 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise LockfileError(f"{p}: not a text file (expected a TOML lockfile)") from None
+        raise NotALockfileError(f"{p}: not a text file (expected a TOML lockfile)", str(p)) from None

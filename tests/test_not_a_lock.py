@@ -413,3 +413,38 @@ def test_import_of_an_envsnap_lock_says_it_is_one(
         "envsnap: error: A.lock: an envsnap lock already, not a file to import; use it as it is\n",
     )
     assert not (tmp_path / "out.lock").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"garbage, not an archive\n", bytes(range(256)) * 2, b""],
+    ids=["text", "binary", "empty"],
+)
+def test_a_broken_archive_is_worded_alike_by_every_reader_of_a_bundle(
+    content: bytes, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A file named as a bundle archive that is neither an archive nor a lock: `show` and `audit` said "not a
+    readable bundle archive", while `diff` (and check, verify, export, rebuild) said it was "a file that is no TOML"
+    (or "not a text file", "an empty file"), "not an envsnap lock". Every reader of a lock or a bundle says what
+    audit says, one line, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "supp.tar.gz").write_bytes(content)
+    commands = {
+        "audit": ["audit", "supp.tar.gz"],
+        "show": ["show", "supp.tar.gz"],
+        "diff A": ["diff", "supp.tar.gz", lock],
+        "diff B": ["diff", lock, "supp.tar.gz"],
+        "check": ["check", "supp.tar.gz"],
+        "verify": ["verify", "supp.tar.gz"],
+        "export": ["export", "supp.tar.gz", "--format", "requirements", "-o", tmp_path / "r.txt"],
+        "rebuild": ["rebuild", "supp.tar.gz", "--target", "venv", "--dry-run", "--prefix", tmp_path / "env"],
+    }
+    said = {name: cli(*args) for name, args in commands.items()}
+    expected = said["audit"].err
+    assert (
+        expected.startswith("envsnap: error: supp.tar.gz: not a readable bundle archive (")
+        and expected.count("\n") == 1
+    ), expected
+    for name, result in said.items():
+        assert (result.code, result.err) == (EXIT_BAD_INPUT, expected), name
+    assert not (tmp_path / "r.txt").exists() and not (tmp_path / "env").exists()

@@ -63,6 +63,7 @@ from ..errors import (
     BundleError,
     EnvsnapError,
     LockfileError,
+    NotALockfileError,
     PinError,
     UnsafeInputError,
     UsageError,
@@ -955,6 +956,22 @@ def open_bundle(
     bundle.verify_sums(progress)
     bundle.lock  # noqa: B018 (read now, while its errors can name the archive's member)
     return bundle
+
+
+def refuse_broken_archive(path: str | os.PathLike[str], error: NotALockfileError) -> None:
+    """Raise what the bundle reader (and ``audit``) says of ``path``, ``not a readable bundle archive (...)``, where
+    ``error`` is the lock loader's refusal of it as no lock (no TOML, not text, empty) and its name is a bundle
+    archive's (``.tar.gz``, ``.tgz``, ``.tar``): such a file is judged as the archive its name says by every command
+    that takes a lock or a bundle, in the same words. Returns for any other file, and for one that unpacks after all
+    (the loader's error stands); a lock named so is read as a lock before this is asked."""
+    from ..errors import BundleNotALockError
+
+    if isinstance(error, BundleNotALockError) or error.origin != str(Path(path)):
+        return
+    if not is_archive(path) or not os.path.isfile(path):
+        return
+    with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
+        extract(Path(path), Path(tmp) / "bundle")
 
 
 # ---------------------------------------------------------------------------------------------- making

@@ -24,13 +24,18 @@ def load_lock_or_bundle(path: str, read: Callable[[Bundle], None] | None = None)
     ``read``: called with a bundle once it is checked, while an archive's unpacked copy is still there.
     """
     from .. import lockfile
-    from ..errors import BundleNotALockError
+    from ..errors import BundleNotALockError, NotALockfileError
 
     if not os.path.isdir(path):
         try:
             return lockfile.load(path), False
         except BundleNotALockError as exc:
             path = exc.origin
+        except NotALockfileError as exc:
+            from ..artifacts.bundle import refuse_broken_archive
+
+            refuse_broken_archive(path, exc)  # a file named as an archive, neither one nor a lock: as audit says
+            raise
     return _bundled_lock(path, read), True
 
 

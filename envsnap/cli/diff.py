@@ -73,13 +73,17 @@ def _diff(a: str, b: str, diff_files: Callable[[str, str], DiffReport]) -> DiffR
     the loader's refusal of one, or a folder."""
     import os
 
-    from ..errors import BundleNotALockError
+    from .._defaults import ARCHIVE_SUFFIXES
+    from ..errors import BundleNotALockError, NotALockfileError
 
     if not (os.path.isdir(a) or os.path.isdir(b)):
         try:
             return diff_files(a, b)
-        except BundleNotALockError:
-            pass  # A, or B once A loaded, is a bundle: both read again below, A's error (if any) first
+        except NotALockfileError as exc:
+            # A, or B once A loaded, is a bundle, or no lock named as an archive (its refusal is the bundle
+            # reader's): both read again below, A's error (if any) first.
+            if not (isinstance(exc, BundleNotALockError) or exc.origin.endswith(ARCHIVE_SUFFIXES)):
+                raise
     from .._defaults import LOCK_NAME
     from ..compare.diff import diff_loaded
     from ._lockarg import load_lock_or_bundle

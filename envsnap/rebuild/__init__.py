@@ -106,7 +106,15 @@ def rebuild(
     settings: dict[str, Any] = dict(locals())  # every parameter, passed on as given
     given = _bundle_as_lock(lock_path, bundle)
     if given is None:
-        return _rebuild(**settings, opened=None)
+        from ..errors import NotALockfileError
+
+        try:
+            return _rebuild(**settings, opened=None)
+        except NotALockfileError as exc:
+            from ..artifacts.bundle import refuse_broken_archive
+
+            refuse_broken_archive(lock_path, exc)  # no lock, named as an archive: as audit and verify say
+            raise
     settings["bundle"] = given
     if os.path.isdir(given):
         settings["lock_path"] = os.path.join(given, LOCK_NAME)
