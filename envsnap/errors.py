@@ -94,8 +94,10 @@ class IncompatibleLockError(RebuildError):
     exit_code = 3
 
 
-class RequiresPythonError(RebuildError):
-    """No base image envsnap can choose runs a Python that every locked distribution's Requires-Python admits."""
+class RequiresPythonError(UnbuildableLockError):
+    """No base image envsnap can choose runs a Python that every locked distribution's Requires-Python admits: the
+    remedy is ``--base-image`` (or the lock's own Python is excluded), so bad input, exit code 2, where ``--force``
+    took the rebuild past the check's failure (3) that names it first."""
 
 
 class ExportError(EnvsnapError):

@@ -163,3 +163,21 @@ def test_the_check_judges_the_base_image_the_rebuild_was_given(monkeypatch: pyte
         base_image="python:3.10.14-slim-bookworm",
     )
     assert seen[0].base_image == "python:3.10.14-slim-bookworm"
+
+
+def test_rebuild_forced_past_the_check_with_no_base_image_to_choose_is_bad_input_exit_2(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """`rebuild --target docker --force` of a lock no base image envsnap knows runs an admitted Python for
+    ("... pass --base-image"), past the check's failure (3), exited 4, the code of work that failed, though nothing
+    was done and the remedy is an option: exit 2, as the docker target's other base-image choices the lock cannot
+    make (UnbuildableLockError), one line, nothing made."""
+    lock = requiring(gpu_lock(python="3.10.14"), "3.10.14", scipy=">=3.10.13")
+    path = lockfile.dump(lock, tmp_path / "envsnap.lock")
+    for named in ((), ("--base-image", "envsnap-base:bookworm")):
+        dest = tmp_path / "ctx"
+        result = cli("rebuild", path, "--target", "docker", "--dry-run", "--force", "--dest", dest, *named)
+        assert result.code == 2, result
+        assert result.err.count("\n") == 1 and "Traceback" not in result.err, result.err
+        assert "scipy (Requires-Python >=3.10.13)" in result.err and "--base-image" in result.err, result.err
+        assert not dest.exists()
