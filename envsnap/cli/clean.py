@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 if _cachedir.empty(folder, root=root, held=held) and folder.exists():
                     in_use[str(folder)] = held
                     left[str(folder)] = max(0, _leftovers.size_of(folder) - sum(map(_leftovers.size_of, held)))
-    images, images_note = _images(remove=not args.dry_run) if args.images else ([], "")
+    images, holds, images_note = _images(remove=not args.dry_run) if args.images else ([], [], "")
     removed = "would remove" if args.dry_run else "removed"
     if args.json:
         _output.print_json(
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
                     for what, folder, _ in caches
                 ],
                 "images": [{"id": i, "size": size, "kept": why} for i, size, why in images],
+                "holds": [{"container": c, "image": i, "kept": why} for c, i, _, why in holds],
                 "dry_run": bool(args.dry_run),
             }
         )
@@ -142,6 +143,14 @@ def run(args: argparse.Namespace) -> int:
             _output.say(f"{removed} image {image} ({_size(image_size)}), untagged, built by envsnap")
     if args.images and not images:
         _output.say(images_note or "no untagged images envsnap built")
+    for container, image, rebuild, why in holds:
+        if why:
+            _output.say(f"kept {why}; left to it")
+        else:
+            _output.say(
+                f"{removed} the container {container}, the hold on image {image} of a docker rebuild that has "
+                f"ended ({rebuild})"
+            )
     if homeless:
         _output.say(
             "no cache: $HOME is empty or relative (and $XDG_CACHE_HOME is not an absolute path), so envsnap keeps "
@@ -172,13 +181,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _images(*, remove: bool) -> tuple[list[tuple[str, int, str]], str]:
+def _images(*, remove: bool) -> tuple[list[tuple[str, int, str]], list[tuple[str, str, str, str]], str]:
     """The untagged images envsnap built, each (id, size, why it was kept: "" when removed or to be), removed when
-    ``remove``; and, when none was looked for, why not."""
+    ``remove``; the holds of envsnap's rebuilds on other images (a tagged one a killed rebuild left its hold on:
+    ``tagged_holds``), those proved gone removed when ``remove``; and, when none was looked for, why not."""
     from ..errors import RebuildError
-    from ..rebuild.docker import untagged_images
+    from ..rebuild.docker import tagged_holds, untagged_images
 
     try:
-        return untagged_images(remove=remove), ""
+        return untagged_images(remove=remove), tagged_holds(remove=remove), ""
     except RebuildError as exc:
-        return [], str(exc)
+        return [], [], str(exc)

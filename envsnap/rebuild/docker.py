@@ -1312,6 +1312,39 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
     return found
 
 
+def tagged_holds(*, remove: bool) -> list[tuple[str, str, str, str]]:
+    """The holds envsnap made (``_docker_engine.holders``: named ``envsnap-hold-*``, labelled, never started) on an
+    image other than the untagged ones ``untagged_images`` judges: a rebuild killed between tagging its image and
+    releasing its hold left one on a tagged image, which ``docker rmi TAG`` refuses while it stays. Each (container,
+    the image's first tag or its id, its rebuild as "pid PID on HOST", why it stays: "" when removed, or to be),
+    removed when ``remove`` where its rebuild is proved ended (``Holder.judged``, as on an untagged image); the image
+    is never removed. ``RebuildError`` with no engine."""
+    client = _docker_engine.engine(way_forward="leave --images out (no image was looked for)")
+    listed = {image for image, _, _ in _docker_engine.dangling_images(client)}
+    found = []
+    for image, held in sorted(_docker_engine.holders(client).items()):
+        if image in listed or not image:
+            continue
+        try:
+            tags = client.api.inspect_image(image).get("RepoTags") or []
+        except Exception:
+            tags = []
+        named = str(tags[0]) if tags else image
+        for holder in held:
+            judged = holder.judged()
+            if judged == _docker_engine.HOLD_GONE:
+                if remove:
+                    _docker_engine.remove_container(client, holder.container)
+                why = ""
+            else:
+                running = "is" if judged == _docker_engine.HOLD_RUNNING else "may be"
+                why = (
+                    f"{_holding(holder, judged)}, the hold on image {named} of a docker rebuild that {running} running"
+                )
+            found.append((holder.container, named, f"pid {holder.pid} on {holder.host}", why))
+    return found
+
+
 def _holding(holder: _docker_engine.Holder, judged: str) -> str:
     """A hold ``untagged_images`` keeps, as its line names it: how to release one whose rebuild cannot be told."""
     release = f"`docker rm {sinks.shell_word(holder.container)}` releases it once that rebuild has ended"

@@ -1666,3 +1666,84 @@ def test_a_hold_on_an_image_with_an_entrypoint_is_taken_for_a_hold(
             f": a docker rebuild of its lock is running (the image is untagged until verified), holding it with the "
             f"container {name} (pid {os.getpid()} on {os.uname().nodename}); left to it" in said[0]
         ), said
+
+
+def test_clean_images_removes_a_killed_rebuilds_hold_on_its_tagged_image(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild killed (SIGKILL) between tagging its image and releasing its hold left the hold on a tagged image:
+    `clean --images` judged only the holds on the untagged images it lists, so it never removed that one, and
+    `docker rmi TAG` refused (a container uses it). It judges every hold envsnap made now: the killed rebuild's is
+    removed (proved gone, as on an untagged image), a live one's kept and named, any other container left, and the
+    tagged image never removed. Only this test's image and containers are looked at (the engine is shared)."""
+    import tempfile
+
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-tagged-hold-{os.getpid()}"
+    tag = f"envsnap-test/{mine}:1"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # No untagged image is looked at, and of the holds only this test's.
+    only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={'d' * 63}{os.getpid() % 10}")
+    monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+    every_hold = _docker_engine.holders
+    monkeypatch.setattr(
+        _docker_engine,
+        "holders",
+        lambda client: {
+            image: [h for h in held if h.container.startswith(f"envsnap-hold-{mine}-")]
+            for image, held in every_hold(client).items()
+        },
+    )
+    (tmp_path / "image").mkdir()
+    (tmp_path / "image" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL {LABEL}={mine}\n")
+    here = os.uname().nodename
+    try:
+        image, _ = engine.images.build(path=str(tmp_path / "image"), tag=tag, rm=True, network_mode="none")
+        labels = {"live": _hold_label(os.getpid()), "gone": _hold_label(_a_pid_gone())}
+        names = {}
+        for which, label in labels.items():
+            made = engine.api.create_container(
+                image.id,
+                ["true"],
+                labels={_docker_engine.LABEL_HOLD: label, LABEL: mine},
+                name=f"envsnap-hold-{mine}-{which}",
+                network_disabled=True,
+            )
+            names[which] = engine.api.inspect_container(made["Id"])["Name"].lstrip("/")
+        # A container of another's, labelled as a hold but not named as one: never envsnap's to remove.
+        other = engine.api.create_container(
+            image.id,
+            ["true"],
+            labels={_docker_engine.LABEL_HOLD: labels["gone"], LABEL: mine},
+            name=f"other-{mine}",
+            network_disabled=True,
+        )
+        dry = cli("clean", str(tmp_path), "--images", "--dry-run")
+        assert dry.code == 0, dry.err
+        assert f"would remove the container {names['gone']}, the hold on image {tag} of a docker rebuild" in dry.err
+        assert len(engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"})) == 3
+        done = cli("clean", str(tmp_path), "--images")
+        assert done.code == 0, done.err
+        left = {
+            c["Names"][0].lstrip("/") for c in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"})
+        }
+        assert left == {names["live"], f"other-{mine}"}, done.err
+        assert (
+            f"removed the container {names['gone']}, the hold on image {tag} of a docker rebuild that has ended "
+            f"(pid " in done.err
+        ), done.err
+        assert (
+            f"kept the container {names['live']} (pid {os.getpid()} on {here}), the hold on image {tag} of a docker "
+            "rebuild that is running; left to it"
+        ) in done.err, done.err
+        assert engine.images.get(tag).id == image.id
+        engine.api.remove_container(names["live"])
+        engine.api.remove_container(other["Id"])
+        engine.images.remove(tag)  # unforced: no hold is left on it
+    finally:
+        for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
+            engine.api.remove_container(container["Id"], force=True)
+        for leftover in engine.images.list(filters={"label": f"{LABEL}={mine}"}):
+            with contextlib.suppress(Exception):
+                engine.images.remove(leftover.id, force=True)
