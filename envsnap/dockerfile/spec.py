@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 
-from .. import _templates, platforms, sinks
+from .. import _templates, fileurls, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from .._plugins import Options, flag
@@ -24,6 +24,7 @@ from ..artifacts.bundle import (
     dist_info_json,
     from_a_bundle_wheel,
     installs_by_file,
+    installs_its_source_file,
     record_line,
     requirements_text,
     source_direct_url,
@@ -462,10 +463,24 @@ def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str, str]]:
     folder, in no layer of the image. Each is named as a venv rebuilt from a bundle archive names it
     (docs/design.md): by the lock's source where a capture in the image can read it (a repository or an archive
     by URL), else by the wheel's file name and sha256 (``BUNDLE_WHEEL_FILE``: the image holds no folder of this
-    machine), so a capture inside records no file that no one can read."""
+    machine), so a capture inside records no file that no one can read.
+
+    A wheel the lock records as installed from its own file (``installs_its_source_file``: ``pip install ./x.whl``,
+    or its URL) is installed by name too, and the bundle pins that very file (its sha256): its direct_url.json names
+    the locked source, as installing that file writes it, where the URL names the same place in the image as on the
+    author's machine (a URL, an absolute path); a ``{project}`` or ``~`` label names a folder of the machine the lock
+    is read on, none of the image's, so nothing is written for it (a capture inside says "index", as before)."""
     out = []
     for pkg in sorted(lock.pip_layer(), key=lambda p: p.name):
         art = pkg.artifact
+        if art is not None and installs_its_source_file(pkg):
+            direct = None if fileurls.is_labelled(pkg.source.url) else source_direct_url(pkg, pkg.source.url)
+            if direct is not None:
+                data = dist_info_json(direct)
+                dist_info = bundle_wheel_dist_info(art)
+                line = record_line(dist_info, DIRECT_URL, data)
+                out.append((dist_info, DIRECT_URL, data.decode().rstrip("\n"), line))
+            continue
         if art is None or not (from_a_bundle_wheel(pkg) or installs_by_file(pkg)):
             continue
         dist_info = bundle_wheel_dist_info(art)

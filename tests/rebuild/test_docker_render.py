@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from docker_locks import cpu_lock, gpu_lock
@@ -1142,3 +1143,76 @@ def test_the_final_stages_step_writes_a_git_packages_direct_url_json_that_a_capt
     (found,) = [p for p in captured if p.name == "esnptgit"]
     assert (found.source.kind, found.source.vcs, found.source.commit_id) == ("vcs", "git", "c" * 40), found.source
     assert found.source.url == "https://example.invalid/g.git", found.source
+
+
+@pytest.mark.parametrize("where", ["path", "url", "label"])
+def test_the_final_stages_step_records_a_wheel_installed_by_its_path_that_a_capture_reads(
+    where: str, tmp_path: Path, make_venv: Callable[..., Path], cli: Callable[..., Any]
+) -> None:
+    """A wheel the lock records as installed from its own file (``pip install ./dist/x.whl``, or its URL) is installed
+    by name from the bundle's wheels, which writes no direct_url.json: a capture inside the image said "index", and
+    diff of the lock against it a change of source, exit 1. The final stage's ``RUN`` step, run over a venv holding
+    that wheel installed so, writes the locked source, so the capture names it and diff says nothing of it. A
+    ``~`` or ``{project}`` label names a folder of the machine the lock is read on, none of the image's: nothing is
+    written for it."""
+    import subprocess
+    import sys
+
+    from offline_wheels import wheel
+    from testutil import uv_bin
+
+    from envsnap import lockfile
+    from envsnap.probes.capture import capture
+
+    made = wheel(tmp_path / "dist", "esnptwhl", "1.0")
+    sha256 = hashlib.sha256(made.read_bytes()).hexdigest()
+    url = {
+        "path": made.as_uri(),
+        "url": f"https://example.invalid/dist/{made.name}",
+        "label": f"file://~/dist/{made.name}",
+    }[where]
+    # pip's record of an install from a path (its sha256 in archive_info); uv's names none
+    locked = PythonPackage(
+        name="esnptwhl",
+        version="1.0",
+        source=Source(kind="archive", url=url, archive_hash=f"sha256={sha256}"),
+        artifact=Artifact(filename=made.name, url="", sha256=sha256),
+    )
+    assert bundle.installs_its_source_file(locked)
+    python = make_venv(tmp_path / "env")
+    env = python.parent.parent
+    uv = uv_bin()
+    install = [uv, "pip", "install", "--python", str(python)] if uv else [sys.executable, "-m", "pip", "--python"]
+    if not uv:
+        install += [str(python), "install"]
+    found = ["--no-deps", "--no-index", "--quiet", "--find-links", str(made.parent), "esnptwhl==1.0"]
+    subprocess.run([*install, *found], check=True, timeout=120)  # by name, as the installer stage installs it
+    (installed,) = env.glob("lib/python*/site-packages/esnptwhl-1.0.dist-info")
+    assert not (installed / "direct_url.json").exists()
+    base = cpu_lock()
+    lock = dataclasses.replace(base, python=dataclasses.replace(base.python, packages=(locked,)))
+    text = dockerfile(lock)
+    step = text[text.index("RUN ln -s /opt/envsnap/bin/envsnap /usr/local/bin/envsnap") :]
+    step = step[: step.index("\n\n")]
+    script = step.replace("RUN ln -s /opt/envsnap/bin/envsnap /usr/local/bin/envsnap", "true", 1)
+    script = script.replace(f"{dockerspec.ENV_DIR}/lib/", f"{env}/lib/")
+    subprocess.run(["sh", "-ec", script], check=True, timeout=60)
+    captured = capture(str(python), project_state=False)
+    (got,) = [p for p in captured.python.packages if p.name == "esnptwhl"]
+    if where == "label":
+        assert "esnptwhl" not in step and not (installed / "direct_url.json").exists(), step
+        assert got.source.kind == "index", got.source
+        return
+    assert (got.source.kind, got.source.url, got.source.archive_hash) == ("archive", url, f"sha256={sha256}")
+    # The bundle's lock (the wheel by that path, pinned as that file) against the capture in the image: the same.
+    pinned = dataclasses.replace(got, source=locked.source, artifact=locked.artifact)
+    packages = tuple(pinned if p.name == "esnptwhl" else p for p in captured.python.packages)
+    lockfile.dump(
+        dataclasses.replace(captured, python=dataclasses.replace(captured.python, packages=packages)),
+        tmp_path / "B.lock",
+    )
+    lockfile.dump(captured, tmp_path / "cap.lock")
+    shown = cli("diff", tmp_path / "B.lock", tmp_path / "cap.lock")
+    assert shown.code == 0 and "source" not in shown.out, shown.out
+    verified = cli("verify", tmp_path / "B.lock", "--python", python)  # the image's last step
+    assert verified.code == 0 and "esnptwhl" not in verified.out, verified.out
