@@ -737,3 +737,68 @@ def test_the_bundles_lock_records_what_the_wheel_it_built_from_a_folder_installs
     made = cli("rebuild", tmp_path / "orig.lock", "--bundle", tmp_path / "B", "--offline", "--dest", tmp_path / "R2")
     assert made.code == 0 and "identical" in made.out, made.out + made.err
     assert "record_digest" in made.out, made.out  # the author's files are not the wheel's: said, as before
+
+
+_STAMPED = """\
+import os
+import uuid
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        path = os.path.join(self.root, "stamp.txt")
+        with open(path, "w") as f:
+            f.write(uuid.uuid4().hex)
+        build_data["force_include"][path] = "esnptgit/stamp.txt"
+"""
+
+
+def test_the_bundles_lock_records_what_the_wheel_it_built_from_a_git_commit_installs(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle built a wheel from the locked git commit and copied the author's RECORD digest into its lock: where the
+    build is not reproducible (a build step stamps each wheel), the bundle's wheel installs other files, and ``diff
+    orig.lock B/envsnap.lock`` said ``A records no pinned file``, exit 0, as for the same files. The bundle's lock
+    records the built wheel's own RECORD digest: diff says the files differ (exit 1); a rebuild of the bundle
+    verifies identical, and the author's lock still takes it, its digest verified as before (a warning)."""
+    from envsnap.probes._pyprobe import wheel_record_digest
+
+    uv = _uv()
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    repo = _project(tmp_path / "src" / "esnptgit", "esnptgit", "1.0")
+    (repo / "pyproject.toml").write_text(
+        PYPROJECT.format(name="esnptgit", version="1.0") + "\n[tool.hatch.build.hooks.custom]\n"
+    )
+    (repo / "hatch_build.py").write_text(_STAMPED)
+    (repo / ".gitignore").write_text("stamp.txt\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    requirement = f"esnptgit @ git+{repo.as_uri()}@{commit}"
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), requirement], check=True)
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    locked = lockfile.load(tmp_path / "orig.lock").package("esnptgit")
+    assert locked is not None and locked.source.kind == "vcs" and not locked.source.editable, locked
+    made = cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B", "--allow-url", f"{repo.as_uri()}*")
+    assert made.code == 0, made.err
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package("esnptgit")
+    assert bundled is not None and bundled.artifact is not None and bundled.artifact.rebuilt
+    assert bundled.record_digest == wheel_record_digest(str(tmp_path / "B" / "wheels" / bundled.artifact.filename))
+    assert bundled.record_digest != locked.record_digest  # the stamp: another build, other files
+    shown = cli("diff", tmp_path / "orig.lock", tmp_path / "B" / "envsnap.lock")
+    (line,) = [line for line in shown.out.splitlines() if "esnptgit" in line]
+    assert shown.code == 1 and "other files (RECORD digest)" in line, shown.out
+    made = cli("rebuild", tmp_path / "B", "--offline", "--dest", tmp_path / "R")
+    assert made.code == 0 and "identical" in made.out and "record_digest" not in made.out, made.out + made.err
+    made = cli("rebuild", tmp_path / "orig.lock", "--bundle", tmp_path / "B", "--offline", "--dest", tmp_path / "R2")
+    assert made.code == 0 and "identical" in made.out, made.out + made.err
+    assert "record_digest" in made.out, made.out  # the author's files are not the wheel's: said, as before
