@@ -3,6 +3,7 @@ the error says how to compare it (``envsnap import FILE``), with the exit code o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,6 +165,20 @@ def test_a_lock_named_like_an_archive_is_read_as_a_lock(
     (tmp_path / "odd.tar").write_bytes(lock.read_bytes())
     result = cli("show", "odd.tar")
     assert result.code == 0, result
+
+
+@pytest.mark.parametrize("name", ["X.tar.gz", "X.tgz", "X.tar"])
+def test_audit_reads_a_lock_named_like_an_archive_as_show_does(
+    name: str, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """`audit X.tar.gz` of a lock (TOML text) merely named as an archive said "not a readable bundle archive",
+    exit 2, where show, check, verify, diff and export read it as the lock it is; audit grades it as a lock."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(lock.read_bytes())
+    shown = cli("show", name)
+    audited = cli("audit", name, "--json")
+    assert (shown.code, audited.code) == (0, 0), (shown.err, audited.err)
+    assert json.loads(audited.out)["kind"] == "lock", audited.out
 
 
 @pytest.mark.parametrize(

@@ -33,9 +33,19 @@ from ..artifacts.bundle import (
     extract,
     is_archive,
     known_sha256,
+    refuse_broken_archive,
 )
 from ..cudaneed import cuda_need
-from ..errors import BadBundleError, BundleError, EnvsnapError, RebuildError, UnsafeInputError, UsageError
+from ..errors import (
+    BadBundleError,
+    BundleError,
+    BundleNotALockError,
+    EnvsnapError,
+    NotALockfileError,
+    RebuildError,
+    UnsafeInputError,
+    UsageError,
+)
 from ..model import CondaPackage, Snapshot
 from .citation import CFF, ZENODO
 from .crate import NAME as CRATE
@@ -136,7 +146,20 @@ class Audit:
 
 @contextmanager
 def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None, str]]:
-    """(kind, lock, bundle, the error of a bundle's lock edited after bundling: its seal, "" when intact)."""
+    """(kind, lock, bundle, the error of a bundle's lock edited after bundling: its seal, "" when intact). A file
+    named as an archive is a bundle when the lock loader refuses it as one (gzip or tar data), so a lock named
+    ``x.tar.gz`` is graded as the lock it is, as every other command reads it."""
+    if path.is_file() and is_archive(path):
+        try:
+            named_so = lockfile.load(path)
+        except BundleNotALockError:
+            pass
+        except NotALockfileError as exc:
+            refuse_broken_archive(path, exc)  # neither a lock nor an archive: the bundle reader's words
+            raise
+        else:
+            yield "lock", named_so, None, ""
+            return
     if path.is_dir() or is_archive(path):
         with tempfile.TemporaryDirectory(prefix="envsnap-audit-") as tmp:
             # Unpacked safely but not yet checked: an altered bundle is graded (files-bundled names what
