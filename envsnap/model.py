@@ -157,6 +157,9 @@ class PythonPackage:
     # Found in the base interpreter's site-packages, which the venv sees (``venv --system-site-packages``), not in
     # the venv's own.
     base_site: bool = False
+    # The dpkg package whose list holds its metadata folder (Debian's python3-yaml for PyYAML-6.0.dist-info): the
+    # files are that .deb's build, not an index file of the same name and version. "" where no package owns it.
+    system_package: str = field(default="", metadata={"sparse": True})
     # Imported locks: every file the source file allowed (written only when there are some).
     candidates: tuple[Candidate, ...] = ()
 

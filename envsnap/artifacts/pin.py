@@ -1271,7 +1271,18 @@ def cached_names(cache_dir: Path, sha256: str) -> list[str]:
 def untagged_reason(pkg: PythonPackage, imported: bool) -> str:
     """Why pin refuses an index package the lock records with no WHEEL tags (an ``.egg-info`` or legacy install, as
     Debian's ``python3-*`` packages leave them), known from the lock alone, before anything is looked up; "" for one
-    it would look up (tagged, or imported by name and version, ``imported``: the file that fits the target)."""
+    it would look up (tagged, or imported by name and version, ``imported``: the file that fits the target). A
+    distribution a dpkg package installed (``system_package``) is refused too, tags or not: its files are that
+    package's build, which an index file of the same name and version is not (PyYAML's sdist was taken for Debian's
+    python3-yaml, and a wheel would differ as much)."""
+    if pkg.system_package:
+        from ..sinks import shell_word
+
+        reinstall = f"pip install --force-reinstall --no-deps {shell_word(f'{pkg.name}=={pkg.version}')}"
+        return (
+            f"installed by the system package {pkg.system_package}, whose build no index file is; install it from "
+            f"a wheel into a venv (`{reinstall}`, where an index has it) and capture that, or keep it a system package"
+        )
     if pkg.wheel_tags or (imported and not pkg.record_digest):
         return ""
     # What to do: a wheel installed in its place is one a pin can prove (``pip`` leaves a base's copy, which a Debian

@@ -689,7 +689,25 @@ def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
     owner = interpreter_package(ctx.python, ctx.database)
     if owner:
         env = dataclasses.replace(env, system_package=owner)
-    return ProbeResult(env, tuple(warnings))
+    return ProbeResult(debian_owned(env, ctx.python, ctx.database), tuple(warnings))
+
+
+def debian_owned(env: PythonEnv, raw: RawPython, database: PackageDatabase) -> PythonEnv:
+    """``env`` with each distribution a dpkg package installed (its metadata folder in that package's list, and no
+    installer's ``INSTALLER`` but Debian's: absent, or ``debian``) naming that package, ``system_package``: Debian's
+    ``python3-yaml`` built ``PyYAML-6.0.dist-info`` itself, so an index file of the same name and version is not it."""
+    installer = {p.name: _installer(p.installer) for p in raw.packages}
+    dirs = {p.name: p.dist_dir for p in raw.packages if p.dist_dir and installer[p.name] in ("", "debian")}
+    owners = database.dist_owners(dirs.values()) if dirs else {}
+    if not owners:
+        return env
+    packages = tuple(
+        dataclasses.replace(p, system_package=owners[dirs[p.name]])
+        if p.name in dirs and dirs[p.name] in owners and not p.conda_layer
+        else p
+        for p in env.packages
+    )
+    return dataclasses.replace(env, packages=packages)
 
 
 def interpreter_package(raw: RawPython, database: PackageDatabase) -> str:

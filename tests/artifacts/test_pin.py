@@ -397,6 +397,26 @@ def test_a_legacy_install_is_told_how_to_be_pinned(tmp_path: Path) -> None:
     }
 
 
+def test_a_distribution_a_debian_package_installed_is_not_pinned_to_the_index_sdist(tmp_path: Path) -> None:
+    """Debian's python3-yaml installs ``PyYAML-6.0.dist-info`` built by Debian (tag ``cp311-cp311-linux_x86_64``,
+    no INSTALLER): pin recorded PyPI's ``PyYAML-6.0.tar.gz`` as the file it was installed from, which it was not, and
+    bundle and rebuild would have built that instead. It says which system package installed it, and pins nothing;
+    the same package installed by pip from that sdist is still pinned to it."""
+    sdist = tmp_path / "sdists" / "pyyaml-6.0.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"an sdist\n")
+    index = pep503_index(tmp_path / "index", [sdist])
+    tags, digest = ("cp311-cp311-linux_x86_64",), "sha256:" + "1" * 64
+    debian = PythonPackage("pyyaml", "6.0", wheel_tags=tags, record_digest=digest, system_package="python3-yaml")
+    result = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    (outcome,) = result.outcomes
+    assert (outcome.status, result.snapshot.python.packages[0].artifact) == ("unpinned", None)
+    assert outcome.reason.startswith("installed by the system package python3-yaml, whose build no index file is;")
+    by_pip = PythonPackage("pyyaml", "6.0", installer="pip", wheel_tags=tags, record_digest=digest)
+    result = pin(lock_of(by_pip), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
+
+
 def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:
     installed = make_wheel(tmp_path / "local", "tinypkg", "1.0", body="VALUE = 1\n")
     upstream = make_wheel(tmp_path / "upstream", "tinypkg", "1.0", body="VALUE = 2\n")

@@ -16,7 +16,7 @@ from testutil import site_packages
 
 from envsnap import _runner, capture
 from envsnap._privacy import PathRedactor
-from envsnap.probes import _pyprobe, conda, hostlibs, system
+from envsnap.probes import _pyprobe, conda, hostlibs, python, system
 from envsnap.probes.interface import CaptureOptions, ProbeContext, ProbeResult, RawPython
 
 REQUIRES_TXT = """\
@@ -180,6 +180,46 @@ def test_an_egg_info_without_a_file_list_gets_its_shared_objects_from_the_dpkg_p
     assert system.shared_objects_of(_context(_raw("/usr", info), hostlibs.PackageDatabase(manager="dpkg"))) == {}
 
 
+def test_a_distribution_a_dpkg_package_installed_names_that_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian's python3-six (``six-1.16.0.egg-info``) and python3-yaml (``PyYAML-6.0.dist-info``, a RECORD, no
+    INSTALLER) were recorded as index installs, tied to no package: pin took PyPI's sdist for Debian's build. Each
+    names the dpkg package whose list holds its metadata folder; one pip installed there, or no package owns, none."""
+    site = tmp_path / "usr" / "lib" / "python3" / "dist-packages"
+    six = _egg_info(site, "six", "1.16.0", {"top_level.txt": "six\n"})
+    (site / "six.py").write_text("")
+    yaml = site / "PyYAML-6.0.dist-info"
+    yaml.mkdir()
+    (yaml / "METADATA").write_text("Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n")
+    (yaml / "WHEEL").write_text("Wheel-Version: 1.0\nTag: cp311-cp311-linux_x86_64\n")
+    (yaml / "RECORD").write_text("PyYAML-6.0.dist-info/METADATA,,\nPyYAML-6.0.dist-info/RECORD,,\n")
+    by_pip = site / "pipped-1.0.dist-info"
+    by_pip.mkdir()
+    (by_pip / "METADATA").write_text("Metadata-Version: 2.1\nName: pipped\nVersion: 1.0\n")
+    (by_pip / "INSTALLER").write_text("pip\n")
+    (by_pip / "RECORD").write_text("pipped-1.0.dist-info/METADATA,,\n")
+    loose = _egg_info(site, "loose", "2.0")  # a setup.py install no package owns
+    info_dir = tmp_path / "dpkg-info"
+    info_dir.mkdir()
+    (info_dir / "python3-six.list").write_text(f"{site}\n{six}\n{six}/PKG-INFO\n{site}/six.py\n")
+    (info_dir / "python3-yaml:amd64.list").write_text(f"{site}\n{yaml}\n{yaml}/METADATA\n")
+    (info_dir / "python3-pipped.list").write_text(f"{by_pip}\n")  # pip overwrote a package's files: pip's now
+    monkeypatch.setattr(hostlibs, "DPKG_INFO", str(info_dir))
+    infos = [_read(site, entry.name) for entry in (six, yaml, by_pip, loose)]
+    ctx = _context(_raw("/usr", *infos), hostlibs.PackageDatabase(manager="dpkg"))
+    env = python.probe(ctx).value
+    assert {p.name: p.system_package for p in env.packages} == {
+        "six": "python3-six",
+        "pyyaml": "python3-yaml",
+        "pipped": "",
+        "loose": "",
+    }
+    # Without dpkg (another distribution, a container without its database) nothing is looked up or guessed.
+    env = python.probe(_context(_raw("/usr", *infos), hostlibs.PackageDatabase(manager=""))).value
+    assert {p.system_package for p in env.packages} == {""}
+
+
 def test_a_distribution_with_a_file_list_is_not_looked_up_in_the_package_database(tmp_path: Path) -> None:
     """A RECORD, or pip's installed-files.txt of a legacy install (paths relative to the egg-info), lists the
     shared objects: nothing more is read for it."""
@@ -218,6 +258,21 @@ def test_debians_python3_numpy_records_the_blas_it_loads() -> None:
     needed = {lib.soname: lib for lib in snap.system.libraries if "numpy" in lib.needed_by}
     assert "libblas.so.3" in needed and needed["libblas.so.3"].package == "libblas3"
     assert "liblapack.so.3" in needed
+
+
+@pytest.mark.skipif(
+    not (os.path.exists(DEBIAN_PYTHON) and os.path.exists("/var/lib/dpkg/info/python3-six.list")),
+    reason="needs Debian's python3.11 with apt's python3-six",
+)
+def test_debians_python3_six_is_recorded_as_that_package_and_not_pinned_from_the_index() -> None:
+    """The real case: ``apt-get install python3-six`` and a capture of /usr/bin/python3.11."""
+    from envsnap.artifacts.pin import untagged_reason
+
+    snap = capture(DEBIAN_PYTHON)
+    (six,) = [p for p in snap.python.packages if p.name == "six"]
+    assert (six.installer, six.system_package) == ("", "python3-six")
+    assert "python3-six" in {p.name for p in snap.system.packages}
+    assert untagged_reason(six, False).startswith("installed by the system package python3-six,")
 
 
 def _git_project(root: Path, setup_py: str, package_dir: str = "") -> Path:
