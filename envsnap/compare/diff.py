@@ -972,8 +972,15 @@ def _uncompared(
         "python.system_package",
     )
     # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
+    # The dpkg package a distribution came from (``python.packages[six].system_package``), blank alike: how it was
+    # installed, asked of the capturing host, not what is installed.
     paths = [
-        p for p in paths if p.split("[", 1)[0] not in left_out and p not in respelled and not _within(p, explained)
+        p
+        for p in paths
+        if p.split("[", 1)[0] not in left_out
+        and not (p.startswith("python.packages[") and p.endswith("].system_package"))
+        and p not in respelled
+        and not _within(p, explained)
     ]
     unrecorded = [p for p in unrecorded if p.split("[", 1)[0] not in left_out]  # one lock pinned, the other not
     if any(imported):

@@ -339,6 +339,15 @@ def test_a_clone_of_the_same_commit_is_provenance_not_a_changed_environment() ->
     assert diff(at, moved).differs
 
 
+def test_the_system_package_a_distribution_came_from_is_no_change_of_the_environment() -> None:
+    """A lock captured before envsnap recorded which dpkg package installed a distribution (Debian's python3-six)
+    against one captured after, of the same host: "other fields differ: python.packages[six].system_package", exit
+    1. A blank tells nothing (an older lock, a host without dpkg), as of the interpreter's package: not compared."""
+    six = PythonPackage(name="six", version="1.16.0")
+    report = diff(sample_lock(six), sample_lock(dataclasses.replace(six, system_package="python3-six")))
+    assert (report.changes, report.differs) == ((), False), [c.describe() for c in report.changes]
+
+
 def test_the_recorded_variables_are_compared_beside_every_other_change() -> None:
     """OMP_NUM_THREADS and CUDA_VISIBLE_DEVICES differing beside a new commit were not reported at all: the
     variables were named only as "other fields", when nothing else differed."""
