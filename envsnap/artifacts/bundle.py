@@ -1691,6 +1691,11 @@ def _fill(
                 ]
             ),
         )
+    from .pin import stand_in_note
+
+    for pkg in lock.python.packages:  # the index's build of what a Debian package installed: said, once each
+        if note := stand_in_note(pkg):
+            say(f"warning: {pkg.name} {pkg.version}: {note}")
     entries: list[BundleEntry] = []
     packages = []
     problems: list[str] = []

@@ -1134,6 +1134,9 @@ class PinResult:
     # Packages pinned, but whose file the lock names by a path on this machine that ``bundle`` refuses to read
     # without ``--allow-url`` (an import's find-links folder): "NAME VERSION: why" (``Pinner.refused_here``).
     refused: tuple[str, ...] = ()
+    # Packages a dpkg package installed, pinned to the index's file of their name and version, another build of the
+    # release (``stand_in_note``): "NAME VERSION: note", each also a ``pin: `` warning of the lock.
+    stand_ins: tuple[str, ...] = ()
 
     def by_status(self, status: str) -> list[PinOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -1268,23 +1271,24 @@ def cached_names(cache_dir: Path, sha256: str) -> list[str]:
         return []
 
 
+def stand_in_note(pkg: PythonPackage) -> str:
+    """What pin, bundle and rebuild say of a distribution a dpkg package installed (``system_package``) that the lock
+    pins to the index's file of its name and version: that file is another build of the release (Debian built
+    PyYAML 6.0 itself), a stand-in, not the installed files; "" for any other package."""
+    if not pkg.system_package or pkg.artifact is None:
+        return ""
+    return (
+        f"installed by the Debian package {pkg.system_package}; pinned to the index's file of that version, another "
+        "build of the same release"
+    )
+
+
 def untagged_reason(pkg: PythonPackage, imported: bool) -> str:
     """Why pin refuses an index package the lock records with no WHEEL tags (an ``.egg-info`` or legacy install, as
     Debian's ``python3-*`` packages leave them), known from the lock alone, before anything is looked up; "" for one
-    it would look up (tagged, or imported by name and version, ``imported``: the file that fits the target). A
-    distribution a dpkg package installed (``system_package``) is refused too, tags or not: its files are that
-    package's build, which an index file of the same name and version is not (PyYAML's sdist was taken for Debian's
-    python3-yaml, and a wheel would differ as much)."""
-    if pkg.system_package:
-        from ..sinks import shell_word
-
-        reinstall = f"pip install --force-reinstall --no-deps {shell_word(f'{pkg.name}=={pkg.version}')}"
-        return (
-            f"installed by the system package {pkg.system_package}, whose build no index file is; install it from "
-            f"a wheel into a venv (`{reinstall}`, where an index has it) and capture that, or keep it a system package"
-        )
-    if pkg.wheel_tags or (imported and not pkg.record_digest):
-        return ""
+    it would look up (tagged, or imported by name and version, ``imported``: the file that fits the target)."""
+    if pkg.wheel_tags or (imported and not pkg.record_digest) or pkg.system_package:
+        return ""  # a dpkg package's (python3-six's egg-info): the index's file of the release stands in for it
     # What to do: a wheel installed in its place is one a pin can prove (``pip`` leaves a base's copy, which a Debian
     # python3-* package installed, where it is: outside the venv).
     from ..sinks import shell_word
@@ -1754,6 +1758,10 @@ class Pinner:
             )
         if kind == "archive":
             return self._pin_archive(pkg)
+        if pkg.system_package:
+            # Debian's build (python3-yaml's PyYAML, tagged linux_x86_64; python3-six's egg-info, no tags), which no
+            # index file is: the file of that release that fits the target stands in for it, said so (pin()).
+            return self._pin_for_target(pkg)
         if not pkg.wheel_tags and self.imported and not pkg.record_digest:
             return self._pin_for_target(pkg)  # imported by name and version: the file that fits this target
         untagged = untagged_reason(pkg, self.imported)
@@ -2283,8 +2291,8 @@ def _pinned_package(pkg: PythonPackage, artifact: Artifact) -> PythonPackage:
     file name gives: a capture of it installed records them, so ``diff`` compares them rather than reading
     ``(unknown) -> cp311-cp311-manylinux...``. An sdist, a wheel built here, or a file named by hash alone: none."""
     pinned = dataclasses.replace(pkg, artifact=artifact)
-    if pkg.wheel_tags or artifact.rebuilt or not artifact.filename.endswith(".whl"):
-        return pinned
+    if pkg.wheel_tags or pkg.system_package or artifact.rebuilt or not artifact.filename.endswith(".whl"):
+        return pinned  # a stand-in for a dpkg package's build: the lock keeps what was installed
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
     try:
@@ -2455,14 +2463,20 @@ def pin(
                 check_git_url(pinner.policy, pkg, named=False)  # "NAME VERSION: " says which package
             except FetchRefusedError as exc:
                 refused.append(f"{pkg.name} {pkg.version}: {exc}")
+        pinned_pkg = _pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg
+        if note := stand_in_note(pinned_pkg):
+            outcome = dataclasses.replace(outcome, reason=note)  # not "the sdist it was built from": Debian built it
         outcomes.append(outcome)
-        packages.append(_pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg)
+        packages.append(pinned_pkg)
+    # A stand-in is said in the lock, once per package, as long as the lock pins it (a pin again keeps it).
+    stand_ins = tuple(f"{p.name} {p.version}: {note}" for p in packages if (note := stand_in_note(p)))
     warnings = [w for w in snapshot.envsnap.warnings if not w.startswith(WARNING_PREFIX)]
     warnings += [f"{WARNING_PREFIX}{o.name} {o.version}: {o.reason}" for o in outcomes if o.status == "unpinned"]
+    warnings += [f"{WARNING_PREFIX}{line}" for line in stand_ins]
     hints = pinner.fetcher.hint_lines()
     warnings += [f"{WARNING_PREFIX}{hint}" for hint in hints]
     meta: Meta = dataclasses.replace(snapshot.envsnap, warnings=tuple(sorted(set(warnings))))
     pinned = dataclasses.replace(
         snapshot, envsnap=meta, python=dataclasses.replace(snapshot.python, packages=tuple(packages))
     )
-    return PinResult(pinned, tuple(outcomes), hints, tuple(unreachable), tuple(refused))
+    return PinResult(pinned, tuple(outcomes), hints, tuple(unreachable), tuple(refused), stand_ins)

@@ -193,7 +193,8 @@ def left_without_a_file(result: PinResult, debs: tuple[DebOutcome, ...] = ()) ->
     """How many packages pin left with no file recorded (Python packages not pinnable, system packages not pinned):
     what ``bundle`` refuses and an offline rebuild cannot install."""
     unpinned = len(result.by_status("unpinned")) + sum(deb.status != "pinned" for deb in debs)
-    return unpinned + len(result.unreachable) + len(result.refused)
+    # A stand-in (the index's build of what a dpkg package installed) is a file, but not the one installed: a warning.
+    return unpinned + len(result.unreachable) + len(result.refused) + len(result.stand_ins)
 
 
 def report(
@@ -221,6 +222,8 @@ def report(
     found_by = result.find_links_hint()
     if found_by:
         _output.say(f"  ({found_by})")
+    for line in result.stand_ins:  # pinned to the index's build of what a Debian package installed
+        _output.say("  ", ("stand-in", "yellow"), " ", line)
     for line in result.unreachable:  # pinned, but the folder the lock names for its file is not here
         _output.say("  ", ("file missing", "yellow"), " ", line)
     for line in result.refused:  # pinned, but bundle reads the file only with --allow-url

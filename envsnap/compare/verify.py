@@ -1155,6 +1155,8 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         # Another commit: its files and tags follow from it, as they follow from another version (the note
         # "built from source: the build is not reproducible" blamed the build).
         return out
+    if want.system_package and want.artifact is not None:
+        return out + _stand_in(want, have)
     if want.wheel_tags and have.wheel_tags and set(want.wheel_tags) != set(have.wheel_tags):
         severity = INFO if want.source.kind == "directory" else (WARNING if rebuilt else MISMATCH)
         out.append(
@@ -1189,6 +1191,30 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         note = gone or note
         out.append(Difference(severity, "python", name, "record_digest", want.record_digest, have.record_digest, note))
     return out
+
+
+def _stand_in(want: PythonPackage, have: PythonPackage) -> list[Difference]:
+    """A distribution a dpkg package installed (Debian's python3-yaml's PyYAML) that the lock pins to the index's file
+    of its release, another build (``pin``'s stand-in): its tags and RECORD are the captured build's, not the pinned
+    file's. Installed from that file (a rebuild: no system package owns it) it is the lock's pin, nothing to compare;
+    the system package's build still (the host it was captured on) is not the pinned file: a warning naming the
+    package, not a mismatch, as it is the same release."""
+    if not have.system_package:
+        return []
+    art = want.artifact
+    pinned = art.filename if art is not None and art.filename else "the index's file"
+    return [
+        Difference(
+            WARNING,
+            "python",
+            want.name,
+            "record_digest",
+            want.record_digest or pinned,
+            have.record_digest or "(none)",
+            f"installed by the Debian package {have.system_package}, another build of the same release than the "
+            f"index's file the lock pins ({pinned}), which a rebuild installs",
+        )
+    ]
 
 
 def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> list[Difference]:

@@ -725,6 +725,20 @@ def _base_site_notes(lock: Snapshot) -> list[str]:
     ]
 
 
+def _stand_in_notes(lock: Snapshot) -> list[str]:
+    """What a rebuild says of the distributions a dpkg package installed (Debian's python3-yaml's PyYAML): the venv
+    gets the index's file of each release in their place (``pin``'s stand-in), another build, in one line."""
+    from ..report import first_few
+
+    named = [f"{p.name} {p.version} ({p.system_package})" for p in lock.pip_layer() if p.system_package]
+    if not named:
+        return []
+    return [
+        f"installed by a Debian package: {first_few(named, 5)}; the rebuilt venv has the index's file of that "
+        "version instead, another build of the same release"
+    ]
+
+
 def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | None = None) -> Snapshot:
     """The lock to install from and verify against: ``lock`` with the bundle's package entries (they carry
     every artifact), after checking the bundle was made from it. The rest (interpreter, platform) stays the
@@ -879,6 +893,7 @@ class VenvRebuilder(Rebuilder):
                 *outside_project_notes(lock),
                 *editable_notes(lock, request.project_dir, dest / "bin" / "python"),
                 *_base_site_notes(lock),
+                *_stand_in_notes(lock),
                 *pth_folder_notes(lock),
             ),
             offline=request.offline,

@@ -1688,3 +1688,44 @@ def test_a_full_disk_while_bundling_is_the_work_failing_exit_4_not_bad_input(
     assert result.err.count("\n") == 1 and "No space left on device" in result.err, result
     assert "cannot write the bundle" not in result.err and "Traceback" not in result.err
     assert not (tmp_path / "out").exists()  # a new bundle is complete or absent
+
+
+def test_bundle_of_a_debian_package_takes_the_index_file_and_says_so_once(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock of Debian's system Python: python3-six's egg-info was refused (not pinnable), and before that a tagged
+    Debian build was pinned to the index's file without a word. The bundle holds the index's wheel of the release
+    and says, once, that it stands in for the Debian package's build; its lock keeps ``system_package``."""
+    from test_pin import make_wheel, pep503_index
+
+    wheel = make_wheel(tmp_path / "wheels", "six", "1.16.0")
+    yaml_wheel = make_wheel(tmp_path / "wheels", "pyyaml", "6.0")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", [wheel, yaml_wheel]))
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    six = PythonPackage("six", "1.16.0", record_digest="sha256:" + "1" * 64, system_package="python3-six")
+    # python3-yaml's PyYAML, built by Debian (tag linux_x86_64): the index's wheel of another tag stands in.
+    yaml = PythonPackage(
+        "pyyaml",
+        "6.0",
+        wheel_tags=("cp311-cp311-linux_x86_64",),
+        record_digest="sha256:" + "2" * 64,
+        system_package="python3-yaml",
+    )
+    snap = Snapshot(python=PythonEnv(version="3.11.7", packages=(six, yaml)))
+    lock = lockfile.dump(snap, tmp_path / "deb.lock")
+    made = cli("bundle", lock, "-o", tmp_path / "B", "--cache-dir", tmp_path / "cache")
+    assert made.code == 0, made
+    line = (
+        "six 1.16.0: installed by the Debian package python3-six; pinned to the index's file of that version, "
+        "another build of the same release"
+    )
+    assert (made.out + made.err).count(line) == 1, made
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package("six")
+    assert bundled is not None and bundled.artifact is not None and bundled.artifact.filename == wheel.name
+    assert bundled.system_package == "python3-six"
+    assert (tmp_path / "B" / "wheels" / wheel.name).is_file()
+    assert (tmp_path / "B" / "wheels" / yaml_wheel.name).is_file()
+    assert (made.out + made.err).count("python3-yaml") == 1, made

@@ -397,11 +397,11 @@ def test_a_legacy_install_is_told_how_to_be_pinned(tmp_path: Path) -> None:
     }
 
 
-def test_a_distribution_a_debian_package_installed_is_not_pinned_to_the_index_sdist(tmp_path: Path) -> None:
+def test_a_distribution_a_debian_package_installed_is_pinned_to_the_index_file_as_a_stand_in(tmp_path: Path) -> None:
     """Debian's python3-yaml installs ``PyYAML-6.0.dist-info`` built by Debian (tag ``cp311-cp311-linux_x86_64``,
-    no INSTALLER): pin recorded PyPI's ``PyYAML-6.0.tar.gz`` as the file it was installed from, which it was not, and
-    bundle and rebuild would have built that instead. It says which system package installed it, and pins nothing;
-    the same package installed by pip from that sdist is still pinned to it."""
+    no INSTALLER): pin recorded PyPI's ``PyYAML-6.0.tar.gz`` as "the sdist it was built from", without a word. It
+    pins that file still (a lock of a system Python bundles), but says it is another build, naming the package,
+    in its outcome and in the lock's warnings, once; the package keeps its ``system_package``."""
     sdist = tmp_path / "sdists" / "pyyaml-6.0.tar.gz"
     sdist.parent.mkdir()
     sdist.write_bytes(b"an sdist\n")
@@ -410,11 +410,68 @@ def test_a_distribution_a_debian_package_installed_is_not_pinned_to_the_index_sd
     debian = PythonPackage("pyyaml", "6.0", wheel_tags=tags, record_digest=digest, system_package="python3-yaml")
     result = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
     (outcome,) = result.outcomes
-    assert (outcome.status, result.snapshot.python.packages[0].artifact) == ("unpinned", None)
-    assert outcome.reason.startswith("installed by the system package python3-yaml, whose build no index file is;")
+    note = (
+        "installed by the Debian package python3-yaml; pinned to the index's file of that version, another build of "
+        "the same release"
+    )
+    (pinned,) = result.snapshot.python.packages
+    assert (outcome.status, outcome.reason, pinned.artifact is not None, pinned.system_package) == (
+        "pinned",
+        note,
+        True,
+        "python3-yaml",
+    )
+    assert result.stand_ins == (f"pyyaml 6.0: {note}",)
+    assert [w for w in result.snapshot.envsnap.warnings if "python3-yaml" in w] == [f"pin: pyyaml 6.0: {note}"]
+    # Pinned again (already pinned): said once still.
+    again = pin(result.snapshot, IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    assert [w for w in again.snapshot.envsnap.warnings if "python3-yaml" in w] == [f"pin: pyyaml 6.0: {note}"]
+    # python3-six's egg-info, no WHEEL tags, was refused as a file nobody can identify: a lock of a system Python
+    # bundled nothing. The index's wheel of that release that fits the target stands in, its tags not taken as six's.
+    wheel = make_wheel(tmp_path / "wheels", "six", "1.16.0")
+    index = pep503_index(tmp_path / "index2", [sdist, wheel])
+    six = PythonPackage("six", "1.16.0", record_digest=digest, system_package="python3-six")
+    result = pin(lock_of(six), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    (pinned,) = result.snapshot.python.packages
+    assert pinned.artifact is not None and (pinned.artifact.filename, pinned.wheel_tags) == (wheel.name, ())
+    assert [o.reason for o in result.outcomes] == [note.replace("python3-yaml", "python3-six")]
     by_pip = PythonPackage("pyyaml", "6.0", installer="pip", wheel_tags=tags, record_digest=digest)
     result = pin(lock_of(by_pip), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
-    assert [o.status for o in result.outcomes] == ["pinned"], result.outcomes
+    assert [(o.status, o.reason) for o in result.outcomes] == [
+        ("pinned", "no wheel cp311-cp311-linux_x86_64 on the index: pinned the sdist it was built from")
+    ]
+    assert result.stand_ins == ()
+
+
+def test_cli_pin_says_a_debian_builds_stand_in_in_one_line_and_strict_exits_1(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pin of a lock of Debian's system Python said nothing of PyYAML pinned to the index's sdist: one warning line
+    names the system package; exit 0, and 1 with --strict, as for any package pinned short of its own file."""
+    sdist = tmp_path / "sdists" / "pyyaml-6.0.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"an sdist\n")
+    index = pep503_index(tmp_path / "index", [sdist])
+    debian = PythonPackage(
+        "pyyaml",
+        "6.0",
+        wheel_tags=("cp311-cp311-linux_x86_64",),
+        record_digest="sha256:" + "1" * 64,
+        system_package="python3-yaml",
+    )
+    lock_path = lockfile.dump(lock_of(debian), tmp_path / "envsnap.lock")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    line = (
+        "stand-in pyyaml 6.0: installed by the Debian package python3-yaml; pinned to the index's file of that "
+        "version, another build of the same release"
+    )
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache")
+    assert result.code == 0 and result.err.count("python3-yaml") == 1 and line in result.err, result
+    strict = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--strict", "-o", tmp_path / "s.lock")
+    assert strict.code == 1 and line in strict.err, strict
 
 
 def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:

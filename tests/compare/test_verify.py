@@ -147,6 +147,27 @@ def test_an_editable_projects_record_says_what_it_was_installed_from() -> None:
     assert note(EDITABLE) == "installed from a local directory; an editable install's RECORD differs"
 
 
+def test_a_debian_builds_stand_in_is_identical_rebuilt_and_a_warning_on_the_host_it_was_captured_on() -> None:
+    """A lock of Debian's system Python that pin pinned PyYAML of (python3-yaml's build, tagged linux_x86_64) to the
+    index's file of that release: the venv rebuilt from it, the manylinux wheel installed, was a mismatch (other
+    tags, other files); it is identical. The host it was captured on, Debian's build still, is a warning naming the
+    package, not a mismatch, and identical before the pin."""
+    stand_in = Artifact(filename="PyYAML-6.0-cp311-cp311-manylinux_2_17_x86_64.whl", url="", sha256="0" * 64)
+    debian = pkg(
+        "pyyaml",
+        wheel_tags=("cp311-cp311-linux_x86_64",),
+        record_digest="sha256:debian",
+        system_package="python3-yaml",
+    )
+    lock = snap(dataclasses.replace(debian, artifact=stand_in))
+    rebuilt = snap(pkg("pyyaml", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",), record_digest="sha256:wheel"))
+    assert compare(lock, rebuilt).differences == ()
+    [d] = compare(lock, snap(debian)).differences
+    assert (d.severity, d.what, d.subject) == (WARNING, "record_digest", "pyyaml"), d
+    assert d.note.startswith("installed by the Debian package python3-yaml, another build of the same release"), d
+    assert compare(snap(debian), snap(debian)).differences == ()
+
+
 def test_the_bundles_wheel_from_an_archive_is_named_as_from_a_folder() -> None:
     """``rebuild supp.tar.gz`` installs the bundle's wheel from a folder gone once it ends: no direct_url.json, the
     wheel named by its file and sha256 in ``envsnap_bundle.json``, which a capture records as a rebuilt artifact with

@@ -1,7 +1,8 @@
 """A lock captured in a venv made with ``--system-site-packages`` over Debian's ``/usr/bin/python3`` records the
 base's egg-info installs (python-apt, numpy: no WHEEL tags). ``rebuild --target venv --dry-run`` listed them "to be
 pinned and fetched", and the rebuild then stopped at pin, which refuses them; the plan now fails as the run would,
-naming each as not pinnable with pin's reason, before anything is looked up."""
+naming each as not pinnable with pin's reason, before anything is looked up. Those a dpkg package installed
+(``system_package``) are not refused: the index's file of each release stands in for them, said in one line."""
 
 from __future__ import annotations
 
@@ -29,30 +30,22 @@ def _has_python_apt() -> bool:
 
 
 @pytest.mark.skipif(not _has_python_apt(), reason="needs Debian's python3 with python3-apt (.ci/services.sh)")
-def test_dry_run_over_debians_python_names_its_egg_info_installs_as_not_pinnable(
+def test_dry_run_over_debians_python_says_the_index_files_stand_in_for_its_packages(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
+    """The base's egg-info installs are Debian's packages' (python3-apt's python-apt): the plan failed, each not
+    pinnable, so a lock of a system Python never rebuilt. It takes the index's file of each release, saying so."""
     venv = tmp_path / "venv"
     subprocess.run([DEBIAN_PYTHON, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     lock = tmp_path / "envsnap.lock"
     assert cli("capture", "--python", venv / "bin" / "python", "-o", lock).code == 0
     captured = lockfile.load(lock)
     apt = captured.package("python-apt")
-    assert apt is not None and apt.base_site and not apt.wheel_tags
-    untagged = [p for p in captured.pip_layer() if not p.wheel_tags]
+    assert apt is not None and apt.base_site and not apt.wheel_tags and apt.system_package == "python3-apt"
     result = cli("rebuild", "--target", "venv", "--dry-run", "--dest", tmp_path / "new", lock)
-    assert result.code == 4, result
-    assert "to be pinned and fetched" not in result.out
-    assert result.err.startswith(f"envsnap: error: cannot rebuild {len(untagged)} package(s), nothing was fetched: ")
-    # The first with pin's reason in full; the others named a few and counted (the line was 10 KB).
-    first = untagged[0]
-    said = f"{first.name} {first.version}: not pinnable: {untagged_reason(first, False)}"
-    assert said in result.err
-    assert "the base interpreter's (venv --system-site-packages), as a system package installs it" in said
-    assert f"`pip install --force-reinstall --no-deps {first.name}=={first.version}`" in said
-    if len(untagged) > 4:
-        assert f" and {len(untagged) - 4} more (`envsnap pin LOCK` names each with its reason)\n" in result.err
-    assert result.err.count("\n") == 1 and len(result.err) < 1000, result
+    assert result.code == 0, result
+    (line,) = [line for line in result.out.splitlines() if "installed by a Debian package: " in line]
+    assert " (python3-" in line and line.endswith("another build of the same release"), line
     assert not (tmp_path / "new").exists()
 
 
@@ -94,4 +87,23 @@ def test_many_packages_not_pinnable_are_one_readable_line(
         f"{start}{first}; not pinnable as well: pkg01 1.0, pkg02 1.0, pkg03 1.0 and 26 more (`envsnap pin LOCK` "
         "names each with its reason)\n"
     )
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_venv_plan_of_packages_debian_installed_says_the_index_file_stands_in(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A lock of Debian's system Python: python3-six's egg-info (no WHEEL tags) was refused as not pinnable, and a
+    tagged Debian build refused too: the lock could not be rebuilt at all. The plan takes the index's file of each
+    release and says so in one line, naming the packages that installed them."""
+    six = PythonPackage("six", "1.16.0", system_package="python3-six")
+    yaml = PythonPackage("pyyaml", "6.0", wheel_tags=("cp311-cp311-linux_x86_64",), system_package="python3-yaml")
+    assert precheck(sample_lock(six, yaml), BundleOptions()) == []
+    lock = lockfile.dump(lockfile.seal(sample_lock(six, yaml)), tmp_path / "envsnap.lock")
+    result = cli("rebuild", "--target", "venv", "--dry-run", "--dest", tmp_path / "new", lock)
+    line = (
+        "installed by a Debian package: six 1.16.0 (python3-six), pyyaml 6.0 (python3-yaml); the rebuilt venv has the "
+        "index's file of that version instead, another build of the same release"
+    )
+    assert result.code == 0 and line in result.out + result.err, result
     assert not (tmp_path / "new").exists()
