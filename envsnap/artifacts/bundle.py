@@ -389,11 +389,11 @@ def check_made_from(
 ) -> None:
     """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions,
     RECORD digests and sources (kind, place, commit: ``_source_key``), and the same wheel file wherever ``lock``
-    already pins one (a bundle of another lock, or one whose lock was edited to match a swapped wheel, is refused
-    before anything is built). ``project_dir``: what ``{project}`` names, so that one folder written as
-    ``file://{project}`` in one lock and by its path in the other is one source. With ``project_code``, a package
-    the bundle built from the project itself (``file://{project}``) must also come from the project state ``lock``
-    records (``_check_project_state``)."""
+    already pins one, and a wheel built from the sdist it pins (a bundle of another lock, or one whose lock was
+    edited to match a swapped wheel, is refused before anything is built). ``project_dir``: what ``{project}``
+    names, so that one folder written as ``file://{project}`` in one lock and by its path in the other is one
+    source. With ``project_code``, a package the bundle built from the project itself (``file://{project}``) must
+    also come from the project state ``lock`` records (``_check_project_state``)."""
     # A package built from its source and imported without a version (uv export's `directory` entry, a
     # requirements file's `name @ git+...@commit` or archive URL) takes the version its wheel was built with:
     # an empty version matches any.
@@ -430,9 +430,19 @@ def check_made_from(
         )
     for pkg in lock.pip_layer():
         art, other = pkg.artifact, bundled.package(pkg.name)
+        theirs_art = other.artifact if other is not None else None
+        if art is not None and not art.rebuilt and not art.filename.endswith(".whl") and theirs_art is not None:
+            # The sdist the lock pins: the bundle's wheel of it names the sdist it was built from (a bundle of an
+            # envsnap that recorded none: not known), its RECORD digest being that build's own (``built_from_source``).
+            built_from = theirs_art.sdist_sha256 if theirs_art.rebuilt else ""
+            if built_from and built_from != art.sha256:
+                raise BadBundleError(
+                    f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
+                    f"{art.filename} sha256 {art.sha256}, the bundle's {theirs_art.filename} was built from an sdist "
+                    f"of sha256 {built_from})" + ANOTHER_LOCK
+                )
         if art is None or art.rebuilt or not art.filename.endswith(".whl"):
             continue  # nothing pinned yet, or a wheel the bundle builds from source
-        theirs_art = other.artifact if other is not None else None
         if theirs_art is None or theirs_art.sha256 != art.sha256:
             raise BadBundleError(
                 f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "

@@ -1155,6 +1155,41 @@ def test_two_bundles_of_one_lock_whose_sdist_builds_are_not_reproducible_differ_
     assert result.code == 1 and "(source, the wheel built from another sdist of that name)" in result.out, result.out
 
 
+def test_a_bundle_built_from_another_sdist_than_the_lock_pins_is_another_locks(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock that pins ``nrb``'s sdist, given a bundle whose wheel of it was built from another sdist of that name
+    (the index's file replaced between the two pins): the bundle's lock records its own wheel's RECORD digest, which
+    is not compared, and the pinned sdist was not either, so the bundle was taken. Its ``sdist_sha256`` is compared
+    with the sdist the lock pins: another lock's bundle, exit 2; the lock it was made from is taken."""
+    from test_pin import pep503_index
+
+    index = pep503_index(tmp_path / "index", [_sdist(tmp_path / "dist", "1")])
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    (tmp_path / "requirements.txt").write_text("nrb==1.0\n")
+    assert cli("import", tmp_path / "requirements.txt", "-o", tmp_path / "imp.lock").code == 0
+    pinned = cli("pin", tmp_path / "imp.lock", "-o", tmp_path / "p1.lock", "--cache-dir", tmp_path / "c1")
+    assert pinned.code == 0, pinned.err
+    made = cli("bundle", tmp_path / "p1.lock", "-o", tmp_path / "B1", "--cache-dir", tmp_path / "c1")
+    assert made.code == 0, made.err
+    (tmp_path / "index" / "files" / "nrb-1.0.tar.gz").unlink()
+    pep503_index(tmp_path / "index", [_sdist(tmp_path / "dist2", "2")])
+    pinned = cli("pin", tmp_path / "imp.lock", "-o", tmp_path / "p2.lock", "--cache-dir", tmp_path / "c2")
+    assert pinned.code == 0, pinned.err
+    p1, p2 = (lockfile.load(tmp_path / f"p{n}.lock").package("nrb") for n in (1, 2))
+    assert p1 is not None and p2 is not None and p1.artifact is not None and p2.artifact is not None
+    assert p1.artifact.filename == p2.artifact.filename == "nrb-1.0.tar.gz"
+    assert p1.artifact.sha256 != p2.artifact.sha256
+    refused = cli("rebuild", tmp_path / "p2.lock", "--bundle", tmp_path / "B1", "--dry-run", "--dest", tmp_path / "R")
+    assert refused.code == 2 and "the bundle was made from another lock" in refused.err, refused.out + refused.err
+    taken = cli("rebuild", tmp_path / "p1.lock", "--bundle", tmp_path / "B1", "--dry-run", "--dest", tmp_path / "R")
+    assert taken.code == 0, taken.out + taken.err
+
+
 # ``uv export --format pylock.toml`` (uv 0.13.9) of a project whose ``[tool.uv] find-links = ["/tmp/x/wheels"]``
 # holds the lab's labpkg: the package's index and its wheel's URL are that folder's (FOLDER and SHA filled in).
 _UV_PYLOCK_FIND_LINKS = """\
