@@ -1659,18 +1659,6 @@ def _package_change(
         # there and the same code; so does a checkout of one commit (``pip install -e git+URL@COMMIT``) cloned
         # into another ``src`` folder. No drift, as verify calls it info (docs/design.md, "Research layouts").
         return _change("python", name, "provenance", "build", record[:19], record_b[:19], 0, EDITABLE_RECORD)
-    if artifact and artifact_b and artifact[1] != artifact_b[1] and x[10] and y[10] and x[10] != y[10]:
-        # Wheels built from two sdists of one URL (another sha256): another source, whatever the wheels hold.
-        old, new = f"sdist sha256:{x[10][:12]}...", f"sdist sha256:{y[10][:12]}..."
-        note = "the wheel built from another sdist of that name"
-        return _change("python", name, "changed", "source", old, new, _PACKAGE_WEIGHT["source"], note)
-    built_twice = _built_twice(x, y)
-    if built_twice and artifact is not None and artifact_b is not None:
-        # One wheel's name built twice from one source (the same sdist sha256, one commit): other bytes are a build
-        # that is not reproducible, a difference of build, not of source or of a file chosen (docs/cli.md). Said
-        # before their RECORD digests differ: each bundle's lock records its own wheel's (``built_from_source``).
-        old, new = f"sha256:{artifact[1][:12]}...", f"sha256:{artifact_b[1][:12]}..."
-        return _change("python", name, "changed", "build", old, new, _PACKAGE_WEIGHT["build"], built_twice)
     if record and record_b and record != record_b:
         return _change(
             "python",
@@ -1717,6 +1705,17 @@ def _package_change(
         note = ALLOWED_FILE.format(side=allowed_by)
         old, new = (artifact[0] if artifact else "(not pinned)"), (artifact_b[0] if artifact_b else "(not pinned)")
         return _change("python", name, "provenance", "artifact", old, new, 0, note)
+    if artifact and artifact_b and artifact[1] != artifact_b[1] and x[10] and y[10] and x[10] != y[10]:
+        # Wheels built from two sdists of one URL (another sha256): another source, whatever the wheels hold.
+        old, new = f"sdist sha256:{x[10][:12]}...", f"sdist sha256:{y[10][:12]}..."
+        note = "the wheel built from another sdist of that name"
+        return _change("python", name, "changed", "source", old, new, _PACKAGE_WEIGHT["source"], note)
+    built_twice = _built_twice(x, y)
+    if built_twice and artifact is not None and artifact_b is not None:
+        # One wheel's name built twice from one source (the same sdist sha256, one commit): other bytes are a build
+        # that is not reproducible, a difference of build, not of source or of a file chosen (docs/cli.md).
+        old, new = f"sha256:{artifact[1][:12]}...", f"sha256:{artifact_b[1][:12]}..."
+        return _change("python", name, "changed", "build", old, new, _PACKAGE_WEIGHT["build"], built_twice)
     if (artifact is None) != (artifact_b is None) or (
         artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]
     ):
