@@ -400,9 +400,9 @@ def check_made_from(
     # Its source is compared instead: the commit of a VCS source, the hash of an archive (a bundle built from
     # another commit of the same repository is another lock's).
     versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind != "index"}
-    # A wheel built from a folder, an editable checkout or a git commit: the bundle's lock records what that wheel
-    # installs, which need not be what the lock's install had (its RECORD digest is not compared; the source is).
-    own = {p.name for p in bundled.pip_layer() if built_from_a_folder_or_commit(p)}
+    # A wheel built from a folder or an editable checkout: the bundle's lock records what that wheel installs, which
+    # need not be what the lock's install had (its RECORD digest is not compared; the source is).
+    own = {p.name for p in bundled.pip_layer() if built_from_a_working_copy(p)}
 
     def key(p: PythonPackage, resolve: bool = False) -> tuple[str, str, str, str, tuple[str, str, str]]:
         source = _source_key(p, project_dir) if resolve else (p.source.kind, p.source.url, p.source.commit_id)
@@ -531,7 +531,7 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
                 pkg.record_digest
                 and other.record_digest
                 and other.record_digest != pkg.record_digest
-                and not built_from_a_folder_or_commit(other)
+                and not built_from_a_working_copy(other)
             )
             or (wheel and (other.artifact is None or other.artifact.sha256 != wheel))
         ):
@@ -2558,29 +2558,25 @@ def _refuse_lost_bundle_wheels(lock: Snapshot, root: Path, pinner: Pinner) -> No
         )
 
 
-def built_from_a_folder_or_commit(pkg: PythonPackage) -> bool:
-    """A wheel the bundle built from a local folder, an editable checkout or a git commit (``rebuilt``): the files it
-    installs are the folder's when it was built, or this build's of the commit, not those the lock's install had (an
-    editable install's RECORD lists its hook, a folder changes, and a build of the same commit need not be byte for
-    byte the author's), so the bundle's lock records the wheel's own RECORD digest (``_own_record_digest``), and a
-    bundle of it is taken as made from a lock whatever that lock's RECORD digest of it (``check_made_from``: the
-    folder or the commit is compared)."""
+def built_from_a_working_copy(pkg: PythonPackage) -> bool:
+    """A wheel the bundle built from a local folder or an editable checkout (``rebuilt``): the files it installs are
+    the folder's when it was built, not those the lock's install had (an editable install's RECORD lists its hook,
+    and a folder changes), so the bundle's lock records the wheel's own RECORD digest (``_own_record_digest``), and a
+    bundle of it is taken as made from a lock whatever that lock's RECORD digest of it (``check_made_from``)."""
     art = pkg.artifact
-    kind = pkg.source.kind
-    return art is not None and art.rebuilt and (kind in ("directory", "vcs") or pkg.source.editable)
+    return art is not None and art.rebuilt and (pkg.source.kind == "directory" or pkg.source.editable)
 
 
 def _own_record_digest(pkg: PythonPackage, root: Path) -> PythonPackage:
-    """``pkg`` with the RECORD digest of the wheel the bundle built for it (``built_from_a_folder_or_commit``) in
-    place of the one the lock copied from the install: the bundle's lock said its wheel installs the author's files,
-    which diff then took as the same files (an editable install's hook, a folder edited since, another build of a
-    commit), with nothing to show it."""
+    """``pkg`` with the RECORD digest of the wheel the bundle built for it (``built_from_a_working_copy``) in place of
+    the one the lock copied from the install: the bundle's lock said its wheel installs the author's files, which
+    diff then took as the same files (an editable install's hook, a folder edited since), with nothing to show it."""
     import zipfile
 
     from ..probes.records import wheel_record_digest
 
     art = pkg.artifact
-    if art is None or not built_from_a_folder_or_commit(pkg):
+    if art is None or not built_from_a_working_copy(pkg):
         return pkg
     try:
         digest = wheel_record_digest(str(join_base_name(root / WHEELS, art.filename)))
@@ -2649,7 +2645,7 @@ __all__ = [
     "Bundle",
     "BundleOptions",
     "BundleResult",
-    "built_from_a_folder_or_commit",
+    "built_from_a_working_copy",
     "bundle_wheel_dist_info",
     "bundle_wheel_marker",
     "check_conda_made_from",

@@ -40,7 +40,7 @@ from ..artifacts.bundle import (
     WHEELS,
     Bundle,
     BundleOptions,
-    built_from_a_folder_or_commit,
+    built_from_a_working_copy,
     bundle_holding,
     bundle_wheel_dist_info,
     bundle_wheel_marker,
@@ -759,12 +759,11 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | No
 
 def _bundled_entry(mine: PythonPackage, theirs: PythonPackage | None) -> PythonPackage:
     """The bundle's entry of ``mine`` (its artifact), with the lock's RECORD digest where the bundle built the wheel
-    from a folder, an editable checkout or a git commit (``built_from_a_folder_or_commit``): the bundle's lock
-    records that wheel's files, and the environment is verified against what the lock asked for (their difference
-    said, as it was)."""
+    from a folder or an editable checkout (``built_from_a_working_copy``): the bundle's lock records that wheel's
+    files, and the environment is verified against what the lock asked for (their difference said, as it was)."""
     if theirs is None:
         return mine
-    if built_from_a_folder_or_commit(theirs) and mine.record_digest:
+    if built_from_a_working_copy(theirs) and mine.record_digest:
         return dataclasses.replace(theirs, record_digest=mine.record_digest)
     return theirs
 
