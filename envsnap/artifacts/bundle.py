@@ -400,19 +400,15 @@ def check_made_from(
     # Its source is compared instead: the commit of a VCS source, the hash of an archive (a bundle built from
     # another commit of the same repository is another lock's).
     versionless = {p.name for p in lock.pip_layer() if not p.version and p.source.kind != "index"}
-    # A wheel built from a folder or an editable checkout: the bundle's lock records what that wheel installs, which
-    # need not be what the lock's install had (its RECORD digest is not compared; the source is).
-    own = {p.name for p in bundled.pip_layer() if built_from_a_working_copy(p)}
 
     def key(p: PythonPackage, resolve: bool = False) -> tuple[str, str, str, str, tuple[str, str, str]]:
         source = _source_key(p, project_dir) if resolve else (p.source.kind, p.source.url, p.source.commit_id)
-        record = "" if p.name in own else p.record_digest
         if p.name not in versionless:
-            return p.version, record, "", "", source
+            return p.version, p.record_digest, "", "", source
         pinned = p.source.kind in ("vcs", "archive")
         return (
             "",
-            record,
+            p.record_digest,
             p.source.commit_id if pinned else "",
             p.source.archive_hash if pinned else "",
             source,
@@ -527,12 +523,7 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
         if (
             other is None
             or (pkg.version and other.version != pkg.version)
-            or (
-                pkg.record_digest
-                and other.record_digest
-                and other.record_digest != pkg.record_digest
-                and not built_from_a_working_copy(other)
-            )
+            or (pkg.record_digest and other.record_digest and other.record_digest != pkg.record_digest)
             or (wheel and (other.artifact is None or other.artifact.sha256 != wheel))
         ):
             raise BadBundleError(
@@ -1725,7 +1716,7 @@ def _fill(
             problems.append(_named(pkg, message))
             packages.append(pkg)
             continue
-        packages.append(_own_record_digest(pkg, root))
+        packages.append(pkg)
         entries.append(entry)
     if problems:
         hints = [*pinner.fetcher.hint_lines(), *([_offline_hint(pinner)] if offline_missing else [])]
@@ -2558,33 +2549,6 @@ def _refuse_lost_bundle_wheels(lock: Snapshot, root: Path, pinner: Pinner) -> No
         )
 
 
-def built_from_a_working_copy(pkg: PythonPackage) -> bool:
-    """A wheel the bundle built from a local folder or an editable checkout (``rebuilt``): the files it installs are
-    the folder's when it was built, not those the lock's install had (an editable install's RECORD lists its hook,
-    and a folder changes), so the bundle's lock records the wheel's own RECORD digest (``_own_record_digest``), and a
-    bundle of it is taken as made from a lock whatever that lock's RECORD digest of it (``check_made_from``)."""
-    art = pkg.artifact
-    return art is not None and art.rebuilt and (pkg.source.kind == "directory" or pkg.source.editable)
-
-
-def _own_record_digest(pkg: PythonPackage, root: Path) -> PythonPackage:
-    """``pkg`` with the RECORD digest of the wheel the bundle built for it (``built_from_a_working_copy``) in place of
-    the one the lock copied from the install: the bundle's lock said its wheel installs the author's files, which
-    diff then took as the same files (an editable install's hook, a folder edited since), with nothing to show it."""
-    import zipfile
-
-    from ..probes.records import wheel_record_digest
-
-    art = pkg.artifact
-    if art is None or not built_from_a_working_copy(pkg):
-        return pkg
-    try:
-        digest = wheel_record_digest(str(join_base_name(root / WHEELS, art.filename)))
-    except (OSError, UnsafeInputError, ValueError, zipfile.BadZipFile) as exc:
-        raise BundleError(f"{pkg.name}: {art.filename}: its RECORD cannot be read: {exc}") from None
-    return dataclasses.replace(pkg, record_digest=digest)
-
-
 def installs_by_file(pkg: PythonPackage) -> bool:
     """A wheel the bundle built from the lock's source (a git commit, a local folder, an sdist by URL; not an
     index's sdist, whose source is the index either way): installed by its file, never by name from the wheels
@@ -2645,7 +2609,6 @@ __all__ = [
     "Bundle",
     "BundleOptions",
     "BundleResult",
-    "built_from_a_working_copy",
     "bundle_wheel_dist_info",
     "bundle_wheel_marker",
     "check_conda_made_from",

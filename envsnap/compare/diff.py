@@ -277,12 +277,6 @@ def _explained(changes: Sequence[Change]) -> frozenset[str]:
         and c.change == "provenance"
         and c.note.startswith((BUNDLE_WHEEL_INSTALLED, BUNDLE_WHEEL_NAMED))
     }
-    # An editable install against the wheel built from its folder: the entry says the RECORD digests do not compare.
-    fields |= {
-        f"python.packages[{c.subject}].record_digest"
-        for c in changes
-        if c.area == "python" and c.change == "unknown" and c.note.endswith(EDITABLE_UNCOMPARED.format(side=c.note[0]))
-    }
     # A wheel one lock pins and the other installed with nothing that says whether it is that file: the entry says so.
     fields |= {
         f"python.packages[{c.subject}].{field}"
@@ -1638,21 +1632,6 @@ def _package_change(
             _PACKAGE_WEIGHT["build"],
             "wheel tag",
         )
-    if (artifact is None) != (artifact_b is None) and record and record_b and editable and editable_b:
-        # An editable install against the wheel the bundle built from its folder: the install's RECORD lists its hook,
-        # the bundle's lock the wheel's files (a bundle of an earlier envsnap copied the hook's): the files are not
-        # comparable, neither the same nor other. "A records no pinned file" alone read as the same files.
-        side = "A" if artifact is None else "B"
-        return _change(
-            "python",
-            name,
-            "unknown",
-            "artifact",
-            artifact[0] if artifact else "",
-            artifact_b[0] if artifact_b else "",
-            1,
-            f"{side} records no pinned file; {EDITABLE_UNCOMPARED.format(side=side)}",
-        )
     if record and record_b and record != record_b and editable and editable_b:
         # An editable install's RECORD lists its hook (the ``.pth`` or finder naming the folder it reads), not its
         # modules: the project moved and installed again (``pip install -e .`` where it is now) has other files
@@ -1932,10 +1911,6 @@ def _allowed_by(x: PackageRow, y: PackageRow) -> str:
 EDITABLE_RECORD = (
     "other RECORD digest of an editable install: it lists the hook naming the folder the code is read from, not the "
     "modules; verify calls it info"
-)
-EDITABLE_UNCOMPARED = (
-    "files not compared: {side} installs it editable, its RECORD lists the hook naming the folder, not the modules "
-    "the other's wheel installs"
 )
 EDITABLE_CHECKOUT = (
     "one editable git checkout: a lock captured before envsnap read its commit names its folder in the "

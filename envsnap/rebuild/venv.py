@@ -40,7 +40,6 @@ from ..artifacts.bundle import (
     WHEELS,
     Bundle,
     BundleOptions,
-    built_from_a_working_copy,
     bundle_holding,
     bundle_wheel_dist_info,
     bundle_wheel_marker,
@@ -753,19 +752,8 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | No
         return lock
     check_made_from(lock, bundled, bundle.shown(), project_dir=project_dir)  # a bundle of another lock: bad input
     theirs = {p.name: p for p in bundled.python.packages}
-    packages = tuple(_bundled_entry(p, theirs.get(p.name)) for p in lock.python.packages)
+    packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
-
-
-def _bundled_entry(mine: PythonPackage, theirs: PythonPackage | None) -> PythonPackage:
-    """The bundle's entry of ``mine`` (its artifact), with the lock's RECORD digest where the bundle built the wheel
-    from a folder or an editable checkout (``built_from_a_working_copy``): the bundle's lock records that wheel's
-    files, and the environment is verified against what the lock asked for (their difference said, as it was)."""
-    if theirs is None:
-        return mine
-    if built_from_a_working_copy(theirs) and mine.record_digest:
-        return dataclasses.replace(theirs, record_digest=mine.record_digest)
-    return theirs
 
 
 @frozen
