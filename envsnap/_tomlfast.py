@@ -88,6 +88,7 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("requires_python", "s"),
             ("conda_managed", "b"),
             ("base_site", "b"),
+            ("system_package", "s"),
         ),
     ),
     (
