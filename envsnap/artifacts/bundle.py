@@ -429,7 +429,7 @@ def check_made_from(
         theirs_art = other.artifact if other is not None else None
         if art is not None and not art.rebuilt and not art.filename.endswith(".whl") and theirs_art is not None:
             # The sdist the lock pins: the bundle's wheel of it names the sdist it was built from (a bundle of an
-            # envsnap that recorded none: not known), its RECORD digest being that build's own (``built_from_source``).
+            # envsnap that recorded none: not known); its RECORD digest, copied from the lock, tells nothing here.
             built_from = theirs_art.sdist_sha256 if theirs_art.rebuilt else ""
             if built_from and built_from != art.sha256:
                 raise BadBundleError(

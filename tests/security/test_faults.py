@@ -241,8 +241,10 @@ def _fake_tools(tmp_path: Path, *, hang: bool) -> str:
     _script(
         bin_dir / "uv",
         'while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
-        f'{sys.executable} -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1] + '
-        "'/gitpkg-1.0-py3-none-any.whl', 'w').writestr('gitpkg.py', '')\" \"$out\"\n",
+        # A wheel with its RECORD: the bundle's lock records the RECORD digest of the wheel it built.
+        f'{sys.executable} -c "import zipfile,sys; w = zipfile.ZipFile(sys.argv[1] + '
+        "'/gitpkg-1.0-py3-none-any.whl', 'w'); w.writestr('gitpkg.py', ''); "
+        "w.writestr('gitpkg-1.0.dist-info/RECORD', 'gitpkg.py,,')\" \"$out\"\n",
     )
     return f"{bin_dir}:/usr/bin:/bin"
 
