@@ -319,31 +319,9 @@ class PackageDatabase:
 
     def dist_owners(self, dist_dirs: Iterable[str]) -> dict[str, str]:
         """Metadata folder -> the dpkg package whose list holds it (Debian's ``python3-yaml`` for
-        ``/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info``), for those a package owns; {} without dpkg. One
-        scan of the lists, each kept only while it is searched, and only one naming such a folder is split."""
-        if self.manager != "dpkg":
-            return {}
-        wanted: dict[bytes, str] = {}
-        for dist_dir in dist_dirs:
-            for variant in _path_variants(dist_dir):
-                wanted.setdefault(variant.encode("utf-8", "surrogateescape"), dist_dir)
-        if not wanted:
-            return {}
-        names = sorted({re.escape(os.path.basename(p)) for p in wanted})
-        pattern = re.compile(b"/(?:" + b"|".join(names) + b")$", re.MULTILINE)
-        found: dict[str, str] = {}
-        for entry in self._list_names():
-            try:
-                with open(os.path.join(DPKG_INFO, entry), "rb") as fh:
-                    data = fh.read()
-            except OSError:
-                continue
-            if not pattern.search(data):
-                continue
-            for line in data.splitlines():
-                if line in wanted:
-                    found.setdefault(wanted[line], entry[: -len(".list")].split(":", 1)[0])
-        return found
+        ``/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info``), for those a package owns; {} without dpkg. The
+        lookup of ``owners``: its scan of the lists, or the owner index where one was built."""
+        return self.owners(dist_dirs) if self.manager == "dpkg" else {}
 
     def _dpkg_module_shared(self, dist_dir: str, site_dir: str, modules: set[str]) -> tuple[str, ...]:
         by_module = self._site_modules.get(site_dir)
