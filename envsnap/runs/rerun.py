@@ -398,7 +398,8 @@ def _missing_interpreter(program: str, lock_file: Path, lock: Snapshot, root: Pa
 
     said = f"the command's interpreter {sinks.shell_shown([_here(program)])} does not exist here: the environment it "
     dest = Path(program).parent.parent
-    if Path(program).parent.name != "bin" or not _made_by_rebuild(dest):
+    # A path through ``..`` (a hand-edited record) names no folder a rebuild fills: ``gone/..`` is its parent.
+    if Path(program).parent.name != "bin" or ".." in Path(program).parts or not _made_by_rebuild(dest):
         return (said + "runs in cannot be checked (make it, or pass --python PATH)",)
     target = "conda" if lock.conda is not None and lock.conda.packages else "venv"
     words = ["envsnap", "rebuild", _here(lock_file), "--target", target, "--dest", _here(dest)]

@@ -2862,6 +2862,8 @@ def test_a_conda_environment_not_made_yet_is_told_the_conda_rebuild(
     for python, expected in (
         (tmp_path / "envs" / "train" / "bin" / "python", "envsnap rebuild conda.lock --target conda --dest envs/train"),
         (tmp_path / "bin" / "python3", ""),
+        # A recorded path through ``..`` (a hand-edited record): its folder is not the one the rebuild would fill.
+        (tmp_path / "gone" / ".." / "bin" / "python", ""),
     ):
         record = rec.RunRecord(
             run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
