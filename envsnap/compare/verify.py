@@ -1211,7 +1211,7 @@ def _stand_in(want: PythonPackage, have: PythonPackage) -> list[Difference]:
             "record_digest",
             want.record_digest or pinned,
             have.record_digest or "(none)",
-            f"installed by the Debian package {have.system_package}, another build of the same release than the "
+            f"installed by the Debian package {have.system_package}, another build of the same release as the "
             f"index's file the lock pins ({pinned}), which a rebuild installs",
         )
     ]
