@@ -89,6 +89,7 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("conda_managed", "b"),
             ("base_site", "b"),
             ("system_package", "s"),
+            ("identity", "a"),
         ),
     ),
     (

@@ -160,6 +160,10 @@ class PythonPackage:
     # The dpkg package whose list holds its metadata folder (Debian's python3-yaml for PyYAML-6.0.dist-info): the
     # files are that .deb's build, not an index file of the same name and version. "" where no package owns it.
     system_package: str = field(default="", metadata={"sparse": True})
+    # Only with ``system_package``: the headers of its METADATA (PKG-INFO) that say which project it is (Summary,
+    # Home-page, Project-URL, Author...), ``KEY: value`` each (``_sameproject.identity``): pin takes the index's file
+    # of its name and version in its place only where that file's agree (a namesake is another project).
+    identity: tuple[str, ...] = field(default=(), metadata={"sparse": True})
     # Imported locks: every file the source file allowed (written only when there are some).
     candidates: tuple[Candidate, ...] = ()
 

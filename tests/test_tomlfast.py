@@ -460,11 +460,12 @@ def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
         ),
         conda_managed=True,
         system_package="python3-a",
+        identity=("Summary: A", "Home-page: https://example.invalid/a"),
     )
     text = lockfile.dumps(dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(full,))))
     assert _packages_read_whole(text) == 1
     fast = agrees(text)
-    assert fast is not None and len(fast["python"]["packages"][0]) == 13  # eleven keys and the two tables below
+    assert fast is not None and len(fast["python"]["packages"][0]) == 14  # twelve keys and the two tables below
     for path in sorted((ROOT / "export" / "golden").rglob("*.lock")):
         text = lockfile.dumps(lockfile.load(path))
         assert _packages_read_whole(text) == text.count("\n[[python.packages]]\n"), path

@@ -1283,6 +1283,67 @@ def stand_in_note(pkg: PythonPackage) -> str:
     )
 
 
+def file_identity(path: Path, filename: str) -> tuple[str, ...]:
+    """The identifying headers (``_sameproject.identity``) of a distribution file's metadata: a wheel's top-level
+    ``*.dist-info/METADATA``, an sdist's ``PKG-INFO`` in its one top folder (a ``.tar.gz`` or ``.zip``). The file is
+    an index's, untrusted: only a member of that exact place is read, at most ``MAX_HEAD`` bytes of it, and an
+    sdist's tar is read for at most ``_MAX_MEMBERS`` members; () where none is found or the file is not readable."""
+    import tarfile
+    import zipfile
+
+    from .._sameproject import MAX_HEAD, header_text, identity
+
+    try:
+        if filename.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(path) as archive:
+                wheel = filename.endswith(".whl")
+                for info in archive.infolist():
+                    parts = info.filename.split("/")
+                    wanted = (
+                        len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA"
+                        if wheel
+                        else len(parts) == 2 and parts[1] == "PKG-INFO"
+                    )
+                    if wanted and not info.is_dir():
+                        with archive.open(info) as handle:
+                            return identity(header_text(handle.read(MAX_HEAD)))
+            return ()
+        if filename.endswith((".tar.gz", ".tgz", ".tar")):
+            with tarfile.open(path) as tar:
+                for _ in range(_MAX_MEMBERS):
+                    member = tar.next()
+                    if member is None or tar.offset > _MAX_TAR_BYTES:
+                        break
+                    parts = member.name.split("/")
+                    if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
+                        member_file = tar.extractfile(member)
+                        return identity(header_text(member_file.read(MAX_HEAD))) if member_file is not None else ()
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, ValueError, RuntimeError):
+        return ()
+    return ()
+
+
+# Of an sdist's tar, looked through for its PKG-INFO (setuptools writes it among the first members): so many members,
+# so many bytes unpacked.
+_MAX_MEMBERS = 10_000
+_MAX_TAR_BYTES = 1 << 30
+
+
+def stand_in_refusal(pkg: PythonPackage, path: Path, filename: str) -> str:
+    """Why the index's file of a dpkg-owned distribution's name and version (at ``path``) may not stand in for it:
+    its metadata is not evidence of the same project (``_sameproject.disagreement``: Debian's ``crit`` is criu's
+    image tool, the index's ``crit`` another project). "" where it is."""
+    from .._sameproject import disagreement
+
+    why = disagreement(pkg.identity, file_identity(path, filename))
+    if not why:
+        return ""
+    return (
+        f"installed by the Debian package {pkg.system_package}; the index's {filename} is not known to be the same "
+        f"project ({why}): not pinned to it as a stand-in"
+    )
+
+
 def untagged_reason(pkg: PythonPackage, imported: bool) -> str:
     """Why pin refuses an index package the lock records with no WHEEL tags (an ``.egg-info`` or legacy install, as
     Debian's ``python3-*`` packages leave them), known from the lock alone, before anything is looked up; "" for one
@@ -1760,8 +1821,9 @@ class Pinner:
             return self._pin_archive(pkg)
         if pkg.system_package:
             # Debian's build (python3-yaml's PyYAML, tagged linux_x86_64; python3-six's egg-info, no tags), which no
-            # index file is: the file of that release that fits the target stands in for it, said so (pin()).
-            return self._pin_for_target(pkg)
+            # index file is: the file of that release that fits the target stands in for it, said so (pin()), where
+            # its metadata says it is of the same project (``_sameproject``): a namesake's is refused.
+            return self._pin_for_target(pkg, same_project=True)
         if not pkg.wheel_tags and self.imported and not pkg.record_digest:
             return self._pin_for_target(pkg)  # imported by name and version: the file that fits this target
         untagged = untagged_reason(pkg, self.imported)
@@ -1940,9 +2002,10 @@ class Pinner:
         _chosen, why = best_wheel([f.filename for f in files], self.tags)
         return [f for f in files if sdist_matches(f.filename, pkg)], why
 
-    def _pin_for_target(self, pkg: PythonPackage) -> PinOutcome:
+    def _pin_for_target(self, pkg: PythonPackage, *, same_project: bool = False) -> PinOutcome:
         """A package known by name and version only (an import without hashes): the wheel of that release
-        that fits this target, else its sdist."""
+        that fits this target, else its sdist. ``same_project``: a distribution a dpkg package installed, whose
+        recorded ``identity`` the file's metadata must agree with (``stand_in_refusal``), else it is not pinned."""
         try:
             files, _refused = self._listed(pkg)  # the configured places only: none is refused
         except PinError as exc:
@@ -1969,6 +2032,8 @@ class Pinner:
             path, sha = self.fetch(file)
         except PinError as exc:
             return _unpinned(pkg, exc)
+        if same_project and (why := stand_in_refusal(pkg, path, file.filename)):
+            return PinOutcome(pkg.name, pkg.version, "unpinned", why)
         artifact = file.artifact(sha, path)
         return PinOutcome(
             pkg.name,

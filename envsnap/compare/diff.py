@@ -967,12 +967,15 @@ def _uncompared(
     )
     # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
     # The dpkg package a distribution came from (``python.packages[six].system_package``), blank alike: how it was
-    # installed, asked of the capturing host, not what is installed.
+    # installed, asked of the capturing host, not what is installed; and the headers of its metadata recorded with it
+    # (``identity``, for pin's stand-in), absent from a lock written before they were.
     paths = [
         p
         for p in paths
         if p.split("[", 1)[0] not in left_out
-        and not (p.startswith("python.packages[") and p.endswith("].system_package"))
+        and not (
+            p.startswith("python.packages[") and p.partition("].")[2].split("[", 1)[0] in ("system_package", "identity")
+        )
         and p not in respelled
         and not _within(p, explained)
     ]

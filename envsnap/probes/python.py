@@ -695,19 +695,36 @@ def probe(ctx: ProbeContext) -> ProbeResult[PythonEnv]:
 def debian_owned(env: PythonEnv, raw: RawPython, database: PackageDatabase) -> PythonEnv:
     """``env`` with each distribution a dpkg package installed (its metadata folder in that package's list, and no
     installer's ``INSTALLER`` but Debian's: absent, or ``debian``) naming that package, ``system_package``: Debian's
-    ``python3-yaml`` built ``PyYAML-6.0.dist-info`` itself, so an index file of the same name and version is not it."""
+    ``python3-yaml`` built ``PyYAML-6.0.dist-info`` itself, so an index file of the same name and version is not it.
+    Each also records the headers of its metadata that say which project it is (``identity``), which pin compares
+    with the index's file before that file stands in for it."""
     installer = {p.name: _installer(p.installer) for p in raw.packages}
     dirs = {p.name: p.dist_dir for p in raw.packages if p.dist_dir and installer[p.name] in ("", "debian")}
     owners = database.dist_owners(dirs.values()) if dirs else {}
     if not owners:
         return env
     packages = tuple(
-        dataclasses.replace(p, system_package=owners[dirs[p.name]])
+        dataclasses.replace(p, system_package=owners[dirs[p.name]], identity=installed_identity(dirs[p.name]))
         if p.name in dirs and dirs[p.name] in owners and not p.conda_layer
         else p
         for p in env.packages
     )
     return dataclasses.replace(env, packages=packages)
+
+
+def installed_identity(dist_dir: str) -> tuple[str, ...]:
+    """The identifying headers (``_sameproject.identity``) of an installed distribution's metadata: a
+    ``.dist-info``'s ``METADATA``, an ``.egg-info`` folder's ``PKG-INFO``, or a single-file ``.egg-info`` itself;
+    () where it cannot be read."""
+    from .._sameproject import MAX_HEAD, header_text, identity
+
+    if os.path.isdir(dist_dir):
+        dist_dir = os.path.join(dist_dir, "METADATA" if dist_dir.endswith(".dist-info") else "PKG-INFO")
+    try:
+        with open(dist_dir, "rb") as handle:
+            return identity(header_text(handle.read(MAX_HEAD)))
+    except (OSError, ValueError):
+        return ()
 
 
 def interpreter_package(raw: RawPython, database: PackageDatabase) -> str:

@@ -1731,16 +1731,22 @@ def test_bundle_of_a_debian_package_takes_the_index_file_and_says_so_once(
     """A lock of Debian's system Python: python3-six's egg-info was refused (not pinnable), and before that a tagged
     Debian build was pinned to the index's file without a word. The bundle holds the index's wheel of the release
     and says, once, that it stands in for the Debian package's build; its lock keeps ``system_package``."""
-    from test_pin import make_wheel, pep503_index
+    from test_pin import SIX_HEADERS, YAML_HEADERS, identity_of, make_wheel, pep503_index
 
-    wheel = make_wheel(tmp_path / "wheels", "six", "1.16.0")
-    yaml_wheel = make_wheel(tmp_path / "wheels", "pyyaml", "6.0")
+    wheel = make_wheel(tmp_path / "wheels", "six", "1.16.0", headers=SIX_HEADERS)
+    yaml_wheel = make_wheel(tmp_path / "wheels", "pyyaml", "6.0", headers=YAML_HEADERS)
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index", [wheel, yaml_wheel]))
     monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
     monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
-    six = PythonPackage("six", "1.16.0", record_digest="sha256:" + "1" * 64, system_package="python3-six")
+    six = PythonPackage(
+        "six",
+        "1.16.0",
+        record_digest="sha256:" + "1" * 64,
+        system_package="python3-six",
+        identity=identity_of(SIX_HEADERS),
+    )
     # python3-yaml's PyYAML, built by Debian (tag linux_x86_64): the index's wheel of another tag stands in.
     yaml = PythonPackage(
         "pyyaml",
@@ -1748,6 +1754,7 @@ def test_bundle_of_a_debian_package_takes_the_index_file_and_says_so_once(
         wheel_tags=("cp311-cp311-linux_x86_64",),
         record_digest="sha256:" + "2" * 64,
         system_package="python3-yaml",
+        identity=identity_of(YAML_HEADERS),
     )
     snap = Snapshot(python=PythonEnv(version="3.11.7", packages=(six, yaml)))
     lock = lockfile.dump(snap, tmp_path / "deb.lock")
@@ -1764,3 +1771,10 @@ def test_bundle_of_a_debian_package_takes_the_index_file_and_says_so_once(
     assert (tmp_path / "B" / "wheels" / wheel.name).is_file()
     assert (tmp_path / "B" / "wheels" / yaml_wheel.name).is_file()
     assert (made.out + made.err).count("python3-yaml") == 1, made
+    # The index's six another project (its Summary another): not a stand-in, and the bundle is refused, as for any
+    # package pin cannot pin; nothing is made.
+    other = make_wheel(tmp_path / "other", "six", "1.16.0", headers="Summary: Six of one\nAuthor: Someone Else\n")
+    monkeypatch.setenv("PIP_INDEX_URL", pep503_index(tmp_path / "index2", [other, yaml_wheel]))
+    refused = cli("bundle", lock, "-o", tmp_path / "C", "--cache-dir", tmp_path / "cache2")
+    assert refused.code == 4 and "six 1.16.0" in refused.err and "its Summary 'six of one'" in refused.err, refused
+    assert not (tmp_path / "C").exists()

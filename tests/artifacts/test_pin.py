@@ -51,15 +51,18 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def make_wheel(folder: Path, name: str, version: str, *, body: str = "VALUE = 1\n", tag: str = TAG) -> Path:
-    """A real wheel: a module, a data-scheme script with an interpreter shebang, a console script, data."""
+def make_wheel(
+    folder: Path, name: str, version: str, *, body: str = "VALUE = 1\n", tag: str = TAG, headers: str = ""
+) -> Path:
+    """A real wheel: a module, a data-scheme script with an interpreter shebang, a console script, data.
+    ``headers``: more lines of its METADATA (``Summary: ...\n``)."""
     folder.mkdir(parents=True, exist_ok=True)
     dist = f"{name}-{version}"
     files = {
         f"{name}/__init__.py": body.encode(),
         f"{dist}.data/scripts/{name}-tool": b"#!python\nprint('tool')\n",
         f"{dist}.data/data/share/{name}/notes.txt": b"notes\n",
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{headers}\n".encode(),
         f"{dist}.dist-info/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
         ),
@@ -73,6 +76,38 @@ def make_wheel(folder: Path, name: str, version: str, *, body: str = "VALUE = 1\
             archive.writestr(member, data)
         archive.writestr(f"{dist}.dist-info/RECORD", record)
     return path
+
+
+def make_sdist(folder: Path, name: str, version: str, headers: str = "") -> Path:
+    """A real sdist: ``NAME-VERSION/PKG-INFO`` (with ``headers``) and a setup.py, gzipped."""
+    import io
+    import tarfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in (
+            ("setup.py", "from setuptools import setup\nsetup()\n"),
+            ("PKG-INFO", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{headers}\nA description.\n"),
+        ):
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-{version}/{member}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+# The headers of PyYAML 6.0's and six 1.16.0's METADATA, Debian's build and the index's alike.
+YAML_HEADERS = "Summary: YAML parser and emitter for Python\nHome-page: https://pyyaml.org/\nAuthor: Kirill Simonov\n"
+SIX_HEADERS = (
+    "Summary: Python 2 and 3 compatibility utilities\nHome-page: https://github.com/benjaminp/six\n"
+    "Author: Benjamin Peterson\n"
+)
+
+
+def identity_of(headers: str) -> tuple[str, ...]:
+    """What a capture records of an installed distribution with these METADATA headers (``identity``)."""
+    return tuple(line for line in headers.splitlines() if line)
 
 
 def package_for(wheel: Path, name: str, version: str) -> PythonPackage:
@@ -402,12 +437,17 @@ def test_a_distribution_a_debian_package_installed_is_pinned_to_the_index_file_a
     no INSTALLER): pin recorded PyPI's ``PyYAML-6.0.tar.gz`` as "the sdist it was built from", without a word. It
     pins that file still (a lock of a system Python bundles), but says it is another build, naming the package,
     in its outcome and in the lock's warnings, once; the package keeps its ``system_package``."""
-    sdist = tmp_path / "sdists" / "pyyaml-6.0.tar.gz"
-    sdist.parent.mkdir()
-    sdist.write_bytes(b"an sdist\n")
+    sdist = make_sdist(tmp_path / "sdists", "pyyaml", "6.0", YAML_HEADERS)
     index = pep503_index(tmp_path / "index", [sdist])
     tags, digest = ("cp311-cp311-linux_x86_64",), "sha256:" + "1" * 64
-    debian = PythonPackage("pyyaml", "6.0", wheel_tags=tags, record_digest=digest, system_package="python3-yaml")
+    debian = PythonPackage(
+        "pyyaml",
+        "6.0",
+        wheel_tags=tags,
+        record_digest=digest,
+        system_package="python3-yaml",
+        identity=identity_of(YAML_HEADERS),
+    )
     result = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
     (outcome,) = result.outcomes
     note = (
@@ -428,9 +468,11 @@ def test_a_distribution_a_debian_package_installed_is_pinned_to_the_index_file_a
     assert [w for w in again.snapshot.envsnap.warnings if "python3-yaml" in w] == [f"pin: pyyaml 6.0: {note}"]
     # python3-six's egg-info, no WHEEL tags, was refused as a file nobody can identify: a lock of a system Python
     # bundled nothing. The index's wheel of that release that fits the target stands in, its tags not taken as six's.
-    wheel = make_wheel(tmp_path / "wheels", "six", "1.16.0")
+    wheel = make_wheel(tmp_path / "wheels", "six", "1.16.0", headers=SIX_HEADERS)
     index = pep503_index(tmp_path / "index2", [sdist, wheel])
-    six = PythonPackage("six", "1.16.0", record_digest=digest, system_package="python3-six")
+    six = PythonPackage(
+        "six", "1.16.0", record_digest=digest, system_package="python3-six", identity=identity_of(SIX_HEADERS)
+    )
     result = pin(lock_of(six), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
     (pinned,) = result.snapshot.python.packages
     assert pinned.artifact is not None and (pinned.artifact.filename, pinned.wheel_tags) == (wheel.name, ())
@@ -448,9 +490,7 @@ def test_cli_pin_says_a_debian_builds_stand_in_in_one_line_and_strict_exits_1(
 ) -> None:
     """pin of a lock of Debian's system Python said nothing of PyYAML pinned to the index's sdist: one warning line
     names the system package; exit 0, and 1 with --strict, as for any package pinned short of its own file."""
-    sdist = tmp_path / "sdists" / "pyyaml-6.0.tar.gz"
-    sdist.parent.mkdir()
-    sdist.write_bytes(b"an sdist\n")
+    sdist = make_sdist(tmp_path / "sdists", "pyyaml", "6.0", YAML_HEADERS)
     index = pep503_index(tmp_path / "index", [sdist])
     debian = PythonPackage(
         "pyyaml",
@@ -458,6 +498,7 @@ def test_cli_pin_says_a_debian_builds_stand_in_in_one_line_and_strict_exits_1(
         wheel_tags=("cp311-cp311-linux_x86_64",),
         record_digest="sha256:" + "1" * 64,
         system_package="python3-yaml",
+        identity=identity_of(YAML_HEADERS),
     )
     lock_path = lockfile.dump(lock_of(debian), tmp_path / "envsnap.lock")
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
@@ -472,6 +513,91 @@ def test_cli_pin_says_a_debian_builds_stand_in_in_one_line_and_strict_exits_1(
     assert result.code == 0 and result.err.count("python3-yaml") == 1 and line in result.err, result
     strict = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--strict", "-o", tmp_path / "s.lock")
     assert strict.code == 1 and line in strict.err, strict
+
+
+# Debian's python3-criu installs criu's image tool as ``crit 3.17.1``; the index's ``crit`` is another project.
+CRIT_HEADERS = "Summary: CRiu Image Tool\nHome-page: https://criu.org\nAuthor: The CRIU team\n"
+NAMESAKE_HEADERS = (
+    "Summary: Crit: a task-list runner\nProject-URL: Source, https://example.invalid/crit\n"
+    "Author-email: Someone Else <someone@example.invalid>\n"
+)
+
+
+def test_a_namesake_on_the_index_does_not_stand_in_for_a_debian_packages_distribution(tmp_path: Path) -> None:
+    """Debian's ``crit 3.17.1`` (criu's image tool) was pinned to the index's ``crit`` wheel of that version, another
+    project that shares the name, with only the stand-in warning. Its METADATA disagrees with the installed one's:
+    it is not pinned, said in one line naming the field, as a package pin cannot pin; the same project's is."""
+    namesake = make_wheel(tmp_path / "wheels", "crit", "3.17.1", headers=NAMESAKE_HEADERS)
+    index = pep503_index(tmp_path / "index", [namesake])
+    debian = PythonPackage(
+        "crit",
+        "3.17.1",
+        record_digest="sha256:" + "1" * 64,
+        system_package="python3-criu",
+        identity=identity_of(CRIT_HEADERS),
+    )
+    result = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    (outcome,) = result.outcomes
+    reason = (
+        "installed by the Debian package python3-criu; the index's crit-3.17.1-py3-none-any.whl is not known to be "
+        "the same project (its Summary 'crit: a task-list runner' is not the installed distribution's 'criu image "
+        "tool'): not pinned to it as a stand-in"
+    )
+    assert (outcome.status, outcome.reason) == ("unpinned", reason)
+    assert result.snapshot.python.packages[0].artifact is None and result.stand_ins == ()
+    assert result.snapshot.envsnap.warnings == (f"pin: crit 3.17.1: {reason}",)
+    # Another Summary than the index's, the URLs alike: the first field that disagrees is named.
+    only_url = dataclasses.replace(debian, identity=("Home-page: https://criu.org",))
+    (outcome,) = pin(lock_of(only_url), IndexConfig(index_url=index), cache_dir=tmp_path / "cache").outcomes
+    assert outcome.status == "unpinned" and "(its Home-page/Project-URL 'example.invalid/crit' is not the " in (
+        outcome.reason
+    )
+    # Nothing to compare (a lock that recorded no identity): no evidence, no stand-in.
+    (outcome,) = pin(
+        lock_of(dataclasses.replace(debian, identity=())), IndexConfig(index_url=index), cache_dir=tmp_path / "cache"
+    ).outcomes
+    assert outcome.status == "unpinned" and "(no Summary, Home-page, Project-URL or Author that both" in outcome.reason
+    # criu's own crit on the index (Home-page with "www." and a slash, the Summary's case otherwise): pinned.
+    own = make_wheel(
+        tmp_path / "own",
+        "crit",
+        "3.17.1",
+        headers="Summary: CRIU image tool\nHome-page: http://www.criu.org/\nAuthor: The CRIU team\n",
+    )
+    result = pin(
+        lock_of(debian),
+        IndexConfig(index_url=pep503_index(tmp_path / "own-index", [own])),
+        cache_dir=tmp_path / "cache",
+    )
+    assert [o.status for o in result.outcomes] == ["pinned"] and len(result.stand_ins) == 1
+
+
+def test_cli_pin_of_a_namesake_exits_as_for_a_package_it_cannot_pin(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap pin`` of a lock of Debian's crit against an index whose crit is another project: the package is
+    not pinnable, its one line naming the Summary that disagreed; exit 0, 1 with --strict (docs/cli.md)."""
+    index = pep503_index(tmp_path / "index", [make_sdist(tmp_path / "sdists", "crit", "3.17.1", NAMESAKE_HEADERS)])
+    debian = PythonPackage(
+        "crit",
+        "3.17.1",
+        record_digest="sha256:" + "1" * 64,
+        system_package="python3-criu",
+        identity=identity_of(CRIT_HEADERS),
+    )
+    lock_path = lockfile.dump(lock_of(debian), tmp_path / "envsnap.lock")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache")
+    said = [line for line in result.err.splitlines() if "crit" in line]
+    assert result.code == 0 and len(said) == 1 and "its Summary 'crit: a task-list runner'" in said[0], result
+    assert "stand-in crit" not in result.err and "not pinnable" in result.err, result
+    pinned = lockfile.load(lock_path).package("crit")
+    assert pinned is not None and pinned.artifact is None
+    strict = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--strict", "-o", tmp_path / "s.lock")
+    assert strict.code == 1, strict
 
 
 def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:

@@ -346,6 +346,10 @@ def test_the_system_package_a_distribution_came_from_is_no_change_of_the_environ
     six = PythonPackage(name="six", version="1.16.0")
     report = diff(sample_lock(six), sample_lock(dataclasses.replace(six, system_package="python3-six")))
     assert (report.changes, report.differs) == ((), False), [c.describe() for c in report.changes]
+    # Nor the headers of its metadata recorded with it (``identity``, for pin), absent from a lock written before.
+    named = dataclasses.replace(six, system_package="python3-six", identity=("Summary: Python 2 and 3 compat",))
+    report = diff(sample_lock(six), sample_lock(named))
+    assert (report.changes, report.differs) == ((), False), [c.describe() for c in report.changes]
 
 
 def test_the_recorded_variables_are_compared_beside_every_other_change() -> None:

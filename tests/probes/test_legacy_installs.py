@@ -191,7 +191,11 @@ def test_a_distribution_a_dpkg_package_installed_names_that_package(
     (site / "six.py").write_text("")
     yaml = site / "PyYAML-6.0.dist-info"
     yaml.mkdir()
-    (yaml / "METADATA").write_text("Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n")
+    (yaml / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\nSummary: YAML parser\nHome-page: https://pyyaml.org/\n"
+        "Author: Kirill Simonov\nLicense: MIT\nProject-URL: Source, https://github.com/yaml/pyyaml\n\n"
+        "Summary: not a header\n"
+    )
     (yaml / "WHEEL").write_text("Wheel-Version: 1.0\nTag: cp311-cp311-linux_x86_64\n")
     (yaml / "RECORD").write_text("PyYAML-6.0.dist-info/METADATA,,\nPyYAML-6.0.dist-info/RECORD,,\n")
     by_pip = site / "pipped-1.0.dist-info"
@@ -214,6 +218,18 @@ def test_a_distribution_a_dpkg_package_installed_names_that_package(
         "pyyaml": "python3-yaml",
         "pipped": "",
         "loose": "",
+    }
+    # What says which project each is, for pin to compare with the index's file of its name (a namesake is not it).
+    assert {p.name: p.identity for p in env.packages} == {
+        "six": (),
+        "pyyaml": (
+            "Summary: YAML parser",
+            "Home-page: https://pyyaml.org/",
+            "Author: Kirill Simonov",
+            "Project-URL: Source, https://github.com/yaml/pyyaml",
+        ),
+        "pipped": (),
+        "loose": (),
     }
     # Without dpkg (another distribution, a container without its database) nothing is looked up or guessed.
     env = python.probe(_context(_raw("/usr", *infos), hostlibs.PackageDatabase(manager=""))).value
