@@ -42,6 +42,9 @@ _INSTALLER_FILES = frozenset(
     ]
 )
 _SO_RE = re.compile(r"\.so(\.[0-9]+)*$")
+# A RECORD row's sha256 written in hex (Debian's dh_python rewrites a dist-packages RECORD so), the row's last field
+# after it: 64 hex digits, which no urlsafe base64 sha256 (43 characters) is.
+_HEX_SHA256_ROW = re.compile(r",sha256=([0-9a-fA-F]{64}),(?=[^,\n]*$)", re.M)
 
 # The capture cache (docs/design.md, "The capture cache"): facts read from a file, reused while the file's size,
 # mtime_ns and inode are unchanged. The host's caches (ELF sections, the dpkg index) share this format and these
@@ -436,6 +439,21 @@ def _record_rows(lines: Iterable[str]) -> Iterator[tuple[str, str, str]]:
         yield path, digest, rest
 
 
+def _base64_record(record_text: str) -> str:
+    """``record_text`` with each row's hex sha256 (``_HEX_SHA256_ROW``: Debian's ``python3-*`` RECORDs) written as
+    the wheel spec writes it, urlsafe base64 unpadded, so that the digest of Debian's install of a wheel's files is
+    the wheel's (``record_digest``). A RECORD without one is returned as it is, read by one search."""
+    if _HEX_SHA256_ROW.search(record_text) is None:
+        return record_text
+    import base64  # only a Debian RECORD is rewritten
+
+    def as_base64(match: Any) -> str:
+        raw = bytes.fromhex(match.group(1))
+        return ",sha256=%s," % base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    return _HEX_SHA256_ROW.sub(as_base64, record_text)
+
+
 def _split_record(record_text: str, dist_name: str) -> tuple[list[str], list[str]]:
     """RECORD's lines in two lists: those ``_digest`` would keep as they are (most), and the rest, in order.
 
@@ -551,6 +569,7 @@ def _record_entries(
         return verdict
 
     dist_name = os.path.basename(dist_dir)
+    record_text = _base64_record(record_text)
     if kept is None:
         plain, rest = _split_record(record_text, dist_name)
     else:  # every entry's hash is wanted: each row is looked at
@@ -695,7 +714,7 @@ def wheel_record_digest(wheel_path: str) -> str:
             raise ValueError("%s: expected one .dist-info/RECORD, found %d" % (wheel_path, len(records)))
         dist_name = records[0].split("/", 1)[0]
         data_dir = dist_name[: -len(".dist-info")] + ".data/"
-        record_text = archive.read(records[0]).decode("utf-8", "replace")
+        record_text = _base64_record(archive.read(records[0]).decode("utf-8", "replace"))
         console_scripts: set[str] = set()
         entry_points = dist_name + "/entry_points.txt"
         if entry_points in names:

@@ -496,6 +496,46 @@ def test_a_record_entry_outside_site_packages_is_placed_as_a_full_realpath_would
     assert [layout.place(str(site), e) for e in entries] == [fresh.place(str(site), e) for e in entries]
 
 
+def test_a_debian_record_of_hex_digests_gives_the_digest_of_the_wheels_install(tmp_path: Path) -> None:
+    """Debian's dh_python rewrites a dist-packages RECORD with hex sha256 digests (``sha256=<64 hex>``), where a
+    wheel's holds urlsafe base64: the same files gave another ``record_digest`` than the wheel installed, so no
+    install of the same files compared with it. A hex sha256 of the right length is read as the base64 one; any
+    other value (a short hex, another algorithm, base64 already) is left as it is."""
+    import base64
+    import hashlib
+
+    from envsnap.probes._pyprobe import _Layout
+
+    site = tmp_path / "dist-packages"
+    dist = site / "demo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    files = {
+        "demo/__init__.py": b"VALUE = 1\n",
+        "demo/data.txt": b"data\n",
+        "demo-1.0.dist-info/METADATA": b"Name: demo\nVersion: 1.0\n",
+    }
+
+    def record(spell: Callable[[bytes], str]) -> str:
+        rows = [f"{path},sha256={spell(hashlib.sha256(data).digest())},{len(data)}" for path, data in files.items()]
+        rows.append("demo/other.py,sha256=abc123,3")  # not a sha256's length: kept as written
+        return "\n".join([*rows, "demo-1.0.dist-info/RECORD,,"]) + "\n"
+
+    wheel = record(lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
+    debian = record(lambda raw: raw.hex())
+    layout = _Layout()
+    want = record_digest(str(site), str(dist), wheel, layout, set())[0]
+    assert record_digest(str(site), str(dist), debian, layout, set())[0] == want
+    kept: list[tuple[str, str]] = []
+    assert record_digest(str(site), str(dist), debian, layout, set(), kept=kept)[0] == want
+    assert record_digest(str(site), str(dist), debian.replace("sha256=", "md5="), layout, set())[0] != want
+    # Captured as the probe reads it (from the RECORD file, its digest cached or not).
+    for path, data in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    (dist / "RECORD").write_text(debian)
+    assert _pyprobe._dist_info(str(site), dist.name, _Layout())["record_digest"] == want
+
+
 def test_the_record_split_gives_the_digest_of_every_row_read(tmp_path: Path) -> None:
     """``record_digest`` keeps most RECORD lines as they are (``_split_record``) and reads the rest row by row;
     asked for every entry's hash (``verify --files``), it reads every row. Both give one digest and one list of
