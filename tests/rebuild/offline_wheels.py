@@ -19,16 +19,22 @@ from envsnap.probes.capture import capture
 
 
 def wheel(
-    folder: Path, name: str, version: str, *, files: dict[str, bytes] | None = None, purelib: bool = True
+    folder: Path,
+    name: str,
+    version: str,
+    *,
+    files: dict[str, bytes] | None = None,
+    purelib: bool = True,
+    headers: str = "",
 ) -> Path:
     """A ``py3-none-any`` wheel of ``name`` with ``name/__init__.py`` (or ``files``, by archive path), its
-    METADATA, WHEEL and a RECORD that lists every file with its hash."""
+    METADATA (with ``headers``, more of its lines), WHEEL and a RECORD that lists every file with its hash."""
     folder.mkdir(parents=True, exist_ok=True)
     dist = f"{name}-{version}"
     wheel_file = f"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: {str(purelib).lower()}\nTag: py3-none-any\n"
     files = {
         **(files if files is not None else {f"{name}/__init__.py": f"NAME = {name!r}\n".encode()}),
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{headers}\n".encode(),
         f"{dist}.dist-info/WHEEL": wheel_file.encode(),
     }
     record = "".join(
