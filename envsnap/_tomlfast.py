@@ -117,6 +117,7 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("rebuilt", "b"),
             ("version_from_build", "b"),
             ("sdist_sha256", "s"),
+            ("built_record_digest", "s"),
         ),
     ),
 )

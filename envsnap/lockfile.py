@@ -1316,6 +1316,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "upload_time": _s(grammar.is_timestamp, "timestamp (RFC 3339)"),
         "index": _LOCATION,
         "sdist_sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)"),
+        "built_record_digest": _DIGEST,
     },
     Candidate: {
         "sha256": _s(grammar.is_sha256_hex, "sha256 (64 lower-case hex digits)", empty=False),

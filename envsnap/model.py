@@ -121,6 +121,10 @@ class Artifact:
     # A wheel ``bundle`` built from an sdist (``rebuilt``): that sdist's sha256, so two builds of one sdist whose
     # wheels differ (a build that is not reproducible) read as a build difference, not as another source.
     sdist_sha256: str = ""
+    # A wheel ``bundle`` built (``rebuilt``): the RECORD digest of that wheel's files, which need not be the install's
+    # (the package's ``record_digest``, kept: the lock's identity): an editable install's hook, a folder edited since,
+    # a build that is not reproducible. What a rebuild from the bundle installs is verified against it.
+    built_record_digest: str = ""
 
 
 @frozen
@@ -172,6 +176,13 @@ class PythonPackage:
         """Installed by conda (conda-meta lists its files, or its INSTALLER says conda): the conda layer's to
         install, check and pin. Every other distribution is the pip layer's. The one rule that splits them."""
         return self.conda_managed or self.installer == "conda"
+
+    @property
+    def built_record_digest(self) -> str:
+        """The RECORD digest of the wheel ``bundle`` built for this package (``artifact.built_record_digest``), read
+        only on a wheel it built (``rebuilt``); "" for every other package. The one rule diff and verify read it by."""
+        art = self.artifact
+        return art.built_record_digest if art is not None and art.rebuilt else ""
 
     @property
     def legacy_version(self) -> bool:

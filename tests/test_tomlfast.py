@@ -457,6 +457,7 @@ def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
             rebuilt=True,
             version_from_build=True,
             sdist_sha256="e" * 64,
+            built_record_digest="sha256:" + "f" * 64,
         ),
         conda_managed=True,
         system_package="python3-a",
@@ -466,6 +467,7 @@ def test_a_lock_with_every_field_of_a_package_is_read_whole() -> None:
     assert _packages_read_whole(text) == 1
     fast = agrees(text)
     assert fast is not None and len(fast["python"]["packages"][0]) == 14  # twelve keys and the two tables below
+    assert len(fast["python"]["packages"][0]["artifact"]) == 10  # every key of the artifact's table
     for path in sorted((ROOT / "export" / "golden").rglob("*.lock")):
         text = lockfile.dumps(lockfile.load(path))
         assert _packages_read_whole(text) == text.count("\n[[python.packages]]\n"), path

@@ -2108,6 +2108,7 @@ def _bundle_one(
         dest = join_base_name(root / WHEELS, art.filename)
         if dest.is_file() and known_sha256(dest) == art.sha256:
             came = (placed or {}).get(art.filename)
+            pkg = _with_built_record_digest(pkg, dest)
             if came is not None:  # by _prefetch, in this run
                 say(_taken(came, art.filename))
                 return pkg, BundleEntry(pkg.name, pkg.version, art.filename, came, art.rebuilt)
@@ -2118,6 +2119,7 @@ def _bundle_one(
         else:
             came = fetch_wheel(art, dest, pinner, offline=opts.offline or kept)
             say(_taken(came, art.filename))
+            pkg = _with_built_record_digest(pkg, dest)
             return pkg, BundleEntry(pkg.name, pkg.version, art.filename, came, art.rebuilt)
     # --offline builds from what is here: the source on this machine (precheck refused a git URL that is not), the
     # build's requirements from the find-links folders on this machine only, no index.
@@ -2150,11 +2152,37 @@ def _bundle_one(
         rebuilt=True,
         version_from_build=learned,
         sdist_sha256=sdist_sha256,
+        built_record_digest=_built_record_digest(pkg.name, dest),
     )
     # Which folder of a monorepo was built: the URL names only the repository (as pin's "kept" line says it).
     sub = f" (subdirectory {pkg.source.subdirectory})" if pkg.source.subdirectory else ""
     say(f"built {dest.name} from {origin}{sub}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
+
+
+def _built_record_digest(name: str, wheel: Path) -> str:
+    """The RECORD digest of a wheel the bundle built (``artifact.built_record_digest``): the files it installs, which
+    need not be those the lock's install had (``record_digest``, kept as the author's: the lock's identity). A wheel
+    whose RECORD cannot be read is no build a lock can vouch for."""
+    import zipfile
+
+    from ..probes.records import wheel_record_digest
+
+    try:
+        return wheel_record_digest(str(wheel))
+    except (OSError, UnicodeError, UnsafeInputError, ValueError, zipfile.BadZipFile) as exc:
+        raise BundleError(f"{name}: {wheel.name}: its RECORD cannot be read: {exc}") from None
+
+
+def _with_built_record_digest(pkg: PythonPackage, wheel: Path) -> PythonPackage:
+    """``pkg`` whose wheel the bundle built, taken again (a bundle of a bundle's lock), with its wheel's RECORD digest
+    where its lock records none (a bundle of an envsnap that did not record it): the file is the pinned one, by its
+    sha256."""
+    art = pkg.artifact
+    if art is None or not art.rebuilt or art.built_record_digest:
+        return pkg
+    built = _built_record_digest(pkg.name, wheel)
+    return dataclasses.replace(pkg, artifact=dataclasses.replace(art, built_record_digest=built))
 
 
 def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cached: Path | None = None) -> str:

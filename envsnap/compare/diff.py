@@ -1455,7 +1455,8 @@ def _platform(a: Snapshot, b: Snapshot) -> list[Change]:
     ]
 
 
-# A Python package as diff compares it: (name, version, source, wheel tags, RECORD digest, the pinned
+# A Python package as diff compares it: (name, version, source, wheel tags, RECORD digest of the files it installs
+# (``PythonPackage.built_record_digest`` where the bundle built its wheel), the pinned
 # artifact's (file name, sha256) or None, and the sha256 of the archive it was installed from by URL or "").
 # Plain tuples: the rows of a lock are kept in the parsed-lock cache (``diff_files``), and a row read from there
 # is compared by the same code as one made from a package.
@@ -1475,7 +1476,9 @@ def package_row(p: PythonPackage) -> PackageRow:
         p.version,
         source_text(p),
         tuple(p.wheel_tags),
-        p.record_digest,
+        # The files its install gives: the wheel the bundle built, where its lock records that wheel's (the author's
+        # ``record_digest`` is the lock's identity, and need not be that wheel's files).
+        p.built_record_digest or p.record_digest,
         pinned,
         value if algo == "sha256" else "",
         p.conda_managed,
@@ -1635,6 +1638,39 @@ def _package_change(
             _PACKAGE_WEIGHT["build"],
             "wheel tag",
         )
+    if artifact and artifact_b and artifact[1] != artifact_b[1] and x[10] and y[10] and x[10] != y[10]:
+        # Wheels built from two sdists of one URL (another sha256): another source, whatever the wheels hold.
+        old, new = f"sdist sha256:{x[10][:12]}...", f"sdist sha256:{y[10][:12]}..."
+        note = "the wheel built from another sdist of that name"
+        return _change("python", name, "changed", "source", old, new, _PACKAGE_WEIGHT["source"], note)
+    built_twice = _built_twice(x, y)
+    if built_twice and artifact is not None and artifact_b is not None:
+        # One wheel's name built twice from one source (the same sdist sha256, one commit): other bytes are a build
+        # that is not reproducible, a difference of build, not of source or of a file chosen (docs/cli.md). Said
+        # before their RECORD digests: each bundle's lock records its own wheel's (``built_record_digest``).
+        old, new = f"sha256:{artifact[1][:12]}...", f"sha256:{artifact_b[1][:12]}..."
+        return _change("python", name, "changed", "build", old, new, _PACKAGE_WEIGHT["build"], built_twice)
+    if (
+        (artifact is None) != (artifact_b is None)
+        and record
+        and record_b
+        and record != record_b
+        and editable
+        and editable_b
+    ):
+        # An editable install against the wheel the bundle built from it (its lock records that wheel's files): the
+        # install's RECORD lists its hook, not the modules the wheel installs. Neither the same files nor other ones.
+        side = "A" if artifact is None else "B"
+        return _change(
+            "python",
+            name,
+            "unknown",
+            "artifact",
+            artifact[0] if artifact else "",
+            artifact_b[0] if artifact_b else "",
+            1,
+            f"{side} records no pinned file; {EDITABLE_UNCOMPARED.format(side=side)}",
+        )
     if record and record_b and record != record_b and editable and editable_b:
         # An editable install's RECORD lists its hook (the ``.pth`` or finder naming the folder it reads), not its
         # modules: the project moved and installed again (``pip install -e .`` where it is now) has other files
@@ -1687,17 +1723,6 @@ def _package_change(
         note = ALLOWED_FILE.format(side=allowed_by)
         old, new = (artifact[0] if artifact else "(not pinned)"), (artifact_b[0] if artifact_b else "(not pinned)")
         return _change("python", name, "provenance", "artifact", old, new, 0, note)
-    if artifact and artifact_b and artifact[1] != artifact_b[1] and x[10] and y[10] and x[10] != y[10]:
-        # Wheels built from two sdists of one URL (another sha256): another source, whatever the wheels hold.
-        old, new = f"sdist sha256:{x[10][:12]}...", f"sdist sha256:{y[10][:12]}..."
-        note = "the wheel built from another sdist of that name"
-        return _change("python", name, "changed", "source", old, new, _PACKAGE_WEIGHT["source"], note)
-    built_twice = _built_twice(x, y)
-    if built_twice and artifact is not None and artifact_b is not None:
-        # One wheel's name built twice from one source (the same sdist sha256, one commit): other bytes are a build
-        # that is not reproducible, a difference of build, not of source or of a file chosen (docs/cli.md).
-        old, new = f"sha256:{artifact[1][:12]}...", f"sha256:{artifact_b[1][:12]}..."
-        return _change("python", name, "changed", "build", old, new, _PACKAGE_WEIGHT["build"], built_twice)
     if (artifact is None) != (artifact_b is None) or (
         artifact is not None and artifact_b is not None and artifact[1] != artifact_b[1]
     ):
@@ -1914,6 +1939,10 @@ def _allowed_by(x: PackageRow, y: PackageRow) -> str:
 EDITABLE_RECORD = (
     "other RECORD digest of an editable install: it lists the hook naming the folder the code is read from, not the "
     "modules; verify calls it info"
+)
+EDITABLE_UNCOMPARED = (
+    "files not compared: {side} installs it editable, its RECORD lists the hook naming the folder, not the modules "
+    "the other's wheel installs"
 )
 EDITABLE_CHECKOUT = (
     "one editable git checkout: a lock captured before envsnap read its commit names its folder in the "

@@ -1162,7 +1162,7 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         out.append(
             Difference(severity, "python", name, "wheel_tags", ", ".join(want.wheel_tags), ", ".join(have.wheel_tags))
         )
-    if want.record_digest and want.record_digest != have.record_digest:
+    if want.record_digest and have.record_digest not in _locked_files(want):
         # No digest now where the lock has one: the distribution's RECORD is gone (deleted, an interrupted install or
         # uninstall): nothing proves its files are the locked ones, as other files would not be.
         gone = "no RECORD installed: its files cannot be compared with the lock's" if not have.record_digest else ""
@@ -1191,6 +1191,12 @@ def compare_package(want: PythonPackage, have: PythonPackage) -> list[Difference
         note = gone or note
         out.append(Difference(severity, "python", name, "record_digest", want.record_digest, have.record_digest, note))
     return out
+
+
+def _locked_files(want: PythonPackage) -> tuple[str, ...]:
+    """The RECORD digests of the files the lock takes as its install: the install's own (``record_digest``) and,
+    in a bundle's lock, the wheel the bundle built (``built_record_digest``), which a rebuild from it installs."""
+    return tuple(d for d in (want.record_digest, want.built_record_digest) if d)
 
 
 def _stand_in(want: PythonPackage, have: PythonPackage) -> list[Difference]:
@@ -1282,7 +1288,7 @@ def _built_wheel(want: PythonPackage, have: PythonPackage) -> str:
         if (
             _the_bundles_marked_wheel(want, have)
             and want.record_digest
-            and have.record_digest not in ("", want.record_digest)
+            and have.record_digest not in ("", *_locked_files(want))
         ):
             # Any wheel may ship an envsnap_bundle.json naming the lock's file and sha256 (both public in the lock),
             # and an index install keeps it: a name proves nothing the installed files do not bear out.
@@ -1363,7 +1369,7 @@ def _same_file(want: PythonPackage, have: PythonPackage) -> str:
     if locked is not None and unquote(archive.url.rsplit("/", 1)[-1]) == locked.filename:
         return "file"
     if want.record_digest:
-        return "files" if want.record_digest == have.record_digest else ""
+        return "files" if have.record_digest in _locked_files(want) else ""
     return "wheel" if want.source.kind == "archive" and locked is None and _named_by_its_wheel(want, have) else ""
 
 

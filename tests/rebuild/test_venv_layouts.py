@@ -170,7 +170,9 @@ def test_a_rebuild_from_the_bundle_archive_names_its_wheel_as_from_the_folder(
 ) -> None:
     """The same bundle rebuilt as a folder said "installed from the bundle's wheel built from it" of the editable
     project's RECORD, as an archive "installed from a wheel": the archive's wheel is named by its file and sha256
-    (envsnap_bundle.json), not by a direct_url.json, which verify did not read. Both say the same now."""
+    (envsnap_bundle.json), not by a direct_url.json, which verify did not read. Both say the same now: nothing of its
+    files, which the bundle's lock records as the wheel's (``artifact.built_record_digest``); the author's lock with
+    the bundle verifies its editable install's RECORD, as before."""
     project, lock_path = research
     monkeypatch.chdir(project)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -181,9 +183,12 @@ def test_a_rebuild_from_the_bundle_archive_names_its_wheel_as_from_the_folder(
     for bundle, dest in (("bundle", "env1"), ("supp.tar.gz", "env2")):
         done = cli("rebuild", bundle, "--offline", "--dest", tmp_path / dest)
         assert done.code == 0, done.out + done.err
-        [line] = [line for line in done.out.splitlines() if "researchproj: record_digest" in line]
-        said.append(line.split(" (", 1)[1])
-    assert said == ["installed from the bundle's wheel built from it; an editable install's RECORD differs)"] * 2
+        said.append([line.split(" (", 1)[0] for line in done.out.splitlines() if "researchproj:" in line])
+    assert said[0] == said[1] and not [line for line in said[0] if "record_digest" in line], said
+    done = cli("rebuild", lock_path, "--bundle", "bundle", "--offline", "--dest", tmp_path / "env3")
+    assert done.code == 0, done.out + done.err
+    [line] = [line for line in done.out.splitlines() if "researchproj: record_digest" in line]
+    assert line.endswith("(installed from the bundle's wheel built from it; an editable install's RECORD differs)")
 
 
 _OTHER_PROJECTS = {

@@ -698,3 +698,130 @@ def test_a_wheel_installed_by_its_path_is_recorded_from_that_path_in_the_rebuilt
         assert shown.code == 0 and "source" not in shown.out, shown.out
         verified = cli("verify", tmp_path / "orig.lock", "--python", dest / "bin" / "python")
         assert verified.code == 0 and "esnptwhl" not in verified.out, verified.out
+
+
+_STAMPED = """\
+import os
+import uuid
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        if self.target_name != "wheel":  # an sdist's: its wheel stamps its own
+            return
+        path = os.path.join(self.root, "stamp.txt")
+        with open(path, "w") as f:
+            f.write(uuid.uuid4().hex)
+        build_data["force_include"][path] = "{name}/stamp.txt"
+"""
+
+
+def _stamped(root: Path, name: str) -> Path:
+    """A project whose every wheel build holds another stamp: a build that is not reproducible."""
+    _project(root, name, "1.0")
+    (root / "pyproject.toml").write_text(
+        PYPROJECT.format(name=name, version="1.0") + "\n[tool.hatch.build.hooks.custom]\n"
+    )
+    (root / "hatch_build.py").write_text(_STAMPED.replace("{name}", name))
+    (root / ".gitignore").write_text("stamp.txt\n")
+    return root
+
+
+def _bundled(tmp_path: Path, cli: Callable[..., Any], name: str, allow: list[str]) -> tuple[Any, Any, Path]:
+    """orig.lock bundled into B: the author's entry, the bundle's, and the bundle's wheel."""
+    locked = lockfile.load(tmp_path / "orig.lock").package(name)
+    made = cli("bundle", tmp_path / "orig.lock", "-o", tmp_path / "B", *allow)
+    assert made.code == 0, made.err
+    bundled = lockfile.load(tmp_path / "B" / "envsnap.lock").package(name)
+    assert locked is not None and bundled is not None and bundled.artifact is not None and bundled.artifact.rebuilt
+    return locked, bundled, tmp_path / "B" / "wheels" / bundled.artifact.filename
+
+
+@pytest.mark.parametrize("how", ["folder", "edited folder", "editable", "git commit", "sdist by url", "index sdist"])
+def test_the_bundles_lock_records_the_files_of_the_wheel_it_built(
+    how: str, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bundle built a wheel from a folder, an editable checkout, a git commit or an sdist and its lock said nothing
+    of that wheel's files: it kept the author's RECORD digest alone, so ``diff orig.lock B/envsnap.lock`` said ``A
+    records no pinned file``, exit 0, where the wheel installs other files (a folder edited since its install, a
+    build that stamps each wheel), and a venv rebuilt from the bundle verified against the author's files (``built
+    from source: the build is not reproducible``) though it holds the bundle's wheel exactly. The bundle's lock keeps
+    the author's ``record_digest`` (the lock's identity: a run recorded with it takes the bundle's) and records the
+    built wheel's in ``artifact.built_record_digest``: diff says other files (exit 1) where they differ, that an
+    editable install's hook is no file to compare, and nothing new where they are the same; a rebuild of the bundle
+    verifies identical; the author's lock with that bundle still verifies against the author's files."""
+    from envsnap.probes._pyprobe import wheel_record_digest
+
+    uv = _uv()
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    name = "esnptbuilt"
+    src = tmp_path / "src" / name
+    if how in ("folder", "edited folder", "editable"):
+        _project(src, name, "1.0")
+    else:
+        _stamped(src, name)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    install = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+    allow: list[str] = []
+    if how in ("folder", "edited folder", "editable"):
+        subprocess.run([*install, *(["-e"] if how == "editable" else []), str(src)], check=True)
+    elif how == "git commit":
+        if shutil.which("git") is None:
+            pytest.skip("git is not installed")
+        git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout
+        subprocess.run([*install, f"{name} @ git+{src.as_uri()}@{commit.strip()}"], check=True)
+        allow = ["--allow-url", f"{src.as_uri()}*"]
+    else:
+        res = subprocess.run(
+            [uv, "build", "-q", "--sdist", "--out-dir", str(tmp_path / "dist"), str(src)],
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode != 0:
+            pytest.skip(f"cannot build the test sdist (the build backend comes from the index): {res.stderr[-200:]}")
+        (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
+        if how == "sdist by url":
+            subprocess.run([*install, f"{name} @ {sdist.as_uri()}"], check=True)
+            allow = ["--allow-url", f"{sdist.parent.as_uri()}/*"]
+        else:
+            index = _index(tmp_path / "index", [sdist])
+            monkeypatch.setenv("PIP_INDEX_URL", index)
+            monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+            monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+            subprocess.run(
+                [*install, "--index-url", index, "--extra-index-url", "https://pypi.org/simple", name], check=True
+            )
+    assert cli("capture", "--python", venv / "bin" / "python", "-o", tmp_path / "orig.lock").code == 0
+    if how == "edited folder":  # since its install: the wheel bundle builds of the folder holds other files
+        (src / name / "__init__.py").write_text("NAME = 'edited since it was installed'\n")
+    locked, bundled, wheel = _bundled(tmp_path, cli, name, allow)
+    assert bundled.record_digest == locked.record_digest  # the author's, as the lock's identity keeps it
+    built = wheel_record_digest(str(wheel))
+    same = how == "folder"
+    assert (built == locked.record_digest) == same, how
+    shown = cli("diff", tmp_path / "orig.lock", tmp_path / "B" / "envsnap.lock")
+    (line,) = [line for line in shown.out.splitlines() if name in line]
+    if same:
+        assert shown.code == 0 and "A records no pinned file" in line and "files" not in line, shown.out
+    elif how == "editable":
+        assert shown.code == 0 and "files not compared: A installs it editable" in line, shown.out
+    else:
+        assert shown.code == 1 and "other files (RECORD digest)" in line, shown.out
+    assert bundled.artifact.built_record_digest == built
+    made = cli("rebuild", tmp_path / "B", "--offline", "--dest", tmp_path / "R")
+    assert made.code == 0 and "identical" in made.out, made.out + made.err
+    assert not [line for line in made.out.splitlines() if "record_digest" in line], made.out
+    verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", tmp_path / "R" / "bin" / "python")
+    assert verified.code == 0 and "record_digest" not in verified.out, verified.out
+    # The author's lock with that bundle: taken (not "made from another lock"), its own files verified as before.
+    made = cli("rebuild", tmp_path / "orig.lock", "--bundle", tmp_path / "B", "--offline", "--dest", tmp_path / "R2")
+    assert made.code == 0 and "identical" in made.out, made.out + made.err
+    assert ("record_digest" in made.out) == (not same), made.out

@@ -897,6 +897,8 @@ def test_a_bundle_that_learned_a_local_projects_version_is_the_runs_lock(tmp_pat
     bundled = lockfile.load(root / "supp" / "envsnap.lock")
     learned = bundled.package("labtool")
     assert learned is not None and learned.version == "0.4.0" and bundled.envsnap.made_from == used
+    # The files of the wheel it built, recorded beside the author's RECORD digest: not the lock's identity either.
+    assert learned.artifact is not None and learned.artifact.built_record_digest.startswith("sha256:"), learned
 
     res = envsnap("rerun", "table2.toml", "--dry-run", "--lock", "supp/envsnap.lock", cwd=root)
     assert "not the lock the run used" not in res.stdout, res.stdout
