@@ -97,6 +97,7 @@ BUILD_TIMEOUT = 900.0
 # tools); every other hidden file in a bundle is a leftover or an addition, never trusted.
 PUBLISHED_HIDDEN = frozenset({".zenodo.json"})
 INCOMPLETE = BUNDLE_INCOMPLETE  # in a bundle directory being made: a re-run completes it
+KEPT_PREFIX = f"{_leftovers.PREFIX}bundle-"  # at a bundle's top: the earlier files a re-bundle keeps (``_keeping``)
 GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
 PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
 
@@ -558,8 +559,16 @@ def _parse_sums(text: str, path: str) -> dict[str, str]:
     return out
 
 
+def is_kept(rel: str) -> bool:
+    """``rel`` (a path relative to a bundle's top) is in a folder a re-bundle keeps the earlier files in while it
+    writes (``_keeping``), or one a killed re-bundle left: envsnap's working copies, no file of the bundle."""
+    top, sep, _rest = rel.partition("/")
+    return bool(sep) and top.startswith(KEPT_PREFIX) and _leftovers.is_leftover_name(top)
+
+
 def _bundle_files(root: Path, *, strict: bool = False, shown: Callable[[str], str] | None = None) -> dict[str, int]:
-    """Every file of a bundle but SHA256SUMS (and the in-progress marker), by relative path, with its size.
+    """Every file of a bundle but SHA256SUMS (and the in-progress marker, and the folder a re-bundle keeps the
+    earlier files in, ``is_kept``), by relative path, with its size.
     ``strict``: a link or anything but a regular file or folder is an error (a bundle holds none), naming it by
     ``shown`` of its relative path (``Bundle.shown``); so is a folder more than ``MAX_DEPTH`` folders down (1,000
     made the walk recurse past Python's limit) or a path the system cannot read (longer than it allows): a
@@ -580,6 +589,8 @@ def _bundle_files(root: Path, *, strict: bool = False, shown: Callable[[str], st
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=refuse_walk if strict else None):
         here = Path(dirpath)
+        if here == root:
+            dirnames[:] = [name for name in dirnames if not is_kept(f"{name}/")]
         if strict and dirnames and len(here.relative_to(root).parts) >= MAX_DEPTH:
             raise BadBundleError(
                 f"{named(here / dirnames[0])}: a folder more than {MAX_DEPTH} folders deep in the bundle (too deep)"
@@ -1182,19 +1193,22 @@ def _make_bundle(
 
 @contextlib.contextmanager
 def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
-    """Re-bundling the earlier complete bundle at ``root`` (``held``, its files): each of its files (SHA256SUMS
-    too) is kept, hard-linked (or copied) into a folder beside it, while the run writes; where the run fails, every
-    one it replaced or removed is put back. A wheel of the same file name with other bytes (a local project built
-    again, a wheel from another find-links folder) was written over the earlier one, and a refused run left it
-    there: the earlier bundle then failed its own SHA256SUMS. A run refused as bad input (exit 2: its lock refused
-    at write, a URL the policy refuses) leaves the earlier bundle exactly as it was (what it added goes, and so does
-    the marker, which made every command refuse it); any other failure (Ctrl-C too) leaves what it fetched for the
-    next run (the files it added to ``wheels/``, ``conda/``, ``debs/``, ``images/`` and ``tool/``), marked as being
-    made, and the earlier files as they were: any other file it added (an artifact's, half made) goes."""
+    """Re-bundling the earlier complete bundle at ``root`` (``held``, its files): each of its files (SHA256SUMS too) is
+    kept, hard-linked (or copied) into a hidden folder at its top (``is_kept``: no reader counts it), while the run
+    writes; where the run fails, every one it replaced or removed is put back. A wheel of the same file name with other
+    bytes (a local project built again, a wheel from another find-links folder) was written over the earlier one, and a
+    refused run left it there: the earlier bundle then failed its own SHA256SUMS. A run refused as bad input (exit 2:
+    its lock refused at write, a URL the policy refuses) leaves the earlier bundle exactly as it was (what it added
+    goes, and so does the marker, which made every command refuse it); any other failure (Ctrl-C too) leaves what it
+    fetched for the next run (the files it added to ``wheels/``, ``conda/``, ``debs/``, ``images/`` and ``tool/``),
+    marked as being made, and the earlier files as they were: any other file it added (an artifact's, half made) goes.
+
+    Inside the bundle, not beside it: a bundle in a shared folder whose parent its user may not write (the bundle itself
+    writable) was refused at that folder, exit 2; and a hard link there is always possible."""
     if held is None:
         yield
         return
-    with _leftovers.held_dir(root.parent, "bundle") as kept:
+    with _leftovers.held_dir(root, "bundle") as kept:
         for rel in [*held, SUMS]:
             _keep(root / rel, kept / rel)
         try:
@@ -1239,6 +1253,8 @@ def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) ->
         if rel not in held and not (fetched and rel.partition("/")[0] in _FOLDER_WORDS and "/" in rel):
             (root / rel).unlink(missing_ok=True)
     for folder in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+        if is_kept(f"{folder.relative_to(root).as_posix()}/"):
+            continue  # the kept folder and what is in it: ``_keeping``'s to remove
         if not any(folder.iterdir()) and not any(
             rel.startswith(f"{folder.relative_to(root).as_posix()}/") for rel in held
         ):
@@ -1249,13 +1265,15 @@ def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) ->
 
 def _remove_leftovers(root: Path) -> None:
     """What a killed run left inside a bundle (``.build-*`` folders, ``*.part`` downloads, half-saved images):
-    a bundle holds no hidden file of its own, so every one below its top two levels but the marker is a leftover."""
+    a bundle holds no hidden file of its own, so every one below its top two levels but the marker is a leftover;
+    but not the folder a running re-bundle keeps the earlier files in (held: ``_keeping``)."""
     folders = [root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))]
     for folder in folders:
         for entry in list(folder.iterdir()):
             if (
                 entry.name.startswith(".")
                 and entry.name != INCOMPLETE
+                and not (_leftovers.is_leftover_name(entry.name) and _leftovers.in_use(entry))
                 and not (folder == root and entry.name in PUBLISHED_HIDDEN)
             ):
                 if entry.is_dir() and not entry.is_symlink():

@@ -18,7 +18,7 @@ from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative, source_date_epoch
 from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVariables, render_latex, render_markdown
-from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, known_sha256
+from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, is_kept, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
 from ..errors import BundleError, EnvsnapError
 from ..model import Snapshot
@@ -429,7 +429,7 @@ def _write_crate(bundle: Bundle, meta: ArtifactMeta, code: dict[str, str] | None
         for name in sorted(filenames):
             path = Path(dirpath) / name
             rel = path.relative_to(bundle.root).as_posix()
-            if rel in (SUMS, crate.NAME, INCOMPLETE) or path.is_symlink():
+            if rel in (SUMS, crate.NAME, INCOMPLETE) or is_kept(rel) or path.is_symlink():
                 continue
             files[rel] = (known_sha256(path), path.stat().st_size)
     doc = crate.build(bundle.lock, files, meta, code=code, runs=runs, today=_today())
@@ -510,7 +510,11 @@ def _reproducing(
         if cuda
         else ""
     )
-    size = sum(f.stat().st_size for f in bundle.root.rglob("*") if f.is_file() and not f.is_symlink())
+    size = sum(
+        f.stat().st_size
+        for f in bundle.root.rglob("*")
+        if f.is_file() and not f.is_symlink() and not is_kept(f.relative_to(bundle.root).as_posix())
+    )
     wheels = sum(f.stat().st_size for f in bundle.wheels_dir.glob("*.whl")) if bundle.wheels_dir.is_dir() else 0
     unpacked = wheels * 3  # wheels are zip files; installed files are typically about 2-4 times their size
     seconds = max(5, round(unpacked / INSTALL_BYTES_PER_S + 0.05 * len(lock.pip_layer())))

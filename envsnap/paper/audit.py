@@ -32,6 +32,7 @@ from ..artifacts.bundle import (
     archive_folder,
     extract,
     is_archive,
+    is_kept,
     known_sha256,
     refuse_broken_archive,
 )
@@ -297,7 +298,11 @@ def _items(
     agreed = agrees is None or agrees.ok
     yield Item("deposit-metadata", "available", deposit and bundled.ok and agreed, found, remedy)
     if bundle is not None:
-        size = sum(p.stat().st_size for p in bundle.root.rglob("*") if p.is_file() and not p.is_symlink())
+        size = sum(
+            p.stat().st_size
+            for p in bundle.root.rglob("*")
+            if p.is_file() and not p.is_symlink() and not is_kept(p.relative_to(bundle.root).as_posix())
+        )
         yield Item(
             "size",
             "available",
@@ -1044,7 +1049,7 @@ def _crate_stale(bundle: Bundle, crate: dict[str, Any] | None) -> str:
     present = set()
     for path in sorted(bundle.root.rglob("*")):
         rel = path.relative_to(bundle.root).as_posix()
-        if rel in (SUMS, CRATE, INCOMPLETE) or not path.is_file() or path.is_symlink():
+        if rel in (SUMS, CRATE, INCOMPLETE) or is_kept(rel) or not path.is_file() or path.is_symlink():
             continue
         ref = file_id(rel)
         present.add(ref)

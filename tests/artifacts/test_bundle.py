@@ -1778,3 +1778,108 @@ def test_bundle_of_a_debian_package_takes_the_index_file_and_says_so_once(
     refused = cli("bundle", lock, "-o", tmp_path / "C", "--cache-dir", tmp_path / "cache2")
     assert refused.code == 4 and "six 1.16.0" in refused.err and "its Summary 'six of one'" in refused.err, refused
     assert not (tmp_path / "C").exists()
+
+
+def _mode_bits_for_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folder modes as a user meets them: tests run as root, which may make an entry in a folder of mode 0555, and
+    every entry envsnap makes beside its files (its held folders, a file written atomically) is made by
+    ``os.mkdir`` or ``os.open``; each is refused where the folder has no write bit."""
+    import errno
+    import os
+
+    real_mkdir, real_open = os.mkdir, os.open
+
+    def check(path: Any) -> None:
+        parent = os.path.dirname(os.path.abspath(os.fspath(path)))
+        if not os.stat(parent).st_mode & 0o200:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+    def mkdir(path: Any, mode: int = 0o777, *args: Any, **kwargs: Any) -> None:
+        check(path)
+        real_mkdir(path, mode, *args, **kwargs)
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT:
+            check(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(os, "open", open_)
+
+
+@pytest.mark.parametrize("outcome", ["made", "refused"])
+def test_a_rebundle_in_a_folder_whose_parent_is_read_only_keeps_its_copies_inside(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, outcome: str
+) -> None:
+    """Re-bundling kept each earlier file in a held ``.envsnap-bundle-*`` folder beside the bundle, in its parent:
+    a bundle in a shared folder whose parent the user may not write (the bundle itself writable) was refused, exit
+    2, before anything changed. The copies are kept inside the bundle, in a hidden folder its SHA256SUMS, archive
+    and readers ignore: the re-bundle works, and one refused leaves the earlier bundle as it was."""
+    from envsnap.errors import LockfileError
+
+    def lock_of(folder: str, data: bytes) -> Path:
+        wheel = tmp_path / folder / "a-1.0-py3-none-any.whl"
+        wheel.parent.mkdir()
+        wheel.write_bytes(data)
+        art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(data).hexdigest())
+        snap = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("a", "1.0", artifact=art),)))
+        return lockfile.dump(snap, tmp_path / f"{folder}.lock")
+
+    first, second = lock_of("index", b"wheel"), lock_of("other", b"rebuilt")
+    allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
+    shared = tmp_path / "shared"
+    earlier = shared / "supp"
+    assert cli("bundle", first, "-o", earlier, *allow).code == 0
+    before = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    if outcome == "refused":
+        real = lockfile._loadable
+
+        def refusing(data: dict[str, Any], where: str) -> dict[str, Any]:
+            if str(earlier) in where:
+                raise LockfileError(f"{where}: not written: python.packages[0].name: refused (forced by the test)")
+            return real(data, where)
+
+        monkeypatch.setattr(lockfile, "_loadable", refusing)
+    _mode_bits_for_root(monkeypatch)
+    shared.chmod(0o555)
+    try:
+        result = cli("bundle", second, "-o", earlier, *allow)
+    finally:
+        shared.chmod(0o755)
+    assert sorted(p.name for p in shared.iterdir()) == ["supp"]
+    assert not [p for p in earlier.rglob(".envsnap-bundle-*")]
+    after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    if outcome == "refused":
+        assert result.code == 2 and "forced by the test" in result.err, result
+        assert after == before, sorted(k for k in set(after) | set(before) if after.get(k) != before.get(k))
+    else:
+        assert result.code == 0, result
+        assert after[Path("wheels/a-1.0-py3-none-any.whl")] == b"rebuilt"
+    Bundle(earlier).verify_sums()
+
+
+def test_a_held_folder_a_killed_rebundle_left_inside_the_bundle_is_ignored_and_removed_by_the_next(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A re-bundle killed (SIGKILL) after it had kept the earlier files inside the bundle, before it marked the
+    bundle as being made, leaves a hidden ``.envsnap-bundle-*`` folder in a bundle that is still complete: every
+    reader ignores it (its check, an archive of it) and the next run removes it."""
+    wheel = tmp_path / "index" / "a-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"wheel")
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(b"wheel").hexdigest())
+    snap = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("a", "1.0", artifact=art),)))
+    lock = lockfile.dump(snap, tmp_path / "l.lock")
+    allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
+    out = tmp_path / "supp"
+    assert cli("bundle", lock, "-o", out, *allow).code == 0
+    left = out / ".envsnap-bundle-0123abcd" / "wheels"
+    left.mkdir(parents=True)
+    (left / wheel.name).write_bytes(b"wheel")
+    Bundle(out).verify_sums()
+    write_archive(out, tmp_path / "supp.tar.gz")
+    with tarfile.open(tmp_path / "supp.tar.gz") as tar:
+        assert not [name for name in tar.getnames() if ".envsnap-" in name]
+    assert cli("bundle", lock, "-o", out, *allow).code == 0
+    assert not (out / ".envsnap-bundle-0123abcd").exists()
+    Bundle(out).verify_sums()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from testutil import sample_lock
 
-from envsnap import lockfile
+from envsnap import _leftovers, lockfile
 from envsnap.artifacts.bundle import Bundle
 from envsnap.paper import artifact
 from envsnap.paper.metadata import ArtifactMeta, Author
@@ -1762,3 +1762,22 @@ def test_audit_remedies_ask_only_for_what_the_projects_citation_cff_does_not_giv
     assert "--title" not in partial and "--author 'Name <ORCID>' --license SPDX" in partial, partial
     (project / "CITATION.cff").write_text("authors: 7\n")
     assert "cannot be read" in remedy()  # bundle --artifact would refuse it whatever the options
+
+
+def test_the_crate_and_the_audit_ignore_the_folder_a_rebundle_keeps_the_earlier_files_in(tmp_path: Path) -> None:
+    # A re-bundle keeps the earlier files in a hidden `.envsnap-bundle-*` folder at the bundle's top while it
+    # writes, and `--artifact` writes the crate then: the crate listed those copies, and the audit of a bundle a
+    # killed re-bundle had left one in called its crate stale.
+    from envsnap.paper import citation
+    from envsnap.paper.audit import audit
+
+    bundle = bundle_of(tmp_path)
+    (bundle.root / citation.CFF).write_text(citation.cff(META, bundle.lock))
+    with _leftovers.held_dir(bundle.root, "bundle") as kept:  # a running re-bundle's
+        (kept / "envsnap.lock").write_bytes((bundle.root / "envsnap.lock").read_bytes())
+        artifact._write_crate(bundle, META, None, [])
+        bundle.write_sums()
+        assert ".envsnap-bundle-" not in (bundle.root / "ro-crate-metadata.json").read_text()
+        assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
+        (kept / "more.txt").write_text("more\n")
+        assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
