@@ -113,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
         snapshot, bundled = load_lock_or_bundle(args.lock, read_artifact)
     else:
         snapshot, bundled = load_lock_or_bundle(args.lock)
+    if exporter.name in _CONDA_FORMATS:
+        from ..export import require_conda_layer
+
+        # Before the bundle's folder and pinning are judged: a pip lock in a folder whose path has " #" was told to
+        # move the folder, and then that it has no conda packages.
+        require_conda_layer(snapshot, exporter.name)
     failures: list[str] = []
     unlisted: dict[str, str] = {}  # a failure no configured location lists: its installer, for the hint after the list
     not_from_wheels: list[str] = []

@@ -382,6 +382,17 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
     return dataclasses.replace(snapshot, python=dataclasses.replace(snapshot.python, packages=tuple(packages)))
 
 
+def require_conda_layer(snapshot: Snapshot, fmt: str) -> None:
+    """``ExportError`` where the lock records no conda packages, which a conda format (``fmt``) needs: asked first,
+    before what the command line does to the lock (a bundle folder's path, pinning), whose refusals sent the user to
+    mend what did not matter."""
+    if snapshot.conda is None or not snapshot.conda.packages:
+        raise ExportError(
+            f"{fmt}: the lock records no conda packages (it was not captured from a conda "
+            "environment); use --format requirements or pylock"
+        )
+
+
 def refuse_bundle_folder(snapshot: Snapshot, bundle: Path, fmt: str) -> None:
     """``ExportError`` where ``snapshot`` finds a wheel in ``bundle``'s ``wheels`` folder (``with_bundle_wheels``,
     ``with_bundle_find_links``: its path as the find-links location) and that path is one a requirements file cannot

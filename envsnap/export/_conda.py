@@ -12,11 +12,8 @@ from .interface import ExportError
 
 
 def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
-    if snapshot.conda is None or not snapshot.conda.packages:
-        raise ExportError(
-            f"{fmt}: the lock records no conda packages (it was not captured from a conda "
-            "environment); use --format requirements or pylock"
-        )
+    _common.require_conda_layer(snapshot, fmt)
+    assert snapshot.conda is not None
     for pkg in snapshot.conda.packages:
         for url in (pkg.url, pkg.channel):
             if fileurls.is_labelled(url):

@@ -909,3 +909,17 @@ def test_a_requirements_header_naming_the_file_alone_says_to_run_from_its_folder
     assert lines[at - 1] == "# Install into a fresh environment, in the folder that holds this file, with:", lines
     printed = cli("export", "bundle", "-f", "requirements", "-o", "-").out.splitlines()
     assert "# Install into a fresh environment, in the folder that holds this file, with:" in printed
+
+
+@pytest.mark.parametrize("fmt", ["conda-explicit", "conda-lock", "environment-yml"])
+def test_a_conda_format_of_a_bundle_with_no_conda_layer_says_so_whatever_its_folders_path(
+    cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path, fmt: str
+) -> None:
+    """A conda format of a pip bundle whose folder's path holds `` #``: the export said to move or rename the
+    bundle folder, and once moved it said what was true from the start, that the lock records no conda packages.
+    It says that at once, one line, exit 2."""
+    _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, tmp_path / "b #c")
+    for given in (tmp_path / "b #c", tmp_path / "b #c" / "envsnap.lock"):
+        result = cli("export", given, "-f", fmt, "-o", tmp_path / "out")
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
+        assert "records no conda packages" in result.err and "move or rename" not in result.err, result.err
