@@ -9,7 +9,7 @@ from . import COMMAND_HELP, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -228,6 +228,10 @@ def run(args: argparse.Namespace) -> int:
     _refuse_over_input(_targets(exporter, files, args.output), args.lock)
     _refuse_over_user_files(exporter, args.output)  # again: pinning took a while
     written = write(exporter, files, args.output)
+    if args.output == "-" and not_from_wheels:
+        # Printed, the text names the author's folder or project all the same: a reviewer's `-o - > req.txt` was
+        # told nothing.
+        _note_archive(args.lock, not_from_wheels, ["standard output"])
     if appendix and appendix[1]:
         unread = ", ".join(appendix[1])
         _output.say(
@@ -476,7 +480,7 @@ def _project_for_paths(project: str | None, lock: str, bundled: bool) -> tuple[P
     return project_root(None, lock), "the lock's folder, taken for the project outside a git work tree"
 
 
-def _note_archive(archive: str, names: list[str], written: list[Path]) -> None:
+def _note_archive(archive: str, names: list[str], written: Sequence[Path | str]) -> None:
     """A note when a bundle archive's export names packages as the lock records them (a project, the author's
     find-links folder) where its folder's export names the bundle's wheels: the project-root advice, and its
     --absolute-paths, need the project, which a reviewer given the archive does not have."""

@@ -240,6 +240,26 @@ def test_a_bundle_archives_export_says_to_export_its_folder_for_its_wheels(
         ], result.err
 
 
+def test_a_bundle_archives_export_to_standard_output_says_so_too(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-o -`` (a reviewer's ``export supp.tar.gz -f requirements -o - > req.txt``): the text named the author's
+    folder and project, and no note said so, as it does for a file. The note names standard output."""
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle, _files = _authors_bundle(tmp_path)
+    write_archive(bundle, tmp_path / "supp.tar.gz")
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("pylock", "requirements"):
+        result = cli("export", "supp.tar.gz", "-f", fmt, "-o", "-")
+        assert result.code == 0 and result.out, result
+        assert result.err.splitlines() == [
+            "note: standard output names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder "
+            "or project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
+            "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
+        ], result.err
+
+
 def test_absolute_paths_of_a_bundle_need_the_project_only_for_what_the_bundle_lacks(
     cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
