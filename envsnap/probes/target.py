@@ -85,12 +85,22 @@ def script_interpreter(path: str | os.PathLike[str]) -> str | None:
 
 
 def _refuse_broken_link(path: str, named: str) -> None:
-    """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file"."""
-    if os.path.islink(path) and not os.path.exists(path):
+    """A venv whose base interpreter was removed (a pyenv version uninstalled): say so, not "no such file". One
+    that is there but may not be reached (in another user's home, a folder of mode 0700) is not said to be gone."""
+    if not os.path.islink(path):
+        return
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if isinstance(exc, PermissionError):
+            raise ProbeError(
+                f"{named}: {path} is a link to {os.readlink(path)}, which you may not reach ({exc.strerror}): the "
+                "interpreter this environment was made from is in a folder only its owner may read"
+            ) from None
         raise ProbeError(
             f"{named}: {path} is a broken link to {os.readlink(path)} "
             "(the interpreter this environment was made from is gone)"
-        )
+        ) from None
 
 
 class TargetEnvironment:

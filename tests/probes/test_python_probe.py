@@ -404,6 +404,35 @@ def test_a_venv_whose_base_interpreter_is_gone_says_so(tmp_path: Path) -> None:
             pyprobe.run_probe(given)
 
 
+def test_a_venv_whose_base_interpreter_may_not_be_reached_is_not_said_to_be_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A venv made from an interpreter in another user's home (``/root/.pyenv/...``, a folder of mode 0700): its
+    ``bin/python`` was "a broken link ... (the interpreter this environment was made from is gone)", when it is
+    there and may not be reached. It says so. (Tests run as root, which reaches every folder: the one stat of the
+    interpreter is refused as the kernel refuses it to another user.)"""
+    import errno
+
+    base = tmp_path / "home" / "py" / "bin" / "python3.11"
+    base.parent.mkdir(parents=True)
+    base.write_text("")
+    venv = tmp_path / "env"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(base)
+    real_stat = os.stat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(path) == str(venv / "bin" / "python") and kwargs.get("follow_symlinks", True):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    with pytest.raises(ProbeError) as info:
+        pyprobe.run_probe(str(venv / "bin" / "python"))
+    message = str(info.value)
+    assert "is gone" not in message and f"bin/python is a link to {base}, which you may not reach" in message, message
+
+
 @pytest.mark.parametrize(
     "shebang", ["#!/usr/bin/env python3", "#!/usr/bin/env -S python3.11 -u", "#!/opt/py/bin/python"]
 )
