@@ -453,6 +453,8 @@ def test_a_broken_archive_is_worded_alike_by_every_reader_of_a_bundle(
         "verify": ["verify", "supp.tar.gz"],
         "export": ["export", "supp.tar.gz", "--format", "requirements", "-o", tmp_path / "r.txt"],
         "rebuild": ["rebuild", "supp.tar.gz", "--target", "venv", "--dry-run", "--prefix", tmp_path / "env"],
+        # A reviewer's rebuild of the archive they were given: "--offline needs --bundle", of a bundle given.
+        "rebuild --offline": ["rebuild", "supp.tar.gz", "--target", "venv", "--offline", "--dest", tmp_path / "env"],
     }
     said = {name: cli(*args) for name, args in commands.items()}
     expected = said["audit"].err

@@ -106,9 +106,14 @@ def rebuild(
     settings: dict[str, Any] = dict(locals())  # every parameter, passed on as given
     given = _bundle_as_lock(lock_path, bundle)
     if given is None:
+        from ..artifacts.bundle import is_archive
         from ..errors import NotALockfileError
 
         try:
+            if offline and bundle is None and is_archive(lock_path):
+                # Named as the bundle archive it was meant to be, and neither one nor a lock: said as every reader
+                # says it, not "--offline needs --bundle" of the bundle given.
+                lockfile.load(lock_path)
             return _rebuild(**settings, opened=None)
         except NotALockfileError as exc:
             from ..artifacts.bundle import refuse_broken_archive
