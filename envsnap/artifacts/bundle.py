@@ -1088,7 +1088,10 @@ def make_bundle(
         if new_dir:
             shutil.rmtree(output, ignore_errors=True)
         if isinstance(exc, OSError):
-            where = f" ({exc.filename})" if exc.filename else ""
+            named = str(exc.filename) if exc.filename else ""
+            if named and not is_archive(output) and is_kept(os.path.relpath(named, output) + "/"):
+                named = os.fspath(output)  # the folder a re-bundle keeps the earlier files in: gone once it ends
+            where = f" ({named})" if named else ""
             why = f"{exc.strerror or exc}{where}"
             if begun or exc.errno in _NO_ROOM:
                 # The -o was written to already: a write that fails now (a full disk while the wheels, the .deb

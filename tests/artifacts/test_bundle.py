@@ -1883,3 +1883,30 @@ def test_a_held_folder_a_killed_rebundle_left_inside_the_bundle_is_ignored_and_r
     assert cli("bundle", lock, "-o", out, *allow).code == 0
     assert not (out / ".envsnap-bundle-0123abcd").exists()
     Bundle(out).verify_sums()
+
+
+def test_a_rebundle_of_a_bundle_folder_that_may_not_be_written_names_the_folder(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-bundling a bundle the user may not write (a colleague's, read-only) said ``cannot write the bundle:
+    Permission denied (.../supp/.envsnap-bundle-f86525b55176)``, a hidden folder of envsnap's that is gone once the
+    command ends. It names the bundle folder; one line, exit 2, the bundle as it was."""
+    wheel = tmp_path / "index" / "a-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"wheel")
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=hashlib.sha256(b"wheel").hexdigest())
+    snap = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("a", "1.0", artifact=art),)))
+    lock = lockfile.dump(snap, tmp_path / "l.lock")
+    allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
+    out = tmp_path / "supp"
+    assert cli("bundle", lock, "-o", out, *allow).code == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _mode_bits_for_root(monkeypatch)
+    out.chmod(0o555)
+    try:
+        result = cli("bundle", lock, "-o", out, *allow)
+    finally:
+        out.chmod(0o755)
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert result.err == f"envsnap: error: {out}: cannot write the bundle: Permission denied ({out})\n", result.err
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
