@@ -797,7 +797,9 @@ def safe_unpack(
                 count += 1
                 if count > lim.max_members:
                     raise BadBundleError(f"{origin}: more than {lim.max_members} members (limit {MAX_MEMBERS_ENV})")
-                rel = _member_path(member, origin, hidden=hidden)
+                # Counted against every limit, never written: see ``_kept_member``.
+                kept = not hidden and _kept_member(member.name)
+                rel = "" if kept else _member_path(member, origin, hidden=hidden)
                 total += member.size
                 if total > allowed:
                     which = (
@@ -811,6 +813,8 @@ def safe_unpack(
                     )
                 if total > free:
                     raise BundleError(f"{origin}: needs more than the {free} bytes free at {into}")
+                if kept:
+                    continue
                 if hasattr(tarfile, "data_filter"):
                     tarfile.data_filter(member, str(into))
                 target = into / rel
@@ -835,6 +839,16 @@ def safe_unpack(
     except (tarfile.TarError, OSError, EOFError, ValueError, RecursionError) as exc:
         raise BadBundleError(f"{origin}: not a readable bundle archive ({exc})") from None
     return digests
+
+
+def _kept_member(name: str) -> bool:
+    """A member in the folder a re-bundle keeps the earlier files in (``is_kept``), at the bundle's top (the
+    archive's one folder, or its top): a re-bundle killed while it kept them left it in a bundle still complete,
+    and a ``tar`` of that folder carried it, which every reader leaves out; unpacking refused the archive for it."""
+    parts = (name[2:] if name.startswith("./") else name).split("/")
+    if is_kept(f"{parts[0]}/"):
+        return True
+    return len(parts) > 1 and grammar.is_base_name(parts[0]) and is_kept(f"{parts[1]}/")
 
 
 def _over_another(into: Path, rel: str, origin: str) -> BadBundleError:

@@ -1910,3 +1910,28 @@ def test_a_rebundle_of_a_bundle_folder_that_may_not_be_written_names_the_folder(
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert result.err == f"envsnap: error: {out}: cannot write the bundle: Permission denied ({out})\n", result.err
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("layout", ["folder", "contents"])
+def test_an_archive_of_a_bundle_a_killed_rebundle_left_its_copies_in_unpacks_without_them(
+    tmp_path: Path, layout: str
+) -> None:
+    """A re-bundle killed while it kept the earlier files leaves them in a hidden ``.envsnap-bundle-*`` folder
+    inside a bundle that is still complete; its author's ``tar -czf supp.tar.gz supp`` (or ``-C supp .``) carried
+    it, and the reviewer's unpacking refused the archive ("unsafe path in archive ... hidden"). Every reader leaves
+    that folder out, the archive's too: nothing of it is unpacked."""
+    root = tmp_path / "supp"
+    _bundle(root)
+    kept = root / ".envsnap-bundle-0123abcd" / "wheels"
+    kept.mkdir(parents=True)
+    (kept / "a-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    archive = tmp_path / "supp.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        if layout == "folder":
+            tar.add(root, arcname="supp")
+        else:
+            tar.add(root, arcname=".")
+    dest = tmp_path / "unpacked"
+    extract(archive, dest)
+    assert not list(dest.rglob(".envsnap-*")), list(dest.rglob("*"))
+    Bundle(dest).verify_sums()
