@@ -1105,6 +1105,8 @@ def make_bundle(
             named = str(exc.filename) if exc.filename else ""
             if named and not is_archive(output) and is_kept(os.path.relpath(named, output) + "/"):
                 named = os.fspath(output)  # the folder a re-bundle keeps the earlier files in: gone once it ends
+            elif named and is_archive(output) and _leftovers.is_leftover_name(os.path.basename(named)):
+                named = os.fspath(output.parent)  # the archive's work folder or file beside it: never seen
             where = f" ({named})" if named else ""
             why = f"{exc.strerror or exc}{where}"
             if begun or exc.errno in _NO_ROOM:

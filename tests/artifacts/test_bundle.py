@@ -1935,3 +1935,24 @@ def test_an_archive_of_a_bundle_a_killed_rebundle_left_its_copies_in_unpacks_wit
     extract(archive, dest)
     assert not list(dest.rglob(".envsnap-*")), list(dest.rglob("*"))
     Bundle(dest).verify_sums()
+
+
+def test_a_bundle_archive_in_a_folder_that_may_not_be_written_names_the_folder(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bundle -o shared/supp.tar.gz`` where ``shared`` may not be written said ``Permission denied
+    (shared/.envsnap-bundle-ad958613818b)``, the work folder it could not make, which the user never sees. It names
+    the folder the archive goes in; one line, exit 2, nothing made."""
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "l.lock")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    _mode_bits_for_root(monkeypatch)
+    shared.chmod(0o555)
+    try:
+        result = cli("bundle", lock, "-o", shared / "supp.tar.gz", "--cache-dir", tmp_path / "cache")
+    finally:
+        shared.chmod(0o755)
+    assert result.err == (
+        f"envsnap: error: {shared / 'supp.tar.gz'}: cannot write the bundle: Permission denied ({shared})\n"
+    ), result
+    assert result.code == 2 and not list(shared.iterdir())
