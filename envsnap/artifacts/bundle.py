@@ -996,8 +996,8 @@ def refuse_broken_archive(path: str | os.PathLike[str], error: NotALockfileError
         return
     if not is_archive(path) or not os.path.isfile(path):
         return
-    with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
-        extract(Path(path), Path(tmp) / "bundle")
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:  # as ``_lockarg``'s: clean finds it
+        extract(Path(path), tmp / "bundle")
 
 
 # ---------------------------------------------------------------------------------------------- making

@@ -43,10 +43,13 @@ def _bundled_lock(path: str, read: Callable[[Bundle], None] | None = None) -> Sn
     import tempfile
     from pathlib import Path
 
+    from .. import _leftovers
     from ..artifacts.bundle import open_bundle
 
-    with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
-        bundle = open_bundle(path, Path(tmp))  # its errors name an archive's member, not this copy
+    # Held as envsnap's: an archive's copy a killed run left (as large as what it holds) is one the next run that
+    # works there, and `envsnap clean`, remove.
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
+        bundle = open_bundle(path, tmp)  # its errors name an archive's member, not this copy
         if read is not None:
             read(bundle)
         return bundle.lock

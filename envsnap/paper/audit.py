@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from .. import _readlimits, grammar, lockfile, sinks
+from .. import _leftovers, _readlimits, grammar, lockfile, sinks
 from .._defaults import LOCK_NAME, NVML_HUNG
 from .._frozen import frozen
 from .._lazyre import LazyPattern
@@ -162,10 +162,11 @@ def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None, str]]:
             yield "lock", named_so, None, ""
             return
     if path.is_dir() or is_archive(path):
-        with tempfile.TemporaryDirectory(prefix="envsnap-audit-") as tmp:
+        # Held as envsnap's: an archive's copy a killed audit left is one `envsnap clean` removes.
+        with _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
             # Unpacked safely but not yet checked: an altered bundle is graded (files-bundled names what
             # differs), not refused; its lock too, when only its seal fails.
-            bundle = extract(path, Path(tmp) / "bundle") if is_archive(path) else Bundle(path)
+            bundle = extract(path, tmp / "bundle") if is_archive(path) else Bundle(path)
             seal = bundle.unsealed_lock()
             yield "bundle", bundle.lock, bundle, seal
         return

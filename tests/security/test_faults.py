@@ -270,7 +270,7 @@ def test_a_killed_archive_bundle_leaves_a_folder_the_next_run_removes(tmp_path: 
     proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW, path=_fake_tools(tmp_path, hang=True))
     _kill_when(proc, tmp_path / "git.pid", reap)
     left = [p.name for p in out.iterdir()]
-    assert len(left) == 1 and left[0].startswith(".envsnap-bundle-"), left
+    assert len(left) == 1 and left[0].startswith((".envsnap-bundle-", ".envsnap-rebuild-")), left
     proc = _envsnap("bundle", str(lock), "-o", str(out / "supp.tar.gz"), *ALLOW, path=_fake_tools(tmp_path, hang=False))
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
@@ -600,3 +600,60 @@ def test_a_ctrl_c_as_the_early_venv_folder_is_made_leaves_no_folder(
     monkeypatch.undo()
     assert not _venvfirst.started()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "uv"]
+
+
+@pytest.mark.parametrize("command", ["verify", "show", "export", "audit", "rebuild"])
+def test_a_reader_of_a_bundle_archive_killed_while_it_holds_the_unpacked_copy_leaves_what_clean_removes(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """show, check, verify, diff, export and audit of a bundle archive unpack it into the temporary directory as
+    ``envsnap-bundle-*`` (``envsnap-audit-*``): a run killed there (SIGKILL, a job's time limit) left a copy as
+    large as the archive's content, which neither the next run nor `envsnap clean` knew for envsnap's. It is a held
+    ``.envsnap-bundle-*`` folder, which `envsnap clean` removes."""
+    import tarfile
+
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+    from envsnap.artifacts.bundle import Bundle
+
+    root = tmp_path / "supp"
+    root.mkdir()
+    lockfile.dump(sample_lock(seal=True), root / "envsnap.lock")
+    Bundle(root).write_sums()
+    with tarfile.open(tmp_path / "supp.tar.gz", "w:gz") as tar:
+        tar.add(root, arcname="supp")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    # Killed once the archive is unpacked, while its copy is in use.
+    code = (
+        "import os, signal, sys\n"
+        "import envsnap.artifacts.bundle as b\n"
+        "real = b.extract\n"
+        "def killed(*args, **kwargs):\n"
+        "    real(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "b.extract = killed\n"
+        "from envsnap.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = {
+        "export": ["-f", "json", "-o", str(tmp_path / "out.json")],
+        "rebuild": ["--target", "venv", "--offline", "--dry-run"],  # held as .envsnap-rebuild-* already
+    }.get(command, [])
+    done = subprocess.run(
+        [sys.executable, "-c", code, command, str(tmp_path / "supp.tar.gz"), *args],
+        env=dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(temp)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    left = sorted(p.name for p in temp.iterdir())
+    assert len(left) == 1 and left[0].startswith((".envsnap-bundle-", ".envsnap-rebuild-")), left
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    result = cli("clean", tmp_path)
+    assert result.code == 0 and "left by an interrupted run" in result.err, result
+    assert not list(temp.iterdir())
