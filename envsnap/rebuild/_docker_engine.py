@@ -716,8 +716,9 @@ class Holder:
 def holders(client: docker.DockerClient) -> dict[str, list[Holder]]:
     """The images ``Hold`` containers hold now, by id, each with all its holders (two rebuilds of one lock hold the
     same image, each with its own container); {} where the engine cannot list them. A container is taken for a hold
-    only where it is one as ``Hold.take`` makes it: named ``envsnap-hold-*``, its command ``true``, never started
-    (so it holds no state of its own, and removing it loses nothing). Anyone may put the label on another container
+    only where it is one as ``Hold.take`` makes it: named ``envsnap-hold-*``, its command ``true`` (or, as an older
+    envsnap made it, ``true`` after the image's own entrypoint), never started (so it holds no state of its own,
+    and removing it loses nothing). Anyone may put the label on another container
     (a running one, one started once): that one is no hold, and a clean leaves it, and its image, as it leaves any
     container's."""
     try:
@@ -727,19 +728,30 @@ def holders(client: docker.DockerClient) -> dict[str, list[Holder]]:
     held: dict[str, list[Holder]] = {}
     for container in found:
         name = _container_name(container)
-        if not _is_a_hold(container, name):
+        if not _is_a_hold(client, container, name):
             continue
         holder = Holder.read(name, str((container.get("Labels") or {}).get(LABEL_HOLD) or ""))
         held.setdefault(str(container.get("ImageID") or ""), []).append(holder)
     return held
 
 
-def _is_a_hold(container: dict[str, Any], name: str) -> bool:
-    return (
-        name.startswith(HOLD_PREFIX)
-        and container.get("State") == "created"
-        and str(container.get("Command") or "") == "true"
-    )
+def _is_a_hold(client: docker.DockerClient, container: dict[str, Any], name: str) -> bool:
+    if not name.startswith(HOLD_PREFIX) or container.get("State") != "created":
+        return False
+    return str(container.get("Command") or "") == "true" or _an_older_hold(client, container)
+
+
+def _an_older_hold(client: docker.DockerClient, container: dict[str, Any]) -> bool:
+    """Whether ``container`` is a hold as an envsnap before ``entrypoint=[]`` made one on an image with an
+    ENTRYPOINT: its command ``true`` after the image's own entrypoint, inherited unchanged (its listed command is
+    "ENTRYPOINT true"). A container whose entrypoint is not its image's is none."""
+    try:
+        config = client.api.inspect_container(container["Id"]).get("Config") or {}
+        image = client.api.inspect_image(str(container.get("ImageID") or "")).get("Config") or {}
+    except Exception:
+        return False
+    entrypoint = config.get("Entrypoint")
+    return config.get("Cmd") == ["true"] and bool(entrypoint) and entrypoint == image.get("Entrypoint")
 
 
 def _container_name(container: dict[str, Any]) -> str:

@@ -1668,6 +1668,62 @@ def test_a_hold_on_an_image_with_an_entrypoint_is_taken_for_a_hold(
         ), said
 
 
+def test_an_older_envsnaps_hold_that_ran_the_images_entrypoint_is_taken_for_a_hold(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An envsnap before holds ran ``true`` alone made its hold on an image with an ENTRYPOINT as ``ENTRYPOINT
+    true`` (the image's entrypoint, inherited): `clean --images` took it for another's stopped container, never
+    removed a killed rebuild's (the user had to `docker rm` it) and named a running one's as a stranger's. Such a
+    hold (envsnap's label, its command ``true`` after the image's own entrypoint, never started) is one: the
+    killed rebuild's is removed and its image with it, a running one's named as a hold. A container of the same
+    shape whose entrypoint is not the image's is none, and is left."""
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-older-entrypoint-hold-{os.getpid()}"
+    entrypoint = 'ENTRYPOINT ["/bin/sh", "-c"]\n'
+    here = os.uname().nodename
+    with _envsnaps_untagged_image(engine, tmp_path, mine, monkeypatch, first=entrypoint) as built:
+        names = {}
+        for which, label in {"live": _hold_label(os.getpid()), "gone": _hold_label(_a_pid_gone())}.items():
+            made = engine.api.create_container(  # as envsnap made it before: no entrypoint=[]
+                built,
+                ["true"],
+                labels={_docker_engine.LABEL_HOLD: label, LABEL: mine},
+                name=f"envsnap-hold-{mine}-{which}",
+                network_disabled=True,
+            )
+            names[which] = engine.api.inspect_container(made["Id"])["Name"].lstrip("/")
+        assert engine.api.inspect_container(names["gone"])["Path"] == "/bin/sh"  # it ran the entrypoint
+        done = cli("clean", str(tmp_path), "--images")
+        assert done.code == 0, done.err
+        left = {
+            c["Names"][0].lstrip("/") for c in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"})
+        }
+        assert left == {names["live"]}, done.err
+        said = [line for line in done.err.splitlines() if built in line]
+        assert len(said) == 1, done.err
+        assert (
+            f": a docker rebuild of its lock is running (the image is untagged until verified), holding it with the "
+            f"container {names['live']} (pid {os.getpid()} on {here}); left to it" in said[0]
+        ), said
+        engine.api.remove_container(names["live"])
+        # Its own entrypoint, not the image's: not as a rebuild makes a hold, so another's, left with its image.
+        other = engine.api.create_container(
+            built,
+            ["true"],
+            entrypoint=["/bin/echo"],
+            labels={_docker_engine.LABEL_HOLD: _hold_label(_a_pid_gone()), LABEL: mine},
+            name=f"envsnap-hold-{mine}-other",
+            network_disabled=True,
+        )
+        done = cli("clean", str(tmp_path), "--images")
+        assert engine.api.inspect_container(other["Id"]), done.err
+        assert f"kept image {built} (" in done.err and f"envsnap-hold-{mine}-other uses it" in done.err, done.err
+        engine.api.remove_container(other["Id"])
+        done = cli("clean", str(tmp_path), "--images")
+        assert f"removed image {built} (" in done.err, done.err
+
+
 def test_clean_images_removes_a_killed_rebuilds_hold_on_its_tagged_image(
     engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
