@@ -663,10 +663,11 @@ def holding(client: docker.DockerClient) -> Iterator[Hold]:
 
 @frozen
 class Holder:
-    """A container ``Hold`` made: its name, the machine and process of the rebuild that holds it, and what tells
-    that process from another (0 and "" where the label records none: an older hold)."""
+    """A container ``Hold`` made: its name and id, the machine and process of the rebuild that holds it, and what
+    tells that process from another (0 and "" where the label records none: an older hold)."""
 
     container: str
+    id: str  # the container's, as the engine listed it: what is judged is removed, never a name taken again since
     host: str
     pid: int
     start: int = 0  # clock ticks after boot (/proc/PID/stat field 22)
@@ -674,7 +675,7 @@ class Holder:
     pidns: str = ""  # the inode of /proc/PID/ns/pid
 
     @classmethod
-    def read(cls, container: str, label: str) -> Holder:
+    def read(cls, container: str, container_id: str, label: str) -> Holder:
         """The holder a ``LABEL_HOLD`` value names; a field out of its grammar is taken as not recorded (anyone who
         reaches the engine may write the label: such a hold cannot be judged, and is kept)."""
         host, pid, *rest = [*label.split(" ", 5), "", ""]
@@ -682,6 +683,7 @@ class Holder:
         start, boot, pidns = fields.get("start", ""), fields.get("boot", ""), fields.get("pidns", "")
         return cls(
             container,
+            container_id,
             host[:256],
             int(pid) if _INODE.fullmatch(pid) else 0,
             int(start) if _INODE.fullmatch(start) else 0,
@@ -730,7 +732,7 @@ def holders(client: docker.DockerClient) -> dict[str, list[Holder]]:
         name = _container_name(container)
         if not _is_a_hold(client, container, name):
             continue
-        holder = Holder.read(name, str((container.get("Labels") or {}).get(LABEL_HOLD) or ""))
+        holder = Holder.read(name, str(container["Id"]), str((container.get("Labels") or {}).get(LABEL_HOLD) or ""))
         held.setdefault(str(container.get("ImageID") or ""), []).append(holder)
     return held
 
@@ -759,9 +761,26 @@ def _container_name(container: dict[str, Any]) -> str:
     return str((container.get("Names") or ["/" + str(container["Id"])[:12]])[0]).lstrip("/")
 
 
-def remove_container(client: docker.DockerClient, name: str) -> None:
+def remove_container(client: docker.DockerClient, container_id: str) -> None:
     with contextlib.suppress(Exception):
-        client.api.remove_container(name, force=True)
+        client.api.remove_container(container_id, force=True)
+
+
+def release(client: docker.DockerClient, holder: Holder) -> str:
+    """Remove the hold ``holder`` names, judged gone: the container of its id (one made since under its name is
+    another's), unforced and only while it is never started, as it was when judged (one started since is not what
+    was judged). "" where it is gone, else why it stays."""
+    import docker  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        if (client.api.inspect_container(holder.id).get("State") or {}).get("Status") != "created":
+            return "it was started since it was judged"
+        client.api.remove_container(holder.id)
+    except docker.errors.NotFound:
+        return ""  # removed meanwhile
+    except Exception as exc:
+        return f"the Docker engine did not remove it: {short(exc)}"
+    return ""
 
 
 def users_of(client: docker.DockerClient, image_id: str) -> str:

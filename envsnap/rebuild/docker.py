@@ -1295,8 +1295,9 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
                 kept.append((holder, judged))
             elif remove:
                 # Its rebuild is proved ended (killed, it left the container): released. The image is as any other
-                # once every holder is gone; a hold not proved gone is never removed.
-                _docker_engine.remove_container(client, holder.container)
+                # once every holder is gone; a hold not proved gone is never removed (nor one that stays, the engine's
+                # refusal of the image names it).
+                _docker_engine.release(client, holder)
         if kept:
             running = any(judged == _docker_engine.HOLD_RUNNING for _, judged in kept)
             holding = " and ".join(_holding(holder, judged) for holder, judged in kept)
@@ -1333,9 +1334,13 @@ def tagged_holds(*, remove: bool) -> list[tuple[str, str, str, str]]:
         for holder in held:
             judged = holder.judged()
             if judged == _docker_engine.HOLD_GONE:
-                if remove:
-                    _docker_engine.remove_container(client, holder.container)
-                why = ""
+                stays = _docker_engine.release(client, holder) if remove else ""
+                why = (
+                    f"the container {holder.container} (pid {holder.pid} on {holder.host}), the hold on image {named} "
+                    f"of a docker rebuild that has ended: {stays}"
+                    if stays
+                    else ""
+                )
             else:
                 running = "is" if judged == _docker_engine.HOLD_RUNNING else "may be"
                 why = (

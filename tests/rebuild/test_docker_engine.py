@@ -1644,6 +1644,103 @@ def test_clean_images_removes_a_hold_only_where_its_rebuild_is_proved_gone(
         assert f"removed image {built} (" in done.err, done.err
 
 
+def test_clean_images_removes_the_hold_it_judged_not_a_container_of_its_name_made_since(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hold proved gone was removed by its name, with force: a container of that name made since it was listed
+    (the hold removed meanwhile by a user or another clean, and the name taken again) was removed in its place,
+    killed while it ran. The hold is removed by the container id that was judged, unforced: the other one runs on."""
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-renamed-hold-{os.getpid()}"
+    judged = _docker_engine.Holder.judged
+    swapped: list[str] = []
+
+    def judged_then_swapped(holder: Any) -> str:
+        found = judged(holder)
+        # Between the judging and the removal: the hold goes, and another's container takes its name.
+        engine.api.remove_container(holder.container)
+        made = engine.api.create_container(
+            BASE, ["sleep", "300"], labels={LABEL: mine}, name=holder.container, network_disabled=True
+        )
+        engine.api.start(made["Id"])
+        swapped.append(made["Id"])
+        return found
+
+    with _envsnaps_untagged_image(engine, tmp_path, mine, monkeypatch) as built:
+        engine.api.create_container(
+            built,
+            ["true"],
+            labels={_docker_engine.LABEL_HOLD: _hold_label(_a_pid_gone()), LABEL: mine},
+            name=f"envsnap-hold-{mine}",
+            network_disabled=True,
+        )
+        monkeypatch.setattr(_docker_engine.Holder, "judged", judged_then_swapped)
+        done = cli("clean", str(tmp_path), "--images")
+        assert done.code == 0, done.err
+        assert len(swapped) == 1, done.err
+        assert engine.api.inspect_container(swapped[0])["State"]["Running"], done.err
+
+
+def test_clean_images_keeps_a_hold_started_since_it_was_judged(
+    engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hold judged gone that someone started before the removal is no longer what was judged (it has a state of
+    its own now): it is not removed, and the line says why. Shown on a tagged image's hold, whose line is its own."""
+    import tempfile
+
+    from envsnap.rebuild import _docker_engine
+
+    mine = f"dockerclean-started-since-{os.getpid()}"
+    tag = f"envsnap-test/{mine}:1"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    only_mine = functools.partial(_docker_engine.dangling_images, label=f"{LABEL_DIGEST}={'c' * 63}{os.getpid() % 10}")
+    monkeypatch.setattr(_docker_engine, "dangling_images", lambda client: only_mine(client))
+    every_hold = _docker_engine.holders
+    monkeypatch.setattr(
+        _docker_engine,
+        "holders",
+        lambda client: {
+            image: [h for h in held if h.container.startswith(f"envsnap-hold-{mine}")]
+            for image, held in every_hold(client).items()
+        },
+    )
+    judged = _docker_engine.Holder.judged
+
+    def judged_then_started(holder: Any) -> str:
+        found = judged(holder)
+        engine.api.start(holder.container)
+        engine.api.wait(holder.container, timeout=60)
+        return found
+
+    (tmp_path / "image").mkdir()
+    (tmp_path / "image" / "Dockerfile").write_text(f"FROM {BASE}\nLABEL {LABEL}={mine}\n")
+    try:
+        engine.images.build(path=str(tmp_path / "image"), tag=tag, rm=True, network_mode="none")
+        made = engine.api.create_container(
+            tag,
+            ["true"],
+            labels={_docker_engine.LABEL_HOLD: _hold_label(_a_pid_gone()), LABEL: mine},
+            name=f"envsnap-hold-{mine}",
+            network_disabled=True,
+        )
+        monkeypatch.setattr(_docker_engine.Holder, "judged", judged_then_started)
+        done = cli("clean", str(tmp_path), "--images")
+        assert done.code == 0, done.err
+        assert engine.api.inspect_container(made["Id"])["State"]["Status"] == "exited", done.err
+        assert (
+            f"kept the container envsnap-hold-{mine} (pid " in done.err
+            and f"the hold on image {tag} of a docker rebuild that has ended: it was started since it was judged; "
+            "left to it"
+            in done.err
+        ), done.err
+    finally:
+        for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
+            engine.api.remove_container(container["Id"], force=True)
+        with contextlib.suppress(Exception):
+            engine.images.remove(tag, force=True)
+
+
 def test_a_hold_on_an_image_with_an_entrypoint_is_taken_for_a_hold(
     engine: Any, tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
