@@ -107,6 +107,14 @@ def _relative_inside(node: ast.AST) -> bool:
     return isinstance(node, ast.Tuple) and [getattr(e, "value", None) for e in node.elts] == ["/", "\\", "-"]
 
 
+def _proc_stat(node: ast.AST) -> bool:
+    """``f"/proc/{pid}/stat"``: reading a process's stat by hand (``_procstat.stat_fields``), where three readers
+    split its fields after the command name each its own way."""
+    return isinstance(node, ast.JoinedStr) and any(
+        isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value.endswith("/stat") for v in node.values
+    )
+
+
 RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "the lock's default name": (_lock_name, {"_defaults.py"}),
     "the cache root": (_cache_root, {"_defaults.py"}),
@@ -120,6 +128,7 @@ RULES: dict[str, tuple[Callable[[ast.AST], bool], set[str]]] = {
     "labelling a path by its root": (_below_root, {"_privacy.py"}),
     "why NVML gave a GPU no name": (_nvml_name_error, {"report.py"}),
     "a relative path inside a folder": (_relative_inside, {"grammar.py"}),
+    "reading /proc/PID/stat": (_proc_stat, {"_procstat.py"}),
 }
 
 

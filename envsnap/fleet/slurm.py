@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Literal
 
-from .. import _runner
+from .. import _procstat, _runner
 from .._frozen import frozen
 from .._lazyre import LazyPattern
 from ..errors import FleetError, UsageError
@@ -1000,11 +1000,10 @@ def _slurm_daemons() -> list[str]:
             program = ""
         if os.path.basename(program).startswith(_SLURM_DAEMONS):
             daemons.append(program)
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-                pid = int(stat.read().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
+        fields = _procstat.stat_fields(pid)
+        if len(fields) <= _procstat.PPID or not fields[_procstat.PPID].isdigit():
             break
+        pid = int(fields[_procstat.PPID])
     return daemons
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _readlimits, grammar
+from .. import _procstat, _readlimits, grammar
 from .._defaults import install_hint
 from .._frozen import frozen
 from .._fs import atomic_write_text
@@ -583,13 +583,10 @@ HOLD_UNREADABLE = "unreadable"  # its pid runs, but /proc does not give its star
 
 def _process_start(pid: int | str) -> int:
     """A process's start time in clock ticks after boot (field 22 of /proc/PID/stat; ``pid`` may be "self"), 0
-    where it cannot be read. The process name, field 2, may hold spaces and parentheses: the fields after it are
-    read from its last ")"."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return int(stat.read(4096).rpartition(")")[2].split()[19])
-    except (OSError, ValueError, IndexError):
-        return 0
+    where it cannot be read."""
+    fields = _procstat.stat_fields(pid)
+    start = fields[_procstat.START_TIME] if len(fields) > _procstat.START_TIME else ""
+    return int(start) if start.isdigit() else 0
 
 
 _BOOT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -9,13 +9,16 @@ Two sources, merged:
 - for Python processes, a ``sitecustomize`` hook put first on ``PYTHONPATH`` (``_hook/``, chaining to any
   sitecustomize it shadows) that writes ``sys.modules`` and the process's own maps at exit (read by ``reports``).
 
-``envsnap run`` imports this module before the command starts: it imports nothing beyond ``os`` and ``time``.
+``envsnap run`` imports this module before the command starts: it imports nothing beyond ``os``, ``time`` and
+``envsnap._procstat`` (which imports nothing).
 """
 
 from __future__ import annotations
 
 import os
 import time
+
+from .. import _procstat
 
 HOOK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hook")
 HOOK_ENV = "ENVSNAP_RUN_HOOK_DIR"
@@ -54,13 +57,9 @@ def _parents() -> dict[int, int]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        stat = _read(f"/proc/{entry.name}/stat")
-        end = stat.rfind(")")
-        if end < 0:
-            continue
-        fields = stat[end + 2 :].split()
-        if len(fields) > 1 and fields[1].isdigit():
-            out[int(entry.name)] = int(fields[1])
+        fields = _procstat.stat_fields(entry.name)
+        if len(fields) > _procstat.PPID and fields[_procstat.PPID].isdigit():
+            out[int(entry.name)] = int(fields[_procstat.PPID])
     return out
 
 
