@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .. import _runner
+from .. import _leftovers, _runner
 from .._frozen import frozen
 from ..errors import EnvsnapError
 
@@ -64,8 +64,10 @@ def identify(project: Path, commit: str = "") -> CodeIdentity:
             "git",
             "swh.model is not installed: the tree id is git's (pip install 'envsnap-lock[artifact]')",
         )
-    with tempfile.TemporaryDirectory(prefix="envsnap-swhid-") as tmp:
-        index, out = Path(tmp) / "index", Path(tmp) / "tree"
+    # Held as envsnap's: a checkout (as large as the project's tree) that a killed run left is one the next run
+    # that works there, and `envsnap clean`, remove.
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "swhid") as tmp:
+        index, out = tmp / "index", tmp / "tree"
         env = {**os.environ, "GIT_INDEX_FILE": str(index)}
         _git(project, "read-tree", rev, env=env)
         _git(

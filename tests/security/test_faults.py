@@ -657,3 +657,58 @@ def test_a_reader_of_a_bundle_archive_killed_while_it_holds_the_unpacked_copy_le
     result = cli("clean", tmp_path)
     assert result.code == 0 and "left by an interrupted run" in result.err, result
     assert not list(temp.iterdir())
+
+
+def _killed_midway(tmp_path: Path, code: str, *argv: str) -> Path:
+    """Run ``code`` (Python, envsnap from this tree) with ``argv`` and its own temporary directory, which it is
+    expected to SIGKILL itself in; that directory."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        env=dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(temp)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    return temp
+
+
+def _cleaned(tmp_path: Path, temp: Path, kind: str, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``temp`` holds one ``.envsnap-<kind>-*`` folder, which `envsnap clean` removes."""
+    left = sorted(p.name for p in temp.iterdir())
+    assert len(left) == 1 and left[0].startswith(f".envsnap-{kind}-"), left
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    result = cli("clean", tmp_path)
+    assert result.code == 0 and "left by an interrupted run" in result.err, result
+    assert not list(temp.iterdir())
+
+
+def test_a_swhid_computation_killed_while_its_checkout_is_there_leaves_what_clean_removes(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SWHID of the project's code (bundle --artifact) is computed on a checkout of the commit's tree in the
+    temporary directory, as large as the project: a run killed there (SIGKILL, a job's time limit) left it as
+    ``envsnap-swhid-*``, which neither the next run nor `envsnap clean` knew for envsnap's."""
+    pytest.importorskip("swh.model")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print('hi')\n")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    for args in (["init", "-q"], ["add", "train.py"], ["commit", "-q", "-m", "one"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from swh.model import from_disk\n"
+        "def killed(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from_disk.Directory.from_disk = killed\n"
+        "from envsnap.paper.swhid import identify\n"
+        "identify(Path(sys.argv[1]))\n"
+    )
+    temp = _killed_midway(tmp_path, code, str(project))
+    _cleaned(tmp_path, temp, "swhid", cli, monkeypatch)
