@@ -288,8 +288,8 @@ def run_command(
                 f"--strict: {ready.target.describe()} does not match {req.lock} ({found}; {first}); "
                 "the command was not started"
             )
-    hooks = private_folder()
-    with _Finishing(say) as finishing, _removed(hooks):
+    hooks, held = private_folder()
+    with _Finishing(say) as finishing, _removed(hooks, held):
         # Not at low priority: its polling thread would inherit it, and under load a poll (or its answer to
         # stop) could come too late for the record to say which GPUs were used.
         watch = Background(lambda: None)
@@ -510,30 +510,45 @@ class _Finishing:
                 signal.signal(sig, old)
 
 
-def private_folder() -> str:
-    """A new folder only this user may use (the hooks' reports), made before the command starts: ``os.mkdir``
-    with a random name (it fails rather than use what is there) and mode 0700, in the folder ``tempfile`` would
-    try first; ``tempfile.mkdtemp`` where that fails. Importing tempfile (shutil, random, the compression
-    modules) was a fifth of what envsnap imported before the command started."""
+def private_folder() -> tuple[str, int]:
+    """A new folder only this user may use (the hooks' reports), made before the command starts, and the open
+    descriptor that holds it: ``os.mkdir`` with a random name (it fails rather than use what is there) and mode
+    0700, in the folder ``tempfile`` would try first, ``tempfile``'s choice where that fails. It is
+    ``.envsnap-run-*`` and held with ``flock`` for as long as the run lasts, as ``_leftovers`` holds its folders: a
+    run killed while the command ran (the OOM killer, a job's time limit) leaves one that the next run that sweeps
+    the temporary directory, and `envsnap clean`, remove. Not through ``_leftovers``: importing tempfile (shutil,
+    random, the compression modules), which it needs, was a fifth of what envsnap imported before the command
+    started."""
+    import fcntl
+
     base = next((os.environ[k] for k in ("TMPDIR", "TEMP", "TMP") if os.environ.get(k)), "/tmp")
-    path = os.path.join(base, "envsnap-run-" + os.urandom(8).hex())
+    name = ".envsnap-run-" + os.urandom(8).hex()  # _leftovers.PREFIX and its kind "run"
+    path = os.path.join(base, name)
     try:
         os.mkdir(path, 0o700)
     except OSError:
         import tempfile
 
-        return tempfile.mkdtemp(prefix="envsnap-run-")
-    return path
+        path = os.path.join(tempfile.gettempdir(), name)
+        os.mkdir(path, 0o700)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.rmdir(path)
+        raise
+    return path, fd
 
 
 @contextlib.contextmanager
-def _removed(folder: str) -> Iterator[str]:
+def _removed(folder: str, held: int) -> Iterator[str]:
     try:
         yield folder
     finally:
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(held)  # released once it is gone: a sweep never takes it half removed
 
 
 def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:

@@ -747,16 +747,22 @@ def test_the_hooks_folder_is_private_and_new_and_falls_back_to_tempfile(
     $TMPDIR; where it cannot be made there, tempfile chooses."""
     import stat
 
+    from envsnap import _leftovers
     from envsnap.runs.recorder import private_folder
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    first, second = private_folder(), private_folder()
+    (first, one), (second, two) = private_folder(), private_folder()
     assert first != second and Path(first).parent == tmp_path == Path(second).parent
     assert stat.S_IMODE(os.stat(first).st_mode) == 0o700 and not os.listdir(first)
+    assert _leftovers.find(tmp_path) == []  # held: no sweep takes them while the run lasts
+    os.close(one)
+    assert [leftover.path for leftover in _leftovers.find(tmp_path)] == [Path(first)]  # its run was killed
+    os.close(two)
     monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "chosen"))
     (tmp_path / "chosen").mkdir()
-    fallback = private_folder()
+    fallback, held = private_folder()
+    os.close(held)
     assert Path(fallback).parent == tmp_path / "chosen" and stat.S_IMODE(os.stat(fallback).st_mode) == 0o700
 
 

@@ -712,3 +712,16 @@ def test_a_swhid_computation_killed_while_its_checkout_is_there_leaves_what_clea
     )
     temp = _killed_midway(tmp_path, code, str(project))
     _cleaned(tmp_path, temp, "swhid", cli, monkeypatch)
+
+
+def test_a_run_killed_while_its_command_runs_leaves_a_hooks_folder_clean_removes(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """envsnap run makes a folder for its hooks' reports in the temporary directory before the command starts: a
+    run killed while the command ran (the OOM killer, a job's time limit) left it as ``envsnap-run-*``, which
+    `envsnap clean` did not know for envsnap's."""
+    code = "import sys\nfrom envsnap.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    killer = "import os, signal; os.kill(os.getppid(), signal.SIGKILL)"
+    temp = _killed_midway(tmp_path, code, "run", "-o", str(tmp_path / "run.toml"), "--", sys.executable, "-c", killer)
+    assert not (tmp_path / "run.toml").exists()
+    _cleaned(tmp_path, temp, "run", cli, monkeypatch)
