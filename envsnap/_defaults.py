@@ -19,6 +19,19 @@ BUNDLE_INCOMPLETE = ".envsnap-incomplete"
 # made a walk or the folders' creation recurse past Python's limit (artifacts/bundle.py refuses deeper, _prehash's
 # walk stops there).
 BUNDLE_MAX_DEPTH = 128
+# At a bundle's top: the folder a re-bundle keeps the earlier files in while it writes, held, or one a killed
+# re-bundle left (a ``_leftovers`` name of kind "bundle"). No file of the bundle (SHA256SUMS never names one): the
+# bundle's check, the hashing ahead (_prehash) and the installer begun ahead (_installahead) all leave it out.
+BUNDLE_KEPT_PREFIX = ".envsnap-bundle-"
+
+
+def is_kept_folder(name: str) -> bool:
+    """``name``, an entry at a bundle's top, is a folder of a re-bundle's kept files (``BUNDLE_KEPT_PREFIX``).
+    ``_leftovers.is_leftover_name``'s rule for that kind, without its regular expression: the hashing ahead runs
+    before envsnap's own start-up."""
+    return name.startswith(BUNDLE_KEPT_PREFIX) and len(name) > len(BUNDLE_KEPT_PREFIX) and "\n" not in name
+
+
 # The archives `envsnap bundle -o` writes (artifacts/bundle.py), and which a lock's reader names as a bundle.
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds

@@ -25,7 +25,7 @@ import contextlib
 import os
 import stat
 
-from ._defaults import capture_cache_path, existing_capture_cache_file, sha256_hex
+from ._defaults import capture_cache_path, existing_capture_cache_file, is_kept_folder, sha256_hex
 from ._diskfree import free_mib
 from ._prehash import RACY_NS
 from ._sealed import read_private, seal
@@ -69,6 +69,9 @@ def fingerprint(lock: str, bundle: str) -> tuple[str, list[Any]] | None:
         digest = sha256_hex(data)
         entries = []
         for root, folders, files in os.walk(bundle):
+            if root == bundle:
+                # A re-bundle's kept copies (a killed one's, which `envsnap clean` removes): no file of the bundle.
+                folders[:] = [name for name in folders if not is_kept_folder(name)]
             folders.sort()
             for name in sorted(folders + files):
                 path = os.path.join(root, name)

@@ -30,7 +30,7 @@ import struct
 import threading
 import time
 
-from ._defaults import BUNDLE_MAX_DEPTH
+from ._defaults import BUNDLE_MAX_DEPTH, is_kept_folder
 
 TYPE_CHECKING = False  # not typing's: this runs before envsnap's own start-up
 if TYPE_CHECKING:
@@ -121,6 +121,9 @@ class _Hashing:
                 self.kept = _read_cache(self.root)
             for folder, dirnames, filenames in os.walk(self.root):
                 dirnames.sort()
+                if folder == self.root:
+                    # A re-bundle's kept copies (a killed one's, gigabytes of wheels): no file of the bundle.
+                    dirnames[:] = [name for name in dirnames if not is_kept_folder(name)]
                 if folder[len(self.root) :].count(os.sep) >= BUNDLE_MAX_DEPTH:
                     dirnames.clear()  # the bundle's check refuses a folder this deep (a deeper walk recursed)
                 for name in sorted(filenames):

@@ -177,3 +177,29 @@ def test_a_wheel_s_unpacked_size_is_read_with_its_digest_and_kept_with_it(
     assert _preflight.bundle_sizes(root) == expected
     assert [os.path.basename(p) for p in opened] == ["broken-1.0-py3-none-any.whl"]
     _prehash.collect(root)
+
+
+def test_a_folder_a_killed_re_bundle_left_in_the_bundle_is_not_hashed(tmp_path: Path) -> None:
+    """A re-bundle keeps the earlier files in a ``.envsnap-bundle-*`` folder inside the bundle while it writes; a
+    killed one leaves it there (as large as the wheels it kept). SHA256SUMS never names it, and the bundle's check
+    skips it: a rebuild from that bundle read and hashed every file of it ahead all the same."""
+    root = tmp_path / "bundle"
+    (root / "wheels").mkdir(parents=True)
+    files = [root / "SHA256SUMS", root / "wheels" / "a.whl"]
+    for path in files:
+        path.write_bytes(os.urandom(70_000))
+    kept = root / ".envsnap-bundle-k1ll3d" / "wheels"
+    kept.mkdir(parents=True)
+    (kept / "old.whl").write_bytes(os.urandom(70_000))
+    _prehash.start(root, cache=False)
+    assert _prehash.collect(root) == {_identity(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.mark.parametrize(
+    "name", [".envsnap-bundle-k1ll3d", ".envsnap-bundle-", ".envsnap-venv-x", "wheels", ".envsnap-bundle-a\nb"]
+)
+def test_a_kept_folder_is_what_the_leftovers_name_of_a_re_bundle(name: str) -> None:
+    from envsnap import _defaults, _leftovers
+
+    ours = _leftovers.is_leftover_name(name) and name.startswith(f"{_leftovers.PREFIX}bundle-")
+    assert _defaults.is_kept_folder(name) == ours

@@ -46,10 +46,12 @@ from .._defaults import (
     ARCHIVE_SUFFIXES,
     ARTIFACTS_CACHE,
     BUNDLE_INCOMPLETE,
+    BUNDLE_KEPT_PREFIX,
     BUNDLE_MAX_DEPTH,
     BUNDLE_SUMS,
     LOCK_NAME,
     cache_dir,
+    is_kept_folder,
     make_cache_dir,
     without_a_cache_root,
 )
@@ -97,7 +99,7 @@ BUILD_TIMEOUT = 900.0
 # tools); every other hidden file in a bundle is a leftover or an addition, never trusted.
 PUBLISHED_HIDDEN = frozenset({".zenodo.json"})
 INCOMPLETE = BUNDLE_INCOMPLETE  # in a bundle directory being made: a re-run completes it
-KEPT_PREFIX = f"{_leftovers.PREFIX}bundle-"  # at a bundle's top: the earlier files a re-bundle keeps (``_keeping``)
+KEPT_PREFIX = BUNDLE_KEPT_PREFIX  # at a bundle's top: the earlier files a re-bundle keeps (``_keeping``)
 GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
 PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
 
@@ -563,7 +565,7 @@ def is_kept(rel: str) -> bool:
     """``rel`` (a path relative to a bundle's top) is in a folder a re-bundle keeps the earlier files in while it
     writes (``_keeping``), or one a killed re-bundle left: envsnap's working copies, no file of the bundle."""
     top, sep, _rest = rel.partition("/")
-    return bool(sep) and top.startswith(KEPT_PREFIX) and _leftovers.is_leftover_name(top)
+    return bool(sep) and is_kept_folder(top)
 
 
 def _bundle_files(root: Path, *, strict: bool = False, shown: Callable[[str], str] | None = None) -> dict[str, int]:

@@ -1071,6 +1071,21 @@ def test_the_fingerprint_sees_every_file_of_the_bundle(tmp_path: Path, made: Mad
     assert _installahead.fingerprint(str(tmp_path / "missing.lock"), str(bundle)) is None
 
 
+def test_the_fingerprint_leaves_out_what_a_killed_re_bundle_left_in_the_bundle(
+    tmp_path: Path, made: Made, no_racy_window: None
+) -> None:
+    """A killed re-bundle's ``.envsnap-bundle-*`` folder inside the bundle is no file of it (SHA256SUMS never names
+    it): it was walked for every rebuild, and its removal (`envsnap clean BUNDLE`) made the next rebuild begin
+    nothing ahead."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(made.bundle, bundle)
+    first = _installahead.fingerprint(str(made.lock_path), str(bundle))
+    kept = bundle / ".envsnap-bundle-k1ll3d" / "wheels"
+    kept.mkdir(parents=True)
+    (kept / "old.whl").write_bytes(b"kept")
+    assert _installahead.fingerprint(str(made.lock_path), str(bundle)) == first
+
+
 def test_the_bundles_readme_command_rebuilds_from_inside_the_bundle(
     made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
