@@ -1285,7 +1285,7 @@ def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) ->
 
 
 def _remove_leftovers(root: Path) -> None:
-    """What a killed run left inside a bundle (``.build-*`` folders, ``*.part`` downloads, half-saved images):
+    """What a killed run left inside a bundle (``.envsnap-build-*`` folders, ``*.part`` downloads, half-saved images):
     a bundle holds no hidden file of its own, so every one below its top two levels but the marker is a leftover;
     but not the folder a running re-bundle keeps the earlier files in (held: ``_keeping``)."""
     folders = [root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))]
@@ -2163,8 +2163,9 @@ def _bundle_one(
     # --offline builds from what is here: the source on this machine (precheck refused a git URL that is not), the
     # build's requirements from the find-links folders on this machine only, no index.
     offline_links = pinner.config.find_links if opts.offline else None
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=root) as tmp:
-        work = Path(tmp)
+    # Held as envsnap's (a clone, an sdist, the build's output): what a killed bundle left is one the next bundle
+    # into this folder, and `envsnap clean BUNDLE_DIR`, remove.
+    with _leftovers.held_dir(root, "build") as work:
         source, origin, sdist_sha256 = _source_tree(pkg, work, pinner, opts)
         local = pkg.artifact is None and pkg.source.kind == "directory"  # a copy, without git
         variables = pretend_version(pkg.name, pkg.version) if local else {}

@@ -725,3 +725,20 @@ def test_a_run_killed_while_its_command_runs_leaves_a_hooks_folder_clean_removes
     temp = _killed_midway(tmp_path, code, "run", "-o", str(tmp_path / "run.toml"), "--", sys.executable, "-c", killer)
     assert not (tmp_path / "run.toml").exists()
     _cleaned(tmp_path, temp, "run", cli, monkeypatch)
+
+
+def test_a_bundle_killed_while_it_builds_a_wheel_leaves_a_build_folder_clean_removes(
+    tmp_path: Path, reap: list[int], cli: Callable[..., Any]
+) -> None:
+    """A wheel is built from its source in a folder inside the bundle (the clone, the sdist, the build's output):
+    a bundle killed there left a hidden ``.build-*`` folder that only the next bundle into the same folder knew;
+    `envsnap clean BUNDLE_DIR` did not. It is a held ``.envsnap-build-*`` folder, which clean removes too."""
+    lock = _vcs_lock(tmp_path)
+    out = tmp_path / "out" / "supp"
+    proc = _envsnap("bundle", str(lock), "-o", str(out), *ALLOW, path=_fake_tools(tmp_path, hang=True))
+    _kill_when(proc, tmp_path / "git.pid", reap)
+    hidden = sorted(p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".envsnap-incomplete")
+    assert len(hidden) == 1 and hidden[0].startswith(".envsnap-build-"), hidden
+    result = cli("clean", out)
+    assert result.code == 0 and "left by an interrupted run" in result.err, result
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".envsnap-incomplete"]
