@@ -332,10 +332,12 @@ def _with_bundle_files(snapshot: Snapshot, bundle: str, project: str | None, loc
     import tempfile
     from pathlib import Path
 
+    from .. import _leftovers
     from ..artifacts.bundle import check_made_from, open_bundle
 
-    with tempfile.TemporaryDirectory(prefix="envsnap-bundle-") as tmp:
-        bundled = open_bundle(bundle, Path(tmp)).lock
+    # Held as envsnap's, as ``_lockarg``'s: one a run killed in the bundle's check left is one `envsnap clean` removes.
+    with _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
+        bundled = open_bundle(bundle, tmp).lock
     from ..probes.project import project_root
 
     project_dir = project_root(project, lock if Path(lock).is_file() else None)

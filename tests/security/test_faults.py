@@ -742,3 +742,31 @@ def test_a_bundle_killed_while_it_builds_a_wheel_leaves_a_build_folder_clean_rem
     result = cli("clean", out)
     assert result.code == 0 and "left by an interrupted run" in result.err, result
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".envsnap-incomplete"]
+
+
+def test_an_export_killed_while_it_checks_its_bundle_folder_leaves_what_clean_removes(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """export --bundle DIR checks the bundle in full (minutes for gigabytes of wheels) with a work folder in the
+    temporary directory: one killed there left it as ``envsnap-bundle-*``, which `envsnap clean` did not know."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+    from envsnap.artifacts.bundle import Bundle
+
+    root = tmp_path / "supp"
+    root.mkdir()
+    lockfile.dump(sample_lock(seal=True), root / "envsnap.lock")
+    Bundle(root).write_sums()
+    code = (
+        "import os, signal, sys\n"
+        "import envsnap.artifacts.bundle as b\n"
+        "def killed(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "b.Bundle.verify_sums = killed\n"
+        "from envsnap.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    lock, out = str(root / "envsnap.lock"), str(tmp_path / "requirements.txt")
+    temp = _killed_midway(tmp_path, code, "export", lock, "-f", "requirements", "--bundle", str(root), "-o", out)
+    _cleaned(tmp_path, temp, "bundle", cli, monkeypatch)
