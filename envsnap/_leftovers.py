@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import IO
 
 PREFIX = ".envsnap-"
-KINDS = ("bundle", "conda", "venv", "docker", "rebuild", "install", "tmp", "swhid", "run", "build")
+KINDS = ("bundle", "conda", "venv", "docker", "rebuild", "install", "tmp", "swhid", "run", "build", "download")
 SIBLING = "sibling"
 # A folder or file is made and then locked under this, and ``find`` judges entries under it: a sweep on another
 # thread of this process (a rebuild makes its staging folder while its check runs) never takes one that is made

@@ -40,7 +40,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from .. import _readlimits, fileurls
+from .. import _leftovers, _readlimits, fileurls
 from .._defaults import ARTIFACTS_CACHE, make_folder
 from .._defaults import cache_dir as cache_dir_for
 from .._fetchpolicy import (
@@ -1504,7 +1504,9 @@ class Pinner:
             make_folder(tmp_dir)  # never a missing home folder (HOME=/nonexistent) made to hold the cache
         except OSError as exc:
             raise PinError(f"cannot make the download cache {str(tmp_dir)!r}: {exc.strerror or exc}") from None
-        with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+        # Held as envsnap's (a file without a sha256 is written here whole): one a killed run left is removed by
+        # the next download, and kept by `envsnap clean --cache` while a running one holds it.
+        with _leftovers.held_dir(tmp_dir, "download") as tmp:
             part = join_base_name(tmp, file.filename)
             resumed = partial is not None and partial.is_file() and partial.stat().st_size > 0
             download = functools.partial(

@@ -569,3 +569,44 @@ def test_another_file_of_the_locked_name_in_a_configured_folder_is_not_said_repl
         "or on an index that has it (configure it: PIP_INDEX_URL, PIP_FIND_LINKS)"
     ]
     assert "replaced" not in result.err
+
+
+def test_a_download_killed_midway_leaves_a_folder_the_next_download_removes(tmp_path: Path) -> None:
+    """A file is downloaded through a folder of the cache's ``.incoming`` (a file without a sha256, or one another
+    run is resuming, is written there whole: gigabytes for a GPU wheel). A run killed there (the OOM killer, a job's
+    time limit) left it for ever, as ``tmpXXXX``; it is a held ``.envsnap-download-*`` folder, which the next
+    download removes."""
+    import signal
+    import subprocess
+
+    sha = hashlib.sha256(b"never sent").hexdigest()
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from envsnap.artifacts.pin import Fetcher, IndexConfig, IndexFile, Pinner\n"
+        "def killed(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "Fetcher.download = killed\n"
+        "url = 'http://127.0.0.1:9/a-1.0-py3-none-any.whl'\n"
+        "pinner = Pinner(IndexConfig(no_index=True), Path(sys.argv[1]), allow_urls=(url,))\n"
+        "pinner.fetch(IndexFile(filename='a-1.0-py3-none-any.whl', url=url, sha256=sys.argv[2], size=10))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "cache"), sha],
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    incoming = tmp_path / "cache" / ".incoming"
+    assert [p.name for p in incoming.iterdir() if p.is_dir()] != []
+    body = _body(7)
+    with serving() as server:
+        url = server.add("/b-1.0-py3-none-any.whl", body)
+        path, _sha = _pinner(tmp_path, server.url).fetch(
+            IndexFile(filename="b-1.0-py3-none-any.whl", url=url, sha256="", size=len(body))
+        )
+    assert path.read_bytes() == body
+    assert [p.name for p in incoming.iterdir() if p.is_dir()] == []
