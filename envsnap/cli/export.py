@@ -156,12 +156,6 @@ def run(args: argparse.Namespace) -> int:
         # bundle names nothing: the bundle's wheels folder holds those files. So does the project's own folder
         # (file://{project}): a conda format named it (exit 2 for its label, else a folder the reviewer has not).
         snapshot = with_bundle_find_links(snapshot, Path(held) / "wheels")
-    for folder in (args.bundle, held, args.lock if bundled and Path(args.lock).is_dir() else None):
-        if folder is not None:
-            from ..export import refuse_bundle_folder
-
-            # The bundle's wheels folder, named now as the find-links location: a path of the user's, not the lock's.
-            refuse_bundle_folder(snapshot, Path(folder), exporter.name)
     snapshot, seeded, upstream = _seed_wheels_placed(snapshot, exporter.name, args.lock, bundled, args.output)
     if exporter.name in ("pylock", "requirements") and bundled and not Path(args.lock).is_dir():
         from ..export import bundle_wheel_packages

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -318,7 +317,7 @@ def with_bundle_wheels(
     install the file. ``index_wheels`` (pylock): an index package's wheel the bundle holds is named by its path
     there too, its index kept, so ``uv pip sync --offline`` installs the file from the bundle alone (with the
     index's URL it fetched it). ``as_find_links`` (requirements): such a wheel is found in the bundle's ``wheels``
-    folder as a find-links folder (its absolute path), which the file then names with ``--find-links`` and, no
+    folder as a find-links folder (``_find_links_folder``), which the file then names with ``--find-links`` and, no
     package left to find on an index, ``--no-index``: pinned by name and hash, installed from the bundle alone as
     the index install the lock records. ``open_bundle`` has checked the wheels against SHA256SUMS and the lock,
     and the lock's file name is a plain base name (checked again here)."""
@@ -347,7 +346,7 @@ def with_bundle_wheels(
         ):
             # Still an index install (uv writes no direct_url.json for it, so verify finds it identical): the
             # file is the bundle's copy, which its hash ties to the index's.
-            index = str(folder) if as_find_links else art.index  # a folder: ``is_find_links``
+            index = _find_links_folder(folder) if as_find_links else art.index  # a folder: ``is_find_links``
             pkg = dataclasses.replace(
                 pkg, artifact=dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=index)
             )
@@ -358,10 +357,10 @@ def with_bundle_wheels(
 def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
     """The snapshot with every wheel found in a folder of the author's machine (a ``file:`` find-links folder:
     ``file://{project}/conda/wheels``, ``file://~/wheels``, ``/srv/wheels``) that the bundle's ``wheels`` folder
-    holds found in that folder (its absolute path) instead: the lock a bundle carries keeps the author's label, which
-    read beside the bundle names a folder that is not there, so the export's ``--find-links`` named nothing and pip
-    found no file. Still pinned by name and sha256 (the requirements file's hash check), so the index install the
-    lock records; a wheel the bundle does not hold keeps its folder. The bundle is not checked where its lock is
+    holds found in that folder (``_find_links_folder``) instead: the lock a bundle carries keeps the author's label,
+    which read beside the bundle names a folder that is not there, so the export's ``--find-links`` named nothing
+    and pip found no file. Still pinned by name and sha256 (the requirements file's hash check), so the index install
+    the lock records; a wheel the bundle does not hold keeps its folder. The bundle is not checked where its lock is
     given (``BUNDLE/envsnap.lock``): a wheels folder or a wheel that is a link (out of the bundle) is
     ``BadBundleError``, as the bundle's checks refuse one, never named as the bundle's. A wheel the bundle built from a
     folder or repository of the author's machine (``file://{project}``, the project's own: ``_built_locally``) is
@@ -372,7 +371,7 @@ def with_bundle_find_links(snapshot: Snapshot, wheels: Path) -> Snapshot:
     for pkg in snapshot.python.packages:
         art = pkg.artifact
         if art is not None and _in_a_local_folder(pkg) and _bundle_file(wheels, art.filename, art.sha256):
-            art = dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=str(folder))
+            art = dataclasses.replace(art, url=(folder / art.filename).as_uri(), index=_find_links_folder(folder))
             pkg = dataclasses.replace(pkg, artifact=art)
         elif art is not None and _built_locally(pkg) and _bundle_file(wheels, art.filename, art.sha256):
             url = (folder / art.filename).as_uri()
@@ -393,34 +392,21 @@ def require_conda_layer(snapshot: Snapshot, fmt: str) -> None:
         )
 
 
-def refuse_bundle_folder(snapshot: Snapshot, bundle: Path, fmt: str) -> None:
-    """``ExportError`` where ``snapshot`` finds a wheel in ``bundle``'s ``wheels`` folder (``with_bundle_wheels``,
-    ``with_bundle_find_links``: its path as the find-links location) and that path is one a requirements file cannot
-    hold: a ``#`` after a space (pip cuts a comment off there), a ``${...}`` (pip replaces it), a control character or
-    line separator. The path is the user's, not the lock's: the message says so, and what to do."""
+def _find_links_folder(folder: Path) -> str:
+    """A bundle's wheels folder (absolute) as the find-links location a requirements file names: its path, or where
+    pip would read that path otherwise (a ``#`` after a space, where it cuts a comment off the line; a ``${...}``,
+    which it replaces by a variable; a control character or line separator, which ends the line) its ``file:`` URL,
+    every such character percent-encoded, which pip and uv both read as the folder
+    (``--find-links file:///.../review%20dir%20%231/wheels``). The path is the user's, not the lock's: the export
+    refused it, exit 2, saying to move or rename the bundle folder."""
     from .. import grammar
 
-    wheels = bundle / "wheels"
-    folders = {str(wheels.absolute()), str(wheels.resolve())}
-    if not any(p.artifact is not None and p.artifact.index in folders for p in snapshot.python.packages):
-        return
-    for folder in sorted(folders):
-        try:
-            sinks.requirement_location(folder)
-            if grammar.is_location(folder):
-                continue
-        except grammar.GrammarError:
-            pass
-        if re.search(r"\s#", folder):
-            why = "a '#' after a space, where pip's comment begins"
-        elif grammar.variable_reference(folder):
-            why = "a ${...}, which pip replaces by an environment variable's value"
-        else:
-            why = "a control character or line separator, which ends the line"
-        raise ExportError(
-            f"{fmt}: the bundle folder's path {grammar.shown(str(bundle.absolute()), 300)} holds {why}, so no "
-            "requirements file can name its wheels folder: move or rename the bundle folder and export again"
-        )
+    path = str(folder)
+    try:
+        sinks.requirement_location(path)
+    except grammar.GrammarError:
+        return folder.as_uri()
+    return path if grammar.is_location(path) else folder.as_uri()
 
 
 def _bundle_file(wheels: Path, filename: str, sha256: str) -> bool:

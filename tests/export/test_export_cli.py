@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -855,18 +856,58 @@ def test_an_export_does_not_replace_a_file_of_the_users_own(
     assert {"requirements", "pylock", "markdown", "latex", "json", "environment-yml"} <= set(written), written
 
 
-@pytest.mark.parametrize("folder", ["b #c", "b${HOME}"])
+def _installed_offline(requirements_txt: Path, venv: Path, cwd: Path) -> dict[str, str]:
+    """The distributions uv installs from ``requirements_txt`` offline into a fresh venv, run in ``cwd``, which this
+    machine's pip installs alike into another (the file says ``--no-index``); a failed install fails the test."""
+    from testutil import uv_bin
+
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))} | {"PIP_CONFIG_FILE": os.devnull}
+    show = (
+        "import json, importlib.metadata as m; "
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
+    found = []
+    for installer in ("uv", "pip"):
+        folder = venv.with_name(f"{venv.name}-{installer}")
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(folder)], check=True, env=env, timeout=120)
+        python = folder / "bin" / "python"
+        command = (
+            [uv, "pip", "install", "--offline", "--python", str(python)]
+            if installer == "uv"
+            else [sys.executable, "-m", "pip", "--python", str(python), "install", "--isolated"]
+        )
+        result = subprocess.run(
+            [*command, "--require-hashes", "--no-deps", "-r", str(requirements_txt)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=cwd,
+            env=env,
+        )
+        assert result.returncode == 0, (installer, requirements_txt.read_text(), result.stdout + result.stderr)
+        out = subprocess.run([str(python), "-c", show], capture_output=True, text=True, check=True, timeout=60)
+        found.append(json.loads(out.stdout))
+    assert found[0] == found[1], found
+    return dict(found[0])
+
+
+@pytest.mark.parametrize("folder", ["review dir #1", "b${HOME} 50%41"])
 @pytest.mark.parametrize("fmt", ["requirements", "environment-yml"])
-def test_a_bundle_folder_whose_path_a_requirements_file_cannot_name_is_said_to_be_the_cause(
+def test_a_bundle_folder_whose_path_pip_reads_otherwise_is_named_by_its_file_url(
     cli: Callable[..., Any], host_snapshot: Snapshot, wheelhouse: Any, tmp_path: Path, folder: str, fmt: str
 ) -> None:
     """A bundle folder whose path has `` #`` (pip cuts a comment off a requirements line there) or ``${...}`` (pip
-    replaces it with a variable): its export said ``refused a value of the lock: not a valid find-links location``
-    or named ``<data>: python.packages[0].artifact.index``, values the lock does not hold (the bundle's folder
-    is named in the file). It says the bundle folder's path is the cause and to move or rename the folder, one
-    line, exit 2, nothing written."""
+    replaces it with a variable): its export was refused, exit 2, "move or rename the bundle folder". pip and uv
+    both read the folder's percent-encoded ``file:`` URL (``--find-links file:///.../review%20dir%20%231/wheels``,
+    a ``%`` as ``%25``, which both decode once):
+    the export names it so, exit 0, and the file installs from the bundle offline with uv and pip into a fresh venv
+    (for environment-yml, its ``pip:`` lines as conda hands them to pip, in a requirements file)."""
     _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, tmp_path / folder)
-    lock = tmp_path / folder / "envsnap.lock"
+    bundle = tmp_path / folder
+    lock = bundle / "envsnap.lock"
     if fmt == "environment-yml":  # the bundle's lock with a conda layer, as environment-yml needs
         from envsnap.model import Conda, CondaPackage
 
@@ -876,20 +917,28 @@ def test_a_bundle_folder_whose_path_a_requirements_file_cannot_name_is_said_to_b
         )
         conda = Conda(subdir="linux-64", channels=(channel,), packages=(python,))
         lockfile.dump(dataclasses.replace(lockfile.load(lock), conda=conda), lock)
-    out = tmp_path / "out.txt"
+    out = tmp_path / "out" / "exported.txt"
     result = cli("export", lock, "-f", fmt, "-o", out)
-    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
-    assert f"the bundle folder's path {str(tmp_path / folder)!r} holds" in result.err, result.err
-    assert "move or rename the bundle folder" in result.err and "<data>" not in result.err, result.err
-    assert not out.exists()
-    # Given as a folder, the bundle's wheels are named by their file: URLs, which hold any path.
+    assert result.code == 0, result
+    text = out.read_text()
+    url = (bundle / "wheels").resolve().as_uri()
+    listing = out
+    if fmt == "environment-yml":
+        import yaml
+
+        listing = out.with_name("condaenv.test.requirements.txt")  # conda's temporary file, in the file's folder
+        listing.write_text("\n".join(yaml.safe_load(text)["dependencies"][-1]["pip"]) + "\n")
+    assert f"--find-links {url}" in listing.read_text().splitlines(), text
+    installed = _installed_offline(listing, tmp_path / "venv", out.parent)
+    assert installed == {"Foo_Bar": "1.0", "tiny_cuda": "2.0+cu121"}, installed
+    # Given as a folder, and the lock's bundle given as --bundle: its wheels named alike.
     if fmt == "requirements":
-        assert cli("export", tmp_path / folder, "-f", fmt, "-o", out).code == 0
-        # The lock's bundle given as --bundle: its wheels named alike.
-        out.unlink()
+        assert cli("export", bundle, "-f", fmt, "-o", out).code == 0
         copy = tmp_path / "copy.lock"
         copy.write_bytes(lock.read_bytes())
-        assert cli("export", copy, "-f", fmt, "--bundle", tmp_path / folder, "-o", out).code == 0
+        again = tmp_path / "again.txt"
+        assert cli("export", copy, "-f", fmt, "--bundle", bundle, "-o", again).code == 0
+        assert _installed_offline(again, tmp_path / "venv-again", tmp_path) == installed
 
 
 def test_a_requirements_header_naming_the_file_alone_says_to_run_from_its_folder(
