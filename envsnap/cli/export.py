@@ -222,10 +222,6 @@ def run(args: argparse.Namespace) -> int:
     _refuse_over_input(_targets(exporter, files, args.output), args.lock)
     _refuse_over_user_files(exporter, args.output)  # again: pinning took a while
     written = write(exporter, files, args.output)
-    if args.output == "-" and not_from_wheels:
-        # Printed, the text names the author's folder or project all the same: a reviewer's `-o - > req.txt` was
-        # told nothing.
-        _note_archive(args.lock, not_from_wheels, ["standard output"])
     if appendix and appendix[1]:
         unread = ", ".join(appendix[1])
         _output.say(
@@ -238,28 +234,35 @@ def run(args: argparse.Namespace) -> int:
         # Written in a work tree, they are envsnap's output while unchanged and untracked (docs/design.md).
         remember_exports([str(p) for p in written])
         _output.say(f"wrote {', '.join(str(p) for p in written)} ({exporter.name})")
-        if not_from_wheels:
-            _note_archive(args.lock, not_from_wheels, written)
-        else:
-            _note_placement(snapshot, exporter, written, args.absolute_paths, args.lock)
-        if exporter.name == "pylock":
-            _note_pylock_name(written)
-        if exporter.name in _PLACEMENT:
-            _note_editable_vcs(snapshot, written)
-        if exporter.name in _FIND_LINKS_FORMATS:
-            _note_hidden_find_links(snapshot, written, _FIND_LINKS_FORMATS[exporter.name])
-        if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
-            _note_named_only(snapshot, args.lock, written, upstream)
-        if exporter.name in _CONDA_FORMATS:
-            _note_unknown_pip_layer(snapshot, exporter.name, written)
-        # A format that writes a package with no file all the same (environment-yml without hashes, conda-explicit
-        # in a comment): why pinning found none was said nowhere, and the file's comment sent the user to pin.
-        left = {p.name for p in unpinned(snapshot, files=exporter.needs_files, hashes=True, listed=listed)}
-        unhashed = [f for f in failures if f.split(" ", 1)[0] in left]
-        if unhashed:
-            how = "named in a comment only" if exporter.name == "conda-explicit" else "written without a hash"
-            _output.say(f"note: {exporter.name}: {_pinning_left(unhashed, unlisted)}; {how}")
+    # Printed (``-o -``), the text is the file's all the same (a reviewer's ``-o - > req.txt``): every note a file
+    # gets, naming standard output where it names the file (they were left out: the text said nothing of them).
+    shown: list[Path | str] = [*written] if written else [_STANDARD_OUTPUT]
+    if not_from_wheels:
+        _note_archive(args.lock, not_from_wheels, shown)
+    else:
+        _note_placement(snapshot, exporter, shown, args.absolute_paths, args.lock)
+    if exporter.name == "pylock":
+        _note_pylock_name(shown)
+    if exporter.name in _PLACEMENT:
+        _note_editable_vcs(snapshot, shown)
+    if exporter.name in _FIND_LINKS_FORMATS:
+        _note_hidden_find_links(snapshot, shown, _FIND_LINKS_FORMATS[exporter.name], exporter.filename)
+    if exporter.name == "requirements" and not bundled:  # a bundle's: its wheels, or _note_archive says why not
+        _note_named_only(snapshot, args.lock, shown, upstream)
+    if exporter.name in _CONDA_FORMATS:
+        _note_unknown_pip_layer(snapshot, exporter.name, shown)
+    # A format that writes a package with no file all the same (environment-yml without hashes, conda-explicit
+    # in a comment): why pinning found none was said nowhere, and the file's comment sent the user to pin.
+    left = {p.name for p in unpinned(snapshot, files=exporter.needs_files, hashes=True, listed=listed)}
+    unhashed = [f for f in failures if f.split(" ", 1)[0] in left]
+    if unhashed:
+        how = "named in a comment only" if exporter.name == "conda-explicit" else "written without a hash"
+        _output.say(f"note: {exporter.name}: {_pinning_left(unhashed, unlisted)}; {how}")
     return 0
+
+
+# What a note names where the export printed its text (``-o -``) rather than writing a file.
+_STANDARD_OUTPUT = "standard output"
 
 
 def _pinning_left(failures: list[str], unlisted: dict[str, str]) -> str:
@@ -274,7 +277,7 @@ def _pinning_left(failures: list[str], unlisted: dict[str, str]) -> str:
 _CONDA_FORMATS = ("conda-explicit", "conda-lock", "environment-yml")
 
 
-def _note_unknown_pip_layer(snapshot: Snapshot, fmt: str, written: list[Path]) -> None:
+def _note_unknown_pip_layer(snapshot: Snapshot, fmt: str, written: Sequence[Path | str]) -> None:
     """A note where the lock does not know all its pip packages (imported from an explicit file): the Python-layer
     formats refuse it and name the conda formats, which wrote the file without a word, one that looks whole (and a
     conda-lock.yml an import takes as complete)."""
@@ -392,7 +395,7 @@ def _seed_folders() -> str:
     return ", ".join(pin.seed_wheel_dirs()) or "none here"
 
 
-def _note_named_only(snapshot: Snapshot, lock: str, written: list[Path], upstream: set[str]) -> None:
+def _note_named_only(snapshot: Snapshot, lock: str, written: Sequence[Path | str], upstream: set[str]) -> None:
     """A note for the packages a requirements file pins by name and sha256 alone: seed wheels of the machine that
     pinned the lock no seed folder here holds (``upstream``: those this Python's ensurepip holds, which an index
     serves, are not said). An index serves the file of ensurepip's upstream wheels, never a distribution's rebuild
@@ -503,22 +506,24 @@ _FIND_LINKS_FORMATS = {
 _BUNDLE_WHEEL_FORMATS = frozenset({*_FIND_LINKS_FORMATS, "conda-lock", "conda-explicit"})
 
 
-def _note_hidden_find_links(snapshot: Snapshot, written: list[Path], advice: str) -> None:
+def _note_hidden_find_links(snapshot: Snapshot, written: Sequence[Path | str], advice: str, filename: str) -> None:
     """A note for each --find-links folder written with the login or host name the lock hides: pip skips a folder
-    it cannot find without a word, so the file installs from the index alone, or fails naming no folder."""
+    it cannot find without a word, so the file installs from the index alone, or fails naming no folder. Printed
+    (``-o -``), the command names the file by the format's usual name (``filename``), as the text's header does."""
     from .. import sinks
     from ..export import hidden_find_links
 
     for path in written:
+        file = sinks.shell_word(filename if path == _STANDARD_OUTPUT else str(path))
         for location, hidden in hidden_find_links(snapshot):
             _output.say(
                 f"note: {path} names --find-links {sinks.shell_word(location)}, without the {hidden} the lock leaves "
-                "out (docs/security.md), a folder pip skips without a word: give pip the folder itself "
-                f"({advice.format(file=sinks.shell_word(str(path)))})"
+                f"out (docs/security.md), a folder pip skips without a word: give pip the folder itself "
+                f"({advice.format(file=file)})"
             )
 
 
-def _note_editable_vcs(snapshot: Snapshot, written: list[Path]) -> None:
+def _note_editable_vcs(snapshot: Snapshot, written: Sequence[Path | str]) -> None:
     """A note for each editable checkout of a repository (``pip install -e git+URL#egg=x``) a file installs as a
     regular install: PEP 751 has no editable VCS entry, uv installs none, and an environment installed from the file
     then verifies with a warning that the lock has a checkout there."""
@@ -531,12 +536,18 @@ def _note_editable_vcs(snapshot: Snapshot, written: list[Path]) -> None:
                 )
 
 
-def _note_pylock_name(written: list[Path]) -> None:
-    """A note when a PEP 751 file is written under a name the standard does not give it (uv refuses to read it)."""
+def _note_pylock_name(written: Sequence[Path | str]) -> None:
+    """A note when a PEP 751 file is written under a name the standard does not give it (uv refuses to read it);
+    printed (``-o -``), the name it is saved under is the user's: the note says which names uv reads."""
     import re
 
     for path in written:
-        if not re.fullmatch(r"pylock(\.[^.]+)?\.toml", path.name):
+        if path == _STANDARD_OUTPUT:
+            _output.say(
+                f"note: {path}: PEP 751 names a lock file pylock.toml or pylock.NAME.toml: save it under such a name; "
+                "uv refuses to install from another name (pip takes any)"
+            )
+        elif not re.fullmatch(r"pylock(\.[^.]+)?\.toml", os.path.basename(path)):
             _output.say(
                 f"note: {path}: PEP 751 names a lock file pylock.toml or pylock.NAME.toml; "
                 "uv refuses to install from another name (pip takes any)"
@@ -546,16 +557,19 @@ def _note_pylock_name(written: list[Path]) -> None:
 # What a relative path in each format is read from, and so what makes the file install: pip reads a requirements
 # file's paths from the working directory, PEP 751 a pylock's from the file's folder, and conda runs pip from the
 # environment.yml's folder. Installing a pylock from the project root does not help; the file must sit there.
+# ``{move}``: what to do with the file ("move it to"; "save it in" for text printed with ``-o -``).
 _PLACEMENT = {
     "requirements": "pip reads them from the working directory: install from the project root",
-    "pylock": "PEP 751 reads them relative to the file: move it to the project root",
-    "environment-yml": "conda runs pip from the file's folder: move it to the project root",
+    "pylock": "PEP 751 reads them relative to the file: {move} the project root",
+    "environment-yml": "conda runs pip from the file's folder: {move} the project root",
 }
 
 
-def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path], absolute: bool, lock: str) -> None:
+def _note_placement(
+    snapshot: Snapshot, exporter: Exporter, written: Sequence[Path | str], absolute: bool, lock: str
+) -> None:
     """A note when a file naming local projects relative to the project root (outside any git work tree the lock's
-    folder, as for pin) was written elsewhere."""
+    folder, as for pin) was written elsewhere; printed (``-o -``), where it is saved is not known: always."""
     from pathlib import Path
 
     from ..export import has_project_paths
@@ -566,10 +580,12 @@ def _note_placement(snapshot: Snapshot, exporter: Exporter, written: list[Path],
         return
     root = project_root(None, lock if Path(lock).is_file() else None)
     for path in written:
-        if root is None or path.absolute().parent.resolve() != root.resolve():
+        printed = path == _STANDARD_OUTPUT
+        if printed or root is None or Path(path).absolute().parent.resolve() != root.resolve():
             _output.say(
                 f"note: {path} names local projects relative to the project root "
-                f"({root or 'unknown here'}): {advice}, or export with --absolute-paths"
+                f"({root or 'unknown here'}): {advice.format(move='save it in' if printed else 'move it to')}, or "
+                "export with --absolute-paths"
             )
 
 

@@ -1383,6 +1383,12 @@ def test_a_conda_export_of_a_lock_that_lacks_pip_packages_says_so(
     assert notes == [
         f"note: out.txt {said}" + ("; its import takes the pip layer as complete" if fmt == "conda-lock" else "")
     ], result.err
+    # Printed (-o -): the same note, naming standard output (it was left out).
+    printed = cli("export", "imported.lock", "-f", fmt, "-o", "-", "--no-pin", "--absolute-paths")
+    assert printed.code == 0 and printed.out, printed
+    assert [line for line in printed.err.splitlines() if line.startswith("note: standard output")] == [
+        notes[0].replace("note: out.txt ", "note: standard output ")
+    ], printed.err
 
 
 def test_the_conda_headers_name_the_file_written(cli: Callable[..., Any], tmp_path: Path) -> None:

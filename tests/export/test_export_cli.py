@@ -307,6 +307,10 @@ def test_a_conda_format_written_without_what_pinning_left_unpinned_says_why(
         assert fallback in out.read_text()
         assert f"note: {fmt}: pinning left " in result.err and "cannot reach the index" in result.err, result.err
         assert "Traceback" not in result.err
+    # Printed (-o -), the note was left out: the text alone said nothing of why.
+    printed = cli("export", lock, "-f", fmt, "-o", "-")
+    assert printed.code == 0 and fallback in printed.out, printed
+    assert f"note: {fmt}: pinning left " in printed.err and "cannot reach the index" in printed.err, printed.err
 
 
 def test_a_pylock_written_under_another_name_than_pep_751_gives_is_noted(
@@ -317,6 +321,13 @@ def test_a_pylock_written_under_another_name_than_pep_751_gives_is_noted(
         result = cli("export", lock, "-f", "pylock", "-o", tmp_path / name)
         assert result.code == 0, result
         assert ("PEP 751 names a lock file pylock.toml or pylock.NAME.toml" in result.err) == noted, (name, result)
+    # Printed (-o -), the name it is saved under is the user's: the note names standard output and says which.
+    printed = cli("export", lock, "-f", "pylock", "-o", "-")
+    assert printed.code == 0 and printed.out.startswith("#"), printed
+    assert (
+        "note: standard output: PEP 751 names a lock file pylock.toml or pylock.NAME.toml: save it under such a "
+        "name; uv refuses to install from another name (pip takes any)"
+    ) in printed.err.splitlines(), printed.err
 
 
 def test_local_projects_are_relative_to_the_project_root_or_absolute(
@@ -409,6 +420,15 @@ def test_the_note_on_a_file_written_outside_the_project_says_what_makes_it_insta
     result = cli("export", lock, "-f", fmt, "-o", out)
     assert result.code == 0, result
     assert advice in result.err and "install it from there" not in result.err, result.err
+    # Printed (-o -), where it is saved is not known: the note names standard output, said to be saved at the root.
+    printed = cli("export", lock, "-f", fmt, "-o", "-")
+    assert printed.code == 0 and printed.out, printed
+    notes = [line for line in printed.err.splitlines() if "names local projects" in line]
+    assert notes == [
+        f"note: standard output names local projects relative to the project root ({tmp_path}): "
+        + advice.replace("move it to", "save it in")
+        + " --absolute-paths"
+    ], printed.err
 
 
 def _bundled_from_the_wheelhouse(host_snapshot: Snapshot, wheelhouse: Any, bundle: Path) -> tuple[Snapshot, Any]:
@@ -539,6 +559,14 @@ def test_a_find_links_folder_recorded_without_the_login_is_noted(
     notes = [line for line in result.err.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "/scratch/<user>/wheels" in notes[0] and "login name" in notes[0], result.err
     assert "--find-links" in notes[0] and "PIP_FIND_LINKS" in notes[0], notes
+    # Printed (-o -): the same note, naming standard output, its command the file by the header's name.
+    printed = cli("export", "env.lock", "-f", "requirements", "-o", "-", "--no-pin")
+    assert printed.code == 0 and "--find-links '/scratch/<user>/wheels'" in printed.out, printed
+    assert [line for line in printed.err.splitlines() if line.startswith("note:")] == [
+        "note: standard output names --find-links '/scratch/<user>/wheels', without the login name the lock leaves "
+        "out (docs/security.md), a folder pip skips without a word: give pip the folder itself (pip install "
+        "--find-links DIR -r requirements.txt, or PIP_FIND_LINKS=DIR)"
+    ], printed.err
 
 
 def test_no_pin_writes_every_hash_of_a_pip_compile_import(
@@ -725,6 +753,12 @@ def test_an_editable_git_checkout_exported_as_a_regular_install_is_noted(
         f"note: {tmp_path / name} installs labtool from its repository as a regular install: the lock has an "
         "editable checkout of it (pip install -e), which this file cannot say; verify will warn of it"
     ], result.err
+    printed = cli("export", path, "-f", fmt, "-o", "-")
+    assert printed.code == 0 and "labtool" in printed.out, printed
+    assert [line for line in printed.err.splitlines() if line.startswith("note: ") and "editable" in line] == [
+        "note: standard output installs labtool from its repository as a regular install: the lock has an "
+        "editable checkout of it (pip install -e), which this file cannot say; verify will warn of it"
+    ], printed.err
 
 
 def test_a_build_context_that_cannot_be_written_whole_is_not_begun(

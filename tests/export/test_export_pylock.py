@@ -253,10 +253,17 @@ def test_a_bundle_archives_export_to_standard_output_says_so_too(
     for fmt in ("pylock", "requirements"):
         result = cli("export", "supp.tar.gz", "-f", fmt, "-o", "-")
         assert result.code == 0 and result.out, result
+        # pylock's file-name note too: printed, the name it is saved under is the user's.
+        name_note = (
+            "note: standard output: PEP 751 names a lock file pylock.toml or pylock.NAME.toml: save it under such a "
+            "name; uv refuses to install from another name (pip takes any)"
+        )
+        named = [name_note] if fmt == "pylock" else []
         assert result.err.splitlines() == [
             "note: standard output names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder "
             "or project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
-            "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
+            "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels",
+            *named,
         ], result.err
 
 

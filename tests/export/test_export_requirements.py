@@ -529,6 +529,13 @@ def test_a_seed_wheel_no_folder_here_holds_is_said_by_the_requirements_export(
     assert "tinypkg==1.0 \\\n" in (tmp_path / "requirements.txt").read_text()
     (note,) = [line for line in result.err.splitlines() if line.startswith("note:")]
     assert "tinypkg==1.0" in note and "seed" in note and "envsnap bundle" in note, result.err
+    # Printed (-o -): the same note, naming standard output (it was left out).
+    printed = cli("export", lock, "-f", "requirements", "-o", "-")
+    assert printed.code == 0 and "tinypkg==1.0 \\\n" in printed.out, printed
+    assert [line for line in printed.err.splitlines() if line.startswith("note:")] == [
+        note.replace(f"note: {tmp_path / 'requirements.txt'} ", "note: standard output ")
+    ], printed.err
+    assert note.startswith(f"note: {tmp_path / 'requirements.txt'} pins "), note
 
 
 def test_an_ensurepip_wheel_known_by_sha256_stays_pinned_by_name_for_the_index(
