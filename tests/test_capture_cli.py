@@ -418,3 +418,30 @@ def test_a_distribution_whose_name_no_lock_can_hold_is_left_out_with_a_warning(
     assert [p.name for p in loaded.python.packages] == ["ok"]
     said = [w for w in loaded.envsnap.warnings if "odd-2.dist-info" in w or "weird-1.dist-info" in w]
     assert len(said) == 2 and all("not recorded" in w for w in said), loaded.envsnap.warnings
+
+
+def test_a_work_tree_git_refuses_as_another_users_is_said_not_taken_for_none(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout another user owns (a colleague's, or one mounted into a container run as another user), which git
+    refuses (its safe.directory check): capture recorded no project and said nothing, as for a folder in no work
+    tree, and ``--project`` of it said "not inside a git work tree". GIT_TEST_ASSUME_DIFFERENT_OWNER is git's own
+    switch for that check."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    said = (
+        f"git refuses to read the work tree at {project}, which another user owns (git's safe.directory check): "
+        f"the code state (commit, uncommitted change) is not recorded; git config --global --add safe.directory "
+        f"{project} lets git read it"
+    )
+    res = cli("capture", "--project", project, "-o", tmp_path / "x.lock")
+    assert (res.code, res.err) == (2, f"envsnap: error: --project {project}: {said}\n")  # type: ignore[attr-defined]
+    assert not (tmp_path / "x.lock").exists()
+    monkeypatch.chdir(project)
+    res = cli("capture", "--no-cache", "-o", tmp_path / "x.lock")
+    assert res.code == 0, res  # type: ignore[attr-defined]
+    snap = lockfile.load(tmp_path / "x.lock")
+    assert snap.project is None and said in snap.envsnap.warnings
+    assert said in res.err  # type: ignore[attr-defined]

@@ -130,7 +130,10 @@ def _project_root(project_dir: str | None) -> str | None:
     root = project.find_root(project_dir)
     if root is None:
         from .. import _tools
-        from .gitstate import below_git
+        from .gitstate import below_git, refused
+
+        if why := refused(project_dir):
+            raise ProbeError(f"--project {project_dir}: {why}")
 
         if below_git(project_dir) and _tools.git() is None:  # a .git there, and no git to read it
             raise ProbeError(

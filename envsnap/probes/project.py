@@ -176,13 +176,24 @@ def recorded(found: Project, redact: PathRedactor) -> Project:
 def probe(ctx: ProbeContext) -> ProbeResult[Project | None]:
     """The git state of ``ctx.project_root``; None outside a work tree. Runs in the background: git is
     several subprocesses."""
-    if ctx.project_root is None or not ctx.options.project_state:
+    if not ctx.options.project_state:
         return ProbeResult(None)
+    if ctx.project_root is None:
+        # A work tree git refuses (another user's) is said, not taken for none (``--project`` of it is refused).
+        why = gitstate.refused(here) if (here := _working_directory()) else None
+        return ProbeResult(None, (why,) if why else ())
     output = ctx.options.output
     found = probe_project(ctx.project_root, exclude=[output] if output else [])
     if found is None:
         return ProbeResult(None)
     return ProbeResult(recorded(found, ctx.redact))
+
+
+def _working_directory() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # removed from under the process: no project to record
+        return None
 
 
 class ProjectProbe(Probe[Project | None]):

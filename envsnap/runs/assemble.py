@@ -19,7 +19,7 @@ from .._privacy import REDACTED, PathRedactor, is_secret_option, redact_secrets,
 from .._version import __version__
 from ..fileurls import HOME, PROJECT
 from ..model import Snapshot
-from ..probes.gitstate import State
+from ..probes.gitstate import State, refused
 from ..probes.project import find_root, probe_project, project_of
 from ..probes.python import TargetEnvironment, is_python_name, select_environment
 from . import owners as owner_memo
@@ -463,6 +463,8 @@ def prepare(
     out = Prepared(ctx=ctx, target=target, code=_code_of(project), lock=None, lock_path=lock_path)
     if written:
         out.warnings.append(written_line(written))
+    if project is None and (why := refused(str(ctx.root))):  # a work tree git refuses: said, not taken for none
+        out.warnings.append(why)
     interpreter = target.python or sys.executable
     use_cache = use_cache and cache.enabled() and target.python_layer
     out.index.cached = use_cache

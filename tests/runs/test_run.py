@@ -444,6 +444,29 @@ def test_an_uncommitted_change_made_before_the_run_is_recorded_and_not_said(tmp_
     assert code is not None and code.dirty and code.diff_digest.startswith("sha256:")
 
 
+def test_a_work_tree_git_refuses_as_another_users_is_said_not_taken_for_none(tmp_path: Path) -> None:
+    # A checkout another user owns (a colleague's, or one mounted into a container run as another user): git refuses
+    # it (its safe.directory check), and the run recorded no code state and said nothing, as if it ran in no work
+    # tree. GIT_TEST_ASSUME_DIFFERENT_OWNER is git's own switch for that check.
+    project, env = _committed_project(tmp_path)
+    env["GIT_TEST_ASSUME_DIFFERENT_OWNER"] = "1"
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "-o", "../run.toml", "--", "true"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert (
+        f"envsnap: git refuses to read the work tree at {project}, which another user owns (git's safe.directory "
+        "check): the code state (commit, uncommitted change) is not recorded; git config --global --add "
+        f"safe.directory {project} lets git read it\n"
+    ) in res.stderr
+    assert rec.load(tmp_path / "run.toml").code is None
+
+
 def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
     # The command had ended and envsnap was still gathering (the git state, the capture): a Ctrl-C then lost
     # the whole record, exit 130, however long the command had run.
