@@ -536,6 +536,28 @@ def read_ahead(
     return out
 
 
+def other_python_lines(target: TargetEnvironment, reports: Sequence[PythonReport]) -> list[str]:
+    """The line saying the command's Python ran in another environment than the one ``--python`` names (a venv or
+    conda environment), which the record names as the run's: ``run --python .venv/bin/python -- python train.py``
+    outside the activated venv ran the PATH's python, and nothing said so. Said only where every Python process
+    that reported ran elsewhere; [] where the environment was not chosen with ``--python``."""
+    if target.why != "--python" or not target.python or not reports:
+        return []
+    folder = Path(target.python).parent
+    prefix = folder.parent
+    if folder.name != "bin" or not ((prefix / "pyvenv.cfg").is_file() or (prefix / "conda-meta").is_dir()):
+        return []  # its prefix is not known without running it (a pyenv shim)
+    ours = os.path.realpath(prefix)
+    if any(os.path.realpath(r.prefix) == ours for r in reports):
+        return []
+    first = reports[0]
+    return [
+        f"the command's Python ran in {os.path.realpath(first.prefix)} ({first.executable}), not in the environment "
+        f"--python {target.python} names, which the record names as the run's: run that interpreter as the command, "
+        "or activate its environment"
+    ]
+
+
 def written_line(paths: Sequence[str]) -> str:
     """The line saying that the code state may hold what the command wrote: ``paths`` (relative to the project)
     changed after it started, before git had read them (``gitstate.state_as_of``)."""

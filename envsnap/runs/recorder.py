@@ -405,6 +405,7 @@ def run_command(
                 variables=req.variables,
             )
             dump(record, req.record)
+            warnings.extend(assemble.other_python_lines(ready.target, reports))
             warnings.extend(home_lines(record, req.record, ready.ctx.redactor))
             warnings.extend(secret_lines(req.variables, req.record))
             warnings.extend(redacted_lines(record, req.record))

@@ -467,6 +467,52 @@ def test_a_work_tree_git_refuses_as_another_users_is_said_not_taken_for_none(tmp
     assert rec.load(tmp_path / "run.toml").code is None
 
 
+def test_a_command_whose_python_is_not_the_python_option_s_is_said(tmp_path: Path) -> None:
+    # ``run --python .venv/bin/python -- python train.py`` outside the activated venv: the record named the venv as
+    # the run's environment while the command's ``python`` (the PATH's) ran another, and nothing said so.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = envsnap_env()
+
+    def run(python: Path, program: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "envsnap",
+                "run",
+                "--python",
+                str(python),
+                "-o",
+                "run.toml",
+                "--",
+                program,
+                "-c",
+                "",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    res = run(venv / "bin" / "python", sys.executable)
+    assert res.returncode == 0, res.stderr
+    assert (
+        f"envsnap: the command's Python ran in {os.path.realpath(sys.prefix)} ({sys.executable}), not in the "
+        f"environment --python {venv / 'bin' / 'python'} names, which the record names as the run's: run that "
+        "interpreter as the command, or activate its environment\n"
+    ) in res.stderr
+    for python, program in (
+        (venv / "bin" / "python", str(venv / "bin" / "python")),
+        (Path(sys.executable), sys.executable),
+    ):
+        res = run(python, program)
+        assert res.returncode == 0, res.stderr
+        assert "the command's Python ran in" not in res.stderr
+
+
 def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
     # The command had ended and envsnap was still gathering (the git state, the capture): a Ctrl-C then lost
     # the whole record, exit 130, however long the command had run.
