@@ -38,6 +38,7 @@ from .record import (
     Outcome,
     RunRecord,
     Variable,
+    labelled_path,
     labelled_word,
     path_end,
 )
@@ -256,6 +257,9 @@ def differences_found(differences: Iterable[Difference]) -> list[tuple[bool, str
     ][:MAX_DRIFT_LINES]
 
 
+ON_PATH = "the interpreter the command runs"  # why a python command found on PATH is the run's environment
+
+
 def python_target(argv: Sequence[str], python: str | None, python_from: str = "--python") -> TargetEnvironment:
     """The environment a command runs in: ``python`` when given (named by ``python_from``, as the record says it
     was chosen), else the interpreter the command names when it is one (``python train.py``), else the one
@@ -267,7 +271,7 @@ def python_target(argv: Sequence[str], python: str | None, python_from: str = "-
     found = shutil.which(argv[0]) if argv and is_python_name(argv[0]) else None
     if found is None:
         return select_environment()
-    return select_environment(found).replace(why="the interpreter the command runs")
+    return select_environment(found).replace(why=ON_PATH)
 
 
 def code_state(root: Path, exclude: Sequence[str | os.PathLike[str]]) -> Code | None:
@@ -383,8 +387,12 @@ def environment(
     identity: str = "",
 ) -> Environment:
     python = ctx.redactor.text(target.describe())
+    interpreter = ""
+    if target.why == ON_PATH and target.python:  # ``python train.py``: the PATH's, an activated venv's
+        named = ctx.redactor.text(target.python)
+        interpreter = named if labelled_path(named) else ""
     if lock is None or lock_path is None:
-        return Environment(python=python, drift=tuple(drift))
+        return Environment(python=python, interpreter=interpreter, drift=tuple(drift))
     return Environment(
         lock=relative_to_root(lock_path, ctx.root),
         lock_digest=digest or (lock_digest(lock, captured) if isinstance(lock, Snapshot) else ""),
@@ -392,6 +400,7 @@ def environment(
         or (lockfile.identity_digest(lockfile.to_dict(lock)) if isinstance(lock, Snapshot) else ""),
         captured=captured,
         python=python,
+        interpreter=interpreter,
         drift=tuple(drift),
     )
 

@@ -230,6 +230,12 @@ def labelled_word(word: str) -> tuple[str, str, str] | None:
     return None
 
 
+def labelled_path(value: str) -> bool:
+    """Whether ``value`` is a whole path under a label (``{project}/...``, ``~/...``), no ``..`` in it."""
+    split = labelled_word(value)
+    return split is not None and split[0] == "" and split[2].startswith("/")
+
+
 @frozen
 class Outcome:
     started: str = field(metadata=_TIME)
@@ -266,6 +272,19 @@ class Environment:
     lock_identity: str = field(default="", metadata={**_DIGEST, "sparse": True})
     captured: bool = False  # the lock was captured for this run (no --lock)
     python: str = field(default="", metadata=_text(1024))  # the environment verified, as envsnap names it
+    # The interpreter a python command found on PATH ran (``python train.py`` in the project's activated venv), as
+    # ``{project}/...`` or ``~/...``: rerun names it where it is missing (a fresh clone), rather than verifying the
+    # PATH's python in its place. "" for any other (and in a record made before this field).
+    interpreter: str = field(
+        default="",
+        metadata={
+            **_rule(
+                lambda v: v == "" or (grammar.is_text(v, 1024) and labelled_path(v)),
+                "interpreter ({project}/... or ~/..., no '..')",
+            ),
+            "sparse": True,
+        },
+    )
     drift: tuple[str, ...] = field(default=(), metadata=_text())  # verify's findings at the start
 
     def made_with(self, lock: Snapshot) -> bool:

@@ -367,6 +367,14 @@ def check_environment(
         if python is None and is_python_name(program) and "/" in program and not os.path.exists(program):
             # Not verify's own choice (the PATH's python) in its place: that is not what the command runs.
             return Check("environment", UNKNOWN, (*lines, *_missing_interpreter(program, lock_file, snapshot, root)))
+        ran = _recorded_interpreter(env.interpreter, root) if python is None and is_python_name(program) else None
+        if ran is not None and "/" not in program and not os.path.exists(ran):
+            # The run's python found on its PATH (an activated venv of the project), missing here (a fresh clone):
+            # the PATH's python here is another environment, whose every package would be a difference.
+            found_as = f"the run's python ({program}, found on its PATH) was"
+            return Check(
+                "environment", UNKNOWN, (*lines, *_missing_interpreter(ran, lock_file, snapshot, root, found_as))
+            )
         found = differences_found(
             verify(snapshot, environment=python_target(command, python), environ=environ).differences
         )
@@ -389,14 +397,32 @@ def check_environment(
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
 
 
-def _missing_interpreter(program: str, lock_file: Path, lock: Snapshot, root: Path) -> tuple[str, ...]:
+def _recorded_interpreter(recorded: str, root: Path) -> str | None:
+    """The interpreter the record names as the one a python command found on PATH ran (``environment.interpreter``),
+    here: ``{project}`` the project, ``~`` your home; None where the record names none."""
+    split = labelled_word(recorded) if recorded else None
+    if split is None or split[0]:  # load checked it: a record built in Python is not loaded
+        return None
+    return unlabelled(split[1], split[2], root)
+
+
+def _missing_interpreter(
+    program: str, lock_file: Path, lock: Snapshot, root: Path, found_as: str = ""
+) -> tuple[str, ...]:
     """What the environment check says of the command's interpreter ``program``, missing here: where it is an
     environment's (``DIR/bin/python``) whose folder is not here or empty (a fresh clone, whose venv git does not
     track), the rebuild that makes it from ``lock_file``, on a line of its own, runnable as printed from the current
-    folder (it said "make it" and not how)."""
+    folder (it said "make it" and not how). ``found_as``: how the line names it where the command named it by its
+    name alone (the run's activated venv), which the rebuild does not activate."""
     from .. import sinks
 
-    said = f"the command's interpreter {sinks.shell_shown([_here(program)])} does not exist here: the environment it "
+    shown = sinks.shell_shown([_here(program)])
+    said = (
+        f"{found_as} {shown}, which does not exist here: the environment it "
+        if found_as
+        else f"the command's interpreter {shown} does not exist here: the environment it "
+    )
+    then = "then activate it, or " if found_as else "or "
     dest = Path(program).parent.parent
     # A path through ``..`` (a hand-edited record) names no folder a rebuild fills: ``gone/..`` is its parent.
     if Path(program).parent.name != "bin" or ".." in Path(program).parts or not _made_by_rebuild(dest):
@@ -409,7 +435,7 @@ def _missing_interpreter(program: str, lock_file: Path, lock: Snapshot, root: Pa
     if os.path.realpath(default) != os.path.realpath(root):
         words += ["--project", _here(root)]
     return (
-        said + "runs in cannot be checked; this rebuild makes it from the lock (or pass --python PATH):",
+        said + f"runs in cannot be checked; this rebuild makes it from the lock ({then}pass --python PATH):",
         sinks.shell_shown(words),
     )
 

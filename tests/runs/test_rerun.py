@@ -2848,6 +2848,60 @@ def test_a_fresh_clone_without_the_venv_is_told_the_command_that_makes_it(tmp_pa
     assert "environment: unknown" in res.stdout and "envsnap rebuild" not in res.stdout, res.stdout
 
 
+def test_an_activated_venv_missing_in_a_fresh_clone_is_told_the_command_that_makes_it(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """``python train.py`` run in the project's activated venv, rerun in a fresh clone (no venv): rerun verified the
+    PATH's python in its place, a line for every package it has and the lock has not (180 on a workstation), and
+    never said the run's python was the project's venv, nor how to make it. It is said, with the rebuild."""
+    root = tmp_path / "p"
+    root.mkdir()
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")], check=True)
+    (root / ".gitignore").write_text(".venv/\n")
+    activated = envsnap_env(
+        PATH=f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}", VIRTUAL_ENV=str(root / ".venv")
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "--", "python", "-c", "print(1)"],
+        cwd=root,
+        env=activated,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    assert res.returncode == 3 and "environment: unknown" in res.stdout, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert (
+        "  the run's python (python, found on its PATH) was .venv/bin/python, which does not exist here: the "
+        "environment it runs in cannot be checked; this rebuild makes it from the lock (then activate it, or pass "
+        "--python PATH):"
+    ) in lines, res.stdout
+    assert "  envsnap rebuild run.lock --target venv --dest .venv" in lines, res.stdout
+    assert "installed, not in the lock" not in res.stdout
+    # The venv made, and activated, the rerun verifies it.
+    res = envsnap("rebuild", "run.lock", "--target", "venv", "--dest", ".venv", cwd=clone)
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--dry-run"],
+        cwd=clone,
+        env=envsnap_env(
+            PATH=f"{clone / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}", VIRTUAL_ENV=str(clone / ".venv")
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "environment: same" in res.stdout, res.stdout + res.stderr
+
+
 def test_a_conda_environment_not_made_yet_is_told_the_conda_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
