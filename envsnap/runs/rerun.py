@@ -321,6 +321,7 @@ def check_environment(
     argv: Sequence[str] | None = None,
     gpus: str = "",
 ) -> Check:
+    from .. import sinks
     from ..compare.verify import verify
 
     # The variables the command gets from the record (run --env) are judged as it gets them, not as you have them.
@@ -375,6 +376,17 @@ def check_environment(
             return Check(
                 "environment", UNKNOWN, (*lines, *_missing_interpreter(ran, lock_file, snapshot, root, found_as))
             )
+        if python is None and is_python_name(program) and "/" not in program and not _on_path(program, environ):
+            # verify's own choice (envsnap's interpreter) is not what the command runs: it is not found here.
+            return Check(
+                "environment",
+                UNKNOWN,
+                (
+                    *lines,
+                    f"the command's {sinks.shell_shown([program])} is not on PATH here: the environment it runs in "
+                    "cannot be checked (activate it, or pass --python PATH)",
+                ),
+            )
         found = differences_found(
             verify(snapshot, environment=python_target(command, python), environ=environ).differences
         )
@@ -395,6 +407,13 @@ def check_environment(
     )
     lines.extend(f"{line} (in the run, not here)" for line in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
+
+
+def _on_path(program: str, environ: Mapping[str, str] | None) -> bool:
+    """Whether ``program`` is found on the PATH the command gets (``environ``, else yours)."""
+    import shutil
+
+    return shutil.which(program, path=(os.environ if environ is None else environ).get("PATH")) is not None
 
 
 def _recorded_interpreter(recorded: str, root: Path) -> str | None:

@@ -2902,6 +2902,39 @@ def test_an_activated_venv_missing_in_a_fresh_clone_is_told_the_command_that_mak
     assert "environment: same" in res.stdout, res.stdout + res.stderr
 
 
+def test_a_python_the_command_names_that_is_not_on_path_here_is_said(tmp_path: Path) -> None:
+    """``python3.99 train.py`` rerun where no ``python3.99`` is on PATH: rerun verified another interpreter in its
+    place (verify's choice: envsnap's own), said the environment was the same (``--dry-run`` exit 0), and the command
+    then failed with 127. The environment is unknown, said so."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.99").symlink_to(sys.executable)
+    project = tmp_path / "p"
+    project.mkdir()
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "run", "--", "python3.99", "-c", "print(1)"],
+        cwd=project,
+        env=envsnap_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--dry-run"],
+        cwd=project,
+        env=envsnap_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 3 and "environment: unknown" in res.stdout, res.stdout + res.stderr
+    assert (
+        "  the command's python3.99 is not on PATH here: the environment it runs in cannot be checked (activate "
+        "it, or pass --python PATH)"
+    ) in res.stdout.splitlines(), res.stdout
+
+
 def test_a_conda_environment_not_made_yet_is_told_the_conda_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
