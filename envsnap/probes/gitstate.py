@@ -157,11 +157,11 @@ def find_root(directory: str) -> str | None:
     return res.stdout.strip() if res.ok and res.stdout.strip() else None
 
 
-def refused(directory: str) -> str | None:
+def refused(directory: str, what: str = "the code state (commit, uncommitted change) is not recorded") -> str | None:
     """Where ``directory`` lies in a repository git refuses as another user's (its ``safe.directory`` check: a
     checkout a colleague owns, one mounted into a container that runs as another user), the line saying so and
     what lets git read it; None otherwise (no ``.git`` above, a work tree git reads, no git). ``find_root`` is None
-    there, as outside any work tree, and the code state was left out without a word."""
+    there, as outside any work tree, and the code state was left out without a word. ``what``: what follows from it."""
     if not any(name in os.environ for name in LOCATION_VARIABLES) and not below_git(directory):
         return None
     res = git(directory, "rev-parse", "--show-toplevel")
@@ -172,8 +172,7 @@ def refused(directory: str) -> str | None:
     at = res.stderr.partition("dubious ownership in repository at '")[2].partition("'\n")[0]
     where = at or os.path.abspath(directory)
     return (
-        f"git refuses to read the work tree at {where}, which another user owns (git's safe.directory check): the "
-        "code state (commit, uncommitted change) is not recorded; "
+        f"git refuses to read the work tree at {where}, which another user owns (git's safe.directory check): {what}; "
         f"{sinks.shell_shown(['git', 'config', '--global', '--add', 'safe.directory', where])} lets git read it"
     )
 

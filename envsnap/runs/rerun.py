@@ -28,7 +28,7 @@ from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
 from ..fileurls import HOME, PROJECT
 from ..grammar import has_control
-from ..probes.gitstate import distrust, has_commit
+from ..probes.gitstate import distrust, has_commit, refused
 from ..probes.project import changed_files, drift, envsnap_commits, find_root, probe_project
 from ..probes.python import is_python_name, resolve_interpreter
 from ..report import counted
@@ -854,7 +854,10 @@ def check_code(record: RunRecord, root: Path, exclude: Sequence[str | Path] = ()
         return Check("code", UNKNOWN, ("the run was not in a git work tree: the code cannot be checked",))
     now = probe_project(str(root), exclude=[str(p) for p in exclude])
     if now is None:
-        return Check("code", DIFFERS, (f"{root} is not a git work tree (the run was at commit {record.code.commit})",))
+        commit = record.code.commit
+        if why := refused(str(root), f"its commit cannot be compared with the recorded {commit[:12]}"):
+            return Check("code", UNKNOWN, (why,))  # a work tree all the same: not said to be none
+        return Check("code", DIFFERS, (f"{root} is not a git work tree (the run was at commit {commit})",))
     lines = drift(record.code, now, root)
     # A record names the commit its run was at, so it is committed after it: a commit since that changes only what
     # the run's state left out (envsnap's files, the outputs) leaves the code the run's.

@@ -2935,6 +2935,31 @@ def test_a_python_the_command_names_that_is_not_on_path_here_is_said(tmp_path: P
     ) in res.stdout.splitlines(), res.stdout
 
 
+def test_a_work_tree_git_refuses_as_another_users_is_said_in_the_code_check(tmp_path: Path, envsnap: Envsnap) -> None:
+    """Rerun in a checkout git refuses as another user's (its safe.directory check; GIT_TEST_ASSUME_DIFFERENT_OWNER is
+    git's own switch for it) said "PROJECT is not a git work tree", which it is, with nothing to do about it."""
+    root = _project_with_a_venv_run(tmp_path, envsnap)
+    res = envsnap("run", "--", ".venv/bin/python", "-c", "print(1)", cwd=root)  # in the work tree now: its commit
+    assert res.returncode == 0, res.stderr
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--dry-run"],
+        cwd=root,
+        env=envsnap_env(GIT_TEST_ASSUME_DIFFERENT_OWNER="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert (
+        f"  git refuses to read the work tree at {root}, which another user owns (git's safe.directory check): its "
+        f"commit cannot be compared with the recorded {commit[:12]}; git config --global --add safe.directory "
+        f"{root} lets git read it"
+    ) in res.stdout.splitlines(), res.stdout
+
+
 def test_a_conda_environment_not_made_yet_is_told_the_conda_rebuild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
