@@ -788,13 +788,32 @@ def record_folder(record: str, option: str = "") -> None:
             f"{option}{record}: a folder; name the record's file in it ({option}{os.path.join(record, 'run.toml')})"
         )
     folder = os.path.dirname(record) or "."
+    why = ""
     try:
         os.makedirs(folder, exist_ok=True)
-        writable = os.access(folder, os.W_OK)
-    except OSError:  # a file on the way, no permission to make it
-        writable = False
-    if not writable:
-        raise UsageError(f"{option}{record}: {folder} is not a folder envsnap can write the record in")
+        if not os.access(folder, os.W_OK):
+            why = "a read-only file system" if _read_only(folder) else "you may not write in it"
+    except (FileExistsError, NotADirectoryError):
+        why = "a file is on the way"
+    except OSError as exc:  # no permission to make it
+        why = (exc.strerror or str(exc)).lower()
+    if why:
+        # A read-only checkout (a colleague's, a container's read-only mount) says why, and where the record may go.
+        name = os.path.basename(record)
+        instead = (
+            f"name a place you can write in with -o (-o DIR/{name})" if option else "name a place you can write in"
+        )
+        raise UsageError(
+            f"{option}{record}: {folder} is not a folder envsnap can write the record in ({why}): {instead}"
+        )
+
+
+def _read_only(folder: str) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 @contextlib.contextmanager

@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runhelpers import Envsnap, envsnap_env
@@ -511,6 +513,31 @@ def test_a_command_whose_python_is_not_the_python_option_s_is_said(tmp_path: Pat
         res = run(python, program)
         assert res.returncode == 0, res.stderr
         assert "the command's Python ran in" not in res.stderr
+
+
+def test_a_record_folder_envsnap_cannot_write_in_says_why_and_what_to_do(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a read-only checkout (a colleague's, a container's read-only mount) ``envsnap run -- python train.py`` said
+    # only "-o run.toml: . is not a folder envsnap can write the record in": neither why nor what to do.
+    # os.access is faked: the tests run as root, whom no folder's permissions refuse.
+    monkeypatch.chdir(tmp_path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
+    res = cli("run", "--", "true")
+    assert (res.code, res.err) == (
+        2,
+        "envsnap: error: -o run.toml: . is not a folder envsnap can write the record in (you may not write in it): "
+        "name a place you can write in with -o (-o DIR/run.toml)\n",
+    )
+    monkeypatch.setattr(os, "access", real_access)
+    (tmp_path / "afile").write_text("x")
+    res = cli("run", "-o", "afile/r.toml", "--", "true")
+    assert (res.code, res.err) == (
+        2,
+        "envsnap: error: -o afile/r.toml: afile is not a folder envsnap can write the record in (a file is on the "
+        "way): name a place you can write in with -o (-o DIR/r.toml)\n",
+    )
 
 
 def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
