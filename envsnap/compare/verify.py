@@ -479,10 +479,14 @@ def _editable_elsewhere(lock: Snapshot, captured: Captured, project: str | None 
         where = _folder_of(locked, captured, root)
         labelled = locked == f"file://{PROJECT}" or locked.startswith(f"file://{PROJECT}/")
         if where is None and labelled and not root:
-            # {project} names no folder here: said, not passed over as identical.
+            # {project} names no folder here: said, not passed over as identical; in a work tree git refuses (another
+            # user's), that refusal, where "verify runs in no git work tree" was said of the project's own checkout.
+            refusal = _refused_here("{project} names no folder here")
             note = (
-                "not judged: {project} names no folder here (verify runs in no git work tree, and the lock's folder"
-                " is in none): run verify inside the project, or give --project DIR"
+                f"not judged: {refusal}, or give --project DIR"
+                if refusal
+                else "not judged: {project} names no folder here (verify runs in no git work tree, and the lock's "
+                "folder is in none): run verify inside the project, or give --project DIR"
             )
             found = Difference(WARNING, "python", want.name, "source", f"editable {locked}", f"editable {here}", note)
             out.append(found)
@@ -510,6 +514,17 @@ def _installed_editable(raw: RawPackage) -> bool:
     direct = raw.direct_url
     dir_info = direct.get("dir_info") if isinstance(direct, dict) else None
     return (isinstance(dir_info, dict) and dir_info.get("editable") is True) or (direct is None and bool(raw.egg_link))
+
+
+def _refused_here(what: str) -> str | None:
+    """git's refusal of the work tree the working directory lies in as another user's (``gitstate.refused``)."""
+    from ..probes.gitstate import refused
+
+    try:
+        here = os.getcwd()
+    except OSError:  # removed from under the process
+        return None
+    return refused(here, what)
 
 
 def _folder_of(url: str, captured: Captured, project: str | None = None) -> str | None:

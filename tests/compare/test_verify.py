@@ -2116,6 +2116,37 @@ def test_an_editable_install_of_another_checkout_verified_from_outside_any_work_
     assert missing.code == 2 and f"--project {tmp_path / 'nowhere'}: no such directory" in missing.err, missing
 
 
+def test_an_editable_project_verified_in_a_work_tree_git_refuses_says_so(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified inside the project's own checkout, which git refuses as another user's (its safe.directory check;
+    GIT_TEST_ASSUME_DIFFERENT_OWNER is git's own switch for it), the editable project was "not judged: ... verify
+    runs in no git work tree ...: run verify inside the project", where it ran. It names git's refusal and the
+    ``git config`` that lets git read the tree."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    project = tmp_path / "proj"
+    (project / "src" / "proj").mkdir(parents=True)
+    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
+    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
+    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    lock_path = lockfile.dump(capture(str(python), str(project)), tmp_path / "envsnap.lock")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    res = cli("verify", lock_path, "--python", python, "--no-cache")
+    assert res.code == 0, res.out
+    assert (
+        f"(not judged: git refuses to read the work tree at {project}, which another user owns (git's safe.directory "
+        f"check): {{project}} names no folder here; git config --global --add safe.directory {project} lets git "
+        "read it, or give --project DIR)\n"
+    ) in res.out, res.out
+
+
 def test_a_verify_in_a_git_work_tree_asks_git_for_its_root_once(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
