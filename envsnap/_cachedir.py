@@ -29,9 +29,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ._leftovers import Leftover
+
 # A folder of the download cache: the first two hex digits of its files' sha256 (``pin.cached_path``).
 _SHARD = LazyPattern(r"[0-9a-f]{2}")
+# What a download of a file with a sha256 keeps in ``.incoming`` to resume from, held while it runs (``pin``).
+_RESUMABLE = LazyPattern(r"[0-9a-f]{64}\.part")
 
+# The caches files are downloaded into, by their folder under the cache root.
+DOWNLOAD_CACHES = (ARTIFACTS_CACHE, CONDA_CACHE)
 # Every cache envsnap keeps, by its folder under the cache root, with the name ``envsnap clean`` shows.
 CACHES = (
     (ARTIFACTS_CACHE, "download cache"),
@@ -97,6 +103,29 @@ def foreign_entry(folder: Path) -> str | None:
             )
         )
     return names[0] if names else None
+
+
+def leftovers(folder: Path) -> list[Leftover]:
+    """What killed downloads left in the download cache ``folder`` (links not followed): the ``.envsnap-*`` files
+    and folders (a file being downloaded beside its place, pin's download folder in ``.incoming``) and the partial
+    files kept in ``.incoming`` to resume from, each only where no running envsnap holds it (its lock can be
+    taken): a name alone never says its download is gone."""
+    from ._leftovers import PREFIX, Leftover, find, in_use
+
+    found: list[Leftover] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        if any(name.startswith(PREFIX) for name in (*dirnames, *filenames)):
+            found.extend(find(Path(dirpath)))
+        if os.path.basename(dirpath) == ".incoming" and os.path.dirname(dirpath) == str(folder):
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(OSError):
+                    st = os.lstat(path)
+                    # Only a plain file is opened to try its lock: a FIFO named so would block the open.
+                    if _RESUMABLE.fullmatch(name) and stat.S_ISREG(st.st_mode) and not in_use(Path(path)):
+                        found.append(Leftover(Path(path), st.st_size))
+        dirnames[:] = [d for d in dirnames if not d.startswith(PREFIX)]  # a leftover's insides are its own
+    return found
 
 
 def empty(folder: Path, *, root: Path | None = None, held: list[Path] | None = None) -> bool:

@@ -249,11 +249,13 @@ def forget_sibling(holder: Path) -> None:
 
 
 @contextlib.contextmanager
-def held_file(parent: Path, name: str) -> Iterator[tuple[IO[bytes], Path]]:
-    """A new ``.envsnap-tmp-<name>.*`` file in ``parent``, open for writing and held; removed unless the caller
-    renamed it away. For writing a file atomically (write, then ``os.replace``)."""
+def held_file(parent: Path, name: str, kind: str = "tmp") -> Iterator[tuple[IO[bytes], Path]]:
+    """A new ``.envsnap-<kind>-<name>.*`` file in ``parent``, open for writing and held; removed unless the caller
+    renamed it away. For writing a file atomically (write, then ``os.replace``): a download, a copy, a saved image
+    (``download``), anything else (``tmp``)."""
+    assert kind in KINDS
     with _MAKING:
-        fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}tmp-{name[:80]}.", dir=parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{kind}-{name[:80]}.", dir=parent)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import _leftovers
 from .._defaults import user_cache_root
 from ..grammar import is_sha256_hex
 
@@ -62,23 +62,22 @@ def copy_verified(source: Path, dest: Path, sha256: str, limit: int) -> bool:
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+        # Held while written, as a download is (``Fetcher.download``): into a cache, or a bundle's wheels.
+        with _leftovers.held_file(dest.parent, dest.name, "download") as (out, tmp), open(source, "rb") as src:
             while chunk := src.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
                     return False
                 digest.update(chunk)
                 out.write(chunk)
-        if digest.hexdigest() != sha256:
-            return False
-        os.replace(tmp, dest)
+            if digest.hexdigest() != sha256:
+                return False
+            out.flush()
+            os.replace(tmp, dest)
         return True
     except OSError:
         return False
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def from_pip_cache(url: str, sha256: str, dest: Path, *, limit: int, configured: str = "") -> bool:

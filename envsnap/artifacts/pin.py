@@ -20,7 +20,6 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
 import threading
 import zipfile
 import zlib
@@ -561,23 +560,21 @@ class Fetcher:
             resumed = self._resume(url, dest, partial, checked=checked, limit=limit)
             if resumed is not None:
                 return resumed
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         digest = hashlib.sha256()
         written = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in self._stream(url, checked):
-                    written += len(chunk)
-                    if written > limit:
-                        raise DownloadError(
-                            f"{strip_credentials(url)}: cannot download (larger than the {limit} bytes expected)"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
+        # Held while written (a download cache is shared by every run): `envsnap clean` removes the file a killed
+        # download left, and `clean --cache` keeps the one a running download writes.
+        with _leftovers.held_file(dest.parent, dest.name, "download") as (out, tmp):
+            for chunk in self._stream(url, checked):
+                written += len(chunk)
+                if written > limit:
+                    raise DownloadError(
+                        f"{strip_credentials(url)}: cannot download (larger than the {limit} bytes expected)"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
             os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return digest.hexdigest()
 
     def _resume(self, url: str, dest: Path, partial: Path, *, checked: bool, limit: int) -> str | None:

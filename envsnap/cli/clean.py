@@ -12,8 +12,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "clean",
         help=COMMAND_HELP["clean"],
         description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
-        "in DIR (default: the working directory) and in the temporary folder (never one a running "
-        "envsnap holds), and show the size of every cache envsnap keeps (the download caches, the parsed-lock "
+        "in DIR (default: the working directory), in the temporary folder and in the download caches (never one a "
+        "running envsnap holds), and show the size of every cache envsnap keeps (the download caches, the parsed-lock "
         "cache, the capture cache, the run cache, the template cache); --cache empties them.",
     )
     p.add_argument(
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     caches: list[
         tuple[str, Path, Path | None]
     ] = []  # (what, folder, the envsnap folder it must be directly in; None: --cache-dir, the user's own)
+    downloads: list[tuple[Path, Path | None]] = []  # the download caches, where killed downloads leave partial files
     # Without a home no cache is kept: the would-be root is /.cache or a folder of the working directory, not envsnap's.
     homeless = no_cache_root()
     for kind, what in _cachedir.CACHES:
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             caches.append((what, Path(args.cache_dir), None))
         elif not homeless:
             caches.append((what, *_cachedir.kind_dir(kind)))
+        else:
+            continue
+        if kind in _cachedir.DOWNLOAD_CACHES:
+            downloads.append(caches[-1][1:])
     if args.cache and args.cache_dir:
         # The user's own folder: emptied only when it is a download cache, never a project or a home named by mistake.
         foreign = _cachedir.foreign_entry(Path(args.cache_dir))
@@ -94,19 +99,24 @@ def run(args: argparse.Namespace) -> int:
             )
     # A link is neither measured nor emptied: what it points to is not envsnap's.
     usable = {str(folder): _cachedir.removable(folder, root=root) for _, folder, root in caches}
-    left: dict[str, int] = {}  # a cache emptied while another envsnap wrote into it: what it wrote, left to it
-    in_use: dict[str, list[Path]] = {}  # the partial downloads a running envsnap holds, kept
-    cache_sizes = {str(folder): _leftovers.size_of(folder) if usable[str(folder)] else 0 for _, folder, _ in caches}
+    for folder, root in downloads:
+        # A --cache-dir that holds what no download cache does is the user's folder: not walked for leftovers.
+        if usable[str(folder)] and (root is not None or _cachedir.foreign_entry(folder) is None):
+            known = {leftover.path for leftover in found}
+            found.extend(leftover for leftover in _cachedir.leftovers(folder) if leftover.path not in known)
     if not args.dry_run:
         for leftover in found:
             _leftovers.remove(leftover)
-        if args.cache:
-            for _, folder, root in caches:
-                # What another envsnap wrote into it meanwhile (or holds open) stays: its size, said below.
-                held: list[Path] = []
-                if _cachedir.empty(folder, root=root, held=held) and folder.exists():
-                    in_use[str(folder)] = held
-                    left[str(folder)] = max(0, _leftovers.size_of(folder) - sum(map(_leftovers.size_of, held)))
+    left: dict[str, int] = {}  # a cache emptied while another envsnap wrote into it: what it wrote, left to it
+    in_use: dict[str, list[Path]] = {}  # the partial downloads a running envsnap holds, kept
+    cache_sizes = {str(folder): _leftovers.size_of(folder) if usable[str(folder)] else 0 for _, folder, _ in caches}
+    if not args.dry_run and args.cache:
+        for _, folder, root in caches:
+            # What another envsnap wrote into it meanwhile (or holds open) stays: its size, said below.
+            held: list[Path] = []
+            if _cachedir.empty(folder, root=root, held=held) and folder.exists():
+                in_use[str(folder)] = held
+                left[str(folder)] = max(0, _leftovers.size_of(folder) - sum(map(_leftovers.size_of, held)))
     images, holds, images_note = _images(remove=not args.dry_run) if args.images else ([], [], "")
     removed = "would remove" if args.dry_run else "removed"
     if args.json:

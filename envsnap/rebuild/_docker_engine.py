@@ -13,13 +13,12 @@ import json
 import os
 import re
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _procstat, _readlimits, grammar
+from .. import _leftovers, _procstat, _readlimits, grammar
 from .._defaults import install_hint
 from .._frozen import frozen
 from .._fs import atomic_write_text
@@ -1149,26 +1148,23 @@ def save_image(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / _image_file(reference)
     say(f"saving base image {reference} ({facts.image_id}) to {target}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle, patient(client):
-            try:
-                image = client.images.get(facts.image_id)
-                with transfer(say, f"saved {reference}", int(image.attrs.get("Size") or 0)) as advance:
-                    for chunk in image.save(named=reference):
-                        handle.write(chunk)
-                        advance(len(chunk))
-            except _engine_errors() as exc:
-                raise RebuildError(
-                    f"the Docker engine stopped answering while saving {reference} "
-                    f"({short(exc)}); nothing was written to {folder}"
-                ) from exc
+    # Held while written (gigabytes): a save killed midway leaves a file `envsnap clean BUNDLE/images` and the
+    # next bundle remove, and nothing removes it under a running save.
+    with _leftovers.held_file(folder, target.name, "download") as (handle, tmp), patient(client):
+        try:
+            image = client.images.get(facts.image_id)
+            with transfer(say, f"saved {reference}", int(image.attrs.get("Size") or 0)) as advance:
+                for chunk in image.save(named=reference):
+                    handle.write(chunk)
+                    advance(len(chunk))
+        except _engine_errors() as exc:
+            raise RebuildError(
+                f"the Docker engine stopped answering while saving {reference} "
+                f"({short(exc)}); nothing was written to {folder}"
+            ) from exc
+        handle.flush()
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     meta = {
         "reference": reference,
         "id": facts.image_id,

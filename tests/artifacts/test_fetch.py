@@ -610,3 +610,45 @@ def test_a_download_killed_midway_leaves_a_folder_the_next_download_removes(tmp_
         )
     assert path.read_bytes() == body
     assert [p.name for p in incoming.iterdir() if p.is_dir()] == []
+
+
+@pytest.mark.parametrize("kind", ["deb", "conda", "wheel"])
+def test_a_download_killed_midway_leaves_a_part_file_clean_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any, kind: str
+) -> None:
+    """A download killed midway (the OOM killer, a job's time limit) left its partial file in the download cache:
+    a hidden ``.NAME.XXXX.part`` beside its place in the cache (a system package, a conda archive), or the
+    ``.incoming/<sha256>.part`` a wheel's download keeps to resume from. Only `clean --cache`, which empties the
+    whole cache, removed it: plain `envsnap clean` said nothing of it. Each is held while its download runs, and
+    plain `envsnap clean` removes the one whose download is gone."""
+    import signal
+    import subprocess
+    import threading
+
+    from fetchserver import DOWNLOADER, files_under, wait_for_a_file
+
+    root = tmp_path / "xdg" / "envsnap"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    body = _body(3, 3 << 20)  # a read of 1 MiB is written before the server stalls at half
+    with serving() as server:
+        url = server.add("/x-1.0-py3-none-any.whl", body)
+        server.stall["/x-1.0-py3-none-any.whl"] = release = threading.Event()
+        download = subprocess.Popen(
+            [sys.executable, "-c", DOWNLOADER, kind, str(root), url, hashlib.sha256(body).hexdigest(), str(len(body))],
+            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            part = wait_for_a_file(root, 1 << 20)
+            download.send_signal(signal.SIGKILL)
+            assert download.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            release.set()
+            download.kill()
+            download.communicate()
+    (tmp_path / "work").mkdir()
+    result = cli("clean", tmp_path / "work")
+    assert result.code == 0, result
+    assert f"removed {part} (1.0 MiB), left by an interrupted run" in result.err, result.err
+    assert files_under(root) == []

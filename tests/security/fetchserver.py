@@ -224,3 +224,47 @@ def make_deb(name: str, version: str, arch: str = "amd64", depends: str = "", pa
         out += f"{member:<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(body):<10}`\n".encode() + body
         out += b"\n" if len(body) % 2 else b""
     return out
+
+
+# A download into an envsnap cache run in a process of its own (argv: the kind, the cache root, the URL, the
+# sha256 and the size), as each downloader writes there: a file into its shard of the download cache
+# (``debs.fetch_debs``), a conda archive beside its place in the conda cache (``conda.fetch_archive``), a wheel
+# with a sha256 through ``.incoming`` (``Pinner.fetch``, kept to resume from).
+DOWNLOADER = """
+import sys
+from pathlib import Path
+from envsnap.artifacts.pin import Fetcher, IndexConfig, IndexFile, Pinner, cached_path
+kind, root, url, sha, size = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+if kind == "deb":
+    dest = cached_path(root / "artifacts", sha, "x-1.0-py3-none-any.whl")
+    Fetcher().download(url, dest, size=size)
+elif kind == "conda":
+    dest = root / "conda" / sha / "x-1.0-0.conda"
+    Fetcher().download(url, dest.with_name(".x-1.0-0.conda.part"), size=size)
+    dest.with_name(".x-1.0-0.conda.part").rename(dest)
+else:
+    pinner = Pinner(IndexConfig(no_index=True), root / "artifacts", allow_urls=(url,))
+    dest, _sha = pinner.fetch(IndexFile(filename="x-1.0-py3-none-any.whl", url=url, sha256=sha, size=size))
+print(dest, flush=True)
+"""
+
+
+def files_under(folder: Path) -> list[Path]:
+    """The files below ``folder``, sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def wait_for_a_file(folder: Path, size: int, timeout: float = 30) -> Path:
+    """The first file below ``folder`` that holds ``size`` bytes or more (a download under way)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in files_under(folder) if folder.exists() else []:
+            try:
+                if path.stat().st_size >= size:
+                    return path
+            except OSError:
+                continue
+        time.sleep(0.02)
+    raise AssertionError(f"no file of {size} bytes under {folder}: {files_under(folder)}")

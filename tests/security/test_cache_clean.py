@@ -278,7 +278,8 @@ def test_clean_cache_keeps_a_partial_download_a_running_envsnap_holds(
     assert res.code == 0, res
     assert partial.read_bytes() == b"p" * 2048 and not stale.exists()
     assert not (root / "artifacts" / "entry.json").exists()
-    line = next(line for line in res.err.splitlines() if "artifacts" in line)
+    assert f"removed {stale} (10 B), left by an interrupted run" in res.err, res.err
+    line = next(line for line in res.err.splitlines() if "download cache" in line and "artifacts" in line)
     assert line.endswith(": 2.1 KiB, but left a partial download (2.0 KiB) a running envsnap holds (in use)"), line
     (artifacts,) = (c for c in json.loads(as_json.out)["caches"] if c["path"].endswith("artifacts"))
     assert artifacts["in_use"] == [{"path": str(partial), "size": 2048}] and artifacts["left"] == 0
@@ -321,3 +322,43 @@ def test_clean_cache_refuses_a_cache_dir_that_is_not_a_download_cache(
     result = cli("clean", tmp_path / "work", "--cache", "--cache-dir", cache, *args)
     assert result.code == 0, result
     assert cache.exists() == dry_run
+
+
+@pytest.mark.parametrize("kind", ["deb", "conda"])
+def test_clean_cache_keeps_a_file_a_running_download_writes(
+    root: Path, tmp_path: Path, cli: Callable[..., Any], kind: str
+) -> None:
+    """A download writes a hidden ``.NAME.XXXX.part`` beside its place in the cache (a system package, a conda
+    archive). `clean --cache` removed it, and the folders above it, under the running download, which then failed
+    as it moved the file into place. It is held while written, and kept with its folders."""
+    import hashlib
+    import subprocess
+    import sys
+    import threading
+
+    from fetchserver import DOWNLOADER, serving, wait_for_a_file
+
+    body = os.urandom(3 << 20)  # a read of 1 MiB is written before the server stalls at half
+    sha = hashlib.sha256(body).hexdigest()
+    with serving() as server:
+        url = server.add("/x-1.0-py3-none-any.whl", body)
+        server.stall["/x-1.0-py3-none-any.whl"] = release = threading.Event()
+        download = subprocess.Popen(
+            [sys.executable, "-c", DOWNLOADER, kind, str(root), url, sha, str(len(body))],
+            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            part = wait_for_a_file(root / ("artifacts" if kind == "deb" else "conda"), 1 << 20)
+            res = cli("clean", "--cache", str(tmp_path / "work"))
+            assert part.is_file(), res
+            release.set()
+            out, err = download.communicate(timeout=60)
+        finally:
+            release.set()
+            download.kill()
+    assert res.code == 0 and "a partial download (1.0 MiB) a running envsnap holds (in use)" in res.err, res
+    assert download.returncode == 0, err
+    assert Path(out.strip()).read_bytes() == body and not part.exists()
