@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .. import _leftovers
 from .._defaults import make_folder
 from .._fetchpolicy import FetchPolicy, allowances, local_path
 from .._fs import join_base_name, join_hash_dir
@@ -184,8 +185,10 @@ def fetch_archive(
             )
         raise RebuildError(f"{label(pkg)}: {pkg.url} is gone (no such file{where})")
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.part")
-    try:
+    # Downloaded and checked (read whole) in a held folder beside its place: what a run killed meanwhile left there
+    # `envsnap clean` removes, and the next download into that folder.
+    with _leftovers.held_dir(target.parent, "download") as tmp:
+        part = tmp / target.name
         try:
             Fetcher(timeout=DOWNLOAD_TIMEOUT, policy=policy).download(url, part, checked=True)
         except DownloadError as exc:
@@ -198,8 +201,6 @@ def fetch_archive(
             raise RebuildError(f"{label(pkg)}: {exc}") from None
         check_archive(pkg, part, target.name)
         os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
     return target
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .. import grammar
+from .. import _leftovers, grammar
 from .._frozen import frozen
 from .._fs import join_base_name
 from ..errors import BadOptionError, EnvsnapError, PinError, RebuildError
@@ -261,9 +261,11 @@ def pin_one(fetcher: Fetcher, base: str, cache_dir: Path, pkg: SystemPackage, ma
     """``pkg`` with filename, size, sha256 and url filled: located in the archive, downloaded once into the
     content-addressed cache, checked against the archive's sha1 and size. ``EnvsnapError`` says why not."""
     found = locate(fetcher, base, pkg, deb_arch(pkg, machine))
-    staging = join_base_name(cache_dir / "incoming", found.filename)
-    sha256 = fetcher.download(found.url, staging, size=found.size)
-    try:
+    # Downloaded and checked in a held folder of the cache's ``incoming``: what a run killed meanwhile left there
+    # `envsnap clean` removes, and the next download.
+    with _leftovers.held_dir(cache_dir / "incoming", "download") as tmp:
+        staging = join_base_name(tmp, found.filename)
+        sha256 = fetcher.download(found.url, staging, size=found.size)
         sha1 = hashlib.sha1()  # the archive names files by sha1; the lock keeps sha256
         size = 0
         with open(staging, "rb") as handle:
@@ -284,8 +286,6 @@ def pin_one(fetcher: Fetcher, base: str, cache_dir: Path, pkg: SystemPackage, ma
         final = cached_path(cache_dir, sha256, found.filename)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, final)
-    finally:
-        staging.unlink(missing_ok=True)
     return dataclasses.replace(pkg, filename=found.filename, size=found.size, sha256=sha256, url=found.url)
 
 

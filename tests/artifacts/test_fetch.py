@@ -652,3 +652,59 @@ def test_a_download_killed_midway_leaves_a_part_file_clean_removes(
     assert result.code == 0, result
     assert f"removed {part} (1.0 MiB), left by an interrupted run" in result.err, result.err
     assert files_under(root) == []
+
+
+_KILLED_WHILE_CHECKED = """
+import hashlib, os, signal, sys
+from pathlib import Path
+from envsnap.artifacts import conda, debs
+from envsnap.artifacts.pin import Fetcher
+from envsnap.model import CondaPackage, SystemPackage
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+kind, root, url, body = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]).read_bytes()
+sha = hashlib.sha256(body).hexdigest()
+if kind == "conda":
+    conda.check_archive = killed
+    pkg = CondaPackage(name="pkg", version="1.0", build="0", url=url, sha256=sha)
+    conda.fetch_archive(pkg, root / "conda" / sha / "pkg-1.0-0.conda", allow_urls=(url,))
+else:
+    debs.locate = lambda *args: debs.Located(
+        filename="pkg_1.0_amd64.deb", url=url, sha1=hashlib.sha1(body).hexdigest(), size=len(body)
+    )
+    debs.control_fields = killed
+    debs.pin_one(Fetcher(), "http://127.0.0.1:9", root / "artifacts", SystemPackage("dpkg", "pkg", "1.0"), "x86_64")
+"""
+
+
+@pytest.mark.parametrize("kind", ["conda", "deb"])
+def test_a_download_killed_while_its_file_is_checked_leaves_what_clean_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any, kind: str
+) -> None:
+    """A downloaded conda archive is checked as ``.NAME.part`` beside its place in the cache, and a system package
+    pinned as ``incoming/NAME`` of the download cache, before either is moved into place: a run killed while it
+    checked (a large archive is read whole) left that file, which no `envsnap clean` but `--cache` removed. Each
+    is checked in a held ``.envsnap-download-*`` folder, which `envsnap clean` removes."""
+    import signal
+    import subprocess
+
+    root = tmp_path / "xdg" / "envsnap"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    body = _body(4)
+    (tmp_path / "body").write_bytes(body)
+    with serving() as server:
+        url = server.add("/pkg-1.0-0.conda", body)
+        done = subprocess.run(
+            [sys.executable, "-c", _KILLED_WHILE_CHECKED, kind, str(root), url, str(tmp_path / "body")],
+            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert [p.read_bytes() for p in root.rglob("*") if p.is_file()] == [body]
+    (tmp_path / "work").mkdir()
+    result = cli("clean", tmp_path / "work")
+    assert result.code == 0 and "left by an interrupted run" in result.err, result
+    assert [p for p in root.rglob("*") if p.is_file()] == []
