@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -71,9 +72,13 @@ def _hold(path: Path) -> int:
 
 
 def in_use(path: Path) -> bool:
-    """Held by a running envsnap (or not ours to judge: unreadable, another user's)."""
+    """Held by a running envsnap (or not ours to judge: unreadable, another user's, neither a file nor a folder)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # envsnap makes no FIFO or device: one named as its leftovers is not opened (a FIFO's open waits for a
+        # writer for ever), and one put there since is opened without waiting.
+        if not stat.S_ISREG(mode := os.lstat(path).st_mode) and not stat.S_ISDIR(mode):
+            return True
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return True
     try:

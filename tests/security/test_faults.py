@@ -770,3 +770,25 @@ def test_an_export_killed_while_it_checks_its_bundle_folder_leaves_what_clean_re
     lock, out = str(root / "envsnap.lock"), str(tmp_path / "requirements.txt")
     temp = _killed_midway(tmp_path, code, "export", lock, "-f", "requirements", "--bundle", str(root), "-o", out)
     _cleaned(tmp_path, temp, "bundle", cli, monkeypatch)
+
+
+@pytest.mark.parametrize("where", ["dir", "cache"])
+def test_clean_passes_by_a_fifo_named_as_a_leftover(tmp_path: Path, where: str) -> None:
+    """A FIFO named as envsnap's leftovers (``.envsnap-tmp-x``) in a folder `envsnap clean` looks in: clean opened
+    it to try its lock and waited for ever for a writer. envsnap makes no FIFO: it is left alone, unopened."""
+    work = tmp_path / "work"
+    work.mkdir()
+    cache = tmp_path / "xdg" / "envsnap" / "artifacts" / ".incoming"
+    cache.mkdir(parents=True)
+    fifo = (work if where == "dir" else cache) / ".envsnap-tmp-x"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "envsnap", "clean", str(work)],
+        env=dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "xdg")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and "no leftovers of interrupted runs" in done.stderr, done.stderr
+    assert fifo.exists()
