@@ -601,6 +601,38 @@ def test_an_engine_that_stops_answering_during_a_save_is_one_error_and_leaves_no
     assert list((tmp_path / "images").iterdir()) == []
 
 
+def test_a_base_image_being_saved_is_held_and_kept_by_clean(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A base image is saved into the bundle's ``images/`` through a hidden file (gigabytes) that no run held: a
+    save killed midway left it, and nothing told it from a running save's. It is a held ``.envsnap-download-*``
+    file: `envsnap clean BUNDLE/images` keeps it while the save runs, and removes the one a killed save left."""
+    from envsnap.dockerfile.baseimage import ImageFacts
+    from envsnap.rebuild._docker_engine import save_image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    killed = images / ".envsnap-download-base_1.tar.abc123"
+    killed.write_bytes(b"half an image")
+    seen: list[list[str]] = []
+
+    def save(named: str) -> Iterator[bytes]:
+        yield b"image "
+        result = cli("clean", images)
+        assert result.code == 0, result
+        seen.append(sorted(p.name for p in images.iterdir()))
+        yield b"bytes"
+
+    engine = SimpleNamespace(
+        api=SimpleNamespace(timeout=10),
+        images=SimpleNamespace(get=lambda _id: SimpleNamespace(save=save, attrs={"Size": 11})),
+    )
+    facts = ImageFacts(image_id="sha256:" + "a" * 64, repo_digests=(), env={}, architecture="amd64")
+    saved = save_image(engine, "base:1", facts, tmp_path, lambda _line: None)  # type: ignore[arg-type]
+    assert saved.read_bytes() == b"image bytes"
+    ((writing,),) = seen
+    assert writing.startswith(".envsnap-download-") and not killed.exists()
+    assert sorted(p.name for p in images.iterdir()) == sorted([saved.name, saved.with_suffix(".json").name])
+
+
 @pytest.mark.parametrize("spoil", [_wrong_hash, _extra, _link])
 def test_exporting_a_spoiled_bundle_is_bad_input_too(
     tmp_path: Path, cli: Callable[..., Any], spoil: Callable[[Path], str]

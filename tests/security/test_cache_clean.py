@@ -362,3 +362,39 @@ def test_clean_cache_keeps_a_file_a_running_download_writes(
     assert res.code == 0 and "a partial download (1.0 MiB) a running envsnap holds (in use)" in res.err, res
     assert download.returncode == 0, err
     assert Path(out.strip()).read_bytes() == body and not part.exists()
+
+
+def test_clean_cache_keeps_a_copy_from_pips_cache_under_way(
+    root: Path, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A wheel pip downloaded is copied from pip's cache into the download cache through a hidden
+    ``.NAME.XXXX.part`` (``peercache.copy_verified``), which `clean --cache` removed under the copy: the copy failed
+    and the wheel was downloaded again. It is held while written, and kept."""
+    import hashlib
+    import threading
+
+    from fetchserver import wait_for_a_file
+
+    from envsnap.artifacts import peercache
+    from envsnap.artifacts.pin import cached_path
+
+    body = os.urandom(3 << 20)
+    sha = hashlib.sha256(body).hexdigest()
+    source = tmp_path / "body"  # pip's cached body, read as slowly as the test feeds it
+    os.mkfifo(source)
+    dest = cached_path(root / "artifacts", sha, "x-1.0-py3-none-any.whl")
+    copied: list[bool] = []
+    copy = threading.Thread(target=lambda: copied.append(peercache.copy_verified(source, dest, sha, len(body))))
+    copy.start()
+    try:
+        with open(source, "wb") as feed:
+            feed.write(body[: 2 << 20])
+            feed.flush()
+            part = wait_for_a_file(root / "artifacts", 1 << 20)
+            res = cli("clean", "--cache", str(tmp_path / "work"))
+            assert part.is_file(), res
+            feed.write(body[2 << 20 :])
+    finally:
+        copy.join(timeout=30)
+    assert res.code == 0 and "MiB) a running envsnap holds (in use)" in res.err, res
+    assert copied == [True] and dest.read_bytes() == body and not part.exists()
