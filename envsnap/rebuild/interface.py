@@ -59,14 +59,13 @@ def _no_options() -> Mapping[str, str]:
 def check_command(lock_path: str | os.PathLike[str] | None, target: str, python: str | None = None) -> str:
     """The ``envsnap check`` that shows a rebuild's compatibility check in full, as it runs pasted: the lock, the
     target whose facts the rebuild judged (a plain ``envsnap check`` judges the host, which a lock the target
-    refuses, such as a conda one for the venv target, passes), and the interpreter it judged. Paths shell-quoted."""
-    from ..sinks import shell_word
+    refuses, such as a conda one for the venv target, passes), and the interpreter it judged. The paths are the
+    user's, quoted by ``shell_shown``: a folder whose name holds a newline is bash's ``$'...'`` word (``shell_word``
+    refuses it, and the rebuild ended in a traceback)."""
+    from ..sinks import shell_shown
 
-    words = ["envsnap", "check", shell_word(os.fspath(lock_path)) if lock_path is not None else "LOCK"]
-    words += ["--target", shell_word(target)]
-    if python:
-        words += ["--python", shell_word(python)]
-    return " ".join(words)
+    words = ["envsnap", "check", os.fspath(lock_path) if lock_path is not None else "LOCK", "--target", target]
+    return shell_shown([*words, *(["--python", python] if python else [])])
 
 
 @frozen

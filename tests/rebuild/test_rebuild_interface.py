@@ -616,3 +616,24 @@ def test_a_bundle_whose_lock_records_another_folder_for_a_local_package_is_refus
     same = lockfile.dump(lock_of(project.as_uri()), tmp_path / "same.lock")  # the folder {project} names
     made = cli("rebuild", same, *args, "--dest", tmp_path / "env")
     assert made.code == 0, made
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_failed_check_of_a_lock_in_a_folder_whose_name_holds_a_newline_names_a_check_command_that_types_it(
+    tmp_path: Path, cli: Callable[..., Any], dry_run: bool
+) -> None:
+    """A lock unpacked into a folder whose name holds a newline (or another control character), on a host whose
+    check fails: the error's ``envsnap check LOCK`` quoted the path with ``shlex.quote``, which refuses a control
+    character, so the rebuild ended in a traceback (``UnsafeValue``), exit 1. The path is written as bash's
+    ``$'...\\x0a...'`` word, one line that types the folder, exit 3 as for any other lock."""
+    other = "x86_64" if platform.machine() == "aarch64" else "aarch64"
+    lock = dataclasses.replace(_this_python_lock(), platform=Platform(system="Linux", machine=other))
+    folder = tmp_path / "review\ndir"
+    folder.mkdir()
+    lock_path = lockfile.dump(lock, folder / "envsnap.lock")
+    text = cli("rebuild", lock_path, "--dest", tmp_path / "env", "--python", sys.executable, *["--dry-run"] * dry_run)
+    assert text.code == 3, text.err
+    errors = text.err.splitlines()
+    assert len(errors) == 1 and "Traceback" not in text.err, text.err
+    assert f"run `envsnap check $'{tmp_path}/review\\x0adir/envsnap.lock' --target venv --python" in errors[0], errors
+    assert not (tmp_path / "env").exists()
