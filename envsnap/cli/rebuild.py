@@ -289,7 +289,7 @@ def _rebuild(args: argparse.Namespace, ahead: PendingProbe | None, venv_ahead: V
 def _bundle_beside(args: argparse.Namespace, exc: FetchRefusedError) -> FetchRefusedError:
     """A refused URL of a lock that is a bundle's, rebuilt without ``--bundle``: its remedy is that bundle, which
     holds the file (``--bundle .`` inside it), not ``--allow-url`` for a folder of the author's machine; else
-    ``exc`` as it is."""
+    ``exc`` as it is. The folder is the user's, quoted by ``shell_shown`` (``shell_word`` refuses a newline)."""
     from ..artifacts.bundle import bundle_holding
 
     folder = bundle_holding(args.lock) if args.bundle is None and exc.refusal else None
@@ -300,6 +300,6 @@ def _bundle_beside(args: argparse.Namespace, exc: FetchRefusedError) -> FetchRef
 
     return FetchRefusedError(
         f"{exc.refusal}; the lock is a bundle's, which holds the file: rebuild from it with "
-        f"--bundle {sinks.shell_word(folder)}",
+        f"--bundle {sinks.shell_shown([folder])}",  # the user's folder: a newline in it is bash's $'\\x0a'
         exc.refusal,
     )

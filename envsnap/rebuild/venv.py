@@ -1202,9 +1202,9 @@ def _bundle_remedy(request: RebuildRequest) -> str:
     folder = bundle_holding(request.lock_path)
     if folder is None:
         return ""
-    from ..sinks import shell_word
+    from ..sinks import shell_shown  # the user's folder: shell_word refuses a newline in it
 
-    return f"; the lock is a bundle's, which holds its wheels: rebuild from it with --bundle {shell_word(folder)}"
+    return f"; the lock is a bundle's, which holds its wheels: rebuild from it with --bundle {shell_shown([folder])}"
 
 
 def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:

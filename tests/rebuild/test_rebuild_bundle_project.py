@@ -22,9 +22,12 @@ from envsnap.artifacts.bundle import BundleOptions, make_bundle
 from envsnap.probes.capture import capture
 
 
+@pytest.mark.parametrize("folder", ["supp", "supp\nv1"])
 def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_give_the_bundle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], folder: str
 ) -> None:
+    """``supp\\nv1``: a bundle in a folder whose name holds a newline, which ``--bundle DIR`` quoted with
+    ``shlex.quote`` (it refuses a control character): a traceback, exit 1. It is bash's ``$'...'`` word, one line."""
     uv = uv_bin()
     if uv is None:
         pytest.skip("uv is not installed")
@@ -55,7 +58,7 @@ def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_g
     )
     monkeypatch.chdir(project)
     lock = lockfile.dump(capture(str(env / "bin" / "python")), tmp_path / "envsnap.lock")
-    supp = tmp_path / "supp"
+    supp = tmp_path / folder
     make_bundle(lockfile.load(lock), supp, BundleOptions(project_dir=project, cache_dir=tmp_path / "author-cache"))
     assert (supp / "wheels" / "paperproj-0.1.0-py3-none-any.whl").is_file()
     reviewer = tmp_path / "reviewer"
@@ -65,7 +68,8 @@ def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_g
     errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
     assert result.code == 4 and len(errors) == 1, result
     assert "nothing was fetched" in errors[0] and "paperproj 0.1.0" in errors[0], result.err
-    assert errors[0].endswith(f"rebuild from it with --bundle {supp}"), result.err
+    word = f"$'{tmp_path}/supp\\x0av1'" if "\n" in folder else str(supp)
+    assert errors[0].endswith(f"rebuild from it with --bundle {word}"), result.err
     assert "pinning and downloading" not in result.err, result.err  # checked before any wheel is fetched
     assert not (reviewer / "env").exists()
     # Given the bundle, it rebuilds from it.

@@ -43,3 +43,28 @@ def test_a_lock_inside_a_bundle_rebuilt_without_bundle_is_told_to_give_the_bundl
     # Given the bundle, it rebuilds from it.
     done = cli("rebuild", moved / "envsnap.lock", "--bundle", moved, "--offline", "--dest", tmp_path / "env")
     assert done.code == 0, done
+
+
+def test_a_bundle_in_a_folder_whose_name_holds_a_newline_is_named_by_a_word_that_types_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """The refusal's ``--bundle DIR`` quoted the folder with ``shlex.quote``, which refuses a newline: a bundle
+    unpacked into ``review\\ndir`` ended the rebuild in a traceback (``UnsafeValue``), exit 1. The folder is bash's
+    ``$'...'`` word, one line, exit 2; given that way, it rebuilds from there."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = wheel(tmp_path / "author wheels", "labpkg", "0.3.0")
+    _, bundle, _ = locked_bundle(uv, tmp_path, {"labpkg": made})
+    moved = tmp_path / "review\ndir"
+    bundle.rename(moved)
+    (tmp_path / "author wheels" / made.name).unlink()
+    result = cli("rebuild", moved / "envsnap.lock", "--dest", tmp_path / "env")
+    errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
+    assert result.code == 2 and len(errors) == 1 and "Traceback" not in result.err, result
+    assert result.err.endswith(f"--bundle $'{tmp_path}/review\\x0adir'\n"), result.err
+    assert not (tmp_path / "env").exists()
+    done = cli("rebuild", moved / "envsnap.lock", "--bundle", moved, "--offline", "--dest", tmp_path / "env")
+    assert done.code == 0 and "identical" in done.out, done
