@@ -369,7 +369,8 @@ def refuse_dest_in_bundle(
     """Refuse a destination inside the bundle folder: what the rebuild makes there (the new environment, its
     staging folder, a build context) would be files the bundle does not list, and it then refused its own bundle.
     The message names the target's own destination beside the bundle, and says when ``where`` is that default
-    (the docker target's envsnap-docker-context, run from inside the bundle, was told to use ../envsnap-env)."""
+    (the docker target's envsnap-docker-context, run from inside the bundle, was told to use ../envsnap-env). The
+    folder is the user's, quoted by ``shell_shown``: ``shell_word`` refuses a newline in it (a traceback)."""
     inside = Path(os.path.realpath(where))
     folder = Path(os.path.realpath(bundle))
     if inside != folder and folder not in inside.parents:
@@ -382,7 +383,7 @@ def refuse_dest_in_bundle(
     default = f" (the target's default {named})" if os.fspath(where) == default_dest else ""
     raise BadOptionError(
         f"{os.fspath(where)}{default}: inside the bundle {os.fspath(bundle)}; put the environment beside it "
-        f"({named} {sinks.shell_word(suggested)}): anything added inside no longer matches SHA256SUMS"
+        f"({named} {sinks.shell_shown([suggested])}): anything added inside no longer matches SHA256SUMS"
     )
 
 

@@ -1152,6 +1152,25 @@ def test_a_default_destination_inside_the_bundle_names_the_targets_own_beside_it
     rebuild_package.refuse_dest_in_bundle("ctx", "supplement", "ctx")  # beside it: nothing to refuse
 
 
+@pytest.mark.parametrize("target", ["venv", "docker"])
+def test_a_destination_inside_a_bundle_whose_folder_name_holds_a_newline_is_refused_in_one_line(
+    made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """A bundle unpacked into ``review\\ndir/supp``, rebuilt into a folder inside it: the refusal's ``(--dest
+    review\\ndir/envsnap-venv)``, the destination beside the bundle, was quoted with ``shlex.quote``, which refuses a
+    control character, so the rebuild ended in a traceback (``UnsafeValue``), exit 1. One line, exit 2, that folder
+    named as bash's ``$'...'`` word, and nothing made in the bundle."""
+    copy = tmp_path / "review\ndir" / "supp"
+    shutil.copytree(made.bundle, copy, symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["rebuild", str(copy), "--target", target, "--offline", "--dest", str(copy / "env")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    default = "envsnap-venv" if target == "venv" else "envsnap-docker-context"
+    assert f"(--dest $'review\\x0adir/{default}')" in err, err
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in made.bundle.iterdir())
+
+
 def test_a_plan_from_a_bundle_archive_names_the_archive_not_its_temporary_folder(
     made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
