@@ -81,6 +81,7 @@ class DockerPlanData(PlanData):
     """What the docker plan decided: the base image, the interpreter in it, the tag, and the Dockerfile whose
     hash ``execute`` checks its own rendering against."""
 
+    blocks = frozenset({"Dockerfile"})  # shown as an indented block (PlanData.blocks); not a field
     base_reference: str
     base_pinned: str
     build_context: str

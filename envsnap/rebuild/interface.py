@@ -178,7 +178,10 @@ class PlanCheck:
 
 class PlanData(ABC):
     """What a target decided in its plan and acts on in ``execute`` (an interpreter's path, a Dockerfile's hash),
-    as typed fields; ``display`` shows them. Code reads the fields, never the display."""
+    as typed fields; ``display`` shows them. Code reads the fields, never the display. ``blocks``: the labels whose
+    text is a whole file (the docker target's Dockerfile), shown as an indented block; any other is one line."""
+
+    blocks: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def display(self) -> dict[str, str]:
@@ -217,10 +220,15 @@ class Plan:
         return out | {"details": dict(sorted(self.details.items()))} | check
 
     def describe(self) -> str:
-        """The plan as text, as ``--dry-run`` prints it. Deterministic: the same plan gives the same text."""
+        """The plan as text, as ``--dry-run`` prints it. Deterministic: the same plan gives the same text. Each line
+        is one line: a path of the user's (a folder named ``review\\ndir``) has its newline made visible, or it
+        broke the line in two (and a detail holding one was shown as a block, like the Dockerfile)."""
+        from ..sinks import one_line
+
+        blocks = self.data.blocks if self.data is not None else frozenset()
         lines = [f"rebuild plan: {self.target} -> {self.dest}", f"  lock: {self.lock_path}"]
         for key, value in sorted(self.details.items()):
-            if "\n" in value:  # a whole file (the docker target's Dockerfile): an indented block
+            if key in blocks:  # a whole file (the docker target's Dockerfile): an indented block
                 lines.append(f"  {key}:")
                 lines.extend(f"    | {line}".rstrip() for line in value.splitlines())
             else:
@@ -243,7 +251,7 @@ class Plan:
                 note = f" ({item.note})" if item.note else ""
                 origin = f" <- {item.origin}" if item.origin else ""
                 lines.append(f"    {item.layer}: {item.name} {item.version}{origin}{pin}{note}".rstrip())
-        return "\n".join(lines) + "\n"
+        return "\n".join(map(one_line, lines)) + "\n"
 
 
 @frozen

@@ -637,3 +637,35 @@ def test_a_failed_check_of_a_lock_in_a_folder_whose_name_holds_a_newline_names_a
     assert len(errors) == 1 and "Traceback" not in text.err, text.err
     assert f"run `envsnap check $'{tmp_path}/review\\x0adir/envsnap.lock' --target venv --python" in errors[0], errors
     assert not (tmp_path / "env").exists()
+
+
+def test_a_plan_of_paths_whose_names_hold_a_newline_keeps_each_line_whole(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``--dry-run`` of a lock in ``review\\ndir``: the plan printed the folder's newline as it is, so each line that
+    names the lock, the destination or the bundle broke in two (``  lock: .../review`` then ``dir/envsnap.lock``, a
+    line of no field), and the docker plan showed its build context as an indented block, like the Dockerfile. Each
+    such path is one line, its newline made visible; the Dockerfile is still a block."""
+    from envsnap.rebuild.docker import DockerPlanData
+
+    folder = tmp_path / "review\ndir"
+    folder.mkdir()
+    lock_path = lockfile.dump(_this_python_lock(), folder / "envsnap.lock")
+    text = cli("rebuild", lock_path, "--dest", folder / "env", "--python", sys.executable, "--dry-run")
+    assert text.code == 0, text.err
+    shown = f"{tmp_path}/review\N{REPLACEMENT CHARACTER}dir"
+    assert f"\n  lock: {shown}/envsnap.lock\n" in text.out and text.out.startswith(
+        f"rebuild plan: venv -> {shown}/env\n"
+    )
+    assert all(line.startswith("  ") for line in text.out.splitlines()[1:]), text.out
+    data = DockerPlanData(
+        base_reference="debian:12",
+        base_pinned="debian@sha256:" + "a" * 64,
+        build_context=str(folder / "ctx"),
+        interpreter="/usr/bin/python3.11",
+        tag="t:1",
+        dockerfile="FROM x\nRUN true\n",
+    )
+    plan = Plan(target="docker", lock_path=str(lock_path), dest="t:1", data=data).describe()
+    assert f"\n  build context: {shown}/ctx\n" in plan, plan
+    assert "\n  Dockerfile:\n    | FROM x\n    | RUN true\n" in plan, plan
