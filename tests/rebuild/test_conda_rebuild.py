@@ -1952,3 +1952,28 @@ def test_audit_finds_a_conda_archive_that_is_not_the_locked_one(
     args = ("--target", "conda", "--bundle", copy, "--offline", "--prefix", tmp_path / "p")
     rebuilt = cli("rebuild", copy / "envsnap.lock", *args)
     assert rebuilt.code == 4 and "sha256 mismatch for libhello" in rebuilt.err, rebuilt
+
+
+@pytest.mark.parametrize(
+    "folder", ["review dir #1", "b${HOME} 50%41", "a'b\"c", "ünï códe ✓", "new\nline", "/".join(["x" * 200] * 17)]
+)
+def test_a_bundle_in_a_folder_with_an_awkward_name_rebuilds_identical(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path, folder: str
+) -> None:
+    """A reviewer unpacks the bundle into a folder whose path pip, a shell or a URL reads otherwise (a ``#`` after a
+    space, a ``${...}``, a ``%``, quotes, non-ASCII, a newline): the conda rebuild installs its conda archives and
+    its wheels from there, offline, identical to the lock, with the bundle given as a folder and as its lock."""
+    where = tmp_path / folder
+    where.mkdir(parents=True)
+    copy = _copy_bundle(bundle, where)
+    for n, args in enumerate(([copy], [copy / "envsnap.lock", "--bundle", copy])):
+        prefix = where / f"env{n}"
+        result = cli("rebuild", *args, "--target", "conda", "--prefix", prefix, "--offline")
+        assert result.code == 0 and "identical" in result.out, result
+        out = subprocess.run(
+            [prefix / "bin" / "python", "-c", "import tinyutil, pipdemo; print(tinyutil.VALUE, pipdemo.answer())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert out == "42 7\n"

@@ -1900,3 +1900,21 @@ def test_clean_images_removes_a_killed_rebuilds_hold_on_its_tagged_image(
         for leftover in engine.images.list(filters={"label": f"{LABEL}={mine}"}):
             with contextlib.suppress(Exception):
                 engine.images.remove(leftover.id, force=True)
+
+
+def test_a_bundle_in_a_folder_with_an_awkward_name_is_rebuilt_in_docker(
+    engine: Any, bundle: Path, tmp_path: Path
+) -> None:
+    """A reviewer unpacks the bundle into a folder whose name a shell, pip, a URL or a Dockerfile reads otherwise
+    (a ``#`` after a space, a ``${...}``, a ``%``, quotes, non-ASCII, a newline), with the build context beside it:
+    the image is built offline and verified; the Dockerfile names only the context's own folders, never the path."""
+    where = tmp_path / "review dir #1 b${HOME} 50%41 a'b\"c ü\nx"
+    where.mkdir()
+    copy = where / "bundle"
+    shutil.copytree(bundle, copy)
+    tag = "envsnap-test/awkward-folder:1"
+    with _removed(engine, tag):
+        args = ["rebuild", str(copy), "--target", "docker", "--offline", "--dest", str(where / "ctx"), "--tag", tag]
+        done = _envsnap(*args, "--json")
+        assert json.loads(done.stdout)["verify"]["identical"] is True
+        assert str(tmp_path) not in (where / "ctx" / "Dockerfile").read_text()

@@ -68,3 +68,32 @@ def test_a_bundle_in_a_folder_whose_name_holds_a_newline_is_named_by_a_word_that
     assert not (tmp_path / "env").exists()
     done = cli("rebuild", moved / "envsnap.lock", "--bundle", moved, "--offline", "--dest", tmp_path / "env")
     assert done.code == 0 and "identical" in done.out, done
+
+
+@pytest.mark.parametrize(
+    "folder", ["review dir #1", "b${HOME} 50%41", "a'b\"c", "ünï códe ✓", "new\nline", "/".join(["x" * 200] * 17)]
+)
+def test_a_bundle_in_a_folder_with_an_awkward_name_rebuilds_and_verifies_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], folder: str
+) -> None:
+    """A reviewer unpacks the bundle into a folder whose path pip, a shell or a URL reads otherwise (a ``#`` after a
+    space, a ``${...}``, a ``%``, quotes, non-ASCII, a newline, a path of 3,400 characters): the venv rebuild
+    installs its wheels from there offline (uv is given the folder's percent-encoded ``file:`` URL), given as the
+    bundle and as its lock with ``--bundle``, and verify finds each venv identical to the lock."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = wheel(tmp_path / "author wheels", "labpkg", "0.3.0")
+    _, bundle, _ = locked_bundle(uv, tmp_path, {"labpkg": made})
+    where = tmp_path / folder
+    where.mkdir(parents=True)
+    moved = where / "bundle"
+    bundle.rename(moved)
+    for n, args in enumerate(([moved], [moved / "envsnap.lock", "--bundle", moved])):
+        env = where / f"env{n}"
+        done = cli("rebuild", *args, "--offline", "--dest", env)
+        assert done.code == 0 and "identical" in done.out, done
+        checked = cli("verify", moved / "envsnap.lock", "--python", env / "bin" / "python")
+        assert checked.code == 0 and "identical" in checked.out, checked
