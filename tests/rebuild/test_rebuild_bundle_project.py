@@ -8,6 +8,7 @@ Offline: the project's build backend is in the project; the bundle is made with 
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,12 +23,13 @@ from envsnap.artifacts.bundle import BundleOptions, make_bundle
 from envsnap.probes.capture import capture
 
 
-@pytest.mark.parametrize("folder", ["supp", "supp\nv1"])
+@pytest.mark.parametrize("folder", ["supp", "supp\nv1", "supp b${HOME} #1 50%41"])
 def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_give_the_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], folder: str
 ) -> None:
     """``supp\\nv1``: a bundle in a folder whose name holds a newline, which ``--bundle DIR`` quoted with
-    ``shlex.quote`` (it refuses a control character): a traceback, exit 1. It is bash's ``$'...'`` word, one line."""
+    ``shlex.quote`` (it refuses a control character): a traceback, exit 1. It is bash's ``$'...'`` word, one line.
+    A folder with `` #``, ``${...}`` and ``%`` rebuilds from the bundle's wheel of the project too."""
     uv = uv_bin()
     if uv is None:
         pytest.skip("uv is not installed")
@@ -68,7 +70,7 @@ def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_g
     errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
     assert result.code == 4 and len(errors) == 1, result
     assert "nothing was fetched" in errors[0] and "paperproj 0.1.0" in errors[0], result.err
-    word = f"$'{tmp_path}/supp\\x0av1'" if "\n" in folder else str(supp)
+    word = f"$'{tmp_path}/supp\\x0av1'" if "\n" in folder else shlex.quote(str(supp))
     assert errors[0].endswith(f"rebuild from it with --bundle {word}"), result.err
     assert "pinning and downloading" not in result.err, result.err  # checked before any wheel is fetched
     assert not (reviewer / "env").exists()
