@@ -310,9 +310,8 @@ def _refuse_bundle_option(bundle: str, fmt: str) -> None:
             f"for its {fmt}: envsnap export DIR --format {fmt})"
         )
     if os.path.isfile(bundle):
-        with sinks.refusing(ExportError, "export"):
-            archive = sinks.shell_word(bundle)
-            folder = sinks.shell_word(unpacked_folder(bundle))
+        # The user's paths, not the lock's: a newline in the folder's name is bash's $'\x0a' (shell_word refuses it).
+        archive, folder = sinks.shell_shown([bundle]), sinks.shell_shown([unpacked_folder(bundle)])
         raise UsageError(
             f"--bundle {bundle}: an archive, whose wheels are on disk only while it is read, and the file names them "
             f"by path: unpack it (tar -xf {archive}) and give the folder it holds (--bundle {folder})"
@@ -406,8 +405,7 @@ def _note_named_only(snapshot: Snapshot, lock: str, written: Sequence[Path | str
     named = [f"{p.name}=={p.version}" for p in named_only(snapshot) if p.name not in upstream]
     if not named:
         return
-    with sinks.refusing(ExportError, "export"):
-        word = sinks.shell_word(lock)
+    word = sinks.shell_shown([lock])  # the user's path: shell_word refuses a newline in it
     for path in written:
         _output.say(
             f"note: {path} pins {', '.join(named[:8])} by name and sha256 alone: a seed wheel of the machine that "
@@ -431,25 +429,25 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
     named = named_only(snapshot)
     if not named:
         return
-    with sinks.refusing(ExportError, "export"):
-        tail = f" --format pylock{f' -o {sinks.shell_word(output)}' if output else ''}"
-        folder = None if bundled else bundle_holding(lock)
-        if bundled and not os.path.isdir(lock):
-            unpacked = unpacked_folder(lock)
-            how = (
-                f"unpack the archive (tar -xf {sinks.shell_word(lock)}) and export the bundle folder it holds, "
-                f"whose wheels they are: `envsnap export {sinks.shell_word(unpacked)}{tail}`"
-            )
-        elif folder is not None:
-            how = (
-                "export the bundle folder holding the lock, whose wheels they are: "
-                f"`envsnap export {sinks.shell_word(folder)}{tail}`"
-            )
-        else:
-            how = (
-                f"make a bundle of the lock, which holds their wheels, and export its folder: "
-                f"`envsnap bundle {sinks.shell_word(lock)} -o DIR`, then `envsnap export DIR{tail}`"
-            )
+    # The user's paths, not the lock's: a newline in one is bash's $'\x0a' (shell_word refuses it).
+    tail = f" --format pylock{f' -o {sinks.shell_shown([output])}' if output else ''}"
+    folder = None if bundled else bundle_holding(lock)
+    if bundled and not os.path.isdir(lock):
+        unpacked = unpacked_folder(lock)
+        how = (
+            f"unpack the archive (tar -xf {sinks.shell_shown([lock])}) and export the bundle folder it holds, "
+            f"whose wheels they are: `envsnap export {sinks.shell_shown([unpacked])}{tail}`"
+        )
+    elif folder is not None:
+        how = (
+            "export the bundle folder holding the lock, whose wheels they are: "
+            f"`envsnap export {sinks.shell_shown([folder])}{tail}`"
+        )
+    else:
+        how = (
+            f"make a bundle of the lock, which holds their wheels, and export its folder: "
+            f"`envsnap bundle {sinks.shell_shown([lock])} -o DIR`, then `envsnap export DIR{tail}`"
+        )
     here = f"no wheel with that sha256 is in this machine's seed-wheel folders ({_seed_folders()}): {how}"
     raise ExportError(named_only_message(named, here))
 
@@ -489,7 +487,7 @@ def _note_archive(archive: str, names: list[str], written: Sequence[Path | str])
         _output.say(
             f"note: {path} names {', '.join(names)} as the lock records them (the author's folder or project), not "
             "by the bundle's wheels, which an archive does not leave on disk: unpack it "
-            f"(tar -xf {sinks.shell_word(archive)}) and export the folder it holds for a file that installs them "
+            f"(tar -xf {sinks.shell_shown([archive])}) and export the folder it holds for a file that installs them "
             "from its wheels"
         )
 
@@ -514,7 +512,7 @@ def _note_hidden_find_links(snapshot: Snapshot, written: Sequence[Path | str], a
     from ..export import hidden_find_links
 
     for path in written:
-        file = sinks.shell_word(filename if path == _STANDARD_OUTPUT else str(path))
+        file = sinks.shell_shown([filename if path == _STANDARD_OUTPUT else str(path)])  # the user's: may hold \n
         for location, hidden in hidden_find_links(snapshot):
             _output.say(
                 f"note: {path} names --find-links {sinks.shell_word(location)}, without the {hidden} the lock leaves "

@@ -267,6 +267,35 @@ def test_a_bundle_archives_export_to_standard_output_says_so_too(
         ], result.err
 
 
+def test_a_bundle_archive_in_a_folder_whose_name_holds_a_newline_is_named_as_a_word_that_types_it(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle archive in a folder whose name holds a newline: the note's ``tar -xf ARCHIVE`` quoted it with
+    ``shlex.quote``, which refuses a control character, so the export (written already) ended in a traceback, exit 1;
+    given as ``--bundle``, the refusal said "refused a value of the lock", of the user's own path. Each names the
+    archive as bash's ``$'...'`` word, which types it: exit 0 with the note, exit 2 with the refusal, one line each."""
+    from envsnap.artifacts.bundle import write_archive
+
+    bundle, _files = _authors_bundle(tmp_path)
+    where = tmp_path / "review\ndir"
+    where.mkdir()
+    write_archive(bundle, where / "supp.tar.gz")
+    monkeypatch.chdir(tmp_path)
+    word, whole = "$'review\\x0adir/supp.tar.gz'", f"$'{tmp_path}/review\\x0adir/supp.tar.gz'"
+    result = cli("export", where / "supp.tar.gz", "-f", "requirements", "-o", "out.txt")
+    assert result.code == 0 and "Traceback" not in result.err, result
+    assert result.err.splitlines()[1:] == [
+        "note: out.txt names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder or project), "
+        f"not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf {whole}) "
+        "and export the folder it holds for a file that installs them from its wheels"
+    ], result.err
+    lock = bundle / "envsnap.lock"
+    result = cli("export", lock, "-f", "pylock", "--bundle", "review\ndir/supp.tar.gz", "-o", "x.toml")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert f"unpack it (tar -xf {word}) and give the folder it holds (--bundle supp)" in result.err
+    assert not (tmp_path / "x.toml").exists()
+
+
 def test_absolute_paths_of_a_bundle_need_the_project_only_for_what_the_bundle_lacks(
     cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
