@@ -189,8 +189,9 @@ def audit(path: str | os.PathLike[str], *, completing: bool = False) -> Audit:
 def _items(
     lock: Snapshot, bundle: Bundle | None, where: str, completing: bool = False, seal: str = ""
 ) -> Iterator[Item]:
-    # Every remedy is a command line that runs as pasted: paths shell-quoted; an archive is unpacked first, into
-    # the folder it holds (the one its first member names, whatever the archive is called now), since a bundle is
+    # Every remedy is a command line that runs as pasted: paths shell-quoted (``shell_shown``: a reviewer's folder
+    # whose name holds a newline is bash's $'...\x0a...', where shell_word refused it); an archive is unpacked first,
+    # into the folder it holds (the one its first member names, whatever the archive is called now), since a bundle is
     # completed (or made an artifact) as a directory.
     folder = where
     prefix = ""
@@ -201,17 +202,17 @@ def _items(
             # A folder's content (``tar -C supp .``): unpacked into a folder of its own, named after the archive,
             # not spilled beside it.
             folder = str(parent / archive_folder(Path(where)))
-            made = sinks.shell_word(folder)
-            prefix = f"mkdir -p {made} && tar -xf {sinks.shell_word(where)} -C {made} && "
+            made = sinks.shell_shown([folder])
+            prefix = f"mkdir -p {made} && tar -xf {sinks.shell_shown([where])} -C {made} && "
         else:
             folder = str(parent / top)
-            prefix = f"tar -xf {sinks.shell_word(where)} -C {sinks.shell_word(str(parent))} && "
-    lock_arg = sinks.shell_word(where if bundle is None else f"{folder}/envsnap.lock")
-    out = "BUNDLE_DIR" if bundle is None else sinks.shell_word(folder)
+            prefix = f"tar -xf {sinks.shell_shown([where])} -C {sinks.shell_shown([str(parent)])} && "
+    lock_arg = sinks.shell_shown([where if bundle is None else f"{folder}/envsnap.lock"])
+    out = "BUNDLE_DIR" if bundle is None else sinks.shell_shown([folder])
     if bundle is not None and not (bundle.root / SUMS).is_file():
         # `bundle` refuses to fill a folder without SHA256SUMS (any folder holding a lock, a project's too, would
         # look like one), so the bundle is made again beside it, from its lock.
-        out = sinks.shell_word(f"{folder}-complete")
+        out = sinks.shell_shown([f"{folder}-complete"])
     bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
     again = artifact_again(bundle, folder)
     if again:
@@ -340,7 +341,7 @@ def project_facts(lock: str) -> str:
     words += [] if meta.doi else ["--doi", "PAPER_DOI"]
     facts = (("title", meta.title), ("authors", meta.authors), ("licence", meta.license), ("DOI", meta.doi))
     given = [name for name, value in facts if value]
-    said = f" (the {_joined(given)} come from {sinks.shell_word(str(cff))})" if given else ""
+    said = f" (the {_joined(given)} come from {sinks.shell_shown([str(cff)])})" if given else ""
     return " ".join(words) + said
 
 
@@ -379,7 +380,7 @@ def artifact_again(bundle: Bundle | None, folder: str) -> str:
         words += [f"--license={sinks.shell_word(meta.license)}" if meta.license else "--license SPDX"]
         words += [f"--doi={sinks.shell_word(meta.doi)}"] if meta.doi else []
         options = " ".join(words)
-    return " ".join([options, *(f"--run {sinks.shell_word(f'{folder}/{RUNS}/{name}')}" for name in runs)])
+    return " ".join([options, *(f"--run {sinks.shell_shown([f'{folder}/{RUNS}/{name}'])}" for name in runs)])
 
 
 CFF_REQUIRED = ("cff-version", "message", "title", "authors")
@@ -449,7 +450,7 @@ def _bundled(
         if isinstance(exc, BadBundleError) and exc.odd:
             # Bundling the folder again keeps a link or special file: the remedy removes it (SHA256SUMS and the
             # crate list none), or the next audit is short the same way.
-            remedy = f"{prefix}rm -- {sinks.shell_word(f'{folder}/{exc.odd}')}"
+            remedy = f"{prefix}rm -- {sinks.shell_shown([f'{folder}/{exc.odd}'])}"
         return Item("files-bundled", "bundled", False, f"not intact: {exc}", remedy)
     archives = f", {len(conda)} conda archives" if conda else ""
     return Item(
@@ -750,7 +751,7 @@ def _run(
                 "reproduced",
                 False,
                 f"{path.name}: {odd} in {RUNS}/, not read (a bundle holds only files)",
-                f"{prefix}rm -- {sinks.shell_word(f'{folder}/{RUNS}/{path.name}')}",
+                f"{prefix}rm -- {sinks.shell_shown([f'{folder}/{RUNS}/{path.name}'])}",
             )
         try:
             rec = run_record.load(path)
@@ -763,7 +764,7 @@ def _run(
                 "reproduced",
                 False,
                 f"{path.name}: {bundle.reworded(f'{RUNS}/{path.name}', str(exc)) if bundle else exc}",
-                f"{prefix}rm {'-r ' if path.is_dir() else ''}-- {sinks.shell_word(f'{folder}/{RUNS}/{path.name}')} "
+                f"{prefix}rm {'-r ' if path.is_dir() else ''}-- {sinks.shell_shown([f'{folder}/{RUNS}/{path.name}'])} "
                 f"&& {again}",
             )
         named = rec.environment.lock_digest

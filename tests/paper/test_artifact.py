@@ -647,6 +647,28 @@ def test_an_artifact_tarred_for_its_deposit_is_audited_and_read(stages: Stages, 
     assert shown.code == 0
 
 
+def test_a_bundle_in_a_folder_whose_name_holds_a_newline_is_audited_with_remedies_that_type_it(
+    stages: Stages, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A reviewer's copy of the bundle, folder or archive, in ``review\\ndir``: the audit's remedies (``envsnap
+    bundle LOCK -o DIR``, ``tar -xf ARCHIVE -C DIR``) quoted the path with ``shlex.quote``, which refuses a control
+    character, so the audit ended in a traceback (``UnsafeValue``), exit 1. It grades the copy as the bundle,
+    naming the path as bash's ``$'...'`` word, which types it."""
+    import shutil
+    import tarfile
+
+    where = tmp_path / "review\ndir"
+    shutil.copytree(stages.bundle, where / "supp")
+    with tarfile.open(where / "supp.tar.gz", "w:gz") as tar:
+        tar.add(where / "supp", arcname="supp")
+    expected = cli("audit", stages.bundle).code
+    for copy in (where / "supp", where / "supp.tar.gz"):
+        result = cli("audit", copy, "--json")
+        assert result.code == expected and "Traceback" not in result.err, result
+        remedies = [item["remedy"] for item in json.loads(result.out)["items"] if item["remedy"]]
+        assert any(f"$'{tmp_path}/review\\x0adir/supp" in remedy for remedy in remedies), remedies
+
+
 def test_two_run_records_of_one_name_are_exit_2_before_anything_is_fetched(
     stages: Stages, tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
