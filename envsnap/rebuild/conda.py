@@ -801,8 +801,12 @@ def relocate_prefix(staging: Path, dest: Path) -> None:
     """Rewrite ``staging``'s path to ``dest``'s (equal length) in every file and link of the prefix that holds
     it. A changed file is written anew and renamed over the old one: a file hard-linked from a package cache
     is never edited in place (files holding the prefix are copies anyway). The hashes the installers recorded
-    of such files are then those of the files as they are (``_rehash_moved``)."""
+    of such files are then those of the files as they are (``_rehash_moved``). The path as uv quotes it in a pip
+    console script too (``moved_forms``: a folder whose name holds a ``'``), a text file, whose length may change."""
+    from ._moved import moved_forms
+
     old, new = os.fsencode(staging), os.fsencode(dest)
+    forms = moved_forms(old, new)
     if len(old) != len(new):
         raise RebuildError(f"cannot move {staging} to {dest}: the paths differ in length")
     moved: set[str] = set()
@@ -817,9 +821,11 @@ def relocate_prefix(staging: Path, dest: Path) -> None:
                     os.symlink(target.replace(old, new), path)
             elif stat.S_ISREG(st.st_mode) and st.st_size >= len(old):
                 with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                    if view.find(old) < 0:
+                    if all(view.find(before) < 0 for before, _ in forms):
                         continue
-                    data = view[:].replace(old, new)
+                    data = view[:]
+                for before, after in forms:
+                    data = data.replace(before, after)
                 part = f"{path}.envsnap-move"
                 with open(part, "wb") as out:
                     out.write(data)

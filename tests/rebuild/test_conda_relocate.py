@@ -88,3 +88,17 @@ def test_a_prefix_named_in_non_ascii_letters_gets_a_staging_folder_of_its_byte_l
     (staging / "bin" / "tool").write_text(f"#!/bin/sh\necho {staging}\n", encoding="utf-8")
     relocate_prefix(staging, dest)
     assert (staging / "bin" / "tool").read_text(encoding="utf-8") == f"#!/bin/sh\necho {dest}\n"
+
+
+def test_a_prefix_in_a_folder_whose_name_holds_a_quote_names_it_in_the_scripts_uv_quoted(tmp_path: Path) -> None:
+    """A prefix rebuilt into ``it's here/env``: uv writes a pip console script's ``/bin/sh`` launcher (a path with
+    a space) with the staging folder single-quoted, each ``'`` as ``'"'"'``, which the move's rewrite of the plain
+    path did not find: the script ran the staging folder's Python, gone by then (``not found``)."""
+    folder = tmp_path / "it's here"
+    staging, dest = folder / ".st", folder / "env"
+    quoted = str(staging).replace("'", "'\"'\"'")
+    launcher = f"#!/bin/sh\n'''exec' '{quoted}/bin/python' \"$0\" \"$@\"\n' '''\nimport clitool\n"
+    (staging / "bin").mkdir(parents=True)
+    (staging / "bin" / "clitool").write_text(launcher)
+    relocate_prefix(staging, dest)
+    assert (staging / "bin" / "clitool").read_text() == launcher.replace(quoted, str(dest).replace("'", "'\"'\"'"))

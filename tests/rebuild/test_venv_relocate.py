@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from envsnap.rebuild.venv import _relocate
 
@@ -51,3 +55,45 @@ def test_the_staging_path_is_the_destination_in_every_script_that_names_it(tmp_p
     _relocate(staging, longer)
     assert (scripts / "tool").read_text() == f"#!{longer}/bin/python\nrest\n"
     assert not any(name.startswith(".") for name in os.listdir(scripts))
+
+
+def test_a_venv_rebuilt_in_a_folder_whose_name_holds_a_quote_runs_its_scripts_and_activates_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A bundle unpacked into ``it's here`` and rebuilt beside it: uv writes the staging folder in the activate
+    scripts, and in a console script's ``/bin/sh`` launcher (a path with a space), single-quoted, each ``'`` as
+    ``'"'"'``, which the move's rewrite of the plain path did not find: ``bin/activate`` set ``VIRTUAL_ENV`` to the
+    staging folder, removed by then, and the script ran its Python (``not found``). Both name the destination."""
+    import shlex
+    import subprocess
+
+    from offline_wheels import locked_bundle, wheel
+    from testutil import uv_bin
+
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = wheel(
+        tmp_path / "wheels",
+        "clipkg",
+        "1.0",
+        files={
+            "clipkg/__init__.py": b"def main():\n    print('cli ok')\n",
+            "clipkg-1.0.dist-info/entry_points.txt": b"[console_scripts]\nclipkg = clipkg:main\n",
+        },
+    )
+    _, bundle, _ = locked_bundle(uv, tmp_path, {"clipkg": made})
+    where = tmp_path / "it's here"
+    where.mkdir()
+    env = where / "env"
+    done = cli("rebuild", bundle, "--offline", "--dest", env)
+    assert done.code == 0, done
+    ran = subprocess.run([env / "bin" / "clipkg"], capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stdout) == (0, "cli ok\n"), ran
+    activate = f'. {shlex.quote(str(env / "bin" / "activate"))} && printf %s "$VIRTUAL_ENV" && command -v python'
+    shown = subprocess.run(["sh", "-c", activate], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert shown == f"{env}{env}/bin/python\n", shown
+    for name in ("activate", "activate.csh", "activate.fish", "activate.nu"):
+        assert ".envsnap-venv" not in (env / "bin" / name).read_text(), name
