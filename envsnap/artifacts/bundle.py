@@ -1158,7 +1158,7 @@ def check_output(output: Path) -> None:
                 raise BundleOutputError(f"{output}: {exc}") from None
             raise BundleOutputError(
                 f"{output}: holds {grammar.shown(exc.odd)}, a link or special file, which a bundle cannot hold and "
-                f"bundling again would keep: remove it (rm -- {sinks.shell_word(str(output / exc.odd))}) and bundle "
+                f"bundling again would keep: remove it (rm -- {sinks.shell_shown([str(output / exc.odd)])}) and bundle "
                 "again"
             ) from None
 

@@ -1675,9 +1675,9 @@ class Pinner:
         except FetchRefusedError as exc:
             if "--allow-url" not in str(exc):
                 return str(exc)
-            from ..sinks import shell_word
+            from ..sinks import shell_shown
 
-            pattern = shell_word(folder_allowance(path))
+            pattern = shell_shown([folder_allowance(path)])  # a folder's newline is bash's $'...', not refused
             return (
                 f"{exc.refusal or exc}: `envsnap bundle` reads it only with --allow-url {pattern} (a local file a lock "
                 "names is read only where you allow it, docs/security.md)"

@@ -414,6 +414,11 @@ def test_an_earlier_bundle_holding_a_link_is_refused_before_it_is_completed(tmp_
     (root / "notes.txt").unlink()
     make_bundle(lock, root, options)
     Bundle(root).verify_sums()
+    # A name holding a newline is named as bash's $'...' word (shell_word refused it: a traceback).
+    (root / "a\nb").symlink_to("/etc/hostname")
+    with pytest.raises(BundleOutputError) as caught:
+        make_bundle(lock, root, options)
+    assert caught.value.exit_code == 2 and f"(rm -- $'{root}/a\\x0ab')" in str(caught.value), caught.value
 
 
 def test_a_folder_made_to_be_moved_into_place_has_the_umasks_permissions(tmp_path: Path) -> None:

@@ -2470,3 +2470,20 @@ def test_an_offline_bundle_of_a_hashed_import_takes_the_file_of_a_listed_sha256_
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
     result = cli("bundle", "imp.lock", "-o", "b2", "--offline", "--cache-dir", cache)
     assert result.code == 4 and "tinypkg 1.0" in result.err, result  # type: ignore[attr-defined]
+
+
+def test_the_allow_url_a_file_in_a_folder_whose_name_holds_a_newline_needs_is_shown_as_bash_types_it(
+    tmp_path: Path,
+) -> None:
+    """``pin`` says the ``--allow-url`` pattern bundle needs for a local file the lock names: for a folder whose name
+    holds a newline, shell_word refused the pattern (a traceback); it is bash's ``$'...'`` word."""
+    from envsnap.artifacts.pin import Pinner
+    from envsnap.model import Artifact
+
+    folder = tmp_path / "a\nb"
+    wheel = make_wheel(folder, "tinypkg", "1.0")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pinner = Pinner(IndexConfig(), tmp_path / "cache")
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha)
+    said = pinner.refused_here(art)
+    assert f"--allow-url $'{tmp_path}/a\\x0ab/*'" in said, said
