@@ -453,6 +453,27 @@ def check_made_from(
         _check_project_state(lock, bundled, where)
 
 
+def judged_for(lock: Snapshot, bundled: Snapshot) -> Snapshot:
+    """The bundle's lock as a rebuild of ``lock`` with that bundle verifies what it installed: the bundle's own lock
+    (``bundled is lock``: one text is one snapshot) as it is; for another lock, the one it was made from (checked by
+    ``check_made_from``), without the RECORD digest of each wheel the bundle built (``artifact.built_record_digest``),
+    so the files that lock asked for are the ones verified, and a wheel whose files differ (a folder edited since, a
+    build that is not reproducible) is said, as it was. The one rule of the venv and docker targets."""
+    if bundled is lock:
+        return bundled
+    packages = tuple(_without_built_files(p) for p in bundled.python.packages)
+    if all(new is old for new, old in zip(packages, bundled.python.packages, strict=True)):
+        return bundled
+    return dataclasses.replace(bundled, python=dataclasses.replace(bundled.python, packages=packages))
+
+
+def _without_built_files(pkg: PythonPackage) -> PythonPackage:
+    art = pkg.artifact
+    if art is None or not art.built_record_digest:
+        return pkg
+    return dataclasses.replace(pkg, artifact=dataclasses.replace(art, built_record_digest=""))
+
+
 def _source_key(pkg: PythonPackage, project_dir: Path | None) -> tuple[str, str, str]:
     """Where a package comes from, as two locks of one environment agree on it: its source's kind, its URL and its
     commit (``check_made_from`` compares the URLs as written first: this reads pin's rules only where they differ).

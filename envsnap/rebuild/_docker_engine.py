@@ -406,15 +406,23 @@ def _await_copy(client: docker.DockerClient, before: _Leftovers, parent: str, ma
 
 
 def run_in_image(
-    client: docker.DockerClient, image: str, command: list[str], *, timeout: int = VERIFY_TIMEOUT
+    client: docker.DockerClient,
+    image: str,
+    command: list[str],
+    *,
+    timeout: int = VERIFY_TIMEOUT,
+    files: Mapping[str, bytes] | None = None,
 ) -> tuple[int, bytes, bytes]:
     """Run ``command`` in a network-less container of ``image``: (exit status, stdout, stderr). The container is
     waited for, its logs read, and only then removed: the SDK's ``containers.run(remove=True)`` joins its log
-    stream after removing the container and can lose the output of a command that exits at once. Engine errors
-    propagate (``_engine_errors``)."""
+    stream after removing the container and can lose the output of a command that exits at once. ``files``: file
+    name -> bytes, put in the container's root before it starts (in the container alone: the image is as built).
+    Engine errors propagate (``_engine_errors``)."""
     container = None
     try:
         container = client.containers.create(image, command, network_disabled=True, entrypoint=[])
+        if files:
+            container.put_archive("/", _tar_of(files))
         container.start()
         status = container.wait(timeout=timeout)
         out = container.logs(stdout=True, stderr=False)
@@ -426,14 +434,31 @@ def run_in_image(
     return int(status.get("StatusCode", -1)), bytes(out), bytes(err)
 
 
-def verify_image(client: docker.DockerClient, image_id: str, say: Progress) -> VerifyReport:
-    """Run ``envsnap verify --json`` in a network-less container of the image; its report."""
+def _tar_of(files: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+# The lock a rebuild was given, where the image's own (``/envsnap.lock``, the bundle's) is not the one its files are
+# verified against (``judged_for``): put beside it in the container that verifies the image, never in the image.
+GIVEN_LOCK = "envsnap-given.lock"
+
+
+def verify_image(client: docker.DockerClient, image_id: str, say: Progress, given: bytes = b"") -> VerifyReport:
+    """Run ``envsnap verify --json`` in a network-less container of the image; its report. ``given``: the text of
+    the lock to verify against, where it is not the image's ``/envsnap.lock``."""
     from ..compare.verify import VerifyReport
 
-    say("verifying the image: envsnap verify /envsnap.lock --json --no-cache (no network)")
+    lock = f"/{GIVEN_LOCK}" if given else "/envsnap.lock"
+    say(f"verifying the image: envsnap verify {lock} --json --no-cache (no network)")
     try:
-        command = ["envsnap", "verify", "/envsnap.lock", "--json", "--no-cache"]
-        code, raw_out, raw_err = run_in_image(client, image_id, command)
+        command = ["envsnap", "verify", lock, "--json", "--no-cache"]
+        code, raw_out, raw_err = run_in_image(client, image_id, command, files={GIVEN_LOCK: given} if given else None)
     except _engine_errors() as exc:
         raise RebuildError(f"could not run envsnap verify in the image: {short(exc)}") from exc
     out = raw_out.decode(errors="replace")

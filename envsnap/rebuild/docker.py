@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _gcpause, _leftovers, grammar, platforms, sinks
+from .. import _gcpause, _leftovers, grammar, lockfile, platforms, sinks
 from .._defaults import LOCK_NAME
 from .._fetchpolicy import FetchRefusedError
 from .._frozen import frozen
@@ -35,6 +35,7 @@ from ..artifacts.bundle import (
     Bundle,
     check_made_from,
     describe_bundle,
+    judged_for,
     outside_project_notes,
     sha256_file,
 )
@@ -237,6 +238,7 @@ class DockerRebuilder(Rebuilder):
         if plan.network:  # --offline, yet the build reaches the apt mirror: said as the plan says it, not only there
             say(f"offline: yes, but for {plan.network}")
         files = render_context(spec, _lock_bytes(request))
+        given = _given_lock(request, bundle)
         decided = plan.data
         if not isinstance(decided, DockerPlanData):
             raise RebuildError(f"not a docker plan (a plan of the {plan.target} target)")
@@ -273,7 +275,7 @@ class DockerRebuilder(Rebuilder):
                         hold=hold,
                     )
                     try:
-                        report = _docker_engine.verify_image(client, image_id, say)
+                        report = _docker_engine.verify_image(client, image_id, say, given)
                         if report.python_mismatch:
                             first = report.by_severity("mismatch")[0].describe()
                             if image_id == previous:
@@ -396,6 +398,16 @@ def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
                 "configured indexes as of that date"
             ) from exc
     return bundle.lock
+
+
+def _given_lock(request: RebuildRequest, bundle: Bundle) -> bytes:
+    """The text of the lock the image is verified against where it is not the image's own (the bundle's): the lock
+    the bundle was made from, given with it, has the files it records verified, not those of the wheels the bundle
+    built (``judged_for``), as the venv target verifies them; b"" for the bundle's own lock."""
+    judged = judged_for(request.lock, bundle.lock)
+    if judged is bundle.lock:
+        return b""
+    return lockfile.dumps(judged).encode()
 
 
 def _missing(request: RebuildRequest) -> tuple[PythonPackage, ...]:

@@ -49,6 +49,7 @@ from ..artifacts.bundle import (
     from_a_bundle_wheel,
     installs_by_file,
     installs_its_source_file,
+    judged_for,
     local_source,
     outside_project_notes,
     package_label,
@@ -751,20 +752,10 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | No
         # it was made from it and carries every artifact already (asked three times a rebuild).
         return lock
     check_made_from(lock, bundled, bundle.shown(), project_dir=project_dir)  # a bundle of another lock: bad input
-    theirs = {p.name: _without_built_files(p) for p in bundled.python.packages}
+    # Without the RECORD digests of the wheels the bundle built: the files this lock asked for are verified.
+    theirs = {p.name: p for p in judged_for(lock, bundled).python.packages}
     packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
     return dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages))
-
-
-def _without_built_files(pkg: PythonPackage) -> PythonPackage:
-    """The bundle's entry for another lock (the one it was made from), without the RECORD digest of the wheel the
-    bundle built (``artifact.built_record_digest``): the environment is verified against the files that lock asked
-    for, and a wheel whose files differ from them (a folder edited since, a build that is not reproducible) is said,
-    as it was. The bundle's own lock verifies the wheel's files."""
-    art = pkg.artifact
-    if art is None or not art.built_record_digest:
-        return pkg
-    return dataclasses.replace(pkg, artifact=dataclasses.replace(art, built_record_digest=""))
 
 
 @frozen

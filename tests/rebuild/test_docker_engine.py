@@ -710,7 +710,7 @@ def test_an_interrupt_while_the_image_is_verified_leaves_the_earlier_context_and
     plan = rebuilder.plan(request)
     built: list[str] = []
 
-    def interrupted(client: Any, image_id: str, say: Any) -> Any:
+    def interrupted(client: Any, image_id: str, say: Any, given: bytes = b"") -> Any:
         built.append(image_id)
         raise KeyboardInterrupt
 
@@ -741,9 +741,9 @@ def test_a_dest_that_became_foreign_during_the_build_leaves_no_image_tagged(
     plan = rebuilder.plan(request)
     real = _docker_engine.verify_image
 
-    def verify_while_the_user_writes(client: Any, image_id: str, say: Any) -> Any:
+    def verify_while_the_user_writes(client: Any, image_id: str, say: Any, given: bytes = b"") -> Any:
         (earlier / "notes.txt").write_text("mine\n")
-        return real(client, image_id, say)
+        return real(client, image_id, say, given)
 
     monkeypatch.setattr(_docker_engine, "verify_image", verify_while_the_user_writes)
     with _removed(engine, tag):
@@ -1136,10 +1136,10 @@ def test_a_rebuild_to_a_taken_tag_that_fails_after_tagging_gives_the_tag_back(
             real = _docker_engine.verify_image
             built: list[str] = []
 
-            def verify_while_the_user_writes(client: Any, image_id: str, say: Any) -> Any:
+            def verify_while_the_user_writes(client: Any, image_id: str, say: Any, given: bytes = b"") -> Any:
                 built.append(image_id)
                 (context / "notes.txt").write_text("mine\n")  # the move into --dest fails, after the tag
-                return real(client, image_id, say)
+                return real(client, image_id, say, given)
 
             monkeypatch.setattr(_docker_engine, "verify_image", verify_while_the_user_writes)
             with pytest.raises(RebuildError, match=r"notes\.txt"):
@@ -1184,9 +1184,9 @@ def test_clean_images_leaves_a_running_rebuilds_image_and_removes_it_once_the_re
     real = _docker_engine.verify_image
     during: list[tuple[str, Any]] = []
 
-    def verify_after_a_clean(client: Any, image_id: str, say: Any) -> Any:
+    def verify_after_a_clean(client: Any, image_id: str, say: Any, given: bytes = b"") -> Any:
         during.append((image_id, cli("clean", str(tmp_path), "--images", "--json")))
-        return real(client, image_id, say)
+        return real(client, image_id, say, given)
 
     monkeypatch.setattr(_docker_engine, "verify_image", verify_after_a_clean)
     try:
@@ -1376,9 +1376,9 @@ def test_clean_images_with_another_temporary_folder_leaves_a_running_rebuilds_im
 
     real = _docker_engine.verify_image
 
-    def verify_after_a_clean(client: Any, image_id: str, say: Any) -> Any:
+    def verify_after_a_clean(client: Any, image_id: str, say: Any, given: bytes = b"") -> Any:
         clean_elsewhere("verify", image_id)
-        return real(client, image_id, say)
+        return real(client, image_id, say, given)
 
     monkeypatch.setattr(_docker_engine, "verify_image", verify_after_a_clean)
     with _removed(engine, tag):
