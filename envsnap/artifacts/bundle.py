@@ -647,6 +647,9 @@ _FOLDER_WORDS = {
     IMAGES: "saved container images",
     TOOL: "envsnap's own wheels for the image",
 }
+# The folders of a bundle that files are copied or downloaded into (held ``.envsnap-download-*`` files while written):
+# `envsnap clean BUNDLE` looks in them too.
+FOLDERS = tuple(_FOLDER_WORDS)
 # The folders the docker target's parts add (``--with-system-packages``, ``--with-base-image``), which a bundle made
 # again without the option keeps: the README's section says what they hold.
 _DOCKER_PARTS = frozenset(_FOLDER_WORDS) - {WHEELS, CONDA}
@@ -2307,22 +2310,22 @@ def _taken(action: str, filename: str) -> str:
 def _copy_checked(cached: Path, dest: Path, sha256: str) -> bool | None:
     """Copy ``cached`` to ``dest`` when its sha256 is ``sha256`` (hashed as it is written); False, and nothing
     at ``dest``, when it is not; None when ``cached`` is gone (the cache emptied meanwhile)."""
-    tmp = dest.with_name(f".{dest.name}.part")
     digest = hashlib.sha256()
     try:
         src = open(cached, "rb")  # noqa: SIM115 (closed by the with below)
     except FileNotFoundError:
         return None
-    try:
-        with src, open(tmp, "wb") as out:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
+    # Held while written, as a download is: a run killed midway leaves a file `envsnap clean BUNDLE` and the next
+    # bundle remove, and neither removes it under a running copy.
+    with src, _leftovers.held_file(dest.parent, dest.name, "download") as (out, tmp):
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
         if digest.hexdigest() != sha256:
             return False
+        out.flush()
+        os.chmod(tmp, 0o644)  # made private; a bundle is for sharing
         os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return True
 
 

@@ -439,9 +439,13 @@ def _same(path: Path, pkg: SystemPackage) -> bool:
 def _copy(source: Path, target: Path) -> None:
     import shutil
 
-    tmp = target.with_name(f".{target.name}.part")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    # Held while written, as a download is: a run killed midway leaves a file `envsnap clean BUNDLE` and the next
+    # bundle remove, and neither removes it under a running copy.
+    with open(source, "rb") as src, _leftovers.held_file(target.parent, target.name, "download") as (out, tmp):
+        shutil.copyfileobj(src, out, 1 << 20)
+        out.flush()
+        os.chmod(tmp, 0o644)  # made private; a bundle is for sharing
+        os.replace(tmp, target)
 
 
 def bundled(lock: Snapshot, bundle_root: Path, interpreter_names: Iterable[str] = ()) -> tuple[SystemPackage, ...]:

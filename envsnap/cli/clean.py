@@ -12,9 +12,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "clean",
         help=COMMAND_HELP["clean"],
         description="Remove the .envsnap-* folders and files that killed or interrupted runs left "
-        "in DIR (default: the working directory), in the temporary folder and in the download caches (never one a "
-        "running envsnap holds), and show the size of every cache envsnap keeps (the download caches, the parsed-lock "
-        "cache, the capture cache, the run cache, the template cache); --cache empties them.",
+        "in DIR (default: the working directory; a bundle's package folders too), in the temporary folder and in "
+        "the download caches (never one a running envsnap holds), and show the size of every cache envsnap keeps "
+        "(the download caches, the parsed-lock cache, the capture cache, the run cache, the template cache); --cache "
+        "empties them.",
     )
     p.add_argument(
         "dirs",
@@ -53,6 +54,13 @@ def _size(n: int) -> str:
     return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
+def _is_bundle(folder: str | os.PathLike[str]) -> bool:
+    """``folder`` is a bundle folder: it holds a bundle's checksums, or is one being made."""
+    from .._defaults import BUNDLE_INCOMPLETE, BUNDLE_SUMS
+
+    return any(os.path.isfile(os.path.join(folder, name)) for name in (BUNDLE_SUMS, BUNDLE_INCOMPLETE))
+
+
 def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
@@ -61,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from .._defaults import ARTIFACTS_CACHE, no_cache_root
 
     folders = [Path(d) for d in args.dirs] or [Path(".")]
+    given = list(folders)
     for folder in folders:
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a directory")
@@ -73,6 +82,14 @@ def run(args: argparse.Namespace) -> int:
             continue
         seen.add(key)
         found.extend(_leftovers.find(folder))
+        if folder in given and _is_bundle(folder):
+            from ..artifacts.bundle import FOLDERS
+
+            # A copy or download into a bundle is written beside its place in the bundle's folder.
+            for name in FOLDERS:
+                inner = folder / name
+                if inner.is_dir() and not inner.is_symlink():
+                    found.extend(_leftovers.find(inner))
     caches: list[
         tuple[str, Path, Path | None]
     ] = []  # (what, folder, the envsnap folder it must be directly in; None: --cache-dir, the user's own)

@@ -713,3 +713,55 @@ def test_a_download_killed_while_its_file_is_checked_leaves_what_clean_removes(
     result = cli("clean", tmp_path / "work")
     assert result.code == 0 and "left by an interrupted run" in result.err, result
     assert [p for p in root.rglob("*") if p.is_file()] == []
+
+
+_KILLED_WHILE_COPIED = """
+import hashlib, os, signal, sys
+from pathlib import Path
+from envsnap.artifacts import bundle, debs
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+kind, cached, folder = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+os.replace = killed  # the copy is written whole: killed before it is moved into place
+if kind == "wheel":
+    bundle._copy_checked(cached, folder / "pkg-1.0-py3-none-any.whl", hashlib.sha256(cached.read_bytes()).hexdigest())
+else:
+    debs._copy(cached, folder / "pkg_1.0_amd64.deb")
+"""
+
+
+@pytest.mark.parametrize(("kind", "folder"), [("wheel", "wheels"), ("deb", "debs")])
+def test_a_copy_into_a_bundle_killed_midway_leaves_what_clean_of_the_bundle_removes(
+    tmp_path: Path, cli: Any, kind: str, folder: str
+) -> None:
+    """A wheel copied from the download cache into a bundle's ``wheels/`` (a ``.deb`` into ``debs/``) was written
+    as an unheld ``.NAME.part`` there: a run killed midway left it in the bundle, which only the next bundle
+    removed (`envsnap clean BUNDLE` did not look). It is a held ``.envsnap-download-*`` file, which `envsnap clean
+    BUNDLE` removes once its writer is gone, and leaves alone while a running envsnap holds one."""
+    import signal
+    import subprocess
+
+    from envsnap import _leftovers
+
+    cached = tmp_path / "cached"
+    cached.write_bytes(_body(5))
+    out = tmp_path / "bundle"
+    (out / folder).mkdir(parents=True)
+    (out / ".envsnap-incomplete").touch()  # a bundle being made
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_WHILE_COPIED, kind, str(cached), str(out / folder)],
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    left = list((out / folder).iterdir())
+    assert [p.read_bytes() for p in left] == [cached.read_bytes()], left
+    with _leftovers.held_file(out / folder, "other.whl", "download") as (_handle, running):
+        result = cli("clean", out)
+        assert result.code == 0, result
+        assert f"removed {left[0]}" in result.err, result.err
+        assert running.exists(), result.err  # a running envsnap's copy stays
+    assert list((out / folder).iterdir()) == []
