@@ -213,6 +213,9 @@ def install_with_rattler(
     try:
         to_its_end(lambda: asyncio.run(install()), "py-rattler", progress or (lambda line: None))
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
+        # Its install fails at the first package that fails while its own threads still unpack and link others:
+        # the staging folder, removed under them, was left beside --prefix (a "File name too long" past PATH_MAX).
+        quiet_folders((prefix, cache))
         raise RebuildError(f"py-rattler could not install the locked packages into {where}: {exc}") from None
     return run_post_link_scripts(conda, prefix, where)
 
@@ -220,6 +223,35 @@ def install_with_rattler(
 # How long an interrupted rebuild waits for py-rattler to stop writing (a CUDA environment's gigabytes take it
 # a minute or two); another Ctrl-C leaves at once, and the next rebuild or `envsnap clean` removes what it left.
 RATTLER_STOP_WAIT_S = 300
+
+# How long nothing may change in the folders py-rattler wrote before a failed install's are taken as done with.
+RATTLER_QUIET_S = 1.0
+
+
+def _written(folders: Iterable[Path]) -> tuple[int, int, int]:
+    """What ``folders`` hold, to see it change: their entries, bytes and latest change (links not followed)."""
+    count = size = latest = 0
+    for folder in folders:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for name in (*dirnames, *filenames):
+                with contextlib.suppress(OSError):
+                    st = os.lstat(os.path.join(dirpath, name))
+                    count, size, latest = count + 1, size + st.st_size, max(latest, st.st_mtime_ns)
+    return count, size, latest
+
+
+def quiet_folders(folders: Iterable[Path], quiet: float = RATTLER_QUIET_S, wait: float = RATTLER_STOP_WAIT_S) -> None:
+    """Return once nothing in ``folders`` has changed for ``quiet`` seconds (at most ``wait``): py-rattler's threads
+    go on writing after its install has failed, and no call says when they are done."""
+    folders = tuple(folders)
+    deadline = time.monotonic() + wait
+    seen = _written(folders)
+    since = time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = _written(folders)
+        if now != seen:
+            seen, since = now, time.monotonic()
 
 
 def to_its_end(work: Callable[[], object], who: str, progress: Progress, wait: float = RATTLER_STOP_WAIT_S) -> None:

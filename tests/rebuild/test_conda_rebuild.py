@@ -1977,3 +1977,59 @@ def test_a_bundle_in_a_folder_with_an_awkward_name_rebuilds_identical(
             check=True,
         ).stdout
         assert out == "42 7\n"
+
+
+def test_a_rebuild_past_path_max_fails_and_leaves_no_staging_folder(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A --prefix so deep that the installer's files are past PATH_MAX: py-rattler fails ("File name too long"),
+    exit 4, and the failing run removes its ``.envsnap-conda-*`` folder and the staging prefix beside --prefix
+    before it returns: rattler's own threads still unpacked other packages after its install had failed, and one
+    was left there, with rattler's package cache in it (removed by the next run), or the staging prefix alone."""
+    parent = tmp_path / "/".join(["d" * 250] * 15)
+    parent = parent / ("e" * (4000 - len(os.fsencode(parent)) - 1))  # 4,000 bytes: a folder can be made in it
+    parent.mkdir(parents=True)
+    prefix = parent / ("p" * 40)  # its files past 4,096 bytes
+    args = ("rebuild", bundle / "envsnap.lock", "--target", "conda", "--bundle", bundle, "--offline")
+    result = cli(*args, "--prefix", prefix)
+    assert result.code == 4 and "File name too long" in result.err, result
+    assert list(parent.iterdir()) == []
+
+
+def test_a_failed_rattler_install_waits_for_its_writing_and_leaves_nothing(
+    bundle: Path, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """py-rattler's install fails while threads of its own (tokio's) still unpack other packages into its package
+    cache and link them into the prefix: the run removed its staging folder under them, and they left a
+    ``.envsnap-conda-*`` folder (or the staging prefix) beside --prefix after the command returned. The failing run
+    now waits until they stop writing, then removes everything. (rattler's install is replaced by one that, like
+    it, fails while a thread of its own goes on writing.)"""
+    import time
+
+    import rattler
+
+    writers: list[threading.Thread] = []
+
+    def write(prefix: Path, cache: Path) -> None:
+        for i in range(8):
+            time.sleep(0.1)
+            for folder in (prefix, cache / f"pkg{i}"):
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"file{i}").write_text("extracted\n")
+
+    async def install(records: object, prefix: object, cache_dir: Path, **kwargs: object) -> None:
+        writer = threading.Thread(target=write, args=(Path(str(prefix)), Path(cache_dir)))
+        writers.append(writer)
+        writer.start()
+        raise RuntimeError("failed to unpack `site-packages/x.py`: File name too long (os error 36)")
+
+    monkeypatch.setattr(rattler, "install", install)
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    args = ("rebuild", bundle / "envsnap.lock", "--target", "conda", "--bundle", bundle, "--offline")
+    result = cli(*args, "--prefix", parent / "p")
+    assert result.code == 4 and "File name too long" in result.err, result
+    assert list(parent.iterdir()) == []  # when the command returns
+    for writer in writers:
+        writer.join(5)
+    assert list(parent.iterdir()) == []
