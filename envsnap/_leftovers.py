@@ -114,6 +114,17 @@ def _sibling_of(holder: Path) -> Path | None:
     return holder.parent / name
 
 
+def _remove_sibling(holder: Path) -> bool:
+    """Remove the folder ``holder`` names as its sibling; whether it is gone (or none was named), so that the holder
+    may go too. A sibling that is still there (a library's thread writing into it as it was removed) keeps its
+    holder, whose name is all that leads a later sweep or ``envsnap clean`` to it."""
+    sibling = _sibling_of(holder)
+    if sibling is None or sibling.is_symlink() or not sibling.is_dir():
+        return True
+    shutil.rmtree(sibling, ignore_errors=True)
+    return not os.path.lexists(sibling)
+
+
 def find(folder: Path) -> list[Leftover]:
     """What interrupted runs left in ``folder`` (nothing a running envsnap still holds)."""
     found: list[Leftover] = []
@@ -139,10 +150,8 @@ def find(folder: Path) -> list[Leftover]:
 def remove(leftover: Leftover) -> None:
     path = leftover.path
     if path.is_dir() and not path.is_symlink():
-        sibling = _sibling_of(path)
-        if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
-            shutil.rmtree(sibling, ignore_errors=True)
-        shutil.rmtree(path, ignore_errors=True)
+        if _remove_sibling(path):
+            shutil.rmtree(path, ignore_errors=True)
     else:
         with contextlib.suppress(OSError):
             path.unlink()
@@ -176,10 +185,8 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
                     os.rmdir(named)
             remove_empty(made)
             return
-        sibling = _sibling_of(path)
-        if sibling is not None and sibling.is_dir() and not sibling.is_symlink():
-            shutil.rmtree(sibling, ignore_errors=True)
-        shutil.rmtree(path, ignore_errors=True)
+        if _remove_sibling(path):
+            shutil.rmtree(path, ignore_errors=True)
         while held:
             os.close(held.pop())
         # The folders made for it go too where nothing else is in them (a failed rebuild into `newparent/x` left

@@ -493,6 +493,35 @@ def test_the_next_run_removes_a_killed_runs_temporary_files(tmp_path: Path, cli:
     assert [p.name for p in tmp_path.iterdir()] == ["envsnap.lock"]
 
 
+def test_a_sibling_still_there_after_its_removal_keeps_the_folder_that_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A held folder's sibling (a conda rebuild's staging prefix) that survives its removal (a library's thread still
+    writing into it) was left with nothing naming it: the ``.envsnap-*`` folder went anyway, and no later sweep or
+    ``envsnap clean`` found the sibling. The folder stays until the sibling is gone; the next sweep removes both."""
+    import shutil
+
+    from envsnap import _leftovers
+
+    real_rmtree = shutil.rmtree
+    sibling = tmp_path / ".prefix"
+
+    def rmtree_but_the_sibling(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path) == sibling:
+            return  # written into again as it was removed
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(_leftovers.shutil, "rmtree", rmtree_but_the_sibling)
+    with _leftovers.held_dir(tmp_path, "conda") as held:
+        _leftovers.name_sibling(held, sibling)
+        (sibling / "pkgs").mkdir(parents=True)
+    assert held.is_dir() and sibling.is_dir(), sorted(p.name for p in tmp_path.iterdir())
+    assert [leftover.path for leftover in _leftovers.find(tmp_path)] == [held]
+    monkeypatch.setattr(_leftovers.shutil, "rmtree", real_rmtree)
+    _leftovers.sweep(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_sweep_on_another_thread_never_takes_a_folder_made_and_not_yet_held(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
