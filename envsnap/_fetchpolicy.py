@@ -164,6 +164,12 @@ def folder_allowance(path: Path) -> str:
     return f"{posixpath.normpath(os.fspath(path.parent))}/*"
 
 
+def repository_allowance(path: Path) -> str:
+    """The ``--allow-url`` pattern that allows a local git repository of the lock's, ``path`` (absolute, on this
+    machine): its own path, the folder (``REPO_HINT``), and no other repository beside it as ``DIR/*`` would."""
+    return posixpath.normpath(os.fspath(path))
+
+
 def allowances(extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The user's ``--allow-url`` patterns and those in ``$ENVSNAP_ALLOW_URL`` (their own settings, trusted
     like pip's ``PIP_*``)."""
@@ -186,6 +192,8 @@ __all__ = [
     "FetchPolicy",
     "FetchRefusedError",
     "allowances",
+    "folder_allowance",
     "local_path",
+    "repository_allowance",
     "trusted_locations",
 ]

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 from .fileurls import HOME, PROJECT
 
 if TYPE_CHECKING:  # diff's fast path reads this module without loading the model
-    from .model import Artifact, PythonPackage
+    from .model import Artifact, PythonPackage, Snapshot
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 # What ``pip freeze`` leaves out without ``--all``: pip, and before Python 3.12 setuptools, wheel and distribute (the
@@ -119,3 +119,24 @@ def candidate_hashes(pkg: PythonPackage) -> tuple[str, ...]:
     if any(not c.sha256 or (c.url and not c.index) for c in pkg.candidates):
         return ()
     return tuple(dict.fromkeys(c.sha256 for c in pkg.candidates))
+
+
+def editable_folders(lock: Snapshot) -> list[str]:
+    """The project's folders the lock installs editable (``pip install -e .``: ``file://{project}``), as paths from the
+    project's root (``.``, ``./libs/x``): a rebuild installs their wheels, and a rerun of a run that had them editable
+    finds the environment differs until they are installed so again (REPRODUCING.md's step, rerun's remedy). A path
+    that climbs out of the project is left out (a lock's value never names a folder elsewhere)."""
+    from .fileurls import file_url_path
+
+    folders = []
+    for pkg in lock.pip_layer():
+        url = pkg.source.url
+        if pkg.source.kind != "directory" or not pkg.source.editable:
+            continue
+        if url != f"file://{PROJECT}" and not url.startswith(f"file://{PROJECT}/"):
+            continue
+        path = file_url_path(url)
+        if path == ".." or path.startswith(("../", "/")):
+            continue
+        folders.append(path if path == "." else f"./{path}")
+    return sorted(set(folders))

@@ -21,6 +21,7 @@ from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVar
 from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, is_kept, known_sha256
 from ..compat.rules.driver import minor_compat_floor, required_driver
 from ..errors import BundleError, EnvsnapError
+from ..interchange import editable_folders
 from ..model import Snapshot
 from ..platforms import major_minor
 from ..progress import Progress
@@ -447,27 +448,6 @@ def _today() -> str:
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).date().isoformat()
 
 
-def _editable_folders(lock: Snapshot) -> list[str]:
-    """The project's folders the lock installs editable (``pip install -e .``: ``file://{project}``), as paths from the
-    project's root (``.``, ``./libs/x``): a rebuild installs their wheels, and a rerun of a run that had them editable
-    finds the environment differs until they are installed so again. A path that climbs out of the project is left
-    out (a lock's value never names a folder elsewhere)."""
-    from ..fileurls import PROJECT, file_url_path
-
-    folders = []
-    for pkg in lock.pip_layer():
-        url = pkg.source.url
-        if pkg.source.kind != "directory" or not pkg.source.editable:
-            continue
-        if url != f"file://{PROJECT}" and not url.startswith(f"file://{PROJECT}/"):
-            continue
-        path = file_url_path(url)
-        if path == ".." or path.startswith(("../", "/")):
-            continue
-        folders.append(path if path == "." else f"./{path}")
-    return sorted(set(folders))
-
-
 def _reproducing(
     bundle: Bundle,
     meta: ArtifactMeta,
@@ -549,7 +529,7 @@ def _reproducing(
                 f"envsnap bundle {LOCK_NAME} -o . {auditing.artifact_again(bundle, '.')}".rstrip(),
             ),
             runs=[{"record": r["record"], "commit": r.get("commit", ""), "dirty": bool(r.get("dirty"))} for r in runs],
-            editable=_editable_folders(lock),
+            editable=editable_folders(lock),
             variables=[{"record": r["record"], "shown": r["variables"]} for r in runs if r.get("variables")],
             home_text=[
                 {

@@ -431,9 +431,12 @@ def _missing_interpreter(
     """What the environment check says of the command's interpreter ``program``, missing here: where it is an
     environment's (``DIR/bin/python``) whose folder is not here or empty (a fresh clone, whose venv git does not
     track), the rebuild that makes it from ``lock_file``, on a line of its own, runnable as printed from the current
-    folder (it said "make it" and not how). ``found_as``: how the line names it where the command named it by its
-    name alone (the run's activated venv), which the rebuild does not activate."""
+    folder (it said "make it" and not how), then the editable install of the project the lock has. ``found_as``: how
+    the line names it where the command named it by its name alone (the run's activated venv), which the rebuild
+    does not activate."""
     from .. import sinks
+    from .._tools import uv_word
+    from ..interchange import editable_folders
 
     shown = sinks.shell_shown([_here(program)])
     said = (
@@ -453,10 +456,67 @@ def _missing_interpreter(
     default = find_root(os.getcwd()) or os.path.dirname(os.path.abspath(lock_file))
     if os.path.realpath(default) != os.path.realpath(root):
         words += ["--project", _here(root)]
+    for pattern in _rebuild_allowances(lock, root):  # a local source the rebuild reads only where allowed: exit 2
+        words += ["--allow-url", pattern]
+    # The project's folders the lock installs editable: the rebuild installs their wheels, and the rerun would find
+    # the environment differs until they are installed so again (REPRODUCING.md's step).
+    editable = [_here_folder(root / folder) for folder in editable_folders(lock)]
+    if not editable:
+        return (
+            said + f"runs in cannot be checked; this rebuild makes it from the lock ({then}pass --python PATH):",
+            sinks.shell_shown(words),
+        )
+    python = _here(dest / "bin" / "python")
+    install = [uv_word(), "pip", "install", "--python", python, "--no-deps", *(w for f in editable for w in ("-e", f))]
     return (
-        said + f"runs in cannot be checked; this rebuild makes it from the lock ({then}pass --python PATH):",
+        said + "runs in cannot be checked; this rebuild makes it from the lock, and the install after it puts the "
+        f"project in editable, as the lock has it ({then}pass --python PATH):",
         sinks.shell_shown(words),
+        sinks.shell_shown(install),
     )
+
+
+def _here_folder(path: Path) -> str:
+    """A folder as a command run from the current folder names it: ``.`` for that folder itself (``_here``)."""
+    return "." if os.path.realpath(path) == os.path.realpath(os.getcwd()) else _here(path)
+
+
+def _rebuild_allowances(lock: Snapshot, root: Path) -> list[str]:
+    """The ``--allow-url`` patterns the rebuild of ``lock`` needs for its local sources: a git repository
+    (``git+file://``) or a file (a wheel, an archive) on this machine that the fetch policy refuses (exit 2, "pass
+    --allow-url PATTERN"). Each as narrow as pin and verify name one: a repository's own path, a file's folder
+    (``DIR/*``). A path a lock names that is not here is made into no pattern (docs/security.md); ``{project}`` and
+    ``~`` are the user's own, read without asking."""
+    from .. import fileurls
+    from .._fetchpolicy import folder_allowance, repository_allowance
+    from .._localurls import here
+    from ..artifacts.pin import policy_for, read_pip_config
+    from ..interchange import file_url
+
+    policy = policy_for(read_pip_config())
+    found: set[str] = set()
+    for pkg in lock.pip_layer():
+        src = pkg.source
+        places = []
+        if src.kind == "vcs" and src.url.startswith("file://") and not fileurls.is_labelled(src.url):
+            places.append((src.url, True))
+        if src.kind == "archive":
+            places.append((src.url, False))
+        if pkg.artifact is not None and (url := file_url(pkg.artifact)):
+            places.append((url, False))
+        for url, repository in places:
+            try:
+                url = here(url, root)
+            except EnvsnapError:
+                continue  # names no place here: the rebuild says why
+            local = fileurls.local_path(url)
+            if local is None or not local.is_absolute() or policy.refusal(url) is None:
+                continue
+            if repository and local.is_dir():
+                found.add(repository_allowance(local))
+            elif not repository and local.is_file():
+                found.add(folder_allowance(local))
+    return sorted(found)
 
 
 def _made_by_rebuild(dest: Path) -> bool:

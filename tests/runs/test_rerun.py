@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from condafixtures import make_wheel
 from runhelpers import Envsnap, envsnap_env
-from testutil import uv_bin
+from testutil import in_tree_project, uv_bin
 
 from envsnap import lockfile
 from envsnap.compat.target import probe_docker
@@ -2846,6 +2846,67 @@ def test_a_fresh_clone_without_the_venv_is_told_the_command_that_makes_it(tmp_pa
     (clone / ".venv" / "bin" / "python").unlink()
     res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
     assert "environment: unknown" in res.stdout and "envsnap rebuild" not in res.stdout, res.stdout
+
+
+def test_the_commands_told_for_a_missing_venv_make_it_as_the_run_had_it_when_pasted(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A lock with a local git repository (``git+file://``) and the project installed editable: the rebuild rerun
+    told failed, exit 2 asking for --allow-url, and once allowed it installed the project's wheel, a regular install,
+    so the rerun said "differs" until ``pip install -e .``. The commands told, pasted in order, make the environment
+    the run had."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("no uv")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C"]
+    lib = in_tree_project(tmp_path / "lib repo", "gitlib", "1.0")
+    other = in_tree_project(tmp_path / "other repo", "otherlib", "1.0")  # beside it, never allowed by the pattern
+    for repo in (lib, other):
+        subprocess.run([*git, str(repo), "init", "-q"], check=True)
+        subprocess.run([*git, str(repo), "add", "."], check=True)
+        subprocess.run([*git, str(repo), "commit", "-qm", "one"], check=True)
+    root = in_tree_project(tmp_path / "p", "proj", "0.1")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")], check=True)
+    (root / ".gitignore").write_text(".venv/\n")
+    python = str(root / ".venv" / "bin" / "python")
+    install = [
+        uv,
+        "pip",
+        "install",
+        "-q",
+        "--offline",
+        "--python",
+        python,
+        "-e",
+        str(root),
+        f"gitlib @ git+{lib.as_uri()}",
+    ]
+    subprocess.run(install, check=True)
+    subprocess.run([*git, str(root), "init", "-q"], check=True)
+    res = envsnap("run", "--", ".venv/bin/python", "-c", "print(1)", cwd=root)
+    assert res.returncode == 0, res.stderr
+    subprocess.run([*git, str(root), "add", "."], check=True)
+    subprocess.run([*git, str(root), "commit", "-qm", "one"], check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    assert res.returncode == 3 and "environment: unknown" in res.stdout, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    told = lines.index(
+        "  the command's interpreter .venv/bin/python does not exist here: the environment it runs in cannot be "
+        "checked; this rebuild makes it from the lock, and the install after it puts the project in editable, as the "
+        "lock has it (or pass --python PATH):"
+    )
+    commands = [shlex.split(line) for line in lines[told + 1 : told + 3]]
+    assert commands[0] == [
+        "envsnap", "rebuild", "run.lock", "--target", "venv", "--dest", ".venv", "--allow-url", str(lib)
+    ], res.stdout  # fmt: skip
+    assert commands[1][1:] == ["pip", "install", "--python", ".venv/bin/python", "--no-deps", "-e", "."], res.stdout
+    res = envsnap(*commands[0][1:], cwd=clone)
+    assert res.returncode == 0, res.stdout + res.stderr
+    subprocess.run(commands[1], cwd=clone, check=True, timeout=300)
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=clone)
+    assert "environment: same" in res.stdout, res.stdout + res.stderr
 
 
 def test_an_activated_venv_missing_in_a_fresh_clone_is_told_the_command_that_makes_it(
