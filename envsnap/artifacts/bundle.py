@@ -1999,8 +1999,14 @@ def project_drift(lock: Snapshot, opts: BundleOptions) -> list[str]:
         return []
     # What to do, either way: the locked code back in the work tree, or a lock of the code as it is.
     changed = " with its recorded uncommitted change" if lock.project.dirty else ""
+    # No work tree read (none, or one git refuses as another user's): not known to differ, not known not to.
+    lead = (
+        "the project's work tree cannot be compared with the state the lock recorded"
+        if now is None
+        else "the project is not at the state the lock recorded"
+    )
     return [
-        f"warning: the project is not at the state the lock recorded ({'; '.join(lines)}): "
+        f"warning: {lead} ({'; '.join(lines)}): "
         f"{', '.join(built)} built from the work tree as it is now; to build the locked code, check out commit "
         f"{lock.project.commit[:12]}{changed} first, or capture again to lock the code as it is"
     ]

@@ -95,9 +95,13 @@ if TYPE_CHECKING:
 
 def drift(recorded: RecordedState, now: Project | None, root: str | os.PathLike[str]) -> tuple[str, ...]:
     """How the work tree at ``root`` (its state ``now``, None outside a work tree) differs from the state a lock or
-    a run record holds, a line for each: the commit, then the uncommitted change; () where neither does."""
+    a run record holds, a line for each: the commit, then the uncommitted change; () where neither does. A work tree
+    git refuses as another user's (``gitstate.refused``) is said so, with what lets git read it, not called none."""
     if now is None:
-        return (f"{root} is not a git work tree (the lock recorded commit {recorded.commit[:12]})",)
+        why = gitstate.refused(
+            os.fspath(root), f"its commit cannot be compared with the recorded {recorded.commit[:12]}"
+        )
+        return (why or f"{root} is not a git work tree (the lock recorded commit {recorded.commit[:12]})",)
     lines = []
     if now.commit != recorded.commit:
         lines.append(f"commit {recorded.commit[:12]} -> {now.commit[:12] or '(none)'}")

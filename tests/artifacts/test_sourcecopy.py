@@ -252,6 +252,28 @@ def test_a_project_moved_since_the_lock_is_said_before_it_is_built(tmp_path: Pat
     assert project_drift(pinned, opts) == []  # nothing built from the project
 
 
+def test_a_project_git_refuses_as_another_users_is_said_so_not_no_work_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bundled in a checkout git refuses as another user's (its safe.directory check; GIT_TEST_ASSUME_DIFFERENT_OWNER
+    is git's own switch for it), the warning said "PROJECT is not a git work tree", which it is, with nothing to do
+    about it. It says git refuses it, and the safe.directory that lets git read it, as capture, run and rerun do."""
+    from envsnap.artifacts.bundle import project_drift
+
+    project = _project(tmp_path)
+    lock = _locked_at(project)
+    head = lock.project.commit if lock.project else ""
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    (warning,) = project_drift(lock, BundleOptions(project_dir=project, lock_path=project / "envsnap.lock"))
+    assert "is not a git work tree" not in warning and "is not at the state" not in warning, warning
+    assert warning.startswith(
+        "warning: the project's work tree cannot be compared with the state the lock recorded (git refuses to read "
+        f"the work tree at {project}, which another user owns (git's safe.directory check): its commit cannot be "
+        f"compared with the recorded {head[:12]}; git config --global --add safe.directory {project} lets git read "
+        "it): paper 0.1 built from the work tree as it is now"
+    ), warning
+
+
 def test_committing_the_lock_is_no_move_of_the_project(tmp_path: Path) -> None:
     """``envsnap capture``, ``git commit envsnap.lock``, ``envsnap bundle envsnap.lock``: the lock names the commit
     before the one that holds it, so every bundle of a committed lock warned "the project is not at the state the
