@@ -144,6 +144,21 @@ def shell_shown(argv: Iterable[str]) -> str:
     )
 
 
+def path_shown(path: str) -> str:
+    """A path envsnap names (a run's output, a folder it made) as one shell word, as ``shell_shown`` writes a word: a
+    leading label (``{project}``, ``~``) is left bare before the quoted rest (``~/'out dir'``, which a shell still
+    expands; ``'~/out dir'`` it would not), so the same path reads the same on every line that names it."""
+    from .fileurls import HOME, PROJECT
+
+    for label in (PROJECT, HOME):
+        if path == label:
+            return label
+        if path.startswith(label + "/"):
+            rest = path[len(label) + 1 :]
+            return f"{label}/{shell_shown([rest])}" if rest else f"{label}/"
+    return shell_shown([path])
+
+
 def shell_assignment(name: str, value: str) -> str:
     """``NAME=VALUE`` as a reader types it before a command: the name bare (a quoted ``'NAME=VALUE'`` is no
     assignment, a shell runs it as a command) and the value quoted as ``shell_shown`` quotes a word."""

@@ -162,14 +162,14 @@ def run(args: argparse.Namespace) -> int:
             "runs to its end does not reproduce"
         )
     # A fresh clone lacks the folders git does not track (out/): the command would fail writing into them.
-    made = ", ".join(sinks.shell_shown([folder]) for folder in plan.folders)
+    made = ", ".join(sinks.path_shown(folder) for folder in plan.folders)
     if made:  # said made only once they are: a refused confirmation or an absent image makes none
         if args.dry_run or (args.strict and plan.differs):
             out(f"outputs: would make {made} (missing here; the command writes in them)")
         else:
             out(f"outputs: will make {made} before the command runs (missing here; the command writes in them)")
     for path, why in plan.unmade:
-        out(f"outputs: not made for {sinks.shell_shown([path])}: {why}")
+        out(f"outputs: not made for {sinks.path_shown(path)}: {why}")
     if args.dry_run or (args.strict and plan.differs):
         if args.strict and plan.differs:
             out("--strict: something differs; nothing was run")
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         rerun_mod.require_image(args.in_docker, plan.env)
     made_now = rerun_mod.make_folders(plan)
     if made_now:
-        out("outputs: made " + ", ".join(sinks.shell_shown([folder]) for folder in made_now))
+        out("outputs: made " + ", ".join(sinks.path_shown(folder) for folder in made_now))
     # Once the folders are made, as yours: the lookup runs in the command's working directory, which docker makes
     # as root where it is missing (and the command, run as you, could then write nothing there).
     if args.in_docker is not None and rerun_mod.image_lacks_program(plan, args.in_docker, plan.env):
@@ -202,7 +202,11 @@ def run(args: argparse.Namespace) -> int:
         + ("" if same_status else f" (the run exited {record.result.exit_status})")
     )
     for r in results:
-        out(f"output {r.path}: {r.state}", *(f"  {c.path}: {c.what}" for c in r.changes))
+        # A shell word, as the folder made for it is named (``outputs: made``): one path, read one way.
+        out(
+            f"output {sinks.path_shown(r.path)}: {r.state}",
+            *(f"  {sinks.path_shown(c.path)}: {c.what}" for c in r.changes),
+        )
         if r.state == rerun_mod.NOT_WRITTEN:
             out("  the command did not write it: what is there is from before the rerun, not compared")
         if r.kept:  # ten named, then how many more

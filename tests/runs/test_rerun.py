@@ -1253,6 +1253,26 @@ def test_a_rerun_makes_the_untracked_folders_its_outputs_go_in(tmp_path: Path, e
     assert "output out/x.txt: identical" in res.stdout and "output logs: identical" in res.stdout
 
 
+def test_an_output_is_named_as_a_shell_word_as_the_folder_made_for_it_is(tmp_path: Path, envsnap: Envsnap) -> None:
+    """rerun named the folder it made as a shell word (``outputs: made 'out dir #2'``) and the output in it as raw
+    text (``output out dir #2/ü res.txt: identical``): one path read two ways, and the second not one a reader can
+    paste. Both are shell words, a label (``{project}``, ``~``) left bare before the quoted rest."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "job.py").write_text("import pathlib\npathlib.Path('out dir #2/ü res.txt').write_text('1\\n')\n")
+    (root / "out dir #2").mkdir()
+    res = envsnap("run", "--output", "out dir #2/ü res.txt", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    (root / "out dir #2" / "ü res.txt").unlink()
+    (root / "out dir #2").rmdir()
+    res = envsnap("rerun", "run.toml", "--yes", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert "outputs: made 'out dir #2'" in lines, lines
+    assert "output 'out dir #2/ü res.txt': identical" in lines, lines
+    assert shlex.split("'out dir #2/ü res.txt'") == ["out dir #2/ü res.txt"]
+
+
 def test_the_outputs_folders_are_said_made_only_once_they_are(tmp_path: Path, envsnap: Envsnap) -> None:
     """``outputs: made out`` was printed before the confirmation, the image check and anything else: a reviewer who
     refused, or whose image docker had not, read that folders were made where nothing was. Before the command it
@@ -1312,7 +1332,9 @@ def test_a_record_s_outputs_make_no_folder_outside_the_project(tmp_path: Path, e
     res = envsnap("rerun", "run.toml", "--yes", cwd=root)
     assert "outputs: made inner/ok" in res.stdout, res.stdout + res.stderr
     for p in paths[:4]:
-        assert f"outputs: not made for {shlex.quote(p)}: " in res.stdout, res.stdout
+        # A shell word, ``~`` left bare (a quoted '~/x' is no path in your home to a shell), as every output line.
+        shown = p if p.startswith("~/") else shlex.quote(p)
+        assert f"outputs: not made for {shown}: " in res.stdout, res.stdout
     assert sorted(os.listdir(tmp_path)) == ["outside", "p"] and not os.listdir(outside)
     assert not (Path.home() / "envsnap-nowhere").exists()
     assert (root / "ok").is_dir()
