@@ -54,7 +54,12 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
     relative += _common.find_links_locations(pinned)
     relative += [p.artifact.url for p in pinned if p.artifact is not None and _common.by_url_only(p)]
     from_root = any(_common.in_project(url) for url in relative)
-    lines = _header(snapshot, file_name, several_indexes=bool(_common.indexes(pinned)[1]), from_root=from_root)
+    # Local paths, every one absolute (``--absolute-paths``, a bundle's wheels): the file installs from any folder.
+    local = [url for url in relative if url.startswith(("file:", "/"))]
+    absolute = bool(local) and not from_root and not any(fileurls.is_labelled(url) for url in local)
+    lines = _header(
+        snapshot, file_name, several_indexes=bool(_common.indexes(pinned)[1]), from_root=from_root, absolute=absolute
+    )
     if from_root:
         lines.append(f"# {_common.RELATIVE_NOTE}")
     lines += _common.index_options(pinned)
@@ -125,9 +130,12 @@ _NO_HASH_SIGN = (
 )
 
 
-def _header(snapshot: Snapshot, file_name: str, *, several_indexes: bool, from_root: bool) -> list[str]:
+def _header(
+    snapshot: Snapshot, file_name: str, *, several_indexes: bool, from_root: bool, absolute: bool = False
+) -> list[str]:
     """``several_indexes``: the file names an extra index, which uv asks only as ``_common.INDEX_STRATEGY`` says.
-    ``from_root``: the file names paths from the project root, where its note says to install it."""
+    ``from_root``: the file names paths from the project root, where its note says to install it. ``absolute``: every
+    local path it names is absolute, so it installs from any folder, only ``-r`` naming the file from where it is."""
     py = snapshot.python
     where = " ".join(x for x in (_common.sys_platform(snapshot), snapshot.platform.machine) if x)
     flavour = " ".join(x for x in (py.implementation, py.abi) if x)
@@ -139,7 +147,10 @@ def _header(snapshot: Snapshot, file_name: str, *, several_indexes: bool, from_r
         f"{where or 'an unknown platform'}",
         # Named by its name alone, it installs from its own folder: ``-o px/req.txt`` run from px's parent wrote
         # ``-r req.txt`` under a line that said nothing of where (an absolute path or one from the root says itself).
-        "# Install into a fresh environment, in the folder that holds this file, with:"
+        "# Install into a fresh environment with (every path in this file is absolute: from another folder than this "
+        "file's, give its path to -r):"
+        if "/" not in file_name and absolute
+        else "# Install into a fresh environment, in the folder that holds this file, with:"
         if "/" not in file_name and not from_root
         else "# Install into a fresh environment with:",
         f"#   pip install --require-hashes --no-deps -r {file_word}",

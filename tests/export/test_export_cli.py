@@ -981,7 +981,8 @@ def test_a_requirements_header_naming_the_file_alone_says_to_run_from_its_folder
     """``export BUNDLE -f requirements -o px/req.txt`` run from px's parent wrote ``pip install ... -r req.txt`` under
     "Install into a fresh environment with:", a command that runs only in px/ and said nothing of where. The file
     names its wheels by absolute path and no local project: it is named as from its own folder, and the header says
-    so; a file whose paths are from the project root keeps its root-relative name (tested above)."""
+    how to run it from another (its paths hold anywhere: "in the folder that holds this file" said they did not); a
+    file whose paths are from the project root keeps its root-relative name (tested above)."""
     bundle = tmp_path / "bundle"
     _bundled_from_the_wheelhouse(host_snapshot, wheelhouse, bundle)
     (tmp_path / "px").mkdir()
@@ -989,9 +990,13 @@ def test_a_requirements_header_naming_the_file_alone_says_to_run_from_its_folder
     assert cli("export", "bundle", "-f", "requirements", "-o", "px/req.txt").code == 0
     lines = (tmp_path / "px" / "req.txt").read_text().splitlines()
     at = lines.index("#   pip install --require-hashes --no-deps -r req.txt")
-    assert lines[at - 1] == "# Install into a fresh environment, in the folder that holds this file, with:", lines
+    header = (
+        "# Install into a fresh environment with (every path in this file is absolute: from another folder than this "
+        "file's, give its path to -r):"
+    )
+    assert lines[at - 1] == header, lines
     printed = cli("export", "bundle", "-f", "requirements", "-o", "-").out.splitlines()
-    assert "# Install into a fresh environment, in the folder that holds this file, with:" in printed
+    assert header in printed
 
 
 @pytest.mark.parametrize("fmt", ["conda-explicit", "conda-lock", "environment-yml"])

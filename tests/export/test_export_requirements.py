@@ -262,6 +262,22 @@ def test_a_find_links_folder_in_the_project_is_given_relative_to_it(tmp_path: Pa
     assert f"--find-links {(tmp_path / 'proj' / 'wheels').as_uri()}" in absolute
 
 
+def test_an_export_with_absolute_paths_says_its_paths_are_absolute_not_to_run_in_its_folder(tmp_path: Path) -> None:
+    """``export -f requirements --absolute-paths`` makes every path of the file absolute, to install from any folder,
+    yet its header said "Install into a fresh environment, in the folder that holds this file, with:", as for a file
+    whose paths hold only there. It says the paths are absolute, and what to do from another folder."""
+    from envsnap.export import with_absolute_paths
+
+    project = tmp_path / "proj"
+    lines = requirements.dumps(with_absolute_paths(_project_archive_lock(project), project)).splitlines()
+    assert not any("in the folder that holds this file" in line for line in lines), lines
+    assert lines[2:4] == [
+        "# Install into a fresh environment with (every path in this file is absolute: from another folder than this "
+        "file's, give its path to -r):",
+        "#   pip install --require-hashes --no-deps -r requirements.txt",
+    ], lines
+
+
 def _project_archive_lock(project: Path) -> Snapshot:
     """A lock of ``pip install ./wheels/tinypkg-1.0-py3-none-any.whl`` run in ``project``, as capture records it."""
     from wheelfiles import build_wheel
