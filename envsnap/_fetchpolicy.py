@@ -161,13 +161,19 @@ ENV_ALLOW = "ENVSNAP_ALLOW_URL"  # the configuration form of --allow-url: patter
 def folder_allowance(path: Path) -> str:
     """The ``--allow-url`` pattern that allows a local file of the lock's, ``path`` (absolute, on this machine): its
     folder, ``DIR/*``. The one rule ``pin``'s refusal of a local wheel and verify's conda remedy name it by."""
-    return f"{posixpath.normpath(os.fspath(path.parent))}/*"
+    return f"{_literal(posixpath.normpath(os.fspath(path.parent)))}/*"
 
 
 def repository_allowance(path: Path) -> str:
     """The ``--allow-url`` pattern that allows a local git repository of the lock's, ``path`` (absolute, on this
     machine): its own path, the folder (``REPO_HINT``), and no other repository beside it as ``DIR/*`` would."""
-    return posixpath.normpath(os.fspath(path))
+    return _literal(posixpath.normpath(os.fspath(path)))
+
+
+def _literal(path: str) -> str:
+    """``path`` as a pattern matching itself alone: its ``*``, ``?`` and ``[`` each in brackets (``wheels [1]`` was
+    a pattern matching ``wheels 1`` and not that folder; ``a*`` any folder starting ``a``)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
 def allowances(extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> tuple[str, ...]:

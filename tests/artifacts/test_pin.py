@@ -13,6 +13,7 @@ import http.server
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -2487,3 +2488,24 @@ def test_the_allow_url_a_file_in_a_folder_whose_name_holds_a_newline_needs_is_sh
     art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha)
     said = pinner.refused_here(art)
     assert f"--allow-url $'{tmp_path}/a\\x0ab/*'" in said, said
+
+
+def test_the_allow_url_a_file_in_a_folder_named_with_a_wildcard_needs_allows_that_file(tmp_path: Path) -> None:
+    """The ``--allow-url`` pattern pin names for a local file in ``wheels [1]`` was ``.../wheels [1]/*``, in which
+    ``[1]`` is a wildcard matching ``1``: pasted, bundle refused the file again. The folder's wildcard characters
+    are written to match themselves, so the pattern allows that folder's files and no other's."""
+    from envsnap._fetchpolicy import FetchPolicy
+    from envsnap.artifacts.pin import Pinner
+    from envsnap.model import Artifact
+
+    folder = tmp_path / "wheels [1]*"
+    wheel = make_wheel(folder, "tinypkg", "1.0")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    art = Artifact(filename=wheel.name, url=wheel.as_uri(), sha256=sha)
+    said = Pinner(IndexConfig(), tmp_path / "cache").refused_here(art)
+    pattern = shlex.split(said.partition("--allow-url ")[2].partition(" (")[0])[0]
+    assert FetchPolicy((pattern,)).refusal(wheel.as_uri()) is None, said
+    other = (tmp_path / "wheels 1x" / wheel.name).as_uri()
+    assert FetchPolicy((pattern,)).refusal(other) is not None, pattern
+    said = Pinner(IndexConfig(), tmp_path / "cache", allow_urls=(pattern,)).refused_here(art)
+    assert said == "", said
