@@ -490,10 +490,13 @@ def _rebuild_allowances(lock: Snapshot, root: Path) -> list[str]:
     from .. import fileurls
     from .._fetchpolicy import folder_allowance, repository_allowance
     from .._localurls import here
-    from ..artifacts.pin import policy_for, read_pip_config
+    from ..artifacts.pin import IndexConfig, policy_for, read_pip_config
     from ..interchange import file_url
 
-    policy = policy_for(read_pip_config())
+    try:
+        policy = policy_for(read_pip_config())
+    except EnvsnapError:  # a pip configuration that cannot be read: the rebuild says so; the patterns asked alone
+        policy = policy_for(IndexConfig())
     found: set[str] = set()
     for pkg in lock.pip_layer():
         src = pkg.source

@@ -2924,6 +2924,17 @@ def test_the_commands_told_for_a_missing_venv_make_it_as_the_run_had_it_when_pas
         "envsnap", "rebuild", "run.lock", "--target", "venv", "--dest", ".venv", "--allow-url", str(lib)
     ], res.stdout  # fmt: skip
     assert commands[1][1:] == ["pip", "install", "--python", ".venv/bin/python", "--no-deps", "-e", "."], res.stdout
+    # A pip configuration that cannot be read is the rebuild's to say: the rerun still tells the commands.
+    (tmp_path / "bad.conf").write_text("[global\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--dry-run"],
+        cwd=clone,
+        env=envsnap_env(PIP_CONFIG_FILE=str(tmp_path / "bad.conf")),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 3 and bad.stdout == res.stdout, bad.stdout + bad.stderr
     res = envsnap(*commands[0][1:], cwd=clone)
     assert res.returncode == 0, res.stdout + res.stderr
     subprocess.run(commands[1], cwd=clone, check=True, timeout=300)
