@@ -838,6 +838,8 @@ def test_a_rebuild_plan_is_printed_without_control_codes(
     from envsnap.rebuild.interface import PlanData
 
     class Shown(PlanData):
+        blocks = frozenset({"Dockerfile"})  # a whole file, shown as a block (as the docker target's plan says)
+
         def display(self) -> dict[str, str]:
             return {"Dockerfile": "FROM x\nRUN " + ESC}
 
