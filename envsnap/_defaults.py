@@ -246,6 +246,29 @@ def _private_folder(info: os.stat_result) -> bool:
     return getuid is None or info.st_uid == getuid()
 
 
+def code_stamps() -> list[str]:
+    """Every module of envsnap's own code, stamped (path, size, mtime, inode), sorted: what an answer kept in a cache
+    was decided by (the capture memo's facts, the run cache's keys). The version is not enough: an editable
+    install's code changes under the same version, and a kept answer is then the old code's."""
+    out = []
+    pending = [os.path.dirname(os.path.abspath(__file__))]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                        pending.append(entry.path)
+                    elif entry.name.endswith((".py", ".json", ".typed")):
+                        try:
+                            st = entry.stat()
+                        except OSError:
+                            continue
+                        out.append(f"{entry.path} {st.st_size} {st.st_mtime_ns} {st.st_ino}")
+        except OSError:
+            continue
+    return sorted(out)
+
+
 def sha256_hex(data: bytes) -> str:
     """The sha256 of ``data`` in hex, without importing ``hashlib`` where CPython has its own sha256 module
     (``_sha2``, ``_sha256`` before 3.12): ``hashlib`` loads OpenSSL, a tenth of a capture answered from its memo

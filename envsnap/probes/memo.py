@@ -39,6 +39,7 @@ import os
 import sys
 import time
 
+from .._defaults import code_stamps as _code_stamps
 from .._defaults import sha256_hex
 from .._sealed import read_private, seal
 from .gitstate import LOCATION_VARIABLES as _GIT_LOCATION_VARIABLES
@@ -146,27 +147,6 @@ def _nvidia_facts() -> list[str]:
     except OSError:
         pass
     return out
-
-
-def _code_stamps() -> list[str]:
-    """Every module of envsnap's own code, stamped: a changed probe is a changed capture."""
-    out = []
-    pending = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-    while pending:
-        try:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                        pending.append(entry.path)
-                    elif entry.name.endswith((".py", ".json", ".typed")):
-                        try:
-                            st = entry.stat()
-                        except OSError:
-                            continue
-                        out.append(f"{entry.path} {st.st_size} {st.st_mtime_ns} {st.st_ino}")
-        except OSError:
-            continue
-    return sorted(out)
 
 
 def facts(command: Sequence[object], environ: Mapping[str, str]) -> str:

@@ -637,7 +637,7 @@ def _lock_text(
     sealed, created = meta.get("content_digest"), meta.get("created", "")
     name = ""
     if use_cache and isinstance(sealed, str) and sealed and isinstance(created, str):
-        part = f"{sealed}\0{created}\0{json.dumps(lockfile.to_dict(project), sort_keys=True)}"
+        part = f"{cache.code_state()}\0{sealed}\0{created}\0{json.dumps(lockfile.to_dict(project), sort_keys=True)}"
         name = "locktext-" + hashlib.sha256(part.encode()).hexdigest()
         entry = cache.get(name)
         text, digest, identity = (entry.get(k) for k in ("text", "digest", "identity")) if entry else (None,) * 3

@@ -7,8 +7,9 @@ path and file), every site-packages folder of the environment (its mtime: a dist
 adds or removes a ``.dist-info`` there) and each ``RECORD`` in it (reinstalling rewrites it), the package
 manager's database, the NVIDIA driver's version, the machine and its boot (``/etc/machine-id``,
 ``boot_id``: a home directory shared by a cluster's nodes keeps one answer per node and boot), and envsnap's
-version. When any part cannot be read there is no key, and the check runs in full. ``envsnap run --no-cache``
-(or ``ENVSNAP_RUN_CACHE=0``) always runs it. A run's capture and quick verify are no longer kept under this key
+code (``code_state``: its version and the stamp of every module of it, as the capture memo's key holds them).
+When any part cannot be read there is no key, and the check runs in full. ``envsnap run --no-cache`` (or
+``ENVSNAP_RUN_CACHE=0``) always runs it. A run's capture and quick verify are no longer kept under this key
 but with the capture memo's (``assemble._capture``, ``assemble._verified``): it missed what a capture also reads.
 """
 
@@ -21,7 +22,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from .._defaults import RUNS_CACHE, owned_privately, private_cache_dir
+from .._defaults import RUNS_CACHE, code_stamps, owned_privately, private_cache_dir
 from .._defaults import cache_dir as cache_root
 from .._version import __version__
 
@@ -42,6 +43,20 @@ _STATE_FILES = (
 )
 MAX_ENTRY_BYTES = 16 << 20
 MAX_ENTRIES = 128  # the entries used most recently are kept (``_cachedir.prune``): a machine's runs make many
+
+
+_CODE_STATE: list[str] = []
+
+
+def code_state() -> str:
+    """What decided every answer this cache keeps: envsnap's version and the stamp of every module of its code
+    (``_defaults.code_stamps``), digested once a process. Every entry's name holds it: an editable envsnap whose
+    code changed keeps its version, and an entry keyed by the version alone gave the old code's answer (a lock
+    the new code refuses passed as valid)."""
+    if not _CODE_STATE:
+        text = "\n".join([__version__, *code_stamps()])
+        _CODE_STATE.append(hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest())
+    return _CODE_STATE[0]
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -86,7 +101,7 @@ def _hash_site(h: Any, site: str) -> None:
 
 def site_key(site: str) -> str | None:
     """The cache key of what the RECORD files of one site folder say (``libraries.RecordIndex``)."""
-    h = hashlib.sha256(f"records\0{__version__}\0".encode())
+    h = hashlib.sha256(f"records\0{code_state()}\0".encode())
     try:
         _hash_site(h, site)
     except OSError:
@@ -97,7 +112,7 @@ def site_key(site: str) -> str | None:
 def key(kind: str, lock_digest: str, python: str, extra: Sequence[str] = ()) -> str | None:
     """The cache key of a ``kind`` ("verify" or "capture") of the environment of ``python``; None when some
     part of the environment cannot be read."""
-    h = hashlib.sha256(f"{kind}\0{lock_digest}\0{__version__}\0{os.path.realpath(python)}\0".encode())
+    h = hashlib.sha256(f"{kind}\0{lock_digest}\0{code_state()}\0{os.path.realpath(python)}\0".encode())
     try:
         h.update(_stat(os.path.realpath(python)).encode())
         sites = site_dirs(python)

@@ -554,18 +554,17 @@ def _removed(folder: str, held: int) -> Iterator[str]:
 
 def read_lock(path: str | os.PathLike[str], *, defer: bool) -> Any:
     """The lock at ``path``, validated; with ``defer`` (and the run cache on), a ``KeptLock``: a lock whose
-    exact bytes an earlier run validated (with this envsnap) is read once the command runs (a large lock takes
-    a good part of a second to validate, before the command could start), one not validated before is
-    validated now."""
+    exact bytes an earlier run validated (with this envsnap's code: ``cache.code_state``) is read once the command
+    runs (a large lock takes a good part of a second to validate, before the command could start), one not
+    validated before is validated now."""
     import hashlib
 
     from .. import _readlimits
-    from .._version import __version__
     from ..errors import LockfileError
     from . import cache
 
     raw = _readlimits.read_bytes(path, error=LockfileError, what="lockfile")
-    digest = hashlib.sha256(raw + f"\0{__version__}".encode()).hexdigest()
+    digest = hashlib.sha256(raw + f"\0{cache.code_state()}".encode()).hexdigest()
     name = "lock-" + digest  # a small entry: "valid", looked up before the command starts
 
     def load() -> Any:

@@ -201,3 +201,40 @@ def test_a_cached_capture_is_not_given_once_what_the_capture_read_changed(
     with_added = lock()
     assert captures == [1, 1] and 'name = "added"' in with_added
     assert lock() == with_added and captures == [1, 1]
+
+
+def test_a_run_after_envsnap_s_own_code_changed_does_not_reuse_what_the_old_code_decided(
+    tmp_path: Path, host_lock: Path
+) -> None:
+    """An editable envsnap whose code changed keeps its version: a run cache keyed by the version alone gave the
+    old code's answers (here: that the lock is valid, and its digest and view) to the new code. The key holds
+    the stamp of every module of envsnap's own code, as the capture memo's does."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from runhelpers import REPO
+
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "envsnap", src / "envsnap", symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "templates", src / "templates")
+    env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("ENVSNAP_RUN_CACHE", None)
+
+    def run(out: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "envsnap", "run", "--lock", str(host_lock), "-o", out, "--", "true"]
+        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    first = run("one.toml")
+    assert first.returncode == 0, first.stderr
+    lockfile = src / "envsnap" / "lockfile.py"
+    lockfile.write_text(
+        lockfile.read_text()
+        + "\n\ndef _edited(*args, **kwargs):\n    raise LockfileError('refused by the edited envsnap')\n\n\n"
+        + "loads = from_document = _edited\n"
+    )
+    second = run("two.toml")
+    assert second.returncode == 2, (second.returncode, second.stderr)
+    assert "refused by the edited envsnap" in second.stderr
+    assert not (tmp_path / "two.toml").exists()
