@@ -989,8 +989,9 @@ def _dist_info(
     dist_dir = os.path.join(site_dir, entry)
     egg = entry.endswith(".egg-info") or entry == "EGG-INFO"
     zipped: dict[str, str] | None = None
+    native: list[str] = []
     if entry == "EGG-INFO" and not os.path.isdir(site_dir):
-        zipped = _zipped_egg_info(site_dir)
+        zipped = _zipped_egg_info(site_dir, native)
         text = zipped["PKG-INFO"]
         files: list[str] = sorted(zipped)
     elif egg and not os.path.isdir(dist_dir):
@@ -1037,6 +1038,10 @@ def _dist_info(
         "dist_dir": dist_dir,
         "format": "egg-info" if egg else "dist-info",
     }
+    if native:
+        # Its compiled modules, which the interpreter cannot load from the zip (pkg_resources unpacks them into the
+        # egg cache when imported): no RECORD names them, nothing rebuilds the egg as it is (the parent says so).
+        info["zipped_native"] = native
     if "INSTALLER" in files:
         info["installer"] = _read_text(os.path.join(dist_dir, "INSTALLER")).strip()
     if "WHEEL" in files:
@@ -1124,15 +1129,26 @@ def _top_level_txt(dist_dir: str, files: list[str]) -> list[str]:
 _ZIPPED_MAX = 1 << 20
 
 
-def _zipped_egg_info(path: str) -> dict[str, str]:
+# The most compiled modules of a zipped egg named (``_zipped_egg_info``): a few name them all, a larger list is cut.
+_ZIPPED_NATIVE_MAX = 20
+
+
+def _zipped_egg_info(path: str, native: list[str] | None = None) -> dict[str, str]:
     """The ``PKG-INFO`` and ``requires.txt`` (where it has one) of the ``EGG-INFO`` of the zipped egg ``path``
     (easy_install's ``NAME-VER-pyX.Y.egg`` file, on sys.path through a ``.pth``: the interpreter imports from it),
-    by name. Read-only, each at most ``_ZIPPED_MAX`` bytes; a damaged zip raises ``ValueError``."""
+    by name. Read-only, each at most ``_ZIPPED_MAX`` bytes; a damaged zip raises ``ValueError``. ``native`` gets
+    the names of its compiled modules (``.so``, ``.pyd``; at most ``_ZIPPED_NATIVE_MAX``), from its listing."""
     import zipfile
 
     out = {}
     try:
         with zipfile.ZipFile(path) as archive:
+            if native is not None:
+                for name in archive.namelist():
+                    if (_SO_RE.search(name) or name.endswith(".pyd")) and not name.endswith("/"):
+                        native.append(name)
+                        if len(native) >= _ZIPPED_NATIVE_MAX:
+                            break
             for name in ("PKG-INFO", "requires.txt"):
                 try:
                     member = archive.getinfo("EGG-INFO/" + name)

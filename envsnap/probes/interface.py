@@ -95,6 +95,8 @@ class RawPackage:
     top_level_listed: int = 0
     # Found in the base interpreter's site folders, through a venv made with ``--system-site-packages``.
     base_site: bool = False
+    # A zipped egg's compiled modules, as its listing names them (``_pyprobe._zipped_egg_info``): none else.
+    zipped_native: tuple[str, ...] = ()
     # Only with ``--files``: {"modified": [...], "missing": [...]} relative to the site directory.
     changed_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Only with ``--files``: (entry, "sha256=...") of every RECORD row with a sha256, as the probe read them, so that
@@ -228,6 +230,7 @@ def _package(f: _Fields) -> RawPackage:
         missing_top_level=f.texts("missing_top_level"),
         top_level_listed=f.number("top_level_listed", 0),
         base_site=f.flag("base_site"),
+        zipped_native=f.texts("zipped_native"),
         changed_files={k: changed.texts(k) for k in ("modified", "missing")} if changed is not None else {},
         record_hashes=f.pairs("record_hashes"),
     )

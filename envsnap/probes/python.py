@@ -104,6 +104,7 @@ def python_env(raw: RawPython, redact: PathRedactor, project: str | None = None)
     warnings = [f"python: {w.kind}: {redact.path(w.path)}: {redact.text(w.reason)}" for w in raw.warnings]
     warnings += [f"python: {info.name}: {info.warning}" for info in raw.packages if info.warning]
     warnings += [f"python: {info.name}: {note}" for info in raw.packages if (note := files_gone_note(info))]
+    warnings += [f"python: {info.name}: {zipped_native_note(info)}" for info in raw.packages if info.zipped_native]
     warnings += [f"python: .pth: {pth_folder_note(pth, folder, redact)}" for pth, folder in added]
     listings = {folder: pth_folder_listing(folder) for _, folder in added}
     digests = {folder: "" if listing is None else pth_listing_digest(listing) for folder, listing in listings.items()}
@@ -302,6 +303,20 @@ def editable_gone_note(source: Source) -> str:
 
 # The names a note of files gone lists, at most.
 _GONE_NAMED = 5
+
+
+def zipped_native_note(info: RawPackage) -> str:
+    """What is said of a zipped egg holding compiled modules (``RawPackage.zipped_native``): nothing lists them (an
+    egg has no RECORD, so they are no shared object of the lock's), and nothing rebuilds the egg as it is: every
+    target installs a wheel of its name and version, built by another hand if an index has one at all."""
+    from .. import grammar
+    from ..report import first_few
+
+    names = [grammar.strip_terminal(name) for name in info.zipped_native]
+    return (
+        f"a zipped egg holding native code ({first_few(names, _GONE_NAMED)}): its shared objects are not recorded, "
+        "and a rebuild cannot reproduce the egg as it is (it installs a wheel of this name and version)"
+    )
 
 
 def files_gone_note(info: RawPackage) -> str:

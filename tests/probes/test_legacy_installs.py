@@ -106,6 +106,36 @@ def test_a_zipped_egg_on_sys_path_is_recorded_and_a_damaged_one_is_a_warning(
     assert "Damaged-0.1-py3.11.egg/EGG-INFO: not a readable zipped egg (BadZipFile" in warnings
 
 
+def test_a_zipped_egg_holding_a_compiled_module_is_said_to_hold_native_code(
+    make_venv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A zipped egg with a compiled extension (setuptools' ``bdist_egg`` of a C extension: the ``.so``, a ``.py``
+    stub that unpacks it into the egg cache, ``EGG-INFO/native_libs.txt``): the lock recorded it as a plain
+    distribution with no shared object and no word of its native code, though nothing rebuilds that egg as it is
+    (a rebuild installs a wheel of that name and version, if an index has one)."""
+    import sysconfig
+
+    python = make_venv(tmp_path / "venv")
+    compiled = next(Path(sysconfig.get_path("platstdlib"), "lib-dynload").glob("_json.*.so"))
+    egg = tmp_path / "eggs" / "NativeEgg-2.0-py3.11-linux-x86_64.egg"
+    egg.parent.mkdir()
+    with zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: NativeEgg\nVersion: 2.0\n")
+        archive.writestr("EGG-INFO/native_libs.txt", f"nativeegg/{compiled.name}\n")
+        archive.writestr("nativeegg/__init__.py", "")
+        archive.write(compiled, f"nativeegg/{compiled.name}")
+    (site_packages(python) / "easy-install.pth").write_text(f"{egg}\n")
+    snap = capture(str(python))
+    found = snap.package("nativeegg")
+    assert found is not None and found.version == "2.0"
+    said = [w for w in snap.envsnap.warnings if w.startswith("python: nativeegg: ")]
+    assert said == [
+        f"python: nativeegg: a zipped egg holding native code (nativeegg/{compiled.name}): its shared objects are "
+        "not recorded, and a rebuild cannot reproduce the egg as it is (it installs a wheel of this name and "
+        "version)"
+    ], snap.envsnap.warnings
+
+
 def test_a_zipped_eggs_metadata_is_read_bounded(tmp_path: Path) -> None:
     egg = tmp_path / "Big-1.0-py3.11.egg"
     with zipfile.ZipFile(egg, "w", zipfile.ZIP_DEFLATED) as archive:
