@@ -1055,6 +1055,9 @@ def _dist_info(
             info["direct_url"] = _small_json(os.path.join(dist_dir, "direct_url.json"))
         except ValueError as exc:
             info["warning"] = "direct_url.json is %s" % exc
+        if info["direct_url"] is not None and "RECORD" in files and _shipped_by_wheel(dist_dir, info["direct_url"]):
+            info["direct_url"] = None  # an install by name, as without it
+            info["warning"] = "its direct_url.json came with the wheel, not from the installer: not taken as its source"
     if "envsnap_bundle.json" in files and "direct_url.json" not in files:
         try:  # noqa: SIM105 (contextlib is one import more for every probe)
             info["bundle_wheel"] = _small_json(os.path.join(dist_dir, "envsnap_bundle.json"))
@@ -1100,6 +1103,47 @@ def _dist_info(
             # modules its top_level.txt names, looked for as modules (``_files_gone``).
             info["modules"] = listed
     return info
+
+
+def _shipped_by_wheel(dist_dir: str, direct_url: Any) -> bool:
+    """Whether the ``direct_url.json`` of ``dist_dir`` is the wheel's own file, not the installer's record of where it
+    installed from (docs/design.md, "Whose direct_url.json"). pip and uv write theirs after unpacking the wheel and
+    list it in RECORD; over one the wheel ships, they write theirs and RECORD lists the file twice. Listed once, it
+    is either, and the wheel decides where it is at hand: uv links the wheel's files from its cache and writes its
+    own files anew, so a direct_url.json linked elsewhere while INSTALLER is not is the cached wheel's; and a wheel
+    file the claim itself names (pip installing by name a wheel whose file says "installed from me") that ships one
+    in its own RECORD is the claim's source. Anything unreadable leaves the file taken, as before."""
+    entry = os.path.basename(dist_dir)
+    try:
+        record = _read_text(os.path.join(dist_dir, "RECORD"))
+    except OSError:
+        return False
+    listed = sum(1 for row in _record_rows(record.splitlines()) if row[0] == entry + "/direct_url.json")
+    if listed != 1:
+        return False  # none: no wheel install's; two or more: the installer wrote its own over the wheel's
+    try:
+        linked = os.stat(os.path.join(dist_dir, "direct_url.json")).st_nlink > 1
+        linked = linked and os.stat(os.path.join(dist_dir, "INSTALLER")).st_nlink == 1
+    except OSError:
+        linked = False
+    if linked:
+        return True
+    url = direct_url.get("url") if isinstance(direct_url, dict) else None
+    if not (isinstance(url, str) and url.startswith("file:") and url.split("#", 1)[0].endswith(".whl")):
+        return False
+    from urllib.parse import unquote, urlsplit
+
+    wheel = unquote(urlsplit(url).path)
+    if not os.path.isfile(wheel):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+    except Exception:  # not a readable zip: no wheel at hand
+        return False
+    return any(name.count("/") == 1 and name.endswith(".dist-info/direct_url.json") for name in names)
 
 
 def _installed_tops(lines: list[str], entry: str) -> list[str]:

@@ -988,3 +988,79 @@ def test_a_direct_url_json_a_wheel_ships_cannot_drop_the_distribution(tmp_path: 
         assert "direct_url" not in package or package["direct_url"] is None, package
     else:
         assert package["direct_url"]["url"] == "http://[::1]/x.whl" and not package.get("warning"), package
+
+
+def _wheel_shipping_direct_url(folder: Path, claim: dict[str, object]) -> Path:
+    """A real wheel of ``shipped 1.0`` that carries a ``direct_url.json`` of its own in its ``.dist-info`` (listed in
+    its RECORD with its hash, as a wheel packed from an installed tree, or a hostile one, has it)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    info = "shipped-1.0.dist-info"
+    files = {
+        "shipped/__init__.py": b"X = 1\n",
+        f"{info}/METADATA": b"Metadata-Version: 2.1\nName: shipped\nVersion: 1.0\n",
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/direct_url.json": json.dumps(claim).encode(),
+    }
+    rows = []
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{name},sha256={digest},{len(data)}")
+    files[f"{info}/RECORD"] = ("\n".join([*rows, f"{info}/RECORD,,"]) + "\n").encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / "shipped-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return wheel
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_direct_url_json_the_wheel_itself_ships_is_not_taken_as_its_source(
+    tmp_path: Path, make_venv: Callable[..., Path], installer: str
+) -> None:
+    """A ``direct_url.json`` is the installer's record of where it installed from; one inside the wheel (a packaging
+    mistake, or a hostile wheel) is only the wheel's claim. Installed by name from a find-links folder, the wheel's
+    own file stays, listed once in RECORD: the capture recorded the claim (a git commit, or the wheel's own file)
+    as the source. Installed by its path, the installer writes its own over it (RECORD lists it twice): that one
+    is the source."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed (pip install -e '.[test]' installs it)")
+    wheels = tmp_path / "wheels"
+    wheel_url = (wheels / "shipped-1.0-py3-none-any.whl").as_uri()
+    claims = {
+        # uv links the wheel's files from its cache: its own direct_url.json is a link to the cached copy
+        "uv": {"url": "https://git.example.org/trusted/shipped.git", "vcs_info": {"vcs": "git", "commit_id": "a" * 40}},
+        # pip copies: the wheel the claim names is at hand, and its own RECORD lists a direct_url.json
+        "pip": {"url": wheel_url, "archive_info": {}},
+    }
+    wheel = _wheel_shipping_direct_url(wheels, claims[installer])
+
+    def install(venv: Path, *args: str) -> Path:
+        if installer == "uv":
+            python = make_venv(venv)
+            subprocess.run([uv, "pip", "install", "-q", "--python", str(python), "--offline", *args], check=True)
+        else:
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+            python = venv / "bin" / "python"
+            pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
+            subprocess.run([*pip, *args], check=True)
+        return python
+
+    by_name = install(tmp_path / "by-name", "--no-index", "--find-links", str(wheels), "shipped")
+    snap = capture(str(by_name))
+    pkg = snap.package("shipped")
+    assert pkg is not None and pkg.source.kind == "index", pkg.source
+    said = [w for w in snap.envsnap.warnings if w.startswith("python: shipped: ")]
+    assert said == [
+        "python: shipped: its direct_url.json came with the wheel, not from the installer: not taken as its source"
+    ], snap.envsnap.warnings
+
+    by_path = install(tmp_path / "by-path", str(wheel))
+    snap = capture(str(by_path))
+    pkg = snap.package("shipped")
+    assert pkg is not None and (pkg.source.kind, pkg.source.url) == ("archive", wheel_url), pkg.source
+    assert not [w for w in snap.envsnap.warnings if w.startswith("python: shipped: ")]
