@@ -137,10 +137,12 @@ def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     the file's folder) and recorded as capture records a path (``PathRedactor.local``): under ``{project}`` where it
     lies in ``root``, the project (the git work tree around ``folder``), under ``~`` where it lies elsewhere in the
     home directory, else by its absolute path. An absolute path is recorded the same way (pip-compile writes
-    ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``), and so is a ``~`` path (``~/proj/libs/x`` is
-    ``{project}/libs/x`` when the project is ``~/proj``: a lock rebuilt from another checkout finds it there;
-    ``../wheels`` beside the project is ``~/wheels``: the lock names neither the user's home nor their name)."""
-    absolute = os.path.normpath(os.path.join(folder, os.path.expanduser(path)))
+    ``./libs/x`` as ``x @ file:///home/me/proj/libs/x``: ``{project}/libs/x`` when the project is ``~/proj``, which a
+    lock rebuilt from another checkout finds there; ``../wheels`` beside the project is ``~/wheels``: the lock names
+    neither the user's home nor their name). A ``~`` is no home here: pip reads ``~/dist/x.whl`` and uv ``-e ~/lib``
+    as the folder named ``~`` in the working directory, and PEP 751 a pylock's ``path = "~/x"`` from its folder (the
+    import took them for the home's: ``{project}/~/dist/x.whl`` was recorded as ``file://~/dist/x.whl``)."""
+    absolute = os.path.normpath(os.path.join(folder, path))
     return absolute, PathRedactor(project=root, users=(), hosts=()).local(absolute)
 
 

@@ -187,10 +187,11 @@ def test_an_editable_path_s_egg_fragment_is_no_part_of_its_folder(tmp_path: Path
 def test_a_home_path_in_the_project_is_recorded_under_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linked: bool
 ) -> None:
-    """``-e ~/proj/libs/labutils`` (and a pylock's ``path = "~/proj/libs/labtool"``) with the project at ``~/proj``
-    was recorded as ``file://~/proj/libs/...``: a lock that cannot be rebuilt from another checkout. The project wins
-    over the home, also where the home is a link (``HOME=/home/me`` -> ``/data/me``; git names the work tree by its
-    real path). A ``~`` path outside the project stays as it is written."""
+    """``-e $HOME/proj/libs/labutils`` (the shell's ``~/proj/...``: pip and uv expand no ``~`` themselves, and PEP 751
+    none in a pylock's ``path``) with the project at ``~/proj`` was recorded as ``file://~/proj/libs/...``: a lock
+    that cannot be rebuilt from another checkout. The project wins over the home, also where the home is a link
+    (``HOME=/home/me`` -> ``/data/me``; git names the work tree by its real path). A path in the home outside the
+    project is recorded under its label."""
     real = tmp_path / "data" / "me"
     project = _project(real / "proj")
     (real / "other" / "outside").mkdir(parents=True)
@@ -201,16 +202,52 @@ def test_a_home_path_in_the_project_is_recorded_under_it(
     monkeypatch.setenv("HOME", str(home if linked else real))
     monkeypatch.chdir(project)
     reqs = project / "requirements.txt"
-    reqs.write_text("-e ~/proj/libs/labutils\n-e ~/other/outside\n")
+    named = home if linked else real
+    reqs.write_text(f"-e {named}/proj/libs/labutils\n-e {named}/other/outside\n")
     snap = importers.read_file(reqs)
     assert snap.package("labutils").source.url == "file://{project}/libs/labutils"  # type: ignore[union-attr]
     assert snap.package("labutils-outside").source.url == "file://~/other/outside"  # type: ignore[union-attr]
     pylock = project / "pylock.toml"
     pylock.write_text(
         'lock-version = "1.0"\ncreated-by = "hand"\n[[packages]]\nname = "labtool"\n'
-        'directory = { path = "~/proj/libs/labtool", editable = true }\n'
+        f'directory = {{ path = "{named}/proj/libs/labtool", editable = true }}\n'
     )
     assert importers.read_file(pylock).package("labtool").source.url == "file://{project}/libs/labtool"  # type: ignore[union-attr]
+
+
+def test_a_folder_named_tilde_is_the_folder_pip_uv_and_pep_751_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """pip reads a requirement ``~/dist/x.whl`` (and uv ``-e ~/lib``) as the folder named ``~`` in the working
+    directory, never the home (pip 23.2 installed ``{project}/~/dist/x.whl`` with the same file in the home), and PEP
+    751 a pylock's ``path = "~/dist/x.whl"`` from the pylock's folder, as envsnap's own pylock export writes a wheel
+    installed from ``{project}/~/dist``. The import read both as the home's (``file://~/dist/x.whl``): the lock
+    named a file that is not the one installed, and the export's round trip moved it into the home."""
+    home = tmp_path / "home"
+    project = tmp_path / "proj"
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    (project / "~" / "dist").mkdir(parents=True)
+    wheel = build_wheel(project / "~" / "dist", "tildewheel", "1.0", "tildewheel")
+    (home / "dist").mkdir(parents=True)
+    shutil.copy(wheel, home / "dist")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    where = "file://{project}/~/dist/tildewheel-1.0-py3-none-any.whl"
+    reqs = project / "requirements.txt"
+    reqs.write_text(f"~/dist/tildewheel-1.0-py3-none-any.whl --hash=sha256:{digest}\n")
+    snap = importers.read_file(reqs)
+    assert snap.package("tildewheel").source.url == where  # type: ignore[union-attr]
+    pylock = project / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "hand"\n[[packages]]\nname = "tildewheel"\nversion = "1.0"\n'
+        f'archive = {{ path = "~/dist/tildewheel-1.0-py3-none-any.whl", hashes = {{ sha256 = "{digest}" }} }}\n'
+    )
+    assert importers.read_file(pylock).package("tildewheel").source.url == where  # type: ignore[union-attr]
+    lockfile.dump(snap, project / "envsnap.lock")
+    assert cli("export", "envsnap.lock", "-f", "pylock", "-o", "exported.toml").code == 0
+    back = importers.read_file(project / "exported.toml").package("tildewheel")
+    assert back is not None and (back.source.url, back.source.archive_hash) == (where, f"sha256={digest}")
 
 
 def test_paths_beside_the_project_under_the_home_are_recorded_under_its_label(
