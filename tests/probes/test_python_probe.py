@@ -1064,3 +1064,33 @@ def test_a_direct_url_json_the_wheel_itself_ships_is_not_taken_as_its_source(
     pkg = snap.package("shipped")
     assert pkg is not None and (pkg.source.kind, pkg.source.url) == ("archive", wheel_url), pkg.source
     assert not [w for w in snap.envsnap.warnings if w.startswith("python: shipped: ")]
+
+
+@pytest.mark.parametrize(
+    ("folder", "written"),
+    [
+        # pip 25.1 and uv 0.13 install `git+file://$PWD` from a folder with a bare % and write it raw
+        ("r100%", "r100%"),
+        # `pip install .` / `-e .` (pip 23.2, 25.1) and uv write a folder's # and % percent-encoded
+        ("h#a%25b c", "h%23a%2525b%20c"),
+    ],
+)
+def test_a_repository_in_a_folder_with_a_hash_or_percent_is_recorded_as_that_folder(
+    scratch_venv: Path, tmp_path: Path, folder: str, written: str
+) -> None:
+    """The URLs pip and uv write for a git repository in such a folder, as read from their direct_url.json: the lock
+    names that folder, outside a project by its URL, inside it as ``file://{project}``, and loads."""
+    from envsnap.fileurls import local_path
+
+    repo = tmp_path / folder / "proj"
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    url = f"file://{tmp_path}/{written}/proj"
+    direct = {"url": url, "vcs_info": {"vcs": "git", "commit_id": "c" * 40}}
+    _fake_dist(site_packages(scratch_venv), "odd", "0.1", direct)
+    for project, expected in ((None, url), (str(repo), "file://{project}")):
+        lock = tmp_path / "envsnap.lock"
+        lockfile.dump(capture(str(scratch_venv), project), lock)
+        pkg = lockfile.load(lock).package("odd")
+        assert pkg is not None and (pkg.source.kind, pkg.source.url) == ("vcs", expected), pkg.source
+    assert local_path(url) == repo
