@@ -51,7 +51,7 @@ def test_reproducing_md_commands_run_as_copied_and_no_backslash_reaches_its_pros
         f"$artifact/{record}",
     ]
     assert rerun in commands
-    assert ["envsnap", "check", "envsnap.lock"] in commands
+    assert ["envsnap", "check", "envsnap.lock", "--target", "venv"] in commands
     assert "--no-index --find-links wheels" in text.replace("\n", " ")
     # The environment goes beside the folder: rebuilt inside it (the default dest), the bundle no longer matched
     # its SHA256SUMS and the next `rebuild --bundle .` refused it.
