@@ -131,4 +131,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
+        refusal = _readlimits.foreign_archive(p, raw[:8])  # a zipped supplement: said so, and how to unpack it
+        if refusal:
+            raise LockfileError(refusal) from None
         raise NotALockfileError(f"{p}: not a text file (expected a TOML lockfile)", str(p)) from None

@@ -144,6 +144,12 @@ def read_bytes(
         raise error(f"{p}: is a directory, not a {what}")
     if not stat.S_ISREG(info.st_mode):
         raise error(f"{p}: not a regular file (a device, pipe or socket is not a {what}){not_regular}")
+    if what == "lockfile" and (info.st_size > cap or p.name.endswith(FOREIGN_ARCHIVE_SUFFIXES)):
+        # A supplement zipped for its deposit, or tarred with another compression: said so, with how to unpack it,
+        # rather than "over the limit" (raising it led to "not a text file") or a TOML error.
+        refusal = foreign_archive(p, file_head(p))
+        if refusal:
+            raise error(refusal)
     if info.st_size > cap:
         raise error(_too_big(p, info.st_size, cap))
     try:
@@ -176,6 +182,59 @@ def read_bytes(
     if len(data) > cap:
         raise error(_too_big(p, len(data), cap, exact=False))
     return data
+
+
+# Archives envsnap does not read as a bundle, known by their first bytes (a bundle is a folder, or the .tar.gz or
+# .tar `envsnap bundle` writes): what each is, and whether tar unpacks it (GNU tar finds the compression itself).
+_FOREIGN_ARCHIVES = (
+    (b"PK\x03\x04", "a zip archive", False),
+    (b"PK\x05\x06", "a zip archive", False),  # an empty one
+    (b"\xfd7zXZ\x00", "an xz-compressed file", True),
+    (b"BZh", "a bzip2-compressed file", True),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file", True),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", False),
+)
+# Their names: a lock read under one of them is looked at first whatever its size.
+FOREIGN_ARCHIVE_SUFFIXES = (".zip", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz", ".tar.zst", ".tzst", ".7z")
+
+
+def foreign_archive(path: str | os.PathLike[str], head: bytes) -> str:
+    """The one line that refuses ``path``, whose first bytes are ``head``, where it is an archive envsnap does not read
+    as a bundle (a deposit's zip of the bundle folder, a .tar.xz): what it is and the command that unpacks it, beside
+    it for a zip or a 7-Zip archive (``unzip -d supp supp.zip``), in the current folder for a tar (``tar -xf
+    supp.tar.xz``, as a bundle archive's remedies say); "" for anything else."""
+    found = next(((what, tar) for magic, what, tar in _FOREIGN_ARCHIVES if head.startswith(magic)), None)
+    if found is None or (head.startswith(b"BZh") and head[3:4] not in b"123456789"):
+        return ""
+    from .sinks import shell_shown
+
+    what, tar = found
+    p = Path(path)
+    if tar:
+        command = ["tar", "-xf", str(p)]
+    else:
+        stem = next((p.name[: -len(s)] for s in (".zip", ".7z") if p.name.endswith(s) and len(p.name) > len(s)), "")
+        folder = str(p.with_name(stem or p.name + ".unpacked"))
+        command = ["unzip", "-d", folder, str(p)] if what == "a zip archive" else ["7z", "x", f"-o{folder}", str(p)]
+    return (
+        f"{p}: {what}, which envsnap does not read (a lock is a TOML file; a bundle a folder, or the .tar.gz or .tar "
+        f"`envsnap bundle` writes): unpack it ({shell_shown(command)}) and give the folder that holds envsnap.lock"
+    )
+
+
+def file_head(path: Path) -> bytes:
+    """The first bytes of the regular file ``path`` (b"" for anything else, or unreadable: a FIFO swapped in would
+    block the open)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, 8) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 STDIN_LABEL = "standard input"

@@ -1004,7 +1004,13 @@ def open_bundle(
     elif p.is_file() and is_archive(p):
         bundle = extract(p, workdir / "bundle", limits=limits, progress=progress)
     else:
-        raise NoSuchBundleError(f"{p}: no such bundle (a directory or a .tar.gz/.tar made by `envsnap bundle`)")
+        from .._readlimits import file_head, foreign_archive
+
+        # A supplement zipped for its deposit, or tarred with another compression: there, and said what it is.
+        refusal = foreign_archive(p, file_head(p)) if p.is_file() else ""
+        raise NoSuchBundleError(
+            refusal or f"{p}: no such bundle (a directory or a .tar.gz/.tar made by `envsnap bundle`)"
+        )
     bundle.verify_sums(progress)
     bundle.lock  # noqa: B018 (read now, while its errors can name the archive's member)
     return bundle
