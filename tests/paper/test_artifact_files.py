@@ -1781,3 +1781,27 @@ def test_the_crate_and_the_audit_ignore_the_folder_a_rebundle_keeps_the_earlier_
         assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
         (kept / "more.txt").write_text("more\n")
         assert next(i for i in audit(bundle.root).items if i.id == "citable").ok
+
+
+def test_reproducing_md_does_not_call_the_editable_install_before_the_rerun_offline(tmp_path: Path) -> None:
+    """REPRODUCING.md said "Everything below works offline." above an `uv pip install ... -e .` of the project, which
+    builds it with its build backend (setuptools, hatchling: `build-system.requires`): offline, with no cache holding
+    it, uv failed (`setuptools was not found in the cache`). The steps say that line is the one that may need the
+    package index, and why; an artifact without such an install still says everything works offline."""
+    from envsnap.model import PythonPackage, Source
+
+    bundle = bundle_of(tmp_path)
+    lock = lockfile.load(bundle.root / "envsnap.lock")
+    paper = PythonPackage("paper", "0.1", source=Source(kind="directory", url="file://{project}", editable=True))
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=(paper,)))
+    lockfile.dump(lockfile.seal(lock), bundle.root / "envsnap.lock")
+    runs = [{"record": "runs/r1.toml", "commit": "7" * 40, "dirty": False}]
+    text = artifact._reproducing(Bundle(bundle.root), META, runs, grade="Bundled")
+    assert "uv pip install" in text
+    assert "Everything below works offline.\n" not in text, text
+    said = " ".join(text.split("## What you need", 1)[0].split())
+    assert "but the editable install of the project before the rerun" in said, said
+    assert "build-system.requires" in said and "package index" in said, said
+    (tmp_path / "plain").mkdir()
+    plain = artifact._reproducing(bundle_of(tmp_path / "plain"), META, runs, grade="Bundled")
+    assert "Everything below works offline.\n" in plain
