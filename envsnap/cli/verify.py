@@ -103,7 +103,13 @@ def _verify(
     from ..compare.verify import verify
     from ._lockarg import load_lock_or_bundle
 
-    lock = load_lock_or_bundle(args.lock)[0]  # a bundle's lock once the bundle passed its checks
+    lock, bundled = load_lock_or_bundle(args.lock)  # a bundle's lock once the bundle passed its checks
+    # A bundle folder's wheels, which a remedy installs offline: an archive's are gone once it is read.
+    wheels = None
+    if bundled and os.path.isdir(args.lock):
+        from ..artifacts.bundle import WHEELS
+
+        wheels = os.path.join(os.path.abspath(args.lock), WHEELS)
     kept: list[Captured] = []
     report = verify(
         lock,
@@ -116,6 +122,7 @@ def _verify(
         gpu_timeout=args.gpu_timeout,
         project=args.project_root,
         lock_named=args.lock,
+        wheels=wheels,
     )
     from ..compare.verify import reads_checkouts
 

@@ -79,6 +79,7 @@ def verify(
     project: str | None = None,
     python_named: str | None = None,
     lock_named: str | None = None,
+    wheels: str | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -179,7 +180,7 @@ def verify(
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
-    report = with_remedies(report, lock, actual, interpreter or sys.executable)
+    report = with_remedies(report, lock, actual, interpreter or sys.executable, wheels)
     if lock_named is None and not isinstance(lock_or_path, Snapshot):
         lock_named = os.fspath(lock_or_path)
     layer = kept[-1].results.get("conda") if kept else None
@@ -199,20 +200,25 @@ _REMEDY_WORDS = {
 }
 
 
-def with_remedies(report: VerifyReport, lock: Snapshot, actual: Snapshot, python: str) -> VerifyReport:
+def with_remedies(
+    report: VerifyReport, lock: Snapshot, actual: Snapshot, python: str, wheels: str | None = None
+) -> VerifyReport:
     """``report`` with the command that makes each Python package's mismatch the locked state again: the locked
     pin (``name==version``, or its URL or commit) reinstalled, or an extra package removed, by the installer that
     installed it (``uv pip`` where its ``INSTALLER`` says uv, or pip is not both installed and locked, else pip)
     into ``python``'s environment; uv named by the path of the one envsnap runs where PATH's is not it
     (``_tools.uv_word``). Every word is shell-quoted; a package with nothing another tool can install from (an
-    editable or local folder, a label only envsnap resolves, a legacy version, a conda package's) gets none."""
+    editable or local folder, a label only envsnap resolves, a legacy version, a conda package's) gets none.
+    ``wheels``: the wheels folder of the bundle the lock was read from (``verify BUNDLE_DIR``), whose locked files
+    an index package's pin is installed from where it holds them, offline (``--no-index --find-links``), as the
+    rebuild installed them: the index a reviewer of a supplement may not reach, nor serve the same file."""
     locked = {p.name: p for p in lock.python.packages}
     installed = {p.name: p for p in actual.python.packages}
     # ``python -m pip`` fails in an environment with no pip (a uv venv that an outside ``pip --python`` installed
     # into), and once the remedy that removes a pip the lock does not hold has run: uv installs into it from outside.
     uv_only = "pip" not in installed or "pip" not in locked
     uv = _tools.uv_word()  # the uv envsnap runs, by its path where PATH's uv is not it
-    diffs = [_remedied(d, locked, installed, python, uv_only, uv) for d in report.differences]
+    diffs = [_remedied(d, locked, installed, python, uv_only, uv, wheels) for d in report.differences]
     return dataclasses.replace(report, differences=tuple(diffs))
 
 
@@ -294,6 +300,7 @@ def _remedied(
     python: str,
     uv_only: bool = False,
     uv_program: str = "uv",
+    wheels: str | None = None,
 ) -> Difference:
     from .. import sinks
     from ..grammar import GrammarError
@@ -315,7 +322,11 @@ def _remedied(
             if not all(pins):
                 return d
             by = installed.get(names[0]) or locked[names[0]]
-            pins = [*_index_options(w for w in wants if w is not None), *pins]
+            bundled = [w for w in wants if w is not None and _bundled_wheel(w, wheels)]
+            if wheels is not None and len(bundled) == len(wants):  # the bundle's own files, offline
+                pins = ["--no-index", "--find-links", wheels, *pins]
+            else:
+                pins = [*_index_options(w for w in wants if w is not None), *pins]
             if by.installer == "uv" or uv_only:
                 reinstall = [word for name in names for word in ("--reinstall-package", name)]
                 # uv hard-links installed files from its cache: an edit made there edited the cached copy too, which
@@ -362,6 +373,15 @@ def _index_options(pkgs: Iterable[PythonPackage]) -> list[str]:
             if index not in out:
                 out += [option, index]
     return out
+
+
+def _bundled_wheel(pkg: PythonPackage, wheels: str | None) -> bool:
+    """Whether the folder ``wheels`` (a bundle's, checked against its SHA256SUMS and lock) holds the locked wheel of
+    the index package ``pkg``, the file its pin installs from there."""
+    artifact = pkg.artifact
+    if wheels is None or pkg.source.kind != "index" or artifact is None or not artifact.filename.endswith(".whl"):
+        return False
+    return os.path.isfile(os.path.join(wheels, artifact.filename))
 
 
 def _pip_requirement(pkg: PythonPackage) -> str:
