@@ -116,6 +116,22 @@ def bundle_holding(lock_path: str | os.PathLike[str]) -> str | None:
     return folder
 
 
+def bundle_listing(lock_path: str | os.PathLike[str]) -> str | None:
+    """``bundle_holding``'s folder where its ``SHA256SUMS`` also lists ``envsnap.lock``, as every bundle's does: a
+    project's own ``SHA256SUMS`` of its data, beside its lock, is no bundle's. Read as a bundle's sums are (a regular
+    file, bounded); never to trust the bundle, which is checked in full where it is given."""
+    folder = bundle_holding(lock_path)
+    if folder is None:
+        return None
+    try:
+        text = _readlimits.read_bytes(os.path.join(folder, SUMS), error=BadBundleError, limit=64 << 20)
+    except BadBundleError:
+        return None
+    name = LOCK_NAME.encode()
+    listed = any(line.split(maxsplit=1)[1:] in ([name], [b"*" + name]) for line in text.splitlines())
+    return folder if listed else None
+
+
 # Limits on unpacking an archive (docs/security.md, "Limits"), each overridable by its environment variable.
 MAX_BYTES_ENV = "ENVSNAP_BUNDLE_MAX_BYTES"
 MAX_MEMBERS_ENV = "ENVSNAP_BUNDLE_MAX_MEMBERS"

@@ -203,6 +203,14 @@ def _rebuild(
         # Bad input, refused before any work: it was refused only after the compatibility check (seconds on a GPU
         # host, the whole NVML timeout on a hung one), whose failure then hid it.
         refuse_dest_in_bundle(where, bundle, rebuilder.default_dest, dest_option or "--dest")
+    elif bundle is None and opened is None:
+        from ..artifacts.bundle import bundle_listing
+
+        # A bundle's lock rebuilt without --bundle (from inside the folder, its wheels fetched from where the lock
+        # says): the default destination was made inside the bundle, which then failed its own SHA256SUMS.
+        holding = bundle_listing(lock_path)
+        if holding is not None:
+            refuse_dest_in_bundle(where, holding, rebuilder.default_dest, dest_option or "--dest")
     if dest is not None:
         _creatable(Path(where), dest_option or "--dest")
     # A bundle directory's files are hashed in the background (GIL-free, a thread per core) while the lock is

@@ -97,3 +97,48 @@ def test_a_bundle_in_a_folder_with_an_awkward_name_rebuilds_and_verifies_identic
         assert done.code == 0 and "identical" in done.out, done
         checked = cli("verify", moved / "envsnap.lock", "--python", env / "bin" / "python")
         assert checked.code == 0 and "identical" in checked.out, checked
+
+
+def test_a_bundles_lock_rebuilt_without_bundle_makes_no_environment_inside_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A reviewer inside the bundle folder who left out `--bundle .` (the folder the lock names allowed, or the
+    index it names reachable): the rebuild fetched the wheels and made its default `envsnap-venv` inside the
+    bundle, which then failed its own SHA256SUMS (`envsnap-venv/...: not listed in SHA256SUMS`) in every later
+    command. A destination inside the bundle the lock lies in is refused as it is with `--bundle`: one line, exit 2,
+    nothing made, the bundle intact."""
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = wheel(tmp_path / "author wheels", "labpkg", "0.3.0")
+    _, bundle, _ = locked_bundle(uv, tmp_path, {"labpkg": made})
+    monkeypatch.chdir(bundle)
+    allowed = ("--allow-url", f"{tmp_path}/index/simple/labpkg/*")  # where the lock says its wheel is
+    for dest in ((), ("--dest", "env")):
+        result = cli("rebuild", "envsnap.lock", *allowed, *dest)
+        errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
+        assert result.code == 2 and len(errors) == 1, result
+        assert "inside the bundle ." in errors[0] and "--dest ../envsnap-venv" in errors[0], errors
+    assert sorted(p.name for p in bundle.iterdir()) == sorted(
+        ["README.md", "SHA256SUMS", "appendix.md", "appendix.tex", "envsnap.lock", "requirements.txt", "wheels"]
+    )
+    done = cli("rebuild", "envsnap.lock", "--bundle", ".", "--offline", "--dest", tmp_path / "env")
+    assert done.code == 0, done
+
+
+def test_a_projects_own_sha256sums_beside_its_lock_makes_it_no_bundle_to_rebuild_beside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A project that keeps a SHA256SUMS of its data beside its lock is no bundle: its rebuild's default destination
+    is not refused as inside one."""
+    from testutil import sample_lock
+
+    from envsnap import lockfile
+
+    lockfile.dump(sample_lock(seal=True), tmp_path / "envsnap.lock")
+    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  data/train.csv\n")
+    monkeypatch.chdir(tmp_path)
+    result = cli("rebuild", "envsnap.lock", "--dry-run")
+    assert "inside the bundle" not in result.err, result
