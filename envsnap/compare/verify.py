@@ -26,6 +26,7 @@ environment (``if not envsnap.verify("envsnap.lock").identical: sys.exit(...)``)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -218,8 +219,60 @@ def with_remedies(
     # into), and once the remedy that removes a pip the lock does not hold has run: uv installs into it from outside.
     uv_only = "pip" not in installed or "pip" not in locked
     uv = _tools.uv_word()  # the uv envsnap runs, by its path where PATH's uv is not it
-    diffs = [_remedied(d, locked, installed, python, uv_only, uv, wheels) for d in report.differences]
+    own = _envsnap_runs_on(python)
+    diffs = [
+        _spared(d, own) if _touches(d, own) else _remedied(d, locked, installed, python, uv_only, uv, wheels)
+        for d in report.differences
+    ]
     return dataclasses.replace(report, differences=tuple(diffs))
+
+
+def _envsnap_runs_on(python: str) -> frozenset[str]:
+    """The distributions envsnap runs on (``envsnap-lock`` and what it requires, all the way down, whatever the
+    markers and extras), where ``python`` is an interpreter of the environment envsnap itself runs in (its venv
+    activated, a lock of another environment verified); none for any other environment."""
+    try:
+        prefix = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+        if not os.path.samefile(prefix, sys.prefix):
+            return frozenset()
+    except (OSError, ValueError):
+        return frozenset()
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = ["envsnap-lock"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for line in requires:
+            with contextlib.suppress(InvalidRequirement):
+                todo.append(Requirement(line).name)
+    return frozenset(seen)
+
+
+def _touches(d: Difference, own: frozenset[str]) -> bool:
+    """Whether the remedy of ``d`` would remove, replace or reinstall a distribution of ``own``."""
+    from packaging.utils import canonicalize_name
+
+    if not own or d.severity != MISMATCH or d.area != "python" or d.what not in _REMEDY_WORDS:
+        return False
+    return any(canonicalize_name(name) in own for name in d.subject.split(", "))
+
+
+def _spared(d: Difference, own: frozenset[str]) -> Difference:
+    """``d`` without a remedy, saying why: pasted, it removed or replaced what envsnap runs on, in its own
+    environment (``uv pip uninstall ... jinja2``), and envsnap no longer started."""
+    why = "envsnap runs in this environment and needs it: no remedy; verify the lock's environment with --python PATH"
+    return dataclasses.replace(d, remedy="", note=f"{d.note}; {why}" if d.note else why)
 
 
 def with_rebuild_remedy(
