@@ -53,7 +53,9 @@ def test_the_staging_path_is_the_destination_in_every_script_that_names_it(tmp_p
     assert (scripts / "tool").read_text().startswith(f"#!{dest}/bin/python\n")
     (scripts / "tool").write_text(f"#!{staging}/bin/python\nrest\n")
     _relocate(staging, longer)
-    assert (scripts / "tool").read_text() == f"#!{longer}/bin/python\nrest\n"
+    # Past 127 bytes a #! line is cut (the kernel's limit, which pip and uv keep): a /bin/sh launcher, as theirs.
+    launcher = f"#!/bin/sh\n'''exec' '{longer}/bin/python' \"$0\" \"$@\"\n' '''\nrest\n"
+    assert (scripts / "tool").read_text() == launcher
     assert not any(name.startswith(".") for name in os.listdir(scripts))
 
 
@@ -97,3 +99,65 @@ def test_a_venv_rebuilt_in_a_folder_whose_name_holds_a_quote_runs_its_scripts_an
     assert shown == f"{env}{env}/bin/python\n", shown
     for name in ("activate", "activate.csh", "activate.fish", "activate.nu"):
         assert ".envsnap-venv" not in (env / "bin" / name).read_text(), name
+
+
+def _cli_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bundle of a lock of one wheel whose console script ``clipkg`` prints ``cli ok``."""
+    from offline_wheels import locked_bundle, wheel
+    from testutil import uv_bin
+
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    made = wheel(
+        tmp_path / "wheels",
+        "clipkg",
+        "1.0",
+        files={
+            "clipkg/__init__.py": b"def main():\n    print('cli ok')\n",
+            "clipkg-1.0.dist-info/entry_points.txt": b"[console_scripts]\nclipkg = clipkg:main\n",
+        },
+    )
+    return locked_bundle(uv, tmp_path, {"clipkg": made})[1]
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [
+        ('say "hi" $HOME `id` a\\b', "env"),  # CPython's venv and pip write the path raw between "..."
+        ("it's here", "env"),
+        ("plain", "it's env"),  # the staging folder holds no ' but the destination does
+        ("plain", "my env"),  # the staging folder holds no space: its launchers' #! line named the path bare
+        ("plain", '$x `y` "z"'),
+    ],
+)
+def test_a_venv_rebuilt_in_an_awkward_folder_activates_in_bash_and_runs_its_console_scripts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], installer: str, folder: str, name: str
+) -> None:
+    """CPython's venv writes the folder raw between double quotes in ``activate`` (``VIRTUAL_ENV="..."``) and pip
+    between double quotes in a console script's ``/bin/sh`` launcher: a ``"``, ``$``, backtick or backslash in the
+    destination's path broke them (``VIRTUAL_ENV`` another folder, the script a syntax error). A destination whose
+    own name holds a ``'`` or a space, beside a staging folder whose path holds none, was written bare where the
+    staging folder had been (uv's quotes, the ``#!`` line). Each activates and runs wherever it is rebuilt."""
+    import shlex
+    import subprocess
+
+    bundle = _cli_bundle(tmp_path, monkeypatch)
+    if installer == "pip":
+        monkeypatch.setenv("ENVSNAP_NO_UV", "1")
+    where = tmp_path / folder
+    where.mkdir(exist_ok=True)
+    env = where / name
+    done = cli("rebuild", bundle, "--offline", "--dest", env)
+    assert done.code == 0, done
+    ran = subprocess.run([env / "bin" / "clipkg"], capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stdout) == (0, "cli ok\n"), ran
+    activate = (
+        f". {shlex.quote(str(env / 'bin' / 'activate'))} && printf '%s\\n' \"$VIRTUAL_ENV\" && command -v python"
+        " && clipkg"
+    )
+    shown = subprocess.run(["bash", "-c", activate], capture_output=True, text=True, timeout=60)
+    assert shown.stdout == f"{env}\n{env}/bin/python\ncli ok\n", shown
