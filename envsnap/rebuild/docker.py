@@ -410,6 +410,15 @@ def _given_lock(request: RebuildRequest, bundle: Bundle) -> bytes:
     return lockfile.dumps(judged).encode()
 
 
+def _given_apart(request: RebuildRequest) -> bool:
+    """Whether the container that verifies the built image judges it against the lock given (``_given_lock``), put
+    there as ``/envsnap-given.lock``, not against the image's ``/envsnap.lock``: what the plan's step says."""
+    if request.bundle_dir is None:
+        return False
+    bundle = Bundle(request.bundle_dir)
+    return judged_for(request.lock, bundle.lock) is not bundle.lock
+
+
 def _missing(request: RebuildRequest) -> tuple[PythonPackage, ...]:
     """The packages of the bundle's lock whose wheel the bundle does not hold (none without a bundle)."""
     if request.bundle_dir is None:
@@ -558,7 +567,14 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         f"create the venv {ENV_DIR} and uv pip install {len(spec.lock.pip_layer())} wheels "
         "--no-index --no-deps --require-hashes"
     )
-    steps.append("envsnap verify /envsnap.lock as the last build step, then again in a container with no network")
+    if _given_apart(request):
+        steps.append(
+            f"envsnap verify /{LOCK_NAME} (the bundle's lock) as the last build step, then envsnap verify "
+            f"/{_docker_engine.GIVEN_LOCK} (the lock given, without the files of the wheels the bundle built) in a "
+            "container with no network"
+        )
+    else:
+        steps.append(f"envsnap verify /{LOCK_NAME} as the last build step, then again in a container with no network")
     steps.append(f"tag {spec.tag} only if both pass")
     return tuple(steps)
 

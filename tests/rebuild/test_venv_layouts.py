@@ -474,3 +474,32 @@ def test_bundle_offline_builds_local_projects_with_the_build_backend_from_a_find
         make_bundle(Snapshot(python=PythonEnv(version="3.11.7", packages=(remote,))), tmp_path / "b2", options)
     assert "https://example.org/remote.git" in str(err.value) and "--offline" in str(err.value), err.value
     assert "\n" not in str(err.value) and not (tmp_path / "b2").exists()
+
+
+def test_a_docker_plan_of_the_authors_lock_with_its_bundle_names_the_lock_its_second_verify_reads(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """The docker target verifies an image built from the author's lock and its bundle against the author's lock,
+    put in the verifying container as ``/envsnap-given.lock``; the plan said both verifies read ``/envsnap.lock``
+    (the bundle's). Its step names the lock each reads; the bundle's own lock is verified as ``/envsnap.lock`` twice."""
+    import json
+
+    project, lock_path = research
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cli("bundle", lock_path, "-o", tmp_path / "B").code == 0
+    args = ["--target", "docker", "--bundle", tmp_path / "B", "--dest", tmp_path / "ctx", "--dry-run"]
+    given = cli("rebuild", lock_path, *args)
+    assert given.code == 0, given.out + given.err
+    [step] = [line.strip() for line in given.out.splitlines() if "last build step" in line]
+    assert step == (
+        "5. envsnap verify /envsnap.lock (the bundle's lock) as the last build step, then envsnap verify "
+        "/envsnap-given.lock (the lock given, without the files of the wheels the bundle built) in a container with "
+        "no network"
+    ), given.out
+    shown = cli("rebuild", lock_path, *args, "--json")
+    assert any("/envsnap-given.lock" in s for s in json.loads(shown.out)["steps"]), shown.out
+    own = cli("rebuild", tmp_path / "B" / "envsnap.lock", *args)
+    assert own.code == 0, own.out + own.err
+    [step] = [line.strip() for line in own.out.splitlines() if "last build step" in line]
+    assert step == "5. envsnap verify /envsnap.lock as the last build step, then again in a container with no network"
