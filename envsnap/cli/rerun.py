@@ -122,21 +122,21 @@ def run(args: argparse.Namespace) -> int:
     def out(*lines: str) -> None:
         _output.write_lines(*lines, err=False)
 
-    out(f"rerunning {args.record}: {sinks.shell_shown(record.command.argv)}")
+    out(f"rerunning {sinks.shell_shown([args.record])}: {record_mod.command_shown(record.command)}")
     if plan.root is not None and plan.root != rerun_mod.project_root():  # not yours: say which it is rerun in
         root, name = (sinks.shell_shown([os.fspath(p)]) for p in (plan.root, args.record))
         out(f"project: {root} (the git work tree {name} lies in, not the current folder's)")
     if plan.resolved:  # the record names paths by label: what each names here (the command shown to confirm has them)
         out("paths: " + ", ".join(f"{label} is {sinks.shell_shown([folder])}" for label, folder in plan.resolved))
     if plan.python is not None:
-        recorded, name = (sinks.shell_shown([word]) for word in plan.python)
+        recorded, name = record_mod.word_shown(record.command, 0), sinks.shell_shown([plan.python[1]])
         # "the interpreter its verify checks" only where one ran and reported: not for a record naming no lock, an
         # image without envsnap, or one docker has not (--dry-run).
         checked = ", the interpreter its verify checks" if plan.python_verified else ""
         out(f"python: {recorded} runs as the image's {name} (on the image's PATH){checked}")
     if args.python is not None and args.in_docker is None and is_python_name(record.command.argv[0]):
         # The header shows the recorded command; --dry-run and --yes show no other: say which python runs.
-        recorded, name = (sinks.shell_shown([word]) for word in (record.command.argv[0], plan.argv[0]))
+        recorded, name = record_mod.word_shown(record.command, 0), sinks.shell_shown([plan.argv[0]])
         out(f"python: {recorded} runs as {name} (--python)")
     if args.in_docker is not None and (plan.mounts or plan.unmounted):
         # What of your home the container sees: the command names it, the project alone is mounted otherwise.

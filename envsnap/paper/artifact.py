@@ -383,7 +383,7 @@ def _kept_runs(bundle: Bundle, given: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def _run_facts(rec: Any, name: str) -> dict[str, Any]:
-    from ..runs.record import unlabelled_text
+    from ..runs.record import command_shown, unlabelled_text
     from ..runs.summary import home_text_note
 
     # Where the command still names the author's home or project as text (``command.unlabelled``), as ``show``
@@ -396,7 +396,8 @@ def _run_facts(rec: Any, name: str) -> dict[str, Any]:
         "home_note": home_text_note(len(home)) if home else "",
         "id": f"#run-{rec.run.content_digest.removeprefix('sha256:')[:16] or name}",
         "record": f"{auditing.RUNS}/{name}",
-        "command": sinks.shell_shown(rec.command.argv),  # words kept apart, control characters escaped
+        # Words kept apart, control characters escaped, a path under the home one the shell expands.
+        "command": command_shown(rec.command),
         # The commit the run's code was at, which rerun compares the reviewer's checkout with: it need not be the
         # lock's (a run recorded after the capture's commit), which the appendix and the SWHID name.
         "commit": code.commit if code is not None else "",

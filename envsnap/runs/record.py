@@ -137,6 +137,58 @@ def path_end(word: str, start: int) -> int:
     return stop
 
 
+def command_shown(command: Command) -> str:
+    """The recorded command as a person reads it and may paste it: each word as ``sinks.shell_shown`` writes it, but
+    for the paths under a label (``command.paths``, ``command.inner_paths``), whose label is left bare before the
+    quoted rest, as ``sinks.path_shown`` names a path: ``~/'my data/x.csv'``, which a shell expands (the quoted
+    ``'~/my data/x.csv'`` it showed, no shell does), ``{project}/train.py``; a ``~`` inside a word is ``"$HOME"``
+    (``--out="$HOME"/'my data'``), where no shell expands one."""
+    return " ".join(word_shown(command, index) for index in range(len(command.argv)))
+
+
+def word_shown(command: Command, index: int) -> str:
+    """Word ``index`` of the recorded command as ``command_shown`` writes it."""
+    from .. import sinks  # only here: show and rerun name the command, loading a record does not
+
+    word = command.argv[index]
+    places: list[tuple[int, str, int]] = []  # (offset, label, where its path ends)
+    if index in command.paths:
+        split = labelled_word(word)
+        if split is not None:
+            places.append((len(split[0]), split[1], len(word)))
+    else:
+        places.extend(
+            (offset, label, path_end(word, offset + len(label)))
+            for at, offset, label in _inner_places_or_none(command)
+            if at == index
+        )
+    if not places:
+        return sinks.shell_shown([word])
+    parts, at = [], 0
+    for offset, label, end in places:
+        if offset > at:
+            parts.append(sinks.shell_shown([word[at:offset]]))
+        rest = word[offset + len(label) : end]
+        # A tilde-prefix is expanded at a word's start, up to the first unquoted ``/``.
+        parts.append(label if label != HOME or offset == 0 else '"$HOME"')
+        if rest.startswith("/"):
+            parts.append("/")
+            rest = rest[1:]
+        if rest:
+            parts.append(sinks.shell_shown([rest]))
+        at = end
+    if at < len(word):
+        parts.append(sinks.shell_shown([word[at:]]))
+    return "".join(parts)
+
+
+def _inner_places_or_none(command: Command) -> tuple[tuple[int, int, str], ...]:
+    try:
+        return inner_places(command)
+    except RecordError:  # load checked them: a record built in Python is not loaded
+        return ()
+
+
 def _place(value: str) -> tuple[int, int] | None:
     index, colon, offset = value.partition(":")
     if not colon or not (index.isascii() and index.isdigit() and offset.isascii() and offset.isdigit()):

@@ -36,7 +36,7 @@ from . import data as data_mod
 from .assemble import differences_found, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
 from .execute import execute
 from .finished import Finished
-from .record import Command, Data, RecordError, RunRecord, Variable, inner_places, labelled_word, path_end
+from .record import Command, Data, RecordError, RunRecord, Variable, inner_places, labelled_word, path_end, word_shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -1205,7 +1205,7 @@ def plan(
         lacks = image_lacks(in_docker, argv[0], env) if is_python_name(argv[0]) and "/" not in argv[0] else ""
         if lacks:  # docker's init would fail to start it (exit 127), read as the command's own exit status
             runs = (
-                f" to run the recorded {sinks.shell_shown([replaced[0]])} with"
+                f" to run the recorded {word_shown(record.command, 0)} with"
                 if replaced
                 else ", which the recorded command runs"
             )

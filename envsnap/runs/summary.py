@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import sinks
-from .record import RunRecord, unlabelled_text, variables_shown
+from .record import RunRecord, command_shown, unlabelled_text, variables_shown
 
 MAX_NAMED = 10
 
@@ -44,8 +43,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     out = [
         (
             "Command",
-            sinks.shell_shown(rec.command.argv)
-            + (" (secrets redacted: cannot be rerun)" if rec.command.redacted else ""),
+            command_shown(rec.command) + (" (secrets redacted: cannot be rerun)" if rec.command.redacted else ""),
         ),
     ]
     home = unlabelled_text(rec.command)

@@ -619,7 +619,7 @@ def test_a_runs_command_is_described_with_its_words_kept_apart_and_escapes_shown
     def rec(*argv: str) -> Any:
         return SimpleNamespace(
             run=SimpleNamespace(content_digest="sha256:" + "ab" * 32),
-            command=SimpleNamespace(argv=list(argv), unlabelled=(), variables=()),
+            command=SimpleNamespace(argv=list(argv), paths=(), inner_paths=(), unlabelled=(), variables=()),
             result=SimpleNamespace(started="2026-01-01T00:00:00Z", ended="2026-01-01T00:00:02Z", exit_status=0),
             inputs=lambda: [],
             outputs=lambda: [],

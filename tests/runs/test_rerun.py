@@ -213,8 +213,9 @@ def test_the_python_that_runs_in_the_recorded_ones_place_is_said_before_it_runs(
     assert res.returncode == 0, res.stderr
     for flag in ("--dry-run", "--yes"):
         res = envsnap("rerun", "run.toml", "--lock", host_lock, "--python", python, flag, cwd=root)
-        recorded = rec.load(root / "run.toml").command.argv[0]  # labelled: ~/...
-        line = f"python: {shlex.quote(recorded)} runs as {shlex.quote(str(python))} (--python)"
+        recorded = rec.load(root / "run.toml").command.argv[0]  # labelled: ~/..., shown as a word the shell expands
+        shown = "~/" + shlex.quote(recorded[2:]) if recorded.startswith("~/") else shlex.quote(recorded)
+        line = f"python: {shown} runs as {shlex.quote(str(python))} (--python)"
         assert line in res.stdout.splitlines(), res.stdout + res.stderr
 
 
@@ -2539,7 +2540,7 @@ def test_rerun_in_docker_mounts_no_recorded_python_the_image_s_replaces(tmp_path
     assert res.returncode == 2, res.stdout + res.stderr
     lines = res.stdout.splitlines()
     # No lock named: no verify ran in the image, and the line says none did.
-    assert "python: '~/venv/bin/python3' runs as the image's python3 (on the image's PATH)" in lines, lines
+    assert "python: ~/venv/bin/python3 runs as the image's python3 (on the image's PATH)" in lines, lines
     assert "mounted in the container: ~/data.csv read-only" in lines, lines
     assert not any("venv" in line for line in lines if "container" in line), lines
     assert "venv" not in res.stderr.splitlines()[1], res.stderr
@@ -3113,3 +3114,36 @@ def test_a_data_folder_s_link_to_nothing_is_judged_by_run_and_rerun_alike(
     (root / "d" / "dangling").write_text("now a file\n")
     res = envsnap("rerun", "r.toml", "--dry-run", cwd=root)
     assert "  d/dangling: changed" in res.stdout.splitlines(), res.stdout + res.stderr
+
+
+def test_a_path_under_the_home_in_the_recorded_command_is_shown_as_a_word_the_shell_expands(
+    tmp_path: Path, host_lock: Path
+) -> None:
+    """The header of ``rerun`` (and ``show``'s Command) quoted a path under the home whole, ``'~/my data/x.csv'``,
+    which no shell expands: pasted, the command read a folder named ``~``. The ``~`` is left bare before the quoted
+    rest, as the outputs' lines name a path (``sinks.path_shown``), and one inside a word is ``"$HOME"``."""
+    alice = tmp_path / "home" / "alice"
+    mine = alice / "proj"
+    _home_project(alice, mine)
+    (alice / "my data").mkdir()
+    (alice / "my data" / "x.csv").write_text("a,b\n")
+    envsnap = _envsnap_as(alice)
+    command = [
+        mine / ".venv" / "bin" / "python", mine / "train.py", "--data", alice / "my data" / "x.csv",
+        f"--out={alice / 'my data' / 'out.txt'}",
+    ]  # fmt: skip
+    res = envsnap("run", "--lock", host_lock, "--", *command, cwd=mine)
+    assert res.returncode == 0, res.stdout + res.stderr
+    words = "{project}/.venv/bin/python {project}/train.py --data ~/'my data/x.csv' --out=\"$HOME\"/'my data/out.txt'"
+    res = envsnap("rerun", "run.toml", "--lock", host_lock, "--dry-run", cwd=mine)
+    assert f"rerunning run.toml: {words}" in res.stdout.splitlines(), res.stdout + res.stderr
+    shown = envsnap("show", "run.toml", cwd=mine)
+    assert words in shown.stdout, shown.stdout
+    pasted = subprocess.run(
+        ["bash", "-c", f"printf '%s\\n' {words.replace('{project}', 'P')}"],
+        env={"HOME": str(alice), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert pasted.stdout.splitlines()[3:] == [f"{alice}/my data/x.csv", f"--out={alice}/my data/out.txt"]
