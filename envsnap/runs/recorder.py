@@ -729,11 +729,15 @@ def _resolve(path: str, base: str | None = None) -> Path:
 def _not_written(path: str, earlier: object) -> str:
     """The line for an output the command did not write: one left as it was (``earlier``, its state before), or
     nothing at its path after it (a typo in the path, a command that failed first), which the record holds as
-    ``missing`` and only a rerun would otherwise have told."""
+    ``missing`` and only a rerun would otherwise have told. The path as a shell word (``output 'my out'``), a
+    character a terminal would act on or reorder the line at written in bash's ``$'...'``, as ``--output`` took it."""
+    from .. import sinks
+
+    shown = sinks.shell_shown([path])
     if earlier is None:
-        return f"output {path}: not written by the command (nothing is at that path after it)"
+        return f"output {shown}: not written by the command (nothing is at that path after it)"
     what = "file" if isinstance(earlier, tuple) else "folder"
-    return f"output {path}: not written by the command (the {what} from before is unchanged)"
+    return f"output {shown}: not written by the command (the {what} from before is unchanged)"
 
 
 def _output_state(path: str, base: str | None = None) -> tuple[int, int, int, int] | data_mod.Fingerprint | None:

@@ -1493,3 +1493,22 @@ def test_a_file_of_the_users_own_where_the_capture_goes_is_not_replaced(
     locked = envsnap("run", "-o", record, "--lock", host_lock, "--", "true", cwd=tmp_path)
     assert locked.returncode == 0, locked.stderr
     assert beside.read_text() == "version = 1\n"
+
+
+def test_an_output_not_written_is_named_as_a_shell_word_made_visible(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ``output PATH: not written`` line named the path raw: ``output my out: not written`` read as the output
+    ``my``, and a right-to-left override in a name reordered the rest of the line (the terminal saw it as U+FFFD at
+    best, one path told from another by nothing). It names it as a shell word, as rerun's output lines do
+    (``sinks.path_shown``), a character a terminal would act on written in bash's ``$'...'``."""
+    from envsnap.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "--output", "my out", "--output", "bad\u202eevil", "-o", "run.toml", "--", "true"])
+    assert code == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "not written" in line]
+    assert said == [
+        "envsnap: output 'my out': not written by the command (nothing is at that path after it)",
+        "envsnap: output $'bad\\u202eevil': not written by the command (nothing is at that path after it)",
+    ], said
