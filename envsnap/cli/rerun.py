@@ -140,11 +140,11 @@ def run(args: argparse.Namespace) -> int:
         out(f"python: {recorded} runs as {name} (--python)")
     if args.in_docker is not None and (plan.mounts or plan.unmounted):
         # What of your home the container sees: the command names it, the project alone is mounted otherwise.
-        shown = [f"{m.shown} {'writable' if m.writable else 'read-only'}" for m in plan.mounts]
+        shown = [f"{sinks.path_shown(m.shown)} {'writable' if m.writable else 'read-only'}" for m in plan.mounts]
         if shown:
             out("mounted in the container: " + ", ".join(shown))
         for path, why in plan.unmounted:
-            out(f"not in the container: {path}: {why}")
+            out(f"not in the container: {sinks.path_shown(path)}: {why}")
     if plan.no_gpu:
         out(
             f"gpus: docker is asked for none, and the container gets {rerun_mod.NO_GPU} (NVIDIA's runtime, where it "

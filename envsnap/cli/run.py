@@ -179,15 +179,18 @@ def run(args: argparse.Namespace) -> int:
     missing = [lib for lib in record.loaded.libraries if not lib.accounted]
     state = "interrupted, " if finished.interrupted else ""
     signal = f" ({finished.signal})" if finished.signal else ""
+    from .. import sinks
+
+    record_word = sinks.shell_shown([os.fspath(args.record)])  # as the command below names it
     say(
-        f"recorded {os.fspath(args.record)} ({state}exit {finished.exit_status}{signal}, "
+        f"recorded {record_word} ({state}exit {finished.exit_status}{signal}, "
         f"{finished.duration_ms / 1000:.1f} s; {len(record.loaded.libraries)} shared objects loaded, "
         f"{len(missing)} not accounted for by the lock)"
     )
     for lib in missing[:10]:
         say(f"  not accounted for: {lib.path}" + (f" ({lib.note})" if lib.note else ""))
     if len(missing) > 10:
-        say(f"  ... and {len(missing) - 10} more (envsnap show {os.fspath(args.record)})")
+        say(f"  ... and {len(missing) - 10} more (envsnap show {record_word})")
     if replaced:
         say(replaced)
     if finished.cut_short_by:

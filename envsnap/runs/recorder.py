@@ -457,9 +457,10 @@ def redacted_lines(record: RunRecord, path: str | os.PathLike[str]) -> list[str]
 def home_lines(record: RunRecord, path: str | os.PathLike[str], redactor: Any) -> list[str]:
     """One line for each word of ``record``'s command that still names the home or the project by its path on
     this machine: kept as written (it is no path to label), said, so that publishing it is no surprise."""
+    from .. import sinks
     from .assemble import home_named
 
-    name = os.fspath(path)
+    name = sinks.shell_shown([os.fspath(path)])  # a word of the command it names too
     first: dict[int, str] = {}  # each word once, with the folder it names first
     for index, _at, folder in home_named(record.command.argv, record.command.paths, redactor):
         first.setdefault(index, folder)

@@ -3147,3 +3147,20 @@ def test_a_path_under_the_home_in_the_recorded_command_is_shown_as_a_word_the_sh
         check=True,
     )
     assert pasted.stdout.splitlines()[3:] == [f"{alice}/my data/x.csv", f"--out={alice}/my data/out.txt"]
+
+
+def test_rerun_in_docker_names_the_home_paths_it_mounts_as_shell_words(tmp_path: Path) -> None:
+    """``mounted in the container: ~/my data.csv read-only`` and ``not in the container: ~/gone file.csv: ...``
+    named the record's paths raw (read as ``~/my``, and a name holding a right-to-left override reordered the
+    line): each is named as the command's words and the outputs are, ``~/'my data.csv'``."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    (bob / "my data.csv").write_text("a\n")
+    argv = ("python3", "train.py", "~/my data.csv", "~/gone file.csv", "~/odd\u202ename.csv")
+    _home_record(paper, argv, (2, 3, 4), ())
+    res = _envsnap_as(bob)("rerun", "run.toml", "--in-docker", "some/image:1", "--dry-run", cwd=paper)
+    lines = res.stdout.splitlines()
+    assert "mounted in the container: ~/'my data.csv' read-only" in lines, res.stdout + res.stderr
+    assert "not in the container: ~/'gone file.csv': it does not exist here" in lines, lines
+    assert any(line.startswith("not in the container: ~/$'odd\\u202ename.csv': ") for line in lines), lines

@@ -1512,3 +1512,20 @@ def test_an_output_not_written_is_named_as_a_shell_word_made_visible(
         "envsnap: output 'my out': not written by the command (nothing is at that path after it)",
         "envsnap: output $'bad\\u202eevil': not written by the command (nothing is at that path after it)",
     ], said
+
+
+def test_the_show_command_a_run_names_for_its_record_is_pasteable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``run -o 'my run.toml'`` said "(envsnap show my run.toml)", which pasted shows ``my`` and ``run.toml``: the
+    record is a shell word in that command and in the lines that name it."""
+    from envsnap.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "-o", "my run.toml", "--", "true", f"--msg={home}/nowhere"]) == 0
+    err = capsys.readouterr().err
+    assert "(envsnap show 'my run.toml')" in err and ": 'my run.toml' keeps it as written" in err, err
+    assert "envsnap: recorded 'my run.toml' (exit 0" in err, err
