@@ -834,10 +834,14 @@ def relocate_prefix(staging: Path, dest: Path) -> None:
     it. A changed file is written anew and renamed over the old one: a file hard-linked from a package cache
     is never edited in place (files holding the prefix are copies anyway). The hashes the installers recorded
     of such files are then those of the files as they are (``_rehash_moved``). The path as uv quotes it in a pip
-    console script too (``moved_forms``: a folder whose name holds a ``'``), a text file, whose length may change."""
-    from ._moved import moved_forms
+    console script too (``moved_forms``: a folder whose name holds a ``'``), a text file, whose length may change;
+    a script of ``bin`` as its shell reads the path there (``moved_script``: a ``#!`` line that cannot hold the
+    destination, ``my env`` beside a staging folder named without a space, made a ``/bin/sh`` launcher; the path
+    escaped between pip's double quotes)."""
+    from ._moved import moved_forms, moved_script
 
     old, new = os.fsencode(staging), os.fsencode(dest)
+    scripts = os.path.join(staging, "bin")
     forms = moved_forms(old, new)
     if len(old) != len(new):
         raise RebuildError(f"cannot move {staging} to {dest}: the paths differ in length")
@@ -856,8 +860,11 @@ def relocate_prefix(staging: Path, dest: Path) -> None:
                     if all(view.find(before) < 0 for before, _ in forms):
                         continue
                     data = view[:]
-                for before, after in forms:
-                    data = data.replace(before, after)
+                if dirpath == scripts and data.startswith(b"#!"):
+                    data = moved_script(name, data, old, new)
+                else:
+                    for before, after in forms:
+                        data = data.replace(before, after)
                 part = f"{path}.envsnap-move"
                 with open(part, "wb") as out:
                     out.write(data)

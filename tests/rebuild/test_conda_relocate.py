@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from envsnap.rebuild.conda import relocate_prefix, staging_prefix
 
 
@@ -102,3 +104,37 @@ def test_a_prefix_in_a_folder_whose_name_holds_a_quote_names_it_in_the_scripts_u
     (staging / "bin" / "clitool").write_text(launcher)
     relocate_prefix(staging, dest)
     assert (staging / "bin" / "clitool").read_text() == launcher.replace(quoted, str(dest).replace("'", "'\"'\"'"))
+
+
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [
+        ("plain", "my env"),  # the staging folder beside it has no space: the #! line the kernel cut at it
+        ('say "hi" $x `y`', "env"),  # pip's /bin/sh launcher holds the path raw between double quotes
+    ],
+)
+def test_a_console_script_of_a_prefix_moved_into_an_awkward_folder_runs(tmp_path: Path, folder: str, name: str) -> None:
+    """The prefix is built beside ``--prefix`` in a folder of the same length named in letters and digits, then moved:
+    a pip console script's ``#!`` line, or its ``/bin/sh`` launcher, was rewritten to the destination byte for byte,
+    which a space cut (``#!/p/my env/bin/python``), or a ``"``, ``$`` or backtick broke between pip's double
+    quotes. Each runs from the destination."""
+    import subprocess
+    import sys
+
+    dest = tmp_path / folder / name
+    dest.parent.mkdir(exist_ok=True)
+    holder = tmp_path / "holder"
+    holder.mkdir()
+    staging = staging_prefix(dest, holder)
+    (staging / "bin").mkdir()
+    (staging / "bin" / "python").symlink_to(sys.executable)
+    body = "import sys\nprint('cli ok', sys.argv[1:])\n"
+    at = f"{staging}/bin/python"
+    pips = f"#!/bin/sh\n'''exec' \"{at}\" \"$0\" \"$@\"\n' '''\n"  # pip's launcher, for a path with a space
+    head = pips if " " in at else f"#!{at}\n"
+    (staging / "bin" / "clitool").write_text(head + body)
+    (staging / "bin" / "clitool").chmod(0o755)
+    relocate_prefix(staging, dest)
+    staging.rename(dest)
+    ran = subprocess.run([dest / "bin" / "clitool", "a b"], capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stdout) == (0, "cli ok ['a b']\n"), ran
