@@ -118,6 +118,21 @@ def test_an_interpreter_given_to_prefix_says_to_pass_the_folder(cli: Callable[..
         assert not (tmp_path / "x.lock").exists()
 
 
+def test_the_python_an_interpreter_given_to_prefix_is_sent_to_is_a_shell_word(
+    cli: Callable[..., object], tmp_path: Path
+) -> None:
+    """``--prefix 'my env/bin/python'`` said "pass an interpreter as --python my env/bin/python", which pasted passes
+    ``my`` and an argument ``env/bin/python``: the path is one shell word."""
+    env = tmp_path / "my env"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "bin").mkdir()
+    python = env / "bin" / "python"
+    python.symlink_to(sys.executable)
+    res = cli("capture", "-o", tmp_path / "x.lock", "--prefix", python)
+    assert res.code == 2, res  # type: ignore[attr-defined]
+    assert res.err.endswith(f"; pass an interpreter as --python '{python}'\n"), res  # type: ignore[attr-defined]
+
+
 def test_a_removed_working_directory_is_no_traceback(tmp_path: Path) -> None:
     gone, out = tmp_path / "gone", tmp_path / "envsnap.lock"
     lock = lockfile.dump(envsnap.capture(), tmp_path / "copy.lock")

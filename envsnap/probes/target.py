@@ -214,9 +214,11 @@ def require_prefix_dir(prefix: str) -> None:
         raise ProbeError(f"--prefix {prefix}: no such directory")
     parent = os.path.dirname(os.path.abspath(prefix))
     env = f" ({os.path.dirname(parent)})" if os.path.basename(parent) in ("bin", "Scripts") else ""
+    from .. import sinks
+
     raise ProbeError(
         f"--prefix {prefix}: a file, not a folder: --prefix takes the conda environment's folder{env}; "
-        f"pass an interpreter as --python {prefix}"
+        f"pass an interpreter as --python {sinks.shell_shown([prefix])}"
     )
 
 
