@@ -8,13 +8,13 @@ Every target installs it from a wheel built from the project (the bundle's, or t
 from __future__ import annotations
 
 import contextlib
-import shlex
 from pathlib import Path
 
 from .. import _tools, fileurls
 from ..artifacts.bundle import local_source, package_label
 from ..errors import BundleError, PinError, UnsafeInputError
 from ..model import Snapshot
+from ..sinks import shell_shown
 
 
 def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None) -> list[str]:
@@ -47,8 +47,9 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
         folder, which = "DIR", f", DIR its project folder ({pkg.source.url}),"
         if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
             with contextlib.suppress(BundleError, PinError, UnsafeInputError):
-                folder, which = shlex.quote(str(local_source(pkg, project_dir))), ""
-        uv = shlex.quote(_tools.uv_word())  # the uv envsnap runs, by its path where PATH's is not it
-        command = f"{uv} pip install --python {shlex.quote(str(python))} --no-deps -e {folder}"
+                folder, which = shell_shown([str(local_source(pkg, project_dir))]), ""
+        uv = shell_shown([_tools.uv_word()])  # the uv envsnap runs, by its path where PATH's is not it
+        # The user's folders: a newline in one is bash's $'\x0a' word, as the plan shows it whole on one line.
+        command = f"{uv} pip install --python {shell_shown([str(python)])} --no-deps -e {folder}"
         notes.append(f"{said}, which verify reports as a warning; `{command}` afterwards{which} installs it as locked")
     return notes

@@ -32,6 +32,19 @@ def test_a_project_inside_the_project_folder_is_named_with_the_command_that_inst
     )
 
 
+def test_a_folder_whose_name_holds_a_newline_is_named_in_the_command_as_bashs_ansi_c_word(tmp_path: Path) -> None:
+    """``--dest $'new\nenv'``: the command named the interpreter with ``shlex.quote``, a quoted newline, which the
+    plan shows as U+FFFD (one line) and no paste runs; it is bash's ``$'...'`` word, as the plan's other commands
+    name such a folder (``sinks.shell_shown``)."""
+    project = tmp_path / "my\nproj"
+    (project / "paper").mkdir(parents=True)
+    (project / "paper" / "pyproject.toml").write_text("[project]\nname = 'paper'\n")
+    [note] = editable_notes(_lock("file://{project}/paper"), project, Path("/envs/new\nenv/bin/python"))
+    assert "\n" not in note, note
+    folder = str(project / "paper").replace("\n", "\\x0a")
+    assert f"`uv pip install --python $'/envs/new\\x0aenv/bin/python' --no-deps -e $'{folder}'`" in note, note
+
+
 def test_a_path_the_lock_leads_outside_the_project_is_shown_as_its_url_never_looked_up(tmp_path: Path) -> None:
     (tmp_path / "escape").mkdir()
     for url in ("file://{project}/../escape", "file:///etc", "file://{project}/missing"):
