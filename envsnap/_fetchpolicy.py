@@ -166,7 +166,8 @@ def folder_allowance(path: Path) -> str:
 
 def repository_allowance(path: Path) -> str:
     """The ``--allow-url`` pattern that allows a local git repository of the lock's, ``path`` (absolute, on this
-    machine): its own path, the folder (``REPO_HINT``), and no other repository beside it as ``DIR/*`` would."""
+    machine): its own path, the folder (``REPO_HINT``), and no other repository beside it as ``DIR/*`` would. The
+    same for a find-links folder the lock names, which is read once allowed (``pin``, ``bundle --offline``)."""
     return _literal(posixpath.normpath(os.fspath(path)))
 
 

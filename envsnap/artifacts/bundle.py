@@ -30,7 +30,6 @@ import errno
 import hashlib
 import os
 import re
-import shlex
 import shutil
 import stat
 import tempfile
@@ -2295,7 +2294,10 @@ def fetch_wheel(art: Artifact, dest: Path, pinner: Pinner, *, offline: bool, cac
                 where = pinner.lock_folder_file(art)
                 folder = local_path(where) if where else None
                 # The folder, as ``pin`` names one (``--allow-url DIR`` reads the files the lock names there).
-                shown = shlex.quote(str(folder.parent)) if folder is not None else ""
+                from .._fetchpolicy import repository_allowance
+
+                # Matching that folder alone (``[1]`` in its name as ``[[]1]``), a shell word (a newline as $'\x0a').
+                shown = sinks.shell_shown([repository_allowance(folder.parent)]) if folder is not None else ""
                 allow = f" (the lock's find-links folder is read once allowed: pass --allow-url {shown})" * bool(shown)
                 raise OfflineMissError(
                     f"{art.filename}: not in the bundle, the download cache or a find-links folder on this machine, "

@@ -1606,7 +1606,11 @@ class Pinner:
         pinned the file then bundles it too. Any other URL is judged by the policy as it is."""
         url, path = self._lock_folder_path(art)
         folder = str(path.parent) if path is not None else ""
-        trusted = bool(folder) and (folder in self.config.find_links or self.policy.refusal(folder) is None)
+        # The folder asked by its ``file:`` URL: its path as it is, with a space (``proj [1]``), was no URL to the
+        # policy, refused whatever --allow-url allowed it.
+        trusted = path is not None and (
+            folder in self.config.find_links or self.policy.refusal(path.parent.absolute().as_uri()) is None
+        )
         return IndexFile(
             filename=art.filename, url=url, sha256=art.sha256, trusted=trusted, pinned=True, in_lock_folder=bool(folder)
         )
@@ -2078,7 +2082,10 @@ class Pinner:
                     f"the location {strip_credentials(index)[:200]!r} the import named is not read (--offline)"
                 )
                 continue
-            reason = self.policy.refusal(index)
+            # A folder by its path is asked by its file: URL: with a space (``my links``) the path was no URL to the
+            # policy, refused whatever --allow-url allowed it.
+            asked = Path(index).absolute().as_uri() if "://" not in index and index.startswith("/") else index
+            reason = self.policy.refusal(asked)
             if reason is None:
                 indexes.append(index)
             elif hidden := hidden_names(index):
@@ -2242,13 +2249,14 @@ class Pinner:
 def _allow_folder(location: str) -> str:
     """What lets pin read a refused location an import named: for a local folder, the exact ``--allow-url`` (the
     pattern a user writes for a folder, ``DIR/*``, matches its files but not the folder) or configuring it."""
-    import shlex
+    from .._fetchpolicy import repository_allowance
+    from ..sinks import shell_shown
 
     local = fileurls.local_path(location) if is_find_links(location) else None
     if local is None or not local.is_absolute() or has_control(str(local)) or len(str(local)) > 200:
         return "pass --allow-url PATTERN to allow it"
     return (
-        f"pass --allow-url {shlex.quote(str(local))} to allow it, "
+        f"pass --allow-url {shell_shown([repository_allowance(local)])} to allow it, "
         "or configure the folder as find-links (PIP_FIND_LINKS or UV_FIND_LINKS)"
     )
 

@@ -1956,3 +1956,36 @@ def test_a_bundle_archive_in_a_folder_that_may_not_be_written_names_the_folder(
         f"envsnap: error: {shared / 'supp.tar.gz'}: cannot write the bundle: Permission denied ({shared})\n"
     ), result
     assert result.code == 2 and not list(shared.iterdir())
+
+
+def test_the_allow_url_an_offline_bundle_names_for_a_find_links_folder_named_with_a_wildcard_allows_it(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The find-links folder ``proj [1]/wheels`` was named as ``--allow-url '.../proj [1]/wheels'``, a pattern
+    whose ``[1]`` matches ``1``, not that folder: pasted, the bundle was refused again. It is the pattern matching
+    that folder alone, as pin names one (``[[]1]``), and pasted it bundles."""
+    import hashlib
+    import shlex
+    import subprocess
+
+    from test_pin import make_wheel
+
+    project = tmp_path / "proj [1]"
+    (project / "wheels").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
+    wheel = make_wheel(project / "wheels", "labnotes", "1.0")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (project / "pylock.toml").write_text(
+        "#    uv pip compile --find-links ./wheels --emit-find-links --format pylock.toml requirements.in\n"
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "labnotes"\nversion = "1.0"\n'
+        f'wheels = [{{ url = "{wheel.as_uri()}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
+    monkeypatch.chdir(project)
+    assert cli("import", "pylock.toml", "-o", "env.lock").code == 0
+    refused = cli("bundle", "env.lock", "-o", tmp_path / "b1", "--offline", "--cache-dir", tmp_path / "c1")
+    assert refused.code != 0
+    pattern = str(project / "wheels").replace("[", "[[]")
+    said = f"(the lock's find-links folder is read once allowed: pass --allow-url {shlex.quote(pattern)})"
+    assert said in refused.err, refused.err
+    allowed = ("--allow-url", pattern, "--cache-dir", tmp_path / "c2")
+    assert cli("bundle", "env.lock", "-o", tmp_path / "b2", "--offline", *allowed).code == 0

@@ -2509,3 +2509,28 @@ def test_the_allow_url_a_file_in_a_folder_named_with_a_wildcard_needs_allows_tha
     assert FetchPolicy((pattern,)).refusal(other) is not None, pattern
     said = Pinner(IndexConfig(), tmp_path / "cache", allow_urls=(pattern,)).refused_here(art)
     assert said == "", said
+
+
+def test_a_find_links_folder_named_with_a_space_and_a_wildcard_is_read_once_the_named_allow_url_is_passed(
+    tmp_path: Path,
+) -> None:
+    """The folder ``my links [1]``: the reason named ``--allow-url '.../my links [1]'``, a pattern whose ``[1]``
+    matches ``1``, not that folder, and the folder, asked of the policy by its path with a space, was no URL it
+    reads whatever was allowed. The reason names the pattern matching that folder alone, which pins it."""
+    import shlex
+
+    from envsnap.model import Artifact
+
+    wheel = make_wheel(tmp_path / "my links [1]", "tinypkg", "1.0")
+    links = str(wheel.parent)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    known = PythonPackage(
+        name="tinypkg", version="1.0", artifact=Artifact(filename="", url="", sha256=digest, index=links)
+    )
+    empty = pep503_index(tmp_path / "empty", [])
+    (refused,) = pin(lock_of(known), IndexConfig(index_url=empty), cache_dir=tmp_path / "c1").outcomes
+    pattern = links.replace("[", "[[]")
+    assert f"pass --allow-url {shlex.quote(pattern)} to allow it" in refused.reason, refused.reason
+    result = pin(lock_of(known), IndexConfig(index_url=empty), cache_dir=tmp_path / "c2", allow_urls=(pattern,))
+    (outcome,) = result.outcomes
+    assert outcome.status == "pinned", outcome.reason
