@@ -328,12 +328,12 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
 
     if stat.S_ISDIR(info.st_mode):
         if (p / BUNDLE_SUMS).is_file() and (p / LOCK_NAME).is_file():
-            import shlex
-
             from .errors import BundleNotALockError
+            from .sinks import shell_shown  # a newline in the folder's name is bash's $'\x0a', one pasteable word
 
             raise BundleNotALockError(
-                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(str(p / LOCK_NAME))}", str(p)
+                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shell_shown([str(p / LOCK_NAME)])}",
+                str(p),
             )
         return
     stem = next((p.name[: -len(s)] for s in ARCHIVE_SUFFIXES if p.name.endswith(s)), "")
@@ -346,14 +346,13 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
     try:
         head = os.read(fd, 262) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
         if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
-            import shlex
-
             from .errors import BundleNotALockError
+            from .sinks import shell_shown
 
             unpacked = _unpacked_lock(fd, f"{stem}/{LOCK_NAME}")
             raise BundleNotALockError(
-                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shlex.quote(unpacked)} once "
-                f"unpacked (tar -xf {shlex.quote(str(p))})",
+                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shell_shown([unpacked])} once "
+                f"unpacked (tar -xf {shell_shown([str(p)])})",
                 str(p),
             )
     except OSError:

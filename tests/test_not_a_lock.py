@@ -465,3 +465,38 @@ def test_a_broken_archive_is_worded_alike_by_every_reader_of_a_bundle(
     for name, result in said.items():
         assert (result.code, result.err) == (EXIT_BAD_INPUT, expected), name
     assert not (tmp_path / "r.txt").exists() and not (tmp_path / "env").exists()
+
+
+def test_a_bundle_in_a_folder_whose_name_holds_a_newline_names_its_lock_as_bashs_ansi_c_word(
+    lock: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``pin`` of a bundle in ``new\\nfolder`` named the lock it holds with ``shlex.quote``, a quoted newline the
+    terminal line shows as a space or U+FFFD: pasted, another path. It is bash's ``$'...'`` word, as the other
+    commands envsnap prints name such a folder; and so is the archive in ``tar -xf``."""
+    where = tmp_path / "new\nfolder"
+    where.mkdir()
+    _bundle(where, lock)
+    shown = str(where).replace("\n", "\\x0a")
+    result = cli("pin", where / "supp")
+    assert result.code == EXIT_BAD_INPUT and result.err.endswith(
+        f"give the lock it holds, $'{shown}/supp/envsnap.lock'\n"
+    ), result.err
+    result = cli("pin", where / "supp.tar.gz")
+    assert result.code == EXIT_BAD_INPUT and result.err.endswith(
+        f"give the lock it holds, supp/envsnap.lock once unpacked (tar -xf $'{shown}/supp.tar.gz')\n"
+    ), result.err
+
+
+def test_the_import_named_for_a_foreign_file_in_a_folder_whose_name_holds_a_newline_is_pasteable(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import`` named for a pylock.toml in ``new\\nfolder`` quoted the path with a newline inside (shown as
+    a space or U+FFFD, one line: pasted, another path); each path is bash's ``$'...'`` word."""
+    where = tmp_path / "new\nfolder"
+    where.mkdir()
+    (where / "pylock.toml").write_text(FOREIGN["pylock.toml"])
+    shown = str(where).replace("\n", "\\x0a")
+    result = cli("show", where / "pylock.toml")
+    assert result.code == EXIT_BAD_INPUT and result.err.endswith(
+        f"first: envsnap import $'{shown}/pylock.toml' -o $'{shown}/pylock.envsnap.lock'\n"
+    ), result.err

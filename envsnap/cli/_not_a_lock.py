@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 from ..errors import BundleNotALockError, NotALockfileError
@@ -34,7 +33,9 @@ def import_hint(exc: NotALockfileError, command: str) -> str:
     out = path.with_name(path.stem + ".envsnap.lock")  # never the lock the import would write by default
     if out == path:
         out = path.with_name(path.name + ".lock")
+    from ..sinks import shell_shown  # a newline in a folder's name is bash's $'\x0a': one pasteable word
+
     return (
         f"{exc.origin}: a {fmt} file, not an envsnap lock; to {_VERBS.get(command, 'use')} it, make a lock of it "
-        f"first: envsnap import {shlex.quote(exc.origin)} -o {shlex.quote(str(out))}"
+        f"first: {shell_shown(['envsnap', 'import', exc.origin, '-o', str(out)])}"
     )
