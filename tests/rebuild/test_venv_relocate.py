@@ -161,3 +161,22 @@ def test_a_venv_rebuilt_in_an_awkward_folder_activates_in_bash_and_runs_its_cons
     )
     shown = subprocess.run(["bash", "-c", activate], capture_output=True, text=True, timeout=60)
     assert shown.stdout == f"{env}\n{env}/bin/python\ncli ok\n", shown
+
+
+def test_the_csh_and_fish_activate_scripts_name_an_awkward_destination_as_their_shell_reads_it(tmp_path: Path) -> None:
+    """CPython's venv writes the folder raw between double quotes in ``activate.csh`` and ``activate.fish`` too,
+    where a ``"``, ``$`` or backtick means another thing than in bash: each is escaped as that shell reads it, and
+    uv's single-quoted form is rewritten for each shell as well."""
+    staging = tmp_path / ".envsnap-venv-0123456789ab" / "venv"
+    dest = tmp_path / 'a "b" $c `d` it\'s'
+    (staging / "bin").mkdir(parents=True)
+    (staging / "bin" / "activate.csh").write_text(f'setenv VIRTUAL_ENV "{staging}"\n')
+    (staging / "bin" / "activate.fish").write_text(f"set -gx VIRTUAL_ENV \"{staging}\"\nset -gx X '{staging}'\n")
+    _relocate(staging, dest)
+    csh = str(dest).replace('"', '"\'"\'"').replace("$", "\"'$'\"").replace("`", "\"'`'\"")
+    assert (staging / "bin" / "activate.csh").read_text() == f'setenv VIRTUAL_ENV "{csh}"\n'
+    fish_double = str(dest).replace('"', '\\"').replace("$", "\\$")
+    fish_single = str(dest).replace("'", "\\'")
+    assert (staging / "bin" / "activate.fish").read_text() == (
+        f"set -gx VIRTUAL_ENV \"{fish_double}\"\nset -gx X '{fish_single}'\n"
+    )
