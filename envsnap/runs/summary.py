@@ -95,9 +95,12 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
         out.append(("  not accounted", f"{lib.path}" + (f": {lib.note}" if lib.note else "")))
     if len(missing) > MAX_NAMED:
         out.append(("  ...", f"{len(missing) - MAX_NAMED} more (--json lists every one)"))
+    from .. import sinks
+
     for d in rec.data:
         files = counted(d.files, "file")
         what = "missing" if d.kind == "missing" else f"{files}, {_size(d.bytes)}, {d.method} {d.digest}"
-        out.append((d.role.capitalize(), f"{d.path}: {what}"))
+        # As rerun names it (``output ~/'my runs/x.pt': identical``): one path, read one way.
+        out.append((d.role.capitalize(), f"{sinks.path_shown(d.path)}: {what}"))
     out.append(("Digest", rec.run.content_digest))
     return out

@@ -3164,3 +3164,21 @@ def test_rerun_in_docker_names_the_home_paths_it_mounts_as_shell_words(tmp_path:
     assert "mounted in the container: ~/'my data.csv' read-only" in lines, res.stdout + res.stderr
     assert "not in the container: ~/'gone file.csv': it does not exist here" in lines, lines
     assert any(line.startswith("not in the container: ~/$'odd\\u202ename.csv': ") for line in lines), lines
+
+
+def test_show_names_a_records_data_as_rerun_names_it(tmp_path: Path) -> None:
+    """``envsnap show run.toml`` named an output ``~/my runs/x.pt: missing`` where rerun names it ``output ~/'my
+    runs/x.pt'``: one path read two ways, and a name holding ``: `` split where it should not. show names each input
+    and output as rerun does (``sinks.path_shown``)."""
+    bob = tmp_path / "home" / "bob"
+    paper = bob / "paper"
+    paper.mkdir(parents=True)
+    data = (
+        rec.Data(role="input", path="{project}/in: x.csv", kind="missing", method="sha256"),
+        rec.Data(role="output", path="~/my runs/x.pt", kind="missing", method="sha256"),
+    )
+    _home_record(paper, ("python3", "train.py"), (), data)
+    res = _envsnap_as(bob)("show", "run.toml", cwd=paper)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "{project}/'in: x.csv': missing" in res.stdout, res.stdout
+    assert "~/'my runs/x.pt': missing" in res.stdout, res.stdout
