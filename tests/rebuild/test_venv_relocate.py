@@ -132,6 +132,7 @@ def _cli_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("plain", "it's env"),  # the staging folder holds no ' but the destination does
         ("plain", "my env"),  # the staging folder holds no space: its launchers' #! line named the path bare
         ("plain", '$x `y` "z"'),
+        ("plain", "new\nline"),  # a newline: no #! line holds it
     ],
 )
 def test_a_venv_rebuilt_in_an_awkward_folder_activates_in_bash_and_runs_its_console_scripts(
