@@ -1698,7 +1698,7 @@ def _fill(
     checked as it will be written (``LockfileError``, naming it as ``shown``) before anything but the files fetched
     is changed: no stale wheel removed, no conda archive, no README."""
     from .._fetchpolicy import FetchRefusedError
-    from .pin import Pinner, hash_only, pin, read_pip_config
+    from .pin import Pinner, hash_only, pin, read_pip_config, unchecked_stand_in
 
     given = lock
 
@@ -1733,7 +1733,8 @@ def _fill(
     missing = [
         p
         for p in lock.pip_layer()
-        if (p.artifact is None or hash_only(p.artifact)) and p.source.kind in ("index", "archive")
+        if (p.artifact is None or hash_only(p.artifact) or unchecked_stand_in(p))
+        and p.source.kind in ("index", "archive")
     ]
     if missing:
         where = "the find-links folders on this machine (--offline)" if opts.offline else "the configured indexes"

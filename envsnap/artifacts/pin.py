@@ -1326,19 +1326,41 @@ _MAX_MEMBERS = 10_000
 _MAX_TAR_BYTES = 1 << 30
 
 
-def stand_in_refusal(pkg: PythonPackage, path: Path, filename: str) -> str:
-    """Why the index's file of a dpkg-owned distribution's name and version (at ``path``) may not stand in for it:
-    its metadata is not evidence of the same project (``_sameproject.disagreement``: Debian's ``crit`` is criu's
-    image tool, the index's ``crit`` another project). "" where it is."""
-    from .._sameproject import disagreement
+def unchecked_stand_in(pkg: PythonPackage) -> bool:
+    """A stand-in (``stand_in_note``) of a lock that records no ``identity`` of the installed distribution: one an
+    envsnap before that field chose by its name alone, which pin and bundle look up again (and refuse: there is
+    nothing to compare the file with), never keep as pinned."""
+    return bool(stand_in_note(pkg)) and not pkg.identity and pkg.artifact is not None and not pkg.artifact.rebuilt
 
-    why = disagreement(pkg.identity, file_identity(path, filename))
-    if not why:
-        return ""
+
+def no_identity_refusal(pkg: PythonPackage) -> str:
+    """Why no index file may stand in for a dpkg-owned distribution the lock records no ``identity`` of."""
     return (
-        f"installed by the Debian package {pkg.system_package}; the index's {filename} is not known to be the same "
-        f"project ({why}): not pinned to it as a stand-in"
+        f"installed by the Debian package {pkg.system_package}; the lock records no identity of it (a lock written "
+        "before envsnap recorded one), so no index file can be shown to be the same project: not pinned to one as a "
+        "stand-in (capture the environment again)"
     )
+
+
+def stand_in_refusal(pkg: PythonPackage, why: Sequence[tuple[str, str]]) -> str:
+    """Why none of the index's files of a dpkg-owned distribution's name and version may stand in for it, each
+    ``(filename, why)`` of ``why``: its metadata is not evidence of the same project (``_sameproject.disagreement``:
+    Debian's ``crit`` is criu's image tool, the index's ``crit`` another project), or it could not be read."""
+    if len(why) == 1:
+        ((filename, reason),) = why
+        return (
+            f"installed by the Debian package {pkg.system_package}; the index's {filename} is not known to be the "
+            f"same project ({reason}): not pinned to it as a stand-in"
+        )
+    shown = "; ".join(f"{filename}: {reason}" for filename, reason in why[:_MAX_SHOWN])
+    more = f"; and {len(why) - _MAX_SHOWN} more" if len(why) > _MAX_SHOWN else ""
+    return (
+        f"installed by the Debian package {pkg.system_package}; none of the index's {len(why)} files of that version "
+        f"that fit this target is known to be the same project ({shown}{more}): not pinned to one as a stand-in"
+    )
+
+
+_MAX_SHOWN = 3  # files a refused stand-in's line names, with why each was refused
 
 
 def untagged_reason(pkg: PythonPackage, imported: bool) -> str:
@@ -2013,6 +2035,8 @@ class Pinner:
             files, _refused = self._listed(pkg)  # the configured places only: none is refused
         except PinError as exc:
             return _unpinned(pkg, exc)
+        if same_project:
+            return self._pin_stand_in(pkg, files)
         by_name = {f.filename: f for f in files}
         chosen, why = best_wheel(by_name, self.tags)
         if chosen is None:
@@ -2035,8 +2059,6 @@ class Pinner:
             path, sha = self.fetch(file)
         except PinError as exc:
             return _unpinned(pkg, exc)
-        if same_project and (why := stand_in_refusal(pkg, path, file.filename)):
-            return PinOutcome(pkg.name, pkg.version, "unpinned", why)
         artifact = file.artifact(sha, path)
         return PinOutcome(
             pkg.name,
@@ -2045,6 +2067,55 @@ class Pinner:
             "the file of this release that fits the target (the import recorded no installed file)",
             artifact,
         )
+
+    def _pin_stand_in(self, pkg: PythonPackage, files: list[IndexFile]) -> PinOutcome:
+        """A distribution a dpkg package installed: the first of the release's files that fit this target (the
+        wheels by tag rank, then the sdists) whose metadata agrees with the lock's ``identity``
+        (``_sameproject.disagreement``). Each is compared before the package is refused, the refusal naming each
+        file and why; a lock that records no identity is refused before anything is fetched."""
+        from .._sameproject import disagreement
+
+        if not pkg.identity:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", no_identity_refusal(pkg))
+        if not files:
+            # As for a release imported by name and version (``_pin_for_target``): the hint says how to configure a
+            # find-links folder.
+            where = self._where()
+            return PinOutcome(
+                pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file on {where}", unlisted=True
+            )
+        wheels, _why = self._ranked(files, pkg)
+        sdists = [f for f in dict.fromkeys(files) if sdist_matches(f.filename, pkg)]
+        ranked = list(dict.fromkeys([*wheels, *sdists]))
+        if not ranked:
+            return PinOutcome(
+                pkg.name,
+                pkg.version,
+                "unpinned",
+                f"{pkg.name} {pkg.version}: {best_wheel([f.filename for f in files], self.tags)[1]}",
+            )
+        refused: list[tuple[str, str]] = []
+        failed: PinError | None = None
+        for file in ranked:
+            try:
+                path, sha = self.fetch(file)
+            except PinError as exc:
+                failed = failed or exc
+                refused.append((file.filename, f"not read: {exc}"))
+                continue
+            why = disagreement(pkg.identity, file_identity(path, file.filename))
+            if not why:
+                return PinOutcome(
+                    pkg.name,
+                    pkg.version,
+                    "pinned",
+                    "the file of this release that fits the target (the import recorded no installed file)",
+                    file.artifact(sha, path),
+                )
+            refused.append((file.filename, why))
+        if failed is not None and len(refused) == 1:
+            return _unpinned(pkg, failed)  # the one file could not be read: said as any fetch that fails
+        return PinOutcome(pkg.name, pkg.version, "unpinned", stand_in_refusal(pkg, refused))
 
     def _indexes(self, extra: Iterable[str]) -> tuple[list[str], list[str]]:
         """The configured indexes plus those an import named that the fetch policy allows; and a line for
@@ -2474,7 +2545,7 @@ def pin(
     todo = [
         p
         for p in snapshot.python.packages
-        if (p.artifact is None or hash_only(p.artifact)) and (only is None or only(p))
+        if (p.artifact is None or hash_only(p.artifact) or unchecked_stand_in(p)) and (only is None or only(p))
     ]
     if written:
         check_recordable(pinner.config)  # never a lock whose index the loader refuses
@@ -2535,6 +2606,8 @@ def pin(
                 check_git_url(pinner.policy, pkg, named=False)  # "NAME VERSION: " says which package
             except FetchRefusedError as exc:
                 refused.append(f"{pkg.name} {pkg.version}: {exc}")
+        if outcome.artifact is None and unchecked_stand_in(pkg):
+            pkg = dataclasses.replace(pkg, artifact=None)  # chosen by its name alone: no longer taken as pinned
         pinned_pkg = _pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg
         if note := stand_in_note(pinned_pkg):
             outcome = dataclasses.replace(outcome, reason=note)  # not "the sdist it was built from": Debian built it

@@ -557,7 +557,7 @@ def test_a_namesake_on_the_index_does_not_stand_in_for_a_debian_packages_distrib
     (outcome,) = pin(
         lock_of(dataclasses.replace(debian, identity=())), IndexConfig(index_url=index), cache_dir=tmp_path / "cache"
     ).outcomes
-    assert outcome.status == "unpinned" and "(no Summary, Home-page, Project-URL or Author that both" in outcome.reason
+    assert outcome.status == "unpinned" and "the lock records no identity of it" in outcome.reason
     # criu's own crit on the index (Home-page with "www." and a slash, the Summary's case otherwise): pinned.
     own = make_wheel(
         tmp_path / "own",
@@ -599,6 +599,78 @@ def test_cli_pin_of_a_namesake_exits_as_for_a_package_it_cannot_pin(
     assert pinned is not None and pinned.artifact is None
     strict = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--strict", "-o", tmp_path / "s.lock")
     assert strict.code == 1, strict
+
+
+def test_a_stand_in_a_lock_pinned_before_identity_was_recorded_is_checked_again(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock pinned before envsnap recorded ``identity`` holds Debian's crit pinned to the index's crit, a namesake
+    taken by its name alone. pin and bundle run again kept it as "already pinned", the stand-in unchecked: nothing of
+    the installed metadata is recorded to compare with, so it is not pinned now, one line naming the package (pin:
+    exit 0, --strict 1, the file dropped from the lock; bundle: refused, nothing made)."""
+    namesake = make_wheel(tmp_path / "wheels", "crit", "3.17.1", headers=NAMESAKE_HEADERS)
+    index = pep503_index(tmp_path / "index", [namesake])
+    taken = PythonPackage(
+        "crit",
+        "3.17.1",
+        record_digest="sha256:" + "1" * 64,
+        system_package="python3-criu",
+        identity=identity_of(NAMESAKE_HEADERS),
+    )
+    # What an envsnap before ``identity`` wrote: the namesake pinned as the stand-in, no identity.
+    (old,) = pin(lock_of(taken), IndexConfig(index_url=index), cache_dir=tmp_path / "cache").snapshot.python.packages
+    assert old.artifact is not None and old.artifact.filename == namesake.name
+    old = dataclasses.replace(old, identity=())
+    result = pin(lock_of(old), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    (outcome,) = result.outcomes
+    assert outcome.status == "unpinned" and "python3-criu" in outcome.reason and "identity" in outcome.reason
+    assert result.snapshot.python.packages[0].artifact is None and result.stand_ins == ()
+    assert result.snapshot.envsnap.warnings == (f"pin: crit 3.17.1: {outcome.reason}",)
+    lock_path = lockfile.dump(lock_of(old), tmp_path / "envsnap.lock")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    strict = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", "--strict", "-o", tmp_path / "s.lock")
+    said = [line for line in strict.err.splitlines() if "crit" in line]
+    assert strict.code == 1 and len(said) == 1 and said[0].strip().startswith("not pinned crit 3.17.1: "), strict
+    assert "stand-in crit" not in strict.err, strict
+    written = lockfile.load(tmp_path / "s.lock").package("crit")
+    assert written is not None and written.artifact is None
+    refused = cli("bundle", lock_path, "-o", tmp_path / "B", "--cache-dir", tmp_path / "cache")
+    assert refused.code == 4 and "crit 3.17.1: installed by the Debian package python3-criu" in refused.err, refused
+    assert not (tmp_path / "B").exists()
+
+
+def test_a_stand_in_is_looked_for_among_every_file_of_the_release(tmp_path: Path) -> None:
+    """pin compared the installed crit's metadata with the one file it chose (the wheel that fits best) and refused
+    the package where that file was a namesake's, though the release's sdist was criu's own: every file of the
+    release that fits the target is compared, the first that agrees stands in, and a refusal names each one."""
+    namesake = make_wheel(tmp_path / "wheels", "crit", "3.17.1", headers=NAMESAKE_HEADERS)
+    own = make_sdist(tmp_path / "sdists", "crit", "3.17.1", CRIT_HEADERS)
+    debian = PythonPackage(
+        "crit",
+        "3.17.1",
+        record_digest="sha256:" + "1" * 64,
+        system_package="python3-criu",
+        identity=identity_of(CRIT_HEADERS),
+    )
+    index = pep503_index(tmp_path / "index", [namesake, own])
+    result = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    (pinned,) = result.snapshot.python.packages
+    assert pinned.artifact is not None and pinned.artifact.filename == own.name and len(result.stand_ins) == 1
+    # Neither file criu's: one line names each file and why.
+    other = make_sdist(tmp_path / "other", "crit", "3.17.1", "Summary: Yet another crit\n")
+    index = pep503_index(tmp_path / "index2", [namesake, other])
+    result = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache")
+    (outcome,) = result.outcomes
+    assert outcome.status == "unpinned" and result.snapshot.python.packages[0].artifact is None
+    assert "\n" not in outcome.reason and outcome.reason.startswith(
+        "installed by the Debian package python3-criu; none of the index's 2 files of that version"
+    ), outcome.reason
+    assert f"{namesake.name}: its Summary 'crit: a task-list runner'" in outcome.reason, outcome.reason
+    assert f"{other.name}: its Summary 'yet another crit'" in outcome.reason, outcome.reason
 
 
 def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:
