@@ -210,12 +210,21 @@ def install_with_rattler(
             show_progress=False,
         )
 
+    said = progress or (lambda line: None)
     try:
-        to_its_end(lambda: asyncio.run(install()), "py-rattler", progress or (lambda line: None))
+        # Interrupted, its install ends (as it would have: a failure too) before the interrupt goes on; then the
+        # folders it wrote are waited on as after a failure.
+        to_its_end(lambda: asyncio.run(install()), "py-rattler", said, settle=lambda: quiet_folders((prefix, cache)))
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         # Its install fails at the first package that fails while its own threads still unpack and link others:
         # the staging folder, removed under them, was left beside --prefix (a "File name too long" past PATH_MAX).
-        quiet_folders((prefix, cache))
+        try:
+            quiet_folders((prefix, cache))
+        except KeyboardInterrupt:
+            # A first Ctrl-C as those threads still write: waited out as one during the install is.
+            said(waiting_line("py-rattler"))
+            quiet_folders((prefix, cache))
+            raise
         raise RebuildError(f"py-rattler could not install the locked packages into {where}: {exc}") from None
     return run_post_link_scripts(conda, prefix, where)
 
@@ -254,12 +263,25 @@ def quiet_folders(folders: Iterable[Path], quiet: float = RATTLER_QUIET_S, wait:
             seen, since = now, time.monotonic()
 
 
-def to_its_end(work: Callable[[], object], who: str, progress: Progress, wait: float = RATTLER_STOP_WAIT_S) -> None:
+def waiting_line(who: str, wait: float = RATTLER_STOP_WAIT_S) -> str:
+    """What an interrupted rebuild says while it waits for ``who`` to stop writing."""
+    return f"interrupted: waiting for {who} to stop writing (up to {wait:g} s; Ctrl-C again to leave at once)"
+
+
+def to_its_end(
+    work: Callable[[], object],
+    who: str,
+    progress: Progress,
+    wait: float = RATTLER_STOP_WAIT_S,
+    settle: Callable[[], object] | None = None,
+) -> None:
     """Run ``work`` on a thread, to its end even when interrupted. py-rattler installs on threads of its own (a
     tokio runtime's), which a Ctrl-C does not stop: run on the main thread, the interrupt left it writing packages
     into the staging folder (its ``pkgs`` cache and prefix) while that folder was removed, and the folder was left
     behind, sometimes with a Rust panic's backtrace printed. Interrupted, this waits for ``work`` (up to ``wait``
-    seconds, saying so) and then lets the interrupt go on, so that what it wrote is removed with the rest."""
+    seconds, saying so), then for ``settle`` (what ``work`` started may write on after it ended: py-rattler's threads
+    after its install failed), and then lets the interrupt go on, so that what it wrote is removed with the rest.
+    Another Ctrl-C leaves at once."""
     import threading
 
     failed: list[BaseException] = []
@@ -293,10 +315,9 @@ def to_its_end(work: Callable[[], object], who: str, progress: Progress, wait: f
             state["called_off"] = True
             began = state["began"]
         if began:
-            progress(
-                f"interrupted: waiting for {who} to stop writing (up to {wait:g} s; Ctrl-C again to leave at once)"
-            )
-            ended.wait(wait)
+            progress(waiting_line(who, wait))
+            if ended.wait(wait) and settle is not None:
+                settle()
         raise
     if failed:
         raise failed[0]

@@ -2033,3 +2033,70 @@ def test_a_failed_rattler_install_waits_for_its_writing_and_leaves_nothing(
     for writer in writers:
         writer.join(5)
     assert list(parent.iterdir()) == []
+
+
+def test_a_real_ctrl_c_while_a_failing_rattler_install_writes_leaves_nothing(tmp_path: Path) -> None:
+    """``envsnap rebuild --target conda`` sent SIGINT while py-rattler installs from a local channel (made with
+    ``rattler.index``) whose first package cannot be unpacked (its last file's path is past PATH_MAX) while the others
+    still are: the interrupt waited for rattler's install to fail, and then removed the staging folder while
+    rattler's own threads still wrote into it, so a ``.envsnap-conda-*`` folder and the staging prefix were left
+    beside --prefix (4 runs in 5). An interrupt now waits for them to stop writing, as a failure does: exit 130,
+    nothing left."""
+    import asyncio
+    import signal
+    import time
+
+    from condafixtures import Entry, Pkg, write_package
+    from rattler import index
+
+    channel = tmp_path / "channel"
+    made = []
+    for k in range(8):
+        entries = [Entry(f"share/big{k}/f{i}.txt", b"%d\n" % i * 200) for i in range(1500)]
+        if k == 0:
+            entries.append(Entry(f"share/big{k}/" + "z" * 80 + ".txt", b"z\n"))  # unpacked last: past PATH_MAX
+        pkg = Pkg(f"big{k}", "1.0", "h0_0", "linux-64", entries)
+        made.append((pkg, write_package(pkg, channel)))
+    (channel / "noarch").mkdir(exist_ok=True)
+    asyncio.run(index.index_fs(channel, force=True))
+    packages = tuple(
+        CondaPackage(
+            pkg.name,
+            pkg.version,
+            pkg.build,
+            channel=channel.as_uri(),
+            subdir="linux-64",
+            url=f"{channel.as_uri()}/linux-64/{archive.name}",
+            sha256=hashlib.sha256(archive.read_bytes()).hexdigest(),
+        )
+        for pkg, archive in made
+    )
+    lock = lockfile.dump(
+        Snapshot(conda=Conda(subdir="linux-64", channels=(channel.as_uri(),), packages=packages)),
+        tmp_path / "envsnap.lock",
+    )
+    # A parent 4,000 bytes long: the prefix beside it fits, rattler's package cache's copy of big0's last file not.
+    parent = tmp_path / "/".join(["d" * 250] * 15)
+    parent = parent / ("e" * (4000 - len(os.fsencode(parent)) - 1))
+    parent.mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    argv = ["rebuild", str(lock), "--target", "conda", "--prefix", str(parent / ("p" * 40))]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", *argv, "--option", f"cache_dir={tmp_path / 'cache'}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        said = [proc.stderr.readline() for _ in range(2)]
+        assert said[1].startswith("installing 8 conda packages with rattler"), said
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert (proc.returncode, err.splitlines()[-1]) == (130, "envsnap: interrupted"), err
+    assert list(parent.iterdir()) == []  # when the command returns
+    time.sleep(2)
+    assert list(parent.iterdir()) == []
