@@ -28,6 +28,10 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 # installed into, ``python -m venv`` seeding them) finds none of them extra; one it lists is compared.
 SEED_PACKAGES = frozenset({"distribute", "pip", "setuptools", "wheel"})
 SEED_FIELD = "python.seed_packages"
+# A lock that does not know its whole pip layer (``python.packages`` in ``envsnap.unknown``: imported from a conda
+# explicit file) says so in the conda-lock.yml envsnap exports of it, in ``metadata.custom_metadata`` (where conda-lock
+# keeps what its user adds with ``--metadata-yaml``), and the import of that file marks the layer unknown again.
+CONDA_LOCK_PIP_LAYER = ("envsnap.pip_layer", "incomplete")
 _LABELLED = ("file://" + PROJECT, "file://" + HOME)
 
 

@@ -279,8 +279,8 @@ _CONDA_FORMATS = ("conda-explicit", "conda-lock", "environment-yml")
 
 def _note_unknown_pip_layer(snapshot: Snapshot, fmt: str, written: Sequence[Path | str]) -> None:
     """A note where the lock does not know all its pip packages (imported from an explicit file): the Python-layer
-    formats refuse it and name the conda formats, which wrote the file without a word, one that looks whole (and a
-    conda-lock.yml an import takes as complete)."""
+    formats refuse it and name the conda formats, which wrote the file without a word, one that looks whole (a
+    conda-lock.yml says so in its ``custom_metadata``, which envsnap's import reads, but conda-lock does not)."""
     if "python.packages" not in snapshot.envsnap.unknown:
         return
     origin = snapshot.envsnap.origin or "another format"
@@ -292,9 +292,8 @@ def _note_unknown_pip_layer(snapshot: Snapshot, fmt: str, written: Sequence[Path
         else f"holds no pip package: the lock does not record the packages pip installed (imported from {origin}), "
         "so none of them is in it"
     )
-    complete = "; its import takes the pip layer as complete" if fmt == "conda-lock" else ""
     for path in written:
-        _output.say(f"note: {path} {said}{complete}")
+        _output.say(f"note: {path} {said}")
 
 
 def _refuse_bundle_option(bundle: str, fmt: str) -> None:

@@ -20,6 +20,7 @@ from .. import _toml as _toml
 from .. import grammar, sinks
 from .._defaults import LOCK_NAME, install_hint
 from ..errors import NotInstalledError
+from ..interchange import CONDA_LOCK_PIP_LAYER
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _common, _conda
 from .interface import Exporter, ExportError, require_pinned
@@ -209,6 +210,9 @@ def document(snapshot: Snapshot, lock_name: str = LOCK_NAME) -> dict[str, Any]:
         channels=[Channel.from_string(c) for c in snapshot.conda.channels],
         platforms=[platform],
         sources=[sinks.one_line(lock_name)],
+        # A lock that does not know its whole pip layer (imported from an explicit file) says so where conda-lock
+        # keeps what its user adds (``--metadata-yaml``): its import reads it back, not a complete pip layer.
+        custom_metadata=dict([CONDA_LOCK_PIP_LAYER]) if "python.packages" in snapshot.envsnap.unknown else None,
     )
     lock = Lockfile(package=entries, metadata=meta)
     # What conda-lock's own writer does before it serialises.

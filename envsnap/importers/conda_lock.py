@@ -17,6 +17,7 @@ from .. import _readlimits, grammar
 from .._defaults import install_hint
 from ..errors import NotInstalledError
 from ..grammar import is_conda_subdir, shown
+from ..interchange import CONDA_LOCK_PIP_LAYER
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
 from .interface import Importer, ImportOptions, LockImportError, check_lock_url
@@ -116,6 +117,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         else:
             raise LockImportError(f"{where}: unknown manager {shown(entry.get('manager'), 200)}")
     _refuse_left_out_editables(meta, origin, pip)
+    complete = _pip_layer_complete(meta, origin)
     return _conda.snapshot(
         origin="conda-lock",
         file=origin,
@@ -123,9 +125,25 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         # By name, as capture lists them: each entry's dependencies say the order conda links them in.
         packages=sorted(conda, key=lambda p: (p.name, p.subdir)),
         python_packages=pip,
-        python_known=True,
+        python_known=complete,
         warnings=_extras_warning([shown_as for same, shown_as in extras.items() if same not in imported]),
     )
+
+
+def _pip_layer_complete(meta: Mapping[str, Any], origin: str) -> bool:
+    """Whether the file's pip packages are its whole pip layer: so unless envsnap's export marked it incomplete
+    (a lock imported from an explicit file, exported again). A mark of any other value is refused: which was meant?"""
+    key, incomplete = CONDA_LOCK_PIP_LAYER
+    custom = _mapping(meta.get("custom_metadata"), f"{origin}: metadata.custom_metadata")
+    if key not in custom:
+        return True
+    value = custom[key]
+    if value != incomplete:
+        raise LockImportError(
+            f"{origin}: metadata.custom_metadata.{key}: {shown(str(value), 60)} is not {incomplete!r} (what envsnap "
+            "writes of a pip layer the lock does not know in full)"
+        )
+    return False
 
 
 def _identity(entry: Mapping[str, Any]) -> str:
