@@ -1336,9 +1336,10 @@ def unchecked_stand_in(pkg: PythonPackage) -> bool:
 def no_identity_refusal(pkg: PythonPackage) -> str:
     """Why no index file may stand in for a dpkg-owned distribution the lock records no ``identity`` of."""
     return (
-        f"installed by the Debian package {pkg.system_package}; the lock records no identity of it (a lock written "
-        "before envsnap recorded one), so no index file can be shown to be the same project: not pinned to one as a "
-        "stand-in (capture the environment again)"
+        f"installed by the Debian package {pkg.system_package}; the lock records no identity of it (its Summary, "
+        "Home-page, Project-URL or Author: a lock written before envsnap recorded them, which a capture again does, "
+        "or metadata that gives none), so no index file can be shown to be the same project: not pinned to one as a "
+        "stand-in"
     )
 
 
