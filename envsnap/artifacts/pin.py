@@ -2097,6 +2097,7 @@ class Pinner:
             )
         refused: list[tuple[str, str]] = []
         failed: PinError | None = None
+        read = 0
         for file in ranked:
             try:
                 path, sha = self.fetch(file)
@@ -2104,6 +2105,7 @@ class Pinner:
                 failed = failed or exc
                 refused.append((file.filename, f"not read: {exc}"))
                 continue
+            read += 1
             why = disagreement(pkg.identity, file_identity(path, file.filename))
             if not why:
                 return PinOutcome(
@@ -2114,8 +2116,10 @@ class Pinner:
                     file.artifact(sha, path),
                 )
             refused.append((file.filename, why))
-        if failed is not None and len(refused) == 1:
-            return _unpinned(pkg, failed)  # the one file could not be read: said as any fetch that fails
+        if failed is not None and not read:
+            # No file could be read (an index that failed, a URL the fetch policy refuses): said as any fetch that
+            # fails, a refusal as bad input.
+            return _unpinned(pkg, failed)
         return PinOutcome(pkg.name, pkg.version, "unpinned", stand_in_refusal(pkg, refused))
 
     def _indexes(self, extra: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -671,6 +671,12 @@ def test_a_stand_in_is_looked_for_among_every_file_of_the_release(tmp_path: Path
     ), outcome.reason
     assert f"{namesake.name}: its Summary 'crit: a task-list runner'" in outcome.reason, outcome.reason
     assert f"{other.name}: its Summary 'yet another crit'" in outcome.reason, outcome.reason
+    # No file could be read (each is not what the index's hash says): the first fetch error, as for any package.
+    for served in (tmp_path / "index2" / "files").iterdir():
+        served.write_bytes(b"not the file the index hashed")
+    (outcome,) = pin(lock_of(debian), IndexConfig(index_url=index), cache_dir=tmp_path / "cache2").outcomes
+    assert outcome.status == "unpinned" and "none of the index's" not in outcome.reason, outcome.reason
+    assert "sha256" in outcome.reason and "\n" not in outcome.reason, outcome.reason
 
 
 def test_same_name_version_tag_but_other_files_is_not_pinned(tmp_path: Path) -> None:
