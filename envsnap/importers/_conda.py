@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from .. import fileurls
+from .. import fileurls, grammar
 from ..grammar import shown
 from ..model import (
     Artifact,
@@ -160,12 +160,16 @@ def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> Py
     source = Source(
         kind="archive", url=base, archive_hash=f"sha256={sha256}" if sha256 else "", subdirectory=subdirectory
     )
+    # The file by its sha256, as pin records an archive's and the conda-lock export writes it back: without it, a
+    # round trip of a pinned lock read "(not pinned)" (a file the name of which is no distribution's is left to pin).
+    pinned = sha256 and grammar.is_sha256_hex(sha256) and grammar.is_distribution_filename(filename)
     return PythonPackage(
         name=canonicalize_name(name),
         version=version,
         installer="pip",
         source=source,
         wheel_tags=wheel_file_tags(filename, name, version),
+        artifact=Artifact(filename=filename, url=base, sha256=sha256) if pinned else None,
     )
 
 

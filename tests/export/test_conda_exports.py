@@ -1429,6 +1429,46 @@ def test_a_conda_lock_round_trip_keeps_a_pip_layer_the_lock_does_not_know(
     assert not (tmp_path / "odd.lock").exists()
 
 
+@pytest.mark.parametrize("where", ["https://files.example/w", "file:///srv/wheels"])
+def test_a_conda_lock_round_trip_keeps_the_file_pinned_for_an_archive_install(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A conda environment's pip package installed from a wheel by URL or path (``pip install /srv/wheels/x.whl``: an
+    archive source), pinned to that file: ``export -f conda-lock`` writes it as conda-lock does, a direct reference
+    with the file's sha256, and its import recorded the source alone, no pinned file: ``diff`` of the lock and the
+    import read "pipdemo-1.2.0-py3-none-any.whl -> (not pinned)", exit 1. The import records the file the reference
+    names by its sha256, as pin records it and the pylock import does: the same lock, diff exit 0."""
+    sha = "5" * 64
+    url = f"{where}/pipdemo-1.2.0-py3-none-any.whl"
+    pkg = PythonPackage(
+        name="pipdemo",
+        version="1.2.0",
+        installer="pip",
+        wheel_tags=("py3-none-any",),
+        source=Source(kind="archive", url=url, archive_hash=f"sha256={sha}"),
+        artifact=Artifact(filename="pipdemo-1.2.0-py3-none-any.whl", url=url, sha256=sha, size=959),
+    )
+    monkeypatch.chdir(tmp_path)
+    lock = _all_md5(_with_pip_layer((pkg,)))
+    # As a capture of a conda environment on x86_64 records it (the import reads both from the python record).
+    lock = dataclasses.replace(
+        lock,
+        python=dataclasses.replace(lock.python, implementation="cpython"),
+        platform=dataclasses.replace(lock.platform, system="Linux", machine="x86_64"),
+    )
+    lockfile.dump(lock, tmp_path / "env.lock")
+    assert cli("export", "env.lock", "-f", "conda-lock", "-o", "conda-lock.yml", "--no-pin").code == 0
+    assert cli("import", "conda-lock.yml", "-o", "again.lock").code == 0
+    again = lockfile.load(tmp_path / "again.lock").package("pipdemo")
+    assert again is not None and again.source == pkg.source, again
+    assert again.artifact is not None and (again.artifact.filename, again.artifact.sha256) == (
+        pkg.artifact.filename,
+        sha,
+    )
+    diff = cli("diff", "env.lock", "again.lock")
+    assert diff.code == 0, diff
+
+
 def test_the_conda_headers_name_the_file_written(cli: Callable[..., Any], tmp_path: Path) -> None:
     lock = lockfile.dump(small_lock(), tmp_path / "envsnap.lock")
     explicit = tmp_path / "ci" / "linux-64.txt"
