@@ -2073,18 +2073,18 @@ class Pinner:
         """A distribution a dpkg package installed: the first of the release's files that fit this target (the
         wheels by tag rank, then the sdists) whose metadata agrees with the lock's ``identity``
         (``_sameproject.disagreement``). Each is compared before the package is refused, the refusal naming each
-        file and why; a lock that records no identity is refused before anything is fetched."""
+        file and why; a lock that records no identity is refused before any file is fetched."""
         from .._sameproject import disagreement
 
-        if not pkg.identity:
-            return PinOutcome(pkg.name, pkg.version, "unpinned", no_identity_refusal(pkg))
         if not files:
             # As for a release imported by name and version (``_pin_for_target``): the hint says how to configure a
-            # find-links folder.
+            # find-links folder. Said first: it holds whatever the lock records.
             where = self._where()
             return PinOutcome(
                 pkg.name, pkg.version, "unpinned", f"no {pkg.name} {pkg.version} file on {where}", unlisted=True
             )
+        if not pkg.identity:
+            return PinOutcome(pkg.name, pkg.version, "unpinned", no_identity_refusal(pkg))
         wheels, _why = self._ranked(files, pkg)
         sdists = [f for f in dict.fromkeys(files) if sdist_matches(f.filename, pkg)]
         ranked = list(dict.fromkeys([*wheels, *sdists]))

@@ -626,6 +626,10 @@ def test_a_stand_in_a_lock_pinned_before_identity_was_recorded_is_checked_again(
     assert outcome.status == "unpinned" and "python3-criu" in outcome.reason and "identity" in outcome.reason
     assert result.snapshot.python.packages[0].artifact is None and result.stand_ins == ()
     assert result.snapshot.envsnap.warnings == (f"pin: crit 3.17.1: {outcome.reason}",)
+    # A release no configured place lists: said so first (what to configure), whatever the lock records of it.
+    absent = dataclasses.replace(old, name="critter", artifact=None)
+    (outcome,) = pin(lock_of(absent), IndexConfig(index_url=index), cache_dir=tmp_path / "cache").outcomes
+    assert outcome.reason.startswith("no critter 3.17.1 file on ") and outcome.unlisted, outcome
     lock_path = lockfile.dump(lock_of(old), tmp_path / "envsnap.lock")
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("PIP_INDEX_URL", index)
