@@ -214,7 +214,12 @@ def install_with_rattler(
     try:
         # Interrupted, its install ends (as it would have: a failure too) before the interrupt goes on; then the
         # folders it wrote are waited on as after a failure.
-        to_its_end(lambda: asyncio.run(install()), "py-rattler", said, settle=lambda: quiet_folders((prefix, cache)))
+        to_its_end(
+            lambda: asyncio.run(install()),
+            "py-rattler",
+            said,
+            settle=lambda left: quiet_folders((prefix, cache), wait=left),
+        )
     except Exception as exc:  # py-rattler raises its own exception type per cause (link, cache, IO)
         # Its install fails at the first package that fails while its own threads still unpack and link others:
         # the staging folder, removed under them, was left beside --prefix (a "File name too long" past PATH_MAX).
@@ -273,14 +278,15 @@ def to_its_end(
     who: str,
     progress: Progress,
     wait: float = RATTLER_STOP_WAIT_S,
-    settle: Callable[[], object] | None = None,
+    settle: Callable[[float], object] | None = None,
 ) -> None:
     """Run ``work`` on a thread, to its end even when interrupted. py-rattler installs on threads of its own (a
     tokio runtime's), which a Ctrl-C does not stop: run on the main thread, the interrupt left it writing packages
     into the staging folder (its ``pkgs`` cache and prefix) while that folder was removed, and the folder was left
     behind, sometimes with a Rust panic's backtrace printed. Interrupted, this waits for ``work`` (up to ``wait``
-    seconds, saying so), then for ``settle`` (what ``work`` started may write on after it ended: py-rattler's threads
-    after its install failed), and then lets the interrupt go on, so that what it wrote is removed with the rest.
+    seconds, saying so), then for ``settle``, given what is left of those seconds (what ``work`` started may write on
+    after it ended: py-rattler's threads after its install failed; the two together take no longer than the line
+    says), and then lets the interrupt go on, so that what it wrote is removed with the rest.
     Another Ctrl-C leaves at once."""
     import threading
 
@@ -316,8 +322,9 @@ def to_its_end(
             began = state["began"]
         if began:
             progress(waiting_line(who, wait))
+            deadline = time.monotonic() + wait
             if ended.wait(wait) and settle is not None:
-                settle()
+                settle(max(0.0, deadline - time.monotonic()))
         raise
     if failed:
         raise failed[0]
