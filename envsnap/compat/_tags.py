@@ -169,6 +169,21 @@ def glibc_floor(platform: str) -> tuple[int, int] | None:
     return _LEGACY_MANYLINUX[legacy.group(1)] if legacy else None
 
 
+def built_for_machine(lock: Snapshot, arch: str) -> list[str]:
+    """The locked wheels (``name version``) built for the lock's machine alone, where ``arch`` is another one: the
+    platform rule names them once in its machine failure, and the wheels rule does not fail each again."""
+    locked = machine(lock.platform.machine) if lock.platform.machine else ""
+    if not locked or not arch or locked == machine(arch):
+        return []
+    return [
+        f"{pkg.name} {pkg.version}"
+        for pkg in lock.python.packages
+        if not pkg.conda_layer
+        and (tags := package_tags(pkg))
+        and all(platform_arch(tag.platform) == locked for tag in tags)
+    ]
+
+
 def platform_arch(platform: str) -> str:
     for pattern in (_MANYLINUX, _MUSLLINUX):
         m = pattern.match(platform)

@@ -79,6 +79,42 @@ def test_incompatible_exits_3(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     assert "incompatible: " in table.out
 
 
+def test_a_cuda_lock_of_another_machine_names_the_mismatch_once(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    """A lock captured with CUDA wheels on one machine (aarch64, a Grace-Hopper node) checked on another (x86_64,
+    or the reverse): the platform rule failed the machine, and the wheels rule failed the same mismatch again for
+    every binary wheel ("6 wheels ... built for aarch64, the target is x86_64"). The mismatch is one failure, which
+    names the wheels built for the lock's machine and what to do on this one."""
+    other = "x86_64" if here.platform.machine == "aarch64" else "aarch64"
+    wheels = [
+        pkg("torch", "2.7.1+cu128", f"cp311-cp311-manylinux_2_28_{other}"),
+        *(
+            pkg(n, v, f"py3-none-manylinux_2_27_{other}")
+            for n, v in (
+                ("nvidia-cublas-cu12", "12.8.3.14"),
+                ("nvidia-cuda-runtime-cu12", "12.8.57"),
+                ("nvidia-cudnn-cu12", "9.7.1.26"),
+                ("nvidia-nccl-cu12", "2.26.2"),
+            )
+        ),
+        pkg("requests", "2.32.3", "py3-none-any"),
+    ]
+    lock = dataclasses.replace(
+        here,
+        platform=dataclasses.replace(here.platform, machine=other),
+        python=dataclasses.replace(here.python, packages=tuple(wheels)),
+    )
+    path = write(tmp_path, lock)
+    result = cli("check", path, "--cpu-only", "--json")
+    assert result.code == 3, result
+    failures = [f for f in json.loads(result.out)["findings"] if f["severity"] == "fail"]
+    assert [(f["rule"], f["component"]) for f in failures] == [("platform", "machine")], failures
+    [failure] = failures
+    assert failure["remedy"].startswith(f"run on an {other} host: 5 locked wheels are built for {other} ("), failure
+    assert "torch 2.7.1+cu128" in failure["remedy"] and "requests" not in failure["remedy"], failure
+    mine = here.platform.machine
+    assert f"or capture the environment anew on this {mine} host" in failure["remedy"], failure
+
+
 def test_cpu_only_accepts_a_lock_whose_gpu_kernels_cannot_run_here(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
     # Kernels for Kepler only: no GPU of a modern host runs them, and a host without a GPU fails anyway.
     package, framework = torch_cu("2.0.1", "11.8", arch_list=("sm_37",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...model import Snapshot
 from ...platforms import conda_subdir, machine, with_article
 from .._facts import docker_remedy
+from .._tags import built_for_machine
 from ..report import Finding
 from ..target import Target, conda_refusal
 from .interface import Rule
@@ -132,19 +133,26 @@ def _host(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             )
         ]
     if want.machine and have.machine and machine(want.machine) != machine(have.machine):
-        return [
-            Finding(
-                "fail",
-                "machine",
-                needed,
-                found,
-                f"run on {with_article(machine(want.machine))} host: the locked binaries are built for it",
-                NAME,
-            )
-        ]
+        return [Finding("fail", "machine", needed, found, _other_machine(lock, machine(have.machine)), NAME)]
     findings = [_unverified(lock, needed, found) or Finding("ok", "machine", needed, found, "", NAME)]
     findings += _distribution(lock, host, target)
     return findings
+
+
+def _other_machine(lock: Snapshot, here: str) -> str:
+    """The remedy of a lock of another machine: the one finding of the mismatch, naming the wheels built for the
+    lock's machine (the wheels rule does not fail each again: CUDA locks carry a dozen), and the way on this one."""
+    arch = machine(lock.platform.machine)
+    # The frameworks first (torch, whose build the CUDA wheels serve), then the rest as the lock lists them.
+    wheels = sorted(built_for_machine(lock, here), key=lambda w: w.split()[0] not in lock.frameworks)
+    if not wheels:
+        return f"run on {with_article(arch)} host: the locked binaries are built for it"
+    shown = ", ".join(wheels[:4]) + (f" and {len(wheels) - 4} more" if len(wheels) > 4 else "")
+    count = f"{len(wheels)} locked wheel{'s are' if len(wheels) > 1 else ' is'}"
+    return (
+        f"run on {with_article(arch)} host: {count} built for {arch} ({shown}); or capture the environment anew "
+        f"on this {here} host, installed from its own wheels (other files, hashes and, for CUDA, kernels)"
+    )
 
 
 def _unverified(lock: Snapshot, needed: str, found: str) -> Finding | None:

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from ...model import PythonPackage, Snapshot
 from .._facts import not_made
-from .._tags import explain, imported_files, package_tags, tag_target
+from .._tags import built_for_machine, explain, imported_files, package_tags, tag_target
 from ..report import Finding
 from ..target import Target, bringing_python
 from .interface import Rule
@@ -45,6 +45,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     by_reason: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     wheels = 0
     unknown: list[str] = []
+    # Wheels of the lock's machine on another: the platform rule fails the machine once, naming them.
+    elsewhere = set(built_for_machine(lock, t.machine))
     bare: list[str] = []  # an import's packages known by name and version alone
     for pkg in lock.python.packages:
         if pkg.conda_layer or (pkg.artifact is not None and pkg.artifact.rebuilt):
@@ -61,6 +63,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if not wheel:
             if lock.envsnap.origin and _bare(pkg):
                 bare.append(f"{pkg.name} {pkg.version}")
+            continue
+        if f"{pkg.name} {pkg.version}" in elsewhere:
             continue
         wheels += 1
         if wheel & t.supported:
