@@ -157,8 +157,27 @@ def test_captured_arch_list_wins_over_the_release_set_and_ptx_is_a_warning() -> 
     [(severity, _, needed, found, remedy)] = only(report, "gpu-arch")
     assert severity == "warn"
     assert needed == "torch 2.7.1+cu126 kernels (captured): sm_80, sm_90, compute_90"
-    assert found.endswith("PTX JIT only")
-    assert "slow first start" in remedy
+    assert found == "NVIDIA GeForce RTX 5090 (sm_120): PTX JIT only, from compute_90 (no cubin runs on sm_120)"
+    assert remedy == (
+        "expect a slow first start while the driver JIT-compiles the PTX; use the cu128 build of torch 2.7.1, which "
+        "has sm_120 kernels, to avoid it"
+    )
+
+
+def test_ptx_jit_names_the_ptx_it_compiles_and_a_build_without_native_kernels_elsewhere() -> None:
+    """sm_80 cubins with compute_80 PTX on an H100 (sm_90) run through JIT from compute_80; with no build of the
+    release known to have sm_90 kernels, the remedy says what to look for. sm_80 alone on an H100 cannot run."""
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_80", "compute_80"))
+    lock = snapshot(packages=[package], frameworks=[framework], gpu_list=gpus(A100))
+    report = evaluate(lock, gpu_host(H100, "575.57.08", "12.9"), HOST)
+    [(severity, _, _, found, remedy)] = only(report, "gpu-arch")
+    assert severity == "warn"
+    assert found == "NVIDIA H100 80GB HBM3 (sm_90): PTX JIT only, from compute_80 (no cubin runs on sm_90)"
+    assert remedy.endswith("use PyTorch's own cu128 build of torch 2.7.1, which has sm_90 kernels, to avoid it")
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_80",))
+    lock = snapshot(packages=[package], frameworks=[framework], gpu_list=gpus(A100))
+    [(severity, _, _, found, _)] = only(evaluate(lock, gpu_host(H100, "575.57.08", "12.9"), HOST), "gpu-arch")
+    assert (severity, found) == ("fail", "NVIDIA H100 80GB HBM3 (sm_90): no kernel image")
 
 
 def test_aarch64_lock_on_x86_64_fails_on_machine_once_naming_its_wheels() -> None:

@@ -73,6 +73,13 @@ def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
     return "ptx" if ptx else "none"
 
 
+def _serving_ptx(arch_list: tuple[str, ...], capability: str) -> list[str]:
+    """The PTX entries of ``arch_list`` the driver can JIT-compile for a device of ``capability``."""
+    return [
+        a.strip() for a in arch_list if a.strip().lower().startswith("compute_") and coverage((a,), capability) == "ptx"
+    ]
+
+
 def _entries(aarch64: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """Each release set with its CUDA variant: a variant whose set changed over torch releases has an entry a
     set, each with its range of torch releases (``torch``). PyTorch's Linux aarch64 builds have sets of their own
@@ -287,20 +294,21 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if how == "cubin":
             findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
             continue
+        if how == "ptx":
+            # The PTX the driver compiles (the newest of them that fits), named with the cubin that is missing.
+            found += f": PTX JIT only, from {', '.join(_serving_ptx(build.arch_list, gpu.compute_capability))}"
         if how == "ptx" and build.cuda and full_support(host, build.cuda) is False:
             findings.append(_ptx_too_new(build, host, gpu, needed, found))
             continue
         if how == "ptx":
-            findings.append(
-                Finding(
-                    "warn",
-                    _gpu_label(gpu),
-                    needed,
-                    f"{found}: PTX JIT only",
-                    "expect a slow first start; a build with native kernels avoids it",
-                    NAME,
-                )
+            alternatives = _alternatives(build, gpu.compute_capability)
+            native = (
+                f"use {_use(build, alternatives[0])}, which has {sm} kernels, to avoid it"
+                if alternatives
+                else f"a build with {sm} kernels avoids it"
             )
+            remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native}"
+            findings.append(Finding("warn", _gpu_label(gpu), needed, f"{found} (no cubin runs on {sm})", remedy, NAME))
             continue
         alternatives = _alternatives(build, gpu.compute_capability)
         public = _public(build)
@@ -329,7 +337,7 @@ def _ptx_too_new(build: Build, host: Snapshot, gpu: Gpu, needed: str, found: str
         "fail",
         _gpu_label(gpu),
         needed,
-        f"{found}: PTX JIT only, and {have} cannot JIT-compile the PTX of CUDA {build.cuda}",
+        f"{found}, and {have} cannot JIT-compile the PTX of CUDA {build.cuda}",
         f"install NVIDIA driver >= {full_driver(build.cuda)} (minor-version compatibility runs no PTX of a newer "
         f"CUDA release than the driver's){other}",
         NAME,
