@@ -23,7 +23,7 @@ from compat_builders import (
     torch_cu,
 )
 
-from envsnap.compat import Report, Target, evaluate
+from envsnap.compat import DockerFacts, Report, Target, evaluate
 from envsnap.compat.data import load
 from envsnap.model import Conda, CondaPackage, Cuda, Framework, Gpu, Snapshot
 
@@ -86,6 +86,28 @@ def test_a_driver_branch_the_table_does_not_know_is_not_promised_forward_compati
         "on LD_LIBRARY_PATH if NVIDIA's CUDA compatibility guide "
         "lists driver branch R577 (unknown to envsnap's table) as a production or long-term support branch"
     )
+
+
+def test_a_container_is_not_told_to_put_the_hosts_cuda_compat_on_its_loader_path() -> None:
+    """A container loads the libcuda the NVIDIA container toolkit mounts from the host's driver, and forward
+    compatibility there is the image's cuda-compat (nvidia/cuda images carry it), not a host package on the host's
+    LD_LIBRARY_PATH, which `check --target docker` told a CUDA 13.0 lock on an H100 with driver 535 to install.
+    The remedy names the image's package and the condition the NVIDIA container toolkit starts it on."""
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=("nvidia",))
+    docker = dataclasses.replace(target_of("docker", docker=engine), today="2026-03-01")
+    report = evaluate(gpu_lock("2.9.0", "13.0", gpu=H100), gpu_host(H100, "535.230.02", "12.2"), docker)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "fail"
+    assert remedy == (
+        "install NVIDIA driver >= 580.65.06, or rely on the image's cuda-compat-13-0 (nvidia/cuda images carry it, "
+        "and the NVIDIA container toolkit loads it on an older driver: forward compatibility, supported on "
+        "data-center GPUs such as this NVIDIA H100 80GB HBM3), which starts only if the image's NVIDIA_REQUIRE_CUDA "
+        "lists driver branch R535 for this GPU's brand"
+    )
+    venv = dataclasses.replace(target_of("venv"), today="2026-03-01")
+    report = evaluate(gpu_lock("2.9.0", "13.0", gpu=H100), gpu_host(H100, "535.230.02", "12.2"), venv)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert "put /usr/local/cuda-13.0/compat first on LD_LIBRARY_PATH" in remedy
 
 
 def test_forward_compatibility_is_judged_on_the_gpus_cuda_uses() -> None:

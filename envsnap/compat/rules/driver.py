@@ -268,13 +268,25 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
             f" (forward compatibility through cuda-compat is not supported on this GPU, {other}: only on "
             "data-center GPUs and Jetson)"
         )
-    # The package installs its libcuda under /usr/local/cuda-X.Y/compat, which the loader finds only once told.
-    package = f"cuda-compat-{cuda.replace('.', '-')} and put /usr/local/cuda-{cuda}/compat first on LD_LIBRARY_PATH"
-    offer = f", or install {package} (forward compatibility, supported on data-center GPUs such as this {gpus[0].name})"
-    if all(jetson(g.name) for g in gpus):
-        return offer  # a Jetson's driver comes with its JetPack release, not a data-center branch
     driver = host.nvidia.driver_version if host.nvidia is not None else ""
     branch, kind = driver_branch(driver)
+    compat = f"cuda-compat-{cuda.replace('.', '-')}"
+    supported = f"forward compatibility, supported on data-center GPUs such as this {gpus[0].name}"
+    if target.container:
+        # A container loads the libcuda the NVIDIA container toolkit mounts from the host's driver: a host package on
+        # the host's loader path does not reach it. The image's own cuda-compat does, where the toolkit starts it.
+        package = f"rely on the image's {compat}"
+        offer = (
+            f", or {package} (nvidia/cuda images carry it, and the NVIDIA container toolkit loads it on an older "
+            f"driver: {supported}), which starts only if the image's NVIDIA_REQUIRE_CUDA lists driver branch "
+            f"{branch or 'of this driver'} for this GPU's brand"
+        )
+    else:
+        # The package installs its libcuda under /usr/local/cuda-X.Y/compat, which the loader finds only once told.
+        package = f"install {compat} and put /usr/local/cuda-{cuda}/compat first on LD_LIBRARY_PATH"
+        offer = f", or {package} ({supported})"
+    if all(jetson(g.name) for g in gpus):
+        return offer  # a Jetson's driver comes with its JetPack release, not a data-center branch
     if kind == "new_feature":
         return (
             f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} is a new "
@@ -289,7 +301,7 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
         )
     if not kind:
         return (
-            f", or install {package} if NVIDIA's CUDA compatibility guide lists driver branch {branch} (unknown to "
+            f", or {package} if NVIDIA's CUDA compatibility guide lists driver branch {branch} (unknown to "
             "envsnap's table) as a production or long-term support branch, the only ones it runs on"
         )
     return offer
