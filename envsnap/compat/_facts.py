@@ -134,6 +134,21 @@ def branch_end_of_life(driver_version: str, today: str) -> str:
     return f"{_MONTHS[int(number) - 1]} {year}"
 
 
+def older_than_known(driver_version: str, today: str) -> str:
+    """Where the driver's branch is unknown to the table and older than every branch it knows, and that oldest
+    one is past its end of life on ``today``: ``"R418, which reached its end of life in March 2022"`` (no older
+    branch can be in support), else ""."""
+    parts = numbers(driver_version)
+    if not parts or driver_branch(driver_version)[1]:
+        return ""
+    known = [int(b) for b in data.load("nvidia")["driver_branches"]["end_of_life"]]
+    oldest = min(known, default=0)
+    if not oldest or parts[0] >= oldest:
+        return ""
+    ended = branch_end_of_life(str(oldest), today)
+    return f"R{oldest}, which reached its end of life in {ended}" if ended else ""
+
+
 def cuda_selected(setting: str | None, gpus: tuple[Gpu, ...], order: str | None = None) -> tuple[Gpu, ...] | None:
     """The GPUs of ``gpus`` (NVML's, which it numbers in PCI bus order) that CUDA uses under
     ``CUDA_VISIBLE_DEVICES=setting`` and ``CUDA_DEVICE_ORDER=order``; None where that cannot be told. An index

@@ -110,6 +110,25 @@ def test_a_container_is_not_told_to_put_the_hosts_cuda_compat_on_its_loader_path
     assert "put /usr/local/cuda-13.0/compat first on LD_LIBRARY_PATH" in remedy
 
 
+@pytest.mark.parametrize(("driver", "driver_cuda"), [("410.104", "10.0"), ("396.82", "9.2")])
+def test_a_branch_older_than_every_known_one_is_not_offered_forward_compatibility(
+    driver: str, driver_cuda: str
+) -> None:
+    """A driver of a branch the table does not know, older than its oldest (R418, whose support ended in March
+    2022): a CUDA 12.8 lock on an A100 with driver 410 was offered cuda-compat-12-8 "if NVIDIA's CUDA compatibility
+    guide lists driver branch R410 as a production or long-term support branch", long past any support."""
+    lock = gpu_lock("2.7.1", "12.8")
+    report = evaluate(lock, gpu_host(A100, driver, driver_cuda), dataclasses.replace(HOST, today="2026-12-05"))
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "fail"
+    branch = "R" + driver.split(".")[0]
+    assert remedy == (
+        f"install NVIDIA driver >= 570.26 (forward compatibility through cuda-compat is not supported on driver "
+        f"{driver}: {branch} is older than R418, which reached its end of life in March 2022, and NVIDIA supports it "
+        "only on production and long-term support branches still in support)"
+    )
+
+
 def test_forward_compatibility_is_judged_on_the_gpus_cuda_uses() -> None:
     """An H100 beside a GeForce GTX 1080, with CUDA_VISIBLE_DEVICES=0 (PCI bus order) running on the H100 alone:
     the remedy said forward compatibility is not supported on this GPU, judging the GeForce the run does not use."""

@@ -27,6 +27,7 @@ from .._facts import (
     has_driver,
     jetson,
     native_cuda,
+    older_than_known,
     used_gpus,
 )
 from ..data import load
@@ -195,7 +196,10 @@ def _compat_branch(host: Snapshot, target: Target) -> str:
     if kind == "new_feature":
         return f"{branch} is a new feature branch"
     ended = branch_end_of_life(driver, target.today) if kind else ""
-    return f"{branch} reached its end of life in {ended}" if ended else ""
+    if ended:
+        return f"{branch} reached its end of life in {ended}"
+    older = older_than_known(driver, target.today)
+    return f"{branch} is older than {older}" if older else ""
 
 
 def _compat_refused(host: Snapshot, target: Target, cuda: str, needed: str, found: str) -> Finding | None:
@@ -293,11 +297,12 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
             "feature branch, and NVIDIA supports it only on production and long-term support branches)"
         )
     ended = branch_end_of_life(driver, target.today) if kind else ""
-    if ended:
+    older = older_than_known(driver, target.today)
+    if ended or older:
+        why = f"reached its end of life in {ended}" if ended else f"is older than {older}"
         return (
-            f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} reached its "
-            f"end of life in {ended}, and NVIDIA supports it only on production and long-term support branches "
-            "still in support)"
+            f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} {why}, and "
+            "NVIDIA supports it only on production and long-term support branches still in support)"
         )
     if not kind:
         return (
