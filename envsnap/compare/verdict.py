@@ -85,8 +85,11 @@ class Difference(Entry):
 
     @property
     def root_cause(self) -> bool:
-        """A difference others follow from: the interpreter's version, ABI, implementation or platform."""
-        return self.severity == MISMATCH and self.area == "interpreter"
+        """A difference others follow from: the interpreter's version, ABI, implementation or platform, or the
+        machine (``verify._another_machine``), which the interpreter's platform follows from in its turn."""
+        if self.severity != MISMATCH or self.cause:
+            return False
+        return self.area == "interpreter" or (self.area == "platform" and self.what == "machine")
 
 
 @frozen

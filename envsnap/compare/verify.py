@@ -40,7 +40,7 @@ from .. import _lockcache, _tools, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PthFolder, PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
-from ..platforms import debian_upstream, interpreter_debs, major_minor
+from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, with_article
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
 from .verdict import AREAS as AREAS
@@ -921,6 +921,7 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         *_compare_hardware(lock, actual),
         *_compare_environment(lock, actual),
     ]
+    diffs = _another_machine(lock, actual, diffs)
     if lock.envsnap.unknown:
         diffs = [_unrecorded(lock, d) for d in diffs]
     return VerifyReport(
@@ -930,6 +931,52 @@ def compare(lock: Snapshot, actual: Snapshot, *, target: str = "") -> VerifyRepo
         differences=ordered(diffs),
         conda_checked=len(lock.conda.packages) if lock.conda is not None and actual.conda is not None else 0,
     )
+
+
+def _another_machine(lock: Snapshot, actual: Snapshot, diffs: list[Difference]) -> list[Difference]:
+    """An environment verified on another machine than the lock's (an aarch64 lock, the same packages installed on
+    x86_64): every binary wheel differs for that one reason, and a mismatch each hid it, the machine itself a
+    warning. Where wheels built for the lock's machine alone differ, the machine is the one root mismatch, and the
+    interpreter's platform tag and those wheels (one difference naming them) follow from it."""
+    want, have = lock.platform.machine, actual.platform.machine
+    if not want or not have or machine(want) == machine(have):
+        return diffs
+    arch, here = machine(want), machine(have)
+    ends = tuple({f"_{want}", f"_{arch}"})
+    built = {p.name for p in lock.python.packages if p.wheel_tags and all(t.endswith(ends) for t in p.wheel_tags)}
+    moved = [
+        d for d in diffs if d.area == "python" and d.what in ("wheel_tags", "record_digest") and d.subject in built
+    ]
+    if not moved:
+        return diffs  # nothing of the Python layer differs for it (pure-Python wheels): the machine stays a warning
+    cause = f"machine {arch} -> {here}"
+    out = []
+    for d in diffs:
+        if d in moved:
+            continue
+        if d.area == "platform" and d.what == "machine":
+            note = (
+                f"the locked wheels are built for {arch}: verify on {with_article(arch)} host, or capture the "
+                "environment anew on this one"
+            )
+            d = dataclasses.replace(d, severity=MISMATCH, note=note)
+        elif d.area == "interpreter" and d.what == "platform_tag":
+            d = dataclasses.replace(d, cause=cause)
+        out.append(d)
+    names = sorted({d.subject for d in moved})
+    out.append(
+        Difference(
+            MISMATCH,
+            "python",
+            f"{len(names)} wheels",
+            "wheel_tags",
+            f"built for {arch}",
+            f"built for {here}",
+            first_few(names, 5),
+            cause,
+        )
+    )
+    return out
 
 
 def _lock_field(d: Difference) -> str:

@@ -483,6 +483,50 @@ def test_cli_exit_codes_on_this_interpreter(tmp_path: Path, cli: Callable[..., o
     assert missing.code == 2 and "no such lockfile" in missing.err  # type: ignore[attr-defined]
 
 
+def test_an_environment_on_another_machine_is_one_mismatch_not_one_a_wheel(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    """A lock captured on aarch64 (a Grace-Hopper node) verified in the same packages installed on x86_64 (or the
+    reverse): verify listed a wheel_tags mismatch for every binary wheel, "follows from python platform_tag", and
+    the machine itself as a warning. The machine is the one root mismatch, and the wheels built for it are one
+    difference that follows from it, naming them."""
+    from envsnap.platforms import machine
+    from envsnap.probes.capture import capture
+
+    here = capture()
+    mine = machine(here.platform.machine)
+    other = "x86_64" if mine == "aarch64" else "aarch64"
+    moved = [p for p in here.python.packages if p.wheel_tags and all(t.endswith(f"_{mine}") for t in p.wheel_tags)]
+    assert len(moved) > 3  # envsnap's own test environment holds binary wheels (pyyaml, cffi, ...)
+    packages = tuple(
+        dataclasses.replace(p, wheel_tags=tuple(t.replace(mine, other) for t in p.wheel_tags))
+        for p in here.python.packages
+    )
+    lock = dataclasses.replace(
+        here,
+        platform=dataclasses.replace(here.platform, machine=other),
+        python=dataclasses.replace(
+            here.python, platform_tag=here.python.platform_tag.replace(mine, other), packages=packages
+        ),
+    )
+    res = cli("verify", lockfile.dump(lock, tmp_path / "other.lock"))
+    out = res.out  # type: ignore[attr-defined]
+    assert res.code == 3, out  # type: ignore[attr-defined]
+    lines = out.splitlines()
+    assert lines[1] == "mismatch (3)", out
+    assert lines[2] == (
+        f"  platform: os: machine {other} -> {mine} (the locked wheels are built for {other}: verify on "
+        f"an {other} host, or capture the environment anew on this one)"
+    ), out
+    wheels, interpreter = lines[3], lines[4]
+    assert wheels.startswith(f"  python: {len(moved)} wheels: wheel_tags built for {other} -> built for {mine} ("), out
+    assert wheels.endswith(f"follows from machine {other} -> {mine})"), out
+    assert interpreter == (
+        f"  interpreter: python: platform_tag linux-{other} -> linux-{mine} (follows from machine {other} -> {mine})"
+    ), out
+    assert f"2 of the differences follow from machine {other} -> {mine})" in lines[-1], out
+
+
 def test_recorded_variables_set_unset_or_changed_are_warnings() -> None:
     """verify compared no recorded variable: with PYTHONPATH putting another urllib3 ahead of the venv's,
     CUDA_VISIBLE_DEVICES or OMP_NUM_THREADS changed, it said "identical ... 0 warnings" while diff named each."""
