@@ -219,7 +219,9 @@ def with_remedies(
     # into), and once the remedy that removes a pip the lock does not hold has run: uv installs into it from outside.
     uv_only = "pip" not in installed or "pip" not in locked
     uv = _tools.uv_word()  # the uv envsnap runs, by its path where PATH's uv is not it
-    own = _envsnap_runs_on(python)
+    # Only a removal is held back: a locked version or file put in place is what the lock asks of its environment.
+    extras = any(d.what == "extra" and d.area == "python" and d.severity == MISMATCH for d in report.differences)
+    own = _envsnap_runs_on(python) if extras else frozenset()
     diffs = [
         _spared(d, own) if _touches(d, own) else _remedied(d, locked, installed, python, uv_only, uv, wheels)
         for d in report.differences
@@ -260,17 +262,17 @@ def _envsnap_runs_on(python: str) -> frozenset[str]:
 
 
 def _touches(d: Difference, own: frozenset[str]) -> bool:
-    """Whether the remedy of ``d`` would remove, replace or reinstall a distribution of ``own``."""
+    """Whether the remedy of ``d`` would remove a distribution of ``own`` (uninstall a package beyond the lock)."""
     from packaging.utils import canonicalize_name
 
-    if not own or d.severity != MISMATCH or d.area != "python" or d.what not in _REMEDY_WORDS:
+    if not own or d.severity != MISMATCH or d.area != "python" or d.what != "extra":
         return False
     return any(canonicalize_name(name) in own for name in d.subject.split(", "))
 
 
 def _spared(d: Difference, own: frozenset[str]) -> Difference:
-    """``d`` without a remedy, saying why: pasted, it removed or replaced what envsnap runs on, in its own
-    environment (``uv pip uninstall ... jinja2``), and envsnap no longer started."""
+    """``d`` without a remedy, saying why: pasted, it removed what envsnap runs on from its own environment
+    (``uv pip uninstall ... jinja2``), and envsnap no longer started."""
     why = "envsnap runs in this environment and needs it: no remedy; verify the lock's environment with --python PATH"
     return dataclasses.replace(d, remedy="", note=f"{d.note}; {why}" if d.note else why)
 
