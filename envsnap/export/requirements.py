@@ -11,6 +11,7 @@ it (``./pkg``: the working directory's, as pip reads it), with a comment saying 
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from urllib.parse import quote
 
@@ -75,6 +76,8 @@ def _dumps(snapshot: Snapshot, file_name: str) -> str:
                 lines.append(_PIP_ONLY)
             if pkg.source.kind == "vcs" and _label_folder(pkg.source.url):
                 lines.append(_NO_HASH_SIGN)
+            elif pkg.source.kind == "vcs" and _decoded_twice(pkg.source.url) and " " not in pkg.source.subdirectory:
+                lines.append(f"#     (with uv: uv pip install --no-deps {_direct_arguments(pkg, uv=True)})")
     if spaced:
         lines += [
             "",
@@ -195,9 +198,21 @@ def _requirement(pkg: PythonPackage) -> str:
     return f"{head} \\\n    {sinks.requirement_hash('sha256', art.sha256)}"
 
 
-def _direct_arguments(pkg: PythonPackage) -> str:
+# pip percent-decodes a repository's URL before it reads the fragment and hands git the rest, which git decodes
+# again: ``file:///tmp/run%231/repo`` cloned ``/tmp/run`` and ``file:///tmp/50%2541/repo`` the folder ``50A``. uv
+# reads the URL once, as recorded. pip's command has each ``%`` encoded once more; uv's is given beside it.
+def _decoded_twice(url: str) -> bool:
+    """Whether pip, decoding the repository's URL ``url`` before git decodes it, would clone another folder."""
+    lowered = url.lower()
+    return url.startswith("file:") and ("%23" in lowered or "%25" in lowered)
+
+
+def _direct_arguments(pkg: PythonPackage, *, uv: bool = False) -> str:
+    """The arguments of the command that installs a VCS or folder source: pip's, or ``uv``'s where they differ."""
     src = pkg.source
     if src.kind == "vcs":
+        if not uv and _decoded_twice(src.url) and not _label_folder(src.url):
+            src = dataclasses.replace(src, url=src.url.replace("%", "%25"))
         if any(c.isspace() for c in src.subdirectory) or _label_folder(src.url):
             # A requirement's URL ends at the space (``name @ git+URL#subdirectory=my pkg``: pip refuses it), as it
             # does at one in the folder the shell names (``$PWD``: ``/tmp/my proj``); the URL as a word of its own is

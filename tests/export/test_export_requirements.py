@@ -965,3 +965,46 @@ def test_a_project_folder_named_from_pwd_is_percent_encoded_in_its_file_url(
     assert result.returncode == 0, folder + "\n" + result.stdout + result.stderr
     (record,) = python.parent.parent.glob("lib/python*/site-packages/bpkg-0.1.dist-info/direct_url.json")
     assert decoded_path(json.loads(record.read_text())["url"]) == str(project / "a[b]"), record.read_text()
+
+
+@pytest.mark.parametrize("folder", ["run#1", "50%41"])
+def test_a_repository_in_a_folder_with_a_hash_or_percent_installs_with_pip_and_with_uv(
+    tmp_path: Path, make_venv: Callable[..., Path], folder: str
+) -> None:
+    """A repository in ``/tmp/run#1/repo`` is recorded percent-encoded (``file:///tmp/run%231/repo``). pip decodes
+    a repository's URL once before it reads the fragment and hands git the rest, which git decodes again: from
+    ``%23`` pip cloned ``/tmp/run`` ("does not appear to be a git repository"), from ``50%2541`` the folder
+    ``50A``; uv reads the URL once and installs it. The command is pip's, its ``%`` encoded once more, and the line
+    under it gives uv's; each installs the locked commit."""
+    from testutil import uv_bin
+
+    from envsnap.model import Source
+
+    repo, commit = _git_repo_with_a_project_in(tmp_path / folder / "repo", "")
+    source = Source(kind="vcs", url=repo.as_uri(), vcs="git", commit_id=commit)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("spaced", "0.3", source=source),)))
+    text = requirements.dumps(lock)
+    argv = _commented_command(text)
+    python = make_venv(tmp_path / "venv")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), *argv[1:], "--no-index", "--no-build-isolation"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=PIP_ENV,
+    )
+    assert result.returncode == 0, text + result.stdout + result.stderr
+    (record,) = python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info/direct_url.json")
+    assert json.loads(record.read_text())["vcs_info"]["commit_id"] == commit
+    (uv_line,) = [line for line in text.splitlines() if line.startswith("#     (with uv: ")]
+    uv = uv_bin()
+    if uv is None:
+        pytest.skip("uv is not installed")
+    uv_command = shlex.split(uv_line[len("#     (with uv: ") : -1])
+    assert uv_command[:4] == ["uv", "pip", "install", "--no-deps"], uv_line
+    python = make_venv(tmp_path / "venv-uv")
+    result = subprocess.run(
+        [uv, *uv_command[1:], "--python", str(python), "--offline"], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, text + result.stdout + result.stderr
+    assert next(python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info")).is_dir()
