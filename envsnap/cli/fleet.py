@@ -508,6 +508,12 @@ def run_prolog(args: argparse.Namespace) -> int:
         # One line: on stderr (what the Prolog's log, or the job's output from a TaskProlog, gets) when the node
         # cannot run the lock.
         _output.write_lines((mark if outcome.exit_code else "") + outcome.line, err=bool(outcome.exit_code))
+    if outcome.requeue_job:
+        # Slurm requeues the job by ending its processes, this one among them when it has not exited yet: the end
+        # asked for, after the line is written, which must not add "envsnap: terminated (SIGTERM)" nor exit 143.
+        import _signal  # type: ignore[import-not-found]  # no stub: signal's own C half
+
+        _signal.signal(_signal.SIGTERM, lambda signum, frame: None)
     why = fleet.requeue(outcome)
     if why:
         _output.write_lines(f"{mark}envsnap: the job was not requeued: {why}")

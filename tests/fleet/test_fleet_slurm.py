@@ -152,6 +152,9 @@ def test_a_job_whose_lock_the_node_cannot_run_is_refused_there_and_runs_on_a_hea
     reason = next(line for line in shown.splitlines() if "Reason=" in line)
     assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
     assert "envsnap: cannot run lock" in log and "node drained" in log and "requeueing the job" in log
+    # The requeue it asked for ends the job's processes, the TaskProlog's too: expected, not a second line saying
+    # envsnap was terminated (the job's output read "envsnap: terminated (SIGTERM)" under the reason).
+    assert "terminated" not in log, log
 
 
 def test_fleet_capture_writes_the_common_part_once_and_each_nodes_drift(slurm_cluster_env: FleetEnv) -> None:

@@ -1465,6 +1465,43 @@ def test_a_task_prolog_requeues_a_batch_job_only(
         assert res.err.endswith("); node drained\n") and log.read_text().split() == ["update", "show"], res
 
 
+def test_the_end_of_the_job_a_task_prolog_requeued_is_not_said_to_have_terminated_it(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Slurm requeues a job by ending its processes, the TaskProlog's envsnap among them when the SIGTERM comes
+    before it has exited (1 run in 4 on the local cluster): the job's output read "envsnap: terminated (SIGTERM)"
+    under the reason, and envsnap exited 143. The end it asked for is expected: the reason alone, and exit 3."""
+    lock = _alien_lock(tmp_path, cli)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text(
+        '#!/bin/sh\ncase "$1" in show) echo "JobId=42 JobName=train Restarts=0 BatchFlag=1 Reboot=0" ;;\n'
+        # As slurmctld does: the job's processes get SIGTERM while the requeue is answered.
+        "requeue) kill -TERM $PPID; sleep 1 ;; esac\n"
+    )
+    scontrol.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "SLURMD_NODENAME": "node3",
+        "SLURM_JOB_ID": "42",
+        "SLURM_SCRIPT_CONTEXT": "prolog_task",
+    }
+    env.pop("SLURM_TASK_PID", None)
+    res = subprocess.run(
+        [sys.executable, "-m", "envsnap", "fleet", "prolog", str(lock)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "print envsnap: cannot run lock" in res.stderr and "; requeueing the job" in res.stderr, res
+    assert "terminated" not in res.stderr, res
+    assert res.returncode == 3, res
+
+
 def test_the_summary_counts_one_node_as_one() -> None:
     """It read "compatible: 1 nodes, 1 compatible"."""
     one = FleetReport("l", "d", (NodeResult("n1", "compatible", dict.fromkeys(FACTS, "x")),))
