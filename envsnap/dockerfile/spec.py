@@ -287,11 +287,20 @@ def make_spec(
     if specs and options.network == "none":
         # apt-get in a build with no network fails minutes in (or passes only from a cached layer).
         names = sorted({s.split("=", 1)[0] for s in specs})
+        # The commands that carry them for this base: a plain `bundle --with-system-packages` carries only what
+        # `pin` pinned, for the base the lock chooses (one with Python: no interpreter package).
+        carry = carry_commands(
+            lock,
+            {n.split(":", 1)[0] for n in names},
+            base.reference if base.chosen_by != "lock" else "",
+            "LOCK",
+            "envsnap bundle LOCK -o BUNDLE",
+        )
         raise BadOptionError(
             f"--option network=none: the build installs {len(names)} system packages from apt "
             f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}), which needs the network; bundle their "
-            ".deb files (`envsnap bundle --with-system-packages`) and rebuild with --offline, or leave out "
-            "--option network=none"
+            f".deb files (`{carry}`) and rebuild {'' if offline else 'with --offline '}from that bundle, or leave "
+            "out --option network=none"
         )
     return DockerSpec(
         lock=lock,

@@ -138,3 +138,26 @@ def test_the_bundled_debs_go_to_apt_with_the_pinned_rest_so_they_satisfy_its_exa
         spec(debian_python_lock(pinned=FAMILY), carried=lambda p: p.name in FAMILY, offline=True)
     )
     assert "apt-get" not in offline and "RUN dpkg -i \\\n" in offline
+
+
+def test_a_build_with_no_network_names_the_commands_that_carry_what_it_would_install_from_apt() -> None:
+    """``--option network=none`` on a base without Python, the bundle holding no .deb files: the refusal said to run
+    ``envsnap bundle --with-system-packages`` and "rebuild with --offline", though the rebuild had ``--offline``; that
+    bundle, made for the base the lock chooses (one with Python), carried no interpreter package, and without
+    ``envsnap pin`` no package at all (a bundle carries the pinned ones). It names the commands that carry them for
+    this base, as the plan's ``network`` line does, and says ``--offline`` only where it was not given."""
+    import pytest
+
+    from envsnap.rebuild.interface import BadOptionError
+
+    carry = (
+        f"`envsnap pin LOCK --base-image {BASE} && envsnap bundle LOCK -o BUNDLE --with-system-packages "
+        f"--base-image {BASE}`"
+    )
+    for offline in (True, False):
+        with pytest.raises(BadOptionError) as raised:
+            spec(debian_python_lock(), offline=offline, network="none")
+        said = str(raised.value)
+        assert said.startswith("--option network=none: the build installs"), said
+        assert carry in said, said
+        assert ("--offline" in said) == (not offline), said
