@@ -374,6 +374,8 @@ def print_report(report: FleetReport) -> None:
             continue
         _output.say((group.hostlist, "bold"), ": ", (r.verdict, _STYLES[r.verdict]), err=False)
         lines = [f"  {r.reason}"] if r.reason else []
+        if r.environment and (r.failures or r.warnings):
+            lines.append(f"  environment: {r.environment}")
         for label, problems in (("fail", r.failures), ("warn", r.warnings)):
             for p in problems:
                 lines.append(f"  {label} {p.component}: needs {p.needed}, found {p.found}")

@@ -61,6 +61,9 @@ class NodeResult:
     gpus: int = 0  # the GPUs its srun asked Slurm for
     in_job: bool = False  # checked in a step of the job envsnap runs in, with the job's GPUs there
     tried: bool = True  # a srun ran for it (not a node Slurm reports unavailable, nor one it does not know)
+    # The environment it was checked in, as the node named it (``/shared/envs/train (VIRTUAL_ENV)``; "" without an
+    # answer): where a drifted package is to be installed again.
+    environment: str = ""
 
     @property
     def answered(self) -> bool:
@@ -68,7 +71,16 @@ class NodeResult:
 
     def key(self) -> tuple[Any, ...]:
         """What a group's members share."""
-        return (self.verdict, tuple(self.facts.get(f, "") for f in FACTS), self.failures, self.warnings, self.reason)
+        # Nodes failing alike in different environments are told apart, since the lines under them name it.
+        where = self.environment if self.failures or self.warnings else ""
+        return (
+            self.verdict,
+            tuple(self.facts.get(f, "") for f in FACTS),
+            self.failures,
+            self.warnings,
+            self.reason,
+            where,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +93,7 @@ class NodeResult:
             "seconds": round(self.seconds, 3),
             "gpus_requested": self.gpus,
             "in_job": self.in_job,
+            "environment": self.environment,
         }
 
 
@@ -553,7 +566,8 @@ def _parse(node: str, text: str, *, lock_digest: str, seconds: float) -> NodeRes
         raise _BadAnswer(f"verdict {shown(claimed)}")
     if _RANK[claimed] < _RANK[verdict]:
         verdict = claimed  # a node that says it is worse than its findings show is believed
-    return NodeResult(node, verdict, facts, tuple(failures), tuple(warnings), seconds=seconds)
+    environment = strip_control(_str(data, "environment", "answer"))
+    return NodeResult(node, verdict, facts, tuple(failures), tuple(warnings), seconds=seconds, environment=environment)
 
 
 def _list(value: Any, where: str) -> list[Any]:

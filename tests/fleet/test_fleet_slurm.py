@@ -51,6 +51,27 @@ def test_fleet_check_groups_healthy_nodes_and_names_the_bad_ones(slurm_cluster_e
     assert set(data["differing"]) >= {"driver", "cuda_driver", "python_layer"}
 
 
+def test_a_node_whose_python_layer_drifted_is_named_with_the_environment_it_was_checked_in(
+    slurm_cluster_env: FleetEnv,
+) -> None:
+    """node4's jobs run another venv (its TaskProlog's VIRTUAL_ENV), where fleet-demo drifted: the report said
+    "install the locked fleet-demo==1.0.0" and nothing of where, though the node's answer names the environment it
+    checked. The node's lines and its JSON name it, as ``fleet node`` and ``check`` do."""
+    fe = slurm_cluster_env
+    report_path = fe.root / "env-report.json"
+    res = fe.envsnap_cmd(
+        "fleet", "check", str(fe.lock), "-w", "node[1,4]", "--envsnap", str(fe.envsnap), "--timeout", "120",
+        "-o", str(report_path),
+    )  # fmt: skip
+    assert res.returncode == 3, res
+    lines = res.stdout.splitlines()
+    at = lines.index("node4: incompatible")
+    assert lines[at + 1] == f"  environment: {fe.drifted_venv} (VIRTUAL_ENV)", res.stdout
+    nodes = {n["node"]: n for n in json.loads(report_path.read_text())["nodes"]}
+    assert nodes["node4"]["environment"] == f"{fe.drifted_venv} (VIRTUAL_ENV)"
+    assert nodes["node1"]["environment"] == f"{fe.good_venv} (VIRTUAL_ENV)"
+
+
 def test_fleet_check_of_healthy_nodes_exits_0(slurm_cluster_env: FleetEnv) -> None:
     fe = slurm_cluster_env
     res = fe.envsnap_cmd("fleet", "check", str(fe.lock), "-w", "node[1-2]", "--envsnap", str(fe.envsnap), "--json")
