@@ -159,6 +159,7 @@ def build(
     progress: Progress,
     label: str = "",
     hold: Hold | None = None,
+    carry: str = "",
 ) -> str:
     """Build ``context`` untagged; the image id. A failure raises ``RebuildError``: nothing is tagged, and the
     intermediate images this build made (not those it took from the cache) are removed.
@@ -169,7 +170,10 @@ def build(
 
     ``label`` (``key=value``) is one the Dockerfile sets on every layer it makes: on Ctrl-C the build is
     cancelled in the daemon (the stream is closed), and the containers and images carrying it that this build
-    made are removed before ``KeyboardInterrupt`` goes on."""
+    made are removed before ``KeyboardInterrupt`` goes on.
+
+    ``carry``: the commands that bundle the .deb files of what the build installs from apt, for its base
+    (``envsnap pin LOCK --base-image B && envsnap bundle ...``), which a mirror apt could not reach names."""
     layers = _Layers(hold)
     before = _Leftovers.of(client, label)
     stream = None
@@ -186,7 +190,7 @@ def build(
                     f"docker build failed: {detail.strip()}"
                     + (f" (last output: {context_lines})" if context_lines else "")
                     + "; no image was tagged"
-                    + _hint(layers)
+                    + _hint(layers, carry)
                 )
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
@@ -231,14 +235,21 @@ def build(
     return layers.image_id
 
 
-def _hint(layers: _Layers) -> str:
+def _hint(layers: _Layers, carry: str = "") -> str:
     """What to do about a failure the output names (apt mirrors drop old versions of a package; a mirror the build
-    cannot reach leaves apt without package lists, and what it says last is that no package can be found)."""
+    cannot reach leaves apt without package lists, and what it says last is that no package can be found).
+    ``carry``: the commands that bundle what the build installs from apt (``build``)."""
     if layers.fetch_failed:
+        if carry:
+            # A plain `bundle --with-system-packages` carries only what `pin` pinned, for the base the lock chooses.
+            bundle = f"or bundle the system packages (`{carry}`) and rebuild from that bundle with --offline"
+        else:
+            bundle = (
+                "or bundle the system packages (`envsnap bundle --with-system-packages`) and rebuild with --offline"
+            )
         return (
             f"; apt could not reach its mirror ({layers.fetch_failed}): the build's network (--option network, "
-            "default host) must reach it, or bundle the system packages (`envsnap bundle --with-system-packages`) "
-            "and rebuild with --offline"
+            f"default host) must reach it, {bundle}"
         )
     if any(re.search(r"Version '[^']+' for '[^']+' was not found", line) for line in layers.tail):
         return (

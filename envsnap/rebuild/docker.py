@@ -273,6 +273,7 @@ class DockerRebuilder(Rebuilder):
                         progress=say,
                         label=f"{LABEL_DIGEST}={spec.lock.envsnap.content_digest}",
                         hold=hold,
+                        carry=_carry_them(spec) if spec.apt_specs else "",
                     )
                     try:
                         report = _docker_engine.verify_image(client, image_id, say, given)

@@ -175,3 +175,27 @@ def test_a_mirror_apt_could_not_reach_is_named_with_what_to_do() -> None:
     with pytest.raises(RebuildError) as failed:
         _docker_engine.build(plain, Path("ctx"), network="host", progress=lambda line: None)  # type: ignore[arg-type]
     assert str(failed.value).endswith("no image was tagged"), failed.value
+
+
+def test_a_mirror_apt_could_not_reach_names_the_commands_that_carry_the_packages_for_the_build() -> None:
+    """The remedy said `envsnap bundle --with-system-packages`, which carries only the packages `envsnap pin`
+    pinned, and for the base the lock chooses (one with Python: no interpreter package); given the commands the
+    rebuild's plan names for its base (``carry``), it names them, as the plan's network line does."""
+    url = "http://deb.example/debian/dists/bookworm/InRelease"
+    update = ["Err:1 http://deb.example/debian bookworm InRelease", f"W: Failed to fetch {url}  Could not resolve 'x'"]
+    carry = (
+        "envsnap pin LOCK --base-image envsnap-base:bookworm && envsnap bundle LOCK -o BUNDLE --with-system-packages "
+        "--base-image envsnap-base:bookworm"
+    )
+    client = _BuildClient(_apt_failure(update))
+    with pytest.raises(RebuildError) as failed:
+        _docker_engine.build(
+            client,  # type: ignore[arg-type]
+            Path("ctx"),
+            network="host",
+            progress=lambda line: None,
+            carry=carry,
+        )
+    assert str(failed.value).endswith(
+        f"or bundle the system packages (`{carry}`) and rebuild from that bundle with --offline"
+    ), failed.value
