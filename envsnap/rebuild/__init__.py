@@ -192,8 +192,14 @@ def _rebuild(
     rebuilder.parse_options(target_options)  # an option the target does not take: bad input, before any work
     if offline and bundle is None:  # every target: nothing may be fetched, so it all comes from a bundle
         # (A bundle given as the lock is the bundle: ``_bundle_as_lock``.)
+        from .. import sinks
+        from ..artifacts.bundle import bundle_listing
+
+        # The lock of a bundle (a reviewer inside it, without --bundle): the remedy, pasted, is that bundle.
+        folder = bundle_listing(lock_path)
+        beside = "" if folder is None else f"; the lock is a bundle's: add --bundle {sinks.shell_shown([folder])}"
         raise BadOptionError(
-            f"--offline needs --bundle: without a bundle the {target} target must download what it installs"
+            f"--offline needs --bundle: without a bundle the {target} target must download what it installs{beside}"
         )
     # ``..`` collapsed as ``python -m venv`` and uv collapse it: the path made is the one planned, reported and
     # written into what the target makes (``/a/b/../c``, made at ``/a/c``, was reported and scripted as given, and

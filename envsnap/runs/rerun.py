@@ -436,6 +436,7 @@ def _missing_interpreter(
     does not activate."""
     from .. import sinks
     from .._tools import uv_word
+    from ..artifacts.bundle import bundle_listing
     from ..interchange import editable_folders
 
     shown = sinks.shell_shown([_here(program)])
@@ -458,6 +459,10 @@ def _missing_interpreter(
         words += ["--project", _here(root)]
     for pattern in _rebuild_allowances(lock, root):  # a local source the rebuild reads only where allowed: exit 2
         words += ["--allow-url", pattern]
+    # A bundle's lock (a paper's supplement): its files are the bundle's, and the reviewer may well be offline.
+    bundle = bundle_listing(lock_file)
+    if bundle is not None:
+        words += ["--bundle", _here_folder(Path(bundle)), "--offline"]
     # The project's folders the lock installs editable: the rebuild installs their wheels, and the rerun would find
     # the environment differs until they are installed so again (REPRODUCING.md's step).
     editable = [_here_folder(root / folder) for folder in editable_folders(lock)]

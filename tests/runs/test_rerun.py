@@ -3182,3 +3182,28 @@ def test_show_names_a_records_data_as_rerun_names_it(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert "{project}/'in: x.csv': missing" in res.stdout, res.stdout
     assert "~/'my runs/x.pt': missing" in res.stdout, res.stdout
+
+
+def test_a_missing_venv_of_a_bundles_lock_is_told_the_offline_rebuild_from_the_bundle(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A paper's supplement (a bundle and its run record) rerun where the run's venv is missing: the rebuild rerun
+    printed named the bundle's lock without ``--bundle DIR --offline``, so the reviewer, offline, pasted a command
+    that failed. It names the bundle and works offline as printed; ``rebuild envsnap.lock --offline`` inside the
+    bundle, without ``--bundle``, says ``--bundle .``."""
+    root = _project_with_a_venv_run(tmp_path, envsnap)
+    res = envsnap("bundle", "run.lock", "-o", "supp", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    shutil.rmtree(root / ".venv")
+    for cwd, lock, folder in ((root, "supp/envsnap.lock", "supp"), (root / "supp", "envsnap.lock", ".")):
+        record = "run.toml" if cwd == root else "../run.toml"
+        res = envsnap("rerun", record, "--dry-run", "--lock", lock, cwd=cwd)
+        assert res.returncode == 3 and "environment: unknown" in res.stdout, res.stdout + res.stderr
+        (line,) = [line for line in res.stdout.splitlines() if line.startswith("  envsnap rebuild ")]
+        words = shlex.split(line)
+        assert words[words.index("--bundle") + 1] == folder and "--offline" in words, line
+    res = envsnap("rebuild", "envsnap.lock", "--offline", "--dest", "../.venv", cwd=root / "supp")
+    assert res.returncode == 2 and "--bundle ." in res.stderr, res.stderr
+    res = envsnap(*words[1:], cwd=root / "supp")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (root / ".venv" / "bin" / "python").exists()
