@@ -6,7 +6,9 @@ reaches it directly, as it would without envsnap. envsnap blocks SIGINT, SIGTERM
 them with ``sigtimedwait`` between samples: SIGTERM and SIGHUP are passed on to the command; SIGINT is passed
 on only when it was sent to envsnap with ``kill`` (the terminal's has reached the command already, and a
 second one would interrupt its cleanup). Any of them marks the run interrupted; envsnap still waits for the
-command to end and writes the record. The command starts with an empty signal mask and default SIGPIPE.
+command to end and writes the record. One that comes once the command has exited (before envsnap reaped it, or with
+its end) interrupted nothing: the command completed, and it is a signal after it ended (``Finished.after_end``),
+taken as the recorder takes those. The command starts with an empty signal mask and default SIGPIPE.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def execute(
     grows as the samples are taken (a copy, ``frozenset(sampler.objects)``, is safe in another thread)."""
     wanted = {*PASSED_ON, signal.SIGCHLD}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-    interrupted, received = False, 0
+    interrupted, received, after_end = False, 0, 0
     try:
         started, t0 = time.time(), time.monotonic()
         pid = _spawn(argv, env, cwd, old_mask)
@@ -78,6 +80,11 @@ def execute(
         status, usage = 0, None
         while True:
             info = signal.sigtimedwait(wanted, sampler.wait_time())
+            if info is not None and _after_end(info) and _ended(pid):
+                # The command had exited (not yet reaped): the signal is one to envsnap after it ended (decided
+                # below, once its status is known); it marked a run that completed, exit 0, interrupted.
+                after_end = after_end or info.si_signo
+                continue
             if info is not None and info.si_signo != signal.SIGCHLD:
                 interrupted, received = True, received or info.si_signo
                 if info.si_signo != signal.SIGINT or info.si_code != SI_KERNEL:
@@ -93,10 +100,15 @@ def execute(
                 sampler.sample()
         ended, duration = time.time(), time.monotonic() - t0
         while (late := signal.sigtimedwait(wanted, 0)) is not None:
-            if late.si_signo != signal.SIGCHLD:
+            if _after_end(late):  # the command is reaped: it came after it ended, or with its end
+                after_end = after_end or late.si_signo
+            elif late.si_signo != signal.SIGCHLD:
                 interrupted, received = True, received or late.si_signo
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    if after_end and os.WIFSIGNALED(status):
+        # A signal ended the command (the one sent to its whole process group, envsnap's too): it was interrupted.
+        interrupted, received, after_end = True, received or after_end, 0
     code = os.waitstatus_to_exitcode(status)
     name = ""
     if code < 0:
@@ -112,11 +124,26 @@ def execute(
         signal=name,
         interrupted=interrupted,
         received=received,
+        after_end=after_end,
         peak_memory_kib=usage.ru_maxrss if usage else 0,
         objects=frozenset(sampler.objects),
         processes=len(sampler.processes),
         samples=sampler.samples,
     )
+
+
+def _after_end(info: signal.struct_siginfo) -> bool:
+    """Whether ``info``, taken once the command has exited, is a signal to envsnap after it ended: SIGTERM, SIGHUP,
+    or a SIGINT sent with ``kill``; not the terminal's Ctrl-C, which reached the command too."""
+    return info.si_signo in PASSED_ON and (info.si_signo != signal.SIGINT or info.si_code != SI_KERNEL)
+
+
+def _ended(pid: int) -> bool:
+    """Whether the command ``pid`` has exited, not reaped yet (``WNOWAIT``: the wait loop reaps it)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
 
 
 def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, mask: set[int | signal.Signals]) -> int:

@@ -335,6 +335,8 @@ def run_command(
             code.start()
         finished = execute(req.argv, env=trace.hook_environment(dict(os.environ), hooks), while_running=started)
         finishing.start()
+        if finished.after_end:
+            finishing.noted(finished.after_end)
         prepared.hurry()
         gpu_watch = watch.value()
         gpu_watch.stop()
@@ -503,6 +505,11 @@ class _Finishing:
             if signum != signal.SIGINT and callable(old):
                 old(signum, frame)  # the command line's: raises ``Terminated`` (a KeyboardInterrupt) with signum
             raise KeyboardInterrupt
+        self.noted(signum)
+
+    def noted(self, signum: int) -> None:
+        """The first signal after the command ended (here, or one ``execute`` took as the command exited): said."""
+        self.pressed = max(self.pressed, 1)
         again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         self.say(f"the command has ended: its record is being written ({again} again to abandon it)")
 

@@ -1529,3 +1529,53 @@ def test_the_show_command_a_run_names_for_its_record_is_pasteable(
     err = capsys.readouterr().err
     assert "(envsnap show 'my run.toml')" in err and ": 'my run.toml' keeps it as written" in err, err
     assert "envsnap: recorded 'my run.toml' (exit 0" in err, err
+
+
+# Runs envsnap's command line with a SIGTERM to itself the moment its command has ended: ``sigtimedwait``, taking
+# it before the SIGCHLD (the real race: the command exits, the signal arrives before envsnap reaps it), or ``wait4``
+# once it has reaped the command (pending for the last look at the signals).
+SIGTERM_AT_THE_END = """
+import os, signal, sys, threading
+import envsnap.runs.execute as execute
+where, spawned = sys.argv[1], []
+spawn, sigtimedwait, wait4 = execute._spawn, signal.sigtimedwait, os.wait4
+def spy(*args, **kwargs):
+    spawned.append(spawn(*args, **kwargs))
+    return spawned[-1]
+def term():
+    spawned.append(0)  # once
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+def timed(wanted, timeout):
+    if where == "sigtimedwait" and len(spawned) == 1:
+        os.waitid(os.P_PID, spawned[0], os.WEXITED | os.WNOWAIT)  # ended, not reaped
+        term()
+    return sigtimedwait(wanted, timeout)
+def reaped(pid, options):
+    found = wait4(pid, options)
+    if where == "wait4" and len(spawned) == 1 and found[0] == pid:
+        term()
+    return found
+execute._spawn, signal.sigtimedwait, os.wait4 = spy, timed, reaped
+from envsnap.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("where", ["sigtimedwait", "wait4"])
+def test_a_sigterm_just_after_the_command_ended_is_not_an_interrupted_run(tmp_path: Path, where: str) -> None:
+    """A SIGTERM that came once the command had exited, before envsnap reaped it (or while it took its last look at
+    the signals), marked the record ``interrupted = true`` with exit 0, and envsnap exited 0: record and status
+    disagreed. The command completed: the run is not interrupted, and the signal is taken as one after the command
+    ended (the record is written, envsnap exits with the command's status)."""
+    res = subprocess.run(
+        [sys.executable, "-c", SIGTERM_AT_THE_END, where, "run", "--", "true"],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "its record is being written (SIGTERM again to abandon it)" in res.stderr, res.stderr
+    record = rec.load(tmp_path / "run.toml")
+    assert (record.result.exit_status, record.result.interrupted) == (0, False), record.result
