@@ -900,7 +900,12 @@ class VenvRebuilder(Rebuilder):
         early = request.early if isinstance(request.early, _Early) else None
         if early is not None and (request.bundle_dir is None or not early.begun(plan, request.bundle_dir)):
             early = None  # it did not get as far as the installer (and what it made is gone): done here instead
+        # Until the rebuild returns its verdict (the verify, then every folder's cleanup), an interrupt or a failure
+        # takes the venv back out of place once it is moved there: the first exit callback, so the last to run. A
+        # Ctrl-C just after the move, or once the verify had finished, left it at --dest, with exit 130.
+        placed = Withdrawal(dest)
         with ExitStack() as stack, _leftovers.held_dir(Path(tempfile.gettempdir()), "bundle") as tmp:
+            stack.push(placed.on_exit)
             staging = None if early is not None else stack.enter_context(staging_folder(dest))
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
@@ -942,9 +947,11 @@ class VenvRebuilder(Rebuilder):
             ready = probe.set_up(PROBE_TIMEOUT)
             if not ready:
                 probe.cancel()  # the verify probes the venv afresh once it is moved
+            placed.moving()
             try:
-                emptied = move_into_place(staging, dest)  # an empty folder the user made is replaced
+                move_into_place(staging, dest)  # an empty folder the user made is replaced
             except FileExistsError:
+                placed.not_ours()  # another run's venv is there: never withdrawn
                 raise BadOptionError(
                     f"{self.dest_named(request)} {dest}: already exists and is not empty: another run put its own "
                     "there while this one built (remove it or choose another)"
@@ -952,25 +959,43 @@ class VenvRebuilder(Rebuilder):
             if ready:
                 probe.go()  # it reads the venv while the verify sets up
             say("verifying the new environment against the lock")
-            try:
-                report = _verify(lock, dest, request, probe if ready else None, clean)
-            except BaseException:
-                _withdraw(staging, dest, emptied)
-                raise
+            report = _verify(lock, dest, request, probe if ready else None, clean)
         return RebuildResult(
             plan=plan, dest=str(dest), verify=report, notes=plan.notes, seconds=time.perf_counter() - started
         )
 
 
-def _withdraw(staging: Path, dest: Path, emptied: bool) -> None:
-    """A venv the verify did not judge (a Ctrl-C while it ran, a probe that failed) taken back out of place, into
-    its staging folder, which is removed with it: the destination is left as the rebuild found it (an empty
-    folder the user made is made again), as the docker target tags no image it did not verify. A venv the verify
-    judged stays, whatever it found: its report says what differs."""
-    with contextlib.suppress(OSError):
-        os.replace(dest, staging)
-        if emptied:
-            dest.mkdir()
+class Withdrawal:
+    """A venv the rebuild did not finish with (a Ctrl-C or a failure once it is moving into place: while it was
+    verified, just before, or after while the rebuild cleaned up) taken back out of place, into a held folder beside
+    it that is removed with it: the destination is left as the rebuild found it (an empty folder the user made is
+    made again, folders made for it removed), as the docker target tags no image it did not verify. A venv whose
+    verdict the rebuild returned stays, whatever the verify found: its report says what differs."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.made = _leftovers.missing_folders(dest.parent)  # before the staging folder makes them
+        self.emptied = False
+        self.placed = False
+
+    def moving(self) -> None:
+        self.emptied = self.dest.is_dir()  # an empty folder the user made, which the plan found
+        self.placed = True
+
+    def not_ours(self) -> None:
+        self.placed = False
+
+    def on_exit(self, kind: type[BaseException] | None, _exc: object, _tb: object) -> bool:
+        if kind is None or not self.placed:
+            return False
+        with contextlib.suppress(OSError), _leftovers.held_dir(self.dest.parent, "venv") as holder:
+            os.replace(self.dest, holder / "venv")
+        if self.emptied:
+            with contextlib.suppress(OSError):
+                self.dest.mkdir()
+        else:
+            _leftovers.remove_empty(self.made)
+        return False  # the exception goes on
 
 
 def _verify_probe(staging: Path, dest: Path, use_cache: bool) -> PendingProbe:

@@ -1309,6 +1309,52 @@ def test_a_venv_whose_verify_was_interrupted_is_not_left_in_place(
         assert list(dest.iterdir()) == []
 
 
+@pytest.mark.parametrize("at", ["moved", "verified"])
+def test_a_ctrl_c_once_the_venv_is_in_place_or_verified_leaves_no_venv_at_the_destination(
+    made: Made,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any],
+    fresh_digests: None,
+    at: str,
+) -> None:
+    """A Ctrl-C just after the venv was moved into place (before its verify began), or after the verify finished
+    (while the rebuild cleaned up), exited 130 with the venv left at --dest: a venv the rebuild did not finish with.
+    Until the rebuild returns its verdict an interrupt withdraws it, as one during the verify does."""
+    from envsnap.rebuild import venv as venv_module
+
+    dest = tmp_path / "out" / "env"
+    dest.parent.mkdir()
+    seen: list[str] = []
+    if at == "moved":
+        real_move = venv_module.move_into_place
+
+        def moved(folder: Path, to: Path) -> bool:
+            real_move(folder, to)
+            seen.append("moved")
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(venv_module, "move_into_place", moved)
+    else:
+        real_end, real_verify = venv_module._end, venv_module._verify
+
+        def verified(*args: Any) -> Any:
+            report = real_verify(*args)
+            seen.append("verified")
+            return report
+
+        def end(probe: Any) -> None:
+            real_end(probe)
+            if seen:  # the verify has finished: the rebuild is cleaning up
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(venv_module, "_verify", verified)
+        monkeypatch.setattr(venv_module, "_end", end)
+    result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    assert result.code == 130 and seen == [at], result
+    assert sorted(p.name for p in dest.parent.iterdir()) == [] and not dest.exists()
+
+
 def test_rebuilds_beside_one_another_stage_at_one_path_and_uv_knows_the_interpreter_there(
     made: Made, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any], fresh_digests: None
 ) -> None:
