@@ -1280,9 +1280,9 @@ def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
         try:
             yield
         except BaseException as exc:
-            _put_back(kept, root)
+            changed = _put_back(kept, root)
             refused = isinstance(exc, EnvsnapError) and exc.exit_code == 2
-            _take_back(root, held, fetched=not refused)
+            _take_back(root, held, fetched=not refused, changed=changed)
             raise
 
 
@@ -1297,24 +1297,29 @@ def _keep(path: Path, copy: Path) -> None:
         shutil.copy2(path, copy)
 
 
-def _put_back(kept: Path, root: Path) -> None:
+def _put_back(kept: Path, root: Path) -> bool:
     """Each file ``_keep`` kept under ``kept`` put back at its place in ``root`` where the run replaced or removed
-    it."""
-    for rel in _bundle_files(kept):
+    it; whether any was (SHA256SUMS too)."""
+    changed = False
+    for rel in [*_bundle_files(kept), SUMS]:
         target = root / rel
+        if not (kept / rel).is_file():
+            continue
         with contextlib.suppress(OSError):
             if os.path.samefile(kept / rel, target):
                 continue
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(kept / rel, target)
-    if (kept / SUMS).is_file():
-        os.replace(kept / SUMS, root / SUMS)
+        changed = True
+    return changed
 
 
-def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) -> None:
+def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False, changed: bool = True) -> None:
     """Remove from ``root`` the files a run added to the bundle that ``held`` lists, the folders it made for them,
     and the marker of a bundle being made; ``fetched``: but the packages it fetched (a file in a folder of
-    ``_FOLDER_WORDS``) and the marker, which the next run completes."""
+    ``_FOLDER_WORDS``) and the marker, which the next run completes. Where the run had changed none of the earlier
+    files (``changed``: one replaced or removed, put back) and no file it fetched is left, the bundle is the complete
+    one it was, and the marker goes too (a Ctrl-C early in a re-bundle left it, refused by every reader)."""
     for rel in _bundle_files(root):
         if rel not in held and not (fetched and rel.partition("/")[0] in _FOLDER_WORDS and "/" in rel):
             (root / rel).unlink(missing_ok=True)
@@ -1325,7 +1330,7 @@ def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) ->
             rel.startswith(f"{folder.relative_to(root).as_posix()}/") for rel in held
         ):
             folder.rmdir()
-    if not fetched:
+    if not fetched or (not changed and all(rel in held for rel in _bundle_files(root))):
         (root / INCOMPLETE).unlink(missing_ok=True)
 
 

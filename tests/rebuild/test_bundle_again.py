@@ -91,3 +91,30 @@ def test_a_rebundle_whose_base_image_step_fails_leaves_the_earlier_bundle_as_it_
     assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
     assert set(after) - set(before) == {INCOMPLETE}  # being made: the next run completes it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "first.lock", "second.lock"]
+
+
+def test_a_ctrl_c_early_in_bundling_a_complete_bundle_again_leaves_it_complete(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C very early in re-bundling a complete, unchanged bundle (before anything in it was written) left it
+    marked ``.envsnap-incomplete``, and every reader refused it until ``bundle`` was run again. Nothing in it was
+    changed: it is left complete, as it was."""
+    import envsnap.artifacts.bundle as bundle_module
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.model import PythonEnv, Snapshot
+
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
+    out = tmp_path / "b"
+    assert cli("bundle", lock, "-o", out, "--offline").code == 0
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def interrupted(_root: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle_module, "_remove_leftovers", interrupted)  # the first step once it is begun
+    assert cli("bundle", lock, "-o", out, "--offline").code == 130
+    monkeypatch.undo()
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and not (out / INCOMPLETE).exists(), sorted(after)
+    assert cli("check", out).code != 2  # a reader takes it
+    open_bundle(out, tmp_path / "unused")  # its SHA256SUMS check passes
