@@ -1273,3 +1273,16 @@ def test_glibc_of_a_lock_whose_wheels_state_no_floor_says_what_it_needs() -> Non
     lock = snapshot(libc_version="2.36", packages=[pkg("mypkg", "1.0", "cp311-cp311-linux_x86_64")])
     [f] = glibc.check(lock, snapshot(libc_version="2.31"), HOST)
     assert (f.severity, f.needed) == ("warn", "mypkg 1.0 built on glibc 2.36")
+
+
+def test_the_wheels_row_counts_a_wheel_the_bundle_built() -> None:
+    """A bundle of a project holds its locked wheels and the wheel it built of the project: check said "3 locked
+    wheels" of a bundle holding 4. The built one is counted, as built from source (no tag of it is judged: a rebuild
+    without the bundle builds it again)."""
+    pure = [pkg(n, "1.0", "py3-none-any") for n in ("aa", "bb", "cc")]
+    built = Artifact(filename="proj-0.1-py3-none-any.whl", url="u", sha256="0" * 64, rebuilt=True)
+    lock = snapshot(python="3.12.4", packages=[*pure, pkg("proj", "0.1", artifact=built)])
+    [f] = wheels.check(lock, snapshot(python="3.12.4"), HOST)
+    assert (f.severity, f.needed) == ("ok", "3 locked wheels, 1 built from source"), f
+    [one] = wheels.check(snapshot(python="3.12.4", packages=pure[:1]), snapshot(python="3.12.4"), HOST)
+    assert one.needed == "1 locked wheel", one

@@ -58,7 +58,7 @@ def test_an_imports_file_names_are_judged_like_a_captured_locks() -> None:
     assert (f.severity, f.component) == ("fail", "wheel alpha 1.0")
     linux = "alpha-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
     [f] = evaluate(snapshot(packages=[_pylock_pkg(mac, linux)]), snapshot(), HOST).by_rule("wheels")
-    assert (f.severity, f.needed) == ("ok", "1 locked wheels")
+    assert (f.severity, f.needed) == ("ok", "1 locked wheel")
     # An sdist among them builds anywhere.
     assert evaluate(snapshot(packages=[_pylock_pkg(mac, "alpha-1.0.tar.gz")]), snapshot(), HOST).by_rule("wheels") == ()
 

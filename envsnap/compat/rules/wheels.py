@@ -43,14 +43,17 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     t = tag_target(lock, host, target)
     found = t.describe()
     by_reason: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    wheels = 0
+    wheels = built = 0
     unknown: list[str] = []
     # Wheels of the lock's machine on another: the platform rule fails the machine once, naming them.
     elsewhere = set(built_for_machine(lock, t.machine))
     bare: list[str] = []  # an import's packages known by name and version alone
     for pkg in lock.python.packages:
-        if pkg.conda_layer or (pkg.artifact is not None and pkg.artifact.rebuilt):
-            continue  # conda installs it, or the rebuild builds it from source: no wheel tag applies
+        if pkg.conda_layer:
+            continue  # conda installs it: no wheel tag applies
+        if pkg.artifact is not None and pkg.artifact.rebuilt:
+            built += 1  # the rebuild builds it from source (a bundle holds the wheel it built): no tag is judged
+            continue
         wheel = package_tags(pkg)
         files = imported_files(pkg)
         if files is not None:
@@ -84,7 +87,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return failures + unknowable
     if not wheels:
         return unknowable
-    return [Finding("ok", "wheels", f"{wheels} locked wheels", found, "", NAME), *unknowable]
+    # Every wheel a bundle of the lock holds, the project's it built too (it said "3 locked wheels" of 4).
+    counted = f"{wheels} locked wheel{'s' if wheels != 1 else ''}" + (f", {built} built from source" if built else "")
+    return [Finding("ok", "wheels", counted, found, "", NAME), *unknowable]
 
 
 def _bare(pkg: PythonPackage) -> bool:
