@@ -99,7 +99,10 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
 
     for d in rec.data:
         files = counted(d.files, "file")
-        what = "missing" if d.kind == "missing" else f"{files}, {_size(d.bytes)}, {d.method} {d.digest}"
+        # The digest names its hash (``sha256:...``): "sha256 sha256:..." said it twice. A manifest of sizes and
+        # times (``--data-fast``) is said to be one, as it finds no change that keeps them.
+        how = " (by size and modification time: --data-fast)" if d.method == "size-mtime" else ""
+        what = "missing" if d.kind == "missing" else f"{files}, {_size(d.bytes)}, {d.digest}{how}"
         # As rerun names it (``output ~/'my runs/x.pt': identical``): one path, read one way.
         out.append((d.role.capitalize(), f"{sinks.path_shown(d.path)}: {what}"))
     out.append(("Digest", rec.run.content_digest))

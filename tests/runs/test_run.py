@@ -1579,3 +1579,17 @@ def test_a_sigterm_just_after_the_command_ended_is_not_an_interrupted_run(tmp_pa
     assert "its record is being written (SIGTERM again to abandon it)" in res.stderr, res.stderr
     record = rec.load(tmp_path / "run.toml")
     assert (record.result.exit_status, record.result.interrupted) == (0, False), record.result
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["sha256", "size-mtime"])
+def test_show_of_a_record_names_a_datas_digest_once(tmp_path: Path, envsnap: Envsnap, fast: bool) -> None:
+    """``show`` of a run record said ``in.txt: 1 file, 3 B, sha256 sha256:...``: the method, then the digest that
+    names it again. The digest is named once; one of sizes and times (``--data-fast``) says so."""
+    (tmp_path / "in.txt").write_text("hi\n")
+    res = envsnap("run", *(["--data-fast"] if fast else []), "--data", "in.txt", "--", "true", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    record = rec.load(tmp_path / "run.toml")
+    (value,) = [value for key, value in summary.rows(record) if key == "Input"]
+    digest = record.data[0].digest
+    how = " (by size and modification time: --data-fast)" if fast else ""
+    assert value == f"in.txt: 1 file, 3 B, {digest}{how}", value
