@@ -304,6 +304,16 @@ def test_a_rebuild_dest_that_cannot_be_made_is_a_usage_error(tmp_path: Path, cli
     ]
 
 
+def test_a_dest_in_a_folder_no_folder_can_be_made_in_says_so(tmp_path: Path, cli: Cli) -> None:
+    """``--dest /proc/x`` said "cannot create it (/proc: No such file or directory)", of a /proc that is there: the
+    kernel's answer to a mkdir in it. It says no folder can be made in /proc."""
+    lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
+    result = cli("rebuild", lock, "--dest", "/proc/x", "--dry-run")
+    assert result.code == 2 and _one_line(result), result
+    assert "No such file or directory" not in result.err, result
+    assert "--dest /proc/x: cannot create it (/proc: no folder can be made in it)" in result.err, result
+
+
 def test_bundle_base_image_without_what_it_applies_to_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
     """``--base-image`` alone was ignored, exit 0: it names the base for --with-base-image or --with-system-packages."""
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")

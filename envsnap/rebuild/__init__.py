@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import tempfile
 import threading
@@ -363,7 +364,10 @@ def _creatable(dest: Path, named: str = "--dest") -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.rmdir(probe)
     except OSError as exc:
-        raise BadOptionError(f"{named} {dest}: cannot create it ({above}: {exc.strerror or exc})") from None
+        # A folder that is there and answers a mkdir with ENOENT (/proc, /sys): "/proc: No such file or directory"
+        # named a folder that exists.
+        why = "no folder can be made in it" if exc.errno == errno.ENOENT and above.is_dir() else exc.strerror or exc
+        raise BadOptionError(f"{named} {dest}: cannot create it ({above}: {why})") from None
 
 
 def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe | None:
