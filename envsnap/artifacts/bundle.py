@@ -934,6 +934,8 @@ def extract(
         root = (
             entries[0] if len(entries) == 1 and entries[0].is_dir() and not (staging / LOCK_NAME).exists() else staging
         )
+        if root == staging and not (staging / LOCK_NAME).exists():
+            _refuse_stray_members(archive_path, entries)
         if dest.exists():
             dest.rmdir()
         os.replace(root, dest)
@@ -945,6 +947,21 @@ def extract(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Bundle(dest, origin=archive_path)
+
+
+def _refuse_stray_members(archive_path: Path, entries: list[Path]) -> None:
+    """An archive whose one folder holds the bundle (its ``envsnap.lock``) with other members beside it at the top
+    level (a file added by hand, macOS's ``._supp``): refused naming them; it said "no envsnap.lock", of an archive
+    that holds one. The names are the archive's, a stranger's: shown escaped."""
+    holders = [entry for entry in entries if entry.is_dir() and (entry / LOCK_NAME).is_file()]
+    if len(holders) != 1:
+        return  # no bundle folder (the bundle's "no envsnap.lock" says so), or several
+    stray = sorted(grammar.shown(entry.name) for entry in entries if entry != holders[0])
+    folder = grammar.shown(holders[0].name + "/")
+    raise BadBundleError(
+        f"{archive_path}: its bundle folder {folder} has {first_few(stray, 3)} beside it at the top level,"
+        " which a bundle archive does not hold: remove it, or unpack the archive and give the folder"
+    )
 
 
 def archive_folder(archive_path: Path) -> str:

@@ -175,6 +175,27 @@ def test_extraction_refuses_unsafe_members(tmp_path: Path, member: tarfile.TarIn
     assert [p.name for p in tmp_path.iterdir()] == ["bad.tar.gz"]
 
 
+def test_an_archive_with_a_stray_top_level_member_names_it_not_a_missing_lock(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A bundle archive with a member beside its one folder (a ``notes.txt`` added by hand, macOS's ``._supp``)
+    said "not an envsnap bundle (no envsnap.lock)", of an archive that holds one. It names the stray member."""
+    _bundle(tmp_path / "supp")
+    write_archive(tmp_path / "supp", tmp_path / "supp.tar.gz")
+    with tarfile.open(tmp_path / "supp.tar.gz") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]  # type: ignore[union-attr]
+    with tarfile.open(tmp_path / "stray.tar.gz", "w:gz") as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        stray = _member("notes.txt")
+        stray.size = 2
+        tar.addfile(stray, io.BytesIO(b"hi"))
+    result = cli("show", tmp_path / "stray.tar.gz")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "no envsnap.lock" not in result.err, result
+    assert "notes.txt" in result.err and "supp/" in result.err, result
+
+
 def test_extraction_of_garbage_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "x.tar.gz").write_bytes(b"not an archive")
     with pytest.raises(BundleError, match="not a readable bundle archive"):
