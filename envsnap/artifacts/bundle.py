@@ -2454,7 +2454,8 @@ def build_wheel(
 ) -> Path:
     """Build one wheel from a source tree with ``uv build`` (or ``pip wheel``); its path. ``variables``: set for
     the build besides this process's environment. ``offline_links``: no network (``--offline``), the build's
-    requirements only from these find-links folders on this machine, no index."""
+    requirements only from these find-links folders on this machine, no index. The build's temporary folder is
+    ``tmp`` beside ``out_dir`` (made and removed here), not the user's TMPDIR."""
     import sys
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -2489,7 +2490,15 @@ def build_wheel(
     if offline_links is not None:
         # Before the source (the last word); "=" joins each folder to its option, so none reads as an option.
         args[-1:-1] = [*(["--offline"] if uv else []), "--no-index", *(f"--find-links={f}" for f in offline_links)]
-    res = _runner.run(args, timeout=BUILD_TIMEOUT, env=env)
+    # uv's temporary folder, one beside the output (the build's own, removed with it): uv leaves a
+    # ``uv-setuptools-*.lock`` in it for each setuptools build, which filled the user's TMPDIR.
+    scratch = out_dir.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
+    env.update({name: str(scratch) for name in ("TMPDIR", "TEMP", "TMP")})
+    try:
+        res = _runner.run(args, timeout=BUILD_TIMEOUT, env=env)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if not res.ok:
         offline = " (--offline: the build's requirements come from the find-links folders on this machine only)"
         raise BundleError(

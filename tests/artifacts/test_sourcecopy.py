@@ -619,3 +619,44 @@ def test_a_local_git_repository_gone_says_what_to_put_there(tmp_path: Path) -> N
         f"does not exist on this machine: put a clone of it holding commit {commit[:12]} there, or name the project "
         "it is in with --project DIR"
     ), str(error.value)
+
+
+def test_a_setuptools_build_leaves_no_uv_lock_file_in_the_temporary_folder(tmp_path: Path) -> None:
+    """``bundle`` of a setuptools project left a ``uv-setuptools-*.lock`` in TMPDIR for every build (uv's lock
+    for setuptools builds, made in its temporary folder and never removed): /tmp filled with them. uv's temporary
+    folder is one in the build's own folder, removed with it."""
+    import shutil
+    import sys
+
+    from testutil import uv_bin
+
+    if uv_bin() is None:
+        pytest.skip("no uv")
+    source = tmp_path / "sp"
+    (source / "sp").mkdir(parents=True)
+    (source / "sp" / "__init__.py").write_text("X = 1\n")
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "sp"\nversion = "0.1"\n'
+    )
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(repo)}
+    (tmp_path / "requirements.txt").write_text(f"sp @ {source.as_uri()}\n")
+    run = [sys.executable, "-m", "envsnap"]
+    res = subprocess.run([*run, "import", "requirements.txt", "-o", "l.lock"], cwd=tmp_path, env=env, timeout=120)
+    assert res.returncode == 0
+    res = subprocess.run(
+        [*run, "bundle", "l.lock", "-o", "b", "--allow-url", str(source)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if res.returncode != 0 and "building a wheel" in res.stderr:
+        pytest.skip(f"setuptools cannot be had for the build here: {res.stderr.strip()}")
+    assert res.returncode == 0, res.stderr
+    assert [p.name for p in tmp.iterdir()] == [], sorted(p.name for p in tmp.iterdir())
+    shutil.rmtree(tmp_path / "b")
