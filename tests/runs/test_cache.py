@@ -58,10 +58,14 @@ def test_a_cached_capture_s_lock_text_is_kept_per_project_state_and_is_the_text_
     import sys
 
     from envsnap import lockfile
+    from envsnap.probes import memo
     from envsnap.runs import assemble
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    # Trusted here: what the capture stamps (a PYTHONPATH folder, a checkout cloned moments before the tests ran)
+    # may have changed within the racy window, when no capture is kept and each run's is made afresh.
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))
     project = tmp_path / "project"
     project.mkdir()
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-C", str(project)]
