@@ -246,6 +246,30 @@ def _private_folder(info: os.stat_result) -> bool:
     return getuid is None or info.st_uid == getuid()
 
 
+def pythonpath_folders(environ: Mapping[str, str]) -> list[str]:
+    """The folders ``PYTHONPATH`` puts ahead of site-packages, absolute, in order."""
+    out = []
+    for entry in environ.get("PYTHONPATH", "").split(os.pathsep):
+        try:
+            folder = os.path.abspath(entry) if entry else ""
+        except OSError:  # a relative entry, and the working directory is gone
+            folder = ""
+        if folder and folder not in out:
+            out.append(folder)
+    return out
+
+
+def pythonpath_distributions(folder: str) -> list[str] | None:
+    """The ``.dist-info`` and ``.egg-info`` entries of a ``PYTHONPATH`` folder, sorted: all that a capture reads of
+    one (``probes.python.pythonpath_ahead``), and so what the capture memo keys on rather than the folder's stamp,
+    which moves with every file written there (``PYTHONPATH=. envsnap run`` writes its record there); None when it
+    cannot be listed."""
+    try:
+        return sorted(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
+    except OSError:
+        return None
+
+
 def code_stamps() -> list[str]:
     """Every module of envsnap's own code, stamped (path, size, mtime, inode), sorted: what an answer kept in a cache
     was decided by (the capture memo's facts, the run cache's keys). The version is not enough: an editable

@@ -8,7 +8,8 @@ target interpreter or loading the model. What the key holds (docs/design.md, "Th
 - ``facts``, read afresh on every run: the memo's format, envsnap's version and the stamp of every module of its
   code, the interpreter envsnap runs in, the command's options and the environment it chose, the working directory,
   the user, every environment variable, ``uname``, the CPU count, the CPU's identity lines of ``/proc/cpuinfo``,
-  the memory size, the boot id, and the NVIDIA driver's ``/proc`` files and ``/dev`` nodes;
+  the memory size, the boot id, the NVIDIA driver's ``/proc`` files and ``/dev`` nodes, and the distributions'
+  names in each ``PYTHONPATH`` folder (not the folder's stamp: a run's record written there moved it);
 - ``watch``, the files and folders the previous capture read, stamped (mode, size, mtime, ctime, inode, device):
   the interpreter, ``pyvenv.cfg``, every folder on the target's ``sys.path`` (with a distribution in it or not,
   existing or not) with its top-level files (``.pth``), every ``.dist-info``
@@ -40,7 +41,7 @@ import sys
 import time
 
 from .._defaults import code_stamps as _code_stamps
-from .._defaults import sha256_hex
+from .._defaults import pythonpath_distributions, pythonpath_folders, sha256_hex
 from .._sealed import read_private, seal
 from .gitstate import LOCATION_VARIABLES as _GIT_LOCATION_VARIABLES
 from .gitstate import find_root
@@ -174,6 +175,7 @@ def facts(command: Sequence[object], environ: Mapping[str, str]) -> str:
         meminfo,
         _nvidia_facts(),
         _code_stamps(),
+        [[folder, pythonpath_distributions(folder)] for folder in pythonpath_folders(environ)],
     ]
     # repr: each part is a string, a number or a list of them, whose repr is unambiguous.
     return sha256_hex(repr(parts).encode("utf-8", "surrogateescape"))
@@ -275,7 +277,7 @@ def watch_list(
     folders: Iterable[str] = (),
 ) -> list[str]:
     """Every file and folder a capture of this environment read, for ``stamps`` (the module's docstring);
-    ``folders``: others whose stamp is part of the answer (an editable install's, ``PYTHONPATH``'s)."""
+    ``folders``: others whose stamp is part of the answer (an editable install's, a ``.pth`` folder's files)."""
     paths: list[str] = list(_SYSTEM_FILES)
     paths += [folder for folder in folders if folder]
     multiarch = f"{os.uname().machine}-linux-gnu"
@@ -444,7 +446,7 @@ def _save(path: Path | None, fact: str, watch: Sequence[str], started_ns: int, k
 
 def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str]:
     """``watch_list`` of what ``captured`` (a ``probes.capture.Captured`` of the environment ``chosen``) read."""
-    from .python import editable_folder, pth_folder_files, pth_folders, pythonpath_folders
+    from .python import editable_folder, pth_folder_files, pth_folders
 
     raw = captured.python
     system = captured.system
@@ -466,8 +468,8 @@ def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str
         # Every folder the probe looked in, not only those it found a distribution in: one gets its first later.
         site_dirs=[*raw.path_entries, *(p.site_dir for p in raw.packages if p.site_dir)],
         # An editable install's folder, outside the environment: whether it is there is part of the answer.
-        # PYTHONPATH's folders too: a distribution put in one changes the capture's warnings (``pythonpath_warnings``).
-        folders=[*(_standing_for(editable_folder(p)) for p in raw.packages), *pythonpath_folders(environ), *pth_read],
+        # Not PYTHONPATH's: the names of the distributions in them are among the facts (``facts``).
+        folders=[*(_standing_for(editable_folder(p)) for p in raw.packages), *pth_read],
         dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
         loader_files=sorted(files),
         loader_folders=sorted(folders),

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from .._defaults import pythonpath_distributions
+from .._defaults import pythonpath_folders as pythonpath_folders
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 from .pending import PROBE_PATH
 from .pending import PendingProbe as PendingProbe
@@ -442,19 +444,6 @@ def _source(info: RawPackage, redact: PathRedactor) -> Source:
     return source_from_direct_url(info.direct_url, redact)
 
 
-def pythonpath_folders(environ: Mapping[str, str]) -> list[str]:
-    """The folders ``PYTHONPATH`` puts ahead of site-packages, absolute, in order."""
-    out = []
-    for entry in environ.get("PYTHONPATH", "").split(os.pathsep):
-        try:
-            folder = os.path.abspath(entry) if entry else ""
-        except OSError:  # a relative entry, and the working directory is gone
-            folder = ""
-        if folder and folder not in out:
-            out.append(folder)
-    return out
-
-
 # The distributions a PYTHONPATH warning names, at most: a folder of hundreds is said with a count of the rest.
 _PYTHONPATH_NAMED = 12
 
@@ -488,9 +477,8 @@ def pythonpath_ahead(
     seen: set[str] = set()
     out = []
     for folder in pythonpath_folders(environ):
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
+        names = pythonpath_distributions(folder)
+        if names is None:
             continue
         ahead = []
         for entry in names:

@@ -242,3 +242,44 @@ def test_a_run_after_envsnap_s_own_code_changed_does_not_reuse_what_the_old_code
     assert second.returncode == 2, (second.returncode, second.stderr)
     assert "refused by the edited envsnap" in second.stderr
     assert not (tmp_path / "two.toml").exists()
+
+
+def test_a_cached_capture_is_given_again_after_a_file_is_written_in_a_pythonpath_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PYTHONPATH=. envsnap run --python ENV/bin/python`` writes its record (``run.toml``) into the folder
+    PYTHONPATH names: the memo stamped that folder, so every run captured afresh. What the capture of another
+    environment (read with ``python -E``) reads of it is the names of the distributions in it: one put there is
+    still seen."""
+    from envsnap import lockfile
+    from envsnap.probes import capture as capture_module
+    from envsnap.probes import memo
+    from envsnap.runs import assemble
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # made moments ago: trusted here
+    py, _extra = _venv_with_pth_folder(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PYTHONPATH", str(work))
+
+    def warnings() -> tuple[str, ...]:
+        ready = assemble.prepare(
+            [py, "-c", "pass"], lock=None, lock_path=None, record=work / "run.toml", python=py, ahead=False
+        )
+        assert ready.captured
+        return lockfile.loads(ready.lock_text).envsnap.warnings
+
+    first = warnings()
+    captures: list[int] = []
+    real = capture_module.capture
+    monkeypatch.setattr(capture_module, "capture", lambda *a, **k: captures.append(1) or real(*a, **k))
+    (work / "run.toml").write_text("a record\n")
+    (work / "run.lock").write_text("its capture\n")
+    assert warnings() == first and captures == []  # the kept capture
+    _add_distribution(work)
+    added = warnings()
+    assert any("added 1.0 (not in the lock)" in w for w in added) and captures == [1]
+    assert warnings() == added and captures == [1]
