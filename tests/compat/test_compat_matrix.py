@@ -242,7 +242,7 @@ def test_aarch64_lock_on_x86_64_fails_on_machine_once_naming_its_wheels() -> Non
     ]
     assert [f.rule for f in report.failures] == ["platform"]
     [(severity, component, needed, _, _)] = only(report, "wheels")
-    assert (severity, component, needed) == ("ok", "wheels", "1 locked wheels")
+    assert (severity, component, needed) == ("ok", "wheels", "1 locked wheel")
     assert report.by_rule("cpu-isa") == ()  # flags of different machines do not compare
 
 
