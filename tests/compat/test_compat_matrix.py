@@ -768,6 +768,21 @@ def test_linux_aarch64_torch_builds_are_judged_against_pytorch_s_aarch64_release
     assert remedy.startswith("the cu128 Linux aarch64 release set is unknown to envsnap's arch table (data version ")
 
 
+def test_an_aarch64_torch_lock_on_x86_64_fails_on_the_machine_alone() -> None:
+    """A Grace-Hopper node's lock checked on an x86_64 GPU host (or an x86_64 Docker engine) failed the machine and
+    also warned that "the cu128 Linux aarch64 release set is unknown": a verdict on kernels of a build that cannot be
+    installed there. The machine failure is the one finding about it; the GPU is judged where the build runs."""
+    lock = aarch64_torch_lock("2.8.0", "12.8")
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux", runtimes=("nvidia", "runc"))
+    for target in (HOST, target_of("venv"), target_of("docker", docker=engine)):
+        report = evaluate(lock, gpu_host(H100, "595.45.04", "13.2"), target)
+        assert [f.rule for f in report.failures] == ["platform"], target.kind
+        assert only(report, "gpu-arch") == [], target.kind
+    # Known kernels of the aarch64 build are not judged on x86_64 either (a T4 has no sm_75 in them).
+    report = evaluate(aarch64_torch_lock("2.14.0", "13.2"), gpu_host(T4, "595.45.04", "13.2"), HOST)
+    assert only(report, "gpu-arch") == []
+
+
 def test_cuda_12_and_13_runtime_wheels_in_a_container_need_the_driver_of_the_image_s_cuda() -> None:
     """The docker rebuild of such a venv builds on an image of the newest CUDA (13.0), which the NVIDIA container
     toolkit starts only on a driver of CUDA 13.0: on driver 570 the check said "CUDA 12.8 runs here" (a warning,

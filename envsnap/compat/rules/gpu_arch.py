@@ -18,6 +18,7 @@ from ..._frozen import frozen
 from ...model import Framework, Gpu, Snapshot
 from ...platforms import machine, major_minor, numbers
 from .._facts import CudaNeed, cuda_need, either_runtime, full_driver, full_support, local_cuda, used_gpus, variant
+from .._tags import tag_target
 from ..data import load
 from ..report import Finding
 from ..target import Target
@@ -156,6 +157,13 @@ def torch_build(lock: Snapshot) -> Build | None:
     return Build(label, version, var, release_set(var, version, arm), "release set", major_minor(cuda), arm)
 
 
+def _of_another_machine(lock: Snapshot, host: Snapshot, target: Target) -> bool:
+    """Whether the lock's machine (its torch build's) is not the one the target runs it on (this host's, or the
+    Docker engine's): no verdict on the kernels of a build that cannot be installed there."""
+    locked, there = machine(lock.platform.machine), tag_target(lock, host, target).machine
+    return bool(locked and there) and locked != there
+
+
 def _alternatives(build: Build, capability: str) -> list[str]:
     """CUDA variants of this torch release whose release set has a cubin for this GPU: the build's own variant first
     (a custom build's captured arch list is not its variant's release set: PyTorch's own build of that variant may
@@ -264,6 +272,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     build = torch_build(lock)
     if build is None:
         return runtime_support(lock, host, target)
+    if _of_another_machine(lock, host, target):
+        return []  # the build is not installed there: the platform rule fails the machine, naming its wheels
     if not build.arch_list:
         where = " Linux aarch64" if build.aarch64 else ""
         return [
