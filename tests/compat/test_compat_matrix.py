@@ -246,6 +246,27 @@ def test_aarch64_lock_on_x86_64_fails_on_machine_once_naming_its_wheels() -> Non
     assert report.by_rule("cpu-isa") == ()  # flags of different machines do not compare
 
 
+def test_aarch64_lock_on_an_x86_64_docker_engine_names_its_wheels_too() -> None:
+    """``check --target docker`` with an x86_64 engine failed the machine without naming the wheels built for
+    aarch64, which the host and venv targets name: it names them alike."""
+    wheels = [
+        pkg("numpy", "2.2.6", "cp311-cp311-manylinux_2_17_aarch64", "cp311-cp311-manylinux2014_aarch64"),
+        pkg("six", "1.17.0", "py2-none-any", "py3-none-any"),
+    ]
+    lock = snapshot(machine="aarch64", packages=wheels, cpu_flags=("asimd", "neon"))
+    engine = DockerFacts(reachable=True, architecture="x86_64", os_type="linux")
+    report = evaluate(lock, snapshot(), target_of("docker", docker=engine))
+    assert [f.rule for f in report.failures] == ["platform"]
+    [(severity, component, needed, found, remedy)] = only(report, "platform")
+    assert (severity, component, needed, found) == ("fail", "machine", "Linux aarch64", "docker engine: linux x86_64")
+    assert remedy == (
+        "use a Docker engine on an aarch64 host (rebuild --target docker does not emulate aarch64 with QEMU: it "
+        "refuses a lock of another machine than the engine's): 1 locked wheel is built for aarch64 (numpy 2.2.6)"
+    )
+    venv = only(evaluate(lock, snapshot(), target_of("venv")), "platform")
+    assert "1 locked wheel is built for aarch64 (numpy 2.2.6)" in venv[0][4]
+
+
 def test_manylinux_2_28_wheels_on_glibc_2_17_name_each_package() -> None:
     package, framework = torch_cu("2.7.1", "12.8")
     wheels = [

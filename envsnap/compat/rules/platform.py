@@ -143,16 +143,25 @@ def _other_machine(lock: Snapshot, here: str) -> str:
     """The remedy of a lock of another machine: the one finding of the mismatch, naming the wheels built for the
     lock's machine (the wheels rule does not fail each again: CUDA locks carry a dozen), and the way on this one."""
     arch = machine(lock.platform.machine)
+    wheels = _wheels_built_for(lock, here)
+    if not wheels:
+        return f"run on {with_article(arch)} host: the locked binaries are built for it"
+    return (
+        f"run on {with_article(arch)} host: {wheels}; or capture the environment anew "
+        f"on this {here} host, installed from its own wheels (other files, hashes and, for CUDA, kernels)"
+    )
+
+
+def _wheels_built_for(lock: Snapshot, here: str) -> str:
+    """The locked wheels built for the lock's machine alone, where ``here`` is another ("2 locked wheels are built
+    for aarch64 (torch ..., numpy ...)"), as every target's machine failure names them; "" where there are none."""
+    arch = machine(lock.platform.machine)
     # The frameworks first (torch, whose build the CUDA wheels serve), then the rest as the lock lists them.
     wheels = sorted(built_for_machine(lock, here), key=lambda w: w.split()[0] not in lock.frameworks)
     if not wheels:
-        return f"run on {with_article(arch)} host: the locked binaries are built for it"
+        return ""
     shown = ", ".join(wheels[:4]) + (f" and {len(wheels) - 4} more" if len(wheels) > 4 else "")
-    count = f"{len(wheels)} locked wheel{'s are' if len(wheels) > 1 else ' is'}"
-    return (
-        f"run on {with_article(arch)} host: {count} built for {arch} ({shown}); or capture the environment anew "
-        f"on this {here} host, installed from its own wheels (other files, hashes and, for CUDA, kernels)"
-    )
+    return f"{len(wheels)} locked wheel{'s are' if len(wheels) > 1 else ' is'} built for {arch} ({shown})"
 
 
 def _unverified(lock: Snapshot, needed: str, found: str) -> Finding | None:
@@ -214,6 +223,7 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return [Finding("fail", "OS", needed, found, "switch the engine to Linux containers", NAME)]
     if lock.platform.machine and engine.architecture and machine(lock.platform.machine) != machine(engine.architecture):
         arch = machine(lock.platform.machine)
+        wheels = _wheels_built_for(lock, machine(engine.architecture))
         return [
             Finding(
                 "fail",
@@ -221,7 +231,8 @@ def _container(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
                 needed,
                 found,
                 f"use a Docker engine on {with_article(arch)} host (rebuild --target docker does not emulate "
-                f"{arch} with QEMU: it refuses a lock of another machine than the engine's)",
+                f"{arch} with QEMU: it refuses a lock of another machine than the engine's)"
+                + (f": {wheels}" if wheels else ""),
                 NAME,
             )
         ]
