@@ -56,6 +56,7 @@ class DockerFacts:
     runtimes: tuple[str, ...] = ()
     default_runtime: str = ""
     root_dir: str = ""
+    kernel_version: str = ""  # the engine's kernel ("5.15.167.4-microsoft-standard-WSL2" under Docker Desktop's WSL 2)
 
 
 @frozen
@@ -136,6 +137,10 @@ class Target:
     # captured with (the cuda rule warns where this host has no driver at all). None: not looked for (a container,
     # a Target built by hand).
     nvml_library: bool | None = None
+    # Whether the environment runs under Windows Subsystem for Linux (this host's kernel, or for a container the
+    # engine's), where NVIDIA does not support forward compatibility (cuda-compat): the driver rule does not offer
+    # it there. None: not known (an engine that did not answer, another host's facts, a Target built by hand).
+    wsl: bool | None = None
 
     @property
     def provides_python(self) -> bool:
@@ -180,6 +185,7 @@ def docker_facts_from_info(info: dict[str, Any]) -> DockerFacts:
         runtimes=tuple(sorted(runtimes)) if isinstance(runtimes, dict) else (),
         default_runtime=str(info.get("DefaultRuntime", "")),
         root_dir=str(info.get("DockerRootDir", "")),
+        kernel_version=str(info.get("KernelVersion", "")),
     )
 
 
@@ -212,7 +218,18 @@ def probe_target(
         cuda_device_order=None if facts.container else os.environ.get("CUDA_DEVICE_ORDER"),
         today=current_date(),
         nvml_library=None if facts.container else _nvml_library(),
+        wsl=_wsl(docker_facts) if facts.container else _wsl(None),
     )
+
+
+def _wsl(engine: DockerFacts | None) -> bool | None:
+    """Whether the environment runs under WSL: a container on the engine's kernel (None where it did not answer or
+    name one), anything else on this host's (``probes.host.wsl``: /proc/version, /dev/dxg)."""
+    from ..probes.host import wsl, wsl_kernel
+
+    if engine is None:
+        return wsl()
+    return wsl_kernel(engine.kernel_version) if engine.reachable and engine.kernel_version else None
 
 
 def _nvml_library() -> bool:

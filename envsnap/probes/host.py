@@ -158,6 +158,29 @@ def _arm_vendor(implementer: str) -> str:
     }.get(implementer.lower(), implementer)
 
 
+# Where the kernel says what it is, and the GPU device WSL 2 gives a Linux guest (paravirtualised, by the Windows
+# driver). Module names, so a test can point them elsewhere.
+PROC_VERSION = "/proc/version"
+DXG = "/dev/dxg"
+
+
+def wsl_kernel(proc_version: str) -> bool:
+    """Whether a kernel's version text (/proc/version, ``uname -r``, the Docker engine's ``KernelVersion``) is one of
+    Microsoft's WSL kernels ("5.15.167.4-microsoft-standard-WSL2", WSL 1's "4.4.0-19041-Microsoft")."""
+    return "microsoft" in proc_version.lower()
+
+
+def wsl() -> bool:
+    """Whether this host is Windows Subsystem for Linux: a WSL kernel in /proc/version, or WSL 2's /dev/dxg."""
+    if os.path.exists(DXG):
+        return True
+    try:
+        with open(PROC_VERSION, encoding="utf-8", errors="replace") as fh:
+            return wsl_kernel(fh.read(4096))
+    except OSError:
+        return False
+
+
 def parse_meminfo(text: str) -> int:
     m = re.search(r"^MemTotal:\s+(\d+)\s+kB", text, re.MULTILINE)
     return int(m.group(1)) // 1024 if m else 0

@@ -804,6 +804,28 @@ def test_an_aarch64_torch_lock_on_x86_64_fails_on_the_machine_alone() -> None:
     assert only(report, "gpu-arch") == []
 
 
+def test_cuda_compat_is_not_offered_in_a_container_on_a_wsl_engine() -> None:
+    """Docker Desktop's engine on WSL 2 runs containers on the WSL kernel, whose libcuda is the Windows driver's:
+    the image's cuda-compat was offered there, which NVIDIA does not support on WSL."""
+    from envsnap.compat.target import docker_facts_from_info
+
+    engine = docker_facts_from_info(
+        {"Architecture": "x86_64", "OSType": "linux", "KernelVersion": "5.15.167.4-microsoft-standard-WSL2"}
+    )
+    assert engine.kernel_version == "5.15.167.4-microsoft-standard-WSL2"
+    host = gpu_host(H100, "470.82.01", "11.4")
+    lock = gpu_lock("2.5.1", "12.4", gpu=H100)
+    for target in (target_of("docker", docker=engine, wsl=True, today="2024-07-31"), Target(wsl=True)):
+        [(severity, *_, remedy)] = only(evaluate(lock, host, target), "driver")
+        assert severity == "fail", target.kind
+        assert "cuda-compat-12-4" not in remedy and remedy.endswith(
+            "(forward compatibility through cuda-compat is not supported on WSL: NVIDIA supports it on native Linux "
+            "only)"
+        )
+    [(_, *_, remedy)] = only(evaluate(lock, host, target_of("docker", docker=engine, today="2024-07-31")), "driver")
+    assert "rely on the image's cuda-compat-12-4" in remedy
+
+
 def test_cuda_12_and_13_runtime_wheels_in_a_container_need_the_driver_of_the_image_s_cuda() -> None:
     """The docker rebuild of such a venv builds on an image of the newest CUDA (13.0), which the NVIDIA container
     toolkit starts only on a driver of CUDA 13.0: on driver 570 the check said "CUDA 12.8 runs here" (a warning,

@@ -55,10 +55,10 @@ def cpu_lock_of(here: Snapshot) -> Snapshot:
 
 
 # ``python -m envsnap`` on another date: the check reads the clock in one place, ``current_date``.
-_ON_DATE = (
-    "import runpy, envsnap.compat.target as t; t.current_date = lambda: {today!r}; "
-    "runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
-)
+_ON_DATE = "import envsnap.compat.target as t; t.current_date = lambda: {today!r}; "
+# ... and on a host whose /proc/version is another file (the WSL kernel's), without /dev/dxg.
+_ON_KERNEL = "import envsnap.probes.host as h; h.PROC_VERSION = {path!r}; h.DXG = {path!r} + '.dxg'; "
+_RUN = "import runpy; runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
 
 
 def run_check(
@@ -69,9 +69,11 @@ def run_check(
     visible: str | None = None,
     order: str | None = None,
     today: str | None = None,
+    proc_version: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """``envsnap check --json`` of ``lock`` on the fake NVML ``nvml`` (None: no NVML, as without a driver); ``today``
-    (ISO) is the date the check judges driver branches' end of life by, instead of the clock's."""
+    (ISO) is the date the check judges driver branches' end of life by, instead of the clock's; ``proc_version`` the
+    text the check reads as this host's /proc/version."""
     path = lockfile.dump(lock, tmp_path / "envsnap.lock")
     # None: no NVML at all, as on a host without a driver.
     env = dict(os.environ) if nvml is None else gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
@@ -82,8 +84,13 @@ def run_check(
     if order is not None:
         env["CUDA_DEVICE_ORDER"] = order
     command = [sys.executable, "-m", "envsnap"]
-    if today is not None:
-        command = [sys.executable, "-c", _ON_DATE.format(today=today)]
+    if today is not None or proc_version is not None:
+        program = _ON_DATE.format(today=today) if today is not None else ""
+        if proc_version is not None:
+            kernel = tmp_path / "proc_version"
+            kernel.write_text(proc_version)
+            program += _ON_KERNEL.format(path=str(kernel))
+        command = [sys.executable, "-c", program + _RUN]
     proc = subprocess.run(
         [*command, "check", str(path), "--json", *extra],
         env=env,
@@ -124,6 +131,34 @@ def test_h100_lock_on_a_470_driver(tmp_path: Path, here: Snapshot) -> None:
             "and long-term support branches still in support)",
         )
     ]
+
+
+WSL_KERNEL = (
+    "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@f9c826d3017f) (gcc (GCC) 11.2.0, GNU ld (GNU Binutils) "
+    "2.37) #1 SMP Tue Nov 5 00:21:55 UTC 2024\n"
+)
+
+
+@gpu_fakes.requires_gcc
+def test_cuda_compat_is_not_offered_on_wsl(tmp_path: Path, here: Snapshot) -> None:
+    """NVIDIA does not support forward compatibility (cuda-compat) on WSL, whose libcuda comes from the Windows
+    driver (/usr/lib/wsl/lib): a CUDA 12.4 lock on a WSL host's driver 470 was told to install cuda-compat-12-4."""
+    nvml = gpu_fakes.FakeNvml(driver="470.82.01", cuda=11040, gpus=(FAKE_H100,))
+    lock = gpu_lock_of(here, "2.5.1", "12.4", H100)
+    code, report = run_check(tmp_path, lock, nvml, today="2024-07-31", proc_version=WSL_KERNEL)
+    assert code == 3
+    assert findings(report, "driver") == [
+        (
+            "fail",
+            "driver 470.82.01 (supports CUDA 11.4)",
+            "install NVIDIA driver >= 550.54.14 (forward compatibility through cuda-compat is not supported on WSL: "
+            "NVIDIA supports it on native Linux only)",
+        )
+    ]
+    # Off WSL the same host is offered it (the kernel of a native Linux).
+    code, report = run_check(tmp_path, lock, nvml, today="2024-07-31", proc_version="Linux version 6.1.0-28-amd64\n")
+    [(_, _, remedy)] = findings(report, "driver")
+    assert "or install cuda-compat-12-4" in remedy
 
 
 @gpu_fakes.requires_gcc

@@ -296,3 +296,31 @@ def test_the_user_base_is_recorded_as_the_user_site_it_chooses(tmp_path: Path) -
     home = "/home/alice"
     out = environment.filter_environment({"PYTHONUSERBASE": f"{home}/userbase", "HOME": home}, PathRedactor(home=home))
     assert out == {"PYTHONUSERBASE": "~/userbase"}
+
+
+@pytest.mark.parametrize(
+    ("text", "is_wsl"),
+    [
+        ("Linux version 5.15.167.4-microsoft-standard-WSL2 (root@f9c826d3017f) (gcc (GCC) 11.2.0) #1 SMP", True),
+        ("Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0 (GCC) ) #1-Microsoft", True),
+        ("Linux version 6.1.0-28-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0)", False),
+        ("", False),
+    ],
+)
+def test_wsl_kernel(text: str, is_wsl: bool) -> None:
+    assert host.wsl_kernel(text) is is_wsl
+
+
+def test_wsl_reads_proc_version_and_dev_dxg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    version = tmp_path / "version"
+    version.write_text("Linux version 6.1.0-28-amd64\n")
+    monkeypatch.setattr(host, "PROC_VERSION", str(version))
+    monkeypatch.setattr(host, "DXG", str(tmp_path / "dxg"))
+    assert host.wsl() is False
+    (tmp_path / "dxg").touch()
+    assert host.wsl() is True
+    monkeypatch.setattr(host, "DXG", str(tmp_path / "no-dxg"))
+    version.write_text("Linux version 5.15.167.4-microsoft-standard-WSL2\n")
+    assert host.wsl() is True
+    monkeypatch.setattr(host, "PROC_VERSION", str(tmp_path / "none"))
+    assert host.wsl() is False

@@ -260,6 +260,12 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
     gpus = used_gpus(host, target.cuda_visible_devices, target.cuda_device_order)
     if not gpus:
         return ""  # no GPU for CUDA: the cuda rule says so
+    if target.wsl:
+        # WSL's libcuda is the Windows driver's (/usr/lib/wsl/lib): NVIDIA's compatibility guide excludes WSL.
+        return (
+            " (forward compatibility through cuda-compat is not supported on WSL: NVIDIA supports it on native "
+            "Linux only)"
+        )
     unnamed = next((g for g in gpus if not g.name), None)
     if unnamed is not None:
         return (
