@@ -539,6 +539,41 @@ def test_ptx_of_a_newer_cuda_than_the_driver_cannot_be_jit_compiled() -> None:
     assert severity == "fail"
 
 
+def test_minor_version_compatibility_names_cuda_compat_where_nvidia_supports_it() -> None:
+    """A CUDA 12.8 build on a data-center GPU's R535 driver (long-term support, in support) runs with reduced features:
+    the driver warning and gpu-arch's "cannot JIT-compile the PTX" failure named a newer driver as the only way to full
+    support, where cuda-compat-12-8 gives it too. They name it where NVIDIA supports it, and not on a GeForce, a
+    branch past its end of life, or WSL."""
+    compat = (
+        "or install cuda-compat-12-8 and put /usr/local/cuda-12.8/compat first on LD_LIBRARY_PATH (forward "
+        "compatibility, supported on data-center GPUs such as this NVIDIA H100 80GB HBM3)"
+    )
+    in_support = Target(today="2025-06-01")
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_80", "compute_80"))
+    lock = snapshot(packages=[package], frameworks=[framework], gpu_list=gpus(A100))
+    report = evaluate(lock, gpu_host(H100, "535.54.03", "12.2"), in_support)
+    [(severity, *_, remedy)] = only(report, "driver")
+    assert severity == "warn"
+    assert remedy == (
+        "runs through CUDA minor-version compatibility (reduced features: no PTX JIT for newer code); install NVIDIA "
+        f"driver >= 570.26 for full support, {compat}"
+    )
+    [(severity, *_, remedy)] = only(report, "gpu-arch")
+    assert severity == "fail"
+    assert remedy == (
+        "install NVIDIA driver >= 570.26 (minor-version compatibility runs no PTX of a newer CUDA release than the "
+        f"driver's), {compat}, or use PyTorch's own cu128 build of torch 2.7.1, which has sm_90 kernels"
+    )
+    # Not where NVIDIA does not support it: a GeForce, a branch past its end of life, WSL.
+    for host, target in (
+        (gpu_host(RTX_4090, "535.54.03", "12.2"), in_support),
+        (gpu_host(H100, "535.54.03", "12.2"), Target(today="2026-07-01")),
+        (gpu_host(H100, "535.54.03", "12.2"), Target(today="2025-06-01", wsl=True)),
+    ):
+        report = evaluate(lock, host, target)
+        assert not [row for row in only(report, "driver") + only(report, "gpu-arch") if "cuda-compat" in row[4]]
+
+
 def test_a_container_is_judged_on_the_driver_s_own_libcuda_not_a_cuda_compat_one() -> None:
     """cuda-compat's libcuda on this host's loader path (NVML answers CUDA 12.9 on driver R535) is no part of a
     container, which the NVIDIA container toolkit gives the driver's own libcuda (CUDA 12.2): the check said "ok"."""

@@ -176,7 +176,8 @@ def _check(need: CudaNeed, host: Snapshot, target: Target) -> list[Finding]:
                 needed,
                 found,
                 f"runs through CUDA minor-version compatibility (reduced features: no PTX JIT for "
-                f"newer code); install NVIDIA driver >= {full} for full support",
+                f"newer code); install NVIDIA driver >= {full} for full support"
+                + forward_offer(host, target, need.version),
                 NAME,
             )
         ]
@@ -256,25 +257,39 @@ def _image_requirement(host: Snapshot, target: Target, cuda: str, needed: str, f
 
 def _forward(host: Snapshot, target: Target, cuda: str) -> str:
     """What the remedy of a driver too old adds about forward compatibility (cuda-compat): offered only where
-    NVIDIA supports it, on the GPUs CUDA uses (all of them where which cannot be told) and the driver's branch."""
+    NVIDIA supports it, on the GPUs CUDA uses (all of them where which cannot be told) and the driver's branch;
+    else why not."""
+    offer, refusal = _forward_parts(host, target, cuda)
+    return offer or refusal
+
+
+def forward_offer(host: Snapshot, target: Target, cuda: str) -> str:
+    """The offer of cuda-compat for CUDA ``cuda`` (", or install cuda-compat-X-Y ..."), which gives full support where a
+    driver runs it through minor-version compatibility alone; "" where NVIDIA does not support it here."""
+    return _forward_parts(host, target, cuda)[0]
+
+
+def _forward_parts(host: Snapshot, target: Target, cuda: str) -> tuple[str, str]:
+    """``(offer, refusal)``: the offer of forward compatibility (cuda-compat) where NVIDIA supports it, else "" and
+    why it is not offered ("" where there is no GPU for CUDA)."""
     gpus = used_gpus(host, target.cuda_visible_devices, target.cuda_device_order)
     if not gpus:
-        return ""  # no GPU for CUDA: the cuda rule says so
+        return "", ""  # no GPU for CUDA: the cuda rule says so
     if target.wsl:
         # WSL's libcuda is the Windows driver's (/usr/lib/wsl/lib): NVIDIA's compatibility guide excludes WSL.
-        return (
+        return "", (
             " (forward compatibility through cuda-compat is not supported on WSL: NVIDIA supports it on native "
             "Linux only)"
         )
     unnamed = next((g for g in gpus if not g.name), None)
     if unnamed is not None:
-        return (
+        return "", (
             f" (whether forward compatibility through cuda-compat runs on GPU {unnamed.index} cannot be told: NVML "
             "did not give its name)"
         )
     other = next((g.name for g in gpus if not forward_compatible(g.name)), None)
     if other is not None:
-        return (
+        return "", (
             f" (forward compatibility through cuda-compat is not supported on this GPU, {other}: only on "
             "data-center GPUs and Jetson)"
         )
@@ -296,9 +311,9 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
         package = f"install {compat} and put /usr/local/cuda-{cuda}/compat first on LD_LIBRARY_PATH"
         offer = f", or {package} ({supported})"
     if all(jetson(g.name) for g in gpus):
-        return offer  # a Jetson's driver comes with its JetPack release, not a data-center branch
+        return offer, ""  # a Jetson's driver comes with its JetPack release, not a data-center branch
     if kind == "new_feature":
-        return (
+        return "", (
             f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} is a new "
             "feature branch, and NVIDIA supports it only on production and long-term support branches)"
         )
@@ -306,7 +321,7 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
     older = older_than_known(driver, target.today)
     if ended or older:
         why = f"reached its end of life in {ended}" if ended else f"is older than {older}"
-        return (
+        return "", (
             f" (forward compatibility through cuda-compat is not supported on driver {driver}: {branch} {why}, and "
             "NVIDIA supports it only on production and long-term support branches still in support)"
         )
@@ -314,8 +329,8 @@ def _forward(host: Snapshot, target: Target, cuda: str) -> str:
         return (
             f", or {package} if NVIDIA's CUDA compatibility guide lists driver branch {branch} (unknown to "
             "envsnap's table) as a production or long-term support branch, the only ones it runs on"
-        )
-    return offer
+        ), ""
+    return offer, ""
 
 
 class DriverRule(Rule):

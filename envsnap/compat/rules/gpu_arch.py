@@ -22,6 +22,7 @@ from .._tags import tag_target
 from ..data import load
 from ..report import Finding
 from ..target import Target
+from .driver import forward_offer
 from .interface import Rule
 
 NAME = "gpu-arch"
@@ -308,7 +309,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             # The PTX the driver compiles (the newest of them that fits), named with the cubin that is missing.
             found += f": PTX JIT only, from {', '.join(_serving_ptx(build.arch_list, gpu.compute_capability))}"
         if how == "ptx" and build.cuda and full_support(host, build.cuda) is False:
-            findings.append(_ptx_too_new(build, host, gpu, needed, found))
+            findings.append(_ptx_too_new(build, host, target, gpu, needed, found))
             continue
         if how == "ptx":
             alternatives = _alternatives(build, gpu.compute_capability)
@@ -333,9 +334,10 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     return findings
 
 
-def _ptx_too_new(build: Build, host: Snapshot, gpu: Gpu, needed: str, found: str) -> Finding:
+def _ptx_too_new(build: Build, host: Snapshot, target: Target, gpu: Gpu, needed: str, found: str) -> Finding:
     """Only PTX serves this GPU, and the driver (minor-version compatibility) cannot JIT-compile PTX of the
-    build's CUDA release."""
+    build's CUDA release: a driver of that release does, and so does cuda-compat where NVIDIA supports it (its
+    package carries the JIT compiler of its CUDA release)."""
     nvidia = host.nvidia
     driver = nvidia.driver_version if nvidia is not None else ""
     supports = f"CUDA {nvidia.cuda_driver_version}" if nvidia is not None and nvidia.cuda_driver_version else ""
@@ -349,7 +351,7 @@ def _ptx_too_new(build: Build, host: Snapshot, gpu: Gpu, needed: str, found: str
         needed,
         f"{found}, and {have} cannot JIT-compile the PTX of CUDA {build.cuda}",
         f"install NVIDIA driver >= {full_driver(build.cuda)} (minor-version compatibility runs no PTX of a newer "
-        f"CUDA release than the driver's){other}",
+        f"CUDA release than the driver's){forward_offer(host, target, build.cuda)}{other}",
         NAME,
     )
 
