@@ -910,6 +910,16 @@ def test_driver_rule_is_silent_without_a_driver_or_a_cuda_need() -> None:
         (("sm_90a",), "9.1", "none"),
         (("sm_80",), "8.7", "none"),
         (("sm_87",), "8.7", "cubin"),
+        # Tegra (Jetson, Thor) and desktop GPUs are not binary compatible either way (CUDA programming guide):
+        (("sm_70",), "7.2", "none"),
+        (("sm_72",), "7.5", "none"),
+        (("sm_100",), "10.1", "none"),  # Thor, as CUDA 12.8 and 12.9 number it (CUDA 13: 11.0)
+        (("sm_100f",), "10.1", "none"),
+        (("compute_100f",), "10.1", "none"),  # the 10.0 family is 10.0 and 10.3: no Thor
+        (("sm_101",), "10.3", "none"),
+        (("sm_101",), "10.1", "cubin"),
+        (("sm_110",), "11.0", "cubin"),
+        (("sm_100", "compute_90"), "10.1", "ptx"),  # PTX is JIT-compiled for Tegra as for any GPU
         (("sm_120",), "12.1", "cubin"),
         (("sm_100",), "12.0", "none"),
         (("sm_50", "sm_60", "sm_70"), "6.1", "cubin"),
@@ -917,6 +927,18 @@ def test_driver_rule_is_silent_without_a_driver_or_a_cuda_need() -> None:
 )
 def test_coverage(arch_list: tuple[str, ...], capability: str, how: str) -> None:
     assert gpu_arch.coverage(arch_list, capability) == how
+
+
+def test_gpu_arch_of_a_desktop_cubin_on_thor_finds_no_kernel() -> None:
+    """A build with sm_100 cubins (B200) on Thor, which CUDA 12.8 and 12.9 number 10.1, read "ok": the X.y to X.z
+    rule was applied to a Tegra GPU, which NVIDIA gives no binary compatibility with desktop GPUs (as for Jetson
+    Orin's 8.7 and sm_80)."""
+    package, framework = torch_cu("2.8.0", "12.9", arch_list=("sm_90", "sm_100", "sm_120"))
+    lock = snapshot(packages=[package], frameworks=[framework])
+    [f] = gpu_arch.check(lock, gpu_host(("NVIDIA Thor", "10.1", 125772), "575.57.08", "12.9"), HOST)
+    assert (f.severity, f.found) == ("fail", "NVIDIA Thor (sm_101): no kernel image")
+    [f] = gpu_arch.check(lock, gpu_host(("NVIDIA B200", "10.0", 183359), "575.57.08", "12.9"), HOST)
+    assert f.severity == "ok"
 
 
 def test_gpu_arch_uses_the_package_label_when_the_framework_table_is_missing() -> None:

@@ -1,6 +1,7 @@
 """GPU compute capability vs the framework build: every GPU of the host must have kernels in the locked
 torch build (its captured arch list, else PyTorch's release set for that CUDA variant). A cubin ``sm_XY`` runs
-on capability X.Z for Z >= Y; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-compiled for newer GPUs
+on capability X.Z for Z >= Y, but for Tegra GPUs (Jetson, Thor), which have no binary compatibility with other
+capabilities either way; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-compiled for newer GPUs
 (a warning: slow first start, and not every kernel survives), ``compute_XYa`` for X.Y alone and ``compute_XYf``
 for X.Z, Z >= Y (architecture- and family-specific PTX). The driver's JIT compiler reads PTX of its own
 CUDA release and older only: on a driver that runs the build through minor-version compatibility (older than the
@@ -69,7 +70,9 @@ def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
         elif suffix == "a":
             ptx = ptx or cap == device  # architecture-specific PTX: JIT-compiled for that capability alone
         elif suffix == "f":
-            ptx = ptx or (cap[0] == device[0] and cap[1] <= device[1])  # family-specific: its major's later minors
+            # Family-specific: its major's later minors, none of them Tegra (the 10.0 family is 10.0 and 10.3).
+            family = cap[0] == device[0] and cap[1] <= device[1] and cap not in jetson and device not in jetson
+            ptx = ptx or cap == device or family
         elif cap <= device:
             ptx = True
     return "ptx" if ptx else "none"
