@@ -115,6 +115,22 @@ def _key_value(item: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import _signalhold
+
+    # Once a venv rebuild has returned its verdict the venv stays: a Ctrl-C or SIGTERM from then on (the work begun
+    # ahead shut down, the report printed) is held until the report is out, and the exit status is the verdict's.
+    # It exited 130 with the venv in place, neither withdrawn nor reported.
+    with _signalhold.armed() as hold:
+        code = _run(args)
+        if hold.caught is not None:
+            _output.say(
+                f"envsnap: {hold.caught} came once the rebuild had returned its verdict: the venv stays, as reported "
+                "above, and the exit status is the verdict's"
+            )
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     began_ns = time.time_ns()
     from .._venvfirst import bundle_folder
 

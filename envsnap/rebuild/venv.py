@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import _leftovers, _runner, _tools
+from .. import _leftovers, _runner, _signalhold, _tools
 from .._control import strip_control
 from .._defaults import ARTIFACTS_CACHE, PROBE_TIMEOUT, cache_dir
 from .._frozen import frozen
@@ -986,8 +986,23 @@ class Withdrawal:
         self.placed = False
 
     def on_exit(self, kind: type[BaseException] | None, _exc: object, _tb: object) -> bool:
-        if kind is None or not self.placed:
+        if kind is None:
+            # The verdict is returned: from here until the command has printed its report, an interrupt is held
+            # off (the venv stays, and the exit status is the verdict's), as one before this line withdraws it.
+            try:
+                _signalhold.begin()
+            except KeyboardInterrupt:
+                _signalhold.abandon()
+                self._withdraw()
+                raise
             return False
+        if self.placed:
+            self._withdraw()
+        return False  # the exception goes on
+
+    def _withdraw(self) -> None:
+        if not self.placed:
+            return
         with contextlib.suppress(OSError), _leftovers.held_dir(self.dest.parent, "venv") as holder:
             os.replace(self.dest, holder / "venv")
         if self.emptied:
@@ -995,7 +1010,6 @@ class Withdrawal:
                 self.dest.mkdir()
         else:
             _leftovers.remove_empty(self.made)
-        return False  # the exception goes on
 
 
 def _verify_probe(staging: Path, dest: Path, use_cache: bool) -> PendingProbe:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -1353,6 +1354,72 @@ def test_a_ctrl_c_once_the_venv_is_in_place_or_verified_leaves_no_venv_at_the_de
     result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
     assert result.code == 130 and seen == [at], result
     assert sorted(p.name for p in dest.parent.iterdir()) == [] and not dest.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("at", ["shutdown", "report"])
+def test_a_signal_once_the_verdict_is_returned_leaves_the_venv_reported_with_the_verdicts_status(
+    made: Made,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Any],
+    fresh_digests: None,
+    at: str,
+    signum: int,
+) -> None:
+    """A Ctrl-C or SIGTERM once the rebuild had its verdict (while ``rebuild()`` shut down the work it began ahead,
+    or while the command printed the report) exited 130 (143) with the venv left at --dest, neither withdrawn nor
+    reported. Once the verdict is returned the venv stays: the signal is held until the report is printed, which
+    says so, and the exit status is the verdict's."""
+    from envsnap.cli import rebuild as rebuild_command
+    from envsnap.cli import stop_on_signals
+
+    dest = tmp_path / "out" / "env"
+    dest.parent.mkdir()
+    sent: list[str] = []
+    real_verify = venv_module._verify
+    verified: list[bool] = []
+
+    def verify_then_note(*args: Any) -> Any:
+        report = real_verify(*args)
+        verified.append(True)
+        return report
+
+    def send() -> None:
+        if verified and not sent:
+            sent.append(at)
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(venv_module, "_verify", verify_then_note)
+    if at == "shutdown":
+        real_cancel = _venvahead.VenvAhead.cancel
+
+        def cancel(self: Any) -> None:
+            real_cancel(self)
+            send()
+
+        monkeypatch.setattr(_venvahead.VenvAhead, "cancel", cancel)
+    else:
+        real_print = rebuild_command.print_report
+
+        def print_report(*args: Any, **kwargs: Any) -> Any:
+            send()
+            return real_print(*args, **kwargs)
+
+        monkeypatch.setattr(rebuild_command, "print_report", print_report)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        stop_on_signals()  # as the program itself handles SIGTERM
+        result = cli("rebuild", made.lock_path, "--bundle", made.bundle, "--offline", "--dest", dest)
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    assert sent == [at], result
+    assert result.code == 0, result
+    assert (dest / "bin" / "python").exists()
+    assert "identical" in result.out + result.err or "verified" in result.out + result.err, result
+    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+    assert f"{name} came once the rebuild had returned its verdict" in result.err, result.err
 
 
 def test_rebuilds_beside_one_another_stage_at_one_path_and_uv_knows_the_interpreter_there(
