@@ -178,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
     record, finished = run_command(request, say=say, progress=byte_progress())
     missing = [lib for lib in record.loaded.libraries if not lib.accounted]
     state = "interrupted, " if finished.interrupted else ""
+    if finished.received and not finished.signal:
+        # The command outlived the signal (it caught it and exited): the line names what interrupted it.
+        state = f"interrupted by {_signal_name(finished.received)}, "
     signal = f" ({finished.signal})" if finished.signal else ""
     from .. import sinks
 
@@ -195,4 +198,18 @@ def run(args: argparse.Namespace) -> int:
         say(replaced)
     if finished.cut_short_by:
         return 128 + finished.cut_short_by  # `envsnap run ... && next` stops after a Ctrl-C or SIGTERM, as after any
+    if finished.passed_on:
+        # Passed on to the command, which has ended, whatever its status (a trainer that caught SIGTERM at a job's
+        # time limit and exited 0 made envsnap exit 0: the scheduler read a job that completed): the signal's line
+        # and 128+N, as `rerun` and every other command end (143 for SIGTERM, 130 for a Ctrl-C, 129 for SIGHUP).
+        from . import Terminated, interrupted
+
+        sig, name = finished.passed_on, _signal_name(finished.passed_on)
+        return interrupted(KeyboardInterrupt() if name == "SIGINT" else Terminated(sig, name))
     return finished.exit_status
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name

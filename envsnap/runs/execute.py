@@ -64,7 +64,7 @@ def execute(
     grows as the samples are taken (a copy, ``frozenset(sampler.objects)``, is safe in another thread)."""
     wanted = {*PASSED_ON, signal.SIGCHLD}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-    interrupted, received, after_end = False, 0, 0
+    interrupted, received, after_end, passed_on = False, 0, 0, 0
     try:
         started, t0 = time.time(), time.monotonic()
         pid = _spawn(argv, env, cwd, old_mask)
@@ -88,6 +88,7 @@ def execute(
             if info is not None and info.si_signo != signal.SIGCHLD:
                 interrupted, received = True, received or info.si_signo
                 if info.si_signo != signal.SIGINT or info.si_code != SI_KERNEL:
+                    passed_on = passed_on or info.si_signo
                     # Gone already, or refused otherwise (EINVAL, once in CI): the command runs on, and how envsnap
                     # was signalled is kept; a traceback lost the record.
                     with contextlib.suppress(OSError):
@@ -124,6 +125,7 @@ def execute(
         signal=name,
         interrupted=interrupted,
         received=received,
+        passed_on=passed_on,
         after_end=after_end,
         peak_memory_kib=usage.ru_maxrss if usage else 0,
         objects=frozenset(sampler.objects),

@@ -66,6 +66,10 @@ class Finished:
     # The first of those signals envsnap received while the command ran (and passed on), 0 when none: ``rerun``
     # exits 128+N for it, as every command does for that signal (130 for a Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
     received: int = 0
+    # The first of them envsnap passed on to the command (SIGTERM, SIGHUP, a SIGINT sent with ``kill``; not the
+    # terminal's Ctrl-C, which reached the command itself), 0 when none: ``run`` exits 128+N for it, whatever the
+    # command's status (a command that caught SIGTERM and exited 0 read as a job that completed).
+    passed_on: int = 0
     # The first of those signals that came once the command had exited (before envsnap reaped it), 0 when none: the
     # command completed, so the run is not interrupted; the recorder takes it as one after the command ended.
     after_end: int = 0

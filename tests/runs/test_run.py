@@ -112,6 +112,34 @@ def test_a_signal_to_envsnap_reaches_the_command_and_the_record_says_interrupted
     assert record.result.duration_ms < 50_000
 
 
+def test_a_command_that_catches_the_sigterm_and_exits_0_still_ends_envsnap_with_143(tmp_path: Path) -> None:
+    """A command that caught the SIGTERM envsnap passed on and exited 0 (a trainer saving a checkpoint at a job's
+    time limit) was recorded interrupted with exit 0, and envsnap exited 0: a scheduler read a job that completed.
+    As `rerun` does, envsnap exits 143 (128+N for the signal it got), says so, and the record and its line say the
+    run was interrupted, with the command's own status."""
+    started = tmp_path / "started"
+    code = (
+        "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); "
+        f"pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(started)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    record = rec.load(tmp_path / "run.toml")
+    assert record.result.interrupted and record.result.exit_status == 0 and record.result.signal == ""
+    assert "(interrupted by SIGTERM, exit 0," in err, err
+    assert err.rstrip("\n").splitlines()[-1] == "envsnap: terminated (SIGTERM)", err
+
+
 def test_a_kill_sigint_is_passed_on_and_the_record_is_still_written(tmp_path: Path) -> None:
     started = tmp_path / "started"
     code = (
@@ -129,8 +157,11 @@ def test_a_kill_sigint_is_passed_on_and_the_record_is_still_written(tmp_path: Pa
     _wait_for(started)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
-    assert out == "cleaned up\n" and proc.returncode == 9, err
-    assert rec.load(tmp_path / "run.toml").result.interrupted
+    # The command's own status is recorded; envsnap, which was sent the signal, exits 130 as for SIGTERM's 143.
+    assert out == "cleaned up\n" and proc.returncode == 130, err
+    result = rec.load(tmp_path / "run.toml").result
+    assert result.interrupted and result.exit_status == 9
+    assert "(interrupted by SIGINT, exit 9," in err and err.endswith("envsnap: interrupted\n"), err
 
 
 def test_secrets_in_the_command_are_redacted_and_it_cannot_be_rerun(tmp_path: Path, envsnap: Envsnap) -> None:
