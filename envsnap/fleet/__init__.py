@@ -189,7 +189,8 @@ def drain_failing(
     for r in sorted(report.results, key=lambda r: hostlist.node_order(r.node)):
         if r.verdict == "incompatible":
             problems = [problem_line(p.component, p.needed, p.found) for p in r.failures]
-            wanted[r.node] = cannot_run_reason(digest, problems)
+            head = reason_head(r.failures[0].component, r.failures[0].needed) if r.failures else ""
+            wanted[r.node] = cannot_run_reason(digest, problems, head)
         elif unanswered and r.verdict in ("unreachable", "invalid"):
             if r.tried:
                 wanted[r.node] = cannot_check_reason(r.reason)
@@ -365,16 +366,16 @@ def prolog(
             raise
         # Its environment's interpreter hung or failed (a file system that does not answer).
         return _refused(node, cannot_check_reason(str(exc)), path, env, exit_code=exc.exit_code)
-    problems = [
-        problem_line(f["component"], f["needed"], f["found"])
-        for f in result["check"]["findings"]
-        if f["severity"] == "fail"
-    ]
-    problems += [d["description"] for d in result["python_layer"]["differences"]]
+    failed = [f for f in result["check"]["findings"] if f["severity"] == "fail"]
+    problems = [problem_line(f["component"], f["needed"], f["found"]) for f in failed]
+    differences = result["python_layer"]["differences"]
+    problems += [d["description"] for d in differences]
+    heads = [reason_head(f["component"], f["needed"]) for f in failed]
+    heads += [reason_head(d["subject"], d["expected"]) for d in differences]
     digest = lock_digest(lock).partition(":")[2][:12]
     if not problems:
         return PrologOutcome(0, strip_terminal(f"envsnap: {node} can run {path} (lock {digest})"))
-    return _refused(node, cannot_run_reason(digest, problems), path, env, exit_code=3)
+    return _refused(node, cannot_run_reason(digest, problems, heads[0]), path, env, exit_code=3)
 
 
 EXIT_BAD_LOCK = 2  # a lock the prolog cannot read, as any command's bad input
@@ -385,10 +386,47 @@ def problem_line(component: str, needed: str, found: str) -> str:
     return f"{component}: needs {needed}, found {found}"
 
 
-def cannot_run_reason(digest: str, problems: Sequence[str]) -> str:
+# What ``sinfo -R`` shows of a reason by default (its ``%20E``): "envsnap: " and the head of the first problem.
+SINFO_REASON_WIDTH = 20
+_HEAD_WIDTH = SINFO_REASON_WIDTH - len("envsnap: ")
+_SHORT_COMPONENT = {
+    "NVIDIA driver": "driver",
+    "NVIDIA runtime": "runtime",
+    "C library": "libc",
+    "system library": "system lib",
+    "system packages": "system pkg",
+    "conda packages": "conda",
+    "conda platform": "conda",
+    "disk space": "disk",
+    "GPU memory": "GPU memory",
+}
+
+
+def reason_head(component: str, needed: str) -> str:
+    """The first problem in a few characters, what sets one drained node apart from another in ``sinfo -R``'s
+    20-character column (``driver<530``, ``torch 2.3.0``, ``CUDA 12.1``): every reason read "envsnap: cannot
+    run" there. ``needed`` is the failure's (a lower bound: the name and ``<`` its major number) or the locked
+    version of a package that differs."""
+    label = _SHORT_COMPONENT.get(component, component)
+    candidates = []
+    _, bound, above = needed.rpartition(">=")
+    major = above.strip().split(".")[0] if bound else ""
+    if major.isdigit():
+        candidates.append(f"{label}<{major}")
+    elif needed and len(needed.split()) == 1:
+        candidates.append(f"{label} {needed}")
+    candidates.append(label)
+    fitting = next((c for c in candidates if len(c) <= _HEAD_WIDTH), label[:_HEAD_WIDTH])
+    return strip_terminal(" ".join(fitting.split()))
+
+
+def cannot_run_reason(digest: str, problems: Sequence[str], head: str = "") -> str:
     """The drain reason of a node that cannot run the lock of ``digest`` (its first 12 hex digits), the same from
-    ``fleet prolog`` and ``fleet check --drain``: ``sinfo -R`` reads alike whichever drained the node."""
-    return _reason(f"envsnap: cannot run lock {digest}: {'; '.join(problems)}")
+    ``fleet prolog`` and ``fleet check --drain``: ``sinfo -R`` reads alike whichever drained the node. ``head``
+    (``reason_head`` of the first problem) comes first, within the 20 characters ``sinfo -R`` shows; the whole
+    reason is in ``scontrol show node``."""
+    first = f"{head}: " if head else ""
+    return _reason(f"envsnap: {first}cannot run lock {digest}: {'; '.join(problems)}")
 
 
 def cannot_check_reason(why: str) -> str:

@@ -161,9 +161,12 @@ def test_a_job_whose_lock_the_node_cannot_run_is_refused_there_and_runs_on_a_hea
     try:
         fields = cluster.wait_job(job_id)
         shown = cluster.show_node("node4")
+        listed = cluster.run("sinfo", "-R", "-h", "-n", "node4").stdout
     finally:
         cluster.resume("node4")
     log = (fe.root / "prolog.log").read_text()
+    # sinfo -R shows 20 characters of the reason: what sets this node apart, not "envsnap: cannot run" for all.
+    assert listed.startswith("envsnap: fleet-demo"), listed
     assert fields["JobState"] == "COMPLETED", (fields, log)
     assert fields["NodeList"] in ("node1", "node2"), fields
     assert int(fields["Restarts"]) >= 1
@@ -171,8 +174,9 @@ def test_a_job_whose_lock_the_node_cannot_run_is_refused_there_and_runs_on_a_hea
     # Refused on node4 and drained there with envsnap's reason, as scontrol shows it.
     assert "DRAIN" in shown, shown
     reason = next(line for line in shown.splitlines() if "Reason=" in line)
-    assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
-    assert "envsnap: cannot run lock" in log and "node drained" in log and "requeueing the job" in log
+    assert "Reason=envsnap: fleet-demo 1.0.0: cannot run lock" not in reason  # the head fits the 20 characters
+    assert "Reason=envsnap: fleet-demo: cannot run lock" in reason and "version 1.0.0 -> 1.0.1" in reason, reason
+    assert "envsnap: fleet-demo: cannot run lock" in log and "node drained" in log and "requeueing the job" in log
     # The requeue it asked for ends the job's processes, the TaskProlog's too: expected, not a second line saying
     # envsnap was terminated (the job's output read "envsnap: terminated (SIGTERM)" under the reason).
     assert "terminated" not in log, log
@@ -250,7 +254,7 @@ def test_a_site_prolog_drains_a_node_that_cannot_run_the_site_lock_with_envsnaps
     assert fields["NodeList"] in ("node1", "node2"), fields
     assert out.read_text().splitlines() == [f"ran on {fields['NodeList']}"]
     reason = next(line for line in shown.splitlines() if "Reason=" in line)
-    assert "Reason=envsnap: cannot run lock" in reason and "fleet-demo" in reason, reason
+    assert "Reason=envsnap: fleet-demo: cannot run lock" in reason, reason
     assert "Prolog error" not in reason
     assert "node drained" in log and "requeueing" not in log  # Slurm requeues after a failing Prolog
 
@@ -414,7 +418,7 @@ def test_fleet_prolog_run_in_a_job_step_does_not_take_itself_for_the_task_prolog
     finally:
         cluster.resume("node4")
     said = done.stdout + done.stderr
-    assert "envsnap: cannot run lock" in said and "node drained" in said, said
+    assert "envsnap: fleet-demo: cannot run lock" in said and "node drained" in said, said
     assert "requeue" not in said, said
 
 
@@ -914,11 +918,14 @@ def test_fleet_check_drain_drains_the_node_that_cannot_run_the_lock_and_no_other
         )
         states = {n: cluster.node_state(n) for n in ("node1", "node2", "node3")}
         shown = cluster.show_node("node3")
+        listed = cluster.run("sinfo", "-R", "-h", "-n", "node3").stdout
     finally:
         cluster.resume("node3")
+    assert listed.startswith("envsnap: driver<530:"), listed  # sinfo -R's 20 characters name the driver
     assert res.returncode == 3, res
     assert states["node1"] == ("idle", "none") and states["node2"] == ("idle", "none"), states
     state, reason = states["node3"]
-    assert state == "drained" and reason.startswith("envsnap: cannot run lock ") and "NVIDIA driver" in reason, states
+    assert state == "drained" and reason.startswith("envsnap: driver<530: cannot run lock "), states
+    assert "NVIDIA driver: needs" in reason, states
     assert "DRAIN" in shown, shown
     assert res.stderr.strip().splitlines() == [f"node3: drained: {reason}"], res

@@ -669,7 +669,7 @@ def test_prolog_of_a_lock_this_host_cannot_run_exits_3(
     monkeypatch.delenv("SLURMD_NODENAME", raising=False)
     res = cli("fleet", "prolog", str(lock))
     assert res.code == 3, res
-    assert res.err.count("\n") == 1 and "envsnap: cannot run lock" in res.err and "riscv64" in res.err
+    assert res.err.count("\n") == 1 and "envsnap: machine: cannot run lock" in res.err and "riscv64" in res.err
 
 
 def test_without_slurm_fleet_check_is_one_line_and_exit_4(
@@ -1458,7 +1458,7 @@ def test_a_task_prolog_requeues_a_batch_job_only(
     monkeypatch.delenv("SLURM_TASK_PID", raising=False)
     res = cli("fleet", "prolog", str(lock))
     assert res.code == 3, res
-    assert "print envsnap: cannot run lock" in res.err and "node drained" in res.err, res
+    assert "print envsnap: machine: cannot run lock" in res.err and "node drained" in res.err, res
     if requeued:
         assert "; requeueing the job" in res.err and log.read_text().split() == ["update", "show", "requeue"], res
     else:
@@ -1497,7 +1497,7 @@ def test_the_end_of_the_job_a_task_prolog_requeued_is_not_said_to_have_terminate
         text=True,
         timeout=120,
     )
-    assert "print envsnap: cannot run lock" in res.stderr and "; requeueing the job" in res.stderr, res
+    assert "print envsnap: machine: cannot run lock" in res.stderr and "; requeueing the job" in res.stderr, res
     assert "terminated" not in res.stderr, res
     assert res.returncode == 3, res
 
@@ -3007,7 +3007,7 @@ def test_a_prolog_names_an_unsealed_lock_by_its_contents_digest(
     monkeypatch.delenv("SLURMD_NODENAME", raising=False)
     res = cli("fleet", "prolog", str(lock))
     assert res.code == 3, res
-    assert res.err.startswith(f"envsnap: cannot run lock {digest}: "), res.err
+    assert res.err.startswith("envsnap: ") and f": cannot run lock {digest}: " in res.err, res.err
 
 
 def test_a_task_that_exits_otherwise_than_envsnap_does_is_invalid_with_its_exit_status() -> None:
@@ -3445,7 +3445,8 @@ def test_fleet_check_drain_drains_the_incompatible_nodes_alone_with_the_prologs_
         },
     )
     digest = lockfile.load(lock).envsnap.content_digest.partition(":")[2][:12]
-    reason = f"envsnap: cannot run lock {digest}: CUDA: needs 12.1, found 11.4"
+    # The head first (sinfo -R shows 20 characters), the whole reason after it.
+    reason = f"envsnap: CUDA 12.1: cannot run lock {digest}: CUDA: needs 12.1, found 11.4"
     res = cli("fleet", "check", str(lock), "-w", "n[1-3]", "--drain")
     assert res.code == 3, res
     assert _updates(log) == [["update", "NodeName=n2", "State=DRAIN", f"Reason={reason}"]]
@@ -3522,7 +3523,7 @@ def test_fleet_check_drain_json_lists_what_was_drained(
     assert res.code == 3, res
     drained = json.loads(res.out)["drain"]
     assert [(d["node"], d["action"], d["detail"]) for d in drained] == [("n2", "drained", "")]
-    assert drained[0]["reason"].startswith("envsnap: cannot run lock ")
+    assert drained[0]["reason"].startswith("envsnap: CUDA 12.1: cannot run lock ")
     assert json.loads(report.read_text())["drain"] == drained
     # Without --drain the report has no such field.
     (tmp_path / "asked").unlink()
@@ -3567,3 +3568,26 @@ def test_a_node_name_scontrol_could_read_as_another_word_is_never_drained(tmp_pa
     outcomes = drain_failing(FleetReport("l", "sha256:ab", (failing,)), env=env)
     assert [(o.action, o.detail) for o in outcomes] == [("left", "'n1 State=RESUME' is no node name scontrol is given")]
     assert not log.exists()
+
+
+@pytest.mark.parametrize(
+    ("component", "needed", "head"),
+    [
+        ("NVIDIA driver", "CUDA 12.1: driver >= 530.30.02", "driver<530"),
+        ("torch", "2.3.0", "torch 2.3.0"),
+        ("CUDA", "12.1", "CUDA 12.1"),
+        ("fleet-demo", "1.0.0", "fleet-demo"),
+        ("machine", "Linux riscv64", "machine"),
+        ("a-very-long-package-name", "1.0", "a-very-long"),
+    ],
+)
+def test_a_drain_reason_begins_with_what_sinfo_shows_of_it(component: str, needed: str, head: str) -> None:
+    """`sinfo -R` shows 20 characters of a drain reason: every envsnap drain read "envsnap: cannot run", so
+    drained nodes looked alike. The first problem, in a few characters, comes first; the whole reason follows."""
+    from envsnap.fleet import SINFO_REASON_WIDTH, cannot_run_reason, reason_head
+
+    reason = cannot_run_reason(
+        "0123456789ab", [f"{component}: needs {needed}, found x"], reason_head(component, needed)
+    )
+    assert len(f"envsnap: {head}") <= SINFO_REASON_WIDTH
+    assert reason.startswith(f"envsnap: {head}: cannot run lock 0123456789ab: {component}: needs {needed}")
