@@ -168,6 +168,8 @@ class DockerSpec:
     # the ``name[:arch]=version`` (version empty: any) that an offline build expects the base image to ship.
     debs: tuple[SystemPackage, ...] = ()
     expected: tuple[tuple[str, str], ...] = ()
+    # The lock and the bundle as the commands it names take them, shell words (``named`` of ``make_spec``).
+    named: tuple[str, str] = ("LOCK", "BUNDLE")
 
     @property
     def tag(self) -> str:
@@ -223,6 +225,7 @@ def make_spec(
     offline: bool = False,
     left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
     base_from_bundle: bool = False,
+    named: tuple[str, str] = ("LOCK", "BUNDLE"),
 ) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``.
 
@@ -230,7 +233,10 @@ def make_spec(
     build context, never from apt). ``offline``: what is neither carried nor pinned is not fetched with apt but
     expected in the base image, checked by the build. ``left_to_base``: the base image (its reference) the bundle
     was made on and the names of the packages it left to that image, which held them (its system-base.json).
-    ``base_from_bundle``: ``options.base_image`` is the bundle's saved base, not one the user named."""
+    ``base_from_bundle``: ``options.base_image`` is the bundle's saved base, not one the user named.
+    ``named``: the lock and the bundle folder as the commands a refusal or a note names take them, each one shell
+    word (``sinks.path_shown`` of the paths the user gave): pasted, they pin and bundle again into that bundle. The
+    placeholders ``LOCK`` and ``BUNDLE`` where there are none (an export)."""
     refused = baseimage.refuses_conda(lock)
     if refused:
         # The image's environment is a venv: conda packages would be missing and verify would fail late. The
@@ -276,6 +282,7 @@ def make_spec(
         carried,
         bundled=carried_names,
         left_to_base=left_to_base,
+        named=named,
     )
     notes += [note] if note else []
     specs += [s for s in interpreter if s.split("=", 1)[0] not in pinned_names | carried_names]
@@ -293,8 +300,8 @@ def make_spec(
             lock,
             {n.split(":", 1)[0] for n in names},
             base.reference if base.chosen_by != "lock" else "",
-            "LOCK",
-            "envsnap bundle LOCK -o BUNDLE",
+            named[0],
+            f"envsnap bundle {named[0]} -o {named[1]}",
         )
         raise BadOptionError(
             f"--option network=none: the build installs {len(names)} system packages from apt "
@@ -312,6 +319,7 @@ def make_spec(
         notes=tuple(notes),
         debs=debs,
         expected=expected,
+        named=named,
     )
 
 
@@ -346,6 +354,7 @@ def _interpreter_specs(
     carried: Callable[[SystemPackage], bool] | None,
     bundled: set[str] | frozenset[str] = frozenset(),
     left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
+    named: tuple[str, str] = ("LOCK", "BUNDLE"),
 ) -> tuple[list[str], str]:
     """The interpreter's apt specs, and a note when the lock's revision of it cannot be had. ``elsewhere``: the
     names installed otherwise (a bundled .deb, or pinned among the system packages).
@@ -366,7 +375,8 @@ def _interpreter_specs(
     exact = [f"{name}={version}" for name, version in locked]
     # pin and bundle choose the interpreter's packages for the base image they are given, as the rebuild does.
     on = f" --base-image {sinks.shell_word(base.reference)}" if base.chosen_by != "lock" else ""
-    pin = f"`envsnap pin LOCK{on}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages{on}`"
+    lock_word, bundle_word = named
+    pin = f"`envsnap pin {lock_word}{on}` then `envsnap bundle {lock_word} -o {bundle_word} --with-system-packages{on}`"
     if dated or len(left) < len(locked):
         some = [n for n, _ in locked if n in bundled]
         if dated or offline or not some or not left:

@@ -157,6 +157,7 @@ class DockerRebuilder(Rebuilder):
             offline=request.offline,
             left_to_base=_left_to_base(request.bundle_dir),
             base_from_bundle=from_bundle,
+            named=_named(request),
         )
         moved = _moved_base(spec, _docker_engine.inspector(client) if client is not None else None, request.bundle_dir)
         if request.offline and inspect is not None and client is not None and inspect(spec.base.reference) is None:
@@ -232,6 +233,7 @@ class DockerRebuilder(Rebuilder):
             offline=request.offline,
             left_to_base=_left_to_base(bundle.root),
             base_from_bundle=from_bundle,
+            named=_named(request),
         )
         for warning in _moved_base(spec, moved_before, bundle.root):
             say(f"warning: {warning}")
@@ -672,7 +674,19 @@ def _carry_them(spec: DockerSpec, names: Iterable[str] | None = None) -> str:
     if names is None:
         names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
     base = spec.base.reference if spec.base.chosen_by != "lock" else ""
-    return carry_commands(spec.lock, names, base, "LOCK", "envsnap bundle LOCK -o BUNDLE")
+    lock_word, bundle_word = spec.named
+    return carry_commands(spec.lock, names, base, lock_word, f"envsnap bundle {lock_word} -o {bundle_word}")
+
+
+def _named(request: RebuildRequest) -> tuple[str, str]:
+    """The lock and the bundle as the user gave them, each one shell word, for the commands a plan or a refusal
+    names (``make_spec``'s ``named``): they printed ``envsnap pin LOCK ... bundle LOCK -o BUNDLE``, placeholders
+    to fill in, where the paths were known."""
+    bundle = request.bundle_shown()
+    return (
+        sinks.path_shown(os.fspath(request.lock_path)),
+        sinks.path_shown(bundle) if bundle else "BUNDLE",
+    )
 
 
 def _check_base_holds(spec: DockerSpec, client: docker.DockerClient | None, bundle_dir: Path | None) -> None:

@@ -303,9 +303,15 @@ def test_the_offline_plan_names_the_commands_that_carry_the_interpreter_of_a_bas
     network = json.loads(result.out)["network"]
     base = "--base-image envsnap-base:bookworm"
     assert "system packages from the apt mirror" in network, network
-    assert (
-        f"`envsnap pin LOCK {base} && envsnap bundle LOCK -o BUNDLE --with-system-packages {base}` adds them" in network
-    ), network
+    # The paths given, as shell words: it printed `envsnap pin LOCK ... bundle LOCK -o BUNDLE`, placeholders.
+    words = (shlex.quote(str(lock)), shlex.quote(str(stages.artifact)))
+    carry = f"envsnap pin {words[0]} {base} && envsnap bundle {words[0]} -o {words[1]} --with-system-packages {base}"
+    assert f"`{carry}` adds them" in network, network
+    # Pasted, each command parses to the paths given: the lock pinned, the bundle made again into that folder.
+    pin, bundle = (shlex.split(part) for part in carry.split(" && "))
+    assert pin == ["envsnap", "pin", str(lock), *base.split()], pin
+    made = ["envsnap", "bundle", str(lock), "-o", str(stages.artifact), "--with-system-packages", *base.split()]
+    assert bundle == made, bundle
 
 
 def test_audit_gives_four_grades_that_rise_as_the_remedies_are_applied(stages: Stages, cli: Callable[..., Any]) -> None:

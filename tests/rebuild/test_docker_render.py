@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import itertools
 import os
+import shlex
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -943,7 +944,9 @@ def test_a_build_with_no_network_that_installs_from_apt_is_refused_at_plan_time(
         assert result.code == 2, result
         assert result.err.count("\n") == 1 and "error: --option network=none: the build installs" in result.err
         assert "2 system packages from apt (libc6, libstdc++6:i386)" in result.err
-        assert "(`envsnap pin LOCK && envsnap bundle LOCK -o BUNDLE --with-system-packages`)" in result.err
+        # The lock given, as a shell word (it said LOCK); no bundle was given, so BUNDLE is the user's to name.
+        word = shlex.quote(str(lock))
+        assert f"(`envsnap pin {word} && envsnap bundle {word} -o BUNDLE --with-system-packages`)" in result.err
         assert "rebuild with --offline from that bundle" in result.err
         assert not (tmp_path / "ctx").exists()
     # Nothing from apt (the base has the interpreter, and no system package is installed): no network is fine
