@@ -4,7 +4,8 @@ A venv rebuild's venv stays at ``--dest`` once the rebuild has returned its verd
 (while ``rebuild()`` shut down what it began ahead, while the command printed the report) exited 130 with the venv
 in place, neither withdrawn nor reported. The command arms a hold around its work (``armed``); the library begins
 it at the moment the result is final (``begin``: nothing when no command armed one, so an in-process caller keeps
-its own signals); from then a signal is recorded, not raised, and the command says so once it has reported."""
+its own signals); from then a signal is recorded, not raised, and the command says so once it has reported. A second
+signal is not held: it is handled at once, as it would have been."""
 
 from __future__ import annotations
 
@@ -39,11 +40,18 @@ class Hold:
                 self._saved[signum] = handler
                 signal.signal(signum, self._record)
 
-    def _record(self, signum: int, _frame: object) -> None:
+    def _record(self, signum: int, frame: object) -> None:
         if self.caught is None:
             import signal
 
             self.caught = signal.Signals(signum).name
+            return
+        # A second signal leaves at once, as every other wait of envsnap's lets it: a report stuck writing to a full
+        # pipe held the first forever. Its own handler (restored with the rest) takes it as it would have.
+        handler = self._saved.get(signum)
+        self.end()
+        if callable(handler):
+            handler(signum, frame)
 
     def end(self) -> None:
         if not self._saved:
