@@ -236,7 +236,10 @@ def make_spec(
     ``base_from_bundle``: ``options.base_image`` is the bundle's saved base, not one the user named.
     ``named``: the lock and the bundle folder as the commands a refusal or a note names take them, each one shell
     word (``sinks.path_shown`` of the paths the user gave): pasted, they pin and bundle again into that bundle. The
-    placeholders ``LOCK`` and ``BUNDLE`` where there are none (an export)."""
+    placeholders ``LOCK`` and ``BUNDLE`` where there are none (an export). The notes keep the placeholders, since the
+    Dockerfile holds them as comments (a path of the author's machine is no part of an image's recipe, and two
+    forms of one rebuild, the author's lock and the bundle's, built different Dockerfiles); ``shown_notes`` fills
+    them in for the terminal."""
     refused = baseimage.refuses_conda(lock)
     if refused:
         # The image's environment is a venv: conda packages would be missing and verify would fail late. The
@@ -282,7 +285,6 @@ def make_spec(
         carried,
         bundled=carried_names,
         left_to_base=left_to_base,
-        named=named,
     )
     notes += [note] if note else []
     specs += [s for s in interpreter if s.split("=", 1)[0] not in pinned_names | carried_names]
@@ -344,6 +346,20 @@ def carry_commands(lock: Snapshot, names: Iterable[str], base: str, lock_arg: st
     pinned = all(deb_files.is_pinned(p) for p in lock.system.packages if p.name in wanted)
     pin = "" if pinned else f"envsnap pin {lock_arg}{on} && "
     return f"{pin}{bundle_cmd} --with-system-packages{on}"
+
+
+def shown_notes(spec: DockerSpec) -> tuple[str, ...]:
+    """``spec.notes`` as the terminal shows them: the commands they name with the lock and bundle the user gave
+    (``named``) in place of the placeholders the Dockerfile keeps."""
+    lock_word, bundle_word = spec.named
+    if (lock_word, bundle_word) == ("LOCK", "BUNDLE"):
+        return spec.notes
+    return tuple(
+        note.replace("`envsnap pin LOCK", f"`envsnap pin {lock_word}").replace(
+            "`envsnap bundle LOCK -o BUNDLE", f"`envsnap bundle {lock_word} -o {bundle_word}"
+        )
+        for note in spec.notes
+    )
 
 
 def _interpreter_specs(

@@ -58,6 +58,7 @@ from ..dockerfile.spec import (
     make_spec,
     render_context,
     render_dockerfile,
+    shown_notes,
     split_reference,
 )
 from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, RebuildError
@@ -178,7 +179,7 @@ class DockerRebuilder(Rebuilder):
             steps=_steps(spec, request),
             notes=(
                 *request.preflight_notes,
-                *spec.notes,
+                *shown_notes(spec),
                 *(f"warning: {w}" for w in (*spec.base.warnings, *moved)),
                 *outside_project_notes(lock),
                 *editable_notes(lock, request.project_dir, None),

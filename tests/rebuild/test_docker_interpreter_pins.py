@@ -161,3 +161,22 @@ def test_a_build_with_no_network_names_the_commands_that_carry_what_it_would_ins
         assert said.startswith("--option network=none: the build installs"), said
         assert carry in said, said
         assert ("--offline" in said) == (not offline), said
+
+
+def test_the_dockerfile_keeps_no_path_of_the_authors_machine_and_the_terminal_gets_the_given_ones() -> None:
+    """The plan's note names the lock and bundle the user gave (pasted, it runs); the Dockerfile, which holds the
+    notes as comments, keeps the placeholders: a path of this machine is no part of an image's recipe, and the
+    author's lock and the bundle's own built two Dockerfiles for one image."""
+    made = dockerspec.make_spec(
+        debian_python_lock(),
+        dockerspec.DockerOptions(base_image=BASE),
+        lambda _ref: NO_PYTHON,
+        named=("'/home/me/my env.lock'", "'/home/me/my B'"),
+    )
+    text = dockerspec.render_dockerfile(made)
+    assert "/home/me" not in text and "`envsnap pin LOCK --base-image" in text
+    [shown] = [n for n in dockerspec.shown_notes(made) if n.startswith("interpreter: the lock's python3.11")]
+    assert (
+        f"`envsnap pin '/home/me/my env.lock' --base-image {BASE}` then `envsnap bundle '/home/me/my env.lock' -o "
+        f"'/home/me/my B' --with-system-packages --base-image {BASE}`"
+    ) in shown, shown
