@@ -16,7 +16,7 @@ def moved_forms(old: bytes, new: bytes) -> tuple[tuple[bytes, bytes], ...]:
     """``(before, after)`` pairs to replace, in order, in a file of the moved environment: the staging folder's path
     as uv single-quotes it where it holds a ``'`` (``it's here``: the plain path is not in those files, which were
     left naming the staging folder, gone once moved: ``python: not found``), then the plain path."""
-    quoted = ((old.replace(_QUOTE, _QUOTED), new.replace(_QUOTE, _QUOTED)),) if _QUOTE in old else ()
+    quoted = ((_sh_single(old), _sh_single(new)),) if _QUOTE in old else ()
     return (*quoted, (old, new))
 
 
@@ -37,7 +37,7 @@ def moved_script(name: str, data: bytes, old: bytes, new: bytes) -> bytes:
             data = data.replace(before, after)
         return data
     single, double = shell
-    old_single = old.replace(_QUOTE, _QUOTED)  # uv's, in each shell's script
+    old_single = _sh_single(old)  # uv's, in each shell's script
     out, at = [], 0
     while True:
         found = [(i, form) for form in {old, old_single} if (i := data.find(form, at)) >= 0]
@@ -90,11 +90,12 @@ def _launcher_word(path: bytes) -> bytes:
     """``path`` as one word of a ``/bin/sh`` launcher's line, which Python reads as part of a ``'''...'''`` string:
     single-quoted, each ``'`` as ``'"'"'`` and each backslash as ``'"\\\\"'`` (sh reads one backslash; Python reads
     ``\\\\``, a valid escape, where a lone backslash before some letters is a syntax error or a warning)."""
-    return b"'" + path.replace(b"'", _QUOTED).replace(b"\\", b"'\"\\\\\"'") + b"'"
+    return b"'" + _sh_single(path).replace(b"\\", b"'\"\\\\\"'") + b"'"
 
 
 def _sh_single(path: bytes) -> bytes:
-    return path.replace(b"'", _QUOTED)
+    """``path`` as uv writes it between single quotes: each ``'`` as ``'"'"'``."""
+    return path.replace(_QUOTE, _QUOTED)
 
 
 def _sh_double(path: bytes) -> bytes:
