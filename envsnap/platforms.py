@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ._lazyre import LazyPattern
+
 MACHINE_ALIASES = {
     "amd64": "x86_64",
     "x64": "x86_64",
@@ -32,6 +34,27 @@ def machine(name: str) -> str:
     """One spelling per architecture (``arm64``, ``AMD64``: the lock's ``aarch64``, ``x86_64``)."""
     lowered = name.strip().lower()
     return MACHINE_ALIASES.get(lowered, lowered)
+
+
+# The Linux platform tags of wheels (PEP 600 ``manylinux_X_Y_ARCH``, PEP 656 ``musllinux_X_Y_ARCH``, the legacy
+# ``manylinux2014_ARCH``, ``linux_ARCH``): what the compatibility rules and verify read a wheel's machine from.
+MANYLINUX = LazyPattern(r"^manylinux_(\d+)_(\d+)_(.+)$")
+LEGACY_MANYLINUX_TAG = LazyPattern(r"^(manylinux1|manylinux2010|manylinux2014)_(.+)$")
+MUSLLINUX = LazyPattern(r"^musllinux_(\d+)_(\d+)_(.+)$")
+
+
+def platform_arch(platform: str) -> str:
+    """The machine (``machine``'s spelling) of a wheel's Linux platform tag; "" for any other platform tag."""
+    for pattern in (MANYLINUX, MUSLLINUX):
+        m = pattern.match(platform)
+        if m:
+            return machine(m.group(3))
+    legacy = LEGACY_MANYLINUX_TAG.match(platform)
+    if legacy:
+        return machine(legacy.group(2))
+    if platform.startswith("linux_"):
+        return machine(platform[len("linux_") :])
+    return ""
 
 
 def debian_arch(name: str) -> str:

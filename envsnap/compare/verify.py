@@ -40,7 +40,7 @@ from .. import _lockcache, _tools, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PthFolder, PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
-from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, with_article
+from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, platform_arch, with_article
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
 from .verdict import AREAS as AREAS
@@ -944,8 +944,13 @@ def _another_machine(lock: Snapshot, actual: Snapshot, diffs: list[Difference]) 
     if not want or not have or machine(want) == machine(have):
         return diffs
     arch, here = machine(want), machine(have)
-    ends = tuple({f"_{want}", f"_{arch}"})
-    built = {p.name for p in lock.python.packages if p.wheel_tags and all(t.endswith(ends) for t in p.wheel_tags)}
+    # A tag's platform part, each of a compressed set's (``manylinux_2_17_aarch64.manylinux2014_aarch64``).
+    built = {
+        p.name
+        for p in lock.python.packages
+        if p.wheel_tags
+        and all(platform_arch(part) == arch for t in p.wheel_tags for part in t.rsplit("-", 1)[-1].split("."))
+    }
     moved = [
         d for d in diffs if d.area == "python" and d.what in ("wheel_tags", "record_digest") and d.subject in built
     ]

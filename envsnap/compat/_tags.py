@@ -14,14 +14,11 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .._frozen import frozen
 from ..model import PythonPackage, Snapshot
-from ..platforms import machine, numbers, with_article
+from ..platforms import LEGACY_MANYLINUX_TAG, MANYLINUX, MUSLLINUX, machine, numbers, platform_arch, with_article
 from ._facts import activate_python
 from .target import Target
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(.+)$")
-_LEGACY = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(.+)$")
-_MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(.+)$")
 _MACOS = re.compile(r"^macosx[-_](\d+)[._](\d+)[-_](.+)$")
 
 
@@ -162,10 +159,10 @@ def imported_files(pkg: PythonPackage) -> ImportedFiles | None:
 
 def glibc_floor(platform: str) -> tuple[int, int] | None:
     """``manylinux_2_28_x86_64`` -> (2, 28); None for tags that are not manylinux."""
-    m = _MANYLINUX.match(platform)
+    m = MANYLINUX.match(platform)
     if m:
         return int(m.group(1)), int(m.group(2))
-    legacy = _LEGACY.match(platform)
+    legacy = LEGACY_MANYLINUX_TAG.match(platform)
     return _LEGACY_MANYLINUX[legacy.group(1)] if legacy else None
 
 
@@ -182,19 +179,6 @@ def built_for_machine(lock: Snapshot, arch: str) -> list[str]:
         and (tags := package_tags(pkg))
         and all(platform_arch(tag.platform) == locked for tag in tags)
     ]
-
-
-def platform_arch(platform: str) -> str:
-    for pattern in (_MANYLINUX, _MUSLLINUX):
-        m = pattern.match(platform)
-        if m:
-            return machine(m.group(3))
-    legacy = _LEGACY.match(platform)
-    if legacy:
-        return machine(legacy.group(2))
-    if platform.startswith("linux_"):
-        return machine(platform[len("linux_") :])
-    return ""
 
 
 def _python_of(interpreter: str) -> str:
@@ -267,7 +251,7 @@ def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, s
             f"needs glibc >= {need} ({plat}), the target's libc is unknown",
             f"use a host or base image with glibc >= {need}",
         )
-    musl = [p for p in same_arch if _MUSLLINUX.match(p)]
+    musl = [p for p in same_arch if MUSLLINUX.match(p)]
     if musl:
         return (
             str(by_platform[musl[0]]),
