@@ -270,10 +270,21 @@ def pythonpath_distributions(folder: str) -> list[str] | None:
         return None
 
 
+_CODE_STAMPS: list[list[str]] = []
+
+
 def code_stamps() -> list[str]:
     """Every module of envsnap's own code, stamped (path, size, mtime, inode), sorted: what an answer kept in a cache
     was decided by (the capture memo's facts, the run cache's keys). The version is not enough: an editable
-    install's code changes under the same version, and a kept answer is then the old code's."""
+    install's code changes under the same version, and a kept answer is then the old code's. Walked once a
+    process (a run's capture memo and its run cache both key on it): the code that decides is what this process
+    loaded."""
+    if not _CODE_STAMPS:
+        _CODE_STAMPS.append(_walk_code())
+    return list(_CODE_STAMPS[0])
+
+
+def _walk_code() -> list[str]:
     out = []
     pending = [os.path.dirname(os.path.abspath(__file__))]
     while pending:
