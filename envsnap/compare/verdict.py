@@ -87,8 +87,12 @@ class Difference(Entry):
     def root_cause(self) -> bool:
         """A difference others follow from: the interpreter's version, ABI, implementation or platform, or the
         machine (``verify._another_machine``), which the interpreter's platform follows from in its turn."""
-        if self.severity != MISMATCH or self.cause:
-            return False
+        return self.severity == MISMATCH and not self.cause and self.causal
+
+    @property
+    def causal(self) -> bool:
+        """Of the kind others follow from (the interpreter, the machine), a root cause or a link of a chain: the
+        interpreter's platform tag follows from the machine, and the wheels built for it from both."""
         return self.area == "interpreter" or (self.area == "platform" and self.what == "machine")
 
 
@@ -132,13 +136,14 @@ class VerifyReport(Report):
 
 def ordered(diffs: Iterable[Difference]) -> tuple[Difference, ...]:
     """Most consequential first: by severity; within one, root causes (an interpreter change), then the
-    differences that stand alone, then those that follow from a root cause; then by area and subject."""
+    differences that stand alone, then those that follow from a root cause, the links of the chain (the
+    interpreter's platform tag, which follows from the machine) before the rest; then by area and subject."""
     return tuple(
         sorted(
             diffs,
             key=lambda d: (
                 SEVERITIES.index(d.severity),
-                0 if d.root_cause else 2 if d.cause else 1,
+                0 if d.root_cause else 1 if not d.cause else 2 if d.causal else 3,
                 AREAS.index(d.area),
                 d.subject,
                 d.what,

@@ -489,7 +489,8 @@ def test_an_environment_on_another_machine_is_one_mismatch_not_one_a_wheel(
     """A lock captured on aarch64 (a Grace-Hopper node) verified in the same packages installed on x86_64 (or the
     reverse): verify listed a wheel_tags mismatch for every binary wheel, "follows from python platform_tag", and
     the machine itself as a warning. The machine is the one root mismatch, and the wheels built for it are one
-    difference that follows from it, naming them."""
+    difference that follows from it, naming them, after the interpreter's platform tag (they sorted before it, by
+    area; check names the interpreter first)."""
     from envsnap.platforms import machine
     from envsnap.probes.capture import capture
 
@@ -518,7 +519,7 @@ def test_an_environment_on_another_machine_is_one_mismatch_not_one_a_wheel(
         f"  platform: os: machine {other} -> {mine} (the locked wheels are built for {other}: verify on "
         f"an {other} host, or capture the environment anew on this one)"
     ), out
-    wheels, interpreter = lines[3], lines[4]
+    interpreter, wheels = lines[3], lines[4]
     assert wheels.startswith(f"  python: {len(moved)} wheels: wheel_tags built for {other} -> built for {mine} ("), out
     assert wheels.endswith(f"follows from machine {other} -> {mine})"), out
     assert interpreter == (
