@@ -1015,10 +1015,33 @@ def test_gpu_arch_without_an_alternative_build_names_the_releases_that_have_one(
     assert f.remedy == (
         "no known torch 2.8.0 build has kernels for sm_37; the cu118 build of torch >=2.0,<2.8 has them"
     )
+
+
+def test_gpu_arch_on_a_jetson_names_nvidias_jetpack_builds() -> None:
+    """No PyTorch build has kernels for a Jetson Orin's sm_87 (Tegra: no other capability's cubin runs on it), and
+    the remedy was the generic "use a torch build for this GPU". NVIDIA builds torch for Jetson with its JetPack
+    releases: the remedy names those; a GPU only PTX serves is told the same."""
+    orin = ("Orin (nvgpu)", "8.7", 30000)
     package, framework = torch_cu("2.7.1", "12.8")
     lock = snapshot(packages=[package], frameworks=[framework])
-    [f] = gpu_arch.check(lock, gpu_host(("Orin (nvgpu)", "8.7", 30000), "540.4.0", "12.6"), HOST)
-    assert f.remedy == "no known torch 2.7.1 build has kernels for sm_87; use a torch build for this GPU"
+    [f] = gpu_arch.check(lock, gpu_host(orin, "540.4.0", "12.6"), HOST)
+    assert (f.severity, f.found) == ("fail", "Orin (nvgpu) (sm_87): no kernel image")
+    assert f.remedy == (
+        "no known torch 2.7.1 build of PyTorch's has kernels for sm_87, a Jetson GPU; use NVIDIA's torch build for "
+        "Jetson of the board's JetPack release, which has them"
+    )
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_80", "compute_80"))
+    lock = snapshot(packages=[package], frameworks=[framework])
+    [f] = gpu_arch.check(lock, gpu_host(orin, "575.57.08", "12.9"), HOST)
+    assert f.severity == "warn" and f.remedy == (
+        "expect a slow first start while the driver JIT-compiles the PTX; NVIDIA's torch build for Jetson of the "
+        "board's JetPack release, which has sm_87 kernels, avoids it"
+    )
+    # Not binary compatible with Tegra either way: an Orin's cubin does not serve an RTX A6000's 8.6.
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_87",))
+    lock = snapshot(packages=[package], frameworks=[framework])
+    [f] = gpu_arch.check(lock, gpu_host(("NVIDIA RTX A6000", "8.6", 49140), "575.57.08", "12.9"), HOST)
+    assert f.severity == "fail" and "Jetson" not in f.remedy
 
 
 def test_gpu_arch_without_torch_on_a_gpu_whose_capability_nvml_did_not_give_cannot_verify() -> None:

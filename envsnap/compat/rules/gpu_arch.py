@@ -53,10 +53,15 @@ def _cap(text: str) -> tuple[int, int]:
     return parts[0], parts[1]
 
 
+def _tegra() -> set[tuple[int, int]]:
+    """The capabilities of Tegra GPUs (Jetson, Thor)."""
+    return {_cap(c) for c in load("torch_arch")["jetson_capabilities"]}
+
+
 def coverage(arch_list: tuple[str, ...], capability: str) -> Coverage:
     """How a device of ``capability`` (e.g. "8.6") runs a build with these architectures."""
     device = _cap(capability)
-    jetson = {_cap(c) for c in load("torch_arch")["jetson_capabilities"]}
+    jetson = _tegra()
     ptx = False
     for arch in arch_list:
         m = _ARCH.match(arch.strip().lower())
@@ -216,6 +221,15 @@ def _other_release(build: Build, capability: str) -> str:
     return f"the {name} build of torch {spec}"
 
 
+def _jetpack(capability: str) -> str:
+    """Where a Jetson (Tegra) GPU, which no other capability's cubin serves, finds a torch build with its kernels:
+    NVIDIA builds torch for Jetson with each JetPack release (PyTorch publishes none with an Orin's sm_87);
+    "" for another GPU."""
+    if _cap(capability) not in _tegra():
+        return ""
+    return "NVIDIA's torch build for Jetson of the board's JetPack release"
+
+
 def _gpu_label(gpu: Gpu) -> str:
     return f"GPU {gpu.index} {gpu.name}".strip()
 
@@ -316,11 +330,10 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             continue
         if how == "ptx":
             alternatives = _alternatives(build, gpu.compute_capability)
-            native = (
-                f"use {_use(build, alternatives[0])}, which has {sm} kernels, to avoid it"
-                if alternatives
-                else f"a build with {sm} kernels avoids it"
-            )
+            jetpack = _jetpack(gpu.compute_capability)
+            native = f"{jetpack or 'a build'}, which has {sm} kernels, avoids it"
+            if alternatives:
+                native = f"use {_use(build, alternatives[0])}, which has {sm} kernels, to avoid it"
             remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native}"
             findings.append(Finding("warn", _gpu_label(gpu), needed, f"{found} (no cubin runs on {sm})", remedy, NAME))
             continue
@@ -330,9 +343,16 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             remedy = f"use {_use(build, alternatives[0])} for this {sm} GPU"
         else:
             other = _other_release(build, gpu.compute_capability)
-            remedy = f"no known torch {public} build has kernels for {sm}; " + (
-                f"{other} has them" if other else "use a torch build for this GPU"
-            )
+            jetpack = _jetpack(gpu.compute_capability)
+            if other:
+                remedy = f"no known torch {public} build has kernels for {sm}; {other} has them"
+            elif jetpack:
+                remedy = (
+                    f"no known torch {public} build of PyTorch's has kernels for {sm}, a Jetson GPU; use {jetpack}, "
+                    "which has them"
+                )
+            else:
+                remedy = f"no known torch {public} build has kernels for {sm}; use a torch build for this GPU"
         findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
     return findings
 
@@ -347,7 +367,9 @@ def _ptx_too_new(build: Build, host: Snapshot, target: Target, gpu: Gpu, needed:
     have = f"driver {driver}" + (f" (supports {supports})" if supports else "")
     alternatives = _alternatives(build, gpu.compute_capability)
     sm = "sm_" + gpu.compute_capability.replace(".", "")
+    jetpack = _jetpack(gpu.compute_capability)
     other = f", or use {_use(build, alternatives[0])}, which has {sm} kernels" if alternatives else ""
+    other = other or (f", or use {jetpack}, which has {sm} kernels" if jetpack else "")
     return Finding(
         "fail",
         _gpu_label(gpu),
