@@ -1335,6 +1335,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "metadata_name": _s(grammar.is_project_name, "project name"),
         "system_package": _s(grammar.is_system_name, "system package name"),
         "identity": _line(),
+        "cuda_kernels": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
         "requires_dist": _repeating(_line()),
         "requires_python": _repeating(
             _s(grammar.is_requires_python, "Requires-Python (a PEP 440 specifier set: printable ASCII, at most 1024)")

@@ -170,6 +170,9 @@ class PythonPackage:
     identity: tuple[str, ...] = field(default=(), metadata={"sparse": True})
     # Imported locks: every file the source file allowed (written only when there are some).
     candidates: tuple[Candidate, ...] = ()
+    # The GPU architectures of the CUDA kernels its shared objects carry (``sm_80`` cubins, ``compute_90`` PTX),
+    # read from their fat binaries at capture (``probes.fatbin``); () for a distribution without any.
+    cuda_kernels: tuple[str, ...] = field(default=(), metadata={"sparse": True})
 
     @property
     def conda_layer(self) -> bool:

@@ -66,6 +66,8 @@ _PACKAGE_WEIGHT = {
 # package (pip where the author installed, uv where ``rebuild`` did: the same files, as ``verify`` says), and the
 # environment kind (a system interpreter's lock rebuilt as a venv: verify calls it info).
 _NO_DRIFT = ("unknown", "provenance")
+# The fields of a ``[[python.packages]]`` entry diff does not compare (see ``diff``: blank in older locks).
+_NOT_COMPARED = ("system_package", "identity", "cuda_kernels")
 
 
 @frozen
@@ -967,15 +969,14 @@ def _uncompared(
     )
     # A list's entries are named by their place (``envsnap.pinned_from[0]``: two locks pinned once each): the list's.
     # The dpkg package a distribution came from (``python.packages[six].system_package``), blank alike: how it was
-    # installed, asked of the capturing host, not what is installed; and the headers of its metadata recorded with it
-    # (``identity``, for pin's stand-in), absent from a lock written before they were.
+    # installed, asked of the capturing host, not what is installed; the headers of its metadata recorded with it
+    # (``identity``, for pin's stand-in), absent from a lock written before they were; and the architectures of its
+    # CUDA kernels (``cuda_kernels``), which follow from its files (their RECORD digest is compared), absent alike.
     paths = [
         p
         for p in paths
         if p.split("[", 1)[0] not in left_out
-        and not (
-            p.startswith("python.packages[") and p.partition("].")[2].split("[", 1)[0] in ("system_package", "identity")
-        )
+        and not (p.startswith("python.packages[") and p.partition("].")[2].split("[", 1)[0] in _NOT_COMPARED)
         and p not in respelled
         and not _within(p, explained)
     ]

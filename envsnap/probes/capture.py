@@ -19,8 +19,8 @@ from .._frozen import frozen
 from .._privacy import PathRedactor, scrub_text
 from .._version import __version__
 from ..errors import ProbeError
-from ..model import Hardware, Meta, Snapshot
-from . import conda, cuda, environment, frameworks, host, nvidia, project, python, system
+from ..model import Hardware, Meta, PythonEnv, Snapshot
+from . import conda, cuda, environment, frameworks, host, kernels, nvidia, project, python, system
 from .hostlibs import Loader, PackageDatabase, link_cache, prefetch_environment
 from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
 from .memo import utc_now
@@ -35,6 +35,7 @@ PROBES: tuple[Probe[Any], ...] = (
     conda.PROBE,
     python.PROBE,
     system.PROBE,
+    kernels.PROBE,
     frameworks.PROBE,
     cuda.PROBE,
     frameworks.DEEP,
@@ -60,7 +61,8 @@ def check_probes(gpus: bool = True) -> tuple[Probe[Any], ...]:
     """``PROBES`` as the compatibility check needs them (``check``, a rebuild's check, ``fleet node``): not the
     project's git state, nor the recorded environment variables, nor the host's system packages and the
     libraries the environment loads from them (the ELF sections of every shared object of the probed
-    interpreter's distributions): the rules read only which package manager the host has
+    interpreter's distributions), nor the CUDA kernels of those shared objects (the rules read the lock's): the rules
+    read only which package manager the host has
     (tests/compat/test_check_probes.py holds that the report is the full capture's). ``gpus`` false: nor the
     driver and its GPUs, where no rule reads them for the lock (``compat.reads_gpus``): NVML is not asked, and a
     hung driver holds nothing (the host is recorded as one without a driver)."""
@@ -68,6 +70,7 @@ def check_probes(gpus: bool = True) -> tuple[Probe[Any], ...]:
         project.PROBE.name: NotAsked(project.PROBE, None),
         environment.PROBE.name: NotAsked(environment.PROBE, {}),
         system.PROBE.name: system.MANAGER,
+        kernels.PROBE.name: NotAsked(kernels.PROBE, {}),
     }
     if not gpus:
         lean[nvidia.PROBE.name] = NotAsked(nvidia.PROBE, (None, ()))
@@ -259,7 +262,7 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
     return Snapshot(
         envsnap=Meta(generator=f"envsnap {__version__}", created=utc_now(), warnings=tuple(sorted(warnings))),
         platform=value(host.PLATFORM),
-        python=value(python.PROBE),
+        python=_with_kernels(value(python.PROBE), value(kernels.PROBE)),
         system=value(system.PROBE),
         hardware=dataclasses.replace(hardware, gpus=gpus),
         environment=value(environment.PROBE),
@@ -269,6 +272,14 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
         cuda=value(cuda.PROBE),
         frameworks=value(frameworks.DEEP),
     )
+
+
+def _with_kernels(env: PythonEnv, found: Mapping[str, tuple[str, ...]]) -> PythonEnv:
+    """The Python layer with each distribution's CUDA kernels (``kernels.PROBE``)."""
+    if not found:
+        return env
+    packages = tuple(dataclasses.replace(p, cuda_kernels=found[p.name]) if p.name in found else p for p in env.packages)
+    return dataclasses.replace(env, packages=packages)
 
 
 def _option_fields() -> frozenset[str]:

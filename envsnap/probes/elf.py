@@ -1,15 +1,19 @@
-"""Read the dynamic section of an ELF file: DT_NEEDED, DT_RPATH and DT_RUNPATH, in pure Python.
+"""Read the dynamic section of an ELF file: DT_NEEDED, DT_RPATH and DT_RUNPATH, in pure Python, and the
+architectures of the CUDA kernels it carries (``fatbin``).
 
 Only the ELF header, the program headers and the dynamic segment are read, so a 500 MB CUDA library costs
-a few kilobytes of I/O.
+a few kilobytes of I/O; for the kernels, the section names and the fat binaries' headers.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import struct
 from typing import BinaryIO
 
 from .._frozen import frozen
+from . import fatbin
 
 _PT_LOAD = 1
 _PT_DYNAMIC = 2
@@ -27,6 +31,7 @@ class DynamicInfo:
     runpath: tuple[str, ...]
     machine: int  # e_machine: 62 x86-64, 183 aarch64, 3 i386, 40 arm, 21 ppc64, 243 riscv
     bits: int
+    kernels: tuple[str, ...] = ()  # the CUDA kernels' architectures (sm_80, compute_90), read with a budget
 
 
 class NotELF(ValueError):
@@ -39,11 +44,21 @@ _HEAD = 4096
 _TABLE_MAX = 1 << 16
 
 
-def read_dynamic(path: str) -> DynamicInfo:
+def read_dynamic(path: str, budget: fatbin.Budget | None = None) -> DynamicInfo:
+    """The file's dynamic section; with ``budget``, and while it lasts, the architectures of its CUDA kernels too
+    (each kernel header read is taken from it)."""
     # Unbuffered: each read below is one system call of the bytes asked for (a buffered file filled 8 KiB for each
     # of the five or so reads of a library, and asked whether the file is a terminal).
     with open(path, "rb", buffering=0) as fh:
-        return parse_dynamic(fh)
+        info = parse_dynamic(fh)
+        if budget is None or budget.left <= 0:
+            return info
+        fd = fh.fileno()
+        found, read = fatbin.parse_kernels(
+            lambda offset, n: os.pread(fd, n, offset), os.fstat(fd).st_size, min(budget.left, fatbin.MAX_ENTRIES)
+        )
+        budget.left -= read
+        return dataclasses.replace(info, kernels=fatbin.sort_arches(found)) if found else info
 
 
 def _read(fh: BinaryIO, size: int) -> bytes:

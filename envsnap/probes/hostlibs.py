@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import _runner
 from .._frozen import frozen
-from . import elf
+from . import elf, fatbin
 from ._pyprobe import _SO_RE as _SHARED_OBJECT  # what the target probe reports as a distribution's ELF file
 from ._pyprobe import file_stamp
 from .cache import StatCache, path_for
@@ -478,6 +478,8 @@ class Loader:
     _searched: dict[tuple[tuple[str, ...], str, int, int, bool], str] = field(default_factory=dict)
     _in_ld_cache: dict[tuple[str, int, int], str] = field(default_factory=dict)
     _resolved: dict[tuple[str, str, elf.DynamicInfo], str] = field(default_factory=dict)
+    # The CUDA kernel headers left to read in this capture (``fatbin``): a file read past it has no kernels told.
+    kernel_budget: fatbin.Budget = field(default_factory=fatbin.Budget)
 
     @classmethod
     def for_host(cls, sections: StatCache | None = None) -> Loader:
@@ -508,7 +510,7 @@ class Loader:
         """The file's dynamic section, None when it is not ELF; OSError when it cannot be read."""
         if self.sections is None:
             try:
-                return elf.read_dynamic(real)
+                return elf.read_dynamic(real, self.kernel_budget)
             except ValueError:
                 return None
         stamp, link = _stamp_and_link(real)  # before the read: a change while it is read is seen next time
@@ -520,9 +522,11 @@ class Loader:
         if kept is not None:
             return _info_of(kept)
         try:
-            info = elf.read_dynamic(real)
+            info = elf.read_dynamic(real, self.kernel_budget)
         except ValueError:
             info = None
+        if self.kernel_budget.left <= 0:
+            return info  # its kernels may not all be read: not kept, so that a later capture reads them
         self.sections.put(real, stamp, _section_of(info))
         if self.links is not None and link:
             self.links.put(link, stamp, _section_of(info))
@@ -626,21 +630,21 @@ class Loader:
 
 # ------------------------------------------------------------------------------ the capture cache's values
 
-ELF_CACHE_VERSION = 1  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
+ELF_CACHE_VERSION = 2  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
 
 
 def _section_of(info: elf.DynamicInfo | None) -> list[Any]:
     """A dynamic section as the cache keeps it; [] for a file that is not ELF."""
     if info is None:
         return []
-    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits]
+    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits, list(info.kernels)]
 
 
 def _info_of(value: list[Any]) -> elf.DynamicInfo | None:
     if not value:
         return None
-    needed, rpath, runpath, machine, bits = value
-    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits)
+    needed, rpath, runpath, machine, bits, kernels = value
+    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits, tuple(kernels))
 
 
 DPKG_CACHE_VERSION = 1  # of the values below: raise it when they change
@@ -659,11 +663,11 @@ def valid_section(key: str, value: Any) -> bool:
     """The shape ``_section_of`` writes (anything else in a cache file is read again from the ELF file)."""
     if value == []:
         return True
-    if not (isinstance(value, list) and len(value) == 5):
+    if not (isinstance(value, list) and len(value) == 6):
         return False
-    texts = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value[:3])
-    numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in value[3:])
-    return texts and numbers and value[4] in (32, 64)
+    texts = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (*value[:3], value[5]))
+    numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in value[3:5])
+    return texts and numbers and value[4] in (32, 64) and all(fatbin.is_arch(a) for a in value[5])
 
 
 def elf_cache(identity: str, enabled: bool = True) -> StatCache:

@@ -352,6 +352,15 @@ def test_the_system_package_a_distribution_came_from_is_no_change_of_the_environ
     assert (report.changes, report.differs) == ((), False), [c.describe() for c in report.changes]
 
 
+def test_the_cuda_kernels_of_a_distribution_are_not_compared() -> None:
+    """A lock captured before envsnap recorded the architectures of a distribution's CUDA kernels against one
+    captured after, of the same files: they follow from the files, whose RECORD digest diff compares."""
+    cupy = PythonPackage(name="cupy-cuda12x", version="13.6.0", record_digest="sha256:" + "1" * 64)
+    kernels = dataclasses.replace(cupy, cuda_kernels=("sm_50", "sm_80", "compute_90"))
+    report = diff(sample_lock(cupy), sample_lock(kernels))
+    assert (report.changes, report.differs) == ((), False), [c.describe() for c in report.changes]
+
+
 def test_the_recorded_variables_are_compared_beside_every_other_change() -> None:
     """OMP_NUM_THREADS and CUDA_VISIBLE_DEVICES differing beside a new commit were not reported at all: the
     variables were named only as "other fields", when nothing else differed."""

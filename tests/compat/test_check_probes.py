@@ -135,7 +135,7 @@ def test_a_capture_taking_a_check_s_host_facts_asks_nvml_the_check_did_not(tmp_p
         project_state=False, environ=gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
     )
     checked = run_capture(options, probes=check_probes(gpus=False))
-    assert checked.snapshot.nvidia is None and checked.unasked == {"nvidia", "project", "environment"}
+    assert checked.snapshot.nvidia is None and checked.unasked == {"nvidia", "project", "environment", "kernels"}
     after = run_capture(options, same_host=checked)
     assert after.snapshot.nvidia is not None and after.snapshot.nvidia.driver_version == "550.54.14"
     assert [g.name for g in after.snapshot.hardware.gpus] == ["NVIDIA H100 80GB HBM3"]

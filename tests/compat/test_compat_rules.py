@@ -1044,6 +1044,26 @@ def test_gpu_arch_on_a_jetson_names_nvidias_jetpack_builds() -> None:
     assert f.severity == "fail" and "Jetson" not in f.remedy
 
 
+def test_gpu_arch_judges_torch_by_its_build_and_every_other_distribution_by_its_captured_kernels() -> None:
+    """torch keeps its arch list and release set (its captured kernels are not judged a second time); every other
+    distribution with kernels is judged beside it, and a lock of another machine's is left to the platform rule."""
+    package, framework = torch_cu("2.7.1", "12.8")
+    torch = dataclasses.replace(package, cuda_kernels=("sm_37",))
+    cupy = dataclasses.replace(pkg("cupy-cuda12x", "13.6.0"), cuda_kernels=("sm_50", "sm_60", "sm_70", "compute_70"))
+    ext = dataclasses.replace(pkg("flash-attn", "2.8.3"), cuda_kernels=("sm_90",))
+    lock = snapshot(packages=[torch, cupy, ext], frameworks=[framework])
+    found = [(f.severity, f.needed, f.found) for f in gpu_arch.check(lock, gpu_host(A100, "580.65.06", "13.0"), HOST)]
+    assert found == [
+        ("ok", found[0][1], "NVIDIA A100-SXM4-80GB (sm_80)"),
+        ("warn", "cupy-cuda12x 13.6.0 kernels (captured): sm_50, sm_60, sm_70, compute_70", found[1][2]),
+        ("fail", "flash-attn 2.8.3 kernels (captured): sm_90", "NVIDIA A100-SXM4-80GB (sm_80): no kernel image"),
+    ]
+    assert found[0][1].startswith("torch 2.7.1+cu128 kernels (release set)")
+    assert found[1][2].endswith("PTX JIT only, from compute_70 (no cubin runs on sm_80)")
+    elsewhere = snapshot(packages=[cupy, ext], machine="aarch64")  # the host is x86_64
+    assert gpu_arch.check(elsewhere, gpu_host(A100, "580.65.06", "13.0"), HOST) == []
+
+
 def test_gpu_arch_without_torch_on_a_gpu_whose_capability_nvml_did_not_give_cannot_verify() -> None:
     """A CUDA lock without a framework build is judged by the CUDA major's oldest GPU: a GPU whose compute
     capability an old driver's NVML does not give was passed over in silence (a torch lock warned)."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from envsnap._privacy import PathRedactor
-from envsnap.probes import elf, hostlibs, system
+from envsnap.probes import elf, fatbin, hostlibs, system
 
 DPKG_STATUS = """\
 Package: libc6
@@ -417,9 +417,9 @@ def test_prefetching_a_venvs_libraries_reads_each_once_and_changes_nothing(
     reads: list[str] = []
     real_read = elf.read_dynamic
 
-    def counted(path: str) -> elf.DynamicInfo:
+    def counted(path: str, budget: fatbin.Budget | None = None) -> elf.DynamicInfo:
         reads.append(path)
-        return real_read(path)
+        return real_read(path, budget)
 
     monkeypatch.setattr(elf, "read_dynamic", counted)
     ahead = hostlibs.Loader.for_host()

@@ -16,8 +16,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..._frozen import frozen
-from ...model import Framework, Gpu, Snapshot
+from ...model import Framework, Gpu, PythonPackage, Snapshot
 from ...platforms import machine, major_minor, numbers
+from ...report import first_few
 from .._facts import CudaNeed, cuda_need, either_runtime, full_driver, full_support, local_cuda, used_gpus, variant
 from .._tags import tag_target
 from ..data import load
@@ -288,10 +289,69 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     if not host.hardware.gpus:
         return []
     build = torch_build(lock)
-    if build is None:
-        return runtime_support(lock, host, target)
     if _of_another_machine(lock, host, target):
-        return []  # the build is not installed there: the platform rule fails the machine, naming its wheels
+        # The build is not installed there: the platform rule fails the machine, naming its wheels.
+        return runtime_support(lock, host, target) if build is None else []
+    if build is None:
+        return runtime_support(lock, host, target) + package_kernels(lock, host, target)
+    return _torch_kernels(build, host, target) + package_kernels(lock, host, target)
+
+
+def kernel_packages(lock: Snapshot) -> list[PythonPackage]:
+    """The distributions whose captured CUDA kernels the rule judges: every one with kernels but torch, whose build
+    is judged by its arch list or its release set (``torch_build``)."""
+    return [p for p in lock.python.packages if p.cuda_kernels and p.name != "torch"]
+
+
+def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
+    """Each GPU CUDA uses vs the kernels captured in each distribution's shared objects (cupy, flash-attn, a
+    project's extension), by the rules torch's are judged by: one finding per GPU where every one has a cubin for it,
+    else one per distribution that has none."""
+    packages = kernel_packages(lock)
+    if not packages:
+        return []
+    findings = []
+    for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
+        if not gpu.compute_capability:
+            needed = f"the CUDA kernels of {first_few([p.name for p in packages], 3)} (captured)"
+            findings.append(
+                Finding("warn", _gpu_label(gpu), needed, "unknown compute capability", "cannot verify", NAME)
+            )
+            continue
+        sm = "sm_" + gpu.compute_capability.replace(".", "")
+        found = f"{gpu.name} ({sm})".strip()
+        served = []
+        for pkg in packages:
+            how = coverage(pkg.cuda_kernels, gpu.compute_capability)
+            if how == "cubin":
+                served.append(pkg.name)
+                continue
+            needed = f"{pkg.name} {pkg.version} kernels (captured): {', '.join(pkg.cuda_kernels)}"
+            jetpack = " for the board's JetPack release" if _jetpack(gpu.compute_capability) else ""
+            native = f"a build of {pkg.name}{jetpack} with {sm} kernels"
+            if how == "ptx":
+                ptx = ", ".join(_serving_ptx(pkg.cuda_kernels, gpu.compute_capability))
+                remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native} avoids it"
+                findings.append(
+                    Finding(
+                        "warn",
+                        _gpu_label(gpu),
+                        needed,
+                        f"{found}: PTX JIT only, from {ptx} (no cubin runs on {sm})",
+                        remedy,
+                        NAME,
+                    )
+                )
+            else:
+                remedy = f"install {native} (or PTX of an architecture at or below it)"
+                findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
+        if served and len(served) == len(packages):
+            needed = f"the CUDA kernels of {first_few(served, 3)} (captured)"
+            findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
+    return findings
+
+
+def _torch_kernels(build: Build, host: Snapshot, target: Target) -> list[Finding]:
     if not build.arch_list:
         where = " Linux aarch64" if build.aarch64 else ""
         return [
@@ -391,7 +451,7 @@ class GpuArchRule(Rule):
 
     def reads_gpus(self, lock: Snapshot) -> bool:
         # A torch build's kernels, else the CUDA major's oldest GPU: without either there is nothing to judge.
-        return torch_build(lock) is not None or cuda_need(lock) is not None
+        return torch_build(lock) is not None or cuda_need(lock) is not None or bool(kernel_packages(lock))
 
 
 RULE = GpuArchRule()

@@ -1,0 +1,172 @@
+"""The GPU architectures of the CUDA kernels an ELF file carries, in pure Python: the SM architecture of each
+cubin and the virtual architecture of each PTX in its fat binaries (the ``.nv_fatbin`` section, and
+``__nv_relfatbin``, which relocatable device code keeps).
+
+Only the ELF header, the section header table, the section names and the fat binaries' headers are read (one
+small read each), never a kernel: a file without such a section costs three (its header, the section header of
+the section names, the names). The file is untrusted: every
+size and offset is checked against the file's size and the section's bounds before it is used, and a file stops
+being read at ``MAX_ENTRIES`` kernel headers (a library of thousands of translation units repeats one set of
+architectures in each), an environment at its ``Budget``. A malformed file gives what was read before the fault.
+
+A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
+size, size of what follows) and its entries, each a header (kind: 1 PTX, 2 cubin; header size; payload size;
+the architecture at byte 28, e.g. 90; flags at byte 40, architecture-specific ``a`` and family-specific ``f``)
+followed by its payload. A section holds fat binaries one after another.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+
+Reader = Callable[[int, int], bytes]  # (offset, size) -> the bytes there, fewer at the end of the file
+
+_FATBIN_MAGIC = 0xBA55ED50
+_SECTIONS = frozenset({b".nv_fatbin", b"__nv_relfatbin"})
+_SHT_NOBITS = 8
+_PTX, _CUBIN = 1, 2
+_ARCH_SPECIFIC, _FAMILY_SPECIFIC = 0x100000, 0x200000  # the entry's flags: sm_90a, compute_100f
+_HEADER = struct.Struct("<IHHQ")  # magic, version, header size, size of the entries
+_ENTRY = struct.Struct("<HHIQ12xIIIQ")  # kind, version, header size, payload size, arch, name offset/len, flags
+_ENTRY_HEADER_MAX = 4096  # nvcc writes 64 to 112 bytes
+_TABLE_MAX = 1 << 20  # the section header table and the section names: more is no file a linker wrote
+MAX_ENTRIES = 4096  # headers (of containers and kernels) read in one file
+MAX_ARCH = 1000  # sm_1000 is no architecture: a larger number is a malformed header
+
+
+class Budget:
+    """The kernel headers left to read in one capture (``MAX_ENVIRONMENT``): past it, files are not read."""
+
+    MAX_ENVIRONMENT = 50_000
+
+    def __init__(self, entries: int = MAX_ENVIRONMENT) -> None:
+        self.left = entries
+
+
+def read_kernels(path: str, budget: Budget | None = None) -> tuple[str, ...]:
+    """The kernels' architectures of the ELF file at ``path`` (``sm_80``, ``compute_90``), sorted; () for a file
+    that is not ELF, carries no fat binary, or cannot be read."""
+    if budget is not None and budget.left <= 0:
+        return ()
+    try:
+        # Non-blocking: a FIFO named like a shared object does not hold the read (regular files ignore the flag).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return ()
+    try:
+        size = os.fstat(fd).st_size
+        found, read = parse_kernels(lambda offset, n: os.pread(fd, n, offset), size, _limit(budget))
+    except OSError:
+        return ()
+    finally:
+        os.close(fd)
+    if budget is not None:
+        budget.left -= read
+    return sort_arches(found)
+
+
+def _limit(budget: Budget | None) -> int:
+    return MAX_ENTRIES if budget is None else max(0, min(MAX_ENTRIES, budget.left))
+
+
+def is_arch(text: object) -> bool:
+    """What ``read_kernels`` gives: ``sm_`` or ``compute_``, a number below ``MAX_ARCH``, ``a`` or ``f`` or none
+    (a capture cache's value is checked by it)."""
+    if not isinstance(text, str):
+        return False
+    kind, _, rest = text.partition("_")
+    digits = rest[:-1] if rest[-1:] in ("a", "f") else rest
+    return kind in ("sm", "compute") and digits.isascii() and digits.isdigit() and 0 < int(digits) < MAX_ARCH
+
+
+def sort_arches(arches: set[str] | frozenset[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Cubins first, then PTX, each by architecture number (``sm_80``, ``sm_90a``, ``compute_90``)."""
+
+    def key(arch: str) -> tuple[int, int, str]:
+        kind, _, rest = arch.partition("_")
+        digits = rest.rstrip("af")
+        return (kind != "sm", int(digits) if digits.isdigit() else 0, arch)
+
+    return tuple(sorted(set(arches), key=key))
+
+
+def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b"") -> tuple[set[str], int]:
+    """The architectures of the fat binaries of an ELF file of ``size`` bytes, read through ``pread(offset, n)``,
+    and how many kernel headers were read (at most ``limit``). ``head``: the file's first bytes, where the caller
+    read them already."""
+
+    def at(offset: int, n: int) -> bytes:
+        if offset < 0 or n <= 0 or offset + n > size:
+            return b""
+        if offset + n <= len(head):
+            return head[offset : offset + n]
+        data = pread(offset, n)
+        return data if len(data) == n else b""
+
+    ident = at(0, 64)
+    if ident[:4] != b"\x7fELF" or ident[4] not in (1, 2) or ident[5] not in (1, 2):
+        return set(), 0
+    endian = "<" if ident[5] == 1 else ">"
+    if ident[4] == 2:
+        (shoff,) = struct.unpack_from(endian + "Q", ident, 40)
+        shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", ident, 58)
+        section = struct.Struct(endian + "IIQQQQ")  # name, type, flags, addr, offset, size
+    else:
+        (shoff,) = struct.unpack_from(endian + "I", ident, 32)
+        shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", ident, 46)
+        section = struct.Struct(endian + "IIIIII")
+    if not shoff or not shnum or shentsize < section.size or shstrndx >= shnum or shnum * shentsize > _TABLE_MAX:
+        return set(), 0  # no sections (or extended numbering, which only huge object files use)
+    # The section names first: a file that names no fat binary section (nearly every one) costs two reads more.
+    strtab = at(shoff + shstrndx * shentsize, section.size)
+    if not strtab:
+        return set(), 0
+    names_at, names_size = section.unpack(strtab)[4:]
+    names = at(names_at, names_size) if names_size <= _TABLE_MAX else b""
+    if not any(b"\0" + name + b"\0" in b"\0" + names for name in _SECTIONS):
+        return set(), 0
+    table = at(shoff, shnum * shentsize)
+    if not table:
+        return set(), 0
+    found: set[str] = set()
+    count = 0
+    for i in range(shnum):
+        name, kind, _flags, _addr, offset, length = section.unpack_from(table, i * shentsize)
+        if kind == _SHT_NOBITS or name >= len(names) or names[name : names.find(b"\0", name)] not in _SECTIONS:
+            continue
+        length = max(0, min(length, size - offset))  # a section past the end of a truncated file: what is there
+        count += _walk(at, offset, offset + length, found, limit - count)
+        if count >= limit:
+            break
+    return found, count
+
+
+def _walk(read: Reader, pos: int, end: int, found: set[str], limit: int) -> int:
+    """Read the fat binaries between ``pos`` and ``end`` into ``found``; the kernel headers read."""
+    count = 0
+    while pos + _HEADER.size <= end and count < limit:
+        head = read(pos, _HEADER.size)
+        if len(head) < _HEADER.size:
+            break
+        magic, _version, header_size, fat_size = _HEADER.unpack(head)
+        stop = pos + header_size + fat_size
+        if magic != _FATBIN_MAGIC or header_size < _HEADER.size or stop > end:
+            break
+        count += 1  # a container's header counts too: a section of empty ones is read no further than the limit
+        entry = pos + header_size
+        while entry + _ENTRY.size <= stop and count < limit:
+            raw = read(entry, _ENTRY.size)
+            if len(raw) < _ENTRY.size:
+                return count
+            kind, _v, entry_size, payload, arch, _name_at, _name_len, flags = _ENTRY.unpack(raw)
+            if entry_size < _ENTRY.size or entry_size > _ENTRY_HEADER_MAX or entry + entry_size + payload > stop:
+                return count
+            count += 1
+            if kind in (_PTX, _CUBIN) and 0 < arch < MAX_ARCH:
+                suffix = "a" if flags & _ARCH_SPECIFIC else "f" if flags & _FAMILY_SPECIFIC else ""
+                found.add(f"{'compute' if kind == _PTX else 'sm'}_{arch}{suffix}")
+            entry += entry_size + payload
+        pos = stop
+    return count

@@ -1,0 +1,130 @@
+"""The CUDA kernels of any distribution, not torch's alone: a CUDA extension nvcc builds (an ``sm_80`` cubin,
+``compute_90`` PTX) installed in a venv, captured with ``envsnap capture``, and checked with ``envsnap check`` on
+GPUs of the fake NVML (the real pynvml loading ``tests/gpu_fakes.py``'s ``libnvidia-ml.so.1``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import gpu_fakes
+import pytest
+from cuda_fixtures import cuda_extension, requires_nvcc
+
+from envsnap import lockfile
+
+pytestmark = [requires_nvcc, gpu_fakes.requires_gcc]
+
+GIB = 1024**3
+A100 = gpu_fakes.FakeGpu("NVIDIA A100-SXM4-80GB", (8, 0), 80 * GIB)
+A6000 = gpu_fakes.FakeGpu("NVIDIA RTX A6000", (8, 6), 48 * GIB)
+H100 = gpu_fakes.FakeGpu("NVIDIA H100 80GB HBM3", (9, 0), 80 * GIB)
+T4 = gpu_fakes.FakeGpu("Tesla T4", (7, 5), 15 * GIB)
+ORIN = gpu_fakes.FakeGpu("Orin (nvgpu)", (8, 7), 30 * GIB)
+RECORDED = 'cuda_kernels = [\n    "sm_80",\n    "compute_90",\n]\n'
+
+
+def _envsnap(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envsnap", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def kernel_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``envsnap capture`` of a venv holding ``kext 1.0``, whose extension module is the nvcc-built one."""
+    root = tmp_path_factory.mktemp("kernels")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "kext").mkdir()
+    (site / "kext" / "__init__.py").write_text("")
+    shutil.copy(cuda_extension(), site / "kext" / "_kernels.cpython-311-x86_64-linux-gnu.so")
+    info = site / "kext-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kext\nVersion: 1.0\n")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "RECORD").write_text(
+        "kext/__init__.py,,\nkext/_kernels.cpython-311-x86_64-linux-gnu.so,,\n"
+        "kext-1.0.dist-info/METADATA,,\nkext-1.0.dist-info/INSTALLER,,\nkext-1.0.dist-info/RECORD,,\n"
+    )
+    lock = root / "envsnap.lock"
+    done = _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock), "--no-cache", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return lock
+
+
+def _check(tmp_path: Path, lock: Path, *gpus: gpu_fakes.FakeGpu) -> tuple[int, list[tuple[str, str, str]]]:
+    nvml = gpu_fakes.FakeNvml(driver="580.65.06", cuda=13000, gpus=gpus)
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    done = _envsnap("check", str(lock), "--json", env=env, cwd=tmp_path)
+    assert done.returncode in (0, 1, 3), done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    rows = [(f["severity"], f["found"], f["remedy"]) for f in report["findings"] if f["rule"] == "gpu-arch"]
+    return done.returncode, rows
+
+
+def test_capture_records_the_kernels_of_a_cuda_extension(kernel_lock: Path) -> None:
+    """A wheel with CUDA kernels other than torch (cupy, flash-attn, a project's extension): the lock recorded
+    nothing of its kernels, so check could not tell a GPU it has none for."""
+    [kext] = [p for p in lockfile.load(kernel_lock).python.packages if p.name == "kext"]
+    assert kext.cuda_kernels == ("sm_80", "compute_90")
+    assert RECORDED in kernel_lock.read_text()
+
+
+def test_check_judges_each_gpu_by_the_captured_kernels(tmp_path: Path, kernel_lock: Path) -> None:
+    """sm_80 runs on 8.0 and 8.6 (same major, minor at or below); 9.0 has only PTX to JIT-compile; 7.5 has neither
+    ("no kernel image is available for execution on the device" at run time); an Orin's 8.7 (Tegra) runs no other
+    capability's cubin."""
+    code, rows = _check(tmp_path, kernel_lock, A100, A6000)
+    assert code == 0
+    assert rows == [
+        ("ok", "NVIDIA A100-SXM4-80GB (sm_80)", ""),
+        ("ok", "NVIDIA RTX A6000 (sm_86)", ""),
+    ]
+    code, rows = _check(tmp_path, kernel_lock, H100)
+    assert code == 0
+    assert rows == [
+        (
+            "warn",
+            "NVIDIA H100 80GB HBM3 (sm_90): PTX JIT only, from compute_90 (no cubin runs on sm_90)",
+            "expect a slow first start while the driver JIT-compiles the PTX; a build of kext with sm_90 kernels "
+            "avoids it",
+        )
+    ]
+    code, rows = _check(tmp_path, kernel_lock, T4)
+    assert code == 3
+    assert rows == [
+        (
+            "fail",
+            "Tesla T4 (sm_75): no kernel image",
+            "install a build of kext with sm_75 kernels (or PTX of an architecture at or below it)",
+        )
+    ]
+    code, rows = _check(tmp_path, kernel_lock, ORIN)
+    assert code == 3
+    assert rows == [
+        (
+            "fail",
+            "Orin (nvgpu) (sm_87): no kernel image",
+            "install a build of kext for the board's JetPack release with sm_87 kernels (or PTX of an architecture "
+            "at or below it)",
+        )
+    ]
+
+
+@pytest.mark.parametrize("bad", ['["sm_80; rm -rf /"]', '"sm_80"', '[""]', "[80]"])
+def test_a_lock_with_bad_kernels_is_refused_in_one_line(tmp_path: Path, kernel_lock: Path, bad: str) -> None:
+    text = kernel_lock.read_text().replace(RECORDED, f"cuda_kernels = {bad}\n")
+    path = tmp_path / "bad.lock"
+    path.write_text(text)
+    done = _envsnap("check", str(path), env=dict(os.environ), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "cuda_kernels" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

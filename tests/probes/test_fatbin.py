@@ -1,0 +1,102 @@
+"""The CUDA kernels' architectures read from a shared object's fat binaries (``probes.fatbin``): a real one nvcc
+builds, and malformed ones (truncated, huge sizes and offsets), which give what was read and never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+from pathlib import Path
+
+import pytest
+from cuda_fixtures import cuda_extension, requires_nvcc
+
+from envsnap.probes import elf, fatbin
+
+MAGIC = struct.pack("<I", 0xBA55ED50)
+
+pytestmark = requires_nvcc
+
+
+def test_the_cubins_and_ptx_of_a_real_extension() -> None:
+    path = cuda_extension()
+    assert fatbin.read_kernels(str(path)) == ("sm_80", "compute_90")
+    assert elf.read_dynamic(str(path), fatbin.Budget()).kernels == ("sm_80", "compute_90")
+    assert elf.read_dynamic(str(path)).kernels == ()  # without a budget: the dynamic section alone
+
+
+@pytest.mark.parametrize(
+    ("gencode", "arches"),
+    [
+        (("-gencode", "arch=compute_90a,code=sm_90a"), ("sm_90a",)),
+        (("-gencode", "arch=compute_90a,code=compute_90a"), ("compute_90a",)),
+        (("-gencode", "arch=compute_100f,code=[sm_100f,compute_100f]"), ("sm_100f", "compute_100f")),
+        (("-gencode", "arch=compute_87,code=sm_87", "-rdc=true"), ("sm_87",)),
+    ],
+)
+def test_architecture_and_family_specific_kernels(gencode: tuple[str, ...], arches: tuple[str, ...]) -> None:
+    assert fatbin.read_kernels(str(cuda_extension(gencode))) == arches
+
+
+def test_a_file_without_kernels_or_not_elf(tmp_path: Path) -> None:
+    import sys
+
+    assert fatbin.read_kernels(sys.executable) == ()
+    (tmp_path / "text.so").write_text("#!/bin/sh\n" * 20)
+    assert fatbin.read_kernels(str(tmp_path / "text.so")) == ()
+    assert fatbin.read_kernels(str(tmp_path / "missing.so")) == ()
+
+
+def _fatbins(data: bytes) -> list[int]:
+    out, at = [], data.find(MAGIC)
+    while at >= 0:
+        out.append(at)
+        at = data.find(MAGIC, at + 1)
+    return out
+
+
+def _patched(data: bytes, at: int, fmt: str, value: int) -> bytes:
+    return data[:at] + struct.pack(fmt, value) + data[at + struct.calcsize(fmt) :]
+
+
+def test_malformed_fat_binaries_give_what_was_read_and_no_traceback(tmp_path: Path) -> None:
+    data = cuda_extension().read_bytes()
+    first, second = _fatbins(data)[:2]
+    shoff = struct.unpack_from("<Q", data, 40)[0]
+    cases = {
+        # truncated: inside the first fat binary, inside the second, before the section headers, inside the header
+        "cut-first": data[: first + 40],
+        "cut-second": data[: second + 100],
+        "cut-table": data[: shoff + 10],
+        "cut-head": data[:50],
+        # sizes past the end of the file or the section, and huge
+        "fat-size": _patched(data, first + 8, "<Q", 2**63),
+        "fat-header": _patched(data, first + 6, "<H", 0xFFFF),
+        "entry-header": _patched(data, first + 16 + 4, "<I", 0xFFFFFFFF),
+        "entry-payload": _patched(data, first + 16 + 8, "<Q", 2**64 - 1),
+        "second-payload": _patched(data, second + 16 + 8, "<Q", 2**40),
+        "arch": _patched(data, first + 16 + 28, "<I", 0xFFFFFFFF),
+        "shoff": _patched(data, 40, "<Q", 2**64 - 1),
+        "shnum": _patched(data, 60, "<H", 0xFFFF),
+        "shstrndx": _patched(data, 62, "<H", 0xFFFE),
+        "magic": _patched(data, first, "<I", 0),
+    }
+    for name, blob in cases.items():
+        path = tmp_path / f"{name}.so"
+        path.write_bytes(blob)
+        got = fatbin.read_kernels(str(path))
+        assert set(got) <= {"sm_80", "compute_90"}, (name, got)
+        with contextlib.suppress(elf.NotELF):  # the dynamic section's own refusal, which the loader takes as such
+            elf.read_dynamic(str(path), fatbin.Budget())
+    assert fatbin.read_kernels(str(tmp_path / "cut-second.so")) == ()  # its section headers are cut off
+    assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == ("sm_80",)  # the first fat binary's
+    assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ()  # the section stops at the bad fat binary
+
+
+def test_reads_stop_at_the_limits(tmp_path: Path) -> None:
+    """Every fat binary header read counts against the file's and the environment's limits."""
+    path = str(cuda_extension())
+    budget = fatbin.Budget(2)
+    assert fatbin.read_kernels(path, budget) == ("sm_80",)  # a container's and a kernel's header: the budget spent
+    assert budget.left == 0
+    assert fatbin.read_kernels(path, budget) == ()
+    assert elf.read_dynamic(path, budget).kernels == ()
