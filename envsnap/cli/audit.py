@@ -37,18 +37,22 @@ def run(args: argparse.Namespace) -> int:
                 item.id,
                 TITLES.get(item.rung, item.rung),
                 item.detail.replace("\n", "; "),
-                item.remedy,
             )
             for item in result.items
         ]
         _output.print_table(
             _output.table(
                 rows,
-                columns=("", "item", "for", "found", "remedy"),
+                columns=("", "item", "for", "found"),
                 overflow="fold",
                 title=f"{result.kind} {result.subject}",
             )
         )
+        # A remedy is a command to paste: folded into a table column it read a few characters a line between the
+        # borders, so each one is a line of its own, whole.
+        for item in result.items:
+            if not item.ok and item.remedy:
+                _output.say(f"remedy for {item.id}: {item.remedy}", err=False)
         # An item of several findings (metadata-agrees: one per disagreement) lists them under the table too, one
         # line each, as the table folds them into its narrow column.
         for item in result.items:

@@ -1485,6 +1485,22 @@ def test_the_grade_says_the_rung_reached_and_what_the_next_rung_needs(tmp_path: 
     assert graded["level"] == "pinned"
 
 
+def test_each_remedy_of_the_audit_table_is_printed_whole_on_one_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """The audit's table folded its remedy column to a few characters a line (``envsnap bundle /tmp/.../sup``,
+    ``p/envsnap.lo``, ``ck -o ...``), on a terminal as in a pipe or a CI log: a command no one could copy and paste
+    from between the table's borders. Each short item's remedy is one line of its own under the table."""
+    folder = tmp_path / "reviewer copy of the supplementary material"
+    lock = lockfile.dump(sample_lock(seal=True), folder / "envsnap.lock")
+    graded = json.loads(cli("audit", lock, "--json").out)
+    remedy = next(i["remedy"] for i in graded["items"] if i["id"] == "files-bundled")
+    assert shlex.split(remedy)[:3] == ["envsnap", "bundle", str(lock)], remedy
+    result = cli("audit", lock)
+    assert result.code == 0, result
+    lines = result.out.splitlines()
+    assert f"remedy for files-bundled: {remedy}" in lines, result.out
+    assert lines[-1] == "Pinned reached; Bundled needs 1 item: files-bundled", result.out
+
+
 def test_a_run_at_another_commit_of_the_same_environment_is_said_so_not_another_environment(
     tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
