@@ -740,6 +740,7 @@ def _run(
     from ..runs import record as run_record
 
     fingerprinted = 0
+    failed: list[tuple[str, str]] = []  # (record, how its command ended) of each run that did not complete
     for path in records:
         odd = _not_a_file(path)
         if odd:
@@ -779,7 +780,25 @@ def _run(
                 f"{why})",
                 "record the run with the lock this bundle was made from (envsnap run --lock LOCK), then bundle again",
             )
+        if not rec.result.completed():
+            failed.append((path.name, rec.result.shown()))
         fingerprinted += bool(rec.inputs()) and all(d.method == "sha256" for d in rec.data)
+    if failed:
+        # A command that failed or was stopped left no result to reproduce. Bundling again keeps a record in runs/
+        # (and the artifact's own command names it with --run): it is removed first, and a run that completes asked.
+        name, how = failed[0]
+        gone = [f"{folder}/{RUNS}/{n}" for n, _ in failed]
+        again = remedy.removeprefix(prefix)
+        for word in gone:
+            again = again.replace(f" --run {sinks.shell_shown([word])}", "")
+        return Item(
+            "run-recorded",
+            "reproduced",
+            False,
+            f"{name}: its command did not complete ({how}): no result to reproduce"
+            + (f" (and {len(failed) - 1} more record(s))" if len(failed) > 1 else ""),
+            f"{prefix}rm -- {sinks.shell_shown(gone)} && {again}",
+        )
     ok = fingerprinted == len(records)
     return Item(
         "run-recorded",

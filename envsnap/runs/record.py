@@ -301,6 +301,18 @@ class Outcome:
     interrupted: bool = False
     peak_memory_kib: int = field(default=0, metadata=_n())
 
+    def completed(self) -> bool:
+        """Whether the command ran to its end with status 0, nothing interrupting it: a result a reader reproduces."""
+        return self.exit_status == 0 and not self.interrupted
+
+    def shown(self) -> str:
+        """How the command ended: ``exit 0``, ``exit 143 (SIGTERM), interrupted``."""
+        return (
+            f"exit {self.exit_status}"
+            + (f" ({self.signal})" if self.signal else "")
+            + (", interrupted" if self.interrupted else "")
+        )
+
 
 @frozen
 class Gpus:

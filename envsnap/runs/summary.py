@@ -37,9 +37,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     from ..report import counted  # not at import: ``run`` imports this module before its command starts
 
     r, env, loaded = rec.result, rec.environment, rec.loaded
-    ending = (
-        f"exit {r.exit_status}" + (f" ({r.signal})" if r.signal else "") + (", interrupted" if r.interrupted else "")
-    )
+    ending = r.shown()
     out = [
         (
             "Command",

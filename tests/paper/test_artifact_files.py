@@ -1548,6 +1548,61 @@ def test_a_run_at_another_commit_of_the_same_environment_is_said_so_not_another_
     assert not item["ok"] and said in item["detail"], item
 
 
+@pytest.mark.parametrize(
+    ("exit_status", "signal", "interrupted", "said"),
+    [(1, "", False, "exit 1"), (143, "SIGTERM", True, "exit 143 (SIGTERM), interrupted")],
+)
+def test_a_run_whose_command_failed_or_was_interrupted_is_no_run_recorded(
+    tmp_path: Path, cli: Callable[..., Any], exit_status: int, signal: str, interrupted: bool, said: str
+) -> None:
+    """A run record whose command exited 1, or was stopped by Ctrl-C or SIGTERM, with its data fingerprinted by
+    sha256, made run-recorded ok and the artifact Reproduced-ready: a crash offered as the paper's result. The audit
+    names the record and how its command ended, and asks for a run that completed."""
+    bundle = bundle_of(tmp_path)
+    lock = lockfile.load(bundle.root / "envsnap.lock")
+    time = "2026-12-01T10:00:00.000Z"
+    outcome = run_record.Outcome(
+        started=time, ended=time, duration_ms=1, exit_status=exit_status, signal=signal, interrupted=interrupted
+    )
+    record = run_record.RunRecord(
+        run=run_record.Meta(generator="envsnap 0.1.0", created=time),
+        command=run_record.Command(argv=("python", "train.py")),
+        result=outcome,
+        environment=run_record.Environment(
+            lock="envsnap.lock",
+            lock_digest=lock.envsnap.content_digest,
+            lock_identity=lockfile.identity_digest(lockfile.to_dict(lock)),
+        ),
+        data=(run_record.Data(role="input", path="data.csv", kind="missing", method="sha256"),),
+    )
+    (bundle.root / "runs").mkdir()
+    run_record.dump(run_record.sealed(record), bundle.root / "runs" / "train.toml")
+    bundle.write_sums()
+
+    def run_recorded() -> dict[str, Any]:
+        graded = json.loads(cli("audit", bundle.root, "--json").out)
+        return next(i for i in graded["items"] if i["id"] == "run-recorded")
+
+    item = run_recorded()
+    assert not item["ok"], item
+    assert item["detail"] == f"train.toml: its command did not complete ({said}): no result to reproduce", item
+    # Bundling again keeps the record in runs/: the remedy removes it first, and names it in no --run.
+    kept = shlex.quote(str(bundle.root / "runs" / "train.toml"))
+    assert item["remedy"].startswith(f"rm -- {kept} && envsnap run --lock "), item
+    assert f"--run {kept}" not in item["remedy"], item
+    # The same record of a run that completed is the one asked for.
+    run_record.dump(
+        run_record.sealed(
+            dataclasses.replace(
+                record, result=dataclasses.replace(outcome, exit_status=0, signal="", interrupted=False)
+            )
+        ),
+        bundle.root / "runs" / "train.toml",
+    )
+    bundle.write_sums()
+    assert run_recorded()["ok"]
+
+
 def _forgeable_artifact(tmp_path: Path) -> Bundle:
     from envsnap.paper.metadata import from_args
 
