@@ -220,6 +220,26 @@ def _title(text: str, what: str) -> str:
     return text.strip()
 
 
+ABSTRACT_MAX = 10_000  # a paper's abstract: arXiv's is 1920 characters, a journal's 250-300 words
+
+
+def _abstract(value: Any, what: str) -> str:
+    """A CITATION.cff's abstract, its words on one line: a YAML block of several lines (``abstract: |``) is one
+    paragraph in every file that carries it, each a one-line value. Titles' 500 characters refused an ordinary
+    abstract, and one of several lines was left out without a word."""
+    if not isinstance(value, str):
+        return ""  # as before: an abstract that is no text (a list, a number) is not the artifact's
+    text = " ".join(value.split())
+    if not text:
+        return ""
+    if not grammar.is_text(text, ABSTRACT_MAX) or grammar.has_bidi(text):
+        raise MetadataError(
+            f"{what} {grammar.shown(text)}: text of at most {ABSTRACT_MAX} characters, no control or "
+            "bidirectional formatting characters"
+        )
+    return text
+
+
 def from_args(
     title: str | None, authors: list[str], license: str | None, doi: str | None, version: str | None = None
 ) -> ArtifactMeta:
@@ -292,9 +312,7 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
         license=_labelled(f"{where}license", parse_license, str(license_)) if license_ else "",
         doi=_labelled(f"{where}{doi_field}", parse_doi, str(doi)) if doi else "",
         version=text_of(data.get("version"), "version"),
-        description=text_of(data.get("abstract"), "abstract")
-        if isinstance(data.get("abstract"), str) and "\n" not in data["abstract"].strip()
-        else "",
+        description=_abstract(data.get("abstract"), f"{where}abstract"),
         source=CFF_NAME,
     )
 

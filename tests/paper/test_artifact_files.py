@@ -1835,6 +1835,38 @@ def test_audit_remedies_ask_only_for_what_the_projects_citation_cff_does_not_giv
     assert "cannot be read" in remedy()  # bundle --artifact would refuse it whatever the options
 
 
+@pytest.mark.parametrize("style", [">", "|"])
+def test_a_citation_cff_abstract_of_a_paper_s_length_or_lines_reaches_the_artifact(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    """A CITATION.cff abstract is a paper's abstract: a thousand characters, often a YAML block of several lines.
+    ``bundle --artifact`` refused one longer than a title (exit 2: "abstract ...: one line of text, at most 500
+    characters"), and left one of several lines out without a word. Its words reach the artifact, joined on one
+    line."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    lock = lockfile.dump(sample_lock(seal=True), project / "envsnap.lock")
+    sentences = [
+        f"We rebuild the environment of experiment {n} on another cluster & compare its results." for n in range(12)
+    ]
+    block = "".join(f"  {s}\n" for s in sentences)
+    (project / "CITATION.cff").write_text(
+        'cff-version: 1.2.0\nmessage: "cite"\ntitle: "T"\nlicense: MIT\nauthors:\n  - name: Lab\n'
+        f"abstract: {style}\n{block}"
+    )
+    monkeypatch.chdir(project)  # no work tree around it: bundle takes the lock's folder as the project
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--artifact")
+    assert result.code == 0, result
+    whole = " ".join(sentences)
+    assert len(whole) > 1000
+    zenodo = json.loads((tmp_path / "b" / ".zenodo.json").read_text())
+    assert f"<p>{whole.replace('&', '&amp;')}</p>" in zenodo["description"], zenodo["description"]
+    crate = json.loads((tmp_path / "b" / "ro-crate-metadata.json").read_text())
+    root = next(e for e in crate["@graph"] if e["@id"] == "./")
+    assert root["description"] == whole, root
+    assert f"abstract: {json.dumps(whole)}" in (tmp_path / "b" / "CITATION.cff").read_text().splitlines()
+
+
 def test_the_crate_and_the_audit_ignore_the_folder_a_rebundle_keeps_the_earlier_files_in(tmp_path: Path) -> None:
     # A re-bundle keeps the earlier files in a hidden `.envsnap-bundle-*` folder at the bundle's top while it
     # writes, and `--artifact` writes the crate then: the crate listed those copies, and the audit of a bundle a
