@@ -54,14 +54,23 @@ def exit_code(report: Report, *, strict: bool) -> int:
 
 
 def render(report: Report, lock_path: str) -> _output.Table:
-    # Needed and found quote the lock: text cells, never markup, no control codes.
+    # Needed and found quote the lock: text cells, never markup, no control codes. The remedies are printed under
+    # the table (print_report): folded into a column, the commands in them could not be pasted.
     return _output.table(
-        (((severity, _STYLES[severity]), *cells) for severity, *cells in report.render_rows()),
-        columns=("severity", "component", "needed", "found", "remedy"),
+        (((severity, _STYLES[severity]), *cells) for severity, *cells, _remedy in report.render_rows()),
+        columns=("severity", "component", "needed", "found"),
         overflow="fold",
         title=f"envsnap check: {lock_path} (target: {report.target})",
-        caption=report.summary(),
     )
+
+
+def print_report(report: Report, lock_path: str) -> None:
+    """The table, then each finding's remedy as a line of its own, whole, then the verdict."""
+    _output.print_table(render(report, lock_path))
+    for _severity, component, _needed, _found, remedy in report.render_rows():
+        if remedy:
+            _output.say(f"remedy for {component}: {remedy}", err=False)
+    _output.say(report.summary(), err=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         judged = None if own else {"path": chosen.python or sys.executable, "chosen_by": chosen_by}
         _output.print_json({"lock": args.lock, **report.to_dict(), "python": judged})
     else:
-        _output.print_table(render(report, args.lock))
+        print_report(report, args.lock)
     from ..artifacts.bundle import outside_project_notes
 
     for note in outside_project_notes(lock):  # the lock's URL: text, never markup

@@ -41,7 +41,7 @@ def test_this_host_is_compatible_with_its_own_capture(cli: Cli, tmp_path: Path, 
     result = cli("check", write(tmp_path, here))
     assert result.code == 0, result
     assert "compatible: 0 failed" in result.out
-    for column in ("severity", "component", "needed", "found", "remedy"):
+    for column in ("severity", "component", "needed", "found"):
         assert column in result.out
 
 
@@ -62,6 +62,23 @@ def test_warnings_exit_0_and_1_with_strict(cli: Cli, tmp_path: Path, here: Snaps
     assert result.code == 0, result
     assert "warnings: 0 failed, 1 warning, " in result.out
     assert cli("check", path, "--strict").code == 1
+
+
+def test_each_remedy_of_the_check_table_is_printed_whole_on_one_line(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
+    """The table folded its remedy column to a few characters a line (``(--python │ PATH; to get │ one: uv python
+    │ install``), on a terminal as in a pipe or a CI log: no command in it could be copied and pasted. Each finding's
+    remedy is a line of its own under the table, whole; the verdict stays the last line."""
+    major, minor, *_ = here.python.version.split(".")
+    path = write(
+        tmp_path / "a folder named at some length for the paper", with_python_version(here, f"{major}.{minor}.999")
+    )
+    [finding] = [f for f in json.loads(cli("check", path, "--json").out)["findings"] if f["component"] == "Python"]
+    assert f"install {major}.{minor}.999" in finding["remedy"], finding
+    result = cli("check", path)
+    assert result.code == 0, result
+    lines = result.out.splitlines()
+    assert f"remedy for Python: {finding['remedy']}" in lines, result.out
+    assert lines[-1].startswith("warnings: 0 failed, 1 warning, "), result.out
 
 
 def test_incompatible_exits_3(cli: Cli, tmp_path: Path, here: Snapshot) -> None:
