@@ -12,11 +12,10 @@ from typing import Any
 
 from ..artifacts.appendix import uncommitted_note
 from ..model import Snapshot
-from .metadata import ArtifactMeta, license_choices
+from .metadata import CFF_MESSAGE, ArtifactMeta, license_choices
 
 CFF = "CITATION.cff"
 ZENODO = ".zenodo.json"
-CFF_MESSAGE = "If you use this artifact, please cite it (and the paper it supplements) as below."
 
 
 def _q(value: str) -> str:

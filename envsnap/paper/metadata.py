@@ -18,6 +18,8 @@ from .._frozen import frozen
 from ..errors import UsageError
 
 CFF_NAME = "CITATION.cff"
+# The message of the CITATION.cff an artifact holds (``citation.cff`` writes it): a file with it is an artifact's own.
+CFF_MESSAGE = "If you use this artifact, please cite it (and the paper it supplements) as below."
 _ORCID = re.compile(r"(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])", re.ASCII)
 _DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/[!-~]+)", re.ASCII | re.IGNORECASE)
 # An SPDX licence identifier or a simple expression of them (MIT, Apache-2.0, GPL-3.0-or-later, MIT OR Apache-2.0).
@@ -262,6 +264,9 @@ def from_cff(path: Path, *, artifact: bool = False) -> ArtifactMeta:
     if not isinstance(data, dict):
         raise MetadataError(f"{path}: not a CITATION.cff (a mapping of fields)")
     where = f"{path}: "
+    # An artifact's own file wherever it is read: `bundle --artifact` made again in the artifact's folder takes it as
+    # the project's, and read so its paper's DOI (an identifier there) was dropped without a word.
+    artifact = artifact or data.get("message") == CFF_MESSAGE
 
     def text_of(value: Any, field: str) -> str:
         if value is None:

@@ -1867,6 +1867,30 @@ def test_a_citation_cff_abstract_of_a_paper_s_length_or_lines_reaches_the_artifa
     assert f"abstract: {json.dumps(whole)}" in (tmp_path / "b" / "CITATION.cff").read_text().splitlines()
 
 
+def test_an_artifact_made_again_in_its_own_folder_keeps_the_paper_s_doi(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cd supp && envsnap bundle envsnap.lock -o . --artifact --with-base-image``: the facts not given come from
+    the CITATION.cff there, the artifact's own, which holds the paper's DOI as an identifier. It was read as a
+    project's (a ``doi`` field or the preferred citation's): the title, authors and licence were kept, and the DOI
+    dropped without a word, from CITATION.cff, .zenodo.json, the RO-Crate and the appendix."""
+    doi = "10.1145/3589334.3645700"
+    supp = tmp_path / "supp"
+    lock = lockfile.dump(sample_lock(seal=True), tmp_path / "envsnap.lock")
+    facts = ("--title", "Reproducing Table 2", "--author", "Ada Lovelace", "--license", "MIT", "--doi", doi)
+    monkeypatch.chdir(tmp_path)
+    made = cli("bundle", lock, "-o", supp, "--artifact", *facts)
+    assert made.code == 0, made
+    monkeypatch.chdir(supp)  # no work tree around it: the lock's folder, the bundle itself, is the project
+    again = cli("bundle", "envsnap.lock", "-o", ".", "--artifact")
+    assert again.code == 0, again
+    cff = (supp / "CITATION.cff").read_text()
+    assert f'value: "{doi}"' in cff and 'title: "Reproducing Table 2"' in cff, cff
+    zenodo = json.loads((supp / ".zenodo.json").read_text())
+    assert {"identifier": doi, "relation": "isSupplementTo"}.items() <= zenodo["related_identifiers"][0].items()
+    assert f"https://doi.org/{doi}" in (supp / "appendix.md").read_text()
+
+
 def test_the_crate_and_the_audit_ignore_the_folder_a_rebundle_keeps_the_earlier_files_in(tmp_path: Path) -> None:
     # A re-bundle keeps the earlier files in a hidden `.envsnap-bundle-*` folder at the bundle's top while it
     # writes, and `--artifact` writes the crate then: the crate listed those copies, and the audit of a bundle a
