@@ -48,6 +48,27 @@ def is_envsnap_lock(path: str | os.PathLike[str]) -> bool:
     return starts_as_lock(_head(path).decode("utf-8", "replace"))
 
 
+def refuse_foreign(path: str, command: str, *, named: str = "") -> None:
+    """``UsageError`` (exit 2) where ``path``, where ``command`` is to write a lock, holds a file of the user's: a
+    regular file, not empty, that is no lock envsnap wrote (``is_envsnap_lock``). ``capture -o notes.md`` (``pin -o``,
+    ``import -o``) replaced it without a word, as ``run -o`` and ``export -o`` refuse to. A lock there, one cut short
+    or edited too, is written again; anything that is no regular file is left to the write to judge. ``named``: how
+    the message names the path (``-o PATH``), else the path."""
+    if not os.path.isfile(path) or is_envsnap_lock(path):
+        return
+    try:
+        if os.path.getsize(path) == 0:
+            return  # an empty file (``touch envsnap.lock``) holds nothing to lose
+    except OSError:
+        return
+    from .errors import UsageError
+
+    raise UsageError(
+        f"{named or path}: exists and is not a lock envsnap wrote; {command} does not replace it: name another file "
+        "with -o, or move it away first"
+    )
+
+
 def starts_as_lock(text: str) -> bool:
     """Whether ``text`` starts as a lock envsnap wrote: its first line that is neither blank nor a comment is
     ``[envsnap]``."""

@@ -37,6 +37,34 @@ def test_capture_show_and_json(cli: Callable[..., object], tmp_path: Path, monke
     assert '"schema_version": 1' in as_json.out  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("command", ["capture", "pin", "import"])
+def test_a_file_of_the_user_s_at_the_output_is_not_replaced_by_a_lock(
+    cli: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """``envsnap capture -o notes.md`` (``pin LOCK -o``, ``import FILE -o``) replaced a file of the user's own there
+    with a lock, without a word: exit 0, the notes gone. ``run -o`` and ``export -o`` refuse such a file; so do
+    these, exit 2, the file left as it was. A lock envsnap wrote there, and an empty file, are replaced as before."""
+    from testutil import sample_lock
+
+    monkeypatch.chdir(tmp_path)
+    lock = lockfile.dump(sample_lock(seal=True), tmp_path / "in.lock")
+    (tmp_path / "requirements.txt").write_text("six==1.17.0 --hash=sha256:" + "4" * 64 + "\n")
+    args = {"capture": ["capture"], "pin": ["pin", str(lock)], "import": ["import", "requirements.txt"]}[command]
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n")
+    refused = cli(*args, "-o", str(notes))
+    assert refused.code == 2, refused  # type: ignore[attr-defined]
+    said = f"-o {notes}: exists and is not a lock envsnap wrote; {command} does not replace it"
+    assert said in refused.err and "Traceback" not in refused.err, refused  # type: ignore[attr-defined]
+    assert notes.read_text() == "my notes\n"
+    earlier = tmp_path / "earlier.lock"
+    for before in ("", lockfile.dumps(sample_lock(seal=True))):
+        earlier.write_text(before)
+        written = cli(*args, "-o", str(earlier))
+        assert written.code == 0, written  # type: ignore[attr-defined]
+        assert lockfile.load(earlier).envsnap.content_digest
+
+
 def test_capture_to_stdout(cli: Callable[..., object]) -> None:
     res = cli("capture", "-o", "-")
     assert res.code == 0  # type: ignore[attr-defined]

@@ -87,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
     if args.allow_url and not args.pin:
         raise UsageError("--allow-url is for --pin: capture reads no URL without it")
+    if args.output != "-":
+        from .._locktext import refuse_foreign
+
+        refuse_foreign(args.output, "capture", named="" if args.output == _defaults.LOCK_NAME else f"-o {args.output}")
     started, started_ns = time.perf_counter(), time.time_ns()
     from ..probes.target import select_environment
 

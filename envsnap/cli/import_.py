@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         # pylock naming a folder outside its own was printed without a word.
         _output.write_document(text)
     else:
+        from .._locktext import refuse_foreign
+
+        # After the file is read: its own problem is the one line said, a file of the user's at -o kept either way.
+        refuse_foreign(args.output, "import", named="" if args.output == LOCK_NAME else f"-o {args.output}")
         lockfile.write_text(text, args.output)
         from ..report import counted
 

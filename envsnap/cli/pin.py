@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     snapshot = lockfile.load(args.lock)
     if not to_stdout:  # judged before the indexes are read and the files downloaded (minutes), not after them
         lockfile.check_writable(args.output or args.lock)
+        if args.output:
+            from .._locktext import refuse_foreign
+
+            refuse_foreign(args.output, "pin", named=f"-o {args.output}")
     project = project_root(args.project, args.lock)
     if args.project is not None and project is not None:
         from ..artifacts.bundle import check_named_project
