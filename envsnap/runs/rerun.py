@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from .. import _runner, lockfile
+from .._defaults import BUNDLE_SUMS, LOCK_NAME
 from .._frozen import frozen
 from .._fs import join_relative
 from ..errors import EnvsnapError, LockfileError, UnsafeInputError, UsageError
@@ -136,6 +137,18 @@ def project_root(record_path: Path | None = None, commit: str = "") -> Path:
                 distrust(found)
             return Path(found)
     return Path(here or cwd)
+
+
+def _kept_in_bundle(record_path: Path | None) -> Path | None:
+    """The bundle folder whose ``runs/`` holds the record (``bundle --artifact --run`` put it there): a folder with
+    the bundle's lock and ``SHA256SUMS`` above ``runs/``; None for a record anywhere else."""
+    if record_path is None:
+        return None
+    runs = Path(os.path.abspath(record_path)).parent
+    root = runs.parent
+    if runs.name != "runs" or not (root / LOCK_NAME).is_file() or not (root / BUNDLE_SUMS).is_file():
+        return None
+    return root
 
 
 def run_directory(record: RunRecord, root: Path) -> Path:
@@ -320,7 +333,10 @@ def check_environment(
     in_docker: str | None = None,
     argv: Sequence[str] | None = None,
     gpus: str = "",
+    bundle: Path | None = None,
 ) -> Check:
+    """``bundle``: the bundle folder the record is kept in (its ``runs/``), whose lock a line names where the record's
+    own cannot be read."""
     from .. import sinks
     from ..compare.verify import verify
 
@@ -349,6 +365,15 @@ def check_environment(
     try:
         snapshot = lockfile.load(lock_file)
     except LockfileError as exc:
+        if lock is None and bundle is not None:
+            # Rerun in the artifact's folder: the record names its author's project path; the bundle's lock, which
+            # the record was checked against when bundled, is beside it.
+            kept = (
+                f"; the record is kept in the bundle {sinks.shell_shown([str(bundle)])}: pass --lock "
+                f"{sinks.shell_shown([str(bundle / LOCK_NAME)])}, and rerun in the project's folder (its "
+                "REPRODUCING.md says how)"
+            )
+            return Check("environment", UNKNOWN, (f"the lock cannot be read: {exc}{kept}",))
         return Check("environment", UNKNOWN, (f"the lock cannot be read: {exc}",))
     lines = []
     # The run's lock pinned (pin, bundle) is that lock, proven by its identity (record.Environment.other_lock).
@@ -1275,7 +1300,14 @@ def plan(
     code = check_code(record, root, exclude)
     gpu_check = check_gpus(record, env, in_docker=in_docker is not None, gpus_asked=asked)
     environment = check_environment(
-        record, root, lock=lock, python=python, in_docker=in_docker, argv=command, gpus=asked
+        record,
+        root,
+        lock=lock,
+        python=python,
+        in_docker=in_docker,
+        argv=command,
+        gpus=asked,
+        bundle=_kept_in_bundle(record_path),
     )
     said = variable_lines(record.command.variables, os.environ, in_docker=in_docker is not None)
     checks = (

@@ -3207,3 +3207,40 @@ def test_a_missing_venv_of_a_bundles_lock_is_told_the_offline_rebuild_from_the_b
     res = envsnap(*words[1:], cwd=root / "supp")
     assert res.returncode == 0, res.stdout + res.stderr
     assert (root / ".venv" / "bin" / "python").exists()
+
+
+def test_a_record_of_a_bundle_rerun_without_its_lock_names_the_bundle_s_lock(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer's first try in the artifact's folder, ``envsnap rerun runs/run.toml``: the record names its lock by
+    the author's project path (``paper.lock``), so the line read ``the lock cannot be read: .../supp/paper.lock: no
+    such lockfile`` and said nothing of the lock the bundle holds beside the record, the one it was checked
+    against. The line names it as ``--lock`` to pass, and where to rerun."""
+    from testutil import sample_lock
+
+    from envsnap.artifacts.bundle import Bundle
+
+    supp = tmp_path / "my supp"
+    lock = lockfile.load(lockfile.dump(sample_lock(seal=True), supp / "envsnap.lock"))
+    time_ = "2026-12-01T10:00:00.000Z"
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created=time_),
+        command=rec.Command(argv=("python", "train.py")),
+        result=rec.Outcome(started=time_, ended=time_, duration_ms=1, exit_status=0),
+        environment=rec.Environment(
+            lock="paper.lock",
+            lock_digest=lock.envsnap.content_digest,
+            lock_identity=lockfile.identity_digest(lockfile.to_dict(lock)),
+        ),
+    )
+    (supp / "runs").mkdir()
+    rec.dump(rec.sealed(record), supp / "runs" / "run.toml")
+    Bundle(supp).write_sums()
+    monkeypatch.chdir(supp)
+    result = cli("rerun", "runs/run.toml", "--dry-run")
+    assert result.code == 3, result
+    said = (
+        f"the record is kept in the bundle {shlex.quote(str(supp))}: pass --lock "
+        f"{shlex.quote(str(supp / 'envsnap.lock'))}, and rerun in the project's folder (its REPRODUCING.md says how)"
+    )
+    assert said in result.out, result.out
