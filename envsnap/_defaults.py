@@ -260,12 +260,34 @@ def pythonpath_folders(environ: Mapping[str, str]) -> list[str]:
 
 
 def pythonpath_distributions(folder: str) -> list[str] | None:
-    """The ``.dist-info`` and ``.egg-info`` entries of a ``PYTHONPATH`` folder, sorted: all that a capture reads of
-    one (``probes.python.pythonpath_ahead``), and so what the capture memo keys on rather than the folder's stamp,
-    which moves with every file written there (``PYTHONPATH=. envsnap run`` writes its record there); None when it
-    cannot be listed."""
+    """The ``.dist-info`` and ``.egg-info`` entries of a ``PYTHONPATH`` folder, sorted: all that a capture of another
+    environment (read with ``python -E``) reads of one (``probes.python.pythonpath_ahead``); None when it cannot be
+    listed."""
+    names = pythonpath_entries(folder)
+    return None if names is None else [n for n in names if n.endswith((".dist-info", ".egg-info"))]
+
+
+# The frameworks' build files, read in the folder of the framework's distribution (``probes.frameworks``).
+FRAMEWORK_FILES = ("torch/version.py", "tensorflow/python/platform/build_info.py", "jaxlib/version.py")
+# The entries of a PYTHONPATH folder a capture reads: its distributions', and, in envsnap's own interpreter (which
+# has the folder on its sys.path), the ``.egg-link`` and ``.pth`` files the probe reads in every folder there, the
+# start-up modules that interpreter ran (they may change its sys.path), and the frameworks' package folders.
+_PYTHONPATH_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".pth")
+_PYTHONPATH_PREFIXES = ("sitecustomize", "usercustomize")
+_PYTHONPATH_NAMES = frozenset(path.split("/")[0] for path in FRAMEWORK_FILES)
+
+
+def pythonpath_read(name: str) -> bool:
+    """Whether a capture reads the entry ``name`` of a ``PYTHONPATH`` folder (see above)."""
+    return name.endswith(_PYTHONPATH_SUFFIXES) or name.startswith(_PYTHONPATH_PREFIXES) or name in _PYTHONPATH_NAMES
+
+
+def pythonpath_entries(folder: str) -> list[str] | None:
+    """The entries of a ``PYTHONPATH`` folder a capture reads (``pythonpath_read``), sorted: what the capture memo
+    keys on rather than the folder's stamp, which moves with every file written there (``PYTHONPATH=. envsnap run``
+    writes its record and capture there); None when it cannot be listed."""
     try:
-        return sorted(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
+        return sorted(n for n in os.listdir(folder) if pythonpath_read(n))
     except OSError:
         return None
 

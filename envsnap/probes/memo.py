@@ -8,11 +8,14 @@ target interpreter or loading the model. What the key holds (docs/design.md, "Th
 - ``facts``, read afresh on every run: the memo's format, envsnap's version and the stamp of every module of its
   code, the interpreter envsnap runs in, the command's options and the environment it chose, the working directory,
   the user, every environment variable, ``uname``, the CPU count, the CPU's identity lines of ``/proc/cpuinfo``,
-  the memory size, the boot id, the NVIDIA driver's ``/proc`` files and ``/dev`` nodes, and the distributions'
-  names in each ``PYTHONPATH`` folder (not the folder's stamp: a run's record written there moved it);
+  the memory size, the boot id, the NVIDIA driver's ``/proc`` files and ``/dev`` nodes, and the names of the
+  entries a capture reads in each ``PYTHONPATH`` folder (``_defaults.pythonpath_read``: distributions, ``.egg-link``
+  and ``.pth`` files, ``sitecustomize``, the frameworks' folders), not the folder's stamp: a run's record written
+  there moved it;
 - ``watch``, the files and folders the previous capture read, stamped (mode, size, mtime, ctime, inode, device):
   the interpreter, ``pyvenv.cfg``, every folder on the target's ``sys.path`` (with a distribution in it or not,
-  existing or not) with its top-level files (``.pth``), every ``.dist-info``
+  existing or not) with its top-level files (``.pth``), but of a ``PYTHONPATH`` folder on it (envsnap's own
+  interpreter's) only the entries whose names are among the facts and the framework files, every ``.dist-info``
   folder and each file in it, the environment's ``bin/``, the user site (or the folder it would appear in), every
   ELF file the loader read and every folder it searched, ``ld.so.cache`` and its configuration, the package
   database (dpkg, rpm, apk), os-release, the folders NVML is looked for in, the system include folders (cuDNN's
@@ -40,8 +43,9 @@ import os
 import sys
 import time
 
+from .._defaults import FRAMEWORK_FILES as _FRAMEWORK_FILES
 from .._defaults import code_stamps as _code_stamps
-from .._defaults import pythonpath_distributions, pythonpath_folders, sha256_hex
+from .._defaults import pythonpath_entries, pythonpath_folders, pythonpath_read, sha256_hex
 from .._sealed import read_private, seal
 from .gitstate import LOCATION_VARIABLES as _GIT_LOCATION_VARIABLES
 from .gitstate import find_root
@@ -81,7 +85,6 @@ _SYSTEM_FILES = (
     "/usr/include",  # cuDNN's and NCCL's headers beside a system library (cuda.header_version)
 )
 _TOOLKIT_FILES = ("version.json", "include/cuda.h", "lib64", "lib", "dist-info", "targets")
-_FRAMEWORK_FILES = ("torch/version.py", "tensorflow/python/platform/build_info.py", "jaxlib/version.py")
 
 
 def utc_now() -> str:
@@ -175,7 +178,7 @@ def facts(command: Sequence[object], environ: Mapping[str, str]) -> str:
         meminfo,
         _nvidia_facts(),
         _code_stamps(),
-        [[folder, pythonpath_distributions(folder)] for folder in pythonpath_folders(environ)],
+        [[folder, pythonpath_entries(folder)] for folder in pythonpath_folders(environ)],
     ]
     # repr: each part is a string, a number or a list of them, whose repr is unambiguous.
     return sha256_hex(repr(parts).encode("utf-8", "surrogateescape"))
@@ -277,7 +280,10 @@ def watch_list(
     folders: Iterable[str] = (),
 ) -> list[str]:
     """Every file and folder a capture of this environment read, for ``stamps`` (the module's docstring);
-    ``folders``: others whose stamp is part of the answer (an editable install's, a ``.pth`` folder's files)."""
+    ``folders``: others whose stamp is part of the answer (an editable install's, a ``.pth`` folder's files).
+    A folder of ``site_dirs`` that ``PYTHONPATH`` names (in ``environ``) and that is no site folder of the
+    environment is not stamped, nor are its other files: the names the capture reads of it are among the facts
+    (``facts``), and ``PYTHONPATH=. envsnap run`` writes its record and capture there."""
     paths: list[str] = list(_SYSTEM_FILES)
     paths += [folder for folder in folders if folder]
     multiarch = f"{os.uname().machine}-linux-gnu"
@@ -287,6 +293,7 @@ def watch_list(
     from ..platforms import major_minor as release_of
 
     major_minor = release_of(version) if version else ""
+    sites: list[str] = []  # the environment's site folders, stamped with their files whatever else names them
     for root in {prefix, base_prefix} - {""}:
         paths += [root, os.path.join(root, "pyvenv.cfg"), os.path.join(root, "bin"), os.path.join(root, "lib")]
         if major_minor:
@@ -295,15 +302,31 @@ def watch_list(
             # with the system's site-packages, where one may be installed next).
             for site in (os.path.join(lib, "site-packages"), os.path.join(lib, "dist-packages")):
                 paths += [lib, site, *_files_in(site)]
+                sites.append(site)
     if major_minor:  # Debian's system interpreter
-        paths += ["/usr/lib/python3/dist-packages", f"/usr/local/lib/python{major_minor}/dist-packages"]
+        debian = ["/usr/lib/python3/dist-packages", f"/usr/local/lib/python{major_minor}/dist-packages"]
+        paths += debian
+        sites += debian
     paths += _files_in(os.path.join(prefix, "bin"))  # the scripts whose first line the probe reads
     home = environ.get("HOME", "")
     # Both: a target probed with -E ignores PYTHONUSERBASE, envsnap's own interpreter does not.
     for user_base in (environ.get("PYTHONUSERBASE", ""), os.path.join(home, ".local") if home else ""):
         if user_base and major_minor:
             paths.append(os.path.join(user_base, "lib", f"python{major_minor}", "site-packages"))
+            sites.append(paths[-1])
+    # PYTHONPATH's folders that are only that (not a zipped egg, whose file is its content).
+    named = {os.path.realpath(f) for f in pythonpath_folders(environ) if not f.endswith(".egg")}
+    named -= {os.path.realpath(site) for site in sites}
     for site in sorted(set(site_dirs)):
+        if named and os.path.realpath(site) in named:
+            paths += [path for path in _files_in(site, dirs=True) if pythonpath_read(os.path.basename(path))]
+            # Where the framework's folder is: one that appears is among the facts, the folder is not stamped.
+            paths += [
+                os.path.join(site, rel)
+                for rel in _FRAMEWORK_FILES
+                if os.path.isdir(os.path.join(site, rel.split("/")[0]))
+            ]
+            continue
         paths.append(site)
         paths += _files_in(site)
         paths += [os.path.join(site, rel) for rel in _FRAMEWORK_FILES]
@@ -468,7 +491,7 @@ def watch_of(captured: Any, chosen: Any, environ: Mapping[str, str]) -> list[str
         # Every folder the probe looked in, not only those it found a distribution in: one gets its first later.
         site_dirs=[*raw.path_entries, *(p.site_dir for p in raw.packages if p.site_dir)],
         # An editable install's folder, outside the environment: whether it is there is part of the answer.
-        # Not PYTHONPATH's: the names of the distributions in them are among the facts (``facts``).
+        # Not PYTHONPATH's: the names read in them are among the facts (``facts``).
         folders=[*(_standing_for(editable_folder(p)) for p in raw.packages), *pth_read],
         dist_dirs=[p.dist_dir for p in raw.packages if p.dist_dir],
         loader_files=sorted(files),

@@ -283,3 +283,53 @@ def test_a_cached_capture_is_given_again_after_a_file_is_written_in_a_pythonpath
     added = warnings()
     assert any("added 1.0 (not in the lock)" in w for w in added) and captures == [1]
     assert warnings() == added and captures == [1]
+
+
+def test_envsnap_s_own_environment_with_its_record_in_a_pythonpath_folder_is_captured_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PYTHONPATH=. envsnap run -- CMD`` in envsnap's own environment (a checkout run from source) writes its
+    record and capture into that folder, which envsnap's interpreter has on its sys.path: the memo stamped it and
+    every file in it as a site folder, so each run captured afresh. A distribution put there, or a changed one,
+    is still seen."""
+    import sys
+
+    from envsnap import lockfile
+    from envsnap.probes import capture as capture_module
+    from envsnap.probes import memo
+    from envsnap.runs.recorder import RunRequest, run_command
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVSNAP_RUN_CACHE", raising=False)
+    monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # made moments ago: trusted here
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PYTHONPATH", str(work))
+    # As the interpreter started with PYTHONPATH=. has it (sys.path[0] is the script's folder).
+    monkeypatch.setattr(sys, "path", [sys.path[0], str(work), *sys.path[1:]])
+    captures: list[int] = []
+    real = capture_module.capture
+    monkeypatch.setattr(capture_module, "capture", lambda *a, **k: captures.append(1) or real(*a, **k))
+
+    def names() -> set[str]:
+        _record, finished = run_command(RunRequest(argv=("true",), record=work / "run.toml"))
+        assert finished.exit_status == 0
+        return {p.name for p in lockfile.load(work / "run.lock").python.packages}
+
+    first = names()
+    assert captures == [1] and (work / "run.toml").is_file()
+    assert names() == first and captures == [1]  # its own record and capture, written in the folder: kept
+    (work / "notes.txt").write_text("a file of the project's\n")
+    assert names() == first and captures == [1]
+    _add_distribution(work)
+    added = names()
+    assert added == first | {"added"} and captures == [1, 1]
+    assert names() == added and captures == [1, 1]
+    (work / "added-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: added\nVersion: 2.0\n\n")
+    names()
+    assert captures == [1, 1, 1]
+    assert 'version = "2.0"' in (work / "run.lock").read_text()
+    (work / "sitecustomize.py").write_text("")  # run by envsnap's interpreter as it starts: may change sys.path
+    names()
+    assert captures == [1, 1, 1, 1]
