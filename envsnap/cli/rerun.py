@@ -197,10 +197,16 @@ def run(args: argparse.Namespace) -> int:
     finished = rerun_mod.run(plan)
     results = rerun_mod.compare_outputs(record, plan, before)
     same_status = finished.exit_status == record.result.exit_status
-    out(
-        f"exit status: {finished.exit_status}"
-        + ("" if same_status else f" (the run exited {record.result.exit_status})")
-    )
+    import signal
+
+    # The signal that ends the rerun as it ends any command (128+N): one passed on to the command, or the terminal's
+    # Ctrl-C where it ended the command. One the command handled (it reached it directly, and it exited with a status
+    # of its own) leaves the verdict to be given, as ``run`` exits with that status.
+    received = signal.Signals(finished.received).name if finished.received else ""
+    stop = finished.passed_on or (finished.received if received and finished.signal == received else 0)
+    handled = f"interrupted by {received}" if received and not stop else ""
+    notes = [n for n in (handled, "" if same_status else f"the run exited {record.result.exit_status}") if n]
+    out(f"exit status: {finished.exit_status}" + (f" ({'; '.join(notes)})" if notes else ""))
     for r in results:
         # A shell word, as the folder made for it is named (``outputs: made``): one path, read one way.
         out(
@@ -230,15 +236,14 @@ def run(args: argparse.Namespace) -> int:
         )
     if not results:
         out("no outputs were recorded (envsnap run --output PATH): nothing to compare")
-    if finished.received:
-        # Passed on to the command, which has ended: the signal's own line and 128+N, as anywhere else (143 for
-        # SIGTERM: a batch system tells a time limit from a Ctrl-C by it).
-        import signal
-
+    if stop:
+        # Passed on to the command, which has ended, or a Ctrl-C that ended it: the signal's own line and 128+N, as
+        # anywhere else (143 for SIGTERM: a batch system tells a time limit from a Ctrl-C by it).
         from . import Terminated, interrupted
 
-        sig = finished.received
-        return interrupted(KeyboardInterrupt() if sig == signal.SIGINT else Terminated(sig, signal.Signals(sig).name))
+        return interrupted(
+            KeyboardInterrupt() if stop == signal.SIGINT else Terminated(stop, signal.Signals(stop).name)
+        )
     ok = same_status and all(r.state in ("identical", rerun_mod.IGNORED) for r in results)
     out(
         f"identical: {os.fspath(args.record)} reproduced"

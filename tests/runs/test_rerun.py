@@ -665,6 +665,87 @@ def test_a_signal_to_rerun_is_passed_on_and_rerun_exits_128_plus_n(tmp_path: Pat
     assert ("envsnap: interrupted" if sig == signal.SIGINT else f"envsnap: terminated ({sig.name})") in err, err
 
 
+def _rerun_with_ctrl_c(root: Path, started: Path) -> tuple[int, str]:
+    """``envsnap rerun run.toml --yes`` in ``root`` at a terminal of its own (a pty), and the terminal's Ctrl-C once
+    ``started`` exists: its exit status and all it printed."""
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rerun", "run.toml", "--yes"],
+        cwd=root,
+        env=envsnap_env(),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=controlling_terminal,
+    )
+    os.close(slave)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    os.write(master, b"\x03")  # Ctrl-C, as the terminal's line discipline reads it
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    code = proc.wait(timeout=120)
+    os.close(master)
+    return code, output.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("handled", [True, False], ids=["handled", "ended-by-it"])
+def test_a_ctrl_c_at_the_terminal_the_command_handled_gives_the_verdict_as_run_gives_its_status(
+    tmp_path: Path, handled: bool
+) -> None:
+    """The terminal's Ctrl-C reaches the command itself (envsnap passes nothing on): one that traps it and exits
+    with its own status made ``run`` exit with that status, but ``rerun`` exit 130 whatever the command did. A rerun
+    whose command handled it gives its verdict; one whose command the Ctrl-C ended exits 130, as run does."""
+    root = tmp_path / "p"
+    root.mkdir()
+    started = root / "started"
+    trap = "signal.signal(signal.SIGINT, lambda *a: seen.append(1))\n" if handled else ""
+    code = (
+        "import pathlib, signal, time\n"
+        "seen = []\n"
+        f"{trap}"
+        f"pathlib.Path({str(started)!r}).write_text('x')\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not seen and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "raise SystemExit(4)\n"
+    )
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=(sys.executable, "-c", code), cwd="."),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=4
+        ),
+    )
+    rec.dump(record, root / "run.toml")
+    status, output = _rerun_with_ctrl_c(root, started)
+    if handled:
+        assert status == 0, output
+        assert "exit status: 4 (interrupted by SIGINT)" in output and "identical: run.toml reproduced" in output
+        assert "envsnap: interrupted" not in output
+    else:
+        assert status == 130, output
+        assert "envsnap: interrupted" in output
+
+
 def test_a_recorded_failure_that_wrote_no_output_is_reproduced_by_a_rerun_that_writes_none(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
