@@ -157,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
     result = record.result
     if result.interrupted:  # its outputs are what it left when stopped: a rerun run to its end is not that
         how = f"exit {result.exit_status}" + (f", {result.signal}" if result.signal else "")
+        by = f" by {result.interrupted_by}" if result.interrupted_by else ""
         out(
-            f"result: the run was interrupted ({how}): it recorded what it left when stopped, which a rerun that "
+            f"result: the run was interrupted{by} ({how}): it recorded what it left when stopped, which a rerun that "
             "runs to its end does not reproduce"
         )
     # A fresh clone lacks the folders git does not track (out/): the command would fail writing into them.

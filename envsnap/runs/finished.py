@@ -47,6 +47,11 @@ SIGNAL_NAMES = frozenset(
 )
 
 
+# The signals that interrupt a run (a record's ``result.interrupted_by``): those envsnap passes on to the command
+# while it runs (the terminal's Ctrl-C reaches it directly), and that cut its fingerprints of the outputs short.
+INTERRUPTING = ("SIGHUP", "SIGINT", "SIGTERM")
+
+
 @frozen
 class Finished:
     started: str

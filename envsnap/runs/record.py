@@ -26,7 +26,7 @@ from ..errors import EnvsnapError
 from ..fileurls import HOME, PROJECT
 from ..lockfile import json_digest, to_dict, value_kind
 from ..report import counted
-from .finished import SIGNAL_NAMES
+from .finished import INTERRUPTING, SIGNAL_NAMES
 
 if typing.TYPE_CHECKING:
     from ..model import Snapshot
@@ -299,6 +299,10 @@ class Outcome:
         metadata=_rule(lambda v: v == "" or v in SIGNAL_NAMES, "signal name"),
     )
     interrupted: bool = False
+    # The signal that interrupted the run: the first of SIGINT, SIGTERM and SIGHUP envsnap received while the command
+    # ran (the terminal's Ctrl-C too, which reached the command itself), or the one that cut the outputs'
+    # fingerprints short; "" when none did. Left out then (and in records before it).
+    interrupted_by: str = field(default="", metadata={**_one_of("", *INTERRUPTING), "sparse": True})
     peak_memory_kib: int = field(default=0, metadata=_n())
 
     def completed(self) -> bool:
@@ -306,11 +310,12 @@ class Outcome:
         return self.exit_status == 0 and not self.interrupted
 
     def shown(self) -> str:
-        """How the command ended: ``exit 0``, ``exit 143 (SIGTERM), interrupted``."""
+        """How the command ended: ``exit 0``, ``exit 143 (SIGTERM), interrupted by SIGTERM``."""
         return (
             f"exit {self.exit_status}"
             + (f" ({self.signal})" if self.signal else "")
             + (", interrupted" if self.interrupted else "")
+            + (f" by {self.interrupted_by}" if self.interrupted and self.interrupted_by else "")
         )
 
 
@@ -579,6 +584,11 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
         raise RecordError(f"{exc}{_newer(data, meta)}") from None
     if not record.command.argv:
         raise RecordError(f"{origin}: command.argv: empty: a record names the command it ran")
+    if record.result.interrupted_by and not record.result.interrupted:
+        raise RecordError(
+            f"{origin}: result.interrupted_by: {record.result.interrupted_by}, but result.interrupted is false: a "
+            "signal that interrupted the run marks it interrupted"
+        )
     paths = record.command.paths
     for i, index in enumerate(paths):
         if (

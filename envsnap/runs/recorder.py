@@ -385,6 +385,7 @@ def run_command(
             exit_status=finished.exit_status,
             signal=finished.signal,
             interrupted=finished.interrupted,
+            interrupted_by=_signal_name(finished.received or finished.cut_short_by),
             peak_memory_kib=finished.peak_memory_kib,
         )
         interval = f"{trace.FIRST_INTERVAL:g} s growing to {trace.MAX_INTERVAL:g} s"
@@ -417,6 +418,17 @@ def run_command(
     for line in [*ready.drift, *ready.warnings, *warnings]:
         say(line)
     return record, finished
+
+
+def _signal_name(signum: int) -> str:
+    """``result.interrupted_by`` for ``signum`` (0: none): its name, where it is one that interrupts a run."""
+    from .finished import INTERRUPTING
+
+    try:
+        name = signal.Signals(signum).name if signum else ""
+    except ValueError:
+        return ""
+    return name if name in INTERRUPTING else ""
 
 
 _PLAIN = frozenset({"0", "1", "true", "false", "yes", "no", "on", "off"})  # a switch: TOKENIZERS_PARALLELISM=false
@@ -909,12 +921,13 @@ def record_run(
     watch = GpuWatch(pids=lambda: {os.getpid()})
     watch.start()
     started, t0 = utc_now(), time.monotonic()
-    status, interrupted = 0, False
+    status, interrupted, interrupted_by = 0, False, ""
     before = {p: _output_state(p, here) for p in handle.outputs}  # those named at the start: see ``_run``
     try:
         yield handle
-    except KeyboardInterrupt:
-        status, interrupted = 1, True
+    except KeyboardInterrupt as exc:
+        # SIGTERM and SIGHUP arrive as the CLI's ``Terminated``, a KeyboardInterrupt naming its signal.
+        status, interrupted, interrupted_by = 1, True, _signal_name(getattr(exc, "signum", signal.SIGINT))
         raise
     except SystemExit as exc:  # sys.exit() in the block: the status the process will end with
         code = exc.code
@@ -953,6 +966,7 @@ def record_run(
             duration_ms=round(duration * 1000),
             exit_status=status,
             interrupted=interrupted,
+            interrupted_by=interrupted_by,
             peak_memory_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         )
         ready = prepared.value()

@@ -658,8 +658,18 @@ def _resealed(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
         # Any SIG and letters loaded and was shown as the signal that ended the command.
         (lambda d: d["result"].__setitem__("signal", "SIGFOO"), "result.signal: not a valid signal name: 'SIGFOO'"),
         (lambda d: d["result"].__setitem__("signal", "SIG9"), "result.signal: not a valid signal name: 'SIG9'"),
+        # Only the signals envsnap passes on, or that cut its fingerprints short, interrupt a run.
+        (
+            lambda d: d["result"].update(interrupted=True, interrupted_by="SIGKILL"),
+            "result.interrupted_by: not a valid value (one of '', 'SIGHUP', 'SIGINT', 'SIGTERM'): 'SIGKILL'",
+        ),
+        (
+            lambda d: d["result"].__setitem__("interrupted_by", "SIGTERM"),
+            "result.interrupted_by: SIGTERM, but result.interrupted is false: a signal that interrupted the run "
+            "marks it interrupted",
+        ),
     ],
-    ids=["no-command", "unknown-signal", "signal-number"],
+    ids=["no-command", "unknown-signal", "signal-number", "not-an-interrupting-signal", "not-interrupted"],
 )
 def test_a_resealed_record_without_a_command_or_with_an_unknown_signal_is_refused_on_load(
     tmp_path: Path, cli: Callable[..., object], edit: Callable[[dict[str, Any]], None], message: str

@@ -86,6 +86,16 @@ def test_a_block_that_raises_is_still_recorded(
     assert record.command.argv[0] == ("~" + python[len(home) :] if python.startswith(home + "/") else python)
 
 
+def test_a_block_a_ctrl_c_interrupted_is_recorded_interrupted_by_sigint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(KeyboardInterrupt), envsnap.record_run("r.toml", lock=host_lock):
+        raise KeyboardInterrupt
+    result = rec.load(tmp_path / "r.toml").result
+    assert (result.exit_status, result.interrupted, result.interrupted_by) == (1, True, "SIGINT")
+
+
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (5, 5), ("failed", 1)])
 def test_sys_exit_in_the_block_records_the_status_the_process_ends_with(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path, code: object, status: int

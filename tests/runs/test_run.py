@@ -140,6 +140,43 @@ def test_a_command_that_catches_the_sigterm_and_exits_0_still_ends_envsnap_with_
     assert err.rstrip("\n").splitlines()[-1] == "envsnap: terminated (SIGTERM)", err
 
 
+def test_the_record_says_which_signal_interrupted_the_run_and_show_and_rerun_say_it(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A command that caught the SIGTERM envsnap passed on and exited 0 was recorded ``interrupted``, exit 0, no
+    ``signal`` (none ended it): nothing said which signal interrupted the run (a job's time limit, a Ctrl-C, a
+    closed terminal). The record says so (``result.interrupted_by``), and ``show`` and ``rerun`` name it; a run no
+    signal interrupted writes no such field."""
+    started = tmp_path / "started"
+    code = (
+        "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); "
+        f"pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "run", "-o", "cut.toml", "--", sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=envsnap_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(started)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    result = rec.load(tmp_path / "cut.toml").result
+    assert (result.interrupted, result.interrupted_by, result.exit_status, result.signal) == (True, "SIGTERM", 0, "")
+    assert 'interrupted_by = "SIGTERM"' in (tmp_path / "cut.toml").read_text()
+    shown = envsnap("show", "cut.toml", cwd=tmp_path)
+    assert shown.returncode == 0 and "exit 0, interrupted by SIGTERM" in shown.stdout, shown.stdout + shown.stderr
+    again = envsnap("rerun", "cut.toml", "--dry-run", cwd=tmp_path)
+    assert "result: the run was interrupted by SIGTERM (exit 0)" in again.stdout, again.stdout + again.stderr
+    plain = envsnap("run", "-o", "plain.toml", "--", "true", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "interrupted_by" not in (tmp_path / "plain.toml").read_text()
+    assert rec.load(tmp_path / "plain.toml").result.interrupted_by == ""
+
+
 def test_a_kill_sigint_is_passed_on_and_the_record_is_still_written(tmp_path: Path) -> None:
     started = tmp_path / "started"
     code = (
