@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import _slots
+from ._hold import hold, hold_made
 
 TYPE_CHECKING = False  # not typing's: see ``Leftover``
 if TYPE_CHECKING:
@@ -65,9 +66,28 @@ def is_leftover_name(name: str) -> bool:
     return _NAME.fullmatch(name) is not None
 
 
-def _hold(path: Path) -> int:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+def _hold(path: Path) -> int | None:
+    """The descriptor that holds the folder just made at ``path``; None where another process's sweep took it before
+    it was held (``_hold.hold_made``)."""
+    return hold_made(path)
+
+
+def _claim(path: Path) -> int | None:
+    """A descriptor holding the entry at ``path`` (its lock taken), for as long as a sweep removes it: None where a
+    run holds it (its maker, that locked it since it was found) or it is gone. A removal that only looked (``in_use``)
+    took a folder its maker held by then."""
+    try:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
     return fd
 
 
@@ -148,13 +168,20 @@ def find(folder: Path) -> list[Leftover]:
 
 
 def remove(leftover: Leftover) -> None:
+    """Remove what ``find`` found, its lock held meanwhile: not where a run holds it now (``_claim``)."""
     path = leftover.path
-    if path.is_dir() and not path.is_symlink():
-        if _remove_sibling(path):
-            shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    fd = _claim(path)
+    if fd is None:
+        return
+    try:
+        if path.is_dir() and not path.is_symlink():
+            if _remove_sibling(path):
+                shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    finally:
+        os.close(fd)  # released once it is gone: a maker waiting for it sees that it is (``_hold.hold``)
 
 
 def sweep(folder: Path) -> list[Leftover]:
@@ -205,11 +232,15 @@ def held_dir(parent: Path, kind: str) -> Iterator[Path]:
                 except FileExistsError:
                     named = ""
                     continue
+                fd = _hold(Path(named))
+                if fd is None:  # another process's sweep took it before it was held: another name
+                    named = ""
+                    continue
+                held.append(fd)
                 break
             else:
                 raise FileExistsError(17, "no free name for a folder", str(parent / f"{PREFIX}{kind}-*"))
             path = Path(named)
-            held.append(_hold(path))
     except BaseException:
         release()
         raise
@@ -267,13 +298,17 @@ def held_file(parent: Path, name: str, kind: str = "tmp") -> Iterator[tuple[IO[b
     (``download``), anything else (``tmp``)."""
     assert kind in KINDS
     with _MAKING:
-        fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{kind}-{name[:80]}.", dir=parent)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            os.unlink(tmp)
-            raise
+        while True:
+            fd, tmp = tempfile.mkstemp(prefix=f"{PREFIX}{kind}-{name[:80]}.", dir=parent)
+            try:
+                if hold(fd, tmp):
+                    break
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            os.close(fd)  # another process's sweep took it before it was held: another file
     path = Path(tmp)
     try:
         with os.fdopen(fd, "wb") as handle:

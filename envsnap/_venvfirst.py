@@ -152,8 +152,9 @@ def start(argv: Sequence[str]) -> None:
     parent = os.path.dirname(target)
     if not os.path.isdir(bundle) or not os.path.isdir(parent):
         return
-    import fcntl
     import subprocess
+
+    from ._hold import hold_made
 
     # Named before it is made, and removed from the moment it may be there: a Ctrl-C that landed once ``mkdir`` had
     # made it, and before it was held, left an empty ``.envsnap-venv-slotN`` beside --dest.
@@ -168,12 +169,14 @@ def start(argv: Sequence[str]) -> None:
             except FileExistsError:
                 named = ""
                 continue
+            held = hold_made(named)
+            if held is None:  # another process's sweep took it before it was held: another name
+                named = ""
+                continue
+            holder, fd = named, held
             break
         else:
             return
-        holder = named
-        fd = os.open(holder, os.O_RDONLY | os.O_NOFOLLOW)
-        fcntl.flock(fd, fcntl.LOCK_EX)
         proc = subprocess.Popen(
             uv_venv_args(uv, python, os.path.join(holder, "venv")),
             env=isolated_env(),

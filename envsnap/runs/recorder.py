@@ -540,25 +540,27 @@ def private_folder() -> tuple[str, int]:
     the temporary directory, and `envsnap clean`, remove. Not through ``_leftovers``: importing tempfile (shutil,
     random, the compression modules), which it needs, was a fifth of what envsnap imported before the command
     started."""
-    import fcntl
+    from .._hold import hold_made
 
     base = next((os.environ[k] for k in ("TMPDIR", "TEMP", "TMP") if os.environ.get(k)), "/tmp")
-    name = ".envsnap-run-" + os.urandom(8).hex()  # _leftovers.PREFIX and its kind "run"
-    path = os.path.join(base, name)
-    try:
-        os.mkdir(path, 0o700)
-    except OSError:
-        import tempfile
+    while True:
+        name = ".envsnap-run-" + os.urandom(8).hex()  # _leftovers.PREFIX and its kind "run"
+        path = os.path.join(base, name)
+        try:
+            os.mkdir(path, 0o700)
+        except OSError:
+            import tempfile
 
-        path = os.path.join(tempfile.gettempdir(), name)
-        os.mkdir(path, 0o700)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException:
-        os.rmdir(path)
-        raise
-    return path, fd
+            path = os.path.join(tempfile.gettempdir(), name)
+            os.mkdir(path, 0o700)
+        try:
+            fd = hold_made(path)
+        except BaseException:
+            os.rmdir(path)
+            raise
+        if fd is not None:
+            return path, fd
+        # Another process's sweep of the temporary folder took it before it was held: another one.
 
 
 @contextlib.contextmanager

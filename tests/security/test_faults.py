@@ -559,6 +559,64 @@ def test_a_sweep_on_another_thread_never_takes_a_folder_made_and_not_yet_held(
     assert len(seen) == 1  # the folder was there, held, when its maker used it
 
 
+def _sweep_in_another_process(folder: Path) -> None:
+    """What another envsnap's sweep of ``folder`` does (each rebuild and bundle reader sweeps the temporary folder):
+    in its own process, where this one's threading guard does not reach."""
+    code = "import sys; from pathlib import Path; from envsnap import _leftovers; _leftovers.sweep(Path(sys.argv[1]))"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-c", code, str(folder)], check=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("kind", ["bundle", "venv"])
+def test_a_sweep_in_another_process_as_a_folder_is_made_takes_nothing_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A folder made and not yet held (``mkdir``, then ``flock``) was a leftover to a sweep in another process (an
+    envsnap run beside it in the same temporary folder): it removed it, and the run that made it failed (``No such
+    file or directory``: 3 in 4,243 folders made beside a process sweeping theirs without pause). The run
+    makes another, and the folder it uses is there, held, until it is done with it."""
+    from envsnap import _leftovers
+
+    real_mkdir = os.mkdir
+    swept: list[str] = []
+
+    def mkdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(path, *args, **kwargs)
+        if os.path.basename(path).startswith(f".envsnap-{kind}-") and not swept:
+            swept.append(os.fspath(path))
+            _sweep_in_another_process(tmp_path)  # as another process's sweep lands between the two
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    with _leftovers.held_dir(tmp_path, kind) as held:
+        assert swept and held.is_dir()
+        (held / "work").write_text("x")
+        _sweep_in_another_process(tmp_path)
+        assert (held / "work").read_text() == "x"  # held: no sweep takes it
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_that_found_a_folder_unheld_leaves_it_once_it_is_held(tmp_path: Path) -> None:
+    """A sweep judged a folder unheld (its maker had not locked it yet), then removed it: by then its maker held
+    it, and worked in a folder that was gone. The removal takes the folder's lock first, and leaves one a run holds
+    now."""
+    import fcntl
+
+    from envsnap import _leftovers
+
+    folder = tmp_path / ".envsnap-bundle-abc"
+    folder.mkdir()
+    (found,) = _leftovers.find(tmp_path)  # made, not yet held
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # its maker holds it now
+        _leftovers.remove(found)
+        assert folder.is_dir()
+    finally:
+        os.close(fd)
+    _leftovers.remove(found)  # a leftover indeed, once no run holds it
+    assert not folder.exists()
+
+
 @pytest.mark.parametrize("kind", ["conda", "venv", "bundle"])
 @pytest.mark.parametrize("where", ["made", "held"])
 def test_a_ctrl_c_as_a_staging_folder_is_made_leaves_no_folder(
