@@ -173,6 +173,8 @@ class PythonPackage:
     # The GPU architectures of the CUDA kernels its shared objects carry (``sm_80`` cubins, ``compute_90`` PTX),
     # read from their fat binaries at capture (``probes.fatbin``); () for a distribution without any.
     cuda_kernels: tuple[str, ...] = field(default=(), metadata={"sparse": True})
+    # A limit on the fat binary headers read cut the reading of one of its files short: ``cuda_kernels`` may lack some.
+    cuda_kernels_partial: bool = field(default=False, metadata={"sparse": True})
 
     @property
     def conda_layer(self) -> bool:

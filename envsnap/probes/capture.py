@@ -274,11 +274,16 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
     )
 
 
-def _with_kernels(env: PythonEnv, found: Mapping[str, tuple[str, ...]]) -> PythonEnv:
+def _with_kernels(env: PythonEnv, found: Mapping[str, kernels.Kernels]) -> PythonEnv:
     """The Python layer with each distribution's CUDA kernels (``kernels.PROBE``)."""
     if not found:
         return env
-    packages = tuple(dataclasses.replace(p, cuda_kernels=found[p.name]) if p.name in found else p for p in env.packages)
+    packages = tuple(
+        dataclasses.replace(p, cuda_kernels=found[p.name][0], cuda_kernels_partial=found[p.name][1])
+        if p.name in found
+        else p
+        for p in env.packages
+    )
     return dataclasses.replace(env, packages=packages)
 
 

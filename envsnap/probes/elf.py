@@ -32,6 +32,7 @@ class DynamicInfo:
     machine: int  # e_machine: 62 x86-64, 183 aarch64, 3 i386, 40 arm, 21 ppc64, 243 riscv
     bits: int
     kernels: tuple[str, ...] = ()  # the CUDA kernels' architectures (sm_80, compute_90), read with a budget
+    kernels_cut: bool = False  # a limit stopped the kernels' reading with headers left: ``kernels`` may lack some
 
 
 class NotELF(ValueError):
@@ -46,19 +47,23 @@ _TABLE_MAX = 1 << 16
 
 def read_dynamic(path: str, budget: fatbin.Budget | None = None) -> DynamicInfo:
     """The file's dynamic section; with ``budget``, and while it lasts, the architectures of its CUDA kernels too
-    (each kernel header read is taken from it)."""
+    (each kernel header read is taken from it; once it is spent, a file with a fat binary is told cut short)."""
     # Unbuffered: each read below is one system call of the bytes asked for (a buffered file filled 8 KiB for each
     # of the five or so reads of a library, and asked whether the file is a terminal).
     with open(path, "rb", buffering=0) as fh:
         info = parse_dynamic(fh)
-        if budget is None or budget.left <= 0:
+        if budget is None:
             return info
         fd = fh.fileno()
-        found, read = fatbin.parse_kernels(
-            lambda offset, n: os.pread(fd, n, offset), os.fstat(fd).st_size, min(budget.left, fatbin.MAX_ENTRIES)
+        found, read, cut = fatbin.parse_kernels(
+            lambda offset, n: os.pread(fd, n, offset),
+            os.fstat(fd).st_size,
+            max(0, min(budget.left, fatbin.MAX_ENTRIES)),
         )
         budget.left -= read
-        return dataclasses.replace(info, kernels=fatbin.sort_arches(found)) if found else info
+        if not found and not cut:
+            return info
+        return dataclasses.replace(info, kernels=fatbin.sort_arches(found), kernels_cut=cut)
 
 
 def _read(fh: BinaryIO, size: int) -> bytes:

@@ -6,8 +6,10 @@ Only the ELF header, the section header table, the section names and the fat bin
 small read each), never a kernel: a file without such a section costs three (its header, the section header of
 the section names, the names). The file is untrusted: every
 size and offset is checked against the file's size and the section's bounds before it is used, and a file stops
-being read at ``MAX_ENTRIES`` kernel headers (a library of thousands of translation units repeats one set of
-architectures in each), an environment at its ``Budget``. A malformed file gives what was read before the fault.
+being read at ``MAX_ENTRIES`` kernel headers, an environment at its ``Budget``; a file whose reading stopped there
+is told as cut short (``cut``), so that its list is not taken for the whole (cuBLAS 12.9's libcublasLt has 8,984
+headers, and its ``sm_103`` and ``sm_121`` cubins come after the first 4,096). A malformed file gives what was read
+before the fault. Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
 size, size of what follows) and its entries, each a header (kind: 1 PTX, 2 cubin; header size; payload size;
@@ -32,39 +34,38 @@ _HEADER = struct.Struct("<IHHQ")  # magic, version, header size, size of the ent
 _ENTRY = struct.Struct("<HHIQ12xIIIQ")  # kind, version, header size, payload size, arch, name offset/len, flags
 _ENTRY_HEADER_MAX = 4096  # nvcc writes 64 to 112 bytes
 _TABLE_MAX = 1 << 20  # the section header table and the section names: more is no file a linker wrote
-MAX_ENTRIES = 4096  # headers (of containers and kernels) read in one file
+MAX_ENTRIES = 1 << 16  # headers (of containers and kernels) read in one file: libcublasLt 12.9 has 8,984
 MAX_ARCH = 1000  # sm_1000 is no architecture: a larger number is a malformed header
 
 
 class Budget:
     """The kernel headers left to read in one capture (``MAX_ENVIRONMENT``): past it, files are not read."""
 
-    MAX_ENVIRONMENT = 50_000
+    MAX_ENVIRONMENT = 1 << 19  # 58 libcublasLt: some 2 s of reads at 4 us a header cached, 13 s at 25 us from disk
 
     def __init__(self, entries: int = MAX_ENVIRONMENT) -> None:
         self.left = entries
 
 
-def read_kernels(path: str, budget: Budget | None = None) -> tuple[str, ...]:
-    """The kernels' architectures of the ELF file at ``path`` (``sm_80``, ``compute_90``), sorted; () for a file
-    that is not ELF, carries no fat binary, or cannot be read."""
-    if budget is not None and budget.left <= 0:
-        return ()
+def read_kernels(path: str, budget: Budget | None = None) -> tuple[tuple[str, ...], bool]:
+    """The kernels' architectures of the ELF file at ``path`` (``sm_80``, ``compute_90``), sorted, and whether the
+    reading stopped at a limit before the last header (the list may lack some); ((), False) for a file that is not
+    ELF, carries no fat binary, or cannot be read."""
     try:
         # Non-blocking: a FIFO named like a shared object does not hold the read (regular files ignore the flag).
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return ()
+        return (), False
     try:
         size = os.fstat(fd).st_size
-        found, read = parse_kernels(lambda offset, n: os.pread(fd, n, offset), size, _limit(budget))
+        found, read, cut = parse_kernels(lambda offset, n: os.pread(fd, n, offset), size, _limit(budget))
     except OSError:
-        return ()
+        return (), False
     finally:
         os.close(fd)
     if budget is not None:
         budget.left -= read
-    return sort_arches(found)
+    return sort_arches(found), cut
 
 
 def _limit(budget: Budget | None) -> int:
@@ -92,10 +93,11 @@ def sort_arches(arches: set[str] | frozenset[str] | tuple[str, ...]) -> tuple[st
     return tuple(sorted(set(arches), key=key))
 
 
-def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b"") -> tuple[set[str], int]:
+def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b"") -> tuple[set[str], int, bool]:
     """The architectures of the fat binaries of an ELF file of ``size`` bytes, read through ``pread(offset, n)``,
-    and how many kernel headers were read (at most ``limit``). ``head``: the file's first bytes, where the caller
-    read them already."""
+    how many kernel headers were read (at most ``limit``), and whether the limit stopped the reading with headers
+    left (a ``limit`` of 0 reads the section names alone: cut where a fat binary section holds any). ``head``: the
+    file's first bytes, where the caller read them already."""
 
     def at(offset: int, n: int) -> bytes:
         if offset < 0 or n <= 0 or offset + n > size:
@@ -107,7 +109,7 @@ def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: byte
 
     ident = at(0, 64)
     if ident[:4] != b"\x7fELF" or ident[4] not in (1, 2) or ident[5] not in (1, 2):
-        return set(), 0
+        return set(), 0, False
     endian = "<" if ident[5] == 1 else ">"
     if ident[4] == 2:
         (shoff,) = struct.unpack_from(endian + "Q", ident, 40)
@@ -118,18 +120,18 @@ def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: byte
         shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", ident, 46)
         section = struct.Struct(endian + "IIIIII")
     if not shoff or not shnum or shentsize < section.size or shstrndx >= shnum or shnum * shentsize > _TABLE_MAX:
-        return set(), 0  # no sections (or extended numbering, which only huge object files use)
+        return set(), 0, False  # no sections (or extended numbering, which only huge object files use)
     # The section names first: a file that names no fat binary section (nearly every one) costs two reads more.
     strtab = at(shoff + shstrndx * shentsize, section.size)
     if not strtab:
-        return set(), 0
+        return set(), 0, False
     names_at, names_size = section.unpack(strtab)[4:]
     names = at(names_at, names_size) if names_size <= _TABLE_MAX else b""
     if not any(b"\0" + name + b"\0" in b"\0" + names for name in _SECTIONS):
-        return set(), 0
+        return set(), 0, False
     table = at(shoff, shnum * shentsize)
     if not table:
-        return set(), 0
+        return set(), 0, False
     found: set[str] = set()
     count = 0
     for i in range(shnum):
@@ -137,16 +139,20 @@ def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: byte
         if kind == _SHT_NOBITS or name >= len(names) or names[name : names.find(b"\0", name)] not in _SECTIONS:
             continue
         length = max(0, min(length, size - offset))  # a section past the end of a truncated file: what is there
-        count += _walk(at, offset, offset + length, found, limit - count)
-        if count >= limit:
-            break
-    return found, count
+        read, cut = _walk(at, offset, offset + length, found, limit - count)
+        count += read
+        if cut:
+            return found, count, True
+    return found, count, False
 
 
-def _walk(read: Reader, pos: int, end: int, found: set[str], limit: int) -> int:
-    """Read the fat binaries between ``pos`` and ``end`` into ``found``; the kernel headers read."""
+def _walk(read: Reader, pos: int, end: int, found: set[str], limit: int) -> tuple[int, bool]:
+    """Read the fat binaries between ``pos`` and ``end`` into ``found``; the kernel headers read, and whether the
+    limit stopped the reading with a header left."""
     count = 0
-    while pos + _HEADER.size <= end and count < limit:
+    while pos + _HEADER.size <= end:
+        if count >= limit:
+            return count, True
         head = read(pos, _HEADER.size)
         if len(head) < _HEADER.size:
             break
@@ -156,17 +162,19 @@ def _walk(read: Reader, pos: int, end: int, found: set[str], limit: int) -> int:
             break
         count += 1  # a container's header counts too: a section of empty ones is read no further than the limit
         entry = pos + header_size
-        while entry + _ENTRY.size <= stop and count < limit:
+        while entry + _ENTRY.size <= stop:
+            if count >= limit:
+                return count, True
             raw = read(entry, _ENTRY.size)
             if len(raw) < _ENTRY.size:
-                return count
+                return count, False
             kind, _v, entry_size, payload, arch, _name_at, _name_len, flags = _ENTRY.unpack(raw)
             if entry_size < _ENTRY.size or entry_size > _ENTRY_HEADER_MAX or entry + entry_size + payload > stop:
-                return count
+                return count, False
             count += 1
             if kind in (_PTX, _CUBIN) and 0 < arch < MAX_ARCH:
                 suffix = "a" if flags & _ARCH_SPECIFIC else "f" if flags & _FAMILY_SPECIFIC else ""
                 found.add(f"{'compute' if kind == _PTX else 'sm'}_{arch}{suffix}")
             entry += entry_size + payload
         pos = stop
-    return count
+    return count, False

@@ -525,8 +525,8 @@ class Loader:
             info = elf.read_dynamic(real, self.kernel_budget)
         except ValueError:
             info = None
-        if self.kernel_budget.left <= 0:
-            return info  # its kernels may not all be read: not kept, so that a later capture reads them
+        if info is not None and info.kernels_cut and self.kernel_budget.left <= 0:
+            return info  # its kernels not all read for the capture's budget: not kept, so that a later one reads them
         self.sections.put(real, stamp, _section_of(info))
         if self.links is not None and link:
             self.links.put(link, stamp, _section_of(info))
@@ -630,21 +630,22 @@ class Loader:
 
 # ------------------------------------------------------------------------------ the capture cache's values
 
-ELF_CACHE_VERSION = 2  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
+ELF_CACHE_VERSION = 3  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
 
 
 def _section_of(info: elf.DynamicInfo | None) -> list[Any]:
     """A dynamic section as the cache keeps it; [] for a file that is not ELF."""
     if info is None:
         return []
-    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits, list(info.kernels)]
+    kernels = list(info.kernels)
+    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits, kernels, info.kernels_cut]
 
 
 def _info_of(value: list[Any]) -> elf.DynamicInfo | None:
     if not value:
         return None
-    needed, rpath, runpath, machine, bits, kernels = value
-    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits, tuple(kernels))
+    needed, rpath, runpath, machine, bits, kernels, cut = value
+    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits, tuple(kernels), cut)
 
 
 DPKG_CACHE_VERSION = 1  # of the values below: raise it when they change
@@ -663,11 +664,12 @@ def valid_section(key: str, value: Any) -> bool:
     """The shape ``_section_of`` writes (anything else in a cache file is read again from the ELF file)."""
     if value == []:
         return True
-    if not (isinstance(value, list) and len(value) == 6):
+    if not (isinstance(value, list) and len(value) == 7):
         return False
     texts = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (*value[:3], value[5]))
     numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in value[3:5])
-    return texts and numbers and value[4] in (32, 64) and all(fatbin.is_arch(a) for a in value[5])
+    cut = isinstance(value[6], bool)
+    return texts and numbers and cut and value[4] in (32, 64) and all(fatbin.is_arch(a) for a in value[5])
 
 
 def elf_cache(identity: str, enabled: bool = True) -> StatCache:

@@ -8,44 +8,52 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .fatbin import Budget, sort_arches
+from ..report import first_few
+from .fatbin import MAX_ENTRIES, Budget, sort_arches
 from .hostlibs import Loader
 from .interface import Probe, ProbeContext, ProbeResult
 from .system import shared_objects_of
 
+Kernels = tuple[tuple[str, ...], bool]  # the architectures, and whether a limit cut the reading of some file short
+
 
 def probe_kernels(
     shared_objects: Mapping[str, tuple[str, ...]], loader: Loader
-) -> tuple[dict[str, tuple[str, ...]], list[str]]:
-    """Distribution name -> the architectures of its kernels (those with any), as ``loader`` read its files (the
-    system probe read them first: each file is read once, and a capture cache keeps what was read), and a warning
-    where the capture's budget of kernel headers ran out before every file was read."""
-    out: dict[str, tuple[str, ...]] = {}
+) -> tuple[dict[str, Kernels], list[str]]:
+    """Distribution name -> the architectures of its kernels, and whether a limit on the headers read cut the reading
+    of one of its files short (those with either), as ``loader`` read its files (the system probe read them first:
+    each file is read once, and a capture cache keeps what was read), and a warning naming the distributions cut
+    short."""
+    out: dict[str, Kernels] = {}
     for dist in sorted(shared_objects):
         found: set[str] = set()
+        cut = False
         for path in shared_objects[dist]:
             info = loader.dynamic(path)
             if info is not None:
                 found.update(info.kernels)
-        if found:
-            out[dist] = sort_arches(found)
+                cut = cut or info.kernels_cut
+        if found or cut:
+            out[dist] = (sort_arches(found), cut)
     warnings = []
-    if loader.kernel_budget.left <= 0:
+    partial = [dist for dist, (_, cut) in out.items() if cut]
+    if partial:
         warnings.append(
-            f"kernels: more than {Budget.MAX_ENVIRONMENT} CUDA kernel headers in the environment's shared objects: "
-            "the architectures of the files read first are recorded"
+            f"kernels: the CUDA kernel headers of {first_few(partial, 3)} were read only in part (at most "
+            f"{MAX_ENTRIES} a file, {Budget.MAX_ENVIRONMENT} a capture): recorded as partial (cuda_kernels_partial), "
+            "check does not fail a GPU for lack of their kernels"
         )
     return out, warnings
 
 
-class KernelsProbe(Probe[dict[str, tuple[str, ...]]]):
+class KernelsProbe(Probe[dict[str, Kernels]]):
     name = "kernels"
 
-    def run(self, ctx: ProbeContext) -> ProbeResult[dict[str, tuple[str, ...]]]:
+    def run(self, ctx: ProbeContext) -> ProbeResult[dict[str, Kernels]]:
         found, warnings = probe_kernels(shared_objects_of(ctx), ctx.loader)
         return ProbeResult(found, tuple(warnings))
 
-    def fallback(self, ctx: ProbeContext) -> dict[str, tuple[str, ...]]:
+    def fallback(self, ctx: ProbeContext) -> dict[str, Kernels]:
         return {}
 
 

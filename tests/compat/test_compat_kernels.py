@@ -14,11 +14,12 @@ from typing import Any
 
 import gpu_fakes
 import pytest
-from cuda_fixtures import cuda_extension, requires_nvcc
+from cuda_fixtures import cuda_extension, fatbin_library, nvcc
 
 from envsnap import lockfile
+from envsnap.probes import fatbin
 
-pytestmark = [requires_nvcc, gpu_fakes.requires_gcc]
+pytestmark = [gpu_fakes.requires_gcc]
 
 GIB = 1024**3
 A100 = gpu_fakes.FakeGpu("NVIDIA A100-SXM4-80GB", (8, 0), 80 * GIB)
@@ -35,28 +36,35 @@ def _envsnap(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subpro
     )
 
 
-@pytest.fixture(scope="module")
-def kernel_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``envsnap capture`` of a venv holding ``kext 1.0``, whose extension module is the nvcc-built one."""
-    root = tmp_path_factory.mktemp("kernels")
+def _captured(root: Path, name: str, library: Path) -> tuple[Path, str]:
+    """``envsnap capture`` of a venv holding ``NAME 1.0``, whose extension module is ``library``: the lock, and what
+    the capture said on stderr."""
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     site = next((venv / "lib").glob("python3*/site-packages"))
-    (site / "kext").mkdir()
-    (site / "kext" / "__init__.py").write_text("")
-    shutil.copy(cuda_extension(), site / "kext" / "_kernels.cpython-311-x86_64-linux-gnu.so")
-    info = site / "kext-1.0.dist-info"
+    (site / name).mkdir()
+    (site / name / "__init__.py").write_text("")
+    shutil.copy(library, site / name / "_kernels.cpython-311-x86_64-linux-gnu.so")
+    info = site / f"{name}-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kext\nVersion: 1.0\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
     (info / "INSTALLER").write_text("pip\n")
     (info / "RECORD").write_text(
-        "kext/__init__.py,,\nkext/_kernels.cpython-311-x86_64-linux-gnu.so,,\n"
-        "kext-1.0.dist-info/METADATA,,\nkext-1.0.dist-info/INSTALLER,,\nkext-1.0.dist-info/RECORD,,\n"
+        f"{name}/__init__.py,,\n{name}/_kernels.cpython-311-x86_64-linux-gnu.so,,\n"
+        f"{name}-1.0.dist-info/METADATA,,\n{name}-1.0.dist-info/INSTALLER,,\n{name}-1.0.dist-info/RECORD,,\n"
     )
     lock = root / "envsnap.lock"
     done = _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock), "--no-cache", cwd=root)
     assert done.returncode == 0, done.stderr
-    return lock
+    return lock, done.stderr
+
+
+@pytest.fixture(scope="module")
+def kernel_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``envsnap capture`` of a venv holding ``kext 1.0``, whose extension module is the nvcc-built one."""
+    if nvcc() is None:
+        pytest.skip("nvcc (the CUDA toolkit) is needed to build a CUDA kernel")
+    return _captured(tmp_path_factory.mktemp("kernels"), "kext", cuda_extension())[0]
 
 
 def _check(tmp_path: Path, lock: Path, *gpus: gpu_fakes.FakeGpu) -> tuple[int, list[tuple[str, str, str]]]:
@@ -128,3 +136,26 @@ def test_a_lock_with_bad_kernels_is_refused_in_one_line(tmp_path: Path, kernel_l
     assert done.returncode == 2, done.stdout
     assert "cuda_kernels" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_kernels_read_in_part_never_fail_a_gpu(tmp_path: Path) -> None:
+    """A library of more fat binary headers than a file is read for (its sm_75 cubin after them): the lock recorded
+    the list read as if it were whole, and check failed a T4 with "no kernel image" for a kernel the library has."""
+    many = [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256) + [[(2, 75)]]
+    library = fatbin_library(tmp_path / "libmany.so", many)
+    (tmp_path / "capture").mkdir()
+    lock, said = _captured(tmp_path / "capture", "bigk", library)
+    [bigk] = [p for p in lockfile.load(lock).python.packages if p.name == "bigk"]
+    assert (bigk.cuda_kernels, bigk.cuda_kernels_partial) == (("sm_80",), True)
+    assert "cuda_kernels_partial = true" in lock.read_text()
+    assert "kernels: the CUDA kernel headers of bigk were read only in part" in said
+    code, rows = _check(tmp_path, lock, T4)
+    assert code == 0
+    assert rows == [
+        (
+            "warn",
+            "Tesla T4 (sm_75): no sm_75 kernel among those read",
+            "cannot verify: the capture read the kernel headers of its shared objects in part",
+        )
+    ]
+    assert _check(tmp_path, lock, A100) == (0, [("ok", "NVIDIA A100-SXM4-80GB (sm_80)", "")])

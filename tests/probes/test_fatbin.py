@@ -8,22 +8,22 @@ import struct
 from pathlib import Path
 
 import pytest
-from cuda_fixtures import cuda_extension, requires_nvcc
+from cuda_fixtures import cuda_extension, fatbin_library, requires_nvcc
 
 from envsnap.probes import elf, fatbin
 
 MAGIC = struct.pack("<I", 0xBA55ED50)
 
-pytestmark = requires_nvcc
 
-
+@requires_nvcc
 def test_the_cubins_and_ptx_of_a_real_extension() -> None:
     path = cuda_extension()
-    assert fatbin.read_kernels(str(path)) == ("sm_80", "compute_90")
+    assert fatbin.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
     assert elf.read_dynamic(str(path), fatbin.Budget()).kernels == ("sm_80", "compute_90")
     assert elf.read_dynamic(str(path)).kernels == ()  # without a budget: the dynamic section alone
 
 
+@requires_nvcc
 @pytest.mark.parametrize(
     ("gencode", "arches"),
     [
@@ -34,16 +34,16 @@ def test_the_cubins_and_ptx_of_a_real_extension() -> None:
     ],
 )
 def test_architecture_and_family_specific_kernels(gencode: tuple[str, ...], arches: tuple[str, ...]) -> None:
-    assert fatbin.read_kernels(str(cuda_extension(gencode))) == arches
+    assert fatbin.read_kernels(str(cuda_extension(gencode))) == (arches, False)
 
 
 def test_a_file_without_kernels_or_not_elf(tmp_path: Path) -> None:
     import sys
 
-    assert fatbin.read_kernels(sys.executable) == ()
+    assert fatbin.read_kernels(sys.executable) == ((), False)
     (tmp_path / "text.so").write_text("#!/bin/sh\n" * 20)
-    assert fatbin.read_kernels(str(tmp_path / "text.so")) == ()
-    assert fatbin.read_kernels(str(tmp_path / "missing.so")) == ()
+    assert fatbin.read_kernels(str(tmp_path / "text.so")) == ((), False)
+    assert fatbin.read_kernels(str(tmp_path / "missing.so")) == ((), False)
 
 
 def _fatbins(data: bytes) -> list[int]:
@@ -58,6 +58,7 @@ def _patched(data: bytes, at: int, fmt: str, value: int) -> bytes:
     return data[:at] + struct.pack(fmt, value) + data[at + struct.calcsize(fmt) :]
 
 
+@requires_nvcc
 def test_malformed_fat_binaries_give_what_was_read_and_no_traceback(tmp_path: Path) -> None:
     data = cuda_extension().read_bytes()
     first, second = _fatbins(data)[:2]
@@ -83,20 +84,44 @@ def test_malformed_fat_binaries_give_what_was_read_and_no_traceback(tmp_path: Pa
     for name, blob in cases.items():
         path = tmp_path / f"{name}.so"
         path.write_bytes(blob)
-        got = fatbin.read_kernels(str(path))
+        got, _ = fatbin.read_kernels(str(path))
         assert set(got) <= {"sm_80", "compute_90"}, (name, got)
         with contextlib.suppress(elf.NotELF):  # the dynamic section's own refusal, which the loader takes as such
             elf.read_dynamic(str(path), fatbin.Budget())
-    assert fatbin.read_kernels(str(tmp_path / "cut-second.so")) == ()  # its section headers are cut off
-    assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == ("sm_80",)  # the first fat binary's
-    assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ()  # the section stops at the bad fat binary
+    assert fatbin.read_kernels(str(tmp_path / "cut-second.so")) == ((), False)  # its section headers are cut off
+    assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == (("sm_80",), False)  # the first fat binary's
+    assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ((), False)  # the section stops at the bad one
 
 
+@requires_nvcc
 def test_reads_stop_at_the_limits(tmp_path: Path) -> None:
     """Every fat binary header read counts against the file's and the environment's limits."""
     path = str(cuda_extension())
     budget = fatbin.Budget(2)
-    assert fatbin.read_kernels(path, budget) == ("sm_80",)  # a container's and a kernel's header: the budget spent
+    # a container's and a kernel's header: the budget spent, the file told cut short (its compute_90 not read)
+    assert fatbin.read_kernels(path, budget) == (("sm_80",), True)
     assert budget.left == 0
-    assert fatbin.read_kernels(path, budget) == ()
-    assert elf.read_dynamic(path, budget).kernels == ()
+    assert fatbin.read_kernels(path, budget) == ((), True)
+    info = elf.read_dynamic(path, budget)
+    assert (info.kernels, info.kernels_cut) == ((), True)
+
+
+def test_a_library_of_nvidias_size_is_read_whole(tmp_path: Path) -> None:
+    """libcublasLt 12.9: 8,984 headers of compressed entries, its sm_103 and sm_121 cubins after the 4,096th; a read
+    that stopped there recorded a list without them, as if it were whole."""
+    common = [[(2, 80), (2, 90), (2, 100), (1, 120)]] * 1000  # 5,000 headers
+    late = [[(2, 103), (2, 121)]] * 1300  # 3,900 more
+    path = str(fatbin_library(tmp_path / "libcublasLt.so.12", common + late))
+    budget = fatbin.Budget()
+    got = fatbin.read_kernels(path, budget)
+    assert got == (("sm_80", "sm_90", "sm_100", "sm_103", "sm_121", "compute_120"), False)
+    assert fatbin.Budget.MAX_ENVIRONMENT - budget.left == 8900
+
+
+def test_a_file_past_the_limit_is_told_cut_short(tmp_path: Path) -> None:
+    """More headers than a file is read for: what was read, and that the list may lack some."""
+    many = [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256) + [[(2, 75)]]
+    path = str(fatbin_library(tmp_path / "libmany.so", many))
+    assert fatbin.read_kernels(path) == (("sm_80",), True)
+    exact = str(fatbin_library(tmp_path / "libexact.so", [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256)))
+    assert fatbin.read_kernels(exact) == (("sm_80",), False)  # the last header read is the last one: not cut

@@ -300,7 +300,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
 def kernel_packages(lock: Snapshot) -> list[PythonPackage]:
     """The distributions whose captured CUDA kernels the rule judges: every one with kernels but torch, whose build
     is judged by its arch list or its release set (``torch_build``)."""
-    return [p for p in lock.python.packages if p.cuda_kernels and p.name != "torch"]
+    return [p for p in lock.python.packages if (p.cuda_kernels or p.cuda_kernels_partial) and p.name != "torch"]
 
 
 def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
@@ -326,7 +326,10 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
             if how == "cubin":
                 served.append(pkg.name)
                 continue
-            needed = f"{pkg.name} {pkg.version} kernels (captured): {', '.join(pkg.cuda_kernels)}"
+            partial = ", ... (read in part)" if pkg.cuda_kernels_partial else ""
+            needed = (
+                f"{pkg.name} {pkg.version} kernels (captured): {', '.join(pkg.cuda_kernels) or 'none read'}{partial}"
+            )
             jetpack = " for the board's JetPack release" if _jetpack(gpu.compute_capability) else ""
             native = f"a build of {pkg.name}{jetpack} with {sm} kernels"
             if how == "ptx":
@@ -339,6 +342,18 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
                         needed,
                         f"{found}: PTX JIT only, from {ptx} (no cubin runs on {sm})",
                         remedy,
+                        NAME,
+                    )
+                )
+            elif pkg.cuda_kernels_partial:
+                # The headers not read may hold its kernel: "no kernel image" would be a guess.
+                findings.append(
+                    Finding(
+                        "warn",
+                        _gpu_label(gpu),
+                        needed,
+                        f"{found}: no {sm} kernel among those read",
+                        "cannot verify: the capture read the kernel headers of its shared objects in part",
                         NAME,
                     )
                 )
