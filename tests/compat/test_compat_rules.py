@@ -1064,6 +1064,23 @@ def test_gpu_arch_judges_torch_by_its_build_and_every_other_distribution_by_its_
     assert gpu_arch.check(elsewhere, gpu_host(A100, "580.65.06", "13.0"), HOST) == []
 
 
+def test_gpu_arch_judges_nvidias_cuda_libraries_by_their_cuda_not_their_fat_binaries() -> None:
+    """cuFFT 11.4 keeps its kernels outside ``.nv_fatbin`` (24,454 fat binaries in ``.ldata``, loaded at run time):
+    the section holds one sm_52 cubin, which a capture records, and check failed every GPU but Maxwell with "no
+    kernel image" for the cuFFT that torch's CUDA 12 builds install. NVIDIA's CUDA libraries are built for every GPU
+    their CUDA supports: their CUDA is judged, not their fat binaries."""
+    cufft = dataclasses.replace(pkg("nvidia-cufft-cu12", "11.4.1.4"), cuda_kernels=("sm_52",))
+    cublas = dataclasses.replace(pkg("nvidia-cublas-cu12", "12.9.1.4"), cuda_kernels=("sm_50", "sm_90", "compute_120"))
+    cufft13 = dataclasses.replace(pkg("nvidia-cufft", "12.0.0.61"), cuda_kernels=("sm_75",))
+    ext = dataclasses.replace(pkg("kext", "1.0"), cuda_kernels=("sm_52",))
+    lock = snapshot(packages=[cufft, cublas, cufft13, pkg("nvidia-cuda-runtime-cu12", "12.9.79"), ext])
+    found = [(f.severity, f.needed, f.found) for f in gpu_arch.check(lock, gpu_host(A100, "580.65.06", "13.0"), HOST)]
+    assert found == [
+        ("ok", "CUDA 12 supports compute capability >= 5.0", "NVIDIA A100-SXM4-80GB (sm_80)"),
+        ("fail", "kext 1.0 kernels (captured): sm_52", "NVIDIA A100-SXM4-80GB (sm_80): no kernel image"),
+    ]
+
+
 def test_gpu_arch_without_torch_on_a_gpu_whose_capability_nvml_did_not_give_cannot_verify() -> None:
     """A CUDA lock without a framework build is judged by the CUDA major's oldest GPU: a GPU whose compute
     capability an old driver's NVML does not give was passed over in silence (a torch lock warned)."""
