@@ -728,6 +728,12 @@ def is_cuda_arch(text: str) -> bool:
     return _ARCH.fullmatch(text) is not None
 
 
+def is_ptx_isa(text: str) -> bool:
+    """A PTX ISA version, ``8.8``: what a fat binary's PTX entry header holds."""
+    major, dot, minor = text.partition(".")
+    return bool(dot) and all(p.isascii() and p.isdigit() and len(p) <= 2 for p in (major, minor)) and major != "0"
+
+
 def is_compute_capability(text: str) -> bool:
     return _COMPUTE_CAPABILITY.fullmatch(text) is not None
 

@@ -1336,6 +1336,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "system_package": _s(grammar.is_system_name, "system package name"),
         "identity": _line(),
         "cuda_kernels": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
+        "cuda_ptx_isa": _s(grammar.is_ptx_isa, "PTX ISA version (8.8)"),
         "requires_dist": _repeating(_line()),
         "requires_python": _repeating(
             _s(grammar.is_requires_python, "Requires-Python (a PEP 440 specifier set: printable ASCII, at most 1024)")

@@ -175,6 +175,8 @@ class PythonPackage:
     cuda_kernels: tuple[str, ...] = field(default=(), metadata={"sparse": True})
     # A limit on the fat binary headers read cut the reading of one of its files short: ``cuda_kernels`` may lack some.
     cuda_kernels_partial: bool = field(default=False, metadata={"sparse": True})
+    # The newest PTX ISA version of its PTX kernels ("8.8": CUDA 12.9's), which a driver of an older CUDA cannot JIT.
+    cuda_ptx_isa: str = field(default="", metadata={"sparse": True})
 
     @property
     def conda_layer(self) -> bool:

@@ -50,15 +50,20 @@ COMPRESSED = 0x2000  # an entry's flag: its payload is compressed, as NVIDIA's o
 _FATBIN_ENTRY = struct.Struct("<HHIQIIHHIIIQQQ")  # kind, version, header size, payload size, ..., arch, ..., flags
 
 
-def fatbin_library(path: Path, containers: list[list[tuple[int, int]]], flags: int = COMPRESSED | 0x11) -> Path:
+def fatbin_library(
+    path: Path,
+    containers: list[list[tuple[int, int]]],
+    flags: int = COMPRESSED | 0x11,
+    ptx_isa: tuple[int, int] = (8, 8),
+) -> Path:
     """An ELF shared object written by hand whose ``.nv_fatbin`` section holds ``containers``, fat binaries of entries
-    ``(kind, arch)`` (1 PTX, 2 cubin) with an 8-byte payload each: the header counts of NVIDIA's libraries (libcublasLt
-    12.9 has 8,984), with their compressed flags, without nvcc or a download."""
+    ``(kind, arch)`` (1 PTX of ISA ``ptx_isa``, 2 cubin) with an 8-byte payload each: the header counts of NVIDIA's
+    libraries (libcublasLt 12.9 has 8,984), with their compressed flags, without nvcc or a download."""
     blob = bytearray()
     for entries in containers:
         body = b"".join(
             _FATBIN_ENTRY.pack(
-                kind, 0x101, 64, 8, 8, 0, 8 if kind == 1 else 7, 8 if kind == 1 else 1, arch, 0, 0, flags, 0, 16
+                kind, 0x101, 64, 8, 8, 0, *(ptx_isa[::-1] if kind == 1 else (7, 1)), arch, 0, 0, flags, 0, 16
             )
             + b"\x28\xb5\x2f\xfd\0\0\0\0"
             for kind, arch in entries

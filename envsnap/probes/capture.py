@@ -279,7 +279,9 @@ def _with_kernels(env: PythonEnv, found: Mapping[str, kernels.Kernels]) -> Pytho
     if not found:
         return env
     packages = tuple(
-        dataclasses.replace(p, cuda_kernels=found[p.name][0], cuda_kernels_partial=found[p.name][1])
+        dataclasses.replace(
+            p, cuda_kernels=found[p.name][0], cuda_kernels_partial=found[p.name][1], cuda_ptx_isa=found[p.name][2]
+        )
         if p.name in found
         else p
         for p in env.packages

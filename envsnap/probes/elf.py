@@ -33,6 +33,7 @@ class DynamicInfo:
     bits: int
     kernels: tuple[str, ...] = ()  # the CUDA kernels' architectures (sm_80, compute_90), read with a budget
     kernels_cut: bool = False  # a limit stopped the kernels' reading with headers left: ``kernels`` may lack some
+    ptx_isa: str = ""  # the newest PTX ISA version of its PTX kernels, "8.8"
 
 
 class NotELF(ValueError):
@@ -55,7 +56,7 @@ def read_dynamic(path: str, budget: fatbin.Budget | None = None) -> DynamicInfo:
         if budget is None:
             return info
         fd = fh.fileno()
-        found, read, cut = fatbin.parse_kernels(
+        found, read, cut, isa = fatbin.parse_kernels(
             lambda offset, n: os.pread(fd, n, offset),
             os.fstat(fd).st_size,
             max(0, min(budget.left, fatbin.MAX_ENTRIES)),
@@ -63,7 +64,8 @@ def read_dynamic(path: str, budget: fatbin.Budget | None = None) -> DynamicInfo:
         budget.left -= read
         if not found and not cut:
             return info
-        return dataclasses.replace(info, kernels=fatbin.sort_arches(found), kernels_cut=cut)
+        kernels = fatbin.sort_arches(found)
+        return dataclasses.replace(info, kernels=kernels, kernels_cut=cut, ptx_isa=fatbin.isa_text(isa))
 
 
 def _read(fh: BinaryIO, size: int) -> bytes:

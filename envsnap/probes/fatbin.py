@@ -13,7 +13,8 @@ before the fault. Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have 
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
 size, size of what follows) and its entries, each a header (kind: 1 PTX, 2 cubin; header size; payload size;
-the architecture at byte 28, e.g. 90; flags at byte 40, architecture-specific ``a`` and family-specific ``f``)
+the PTX ISA version of a PTX entry at bytes 24 and 26, its minor and major, e.g. 8.8; the architecture at byte 28,
+e.g. 90; flags at byte 40, architecture-specific ``a`` and family-specific ``f``)
 followed by its payload. A section holds fat binaries one after another.
 """
 
@@ -31,7 +32,8 @@ _SHT_NOBITS = 8
 _PTX, _CUBIN = 1, 2
 _ARCH_SPECIFIC, _FAMILY_SPECIFIC = 0x100000, 0x200000  # the entry's flags: sm_90a, compute_100f
 _HEADER = struct.Struct("<IHHQ")  # magic, version, header size, size of the entries
-_ENTRY = struct.Struct("<HHIQ12xIIIQ")  # kind, version, header size, payload size, arch, name offset/len, flags
+# kind, version, header size, payload size, the PTX ISA's minor and major (a PTX entry's), arch, name offset/len, flags
+_ENTRY = struct.Struct("<HHIQ8xHHIIIQ")
 _ENTRY_HEADER_MAX = 4096  # nvcc writes 64 to 112 bytes
 _TABLE_MAX = 1 << 20  # the section header table and the section names: more is no file a linker wrote
 MAX_ENTRIES = 1 << 16  # headers (of containers and kernels) read in one file: libcublasLt 12.9 has 8,984
@@ -58,7 +60,7 @@ def read_kernels(path: str, budget: Budget | None = None) -> tuple[tuple[str, ..
         return (), False
     try:
         size = os.fstat(fd).st_size
-        found, read, cut = parse_kernels(lambda offset, n: os.pread(fd, n, offset), size, _limit(budget))
+        found, read, cut, _ = parse_kernels(lambda offset, n: os.pread(fd, n, offset), size, _limit(budget))
     except OSError:
         return (), False
     finally:
@@ -93,11 +95,21 @@ def sort_arches(arches: set[str] | frozenset[str] | tuple[str, ...]) -> tuple[st
     return tuple(sorted(set(arches), key=key))
 
 
-def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b"") -> tuple[set[str], int, bool]:
+Isa = tuple[int, int]  # a PTX ISA version, (8, 8); (0, 0) for none
+
+
+def isa_text(isa: Isa) -> str:
+    """``8.8``; "" for none."""
+    return f"{isa[0]}.{isa[1]}" if isa != (0, 0) else ""
+
+
+def parse_kernels(
+    pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b""
+) -> tuple[set[str], int, bool, Isa]:
     """The architectures of the fat binaries of an ELF file of ``size`` bytes, read through ``pread(offset, n)``,
     how many kernel headers were read (at most ``limit``), and whether the limit stopped the reading with headers
     left (a ``limit`` of 0 reads the section names alone: cut where a fat binary section holds any). ``head``: the
-    file's first bytes, where the caller read them already."""
+    file's first bytes, where the caller read them already. Last, the newest PTX ISA version of its PTX entries."""
 
     def at(offset: int, n: int) -> bytes:
         if offset < 0 or n <= 0 or offset + n > size:
@@ -109,7 +121,7 @@ def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: byte
 
     ident = at(0, 64)
     if ident[:4] != b"\x7fELF" or ident[4] not in (1, 2) or ident[5] not in (1, 2):
-        return set(), 0, False
+        return set(), 0, False, (0, 0)
     endian = "<" if ident[5] == 1 else ">"
     if ident[4] == 2:
         (shoff,) = struct.unpack_from(endian + "Q", ident, 40)
@@ -120,35 +132,36 @@ def parse_kernels(pread: Reader, size: int, limit: int = MAX_ENTRIES, head: byte
         shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", ident, 46)
         section = struct.Struct(endian + "IIIIII")
     if not shoff or not shnum or shentsize < section.size or shstrndx >= shnum or shnum * shentsize > _TABLE_MAX:
-        return set(), 0, False  # no sections (or extended numbering, which only huge object files use)
+        return set(), 0, False, (0, 0)  # no sections (or extended numbering, which only huge object files use)
     # The section names first: a file that names no fat binary section (nearly every one) costs two reads more.
     strtab = at(shoff + shstrndx * shentsize, section.size)
     if not strtab:
-        return set(), 0, False
+        return set(), 0, False, (0, 0)
     names_at, names_size = section.unpack(strtab)[4:]
     names = at(names_at, names_size) if names_size <= _TABLE_MAX else b""
     if not any(b"\0" + name + b"\0" in b"\0" + names for name in _SECTIONS):
-        return set(), 0, False
+        return set(), 0, False, (0, 0)
     table = at(shoff, shnum * shentsize)
     if not table:
-        return set(), 0, False
+        return set(), 0, False, (0, 0)
     found: set[str] = set()
+    isa = [0, 0]
     count = 0
     for i in range(shnum):
         name, kind, _flags, _addr, offset, length = section.unpack_from(table, i * shentsize)
         if kind == _SHT_NOBITS or name >= len(names) or names[name : names.find(b"\0", name)] not in _SECTIONS:
             continue
         length = max(0, min(length, size - offset))  # a section past the end of a truncated file: what is there
-        read, cut = _walk(at, offset, offset + length, found, limit - count)
+        read, cut = _walk(at, offset, offset + length, found, isa, limit - count)
         count += read
         if cut:
-            return found, count, True
-    return found, count, False
+            return found, count, True, (isa[0], isa[1])
+    return found, count, False, (isa[0], isa[1])
 
 
-def _walk(read: Reader, pos: int, end: int, found: set[str], limit: int) -> tuple[int, bool]:
-    """Read the fat binaries between ``pos`` and ``end`` into ``found``; the kernel headers read, and whether the
-    limit stopped the reading with a header left."""
+def _walk(read: Reader, pos: int, end: int, found: set[str], isa: list[int], limit: int) -> tuple[int, bool]:
+    """Read the fat binaries between ``pos`` and ``end`` into ``found``, the newest PTX ISA version into ``isa``; the
+    kernel headers read, and whether the limit stopped the reading with a header left."""
     count = 0
     while pos + _HEADER.size <= end:
         if count >= limit:
@@ -168,13 +181,15 @@ def _walk(read: Reader, pos: int, end: int, found: set[str], limit: int) -> tupl
             raw = read(entry, _ENTRY.size)
             if len(raw) < _ENTRY.size:
                 return count, False
-            kind, _v, entry_size, payload, arch, _name_at, _name_len, flags = _ENTRY.unpack(raw)
+            kind, _v, entry_size, payload, minor, major, arch, _name_at, _name_len, flags = _ENTRY.unpack(raw)
             if entry_size < _ENTRY.size or entry_size > _ENTRY_HEADER_MAX or entry + entry_size + payload > stop:
                 return count, False
             count += 1
             if kind in (_PTX, _CUBIN) and 0 < arch < MAX_ARCH:
                 suffix = "a" if flags & _ARCH_SPECIFIC else "f" if flags & _FAMILY_SPECIFIC else ""
                 found.add(f"{'compute' if kind == _PTX else 'sm'}_{arch}{suffix}")
+            if kind == _PTX and 0 < major < 100 and minor < 100 and [major, minor] > isa:
+                isa[:] = [major, minor]
             entry += entry_size + payload
         pos = stop
     return count, False

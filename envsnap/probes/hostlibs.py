@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _runner
+from .. import _runner, grammar
 from .._frozen import frozen
 from . import elf, fatbin
 from ._pyprobe import _SO_RE as _SHARED_OBJECT  # what the target probe reports as a distribution's ELF file
@@ -630,22 +630,22 @@ class Loader:
 
 # ------------------------------------------------------------------------------ the capture cache's values
 
-ELF_CACHE_VERSION = 3  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
+ELF_CACHE_VERSION = 4  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
 
 
 def _section_of(info: elf.DynamicInfo | None) -> list[Any]:
     """A dynamic section as the cache keeps it; [] for a file that is not ELF."""
     if info is None:
         return []
-    kernels = list(info.kernels)
-    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits, kernels, info.kernels_cut]
+    kernels = [list(info.kernels), info.kernels_cut, info.ptx_isa]
+    return [list(info.needed), list(info.rpath), list(info.runpath), info.machine, info.bits, *kernels]
 
 
 def _info_of(value: list[Any]) -> elf.DynamicInfo | None:
     if not value:
         return None
-    needed, rpath, runpath, machine, bits, kernels, cut = value
-    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits, tuple(kernels), cut)
+    needed, rpath, runpath, machine, bits, kernels, cut, isa = value
+    return elf.DynamicInfo(tuple(needed), tuple(rpath), tuple(runpath), machine, bits, tuple(kernels), cut, isa)
 
 
 DPKG_CACHE_VERSION = 1  # of the values below: raise it when they change
@@ -664,11 +664,11 @@ def valid_section(key: str, value: Any) -> bool:
     """The shape ``_section_of`` writes (anything else in a cache file is read again from the ELF file)."""
     if value == []:
         return True
-    if not (isinstance(value, list) and len(value) == 7):
+    if not (isinstance(value, list) and len(value) == 8):
         return False
     texts = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (*value[:3], value[5]))
     numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in value[3:5])
-    cut = isinstance(value[6], bool)
+    cut = isinstance(value[6], bool) and isinstance(value[7], str) and (not value[7] or grammar.is_ptx_isa(value[7]))
     return texts and numbers and cut and value[4] in (32, 64) and all(fatbin.is_arch(a) for a in value[5])
 
 

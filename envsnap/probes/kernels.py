@@ -14,7 +14,8 @@ from .hostlibs import Loader
 from .interface import Probe, ProbeContext, ProbeResult
 from .system import shared_objects_of
 
-Kernels = tuple[tuple[str, ...], bool]  # the architectures, and whether a limit cut the reading of some file short
+# The architectures, whether a limit cut the reading of some file short, and the newest PTX ISA version ("8.8").
+Kernels = tuple[tuple[str, ...], bool, str]
 
 
 def probe_kernels(
@@ -28,15 +29,17 @@ def probe_kernels(
     for dist in sorted(shared_objects):
         found: set[str] = set()
         cut = False
+        isa = ""
         for path in shared_objects[dist]:
             info = loader.dynamic(path)
             if info is not None:
                 found.update(info.kernels)
                 cut = cut or info.kernels_cut
+                isa = max(isa, info.ptx_isa, key=_isa_order)
         if found or cut:
-            out[dist] = (sort_arches(found), cut)
+            out[dist] = (sort_arches(found), cut, isa)
     warnings = []
-    partial = [dist for dist, (_, cut) in out.items() if cut]
+    partial = [dist for dist, (_, cut, _) in out.items() if cut]
     if partial:
         warnings.append(
             f"kernels: the CUDA kernel headers of {first_few(partial, 3)} were read only in part (at most "
@@ -44,6 +47,10 @@ def probe_kernels(
             "check does not fail a GPU for lack of their kernels"
         )
     return out, warnings
+
+
+def _isa_order(isa: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in isa.split(".")) if isa else ()
 
 
 class KernelsProbe(Probe[dict[str, Kernels]]):

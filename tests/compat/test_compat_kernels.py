@@ -67,8 +67,10 @@ def kernel_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _captured(tmp_path_factory.mktemp("kernels"), "kext", cuda_extension())[0]
 
 
-def _check(tmp_path: Path, lock: Path, *gpus: gpu_fakes.FakeGpu) -> tuple[int, list[tuple[str, str, str]]]:
-    nvml = gpu_fakes.FakeNvml(driver="580.65.06", cuda=13000, gpus=gpus)
+def _check(
+    tmp_path: Path, lock: Path, *gpus: gpu_fakes.FakeGpu, driver: tuple[str, int] = ("580.65.06", 13000)
+) -> tuple[int, list[tuple[str, str, str]]]:
+    nvml = gpu_fakes.FakeNvml(driver=driver[0], cuda=driver[1], gpus=gpus)
     env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
     env.pop("CUDA_VISIBLE_DEVICES", None)
     done = _envsnap("check", str(lock), "--json", env=env, cwd=tmp_path)
@@ -159,3 +161,32 @@ def test_kernels_read_in_part_never_fail_a_gpu(tmp_path: Path) -> None:
         )
     ]
     assert _check(tmp_path, lock, A100) == (0, [("ok", "NVIDIA A100-SXM4-80GB (sm_80)", "")])
+
+
+def test_ptx_of_a_newer_cuda_than_the_driver_fails_where_only_ptx_serves(tmp_path: Path) -> None:
+    """A wheel whose only kernel for an H100 is PTX of ISA 8.8 (CUDA 12.9), on a driver of CUDA 12.8: the driver's JIT
+    compiler does not read it (CUDA_ERROR_UNSUPPORTED_PTX_VERSION), as torch's rule says of its build, and the
+    check warned of a slow first start only. (R570 is past its end of life: no cuda-compat is offered.)"""
+    library = fatbin_library(tmp_path / "libptx.so", [[(2, 80), (1, 90)]], ptx_isa=(8, 8))
+    (tmp_path / "capture").mkdir()
+    lock, _ = _captured(tmp_path / "capture", "pext", library)
+    [pext] = [p for p in lockfile.load(lock).python.packages if p.name == "pext"]
+    assert (pext.cuda_kernels, pext.cuda_ptx_isa) == (("sm_80", "compute_90"), "8.8")
+    code, rows = _check(tmp_path, lock, H100, driver=("570.124.06", 12080))
+    assert code == 3
+    assert rows == [
+        (
+            "fail",
+            "NVIDIA H100 80GB HBM3 (sm_90): PTX JIT only, from compute_90, and driver 570.124.06 (supports CUDA 12.8) "
+            "cannot JIT-compile its PTX (ISA 8.8, CUDA 12.9)",
+            "install NVIDIA driver >= 575.51.03 (minor-version compatibility runs no PTX of a newer CUDA release than "
+            "the driver's), or a build of pext with sm_90 kernels",
+        )
+    ]
+    code, rows = _check(tmp_path, lock, H100, driver=("575.51.03", 12090))
+    assert code == 0 and rows[0][0] == "warn"
+    for bad in ('"8.8; rm"', '"88"', "8.8"):
+        path = tmp_path / "bad.lock"
+        path.write_text(lock.read_text().replace('cuda_ptx_isa = "8.8"', f"cuda_ptx_isa = {bad}"))
+        done = _envsnap("check", str(path), env=dict(os.environ), cwd=tmp_path)
+        assert done.returncode == 2 and "cuda_ptx_isa" in done.stderr and "Traceback" not in done.stderr, done.stderr

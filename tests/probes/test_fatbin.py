@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cuda_fixtures import cuda_extension, fatbin_library, requires_nvcc
 
+from envsnap import grammar
 from envsnap.probes import elf, fatbin
 
 MAGIC = struct.pack("<I", 0xBA55ED50)
@@ -21,6 +22,8 @@ def test_the_cubins_and_ptx_of_a_real_extension() -> None:
     assert fatbin.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
     assert elf.read_dynamic(str(path), fatbin.Budget()).kernels == ("sm_80", "compute_90")
     assert elf.read_dynamic(str(path)).kernels == ()  # without a budget: the dynamic section alone
+    isa = elf.read_dynamic(str(path), fatbin.Budget()).ptx_isa  # nvcc's own: 9.0 from CUDA 13.0
+    assert grammar.is_ptx_isa(isa), isa
 
 
 @requires_nvcc
@@ -116,6 +119,7 @@ def test_a_library_of_nvidias_size_is_read_whole(tmp_path: Path) -> None:
     got = fatbin.read_kernels(path, budget)
     assert got == (("sm_80", "sm_90", "sm_100", "sm_103", "sm_121", "compute_120"), False)
     assert fatbin.Budget.MAX_ENVIRONMENT - budget.left == 8900
+    assert elf.read_dynamic(path, fatbin.Budget()).ptx_isa == "8.8"  # its PTX's ISA version: CUDA 12.9's
 
 
 def test_a_file_past_the_limit_is_told_cut_short(tmp_path: Path) -> None:

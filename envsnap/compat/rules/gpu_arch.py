@@ -343,8 +343,21 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
             )
             jetpack = " for the board's JetPack release" if _jetpack(gpu.compute_capability) else ""
             native = f"a build of {pkg.name}{jetpack} with {sm} kernels"
-            if how == "ptx":
-                ptx = ", ".join(_serving_ptx(pkg.cuda_kernels, gpu.compute_capability))
+            ptx = ", ".join(_serving_ptx(pkg.cuda_kernels, gpu.compute_capability))
+            cuda = ptx_cuda(pkg.cuda_ptx_isa)
+            if how == "ptx" and cuda and full_support(host, cuda) is False:
+                found_ptx = f"{found}: PTX JIT only, from {ptx}, and {_driver_have(host)} cannot JIT-compile its PTX"
+                findings.append(
+                    Finding(
+                        "fail",
+                        _gpu_label(gpu),
+                        needed,
+                        f"{found_ptx} (ISA {pkg.cuda_ptx_isa}, CUDA {cuda})",
+                        f"{_newer_driver(cuda)}{forward_offer(host, target, cuda)}, or {native}",
+                        NAME,
+                    )
+                )
+            elif how == "ptx":
                 remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native} avoids it"
                 findings.append(
                     Finding(
@@ -443,14 +456,32 @@ def _torch_kernels(build: Build, host: Snapshot, target: Target) -> list[Finding
     return findings
 
 
+def ptx_cuda(isa: str) -> str:
+    """The CUDA release whose driver first JIT-compiles PTX of ISA version ``isa`` (``8.8``: ``12.9``); "" where the
+    table does not know it."""
+    table: dict[str, str] = load("nvidia")["ptx_isa_cuda"]
+    return table.get(isa, "") if isa != "note" else ""
+
+
+def _driver_have(host: Snapshot) -> str:
+    """The host's driver as a PTX finding names it: ``driver 570.124.06 (supports CUDA 12.8)``."""
+    nvidia = host.nvidia
+    driver = nvidia.driver_version if nvidia is not None else ""
+    supports = f"CUDA {nvidia.cuda_driver_version}" if nvidia is not None and nvidia.cuda_driver_version else ""
+    return f"driver {driver}" + (f" (supports {supports})" if supports else "")
+
+
+def _newer_driver(cuda: str) -> str:
+    return (
+        f"install NVIDIA driver >= {full_driver(cuda)} (minor-version compatibility runs no PTX of a newer CUDA "
+        "release than the driver's)"
+    )
+
+
 def _ptx_too_new(build: Build, host: Snapshot, target: Target, gpu: Gpu, needed: str, found: str) -> Finding:
     """Only PTX serves this GPU, and the driver (minor-version compatibility) cannot JIT-compile PTX of the
     build's CUDA release: a driver of that release does, and so does cuda-compat where NVIDIA supports it (its
     package carries the JIT compiler of its CUDA release)."""
-    nvidia = host.nvidia
-    driver = nvidia.driver_version if nvidia is not None else ""
-    supports = f"CUDA {nvidia.cuda_driver_version}" if nvidia is not None and nvidia.cuda_driver_version else ""
-    have = f"driver {driver}" + (f" (supports {supports})" if supports else "")
     alternatives = _alternatives(build, gpu.compute_capability)
     sm = "sm_" + gpu.compute_capability.replace(".", "")
     jetpack = _jetpack(gpu.compute_capability)
@@ -460,9 +491,8 @@ def _ptx_too_new(build: Build, host: Snapshot, target: Target, gpu: Gpu, needed:
         "fail",
         _gpu_label(gpu),
         needed,
-        f"{found}, and {have} cannot JIT-compile the PTX of CUDA {build.cuda}",
-        f"install NVIDIA driver >= {full_driver(build.cuda)} (minor-version compatibility runs no PTX of a newer "
-        f"CUDA release than the driver's){forward_offer(host, target, build.cuda)}{other}",
+        f"{found}, and {_driver_have(host)} cannot JIT-compile the PTX of CUDA {build.cuda}",
+        f"{_newer_driver(build.cuda)}{forward_offer(host, target, build.cuda)}{other}",
         NAME,
     )
 
