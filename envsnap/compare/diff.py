@@ -67,7 +67,7 @@ _PACKAGE_WEIGHT = {
 # environment kind (a system interpreter's lock rebuilt as a venv: verify calls it info).
 _NO_DRIFT = ("unknown", "provenance")
 # The fields of a ``[[python.packages]]`` entry diff does not compare (see ``diff``: blank in older locks).
-_NOT_COMPARED = ("system_package", "identity", "cuda_kernels")
+_NOT_COMPARED = ("system_package", "identity", "cuda_kernels", "cuda_kernels_partial", "cuda_ptx_isa")
 
 
 @frozen
@@ -971,7 +971,8 @@ def _uncompared(
     # The dpkg package a distribution came from (``python.packages[six].system_package``), blank alike: how it was
     # installed, asked of the capturing host, not what is installed; the headers of its metadata recorded with it
     # (``identity``, for pin's stand-in), absent from a lock written before they were; and the architectures of its
-    # CUDA kernels (``cuda_kernels``), which follow from its files (their RECORD digest is compared), absent alike.
+    # CUDA kernels (``cuda_kernels``, whether they were read in part, their PTX's ISA version), which follow from its
+    # files (their RECORD digest is compared), absent alike.
     paths = [
         p
         for p in paths
