@@ -1081,6 +1081,22 @@ def test_gpu_arch_judges_nvidias_cuda_libraries_by_their_cuda_not_their_fat_bina
     ]
 
 
+def test_gpu_arch_never_fails_a_gpu_for_kernels_read_in_part() -> None:
+    """A list cut short by a limit (``cuda_kernels_partial``) may lack the GPU's cubin: its PTX of a CUDA newer than
+    the driver is no failure either, but cannot be verified."""
+    ext = dataclasses.replace(
+        pkg("kext", "1.0"), cuda_kernels=("sm_80", "compute_90"), cuda_kernels_partial=True, cuda_ptx_isa="8.8"
+    )
+    found = gpu_arch.check(snapshot(packages=[ext]), gpu_host(H100, "570.124.06", "12.8"), HOST)
+    assert [(f.severity, f.remedy) for f in found] == [
+        ("warn", "cannot verify: the capture read the kernel headers of its shared objects in part")
+    ]
+    assert found[0].found.endswith("cannot JIT-compile its PTX (ISA 8.8, CUDA 12.9)")
+    whole = dataclasses.replace(ext, cuda_kernels_partial=False)
+    found = gpu_arch.check(snapshot(packages=[whole]), gpu_host(H100, "570.124.06", "12.8"), HOST)
+    assert [f.severity for f in found] == ["fail"]
+
+
 def test_gpu_arch_without_torch_on_a_gpu_whose_capability_nvml_did_not_give_cannot_verify() -> None:
     """A CUDA lock without a framework build is judged by the CUDA major's oldest GPU: a GPU whose compute
     capability an old driver's NVML does not give was passed over in silence (a torch lock warned)."""

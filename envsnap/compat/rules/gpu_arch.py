@@ -304,6 +304,10 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     return _torch_kernels(build, host, target) + package_kernels(lock, host, target)
 
 
+# A list cut short by a limit (``cuda_kernels_partial``) may lack the GPU's cubin: no failure can rest on it.
+_PARTIAL = "cannot verify: the capture read the kernel headers of its shared objects in part"
+
+
 def kernel_packages(lock: Snapshot) -> list[PythonPackage]:
     """The distributions whose captured CUDA kernels the rule judges: every one with kernels but torch, whose build
     is judged by its arch list or its release set (``torch_build``), and NVIDIA's CUDA libraries, by their CUDA."""
@@ -347,13 +351,14 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
             cuda = ptx_cuda(pkg.cuda_ptx_isa)
             if how == "ptx" and cuda and full_support(host, cuda) is False:
                 found_ptx = f"{found}: PTX JIT only, from {ptx}, and {_driver_have(host)} cannot JIT-compile its PTX"
+                remedy = f"{_newer_driver(cuda)}{forward_offer(host, target, cuda)}, or {native}"
                 findings.append(
                     Finding(
-                        "fail",
+                        "warn" if pkg.cuda_kernels_partial else "fail",
                         _gpu_label(gpu),
                         needed,
                         f"{found_ptx} (ISA {pkg.cuda_ptx_isa}, CUDA {cuda})",
-                        f"{_newer_driver(cuda)}{forward_offer(host, target, cuda)}, or {native}",
+                        _PARTIAL if pkg.cuda_kernels_partial else remedy,
                         NAME,
                     )
                 )
@@ -377,7 +382,7 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
                         _gpu_label(gpu),
                         needed,
                         f"{found}: no {sm} kernel among those read",
-                        "cannot verify: the capture read the kernel headers of its shared objects in part",
+                        _PARTIAL,
                         NAME,
                     )
                 )
