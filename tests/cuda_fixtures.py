@@ -55,10 +55,13 @@ def fatbin_library(
     containers: list[list[tuple[int, int]]],
     flags: int = COMPRESSED | 0x11,
     ptx_isa: tuple[int, int] = (8, 8),
+    padding: int = 0,
+    large_data: bool = False,
 ) -> Path:
     """An ELF shared object written by hand whose ``.nv_fatbin`` section holds ``containers``, fat binaries of entries
     ``(kind, arch)`` (1 PTX of ISA ``ptx_isa``, 2 cubin) with an 8-byte payload each: the header counts of NVIDIA's
-    libraries (libcublasLt 12.9 has 8,984), with their compressed flags, without nvcc or a download."""
+    libraries (libcublasLt 12.9 has 8,984), with their compressed flags, without nvcc or a download. ``padding``:
+    zero bytes after each fat binary; ``large_data``: an ``.ldata`` section beside it, as ``-mcmodel=large`` links."""
     blob = bytearray()
     for entries in containers:
         body = b"".join(
@@ -68,14 +71,17 @@ def fatbin_library(
             + b"\x28\xb5\x2f\xfd\0\0\0\0"
             for kind, arch in entries
         )
-        blob += struct.pack("<IHHQ", 0xBA55ED50, 1, 16, len(body)) + body
-    names = b"\0.nv_fatbin\0.shstrtab\0"
+        blob += struct.pack("<IHHQ", 0xBA55ED50, 1, 16, len(body)) + body + bytes(padding)
+    names = b"\0.nv_fatbin\0.shstrtab\0" + (b".ldata\0" if large_data else b"")
     fat_at, names_at = 64, 64 + len(blob)
     table_at = (names_at + len(names) + 7) & ~7
+    count = 4 if large_data else 3
     header = b"\x7fELF\x02\x01\x01" + bytes(9)
-    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, 3, 2)
+    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, 2)
     section = struct.Struct("<IIQQQQIIQQ")
     table = bytes(64) + section.pack(1, 1, 2, 0, fat_at, len(blob), 0, 0, 8, 0)
     table += section.pack(12, 3, 0, 0, names_at, len(names), 0, 0, 1, 0)
+    if large_data:  # the names' own bytes stand for its contents: what it holds is not read
+        table += section.pack(22, 1, 3, 0, names_at, len(names), 0, 0, 8, 0)
     path.write_bytes(header + blob + names + bytes(table_at - names_at - len(names)) + table)
     return path

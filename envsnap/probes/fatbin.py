@@ -8,8 +8,10 @@ the section names, the names). The file is untrusted: every
 size and offset is checked against the file's size and the section's bounds before it is used, and a file stops
 being read at ``MAX_ENTRIES`` kernel headers, an environment at its ``Budget``; a file whose reading stopped there
 is told as cut short (``cut``), so that its list is not taken for the whole (cuBLAS 12.9's libcublasLt has 8,984
-headers, and its ``sm_103`` and ``sm_121`` cubins come after the first 4,096). A malformed file gives what was read
-before the fault. Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
+headers, and its ``sm_103`` and ``sm_121`` cubins come after the first 4,096). So is a file whose list cannot be
+known whole: a malformed fat binary (what was read before the fault is given, and the rest of its section may hold
+the GPU's cubin), or large-model data sections beside the fat binary section, where more may sit unnamed.
+Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
 size, size of what follows) and its entries, each a header (kind: 1 PTX, 2 cubin; header size; payload size;
@@ -28,6 +30,10 @@ Reader = Callable[[int, int], bytes]  # (offset, size) -> the bytes there, fewer
 
 _FATBIN_MAGIC = 0xBA55ED50
 _SECTIONS = frozenset({b".nv_fatbin", b"__nv_relfatbin"})
+# x86-64's large-model data sections: a library linked with ``-mcmodel=large`` may keep fat binaries there, which no
+# section header names (cuFFT 11.4's ``.nv_fatbin`` holds one sm_52 cubin, its 24,454 others sit in ``.ldata``).
+_LARGE_DATA = (b".ldata", b".lrodata")
+_PADDING = 8  # fat binaries in a section start 8-byte aligned: zeros between two are padding, not a fault
 _SHT_NOBITS = 8
 _PTX, _CUBIN = 1, 2
 _ARCH_SPECIFIC, _FAMILY_SPECIFIC = 0x100000, 0x200000  # the entry's flags: sm_90a, compute_100f
@@ -147,6 +153,7 @@ def parse_kernels(
     found: set[str] = set()
     isa = [0, 0]
     count = 0
+    unnamed = any(b"\0" + name + b"\0" in b"\0" + names for name in _LARGE_DATA)
     for i in range(shnum):
         name, kind, _flags, _addr, offset, length = section.unpack_from(table, i * shentsize)
         if kind == _SHT_NOBITS or name >= len(names) or names[name : names.find(b"\0", name)] not in _SECTIONS:
@@ -156,23 +163,28 @@ def parse_kernels(
         count += read
         if cut:
             return found, count, True, (isa[0], isa[1])
-    return found, count, False, (isa[0], isa[1])
+    return found, count, unnamed and bool(found), (isa[0], isa[1])
 
 
 def _walk(read: Reader, pos: int, end: int, found: set[str], isa: list[int], limit: int) -> tuple[int, bool]:
     """Read the fat binaries between ``pos`` and ``end`` into ``found``, the newest PTX ISA version into ``isa``; the
-    kernel headers read, and whether the limit stopped the reading with a header left."""
+    kernel headers read, and whether the reading stopped with some of the section unread: at the limit with a
+    header left, or at a fault (a fat binary that cannot be read whole: the rest may hold any kernel)."""
     count = 0
     while pos + _HEADER.size <= end:
         if count >= limit:
             return count, True
         head = read(pos, _HEADER.size)
         if len(head) < _HEADER.size:
-            break
+            return count, True  # the file ends inside its section
+        if not any(head[:_PADDING]):
+            count += 1  # padding is read as a header is: a section of zeros is read no further than the limit
+            pos += _PADDING
+            continue
         magic, _version, header_size, fat_size = _HEADER.unpack(head)
         stop = pos + header_size + fat_size
         if magic != _FATBIN_MAGIC or header_size < _HEADER.size or stop > end:
-            break
+            return count, True
         count += 1  # a container's header counts too: a section of empty ones is read no further than the limit
         entry = pos + header_size
         while entry + _ENTRY.size <= stop:
@@ -180,10 +192,10 @@ def _walk(read: Reader, pos: int, end: int, found: set[str], isa: list[int], lim
                 return count, True
             raw = read(entry, _ENTRY.size)
             if len(raw) < _ENTRY.size:
-                return count, False
+                return count, True
             kind, _v, entry_size, payload, minor, major, arch, _name_at, _name_len, flags = _ENTRY.unpack(raw)
             if entry_size < _ENTRY.size or entry_size > _ENTRY_HEADER_MAX or entry + entry_size + payload > stop:
-                return count, False
+                return count, True
             count += 1
             if kind in (_PTX, _CUBIN) and 0 < arch < MAX_ARCH:
                 suffix = "a" if flags & _ARCH_SPECIFIC else "f" if flags & _FAMILY_SPECIFIC else ""

@@ -92,8 +92,11 @@ def test_malformed_fat_binaries_give_what_was_read_and_no_traceback(tmp_path: Pa
         with contextlib.suppress(elf.NotELF):  # the dynamic section's own refusal, which the loader takes as such
             elf.read_dynamic(str(path), fatbin.Budget())
     assert fatbin.read_kernels(str(tmp_path / "cut-second.so")) == ((), False)  # its section headers are cut off
-    assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == (("sm_80",), False)  # the first fat binary's
-    assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ((), False)  # the section stops at the bad one
+    # what came before the fault, told as read in part: the rest of the section may hold the GPU's cubin, and a
+    # list taken for whole would fail a GPU the file has kernels for (compute_90 here)
+    assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == (("sm_80",), True)
+    assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ((), True)  # the section stops at the bad one
+    assert fatbin.read_kernels(str(tmp_path / "magic.so")) == ((), True)
 
 
 @requires_nvcc
@@ -129,3 +132,29 @@ def test_a_file_past_the_limit_is_told_cut_short(tmp_path: Path) -> None:
     assert fatbin.read_kernels(path) == (("sm_80",), True)
     exact = str(fatbin_library(tmp_path / "libexact.so", [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256)))
     assert fatbin.read_kernels(exact) == (("sm_80",), False)  # the last header read is the last one: not cut
+
+
+def test_zeros_between_fat_binaries_are_padding(tmp_path: Path) -> None:
+    """Fat binaries in a section start aligned: the zeros between two are read past, not taken for the end."""
+    path = str(fatbin_library(tmp_path / "libpad.so", [[(2, 80)], [(2, 90)], [(1, 100)]], padding=8))
+    assert fatbin.read_kernels(path) == (("sm_80", "sm_90", "compute_100"), False)
+    zeros = str(fatbin_library(tmp_path / "libzeros.so", [[(2, 80)]], padding=fatbin.MAX_ENTRIES * 8 + 64))
+    assert fatbin.read_kernels(zeros) == (("sm_80",), True)  # a section of zeros is read no further than the limit
+
+
+def test_garbage_after_a_fat_binary_is_told_read_in_part(tmp_path: Path) -> None:
+    path = tmp_path / "libjunk.so"
+    data = bytearray(fatbin_library(path, [[(2, 80)], [(2, 90)]]).read_bytes())
+    second = _fatbins(bytes(data))[1]
+    data[second : second + 4] = b"junk"
+    path.write_bytes(bytes(data))
+    assert fatbin.read_kernels(str(path)) == (("sm_80",), True)
+
+
+def test_large_model_data_beside_the_fat_binaries_makes_the_list_partial(tmp_path: Path) -> None:
+    """cuFFT 11.4: one sm_52 cubin in .nv_fatbin, its other fat binaries in .ldata, which no section header names:
+    the list read may lack the GPU's kernels."""
+    path = str(fatbin_library(tmp_path / "libcufft.so.11", [[(2, 52)]], large_data=True))
+    assert fatbin.read_kernels(path) == (("sm_52",), True)
+    plain = str(fatbin_library(tmp_path / "libplain.so", [[(2, 52)]]))
+    assert fatbin.read_kernels(plain) == (("sm_52",), False)
