@@ -131,6 +131,38 @@ def bundle_listing(lock_path: str | os.PathLike[str]) -> str | None:
     return folder if listed else None
 
 
+def pinned_beside(folder: str) -> str:
+    """Where a remedy has ``envsnap pin -o`` write the pinned lock of the bundle at ``folder`` (as the user gave it),
+    for ``envsnap bundle`` to bundle from: beside the bundle, never in it (``B.pinned.lock``; for ``.``,
+    ``../envsnap.pinned.lock``). Pinned in place, the bundle's lock no longer matched its SHA256SUMS, and a bundle step
+    that then failed left the bundle unreadable until it was bundled again; a file put inside it is one its sums do
+    not list."""
+    norm = os.path.normpath(folder)
+    head, name = os.path.split(norm)
+    if name in ("", ".", ".."):
+        return os.path.normpath(os.path.join(norm, "..", "envsnap.pinned.lock"))
+    return os.path.join(head, f"{name}.pinned.lock")
+
+
+def pin_then_bundle(lock_arg: str, pinned_to: str = "") -> tuple[str, str]:
+    """``envsnap pin LOCK`` as a remedy names it, and the lock the bundle is then made from: the same one, pinned in
+    place, or for a bundle's own lock the one ``pin -o`` writes beside it (``pinned_to``, a shell word of
+    ``pinned_beside``). ``lock_arg`` is a shell word too."""
+    if not pinned_to:
+        return f"envsnap pin {lock_arg}", lock_arg
+    return f"envsnap pin {lock_arg} -o {pinned_to}", pinned_to
+
+
+def bundle_lock_written(path: str) -> str | None:
+    """The bundle whose lock writing ``path`` would rewrite in place (``bundle_listing``, through a link too), or
+    None: ``envsnap pin`` refuses it, since the bundle no longer matched its SHA256SUMS."""
+    for candidate in dict.fromkeys((path, os.path.realpath(path))):
+        folder = bundle_listing(candidate)
+        if folder is not None:
+            return folder
+    return None
+
+
 # Limits on unpacking an archive (docs/security.md, "Limits"), each overridable by its environment variable.
 MAX_BYTES_ENV = "ENVSNAP_BUNDLE_MAX_BYTES"
 MAX_MEMBERS_ENV = "ENVSNAP_BUNDLE_MAX_MEMBERS"

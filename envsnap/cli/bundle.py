@@ -150,6 +150,13 @@ def run(args: argparse.Namespace) -> int:
         meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
         require_complete(meta)
         check_runs([Path(record) for record in args.run], lock, Path(args.output))
+    if args.with_system_packages:
+        from ..rebuild.docker import check_system_packages, no_system_packages_for
+
+        if not no_system_packages_for(lock):
+            # A package with no pinned .deb, before the bundle is touched: found once the wheels were in, it left an
+            # earlier bundle marked as being made, which every command refused until it was bundled again.
+            check_system_packages(lock, args.base_image)
     if args.with_base_image:
         from ..rebuild.docker import check_base_to_save, no_base_image_for
 

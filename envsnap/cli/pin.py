@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
     snapshot = lockfile.load(args.lock)
     if not to_stdout:  # judged before the indexes are read and the files downloaded (minutes), not after them
+        _refuse_a_bundles_lock(args.lock, args.output)
         lockfile.check_writable(args.output or args.lock)
         if args.output:
             from .._locktext import refuse_foreign
@@ -144,6 +145,25 @@ def run(args: argparse.Namespace) -> int:
 
     # A package left with no file is a warning on the one scale (docs/design.md, "One report convention").
     return exit_for(Severity.WARNING if left_without_a_file(result, debs) else Severity.OK, strict=args.strict)
+
+
+def _refuse_a_bundles_lock(lock: str, output: str | None) -> None:
+    """A bundle's own lock is not rewritten (in place, or named by ``-o``): the bundle then no longer matched its
+    SHA256SUMS, and every command refused it until it was bundled again (``pin B/envsnap.lock && bundle ... -o B``
+    whose bundle step failed left it so). The pinned lock goes beside it, and the bundle is made from that."""
+    from .. import sinks
+    from ..artifacts.bundle import bundle_lock_written, pin_then_bundle, pinned_beside
+
+    target = output or lock
+    folder = bundle_lock_written(target)
+    if folder is None:
+        return
+    pin, source = pin_then_bundle(sinks.path_shown(lock), sinks.path_shown(pinned_beside(folder)))
+    raise UsageError(
+        f"{target}: the lock of the bundle {folder}, which would no longer match its SHA256SUMS (every command "
+        f"refuses such a bundle); write the pinned lock beside the bundle with -o, and bundle from that: "
+        f"{pin} && envsnap bundle {source} -o {sinks.path_shown(folder)}"
+    )
 
 
 def cache_dir_for(option: Path | None) -> Path:

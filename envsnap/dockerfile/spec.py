@@ -25,6 +25,7 @@ from ..artifacts.bundle import (
     from_a_bundle_wheel,
     installs_by_file,
     installs_its_source_file,
+    pin_then_bundle,
     record_line,
     requirements_text,
     source_direct_url,
@@ -168,8 +169,9 @@ class DockerSpec:
     # the ``name[:arch]=version`` (version empty: any) that an offline build expects the base image to ship.
     debs: tuple[SystemPackage, ...] = ()
     expected: tuple[tuple[str, str], ...] = ()
-    # The lock and the bundle as the commands it names take them, shell words (``named`` of ``make_spec``).
-    named: tuple[str, str] = ("LOCK", "BUNDLE")
+    # The lock, the bundle and the lock pinned beside it as the commands it names take them, shell words (``named``
+    # of ``make_spec``).
+    named: tuple[str, str, str] = ("LOCK", "BUNDLE", "")
 
     @property
     def tag(self) -> str:
@@ -225,7 +227,7 @@ def make_spec(
     offline: bool = False,
     left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
     base_from_bundle: bool = False,
-    named: tuple[str, str] = ("LOCK", "BUNDLE"),
+    named: tuple[str, str, str] = ("LOCK", "BUNDLE", ""),
 ) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``.
 
@@ -236,7 +238,9 @@ def make_spec(
     ``base_from_bundle``: ``options.base_image`` is the bundle's saved base, not one the user named.
     ``named``: the lock and the bundle folder as the commands a refusal or a note names take them, each one shell
     word (``sinks.path_shown`` of the paths the user gave): pasted, they pin and bundle again into that bundle. The
-    placeholders ``LOCK`` and ``BUNDLE`` where there are none (an export). The notes keep the placeholders, since the
+    placeholders ``LOCK`` and ``BUNDLE`` where there are none (an export). Its third: where the lock is a bundle's
+    own, the path ``pin -o`` writes the pinned lock to, beside that bundle, and the bundle is made from ("" for any
+    other lock, pinned in place). The notes keep the placeholders, since the
     Dockerfile holds them as comments (a path of the author's machine is no part of an image's recipe, and two
     forms of one rebuild, the author's lock and the bundle's, built different Dockerfiles); ``shown_notes`` fills
     them in for the terminal."""
@@ -303,7 +307,8 @@ def make_spec(
             {n.split(":", 1)[0] for n in names},
             base.reference if base.chosen_by != "lock" else "",
             named[0],
-            f"envsnap bundle {named[0]} -o {named[1]}",
+            f"-o {named[1]}",
+            pinned_to=named[2],
         )
         raise BadOptionError(
             f"--option network=none: the build installs {len(names)} system packages from apt "
@@ -334,29 +339,37 @@ def interpreter_names(base: baseimage.BaseImage) -> tuple[str, ...]:
     return tuple(names)
 
 
-def carry_commands(lock: Snapshot, names: Iterable[str], base: str, lock_arg: str, bundle_cmd: str) -> str:
+def carry_commands(
+    lock: Snapshot, names: Iterable[str], base: str, lock_arg: str, bundle_to: str, *, pinned_to: str = ""
+) -> str:
     """The commands that put the .deb files of the system packages ``names`` into a bundle, for the base image
-    ``base`` the docker rebuild uses ("" for the one it chooses from the lock): ``bundle_cmd --with-system-packages
-    --base-image BASE``, after ``envsnap pin LOCK --base-image BASE`` where any of them is not pinned by hash. Both
-    name the base, since which packages they take depends on it: for one without Python, the interpreter's, which
-    a plain ``pin`` and ``bundle`` (for the base the lock chooses, which ships Python) leave out. One remedy for the
-    rebuild plan's ``network`` line, the audit's ``system-packages`` item and REPRODUCING.md."""
+    ``base`` the docker rebuild uses ("" for the one it chooses from the lock): ``envsnap bundle LOCK bundle_to
+    --with-system-packages --base-image BASE`` (``bundle_to``: its ``-o`` and the options after it), after ``envsnap
+    pin LOCK --base-image BASE`` where any of them is not pinned by hash. Both name the base, since which packages
+    they take depends on it: for one without Python, the interpreter's, which a plain ``pin`` and ``bundle`` (for the
+    base the lock chooses, which ships Python) leave out. ``pinned_to``: where ``lock_arg`` is a bundle's own lock,
+    which ``pin`` does not rewrite in place, the path it writes the pinned lock to (``pin -o``) and the bundle is made
+    from. One remedy for the rebuild plan's ``network`` line, the audit's ``system-packages`` item and
+    REPRODUCING.md."""
     on = f" --base-image {sinks.shell_word(base)}" if base else ""
     wanted = set(names)
     pinned = all(deb_files.is_pinned(p) for p in lock.system.packages if p.name in wanted)
-    pin = "" if pinned else f"envsnap pin {lock_arg}{on} && "
-    return f"{pin}{bundle_cmd} --with-system-packages{on}"
+    if pinned:
+        return f"envsnap bundle {lock_arg} {bundle_to} --with-system-packages{on}"
+    pin, source = pin_then_bundle(lock_arg, pinned_to)
+    return f"{pin}{on} && envsnap bundle {source} {bundle_to} --with-system-packages{on}"
 
 
 def shown_notes(spec: DockerSpec) -> tuple[str, ...]:
     """``spec.notes`` as the terminal shows them: the commands they name with the lock and bundle the user gave
     (``named``) in place of the placeholders the Dockerfile keeps."""
-    lock_word, bundle_word = spec.named
-    if (lock_word, bundle_word) == ("LOCK", "BUNDLE"):
+    lock_word, bundle_word, pinned_to = spec.named
+    if spec.named == ("LOCK", "BUNDLE", ""):
         return spec.notes
+    pin, source = pin_then_bundle(lock_word, pinned_to)
     return tuple(
-        note.replace("`envsnap pin LOCK", f"`envsnap pin {lock_word}").replace(
-            "`envsnap bundle LOCK -o BUNDLE", f"`envsnap bundle {lock_word} -o {bundle_word}"
+        note.replace("`envsnap pin LOCK", f"`{pin}").replace(
+            "`envsnap bundle LOCK -o BUNDLE", f"`envsnap bundle {source} -o {bundle_word}"
         )
         for note in spec.notes
     )
@@ -370,7 +383,6 @@ def _interpreter_specs(
     carried: Callable[[SystemPackage], bool] | None,
     bundled: set[str] | frozenset[str] = frozenset(),
     left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
-    named: tuple[str, str] = ("LOCK", "BUNDLE"),
 ) -> tuple[list[str], str]:
     """The interpreter's apt specs, and a note when the lock's revision of it cannot be had. ``elsewhere``: the
     names installed otherwise (a bundled .deb, or pinned among the system packages).
@@ -391,8 +403,8 @@ def _interpreter_specs(
     exact = [f"{name}={version}" for name, version in locked]
     # pin and bundle choose the interpreter's packages for the base image they are given, as the rebuild does.
     on = f" --base-image {sinks.shell_word(base.reference)}" if base.chosen_by != "lock" else ""
-    lock_word, bundle_word = named
-    pin = f"`envsnap pin {lock_word}{on}` then `envsnap bundle {lock_word} -o {bundle_word} --with-system-packages{on}`"
+    # The placeholders, which the Dockerfile keeps as comments; ``shown_notes`` names the paths the user gave.
+    pin = f"`envsnap pin LOCK{on}` then `envsnap bundle LOCK -o BUNDLE --with-system-packages{on}`"
     if dated or len(left) < len(locked):
         some = [n for n, _ in locked if n in bundled]
         if dated or offline or not some or not left:

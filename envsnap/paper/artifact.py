@@ -18,7 +18,7 @@ from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative, source_date_epoch
 from ..artifacts.appendix import ArtifactFacts, RunHomeText, RunVariable, RunVariables, render_latex, render_markdown
-from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, is_kept, known_sha256
+from ..artifacts.bundle import INCOMPLETE, SUMS, Bundle, is_kept, known_sha256, pinned_beside
 from ..compat.rules.driver import minor_compat_floor, required_driver
 from ..errors import BundleError, EnvsnapError
 from ..interchange import editable_folders
@@ -527,7 +527,8 @@ def _reproducing(
                 bundle,
                 system,
                 LOCK_NAME,
-                f"envsnap bundle {LOCK_NAME} -o . {auditing.artifact_again(bundle, '.')}".rstrip(),
+                f"-o . {auditing.artifact_again(bundle, '.')}".rstrip(),
+                sinks.shell_shown([pinned_beside(".")]),
             ),
             runs=[{"record": r["record"], "commit": r.get("commit", ""), "dirty": bool(r.get("dirty"))} for r in runs],
             editable=editable_folders(lock),

@@ -34,6 +34,8 @@ from ..artifacts.bundle import (
     is_archive,
     is_kept,
     known_sha256,
+    pin_then_bundle,
+    pinned_beside,
     refuse_broken_archive,
 )
 from ..cudaneed import cuda_need
@@ -213,14 +215,21 @@ def _items(
         # `bundle` refuses to fill a folder without SHA256SUMS (any folder holding a lock, a project's too, would
         # look like one), so the bundle is made again beside it, from its lock.
         out = sinks.shell_shown([f"{folder}-complete"])
-    bundle_cmd = f"{prefix}envsnap bundle {lock_arg} -o {out}"
+    bundle_to = f"-o {out}"
     again = artifact_again(bundle, folder)
     if again:
         # Bundled again without --artifact, an artifact's README and appendix lost it and its RO-Crate no longer
         # described the bundle: every remedy that bundles it makes the same artifact again.
-        bundle_cmd = artifact_cmd = f"{bundle_cmd} {again}"
+        bundle_to = f"{bundle_to} {again}"
+    bundle_cmd = f"{prefix}envsnap bundle {lock_arg} {bundle_to}"
+    if again:
+        artifact_cmd = bundle_cmd
     else:
         artifact_cmd = f"{bundle_cmd} {project_facts(where if bundle is None else f'{folder}/{LOCK_NAME}')}"
+    # A bundle's lock is pinned beside it (``pin`` does not rewrite it in place, which left the bundle failing its
+    # SHA256SUMS), and the bundle made again from that.
+    pinned_to = "" if bundle is None else sinks.shell_shown([pinned_beside(folder)])
+    pin, source = pin_then_bundle(lock_arg, pinned_to)
     pip = lock.pip_layer()
     unpinned = [p.name for p in pip if p.artifact is None or not p.artifact.sha256]
     yield Item(
@@ -229,7 +238,7 @@ def _items(
         not unpinned,
         f"{len(pip) - len(unpinned)} of {len(pip)} Python packages pinned to a file by sha256"
         + (f" (not: {_some(unpinned)})" if unpinned else ""),
-        "" if not unpinned else f"{prefix}envsnap pin {lock_arg}",
+        "" if not unpinned else f"{prefix}{pin}" + (f" && envsnap bundle {source} {bundle_to}" if pinned_to else ""),
     )
     # A lock edited after capture is refused by `bundle` too: bundling it again needs the lock as captured.
     again_from = (
@@ -240,7 +249,7 @@ def _items(
     )
     bundled = _bundled(lock, bundle, again_from, completing, seal, folder=folder, prefix=prefix)
     yield bundled
-    yield _system(lock, bundle, prefix, lock_arg, bundle_cmd)
+    yield _system(lock, bundle, prefix, lock_arg, bundle_to, pinned_to)
     yield _base_image(lock, bundle, bundle_cmd)
     yield _gpu(lock)
 
@@ -548,21 +557,25 @@ def system_packages(lock: Snapshot, bundle: Bundle | None) -> SystemPackages:
     return SystemPackages(tuple(p.name for p in needed), tuple(unpinned), carried, interpreter, held)
 
 
-def carry_remedy(lock: Snapshot, bundle: Bundle | None, state: SystemPackages, lock_arg: str, bundle_cmd: str) -> str:
+def carry_remedy(
+    lock: Snapshot, bundle: Bundle | None, state: SystemPackages, lock_arg: str, bundle_to: str, pinned_to: str = ""
+) -> str:
     """The commands that make the bundle carry what ``state`` finds missing, for the base image the rebuild uses
     (the bundle's saved one): pin and bundle choose the interpreter's packages from that base, as the rebuild does
-    (``dockerfile.spec.carry_commands``, the plan's ``network`` line's remedy). REPRODUCING.md says the same."""
+    (``dockerfile.spec.carry_commands``, the plan's ``network`` line's remedy; ``bundle_to``, ``pinned_to``: its
+    ``-o`` with the options after it, and where a bundle's lock is pinned to). REPRODUCING.md says the same."""
     from ..dockerfile.spec import carry_commands
     from ..rebuild.docker import bundled_base
 
     base = bundled_base(bundle.root) if bundle is not None else ""
-    return carry_commands(lock, (*state.needed, *state.interpreter), base, lock_arg, bundle_cmd)
+    needed = (*state.needed, *state.interpreter)
+    return carry_commands(lock, needed, base, lock_arg, bundle_to, pinned_to=pinned_to)
 
 
-def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_cmd: str) -> Item:
+def _system(lock: Snapshot, bundle: Bundle | None, prefix: str, lock_arg: str, bundle_to: str, pinned_to: str) -> Item:
     state = system_packages(lock, bundle)
     needed, unpinned = state.needed, list(state.unpinned)
-    remedy = f"{prefix}{carry_remedy(lock, bundle, state, lock_arg, bundle_cmd.removeprefix(prefix))}"
+    remedy = f"{prefix}{carry_remedy(lock, bundle, state, lock_arg, bundle_to, pinned_to)}"
     if state.interpreter and (not needed or (not unpinned and state.carried)):
         return Item(
             "system-packages",

@@ -33,10 +33,12 @@ from ..artifacts.bundle import (
     ANOTHER_LOCK,
     IMAGES,
     Bundle,
+    bundle_listing,
     check_made_from,
     describe_bundle,
     judged_for,
     outside_project_notes,
+    pinned_beside,
     sha256_file,
 )
 from ..compat.target import TargetFacts
@@ -675,18 +677,22 @@ def _carry_them(spec: DockerSpec, names: Iterable[str] | None = None) -> str:
     if names is None:
         names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
     base = spec.base.reference if spec.base.chosen_by != "lock" else ""
-    lock_word, bundle_word = spec.named
-    return carry_commands(spec.lock, names, base, lock_word, f"envsnap bundle {lock_word} -o {bundle_word}")
+    lock_word, bundle_word, pinned_to = spec.named
+    return carry_commands(spec.lock, names, base, lock_word, f"-o {bundle_word}", pinned_to=pinned_to)
 
 
-def _named(request: RebuildRequest) -> tuple[str, str]:
+def _named(request: RebuildRequest) -> tuple[str, str, str]:
     """The lock and the bundle as the user gave them, each one shell word, for the commands a plan or a refusal
     names (``make_spec``'s ``named``): they printed ``envsnap pin LOCK ... bundle LOCK -o BUNDLE``, placeholders
-    to fill in, where the paths were known."""
+    to fill in, where the paths were known. Third, for a bundle's own lock, which ``pin`` does not rewrite in place,
+    where ``pin -o`` writes the pinned lock (beside that bundle) for the bundle to be made from; "" otherwise."""
     bundle = request.bundle_shown()
+    lock = os.fspath(request.lock_path)
+    own = bundle_listing(lock)
     return (
-        sinks.path_shown(os.fspath(request.lock_path)),
+        sinks.path_shown(lock),
         sinks.path_shown(bundle) if bundle else "BUNDLE",
+        sinks.path_shown(pinned_beside(own)) if own is not None else "",
     )
 
 
@@ -1157,6 +1163,41 @@ def base_image_packages(client: docker.DockerClient, image: str) -> dict[tuple[s
     return found
 
 
+def check_system_packages(lock: Snapshot, base_image: str | None = None) -> None:
+    """``BundleError`` (exit 4) where ``bundle --with-system-packages`` of ``lock`` would find a package it must carry
+    with no pinned .deb, asked before the bundle is touched: found only once the wheels were in, it left an earlier
+    bundle marked as being made (every command refused it until it was bundled again), for a failure that the lock
+    alone decides. The base image's own packages are read only where some package is not pinned."""
+    _client, _inspect, spec = _bundle_spec(lock, base_image)
+    if all(deb_files.is_pinned(p) for p in deb_files.rebuild_packages(lock, interpreter_names(spec.base))):
+        return
+    _to_carry(lock, base_image, lambda _line: None)
+
+
+def _to_carry(
+    lock: Snapshot, base_image: str | None, say: Callable[[str], None]
+) -> tuple[DockerSpec, baseimage.ImageFacts | None, list[SystemPackage], list[SystemPackage]]:
+    """The image spec ``bundle --with-system-packages`` is for, its base's facts (None: not in the engine), the
+    packages the base holds at the locked version and those the bundle carries; ``BundleError`` (exit 4, like a
+    wheel) where one to carry has no pinned .deb."""
+    client, inspect, spec = _bundle_spec(lock, base_image)
+    wanted = deb_files.rebuild_packages(lock, interpreter_names(spec.base))
+    shipped: dict[tuple[str, str], str] = {}
+    reference = spec.base.pinned
+    facts = inspect(reference) if client is not None and inspect is not None else None
+    if client is not None and facts is not None:
+        shipped = base_image_packages(client, reference)
+    else:
+        say(f"the base image {spec.base.reference} is not in the Docker engine: every .deb is carried")
+    in_base = _held_by_base(wanted, shipped, lock.platform.machine)
+    carry = [p for p in wanted if p not in in_base]
+    try:
+        deb_files.require_pinned(carry, "--with-system-packages", base_image)
+    except EnvsnapError as exc:  # a package that cannot be bundled
+        raise BundleError(str(exc)) from None
+    return spec, facts, in_base, carry
+
+
 def add_system_packages(
     lock: Snapshot,
     bundle_root: Path,
@@ -1179,22 +1220,8 @@ def add_system_packages(
     from ..artifacts.pin import Fetcher, policy_for, read_pip_config
 
     say = progress or (lambda _line: None)
-    client, inspect, spec = _bundle_spec(lock, base_image)
-    wanted = deb_files.rebuild_packages(lock, interpreter_names(spec.base))
-    shipped: dict[tuple[str, str], str] = {}
-    reference = spec.base.pinned
-    facts = inspect(reference) if client is not None and inspect is not None else None
-    if client is not None and facts is not None:
-        shipped = base_image_packages(client, reference)
-    else:
-        say(f"the base image {spec.base.reference} is not in the Docker engine: every .deb is carried")
+    spec, facts, in_base, carry = _to_carry(lock, base_image, say)
     machine = lock.platform.machine
-    in_base = _held_by_base(wanted, shipped, machine)
-    carry = [p for p in wanted if p not in in_base]
-    try:
-        deb_files.require_pinned(carry, "--with-system-packages", base_image)
-    except EnvsnapError as exc:  # a package that cannot be bundled: exit 4, like a wheel
-        raise BundleError(str(exc)) from None
     if in_base:
         image = f" ({facts.image_id})" if facts is not None else ""
         say(

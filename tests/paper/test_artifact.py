@@ -284,7 +284,11 @@ def test_reproducing_md_gives_the_reviewer_the_commands(stages: Stages) -> None:
     base = "--base-image envsnap-base:bookworm"
     # ... and, run in this artifact's folder, bundles it again as the artifact it is (a plain `bundle` there rewrote
     # the README and appendix without it, and the RO-Crate no longer described the bundle).
-    start = f"`envsnap pin envsnap.lock {base} && envsnap bundle envsnap.lock -o . --artifact --title='Reproducing"
+    # Its own lock is pinned beside the folder (pin refuses to rewrite a bundle's lock), and bundled from there.
+    start = (
+        f"`envsnap pin envsnap.lock -o ../envsnap.pinned.lock {base} && envsnap bundle ../envsnap.pinned.lock -o . "
+        "--artifact --title='Reproducing"
+    )
     assert start in text, text
     span = text[text.index(start) + 1 :].split("`", 1)[0]
     command = shlex.split(span.split(" && ", 1)[1])
@@ -305,12 +309,17 @@ def test_the_offline_plan_names_the_commands_that_carry_the_interpreter_of_a_bas
     assert "system packages from the apt mirror" in network, network
     # The paths given, as shell words: it printed `envsnap pin LOCK ... bundle LOCK -o BUNDLE`, placeholders.
     words = (shlex.quote(str(lock)), shlex.quote(str(stages.artifact)))
-    carry = f"envsnap pin {words[0]} {base} && envsnap bundle {words[0]} -o {words[1]} --with-system-packages {base}"
+    # The bundle's own lock, which pin does not rewrite in place: pinned beside the bundle, which is made from that.
+    pinned = f"{stages.artifact}.pinned.lock"
+    carry = (
+        f"envsnap pin {words[0]} -o {shlex.quote(pinned)} {base} && envsnap bundle {shlex.quote(pinned)} -o "
+        f"{words[1]} --with-system-packages {base}"
+    )
     assert f"`{carry}` adds them" in network, network
-    # Pasted, each command parses to the paths given: the lock pinned, the bundle made again into that folder.
+    # Pasted, each command parses to the paths given: the lock pinned beside, the bundle made again into that folder.
     pin, bundle = (shlex.split(part) for part in carry.split(" && "))
-    assert pin == ["envsnap", "pin", str(lock), *base.split()], pin
-    made = ["envsnap", "bundle", str(lock), "-o", str(stages.artifact), "--with-system-packages", *base.split()]
+    assert pin == ["envsnap", "pin", str(lock), "-o", pinned, *base.split()], pin
+    made = ["envsnap", "bundle", pinned, "-o", str(stages.artifact), "--with-system-packages", *base.split()]
     assert bundle == made, bundle
 
 

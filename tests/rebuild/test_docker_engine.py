@@ -765,9 +765,11 @@ def test_an_offline_plan_says_what_still_comes_over_the_network_and_refuses_a_ba
     assert not (bundle / "debs").exists()
     # The base has no Python: pin and bundle carry the interpreter's packages only when they name it.
     lock, folder = shlex.quote(str(bundle / "envsnap.lock")), shlex.quote(str(bundle))  # the paths given
+    # The bundle's own lock is pinned beside it (pin refuses to rewrite it), and the bundle made from that.
+    pinned = shlex.quote(f"{bundle}.pinned.lock")
     assert plan.network.endswith(
-        f"as the bundle holds no .deb files for them (`envsnap pin {lock} --base-image {BASE} && envsnap bundle "
-        f"{lock} -o {folder} --with-system-packages --base-image {BASE}` adds them)"
+        f"as the bundle holds no .deb files for them (`envsnap pin {lock} -o {pinned} --base-image {BASE} && envsnap "
+        f"bundle {pinned} -o {folder} --with-system-packages --base-image {BASE}` adds them)"
     ), plan.network
     assert "  offline: yes, but for " in plan.describe() and "everything from the bundle" not in plan.describe()
     with pytest.raises(BadOptionError, match=r"--offline: the base image envsnap-test/not-here:1 is neither in the"):

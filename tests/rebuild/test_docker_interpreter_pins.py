@@ -171,7 +171,7 @@ def test_the_dockerfile_keeps_no_path_of_the_authors_machine_and_the_terminal_ge
         debian_python_lock(),
         dockerspec.DockerOptions(base_image=BASE),
         lambda _ref: NO_PYTHON,
-        named=("'/home/me/my env.lock'", "'/home/me/my B'"),
+        named=("'/home/me/my env.lock'", "'/home/me/my B'", ""),
     )
     text = dockerspec.render_dockerfile(made)
     assert "/home/me" not in text and "`envsnap pin LOCK --base-image" in text
