@@ -24,6 +24,7 @@ def check(
     cache: bool = True,
     gpu_timeout: float | None = None,
     python_named: str | None = None,
+    lock_path: str | None = None,
 ) -> Report:
     """The compatibility report of ``lock`` on ``host`` (default: probe this host, with ``python`` as the
     interpreter that would run the environment) for ``target``: "host" or a rebuild target's name (``envsnap
@@ -31,13 +32,18 @@ def check(
     ``cache``: False probes without the capture cache (``--no-cache``). ``gpu_timeout``: how long the probe waits
     for NVML (``--gpu-timeout``; default ``GPU_TIMEOUT``), which a finding about a driver that did not answer names.
     ``python_named``: how an error of the probe names ``python`` (``TargetEnvironment.named``; default: as
-    ``--python`` names it)."""
+    ``--python`` names it). ``lock_path``: the lock as the user gave it, which a remedy's ``envsnap pin`` names
+    (default: ``LOCK``)."""
     if isinstance(target, Target):
         resolved = dataclasses.replace(target, cpu_only=target.cpu_only or cpu_only)
     else:
         resolved = check_target(target, cpu_only=cpu_only)
     if gpu_timeout is not None:
         resolved = dataclasses.replace(resolved, gpu_timeout=gpu_timeout)
+    if lock_path is not None:
+        from ._bundlelock import pin_command
+
+        resolved = dataclasses.replace(resolved, pin_command=pin_command(lock_path))
     # The rules read no git state: the project's is not captured (several git subprocesses).
     if host is None:
         visible = resolved.cuda_visible_devices or ""

@@ -41,6 +41,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, fileurls, grammar, lockfile, sinks
+from .._bundlelock import bundle_holding as bundle_holding
+from .._bundlelock import bundle_listing as bundle_listing
+from .._bundlelock import bundle_lock_written as bundle_lock_written
+from .._bundlelock import pin_command as pin_command
+from .._bundlelock import pin_then_bundle as pin_then_bundle
+from .._bundlelock import pinned_beside as pinned_beside
 from .._defaults import (
     ARCHIVE_SUFFIXES,
     ARTIFACTS_CACHE,
@@ -101,66 +107,6 @@ INCOMPLETE = BUNDLE_INCOMPLETE  # in a bundle directory being made: a re-run com
 KEPT_PREFIX = BUNDLE_KEPT_PREFIX  # at a bundle's top: the earlier files a re-bundle keeps (``_keeping``)
 GZIP_LEVEL = 1  # wheels and conda archives are compressed already: level 9 took minutes to save a few percent
 PROGRESS_STEP = 256 << 20  # a progress line per this many bytes archived or unpacked
-
-
-def bundle_holding(lock_path: str | os.PathLike[str]) -> str | None:
-    """The folder of the bundle ``lock_path`` is the lock of (its ``envsnap.lock``, ``SHA256SUMS`` beside it, as
-    ``envsnap bundle`` writes them), as the user gave it ("." for ``envsnap.lock`` in the working directory); None
-    for a lock of no bundle. For a remedy that names the bundle (``--bundle .``), never to trust it: the bundle is
-    checked in full where it is given."""
-    path = os.fspath(lock_path)
-    folder = os.path.dirname(path) or "."
-    if os.path.basename(path) != LOCK_NAME or not os.path.isfile(os.path.join(folder, SUMS)):
-        return None
-    return folder
-
-
-def bundle_listing(lock_path: str | os.PathLike[str]) -> str | None:
-    """``bundle_holding``'s folder where its ``SHA256SUMS`` also lists ``envsnap.lock``, as every bundle's does: a
-    project's own ``SHA256SUMS`` of its data, beside its lock, is no bundle's. Read as a bundle's sums are (a regular
-    file, bounded); never to trust the bundle, which is checked in full where it is given."""
-    folder = bundle_holding(lock_path)
-    if folder is None:
-        return None
-    try:
-        text = _readlimits.read_bytes(os.path.join(folder, SUMS), error=BadBundleError, limit=64 << 20)
-    except BadBundleError:
-        return None
-    name = LOCK_NAME.encode()
-    listed = any(line.split(maxsplit=1)[1:] in ([name], [b"*" + name]) for line in text.splitlines())
-    return folder if listed else None
-
-
-def pinned_beside(folder: str) -> str:
-    """Where a remedy has ``envsnap pin -o`` write the pinned lock of the bundle at ``folder`` (as the user gave it),
-    for ``envsnap bundle`` to bundle from: beside the bundle, never in it (``B.pinned.lock``; for ``.``,
-    ``../envsnap.pinned.lock``). Pinned in place, the bundle's lock no longer matched its SHA256SUMS, and a bundle step
-    that then failed left the bundle unreadable until it was bundled again; a file put inside it is one its sums do
-    not list."""
-    norm = os.path.normpath(folder)
-    head, name = os.path.split(norm)
-    if name in ("", ".", ".."):
-        return os.path.normpath(os.path.join(norm, "..", "envsnap.pinned.lock"))
-    return os.path.join(head, f"{name}.pinned.lock")
-
-
-def pin_then_bundle(lock_arg: str, pinned_to: str = "") -> tuple[str, str]:
-    """``envsnap pin LOCK`` as a remedy names it, and the lock the bundle is then made from: the same one, pinned in
-    place, or for a bundle's own lock the one ``pin -o`` writes beside it (``pinned_to``, a shell word of
-    ``pinned_beside``). ``lock_arg`` is a shell word too."""
-    if not pinned_to:
-        return f"envsnap pin {lock_arg}", lock_arg
-    return f"envsnap pin {lock_arg} -o {pinned_to}", pinned_to
-
-
-def bundle_lock_written(path: str) -> str | None:
-    """The bundle whose lock writing ``path`` would rewrite in place (``bundle_listing``, through a link too), or
-    None: ``envsnap pin`` refuses it, since the bundle no longer matched its SHA256SUMS."""
-    for candidate in dict.fromkeys((path, os.path.realpath(path))):
-        folder = bundle_listing(candidate)
-        if folder is not None:
-            return folder
-    return None
 
 
 # Limits on unpacking an archive (docs/security.md, "Limits"), each overridable by its environment variable.
@@ -1589,7 +1535,8 @@ def precheck_line(lock: Snapshot, opts: BundleOptions, root: Path | None = None)
             texts.append(text)
         elif label == unpinnable[1]:
             texts.append(
-                f"not pinnable as well: {first_few(unpinnable[1:], 3)} (`envsnap pin LOCK` names each with its reason)"
+                f"not pinnable as well: {first_few(unpinnable[1:], 3)} (`{pin_command(opts.lock_path)}` names each "
+                "with its reason)"
             )
     return len(found), "; ".join(texts)
 
@@ -1662,8 +1609,8 @@ def _precheck(lock: Snapshot, opts: BundleOptions, root: Path | None) -> list[tu
                 folders = local_find_links(opts.config or read_pip_config())
             if not folders and not _names_a_folder_here(pkg, opts.project_dir) and not _cached(pkg, opts.cache_dir):
                 add(
-                    f"{label}: not pinned, and --offline forbids looking it up (run `envsnap pin` first, or name a "
-                    "folder of wheels on this machine in PIP_FIND_LINKS or pip.conf's find-links)"
+                    f"{label}: not pinned, and --offline forbids looking it up (run `{pin_command(opts.lock_path)}` "
+                    "first, or name a folder of wheels on this machine in PIP_FIND_LINKS or pip.conf's find-links)"
                 )
     if root is not None and to_fetch:
         probe = root if root.exists() else root.parent

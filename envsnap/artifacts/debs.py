@@ -357,14 +357,17 @@ def pin_system(
 DEBS = "debs"  # the bundle's folder of .deb files (`bundle --with-system-packages`)
 
 
-def require_pinned(packages: Sequence[SystemPackage], what: str, base_image: str | None = None) -> None:
+def require_pinned(
+    packages: Sequence[SystemPackage], what: str, base_image: str | None = None, pin: str = "envsnap pin LOCK"
+) -> None:
     """``PinError`` naming the packages that have no pinned ``.deb`` (a bundle cannot carry them). The remedy
     names ``base_image`` when one was given: the packages a rebuild installs depend on the base (one without
-    Python needs the interpreter's), and a plain ``pin`` pins those of the default base only."""
+    Python needs the interpreter's), and a plain ``pin`` pins those of the default base only. ``pin``: the ``envsnap
+    pin`` of the lock the user gave (``bundle.pin_command``), which the remedy runs."""
     missing = [f"{p.name} {p.version}" for p in packages if not is_pinned(p)]
     if missing:
         shown_names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        pin = "envsnap pin LOCK" + (f" --base-image {shell_word(base_image)}" if base_image else "")
+        pin += f" --base-image {shell_word(base_image)}" if base_image else ""
         raise PinError(
             f"{what}: {len(missing)} system packages have no pinned .deb ({shown_names}); run "
             f"`{pin}` where the snapshot archive is reachable first"

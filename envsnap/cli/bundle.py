@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         if not no_system_packages_for(lock):
             # A package with no pinned .deb, before the bundle is touched: found once the wheels were in, it left an
             # earlier bundle marked as being made, which every command refused until it was bundled again.
-            check_system_packages(lock, args.base_image)
+            check_system_packages(lock, args.base_image, args.lock)
     if args.with_base_image:
         from ..rebuild.docker import check_base_to_save, no_base_image_for
 
@@ -255,6 +255,7 @@ def _system_packages(args: argparse.Namespace, options: BundleOptions, lock: Sna
         offline=args.offline,
         allow_urls=tuple(args.allow_url),
         progress=_output.progress("  "),
+        lock_path=args.lock,
     )
     _output.say(
         f"  system packages: {counted(carried, '.deb file')} ({size >> 10} KiB) in debs/, {in_base} left to the "

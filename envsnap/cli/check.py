@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         cpu_only=args.cpu_only,
         cache=not args.no_cache,
         gpu_timeout=args.gpu_timeout,
+        lock_path=args.lock,
     )
     # The first line names the environment (on stderr under --json); after the check, so an error stays one line.
     own = _brings_own_python(args.target)

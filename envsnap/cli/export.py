@@ -209,7 +209,11 @@ def run(args: argparse.Namespace) -> int:
             files = artifact_files(exporter.name, snapshot, appendix[0])
         else:
             files = exporter.render(
-                snapshot, lock_name=lock_file_name(args.lock, bundled), file_name=written_as, bundled=bundled
+                snapshot,
+                lock_name=lock_file_name(args.lock, bundled),
+                file_name=written_as,
+                bundled=bundled,
+                lock_path=args.lock,
             )
     except UnpinnedError as exc:
         # Those the format refused: pinning may also have left a package it writes as it is (a wheel by its URL).

@@ -152,7 +152,7 @@ def _refuse_a_bundles_lock(lock: str, output: str | None) -> None:
     SHA256SUMS, and every command refused it until it was bundled again (``pin B/envsnap.lock && bundle ... -o B``
     whose bundle step failed left it so). The pinned lock goes beside it, and the bundle is made from that."""
     from .. import sinks
-    from ..artifacts.bundle import bundle_lock_written, pin_then_bundle, pinned_beside
+    from .._bundlelock import bundle_lock_written, pin_then_bundle, pinned_beside
 
     target = output or lock
     folder = bundle_lock_written(target)

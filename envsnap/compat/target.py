@@ -132,6 +132,10 @@ class Target:
     # where the first uv on PATH is not it (``_tools.uv_word``; envsnap under pipx has its uv off PATH); "uv" for a
     # Target built by hand and another host's facts (fleet's node).
     uv: str = "uv"
+    # The ``envsnap pin`` a remedy names: of the lock as the user gave it (``artifacts.bundle.pin_command``: one shell
+    # word, beside the bundle for a bundle's own lock), set by the callers that know the path; the placeholder for a
+    # Target built by hand.
+    pin_command: str = "envsnap pin LOCK"
     # Whether this host's loader finds NVML's library (libnvidia-ml.so.1), which the NVIDIA driver installs: known
     # without asking NVML (a hung driver holds that), for a lock that needs no CUDA and records the GPUs it was
     # captured with (the cuda rule warns where this host has no driver at all). None: not looked for (a container,

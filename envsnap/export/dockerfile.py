@@ -14,7 +14,7 @@ from ..dockerfile.baseimage import refuses_conda, refuses_platform
 from ..dockerfile.spec import DockerOptions, make_spec, render_context
 from ..errors import EnvsnapError
 from ..model import Snapshot
-from .interface import Exporter, ExportError, UnpinnedError
+from .interface import Exporter, ExportError, UnpinnedError, lock_word, pin_command
 
 # What export can do with a conda lock instead: rebuild's remedy, "use --target conda", names an option export has not.
 CONDA_INSTEAD = (
@@ -43,10 +43,10 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         # project or a VCS checkout has no wheel to pin: only a bundle builds one, so pinning again is no remedy.
         built = any(p.source.kind in ("directory", "vcs") for p in missing)
         remedy = (
-            "a local project or VCS checkout gets its wheel only from a bundle: `envsnap bundle LOCK -o DIR`, then "
-            "`envsnap export DIR --format dockerfile`"
+            "a local project or VCS checkout gets its wheel only from a bundle: "
+            f"`envsnap bundle {lock_word()} -o DIR`, then `envsnap export DIR --format dockerfile`"
             if built
-            else "run `envsnap pin LOCK` (or `envsnap bundle`) first"
+            else f"run `{pin_command()}` (or `envsnap bundle`) first"
         )
         names = ", ".join(f"{p.name}=={p.version}" for p in missing[:8])
         # Pinning explains the second remedy's packages (the CLI says why it left them): not a project's.

@@ -30,10 +30,36 @@ from ..lockfile import validate
 from ..model import PythonPackage, Snapshot
 from ._common import candidate_hashes
 
-__all__ = ["ExportError", "Exporter", "UnpinnedError", "checked", "require_pinned", "unpinned"]
+__all__ = [
+    "ExportError",
+    "Exporter",
+    "UnpinnedError",
+    "checked",
+    "lock_word",
+    "pin_command",
+    "require_pinned",
+    "unpinned",
+]
 
 # The lock the call in progress has checked (this thread's, this task's): the hooks it reaches skip the check.
 _CHECKED: contextvars.ContextVar[Snapshot | None] = contextvars.ContextVar("envsnap_export_checked", default=None)
+
+# The lock the call in progress renders, as its refusals name it: ``envsnap pin PATH`` and the path (shell words, as
+# the user gave it; ``render``'s ``lock_path``), else the placeholders.
+_NAMED: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
+    "envsnap_export_named", default=("envsnap pin LOCK", "LOCK")
+)
+
+
+def pin_command() -> str:
+    """The ``envsnap pin`` a refusal names: of the lock the user gave (``render``'s ``lock_path``), else ``LOCK``."""
+    return _NAMED.get()[0]
+
+
+def lock_word() -> str:
+    """The lock a refusal's command names, one shell word: the path the user gave, else ``LOCK``."""
+    return _NAMED.get()[1]
+
 
 # The hooks a caller may call directly, which check the lock they are given (``Exporter.__init_subclass__``).
 _HOOKS = ("files", "files_named", "files_of_bundle")
@@ -107,21 +133,32 @@ class Exporter(ABC):
         """The files of this format made from ``snapshot``: relative file name -> content."""
 
     def render(
-        self, snapshot: Snapshot, *, lock_name: str = LOCK_NAME, file_name: str = "", bundled: bool = False
+        self,
+        snapshot: Snapshot,
+        *,
+        lock_name: str = LOCK_NAME,
+        file_name: str = "",
+        bundled: bool = False,
+        lock_path: str | None = None,
     ) -> Mapping[str, bytes]:
         """``files`` of the lock without secrets; ``lock_name``: the lock's file name, for a format that names it
         (the appendix's commands: ``envsnap check env.lock``); ``file_name``: the base name of the file the export is
         written to (``-o ci.txt``), for a format that names its own file (the requirements header's ``pip install
         -r ci.txt``), "" for the format's usual name (``filename``: standard output, a folder); ``bundled``: the lock
-        is a bundle's (``files_of_bundle``). A lock the loader would refuse is refused with its ``LockfileError``."""
+        is a bundle's (``files_of_bundle``); ``lock_path``: the lock as the user gave it, which a refusal's commands
+        name (``envsnap pin PATH``; they said ``envsnap pin LOCK``), None for the placeholder. A lock the loader would
+        refuse is refused with its ``LockfileError``."""
         checked(snapshot)
         clean = scrub_snapshot(snapshot)
         token = _CHECKED.set(clean)  # what the loader accepts, less its secrets: checked
+        named = _NAMED.set(_named(lock_path)) if lock_path is not None else None
         try:
             if bundled:
                 return self.files_of_bundle(clean, lock_name, file_name or self.filename)
             return self.files_named(clean, lock_name, file_name or self.filename)
         finally:
+            if named is not None:
+                _NAMED.reset(named)
             _CHECKED.reset(token)
 
     def files_named(self, snapshot: Snapshot, lock_name: str, file_name: str) -> Mapping[str, bytes]:
@@ -133,6 +170,15 @@ class Exporter(ABC):
         """``files_named`` of a bundle's lock: a format whose commands run from a bundle's folder (the appendix's
         rebuild, ``--bundle . --offline``, as the bundle's own appendix) says so; any other ignores it."""
         return self.files_named(snapshot, lock_name, file_name)
+
+
+def _named(lock_path: str) -> tuple[str, str]:
+    """``_NAMED`` of the lock the user gave: its ``envsnap pin`` (beside the bundle for a bundle's own lock, which
+    pin does not rewrite in place) and its path, one shell word each."""
+    from .. import sinks
+    from .._bundlelock import pin_command as pin_of
+
+    return pin_of(lock_path), sinks.path_shown(lock_path)
 
 
 def listed_files(pkg: PythonPackage) -> bool:
@@ -191,7 +237,7 @@ def require_pinned(snapshot: Snapshot, fmt: str, *, hashes: bool = False, listed
     if missing:
         raise UnpinnedError(
             f"{fmt}: {len(missing)} package(s) have no pinned artifact (file URL and sha256): {package_list(missing)}; "
-            "run `envsnap pin LOCK` first or pass --pin",
+            f"run `{pin_command()}` first or pass --pin",
             (p.name for p in missing),
         )
 

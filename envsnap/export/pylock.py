@@ -21,6 +21,7 @@ from .interface import (
     UnpinnedError,
     listed_files,
     package_list,
+    pin_command,
     require_pinned,
     require_python_layer,
     unpinned,
@@ -60,7 +61,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         raise UnpinnedError(
             f"pylock: {len(missing)} package(s) have no pinned artifact (file URL and sha256): "
             f"{package_list(missing)}; {len(by_hash)} more are known by hash only, not by file (imported from a "
-            f"requirements.txt?): {package_list(by_hash)}; run `envsnap pin LOCK` first or pass --pin",
+            f"requirements.txt?): {package_list(by_hash)}; run `{pin_command()}` first or pass --pin",
             (p.name for p in (*missing, *by_hash)),
         )
     require_pinned(snapshot, "pylock", listed=True)
@@ -75,7 +76,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         raise UnpinnedError(
             f"pylock: {len(unplaced)} package(s) are known by hash only, not by file "
             f"(imported from a requirements.txt?): {package_list(unplaced)}; "
-            "run `envsnap pin LOCK` to find their files",
+            f"run `{pin_command()}` to find their files",
             (p.name for p in unplaced),
         )
     py = snapshot.python
@@ -221,7 +222,7 @@ def _archive_hashes(pkg: PythonPackage) -> dict[str, str]:
         return {algo: value}
     if pkg.artifact is not None and pkg.artifact.sha256:
         return {"sha256": pkg.artifact.sha256}
-    raise ExportError(f"pylock: {pkg.name}: archive install without a hash; run `envsnap pin LOCK` first")
+    raise ExportError(f"pylock: {pkg.name}: archive install without a hash; run `{pin_command()}` first")
 
 
 def _listed(pkg: PythonPackage) -> dict[str, Any]:

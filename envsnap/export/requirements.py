@@ -18,7 +18,7 @@ from urllib.parse import quote
 from .. import fileurls, sinks
 from ..model import PythonPackage, Snapshot
 from . import _common
-from .interface import Exporter, ExportError, require_pinned, require_python_layer
+from .interface import Exporter, ExportError, pin_command, require_pinned, require_python_layer
 
 _FILENAME = "requirements.txt"
 
@@ -97,7 +97,7 @@ def _archive_word(pkg: PythonPackage) -> str:
     if not value and pkg.artifact is not None:
         algo, value = "sha256", pkg.artifact.sha256
     if not value:
-        raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `envsnap pin`")
+        raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `{pin_command()}`")
     sinks.requirement_hash(algo, value)  # a name pip knows (it checks the same in a URL) and hex digits
     _common.refuse_home_path(src.url, "requirements", pkg.name)
     folder = sinks.requirement_fragment(src.subdirectory, argument=True)
@@ -181,7 +181,7 @@ def _requirement(pkg: PythonPackage) -> str:
         if not value and art is not None:
             algo, value = "sha256", art.sha256
         if not value:
-            raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `envsnap pin`")
+            raise ExportError(f"requirements: {pkg.name}: archive install without a hash; run `{pin_command()}`")
         head = _common.by_location(pkg.name, pkg.source.url, "requirements")
         if pkg.source.subdirectory:
             head += f"#subdirectory={sinks.requirement_fragment(pkg.source.subdirectory)}"

@@ -272,6 +272,7 @@ def probe(
     variables, nor the host's system packages and the libraries the environment loads from them (the rules read
     only which package manager the host has, and look the lock's own libraries up by name: ``find_libraries``).
     tests/fleet/test_fleet_units.py holds that an answer's report is ``check``'s."""
+    from .._bundlelock import pin_command
     from ..compat import HOST, TargetFacts, evaluate, find_libraries, probe_target, reads_gpus
     from ..probes.capture import NotAsked, check_probes, run_capture
     from ..probes.interface import CaptureOptions
@@ -309,6 +310,7 @@ def probe(
         libraries=find_libraries(lock, captured.loader()),
         gpu_timeout=options.gpu_timeout if gpu_timeout_option else None,
         python_options=False,  # the environment is the one the node runs in: no --python or --target to name
+        pin_command=pin_command(lock_path) if lock_path else "envsnap pin LOCK",
     )
     report = evaluate(lock, host, target_facts)
     if not python_layer:

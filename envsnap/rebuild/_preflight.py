@@ -172,6 +172,10 @@ def check_host(
         facts = probed.result()
     if gpu_timeout is not None:  # a driver that did not answer in time is reported naming the option
         facts = dataclasses.replace(facts, gpu_timeout=gpu_timeout)
+    if lock_path is not None:  # a remedy's `envsnap pin` names the lock given
+        from .._bundlelock import pin_command
+
+        facts = dataclasses.replace(facts, pin_command=pin_command(lock_path))
     if not facts.container:  # the system-libs rule's facts, from the loader the capture prepared
         facts = dataclasses.replace(facts, libraries=find_libraries(lock, host.loader()))
     report = evaluate(lock, host.snapshot, facts)

@@ -38,6 +38,7 @@ from ..artifacts.bundle import (
     describe_bundle,
     judged_for,
     outside_project_notes,
+    pin_command,
     pinned_beside,
     sha256_file,
 )
@@ -1163,23 +1164,24 @@ def base_image_packages(client: docker.DockerClient, image: str) -> dict[tuple[s
     return found
 
 
-def check_system_packages(lock: Snapshot, base_image: str | None = None) -> None:
+def check_system_packages(lock: Snapshot, base_image: str | None = None, lock_path: str | None = None) -> None:
     """``BundleError`` (exit 4) where ``bundle --with-system-packages`` of ``lock`` would find a package it must carry
     with no pinned .deb, asked before the bundle is touched: found only once the wheels were in, it left an earlier
     bundle marked as being made (every command refused it until it was bundled again), for a failure that the lock
-    alone decides. The base image's own packages are read only where some package is not pinned."""
+    alone decides. The base image's own packages are read only where some package is not pinned. ``lock_path``: the
+    lock as the user gave it, which the remedy pins (``envsnap pin LOCK`` where None)."""
     _client, _inspect, spec = _bundle_spec(lock, base_image)
     if all(deb_files.is_pinned(p) for p in deb_files.rebuild_packages(lock, interpreter_names(spec.base))):
         return
-    _to_carry(lock, base_image, lambda _line: None)
+    _to_carry(lock, base_image, lambda _line: None, lock_path)
 
 
 def _to_carry(
-    lock: Snapshot, base_image: str | None, say: Callable[[str], None]
+    lock: Snapshot, base_image: str | None, say: Callable[[str], None], lock_path: str | None = None
 ) -> tuple[DockerSpec, baseimage.ImageFacts | None, list[SystemPackage], list[SystemPackage]]:
     """The image spec ``bundle --with-system-packages`` is for, its base's facts (None: not in the engine), the
     packages the base holds at the locked version and those the bundle carries; ``BundleError`` (exit 4, like a
-    wheel) where one to carry has no pinned .deb."""
+    wheel) where one to carry has no pinned .deb, naming the ``envsnap pin`` of ``lock_path``."""
     client, inspect, spec = _bundle_spec(lock, base_image)
     wanted = deb_files.rebuild_packages(lock, interpreter_names(spec.base))
     shipped: dict[tuple[str, str], str] = {}
@@ -1192,7 +1194,7 @@ def _to_carry(
     in_base = _held_by_base(wanted, shipped, lock.platform.machine)
     carry = [p for p in wanted if p not in in_base]
     try:
-        deb_files.require_pinned(carry, "--with-system-packages", base_image)
+        deb_files.require_pinned(carry, "--with-system-packages", base_image, pin_command(lock_path))
     except EnvsnapError as exc:  # a package that cannot be bundled
         raise BundleError(str(exc)) from None
     return spec, facts, in_base, carry
@@ -1207,9 +1209,11 @@ def add_system_packages(
     offline: bool = False,
     allow_urls: tuple[str, ...] = (),
     progress: Progress | None = None,
+    lock_path: str | None = None,
 ) -> tuple[int, int, int]:
     """``envsnap bundle --with-system-packages``: the pinned ``.deb`` files of the system packages a docker
     rebuild installs, into ``BUNDLE/debs/`` (each checked against the lock's sha256), then fresh SHA256SUMS.
+    ``lock_path``: the lock as the user gave it, which a refusal's remedy pins.
 
     A package the base image already has at the locked version (name, architecture and version, read with
     ``dpkg-query`` in that image) is not carried: the offline build checks it is there instead. When the base
@@ -1220,7 +1224,7 @@ def add_system_packages(
     from ..artifacts.pin import Fetcher, policy_for, read_pip_config
 
     say = progress or (lambda _line: None)
-    spec, facts, in_base, carry = _to_carry(lock, base_image, say)
+    spec, facts, in_base, carry = _to_carry(lock, base_image, say, lock_path)
     machine = lock.platform.machine
     if in_base:
         image = f" ({facts.image_id})" if facts is not None else ""

@@ -822,7 +822,10 @@ class VenvRebuilder(Rebuilder):
         if request.bundle_dir is None:
             # Checked before anything is fetched: local projects present, VCS buildable, disk, as one list.
             count, line = precheck_line(
-                lock, BundleOptions(project_dir=request.project_dir, allow_urls=request.allow_urls)
+                lock,
+                BundleOptions(
+                    project_dir=request.project_dir, allow_urls=request.allow_urls, lock_path=request.lock_path
+                ),
             )
             if count:
                 raise RebuildError(

@@ -710,7 +710,7 @@ def test_a_no_pin_export_of_an_imported_hashed_requirements_lock_names_every_pac
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert (
         "pylock: 1 package(s) have no pinned artifact (file URL and sha256): idna==3.7; 1 more are known by hash "
-        "only, not by file (imported from a requirements.txt?): six==1.16.0; run `envsnap pin LOCK` first or pass "
+        "only, not by file (imported from a requirements.txt?): six==1.16.0; run `envsnap pin env.lock` first or pass "
         "--pin\n"
     ) in result.err, result.err
     assert not (tmp_path / "pylock.toml").exists()

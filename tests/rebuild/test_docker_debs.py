@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -215,7 +216,10 @@ def test_bundling_unpinned_system_packages_for_a_base_image_names_it_in_the_pin_
     path = lockfile.dump(lockfile.seal(lock), tmp_path / "envsnap.lock")
     done = cli("bundle", path, "-o", tmp_path / "b", "--with-system-packages", "--base-image", BASE)  # type: ignore[operator]
     assert done.code == 4, done
-    assert f"run `envsnap pin LOCK --base-image {BASE}` where the snapshot archive is reachable first" in done.err
+    # The lock given, as a shell word (it said LOCK).
+    pin = f"envsnap pin {shlex.quote(str(path))} --base-image {BASE}"
+    said = f"run `{pin}` where the snapshot archive is reachable first"
+    assert said in done.err, done.err
 
 
 def test_a_bundled_deb_is_hashed_once_by_the_sums_check_and_still_checked_against_the_lock(

@@ -84,7 +84,7 @@ def test_many_packages_not_pinnable_are_one_readable_line(
     assert result.code == 4, result
     first = f"pkg00 1.0: not pinnable: {untagged_reason(packages[0], False)}"
     assert result.err == (
-        f"{start}{first}; not pinnable as well: pkg01 1.0, pkg02 1.0, pkg03 1.0 and 26 more (`envsnap pin LOCK` "
+        f"{start}{first}; not pinnable as well: pkg01 1.0, pkg02 1.0, pkg03 1.0 and 26 more (`envsnap pin {lock}` "
         "names each with its reason)\n"
     )
     assert not (tmp_path / "new").exists()

@@ -81,8 +81,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         else:
             names = ", ".join(who for who, _ in packages)
             failures.append(Finding("fail", f"{len(packages)} wheels", names, f"{found}: {why}", remedy, NAME))
-    unknowable = [_unknown(unknown, found)] if unknown else []
-    unknowable += [_unknown(bare, found, bare=True)] if bare else []
+    unknowable = [_unknown(unknown, found, pin=target.pin_command)] if unknown else []
+    unknowable += [_unknown(bare, found, bare=True, pin=target.pin_command)] if bare else []
     if failures:
         return failures + unknowable
     if not wheels:
@@ -97,9 +97,9 @@ def _bare(pkg: PythonPackage) -> bool:
     return pkg.source.kind == "index" and pkg.artifact is None and not pkg.candidates
 
 
-def _unknown(packages: list[str], found: str, bare: bool = False) -> Finding:
+def _unknown(packages: list[str], found: str, bare: bool = False, pin: str = "envsnap pin LOCK") -> Finding:
     """The packages whose files the lock knows by sha256 only (``bare``: by no file at all, only name and version):
-    whether one fits cannot be told from it."""
+    whether one fits cannot be told from it. ``pin``: the remedy's ``envsnap pin`` (``Target.pin_command``)."""
     one = len(packages) == 1
     if bare:
         recorded, looks = f"{'it' if one else 'them'} by name and version only, with no file", "the release"
@@ -110,7 +110,7 @@ def _unknown(packages: list[str], found: str, bare: bool = False) -> Finding:
         f"wheel {packages[0]}" if one else f"{len(packages)} wheels",
         ", ".join(sorted(packages)),
         f"{found}: the lock records {recorded}: cannot tell whether one fits",
-        f"run `envsnap pin LOCK` on this host: it looks {looks} up on the index and records the file that fits "
+        f"run `{pin}` on this host: it looks {looks} up on the index and records the file that fits "
         "(or says that none does)",
         NAME,
     )
