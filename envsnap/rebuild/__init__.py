@@ -250,6 +250,8 @@ def _rebuild(
                         f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
                         "(remove it from the lock or replace its version)"
                     )
+                if bundle is not None:
+                    _refuse_unchecked_stand_ins(lock, bundle)
                 rebuilder.refuse_lock(lock, Path(lock_path))  # the wrong target for this lock: before any work
                 # The check should judge the interpreter the target will use (the venv target finds one of the
                 # locked version), not the one running envsnap.
@@ -368,6 +370,29 @@ def _creatable(dest: Path, named: str = "--dest") -> None:
         # named a folder that exists.
         why = "no folder can be made in it" if exc.errno == errno.ENOENT and above.is_dir() else exc.strerror or exc
         raise BadOptionError(f"{named} {dest}: cannot create it ({above}: {why})") from None
+
+
+def _refuse_unchecked_stand_ins(lock: Snapshot, bundle: str | os.PathLike[str]) -> None:
+    """A bundle an envsnap before the ``identity`` field made may pin a distribution a Debian package installed to the
+    index's file of its name and version, chosen by its name alone (``pin.unchecked_stand_in``): ``pin`` and ``bundle``
+    look it up again and refuse it, with nothing to show the file is the same project; a rebuild from the bundle
+    installed its wheel unchecked. Refused the same way, before any work (exit 4, as the bundle refuses it)."""
+    if not any(p.system_package and p.artifact is not None for p in lock.python.packages):
+        return  # no stand-in at all: the index client stays unloaded
+    from ..artifacts.pin import no_identity_refusal, unchecked_stand_in
+    from ..report import first_few
+
+    unchecked = [p for p in lock.python.packages if unchecked_stand_in(p)]
+    if not unchecked:
+        return
+    first = unchecked[0]
+    others = f" (and {first_few([f'{p.name} {p.version}' for p in unchecked[1:]], 3)})" if unchecked[1:] else ""
+    raise RebuildError(
+        f"cannot rebuild {len(unchecked)} package(s) from the bundle, nothing was installed: {first.name} "
+        f"{first.version}{others}: {no_identity_refusal(first)}; capture the environment again where it is installed "
+        f"(`envsnap capture -o NEW.lock` records its identity) and bundle that lock "
+        f"(`envsnap bundle NEW.lock -o {sinks.path_shown(os.fspath(bundle))}`), which pins the file again"
+    )
 
 
 def _started_for(probe: PendingProbe | None, python: str | None) -> PendingProbe | None:
