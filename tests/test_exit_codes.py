@@ -578,6 +578,9 @@ def test_a_new_bundle_whose_later_step_fails_is_removed(
     def failing(*_args: object, **_kwargs: object) -> object:
         raise BundleError("--with-system-packages: 2 system packages have no pinned .deb")
 
+    # The check before the bundle is touched passes (every package pinned); the step that fetches the .deb files
+    # fails later, as a download cut off or a mirror that lost a file does.
+    monkeypatch.setattr(docker_target, "check_system_packages", lambda *_args, **_kwargs: None)
     monkeypatch.setattr(docker_target, "add_system_packages", failing)
     lock = lockfile.dump(_python_lock(), tmp_path / "l.lock")
     result = cli("bundle", lock, "-o", tmp_path / "b", "--with-system-packages", "--offline")
@@ -585,6 +588,7 @@ def test_a_new_bundle_whose_later_step_fails_is_removed(
     assert not (tmp_path / "b").exists()
     monkeypatch.undo()
     assert cli("bundle", lock, "-o", tmp_path / "b", "--offline").code == 0
+    monkeypatch.setattr(docker_target, "check_system_packages", lambda *_args, **_kwargs: None)
     monkeypatch.setattr(docker_target, "add_system_packages", failing)
     assert cli("bundle", lock, "-o", tmp_path / "b", "--with-system-packages", "--offline").code == 4
     assert (tmp_path / "b" / "envsnap.lock").is_file()  # the earlier bundle is the user's: left as it was
