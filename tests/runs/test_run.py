@@ -776,9 +776,12 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
 
     policy: list[int] = []
 
+    prepared = tmp_path / "prepared"
+
     def spy(*args: object, **kwargs: object) -> assemble.Prepared:
         nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         policy.append(os.sched_getscheduler(threading.get_native_id()))
+        prepared.touch()  # the command waits for this: once it has ended, the thread is hurried back to nice 0
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(assemble, "prepare", spy)
@@ -797,11 +800,14 @@ def test_the_record_is_prepared_at_low_priority_while_the_command_runs_at_its_ow
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     shown = tmp_path / "nice.txt"
     code = (
-        f"import os; open({str(shown)!r}, 'w').write(f'{{os.getpriority(os.PRIO_PROCESS, 0)}} "
+        "import os, time; t = time.time(); "
+        f"[time.sleep(0.01) for _ in iter(lambda: os.path.exists({str(prepared)!r}) or time.time() - t > 60, True)]; "
+        f"open({str(shown)!r}, 'w').write(f'{{os.getpriority(os.PRIO_PROCESS, 0)}} "
         "{os.sched_getscheduler(0)}')"
     )
     record, finished = run_command(RunRequest(argv=(sys.executable, "-c", code), record=tmp_path / "run.toml"))
     assert finished.exit_status == 0 and record.environment.captured
+    # (a command that ended before the thread came to prepare would have hurried it back first: under load it did)
     assert nice == [max(ours, BACKGROUND_NICE)] and watched == [ours]
     # Below nice 19 where the thread may come back once the command has ended (root here, as a rule).
     assert policy == [os.SCHED_IDLE if may_raise_priority() else os.SCHED_OTHER]
