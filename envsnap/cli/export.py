@@ -766,6 +766,16 @@ def write(exporter: Exporter, files: Mapping[str, bytes], output: str | None) ->
                 check_writable(target)
             except OSError as exc:
                 raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    if exporter.directory:
+        from pathlib import Path
+
+        from ..dockerfile.context import replace_context
+
+        dest = Path(output or exporter.filename)
+        try:
+            return replace_context(dest, files)
+        except OSError as exc:
+            raise ExportError(f"{dest}: cannot write the build context: {exc.strerror or exc}") from exc
     written = []
     for target, data in targets.items():
         try:

@@ -4,6 +4,9 @@ requirements.txt without a word, where the rebuild refused the same folder)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from .._defaults import LOCK_NAME
@@ -49,3 +52,66 @@ def generated_dockerfile(path: Path) -> bool:
             return handle.read(len(_CONTEXT_HEADER)) == _CONTEXT_HEADER
     except OSError:
         return False
+
+
+# The folders of a build context the user fills by hand (their READMEs' ``cp BUNDLE/wheels/*.whl wheels/`` and
+# ``cp BUNDLE/tool/*.whl BUNDLE/tool/requirements.txt tool/``): what is there that envsnap does not write is kept
+# when the context is written again.
+_FILLED_BY_HAND = (WHEELS, TOOL, DEBS)
+
+
+def replace_context(dest: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write the build context ``files`` (a path inside it -> its bytes) at ``dest`` whole or not at all: made in a
+    held ``.envsnap-docker-*`` folder beside ``dest`` and renamed into place, so that a full disk or an interrupt
+    leaves the earlier context as it was (written one file at a time, it left a new Dockerfile beside an old lock),
+    and what an interrupted or killed export left beside it is removed by the next run (``_leftovers``). What the
+    user put into ``wheels/``, ``tool/`` and ``debs/`` of an earlier context is kept (linked, else copied, into the
+    new one). ``dest`` was judged by ``check_context_dest``. Returns the paths written."""
+    from .. import _leftovers
+
+    named, dest = dest, Path(os.path.abspath(dest))
+    with _leftovers.held_dir(dest.parent, "docker") as holder:
+        work = holder / "context"
+        work.mkdir()
+        for name, data in sorted(files.items()):
+            target = work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if dest.is_dir() and not dest.is_symlink():
+            _keep_added(dest, work, set(files))
+        aside = holder / "earlier"  # removed with the holder once the new context is in place
+        try:
+            if os.path.lexists(dest):
+                os.rename(dest, aside)
+            os.rename(work, dest)
+        except BaseException:  # an interrupt between the two renames puts the earlier context back
+            if os.path.lexists(aside) and not os.path.lexists(dest):
+                os.rename(aside, dest)
+            raise
+    return [named / name for name in sorted(files)]
+
+
+def _keep_added(earlier: Path, work: Path, written: set[str]) -> None:
+    """Link (else copy) into ``work`` the files under the earlier context's hand-filled folders that envsnap does not
+    write; no link is followed."""
+    for folder in _FILLED_BY_HAND:
+        top = earlier / folder
+        if top.is_symlink() or not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if not (here / d).is_symlink()]
+            for name in filenames:
+                source = here / name
+                relative = source.relative_to(earlier)
+                if relative.as_posix() in written or source.is_symlink() or not source.is_file():
+                    continue
+                target = work / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copy2(source, target)

@@ -1011,3 +1011,53 @@ def test_a_conda_format_of_a_bundle_with_no_conda_layer_says_so_whatever_its_fol
         result = cli("export", given, "-f", fmt, "-o", tmp_path / "out")
         assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
         assert "records no conda packages" in result.err and "move or rename" not in result.err, result.err
+
+
+@pytest.mark.parametrize("interrupt", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_build_context_is_replaced_whole_or_not_at_all_and_keeps_the_users_wheels(
+    interrupt: BaseException, cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export -f dockerfile -o ctx`` over an earlier context wrote its files one at a time: a full disk or a Ctrl-C
+    between two left the new Dockerfile beside the old lock, which ``docker build`` read as one context. The context
+    is made beside ``ctx`` and moved into place whole: an interrupted export leaves the earlier one as it was, and
+    nothing beside it; a re-export keeps the wheels the user copied into ``wheels/`` and ``tool/`` (its README's
+    commands), which envsnap does not write."""
+    from testutil import sample_lock
+
+    old_lock = lockfile.dump(sample_lock(), tmp_path / "old.lock")
+    new_lock = lockfile.dump(
+        sample_lock(envsnap=dataclasses.replace(sample_lock().envsnap, created="2026-02-03T04:05:06Z")),
+        tmp_path / "new.lock",
+    )
+    context = tmp_path / "ctx"
+    assert cli("export", old_lock, "-f", "dockerfile", "-o", context).code == 0
+    (context / "wheels" / "mine-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    (context / "tool" / "requirements.txt").write_text("envsnap-lock==0 --hash=sha256:00\n")
+    before = {str(p.relative_to(context)): p.read_bytes() for p in context.rglob("*") if p.is_file()}
+
+    real_fsync = os.fsync
+    calls: list[int] = []
+
+    def failing_fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise interrupt
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    try:
+        result = cli("export", new_lock, "-f", "dockerfile", "-o", context)
+    except KeyboardInterrupt:
+        result = None
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    if result is not None:
+        assert result.code != 0 and len(result.err.strip().splitlines()) == 1, result
+    assert {str(p.relative_to(context)): p.read_bytes() for p in context.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ctx", "new.lock", "old.lock"]
+
+    result = cli("export", new_lock, "-f", "dockerfile", "-o", context)
+    assert result.code == 0, result
+    assert (context / "envsnap.lock").read_bytes() == new_lock.read_bytes()
+    assert (context / "wheels" / "mine-1.0-py3-none-any.whl").read_bytes() == b"wheel"
+    assert (context / "tool" / "requirements.txt").read_text().startswith("envsnap-lock==0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ctx", "new.lock", "old.lock"]
