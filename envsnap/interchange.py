@@ -47,6 +47,21 @@ def seed_unknown(unknown: Iterable[str], name: str) -> bool:
     return name in SEED_PACKAGES and SEED_FIELD in unknown
 
 
+def venv_seeds_not_locked(lock: Snapshot) -> list[str]:
+    """What ``python3.X -m venv`` puts in a new environment (ensurepip: pip, and setuptools before Python 3.12) that
+    the lock does not hold, an environment made without them (uv's venv, ``--without-pip``): the bundle's README,
+    REPRODUCING.md and the appendix take them out again after their pip install "without envsnap", or ``verify``
+    of the result finds them installed, not in the lock, and says DIFFERENT.
+    [] where the lock cannot know them absent (an import that leaves pip out) or records no Python version."""
+    from .platforms import numbers
+
+    minor = numbers(lock.python.version)[:2]  # the release line, as platforms.major_minor reads it
+    if len(minor) < 2:
+        return []
+    seeded = ["pip", "setuptools"] if minor < (3, 12) else ["pip"]
+    return [name for name in seeded if lock.package(name) is None and not seed_unknown(lock.envsnap.unknown, name)]
+
+
 def parse_time(value: str) -> datetime | None:
     """An ISO 8601 upload time (``Z`` or an offset) as an aware UTC datetime; None when absent/unreadable."""
     if not value:

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from .. import _templates
+from .. import _templates, interchange
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from ..cudaneed import cuda_need, library_versions, visible_note
@@ -130,6 +130,8 @@ def context(
     return {
         "artifact": artifact,
         "bundled": bundled or artifact is not None,
+        # Taken out again after the "without envsnap" pip install into a new venv, which seeds them.
+        "venv_seeds": interchange.venv_seeds_not_locked(snapshot),
         "lock_name": lock_name,
         "paragraph": environment_paragraph(snapshot, lock_name),
         "environment": _environment_rows(snapshot, unknown),

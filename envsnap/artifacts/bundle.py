@@ -40,7 +40,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .. import _leftovers, _readlimits, _runner, _tools, fileurls, grammar, lockfile, sinks
+from .. import _leftovers, _readlimits, _runner, _tools, fileurls, grammar, interchange, lockfile, sinks
 from .._bundlelock import bundle_holding as bundle_holding
 from .._bundlelock import bundle_listing as bundle_listing
 from .._bundlelock import bundle_lock_written as bundle_lock_written
@@ -1839,7 +1839,7 @@ def _fill(
             by_file=any(installs_by_file(p) for p in lock.pip_layer()),
             origins={p.name: readme_origin(p) for p in lock.pip_layer()},
             conda_archives=_conda_archives(lock),
-            venv_seeds=venv_seeds_not_locked(lock),
+            venv_seeds=interchange.venv_seeds_not_locked(lock),
         )
     atomic_write_text(root / README, readme)
     _write_appendix(lock, root)
@@ -1848,21 +1848,6 @@ def _fill(
         describe_bundle(root)
     Bundle(root).write_sums()
     return lock, entries
-
-
-def venv_seeds_not_locked(lock: Snapshot) -> list[str]:
-    """What ``python3.X -m venv`` puts in a new environment (ensurepip: pip, and setuptools before Python 3.12) that
-    the lock does not hold, an environment made without them (uv's venv, ``--without-pip``): the README's lines by
-    hand take them out again, or ``verify`` of the result finds them installed, not in the lock, and says DIFFERENT.
-    [] where the lock cannot know them absent (an import that leaves pip out) or records no Python version."""
-    from ..interchange import seed_unknown
-    from ..platforms import numbers
-
-    minor = numbers(lock.python.version)[:2]  # the release line, as platforms.major_minor reads it
-    if len(minor) < 2:
-        return []
-    seeded = ["pip", "setuptools"] if minor < (3, 12) else ["pip"]
-    return [name for name in seeded if lock.package(name) is None and not seed_unknown(lock.envsnap.unknown, name)]
 
 
 class OfflineMissError(BundleError):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import _templates, grammar, sinks
+from .. import _templates, grammar, interchange, sinks
 from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from .._fs import atomic_write_bytes, atomic_write_text, join_relative, source_date_epoch
@@ -504,6 +504,7 @@ def _reproducing(
         system = auditing.system_packages(lock, bundle)
         return _templates.render(
             "paper/REPRODUCING.md.j2",
+            venv_seeds=interchange.venv_seeds_not_locked(lock),
             title=meta.title,
             doi_url=meta.doi_url,
             digest=lock.envsnap.content_digest,

@@ -1009,3 +1009,18 @@ def test_the_remedy_of_a_link_in_a_bundle_removes_it_and_the_bundle_is_intact_ag
     assert outside.read_text() == "mine\n"
     after = {i["id"]: i for i in json.loads(cli("audit", copy, "--json").out)["items"]}
     assert after["files-bundled"]["ok"] and after["run-recorded"]["ok"], after
+
+
+def test_the_instructions_without_envsnap_take_out_what_a_new_venv_seeds(stages: Stages) -> None:
+    """The lock is a uv venv's (no pip): REPRODUCING.md and the appendix said to pip install "in a new virtual
+    environment", which ``python -m venv`` seeds with pip (and setuptools before Python 3.12), and ``envsnap verify``
+    of the result said DIFFERENT (``pip: installed, not in the lock``). Each says to take them out again after the
+    install, as the README's lines by hand do."""
+    seeded = "pip" if sys.version_info >= (3, 12) else "pip setuptools"
+    command = f"python -m pip uninstall -y {seeded}"
+    reproducing = " ".join((stages.artifact / "REPRODUCING.md").read_text().split())
+    assert f"`{command}`" in reproducing, reproducing
+    appendix = " ".join((stages.artifact / "appendix.md").read_text().split())
+    assert f"`{command}`" in appendix, appendix
+    latex = (stages.artifact / "appendix.tex").read_text()
+    assert "uninstall" in latex and "the locked environment has no pip" in latex, latex
