@@ -1369,6 +1369,22 @@ def _local_tree(pkg: PythonPackage, project_dir: Path | None) -> Path:
     return join_relative(tree, pkg.source.subdirectory, "subdirectory") if pkg.source.subdirectory else tree
 
 
+def missing_local_trees(packages: Iterable[PythonPackage], project_dir: Path | None) -> list[Path]:
+    """The folders on this machine of the packages installed from a local directory (``file://~/labutil``, a
+    ``{project}`` folder) that are not there: where a reader would clone or copy each project."""
+    missing = []
+    for pkg in packages:
+        if pkg.source.kind != "directory":
+            continue
+        try:
+            tree = _local_tree(pkg, project_dir)
+        except BundleError:
+            continue
+        if not tree.is_dir():
+            missing.append(tree)
+    return missing
+
+
 def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     """The source tree of a package installed from a local directory, on this machine. ``BundleError`` says
     why it cannot be found (``{project}`` without a project, a directory inside the captured environment)."""

@@ -51,6 +51,7 @@ from ..artifacts.bundle import (
     installs_its_source_file,
     judged_for,
     local_source,
+    missing_local_trees,
     outside_project_notes,
     package_label,
     precheck_line,
@@ -829,7 +830,7 @@ class VenvRebuilder(Rebuilder):
             )
             if count:
                 raise RebuildError(
-                    f"cannot rebuild {count} package(s), nothing was fetched: {line}{_bundle_remedy(request)}"
+                    f"cannot rebuild {count} package(s), nothing was fetched: {line}{_bundle_remedy(request, lock)}"
                 )
         for pkg in lock.pip_layer():
             art = pkg.artifact
@@ -1228,16 +1229,31 @@ class _Early(EarlyWork):
         self._stack.close()
 
 
-def _bundle_remedy(request: RebuildRequest) -> str:
+def _bundle_remedy(request: RebuildRequest, lock: Snapshot) -> str:
     """For a lock that is a bundle's (``supp/envsnap.lock``, ``SHA256SUMS`` beside it), rebuilt without ``--bundle``:
     that bundle holds every file the lock names, the wheels it built from the author's project included, so it is
-    the remedy (not ``--project``, a project the reader of a bundle does not have); "" for any other lock."""
-    folder = bundle_holding(request.lock_path)
-    if folder is None:
-        return ""
+    the remedy (not ``--project``, a project the reader of a bundle does not have). For another lock whose local
+    project is not here (the author's ``file://~/labutil``): a bundle of the lock, which holds the wheel built from
+    it, or the project cloned or copied to that folder (the line said only that the folder does not exist). ""
+    for any other lock."""
     from ..sinks import shell_shown  # the user's folder: shell_word refuses a newline in it
 
-    return f"; the lock is a bundle's, which holds its wheels: rebuild from it with --bundle {shell_shown([folder])}"
+    folder = bundle_holding(request.lock_path)
+    if folder is not None:
+        named = shell_shown([folder])
+        return f"; the lock is a bundle's, which holds its wheels: rebuild from it with --bundle {named}"
+    missing = missing_local_trees(lock.pip_layer(), request.project_dir)
+    if not missing:
+        return ""
+    if len(missing) == 1:
+        return (
+            "; a bundle of this lock holds the wheel built from it: rebuild with --bundle DIR, or clone or copy the "
+            f"project to {shell_shown([str(missing[0])])}"
+        )
+    return (
+        "; a bundle of this lock holds the wheels built from them: rebuild with --bundle DIR, or clone or copy each "
+        "project to the folder named"
+    )
 
 
 def _unbundled_item(pkg: PythonPackage, project_dir: Path | None) -> PlanItem:

@@ -77,3 +77,31 @@ def test_a_bundles_lock_with_a_project_wheel_rebuilt_without_bundle_is_told_to_g
     # Given the bundle, it rebuilds from it.
     done = cli("rebuild", supp / "envsnap.lock", "--bundle", supp, "--offline", "--dest", reviewer / "env")
     assert done.code == 0, done
+
+
+def test_a_project_in_the_authors_home_missing_here_names_the_bundle_and_the_folder(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock whose package was installed from the author's ``~/labutil`` (``file://~/labutil``), rebuilt by a
+    reviewer without ``--bundle``, said only ``source directory /home/you/labutil does not exist on this machine``:
+    no word of what to do. The one line names the remedies: the bundle made of the lock, which holds the wheel built
+    from it (``--bundle DIR``), or the project cloned or copied to that folder."""
+    from testutil import sample_lock
+
+    from envsnap.model import PythonPackage, Source
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    labutil = PythonPackage(name="labutil", version="0.1", source=Source(kind="directory", url="file://~/labutil"))
+    lock = lockfile.dump(sample_lock(labutil), tmp_path / "paper.lock")
+    result = cli("rebuild", lock, "--target", "venv", "--dest", tmp_path / "env", "--force")
+    errors = [line for line in result.err.splitlines() if line.startswith("envsnap: error:")]
+    assert result.code == 4 and len(errors) == 1, result
+    assert f"source directory {home / 'labutil'} does not exist on this machine" in errors[0], errors
+    assert errors[0].endswith(
+        f"; a bundle of this lock holds the wheel built from it: rebuild with --bundle DIR, or clone or copy the "
+        f"project to {home / 'labutil'}"
+    ), errors
+    assert not (tmp_path / "env").exists()
