@@ -16,11 +16,14 @@ from ..errors import EnvsnapError
 from ..model import Snapshot
 from .interface import Exporter, ExportError, UnpinnedError, lock_word, pin_command
 
-# What export can do with a conda lock instead: rebuild's remedy, "use --target conda", names an option export has not.
-CONDA_INSTEAD = (
-    "export it with -f environment-yml, -f conda-explicit or -f conda-lock, or rebuild it with "
-    "`envsnap rebuild LOCK --target conda`"
-)
+
+def conda_instead() -> str:
+    """What export can do with a conda lock instead: rebuild's remedy, "use --target conda", names an option export
+    has not. The rebuild names the lock as the export was given it (``lock_word``)."""
+    return (
+        "export it with -f environment-yml, -f conda-explicit or -f conda-lock, or rebuild it with "
+        f"`envsnap rebuild {lock_word()} --target conda`"
+    )
 
 
 def render(snapshot: Snapshot) -> Mapping[str, bytes]:
@@ -28,7 +31,7 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
     if refused:
         # The rebuild's reason (one rule), with export's remedy; before the wheels, which a conda lock's refusal
         # does not depend on.
-        raise ExportError(f"cannot export a Dockerfile: {refused}: {CONDA_INSTEAD}")
+        raise ExportError(f"cannot export a Dockerfile: {refused}: {conda_instead()}")
     refused = refuses_platform(snapshot)
     if refused:  # the rebuild's reason and remedy (one rule), before the wheels: pinning them would not help
         raise ExportError(f"cannot export a Dockerfile: {refused}")
@@ -61,8 +64,8 @@ def render(snapshot: Snapshot) -> Mapping[str, bytes]:
         # The docker target's messages name its rebuild options (--base-image, --system-packages): export has
         # none and always uses the base image chosen from the lock, so the message says where they are.
         where = (
-            " (envsnap export has no --base-image: `envsnap rebuild LOCK --target docker --dry-run --base-image "
-            "IMAGE` prints the Dockerfile for another base image)"
+            f" (envsnap export has no --base-image: `envsnap rebuild {lock_word()} --target docker --dry-run "
+            "--base-image IMAGE` prints the Dockerfile for another base image)"
             if "--base-image" in str(exc)
             else ""
         )

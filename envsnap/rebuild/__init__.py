@@ -511,7 +511,7 @@ def _carry_out(
             # An argument missing (exit 2), said once the plan's own refusals of the options were (which may say how
             # to bundle: `--option network=none` names `bundle --with-system-packages`), before the engine is asked
             # or anything is built: it was the build failing (exit 4).
-            raise BadOptionError(rebuilder.needs_bundle)
+            raise BadOptionError(rebuilder.bundle_needed(lock_path))
         if dry_run:
             return plan
         result = rebuilder.execute(plan, request, progress)

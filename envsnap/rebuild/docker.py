@@ -112,7 +112,7 @@ class DockerPlanData(PlanData):
 class DockerRebuilder(Rebuilder):
     name = "docker"
     needs_bundle = (
-        "a docker rebuild installs the bundle's wheels: make one with `envsnap bundle LOCK -o DIR` and pass "
+        "a docker rebuild installs the bundle's wheels: make one with `envsnap bundle {lock} -o DIR` and pass "
         "--bundle DIR"
     )
     description = "a container image built on a Docker engine, verified inside with envsnap verify"
@@ -216,7 +216,7 @@ class DockerRebuilder(Rebuilder):
             DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
         )
         if request.bundle_dir is None:  # ``rebuild`` refuses it first; a caller of this API gets the same line
-            raise BadOptionError(self.needs_bundle)
+            raise BadOptionError(self.bundle_needed(request.lock_path))
         bundle = Bundle(request.bundle_dir)
         lock = _bundle_lock(request, fill=bool(options.as_of))
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")

@@ -303,9 +303,17 @@ class Rebuilder(ABC):
     options: ClassVar[type[Options]] = NoOptions
     # The bundle folders it installs from (``envsnap bundle`` fills them; the preflight measures their wheels).
     bundle_folders: ClassVar[tuple[str, ...]] = ()
-    # Where it builds from a bundle only: what to say when none is given (bad input, before the check); "": none
-    # needed.
+    # Where it builds from a bundle only: what to say when none is given (bad input, before the check), its
+    # ``{lock}`` the lock as given (``bundle_needed``); "": none needed.
     needs_bundle: ClassVar[str] = ""
+
+    def bundle_needed(self, lock_path: str | os.PathLike[str] | None) -> str:
+        """``needs_bundle`` naming the lock the user gave (one shell word), ``LOCK`` where none is known: the command
+        it names read `envsnap bundle LOCK -o DIR`, a placeholder where the path is known."""
+        from ..sinks import path_shown
+
+        return self.needs_bundle.format(lock=path_shown(os.fspath(lock_path)) if lock_path is not None else "LOCK")
+
     # How its messages name the destination when the user typed neither ``--dest`` nor ``--prefix`` (the two are
     # one option): a conda prefix is ``--prefix``, as conda's own option.
     dest_flag: ClassVar[str] = "--dest"

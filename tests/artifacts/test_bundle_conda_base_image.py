@@ -79,7 +79,7 @@ def test_the_docker_target_counts_a_conda_locks_one_package_in_the_singular(
     reason = refusal.removesuffix(": use --target conda")  # export has no --target: it names what it has instead
     assert result.err.strip().splitlines()[-1] == (
         f"envsnap: error: cannot export a Dockerfile: {reason}: export it with -f environment-yml, -f conda-explicit "
-        "or -f conda-lock, or rebuild it with `envsnap rebuild LOCK --target conda`"
+        "or -f conda-lock, or rebuild it with `envsnap rebuild env.lock --target conda`"
     )
 
 

@@ -1061,3 +1061,21 @@ def test_a_build_context_is_replaced_whole_or_not_at_all_and_keeps_the_users_whe
     assert (context / "wheels" / "mine-1.0-py3-none-any.whl").read_bytes() == b"wheel"
     assert (context / "tool" / "requirements.txt").read_text().startswith("envsnap-lock==0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ctx", "new.lock", "old.lock"]
+
+
+def test_the_dockerfile_refusal_of_a_local_project_names_the_lock_to_bundle(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``export -f dockerfile`` of a lock with a local project (no wheel to pin) said ``envsnap bundle LOCK -o DIR``,
+    a placeholder where the lock's path is known: the command names it, one shell word, ready to paste."""
+    from testutil import sample_lock
+
+    folder = tmp_path / "my proj"
+    folder.mkdir()
+    labutil = PythonPackage(name="labutil", version="0.1", source=Source(kind="directory", url="file:///opt/labutil"))
+    lock = lockfile.dump(sample_lock(labutil), folder / "h.lock")
+    result = cli("export", lock, "-f", "dockerfile", "-o", tmp_path / "ctx")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert f"`envsnap bundle '{lock}' -o DIR`, then `envsnap export DIR --format dockerfile`" in result.err, result.err
+    assert " LOCK" not in result.err, result.err
+    assert not (tmp_path / "ctx").exists()

@@ -869,7 +869,8 @@ def test_a_lock_no_image_can_run_is_bad_input_for_a_docker_rebuild(  # type: ign
 
 def test_export_of_a_conda_lock_as_a_dockerfile_names_what_export_can_do_instead(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`export -f dockerfile` refused a conda lock saying "use --target conda", an option export does not have: it
-    names the conda formats export writes and the rebuild that takes the lock, with the rebuild's reason."""
+    names the conda formats export writes and the rebuild that takes the lock, with the rebuild's reason; the
+    rebuild names the lock as given (it read `envsnap rebuild LOCK`, a placeholder where the path is known)."""
     from envsnap import lockfile
 
     conda = Conda(subdir="linux-64", packages=(CondaPackage("numpy", "2.0.0"),))
@@ -879,7 +880,7 @@ def test_export_of_a_conda_lock_as_a_dockerfile_names_what_export_can_do_instead
     assert exported.err == (
         "envsnap: error: cannot export a Dockerfile: the lock holds a conda environment (1 conda package); the "
         "docker target rebuilds pip environments only: export it with -f environment-yml, -f conda-explicit or "
-        "-f conda-lock, or rebuild it with `envsnap rebuild LOCK --target conda`\n"
+        f"-f conda-lock, or rebuild it with `envsnap rebuild {lock} --target conda`\n"
     )
     assert not (tmp_path / "ctx").exists()
     for fmt in ("environment-yml", "conda-explicit", "conda-lock"):  # each named is a format export has
@@ -922,7 +923,7 @@ def test_a_docker_rebuild_without_a_bundle_is_bad_input_before_any_work(  # type
     result = cli("rebuild", lock, "--target", "docker", "--dest", tmp_path / "ctx", "--force")
     assert (result.code, result.err) == (
         2,
-        "envsnap: error: a docker rebuild installs the bundle's wheels: make one with `envsnap bundle LOCK -o DIR` "
+        f"envsnap: error: a docker rebuild installs the bundle's wheels: make one with `envsnap bundle {lock} -o DIR` "
         "and pass --bundle DIR\n",
     ), result
     assert not (tmp_path / "ctx").exists()
