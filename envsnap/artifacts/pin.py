@@ -2322,6 +2322,24 @@ class Pinner:
         )
 
 
+def _repository_refused(exc: FetchRefusedError, url: str) -> str:
+    """``exc``, the refusal of a git repository the lock names on this machine, ending with the ``--allow-url``
+    pattern that allows it, as ``Pinner.refused_here`` names a file's (pin's note says "the pattern is named above",
+    where the line said ``--allow-url PATTERN``): only for a repository that is here, so no path of a stranger's lock
+    is made into a pattern to pass (docs/security.md)."""
+    from .._fetchpolicy import repository_allowance
+    from ..sinks import shell_shown
+
+    path = local_path(url)
+    if not exc.refusal or path is None or not path.is_absolute() or "{" in str(path) or not path.is_dir():
+        return str(exc)
+    pattern = shell_shown([repository_allowance(path)])  # a folder's newline is bash's $'...', not refused
+    return (
+        f"{exc.refusal}: `envsnap bundle` clones it only with --allow-url {pattern} (a local repository a lock names "
+        "is read only where you allow it, docs/security.md)"
+    )
+
+
 def _allow_folder(location: str) -> str:
     """What lets pin read a refused location an import named: for a local folder, the exact ``--allow-url`` (the
     pattern a user writes for a folder, ``DIR/*``, matches its files but not the folder) or configuring it."""
@@ -2610,7 +2628,7 @@ def pin(
             try:
                 check_git_url(pinner.policy, pkg, named=False)  # "NAME VERSION: " says which package
             except FetchRefusedError as exc:
-                refused.append(f"{pkg.name} {pkg.version}: {exc}")
+                refused.append(f"{pkg.name} {pkg.version}: {_repository_refused(exc, pkg.source.url)}")
         if outcome.artifact is None and unchecked_stand_in(pkg):
             pkg = dataclasses.replace(pkg, artifact=None)  # chosen by its name alone: no longer taken as pinned
         pinned_pkg = _pinned_package(pkg, outcome.artifact) if outcome.artifact else pkg
