@@ -9,7 +9,10 @@ from . import COMMAND_HELP, _output
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from ..runs.rerun import Check
 
 EXIT_IDENTICAL = 0
 EXIT_DIFFERS = 1  # an output differs, is missing, or the command's exit status is not the recorded one
@@ -246,9 +249,21 @@ def run(args: argparse.Namespace) -> int:
             KeyboardInterrupt() if stop == signal.SIGINT else Terminated(stop, signal.Signals(stop).name)
         )
     ok = same_status and all(r.state in ("identical", rerun_mod.IGNORED) for r in results)
-    out(
-        f"identical: {os.fspath(args.record)} reproduced"
-        if ok
-        else f"DIFFERENT: {os.fspath(args.record)} was not reproduced exactly"
-    )
+    out(_verdict(os.fspath(args.record), ok, plan.checks))
     return EXIT_IDENTICAL if ok else EXIT_DIFFERS
+
+
+def _verdict(record: str, ok: bool, checks: Sequence[Check]) -> str:
+    """The last line: what the rerun's outputs show, and, where they match, what differed before it ran (the
+    environment, the code, the data): ``identical: run.toml reproduced`` was printed below ``data: differs``, as if
+    nothing had. The exit status is the outputs' (docs/cli.md), whichever line is printed."""
+    from ..runs.rerun import DIFFERS
+
+    if not ok:
+        return f"DIFFERENT: {record} was not reproduced exactly"
+    differing = [c.area for c in checks if c.state == DIFFERS]
+    if not differing:
+        return f"identical: {record} reproduced"
+    areas = " and ".join([", ".join(differing[:-1]), differing[-1]] if len(differing) > 1 else differing)
+    verb = "differ" if len(differing) > 1 else "differs"
+    return f"identical: {record} reproduced its outputs; its {areas} {verb} (named above)"

@@ -3325,3 +3325,19 @@ def test_a_record_of_a_bundle_rerun_without_its_lock_names_the_bundle_s_lock(
         f"{shlex.quote(str(supp / 'envsnap.lock'))}, and rerun in the project's folder (its REPRODUCING.md says how)"
     )
     assert said in result.out, result.out
+
+
+def test_the_verdict_of_a_rerun_whose_data_differs_does_not_contradict_the_lines_above(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """An input the command does not read was missing: ``data: differs`` was printed, the outputs matched, and the
+    last line read ``identical: table2.toml reproduced``, exit 0, as if nothing had differed. The exit status stays
+    (docs/cli.md: the outputs decide it); the verdict says what holds: the outputs reproduced, the data differs."""
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "inputs" / "other.csv").unlink()
+    res = envsnap("rerun", "table2.toml", "--lock", host_lock, "--yes", cwd=root)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "data: differs" in lines and "output results: identical" in lines, res.stdout
+    assert lines[-1] == "identical: table2.toml reproduced its outputs; its data differs (named above)", lines
