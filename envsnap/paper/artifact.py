@@ -582,4 +582,10 @@ def _badge_rows(audit: auditing.Audit | None) -> list[dict[str, str]]:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
+    """A size as REPRODUCING.md gives it: GB, MB, and under 1 MB kB (a bundle of one small wheel read "about 0.0 MB
+    more", a size that read as nothing)."""
+    if size >= 1e9:
+        return f"{size / 1e9:.1f} GB"
+    if size >= 1e6:
+        return f"{size / 1e6:.1f} MB"
+    return f"{max(1, round(size / 1e3)) if size else 0} kB"

@@ -1024,3 +1024,10 @@ def test_the_instructions_without_envsnap_take_out_what_a_new_venv_seeds(stages:
     assert f"`{command}`" in appendix, appendix
     latex = (stages.artifact / "appendix.tex").read_text()
     assert "uninstall" in latex and "the locked environment has no pip" in latex, latex
+
+
+def test_reproducing_md_gives_a_small_bundles_sizes_in_kilobytes(stages: Stages) -> None:
+    """A bundle of one small wheel read "about 0.0 MB more for the rebuilt environment": a size under 1 MB is given
+    in kB, so no size reads as nothing."""
+    line = next(line for line in (stages.artifact / "REPRODUCING.md").read_text().splitlines() if "Disk:" in line)
+    assert "0.0 MB" not in line and " kB" in line, line
