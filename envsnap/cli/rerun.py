@@ -178,6 +178,10 @@ def run(args: argparse.Namespace) -> int:
         if args.strict and plan.differs:
             out("--strict: something differs; nothing was run")
         return EXIT_PRECONDITIONS if plan.differs else EXIT_IDENTICAL
+    if plan.in_bundle is not None:  # said after the checks, which a reviewer there still reads (--dry-run too)
+        from ..errors import UsageError
+
+        raise UsageError(rerun_mod.in_bundle_refusal(plan, os.fspath(args.record)))
     variables = () if args.in_docker is not None else record_mod.variables_shown(record.command.variables)
     if not args.yes and not _confirm(plan.argv, plan.cwd, variables):
         raise EnvsnapError("not confirmed: nothing was run")

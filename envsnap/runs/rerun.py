@@ -114,6 +114,10 @@ class Plan:
     # --in-docker: the ``docker run`` that asks the image's ``sh`` whether the command's program is there (its
     # name is only data to it: nothing the record names runs); () where another check asked already (a python)
     lookup: tuple[str, ...] = ()
+    # The bundle the record is kept in (``bundle --artifact --run``) where the project found is that bundle or a
+    # folder in it (a reviewer in the artifact's folder, no project around it): the record's folder and ``{project}``
+    # paths are the project's, not the bundle's, so the command is not run there (``in_bundle_refusal``).
+    in_bundle: Path | None = None
 
     @property
     def differs(self) -> bool:
@@ -149,6 +153,30 @@ def _kept_in_bundle(record_path: Path | None) -> Path | None:
     if runs.name != "runs" or not (root / LOCK_NAME).is_file() or not (root / BUNDLE_SUMS).is_file():
         return None
     return root
+
+
+def _inside_bundle(record_path: Path | None, root: Path) -> Path | None:
+    """The bundle keeping the record where ``root``, the project found, is that bundle or lies in it; else None."""
+    bundle = _kept_in_bundle(record_path)
+    if bundle is None:
+        return None
+    return bundle if Path(os.path.realpath(root)).is_relative_to(os.path.realpath(bundle)) else None
+
+
+def in_bundle_refusal(plan: Plan, record_path: str) -> str:
+    """Why the command of a record kept in a bundle is not run in that bundle's folder (``Plan.in_bundle``), and
+    where to rerun it: it ran with the bundle as its working directory and wrote its outputs into the bundle."""
+    from .. import sinks
+
+    bundle = plan.in_bundle
+    assert bundle is not None
+    shown = sinks.shell_shown([str(bundle)])
+    command = sinks.shell_shown(["envsnap", "rerun", "--lock", str(bundle / LOCK_NAME), os.path.abspath(record_path)])
+    return (
+        f"{sinks.shell_shown([record_path])} is kept in the bundle {shown}, which is not the project it ran in: its "
+        f"command would run in the bundle's folder; rerun in the project's folder, a checkout of the run's commit "
+        f"(the bundle's REPRODUCING.md says how): cd PROJECT && {command}"
+    )
 
 
 def run_directory(record: RunRecord, root: Path) -> Path:
@@ -1317,6 +1345,7 @@ def plan(
         check_data(record, run_dir, roots, root, code),
     )
     return Plan(
+        in_bundle=_inside_bundle(record_path, root),
         argv=tuple(argv),
         cwd=run_dir,
         env=env,

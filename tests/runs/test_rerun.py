@@ -3341,3 +3341,40 @@ def test_the_verdict_of_a_rerun_whose_data_differs_does_not_contradict_the_lines
     assert res.returncode == 0, res.stdout + res.stderr
     assert "data: differs" in lines and "output results: identical" in lines, res.stdout
     assert lines[-1] == "identical: table2.toml reproduced its outputs; its data differs (named above)", lines
+
+
+def test_a_record_kept_in_a_bundle_is_not_run_in_the_bundles_folder(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cd supp && envsnap rerun runs/run.toml --lock envsnap.lock --yes`` in an artifact's folder, no project
+    around it: the command ran with the bundle as its working directory (the project the record's folder and
+    ``{project}`` paths are relative to was taken to be the bundle), and wrote its outputs into the bundle, which
+    then failed its SHA256SUMS check. The project cannot be found there: refused, one line naming where to rerun,
+    exit 2, nothing run; ``--dry-run`` still reports the checks."""
+    from testutil import sample_lock
+
+    from envsnap.artifacts.bundle import Bundle
+
+    supp = tmp_path / "supp"
+    lock = lockfile.load(lockfile.dump(sample_lock(seal=True), supp / "envsnap.lock"))
+    time_ = "2026-12-01T10:00:00.000Z"
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created=time_),
+        command=rec.Command(argv=("touch", "ran.txt")),
+        result=rec.Outcome(started=time_, ended=time_, duration_ms=1, exit_status=0),
+        environment=rec.Environment(
+            lock="paper.lock",
+            lock_digest=lock.envsnap.content_digest,
+            lock_identity=lockfile.identity_digest(lockfile.to_dict(lock)),
+        ),
+    )
+    (supp / "runs").mkdir()
+    rec.dump(rec.sealed(record), supp / "runs" / "run.toml")
+    Bundle(supp).write_sums()
+    monkeypatch.chdir(supp)
+    result = cli("rerun", "runs/run.toml", "--lock", "envsnap.lock", "--yes")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "is kept in the bundle" in result.err and "rerun in the project's folder" in result.err, result.err
+    assert "REPRODUCING.md" in result.err, result.err
+    assert not (supp / "ran.txt").exists()
+    assert cli("rerun", "runs/run.toml", "--lock", "envsnap.lock", "--dry-run").code == 3
