@@ -146,8 +146,9 @@ class FetchPolicy:
         ``url`` names a git repository (a folder), not a file."""
         reason = self.refusal(url)
         if reason is not None:
-            hint = HINT if local_path(url) is None else REPO_HINT if repository else FILE_HINT
-            refusal = f"{what} {strip_credentials(url)[:200]!r} from the lock is not fetched: {reason}"
+            place = local_path(url)
+            hint = HINT if place is None else REPO_HINT if repository else FILE_HINT
+            refusal = f"{what} {_url_shown(url, place)} from the lock is not fetched: {reason}"
             raise FetchRefusedError(f"{refusal} ({hint})", refusal)
         return url
 
@@ -156,6 +157,17 @@ class FetchPolicy:
 
 
 ENV_ALLOW = "ENVSNAP_ALLOW_URL"  # the configuration form of --allow-url: patterns separated by white space
+
+
+def _url_shown(url: str, place: Path | None) -> str:
+    """A refused URL as its refusal names it: a local file or repository by its decoded path, one shell word (its
+    ``file:`` URL read ``paper%20%24x``, ``caf%C3%A9`` for the folder the user knows as ``paper $x``, ``café``);
+    any other URL quoted, without credentials. At most 200 characters of either."""
+    if place is None:
+        return repr(strip_credentials(url)[:200])
+    from .sinks import shell_shown
+
+    return shell_shown([str(place)[:200]])
 
 
 def folder_allowance(path: Path) -> str:

@@ -587,7 +587,7 @@ def test_a_local_git_url_refused_says_the_pattern_matches_the_repository(tmp_pat
     with pytest.raises(FetchRefusedError) as refused:
         make_bundle(lock, tmp_path / "bundle", BundleOptions(cache_dir=tmp_path / "cache"))
     assert str(refused.value) == (
-        f"labgit: git URL '{url}' from the lock is not fetched: a local path, not https (pass --allow-url PATTERN "
+        f"labgit: git URL {repo} from the lock is not fetched: a local path, not https (pass --allow-url PATTERN "
         "to allow it: the pattern matches the repository's own path, its folder, and DIR/* the repositories in DIR)"
     )
     assert FetchPolicy(allow=(str(repo),)).refusal(url) is None

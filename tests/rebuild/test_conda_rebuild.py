@@ -1791,7 +1791,7 @@ def test_dry_run_refuses_a_channel_url_the_run_would_refuse(
     args = ["rebuild", locked, "--target", "conda", "--prefix", tmp_path / "p", "--option", f"cache_dir={cache}"]
     result = cli(*args, "--dry-run")
     assert result.code == 2, result
-    assert "hello-tool 1.0.0 (h4d5e6f7_1): conda package 'file://" in result.err
+    assert "hello-tool 1.0.0 (h4d5e6f7_1): conda package /" in result.err  # by its path, not its file: URL
     assert "is not fetched: a local path, not https (pass --allow-url PATTERN" in result.err
     assert not (tmp_path / "p").exists() and not cache.exists()
     lock = lockfile.load(locked)

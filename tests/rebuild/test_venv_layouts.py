@@ -365,7 +365,7 @@ def test_a_local_git_package_outside_the_project_and_home_needs_allow_url_and_pi
     assert pinned.code == 0, pinned.err
     # The package's own line (the summary above it counts: ``1 needs --allow-url``).
     needs = [line for line in pinned.err.splitlines() if line.strip().startswith("needs --allow-url ")]
-    assert needs and "mylib 1.1.0" in needs[0] and f"file://{repo}" in needs[0], pinned.err
+    assert needs and "mylib 1.1.0" in needs[0] and f"git URL {repo} " in needs[0], pinned.err
     # The note below says "the pattern is named above": the line names it, the repository's own path (it said
     # only ``--allow-url PATTERN``).
     assert f"--allow-url {repo} " in needs[0] and "PATTERN" not in needs[0], needs

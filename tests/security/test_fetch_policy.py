@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -729,7 +730,8 @@ def test_a_conda_channel_inside_the_project_is_read_from_this_checkout(
     lock.write_text(lock_text(extra=_conda_toml("x", label, sha256_of(archive))))
     monkeypatch.chdir(other / "channel")  # the project is the git work tree around the working directory
     refused = cli("bundle", lock, "-o", tmp_path / "refused")
-    assert refused.code == 2 and f"{archive.as_uri()!r} from the lock is not fetched" in refused.err, refused
+    # Named by its path, one shell word (its file: URL read ``other%20checkout``).
+    assert refused.code == 2 and f"{shlex.quote(str(archive))} from the lock is not fetched" in refused.err, refused
     _one_error_line(refused.err)
     allow = f"{other}/channel/*"
     bundled = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", allow)
@@ -890,3 +892,15 @@ def test_rebuild_of_a_bundle_missing_a_refused_local_wheel_refuses_it_whatever_t
     assert not list((tmp_path / "spill").iterdir())
     (got,) = venv._checked_wheels(packages, bundle, offline=False, spill=tmp_path / "spill", allow_urls=(allow,))
     assert got.read_bytes() == wheel.read_bytes()
+
+
+def test_a_refused_local_file_is_named_by_its_path_not_its_percent_encoded_url() -> None:
+    """A lock's ``file:///tmp/rv/paper%20%24x/wheels/caf%C3%A9-1.0-py3-none-any.whl`` was refused as
+    ``'file:///tmp/rv/paper%20%24x/...caf%C3%A9...'``: the folder, which the user knows as ``/tmp/rv/paper $x``, read
+    in percent escapes. A local file or repository is named by its decoded path, one shell word."""
+    url = "file:///tmp/rv/paper%20%24x/wheels/caf%C3%A9-1.0-py3-none-any.whl"
+    with pytest.raises(FetchRefusedError) as caught:
+        FetchPolicy().check(url)
+    message = str(caught.value)
+    assert "'/tmp/rv/paper $x/wheels/café-1.0-py3-none-any.whl' from the lock is not fetched" in message, message
+    assert "%" not in message, message
