@@ -371,8 +371,13 @@ class Bundle:
 # altered (an upload, an edit), its author bundles again.
 _ALTERED = "({} after bundling: take an unaltered copy of the bundle, or bundle the lock again)"
 
-# What to do with a bundle of another lock: the one it holds, or a bundle of this one.
-ANOTHER_LOCK = "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)"
+
+def another_lock(lock_arg: str = "LOCK") -> str:
+    """What to do with a bundle of another lock: the one it holds, or a bundle of this one, named as given
+    (``lock_arg``, one shell word; the placeholder ``LOCK`` where no command gave one)."""
+    return (
+        f"; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle {lock_arg} -o DIR)"
+    )
 
 
 def check_made_from(
@@ -382,6 +387,7 @@ def check_made_from(
     *,
     project_code: bool = True,
     project_dir: Path | None = None,
+    lock_arg: str = "LOCK",
 ) -> None:
     """``BundleError`` unless a bundle's lock has the Python layer of ``lock``: the same packages, versions,
     RECORD digests and sources (kind, place, commit: ``_source_key``), and the same wheel file wherever ``lock``
@@ -418,7 +424,8 @@ def check_made_from(
     if mine != theirs:
         differing = sorted(set(mine.items()) ^ set(theirs.items()))
         raise BadBundleError(
-            f"{where}: the bundle was made from another lock (first difference: {differing[0][0]}){ANOTHER_LOCK}"
+            f"{where}: the bundle was made from another lock (first difference: {differing[0][0]})"
+            + another_lock(lock_arg)
         )
     for pkg in lock.pip_layer():
         art, other = pkg.artifact, bundled.package(pkg.name)
@@ -431,7 +438,7 @@ def check_made_from(
                 raise BadBundleError(
                     f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
                     f"{art.filename} sha256 {art.sha256}, the bundle's {theirs_art.filename} was built from an sdist "
-                    f"of sha256 {built_from})" + ANOTHER_LOCK
+                    f"of sha256 {built_from})" + another_lock(lock_arg)
                 )
         if art is None or art.rebuilt or not art.filename.endswith(".whl"):
             continue  # nothing pinned yet, or a wheel the bundle builds from source
@@ -440,10 +447,10 @@ def check_made_from(
                 f"{where}: the bundle was made from another lock ({pkg.name} {pkg.version}: the lock pins "
                 f"{art.filename} sha256 {art.sha256}, the bundle "
                 + (f"{theirs_art.filename} sha256 {theirs_art.sha256})" if theirs_art else "has no wheel)")
-                + ANOTHER_LOCK
+                + another_lock(lock_arg)
             )
     if project_code:
-        _check_project_state(lock, bundled, where)
+        _check_project_state(lock, bundled, where, lock_arg)
 
 
 def judged_for(lock: Snapshot, bundled: Snapshot) -> Snapshot:
@@ -495,7 +502,9 @@ def _shown_state(state: tuple[str, bool, str]) -> str:
     return shown + (f" with uncommitted change {diff[7:19]}" if dirty else "")
 
 
-def _check_project_state(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+def _check_project_state(
+    lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str], lock_arg: str = "LOCK"
+) -> None:
     """``BadBundleError`` where a package of ``lock`` that the bundle built from the project itself
     (``file://{project}``) was built at another project state than ``lock`` records. Its version, and an editable
     install's RECORD digest (which lists no code), stay the same from commit to commit: the bundle's wheel of an
@@ -514,11 +523,13 @@ def _check_project_state(lock: Snapshot, bundled: Snapshot, where: str | os.Path
         raise BadBundleError(
             f"{where}: the bundle was made from another lock (first difference: {package_label(pkg)} is built from "
             f"the project at {_shown_state(mine)} in the lock, at {_shown_state(theirs)} in the bundle's)"
-            + ANOTHER_LOCK
+            + another_lock(lock_arg)
         )
 
 
-def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str]) -> None:
+def check_conda_made_from(
+    lock: Snapshot, bundled: Snapshot, where: str | os.PathLike[str], lock_arg: str = "LOCK"
+) -> None:
     """``BadBundleError`` unless a bundle's lock has the conda packages of ``lock`` (by name, version and build):
     the conda target's ``check_made_from`` (a lock imported from the bundle's own conda file knows no RECORD
     digest of its pip packages, so its pip layer is compared by what both know: each pip package of ``lock`` is
@@ -528,7 +539,8 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
     if mine and not mine <= theirs:
         first = sorted(mine - theirs)[0]
         raise BadBundleError(
-            f"{where}: the bundle was made from another lock (first difference: conda {first[0]}){ANOTHER_LOCK}"
+            f"{where}: the bundle was made from another lock (first difference: conda {first[0]})"
+            + another_lock(lock_arg)
         )
     # The pip layer is installed from the bundle lock's own entries: one missing there was left out, one of
     # another version installed, and the rebuild failed only at its verify (exit 3) with that prefix in place.
@@ -544,7 +556,7 @@ def check_conda_made_from(lock: Snapshot, bundled: Snapshot, where: str | os.Pat
             or (wheel and (other.artifact is None or other.artifact.sha256 != wheel))
         ):
             raise BadBundleError(
-                f"{where}: the bundle was made from another lock (first difference: {pkg.name}){ANOTHER_LOCK}"
+                f"{where}: the bundle was made from another lock (first difference: {pkg.name}){another_lock(lock_arg)}"
             )
 
 

@@ -331,7 +331,7 @@ def _with_bundle_files(snapshot: Snapshot, bundle: str, project: str | None, loc
     import tempfile
     from pathlib import Path
 
-    from .. import _leftovers
+    from .. import _leftovers, sinks
     from ..artifacts.bundle import check_made_from, open_bundle
 
     # Held as envsnap's, as ``_lockarg``'s: one a run killed in the bundle's check left is one `envsnap clean` removes.
@@ -340,7 +340,7 @@ def _with_bundle_files(snapshot: Snapshot, bundle: str, project: str | None, loc
     from ..probes.project import project_root
 
     project_dir = project_root(project, lock if Path(lock).is_file() else None)
-    check_made_from(snapshot, bundled, bundle, project_dir=project_dir)
+    check_made_from(snapshot, bundled, bundle, project_dir=project_dir, lock_arg=sinks.path_shown(lock))
     packages = []
     for pkg in snapshot.python.packages:
         theirs = bundled.package(pkg.name)

@@ -609,7 +609,7 @@ class CondaRebuilder(Rebuilder):
             theirs = opened.lock
             # A bundle of another lock is bad input, said as the other targets say it (it read as archives
             # missing from the bundle, exit 4, with "re-run envsnap bundle").
-            check_conda_made_from(request.lock, theirs, opened.shown())
+            check_conda_made_from(request.lock, theirs, opened.shown(), request.lock_shown())
             bundled = {p.name: p for p in theirs.python.packages}
         options = CondaOptions.from_mapping(request.options, owner="the conda target")
         engine, tool = _engine(options)

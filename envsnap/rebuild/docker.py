@@ -30,9 +30,9 @@ from .._fs import fresh_dir
 from .._version import __version__
 from ..artifacts import debs as deb_files
 from ..artifacts.bundle import (
-    ANOTHER_LOCK,
     IMAGES,
     Bundle,
+    another_lock,
     bundle_listing,
     check_made_from,
     describe_bundle,
@@ -385,7 +385,8 @@ def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
         return request.lock
     bundle = Bundle(request.bundle_dir)
     # A bundle of another lock: bad input.
-    check_made_from(request.lock, bundle.lock, bundle.shown(), project_dir=request.project_dir)
+    lock_arg = request.lock_shown()
+    check_made_from(request.lock, bundle.lock, bundle.shown(), project_dir=request.project_dir, lock_arg=lock_arg)
     # The image is built from the bundle's copy (label, /envsnap.lock, apt pins): it must be the lock asked for
     # in what decides the build too, or --force on an aarch64 lock built the bundle's x86_64 one.
     mine, theirs = _build_facts(request.lock), _build_facts(bundle.lock)
@@ -393,7 +394,7 @@ def _bundle_lock(request: RebuildRequest, *, fill: bool = False) -> Snapshot:
         what = next(k for k in mine if mine[k] != theirs[k])
         raise BadBundleError(
             f"{bundle.shown()}: the bundle was made from another lock ({what}: the lock says "
-            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'}){ANOTHER_LOCK}"
+            f"{mine[what] or '(none)'}, the bundle's {theirs[what] or '(none)'}){another_lock(lock_arg)}"
         )
     missing = _missing(request)
     if missing and not fill:

@@ -96,6 +96,13 @@ class RebuildRequest:
     # name it; "" when neither was typed (the target's ``dest_flag``).
     dest_option: str = ""
 
+    def lock_shown(self) -> str:
+        """The lock as the user gave it, one shell word, for a command a message names (``envsnap bundle LOCK -o
+        DIR`` read its placeholder where the path was known)."""
+        from ..sinks import path_shown
+
+        return path_shown(os.fspath(self.lock_path))
+
     def bundle_shown(self) -> str:
         """The bundle as a plan or a message names it ("" for none): the archive it was unpacked from, never the
         temporary folder ``bundle_dir``, which is gone when the reader sees it (``Bundle.shown``)."""

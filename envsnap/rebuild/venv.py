@@ -740,7 +740,9 @@ def _stand_in_notes(lock: Snapshot) -> list[str]:
     ]
 
 
-def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | None = None) -> Snapshot:
+def _bundle_lock(
+    lock: Snapshot, bundle_dir: Path | None, project_dir: Path | None = None, lock_arg: str = "LOCK"
+) -> Snapshot:
     """The lock to install from and verify against: ``lock`` with the bundle's package entries (they carry
     every artifact), after checking the bundle was made from it. The rest (interpreter, platform) stays the
     user's, so the interpreter chosen and the verdict printed are about the lock that was asked for."""
@@ -752,7 +754,8 @@ def _bundle_lock(lock: Snapshot, bundle_dir: Path | None, project_dir: Path | No
         # The bundle's own lock, or one it copied byte for byte: one text is one snapshot (``lockfile.loads``), so
         # it was made from it and carries every artifact already (asked three times a rebuild).
         return lock
-    check_made_from(lock, bundled, bundle.shown(), project_dir=project_dir)  # a bundle of another lock: bad input
+    # A bundle of another lock: bad input.
+    check_made_from(lock, bundled, bundle.shown(), project_dir=project_dir, lock_arg=lock_arg)
     # Without the RECORD digests of the wheels the bundle built: the files this lock asked for are verified.
     theirs = {p.name: p for p in judged_for(lock, bundled).python.packages}
     packages = tuple(theirs.get(p.name, p) for p in lock.python.packages)
@@ -802,7 +805,7 @@ class VenvRebuilder(Rebuilder):
         return _Early(self, request, hashed, target)
 
     def plan(self, request: RebuildRequest) -> Plan:
-        lock = _bundle_lock(request.lock, request.bundle_dir, request.project_dir)
+        lock = _bundle_lock(request.lock, request.bundle_dir, request.project_dir, request.lock_shown())
         if request.offline and request.bundle_dir is None:
             raise BadOptionError("--offline needs --bundle: without a bundle the wheels must be downloaded")
         dest = request.dest.absolute()
@@ -914,7 +917,7 @@ class VenvRebuilder(Rebuilder):
             bundle_dir = request.bundle_dir
             if bundle_dir is None:
                 bundle_dir = request.fetch_wheels(Path(tmp) / "bundle", say)
-            lock = _bundle_lock(request.lock, bundle_dir, request.project_dir)
+            lock = _bundle_lock(request.lock, bundle_dir, request.project_dir, request.lock_shown())
             if not python:
                 say(f"downloading Python {data.python_version} with uv")
                 chosen, fallback = ensure(Interpreter("", data.python_version, UV_INSTALL), lock)
@@ -1151,7 +1154,7 @@ class _Early(EarlyWork):
         self._plan, self._staging = plan, folder
         install_python_layer(
             folder / "bin" / "python",
-            _bundle_lock(request.lock, request.bundle_dir, request.project_dir),
+            _bundle_lock(request.lock, request.bundle_dir, request.project_dir, request.lock_shown()),
             request.bundle_dir,
             offline=True,
             progress=self._lines.append,

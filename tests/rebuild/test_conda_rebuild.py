@@ -22,7 +22,7 @@ from testutil import uv_bin
 
 from envsnap import lockfile
 from envsnap.artifacts import conda as conda_archives
-from envsnap.artifacts.bundle import ANOTHER_LOCK, Bundle, make_bundle
+from envsnap.artifacts.bundle import Bundle, another_lock, make_bundle
 from envsnap.compare import conda as conda_compare
 from envsnap.errors import BundleError, RebuildError
 from envsnap.model import Conda, CondaPackage, Snapshot
@@ -1047,7 +1047,8 @@ def test_a_bundle_without_the_locks_pip_packages_is_bad_input(
     assert result.code == 2, result
     first = "pipdemo" if change == "other version" else "pipextra"
     assert result.err == (
-        f"envsnap: error: {bundle}: the bundle was made from another lock (first difference: {first}){ANOTHER_LOCK}\n"
+        f"envsnap: error: {bundle}: the bundle was made from another lock (first difference: {first})"
+        f"{another_lock(str(other))}\n"
     ), result
     assert not prefix.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.lock"]

@@ -610,7 +610,8 @@ def test_a_bundle_whose_lock_records_another_folder_for_a_local_package_is_refus
         assert refused.code == 2, refused
         assert refused.err == (
             f"envsnap: error: {bundle}: the bundle was made from another lock (first difference: localpkg)"
-            "; give the lock it holds (its envsnap.lock), or make a bundle of this lock (envsnap bundle LOCK -o DIR)\n"
+            "; give the lock it holds (its envsnap.lock), or make a bundle of this lock "
+            f"(envsnap bundle {lock_path} -o DIR)\n"  # the lock as given: it read LOCK, a placeholder
         ), refused.err
         assert not (tmp_path / "env").exists()
     same = lockfile.dump(lock_of(project.as_uri()), tmp_path / "same.lock")  # the folder {project} names
