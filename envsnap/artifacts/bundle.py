@@ -1244,7 +1244,7 @@ def _make_bundle(
             else:
                 work.mkdir()
             begun.append(True)
-            result_lock, entries = _fill(lock, work, opts, say, shown=f"{LOCK_NAME} of {output}")
+            result_lock, entries = _fill(lock, work, opts, say, shown=f"{LOCK_NAME} of {output}", output=output)
             if then is not None:
                 then(work, result_lock)
             write_archive(work, output, say)
@@ -1257,7 +1257,7 @@ def _make_bundle(
         (output / INCOMPLETE).touch()
         begun.append(True)
         _remove_leftovers(output)
-        result_lock, entries = _fill(lock, output, opts, say, shown=str(output / LOCK_NAME))
+        result_lock, entries = _fill(lock, output, opts, say, shown=str(output / LOCK_NAME), output=output)
         if then is not None:
             then(output, result_lock)
         (output / INCOMPLETE).unlink(missing_ok=True)
@@ -1721,7 +1721,7 @@ def _made_from(lock: Snapshot, given: Snapshot) -> Snapshot:
 
 
 def _fill(
-    lock: Snapshot, root: Path, opts: BundleOptions, say: Progress, *, shown: str
+    lock: Snapshot, root: Path, opts: BundleOptions, say: Progress, *, shown: str, output: Path | None = None
 ) -> tuple[Snapshot, list[BundleEntry]]:
     """Fetch and build into ``root`` what the lock names, then write the bundle's lock, README and sums. The lock is
     checked as it will be written (``LockfileError``, naming it as ``shown``) before anything but the files fetched
@@ -1833,7 +1833,7 @@ def _fill(
         packages.append(pkg)
         entries.append(entry)
     if problems:
-        hints = [*pinner.fetcher.hint_lines(), *([_offline_hint(pinner)] if offline_missing else [])]
+        hints = [*pinner.fetcher.hint_lines(), *([_offline_hint(pinner, opts, output)] if offline_missing else [])]
         raise BundleError(
             f"{len(problems)} package(s) could not be {opts.purpose}: "
             + "; ".join(problems)
@@ -1883,10 +1883,11 @@ class OfflineMissError(BundleError):
     find-links folders on this machine)."""
 
 
-def _offline_hint(pinner: Pinner) -> str:
+def _offline_hint(pinner: Pinner, opts: BundleOptions, output: Path | None) -> str:
     """Where ``--offline`` looked for the pinned wheels it did not find, and how to put them there, said once after
     the packages: each package's line said only "not in the bundle, the download cache or a find-links folder",
-    neither which cache nor which folders, nor how to fill them."""
+    neither which cache nor which folders, nor how to fill them. The command names the lock and the bundle as given
+    (``opts.lock_path``, ``output``; it read ``envsnap bundle LOCK -o DIR``), placeholders where none is known."""
     from .pin import local_find_links
 
     folders = local_find_links(pinner.config)
@@ -1895,7 +1896,9 @@ def _offline_hint(pinner: Pinner) -> str:
         if folders
         else "no find-links folder (none configured)"
     )
-    command = sinks.shell_shown(["envsnap", "bundle", "LOCK", "-o", "DIR", "--cache-dir", str(pinner.cache_dir)])
+    lock_word = sinks.path_shown(os.fspath(opts.lock_path)) if opts.lock_path is not None else "LOCK"
+    dest_word = sinks.shell_shown([os.fspath(output)]) if output is not None else "DIR"
+    command = f"envsnap bundle {lock_word} -o {dest_word} --cache-dir {sinks.shell_shown([str(pinner.cache_dir)])}"
     return (
         f"--offline looked in the download cache {str(pinner.cache_dir)!r} and {looked}; fill the cache by running "
         f"the bundle once without --offline where the lock's URLs can be reached ({command}), or configure a folder "

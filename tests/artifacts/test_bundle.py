@@ -1392,7 +1392,8 @@ def test_an_offline_bundle_with_an_empty_cache_says_where_it_looked_and_how_to_f
     ), line
     assert line.endswith(
         "; fill the cache by running the bundle once without --offline where the lock's URLs can be reached "
-        f"(envsnap bundle LOCK -o DIR --cache-dir '{cache}'), or configure a folder on this machine that holds the "
+        f"(envsnap bundle {lock} -o {tmp_path / 'out'} --cache-dir '{cache}'), or configure a folder on this machine "
+        "that holds the "
         "wheels (PIP_FIND_LINKS=DIR or UV_FIND_LINKS=DIR))"
     ), line
     assert line.count("--offline looked") == 1
