@@ -144,6 +144,15 @@ def shell_shown(argv: Iterable[str]) -> str:
     )
 
 
+def place_shown(url: str) -> str:
+    """A place a lock names, as a message shows it: a ``file:`` URL by its decoded path, one shell word (``path_shown``:
+    a label left bare), since its URL read ``paper%20%24x``, ``caf%C3%A9`` for the folder the user knows as ``paper
+    $x``, ``café``; any other URL as it is."""
+    from .fileurls import decoded_path, is_file_url
+
+    return path_shown(decoded_path(url)) if is_file_url(url) else url
+
+
 def path_shown(path: str) -> str:
     """A path envsnap names (a run's output, a folder it made) as one shell word, as ``shell_shown`` writes a word: a
     leading label (``{project}``, ``~``) is left bare before the quoted rest (``~/'out dir'``, which a shell still

@@ -1462,9 +1462,10 @@ def outside_project_notes(lock: Snapshot) -> list[str]:
     source with no wheel, recorded by its absolute or ``~`` path): the folder of this machine its build backend runs
     in. A lock imported from a stranger's pylock (``directory = {path = "../../../x"}``, which PEP 751 reads from the
     pylock's folder) named such a folder, and ``check`` and ``rebuild`` said nothing of it. The URL is the lock's, as
-    recorded; nothing is looked up."""
+    recorded (named by its decoded path); nothing is looked up."""
     return [
-        f"{package_label(pkg)} is built from {pkg.source.url}, a folder of this machine outside the project that the "
+        f"{package_label(pkg)} is built from {sinks.place_shown(pkg.source.url)}, a folder of this machine outside "
+        "the project that the "
         "lock names (a lock made from a stranger's pylock can name any folder): check that it is the project you mean"
         for pkg in lock.pip_layer()
         if pkg.source.kind == "directory"

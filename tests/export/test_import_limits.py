@@ -80,7 +80,8 @@ def test_a_pylock_directory_outside_its_folder_is_named_by_import_rebuild_and_ch
     printed = cli("import", pylock, "-o", "-")
     assert printed.code == 0 and [line for line in printed.err.splitlines() if line.startswith("warning:")] == warned
     said = (
-        f"evil 1.0 is built from {other.as_uri()}, a folder of this machine outside the project that the lock names "
+        # By its path (its file: URL percent-encoded what the folder's name holds).
+        f"evil 1.0 is built from {other}, a folder of this machine outside the project that the lock names "
         "(a lock made from a stranger's pylock can name any folder): check that it is the project you mean"
     )
     plan = cli("rebuild", lock, "--target", "venv", "--dry-run", "--dest", tmp_path / "venv")
