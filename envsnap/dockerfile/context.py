@@ -83,6 +83,11 @@ def replace_context(dest: Path, files: Mapping[str, bytes]) -> list[Path]:
         if dest.is_dir() and not dest.is_symlink():
             _keep_added(dest, work, set(files))
         aside = holder / "earlier"  # removed with the holder once the new context is in place
+        if dest.is_dir() and Path(os.path.realpath(os.getcwd())).is_relative_to(os.path.realpath(dest)):
+            # ``-o .``: the folder itself stays (the shell working in it would be left in a removed folder); its
+            # entries are swapped, each a rename, and put back if it is interrupted.
+            _swap_entries(dest, work, aside)
+            return [named / name for name in sorted(files)]
         try:
             if os.path.lexists(dest):
                 os.rename(dest, aside)
@@ -92,6 +97,27 @@ def replace_context(dest: Path, files: Mapping[str, bytes]) -> list[Path]:
                 os.rename(aside, dest)
             raise
     return [named / name for name in sorted(files)]
+
+
+def _swap_entries(dest: Path, work: Path, aside: Path) -> None:
+    """Move ``dest``'s entries into ``aside`` and ``work``'s into ``dest``; on any error or interrupt, put back what
+    was moved, so ``dest`` holds the earlier context or the new one."""
+    aside.mkdir()
+    moved_out: list[str] = []
+    moved_in: list[str] = []
+    try:
+        for name in sorted(os.listdir(dest)):
+            os.rename(dest / name, aside / name)
+            moved_out.append(name)
+        for name in sorted(os.listdir(work)):
+            os.rename(work / name, dest / name)
+            moved_in.append(name)
+    except BaseException:
+        for name in reversed(moved_in):
+            os.rename(dest / name, work / name)
+        for name in reversed(moved_out):
+            os.rename(aside / name, dest / name)
+        raise
 
 
 def _keep_added(earlier: Path, work: Path, written: set[str]) -> None:

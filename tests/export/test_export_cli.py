@@ -1079,3 +1079,23 @@ def test_the_dockerfile_refusal_of_a_local_project_names_the_lock_to_bundle(
     assert f"`envsnap bundle '{lock}' -o DIR`, then `envsnap export DIR --format dockerfile`" in result.err, result.err
     assert " LOCK" not in result.err, result.err
     assert not (tmp_path / "ctx").exists()
+
+
+def test_a_build_context_exported_into_the_working_directory_keeps_that_folder(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``export -f dockerfile -o .`` in the folder of an earlier context: the context is replaced whole, and the
+    folder itself stays, so a shell working in it is not left in a removed folder."""
+    from testutil import sample_lock
+
+    lock = lockfile.dump(sample_lock(), tmp_path / "env.lock")
+    context = tmp_path / "ctx"
+    context.mkdir()
+    monkeypatch.chdir(context)
+    inode = context.stat().st_ino
+    for _ in range(2):
+        result = cli("export", lock, "-f", "dockerfile", "-o", ".")
+        assert result.code == 0, result
+        assert context.stat().st_ino == inode and os.getcwd() == str(context)
+        assert (context / "Dockerfile").is_file() and (context / "envsnap.lock").read_bytes() == lock.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ctx", "env.lock"]
