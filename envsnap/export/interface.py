@@ -28,7 +28,6 @@ from .._privacy import scrub_snapshot
 from ..errors import ExportError
 from ..lockfile import validate
 from ..model import PythonPackage, Snapshot
-from ..sinks import path_shown
 from ._common import candidate_hashes
 
 __all__ = [
