@@ -1836,7 +1836,13 @@ class Pinner:
                         "kept",
                         f"local project {pkg.source.url}{sub}: bundle and rebuild build it into a wheel",
                     )
-                where = f"{tree} does not exist on this machine (name the project with --project DIR)"
+                # --project moves only a folder recorded inside the project; another (file://~/labutil) is where it
+                # is: a clone or copy put there, or the bundle of the lock, which holds the wheel built from it.
+                where = f"{tree} does not exist on this machine " + (
+                    "(name the project with --project DIR)"
+                    if pkg.source.url.startswith("file://{project}")
+                    else "(clone or copy the project there)"
+                )
             return PinOutcome(
                 pkg.name,
                 pkg.version,

@@ -104,4 +104,11 @@ def test_a_project_in_the_authors_home_missing_here_names_the_bundle_and_the_fol
         f"; a bundle of this lock holds the wheel built from it: rebuild with --bundle DIR, or clone or copy the "
         f"project to {home / 'labutil'}"
     ), errors
+    assert "--project" not in errors[0]  # a folder in the author's home is not found by naming a project
     assert not (tmp_path / "env").exists()
+    bundled = cli("bundle", lock, "-o", tmp_path / "b", "--offline")  # the author's side: no word of --project either
+    assert bundled.code == 4 and "source directory" in bundled.err and "--project" not in bundled.err, bundled
+    pinned = cli("pin", lock, "-o", tmp_path / "p.lock")  # pin said "(name the project with --project DIR)"
+    said = pinned.out + pinned.err
+    assert f"{home / 'labutil'} does not exist on this machine (clone or copy the project there)" in said, pinned
+    assert "--project" not in said, pinned
