@@ -90,6 +90,9 @@ _PACKAGE_TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("base_site", "b"),
             ("system_package", "s"),
             ("identity", "a"),
+            ("cuda_kernels", "a"),
+            ("cuda_kernels_partial", "b"),
+            ("cuda_ptx_isa", "s"),
         ),
     ),
     (
