@@ -50,7 +50,7 @@ def seed_unknown(unknown: Iterable[str], name: str) -> bool:
 def venv_seeds_not_locked(lock: Snapshot) -> list[str]:
     """What ``python3.X -m venv`` puts in a new environment (ensurepip: pip, and setuptools before Python 3.12) that
     the lock does not hold, an environment made without them (uv's venv, ``--without-pip``): the bundle's README,
-    REPRODUCING.md and the appendix take them out again after their pip install "without envsnap", or ``verify``
+    REPRODUCING.md and the appendix take them out again after their pip install (the way without envsnap), or ``verify``
     of the result finds them installed, not in the lock, and says DIFFERENT.
     [] where the lock cannot know them absent (an import that leaves pip out) or records no Python version."""
     from .platforms import numbers
