@@ -80,6 +80,10 @@ def execute(
         status, usage = 0, None
         while True:
             info = signal.sigtimedwait(wanted, sampler.wait_time())
+            if info is not None and info.si_signo not in wanted:
+                # No signal of the set: the wait once handed back 998427952 in CI, which was passed on (EINVAL) and
+                # named (a traceback). Taken for no answer: the loop reaps the command or waits again.
+                info = None
             if info is not None and _after_end(info) and _ended(pid):
                 # The command had exited (not yet reaped): the signal is one to envsnap after it ended (decided
                 # below, once its status is known); it marked a run that completed, exit 0, interrupted.
@@ -101,6 +105,8 @@ def execute(
                 sampler.sample()
         ended, duration = time.time(), time.monotonic() - t0
         while (late := signal.sigtimedwait(wanted, 0)) is not None:
+            if late.si_signo not in wanted:
+                continue  # no signal of the set (above)
             if _after_end(late):  # the command is reaped: it came after it ended, or with its end
                 after_end = after_end or late.si_signo
             elif late.si_signo != signal.SIGCHLD:

@@ -1546,6 +1546,36 @@ def test_a_signal_that_cannot_be_passed_on_is_no_traceback(monkeypatch: pytest.M
     assert (finished.exit_status, finished.interrupted, finished.received) == (0, True, signal.SIGTERM)
 
 
+def test_a_wait_that_hands_back_no_signal_of_the_set_is_no_interruption(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI saw `run` of a plain command end in a traceback, `ValueError: 998427952 is not a valid Signals`: the wait
+    for signals once handed back a number no signal has (as the EINVAL of the test above, a kill of it, suggests),
+    which was taken for a signal to envsnap, passed on and named. A wait's answer outside the signals waited for is
+    no signal: the command runs to its end, not interrupted."""
+    from envsnap.runs import execute
+
+    real = signal.sigtimedwait
+    odd: list[int] = []
+
+    class Odd:
+        si_signo, si_code, si_pid, si_uid, si_status, si_errno, si_band = 998427952, 0, 0, 0, 0, 0, 0
+
+    def wait(sigset: object, timeout: float) -> object:
+        if len(odd) < 2:  # once in the wait loop, once in the read of what was left
+            odd.append(1)
+            return Odd()
+        return real(sigset, timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(execute.signal, "sigtimedwait", wait)
+    finished = execute.execute([sys.executable, "-c", "import time; time.sleep(0.2)"], env=dict(os.environ))
+    assert odd and (finished.exit_status, finished.interrupted, finished.received, finished.passed_on) == (
+        0,
+        False,
+        0,
+        0,
+    )
+    assert finished.after_end == 0
+
+
 @pytest.mark.parametrize("record", ["uv.toml", "pixi.toml", "results.toml"])
 def test_a_file_of_the_users_own_where_the_capture_goes_is_not_replaced(
     record: str, tmp_path: Path, envsnap: Envsnap, host_lock: Path
