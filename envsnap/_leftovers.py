@@ -77,6 +77,8 @@ def _claim(path: Path) -> int | None:
     run holds it (its maker, that locked it since it was found) or it is gone. A removal that only looked (``in_use``)
     took a folder its maker held by then."""
     try:
+        # envsnap makes no FIFO or device: one named as its leftovers is not opened (a FIFO's open waits for a
+        # writer for ever), and one put there since is opened without waiting.
         mode = os.lstat(path).st_mode
         if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
             return None
@@ -92,21 +94,12 @@ def _claim(path: Path) -> int | None:
 
 
 def in_use(path: Path) -> bool:
-    """Held by a running envsnap (or not ours to judge: unreadable, another user's, neither a file nor a folder)."""
-    try:
-        # envsnap makes no FIFO or device: one named as its leftovers is not opened (a FIFO's open waits for a
-        # writer for ever), and one put there since is opened without waiting.
-        if not stat.S_ISREG(mode := os.lstat(path).st_mode) and not stat.S_ISDIR(mode):
-            return True
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+    """Held by a running envsnap (or not ours to judge: unreadable, another user's, neither a file nor a folder,
+    gone): the lock a sweep would take (``_claim``) cannot be had."""
+    fd = _claim(path)
+    if fd is None:
         return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # also releases the lock just taken
+    os.close(fd)  # also releases the lock just taken
     return False
 
 
