@@ -304,7 +304,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     return _torch_kernels(build, host, target) + package_kernels(lock, host, target)
 
 
-# A list cut short by a limit (``cuda_kernels_partial``) may lack the GPU's cubin: no failure can rest on it.
+# A list read in part (``cuda_kernels_partial``: a limit, a malformed fat binary, large-model data sections) may lack
+# the GPU's cubin: no failure can rest on it.
 _PARTIAL = "cannot verify: the capture read the kernel headers of its shared objects in part"
 
 
@@ -389,7 +390,7 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
             else:
                 remedy = f"install {native} (or PTX of an architecture at or below it)"
                 findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
-        if served and len(served) == len(packages):
+        if len(served) == len(packages):  # every one has a cubin for it (``packages`` is not empty)
             needed = f"the CUDA kernels of {first_few(served, 3)} (captured)"
             findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
     return findings
