@@ -57,12 +57,16 @@ def fatbin_library(
     ptx_isa: tuple[int, int] = (8, 8),
     padding: int = 0,
     large_data: bool = False,
+    registered: str = "",
 ) -> Path:
     """An ELF shared object written by hand whose ``.nv_fatbin`` section holds ``containers``, fat binaries of entries
     ``(kind, arch)`` (1 PTX of ISA ``ptx_isa``, 2 cubin) with an 8-byte payload each: the header counts of NVIDIA's
     libraries (libcublasLt 12.9 has 8,984), with their compressed flags, without nvcc or a download. ``padding``:
-    zero bytes after each fat binary; ``large_data``: an ``.ldata`` section beside it, as ``-mcmodel=large`` links."""
-    blob = bytearray()
+    zero bytes after each fat binary; ``large_data``: an ``.ldata`` section beside it, as ``-mcmodel=large`` links.
+    ``registered``: a ``.nvFatBinSegment`` of one wrapper per fat binary at its address, as nvcc's host code registers
+    them: "fatbin" (every one in ``.nv_fatbin``), "ldata" (the last fat binary kept in ``.ldata`` instead), "zero"
+    (the last wrapper's address left 0, to a relocation). Each section's address is its file offset."""
+    blobs = []
     for entries in containers:
         body = b"".join(
             _FATBIN_ENTRY.pack(
@@ -71,17 +75,42 @@ def fatbin_library(
             + b"\x28\xb5\x2f\xfd\0\0\0\0"
             for kind, arch in entries
         )
-        blob += struct.pack("<IHHQ", 0xBA55ED50, 1, 16, len(body)) + body + bytes(padding)
-    names = b"\0.nv_fatbin\0.shstrtab\0" + (b".ldata\0" if large_data else b"")
-    fat_at, names_at = 64, 64 + len(blob)
+        blobs.append(struct.pack("<IHHQ", 0xBA55ED50, 1, 16, len(body)) + body + bytes(padding))
+    moved = blobs[-1:] if registered == "ldata" else []
+    kept = blobs[: len(blobs) - len(moved)]
+    fat_at = 64
+    ldata_at = fat_at + sum(map(len, kept))
+    ldata = b"".join(moved) or b"\x11" * 16  # data no section header names as a fat binary
+    segment_at = ldata_at + (len(ldata) if large_data or moved else 0)
+    addresses, at = [], fat_at
+    for blob in kept:
+        addresses.append(at)
+        at += len(blob)
+    addresses += [ldata_at] * len(moved)
+    if registered == "zero":
+        addresses[-1] = 0
+    segment = b"".join(struct.pack("<IIQQ", 0x466243B1, 1, address, 0) for address in addresses) if registered else b""
+    contents = [(b".nv_fatbin", 1, 2, fat_at, b"".join(kept))]
+    if large_data or moved:
+        contents.append((b".ldata", 1, 3, ldata_at, ldata))
+    if registered:
+        contents.append((b".nvFatBinSegment", 1, 3, segment_at, segment))
+    names_at = segment_at + len(segment)
+    names = b"\0"
+    named = {}
+    for name in [c[0] for c in contents] + [b".shstrtab"]:
+        named[name] = len(names)
+        names += name + b"\0"
     table_at = (names_at + len(names) + 7) & ~7
-    count = 4 if large_data else 3
+    count = len(contents) + 2
+    shstrndx = len(contents) + 1
     header = b"\x7fELF\x02\x01\x01" + bytes(9)
-    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, 2)
+    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, shstrndx)
     section = struct.Struct("<IIQQQQIIQQ")
-    table = bytes(64) + section.pack(1, 1, 2, 0, fat_at, len(blob), 0, 0, 8, 0)
-    table += section.pack(12, 3, 0, 0, names_at, len(names), 0, 0, 1, 0)
-    if large_data:  # the names' own bytes stand for its contents: what it holds is not read
-        table += section.pack(22, 1, 3, 0, names_at, len(names), 0, 0, 8, 0)
-    path.write_bytes(header + blob + names + bytes(table_at - names_at - len(names)) + table)
+    table = bytes(64)
+    for name, kind, sflags, offset, data in contents:
+        table += section.pack(named[name], kind, sflags, offset, offset, len(data), 0, 0, 8, 0)
+    table += section.pack(named[b".shstrtab"], 3, 0, 0, names_at, len(names), 0, 0, 1, 0)
+    body = b"".join(data for *_, data in contents)
+    path.write_bytes(header + body + names + bytes(table_at - names_at - len(names)) + table)
     return path

@@ -10,7 +10,8 @@ being read at ``MAX_ENTRIES`` kernel headers, an environment at its ``Budget``; 
 is told as cut short (``cut``), so that its list is not taken for the whole (cuBLAS 12.9's libcublasLt has 8,984
 headers, and its ``sm_103`` and ``sm_121`` cubins come after the first 4,096). So is a file whose list cannot be
 known whole: a malformed fat binary (what was read before the fault is given, and the rest of its section may hold
-the GPU's cubin), or large-model data sections beside the fat binary section, where more may sit unnamed.
+the GPU's cubin), or large-model data sections beside the fat binary section, where more may sit unnamed, unless
+every fat binary the file registers with the CUDA runtime is found (``_registered``).
 Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
@@ -154,16 +155,76 @@ def parse_kernels(
     isa = [0, 0]
     count = 0
     unnamed = any(b"\0" + name + b"\0" in b"\0" + names for name in _LARGE_DATA)
+    sections: list[_Section] = []
     for i in range(shnum):
-        name, kind, _flags, _addr, offset, length = section.unpack_from(table, i * shentsize)
-        if kind == _SHT_NOBITS or name >= len(names) or names[name : names.find(b"\0", name)] not in _SECTIONS:
-            continue
+        name_at, kind, _flags, addr, offset, length = section.unpack_from(table, i * shentsize)
+        name = names[name_at : names.find(b"\0", name_at)] if name_at < len(names) else b""
         length = max(0, min(length, size - offset))  # a section past the end of a truncated file: what is there
+        if kind != _SHT_NOBITS:
+            sections.append((name, addr, offset, length))
+        if kind == _SHT_NOBITS or name not in _SECTIONS:
+            continue
         read, cut = _walk(at, offset, offset + length, found, isa, limit - count)
         count += read
         if cut:
             return found, count, True, (isa[0], isa[1])
+    if unnamed and found:
+        # Large-model data sections may hold fat binaries no section names: those the file registers say where.
+        read, whole = _registered(
+            at, sections, endian + ("IIQQ" if ident[4] == 2 else "IIII"), found, isa, limit - count
+        )
+        count += read
+        unnamed = not whole
     return found, count, unnamed and bool(found), (isa[0], isa[1])
+
+
+_Section = tuple[bytes, int, int, int]  # name, address, file offset, size (of a section with contents)
+_SEGMENT = b".nvFatBinSegment"
+_WRAPPER_MAGIC = 0x466243B1
+
+
+def _registered(
+    read: Reader, sections: list[_Section], wrapper: str, found: set[str], isa: list[int], limit: int
+) -> tuple[int, bool]:
+    """Read the fat binaries the file registers with the CUDA runtime that lie outside its fat binary sections, and
+    whether every one it registers was found and read: nvcc's host code keeps one wrapper per fat binary in
+    ``.nvFatBinSegment`` (magic ``0x466243B1``, version, the fat binary's address, a pointer), which the runtime
+    hands to the driver, so a library whose wrappers all point into ``.nv_fatbin`` keeps its kernels there, large
+    data sections or not (cuBLAS 13's libcublasLt: 2,782 wrappers, every one in its ``.nv_fatbin``). A file with no
+    such section (cuFFT loads the fat binaries in its ``.ldata`` itself), an address of no section (a linker may
+    leave it to a relocation) or a fat binary that cannot be read whole: not whole. The kernel headers read come
+    first."""
+    shape = struct.Struct(wrapper)
+    segment = next((s for s in sections if s[0] == _SEGMENT), None)
+    if segment is None or not segment[3] or segment[3] > MAX_ENTRIES * shape.size or segment[3] % shape.size:
+        return 0, False
+    raw = read(segment[2], segment[3])
+    if not raw:
+        return 0, False
+    count = 0
+    seen: set[int] = set()
+    for magic, _version, address, _other in shape.iter_unpack(raw):
+        if magic != _WRAPPER_MAGIC:
+            return count, False
+        home = next((s for s in sections if s[1] and s[1] <= address < s[1] + s[3]), None)
+        if home is None:
+            return count, False
+        if home[0] in _SECTIONS or address in seen:
+            continue  # read with its section, or already
+        seen.add(address)
+        pos = home[2] + address - home[1]
+        head = read(pos, _HEADER.size)
+        if len(head) < _HEADER.size:
+            return count, False
+        magic, _v, header_size, fat_size = _HEADER.unpack(head)
+        stop = pos + header_size + fat_size
+        if magic != _FATBIN_MAGIC or header_size < _HEADER.size or stop > home[2] + home[3]:
+            return count, False
+        got, cut = _walk(read, pos, stop, found, isa, limit - count)
+        count += got
+        if cut:
+            return count, False
+    return count, True
 
 
 def _walk(read: Reader, pos: int, end: int, found: set[str], isa: list[int], limit: int) -> tuple[int, bool]:

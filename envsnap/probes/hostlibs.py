@@ -630,7 +630,7 @@ class Loader:
 
 # ------------------------------------------------------------------------------ the capture cache's values
 
-ELF_CACHE_VERSION = 5  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
+ELF_CACHE_VERSION = 6  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
 
 
 def _section_of(info: elf.DynamicInfo | None) -> list[Any]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
-from cuda_fixtures import cuda_extension, fatbin_library, requires_nvcc
+from cuda_fixtures import cuda_extension, fatbin_library, nvcc, requires_nvcc
 
 from envsnap import grammar
 from envsnap.probes import elf, fatbin
@@ -158,3 +159,50 @@ def test_large_model_data_beside_the_fat_binaries_makes_the_list_partial(tmp_pat
     assert fatbin.read_kernels(path) == (("sm_52",), True)
     plain = str(fatbin_library(tmp_path / "libplain.so", [[(2, 52)]]))
     assert fatbin.read_kernels(plain) == (("sm_52",), False)
+
+
+@requires_nvcc
+def test_a_medium_model_library_whose_registered_fat_binaries_are_all_named_is_read_whole(tmp_path: Path) -> None:
+    """gcc's medium and large models put big data in ``.ldata``, as in cuBLAS 13's libcublasLt and cuDNN 9's
+    libraries, whose every fat binary nvcc's host code registers sits in ``.nv_fatbin``: the list is whole (it was
+    recorded partial, and a capture of a CUDA torch warned of cuBLAS and cuDNN every time)."""
+    source = tmp_path / "big.cu"
+    source.write_text(
+        "__global__ void k(float *x) { x[threadIdx.x] *= 2.0f; }\nvoid launch(float *x) { k<<<1, 32>>>(x); }\n"
+        "char big_table[1 << 17] = {1};\n"
+    )
+    out = tmp_path / "libbig.so"
+    compiler = nvcc()
+    assert compiler is not None
+    flags = ["-Xcompiler", "-fPIC", "-Xcompiler", "-mcmodel=medium", "-gencode", "arch=compute_80,code=sm_80"]
+    subprocess.run([compiler, "-shared", *flags, "-o", str(out), str(source)], check=True, capture_output=True)
+    assert b".ldata" in out.read_bytes()  # what made the list partial before
+    assert fatbin.read_kernels(str(out)) == (("sm_80",), False)
+
+
+@pytest.mark.parametrize(
+    ("registered", "expected"),
+    [
+        ("fatbin", (("sm_52", "sm_90"), False)),  # every registered fat binary in .nv_fatbin: whole
+        ("ldata", (("sm_52", "sm_90"), False)),  # the one in .ldata found by its wrapper's address, and read
+        ("zero", (("sm_52", "sm_90"), True)),  # an address left to a relocation: where it is cannot be known
+    ],
+)
+def test_the_registered_fat_binaries_say_where_the_kernels_are(
+    tmp_path: Path, registered: str, expected: tuple[tuple[str, ...], bool]
+) -> None:
+    path = str(fatbin_library(tmp_path / "libreg.so", [[(2, 52)], [(2, 90)]], large_data=True, registered=registered))
+    assert fatbin.read_kernels(path) == expected
+
+
+def test_a_wrapper_that_points_at_no_fat_binary_leaves_the_list_partial(tmp_path: Path) -> None:
+    """A hostile or damaged ``.nvFatBinSegment``: a wrong magic, an address into ``.ldata`` where no fat binary
+    starts, or one past the section's end: what was read, told partial, no traceback."""
+    path = tmp_path / "libbad.so"
+    good = fatbin_library(path, [[(2, 52)], [(2, 90)]], large_data=True, registered="ldata").read_bytes()
+    wrapper = good.index(struct.pack("<I", 0x466243B1))
+    ldata = good.index(b"\x50\xed\x55\xba", 70)  # the second fat binary: the one in .ldata
+    for at, fmt, value in ((wrapper, "<I", 0x12345678), (wrapper + 32, "<Q", ldata + 4), (wrapper + 32, "<Q", 1 << 40)):
+        path.write_bytes(_patched(good, at, fmt, value))
+        kernels, cut = fatbin.read_kernels(str(path))
+        assert cut and "sm_52" in kernels
