@@ -50,6 +50,13 @@ class CudaNeed:
 
 _CUDA_RUNTIME_PACKAGES = re.compile(r"^nvidia-cuda-runtime(-cu(\d+))?$")
 _CUDA_LIBRARY_PACKAGES = re.compile(r"^nvidia-(cublas|cudnn|nccl)(?:-cu(\d+))?$")
+# NVIDIA's CUDA libraries as wheels (``nvidia-cufft-cu12``, CUDA 13's ``nvidia-cufft``): built for every GPU their
+# CUDA supports, and not all of their kernels are in ``.nv_fatbin`` (cuFFT 11.4's section holds one sm_52 cubin, its
+# 24,454 other fat binaries sit in ``.ldata``, loaded at run time). Their CUDA is judged, not their fat binaries.
+_NVIDIA_CUDA_LIBRARY = re.compile(
+    r"^nvidia-(cublas|cuda-[a-z0-9-]+|cudnn|cudss|cufft|cufile|curand|cusolver|cusparse|cusparselt|nccl|npp|nvjitlink"
+    r"|nvjpeg|nvshmem|nvtx|nvcomp)(-cu\d+)?$"
+)
 _CONDA_CUDA_PACKAGES = ("cuda-version", "cuda-cudart", "cudatoolkit", "cuda-runtime")
 _LOADED_LIBRARIES = (("cublas", "cuBLAS"), ("cudnn", "cuDNN"), ("nccl", "NCCL"))
 # NVIDIA's system packages name the CUDA they are built for: ``libcudnn9-cuda-12``, ``libnccl2 2.18.3-1+cuda12.2``.
@@ -59,6 +66,13 @@ _PACKAGE_VERSION_CUDA = re.compile(r"\+cuda(\d+)\.(\d+)")
 # (``cudnn-linux-x86_64-9.1.0.70_cuda12-archive/lib``).
 _PATH_CUDA = re.compile(r"/cuda-(\d+)\.(\d+)/|_cuda(\d+)-archive/")
 _SOURCE_WORDS = {"system": "the system", "cuda_home": "the CUDA toolkit", "conda": "conda", "pip": "pip wheels"}
+
+
+def judged_by_kernels(name: str) -> bool:
+    """Whether ``check`` judges a GPU by the CUDA kernels captured in the distribution ``name``'s shared objects
+    (``cuda_kernels``): every one but torch, whose build is judged by its arch list or its release set, and NVIDIA's
+    CUDA library wheels, by their CUDA."""
+    return name != "torch" and not _NVIDIA_CUDA_LIBRARY.match(name)
 
 
 def cuda_need(lock: Snapshot) -> CudaNeed | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..cudaneed import judged_by_kernels
 from ..report import first_few
 from .fatbin import MAX_ENTRIES, Budget, sort_arches
 from .hostlibs import Loader
@@ -39,7 +40,8 @@ def probe_kernels(
         if found or cut:
             out[dist] = (sort_arches(found), cut, isa)
     warnings = []
-    partial = [dist for dist, (_, cut, _) in out.items() if cut]
+    # Only where check would judge a GPU by the list: a partial one of torch or cuFFT changes no verdict.
+    partial = [dist for dist, (_, cut, _) in out.items() if cut and judged_by_kernels(dist)]
     if partial:
         warnings.append(
             f"kernels: the CUDA kernel headers of {first_few(partial, 3)} were read only in part (at most "

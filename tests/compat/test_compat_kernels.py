@@ -190,3 +190,14 @@ def test_ptx_of_a_newer_cuda_than_the_driver_fails_where_only_ptx_serves(tmp_pat
         path.write_text(lock.read_text().replace('cuda_ptx_isa = "8.8"', f"cuda_ptx_isa = {bad}"))
         done = _envsnap("check", str(path), env=dict(os.environ), cwd=tmp_path)
         assert done.returncode == 2 and "cuda_ptx_isa" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_list_read_in_part_that_check_does_not_judge_is_recorded_without_a_warning(tmp_path: Path) -> None:
+    """cuFFT keeps its fat binaries in ``.ldata`` (its list is partial), and NVIDIA's CUDA library wheels are judged
+    by their CUDA, not their kernels: every capture of a CUDA torch warned of it, a warning no verdict rests on."""
+    library = fatbin_library(tmp_path / "libcufft.so.12", [[(2, 52)]], large_data=True)
+    (tmp_path / "capture").mkdir()
+    lock, said = _captured(tmp_path / "capture", "nvidia-cufft", library)
+    [cufft] = [p for p in lockfile.load(lock).python.packages if p.name == "nvidia-cufft"]
+    assert (cufft.cuda_kernels, cufft.cuda_kernels_partial) == (("sm_52",), True)  # recorded as it is
+    assert "kernels:" not in said, said

@@ -16,6 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..._frozen import frozen
+from ...cudaneed import judged_by_kernels
 from ...model import Framework, Gpu, PythonPackage, Snapshot
 from ...platforms import machine, major_minor, numbers
 from ...report import first_few
@@ -34,13 +35,6 @@ Coverage = Literal["cubin", "ptx", "none"]
 _OPEN = Version("9999")  # the end of a range of torch releases without one
 
 _ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
-# NVIDIA's CUDA libraries as wheels (``nvidia-cufft-cu12``, CUDA 13's ``nvidia-cufft``): built for every GPU their
-# CUDA supports, and not all of their kernels are in ``.nv_fatbin`` (cuFFT 11.4's section holds one sm_52 cubin, its
-# 24,454 other fat binaries sit in ``.ldata``, loaded at run time). Their CUDA is judged, not their fat binaries.
-_NVIDIA_CUDA_LIBRARY = re.compile(
-    r"^nvidia-(cublas|cuda-[a-z0-9-]+|cudnn|cudss|cufft|cufile|curand|cusolver|cusparse|cusparselt|nccl|npp|nvjitlink"
-    r"|nvjpeg|nvshmem|nvtx|nvcomp)(-cu\d+)?$"
-)
 
 
 @frozen
@@ -312,11 +306,7 @@ _PARTIAL = "cannot verify: the capture read the kernel headers of its shared obj
 def kernel_packages(lock: Snapshot) -> list[PythonPackage]:
     """The distributions whose captured CUDA kernels the rule judges: every one with kernels but torch, whose build
     is judged by its arch list or its release set (``torch_build``), and NVIDIA's CUDA libraries, by their CUDA."""
-    return [
-        p
-        for p in lock.python.packages
-        if (p.cuda_kernels or p.cuda_kernels_partial) and p.name != "torch" and not _NVIDIA_CUDA_LIBRARY.match(p.name)
-    ]
+    return [p for p in lock.python.packages if (p.cuda_kernels or p.cuda_kernels_partial) and judged_by_kernels(p.name)]
 
 
 def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
