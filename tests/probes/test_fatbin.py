@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 import struct
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from cuda_fixtures import cuda_extension, fatbin_library, nvcc, requires_nvcc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envsnap import grammar
 from envsnap.probes import elf, fatbin
@@ -206,3 +209,23 @@ def test_a_wrapper_that_points_at_no_fat_binary_leaves_the_list_partial(tmp_path
         path.write_bytes(_patched(good, at, fmt, value))
         kernels, cut = fatbin.read_kernels(str(path))
         assert cut and "sm_52" in kernels
+
+
+_REGISTERED = fatbin_library(
+    Path(tempfile.mkdtemp(prefix="envsnap-fatbin-")) / "libreg.so",
+    [[(2, 52)], [(2, 90)]],
+    large_data=True,
+    registered="ldata",
+).read_bytes()
+
+
+@settings(max_examples=400, deadline=None)
+@given(at=st.integers(0, len(_REGISTERED) - 1), value=st.binary(min_size=1, max_size=8))
+def test_any_damage_to_a_library_is_read_without_a_fault(at: int, value: bytes) -> None:
+    """Bytes written anywhere over a library whose second fat binary sits in ``.ldata`` (its section headers, its
+    ``.nvFatBinSegment``, the fat binaries): the reading ends without an exception, within its limit, and gives only
+    architectures."""
+    data = _REGISTERED[:at] + value + _REGISTERED[at + len(value) :]
+    found, count, _, _ = fatbin.parse_kernels(lambda offset, n: data[offset : offset + n], len(data), limit=64)
+    assert all(fatbin.is_arch(arch) for arch in found)
+    assert count <= 64
