@@ -40,8 +40,30 @@ def __getattr__(name: str) -> Any:
     from importlib import import_module
 
     value = getattr(import_module(module, __name__), name)
+    if name == "verify":
+        value = _judging_kernels(value)
     globals()[name] = value
     return value
+
+
+def _judging_kernels(verify: Any) -> Any:
+    """``compare.verify.verify`` judging the environment's CUDA kernels on this host's GPUs as ``check`` does (its
+    ``gpu_kernels``: the rules stand above the comparison), as ``envsnap verify`` does; its name, signature and
+    documentation are the function's."""
+    from functools import wraps
+
+    @wraps(verify)
+    def judged(*args: Any, **options: Any) -> Any:
+        options.setdefault("gpu_kernels", _kernel_differences)
+        return verify(*args, **options)
+
+    return judged
+
+
+def _kernel_differences(env: Snapshot, environ: Any) -> Any:
+    from .compat import kernel_differences  # loaded only where a GPU and a distribution's kernels are there
+
+    return kernel_differences(env, environ)
 
 
 __all__ = [

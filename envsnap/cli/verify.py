@@ -100,7 +100,7 @@ def _verify(
     from ..probes.hostlibs import prepare_early
 
     prepared = prepare_early(chosen.cache_identity(), use_cache)
-    from ..compare.verify import verify
+    from .. import verify  # the library call: it judges the environment's CUDA kernels on this host's GPUs
     from ._lockarg import load_lock_or_bundle
 
     lock, bundled = load_lock_or_bundle(args.lock)  # a bundle's lock once the bundle passed its checks

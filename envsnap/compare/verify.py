@@ -7,7 +7,8 @@ difference has a severity:
 - ``mismatch``: the Python layer differs (a package added, removed, of another version, wheel or content), or,
   for a lock with ``[conda]``, the conda layer (a record missing, extra or of another version, build or archive).
 - ``warning``: something around it differs that may change behaviour (OS release, libc, a system library a
-  package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change, a recorded variable).
+  package loads, the NVIDIA driver, CUDA libraries, a patch-level interpreter change, a recorded variable, a GPU
+  here that runs no kernel of a distribution's, judged by ``gpu_kernels``).
 - ``info``: worth knowing, rarely decisive (CPU model, memory, GPUs, kernel, a package built from source).
 
 Packages locked from a VCS checkout or a local directory are built from source, by pip or uv when the user
@@ -32,7 +33,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,10 @@ if TYPE_CHECKING:
     from ..probes.hostlibs import Loader, PackageDatabase
     from ..probes.interface import RawPackage
 
+# The differences the environment's CUDA kernels make on this host's GPUs, given the captured environment and the
+# variables it runs with (CUDA_VISIBLE_DEVICES): ``compat.kernel_differences``.
+KernelJudge = Callable[[Snapshot, Mapping[str, str]], list[Difference]]
+
 
 def verify(
     lock_or_path: Snapshot | str | os.PathLike[str],
@@ -81,6 +86,7 @@ def verify(
     python_named: str | None = None,
     lock_named: str | None = None,
     wheels: str | None = None,
+    gpu_kernels: KernelJudge | None = None,
 ) -> VerifyReport:
     """Capture ``python``'s environment (default: the running interpreter's) and compare it with the lock.
 
@@ -107,7 +113,9 @@ def verify(
     how an error of the probe names ``python`` (``probes.target.interpreter_named``; default: as ``--python`` names
     it), where no ``environment`` names it: a rebuild's new environment, which no one typed. ``lock_named``: how
     a remedy names the lock (the CLI's LOCK as typed; default: ``lock_or_path`` where it is a path, and where it is
-    a Snapshot none: no remedy runs ``envsnap rebuild`` on it)."""
+    a Snapshot none: no remedy runs ``envsnap rebuild`` on it). ``gpu_kernels``: what the environment's CUDA kernels
+    are on this host's GPUs (``compat.kernel_differences``, which judges them as ``check`` does; the pure rules
+    stand above this layer, so each caller passes it); None judges none."""
     from ..probes import gitstate
     from ..probes.capture import capture
 
@@ -178,6 +186,8 @@ def verify(
         extra += elsewhere
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
     extra += _pth_folder_changes(lock, actual) if kept else []
+    if gpu_kernels is not None and _has_kernels_and_gpus(actual):
+        extra += gpu_kernels(actual, os.environ if environ is None else environ)
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
@@ -188,6 +198,13 @@ def verify(
     prefix = getattr(layer.value, "prefix", None) if layer is not None else None
     where = prefix if isinstance(prefix, str) else None
     return with_rebuild_remedy(report, lock, actual, lock_named, where, project=project)
+
+
+def _has_kernels_and_gpus(actual: Snapshot) -> bool:
+    """Whether there is anything for ``gpu_kernels`` to judge: a GPU here and a distribution with CUDA kernels (a
+    caller may load the rules only then: nearly every environment has neither)."""
+    packages = actual.python.packages
+    return bool(actual.hardware.gpus) and any(p.cuda_kernels or p.cuda_kernels_partial for p in packages)
 
 
 # What each remedied mismatch asks for, before the command that does it.

@@ -8,8 +8,9 @@ host and resolving a target kind through the rebuild targets is ``envsnap.api.ch
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from ..compare.verdict import Difference
 from ..errors import CheckError
 from ..model import Snapshot
 from .report import Finding, Report, Severity, Verdict
@@ -33,9 +34,19 @@ __all__ = [
     "evaluate",
     "find_libraries",
     "judged",
+    "kernel_differences",
     "probe_target",
     "reads_gpus",
 ]
+
+
+def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
+    """What ``verify`` says of the CUDA kernels of ``env``'s distributions on its host's GPUs, by the ``gpu-arch``
+    rule (``rules.gpu_arch.kernel_differences``, loaded on the first call: verify passes it to the comparison, which
+    calls it only where a GPU and a distribution's kernels are there)."""
+    from .rules.gpu_arch import kernel_differences as judge
+
+    return judge(env, environ)
 
 
 def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:

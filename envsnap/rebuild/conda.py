@@ -49,6 +49,7 @@ from ..artifacts.conda import (
     unusable,
 )
 from ..compare.conda import compare_conda, pip_packages
+from ..compat import kernel_differences
 from ..compat.target import TargetFacts, conda_refusal
 from ..errors import IncompatibleLockError, RebuildError, UnsafeInputError
 from ..grammar import has_control, is_conda_name
@@ -783,6 +784,7 @@ class CondaRebuilder(Rebuilder):
                     str(python),
                     cache=request.use_cache,
                     gpu_timeout=request.gpu_timeout,
+                    gpu_kernels=kernel_differences,
                     python_named=interpreter_named(str(python), "rebuild"),  # no one typed it
                 )
         except BaseException:

@@ -59,6 +59,7 @@ from ..artifacts.bundle import (
     sha256_file,
     source_direct_url,
 )
+from ..compat import kernel_differences
 from ..compat.target import Target, TargetFacts, bringing_python
 from ..errors import BadBundleError, BundleError, PinError, ProbeError, RebuildError, UnsafeInputError
 from ..grammar import (
@@ -1061,6 +1062,7 @@ def _verify(
                 probe=probe,
                 scrubbed=scrubbed,
                 gpu_timeout=request.gpu_timeout,
+                gpu_kernels=kernel_differences,
                 python_named=_new_venv_named(dest),
             )
         except ProbeError:
@@ -1073,6 +1075,7 @@ def _verify(
         cache=request.use_cache,
         scrubbed=scrubbed,
         gpu_timeout=request.gpu_timeout,
+        gpu_kernels=kernel_differences,
         python_named=_new_venv_named(dest),
     )
 

@@ -611,11 +611,19 @@ def _verified(
     from ..compare.verify import verify  # not for a kept answer: verify, the probes and the capture it imports
 
     kept: list[Any] = []
-    found = findings(verify(lock(), environment=target, kept=kept))
+    found = findings(verify(lock(), environment=target, kept=kept, gpu_kernels=kernel_differences))
     if path is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
         watch = memo.watch_of(kept[0], target, os.environ)
         memo.save_answer(path, fact, watch, started_ns, [[bad, line] for bad, line in found])
     return found
+
+
+def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
+    """``compat.kernel_differences``, loaded where verify finds something for it to judge (a GPU and a distribution's
+    CUDA kernels): a run's verify judges the environment's kernels on this host's GPUs, as ``envsnap verify`` does."""
+    from ..compat import kernel_differences as judge
+
+    return judge(env, environ)
 
 
 def _lock_text(

@@ -34,7 +34,15 @@ from ..probes.project import changed_files, drift, envsnap_commits, find_root, p
 from ..probes.python import is_python_name, resolve_interpreter
 from ..report import counted
 from . import data as data_mod
-from .assemble import differences_found, fingerprint_data, python_target, resolve_data_path, to_fingerprint, unlabelled
+from .assemble import (
+    differences_found,
+    fingerprint_data,
+    kernel_differences,
+    python_target,
+    resolve_data_path,
+    to_fingerprint,
+    unlabelled,
+)
 from .execute import execute
 from .finished import Finished
 from .record import Command, Data, RecordError, RunRecord, Variable, inner_places, labelled_word, path_end, word_shown
@@ -441,7 +449,12 @@ def check_environment(
                 ),
             )
         found = differences_found(
-            verify(snapshot, environment=python_target(command, python), environ=environ).differences
+            verify(
+                snapshot,
+                environment=python_target(command, python),
+                environ=environ,
+                gpu_kernels=kernel_differences,
+            ).differences
         )
     # The run's own findings against the lock (its drift: a variable set, a package upgraded) are what the run
     # had; a captured lock holds the run's variables already. What differs from those is a difference from the

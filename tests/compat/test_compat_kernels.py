@@ -201,3 +201,84 @@ def test_a_list_read_in_part_that_check_does_not_judge_is_recorded_without_a_war
     [cufft] = [p for p in lockfile.load(lock).python.packages if p.name == "nvidia-cufft"]
     assert (cufft.cuda_kernels, cufft.cuda_kernels_partial) == (("sm_52",), True)  # recorded as it is
     assert "kernels:" not in said, said
+
+
+def _verify(
+    tmp_path: Path, lock: Path, *gpus: gpu_fakes.FakeGpu, old: bool = False, visible: str | None = None
+) -> tuple[int, list[tuple[str, str, str, str, str]]]:
+    """``envsnap verify`` of the captured venv beside ``lock`` on GPUs of the fake NVML: its exit code and its
+    differences about kernels, (severity, subject, expected, actual, note)."""
+    nvml = gpu_fakes.FakeNvml(driver="580.65.06", cuda=13000, gpus=gpus, old=old)
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    if visible is not None:  # numbered as NVML numbers them
+        env.update(CUDA_VISIBLE_DEVICES=visible, CUDA_DEVICE_ORDER="PCI_BUS_ID")
+    python = str(lock.parent / "venv" / "bin" / "python")
+    done = _envsnap("verify", str(lock), "--python", python, "--json", "--no-cache", env=env, cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    rows = [
+        (d["severity"], d["subject"], d["expected"], d["actual"], d["note"])
+        for d in report["differences"]
+        if d["what"] == "kernels"
+    ]
+    return done.returncode, rows
+
+
+def test_verify_judges_the_installed_kernels_on_this_hosts_gpus(tmp_path: Path, kernel_lock: Path) -> None:
+    """verify compared the GPU models as info and nothing more: an environment whose kext has no kernel for this
+    host's T4 verified identical, without a word, where check fails it. The same rule as check's, told as verify
+    tells a host's problems: a warning (no kernel image), info (PTX JIT only); nothing where every GPU has a cubin,
+    where there is no GPU, or where a GPU's capability is not known."""
+    assert _verify(tmp_path, kernel_lock, A100, A6000) == (0, [])
+    code, rows = _verify(tmp_path, kernel_lock, T4)
+    assert code == 0  # the Python layer is the lock's: a warning, which --strict turns into exit 1
+    assert rows == [
+        (
+            "warning",
+            "kext",
+            "sm_80, compute_90",
+            "GPU 0 Tesla T4 (sm_75): no kernel image",
+            "install a build of kext with sm_75 kernels (or PTX of an architecture at or below it)",
+        )
+    ]
+    assert _verify(tmp_path, kernel_lock, H100)[1] == [
+        (
+            "info",
+            "kext",
+            "sm_80, compute_90",
+            "GPU 0 NVIDIA H100 80GB HBM3 (sm_90): PTX JIT only, from compute_90 (no cubin runs on sm_90)",
+            "expect a slow first start while the driver JIT-compiles the PTX; a build of kext with sm_90 kernels "
+            "avoids it",
+        )
+    ]
+    # CUDA_VISIBLE_DEVICES=1 leaves CUDA the A100 alone: the T4 beside it runs nothing of the environment.
+    assert _verify(tmp_path, kernel_lock, T4, A100, visible="1") == (0, [])
+    assert _verify(tmp_path, kernel_lock) == (0, [])
+    assert _verify(tmp_path, kernel_lock, T4, old=True) == (0, [])
+    python = str(kernel_lock.parent / "venv" / "bin" / "python")
+    nvml = gpu_fakes.FakeNvml(driver="580.65.06", cuda=13000, gpus=(T4,))
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    done = _envsnap("verify", str(kernel_lock), "--python", python, "--strict", env=env, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert (
+        "gpu: kext: kernels sm_80, compute_90 -> GPU 0 Tesla T4 (sm_75): no kernel image (install a build of kext "
+        "with sm_75 kernels (or PTX of an architecture at or below it))" in done.stdout
+    )
+
+
+def test_verify_never_warns_of_kernels_read_in_part(tmp_path: Path) -> None:
+    """A list read in part may lack the GPU's cubin: verify says it cannot tell (info), as check warns."""
+    many = [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256) + [[(2, 75)]]
+    (tmp_path / "capture").mkdir()
+    lock, _ = _captured(tmp_path / "capture", "bigk", fatbin_library(tmp_path / "libmany.so", many))
+    assert _verify(tmp_path, lock, T4)[1] == [
+        (
+            "info",
+            "bigk",
+            "sm_80, ... (read in part)",
+            "GPU 0 Tesla T4 (sm_75): no sm_75 kernel among those read",
+            "cannot verify: the capture read the kernel headers of its shared objects in part",
+        )
+    ]

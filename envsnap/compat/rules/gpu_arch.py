@@ -10,12 +10,14 @@ one shipped with the build's CUDA), a GPU only PTX serves fails (CUDA_ERROR_UNSU
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..._frozen import frozen
+from ...compare.verdict import INFO, WARNING, Difference
 from ...cudaneed import judged_by_kernels
 from ...model import Framework, Gpu, PythonPackage, Snapshot
 from ...platforms import machine, major_minor, numbers
@@ -24,7 +26,7 @@ from .._facts import CudaNeed, cuda_need, either_runtime, full_driver, full_supp
 from .._tags import tag_target
 from ..data import load
 from ..report import Finding
-from ..target import Target
+from ..target import Target, current_date
 from .driver import forward_offer
 from .interface import Rule
 
@@ -324,66 +326,83 @@ def package_kernels(lock: Snapshot, host: Snapshot, target: Target) -> list[Find
                 Finding("warn", _gpu_label(gpu), needed, "unknown compute capability", "cannot verify", NAME)
             )
             continue
-        sm = "sm_" + gpu.compute_capability.replace(".", "")
-        found = f"{gpu.name} ({sm})".strip()
-        served = []
-        for pkg in packages:
-            how = coverage(pkg.cuda_kernels, gpu.compute_capability)
-            if how == "cubin":
-                served.append(pkg.name)
-                continue
-            partial = ", ... (read in part)" if pkg.cuda_kernels_partial else ""
-            needed = (
-                f"{pkg.name} {pkg.version} kernels (captured): {', '.join(pkg.cuda_kernels) or 'none read'}{partial}"
-            )
-            jetpack = " for the board's JetPack release" if _jetpack(gpu.compute_capability) else ""
-            native = f"a build of {pkg.name}{jetpack} with {sm} kernels"
-            ptx = ", ".join(_serving_ptx(pkg.cuda_kernels, gpu.compute_capability))
-            cuda = ptx_cuda(pkg.cuda_ptx_isa)
-            if how == "ptx" and cuda and full_support(host, cuda) is False:
-                found_ptx = f"{found}: PTX JIT only, from {ptx}, and {_driver_have(host)} cannot JIT-compile its PTX"
-                remedy = f"{_newer_driver(cuda)}{forward_offer(host, target, cuda)}, or {native}"
-                findings.append(
-                    Finding(
-                        "warn" if pkg.cuda_kernels_partial else "fail",
-                        _gpu_label(gpu),
-                        needed,
-                        f"{found_ptx} (ISA {pkg.cuda_ptx_isa}, CUDA {cuda})",
-                        _PARTIAL if pkg.cuda_kernels_partial else remedy,
-                        NAME,
-                    )
-                )
-            elif how == "ptx":
-                remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native} avoids it"
-                findings.append(
-                    Finding(
-                        "warn",
-                        _gpu_label(gpu),
-                        needed,
-                        f"{found}: PTX JIT only, from {ptx} (no cubin runs on {sm})",
-                        remedy,
-                        NAME,
-                    )
-                )
-            elif pkg.cuda_kernels_partial:
-                # The headers not read may hold its kernel: "no kernel image" would be a guess.
-                findings.append(
-                    Finding(
-                        "warn",
-                        _gpu_label(gpu),
-                        needed,
-                        f"{found}: no {sm} kernel among those read",
-                        _PARTIAL,
-                        NAME,
-                    )
-                )
-            else:
-                remedy = f"install {native} (or PTX of an architecture at or below it)"
-                findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
-        if len(served) == len(packages):  # every one has a cubin for it (``packages`` is not empty)
-            needed = f"the CUDA kernels of {first_few(served, 3)} (captured)"
+        judged = [judge_kernels(pkg, gpu, host, target) for pkg in packages]
+        findings += [f for f in judged if f is not None]
+        if all(f is None for f in judged):  # every one has a cubin for it (``packages`` is not empty)
+            needed = f"the CUDA kernels of {first_few([p.name for p in packages], 3)} (captured)"
+            found = f"{gpu.name} (sm_{gpu.compute_capability.replace('.', '')})".strip()
             findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
     return findings
+
+
+def judge_kernels(pkg: PythonPackage, gpu: Gpu, host: Snapshot, target: Target) -> Finding | None:
+    """How ``gpu`` (of a known compute capability) runs the kernels captured in ``pkg``'s shared objects: None where
+    one of its cubins runs on it, else the finding that says why not (no kernel image, PTX JIT only, PTX the driver
+    cannot JIT-compile, a list read in part); ``check`` and ``verify`` alike judge by it."""
+    sm = "sm_" + gpu.compute_capability.replace(".", "")
+    found = f"{gpu.name} ({sm})".strip()
+    how = coverage(pkg.cuda_kernels, gpu.compute_capability)
+    if how == "cubin":
+        return None
+    needed = f"{pkg.name} {pkg.version} kernels (captured): {kernels_text(pkg)}"
+    jetpack = " for the board's JetPack release" if _jetpack(gpu.compute_capability) else ""
+    native = f"a build of {pkg.name}{jetpack} with {sm} kernels"
+    ptx = ", ".join(_serving_ptx(pkg.cuda_kernels, gpu.compute_capability))
+    cuda = ptx_cuda(pkg.cuda_ptx_isa)
+    if how == "ptx" and cuda and full_support(host, cuda) is False:
+        found_ptx = f"{found}: PTX JIT only, from {ptx}, and {_driver_have(host)} cannot JIT-compile its PTX"
+        remedy = f"{_newer_driver(cuda)}{forward_offer(host, target, cuda)}, or {native}"
+        return Finding(
+            "warn" if pkg.cuda_kernels_partial else "fail",
+            _gpu_label(gpu),
+            needed,
+            f"{found_ptx} (ISA {pkg.cuda_ptx_isa}, CUDA {cuda})",
+            _PARTIAL if pkg.cuda_kernels_partial else remedy,
+            NAME,
+        )
+    if how == "ptx":
+        remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native} avoids it"
+        found_ptx = f"{found}: PTX JIT only, from {ptx} (no cubin runs on {sm})"
+        return Finding("warn", _gpu_label(gpu), needed, found_ptx, remedy, NAME)
+    if pkg.cuda_kernels_partial:
+        # The headers not read may hold its kernel: "no kernel image" would be a guess.
+        return Finding("warn", _gpu_label(gpu), needed, f"{found}: no {sm} kernel among those read", _PARTIAL, NAME)
+    remedy = f"install {native} (or PTX of an architecture at or below it)"
+    return Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME)
+
+
+def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
+    """What ``verify`` says of the CUDA kernels captured in ``env``'s distributions on the GPUs of ``env``'s host
+    that CUDA uses (``environ``'s CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER), judged as ``check`` judges them
+    (``judge_kernels``): where check fails a GPU, verify warns, as it warns of the host's other facts (a driver, a
+    CPU without an instruction set the lock's had): the environment is the lock's, this host cannot run it; where
+    check warns (PTX JIT only, a list read in part), info. Nothing for a GPU whose compute capability is not known:
+    verify tells what it knows."""
+    packages = kernel_packages(env)
+    if not packages or not env.hardware.gpus:
+        return []
+    from ...probes.host import wsl  # this host's: the remedy offers cuda-compat only where NVIDIA supports it
+
+    setting, order = environ.get("CUDA_VISIBLE_DEVICES"), environ.get("CUDA_DEVICE_ORDER")
+    target = Target(cuda_visible_devices=setting, cuda_device_order=order, today=current_date(), wsl=wsl())
+    out = []
+    for gpu in used_gpus(env, setting, order):
+        if not gpu.compute_capability:
+            continue
+        for pkg in packages:
+            finding = judge_kernels(pkg, gpu, env, target)
+            if finding is not None:
+                severity = WARNING if finding.severity == "fail" else INFO
+                actual = f"GPU {gpu.index} {finding.found}"
+                out.append(Difference(severity, "gpu", pkg.name, "kernels", kernels_text(pkg), actual, finding.remedy))
+    return out
+
+
+def kernels_text(pkg: PythonPackage) -> str:
+    """A distribution's captured kernels as a finding names them: ``sm_80, compute_90``, ``sm_80, ... (read in
+    part)``."""
+    partial = ", ... (read in part)" if pkg.cuda_kernels_partial else ""
+    return f"{', '.join(pkg.cuda_kernels) or 'none read'}{partial}"
 
 
 def _torch_kernels(build: Build, host: Snapshot, target: Target) -> list[Finding]:
