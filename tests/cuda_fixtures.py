@@ -46,6 +46,23 @@ def cuda_extension(gencode: tuple[str, ...] = SM80_COMPUTE90) -> Path:
     return _built[gencode]
 
 
+def fatbins_in_rodata() -> tuple[str, ...]:
+    """nvcc's options that link the fat binaries into ``.rodata``, with a linker script that is GNU ld's own for a
+    shared object but for ``*(.nv_fatbin) *(__nv_relfatbin)`` in its ``.rodata`` (as a project's own linker script
+    may): no section is named for them, and the ``.nvFatBinSegment`` wrappers nvcc registers them with point there."""
+    key = ("rodata-script",)
+    if key not in _built:
+        script = subprocess.run(["ld", "-shared", "--verbose"], check=True, capture_output=True, text=True, timeout=60)
+        body = script.stdout.split("=" * 50)[1].split("\n", 1)[1].rsplit("\n", 1)[0]
+        rodata = "*(.rodata .rodata.* .gnu.linkonce.r.*)"
+        assert rodata in body, "GNU ld's default script names .rodata otherwise"
+        folder = Path(tempfile.mkdtemp(prefix="envsnap-ld-"))
+        atexit.register(shutil.rmtree, folder, True)
+        (folder / "rodata.ld").write_text(body.replace(rodata, f"{rodata} *(.nv_fatbin) *(__nv_relfatbin)", 1))
+        _built[key] = folder / "rodata.ld"
+    return ("-Xlinker", f"-T,{_built[key]}")
+
+
 COMPRESSED = 0x2000  # an entry's flag: its payload is compressed, as NVIDIA's own libraries ship them
 _FATBIN_ENTRY = struct.Struct("<HHIQIIHHIIIQQQ")  # kind, version, header size, payload size, ..., arch, ..., flags
 

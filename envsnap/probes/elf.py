@@ -22,6 +22,8 @@ _DT_NEEDED = 1
 _DT_STRTAB = 5
 _DT_RPATH = 15
 _DT_RUNPATH = 29
+# The CUDA runtime's and driver's libraries: a file that links either may carry kernels (``fatbin.parse_kernels``).
+_CUDA_LIBRARIES = ("libcudart.so", "libcuda.so")
 
 
 @frozen
@@ -60,6 +62,7 @@ def read_dynamic(path: str, budget: fatbin.Budget | None = None) -> DynamicInfo:
             lambda offset, n: os.pread(fd, n, offset),
             os.fstat(fd).st_size,
             max(0, min(budget.left, fatbin.MAX_ENTRIES)),
+            cuda=any(name.startswith(_CUDA_LIBRARIES) for name in info.needed),
         )
         budget.left -= read
         if not found and not cut:

@@ -1,6 +1,7 @@
 """The GPU architectures of the CUDA kernels an ELF file carries, in pure Python: the SM architecture of each
 cubin and the virtual architecture of each PTX in its fat binaries (the ``.nv_fatbin`` section, and
-``__nv_relfatbin``, which relocatable device code keeps).
+``__nv_relfatbin``, which relocatable device code keeps; where a file names neither, as where a linker script put
+them into ``.rodata``, wherever the wrappers nvcc registers them with, in ``.nvFatBinSegment``, point).
 
 Only the ELF header, the section header table, the section names and the fat binaries' headers are read (one
 small read each), never a kernel: a file without such a section costs three (its header, the section header of
@@ -10,8 +11,9 @@ being read at ``MAX_ENTRIES`` kernel headers, an environment at its ``Budget``; 
 is told as cut short (``cut``), so that its list is not taken for the whole (cuBLAS 12.9's libcublasLt has 8,984
 headers, and its ``sm_103`` and ``sm_121`` cubins come after the first 4,096). So is a file whose list cannot be
 known whole: a malformed fat binary (what was read before the fault is given, and the rest of its section may hold
-the GPU's cubin), or large-model data sections beside the fat binary section, where more may sit unnamed, unless
-every fat binary the file registers with the CUDA runtime is found (``_registered``).
+the GPU's cubin), large-model data sections beside the fat binary section, where more may sit unnamed (unless
+every fat binary the file registers is found), a wrapper that cannot be followed to a fat binary, or a file whose
+section header table cannot be read that names a fat binary section or links the CUDA runtime or driver.
 Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
@@ -23,6 +25,7 @@ followed by its payload. A section holds fat binaries one after another.
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 from collections.abc import Callable
@@ -31,6 +34,11 @@ Reader = Callable[[int, int], bytes]  # (offset, size) -> the bytes there, fewer
 
 _FATBIN_MAGIC = 0xBA55ED50
 _SECTIONS = frozenset({b".nv_fatbin", b"__nv_relfatbin"})
+# nvcc's wrappers of the fat binaries it registers (``__fatBinC_Wrapper_t``: magic, version, the fat binary's address,
+# another address), read where no section above is named.
+_WRAPPERS = b".nvFatBinSegment"
+_WRAPPER_MAGIC = 0x466243B1
+_SHF_ALLOC = 2
 # x86-64's large-model data sections: a library linked with ``-mcmodel=large`` may keep fat binaries there, which no
 # section header names (cuFFT 11.4's ``.nv_fatbin`` holds one sm_52 cubin, its 24,454 others sit in ``.ldata``).
 _LARGE_DATA = (b".ldata", b".lrodata")
@@ -111,12 +119,16 @@ def isa_text(isa: Isa) -> str:
 
 
 def parse_kernels(
-    pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b""
+    pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b"", cuda: bool = False
 ) -> tuple[set[str], int, bool, Isa]:
     """The architectures of the fat binaries of an ELF file of ``size`` bytes, read through ``pread(offset, n)``,
     how many kernel headers were read (at most ``limit``), and whether the limit stopped the reading with headers
     left (a ``limit`` of 0 reads the section names alone: cut where a fat binary section holds any). ``head``: the
-    file's first bytes, where the caller read them already. Last, the newest PTX ISA version of its PTX entries."""
+    file's first bytes, where the caller read them already. Last, the newest PTX ISA version of its PTX entries.
+    ``cuda``: the file links the CUDA runtime or driver (``libcudart.so``, ``libcuda.so`` among its needed
+    libraries): one whose section header table cannot be read (stripped of it, cut off) may hold kernels that
+    cannot be looked for, and is told read in part."""
+    unread: tuple[set[str], int, bool, Isa] = set(), 0, cuda, (0, 0)
 
     def at(offset: int, n: int) -> bytes:
         if offset < 0 or n <= 0 or offset + n > size:
@@ -139,92 +151,126 @@ def parse_kernels(
         shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", ident, 46)
         section = struct.Struct(endian + "IIIIII")
     if not shoff or not shnum or shentsize < section.size or shstrndx >= shnum or shnum * shentsize > _TABLE_MAX:
-        return set(), 0, False, (0, 0)  # no sections (or extended numbering, which only huge object files use)
+        return unread  # no sections (or extended numbering, which only huge object files use)
     # The section names first: a file that names no fat binary section (nearly every one) costs two reads more.
     strtab = at(shoff + shstrndx * shentsize, section.size)
     if not strtab:
-        return set(), 0, False, (0, 0)
+        return unread
     names_at, names_size = section.unpack(strtab)[4:]
     names = at(names_at, names_size) if names_size <= _TABLE_MAX else b""
-    if not any(b"\0" + name + b"\0" in b"\0" + names for name in _SECTIONS):
+    if not names:
+        return unread
+    named = any(b"\0" + name + b"\0" in b"\0" + names for name in _SECTIONS)
+    if not named and b"\0" + _WRAPPERS + b"\0" not in b"\0" + names:
         return set(), 0, False, (0, 0)
     table = at(shoff, shnum * shentsize)
     if not table:
-        return set(), 0, False, (0, 0)
+        return set(), 0, True, (0, 0)  # it names GPU code that its section headers do not let be read (cut off)
     found: set[str] = set()
     isa = [0, 0]
+    sections = [section.unpack_from(table, i * shentsize) for i in range(shnum)]
+    wrapper = struct.Struct(endian + ("IIQQ" if ident[4] == 2 else "IIII"))
+    if not named:
+        count, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit)
+        return found, count, cut, (isa[0], isa[1])
     count = 0
-    unnamed = any(b"\0" + name + b"\0" in b"\0" + names for name in _LARGE_DATA)
-    sections: list[_Section] = []
-    for i in range(shnum):
-        name_at, kind, _flags, addr, offset, length = section.unpack_from(table, i * shentsize)
-        name = names[name_at : names.find(b"\0", name_at)] if name_at < len(names) else b""
-        length = max(0, min(length, size - offset))  # a section past the end of a truncated file: what is there
-        if kind != _SHT_NOBITS:
-            sections.append((name, addr, offset, length))
-        if kind == _SHT_NOBITS or name not in _SECTIONS:
+    walked: list[tuple[int, int]] = []
+    for name_at, kind, _flags, _addr, offset, length in sections:
+        if kind == _SHT_NOBITS or name_at >= len(names) or names[name_at : names.find(b"\0", name_at)] not in _SECTIONS:
             continue
+        length = max(0, min(length, size - offset))  # a section past the end of a truncated file: what is there
+        walked.append((offset, offset + length))
         read, cut = _walk(at, offset, offset + length, found, isa, limit - count)
         count += read
         if cut:
             return found, count, True, (isa[0], isa[1])
-    if unnamed and found:
-        # Large-model data sections may hold fat binaries no section names: those the file registers say where.
-        read, whole = _registered(
-            at, sections, endian + ("IIQQ" if ident[4] == 2 else "IIII"), found, isa, limit - count
-        )
-        count += read
-        unnamed = not whole
-    return found, count, unnamed and bool(found), (isa[0], isa[1])
+    if found and any(b"\0" + name + b"\0" in b"\0" + names for name in _LARGE_DATA):
+        # Large-model data sections may hold fat binaries no section names: the wrappers of those the file registers
+        # say where (every one in the sections read: the list is whole, as cuBLAS's and cuDNN's are).
+        read, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit - count, walked)
+        return found, count + read, cut, (isa[0], isa[1])
+    return found, count, False, (isa[0], isa[1])
 
 
-_Section = tuple[bytes, int, int, int]  # name, address, file offset, size (of a section with contents)
-_SEGMENT = b".nvFatBinSegment"
-_WRAPPER_MAGIC = 0x466243B1
-
-
-def _registered(
-    read: Reader, sections: list[_Section], wrapper: str, found: set[str], isa: list[int], limit: int
+def _wrapped(
+    read: Reader,
+    sections: list[tuple[int, ...]],
+    names: bytes,
+    wrapper: struct.Struct,
+    size: int,
+    found: set[str],
+    isa: list[int],
+    limit: int,
+    walked: list[tuple[int, int]] | None = None,
 ) -> tuple[int, bool]:
-    """Read the fat binaries the file registers with the CUDA runtime that lie outside its fat binary sections, and
-    whether every one it registers was found and read: nvcc's host code keeps one wrapper per fat binary in
-    ``.nvFatBinSegment`` (magic ``0x466243B1``, version, the fat binary's address, a pointer), which the runtime
-    hands to the driver, so a library whose wrappers all point into ``.nv_fatbin`` keeps its kernels there, large
-    data sections or not (cuBLAS 13's libcublasLt: 2,782 wrappers, every one in its ``.nv_fatbin``). A file with no
-    such section (cuFFT loads the fat binaries in its ``.ldata`` itself), an address of no section (a linker may
-    leave it to a relocation) or a fat binary that cannot be read whole: not whole. The kernel headers read come
-    first."""
-    shape = struct.Struct(wrapper)
-    segment = next((s for s in sections if s[0] == _SEGMENT), None)
-    if segment is None or not segment[3] or segment[3] > MAX_ENTRIES * shape.size or segment[3] % shape.size:
-        return 0, False
-    raw = read(segment[2], segment[3])
-    if not raw:
-        return 0, False
+    """Read the fat binaries the wrappers of ``.nvFatBinSegment`` point to (nvcc registers each fat binary with one:
+    its magic, version, the fat binary's address, and another address), where no section is named for them (a linker
+    script that puts ``.nv_fatbin`` into ``.rodata``): each address is found in the section that holds it, and the
+    one fat binary there read, as ``_walk`` reads a section. The kernel headers read, and whether the list may lack
+    some: a limit, a wrapper whose address the file does not hold (a linker that leaves it to the loader's
+    relocation, as lld does) or that points at no fat binary inside a section; a file without wrappers (cuFFT loads
+    the fat binaries in its ``.ldata`` itself). ``walked``: the file's ranges already read as fat binary sections,
+    whose wrappers are passed over (a library with large data sections beside its ``.nv_fatbin``: cuBLAS 13's
+    libcublasLt registers 2,782 fat binaries, every one in its ``.nv_fatbin``)."""
+    segment = next(
+        (s for s in sections if names[s[0] : names.find(b"\0", s[0])] == _WRAPPERS and s[1] != _SHT_NOBITS), None
+    )
+    if segment is None:
+        return 0, True  # named and holding nothing: the wrappers are not in the file
+    offset, length = segment[4], min(segment[5], _TABLE_MAX, max(0, size - segment[4]))
+    raw = read(offset, length - length % wrapper.size) if length >= wrapper.size else b""
+    cut = len(raw) < segment[5] - segment[5] % wrapper.size
     count = 0
     seen: set[int] = set()
-    for magic, _version, address, _other in shape.iter_unpack(raw):
+    loaded = _loaded(sections, size)
+    for at in range(0, len(raw), wrapper.size):
+        if count >= limit:
+            return count, True
+        count += 1  # a wrapper is read as a header is: a segment of them is read no further than the limit
+        magic, _version, address, _other = wrapper.unpack_from(raw, at)
         if magic != _WRAPPER_MAGIC:
-            return count, False
-        home = next((s for s in sections if s[1] and s[1] <= address < s[1] + s[3]), None)
-        if home is None:
-            return count, False
-        if home[0] in _SECTIONS or address in seen:
-            continue  # read with its section, or already
-        seen.add(address)
-        pos = home[2] + address - home[1]
-        head = read(pos, _HEADER.size)
-        if len(head) < _HEADER.size:
-            return count, False
-        magic, _v, header_size, fat_size = _HEADER.unpack(head)
-        stop = pos + header_size + fat_size
-        if magic != _FATBIN_MAGIC or header_size < _HEADER.size or stop > home[2] + home[3]:
-            return count, False
-        got, cut = _walk(read, pos, stop, found, isa, limit - count)
-        count += got
-        if cut:
-            return count, False
-    return count, True
+            cut = cut or any(raw[at : at + wrapper.size])  # zeros: padding
+            continue
+        where = _in_file(loaded, address)
+        if where is None:
+            cut = True
+            continue
+        start, end = where
+        if start in seen or any(low <= start < high for low, high in walked or ()):
+            continue
+        seen.add(start)
+        head = read(start, _HEADER.size)
+        if len(head) < _HEADER.size or _HEADER.unpack(head)[0] != _FATBIN_MAGIC:
+            cut = True
+            continue
+        _magic, _v, header_size, fat_size = _HEADER.unpack(head)
+        read_now, stopped = _walk(read, start, min(end, start + header_size + fat_size), found, isa, limit - count)
+        count += read_now
+        if stopped:
+            return count, True
+    return count, cut
+
+
+def _loaded(sections: list[tuple[int, ...]], size: int) -> list[tuple[int, int, int, int]]:
+    """The sections of the file that are loaded (allocated, not NOBITS) and lie in it: (address, address past the
+    end, offset, offset past the end in the file), by address, to find the one that holds an address by bisection
+    (a file of 16,384 sections and 43,690 wrappers is looked through once, not once a wrapper)."""
+    out = []
+    for _name, kind, flags, start, offset, length in sections:
+        if flags & _SHF_ALLOC and kind != _SHT_NOBITS and length and offset < size:
+            out.append((start, start + length, offset, offset + min(length, size - offset)))
+    return sorted(out)
+
+
+def _in_file(loaded: list[tuple[int, int, int, int]], address: int) -> tuple[int, int] | None:
+    """Where ``address`` is in the file: its offset in the loaded section that holds it, and the section's end in
+    the file; None for 0 (an address the file does not hold) or one outside them (or past the file's end)."""
+    at = bisect.bisect_right(loaded, (address, 2**64)) - 1
+    if not address or at < 0:
+        return None
+    start, stop, offset, end = loaded[at]
+    inside = start <= address < stop and offset + address - start < end
+    return (offset + address - start, end) if inside else None
 
 
 def _walk(read: Reader, pos: int, end: int, found: set[str], isa: list[int], limit: int) -> tuple[int, bool]:

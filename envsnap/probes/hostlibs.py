@@ -630,7 +630,8 @@ class Loader:
 
 # ------------------------------------------------------------------------------ the capture cache's values
 
-ELF_CACHE_VERSION = 6  # of the values below and of ``elf.parse_dynamic``: raise it when either changes
+# Of the values below, of ``elf.parse_dynamic`` and of the kernels ``fatbin`` reads: raise it when one changes.
+ELF_CACHE_VERSION = 6
 
 
 def _section_of(info: elf.DynamicInfo | None) -> list[Any]:

@@ -46,7 +46,8 @@ def probe_kernels(
         warnings.append(
             f"kernels: the CUDA kernel headers of {first_few(partial, 3)} were read only in part (at most "
             f"{MAX_ENTRIES} a file, {Budget.MAX_ENVIRONMENT} a capture; a fat binary that cannot be read whole; "
-            "large-model data sections that may hold more): recorded as partial (cuda_kernels_partial), "
+            "large-model data sections that may hold more; a CUDA library whose sections or fat binary wrappers "
+            "cannot be followed): recorded as partial (cuda_kernels_partial), "
             "check does not fail a GPU for lack of their kernels"
         )
     return out, warnings

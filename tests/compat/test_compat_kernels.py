@@ -14,7 +14,7 @@ from typing import Any
 
 import gpu_fakes
 import pytest
-from cuda_fixtures import cuda_extension, fatbin_library, nvcc
+from cuda_fixtures import SM80_COMPUTE90, cuda_extension, fatbin_library, fatbins_in_rodata, nvcc
 
 from envsnap import lockfile
 from envsnap.probes import fatbin
@@ -282,3 +282,40 @@ def test_verify_never_warns_of_kernels_read_in_part(tmp_path: Path) -> None:
             "cannot verify: the capture read the kernel headers of its shared objects in part",
         )
     ]
+
+
+def test_kernels_outside_a_fat_binary_section_are_judged(tmp_path: Path) -> None:
+    """A library whose fat binaries a linker script put into ``.rodata``, and one that links the CUDA runtime with
+    its section headers stripped: both recorded no kernels, and check judged neither. The first is read where nvcc
+    registers its fat binaries; the second is recorded as read in part, which warns and never fails."""
+    if nvcc() is None:
+        pytest.skip("nvcc (the CUDA toolkit) is needed to build a CUDA kernel")
+    (tmp_path / "rodata").mkdir()
+    lock, _ = _captured(tmp_path / "rodata", "rext", cuda_extension((*SM80_COMPUTE90, *fatbins_in_rodata())))
+    [rext] = [p for p in lockfile.load(lock).python.packages if p.name == "rext"]
+    assert (rext.cuda_kernels, rext.cuda_kernels_partial) == (("sm_80", "compute_90"), False)
+    assert _check(tmp_path, lock, T4) == (
+        3,
+        [
+            (
+                "fail",
+                "Tesla T4 (sm_75): no kernel image",
+                "install a build of rext with sm_75 kernels (or PTX of an architecture at or below it)",
+            )
+        ],
+    )
+    data = bytearray(cuda_extension((*SM80_COMPUTE90, "-cudart=shared")).read_bytes())
+    data[40:48] = bytes(8)  # e_shoff: no section header table, as llvm-objcopy --strip-sections leaves it
+    (tmp_path / "libstripped.so").write_bytes(data)
+    (tmp_path / "stripped").mkdir()
+    lock, said = _captured(tmp_path / "stripped", "sext", tmp_path / "libstripped.so")
+    [sext] = [p for p in lockfile.load(lock).python.packages if p.name == "sext"]
+    assert (sext.cuda_kernels, sext.cuda_kernels_partial) == ((), True)
+    assert "kernels: the CUDA kernel headers of sext were read only in part" in said
+    code, rows = _check(tmp_path, lock, T4)
+    assert code == 0 and not [row for row in rows if row[0] == "fail"]
+    assert (
+        "warn",
+        "Tesla T4 (sm_75): no sm_75 kernel among those read",
+        "cannot verify: the capture read the kernel headers of its shared objects in part",
+    ) in rows

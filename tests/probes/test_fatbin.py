@@ -4,13 +4,15 @@ builds, and malformed ones (truncated, huge sizes and offsets), which give what 
 from __future__ import annotations
 
 import contextlib
+import io
 import struct
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from cuda_fixtures import cuda_extension, fatbin_library, nvcc, requires_nvcc
+from cuda_fixtures import SM80_COMPUTE90, cuda_extension, fatbin_library, fatbins_in_rodata, nvcc, requires_nvcc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +103,12 @@ def test_malformed_fat_binaries_give_what_was_read_and_no_traceback(tmp_path: Pa
     assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == (("sm_80",), True)
     assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ((), True)  # the section stops at the bad one
     assert fatbin.read_kernels(str(tmp_path / "magic.so")) == ((), True)
+    # Its section names read, naming .nv_fatbin, and its section headers past the end of the file: GPU code whose
+    # kernels cannot be looked for, not a file without any.
+    shnum = struct.unpack_from("<H", data, 60)[0]
+    path = tmp_path / "shnum-past-end.so"
+    path.write_bytes(_patched(data, 60, "<H", shnum + 64))
+    assert fatbin.read_kernels(str(path)) == ((), True)
 
 
 @requires_nvcc
@@ -229,3 +237,118 @@ def test_any_damage_to_a_library_is_read_without_a_fault(at: int, value: bytes) 
     found, count, _, _ = fatbin.parse_kernels(lambda offset, n: data[offset : offset + n], len(data), limit=64)
     assert all(fatbin.is_arch(arch) for arch in found)
     assert count <= 64
+
+
+def _sections(data: bytes) -> dict[bytes, tuple[int, int, int, int]]:
+    """A 64-bit little-endian ELF file's sections by name: (its header's offset, address, offset, size)."""
+    shoff, (shentsize, shnum, shstrndx) = struct.unpack_from("<Q", data, 40)[0], struct.unpack_from("<HHH", data, 58)
+    header = struct.Struct("<IIQQQQ")
+    names_at = header.unpack_from(data, shoff + shstrndx * shentsize)[4]
+    out = {}
+    for i in range(shnum):
+        name, _kind, _flags, addr, offset, size = header.unpack_from(data, shoff + i * shentsize)
+        out[data[names_at + name : data.index(b"\0", names_at + name)]] = (shoff + i * shentsize, addr, offset, size)
+    return out
+
+
+@requires_nvcc
+@pytest.mark.parametrize("extra", [(), ("-rdc=true",), ("-cudart=shared",)])
+def test_fat_binaries_linked_into_rodata_are_read_where_nvcc_registers_them(extra: tuple[str, ...]) -> None:
+    """A linker script that puts ``.nv_fatbin`` into ``.rodata`` leaves no section named for the fat binaries: the
+    file recorded no kernels, and check judged none. The wrappers nvcc registers each fat binary with
+    (``.nvFatBinSegment``) hold its address."""
+    path = str(cuda_extension(SM80_COMPUTE90 + extra + fatbins_in_rodata()))
+    sections = _sections(Path(path).read_bytes())
+    assert b".nvFatBinSegment" in sections and not {b".nv_fatbin", b"__nv_relfatbin"} & set(sections)
+    assert fatbin.read_kernels(path) == (("sm_80", "compute_90"), False)
+    assert elf.read_dynamic(path, fatbin.Budget()).kernels == ("sm_80", "compute_90")
+    budget = fatbin.Budget(1)  # the limits count these headers too
+    assert fatbin.read_kernels(path, budget) == ((), True) and budget.left <= 0
+
+
+@requires_nvcc
+def test_wrappers_that_cannot_be_followed_make_the_list_partial(tmp_path: Path) -> None:
+    """A wrapper whose address the file does not hold (lld writes none in place: the loader's relocation fills it),
+    or holds wrongly: the kernels there cannot be read, so the list is partial, never taken for whole."""
+    data = cuda_extension(SM80_COMPUTE90 + fatbins_in_rodata()).read_bytes()
+    sections = _sections(data)
+    header_at, _, segment, size = sections[b".nvFatBinSegment"]
+    rodata = sections[b".rodata"][1]
+    wrappers = range(segment, segment + size, 24)
+
+    def each(value: int) -> bytes:
+        out = data
+        for at in wrappers:
+            out = _patched(out, at + 8, "<Q", value)
+        return out
+
+    cases = {
+        "unrelocated": each(0),
+        "outside": each(2**63),
+        "not-a-fatbin": each(rodata),
+        "segment-size": _patched(data, header_at + 32, "<Q", 2**63),
+        "segment-offset": _patched(data, header_at + 24, "<Q", 2**40),
+        "fat-size": each(rodata + 2**20 - 16),
+    }
+    for name, blob in cases.items():
+        path = tmp_path / f"{name}.so"
+        path.write_bytes(blob)
+        got, cut = fatbin.read_kernels(str(path))
+        assert cut and set(got) <= {"sm_80", "compute_90"}, (name, got)
+        assert elf.read_dynamic(str(path), fatbin.Budget()).kernels_cut, name
+    assert fatbin.read_kernels(str(tmp_path / "unrelocated.so")) == ((), True)
+    # Two wrappers of the same fat binary: read once.
+    first = struct.unpack_from("<Q", data, segment + 8)[0]
+    path = tmp_path / "twice.so"
+    path.write_bytes(each(first))
+    got, cut = fatbin.read_kernels(str(path))
+    assert not cut and got
+
+
+@requires_nvcc
+def test_a_cuda_library_whose_sections_cannot_be_read_is_partial(tmp_path: Path) -> None:
+    """A library that links the CUDA runtime, its section header table gone (``--strip-sections``) or cut off: its
+    kernels cannot be looked for, and recording none let check judge it as a library without GPU code."""
+    shared = cuda_extension((*SM80_COMPUTE90, "-cudart=shared")).read_bytes()
+    assert any(n.startswith("libcudart.so") for n in elf.parse_dynamic(io.BytesIO(shared)).needed)
+    shoff = struct.unpack_from("<Q", shared, 40)[0]
+    for name, blob in {"stripped": _patched(shared, 40, "<Q", 0), "cut": shared[: shoff + 10]}.items():
+        path = tmp_path / f"{name}.so"
+        path.write_bytes(blob)
+        info = elf.read_dynamic(str(path), fatbin.Budget())
+        assert (info.kernels, info.kernels_cut) == ((), True), name
+    # Without the CUDA runtime or driver, a file without section headers says nothing of kernels.
+    plain = tmp_path / "plain"
+    plain.write_bytes(_patched(Path(sys.executable).read_bytes(), 40, "<Q", 0))
+    assert elf.read_dynamic(str(plain), fatbin.Budget()).kernels_cut is False
+
+
+def _wrapped_elf(path: Path, sections: int, wrappers: int, address: int) -> Path:
+    """An ELF file written by hand with ``sections`` loaded sections, none named for fat binaries, and a
+    ``.nvFatBinSegment`` of ``wrappers`` wrappers, each pointing at ``address``."""
+    names = b"\0.shstrtab\0.nvFatBinSegment\0.data\0"
+    segment = struct.pack("<IIQQ", 0x466243B1, 1, address, 0) * wrappers
+    names_at, segment_at = 64, 64 + len(names)
+    table_at = (segment_at + len(segment) + 7) & ~7
+    count = 3 + sections
+    header = b"\x7fELF\x02\x01\x01" + bytes(9)
+    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, 1)
+    section = struct.Struct("<IIQQQQIIQQ")
+    table = bytes(64) + section.pack(1, 3, 0, 0, names_at, len(names), 0, 0, 1, 0)
+    table += section.pack(11, 1, 3, 0x1000, segment_at, len(segment), 0, 0, 8, 0)
+    table += b"".join(section.pack(28, 1, 3, 0x100000 + 64 * i, 64, 64, 0, 0, 8, 0) for i in range(sections))
+    path.write_bytes(header + names + segment + bytes(table_at - segment_at - len(segment)) + table)
+    return path
+
+
+def test_many_sections_and_wrappers_are_looked_through_in_bounded_time(tmp_path: Path) -> None:
+    """The most sections a file is read with and a segment of 43,690 wrappers, each pointing at no section, nor at
+    a fat binary in one: each address is found by bisection (one look through every section for each wrapper was
+    seven hundred million steps), and the list is partial."""
+    import time
+
+    for address in (0x100, 0x100000 + 64 * 16000 + 8):
+        path = _wrapped_elf(tmp_path / "many.so", 16_380, (1 << 20) // 24, address)
+        started = time.monotonic()
+        assert fatbin.read_kernels(str(path)) == ((), True)
+        assert time.monotonic() - started < 10

@@ -300,8 +300,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     return _torch_kernels(build, host, target) + package_kernels(lock, host, target)
 
 
-# A list read in part (``cuda_kernels_partial``: a limit, a malformed fat binary, large-model data sections) may lack
-# the GPU's cubin: no failure can rest on it.
+# A list read in part (``cuda_kernels_partial``: a limit, a malformed fat binary, large-model data sections, a CUDA
+# library whose sections or fat binary wrappers cannot be followed) may lack the GPU's cubin: no failure can rest on it.
 _PARTIAL = "cannot verify: the capture read the kernel headers of its shared objects in part"
 
 
