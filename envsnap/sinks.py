@@ -155,11 +155,11 @@ def place_shown(url: str) -> str:
 
 def path_shown(path: str) -> str:
     """A path envsnap names (a run's output, a folder it made) as one shell word, as ``shell_shown`` writes a word: a
-    leading label (``{project}``, ``~``) is left bare before the quoted rest (``~/'out dir'``, which a shell still
-    expands; ``'~/out dir'`` it would not), so the same path reads the same on every line that names it."""
-    from .fileurls import HOME, PROJECT
+    leading label (``{project}``, ``{prefix}``, ``~``) is left bare before the quoted rest (``~/'out dir'``, which a
+    shell still expands; ``'~/out dir'`` it would not), so the same path reads the same on every line that names it."""
+    from .fileurls import LABELS
 
-    for label in (PROJECT, HOME):
+    for label in LABELS:
         if path == label:
             return label
         if path.startswith(label + "/"):

@@ -155,13 +155,13 @@ def _shown_lines(changes: tuple[Change, ...]) -> list[tuple[str, str]]:
         if change.change == "unknown":
             unknown.setdefault(change.area, []).append(change)
     if not unknown:  # two captured locks: every change its own line
-        return [(change.area, change.describe()) for change in changes]
+        return [(change.area, change.shown()) for change in changes]
     out: list[tuple[str, str]] = []
     summarised: set[str] = set()
     for change in changes:
         group = unknown.get(change.area, [])
         if change.change != "unknown" or len(group) <= UNKNOWN_SHOWN:
-            out.append((change.area, change.describe()))
+            out.append((change.area, change.shown()))
         elif change.area not in summarised:
             summarised.add(change.area)
             out.append((change.area, f"{len(group)} entries unknown: {change.note}"))

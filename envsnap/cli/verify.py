@@ -227,7 +227,7 @@ def print_report(report: VerifyReport, *, python_layer: bool = True) -> None:
             continue
         _output.say((f"{severity} ({len(found)})", f"bold {styles[severity]}"), err=False)
         for at, diff in enumerate(found):
-            _output.say(f"  {diff.area}: {diff.describe()}", err=False)  # lock data: text, no control codes
+            _output.say(f"  {diff.area}: {diff.shown()}", err=False)  # lock data: text, no control codes
             # A command, its words shell-quoted (compare/verify.py with_remedies), once after a run of differences
             # it answers alike (every conda difference: rebuild the locked conda environment).
             following = found[at + 1].remedy if at + 1 < len(found) else ""

@@ -40,7 +40,7 @@ from .._frozen import frozen
 from .._lazyre import LazyPattern
 from ..errors import EnvsnapError
 from ..report import Entry, Report, Severity, first_few, gpu_name
-from .verdict import not_recorded, source_text
+from .verdict import not_recorded, source_shown, source_text
 
 if TYPE_CHECKING:  # a diff answered from the parsed-lock cache builds no model record and loads no model
     from mmap import mmap
@@ -103,6 +103,13 @@ class Change(Entry):
             return f"{self.subject} differ: {self.new} ({self.note})"
         note = f", {self.note}" if self.note else ""
         return f"{self.subject}: {self.old or '(none)'} -> {self.new or '(none)'} ({self.kind}{note})"
+
+    def shown(self) -> str:
+        """``describe`` as diff prints it: a source by its decoded path (``verdict.source_shown``); the JSON keeps the
+        lock's URL."""
+        if self.kind != "source":
+            return self.describe()
+        return dataclasses.replace(self, old=source_shown(self.old), new=source_shown(self.new)).describe()
 
     @property
     def level(self) -> Severity:

@@ -6,10 +6,12 @@ and printed without loading the model, the lock loader or the probes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .._frozen import frozen
+from .._lazyre import LazyPattern
 from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
 TYPE_CHECKING = False  # not typing's: a report kept by the verify memo is read without the model
@@ -39,6 +41,32 @@ def source_text(pkg: PythonPackage) -> str:
     if s.kind == "archive":
         return s.url
     return "index"
+
+
+# What verify says of an editable checkout's source whose tracked files were edited (``verify._checkouts_read``).
+UNCOMMITTED = " with uncommitted changes"
+_VCS_FILE = LazyPattern(r"(?s)(?P<vcs>git|hg|bzr|svn)\+(?P<url>file:[^@#]*)(?P<rest>(?:@[^#]*)?(?:#.*)?)")
+
+
+def source_shown(text: str) -> str:
+    """A source as ``source_text`` writes it (or verify's ``UNCOMMITTED`` after it), as a message shows it: a local
+    folder, archive or repository by its decoded path, one shell word (``sinks.place_shown``): its ``file:`` URL read
+    ``my%20project``, ``caf%C3%A9`` for the folder the user knows as ``my project``, ``café``, and a control character
+    a URL hid in its escapes is shown escaped. Anything else (``index``, a remote URL, a commit) as it is. For the
+    terminal only: reports keep and compare ``source_text`` (a run record's drift, the JSON)."""
+    from ..sinks import place_shown
+
+    if text.endswith(UNCOMMITTED):
+        return source_shown(text[: -len(UNCOMMITTED)]) + UNCOMMITTED
+    if text.startswith("editable "):
+        return "editable " + source_shown(text[len("editable ") :])
+    vcs = _VCS_FILE.fullmatch(text)
+    if vcs is not None:  # a repository of this machine, at a commit, a folder of it perhaps
+        return f"{vcs['vcs']}+{place_shown(vcs['url'])}{vcs['rest']}"
+    if text.startswith("file:"):
+        url, sep, fragment = text.partition("#")  # an archive's hash, as the lock records it
+        return place_shown(url) + sep + fragment
+    return text
 
 
 def not_recorded(unknown: Iterable[str], path: str) -> bool:
@@ -78,6 +106,15 @@ class Difference(Entry):
             text = f"{self.subject}: {self.what} {self.expected or '(none)'} -> {self.actual or '(none)'}"
         notes = [n for n in (self.note, f"follows from {self.cause}" if self.cause else "") if n]
         return f"{text} ({'; '.join(notes)})" if notes else text
+
+    def shown(self) -> str:
+        """``describe`` as verify prints it: a source by its decoded path (``source_shown``). ``describe`` stays what
+        a run record keeps and compares (``runs.assemble.findings``)."""
+        if self.what != "source":
+            return self.describe()
+        return dataclasses.replace(
+            self, expected=source_shown(self.expected), actual=source_shown(self.actual)
+        ).describe()
 
     @property
     def level(self) -> Severity:

@@ -48,10 +48,10 @@ from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
 from .verdict import SEVERITIES as SEVERITIES
+from .verdict import UNCOMMITTED, not_recorded, source_text
 from .verdict import WARNING as WARNING
 from .verdict import Difference as Difference
 from .verdict import VerifyReport as VerifyReport
-from .verdict import not_recorded, source_text
 from .verdict import ordered as ordered
 
 if TYPE_CHECKING:
@@ -919,7 +919,7 @@ def _editable_checkouts(lock: Snapshot, actual: Snapshot, captured: Captured) ->
             source = Source(kind="vcs", url=where, vcs="git", commit_id=commit, subdirectory=sub, editable=True)
             packages.append(dataclasses.replace(have, source=source))
         if dirty and commit == want.source.commit_id and sub == want.source.subdirectory:
-            now = f"{source_text(packages[-1])} with uncommitted changes"
+            now = source_text(packages[-1]) + UNCOMMITTED
             note = "its editable checkout has uncommitted changes to tracked files: its code is not the locked commit's"
             edited.append(Difference(WARNING, "python", have.name, "source", source_text(want), now, note))
     python = dataclasses.replace(actual.python, packages=tuple(packages))

@@ -223,8 +223,8 @@ def refuse_home_path(url: str, fmt: str, name: str) -> None:
     the home (``file://~/...``) would be a line naming nothing."""
     if url.startswith(_HOME_URL):
         raise ExportError(
-            f"{fmt}: {name}: it is recorded under the home directory ({url}), which pip does not expand in a "
-            "requirements file; export with --absolute-paths"
+            f"{fmt}: {name}: it is recorded under the home directory ({sinks.place_shown(url)}), which pip does not "
+            "expand in a requirements file; export with --absolute-paths"
         )
 
 
@@ -243,10 +243,10 @@ def refuse_hidden(path: str, url: str, name: str) -> None:
     hidden = hidden_names(path if path.startswith("/") else "/" + path)
     if hidden:
         raise ExportError(
-            f"--absolute-paths: {name} is recorded as {url[:200]}, without the {hidden} (capture writes "
-            f"{USER if hidden.startswith('login') else HOST} for it, docs/security.md), so it names no folder here: "
-            "install the project from a path that does not hold it (or from inside the git work tree capture runs "
-            "in, whose paths are kept as written) and capture again"
+            f"--absolute-paths: {name} is recorded as {sinks.place_shown(url[:200])}, without the {hidden} (capture "
+            f"writes {USER if hidden.startswith('login') else HOST} for it, docs/security.md), so it names no folder "
+            "here: install the project from a path that does not hold it (or from inside the git work tree capture "
+            "runs in, whose paths are kept as written) and capture again"
         )
 
 

@@ -18,14 +18,15 @@ def require_conda(snapshot: Snapshot, fmt: str) -> tuple[CondaPackage, ...]:
         for url in (pkg.url, pkg.channel):
             if fileurls.is_labelled(url):
                 raise ExportError(
-                    f"{fmt}: {pkg.name} {pkg.version}: its archive is recorded as {url[:200]}, which is no URL "
-                    "outside envsnap (a folder of the project or the home); export with --absolute-paths"
+                    f"{fmt}: {pkg.name} {pkg.version}: its archive is recorded as {sinks.place_shown(url[:200])}, "
+                    "which is no URL outside envsnap (a folder of the project or the home); export with "
+                    "--absolute-paths"
                 )
     for url in snapshot.conda.channels:
         if fileurls.is_labelled(url):
             raise ExportError(
-                f"{fmt}: the conda channel {url[:200]} is a folder of the project or the home, which is no URL "
-                "outside envsnap; export with --absolute-paths"
+                f"{fmt}: the conda channel {sinks.place_shown(url[:200])} is a folder of the project or the home, "
+                "which is no URL outside envsnap; export with --absolute-paths"
             )
     return snapshot.conda.packages
 

@@ -76,7 +76,8 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
     if found is not None:
         return _absolute(pkg, found[0]), found[1]
     raise ExportError(
-        f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} {pkg.source.url or ''}".rstrip()
+        f"conda-lock: {pkg.name} {pkg.version} was installed from {pkg.source.kind} "
+        f"{sinks.place_shown(pkg.source.url) if pkg.source.url else ''}".rstrip()
         + "; conda-lock needs a file URL with a sha256"
     )
 
@@ -98,8 +99,8 @@ def _pip_direct(pkg: PythonPackage) -> tuple[str, str] | None:
         if src.editable:
             # conda-lock locks a folder for pip to install a copy of: the lock's in-place install would be lost.
             raise ExportError(
-                f"conda-lock: {pkg.name} {pkg.version}: an editable install of {src.url}, which conda-lock.yml cannot "
-                "hold (its install copies the folder); export requirements or pylock for it"
+                f"conda-lock: {pkg.name} {pkg.version}: an editable install of {sinks.place_shown(src.url)}, which "
+                "conda-lock.yml cannot hold (its install copies the folder); export requirements or pylock for it"
             )
         return _absolute(pkg, src.url) + subdirectory, ""
     if src.kind == "archive" and src.archive_digest[0] in ("sha256", ""):
@@ -133,8 +134,8 @@ def _absolute(pkg: PythonPackage, url: str) -> str:
     if _conda.labelled(url):
         what = {"vcs": "repository", "directory": "folder"}.get(pkg.source.kind, "file")
         raise ExportError(
-            f"conda-lock: {pkg.name} {pkg.version}: its {what} is recorded as {url}, which is no URL outside "
-            "envsnap (conda-lock.yml has no relative paths); export with --absolute-paths"
+            f"conda-lock: {pkg.name} {pkg.version}: its {what} is recorded as {sinks.place_shown(url)}, which is no "
+            "URL outside envsnap (conda-lock.yml has no relative paths); export with --absolute-paths"
         )
     return url
 

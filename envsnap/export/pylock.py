@@ -201,8 +201,8 @@ def _local_path(name: str, url: str) -> str:
 def _refuse_home(name: str, url: str, what: str) -> None:
     if url.startswith(f"file://{fileurls.HOME}"):
         raise ExportError(
-            f"pylock: {name}: {what} is recorded under the home directory ({url}), which no reader of "
-            "pylock.toml expands; export with --absolute-paths"
+            f"pylock: {name}: {what} is recorded under the home directory ({sinks.place_shown(url)}), which no "
+            "reader of pylock.toml expands; export with --absolute-paths"
         )
 
 

@@ -284,7 +284,7 @@ class DockerRebuilder(Rebuilder):
                     try:
                         report = _docker_engine.verify_image(client, image_id, say, given)
                         if report.python_mismatch:
-                            first = report.by_severity("mismatch")[0].describe()
+                            first = report.by_severity("mismatch")[0].shown()
                             if image_id == previous:
                                 # A build wholly from the engine's cache made the very image the tag names:
                                 # ``take_back`` leaves it (it was not this run's to remove), and says why here.

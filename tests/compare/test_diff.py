@@ -1007,7 +1007,7 @@ def test_an_editable_project_moved_and_installed_again_diffs_as_verify_says_info
     # Installed editable from another folder: the source.
     other = dataclasses.replace(moved, source=dataclasses.replace(folder, url="file:///lab/proj-other"))
     elsewhere = cli("diff", before, lockfile.dump(_lock(other), tmp_path / "other.lock"))
-    assert elsewhere.code == 1 and "editable file:///lab/proj-other (source)" in elsewhere.out, elsewhere.out
+    assert elsewhere.code == 1 and "editable /lab/proj-other (source)" in elsewhere.out, elsewhere.out
 
 
 def test_an_editable_git_checkout_with_another_record_diffs_as_verify_says_info(
@@ -1058,7 +1058,7 @@ def test_an_editable_checkout_named_by_its_folder_in_an_older_lock_diffs_as_veri
     older, now = lock("older.lock"), lock("now.lock", source=checkout)
     result = cli("diff", older, now)
     assert result.code == 0, result
-    assert f"tool: editable file://{{prefix}}/src/tool -> git+https://example.org/lab/tool@{commit} (one editable" in (
+    assert f"tool: editable {{prefix}}/src/tool -> git+https://example.org/lab/tool@{commit} (one editable" in (
         result.out
     ), result.out
     assert "(nothing both locks record differs but the editable checkout of tool)" in result.out, result.out
@@ -1548,12 +1548,12 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
     faithful = capture(captured("gitdep"), indexed("labwheel", "1.2.0"), captured("mypkg"))
     result = cli("diff", lock_path, faithful)
     assert result.code == 0, result.out
-    wheels = "file:///tmp/b/wheels"
+    wheels = "/tmp/b/wheels"  # the URLs the locks record, by their paths
     assert (
-        f"gitdep: git+file:///lab/gitdep@{commit} -> {wheels}/gitdep-0.3.0-py3-none-any.whl (installed from the "
+        f"gitdep: git+/lab/gitdep@{commit} -> {wheels}/gitdep-0.3.0-py3-none-any.whl (installed from the "
         "bundle's wheel built from that source: direct_url.json names that file, the same sha256; verify calls it info)"
     ) in result.out, result.out
-    assert f"mypkg: editable file:///lab/proj/mypkg -> {wheels}/mypkg-0.3.0-py3-none-any.whl (installed" in result.out
+    assert f"mypkg: editable /lab/proj/mypkg -> {wheels}/mypkg-0.3.0-py3-none-any.whl (installed" in result.out
     assert "this is a regular install of that wheel: verify warns of it" in result.out, result.out
     assert "labwheel: labwheel-1.2.0-py3-none-any.whl -> (unknown) (B records no pinned file" in result.out
     assert "but the bundle's wheel installed for gitdep and the bundle's wheel installed for mypkg" in result.out
@@ -1565,7 +1565,7 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
     result = cli("diff", lock_path, capture(indexed("gitdep"), lab_ok, captured("mypkg")))
     assert result.code == 0, result.out
     assert (
-        f"gitdep: git+file:///lab/gitdep@{commit} -> index (installed from an index or a find-links folder, no "
+        f"gitdep: git+/lab/gitdep@{commit} -> index (installed from an index or a find-links folder, no "
         "direct_url.json: not known to be the bundle's wheel built from that source"
     ) in result.out, result.out
     # What truly differs still does: another version, a wheel of other tags, another file by path, another commit.
@@ -1575,7 +1575,7 @@ def test_a_bundles_lock_against_the_capture_of_its_rebuild_reads_the_built_wheel
             (captured("gitdep", tags=("cp311-cp311-linux_x86_64",)), lab_ok, captured("mypkg")),
             "gitdep: py3-none-any -> cp311-cp311-linux_x86_64 (build, wheel tag)",
         ),
-        ((captured("gitdep", sha256="e" * 64), lab_ok, captured("mypkg")), "gitdep: git+file:///lab/gitdep@"),
+        ((captured("gitdep", sha256="e" * 64), lab_ok, captured("mypkg")), "gitdep: git+/lab/gitdep@"),
         (
             (captured("gitdep"), dataclasses.replace(lab_ok, wheel_tags=("py2-none-any",)), captured("mypkg")),
             "labwheel: ",
@@ -1769,7 +1769,7 @@ def test_the_pin_output_and_a_bundle_made_from_one_lock_name_the_wheels_it_built
     assert result.code == 1 and "gitdep: (not pinned) -> gitdep-0.3.0-py3-none-any.whl (artifact)" in result.out
     moved = dataclasses.replace(gitdep, source=dataclasses.replace(git, commit_id="f" * 40), artifact=built("gitdep"))
     result = cli("diff", pinned, write("moved.lock", moved, bundled_packages[1], six, made_from=origin))
-    assert result.code == 1 and "gitdep: git+file:///src/gitdep@cccc" in result.out, result.out
+    assert result.code == 1 and "gitdep: git+/src/gitdep@cccc" in result.out, result.out
     no_commit = dataclasses.replace(gitdep, source=dataclasses.replace(git, commit_id=""))
     pinned_head = write("head.lock", no_commit, mypkg, six, pinned_from=(origin,))
     bundled_head = write(
@@ -1817,3 +1817,34 @@ def test_what_two_imports_said_of_their_files_is_how_they_were_made_however_many
     first = result.out.splitlines()[0]
     assert first.startswith("lock  other fields unknown: conda.packages[libhello].md5, "), result.out
     assert "envsnap.warnings" in first and "fields differ" not in result.out, result.out
+
+
+def test_a_local_source_is_shown_by_its_decoded_path_and_kept_as_its_url(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """diff printed a local project's or wheel's source by its percent-encoded ``file:`` URL (``my%20project``,
+    ``caf%C3%A9``), where the fetch policy names the folder the user knows, one shell word. It shows that path (a
+    control character its URL hid shown escaped); the JSON keeps the URL, as the lock records it."""
+    folder = Source(kind="directory", url="file:///home/me/my%20project", editable=True)
+    moved = Source(kind="directory", url="file:///home/me/%1b%5B2J%20lab", editable=True)
+    repo = Source(kind="vcs", vcs="git", url="file:///srv/my%20libs/tool", commit_id="a" * 40)
+    other = dataclasses.replace(repo, commit_id="b" * 40, subdirectory="pkgs/tool")
+    a = lockfile.dump(
+        _lock(PythonPackage("proj", "1.0", source=folder), PythonPackage("tool", "1.0", source=repo)),
+        tmp_path / "a.lock",
+    )
+    b = lockfile.dump(
+        _lock(PythonPackage("proj", "1.0", source=moved), PythonPackage("tool", "1.0", source=other)),
+        tmp_path / "b.lock",
+    )
+    result = cli("diff", a, b)
+    assert result.code == 1, result
+    assert "proj: editable '/home/me/my project' -> editable $'/home/me/\\x1b[2J lab' (source)" in result.out
+    assert (
+        f"tool: git+'/srv/my libs/tool'@{'a' * 40} -> git+'/srv/my libs/tool'@{'b' * 40}#subdirectory=pkgs/tool"
+        in result.out
+    )
+    assert "%" not in result.out and "\x1b" not in result.out, result.out
+    changes = {c["subject"]: c for c in json.loads(cli("diff", a, b, "--json").out)["changes"]}
+    assert changes["proj"]["old"] == "editable file:///home/me/my%20project", changes
+    assert changes["tool"]["new"] == f"git+file:///srv/my%20libs/tool@{'b' * 40}#subdirectory=pkgs/tool", changes

@@ -2097,7 +2097,7 @@ def test_an_editable_install_of_another_checkout_is_a_mismatch_and_of_a_clone_ve
     monkeypatch.chdir(project)
     drifted = cli("verify", "envsnap.lock", "--python", python)
     assert drifted.code == 3, drifted.out
-    said = f"  python: proj: source editable file://{{project}} -> editable {other.as_uri()} (the install reads its"
+    said = f"  python: proj: source editable {{project}} -> editable {other} (the install reads its"
     assert said in drifted.out, drifted.out
     assert "record_digest" not in drifted.out  # the RECORD differs as its hook's folder does: said once
     monkeypatch.chdir(other)
@@ -2140,7 +2140,7 @@ def test_an_editable_install_of_another_checkout_verified_from_outside_any_work_
     outside = tmp_path / "scratch"
     outside.mkdir()
     monkeypatch.chdir(outside)
-    said = f"  python: proj: source editable file://{{project}} -> editable {other.as_uri()} (the install reads its"
+    said = f"  python: proj: source editable {{project}} -> editable {other} (the install reads its"
     for _ in range(2):  # the verify memo keeps the first answer: the second must be the same
         drifted = cli("verify", lock_path, "--python", python)
         assert drifted.code == 3, drifted.out
@@ -2151,7 +2151,7 @@ def test_an_editable_install_of_another_checkout_verified_from_outside_any_work_
     unjudged = cli("verify", copy, "--python", python)
     assert unjudged.code == 0, unjudged.out
     assert (
-        f"  python: proj: source editable file://{{project}} -> editable {other.as_uri()} (not judged: {{project}} "
+        f"  python: proj: source editable {{project}} -> editable {other} (not judged: {{project}} "
         "names no folder here (verify runs in no git work tree, and the lock's folder is in none): run verify inside "
         "the project, or give --project DIR)\n"
     ) in unjudged.out, unjudged.out
@@ -2911,3 +2911,44 @@ def test_the_conda_rebuild_remedy_of_a_local_channel_allows_its_folder_as_the_re
     monkeypatch.setenv("ENVSNAP_ALLOW_URL", "file:///*")  # allowed already: nothing to add
     remedy = with_rebuild_remedy(report, lock, lock, "envsnap.lock", str(tmp_path / "env")).differences[0].remedy
     assert "--allow-url" not in remedy, remedy
+
+
+def test_a_local_source_is_shown_by_its_decoded_path_and_kept_as_its_url(capsys: Any) -> None:
+    """verify printed a source by its percent-encoded ``file:`` URL (``file:///home/me/my%20project``,
+    ``caf%C3%A9``), where the fetch policy and the outside-project note name the folder the user knows, ``/home/me/my
+    project``, one shell word. It is shown so; what a run record keeps and compares (``describe``, ``findings``), and
+    the JSON, stay the URL, so the drift of a record written before still reads the same line."""
+    from envsnap.cli.verify import print_report
+    from envsnap.runs.assemble import findings
+
+    folder = Source(kind="directory", url="file:///home/me/my%20project", editable=True)
+    wheel = Source(kind="archive", url="file:///tmp/wh/caf%C3%A9-1.0-py3-none-any.whl")
+    lock = snap(pkg("proj", source=folder), pkg("cafe", source=wheel))
+    clone = Source(kind="directory", url="file:///home/me/other%20%1b[2Jclone")
+    report = compare(lock, snap(pkg("proj", source=clone), pkg("cafe", record_digest="sha256:other")))
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "python: cafe: source '/tmp/wh/café-1.0-py3-none-any.whl' -> index\n" in out, out
+    # A control character in a path is shown escaped, as every path envsnap names is (sinks.shell_shown).
+    assert "proj: source editable '/home/me/my project' -> $'/home/me/other \\x1b[2Jclone' (" in out, out
+    assert "%" not in out and "\x1b" not in out, out
+    # What a run record wrote then, and compares now: the URL as the lock records it; the JSON's too.
+    lines = [line for _, line in findings(report)]
+    assert "mismatch: python: cafe: source file:///tmp/wh/caf%C3%A9-1.0-py3-none-any.whl -> index" in lines, lines
+    warned = "warning: python: proj: source editable file:///home/me/my%20project -> file:///home/me/other%20%1b[2J"
+    assert any(line.startswith(warned) for line in lines), lines
+    entries = {e["subject"]: e for e in report.to_dict()["differences"]}
+    assert entries["proj"]["expected"] == "editable file:///home/me/my%20project", entries
+    # A label stays bare before the rest of its path; a commit and a remote URL stay as they are.
+    from envsnap.compare.verdict import source_shown
+
+    assert source_shown("editable file://{prefix}/src/my%20tool") == "editable {prefix}/'src/my tool'"
+    assert source_shown("file://{project}/libs/mylib with uncommitted changes") == (
+        "{project}/libs/mylib with uncommitted changes"
+    )
+    assert (
+        source_shown(f"git+file:///srv/my%20lib@{'a' * 40}#subdirectory=x")
+        == f"git+'/srv/my lib'@{'a' * 40}#subdirectory=x"
+    )
+    assert source_shown("git+https://git.example/x%20y@abc") == "git+https://git.example/x%20y@abc"
+    assert source_shown("index") == "index"

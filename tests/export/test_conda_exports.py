@@ -796,7 +796,7 @@ def test_conda_exports_call_a_local_project_recorded_inside_the_project_its_fold
     with pytest.raises(ExportError) as refused:
         conda_lock.document(lock)
     assert str(refused.value) == (
-        "conda-lock: paper 0.1: its folder is recorded as file://{project}/paper, which is no URL outside envsnap "
+        "conda-lock: paper 0.1: its folder is recorded as {project}/paper, which is no URL outside envsnap "
         "(conda-lock.yml has no relative paths); export with --absolute-paths"
     )
     head = conda_explicit.dumps(lock).split("# platform:")[0]
@@ -1322,7 +1322,7 @@ def test_a_pip_package_installed_from_a_local_wheel_is_unchanged_through_an_expl
     assert cli("import", "conda-explicit.txt", "-o", "other.lock").code == 0
     diff = cli("diff", "env.lock", "other.lock")
     assert [line for line in diff.out.splitlines() if "pipdemo" in line] == [
-        f"python       pipdemo: {url} -> index (source)"
+        "python       pipdemo: /srv/lab/wheels/pipdemo-1.2.0-py3-none-any.whl -> index (source)"
     ]
     assert diff.code == 1
 
@@ -1528,7 +1528,7 @@ def test_a_conda_channel_in_the_home_or_the_project_is_written_by_its_path_or_re
     out = tmp_path / "out"
     result = cli("export", tmp_path / "envsnap.lock", "-f", fmt, "-o", out, "--no-pin")
     assert result.code == 2, result
-    assert result.err.startswith(f"envsnap: error: {fmt}: libblas 3.9.0: its archive is recorded as file://~/"), result
+    assert result.err.startswith(f"envsnap: error: {fmt}: libblas 3.9.0: its archive is recorded as ~/"), result
     assert "export with --absolute-paths" in result.err and not out.exists()
     args = ("-o", out, "--no-pin", "--absolute-paths", "--project", project)
     result = cli("export", tmp_path / "envsnap.lock", "-f", fmt, *args)
@@ -1590,7 +1590,7 @@ def test_conda_lock_writes_a_local_folder_as_conda_lock_locks_one_and_refuses_an
     with pytest.raises(ExportError) as caught:
         conda_lock.dumps(lock)
     assert str(caught.value) == (
-        "conda-lock: mylib 0.1: an editable install of file:///srv/lab/mylib, which conda-lock.yml cannot hold (its "
+        "conda-lock: mylib 0.1: an editable install of /srv/lab/mylib, which conda-lock.yml cannot hold (its "
         "install copies the folder); export requirements or pylock for it"
     )
 
@@ -1963,3 +1963,43 @@ def test_the_conda_formats_of_a_bundle_name_the_wheel_it_holds_for_the_project(
             "unpacked: tar -xf)\n",
         )
         assert not (tmp_path / "arch").exists()
+
+
+def test_an_export_refusal_names_a_local_place_by_its_decoded_path() -> None:
+    """The exports' refusals named a folder or file of this machine by its percent-encoded ``file:`` URL
+    (``file:///srv/lab/my%20lib``, ``file://~/caf%C3%A9``), where the fetch policy and verify name the folder the user
+    knows (``/srv/lab/my lib``), one shell word, a label left bare. The written files are not touched."""
+    from envsnap.export import pylock
+
+    def refusal(lock: Snapshot, dumps: Callable[[Snapshot], str]) -> str:
+        with pytest.raises(ExportError) as caught:
+            dumps(lock)
+        message = str(caught.value)
+        assert "%" not in message, message
+        return message
+
+    def one(source: Source) -> Snapshot:
+        return _all_md5(_with_pip_layer((PythonPackage(name="mylib", version="0.1", installer="pip", source=source),)))
+
+    editable = one(Source(kind="directory", url="file:///srv/lab/my%20lib", editable=True))
+    assert "mylib 0.1: an editable install of '/srv/lab/my lib', which" in refusal(editable, conda_lock.dumps)
+    labelled = one(Source(kind="directory", url="file://{project}/my%20paper"))
+    assert "mylib 0.1: its folder is recorded as {project}/'my paper', which" in refusal(labelled, conda_lock.dumps)
+    home = one(Source(kind="directory", url="file://~/caf%C3%A9"))
+    assert "mylib: it is recorded under the home directory (~/'café'), which" in refusal(home, pylock.dumps)
+    archive = one(Source(kind="archive", url="file://~/caf%C3%A9-0.1.tar.gz", archive_hash="sha256=" + "a" * 64))
+    said = refusal(archive, requirements.dumps)
+    assert "mylib: it is recorded under the home directory (~/'café-0.1.tar.gz'), which" in said
+    lock = _all_md5(small_lock())
+    assert lock.conda is not None
+    labels = {"libblas": "file://~/conda%20bld"}
+    packages = tuple(
+        dataclasses.replace(p, channel=labels[p.name], url=f"{labels[p.name]}/{p.subdir}/{p.name}.conda")
+        if p.name in labels
+        else p
+        for p in lock.conda.packages
+    )
+    conda = dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, packages=packages))
+    assert "libblas 3.9.0: its archive is recorded as ~/'conda bld/" in refusal(conda, conda_lock.dumps)
+    channel = dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, channels=(CF, "file://~/conda%20bld")))
+    assert "the conda channel ~/'conda bld' is a folder of" in refusal(channel, conda_lock.dumps)

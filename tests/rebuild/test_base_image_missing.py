@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from testutil import sample_lock
 
+from envsnap.compare.verdict import MISMATCH, Difference
 from envsnap.errors import RebuildError
 from envsnap.rebuild import _docker_engine
 from envsnap.rebuild import docker as docker_target
@@ -202,7 +203,7 @@ def test_a_failed_verification_of_the_image_the_tag_already_named_says_it_is_kep
     data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
     mine = "sha256:" + "d" * 64
     engine = _Engine({"paper-base:1": data, image_id: data, "paper/env:1": {"Id": mine}, mine: {"Id": mine}}, {})
-    finding = SimpleNamespace(describe=lambda: "numpy: 1.26.4 in the lock, 2.0.0 here")
+    finding = Difference(MISMATCH, "python", "numpy", "version", "1.26.4", "2.0.0")
     report = SimpleNamespace(python_mismatch=True, by_severity=lambda severity: [finding])
     with pytest.raises(RebuildError) as caught:
         _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch, built=mine, verified=report)
@@ -210,7 +211,7 @@ def test_a_failed_verification_of_the_image_the_tag_already_named_says_it_is_kep
     assert engine.removed == [] and engine.held["paper/env:1"]["Id"] == mine  # kept, and still tagged
     assert "removed" not in message, message
     assert message == (
-        "the built image differs from the lock (numpy: 1.26.4 in the lock, 2.0.0 here); the build, wholly from the "
+        "the built image differs from the lock (numpy: version 1.26.4 -> 2.0.0); the build, wholly from the "
         f"engine's cache, made again the image paper/env:1 names ({mine}): it is kept, tagged as it was before this "
         "rebuild, and it differs from the lock"
     ), message
@@ -222,13 +223,14 @@ def test_a_failed_verification_of_a_new_image_says_it_was_removed(
     image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
     data = {"Id": image_id, "Config": {"Env": ["PYTHON_VERSION=3.11.7"]}, "Architecture": "amd64"}
     engine = _Engine({"paper-base:1": data, image_id: data}, {})
-    finding = SimpleNamespace(describe=lambda: "numpy: 1.26.4 in the lock, 2.0.0 here")
+    # A local source is named by its decoded path, as verify prints it (not file:///srv/my%20lib).
+    finding = Difference(MISMATCH, "python", "mylib", "source", "file:///srv/my%20lib", "index")
     report = SimpleNamespace(python_mismatch=True, by_severity=lambda severity: [finding])
     with pytest.raises(RebuildError) as caught:
         _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch, verified=report)
     assert engine.removed == ["sha256:" + "b" * 64] and "paper/env:1" not in engine.held
     assert str(caught.value) == (
-        "the built image differs from the lock (numpy: 1.26.4 in the lock, 2.0.0 here); it was removed, nothing tagged"
+        "the built image differs from the lock (mylib: source '/srv/my lib' -> index); it was removed, nothing tagged"
     )
 
 

@@ -150,7 +150,7 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     done = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", dest)
     assert done.code == 0, done.out + done.err  # a warning (docs/cli.md, exit codes)
     assert (
-        "  python: researchproj: source editable file://{project} -> a wheel (the lock installs it editable, this is a "
+        "  python: researchproj: source editable {project} -> a wheel (the lock installs it editable, this is a "
         "regular install: edits to the project do not reach it; `pip install --no-deps -e` its folder installs it "
         "as locked)"
     ) in done.out.splitlines()
