@@ -41,7 +41,7 @@ from .. import _lockcache, _tools, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..model import PthFolder, PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
-from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, platform_arch, with_article
+from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, with_article
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
 from .verdict import AREAS as AREAS
@@ -960,14 +960,10 @@ def _another_machine(lock: Snapshot, actual: Snapshot, diffs: list[Difference]) 
     want, have = lock.platform.machine, actual.platform.machine
     if not want or not have or machine(want) == machine(have):
         return diffs
+    from ..wheeltags import built_for_machine_alone  # packaging's tags: only for an environment of another machine
+
     arch, here = machine(want), machine(have)
-    # A tag's platform part, each of a compressed set's (``manylinux_2_17_aarch64.manylinux2014_aarch64``).
-    built = {
-        p.name
-        for p in lock.python.packages
-        if p.wheel_tags
-        and all(platform_arch(part) == arch for t in p.wheel_tags for part in t.rsplit("-", 1)[-1].split("."))
-    }
+    built = {p.name for p in lock.python.packages if built_for_machine_alone(p, arch)}
     moved = [
         d for d in diffs if d.area == "python" and d.what in ("wheel_tags", "record_digest") and d.subject in built
     ]

@@ -3,8 +3,6 @@ interpreter), and the reason one locked wheel is not among them."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import re
 from collections.abc import Iterable
 from functools import cached_property
@@ -15,6 +13,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from .._frozen import frozen
 from ..model import PythonPackage, Snapshot
 from ..platforms import LEGACY_MANYLINUX_TAG, MANYLINUX, MUSLLINUX, machine, numbers, platform_arch, with_article
+from ..wheeltags import built_for_machine_alone
+from ..wheeltags import package_tags as package_tags  # the rules read a package's tags through _tags
 from ._facts import activate_python
 from .target import Target
 
@@ -102,25 +102,6 @@ def _platforms(t: TagTarget) -> Iterable[str]:
         yield t.platform_tag.replace("-", "_").replace(".", "_")
 
 
-# A wheel tag's expansion (``cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64`` is two tags), kept by its
-# text: the rules ask for every package's tags three times a check, and a lock's wheels share a few dozen tags.
-_parse_tag = functools.lru_cache(maxsize=4096)(ptags.parse_tag)
-
-
-def package_tags(pkg: PythonPackage) -> frozenset[ptags.Tag]:
-    """The tags of the wheel the lock installs for this package (empty: not a wheel, or built locally)."""
-    found: set[ptags.Tag] = set()
-    for text in pkg.wheel_tags:
-        try:
-            found |= _parse_tag(text)
-        except ValueError:
-            continue
-    if not found and pkg.artifact is not None and pkg.artifact.filename.endswith(".whl"):
-        with contextlib.suppress(InvalidWheelFilename):
-            found |= parse_wheel_filename(pkg.artifact.filename)[3]
-    return frozenset(found)
-
-
 @frozen
 class ImportedFiles:
     """What the files an import kept for a package (its ``candidates``, with no single one recorded) say of
@@ -168,16 +149,16 @@ def glibc_floor(platform: str) -> tuple[int, int] | None:
 
 def built_for_machine(lock: Snapshot, arch: str) -> list[str]:
     """The locked wheels (``name version``) built for the lock's machine alone, where ``arch`` is another one: the
-    platform rule names them once in its machine failure, and the wheels rule does not fail each again."""
+    platform rule names them once in its machine failure, and the wheels rule does not fail each again. The rule
+    verify folds such wheels' differences into the machine's mismatch by (``wheeltags.built_for_machine_alone``); the
+    conda layer is the conda rules' to check."""
     locked = machine(lock.platform.machine) if lock.platform.machine else ""
     if not locked or not arch or locked == machine(arch):
         return []
     return [
         f"{pkg.name} {pkg.version}"
         for pkg in lock.python.packages
-        if not pkg.conda_layer
-        and (tags := package_tags(pkg))
-        and all(platform_arch(tag.platform) == locked for tag in tags)
+        if not pkg.conda_layer and built_for_machine_alone(pkg, locked)
     ]
 
 

@@ -2952,3 +2952,27 @@ def test_a_local_source_is_shown_by_its_decoded_path_and_kept_as_its_url(capsys:
     )
     assert source_shown("git+https://git.example/x%20y@abc") == "git+https://git.example/x%20y@abc"
     assert source_shown("index") == "index"
+
+
+def test_a_wheel_known_by_its_pinned_file_alone_is_built_for_the_locks_machine_in_verify_as_in_check() -> None:
+    """Two rules said "a wheel built for another machine": check's (``compat``), which reads a package's tags from the
+    wheel the lock pins where it records no WHEEL tags (an import, pinned), and verify's, which read the WHEEL tags
+    alone. Verified on x86_64, such an aarch64 lock's numpy was a mismatch of its own and the machine a warning, while
+    check named numpy among the wheels built for aarch64. One rule (``wheeltags.built_for_machine_alone``): verify
+    folds numpy into the machine's mismatch, naming the wheels check names."""
+    from envsnap.compat._tags import built_for_machine
+
+    wheel = "numpy-1.26.4-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+    pinned = Artifact(filename=wheel, url=f"https://files.example/{wheel}", sha256="0" * 64)
+    numpy = pkg("numpy", "1.26.4", wheel_tags=(), artifact=pinned, record_digest="sha256:arm")
+    pure = pkg("six", "1.16.0")
+    lock = snap(numpy, pure, platform=sample_platform(kernel="6.1", machine="aarch64"))
+    here = dataclasses.replace(numpy, wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",), record_digest="sha256:x86")
+    report = compare(lock, snap(here, pure, platform=sample_platform(kernel="6.1", machine="x86_64")))
+    assert built_for_machine(lock, "x86_64") == ["numpy 1.26.4"]
+    (machine,) = [d for d in report.differences if d.area == "platform" and d.what == "machine"]
+    assert machine.severity == MISMATCH and not machine.cause, report.differences
+    wheels = [d for d in report.differences if d.area == "python"]
+    assert [(d.subject, d.what, d.note, d.cause) for d in wheels] == [
+        ("1 wheels", "wheel_tags", "numpy", "machine aarch64 -> x86_64")
+    ], wheels
