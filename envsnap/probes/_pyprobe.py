@@ -876,13 +876,15 @@ def _record(
     examined: list[str] | None = None,
     memo: _RecordMemo | None = None,
     verdicts: dict[str, bool] | None = None,
+    read: tuple[list[int] | None, bytes] | None = None,
 ) -> tuple[str, list[str], list[str]]:
     """The RECORD digest, shared objects and top-level names (``_top_names``) of one distribution, from the cache
     when nothing they were computed from has changed, or from the memo when its bytes were digested before. Each
     file's stamp is taken before it is read: a change while it is read is seen next time. ``examined``, when given,
-    receives the scripts whose first line was read."""
+    receives the scripts whose first line was read. ``read``: the RECORD's stamp and bytes where the caller read it
+    already (``_read_record``), which are not read again."""
     record = os.path.join(dist_dir, "RECORD")
-    stamp = file_stamp(record) if cache is not None else None
+    stamp = (file_stamp(record) if read is None else read[0]) if cache is not None else None
     if cache is not None:
         found = cache.lookup(record, stamp)
         if found is not None:
@@ -890,8 +892,11 @@ def _record(
     entry_points = os.path.join(dist_dir, "entry_points.txt")
     deps = [[entry_points, file_stamp(entry_points)]] if cache is not None else []
     examined = [] if examined is None else examined
-    with open(record, "rb") as handle:
-        data = handle.read()
+    if read is not None:
+        data = read[1]
+    else:
+        with open(record, "rb") as handle:
+            data = handle.read()
     decided: dict[str, bool] | None = None
     scripts: set[str] | None = None
     key = None
@@ -1050,12 +1055,16 @@ def _dist_info(
             if key.lower() == "tag":
                 tags.append(value)
         info["wheel_tags"] = sorted(set(tags))
+    # RECORD, where the direct_url.json is judged by it: read once, and its digest below taken from the same bytes.
+    record_read: tuple[list[int] | None, bytes] | None = None
     if "direct_url.json" in files:
         try:
             info["direct_url"] = _small_json(os.path.join(dist_dir, "direct_url.json"))
         except ValueError as exc:
             info["warning"] = "direct_url.json is %s" % exc
-        if info["direct_url"] is not None and "RECORD" in files and _shipped_by_wheel(dist_dir, info["direct_url"]):
+        if info["direct_url"] is not None and "RECORD" in files:
+            record_read = _read_record(dist_dir, cache is not None)
+        if record_read is not None and _shipped_by_wheel(dist_dir, info["direct_url"], record_read[1]):
             info["direct_url"] = None  # an install by name, as without it
             info["warning"] = "its direct_url.json came with the wheel, not from the installer: not taken as its source"
     if "envsnap_bundle.json" in files and "direct_url.json" not in files:
@@ -1065,7 +1074,10 @@ def _dist_info(
             pass  # not envsnap's: an index install, as without it
     if "RECORD" in files and check_files:
         kept: list[tuple[str, str]] = []
-        record_text = _read_text(os.path.join(dist_dir, "RECORD"))
+        if record_read is not None:
+            record_text = record_read[1].decode("utf-8", "replace")
+        else:
+            record_text = _read_text(os.path.join(dist_dir, "RECORD"))
         digest, shared = record_digest(site_dir, dist_dir, record_text, layout, _console_scripts(dist_dir), kept)
         info["tops"] = _top_names(record_text, entry)
         info["kept"] = kept  # judged with every distribution's (``changed_files``): replaced by its findings
@@ -1081,7 +1093,7 @@ def _dist_info(
         info["record_digest"] = digest
         info["shared_objects"] = shared
     elif "RECORD" in files:
-        digest, shared, tops = _record(site_dir, dist_dir, layout, cache, examined, memo, verdicts)
+        digest, shared, tops = _record(site_dir, dist_dir, layout, cache, examined, memo, verdicts, record_read)
         info["record_digest"] = digest
         info["shared_objects"] = shared
         info["tops"] = tops
@@ -1105,20 +1117,30 @@ def _dist_info(
     return info
 
 
-def _shipped_by_wheel(dist_dir: str, direct_url: Any) -> bool:
+def _read_record(dist_dir: str, stamped: bool) -> tuple[list[int] | None, bytes] | None:
+    """The RECORD of ``dist_dir``: its stamp (``stamped``: taken before it is read, as ``_record``'s cache wants it)
+    and its bytes; None when it cannot be read (whoever reads it next says so)."""
+    path = os.path.join(dist_dir, "RECORD")
+    stamp = file_stamp(path) if stamped else None
+    try:
+        with open(path, "rb") as handle:
+            return stamp, handle.read()
+    except OSError:
+        return None
+
+
+def _shipped_by_wheel(dist_dir: str, direct_url: Any, record: bytes) -> bool:
     """Whether the ``direct_url.json`` of ``dist_dir`` is the wheel's own file, not the installer's record of where it
     installed from (docs/design.md, "Whose direct_url.json"). pip and uv write theirs after unpacking the wheel and
     list it in RECORD; over one the wheel ships, they write theirs and RECORD lists the file twice. Listed once, it
     is either, and the wheel decides where it is at hand: uv links the wheel's files from its cache and writes its
     own files anew, so a direct_url.json linked elsewhere while INSTALLER is not is the cached wheel's; and a wheel
     file the claim itself names (pip installing by name a wheel whose file says "installed from me") that ships one
-    in its own RECORD is the claim's source. Anything unreadable leaves the file taken, as before."""
+    in its own RECORD is the claim's source. Anything unreadable leaves the file taken, as before. ``record``: the
+    bytes of its RECORD, as ``_dist_info`` read them once."""
     entry = os.path.basename(dist_dir)
-    try:
-        record = _read_text(os.path.join(dist_dir, "RECORD"))
-    except OSError:
-        return False
-    listed = sum(1 for row in _record_rows(record.splitlines()) if row[0] == entry + "/direct_url.json")
+    text = record.decode("utf-8", "replace")
+    listed = sum(1 for row in _record_rows(text.splitlines()) if row[0] == entry + "/direct_url.json")
     if listed != 1:
         return False  # none: no wheel install's; two or more: the installer wrote its own over the wheel's
     try:

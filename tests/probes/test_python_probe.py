@@ -1094,3 +1094,43 @@ def test_a_repository_in_a_folder_with_a_hash_or_percent_is_recorded_as_that_fol
         pkg = lockfile.load(lock).package("odd")
         assert pkg is not None and (pkg.source.kind, pkg.source.url) == ("vcs", expected), pkg.source
     assert local_path(url) == repo
+
+
+@pytest.mark.parametrize("check_files", [False, True])
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_distribution_s_record_is_read_once_where_its_direct_url_json_is_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check_files: bool, linked: bool
+) -> None:
+    """Whether a ``direct_url.json`` came with the wheel (``_shipped_by_wheel``) is judged from the RECORD, which the
+    probe then read again for the distribution's digest: two reads of every RECORD of an install by URL. It is read
+    once, and the verdict (a linked copy listed once: the wheel's, not taken) and the digest are as before."""
+    site = tmp_path / "site"
+    dist = site / "demo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (site / "demo").mkdir()
+    (site / "demo" / "__init__.py").write_text("X = 1\n")
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    (dist / "INSTALLER").write_text("uv\n")
+    claim = tmp_path / "cache-direct_url.json"  # uv links a cached wheel's own file
+    claim.write_text(
+        json.dumps({"url": "https://git.example.org/x.git", "vcs_info": {"vcs": "git", "commit_id": "a" * 40}})
+    )
+    if linked:
+        os.link(claim, dist / "direct_url.json")
+    else:
+        shutil.copy(claim, dist / "direct_url.json")
+    rows = ["demo/__init__.py,,", "demo-1.0.dist-info/METADATA,,", "demo-1.0.dist-info/direct_url.json,,"]
+    (dist / "RECORD").write_text("\n".join([*rows, "demo-1.0.dist-info/RECORD,,"]) + "\n")
+    expected = _pyprobe._dist_info(str(site), dist.name, _pyprobe._Layout(), check_files=check_files)
+    assert (expected["direct_url"] is None) is linked, expected
+    opened: list[str] = []
+
+    def counting_open(path: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(os.fspath(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(_pyprobe, "open", counting_open, raising=False)
+    info = _pyprobe._dist_info(str(site), dist.name, _pyprobe._Layout(), check_files=check_files)
+    assert [p for p in opened if os.path.basename(p) == "RECORD"] == [str(dist / "RECORD")], opened
+    assert info["record_digest"] == expected["record_digest"] and info["direct_url"] == expected["direct_url"]
+    assert info.get("warning") == expected.get("warning")
