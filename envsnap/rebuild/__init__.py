@@ -250,8 +250,7 @@ def _rebuild(
                         f"{lock_path}: {legacy.name} {shown(legacy.version)}: {LEGACY_VERSION_REASON} "
                         "(remove it from the lock or replace its version)"
                     )
-                if bundle is not None:
-                    _refuse_unchecked_stand_ins(lock, bundle)
+                _refuse_unchecked_stand_ins(lock, bundle, target, needs_bundle=bool(rebuilder.needs_bundle))
                 rebuilder.refuse_lock(lock, Path(lock_path))  # the wrong target for this lock: before any work
                 # The check should judge the interpreter the target will use (the venv target finds one of the
                 # locked version), not the one running envsnap.
@@ -372,11 +371,16 @@ def _creatable(dest: Path, named: str = "--dest") -> None:
         raise BadOptionError(f"{named} {dest}: cannot create it ({above}: {why})") from None
 
 
-def _refuse_unchecked_stand_ins(lock: Snapshot, bundle: str | os.PathLike[str]) -> None:
-    """A bundle an envsnap before the ``identity`` field made may pin a distribution a Debian package installed to the
-    index's file of its name and version, chosen by its name alone (``pin.unchecked_stand_in``): ``pin`` and ``bundle``
-    look it up again and refuse it, with nothing to show the file is the same project; a rebuild from the bundle
-    installed its wheel unchecked. Refused the same way, before any work (exit 4, as the bundle refuses it)."""
+def _refuse_unchecked_stand_ins(
+    lock: Snapshot, bundle: str | os.PathLike[str] | None, target: str, *, needs_bundle: bool = False
+) -> None:
+    """A lock an envsnap before the ``identity`` field wrote (or one written by hand) may pin a distribution a Debian
+    package installed to the index's file of its name and version, chosen by its name alone
+    (``pin.unchecked_stand_in``): ``pin`` and ``bundle`` look it up again and refuse it, with nothing to show the file
+    is the same project; a rebuild from a bundle such an envsnap made installed its wheel unchecked, and one without
+    a bundle planned the index's file (the venv target's own bundle refused it only after the check). Refused the
+    same way for every target, before any work (exit 4, as the bundle refuses it); the remedy is a capture again,
+    then the bundle (``bundle``, or a target that ``needs_bundle``) or the rebuild of that lock."""
     if not any(p.system_package and p.artifact is not None for p in lock.python.packages):
         return  # no stand-in at all: the index client stays unloaded
     from ..artifacts.pin import no_identity_refusal, unchecked_stand_in
@@ -387,11 +391,19 @@ def _refuse_unchecked_stand_ins(lock: Snapshot, bundle: str | os.PathLike[str]) 
         return
     first = unchecked[0]
     others = f" (and {first_few([f'{p.name} {p.version}' for p in unchecked[1:]], 3)})" if unchecked[1:] else ""
+    if bundle is not None:
+        where, then = (
+            " from the bundle",
+            f"bundle that lock (`envsnap bundle NEW.lock -o {sinks.path_shown(os.fspath(bundle))}`)",
+        )
+    elif needs_bundle:
+        where, then = "", "bundle that lock (`envsnap bundle NEW.lock -o DIR`, then --bundle DIR)"
+    else:
+        where, then = "", f"rebuild that lock (`envsnap rebuild NEW.lock --target {target}`)"
     raise RebuildError(
-        f"cannot rebuild {len(unchecked)} package(s) from the bundle, nothing was installed: {first.name} "
+        f"cannot rebuild {len(unchecked)} package(s){where}, nothing was installed: {first.name} "
         f"{first.version}{others}: {no_identity_refusal(first)}; capture the environment again where it is installed "
-        f"(`envsnap capture -o NEW.lock` records its identity) and bundle that lock "
-        f"(`envsnap bundle NEW.lock -o {sinks.path_shown(os.fspath(bundle))}`), which pins the file again"
+        f"(`envsnap capture -o NEW.lock` records its identity) and {then}, which pins the file again"
     )
 
 

@@ -70,3 +70,57 @@ def test_the_bundle_given_as_the_lock_is_refused_too(tmp_path: Path, cli: Callab
     result = cli("rebuild", folder, "--target", "venv", "--dest", tmp_path / "new", "--dry-run", "--force")
     assert result.code == 4 and "the lock records no identity of it" in result.err, result
     assert result.err.rstrip().endswith(f"(`envsnap bundle NEW.lock -o {folder}`), which pins the file again"), result
+
+
+# A lock as an envsnap before the ``identity`` field wrote it, or as anyone may write one by hand: a Debian-installed
+# distribution pinned to the index's file of its name and version, chosen by the name alone.
+HAND_WRITTEN = """\
+[envsnap]
+schema_version = 1
+generator = "envsnap 0.1.0"
+created = "2026-01-02T03:04:05Z"
+
+[platform]
+system = "Linux"
+machine = "x86_64"
+os_id = "debian"
+os_version = "12"
+libc = "glibc"
+libc_version = "2.36"
+
+[python]
+implementation = "cpython"
+version = "3.11.7"
+abi = "cp311"
+pointer_bits = 64
+kind = "venv"
+
+[[python.packages]]
+name = "pyyaml"
+version = "6.0"
+record_digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+system_package = "python3-yaml"
+
+[python.packages.artifact]
+filename = "PyYAML-6.0-py3-none-any.whl"
+url = "https://files.example/PyYAML-6.0-py3-none-any.whl"
+sha256 = "abababababababababababababababababababababababababababababababab"
+"""
+
+
+@pytest.mark.parametrize("target", ["venv", "docker"])
+def test_a_stand_in_chosen_by_its_name_alone_is_not_installed_from_the_index_either(
+    target: str, tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without --bundle the venv target downloads the lock's files, and the docker target asks for a bundle of them:
+    # the plan named the index's file as what is installed, and the venv's bundle refused it only after the check.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    lock = tmp_path / "old env.lock"
+    lock.write_text(HAND_WRITTEN)
+    result = cli("rebuild", lock, "--target", target, "--dest", tmp_path / "new", "--dry-run", "--force")
+    assert result.code == 4, result
+    assert result.err.count("\n") == 1, result.err
+    assert "pyyaml 6.0: installed by the Debian package python3-yaml; the lock records no identity of it" in result.err
+    assert "files.example" not in result.out + result.err, result
+    assert "`envsnap capture -o NEW.lock` records its identity" in result.err, result
+    assert not (tmp_path / "new").exists()
