@@ -157,6 +157,42 @@ def dump_unchecked(snapshot: Snapshot, path: Path) -> Path:
     return path
 
 
+# A lock as an envsnap before the ``identity`` field wrote it, or as anyone may write one by hand: a Debian-installed
+# distribution pinned to the index's file of its name and version, chosen by the name alone.
+OLD_STAND_IN_LOCK = """\
+[envsnap]
+schema_version = 1
+generator = "envsnap 0.1.0"
+created = "2026-01-02T03:04:05Z"
+
+[platform]
+system = "Linux"
+machine = "x86_64"
+os_id = "debian"
+os_version = "12"
+libc = "glibc"
+libc_version = "2.36"
+
+[python]
+implementation = "cpython"
+version = "3.11.7"
+abi = "cp311"
+pointer_bits = 64
+kind = "venv"
+
+[[python.packages]]
+name = "pyyaml"
+version = "6.0"
+record_digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+system_package = "python3-yaml"
+
+[python.packages.artifact]
+filename = "PyYAML-6.0-py3-none-any.whl"
+url = "https://files.example/PyYAML-6.0-py3-none-any.whl"
+sha256 = "abababababababababababababababababababababababababababababababab"
+"""
+
+
 class CliResult:
     """What the ``cli`` fixture returns. It lives here, not in conftest.py: a test module's ``from conftest
     import`` finds whichever of the several conftest.py files (tests/runs/, tests/fleet/, ...) was imported last."""

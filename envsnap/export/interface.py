@@ -79,7 +79,10 @@ def _checking(hook: Callable[..., Mapping[str, bytes]]) -> Callable[..., Mapping
 
     @functools.wraps(hook)
     def checking(self: Exporter, snapshot: Snapshot, *args: Any, **kwargs: Any) -> Mapping[str, bytes]:
+        fresh = _CHECKED.get() is not snapshot
         checked(snapshot)
+        if fresh and self.needs_artifacts:  # as ``render`` refuses it
+            refuse_unchecked_stand_ins(snapshot, self.name)
         token = _CHECKED.set(snapshot)
         try:
             return hook(self, snapshot, *args, **kwargs)
@@ -149,6 +152,8 @@ class Exporter(ABC):
         name (``envsnap pin PATH``; they said ``envsnap pin LOCK``), None for the placeholder. A lock the loader would
         refuse is refused with its ``LockfileError``."""
         checked(snapshot)
+        if self.needs_artifacts:
+            refuse_unchecked_stand_ins(snapshot, self.name)
         clean = scrub_snapshot(snapshot)
         token = _CHECKED.set(clean)  # what the loader accepts, less its secrets: checked
         named = _NAMED.set(_named(lock_path)) if lock_path is not None else None
@@ -209,6 +214,29 @@ def unpinned(
         and not (hashes and candidate_hashes(p))
         and not (listed and listed_files(p))
     ]
+
+
+def refuse_unchecked_stand_ins(snapshot: Snapshot, fmt: str) -> None:
+    """Refuse a lock that pins a distribution a Debian package installed to the index's file of its name and version,
+    chosen by its name alone (``pin.unchecked_stand_in``: a lock an envsnap before the ``identity`` field wrote, or one
+    written by hand): the format would name that file for pip or docker to install, unchecked, where ``pin``,
+    ``bundle`` and ``rebuild`` refuse it. One line naming the package and what to do (``ExportError``, exit 2: a lock
+    the format cannot hold)."""
+    if not any(p.system_package and p.artifact is not None for p in snapshot.python.packages):
+        return  # no stand-in at all: pin's module stays unloaded
+    from ..artifacts.pin import no_identity_refusal, unchecked_stand_in
+    from ..report import first_few
+
+    unchecked = [p for p in snapshot.python.packages if unchecked_stand_in(p)]
+    if not unchecked:
+        return
+    first = unchecked[0]
+    others = f" (and {first_few([f'{p.name} {p.version}' for p in unchecked[1:]], 3)})" if unchecked[1:] else ""
+    raise ExportError(
+        f"{fmt}: {first.name} {first.version}{others}: {no_identity_refusal(first)}; capture the environment again "
+        f"where it is installed (`envsnap capture -o NEW.lock` records its identity) and export that lock (`envsnap "
+        f"export NEW.lock --format {fmt}`), which pins the file again"
+    )
 
 
 def require_python_layer(snapshot: Snapshot, fmt: str) -> None:

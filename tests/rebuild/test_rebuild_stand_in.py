@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from testutil import CliResult, sample_lock
+from testutil import OLD_STAND_IN_LOCK, CliResult, sample_lock
 
 from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle
@@ -72,42 +72,6 @@ def test_the_bundle_given_as_the_lock_is_refused_too(tmp_path: Path, cli: Callab
     assert result.err.rstrip().endswith(f"(`envsnap bundle NEW.lock -o {folder}`), which pins the file again"), result
 
 
-# A lock as an envsnap before the ``identity`` field wrote it, or as anyone may write one by hand: a Debian-installed
-# distribution pinned to the index's file of its name and version, chosen by the name alone.
-HAND_WRITTEN = """\
-[envsnap]
-schema_version = 1
-generator = "envsnap 0.1.0"
-created = "2026-01-02T03:04:05Z"
-
-[platform]
-system = "Linux"
-machine = "x86_64"
-os_id = "debian"
-os_version = "12"
-libc = "glibc"
-libc_version = "2.36"
-
-[python]
-implementation = "cpython"
-version = "3.11.7"
-abi = "cp311"
-pointer_bits = 64
-kind = "venv"
-
-[[python.packages]]
-name = "pyyaml"
-version = "6.0"
-record_digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
-system_package = "python3-yaml"
-
-[python.packages.artifact]
-filename = "PyYAML-6.0-py3-none-any.whl"
-url = "https://files.example/PyYAML-6.0-py3-none-any.whl"
-sha256 = "abababababababababababababababababababababababababababababababab"
-"""
-
-
 @pytest.mark.parametrize("target", ["venv", "docker"])
 def test_a_stand_in_chosen_by_its_name_alone_is_not_installed_from_the_index_either(
     target: str, tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
@@ -116,7 +80,7 @@ def test_a_stand_in_chosen_by_its_name_alone_is_not_installed_from_the_index_eit
     # the plan named the index's file as what is installed, and the venv's bundle refused it only after the check.
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     lock = tmp_path / "old env.lock"
-    lock.write_text(HAND_WRITTEN)
+    lock.write_text(OLD_STAND_IN_LOCK)
     result = cli("rebuild", lock, "--target", target, "--dest", tmp_path / "new", "--dry-run", "--force")
     assert result.code == 4, result
     assert result.err.count("\n") == 1, result.err
