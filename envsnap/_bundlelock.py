@@ -64,13 +64,20 @@ def pin_then_bundle(lock_arg: str, pinned_to: str = "") -> tuple[str, str]:
 def pin_command(lock_path: str | os.PathLike[str] | None) -> str:
     """The ``envsnap pin`` a message names for the lock the user gave (``lock_path``, as given): its path as one shell
     word (``sinks.path_shown``), with ``-o`` beside the bundle for a bundle's own lock (or a bundle folder given as
-    the lock), which ``pin`` does not rewrite in place; ``envsnap pin LOCK`` where none is known (a library
-    caller, a bundle archive, whose lock has no path until it is unpacked)."""
+    the lock), which ``pin`` does not rewrite in place; for a bundle archive, whose lock has no path until it is
+    unpacked, the ``tar -xf`` that unpacks it first and the pin of the lock it unpacks, beside its folder (it said
+    ``envsnap pin LOCK``); ``envsnap pin LOCK`` where none is known (a library caller)."""
     if lock_path is None:
         return "envsnap pin LOCK"
     path = os.fspath(lock_path)
     if path.endswith(ARCHIVE_SUFFIXES):
-        return "envsnap pin LOCK"
+        from ._readlimits import unpacked_folder
+
+        unpacked = unpacked_folder(path)
+        pin = pin_then_bundle(
+            sinks.path_shown(os.path.join(unpacked, LOCK_NAME)), sinks.path_shown(pinned_beside(unpacked))
+        )[0]
+        return f"tar -xf {sinks.path_shown(path)} && {pin}"
     if os.path.isdir(path):
         path = os.path.join(path, LOCK_NAME)
     folder = bundle_lock_written(path)

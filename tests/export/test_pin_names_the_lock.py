@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
+import shutil
+import subprocess
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from testutil import SAMPLE_META, CliResult, sample_lock
 from envsnap import lockfile
 from envsnap.artifacts.bundle import Bundle
 from envsnap.cli import EXIT_BAD_INPUT
-from envsnap.model import PythonPackage, Source, System, SystemPackage
+from envsnap.model import PythonPackage, Snapshot, Source, System, SystemPackage
 
 SIX = PythonPackage(name="six", version="1.16.0")  # from an index, with no file pinned
 ARCHIVE = dataclasses.replace(SIX, source=Source(kind="archive", url="https://h.example/six-1.16.0.tar.gz"))
@@ -78,3 +82,51 @@ def test_bundle_with_system_packages_names_the_pin_of_the_lock_bundled(
         "run `envsnap pin 'my dir/env.lock' --base-image debian:bookworm` where the snapshot archive is reachable first"
     ), result.err
     assert not (tmp_path / "b").exists()
+
+
+def _archive(folder: Path, lock: Snapshot) -> Path:
+    """A bundle archive of ``lock``, as ``envsnap bundle -o 'my dir.tar.gz'`` writes one: its folder inside."""
+    lockfile.dump(lock, folder / "envsnap.lock")
+    Bundle(folder).write_sums()
+    archive = folder.parent / f"{folder.name}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    shutil.rmtree(folder)
+    return archive
+
+
+def _pasteable(command: str, archive: Path) -> list[str]:
+    """``command`` as bash reads it (``bash -n``: no syntax error) and as its words: it names the archive given."""
+    subprocess.run(["bash", "-n", "-c", command], check=True)
+    words = shlex.split(command)
+    assert "LOCK" not in words and "BUNDLE" not in words, command
+    assert archive.name in words, command
+    return words
+
+
+def _remedy(text: str) -> str:
+    """The command a ``run `...``` remedy names."""
+    return text.split("run `", 1)[1].split("`", 1)[0]
+
+
+@pytest.mark.parametrize("fmt", ["pylock", "requirements", "dockerfile"])
+def test_an_export_refusal_of_a_bundle_archive_names_a_pasteable_pin(
+    fmt: str, folder: Path, cli: Callable[..., CliResult]
+) -> None:
+    # It said `envsnap pin LOCK`: the archive's lock has no path until it is unpacked.
+    archive = _archive(folder, sample_lock(SIX, seal=True))
+    result = cli("export", archive.name, "--format", fmt, "-o", "out", "--no-pin")
+    assert result.code == EXIT_BAD_INPUT, result
+    words = _pasteable(_remedy(result.err), archive)
+    assert words[:3] == ["tar", "-xf", "my dir.tar.gz"], words
+    assert words[3:] == ["&&", "envsnap", "pin", "my dir/envsnap.lock", "-o", "my dir.pinned.lock"], words
+
+
+def test_the_wheels_rule_names_a_pasteable_pin_for_a_bundle_archive(
+    folder: Path, cli: Callable[..., CliResult]
+) -> None:
+    imported = dataclasses.replace(SAMPLE_META, origin="requirements")
+    archive = _archive(folder, lockfile.seal(sample_lock(SIX, envsnap=imported)))
+    result = cli("check", archive.name, "--json")
+    [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "wheel six 1.16.0"]
+    _pasteable(_remedy(finding["remedy"]), archive)
