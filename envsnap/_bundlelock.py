@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from . import _readlimits, sinks
+from . import _readlimits, grammar, sinks
 from ._defaults import ARCHIVE_SUFFIXES, BUNDLE_SUMS, LOCK_NAME
 from .errors import BadBundleError
 
@@ -52,32 +52,54 @@ def pinned_beside(folder: str) -> str:
     return os.path.join(head, f"{name}.pinned.lock")
 
 
-def pin_then_bundle(lock_arg: str, pinned_to: str = "") -> tuple[str, str]:
+def pin_then_bundle(lock_arg: str, pinned_to: str = "", unpack: str = "") -> tuple[str, str]:
     """``envsnap pin LOCK`` as a remedy names it, and the lock the bundle is then made from: the same one, pinned in
     place, or for a bundle's own lock the one ``pin -o`` writes beside it (``pinned_to``, a shell word of
-    ``pinned_beside``). ``lock_arg`` is a shell word too."""
-    if not pinned_to:
-        return f"envsnap pin {lock_arg}", lock_arg
-    return f"envsnap pin {lock_arg} -o {pinned_to}", pinned_to
+    ``pinned_beside``). ``lock_arg`` is a shell word too. ``unpack``: the commands that unpack the bundle archive
+    the lock is in first (``unpack_beside``), "" for none."""
+    pin = f"envsnap pin {lock_arg}" + (f" -o {pinned_to}" if pinned_to else "")
+    return f"{unpack} && {pin}" if unpack else pin, pinned_to or lock_arg
+
+
+def archive_folder(archive_path: str | os.PathLike[str]) -> str:
+    """The one top-level folder of an archive: its name without the suffix (``supp.tar.gz`` holds ``supp/``)."""
+    name = os.path.basename(os.fspath(archive_path))
+    stem = next((name[: -len(s)] for s in ARCHIVE_SUFFIXES if name.endswith(s)), name)
+    return stem if grammar.is_base_name(stem) else "bundle"
+
+
+def unpack_beside(archive: str) -> tuple[str, str]:
+    """The commands that unpack the bundle archive ``archive`` (as the user gave it) beside it, and the folder they
+    unpack it into, where its lock then is: a remedy for an archive pins or bundles that lock, whose path a command
+    cannot name before (``pin`` and ``bundle`` refuse an archive, a bundle, not a lock). Into the folder it holds
+    (the one its first member names, whatever the archive is called now); a folder's content (``tar -C supp .``)
+    into a folder of its own, named after the archive, not spilled beside it. The commands are shell words, the
+    folder is not."""
+    from pathlib import PurePath
+
+    parent = PurePath(archive).parent
+    top = _readlimits.unpacked_folder(archive)
+    if top == ".":
+        folder = str(parent / archive_folder(archive))
+        made = sinks.shell_shown([folder])
+        return f"mkdir -p {made} && tar -xf {sinks.shell_shown([archive])} -C {made}", folder
+    return f"tar -xf {sinks.shell_shown([archive])} -C {sinks.shell_shown([str(parent)])}", str(parent / top)
 
 
 def pin_command(lock_path: str | os.PathLike[str] | None) -> str:
     """The ``envsnap pin`` a message names for the lock the user gave (``lock_path``, as given): its path as one shell
     word (``sinks.path_shown``), with ``-o`` beside the bundle for a bundle's own lock (or a bundle folder given as
     the lock), which ``pin`` does not rewrite in place; for a bundle archive, whose lock has no path until it is
-    unpacked, the ``tar -xf`` that unpacks it first and the pin of the lock it unpacks, beside its folder (it said
-    ``envsnap pin LOCK``); ``envsnap pin LOCK`` where none is known (a library caller)."""
+    unpacked, the ``tar -xf`` that unpacks it beside it first (``unpack_beside``) and the pin of the lock it
+    unpacks, beside its folder (it said ``envsnap pin LOCK``); ``envsnap pin LOCK`` where none is known (a library
+    caller)."""
     if lock_path is None:
         return "envsnap pin LOCK"
     path = os.fspath(lock_path)
     if path.endswith(ARCHIVE_SUFFIXES):
-        from ._readlimits import unpacked_folder
-
-        unpacked = unpacked_folder(path)
-        pin = pin_then_bundle(
-            sinks.path_shown(os.path.join(unpacked, LOCK_NAME)), sinks.path_shown(pinned_beside(unpacked))
-        )[0]
-        return f"tar -xf {sinks.path_shown(path)} && {pin}"
+        unpack, unpacked = unpack_beside(path)
+        lock = sinks.path_shown(os.path.join(unpacked, LOCK_NAME))
+        return pin_then_bundle(lock, sinks.path_shown(pinned_beside(unpacked)), unpack)[0]
     if os.path.isdir(path):
         path = os.path.join(path, LOCK_NAME)
     folder = bundle_lock_written(path)

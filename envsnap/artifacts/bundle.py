@@ -41,12 +41,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .. import _leftovers, _readlimits, _runner, _tools, fileurls, grammar, interchange, lockfile, sinks
+from .._bundlelock import archive_folder as archive_folder
 from .._bundlelock import bundle_holding as bundle_holding
 from .._bundlelock import bundle_listing as bundle_listing
 from .._bundlelock import bundle_lock_written as bundle_lock_written
 from .._bundlelock import pin_command as pin_command
 from .._bundlelock import pin_then_bundle as pin_then_bundle
 from .._bundlelock import pinned_beside as pinned_beside
+from .._bundlelock import unpack_beside as unpack_beside
 from .._defaults import (
     ARCHIVE_SUFFIXES,
     ARTIFACTS_CACHE,
@@ -952,13 +954,6 @@ def _refuse_stray_members(archive_path: Path, entries: list[Path]) -> None:
         f"{archive_path}: its bundle folder {folder} has {first_few(stray, 3)} beside it at the top level,"
         " which a bundle archive does not hold: remove it, or unpack the archive and give the folder"
     )
-
-
-def archive_folder(archive_path: Path) -> str:
-    """The one top-level folder of an archive: its name without the suffix (``supp.tar.gz`` holds ``supp/``)."""
-    name = archive_path.name
-    stem = next((name[: -len(s)] for s in ARCHIVE_SUFFIXES if name.endswith(s)), name)
-    return stem if grammar.is_base_name(stem) else "bundle"
 
 
 def write_archive(root: Path, archive_path: Path, progress: Progress | None = None) -> None:

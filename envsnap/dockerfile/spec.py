@@ -154,6 +154,10 @@ class DockerOptions(Options):
             raise BadOptionError(f"--option network={self.network[:80]!r}: not a Docker network name")
 
 
+# ``named`` where no command gave the paths (an export): the notes' own placeholders.
+PLACEHOLDERS = ("LOCK", "BUNDLE", "", "")
+
+
 @frozen
 class DockerSpec:
     """Everything the Dockerfile says, decided from the lock and the options."""
@@ -169,9 +173,9 @@ class DockerSpec:
     # the ``name[:arch]=version`` (version empty: any) that an offline build expects the base image to ship.
     debs: tuple[SystemPackage, ...] = ()
     expected: tuple[tuple[str, str], ...] = ()
-    # The lock, the bundle and the lock pinned beside it as the commands it names take them, shell words (``named``
-    # of ``make_spec``).
-    named: tuple[str, str, str] = ("LOCK", "BUNDLE", "")
+    # The lock, the bundle and the lock pinned beside it as the commands it names take them, shell words, and the
+    # commands that unpack the archive the lock is in first (``named`` of ``make_spec``).
+    named: tuple[str, str, str, str] = PLACEHOLDERS
 
     @property
     def tag(self) -> str:
@@ -227,7 +231,7 @@ def make_spec(
     offline: bool = False,
     left_to_base: tuple[str, frozenset[str]] = ("", frozenset()),
     base_from_bundle: bool = False,
-    named: tuple[str, str, str] = ("LOCK", "BUNDLE", ""),
+    named: tuple[str, str, str, str] = PLACEHOLDERS,
 ) -> DockerSpec:
     """Decide the image: base, interpreter, system packages and their pins. Raises ``RebuildError``.
 
@@ -240,7 +244,8 @@ def make_spec(
     word (``sinks.path_shown`` of the paths the user gave): pasted, they pin and bundle again into that bundle. The
     placeholders ``LOCK`` and ``BUNDLE`` where there are none (an export). Its third: where the lock is a bundle's
     own, the path ``pin -o`` writes the pinned lock to, beside that bundle, and the bundle is made from ("" for any
-    other lock, pinned in place). The notes keep the placeholders, since the
+    other lock, pinned in place). Its fourth: where the lock is a bundle archive's, the commands that unpack it first
+    (``_bundlelock.unpack_beside``), "" otherwise. The notes keep the placeholders, since the
     Dockerfile holds them as comments (a path of the author's machine is no part of an image's recipe, and two
     forms of one rebuild, the author's lock and the bundle's, built different Dockerfiles); ``shown_notes`` fills
     them in for the terminal."""
@@ -309,6 +314,7 @@ def make_spec(
             named[0],
             f"-o {named[1]}",
             pinned_to=named[2],
+            unpack=named[3],
         )
         raise BadOptionError(
             f"--option network=none: the build installs {len(names)} system packages from apt "
@@ -340,7 +346,14 @@ def interpreter_names(base: baseimage.BaseImage) -> tuple[str, ...]:
 
 
 def carry_commands(
-    lock: Snapshot, names: Iterable[str], base: str, lock_arg: str, bundle_to: str, *, pinned_to: str = ""
+    lock: Snapshot,
+    names: Iterable[str],
+    base: str,
+    lock_arg: str,
+    bundle_to: str,
+    *,
+    pinned_to: str = "",
+    unpack: str = "",
 ) -> str:
     """The commands that put the .deb files of the system packages ``names`` into a bundle, for the base image
     ``base`` the docker rebuild uses ("" for the one it chooses from the lock): ``envsnap bundle LOCK bundle_to
@@ -349,24 +362,25 @@ def carry_commands(
     they take depends on it: for one without Python, the interpreter's, which a plain ``pin`` and ``bundle`` (for the
     base the lock chooses, which ships Python) leave out. ``pinned_to``: where ``lock_arg`` is a bundle's own lock,
     which ``pin`` does not rewrite in place, the path it writes the pinned lock to (``pin -o``) and the bundle is made
-    from. One remedy for the rebuild plan's ``network`` line, the audit's ``system-packages`` item and
-    REPRODUCING.md."""
+    from. ``unpack``: where ``lock_arg`` is in a bundle archive, the commands that unpack it first. One remedy for the
+    rebuild plan's ``network`` line, the audit's ``system-packages`` item and REPRODUCING.md."""
     on = f" --base-image {sinks.shell_word(base)}" if base else ""
     wanted = set(names)
     pinned = all(deb_files.is_pinned(p) for p in lock.system.packages if p.name in wanted)
     if pinned:
-        return f"envsnap bundle {lock_arg} {bundle_to} --with-system-packages{on}"
-    pin, source = pin_then_bundle(lock_arg, pinned_to)
+        first = f"{unpack} && " if unpack else ""
+        return f"{first}envsnap bundle {lock_arg} {bundle_to} --with-system-packages{on}"
+    pin, source = pin_then_bundle(lock_arg, pinned_to, unpack)
     return f"{pin}{on} && envsnap bundle {source} {bundle_to} --with-system-packages{on}"
 
 
 def shown_notes(spec: DockerSpec) -> tuple[str, ...]:
     """``spec.notes`` as the terminal shows them: the commands they name with the lock and bundle the user gave
     (``named``) in place of the placeholders the Dockerfile keeps."""
-    lock_word, bundle_word, pinned_to = spec.named
-    if spec.named == ("LOCK", "BUNDLE", ""):
+    lock_word, bundle_word, pinned_to, unpack = spec.named
+    if spec.named == PLACEHOLDERS:
         return spec.notes
-    pin, source = pin_then_bundle(lock_word, pinned_to)
+    pin, source = pin_then_bundle(lock_word, pinned_to, unpack)
     return tuple(
         note.replace("`envsnap pin LOCK", f"`{pin}").replace(
             "`envsnap bundle LOCK -o BUNDLE", f"`envsnap bundle {source} -o {bundle_word}"

@@ -29,7 +29,6 @@ from ..artifacts.bundle import (
     INCOMPLETE,
     SUMS,
     Bundle,
-    archive_folder,
     extract,
     is_archive,
     is_kept,
@@ -37,6 +36,7 @@ from ..artifacts.bundle import (
     pin_then_bundle,
     pinned_beside,
     refuse_broken_archive,
+    unpack_beside,
 )
 from ..cudaneed import cuda_need
 from ..errors import (
@@ -198,17 +198,8 @@ def _items(
     folder = where
     prefix = ""
     if bundle is not None and is_archive(where):
-        parent = Path(where).parent
-        top = _readlimits.unpacked_folder(where)
-        if top == ".":
-            # A folder's content (``tar -C supp .``): unpacked into a folder of its own, named after the archive,
-            # not spilled beside it.
-            folder = str(parent / archive_folder(Path(where)))
-            made = sinks.shell_shown([folder])
-            prefix = f"mkdir -p {made} && tar -xf {sinks.shell_shown([where])} -C {made} && "
-        else:
-            folder = str(parent / top)
-            prefix = f"tar -xf {sinks.shell_shown([where])} -C {sinks.shell_shown([str(parent)])} && "
+        unpack, folder = unpack_beside(where)
+        prefix = f"{unpack} && "
     lock_arg = sinks.shell_shown([where if bundle is None else f"{folder}/envsnap.lock"])
     out = "BUNDLE_DIR" if bundle is None else sinks.shell_shown([folder])
     if bundle is not None and not (bundle.root / SUMS).is_file():

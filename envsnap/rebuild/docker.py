@@ -36,11 +36,13 @@ from ..artifacts.bundle import (
     bundle_listing,
     check_made_from,
     describe_bundle,
+    is_archive,
     judged_for,
     outside_project_notes,
     pin_command,
     pinned_beside,
     sha256_file,
+    unpack_beside,
 )
 from ..compat.target import TargetFacts
 from ..dockerfile import baseimage
@@ -679,22 +681,31 @@ def _carry_them(spec: DockerSpec, names: Iterable[str] | None = None) -> str:
     if names is None:
         names = {s.split("=", 1)[0].split(":", 1)[0] for s in spec.apt_specs}
     base = spec.base.reference if spec.base.chosen_by != "lock" else ""
-    lock_word, bundle_word, pinned_to = spec.named
-    return carry_commands(spec.lock, names, base, lock_word, f"-o {bundle_word}", pinned_to=pinned_to)
+    lock_word, bundle_word, pinned_to, unpack = spec.named
+    return carry_commands(spec.lock, names, base, lock_word, f"-o {bundle_word}", pinned_to=pinned_to, unpack=unpack)
 
 
-def _named(request: RebuildRequest) -> tuple[str, str, str]:
+def _named(request: RebuildRequest) -> tuple[str, str, str, str]:
     """The lock and the bundle as the user gave them, each one shell word, for the commands a plan or a refusal
     names (``make_spec``'s ``named``): they printed ``envsnap pin LOCK ... bundle LOCK -o BUNDLE``, placeholders
     to fill in, where the paths were known. Third, for a bundle's own lock, which ``pin`` does not rewrite in place,
-    where ``pin -o`` writes the pinned lock (beside that bundle) for the bundle to be made from; "" otherwise."""
+    where ``pin -o`` writes the pinned lock (beside that bundle) for the bundle to be made from; "" otherwise.
+    Fourth, for a bundle archive given as the lock, the commands that unpack it beside it first: its lock is the one
+    they unpack (``pin`` and ``bundle`` refuse the archive, a bundle, not a lock); "" otherwise."""
     bundle = request.bundle_shown()
     lock = os.fspath(request.lock_path)
-    own = bundle_listing(lock)
+    unpack = ""
+    if is_archive(lock):
+        unpack, unpacked = unpack_beside(lock)
+        lock = os.path.join(unpacked, LOCK_NAME)
+        own: str | None = unpacked
+    else:
+        own = bundle_listing(lock)
     return (
         sinks.path_shown(lock),
         sinks.path_shown(bundle) if bundle else "BUNDLE",
         sinks.path_shown(pinned_beside(own)) if own is not None else "",
+        unpack,
     )
 
 

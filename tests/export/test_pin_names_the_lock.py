@@ -118,8 +118,8 @@ def test_an_export_refusal_of_a_bundle_archive_names_a_pasteable_pin(
     result = cli("export", archive.name, "--format", fmt, "-o", "out", "--no-pin")
     assert result.code == EXIT_BAD_INPUT, result
     words = _pasteable(_remedy(result.err), archive)
-    assert words[:3] == ["tar", "-xf", "my dir.tar.gz"], words
-    assert words[3:] == ["&&", "envsnap", "pin", "my dir/envsnap.lock", "-o", "my dir.pinned.lock"], words
+    assert words[:5] == ["tar", "-xf", "my dir.tar.gz", "-C", "."], words
+    assert words[5:] == ["&&", "envsnap", "pin", "my dir/envsnap.lock", "-o", "my dir.pinned.lock"], words
 
 
 def test_the_wheels_rule_names_a_pasteable_pin_for_a_bundle_archive(

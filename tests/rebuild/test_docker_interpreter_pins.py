@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shlex
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
 
+import pytest
 from docker_locks import cpu_lock
 
 from envsnap import lockfile
@@ -171,7 +177,7 @@ def test_the_dockerfile_keeps_no_path_of_the_authors_machine_and_the_terminal_ge
         debian_python_lock(),
         dockerspec.DockerOptions(base_image=BASE),
         lambda _ref: NO_PYTHON,
-        named=("'/home/me/my env.lock'", "'/home/me/my B'", ""),
+        named=("'/home/me/my env.lock'", "'/home/me/my B'", "", ""),
     )
     text = dockerspec.render_dockerfile(made)
     assert "/home/me" not in text and "`envsnap pin LOCK --base-image" in text
@@ -180,3 +186,41 @@ def test_the_dockerfile_keeps_no_path_of_the_authors_machine_and_the_terminal_ge
         f"`envsnap pin '/home/me/my env.lock' --base-image {BASE}` then `envsnap bundle '/home/me/my env.lock' -o "
         f"'/home/me/my B' --with-system-packages --base-image {BASE}`"
     ) in shown, shown
+
+
+def test_a_rebuild_of_a_bundle_archive_names_commands_that_run_pasted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive given as the lock (``rebuild 'my B.tar.gz' --target docker``): its notes named ``envsnap pin 'my
+    B.tar.gz'`` and ``envsnap bundle 'my B.tar.gz'``, which refuse an archive (a bundle, not a lock). They unpack it
+    first and pin the lock it unpacks beside its folder, as for a bundle folder."""
+    from envsnap.artifacts.bundle import Bundle, open_bundle
+    from envsnap.rebuild import docker as docker_target
+    from envsnap.rebuild.interface import RebuildRequest
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "my B"
+    folder.mkdir()
+    lock = debian_python_lock()
+    lockfile.dump(lock, folder / "envsnap.lock")
+    Bundle(folder).write_sums()
+    with tarfile.open("my B.tar.gz", "w:gz") as tar:
+        tar.add(folder, arcname="my B")
+    shutil.rmtree(folder)
+    opened = open_bundle("my B.tar.gz", tmp_path / "unpacked")
+    request = RebuildRequest(
+        lock=opened.lock, lock_path=Path("my B.tar.gz"), dest=tmp_path / "ctx", target="docker", bundle_dir=opened.root
+    )
+    made = dockerspec.make_spec(
+        lock, dockerspec.DockerOptions(base_image=BASE), lambda _ref: NO_PYTHON, named=docker_target._named(request)
+    )
+    [shown] = [n for n in dockerspec.shown_notes(made) if n.startswith("interpreter: the lock's python3.11")]
+    commands = shown.split("`")[1::2]
+    assert commands, shown
+    pasted = " && ".join(commands)
+    subprocess.run(["bash", "-n", "-c", pasted], check=True)
+    words = shlex.split(pasted)
+    assert words[:6] == ["tar", "-xf", "my B.tar.gz", "-C", ".", "&&"], words
+    assert words[6:11] == ["envsnap", "pin", "my B/envsnap.lock", "-o", "my B.pinned.lock"], words
+    assert "envsnap bundle 'my B.pinned.lock' -o 'my B.tar.gz' --with-system-packages" in shown, shown
+    assert "LOCK" not in words and "BUNDLE" not in words, words
