@@ -295,9 +295,12 @@ class Bundle:
         """The bundled wheel of a package (by model or name). ``BundleError`` when it has none or it is gone."""
         locked = self.lock.package(pkg if isinstance(pkg, str) else pkg.name)
         if locked is None:
-            raise BundleError(f"{self.root}: {pkg if isinstance(pkg, str) else pkg.name} is not in the bundle's lock")
+            raise BundleError(
+                f"{self.shown()}: {pkg if isinstance(pkg, str) else pkg.name} is not in the bundle's lock"
+            )
         if locked.artifact is None or not locked.artifact.filename.endswith(".whl"):
-            raise BundleError(f"{self.root}: {locked.name} {locked.version} has no wheel in this bundle")
+            # Named as the user gave it (``shown``): an archive's temporary folder is gone when the message is read.
+            raise BundleError(f"{self.shown()}: {locked.name} {locked.version} has no wheel in this bundle")
         path = join_base_name(self.wheels_dir, locked.artifact.filename)
         _names_its_package(locked, lambda: self.shown(self._rel(path)))
         if not path.is_file():
@@ -320,7 +323,7 @@ class Bundle:
         locked = self.lock.package(pkg.name)
         artifact = locked.artifact if locked is not None else None
         if artifact is None:
-            raise BadBundleError(f"{self.root}: {pkg.name} has no artifact in the bundle's lock")
+            raise BadBundleError(f"{self.shown()}: {pkg.name} has no artifact in the bundle's lock")
         actual = known_sha256(path)
         if actual != artifact.sha256:
             raise BadBundleError(

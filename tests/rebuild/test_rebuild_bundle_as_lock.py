@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from offline_wheels import locked_bundle, wheel
-from testutil import CliResult, uv_bin
+from testutil import CliResult, sample_lock, uv_bin
 
-from envsnap.artifacts.bundle import write_archive
+from envsnap import lockfile
+from envsnap.artifacts.bundle import Bundle, write_archive
 from envsnap.cli import EXIT_BAD_INPUT
+from envsnap.model import Artifact, PythonPackage
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +75,25 @@ def test_a_bundle_as_the_lock_and_another_bundle_is_one_line(
         "takes: give one or the other\n"
     )
     assert not (tmp_path / "env").exists()
+
+
+def test_a_package_the_archive_has_no_wheel_of_is_named_in_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A bundle whose lock knows a package by its sha256 alone (made by hand, or by another tool): the docker target
+    said ``cannot rebuild: /tmp/.envsnap-rebuild-.../bundle: numpy 1.26.0 has no wheel in this bundle``, the
+    temporary folder the archive was unpacked to, gone when the message is read. It names the archive."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    folder = tmp_path / "my supp"
+    folder.mkdir()
+    pkg = PythonPackage("numpy", "1.26.0", artifact=Artifact("", "", sha256="ab" * 32))
+    lockfile.dump(sample_lock(pkg, seal=True), folder / "envsnap.lock")
+    Bundle(folder).write_sums()
+    write_archive(folder, tmp_path / "my supp.tar.gz")
+    result = cli("rebuild", "my supp.tar.gz", "--target", "docker", "--dry-run", "--force", "--dest", tmp_path / "c")
+    assert result.code == 4, result
+    assert result.err.startswith(
+        "envsnap: error: cannot rebuild: my supp.tar.gz: numpy 1.26.0 has no wheel in this bundle;"
+    ), result.err
+    assert "envsnap-rebuild" not in result.err, result.err
