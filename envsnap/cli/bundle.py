@@ -149,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
         # Every fact is checked before anything is fetched: a bad ORCID or a missing licence is exit 2 now.
         meta = resolve(from_args(args.title, args.author, args.license, args.doi), project)
         require_complete(meta)
-        check_runs([Path(record) for record in args.run], lock, Path(args.output))
+        from .. import sinks
+
+        check_runs([Path(record) for record in args.run], lock, Path(args.output), sinks.path_shown(args.lock))
     if args.with_system_packages:
         from ..rebuild.docker import check_system_packages, no_system_packages_for
 

@@ -271,12 +271,15 @@ def _kept_grade(path: Path) -> str:
     return match[1]
 
 
-def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -> tuple[Any, str]:
+def check_run(
+    path: Path, lock: Snapshot | None = None, *, kept: bool = False, lock_arg: str = "LOCK"
+) -> tuple[Any, str]:
     """A ``--run`` record, loaded (bounded, validated, seal checked: untrusted input) and its name in ``runs/``;
     called before anything is fetched, so a bad record is exit 2 with nothing made. With ``lock`` (the lock being
     bundled), a record of a run that used another lock is refused too: the bundle's ``rerun`` of it would say
     "environment: differs" to every reader, and the audit fails it (``run-recorded``). ``kept``: a record the
-    bundle holds from an earlier ``--artifact`` run, named so."""
+    bundle holds from an earlier ``--artifact`` run, named so. ``lock_arg``: that lock as the user gave it, one
+    shell word, which the remedy's ``envsnap run --lock`` names (the placeholder ``LOCK`` where none is known)."""
     from .. import lockfile
     from ..runs import record as run_record
 
@@ -314,22 +317,23 @@ def check_run(path: Path, lock: Snapshot | None = None, *, kept: bool = False) -
         raise MetadataError(
             f"{what if kept else '--run ' + grammar.shown(path.name)}: the run used another lock "
             f"({used[:19]}...) than this one ({digest[:19]}...; {why}): record the run with this lock (envsnap "
-            "run --lock LOCK), or bundle the lock it used or one envsnap pin made of it"
+            f"run --lock {lock_arg} -- COMMAND), or bundle the lock it used or one envsnap pin made of it"
             f"{', or make the bundle in a new folder' if kept else ''}"
         )
     return rec, name
 
 
-def check_runs(records: Sequence[Path], lock: Snapshot, output: Path) -> None:
+def check_runs(records: Sequence[Path], lock: Snapshot, output: Path, lock_arg: str = "LOCK") -> None:
     """Every ``--run`` record, before anything is fetched or written (exit 2, nothing made or changed): each valid
     and of ``lock`` (``check_run``), no two of one name, and none named as another record the bundle at ``output``
     already holds in ``runs/`` (an earlier ``--artifact`` run's, kept and described: copying over it failed once
-    the bundle was pinned and written, exit 4, and left the bundle marked incomplete)."""
+    the bundle was pinned and written, exit 4, and left the bundle marked incomplete). ``lock_arg``: the lock as the
+    user gave it, one shell word, which a remedy names."""
     from ..errors import UsageError
 
     named: dict[str, Path] = {}
     for record in records:
-        _, name = check_run(record, lock)
+        _, name = check_run(record, lock, lock_arg=lock_arg)
         earlier = named.setdefault(name, record.resolve())
         if earlier != record.resolve():
             # Two records of one name in runs/: it failed after every wheel was fetched, a half-made bundle left.
@@ -345,7 +349,7 @@ def check_runs(records: Sequence[Path], lock: Snapshot, output: Path) -> None:
     folder = output / auditing.RUNS
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
         if path.name not in named and not path.is_symlink():
-            check_run(path, lock, kept=True)
+            check_run(path, lock, kept=True, lock_arg=lock_arg)
 
 
 def _held_otherwise(folder: Path, name: str, path: Path) -> Path | None:
