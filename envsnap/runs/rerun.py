@@ -729,7 +729,8 @@ def _verify_in_docker(
         if res.returncode == DOCKER_NOT_FOUND:
             raise EnvsnapError(
                 f"--in-docker {image}: the image has no envsnap program to verify it with, so its environment "
-                "cannot be checked (an image `envsnap rebuild LOCK --target docker` made has one)"
+                f"cannot be checked (an image `envsnap rebuild {sinks.path_shown(str(lock_file))} --target docker` "
+                "made has one)"
             ) from None
         raise EnvsnapError(
             f"--in-docker {image}: envsnap verify in the image gave no report: {_docker_error(res.stderr)}"

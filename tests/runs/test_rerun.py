@@ -20,7 +20,7 @@ from condafixtures import make_wheel
 from runhelpers import Envsnap, envsnap_env
 from testutil import in_tree_project, uv_bin
 
-from envsnap import lockfile
+from envsnap import lockfile, sinks
 from envsnap.compat.target import probe_docker
 from envsnap.runs import record as rec
 from envsnap.runs import rerun as rerun_mod
@@ -2283,7 +2283,7 @@ def test_the_no_gpu_variable_rerun_gives_the_container_is_no_difference_of_its_e
             "docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create "
             'failed: unable to start container process: exec: "envsnap": executable file not found in $PATH: unknown',
             "--in-docker some/image:1: the image has no envsnap program to verify it with, so its environment cannot "
-            "be checked (an image `envsnap rebuild LOCK --target docker` made has one)",
+            "be checked (an image `envsnap rebuild {lock} --target docker` made has one)",
         ),
         (
             125,
@@ -2308,6 +2308,8 @@ def test_an_image_without_envsnap_says_so_and_what_has_one(
     monkeypatch.setattr(rerun_mod._runner, "run", docker)
     record = rec.load(tmp_path / "run.toml")
     check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1")
+    # The lock verified, one shell word: it read `envsnap rebuild LOCK`, a placeholder where the path was known.
+    said = said.replace("{lock}", sinks.path_shown(str(host_lock)))
     assert (check.state, check.lines) == (rerun_mod.UNKNOWN, (said,)), check
 
 
