@@ -1343,6 +1343,27 @@ def no_identity_refusal(pkg: PythonPackage) -> str:
     )
 
 
+def unchecked_stand_ins_said(packages: Sequence[PythonPackage]) -> tuple[int, str]:
+    """How many of ``packages`` are unchecked stand-ins (``unchecked_stand_in``), and the first said with its refusal,
+    naming three more at most (``pyyaml 6.0 (and six 1.16.0): installed by the Debian package ...``); (0, "") for
+    none. What ``rebuild`` and ``export`` refuse such a lock with, before any work: its file would be installed
+    unchecked, where ``pin`` and ``bundle`` look it up again and refuse it."""
+    from ..report import first_few
+
+    unchecked = [p for p in packages if unchecked_stand_in(p)]
+    if not unchecked:
+        return 0, ""
+    first = unchecked[0]
+    others = f" (and {first_few([f'{p.name} {p.version}' for p in unchecked[1:]], 3)})" if unchecked[1:] else ""
+    return len(unchecked), f"{first.name} {first.version}{others}: {no_identity_refusal(first)}"
+
+
+# What a refusal of an unchecked stand-in says to do first: the capture again that records its identity.
+CAPTURE_AGAIN = (
+    "capture the environment again where it is installed (`envsnap capture -o NEW.lock` records its identity)"
+)
+
+
 def stand_in_refusal(pkg: PythonPackage, why: Sequence[tuple[str, str]]) -> str:
     """Why none of the index's files of a dpkg-owned distribution's name and version may stand in for it, each
     ``(filename, why)`` of ``why``: its metadata is not evidence of the same project (``_sameproject.disagreement``:

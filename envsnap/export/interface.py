@@ -224,19 +224,14 @@ def refuse_unchecked_stand_ins(snapshot: Snapshot, fmt: str) -> None:
     the format cannot hold)."""
     if not any(p.system_package and p.artifact is not None for p in snapshot.python.packages):
         return  # no stand-in at all: pin's module stays unloaded
-    from ..artifacts.pin import no_identity_refusal, unchecked_stand_in
-    from ..report import first_few
+    from ..artifacts.pin import CAPTURE_AGAIN, unchecked_stand_ins_said
 
-    unchecked = [p for p in snapshot.python.packages if unchecked_stand_in(p)]
-    if not unchecked:
-        return
-    first = unchecked[0]
-    others = f" (and {first_few([f'{p.name} {p.version}' for p in unchecked[1:]], 3)})" if unchecked[1:] else ""
-    raise ExportError(
-        f"{fmt}: {first.name} {first.version}{others}: {no_identity_refusal(first)}; capture the environment again "
-        f"where it is installed (`envsnap capture -o NEW.lock` records its identity) and export that lock (`envsnap "
-        f"export NEW.lock --format {fmt}`), which pins the file again"
-    )
+    count, said = unchecked_stand_ins_said(snapshot.python.packages)
+    if count:
+        raise ExportError(
+            f"{fmt}: {said}; {CAPTURE_AGAIN} and export that lock (`envsnap export NEW.lock --format {fmt}`), which "
+            "pins the file again"
+        )
 
 
 def require_python_layer(snapshot: Snapshot, fmt: str) -> None:

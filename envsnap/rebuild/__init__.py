@@ -383,14 +383,11 @@ def _refuse_unchecked_stand_ins(
     then the bundle (``bundle``, or a target that ``needs_bundle``) or the rebuild of that lock."""
     if not any(p.system_package and p.artifact is not None for p in lock.python.packages):
         return  # no stand-in at all: the index client stays unloaded
-    from ..artifacts.pin import no_identity_refusal, unchecked_stand_in
-    from ..report import first_few
+    from ..artifacts.pin import CAPTURE_AGAIN, unchecked_stand_ins_said
 
-    unchecked = [p for p in lock.python.packages if unchecked_stand_in(p)]
-    if not unchecked:
+    count, said = unchecked_stand_ins_said(lock.python.packages)
+    if not count:
         return
-    first = unchecked[0]
-    others = f" (and {first_few([f'{p.name} {p.version}' for p in unchecked[1:]], 3)})" if unchecked[1:] else ""
     if bundle is not None:
         where, then = (
             " from the bundle",
@@ -401,9 +398,8 @@ def _refuse_unchecked_stand_ins(
     else:
         where, then = "", f"rebuild that lock (`envsnap rebuild NEW.lock --target {target}`)"
     raise RebuildError(
-        f"cannot rebuild {len(unchecked)} package(s){where}, nothing was installed: {first.name} "
-        f"{first.version}{others}: {no_identity_refusal(first)}; capture the environment again where it is installed "
-        f"(`envsnap capture -o NEW.lock` records its identity) and {then}, which pins the file again"
+        f"cannot rebuild {count} package(s){where}, nothing was installed: {said}; {CAPTURE_AGAIN} and {then}, which "
+        "pins the file again"
     )
 
 
