@@ -840,9 +840,11 @@ class VenvRebuilder(Rebuilder):
             art = pkg.artifact
             if art is not None and art.filename:
                 checked_base_name(art.filename)  # it names a file in the bundle and the cache: refused now
+            if request.bundle_dir is not None and (art is None or not art.filename):
+                # A file known by its sha256 alone (a bundle made by hand or another tool) is no wheel of the bundle:
+                # it was planned as ``wheels/`` and failed as "not a valid file name: ''".
+                raise RebuildError(f"{package_label(pkg)} has no wheel in the bundle")
             if art is None:
-                if request.bundle_dir is not None:
-                    raise RebuildError(f"{package_label(pkg)} has no wheel in the bundle")
                 items.append(_unbundled_item(pkg, request.project_dir))
                 continue
             origin = f"wheels/{art.filename}" if request.bundle_dir is not None else art.url

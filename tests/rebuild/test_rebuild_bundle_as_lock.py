@@ -97,3 +97,22 @@ def test_a_package_the_archive_has_no_wheel_of_is_named_in_the_archive(
         "envsnap: error: cannot rebuild: my supp.tar.gz: numpy 1.26.0 has no wheel in this bundle;"
     ), result.err
     assert "envsnap-rebuild" not in result.err, result.err
+
+
+def test_the_venv_target_says_which_package_the_bundle_has_no_wheel_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """The same bundle, rebuilt as a venv: its plan listed the package as ``wheels/`` (a file name of nothing), and
+    the rebuild ended with ``not a valid file name: ''``, naming neither the package nor the bundle."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "my supp"
+    folder.mkdir()
+    pkg = PythonPackage("numpy", "1.26.0", artifact=Artifact("", "", sha256="ab" * 32))
+    lockfile.dump(sample_lock(pkg, seal=True), folder / "envsnap.lock")
+    Bundle(folder).write_sums()
+    write_archive(folder, tmp_path / "my supp.tar.gz")
+    for given, extra in [(g, e) for g in ("my supp.tar.gz", "my supp") for e in (("--dry-run",), ("--offline",))]:
+        result = cli("rebuild", given, "--target", "venv", *extra, "--force", "--dest", tmp_path / "env")
+        assert result.code == 4, result
+        assert result.err.rstrip().endswith("numpy 1.26.0 has no wheel in the bundle"), result.err
+        assert not (tmp_path / "env").exists()
