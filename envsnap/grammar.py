@@ -515,6 +515,7 @@ _VCS_FILE_LABEL_REV = LazyPattern(
 MAX_TEXT = 4096
 _TOKEN = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.+~-]{0,127}", re.ASCII)
 # platform.python_version(): 3.11.7, 3.13.0rc1, 3.14.0a1, and "3.12.0+" for a build from a branch.
+_LIBC_VERSION = LazyPattern(r"[0-9]{1,3}(\.[0-9]{1,3}(\.[0-9]{1,9}){0,2})?", re.ASCII)
 _PYTHON_VERSION = LazyPattern(r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?((a|b|rc)[0-9]{1,3})?\+?", re.ASCII)
 # A git/hg commit (hex), an svn revision number, a bzr revision id.
 _COMMIT = LazyPattern(r"[A-Za-z0-9_][A-Za-z0-9_.@:+-]{0,254}", re.ASCII)
@@ -567,6 +568,14 @@ def is_requires_python(text: str) -> bool:
     may hold any character but whitespace, so parsing is not enough). One that does not parse (``>=3.6.*``, from
     an older setuptools) is kept as legacy versions are: check warns that it cannot read it."""
     return len(text) <= 1024 and _PRINTABLE_ASCII.fullmatch(text) is not None
+
+
+def is_libc_version(text: str) -> bool:
+    """A C library's version as a capture reads it (glibc's ``confstr``, the musl loader's banner): ``2.36``,
+    ``1.2.4``, a development glibc's ``2.39.9000``. The first two numbers are bounded because the wheel tags a
+    target supports are one per glibc or musl minor release up to the lock's: a stranger's ``2.999999999`` was a
+    billion of them."""
+    return _LIBC_VERSION.fullmatch(text) is not None
 
 
 def is_python_version(text: str) -> bool:

@@ -1298,7 +1298,10 @@ RULES: dict[type, dict[str, Rule]] = {
         "os_version": _TOKEN,
         "os_name": _text(256),
         "kernel": _TOKEN,
-        "libc_version": _TOKEN,
+        "libc_version": _s(
+            grammar.is_libc_version,
+            "C library version (digits and dots, e.g. 2.36 or 1.2.4; the first two numbers of at most 3 digits each)",
+        ),
     },
     Source: {
         "url": _URL,

@@ -403,6 +403,34 @@ def test_a_huge_integer_is_one_line_not_an_overflow(
     one_line_exit_2(cli(*command[:1], path, *command[1:]), "python.packages[0].artifact.size")
 
 
+@pytest.mark.parametrize(("libc", "version"), [("glibc", "2.999999999"), ("musl", "1.999999999"), ("glibc", "2.x")])
+@pytest.mark.parametrize(
+    "command", [["pin", "-o", "/dev/null"], ["rebuild", "--target", "docker", "--dry-run"], ["check"], ["show"]]
+)
+def test_a_libc_version_outside_its_grammar_is_one_line_not_a_hang(
+    tmp_path: Path, command: list[str], libc: str, version: str
+) -> None:
+    # pin and the docker target walked every glibc or musl minor from the lock's down to 0, a stranger's 2.999999999
+    # a billion of them: no answer in minutes
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: d["platform"].update(libc=libc, libc_version=version))
+    result = _run(*command[:1], str(path), *command[1:], timeout=60)
+    assert result.returncode == 2, result
+    assert result.stderr == (
+        f"envsnap: error: {path}: platform.libc_version: not a valid C library version (digits and dots, e.g. 2.36 "
+        f"or 1.2.4; the first two numbers of at most 3 digits each): {version!r}\n"
+    )
+
+
+@pytest.mark.parametrize("libc", ["glibc", "musl"])
+def test_the_largest_libc_version_is_pinned_and_checked_in_time(tmp_path: Path, libc: str) -> None:
+    path = write_lock(tmp_path / "envsnap.lock", lambda d: d["platform"].update(libc=libc, libc_version="999.999.99"))
+    started = time.monotonic()
+    for command in (["pin", "-o", str(tmp_path / "pinned.lock")], ["check", "--target", "docker"]):
+        result = _run(command[0], str(path), *command[1:], timeout=60)
+        assert result.returncode in (0, 1, 3) and "Traceback" not in result.stderr, result
+    assert time.monotonic() - started < 30
+
+
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
