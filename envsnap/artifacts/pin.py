@@ -1224,8 +1224,17 @@ def check_git_url(policy: FetchPolicy, pkg: PythonPackage, *, named: bool = True
     ``{project}`` or ``~`` is the user's own, read from this machine; any other is judged by the fetch policy, a
     local one (``git+file:///srv/libs/mylib``) included: ``FetchRefusedError`` naming ``--allow-url``, and the package
     unless ``named`` is false (a caller whose line names it already)."""
-    if not pkg.source.url.startswith(("file://" + fileurls.PROJECT, "file://~")):
+    if pkg.source.url.startswith(("file://" + fileurls.PROJECT, "file://~")):
+        return
+    try:
         policy.check(pkg.source.url, f"{pkg.name}: git URL" if named else "git URL", repository=True)
+    except FetchRefusedError as exc:
+        # The refusal of a repository that is here names the pattern to pass, as pin's does (it said "--allow-url
+        # PATTERN", a pattern to work out and a path with a space to quote).
+        pattern = _repository_pattern(exc, pkg.source.url)
+        if pattern is None:
+            raise
+        raise FetchRefusedError(f"{exc.refusal} (pass --allow-url {pattern} to allow it)", exc.refusal) from None
 
 
 def policy_for(config: IndexConfig, allow_urls: Sequence[str] = ()) -> FetchPolicy:
@@ -2349,18 +2358,27 @@ class Pinner:
         )
 
 
-def _repository_refused(exc: FetchRefusedError, url: str) -> str:
-    """``exc``, the refusal of a git repository the lock names on this machine, ending with the ``--allow-url``
-    pattern that allows it, as ``Pinner.refused_here`` names a file's (pin's note says "the pattern is named above",
-    where the line said ``--allow-url PATTERN``): only for a repository that is here, so no path of a stranger's lock
-    is made into a pattern to pass (docs/security.md)."""
+def _repository_pattern(exc: FetchRefusedError, url: str) -> str | None:
+    """The ``--allow-url`` pattern, one shell word, that allows the git repository ``url`` the refusal ``exc`` is of;
+    None where it is not a folder of this machine (no path of a stranger's lock is made into a pattern to pass,
+    docs/security.md) or the refusal has no remedy to replace."""
     from .._fetchpolicy import repository_allowance
     from ..sinks import shell_shown
 
     path = local_path(url)
     if not exc.refusal or path is None or not path.is_absolute() or "{" in str(path) or not path.is_dir():
+        return None
+    return shell_shown([repository_allowance(path)])  # a folder's newline is bash's $'...', not refused
+
+
+def _repository_refused(exc: FetchRefusedError, url: str) -> str:
+    """``exc``, the refusal of a git repository the lock names on this machine, ending with the ``--allow-url``
+    pattern that allows it, as ``Pinner.refused_here`` names a file's (pin's note says "the pattern is named above",
+    where the line said ``--allow-url PATTERN``): only for a repository that is here, so no path of a stranger's lock
+    is made into a pattern to pass (docs/security.md)."""
+    pattern = _repository_pattern(exc, url)
+    if pattern is None:
         return str(exc)
-    pattern = shell_shown([repository_allowance(path)])  # a folder's newline is bash's $'...', not refused
     return (
         f"{exc.refusal}: `envsnap bundle` clones it only with --allow-url {pattern} (a local repository a lock names "
         "is read only where you allow it, docs/security.md)"

@@ -595,6 +595,41 @@ def test_a_local_git_url_refused_says_the_pattern_matches_the_repository(tmp_pat
     assert FetchPolicy(allow=(f"{repo}/*",)).refusal(url) is not None
 
 
+@pytest.mark.parametrize("command", [["bundle", "-o", "BUNDLE"], ["rebuild", "--target", "venv", "--dest", "VENV"]])
+def test_a_local_git_repository_here_refused_names_the_allow_url_to_paste(
+    tmp_path: Path, cli: Callable[..., CliResult], command: list[str]
+) -> None:
+    """A capture of ``pip install git+file:///tmp/rés earch/labgit``, bundled or rebuilt on the same machine: ``pin``
+    named ``--allow-url '/tmp/rés earch/labgit'``, but ``bundle`` and ``rebuild`` said ``pass --allow-url PATTERN``,
+    leaving the user to work out the pattern and to quote a path with a space. A repository that is here is named by
+    the pattern that allows it, one shell word; that very option gets past the refusal."""
+    import shlex
+
+    from envsnap import lockfile
+
+    repo = tmp_path / "rés earch" / "labgit"
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "x.txt").write_text("x\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "x")
+    commit = _git(repo, "rev-parse", "HEAD").strip()
+    source = Source(kind="vcs", vcs="git", url=repo.as_uri(), commit_id=commit)
+    lock = Snapshot(python=PythonEnv(version="3.11.7", packages=(PythonPackage("labgit", "1.0", source=source),)))
+    lock_path = lockfile.dump(lock, tmp_path / "env.lock")
+    args = [str(tmp_path / a) if a in ("BUNDLE", "VENV") else a for a in command]
+    result = cli(args[0], lock_path, *args[1:])
+    assert result.code == 2, result
+    assert result.err == (
+        f"envsnap: error: labgit: git URL {shlex.quote(str(repo))} from the lock is not fetched: a local path, not "
+        f"https (pass --allow-url {shlex.quote(str(repo))} to allow it)\n"
+    )
+    word = result.err.split("--allow-url ", 1)[1].rsplit(" to allow it", 1)[0]
+    (pattern,) = shlex.split(word)
+    again = cli(args[0], lock_path, *args[1:], "--allow-url", pattern)
+    assert "is not fetched" not in again.err, again
+
+
 def test_a_local_git_repository_gone_says_what_to_put_there(tmp_path: Path) -> None:
     """``pip install git+file:///lab/labgit`` captured, the repository moved since: rebuild and bundle said only
     "gitlib 0.2.0: the local git repository /lab/labgit does not exist on this machine". The line says what to put
