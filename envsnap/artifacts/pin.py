@@ -982,6 +982,7 @@ def target_tags(python_version: str = "", implementation: str = "", platform: Pl
 # taken when a lock of another machine does not record its glibc version.
 _MANYLINUX_FLOOR = 17
 _MANYLINUX_CEILING = 39
+_MACOS_PART_MAX = 99  # the largest major or minor number a lock's macOS version is read with
 
 
 def platform_tags(platform: Platform) -> list[str] | None:
@@ -1008,7 +1009,9 @@ def platform_tags(platform: Platform) -> list[str] | None:
 
         arch = "arm64" if arch == "aarch64" else arch
         known = numbers(platform.os_version)[:2]
-        if len(known) >= 1:
+        # A macOS release number (10.15, 14.5); mac_platforms lists every release from it down to 10.0, so a
+        # stranger's 999999999.0 or 10.999999999 is no version (a billion releases), taken as unknown.
+        if len(known) >= 1 and all(part <= _MACOS_PART_MAX for part in known):
             return list(tags.mac_platforms((known[0], known[1] if len(known) > 1 else 0), arch))
         return list(reversed(list(tags.mac_platforms((15, 0), arch))))
     if system != "Linux":

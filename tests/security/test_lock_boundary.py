@@ -431,6 +431,20 @@ def test_the_largest_libc_version_is_pinned_and_checked_in_time(tmp_path: Path, 
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.parametrize("version", ["999999999.0", "10.999999999"])
+def test_a_macos_version_of_a_billion_releases_is_pinned_in_time(tmp_path: Path, version: str) -> None:
+    # pin listed every macOS release from the lock's os_version down to 10.0 as a platform its wheels may have:
+    # a stranger's 999999999.0 kept pin, bundle and rebuild busy with no answer in minutes. No macOS is numbered so;
+    # the version is taken as unknown, as for a lock that records none.
+    def darwin(d: dict[str, Any]) -> None:
+        d["platform"].update(system="Darwin", machine="arm64", os_version=version, libc="", libc_version="")
+        d["python"].update(platform_tag="macosx-11.0-arm64")
+
+    path = write_lock(tmp_path / "envsnap.lock", darwin)
+    result = _run("pin", str(path), "-o", str(tmp_path / "pinned.lock"), timeout=30)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result
+
+
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
