@@ -782,6 +782,21 @@ def _fragment(fragment: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in fragment.split("&") if "=" in part)
 
 
+def _with_fragment_hash(name: str, fragment: str, given: tuple[str, str], where: str) -> tuple[str, str]:
+    """The (algorithm, value) of an archive's hash: its first ``--hash`` ``given``, else the sha256 its URL's fragment
+    names (``...whl#sha256=HEX``, which pip checks the download against too), checked as a ``--hash`` is; a fragment
+    naming another file than the ``--hash`` is refused."""
+    named = _fragment(fragment).get("sha256", "")
+    if named and not re.fullmatch(r"[0-9a-f]{64}", named):
+        raise LockImportError(
+            f"{where}: {name}: the URL's #sha256= is not a sha256 hash (64 lower-case hex digits): "
+            f"{grammar.shown(named, _SHOWN)}"
+        )
+    if named and given[1] and given != ("sha256", named):
+        raise LockImportError(f"{where}: {name}: the URL's #sha256= and its --hash name different files")
+    return given if given[1] else ("sha256", named)
+
+
 def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: str) -> PythonPackage:
     _checked_hashes(name, hashes, where)
     # Refused on its line with the rule it breaks (``pkg @ file://https://host/x.whl``): the lock's check of the
@@ -821,11 +836,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     if path.endswith(".whl"):
         # A hash in the URL's fragment (``...whl#sha256=HEX``, as pip reads it) is the file's too: not its name.
         url, _, fragment = url.partition("#")
-        named = _fragment(fragment).get("sha256", "")
-        if named and value and (algo, value) != ("sha256", named):
-            raise LockImportError(f"{where}: {name}: the URL's #sha256= and its --hash name different files")
-        if not value:
-            algo, value = "sha256", named
+        algo, value = _with_fragment_hash(name, fragment, (algo, value), where)
         # The file's name is the path's last part: a query (a presigned URL's signature) is the URL's, not its name.
         filename = path.rsplit("/", 1)[-1].replace("%2B", "+")
         try:
@@ -867,6 +878,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
     stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
     version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    algo, value = _with_fragment_hash(name, fragment, (algo, value), where)  # an sdist's as a wheel's
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)
 

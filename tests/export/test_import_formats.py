@@ -962,6 +962,38 @@ def test_a_wheel_url_with_its_hash_in_the_fragment_is_read_as_pip_reads_it(tmp_p
         importers.read_file(reqs)
 
 
+@pytest.mark.parametrize("url", ["https://files.example/certifi-1.0.tar.gz", "https://files.example/certifi-1.0.zip"])
+def test_an_sdist_url_keeps_the_hash_in_its_fragment(tmp_path: Path, url: str) -> None:
+    """``name @ URL.tar.gz#sha256=HEX``, which pip checks the download against, was imported without its hash (the
+    wheel's was kept): the lock named the sdist by URL alone and a rebuild could not check what it fetched."""
+    reqs = tmp_path / "requirements.txt"
+    for line in (f"certifi @ {url}#sha256={A} --hash=sha256:{A}", f"certifi @ {url}#sha256={A}"):
+        reqs.write_text(line + "\n")
+        (pkg,) = importers.read_file(reqs).python.packages
+        assert (pkg.version, pkg.source.kind, pkg.source.url) == ("1.0", "archive", url)
+        assert pkg.source.archive_hash == f"sha256={A}"
+    reqs.write_text(f"certifi @ {url}#sha256={A} --hash=sha256:{B}\n")
+    with pytest.raises(LockImportError, match="the URL's #sha256= and its --hash name different files"):
+        importers.read_file(reqs)
+
+
+@pytest.mark.parametrize("suffix", ["-py3-none-any.whl", ".tar.gz"])
+def test_a_url_fragment_hash_that_is_no_sha256_is_refused_naming_its_line(
+    tmp_path: Path, cli: Callable[..., CliResult], suffix: str
+) -> None:
+    """``name @ URL#sha256=zz`` was refused naming the field of the lock it became,
+    ``python.packages[0].source.archive_hash``, no line of the file (or, for an sdist, dropped)."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"certifi @ https://files.example/certifi-1.0{suffix}#sha256=ZZ\n")
+    result = cli("import", reqs, "-o", tmp_path / "env.lock")
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: {reqs}:1: certifi: the URL's #sha256= is not a sha256 hash (64 lower-case hex digits): "
+        "'ZZ'\n",
+    )
+    assert not (tmp_path / "env.lock").exists()
+
+
 def test_a_wheel_url_with_a_query_or_without_a_wheel_name_is_read_or_refused_in_one_line(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
