@@ -147,8 +147,10 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
                 if environment_yml
                 else ""
             )
+            # A file of a known kind no --from reads (uv.lock, poetry.lock, an environment.yml) gets what to make of
+            # it alone: "name one with --from" sent the user through each format's parser error.
             raise LockImportError(
-                f"{label} not a format envsnap can import ({', '.join(REGISTRY)}); name one with --from{hint}"
+                f"{label} not a format envsnap can import ({', '.join(REGISTRY)}){hint or '; name one with --from'}"
             )
         importer = matches[0]
     else:

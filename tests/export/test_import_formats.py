@@ -495,7 +495,7 @@ def test_an_environment_yml_installing_a_project_editable_is_not_sent_to_conda_l
     assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
     assert result.err == (
         f"envsnap: error: {env}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
-        "requirements); name one with --from; an environment.yml names packages, not their files (no URL, no hash): "
+        "requirements); an environment.yml names packages, not their files (no URL, no hash): "
         "import a conda-lock.yml or an explicit file instead, but conda-lock lock -f environment.yml leaves out its "
         "editable '-e ./sixfork' (pip:) with only a warning, so the lock would not hold the project: write it as "
         f"'{written}' in the pip: section first (conda-lock locks the folder, installed as a copy, not editable), or "
@@ -1072,7 +1072,7 @@ def test_an_environment_yml_is_answered_with_the_files_to_import_instead(
     assert result.code == 2 and not (tmp_path / "env.lock").exists()
     assert result.err.strip().splitlines() == [
         f"envsnap: error: {shown} not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
-        "requirements); name one with --from; an environment.yml names packages, not their files (no URL, no "
+        "requirements); an environment.yml names packages, not their files (no URL, no "
         "hash): import a conda-lock.yml (conda-lock lock -f environment.yml, or envsnap export -f conda-lock) or "
         "an explicit file (conda list --explicit --md5) instead"
     ]
@@ -1313,7 +1313,7 @@ def test_an_environment_yml_is_not_taken_for_a_requirements_file(
     assert result.code == 2
     assert result.err == (
         f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, "
-        "json, pylock, requirements); name one with --from; an environment.yml names packages, not their files (no "
+        "json, pylock, requirements); an environment.yml names packages, not their files (no "
         "URL, no hash): import a conda-lock.yml (conda-lock lock -f environment.yml, or envsnap export -f "
         "conda-lock) or an explicit file (conda list --explicit --md5) instead\n"
     )
@@ -2605,7 +2605,7 @@ def test_a_conda_environment_file_not_named_yml_is_said_to_be_one(
     assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
     assert result.err == (
         f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
-        "requirements); name one with --from; an environment.yml names packages, not their files (no URL, no "
+        "requirements); an environment.yml names packages, not their files (no URL, no "
         "hash): import a conda-lock.yml (conda-lock lock -f environment.yml, or envsnap export -f conda-lock) or "
         "an explicit file (conda list --explicit --md5) instead\n"
     )
@@ -2635,6 +2635,21 @@ def test_a_file_named_as_no_format_names_the_one_its_content_reads_as(
     )
 
 
+def test_a_uv_lock_is_answered_with_the_export_alone_not_a_from_that_reads_none(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap import uv.lock`` (a real ``uv lock``'s) said "...; name one with --from; for uv.lock: uv export ...":
+    no ``--from`` reads it, and a user who tried each got a parser's error. The line says only what to export."""
+    path = tmp_path / "uv.lock"
+    path.write_text('version = 1\nrequires-python = ">=3.11"\n\n[[package]]\nname = "six"\nversion = "1.17.0"\n')
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
+        "requirements); for uv.lock: uv export --format pylock.toml -o pylock.toml, then import that\n"
+    )
+
+
 def test_a_poetry_lock_is_answered_with_the_export_that_makes_a_file_to_import(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
@@ -2646,6 +2661,6 @@ def test_a_poetry_lock_is_answered_with_the_export_that_makes_a_file_to_import(
     assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
     assert result.err == (
         f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
-        "requirements); name one with --from; for poetry.lock: poetry export -f requirements.txt -o "
+        "requirements); for poetry.lock: poetry export -f requirements.txt -o "
         "requirements.txt in its project (the poetry-plugin-export), then import that\n"
     )
