@@ -1564,8 +1564,12 @@ def _package_change(
     if source != source_b and imported and _one_file(x, y):
         # The file by URL on one side, pinned on the other: one file (docs/design.md, "One file, two spellings").
         artifact = artifact_b = artifact or artifact_b
-    elif source != source_b and (_one_archive(x, y) or (same_place is not None and same_place(source, source_b))):
-        pass  # one archive (its sha256), or one place, whose folder one lock names by a label: no change of source
+    elif source != source_b and (
+        _one_archive(x, y)
+        or _one_spelling(source, source_b)
+        or (same_place is not None and same_place(source, source_b))
+    ):
+        pass  # one archive (its sha256), or one place spelled otherwise or by a label in one lock: no change of source
     elif source != source_b and editable and editable_b and _one_checkout(name, source, source_b):
         # One editable git checkout, named by its folder in the environment's src/ in a lock captured before a
         # capture read its commit: the same install, as verify says identical. Provenance, unless the rest differs.
@@ -2016,6 +2020,29 @@ def _one_archive(x: PackageRow, y: PackageRow) -> bool:
     from ..fileurls import decoded_path  # a pair of local archives only
 
     return decoded_path(x[2]).rsplit("/", 1)[-1] == decoded_path(y[2]).rsplit("/", 1)[-1]
+
+
+def _one_spelling(source: str, source_b: str) -> bool:
+    """Two source texts of one local place, a ``file:`` URL's path percent-encoded otherwise or with the host
+    ``localhost``: pip's direct_url.json keeps ``file:///lab/rés%20earch/labgit`` where pip-compile writes
+    ``git+file:/lab/r%C3%A9s%20earch/labgit``, the import ``file:///lab/r%C3%A9s%20earch/labgit``. Another kind,
+    commit or folder is another text once decoded."""
+    from urllib.parse import unquote
+
+    def decoded(text: str) -> str | None:
+        prefix = "editable " if text.startswith("editable ") else ""
+        body = text.removeprefix(prefix)
+        vcs, plus, rest = body.partition("+")
+        if plus and rest.startswith("file:") and not vcs.startswith("file:"):  # git+file:///x@COMMIT
+            prefix, body = f"{prefix}{vcs}+", rest
+        if not body.startswith("file:"):
+            return None
+        if body.startswith("file://localhost/"):
+            body = "file:///" + body.removeprefix("file://localhost/")
+        return prefix + unquote(body)
+
+    a, b = decoded(source), decoded(source_b)
+    return a is not None and a == b
 
 
 def _labelled_pair(a: str, b: str) -> bool:

@@ -200,6 +200,30 @@ def test_another_subdirectory_of_one_local_folder_is_a_change_of_source() -> Non
     assert [c.subject for c in diff(a, own).changes] == ["other fields"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "url", "url_b"),
+    [
+        ("vcs", "file:///lab/r%C3%A9s%20earch/labgit", "file:///lab/rés%20earch/labgit"),
+        ("vcs", "file:///lab/labgit", "file://localhost/lab/labgit"),
+        ("directory", "file:///lab/caf%C3%A9/tool", "file:///lab/café/tool"),
+        ("archive", "file:///lab/w%C3%BC/tool-1.0.tar.gz", "file:///lab/wü/tool-1.0.tar.gz"),
+    ],
+)
+def test_one_local_place_spelled_with_other_percent_encoding_is_no_change_of_source(
+    kind: str, url: str, url_b: str
+) -> None:
+    """A capture of ``pip install 'labgit @ git+file:///lab/rés earch/labgit@C'`` (pip's direct_url.json keeps the
+    é) against the import of pip-compile's line for it (``git+file:/lab/r%C3%A9s%20earch/labgit@C``): one repository
+    at one commit, which diff called a change of source, exit 1, where verify of the environment said identical."""
+    extra: dict[str, Any] = {"vcs": "git", "commit_id": "c" * 40} if kind == "vcs" else {}
+    a = _lock(PythonPackage("tool", "1.0", source=Source(kind=kind, url=url, **extra)))  # type: ignore[arg-type]
+    b = _lock(PythonPackage("tool", "1.0", source=Source(kind=kind, url=url_b, **extra)))  # type: ignore[arg-type]
+    assert [c for c in diff(a, b).changes if c.area == "python" and c.kind == "source"] == []
+    # another folder is still one
+    other = _lock(PythonPackage("tool", "1.0", source=Source(kind=kind, url=url.replace("lab", "lib"), **extra)))  # type: ignore[arg-type]
+    assert [c.kind for c in diff(a, other).changes if c.area == "python"] == ["source"]
+
+
 def test_cli_diff_text_json_and_exit_codes(tmp_path: Path, cli: Callable[..., object]) -> None:
     a = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu121")), tmp_path / "a.lock")
     b = lockfile.dump(_lock(PythonPackage("torch", "2.1.0+cu124")), tmp_path / "b.lock")
