@@ -403,6 +403,13 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:
+        spaced = _url_with_spaces(spec)
+        if spaced is not None:
+            raise LockImportError(
+                f"{where}: {_cut(spec.split('@', 1)[0].strip())}: its URL holds a space, which ends a URL for pip (pip "
+                "freeze writes a local path so, and pip cannot install the line either): write the space as %20, "
+                f"{grammar.shown(spaced, _SHOWN)}"
+            ) from None
         # packaging adds the line and a caret below the message: the error stays one line.
         raise LockImportError(f"{where}: not a requirement: {str(exc).splitlines()[0]}") from None
     if req.marker is not None:
@@ -775,6 +782,22 @@ def _find_links_not_recorded(location: str) -> str:
         f"import: --find-links {location} is not recorded: {why} (a package records every index the file names, "
         "and the --find-links folder its file is in); `envsnap pin` looks there when pip is configured with it"
     )
+
+
+def _url_with_spaces(spec: str) -> str | None:
+    """``spec``, a ``NAME @ URL`` line that does not parse, with the spaces inside its URL written as ``%20``, where
+    that parses: ``pip freeze`` writes a local path with a space as it is (``labgit @ git+file:///lab/rés
+    earch/labgit@C``), which pip reads as the URL's end. None for any other line."""
+    name, at, rest = spec.partition("@")
+    url, semicolon, marker = rest.strip().partition(" ;")
+    if not at or " " not in url.strip():
+        return None
+    fixed = f"{name.strip()} @ {url.strip().replace(' ', '%20')}" + (f" ;{marker}" if semicolon else "")
+    try:
+        Requirement(fixed)
+    except InvalidRequirement:
+        return None
+    return fixed
 
 
 def _fragment(fragment: str) -> dict[str, str]:

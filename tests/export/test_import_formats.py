@@ -994,6 +994,38 @@ def test_a_url_fragment_hash_that_is_no_sha256_is_refused_naming_its_line(
     assert not (tmp_path / "env.lock").exists()
 
 
+@pytest.mark.parametrize(
+    ("line", "fixed"),
+    [
+        (
+            f"labgit @ git+file:///lab/rés earch/labgit@{'c' * 40}",
+            f"labgit @ git+file:///lab/rés%20earch/labgit@{'c' * 40}",
+        ),
+        (
+            'tool @ file:///lab/my wheels/tool-1.0-py3-none-any.whl ; python_version >= "3"',
+            'tool @ file:///lab/my%20wheels/tool-1.0-py3-none-any.whl ; python_version >= "3"',
+        ),
+    ],
+)
+def test_a_direct_url_with_a_space_says_to_write_it_as_percent_20(
+    tmp_path: Path, cli: Callable[..., CliResult], line: str, fixed: str
+) -> None:
+    """``pip freeze`` of a venv holding ``pip install 'labgit @ git+file:///lab/r%C3%A9s%20earch/labgit@C'`` writes
+    the path as it is, space and all, a line pip cannot read back; ``pip freeze | envsnap import -`` said only
+    "not a requirement: Expected semicolon (after URL and whitespace) or end". The line says the URL holds a space
+    and gives it written with %20, which imports."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(line + "\n")
+    result = cli("import", reqs, "-o", tmp_path / "env.lock")
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: {reqs}:1: {line.split()[0]}: its URL holds a space, which ends a URL for pip (pip freeze "
+        f"writes a local path so, and pip cannot install the line either): write the space as %20, '{fixed}'\n",
+    )
+    reqs.write_text(fixed + "\n")
+    assert "holds a space" not in cli("import", reqs, "-o", tmp_path / "env.lock").err
+
+
 def test_a_wheel_url_with_a_query_or_without_a_wheel_name_is_read_or_refused_in_one_line(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
