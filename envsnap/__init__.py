@@ -60,10 +60,10 @@ def _judging_kernels(verify: Any) -> Any:
     return judged
 
 
-def _kernel_differences(env: Snapshot, environ: Any) -> Any:
+def _kernel_differences(lock: Snapshot, env: Snapshot, environ: Any) -> Any:
     from .compat import kernel_differences  # loaded only where a GPU and a distribution's kernels are there
 
-    return kernel_differences(env, environ)
+    return kernel_differences(lock, env, environ)
 
 
 __all__ = [

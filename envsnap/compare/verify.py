@@ -63,9 +63,10 @@ if TYPE_CHECKING:
     from ..probes.hostlibs import Loader, PackageDatabase
     from ..probes.interface import RawPackage
 
-# The differences the environment's CUDA kernels make on this host's GPUs, given the captured environment and the
-# variables it runs with (CUDA_VISIBLE_DEVICES): ``compat.kernel_differences``.
-KernelJudge = Callable[[Snapshot, Mapping[str, str]], list[Difference]]
+# The differences the environment's CUDA kernels (its torch build's and its other distributions') make on this host's
+# GPUs, given the lock (its torch's captured arch list), the captured environment and the variables it runs with
+# (CUDA_VISIBLE_DEVICES): ``compat.kernel_differences``.
+KernelJudge = Callable[[Snapshot, Snapshot, Mapping[str, str]], list[Difference]]
 
 
 def verify(
@@ -187,7 +188,7 @@ def verify(
     extra += _pythonpath_ahead(lock, os.environ if environ is None else environ, kept[-1] if kept else None)
     extra += _pth_folder_changes(lock, actual) if kept else []
     if gpu_kernels is not None and _has_kernels_and_gpus(actual):
-        extra += gpu_kernels(actual, os.environ if environ is None else environ)
+        extra += gpu_kernels(lock, actual, os.environ if environ is None else environ)
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
@@ -201,10 +202,11 @@ def verify(
 
 
 def _has_kernels_and_gpus(actual: Snapshot) -> bool:
-    """Whether there is anything for ``gpu_kernels`` to judge: a GPU here and a distribution with CUDA kernels (a
-    caller may load the rules only then: nearly every environment has neither)."""
+    """Whether there is anything for ``gpu_kernels`` to judge: a GPU here and torch or a distribution with CUDA
+    kernels (a caller may load the rules only then: nearly every environment has neither)."""
     packages = actual.python.packages
-    return bool(actual.hardware.gpus) and any(p.cuda_kernels or p.cuda_kernels_partial for p in packages)
+    kernels = "torch" in actual.frameworks or any(p.cuda_kernels or p.cuda_kernels_partial for p in packages)
+    return bool(actual.hardware.gpus) and kernels
 
 
 # What each remedied mismatch asks for, before the command that does it.

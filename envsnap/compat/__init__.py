@@ -40,13 +40,14 @@ __all__ = [
 ]
 
 
-def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
-    """What ``verify`` says of the CUDA kernels of ``env``'s distributions on its host's GPUs, by the ``gpu-arch``
+def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
+    """What ``verify`` says of the CUDA kernels of ``env``'s torch build and other distributions on its host's GPUs
+    (torch's arch list the ``lock`` records where ``env``'s torch is the lock's build), by the ``gpu-arch``
     rule (``rules.gpu_arch.kernel_differences``, loaded on the first call: verify passes it to the comparison, which
     calls it only where a GPU and a distribution's kernels are there)."""
     from .rules.gpu_arch import kernel_differences as judge
 
-    return judge(env, environ)
+    return judge(lock, env, environ)
 
 
 def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:

@@ -618,12 +618,12 @@ def _verified(
     return found
 
 
-def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
+def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
     """``compat.kernel_differences``, loaded where verify finds something for it to judge (a GPU and a distribution's
     CUDA kernels): a run's verify judges the environment's kernels on this host's GPUs, as ``envsnap verify`` does."""
     from ..compat import kernel_differences as judge
 
-    return judge(env, environ)
+    return judge(lock, env, environ)
 
 
 def _lock_text(

@@ -319,3 +319,71 @@ def test_kernels_outside_a_fat_binary_section_are_judged(tmp_path: Path) -> None
         "Tesla T4 (sm_75): no sm_75 kernel among those read",
         "cannot verify: the capture read the kernel headers of its shared objects in part",
     ) in rows
+
+
+V100 = gpu_fakes.FakeGpu("Tesla V100-SXM2-32GB", (7, 0), 32 * GIB)
+
+
+def _torch_captured(root: Path, version: str, cuda: str, arch: str = "", deep: bool = False) -> Path:
+    """``envsnap capture`` (with ``--deep``, which records the build's arch list) of a venv holding a stand-in torch
+    ``version`` built for CUDA ``cuda`` with the kernels ``arch``: the lock."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    gpu_fakes.install_fake_torch(
+        gpu_fakes.site_packages(venv / "bin" / "python"), version=version, cuda=cuda, arch=arch
+    )
+    lock = root / "envsnap.lock"
+    python = str(venv / "bin" / "python")
+    done = _envsnap(
+        "capture", "--python", python, "-o", str(lock), "--no-cache", *(["--deep"] if deep else []), cwd=root
+    )
+    assert done.returncode == 0, done.stderr
+    return lock
+
+
+def test_verify_judges_the_torch_build_on_this_hosts_gpus(tmp_path: Path) -> None:
+    """verify judged every distribution's kernels but torch's, which check judges by its captured arch list or its
+    release set: a torch with no kernel for this host's GPU verified identical without a word. The same judgement
+    as check's, told as verify tells the other distributions' kernels: no kernel image a warning, PTX JIT only info."""
+    (tmp_path / "deep").mkdir()
+    lock = _torch_captured(tmp_path / "deep", "2.4.0+cu121", "12.1", "sm_80 compute_80", deep=True)
+    assert _verify(tmp_path, lock, A100, A6000) == (0, [])
+    assert _verify(tmp_path, lock, T4) == (
+        0,
+        [
+            (
+                "warning",
+                "torch",
+                "sm_80, compute_80 (captured)",
+                "GPU 0 Tesla T4 (sm_75): no kernel image",
+                "use PyTorch's own cu121 build of torch 2.4.0 for this sm_75 GPU",
+            )
+        ],
+    )
+    assert _verify(tmp_path, lock, H100)[1] == [
+        (
+            "info",
+            "torch",
+            "sm_80, compute_80 (captured)",
+            "GPU 0 NVIDIA H100 80GB HBM3 (sm_90): PTX JIT only, from compute_80 (no cubin runs on sm_90)",
+            "expect a slow first start while the driver JIT-compiles the PTX; use PyTorch's own cu121 build of torch "
+            "2.4.0, which has sm_90 kernels, to avoid it",
+        )
+    ]
+    assert _verify(tmp_path, lock, T4, A100, visible="1") == (0, [])
+    assert _verify(tmp_path, lock, T4, old=True) == (0, [])
+    # A build of CUDA 13.0 has no Volta kernel (its release set starts at sm_75): judged without an arch list.
+    (tmp_path / "cu130").mkdir()
+    lock = _torch_captured(tmp_path / "cu130", "2.9.0+cu130", "13.0")
+    code, rows = _verify(tmp_path, lock, V100)
+    assert code == 0
+    assert rows == [
+        (
+            "warning",
+            "torch",
+            "sm_75, sm_80, sm_86, sm_90, sm_100, sm_120 (release set)",
+            "GPU 0 Tesla V100-SXM2-32GB (sm_70): no kernel image",
+            "use the cu129 build of torch 2.9.0 for this sm_70 GPU",
+        )
+    ]
+    assert _verify(tmp_path, lock, A100) == (0, [])

@@ -371,15 +371,18 @@ def judge_kernels(pkg: PythonPackage, gpu: Gpu, host: Snapshot, target: Target) 
     return Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME)
 
 
-def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
-    """What ``verify`` says of the CUDA kernels captured in ``env``'s distributions on the GPUs of ``env``'s host
-    that CUDA uses (``environ``'s CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER), judged as ``check`` judges them
-    (``judge_kernels``): where check fails a GPU, verify warns, as it warns of the host's other facts (a driver, a
-    CPU without an instruction set the lock's had): the environment is the lock's, this host cannot run it; where
-    check warns (PTX JIT only, a list read in part), info. Nothing for a GPU whose compute capability is not known:
-    verify tells what it knows."""
+def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
+    """What ``verify`` says of the CUDA kernels of ``env``'s torch build (``installed_torch``) and of its other
+    distributions on the GPUs of ``env``'s host that CUDA uses (``environ``'s CUDA_VISIBLE_DEVICES and
+    CUDA_DEVICE_ORDER), judged as ``check`` judges them (``judge_torch``, ``judge_kernels``): where check fails a
+    GPU, verify warns, as it warns of the host's other facts (a driver, a CPU without an instruction set the lock's
+    had): the environment is the lock's, this host cannot run it; where check warns (PTX JIT only, a list read in
+    part), info. Nothing for a GPU whose compute capability is not known, nor for a torch build whose kernels envsnap
+    does not know (no arch list captured, a release set not in its table): verify tells what it knows."""
+    build = installed_torch(lock, env)
+    build = build if build is not None and build.arch_list else None
     packages = kernel_packages(env)
-    if not packages or not env.hardware.gpus:
+    if (build is None and not packages) or not env.hardware.gpus:
         return []
     from ...probes.host import wsl  # this host's: the remedy offers cuda-compat only where NVIDIA supports it
 
@@ -389,13 +392,42 @@ def kernel_differences(env: Snapshot, environ: Mapping[str, str]) -> list[Differ
     for gpu in used_gpus(env, setting, order):
         if not gpu.compute_capability:
             continue
-        for pkg in packages:
-            finding = judge_kernels(pkg, gpu, env, target)
-            if finding is not None:
+        judged: list[tuple[str, str, Finding | None]] = []
+        if build is not None:
+            judged.append(
+                (
+                    "torch",
+                    f"{', '.join(build.arch_list)} ({_torch_source(build)})",
+                    judge_torch(build, gpu, env, target),
+                )
+            )
+        judged += [(pkg.name, kernels_text(pkg), judge_kernels(pkg, gpu, env, target)) for pkg in packages]
+        for name, kernels, finding in judged:
+            if finding is not None and finding.severity != "ok":
                 severity = WARNING if finding.severity == "fail" else INFO
                 actual = f"GPU {gpu.index} {finding.found}"
-                out.append(Difference(severity, "gpu", pkg.name, "kernels", kernels_text(pkg), actual, finding.remedy))
+                out.append(Difference(severity, "gpu", name, "kernels", kernels, actual, finding.remedy))
     return out
+
+
+def installed_torch(lock: Snapshot, env: Snapshot) -> Build | None:
+    """The torch build installed in ``env`` (``torch_build``), with the arch list the lock's ``--deep`` capture
+    recorded where it is the lock's build (the same version, git commit and RECORD digest) and ``env`` records none
+    (verify's capture imports nothing): a custom build's kernels are not its variant's release set."""
+    build = torch_build(env)
+    locked, here = lock.frameworks.get("torch"), env.frameworks.get("torch")
+    if build is None or build.source == "captured" or locked is None or here is None or not locked.arch_list:
+        return build
+    want, have = lock.package("torch"), env.package("torch")
+    digests = (want.record_digest if want else "", have.record_digest if have else "")
+    same = (locked.version, locked.git_version) == (here.version, here.git_version) and (
+        not all(digests) or digests[0] == digests[1]
+    )
+    return (
+        Build(build.label, build.version, build.cuda_variant, locked.arch_list, "captured", build.cuda, build.aarch64)
+        if same
+        else build
+    )
 
 
 def kernels_text(pkg: PythonPackage) -> str:
@@ -420,9 +452,7 @@ def _torch_kernels(build: Build, host: Snapshot, target: Target) -> list[Finding
                 NAME,
             )
         ]
-    shown = ", ".join(a for a in build.arch_list)
-    source = f"{build.source}, Linux aarch64" if build.aarch64 and build.source != "captured" else build.source
-    needed = f"{build.label} kernels ({source}): {shown}"
+    needed = _torch_needed(build)
     findings = []
     for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
         if not gpu.compute_capability:
@@ -430,45 +460,59 @@ def _torch_kernels(build: Build, host: Snapshot, target: Target) -> list[Finding
                 Finding("warn", _gpu_label(gpu), needed, "unknown compute capability", "cannot verify", NAME)
             )
             continue
-        sm = "sm_" + gpu.compute_capability.replace(".", "")
-        found = f"{gpu.name} ({sm})".strip()
-        how = coverage(build.arch_list, gpu.compute_capability)
-        if how == "cubin":
-            findings.append(Finding("ok", _gpu_label(gpu), needed, found, "", NAME))
-            continue
-        if how == "ptx":
-            # The PTX the driver compiles (the newest of them that fits), named with the cubin that is missing.
-            found += f": PTX JIT only, from {', '.join(_serving_ptx(build.arch_list, gpu.compute_capability))}"
-        if how == "ptx" and build.cuda and full_support(host, build.cuda) is False:
-            findings.append(_ptx_too_new(build, host, target, gpu, needed, found))
-            continue
-        if how == "ptx":
-            alternatives = _alternatives(build, gpu.compute_capability)
-            jetpack = _jetpack(gpu.compute_capability)
-            native = f"{jetpack or 'a build'}, which has {sm} kernels, avoids it"
-            if alternatives:
-                native = f"use {_use(build, alternatives[0])}, which has {sm} kernels, to avoid it"
-            remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native}"
-            findings.append(Finding("warn", _gpu_label(gpu), needed, f"{found} (no cubin runs on {sm})", remedy, NAME))
-            continue
-        alternatives = _alternatives(build, gpu.compute_capability)
-        public = _public(build)
-        if alternatives:
-            remedy = f"use {_use(build, alternatives[0])} for this {sm} GPU"
-        else:
-            other = _other_release(build, gpu.compute_capability)
-            jetpack = _jetpack(gpu.compute_capability)
-            if other:
-                remedy = f"no known torch {public} build has kernels for {sm}; {other} has them"
-            elif jetpack:
-                remedy = (
-                    f"no known torch {public} build of PyTorch's has kernels for {sm}, a Jetson GPU; use {jetpack}, "
-                    "which has them"
-                )
-            else:
-                remedy = f"no known torch {public} build has kernels for {sm}; use a torch build for this GPU"
-        findings.append(Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME))
+        findings.append(judge_torch(build, gpu, host, target))
     return findings
+
+
+def _torch_needed(build: Build) -> str:
+    """The kernels of a torch build, as a finding names them: ``torch 2.4.0+cu121 kernels (captured): sm_80``."""
+    return f"{build.label} kernels ({_torch_source(build)}): {', '.join(build.arch_list)}"
+
+
+def _torch_source(build: Build) -> str:
+    return f"{build.source}, Linux aarch64" if build.aarch64 and build.source != "captured" else build.source
+
+
+def judge_torch(build: Build, gpu: Gpu, host: Snapshot, target: Target) -> Finding:
+    """How ``gpu`` (of a known compute capability) runs the torch ``build`` (of a known arch list): "ok" where one
+    of its cubins runs on it, else why not (no kernel image, PTX JIT only, PTX the driver cannot JIT-compile), with
+    the torch build that has its kernels; ``check`` and ``verify`` alike judge by it."""
+    needed = _torch_needed(build)
+    sm = "sm_" + gpu.compute_capability.replace(".", "")
+    found = f"{gpu.name} ({sm})".strip()
+    how = coverage(build.arch_list, gpu.compute_capability)
+    if how == "cubin":
+        return Finding("ok", _gpu_label(gpu), needed, found, "", NAME)
+    if how == "ptx":
+        # The PTX the driver compiles (the newest of them that fits), named with the cubin that is missing.
+        found += f": PTX JIT only, from {', '.join(_serving_ptx(build.arch_list, gpu.compute_capability))}"
+    if how == "ptx" and build.cuda and full_support(host, build.cuda) is False:
+        return _ptx_too_new(build, host, target, gpu, needed, found)
+    if how == "ptx":
+        alternatives = _alternatives(build, gpu.compute_capability)
+        jetpack = _jetpack(gpu.compute_capability)
+        native = f"{jetpack or 'a build'}, which has {sm} kernels, avoids it"
+        if alternatives:
+            native = f"use {_use(build, alternatives[0])}, which has {sm} kernels, to avoid it"
+        remedy = f"expect a slow first start while the driver JIT-compiles the PTX; {native}"
+        return Finding("warn", _gpu_label(gpu), needed, f"{found} (no cubin runs on {sm})", remedy, NAME)
+    alternatives = _alternatives(build, gpu.compute_capability)
+    public = _public(build)
+    if alternatives:
+        remedy = f"use {_use(build, alternatives[0])} for this {sm} GPU"
+    else:
+        other = _other_release(build, gpu.compute_capability)
+        jetpack = _jetpack(gpu.compute_capability)
+        if other:
+            remedy = f"no known torch {public} build has kernels for {sm}; {other} has them"
+        elif jetpack:
+            remedy = (
+                f"no known torch {public} build of PyTorch's has kernels for {sm}, a Jetson GPU; use {jetpack}, "
+                "which has them"
+            )
+        else:
+            remedy = f"no known torch {public} build has kernels for {sm}; use a torch build for this GPU"
+    return Finding("fail", _gpu_label(gpu), needed, f"{found}: no kernel image", remedy, NAME)
 
 
 def ptx_cuda(isa: str) -> str:
