@@ -48,16 +48,38 @@ def __getattr__(name: str) -> Any:
 
 def _judging_kernels(verify: Any) -> Any:
     """``compare.verify.verify`` judging the environment's CUDA kernels on this host's GPUs as ``check`` does (its
-    ``gpu_kernels``: the rules stand above the comparison), as ``envsnap verify`` does; its name, signature and
-    documentation are the function's."""
+    ``gpu_kernels``: the rules stand above the comparison), as ``envsnap verify`` does: a function of its own, named
+    ``envsnap.verify`` (help(), pickle and ``inspect.getmodule`` find it here), with the comparison's signature and
+    documentation but for that default."""
+    import inspect
     from functools import wraps
 
     @wraps(verify)
     def judged(*args: Any, **options: Any) -> Any:
-        options.setdefault("gpu_kernels", _kernel_differences)
+        if options.get("gpu_kernels", _JUDGED) is _JUDGED:
+            options["gpu_kernels"] = _kernel_differences
         return verify(*args, **options)
 
+    judged.__module__, judged.__qualname__ = __name__, "verify"
+    signature = inspect.signature(verify)
+    parameters = [p.replace(default=_JUDGED) if p.name == "gpu_kernels" else p for p in signature.parameters.values()]
+    judged.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    judged.__doc__ = (verify.__doc__ or "").rstrip() + (
+        "\n\n    ``envsnap.verify`` judges the environment's CUDA kernels (torch's build and the other "
+        "distributions') on this\n    host's GPUs by default, as ``envsnap verify`` does: ``gpu_kernels`` is "
+        "``envsnap.compat.kernel_differences``\n    unless given; ``gpu_kernels=None`` judges none.\n"
+    )
     return judged
+
+
+class _Judged:
+    """``envsnap.verify``'s default ``gpu_kernels``, as its signature shows it: the rules, loaded on first use."""
+
+    def __repr__(self) -> str:
+        return "envsnap.compat.kernel_differences"
+
+
+_JUDGED = _Judged()
 
 
 def _kernel_differences(lock: Snapshot, env: Snapshot, environ: Any) -> Any:

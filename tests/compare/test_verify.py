@@ -563,9 +563,28 @@ def test_cli_warns_of_a_variable_changed_since_capture(
 
 
 def test_library_call_is_exported() -> None:
-    import envsnap
+    """``envsnap.verify`` is a function of its own (it judges the CUDA kernels by default, where
+    ``compare.verify.verify`` judges none), yet named itself ``envsnap.compare.verify.verify``: pickle refused it (not
+    the object found there), and help() showed ``gpu_kernels=None`` with a docstring saying None judges none."""
+    import inspect
+    import pickle
+    import pydoc
 
-    assert envsnap.verify.__module__ == "envsnap.compare.verify"
+    import envsnap
+    from envsnap.compare import verify as comparison
+
+    public = envsnap.verify
+    assert public is not comparison.verify
+    assert (public.__module__, public.__qualname__, public.__name__) == ("envsnap", "verify", "verify")
+    assert inspect.getmodule(public) is envsnap
+    assert pickle.loads(pickle.dumps(public)) is public
+    assert "gpu_kernels" in inspect.signature(public).parameters
+    default = inspect.signature(public).parameters["gpu_kernels"].default
+    assert repr(default) == "envsnap.compat.kernel_differences"
+    shown = pydoc.render_doc(public, renderer=pydoc.plaintext)
+    assert "gpu_kernels: 'KernelJudge | None' = envsnap.compat.kernel_differences" in shown, shown
+    assert public.__doc__ is not None and public.__doc__.startswith(comparison.verify.__doc__ or "")
+    assert "``envsnap.verify`` judges the environment's CUDA kernels" in public.__doc__
 
 
 def test_descriptions_read_as_sentences() -> None:
