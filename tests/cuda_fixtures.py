@@ -75,6 +75,8 @@ def fatbin_library(
     padding: int = 0,
     large_data: bool = False,
     registered: str = "",
+    elf32: bool = False,
+    section_name: bytes = b".nv_fatbin",
 ) -> Path:
     """An ELF shared object written by hand whose ``.nv_fatbin`` section holds ``containers``, fat binaries of entries
     ``(kind, arch)`` (1 PTX of ISA ``ptx_isa``, 2 cubin) with an 8-byte payload each: the header counts of NVIDIA's
@@ -82,7 +84,9 @@ def fatbin_library(
     zero bytes after each fat binary; ``large_data``: an ``.ldata`` section beside it, as ``-mcmodel=large`` links.
     ``registered``: a ``.nvFatBinSegment`` of one wrapper per fat binary at its address, as nvcc's host code registers
     them: "fatbin" (every one in ``.nv_fatbin``), "ldata" (the last fat binary kept in ``.ldata`` instead), "zero"
-    (the last wrapper's address left 0, to a relocation). Each section's address is its file offset."""
+    (the last wrapper's address left 0, to a relocation). ``elf32``: a 32-bit ELF file (i386), its wrappers of 32-bit
+    addresses; ``section_name``: the fat binaries' section's name (``.rodata``, as a linker script that puts
+    ``.nv_fatbin`` there names it). Each section's address is its file offset."""
     blobs = []
     for entries in containers:
         body = b"".join(
@@ -106,8 +110,9 @@ def fatbin_library(
     addresses += [ldata_at] * len(moved)
     if registered == "zero":
         addresses[-1] = 0
-    segment = b"".join(struct.pack("<IIQQ", 0x466243B1, 1, address, 0) for address in addresses) if registered else b""
-    contents = [(b".nv_fatbin", 1, 2, fat_at, b"".join(kept))]
+    wrapper = "<IIII" if elf32 else "<IIQQ"  # magic, version, the fat binary's address, another address
+    segment = b"".join(struct.pack(wrapper, 0x466243B1, 1, address, 0) for address in addresses) if registered else b""
+    contents = [(section_name, 1, 2, fat_at, b"".join(kept))]
     if large_data or moved:
         contents.append((b".ldata", 1, 3, ldata_at, ldata))
     if registered:
@@ -121,10 +126,16 @@ def fatbin_library(
     table_at = (names_at + len(names) + 7) & ~7
     count = len(contents) + 2
     shstrndx = len(contents) + 1
-    header = b"\x7fELF\x02\x01\x01" + bytes(9)
-    header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, shstrndx)
-    section = struct.Struct("<IIQQQQIIQQ")
-    table = bytes(64)
+    if elf32:  # its 52-byte header padded to the 64 bytes the sections start after
+        header = b"\x7fELF\x01\x01\x01" + bytes(9)
+        header += struct.pack("<HHIIIIIHHHHHH", 3, 3, 1, 0, 0, table_at, 0, 52, 32, 0, 40, count, shstrndx)
+        header += bytes(64 - len(header))
+        section = struct.Struct("<IIIIIIIIII")
+    else:
+        header = b"\x7fELF\x02\x01\x01" + bytes(9)
+        header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, shstrndx)
+        section = struct.Struct("<IIQQQQIIQQ")
+    table = bytes(section.size)
     for name, kind, sflags, offset, data in contents:
         table += section.pack(named[name], kind, sflags, offset, offset, len(data), 0, 0, 8, 0)
     table += section.pack(named[b".shstrtab"], 3, 0, 0, names_at, len(names), 0, 0, 1, 0)

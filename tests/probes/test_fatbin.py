@@ -206,6 +206,37 @@ def test_the_registered_fat_binaries_say_where_the_kernels_are(
     assert fatbin.read_kernels(path) == expected
 
 
+@pytest.mark.parametrize("elf32", [False, True], ids=["elf64", "elf32"])
+@pytest.mark.parametrize(
+    ("section", "registered", "expected"),
+    [
+        (b".nv_fatbin", "fatbin", (("sm_52", "sm_90"), False)),
+        (b".nv_fatbin", "ldata", (("sm_52", "sm_90"), False)),
+        (b".nv_fatbin", "zero", (("sm_52", "sm_90"), True)),
+        (b".rodata", "fatbin", (("sm_52", "sm_90"), False)),  # no section named for them: read where they point
+        (b".rodata", "zero", (("sm_52",), True)),
+    ],
+)
+def test_the_wrappers_of_a_32_bit_library_are_read_as_a_64_bit_ones(
+    tmp_path: Path, elf32: bool, section: bytes, registered: str, expected: tuple[tuple[str, ...], bool]
+) -> None:
+    """A 32-bit ELF file (an i386 or armhf build) registers its fat binaries with wrappers of 32-bit addresses (16
+    bytes, not 24): read as a 64-bit file's are, to the same kernels."""
+    large = section == b".nv_fatbin"
+    path = fatbin_library(
+        tmp_path / "libreg.so",
+        [[(2, 52)], [(2, 90)]],
+        large_data=large,
+        registered=registered,
+        elf32=elf32,
+        section_name=section,
+    )
+    assert path.read_bytes()[4] == (1 if elf32 else 2)
+    assert fatbin.read_kernels(str(path)) == expected
+    info = elf.read_dynamic(str(path), fatbin.Budget())  # as the capture reads a library
+    assert (info.kernels, info.kernels_cut, info.bits) == (*expected, 32 if elf32 else 64)
+
+
 def test_a_wrapper_that_points_at_no_fat_binary_leaves_the_list_partial(tmp_path: Path) -> None:
     """A hostile or damaged ``.nvFatBinSegment``: a wrong magic, an address into ``.ldata`` where no fat binary
     starts, or one past the section's end: what was read, told partial, no traceback."""
