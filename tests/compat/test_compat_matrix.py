@@ -888,3 +888,25 @@ def test_cuda_12_and_13_runtime_wheels_in_a_container_need_the_driver_of_the_ima
     # On a driver of CUDA 13 the image starts and both runtimes run.
     [(severity, *_)] = only(evaluate(lock, gpu_host(A100, "580.65.06", "13.0"), target_of("docker")), "driver")
     assert severity == "ok"
+
+
+def test_verify_takes_the_locks_torch_arch_list_only_for_the_lock_s_build() -> None:
+    """verify's capture imports nothing, so torch's arch list is the lock's ``--deep`` one where the installed torch
+    is the lock's build; another build of the same version (its RECORD digest differs: a custom build installed over
+    it) is judged by its release set, as check judges a lock without an arch list."""
+    from envsnap.compat import kernel_differences
+
+    package, framework = torch_cu("2.7.1", "12.8", arch_list=("sm_90",))
+    package = dataclasses.replace(package, record_digest="sha256:locked")
+    lock = snapshot(packages=[package], frameworks=[framework], gpu_list=gpus(A100), driver="570.86.15")
+    here = dataclasses.replace(lock, frameworks={"torch": dataclasses.replace(framework, arch_list=())})
+    [(severity, subject, expected, actual)] = [
+        (d.severity, d.subject, d.expected, d.actual) for d in kernel_differences(lock, here, {})
+    ]
+    assert (severity, subject, expected) == ("warning", "torch", "sm_90 (captured)")
+    assert actual == "GPU 0 NVIDIA A100-SXM4-80GB (sm_80): no kernel image"
+    other = dataclasses.replace(package, record_digest="sha256:another")
+    rebuilt = dataclasses.replace(here, python=dataclasses.replace(here.python, packages=(other,)))
+    assert kernel_differences(lock, rebuilt, {}) == []  # the cu128 release set has sm_80
+    # No GPU CUDA uses here: nothing.
+    assert kernel_differences(lock, here, {"CUDA_VISIBLE_DEVICES": ""}) == []
