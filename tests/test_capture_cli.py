@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testutil import CliResult
 
 import envsnap
 from envsnap import lockfile
@@ -488,3 +489,14 @@ def test_a_work_tree_git_refuses_as_another_users_is_said_not_taken_for_none(
     snap = lockfile.load(tmp_path / "x.lock")
     assert snap.project is None and said in snap.envsnap.warnings
     assert said in res.err  # type: ignore[attr-defined]
+
+
+def test_show_help_names_every_file_it_takes(cli: Callable[..., CliResult]) -> None:
+    """``envsnap show --help`` named its argument LOCK, though it shows a bundle (folder or archive) and a run record
+    too: the usage line names all three, as docs/cli.md and the README do."""
+    res = cli("show", "--help")
+    assert res.code == 0
+    assert "usage: envsnap show [-h] [--json] LOCK|BUNDLE|RUN.toml\n" in res.out
+    assert "\n  LOCK|BUNDLE|RUN.toml  " in res.out
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    assert "    envsnap show LOCK|BUNDLE|RUN.toml [--json]\n" in docs

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "lock",
-        metavar="LOCK",
+        metavar="LOCK|BUNDLE|RUN.toml",
         help="the lockfile, a bundle (directory or archive: its lock), or a run record (envsnap run's RUN.toml)",
     )
     p.add_argument("--json", action="store_true", help="the whole lock or record as JSON")
