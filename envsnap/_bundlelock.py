@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 
-from . import _readlimits, grammar, sinks
+from . import _readlimits, sinks
 from ._defaults import ARCHIVE_SUFFIXES, BUNDLE_SUMS, LOCK_NAME
+from ._readlimits import archive_folder as archive_folder
+from ._readlimits import unpack_beside as unpack_beside
 from .errors import BadBundleError
 
 
@@ -59,31 +61,6 @@ def pin_then_bundle(lock_arg: str, pinned_to: str = "", unpack: str = "") -> tup
     the lock is in first (``unpack_beside``), "" for none."""
     pin = f"envsnap pin {lock_arg}" + (f" -o {pinned_to}" if pinned_to else "")
     return f"{unpack} && {pin}" if unpack else pin, pinned_to or lock_arg
-
-
-def archive_folder(archive_path: str | os.PathLike[str]) -> str:
-    """The one top-level folder of an archive: its name without the suffix (``supp.tar.gz`` holds ``supp/``)."""
-    name = os.path.basename(os.fspath(archive_path))
-    stem = next((name[: -len(s)] for s in ARCHIVE_SUFFIXES if name.endswith(s)), name)
-    return stem if grammar.is_base_name(stem) else "bundle"
-
-
-def unpack_beside(archive: str) -> tuple[str, str]:
-    """The commands that unpack the bundle archive ``archive`` (as the user gave it) beside it, and the folder they
-    unpack it into, where its lock then is: a remedy for an archive pins or bundles that lock, whose path a command
-    cannot name before (``pin`` and ``bundle`` refuse an archive, a bundle, not a lock). Into the folder it holds
-    (the one its first member names, whatever the archive is called now); a folder's content (``tar -C supp .``)
-    into a folder of its own, named after the archive, not spilled beside it. The commands are shell words, the
-    folder is not."""
-    from pathlib import PurePath
-
-    parent = PurePath(archive).parent
-    top = _readlimits.unpacked_folder(archive)
-    if top == ".":
-        folder = str(parent / archive_folder(archive))
-        made = sinks.shell_shown([folder])
-        return f"mkdir -p {made} && tar -xf {sinks.shell_shown([archive])} -C {made}", folder
-    return f"tar -xf {sinks.shell_shown([archive])} -C {sinks.shell_shown([str(parent)])}", str(parent / top)
 
 
 def pin_command(lock_path: str | os.PathLike[str] | None) -> str:

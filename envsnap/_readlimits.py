@@ -201,8 +201,8 @@ FOREIGN_ARCHIVE_SUFFIXES = (".zip", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tb
 def foreign_archive(path: str | os.PathLike[str], head: bytes) -> str:
     """The one line that refuses ``path``, whose first bytes are ``head``, where it is an archive envsnap does not read
     as a bundle (a deposit's zip of the bundle folder, a .tar.xz): what it is and the command that unpacks it, beside
-    it for a zip or a 7-Zip archive (``unzip -d supp supp.zip``), in the current folder for a tar (``tar -xf
-    supp.tar.xz``, as a bundle archive's remedies say); "" for anything else."""
+    it for a zip or a 7-Zip archive (``unzip -d supp supp.zip``), and for a tar (``tar -xf supp.tar.xz -C .``, beside
+    it as a bundle archive's messages say, ``unpack_beside``); "" for anything else."""
     found = next(((what, tar) for magic, what, tar in _FOREIGN_ARCHIVES if head.startswith(magic)), None)
     if found is None or (head.startswith(b"BZh") and head[3:4] not in b"123456789"):
         return ""
@@ -211,7 +211,7 @@ def foreign_archive(path: str | os.PathLike[str], head: bytes) -> str:
     what, tar = found
     p = Path(path)
     if tar:
-        command = ["tar", "-xf", str(p)]
+        command = ["tar", "-xf", str(p), "-C", str(p.parent)]
     else:
         stem = next((p.name[: -len(s)] for s in (".zip", ".7z") if p.name.endswith(s) and len(p.name) > len(s)), "")
         folder = str(p.with_name(stem or p.name + ".unpacked"))
@@ -349,10 +349,10 @@ def _refuse_bundle(p: Path, info: os.stat_result) -> None:
             from .errors import BundleNotALockError
             from .sinks import shell_shown
 
-            unpacked = _unpacked_lock(fd, f"{stem}/{LOCK_NAME}")
+            unpack, folder = unpack_beside(str(p))
             raise BundleNotALockError(
-                f"{p}: an envsnap bundle, not a lock; give the lock it holds, {shell_shown([unpacked])} once "
-                f"unpacked (tar -xf {shell_shown([str(p)])})",
+                f"{p}: an envsnap bundle, not a lock; give the lock it holds, "
+                f"{shell_shown([os.path.join(folder, LOCK_NAME)])} once unpacked ({unpack})",
                 str(p),
             )
     except OSError:
@@ -377,6 +377,38 @@ def unpacked_folder(path: str | os.PathLike[str]) -> str:
         return os.path.dirname(_unpacked_lock(fd, default) if stat.S_ISREG(os.fstat(fd).st_mode) else default) or "."
     finally:
         os.close(fd)
+
+
+def archive_folder(archive_path: str | os.PathLike[str]) -> str:
+    """The one top-level folder of an archive: its name without the suffix (``supp.tar.gz`` holds ``supp/``)."""
+    from ._defaults import ARCHIVE_SUFFIXES
+    from .grammar import is_base_name
+
+    name = os.path.basename(os.fspath(archive_path))
+    stem = next((name[: -len(s)] for s in ARCHIVE_SUFFIXES if name.endswith(s)), name)
+    return stem if is_base_name(stem) else "bundle"
+
+
+def unpack_beside(archive: str) -> tuple[str, str]:
+    """The commands that unpack the bundle archive ``archive`` (as the user gave it) beside it, and the folder they
+    unpack it into, where its lock then is: the one rule of every message that names the unpacking (the loader's
+    "not a lock", export's archive notes, the remedies of audit, pin, check and the docker rebuild), so no two print
+    different commands for one archive (the loader and export said ``tar -xf A``, into the current folder). A remedy
+    for an archive pins or bundles that lock, whose path a command cannot name before (``pin`` and ``bundle`` refuse
+    an archive, a bundle, not a lock). Into the folder it holds (the one its first member names, whatever the
+    archive is called now); a folder's content (``tar -C supp .``) into a folder of its own, named after the
+    archive, not spilled beside it. The commands are shell words, the folder is not."""
+    from pathlib import PurePath
+
+    from .sinks import shell_shown
+
+    parent = PurePath(archive).parent
+    top = unpacked_folder(archive)
+    if top == ".":
+        folder = str(parent / archive_folder(archive))
+        made = shell_shown([folder])
+        return f"mkdir -p {made} && tar -xf {shell_shown([archive])} -C {made}", folder
+    return f"tar -xf {shell_shown([archive])} -C {shell_shown([str(parent)])}", str(parent / top)
 
 
 def _unpacked_lock(fd: int, default: str) -> str:

@@ -113,7 +113,7 @@ def test_a_bundle_given_as_the_lock_names_the_lock_it_holds(
         EXIT_BAD_INPUT,
         "",
         "envsnap: error: supp.tar.gz: an envsnap bundle, not a lock; give the lock it holds, supp/envsnap.lock "
-        "once unpacked (tar -xf supp.tar.gz)\n",
+        "once unpacked (tar -xf supp.tar.gz -C .)\n",
     )
     result = cli(command, "supp")
     assert (result.code, result.out, result.err) == (
@@ -182,12 +182,18 @@ def test_audit_reads_a_lock_named_like_an_archive_as_show_does(
 
 
 @pytest.mark.parametrize(
-    ("arcname", "expected"),
-    [("supp", "supp/envsnap.lock"), ("bundle", "bundle/envsnap.lock"), (".", "envsnap.lock")],
+    ("arcname", "expected", "unpack"),
+    [
+        ("supp", "supp/envsnap.lock", "tar -xf artifact-v2.tar.gz -C ."),
+        ("bundle", "bundle/envsnap.lock", "tar -xf artifact-v2.tar.gz -C ."),
+        # A folder's content, unpacked into a folder of its own beside it, as every remedy for an archive does.
+        (".", "artifact-v2/envsnap.lock", "mkdir -p artifact-v2 && tar -xf artifact-v2.tar.gz -C artifact-v2"),
+    ],
 )
 def test_an_archive_renamed_or_made_by_hand_names_the_folder_it_unpacks_to(
     arcname: str,
     expected: str,
+    unpack: str,
     lock: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -208,7 +214,7 @@ def test_an_archive_renamed_or_made_by_hand_names_the_folder_it_unpacks_to(
         EXIT_BAD_INPUT,
         "",
         f"envsnap: error: artifact-v2.tar.gz: an envsnap bundle, not a lock; give the lock it holds, {expected} "
-        "once unpacked (tar -xf artifact-v2.tar.gz)\n",
+        f"once unpacked ({unpack})\n",
     )
 
 
@@ -483,7 +489,8 @@ def test_a_bundle_in_a_folder_whose_name_holds_a_newline_names_its_lock_as_bashs
     ), result.err
     result = cli("pin", where / "supp.tar.gz")
     assert result.code == EXIT_BAD_INPUT and result.err.endswith(
-        f"give the lock it holds, supp/envsnap.lock once unpacked (tar -xf $'{shown}/supp.tar.gz')\n"
+        f"give the lock it holds, $'{shown}/supp/envsnap.lock' once unpacked (tar -xf $'{shown}/supp.tar.gz' -C "
+        f"$'{shown}')\n"
     ), result.err
 
 

@@ -305,7 +305,7 @@ def _refuse_bundle_option(bundle: str, fmt: str) -> None:
     names no wheel file (only ``pylock`` and ``requirements`` do), or an archive, whose wheels are on disk only while
     it is read (as the note of an archive given as LOCK says)."""
     from .. import sinks
-    from .._readlimits import unpacked_folder
+    from .._readlimits import unpack_beside
 
     if fmt not in ("pylock", "requirements"):
         raise UsageError(
@@ -314,10 +314,10 @@ def _refuse_bundle_option(bundle: str, fmt: str) -> None:
         )
     if os.path.isfile(bundle):
         # The user's paths, not the lock's: a newline in the folder's name is bash's $'\x0a' (shell_word refuses it).
-        archive, folder = sinks.shell_shown([bundle]), sinks.shell_shown([unpacked_folder(bundle)])
+        unpack, folder = unpack_beside(bundle)
         raise UsageError(
             f"--bundle {bundle}: an archive, whose wheels are on disk only while it is read, and the file names them "
-            f"by path: unpack it (tar -xf {archive}) and give the folder it holds (--bundle {folder})"
+            f"by path: unpack it ({unpack}) and give the folder it holds (--bundle {sinks.shell_shown([folder])})"
         )
 
 
@@ -425,7 +425,7 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
     folder's wheels give a place: that of the lock's own bundle folder, of the folder an archive unpacks to, or of a
     bundle made of the lock first. A bundle folder given as LOCK names its wheels already (``with_bundle_wheels``)."""
     from .. import sinks
-    from .._readlimits import unpacked_folder
+    from .._readlimits import unpack_beside
     from ..artifacts.bundle import bundle_holding
     from ..export.pylock import named_only, named_only_message
 
@@ -436,9 +436,9 @@ def _refuse_named_only(snapshot: Snapshot, lock: str, bundled: bool, output: str
     tail = f" --format pylock{f' -o {sinks.shell_shown([output])}' if output else ''}"
     folder = None if bundled else bundle_holding(lock)
     if bundled and not os.path.isdir(lock):
-        unpacked = unpacked_folder(lock)
+        unpack, unpacked = unpack_beside(lock)
         how = (
-            f"unpack the archive (tar -xf {sinks.shell_shown([lock])}) and export the bundle folder it holds, "
+            f"unpack the archive ({unpack}) and export the bundle folder it holds, "
             f"whose wheels they are: `envsnap export {sinks.shell_shown([unpacked])}{tail}`"
         )
     elif folder is not None:
@@ -485,13 +485,14 @@ def _note_archive(archive: str, names: list[str], written: Sequence[Path | str])
     find-links folder) where its folder's export names the bundle's wheels: the project-root advice, and its
     --absolute-paths, need the project, which a reviewer given the archive does not have."""
     from .. import sinks
+    from .._readlimits import unpack_beside
 
+    unpack, folder = unpack_beside(archive)
     for path in written:
         _output.say(
             f"note: {path} names {', '.join(names)} as the lock records them (the author's folder or project), not "
-            "by the bundle's wheels, which an archive does not leave on disk: unpack it "
-            f"(tar -xf {sinks.shell_shown([archive])}) and export the folder it holds for a file that installs them "
-            "from its wheels"
+            f"by the bundle's wheels, which an archive does not leave on disk: unpack it ({unpack}) and export the "
+            f"folder it holds, {sinks.shell_shown([folder])}, for a file that installs them from its wheels"
         )
 
 

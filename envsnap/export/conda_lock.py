@@ -71,7 +71,7 @@ def _pip_file(pkg: PythonPackage) -> tuple[str, str]:
         raise ExportError(
             f"conda-lock: {pkg.name} {pkg.version}: its wheel {grammar.shown(pkg.artifact.filename)} is known by its "
             "file name and sha256 alone, with no URL conda-lock.yml can name: export the bundle folder that holds it "
-            "(an archive unpacked: tar -xf)"
+            "(of a bundle archive, the folder it holds, unpacked beside it)"
         )
     if found is not None:
         return _absolute(pkg, found[0]), found[1]

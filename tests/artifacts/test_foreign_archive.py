@@ -96,7 +96,7 @@ def test_a_bundle_tarred_with_another_compression_is_named_with_the_tar_that_ope
         tar.add(bundle, "supplement")
     line = _one_line_refusal(cli("check", name), name)
     command = _unpack_command(line)
-    assert command == ["tar", "-xf", name], line
+    assert command == ["tar", "-xf", name, "-C", "."], line  # beside it, as a bundle archive's messages say
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert cli("check", tmp_path / "supplement").code == 0

@@ -1744,7 +1744,7 @@ def test_environment_yml_of_a_bundles_lock_names_the_bundles_wheels_not_the_auth
     assert result.err.splitlines()[-1] == (
         f"note: {tmp_path / 'arch' / 'environment.yml'} names tinypkg 1.0 as the lock records them (the author's "
         "folder or project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
-        "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
+        "supp.tar.gz -C .) and export the folder it holds, supp, for a file that installs them from its wheels"
     )
 
 
@@ -1872,8 +1872,8 @@ def test_environment_yml_of_a_bundle_names_the_wheel_it_built_from_the_project_n
         assert result.code == 0, result.err
         assert result.err.splitlines()[-1] == (
             f"note: {out} names paperproj 1.0 as the lock records them (the author's folder or project), not by the "
-            "bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf supp.tar.gz) and export the "
-            "folder it holds for a file that installs them from its wheels"
+            "bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf supp.tar.gz -C .) and export "
+            "the folder it holds, supp, for a file that installs them from its wheels"
         ), result.err
         return
     lock = bundle / "envsnap.lock" if given == "lock" else bundle
@@ -1959,8 +1959,8 @@ def test_the_conda_formats_of_a_bundle_name_the_wheel_it_holds_for_the_project(
         assert (result.code, result.err) == (
             2,
             f"envsnap: error: conda-lock: paperproj 1.0: its wheel '{wheel.name}' is known by its file name and "
-            "sha256 alone, with no URL conda-lock.yml can name: export the bundle folder that holds it (an archive "
-            "unpacked: tar -xf)\n",
+            "sha256 alone, with no URL conda-lock.yml can name: export the bundle folder that holds it (of a bundle "
+            "archive, the folder it holds, unpacked beside it)\n",
         )
         assert not (tmp_path / "arch").exists()
 

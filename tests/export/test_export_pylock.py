@@ -236,7 +236,7 @@ def test_a_bundle_archives_export_says_to_export_its_folder_for_its_wheels(
         assert result.err.splitlines()[1:] == [
             f"note: out/{name} names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder or "
             "project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
-            "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels"
+            "supp.tar.gz -C .) and export the folder it holds, supp, for a file that installs them from its wheels"
         ], result.err
 
 
@@ -262,7 +262,7 @@ def test_a_bundle_archives_export_to_standard_output_says_so_too(
         assert result.err.splitlines() == [
             "note: standard output names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder "
             "or project), not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf "
-            "supp.tar.gz) and export the folder it holds for a file that installs them from its wheels",
+            "supp.tar.gz -C .) and export the folder it holds, supp, for a file that installs them from its wheels",
             *named,
         ], result.err
 
@@ -282,17 +282,22 @@ def test_a_bundle_archive_in_a_folder_whose_name_holds_a_newline_is_named_as_a_w
     write_archive(bundle, where / "supp.tar.gz")
     monkeypatch.chdir(tmp_path)
     word, whole = "$'review\\x0adir/supp.tar.gz'", f"$'{tmp_path}/review\\x0adir/supp.tar.gz'"
+    there = f"$'{tmp_path}/review\\x0adir'"
     result = cli("export", where / "supp.tar.gz", "-f", "requirements", "-o", "out.txt")
     assert result.code == 0 and "Traceback" not in result.err, result
     assert result.err.splitlines()[1:] == [
         "note: out.txt names localwheel 0.3.0, paper 0.1.0 as the lock records them (the author's folder or project), "
-        f"not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf {whole}) "
-        "and export the folder it holds for a file that installs them from its wheels"
+        f"not by the bundle's wheels, which an archive does not leave on disk: unpack it (tar -xf {whole} -C "
+        f"{there}) and export the folder it holds, $'{tmp_path}/review\\x0adir/supp', for a file that installs them "
+        "from its wheels"
     ], result.err
     lock = bundle / "envsnap.lock"
     result = cli("export", lock, "-f", "pylock", "--bundle", "review\ndir/supp.tar.gz", "-o", "x.toml")
     assert result.code == 2 and result.err.count("\n") == 1, result
-    assert f"unpack it (tar -xf {word}) and give the folder it holds (--bundle supp)" in result.err
+    assert (
+        f"unpack it (tar -xf {word} -C $'review\\x0adir') and give the folder it holds "
+        "(--bundle $'review\\x0adir/supp')" in result.err
+    ), result.err
     assert not (tmp_path / "x.toml").exists()
 
 
@@ -540,8 +545,8 @@ def test_a_lock_exported_with_its_bundle_names_the_bundles_wheels(
     result = cli("export", pinned, "-f", "pylock", "--bundle", tmp_path / "supp.tar.gz", "-o", tmp_path / "x.toml")
     assert result.code == 2 and result.err == (
         f"envsnap: error: --bundle {tmp_path / 'supp.tar.gz'}: an archive, whose wheels are on disk only while it is "
-        f"read, and the file names them by path: unpack it (tar -xf {tmp_path / 'supp.tar.gz'}) and give the folder "
-        "it holds (--bundle supp)\n"
+        f"read, and the file names them by path: unpack it (tar -xf {tmp_path / 'supp.tar.gz'} -C {tmp_path}) and give "
+        f"the folder it holds (--bundle {tmp_path / 'supp'})\n"
     ), result
     assert not (tmp_path / "x.toml").exists()
 
@@ -646,7 +651,9 @@ def test_a_bundles_lock_with_seed_wheels_says_the_exact_export_that_writes_its_p
     write_archive(bundle, elsewhere / "supp.tar.gz")
     result = cli("export", "supp.tar.gz", "--format", "pylock")
     assert result.code == 2 and result.err.count("\n") == 1, result
-    assert "(tar -xf supp.tar.gz)" in result.err and "`envsnap export supp --format pylock`" in result.err, result.err
+    assert "(tar -xf supp.tar.gz -C .)" in result.err and "`envsnap export supp --format pylock`" in result.err, (
+        result.err
+    )
 
 
 def test_a_seed_wheel_refusal_names_every_folder_such_a_wheel_comes_from(
@@ -833,3 +840,53 @@ def test_a_local_project_or_file_in_the_home_is_refused_or_written_absolute(
     (package,) = tomllib.loads(out.read_text())["packages"]
     expected = home / "my lib" if kind == "directory" else home / "wheels" / "homelib-0.4.tar.gz"
     assert package[kind]["path"] == str(expected), package
+
+
+def test_every_message_unpacks_a_bundle_archive_by_one_rule(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ways of unpacking a bundle archive were printed: the loader's "not a lock" and export's archive notes said
+    ``tar -xf A`` (into the current folder), while audit, pin and docker remedies unpack it beside it (``tar -xf A -C
+    DIR``). Every message now prints the one command (``unpack_beside``): each is one line bash reads, and run, it
+    puts the folder or lock the message names where it says, for an archive whose name holds a space."""
+    import re
+    import tarfile
+
+    from envsnap.artifacts.bundle import write_archive
+
+    (tmp_path / "src").mkdir()
+    bundle, _files = _authors_bundle(tmp_path / "src")
+    here = tmp_path / "review"
+    here.mkdir()
+    write_archive(bundle, here / "my B.tar.gz")
+    with tarfile.open(here / "c.tar.xz", "w:xz") as tar:  # an archive envsnap does not read as a bundle
+        tar.add(bundle, arcname="c")
+    monkeypatch.chdir(tmp_path)
+    archive = "review/my B.tar.gz"
+    said = {
+        "pin": cli("pin", archive).err,
+        "export note": cli("export", archive, "-f", "requirements", "-o", "out.txt").err,
+        "export --bundle": cli(
+            "export", bundle / "envsnap.lock", "-f", "pylock", "--bundle", archive, "-o", "x.toml"
+        ).err,
+        "foreign": cli("show", "review/c.tar.xz").err,
+    }
+    write_archive(_seeded_bundle(tmp_path / "src"), here / "my S.tar.gz")
+    said["export named only"] = cli("export", "review/my S.tar.gz", "-f", "pylock").err
+    assert "`envsnap export 'review/my S' --format pylock`" in said["export named only"], said
+    unpack = re.compile(r"\(((?:mkdir -p [^()]* && )?tar -xf [^()]*)\)")
+    commands = {what: unpack.findall(text) for what, text in said.items()}
+    assert all(len(found) == 1 for found in commands.values()), said
+    for what, (command,) in commands.items():
+        subprocess.run(["bash", "-n", "-c", command], check=True)
+        assert command.endswith(" -C review"), (what, command)
+    assert commands["export named only"] == ["tar -xf 'review/my S.tar.gz' -C review"], said
+    bundle_command = {commands[what][0] for what in ("pin", "export note", "export --bundle")}
+    assert bundle_command == {"tar -xf 'review/my B.tar.gz' -C review"}, said
+    subprocess.run(["bash", "-c", bundle_command.pop()], check=True)
+    assert "give the lock it holds, 'review/my B/envsnap.lock' once unpacked" in said["pin"], said["pin"]
+    assert "(--bundle 'review/my B')" in said["export --bundle"], said["export --bundle"]
+    assert "export the folder it holds, 'review/my B', for" in said["export note"], said["export note"]
+    assert (here / "my B" / "envsnap.lock").is_file() and not (tmp_path / "my B").exists()
+    subprocess.run(["bash", "-c", commands["foreign"][0]], check=True)
+    assert (here / "c" / "envsnap.lock").is_file()
