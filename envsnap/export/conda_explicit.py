@@ -16,7 +16,7 @@ from .._templates import render as render_template
 from ..grammar import GrammarError, shown
 from ..model import PythonPackage, Snapshot
 from . import _common, _conda
-from .interface import Exporter, ExportError
+from .interface import Exporter, ExportError, refuse_stand_ins_by_name
 
 FILENAME = "conda-explicit.txt"
 
@@ -29,6 +29,7 @@ def dumps(snapshot: Snapshot, file_name: str = FILENAME) -> str:
 
 def _dumps(snapshot: Snapshot, file_name: str) -> str:
     packages = _conda.require_conda(snapshot, "conda-explicit")
+    refuse_stand_ins_by_name(snapshot, "conda-explicit")
     lines = []
     for pkg in _conda.install_order(packages):
         if not pkg.url:

@@ -16,7 +16,7 @@ from .._templates import render as render_template
 from ..model import Snapshot
 from ..purls import channel_name
 from . import _common, _conda
-from .interface import Exporter, ExportError
+from .interface import Exporter, ExportError, refuse_stand_ins_by_name
 
 FILENAME = "environment.yml"
 
@@ -30,6 +30,7 @@ def dumps(snapshot: Snapshot, file_name: str = FILENAME) -> str:
 
 def _dumps(snapshot: Snapshot, file_name: str) -> str:
     packages = _conda.require_conda(snapshot, "environment-yml")
+    refuse_stand_ins_by_name(snapshot, "environment-yml")
     specs = [
         sinks.conda_pin(channel_name(p.channel) if p.channel else "", p.name, p.version, p.build)
         for p in sorted(packages, key=lambda p: p.name)

@@ -37,6 +37,7 @@ __all__ = [
     "checked",
     "lock_word",
     "pin_command",
+    "refuse_stand_ins_by_name",
     "require_pinned",
     "unpinned",
 ]
@@ -232,6 +233,28 @@ def refuse_unchecked_stand_ins(snapshot: Snapshot, fmt: str) -> None:
             f"{fmt}: {said}; {CAPTURE_AGAIN} and export that lock (`envsnap export NEW.lock --format {fmt}`), which "
             "pins the file again"
         )
+
+
+def refuse_stand_ins_by_name(snapshot: Snapshot, fmt: str) -> None:
+    """Refuse a pip package a Debian package installed that the lock pins to no file (pinning refused each index file
+    as a stand-in: the lock records no identity of it, or the file's metadata is another project's; or it did not
+    run), in a format that writes a package without a file by its name (``environment-yml``'s pip lines, every one
+    then without its hash) or in a comment (``conda-explicit``, which said ``envsnap pin`` records its file): by its
+    name alone pip installs whatever the index gives, not known to be the same project, which ``requirements``,
+    ``conda-lock`` and ``rebuild`` refuse. ``UnpinnedError``, exit 2, so that the export names pinning's reason."""
+    left = [p for p in snapshot.pip_layer() if p.system_package and p.artifact is None and p.source.kind == "index"]
+    if not left:
+        return
+    from ..report import first_few
+
+    first = left[0]
+    others = f" (and {first_few([f'{p.name} {p.version}' for p in left[1:]], 3)})" if left[1:] else ""
+    raise UnpinnedError(
+        f"{fmt}: {first.name} {first.version}{others}: installed by the Debian package {first.system_package} and "
+        "pinned to no file: by its name alone pip would install the index's file, not known to be the same project; "
+        f"run `{pin_command()}`, which pins a file shown to be it or says why none is",
+        [p.name for p in left],
+    )
 
 
 def require_python_layer(snapshot: Snapshot, fmt: str) -> None:
