@@ -16,6 +16,8 @@ from ..report import VERIFY_WORDS, Entry, Report, Severity, severity_of
 
 TYPE_CHECKING = False  # not typing's: a report kept by the verify memo is read without the model
 if TYPE_CHECKING:
+    import re
+
     from ..model import PythonPackage
 
 # verify's words for the shared severity scale (envsnap.report.VERIFY_WORDS), most consequential first.
@@ -69,6 +71,29 @@ def source_shown(text: str) -> str:
     return text
 
 
+# A local source a sentence names (a note, a run record's drift line): a lock's URL holds no white space
+# (``grammar.is_lock_url``), so it ends at one, or before a ``:``, ``,`` or ``;`` and an unmatched ``)`` the sentence
+# puts after it. Only a word of its own, a URL's ``file:/`` with its path.
+_PLACE = LazyPattern(r"(?<![^\s(])(?:(?:git|hg|bzr|svn)\+)?file:/\S*")
+
+
+def places_shown(text: str) -> str:
+    """``text`` with each local source it names (``its editable folder file:///home/me/my%20project is gone``) as
+    ``source_shown`` shows it, by its decoded path, one shell word. For the terminal only: a note and a run record's
+    drift keep the URL, which is what they compare."""
+
+    def one(found: re.Match[str]) -> str:
+        place = found[0]
+        end = len(place)
+        while end and (
+            place[end - 1] in ":,;" or (place[end - 1] == ")" and place.count(")", 0, end) > place.count("(", 0, end))
+        ):
+            end -= 1
+        return source_shown(place[:end]) + place[end:]
+
+    return _PLACE.sub(one, text)
+
+
 def not_recorded(unknown: Iterable[str], path: str) -> bool:
     """Whether a lock cannot know its field at the dotted ``path``: its ``envsnap.unknown`` (what an imported
     format does not say) names that field or a table above it."""
@@ -108,13 +133,13 @@ class Difference(Entry):
         return f"{text} ({'; '.join(notes)})" if notes else text
 
     def shown(self) -> str:
-        """``describe`` as verify prints it: a source by its decoded path (``source_shown``). ``describe`` stays what
-        a run record keeps and compares (``runs.assemble.findings``)."""
-        if self.what != "source":
-            return self.describe()
-        return dataclasses.replace(
-            self, expected=source_shown(self.expected), actual=source_shown(self.actual)
-        ).describe()
+        """``describe`` as verify prints it: a source, and a local one its note names (an editable folder gone), by
+        its decoded path (``source_shown``, ``places_shown``). ``describe`` stays what a run record keeps and compares
+        (``runs.assemble.findings``)."""
+        expected, actual = self.expected, self.actual
+        if self.what == "source":
+            expected, actual = source_shown(expected), source_shown(actual)
+        return dataclasses.replace(self, expected=expected, actual=actual, note=places_shown(self.note)).describe()
 
     @property
     def level(self) -> Severity:

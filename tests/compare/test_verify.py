@@ -2045,13 +2045,13 @@ def install():
     assert cli("verify", lock_path, "--python", python).code == 0
     project.rename(tmp_path / "elsewhere")
     assert subprocess.run(run, capture_output=True).returncode == 1
-    gone = f"its editable folder {project.as_uri()} is gone: nothing of it imports"
+    gone = f"its editable folder {project} is gone: nothing of it imports"  # printed by its path
     for _ in range(2):  # the verify memo kept the first answer: a second verify must not take it
         drifted = cli("verify", lock_path, "--python", python)
         assert drifted.code == 3
         assert f"  python: proj: {gone}\n" in drifted.out
     warnings = capture(str(python)).envsnap.warnings
-    assert f"python: proj: {gone}" in warnings
+    assert f"python: proj: its editable folder {project.as_uri()} is gone: nothing of it imports" in warnings
 
 
 def test_an_editable_project_moved_after_its_install_names_the_folder_its_install_reads(
@@ -2079,8 +2079,8 @@ def test_an_editable_project_moved_after_its_install_names_the_folder_its_instal
     monkeypatch.chdir(moved)
     drifted = cli("verify", "envsnap.lock", "--python", python)
     assert drifted.code == 3
-    gone = f"its editable folder {project.as_uri()} is gone: nothing of it imports (the lock installs it from "
-    remedy = "file://{project}: `pip install --no-deps -e` of the project's folder, where it is now, installs it"
+    gone = f"its editable folder {project} is gone: nothing of it imports (the lock installs it from "
+    remedy = "{project}: `pip install --no-deps -e` of the project's folder, where it is now, installs it"
     assert f"  python: proj: {gone}{remedy}" in drifted.out, drifted.out
 
 
@@ -2971,6 +2971,51 @@ def test_a_local_source_is_shown_by_its_decoded_path_and_kept_as_its_url(capsys:
     )
     assert source_shown("git+https://git.example/x%20y@abc") == "git+https://git.example/x%20y@abc"
     assert source_shown("index") == "index"
+
+
+def test_a_note_naming_a_local_folder_is_shown_by_its_path_and_kept_as_its_url(capsys: Any) -> None:
+    """verify's note on an editable folder gone named it by its URL (``its editable folder
+    file:///home/me/my%20project is gone``, ``the lock installs it from file://{project}/my%20proj: ...``), where the
+    source lines name a folder by its path. The printed report shows the path, one shell word, a control character
+    escaped; ``describe`` (a run record's drift, which rerun compares) and the JSON keep the URL, so the line a
+    record wrote before still compares equal."""
+    from envsnap.cli.verify import print_report
+    from envsnap.compare.verdict import Difference, VerifyReport
+    from envsnap.probes.python import editable_gone_note
+    from envsnap.runs.assemble import findings
+
+    gone = editable_gone_note(Source(kind="directory", url="file:///home/me/my%20project", editable=True))
+    moved = (
+        " (the lock installs it from file://{project}/my%20proj: `pip install --no-deps -e` of the project's folder, "
+        "where it is now, installs it as locked)"
+    )
+    odd = editable_gone_note(Source(kind="vcs", vcs="git", url="file:///src/%1b%5B2Jx", commit_id="a" * 40))
+    report = VerifyReport(
+        "sha256:" + "0" * 64,
+        "python",
+        2,
+        (
+            Difference(MISMATCH, "python", "proj", "editable", note=gone + moved),
+            Difference(MISMATCH, "python", "tool", "editable", note=odd),
+        ),
+    )
+    print_report(report)
+    out = capsys.readouterr().out
+    assert (
+        "  python: proj: its editable folder '/home/me/my project' is gone: nothing of it imports (the lock installs "
+        "it from {project}/'my proj': `pip install --no-deps -e` of the project's folder, where it is now, installs "
+        "it as locked)\n"
+    ) in out, out
+    assert "  python: tool: its editable checkout of $'/src/\\x1b[2Jx' is gone: nothing of it imports\n" in out, out
+    assert "%" not in out and "\x1b" not in out, out
+    # The line a run record wrote before this, as it reads it: compared equal with what verify finds now.
+    recorded = (
+        "mismatch: python: proj: its editable folder file:///home/me/my%20project is gone: nothing of it imports (the "
+        "lock installs it from file://{project}/my%20proj: `pip install --no-deps -e` of the project's folder, where "
+        "it is now, installs it as locked)"
+    )
+    assert recorded in [line for _, line in findings(report)], findings(report)
+    assert report.to_dict()["differences"][0]["note"] == gone + moved
 
 
 def test_a_wheel_known_by_its_pinned_file_alone_is_built_for_the_locks_machine_in_verify_as_in_check() -> None:
