@@ -374,6 +374,7 @@ def check_environment(
     """``bundle``: the bundle folder the record is kept in (its ``runs/``), whose lock a line names where the record's
     own cannot be read."""
     from .. import sinks
+    from ..compare.verdict import places_shown
     from ..compare.verify import verify
 
     # The variables the command gets from the record (run --env) are judged as it gets them, not as you have them.
@@ -466,12 +467,13 @@ def check_environment(
     # A finding the run had too (a package upgraded before the run and still) is the run's environment, not a
     # difference from it: its line names the same versions, values or digests on both sides.
     state = DIFFERS if lines or new or gone else SAME
-    # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else.
+    # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else. Compared as the
+    # record keeps them, shown as verify prints them: a local source by its path (``places_shown``).
     lines.extend(
-        f"{line} (as in the run)" if line in had else _new_here(line, diff, snapshot if not why else None)
+        places_shown(f"{line} (as in the run)" if line in had else _new_here(line, diff, snapshot if not why else None))
         for _, line, diff in found
     )
-    lines.extend(f"{line} (in the run, not here)" for line in gone)
+    lines.extend(places_shown(f"{line} (in the run, not here)") for line in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
 
 

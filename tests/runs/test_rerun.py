@@ -3380,3 +3380,50 @@ def test_a_record_kept_in_a_bundle_is_not_run_in_the_bundles_folder(
     assert "REPRODUCING.md" in result.err, result.err
     assert not (supp / "ran.txt").exists()
     assert cli("rerun", "runs/run.toml", "--lock", "envsnap.lock", "--dry-run").code == 3
+
+
+def test_the_environment_lines_show_a_local_source_by_its_path_and_compare_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    """rerun's environment lines printed the run's drift as the record keeps it, a local source by its percent-encoded
+    URL (``editable file:///home/me/my%20project``), where verify prints its path. They show the path, one shell word,
+    a control character escaped; the drift the record wrote before and verify's finding now still compare as the URL
+    they are: the one both have is the run's (``as in the run``), not a difference."""
+    same = {
+        "severity": "warning",
+        "area": "python",
+        "subject": "proj",
+        "what": "source",
+        "expected": "editable file:///home/me/my%20project",
+        "actual": "file:///home/me/my%20project",
+        "note": "its folder is installed as a copy, not editable",
+    }
+    new = {**same, "subject": "tool", "expected": "editable file:///srv/%1b%5B2Jtool", "note": ""}
+    report = json.dumps({"differences": [same, new]})
+
+    def docker(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, 0, report, "")
+
+    monkeypatch.setattr(rerun_mod._runner, "run", docker)
+    gone = "mismatch: python: mylib: its editable folder file://{project}/libs/my%20lib is gone: nothing of it imports"
+    had = (
+        "warning: python: proj: source editable file:///home/me/my%20project -> file:///home/me/my%20project (its "
+        "folder is installed as a copy, not editable)"
+    )
+    record = rec.RunRecord(
+        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+        command=rec.Command(argv=("true",)),
+        environment=rec.Environment(drift=(had, gone)),
+        result=rec.Outcome(
+            started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
+        ),
+    )
+    check = rerun_mod.check_environment(record, tmp_path, lock=str(host_lock), in_docker="some/image:1")
+    assert check.state == rerun_mod.DIFFERS, check
+    assert check.lines == (
+        "warning: python: proj: source editable '/home/me/my project' -> '/home/me/my project' (its folder is "
+        "installed as a copy, not editable) (as in the run)",
+        "warning: python: tool: source editable $'/srv/\\x1b[2Jtool' -> '/home/me/my project' (here, not in the run)",
+        "mismatch: python: mylib: its editable folder {project}/'libs/my lib' is gone: nothing of it imports (in the "
+        "run, not here)",
+    ), check.lines
