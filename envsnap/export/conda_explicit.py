@@ -106,7 +106,8 @@ def _unlisted_line(pkg: PythonPackage, why: str) -> str:
     except GrammarError:
         pin = f"{sinks.requirement_name(pkg.name)}=={sinks.requirement_version(pkg.version)}"
         if pkg.source.kind == "directory":  # a folder no requirements line names as pip reads it (``my -e proj``)
-            return f"{pin} ({why})" if pkg.source.url in why else f"{pin} ({why}: {shown(pkg.source.url, 200)})"
+            named = sinks.place_shown(pkg.source.url)
+            return f"{pin} ({why})" if named in why else f"{pin} ({why}: {shown(pkg.source.url, 200)})"
         if pkg.source.kind == "archive" and pkg.source.subdirectory:  # ``why`` names the folder
             return f"{pin} ({why}: {shown(pkg.source.url, 200)})"
         if pkg.source.kind != "vcs" or not pkg.source.subdirectory:
@@ -119,14 +120,18 @@ def _unlisted_line(pkg: PythonPackage, why: str) -> str:
 def _why_unlisted(pkg: PythonPackage, found: tuple[str, str] | None) -> str:
     """Why a pip package has no ``# pip`` line (the line is a file's URL and sha256)."""
     if found is not None:
-        return f"its file is recorded as {found[0]}, which is no URL outside envsnap: export with --absolute-paths"
+        # For a person: by its path, one shell word (``sinks.place_shown``), where its URL read ``my%20wheels``.
+        return (
+            f"its file is recorded as {sinks.place_shown(found[0])}, which is no URL outside envsnap: export with "
+            "--absolute-paths"
+        )
     if pkg.source.kind == "vcs":
         return "a VCS checkout, not a file"
     if pkg.source.kind == "directory":
         if not pkg.source.editable and _conda.labelled(pkg.source.url):  # a ``# pip`` line with --absolute-paths
             return (
-                f"its folder is recorded as {pkg.source.url}, which is no URL outside envsnap: export with "
-                "--absolute-paths"
+                f"its folder is recorded as {sinks.place_shown(pkg.source.url)}, which is no URL outside envsnap: "
+                "export with --absolute-paths"
             )
         return "a local project, not a file"
     if pkg.source.kind == "archive":

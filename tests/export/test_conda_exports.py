@@ -372,7 +372,7 @@ def test_environment_yml_installs_a_local_project_in_a_folder_with_a_space(
         if editable:
             assert f"#   {pip[0]} (a local project, not a file)\n" in head, head
         elif url.startswith("file://{"):  # --absolute-paths makes it a ``# pip`` line
-            assert f"#   {pip[0]} (its folder is recorded as {url}, which is no URL outside envsnap" in head, head
+            assert f"#   {pip[0]} (its folder is recorded as {{project}}/'my proj', which is no URL outside" in head
         python = make_venv(tmp_path / f"venv-{len(url)}")
         result = _conda_pip_install(where, pip, python, "--no-index", "--no-build-isolation")
         assert result.returncode == 0, result.stdout + result.stderr
@@ -492,7 +492,8 @@ def test_environment_yml_refuses_a_folder_pip_would_read_otherwise_naming_the_ex
         _with_pip_layer((PythonPackage(name="spaced", version="0.3", installer="pip", source=in_project),))
     ).split("# platform:")[0]
     assert (
-        f"#   spaced==0.3 (its folder is recorded as {in_project.url}, which is no URL outside envsnap: export with "
+        f"#   spaced==0.3 (its folder is recorded as {{project}}/{shlex.quote(folder)}, which is no URL outside "
+        "envsnap: export with "
         "--absolute-paths)\n" in head
     ), head
 
@@ -777,7 +778,7 @@ def test_conda_explicit_says_why_a_pip_package_has_no_pip_line() -> None:
     assert "#   -e ./paper (a local project, not a file)\n" in head
     assert (
         "#   ./wheels/tinypkg-1.0-py3-none-any.whl (its file is recorded as "
-        "file://{project}/wheels/tinypkg-1.0-py3-none-any.whl, which is no URL outside envsnap: export with "
+        "{project}/wheels/tinypkg-1.0-py3-none-any.whl, which is no URL outside envsnap: export with "
         "--absolute-paths)\n" in head
     )
     assert [line for line in text.splitlines() if line.startswith("# pip")] == [
@@ -801,7 +802,7 @@ def test_conda_exports_call_a_local_project_recorded_inside_the_project_its_fold
     )
     head = conda_explicit.dumps(lock).split("# platform:")[0]
     assert (
-        "#   ./paper (its folder is recorded as file://{project}/paper, which is no URL outside envsnap: export with "
+        "#   ./paper (its folder is recorded as {project}/paper, which is no URL outside envsnap: export with "
         "--absolute-paths)\n" in head
     ), head
 
@@ -2003,3 +2004,41 @@ def test_an_export_refusal_names_a_local_place_by_its_decoded_path() -> None:
     assert "libblas 3.9.0: its archive is recorded as ~/'conda bld/" in refusal(conda, conda_lock.dumps)
     channel = dataclasses.replace(lock, conda=dataclasses.replace(lock.conda, channels=(CF, "file://~/conda%20bld")))
     assert "the conda channel ~/'conda bld' is a folder of" in refusal(channel, conda_lock.dumps)
+
+
+def test_conda_explicit_names_a_folder_or_file_of_the_project_in_its_comment_by_its_path() -> None:
+    """conda-explicit's header comment on a folder or file of the project no ``# pip`` line names said ``its folder is
+    recorded as file://{project}/my%20proj``, its percent-encoded URL, for a person to read. It names the path, one
+    shell word, as envsnap's messages do (a line break in it escaped: the comment stays one line); the ``# pip`` lines
+    conda-lock reads keep their URLs."""
+    folder = PythonPackage(
+        name="spaced", version="0.3", installer="pip", source=Source(kind="directory", url="file://{project}/my%20proj")
+    )
+    broken = PythonPackage(
+        name="broken", version="0.1", installer="pip", source=Source(kind="directory", url="file://{project}/a%0Ab")
+    )
+    wheel = PythonPackage(
+        name="tinypkg",
+        version="1.0",
+        installer="pip",
+        artifact=Artifact(
+            filename="tinypkg-1.0-py3-none-any.whl",
+            url="file://{project}/caf%C3%A9/tinypkg-1.0-py3-none-any.whl",
+            sha256=SHA["wheel"],
+        ),
+    )
+    text = conda_explicit.dumps(_with_pip_layer((folder, broken, wheel)))
+    head = text.split("# platform:")[0]
+    assert (
+        "#   ./my proj (its folder is recorded as {project}/'my proj', which is no URL outside envsnap: export with "
+        "--absolute-paths)\n" in head
+    ), head
+    assert (
+        "#   broken==0.1 (its folder is recorded as {project}/$'a\\x0ab', which is no URL outside envsnap: export with "
+        "--absolute-paths)\n" in head
+    ), head
+    assert (
+        "(its file is recorded as {project}/'café/tinypkg-1.0-py3-none-any.whl', which is no URL outside "
+        "envsnap: export with --absolute-paths)\n" in head
+    ), head
+    assert "%" not in head, head
