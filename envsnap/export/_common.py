@@ -265,7 +265,8 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure:
             home = os.path.expanduser(path)
             refuse_hidden(home, url, name)
             return Path(home).as_uri()
-        where = "{project}" if path == "." else "{project}/" + path
+        # One shell word, as every message names a path (``sinks.path_shown``): ``{project}/'my proj'``.
+        where = sinks.path_shown("{project}" if path == "." else "{project}/" + path)
         if project_dir is None:
             refuse_hidden(path, url, name)
             raise ExportError(
@@ -276,8 +277,8 @@ def with_absolute_paths(snapshot: Snapshot, project_dir: Path | None, *, unsure:
         refuse_hidden(str(found), url, name)
         if unsure and not found.exists():
             raise ExportError(
-                f"--absolute-paths: {name} is recorded inside the project ({where}), which is not in {project_dir} "
-                f"({unsure}): name the project with --project DIR"
+                f"--absolute-paths: {name} is recorded inside the project ({where}), which is not in "
+                f"{sinks.path_shown(str(project_dir))} ({unsure}): name the project with --project DIR"
             )
         return found.as_uri()
 

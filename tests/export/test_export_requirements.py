@@ -1008,3 +1008,30 @@ def test_a_repository_in_a_folder_with_a_hash_or_percent_installs_with_pip_and_w
     )
     assert result.returncode == 0, text + result.stdout + result.stderr
     assert next(python.parent.parent.glob("lib/python*/site-packages/spaced-0.3.dist-info")).is_dir()
+
+
+def test_absolute_paths_names_a_folder_of_the_project_it_cannot_place_as_one_shell_word(tmp_path: Path) -> None:
+    """``--absolute-paths`` with no project to read ``{project}`` from named the folder decoded but bare,
+    ``({project}/my proj)``, two words where every other message names a path as one (``sinks.path_shown``), and a
+    line break in it broke the message. It is one shell word, a control character escaped; so is the project it is
+    not in."""
+    from envsnap.errors import ExportError
+    from envsnap.export import with_absolute_paths
+    from envsnap.model import PythonEnv, PythonPackage, Source
+
+    def lock(url: str) -> Snapshot:
+        pkg = PythonPackage(name="proj", version="1.0", source=Source(kind="directory", url=url))
+        return Snapshot(python=PythonEnv(version="3.11.7", packages=(pkg,)))
+
+    with pytest.raises(ExportError) as refused:
+        with_absolute_paths(lock("file://{project}/my%20proj"), None)
+    assert "proj is recorded inside the project ({project}/'my proj'), and no project is known here" in str(
+        refused.value
+    ), refused.value
+    with pytest.raises(ExportError) as refused:
+        with_absolute_paths(lock("file://{project}/a%0Ab"), None)
+    assert "({project}/$'a\\x0ab')" in str(refused.value) and "\n" not in str(refused.value), refused.value
+    other = tmp_path / "other dir"
+    with pytest.raises(ExportError) as refused:
+        with_absolute_paths(lock("file://{project}/my%20proj"), other, unsure="the lock's folder is in no work tree")
+    assert f"({{project}}/'my proj'), which is not in {shlex.quote(str(other))} (the lock's" in str(refused.value)
