@@ -33,16 +33,24 @@ def source_text(pkg: PythonPackage) -> str:
     """Where a Python package comes from, as verify and diff name it: ``index``, a VCS checkout at its commit, a
     folder (editable or not) or an archive by its URL. A monorepo's folder is part of it: another subdirectory at
     one commit is another package, and a folder's subdirectory is joined to it (one folder either way: a capture's
-    ``file:///mono`` with ``pkgs/x``, an import's ``file:///mono/pkgs/x``)."""
+    ``file:///mono`` with ``pkgs/x``, an import's ``file:///mono/pkgs/x``), the name percent-encoded as a URL's path
+    is (``my pkg``, ``a%20b``: ``my%20pkg``, ``a%2520b``), so that it reads back as named."""
     s = pkg.source
     if s.kind == "vcs":
         return f"{s.vcs}+{s.url}@{s.commit_id}" + (f"#subdirectory={s.subdirectory}" if s.subdirectory else "")
     if s.kind == "directory":
-        folder = f"{s.url.rstrip('/')}/{s.subdirectory}" if s.subdirectory else s.url
+        folder = subfolder_url(s.url, s.subdirectory)
         return ("editable " if s.editable else "") + folder
     if s.kind == "archive":
         return s.url
     return "index"
+
+
+def subfolder_url(url: str, subdirectory: str) -> str:
+    """The URL of the folder ``subdirectory`` (a name, as direct_url.json writes it) of the folder ``url``."""
+    from urllib.parse import quote
+
+    return f"{url.rstrip('/')}/{quote(subdirectory)}" if subdirectory else url
 
 
 # What verify says of an editable checkout's source whose tracked files were edited (``verify._checkouts_read``).

@@ -48,7 +48,7 @@ from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
 from .verdict import SEVERITIES as SEVERITIES
-from .verdict import UNCOMMITTED, not_recorded, source_text
+from .verdict import UNCOMMITTED, not_recorded, source_text, subfolder_url
 from .verdict import WARNING as WARNING
 from .verdict import Difference as Difference
 from .verdict import VerifyReport as VerifyReport
@@ -566,9 +566,7 @@ def _editable_elsewhere(lock: Snapshot, captured: Captured, project: str | None 
         folder = editable_folder(raw)
         if not folder or not _installed_editable(raw) or editable_folder_gone(raw):
             continue
-        locked = want.source.url.rstrip("/")
-        if want.source.subdirectory:
-            locked += "/" + want.source.subdirectory.strip("/")
+        locked = subfolder_url(want.source.url, want.source.subdirectory.strip("/")).rstrip("/")
         here = redact.local(folder)
         where = _folder_of(locked, captured, root)
         labelled = locked == f"file://{PROJECT}" or locked.startswith(f"file://{PROJECT}/")

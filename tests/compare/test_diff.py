@@ -1872,3 +1872,23 @@ def test_a_local_source_is_shown_by_its_decoded_path_and_kept_as_its_url(
     changes = {c["subject"]: c for c in json.loads(cli("diff", a, b, "--json").out)["changes"]}
     assert changes["proj"]["old"] == "editable file:///home/me/my%20project", changes
     assert changes["tool"]["new"] == f"git+file:///srv/my%20libs/tool@{'b' * 40}#subdirectory=pkgs/tool", changes
+
+
+def test_a_folders_subdirectory_is_part_of_its_url_and_shown_as_named(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A folder's ``subdirectory`` (a name, as direct_url.json writes it) was joined to its URL as it is: a folder
+    named ``a%20b`` was shown as ``a b``, the escape read in it, and a capture's ``file:///mono`` with ``my pkg`` was
+    another source than an import's ``file:///mono/my%20pkg``, the same folder. It is joined percent-encoded: shown
+    as named, and the two spellings are one source."""
+    mono = Source(kind="directory", url="file:///srv/mono", subdirectory="pkgs/a%20b")
+    other = dataclasses.replace(mono, subdirectory="pkgs/other")
+    a = lockfile.dump(_lock(PythonPackage("tool", "1.0", source=mono)), tmp_path / "a.lock")
+    b = lockfile.dump(_lock(PythonPackage("tool", "1.0", source=other)), tmp_path / "b.lock")
+    result = cli("diff", a, b)
+    assert result.code == 1, result
+    assert "tool: /srv/mono/pkgs/a%20b -> /srv/mono/pkgs/other (source)" in result.out, result.out
+    captured = dataclasses.replace(mono, subdirectory="my pkg")
+    imported = Source(kind="directory", url="file:///srv/mono/my%20pkg")
+    c = lockfile.dump(_lock(PythonPackage("tool", "1.0", source=captured)), tmp_path / "c.lock")
+    d = lockfile.dump(_lock(PythonPackage("tool", "1.0", source=imported)), tmp_path / "d.lock")
+    same = cli("diff", c, d)  # was "tool: '/srv/mono/my pkg' -> '/srv/mono/my pkg' (source)"
+    assert "(source)" not in same.out and "my pkg" not in same.out, same.out

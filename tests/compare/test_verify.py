@@ -3040,3 +3040,30 @@ def test_a_wheel_known_by_its_pinned_file_alone_is_built_for_the_locks_machine_i
     assert [(d.subject, d.what, d.note, d.cause) for d in wheels] == [
         ("1 wheels", "wheel_tags", "numpy", "machine aarch64 -> x86_64")
     ], wheels
+
+
+def test_an_editable_folder_of_a_subdirectory_with_a_percent_in_its_name_is_the_locked_one(tmp_path: Path) -> None:
+    """The folder a lock installs editable (``file:///mono`` with the subdirectory ``a%20b``, a name as direct_url.json
+    writes it) was joined to its URL unencoded and read back decoded, ``/mono/a b``: an install reading ``/mono/a%20b``,
+    the locked folder, was a mismatch, ``the install reads its code from another folder``. It is the locked one."""
+    from envsnap._privacy import PathRedactor
+    from envsnap.compare.verify import _editable_elsewhere
+    from envsnap.probes.capture import Captured
+    from envsnap.probes.interface import RawPackage, RawPython
+
+    mono = tmp_path / "mono"
+    (mono / "a%20b").mkdir(parents=True)
+    direct = {"url": mono.as_uri(), "subdirectory": "a%20b", "dir_info": {"editable": True}}
+    raw = RawPackage("proj", "1.0", direct_url=direct)
+    captured = Captured(
+        snapshot=snap(),
+        results={},
+        python=RawPython(str(tmp_path / "env"), "cpython", "3.11.7", "cp311", packages=(raw,)),
+        redact=PathRedactor(),
+    )
+    locked = Source(kind="directory", url=mono.as_uri(), subdirectory="a%20b", editable=True)
+    assert _editable_elsewhere(snap(pkg("proj", source=locked)), captured) == []
+    # Another folder is still one.
+    other = dataclasses.replace(locked, subdirectory="other")
+    (found,) = _editable_elsewhere(snap(pkg("proj", source=other)), captured)
+    assert found.severity == MISMATCH and "reads its code from another folder" in found.note, found
