@@ -275,9 +275,10 @@ def run_command(
         prepared.run()
         ready = prepared.value()
         if ready.mismatches or ready.warnings:
+            from ..compare.verdict import places_shown
             from ..report import counted
 
-            first = next(iter(ready.drift or ready.warnings), "")
+            first = places_shown(next(iter(ready.drift or ready.warnings), ""))
             # Warnings alone stop a strict run too: counted as such, not as "0 mismatches".
             found = (
                 counted(ready.mismatches, "mismatch", "mismatches")
@@ -415,7 +416,10 @@ def run_command(
         except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
             how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
             raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc
-    for line in [*ready.drift, *ready.warnings, *warnings]:
+    from ..compare.verdict import places_shown
+
+    # The drift as verify prints it (a local source by its path); the record keeps the URL, which rerun compares.
+    for line in [*map(places_shown, ready.drift), *ready.warnings, *warnings]:
         say(line)
     return record, finished
 

@@ -1697,3 +1697,35 @@ def test_show_of_a_record_names_a_datas_digest_once(tmp_path: Path, envsnap: Env
     digest = record.data[0].digest
     how = " (by size and modification time: --data-fast)" if fast else ""
     assert value == f"in.txt: 1 file, 3 B, {digest}{how}", value
+
+
+def test_the_drift_said_at_the_start_names_a_local_source_by_its_path_and_records_its_url(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """``run`` said the environment's drift from its lock as the record keeps it, a local source by its
+    percent-encoded URL (``source file:///srv/my%20dir/pytest-1.0.tar.gz``), where verify prints its path; so did
+    ``--strict`` refusing to start. They say the path, one shell word, as verify does; the record keeps the URL,
+    which rerun compares."""
+    from envsnap import lockfile
+    from envsnap.model import Source
+
+    lock = lockfile.load(host_lock)
+    source = Source(kind="archive", url="file:///srv/my%20dir/pytest-1.0.tar.gz")
+    # Another archive, of other files: a mismatch (of the same files, it is one install by two ways, info).
+    digest = "sha256:" + "0" * 64
+    packages = tuple(
+        dataclasses.replace(p, source=source, record_digest=digest) if p.name == "pytest" else p
+        for p in lock.python.packages
+    )
+    drifted = lockfile.dump(
+        dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=packages)), tmp_path / "d.lock"
+    )
+    res = envsnap("run", "--lock", drifted, "--", "true", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "mismatch: python: pytest: source '/srv/my dir/pytest-1.0.tar.gz' -> index" in res.stderr, res.stderr
+    assert "my%20dir" not in res.stderr, res.stderr
+    drift = rec.load(tmp_path / "run.toml").environment.drift
+    assert any("pytest: source file:///srv/my%20dir/pytest-1.0.tar.gz -> index" in line for line in drift), drift
+    res = envsnap("run", "--strict", "--lock", drifted, "--", "true", cwd=tmp_path)
+    assert res.returncode == 3 and "not started" in res.stderr, res.stderr
+    assert "'/srv/my dir/pytest-1.0.tar.gz'" in res.stderr and "my%20dir" not in res.stderr, res.stderr
