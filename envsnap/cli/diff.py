@@ -19,8 +19,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and system libraries. Exit 0 when the locks describe the same environment (as far as both record it), 1 "
         "when not.",
     )
-    p.add_argument("a", metavar="A", help="the old lockfile, or a bundle (directory or archive): the lock it holds")
-    p.add_argument("b", metavar="B", help="the new lockfile, or a bundle (directory or archive): the lock it holds")
+    p.add_argument(
+        "a",
+        metavar="A",
+        help="the old lockfile, or a bundle (directory or archive): the lock it holds; - reads it from standard input",
+    )
+    p.add_argument(
+        "b",
+        metavar="B",
+        help="the new lockfile, or a bundle (directory or archive): the lock it holds; - reads it from standard input",
+    )
     p.add_argument("--json", action="store_true", help="the changes as JSON")
     # Once the report is written there is nothing left to tidy: the process ends without the interpreter's
     # teardown (freeing two large locks' tables took 0.025 s of a cold 5,000-distribution diff's 0.25 s).
@@ -76,6 +84,8 @@ def _diff(a: str, b: str, diff_files: Callable[[str, str], DiffReport]) -> DiffR
     from .._defaults import ARCHIVE_SUFFIXES
     from ..errors import BundleNotALockError, NotALockfileError
 
+    if STDIN in (a, b):
+        return _diff_stdin(a, b)
     if not (os.path.isdir(a) or os.path.isdir(b)):
         try:
             return diff_files(a, b)
@@ -92,6 +102,44 @@ def _diff(a: str, b: str, diff_files: Callable[[str, str], DiffReport]) -> DiffR
     # A bundle folder's lock is in it; an archive's unpacked copy is gone: its labels read where the archive is.
     where = [os.path.join(path, LOCK_NAME) if os.path.isdir(path) else path for path in (a, b)]
     return diff_loaded(lock_a, lock_b, where[0], where[1])
+
+
+# The operand that names standard input, as ``import -`` reads its file (``git show HEAD:envsnap.lock | envsnap diff -
+# envsnap.lock``).
+STDIN = "-"
+
+
+def _diff_stdin(a: str, b: str) -> DiffReport:
+    """The report of ``diff A B`` where one of them is ``-``: that lock read from standard input under the limits of a
+    lock on disk (``_readlimits.read_stdin_bytes``: its size, not a terminal, not empty), UTF-8, and checked as
+    ``lockfile.load`` checks one; the other read as ever (a lock or a bundle). Its ``{project}`` label is read where
+    the command runs, as for a lock in the working directory."""
+    import os
+
+    from .. import _readlimits, lockfile
+    from .._defaults import LOCK_NAME
+    from ..compare.diff import diff_loaded
+    from ..errors import LockfileError, UsageError
+    from ._lockarg import load_lock_or_bundle
+
+    if a == b:
+        raise UsageError(
+            f"-: both A and B name {_readlimits.STDIN_LABEL}, which holds one lock: name a file for the other"
+        )
+    raw = _readlimits.read_stdin_bytes(error=LockfileError, what="lock")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LockfileError(f"-: {_readlimits.STDIN_LABEL} is not UTF-8 text (expected a TOML lockfile)") from None
+    piped = lockfile.loads(text, origin=STDIN)
+    other = b if a == STDIN else a
+    locks = {STDIN: piped, other: load_lock_or_bundle(other)[0]}
+    # A bundle folder's lock is in it: its labels read there, as for two named locks.
+    where = {
+        STDIN: os.path.join(os.getcwd(), STDIN),
+        other: os.path.join(other, LOCK_NAME) if os.path.isdir(other) else other,
+    }
+    return diff_loaded(locks[a], locks[b], where[a], where[b])
 
 
 def print_report(report: DiffReport) -> None:
