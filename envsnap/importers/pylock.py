@@ -60,9 +60,12 @@ def sniff(name: str, text: str) -> bool:
 
 def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     data = _readlimits.load_toml(text, origin=origin, error=LockImportError)
+    warnings: list[str] = []
+    newer = _lock_version(data, origin)
+    if newer:
+        warnings.append(newer)
     _validate(data, origin)
     tool = _tool(data)
-    warnings: list[str] = []
     entries = _for_this_host(data, origin, warnings)
     paths = _Paths(os.path.dirname(os.path.realpath(origin)), options)
     paths.named = _named_find_links(text, paths.folder)
@@ -160,7 +163,43 @@ def _holds(marker: str, env: Mapping[str, str | frozenset[str]], where: str) -> 
 _MESSAGE_LIMIT = 200  # packaging's message about a value, as an error line shows it
 
 
+# The format PEP 751 specifies, and how its lock-version is written: MAJOR.MINOR (or MAJOR alone, which packaging reads
+# as MAJOR.0), each a few digits.
+_LOCK_MAJOR, _LOCK_MINOR = 1, 0
+_LOCK_VERSION = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,9}))?")
+
+
+def _lock_version(data: Mapping[str, Any], origin: str) -> str:
+    """Refuse a ``lock-version`` of a major version envsnap does not know, before any package is read: PEP 751 says a
+    tool must (read by version 1's rules, a 2.0 file's first package was the error). The warning for a newer minor
+    version (PEP 751: a tool should warn), else ""."""
+    if "lock-version" not in data:
+        return ""  # not a pylock file: _validate says so
+    raw = data["lock-version"]
+    m = _LOCK_VERSION.fullmatch(raw) if isinstance(raw, str) else None
+    if m is None:
+        shown = (
+            grammar.shown(raw, 40) if isinstance(raw, str) else f"{type(raw).__name__} {grammar.shown(str(raw), 40)}"
+        )
+        raise LockImportError(f'{origin}: lock-version {shown} is not a version MAJOR.MINOR (PEP 751: "1.0")')
+    major, minor = int(m.group(1)), int(m.group(2) or 0)
+    if major != _LOCK_MAJOR:
+        raise LockImportError(
+            f"{origin}: lock-version {raw} is not supported: envsnap reads pylock files of lock-version {_LOCK_MAJOR} "
+            "(PEP 751)"
+        )
+    if minor > _LOCK_MINOR:
+        return (
+            f"lock-version {raw} is newer than the {_LOCK_MAJOR}.{_LOCK_MINOR} envsnap knows: what it adds is not read "
+            "(PEP 751)"
+        )
+    return ""
+
+
 def _validate(data: Mapping[str, Any], origin: str) -> None:
+    # Its lock-version already judged (_lock_version): packaging's own warning of a newer minor version went to the
+    # logger, a bare line on standard error beside envsnap's.
+    data = {**data, "lock-version": f"{_LOCK_MAJOR}.{_LOCK_MINOR}"} if "lock-version" in data else data
     try:
         from packaging.pylock import Pylock, PylockValidationError
     except ImportError:  # packaging < 26: check the little this module relies on

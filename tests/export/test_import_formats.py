@@ -2696,3 +2696,55 @@ def test_a_poetry_lock_is_answered_with_the_export_that_makes_a_file_to_import(
         "requirements); for poetry.lock: poetry export -f requirements.txt -o "
         "requirements.txt in its project (the poetry-plugin-export), then import that\n"
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",  # a package of a future format: no source table envsnap knows
+        f"[[packages.wheels]]\n{_PYLOCK_WHEEL}",  # one that reads as a 1.0 package all the same
+    ],
+    ids=["new-shape", "old-shape"],
+)
+@pytest.mark.parametrize("version", ["2.0", "0.9", "10.1"])
+def test_a_pylock_of_a_major_version_envsnap_does_not_know_is_refused_as_such(
+    tmp_path: Path, cli: Callable[..., CliResult], body: str, version: str
+) -> None:
+    """PEP 751: a tool must refuse a major lock-version it does not know; it said what packaging found wrong with the
+    first package, read by the rules of version 1."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(_PYLOCK_HEAD.replace('"1.0"', f'"{version}"', 1) + body)
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    (line,) = result.err.strip().splitlines()
+    assert line == (
+        f"envsnap: error: {path}: lock-version {version} is not supported: envsnap reads pylock files of "
+        "lock-version 1 (PEP 751)"
+    ), line
+
+
+@pytest.mark.parametrize("version", ['"two"', "2", '"1.0.0"', '""'])
+def test_a_pylock_lock_version_that_is_no_version_is_refused_in_one_line(
+    tmp_path: Path, cli: Callable[..., CliResult], version: str
+) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(_PYLOCK_HEAD.replace('"1.0"', version, 1) + f"[[packages.wheels]]\n{_PYLOCK_WHEEL}")
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 2 and not (tmp_path / "env.lock").exists(), result
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith(f"envsnap: error: {path}: lock-version ") and "MAJOR.MINOR" in line, line
+
+
+def test_a_pylock_of_a_newer_minor_version_is_read_with_a_warning(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """PEP 751: a newer minor version of a known major may be read, with a warning (packaging's own went to the
+    logger, an unformatted line without envsnap's prefix)."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(_PYLOCK_HEAD.replace('"1.0"', '"1.7"', 1) + f"[[packages.wheels]]\n{_PYLOCK_WHEEL}")
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 0, result
+    lines = result.err.strip().splitlines()
+    assert lines[1:] == [
+        "warning: lock-version 1.7 is newer than the 1.0 envsnap knows: what it adds is not read (PEP 751)"
+    ], lines
