@@ -147,6 +147,8 @@ def read_text(path: str | os.PathLike[str]) -> str:
 
     from . import _readlimits  # here: a capture answered from its memo writes a lock's text and reads none
 
+    if not os.fspath(path):  # Path("") is ".": "is a directory"
+        raise LockfileError(_readlimits.empty_path("lockfile"))
     p = Path(path)
     raw = _readlimits.read_bytes(p, error=LockfileError, what="lockfile")
     try:

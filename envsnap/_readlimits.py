@@ -115,6 +115,12 @@ def readable(text: str, subject: str, *, error: ErrorClass, read_as: str) -> str
     return text
 
 
+def empty_path(what: str) -> str:
+    """The line for an empty path argument (``envsnap check "$LOCK"`` with ``LOCK`` unset), which ``Path`` reads as
+    ``.``, the working directory: named so, not as a folder where a ``what`` was expected."""
+    return f"'': the path is empty (expected a {what}); a shell variable left unset?"
+
+
 def read_bytes(
     path: str | os.PathLike[str],
     *,
@@ -130,6 +136,8 @@ def read_bytes(
     swapped in between does not hang) and checked again on the open descriptor; at most ``limit + 1``
     bytes are read, so ``/dev/zero`` or a growing file cannot exhaust memory.
     """
+    if not os.fspath(path):
+        raise error(empty_path(what))
     p = Path(path)
     cap = max_input_bytes(error) if limit is None else limit
     try:

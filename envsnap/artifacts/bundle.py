@@ -1018,6 +1018,10 @@ def open_bundle(
     in full: nothing of a bundle is read before that. Then its lock is read. What fails names the file in the
     folder, or in an archive the member inside it (``supp.tar.gz: wheels/x.whl: hash mismatch: ...``), never the
     temporary copy the archive was unpacked to, which the caller removes before the message is read."""
+    if not os.fspath(path):
+        from .._readlimits import empty_path
+
+        raise NoSuchBundleError(empty_path("bundle"))
     p = Path(path)
     if p.is_dir():
         bundle = Bundle(p)

@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         for name, exporter in export.exporters().items():
             _output.say(f"{name:<16} {exporter.description} [{exporter.filename}]", err=False)
         return 0
+    if args.lock == "" and args.format:
+        from .._readlimits import empty_path
+
+        raise ExportError(empty_path("lockfile"))
     if not args.lock or not args.format:
         raise ExportError("export needs LOCK and --format FORMAT (or --list)")
     if args.allow_url and args.pin is False:

@@ -177,6 +177,11 @@ def run(args: argparse.Namespace) -> int:
 
     if record.sniff(args.lock):
         return _show_record(args)
+    if args.lock == "":
+        from .._readlimits import empty_path
+        from ..errors import LockfileError
+
+        raise LockfileError(empty_path("lock or run record"))
     if _missing(args.lock) and not args.lock.endswith(".lock"):
         from ..errors import EnvsnapError
 

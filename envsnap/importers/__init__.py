@@ -96,6 +96,8 @@ def _environment_yml(name: str, text: str) -> bool:
 
 def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOptions | None = None) -> Snapshot:
     """Read one file into a snapshot; ``fmt="auto"`` picks the format from the name and the content."""
+    if not os.fspath(path):  # Path("") is ".": "is a directory"
+        raise LockImportError(_readlimits.empty_path("file to import"))
     p = Path(path)
     # ``-``: what a pipeline pipes in (``pip freeze | envsnap import -``), under a file's limits, and with no name
     # to tell its format by: the importers judge the content alone. A file: a regular one of bounded size only, as

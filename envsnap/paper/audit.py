@@ -180,6 +180,10 @@ def _opened(path: Path) -> Iterator[tuple[str, Snapshot, Bundle | None, str]]:
 def audit(path: str | os.PathLike[str], *, completing: bool = False) -> Audit:
     """Grade the lock or bundle (directory or archive) at ``path``. What is neither (a folder without a lock, an
     archive that does not unpack) is bad input: ``AuditError``, exit code 2."""
+    if not os.fspath(path):  # Path("") is ".", the working directory: "not an envsnap bundle"
+        from .._readlimits import empty_path
+
+        raise AuditError(empty_path("lock or bundle"))
     where = Path(path)
     try:
         with _opened(where) as (kind, lock, bundle, seal):
