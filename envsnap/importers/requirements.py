@@ -85,6 +85,21 @@ _NOT_RECORDED = {
     ),
 }
 _PER_REQUIREMENT = ("--config-settings", "--global-option")  # what pip reads after a requirement, --hash aside
+# Options pip reads with a value (optparse's "requires 1 argument"; -c and -r say what their value is themselves).
+_TAKES_VALUE = frozenset(
+    {
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "--trusted-host",
+        "--no-binary",
+        "--only-binary",
+        "--use-feature",
+        *_PER_REQUIREMENT,
+    }
+)
 
 _EXPANDED = (
     "an environment variable pip expands when it reads the file, and envsnap records no variable's value (it may be a "
@@ -293,6 +308,11 @@ def _option(words: list[str], line: _Line, origin: str, state: _State) -> None:
     option, _, value = words[0].partition("=")
     if not value and len(words) > 1:
         value = words[1]
+    if not value and option in _TAKES_VALUE:
+        # Read as no index (alone in the file: "no packages in it"; else a warning naming an empty URL).
+        raise LockImportError(
+            f"{origin}:{line.number}: {option} without a value (pip: the option requires an argument)"
+        )
     if option in ("-i", "--index-url", "--extra-index-url") and (grammar.has_control(value) or grammar.has_bidi(value)):
         # No index URL holds one (the lock's URLs may not): said on its line, not as a field of the lock the file
         # has no name for (``envsnap.warnings[1]``, a package's ``artifact.index``), nor kept in a warning to reorder

@@ -2748,3 +2748,22 @@ def test_a_pylock_of_a_newer_minor_version_is_read_with_a_warning(
     assert lines[1:] == [
         "warning: lock-version 1.7 is newer than the 1.0 envsnap knows: what it adds is not read (PEP 751)"
     ], lines
+
+
+@pytest.mark.parametrize("option", ["--index-url", "-i", "--extra-index-url", "--find-links", "-f", "--index-url="])
+@pytest.mark.parametrize("before", ["", "six==1.16.0\n"])
+def test_an_index_option_without_its_value_is_refused_naming_its_line(
+    tmp_path: Path, cli: Callable[..., CliResult], option: str, before: str
+) -> None:
+    """pip: "--index-url option requires 1 argument". A bare one was read as no index: alone, the file had "no
+    packages in it"; after a requirement, a warning named an empty URL."""
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"{before}{option}\n")
+    result = cli("import", path, "-o", tmp_path / "out.lock")
+    number = before.count("\n") + 1
+    bare = option.rstrip("=")
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: {path}:{number}: {bare} without a value (pip: the option requires an argument)\n",
+    )
+    assert not (tmp_path / "out.lock").exists()
