@@ -500,3 +500,20 @@ def test_show_help_names_every_file_it_takes(cli: Callable[..., CliResult]) -> N
     assert "\n  LOCK|BUNDLE|RUN.toml  " in res.out
     docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
     assert "    envsnap show LOCK|BUNDLE|RUN.toml [--json]\n" in docs
+
+
+def test_show_counts_agree_in_number() -> None:
+    """A conda import of one package read "Conda  1 packages (linux-64)"; a run record's one module "1 top-level
+    modules"; the appendix the same "1 packages"."""
+    from envsnap.artifacts.appendix import context
+    from envsnap.cli.show import summary_rows
+    from envsnap.model import Conda, CondaPackage, PythonEnv, Snapshot
+
+    one = Snapshot(
+        python=PythonEnv(kind="system"), conda=Conda(subdir="linux-64", packages=(CondaPackage("zlib", "1.3.1"),))
+    )
+    assert dict(summary_rows(one))["Conda"] == "1 package (linux-64)"
+    two = Snapshot(conda=Conda(subdir="linux-64", packages=(CondaPackage("zlib", "1.3.1"), CondaPackage("xz", "5.4"))))
+    assert dict(summary_rows(two))["Conda"] == "2 packages (linux-64)"
+    conda_rows = [row for row in context(one)["environment"] if row.key == "Conda"]
+    assert [row.value for row in conda_rows] == ["1 package (linux-64)"]

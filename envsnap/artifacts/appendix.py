@@ -18,7 +18,7 @@ from .._defaults import LOCK_NAME
 from .._frozen import frozen
 from ..cudaneed import cuda_need, library_versions, visible_note
 from ..model import PythonPackage, Snapshot
-from ..report import gpu_name, gpu_name_error
+from ..report import counted, gpu_name, gpu_name_error
 
 UNKNOWN = "unknown"
 
@@ -218,7 +218,7 @@ def _environment_rows(s: Snapshot, unknown: set[str]) -> list[Row]:
     if s.platform.libc:
         rows.append(Row("C library", f"{s.platform.libc} {s.platform.libc_version}".strip()))
     if s.conda is not None:
-        rows.append(Row("Conda", f"{len(s.conda.packages)} packages ({s.conda.subdir or UNKNOWN})"))
+        rows.append(Row("Conda", f"{counted(len(s.conda.packages), 'package')} ({s.conda.subdir or UNKNOWN})"))
     if s.system.manager and "system" not in unknown:
         needed = sum(1 for p in s.system.packages if p.needed_by)
         rows.append(

@@ -34,7 +34,7 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
     from ..cudaneed import cuda_need, library_versions, visible_note
-    from ..report import gpu_name, gpu_name_error
+    from ..report import counted, gpu_name, gpu_name_error
 
     # An imported lock (a requirements file) knows little of this: what it does not know reads "unknown".
     py, plat, cpu = s.python, s.platform, s.hardware.cpu
@@ -146,7 +146,7 @@ def summary_rows(s: Snapshot) -> list[tuple[str, str]]:
         )
         rows.append((name, f"{fw.version} ({build})"))
     if s.conda is not None:
-        rows.append(("Conda", f"{len(s.conda.packages)} packages ({s.conda.subdir})"))
+        rows.append(("Conda", f"{counted(len(s.conda.packages), 'package')} ({s.conda.subdir})"))
     if s.project is not None:
         state = "dirty" if s.project.dirty else "clean"
         rows.append(("Project", f"{s.project.commit[:12]} on {s.project.branch or '(detached)'}, {state}"))

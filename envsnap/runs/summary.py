@@ -85,7 +85,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
         (
             "Loaded",
             f"{counted(len(loaded.libraries), 'shared object')} in {counted(loaded.processes, 'process', 'processes')} "
-            f"({loaded.python_processes} Python, {len(loaded.modules)} top-level modules); "
+            f"({loaded.python_processes} Python, {counted(len(loaded.modules), 'top-level module')}); "
             f"{len(missing)} not accounted for by the lock",
         )
     )
