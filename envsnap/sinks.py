@@ -153,6 +153,32 @@ def place_shown(url: str) -> str:
     return path_shown(decoded_path(url)) if is_file_url(url) else url
 
 
+def editable_install(installer: str, url: str, folder: str = "") -> str:
+    """The command that installs a project a lock records editable as locked (``INSTALLER --no-deps -e FOLDER``), as a
+    note gives it, with what follows it: ``folder``, one shell word the caller made of the folder; without one, ``DIR``
+    stands in it and the lock's ``url`` says which folder DIR is. rebuild's plan note and verify's warning say it."""
+    if folder:
+        return f"`{installer} --no-deps -e {folder}`"
+    return f"`{installer} --no-deps -e DIR`, DIR its project folder ({one_line(url)}),"
+
+
+def recorded_folder(url: str, subdirectory: str = "") -> str:
+    """The folder a lock's ``file:`` URL records (``subdirectory`` joined to it), as one shell word, read from the lock
+    alone (nothing is looked up): an absolute path quoted, one in the home as ``"$HOME"'/my lib'``, which the shell
+    expands; "" for a folder named by another label (``{project}``), which only the caller can read, or no file: URL."""
+    from .fileurls import HOME, decoded_path, is_file_url
+
+    if not is_file_url(url):
+        return ""
+    path = decoded_path(url)
+    if subdirectory:
+        path = path.rstrip("/") + "/" + subdirectory.strip("/")
+    if path == HOME or path.startswith(HOME + "/"):
+        tail = path[len(HOME) :]
+        return '"$HOME"' + (shell_shown([tail]) if tail else "")
+    return shell_shown([path]) if path.startswith("/") else ""
+
+
 def path_shown(path: str) -> str:
     """A path envsnap names (a run's output, a folder it made) as one shell word, as ``shell_shown`` writes a word: a
     leading label (``{project}``, ``{prefix}``, ``~``) is left bare before the quoted rest (``~/'out dir'``, which a

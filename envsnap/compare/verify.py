@@ -1393,7 +1393,7 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         if a.kind in ("directory", "vcs") and a.editable != b.editable:
             # The editable flag is part of the environment, for a checkout of a repository as for a folder.
             where = "its folder" if a.kind == "directory" else "its repository"
-            lost = EDITABLE_LOST if a.kind == "directory" else EDITABLE_CHECKOUT_LOST
+            lost = editable_lost(want) if a.kind == "directory" else EDITABLE_CHECKOUT_LOST
             note = lost if a.editable else f"the lock installs it from {where}, this install is editable"
             return [Difference(WARNING, "python", name, "source", source_text(want), source_text(have), note)]
         return []
@@ -1408,7 +1408,7 @@ def _compare_source(want: PythonPackage, have: PythonPackage, rebuilt: bool) -> 
         # Installed from a wheel, by path or from a find-links folder, leaves no direct_url.json ("index"): said as
         # what it is here, where the lock names a folder.
         now = "a wheel" if b.kind == "index" or _the_bundles_wheel(want, b) else source_text(have)
-        return [Difference(WARNING, "python", name, "source", source_text(want), now, EDITABLE_LOST)]
+        return [Difference(WARNING, "python", name, "source", source_text(want), now, editable_lost(want))]
     if a.kind == "vcs" and a.editable and b.kind in ("index", "archive"):
         # The bundle's wheel of the locked commit of an editable checkout (``pip install -e git+URL#egg=NAME``):
         # the same code now, not the checkout the researcher edits in place. A warning, as for a folder (above).
@@ -1497,10 +1497,17 @@ def _the_bundles_marked_wheel(want: PythonPackage, have: PythonPackage) -> bool:
     return got.rebuilt and not got.url and (got.filename, got.sha256) == (art.filename, art.sha256)
 
 
-EDITABLE_LOST = (
-    "the lock installs it editable, this is a regular install: edits to the project do not reach it; "
-    "`pip install --no-deps -e` its folder installs it as locked"
-)
+def editable_lost(want: PythonPackage) -> str:
+    """The warning for a project the lock installs editable from a folder and this environment holds as a regular
+    install, with the command that installs it as locked: the folder the lock records, one shell word, as rebuild's
+    plan note gives it (``sinks.editable_install``); DIR and the lock's URL for one under ``{project}``."""
+    from ..sinks import editable_install, recorded_folder
+
+    folder = recorded_folder(want.source.url, want.source.subdirectory)
+    return (
+        "the lock installs it editable, this is a regular install: edits to the project do not reach it; "
+        f"{editable_install('pip install', want.source.url, folder)} installs it as locked"
+    )
 
 
 EDITABLE_CHECKOUT_LOST = (

@@ -14,7 +14,7 @@ from .. import _tools, fileurls
 from ..artifacts.bundle import local_source, package_label
 from ..errors import BundleError, PinError, UnsafeInputError
 from ..model import Snapshot
-from ..sinks import shell_shown
+from ..sinks import editable_install, shell_shown
 
 
 def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None) -> list[str]:
@@ -44,12 +44,13 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
             continue
         # The lock's URL is never made a path: a command naming it would be one the user cannot run as written
         # (``-e its project folder (file:///...)``), so DIR stands in it, and the URL says which folder DIR is.
-        folder, which = "DIR", f", DIR its project folder ({pkg.source.url}),"
+        folder = ""
         if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
             with contextlib.suppress(BundleError, PinError, UnsafeInputError):
-                folder, which = shell_shown([str(local_source(pkg, project_dir))]), ""
+                folder = shell_shown([str(local_source(pkg, project_dir))])
         uv = shell_shown([_tools.uv_word()])  # the uv envsnap runs, by its path where PATH's is not it
         # The user's folders: a newline in one is bash's $'\x0a' word, as the plan shows it whole on one line.
-        command = f"{uv} pip install --python {shell_shown([str(python)])} --no-deps -e {folder}"
-        notes.append(f"{said}, which verify reports as a warning; `{command}` afterwards{which} installs it as locked")
+        command = editable_install(f"{uv} pip install --python {shell_shown([str(python)])}", pkg.source.url, folder)
+        command = command.replace("`, DIR", "` afterwards, DIR", 1) if not folder else f"{command} afterwards"
+        notes.append(f"{said}, which verify reports as a warning; {command} installs it as locked")
     return notes

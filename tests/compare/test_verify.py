@@ -112,14 +112,35 @@ def test_an_editable_project_installed_from_a_wheel_is_a_warning() -> None:
     assert report.identical and not report.by_severity(MISMATCH)
     assert [d.describe() for d in report.by_severity(WARNING) if d.what == "source"] == [
         "proj: source editable file:///src/proj -> a wheel (the lock installs it editable, this is a regular "
-        "install: edits to the project do not reach it; `pip install --no-deps -e` its folder installs it as "
-        "locked)"
+        "install: edits to the project do not reach it; `pip install --no-deps -e /src/proj` installs it as locked)"
     ]
     # Installed from its folder but not editable (pip install ./proj), and the other way round: a warning too.
     folder = snap(pkg("proj", source=dataclasses.replace(EDITABLE, editable=False)))
     assert ("proj", "source") in found(compare(lock, folder), WARNING)
     assert ("proj", "source") in found(compare(folder, snap(pkg("proj", source=EDITABLE))), WARNING)
     assert compare(lock, snap(pkg("proj", source=EDITABLE, record_digest="sha256:pth"))).identical
+
+
+@pytest.mark.parametrize(
+    ("url", "subdirectory", "said"),
+    [
+        ("file:///src/my%20proj", "", "`pip install --no-deps -e '/src/my proj'` installs it as locked"),
+        ("file:///src/mono", "pkgs/a b", "`pip install --no-deps -e '/src/mono/pkgs/a b'` installs it as locked"),
+        ("file://~/my%20lib", "", "`pip install --no-deps -e \"$HOME\"'/my lib'` installs it as locked"),
+        (
+            "file://{project}/libs/x",
+            "",
+            "`pip install --no-deps -e DIR`, DIR its project folder (file://{project}/libs/x), installs it as locked",
+        ),
+    ],
+)
+def test_an_editable_projects_warning_gives_the_command_with_its_folder(url: str, subdirectory: str, said: str) -> None:
+    """It said "`pip install --no-deps -e` its folder", no command to paste: the folder the lock records, one shell
+    word, as rebuild's plan note writes it."""
+    source = Source(kind="directory", url=url, editable=True, subdirectory=subdirectory)
+    lock = snap(pkg("proj", source=source, record_digest="sha256:pth"))
+    (warning,) = [d for d in compare(lock, snap(pkg("proj"))).by_severity(WARNING) if d.what == "source"]
+    assert warning.note.endswith(said), warning.note
 
 
 def test_an_editable_projects_record_says_what_it_was_installed_from() -> None:
