@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import re
 import shlex
@@ -33,7 +34,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .. import _readlimits, fileurls, grammar, interchange
+from .. import _readlimits, fileurls, grammar, interchange, sinks
 from .._privacy import PathRedactor, hidden_names, strip_credentials
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
 from .interface import (
@@ -804,6 +805,21 @@ def _find_links_not_recorded(location: str) -> str:
     )
 
 
+def _spaced_editable(path: str, where: str) -> str:
+    """The line for ``-e PATH`` whose path holds a space (``pip freeze`` writes ``-e /tmp/rés earch/proj`` as it is):
+    pip splits an option's value as a shell does, so the path ended at the space (the import said it could not tell
+    the name of ``/tmp/rés``). It gives the path quoted and as its ``file:`` URL, percent-encoded, as the error for
+    a direct reference with a space gives it with %20."""
+    from urllib.parse import quote
+
+    url = fileurls.path_url(path) if os.path.isabs(path) else "file:" + quote(path)
+    return (
+        f"{where}: -e {_cut(path)}: the path holds a space, which ends it for pip (it splits an option's value as a "
+        f"shell does; pip freeze writes the path so): write it quoted, -e {_cut(sinks.shell_word(path))}, or as its "
+        f"file: URL, -e {_cut(url)}"
+    )
+
+
 def _url_with_spaces(spec: str) -> str | None:
     """``spec``, a ``NAME @ URL`` line that does not parse, with the spaces inside its URL written as ``%20``, where
     that parses: ``pip freeze`` writes a local path with a space as it is (``labgit @ git+file:///lab/rés
@@ -1026,6 +1042,9 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
     if not words:
         raise LockImportError(f"{where}: -e without a path")
     target = words[0]
+    rest = list(itertools.takewhile(lambda word: not word.startswith("-"), words[1:]))
+    if rest and not target.startswith(_VCS):
+        raise LockImportError(_spaced_editable(" ".join([target, *rest]), where))
     # pip's fragment, in either order (``pip freeze``: ``#egg=NAME&subdirectory=DIR``): #egg=NAME names the project,
     # no part of its folder; #subdirectory=DIR is the project's folder inside the repository or folder.
     location, _, fragment = target.partition("#")

@@ -2767,3 +2767,33 @@ def test_an_index_option_without_its_value_is_refused_naming_its_line(
         f"envsnap: error: {path}:{number}: {bare} without a value (pip: the option requires an argument)\n",
     )
     assert not (tmp_path / "out.lock").exists()
+
+
+def test_an_editable_path_with_a_space_says_so_and_how_to_write_it(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``pip freeze`` writes an editable project in a folder with a space as it is (``-e /tmp/rés earch/proj``),
+    which pip splits as a shell does: the import said "cannot tell the name of the editable project /tmp/rés". The
+    line says the path holds a space and gives it quoted and as its percent-encoded file: URL, both of which
+    import."""
+    project = tmp_path / "rés earch" / "proj"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"-e {project}\n")
+    result = cli("import", reqs, "-o", tmp_path / "env.lock")
+    quoted = f"-e '{project}'"
+    url = f"-e {project.as_uri()}"
+    assert "%20" in url
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: {reqs}:1: -e {project}: the path holds a space, which ends it for pip (it splits an "
+        f"option's value as a shell does; pip freeze writes the path so): write it quoted, {quoted}, or as its "
+        f"file: URL, {url}\n",
+    ), result.err
+    assert not (tmp_path / "env.lock").exists()
+    for fixed in (quoted, url):
+        reqs.write_text(fixed + "\n")
+        done = cli("import", reqs, "-o", tmp_path / "env.lock")
+        assert done.code == 0, done.err
+        assert [p.name for p in lockfile.load(tmp_path / "env.lock").python.packages] == ["proj"]
