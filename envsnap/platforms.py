@@ -90,6 +90,17 @@ def with_article(word: str) -> str:
     return f"an {word}" if word[:1].lower() in ("a", "e", "i", "o", "x") else f"a {word}"
 
 
+# The largest major or minor number a lock's macOS version is read with (no release is over 99.99): packaging's
+# mac_platforms lists every release from the one given down to 10.0, so a stranger's 999999999.0 is a billion of them.
+MACOS_PART_MAX = 99
+
+
+def is_macos_release(*parts: int) -> bool:
+    """Whether a macOS version's major and minor numbers (read from a lock) can name a release: else the version is
+    taken as not recorded (pin's platform tags, compat's)."""
+    return all(0 <= part <= MACOS_PART_MAX for part in parts)
+
+
 def numbers(version: str) -> tuple[int, ...]:
     """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
     out = []

@@ -62,7 +62,7 @@ from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, file_in_folder, file_url, is_find_links
 from ..lockfile import PIN_NOTE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
-from ..platforms import machine, major_minor, numbers
+from ..platforms import is_macos_release, machine, major_minor, numbers
 from ..probes.records import wheel_record_digest
 from .peercache import from_pip_cache
 from .releases import same_release as same_release  # re-exported: pinning and the bundle's check share it
@@ -982,7 +982,6 @@ def target_tags(python_version: str = "", implementation: str = "", platform: Pl
 # taken when a lock of another machine does not record its glibc version.
 _MANYLINUX_FLOOR = 17
 _MANYLINUX_CEILING = 39
-_MACOS_PART_MAX = 99  # the largest major or minor number a lock's macOS version is read with
 
 
 def platform_tags(platform: Platform) -> list[str] | None:
@@ -1011,7 +1010,7 @@ def platform_tags(platform: Platform) -> list[str] | None:
         known = numbers(platform.os_version)[:2]
         # A macOS release number (10.15, 14.5); mac_platforms lists every release from it down to 10.0, so a
         # stranger's 999999999.0 or 10.999999999 is no version (a billion releases), taken as unknown.
-        if len(known) >= 1 and all(part <= _MACOS_PART_MAX for part in known):
+        if len(known) >= 1 and is_macos_release(*known):
             return list(tags.mac_platforms((known[0], known[1] if len(known) > 1 else 0), arch))
         return list(reversed(list(tags.mac_platforms((15, 0), arch))))
     if system != "Linux":

@@ -12,14 +12,25 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .._frozen import frozen
 from ..model import PythonPackage, Snapshot
-from ..platforms import LEGACY_MANYLINUX_TAG, MANYLINUX, MUSLLINUX, machine, numbers, platform_arch, with_article
+from ..platforms import (
+    LEGACY_MANYLINUX_TAG,
+    MANYLINUX,
+    MUSLLINUX,
+    is_macos_release,
+    machine,
+    numbers,
+    platform_arch,
+    with_article,
+)
 from ..wheeltags import built_for_machine_alone
 from ..wheeltags import package_tags as package_tags  # the rules read a package's tags through _tags
 from ._facts import activate_python
 from .target import Target
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MACOS = re.compile(r"^macosx[-_](\d+)[._](\d+)[-_](.+)$")
+# ASCII digits, a few (``\d`` takes any script's, which int() reads; 5,000 digits were int()'s ValueError): a version
+# over platforms.MACOS_PART_MAX is no release, and is taken as not recorded.
+_MACOS = re.compile(r"^macosx[-_]([0-9]{1,9})[._]([0-9]{1,9})[-_](.+)$")
 
 
 @frozen
@@ -96,7 +107,7 @@ def _platforms(t: TagTarget) -> Iterable[str]:
         yield f"linux_{arch}"
     elif t.system == "Darwin":
         m = _MACOS.match(t.platform_tag)
-        if m:
+        if m and is_macos_release(int(m.group(1)), int(m.group(2))):
             yield from ptags.mac_platforms((int(m.group(1)), int(m.group(2))), m.group(3))
     elif t.platform_tag:
         yield t.platform_tag.replace("-", "_").replace(".", "_")

@@ -1384,3 +1384,18 @@ def test_the_wheels_row_counts_a_wheel_the_bundle_built() -> None:
     assert (f.severity, f.needed) == ("ok", "3 locked wheels, 1 built from source"), f
     [one] = wheels.check(snapshot(python="3.12.4", packages=pure[:1]), snapshot(python="3.12.4"), HOST)
     assert one.needed == "1 locked wheel", one
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["macosx_100_0_arm64", "macosx_14_100_arm64", "macosx_999999999_0_arm64", f"macosx_{'9' * 5000}_0_arm64"],
+)
+def test_a_macos_platform_tag_over_99_is_taken_as_not_recorded(tag: str) -> None:
+    """A lock's platform tag of macOS 999999999.0 had every release from it down listed (a billion: the check hung);
+    no macOS release is over 99.99, and pin reads the lock's version so (``platforms.MACOS_PART_MAX``). Such a tag is
+    not recorded: no platform tag is read from it (nor from digits no int() reads, which the lock's grammar keeps out
+    of a lock, given here directly)."""
+    mac = TagTarget("cpython", (3, 11), "cp311", "Darwin", "arm64", platform_tag=tag)
+    assert mac.platforms == ()
+    real = TagTarget("cpython", (3, 11), "cp311", "Darwin", "arm64", platform_tag="macosx_99_99_arm64")
+    assert real.platforms[0] == "macosx_99_0_arm64" or "macosx_99_99_arm64" in real.platforms
