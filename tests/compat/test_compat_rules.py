@@ -1399,3 +1399,41 @@ def test_a_macos_platform_tag_over_99_is_taken_as_not_recorded(tag: str) -> None
     assert mac.platforms == ()
     real = TagTarget("cpython", (3, 11), "cp311", "Darwin", "arm64", platform_tag="macosx_99_99_arm64")
     assert real.platforms[0] == "macosx_99_0_arm64" or "macosx_99_99_arm64" in real.platforms
+
+
+def test_the_largest_python_and_glibc_a_lock_allows_are_judged_without_a_million_tags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lock's Python 3.999 and glibc 2.999 (each within its grammar) made the target's supported tags every Python
+    release from 3.999 down times every glibc release from 2.999 down: two million tags built, 8 s of check and of
+    rebuild --dry-run. A wheel's tag is judged by its interpreter and ABI, and by its platform, apart."""
+    from packaging import tags as ptags
+
+    made = 0
+
+    class Counted(ptags.Tag):
+        __slots__ = ()
+
+        def __init__(self, *args: str) -> None:
+            nonlocal made
+            made += 1
+            super().__init__(*args)
+
+    monkeypatch.setattr(ptags, "Tag", Counted)
+    lock = snapshot(
+        python="3.999.0",
+        libc_version="2.999",
+        packages=[
+            pkg("newest", "1.0", "cp3999-cp3999-manylinux_2_999_x86_64"),
+            pkg("abi3", "1.0", "cp32-abi3-manylinux_2_5_x86_64"),
+            pkg("pure", "1.0", "py3-none-any"),
+            pkg("old", "1.0", "cp311-cp311-manylinux_2_17_x86_64"),
+            pkg("later", "1.0", "cp3999-cp3999-manylinux_2_1000_x86_64"),
+        ],
+    )
+    findings = wheels.check(lock, snapshot(), target_of("docker"))
+    assert made < 100_000, made
+    assert sorted((f.severity, f.component) for f in findings if f.severity != "ok") == [
+        ("fail", "wheel later 1.0"),
+        ("fail", "wheel old 1.0"),
+    ], findings

@@ -60,7 +60,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             if files.sdist:
                 continue  # an sdist among them: the rebuild builds it where no wheel fits
             wheel = files.tags
-            if files.unnamed and not wheel & t.supported:
+            if files.unnamed and not t.fits_any(wheel):
                 unknown.append(f"{pkg.name} {pkg.version}")  # a file known by sha256 only may be the one
                 continue
         if not wheel:
@@ -70,7 +70,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         if f"{pkg.name} {pkg.version}" in elsewhere:
             continue
         wheels += 1
-        if wheel & t.supported:
+        if t.fits_any(wheel):
             continue
         tag, why, remedy = explain(wheel, t, target.python_options, bringing_python(lock))
         by_reason[(why, remedy)].append((f"{pkg.name} {pkg.version}", tag))
