@@ -64,6 +64,7 @@ from ..lockfile import PIN_NOTE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
 from ..platforms import is_macos_release, machine, major_minor, numbers
 from ..probes.records import wheel_record_digest
+from ..wheeltags import TagOrder, tag_order
 from .peercache import from_pip_cache
 from .releases import same_release as same_release  # re-exported: pinning and the bundle's check share it
 from .releases import sdist_matches as sdist_matches
@@ -954,7 +955,7 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
     return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
 
 
-def target_tags(python_version: str = "", implementation: str = "", platform: Platform | None = None) -> list[str]:
+def target_tags(python_version: str = "", implementation: str = "", platform: Platform | None = None) -> TagOrder:
     """The wheel tags an installer on the lock's platform accepts for the locked Python, best first
     (``packaging.tags``): this host's own when the lock names no other machine, OS or C library (the running
     interpreter's when it also does not say or says the same minor release); else those of ``platform``
@@ -967,15 +968,11 @@ def target_tags(python_version: str = "", implementation: str = "", platform: Pl
     if others is None and (
         len(parts) < 2 or major_minor(python_version) == running or implementation not in ("", "cpython")
     ):
-        return [str(t) for t in tags.sys_tags()]
+        return TagOrder(tags.sys_tags())
     if len(parts) < 2:  # another platform, no Python version recorded: the running one's, as on this host
         parts = (sys.version_info.major, sys.version_info.minor)
     version = (parts[0], parts[1])
-    interpreter = f"cp{parts[0]}{parts[1]}"
-    return [
-        str(t)
-        for t in (*tags.cpython_tags(version, platforms=others), *tags.compatible_tags(version, interpreter, others))
-    ]
+    return tag_order(version, f"cp{parts[0]}{parts[1]}", others or ())
 
 
 # The oldest glibc a manylinux wheel may ask for (PEP 600's manylinux_2_17 = manylinux2014), and the newest
@@ -1033,9 +1030,8 @@ def platform_tags(platform: Platform) -> list[str] | None:
     return [*found, f"linux_{arch}"]
 
 
-def best_wheel(filenames: Iterable[str], wanted: Sequence[str]) -> tuple[str | None, str]:
+def best_wheel(filenames: Iterable[str], wanted: TagOrder) -> tuple[str | None, str]:
     """The wheel among ``filenames`` whose tags rank best in ``wanted``, and, when none fits, why."""
-    rank = {tag: i for i, tag in enumerate(wanted)}
     best: tuple[int, str] | None = None
     seen: list[str] = []
     for filename in filenames:
@@ -1044,7 +1040,7 @@ def best_wheel(filenames: Iterable[str], wanted: Sequence[str]) -> tuple[str | N
         except InvalidWheelFilename:
             continue
         seen.append(filename)
-        score = min((rank[str(t)] for t in file_tags if str(t) in rank), default=None)
+        score = min((r for t in file_tags if (r := wanted.rank(str(t))) is not None), default=None)
         if score is not None and (best is None or score < best[0]):
             best = (score, filename)
     if best is not None:
@@ -1426,7 +1422,7 @@ class Pinner:
         config: IndexConfig,
         cache_dir: Path,
         fetcher: Fetcher | None = None,
-        tags: Sequence[str] | None = None,
+        tags: TagOrder | Sequence[str] | None = None,
         allow_urls: Sequence[str] = (),
         exclude_newer: _dt.datetime | None = None,
         offline: bool = False,
@@ -1450,7 +1446,7 @@ class Pinner:
         given = [(url, auth) for url, auth, _var in config.credentials]
         self.fetcher.credentials = httpclient.credentials_by_origin((*config.indexes, *config.find_links), given)
         self.fetcher.credential_vars = {httpclient.url_origin(url): var for url, _auth, var in config.credentials}
-        self.tags = list(tags) if tags is not None else target_tags()
+        self.tags = TagOrder(tags) if tags is not None else target_tags()
         self.imported = False  # the lock came from `envsnap import`: no installed file was ever recorded
         self.project_dir: Path | None = None  # what "{project}" means in a local project's URL
 
@@ -2051,14 +2047,13 @@ class Pinner:
     def _ranked(self, files: list[IndexFile], pkg: PythonPackage) -> tuple[list[IndexFile], str]:
         """The files worth trying for this target, best first: the wheels that fit, by tag rank; when none
         does, the sdists (with why no wheel fits)."""
-        rank = {tag: i for i, tag in enumerate(self.tags)}
         fitting: list[tuple[int, IndexFile]] = []
         for file in dict.fromkeys(files):
             try:
                 file_tags = parse_wheel_filename(file.filename)[3]
             except InvalidWheelFilename:
                 continue
-            score = min((rank[str(t)] for t in file_tags if str(t) in rank), default=None)
+            score = min((r for t in file_tags if (r := self.tags.rank(str(t))) is not None), default=None)
             if score is not None:
                 fitting.append((score, file))
         if fitting:

@@ -22,7 +22,7 @@ from ..platforms import (
     platform_arch,
     with_article,
 )
-from ..wheeltags import built_for_machine_alone
+from ..wheeltags import TagOrder, built_for_machine_alone, tag_order
 from ..wheeltags import package_tags as package_tags  # the rules read a package's tags through _tags
 from ._facts import activate_python
 from .target import Target
@@ -30,8 +30,6 @@ from .target import Target
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 # ASCII digits, a few (``\d`` takes any script's, which int() reads; 5,000 digits were int()'s ValueError): a version
 # over platforms.MACOS_PART_MAX is no release, and is taken as not recorded.
-# The platform packaging is asked to list a target's tags for: a tag is split at "-", so no wheel's platform is "-".
-_EVERY = "-"
 _MACOS = re.compile(r"^macosx[-_]([0-9]{1,9})[._]([0-9]{1,9})[-_](.+)$")
 
 
@@ -58,25 +56,13 @@ class TagTarget:
         return tuple(_platforms(self))
 
     @cached_property
-    def _supported(self) -> tuple[frozenset[tuple[str, str]], frozenset[str], frozenset[ptags.Tag]]:
-        """The supported tags as (interpreter, ABI) pairs that go with every supported platform, those platforms, and
-        the tags of no platform (``py3-none-any``). packaging lists every pair once per platform: a lock's Python
-        3.999 on glibc 2.999 made two million tags; here each pair is listed once, with a stand-in platform."""
-        version = self.python_version
-        if self.implementation in ("cpython", ""):
-            found = list(ptags.cpython_tags(version, [self.abi], [_EVERY]))
-        else:
-            found = list(ptags.generic_tags(self.interpreter, [self.abi], [_EVERY]))
-        found += ptags.compatible_tags(version, self.interpreter, [_EVERY])
-        # packaging takes no platforms for this host's (a target whose platform tags are not known)
-        platforms = frozenset(self.platforms or ptags.platform_tags())
-        pairs = frozenset((tag.interpreter, tag.abi) for tag in found if tag.platform == _EVERY)
-        return pairs, platforms, frozenset(tag for tag in found if tag.platform != _EVERY)
+    def _order(self) -> TagOrder:
+        cpython = self.implementation in ("cpython", "")
+        return tag_order(self.python_version, self.interpreter, self.platforms, abi=self.abi, cpython=cpython)
 
     def fits(self, tag: ptags.Tag) -> bool:
         """Whether the target installs a wheel with ``tag``."""
-        pairs, platforms, rest = self._supported
-        return tag in rest or (tag.platform in platforms and (tag.interpreter, tag.abi) in pairs)
+        return str(tag) in self._order
 
     def fits_any(self, tags: Iterable[ptags.Tag]) -> bool:
         """Whether the target installs a wheel with these tags (one of them is supported)."""
@@ -85,14 +71,12 @@ class TagTarget:
     @property
     def interpreters(self) -> frozenset[str]:
         """The interpreter tags of the supported tags (``cp311``, ``py3``)."""
-        pairs, _platforms, rest = self._supported
-        return frozenset(interpreter for interpreter, _abi in pairs) | {tag.interpreter for tag in rest}
+        return frozenset(interpreter for interpreter, _abi in self._order.pairs())
 
     @property
     def abis(self) -> frozenset[tuple[str, str]]:
         """The (interpreter, ABI) pairs of the supported tags."""
-        pairs, _platforms, rest = self._supported
-        return pairs | {(tag.interpreter, tag.abi) for tag in rest}
+        return self._order.pairs()
 
     def describe(self) -> str:
         libc = f", {self.libc} {self.libc_version}".rstrip() if self.libc else ""

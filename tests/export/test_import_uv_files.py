@@ -178,6 +178,37 @@ def test_target_tags_are_the_locks_platforms() -> None:
     assert target_tags("3.11.7", "cpython", Platform()) == target_tags("3.11.7", "cpython")
 
 
+def test_the_largest_python_and_glibc_a_lock_allows_are_ranked_without_a_million_tags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lock of another machine with Python 3.999 and glibc 2.999 (each within its grammar) had pin list every
+    interpreter and ABI once per glibc release: two million tags, 4 s of every pin, bundle and export --pin."""
+    from packaging import tags as ptags
+
+    made = 0
+
+    class Counted(ptags.Tag):
+        __slots__ = ()
+
+        def __init__(self, *args: str) -> None:
+            nonlocal made
+            made += 1
+            super().__init__(*args)
+
+    monkeypatch.setattr(ptags, "Tag", Counted)
+    wanted = target_tags("3.999.0", "cpython", Platform("Linux", "aarch64", libc="glibc", libc_version="2.999"))
+    assert wanted[0] == "cp3999-cp3999-manylinux_2_999_aarch64"
+    assert "cp32-abi3-manylinux2014_aarch64" in wanted and "py3-none-any" in wanted
+    assert "cp3999-cp3999-manylinux_2_1000_aarch64" not in wanted and "cp311-cp311-manylinux_2_17_aarch64" not in wanted
+    files = [
+        "a-1.0-py3-none-any.whl",
+        "a-1.0-cp32-abi3-manylinux_2_17_aarch64.whl",
+        "a-1.0-cp311-cp311-linux_aarch64.whl",
+    ]
+    assert best_wheel(files, wanted) == ("a-1.0-cp32-abi3-manylinux_2_17_aarch64.whl", "")
+    assert made < 100_000, made
+
+
 def test_pin_finds_hash_only_candidates_on_the_index(tmp_path: Path) -> None:
     here = make_wheel(tmp_path / "w", "multi", "2.0", tag="py3-none-any")
     other = make_wheel(tmp_path / "w", "multi", "2.0", tag="cp311-cp311-win_amd64", body="VALUE = 2\n")
