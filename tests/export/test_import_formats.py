@@ -2735,6 +2735,17 @@ def test_a_pylock_lock_version_that_is_no_version_is_refused_in_one_line(
     assert line.startswith(f"envsnap: error: {path}: lock-version ") and "MAJOR.MINOR" in line, line
 
 
+def test_a_pylock_lock_version_of_a_bare_major_is_read_as_its_dot_0(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """docs/cli.md: ``lock-version = "1"`` is 1.0, as packaging reads it (the docs said it was refused)."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(_PYLOCK_HEAD.replace('"1.0"', '"1"', 1) + f"[[packages.wheels]]\n{_PYLOCK_WHEEL}")
+    result = cli("import", path, "-o", tmp_path / "env.lock")
+    assert result.code == 0 and "lock-version" not in result.err, result
+    assert (tmp_path / "env.lock").exists()
+
+
 def test_a_pylock_of_a_newer_minor_version_is_read_with_a_warning(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
