@@ -37,6 +37,9 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 GPU_TIMEOUT = 10.0  # nvmlInit on eight GPUs without persistence mode takes seconds
 NVML_HUNG = "NVML did not answer within"  # how nvidia.error begins when NVML did not answer within the timeout
 DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import must not hang the capture
+# How capture's warning of an editable install whose folder is gone ends (probes/python.py, editable_gone_note): the
+# summary finds it by this to show the folder by its path, and loads the probe only then.
+EDITABLE_GONE = " is gone: nothing of it imports"
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter
 FLEET_TIMEOUT = 120.0  # one node's answer to fleet check or capture, through srun
 FLEET_LOCK_ENV = "ENVSNAP_LOCK"  # the lock a Slurm job asks fleet prolog to check

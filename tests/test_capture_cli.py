@@ -517,3 +517,28 @@ def test_show_counts_agree_in_number() -> None:
     assert dict(summary_rows(two))["Conda"] == "2 packages (linux-64)"
     conda_rows = [row for row in context(one)["environment"] if row.key == "Conda"]
     assert [row.value for row in conda_rows] == ["1 package (linux-64)"]
+
+
+def test_an_editable_folder_gone_is_printed_by_its_path_and_kept_in_the_lock_as_its_url(
+    cli: Callable[..., object], tmp_path: Path, make_venv: Callable[..., Path]
+) -> None:
+    """capture's warning of an editable install whose folder is gone printed the percent-encoded URL (``its editable
+    folder file:///tmp/.../my%20proj is gone``), where verify prints the folder by its decoded path, one shell word.
+    The terminal shows the path; the lock's warning keeps the URL, which its identity counts and a move reads."""
+    from testutil import site_packages
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    project = tmp_path / "my proj"  # never made: removed after its install
+    info = site / "proj-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: proj\nVersion: 1.0\n")
+    (info / "RECORD").write_text("proj-1.0.dist-info/RECORD,,\n")
+    (info / "direct_url.json").write_text(f'{{"url": "{project.as_uri()}", "dir_info": {{"editable": true}}}}')
+    res = cli("capture", "-o", tmp_path / "x.lock", "--python", python)
+    assert res.code == 0, res  # type: ignore[attr-defined]
+    shown = f"warning: python: proj: its editable folder '{project}' is gone: nothing of it imports\n"
+    assert shown in res.err, res  # type: ignore[attr-defined]
+    assert "%20" not in res.err, res  # type: ignore[attr-defined]
+    stored = f"python: proj: its editable folder {project.as_uri()} is gone: nothing of it imports"
+    assert stored in envsnap.load(tmp_path / "x.lock").envsnap.warnings

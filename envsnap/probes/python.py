@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .._defaults import pythonpath_distributions
+from .._defaults import EDITABLE_GONE, pythonpath_distributions
 from .._defaults import pythonpath_folders as pythonpath_folders
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 from .pending import PROBE_PATH
@@ -300,7 +300,23 @@ def editable_folder_gone(info: RawPackage) -> bool:
 def editable_gone_note(source: Source) -> str:
     """What is said of an editable install of the (recorded) ``source`` whose folder is gone."""
     what = "folder" if source.kind == "directory" else "checkout of"
-    return f"its editable {what} {source.url} is gone: nothing of it imports"
+    return f"its editable {what} {source.url}{EDITABLE_GONE}"
+
+
+def editable_gone_shown(warning: str) -> str:
+    """A capture warning as the terminal shows it: one of an editable install whose folder is gone
+    (``editable_gone_note``) names the folder by its decoded path, one shell word (``sinks.place_shown``), as verify
+    prints it, where the lock keeps its URL; any other warning as it is (its ``file:///PATH`` a rule's text)."""
+    from ..sinks import place_shown
+
+    if not warning.endswith(EDITABLE_GONE):
+        return warning
+    head = warning[: -len(EDITABLE_GONE)]
+    for what in ("its editable folder ", "its editable checkout of "):
+        before, found, url = head.rpartition(what)
+        if found and url and not any(c.isspace() for c in url):
+            return f"{before}{what}{place_shown(url)}{EDITABLE_GONE}"
+    return warning
 
 
 # The names a note of files gone lists, at most.
