@@ -1463,17 +1463,20 @@ def _built_wheel(want: PythonPackage, have: PythonPackage) -> str:
     if b.kind == "index":
         return "installed from an index or a find-links folder (no direct_url.json): not known to be built from it"
     from ..fileurls import UNPACKED_BUNDLE, in_unpacked_bundle
+    from ..sinks import shell_shown
 
     name = unquote(b.url.rsplit("/", 1)[-1])
+    # The file by its decoded name, one shell word, a control character its URL hid escaped, as a message names a path.
+    shown = shell_shown([name])
     where = f"; {UNPACKED_BUNDLE}" if in_unpacked_bundle(b.url) else ""
     if art is not None and _the_bundles_wheel(want, b):
         return f"installed from the bundle's wheel {art.filename} built from the locked source (the same sha256{where})"
     if art is None or not art.sha256:
-        return f"installed from the wheel file {name} (the lock pins no built wheel to compare it with{where})"
+        return f"installed from the wheel file {shown} (the lock pins no built wheel to compare it with{where})"
     if not b.archive_hash and name == art.filename:
         # uv installing ``./wheels/F.whl`` (the bundle's requirements.txt) records no sha256 for a path.
-        return f"installed from the wheel file {name} by path, no sha256 recorded: not known to be the bundle's{where}"
-    return f"installed from the wheel file {name}, not the bundle's {art.filename} built from the locked source{where}"
+        return f"installed from the wheel file {shown} by path, no sha256 recorded: not known to be the bundle's{where}"
+    return f"installed from the wheel file {shown}, not the bundle's {art.filename} built from the locked source{where}"
 
 
 def _the_bundles_wheel(want: PythonPackage, b: Source) -> bool:

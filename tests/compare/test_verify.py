@@ -225,6 +225,30 @@ def test_the_bundles_wheel_from_an_archive_is_named_as_from_a_folder() -> None:
     assert f"not the bundle's {name}" in said(GIT, "source", other)
 
 
+def test_a_wheel_file_installed_by_path_is_named_as_one_shell_word_a_control_character_escaped() -> None:
+    """verify's note on a wheel installed from a file decoded its name from the URL and wrote it bare: a name holding a
+    space (``proj-1.0-py3-none-any (1).whl``, a second download) read as two words, and one whose URL hid an escape
+    (``%1b%5B2J``) wrote the control character to the terminal. It is one shell word, as every message names a path
+    (``sinks``), a control character escaped."""
+    name = "proj-1.0-py3-none-any.whl"
+    lock = snap(pkg("proj", source=GIT, artifact=Artifact(filename=name, url="file:///src/proj", sha256="0" * 64)))
+
+    def said(url: str) -> str:
+        now = snap(pkg("proj", source=Source(kind="archive", url=url, archive_hash="sha256=" + "1" * 64)))
+        [d] = [d for d in compare(lock, now).differences if d.what == "source"]
+        return d.note
+
+    assert said("file:///tmp/dl/proj-1.0-py3-none-any%20(1).whl") == (
+        "installed from the wheel file 'proj-1.0-py3-none-any (1).whl', not the bundle's "
+        f"{name} built from the locked source"
+    )
+    assert said("file:///tmp/dl/proj%1b%5B2J-1.0-py3-none-any.whl") == (
+        "installed from the wheel file $'proj\\x1b[2J-1.0-py3-none-any.whl', not the bundle's "
+        f"{name} built from the locked source"
+    )
+    assert said(f"file:///tmp/dl/{name}").startswith(f"installed from the wheel file {name}, not the bundle's")
+
+
 def test_a_wheel_that_ships_its_own_envsnap_bundle_json_is_not_called_the_bundles_wheel() -> None:
     """``envsnap_bundle.json`` is a file in the ``.dist-info``: any wheel may ship one, naming the file name and
     sha256 a lock pins (both public in it), and an install from an index keeps it. Such a wheel of other files was
