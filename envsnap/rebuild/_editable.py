@@ -14,15 +14,16 @@ from .. import _tools, fileurls
 from ..artifacts.bundle import local_source, package_label
 from ..errors import BundleError, PinError, UnsafeInputError
 from ..model import Snapshot
-from ..sinks import editable_install, shell_shown
+from ..sinks import editable_install, recorded_folder, shell_shown
 
 
 def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None) -> list[str]:
     """A note for each project the lock installs editable. ``python``: the new environment's interpreter on this
     machine, for the command that installs the project as locked; None for an image, which cannot hold an
     editable install of a folder of this machine. The folder is named only where the lock records it inside the
-    project and it is a project there (``local_source``: joined under the project, links resolved); any other
-    recorded path is shown as the lock's URL, never looked up."""
+    project and it is a project there (``local_source``: joined under the project, links resolved), or by the path
+    its URL records outside the project (``sinks.recorded_folder``, as verify names it), never looked up; any other
+    (a ``{project}`` folder not found) is shown as the lock's URL."""
     notes = []
     for pkg in lock.pip_layer():
         if pkg.source.kind == "vcs" and pkg.source.editable:
@@ -42,12 +43,16 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
                 "this machine)"
             )
             continue
-        # The lock's URL is never made a path: a command naming it would be one the user cannot run as written
-        # (``-e its project folder (file:///...)``), so DIR stands in it, and the URL says which folder DIR is.
+        # A folder outside the project by the path its URL records, one shell word, as verify's warning names it
+        # (``recorded_folder``: ``/src/proj``, ``"$HOME"'/my lib'``), never looked up. One under ``{project}`` only
+        # where it is a project there; else DIR stands in the command, and the lock's URL says which folder DIR is.
         folder = ""
-        if pkg.source.url.startswith("file://" + fileurls.PROJECT) and project_dir is not None:
-            with contextlib.suppress(BundleError, PinError, UnsafeInputError):
-                folder = shell_shown([str(local_source(pkg, project_dir))])
+        if pkg.source.url.startswith("file://" + fileurls.PROJECT):
+            if project_dir is not None:
+                with contextlib.suppress(BundleError, PinError, UnsafeInputError):
+                    folder = shell_shown([str(local_source(pkg, project_dir))])
+        else:
+            folder = recorded_folder(pkg.source.url, pkg.source.subdirectory)
         uv = shell_shown([_tools.uv_word()])  # the uv envsnap runs, by its path where PATH's is not it
         # The user's folders: a newline in one is bash's $'\x0a' word, as the plan shows it whole on one line.
         command = editable_install(f"{uv} pip install --python {shell_shown([str(python)])}", pkg.source.url, folder)

@@ -47,13 +47,34 @@ def test_a_folder_whose_name_holds_a_newline_is_named_in_the_command_as_bashs_an
 
 def test_a_path_the_lock_leads_outside_the_project_is_shown_as_its_url_never_looked_up(tmp_path: Path) -> None:
     (tmp_path / "escape").mkdir()
-    for url in ("file://{project}/../escape", "file:///etc", "file://{project}/missing"):
+    for url in ("file://{project}/../escape", "file://{project}/missing"):
         [note] = editable_notes(_lock(url), tmp_path / "proj", Path("/e/bin/python"))
         # A command the user can run as written: DIR in it, the lock's URL beside it (it was `-e its project folder
         # (URL)` inside the command).
         assert note.endswith(
             f"`uv pip install --python /e/bin/python --no-deps -e DIR` afterwards, DIR its project folder ({url}), "
             "installs it as locked"
+        ), note
+
+
+def test_a_folder_outside_the_project_is_named_by_its_path_as_verify_names_it(tmp_path: Path) -> None:
+    """A project the lock installs editable from a folder outside the project (``file:///src/proj``): the note said
+    ``-e DIR`` and the lock's URL beside it, where verify's warning gives the command with the folder, one shell word,
+    a user can paste (``sinks.recorded_folder``). The plan names it so too; nothing is looked up, and a folder under
+    another label (``{project}`` that names none here) keeps DIR and the URL."""
+    cases = (
+        ("file:///src/proj", "", "/src/proj"),
+        ("file:///src/my%20proj", "", "'/src/my proj'"),
+        ("file:///src/mono", "pkgs/a b", "'/src/mono/pkgs/a b'"),
+        ("file://~/my%20lib", "", "\"$HOME\"'/my lib'"),
+        ("file:///src/%1b%5B2Jx", "", "$'/src/\\x1b[2Jx'"),
+    )
+    for url, subdirectory, folder in cases:
+        source = Source(kind="directory", url=url, subdirectory=subdirectory, editable=True)
+        lock = Snapshot(python=PythonEnv(packages=(PythonPackage("paper", "0.1.0", source=source),)))
+        [note] = editable_notes(lock, tmp_path / "proj", Path("/e/bin/python"))
+        assert note.endswith(
+            f"`uv pip install --python /e/bin/python --no-deps -e {folder}` afterwards installs it as locked"
         ), note
 
 
@@ -64,7 +85,7 @@ def test_the_command_names_the_uv_envsnap_runs_where_path_has_none(
     not found when run as written. It names that uv by its path, quoted."""
     own = uv_off_path(monkeypatch, tmp_path / "pipx venv")
     [note] = editable_notes(_lock("file:///etc"), tmp_path / "proj", Path("/e/bin/python"))
-    assert f"`'{own}' pip install --python /e/bin/python --no-deps -e DIR`" in note, note
+    assert f"`'{own}' pip install --python /e/bin/python --no-deps -e /etc`" in note, note
 
 
 def test_an_image_is_told_it_cannot_hold_an_editable_install() -> None:
