@@ -820,6 +820,17 @@ def _spaced_editable(path: str, where: str) -> str:
     )
 
 
+def _spaced_vcs_editable(url: str, where: str) -> str:
+    """The line for ``-e VCS+URL`` whose URL holds a space (``pip freeze`` writes ``-e git+file:///lab/rés
+    earch/repo@C#egg=NAME`` as it is): pip splits an option's value as a shell does, so the URL ended at the space
+    (the import said the reference had no ``#egg=NAME``, which was in the next word). It gives the URL with %20, as
+    the error for a direct reference with a space does: quoted, the URL would still hold a space, which no URL may."""
+    return (
+        f"{where}: -e {_cut(url)}: its URL holds a space, which ends it for pip (it splits an option's value as a "
+        f"shell does; pip freeze writes a local path so): write the space as %20, -e {_cut(url.replace(' ', '%20'))}"
+    )
+
+
 def _url_with_spaces(spec: str) -> str | None:
     """``spec``, a ``NAME @ URL`` line that does not parse, with the spaces inside its URL written as ``%20``, where
     that parses: ``pip freeze`` writes a local path with a space as it is (``labgit @ git+file:///lab/rés
@@ -1043,7 +1054,9 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         raise LockImportError(f"{where}: -e without a path")
     target = words[0]
     rest = list(itertools.takewhile(lambda word: not word.startswith("-"), words[1:]))
-    if rest and not target.startswith(_VCS):
+    if rest and target.startswith(_VCS):
+        raise LockImportError(_spaced_vcs_editable(" ".join([target, *rest]), where))
+    if rest:
         raise LockImportError(_spaced_editable(" ".join([target, *rest]), where))
     # pip's fragment, in either order (``pip freeze``: ``#egg=NAME&subdirectory=DIR``): #egg=NAME names the project,
     # no part of its folder; #subdirectory=DIR is the project's folder inside the repository or folder.

@@ -2808,3 +2808,33 @@ def test_an_editable_path_with_a_space_says_so_and_how_to_write_it(
         done = cli("import", reqs, "-o", tmp_path / "env.lock")
         assert done.code == 0, done.err
         assert [p.name for p in lockfile.load(tmp_path / "env.lock").python.packages] == ["proj"]
+
+
+def test_an_editable_vcs_url_with_a_space_says_so_and_how_to_write_it(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``pip freeze`` writes an editable checkout of a repository in a folder with a space as it is (``-e
+    git+file:///lab/rés earch/repo@C#egg=labgit``), which pip splits as a shell does: the import said "editable VCS
+    reference without #egg=NAME", the fragment being in the word after the space. The line says the URL holds a space
+    and gives it with %20, as for a direct reference and an editable path, which imports."""
+    commit = "a" * 40
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"-e git+file:///lab/rés earch/repo@{commit}#egg=labgit\n")
+    result = cli("import", reqs, "-o", tmp_path / "env.lock")
+    fixed = f"-e git+file:///lab/rés%20earch/repo@{commit}#egg=labgit"
+    assert (result.code, result.err) == (
+        2,
+        f"envsnap: error: {reqs}:1: -e git+file:///lab/rés earch/repo@{commit}#egg=labgit: its URL holds a space, "
+        "which ends it for pip (it splits an option's value as a shell does; pip freeze writes a local path so): "
+        f"write the space as %20, {fixed}\n",
+    ), result.err
+    assert not (tmp_path / "env.lock").exists()
+    reqs.write_text(fixed + "\n")
+    done = cli("import", reqs, "-o", tmp_path / "env.lock")
+    assert done.code == 0, done.err
+    [package] = lockfile.load(tmp_path / "env.lock").python.packages
+    assert (package.name, package.source.url, package.source.editable) == (
+        "labgit",
+        "file:///lab/rés%20earch/repo",
+        True,
+    )
