@@ -151,8 +151,8 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert done.code == 0, done.out + done.err  # a warning (docs/cli.md, exit codes)
     assert (
         "  python: researchproj: source editable {project} -> a wheel (the lock installs it editable, this is a "
-        "regular install: edits to the project do not reach it; `pip install --no-deps -e` its folder installs it "
-        "as locked)"
+        "regular install: edits to the project do not reach it; `pip install --no-deps -e DIR`, DIR its project "
+        "folder ({project}), installs it as locked)"
     ) in done.out.splitlines()
     assert '"editable":true' not in _direct_url(dest).replace(" ", "")
     strict = cli("verify", lock_path, "--python", dest / "bin" / "python", "--strict")
