@@ -171,10 +171,11 @@ def test_a_wheel_the_bundle_built_from_a_folder_is_recognisable_in_the_rebuilt_v
     assert captured is not None and captured.source.kind == "archive"
     assert captured.source.archive_hash == f"sha256={sha256}"
     result = cli("diff", tmp_path / "B" / "envsnap.lock", tmp_path / "cap.lock")
+    # Each side shown by its path (the lock and the capture keep the file: URLs).
+    assert captured.source.url == (tmp_path / "B" / "wheels" / wheel).as_uri()
     assert (
-        "esnptgamma: file://" in result.out
-        and f"-> {captured.source.url} (installed from the bundle's wheel" in result.out
-    )
+        f"esnptgamma: {project} -> {tmp_path / 'B' / 'wheels' / wheel} (installed from the bundle's wheel" in result.out
+    ), result.out
     assert "the bundle's wheel installed for esnptgamma" in result.out and result.code == 0, result.out
     verified = cli("verify", tmp_path / "B" / "envsnap.lock", "--python", tmp_path / "R" / "bin" / "python")
     assert f"(installed from the bundle's wheel {wheel} built from the locked source (the same sha256))" in verified.out
