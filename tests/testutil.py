@@ -338,3 +338,21 @@ def in_tree_project(folder: Path, name: str, version: str) -> Path:
     )
     (folder / name / "__init__.py").write_text("X = 1\n")
     return folder
+
+
+def count_tags_made(monkeypatch: Any) -> list[int]:
+    """A one-item list counting every ``packaging.tags.Tag`` made from here on (``monkeypatch`` restores it): how many
+    tags a target's supported set was built from."""
+    from packaging import tags as ptags
+
+    made = [0]
+
+    class Counted(ptags.Tag):
+        __slots__ = ()
+
+        def __init__(self, *args: str) -> None:
+            made[0] += 1
+            super().__init__(*args)
+
+    monkeypatch.setattr(ptags, "Tag", Counted)
+    return made
