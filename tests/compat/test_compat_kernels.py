@@ -17,6 +17,7 @@ import pytest
 from cuda_fixtures import SM80_COMPUTE90, cuda_extension, fatbin_library, fatbins_in_rodata, nvcc
 
 from envsnap import lockfile
+from envsnap.compat.data import load
 from envsnap.probes import fatbin
 
 pytestmark = [gpu_fakes.requires_gcc]
@@ -387,3 +388,20 @@ def test_verify_judges_the_torch_build_on_this_hosts_gpus(tmp_path: Path) -> Non
         )
     ]
     assert _verify(tmp_path, lock, A100) == (0, [])
+
+
+def test_verify_says_what_check_says_of_a_torch_build_whose_kernels_it_does_not_know(tmp_path: Path) -> None:
+    """A torch build of a CUDA variant envsnap's table does not know, captured without --deep (no arch list): check
+    warns that it cannot verify, and verify said nothing at all, as if its kernels ran on this host's GPUs. It says
+    check's words now, as info (check's warnings are verify's info)."""
+    (tmp_path / "cu135").mkdir()
+    lock = _torch_captured(tmp_path / "cu135", "2.4.0+cu135", "13.5")
+    version = load("torch_arch")["data_version"]
+    said = (
+        f"the cu135 release set is unknown to envsnap's arch table (data version {version}), cannot verify; capture "
+        "with --deep to record torch.cuda.get_arch_list()"
+    )
+    assert _check(tmp_path, lock, A100)[1] == [("warn", "no captured arch list", said)]
+    row = ("info", "torch", "torch 2.4.0+cu135", "no captured arch list", said)
+    assert _verify(tmp_path, lock, A100) == (0, [row])
+    assert _verify(tmp_path, lock) == (0, [])  # no GPU here: nothing runs its kernels, as check judges none

@@ -374,13 +374,12 @@ def judge_kernels(pkg: PythonPackage, gpu: Gpu, host: Snapshot, target: Target) 
 def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:
     """What ``verify`` says of the CUDA kernels of ``env``'s torch build (``installed_torch``) and of its other
     distributions on the GPUs of ``env``'s host that CUDA uses (``environ``'s CUDA_VISIBLE_DEVICES and
-    CUDA_DEVICE_ORDER), judged as ``check`` judges them (``judge_torch``, ``judge_kernels``): where check fails a
-    GPU, verify warns, as it warns of the host's other facts (a driver, a CPU without an instruction set the lock's
-    had): the environment is the lock's, this host cannot run it; where check warns (PTX JIT only, a list read in
-    part), info. Nothing for a GPU whose compute capability is not known, nor for a torch build whose kernels envsnap
-    does not know (no arch list captured, a release set not in its table): verify tells what it knows."""
+    CUDA_DEVICE_ORDER), judged as ``check`` judges them (``unknown_kernels``, ``judge_torch``, ``judge_kernels``):
+    where check fails a GPU, verify warns, as it warns of the host's other facts (a driver, a CPU without an
+    instruction set the lock's had): the environment is the lock's, this host cannot run it; where check warns (PTX
+    JIT only, a list read in part, a torch build whose kernels envsnap does not know), info. Nothing for a GPU whose
+    compute capability is not known: verify tells what it knows."""
     build = installed_torch(lock, env)
-    build = build if build is not None and build.arch_list else None
     packages = kernel_packages(env)
     if (build is None and not packages) or not env.hardware.gpus:
         return []
@@ -389,6 +388,10 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     setting, order = environ.get("CUDA_VISIBLE_DEVICES"), environ.get("CUDA_DEVICE_ORDER")
     target = Target(cuda_visible_devices=setting, cuda_device_order=order, today=current_date(), wsl=wsl())
     out = []
+    unknown = unknown_kernels(build) if build is not None else None
+    if unknown is not None:
+        out.append(_said(unknown, "torch", unknown.needed, unknown.found))
+        build = None
     for gpu in used_gpus(env, setting, order):
         if not gpu.compute_capability:
             continue
@@ -402,12 +405,17 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
                 )
             )
         judged += [(pkg.name, kernels_text(pkg), judge_kernels(pkg, gpu, env, target)) for pkg in packages]
-        for name, kernels, finding in judged:
-            if finding is not None and finding.severity != "ok":
-                severity = WARNING if finding.severity == "fail" else INFO
-                actual = f"GPU {gpu.index} {finding.found}"
-                out.append(Difference(severity, "gpu", name, "kernels", kernels, actual, finding.remedy))
-    return out
+        out += [_said(f, name, kernels, f"GPU {gpu.index} {f.found}") for name, kernels, f in judged if f is not None]
+    return [d for d in out if d is not None]
+
+
+def _said(finding: Finding, subject: str, expected: str, actual: str) -> Difference | None:
+    """A finding of ``check`` as ``verify`` says it: a failure a warning (the environment is the lock's, this host
+    cannot run it), a warning info, "ok" nothing."""
+    if finding.severity == "ok":
+        return None
+    severity = WARNING if finding.severity == "fail" else INFO
+    return Difference(severity, "gpu", subject, "kernels", expected, actual, finding.remedy)
 
 
 def installed_torch(lock: Snapshot, env: Snapshot) -> Build | None:
@@ -437,21 +445,28 @@ def kernels_text(pkg: PythonPackage) -> str:
     return f"{', '.join(pkg.cuda_kernels) or 'none read'}{partial}"
 
 
+def unknown_kernels(build: Build) -> Finding | None:
+    """The warning for a torch build whose kernels envsnap does not know (no arch list captured, its release set not
+    in the table), None for one it knows: ``check`` and ``verify`` alike say it."""
+    if build.arch_list:
+        return None
+    where = " Linux aarch64" if build.aarch64 else ""
+    return Finding(
+        "warn",
+        "torch kernels",
+        build.label,
+        "no captured arch list",
+        f"the {build.cuda_variant}{where} release set is unknown to envsnap's arch table (data version "
+        f"{load('torch_arch')['data_version']}), cannot verify; capture with --deep to record "
+        "torch.cuda.get_arch_list()",
+        NAME,
+    )
+
+
 def _torch_kernels(build: Build, host: Snapshot, target: Target) -> list[Finding]:
-    if not build.arch_list:
-        where = " Linux aarch64" if build.aarch64 else ""
-        return [
-            Finding(
-                "warn",
-                "torch kernels",
-                build.label,
-                "no captured arch list",
-                f"the {build.cuda_variant}{where} release set is unknown to envsnap's arch table (data version "
-                f"{load('torch_arch')['data_version']}), cannot verify; capture with --deep to record "
-                "torch.cuda.get_arch_list()",
-                NAME,
-            )
-        ]
+    unknown = unknown_kernels(build)
+    if unknown is not None:
+        return [unknown]
     needed = _torch_needed(build)
     findings = []
     for gpu in used_gpus(host, target.cuda_visible_devices, target.cuda_device_order):
