@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _lockcache, _tools, fileurls, interchange, lockfile
 from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
+from ..cudaneed import cuda_need
 from ..model import PthFolder, PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
 from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, with_article
 from ..probes.python import PendingProbe, TargetEnvironment
@@ -202,11 +203,14 @@ def verify(
 
 
 def _has_kernels_and_gpus(actual: Snapshot) -> bool:
-    """Whether there is anything for ``gpu_kernels`` to judge: a GPU here and torch or a distribution with CUDA
-    kernels (a caller may load the rules only then: nearly every environment has neither)."""
+    """Whether there is anything for ``gpu_kernels`` to judge: a GPU here and torch, a distribution with CUDA
+    kernels or a CUDA the environment needs, whose major may not support the GPU (a caller may load the rules only
+    then: nearly every environment has none of them)."""
+    if not actual.hardware.gpus:
+        return False
     packages = actual.python.packages
     kernels = "torch" in actual.frameworks or any(p.cuda_kernels or p.cuda_kernels_partial for p in packages)
-    return bool(actual.hardware.gpus) and kernels
+    return kernels or cuda_need(actual) is not None
 
 
 # What each remedied mismatch asks for, before the command that does it.

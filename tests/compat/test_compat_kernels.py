@@ -405,3 +405,31 @@ def test_verify_says_what_check_says_of_a_torch_build_whose_kernels_it_does_not_
     row = ("info", "torch", "torch 2.4.0+cu135", "no captured arch list", said)
     assert _verify(tmp_path, lock, A100) == (0, [row])
     assert _verify(tmp_path, lock) == (0, [])  # no GPU here: nothing runs its kernels, as check judges none
+
+
+def test_verify_says_what_check_says_of_a_gpu_older_than_the_cuda_major_supports(tmp_path: Path) -> None:
+    """An environment of CUDA 13 runtime wheels and no torch build on a V100, which CUDA 13 no longer supports: check
+    fails the GPU (CUDA 13 supports compute capability >= 7.5), and verify said nothing. It says check's finding now,
+    as a warning, from the same function (``gpu_arch.runtime_support``); nothing on a GPU CUDA 13 supports."""
+    venv = tmp_path / "cuda13" / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    info = gpu_fakes.site_packages(venv / "bin" / "python") / "nvidia_cuda_runtime-13.0.96.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nvidia-cuda-runtime\nVersion: 13.0.96\n")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "RECORD").write_text("nvidia_cuda_runtime-13.0.96.dist-info/METADATA,,\n")
+    lock = tmp_path / "cuda13" / "envsnap.lock"
+    done = _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock), "--no-cache", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    remedy = "use a build for CUDA 12 (it supports compute capability >= 5.0)"
+    assert _check(tmp_path, lock, V100) == (3, [("fail", "Tesla V100-SXM2-32GB (sm_70)", remedy)])
+    row = (
+        "warning",
+        "cuda",
+        "CUDA 13 supports compute capability >= 7.5",
+        "GPU 0 Tesla V100-SXM2-32GB (sm_70)",
+        remedy,
+    )
+    assert _verify(tmp_path, lock, V100) == (0, [row])
+    assert _verify(tmp_path, lock, A100) == (0, [])
+    assert _verify(tmp_path, lock, V100, old=True) == (0, [])  # its compute capability not known: no line

@@ -377,17 +377,26 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     CUDA_DEVICE_ORDER), judged as ``check`` judges them (``unknown_kernels``, ``judge_torch``, ``judge_kernels``):
     where check fails a GPU, verify warns, as it warns of the host's other facts (a driver, a CPU without an
     instruction set the lock's had): the environment is the lock's, this host cannot run it; where check warns (PTX
-    JIT only, a list read in part, a torch build whose kernels envsnap does not know), info. Nothing for a GPU whose
-    compute capability is not known: verify tells what it knows."""
+    JIT only, a list read in part, a torch build whose kernels envsnap does not know), info. Without a CUDA build of
+    torch, each GPU the environment's CUDA major no longer supports, as check judges it (``runtime_support``).
+    Nothing for a GPU whose compute capability is not known: verify tells what it knows."""
     build = installed_torch(lock, env)
     packages = kernel_packages(env)
-    if (build is None and not packages) or not env.hardware.gpus:
+    need = cuda_need(env) if build is None else None
+    if (build is None and not packages and need is None) or not env.hardware.gpus:
         return []
     from ...probes.host import wsl  # this host's: the remedy offers cuda-compat only where NVIDIA supports it
 
     setting, order = environ.get("CUDA_VISIBLE_DEVICES"), environ.get("CUDA_DEVICE_ORDER")
     target = Target(cuda_visible_devices=setting, cuda_device_order=order, today=current_date(), wsl=wsl())
     out = []
+    if need is not None:
+        # One finding a GPU, named by its label: a GPU of unknown capability (check's "cannot verify") gets no line.
+        known = {_gpu_label(g): g for g in used_gpus(env, setting, order) if g.compute_capability}
+        for finding in runtime_support(env, env, target):
+            gpu = known.get(finding.component)
+            if gpu is not None:
+                out.append(_said(finding, "cuda", finding.needed, f"GPU {gpu.index} {finding.found}"))
     unknown = unknown_kernels(build) if build is not None else None
     if unknown is not None:
         out.append(_said(unknown, "torch", unknown.needed, unknown.found))
