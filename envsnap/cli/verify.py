@@ -197,8 +197,16 @@ class _Memo:
         from ..probes import memo
 
         kept = memo.lookup_answer(self.path, self.fact)
+        if kept is None:
+            return None
+        day = kept.get("day", "") if isinstance(kept, dict) else ""
+        if day:  # judged by the date (a GPU's remedy): given again on that day alone
+            from ..compat.target import current_date
+
+            if day != current_date():
+                return None
         try:
-            return report_of(kept) if kept is not None else None
+            return report_of(kept)
         except (TypeError, ValueError, KeyError):
             return None  # not a report (garbage written over it): verify in full
 
@@ -208,8 +216,16 @@ class _Memo:
 
         if not memo.recorded_as_keyed(captured, self.project):
             return
+        from ..compare.verify import judged_by_date
+
         watch = memo.watch_of(captured, self.chosen, os.environ)
-        memo.save_answer(self.path, self.fact, watch, started_ns, plain_report(report))
+        # The memo's key is what the capture read, never the date: a report the date may change is kept with its day.
+        day = ""
+        if judged_by_date(report):
+            from ..compat.target import current_date
+
+            day = current_date()
+        memo.save_answer(self.path, self.fact, watch, started_ns, {**plain_report(report), "day": day})
 
 
 def exit_code(report: VerifyReport, *, strict: bool = False) -> int:

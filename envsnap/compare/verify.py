@@ -70,6 +70,13 @@ if TYPE_CHECKING:
 KernelJudge = Callable[[Snapshot, Snapshot, Mapping[str, str]], list[Difference]]
 
 
+def judged_by_date(report: VerifyReport) -> bool:
+    """Whether ``report`` holds what a ``KernelJudge`` said (area ``gpu``, what ``kernels``), which may read
+    otherwise on another day: a GPU's remedy offers cuda-compat only while the driver's branch is in support (the
+    rules read the date). A kept report holding it is given again on its day alone (the CLI's verify memo)."""
+    return any(d.area == "gpu" and d.what == "kernels" for d in report.differences)
+
+
 def verify(
     lock_or_path: Snapshot | str | os.PathLike[str],
     python: str | None = None,

@@ -603,19 +603,33 @@ def _verified(
     started_ns = time.time_ns()
     path = capture_cache_path("runverify", target.cache_identity(), memo.SUFFIX) if use_cache else None
     fact = memo.facts(["run-verify", interpreter, target, digest], os.environ) if path is not None else ""
-    items = memo.lookup_answer(path, fact)
-    if isinstance(items, list) and all(
-        isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool) and isinstance(i[1], str) for i in items
+    answer = memo.lookup_answer(path, fact)
+    items = answer.get("findings") if isinstance(answer, dict) else None
+    day = answer.get("day") if isinstance(answer, dict) else None
+    if (
+        isinstance(items, list)
+        and isinstance(day, str)
+        and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool) and isinstance(i[1], str) for i in items)
+        and (not day or day == _today())
     ):
         return [(bad, line) for bad, line in items]
-    from ..compare.verify import verify  # not for a kept answer: verify, the probes and the capture it imports
+    from ..compare.verify import judged_by_date, verify  # not for a kept answer: verify, the probes and the capture
 
     kept: list[Any] = []
-    found = findings(verify(lock(), environment=target, kept=kept, gpu_kernels=kernel_differences))
+    report = verify(lock(), environment=target, kept=kept, gpu_kernels=kernel_differences)
+    found = findings(report)
     if path is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
         watch = memo.watch_of(kept[0], target, os.environ)
-        memo.save_answer(path, fact, watch, started_ns, [[bad, line] for bad, line in found])
+        # The key is what the capture read, never the date: findings the date may change are kept with their day.
+        kept_day = _today() if judged_by_date(report) else ""
+        memo.save_answer(path, fact, watch, started_ns, {"findings": [[b, line] for b, line in found], "day": kept_day})
     return found
+
+
+def _today() -> str:
+    from ..compat.target import current_date  # the one place the rules read the clock
+
+    return current_date()
 
 
 def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import gpu_fakes
 import pytest
+import tomli
 from cuda_fixtures import SM80_COMPUTE90, cuda_extension, fatbin_library, fatbins_in_rodata, nvcc
 
 from envsnap import lockfile
@@ -433,3 +434,53 @@ def test_verify_says_what_check_says_of_a_gpu_older_than_the_cuda_major_supports
     assert _verify(tmp_path, lock, V100) == (0, [row])
     assert _verify(tmp_path, lock, A100) == (0, [])
     assert _verify(tmp_path, lock, V100, old=True) == (0, [])  # its compute capability not known: no line
+
+
+def test_the_verify_memo_gives_no_gpu_remedy_of_another_day(tmp_path: Path) -> None:
+    """Only PTX serves an H100 on a driver below the build's CUDA: the remedy offers cuda-compat while the driver's
+    branch is in support (R570: through February 2026), and not after. The verify memo, keyed on all the capture
+    read and never on the date, gave March the report it kept in January, cuda-compat and all. A report whose GPU
+    judgement the date may change is kept for its day alone; the next verify that day is still answered from it."""
+    (tmp_path / "cu129").mkdir()
+    lock = _torch_captured(tmp_path / "cu129", "2.4.0+cu129", "12.9", "sm_80 compute_80", deep=True)
+    nvml = gpu_fakes.FakeNvml(driver="570.124.06", cuda=12080, gpus=(H100,))
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    python = str(lock.parent / "venv" / "bin" / "python")
+    # The memo keeps what a capture read moments after it changed only where told its stamps are to be trusted.
+    trusted = "import envsnap.probes.memo as m; m.RACY_NS = -(1 << 62); "
+
+    def envsnap_on(today: str, *args: str) -> str:
+        code = f"import envsnap.compat.target as t; t.current_date = lambda: {today!r}; {trusted}" + (
+            "import runpy; runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def remedies(today: str, *extra: str) -> list[str]:
+        said = json.loads(envsnap_on(today, "verify", str(lock), "--python", python, "--json", *extra))
+        return [d["note"] for d in said["differences"] if d["what"] == "kernels"]
+
+    [january] = remedies("2026-01-15")
+    assert "install cuda-compat-12-9" in january
+    assert list((tmp_path / "cache").rglob("verify-*")), "the report was not kept"
+    [march] = remedies("2026-03-15")
+    assert "cuda-compat" not in march
+    assert remedies("2026-03-15") == [march] == remedies("2026-03-15", "--no-cache")
+
+    # A run's verify keeps its findings (its record's drift) the same way.
+    def drift(today: str, record: str) -> list[str]:
+        envsnap_on(today, "run", "--lock", str(lock), "--python", python, "-o", record, "--", python, "-c", "pass")
+        return [
+            line for line in tomli.loads((tmp_path / record).read_text())["environment"]["drift"] if "kernels" in line
+        ]
+
+    [run_january] = drift("2026-01-15", "january.toml")
+    assert "install cuda-compat-12-9" in run_january
+    assert list((tmp_path / "cache").rglob("runverify-*")), "the findings were not kept"
+    [run_march] = drift("2026-03-15", "march.toml")
+    assert "cuda-compat" not in run_march
