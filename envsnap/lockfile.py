@@ -1411,6 +1411,7 @@ RULES: dict[type, dict[str, Rule]] = {
         "rocm_version": _TOKEN,
         "git_version": _TOKEN,
         "arch_list": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
+        "cuda_kernels": _s(grammar.is_cuda_arch, "CUDA architecture (sm_90, compute_80)", empty=False),
         "error": _line(),
     },
     CondaPackage: {

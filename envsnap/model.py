@@ -359,6 +359,9 @@ class Framework:
     rocm_version: str = ""
     git_version: str = ""
     arch_list: tuple[str, ...] = ()  # sm_XY / compute_XY, from a --deep import
+    # torch's: the kernels of its own CUDA library (libtorch_cuda.so), read from its fat binaries without an import;
+    # recorded only where read whole. Not the distribution's ``cuda_kernels``: that union counts other libraries'.
+    cuda_kernels: tuple[str, ...] = ()
     cuda_available: bool | None = None  # from a --deep import
     deep: bool = False
     error: str = ""

@@ -19,7 +19,7 @@ from .._frozen import frozen
 from .._privacy import PathRedactor, scrub_text
 from .._version import __version__
 from ..errors import ProbeError
-from ..model import Hardware, Meta, PythonEnv, Snapshot
+from ..model import Framework, Hardware, Meta, PythonEnv, Snapshot
 from . import conda, cuda, environment, frameworks, host, kernels, nvidia, project, python, system
 from .hostlibs import Loader, PackageDatabase, link_cache, prefetch_environment
 from .interface import CaptureOptions, Probe, ProbeContext, ProbeResult, RawPython
@@ -70,7 +70,7 @@ def check_probes(gpus: bool = True) -> tuple[Probe[Any], ...]:
         project.PROBE.name: NotAsked(project.PROBE, None),
         environment.PROBE.name: NotAsked(environment.PROBE, {}),
         system.PROBE.name: system.MANAGER,
-        kernels.PROBE.name: NotAsked(kernels.PROBE, {}),
+        kernels.PROBE.name: NotAsked(kernels.PROBE, kernels.NONE),
     }
     if not gpus:
         lean[nvidia.PROBE.name] = NotAsked(nvidia.PROBE, (None, ()))
@@ -259,10 +259,11 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
     layer: conda.CondaLayer | None = value(conda.PROBE)
     hardware: Hardware = value(host.HARDWARE)
     nv, gpus = value(nvidia.PROBE)
+    found: kernels.Found = value(kernels.PROBE)
     return Snapshot(
         envsnap=Meta(generator=f"envsnap {__version__}", created=utc_now(), warnings=tuple(sorted(warnings))),
         platform=value(host.PLATFORM),
-        python=_with_kernels(value(python.PROBE), value(kernels.PROBE)),
+        python=_with_kernels(value(python.PROBE), found.packages),
         system=value(system.PROBE),
         hardware=dataclasses.replace(hardware, gpus=gpus),
         environment=value(environment.PROBE),
@@ -270,7 +271,7 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
         conda=layer.conda if layer else None,
         nvidia=nv,
         cuda=value(cuda.PROBE),
-        frameworks=value(frameworks.DEEP),
+        frameworks=_torch_kernels(value(frameworks.DEEP), found.torch_cuda),
     )
 
 
@@ -287,6 +288,14 @@ def _with_kernels(env: PythonEnv, found: Mapping[str, kernels.Kernels]) -> Pytho
         for p in env.packages
     )
     return dataclasses.replace(env, packages=packages)
+
+
+def _torch_kernels(found: dict[str, Framework], own: tuple[str, ...]) -> dict[str, Framework]:
+    """The frameworks with torch's own kernels (its ``libtorch_cuda``'s, ``kernels.Found``), where read."""
+    torch = found.get("torch")
+    if torch is None or not own:
+        return found
+    return {**found, "torch": dataclasses.replace(torch, cuda_kernels=own)}
 
 
 def _option_fields() -> frozenset[str]:

@@ -6,8 +6,10 @@ is available for execution on the device"."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
+from .._frozen import frozen
 from ..cudaneed import judged_by_kernels
 from ..report import first_few
 from .fatbin import MAX_ENTRIES, Budget, sort_arches
@@ -17,16 +19,29 @@ from .system import shared_objects_of
 
 # The architectures, whether a limit cut the reading of some file short, and the newest PTX ISA version ("8.8").
 Kernels = tuple[tuple[str, ...], bool, str]
+# The library that holds torch's own kernels (``libtorch_cuda.so``; torch 1.x split it into ``libtorch_cuda_cu.so``
+# and ``libtorch_cuda_cpp.so``). Its wheel's other libraries carry kernels of their own: libtorch_nvshmem's
+# compute_120 PTX is no PTX of torch's operators.
+_TORCH_CUDA = "libtorch_cuda"
 
 
-def probe_kernels(
-    shared_objects: Mapping[str, tuple[str, ...]], loader: Loader
-) -> tuple[dict[str, Kernels], list[str]]:
+@frozen
+class Found:
+    """What the probe found: each distribution's kernels (those with any), and torch's own, the kernels of its
+    ``libtorch_cuda`` libraries, read whole (() where they were not, or it has none)."""
+
+    packages: dict[str, Kernels]
+    torch_cuda: tuple[str, ...] = ()
+
+
+def probe_kernels(shared_objects: Mapping[str, tuple[str, ...]], loader: Loader) -> tuple[Found, list[str]]:
     """Distribution name -> the architectures of its kernels, and whether a limit on the headers read cut the reading
     of one of its files short (those with either), as ``loader`` read its files (the system probe read them first:
-    each file is read once, and a capture cache keeps what was read), and a warning naming the distributions cut
-    short."""
+    each file is read once, and a capture cache keeps what was read), with torch's own kernels (``Found``), and a
+    warning naming the distributions cut short."""
     out: dict[str, Kernels] = {}
+    own: set[str] = set()
+    own_cut = False
     for dist in sorted(shared_objects):
         found: set[str] = set()
         cut = False
@@ -37,6 +52,9 @@ def probe_kernels(
                 found.update(info.kernels)
                 cut = cut or info.kernels_cut
                 isa = max(isa, info.ptx_isa, key=_isa_order)
+                if dist == "torch" and os.path.basename(path).startswith(_TORCH_CUDA):
+                    own.update(info.kernels)
+                    own_cut = own_cut or info.kernels_cut
         if found or cut:
             out[dist] = (sort_arches(found), cut, isa)
     warnings = []
@@ -50,22 +68,25 @@ def probe_kernels(
             "cannot be followed): recorded as partial (cuda_kernels_partial), "
             "check does not fail a GPU for lack of their kernels"
         )
-    return out, warnings
+    return Found(out, () if own_cut else sort_arches(own)), warnings
 
 
 def _isa_order(isa: str) -> tuple[int, ...]:
     return tuple(int(n) for n in isa.split(".")) if isa else ()
 
 
-class KernelsProbe(Probe[dict[str, Kernels]]):
+NONE = Found({})
+
+
+class KernelsProbe(Probe[Found]):
     name = "kernels"
 
-    def run(self, ctx: ProbeContext) -> ProbeResult[dict[str, Kernels]]:
+    def run(self, ctx: ProbeContext) -> ProbeResult[Found]:
         found, warnings = probe_kernels(shared_objects_of(ctx), ctx.loader)
         return ProbeResult(found, tuple(warnings))
 
-    def fallback(self, ctx: ProbeContext) -> dict[str, Kernels]:
-        return {}
+    def fallback(self, ctx: ProbeContext) -> Found:
+        return NONE
 
 
 PROBE = KernelsProbe()

@@ -484,3 +484,50 @@ def test_the_verify_memo_gives_no_gpu_remedy_of_another_day(tmp_path: Path) -> N
     assert list((tmp_path / "cache").rglob("runverify-*")), "the findings were not kept"
     [run_march] = drift("2026-03-15", "march.toml")
     assert "cuda-compat" not in run_march
+
+
+RTX5090 = gpu_fakes.FakeGpu("NVIDIA GeForce RTX 5090", (12, 0), 32 * GIB)
+
+
+def test_torch_is_judged_by_the_kernels_of_its_own_cuda_library(tmp_path: Path) -> None:
+    """A torch build captured without --deep is judged by its variant's release set (cu128 of 2.8: a cubin for
+    Blackwell's sm_120), though the capture read the kernels of its shared objects; their union (torch's
+    ``cuda_kernels``) would overstate them, libtorch_nvshmem's compute_120 PTX counting as torch's. The capture
+    records the kernels of torch's own CUDA library, libtorch_cuda.so (``frameworks.torch.cuda_kernels``), and check
+    and verify judge the build by them where no arch list is recorded: no kernel image for an sm_120 GPU."""
+    root = tmp_path / "cu128"
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = gpu_fakes.site_packages(venv / "bin" / "python")
+    gpu_fakes.install_fake_torch(site, version="2.8.0+cu128", cuda="12.8")
+    (site / "torch" / "lib").mkdir()
+    fatbin_library(site / "torch" / "lib" / "libtorch_cuda.so", [[(2, 80), (2, 90)]])
+    fatbin_library(site / "torch" / "lib" / "libtorch_nvshmem.so", [[(2, 90), (1, 120)]])
+    record = site / "torch-2.8.0+cu128.dist-info" / "RECORD"
+    record.write_text(record.read_text() + "torch/lib/libtorch_cuda.so,,\ntorch/lib/libtorch_nvshmem.so,,\n")
+    lock = root / "envsnap.lock"
+    done = _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock), "--no-cache", cwd=root)
+    assert done.returncode == 0, done.stderr
+    snap = lockfile.load(lock)
+    assert snap.frameworks["torch"].cuda_kernels == ("sm_80", "sm_90")
+    assert snap.frameworks["torch"].arch_list == ()
+    torch = snap.package("torch")
+    assert torch is not None and torch.cuda_kernels == ("sm_80", "sm_90", "compute_120")  # the union, as before
+    remedy = "use PyTorch's own cu128 build of torch 2.8.0 for this sm_120 GPU"
+    assert _check(tmp_path, lock, RTX5090) == (
+        3,
+        [("fail", "NVIDIA GeForce RTX 5090 (sm_120): no kernel image", remedy)],
+    )
+    assert _verify(tmp_path, lock, RTX5090) == (
+        0,
+        [
+            (
+                "warning",
+                "torch",
+                "sm_80, sm_90 (libtorch_cuda)",
+                "GPU 0 NVIDIA GeForce RTX 5090 (sm_120): no kernel image",
+                remedy,
+            )
+        ],
+    )
+    assert _check(tmp_path, lock, H100)[1] == [("ok", "NVIDIA H100 80GB HBM3 (sm_90)", "")]

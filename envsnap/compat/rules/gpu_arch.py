@@ -36,6 +36,8 @@ Coverage = Literal["cubin", "ptx", "none"]
 
 _OPEN = Version("9999")  # the end of a range of torch releases without one
 
+RELEASE_SET = "release set"  # a ``Build``'s source where nothing of the build itself is recorded
+
 _ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
 
 
@@ -47,7 +49,7 @@ class Build:
     version: str
     cuda_variant: str  # "cu128"
     arch_list: tuple[str, ...]  # sm_XY / compute_XY
-    source: str  # "captured" or "release set"
+    source: str  # "captured" (its arch list), "libtorch_cuda" (the kernels read from it) or "release set"
     cuda: str = ""  # the CUDA release it was built with (its PTX's), "12.8"
     aarch64: bool = False  # a Linux aarch64 build: PyTorch builds those with other kernels than its x86_64 ones
 
@@ -167,7 +169,10 @@ def torch_build(lock: Snapshot) -> Build | None:
     arm = lock.platform.system == "Linux" and machine(lock.platform.machine) == "aarch64"
     if fw is not None and fw.arch_list:
         return Build(label, version, var, tuple(fw.arch_list), "captured", major_minor(cuda), arm)
-    return Build(label, version, var, release_set(var, version, arm), "release set", major_minor(cuda), arm)
+    if fw is not None and fw.cuda_kernels:
+        # Read from its own CUDA library: the kernels of this very build, not of its variant's release.
+        return Build(label, version, var, tuple(fw.cuda_kernels), "libtorch_cuda", major_minor(cuda), arm)
+    return Build(label, version, var, release_set(var, version, arm), RELEASE_SET, major_minor(cuda), arm)
 
 
 def _of_another_machine(lock: Snapshot, host: Snapshot, target: Target) -> bool:
@@ -184,7 +189,7 @@ def _alternatives(build: Build, capability: str) -> list[str]:
     release = _release(build.version)
     out = []
     for name, entry in _entries(build.aarch64):
-        if name == build.cuda_variant and build.source != "captured":
+        if name == build.cuda_variant and build.source == RELEASE_SET:
             continue
         if coverage(_arches(entry), capability) != "cubin":
             continue
@@ -433,7 +438,7 @@ def installed_torch(lock: Snapshot, env: Snapshot) -> Build | None:
     (verify's capture imports nothing): a custom build's kernels are not its variant's release set."""
     build = torch_build(env)
     locked, here = lock.frameworks.get("torch"), env.frameworks.get("torch")
-    if build is None or build.source == "captured" or locked is None or here is None or not locked.arch_list:
+    if build is None or build.source != RELEASE_SET or locked is None or here is None or not locked.arch_list:
         return build
     want, have = lock.package("torch"), env.package("torch")
     digests = (want.record_digest if want else "", have.record_digest if have else "")
@@ -494,7 +499,7 @@ def _torch_needed(build: Build) -> str:
 
 
 def _torch_source(build: Build) -> str:
-    return f"{build.source}, Linux aarch64" if build.aarch64 and build.source != "captured" else build.source
+    return f"{build.source}, Linux aarch64" if build.aarch64 and build.source == RELEASE_SET else build.source
 
 
 def judge_torch(build: Build, gpu: Gpu, host: Snapshot, target: Target) -> Finding:
