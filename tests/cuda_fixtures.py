@@ -77,6 +77,7 @@ def fatbin_library(
     registered: str = "",
     elf32: bool = False,
     section_name: bytes = b".nv_fatbin",
+    machine: int = 62,
 ) -> Path:
     """An ELF shared object written by hand whose ``.nv_fatbin`` section holds ``containers``, fat binaries of entries
     ``(kind, arch)`` (1 PTX of ISA ``ptx_isa``, 2 cubin) with an 8-byte payload each: the header counts of NVIDIA's
@@ -84,9 +85,12 @@ def fatbin_library(
     zero bytes after each fat binary; ``large_data``: an ``.ldata`` section beside it, as ``-mcmodel=large`` links.
     ``registered``: a ``.nvFatBinSegment`` of one wrapper per fat binary at its address, as nvcc's host code registers
     them: "fatbin" (every one in ``.nv_fatbin``), "ldata" (the last fat binary kept in ``.ldata`` instead), "zero"
-    (the last wrapper's address left 0, to a relocation). ``elf32``: a 32-bit ELF file (i386), its wrappers of 32-bit
-    addresses; ``section_name``: the fat binaries' section's name (``.rodata``, as a linker script that puts
-    ``.nv_fatbin`` there names it). Each section's address is its file offset."""
+    (the last wrapper's address left 0, to a relocation), "rela" (that one, and a ``.rela.dyn`` section whose
+    ``R_X86_64_RELATIVE`` relocation, ``R_AARCH64_RELATIVE`` for ``machine`` 183, gives its address as its addend,
+    as lld links it), "rela-symbol" (a relocation to a symbol there instead, ``R_X86_64_64``). ``elf32``: a 32-bit
+    ELF file (i386), its wrappers of 32-bit addresses; ``section_name``: the fat binaries' section's name
+    (``.rodata``, as a linker script that puts ``.nv_fatbin`` there names it); ``machine``: the ELF header's
+    ``e_machine`` (62 x86-64, 183 AArch64). Each section's address is its file offset."""
     blobs = []
     for entries in containers:
         body = b"".join(
@@ -108,7 +112,8 @@ def fatbin_library(
         addresses.append(at)
         at += len(blob)
     addresses += [ldata_at] * len(moved)
-    if registered == "zero":
+    relocated = addresses[-1]
+    if registered in ("zero", "rela", "rela-symbol"):
         addresses[-1] = 0
     wrapper = "<IIII" if elf32 else "<IIQQ"  # magic, version, the fat binary's address, another address
     segment = b"".join(struct.pack(wrapper, 0x466243B1, 1, address, 0) for address in addresses) if registered else b""
@@ -117,7 +122,13 @@ def fatbin_library(
         contents.append((b".ldata", 1, 3, ldata_at, ldata))
     if registered:
         contents.append((b".nvFatBinSegment", 1, 3, segment_at, segment))
-    names_at = segment_at + len(segment)
+    rela = b""
+    if registered in ("rela", "rela-symbol"):
+        slot = segment_at + len(segment) - struct.calcsize(wrapper) + 8  # the last wrapper's address field
+        kind = (1027 if machine == 183 else 8) if registered == "rela" else (1 << 32) | 1  # RELATIVE, or a symbol's
+        rela = struct.pack("<QQq", slot, kind, relocated)
+        contents.append((b".rela.dyn", 4, 2, segment_at + len(segment), rela))
+    names_at = segment_at + len(segment) + len(rela)
     names = b"\0"
     named = {}
     for name in [c[0] for c in contents] + [b".shstrtab"]:
@@ -133,7 +144,7 @@ def fatbin_library(
         section = struct.Struct("<IIIIIIIIII")
     else:
         header = b"\x7fELF\x02\x01\x01" + bytes(9)
-        header += struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, shstrndx)
+        header += struct.pack("<HHIQQQIHHHHHH", 3, machine, 1, 0, 0, table_at, 0, 64, 56, 0, 64, count, shstrndx)
         section = struct.Struct("<IIQQQQIIQQ")
     table = bytes(section.size)
     for name, kind, sflags, offset, data in contents:

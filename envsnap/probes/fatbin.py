@@ -39,6 +39,13 @@ _SECTIONS = frozenset({b".nv_fatbin", b"__nv_relfatbin"})
 _WRAPPERS = b".nvFatBinSegment"
 _WRAPPER_MAGIC = 0x466243B1
 _SHF_ALLOC = 2
+# lld leaves each wrapper's address 0 and writes it as the addend of a relative relocation (``.rela.dyn``), which the
+# loader adds the load address to: the addend is the file's address. ELF64 RELA entries (offset, info, addend) of the
+# machines NVIDIA's CUDA runs on, by ``e_machine``: x86-64's R_X86_64_RELATIVE, AArch64's R_AARCH64_RELATIVE.
+_SHT_RELA = 4
+_RELATIVE = {62: 8, 183: 1027}
+_RELA_MAX = 1 << 24  # bytes of relocations read (699,050 entries): more leaves the list partial, as before
+_RELA_CHUNK = 1 << 20
 # x86-64's large-model data sections: a library linked with ``-mcmodel=large`` may keep fat binaries there, which no
 # section header names (cuFFT 11.4's ``.nv_fatbin`` holds one sm_52 cubin, its 24,454 others sit in ``.ldata``).
 _LARGE_DATA = (b".ldata", b".lrodata")
@@ -170,8 +177,11 @@ def parse_kernels(
     isa = [0, 0]
     sections = [section.unpack_from(table, i * shentsize) for i in range(shnum)]
     wrapper = struct.Struct(endian + ("IIQQ" if ident[4] == 2 else "IIII"))
+    # A 64-bit file of a machine whose relative relocations are known; 32-bit files keep the addend in place (REL).
+    machine = struct.unpack_from(endian + "H", ident, 18)[0] if ident[4] == 2 else 0
+    relocations = _Relocations(at, sections, endian, _RELATIVE[machine]) if machine in _RELATIVE else None
     if not named:
-        count, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit)
+        count, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit, relocations=relocations)
         return found, count, cut, (isa[0], isa[1])
     count = 0
     walked: list[tuple[int, int]] = []
@@ -187,7 +197,7 @@ def parse_kernels(
     if found and any(b"\0" + name + b"\0" in b"\0" + names for name in _LARGE_DATA):
         # Large-model data sections may hold fat binaries no section names: the wrappers of those the file registers
         # say where (every one in the sections read: the list is whole, as cuBLAS's and cuDNN's are).
-        read, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit - count, walked)
+        read, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit - count, walked, relocations)
         return found, count + read, cut, (isa[0], isa[1])
     return found, count, False, (isa[0], isa[1])
 
@@ -202,13 +212,15 @@ def _wrapped(
     isa: list[int],
     limit: int,
     walked: list[tuple[int, int]] | None = None,
+    relocations: _Relocations | None = None,
 ) -> tuple[int, bool]:
     """Read the fat binaries the wrappers of ``.nvFatBinSegment`` point to (nvcc registers each fat binary with one:
     its magic, version, the fat binary's address, and another address), where no section is named for them (a linker
     script that puts ``.nv_fatbin`` into ``.rodata``): each address is found in the section that holds it, and the
     one fat binary there read, as ``_walk`` reads a section. The kernel headers read, and whether the list may lack
     some: a limit, a wrapper whose address the file does not hold (a linker that leaves it to the loader's
-    relocation, as lld does) or that points at no fat binary inside a section; a file without wrappers (cuFFT loads
+    relocation, as lld does, where ``relocations`` does not give it) or that points at no fat binary inside a
+    section; a file without wrappers (cuFFT loads
     the fat binaries in its ``.ldata`` itself). ``walked``: the file's ranges already read as fat binary sections,
     whose wrappers are passed over (a library with large data sections beside its ``.nv_fatbin``: cuBLAS 13's
     libcublasLt registers 2,782 fat binaries, every one in its ``.nv_fatbin``)."""
@@ -231,6 +243,8 @@ def _wrapped(
         if magic != _WRAPPER_MAGIC:
             cut = cut or any(raw[at : at + wrapper.size])  # zeros: padding
             continue
+        if not address and relocations is not None:
+            address = relocations.addend(segment[3] + at + 8)  # the address follows the magic and the version
         where = _in_file(loaded, address)
         if where is None:
             cut = True
@@ -249,6 +263,37 @@ def _wrapped(
         if stopped:
             return count, True
     return count, cut
+
+
+class _Relocations:
+    """The addends of the file's relative relocations (``.rela.dyn``), by the address they are written to: read on
+    the first question (only a wrapper whose address the linker left to one asks), at most ``_RELA_MAX`` bytes."""
+
+    def __init__(self, read: Reader, sections: list[tuple[int, ...]], endian: str, relative: int) -> None:
+        self.read, self.sections, self.endian, self.relative = read, sections, endian, relative
+        self.found: dict[int, int] | None = None
+
+    def addend(self, address: int) -> int:
+        """The address a relative relocation writes at ``address``; 0 where none does (or they were not read)."""
+        if self.found is None:
+            self.found = self._read()
+        return self.found.get(address, 0)
+
+    def _read(self) -> dict[int, int]:
+        entry = struct.Struct(self.endian + "QQq")  # offset, info (symbol << 32 | type), addend
+        out: dict[int, int] = {}
+        left = _RELA_MAX
+        for _name, kind, _flags, _addr, offset, length in self.sections:
+            if kind != _SHT_RELA:
+                continue
+            length = min(length - length % entry.size, left)
+            left -= length
+            for start in range(offset, offset + length, _RELA_CHUNK):
+                raw = self.read(start, min(_RELA_CHUNK, offset + length - start))
+                for where, info, value in entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size]):
+                    if info & 0xFFFFFFFF == self.relative and value > 0:
+                        out[where] = value
+        return out
 
 
 def _loaded(sections: list[tuple[int, ...]], size: int) -> list[tuple[int, int, int, int]]:

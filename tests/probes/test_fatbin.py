@@ -237,6 +237,35 @@ def test_the_wrappers_of_a_32_bit_library_are_read_as_a_64_bit_ones(
     assert (info.kernels, info.kernels_cut, info.bits) == (*expected, 32 if elf32 else 64)
 
 
+@pytest.mark.parametrize("machine", [62, 183], ids=["x86_64", "aarch64"])
+@pytest.mark.parametrize(
+    ("section", "registered", "expected"),
+    [
+        (b".nv_fatbin", "rela", (("sm_52", "sm_90"), False)),
+        (b".rodata", "rela", (("sm_52", "sm_90"), False)),
+        (b".nv_fatbin", "rela-symbol", (("sm_52", "sm_90"), True)),  # a symbol's address: not the file's to tell
+        (b".rodata", "rela-symbol", (("sm_52",), True)),
+    ],
+)
+def test_a_wrapper_address_left_to_a_relative_relocation_is_read_from_it(
+    tmp_path: Path, machine: int, section: bytes, registered: str, expected: tuple[tuple[str, ...], bool]
+) -> None:
+    """lld leaves the address in each wrapper 0 and writes it as the addend of a relative relocation in
+    ``.rela.dyn`` (``R_X86_64_RELATIVE``, ``R_AARCH64_RELATIVE``), which the loader adds the load address to: such a
+    library read as partial, its fat binaries in ``.ldata`` or ``.rodata`` unread. The addend is the address."""
+    path = fatbin_library(
+        tmp_path / "liblld.so",
+        [[(2, 52)], [(2, 90)]],
+        large_data=section == b".nv_fatbin",
+        registered=registered,
+        section_name=section,
+        machine=machine,
+    )
+    assert fatbin.read_kernels(str(path)) == expected
+    info = elf.read_dynamic(str(path), fatbin.Budget())  # as the capture reads a library
+    assert (info.kernels, info.kernels_cut) == expected
+
+
 def test_a_wrapper_that_points_at_no_fat_binary_leaves_the_list_partial(tmp_path: Path) -> None:
     """A hostile or damaged ``.nvFatBinSegment``: a wrong magic, an address into ``.ldata`` where no fat binary
     starts, or one past the section's end: what was read, told partial, no traceback."""
@@ -299,8 +328,10 @@ def test_fat_binaries_linked_into_rodata_are_read_where_nvcc_registers_them(extr
 
 @requires_nvcc
 def test_wrappers_that_cannot_be_followed_make_the_list_partial(tmp_path: Path) -> None:
-    """A wrapper whose address the file does not hold (lld writes none in place: the loader's relocation fills it),
-    or holds wrongly: the kernels there cannot be read, so the list is partial, never taken for whole."""
+    """A wrapper whose address the file does not hold (lld writes none in place: the loader's relocation fills it) and
+    no relative relocation gives, or holds wrongly: the kernels there cannot be read, so the list is partial, never
+    taken for whole. GNU ld writes the address in place and as the addend of a relative relocation too: with it
+    zeroed, the relocation gives it."""
     data = cuda_extension(SM80_COMPUTE90 + fatbins_in_rodata()).read_bytes()
     sections = _sections(data)
     header_at, _, segment, size = sections[b".nvFatBinSegment"]
@@ -313,8 +344,9 @@ def test_wrappers_that_cannot_be_followed_make_the_list_partial(tmp_path: Path) 
             out = _patched(out, at + 8, "<Q", value)
         return out
 
+    rela_type = sections[b".rela.dyn"][0] + 4
     cases = {
-        "unrelocated": each(0),
+        "unrelocated": _patched(each(0), rela_type, "<I", 1),  # its relocations not RELA: none gives the address
         "outside": each(2**63),
         "not-a-fatbin": each(rodata),
         "segment-size": _patched(data, header_at + 32, "<Q", 2**63),
@@ -328,6 +360,9 @@ def test_wrappers_that_cannot_be_followed_make_the_list_partial(tmp_path: Path) 
         assert cut and set(got) <= {"sm_80", "compute_90"}, (name, got)
         assert elf.read_dynamic(str(path), fatbin.Budget()).kernels_cut, name
     assert fatbin.read_kernels(str(tmp_path / "unrelocated.so")) == ((), True)
+    path = tmp_path / "relocated.so"
+    path.write_bytes(each(0))
+    assert fatbin.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
     # Two wrappers of the same fat binary: read once.
     first = struct.unpack_from("<Q", data, segment + 8)[0]
     path = tmp_path / "twice.so"
