@@ -402,7 +402,10 @@ def test_verify_says_what_check_says_of_a_torch_build_whose_kernels_it_does_not_
         f"the cu135 release set is unknown to envsnap's arch table (data version {version}), cannot verify; capture "
         "with --deep to record torch.cuda.get_arch_list()"
     )
-    assert _check(tmp_path, lock, A100)[1] == [("warn", "no captured arch list", said)]
+    assert _check(tmp_path, lock, A100)[1] == [
+        ("warn", "no captured arch list", said),
+        ("ok", "NVIDIA A100-SXM4-80GB (sm_80)", ""),  # its CUDA major supports the GPU
+    ]
     row = ("info", "torch", "torch 2.4.0+cu135", "no captured arch list", said)
     assert _verify(tmp_path, lock, A100) == (0, [row])
     assert _verify(tmp_path, lock) == (0, [])  # no GPU here: nothing runs its kernels, as check judges none
@@ -531,3 +534,18 @@ def test_torch_is_judged_by_the_kernels_of_its_own_cuda_library(tmp_path: Path) 
         ],
     )
     assert _check(tmp_path, lock, H100)[1] == [("ok", "NVIDIA H100 80GB HBM3 (sm_90)", "")]
+
+
+def test_a_torch_build_whose_kernels_are_unknown_is_still_judged_by_its_cuda_major(tmp_path: Path) -> None:
+    """A torch build of CUDA 13.5, a variant envsnap's table does not know, on a V100, which no CUDA 13 build has
+    kernels for: check only warned that it cannot verify its kernels, and judged the GPU by nothing; verify said
+    as much. Both judge it by its CUDA major too, as a lock without a torch build is judged."""
+    (tmp_path / "cu135").mkdir()
+    lock = _torch_captured(tmp_path / "cu135", "2.4.0+cu135", "13.5")
+    remedy = "use a build for CUDA 12 (it supports compute capability >= 5.0)"
+    code, rows = _check(tmp_path, lock, V100)
+    assert code == 3 and ("fail", "Tesla V100-SXM2-32GB (sm_70)", remedy) in rows
+    assert [row[0] for row in rows] == ["warn", "fail"]  # the kernels it cannot verify, then the CUDA major
+    needed = "CUDA 13 supports compute capability >= 7.5"
+    assert ("warning", "cuda", needed, "GPU 0 Tesla V100-SXM2-32GB (sm_70)", remedy) in _verify(tmp_path, lock, V100)[1]
+    assert [row[1] for row in _verify(tmp_path, lock, A100)[1]] == ["torch"]  # the kernels it cannot verify alone

@@ -819,8 +819,12 @@ def test_linux_aarch64_torch_builds_are_judged_against_pytorch_s_aarch64_release
     assert severity == "ok"
     assert needed == "torch 2.14.0+cu132 kernels (release set): sm_75, sm_80, sm_86, sm_90, sm_100, sm_120"
     # An aarch64 build of a CUDA variant whose aarch64 kernels the table does not know is not judged by the x86_64 set.
-    [(severity, *_, remedy)] = only(evaluate(aarch64_torch_lock("2.8.0", "12.8"), aarch64_host, HOST), "gpu-arch")
+    # Its CUDA major still judges the GPU (CUDA 12 supports it).
+    [(severity, *_, remedy), (major, _, needed, *_)] = only(
+        evaluate(aarch64_torch_lock("2.8.0", "12.8"), aarch64_host, HOST), "gpu-arch"
+    )
     assert severity == "warn"
+    assert (major, needed) == ("ok", "CUDA 12 supports compute capability >= 5.0")
     assert remedy.startswith("the cu128 Linux aarch64 release set is unknown to envsnap's arch table (data version ")
 
 

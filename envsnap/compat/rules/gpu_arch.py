@@ -244,7 +244,8 @@ def _gpu_label(gpu: Gpu) -> str:
 
 
 def runtime_support(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
-    """Without a framework build to judge, the CUDA major itself must still support each GPU CUDA uses."""
+    """Without a framework build to judge (or one whose kernels are not known), the CUDA major itself must still
+    support each GPU CUDA uses: ``check`` and ``verify`` alike judge by it."""
     need = cuda_need(lock)
     if need is None:
         return []
@@ -302,7 +303,9 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
         return runtime_support(lock, host, target) if build is None else []
     if build is None:
         return runtime_support(lock, host, target) + package_kernels(lock, host, target)
-    return _torch_kernels(build, host, target) + package_kernels(lock, host, target)
+    # A build whose kernels are not known is still judged by its CUDA major (a CUDA 13 build has no Volta kernel).
+    major = runtime_support(lock, host, target) if unknown_kernels(build) is not None else []
+    return _torch_kernels(build, host, target) + major + package_kernels(lock, host, target)
 
 
 # A list read in part (``cuda_kernels_partial``: a limit, a malformed fat binary, large-model data sections, a CUDA
@@ -383,11 +386,13 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     where check fails a GPU, verify warns, as it warns of the host's other facts (a driver, a CPU without an
     instruction set the lock's had): the environment is the lock's, this host cannot run it; where check warns (PTX
     JIT only, a list read in part, a torch build whose kernels envsnap does not know), info. Without a CUDA build of
-    torch, each GPU the environment's CUDA major no longer supports, as check judges it (``runtime_support``).
+    torch, or with one whose kernels envsnap does not know, each GPU the environment's CUDA major no longer
+    supports, as check judges it (``runtime_support``).
     Nothing for a GPU whose compute capability is not known: verify tells what it knows."""
     build = installed_torch(lock, env)
     packages = kernel_packages(env)
-    need = cuda_need(env) if build is None else None
+    unknown = unknown_kernels(build) if build is not None else None
+    need = cuda_need(env) if build is None or unknown is not None else None
     if (build is None and not packages and need is None) or not env.hardware.gpus:
         return []
     from ...probes.host import wsl  # this host's: the remedy offers cuda-compat only where NVIDIA supports it
@@ -402,9 +407,8 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
             gpu = known.get(finding.component)
             if gpu is not None:
                 out.append(_said(finding, "cuda", finding.needed, f"GPU {gpu.index} {finding.found}"))
-    unknown = unknown_kernels(build) if build is not None else None
     if unknown is not None:
-        out.append(_said(unknown, "torch", unknown.needed, unknown.found))
+        out.insert(0, _said(unknown, "torch", unknown.needed, unknown.found))
         build = None
     for gpu in used_gpus(env, setting, order):
         if not gpu.compute_capability:
