@@ -142,6 +142,9 @@ def local_url(path: str, folder: str, root: str) -> tuple[str, str]:
     neither the user's home nor their name). A ``~`` is no home here: pip reads ``~/dist/x.whl`` and uv ``-e ~/lib``
     as the folder named ``~`` in the working directory, and PEP 751 a pylock's ``path = "~/x"`` from its folder (the
     import took them for the home's: ``{project}/~/dist/x.whl`` was recorded as ``file://~/dist/x.whl``)."""
+    if "\x00" in path:
+        # No system names a file by it: the path's resolution raised ValueError (a traceback, exit 1).
+        raise LockImportError(f"a local path holding a NUL byte names no file: {grammar.shown(path)}")
     absolute = os.path.normpath(os.path.join(folder, path))
     return absolute, PathRedactor(project=root, users=(), hosts=()).local(absolute)
 

@@ -165,3 +165,36 @@ def test_a_json_export_its_import_would_refuse_as_too_large_writes_nothing(
     monkeypatch.setenv("ENVSNAP_MAX_LOCK_BYTES", str(json_size))
     assert cli("export", lock, "-f", "json", "-o", "out.json").code == 0
     assert cli("import", "out.json", "--from", "json", "-o", "back.lock").code == 0
+
+
+_SHA = "a" * 64
+_NUL_PATHS = {
+    "editable": ("requirements.txt", "-e ./a\x00b\n"),
+    "file-url": ("requirements.txt", f"x @ file:///tmp/a%00b-1-py3-none-any.whl --hash=sha256:{_SHA}\n"),
+    "pylock-archive": (
+        "pylock.toml",
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "a"\nversion = "1"\n'
+        f'[packages.archive]\npath = "a\\u0000b.tar.gz"\nhashes = {{sha256 = "{_SHA}"}}\n',
+    ),
+    "pylock-directory": (
+        "pylock.toml",
+        'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "a"\nversion = "1"\n'
+        '[packages.directory]\npath = "a\\u0000b"\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_NUL_PATHS))
+def test_an_imported_local_path_holding_a_nul_byte_is_refused_in_one_line(
+    tmp_path: Path, case: str, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local path holding a NUL byte (written raw, or %00 in a file: URL) names no file on any system: the
+    import ended in a ValueError traceback from the path's resolution (exit 1); it is refused, naming the path."""
+    monkeypatch.chdir(tmp_path)
+    name, text = _NUL_PATHS[case]
+    (tmp_path / name).write_text(text)
+    result = cli("import", tmp_path / name, "-o", tmp_path / "out.lock")
+    assert result.code == 2 and result.out == "", result
+    assert "Traceback" not in result.err and len(result.err.splitlines()) == 1, result.err
+    assert "NUL byte" in result.err and "\\x00" in result.err, result.err
+    assert not (tmp_path / "out.lock").exists()
