@@ -9,15 +9,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+# A number of more digits is written as it is, not in a range: no Slurm node is numbered so, and Python turns at
+# most 4,300 digits into a number (a longer run, in an untrusted FLEET.toml's node name, raised ValueError).
+_NUMBERED = re.compile(r"^(.*?)(?<!\d)(\d{1,18})$")
 _RUNS = re.compile(r"(\d+)")
 
 
-def node_order(name: str) -> tuple[tuple[int, int, str], ...]:
+def node_order(name: str) -> tuple[tuple[int, int, str, str], ...]:
     """A node name's place in a list of nodes: its runs of digits by their number, the rest by its text
     (``node2`` before ``node10``, ``gpu-b9`` before ``gpu-b10``), as Slurm and an operator count them; the plain
-    text order put ``node10`` first on any cluster of ten nodes or more."""
-    return tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in _RUNS.split(name) if part)
+    text order put ``node10`` first on any cluster of ten nodes or more. A run of digits is compared by its length
+    and text without its leading zeros, the number's order without making it one: a name from a FLEET.toml, which
+    is untrusted, may hold more digits than Python turns into a number (4,300)."""
+    return tuple(_part_order(part) for part in _RUNS.split(name) if part)
+
+
+def _part_order(part: str) -> tuple[int, int, str, str]:
+    if not part.isdigit():
+        return (1, 0, "", part)
+    significant = part.lstrip("0")
+    return (0, len(significant), significant, part)
 
 
 def ordered(names: Iterable[str]) -> list[str]:

@@ -249,6 +249,24 @@ def test_fleet_diff_says_a_node_captured_in_neither_file_was_not_compared(
     assert (res.code, res.out) == (0, f"{both} and {both}: the same nodes with the same environments\n"), res
 
 
+def test_a_node_name_with_a_long_run_of_digits_is_compared_not_a_traceback(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A FLEET.toml is untrusted: a node named with 5,000 digits (over the 4,300 Python turns into a number) ended
+    fleet diff in a traceback, exit 1, as ordering and grouping the nodes read each run of digits as a number."""
+    long = "n" + "1" * 5000
+    fleetfile.dump(fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0")}), tmp_path / "old.toml")
+    text = (tmp_path / "old.toml").read_text(encoding="utf-8")
+    assert '"n1"' in text and "[nodes.n1]" in text  # the name quoted, as the bounded reader reads a key of digits
+    text = text.replace('"n1"', f'"{long}"').replace("[nodes.n1]", f'[nodes."{long}"]')
+    (tmp_path / "new.toml").write_text(text, encoding="utf-8")
+    res = cli("fleet", "diff", str(tmp_path / "old.toml"), str(tmp_path / "new.toml"))
+    assert res.code == 1 and "Traceback" not in res.err and res.err == "", res
+    assert res.out == f"n1: node removed (was captured)\n{long}: node added: captured\n", res
+    assert hostlist.ordered([long, "n2", "n10"]) == ["n2", "n10", long]
+    assert hostlist.compress([long, "n2", "n3"]) == f"{long},n[2-3]"  # a name of too many digits for a range
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
