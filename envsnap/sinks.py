@@ -426,13 +426,13 @@ def conda_subdir(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_~$|<>\[\]])")
+_MD_SPECIAL = re.compile(r"([\\`*_~$|<>\[\]&])")
 
 
 def md_text(text: object) -> str:
     """Text inside a Markdown paragraph or table cell: no line break (no heading, list or table row can
     start), and the characters that make emphasis, strikethrough (GitHub's ``~x~``), math (GitHub's ``$x$``),
-    code, links, HTML and table cells backslash-escaped.
+    code, links, HTML, character references (``&#x202e;`` is U+202E to Markdown) and table cells backslash-escaped.
     Bidirectional formatting characters and U+2028/U+2029 are shown as U+FFFD, as on a terminal: a viewer
     would show the row reordered, an editor break the line."""
     return _MD_SPECIAL.sub(r"\\\1", strip_terminal(str(text)))
