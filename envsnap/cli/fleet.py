@@ -260,14 +260,18 @@ def _writable(output: str | None) -> None:
 
 
 def _write(output: str, text: str) -> None:
-    """Beside ``output`` and renamed into place, its missing folders made first."""
+    """Beside ``output`` and renamed into place, its missing folders made first; noted in the work tree's export
+    ledger, as ``export`` notes what it writes: a FLEET.toml or report in the project is envsnap's output, and each
+    node's next capture found it an uncommitted change (``fleet diff``: ``project.dirty: false -> true``)."""
     from .._fs import atomic_write_text, cannot_write, make_parents
+    from ..probes.gitstate import remember_exports
 
     try:
         make_parents(output)
         atomic_write_text(output, text)
     except OSError as exc:
         raise UsageError(cannot_write(output, exc)) from exc
+    remember_exports([output])
 
 
 def run_check(args: argparse.Namespace) -> int:

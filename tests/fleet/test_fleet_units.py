@@ -893,6 +893,43 @@ def test_an_output_into_a_folder_not_made_yet_makes_it(
     assert sorted(p.name for p in fleet.parent.iterdir()) == ["FLEET.toml"]  # nothing left beside it
 
 
+def test_what_fleet_writes_in_a_project_leaves_it_clean_for_the_next_capture(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet capture -o fleet.toml`` in the project, then again a week later: every node's capture found the
+    earlier FLEET.toml (and a ``fleet check -o`` report) an uncommitted change, and ``fleet diff`` said
+    ``project.dirty: false -> true`` of every node, a drift no one made. What fleet writes is envsnap's output, left
+    out of the project's state while untracked and unchanged, as an export is."""
+    import envsnap.fleet
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (project / "train.py").write_text("print(1)\n")
+    subprocess.run([*git, "add", "train.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "code"], check=True)
+    lock = project / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    answer = from_run(_run(json.dumps(_answer())), lock_digest="sha256:ab", timeout=5)
+    monkeypatch.setattr(envsnap.fleet, "check_fleet", lambda *a, **k: FleetReport(str(lock), "sha256:ab", (answer,)))
+    monkeypatch.setattr(
+        envsnap.fleet, "capture_fleet", lambda *a, **k: fleetfile.FleetFile({"n1": _node("550.54.14", "1.0.0")})
+    )
+    monkeypatch.chdir(project)
+    assert cli("fleet", "capture", "-w", "n1", "-o", "fleet.toml").code == 0
+    assert cli("fleet", "check", str(lock), "-w", "n1", "-o", "reports/week1.json").code == 0
+    res = cli("capture", "-o", "after.lock")
+    assert res.code == 0, res
+    project_state = lockfile.load(project / "after.lock").project
+    assert project_state is not None and not project_state.dirty, project_state
+    # Edited, the file is the user's work, as an edited export is.
+    (project / "fleet.toml").write_text((project / "fleet.toml").read_text() + "# checked by hand\n")
+    assert cli("capture", "-o", "edited.lock").code == 0
+    project_state = lockfile.load(project / "edited.lock").project
+    assert project_state is not None and project_state.dirty
+
+
 def test_a_fleet_file_over_the_size_limit_is_not_written(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
