@@ -378,6 +378,28 @@ def test_conda_lock(tmp_path: Path) -> None:
         importers.read_file(path, options=ImportOptions(platform="win-64"))
 
 
+@pytest.mark.parametrize(
+    ("wheel", "why"),
+    [
+        ("requests-2.32.3-py3-none-any.whl", "the file is requests's, not typing-extensions's"),
+        ("typing_extensions-4.11.0-py3-none-any.whl", "the file is of version 4.11.0, not 4.12.2"),
+    ],
+)
+def test_a_conda_lock_pip_package_whose_url_names_another_projects_file_is_refused(
+    tmp_path: Path, cli: Callable[..., CliResult], wheel: str, why: str
+) -> None:
+    """A conda-lock.yml whose pip package ``typing-extensions 4.12.2`` locks the URL of requests' wheel (or of
+    another release) was imported as it was: the lock named a file that is not the package's, which pip refuses to
+    install under that name, and whose sha256 pinned the other file. A conda package's URL of another archive, and a
+    conda explicit file's ``# pip`` line naming another project's file, were refused already."""
+    path = tmp_path / "conda-lock.yml"
+    path.write_text(CONDA_LOCK.replace("typing_extensions-4.12.2-py3-none-any.whl", wheel))
+    res = cli("import", path, "--platform", "linux-64", "-o", tmp_path / "out.lock")
+    assert res.code == 2, res
+    assert res.err == f"envsnap: error: {path}: package[2]: Typing_Extensions: {why} ({wheel})\n", res
+    assert not (tmp_path / "out.lock").exists()
+
+
 def test_a_conda_lock_whose_environment_yml_installs_a_project_editable_is_refused(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
@@ -1735,8 +1757,7 @@ def test_a_noarch_package_is_read_as_py_rattler_reads_it(tmp_path: Path, build: 
     [
         ("file:///w/bigdemo-2.0.0-py2.py3-none-any.whl", ("py2-none-any", "py3-none-any")),
         ("file:///w/bigdemo-2.0.0.tar.gz", ()),  # an sdist: the wheel pip built is not named
-        ("file:///w/other-2.0.0-py3-none-any.whl", ()),  # another project's file says nothing of this one
-        ("file:///w/bigdemo-2.0.1-py3-none-any.whl", ()),  # nor another version's
+        # Another project's or version's file is refused (test_a_conda_lock_pip_package_whose_url_names_...).
     ],
 )
 def test_a_conda_lock_pip_package_has_the_tags_of_its_own_wheel_only(
