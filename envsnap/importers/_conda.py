@@ -102,32 +102,6 @@ def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage
     )
 
 
-def refuse_another_file(name: str, version: str, url: str, where: str) -> None:
-    """Refuse a pip package whose URL names a wheel or an sdist of another project or release (a conda-lock.yml's
-    ``typing-extensions 4.12.2`` locked to requests' wheel): pip refuses to install the file under that name, and its
-    sha256 pins the other file. As a conda package's URL of another archive is refused, and a ``# pip`` line's file
-    of another project. A file name packaging cannot read is left to the artifact's own check."""
-    from packaging.utils import parse_sdist_filename, parse_wheel_filename
-    from packaging.version import Version
-
-    filename = unquote(urlsplit(url.partition("#")[0]).path.rsplit("/", 1)[-1])
-    try:
-        if filename.endswith(".whl"):
-            found, found_version, _build, _tags = parse_wheel_filename(filename)
-        else:
-            found, found_version = parse_sdist_filename(filename)
-        locked = Version(version)
-    except ValueError:  # packaging's refusal, or a number past int()'s 4,300 digits
-        return
-    if found != canonicalize_name(name):
-        why = f"the file is {found}'s, not {canonicalize_name(name)}'s"
-    elif found_version != locked:
-        why = f"the file is of version {found_version}, not {_plain(version)}"
-    else:
-        return
-    raise LockImportError(f"{where}: {_plain(name)}: {why} ({_plain(filename)})")
-
-
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE = re.compile(r"\.(whl|tar\.gz|tar\.bz2|tgz|zip)$")
 

@@ -20,7 +20,7 @@ from ..grammar import is_conda_subdir, shown
 from ..interchange import CONDA_LOCK_PIP_LAYER
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
-from .interface import Importer, ImportOptions, LockImportError, check_lock_url
+from .interface import Importer, ImportOptions, LockImportError, check_lock_url, refuse_another_file
 
 # The categories `conda-lock install` and `conda-lock render` take by default (`--dev`, `--dev-dependencies`); an
 # extra's category is installed only when asked for (`-e NAME`).
@@ -167,7 +167,7 @@ def _pip(entry: Mapping[str, Any], hashes: Mapping[str, Any], where: str) -> Pyt
     if url:  # refused naming the entry, as a conda package's URL is: the lock's check named only its own field
         check_lock_url(url, f"{where}: {name}")
         if _conda.is_archive_url(url) and not url.startswith(_conda.VCS_PREFIXES):
-            _conda.refuse_another_file(name, version, url, where)
+            refuse_another_file(name, version, url, where)
     # A direct reference conda-lock's pip solver took verbatim (``source: {type: url}``): a git dependency (its
     # ``url`` is ``git+URL@COMMIT`` and its ``sha256`` that commit, not a file's digest) or a local folder (a
     # ``file://`` URL, no hash). Read as an index package, pin fetched the name from the index (docs/security.md).

@@ -166,6 +166,41 @@ def wheel_file_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
     return tuple(sorted({str(t) for t in tags})) if same else ()
 
 
+def refuse_another_file(name: str, version: str, url: str, where: str, *, sdist: bool = True) -> None:
+    """Refuse a package whose URL names a wheel (or, with ``sdist``, a source archive) of another project or release
+    (a conda-lock.yml's ``typing-extensions 4.12.2`` locked to requests' wheel, ``six @ .../requests-2.0-...whl``):
+    pip refuses to install the file under that name, and its sha256 pins the other file. ``version`` "" is not
+    compared. A file name packaging cannot read is left to the artifact's own check."""
+    from urllib.parse import unquote, urlsplit
+
+    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+    from packaging.version import Version
+
+    filename = unquote(urlsplit(url.partition("#")[0]).path.rsplit("/", 1)[-1])
+    if not filename.endswith(".whl") and not sdist:
+        return
+    try:
+        if filename.endswith(".whl"):
+            found, found_version, _build, _tags = parse_wheel_filename(filename)
+        else:
+            found, found_version = parse_sdist_filename(filename)
+        locked = Version(version) if version else found_version
+    except ValueError:  # packaging's refusal, or a number past int()'s 4,300 digits
+        return
+    if found != canonicalize_name(name):
+        why = f"the file is {found}'s, not {canonicalize_name(name)}'s"
+    elif found_version != locked:
+        why = f"the file is of version {found_version}, not {_plain(version)}"
+    else:
+        return
+    raise LockImportError(f"{where}: {_plain(name)}: {why} ({_plain(filename)})")
+
+
+def _plain(text: str) -> str:
+    # Read from a stranger's file: shown as it is only where it is one short printable line.
+    return text if text.isprintable() and len(text) <= 120 else grammar.shown(text)
+
+
 def packaging_refusal(exc: ValueError) -> str:
     """Why packaging refused a name or a version of a file: its own message, or, for a number of more than 4,300
     digits, which packaging converts with ``int()`` and lets Python refuse with a plain ``ValueError`` (whose

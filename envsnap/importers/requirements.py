@@ -50,6 +50,7 @@ from .interface import (
     left_out_names,
     local_url,
     packaging_refusal,
+    refuse_another_file,
     wheel_file_tags,
 )
 
@@ -916,6 +917,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
                 f"{where}: {name}: {grammar.shown(filename, _SHOWN)} is not a wheel file name (name-version-tags.whl), "
                 "which a wheel URL's last part must be"
             ) from None
+        refuse_another_file(name, "", filename, where)
         version = filename.split("-")[1]
         if algo == "sha256" and value and parse_wheel_filename(filename)[0] == name and in_seed_folder(url):
             # envsnap's export names a seed wheel of a Debian venv (its pip, setuptools: installed by ensurepip, no

@@ -1069,6 +1069,26 @@ def test_a_wheel_url_with_a_query_or_without_a_wheel_name_is_read_or_refused_in_
     assert len(result.err.strip().splitlines()) == 1 and "not a wheel file name" in result.err
 
 
+def test_a_requirement_whose_wheel_url_names_another_project_is_refused_on_its_line(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """``six @ https://.../requests-2.0-py3-none-any.whl`` was imported as six 2.0 installed from requests' wheel: a
+    lock no installer can follow (pip refuses a wheel of another name), where a pylock or a conda file naming another
+    project's file is refused."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"six @ https://files.example/requests-2.0-py3-none-any.whl --hash=sha256:{A}\n")
+    result = cli("import", str(reqs), "-o", str(tmp_path / "out.lock"))
+    assert result.code == 2, result
+    assert result.err == (
+        f"envsnap: error: {reqs}:1: six: the file is requests's, not six's (requests-2.0-py3-none-any.whl)\n"
+    ), result.err
+    assert not (tmp_path / "out.lock").exists()
+    # The wheel of the package's own name, however its file name spells it, is read as before.
+    reqs.write_text(f"typing-extensions @ https://files.example/Typing_Extensions-4.12.2-py3-none-any.whl#sha256={A}\n")
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert (pkg.name, pkg.version, pkg.source.kind) == ("typing-extensions", "4.12.2", "archive")
+
+
 def test_a_pylock_wheel_url_with_a_query_names_its_file_by_its_path(tmp_path: Path) -> None:
     """PEP 751 infers a wheel's missing ``name`` from its URL: the query of a presigned URL became part of the file
     name, and the import was refused ("not a valid file name")."""
