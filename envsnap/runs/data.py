@@ -103,6 +103,13 @@ def inside(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]
     return any(real == r or real.startswith(r.rstrip("/") + "/") for r in (os.path.realpath(root) for root in roots))
 
 
+def _lexically_inside(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]) -> bool:
+    """Whether ``path`` as written (made absolute, no link resolved) lies in one of ``roots``, resolved or not."""
+    spelled = os.path.abspath(path)
+    folders = {f for root in roots for f in (os.path.abspath(root), os.path.realpath(root))}
+    return any(spelled == f or spelled.startswith(f.rstrip("/") + "/") for f in folders)
+
+
 def _walk(
     root: Path, within: Sequence[str | os.PathLike[str]] | None = None
 ) -> Iterator[tuple[str, os.stat_result | None]]:
@@ -162,6 +169,11 @@ def fingerprint(
     method = SIZE_MTIME if fast else SHA256
     p = Path(path)
     if within is not None and not inside(p, within):
+        if _lexically_inside(p, within):
+            # The project holds the path; a link on it leads out: "outside" named no folder to add.
+            raise OutOfBounds(
+                f"{p} leads by a link out of the folders rerun may read, to {os.path.realpath(p)}{READ_MORE}"
+            )
         raise OutOfBounds(f"{p} is outside the folders rerun may read{READ_MORE}")
     try:
         info = p.stat()

@@ -536,6 +536,28 @@ def test_a_record_s_data_paths_outside_the_project_are_not_read(tmp_path: Path, 
     assert res.returncode == 2 and "--data-root" in res.stderr and "not a folder" in res.stderr
 
 
+def test_a_data_path_in_the_project_that_links_out_says_where_it_leads(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A record's ``data/link.csv``, in the project, a link to a file outside it: rerun said "/p/data/link.csv is
+    outside the folders rerun may read ... add one that holds it", of a path the project does hold, and named no
+    folder to add. It says the path leads out by a link, and where to."""
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "real.csv").write_text("1\n")
+    (root / "data" / "link.csv").symlink_to(outside / "real.csv")
+    _hostile_record(root, ["data/link.csv"], [])
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root, timeout=120)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert (
+        f"  data/link.csv: not checked: {root / 'data' / 'link.csv'} leads by a link out of the folders rerun may "
+        f"read, to {outside / 'real.csv'} (the project and each --data-root DIR: add one that holds it to check it)"
+        in res.stdout.splitlines()
+    ), res.stdout
+    res = envsnap("rerun", "run.toml", "--dry-run", "--data-root", outside, cwd=root, timeout=120)
+    assert "data: same" in res.stdout.splitlines(), res.stdout + res.stderr
+
+
 def test_a_record_s_partial_entries_are_compared_and_a_file_not_there_is_named(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
