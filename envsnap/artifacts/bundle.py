@@ -1306,9 +1306,17 @@ def _keep(path: Path, copy: Path) -> None:
         shutil.copy2(path, copy)
 
 
+# A file the run replaced is compared with the earlier one up to this size: the lock, README, requirements and
+# appendix a re-bundle of the same lock writes again, byte for byte. A larger one (a wheel, a saved image) replaced
+# counts as changed unread: a Ctrl-C is not held while gigabytes are read.
+_SAME_BYTES_READ = 16 << 20
+
+
 def _put_back(kept: Path, root: Path) -> bool:
     """Each file ``_keep`` kept under ``kept`` put back at its place in ``root`` where the run replaced or removed
-    it; whether any was (SHA256SUMS too)."""
+    it; whether any was changed (SHA256SUMS too): removed, or replaced by other bytes. One written again with the same
+    bytes (renamed into place) is put back all the same, and changed nothing: a Ctrl-C after the lock and README were
+    written again left the bundle marked as being made, refused by every reader, though every file was as it was."""
     changed = False
     for rel in [*_bundle_files(kept), SUMS]:
         target = root / rel
@@ -1317,10 +1325,26 @@ def _put_back(kept: Path, root: Path) -> bool:
         with contextlib.suppress(OSError):
             if os.path.samefile(kept / rel, target):
                 continue
+        changed = changed or not _same_bytes(kept / rel, target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(kept / rel, target)
-        changed = True
     return changed
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether the regular files ``a`` and ``b`` hold the same bytes, read only where they are at most
+    ``_SAME_BYTES_READ`` (False for a larger one, or one that cannot be read)."""
+    import filecmp
+
+    try:
+        sa, sb = a.lstat(), b.lstat()
+        if not (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode)):
+            return False
+        if sa.st_size != sb.st_size or sa.st_size > _SAME_BYTES_READ:
+            return False
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False, changed: bool = True) -> None:

@@ -118,3 +118,32 @@ def test_a_ctrl_c_early_in_bundling_a_complete_bundle_again_leaves_it_complete(
     assert after == before and not (out / INCOMPLETE).exists(), sorted(after)
     assert cli("check", out).code != 2  # a reader takes it
     open_bundle(out, tmp_path / "unused")  # its SHA256SUMS check passes
+
+
+def test_a_ctrl_c_after_a_rebundle_wrote_the_same_files_again_leaves_it_complete(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C in re-bundling a complete bundle from the same lock, once it had written its lock, README and
+    requirements again (the same bytes, each renamed into place) and before SHA256SUMS: every file was as it had
+    been, yet the bundle was left marked ``.envsnap-incomplete``, which every reader refused (``an interrupted
+    envsnap bundle``) until ``bundle`` ran again: a file replaced by the same bytes counted as changed."""
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.model import PythonEnv, Snapshot
+
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
+    out = tmp_path / "b"
+    assert cli("bundle", lock, "-o", out, "--offline").code == 0
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    inodes = {rel: (out / rel).stat().st_ino for rel in before}
+
+    def interrupted(_self: Bundle) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Bundle, "write_sums", interrupted)  # the last step: every other file is written
+    assert cli("bundle", lock, "-o", out, "--offline").code == 130
+    monkeypatch.undo()
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before and not (out / INCOMPLETE).exists(), sorted(after)
+    assert {rel: (out / rel).stat().st_ino for rel in before} == inodes  # the earlier files themselves, put back
+    assert cli("check", out).code != 2  # a reader takes it
+    open_bundle(out, tmp_path / "unused")  # its SHA256SUMS check passes
