@@ -1537,13 +1537,19 @@ def unmatched_globs(results: Sequence[OutputResult], globs: Sequence[str]) -> tu
     names the outputs, they left nothing out."""
     names = [r.path for r in results if r.state == IGNORED]
     names += [f"{r.path.rstrip('/')}/{f}" for r in results for f in r.ignored]
-    return tuple(g for g in dict.fromkeys(globs) if not any(fnmatch.fnmatchcase(n, g) for n in names))
+    return tuple(g for g in dict.fromkeys(globs) if not any(_matches(n, g) for n in names))
 
 
 def ignored(name: str, globs: Sequence[str]) -> bool:
     """Whether a recorded output (``results/train.log``), or a file in one (``results`` + ``/train.log``), is one
     a ``--ignore-output`` glob matches: by its name as the record spells it (``*`` matches ``/`` too)."""
-    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
+    return any(_matches(name, glob) for glob in globs)
+
+
+def _matches(name: str, glob: str) -> bool:
+    """``glob`` matches ``name`` as a glob, or is that name itself: ``log[1].txt``, an output's name as rerun prints
+    it, read as a glob only (``[1]`` a set of characters), matched ``log1.txt`` and never the output it names."""
+    return name == glob or fnmatch.fnmatchcase(name, glob)
 
 
 def _leave_out(

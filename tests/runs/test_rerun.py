@@ -1794,6 +1794,29 @@ def test_an_output_file_named_by_ignore_output_is_left_out_of_the_comparison(tmp
     assert res.returncode == 1 and "  n.txt: changed" in res.stdout and "train.log: changed" not in res.stdout
 
 
+def test_ignore_output_of_an_outputs_own_name_leaves_it_out_whatever_glob_characters_it_holds(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """``--ignore-output 'log[1].txt'``, the output's name as the record and the previous line print it: read as a glob
+    (``[1]`` a set of characters) it matched ``log1.txt`` only, and rerun said it "matches no output ... 'log[1].txt'",
+    naming the very output. A glob that is an output's name, or a file's in one, matches it too."""
+    root = tmp_path / "p"
+    root.mkdir()
+    job = "import pathlib, time\nfor n in ('log[1].txt', 'res/run[2].log'):\n    p = pathlib.Path(n)\n"
+    job += "    p.parent.mkdir(exist_ok=True)\n    p.write_text(str(time.time_ns()))\n"
+    (root / "job.py").write_text(job)
+    res = envsnap("run", "--output", "log[1].txt", "--output", "res", "--", sys.executable, "job.py", cwd=root)
+    assert res.returncode == 0, res.stderr
+    res = envsnap(
+        "rerun", "run.toml", "--yes", "--ignore-output", "log[1].txt", "--ignore-output", "res/run[2].log", cwd=root
+    )
+    lines = res.stdout.splitlines()
+    assert "output 'log[1].txt': ignored (--ignore-output)" in lines, lines
+    assert "  ignored (--ignore-output): 'run[2].log'" in lines, lines
+    assert not any("matches no output" in line for line in lines), lines
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 def test_inputs_recorded_by_size_and_time_are_matched_in_a_fresh_clone_by_git(tmp_path: Path, envsnap: Envsnap) -> None:
     """``run --data-fast`` records inputs by size and modification time; a fresh clone writes every file anew,
     so each input read ``differs`` (every file "changed") though the clone holds the committed data. A file git
