@@ -64,6 +64,7 @@ from .._defaults import (
 )
 from .._frozen import frozen
 from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative, source_date_epoch
+from .._localurls import declared_name, project_fault
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
@@ -1425,62 +1426,18 @@ def missing_local_trees(packages: Iterable[PythonPackage], project_dir: Path | N
 
 def local_source(pkg: PythonPackage, project_dir: Path | None) -> Path:
     """The source tree of a package installed from a local directory, on this machine. ``BundleError`` says
-    why it cannot be found (``{project}`` without a project, a directory inside the captured environment)."""
+    why it cannot be found (``{project}`` without a project, a directory inside the captured environment, a folder
+    that is not the project: ``_localurls.project_fault``)."""
     tree = _local_tree(pkg, project_dir)
+    fault = project_fault(tree, pkg.name)
+    if fault is None:
+        return tree
+    # The git work tree around the working directory is ``{project}``: a reader's own project, where a bundle was
+    # unpacked, was taken for the lock's, named as the source of its wheel and for ``pip install -e``.
+    hint = "run inside the project or name it with --project DIR"
     if not tree.is_dir():
-        raise BundleError(
-            f"{package_label(pkg)}: source directory {tree} does not exist on this machine"
-            + ("" if project_dir else " (run inside the project or name it with --project DIR)")
-        )
-    if not any((tree / marker).is_file() for marker in ("pyproject.toml", "setup.py", "setup.cfg")):
-        raise BundleError(
-            f"{package_label(pkg)}: {tree} is not the project (no pyproject.toml or setup.py there); "
-            "run inside the project or name it with --project DIR"
-        )
-    from packaging.utils import canonicalize_name
-
-    declared = declared_name(tree)
-    if declared is not None and canonicalize_name(declared) != canonicalize_name(pkg.name):
-        # The git work tree around the working directory is ``{project}``: a reader's own project, where a bundle was
-        # unpacked, was taken for the lock's, named as the source of its wheel and for ``pip install -e``.
-        raise BundleError(
-            f"{package_label(pkg)}: {tree} is the project {grammar.shown(declared)}, not {pkg.name}; "
-            "run inside the project or name it with --project DIR"
-        )
-    return tree
-
-
-def declared_name(tree: Path) -> str | None:
-    """The name ``tree`` declares for its project: ``pyproject.toml``'s ``[project] name``, else its
-    ``[tool.poetry] name`` (a Poetry project before Poetry 2), else ``setup.cfg``'s ``[metadata] name`` (a setuptools
-    project configured there); None where none names one (a name set in ``setup.py`` code, or files that cannot be
-    read): nothing then says it is another project."""
-    found: list[object] = []
-    try:
-        text = _readlimits.read_text(tree / "pyproject.toml", error=BundleError, what="pyproject.toml")
-        data = _readlimits.load_toml(text, origin=str(tree / "pyproject.toml"), error=BundleError)
-    except (BundleError, OSError):
-        data = {}
-    tool = data.get("tool")
-    for table in (data.get("project"), tool.get("poetry") if isinstance(tool, dict) else None):
-        if isinstance(table, dict):
-            found.append(table.get("name"))
-    found.append(_setup_cfg_name(tree / "setup.cfg"))
-    return next((name for name in found if isinstance(name, str) and name.strip()), None)
-
-
-def _setup_cfg_name(path: Path) -> str | None:
-    """``[metadata] name`` of a ``setup.cfg`` (None when absent, unreadable or not one line of text)."""
-    import configparser
-
-    try:
-        text = _readlimits.read_text(path, error=BundleError, what="setup.cfg")
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.read_string(text, source=str(path))
-        name = parser.get("metadata", "name", fallback=None)
-    except (BundleError, OSError, configparser.Error):
-        return None
-    return name.strip() if name and "\n" not in name.strip() else None
+        raise BundleError(f"{package_label(pkg)}: {fault}" + ("" if project_dir else f" ({hint})"))
+    raise BundleError(f"{package_label(pkg)}: {fault}; {hint}")
 
 
 def outside_project_notes(lock: Snapshot) -> list[str]:

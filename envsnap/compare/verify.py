@@ -187,6 +187,7 @@ def verify(
 
         project = kept[-1].project_root or lock_project(lock_or_path)
     elsewhere = _editable_elsewhere(lock, kept[-1], project) if kept else []
+    report = _editable_lost_here(report, lock, project or (kept[-1].project_root if kept else None))
     if elsewhere:
         # Its RECORD differs as the folder its hook names does: that info follows from the source, said once.
         moved = {d.subject for d in elsewhere}
@@ -207,6 +208,22 @@ def verify(
     prefix = getattr(layer.value, "prefix", None) if layer is not None else None
     where = prefix if isinstance(prefix, str) else None
     return with_rebuild_remedy(report, lock, actual, lock_named, where, project=project)
+
+
+def _editable_lost_here(report: VerifyReport, lock: Snapshot, project: str | None) -> VerifyReport:
+    """``report`` with the warning of each project the lock installs editable under ``{project}``, here a regular
+    install, naming the project's folder in its command where ``project`` (the folder ``{project}`` names here) holds
+    that project, as rebuild's plan note names it; ``compare`` knows no folder and gave DIR."""
+    if not project:
+        return report
+    wanted = {p.name: p for p in lock.python.packages if p.source.kind == "directory" and p.source.editable}
+    diffs = []
+    for d in report.differences:
+        want = wanted.get(d.subject) if d.area == "python" and d.what == "source" else None
+        if want is not None and d.note == editable_lost(want):
+            d = dataclasses.replace(d, note=editable_lost(want, Path(project)))
+        diffs.append(d)
+    return dataclasses.replace(report, differences=tuple(diffs))
 
 
 def _has_kernels_and_gpus(actual: Snapshot) -> bool:
@@ -1511,13 +1528,15 @@ def _the_bundles_marked_wheel(want: PythonPackage, have: PythonPackage) -> bool:
     return got.rebuilt and not got.url and (got.filename, got.sha256) == (art.filename, art.sha256)
 
 
-def editable_lost(want: PythonPackage) -> str:
+def editable_lost(want: PythonPackage, project_dir: Path | None = None) -> str:
     """The warning for a project the lock installs editable from a folder and this environment holds as a regular
-    install, with the command that installs it as locked: the folder the lock records, one shell word, as rebuild's
-    plan note gives it (``sinks.editable_install``); DIR and the lock's URL for one under ``{project}``."""
-    from ..sinks import editable_install, recorded_folder
+    install, with the command that installs it as locked: the folder, one shell word, as rebuild's plan note gives it
+    (``_localurls.editable_folder_shown``: one under ``{project}`` where ``project_dir`` is that project); DIR and the
+    lock's URL for one under ``{project}`` not found."""
+    from .._localurls import editable_folder_shown
+    from ..sinks import editable_install
 
-    folder = recorded_folder(want.source.url, want.source.subdirectory)
+    folder = editable_folder_shown(want, project_dir)
     return (
         "the lock installs it editable, this is a regular install: edits to the project do not reach it; "
         f"{editable_install('pip install', want.source.url, folder)} installs it as locked"

@@ -7,23 +7,22 @@ Every target installs it from a wheel built from the project (the bundle's, or t
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from .. import _tools, fileurls
-from ..artifacts.bundle import local_source, package_label
-from ..errors import BundleError, PinError, UnsafeInputError
+from .. import _tools
+from .._localurls import editable_folder_shown
+from ..artifacts.bundle import package_label
 from ..model import Snapshot
-from ..sinks import editable_install, recorded_folder, shell_shown
+from ..sinks import editable_install, shell_shown
 
 
 def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None) -> list[str]:
     """A note for each project the lock installs editable. ``python``: the new environment's interpreter on this
     machine, for the command that installs the project as locked; None for an image, which cannot hold an
-    editable install of a folder of this machine. The folder is named only where the lock records it inside the
-    project and it is a project there (``local_source``: joined under the project, links resolved), or by the path
-    its URL records outside the project (``sinks.recorded_folder``, as verify names it), never looked up; any other
-    (a ``{project}`` folder not found) is shown as the lock's URL."""
+    editable install of a folder of this machine. The folder is named as verify's warning names it
+    (``_localurls.editable_folder_shown``): under ``{project}`` only where it is a project there (joined under the
+    project, links resolved), outside the project by the path its URL records, never looked up; any other (a
+    ``{project}`` folder not found) is shown as the lock's URL."""
     notes = []
     for pkg in lock.pip_layer():
         if pkg.source.kind == "vcs" and pkg.source.editable:
@@ -43,16 +42,9 @@ def editable_notes(lock: Snapshot, project_dir: Path | None, python: Path | None
                 "this machine)"
             )
             continue
-        # A folder outside the project by the path its URL records, one shell word, as verify's warning names it
-        # (``recorded_folder``: ``/src/proj``, ``"$HOME"'/my lib'``), never looked up. One under ``{project}`` only
-        # where it is a project there; else DIR stands in the command, and the lock's URL says which folder DIR is.
-        folder = ""
-        if pkg.source.url.startswith("file://" + fileurls.PROJECT):
-            if project_dir is not None:
-                with contextlib.suppress(BundleError, PinError, UnsafeInputError):
-                    folder = shell_shown([str(local_source(pkg, project_dir))])
-        else:
-            folder = recorded_folder(pkg.source.url, pkg.source.subdirectory)
+        # One shell word (``/src/proj``, ``"$HOME"'/my lib'``), as verify's warning names it; where none is found, DIR
+        # stands in the command, and the lock's URL says which folder DIR is.
+        folder = editable_folder_shown(pkg, project_dir)
         uv = shell_shown([_tools.uv_word()])  # the uv envsnap runs, by its path where PATH's is not it
         # The user's folders: a newline in one is bash's $'\x0a' word, as the plan shows it whole on one line.
         command = editable_install(f"{uv} pip install --python {shell_shown([str(python)])}", pkg.source.url, folder)

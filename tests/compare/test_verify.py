@@ -2129,6 +2129,45 @@ def test_an_editable_project_moved_after_its_install_names_the_folder_its_instal
     assert f"  python: proj: {gone}{remedy}" in drifted.out, drifted.out
 
 
+def test_an_editable_project_installed_regular_names_the_project_folder_verify_runs_in(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock captured in its project (``file://{project}``), the project installed since as a regular install (the
+    wheel a rebuild installs): verify run inside the project gave ``-e DIR``, DIR its project folder (file://{project}),
+    where rebuild's plan names the folder. It knows the folder here: the command names it, one shell word."""
+    from envsnap.probes.capture import capture
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    project = tmp_path / "my proj"
+    (project / "src" / "proj").mkdir(parents=True)
+    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
+    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
+    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
+    (site / "__editable__.proj-1.0.pth").unlink()
+    (site / "proj-1.0.dist-info" / "direct_url.json").unlink()
+    _install_by_hand(site, "proj", {"proj/__init__.py": b"VALUE = 1\n"})
+    monkeypatch.chdir(project)
+    inside = cli("verify", "envsnap.lock", "--python", python)
+    assert inside.code == 0, inside.out
+    command = f"`pip install --no-deps -e '{project}'` installs it as locked)"
+    assert "python: proj: source editable {project} -> a wheel (the lock installs it editable" in inside.out
+    assert command in inside.out and "DIR" not in inside.out, inside.out
+    # From elsewhere, by the work tree around the lock's folder, the same; with no project known, DIR and the URL.
+    outside = tmp_path / "scratch"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    assert command in cli("verify", lock_path, "--python", python).out
+    copy = outside / "copy.lock"
+    copy.write_text(lock_path.read_text())
+    unknown = cli("verify", copy, "--python", python)
+    assert "`pip install --no-deps -e DIR`, DIR its project folder ({project})," in unknown.out, unknown.out
+
+
 def test_an_editable_install_of_another_checkout_is_a_mismatch_and_of_a_clone_verified_there_is_not(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
