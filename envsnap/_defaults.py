@@ -40,6 +40,17 @@ DEEP_TIMEOUT = 120.0  # importing torch with CUDA takes seconds; a hung import m
 # How capture's warning of an editable install whose folder is gone ends (probes/python.py, editable_gone_note): the
 # summary finds it by this to show the folder by its path, and loads the probe only then.
 EDITABLE_GONE = " is gone: nothing of it imports"
+# How the other capture warnings that name a path begin (probes/python.py, warning_shown shows each path as one shell
+# word), and what an editable checkout's warning of its changes holds: the summary finds them by these.
+PATH_WARNINGS = (
+    "python: .pth: ",
+    "python: PYTHONPATH: ",
+    "python: broken-dist: ",
+    "python: shadowed: ",
+    "python: duplicate: ",
+    "conda: --prefix ",
+)
+EDITABLE_DIRTY = " has uncommitted changes to tracked files: "
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter
 FLEET_TIMEOUT = 120.0  # one node's answer to fleet check or capture, through srun
 FLEET_LOCK_ENV = "ENVSNAP_LOCK"  # the lock a Slurm job asks fleet prolog to check

@@ -542,3 +542,36 @@ def test_an_editable_folder_gone_is_printed_by_its_path_and_kept_in_the_lock_as_
     assert "%20" not in res.err, res  # type: ignore[attr-defined]
     stored = f"python: proj: its editable folder {project.as_uri()} is gone: nothing of it imports"
     assert stored in envsnap.load(tmp_path / "x.lock").envsnap.warnings
+
+
+def test_capture_warnings_print_each_path_as_one_shell_word_and_the_lock_keeps_the_text(
+    cli: Callable[..., object], tmp_path: Path, make_venv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """capture printed the paths of its other warnings as they are (``.pth``, ``PYTHONPATH``, a broken record):
+    ``/tmp/x/my mods`` read as two words in a line a user copies from. Each path is one shell word, as the warning of
+    an editable folder gone prints it (a label, ``{prefix}``, left bare); the lock's warning keeps the text."""
+    from testutil import site_packages
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    mods = tmp_path / "my mods"
+    mods.mkdir()
+    (mods / "helper.py").write_text("X = 1\n")
+    (site / "mods.pth").write_text(f"{mods}\n")
+    (site / "bad one-1.0.dist-info").mkdir()  # no METADATA: a broken record
+    ahead = tmp_path / "ahead dir"
+    (ahead / "beta-2.0.dist-info").mkdir(parents=True)
+    (ahead / "beta-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n")
+    monkeypatch.setenv("PYTHONPATH", str(ahead))
+    res = cli("capture", "-o", tmp_path / "x.lock", "--python", python)
+    assert res.code == 0, res  # type: ignore[attr-defined]
+    err = res.err  # type: ignore[attr-defined]
+    pth = f"warning: python: .pth: {{prefix}}/{site.relative_to(tmp_path / 'venv')}/mods.pth puts '{mods}' on sys.path"
+    assert pth in err, err
+    assert f"warning: python: PYTHONPATH: '{ahead}' holds distributions" in err, err
+    site_shown = f"{{prefix}}/{site.relative_to(tmp_path / 'venv')}"
+    broken = f"{{prefix}}/'{site.relative_to(tmp_path / 'venv')}/bad one-1.0.dist-info'"
+    assert f"warning: python: broken-dist: {broken}: no METADATA file\n" in err, err
+    stored = envsnap.load(tmp_path / "x.lock").envsnap.warnings
+    assert any(w.startswith(f"python: .pth: {site_shown}/mods.pth puts {mods} on sys.path") for w in stored), stored
+    assert any(w.startswith(f"python: PYTHONPATH: {ahead} holds") for w in stored), stored

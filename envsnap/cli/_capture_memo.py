@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 
-from .._defaults import DEEP_TIMEOUT, EDITABLE_GONE, GPU_TIMEOUT, LOCK_NAME
+from .._defaults import DEEP_TIMEOUT, EDITABLE_DIRTY, EDITABLE_GONE, GPU_TIMEOUT, LOCK_NAME, PATH_WARNINGS
 
 TYPE_CHECKING = False  # not typing's: this module is all a memo's answer imports of the command line
 if TYPE_CHECKING:
@@ -91,12 +91,12 @@ def summarise(
         head = f"wrote {output}: {counts}"
     else:
         head = f"unchanged: {output} already records this environment ({digest[:19]}...), left as it was: {counts}"
-    if any(w.endswith(EDITABLE_GONE) for w in warnings):
-        # An editable folder gone by its decoded path, one shell word, as verify prints it; the lock keeps the URL,
-        # which its identity counts.
-        from ..probes.python import editable_gone_shown
+    if any(w.endswith(EDITABLE_GONE) or w.startswith(PATH_WARNINGS) or EDITABLE_DIRTY in w for w in warnings):
+        # Each path a warning names as one shell word (an editable folder gone by its decoded path, as verify prints
+        # it); the lock keeps the warning as written, which its identity counts.
+        from ..probes.python import warning_shown
 
-        warnings = [editable_gone_shown(w) for w in warnings]
+        warnings = [warning_shown(w) for w in warnings]
     # package metadata: no control characters
     _output.write_lines(head, *deep, *(f"warning: {w}" for w in warnings))
 

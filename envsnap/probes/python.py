@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .._defaults import EDITABLE_GONE, pythonpath_distributions
+from .._defaults import EDITABLE_DIRTY, EDITABLE_GONE, pythonpath_distributions
 from .._defaults import pythonpath_folders as pythonpath_folders
+from .._lazyre import LazyPattern
 from .interface import Probe, ProbeContext, ProbeResult, RawPackage, RawPython
 from .pending import PROBE_PATH
 from .pending import PendingProbe as PendingProbe
@@ -303,19 +304,31 @@ def editable_gone_note(source: Source) -> str:
     return f"its editable {what} {source.url}{EDITABLE_GONE}"
 
 
-def editable_gone_shown(warning: str) -> str:
-    """A capture warning as the terminal shows it: one of an editable install whose folder is gone
-    (``editable_gone_note``) names the folder by its decoded path, one shell word (``sinks.place_shown``), as verify
-    prints it, where the lock keeps its URL; any other warning as it is (its ``file:///PATH`` a rule's text)."""
-    from ..sinks import place_shown
+def warning_shown(warning: str) -> str:
+    """A capture warning as the terminal shows it, each path it names one shell word (``sinks.path_shown``: a label,
+    ``{prefix}``, left bare), so a line a user copies from reads as the shell would: the folder of an editable install
+    gone by its decoded path (``sinks.place_shown``), as verify prints it; a ``.pth`` file and the folder it adds, a
+    ``PYTHONPATH`` folder, a record's folder (broken, shadowed, a duplicate), an editable checkout with changes, the
+    ``--prefix`` of another environment. The lock keeps the warning as written (its identity counts it; a move reads
+    its paths); any other warning is shown as it is (its ``file:///PATH`` a rule's text)."""
+    from ..sinks import path_shown, place_shown
 
-    if not warning.endswith(EDITABLE_GONE):
+    if warning.endswith(EDITABLE_GONE):
+        head = warning[: -len(EDITABLE_GONE)]
+        for what in ("its editable folder ", "its editable checkout of "):
+            before, found, url = head.rpartition(what)
+            if found and url and not any(c.isspace() for c in url):
+                return f"{before}{what}{place_shown(url)}{EDITABLE_GONE}"
         return warning
-    head = warning[: -len(EDITABLE_GONE)]
-    for what in ("its editable folder ", "its editable checkout of "):
-        before, found, url = head.rpartition(what)
-        if found and url and not any(c.isspace() for c in url):
-            return f"{before}{what}{place_shown(url)}{EDITABLE_GONE}"
+    for pattern in _PATH_WARNINGS:
+        matched = pattern.match(warning)
+        if matched is not None:
+            out, at = [], 0
+            for group in sorted(matched.re.groupindex, key=matched.re.groupindex.__getitem__):
+                start, end = matched.span(group)
+                out += [warning[at:start], path_shown(matched[group])]
+                at = end
+            return "".join([*out, warning[at:]])
     return warning
 
 
@@ -413,8 +426,8 @@ def _editable_checkout(
     warning = ""
     if dirty:
         warning = (
-            f"its editable checkout {redact.path(root)} has uncommitted changes to tracked files: its code is not "
-            f"the recorded commit {commit[:12]}'s"
+            f"its editable checkout {redact.path(root)}{EDITABLE_DIRTY}its code is not the recorded commit "
+            f"{commit[:12]}'s"
         )
     return checkout, warning
 
@@ -569,6 +582,29 @@ PTH_DIGEST_FILES = 2000
 PTH_DIGEST_BYTES = 16 * 1024 * 1024
 PTH_LIMITS = f"more than {PTH_DIGEST_FILES:,} module files or {PTH_DIGEST_BYTES >> 20} MiB of them"
 PTH_OVER = f"holds {PTH_LIMITS}, or cannot be listed: verify cannot check its modules, and says so"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a regular expression matching it as written (``re.escape``, without importing ``re``)."""
+    return "".join("\\" + c if c in ".^$*+?{}[]\\|()" else c for c in text)
+
+
+# Where each capture warning of ``warning_shown`` names a path: named groups, in the order they stand. A path holds any
+# character but a line break, so each ends at the words the warning puts after it.
+_PATH_WARNINGS = (
+    LazyPattern(
+        r"python: \.pth: (?P<pth>.+?\.pth) puts (?P<folder>.+) on sys\.path, and no distribution is installed "
+    ),
+    LazyPattern(r"python: \.pth: (?P<folder>.+) " + _literal(PTH_OVER) + "$"),
+    LazyPattern(r"python: PYTHONPATH: (?P<folder>.+?) holds distributions that import ahead of the environment's: "),
+    LazyPattern(
+        r"python: (?:broken-dist|shadowed|duplicate): (?P<path>.+?(?:\.dist-info|\.egg-info|EGG-INFO|\.egg)): "
+    ),
+    LazyPattern(r"python: [^:]+: its editable checkout (?P<path>.+?)" + _literal(EDITABLE_DIRTY)),
+    LazyPattern(r"conda: --prefix (?P<path>.+?) is not the captured interpreter's environment: "),
+)
+
+
 # What verify says of such a folder (``compare.verify``): there is no option or variable to raise the limits.
 PTH_UNCHECKED = (
     f"are not checked: the folder is too large to be checked ({PTH_LIMITS}, the limits of its digest, which no "

@@ -1134,3 +1134,32 @@ def test_a_distribution_s_record_is_read_once_where_its_direct_url_json_is_judge
     assert [p for p in opened if os.path.basename(p) == "RECORD"] == [str(dist / "RECORD")], opened
     assert info["record_digest"] == expected["record_digest"] and info["direct_url"] == expected["direct_url"]
     assert info.get("warning") == expected.get("warning")
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (
+            f"python: .pth: /data/my mods {pyprobe.PTH_OVER}",
+            f"python: .pth: '/data/my mods' {pyprobe.PTH_OVER}",
+        ),
+        (
+            "python: shadowed: /opt/site dir/alpha-1.0.dist-info: alpha 1.0 is shadowed by an earlier one",
+            "python: shadowed: '/opt/site dir/alpha-1.0.dist-info': alpha 1.0 is shadowed by an earlier one",
+        ),
+        (
+            "python: proj: its editable checkout ~/src/my repo has uncommitted changes to tracked files: its code "
+            "is not the recorded commit aaaaaaaaaaaa's",
+            "python: proj: its editable checkout ~/'src/my repo' has uncommitted changes to tracked files: its "
+            "code is not the recorded commit aaaaaaaaaaaa's",
+        ),
+        (
+            "conda: --prefix /opt/my env is not the captured interpreter's environment: the Python packages are ...",
+            "conda: --prefix '/opt/my env' is not the captured interpreter's environment: the Python packages are ...",
+        ),
+        ("system: libfoo.so.1 (needed by torch) was not found", "system: libfoo.so.1 (needed by torch) was not found"),
+    ],
+)
+def test_a_capture_warning_shows_each_path_it_names_as_one_shell_word(stored: str, shown: str) -> None:
+    """The paths of capture's warnings were printed as they are: a folder with a space read as two words."""
+    assert pyprobe.warning_shown(stored) == shown
