@@ -201,7 +201,10 @@ def verify(
     if extra:
         report = dataclasses.replace(report, differences=ordered([*report.differences, *extra]))
     interpreter = environment.python if environment is not None else python
-    report = with_remedies(report, lock, actual, interpreter or sys.executable, wheels)
+    root = project or (kept[-1].project_root if kept else None)
+    report = with_remedies(
+        report, lock, actual, interpreter or sys.executable, wheels, project=Path(root) if root else None
+    )
     if lock_named is None and not isinstance(lock_or_path, Snapshot):
         lock_named = os.fspath(lock_or_path)
     layer = kept[-1].results.get("conda") if kept else None
@@ -249,7 +252,13 @@ _REMEDY_WORDS = {
 
 
 def with_remedies(
-    report: VerifyReport, lock: Snapshot, actual: Snapshot, python: str, wheels: str | None = None
+    report: VerifyReport,
+    lock: Snapshot,
+    actual: Snapshot,
+    python: str,
+    wheels: str | None = None,
+    *,
+    project: Path | None = None,
 ) -> VerifyReport:
     """``report`` with the command that makes each Python package's mismatch the locked state again: the locked
     pin (``name==version``, or its URL or commit) reinstalled, or an extra package removed, by the installer that
@@ -259,7 +268,10 @@ def with_remedies(
     editable or local folder, a label only envsnap resolves, a legacy version, a conda package's) gets none.
     ``wheels``: the wheels folder of the bundle the lock was read from (``verify BUNDLE_DIR``), whose locked files
     an index package's pin is installed from where it holds them, offline (``--no-index --find-links``), as the
-    rebuild installed them: the index a reviewer of a supplement may not reach, nor serve the same file."""
+    rebuild installed them: the index a reviewer of a supplement may not reach, nor serve the same file. An index
+    package the lock records from a local find-links folder is installed from that folder, offline, where it is here
+    and holds the locked file (``_local_find_links``; ``project``: the folder ``{project}`` names here), else from
+    ``DIR``, which the remedy says is the folder that holds the file."""
     locked = {p.name: p for p in lock.python.packages}
     installed = {p.name: p for p in actual.python.packages}
     # ``python -m pip`` fails in an environment with no pip (a uv venv that an outside ``pip --python`` installed
@@ -270,7 +282,7 @@ def with_remedies(
     extras = any(d.what == "extra" and d.area == "python" and d.severity == MISMATCH for d in report.differences)
     own = _envsnap_runs_on(python) if extras else frozenset()
     diffs = [
-        _spared(d, own) if _touches(d, own) else _remedied(d, locked, installed, python, uv_only, uv, wheels)
+        _spared(d, own) if _touches(d, own) else _remedied(d, locked, installed, python, uv_only, uv, wheels, project)
         for d in report.differences
     ]
     return dataclasses.replace(report, differences=tuple(diffs))
@@ -403,6 +415,7 @@ def _remedied(
     uv_only: bool = False,
     uv_program: str = "uv",
     wheels: str | None = None,
+    project: Path | None = None,
 ) -> Difference:
     from .. import sinks
     from ..grammar import GrammarError
@@ -410,6 +423,7 @@ def _remedied(
     if d.severity != MISMATCH or d.area != "python" or d.what not in _REMEDY_WORDS or d.remedy:
         return d
     names = d.subject.split(", ")  # the owners of files that differ: every one named
+    said = ""
     try:
         if d.what == "extra":
             have = installed.get(d.subject)
@@ -425,8 +439,20 @@ def _remedied(
                 return d
             by = installed.get(names[0]) or locked[names[0]]
             bundled = [w for w in wants if w is not None and _bundled_wheel(w, wheels)]
+            folders = [_local_find_links(w, project) if w is not None else None for w in wants]
             if wheels is not None and len(bundled) == len(wants):  # the bundle's own files, offline
                 pins = ["--no-index", "--find-links", wheels, *pins]
+            elif all(folders):
+                # A local find-links folder's files, offline: from the folder where it holds them here, else DIR.
+                found = [f for f in folders if f is not None]
+                here = list(dict.fromkeys(folder for folder, _ in found if folder))
+                gone = [f for f in found if not f[0]]
+                if gone:
+                    here.append("DIR")
+                    files = ", ".join(dict.fromkeys(file for _, (file, _) in gone))
+                    places = ", ".join(dict.fromkeys(place for _, (_, place) in gone))
+                    said = f" (DIR: the find-links folder that holds {files}; the lock names {places})"
+                pins = ["--no-index", *[word for folder in here for word in ("--find-links", folder)], *pins]
             else:
                 pins = [*_index_options(w for w in wants if w is not None), *pins]
             if by.installer == "uv" or uv_only:
@@ -440,7 +466,70 @@ def _remedied(
         command = " ".join(sinks.shell_word(word) for word in argv)
     except GrammarError:  # a control character in the interpreter's path or the lock's values: no command shown
         return d
-    return dataclasses.replace(d, remedy=f"{_REMEDY_WORDS[d.what]}: {command}")
+    return dataclasses.replace(d, remedy=f"{_REMEDY_WORDS[d.what]}{said}: {command}")
+
+
+def _local_find_links(pkg: PythonPackage, project: Path | None) -> tuple[str, tuple[str, str]] | None:
+    """Where the index package ``pkg``'s locked file is in a local find-links folder the lock records (a pin's
+    ``file:///srv/wheels``, an import's ``file://{project}/wheels``), which no index serves: ``(FOLDER, (FILE,
+    WHY))``, FOLDER the folder here that holds a file of the lock's sha256; "" where none does (not on this machine,
+    ``{project}`` not known, another file there), with FILE, the file's name as the lock gives it, and WHY, the folder
+    as the lock names it, one shell word, and why it is not that folder here. None where the lock names no such
+    folder for it (an index's file, a capture's, which knows none). The folder here is named only where it holds the
+    locked file: a stranger's lock names any folder, and the command installs from it on the lock's word."""
+    from .._localurls import local_dir
+    from .._prehash import sha256_file
+    from ..errors import EnvsnapError
+    from ..sinks import path_shown, place_shown
+
+    if pkg.source.kind != "index":
+        return None
+    art = pkg.artifact
+    places = [(location, url) for location, url in interchange.file_places(pkg) if location]
+    local = [
+        (location, url)
+        for location, url in places
+        if interchange.is_find_links(location, url) and (location.startswith(("file:", "/")) or "://" not in location)
+    ]
+    if not local or len(local) != len(places):
+        return None
+    wanted = {art.sha256} if art is not None else set(interchange.candidate_hashes(pkg))
+    named = art.filename if art is not None and art.filename else ""
+    other = ""  # a folder here that holds no locked file
+    for location, _url in local:
+        try:
+            folder = local_dir(location, project) if location.startswith("file:") else Path(location)
+        except EnvsnapError:
+            continue
+        if not folder.is_absolute() or not folder.is_dir():
+            continue
+        files = [folder / named] if named else _release_files(folder, pkg)
+        with contextlib.suppress(OSError):
+            if any(f.is_file() and sha256_file(f) in wanted for f in files):
+                return str(folder), ("", "")
+        other = other or path_shown(str(folder))
+    location = local[0][0]
+    place = place_shown(location) if location.startswith("file:") else path_shown(location)
+    why = f"{place}, where {other} holds no file of its sha256" if other else f"{place}, not found here"
+    return "", (named or f"{pkg.name} {pkg.version}", why)
+
+
+def _release_files(folder: Path, pkg: PythonPackage) -> list[Path]:
+    """The files of ``folder`` that may be ``pkg``'s release (a wheel or sdist named ``NAME-VERSION...``, the name
+    as either spelling), at most 64: an import that knows its files by their hashes alone knows no file name."""
+    from packaging.utils import canonicalize_name
+
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    name = canonicalize_name(pkg.name)
+    found = []
+    for entry in names:
+        head, sep, _ = entry.partition(f"-{pkg.version}")
+        if sep and canonicalize_name(head) == name:
+            found.append(folder / entry)
+    return found[:64]
 
 
 def _index_options(pkgs: Iterable[PythonPackage]) -> list[str]:

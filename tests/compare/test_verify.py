@@ -2670,10 +2670,13 @@ def test_a_package_mismatch_names_the_command_that_installs_the_locked_one() -> 
         f"'tool @ git+https://git.example/x@{'a' * 40}'",
         "stray": "remove it: uv pip uninstall --python '/home/me/my env/bin/python' stray",
         # Looked for where the lock's pin found it: a local version on its https index; a wheel in a local folder
-        # the lock names is left to the user's own configuration (a stranger's lock may name any folder).
+        # the lock names, not on this machine, in DIR, which the remedy says is the folder that holds it (a
+        # stranger's lock may name any folder: one here is named only where it holds the locked file).
         "torch": f"install the locked one: {pip} install --force-reinstall --no-deps "
         "--index-url https://download.pytorch.org/whl/cu121 torch==2.4.0+cu121",
-        "local": f"install the locked one: {pip} install --force-reinstall --no-deps local==0.1",
+        "local": "install the locked one (DIR: the find-links folder that holds local-0.1-py3-none-any.whl; the lock "
+        f"names /srv/wheels, not found here): {pip} install --force-reinstall --no-deps --no-index --find-links DIR "
+        "local==0.1",
     }, remedies
     # An editable folder's install has no pin to give; its mismatch is left without one.
     assert any(d.subject == "proj" and not d.remedy for d in report.differences)
@@ -2703,9 +2706,57 @@ def test_a_local_version_an_import_knows_by_its_hashes_names_the_index_they_are_
     pip = "'/home/me/my env/bin/python' -m pip install --force-reinstall --no-deps"
     assert remedies == {
         "torch": f"install the locked one: {pip} --index-url {cu121} torch==2.4.0+cu121",
-        "local": f"install the locked one: {pip} local==0.1+x",
+        "local": "install the locked one (DIR: the find-links folder that holds local 0.1+x; the lock names "
+        f"/srv/wheels, not found here): {pip} --no-index --find-links DIR local==0.1+x",
         "plain": f"install the locked one: {pip} plain==0.2+x",
     }, remedies
+
+
+def test_a_package_from_a_local_find_links_folder_names_the_folder_or_a_placeholder(tmp_path: Path) -> None:
+    """A package the lock records from a local find-links folder (an import's ``--find-links ./wheels``, recorded as
+    ``file://{project}/wheels``; a pin's ``file:///srv/wheels``): the remedy was ``pip install ... xpkg==1.0``, which
+    asks the index, where the package is not, and failed as pasted. Where the folder is here and holds the locked file
+    (its sha256), the command installs from it, offline; else it says ``--find-links DIR`` and names DIR: the folder the
+    lock names, which is not here (or holds another file)."""
+    import hashlib
+
+    from envsnap.compare.verify import with_remedies
+
+    project = tmp_path / "my proj"
+    (project / "wheels").mkdir(parents=True)
+    wheel = project / "wheels" / "xpkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"the locked wheel")
+    sha = hashlib.sha256(b"the locked wheel").hexdigest()
+    pip = pkg("pip", "24.0", installer="pip")
+    cmd = "/venv/bin/python -m pip install --force-reinstall --no-deps --no-index --find-links"
+
+    def remedy(index: str, sha256: str, where: Path | None) -> str:
+        # A pin records the file's URL in the folder; an import, the folder under its label and the file's name.
+        url = "" if index.startswith("file://{") else f"{index}/xpkg-1.0-py3-none-any.whl"
+        art = Artifact("xpkg-1.0-py3-none-any.whl", url, sha256, index=index)
+        lock = snap(pip, pkg("xpkg", installer="pip", artifact=art))
+        actual = snap(pip, pkg("xpkg", "1.1", installer="pip"))
+        report = with_remedies(compare(lock, actual), lock, actual, "/venv/bin/python", project=where)
+        (found,) = [d.remedy for d in report.differences if d.subject == "xpkg"]
+        return found
+
+    here = remedy("file://{project}/wheels", sha, project)
+    assert here == f"install the locked one: {cmd} '{project}/wheels' xpkg==1.0", here
+    assert remedy(project.joinpath("wheels").as_uri(), sha, None) == here
+    assert remedy("file://{project}/wheels", sha, None) == (
+        "install the locked one (DIR: the find-links folder that holds xpkg-1.0-py3-none-any.whl; the lock names "
+        f"{{project}}/wheels, not found here): {cmd} DIR xpkg==1.0"
+    )
+    assert remedy("file:///srv/my%20wheels", sha, None) == (
+        "install the locked one (DIR: the find-links folder that holds xpkg-1.0-py3-none-any.whl; the lock names "
+        f"'/srv/my wheels', not found here): {cmd} DIR xpkg==1.0"
+    )
+    # The folder is here, but its file is not the locked one: not installed from on the lock's word.
+    other = remedy("file://{project}/wheels", "0" * 64, project)
+    assert other == (
+        "install the locked one (DIR: the find-links folder that holds xpkg-1.0-py3-none-any.whl; the lock names "
+        f"{{project}}/wheels, where '{project}/wheels' holds no file of its sha256): {cmd} DIR xpkg==1.0"
+    ), other
 
 
 def test_verify_files_says_how_to_reinstall_an_edited_package_and_that_command_restores_it(
