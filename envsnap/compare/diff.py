@@ -957,8 +957,7 @@ def _uncompared(
             unrecorded.append("conda.packages (order)")
         da, db = _conda_by_name(da), _conda_by_name(db)
         da, db = _files_by_hash(da, db, imported, unrecorded)
-    if same_place is not None:
-        db = _places_read_alike(da, db, same_place)
+    db = _places_read_alike(da, db, same_place)
     paths = sorted(_differing(da, db, "", (a.envsnap.origin, b.envsnap.origin), unrecorded))
     # Which tool wrote a lock (``envsnap import from uv``, ``envsnap 0.9``) is how it was made, as its ``created``.
     left_out = (
@@ -1020,12 +1019,14 @@ def _uncompared(
     return provenance
 
 
-def _places_read_alike(da: dict[str, Any], db: dict[str, Any], same_place: SamePlace) -> dict[str, Any]:
-    """``db`` with each local place a package of both locks names otherwise but ``same_place`` reads as one (its
-    source's URL, its file's URL and index) written as ``da`` writes it: the comparison of the packages reads them so,
-    and so must the fields no comparison looks at. ``pin -o out/x.lock`` outside a work tree names the project's
-    folder for ``out`` (``file:///lab/libs/x`` for ``file://{project}/libs/x``, the find-links folder of an imported
-    file ``/lab/wheels``): diff said "other fields differ" of one place, exit 1."""
+def _places_read_alike(da: dict[str, Any], db: dict[str, Any], same_place: SamePlace | None) -> dict[str, Any]:
+    """``db`` with each local place a package of both locks names otherwise but reads as one (its source's URL, its
+    file's URL and index) written as ``da`` writes it: the comparison of the packages reads them so, and so must the
+    fields no comparison looks at. One place spelled two ways (``_one_spelling``: percent-encoded otherwise, the host
+    ``localhost``; a path and its ``file:`` URL, ``/lab/my wheels`` and ``file:///lab/my%20wheels``), or one that
+    ``same_place`` reads as one: ``pin -o out/x.lock`` outside a work tree names the project's folder for ``out``
+    (``file:///lab/libs/x`` for ``file://{project}/libs/x``, the find-links folder of an imported file ``/lab/wheels``).
+    diff said "other fields differ" of one place, exit 1."""
     from ..fileurls import is_file_url, path_url
 
     def as_url(value: str) -> str:
@@ -1044,7 +1045,10 @@ def _places_read_alike(da: dict[str, Any], db: dict[str, Any], same_place: SameP
             x, y = mine.get(key), yours.get(key)
             if not isinstance(x, str) or not isinstance(y, str) or x == y:
                 continue
-            if is_file_url(as_url(x)) and is_file_url(as_url(y)) and same_place(as_url(x), as_url(y)):
+            ux, uy = as_url(x), as_url(y)
+            if not (is_file_url(ux) and is_file_url(uy)):
+                continue
+            if _one_spelling(ux, uy) or (same_place is not None and same_place(ux, uy)):
                 new[table] = {**new[table], key: x}
                 changed = True
         packages.append(new)

@@ -18,6 +18,7 @@ from testutil import sample_lock, sample_platform, sample_python
 from envsnap import lockfile
 from envsnap.compare.diff import diff, version_change
 from envsnap.model import (
+    Artifact,
     Conda,
     CondaPackage,
     Cuda,
@@ -222,6 +223,40 @@ def test_one_local_place_spelled_with_other_percent_encoding_is_no_change_of_sou
     # another folder is still one
     other = _lock(PythonPackage("tool", "1.0", source=Source(kind=kind, url=url.replace("lab", "lib"), **extra)))  # type: ignore[arg-type]
     assert [c.kind for c in diff(a, other).changes if c.area == "python"] == ["source"]
+
+
+@pytest.mark.parametrize(
+    ("table", "a_url", "b_url"),
+    [
+        ("source", "file:///lab/r%C3%A9s%20earch/tool-1.0.tar.gz", "file:///lab/rés%20earch/tool-1.0.tar.gz"),
+        ("source", "file:///lab/tool-1.0.tar.gz", "file://localhost/lab/tool-1.0.tar.gz"),
+        ("index", "/lab/my wheels", "file:///lab/my%20wheels"),
+        ("index", "file:///lab/caf%C3%A9", "file:///lab/café"),
+    ],
+)
+def test_one_place_spelled_two_ways_is_no_difference_at_all(
+    tmp_path: Path, cli: Callable[..., Any], table: str, a_url: str, b_url: str
+) -> None:
+    """Two locks whose one local place is spelled two ways (percent-encoded otherwise, ``localhost``, a path and its
+    ``file:`` URL): diff said no change of source, then "other fields differ: python.packages[tool].source.url", exit
+    1. The place is compared as it reads, decoded: no difference, exit 0."""
+
+    def lock(url: str, name: str) -> Path:
+        if table == "source":
+            source = Source(kind="archive", url=url, archive_hash="sha256=" + "a" * 64)
+            pkg = PythonPackage("tool", "1.0", source=source)
+        else:
+            art = Artifact("tool-1.0-py3-none-any.whl", "", "b" * 64, index=url)
+            pkg = PythonPackage("tool", "1.0", artifact=art)
+        return lockfile.dump(_lock(pkg), tmp_path / name)
+
+    a, b = lock(a_url, "a.lock"), lock(b_url, "b.lock")
+    result = cli("diff", a, b)
+    assert result.code == 0 and "no differences" in result.out, result
+    assert diff(lockfile.load(a), lockfile.load(b)).changes == ()
+    # another place is still said (an archive of one sha256 elsewhere: provenance, exit 0)
+    other = lock(a_url.replace("lab", "lib"), "other.lock")
+    assert "no differences" not in cli("diff", a, other).out
 
 
 def test_cli_diff_text_json_and_exit_codes(tmp_path: Path, cli: Callable[..., object]) -> None:
