@@ -40,9 +40,10 @@ def source_from_direct_url(direct_url: Any, redact: PathRedactor) -> Source:
 
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return Source()
-    url = _spaces_encoded(redact.url(direct_url["url"]))
     subdirectory = str(direct_url.get("subdirectory", "") or "")
     vcs = direct_url.get("vcs_info")
+    written = _encoded_as_a_folder(direct_url["url"]) if isinstance(vcs, dict) else direct_url["url"]
+    url = _spaces_encoded(redact.url(written))
     if isinstance(vcs, dict):
         return Source(
             kind="vcs",
@@ -84,6 +85,24 @@ def _spaces_encoded(url: str) -> str:
     from urllib.parse import quote
 
     return "".join(quote(c) if c.isspace() else c for c in url)
+
+
+def _encoded_as_a_folder(url: str) -> str:
+    """A local repository's URL (as direct_url.json gives it, before the redactor reads it) with its path
+    percent-encoded throughout, as pip writes a folder's URL (``path_to_url``) and every reader decodes it
+    (``fileurls.decoded_path``): pip keeps a repository's URL as it was given, partly encoded
+    (``file:///lab/rés%20earch/labgit``), where an import records the same repository as
+    ``file:///lab/r%C3%A9s%20earch/labgit``, and the lock held one place in two spellings. This machine's host
+    (``file://localhost/``) is no part of it. A remote URL, or one with a query or fragment, is kept as written."""
+    from urllib.parse import quote, unquote
+
+    scheme, sep, rest = url.partition("://")
+    if not sep or not (scheme == "file" or scheme.endswith("+file")) or "?" in rest or "#" in rest:
+        return url
+    rest = rest.removeprefix("localhost")
+    if not rest.startswith("/"):
+        return url  # another host's folder: as written
+    return f"{scheme}://{quote(unquote(rest))}"
 
 
 def _hash_fragment(url: str) -> tuple[str, str]:

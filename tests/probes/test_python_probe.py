@@ -247,7 +247,7 @@ def test_a_local_repository_in_a_folder_with_a_space_is_recorded_as_a_url_the_lo
 ) -> None:
     """pip records ``pip install 'git+file://localhost/w/repos%20%26%20co/mono@C'`` with the repository's path
     decoded (``file://localhost/w/repos & co/mono``): the capture wrote that URL, space and all, and the lock was
-    refused on its next load. A space in a local URL is written ``%20``, as pip's own folder URLs have it."""
+    refused on its next load. A local repository's URL is encoded as pip's own folder URLs are (``%20``, ``%26``)."""
     _fake_dist(
         site_packages(scratch_venv),
         "spaced",
@@ -257,7 +257,34 @@ def test_a_local_repository_in_a_folder_with_a_space_is_recorded_as_a_url_the_lo
     lock = tmp_path / "envsnap.lock"
     lockfile.dump(capture(str(scratch_venv)), lock)
     pkg = lockfile.load(lock).package("spaced")
-    assert pkg is not None and pkg.source.url == "file:///w/repos%20&%20co/mono", pkg.source
+    assert pkg is not None and pkg.source.url == "file:///w/repos%20%26%20co/mono", pkg.source
+
+
+def test_a_local_repositorys_url_in_pips_mixed_encoding_is_recorded_encoded_as_a_folders(
+    scratch_venv: Path, tmp_path: Path
+) -> None:
+    """pip keeps a repository's URL as it was given, partly percent-encoded (``file:///lab/rés%20earch/labgit``: the
+    space encoded, the é not), where its folder URLs, an import and every reader encode the whole path
+    (``file:///lab/r%C3%A9s%20earch/labgit``): the lock held one place in two spellings, which diff and the identity
+    read as two. capture writes it once, encoded as pip writes a folder's URL; a remote URL is kept as written."""
+    _fake_dist(
+        site_packages(scratch_venv),
+        "labgit",
+        "0.2",
+        {"url": "file:///lab/rés%20earch/labgit", "vcs_info": {"vcs": "git", "commit_id": "c" * 40}},
+    )
+    _fake_dist(
+        site_packages(scratch_venv),
+        "remote",
+        "0.3",
+        {"url": "https://git.example.org/a%20b/rés.git", "vcs_info": {"vcs": "git", "commit_id": "d" * 40}},
+    )
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(capture(str(scratch_venv)), lock)
+    loaded = lockfile.load(lock)
+    labgit, remote = loaded.package("labgit"), loaded.package("remote")
+    assert labgit is not None and labgit.source.url == "file:///lab/r%C3%A9s%20earch/labgit", labgit.source
+    assert remote is not None and remote.source.url == "https://git.example.org/a%20b/rés.git", remote.source
 
 
 def test_a_project_folder_named_like_the_login_is_recorded_as_written(
@@ -1088,12 +1115,14 @@ def test_a_repository_in_a_folder_with_a_hash_or_percent_is_recorded_as_that_fol
     url = f"file://{tmp_path}/{written}/proj"
     direct = {"url": url, "vcs_info": {"vcs": "git", "commit_id": "c" * 40}}
     _fake_dist(site_packages(scratch_venv), "odd", "0.1", direct)
-    for project, expected in ((None, url), (str(repo), "file://{project}")):
+    # Recorded encoded as a folder's URL, the bare % as %25: the one spelling of that folder (local_path reads both).
+    encoded = repo.as_uri()
+    for project, expected in ((None, encoded), (str(repo), "file://{project}")):
         lock = tmp_path / "envsnap.lock"
         lockfile.dump(capture(str(scratch_venv), project), lock)
         pkg = lockfile.load(lock).package("odd")
         assert pkg is not None and (pkg.source.kind, pkg.source.url) == ("vcs", expected), pkg.source
-    assert local_path(url) == repo
+    assert local_path(url) == repo == local_path(encoded)
 
 
 @pytest.mark.parametrize("check_files", [False, True])
