@@ -13,7 +13,14 @@ from __future__ import annotations
 import os
 import time
 
-from .._defaults import DEEP_TIMEOUT, EDITABLE_DIRTY, EDITABLE_GONE, GPU_TIMEOUT, LOCK_NAME, PATH_WARNINGS
+from .._defaults import (
+    DEEP_TIMEOUT,
+    EDITABLE_DIRTY,
+    EDITABLE_GONE,
+    GPU_TIMEOUT,
+    LOCK_NAME,
+    PATH_WARNINGS,
+)
 
 TYPE_CHECKING = False  # not typing's: this module is all a memo's answer imports of the command line
 if TYPE_CHECKING:
@@ -74,6 +81,18 @@ def quick_answer(argv: Sequence[str]) -> int | None:
     return 0 if memo is not None and memo.answer(output, started) else None
 
 
+def warnings_shown(warnings: tuple[str, ...] | list[str]) -> list[str]:
+    """A capture's warnings as its summary prints them: each path one shell word (an editable folder gone by its
+    decoded path, as verify prints it). The lock keeps them as written, which its identity counts; the memo keeps
+    these, so that its answer loads none of the probes."""
+    shown = list(warnings)
+    if any(w.endswith(EDITABLE_GONE) or w.startswith(PATH_WARNINGS) or EDITABLE_DIRTY in w for w in shown):
+        from ..probes.python import warning_shown
+
+        shown = [warning_shown(w) for w in shown]
+    return shown
+
+
 def summarise(
     output: str,
     written: bool,
@@ -83,7 +102,8 @@ def summarise(
     deep: list[str],
     warnings: tuple[str, ...] | list[str],
 ) -> None:
-    """A capture's summary line (``-o PATH``), its ``--deep`` lines and its warnings, on stderr."""
+    """A capture's summary line (``-o PATH``), its ``--deep`` lines and its warnings as shown (``warnings_shown``), on
+    stderr."""
     from . import _output
 
     counts = f"{summary}, in {time.perf_counter() - started:.2f} s"
@@ -91,12 +111,6 @@ def summarise(
         head = f"wrote {output}: {counts}"
     else:
         head = f"unchanged: {output} already records this environment ({digest[:19]}...), left as it was: {counts}"
-    if any(w.endswith(EDITABLE_GONE) or w.startswith(PATH_WARNINGS) or EDITABLE_DIRTY in w for w in warnings):
-        # Each path a warning names as one shell word (an editable folder gone by its decoded path, as verify prints
-        # it); the lock keeps the warning as written, which its identity counts.
-        from ..probes.python import warning_shown
-
-        warnings = [warning_shown(w) for w in warnings]
     # package metadata: no control characters
     _output.write_lines(head, *deep, *(f"warning: {w}" for w in warnings))
 

@@ -179,13 +179,16 @@ def run(args: argparse.Namespace) -> int:
     conda = f"{counted(len(snapshot.conda.packages), 'conda package')}, " if snapshot.conda is not None else ""
     python = f"Python {py.version} ({py.kind}), {counted(len(py.packages), 'package')}, " if chosen.python_layer else ""
     summary = f"{python or 'no Python layer, '}{conda}{counted(len(snapshot.system.packages), 'system package')}"
+    from ._capture_memo import warnings_shown
+
+    warned = warnings_shown(snapshot.envsnap.warnings)  # as printed, and as the memo's answer prints them
     if args.output == "-":
         if deep:
             _output.write_lines(*deep)
     else:
         from ._capture_memo import summarise
 
-        summarise(args.output, written, shown, summary, started, deep, snapshot.envsnap.warnings)
+        summarise(args.output, written, shown, summary, started, deep, warned)
     if pinned is not None:
         # What it pinned, in the line `envsnap pin` says (it said nothing): its packages not pinned are warnings above.
         from .pin import summary as pin_summary
@@ -195,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if hint:
         _output.write_lines(*hint)
     if memo is not None and not deep and not any(w.startswith("nvidia") for w in snapshot.envsnap.warnings):
-        memo.keep(captured, started_ns, text, digest, summary, snapshot.envsnap.warnings)
+        memo.keep(captured, started_ns, text, digest, summary, tuple(warned))
     return 0
 
 
