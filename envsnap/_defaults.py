@@ -51,6 +51,9 @@ PATH_WARNINGS = (
     "conda: --prefix ",
 )
 EDITABLE_DIRTY = " has uncommitted changes to tracked files: "
+# How capture's warning of a shared library not found ends (probes/system.py): the summary finds them by it, to print
+# a distribution's several in one line (``missing_libraries_shown``).
+LIBRARY_NOT_FOUND = " was not found"
 PROBE_TIMEOUT = 120.0  # the standard-library probe in the target interpreter
 FLEET_TIMEOUT = 120.0  # one node's answer to fleet check or capture, through srun
 FLEET_LOCK_ENV = "ENVSNAP_LOCK"  # the lock a Slurm job asks fleet prolog to check

@@ -18,6 +18,7 @@ from .._defaults import (
     EDITABLE_DIRTY,
     EDITABLE_GONE,
     GPU_TIMEOUT,
+    LIBRARY_NOT_FOUND,
     LOCK_NAME,
     PATH_WARNINGS,
 )
@@ -83,13 +84,17 @@ def quick_answer(argv: Sequence[str]) -> int | None:
 
 def warnings_shown(warnings: tuple[str, ...] | list[str]) -> list[str]:
     """A capture's warnings as its summary prints them: each path one shell word (an editable folder gone by its
-    decoded path, as verify prints it). The lock keeps them as written, which its identity counts; the memo keeps
-    these, so that its answer loads none of the probes."""
+    decoded path, as verify prints it), a distribution's several libraries not found in one line. The lock keeps them
+    as written, which its identity counts; the memo keeps these, so that its answer loads none of the probes."""
     shown = list(warnings)
     if any(w.endswith(EDITABLE_GONE) or w.startswith(PATH_WARNINGS) or EDITABLE_DIRTY in w for w in shown):
         from ..probes.python import warning_shown
 
         shown = [warning_shown(w) for w in shown]
+    if sum(w.startswith("system: ") and w.endswith(LIBRARY_NOT_FOUND) for w in shown) > 1:
+        from ..probes.system import missing_libraries_shown
+
+        shown = missing_libraries_shown(shown)
     return shown
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import cast
 
 from .._control import strip_terminal
+from .._defaults import LIBRARY_NOT_FOUND
+from .._lazyre import LazyPattern
 from .._privacy import PathRedactor
 from ..model import PackageManager, System, SystemLibrary, SystemManager, SystemPackage
 from . import conda
@@ -92,9 +94,49 @@ def probe_system(
     warnings = list(db.warnings)
     for lib in libraries:
         if not lib.path:
-            warnings.append(f"system: {lib.soname} (needed by {', '.join(lib.needed_by)}) was not found")
+            warnings.append(f"system: {lib.soname} (needed by {', '.join(lib.needed_by)}){LIBRARY_NOT_FOUND}")
     manager = cast(SystemManager, db.manager)
     return System(manager=manager, packages=tuple(packages), libraries=tuple(libraries)), warnings
+
+
+# A warning of one library not found, as ``probe_system`` writes it: a soname holds no white space, a distribution's
+# name no parenthesis or comma.
+_NOT_FOUND = LazyPattern(r"system: (?P<soname>\S+) \(needed by (?P<by>[^()]+)\)" + LIBRARY_NOT_FOUND)
+
+
+def missing_libraries_shown(warnings: Iterable[str]) -> list[str]:
+    """A capture's warnings as its summary prints them: the libraries not found that one distribution needs, where it
+    needs more than one, in one line naming how many and which (``system: 3 libraries needed by nvidia-nvshmem-cu12
+    were not found: libfabric.so.1, libmpi.so.40, libucp.so.0``), in place of a line each; a library no such
+    distribution needs reads as before. A CUDA torch environment's optional transports (nvshmem and cufile link
+    libfabric, libmpi, libucp, loaded only where used) made ten lines of them. The lock keeps a warning per library,
+    and each library in its table; the lines stand where the first of them stood, by distribution."""
+    out: list[str] = []
+    needs: dict[str, list[str]] = {}  # soname -> the distributions that need it
+    at = -1
+    for warning in warnings:
+        found = _NOT_FOUND.fullmatch(warning)
+        if found is None:
+            out.append(warning)
+            continue
+        at = len(out) if at < 0 else at
+        needs.setdefault(found["soname"], []).extend(found["by"].split(", "))
+    if at < 0:
+        return out
+    by_dist: dict[str, list[str]] = {}
+    for soname, dists in needs.items():
+        for dist in dists:
+            by_dist.setdefault(dist, []).append(soname)
+    grouped = {dist for dist, sonames in by_dist.items() if len(sonames) > 1}
+    lines = [
+        f"system: {len(by_dist[dist])} libraries needed by {dist} were not found: {', '.join(sorted(by_dist[dist]))}"
+        for dist in sorted(grouped)
+    ]
+    for soname in sorted(needs):
+        rest = [dist for dist in needs[soname] if dist not in grouped]
+        if rest:
+            lines.append(f"system: {soname} (needed by {', '.join(rest)}){LIBRARY_NOT_FOUND}")
+    return [*out[:at], *lines, *out[at:]]
 
 
 def shared_objects_of(ctx: ProbeContext) -> dict[str, tuple[str, ...]]:

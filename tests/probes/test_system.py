@@ -465,3 +465,60 @@ def test_no_prefetch_outside_a_venv(tmp_path: Path) -> None:
     loader = hostlibs.Loader.for_host()
     hostlibs.prefetch_environment(loader, str(tmp_path / "bin" / "python"))  # no pyvenv.cfg: nothing looked at
     assert loader._elf == {}
+
+
+def test_a_distributions_missing_libraries_are_printed_as_one_line_and_kept_in_the_lock_each(
+    tmp_path: Path, cli: Any
+) -> None:
+    """A CUDA torch venv printed about ten "... was not found" warnings for the optional transports its wheels link
+    (nvshmem and cufile need libfabric, libmpi, libucp; triton's plugins libtriton.so through a build folder's
+    RUNPATH). capture prints one line per distribution that needs more than one, naming how many and which; one
+    alone reads as before. The lock keeps one warning per library, and each library in its table."""
+    import base64
+    import hashlib
+    import sys
+
+    from testutil import site_packages
+
+    from envsnap import lockfile
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = site_packages(venv / "bin" / "python")
+
+    def dist(name: str, module: str, needed: list[str]) -> None:
+        files = {f"{module}/__init__.py": b"", f"{module}/lib/lib{module}.so.1": _minimal_elf64(needed)}
+        info = site / f"{name}-1.0.dist-info"
+        info.mkdir()
+        files[f"{info.name}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n\n".encode()
+        rows = []
+        for rel, data in files.items():
+            (site / rel).parent.mkdir(parents=True, exist_ok=True)
+            (site / rel).write_bytes(data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            rows.append(f"{rel},sha256={digest},{len(data)}")
+        (info / "RECORD").write_text("\n".join([*rows, f"{info.name}/RECORD,,"]) + "\n")
+
+    dist("nvidia-nvshmem-cu12", "nvshmem", ["libfabric.so.1", "libmpi.so.40", "libucp.so.0", "libm.so.6"])
+    dist("nvidia-cufile-cu12", "cufile", ["libfabric.so.1", "librdmacm-esnp.so.1"])
+    dist("triton", "triton", ["libtriton-esnp.so"])
+    out = tmp_path / "x.lock"
+    result = cli("capture", "--python", venv / "bin" / "python", "-o", out)
+    assert result.code == 0, result
+    printed = [line for line in result.err.splitlines() if "was not found" in line or "were not found" in line]
+    assert printed == [
+        "warning: system: 2 libraries needed by nvidia-cufile-cu12 were not found: libfabric.so.1, librdmacm-esnp.so.1",
+        "warning: system: 3 libraries needed by nvidia-nvshmem-cu12 were not found: libfabric.so.1, libmpi.so.40, "
+        "libucp.so.0",
+        "warning: system: libtriton-esnp.so (needed by triton) was not found",
+    ], result.err
+    lock = lockfile.load(out)
+    assert [w for w in lock.envsnap.warnings if w.startswith("system: ")] == [
+        "system: libfabric.so.1 (needed by nvidia-cufile-cu12, nvidia-nvshmem-cu12) was not found",
+        "system: libmpi.so.40 (needed by nvidia-nvshmem-cu12) was not found",
+        "system: librdmacm-esnp.so.1 (needed by nvidia-cufile-cu12) was not found",
+        "system: libtriton-esnp.so (needed by triton) was not found",
+        "system: libucp.so.0 (needed by nvidia-nvshmem-cu12) was not found",
+    ]
+    missing = {lib.soname for lib in lock.system.libraries if not lib.path}
+    assert missing == {"libfabric.so.1", "libmpi.so.40", "librdmacm-esnp.so.1", "libtriton-esnp.so", "libucp.so.0"}
