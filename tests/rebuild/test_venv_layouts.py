@@ -5,6 +5,7 @@ says so. Without the project, the rebuild fails before fetching anything, naming
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -149,11 +150,12 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     ) in planned.out.splitlines()
     done = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", dest)
     assert done.code == 0, done.out + done.err  # a warning (docs/cli.md, exit codes)
+    # Verified in the project, as the plan names it: the project's folder, one shell word.
     assert (
         "  python: researchproj: source editable {project} -> a wheel (the lock installs it editable, this is a "
-        "regular install: edits to the project do not reach it; `pip install --no-deps -e DIR`, DIR its project "
-        "folder ({project}), installs it as locked)"
-    ) in done.out.splitlines()
+        f"regular install: edits to the project do not reach it; `pip install --no-deps -e {shlex.quote(str(project))}`"
+        " installs it as locked)"
+    ) in done.out.splitlines(), done.out
     assert '"editable":true' not in _direct_url(dest).replace(" ", "")
     strict = cli("verify", lock_path, "--python", dest / "bin" / "python", "--strict")
     assert strict.code == 1, strict.out + strict.err
