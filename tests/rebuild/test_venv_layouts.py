@@ -167,6 +167,27 @@ def test_editable_project_rebuilt_from_a_wheel_is_said_and_refused_by_strict(
     assert verified.code == 0 and "identical: the Python layer matches the lock" in verified.out, verified.out
 
 
+def test_a_rebuild_run_outside_the_project_names_its_folder_in_verifys_warning_as_in_its_plan(
+    research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """Run from outside the project, the rebuild reads ``{project}`` as the work tree around the lock's folder and its
+    plan names the project's folder in the command that installs it as locked; the verify after it read ``{project}``
+    as the work tree around the working directory (none) and said `-e DIR`. It reads it as the rebuild does."""
+    project, lock_path = research
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    bundle, dest = tmp_path / "bundle", tmp_path / "env"
+    assert cli("bundle", lock_path, "-o", bundle).code == 0
+    done = cli("rebuild", lock_path, "--bundle", bundle, "--offline", "--dest", dest)
+    assert done.code == 0, done.out + done.err
+    folder = shlex.quote(str(project))
+    planned = f"`uv pip install --python {dest / 'bin' / 'python'} --no-deps -e {folder}` afterwards"
+    assert planned in done.out + done.err, done.out + done.err
+    assert f"`pip install --no-deps -e {folder}` installs it as locked)" in done.out, done.out
+
+
 def test_a_rebuild_from_the_bundle_archive_names_its_wheel_as_from_the_folder(
     research: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
