@@ -667,6 +667,7 @@ def _editable_elsewhere(lock: Snapshot, captured: Captured, project: str | None 
 
     from ..fileurls import PROJECT
     from ..probes.python import editable_folder, editable_folder_gone
+    from ..sinks import editable_install, shell_shown
 
     wanted = {p.name: p for p in lock.python.packages if p.source.kind == "directory" and p.source.editable}
     redact = captured.redact
@@ -705,7 +706,7 @@ def _editable_elsewhere(lock: Snapshot, captured: Captured, project: str | None 
         note = (
             "the install reads its code from another folder than the one the lock installs editable"
             + (f" ({{project}}: {_project_said(project, captured)})" if labelled else "")
-            + ": `pip install --no-deps -e` of the locked folder installs it as locked"
+            + f": {editable_install('pip install', locked, shell_shown([where]))} installs it as locked"
         )
         out.append(Difference(MISMATCH, "python", want.name, "source", f"editable {locked}", f"editable {here}", note))
     return out

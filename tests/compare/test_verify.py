@@ -2202,6 +2202,8 @@ def test_an_editable_install_of_another_checkout_is_a_mismatch_and_of_a_clone_ve
     assert drifted.code == 3, drifted.out
     said = f"  python: proj: source editable {{project}} -> editable {other} (the install reads its"
     assert said in drifted.out, drifted.out
+    # The command that installs it as locked, with the locked folder, one shell word, to paste as it is.
+    assert f": `pip install --no-deps -e {project}` installs it as locked)" in drifted.out, drifted.out
     assert "record_digest" not in drifted.out  # the RECORD differs as its hook's folder does: said once
     monkeypatch.chdir(other)
     clone = cli("verify", lock_path, "--python", python)
