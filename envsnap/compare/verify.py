@@ -181,11 +181,11 @@ def verify(
     report = _unreadable_said(report, kept[-1]) if kept else report
     found = _file_differences(changed or {}, kept[-1] if files and kept else None)
     extra = [*edited, *(_files_gone(lock, kept[-1], found) if kept else found)]
-    extra += _editable_folders_gone(lock, kept[-1], actual) if kept else []
     if kept and project is None and not isinstance(lock_or_path, Snapshot):
         from ..probes.project import lock_project
 
         project = kept[-1].project_root or lock_project(lock_or_path)
+    extra += _editable_folders_gone(lock, kept[-1], actual, project) if kept else []
     elsewhere = _editable_elsewhere(lock, kept[-1], project) if kept else []
     report = _editable_lost_here(report, lock, project or (kept[-1].project_root if kept else None))
     if elsewhere:
@@ -625,15 +625,20 @@ def _unreadable_said(report: VerifyReport, captured: Captured) -> VerifyReport:
     return dataclasses.replace(report, differences=tuple(diffs))
 
 
-def _editable_folders_gone(lock: Snapshot, captured: Captured, actual: Snapshot) -> list[Difference]:
+def _editable_folders_gone(
+    lock: Snapshot, captured: Captured, actual: Snapshot, project: str | None = None
+) -> list[Difference]:
     """A mismatch for each package the lock installs editable whose folder is gone now (moved or deleted after
     ``pip install -e``): nothing of it imports, though its ``.dist-info`` and RECORD (its ``.pth`` hook) are as they
     were, so nothing else differs. The folder named is the one the install reads (as ``actual`` records it), where
     it is not the lock's: a project moved after ``pip install -e .`` was said as ``file://{project} is gone``, the
-    lock's label for the folder it was moved to, which is there."""
+    lock's label for the folder it was moved to, which is there; the command that installs it as locked names that
+    folder, read here (``project``, else the work tree verify runs in), as the warning of a regular install does."""
     from packaging.utils import canonicalize_name
 
+    from .._localurls import editable_folder_shown
     from ..probes.python import editable_folder_gone, editable_gone_note
+    from ..sinks import editable_install
 
     wanted = {p.name: p for p in lock.python.packages if p.source.editable}
     have = {p.name: p.source for p in actual.python.packages}
@@ -645,10 +650,10 @@ def _editable_folders_gone(lock: Snapshot, captured: Captured, actual: Snapshot)
         source = have.get(want.name, want.source)
         note = editable_gone_note(source if source.kind == want.source.kind else want.source)
         if source.kind == want.source.kind and source.url != want.source.url:
-            note += (
-                f" (the lock installs it from {want.source.url}: `pip install --no-deps -e` of the project's folder,"
-                " where it is now, installs it as locked)"
-            )
+            root = project or captured.project_root
+            folder = editable_folder_shown(want, Path(root) if root else None)
+            command = editable_install("pip install", want.source.url, folder)
+            note += f" (the lock installs it from {want.source.url}: {command} installs it as locked)"
         out.append(Difference(MISMATCH, "python", want.name, "editable", note=note))
     return out
 

@@ -2125,7 +2125,8 @@ def test_an_editable_project_moved_after_its_install_names_the_folder_its_instal
     drifted = cli("verify", "envsnap.lock", "--python", python)
     assert drifted.code == 3
     gone = f"its editable folder {project} is gone: nothing of it imports (the lock installs it from "
-    remedy = "{project}: `pip install --no-deps -e` of the project's folder, where it is now, installs it"
+    # The project's folder where it is now ({project} read here), one shell word: a command to paste as it is.
+    remedy = f"{{project}}: `pip install --no-deps -e {moved}` installs it as locked)"
     assert f"  python: proj: {gone}{remedy}" in drifted.out, drifted.out
 
 
