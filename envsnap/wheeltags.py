@@ -70,8 +70,8 @@ class TagOrder:
             if isinstance(tag, str):
                 self._plain.setdefault(tag, i * width)
             elif tag.platform == EVERY_PLATFORM:
-                if self._platforms:
-                    self._pairs.setdefault((tag.interpreter, tag.abi), i * width)
+                # kept with no platforms too: the interpreter and ABI are known where the platforms are not
+                self._pairs.setdefault((tag.interpreter, tag.abi), i * width)
             else:
                 self._plain.setdefault(str(tag), i * width)
 
@@ -108,16 +108,15 @@ class TagOrder:
         """``[0]``, the best tag (named in a message), is found without listing the rest."""
         if index != 0:
             return list(self)[index]
-        best = [
-            (at, f"{interpreter}-{abi}-{next(iter(self._platforms))}") for (interpreter, abi), at in self._pairs.items()
-        ]
+        first = next(iter(self._platforms), None)
+        best = [] if first is None else [(at, f"{i}-{abi}-{first}") for (i, abi), at in self._pairs.items()]
         best += [(at, tag) for tag, at in self._plain.items()]
         if not best:
             raise IndexError(index)
         return min(best)[1]
 
     def __bool__(self) -> bool:
-        return bool(self._plain or self._pairs)
+        return bool(self._plain or (self._pairs and self._platforms))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TagOrder) and list(self) == list(other)
@@ -134,8 +133,10 @@ def tag_order(
     cpython: bool = True,
 ) -> TagOrder:
     """The tags ``interpreter`` (``cp311``; CPython ``version``, or another implementation where not ``cpython``,
-    with ``abi``, else packaging's ABIs of that version) installs on ``platforms``, best first; packaging's own
-    reading of no platforms, this host's, is kept."""
+    with ``abi``, else packaging's ABIs of that version) installs on ``platforms``, best first. No platforms: only the
+    tags of no platform (``py3-none-any``), never packaging's reading of none, the running host's (a Mac's facts
+    judged on a Linux host were given this host's manylinux tags); a caller that means this host passes
+    ``packaging.tags.platform_tags()``."""
     every = [EVERY_PLATFORM]
     abis = [abi] if abi is not None else None
     if cpython:
@@ -143,4 +144,4 @@ def tag_order(
     else:
         found = list(ptags.generic_tags(interpreter, abis, every))
     found += ptags.compatible_tags(version, interpreter, every)
-    return TagOrder(found, platforms or list(ptags.platform_tags()))
+    return TagOrder(found, platforms)

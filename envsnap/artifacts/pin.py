@@ -972,7 +972,8 @@ def target_tags(python_version: str = "", implementation: str = "", platform: Pl
     if len(parts) < 2:  # another platform, no Python version recorded: the running one's, as on this host
         parts = (sys.version_info.major, sys.version_info.minor)
     version = (parts[0], parts[1])
-    return tag_order(version, f"cp{parts[0]}{parts[1]}", others or ())
+    # This host's platforms where the lock names none other (``platform_tags``), another Python release on them.
+    return tag_order(version, f"cp{parts[0]}{parts[1]}", others if others is not None else list(tags.platform_tags()))
 
 
 # The oldest glibc a manylinux wheel may ask for (PEP 600's manylinux_2_17 = manylinux2014), and the newest

@@ -45,6 +45,8 @@ class TagTarget:
     libc: str = ""  # "glibc", "musl", "" (unknown)
     libc_version: str = ""
     platform_tag: str = ""  # sysconfig.get_platform() of the interpreter, for macOS and Windows
+    os_version: str = ""  # the OS release the lock records (an import's macOS 14.5; os-release's on Linux)
+    kernel: str = ""  # the kernel release (a Mac's Darwin 23.5.0 is macOS 14.5)
 
     @property
     def interpreter(self) -> str:
@@ -53,7 +55,22 @@ class TagTarget:
 
     @cached_property
     def platforms(self) -> tuple[str, ...]:
+        """The platform tags the target installs, best first, from its own facts alone; empty where they cannot be
+        told (``unknown_platform`` says why): never this host's, which packaging lists where it is given none."""
         return tuple(_platforms(self))
+
+    @property
+    def unknown_platform(self) -> str:
+        """Why the target's platform tags cannot be told from its facts ("" where they can)."""
+        if self.platforms:
+            return ""
+        if not self.system:
+            return "the OS is not recorded"
+        if not self.machine:
+            return f"the {self.system} machine is not recorded"
+        if self.system == "Darwin":
+            return "the macOS release is not recorded (no OS version, Darwin kernel or interpreter platform)"
+        return f"the {self.system} platform tag is not recorded"
 
     @cached_property
     def _order(self) -> TagOrder:
@@ -80,12 +97,14 @@ class TagTarget:
 
     def describe(self) -> str:
         libc = f", {self.libc} {self.libc_version}".rstrip() if self.libc else ""
-        return f"{self.interpreter} ({self.abi}) on {self.system} {self.machine}{libc}"
+        where = f"{self.system or 'an unrecorded OS'} {self.machine}".rstrip()
+        return f"{self.interpreter} ({self.abi}) on {where}{libc}"
 
 
 def tag_target(lock: Snapshot, host: Snapshot, target: Target) -> TagTarget:
     """Docker and conda bring the locked interpreter; a container also brings the captured libc (the rebuild
-    picks a base image matching the lock), on the engine's machine."""
+    picks a base image matching the lock), on the engine's machine, and runs Linux. Any other target is ``host``'s
+    facts as recorded: a missing OS stays missing (``TagTarget.unknown_platform``), never this host's."""
     py = lock.python if target.provides_python else host.python
     platform = lock.platform if target.container else host.platform
     arch = platform.machine
@@ -96,16 +115,20 @@ def tag_target(lock: Snapshot, host: Snapshot, target: Target) -> TagTarget:
         implementation=py.implementation or "cpython",
         python_version=(parts[0], parts[1]),
         abi=py.abi or f"cp{parts[0]}{parts[1]}",
-        system=platform.system or "Linux",
+        system=platform.system or ("Linux" if target.container else ""),
         machine=machine(arch),
         libc=platform.libc,
         libc_version=platform.libc_version,
         platform_tag=py.platform_tag,
+        os_version=platform.os_version,
+        kernel=platform.kernel,
     )
 
 
 def _platforms(t: TagTarget) -> Iterable[str]:
     arch = t.machine
+    if not arch and t.system != "Darwin" and t.system != "Windows":
+        return  # no machine: no Linux tag (``linux_`` named none), and no other OS's tag is known without one
     if t.system == "Linux":
         glibc = numbers(t.libc_version)
         if t.libc == "glibc" and len(glibc) >= 2:
@@ -119,11 +142,37 @@ def _platforms(t: TagTarget) -> Iterable[str]:
                 yield f"musllinux_{glibc[0]}_{minor}_{arch}"
         yield f"linux_{arch}"
     elif t.system == "Darwin":
-        m = _MACOS.match(t.platform_tag)
-        if m and is_macos_release(int(m.group(1)), int(m.group(2))):
-            yield from ptags.mac_platforms((int(m.group(1)), int(m.group(2))), m.group(3))
+        release, tag_arch = _macos(t)
+        # pip reads the Mac's machine (an arm64 Mac installs arm64 and universal2 wheels under a universal2 build)
+        mac_arch = {"aarch64": "arm64"}.get(arch, arch) or tag_arch
+        if release is not None and mac_arch:
+            yield from ptags.mac_platforms(release, mac_arch)
     elif t.platform_tag:
         yield t.platform_tag.replace("-", "_").replace(".", "_")
+    elif t.system == "Windows":
+        windows = {"x86_64": "win_amd64", "aarch64": "win_arm64", "i686": "win32"}.get(arch)
+        if windows:
+            yield windows
+
+
+def _macos(t: TagTarget) -> tuple[tuple[int, int] | None, str]:
+    """The macOS release a Darwin target runs, as pip reads it (``platform.mac_ver``), from its own facts: the OS
+    version an import records, else the Darwin kernel's release (Darwin 23 is macOS 14, Darwin 19 macOS 10.15), else
+    the release its interpreter was built for (``macosx-11.0-arm64``: the Mac runs that one or a later one); and the
+    interpreter platform's machine. None where none says."""
+    m = _MACOS.match(t.platform_tag)
+    tag_arch = m.group(3) if m else ""
+    version = numbers(t.os_version)
+    if version and is_macos_release(*version[:2]):
+        return (version[0], version[1] if len(version) > 1 else 0), tag_arch
+    darwin = numbers(t.kernel)[:1]
+    if darwin and 5 <= darwin[0] < 20:
+        return (10, darwin[0] - 4), tag_arch
+    if darwin and darwin[0] >= 20 and is_macos_release(darwin[0] - 9):
+        return (darwin[0] - 9, 0), tag_arch  # from macOS 11 on, a wheel names the major release alone
+    if m and is_macos_release(int(m.group(1)), int(m.group(2))):
+        return (int(m.group(1)), int(m.group(2))), tag_arch
+    return None, tag_arch
 
 
 @frozen
@@ -160,6 +209,18 @@ def imported_files(pkg: PythonPackage) -> ImportedFiles | None:
         else:
             sdist = True
     return ImportedFiles(frozenset(tags), sdist, unnamed)
+
+
+def undecided(wheel: frozenset[ptags.Tag], t: TagTarget) -> bool:
+    """Whether a wheel the target does not install may yet fit it: its interpreter and ABI do, and the target's
+    platform tags cannot be told from its facts (``TagTarget.unknown_platform``). A Linux wheel on a target known to
+    run another OS is decided: it does not fit."""
+    if not t.unknown_platform:
+        return False
+    fits = [tag for tag in wheel if (tag.interpreter, tag.abi) in t.abis]
+    if t.system and t.system != "Linux":
+        fits = [tag for tag in fits if not platform_arch(tag.platform)]
+    return bool(fits)
 
 
 def glibc_floor(platform: str) -> tuple[int, int] | None:
@@ -225,6 +286,13 @@ def explain(
 
 def _explain_platform(candidates: list[ptags.Tag], t: TagTarget) -> tuple[str, str, str]:
     platforms = [tag.platform for tag in candidates]
+    if t.system != "Linux" and platforms and all(platform_arch(p) for p in platforms):
+        # Linux wheels on a Mac: its machine is beside the point ("built for x86_64 ... run on an x86_64 host")
+        return (
+            str(candidates[0]),
+            f"built for Linux ({platforms[0]}), the target runs {t.system or 'an unrecorded OS'}",
+            "run on a Linux host",
+        )
     same_arch = [p for p in platforms if platform_arch(p) in ("", t.machine)]
     if (
         platforms

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from ...model import PythonPackage, Snapshot
 from .._facts import not_made
-from .._tags import built_for_machine, explain, imported_files, package_tags, tag_target
+from .._tags import built_for_machine, explain, imported_files, package_tags, tag_target, undecided
 from ..report import Finding
 from ..target import Target, bringing_python
 from .interface import Rule
@@ -48,6 +48,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     # Wheels of the lock's machine on another: the platform rule fails the machine once, naming them.
     elsewhere = set(built_for_machine(lock, t.machine))
     bare: list[str] = []  # an import's packages known by name and version alone
+    unplaced: list[str] = []  # wheels of a platform, where the target's cannot be told from its facts
     for pkg in lock.python.packages:
         if pkg.conda_layer:
             continue  # conda installs it: no wheel tag applies
@@ -69,8 +70,12 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             continue
         if f"{pkg.name} {pkg.version}" in elsewhere:
             continue
+        fits = t.fits_any(wheel)
+        if not fits and undecided(wheel, t):
+            unplaced.append(f"{pkg.name} {pkg.version}")  # the target's platform tags cannot be told
+            continue
         wheels += 1
-        if t.fits_any(wheel):
+        if fits:
             continue
         tag, why, remedy = explain(wheel, t, target.python_options, bringing_python(lock))
         by_reason[(why, remedy)].append((f"{pkg.name} {pkg.version}", tag))
@@ -83,6 +88,7 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
             failures.append(Finding("fail", f"{len(packages)} wheels", names, f"{found}: {why}", remedy, NAME))
     unknowable = [_unknown(unknown, found, pin=target.pin_command)] if unknown else []
     unknowable += [_unknown(bare, found, bare=True, pin=target.pin_command)] if bare else []
+    unknowable += [_unplaced(unplaced, found, t.unknown_platform)] if unplaced else []
     if failures:
         return failures + unknowable
     if not wheels:
@@ -112,6 +118,21 @@ def _unknown(packages: list[str], found: str, bare: bool = False, pin: str = "en
         f"{found}: the lock records {recorded}: cannot tell whether one fits",
         f"run `{pin}` on this host: it looks {looks} up on the index and records the file that fits "
         "(or says that none does)",
+        NAME,
+    )
+
+
+def _unplaced(packages: list[str], found: str, why: str) -> Finding:
+    """The wheels built for a platform where the target's platform tags cannot be told from its own facts (``why``):
+    they are not judged by the tags of the host running the check, which may be another OS."""
+    one = len(packages) == 1
+    return Finding(
+        "warn",
+        f"wheel {packages[0]}" if one else f"{len(packages)} wheels",
+        ", ".join(sorted(packages)),
+        f"{found}: unknown: {why}, so whether {'its platform tag fits' if one else 'their platform tags fit'} "
+        "cannot be told",
+        "run `envsnap check` on the host itself, or capture its facts there with `envsnap capture`",
         NAME,
     )
 
