@@ -153,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
                     }
                     for what, folder, _ in caches
                 ],
-                "images": [{"id": i, "size": size, "kept": why} for i, size, why in images],
+                "images": [
+                    {"id": i, "size": size, "kept": why, "built_by_envsnap": built} for i, size, why, built in images
+                ],
                 "holds": [{"container": c, "image": i, "kept": why} for c, i, _, why in holds],
                 "dry_run": bool(args.dry_run),
             }
@@ -163,8 +165,10 @@ def run(args: argparse.Namespace) -> int:
         _output.say(f"{removed} {leftover.path} ({_size(leftover.size)}), left by an interrupted run")
     if not found:
         _output.say("no leftovers of interrupted runs")
-    for image, image_size, why in images:
-        if why:
+    for image, image_size, why, built in images:
+        if not built:
+            _output.say(f"kept image {image} ({_size(image_size)}), untagged, labelled as envsnap's: {why}")
+        elif why:
             _output.say(f"kept image {image} ({_size(image_size)}), untagged, built by envsnap: {why}")
         else:
             _output.say(f"{removed} image {image} ({_size(image_size)}), untagged, built by envsnap")
@@ -208,8 +212,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _images(*, remove: bool) -> tuple[list[tuple[str, int, str]], list[tuple[str, str, str, str]], str]:
-    """The untagged images envsnap built, each (id, size, why it was kept: "" when removed or to be), removed when
+def _images(*, remove: bool) -> tuple[list[tuple[str, int, str, bool]], list[tuple[str, str, str, str]], str]:
+    """The untagged images envsnap built, each (id, size, why it was kept: "" when removed or to be, whether envsnap
+    built it: one made as envsnap makes them that no rebuild here recorded is kept, ``untagged_images``), removed when
     ``remove``; the holds of envsnap's rebuilds on other images (a tagged one a killed rebuild left its hold on:
     ``tagged_holds``), those proved gone removed when ``remove``; and, when none was looked for, why not."""
     from ..errors import RebuildError

@@ -26,6 +26,7 @@ from ..dockerfile import baseimage
 from ..dockerfile.spec import INSTALLER_STEP_END, LABEL_DIGEST, VERIFY_STEP, split_reference
 from ..errors import BadBundleError, RebuildError
 from ..progress import transfer
+from . import _built
 from .interface import Progress
 
 if TYPE_CHECKING:
@@ -230,6 +231,9 @@ def build(
         raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
     if hold is not None:
         hold.take(layers.image_id)
+    # What ``clean --images`` and a later rebuild to the same tag know envsnap built by (never its labels alone).
+    for made in (layers.image_id, *(image for image in layers.stages if image in layers.created)):
+        _built.record(image_id_of(client, made))
     layers.let_go()
     layers.discard_stages(client)
     return layers.image_id
@@ -514,6 +518,7 @@ def remove_image(client: docker.DockerClient, image_id: str) -> None:
     """Remove the untagged image a build just made (forced: a leftover stopped container must not keep it)."""
     with contextlib.suppress(Exception):
         client.images.remove(image_id, force=True)
+        _built.forget(image_id)
 
 
 def take_back(client: docker.DockerClient, image_id: str, reference: str, previous: str) -> None:
@@ -543,9 +548,17 @@ def _labels(client: docker.DockerClient, image_id: str) -> dict[str, str]:
 
 
 def built_by_envsnap(client: docker.DockerClient, image_id: str) -> bool:
-    """Whether ``image_id`` is an image envsnap's Dockerfile made as it made it: it carries envsnap's label and its
-    last step is the Dockerfile's last (the final image) or the installer stage's. An image built FROM one of
-    envsnap's carries the same labels, but steps of its own after them: it is the user's."""
+    """Whether envsnap's docker rebuild built ``image_id``: its build recorded the id (``_built``; an image id is
+    the digest of the image's configuration, so no other image has it), and it looks as envsnap's Dockerfile makes
+    it (``made_as_envsnap``). The look alone is text anyone who builds an image can write."""
+    return _built.recorded(image_id) and made_as_envsnap(client, image_id)
+
+
+def made_as_envsnap(client: docker.DockerClient, image_id: str) -> bool:
+    """Whether ``image_id`` looks as envsnap's Dockerfile makes an image: it carries envsnap's label and its last
+    step is the Dockerfile's last (the final image) or the installer stage's. An image built FROM one of envsnap's
+    carries the same labels, but steps of its own after them: it is the user's. Any Dockerfile can say the same:
+    this is no proof that envsnap built it (``built_by_envsnap``)."""
     try:
         labels = _labels(client, image_id)
         history = client.api.history(image_id)
@@ -577,15 +590,21 @@ def remove_replaced(client: docker.DockerClient, previous: str, tag: str) -> str
     return f"removed {previous}, the image envsnap built as {tag} before, now untagged"
 
 
-def dangling_images(client: docker.DockerClient, label: str = LABEL_DIGEST) -> list[tuple[str, int, str]]:
-    """The untagged images envsnap built (``built_by_envsnap``) carrying ``label`` (a key, or ``key=value``), with
-    their sizes and lock content digests (the listing's labels): a replaced rebuild's kept by a container since
-    gone, a hand build's installer stage."""
+def dangling_images(client: docker.DockerClient, label: str = LABEL_DIGEST) -> list[tuple[str, int, str, bool]]:
+    """The untagged images made as envsnap's Dockerfile makes them (``made_as_envsnap``) carrying ``label`` (a key,
+    or ``key=value``), with their sizes, lock content digests (the listing's labels) and whether envsnap's rebuild
+    built them (``built_by_envsnap``): a replaced rebuild's kept by a container since gone; a hand build's
+    installer stage, or a stranger's look-alike, not built by envsnap."""
     found = client.api.images(filters={"dangling": True, "label": label})
     return [
-        (str(i["Id"]), int(i.get("Size") or 0), str((i.get("Labels") or {}).get(LABEL_DIGEST) or ""))
+        (
+            str(i["Id"]),
+            int(i.get("Size") or 0),
+            str((i.get("Labels") or {}).get(LABEL_DIGEST) or ""),
+            _built.recorded(str(i["Id"])),
+        )
         for i in found
-        if built_by_envsnap(client, str(i["Id"]))
+        if made_as_envsnap(client, str(i["Id"]))
     ]
 
 
@@ -598,6 +617,7 @@ def remove_untagged(client: docker.DockerClient, image_id: str) -> str:
         # The engine's refusal names the container by a short id, after the request's URL: the containers by name.
         explained = str(getattr(exc, "explanation", "") or "").strip().splitlines()
         return users_of(client, image_id) or (explained[0][:300] if explained else short(exc))
+    _built.forget(image_id)
     return ""
 
 

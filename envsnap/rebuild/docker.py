@@ -1366,16 +1366,22 @@ def _moved_system_base(spec: DockerSpec, recorded: SystemBase | None, lacking: I
     )
 
 
-def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
+def untagged_images(*, remove: bool) -> list[tuple[str, int, str, bool]]:
     """The untagged images envsnap built that the engine keeps (``envsnap clean --images``): each (id, size, why it
-    stays: "" when removed, or to be), removed when ``remove``, never forced. ``RebuildError`` with no engine."""
+    stays: "" when removed, or to be, whether envsnap's rebuild built it), removed when ``remove``, never forced.
+    An image made as envsnap's Dockerfile makes one that no rebuild here recorded building (``_built``: a hand
+    ``docker build`` of an exported context, or a stranger's image with envsnap's labels) is listed and kept: its
+    labels and steps are text anyone can write. ``RebuildError`` with no engine."""
     client = _docker_engine.engine(way_forward="leave --images out (no image was looked for)")
     found = []
     listed = _docker_engine.dangling_images(client)
     # Read after the listing: a listed image's rebuild marked itself before it built, so is seen if still running.
     building = _being_built()
     held = _docker_engine.holders(client)
-    for image, size, digest in listed:
+    for image, size, digest, built in listed:
+        if not built:
+            found.append((image, size, NOT_RECORDED.format(image=image), False))
+            continue
         kept = []  # (holder, what is known of its rebuild)
         for holder in held.get(image, []):
             judged = holder.judged()
@@ -1397,8 +1403,15 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str]]:
             why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"
         else:
             why = _docker_engine.remove_untagged(client, image) if remove else ""
-        found.append((image, size, why))
+        found.append((image, size, why, True))
     return found
+
+
+# Why ``untagged_images`` keeps an image that looks as envsnap makes one but that no rebuild here recorded building.
+NOT_RECORDED = (
+    "no envsnap rebuild of this user recorded building it, and its labels and steps are text any Dockerfile can "
+    "write; `docker rmi {image}` removes it if it is yours (a hand `docker build` of an exported context)"
+)
 
 
 def tagged_holds(*, remove: bool) -> list[tuple[str, str, str, str]]:
@@ -1409,7 +1422,7 @@ def tagged_holds(*, remove: bool) -> list[tuple[str, str, str, str]]:
     removed when ``remove`` where its rebuild is proved ended (``Holder.judged``, as on an untagged image); the image
     is never removed. ``RebuildError`` with no engine."""
     client = _docker_engine.engine(way_forward="leave --images out (no image was looked for)")
-    listed = {image for image, _, _ in _docker_engine.dangling_images(client)}
+    listed = {image for image, _, _, _ in _docker_engine.dangling_images(client)}
     found = []
     for image, held in sorted(_docker_engine.holders(client).items()):
         if image in listed or not image:

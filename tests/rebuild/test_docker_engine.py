@@ -1053,7 +1053,8 @@ def test_clean_images_lists_and_removes_the_untagged_images_envsnap_built(
                 path=str(tmp_path / "user"), tag=tag, rm=True, network_mode="none"
             )  # takes the tag
             listed = json.loads(_envsnap("clean", str(tmp_path), "--images", "--dry-run", "--json").stdout)
-            assert {"id": built, "size": engine.images.get(built).attrs["Size"], "kept": ""} in listed["images"]
+            size = engine.images.get(built).attrs["Size"]
+            assert {"id": built, "size": size, "kept": "", "built_by_envsnap": True} in listed["images"]
             assert users.id not in [i["id"] for i in listed["images"]]
             engine.images.get(built)  # --dry-run removed nothing
             # Removed: only this test's lock's images are looked for, so that no other run's is touched.
@@ -1077,9 +1078,8 @@ def test_the_commands_the_context_readme_gives_build_the_image_and_leave_no_stag
 ) -> None:
     """tool/README.md gave no command to build the context by hand, and a hand ``docker build`` (the classic
     builder) left the installer stage, uv and a copy of every wheel, as an untagged image nothing named. Its lines
-    are run here as written, ``BUNDLE`` filled in; of its two ways to remove the stage, ``envsnap clean --images``
-    is asked only which images it would remove (run, it would remove other runs' too), and the line for a machine
-    without envsnap, scoped to this lock, is run."""
+    are run here as written, ``BUNDLE`` filled in: the last, scoped to this lock, removes the stage. ``envsnap clean
+    --images`` does not: no rebuild recorded building it (a hand build's labels are any Dockerfile's)."""
     from envsnap.rebuild import _docker_engine
 
     tag = "envsnap-test/dockerfix-by-hand:1"
@@ -1091,21 +1091,15 @@ def test_the_commands_the_context_readme_gives_build_the_image_and_leave_no_stag
             _envsnap(*_docker_rebuild(captured, bundle, ctx, tag, "--offline"))
             readme = (ctx / "tool" / "README.md").read_text()
             lines = readme.split("\n\n    ", 1)[1].split("\n\n", 1)[0].split("\n    ")
-            assert lines[-1] == "envsnap clean --images", lines
-            script = "\n".join(lines[:-1]).replace("BUNDLE", shlex.quote(str(bundle)))
+            prune = re.search(r"`(docker image prune [^`]+)`", readme)
+            assert prune is not None and digest in prune.group(1)
+            assert lines[-1] == prune.group(1), lines
+            script = "\n".join(lines).replace("BUNDLE", shlex.quote(str(bundle)))
             done = subprocess.run(["sh", "-ec", script], cwd=ctx, capture_output=True, text=True, timeout=900)
             assert done.returncode == 0, done.stderr[-3000:]
             assert engine.images.get(tag).labels[LABEL_DIGEST] == digest
             # The installer stage alone carries its stage label (an image made FROM the rebuilt one does not).
             stage = {"label": [mine, f"{LABEL_STAGE}={INSTALLER_STAGE}"], "dangling": True}
-            left = [image.id for image in engine.images.list(filters=stage)]
-            # The classic builder (its "Step 1/N" lines; a CLI of 23 or later also warns of it): the stage is left.
-            if "legacy builder" in done.stderr.lower() or "Step 1/" in done.stdout:
-                history = engine.api.history(left[0]) if left else []
-                assert any("/opt/envsnap-wheels" in str(h.get("CreatedBy")) for h in history), left
-            prune = re.search(r"`(docker image prune [^`]+)`", readme)
-            assert prune is not None and digest in prune.group(1)
-            subprocess.run(shlex.split(prune.group(1)), check=True, capture_output=True, timeout=300)
             assert not engine.images.list(filters=stage)
             # What else of this lock is untagged (the rebuild's image, whose tag the hand build took) is a final
             # image envsnap built, which `envsnap clean --images` removes, as the README says.
@@ -1508,7 +1502,7 @@ def _envsnaps_untagged_image(
     import tempfile
 
     from envsnap.dockerfile.spec import VERIFY_STEP
-    from envsnap.rebuild import _docker_engine
+    from envsnap.rebuild import _built, _docker_engine
 
     digest = f"{os.getpid():x}".rjust(64, "e")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -1522,6 +1516,7 @@ def _envsnaps_untagged_image(
     try:
         image, _ = engine.images.build(path=str(tmp_path / "image"), rm=True, network_mode="none")
         built = image.id
+        _built.record(built)  # as envsnap's rebuild records the image it built: it stands for one here
         yield built
     finally:
         for container in engine.api.containers(all=True, filters={"label": f"{LABEL}={mine}"}):
