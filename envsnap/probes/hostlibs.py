@@ -47,34 +47,37 @@ class InstalledPackage:
 # ------------------------------------------------------------------------------------------ parsers
 
 
-# Anchored on the newline before a field rather than on ``^``: the expression then starts with a literal, which
-# the regular-expression engine finds with a fast search instead of trying a match at each of the status file's
-# 750,000 characters (20 ms of the preparing thread's CPU, 8 ms now). The text is searched with a newline before it.
-_DPKG_FIELD = re.compile(r"\n(Package|Status|Version|Architecture): *(.*?) *$", re.MULTILINE)
-
-
 def parse_dpkg_status(text: str) -> list[InstalledPackage]:
-    """Installed packages from ``/var/lib/dpkg/status`` (stanzas separated by blank lines).
+    """Installed packages from ``/var/lib/dpkg/status``: a stanza begins at each ``Package:`` field (at a line's
+    start), and its ``Status``, ``Version`` and ``Architecture`` are the first such fields in it, each value without
+    the spaces around it; installed means a three-word status whose last word is ``installed``.
 
-    One regular-expression pass over the whole file (it has tens of thousands of lines, most of them
-    descriptions); each ``Package:`` field starts a new stanza.
-    """
+    One split of the text at ``Package:``, then per stanza a ``str.find`` of each field wanted (they come early in
+    a stanza, before its description): every scan runs in C, and no line is cut out but the four read. It was a
+    multi-line regular expression over the whole text, each match's fields put in a dict (3.4 ms of this host's 801
+    packages, 2.2 ms now)."""
     out = []
-    fields: dict[str, str] = {}
-
-    def flush() -> None:
-        status = fields.get("Status", "").split()
-        if fields.get("Package") and len(status) == 3 and status[2] == "installed":
-            out.append(InstalledPackage(fields["Package"], fields.get("Version", ""), fields.get("Architecture", "")))
-
-    for match in _DPKG_FIELD.finditer("\n" + text):
-        key, value = match.group(1), match.group(2)
-        if key == "Package":
-            flush()
-            fields = {}
-        fields.setdefault(key, value)
-    flush()
+    for stanza in ("\n" + text).split("\nPackage:")[1:]:  # before the first Package: is no package's
+        end = stanza.find("\n")
+        name = (stanza if end < 0 else stanza[:end]).strip(" ")
+        if not name:
+            continue
+        status = _dpkg_field(stanza, "\nStatus:").split()
+        if len(status) == 3 and status[2] == "installed":
+            version = _dpkg_field(stanza, "\nVersion:")
+            out.append(InstalledPackage(name, version, _dpkg_field(stanza, "\nArchitecture:")))
     return out
+
+
+def _dpkg_field(stanza: str, key: str) -> str:
+    """The value of the first line of ``stanza`` past its first that begins with ``key`` (``"\\nStatus:"``), without
+    the spaces around it; "" where there is none."""
+    at = stanza.find(key)
+    if at < 0:
+        return ""
+    at += len(key)
+    end = stanza.find("\n", at)
+    return (stanza[at:] if end < 0 else stanza[at:end]).strip(" ")
 
 
 def parse_apk_db(text: str) -> tuple[list[InstalledPackage], dict[str, str]]:

@@ -283,35 +283,39 @@ def test_dpkg_owner_lookup_handles_merged_usr() -> None:
             assert db.owners([candidate]) == {candidate: "libc6"}
 
 
-def test_the_dpkg_status_fields_are_those_a_line_anchored_search_finds() -> None:
-    """``parse_dpkg_status`` anchors its fields on the newline before them: the packages of a search anchored on
-    each line's start (``^`` with re.MULTILINE), for any text (a field on the first line, on the last one without
-    a newline, indented, carriage returns, repeated fields, empty lines)."""
-    import random
+def _by_line_start(text: str) -> list[hostlibs.InstalledPackage]:
+    """The reading of a dpkg status file ``parse_dpkg_status`` must give: a search anchored on each line's start
+    (``^`` with re.MULTILINE) for the four fields, each ``Package`` beginning a stanza, the first of each other field
+    in it kept."""
     import re
 
     anchored = re.compile(r"^(Package|Status|Version|Architecture): *(.*?) *$", re.MULTILINE)
+    out: list[hostlibs.InstalledPackage] = []
+    fields: dict[str, str] = {}
 
-    def by_line_start(text: str) -> list[hostlibs.InstalledPackage]:
-        out: list[hostlibs.InstalledPackage] = []
-        fields: dict[str, str] = {}
+    def flush() -> None:
+        status = fields.get("Status", "").split()
+        if fields.get("Package") and len(status) == 3 and status[2] == "installed":
+            out.append(
+                hostlibs.InstalledPackage(fields["Package"], fields.get("Version", ""), fields.get("Architecture", ""))
+            )
 
-        def flush() -> None:
-            status = fields.get("Status", "").split()
-            if fields.get("Package") and len(status) == 3 and status[2] == "installed":
-                out.append(
-                    hostlibs.InstalledPackage(
-                        fields["Package"], fields.get("Version", ""), fields.get("Architecture", "")
-                    )
-                )
+    for match in anchored.finditer(text):
+        if match.group(1) == "Package":
+            flush()
+            fields = {}
+        fields.setdefault(match.group(1), match.group(2))
+    flush()
+    return out
 
-        for match in anchored.finditer(text):
-            if match.group(1) == "Package":
-                flush()
-                fields = {}
-            fields.setdefault(match.group(1), match.group(2))
-        flush()
-        return out
+
+def test_the_dpkg_status_fields_are_those_a_line_anchored_search_finds() -> None:
+    """``parse_dpkg_status`` reads its fields at a line's start: the packages of a search anchored on each line's
+    start, for any text (a field on the first line, on the last one without a newline, indented, carriage returns,
+    repeated fields, empty lines)."""
+    import random
+
+    by_line_start = _by_line_start
 
     pieces = [
         "Package: a",
@@ -332,6 +336,43 @@ def test_the_dpkg_status_fields_are_those_a_line_anchored_search_finds() -> None
     for _ in range(2000):
         text = "\n".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
         assert hostlibs.parse_dpkg_status(text) == by_line_start(text), text
+
+
+def test_a_large_dpkg_status_file_gives_the_packages_a_line_anchored_search_finds() -> None:
+    """A status file of 20,000 stanzas as dpkg writes them (long descriptions and conffiles, several architectures,
+    packages removed with their configuration kept, half-installed ones, a stanza without a blank line before the
+    next, fields out of their usual order, spaces after values, a Windows line end): the same packages, in the
+    same order, as the line-anchored reading."""
+    import random
+
+    rng = random.Random(4)
+    states = ["install ok installed"] * 8 + [
+        "deinstall ok config-files",
+        "install ok half-installed",
+        "hold ok installed",
+    ]
+    stanzas = []
+    for i in range(20_000):
+        fields = [
+            f"Status: {rng.choice(states)}",
+            "Priority: optional",
+            "Section: libs",
+            f"Installed-Size: {rng.randrange(10_000)}",
+            "Maintainer: Debian Team <team@debian.org>",
+            f"Architecture: {rng.choice(['amd64', 'i386', 'all', 'arm64'])}",
+            f"Multi-Arch: {rng.choice(['same', 'foreign'])}",
+            f"Version: {rng.randrange(5)}:{i}.{rng.randrange(99)}-{rng.randrange(9)}+deb12u{rng.randrange(9)}",
+            f"Depends: libc6 (>= 2.{rng.randrange(40)}), zlib1g (>= 1:1.1.4)",
+            "Conffiles:\n /etc/pkg/one.conf 0123456789abcdef0123456789abcdef\n /etc/pkg/Package: x 0123",
+            "Description: a package\n " + "\n ".join("words " * 12 for _ in range(rng.randrange(1, 30))),
+        ]
+        rng.shuffle(fields)
+        trailing = rng.choice(["", " ", "  ", "\r"])
+        stanzas.append(f"Package: pkg{i}{trailing}\n" + "\n".join(fields))
+    text = "\n".join(s + rng.choice(["\n", "\n", "\n", ""]) for s in stanzas)
+    found = hostlibs.parse_dpkg_status(text)
+    assert found == _by_line_start(text)
+    assert 10_000 < len(found) < 20_000, len(found)
 
 
 def _spread_elf64(needed: list[str], phoff: int, phentsize: int) -> bytes:
