@@ -247,6 +247,34 @@ def built_for_machine(lock: Snapshot, arch: str) -> list[str]:
     ]
 
 
+# The name a remedy gives the OS a wheel's platform tags are of (``platform.system()``'s name -> the one users know).
+OS_NAMES = {"Darwin": "macOS", "Windows": "Windows", "Linux": "Linux"}
+
+
+def _system_of(platform: str) -> str:
+    """The OS (as ``platform.system()`` names it) a wheel's platform tag is of; "" for ``any`` and the unknown."""
+    if platform.startswith("macosx_"):
+        return "Darwin"
+    if platform == "win32" or platform.startswith("win_"):
+        return "Windows"
+    return "Linux" if platform_arch(platform) else ""
+
+
+def built_for_system(lock: Snapshot, system: str) -> list[str]:
+    """The locked wheels (``name version``) built for the lock's OS alone (every tag a macOS one, for a Mac's lock),
+    where ``system`` (the target's) is another: the platform rule names them once in its OS failure, and the wheels
+    rule does not fail each again (no Python of this host installs a macOS wheel, whatever the version)."""
+    locked = lock.platform.system
+    if not locked or not system or locked == system:
+        return []
+    found = []
+    for pkg in lock.python.packages:
+        tags = package_tags(pkg) if not pkg.conda_layer else frozenset()
+        if tags and all(_system_of(tag.platform) == locked for tag in tags):
+            found.append(f"{pkg.name} {pkg.version}")
+    return found
+
+
 def _python_of(interpreter: str) -> str:
     m = re.match(r"^(cp|pp|py)(\d)(\d*)$", interpreter)
     if not m:
@@ -268,7 +296,7 @@ def explain(
         return (
             str(tag),
             f"built for {_python_of(tag.interpreter)} ({tag.interpreter}), the target runs {t.interpreter}",
-            f"use a {_python_of(tag.interpreter)} interpreter (--python, or {targets})"
+            f"use a {_python_of(tag.interpreter)} interpreter (--python{f', or {targets}' if targets else ''})"
             if python_options
             else activate_python(f"a {_python_of(tag.interpreter)} interpreter"),
         )

@@ -25,10 +25,22 @@ DOCKER_TIMEOUT_S = 5
 def bringing_python(lock: Snapshot | None) -> str:
     """The targets a remedy offers in place of an interpreter here, each bringing the locked Python: conda only for
     a lock with conda packages (its check fails a pip environment's lock, and ``rebuild --target conda`` refuses it),
-    docker for any. Both where the lock is not known."""
-    if lock is not None and (lock.conda is None or not lock.conda.packages):
-        return "--target docker"
-    return "--target conda or docker"
+    docker for any it makes an image of (not a macOS or musl lock: ``dockerfile.baseimage.platform_refusal``). Both
+    where the lock is not known; "" where none makes the lock (a pip environment's lock of a Mac)."""
+    if lock is None:
+        return "--target conda or docker"
+    from ..dockerfile.baseimage import platform_refusal
+
+    conda = lock.conda is not None and bool(lock.conda.packages)
+    docker = not conda and not platform_refusal(lock)[0]
+    return "--target conda" if conda and not docker else "--target docker" if docker else ""
+
+
+def or_bringing_python(lock: Snapshot | None) -> str:
+    """``", or use --target docker"``: the end of a remedy that names an interpreter, where a target brings the
+    locked Python (``bringing_python``); "" where none does."""
+    targets = bringing_python(lock)
+    return f", or use {targets}" if targets else ""
 
 
 def conda_refusal(lock: Snapshot) -> tuple[str, str]:
@@ -39,9 +51,13 @@ def conda_refusal(lock: Snapshot) -> tuple[str, str]:
     (``_facts.not_made``), as for a lock the docker target refuses (``dockerfile.baseimage.platform_refusal``)."""
     if lock.conda is not None and lock.conda.packages:
         return "", ""
+    from ..dockerfile.baseimage import platform_refusal
+
+    # docker only where it makes an image of the lock: not of a Mac's or a musl lock (``platform_refusal``)
+    docker = "" if platform_refusal(lock)[0] else " or --target docker"
     return (
         "the lock records no conda packages, which --target conda installs",
-        "rebuild it with --target venv or --target docker",
+        f"rebuild it with --target venv{docker}",
     )
 
 

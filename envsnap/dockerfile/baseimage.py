@@ -155,9 +155,12 @@ def platform_refusal(lock: Snapshot) -> tuple[str, str]:
     the lock): the check's finding says the first as what it found and the second as its remedy."""
     system = lock.platform.system
     if system and system != "Linux":
+        # The target that makes the lock there: conda for a conda environment's, venv for a pip environment's (it
+        # said "venv or conda", and the conda target refuses a lock without conda packages).
+        conda = lock.conda is not None and bool(lock.conda.packages)
         return (
             f"the lock was captured on {system}: containers run Linux, so its wheels cannot run in an image",
-            f"rebuild it with --target venv or conda on a {system} host",
+            f"rebuild it with --target {'conda' if conda else 'venv'} on a {system} host",
         )
     if lock.platform.libc == "musl":
         # A --base-image of Alpine would still get envsnap's own manylinux wheels, which install on glibc only.

@@ -60,7 +60,7 @@ from ..artifacts.bundle import (
     source_direct_url,
 )
 from ..compat import kernel_differences
-from ..compat.target import Target, TargetFacts, bringing_python
+from ..compat.target import Target, TargetFacts, or_bringing_python
 from ..errors import BadBundleError, BundleError, PinError, ProbeError, RebuildError, UnsafeInputError
 from ..grammar import (
     PYTHON_IMPLEMENTATIONS,
@@ -278,7 +278,7 @@ def find_interpreter(
     raise RebuildError(
         f"no Python {want} interpreter found here (looked on PATH, at the interpreter running envsnap and in pyenv's "
         f"versions; {uv}); install it (`{_uv()} python install {want}` where uv's downloads are reachable, or "
-        f"`pyenv install {want}`) and name it with --python, or use {bringing_python(lock)}"
+        f"`pyenv install {want}`) and name it with --python{or_bringing_python(lock)}"
     )
 
 
@@ -308,7 +308,7 @@ def ensure(interp: Interpreter, lock: Snapshot | None = None) -> tuple[Interpret
                 return near, [failed, *notes]
     raise RebuildError(
         f"{failed}; install it (`{_uv()} python install {version}` where uv's downloads are reachable, or "
-        f"`pyenv install {version}`) and name it with --python, or use {bringing_python(lock)}"
+        f"`pyenv install {version}`) and name it with --python{or_bringing_python(lock)}"
     )
 
 

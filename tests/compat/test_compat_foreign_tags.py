@@ -79,3 +79,35 @@ def test_a_target_whose_platform_cannot_be_told_is_unknown_not_this_host() -> No
     assert (ok.severity, ok.needed) == ("ok", "1 locked wheel"), ok  # the pure-Python one
     assert (warn.severity, warn.component) == ("warn", "2 wheels"), warn
     assert "on an unrecorded OS: unknown: the OS is not recorded" in warn.found, warn
+
+
+def test_a_mac_lock_on_this_linux_host_fails_its_os_once_naming_its_macos_wheels() -> None:
+    """``envsnap check`` of a Mac's lock here: each macOS wheel failed "built for Python 3.12 (cp312), the target
+    runs cp311", with the remedy of a Python 3.12 or ``--target docker``, which refuses a Darwin lock, where no Python
+    of this Linux host installs them. The OS failure names them (as a machine failure names the wheels of another
+    machine), the wheels rule does not fail each again, and no remedy offers a target that cannot make the lock."""
+    mac = _mac(kernel="23.5.0")
+    mac = dataclasses.replace(
+        mac,
+        python=dataclasses.replace(
+            mac.python,
+            version="3.12.7",
+            abi="cp312",
+            packages=(
+                pkg("numpy", "2.1.0", "cp312-cp312-macosx_14_0_arm64"),
+                pkg("six", "1.16.0", "py2.py3-none-any"),
+                pkg("torch", "2.5.1", "cp312-none-macosx_11_0_arm64"),
+            ),
+        ),
+    )
+    report = evaluate(mac, snapshot(), HOST)
+    [os_failure] = report.by_rule("platform")
+    assert (os_failure.severity, os_failure.component) == ("fail", "OS"), os_failure
+    assert os_failure.remedy == (
+        "run on a Darwin host (the lock was captured on Darwin): 2 locked wheels are built for macOS (numpy 2.1.0, "
+        "torch 2.5.1)"
+    )
+    [wheels] = report.by_rule("wheels")
+    assert (wheels.severity, wheels.needed) == ("ok", "1 locked wheel"), wheels
+    [python] = report.by_rule("python")
+    assert python.severity == "fail" and "--target" not in python.remedy, python

@@ -304,7 +304,8 @@ def test_a_pip_locks_python_remedy_offers_no_conda_target() -> None:
     python = CondaPackage(name="python", version="3.12.4", build="h0", channel="conda-forge", subdir="linux-64")
     conda = dataclasses.replace(lock, conda=Conda(packages=(python,)))
     [(_, _, _, _, remedy)] = only(evaluate(conda, snapshot(python="3.11.9"), HOST), "python")
-    assert remedy.endswith("or pyenv install 3.12.4), or use --target conda or docker"), remedy
+    # docker refuses a conda environment's lock (``refuses_conda``): conda alone brings its Python
+    assert remedy.endswith("or pyenv install 3.12.4), or use --target conda"), remedy
     assert bringing_python(None) == "--target conda or docker"
     # The wheels rule's remedy for a wheel of the lock's Python alike.
     cp312 = snapshot(python="3.12.4", packages=[pkg("numpy", "2.2.6", "cp312-cp312-manylinux_2_17_x86_64")])
@@ -312,7 +313,7 @@ def test_a_pip_locks_python_remedy_offers_no_conda_target() -> None:
     assert remedy == "use a Python 3.12 interpreter (--python, or --target docker)"
     cp312 = dataclasses.replace(cp312, conda=conda.conda)
     [(_, _, _, _, remedy)] = only(evaluate(cp312, snapshot(python="3.11.9"), HOST), "wheels")
-    assert remedy == "use a Python 3.12 interpreter (--python, or --target conda or docker)"
+    assert remedy == "use a Python 3.12 interpreter (--python, or --target conda)"
 
 
 def test_python_3_12_lock_on_3_11_fails_on_python_and_on_cp312_wheels() -> None:

@@ -534,7 +534,7 @@ NO_IMAGE = {
     "macos": (
         {"system": "Darwin", "machine": "arm64", "os_id": "macos", "os_version": "14.5"},
         "the lock was captured on Darwin: containers run Linux, so its wheels cannot run in an image (rebuild it "
-        "with --target venv or conda on a Darwin host)",
+        "with --target venv on a Darwin host)",
     ),
     "musl": (
         {"os_id": "alpine", "os_version": "3.20.3", "libc": "musl", "libc_version": "1.2.5"},

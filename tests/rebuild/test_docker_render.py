@@ -564,9 +564,7 @@ def test_lock_of_another_os_is_refused_as_containers_run_linux() -> None:
     for system, machine in (("Darwin", "arm64"), ("Darwin", "x86_64"), ("Windows", "AMD64")):
         with pytest.raises(RebuildError, match=f"captured on {system}: containers run Linux") as caught:
             dockerspec.check_architecture(cpu_lock(system=system, machine=machine), "x86_64", "the Docker engine")
-        assert "matching host" not in str(caught.value) and f"--target venv or conda on a {system} host" in str(
-            caught.value
-        )
+        assert "matching host" not in str(caught.value) and f"--target venv on a {system} host" in str(caught.value)
     # export -f dockerfile told a macOS lock to pass --base-image, an option export has not (and no image helps)
     with pytest.raises(ExportError, match="captured on Darwin: containers run Linux"):
         export.get("dockerfile").render(cpu_lock(system="Darwin", machine="arm64", os_id="macos", os_version="14.5"))
@@ -839,7 +837,7 @@ def test_a_conda_lock_is_bad_input_for_a_docker_rebuild(cli, tmp_path: Path, for
         (
             {"system": "Darwin", "machine": "arm64", "os_id": "macos", "os_version": "14.5"},
             "the lock was captured on Darwin: containers run Linux, so its wheels cannot run in an image (rebuild "
-            "it with --target venv or conda on a Darwin host)",
+            "it with --target venv on a Darwin host)",
         ),
         (
             {"os_id": "alpine", "os_version": "3.20.3", "libc": "musl", "libc_version": "1.2.5"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...model import Snapshot
 from ...platforms import conda_subdir, machine, with_article
 from .._facts import docker_remedy
-from .._tags import built_for_machine
+from .._tags import OS_NAMES, built_for_machine, built_for_system
 from ..report import Finding
 from ..target import Target, conda_refusal
 from .interface import Rule
@@ -122,16 +122,8 @@ def _host(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     want, have = lock.platform, host.platform
     needed, found = _describe(want.system, want.machine), _describe(have.system, have.machine)
     if want.system and have.system and want.system != have.system:
-        return [
-            Finding(
-                "fail",
-                "OS",
-                needed,
-                found,
-                f"run on {with_article(want.system)} host (the lock was captured on {want.system})",
-                NAME,
-            )
-        ]
+        remedy = f"run on {with_article(want.system)} host (the lock was captured on {want.system})"
+        return [Finding("fail", "OS", needed, found, remedy + _wheels_of_system(lock, have.system), NAME)]
     if want.machine and have.machine and machine(want.machine) != machine(have.machine):
         return [Finding("fail", "machine", needed, found, _other_machine(lock, machine(have.machine)), NAME)]
     findings = [_unverified(lock, needed, found) or Finding("ok", "machine", needed, found, "", NAME)]
@@ -162,6 +154,17 @@ def _wheels_built_for(lock: Snapshot, here: str) -> str:
         return ""
     shown = ", ".join(wheels[:4]) + (f" and {len(wheels) - 4} more" if len(wheels) > 4 else "")
     return f"{len(wheels)} locked wheel{'s are' if len(wheels) > 1 else ' is'} built for {arch} ({shown})"
+
+
+def _wheels_of_system(lock: Snapshot, here: str) -> str:
+    """ ": 2 locked wheels are built for macOS (numpy ..., torch ...)": the wheels built for the lock's OS alone, where
+    ``here`` is another, as an OS failure names them (``_tags.built_for_system``); "" where there are none."""
+    wheels = sorted(built_for_system(lock, here), key=lambda w: w.split()[0] not in lock.frameworks)
+    if not wheels:
+        return ""
+    shown = ", ".join(wheels[:4]) + (f" and {len(wheels) - 4} more" if len(wheels) > 4 else "")
+    system = OS_NAMES.get(lock.platform.system, lock.platform.system)
+    return f": {len(wheels)} locked wheel{'s are' if len(wheels) > 1 else ' is'} built for {system} ({shown})"
 
 
 def _unverified(lock: Snapshot, needed: str, found: str) -> Finding | None:

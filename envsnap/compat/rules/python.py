@@ -9,7 +9,7 @@ from ...requires_python import excluding
 from ...sinks import shell_word
 from .._facts import activate_python, not_made
 from ..report import Finding
-from ..target import Target, bringing_python
+from ..target import Target, or_bringing_python
 from .interface import Rule
 
 NAME = "python"
@@ -53,7 +53,7 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
     if target.exact_python and target.python_options:
         get = f"; here: --python {shell_word(target.exact_python)}"
     remedy = (
-        f"run with a {describe(want)} interpreter (--python PATH{get}), or use {bringing_python(lock)}"
+        f"run with a {describe(want)} interpreter (--python PATH{get}){or_bringing_python(lock)}"
         if target.python_options
         else activate_python(f"a {describe(want)} interpreter", get)
     )
@@ -117,7 +117,7 @@ def _requires_python(lock: Snapshot, host: Snapshot, target: Target) -> list[Fin
     if excluded:
         admitted = f"a Python that {'they admit' if len(excluded) > 1 else 'it admits'}"
         remedy = (
-            f"run with {admitted} (the lock's own is {lock.python.version}), or use {bringing_python(lock)}"
+            f"run with {admitted} (the lock's own is {lock.python.version}){or_bringing_python(lock)}"
             if target.python_options
             else activate_python(f"{admitted} (the lock's own is {lock.python.version})")
         )

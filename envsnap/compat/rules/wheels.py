@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from ...model import PythonPackage, Snapshot
 from .._facts import not_made
-from .._tags import built_for_machine, explain, imported_files, package_tags, tag_target, undecided
+from .._tags import built_for_machine, built_for_system, explain, imported_files, package_tags, tag_target, undecided
 from ..report import Finding
 from ..target import Target, bringing_python
 from .interface import Rule
@@ -47,6 +47,8 @@ def check(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding]:
     unknown: list[str] = []
     # Wheels of the lock's machine on another: the platform rule fails the machine once, naming them.
     elsewhere = set(built_for_machine(lock, t.machine))
+    # Wheels of the lock's OS on another (a Mac's on Linux): the platform rule's OS failure names them, likewise.
+    elsewhere |= set(built_for_system(lock, t.system))
     bare: list[str] = []  # an import's packages known by name and version alone
     unplaced: list[str] = []  # wheels of a platform, where the target's cannot be told from its facts
     for pkg in lock.python.packages:
