@@ -1065,22 +1065,23 @@ def test_the_exported_context_says_the_commands_that_build_it_by_hand() -> None:
     files = export.get("dockerfile").render(lock)
     readme = files["tool/README.md"].decode()
     tag = dockerspec.default_tag(lock)
-    assert _readme_commands(readme) == [
-        "cp BUNDLE/wheels/*.whl wheels/",
-        "cp BUNDLE/tool/*.whl BUNDLE/tool/requirements.txt tool/",
-        f"docker build --network host -t {tag} .",
-        "envsnap clean --images",
-    ]
-    # The folders the lines copy into are the context's, and the bundle's folders they copy from are the ones
-    # `envsnap bundle --with-base-image` writes.
-    assert {"wheels/README.md", "tool/README.md", "Dockerfile"} <= set(files)
-    assert (bundle.WHEELS, bundle.TOOL) == ("wheels", "tool")
     # The installer stage's own label, with the lock's: an image made FROM the rebuilt one inherits the lock's.
     prune = (
         f"docker image prune -f --filter label={dockerspec.LABEL_STAGE}=installer"
         f" --filter label={dockerspec.LABEL_DIGEST}={lock.envsnap.content_digest}"
     )
-    assert f"`{prune}` removes this\nlock's installer stage, and only it" in readme
+    # The last removes the stage: `envsnap clean --images` leaves it, as no rebuild recorded building it.
+    assert _readme_commands(readme) == [
+        "cp BUNDLE/wheels/*.whl wheels/",
+        "cp BUNDLE/tool/*.whl BUNDLE/tool/requirements.txt tool/",
+        f"docker build --network host -t {tag} .",
+        prune,
+    ]
+    # The folders the lines copy into are the context's, and the bundle's folders they copy from are the ones
+    # `envsnap bundle --with-base-image` writes.
+    assert {"wheels/README.md", "tool/README.md", "Dockerfile"} <= set(files)
+    assert (bundle.WHEELS, bundle.TOOL) == ("wheels", "tool")
+    assert f"`{prune}`, removes this\nlock's installer stage, and only it" in readme
     installer = files["Dockerfile"].decode().split("FROM system AS installer\n", 1)[1].split("\nFROM ", 1)[0]
     assert f"\nLABEL {dockerspec.LABEL_STAGE}=installer\n" in f"\n{installer}"
 
