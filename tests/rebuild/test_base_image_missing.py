@@ -243,6 +243,7 @@ def test_a_rebuild_to_a_taken_tag_keeps_the_image_before_where_a_digest_still_na
     (``RepoDigests``) with no tag, and it was removed. It stays where a digest names it. The engine is a fake
     (its inspect data as the SDK gives it): a digest needs a registry, which the tests have none of."""
     from envsnap.dockerfile.spec import VERIFY_STEP
+    from envsnap.rebuild import _built
     from envsnap.rebuild.docker import LABEL_DIGEST
 
     image_id = _bundle_with_saved_base(tmp_path / "bundle", "paper-base:1")
@@ -255,6 +256,7 @@ def test_a_rebuild_to_a_taken_tag_keeps_the_image_before_where_a_digest_still_na
         "Config": {"Labels": {LABEL_DIGEST: "sha256:" + "1" * 64}},
         "History": [{"CreatedBy": f"RUN /bin/sh -c {VERIFY_STEP}"}],
     }
+    _built.record(before)  # an earlier rebuild's: it recorded building the image
     engine = _Engine({"paper-base:1": data, image_id: data, "paper/env:1": envsnaps, before: envsnaps}, {})
     _rebuild_on(engine, tmp_path / "bundle", tmp_path / "ctx", monkeypatch)
     assert engine.removed == ([] if digests else [before])
