@@ -61,7 +61,10 @@ class TagTarget:
 
     @property
     def unknown_platform(self) -> str:
-        """Why the target's platform tags cannot be told from its facts ("" where they can)."""
+        """Why the target's platform tags cannot be told from its facts ("" where they can): on Linux, its C library
+        and version too, which its manylinux and musllinux tags stand on (only ``linux_ARCH`` is known without)."""
+        if self.system == "Linux" and self.machine and not _libc_known(self):
+            return "the C library (glibc or musl) and its version are not recorded"
         if self.platforms:
             return ""
         if not self.system:
@@ -123,6 +126,10 @@ def tag_target(lock: Snapshot, host: Snapshot, target: Target) -> TagTarget:
         os_version=platform.os_version,
         kernel=platform.kernel,
     )
+
+
+def _libc_known(t: TagTarget) -> bool:
+    return t.libc in ("glibc", "musl") and len(numbers(t.libc_version)) >= 2
 
 
 def _platforms(t: TagTarget) -> Iterable[str]:
@@ -214,13 +221,21 @@ def imported_files(pkg: PythonPackage) -> ImportedFiles | None:
 def undecided(wheel: frozenset[ptags.Tag], t: TagTarget) -> bool:
     """Whether a wheel the target does not install may yet fit it: its interpreter and ABI do, and the target's
     platform tags cannot be told from its facts (``TagTarget.unknown_platform``). A Linux wheel on a target known to
-    run another OS is decided: it does not fit."""
+    run another OS is decided: it does not fit; so is, on a Linux target whose C library is not recorded, one of
+    another machine."""
     if not t.unknown_platform:
         return False
     fits = [tag for tag in wheel if (tag.interpreter, tag.abi) in t.abis]
     if t.system and t.system != "Linux":
         fits = [tag for tag in fits if not platform_arch(tag.platform)]
+    elif t.system == "Linux" and t.machine:  # its C library not known: its machine's manylinux and musllinux tags
+        fits = [tag for tag in fits if platform_arch(tag.platform) == t.machine and _on_a_libc(tag.platform)]
     return bool(fits)
+
+
+def _on_a_libc(platform: str) -> bool:
+    """A Linux platform tag that names a C library and its version (manylinux, musllinux), not ``linux_ARCH``."""
+    return glibc_floor(platform) is not None or MUSLLINUX.match(platform) is not None
 
 
 def glibc_floor(platform: str) -> tuple[int, int] | None:

@@ -111,3 +111,35 @@ def test_a_mac_lock_on_this_linux_host_fails_its_os_once_naming_its_macos_wheels
     assert (wheels.severity, wheels.needed) == ("ok", "1 locked wheel"), wheels
     [python] = report.by_rule("python")
     assert python.severity == "fail" and "--target" not in python.remedy, python
+
+
+def test_a_linux_target_whose_c_library_is_not_recorded_cannot_tell_its_manylinux_wheels() -> None:
+    """An imported lock records no C library; for --target docker the image is the lock's platform on the engine's
+    machine: its manylinux wheel failed "needs glibc >= 2.17, the target's libc is unknown" while the glibc rule said
+    the image has it. Which glibc the image has is not in the lock: the wheel is unknown, not failed."""
+    from envsnap.compat import DockerFacts, TargetFacts
+    from envsnap.compat import Target as CheckTarget
+
+    lock = snapshot(
+        system="",
+        machine="",
+        os_id="",
+        os_version="",
+        libc="",
+        libc_version="",
+        packages=[pkg("numpy", "2.0.0", LINUX_WHEEL), pkg("other", "1.0", "cp311-cp311-manylinux_2_17_aarch64")],
+    )
+    docker = CheckTarget(
+        kind="docker",
+        facts=TargetFacts(provides_python=True, container=True, installs_packages=True),
+        docker=DockerFacts(reachable=True, architecture="x86_64", os_type="linux"),
+        disk_free_mib=100_000,
+        disk_path="/build",
+    )
+    fail, warn = evaluate(lock, snapshot(), docker).by_rule("wheels")
+    assert (fail.severity, fail.component) == ("fail", "wheel other 1.0"), fail  # another machine's: decided
+    assert (warn.severity, warn.component) == ("warn", "wheel numpy 2.0.0"), warn
+    assert warn.found == (
+        "cp311 (cp311) on Linux x86_64: unknown: the C library (glibc or musl) and its version are not recorded, so "
+        "whether its platform tag fits cannot be told"
+    )
