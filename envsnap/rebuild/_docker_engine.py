@@ -175,7 +175,7 @@ def build(
 
     ``carry``: the commands that bundle the .deb files of what the build installs from apt, for its base
     (``envsnap pin LOCK --base-image B && envsnap bundle ...``), which a mirror apt could not reach names."""
-    layers = _Layers(hold)
+    layers = _Layers(hold, client)
     before = _Leftovers.of(client, label)
     stream = None
     pending = ""  # the output's last line, until its end comes
@@ -231,9 +231,7 @@ def build(
         raise RebuildError("docker build ended without an image id (the engine closed the stream); no image was tagged")
     if hold is not None:
         hold.take(layers.image_id)
-    # What ``clean --images`` and a later rebuild to the same tag know envsnap built by (never its labels alone).
-    for made in (layers.image_id, *(image for image in layers.stages if image in layers.created)):
-        _built.record(image_id_of(client, made))
+    layers.record(layers.image_id)
     layers.let_go()
     layers.discard_stages(client)
     return layers.image_id
@@ -271,8 +269,9 @@ _APT_FETCH_FAILED = re.compile(r"[WE]: Failed to fetch (\S+)\s+(.+)")
 class _Layers:
     """What the classic builder's output says about the images it makes (`` ---> <id>`` after each step)."""
 
-    def __init__(self, hold: Hold | None = None) -> None:
+    def __init__(self, hold: Hold | None = None, client: docker.DockerClient | None = None) -> None:
         self.hold = hold
+        self.client = client
         self.image_id = ""
         self.created: list[str] = []  # made by this build, oldest first
         self.stages: list[str] = []  # the last image of each stage before the final one
@@ -299,6 +298,7 @@ class _Layers:
         stage = re.match(r"Step \d+/\d+ : FROM ", line) is not None
         if stage and self._last:
             self.stages.append(self._last)
+            self.record(self._last)
             if self.hold is not None:
                 self.hold.take(self._last)
         if line == "---> Using cache" or stage:
@@ -314,6 +314,13 @@ class _Layers:
         built = re.match(r"Successfully built ([0-9a-f]+)", line)
         if built and not self.image_id:
             self.image_id = built.group(1)
+
+    def record(self, image: str) -> None:
+        """Note that this build made ``image`` (a stage's last image, the final one), by its full id, as soon as it is
+        there: what ``clean --images`` and a later rebuild to the same tag know envsnap built by (never its labels
+        alone), a clean run while the build goes on included (``_built``)."""
+        if self.client is not None and image:
+            _built.record(image_id_of(self.client, image))
 
     def let_go(self) -> None:
         """Release the earlier stages' images (the build ended): they are removed next, or left to the cache."""
