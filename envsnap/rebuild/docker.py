@@ -1379,9 +1379,6 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str, bool]]:
     building = _being_built()
     held = _docker_engine.holders(client)
     for image, size, digest, built in listed:
-        if not built:
-            found.append((image, size, NOT_RECORDED.format(image=image), False))
-            continue
         kept = []  # (holder, what is known of its rebuild)
         for holder in held.get(image, []):
             judged = holder.judged()
@@ -1401,9 +1398,11 @@ def untagged_images(*, remove: bool) -> list[tuple[str, int, str, bool]]:
             )
         elif digest in building:
             why = "a docker rebuild of its lock is running (the image is untagged until verified); left to it"
+        elif not built:  # its look alone: never removed as envsnap's
+            why = NOT_RECORDED.format(image=image)
         else:
             why = _docker_engine.remove_untagged(client, image) if remove else ""
-        found.append((image, size, why, True))
+        found.append((image, size, why, built))
     return found
 
 

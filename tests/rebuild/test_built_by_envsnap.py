@@ -73,3 +73,17 @@ def test_a_rebuild_leaves_the_image_its_tag_named_unless_envsnap_built_it(engine
     said = _docker_engine.remove_replaced(engine, MINE, "lab/env:1")  # type: ignore[arg-type]
     assert said.startswith(f"removed {MINE}, the image envsnap built as lab/env:1 before"), said
     assert engine.removed == [MINE]
+
+
+def test_an_image_a_running_rebuild_has_not_recorded_yet_is_said_to_be_that_rebuilds(
+    engine: _Engine, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between an image's making and its record, a clean sees an image of the lock a rebuild is building: it says
+    that rebuild holds it (the instant is the one the rebuild's marker covers), not that none recorded it."""
+    from envsnap.rebuild import docker as docker_target
+
+    monkeypatch.setattr(docker_target, "_being_built", lambda: {DIGEST})
+    done = cli("clean", "--images")
+    assert engine.removed == []
+    [line] = [line for line in done.err.splitlines() if FAKE in line]
+    assert "a docker rebuild of its lock is running" in line and "recorded" not in line, line
