@@ -142,12 +142,19 @@ class Difference(Entry):
 
     def shown(self) -> str:
         """``describe`` as verify prints it: a source, and a local one its note names (an editable folder gone), by
-        its decoded path (``source_shown``, ``places_shown``). ``describe`` stays what a run record keeps and compares
-        (``runs.assemble.findings``)."""
+        its decoded path (``source_shown``, ``places_shown``); the paths of a ``.pth`` folder's note each one shell
+        word, as capture prints them (``probes.python.pth_note_shown``). ``describe`` stays what a run record keeps
+        and compares (``runs.assemble.findings``)."""
         expected, actual = self.expected, self.actual
         if self.what == "source":
             expected, actual = source_shown(expected), source_shown(actual)
-        return dataclasses.replace(self, expected=expected, actual=actual, note=places_shown(self.note)).describe()
+        if self.area == "python" and self.subject == ".pth":
+            from ..probes.python import pth_note_shown
+
+            note = pth_note_shown(self.note)
+        else:
+            note = places_shown(self.note)
+        return dataclasses.replace(self, expected=expected, actual=actual, note=note).describe()
 
     @property
     def level(self) -> Severity:

@@ -841,6 +841,44 @@ def test_a_pth_folder_the_lock_records_is_no_warning_on_verify(
     assert [d for d in json.loads(result.out)["differences"] if d["subject"] == ".pth"] == []
 
 
+def test_verify_prints_the_paths_of_its_pth_notes_as_one_shell_word_each_and_its_json_keeps_them(
+    tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
+) -> None:
+    """Capture prints the ``.pth`` file and the folder it adds each as one shell word (``/data/my mods`` as
+    ``'/data/my mods'``); verify printed the same paths bare in its notes of such a folder added, gone or changed,
+    two words in a line a user copies from. Printed by capture's rule (a label, ``{prefix}``, left bare); the JSON
+    keeps the note as written."""
+    import shlex
+
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    pth = f"{{prefix}}/{site.relative_to(tmp_path / 'venv')}/mods.pth"
+    mods = tmp_path / "my mods"
+    mods.mkdir()
+    (mods / "helper.py").write_text("X = 1\n")
+    (mods / "new one.py").write_text("Y = 1\n")
+    lock = tmp_path / "envsnap.lock"
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    (site / "mods.pth").write_text(f"{mods}\n")  # added since the capture
+    added = cli("verify", "--python", python, lock)
+    assert f"  python: .pth: {pth} puts {shlex.quote(str(mods))} on sys.path, and no distribution" in added.out, added
+    [raw] = [d["note"] for d in json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]]
+    assert raw.startswith(f"{pth} puts {mods} on sys.path"), raw
+    assert cli("capture", "--python", python, "-o", lock).code == 0
+    (mods / "new one.py").write_text("Y = 2\n")  # changed since the capture
+    changed = cli("verify", "--python", python, lock)
+    assert changed.code == 3, changed
+    said = f"the modules in {shlex.quote(str(mods))} (from {pth}) differ from the capture's: 1 module file changed"
+    assert f"  python: .pth: {said}, the first 'new one.py' (modified)\n" in changed.out, changed
+    [raw] = [d["note"] for d in json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]]
+    assert raw.startswith(f"the modules in {mods} (from {pth}) differ") and raw.endswith("new one.py (modified)"), raw
+    (site / "mods.pth").unlink()  # gone since the capture
+    gone = cli("verify", "--python", python, lock)
+    assert f"  python: .pth: the lock's environment had {shlex.quote(str(mods))} on sys.path (from {pth}), " in gone.out
+    [raw] = [d["note"] for d in json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]]
+    assert raw.startswith(f"the lock's environment had {mods} on sys.path (from {pth}), "), raw
+
+
 def _venv_with_pth_folder(tmp_path: Path, make_venv: Any) -> tuple[Path, Path]:
     python = make_venv(tmp_path / "venv")
     mods = tmp_path / "mods"
