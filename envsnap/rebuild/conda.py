@@ -786,6 +786,7 @@ class CondaRebuilder(Rebuilder):
                     gpu_timeout=request.gpu_timeout,
                     gpu_kernels=kernel_differences,
                     python_named=interpreter_named(str(python), "rebuild"),  # no one typed it
+                    project=request.project_named(),
                 )
         except BaseException:
             if in_place:

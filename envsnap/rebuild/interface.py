@@ -103,6 +103,13 @@ class RebuildRequest:
 
         return path_shown(os.fspath(self.lock_path))
 
+    def project_named(self) -> str | None:
+        """The folder ``{project}`` names for the verify after the rebuild (``verify(project=...)``): the one the
+        rebuild read it as (``--project``, else the work tree around the lock's folder), so that verify's warning of
+        an editable project names the folder the plan named; None where the rebuild knows none. Every target that
+        verifies a Python layer gives it (venv, conda)."""
+        return str(self.project_dir) if self.project_dir is not None else None
+
     def bundle_shown(self) -> str:
         """The bundle as a plan or a message names it ("" for none): the archive it was unpacked from, never the
         temporary folder ``bundle_dir``, which is gone when the reader sees it (``Bundle.shown``)."""

@@ -1066,7 +1066,7 @@ def _verify(
                 gpu_timeout=request.gpu_timeout,
                 gpu_kernels=kernel_differences,
                 python_named=_new_venv_named(dest),
-                project=_project_named(request),
+                project=request.project_named(),
             )
         except ProbeError:
             if probe.answered:
@@ -1080,14 +1080,8 @@ def _verify(
         gpu_timeout=request.gpu_timeout,
         gpu_kernels=kernel_differences,
         python_named=_new_venv_named(dest),
-        project=_project_named(request),
+        project=request.project_named(),
     )
-
-
-def _project_named(request: RebuildRequest) -> str | None:
-    """The folder ``{project}`` names for the verify after the rebuild: the one the rebuild read it as (``--project``,
-    else the work tree around the lock's folder), so that verify's warning names the folder the plan named."""
-    return str(request.project_dir) if request.project_dir is not None else None
 
 
 class _NotBegun(Exception):

@@ -2101,3 +2101,41 @@ def test_a_real_ctrl_c_while_a_failing_rattler_install_writes_leaves_nothing(tmp
     assert list(parent.iterdir()) == []  # when the command returns
     time.sleep(2)
     assert list(parent.iterdir()) == []
+
+
+def test_a_conda_rebuild_run_outside_the_project_names_its_folder_in_verifys_warning_as_in_its_plan(
+    conda_channel: CondaChannel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    """A conda environment whose pip layer holds the project installed editable, captured in the project: run from
+    outside it, ``rebuild --target conda`` reads ``{project}`` as the work tree around the lock's folder, and its plan
+    names the project's folder in the command that installs it as locked; the verify after it read ``{project}`` as
+    the work tree around the working directory (none) and said ``-e DIR``. It reads it as the rebuild does, as the
+    venv target's verify does."""
+    import shlex
+
+    from testutil import in_tree_project
+
+    project = in_tree_project(tmp_path / "my paper", "researchproj", "1.0")
+    who = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "."], [*who, "commit", "-q", "-m", "paper"]):
+        subprocess.run(["git", *args], cwd=project, check=True)
+    prefix = create_env(conda_channel, tmp_path / "env", tmp_path / "cache", "python")
+    pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install", "-q", "--no-index"]
+    subprocess.run([*pip, "--no-build-isolation", "--no-deps", "-e", str(project)], check=True, capture_output=True)
+    lock = capture(str(prefix / "bin" / "python"), project_dir=str(project))
+    pkg = lock.package("researchproj")
+    assert pkg is not None and pkg.source.url == "file://{project}" and pkg.source.editable
+    lock_path = lockfile.dump(lock, project / "envsnap.lock")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    bundle, dest = tmp_path / "bundle", tmp_path / "rebuilt"
+    made = cli("bundle", lock_path, "-o", bundle)
+    assert made.code == 0, made
+    done = cli("rebuild", lock_path, "--target", "conda", "--prefix", dest, "--bundle", bundle, "--offline")
+    assert done.code == 0, done
+    folder = shlex.quote(str(project))
+    assert f"--no-deps -e {folder}` afterwards" in done.out + done.err, done
+    assert f"`pip install --no-deps -e {folder}` installs it as locked)" in done.out, done
