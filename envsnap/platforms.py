@@ -101,6 +101,33 @@ def is_macos_release(*parts: int) -> bool:
     return all(0 <= part <= MACOS_PART_MAX for part in parts)
 
 
+# An interpreter's platform (``sysconfig.get_platform()``, ``macosx-11.0-arm64``) or a wheel tag's: ASCII digits, a
+# few (``\d`` takes any script's, which int() reads; 5,000 digits were int()'s ValueError): a version over
+# MACOS_PART_MAX is no release, and is taken as not recorded.
+_MACOS_PLATFORM = LazyPattern(r"^macosx[-_]([0-9]{1,9})[._]([0-9]{1,9})[-_](.+)$")
+
+
+def macos_release(os_version: str, kernel: str, platform_tag: str = "") -> tuple[tuple[int, int] | None, str]:
+    """The macOS release a Mac runs, as pip reads it (``platform.mac_ver``), from a lock's facts: its OS version
+    (``platform.os_version``, as an import records it), else its Darwin kernel's release (Darwin 23 is macOS 14,
+    Darwin 19 macOS 10.15), else the release its interpreter was built for (``python.platform_tag``,
+    ``macosx-11.0-arm64``: the Mac runs that one or a later one); and the interpreter platform's machine ("" where
+    it names none). None where none says. compat's wheel tags and pin's read it so, one rule."""
+    m = _MACOS_PLATFORM.match(platform_tag)
+    tag_arch = m.group(3) if m else ""
+    version = numbers(os_version)
+    if version and is_macos_release(*version[:2]):
+        return (version[0], version[1] if len(version) > 1 else 0), tag_arch
+    darwin = numbers(kernel)[:1]
+    if darwin and 5 <= darwin[0] < 20:
+        return (10, darwin[0] - 4), tag_arch
+    if darwin and darwin[0] >= 20 and is_macos_release(darwin[0] - 9):
+        return (darwin[0] - 9, 0), tag_arch  # from macOS 11 on, a wheel names the major release alone
+    if m and is_macos_release(int(m.group(1)), int(m.group(2))):
+        return (int(m.group(1)), int(m.group(2))), tag_arch
+    return None, tag_arch
+
+
 def numbers(version: str) -> tuple[int, ...]:
     """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
     out = []

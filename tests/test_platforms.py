@@ -4,13 +4,14 @@ the exports and the caches of pin and the conda rebuild disagreed (issue 13)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from envsnap import _defaults, platforms
-from envsnap.artifacts.pin import target_tags
+from envsnap.artifacts.pin import best_wheel, target_tags
 from envsnap.compat.rules import platform as platform_rule
 from envsnap.compat.target import Target
 from envsnap.dockerfile import apt
@@ -197,3 +198,23 @@ def test_a_cache_folder_in_a_folder_others_may_write_is_not_used(
         assert (_defaults.private_cache_dir(_defaults.CAPTURE_CACHE, create=True) is not None) == safe, (loose, mode)
         assert (_defaults.existing_capture_cache_file("dists", "/x", ".json") is not None) == safe
         loose.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "platform_tag"), [("23.5.0", ""), ("", "macosx-14.0-arm64"), ("23.5.0", "macosx-11.0-arm64")]
+)
+def test_pin_reads_a_macs_release_from_its_darwin_kernel_and_interpreter_as_compat_does(
+    kernel: str, platform_tag: str
+) -> None:
+    """A Mac's lock that records no ``os_version``, its Darwin kernel 23 (macOS 14) or its interpreter built for
+    macOS 14 said: check read the release from them and judged a macOS 15 wheel as not installing there, while pin
+    read none and ranked the oldest wheel first (``macosx_11_0`` over ``macosx_14_0``) and took the macOS 15 one where
+    it was the only one. pin reads it as compat does: the newest release that installs ranks first, a later one none."""
+    mac = Platform(system="Darwin", machine="arm64", kernel=kernel)
+    wanted = target_tags("3.12.4", "cpython", mac, platform_tag)
+    files = [f"demo-1.0-cp312-cp312-macosx_{m}_0_arm64.whl" for m in (11, 14, 15)]
+    assert best_wheel(files, wanted)[0] == "demo-1.0-cp312-cp312-macosx_14_0_arm64.whl"
+    assert best_wheel(files[2:], wanted)[0] is None
+    # Where the lock records os_version, it is read first, as compat reads it.
+    later = target_tags("3.12.4", "cpython", dataclasses.replace(mac, os_version="15.1"), platform_tag)
+    assert best_wheel(files, later)[0] == "demo-1.0-cp312-cp312-macosx_15_0_arm64.whl"

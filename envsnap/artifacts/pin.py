@@ -62,7 +62,7 @@ from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, file_in_folder, file_url, is_find_links
 from ..lockfile import PIN_NOTE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
-from ..platforms import is_macos_release, machine, major_minor, numbers
+from ..platforms import machine, macos_release, major_minor, numbers
 from ..probes.records import wheel_record_digest
 from ..wheeltags import TagOrder, tag_order
 from .peercache import from_pip_cache
@@ -955,16 +955,18 @@ def wheel_matches(filename: str, pkg: PythonPackage) -> bool:
     return name == canonicalize_name(pkg.name) and same_version and {str(t) for t in tags} == set(pkg.wheel_tags)
 
 
-def target_tags(python_version: str = "", implementation: str = "", platform: Platform | None = None) -> TagOrder:
+def target_tags(
+    python_version: str = "", implementation: str = "", platform: Platform | None = None, platform_tag: str = ""
+) -> TagOrder:
     """The wheel tags an installer on the lock's platform accepts for the locked Python, best first
     (``packaging.tags``): this host's own when the lock names no other machine, OS or C library (the running
     interpreter's when it also does not say or says the same minor release); else those of ``platform``
-    (``platform_tags``)."""
+    (``platform_tags``, a Mac's release read from its interpreter's ``platform_tag`` too)."""
     from packaging import tags
 
     parts = numbers(python_version)[:2]
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    others = platform_tags(platform) if platform is not None else None
+    others = platform_tags(platform, platform_tag) if platform is not None else None
     if others is None and (
         len(parts) < 2 or major_minor(python_version) == running or implementation not in ("", "cpython")
     ):
@@ -982,11 +984,13 @@ _MANYLINUX_FLOOR = 17
 _MANYLINUX_CEILING = 39
 
 
-def platform_tags(platform: Platform) -> list[str] | None:
+def platform_tags(platform: Platform, platform_tag: str = "") -> list[str] | None:
     """The wheel platform tags of the lock's ``platform``, best first, or ``None`` when it is this host's own
     (or names no system and machine): an imported lock of an aarch64 Linux or a Mac gets the wheels of that
-    machine, never this host's. Where the lock does not record its glibc (or macOS) version, the wheel that
-    asks for the oldest one ranks first: it runs on every release of that platform the others do."""
+    machine, never this host's. A Mac's release is read as compat reads it (``platforms.macos_release``: its
+    ``os_version``, else its Darwin kernel, else its interpreter's ``platform_tag``). Where the lock does not
+    record its glibc (or macOS) version, the wheel that asks for the oldest one ranks first: it runs on every
+    release of that platform the others do."""
     import platform as _host
 
     system, arch = platform.system, machine(platform.machine)
@@ -1005,11 +1009,11 @@ def platform_tags(platform: Platform) -> list[str] | None:
         from packaging import tags
 
         arch = "arm64" if arch == "aarch64" else arch
-        known = numbers(platform.os_version)[:2]
-        # A macOS release number (10.15, 14.5); mac_platforms lists every release from it down to 10.0, so a
-        # stranger's 999999999.0 or 10.999999999 is no version (a billion releases), taken as unknown.
-        if len(known) >= 1 and is_macos_release(*known):
-            return list(tags.mac_platforms((known[0], known[1] if len(known) > 1 else 0), arch))
+        # mac_platforms lists every release from the one given down to 10.0: a stranger's 999999999.0 or
+        # 10.999999999 is no release (a billion of them), taken as unknown (``is_macos_release``).
+        release, _arch = macos_release(platform.os_version, platform.kernel, platform_tag)
+        if release is not None:
+            return list(tags.mac_platforms(release, arch))
         return list(reversed(list(tags.mac_platforms((15, 0), arch))))
     if system != "Linux":
         return [f"{system.lower()}_{arch}"]
@@ -2601,7 +2605,9 @@ def pin(
     pinner = Pinner(
         config or read_pip_config(),
         cache_dir or cache_dir_for(ARTIFACTS_CACHE),
-        tags=target_tags(snapshot.python.version, snapshot.python.implementation, snapshot.platform),
+        tags=target_tags(
+            snapshot.python.version, snapshot.python.implementation, snapshot.platform, snapshot.python.platform_tag
+        ),
         allow_urls=allow_urls,
         offline=offline,
     )

@@ -16,8 +16,8 @@ from ..platforms import (
     LEGACY_MANYLINUX_TAG,
     MANYLINUX,
     MUSLLINUX,
-    is_macos_release,
     machine,
+    macos_release,
     numbers,
     platform_arch,
     with_article,
@@ -28,9 +28,6 @@ from ._facts import activate_python
 from .target import Target
 
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-# ASCII digits, a few (``\d`` takes any script's, which int() reads; 5,000 digits were int()'s ValueError): a version
-# over platforms.MACOS_PART_MAX is no release, and is taken as not recorded.
-_MACOS = re.compile(r"^macosx[-_]([0-9]{1,9})[._]([0-9]{1,9})[-_](.+)$")
 
 
 @frozen
@@ -149,7 +146,7 @@ def _platforms(t: TagTarget) -> Iterable[str]:
                 yield f"musllinux_{glibc[0]}_{minor}_{arch}"
         yield f"linux_{arch}"
     elif t.system == "Darwin":
-        release, tag_arch = _macos(t)
+        release, tag_arch = macos_release(t.os_version, t.kernel, t.platform_tag)
         # pip reads the Mac's machine (an arm64 Mac installs arm64 and universal2 wheels under a universal2 build)
         mac_arch = {"aarch64": "arm64"}.get(arch, arch) or tag_arch
         if release is not None and mac_arch:
@@ -160,26 +157,6 @@ def _platforms(t: TagTarget) -> Iterable[str]:
         windows = {"x86_64": "win_amd64", "aarch64": "win_arm64", "i686": "win32"}.get(arch)
         if windows:
             yield windows
-
-
-def _macos(t: TagTarget) -> tuple[tuple[int, int] | None, str]:
-    """The macOS release a Darwin target runs, as pip reads it (``platform.mac_ver``), from its own facts: the OS
-    version an import records, else the Darwin kernel's release (Darwin 23 is macOS 14, Darwin 19 macOS 10.15), else
-    the release its interpreter was built for (``macosx-11.0-arm64``: the Mac runs that one or a later one); and the
-    interpreter platform's machine. None where none says."""
-    m = _MACOS.match(t.platform_tag)
-    tag_arch = m.group(3) if m else ""
-    version = numbers(t.os_version)
-    if version and is_macos_release(*version[:2]):
-        return (version[0], version[1] if len(version) > 1 else 0), tag_arch
-    darwin = numbers(t.kernel)[:1]
-    if darwin and 5 <= darwin[0] < 20:
-        return (10, darwin[0] - 4), tag_arch
-    if darwin and darwin[0] >= 20 and is_macos_release(darwin[0] - 9):
-        return (darwin[0] - 9, 0), tag_arch  # from macOS 11 on, a wheel names the major release alone
-    if m and is_macos_release(int(m.group(1)), int(m.group(2))):
-        return (int(m.group(1)), int(m.group(2))), tag_arch
-    return None, tag_arch
 
 
 @frozen
