@@ -363,18 +363,19 @@ def _uv_file_settings(path: Path) -> dict[str, Any]:
 
 def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """The index settings of uv's variables: ``UV_DEFAULT_INDEX`` (else the older ``UV_INDEX_URL``), ``UV_INDEX``
-    then ``UV_EXTRA_INDEX_URL`` (space-separated; ``NAME=URL`` is the URL), ``UV_FIND_LINKS`` (comma-separated),
-    ``UV_NO_INDEX``."""
+    then ``UV_EXTRA_INDEX_URL``, each split as uv splits it (``_uv_index_items``, ``_uv_extra_index_items``;
+    ``NAME=URL`` is the URL), ``UV_FIND_LINKS`` (comma-separated), ``UV_NO_INDEX``."""
     settings: dict[str, Any] = {}
     default = (env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL") or "").strip()
     if default:
         settings["index-url"] = _uv_index_url(default)
-    if env.get("UV_INDEX", "").strip() or env.get("UV_EXTRA_INDEX_URL", "").strip():
-        named = env.get("UV_INDEX", "").split() + env.get("UV_EXTRA_INDEX_URL", "").split()
+    index = _uv_index_items(env.get("UV_INDEX", ""))
+    named = [*index, *_uv_extra_index_items(env.get("UV_EXTRA_INDEX_URL", ""))]
+    if named:
         settings["extra-index-url"] = tuple(_uv_index_url(item) for item in named)
     # the names uv gives these indexes (``NAME=URL``; the older variables take none), for their credentials
     items = [env["UV_DEFAULT_INDEX"].strip()] if env.get("UV_DEFAULT_INDEX", "").strip() else []
-    items += env.get("UV_INDEX", "").split()
+    items += index
     pairs = tuple((name, url.strip()) for name, sep, url in (i.partition("=") for i in items) if sep)
     if any(_is_uv_index_name(name) for name, _url in pairs):
         settings["names"] = tuple((name, url) for name, url in pairs if _is_uv_index_name(name))
@@ -383,6 +384,31 @@ def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if "UV_NO_INDEX" in env:
         settings["no-index"] = _boolish(env["UV_NO_INDEX"])
     return settings
+
+
+# The characters Rust's ``char::is_whitespace`` takes (Unicode's White_Space), at which uv splits ``UV_INDEX``
+# (``str::split_whitespace``): Python's ``str.split()`` also splits at U+001C..U+001F.
+_UV_WHITE_SPACE = dict.fromkeys(
+    (*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000), " "
+)
+# What a URL parser (WHATWG's, uv's ``url`` crate) drops from a URL anywhere in it: ASCII tab and line breaks.
+_URL_DROPPED = {0x09: None, 0x0A: None, 0x0D: None}
+_URL_TRIMMED = "".join(map(chr, range(0x21)))  # and from either end: C0 controls and space
+
+
+def _uv_index_items(value: str) -> list[str]:
+    """``UV_INDEX``'s items as uv reads them: split at any white space, as pip splits ``PIP_EXTRA_INDEX_URL``
+    (uv's ``parse_indices``, ``split_whitespace``), a line break included."""
+    return [item for item in value.translate(_UV_WHITE_SPACE).split(" ") if item]
+
+
+def _uv_extra_index_items(value: str) -> list[str]:
+    """``UV_EXTRA_INDEX_URL``'s items as uv reads them: split at spaces alone, its documented "space-separated list"
+    (clap's ``value_delimiter = ' '``), each then read as a URL is, a tab or line break in it dropped and C0 controls
+    at its ends trimmed: two URLs on two lines are one item to uv, the second after the first, and so to envsnap (it
+    looked for files on the second, an index uv never reads)."""
+    items = (item.translate(_URL_DROPPED).strip(_URL_TRIMMED) for item in value.split(" "))
+    return [item for item in items if item]
 
 
 def _uv_index_url(item: str) -> str:

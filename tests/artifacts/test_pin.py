@@ -236,6 +236,23 @@ def test_uv_settings_join_pips_and_win_setting_by_setting(tmp_path: Path) -> Non
     )
 
 
+def test_uv_index_variables_are_split_as_uv_splits_them() -> None:
+    """uv splits ``UV_INDEX`` at any white space (as pip splits ``PIP_EXTRA_INDEX_URL``) and ``UV_EXTRA_INDEX_URL``
+    at spaces alone (its documented "space-separated list"), each value then read as a URL, whose parser drops a tab
+    or line break in it: ``UV_EXTRA_INDEX_URL`` of two URLs on two lines is one index to uv, the first URL with the
+    second after it. envsnap split both at any white space, and pin looked for files on an index uv never reads."""
+    env = {
+        "UV_INDEX": "https://a.example/simple\n\thttps://b.example/simple",
+        "UV_EXTRA_INDEX_URL": "https://c.example/simple\nhttps://d.example/simple  https://e.example/simple\t",
+    }
+    assert read_pip_config(env, files=[], uv_files=[]).extra_index_urls == (
+        "https://a.example/simple",
+        "https://b.example/simple",
+        "https://c.example/simplehttps://d.example/simple",
+        "https://e.example/simple",
+    )
+
+
 def test_uv_index_credentials_are_read_as_uv_reads_them(tmp_path: Path) -> None:
     """uv gives a named index's credentials in ``UV_INDEX_{NAME}_USERNAME`` / ``_PASSWORD``: the name upper-cased,
     each other character ``_``. They beat the URL's own ``user:password@``, go with the index that uses that name
