@@ -408,3 +408,28 @@ def test_deferring_inspect_changes_nothing_where_it_is_imported() -> None:
 
     assert not defer()
     assert dataclasses.inspect is inspect
+
+
+def test_importing_the_host_library_probe_imports_neither_the_target_probe_nor_the_runner() -> None:
+    """A capture imports ``probes.hostlibs`` first, to start reading the package database and the ld.so cache
+    (``prepare_early``) while the target interpreter runs: its import took 50 to 90 ms, most of it the target probe's
+    script (``_pyprobe``, with json, hashlib and sysconfig) for one pattern and one stat, the subprocess runner and
+    concurrent.futures, which only its functions use. They are imported where they are used."""
+    code = (
+        "import sys, site; sys.path.extend([*site.getsitepackages(), site.getusersitepackages()]); "
+        "import envsnap.probes.hostlibs; print(' '.join(sys.modules))"
+    )
+    modules = set(python_s(code).stdout.split())
+    deferred = {
+        "envsnap.probes._pyprobe",
+        "envsnap._runner",
+        "concurrent.futures",
+        "subprocess",
+        "json",
+        "hashlib",
+        "sysconfig",
+        "platform",
+        "glob",
+    }
+    assert "envsnap.probes.hostlibs" in modules
+    assert sorted(modules & deferred) == []

@@ -14,14 +14,15 @@ the fact is read again. The cache never changes a result (tests/probes/test_capt
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .._cachedir import store
 from .._defaults import CAPTURE_CACHE, capture_cache_path, private_cache_dir
-from ._pyprobe import CACHE_MAX_BYTES, cache_document, cached, read_cache, storable
+
+# The cache's format is the target probe's (``_pyprobe``), which brings json, hashlib and sysconfig: it is imported
+# when a cache is read or written, not with this module, which ``probes.hostlibs`` imports first in a capture.
 
 KEEP_FILES = 64  # environments whose caches are kept; the least recently written go first
 
@@ -37,6 +38,10 @@ path_for = capture_cache_path
 def write(path: Path, document: dict[str, Any]) -> None:
     """Write one cache file beside and rename it into place (private to the user); a cache that cannot be
     written only costs the next capture its time."""
+    import json
+
+    from ._pyprobe import CACHE_MAX_BYTES
+
     blob = json.dumps(document, separators=(",", ":")).encode()
     if len(blob) > CACHE_MAX_BYTES:
         return
@@ -53,7 +58,10 @@ class StatCache:
     read again."""
 
     def __init__(self, path: Path | None, kind: str, meta: Any, check: Callable[[str, Any], bool]) -> None:
+        from ._pyprobe import cached, read_cache, storable
+
         self.path, self.kind, self.meta, self.check = path, kind, meta, check
+        self._cached, self._storable = cached, storable  # bound once: ``get`` runs for every file a capture reads
         self.old: dict[str, Any] = read_cache(str(path), kind, meta) if path is not None else {}
         self.new: dict[str, Any] = {}
         self.hits = 0
@@ -64,7 +72,7 @@ class StatCache:
 
     def get(self, key: str, stamp: list[int] | None) -> Any:
         """The value kept for ``key`` when its file is unchanged (``stamp``, taken before any read); None otherwise."""
-        value = cached(self.old, key, stamp)
+        value = self._cached(self.old, key, stamp)
         if value is None or not self.check(key, value):
             return None
         if key not in self.new:
@@ -73,7 +81,7 @@ class StatCache:
         return value
 
     def put(self, key: str, stamp: list[int] | None, value: Any) -> None:
-        if self.path is not None and storable(stamp):
+        if self.path is not None and self._storable(stamp):
             self.new[key] = [stamp, value]
 
     def changed(self) -> bool:
@@ -82,4 +90,6 @@ class StatCache:
     def save(self) -> None:
         """Write what this capture used, when it differs from what was read."""
         if self.path is not None and self.changed():
+            from ._pyprobe import cache_document
+
             write(self.path, cache_document(self.kind, self.meta, self.new))

@@ -8,22 +8,17 @@ database and loader of a capture) can name their types without importing a probe
 from __future__ import annotations
 
 import functools
-import glob
 import os
-import platform
 import re
 import stat
 import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import _runner, grammar
+from .. import grammar
 from .._frozen import frozen
 from . import elf, fatbin
-from ._pyprobe import _SO_RE as _SHARED_OBJECT  # what the target probe reports as a distribution's ELF file
-from ._pyprobe import file_stamp
 from .cache import StatCache, path_for
 from .cache import folder as cache_folder
 
@@ -35,6 +30,13 @@ APK_DB = "/lib/apk/db/installed"
 DRIVER_LIB = re.compile(r"^lib(cuda|nvidia-[\w.-]+|nvcuvid|nvoptix)\.so")
 # What the loader searches when nothing else names a directory.
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# A capture imports this module first, to start ``prepare_early`` while the target interpreter runs: what only its
+# functions use is imported there (the target probe's script ``_pyprobe``, with json, hashlib and sysconfig, for
+# ``_SO_RE`` and ``file_stamp``; the subprocess runner; concurrent.futures, platform, glob), 50 ms of its import.
 
 
 @frozen
@@ -153,6 +155,8 @@ def detect_manager() -> str:
         return "dpkg"
     if os.path.exists(APK_DB):
         return "apk"
+    import glob
+
     if glob.glob("/var/lib/rpm/*") or glob.glob("/usr/lib/sysimage/rpm/*"):
         return "rpm"
     return ""
@@ -198,6 +202,8 @@ class PackageDatabase:
         return self._installed
 
     def _read_installed(self) -> list[InstalledPackage]:
+        from ._pyprobe import file_stamp
+
         try:
             if self.manager == "dpkg" and self.index is not None:
                 stamp = file_stamp(DPKG_STATUS)
@@ -216,6 +222,8 @@ class PackageDatabase:
                     packages, self._apk_owners = parse_apk_db(fh.read())
                 return packages
             if self.manager == "rpm":
+                from .. import _runner
+
                 res = _runner.run(
                     ["rpm", "-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"], timeout=60
                 )
@@ -352,6 +360,8 @@ class PackageDatabase:
 
     def _dpkg_site_modules(self, site_dir: str) -> dict[str, dict[str, list[str]]]:
         """The shared objects the dpkg lists name under ``site_dir``: top-level module -> package -> paths."""
+        from ._pyprobe import _SO_RE as _SHARED_OBJECT  # what the target probe reports as a distribution's ELF file
+
         sites = tuple(variant.rstrip("/") + "/" for variant in _path_variants(site_dir))
         out: dict[str, dict[str, list[str]]] = {}
         for package, lines in self._dpkg_shared_paths():
@@ -390,6 +400,8 @@ class PackageDatabase:
         owner lookup of a library needs, so the 8 MB of lists are never held at once. The capture cache keeps
         it per list, so an unchanged list is not read again."""
         if self._dpkg_shared is None:
+            from ._pyprobe import file_stamp
+
             self._dpkg_shared = []
             for entry in self._list_names():
                 path = os.path.join(DPKG_INFO, entry)
@@ -430,6 +442,8 @@ class PackageDatabase:
         return owners
 
     def _rpm_owners(self, paths: list[str]) -> dict[str, str]:
+        from .. import _runner
+
         res = _runner.run(["rpm", "-qf", "--qf", "%{NAME}\\n", *paths], timeout=60)
         out = {}
         for path, line in zip(paths, res.stdout.splitlines(), strict=False):
@@ -486,6 +500,11 @@ class Loader:
 
     @classmethod
     def for_host(cls, sections: StatCache | None = None) -> Loader:
+        import glob
+        import platform
+
+        from .. import _runner
+
         res = _runner.run(["ldconfig", "-p"], timeout=10)
         if not res.ok:
             res = _runner.run(["/sbin/ldconfig", "-p"], timeout=10)
@@ -724,6 +743,8 @@ def prepare_early(identity: str, use_cache: bool) -> Future[tuple[PackageDatabas
     """``prepare`` in a thread of its own, started by the CLI with the target probe, before envsnap loads the
     model and the lock writer: its reads (the dpkg lists' and the libraries' stamps, ``ldconfig -p``) then
     overlap that loading instead of following it."""
+    from concurrent.futures import Future
+
     future: Future[tuple[PackageDatabase, Loader]] = Future()
 
     def work() -> None:
@@ -745,6 +766,10 @@ def prefetch_environment(loader: Loader, python_path: str) -> None:
     prefix = os.path.dirname(os.path.dirname(os.path.abspath(python_path)))
     if not os.path.isfile(os.path.join(prefix, "pyvenv.cfg")):
         return
+    import glob
+
+    from ._pyprobe import _SO_RE as _SHARED_OBJECT
+
     first: dict[str, str] = {}  # each real site folder by the name it was found by first
     for site in sorted(glob.glob(os.path.join(glob.escape(prefix), "lib*", "python*", "site-packages"))):
         # The same folder through another name once only (uv's and venv's ``lib64`` link to ``lib``): resolved and
