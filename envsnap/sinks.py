@@ -20,6 +20,10 @@ from . import grammar
 from .errors import EnvsnapError
 from .grammar import GrammarError, has_control, shown, strip_control, strip_terminal
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._lazyre import LazyPattern
+
 
 class UnsafeValue(GrammarError):
     """A lock value cannot be written safely into this position (a newline into a Dockerfile, ...)."""
@@ -192,6 +196,25 @@ def path_shown(path: str) -> str:
             rest = path[len(label) + 1 :]
             return f"{label}/{shell_shown([rest])}" if rest else f"{label}/"
     return shell_shown([path])
+
+
+def paths_shown(patterns: Iterable[LazyPattern], text: str) -> str:
+    """``text`` with each path the first of ``patterns`` that matches it names (its named groups, in the order they
+    stand; one that matched nothing skipped) as one shell word (``path_shown``); ``text`` as it is where none
+    matches. Capture's warnings (``probes.python.warning_shown``) and verify's notes of a ``.pth`` folder
+    (``compare.verdict.pth_note_shown``) are shown by it, so the same path reads the same in both."""
+    for pattern in patterns:
+        matched = pattern.match(text)
+        if matched is not None:
+            out, at = [], 0
+            for group in sorted(matched.re.groupindex, key=matched.re.groupindex.__getitem__):
+                if matched[group] is None:
+                    continue
+                start, end = matched.span(group)
+                out += [text[at:start], path_shown(matched[group])]
+                at = end
+            return "".join([*out, text[at:]])
+    return text
 
 
 def shell_assignment(name: str, value: str) -> str:

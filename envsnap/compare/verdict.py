@@ -102,6 +102,33 @@ def places_shown(text: str) -> str:
     return _PLACE.sub(one, text)
 
 
+# Where each note verify makes of a ``.pth`` folder (``compare.verify``) names a path, in named groups in the order
+# they stand: the folder added (``probes.python.pth_folder_said``), gone, or its modules changed (the first file
+# changed named) or not checked. A path holds any character but a line break: each ends at the words after it.
+_PTH_NOTES = (
+    LazyPattern(r"(?P<pth>.+?\.pth) puts (?P<folder>.+) on sys\.path, and no distribution is installed "),
+    LazyPattern(
+        r"the lock's environment had (?P<folder>.+) on sys\.path \(from (?P<pth>.+?\.pth)\), and no \.pth file here "
+    ),
+    LazyPattern(
+        r"the modules in (?P<folder>.+) \(from (?P<pth>.+?\.pth)\) differ from the capture's: \d+ module files? "
+        r"changed, the first (?P<file>.+) \((?:added|removed|modified)\)$"
+    ),
+    LazyPattern(r"the modules in (?P<folder>.+) \(from (?P<pth>.+?\.pth)\) (?:differ from|are not checked)"),
+)
+
+
+def pth_note_shown(note: str) -> str:
+    """A verify note of a ``.pth`` folder (added since the capture, gone, its modules changed or not checked) as the
+    terminal shows it: the ``.pth`` file, its folder and a module file named each one shell word, by the rule
+    capture's warnings are shown by (``sinks.paths_shown``, as ``probes.python.warning_shown``), so the paths capture
+    prints quoted read the same in verify. The report (``--json``, a run record) keeps the note as written; any other
+    text is shown as it is. Here, not beside capture's, so that a verify the memo answers loads no probe."""
+    from ..sinks import paths_shown
+
+    return paths_shown(_PTH_NOTES, note)
+
+
 def not_recorded(unknown: Iterable[str], path: str) -> bool:
     """Whether a lock cannot know its field at the dotted ``path``: its ``envsnap.unknown`` (what an imported
     format does not say) names that field or a table above it."""
@@ -143,17 +170,14 @@ class Difference(Entry):
     def shown(self) -> str:
         """``describe`` as verify prints it: a source, and a local one its note names (an editable folder gone), by
         its decoded path (``source_shown``, ``places_shown``); the paths of a ``.pth`` folder's note each one shell
-        word, as capture prints them (``probes.python.pth_note_shown``). ``describe`` stays what a run record keeps
+        word, as capture prints them (``pth_note_shown``). ``describe`` stays what a run record keeps
         and compares (``runs.assemble.findings``)."""
         expected, actual = self.expected, self.actual
         if self.what == "source":
             expected, actual = source_shown(expected), source_shown(actual)
-        if self.area == "python" and self.subject == ".pth":
-            from ..probes.python import pth_note_shown
-
-            note = pth_note_shown(self.note)
-        else:
-            note = places_shown(self.note)
+        note = (
+            pth_note_shown(self.note) if self.area == "python" and self.subject == ".pth" else places_shown(self.note)
+        )
         return dataclasses.replace(self, expected=expected, actual=actual, note=note).describe()
 
     @property

@@ -330,7 +330,7 @@ def warning_shown(warning: str) -> str:
     ``PYTHONPATH`` folder, a record's folder (broken, shadowed, a duplicate), an editable checkout with changes, the
     ``--prefix`` of another environment. The lock keeps the warning as written (its identity counts it; a move reads
     its paths); any other warning is shown as it is (its ``file:///PATH`` a rule's text)."""
-    from ..sinks import place_shown
+    from ..sinks import paths_shown, place_shown
 
     if warning.endswith(EDITABLE_GONE):
         head = warning[: -len(EDITABLE_GONE)]
@@ -339,34 +339,7 @@ def warning_shown(warning: str) -> str:
             if found and url and not any(c.isspace() for c in url):
                 return f"{before}{what}{place_shown(url)}{EDITABLE_GONE}"
         return warning
-    return _paths_shown(_PATH_WARNINGS, warning)
-
-
-def pth_note_shown(note: str) -> str:
-    """A verify note of a ``.pth`` folder (added since the capture, gone, its modules changed or not checked) as the
-    terminal shows it: the ``.pth`` file, its folder and a module file named each one shell word, by the rule of
-    ``warning_shown``, so the paths capture prints quoted read the same in verify. The report (``--json``, a run
-    record) keeps the note as written; any other text is shown as it is."""
-    return _paths_shown(_PTH_NOTES, note)
-
-
-def _paths_shown(patterns: tuple[LazyPattern, ...], text: str) -> str:
-    """``text`` with each path the first of ``patterns`` that matches it names (its named groups) as one shell word
-    (``sinks.path_shown``); ``text`` as it is where none matches."""
-    from ..sinks import path_shown
-
-    for pattern in patterns:
-        matched = pattern.match(text)
-        if matched is not None:
-            out, at = [], 0
-            for group in sorted(matched.re.groupindex, key=matched.re.groupindex.__getitem__):
-                if matched[group] is None:
-                    continue
-                start, end = matched.span(group)
-                out += [text[at:start], path_shown(matched[group])]
-                at = end
-            return "".join([*out, text[at:]])
-    return text
+    return paths_shown(_PATH_WARNINGS, warning)
 
 
 # The names a note of files gone lists, at most.
@@ -639,19 +612,6 @@ _PATH_WARNINGS = (
     ),
     LazyPattern(r"python: [^:]+: its editable checkout (?P<path>.+?)" + _literal(EDITABLE_DIRTY)),
     LazyPattern(r"conda: --prefix (?P<path>.+?) is not the captured interpreter's environment: "),
-)
-# Where each note verify makes of a ``.pth`` folder (``compare.verify``, ``pth_note_shown``) names a path: the folder
-# added (``pth_folder_said``), gone, or its modules changed (the first file changed named) or not checked.
-_PTH_NOTES = (
-    LazyPattern(r"(?P<pth>.+?\.pth) puts (?P<folder>.+) on sys\.path, and no distribution is installed "),
-    LazyPattern(
-        r"the lock's environment had (?P<folder>.+) on sys\.path \(from (?P<pth>.+?\.pth)\), and no \.pth file here "
-    ),
-    LazyPattern(
-        r"the modules in (?P<folder>.+) \(from (?P<pth>.+?\.pth)\) differ from the capture's: \d+ module files? "
-        r"changed, the first (?P<file>.+) \((?:added|removed|modified)\)$"
-    ),
-    LazyPattern(r"the modules in (?P<folder>.+) \(from (?P<pth>.+?\.pth)\) (?:differ from|are not checked)"),
 )
 
 

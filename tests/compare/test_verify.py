@@ -3243,3 +3243,25 @@ def test_an_editable_folder_of_a_subdirectory_with_a_percent_in_its_name_is_the_
     other = dataclasses.replace(locked, subdirectory="other")
     (found,) = _editable_elsewhere(snap(pkg("proj", source=other)), captured)
     assert found.severity == MISMATCH and "reads its code from another folder" in found.note, found
+
+
+def test_a_pth_notes_paths_are_shown_without_loading_a_probe() -> None:
+    """verify's memo prints a kept report without loading the probes: the display of a ``.pth`` note's paths, one
+    shell word each, is the report's own (``compare.verdict``), by the rule capture's warnings are shown by."""
+    code = (
+        "import sys\n"
+        "from envsnap.compare.verdict import Difference\n"
+        "note = \"the lock's environment had /data/my mods on sys.path (from {prefix}/x.pth), and no .pth file here "
+        'puts it there: ..."\n'
+        "print(Difference('warning', 'python', '.pth', 'imports', note=note).shown())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('envsnap.probes')))\n"
+    )
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": repo}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    shown, probes = done.stdout.splitlines()
+    assert shown == (
+        ".pth: the lock's environment had '/data/my mods' on sys.path (from {prefix}/x.pth), and no .pth file here "
+        "puts it there: ..."
+    )
+    assert probes == "[]"
