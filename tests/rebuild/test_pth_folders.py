@@ -79,3 +79,20 @@ def test_the_field_round_trips_and_a_lock_without_it_loads_with_none(tmp_path: P
     plain = lockfile.dumps(dataclasses.replace(lock, python=PythonEnv()))
     assert "pth_folders" not in plain
     assert lockfile.loads(plain).python.pth_folders == ()
+
+
+def test_the_plans_note_names_the_pth_file_and_its_folder_each_one_shell_word() -> None:
+    """capture and verify print a ``.pth`` file and the folder it adds each as one shell word; the rebuild's note
+    named them bare (``/data/my mods``, two words in the note that says to copy them). A lock written before the
+    field gives the capture's warning as capture prints it."""
+    lock = Snapshot(python=PythonEnv(pth_folders=(PthFolder("{prefix}/my x.pth", "/data/my mods"),)))
+    assert pth_folder_notes(lock) == [
+        "not rebuilt: {prefix}/'my x.pth' put '/data/my mods' on the locked environment's sys.path, and no "
+        "distribution is installed there: the modules imported from it are in no lock, and cannot be imported in "
+        "the rebuilt environment (copy the folder and the .pth file yourself)"
+    ]
+    warned = "python: .pth: {prefix}/x.pth puts /data/my mods on sys.path, and no distribution is installed there: ..."
+    assert pth_folder_notes(Snapshot(envsnap=Meta(warnings=(warned,)))) == [
+        "not rebuilt (the capture warned): {prefix}/x.pth puts '/data/my mods' on sys.path, and no distribution is "
+        "installed there: ..."
+    ]
