@@ -12,12 +12,16 @@ tomli_w. The one difference from tomli_w: it leaves the bidirectional formatting
 U+2066-U+2069, U+200E/F, U+061C), U+2028/U+2029 and the C1 controls of a free-text value raw, so a stranger's
 ``os_name`` showed the lock reordered ("Trojan Source") or broken across lines; here each is ``\\uXXXX`` in its
 basic string (tomli_w's own text gets the same escapes), the same parsed value and so the same content digest.
+A second difference: a key of bare-key characters holding a run of more than 64 digits or ``_`` is quoted, as the
+bounded reader (``_readlimits``) refuses such a run outside a string as a number too long.
 tests/test_tomlwrite.py compares the two on every golden lock and on generated documents.
 """
 
 from __future__ import annotations
 
 from ._control import UNSHOWN_IN_FILES, escape_unshown
+from ._lazyre import LazyPattern
+from ._readlimits import MAX_DIGITS
 
 TYPE_CHECKING = False  # not typing's: a capture imports this module on its way to the lock
 if TYPE_CHECKING:
@@ -32,6 +36,7 @@ _ILLEGAL = frozenset('"\\') | (frozenset(chr(i) for i in range(32)) - frozenset(
 # strings, structure in ASCII), with each written as its escape: the same document.
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+_LONG_RUN = LazyPattern(rf"[0-9_]{{{MAX_DIGITS + 1}}}")
 
 
 class _Unsupported(Exception):
@@ -125,15 +130,20 @@ def _suitable_inline(obj: dict[str, Any], inline: dict[int, str]) -> bool:
 def _key(part: object) -> str:
     if type(part) is not str:
         raise _Unsupported  # tomli_w refuses it with its own error
-    if part and _BARE.issuperset(part):
-        return part
-    return _string(part)
+    return part if _bare(part) else _string(part)
+
+
+def _bare(part: str) -> bool:
+    """Whether ``part`` is written as a bare key: it can be, and it holds no run of digits (or ``_``) longer than the
+    bounded reader takes for a number (``_readlimits.MAX_DIGITS``), which made a file this writer wrote unreadable
+    to envsnap (a node named with 65 digits); such a key is quoted, the same key to any TOML reader."""
+    return bool(part) and _BARE.issuperset(part) and (len(part) <= MAX_DIGITS or _LONG_RUN.search(part) is None)
 
 
 def key_text(part: str, *, quoted: bool = False) -> str:
     """One key as a TOML file writes it (bare where it can be, unless ``quoted``), for a message that names a
     table as it reads in the file."""
-    return _string(part) if quoted or not part or not _BARE.issuperset(part) else part
+    return part if not quoted and _bare(part) else _string(part)
 
 
 def _string(s: str) -> str:

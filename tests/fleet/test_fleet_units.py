@@ -267,6 +267,24 @@ def test_a_node_name_with_a_long_run_of_digits_is_compared_not_a_traceback(
     assert hostlist.compress([long, "n2", "n3"]) == f"{long},n[2-3]"  # a name of too many digits for a range
 
 
+def test_a_fleet_file_envsnap_writes_of_a_node_named_with_65_digits_loads(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """fleet capture wrote such a node's name as a bare key ([nodes.111...]) and its own reader refused the file
+    ("a number of more than 64 digits"): what envsnap writes it reads, the key quoted."""
+    long, down = "1" * 65, "n" + "_" * 70
+    fleet = fleetfile.FleetFile({long: _node("550.54.14", "1.0.0"), "n1": _node("550.54.14", "2.0.0")}, {down: "down"})
+    path = tmp_path / "fleet.toml"
+    fleetfile.dump(fleet, path)
+    res = cli("fleet", "diff", str(path), str(path))
+    assert (res.code, res.err) == (1, ""), res  # 1: the unreachable node is not compared
+    assert res.out.splitlines()[1:] == [f"{down}: not compared: no capture in either file (unreachable: down)"], res
+    loaded = fleetfile.load(path)
+    assert sorted(loaded.nodes) == sorted([long, "n1"]) and loaded.unreachable == {down: "down"}
+    text = path.read_text(encoding="utf-8")
+    assert f'[nodes."{long}".' in text and f'"{down}" = "down"' in text
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
