@@ -169,6 +169,10 @@ def fingerprint(
     method = SIZE_MTIME if fast else SHA256
     p = Path(path)
     if within is not None and not inside(p, within):
+        if missing_ok and _lexically_inside(p, within) and not os.path.exists(p):
+            # A link in the project to nothing (a dangling ``--output``): nothing there to read, so missing, as
+            # ``run`` recorded it, not "leads out" (a rerun read as different what the run left as it was).
+            return Fingerprint("missing", method, "", 0, 0, (), True)
         if _lexically_inside(p, within):
             # The project holds the path; a link on it leads out: "outside" named no folder to add.
             raise OutOfBounds(

@@ -444,6 +444,23 @@ def test_an_output_the_rerun_did_not_write_is_not_reported_identical(
     assert "output results: not written" in res.stdout and "reproduced" not in res.stdout.replace("not reproduced", "")
 
 
+def test_a_dangling_link_given_as_output_is_missing_in_the_record_and_in_the_rerun(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """``--output out.txt``, a link to a file not there outside the project: run recorded it missing, and rerun
+    said "not checked" (the link leads out of the folders it may read) and DIFFERENT, exit 1. Missing both times
+    is the same: there is nothing to read."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "out.txt").symlink_to(tmp_path / "elsewhere" / "out.txt")
+    res = envsnap("run", "--lock", host_lock, "--output", "out.txt", "--", "true", cwd=root)
+    assert res.returncode == 0 and "output out.txt: not written by the command" in res.stderr, res.stderr
+    assert 'kind = "missing"' in (root / "run.toml").read_text(encoding="utf-8")
+    res = envsnap("rerun", "run.toml", "--lock", host_lock, "--yes", cwd=root)
+    assert "output out.txt: identical" in res.stdout.splitlines(), res.stdout + res.stderr
+    assert res.returncode == 0 and "not checked" not in res.stdout, res.stdout + res.stderr
+
+
 def test_an_output_the_rerun_left_as_a_pipe_is_reported_not_checked(
     tmp_path: Path, envsnap: Envsnap, host_lock: Path
 ) -> None:
