@@ -215,12 +215,13 @@ def fingerprint(
 
 
 def recordable(name: str) -> bool:
-    """Whether a record can list a file by this name: text a record holds (no control character, at most
-    ``grammar.MAX_TEXT`` characters) and UTF-8 (a name of other bytes is decoded with surrogates, which no TOML
-    file holds)."""
-    from ..grammar import is_text
+    """Whether a record can list a file by this name: at most ``grammar.MAX_TEXT`` characters and UTF-8 (a name of
+    other bytes is decoded with surrogates, which no TOML file holds). A control character is listed: the record's
+    TOML holds it as an escape (``\\u001b``), losslessly, and every terminal line shows it made visible; left out, the
+    folder's list was partial and --ignore-output could not leave any of its files out."""
+    from ..grammar import MAX_TEXT
 
-    return is_text(name) and not _SURROGATE.search(name)
+    return len(name) <= MAX_TEXT and "\0" not in name and not _SURROGATE.search(name)
 
 
 def _hash_all(

@@ -457,8 +457,9 @@ class Loaded:
 
 def _entry_path(v: str) -> bool:
     """A file's path relative to its data path, as a fingerprint lists it: '/'-separated names, none empty, '.' or
-    '..' (so never absolute and never above the data path); any other name a file may have (hidden, '-x')."""
-    return grammar.is_text(v) and all(part not in ("", ".", "..") for part in v.split("/"))
+    '..' (so never absolute and never above the data path); any other name a file may have (hidden, '-x', one with
+    a control character, which the TOML holds escaped and a terminal is shown escaped), but NUL, which none has."""
+    return len(v) <= grammar.MAX_TEXT and "\0" not in v and all(part not in ("", ".", "..") for part in v.split("/"))
 
 
 @frozen

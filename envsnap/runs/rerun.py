@@ -1199,7 +1199,7 @@ def check_data(
                     else "git cannot vouch for it"
                 )
                 n = len(changes)
-                names = ", ".join(c.path for c in changes[:10]) + (f" and {n - 10} more" if n > 10 else "")
+                names = ", ".join(_name_shown(c.path) for c in changes[:10]) + (f" and {n - 10} more" if n > 10 else "")
                 lines.append(
                     f"{d.path}: not compared: recorded by size and modification time (run --data-fast): the sizes "
                     f"match, but {n} file{'s have' if n != 1 else ' has'} another modification time, and the content "
@@ -1214,8 +1214,18 @@ def check_data(
             )
         for c in changes:
             name = d.path if d.kind == "file" else f"{d.path.rstrip('/')}/{c.path}"
-            lines.append(f"{name}: {c.what}")
+            lines.append(f"{_name_shown(name)}: {c.what}")
     return Check("data", DIFFERS if differs else UNKNOWN if unread else SAME, tuple(lines))
+
+
+def _name_shown(name: str) -> str:
+    """A file's name in a data line: as it is, but one with a control character (a record lists it, its TOML holds
+    it escaped) as one shell word with it escaped (``$'a\\x0ab'``), not a line broken or a character lost."""
+    if not has_control(name):
+        return name
+    from .. import sinks
+
+    return sinks.path_shown(name)
 
 
 def plan(

@@ -183,6 +183,7 @@ def _listing(*paths: str, kind: str = "directory") -> Data:
         (_listing("./in.csv"), "data[0].entries[0].path: not a valid path inside the data path"),
         (_listing("sub//in.csv"), "data[0].entries[0].path: not a valid path inside the data path"),
         (_listing("sub/"), "data[0].entries[0].path: not a valid path inside the data path"),
+        (_listing("a\x00b"), "data[0].entries[0].path: not a valid path inside the data path"),  # no name holds NUL
         (_listing("sub/in.csv", kind="file"), "data[0]: entries: a file is listed by its base name, not 'sub/in.csv'"),
         # The links to nothing a directory holds are named as its files are, each once, none a file too.
         (

@@ -1387,7 +1387,9 @@ def test_a_file_name_a_record_cannot_hold_is_left_out_of_the_entries_and_the_rec
     tmp_path: Path, envsnap: Envsnap, name: bytes
 ) -> None:
     # A file in a --data or --output tree whose name has a control character or is not UTF-8: the record was
-    # written and then refused by show and rerun (control), or the run ended in a traceback with no record.
+    # written and then refused by show and rerun (control), or the run ended in a traceback with no record. A name
+    # that is not UTF-8 is left out of the entries; one with a control character is listed (the TOML escapes it).
+    control = b"\xff" not in name
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "ok.txt").write_text("x")
     with open(os.path.join(os.fsencode(tmp_path / "data"), name), "wb") as f:
@@ -1398,8 +1400,8 @@ def test_a_file_name_a_record_cannot_hold_is_left_out_of_the_entries_and_the_rec
     assert "Traceback" not in res.stderr
     record = rec.load(tmp_path / "run.toml")
     for d in record.data:
-        assert d.files == 2 and not d.complete
-        assert [e.path for e in d.entries] == ["ok.txt"]
+        assert d.files == 2 and d.complete == control
+        assert [e.path for e in d.entries] == (sorted([os.fsdecode(name), "ok.txt"]) if control else ["ok.txt"])
     shown = envsnap("show", "run.toml", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     again = envsnap("rerun", "run.toml", "--yes", cwd=tmp_path)
@@ -1409,6 +1411,37 @@ def test_a_file_name_a_record_cannot_hold_is_left_out_of_the_entries_and_the_rec
         f.write(b"changed")
     changed = envsnap("rerun", "run.toml", "--dry-run", cwd=tmp_path)
     assert changed.returncode == 3 and "data: differs" in changed.stdout, changed.stdout + changed.stderr
+    if control:  # named, made visible
+        assert "  $'data/a\\x1b[31mRED\\x0afake: same': changed" in changed.stdout.splitlines(), changed.stdout
+
+
+def test_a_file_name_with_a_control_character_is_listed_escaped_and_ignore_output_applies(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A file in an --output folder named with control characters was counted in its digest but not listed: the
+    record was partial (complete = false), so --ignore-output could not leave another file of that folder out
+    ("not compared", exit 1). It is listed, the record's TOML escaping it, and every terminal line shows it escaped."""
+    odd = "a\x1b[31mRED\nfake: same"
+    made = (
+        "import os, sys\nos.makedirs('out', exist_ok=True)\n"
+        f"open(os.path.join('out', {odd!r}), 'w').write(sys.argv[1])\n"
+        "open('out/log.txt', 'w').write(str(os.getpid()))\n"
+    )
+    (tmp_path / "make.py").write_text(made)
+    res = envsnap("run", "--output", "out", "--", sys.executable, "make.py", "x", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    text = (tmp_path / "run.toml").read_text(encoding="utf-8")
+    assert "\x1b" not in text and 'path = "a\\u001b[31mRED\\nfake: same"' in text, text
+    (out,) = rec.load(tmp_path / "run.toml").outputs()
+    assert out.complete and sorted(e.path for e in out.entries) == sorted([odd, "log.txt"])
+    again = envsnap("rerun", "run.toml", "--yes", "--ignore-output", "out/log.txt", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "output out: identical" in again.stdout.splitlines(), again.stdout
+    (tmp_path / "make.py").write_text(made.replace("sys.argv[1]", "'changed'"))
+    changed = envsnap("rerun", "run.toml", "--yes", "--ignore-output", "out/log.txt", cwd=tmp_path)
+    assert changed.returncode == 1 and "\x1b" not in changed.stdout, changed.stdout + changed.stderr
+    assert "fake: same" in changed.stdout and "\nfake" not in changed.stdout, changed.stdout
+    assert "output out: differs" in changed.stdout.splitlines(), changed.stdout
 
 
 @pytest.mark.parametrize(
