@@ -171,7 +171,7 @@ class DockerRebuilder(Rebuilder):
             raise BadOptionError(
                 f"--offline: the base image {spec.base.reference} is neither in the Docker engine nor saved in the "
                 "bundle, so the build would pull it from a registry; load it into the engine first, or bundle it "
-                "with `envsnap bundle --with-base-image`"
+                f"with `{_bundle_base(spec)}`"
             )
         if request.offline and spec.expected:
             _check_base_holds(spec, client, request.bundle_dir)
@@ -683,6 +683,16 @@ def _carry_them(spec: DockerSpec, names: Iterable[str] | None = None) -> str:
     base = spec.base.reference if spec.base.chosen_by != "lock" else ""
     lock_word, bundle_word, pinned_to, unpack = spec.named
     return carry_commands(spec.lock, names, base, lock_word, f"-o {bundle_word}", pinned_to=pinned_to, unpack=unpack)
+
+
+def _bundle_base(spec: DockerSpec) -> str:
+    """The command that saves ``spec``'s base image into the bundle, with the lock and the bundle the user gave (it
+    said `envsnap bundle --with-base-image`, which names no lock or folder, and without ``--base-image`` saves the
+    lock's own base, not the one named)."""
+    lock_word, bundle_word, _, unpack = spec.named
+    first = f"{unpack} && " if unpack else ""
+    base = sinks.shell_word(spec.base.reference)
+    return f"{first}envsnap bundle {lock_word} -o {bundle_word} --with-base-image --base-image {base}"
 
 
 def _named(request: RebuildRequest) -> tuple[str, str, str, str]:

@@ -824,6 +824,39 @@ def test_a_bundle_with_a_saved_base_is_rebuilt_on_it_when_no_base_is_named(
     assert BASE in done.stdout and "neither in the Docker engine" not in done.stderr
 
 
+def test_an_offline_base_neither_in_the_engine_nor_the_bundle_is_refused_with_a_command_to_paste(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """--offline with a --base-image the engine and the bundle lack said to bundle it "with `envsnap bundle
+    --with-base-image`", no lock, no -o, no base: that command bundles nothing (it exits 2) and, given the rest,
+    would save the lock's own base, not the one named. It names the whole command, each path one shell word."""
+    odd = tmp_path / "my bundle"
+    shutil.copytree(bundle, odd)
+    missing = "envsnap-test-no-such-base:never"
+    done = _envsnap(
+        "rebuild",
+        str(odd / "envsnap.lock"),
+        "--target",
+        "docker",
+        "--bundle",
+        str(odd),
+        "--offline",
+        "--base-image",
+        missing,
+        "--dest",
+        str(tmp_path / "ctx"),
+        "--dry-run",
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    command = (
+        f"envsnap bundle {shlex.quote(str(odd / 'envsnap.lock'))} -o {shlex.quote(str(odd))} --with-base-image "
+        f"--base-image {missing}"
+    )
+    assert f"`{command}`" in done.stderr, done.stderr
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_a_base_taken_from_the_bundle_is_not_said_to_be_named_with_base_image(
     engine: Any, captured: Path, bundle: Path, tmp_path: Path
 ) -> None:
