@@ -18,11 +18,12 @@ from packaging.version import InvalidVersion, Version
 from .._frozen import frozen
 from ..cudaneed import CudaNeed, cuda_need
 from ..errors import BadOptionError, RebuildError, RequiresPythonError, UnbuildableLockError
-from ..grammar import is_python_version, is_system_version, shown
+from ..grammar import is_image_digest, is_python_version, is_system_version, shown
 from ..model import Snapshot
 from ..platforms import debian_upstream, interpreter_debs, major_minor, numbers
 from ..report import counted
 from ..requires_python import describe, excluding
+from ..sinks import is_image_reference
 
 
 @frozen
@@ -186,8 +187,13 @@ def choose(
     says (it said ``--base-image NAME``, an option never given)."""
     if base_digest is not None and not _DIGEST.fullmatch(base_digest):
         raise BadOptionError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
-    if base_image is not None and not _REFERENCE.fullmatch(base_image):
-        raise BadOptionError(f"--base-image {base_image!r} is not an image reference")
+    if base_image is not None and not (is_image_reference(base_image) or is_image_digest(base_image)):
+        # The engine's grammar (lower-case repository): one it refuses was asked of it, and its "400 Client Error
+        # ... invalid reference format" ended the rebuild and the bundle, exit 4.
+        raise BadOptionError(
+            f"--base-image {base_image[:300]!r} is not an image reference (a registry host and port, lower-case path "
+            "parts, a tag, @sha256:HEX; or an image id, sha256:HEX)"
+        )
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
         raise UnbuildableLockError(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from docker_locks import cpu_lock, gpu_lock
 
-from envsnap import export
+from envsnap import export, lockfile
 from envsnap.artifacts import bundle
 from envsnap.dockerfile import apt, baseimage
 from envsnap.dockerfile import spec as dockerspec
@@ -483,6 +483,22 @@ def test_a_lock_without_what_the_docker_target_needs_is_bad_input_exit_2(
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert ("pass --base-image IMAGE" if name == "noos" else "records no Python version") in err, err
         assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("reference", ["Envsnap-base:bookworm", "foo/Bar", "foo:", "-foo", "x:y:z"])
+def test_a_base_image_the_engine_would_refuse_is_a_bad_option_before_the_engine_is_asked(
+    reference: str, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``--base-image Envsnap-base:bookworm`` (an upper-case repository, which the engine's grammar refuses) was
+    taken, and the engine's "400 Client Error ... invalid reference format" ended the rebuild and the bundle, exit
+    4; a reference the engine cannot read is a bad command line, as a bad --tag is: one line, exit 2."""
+    with pytest.raises(RebuildError, match="is not an image reference"):
+        baseimage.choose(cpu_lock(), base_image=reference)
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(cpu_lock(), lock)
+    res = cli("rebuild", str(lock), "--target", "docker", "--dry-run", f"--base-image={reference}")
+    assert res.code == 2 and res.err.count("\n") == 1, res
+    assert res.err.startswith(f"envsnap: error: --base-image {reference!r} is not an image reference"), res
 
 
 def test_base_image_pinning() -> None:
