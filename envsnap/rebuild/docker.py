@@ -68,6 +68,7 @@ from ..dockerfile.spec import (
 )
 from ..errors import BadBundleError, BundleError, EnvsnapError, PinError, RebuildError
 from ..model import PythonPackage, Snapshot, SystemPackage
+from ..report import counted
 from . import _asof, _docker_engine, _tool
 from ._editable import editable_notes
 from ._pth import pth_folder_notes
@@ -543,6 +544,21 @@ def _items(spec: DockerSpec, missing: tuple[PythonPackage, ...] = ()) -> tuple[P
     return tuple(items)
 
 
+def _apt_packages(specs: Iterable[str]) -> str:
+    """The packages of ``apt-get install``, said as they are pinned: an interpreter's ``python3.11=3.11.2-*`` takes
+    the mirror's newest revision of that release, not the lock's (all were said to be "pinned")."""
+    specs = list(specs)
+    loose = sorted(s.split("=", 1)[0] for s in specs if s.endswith("*"))
+    if not loose:
+        return f"{len(specs)} pinned packages"
+    exact = len(specs) - len(loose)
+    pinned = f"{exact} pinned to the lock's version, " if exact else ""
+    return (
+        f"{counted(len(specs), 'package')}: {pinned}{len(loose)} at the mirror's newest revision of the "
+        f"upstream release the lock names ({', '.join(loose)})"
+    )
+
+
 def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     steps = [
         f"write the build context to {request.dest.absolute()}: Dockerfile, {LOCK_NAME}, {REQUIREMENTS}, "
@@ -559,11 +575,11 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
     if spec.apt_specs and spec.debs:
         # One transaction: the bundled files satisfy the pinned packages' exact dependencies on them.
         steps.append(
-            f"apt-get install {len(spec.apt_specs)} pinned packages together with {len(spec.debs)} .deb files from "
+            f"apt-get install {_apt_packages(spec.apt_specs)} together with {len(spec.debs)} .deb files from "
             f"the bundle's {DEBS}/ (sha256-checked first), in one transaction"
         )
     elif spec.apt_specs:
-        steps.append(f"apt-get install {len(spec.apt_specs)} pinned packages")
+        steps.append(f"apt-get install {_apt_packages(spec.apt_specs)}")
     lacking = _missing(request)
     if lacking and spec.options.as_of:
         moment = _asof.shown(_asof.cutoff(spec.lock, spec.options.as_of))

@@ -857,6 +857,34 @@ def test_an_offline_base_neither_in_the_engine_nor_the_bundle_is_refused_with_a_
     assert not (tmp_path / "ctx").exists()
 
 
+def test_the_plan_says_which_apt_packages_are_pinned_and_which_take_the_mirrors_revision(
+    engine: Any, captured: Path, bundle: Path, tmp_path: Path
+) -> None:
+    """On a base without Python the interpreter comes from apt as ``python3.11=3.11.2-*``, the mirror's newest
+    revision of that release (the notes say verify reports it): the plan's step said "apt-get install 2 pinned
+    packages", pinned to the lock, which they are not."""
+    done = _envsnap(
+        "rebuild",
+        str(bundle / "envsnap.lock"),
+        "--target",
+        "docker",
+        "--bundle",
+        str(bundle),
+        "--dest",
+        str(tmp_path / "ctx"),
+        "--dry-run",
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [step] = [line for line in done.stdout.splitlines() if "apt-get install" in line and ". apt-get" in line]
+    assert "pinned packages" not in step, step
+    assert re.search(
+        r"apt-get install \d+ packages: (\d+ pinned to the lock's version, )?2 at the mirror's newest revision of "
+        r"the upstream release the lock names \(python3\.11, python3\.11-venv\)$",
+        step,
+    ), step
+
+
 def test_a_base_taken_from_the_bundle_is_not_said_to_be_named_with_base_image(
     engine: Any, captured: Path, bundle: Path, tmp_path: Path
 ) -> None:
