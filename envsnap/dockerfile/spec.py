@@ -556,8 +556,11 @@ def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
-    """The build context's generated files (the wheels are copied in beside them when building)."""
+def render_context(spec: DockerSpec, lock_bytes: bytes, *, saved_base: str = "") -> dict[str, bytes]:
+    """The build context's generated files (the wheels are copied in beside them when building). ``saved_base``:
+    the bundle's saved archive of the base image (``images/NAME.tar``), which tool/README.md's commands load first:
+    the Dockerfile names that base by its id, which no registry serves, so a hand build on an engine without it
+    failed at its FROM."""
     return {
         DOCKERFILE: render_dockerfile(spec).encode(),
         LOCK_NAME: lock_bytes,
@@ -567,6 +570,7 @@ def render_context(spec: DockerSpec, lock_bytes: bytes) -> dict[str, bytes]:
             "docker/wheels-README.md.j2",
             kind="tool",
             tag=spec.tag,
+            saved_base=saved_base,
             label_filters=(
                 f"label={LABEL_STAGE}={INSTALLER_STAGE}",
                 f"label={LABEL_DIGEST}={spec.lock.envsnap.content_digest}",

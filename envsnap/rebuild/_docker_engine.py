@@ -865,6 +865,12 @@ def _image_file(reference: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", reference).strip("_") + ".tar"
 
 
+def saved_image(bundle_root: Path, reference: str) -> str:
+    """The bundle's saved archive of the image ``reference`` (``images/NAME.tar``), "" where it saved none."""
+    name = _image_file(reference)
+    return f"{IMAGES}/{name}" if (Path(bundle_root) / IMAGES / name).is_file() else ""
+
+
 MAX_IMAGE_JSON = 1 << 20  # an images/*.json is a few hundred bytes
 
 

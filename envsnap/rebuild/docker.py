@@ -246,7 +246,8 @@ class DockerRebuilder(Rebuilder):
             say(f"warning: {warning}")
         if plan.network:  # --offline, yet the build reaches the apt mirror: said as the plan says it, not only there
             say(f"offline: yes, but for {plan.network}")
-        files = render_context(spec, _lock_bytes(request))
+        saved = _docker_engine.saved_image(bundle.root, spec.base.reference)
+        files = render_context(spec, _lock_bytes(request), saved_base=saved)
         given = _given_lock(request, bundle)
         decided = plan.data
         if not isinstance(decided, DockerPlanData):

@@ -1174,6 +1174,45 @@ def test_the_commands_the_context_readme_gives_build_the_image_and_leave_no_stag
                 engine.images.remove(image.id)
 
 
+def test_the_context_readme_loads_the_bundles_saved_base_for_an_engine_without_it(
+    engine: Any, captured: Path, tmp_path: Path
+) -> None:
+    """The Dockerfile of a rebuild from a bundle's saved base names that base by its id, which no registry serves:
+    tool/README.md's commands, run where the engine lacks the base (the bundle's machine, the point of
+    --with-base-image), failed at FROM, and no line said to load the bundle's archive. Its first line loads it.
+    Every image here carries this test's label (the base is a labelled copy of the shared one) and is removed."""
+    import io
+    import uuid
+
+    mark = f"saved-base-{uuid.uuid4().hex[:12]}"
+    base, tag = f"envsnap-test/saved-base-{mark}:1", f"envsnap-test/by-hand-{mark}:1"
+
+    def remove_mine() -> None:
+        made = engine.images.list(filters={"label": f"{LABEL}={mark}"}, all=True)
+        for image in sorted(made, key=lambda i: -len(i.attrs.get("RootFS", {}).get("Layers", []))):
+            with contextlib.suppress(Exception):
+                engine.images.remove(image.id, force=True)
+
+    try:
+        engine.images.build(fileobj=io.BytesIO(f"FROM {BASE}\nLABEL {LABEL}={mark}\n".encode()), rm=True, tag=base)
+        bundle, ctx = tmp_path / "bundle", tmp_path / "ctx"
+        _envsnap("bundle", str(captured), "-o", str(bundle), "--with-base-image", "--base-image", base)
+        rebuild = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline"]
+        _envsnap(*rebuild, "--dest", str(ctx), "--tag", tag)  # on the bundle's saved base, none named
+        readme = (ctx / "tool" / "README.md").read_text()
+        lines = readme.split("\n\n    ", 1)[1].split("\n\n", 1)[0].split("\n    ")
+        saved = [p.name for p in (bundle / "images").glob("*.tar")]
+        assert lines[0] == f"docker load -i BUNDLE/images/{saved[0]}", lines
+        remove_mine()  # the engine of the bundle's machine: without the base (and the image rebuilt on it)
+        _no_tag(engine, base)
+        script = "\n".join(lines[:-1]).replace("BUNDLE", shlex.quote(str(bundle)))
+        done = subprocess.run(["sh", "-ec", script], cwd=ctx, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        engine.images.get(tag)
+    finally:
+        remove_mine()
+
+
 def test_a_rebuild_to_a_taken_tag_that_fails_after_tagging_gives_the_tag_back(
     engine: Any, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
