@@ -487,6 +487,22 @@ def test_a_malformed_image_description_is_one_line_even_in_a_dry_run(
     _one_line_error(result, 2, "base_1.json: not an image description envsnap wrote")
 
 
+@pytest.mark.parametrize("reference", ["Base:1", "base/Up:1", "base:"])
+def test_an_image_description_naming_a_reference_the_engine_cannot_read_is_a_bad_bundle(
+    tmp_path: Path, cli: Callable[..., Any], reference: str
+) -> None:
+    """A bundle's images/*.json whose reference the engine's grammar refuses (upper case) was taken as the base:
+    the engine's "400 Client Error ... invalid reference format" ended the rebuild, exit 4, and once --base-image
+    was checked by that grammar, the refusal named --base-image, an option never given. It is the bundle's file."""
+    root = _image_bundle(tmp_path / "b", reference, "sha256:" + "a" * 64)
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli(
+        "rebuild", lock, "--target", "docker", "--bundle", root, "--dest", tmp_path / "ctx", "--force", "--dry-run"
+    )
+    _one_line_error(result, 2, f"not an image description envsnap wrote (reference {reference!r})")
+    assert "--base-image" not in result.err
+
+
 @pytest.fixture
 def engine() -> Any:
     docker = pytest.importorskip("docker")
