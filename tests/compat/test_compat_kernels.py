@@ -549,3 +549,49 @@ def test_a_torch_build_whose_kernels_are_unknown_is_still_judged_by_its_cuda_maj
     needed = "CUDA 13 supports compute capability >= 7.5"
     assert ("warning", "cuda", needed, "GPU 0 Tesla V100-SXM2-32GB (sm_70)", remedy) in _verify(tmp_path, lock, V100)[1]
     assert [row[1] for row in _verify(tmp_path, lock, A100)[1]] == ["torch"]  # the kernels it cannot verify alone
+
+
+def _torch_with_cuda_library(root: Path, arch: str, kernels: list[list[tuple[int, int]]], deep: bool) -> Path:
+    """``envsnap capture`` (``--deep`` where told: torch.cuda.get_arch_list() names ``arch``) of a venv holding a
+    stand-in torch 2.8.0+cu128 whose ``libtorch_cuda.so`` carries the fat binaries ``kernels``: the lock."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = gpu_fakes.site_packages(venv / "bin" / "python")
+    gpu_fakes.install_fake_torch(site, version="2.8.0+cu128", cuda="12.8", arch=arch)
+    (site / "torch" / "lib").mkdir()
+    fatbin_library(site / "torch" / "lib" / "libtorch_cuda.so", kernels)
+    record = site / "torch-2.8.0+cu128.dist-info" / "RECORD"
+    record.write_text(record.read_text() + "torch/lib/libtorch_cuda.so,,\n")
+    lock = root / "envsnap.lock"
+    python = str(venv / "bin" / "python")
+    done = _envsnap(
+        "capture", "--python", python, "-o", str(lock), "--no-cache", *(["--deep"] if deep else []), cwd=root
+    )
+    assert done.returncode == 0, done.stderr
+    return lock
+
+
+def test_check_and_verify_judge_torch_by_the_same_kernels_first(tmp_path: Path) -> None:
+    """A --deep lock records both torch.cuda.get_arch_list() and the kernels read from libtorch_cuda. check judged
+    the build by the arch list, verify by the kernels it read from the installed libtorch_cuda: the same build on
+    the same RTX 5090 passed check and was warned of by verify. Both take the kernels read from the binary first
+    (then the arch list, then the release set), and say where the arch list says otherwise for the GPU."""
+    root = tmp_path / "deep"
+    root.mkdir()
+    lock = _torch_with_cuda_library(root, "sm_80 sm_90 sm_120", [[(2, 80), (2, 90)]], deep=True)
+    snap = lockfile.load(lock)
+    assert snap.frameworks["torch"].arch_list == ("sm_80", "sm_90", "sm_120")
+    assert snap.frameworks["torch"].cuda_kernels == ("sm_80", "sm_90")
+    found = (
+        "NVIDIA GeForce RTX 5090 (sm_120): no kernel image (its --deep arch list, sm_80, sm_90, sm_120, has a cubin "
+        "for it; the kernels read from libtorch_cuda, which judge it, have none)"
+    )
+    remedy = "use PyTorch's own cu128 build of torch 2.8.0 for this sm_120 GPU"
+    assert _check(tmp_path, lock, RTX5090) == (3, [("fail", found, remedy)])
+    assert _verify(tmp_path, lock, RTX5090) == (
+        0,
+        [("warning", "torch", "sm_80, sm_90 (libtorch_cuda)", f"GPU 0 {found}", remedy)],
+    )
+    # Where both agree on the GPU, nothing more is said.
+    assert _check(tmp_path, lock, H100) == (0, [("ok", "NVIDIA H100 80GB HBM3 (sm_90)", "")])
+    assert _verify(tmp_path, lock, H100) == (0, [])

@@ -1,5 +1,6 @@
 """GPU compute capability vs the framework build: every GPU of the host must have kernels in the locked
-torch build (its captured arch list, else PyTorch's release set for that CUDA variant). A cubin ``sm_XY`` runs
+torch build (the kernels read from its libtorch_cuda, else its captured arch list, else PyTorch's release set for
+that CUDA variant: ``judged_by``). A cubin ``sm_XY`` runs
 on capability X.Z for Z >= Y, but for Tegra GPUs (Jetson, Thor), which have no binary compatibility with other
 capabilities either way; ``sm_XYa`` only on X.Y; PTX ``compute_XY`` is JIT-compiled for newer GPUs
 (a warning: slow first start, and not every kernel survives), ``compute_XYa`` for X.Y alone and ``compute_XYf``
@@ -9,6 +10,7 @@ one shipped with the build's CUDA), a GPU only PTX serves fails (CUDA_ERROR_UNSU
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -52,6 +54,9 @@ class Build:
     source: str  # "captured" (its arch list), "libtorch_cuda" (the kernels read from it) or "release set"
     cuda: str = ""  # the CUDA release it was built with (its PTX's), "12.8"
     aarch64: bool = False  # a Linux aarch64 build: PyTorch builds those with other kernels than its x86_64 ones
+    # The --deep arch list where the build is judged by the kernels read from libtorch_cuda and it names others: a
+    # finding says where it judges a GPU otherwise.
+    deep_list: tuple[str, ...] = ()
 
 
 def _cap(text: str) -> tuple[int, int]:
@@ -167,12 +172,22 @@ def torch_build(lock: Snapshot) -> Build | None:
     label = f"torch {version}" if "+" in version else f"torch {version}+{var}"
     # The build is the one installed on the machine the lock was captured on.
     arm = lock.platform.system == "Linux" and machine(lock.platform.machine) == "aarch64"
-    if fw is not None and fw.arch_list:
-        return Build(label, version, var, tuple(fw.arch_list), "captured", major_minor(cuda), arm)
-    if fw is not None and fw.cuda_kernels:
-        # Read from its own CUDA library: the kernels of this very build, not of its variant's release.
-        return Build(label, version, var, tuple(fw.cuda_kernels), "libtorch_cuda", major_minor(cuda), arm)
-    return Build(label, version, var, release_set(var, version, arm), RELEASE_SET, major_minor(cuda), arm)
+    build = Build(label, version, var, release_set(var, version, arm), RELEASE_SET, major_minor(cuda), arm)
+    return judged_by(build, fw.cuda_kernels, fw.arch_list) if fw is not None else build
+
+
+def judged_by(build: Build, kernels: tuple[str, ...], arch_list: tuple[str, ...]) -> Build:
+    """The one order in which ``check`` and ``verify`` take a torch build's kernels: those read from its own CUDA
+    library (``frameworks.torch.cuda_kernels``: what the binary carries), else its ``--deep`` arch list
+    (``torch.cuda.get_arch_list()``: what the build was configured for), else ``build``'s (its variant's release
+    set). Where the kernels judge it and the arch list names others, the build keeps the list (``deep_list``), so a
+    finding says where it judges a GPU otherwise."""
+    if kernels:
+        other = tuple(arch_list) if set(arch_list) - set(kernels) or set(kernels) - set(arch_list) else ()
+        return dataclasses.replace(build, arch_list=tuple(kernels), source="libtorch_cuda", deep_list=other)
+    if arch_list:
+        return dataclasses.replace(build, arch_list=tuple(arch_list), source="captured", deep_list=())
+    return build
 
 
 def _of_another_machine(lock: Snapshot, host: Snapshot, target: Target) -> bool:
@@ -442,18 +457,15 @@ def installed_torch(lock: Snapshot, env: Snapshot) -> Build | None:
     (verify's capture imports nothing): a custom build's kernels are not its variant's release set."""
     build = torch_build(env)
     locked, here = lock.frameworks.get("torch"), env.frameworks.get("torch")
-    if build is None or build.source != RELEASE_SET or locked is None or here is None or not locked.arch_list:
+    if build is None or locked is None or here is None or not locked.arch_list:
         return build
     want, have = lock.package("torch"), env.package("torch")
     digests = (want.record_digest if want else "", have.record_digest if have else "")
     same = (locked.version, locked.git_version) == (here.version, here.git_version) and (
         not all(digests) or digests[0] == digests[1]
     )
-    return (
-        Build(build.label, build.version, build.cuda_variant, locked.arch_list, "captured", build.cuda, build.aarch64)
-        if same
-        else build
-    )
+    # The lock's arch list is this build's: the same order as check's (``judged_by``), the kernels read here first.
+    return judged_by(build, here.cuda_kernels, here.arch_list or locked.arch_list) if same else build
 
 
 def kernels_text(pkg: PythonPackage) -> str:
@@ -506,10 +518,28 @@ def _torch_source(build: Build) -> str:
     return f"{build.source}, Linux aarch64" if build.aarch64 and build.source == RELEASE_SET else build.source
 
 
+_SAYS = {"cubin": "a cubin for it", "ptx": "PTX only for it", "none": "none"}
+
+
 def judge_torch(build: Build, gpu: Gpu, host: Snapshot, target: Target) -> Finding:
     """How ``gpu`` (of a known compute capability) runs the torch ``build`` (of a known arch list): "ok" where one
     of its cubins runs on it, else why not (no kernel image, PTX JIT only, PTX the driver cannot JIT-compile), with
-    the torch build that has its kernels; ``check`` and ``verify`` alike judge by it."""
+    the torch build that has its kernels; ``check`` and ``verify`` alike judge by it. Where the kernels read from
+    libtorch_cuda judge it and the ``--deep`` arch list would judge the GPU otherwise, the finding says so."""
+    finding = _judge_torch(build, gpu, host, target)
+    if not build.deep_list:
+        return finding
+    how, deep = coverage(build.arch_list, gpu.compute_capability), coverage(build.deep_list, gpu.compute_capability)
+    if how == deep:
+        return finding
+    note = (
+        f" (its --deep arch list, {', '.join(build.deep_list)}, has {_SAYS[deep]}; the kernels read from "
+        f"libtorch_cuda, which judge it, have {_SAYS[how]})"
+    )
+    return dataclasses.replace(finding, found=finding.found + note)
+
+
+def _judge_torch(build: Build, gpu: Gpu, host: Snapshot, target: Target) -> Finding:
     needed = _torch_needed(build)
     sm = "sm_" + gpu.compute_capability.replace(".", "")
     found = f"{gpu.name} ({sm})".strip()
