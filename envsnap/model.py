@@ -362,6 +362,8 @@ class Framework:
     # torch's: the kernels of its own CUDA library (libtorch_cuda.so), read from its fat binaries without an import;
     # recorded only where read whole. Not the distribution's ``cuda_kernels``: that union counts other libraries'.
     cuda_kernels: tuple[str, ...] = ()
+    # torch's: a limit cut the reading of its libtorch_cuda short, so ``cuda_kernels`` is not recorded.
+    cuda_kernels_partial: bool = field(default=False, metadata={"sparse": True})
     cuda_available: bool | None = None  # from a --deep import
     deep: bool = False
     error: str = ""

@@ -271,7 +271,7 @@ def _snapshot(ctx: ProbeContext, results: Mapping[str, ProbeResult[Any]]) -> Sna
         conda=layer.conda if layer else None,
         nvidia=nv,
         cuda=value(cuda.PROBE),
-        frameworks=_torch_kernels(value(frameworks.DEEP), found.torch_cuda),
+        frameworks=_torch_kernels(value(frameworks.DEEP), found),
     )
 
 
@@ -290,12 +290,14 @@ def _with_kernels(env: PythonEnv, found: Mapping[str, kernels.Kernels]) -> Pytho
     return dataclasses.replace(env, packages=packages)
 
 
-def _torch_kernels(found: dict[str, Framework], own: tuple[str, ...]) -> dict[str, Framework]:
-    """The frameworks with torch's own kernels (its ``libtorch_cuda``'s, ``kernels.Found``), where read."""
+def _torch_kernels(found: dict[str, Framework], read: kernels.Found) -> dict[str, Framework]:
+    """The frameworks with torch's own kernels (its ``libtorch_cuda``'s, ``kernels.Found``), where read whole, and
+    whether a limit cut their reading short."""
     torch = found.get("torch")
-    if torch is None or not own:
+    if torch is None or not (read.torch_cuda or read.torch_cuda_partial):
         return found
-    return {**found, "torch": dataclasses.replace(torch, cuda_kernels=own)}
+    own = dataclasses.replace(torch, cuda_kernels=read.torch_cuda, cuda_kernels_partial=read.torch_cuda_partial)
+    return {**found, "torch": own}
 
 
 def _option_fields() -> frozenset[str]:

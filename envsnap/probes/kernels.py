@@ -32,6 +32,9 @@ class Found:
 
     packages: dict[str, Kernels]
     torch_cuda: tuple[str, ...] = ()
+    # A limit or a fault cut the reading of a ``libtorch_cuda`` short: ``torch_cuda`` is (), and torch is judged by
+    # its arch list or its release set instead.
+    torch_cuda_partial: bool = False
 
 
 def probe_kernels(shared_objects: Mapping[str, tuple[str, ...]], loader: Loader) -> tuple[Found, list[str]]:
@@ -68,7 +71,15 @@ def probe_kernels(shared_objects: Mapping[str, tuple[str, ...]], loader: Loader)
             "cannot be followed): recorded as partial (cuda_kernels_partial), "
             "check does not fail a GPU for lack of their kernels"
         )
-    return Found(out, () if own_cut else sort_arches(own)), warnings
+    if own_cut:
+        # One warning however many of its libtorch_cuda files were cut: torch is not judged by what they hold.
+        warnings.append(
+            f"kernels: the CUDA kernel headers of torch's libtorch_cuda were read only in part (at most {MAX_ENTRIES} "
+            f"a file, {Budget.MAX_ENVIRONMENT} a capture, or a fat binary that cannot be read whole): its kernels are "
+            "not recorded (frameworks.torch.cuda_kernels_partial), and check and verify judge the build by its --deep "
+            "arch list or its variant's release set"
+        )
+    return Found(out, () if own_cut else sort_arches(own), own_cut), warnings
 
 
 def _isa_order(isa: str) -> tuple[int, ...]:

@@ -595,3 +595,42 @@ def test_check_and_verify_judge_torch_by_the_same_kernels_first(tmp_path: Path) 
     # Where both agree on the GPU, nothing more is said.
     assert _check(tmp_path, lock, H100) == (0, [("ok", "NVIDIA H100 80GB HBM3 (sm_90)", "")])
     assert _verify(tmp_path, lock, H100) == (0, [])
+
+
+def test_a_libtorch_cuda_read_in_part_is_said_at_capture_and_in_the_judgement(tmp_path: Path) -> None:
+    """A libtorch_cuda whose kernel headers a reading limit cut short records no kernels (a list read in part may
+    lack the GPU's cubin), and torch fell back to its variant's release set without a word: capture warned of
+    nothing, and check and verify named the release set as if nothing had been read. The capture warns once and
+    records it (``frameworks.torch.cuda_kernels_partial``); check and verify say the judgement fell back."""
+    root = tmp_path / "cut"
+    root.mkdir()
+    many = [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256) + [[(2, 75)]]
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = gpu_fakes.site_packages(venv / "bin" / "python")
+    gpu_fakes.install_fake_torch(site, version="2.8.0+cu128", cuda="12.8")
+    (site / "torch" / "lib").mkdir()
+    fatbin_library(site / "torch" / "lib" / "libtorch_cuda.so", many)
+    fatbin_library(site / "torch" / "lib" / "libtorch_cuda_linalg.so", many)
+    record = site / "torch-2.8.0+cu128.dist-info" / "RECORD"
+    record.write_text(record.read_text() + "torch/lib/libtorch_cuda.so,,\ntorch/lib/libtorch_cuda_linalg.so,,\n")
+    lock = root / "envsnap.lock"
+    done = _envsnap("capture", "--python", str(venv / "bin" / "python"), "-o", str(lock), "--no-cache", cwd=root)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "kernel headers of" in line]
+    assert len(said) == 1, done.stderr
+    assert "torch's libtorch_cuda were read only in part" in said[0]
+    assert "judge the build by its --deep arch list or its variant's release set" in said[0]
+    torch = lockfile.load(lock).frameworks["torch"]
+    assert (torch.cuda_kernels, torch.cuda_kernels_partial) == ((), True)
+    assert "cuda_kernels_partial = true" in lock.read_text()
+    kernels = "sm_70, sm_75, sm_80, sm_86, sm_90, sm_100, sm_120"
+    source = "release set; libtorch_cuda read in part, not judged by"
+    nvml = gpu_fakes.FakeNvml(driver="580.65.06", cuda=13000, gpus=(ORIN,))
+    env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    report = json.loads(_envsnap("check", str(lock), "--json", env=env, cwd=tmp_path).stdout)
+    [needed] = [f["needed"] for f in report["findings"] if f["rule"] == "gpu-arch"]
+    assert needed == f"torch 2.8.0+cu128 kernels ({source}): {kernels}"
+    [row] = _verify(tmp_path, lock, ORIN)[1]
+    assert row[:3] == ("warning", "torch", f"{kernels} ({source})")

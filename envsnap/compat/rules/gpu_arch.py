@@ -57,6 +57,8 @@ class Build:
     # The --deep arch list where the build is judged by the kernels read from libtorch_cuda and it names others: a
     # finding says where it judges a GPU otherwise.
     deep_list: tuple[str, ...] = ()
+    # Its libtorch_cuda was read in part: judged by its arch list or release set instead, and a finding says so.
+    partial: bool = False
 
 
 def _cap(text: str) -> tuple[int, int]:
@@ -173,15 +175,17 @@ def torch_build(lock: Snapshot) -> Build | None:
     # The build is the one installed on the machine the lock was captured on.
     arm = lock.platform.system == "Linux" and machine(lock.platform.machine) == "aarch64"
     build = Build(label, version, var, release_set(var, version, arm), RELEASE_SET, major_minor(cuda), arm)
-    return judged_by(build, fw.cuda_kernels, fw.arch_list) if fw is not None else build
+    return judged_by(build, fw.cuda_kernels, fw.arch_list, fw.cuda_kernels_partial) if fw is not None else build
 
 
-def judged_by(build: Build, kernels: tuple[str, ...], arch_list: tuple[str, ...]) -> Build:
+def judged_by(build: Build, kernels: tuple[str, ...], arch_list: tuple[str, ...], partial: bool = False) -> Build:
     """The one order in which ``check`` and ``verify`` take a torch build's kernels: those read from its own CUDA
     library (``frameworks.torch.cuda_kernels``: what the binary carries), else its ``--deep`` arch list
     (``torch.cuda.get_arch_list()``: what the build was configured for), else ``build``'s (its variant's release
     set). Where the kernels judge it and the arch list names others, the build keeps the list (``deep_list``), so a
-    finding says where it judges a GPU otherwise."""
+    finding says where it judges a GPU otherwise; where its libtorch_cuda was read in part (``partial``: no kernels
+    recorded), the build says it fell back."""
+    build = dataclasses.replace(build, partial=partial and not kernels)
     if kernels:
         other = tuple(arch_list) if set(arch_list) - set(kernels) or set(kernels) - set(arch_list) else ()
         return dataclasses.replace(build, arch_list=tuple(kernels), source="libtorch_cuda", deep_list=other)
@@ -465,7 +469,11 @@ def installed_torch(lock: Snapshot, env: Snapshot) -> Build | None:
         not all(digests) or digests[0] == digests[1]
     )
     # The lock's arch list is this build's: the same order as check's (``judged_by``), the kernels read here first.
-    return judged_by(build, here.cuda_kernels, here.arch_list or locked.arch_list) if same else build
+    return (
+        judged_by(build, here.cuda_kernels, here.arch_list or locked.arch_list, here.cuda_kernels_partial)
+        if same
+        else build
+    )
 
 
 def kernels_text(pkg: PythonPackage) -> str:
@@ -515,7 +523,8 @@ def _torch_needed(build: Build) -> str:
 
 
 def _torch_source(build: Build) -> str:
-    return f"{build.source}, Linux aarch64" if build.aarch64 and build.source == RELEASE_SET else build.source
+    source = f"{build.source}, Linux aarch64" if build.aarch64 and build.source == RELEASE_SET else build.source
+    return f"{source}; libtorch_cuda read in part, not judged by" if build.partial else source
 
 
 _SAYS = {"cubin": "a cubin for it", "ptx": "PTX only for it", "none": "none"}
