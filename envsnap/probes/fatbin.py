@@ -15,6 +15,9 @@ the GPU's cubin), large-model data sections beside the fat binary section, where
 every fat binary the file registers is found), a wrapper that cannot be followed to a fat binary, or a file whose
 section header table cannot be read that names a fat binary section or links the CUDA runtime or driver.
 Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
+A file that links the CUDA runtime or driver, or carries fat binaries, has its read-only data (``.rodata``) looked
+through too, at most ``_EMBEDDED_MAX`` bytes, for cubins kept whole as arrays and loaded with ``cuModuleLoadData``
+(TensorRT-LLM's): the ELF header of each (e_machine EM_CUDA) names its SM in e_flags.
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
 size, size of what follows) and its entries, each a header (kind: 1 PTX, 2 cubin; header size; payload size;
@@ -168,14 +171,38 @@ def parse_kernels(
     if not names:
         return unread
     named = any(b"\0" + name + b"\0" in b"\0" + names for name in _SECTIONS)
-    if not named and b"\0" + _WRAPPERS + b"\0" not in b"\0" + names:
+    wrapped = b"\0" + _WRAPPERS + b"\0" in b"\0" + names
+    if not named and not wrapped and not cuda:
         return set(), 0, False, (0, 0)
     table = at(shoff, shnum * shentsize)
     if not table:
         return set(), 0, True, (0, 0)  # it names GPU code that its section headers do not let be read (cut off)
     found: set[str] = set()
-    isa = [0, 0]
     sections = [section.unpack_from(table, i * shentsize) for i in range(shnum)]
+    # Cubins kept whole in its read-only data, loaded with cuModuleLoadData (TensorRT-LLM's): no fat binary names them.
+    embedded, embedded_cut = _embedded(at, sections, names, size, found, limit)
+    if not named and not wrapped:
+        return found, embedded, embedded_cut, (0, 0)
+    found_rest, count_rest, cut_rest, isa_rest = _fat_binaries(
+        at, sections, names, named, ident, endian, size, limit - embedded
+    )
+    found |= found_rest
+    return found, embedded + count_rest, embedded_cut or cut_rest, isa_rest
+
+
+def _fat_binaries(
+    at: Reader,
+    sections: list[tuple[int, ...]],
+    names: bytes,
+    named: bool,
+    ident: bytes,
+    endian: str,
+    size: int,
+    limit: int,
+) -> tuple[set[str], int, bool, Isa]:
+    """The kernels of the file's fat binaries: in the sections named for them, or where its wrappers point."""
+    found: set[str] = set()
+    isa = [0, 0]
     wrapper = struct.Struct(endian + ("IIQQ" if ident[4] == 2 else "IIII"))
     # A 64-bit file of a machine whose relative relocations are known; 32-bit files keep the addend in place (REL).
     machine = struct.unpack_from(endian + "H", ident, 18)[0] if ident[4] == 2 else 0
@@ -200,6 +227,78 @@ def parse_kernels(
         read, cut = _wrapped(at, sections, names, wrapper, size, found, isa, limit - count, walked, relocations)
         return found, count + read, cut, (isa[0], isa[1])
     return found, count, False, (isa[0], isa[1])
+
+
+# Read-only data where a library keeps cubins as arrays (``.rodata``, ``.rodata.*``, ``.lrodata``): at most
+# ``_EMBEDDED_MAX`` bytes of it a file are looked through, in chunks, for CUDA ELF headers.
+_RODATA = (b".rodata", b".lrodata")
+_EMBEDDED_MAX = 1 << 26
+_EMBEDDED_CHUNK = 1 << 20
+_ELF_MAGIC = b"\x7fELF"
+_EM_CUDA = 190
+_CUDA_ABI_V2 = 8  # e_ident[EI_ABIVERSION] from Blackwell on: the SM in e_flags' bits 8-15, not its low byte
+
+
+def _embedded(
+    read: Reader,
+    sections: list[tuple[int, ...]],
+    names: bytes,
+    size: int,
+    found: set[str],
+    limit: int,
+) -> tuple[int, bool]:
+    """Add to ``found`` the SM architecture of every cubin whose ELF header lies in the file's read-only data (a
+    C array ``cuModuleLoadData`` loads): ELF magic, e_machine 190 (EM_CUDA), the SM in e_flags as cuobjdump reads it
+    (ABI version 8: bits 8-15, ``a`` where bit 0x8 is set; before: the low byte, ``a`` where 0x800 is). Each header
+    found counts as a kernel header read (at most ``limit``); the headers found, and whether the reading stopped with
+    data left where it found one (a limit, or ``_EMBEDDED_MAX`` bytes read): a file with no embedded cubin in the
+    first ``_EMBEDDED_MAX`` bytes of its read-only data is not told read in part."""
+    count = 0
+    left = _EMBEDDED_MAX
+    for name_at, kind, _flags, _addr, offset, length in sections:
+        name = names[name_at : names.find(b"\0", name_at)] if name_at < len(names) else b""
+        if kind == _SHT_NOBITS or not (name in _RODATA or name.startswith(b".rodata.")):
+            continue
+        end = min(offset + length, size)
+        pos = offset
+        while pos < end:
+            if left <= 0:
+                return count, count > 0
+            n = min(_EMBEDDED_CHUNK, end - pos, left)
+            # A header that starts in this chunk is read whole: 64 bytes more than the chunk.
+            chunk = read(pos, min(n + 64, end - pos))
+            if not chunk:
+                return count, count > 0
+            left -= n
+            at = chunk.find(_ELF_MAGIC)
+            while 0 <= at < n:
+                arch = _cubin_arch(chunk[at : at + 64])
+                if arch:
+                    if count >= limit:
+                        return count, True
+                    count += 1
+                    found.add(arch)
+                at = chunk.find(_ELF_MAGIC, at + 1)
+            pos += n
+    return count, False
+
+
+def _cubin_arch(head: bytes) -> str:
+    """``sm_90a`` for the ELF header of a cubin (e_machine EM_CUDA), "" for any other bytes."""
+    if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return ""
+    order = "<" if head[5] == 1 else ">"
+    (machine,) = struct.unpack_from(order + "H", head, 18)
+    if machine != _EM_CUDA:
+        return ""
+    if head[4] == 2 and len(head) < 64:
+        return ""
+    (flags,) = struct.unpack_from(order + "I", head, 48 if head[4] == 2 else 36)
+    if head[8] >= _CUDA_ABI_V2:
+        sm, specific = (flags >> 8) & 0xFF, flags & 0x8
+    else:
+        sm, specific = flags & 0xFF, flags & 0x800
+    return f"sm_{sm}{'a' if specific else ''}" if 0 < sm < MAX_ARCH else ""
 
 
 def _wrapped(
