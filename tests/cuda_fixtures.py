@@ -153,3 +153,38 @@ def fatbin_library(
     body = b"".join(data for *_, data in contents)
     path.write_bytes(header + body + names + bytes(table_at - names_at - len(names)) + table)
     return path
+
+
+def cubin_header(flags: int, abi: int = 7, machine: int = 190) -> bytes:
+    """The 64-byte ELF header of a cubin, as nvcc writes one: ELF64, little-endian, OS ABI 0x33 (CUDA), ABI version
+    ``abi`` (7: the SM in e_flags' low byte, 8: in bits 8-15, since Blackwell), e_machine 190 (EM_CUDA), ``flags``."""
+    ident = b"\x7fELF\x02\x01\x01\x33" + bytes([abi]) + bytes(7)
+    return ident + struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, flags, 64, 56, 0, 64, 0, 0)
+
+
+def embedded_cubins_library(path: Path, images: list[bytes], cuda: bool = True) -> Path:
+    """A shared object gcc builds whose ``.rodata`` holds ``images`` as C arrays (each followed by 64 zero bytes),
+    loaded with ``cuModuleLoadData`` as TensorRT-LLM loads its cubins; it links a stub ``libcuda.so.1`` where
+    ``cuda``."""
+    stub = path.parent / f"{path.stem}-stub"
+    stub.mkdir(exist_ok=True)
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-o", str(stub / "libcuda.so"), "-Wl,-soname,libcuda.so.1", "-x", "c", "-"],
+        input="int cuModuleLoadData(void **m, const void *image) { return 0; }\n",
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    arrays = "".join(
+        f"const unsigned char cubin{i}[] = {{{', '.join(str(b) for b in data + bytes(64))}}};\n"
+        for i, data in enumerate(images)
+    )
+    names = ", ".join(f"cubin{i}" for i in range(len(images)))
+    source = path.parent / f"{path.stem}.c"
+    source.write_text(
+        arrays + "int cuModuleLoadData(void **m, const void *image);\n"
+        f"int load(void **m, int i) {{ const void *all[] = {{{names}}}; return cuModuleLoadData(m, all[i]); }}\n"
+    )
+    link = [f"-L{stub}", "-lcuda"] if cuda else []  # a shared object may leave cuModuleLoadData to be found
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O0", "-o", str(path), str(source), *link], check=True, timeout=120)
+    return path

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,15 @@ from typing import Any
 import gpu_fakes
 import pytest
 import tomli
-from cuda_fixtures import SM80_COMPUTE90, cuda_extension, fatbin_library, fatbins_in_rodata, nvcc
+from cuda_fixtures import (
+    SM80_COMPUTE90,
+    cubin_header,
+    cuda_extension,
+    embedded_cubins_library,
+    fatbin_library,
+    fatbins_in_rodata,
+    nvcc,
+)
 
 from envsnap import lockfile
 from envsnap.compat.data import load
@@ -637,49 +644,18 @@ def test_a_libtorch_cuda_read_in_part_is_said_at_capture_and_in_the_judgement(tm
     assert row[:3] == ("warning", "torch", f"{kernels} ({source})")
 
 
-def _cubin_header(flags: int, abi: int = 7, machine: int = 190) -> bytes:
-    """The 64-byte ELF header of a cubin, as nvcc writes one: ELF64, little-endian, OS ABI 0x33 (CUDA), ABI version
-    ``abi`` (7: the SM in e_flags' low byte, 8: in bits 8-15, since Blackwell), e_machine 190 (EM_CUDA), ``flags``."""
-    ident = b"\x7fELF\x02\x01\x01\x33" + bytes([abi]) + bytes(7)
-    return ident + struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, flags, 64, 56, 0, 64, 0, 0)
-
-
 def test_cubins_embedded_in_read_only_data_are_recorded(tmp_path: Path) -> None:
     """A library that keeps its cubins as C arrays in .rodata and loads them with cuModuleLoadData (TensorRT-LLM's
     kernels) has no fat binary: the capture recorded no kernels, and check judged none of its GPUs. The CUDA ELF
     headers in its read-only data are read (e_machine 190; the SM from e_flags, as cuobjdump reads it): sm_80 and
     sm_90a of the old ABI, sm_120 of the new one; the x86-64 ELF header beside them is no kernel."""
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    subprocess.run(
-        ["gcc", "-shared", "-fPIC", "-o", str(stub / "libcuda.so"), "-Wl,-soname,libcuda.so.1", "-x", "c", "-"],
-        input="int cuModuleLoadData(void **m, const void *image) { return 0; }\n",
-        text=True,
-        check=True,
-        timeout=120,
-    )
     images = [
-        _cubin_header(0x400 | 80),
-        _cubin_header(0x800 | 0x400 | 90),
-        _cubin_header((120 << 8) | 2, abi=8),
-        _cubin_header(0x50, machine=62),  # a host ELF header: no kernel
+        cubin_header(0x400 | 80),
+        cubin_header(0x800 | 0x400 | 90),
+        cubin_header((120 << 8) | 2, abi=8),
+        cubin_header(0x50, machine=62),  # a host ELF header: no kernel
     ]
-    arrays = "".join(
-        f"const unsigned char cubin{i}[] = {{{', '.join(str(b) for b in data + bytes(64))}}};\n"
-        for i, data in enumerate(images)
-    )
-    source = tmp_path / "trt.c"
-    source.write_text(
-        arrays + "int cuModuleLoadData(void **m, const void *image);\n"
-        "int load(void **m, int i) { const void *all[] = {cubin0, cubin1, cubin2, cubin3}; "
-        "return cuModuleLoadData(m, all[i]); }\n"
-    )
-    library = tmp_path / "libtrt.so"
-    subprocess.run(
-        ["gcc", "-shared", "-fPIC", "-O0", "-o", str(library), str(source), f"-L{stub}", "-lcuda"],
-        check=True,
-        timeout=120,
-    )
+    library = embedded_cubins_library(tmp_path / "libtrt.so", images)
     (tmp_path / "capture").mkdir()
     lock, _ = _captured(tmp_path / "capture", "trtk", library)
     [trtk] = [p for p in lockfile.load(lock).python.packages if p.name == "trtk"]

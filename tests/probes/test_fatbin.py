@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import struct
 import subprocess
 import sys
@@ -12,7 +13,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from cuda_fixtures import SM80_COMPUTE90, cuda_extension, fatbin_library, fatbins_in_rodata, nvcc, requires_nvcc
+from cuda_fixtures import (
+    SM80_COMPUTE90,
+    cubin_header,
+    cuda_extension,
+    embedded_cubins_library,
+    fatbin_library,
+    fatbins_in_rodata,
+    nvcc,
+    requires_nvcc,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -419,3 +429,27 @@ def test_many_sections_and_wrappers_are_looked_through_in_bounded_time(tmp_path:
         started = time.monotonic()
         assert fatbin.read_kernels(str(path)) == ((), True)
         assert time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_cubins_in_read_only_data_are_read_within_the_limits(tmp_path: Path) -> None:
+    """Cubins kept whole in .rodata: each ELF header with e_machine EM_CUDA names its SM (the old ABI's low byte and
+    0x800 for ``a``, ABI 8's bits 8-15 and 0x8), a header of another machine or without an SM none; each header found is
+    read as a kernel header is, so a budget spent on them leaves the list partial; a library that links no CUDA and
+    carries no fat binary has its read-only data left unread (every library's .rodata is no cost of a capture)."""
+    images = [
+        cubin_header(0x400 | 80),
+        cubin_header(0x800 | 0x400 | 90),
+        cubin_header((100 << 8) | 0x8 | 2, abi=8),
+        cubin_header((120 << 8) | 2, abi=8),
+        cubin_header(0x50, machine=62),
+        cubin_header(0x5A)[:40],  # its e_flags never written (zeros follow): no SM
+    ]
+    path = str(embedded_cubins_library(tmp_path / "libtrt.so", images))
+    info = elf.read_dynamic(path, fatbin.Budget())
+    assert (info.kernels, info.kernels_cut) == (("sm_80", "sm_90a", "sm_100a", "sm_120"), False)
+    budget = fatbin.Budget(2)
+    info = elf.read_dynamic(path, budget)
+    assert info.kernels_cut and len(info.kernels) == 2 and budget.left == 0
+    plain = str(embedded_cubins_library(tmp_path / "libplain.so", images, cuda=False))
+    assert elf.read_dynamic(plain, fatbin.Budget()).kernels == ()
