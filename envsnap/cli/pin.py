@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     if to_stdout and args.json:
         raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
+    if args.base_image is not None:  # rebuild's and bundle's check, before the indexes are read (minutes)
+        from ..dockerfile.baseimage import check_base_image
+
+        check_base_image(args.base_image)
     snapshot = lockfile.load(args.lock)
     if not to_stdout:  # judged before the indexes are read and the files downloaded (minutes), not after them
         _refuse_a_bundles_lock(args.lock, args.output)

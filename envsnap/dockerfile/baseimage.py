@@ -186,13 +186,8 @@ def choose(
     says (it said ``--base-image NAME``, an option never given)."""
     if base_digest is not None and not _DIGEST.fullmatch(base_digest):
         raise BadOptionError(f"--base-digest {base_digest!r}: expected sha256: and 64 hex digits")
-    if base_image is not None and not is_reference(base_image):
-        # The engine's grammar (lower-case repository): one it refuses was asked of it, and its "400 Client Error
-        # ... invalid reference format" ended the rebuild and the bundle, exit 4.
-        raise BadOptionError(
-            f"--base-image {base_image[:300]!r} is not an image reference (a registry host and port, lower-case path "
-            "parts, a tag, @sha256:HEX; or an image id, sha256:HEX)"
-        )
+    if base_image is not None:
+        check_base_image(base_image)
     py = lock.python
     if py.implementation and py.implementation.lower() not in ("cpython", "cp"):
         raise UnbuildableLockError(
@@ -462,6 +457,17 @@ def _patch_note(locked: str, shipped: str, where: str) -> str:
         "so every locked wheel installs "
         "unchanged; envsnap verify reports the interpreter version as a difference"
     )
+
+
+def check_base_image(base_image: str) -> None:
+    """Refuse a ``--base-image`` the engine's grammar refuses (lower-case repository), one line: rebuild, bundle and
+    pin share this check. One it refuses was asked of the engine, and its "400 Client Error ... invalid reference
+    format" ended the rebuild and the bundle, exit 4; pin took it, exit 0, and pinned no interpreter package."""
+    if not is_reference(base_image):
+        raise BadOptionError(
+            f"--base-image {base_image[:300]!r} is not an image reference (a registry host and port, lower-case path "
+            "parts, a tag, @sha256:HEX; or an image id, sha256:HEX)"
+        )
 
 
 def is_reference(text: str) -> bool:

@@ -2634,3 +2634,22 @@ def test_a_find_links_folder_named_with_a_space_and_a_wildcard_is_read_once_the_
     result = pin(lock_of(known), IndexConfig(index_url=empty), cache_dir=tmp_path / "c2", allow_urls=(pattern,))
     (outcome,) = result.outcomes
     assert outcome.status == "pinned", outcome.reason
+
+
+@pytest.mark.parametrize("reference", ["Envsnap-base:bookworm", "foo:", "x:y:z"])
+def test_a_base_image_the_engine_would_refuse_is_refused_by_pin_before_any_download(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch, reference: str
+) -> None:
+    """``pin --base-image Envsnap-base:bookworm`` (upper case, which the engine's grammar refuses) was taken, exit 0,
+    with the interpreter packages left unpinned without a word, while rebuild and bundle refuse it: the same check
+    now, one line, exit 2, before any index is read or any file downloaded, the lock left as it was."""
+    wheel = make_wheel(tmp_path / "build", "tinypkg", "1.0")
+    lock_path = lockfile.dump(lock_of(package_for(wheel, "tinypkg", "1.0")), tmp_path / "envsnap.lock")
+    before = lock_path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    _pin_env(monkeypatch, pep503_index(tmp_path / "index", [wheel]))
+    result = cli("pin", lock_path, "--cache-dir", tmp_path / "cache", f"--base-image={reference}")
+    err = result.err  # type: ignore[attr-defined]
+    assert result.code == 2 and len(err.strip().splitlines()) == 1, result  # type: ignore[attr-defined]
+    assert err.startswith(f"envsnap: error: --base-image {reference!r} is not an image reference"), err
+    assert not (tmp_path / "cache").exists() and lock_path.read_bytes() == before
