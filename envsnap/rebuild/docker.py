@@ -166,6 +166,7 @@ class DockerRebuilder(Rebuilder):
             base_from_bundle=from_bundle,
             named=_named(request),
         )
+        _refuse_the_bases_tag(spec, given=bool(options.tag))
         moved = _moved_base(spec, _docker_engine.inspector(client) if client is not None else None, request.bundle_dir)
         if request.offline and inspect is not None and client is not None and inspect(spec.base.reference) is None:
             # The build would pull it from a registry: with --offline nothing is downloaded, so it is refused now.
@@ -604,6 +605,40 @@ def _steps(spec: DockerSpec, request: RebuildRequest) -> tuple[str, ...]:
         steps.append(f"envsnap verify /{LOCK_NAME} as the last build step, then again in a container with no network")
     steps.append(f"tag {spec.tag} only if both pass")
     return tuple(steps)
+
+
+def _repository_tag(reference: str) -> tuple[str, str] | None:
+    """``reference`` as the engine names a tag, (repository, tag): its digest left out, ``latest`` where none is given,
+    Docker Hub's ``docker.io/`` and ``library/`` taken off (``docker.io/library/python:3.11`` is ``python:3.11``).
+    None for an image id, which no tag is."""
+    if grammar.is_image_digest(reference):
+        return None
+    try:
+        name, tag = split_reference(reference.split("@", 1)[0])
+    except BadOptionError:
+        return None
+    for hub in ("docker.io/", "index.docker.io/"):
+        if name.startswith(hub):
+            name = name[len(hub) :]
+            break
+    return name.removeprefix("library/"), tag
+
+
+def _refuse_the_bases_tag(spec: DockerSpec, *, given: bool) -> None:
+    """A tag that names the base image itself (``--tag envsnap-base:bookworm`` on that base) is refused: tagging the
+    rebuilt image so takes the tag from the user's base image (the engine moves it without a word, as ``docker tag``
+    does), and every later build FROM that name, this lock's next rebuild first, is built on the rebuilt image. No
+    one wants both at once; another tag keeps the base as it is, and ``docker tag`` does it by hand for one who
+    does."""
+    ours = _repository_tag(spec.tag)
+    if ours is None or ours != _repository_tag(spec.base.reference):
+        return
+    named = "--tag" if given else "the default tag"
+    raise BadOptionError(
+        f"{named} {spec.tag} names the base image {spec.base.reference}: tagging the rebuilt image so would take the "
+        "tag from the base image, and builds FROM it then start from the rebuilt one; give another --tag (`docker "
+        "tag` moves it by hand where that is meant)"
+    )
 
 
 def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None) -> tuple[DockerOptions, bool]:

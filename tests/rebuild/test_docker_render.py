@@ -501,6 +501,30 @@ def test_a_base_image_the_engine_would_refuse_is_a_bad_option_before_the_engine_
     assert res.err.startswith(f"envsnap: error: --base-image {reference!r} is not an image reference"), res
 
 
+@pytest.mark.parametrize(
+    ("base", "tag"),
+    [
+        ("envsnap-base:bookworm", "envsnap-base:bookworm"),
+        ("lab/base", "lab/base:latest"),
+        ("python:3.11-slim", "docker.io/library/python:3.11-slim"),
+        ("python:3.11-slim@sha256:" + "e" * 64, "python:3.11-slim"),
+    ],
+)
+def test_a_tag_that_names_the_base_image_is_refused_naming_both(
+    base: str, tag: str, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """``--tag envsnap-base:bookworm`` on that base moved the tag off the user's base image onto the rebuilt one
+    (the engine retags without a word), and the plan said nothing: the next rebuild built FROM the rebuilt image. It
+    is a bad command line, one line naming both, exit 2, --dry-run too; another tag of the same name is not."""
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(cpu_lock(), lock)
+    res = cli("rebuild", str(lock), "--target", "docker", "--dry-run", f"--base-image={base}", f"--tag={tag}")
+    assert res.code == 2 and res.err.count("\n") == 1, res
+    assert res.err.startswith(f"envsnap: error: --tag {tag} names the base image {base}"), res
+    other = cli("rebuild", str(lock), "--target", "docker", "--dry-run", f"--base-image={base}", "--tag=lab/rebuilt:1")
+    assert other.code == 0, other
+
+
 def test_base_image_pinning() -> None:
     lock = cpu_lock()
     digest = "sha256:" + "e" * 64
