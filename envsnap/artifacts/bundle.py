@@ -99,6 +99,9 @@ WHEELS = "wheels"
 CONDA = "conda"
 IMAGES = "images"
 TOOL = "tool"  # envsnap's own wheels for the docker target's image (`bundle --with-base-image`)
+DEBS = "debs"  # the system packages' .deb files (`bundle --with-system-packages`), as artifacts.debs names them
+# The base image `bundle --with-system-packages` left packages to (the docker target writes and reads it).
+SYSTEM_BASE = "system-base.json"
 REQUIREMENTS = "requirements.txt"
 README = "README.md"
 SUMS = BUNDLE_SUMS
@@ -654,7 +657,7 @@ HOLDINGS = "## What this bundle holds"
 _FOLDER_WORDS = {
     WHEELS: "Python wheels",
     CONDA: "conda packages",
-    "debs": "system packages (.deb files)",
+    DEBS: "system packages (.deb files)",
     IMAGES: "saved container images",
     TOOL: "envsnap's own wheels for the image",
 }
@@ -681,10 +684,30 @@ def describe_bundle(root: Path) -> None:
     for top, (count, size) in sorted(per.items()):
         lines.append(f"| `{top}/` | {_FOLDER_WORDS.get(top, 'other files')} | {count} | {_size(size)} |")
     lines += ["", f"In all: {len(files)} files, {_size(sum(files.values()))} (before SHA256SUMS).", ""]
+    if (root / IMAGES).is_dir() or (root / TOOL).is_dir():
+        lines += [_container_network(root), ""]
     readme = root / README
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     text = text.split("\n" + HOLDINGS, 1)[0].rstrip("\n")
     atomic_write_text(readme, (text + "\n\n" if text else "") + "\n".join(lines))
+
+
+def _container_network(root: Path) -> str:
+    """What network the README's container rebuild needs, by what the bundle holds: the README opened with "with no
+    network", while a bundle without the system packages' .deb files builds its image with apt over the network."""
+    rebuild = "`envsnap rebuild envsnap.lock --target docker --bundle . --offline`"
+    if (root / DEBS).is_dir() or (root / SYSTEM_BASE).is_file():
+        return (
+            f"A container rebuild ({rebuild}) builds with no network: the system packages it installs are in "
+            "`debs/`, or in the base image the bundle was made on, which held them (`system-base.json`)."
+        )
+    return (
+        f"A container rebuild ({rebuild}) installs any system packages the lock records and, on a base image without "
+        "Python, its interpreter from the apt mirror, over the build's network (`host`; its `--dry-run` names them): "
+        "this bundle holds no `.deb` files for them. `envsnap pin LOCK --base-image IMAGE`, then `envsnap bundle LOCK "
+        "-o BUNDLE --with-system-packages --with-base-image --base-image IMAGE` carries them, and the build then has "
+        "no network."
+    )
 
 
 def _size(size: int) -> str:

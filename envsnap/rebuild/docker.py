@@ -31,6 +31,7 @@ from .._version import __version__
 from ..artifacts import debs as deb_files
 from ..artifacts.bundle import (
     IMAGES,
+    SYSTEM_BASE,
     Bundle,
     another_lock,
     bundle_listing,
@@ -1335,11 +1336,10 @@ def add_system_packages(
     return len(carry), size, len(in_base)
 
 
-# The base image ``bundle --with-system-packages`` left packages to (its id, its registry digests, those packages), at
-# the bundle's top: a later rebuild whose base of that name is another image (the tag moved) says which one the
-# bundle was made on. Written where the base was in the engine (else every package is carried, and nothing is left
-# to it); untrusted when read, like the bundle's other files.
-SYSTEM_BASE = "system-base.json"
+# ``SYSTEM_BASE``: the base image ``bundle --with-system-packages`` left packages to (its id, its registry digests,
+# those packages), at the bundle's top: a later rebuild whose base of that name is another image (the tag moved)
+# says which one the bundle was made on. Written where the base was in the engine (else every package is carried,
+# and nothing is left to it); untrusted when read, like the bundle's other files.
 MAX_SYSTEM_BASE = 4 << 20  # a few KiB: a reference, an id, digests and the package specs left to the base
 
 

@@ -147,3 +147,36 @@ def test_a_ctrl_c_after_a_rebundle_wrote_the_same_files_again_leaves_it_complete
     assert {rel: (out / rel).stat().st_ino for rel in before} == inodes  # the earlier files themselves, put back
     assert cli("check", out).code != 2  # a reader takes it
     open_bundle(out, tmp_path / "unused")  # its SHA256SUMS check passes
+
+
+def test_the_readme_says_which_container_rebuild_needs_the_network_by_what_the_bundle_holds(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The README opened with "rebuilds ... with no network", but its docker command, on a bundle without the system
+    packages' .deb files, installs them (and on a base without Python the interpreter) from the apt mirror over the
+    build's network: the plan said so, the README did not. Its opening says no network for the venv it names, and
+    its last section says which the container rebuild of this bundle is, by what it holds."""
+    from envsnap.model import PythonEnv, Snapshot
+
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "x.lock")
+    out = tmp_path / "b"
+    assert cli("bundle", lock, "-o", out, "--offline").code == 0
+    (out / "images").mkdir()
+    (out / "images" / "base.tar").write_bytes(b"i" * 3000)  # a stand-in: no engine
+    (out / "tool").mkdir()
+    (out / "tool" / "envsnap-0.1.0-py3-none-any.whl").write_bytes(b"t" * 1000)
+    describe_bundle(out)
+    text = (out / "README.md").read_text()
+    opening = text.split("\n\n")[1]
+    assert opening.startswith("This folder rebuilds one Python environment exactly: as a venv, with no network."), (
+        opening
+    )
+    section = text.split(HOLDINGS, 1)[1]
+    assert "from the apt mirror, over the build's network" in section, section
+    assert "on a base image without Python, its interpreter" in section, section
+    assert "--with-system-packages" in section, section
+    (out / "debs").mkdir()
+    (out / "debs" / "zlib1g_1_amd64.deb").write_bytes(b"d" * 100)
+    describe_bundle(out)
+    section = (out / "README.md").read_text().split(HOLDINGS, 1)[1]
+    assert "builds with no network" in section and "apt mirror" not in section, section
