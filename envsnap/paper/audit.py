@@ -562,7 +562,7 @@ def carry_remedy(
     from ..dockerfile.spec import carry_commands
     from ..rebuild.docker import bundled_base
 
-    base = bundled_base(bundle.root) if bundle is not None else ""
+    base = bundled_base(bundle.root, lock) if bundle is not None else ""
     needed = (*state.needed, *state.interpreter)
     return carry_commands(lock, needed, base, lock_arg, bundle_to, pinned_to=pinned_to)
 

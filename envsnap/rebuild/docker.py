@@ -143,14 +143,13 @@ class DockerRebuilder(Rebuilder):
             raise BadOptionError(f"{lock_path}: {refused}")
 
     def plan(self, request: RebuildRequest) -> Plan:
-        options, from_bundle = _with_bundled_base(
-            DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
-        )
+        asked = DockerOptions.from_mapping(request.options, owner="the docker target")
         # Named as the venv and conda targets name theirs, from the root: the default was named as it is (a
         # relative envsnap-docker-context, in the refusal and the plan), which a user elsewhere could not act on.
         dest = request.dest.absolute()
         _check_context_dest(dest, self.dest_named(request))  # before a build of minutes, not after it
-        lock = _bundle_lock(request, fill=bool(options.as_of))
+        lock = _bundle_lock(request, fill=bool(asked.as_of))
+        options, from_bundle = _with_bundled_base(asked, request.bundle_dir, lock)
         client = self._try_connect()
         machine = client.info().get("Architecture", "") if client is not None else _platform.machine()
         check_architecture(lock, machine, "the Docker engine" if client is not None else "this host")
@@ -217,13 +216,12 @@ class DockerRebuilder(Rebuilder):
         say = progress or (lambda _line: None)
         started = time.perf_counter()
         client = self._connect()
-        options, from_bundle = _with_bundled_base(
-            DockerOptions.from_mapping(request.options, owner="the docker target"), request.bundle_dir
-        )
+        asked = DockerOptions.from_mapping(request.options, owner="the docker target")
         if request.bundle_dir is None:  # ``rebuild`` refuses it first; a caller of this API gets the same line
             raise BadOptionError(self.bundle_needed(request.lock_path))
         bundle = Bundle(request.bundle_dir)
-        lock = _bundle_lock(request, fill=bool(options.as_of))
+        lock = _bundle_lock(request, fill=bool(asked.as_of))
+        options, from_bundle = _with_bundled_base(asked, request.bundle_dir, lock)
         check_architecture(lock, client.info().get("Architecture", ""), "the Docker engine")
         fetched: dict[str, Path] = {}
         missing = _missing(request)
@@ -642,18 +640,35 @@ def _refuse_the_bases_tag(spec: DockerSpec, *, given: bool) -> None:
     )
 
 
-def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None) -> tuple[DockerOptions, bool]:
+def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None, lock: Snapshot) -> tuple[DockerOptions, bool]:
     """``options`` with the bundle's own saved base as the base image when none is named and the bundle holds one
     (``bundle --with-base-image --base-image B``): the rebuild chose its base from the lock again, which the
     bundle did not hold, and an offline rebuild of it was refused ("neither in the engine nor saved in the
     bundle": the bundle's README command failed). And whether the base is that one, which the plan names as the
-    bundle's, not as ``--base-image``."""
+    bundle's, not as ``--base-image``.
+
+    Of several saved images, the one that names the base ``lock`` chooses (``docker.io/library/`` and ``:latest``
+    read as the engine reads them); where none or more than one does, ``BadOptionError`` names them all and
+    ``--base-image``. Several were passed over for the lock's own choice, saved or not, and tool/README.md's
+    ``docker load -i BUNDLE/images/NAME.tar`` then named no file the bundle held."""
     if options.base_image or bundle_dir is None:
         return options, False
     saved = sorted(_docker_engine.bundled_facts(bundle_dir))
-    if len(saved) != 1:
-        return options, False
-    return dataclasses.replace(options, base_image=saved[0]), True
+    if len(saved) <= 1:
+        return (dataclasses.replace(options, base_image=saved[0]), True) if saved else (options, False)
+    try:
+        wanted = baseimage.choose(lock).reference
+    except EnvsnapError:
+        wanted = ""
+    named = _repository_tag(wanted) if wanted else None
+    matching = [r for r in saved if r == wanted or (named is not None and _repository_tag(r) == named)]
+    if len(matching) == 1:
+        return dataclasses.replace(options, base_image=matching[0]), True
+    choice = f"the one the lock chooses ({wanted})" if wanted else "and the lock chooses none"
+    which = f"{len(matching)} of them name {choice}" if matching else f"none of them {choice}"
+    raise BadOptionError(
+        f"the bundle saved {len(saved)} base images ({', '.join(saved)}), {which}: name one with --base-image"
+    )
 
 
 def _check_context_dest(dest: Path, named: str = "--dest") -> None:
@@ -846,9 +861,13 @@ def base_lacks(expected: Iterable[tuple[str, str]], shipped: dict[tuple[str, str
     return tuple(lacking)
 
 
-def bundled_base(bundle_dir: Path) -> str:
-    """The base image a docker rebuild of the bundle uses when none is named: the one it saved, else ""."""
-    return _with_bundled_base(DockerOptions(), bundle_dir)[0].base_image or ""
+def bundled_base(bundle_dir: Path, lock: Snapshot) -> str:
+    """The base image a docker rebuild of the bundle uses when none is named: the one it saved (of several, the one
+    ``lock`` chooses), else "" (also where the rebuild refuses to pick one of several)."""
+    try:
+        return _with_bundled_base(DockerOptions(), bundle_dir, lock)[0].base_image or ""
+    except BadOptionError:
+        return ""
 
 
 def offline_uncarried(lock: Snapshot, bundle_dir: Path) -> tuple[str, ...]:
@@ -913,8 +932,8 @@ def _held_by_base(
 
 def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
     """The spec an ``--offline`` docker rebuild of the bundle makes, on the base it would use, with no engine."""
-    options, from_bundle = _with_bundled_base(DockerOptions(), bundle_dir)
     try:
+        options, from_bundle = _with_bundled_base(DockerOptions(), bundle_dir, lock)
         return make_spec(
             lock,
             options,

@@ -1260,3 +1260,49 @@ def test_the_final_stages_step_records_a_wheel_installed_by_its_path_that_a_capt
     assert shown.code == 0 and "source" not in shown.out, shown.out
     verified = cli("verify", tmp_path / "B.lock", "--python", python)  # the image's last step
     assert verified.code == 0 and "esnptwhl" not in verified.out, verified.out
+
+
+def _bundle_with_saved_bases(tmp_path: Path, cli: Callable[..., Any], *references: str) -> tuple[Path, dict[str, str]]:
+    """A bundle of a lock with no Python package, holding one saved base image (a stand-in archive and its .json) for
+    each of ``references``; their ids by reference."""
+    lock = cpu_lock()
+    lock = dataclasses.replace(lock, python=dataclasses.replace(lock.python, packages=()))
+    out = tmp_path / "b"
+    assert cli("bundle", lockfile.dump(lock, tmp_path / "in.lock"), "-o", out, "--offline").code == 0
+    images = out / "images"
+    images.mkdir()
+    ids = {}
+    for n, reference in enumerate(references):
+        name = _docker_engine._image_file(reference)  # as bundle --with-base-image names it
+        ids[reference] = _saved_image(images / name, b'{"architecture": "amd64", "n": %d}' % n)
+        (images / name).with_suffix(".json").write_text(
+            '{"reference": "' + reference + '", "id": "' + ids[reference] + '", "repo_digests": [], "env": {}, '
+            '"architecture": "amd64"}'
+        )
+    bundle.Bundle(out).write_sums()
+    return out, ids
+
+
+def test_a_bundle_with_several_saved_bases_builds_on_the_one_the_lock_or_base_image_names(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A bundle holding two saved images rebuilt on neither: where none was named the lock's own choice was taken,
+    saved or not, and the README's ``docker load -i BUNDLE/images/NAME.tar`` named no file it held. The saved image
+    the lock's choice or --base-image names is the base; where neither names one of them, one line names them all and
+    --base-image, exit 2."""
+    chosen = baseimage.choose(cpu_lock()).reference
+    out, ids = _bundle_with_saved_bases(tmp_path, cli, "envsnap-base:bookworm", "lab/other:1")
+    lock = out / "envsnap.lock"
+    res = cli("rebuild", lock, "--target", "docker", "--bundle", out, "--dry-run")
+    assert res.code == 2 and res.err.count("\n") == 1, res
+    assert res.err.startswith(
+        "envsnap: error: the bundle saved 2 base images (envsnap-base:bookworm, lab/other:1), none of them "
+        f"the one the lock chooses ({chosen}): name one with --base-image"
+    ), res
+    named = cli("rebuild", lock, "--target", "docker", "--bundle", out, "--dry-run", "--base-image=lab/other:1")
+    assert named.code == 0 and f"FROM --platform=linux/amd64 {ids['lab/other:1']} AS system" in named.out, named
+    out, ids = _bundle_with_saved_bases(tmp_path / "2", cli, "lab/other:1", chosen)
+    lock = out / "envsnap.lock"
+    res = cli("rebuild", lock, "--target", "docker", "--bundle", out, "--dry-run")
+    assert res.code == 0 and f"FROM --platform=linux/amd64 {ids[chosen]} AS system" in res.out, res
+    assert f"# Base: {chosen} (chosen by bundle;" in res.out, res
