@@ -363,16 +363,18 @@ def _uv_file_settings(path: Path) -> dict[str, Any]:
 
 def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """The index settings of uv's variables: ``UV_DEFAULT_INDEX`` (else the older ``UV_INDEX_URL``), ``UV_INDEX``
-    then ``UV_EXTRA_INDEX_URL``, each split as uv splits it (``_uv_index_items``, ``_uv_extra_index_items``;
-    ``NAME=URL`` is the URL), ``UV_FIND_LINKS`` (comma-separated), ``UV_NO_INDEX``."""
+    then ``UV_EXTRA_INDEX_URL``, each split as uv splits it (``_uv_index_items``, ``_uv_extra_index_items``),
+    ``UV_FIND_LINKS`` (comma-separated), ``UV_NO_INDEX``. ``NAME=URL`` is the URL in ``UV_DEFAULT_INDEX`` and
+    ``UV_INDEX`` only: uv reads the older two as a URL or path alone, a name and all."""
     settings: dict[str, Any] = {}
-    default = (env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL") or "").strip()
-    if default:
-        settings["index-url"] = _uv_index_url(default)
+    if env.get("UV_DEFAULT_INDEX", "").strip():
+        settings["index-url"] = _uv_index_url(env["UV_DEFAULT_INDEX"].strip())
+    elif env.get("UV_INDEX_URL", "").strip():
+        settings["index-url"] = env["UV_INDEX_URL"].strip()
     index = _uv_index_items(env.get("UV_INDEX", ""))
-    named = [*index, *_uv_extra_index_items(env.get("UV_EXTRA_INDEX_URL", ""))]
-    if named:
-        settings["extra-index-url"] = tuple(_uv_index_url(item) for item in named)
+    extra = [*map(_uv_index_url, index), *_uv_extra_index_items(env.get("UV_EXTRA_INDEX_URL", ""))]
+    if extra:
+        settings["extra-index-url"] = tuple(extra)
     # the names uv gives these indexes (``NAME=URL``; the older variables take none), for their credentials
     items = [env["UV_DEFAULT_INDEX"].strip()] if env.get("UV_DEFAULT_INDEX", "").strip() else []
     items += index

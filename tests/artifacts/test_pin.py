@@ -253,6 +253,25 @@ def test_uv_index_variables_are_split_as_uv_splits_them() -> None:
     )
 
 
+def test_uv_extra_index_url_takes_no_name() -> None:
+    """Only ``UV_INDEX`` and ``UV_DEFAULT_INDEX`` take uv's ``NAME=URL``; ``UV_EXTRA_INDEX_URL`` and ``UV_INDEX_URL``
+    are read by uv as a URL or path alone (its ``IndexUrl``), so ``lab=https://lab.example/simple`` there is not the
+    index at that URL to uv (a relative path named so) and not to envsnap: it took the URL after the name, and pin
+    looked for files on an index uv never reads. No name is taken for its credentials either."""
+    env = {
+        "UV_EXTRA_INDEX_URL": "lab=https://lab.example/simple https://plain.example/simple",
+        "UV_INDEX_URL": "main=https://main.example/simple",
+        "UV_INDEX_LAB_PASSWORD": "pw",
+        "UV_INDEX_MAIN_PASSWORD": "pw",
+    }
+    config = read_pip_config(env, files=[], uv_files=[])
+    assert config.index_url == "main=https://main.example/simple"
+    assert config.extra_index_urls == ("lab=https://lab.example/simple", "https://plain.example/simple")
+    assert config.credentials == ()
+    named = read_pip_config({"UV_INDEX": "lab=https://lab.example/simple"}, files=[], uv_files=[])
+    assert named.extra_index_urls == ("https://lab.example/simple",)
+
+
 def test_uv_index_credentials_are_read_as_uv_reads_them(tmp_path: Path) -> None:
     """uv gives a named index's credentials in ``UV_INDEX_{NAME}_USERNAME`` / ``_PASSWORD``: the name upper-cased,
     each other character ``_``. They beat the URL's own ``user:password@``, go with the index that uses that name
