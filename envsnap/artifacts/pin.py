@@ -367,17 +367,17 @@ def _uv_env_settings(env: Mapping[str, str]) -> dict[str, Any]:
     ``UV_FIND_LINKS`` (comma-separated), ``UV_NO_INDEX``. ``NAME=URL`` is the URL in ``UV_DEFAULT_INDEX`` and
     ``UV_INDEX`` only: uv reads the older two as a URL or path alone, a name and all."""
     settings: dict[str, Any] = {}
-    if env.get("UV_DEFAULT_INDEX", "").strip():
-        settings["index-url"] = _uv_index_url(env["UV_DEFAULT_INDEX"].strip())
-    elif env.get("UV_INDEX_URL", "").strip():
-        settings["index-url"] = env["UV_INDEX_URL"].strip()
+    default = _uv_url_text(env.get("UV_DEFAULT_INDEX", ""))
+    if default:
+        settings["index-url"] = _uv_index_url(default)
+    elif _uv_url_text(env.get("UV_INDEX_URL", "")):
+        settings["index-url"] = _uv_url_text(env["UV_INDEX_URL"])
     index = _uv_index_items(env.get("UV_INDEX", ""))
     extra = [*map(_uv_index_url, index), *_uv_extra_index_items(env.get("UV_EXTRA_INDEX_URL", ""))]
     if extra:
         settings["extra-index-url"] = tuple(extra)
     # the names uv gives these indexes (``NAME=URL``; the older variables take none), for their credentials
-    items = [env["UV_DEFAULT_INDEX"].strip()] if env.get("UV_DEFAULT_INDEX", "").strip() else []
-    items += index
+    items = [default, *index] if default else index
     pairs = tuple((name, url.strip()) for name, sep, url in (i.partition("=") for i in items) if sep)
     if any(_is_uv_index_name(name) for name, _url in pairs):
         settings["names"] = tuple((name, url) for name, url in pairs if _is_uv_index_name(name))
@@ -409,8 +409,14 @@ def _uv_extra_index_items(value: str) -> list[str]:
     (clap's ``value_delimiter = ' '``), each then read as a URL is, a tab or line break in it dropped and C0 controls
     at its ends trimmed: two URLs on two lines are one item to uv, the second after the first, and so to envsnap (it
     looked for files on the second, an index uv never reads)."""
-    items = (item.translate(_URL_DROPPED).strip(_URL_TRIMMED) for item in value.split(" "))
+    items = (_uv_url_text(item) for item in value.split(" "))
     return [item for item in items if item]
+
+
+def _uv_url_text(value: str) -> str:
+    """A value uv reads as one URL (``UV_DEFAULT_INDEX``, ``UV_INDEX_URL``, an item of ``UV_EXTRA_INDEX_URL``) as
+    its URL parser reads it: a tab or line break anywhere in it dropped, C0 controls and spaces at its ends trimmed."""
+    return value.translate(_URL_DROPPED).strip(_URL_TRIMMED)
 
 
 def _uv_index_url(item: str) -> str:

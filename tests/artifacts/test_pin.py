@@ -272,6 +272,24 @@ def test_uv_extra_index_url_takes_no_name() -> None:
     assert named.extra_index_urls == ("https://lab.example/simple",)
 
 
+def test_uv_default_index_is_read_as_a_url_is() -> None:
+    """uv reads ``UV_DEFAULT_INDEX`` and ``UV_INDEX_URL`` with its URL parser, which drops a tab or line break
+    anywhere in the value, as it reads each item of ``UV_EXTRA_INDEX_URL``: envsnap only stripped their ends, and
+    pin asked an index whose URL held a line break, one uv never reads; a named one's credentials go with the URL
+    uv reads."""
+    wrapped = "https://a.example/\nsimple\n"
+    assert read_pip_config({"UV_DEFAULT_INDEX": wrapped}, files=[], uv_files=[]).index_url == (
+        "https://a.example/simple"
+    )
+    assert read_pip_config({"UV_INDEX_URL": "\thttps://b.example/sim\tple"}, files=[], uv_files=[]).index_url == (
+        "https://b.example/simple"
+    )
+    env = {"UV_DEFAULT_INDEX": "lab=https://lab.example/\r\nsimple", "UV_INDEX_LAB_PASSWORD": "tok"}
+    config = read_pip_config(env, files=[], uv_files=[])
+    assert config.index_url == "https://lab.example/simple"
+    assert config.credentials == (("https://lab.example/simple", ":tok", "UV_INDEX_LAB"),)
+
+
 def test_uv_index_credentials_are_read_as_uv_reads_them(tmp_path: Path) -> None:
     """uv gives a named index's credentials in ``UV_INDEX_{NAME}_USERNAME`` / ``_PASSWORD``: the name upper-cased,
     each other character ``_``. They beat the URL's own ``user:password@``, go with the index that uses that name
