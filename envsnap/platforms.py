@@ -128,6 +128,17 @@ def macos_release(os_version: str, kernel: str, platform_tag: str = "") -> tuple
     return None, tag_arch
 
 
+def target_machine(system: str, recorded: str, platform_tag: str = "") -> str:
+    """The machine whose wheels a lock's platform installs: its recorded ``platform.machine`` (``machine``'s
+    spelling; a Mac's ``arm64``, as its wheels name it), else on a Mac the machine its interpreter's ``platform_tag``
+    names (``macosx-14.0-arm64``; ``universal2`` for a python.org build). "" where none says. compat's wheel tags and
+    pin's read it so, one rule."""
+    arch = machine(recorded)
+    if system == "Darwin":
+        return {"aarch64": "arm64"}.get(arch, arch) or macos_release("", "", platform_tag)[1]
+    return arch
+
+
 def numbers(version: str) -> tuple[int, ...]:
     """``"535.54.03"`` -> (535, 54, 3); stops at the first part that is not a number."""
     out = []

@@ -12,6 +12,7 @@ import pytest
 
 from envsnap import _defaults, platforms
 from envsnap.artifacts.pin import best_wheel, target_tags
+from envsnap.compat._tags import tag_target
 from envsnap.compat.rules import platform as platform_rule
 from envsnap.compat.target import Target
 from envsnap.dockerfile import apt
@@ -218,3 +219,21 @@ def test_pin_reads_a_macs_release_from_its_darwin_kernel_and_interpreter_as_comp
     # Where the lock records os_version, it is read first, as compat reads it.
     later = target_tags("3.12.4", "cpython", dataclasses.replace(mac, os_version="15.1"), platform_tag)
     assert best_wheel(files, later)[0] == "demo-1.0-cp312-cp312-macosx_15_0_arm64.whl"
+
+
+def test_pin_takes_a_macs_machine_from_its_interpreter_where_the_lock_records_none_as_compat_does() -> None:
+    """A Mac's lock that records no machine, its interpreter built for arm64 (``macosx-14.0-arm64``): check read
+    the machine from that platform and judged its arm64 wheel as installing, while pin took this host's own tags
+    and chose the Linux wheel (or, of macOS wheels alone, none). One rule (``platforms.target_machine``) reads it."""
+    mac = Platform(system="Darwin", machine="", kernel="23.5.0")
+    wanted = target_tags("3.12.4", "cpython", mac, "macosx-14.0-arm64")
+    files = [
+        "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "demo-1.0-cp312-cp312-manylinux_2_17_aarch64.whl",
+        "demo-1.0-cp312-cp312-macosx_11_0_x86_64.whl",
+        "demo-1.0-cp312-cp312-macosx_14_0_arm64.whl",
+    ]
+    assert best_wheel(files, wanted)[0] == "demo-1.0-cp312-cp312-macosx_14_0_arm64.whl"
+    assert best_wheel(files[:3], wanted)[0] is None
+    lock = Snapshot(platform=mac, python=PythonEnv(version="3.12.4", platform_tag="macosx-14.0-arm64"))
+    assert "macosx_14_0_arm64" in tag_target(lock, lock, Target()).platforms

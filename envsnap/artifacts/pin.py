@@ -62,7 +62,7 @@ from ..grammar import has_control, is_file_size, is_sha256_hex, shown, timestamp
 from ..interchange import PYPI_SIMPLE, file_in_folder, file_url, is_find_links
 from ..lockfile import PIN_NOTE
 from ..model import LEGACY_VERSION_REASON, Artifact, Candidate, Meta, Platform, PythonPackage, Snapshot
-from ..platforms import machine, macos_release, major_minor, numbers
+from ..platforms import machine, macos_release, major_minor, numbers, target_machine
 from ..probes.records import wheel_record_digest
 from ..wheeltags import TagOrder, tag_order
 from .peercache import from_pip_cache
@@ -1027,13 +1027,14 @@ def platform_tags(platform: Platform, platform_tag: str = "") -> list[str] | Non
     release of that platform the others do."""
     import platform as _host
 
-    system, arch = platform.system, machine(platform.machine)
+    # the machine as compat reads it (``platforms.target_machine``: a Mac's from its interpreter where none is recorded)
+    system, arch = platform.system, target_machine(platform.system, platform.machine, platform_tag)
     host_libc = "glibc" if _host.libc_ver()[0] == "glibc" else ("musl" if sys.platform == "linux" else "")
     if not system or not arch:
         return None
     if (
         system == _host.system()
-        and arch == machine(_host.machine())
+        and machine(arch) == machine(_host.machine())
         and (not platform.libc or platform.libc == host_libc)
     ):
         return None

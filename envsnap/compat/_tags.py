@@ -20,6 +20,7 @@ from ..platforms import (
     macos_release,
     numbers,
     platform_arch,
+    target_machine,
     with_article,
 )
 from ..wheeltags import TagOrder, built_for_machine_alone, tag_order
@@ -146,9 +147,9 @@ def _platforms(t: TagTarget) -> Iterable[str]:
                 yield f"musllinux_{glibc[0]}_{minor}_{arch}"
         yield f"linux_{arch}"
     elif t.system == "Darwin":
-        release, tag_arch = macos_release(t.os_version, t.kernel, t.platform_tag)
+        release, _tag_arch = macos_release(t.os_version, t.kernel, t.platform_tag)
         # pip reads the Mac's machine (an arm64 Mac installs arm64 and universal2 wheels under a universal2 build)
-        mac_arch = {"aarch64": "arm64"}.get(arch, arch) or tag_arch
+        mac_arch = target_machine(t.system, arch, t.platform_tag)
         if release is not None and mac_arch:
             yield from ptags.mac_platforms(release, mac_arch)
     elif t.platform_tag:
