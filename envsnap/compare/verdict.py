@@ -129,6 +129,22 @@ def pth_note_shown(note: str) -> str:
     return paths_shown(_PTH_NOTES, note)
 
 
+# A run's drift line (``runs.assemble.findings``): ``SEVERITY: AREA: `` and a difference's ``describe``, which for a
+# ``.pth`` folder's note is ``.pth: NOTE`` (it has no expected or actual side).
+_PTH_DRIFT = LazyPattern(r"(?P<head>[a-z]+: python: \.pth: )(?P<note>.*)")
+
+
+def drift_line_shown(line: str) -> str:
+    """A run's drift line, as its record keeps it (``SEVERITY: AREA: `` and ``Difference.describe``), as verify prints
+    the difference (``Difference.shown``): the paths of a ``.pth`` folder's note each one shell word
+    (``pth_note_shown``), else a local source by its decoded path (``places_shown``). ``run --lock`` and ``rerun``
+    print their drift by it; the record keeps the line as written, which rerun compares."""
+    found = _PTH_DRIFT.fullmatch(line)
+    if found is not None:
+        return found["head"] + pth_note_shown(found["note"])
+    return places_shown(line)
+
+
 def not_recorded(unknown: Iterable[str], path: str) -> bool:
     """Whether a lock cannot know its field at the dotted ``path``: its ``envsnap.unknown`` (what an imported
     format does not say) names that field or a table above it."""

@@ -374,7 +374,7 @@ def check_environment(
     """``bundle``: the bundle folder the record is kept in (its ``runs/``), whose lock a line names where the record's
     own cannot be read."""
     from .. import sinks
-    from ..compare.verdict import places_shown
+    from ..compare.verdict import drift_line_shown
     from ..compare.verify import verify
 
     # The variables the command gets from the record (run --env) are judged as it gets them, not as you have them.
@@ -468,12 +468,15 @@ def check_environment(
     # difference from it: its line names the same versions, values or digests on both sides.
     state = DIFFERS if lines or new or gone else SAME
     # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else. Compared as the
-    # record keeps them, shown as verify prints them: a local source by its path (``places_shown``).
+    # record keeps them, shown as verify prints them (``drift_line_shown``: a local source by its path, a .pth
+    # folder's paths each one shell word), the line before the words that say whose it is.
     lines.extend(
-        places_shown(f"{line} (as in the run)" if line in had else _new_here(line, diff, snapshot if not why else None))
+        f"{drift_line_shown(line)} (as in the run)"
+        if line in had
+        else _new_here(line, diff, snapshot if not why else None)
         for _, line, diff in found
     )
-    lines.extend(places_shown(f"{line} (in the run, not here)") for line in gone)
+    lines.extend(f"{drift_line_shown(line)} (in the run, not here)" for line in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
 
 
@@ -620,11 +623,12 @@ def _new_here(line: str, diff: Difference | None, runs_lock: Snapshot | None) ->
     """A finding here that the run did not have. A variable the run's own lock records is said as verify says one
     against a lock, the run in the lock's place, since the run had the lock's value (``value A -> (none) (set in the
     run, as its lock records; not set here)``); it read ``(not set here) (here, not in the run)``, as if the value
-    were here. Anything else ends ``(here, not in the run)``."""
+    were here. Anything else ends ``(here, not in the run)``. Shown as verify prints it (``drift_line_shown``)."""
     from .._privacy import redact_secrets
+    from ..compare.verdict import drift_line_shown
 
     if diff is None or runs_lock is None or diff.area != "environment" or diff.what != "value":
-        return f"{line} (here, not in the run)"
+        return f"{drift_line_shown(line)} (here, not in the run)"
     had = runs_lock.environment.get(diff.subject)
     run = "not set in the run" if had is None else "empty in the run" if not had else "set in the run"
     if diff.actual:
@@ -632,7 +636,7 @@ def _new_here(line: str, diff: Difference | None, runs_lock: Snapshot | None) ->
     else:  # verify tells unset from empty in its note, as the value alone cannot
         here = "not set here" if diff.note.endswith("not set here") else "empty here"
     said = dataclasses.replace(diff, note=f"{run}, as its lock records; {here}")
-    return redact_secrets(f"{said.severity}: {said.area}: {said.describe()}")
+    return drift_line_shown(redact_secrets(f"{said.severity}: {said.area}: {said.describe()}"))
 
 
 # What the docker client itself reads from its environment (which engine, its config, its TLS files, where its

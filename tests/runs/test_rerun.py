@@ -3489,3 +3489,34 @@ def test_the_environment_lines_show_a_local_source_by_its_path_and_compare_its_u
         "mismatch: python: mylib: its editable folder {project}/'libs/my lib' is gone: nothing of it imports (in the "
         "run, not here)",
     ), check.lines
+
+
+def test_the_drift_of_a_pth_folder_names_its_paths_as_verify_prints_them(
+    tmp_path: Path, envsnap: Envsnap, make_venv: Callable[..., Path]
+) -> None:
+    """``run --lock`` and ``rerun`` printed their drift decoding ``file:`` URLs alone: the note of a folder a ``.pth``
+    file puts on sys.path named ``my mods`` and ``new one.py`` bare, two words each in a line a user copies from,
+    where verify prints each one shell word (``pth_note_shown``). Printed by verify's rule; the record keeps the
+    note as written, which rerun compares."""
+    python = make_venv(tmp_path / "venv")
+    (site,) = (tmp_path / "venv").glob("lib/python*/site-packages")
+    mods = tmp_path / "my mods"
+    mods.mkdir()
+    (mods / "new one.py").write_text("Y = 1\n")
+    (site / "mods.pth").write_text(f"{mods}\n")
+    root = tmp_path / "p"
+    root.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "envsnap", "capture", "--python", str(python), "-o", "env.lock"],
+        cwd=root, check=True, capture_output=True, env=envsnap_env(),
+    )  # fmt: skip
+    (mods / "new one.py").write_text("Y = 2\n")  # changed since the capture
+    res = envsnap("run", "--lock", "env.lock", "--", python, "-c", "pass", cwd=root)
+    assert res.returncode == 0, res.stderr
+    said = f"the modules in {shlex.quote(str(mods))} (from {{prefix}}/"
+    assert said in res.stderr and "the first 'new one.py' (modified)" in res.stderr, res.stderr
+    [raw] = rec.load(root / "run.toml").environment.drift
+    assert f"the modules in {mods} (from {{prefix}}/" in raw and raw.endswith("the first new one.py (modified)"), raw
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert said in res.stdout, res.stdout
+    assert "the first 'new one.py' (modified) (as in the run)" in res.stdout, res.stdout
