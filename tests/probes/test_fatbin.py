@@ -332,8 +332,9 @@ def test_fat_binaries_linked_into_rodata_are_read_where_nvcc_registers_them(extr
     assert b".nvFatBinSegment" in sections and not {b".nv_fatbin", b"__nv_relfatbin"} & set(sections)
     assert fatbin.read_kernels(path) == (("sm_80", "compute_90"), False)
     assert elf.read_dynamic(path, fatbin.Budget()).kernels == ("sm_80", "compute_90")
-    budget = fatbin.Budget(1)  # the limits count these headers too
-    assert fatbin.read_kernels(path, budget) == ((), True) and budget.left <= 0
+    budget = fatbin.Budget(1)  # the limits count these headers too: a list cut short is partial, never whole
+    found, partial = fatbin.read_kernels(path, budget)
+    assert partial and set(found) < {"sm_80", "compute_90"} and budget.left <= 0, found
 
 
 @requires_nvcc
