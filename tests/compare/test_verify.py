@@ -1135,6 +1135,18 @@ def _install_by_hand(site: Path, name: str, files: dict[str, bytes]) -> None:
     record.write_text("\n".join([*rows, f"{name}-1.0.dist-info/RECORD,,"]) + "\n")
 
 
+def _editable_project(site: Path, project: Path) -> None:
+    """A git work tree ``project`` holding the project ``proj`` 1.0 (``src`` layout), installed editable into
+    ``site`` as ``pip install -e`` installs it (its ``.pth`` hook and a ``direct_url.json`` naming the folder)."""
+    (project / "src" / "proj").mkdir(parents=True)
+    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
+    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
+    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+
+
 def test_files_flag_judges_a_file_two_distributions_ship_against_both(
     tmp_path: Path, make_venv: Any, cli: Callable[..., Any]
 ) -> None:
@@ -2148,13 +2160,7 @@ def test_an_editable_project_moved_after_its_install_names_the_folder_its_instal
     python = make_venv(tmp_path / "venv")
     site = site_packages(python)
     project = tmp_path / "proj"
-    (project / "src" / "proj").mkdir(parents=True)
-    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
-    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
-    subprocess.run(["git", "init", "-q", str(project)], check=True)
-    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
-    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
-    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    _editable_project(site, project)
     lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
     (entry,) = [p for p in lockfile.load(lock_path).python.packages if p.name == "proj"]
     assert entry.source.url == "file://{project}"
@@ -2179,13 +2185,7 @@ def test_an_editable_project_installed_regular_names_the_project_folder_verify_r
     python = make_venv(tmp_path / "venv")
     site = site_packages(python)
     project = tmp_path / "my proj"
-    (project / "src" / "proj").mkdir(parents=True)
-    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
-    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
-    subprocess.run(["git", "init", "-q", str(project)], check=True)
-    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
-    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
-    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    _editable_project(site, project)
     lock_path = lockfile.dump(capture(str(python), str(project)), project / "envsnap.lock")
     (site / "__editable__.proj-1.0.pth").unlink()
     (site / "proj-1.0.dist-info" / "direct_url.json").unlink()
@@ -2317,13 +2317,7 @@ def test_an_editable_project_verified_in_a_work_tree_git_refuses_says_so(
     python = make_venv(tmp_path / "venv")
     site = site_packages(python)
     project = tmp_path / "proj"
-    (project / "src" / "proj").mkdir(parents=True)
-    (project / "src" / "proj" / "__init__.py").write_text("VALUE = 1\n")
-    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1.0"\n')
-    subprocess.run(["git", "init", "-q", str(project)], check=True)
-    _install_by_hand(site, "proj", {"__editable__.proj-1.0.pth": f"{project / 'src'}\n".encode()})
-    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
-    (site / "proj-1.0.dist-info" / "direct_url.json").write_text(json.dumps(direct_url))
+    _editable_project(site, project)
     lock_path = lockfile.dump(capture(str(python), str(project)), tmp_path / "envsnap.lock")
     monkeypatch.chdir(project)
     monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
