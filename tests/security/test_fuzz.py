@@ -8,7 +8,8 @@ same ``lockfile.load``). The host is captured once: the fuzz is about the lock, 
 
 About 3,000 mutants in all (1,200 through the commands that read every field, 200 through three of every
 command, 800 damaged texts, 800 import files, each import file read twice), derandomized, sized to stay
-within a few minutes of CI time; ``ENVSNAP_FUZZ_SCALE=N`` runs N times as many.
+within a few minutes of CI time; ``ENVSNAP_FUZZ_SCALE=N`` runs N times as many, and ``ENVSNAP_FUZZ_SEED=N`` draws
+another derandomized campaign (a scaled run alone explores the same first mutants again, then more).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import json
 import os
 import socket
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
 from boundary_samples import pip_only, rich
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from envsnap import lockfile
@@ -401,16 +402,24 @@ def doc_mutant(data: st.DataObject) -> str:
     return as_toml(data.draw(mutated_document(doc)), reseal=data.draw(st.booleans()))
 
 
-def settings_for(examples: int) -> settings:
-    # ENVSNAP_FUZZ_SCALE=10 runs ten times as many mutants (a longer campaign than CI affords).
+def settings_for(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    # ENVSNAP_FUZZ_SCALE=10 runs ten times as many mutants (a longer campaign than CI affords);
+    # ENVSNAP_FUZZ_SEED=N another campaign, reproducible by its number.
     scale = int(os.environ.get("ENVSNAP_FUZZ_SCALE", "1") or 1)
-    return settings(
+    campaign = os.environ.get("ENVSNAP_FUZZ_SEED", "")
+    chosen = settings(
         max_examples=examples * scale,
         deadline=None,
-        derandomize=True,
+        derandomize=not campaign,
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+    def apply(test: Callable[..., None]) -> Callable[..., None]:
+        test = chosen(test)
+        return seed(int(campaign))(test) if campaign else test
+
+    return apply
 
 
 @settings_for(1200)
