@@ -17,7 +17,8 @@ section header table cannot be read that names a fat binary section or links the
 Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 A file that links the CUDA runtime or driver, or carries fat binaries, has its read-only data (``.rodata``) looked
 through too, at most ``_EMBEDDED_MAX`` bytes, for cubins kept whole as arrays and loaded with ``cuModuleLoadData``
-(TensorRT-LLM's): the ELF header of each (e_machine EM_CUDA) names its SM in e_flags.
+(TensorRT-LLM's): the ELF header of each (e_machine EM_CUDA) names its SM in e_flags, and its ``a`` up to CUDA 12.9;
+CUDA 13's ``a`` is in the cubin's ``.nv.compat``, an ``f`` only in the ptxas options its ``.note.nv.tkinfo`` keeps.
 
 A fat binary (NVIDIA's container, as nvcc writes it) is a 16-byte header (magic ``0xBA55ED50``, version, header
 size, size of what follows) and its entries, each a header (kind: 1 PTX, 2 cubin; header size; payload size;
@@ -249,7 +250,8 @@ def _embedded(
 ) -> tuple[int, bool]:
     """Add to ``found`` the SM architecture of every cubin whose ELF header lies in the file's read-only data (a
     C array ``cuModuleLoadData`` loads): ELF magic, e_machine 190 (EM_CUDA), the SM in e_flags as cuobjdump reads it
-    (ABI version 8: bits 8-15, ``a`` where bit 0x8 is set; before: the low byte, ``a`` where 0x800 is). Each header
+    (ABI version 8: bits 8-15, ``a`` where bit 0x8 is set, or where its sections say so, ``_cubin_suffix``; before:
+    the low byte, ``a`` where 0x800 is). Each header
     found counts as a kernel header read (at most ``limit``); the headers found, and whether the reading stopped with
     data left where it found one (a limit, or ``_EMBEDDED_MAX`` bytes read): a file with no embedded cubin in the
     first ``_EMBEDDED_MAX`` bytes of its read-only data is not told read in part."""
@@ -272,7 +274,7 @@ def _embedded(
             left -= n
             at = chunk.find(_ELF_MAGIC)
             while 0 <= at < n:
-                arch = _cubin_arch(chunk[at : at + 64])
+                arch = _cubin_arch(chunk[at : at + 64], read, pos + at, end)
                 if arch:
                     if count >= limit:
                         return count, True
@@ -283,8 +285,10 @@ def _embedded(
     return count, False
 
 
-def _cubin_arch(head: bytes) -> str:
-    """``sm_90a`` for the ELF header of a cubin (e_machine EM_CUDA), "" for any other bytes."""
+def _cubin_arch(head: bytes, read: Reader | None = None, start: int = 0, end: int = 0) -> str:
+    """``sm_90a`` for the ELF header of a cubin (e_machine EM_CUDA), "" for any other bytes. ``read``: the file, in
+    which the cubin starts at ``start`` and lies before ``end``: its ``a`` or ``f`` is looked for in its sections where
+    e_flags do not tell it (CUDA 13's ptxas writes the same e_flags for sm_100, sm_100a and sm_100f)."""
     if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
         return ""
     order = "<" if head[5] == 1 else ">"
@@ -298,7 +302,78 @@ def _cubin_arch(head: bytes) -> str:
         sm, specific = (flags >> 8) & 0xFF, flags & 0x8
     else:
         sm, specific = flags & 0xFF, flags & 0x800
-    return f"sm_{sm}{'a' if specific else ''}" if 0 < sm < MAX_ARCH else ""
+    if not 0 < sm < MAX_ARCH:
+        return ""
+    suffix = "a" if specific else ""
+    if not suffix and head[8] >= _CUDA_ABI_V2 and read is not None:
+        suffix = _cubin_suffix(head, order, read, start, end, sm)
+    return f"sm_{sm}{suffix}"
+
+
+_CUBIN_TABLE_MAX = 1 << 16  # a cubin's section header table and its section names, at most: ptxas writes some 2 KiB
+_CUBIN_NOTE_MAX = 1 << 12  # its .nv.compat and .note.nv.tkinfo: some 40 and 170 bytes
+_COMPAT, _TKINFO = b".nv.compat", b".note.nv.tkinfo"
+_COMPAT_ARCH_SPECIFIC = 9  # .nv.compat's attribute that CUDA 13's ptxas sets to 1 for sm_90a, sm_100a, sm_120a
+
+
+def _cubin_suffix(head: bytes, order: str, read: Reader, start: int, end: int, sm: int) -> str:
+    """The ``a`` or ``f`` of an ABI 8 cubin whose e_flags do not say ``a``: ``a`` where its ``.nv.compat`` sets
+    attribute 9 (CUDA 13), ``f`` where the options its ``.note.nv.tkinfo`` records name ``sm_<sm>f`` (which nothing
+    else in the cubin tells from a plain ``sm_<sm>``); "" where neither does, or its sections cannot be read inside
+    ``start`` to ``end`` (every offset is the cubin's own, checked against its bounds)."""
+    wide = head[4] == 2
+    if wide:
+        (shoff,) = struct.unpack_from(order + "Q", head, 40)
+        shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", head, 58)
+        section = struct.Struct(order + "IIQQQQ")
+    else:
+        (shoff,) = struct.unpack_from(order + "I", head, 32)
+        shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", head, 46)
+        section = struct.Struct(order + "IIIIII")
+
+    def inside(offset: int, n: int, most: int) -> bytes:
+        if n <= 0 or n > most or offset < 0 or start + offset + n > end:
+            return b""
+        data = read(start + offset, n)
+        return data if len(data) == n else b""
+
+    if shentsize < section.size or shstrndx >= shnum:
+        return ""
+    table = inside(shoff, shnum * shentsize, _CUBIN_TABLE_MAX)
+    if not table:
+        return ""
+    sections = [section.unpack_from(table, i * shentsize) for i in range(shnum)]
+    names = inside(sections[shstrndx][4], sections[shstrndx][5], _CUBIN_TABLE_MAX)
+    found: dict[bytes, bytes] = {}
+    for name_at, kind, _flags, _addr, offset, length in sections:
+        name = names[name_at : names.find(b"\0", name_at)] if name_at < len(names) else b""
+        if name in (_COMPAT, _TKINFO) and kind != _SHT_NOBITS:
+            found[name] = inside(offset, length, _CUBIN_NOTE_MAX)
+    if _compat_value(found.get(_COMPAT, b""), _COMPAT_ARCH_SPECIFIC, order) == 1:
+        return "a"
+    options = found.get(_TKINFO, b"").replace(b"\0", b" ").replace(b"=", b" ").split()
+    for suffix in ("a", "f"):
+        if f"sm_{sm}{suffix}".encode() in options:
+            return suffix
+    return ""
+
+
+def _compat_value(data: bytes, attribute: int, order: str) -> int | None:
+    """The value of ``attribute`` in a cubin's ``.nv.compat``: records of a format byte and an attribute byte, then
+    a byte (format 2) or a half word (3) of value, or (4) a half word of size and that many bytes; None where absent."""
+    pos = 0
+    while pos + 4 <= len(data):
+        form, attr = data[pos], data[pos + 1]
+        if form == 4:
+            (n,) = struct.unpack_from(order + "H", data, pos + 2)
+            pos += 4 + n
+            continue
+        if form not in (1, 2, 3):
+            return None
+        if attr == attribute and form != 1:
+            return data[pos + 2] if form == 2 else int(struct.unpack_from(order + "H", data, pos + 2)[0])
+        pos += 4
+    return None
 
 
 def _wrapped(

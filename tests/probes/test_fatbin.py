@@ -454,3 +454,39 @@ def test_cubins_in_read_only_data_are_read_within_the_limits(tmp_path: Path) -> 
     assert info.kernels_cut and len(info.kernels) == 2 and budget.left == 0
     plain = str(embedded_cubins_library(tmp_path / "libplain.so", images, cuda=False))
     assert elf.read_dynamic(plain, fatbin.Budget()).kernels == ()
+
+
+@requires_nvcc
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_real_cubins_in_read_only_data_are_named_as_nvcc_was_asked(tmp_path: Path) -> None:
+    """Cubins nvcc builds (``-cubin``) kept as C arrays: each is named as nvcc was asked, ``a`` and ``f`` included.
+    CUDA 13's ptxas writes the same e_flags for sm_100, sm_100a and sm_100f (ABI 8, no 0x8 bit): the ``a`` is in the
+    cubin's ``.nv.compat`` (attribute 9), the ``f`` in the options its ``.note.nv.tkinfo`` records; they were read as
+    sm_100, a GPU of another family taken for one that runs them."""
+    compiler = nvcc()
+    assert compiler is not None
+    source = Path(__file__).resolve().parent.parent / "fixtures" / "cuda_kernel.cu"
+    asked = ["sm_75", "sm_90", "sm_90a", "sm_100", "sm_100a", "sm_103f", "sm_110a", "sm_120a", "sm_120f"]
+    images = []
+    for arch in asked:
+        out = tmp_path / f"{arch}.cubin"
+        subprocess.run(
+            [
+                compiler,
+                "-cubin",
+                "-gencode",
+                f"arch={arch.replace('sm_', 'compute_')},code={arch}",
+                "-o",
+                str(out),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        images.append(out.read_bytes())
+    for arch, image in zip(asked, images, strict=True):
+        path = str(embedded_cubins_library(tmp_path / f"lib{arch}.so", [image]))
+        assert elf.read_dynamic(path, fatbin.Budget()).kernels == (arch,), arch
+    path = str(embedded_cubins_library(tmp_path / "liball.so", images))
+    assert elf.read_dynamic(path, fatbin.Budget()).kernels == fatbin.sort_arches(tuple(asked))
