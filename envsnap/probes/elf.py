@@ -55,20 +55,42 @@ def read_dynamic(path: str, budget: fatbin.Budget | None = None) -> DynamicInfo:
     # of the five or so reads of a library, and asked whether the file is a terminal).
     with open(path, "rb", buffering=0) as fh:
         info = parse_dynamic(fh)
-        if budget is None:
-            return info
-        fd = fh.fileno()
-        found, read, cut, isa = fatbin.parse_kernels(
-            lambda offset, n: os.pread(fd, n, offset),
-            os.fstat(fd).st_size,
-            max(0, min(budget.left, fatbin.MAX_ENTRIES)),
-            cuda=any(name.startswith(_CUDA_LIBRARIES) for name in info.needed),
-        )
-        budget.left -= read
-        if not found and not cut:
-            return info
-        kernels = fatbin.sort_arches(found)
-        return dataclasses.replace(info, kernels=kernels, kernels_cut=cut, ptx_isa=fatbin.isa_text(isa))
+        return info if budget is None else _with_kernels(fh.fileno(), info, budget)
+
+
+def read_kernels(path: str, budget: fatbin.Budget | None = None) -> tuple[tuple[str, ...], bool]:
+    """The kernels' architectures of the ELF file at ``path`` (``sm_80``, ``compute_90``), sorted, and whether the
+    reading stopped at a limit before the last header (the list may lack some), read as a capture reads them (the
+    cubins kept in the read-only data of a file that links the CUDA runtime or driver included); ((), False) for a
+    file that is not ELF, carries no kernel, or cannot be read."""
+    try:
+        # Non-blocking: a FIFO named like a shared object does not hold the read (regular files ignore the flag).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return (), False
+    try:
+        with open(fd, "rb", buffering=0, closefd=False) as fh:
+            info = _with_kernels(fd, parse_dynamic(fh), budget if budget is not None else fatbin.Budget())
+    except (OSError, NotELF):
+        return (), False
+    finally:
+        os.close(fd)
+    return info.kernels, info.kernels_cut
+
+
+def _with_kernels(fd: int, info: DynamicInfo, budget: fatbin.Budget) -> DynamicInfo:
+    """``info`` with the kernels of the open file ``fd``, read while ``budget`` lasts (what is read is taken off)."""
+    found, read, cut, isa = fatbin.parse_kernels(
+        lambda offset, n: os.pread(fd, n, offset),
+        os.fstat(fd).st_size,
+        max(0, min(budget.left, fatbin.MAX_ENTRIES)),
+        cuda=any(name.startswith(_CUDA_LIBRARIES) for name in info.needed),
+    )
+    budget.left -= read
+    if not found and not cut:
+        return info
+    kernels = fatbin.sort_arches(found)
+    return dataclasses.replace(info, kernels=kernels, kernels_cut=cut, ptx_isa=fatbin.isa_text(isa))
 
 
 def _read(fh: BinaryIO, size: int) -> bytes:

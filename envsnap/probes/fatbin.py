@@ -30,7 +30,6 @@ followed by its payload. A section holds fat binaries one after another.
 from __future__ import annotations
 
 import bisect
-import os
 import struct
 from collections.abc import Callable
 
@@ -75,33 +74,8 @@ class Budget:
         self.left = entries
 
 
-def read_kernels(path: str, budget: Budget | None = None) -> tuple[tuple[str, ...], bool]:
-    """The kernels' architectures of the ELF file at ``path`` (``sm_80``, ``compute_90``), sorted, and whether the
-    reading stopped at a limit before the last header (the list may lack some); ((), False) for a file that is not
-    ELF, carries no fat binary, or cannot be read."""
-    try:
-        # Non-blocking: a FIFO named like a shared object does not hold the read (regular files ignore the flag).
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return (), False
-    try:
-        size = os.fstat(fd).st_size
-        found, read, cut, _ = parse_kernels(lambda offset, n: os.pread(fd, n, offset), size, _limit(budget))
-    except OSError:
-        return (), False
-    finally:
-        os.close(fd)
-    if budget is not None:
-        budget.left -= read
-    return sort_arches(found), cut
-
-
-def _limit(budget: Budget | None) -> int:
-    return MAX_ENTRIES if budget is None else max(0, min(MAX_ENTRIES, budget.left))
-
-
 def is_arch(text: object) -> bool:
-    """What ``read_kernels`` gives: ``sm_`` or ``compute_``, a number below ``MAX_ARCH``, ``a`` or ``f`` or none
+    """What ``elf.read_kernels`` gives: ``sm_`` or ``compute_``, a number below ``MAX_ARCH``, ``a`` or ``f`` or none
     (a capture cache's value is checked by it)."""
     if not isinstance(text, str):
         return False

@@ -35,7 +35,7 @@ MAGIC = struct.pack("<I", 0xBA55ED50)
 @requires_nvcc
 def test_the_cubins_and_ptx_of_a_real_extension() -> None:
     path = cuda_extension()
-    assert fatbin.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
+    assert elf.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
     assert elf.read_dynamic(str(path), fatbin.Budget()).kernels == ("sm_80", "compute_90")
     assert elf.read_dynamic(str(path)).kernels == ()  # without a budget: the dynamic section alone
     isa = elf.read_dynamic(str(path), fatbin.Budget()).ptx_isa  # nvcc's own: 9.0 from CUDA 13.0
@@ -53,16 +53,16 @@ def test_the_cubins_and_ptx_of_a_real_extension() -> None:
     ],
 )
 def test_architecture_and_family_specific_kernels(gencode: tuple[str, ...], arches: tuple[str, ...]) -> None:
-    assert fatbin.read_kernels(str(cuda_extension(gencode))) == (arches, False)
+    assert elf.read_kernels(str(cuda_extension(gencode))) == (arches, False)
 
 
 def test_a_file_without_kernels_or_not_elf(tmp_path: Path) -> None:
     import sys
 
-    assert fatbin.read_kernels(sys.executable) == ((), False)
+    assert elf.read_kernels(sys.executable) == ((), False)
     (tmp_path / "text.so").write_text("#!/bin/sh\n" * 20)
-    assert fatbin.read_kernels(str(tmp_path / "text.so")) == ((), False)
-    assert fatbin.read_kernels(str(tmp_path / "missing.so")) == ((), False)
+    assert elf.read_kernels(str(tmp_path / "text.so")) == ((), False)
+    assert elf.read_kernels(str(tmp_path / "missing.so")) == ((), False)
 
 
 def _fatbins(data: bytes) -> list[int]:
@@ -103,22 +103,22 @@ def test_malformed_fat_binaries_give_what_was_read_and_no_traceback(tmp_path: Pa
     for name, blob in cases.items():
         path = tmp_path / f"{name}.so"
         path.write_bytes(blob)
-        got, _ = fatbin.read_kernels(str(path))
+        got, _ = elf.read_kernels(str(path))
         assert set(got) <= {"sm_80", "compute_90"}, (name, got)
         with contextlib.suppress(elf.NotELF):  # the dynamic section's own refusal, which the loader takes as such
             elf.read_dynamic(str(path), fatbin.Budget())
-    assert fatbin.read_kernels(str(tmp_path / "cut-second.so")) == ((), False)  # its section headers are cut off
+    assert elf.read_kernels(str(tmp_path / "cut-second.so")) == ((), False)  # its section headers are cut off
     # what came before the fault, told as read in part: the rest of the section may hold the GPU's cubin, and a
     # list taken for whole would fail a GPU the file has kernels for (compute_90 here)
-    assert fatbin.read_kernels(str(tmp_path / "second-payload.so")) == (("sm_80",), True)
-    assert fatbin.read_kernels(str(tmp_path / "fat-size.so")) == ((), True)  # the section stops at the bad one
-    assert fatbin.read_kernels(str(tmp_path / "magic.so")) == ((), True)
+    assert elf.read_kernels(str(tmp_path / "second-payload.so")) == (("sm_80",), True)
+    assert elf.read_kernels(str(tmp_path / "fat-size.so")) == ((), True)  # the section stops at the bad one
+    assert elf.read_kernels(str(tmp_path / "magic.so")) == ((), True)
     # Its section names read, naming .nv_fatbin, and its section headers past the end of the file: GPU code whose
     # kernels cannot be looked for, not a file without any.
     shnum = struct.unpack_from("<H", data, 60)[0]
     path = tmp_path / "shnum-past-end.so"
     path.write_bytes(_patched(data, 60, "<H", shnum + 64))
-    assert fatbin.read_kernels(str(path)) == ((), True)
+    assert elf.read_kernels(str(path)) == ((), True)
 
 
 @requires_nvcc
@@ -127,9 +127,9 @@ def test_reads_stop_at_the_limits(tmp_path: Path) -> None:
     path = str(cuda_extension())
     budget = fatbin.Budget(2)
     # a container's and a kernel's header: the budget spent, the file told cut short (its compute_90 not read)
-    assert fatbin.read_kernels(path, budget) == (("sm_80",), True)
+    assert elf.read_kernels(path, budget) == (("sm_80",), True)
     assert budget.left == 0
-    assert fatbin.read_kernels(path, budget) == ((), True)
+    assert elf.read_kernels(path, budget) == ((), True)
     info = elf.read_dynamic(path, budget)
     assert (info.kernels, info.kernels_cut) == ((), True)
 
@@ -141,7 +141,7 @@ def test_a_library_of_nvidias_size_is_read_whole(tmp_path: Path) -> None:
     late = [[(2, 103), (2, 121)]] * 1300  # 3,900 more
     path = str(fatbin_library(tmp_path / "libcublasLt.so.12", common + late))
     budget = fatbin.Budget()
-    got = fatbin.read_kernels(path, budget)
+    got = elf.read_kernels(path, budget)
     assert got == (("sm_80", "sm_90", "sm_100", "sm_103", "sm_121", "compute_120"), False)
     assert fatbin.Budget.MAX_ENVIRONMENT - budget.left == 8900
     assert elf.read_dynamic(path, fatbin.Budget()).ptx_isa == "8.8"  # its PTX's ISA version: CUDA 12.9's
@@ -151,17 +151,17 @@ def test_a_file_past_the_limit_is_told_cut_short(tmp_path: Path) -> None:
     """More headers than a file is read for: what was read, and that the list may lack some."""
     many = [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256) + [[(2, 75)]]
     path = str(fatbin_library(tmp_path / "libmany.so", many))
-    assert fatbin.read_kernels(path) == (("sm_80",), True)
+    assert elf.read_kernels(path) == (("sm_80",), True)
     exact = str(fatbin_library(tmp_path / "libexact.so", [[(2, 80)] * 255] * (fatbin.MAX_ENTRIES // 256)))
-    assert fatbin.read_kernels(exact) == (("sm_80",), False)  # the last header read is the last one: not cut
+    assert elf.read_kernels(exact) == (("sm_80",), False)  # the last header read is the last one: not cut
 
 
 def test_zeros_between_fat_binaries_are_padding(tmp_path: Path) -> None:
     """Fat binaries in a section start aligned: the zeros between two are read past, not taken for the end."""
     path = str(fatbin_library(tmp_path / "libpad.so", [[(2, 80)], [(2, 90)], [(1, 100)]], padding=8))
-    assert fatbin.read_kernels(path) == (("sm_80", "sm_90", "compute_100"), False)
+    assert elf.read_kernels(path) == (("sm_80", "sm_90", "compute_100"), False)
     zeros = str(fatbin_library(tmp_path / "libzeros.so", [[(2, 80)]], padding=fatbin.MAX_ENTRIES * 8 + 64))
-    assert fatbin.read_kernels(zeros) == (("sm_80",), True)  # a section of zeros is read no further than the limit
+    assert elf.read_kernels(zeros) == (("sm_80",), True)  # a section of zeros is read no further than the limit
 
 
 def test_garbage_after_a_fat_binary_is_told_read_in_part(tmp_path: Path) -> None:
@@ -170,16 +170,16 @@ def test_garbage_after_a_fat_binary_is_told_read_in_part(tmp_path: Path) -> None
     second = _fatbins(bytes(data))[1]
     data[second : second + 4] = b"junk"
     path.write_bytes(bytes(data))
-    assert fatbin.read_kernels(str(path)) == (("sm_80",), True)
+    assert elf.read_kernels(str(path)) == (("sm_80",), True)
 
 
 def test_large_model_data_beside_the_fat_binaries_makes_the_list_partial(tmp_path: Path) -> None:
     """cuFFT 11.4: one sm_52 cubin in .nv_fatbin, its other fat binaries in .ldata, which no section header names:
     the list read may lack the GPU's kernels."""
     path = str(fatbin_library(tmp_path / "libcufft.so.11", [[(2, 52)]], large_data=True))
-    assert fatbin.read_kernels(path) == (("sm_52",), True)
+    assert elf.read_kernels(path) == (("sm_52",), True)
     plain = str(fatbin_library(tmp_path / "libplain.so", [[(2, 52)]]))
-    assert fatbin.read_kernels(plain) == (("sm_52",), False)
+    assert elf.read_kernels(plain) == (("sm_52",), False)
 
 
 @requires_nvcc
@@ -198,7 +198,7 @@ def test_a_medium_model_library_whose_registered_fat_binaries_are_all_named_is_r
     flags = ["-Xcompiler", "-fPIC", "-Xcompiler", "-mcmodel=medium", "-gencode", "arch=compute_80,code=sm_80"]
     subprocess.run([compiler, "-shared", *flags, "-o", str(out), str(source)], check=True, capture_output=True)
     assert b".ldata" in out.read_bytes()  # what made the list partial before
-    assert fatbin.read_kernels(str(out)) == (("sm_80",), False)
+    assert elf.read_kernels(str(out)) == (("sm_80",), False)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_the_registered_fat_binaries_say_where_the_kernels_are(
     tmp_path: Path, registered: str, expected: tuple[tuple[str, ...], bool]
 ) -> None:
     path = str(fatbin_library(tmp_path / "libreg.so", [[(2, 52)], [(2, 90)]], large_data=True, registered=registered))
-    assert fatbin.read_kernels(path) == expected
+    assert elf.read_kernels(path) == expected
 
 
 @pytest.mark.parametrize("elf32", [False, True], ids=["elf64", "elf32"])
@@ -242,7 +242,7 @@ def test_the_wrappers_of_a_32_bit_library_are_read_as_a_64_bit_ones(
         section_name=section,
     )
     assert path.read_bytes()[4] == (1 if elf32 else 2)
-    assert fatbin.read_kernels(str(path)) == expected
+    assert elf.read_kernels(str(path)) == expected
     info = elf.read_dynamic(str(path), fatbin.Budget())  # as the capture reads a library
     assert (info.kernels, info.kernels_cut, info.bits) == (*expected, 32 if elf32 else 64)
 
@@ -271,7 +271,7 @@ def test_a_wrapper_address_left_to_a_relative_relocation_is_read_from_it(
         section_name=section,
         machine=machine,
     )
-    assert fatbin.read_kernels(str(path)) == expected
+    assert elf.read_kernels(str(path)) == expected
     info = elf.read_dynamic(str(path), fatbin.Budget())  # as the capture reads a library
     assert (info.kernels, info.kernels_cut) == expected
 
@@ -285,7 +285,7 @@ def test_a_wrapper_that_points_at_no_fat_binary_leaves_the_list_partial(tmp_path
     ldata = good.index(b"\x50\xed\x55\xba", 70)  # the second fat binary: the one in .ldata
     for at, fmt, value in ((wrapper, "<I", 0x12345678), (wrapper + 32, "<Q", ldata + 4), (wrapper + 32, "<Q", 1 << 40)):
         path.write_bytes(_patched(good, at, fmt, value))
-        kernels, cut = fatbin.read_kernels(str(path))
+        kernels, cut = elf.read_kernels(str(path))
         assert cut and "sm_52" in kernels
 
 
@@ -330,10 +330,10 @@ def test_fat_binaries_linked_into_rodata_are_read_where_nvcc_registers_them(extr
     path = str(cuda_extension(SM80_COMPUTE90 + extra + fatbins_in_rodata()))
     sections = _sections(Path(path).read_bytes())
     assert b".nvFatBinSegment" in sections and not {b".nv_fatbin", b"__nv_relfatbin"} & set(sections)
-    assert fatbin.read_kernels(path) == (("sm_80", "compute_90"), False)
+    assert elf.read_kernels(path) == (("sm_80", "compute_90"), False)
     assert elf.read_dynamic(path, fatbin.Budget()).kernels == ("sm_80", "compute_90")
     budget = fatbin.Budget(1)  # the limits count these headers too: a list cut short is partial, never whole
-    found, partial = fatbin.read_kernels(path, budget)
+    found, partial = elf.read_kernels(path, budget)
     assert partial and set(found) < {"sm_80", "compute_90"} and budget.left <= 0, found
 
 
@@ -367,19 +367,19 @@ def test_wrappers_that_cannot_be_followed_make_the_list_partial(tmp_path: Path) 
     for name, blob in cases.items():
         path = tmp_path / f"{name}.so"
         path.write_bytes(blob)
-        got, cut = fatbin.read_kernels(str(path))
+        got, cut = elf.read_kernels(str(path))
         assert cut and set(got) <= {"sm_80", "compute_90"}, (name, got)
         assert elf.read_dynamic(str(path), fatbin.Budget()).kernels_cut, name
     # The fat binary's sm_80 cubin is whole in .rodata: its own ELF header is read there, and the list stays partial.
-    assert fatbin.read_kernels(str(tmp_path / "unrelocated.so")) == (("sm_80",), True)
+    assert elf.read_kernels(str(tmp_path / "unrelocated.so")) == (("sm_80",), True)
     path = tmp_path / "relocated.so"
     path.write_bytes(each(0))
-    assert fatbin.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
+    assert elf.read_kernels(str(path)) == (("sm_80", "compute_90"), False)
     # Two wrappers of the same fat binary: read once.
     first = struct.unpack_from("<Q", data, segment + 8)[0]
     path = tmp_path / "twice.so"
     path.write_bytes(each(first))
-    got, cut = fatbin.read_kernels(str(path))
+    got, cut = elf.read_kernels(str(path))
     assert not cut and got
 
 
@@ -428,7 +428,7 @@ def test_many_sections_and_wrappers_are_looked_through_in_bounded_time(tmp_path:
     for address in (0x100, 0x100000 + 64 * 16000 + 8):
         path = _wrapped_elf(tmp_path / "many.so", 16_380, (1 << 20) // 24, address)
         started = time.monotonic()
-        assert fatbin.read_kernels(str(path)) == ((), True)
+        assert elf.read_kernels(str(path)) == ((), True)
         assert time.monotonic() - started < 10
 
 
@@ -490,3 +490,17 @@ def test_real_cubins_in_read_only_data_are_named_as_nvcc_was_asked(tmp_path: Pat
         assert elf.read_dynamic(path, fatbin.Budget()).kernels == (arch,), arch
     path = str(embedded_cubins_library(tmp_path / "liball.so", images))
     assert elf.read_dynamic(path, fatbin.Budget()).kernels == fatbin.sort_arches(tuple(asked))
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_read_kernels_alone_finds_cubins_kept_in_read_only_data(tmp_path: Path) -> None:
+    """``elf.read_kernels``, the entry that reads one file, reads it as a capture does: cubins kept as C arrays in a
+    library that links the CUDA driver and has no fat binary section are found (``fatbin.read_kernels``, the entry
+    before, read the section names alone and gave none); one that links no CUDA has its read-only data left unread."""
+    images = [cubin_header(0x400 | 80), cubin_header((120 << 8) | 0x8 | 2, abi=8)]
+    path = str(embedded_cubins_library(tmp_path / "libtrt.so", images))
+    assert elf.read_kernels(path) == (("sm_80", "sm_120a"), False)
+    budget = fatbin.Budget(1)
+    assert elf.read_kernels(path, budget) == (("sm_80",), True) and budget.left == 0
+    plain = str(embedded_cubins_library(tmp_path / "libplain.so", images, cuda=False))
+    assert elf.read_kernels(plain) == ((), False)
