@@ -162,10 +162,10 @@ def cubin_header(flags: int, abi: int = 7, machine: int = 190) -> bytes:
     return ident + struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, flags, 64, 56, 0, 64, 0, 0)
 
 
-def embedded_cubins_library(path: Path, images: list[bytes], cuda: bool = True) -> Path:
+def embedded_cubins_library(path: Path, images: list[bytes], cuda: bool = True, pad: int = 0) -> Path:
     """A shared object gcc builds whose ``.rodata`` holds ``images`` as C arrays (each followed by 64 zero bytes),
     loaded with ``cuModuleLoadData`` as TensorRT-LLM loads its cubins; it links a stub ``libcuda.so.1`` where
-    ``cuda``."""
+    ``cuda``; ``pad`` bytes of other read-only data come before the images."""
     stub = path.parent / f"{path.stem}-stub"
     stub.mkdir(exist_ok=True)
     subprocess.run(
@@ -179,6 +179,8 @@ def embedded_cubins_library(path: Path, images: list[bytes], cuda: bool = True) 
         f"const unsigned char cubin{i}[] = {{{', '.join(str(b) for b in data + bytes(64))}}};\n"
         for i, data in enumerate(images)
     )
+    if pad:
+        arrays = f"const unsigned char padding[{pad}] = {{1}};\n" + arrays
     names = ", ".join(f"cubin{i}" for i in range(len(images)))
     source = path.parent / f"{path.stem}.c"
     source.write_text(
@@ -186,5 +188,8 @@ def embedded_cubins_library(path: Path, images: list[bytes], cuda: bool = True) 
         f"int load(void **m, int i) {{ const void *all[] = {{{names}}}; return cuModuleLoadData(m, all[i]); }}\n"
     )
     link = [f"-L{stub}", "-lcuda"] if cuda else []  # a shared object may leave cuModuleLoadData to be found
-    subprocess.run(["gcc", "-shared", "-fPIC", "-O0", "-o", str(path), str(source), *link], check=True, timeout=120)
+    order = ["-fno-toplevel-reorder"]  # the arrays in .rodata as the source has them: the padding first
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O0", *order, "-o", str(path), str(source), *link], check=True, timeout=120
+    )
     return path

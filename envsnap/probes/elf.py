@@ -85,6 +85,7 @@ def _with_kernels(fd: int, info: DynamicInfo, budget: fatbin.Budget) -> DynamicI
         os.fstat(fd).st_size,
         max(0, min(budget.left, fatbin.MAX_ENTRIES)),
         cuda=any(name.startswith(_CUDA_LIBRARIES) for name in info.needed),
+        budget=budget,
     )
     budget.left -= read
     if not found and not cut:

@@ -16,7 +16,8 @@ every fat binary the file registers is found), a wrapper that cannot be followed
 section header table cannot be read that names a fat binary section or links the CUDA runtime or driver.
 Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 A file that links the CUDA runtime or driver, or carries fat binaries, has its read-only data (``.rodata``) looked
-through too, at most ``_EMBEDDED_MAX`` bytes, for cubins kept whole as arrays and loaded with ``cuModuleLoadData``
+through too, at most ``_EMBEDDED_MAX`` bytes a file and ``Budget.MAX_RODATA`` a capture (a file whose read-only data
+was not all looked through is told cut), for cubins kept whole as arrays and loaded with ``cuModuleLoadData``
 (TensorRT-LLM's): the ELF header of each (e_machine EM_CUDA) names its SM in e_flags, and its ``a`` up to CUDA 12.9;
 CUDA 13's ``a`` is in the cubin's ``.nv.compat``, an ``f`` only in the ptxas options its ``.note.nv.tkinfo`` keeps.
 
@@ -66,12 +67,21 @@ MAX_ARCH = 1000  # sm_1000 is no architecture: a larger number is a malformed he
 
 
 class Budget:
-    """The kernel headers left to read in one capture (``MAX_ENVIRONMENT``): past it, files are not read."""
+    """The kernel headers left to read in one capture (``MAX_ENVIRONMENT``), and the bytes of read-only data left to
+    look through for cubins (``MAX_RODATA``): past either, what a file holds there is not read, and it is partial."""
 
     MAX_ENVIRONMENT = 1 << 19  # 58 libcublasLt: some 2 s of reads at 4 us a header cached, 13 s at 25 us from disk
+    # torch 2.14's CUDA 13 stack has some 300 MiB of .rodata in its libraries (libcublasLt 54 MiB, cuDNN's 46 MiB).
+    MAX_RODATA = 1 << 30
 
     def __init__(self, entries: int = MAX_ENVIRONMENT) -> None:
         self.left = entries
+        self.rodata = self.MAX_RODATA
+
+    @property
+    def spent(self) -> bool:
+        """Whether either part is spent: a file cut short now may be read whole by a capture with a fresh budget."""
+        return self.left <= 0 or self.rodata <= 0
 
 
 def is_arch(text: object) -> bool:
@@ -104,7 +114,12 @@ def isa_text(isa: Isa) -> str:
 
 
 def parse_kernels(
-    pread: Reader, size: int, limit: int = MAX_ENTRIES, head: bytes = b"", cuda: bool = False
+    pread: Reader,
+    size: int,
+    limit: int = MAX_ENTRIES,
+    head: bytes = b"",
+    cuda: bool = False,
+    budget: Budget | None = None,
 ) -> tuple[set[str], int, bool, Isa]:
     """The architectures of the fat binaries of an ELF file of ``size`` bytes, read through ``pread(offset, n)``,
     how many kernel headers were read (at most ``limit``), and whether the limit stopped the reading with headers
@@ -112,7 +127,8 @@ def parse_kernels(
     file's first bytes, where the caller read them already. Last, the newest PTX ISA version of its PTX entries.
     ``cuda``: the file links the CUDA runtime or driver (``libcudart.so``, ``libcuda.so`` among its needed
     libraries): one whose section header table cannot be read (stripped of it, cut off) may hold kernels that
-    cannot be looked for, and is told read in part."""
+    cannot be looked for, and is told read in part. ``budget``: the capture's, whose bytes of read-only data the
+    look for cubins kept there takes from (its headers are the caller's to take: ``limit``)."""
     unread: tuple[set[str], int, bool, Isa] = set(), 0, cuda, (0, 0)
 
     def at(offset: int, n: int) -> bytes:
@@ -155,7 +171,7 @@ def parse_kernels(
     found: set[str] = set()
     sections = [section.unpack_from(table, i * shentsize) for i in range(shnum)]
     # Cubins kept whole in its read-only data, loaded with cuModuleLoadData (TensorRT-LLM's): no fat binary names them.
-    embedded, embedded_cut = _embedded(at, sections, names, size, found, limit)
+    embedded, embedded_cut = _embedded(at, sections, names, size, found, limit, budget)
     if not named and not wrapped:
         return found, embedded, embedded_cut, (0, 0)
     found_rest, count_rest, cut_rest, isa_rest = _fat_binaries(
@@ -205,7 +221,8 @@ def _fat_binaries(
 
 
 # Read-only data where a library keeps cubins as arrays (``.rodata``, ``.rodata.*``, ``.lrodata``): at most
-# ``_EMBEDDED_MAX`` bytes of it a file are looked through, in chunks, for CUDA ELF headers.
+# ``_EMBEDDED_MAX`` bytes of it a file (and ``Budget.MAX_RODATA`` a capture) are looked through, in chunks, for CUDA
+# ELF headers.
 _RODATA = (b".rodata", b".lrodata")
 _EMBEDDED_MAX = 1 << 26
 _EMBEDDED_CHUNK = 1 << 20
@@ -221,16 +238,28 @@ def _embedded(
     size: int,
     found: set[str],
     limit: int,
+    budget: Budget | None = None,
 ) -> tuple[int, bool]:
     """Add to ``found`` the SM architecture of every cubin whose ELF header lies in the file's read-only data (a
     C array ``cuModuleLoadData`` loads): ELF magic, e_machine 190 (EM_CUDA), the SM in e_flags as cuobjdump reads it
     (ABI version 8: bits 8-15, ``a`` where bit 0x8 is set, or where its sections say so, ``_cubin_suffix``; before:
     the low byte, ``a`` where 0x800 is). Each header
-    found counts as a kernel header read (at most ``limit``); the headers found, and whether the reading stopped with
-    data left where it found one (a limit, or ``_EMBEDDED_MAX`` bytes read): a file with no embedded cubin in the
-    first ``_EMBEDDED_MAX`` bytes of its read-only data is not told read in part."""
+    found counts as a kernel header read (at most ``limit``); the bytes looked through are taken from ``budget``
+    (at most ``_EMBEDDED_MAX`` a file). The headers found, and whether the reading stopped with read-only data left
+    unread (a limit on the headers, on the bytes, or a read that failed): the rest may hold any cubin."""
+    most = _EMBEDDED_MAX if budget is None else max(0, min(_EMBEDDED_MAX, budget.rodata))
+    count, stopped, spent = _look_through(read, sections, names, size, found, limit, most)
+    if budget is not None:
+        budget.rodata -= spent
+    return count, stopped
+
+
+def _look_through(
+    read: Reader, sections: list[tuple[int, ...]], names: bytes, size: int, found: set[str], limit: int, most: int
+) -> tuple[int, bool, int]:
+    """``_embedded``'s reading of at most ``most`` bytes: the headers found, whether data was left, the bytes read."""
     count = 0
-    left = _EMBEDDED_MAX
+    left = most
     for name_at, kind, _flags, _addr, offset, length in sections:
         name = names[name_at : names.find(b"\0", name_at)] if name_at < len(names) else b""
         if kind == _SHT_NOBITS or not (name in _RODATA or name.startswith(b".rodata.")):
@@ -239,24 +268,24 @@ def _embedded(
         pos = offset
         while pos < end:
             if left <= 0:
-                return count, count > 0
+                return count, True, most
             n = min(_EMBEDDED_CHUNK, end - pos, left)
             # A header that starts in this chunk is read whole: 64 bytes more than the chunk.
             chunk = read(pos, min(n + 64, end - pos))
             if not chunk:
-                return count, count > 0
+                return count, True, most - left
             left -= n
             at = chunk.find(_ELF_MAGIC)
             while 0 <= at < n:
                 arch = _cubin_arch(chunk[at : at + 64], read, pos + at, end)
                 if arch:
                     if count >= limit:
-                        return count, True
+                        return count, True, most - left
                     count += 1
                     found.add(arch)
                 at = chunk.find(_ELF_MAGIC, at + 1)
             pos += n
-    return count, False
+    return count, False, most - left
 
 
 def _cubin_arch(head: bytes, read: Reader | None = None, start: int = 0, end: int = 0) -> str:

@@ -547,7 +547,7 @@ class Loader:
             info = elf.read_dynamic(real, self.kernel_budget)
         except ValueError:
             info = None
-        if info is not None and info.kernels_cut and self.kernel_budget.left <= 0:
+        if info is not None and info.kernels_cut and self.kernel_budget.spent:
             return info  # its kernels not all read for the capture's budget: not kept, so that a later one reads them
         self.sections.put(real, stamp, _section_of(info))
         if self.links is not None and link:

@@ -66,7 +66,8 @@ def probe_kernels(shared_objects: Mapping[str, tuple[str, ...]], loader: Loader)
     if partial:
         warnings.append(
             f"kernels: the CUDA kernel headers of {first_few(partial, 3)} were read only in part (at most "
-            f"{MAX_ENTRIES} a file, {Budget.MAX_ENVIRONMENT} a capture; a fat binary that cannot be read whole; "
+            f"{MAX_ENTRIES} a file, {Budget.MAX_ENVIRONMENT} a capture; read-only data of a CUDA library not all "
+            "looked through for cubins; a fat binary that cannot be read whole; "
             "large-model data sections that may hold more; a CUDA library whose sections or fat binary wrappers "
             "cannot be followed): recorded as partial (cuda_kernels_partial), "
             "check does not fail a GPU for lack of their kernels"
@@ -75,7 +76,8 @@ def probe_kernels(shared_objects: Mapping[str, tuple[str, ...]], loader: Loader)
         # One warning however many of its libtorch_cuda files were cut: torch is not judged by what they hold.
         warnings.append(
             f"kernels: the CUDA kernel headers of torch's libtorch_cuda were read only in part (at most {MAX_ENTRIES} "
-            f"a file, {Budget.MAX_ENVIRONMENT} a capture, or a fat binary that cannot be read whole): its kernels are "
+            f"a file, {Budget.MAX_ENVIRONMENT} a capture, read-only data not all looked through for cubins, or a fat "
+            "binary that cannot be read whole): its kernels are "
             "not recorded (frameworks.torch.cuda_kernels_partial), and check and verify judge the build by its --deep "
             "arch list or its variant's release set"
         )

@@ -504,3 +504,19 @@ def test_read_kernels_alone_finds_cubins_kept_in_read_only_data(tmp_path: Path) 
     assert elf.read_kernels(path, budget) == (("sm_80",), True) and budget.left == 0
     plain = str(embedded_cubins_library(tmp_path / "libplain.so", images, cuda=False))
     assert elf.read_kernels(plain) == ((), False)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_read_only_data_left_unread_makes_the_list_partial(tmp_path: Path) -> None:
+    """A library that links the CUDA driver whose read-only data is not all looked through is partial: one with its
+    cubins after the first 64 MiB a file reads (it was told whole, and none), and one read after the capture's bytes
+    of read-only data were spent (they were not counted across files: each of a thousand libraries read 64 MiB)."""
+    images = [cubin_header((100 << 8) | 0x8 | 2, abi=8)]
+    far = str(embedded_cubins_library(tmp_path / "libfar.so", images, pad=(64 << 20) + 4096))
+    assert elf.read_dynamic(far, fatbin.Budget()).kernels_cut
+    near = str(embedded_cubins_library(tmp_path / "libnear.so", images, pad=1 << 20))
+    budget = fatbin.Budget()
+    budget.rodata = (1 << 20) + (1 << 19)  # the first library read whole, the second not
+    first, second = elf.read_dynamic(near, budget), elf.read_dynamic(near, budget)
+    assert (first.kernels, first.kernels_cut) == (("sm_100a",), False)
+    assert second.kernels_cut and budget.rodata == 0
