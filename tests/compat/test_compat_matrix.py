@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 import pytest
 from compat_builders import (
@@ -915,3 +916,57 @@ def test_verify_takes_the_locks_torch_arch_list_only_for_the_lock_s_build() -> N
     assert kernel_differences(lock, rebuilt, {}) == []  # the cu128 release set has sm_80
     # No GPU CUDA uses here: nothing.
     assert kernel_differences(lock, here, {"CUDA_VISIBLE_DEVICES": ""}) == []
+
+
+def _torch_lock(gpu: tuple[str, str, int], **framework: Any) -> Snapshot:
+    """A lock of torch 2.7.1+cu128 (RECORD digest ``sha256:locked``) whose framework table holds ``framework``, on
+    a host with ``gpu`` and a driver of CUDA 12.8."""
+    package, torch = torch_cu("2.7.1", "12.8")
+    package = dataclasses.replace(package, record_digest="sha256:locked")
+    torch = dataclasses.replace(torch, **framework)
+    return snapshot(packages=[package], frameworks=[torch], gpu_list=gpus(gpu), driver="570.86.15", driver_cuda="12.8")
+
+
+def _kernel_rows(lock: Snapshot, here: Snapshot) -> list[tuple[str, str, str, str, str]]:
+    from envsnap.compat import kernel_differences
+
+    return [(d.severity, d.subject, d.expected, d.actual, d.note) for d in kernel_differences(lock, here, {})]
+
+
+def test_verify_of_a_libtorch_cuda_read_in_part_takes_the_locks_kernels_as_check_does() -> None:
+    """check judges the lock's torch by the kernels its capture read from libtorch_cuda (sm_90 alone: no kernel for
+    an A100). verify, whose own capture read the installed libtorch_cuda in part, took the lock's --deep arch list
+    where it had one, never the lock's kernels, and judged the same build by its release set (a cubin for sm_80):
+    check failed the A100, verify said nothing. It takes the lock's kernels where the build is the lock's."""
+    lock = _torch_lock(A100, cuda_kernels=("sm_90",))
+    [(severity, *_)] = only(evaluate(lock, lock, HOST), "gpu-arch")
+    assert severity == "fail"
+    here = dataclasses.replace(
+        lock,
+        frameworks={"torch": dataclasses.replace(lock.frameworks["torch"], cuda_kernels=(), cuda_kernels_partial=True)},
+    )
+    [row] = _kernel_rows(lock, here)
+    assert row[:4] == (
+        "warning",
+        "torch",
+        "sm_90 (libtorch_cuda)",
+        "GPU 0 NVIDIA A100-SXM4-80GB (sm_80): no kernel image",
+    )
+    # With a --deep arch list too, the kernels still judge first, as check judges them.
+    deep = _torch_lock(A100, cuda_kernels=("sm_90",), arch_list=("sm_80", "sm_90"))
+    here = dataclasses.replace(
+        deep,
+        frameworks={
+            "torch": dataclasses.replace(
+                deep.frameworks["torch"], cuda_kernels=(), arch_list=(), cuda_kernels_partial=True
+            )
+        },
+    )
+    [(check_severity, _, _, check_found, _)] = only(evaluate(deep, deep, HOST), "gpu-arch")
+    [row] = _kernel_rows(deep, here)
+    assert (check_severity, row[0], row[2]) == ("fail", "warning", "sm_90 (libtorch_cuda)")
+    assert row[3] == f"GPU 0 {check_found}"
+    # Another build of the same version (its RECORD differs) is not judged by the lock's kernels.
+    other = dataclasses.replace(lock.python.packages[0], record_digest="sha256:another")
+    rebuilt = dataclasses.replace(here, python=dataclasses.replace(here.python, packages=(other,)))
+    assert [row[2] for row in _kernel_rows(lock, rebuilt)] == []

@@ -456,24 +456,24 @@ def _said(finding: Finding, subject: str, expected: str, actual: str) -> Differe
 
 
 def installed_torch(lock: Snapshot, env: Snapshot) -> Build | None:
-    """The torch build installed in ``env`` (``torch_build``), with the arch list the lock's ``--deep`` capture
-    recorded where it is the lock's build (the same version, git commit and RECORD digest) and ``env`` records none
-    (verify's capture imports nothing): a custom build's kernels are not its variant's release set."""
+    """The torch build installed in ``env`` (``torch_build``), with the kernels the lock's capture read from its
+    libtorch_cuda and the arch list its ``--deep`` capture recorded where it is the lock's build (the same version,
+    git commit and RECORD digest) and ``env`` records none (verify's capture imports nothing, and may read the
+    installed libtorch_cuda in part where the lock's read it whole): a custom build's kernels are not its variant's
+    release set, and verify judges the build by what check judges it."""
     build = torch_build(env)
     locked, here = lock.frameworks.get("torch"), env.frameworks.get("torch")
-    if build is None or locked is None or here is None or not locked.arch_list:
+    if build is None or locked is None or here is None or not (locked.arch_list or locked.cuda_kernels):
         return build
     want, have = lock.package("torch"), env.package("torch")
     digests = (want.record_digest if want else "", have.record_digest if have else "")
     same = (locked.version, locked.git_version) == (here.version, here.git_version) and (
         not all(digests) or digests[0] == digests[1]
     )
-    # The lock's arch list is this build's: the same order as check's (``judged_by``), the kernels read here first.
-    return (
-        judged_by(build, here.cuda_kernels, here.arch_list or locked.arch_list, here.cuda_kernels_partial)
-        if same
-        else build
-    )
+    # The lock's kernels and arch list are this build's: the same order as check's (``judged_by``), what was read
+    # here first.
+    kernels = here.cuda_kernels or locked.cuda_kernels
+    return judged_by(build, kernels, here.arch_list or locked.arch_list, here.cuda_kernels_partial) if same else build
 
 
 def kernels_text(pkg: PythonPackage) -> str:
