@@ -970,3 +970,16 @@ def test_verify_of_a_libtorch_cuda_read_in_part_takes_the_locks_kernels_as_check
     other = dataclasses.replace(lock.python.packages[0], record_digest="sha256:another")
     rebuilt = dataclasses.replace(here, python=dataclasses.replace(here.python, packages=(other,)))
     assert [row[2] for row in _kernel_rows(lock, rebuilt)] == []
+
+
+def test_verify_says_checks_words_where_the_kernels_and_the_arch_list_disagree_on_a_gpu_that_passes() -> None:
+    """libtorch_cuda's kernels have a cubin for an RTX 5090, the --deep arch list none: check passes the GPU and says
+    the arch list would judge it otherwise; verify said nothing (an "ok" is no difference). It says check's words, as
+    info."""
+    lock = _torch_lock(RTX_5090, cuda_kernels=("sm_80", "sm_120"), arch_list=("sm_80", "sm_90"))
+    [(severity, _, _, found, _)] = only(evaluate(lock, lock, HOST), "gpu-arch")
+    assert severity == "ok" and "its --deep arch list, sm_80, sm_90, has none" in found
+    assert _kernel_rows(lock, lock) == [("info", "torch", "sm_80, sm_120 (libtorch_cuda)", f"GPU 0 {found}", "")]
+    # Where both agree, nothing, as before.
+    agree = _torch_lock(RTX_5090, cuda_kernels=("sm_80", "sm_120"), arch_list=("sm_80", "sm_90", "sm_120"))
+    assert _kernel_rows(agree, agree) == []

@@ -432,24 +432,30 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     for gpu in used_gpus(env, setting, order):
         if not gpu.compute_capability:
             continue
-        judged: list[tuple[str, str, Finding | None]] = []
+        judged: list[tuple[str, str, Finding | None, bool]] = []
         if build is not None:
             judged.append(
                 (
                     "torch",
                     f"{', '.join(build.arch_list)} ({_torch_source(build)})",
                     judge_torch(build, gpu, env, target),
+                    bool(deep_note(build, gpu)),
                 )
             )
-        judged += [(pkg.name, kernels_text(pkg), judge_kernels(pkg, gpu, env, target)) for pkg in packages]
-        out += [_said(f, name, kernels, f"GPU {gpu.index} {f.found}") for name, kernels, f in judged if f is not None]
+        judged += [(pkg.name, kernels_text(pkg), judge_kernels(pkg, gpu, env, target), False) for pkg in packages]
+        out += [
+            _said(f, name, kernels, f"GPU {gpu.index} {f.found}", noted)
+            for name, kernels, f, noted in judged
+            if f is not None
+        ]
     return [d for d in out if d is not None]
 
 
-def _said(finding: Finding, subject: str, expected: str, actual: str) -> Difference | None:
+def _said(finding: Finding, subject: str, expected: str, actual: str, noted: bool = False) -> Difference | None:
     """A finding of ``check`` as ``verify`` says it: a failure a warning (the environment is the lock's, this host
-    cannot run it), a warning info, "ok" nothing."""
-    if finding.severity == "ok":
+    cannot run it), a warning info, "ok" nothing, but info where check's "ok" says more (``noted``: the --deep arch
+    list would judge the GPU otherwise, ``deep_note``)."""
+    if finding.severity == "ok" and not noted:
         return None
     severity = WARNING if finding.severity == "fail" else INFO
     return Difference(severity, "gpu", subject, "kernels", expected, actual, finding.remedy)
@@ -536,16 +542,22 @@ def judge_torch(build: Build, gpu: Gpu, host: Snapshot, target: Target) -> Findi
     the torch build that has its kernels; ``check`` and ``verify`` alike judge by it. Where the kernels read from
     libtorch_cuda judge it and the ``--deep`` arch list would judge the GPU otherwise, the finding says so."""
     finding = _judge_torch(build, gpu, host, target)
+    note = deep_note(build, gpu)
+    return dataclasses.replace(finding, found=finding.found + note) if note else finding
+
+
+def deep_note(build: Build, gpu: Gpu) -> str:
+    """Where the kernels read from libtorch_cuda judge ``build`` and its ``--deep`` arch list would judge ``gpu`` (of
+    a known compute capability) otherwise, what ``judge_torch`` adds to its finding to say so; "" elsewhere."""
     if not build.deep_list:
-        return finding
+        return ""
     how, deep = coverage(build.arch_list, gpu.compute_capability), coverage(build.deep_list, gpu.compute_capability)
     if how == deep:
-        return finding
-    note = (
+        return ""
+    return (
         f" (its --deep arch list, {', '.join(build.deep_list)}, has {_SAYS[deep]}; the kernels read from "
         f"libtorch_cuda, which judge it, have {_SAYS[how]})"
     )
-    return dataclasses.replace(finding, found=finding.found + note)
 
 
 def _judge_torch(build: Build, gpu: Gpu, host: Snapshot, target: Target) -> Finding:
