@@ -638,10 +638,11 @@ def test_a_libtorch_cuda_read_in_part_is_said_at_capture_and_in_the_judgement(tm
     env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
     env.pop("CUDA_VISIBLE_DEVICES", None)
     report = json.loads(_envsnap("check", str(lock), "--json", env=env, cwd=tmp_path).stdout)
-    [needed] = [f["needed"] for f in report["findings"] if f["rule"] == "gpu-arch"]
+    [(severity, needed)] = [(f["severity"], f["needed"]) for f in report["findings"] if f["rule"] == "gpu-arch"]
     assert needed == f"torch 2.8.0+cu128 kernels ({source}): {kernels}"
+    assert severity == "warn"  # the release set is a guess: the headers left unread may hold the GPU's cubin
     [row] = _verify(tmp_path, lock, ORIN)[1]
-    assert row[:3] == ("warning", "torch", f"{kernels} ({source})")
+    assert row[:3] == ("info", "torch", f"{kernels} ({source})")
 
 
 def test_cubins_embedded_in_read_only_data_are_recorded(tmp_path: Path) -> None:

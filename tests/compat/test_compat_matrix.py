@@ -983,3 +983,21 @@ def test_verify_says_checks_words_where_the_kernels_and_the_arch_list_disagree_o
     # Where both agree, nothing, as before.
     agree = _torch_lock(RTX_5090, cuda_kernels=("sm_80", "sm_120"), arch_list=("sm_80", "sm_90", "sm_120"))
     assert _kernel_rows(agree, agree) == []
+
+
+def test_a_release_set_guess_after_a_libtorch_cuda_read_in_part_never_fails_a_gpu() -> None:
+    """A libtorch_cuda read only in part records no kernels, and torch is judged by its variant's release set, a
+    guess of what PyTorch's own build carries: check failed a GTX 1080 on it (exit 3) and verify warned, though the
+    headers left unread may hold its cubin, as a distribution's list read in part never fails a GPU. check warns that
+    it cannot verify (verify: info), naming the build that has the kernels; a --deep arch list, the build's own, still
+    fails it."""
+    lock = _torch_lock(GTX_1080, cuda_kernels_partial=True)
+    report = evaluate(lock, lock, HOST)
+    [(severity, _, needed, found, remedy)] = only(report, "gpu-arch")
+    assert "(release set; libtorch_cuda read in part, not judged by)" in needed
+    assert (severity, found) == ("warn", "NVIDIA GeForce GTX 1080 (sm_61): no kernel image")
+    assert remedy.startswith("cannot verify: the capture read libtorch_cuda's kernel headers in part; "), remedy
+    [row] = _kernel_rows(lock, lock)
+    assert row[0] == "info" and row[4] == remedy
+    deep = _torch_lock(GTX_1080, cuda_kernels_partial=True, arch_list=("sm_80", "sm_90"))
+    assert severities(deep_findings := evaluate(deep, deep, HOST).by_rule("gpu-arch")) == ["fail"], deep_findings
