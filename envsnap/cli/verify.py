@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ..compare.verdict import VerifyReport
+    from ..model import Snapshot
     from ..probes.capture import Captured
     from ..probes.target import TargetEnvironment
 
@@ -133,7 +134,7 @@ def _verify(
         and not reads_checkouts(lock)
         and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings)
     ):
-        memo.keep(kept[0], started_ns, report)
+        memo.keep(kept[0], started_ns, report, lock)
     return report
 
 
@@ -210,7 +211,7 @@ class _Memo:
         except (TypeError, ValueError, KeyError):
             return None  # not a report (garbage written over it): verify in full
 
-    def keep(self, captured: Captured, started_ns: int, report: VerifyReport) -> None:
+    def keep(self, captured: Captured, started_ns: int, report: VerifyReport, lock: Snapshot) -> None:
         from ..compare.verdict import plain_report
         from ..probes import memo
 
@@ -222,9 +223,10 @@ class _Memo:
         # The memo's key is what the capture read, never the date: a report the date may change is kept with its day.
         day = ""
         if judged_by_date(report):
+            from ..compat import kernels_by_date
             from ..compat.target import current_date
 
-            day = current_date()
+            day = current_date() if kernels_by_date(lock, captured.snapshot, os.environ) else ""
         memo.save_answer(self.path, self.fact, watch, started_ns, {**plain_report(report), "day": day})
 
 

@@ -73,7 +73,9 @@ KernelJudge = Callable[[Snapshot, Snapshot, Mapping[str, str]], list[Difference]
 def judged_by_date(report: VerifyReport) -> bool:
     """Whether ``report`` holds what a ``KernelJudge`` said (area ``gpu``, what ``kernels``), which may read
     otherwise on another day: a GPU's remedy offers cuda-compat only while the driver's branch is in support (the
-    rules read the date). A kept report holding it is given again on its day alone (the CLI's verify memo)."""
+    rules read the date). The first question, without the rules: where it holds one, ``compat.kernels_by_date``
+    tells whether the day changes it, and a kept report it does is given again on its day alone (the CLI's verify
+    memo, a run's)."""
     return any(d.area == "gpu" and d.what == "kernels" for d in report.differences)
 
 

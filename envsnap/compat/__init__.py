@@ -35,6 +35,7 @@ __all__ = [
     "find_libraries",
     "judged",
     "kernel_differences",
+    "kernels_by_date",
     "probe_target",
     "reads_gpus",
 ]
@@ -48,6 +49,15 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     from .rules.gpu_arch import kernel_differences as judge
 
     return judge(lock, env, environ)
+
+
+def kernels_by_date(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> bool:
+    """Whether what ``kernel_differences`` says today may read otherwise on a later day (a remedy that offers
+    cuda-compat while the driver's branch is in support): a kept verify report holding it is given again on its day
+    alone (``rules.gpu_arch.kernels_by_date``)."""
+    from .rules.gpu_arch import kernels_by_date as dated
+
+    return dated(lock, env, environ)
 
 
 def _unverified(lock: Snapshot, rule: Rule, finding: Finding) -> Finding:

@@ -616,12 +616,14 @@ def _verified(
     from ..compare.verify import judged_by_date, verify  # not for a kept answer: verify, the probes and the capture
 
     kept: list[Any] = []
-    report = verify(lock(), environment=target, kept=kept, gpu_kernels=kernel_differences)
+    report_lock = lock()
+    report = verify(report_lock, environment=target, kept=kept, gpu_kernels=kernel_differences)
     found = findings(report)
     if path is not None and kept and not any(w.startswith("nvidia") for w in kept[0].snapshot.envsnap.warnings):
         watch = memo.watch_of(kept[0], target, os.environ)
         # The key is what the capture read, never the date: findings the date may change are kept with their day.
-        kept_day = _today() if judged_by_date(report) else ""
+        dated = judged_by_date(report) and kernels_by_date(report_lock, kept[0].snapshot, os.environ)
+        kept_day = _today() if dated else ""
         memo.save_answer(path, fact, watch, started_ns, {"findings": [[b, line] for b, line in found], "day": kept_day})
     return found
 
@@ -630,6 +632,14 @@ def _today() -> str:
     from ..compat.target import current_date  # the one place the rules read the clock
 
     return current_date()
+
+
+def kernels_by_date(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> bool:
+    """``compat.kernels_by_date``: whether the judgement of the environment's kernels may read otherwise on a later
+    day (loaded only where the report holds one)."""
+    from ..compat import kernels_by_date as dated
+
+    return dated(lock, env, environ)
 
 
 def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> list[Difference]:

@@ -671,3 +671,44 @@ def test_cubins_embedded_in_read_only_data_are_recorded(tmp_path: Path) -> None:
             )
         ],
     )
+
+
+def test_the_verify_memo_keys_to_the_day_only_a_judgement_the_day_may_change(tmp_path: Path) -> None:
+    """A T4 with no kernel of the torch build reads the same on every day (no remedy offers cuda-compat), and the
+    verify memo kept it for its day alone, as it keeps any GPU kernels line: every verify of the next day read the
+    environment again. It is kept for every day (and given again on another); a judgement the day may change (only
+    PTX serves, the remedy offers cuda-compat while the driver's branch is in support) is kept with its day."""
+    (tmp_path / "cu121").mkdir()
+    lock = _torch_captured(tmp_path / "cu121", "2.4.0+cu121", "12.1", "sm_80 compute_80", deep=True)
+    python = str(lock.parent / "venv" / "bin" / "python")
+    trusted = "import envsnap.probes.memo as m; m.RACY_NS = -(1 << 62); "
+
+    def kept_days(gpu: gpu_fakes.FakeGpu, driver: tuple[str, int], today: str) -> list[bytes]:
+        """The kept reports of a verify and a run's verify on ``today`` that are keyed to it."""
+        cache = tmp_path / f"cache-{gpu.name}"
+        nvml = gpu_fakes.FakeNvml(driver=driver[0], cuda=driver[1], gpus=(gpu,))
+        env = gpu_fakes.nvml_environ(gpu_fakes.build_fake_nvml(tmp_path, nvml))
+        env.pop("CUDA_VISIBLE_DEVICES", None)
+        env["XDG_CACHE_HOME"] = str(cache)
+        code = f"import envsnap.compat.target as t; t.current_date = lambda: {today!r}; {trusted}" + (
+            "import runpy; runpy.run_module('envsnap', run_name='__main__', alter_sys=True)"
+        )
+        for args in (
+            ["verify", str(lock), "--python", python, "--json"],
+            ["run", "--lock", str(lock), "--python", python, "-o", str(cache / "run.toml"), "--", python, "-c", "1"],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-c", code, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, done.stderr
+        memos = [p.read_bytes() for p in [*cache.rglob("verify-*"), *cache.rglob("runverify-*")]]
+        assert len(memos) == 2, "the reports were not kept"
+        assert all(b"kernels" in m for m in memos)
+        return [m for m in memos if today.encode() in m]
+
+    assert kept_days(T4, ("580.65.06", 13000), "2026-01-15") == []  # the same verdict any day: not keyed to one
+    cu129 = tmp_path / "cu129"
+    cu129.mkdir()
+    lock = _torch_captured(cu129, "2.4.0+cu129", "12.9", "sm_80 compute_80", deep=True)
+    python = str(lock.parent / "venv" / "bin" / "python")
+    assert len(kept_days(H100, ("570.124.06", 12080), "2026-01-15")) == 2  # cuda-compat while R570 is in support

@@ -409,6 +409,22 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     torch, or with one whose kernels envsnap does not know, each GPU the environment's CUDA major no longer
     supports, as check judges it (``runtime_support``).
     Nothing for a GPU whose compute capability is not known: verify tells what it knows."""
+    return _kernel_differences(lock, env, environ, current_date())
+
+
+# A day past the end of life of every driver branch: a judgement that reads otherwise then depends on the day.
+_FAR = "9999-12-31"
+
+
+def kernels_by_date(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]) -> bool:
+    """Whether what ``kernel_differences`` says today may read otherwise on a later day: a GPU only PTX serves on a
+    driver below full support of its CUDA, whose remedy offers cuda-compat while the driver's branch is in support
+    (the only judgement that reads the date). Judged today and on a day past every branch's end of life, compared:
+    the one judgement, never a second copy of where it reads the date."""
+    return _kernel_differences(lock, env, environ, current_date()) != _kernel_differences(lock, env, environ, _FAR)
+
+
+def _kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str], today: str) -> list[Difference]:
     build = installed_torch(lock, env)
     packages = kernel_packages(env)
     unknown = unknown_kernels(build) if build is not None else None
@@ -418,7 +434,7 @@ def kernel_differences(lock: Snapshot, env: Snapshot, environ: Mapping[str, str]
     from ...probes.host import wsl  # this host's: the remedy offers cuda-compat only where NVIDIA supports it
 
     setting, order = environ.get("CUDA_VISIBLE_DEVICES"), environ.get("CUDA_DEVICE_ORDER")
-    target = Target(cuda_visible_devices=setting, cuda_device_order=order, today=current_date(), wsl=wsl())
+    target = Target(cuda_visible_devices=setting, cuda_device_order=order, today=today, wsl=wsl())
     out = []
     if need is not None:
         # One finding a GPU, named by its label: a GPU of unknown capability (check's "cannot verify") gets no line.
