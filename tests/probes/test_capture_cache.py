@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -629,3 +630,25 @@ def test_two_probe_codes_on_one_host_keep_a_record_memo_each(tmp_path: Path, mon
     assert None not in paths
     assert paths[0] != paths[1]  # another code: another file
     assert paths[0] == paths[2]  # the same code (size and mtime) wherever it is installed: the same file
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_a_library_cut_short_by_the_captures_spent_read_only_data_budget_is_read_whole_next_time(
+    tmp_path: Path,
+) -> None:
+    """A library whose read-only data the capture's spent byte budget left unread is partial for that capture, and
+    not kept: the next capture, with a budget of its own, reads it whole (a kept partial list would stay partial)."""
+    from cuda_fixtures import cubin_header, embedded_cubins_library
+
+    lib = embedded_cubins_library(tmp_path / "libtrt.so", [cubin_header((100 << 8) | 0x8 | 2, abi=8)], pad=1 << 20)
+    _age(lib)
+    kept = tmp_path / "elf.json"
+    spent = hostlibs.Loader({}, sections=cache.StatCache(kept, "elf", 1, hostlibs.valid_section))
+    spent.kernel_budget.rodata = 1 << 19
+    first = spent.dynamic(str(lib))
+    assert first is not None and first.kernels_cut
+    assert spent.sections is not None
+    spent.sections.save()
+    sections = cache.StatCache(kept, "elf", 1, hostlibs.valid_section)
+    second = hostlibs.Loader({}, sections=sections).dynamic(str(lib))
+    assert second is not None and (second.kernels, second.kernels_cut) == (("sm_100a",), False)
