@@ -694,3 +694,23 @@ def test_every_signal_envsnap_run_names_loads(tmp_path: Path) -> None:
             dataclasses.replace(sample(), result=dataclasses.replace(sample().result, signal=name)), tmp_path / "r.toml"
         )
         assert rec.load(path).result.signal == name
+
+
+# A version 1 record's drift, as ``run`` wrote it: a local source by its URL, a .pth folder's note its paths bare.
+V1_SOURCE = "warning: python: proj: source editable file:///home/me/my%20project -> index"
+V1_PTH = (
+    "warning: python: .pth: the modules in /data/my mods (from {prefix}/lib/python3.12/site-packages/m.pth) differ "
+    "from the capture's: 1 module file changed, the first new one.py (modified)"
+)
+
+
+def test_show_prints_the_drift_as_verify_and_run_print_it(tmp_path: Path, cli: Callable[..., object]) -> None:
+    """``show RUN.toml`` printed the drift as the record keeps it: a local source by its percent-encoded URL and a
+    .pth folder's paths bare, two words each, where run, rerun and verify print a path, one shell word."""
+    record = dataclasses.replace(sample(), environment=rec.Environment(drift=(V1_SOURCE, V1_PTH)))
+    shown = cli("show", rec.dump(record, tmp_path / "run.toml"))
+    assert shown.code == 0  # type: ignore[attr-defined]
+    out = shown.out  # type: ignore[attr-defined]
+    assert "warning: python: proj: source editable '/home/me/my project' -> index" in out, out
+    assert "the modules in '/data/my mods' (from {prefix}/lib/python3.12/site-packages/m.pth)" in out, out
+    assert "the first 'new one.py' (modified)" in out, out
