@@ -134,7 +134,10 @@ def _ansi_c_char(c: str) -> str:
         return "\\" + c
     if not _unshowable(c):
         return c
-    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    if "\udc80" <= c <= "\udcff":  # a byte that is not UTF-8 (os.fsdecode's escape): bash's \xNN is that byte
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    # \xNN is a byte to bash: a character past ASCII (a C1 control) is \uXXXX, its UTF-8, so no two words show the same.
+    return f"\\x{ord(c):02x}" if ord(c) < 0x80 else f"\\u{ord(c):04x}"
 
 
 def shell_shown(argv: Iterable[str]) -> str:

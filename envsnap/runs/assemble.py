@@ -194,6 +194,7 @@ def to_data(role: str, path: str, fp: data_mod.Fingerprint, ctx: Context | None 
         complete=fp.complete,
         dangling=fp.dangling,
         entries=tuple(FileEntry(e.path, e.size, e.value) for e in fp.entries),
+        unlisted=fp.unlisted,
     )
 
 

@@ -32,7 +32,7 @@ BLOCK = 1 << 20
 # Files listed one by one in a record; a larger tree keeps its digest, counts and the first entries only, so a
 # rerun then says that the tree differs but can name only changed files among those listed.
 MAX_ENTRIES = 20_000
-# A file name that is not UTF-8, as os.fsdecode gives it (surrogate escapes): counted, never listed.
+# A file name that is not UTF-8, as os.fsdecode gives it (surrogate escapes): counted, never an entry (``unlisted``).
 _SURROGATE = LazyPattern("[\ud800-\udfff]")
 
 # Bytes hashed so far and bytes in all: called from the worker threads, at most every few MiB.
@@ -81,6 +81,37 @@ class Fingerprint:
     # so in no digest, but listed (at most MAX_ENTRIES, names a record can hold), so that one added or removed is
     # a difference and one kept is none, wherever it pointed.
     dangling: tuple[str, ...] = ()
+    # The files counted but not listed because their name is not UTF-8, each as ``name_written`` writes it (at most
+    # MAX_ENTRIES), so that the user sees which files they are.
+    unlisted: tuple[str, ...] = ()
+
+
+def name_written(name: str) -> str:
+    """A file name that is not UTF-8 (``os.fsdecode``'s surrogate escapes) as text a record holds: each byte that is not
+    UTF-8 as ``\\xNN``, a backslash doubled, anything else as it is (``b\\xff.txt`` for the bytes ``b\xff.txt``);
+    ``name_read`` reads it back."""
+    return os.fsencode(name).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+_WRITTEN_ESCAPE = LazyPattern(r"\\(?:(\\)|x([0-9a-f]{2}))|(\\)")
+
+
+def name_read(text: str) -> str | None:
+    """The file name ``name_written`` wrote as ``text`` (surrogate escapes for its bytes that are not UTF-8); None when
+    ``text`` is not one it writes (a lone backslash, an escape of a byte that is UTF-8)."""
+    parts: list[bytes] = []
+    at = 0
+    for found in _WRITTEN_ESCAPE.finditer(text):
+        if found[3] is not None:
+            return None
+        parts += [
+            text[at : found.start()].encode("utf-8", "surrogatepass"),
+            b"\\" if found[1] else bytes.fromhex(found[2]),
+        ]
+        at = found.end()
+    raw = b"".join([*parts, text[at:].encode("utf-8", "surrogatepass")])
+    name = os.fsdecode(raw)
+    return name if name_written(name) == text else None
 
 
 def manifest_digest(entries: Sequence[Entry]) -> str:
@@ -209,8 +240,17 @@ def fingerprint(
     # The digest covers every file; a file whose name a record cannot hold is counted there but not listed.
     listed = [e for e in entries if recordable(e.path)][:MAX_ENTRIES]
     links = tuple([name for name in dangling if recordable(name)][:MAX_ENTRIES])
+    unlisted = [e.path for e in entries if _SURROGATE.search(e.path) and recordable(name_written(e.path))]
     return Fingerprint(
-        kind, method, manifest_digest(entries), len(entries), total, tuple(listed), len(listed) == len(entries), links
+        kind,
+        method,
+        manifest_digest(entries),
+        len(entries),
+        total,
+        tuple(listed),
+        len(listed) == len(entries),
+        links,
+        tuple(map(name_written, unlisted[:MAX_ENTRIES])),
     )
 
 

@@ -462,6 +462,17 @@ def _entry_path(v: str) -> bool:
     return len(v) <= grammar.MAX_TEXT and "\0" not in v and all(part not in ("", ".", "..") for part in v.split("/"))
 
 
+def _unlisted_name(v: str) -> bool:
+    """A name ``data.name_written`` writes for a file whose name is not UTF-8: a path ``_entry_path`` takes once read
+    back, and one that is not UTF-8 (any other is an entry)."""
+    from .data import name_read
+
+    name = name_read(v)
+    return (
+        name is not None and _entry_path(v) and _entry_path(name) and name != name.encode("utf-8", "replace").decode()
+    )
+
+
 @frozen
 class FileEntry:
     path: str = field(metadata=_rule(_entry_path, "path inside the data path (relative, no '..', '.' or empty part)"))
@@ -494,6 +505,13 @@ class Data:
         },
     )
     entries: tuple[FileEntry, ...] = ()
+    # The files counted but not listed in entries because their name is not UTF-8 (which no TOML holds), each with
+    # its bytes that are not UTF-8 as \\xNN and a backslash doubled (``data.name_written``), so that the user sees
+    # which. Left out when none (and in records before it).
+    unlisted: tuple[str, ...] = field(
+        default=(),
+        metadata={**_rule(_unlisted_name, "name that is not UTF-8, escaped (\\xNN, \\\\)"), "sparse": True},
+    )
 
 
 @frozen
@@ -645,6 +663,16 @@ def data_wrong(d: Data) -> str:
     if set(d.dangling) & set(names):
         both = min(set(d.dangling) & set(names))
         return f"dangling: {grammar.shown(both)} is listed as a file too"
+    if len(set(d.unlisted)) != len(d.unlisted):
+        twice = next(n for i, n in enumerate(d.unlisted) if n in d.unlisted[:i])
+        return f"unlisted: {grammar.shown(twice)} is listed twice"
+    if d.kind != "directory" and d.unlisted:
+        return f"unlisted: a {d.kind} path has no files left unlisted, only a directory has"
+    if d.unlisted and (d.complete or len(d.entries) + len(d.unlisted) > d.files):
+        return (
+            f"unlisted: {counted(len(d.unlisted), 'file')} not listed, but the entries list {len(d.entries)} of "
+            f"{counted(d.files, 'file')}" + (" (complete = true)" if d.complete else "")
+        )
     if d.kind == "missing":
         if d.digest or d.files or d.bytes or d.entries or not d.complete:
             return "a missing path has no digest, files, bytes or entries"

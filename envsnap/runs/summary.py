@@ -96,6 +96,7 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
     if len(missing) > MAX_NAMED:
         out.append(("  ...", f"{len(missing) - MAX_NAMED} more (--json lists every one)"))
     from .. import sinks
+    from .data import name_read
 
     for d in rec.data:
         files = counted(d.files, "file")
@@ -105,5 +106,11 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
         what = "missing" if d.kind == "missing" else f"{files}, {_size(d.bytes)}, {d.digest}{how}"
         # As rerun names it (``output ~/'my runs/x.pt': identical``): one path, read one way.
         out.append((d.role.capitalize(), f"{sinks.path_shown(d.path)}: {what}"))
+        # A file whose name is not UTF-8, which the entries cannot list: named, so that the user sees which.
+        for name in d.unlisted[:MAX_NAMED]:
+            shown = sinks.path_shown(f"{d.path.rstrip('/')}/{name_read(name) or name}")
+            out.append(("  not listed", f"{shown} (its name is not UTF-8: counted, not listed)"))
+        if len(d.unlisted) > MAX_NAMED:
+            out.append(("  ...", f"{len(d.unlisted) - MAX_NAMED} more (--json: data.unlisted)"))
     out.append(("Digest", rec.run.content_digest))
     return out

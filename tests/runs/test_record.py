@@ -714,3 +714,26 @@ def test_show_prints_the_drift_as_verify_and_run_print_it(tmp_path: Path, cli: C
     assert "warning: python: proj: source editable '/home/me/my project' -> index" in out, out
     assert "the modules in '/data/my mods' (from {prefix}/lib/python3.12/site-packages/m.pth)" in out, out
     assert "the first 'new one.py' (modified)" in out, out
+
+
+@pytest.mark.parametrize(
+    ("unlisted", "complete", "message"),
+    [
+        (("b\\xff.txt",), True, "unlisted: 1 file not listed, but the entries list 1 of 1 file (complete = true)"),
+        (("ok.txt",), False, "unlisted[0]: not a valid name that is not UTF-8"),
+        (("b\\x41",), False, "unlisted[0]: not a valid name that is not UTF-8"),
+        (("b\\xff", "b\\xff"), False, "unlisted: 'b\\\\xff' is listed twice"),
+        (("b\\xff",), None, "unlisted: a file path has no files left unlisted, only a directory has"),
+    ],
+)
+def test_a_record_s_unlisted_names_are_refused_unless_they_are_files_not_utf8_it_could_not_list(
+    tmp_path: Path, unlisted: tuple[str, ...], complete: bool | None, message: str
+) -> None:
+    (d,) = sample().data
+    files = 1 if complete else 1 + len(unlisted)
+    kind = "file" if complete is None else "directory"
+    d = dataclasses.replace(d, kind=kind, files=files, complete=bool(complete), unlisted=unlisted)
+    record = dataclasses.replace(sample(), data=(d,))
+    with pytest.raises(rec.RecordError) as err:
+        rec.load(rec.dump(record, tmp_path / "run.toml"))
+    assert message in str(err.value), err.value

@@ -1415,6 +1415,22 @@ def test_a_file_name_a_record_cannot_hold_is_left_out_of_the_entries_and_the_rec
         assert "  $'data/a\\x1b[31mRED\\x0afake: same': changed" in changed.stdout.splitlines(), changed.stdout
 
 
+def test_a_file_whose_name_is_not_utf8_is_named_by_show_escaped(tmp_path: Path, envsnap: Envsnap) -> None:
+    """A file in an output folder whose name is not UTF-8 was counted (``3 files``) and named nowhere: the record
+    cannot list it among the entries, and the user could not tell which file it was. The record names it, each byte
+    that is not UTF-8 as ``\\xNN`` (a backslash doubled), and ``show`` prints it as the shell word that names it."""
+    made = "mkdir -p out; printf a > out/ok.txt; printf b > \"$(printf 'out/b\\377.txt')\"; printf c > 'out/c\\d.txt'"
+    res = envsnap("run", "--output", "out", "--", "sh", "-c", made, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert sorted(os.listdir(os.fsencode(tmp_path / "out"))) == [b"b\xff.txt", b"c\\d.txt", b"ok.txt"]
+    [out] = rec.load(tmp_path / "run.toml").data
+    assert out.files == 3 and not out.complete and [e.path for e in out.entries] == ["c\\d.txt", "ok.txt"]
+    assert out.unlisted == ("b\\xff.txt",), out.unlisted
+    shown = envsnap("show", "run.toml", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "$'out/b\\xff.txt' (its name is not UTF-8: counted, not listed)" in shown.stdout, shown.stdout
+
+
 def test_a_file_name_with_a_control_character_is_listed_escaped_and_ignore_output_applies(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:

@@ -916,7 +916,9 @@ def test_json_output_escapes_c1_controls(capsys: pytest.CaptureFixture[str]) -> 
         (["printf", "\ufffd[2J"], "printf '\ufffd[2J'"),
         (["rm", "x\u202egpj.sh"], "rm $'x\\u202egpj.sh'"),
         (["it's", "\\\n"], "'it'\"'\"'s' $'\\\\\\x0a'"),
-        (["\udcff"], "$'\\udcff'"),
+        (["\udcff"], "$'\\xff'"),  # the byte os.fsdecode's escape stands for, as bash's $'...' writes it
+        (["\ud800"], "$'\\ud800'"),
+        (["\x9b", "\udc9b"], "$'\\u009b' $'\\x9b'"),  # a C1 control and the byte 0x9b, told apart
         (["python", "x\u2028y"], "python $'x\\u2028y'"),  # a line break to a terminal, inside one word
     ],
 )
