@@ -1300,7 +1300,8 @@ def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
     its lock refused at write, a URL the policy refuses) leaves the earlier bundle exactly as it was (what it added
     goes, and so does the marker, which made every command refuse it); any other failure (Ctrl-C too) leaves what it
     fetched for the next run (the files it added to ``wheels/``, ``conda/``, ``debs/``, ``images/`` and ``tool/``),
-    marked as being made, and the earlier files as they were: any other file it added (an artifact's, half made) goes.
+    marked as being made, and the earlier files as they were: any other file it added (an artifact's, half made) goes,
+    and where it leaves nothing it fetched, so does the marker (the earlier bundle, complete).
 
     Inside the bundle, not beside it: a bundle in a shared folder whose parent its user may not write (the bundle itself
     writable) was refused at that folder, exit 2; and a hard link there is always possible."""
@@ -1313,9 +1314,9 @@ def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
         try:
             yield
         except BaseException as exc:
-            changed = _put_back(kept, root)
+            _put_back(kept, root)
             refused = isinstance(exc, EnvsnapError) and exc.exit_code == 2
-            _take_back(root, held, fetched=not refused, changed=changed)
+            _take_back(root, held, fetched=not refused)
             raise
 
 
@@ -1330,18 +1331,9 @@ def _keep(path: Path, copy: Path) -> None:
         shutil.copy2(path, copy)
 
 
-# A file the run replaced is compared with the earlier one up to this size: the lock, README, requirements and
-# appendix a re-bundle of the same lock writes again, byte for byte. A larger one (a wheel, a saved image) replaced
-# counts as changed unread: a Ctrl-C is not held while gigabytes are read.
-_SAME_BYTES_READ = 16 << 20
-
-
-def _put_back(kept: Path, root: Path) -> bool:
-    """Each file ``_keep`` kept under ``kept`` put back at its place in ``root`` where the run replaced or removed
-    it; whether any was changed (SHA256SUMS too): removed, or replaced by other bytes. One written again with the same
-    bytes (renamed into place) is put back all the same, and changed nothing: a Ctrl-C after the lock and README were
-    written again left the bundle marked as being made, refused by every reader, though every file was as it was."""
-    changed = False
+def _put_back(kept: Path, root: Path) -> None:
+    """Each file ``_keep`` kept under ``kept`` put back at its place in ``root`` where the run replaced or removed it
+    (SHA256SUMS too): what is left of the earlier bundle is then every one of its files as it was."""
     for rel in [*_bundle_files(kept), SUMS]:
         target = root / rel
         if not (kept / rel).is_file():
@@ -1349,34 +1341,17 @@ def _put_back(kept: Path, root: Path) -> bool:
         with contextlib.suppress(OSError):
             if os.path.samefile(kept / rel, target):
                 continue
-        changed = changed or not _same_bytes(kept / rel, target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(kept / rel, target)
-    return changed
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
-    """Whether the regular files ``a`` and ``b`` hold the same bytes, read only where they are at most
-    ``_SAME_BYTES_READ`` (False for a larger one, or one that cannot be read)."""
-    import filecmp
-
-    try:
-        sa, sb = a.lstat(), b.lstat()
-        if not (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode)):
-            return False
-        if sa.st_size != sb.st_size or sa.st_size > _SAME_BYTES_READ:
-            return False
-        return filecmp.cmp(a, b, shallow=False)
-    except OSError:
-        return False
-
-
-def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False, changed: bool = True) -> None:
+def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) -> None:
     """Remove from ``root`` the files a run added to the bundle that ``held`` lists, the folders it made for them,
     and the marker of a bundle being made; ``fetched``: but the packages it fetched (a file in a folder of
-    ``_FOLDER_WORDS``) and the marker, which the next run completes. Where the run had changed none of the earlier
-    files (``changed``: one replaced or removed, put back) and no file it fetched is left, the bundle is the complete
-    one it was, and the marker goes too (a Ctrl-C early in a re-bundle left it, refused by every reader)."""
+    ``_FOLDER_WORDS``) and the marker, which the next run completes. Where no file it fetched is left, the earlier
+    files put back (``_put_back``) are the complete bundle it was, and the marker goes too: a Ctrl-C in a re-bundle
+    that had written files again (the lock, README, an artifact's REPRODUCING.md "(being graded)"), every one put back,
+    left it marked as being made, refused by every reader."""
     for rel in _bundle_files(root):
         if rel not in held and not (fetched and rel.partition("/")[0] in _FOLDER_WORDS and "/" in rel):
             (root / rel).unlink(missing_ok=True)
@@ -1387,7 +1362,7 @@ def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False, ch
             rel.startswith(f"{folder.relative_to(root).as_posix()}/") for rel in held
         ):
             folder.rmdir()
-    if not fetched or (not changed and all(rel in held for rel in _bundle_files(root))):
+    if not fetched or all(rel in held for rel in _bundle_files(root)):
         (root / INCOMPLETE).unlink(missing_ok=True)
 
 

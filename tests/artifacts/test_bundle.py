@@ -1693,7 +1693,7 @@ def test_a_failed_rebundle_puts_back_the_wheel_it_replaced_and_keeps_what_it_fet
 ) -> None:
     """A re-bundle that fails otherwise (a wheel that fails its hash check once fetched: exit 4) keeps what it
     fetched for the next run, as a bundle being made, but every earlier file it replaced is put back: the earlier
-    wheel of the same file name was lost with it."""
+    wheel of the same file name was lost with it. Where that leaves nothing it fetched, it is the earlier bundle."""
     allow = ("--allow-url", tmp_path.as_uri() + "/*", "--cache-dir", tmp_path / "cache")
 
     def package(folder: str, name: str, data: bytes) -> PythonPackage:
@@ -1715,8 +1715,18 @@ def test_a_failed_rebundle_puts_back_the_wheel_it_replaced_and_keeps_what_it_fet
     assert result.code == 4, result
     after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
     assert {k: v for k, v in after.items() if k in before} == before
-    assert Path(".envsnap-incomplete") in after  # being made: the next run completes it
+    # Nothing it fetched is left (a's new wheel was put back, b failed its check): the earlier bundle, complete, not
+    # marked as being made (every reader refused it until bundled again).
+    assert set(after) == set(before), set(after) ^ set(before)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".envsnap-")) == []
+    # One that fetched a wheel before failing keeps it, marked as being made: the next run completes the bundle.
+    kept = package("other", "c", b"kept")
+    third = dataclasses.replace(second, python=PythonEnv("3.11.7", packages=(kept, gone)))
+    result = cli("bundle", lockfile.dump(third, tmp_path / "third.lock"), "-o", earlier, *allow)
+    assert result.code == 4, result
+    after = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert set(after) - set(before) == {Path("wheels/c-1.0-py3-none-any.whl"), Path(".envsnap-incomplete")}, after
 
 
 @pytest.mark.parametrize("step", ["wheels", "artifact"])

@@ -1696,9 +1696,8 @@ def test_a_rebundle_whose_artifact_step_fails_leaves_the_earlier_bundle_as_it_wa
 ) -> None:
     """``bundle --artifact`` made the artifact's files after the wheels, the lock and SHA256SUMS: where that step
     failed late (here: as the appendix is written), a re-bundle of an earlier bundle was left with the new lock and
-    sums, half the artifact's files and the marker of a bundle being made. Every earlier file is as it was; a refusal
-    (exit 2) leaves nothing else, a failure or Ctrl-C only the marker (the next run completes the bundle), no half-made
-    artifact file."""
+    sums, half the artifact's files and the marker of a bundle being made. Every earlier file is as it was, and nothing
+    else: no half-made artifact file, and (nothing was fetched) no marker, the earlier bundle complete as it was."""
     from envsnap.artifacts.bundle import INCOMPLETE
     from envsnap.errors import BundleError, UsageError
     from envsnap.model import PythonEnv, Snapshot
@@ -1727,11 +1726,46 @@ def test_a_rebundle_whose_artifact_step_fails_leaves_the_earlier_bundle_as_it_wa
     assert "Traceback" not in result.err
     after = files(out)
     assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
-    assert set(after) - set(before) == (set() if late == "refused" else {INCOMPLETE})
+    assert set(after) == set(before) and not (out / INCOMPLETE).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "first.lock", "second.lock"]
     monkeypatch.undo()
     assert cli("bundle", second, "-o", out, "--offline", *facts).code == 0
     assert not (out / INCOMPLETE).exists() and "3.11.8" in (out / "envsnap.lock").read_text()
+
+
+@pytest.mark.parametrize("where", ["render_markdown", "render_latex", "_write_crate"])
+def test_a_ctrl_c_in_a_rebundle_s_artifact_step_leaves_the_earlier_bundle_complete(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """``bundle --artifact`` of the same lock into its earlier bundle, Ctrl-C in the artifact step once it had written
+    REPRODUCING.md "(being graded)": every earlier file was put back, nothing was fetched, yet the bundle was left
+    marked as being made, refused by every reader until bundled again. It is left the complete bundle it was."""
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.model import PythonEnv, Snapshot
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "env.lock")
+    out = tmp_path / "b"
+    facts = ("--artifact", "--title", "T", "--author", "A", "--license", "MIT")
+    assert cli("bundle", lock, "-o", out, "--offline", *facts).code == 0
+    before = files(out)
+    real = getattr(artifact, where)
+    calls = [0]
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if where == "_write_crate" and calls[0] == 1:  # its second call, after the grade
+            return real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(artifact, where, interrupted)
+    result = cli("bundle", lock, "-o", out, "--offline", *facts)
+    assert result.code == 130, result
+    assert files(out) == before, sorted(set(files(out)) ^ set(before))
+    assert not (out / INCOMPLETE).exists()
+    assert next(i for i in audit_items(out) if i.id == "files-bundled").ok
 
 
 def test_reproducing_md_names_the_code_a_reviewer_runs_where_no_run_record_does(tmp_path: Path) -> None:
