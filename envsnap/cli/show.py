@@ -210,12 +210,11 @@ def _missing(path: str) -> bool:
 
 
 def _show_record(args: argparse.Namespace) -> int:
-    from .. import lockfile
     from ..runs import record, summary
 
     rec = record.load(args.lock)
     if args.json:
-        _output.print_json(lockfile.to_dict(rec))
+        _output.print_json(record.record_dict(rec))  # as the file holds it: a version 1 record's drift as lines
         return 0
     _print(summary.rows(rec), f"envsnap run record: {args.lock}")
     return 0

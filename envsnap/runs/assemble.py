@@ -32,6 +32,7 @@ from .record import (
     Data,
     Environment,
     FileEntry,
+    Finding,
     Gpus,
     Loaded,
     Meta,
@@ -242,20 +243,25 @@ def relative_to_root(path: Path, root: Path) -> str:
     return "" if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
-def findings(report: Any) -> list[tuple[bool, str]]:
-    """verify's mismatches and warnings as (is a mismatch, line), secrets removed."""
-    return [(bad, line) for bad, line, _ in differences_found(report.differences)]
+def findings(report: Any) -> list[Finding]:
+    """verify's mismatches and warnings as a record keeps them (``Finding``), secrets removed."""
+    return [finding for _, finding, _ in differences_found(report.differences)]
 
 
-def differences_found(differences: Iterable[Difference]) -> list[tuple[bool, str, Difference]]:
-    """``findings``, each with the difference it says."""
-    from ..compare.verify import INFO, MISMATCH
+def finding_of(d: Difference) -> Finding:
+    """A difference as a record keeps it: its fields, secrets removed from each."""
+    return Finding(
+        d.severity, d.area, *(redact_secrets(v) for v in (d.subject, d.what, d.expected, d.actual, d.note, d.cause))
+    )
 
-    return [
-        (d.severity == MISMATCH, redact_secrets(f"{d.severity}: {d.area}: {d.describe()}"), d)
-        for d in differences
-        if d.severity != INFO
-    ][:MAX_DRIFT_LINES]
+
+def differences_found(differences: Iterable[Difference]) -> list[tuple[str, Finding, Difference]]:
+    """verify's mismatches and warnings, at most ``MAX_DRIFT_LINES``, each as (the line a record's drift is compared
+    by, ``Finding.said``; the finding; the difference it records)."""
+    from ..compare.verify import INFO
+
+    found = [finding_of(d) for d in differences if d.severity != INFO][:MAX_DRIFT_LINES]
+    return [(f.said(), f, f.difference()) for f in found]
 
 
 ON_PATH = "the interpreter the command runs"  # why a python command found on PATH is the run's environment
@@ -383,7 +389,7 @@ def environment(
     ctx: Context,
     target: TargetEnvironment,
     captured: bool,
-    drift: Sequence[str],
+    drift: Sequence[Finding],
     digest: str = "",
     identity: str = "",
 ) -> Environment:
@@ -416,7 +422,7 @@ class Prepared:
     lock: Snapshot | LockView | None  # the lock, or (from a cache: an unchanged environment) what accounting reads
     lock_path: Path | None
     captured: bool = False
-    drift: list[str] = field(default_factory=list)
+    drift: list[Finding] = field(default_factory=list)
     mismatches: int = 0
     warnings: list[str] = field(default_factory=list)
     database: PackageDatabase | None = None
@@ -493,9 +499,8 @@ def prepare(
                     view_json = LockView.of(snapshot).to_json()
                     lock.keep(out.lock_digest, view_json, out.lock_identity, lockfile.IDENTITY_FORM)
                 load = lambda: snapshot  # noqa: E731
-            found = _verified(load, out.lock_digest, target, interpreter, use_cache)
-            out.drift = [line for _, line in found]
-            out.mismatches = sum(1 for bad, _ in found if bad)
+            out.drift = _verified(load, out.lock_digest, target, interpreter, use_cache)
+            out.mismatches = sum(1 for f in out.drift if f.severity == "mismatch")
         else:
             captured = _capture(target, interpreter, capture_path, project, use_cache)
             out.lock, out.lock_text, out.lock_digest, out.lock_identity = captured
@@ -591,7 +596,7 @@ def _code_of(project: Any) -> Code | None:
 
 def _verified(
     lock: Callable[[], Snapshot], digest: str, target: TargetEnvironment, interpreter: str, use_cache: bool
-) -> list[tuple[bool, str]]:
+) -> list[Finding]:
     """The quick verify's findings; while nothing the last verify of this environment against this lock read
     changed, that verify's, kept with the capture memo's key (``probes/memo.py``, as ``envsnap verify`` keeps its
     report; a key of the site folders and package databases alone missed a ``.pth`` folder's first
@@ -605,15 +610,15 @@ def _verified(
     path = capture_cache_path("runverify", target.cache_identity(), memo.SUFFIX) if use_cache else None
     fact = memo.facts(["run-verify", interpreter, target, digest], os.environ) if path is not None else ""
     answer = memo.lookup_answer(path, fact)
-    items = answer.get("findings") if isinstance(answer, dict) else None
+    items = answer.get("drift") if isinstance(answer, dict) else None  # "findings": lines, before the fields
     day = answer.get("day") if isinstance(answer, dict) else None
     if (
         isinstance(items, list)
         and isinstance(day, str)
-        and all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], bool) and isinstance(i[1], str) for i in items)
+        and all(isinstance(i, list) and len(i) == _FINDING_FIELDS and all(type(v) is str for v in i) for i in items)
         and (not day or day == _today())
     ):
-        return [(bad, line) for bad, line in items]
+        return [Finding(*i) for i in items]
     from ..compare.verify import judged_by_date, verify  # not for a kept answer: verify, the probes and the capture
 
     kept: list[Any] = []
@@ -625,8 +630,13 @@ def _verified(
         # The key is what the capture read, never the date: findings the date may change are kept with their day.
         dated = judged_by_date(report) and kernels_by_date(report_lock, kept[0].snapshot, os.environ)
         kept_day = _today() if dated else ""
-        memo.save_answer(path, fact, watch, started_ns, {"findings": [[b, line] for b, line in found], "day": kept_day})
+        kept_found = [[getattr(f, n.name) for n in dataclasses.fields(Finding)][:_FINDING_FIELDS] for f in found]
+        memo.save_answer(path, fact, watch, started_ns, {"drift": kept_found, "day": kept_day})
     return found
+
+
+# A finding's fields the verify memo keeps, in order: a difference's (``Finding.line`` is a version 1 record's only).
+_FINDING_FIELDS = 8
 
 
 def _today() -> str:

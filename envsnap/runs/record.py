@@ -32,7 +32,15 @@ if typing.TYPE_CHECKING:
     from ..model import Snapshot
 
 KIND = lockfile.RUN_RECORD_KIND
-SCHEMA_VERSION = 1
+# 2: the drift is a table per finding (``Finding``: verify's difference by its fields), no longer a line of text. A
+# record of version 1 is read as written, its drift lines kept (``Finding.line``), shown and compared as before.
+SCHEMA_VERSION = 2
+# verify's severities and areas a finding may name (``compare.verdict``: MISMATCH, WARNING, AREAS), written here so that
+# loading a record reads no comparison code; tests/runs/test_record.py checks they are verify's.
+DRIFT_SEVERITIES = ("mismatch", "warning")
+DRIFT_AREAS = (
+    "python", "conda", "interpreter", "platform", "libc", "gpu", "cuda", "system", "environment", "hardware",
+)  # fmt: skip
 T = TypeVar("T")
 
 
@@ -329,6 +337,64 @@ class Gpus:
 
 
 @frozen
+class Finding:
+    """What verify found against the lock as the run started (a mismatch or a warning), by the fields of its
+    difference (``compare.verdict.Difference``), secrets removed: its severity, area, subject (a distribution, ``.pth``,
+    ``version``), what differs (``source``, ``version``, ``missing``...), the lock's and this environment's sides (a
+    source's URL, a version), its note and what it follows from. Shown from those fields as verify prints the
+    difference (a local source's URL by its path, one shell word), compared by the line ``run`` wrote (``said``).
+
+    In a record of schema version 1 the drift was that line alone: ``line`` holds it, every other field empty."""
+
+    severity: str = field(default="", metadata={**_one_of("", *DRIFT_SEVERITIES), "sparse": True})
+    area: str = field(default="", metadata={**_one_of("", *DRIFT_AREAS), "sparse": True})
+    subject: str = field(default="", metadata={**_text(1024), "sparse": True})
+    what: str = field(default="", metadata={**_text(256), "sparse": True})
+    expected: str = field(default="", metadata={**_text(), "sparse": True})
+    actual: str = field(default="", metadata={**_text(), "sparse": True})
+    note: str = field(default="", metadata={**_text(), "sparse": True})
+    cause: str = field(default="", metadata={**_text(), "sparse": True})
+    line: str = field(default="", metadata={**_text(), "sparse": True})  # a version 1 record's line, as written
+
+    def difference(self) -> Any:
+        """The ``compare.verdict.Difference`` this finding records."""
+        from ..compare.verdict import Difference
+
+        return Difference(
+            self.severity, self.area, self.subject, self.what, self.expected, self.actual, self.note, self.cause
+        )
+
+    def said(self) -> str:
+        """The line ``run`` writes of it (``SEVERITY: AREA: `` and the difference's ``describe``): what a rerun
+        compares with its own findings, and a version 1 record kept."""
+        if self.line:
+            return self.line
+        return f"{self.severity}: {self.area}: {self.difference().describe()}"
+
+    def shown(self) -> str:
+        """As verify prints the difference, built from its fields (``Difference.shown``); a version 1 record's line
+        as ``compare.verdict.drift_line_shown`` shows it."""
+        from ..compare.verdict import drift_line_shown
+
+        if self.line:
+            return drift_line_shown(self.line)
+        return f"{self.severity}: {self.area}: {self.difference().shown()}"
+
+
+def finding_wrong(f: Finding, version: int) -> str:
+    """Why ``f`` is not a finding a record of schema ``version`` holds, "" when it is: a version 1 record's drift is
+    its line alone, a later one's a difference's fields (a severity, an area, a subject and what differs) and no
+    line."""
+    if version < 2:
+        fields = (f.severity, f.area, f.subject, f.what, f.expected, f.actual, f.note, f.cause)
+        return "" if f.line and not any(fields) else "a version 1 record's drift is a line of text"
+    if f.line:
+        return "line: a record of schema version 2 keeps its drift by its fields, not as a line"
+    missing = [name for name in ("severity", "area", "subject", "what") if not getattr(f, name)]
+    return f"{missing[0]}: required field is missing" if missing else ""
+
+
+@frozen
 class Environment:
     lock: str = field(
         default="",
@@ -354,7 +420,8 @@ class Environment:
             "sparse": True,
         },
     )
-    drift: tuple[str, ...] = field(default=(), metadata=_text())  # verify's findings at the start
+    # verify's findings at the start: mismatches and warnings, by their fields (a version 1 record: lines of text).
+    drift: tuple[Finding, ...] = ()
 
     def made_with(self, lock: Snapshot) -> bool:
         """Whether ``lock`` is the lock the run used (``other_lock``)."""
@@ -535,6 +602,15 @@ class RunRecord:
 # ---------------------------------------------------------------------------------------------------- write
 
 
+def record_dict(record: RunRecord) -> dict[str, Any]:
+    """The plain data of ``record`` as its file holds it: a record of schema version 1 keeps its drift as the lines
+    it was written with (``environment.drift = ["..."]``), a later one as a table per finding."""
+    data: dict[str, Any] = to_dict(record)
+    if record.run.schema_version < 2:
+        data["environment"]["drift"] = [f.line for f in record.environment.drift]
+    return data
+
+
 def canonical_digest(doc: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of a record document, leaving out the digest itself (``created`` is part of
     the content: a run's time is what it records)."""
@@ -544,7 +620,7 @@ def canonical_digest(doc: Mapping[str, Any]) -> str:
 
 
 def document(record: RunRecord) -> dict[str, Any]:
-    data: dict[str, Any] = to_dict(record)
+    data = record_dict(record)
     data["run"]["content_digest"] = canonical_digest(data)
     return data
 
@@ -598,7 +674,7 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
             f"(<= {SCHEMA_VERSION}); upgrade envsnap"
         )
     try:
-        record = _build(RunRecord, data, "", origin)
+        record = _build(RunRecord, _drift_lines_read(data, origin) if version < 2 else data, "", origin)
     except _UnknownField as exc:
         raise RecordError(f"{exc}{_newer(data, meta)}") from None
     if not record.command.argv:
@@ -637,12 +713,29 @@ def from_document(data: Mapping[str, Any], *, origin: str = "<data>") -> RunReco
             raise RecordError(f"{origin}: data[{i}]: {wrong}")
     if not record.run.content_digest:
         raise RecordError(f"{origin}: run.content_digest: missing (a record is always sealed)")
-    if canonical_digest(to_dict(record)) != record.run.content_digest:
+    for i, finding in enumerate(record.environment.drift):
+        wrong = finding_wrong(finding, version)
+        if wrong:
+            raise RecordError(f"{origin}: environment.drift[{i}]: {wrong}")
+    if canonical_digest(record_dict(record)) != record.run.content_digest:
         raise RecordError(
             f"{origin}: run.content_digest: does not match the content "
             "(the record was edited or corrupted after the run)"
         )
     return record
+
+
+def _drift_lines_read(data: Mapping[str, Any], origin: str) -> Mapping[str, Any]:
+    """A record of schema version 1, its drift's lines (``environment.drift = ["..."]``) as findings that hold them
+    (``Finding.line``); a line that is not text is refused as the version 2 loader refuses a bad field."""
+    env = data.get("environment")
+    if not isinstance(env, Mapping) or not isinstance(env.get("drift"), list):
+        return data  # none, or not an array: the loader says what is wrong
+    lines = env["drift"]
+    for i, line in enumerate(lines):
+        if not isinstance(line, str):
+            raise RecordError(f"{origin}: environment.drift[{i}]: expected a string, got {value_kind(line)}")
+    return {**data, "environment": {**env, "drift": [{"line": line} for line in lines]}}
 
 
 def data_wrong(d: Data) -> str:

@@ -275,10 +275,11 @@ def run_command(
         prepared.run()
         ready = prepared.value()
         if ready.mismatches or ready.warnings:
-            from ..compare.verdict import drift_line_shown
+            from ..compare.verdict import places_shown
             from ..report import counted
 
-            first = drift_line_shown(next(iter(ready.drift or ready.warnings), ""))
+            # The first finding from its fields; else the first warning, a local source it names by its path.
+            first = ready.drift[0].shown() if ready.drift else places_shown(next(iter(ready.warnings), ""))
             # Warnings alone stop a strict run too: counted as such, not as "0 mismatches".
             found = (
                 counted(ready.mismatches, "mismatch", "mismatches")
@@ -416,11 +417,9 @@ def run_command(
         except EnvsnapError as exc:  # LockfileError, RecordError: "cannot write"
             how = f"exit {finished.exit_status}" + (f", {finished.signal}" if finished.signal else "")
             raise NotRecordedError(f"the command ran ({how}) but its record was not written: {exc}") from exc
-    from ..compare.verdict import drift_line_shown
-
-    # The drift as verify prints it (a local source by its path, a .pth folder's paths each one shell word); the
-    # record keeps the line as written, which rerun compares.
-    for line in [*map(drift_line_shown, ready.drift), *ready.warnings, *warnings]:
+    # The drift as verify prints it, from its fields (a local source by its path, a .pth folder's paths each one
+    # shell word); the record keeps the fields, which rerun compares.
+    for line in [*(f.shown() for f in ready.drift), *ready.warnings, *warnings]:
         say(line)
     return record, finished
 
@@ -997,7 +996,7 @@ def record_run(
         handle.record = record
         handle.warnings = (
             *([replaced] if replaced else []),
-            *ready.drift,
+            *(f.said() for f in ready.drift),
             *ready.warnings,
             *said,
             *home_lines(record, path, ready.ctx.redactor),

@@ -45,7 +45,18 @@ from .assemble import (
 )
 from .execute import execute
 from .finished import Finished
-from .record import Command, Data, RecordError, RunRecord, Variable, inner_places, labelled_word, path_end, word_shown
+from .record import (
+    Command,
+    Data,
+    Finding,
+    RecordError,
+    RunRecord,
+    Variable,
+    inner_places,
+    labelled_word,
+    path_end,
+    word_shown,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -374,7 +385,6 @@ def check_environment(
     """``bundle``: the bundle folder the record is kept in (its ``runs/``), whose lock a line names where the record's
     own cannot be read."""
     from .. import sinks
-    from ..compare.verdict import drift_line_shown
     from ..compare.verify import verify
 
     # The variables the command gets from the record (run --env) are judged as it gets them, not as you have them.
@@ -418,7 +428,7 @@ def check_environment(
     if why:
         digest = snapshot.envsnap.content_digest or lockfile.canonical_digest(lockfile.to_dict(snapshot))
         lines.append(f"{lock_file} is not the lock the run used ({digest} instead of {env.lock_digest}; {why})")
-    found: Sequence[tuple[bool, str, Difference | None]]
+    found: Sequence[tuple[str, Finding | None, Difference | None]]
     if in_docker is not None:
         try:
             found = _verify_in_docker(in_docker, lock_file, gpus, variables)
@@ -460,23 +470,24 @@ def check_environment(
     # The run's own findings against the lock (its drift: a variable set, a package upgraded) are what the run
     # had; a captured lock holds the run's variables already. What differs from those is a difference from the
     # run, a warning included: a PYTHONHASHSEED or an OMP_NUM_THREADS the rerun lacks changes the outputs.
-    had = set(env.drift)
-    now = {line for _, line, _ in found}
-    new = [line for _, line, _ in found if line not in had]
-    gone = [line for line in env.drift if line not in now]
+    had = {f.said() for f in env.drift}
+    now = {line for line, _, _ in found}
+    new = [line for line, _, _ in found if line not in had]
+    gone = [f for f in env.drift if f.said() not in now]
     # A finding the run had too (a package upgraded before the run and still) is the run's environment, not a
     # difference from it: its line names the same versions, values or digests on both sides.
     state = DIFFERS if lines or new or gone else SAME
-    # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else. Compared as the
-    # record keeps them, shown as verify prints them (``drift_line_shown``: a local source by its path, a .pth
-    # folder's paths each one shell word), the line before the words that say whose it is.
+    # The lock is the run's (``why`` is empty): what the run had, where its drift says nothing else. Compared by the
+    # line the record keeps (``Finding.said``), shown from the finding's fields as verify prints them
+    # (``Finding.shown``: a local source by its path, a .pth folder's paths each one shell word), the line before the
+    # words that say whose it is.
     lines.extend(
-        f"{drift_line_shown(line)} (as in the run)"
+        f"{_finding_shown(line, finding)} (as in the run)"
         if line in had
-        else _new_here(line, diff, snapshot if not why else None)
-        for _, line, diff in found
+        else _new_here(line, finding, diff, snapshot if not why else None)
+        for line, finding, diff in found
     )
-    lines.extend(f"{drift_line_shown(line)} (in the run, not here)" for line in gone)
+    lines.extend(f"{f.shown()} (in the run, not here)" for f in gone)
     return Check("environment", state, tuple(lines), verified=in_docker is not None)
 
 
@@ -619,24 +630,30 @@ def _here(path: str | os.PathLike[str]) -> str:
     return f"./{rel}" if rel.startswith("-") else rel
 
 
-def _new_here(line: str, diff: Difference | None, runs_lock: Snapshot | None) -> str:
+def _finding_shown(line: str, finding: Finding | None) -> str:
+    """A finding of this rerun as verify prints it, from its fields (``Finding.shown``); a docker verify's report
+    whose fields are not a difference's by its line (``drift_line_shown``)."""
+    from ..compare.verdict import drift_line_shown
+
+    return finding.shown() if finding is not None else drift_line_shown(line)
+
+
+def _new_here(line: str, finding: Finding | None, diff: Difference | None, runs_lock: Snapshot | None) -> str:
     """A finding here that the run did not have. A variable the run's own lock records is said as verify says one
     against a lock, the run in the lock's place, since the run had the lock's value (``value A -> (none) (set in the
     run, as its lock records; not set here)``); it read ``(not set here) (here, not in the run)``, as if the value
     were here. Anything else ends ``(here, not in the run)``. Shown as verify prints it (``drift_line_shown``)."""
-    from .._privacy import redact_secrets
-    from ..compare.verdict import drift_line_shown
+    from .assemble import finding_of
 
     if diff is None or runs_lock is None or diff.area != "environment" or diff.what != "value":
-        return f"{drift_line_shown(line)} (here, not in the run)"
+        return f"{_finding_shown(line, finding)} (here, not in the run)"
     had = runs_lock.environment.get(diff.subject)
     run = "not set in the run" if had is None else "empty in the run" if not had else "set in the run"
     if diff.actual:
         here = "another value here" if had else "set here"
     else:  # verify tells unset from empty in its note, as the value alone cannot
         here = "not set here" if diff.note.endswith("not set here") else "empty here"
-    said = dataclasses.replace(diff, note=f"{run}, as its lock records; {here}")
-    return drift_line_shown(redact_secrets(f"{said.severity}: {said.area}: {said.describe()}"))
+    return finding_of(dataclasses.replace(diff, note=f"{run}, as its lock records; {here}")).shown()
 
 
 # What the docker client itself reads from its environment (which engine, its config, its TLS files, where its
@@ -695,8 +712,9 @@ def docker_gpu_words(gpus: str, variables: Sequence[Variable]) -> list[str]:
 
 def _verify_in_docker(
     image: str, lock_file: Path, gpus: str = "", variables: Sequence[Variable] = ()
-) -> list[tuple[bool, str, Difference | None]]:
+) -> list[tuple[str, Finding | None, Difference | None]]:
     from .. import sinks
+    from .assemble import finding_of
 
     res = _runner.run(
         [
@@ -741,7 +759,12 @@ def _verify_in_docker(
         raise EnvsnapError(
             f"--in-docker {image}: envsnap verify in the image gave no report: {_docker_error(res.stderr)}"
         ) from None
-    return [(d.get("severity") == "mismatch", _docker_line(d), _docker_difference(d)) for d in diffs]
+    out: list[tuple[str, Finding | None, Difference | None]] = []
+    for d in diffs:
+        diff = _docker_difference(d)
+        finding = finding_of(diff) if diff is not None else None
+        out.append((finding.said() if finding is not None else _docker_line(d), finding, diff))
+    return out
 
 
 # ``docker run``'s exit status when the image has no such program ("exec: ...: executable file not found").
@@ -831,13 +854,7 @@ def _docker_difference(d: dict[str, object]) -> Difference | None:
 
 
 def _docker_line(d: dict[str, object]) -> str:
-    """A difference of ``verify --json`` in the image as ``envsnap run`` wrote the run's drift (``findings``), so
-    that the two compare; in the old words when its fields are not a difference's."""
-    from .._privacy import redact_secrets
-
-    diff = _docker_difference(d)
-    if diff is not None:
-        return redact_secrets(f"{diff.severity}: {diff.area}: {diff.describe()}")
+    """A difference of ``verify --json`` in the image whose fields are not a difference's, in the old words."""
     return (
         f"{d.get('severity')}: {d.get('area')}: {d.get('subject')}: {d.get('what')} "
         f"{d.get('expected') or '(none)'} -> {d.get('actual') or '(none)'}"

@@ -34,8 +34,7 @@ def home_text_words(places: Sequence[tuple[int, str]]) -> tuple[int, ...]:
 
 
 def rows(rec: RunRecord) -> list[tuple[str, str]]:
-    from ..compare.verdict import drift_line_shown  # not at import: ``run`` imports this module before its command
-    from ..report import counted  # starts
+    from ..report import counted  # not at import: ``run`` imports this module before its command starts
 
     r, env, loaded = rec.result, rec.environment, rec.loaded
     ending = r.shown()
@@ -75,8 +74,9 @@ def rows(rec: RunRecord) -> list[tuple[str, str]]:
         out.append(("Lock", "none recorded"))
     out.append(("Environment", env.python or "unknown"))
     out.append(("Drift at start", counted(len(env.drift), "finding") if env.drift else "none"))
-    # As run, rerun and verify print it: a local source by its path, a .pth folder's paths each one shell word.
-    out.extend((f"  {i + 1}", drift_line_shown(line)) for i, line in enumerate(env.drift[:MAX_NAMED]))
+    # As run, rerun and verify print it, from its fields: a local source by its path, a .pth folder's paths each one
+    # shell word (a version 1 record's line, by the same rule).
+    out.extend((f"  {i + 1}", f.shown()) for i, f in enumerate(env.drift[:MAX_NAMED]))
     if rec.code is not None:
         state = f"dirty ({rec.code.diff_digest})" if rec.code.dirty else "clean"
         out.append(("Code", f"{rec.code.commit[:12] or '(no commit)'} on {rec.code.branch or '(detached)'}, {state}"))

@@ -14,7 +14,6 @@ from typing import Any
 
 import gpu_fakes
 import pytest
-import tomli
 from cuda_fixtures import (
     SM80_COMPUTE90,
     cubin_header,
@@ -486,9 +485,9 @@ def test_the_verify_memo_gives_no_gpu_remedy_of_another_day(tmp_path: Path) -> N
     # A run's verify keeps its findings (its record's drift) the same way.
     def drift(today: str, record: str) -> list[str]:
         envsnap_on(today, "run", "--lock", str(lock), "--python", python, "-o", record, "--", python, "-c", "pass")
-        return [
-            line for line in tomli.loads((tmp_path / record).read_text())["environment"]["drift"] if "kernels" in line
-        ]
+        from envsnap.runs import record as rec
+
+        return [f.said() for f in rec.load(tmp_path / record).environment.drift if "kernels" in f.said()]
 
     [run_january] = drift("2026-01-15", "january.toml")
     assert "install cuda-compat-12-9" in run_january

@@ -156,7 +156,7 @@ def test_a_kept_quick_verify_is_not_given_once_what_its_capture_read_changed(
         ready = assemble.prepare(
             [py, "-c", "pass"], lock=lock, lock_path=None, record=tmp_path / "run.toml", python=py, ahead=False
         )
-        return ready.drift
+        return [f.said() for f in ready.drift]
 
     assert drift() == [] and drift() == [] and verifies == [1]  # the second: the kept verify
     _add_distribution(extra)

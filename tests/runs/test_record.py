@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli
 
 from envsnap._control import strip_terminal
 from envsnap.runs import record as rec
@@ -93,7 +94,7 @@ def test_a_records_bidi_and_line_separator_characters_are_escapes_in_its_text(tm
         (lambda t: t.replace('"train.py"', '"evil.py"'), "run.content_digest: does not match"),
         (lambda t: t.replace("exit_status = 0", "exit_status = -1"), "result.exit_status: not a valid number"),
         (lambda t: t.replace('cwd = "experiments"', 'cwd = "../.."'), "command.cwd: not a valid relative folder"),
-        (lambda t: t.replace("schema_version = 1", "schema_version = 7"), "is newer than this envsnap understands"),
+        (lambda t: t.replace("schema_version = 2", "schema_version = 7"), "is newer than this envsnap understands"),
         (lambda t: t.replace("duration_ms = 2500", 'duration_ms = "long"'), "result.duration_ms: expected an integer"),
         (lambda t: t.replace("[result]", "[result]\nextra = 1"), "result.extra: unknown field"),
         (lambda t: t.replace('kind = "file"', 'kind = "device"'), "data[0].kind: not a valid value"),
@@ -705,9 +706,14 @@ V1_PTH = (
 
 
 def test_show_prints_the_drift_as_verify_and_run_print_it(tmp_path: Path, cli: Callable[..., object]) -> None:
-    """``show RUN.toml`` printed the drift as the record keeps it: a local source by its percent-encoded URL and a
+    """(A record of schema version 1, whose drift is lines of text.) ``show RUN.toml`` printed the drift as the record
+    keeps it: a local source by its percent-encoded URL and a
     .pth folder's paths bare, two words each, where run, rerun and verify print a path, one shell word."""
-    record = dataclasses.replace(sample(), environment=rec.Environment(drift=(V1_SOURCE, V1_PTH)))
+    record = dataclasses.replace(
+        sample(),
+        run=dataclasses.replace(sample().run, schema_version=1),
+        environment=rec.Environment(drift=(rec.Finding(line=V1_SOURCE), rec.Finding(line=V1_PTH))),
+    )
     shown = cli("show", rec.dump(record, tmp_path / "run.toml"))
     assert shown.code == 0  # type: ignore[attr-defined]
     out = shown.out  # type: ignore[attr-defined]
@@ -737,3 +743,60 @@ def test_a_record_s_unlisted_names_are_refused_unless_they_are_files_not_utf8_it
     with pytest.raises(rec.RecordError) as err:
         rec.load(rec.dump(record, tmp_path / "run.toml"))
     assert message in str(err.value), err.value
+
+
+def test_the_drift_is_kept_by_its_fields_and_shown_from_them(tmp_path: Path, cli: Callable[..., object]) -> None:
+    """A record's drift was a line of text (``warning: python: proj: source editable file:///... -> index``), which
+    show, run and rerun took apart again to show its paths. Schema version 2 keeps each finding by its difference's
+    fields (severity, area, subject, what, the lock's and this side, note), shown from them; a record of version 1
+    is still read, its lines shown and written back as they were (above)."""
+    finding = rec.Finding("warning", "python", "proj", "source", "editable file:///home/me/my%20project", "index")
+    record = dataclasses.replace(sample(), environment=rec.Environment(drift=(finding,)))
+    path = rec.dump(record, tmp_path / "run.toml")
+    text = path.read_text()
+    assert "schema_version = 2" in text and "[[environment.drift]]" in text, text
+    assert 'subject = "proj"' in text and 'expected = "editable file:///home/me/my%20project"' in text, text
+    assert rec.load(path).environment.drift == (finding,)
+    assert finding.said() == V1_SOURCE  # the line a version 1 record kept, which a rerun compares
+    shown = cli("show", path)
+    assert "warning: python: proj: source editable '/home/me/my project' -> index" in shown.out, shown.out  # type: ignore[attr-defined]
+    assert '"subject": "proj"' in cli("show", path, "--json").out  # type: ignore[attr-defined]
+    v1 = dataclasses.replace(
+        record,
+        run=dataclasses.replace(record.run, schema_version=1),
+        environment=rec.Environment(drift=(rec.Finding(line=V1_SOURCE),)),
+    )
+    old = rec.dump(v1, tmp_path / "old.toml")
+    assert tomli.loads(old.read_text())["environment"]["drift"] == [V1_SOURCE]  # as version 1 wrote it
+    assert rec.load(old).environment.drift == (rec.Finding(line=V1_SOURCE),)
+    assert f'"drift": [\n      "{V1_SOURCE}"' in cli("show", old, "--json").out  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("version", "finding", "message"),
+    [
+        (2, {"line": V1_SOURCE}, "environment.drift[0]: line: a record of schema version 2 keeps its drift by its"),
+        (2, {"severity": "warning", "area": "python", "subject": "x"}, "environment.drift[0]: what: required field"),
+        (2, {"severity": "info", "area": "python", "subject": "x", "what": "y"}, "environment.drift[0].severity"),
+        (1, {"severity": "warning"}, "environment.drift[0]: expected a string, got a table"),
+    ],
+)
+def test_a_drift_finding_not_of_the_record_s_version_is_refused(
+    tmp_path: Path, version: int, finding: dict[str, str], message: str
+) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["run"]["schema_version"] = version
+        data["environment"]["drift"] = [finding]
+
+    path = rec.dump(sample(), tmp_path / "run.toml")
+    _resealed(path, edit)
+    with pytest.raises(rec.RecordError) as err:
+        rec.load(path)
+    assert message in str(err.value), err.value
+
+
+def test_the_severities_and_areas_a_finding_takes_are_verify_s() -> None:
+    from envsnap.compare import verdict
+
+    assert rec.DRIFT_SEVERITIES == (verdict.MISMATCH, verdict.WARNING)
+    assert rec.DRIFT_AREAS == verdict.AREAS

@@ -154,7 +154,9 @@ def test_a_command_naming_the_home_in_text_is_said_on_the_handle_and_as_a_python
         "and so does every copy of it you publish (envsnap show run.toml)"
     )
     assert run.record is not None
-    drift = run.record.environment.drift  # this test's PYTHONPATH is not the lock's: said first, as `run` does
+    drift = [
+        f.said() for f in run.record.environment.drift
+    ]  # this test's PYTHONPATH is not the lock's: said first, as `run` does
     assert run.warnings == (*drift, line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert {w.filename for w in caught} == {__file__}  # the script's `with` line, not envsnap's
@@ -168,7 +170,9 @@ def test_a_clean_block_warns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
         with envsnap.record_run("run.toml", lock=host_lock, argv=["python", "-c", "print(1)"]) as run:
             pass
     assert run.record is not None
-    assert run.warnings == run.record.environment.drift  # the lock's drift, and nothing about the command
+    assert run.warnings == tuple(
+        f.said() for f in run.record.environment.drift
+    )  # the lock's drift, and nothing about the command
     assert [str(w.message) for w in caught if issubclass(w.category, envsnap.RunRecordWarning)] == list(run.warnings)
     assert not any("command word" in str(w.message) for w in caught)
 
@@ -186,7 +190,7 @@ def test_an_output_left_from_before_is_said_as_envsnap_run_says_it(
         pass
     line = "output model.pt: not written by the command (the file from before is unchanged)"
     assert run.record is not None
-    assert run.warnings == (*run.record.environment.drift, line)
+    assert run.warnings == (*(f.said() for f in run.record.environment.drift), line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
 
@@ -203,7 +207,7 @@ def test_an_output_never_written_is_said_as_envsnap_run_says_it(
         run.output("model.pt")
     line = "output model.pt: not written by the command (nothing is at that path after it)"
     assert run.record is not None
-    assert run.warnings == (*run.record.environment.drift, line)
+    assert run.warnings == (*(f.said() for f in run.record.environment.drift), line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
 
@@ -390,7 +394,7 @@ def test_a_file_the_block_wrote_before_git_read_the_tree_is_said(
         "the work tree (code.dirty and code.diff_digest may not be the project's as the command started)"
     )
     assert run.record is not None and run.record.code is not None and run.record.code.dirty
-    assert run.warnings == (*run.record.environment.drift, line)
+    assert run.warnings == (*(f.said() for f in run.record.environment.drift), line)
 
 
 def test_a_block_that_changes_the_working_directory_is_recorded_where_it_started(

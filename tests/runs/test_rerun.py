@@ -147,7 +147,7 @@ def test_an_upgraded_package_is_named_before_the_command_runs(
     # envsnap run's quick verify reuses an answer only while the environment is unchanged: the upgrade is seen.
     res = envsnap("run", "--lock", "env.lock", "-o", "run2.toml", "--", python, "-c", "import tinydep", cwd=root)
     assert res.returncode == 0 and "tinydep: version 1.0 -> 2.0" in res.stderr, res.stderr
-    assert any("tinydep" in line for line in rec.load(root / "run2.toml").environment.drift)
+    assert any(f.subject == "tinydep" for f in rec.load(root / "run2.toml").environment.drift)
 
 
 def test_a_mismatch_the_run_had_too_is_the_runs_environment(
@@ -3472,10 +3472,10 @@ def test_the_environment_lines_show_a_local_source_by_its_path_and_compare_its_u
         "warning: python: proj: source editable file:///home/me/my%20project -> file:///home/me/my%20project (its "
         "folder is installed as a copy, not editable)"
     )
-    record = rec.RunRecord(
-        run=rec.Meta(generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
+    record = rec.RunRecord(  # a record of schema version 1, its drift lines of text: compared and shown as before
+        run=rec.Meta(schema_version=1, generator="envsnap 0.1.0", created="2026-11-30T10:00:00Z"),
         command=rec.Command(argv=("true",)),
-        environment=rec.Environment(drift=(had, gone)),
+        environment=rec.Environment(drift=(rec.Finding(line=had), rec.Finding(line=gone))),
         result=rec.Outcome(
             started="2026-11-30T10:00:00Z", ended="2026-11-30T10:00:01Z", duration_ms=1000, exit_status=0
         ),
@@ -3515,7 +3515,9 @@ def test_the_drift_of_a_pth_folder_names_its_paths_as_verify_prints_them(
     assert res.returncode == 0, res.stderr
     said = f"the modules in {shlex.quote(str(mods))} (from {{prefix}}/"
     assert said in res.stderr and "the first 'new one.py' (modified)" in res.stderr, res.stderr
-    [raw] = rec.load(root / "run.toml").environment.drift
+    [found] = rec.load(root / "run.toml").environment.drift
+    raw = found.note
+    assert (found.subject, found.what) == (".pth", "imports"), found
     assert f"the modules in {mods} (from {{prefix}}/" in raw and raw.endswith("the first new one.py (modified)"), raw
     res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
     assert said in res.stdout, res.stdout

@@ -267,7 +267,7 @@ def test_strict_refuses_to_start_a_drifted_environment(tmp_path: Path, envsnap: 
     # Without --strict the run goes ahead and the drift is recorded.
     res = envsnap("run", "--lock", drifted, "--", "touch", marker, cwd=tmp_path)
     assert res.returncode == 0 and marker.exists()
-    assert any("not-installed-here" in line for line in rec.load(tmp_path / "run.toml").environment.drift)
+    assert any(f.subject == "not-installed-here" for f in rec.load(tmp_path / "run.toml").environment.drift)
 
 
 @pytest.mark.parametrize(
@@ -1376,7 +1376,12 @@ def test_show_of_a_run_counts_one_process_one_file_and_one_finding_in_the_singul
     shown = dict(summary.rows(record))
     assert " shared objects in 1 process (1 Python, " in shown["Loaded"], shown["Loaded"]
     assert shown["Input"].startswith("t.csv: 1 file, 8 B, "), shown["Input"]
-    drifted = dataclasses.replace(record, environment=dataclasses.replace(record.environment, drift=("numpy: 2.0",)))
+    drifted = dataclasses.replace(
+        record,
+        environment=dataclasses.replace(
+            record.environment, drift=(rec.Finding("warning", "python", "numpy", "version", "2.0", "2.1"),)
+        ),
+    )
     assert dict(summary.rows(drifted))["Drift at start"] == "1 finding"
     loaded = dataclasses.replace(record.loaded, processes=2)
     assert " in 2 processes (" in dict(summary.rows(dataclasses.replace(record, loaded=loaded)))["Loaded"]
@@ -1774,7 +1779,8 @@ def test_the_drift_said_at_the_start_names_a_local_source_by_its_path_and_record
     assert "mismatch: python: pytest: source '/srv/my dir/pytest-1.0.tar.gz' -> index" in res.stderr, res.stderr
     assert "my%20dir" not in res.stderr, res.stderr
     drift = rec.load(tmp_path / "run.toml").environment.drift
-    assert any("pytest: source file:///srv/my%20dir/pytest-1.0.tar.gz -> index" in line for line in drift), drift
+    found = [f for f in drift if (f.subject, f.what) == ("pytest", "source")]
+    assert [(f.expected, f.actual) for f in found] == [("file:///srv/my%20dir/pytest-1.0.tar.gz", "index")], drift
     res = envsnap("run", "--strict", "--lock", drifted, "--", "true", cwd=tmp_path)
     assert res.returncode == 3 and "not started" in res.stderr, res.stderr
     assert "'/srv/my dir/pytest-1.0.tar.gz'" in res.stderr and "my%20dir" not in res.stderr, res.stderr
