@@ -16,8 +16,8 @@ every fat binary the file registers is found), a wrapper that cannot be followed
 section header table cannot be read that names a fat binary section or links the CUDA runtime or driver.
 Entries NVIDIA compresses (flags ``0x2000``, ``0x8000``) have the same header: no payload is read.
 A file that links the CUDA runtime or driver, or carries fat binaries, has its read-only data (``.rodata``) looked
-through too, at most ``_EMBEDDED_MAX`` bytes a file and ``Budget.MAX_RODATA`` a capture (a file whose read-only data
-was not all looked through is told cut), for cubins kept whole as arrays and loaded with ``cuModuleLoadData``
+through too, at most ``Budget.MAX_RODATA`` bytes a capture, whatever a file holds (a file whose read-only data was
+not all looked through is told cut), for cubins kept whole as arrays and loaded with ``cuModuleLoadData``
 (TensorRT-LLM's): the ELF header of each (e_machine EM_CUDA) names its SM in e_flags, and its ``a`` up to CUDA 12.9;
 CUDA 13's ``a`` is in the cubin's ``.nv.compat``, an ``f`` only in the ptxas options its ``.note.nv.tkinfo`` keeps.
 
@@ -71,7 +71,9 @@ class Budget:
     look through for cubins (``MAX_RODATA``): past either, what a file holds there is not read, and it is partial."""
 
     MAX_ENVIRONMENT = 1 << 19  # 58 libcublasLt: some 2 s of reads at 4 us a header cached, 13 s at 25 us from disk
-    # torch 2.14's CUDA 13 stack has some 300 MiB of .rodata in its libraries (libcublasLt 54 MiB, cuDNN's 46 MiB).
+    # torch 2.14's CUDA 13 stack has some 300 MiB of .rodata in its libraries (libcublasLt 54 MiB, cuDNN's 46 MiB),
+    # some 200 MiB of it in libraries looked through; looked through at about 1 ms a MiB from the page cache. No
+    # limit a file: one of 64 MiB left the rest of a larger library unread, and it partial, however much was left.
     MAX_RODATA = 1 << 30
 
     def __init__(self, entries: int = MAX_ENVIRONMENT) -> None:
@@ -220,11 +222,9 @@ def _fat_binaries(
     return found, count, False, (isa[0], isa[1])
 
 
-# Read-only data where a library keeps cubins as arrays (``.rodata``, ``.rodata.*``, ``.lrodata``): at most
-# ``_EMBEDDED_MAX`` bytes of it a file (and ``Budget.MAX_RODATA`` a capture) are looked through, in chunks, for CUDA
-# ELF headers.
+# Read-only data where a library keeps cubins as arrays (``.rodata``, ``.rodata.*``, ``.lrodata``): looked through,
+# in chunks, for CUDA ELF headers, while ``Budget.MAX_RODATA`` bytes a capture last.
 _RODATA = (b".rodata", b".lrodata")
-_EMBEDDED_MAX = 1 << 26
 _EMBEDDED_CHUNK = 1 << 20
 _ELF_MAGIC = b"\x7fELF"
 _EM_CUDA = 190
@@ -245,9 +245,9 @@ def _embedded(
     (ABI version 8: bits 8-15, ``a`` where bit 0x8 is set, or where its sections say so, ``_cubin_suffix``; before:
     the low byte, ``a`` where 0x800 is). Each header
     found counts as a kernel header read (at most ``limit``); the bytes looked through are taken from ``budget``
-    (at most ``_EMBEDDED_MAX`` a file). The headers found, and whether the reading stopped with read-only data left
-    unread (a limit on the headers, on the bytes, or a read that failed): the rest may hold any cubin."""
-    most = _EMBEDDED_MAX if budget is None else max(0, min(_EMBEDDED_MAX, budget.rodata))
+    (a fresh one's ``MAX_RODATA`` without it). The headers found, and whether the reading stopped with read-only
+    data left unread (a limit on the headers, on the bytes, or a read that failed): the rest may hold any cubin."""
+    most = Budget.MAX_RODATA if budget is None else max(0, budget.rodata)
     count, stopped, spent = _look_through(read, sections, names, size, found, limit, most)
     if budget is not None:
         budget.rodata -= spent

@@ -653,7 +653,7 @@ class Loader:
 # ------------------------------------------------------------------------------ the capture cache's values
 
 # Of the values below, of ``elf.parse_dynamic`` and of the kernels ``fatbin`` reads: raise it when one changes.
-ELF_CACHE_VERSION = 8
+ELF_CACHE_VERSION = 9
 
 
 def _section_of(info: elf.DynamicInfo | None) -> list[Any]:

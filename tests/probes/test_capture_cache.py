@@ -652,3 +652,29 @@ def test_a_library_cut_short_by_the_captures_spent_read_only_data_budget_is_read
     sections = cache.StatCache(kept, "elf", 1, hostlibs.valid_section)
     second = hostlibs.Loader({}, sections=sections).dynamic(str(lib))
     assert second is not None and (second.kernels, second.kernels_cut) == (("sm_100a",), False)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_a_library_past_64_mib_of_read_only_data_that_an_older_envsnap_kept_partial_is_read_whole(
+    tmp_path: Path,
+) -> None:
+    """The capture cache of the previous reader (ELF_CACHE_VERSION 8) kept a library with more than 64 MiB of
+    read-only data as partial (it read 64 MiB a file): such an entry is not trusted, and the next capture reads the
+    library whole, as no limit a file stops it now."""
+    from cuda_fixtures import cubin_header, embedded_cubins_library
+
+    lib = embedded_cubins_library(
+        tmp_path / "libtrt.so", [cubin_header((100 << 8) | 0x8 | 2, abi=8)], pad=(64 << 20) + 4096
+    )
+    _age(lib)
+    kept = tmp_path / "elf.json"
+    written = hostlibs.Loader({}, sections=cache.StatCache(kept, "elf", 8, hostlibs.valid_section))
+    assert written.dynamic(str(lib)) is not None and written.sections is not None
+    written.sections.save()
+    document = json.loads(kept.read_text())
+    for entry in document["entries"].values():
+        entry[1][5:7] = [[], True]  # as the older capture kept it: no kernels, partial
+    kept.write_text(json.dumps(document))
+    sections = cache.StatCache(kept, "elf", hostlibs.ELF_CACHE_VERSION, hostlibs.valid_section)
+    now = hostlibs.Loader({}, sections=sections).dynamic(str(lib))
+    assert now is not None and (now.kernels, now.kernels_cut) == (("sm_100a",), False)

@@ -508,12 +508,18 @@ def test_read_kernels_alone_finds_cubins_kept_in_read_only_data(tmp_path: Path) 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
 def test_read_only_data_left_unread_makes_the_list_partial(tmp_path: Path) -> None:
-    """A library that links the CUDA driver whose read-only data is not all looked through is partial: one with its
-    cubins after the first 64 MiB a file reads (it was told whole, and none), and one read after the capture's bytes
-    of read-only data were spent (they were not counted across files: each of a thousand libraries read 64 MiB)."""
+    """A library that links the CUDA driver whose read-only data is not all looked through is partial: one read after
+    the capture's bytes of read-only data were spent (they were not counted across files: each of a thousand
+    libraries read 64 MiB). A library with more than 64 MiB of it is read whole while the capture's bytes last
+    (cuBLAS's libcublasLt holds 55 MiB: a file past 64 MiB was partial, however much of the capture's were left)."""
     images = [cubin_header((100 << 8) | 0x8 | 2, abi=8)]
     far = str(embedded_cubins_library(tmp_path / "libfar.so", images, pad=(64 << 20) + 4096))
-    assert elf.read_dynamic(far, fatbin.Budget()).kernels_cut
+    whole = elf.read_dynamic(far, fatbin.Budget())
+    assert (whole.kernels, whole.kernels_cut) == (("sm_100a",), False)
+    assert elf.read_kernels(far) == (("sm_100a",), False)
+    short = fatbin.Budget()
+    short.rodata = 64 << 20  # the capture's bytes run out before its cubin
+    assert elf.read_dynamic(far, short).kernels_cut and short.rodata == 0
     near = str(embedded_cubins_library(tmp_path / "libnear.so", images, pad=1 << 20))
     budget = fatbin.Budget()
     budget.rodata = (1 << 20) + (1 << 19)  # the first library read whole, the second not
