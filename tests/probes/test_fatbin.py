@@ -493,6 +493,18 @@ def test_real_cubins_in_read_only_data_are_named_as_nvcc_was_asked(tmp_path: Pat
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
+def test_read_only_data_full_of_elf_magic_is_read_no_further_than_the_header_limit(tmp_path: Path) -> None:
+    """Each ELF magic in read-only data is read as a header is, a cubin or not: a library of magics that name no cubin
+    is read no further than the header limit, and partial (it was read whole, some 0.2 s a MiB of magics, 1 GiB of
+    them 3 minutes; NVIDIA's libraries hold at most 136 such magics)."""
+    path = str(embedded_cubins_library(tmp_path / "libmagic.so", [b"\x7fELF" * (fatbin.MAX_ENTRIES + 16)]))
+    assert elf.read_kernels(path) == ((), True)
+    images = [b"\x7fELF" * 8 + cubin_header((100 << 8) | 0x8 | 2, abi=8)]
+    few = str(embedded_cubins_library(tmp_path / "libfew.so", images))
+    assert elf.read_kernels(few) == (("sm_100a",), False)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the library")
 def test_read_kernels_alone_finds_cubins_kept_in_read_only_data(tmp_path: Path) -> None:
     """``elf.read_kernels``, the entry that reads one file, reads it as a capture does: cubins kept as C arrays in a
     library that links the CUDA driver and has no fat binary section are found (``fatbin.read_kernels``, the entry
