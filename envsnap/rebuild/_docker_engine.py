@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tarfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -869,6 +870,21 @@ def saved_image(bundle_root: Path, reference: str) -> str:
     """The bundle's saved archive of the image ``reference`` (``images/NAME.tar``), "" where it saved none."""
     name = _image_file(reference)
     return f"{IMAGES}/{name}" if (Path(bundle_root) / IMAGES / name).is_file() else ""
+
+
+def remove_other_saved(bundle_root: Path, kept: Path) -> None:
+    """Remove from the bundle's ``images/`` every file but the saved archive ``kept`` and its ``.json``: the images
+    an earlier ``bundle --with-base-image`` saved of another base, which the bundle carried on unused (and several
+    saved images left a rebuild naming no base to choose among them)."""
+    keep = {kept.name, kept.with_suffix(".json").name}
+    folder = Path(bundle_root) / IMAGES
+    for entry in sorted(folder.iterdir()):
+        if entry.name in keep or entry.name.startswith("."):  # a hidden one is a running save's (``held_file``)
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 MAX_IMAGE_JSON = 1 << 20  # an images/*.json is a few hundred bytes

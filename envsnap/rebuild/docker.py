@@ -1227,8 +1227,11 @@ def add_docker_base(
 ) -> None:
     """``envsnap bundle --with-base-image``: the saved base image and envsnap's wheels (``offline``: from what is
     installed here, no index), then fresh SHA256SUMS."""
-    save_base_image(lock, bundle_root, base_image=base_image, progress=progress)
+    saved = save_base_image(lock, bundle_root, base_image=base_image, progress=progress)
     bundle_tool_wheels(lock, bundle_root, base_image=base_image, progress=progress, offline=offline)
+    # An earlier run's image of another --base-image (gigabytes no rebuild of this bundle builds on) goes once the
+    # new one and its wheels are in; a re-bundle that fails after this puts it back (``make_bundle`` keeps them).
+    _docker_engine.remove_other_saved(bundle_root, saved)
     describe_bundle(Path(bundle_root))
     Bundle(bundle_root).write_sums()
 

@@ -1,0 +1,70 @@
+"""The base images a bundle saves (``bundle --with-base-image``, ``images/``) and the ones a docker rebuild loads.
+
+Every image here is a labelled copy of the shared base, made by this test and removed by that label (the copies the
+rebuild loads under ``envsnap/base:ID`` keep it)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_docker_engine import BASE, _envsnap, captured, engine  # noqa: F401  (fixtures)
+
+from envsnap.artifacts.bundle import open_bundle
+
+docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of envsnap-lock) is not installed")
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.integration]
+LABEL = "org.envsnap.test"
+
+
+@pytest.fixture
+def owned(engine: Any) -> Iterator[str]:  # noqa: F811
+    """A label value put on every image this test makes; those images are removed at the end."""
+    mark = f"saved-images-{uuid.uuid4().hex[:12]}"
+    yield mark
+    _remove_labelled(engine, mark)
+
+
+def _remove_labelled(client: Any, mark: str) -> None:
+    made = client.images.list(filters={"label": f"{LABEL}={mark}"}, all=True)
+    for image in sorted(made, key=lambda i: -len(i.attrs.get("RootFS", {}).get("Layers", []))):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image.id, force=True)
+
+
+def _copy_of_base(client: Any, mark: str, tag: str) -> str:
+    """A labelled copy of the shared base under ``tag`` (its own id: the label names ``tag``)."""
+    dockerfile = f"FROM {BASE}\nLABEL {LABEL}={mark} org.envsnap.test.name={tag}\n"
+    image, _ = client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True, tag=tag)
+    return str(image.id)
+
+
+def test_a_rebundle_on_another_base_image_keeps_only_that_images_archive(
+    engine: Any,  # noqa: F811
+    captured: Path,  # noqa: F811
+    owned: str,
+    tmp_path: Path,
+) -> None:
+    """Bundled again with another ``--base-image``, the bundle kept the first image's archive beside the new one:
+    gigabytes no rebuild of it uses, and a rebuild naming no base was refused as the bundle "saved 2 base images".
+    It holds the new one alone, and rebuilds on it."""
+    first, second = f"envsnap-test/first-{owned}:1", f"envsnap-test/second-{owned}:1"
+    _copy_of_base(engine, owned, first)
+    second_id = _copy_of_base(engine, owned, second)
+    bundle = tmp_path / "bundle"
+    for base in (first, second):
+        _envsnap("bundle", str(captured), "-o", str(bundle), "--with-base-image", "--base-image", base)
+    stem = second.replace("/", "_").replace(":", "_")
+    assert sorted(p.name for p in (bundle / "images").iterdir()) == [f"{stem}.json", f"{stem}.tar"]
+    readme = (bundle / "README.md").read_text()
+    assert "| `images/` | saved container images | 2 |" in readme, readme
+    open_bundle(bundle, tmp_path / "unused")  # its SHA256SUMS lists what it holds
+    args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline", "--dry-run"]
+    done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), check=False)
+    assert done.returncode == 0, done.stderr
+    assert second in done.stdout and second_id in done.stdout and first not in done.stdout + done.stderr
