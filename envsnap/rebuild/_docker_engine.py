@@ -1056,35 +1056,37 @@ def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) 
     return look
 
 
-def load_bundled_images(client: docker.DockerClient, bundle_root: Path, say: Progress) -> None:
-    """Load the bundle's saved base images the engine lacks (the registry may have dropped them).
+def load_bundled_image(client: docker.DockerClient, bundle_root: Path, reference: str, say: Progress) -> None:
+    """Load the bundle's saved image of ``reference`` (the base a rebuild builds on) where the engine lacks it (the
+    registry may have dropped it); nothing where the bundle saved none. Another image the bundle saved is left
+    unread: every one the engine lacked was loaded, gigabytes of images no build used, from an untrusted bundle.
 
-    An image is loaded only when its config digest, read from the archive before anything is sent to the
+    The image is loaded only when its config digest, read from the archive before anything is sent to the
     engine, is the id its ``.json`` pins; and loaded without its tags (a copy of the archive with none is what
     the engine gets), so no image the engine already has under a name is replaced. It is then found by that id
     and tagged ``envsnap/base:<12 hex digits>`` only."""
     look = inspector(client)
-    for reference, facts in bundled_facts(bundle_root).items():
-        if look(facts.image_id) is not None:
-            continue
-        archive = Path(bundle_root) / IMAGES / _image_file(reference)
-        say(f"loading the bundled base image {reference} ({facts.image_id}) without its tags")
-        untagged = untag_image_archive(archive, facts.image_id)  # checked before the engine sees a byte
-        try:
-            with transfer(say, f"loaded {reference}", untagged.size) as advance, patient(client):
-                for chunk in client.api.load_image(_Reader(untagged, advance), quiet=True) or ():
-                    if isinstance(chunk, dict) and chunk.get("error"):
-                        raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
-        except _engine_errors(OSError) as exc:
-            raise RebuildError(f"the Docker engine could not load {archive}: {short(exc)}") from exc
-        loaded = look(facts.image_id)
-        if loaded is None or loaded.image_id != facts.image_id:
-            raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
-        client.api.tag(facts.image_id, *loaded_tag(facts.image_id).split(":"))
+    facts = bundled_facts(bundle_root).get(reference)
+    if facts is None or look(facts.image_id) is not None:
+        return
+    archive = Path(bundle_root) / IMAGES / _image_file(reference)
+    say(f"loading the bundled base image {reference} ({facts.image_id}) without its tags")
+    untagged = untag_image_archive(archive, facts.image_id)  # checked before the engine sees a byte
+    try:
+        with transfer(say, f"loaded {reference}", untagged.size) as advance, patient(client):
+            for chunk in client.api.load_image(_Reader(untagged, advance), quiet=True) or ():
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    raise RebuildError(f"the Docker engine could not load {archive}: {chunk['error']}")
+    except _engine_errors(OSError) as exc:
+        raise RebuildError(f"the Docker engine could not load {archive}: {short(exc)}") from exc
+    loaded = look(facts.image_id)
+    if loaded is None or loaded.image_id != facts.image_id:
+        raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
+    client.api.tag(facts.image_id, *loaded_tag(facts.image_id).split(":"))
 
 
 def loaded_tag(image_id: str) -> str:
-    """The tag ``load_bundled_images`` gives a base image it loads: ``envsnap/base:<12 hex digits of its id>``."""
+    """The tag ``load_bundled_image`` gives a base image it loads: ``envsnap/base:<12 hex digits of its id>``."""
     return f"envsnap/base:{image_id.split(':', 1)[1][:12]}"
 
 

@@ -230,8 +230,7 @@ class DockerRebuilder(Rebuilder):
                 lock, missing, _asof.cutoff(lock, options.as_of), allow_urls=request.allow_urls, progress=say
             )
         moved_before = _docker_engine.inspector(client)
-        _docker_engine.load_bundled_images(client, bundle.root, say)
-        # As the plan saw it: a saved base is the bundle's image, found by its id (it was loaded untagged).
+        # As the plan saw it: a saved base is the bundle's image, found by its id (loaded untagged below).
         spec = make_spec(
             lock,
             options,
@@ -242,6 +241,8 @@ class DockerRebuilder(Rebuilder):
             base_from_bundle=from_bundle,
             named=_named(request),
         )
+        # The base alone, where the engine lacks it: another image the bundle saved is none of this build's.
+        _docker_engine.load_bundled_image(client, bundle.root, spec.base.reference, say)
         for warning in _moved_base(spec, moved_before, bundle.root):
             say(f"warning: {warning}")
         if plan.network:  # --offline, yet the build reaches the apt mirror: said as the plan says it, not only there

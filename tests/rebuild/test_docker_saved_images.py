@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_docker_engine import BASE, _envsnap, captured, engine  # noqa: F401  (fixtures)
+from test_docker_engine import BASE, _envsnap, _request, captured, engine  # noqa: F401  (fixtures)
 
-from envsnap.artifacts.bundle import open_bundle
+from envsnap.artifacts.bundle import Bundle, describe_bundle, open_bundle
+from envsnap.errors import RebuildError
+from envsnap.rebuild.docker import DockerRebuilder
 
 docker = pytest.importorskip("docker", reason="the Docker SDK (a dependency of envsnap-lock) is not installed")
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.integration]
@@ -68,3 +71,41 @@ def test_a_rebundle_on_another_base_image_keeps_only_that_images_archive(
     done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), check=False)
     assert done.returncode == 0, done.stderr
     assert second in done.stdout and second_id in done.stdout and first not in done.stdout + done.stderr
+
+
+def test_a_rebuild_loads_only_the_saved_image_it_builds_on(
+    engine: Any,  # noqa: F811
+    captured: Path,  # noqa: F811
+    owned: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bundle holding two saved bases (one copied in by hand): a rebuild on one loaded both into the engine,
+    gigabytes of an image it never used, from an untrusted bundle. It loads the one it builds on."""
+    from envsnap.rebuild import _docker_engine
+
+    first, second = f"envsnap-test/first-{owned}:1", f"envsnap-test/second-{owned}:1"
+    first_id, second_id = _copy_of_base(engine, owned, first), _copy_of_base(engine, owned, second)
+    one, both = tmp_path / "one", tmp_path / "both"
+    _envsnap("bundle", str(captured), "-o", str(one), "--with-base-image", "--base-image", first)
+    _envsnap("bundle", str(captured), "-o", str(both), "--with-base-image", "--base-image", second)
+    for saved in (one / "images").iterdir():
+        shutil.copy(saved, both / "images" / saved.name)
+    describe_bundle(both)
+    Bundle(both).write_sums()
+    _remove_labelled(engine, owned)  # the engine of the bundle's machine: neither base is there
+
+    def stop(*_args: Any, **_kwargs: Any) -> str:
+        raise RebuildError("stopped before the build")
+
+    monkeypatch.setattr(_docker_engine, "build", stop)
+    rebuilder = DockerRebuilder(connect=lambda: engine)
+    request = _request(both, tmp_path / "ctx", offline=True, base_image=second)
+    plan = rebuilder.plan(request)
+    said: list[str] = []
+    with pytest.raises(RebuildError, match="stopped before the build"):
+        rebuilder.execute(plan, request, said.append)
+    assert engine.images.get(second_id).id == second_id
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(first_id)
+    assert not [line for line in said if first in line], said

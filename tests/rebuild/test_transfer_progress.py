@@ -118,7 +118,7 @@ def test_loading_a_bundled_base_image_counts_the_bytes_the_engine_reads(tmp_path
         api=SimpleNamespace(timeout=10, inspect_image=inspect_image, load_image=load_image, tag=lambda *a: None)
     )
     meter = _Recorder()
-    _docker_engine.load_bundled_images(engine, root, meter)  # type: ignore[arg-type]
+    _docker_engine.load_bundled_image(engine, root, "base:1", meter)  # type: ignore[arg-type]
     [shown] = meter.transfers
     assert shown["label"] == "loaded base:1" and shown["finished"] is True
     assert shown["moved"] == sum(loaded) == shown["total"] > 50_000

@@ -526,7 +526,7 @@ def _tiny_image(client: Any, where: Path, content: str, label: str) -> str:
 def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tmp_path: Path) -> None:
     """The bundle's image A is saved as NAME:latest; the engine already has another image B as NAME:latest.
     Loading A must leave NAME:latest on B (it was replaced, and stayed replaced when the rebuild failed)."""
-    from envsnap.rebuild._docker_engine import load_bundled_images
+    from envsnap.rebuild._docker_engine import load_bundled_image
 
     label = f"poison-{os.getpid()}-{tmp_path.name}".lower()
     name = f"envsnap-test-{label}"
@@ -547,7 +547,7 @@ def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tm
         seen = with_bundled(inspector(engine), root)
         assert seen is not None and (found := seen(f"{name}:latest")) is not None and found.image_id == bundled
         lines: list[str] = []
-        load_bundled_images(engine, root, lines.append)
+        load_bundled_image(engine, root, f"{name}:latest", lines.append)
         assert engine.images.get(f"{name}:latest").id == mine  # untouched
         loaded = engine.images.get(bundled)
         assert loaded.tags == [f"envsnap/base:{bundled.split(':')[1][:12]}"]
@@ -558,7 +558,7 @@ def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tm
 
 @pytest.mark.integration
 def test_a_bundled_image_whose_id_is_not_the_pinned_one_is_not_loaded(engine: Any, tmp_path: Path) -> None:
-    from envsnap.rebuild._docker_engine import load_bundled_images
+    from envsnap.rebuild._docker_engine import load_bundled_image
 
     label = f"swap-{os.getpid()}-{tmp_path.name}".lower()
     name = f"envsnap-test-{label}"
@@ -571,7 +571,7 @@ def test_a_bundled_image_whose_id_is_not_the_pinned_one_is_not_loaded(engine: An
             engine.images.remove(image, force=True)
         root = _image_bundle(tmp_path / "bundle", f"{name}:latest", real, saved)
         with pytest.raises(BundleError, match=f"holds image {evil}, but the bundle pins {real}; not loaded"):
-            load_bundled_images(engine, root, lambda _line: None)
+            load_bundled_image(engine, root, f"{name}:latest", lambda _line: None)
         assert not engine.api.images(all=True, filters={"label": f"org.envsnap.test={label}"})
     finally:
         for image in engine.api.images(all=True, filters={"label": f"org.envsnap.test={label}"}):
