@@ -888,6 +888,7 @@ def remove_other_saved(bundle_root: Path, kept: Path) -> None:
 
 
 MAX_IMAGE_JSON = 1 << 20  # an images/*.json is a few hundred bytes
+MAX_IMAGE_CONFIG = 16 << 20  # a saved image's config: a few KiB, its history and labels included
 
 
 def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
@@ -1178,9 +1179,12 @@ def untag_image_archive(source: Path, image_id: str) -> UntaggedArchive:
             config = by_name.get(config_name) if isinstance(config_name, str) else None
             if config is None or not config.isreg():
                 raise BadBundleError(f"{source}: manifest.json names no config file it holds")
+            if config.size > MAX_IMAGE_CONFIG:
+                raise BadBundleError(f"{source}: its config is over {MAX_IMAGE_CONFIG >> 20} MiB")
             handle = tar.extractfile(config)
             assert handle is not None
-            digest = "sha256:" + hashlib.sha256(handle.read(MAX_IMAGE_JSON * 16)).hexdigest()
+            checked = handle.read()
+            digest = "sha256:" + hashlib.sha256(checked).hexdigest()
             if digest != image_id:
                 raise BadBundleError(f"{source}: holds image {digest}, but the bundle pins {image_id}; not loaded")
             manifest[0]["RepoTags"] = None
@@ -1190,7 +1194,10 @@ def untag_image_archive(source: Path, image_id: str) -> UntaggedArchive:
                     if isinstance(entry, dict) and isinstance(entry.get("annotations"), dict):
                         for key in ("io.containerd.image.name", "org.opencontainers.image.ref.name"):
                             entry["annotations"].pop(key, None)
-            replaced = {"manifest.json": json.dumps(manifest).encode()}
+            # The config goes as the bytes that were checked, never read again from the file: one swapped in the
+            # bundle since (its owner may still write it) sent the engine another config, and so other layers
+            # (the engine checks each layer against the config it gets).
+            replaced = {config_name: checked, "manifest.json": json.dumps(manifest).encode()}
             if index is not None:
                 replaced["index.json"] = json.dumps(index).encode()
             parts: list[bytes | tuple[int, int]] = []

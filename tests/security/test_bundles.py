@@ -522,6 +522,37 @@ def _tiny_image(client: Any, where: Path, content: str, label: str) -> str:
     return str(image.id)
 
 
+def _saved_image(config: bytes) -> bytes:
+    """A ``docker save`` archive of one image whose config is ``config``."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:") as tar:
+        manifest = json.dumps([{"Config": "config.json", "RepoTags": ["base:1"], "Layers": ["layer.tar"]}]).encode()
+        for name, data in (("config.json", config), ("manifest.json", manifest), ("layer.tar", b"x" * 2048)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_a_saved_image_swapped_after_its_check_sends_the_engine_the_checked_config(tmp_path: Path) -> None:
+    """The config digest was checked, then the config streamed again from the bundle's file as the engine read it:
+    an image swapped in between (a bundle in a folder its owner still writes) reached the engine with a config, and
+    so layers, other than the id the bundle pins. The engine gets the config that was checked."""
+    from envsnap.rebuild._docker_engine import untag_image_archive
+
+    pinned, other = b'{"architecture": "amd64", "n": 1}', b'{"architecture": "amd64", "n": 2}'
+    archive = tmp_path / "base_1.tar"
+    archive.write_bytes(_saved_image(pinned))
+    image_id = "sha256:" + hashlib.sha256(pinned).hexdigest()
+    checked = untag_image_archive(archive, image_id)
+    (tmp_path / "swap").write_bytes(_saved_image(other))  # the same layout, another config
+    os.replace(tmp_path / "swap", archive)
+    sent = b"".join(checked.chunks())
+    with tarfile.open(fileobj=io.BytesIO(sent), mode="r:") as tar:
+        config = tar.extractfile("config.json")
+        assert config is not None and config.read() == pinned
+
+
 @pytest.mark.integration
 def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tmp_path: Path) -> None:
     """The bundle's image A is saved as NAME:latest; the engine already has another image B as NAME:latest.
