@@ -1179,6 +1179,13 @@ def untag_image_archive(source: Path, image_id: str) -> UntaggedArchive:
             config = by_name.get(config_name) if isinstance(config_name, str) else None
             if config is None or not config.isreg():
                 raise BadBundleError(f"{source}: manifest.json names no config file it holds")
+            layers = manifest[0].get("Layers")
+            if not isinstance(layers, list) or not all(
+                isinstance(n, str) and n in by_name and not by_name[n].isdir() for n in layers
+            ):
+                # A layer outside the archive (``../../etc/passwd``) reached the engine, whose refusal ended the
+                # rebuild (exit 4) after the plan had passed.
+                raise BadBundleError(f"{source}: manifest.json names layers it does not hold")
             if config.size > MAX_IMAGE_CONFIG:
                 raise BadBundleError(f"{source}: its config is over {MAX_IMAGE_CONFIG >> 20} MiB")
             handle = tar.extractfile(config)

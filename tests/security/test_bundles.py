@@ -553,6 +553,31 @@ def test_a_saved_image_swapped_after_its_check_sends_the_engine_the_checked_conf
         assert config is not None and config.read() == pinned
 
 
+@pytest.mark.parametrize("layers", [["../../etc/passwd"], ["/etc/passwd"], ["nowhere.tar"], "layer.tar", [7]])
+def test_a_saved_image_whose_manifest_names_a_layer_it_does_not_hold_is_one_line_even_in_a_dry_run(
+    tmp_path: Path, cli: Callable[..., Any], layers: Any
+) -> None:
+    """A saved image's manifest.json naming a layer outside the archive (``../../etc/passwd``) was taken: the plan
+    passed, and the rebuild sent the archive to the engine, whose refusal ended it, exit 4 ("evalSymlinksInScope:
+    /var/lib/docker/etc/passwd is not in ..."). It is the bundle's bad file: one line, exit 2, in --dry-run too."""
+    config = b'{"architecture": "amd64"}'
+    image_id = "sha256:" + hashlib.sha256(config).hexdigest()
+    saved = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(_saved_image(config))) as tar, tarfile.open(fileobj=saved, mode="w:") as out:
+        for member in tar.getmembers():
+            data = tar.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "manifest.json":
+                data = json.dumps([{"Config": "config.json", "RepoTags": None, "Layers": layers}]).encode()
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data))
+    root = _image_bundle(tmp_path / "b", "base:1", image_id, saved.getvalue())
+    lock = lockfile.dump(_lock(), tmp_path / "l.lock")
+    result = cli(
+        "rebuild", lock, "--target", "docker", "--bundle", root, "--dest", tmp_path / "ctx", "--force", "--dry-run"
+    )
+    _one_line_error(result, 2, "base_1.tar: manifest.json names layers it does not hold")
+
+
 @pytest.mark.integration
 def test_a_bundled_image_loads_without_replacing_an_existing_tag(engine: Any, tmp_path: Path) -> None:
     """The bundle's image A is saved as NAME:latest; the engine already has another image B as NAME:latest.
