@@ -664,6 +664,9 @@ _FOLDER_WORDS = {
 # The folders of a bundle that files are copied or downloaded into (held ``.envsnap-download-*`` files while written):
 # `envsnap clean BUNDLE` looks in them too.
 FOLDERS = tuple(_FOLDER_WORDS)
+# The folders whose files a failed or interrupted re-bundle added are kept for the next run (fetched over a network);
+# not images/, which the engine here saves again (one kept beside the earlier image left the bundle holding both).
+_FETCHED = frozenset(_FOLDER_WORDS) - {IMAGES}
 # The folders the docker target's parts add (``--with-system-packages``, ``--with-base-image``), which a bundle made
 # again without the option keeps: the README's section says what they hold.
 _DOCKER_PARTS = frozenset(_FOLDER_WORDS) - {WHEELS, CONDA}
@@ -1299,9 +1302,10 @@ def _keeping(root: Path, held: Mapping[str, int] | None) -> Iterator[None]:
     refused run left it there: the earlier bundle then failed its own SHA256SUMS. A run refused as bad input (exit 2:
     its lock refused at write, a URL the policy refuses) leaves the earlier bundle exactly as it was (what it added
     goes, and so does the marker, which made every command refuse it); any other failure (Ctrl-C too) leaves what it
-    fetched for the next run (the files it added to ``wheels/``, ``conda/``, ``debs/``, ``images/`` and ``tool/``),
-    marked as being made, and the earlier files as they were: any other file it added (an artifact's, half made) goes,
-    and where it leaves nothing it fetched, so does the marker (the earlier bundle, complete).
+    fetched for the next run (the files it added to ``wheels/``, ``conda/``, ``debs/`` and ``tool/``; not a saved
+    image, which the engine here saves again: ``_take_back``), marked as being made, and the earlier files as they
+    were: any other file it added (an artifact's, half made) goes, and where it leaves nothing it fetched, so does the
+    marker (the earlier bundle, complete).
 
     Inside the bundle, not beside it: a bundle in a shared folder whose parent its user may not write (the bundle itself
     writable) was refused at that folder, exit 2; and a hard link there is always possible."""
@@ -1348,12 +1352,13 @@ def _put_back(kept: Path, root: Path) -> None:
 def _take_back(root: Path, held: Mapping[str, int], *, fetched: bool = False) -> None:
     """Remove from ``root`` the files a run added to the bundle that ``held`` lists, the folders it made for them,
     and the marker of a bundle being made; ``fetched``: but the packages it fetched (a file in a folder of
-    ``_FOLDER_WORDS``) and the marker, which the next run completes. Where no file it fetched is left, the earlier
-    files put back (``_put_back``) are the complete bundle it was, and the marker goes too: a Ctrl-C in a re-bundle
-    that had written files again (the lock, README, an artifact's REPRODUCING.md "(being graded)"), every one put back,
-    left it marked as being made, refused by every reader."""
+    ``_FETCHED``: not a saved image, which the engine here saves again) and the marker, which the next run
+    completes. Where no file it fetched is left, the earlier files put back (``_put_back``) are the complete bundle it
+    was, and the marker goes too: a Ctrl-C in a re-bundle that had written files again (the lock, README, an
+    artifact's REPRODUCING.md "(being graded)"), every one put back, left it marked as being made, refused by every
+    reader."""
     for rel in _bundle_files(root):
-        if rel not in held and not (fetched and rel.partition("/")[0] in _FOLDER_WORDS and "/" in rel):
+        if rel not in held and not (fetched and rel.partition("/")[0] in _FETCHED and "/" in rel):
             (root / rel).unlink(missing_ok=True)
     for folder in sorted((p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
         if is_kept(f"{folder.relative_to(root).as_posix()}/"):

@@ -97,8 +97,7 @@ def test_a_ctrl_c_after_a_rebundle_on_another_base_removed_the_earlier_image_put
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A re-bundle with another ``--base-image`` removes the earlier image's archive once the new one is saved; a
-    Ctrl-C after that (before SHA256SUMS) must not lose it: every earlier file is back, the new image is kept for
-    the next run, which completes the bundle with it alone."""
+    Ctrl-C after that (before SHA256SUMS) must not lose it: every earlier file is back, and the new image gone."""
     import os
 
     import envsnap.rebuild.docker as docker_target
@@ -140,7 +139,52 @@ def test_a_ctrl_c_after_a_rebundle_on_another_base_removed_the_earlier_image_put
     monkeypatch.undo()
     after = files(out)
     assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
-    assert set(after) - set(before) == {INCOMPLETE, "images/new_1.tar", "images/new_1.json"}
+    assert after == before and not (out / INCOMPLETE).exists()  # the new image goes: the engine saves it again
+
+
+def test_a_ctrl_c_while_a_rebundle_on_another_base_gets_its_wheels_leaves_the_earlier_bundle_complete(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C in a re-bundle with another ``--base-image``, once the new image was saved and while envsnap's wheels
+    for it were fetched, kept the new image beside the earlier one as a fetched package and left the bundle marked
+    as being made: every reader refused it, and a plain ``bundle`` run to complete it left it holding both images (a
+    rebuild naming no base was then refused). The new image came from the local engine, not an index: it goes, and
+    the earlier bundle is complete, as it was."""
+    import os
+
+    import envsnap.rebuild.docker as docker_target
+    from envsnap.artifacts.bundle import INCOMPLETE
+    from envsnap.model import PythonEnv, Snapshot
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
+    out = tmp_path / "b"
+    assert cli("bundle", lock, "-o", out, "--offline").code == 0
+    (out / "images").mkdir()
+    (out / "images" / "old_1.tar").write_bytes(b"the earlier image")  # stand-ins: no engine
+    (out / "images" / "old_1.json").write_bytes(b"{}")
+    describe_bundle(out)
+    Bundle(out).write_sums()
+    before = files(out)
+
+    def save(_lock: object, root: Path, **_kwargs: object) -> Path:
+        (root / "images" / ".new").write_bytes(b"the new image")
+        os.replace(root / "images" / ".new", root / "images" / "new_1.tar")  # as a save puts it in place
+        (root / "images" / "new_1.json").write_bytes(b"{}")
+        return root / "images" / "new_1.tar"
+
+    def interrupted(*_args: object, **_kwargs: object) -> Path:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(docker_target, "check_base_to_save", lambda *_args: None)
+    monkeypatch.setattr(docker_target, "save_base_image", save)
+    monkeypatch.setattr(docker_target, "bundle_tool_wheels", interrupted)
+    assert cli("bundle", lock, "-o", out, "--offline", "--with-base-image").code == 130
+    monkeypatch.undo()
+    assert files(out) == before and not (out / INCOMPLETE).exists(), sorted(files(out))
+    open_bundle(out, tmp_path / "unused")  # its SHA256SUMS check passes
 
 
 def test_a_ctrl_c_early_in_bundling_a_complete_bundle_again_leaves_it_complete(
