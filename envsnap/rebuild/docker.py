@@ -651,8 +651,19 @@ def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None, lock: Sn
     Of several saved images, the one that names the base ``lock`` chooses (``docker.io/library/`` and ``:latest``
     read as the engine reads them); where none or more than one does, ``BadOptionError`` names them all and
     ``--base-image``. Several were passed over for the lock's own choice, saved or not, and tool/README.md's
-    ``docker load -i BUNDLE/images/NAME.tar`` then named no file the bundle held."""
-    if options.base_image or bundle_dir is None:
+    ``docker load -i BUNDLE/images/NAME.tar`` then named no file the bundle held.
+
+    A ``--base-image`` the engine reads as a saved image's name (``docker.io/`` or ``:latest`` added or left out, no
+    digest given) is that saved reference: it was "neither in the Docker engine nor saved in the bundle", offline,
+    and the command given to bundle it saved the image again under another file."""
+    if bundle_dir is None:
+        return options, False
+    if options.base_image:
+        named = _repository_tag(options.base_image) if "@" not in options.base_image else None
+        bundled = _docker_engine.bundled_facts(bundle_dir)
+        same = [r for r in sorted(bundled) if named is not None and _repository_tag(r) == named]
+        if options.base_image not in bundled and len(same) == 1:
+            return dataclasses.replace(options, base_image=same[0]), False
         return options, False
     saved = sorted(_docker_engine.bundled_facts(bundle_dir))
     if len(saved) <= 1:

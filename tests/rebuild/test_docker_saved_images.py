@@ -109,3 +109,25 @@ def test_a_rebuild_loads_only_the_saved_image_it_builds_on(
     with pytest.raises(docker.errors.ImageNotFound):
         engine.images.get(first_id)
     assert not [line for line in said if first in line], said
+
+
+def test_a_base_image_named_as_the_engine_reads_the_saved_one_is_the_bundles(
+    engine: Any,  # noqa: F811
+    captured: Path,  # noqa: F811
+    owned: str,
+    tmp_path: Path,
+) -> None:
+    """The bundle saved ``envsnap-test/NAME:1``; ``rebuild --offline --base-image docker.io/envsnap-test/NAME:1``,
+    the same image as the engine reads names, was refused as "neither in the Docker engine nor saved in the bundle",
+    and the command it gave saved the image again under another file (a bundle with two images). It builds on the
+    saved image, as the name without ``docker.io/`` does."""
+    base = f"envsnap-test/spelled-{owned}:1"
+    image_id = _copy_of_base(engine, owned, base)
+    bundle = tmp_path / "bundle"
+    _envsnap("bundle", str(captured), "-o", str(bundle), "--with-base-image", "--base-image", base)
+    _remove_labelled(engine, owned)  # the engine of the bundle's machine: without the base
+    args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline", "--dry-run"]
+    for named in (base, f"docker.io/{base}"):
+        done = _envsnap(*args, "--base-image", named, "--dest", str(tmp_path / "ctx"), check=False)
+        assert done.returncode == 0, (named, done.stderr)
+        assert f"FROM {image_id}" in done.stdout, done.stdout
