@@ -1255,7 +1255,9 @@ def save_image(
         try:
             image = client.images.get(facts.image_id)
             with transfer(say, f"saved {reference}", int(image.attrs.get("Size") or 0)) as advance:
-                for chunk in image.save(named=reference):
+                # An image named by its id is saved by it: an id is no tag to save it under (the engine refused it).
+                named: str | bool = False if grammar.is_image_digest(reference) else reference
+                for chunk in image.save(named=named):
                     handle.write(chunk)
                     advance(len(chunk))
         except _engine_errors() as exc:

@@ -131,3 +131,24 @@ def test_a_base_image_named_as_the_engine_reads_the_saved_one_is_the_bundles(
         done = _envsnap(*args, "--base-image", named, "--dest", str(tmp_path / "ctx"), check=False)
         assert done.returncode == 0, (named, done.stderr)
         assert f"FROM {image_id}" in done.stdout, done.stdout
+
+
+def test_a_base_image_named_by_its_id_is_saved_and_rebuilt_on(
+    engine: Any,  # noqa: F811
+    captured: Path,  # noqa: F811
+    owned: str,
+    tmp_path: Path,
+) -> None:
+    """``bundle --with-base-image --base-image sha256:ID`` fetched every wheel, then failed, exit 4: "the Docker
+    engine stopped answering while saving sha256:ID (sha256:ID is not a valid tag for this image)" (an id is no name
+    to save an image under). It saves the image by its id, and an offline rebuild on an engine without it builds on
+    it."""
+    image_id = _copy_of_base(engine, owned, f"envsnap-test/by-id-{owned}:1")
+    bundle = tmp_path / "bundle"
+    done = _envsnap("bundle", str(captured), "-o", str(bundle), "--with-base-image", "--base-image", image_id)
+    assert done.stderr.strip().splitlines()[-1].startswith(f"wrote {bundle}: "), done.stderr
+    _remove_labelled(engine, owned)  # the engine of the bundle's machine: without the base
+    args = ["rebuild", str(captured), "--target", "docker", "--bundle", str(bundle), "--offline", "--dry-run"]
+    done = _envsnap(*args, "--dest", str(tmp_path / "ctx"), check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"FROM {image_id}" in done.stdout, done.stdout
