@@ -1261,10 +1261,16 @@ def save_image(
                     handle.write(chunk)
                     advance(len(chunk))
         except _engine_errors() as exc:
-            raise RebuildError(
-                f"the Docker engine stopped answering while saving {reference} "
-                f"({short(exc)}); nothing was written to {folder}"
-            ) from exc
+            import docker as docker_sdk  # type: ignore[import-untyped,unused-ignore]
+
+            # The engine's own answer (a full disk of its own, the image removed meanwhile) is named as it is: "stopped
+            # answering" sent the user to restart an engine that answered.
+            what = (
+                f"the Docker engine could not save {reference}"
+                if isinstance(exc, docker_sdk.errors.APIError)
+                else f"the Docker engine stopped answering while saving {reference}"
+            )
+            raise RebuildError(f"{what} ({short(exc)}); nothing was written to {folder}") from exc
         handle.flush()
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)

@@ -1306,3 +1306,39 @@ def test_a_bundle_with_several_saved_bases_builds_on_the_one_the_lock_or_base_im
     res = cli("rebuild", lock, "--target", "docker", "--bundle", out, "--dry-run")
     assert res.code == 0 and f"FROM --platform=linux/amd64 {ids[chosen]} AS system" in res.out, res
     assert f"# Base: {chosen} (chosen by bundle;" in res.out, res
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        ("refused", "the Docker engine could not save base:1 (500 Server Error"),
+        ("gone", "the Docker engine stopped answering while saving base:1"),
+    ],
+)
+def test_a_base_image_save_the_engine_refuses_is_not_said_to_have_stopped_answering(
+    tmp_path: Path, raised: str, said: str
+) -> None:
+    """The engine's own refusal to save the image (a full disk of its own, an image removed meanwhile) was reported
+    as "the Docker engine stopped answering while saving", which sent the user to restart an engine that was
+    answering; that line is for a transport that broke, the engine's answer is named as it is."""
+    from types import SimpleNamespace
+
+    import docker
+    import requests
+
+    def save(named: object) -> Any:
+        if raised == "refused":
+            response = SimpleNamespace(status_code=500, reason="Server Error", url="http+docker://localhost/x")
+            raise docker.errors.APIError("no space left on device", response=response)  # type: ignore[arg-type]
+        raise requests.ConnectionError("Connection aborted.")
+
+    engine = SimpleNamespace(
+        api=SimpleNamespace(timeout=10),
+        images=SimpleNamespace(get=lambda _id: SimpleNamespace(attrs={"Size": 1}, save=save)),
+    )
+    facts = ImageFacts(image_id="sha256:" + "a" * 64, repo_digests=(), env={}, architecture="amd64")
+    with pytest.raises(RebuildError) as caught:
+        _docker_engine.save_image(engine, "base:1", facts, tmp_path, lambda _line: None)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(said), caught.value
+    assert "nothing was written" in str(caught.value)
+    assert not list((tmp_path / "images").iterdir())
