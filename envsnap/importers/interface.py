@@ -166,24 +166,69 @@ def wheel_file_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
     return tuple(sorted({str(t) for t in tags})) if same else ()
 
 
-def refuse_another_file(name: str, version: str, url: str, where: str, *, sdist: bool = True) -> None:
-    """Refuse a package whose URL names a wheel (or, with ``sdist``, a source archive) of another project or release
-    (a conda-lock.yml's ``typing-extensions 4.12.2`` locked to requests' wheel, ``six @ .../requests-2.0-...whl``):
-    pip refuses to install the file under that name, and its sha256 pins the other file. ``version`` "" is not
-    compared. A file name packaging cannot read is left to the artifact's own check."""
-    from urllib.parse import unquote, urlsplit
+# The source archives pip and uv build from, by the ending of their file name (setuptools' older ones too).
+_SDIST_ENDINGS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip")
+# The dashes of a source archive's name tried as the one between name and version: far more than any project's.
+_SDIST_DASHES = 32
 
-    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+def sdist_release(filename: str, name: str) -> tuple[str, str] | None:
+    """The project (normalised) and the version (as written) a source archive's file name gives, read as ``name``'s
+    where it can be; None where it names no version. A dash may stand in the name and in the version
+    (``python-dateutil-2.9.0.post0.tar.gz``; ``foo-1.0-1.tar.gz`` is foo 1.0-1, its post release, where packaging's
+    ``parse_sdist_filename`` splits at the last dash, foo-1.0 1): each dash whose right side is a version is tried,
+    the one that leaves ``name`` on its left wins, else the last (packaging's reading) names another project."""
+    from packaging.utils import canonicalize_name, parse_sdist_filename
+
+    ending = next((e for e in _SDIST_ENDINGS if filename.lower().endswith(e)), "")
+    if not ending:
+        return None
+    stem = filename[: -len(ending)]
+    wanted = canonicalize_name(name)
+    for dash in [i for i, c in enumerate(stem) if c == "-"][:_SDIST_DASHES]:
+        head, version = stem[:dash], stem[dash + 1 :]
+        if canonicalize_name(head) == wanted and _is_version(version):
+            return wanted, version
+    try:
+        found, _version = parse_sdist_filename(f"{stem}.tar.gz")
+    except ValueError:  # packaging's refusal, or a number past int()'s 4,300 digits
+        return None
+    return str(found), stem.rpartition("-")[2]
+
+
+def _is_version(text: str) -> bool:
     from packaging.version import Version
 
-    filename = unquote(urlsplit(url.partition("#")[0]).path.rsplit("/", 1)[-1])
-    if not filename.endswith(".whl") and not sdist:
+    try:
+        Version(text)
+    except ValueError:  # InvalidVersion, or a number past int()'s 4,300 digits
+        return False
+    return True
+
+
+def refuse_another_file(name: str, version: str, url: str, where: str, *, sdist: bool = True) -> None:
+    """Refuse a package whose URL names a wheel (or, with ``sdist``, a source archive) of another project or release
+    (a conda-lock.yml's ``typing-extensions 4.12.2`` locked to requests' wheel, ``six @ .../requests-2.0-...whl``,
+    ``six @ .../requests-2.0.tar.gz``): pip refuses to install a wheel under another name, and fails on the metadata
+    of an sdist it built, and the sha256 pins the other file. ``version`` "" is not compared. A file name packaging
+    cannot read is left to the artifact's own check, as is GitLab's archive of a tag (``.../-/archive/v1.0/
+    REPO-v1.0.tar.gz``), named after the repository, not the project."""
+    from urllib.parse import unquote, urlsplit
+
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+    from packaging.version import Version
+
+    path = unquote(urlsplit(url.partition("#")[0]).path)
+    filename = path.rsplit("/", 1)[-1]
+    if not filename.endswith(".whl") and (not sdist or "/-/archive/" in path):
         return
     try:
         if filename.endswith(".whl"):
             found, found_version, _build, _tags = parse_wheel_filename(filename)
+        elif release := sdist_release(filename, name):
+            found, found_version = canonicalize_name(release[0]), Version(release[1])
         else:
-            found, found_version = parse_sdist_filename(filename)
+            return
         locked = Version(version) if version else found_version
     except ValueError:  # packaging's refusal, or a number past int()'s 4,300 digits
         return

@@ -51,6 +51,7 @@ from .interface import (
     local_url,
     packaging_refusal,
     refuse_another_file,
+    sdist_release,
     wheel_file_tags,
 )
 
@@ -948,8 +949,12 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
         local = fileurls.path_url(fileurls.file_url_path(url))
         directory = Source(kind="directory", url=local, subdirectory=subdirectory)
         return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
-    stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", path.rsplit("/", 1)[-1])
-    version = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    filename = unquote(path.rsplit("/", 1)[-1])
+    refuse_another_file(name, "", url, where)
+    # The version is the file name's, read as the project's: ``foo-1.0-1.tar.gz`` is foo 1.0-1 (it was read as 1).
+    release = sdist_release(filename, name)
+    stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", filename)
+    version = release[1] if release else stem.rsplit("-", 1)[-1] if "-" in stem else ""
     algo, value = _with_fragment_hash(name, fragment, (algo, value), where)  # an sdist's as a wheel's
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)
     return PythonPackage(name=name, version=version, metadata_name=metadata_name, source=source)

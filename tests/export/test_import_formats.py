@@ -1089,6 +1089,70 @@ def test_a_requirement_whose_wheel_url_names_another_project_is_refused_on_its_l
     assert (pkg.name, pkg.version, pkg.source.kind) == ("typing-extensions", "4.12.2", "archive")
 
 
+@pytest.mark.parametrize(
+    ("name", "filename", "shown"),
+    [
+        ("six", "requests-2.0.tar.gz", "the file is requests's, not six's"),
+        ("six", "requests-2.0.tgz", "the file is requests's, not six's"),
+        ("python-dateutil", "python-dateutil-2.9.0.zip", None),  # another sdist of the project passes
+        ("dateutil", "python-dateutil-2.9.0.post0.tar.gz", "the file is python-dateutil's, not dateutil's"),
+    ],
+)
+def test_a_requirement_whose_sdist_url_names_another_project_is_refused_on_its_line(
+    tmp_path: Path, cli: Callable[..., CliResult], name: str, filename: str, shown: str | None
+) -> None:
+    """``six @ https://.../requests-2.0.tar.gz`` was imported as six 2.0 from requests' source archive (the check of
+    another project's file read wheels only): pip builds it and fails on its metadata, and its sha256 pins the other
+    file."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"{name} @ https://files.example/{filename} --hash=sha256:{A}\n")
+    result = cli("import", str(reqs), "-o", str(tmp_path / "out.lock"))
+    if shown is None:
+        assert result.code == 0, result
+        return
+    assert result.code == 2, result
+    assert result.err == f"envsnap: error: {reqs}:1: {name}: {shown} ({filename})\n", result.err
+    assert not (tmp_path / "out.lock").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "version"),
+    [
+        ("python-dateutil @ https://files.example/python-dateutil-2.9.0.post0.tar.gz", "2.9.0.post0"),
+        ("zope.interface @ https://files.example/zope.interface-6.0.tar.gz", "6.0"),
+        ("backports.zoneinfo @ https://files.example/backports.zoneinfo-0.2.1.tar.gz", "0.2.1"),
+        ("Typing_Extensions @ https://files.example/typing_extensions-4.12.2.tar.gz", "4.12.2"),
+        # A dash in the version (a post release, PEP 440): it was read as version 1.
+        ("foo @ https://files.example/foo-1.0-1.tar.gz", "1.0-1"),
+        ("foo-bar @ https://files.example/foo-bar-1.0-1.zip", "1.0-1"),
+        # GitLab names a tag's archive after the repository, not the project: no name to compare.
+        ("mypkg @ https://gitlab.example/g/my-repo/-/archive/v1.0/my-repo-v1.0.tar.gz", "v1.0"),
+    ],
+)
+def test_a_requirement_of_the_projects_own_sdist_is_read_with_its_version(
+    tmp_path: Path, line: str, version: str
+) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"{line} --hash=sha256:{A}\n")
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert (pkg.version, pkg.source.kind, pkg.source.archive_hash) == (version, "archive", f"sha256={A}")
+
+
+def test_a_conda_lock_pip_sdist_of_its_own_project_with_a_dash_in_its_version_is_read(tmp_path: Path) -> None:
+    """conda-lock's ``foo 1.0.post1`` from ``foo-1.0-1.tar.gz`` was refused as another project's file ("the file is
+    foo-1-0's"): packaging's ``parse_sdist_filename`` splits at the last dash."""
+    path = tmp_path / "conda-lock.yml"
+    sdist = "https://files.example/typing_extensions-4.12.2-0.tar.gz"
+    text = CONDA_LOCK.replace("4.12.2", "4.12.2.post0").replace(
+        "https://files.pythonhosted.org/packages/26/9f/typing_extensions-4.12.2.post0-py3-none-any.whl", sdist
+    )
+    assert sdist in text
+    path.write_text(text)
+    (pkg,) = importers.read_file(path, options=ImportOptions(platform="linux-64")).python.packages
+    assert pkg.artifact is not None
+    assert (pkg.name, pkg.version, pkg.artifact.url) == ("typing-extensions", "4.12.2.post0", sdist)
+
+
 def test_a_pylock_wheel_url_with_a_query_names_its_file_by_its_path(tmp_path: Path) -> None:
     """PEP 751 infers a wheel's missing ``name`` from its URL: the query of a presigned URL became part of the file
     name, and the import was refused ("not a valid file name")."""
