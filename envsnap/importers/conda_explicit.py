@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from ..grammar import shown
 from ..model import CondaPackage, PythonPackage, Snapshot
 from . import _conda
-from .interface import Importer, ImportOptions, LockImportError, check_lock_url
+from .interface import Importer, ImportOptions, LockImportError, check_lock_url, sdist_release
 
 
 def sniff(name: str, text: str) -> bool:
@@ -126,14 +126,17 @@ def _pip_line(text: str, where: str) -> PythonPackage:
 
 def _file_version(name: str, url: str, where: str) -> str:
     """The version a wheel's or an sdist's file name gives, when it is ``name``'s file."""
-    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+    from packaging.version import Version
 
     filename = unquote(url.rsplit("/", 1)[-1])
     try:
         if filename.endswith(".whl"):
             found, version, _build, _tags = parse_wheel_filename(filename)
+        elif release := sdist_release(filename, name):  # foo-1.0-1.tar.gz is foo's, version 1.0-1
+            found, version = canonicalize_name(release[0]), Version(release[1])
         else:
-            found, version = parse_sdist_filename(filename)
+            raise ValueError(filename)
     except ValueError:  # packaging's refusal, or a version number past int()'s 4,300 digits
         raise LockImportError(f"{where}: # pip line: no version in the file name {shown(filename)}") from None
     if found != canonicalize_name(name):

@@ -1762,6 +1762,19 @@ def test_conda_explicit_keeps_the_pip_lines_conda_lock_renders() -> None:
     assert sorted(p.name for p in snap.conda.packages) == [p.name for p in source.conda.packages]  # type: ignore[union-attr]
 
 
+def test_conda_explicit_reads_a_pip_sdist_with_a_dash_in_its_version(tmp_path: Path) -> None:
+    """``# pip foo @ https://.../foo-1.0-1.tar.gz#sha256=HEX`` (foo's post release 1.0-1) was refused, "the file is
+    foo-1-0's, not foo's": packaging's ``parse_sdist_filename`` splits at the last dash. Another project's sdist is
+    still refused."""
+    path = tmp_path / "conda-linux-64.lock"
+    path.write_text(f"# platform: linux-64\n@EXPLICIT\n# pip foo @ https://w.example/foo-1.0-1.tar.gz#sha256={A}\n")
+    (pkg,) = importers.read_file(path).python.packages
+    assert (pkg.name, pkg.version) == ("foo", "1.0.post1")
+    path.write_text(f"# platform: linux-64\n@EXPLICIT\n# pip six @ https://w.example/requests-2.0.tar.gz#sha256={A}\n")
+    with pytest.raises(LockImportError, match="the file is requests's"):
+        importers.read_file(path)
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
