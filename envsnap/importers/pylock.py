@@ -44,6 +44,7 @@ from .interface import (
     in_seed_folder,
     left_out_names,
     local_url,
+    refuse_another_file,
     wheel_file_tags,
     work_tree,
 )
@@ -287,6 +288,9 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             archive_hash=f"{algo}={hashes[algo]}",
             subdirectory=a.get("subdirectory", ""),
         )
+        # packaging's pylock checks the name of a wheel or an sdist entry, not of an archive's file: six 2.0 from
+        # requests' wheel was imported so, a file pip refuses under that name and whose sha256 pins the other one.
+        refuse_another_file(str(entry["name"]), version, source.url, f"{origin}: packages[{i}].archive")
         artifact = _archive_artifact(a, f"{origin}: packages[{i}].archive", source.url, rebuilt)
     else:
         # Each file with where it is in the pylock, as its errors name it.

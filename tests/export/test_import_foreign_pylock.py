@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from export_samples import uv_bin
+from testutil import CliResult
 
 from envsnap import export, importers, lockfile
 
@@ -103,3 +104,35 @@ def test_an_archive_size_that_is_no_size_is_refused_in_one_line(tmp_path: Path) 
         )
         with pytest.raises(LockImportError, match=f"packages\\[0\\]\\.{said}"):
             importers.read_file(path)
+
+
+@pytest.mark.parametrize(
+    ("filename", "why"),
+    [
+        ("requests-2.0-py3-none-any.whl", "the file is requests's, not six's"),
+        ("requests-2.0.tar.gz", "the file is requests's, not six's"),
+        ("six-1.16.0-py2.py3-none-any.whl", "the file is of version 1.16.0, not 2.0"),
+        ("six-2.0-py2.py3-none-any.whl", None),
+        ("six-2.0.tar.gz", None),
+        ("v2.0.tar.gz", None),  # a forge's archive of a tag: no project in its name
+    ],
+)
+def test_a_pylock_archive_of_another_projects_file_is_refused(
+    tmp_path: Path, cli: Callable[..., CliResult], filename: str, why: str | None
+) -> None:
+    """``six`` 2.0 whose ``archive`` is requests' wheel (or sdist) was imported as six from requests' file: pip refuses
+    a wheel of another name, and the sha256 pins the other file. A pylock's wheels and sdist of another project were
+    refused (packaging's pylock checks their names), its archive was not; it is, as a requirements line's URL is."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(
+        'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "six"\nversion = "2.0"\n'
+        f'archive = {{ url = "https://files.example/{filename}", hashes = {{ sha256 = "{"a" * 64}" }} }}\n'
+    )
+    out = tmp_path / "out.lock"
+    result = cli("import", path, "-o", out)
+    if why is None:
+        assert result.code == 0, result
+        return
+    assert result.code == 2, result
+    assert result.err == f"envsnap: error: {path}: packages[0].archive: six: {why} ({filename})\n"
+    assert not out.exists()
