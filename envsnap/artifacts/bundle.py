@@ -64,7 +64,7 @@ from .._defaults import (
 )
 from .._frozen import frozen
 from .._fs import atomic_write_text, fresh_dir, join_base_name, join_relative, source_date_epoch
-from .._localurls import declared_name, project_fault
+from .._localurls import declared_name, here, project_fault
 from .._prehash import collect
 from .._prehash import sha256_file as sha256_file  # re-exported: the one sha256 of a file
 from .._privacy import scrub_snapshot
@@ -2252,8 +2252,20 @@ def _bundle_one(
     )
     # Which folder of a monorepo was built: the URL names only the repository (as pin's "kept" line says it).
     sub = f" (subdirectory {pkg.source.subdirectory})" if pkg.source.subdirectory else ""
-    say(f"built {dest.name} from {origin}{sub}")
+    # An sdist a lock names by its name in a find-links folder has no URL to record (``url`` ""): the line names its
+    # place in that folder (it said "built X from ", naming nothing).
+    place = origin or (_shown_place(file_url(pkg.artifact), opts.project_dir) if pkg.artifact is not None else "")
+    say(f"built {dest.name} from {place}{sub}")
     return dataclasses.replace(pkg, artifact=artifact), BundleEntry(pkg.name, pkg.version, dest.name, "built", True)
+
+
+def _shown_place(url: str, project_dir: Path | None) -> str:
+    """A lock's file URL as a line shows it: the file on this machine, or the URL as the lock writes it where its
+    project is not known here (the sdist taken from the download cache by its sha256)."""
+    try:
+        return here(url, project_dir)
+    except (PinError, UnsafeInputError):
+        return url
 
 
 def _built_record_digest(name: str, wheel: Path) -> str:

@@ -2021,3 +2021,52 @@ def test_the_allow_url_an_offline_bundle_names_for_a_find_links_folder_named_wit
     assert said in refused.err, refused.err
     allowed = ("--allow-url", pattern, "--cache-dir", tmp_path / "c2")
     assert cli("bundle", "env.lock", "-o", tmp_path / "b2", "--offline", *allowed).code == 0
+
+
+def test_the_built_line_names_the_sdist_of_a_find_links_folder_it_built(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An imported requirements file's sdist in its ``--find-links`` folder (``uv pip compile --emit-find-links
+    --generate-hashes``), no URL in the lock, was built and said as ``built zope_thing-1.0-py3-none-any.whl from ``,
+    naming nothing; the line names the sdist in its folder now, as it names one it built from the index by URL."""
+    import zipfile
+
+    from envsnap import importers
+    from envsnap.artifacts import bundle
+
+    links = tmp_path / "sdonly"
+    links.mkdir()
+    data = b"[project]\nname = 'zope.thing'\nversion = '1.0'\n"
+    sdist = links / "zope_thing-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        info = tarfile.TarInfo("zope_thing-1.0/pyproject.toml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
+
+    def fake_build(
+        source: Path, out_dir: Path, python: str | None = None, variables: Any = None, offline_links: Any = None
+    ) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wheel = out_dir / "zope_thing-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr("zope_thing/__init__.py", "")
+            info = "zope_thing-1.0.dist-info"
+            archive.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: zope.thing\nVersion: 1.0\n\n")
+            archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            archive.writestr(f"{info}/RECORD", "")
+        return wheel
+
+    monkeypatch.setattr(bundle, "build_wheel", fake_build)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"--find-links {links}\n\nzope-thing==1.0 \\\n    --hash=sha256:{sha}\n")
+    snap = importers.read_file(reqs)
+    lock = lockfile.dump(
+        dataclasses.replace(snap, python=dataclasses.replace(snap.python, version="3.11.7")), tmp_path / "u.lock"
+    )
+    result = cli("bundle", lock, "-o", tmp_path / "b", "--allow-url", str(links))
+    assert result.code == 0, result
+    line = next((x.strip() for x in result.err.splitlines() if x.strip().startswith("built ")), result.err)
+    assert line == f"built zope_thing-1.0-py3-none-any.whl from {sdist.as_uri()}", line
