@@ -159,6 +159,13 @@ def major_minor(version: str) -> str:
     return ".".join(str(p) for p in parts[:2])
 
 
+def is_python_release(want: str, have: str) -> bool:
+    """Whether an interpreter of version ``have`` (``3.11.7``) is the Python ``want`` a lock records: that version,
+    or, where ``want`` names a minor release alone (``3.11``: an imported pylock's ``requires-python = "==3.11.*"``),
+    any patch release of it. One rule for check, verify and the venv rebuild's choice of an interpreter."""
+    return have == want or (bool(want) and want == major_minor(want) and major_minor(have) == want)
+
+
 # The Debian packages the CPython X.Y interpreter runs from (``python3.11``: the program; its ``-minimal`` and the
 # ``libpython3.11-minimal`` and ``-stdlib`` hold what it loads at start and the standard library). One source
 # package builds them all at one version; ``-venv`` (ensurepip, which ``python3.11 -m venv`` needs) is built with

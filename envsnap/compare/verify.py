@@ -42,7 +42,7 @@ from .._defaults import NVML_HUNG
 from .._privacy import scrub_snapshot
 from ..cudaneed import cuda_need
 from ..model import PthFolder, PythonEnv, PythonPackage, Snapshot, Source, SystemPackage
-from ..platforms import debian_upstream, interpreter_debs, machine, major_minor, with_article
+from ..platforms import debian_upstream, interpreter_debs, is_python_release, machine, major_minor, with_article
 from ..probes.python import PendingProbe, TargetEnvironment
 from ..report import first_few, gpu_name
 from .verdict import AREAS as AREAS
@@ -1697,6 +1697,18 @@ def compare_interpreter(want: PythonEnv, have: PythonEnv) -> list[Difference]:
         out.append(
             Difference(
                 INFO, "interpreter", "python", "version", "", have.version, "the lock does not record a Python version"
+            )
+        )
+    elif want.version != have.version and is_python_release(want.version, have.version):
+        out.append(
+            Difference(
+                INFO,
+                "interpreter",
+                "python",
+                "version",
+                want.version,
+                have.version,
+                "the lock records the minor release only",
             )
         )
     elif want.version != have.version:

@@ -72,7 +72,7 @@ from ..grammar import (
     shown,
 )
 from ..model import Artifact, PythonPackage, Snapshot
-from ..platforms import major_minor
+from ..platforms import is_python_release, major_minor
 from ..probes.interface import BUNDLE_WHEEL_FILE
 from ..probes.pending import PendingProbe
 from ..probes.python import script_interpreter
@@ -175,7 +175,8 @@ def _candidates(want: str, minor: str) -> list[tuple[str, str]]:
     keep several Pythons). ``want`` and ``minor`` are checked release numbers (``locked_python``): they name
     files, never a path of their own."""
     running = (sys.executable, "the interpreter running envsnap")
-    out: list[tuple[str, str]] = [running] if sys.executable and platform.python_version() == want else []
+    here = sys.executable and is_python_release(want, platform.python_version())
+    out: list[tuple[str, str]] = [running] if here else []
     for name in (f"python{minor}", f"python{want.split('.')[0]}", "python"):
         on_path = shutil.which(name)
         if on_path is not None:
@@ -240,7 +241,9 @@ def find_interpreter(
         if found[1] != impl or major_minor(found[0]) != major_minor(want):
             raise BadOptionError(f"--python {python} is {found[1]} {found[0]}; the lock needs {impl} {want}")
         notes = (
-            [] if found[0] == want else [f"interpreter {found[0]} differs from the locked {want} in the patch release"]
+            []
+            if is_python_release(want, found[0])
+            else [f"interpreter {found[0]} differs from the locked {want} in the patch release"]
         )
         return Interpreter(str(Path(exe).absolute()), found[0], "--python"), notes
     if not is_release_number(want):  # searched for (PATH, pyenv, uv) only by a plain release number
@@ -250,7 +253,7 @@ def find_interpreter(
         facts = _interpreter(exe)
         if facts is None or facts[1] != impl:
             continue
-        if facts[0] == want:
+        if is_python_release(want, facts[0]):
             return Interpreter(facts[2], facts[0], where), []
         if near is None and major_minor(facts[0]) == major_minor(want):
             near = Interpreter(facts[2], facts[0], where)

@@ -3259,3 +3259,16 @@ def test_a_pth_notes_paths_are_shown_without_loading_a_probe() -> None:
         "puts it there: ..."
     )
     assert probes == "[]"
+
+
+def test_a_lock_naming_the_minor_release_alone_is_no_patch_release_difference() -> None:
+    """An imported pylock's ``requires-python = "==3.11.*"`` is recorded as ``3.11``: verify of the very environment
+    uv synced from it warned ``version 3.11 -> 3.11.7 (patch release differs)``. It is said as information."""
+    from envsnap.compare.verify import compare_interpreter
+    from envsnap.model import PythonEnv
+
+    [diff] = compare_interpreter(PythonEnv(version="3.11"), PythonEnv(version="3.11.7"))
+    assert (diff.severity, diff.expected, diff.actual) == (INFO, "3.11", "3.11.7"), diff
+    assert diff.note == "the lock records the minor release only", diff
+    [diff] = compare_interpreter(PythonEnv(version="3.11"), PythonEnv(version="3.12.1"))
+    assert diff.severity == MISMATCH, diff

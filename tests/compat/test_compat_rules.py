@@ -1426,3 +1426,12 @@ def test_the_largest_python_and_glibc_a_lock_allows_are_judged_without_a_million
         ("fail", "wheel later 1.0"),
         ("fail", "wheel old 1.0"),
     ], findings
+
+
+def test_python_a_lock_naming_the_minor_release_alone_is_met_by_any_patch_release_of_it() -> None:
+    """An imported pylock's ``requires-python = "==3.11.*"`` is recorded as ``3.11``: check warned "patch release
+    differs" of every 3.11 host, naming ``uv python install 3.11`` as the way to an exact match."""
+    [f] = python.check(snapshot(python="3.11"), snapshot(python="3.11.9"), HOST)
+    assert (f.severity, f.remedy) == ("ok", ""), f
+    [f] = python.check(snapshot(python="3.11"), snapshot(python="3.12.1"), HOST)
+    assert f.severity == "fail", f

@@ -308,3 +308,22 @@ def test_the_venv_plan_counts_its_wheels_in_their_number(
     steps = [line.strip() for line in result.out.splitlines() if "--require-hashes" in line]
     wheels = "1 wheel" if count == 1 else "2 wheels"
     assert len(steps) == 1 and steps[0].startswith(f"3. install {wheels} with "), steps
+
+
+def test_a_lock_naming_the_minor_release_alone_takes_an_interpreter_of_it_found_here(
+    empty_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pylock uv exports for ``requires-python = ">=3.11,<3.12"`` says ``requires-python = "==3.11.*"``, which the
+    import records as ``3.11``: any 3.11 release is the locked one. The plan said uv downloads Python 3.11, though the
+    interpreter running envsnap (and pyenv's) was a 3.11; ``--python`` of one said it differs in the patch release."""
+    minor = ".".join(platform.python_version().split(".")[:2])
+    monkeypatch.setattr(venv, "_uv_downloadable", lambda version: True)  # uv could download it: not needed
+    found, notes = venv.find_interpreter(_lock(minor), None, offline=False)
+    assert (found.path, found.version, found.how, notes) == (
+        sys.executable,
+        platform.python_version(),
+        "the interpreter running envsnap",
+        [],
+    )
+    found, notes = venv.find_interpreter(_lock(minor), sys.executable, offline=False)
+    assert (found.version, found.how, notes) == (platform.python_version(), "--python", [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import PythonEnv, Snapshot
-from ...platforms import numbers
+from ...platforms import is_python_release, numbers
 from ...requires_python import describe as describe_exclusions
 from ...requires_python import excluding
 from ...sinks import shell_word
@@ -64,7 +64,7 @@ def _interpreter(lock: Snapshot, host: Snapshot, target: Target) -> list[Finding
         return [Finding("fail", "Python", needed, found, remedy, NAME)]
     if want.free_threaded != have.free_threaded:
         return [Finding("fail", "Python", needed, found, remedy, NAME)]
-    if w != h:
+    if w != h and not is_python_release(want.version, have.version):
         return [
             Finding(
                 "warn",
