@@ -300,15 +300,22 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             _size(file, where)  # each file's, the one not taken too
         wheels = _distinct(wheels)
         files = wheels or sdist
+        if not any(file.get("hashes", {}).get("sha256") for file, _where in [*wheels, *sdist]) and files:
+            # PEP 751 takes any algorithm; with none of sha256, the lock's record of a file, the package was imported
+            # with no file, URL or hash, and pin took any file of that release from the index.
+            file, where = [*wheels, *sdist][0]
+            algorithms = ", ".join(sorted(str(a) for a in file.get("hashes", {}))) or "none"
+            if not algorithms.isprintable() or len(algorithms) > 80:
+                algorithms = grammar.shown(algorithms, 80)
+            raise LockImportError(
+                f"{where}: {entry['name']}: no sha256 among its hashes ({algorithms}), by which a "
+                "lock records a file: write the pylock with sha256 hashes (uv, pip lock and pdm write them)"
+            )
         if len(files) == 1:
             artifact = _artifact(*files[0], entry, tool, paths, rebuilt)
         else:
             # Every wheel, then the sdist: pin picks the file for the target from them.
             candidates = tuple(c for file, where in [*wheels, *sdist] if (c := _candidate(file, entry, paths, where)))
-            if not candidates:
-                warnings.append(f"import: {name}: {len(files)} files in the pylock, none with a sha256 hash")
-    if artifact is None and source.kind == "index" and "wheels" in entry and len(entry["wheels"]) == 1:
-        warnings.append(f"import: {name}: its file has no sha256 hash")
     # The one wheel the lock installs (or an archive's, by URL) names its tags, as a capture reads them from its WHEEL
     # file and the requirements and conda imports from a wheel's name; several files leave the wheel to ``pin``.
     named = _url_file_name(source.url) if source.kind == "archive" else ""

@@ -136,3 +136,42 @@ def test_a_pylock_archive_of_another_projects_file_is_refused(
     assert result.code == 2, result
     assert result.err == f"envsnap: error: {path}: packages[0].archive: six: {why} ({filename})\n"
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (
+            'wheels = [{{ url = "https://f.example/six-1.17.0-py2.py3-none-any.whl", hashes = {{ sha512 = "{h}" }} }}]',
+            "packages[0].wheels[0]",
+        ),
+        (
+            'sdist = {{ url = "https://files.example/six-1.17.0.tar.gz", hashes = {{ sha384 = "{h}" }} }}',
+            "packages[0].sdist",
+        ),
+        (
+            'wheels = [{{ url = "https://files.example/six-1.17.0-py2-none-any.whl", hashes = {{ sha512 = "{h}" }} }}, '
+            '{{ url = "https://files.example/six-1.17.0-py3-none-any.whl", hashes = {{ sha512 = "{h}" }} }}]',
+            "packages[0].wheels[0]",
+        ),
+    ],
+)
+def test_a_pylock_package_whose_files_give_no_sha256_is_refused(
+    tmp_path: Path, cli: Callable[..., CliResult], files: str, where: str
+) -> None:
+    """A pylock's ``six`` 1.17.0 whose wheel gives a ``sha512`` alone (PEP 751 takes any algorithm) was imported as
+    ``six`` 1.17.0 with no file, no URL and no hash (a warning, or none for an sdist): ``pin`` then took any file of
+    that release from the configured index, where the pylock allowed one. It is refused, as a requirement with such a
+    hash and no file here to read its sha256 from is."""
+    path = tmp_path / "pylock.toml"
+    body = files.format(h="b" * 128 if "sha512" in files else "b" * 96)
+    path.write_text(f'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "six"\nversion = "1.17.0"\n{body}\n')
+    out = tmp_path / "out.lock"
+    result = cli("import", path, "-o", out)
+    assert result.code == 2, result
+    algo = "sha384" if "sha384" in files else "sha512"
+    assert result.err == (
+        f"envsnap: error: {path}: {where}: six: no sha256 among its hashes ({algo}), by which a lock records a file: "
+        "write the pylock with sha256 hashes (uv, pip lock and pdm write them)\n"
+    ), result.err
+    assert not out.exists()
