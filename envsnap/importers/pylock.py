@@ -267,6 +267,12 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
             requested_revision=vcs.get("requested-revision", ""),
             subdirectory=vcs.get("subdirectory", ""),
         )
+        if not version:
+            # pip lock writes a git package with no version (PEP 751 asks none of a source tree): read from its
+            # commit in a repository on this machine, as the requirements import reads uv export's ``@COMMIT``.
+            from .requirements import commit_version
+
+            version = commit_version(PythonPackage(name=name, version="", source=source), warnings, file="the pylock")
     elif "directory" in entry:
         d = entry["directory"]
         paths.warn_outside(str(d["path"]), name, f"packages[{i}].directory.path", warnings)

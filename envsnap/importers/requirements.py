@@ -462,7 +462,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
             folder = Path(fileurls.file_url_path(req.url.partition("#")[0])) / pkg.source.subdirectory
             pkg = dataclasses.replace(pkg, version=_project_metadata(folder, state.warnings)[1])
         elif pkg.source.kind == "vcs" and not pkg.version:  # ``uv export``'s ``dep @ git+file:///...@COMMIT``
-            pkg = dataclasses.replace(pkg, version=_commit_version(pkg, state.warnings))
+            pkg = dataclasses.replace(pkg, version=commit_version(pkg, state.warnings))
         return pkg
     pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if len(pins) != 1 or len(req.specifier) != 1:
@@ -964,7 +964,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
 _MAX_COMMIT_FILE = 1 << 20
 
 
-def _commit_version(pkg: PythonPackage, warnings: list[str]) -> str:
+def commit_version(pkg: PythonPackage, warnings: list[str], *, file: str = "the requirements file") -> str:
     """The version a git repository on this machine (``git+file:///...@COMMIT``) names for ``pkg`` at its commit: the
     static ``[project]`` version of the pyproject.toml there (in its ``subdirectory``), else setup.cfg's
     ``[metadata]`` one, when it names ``pkg``'s project. Each file is read with ``git cat-file blob`` (no filter, hook
@@ -994,7 +994,7 @@ def _commit_version(pkg: PythonPackage, warnings: list[str]) -> str:
     if version and name and canonicalize_name(name) == pkg.name:
         return version
     warnings.append(
-        f"import: the version of {pkg.name} is unknown: the requirements file names its commit "
+        f"import: the version of {pkg.name} is unknown: {file} names its commit "
         f"({grammar.shown(commit, _SHOWN)}), not its version, and no static version of it (pyproject.toml [project], "
         "setup.cfg [metadata]) was read at that commit in a git repository on this machine (envsnap builds nothing to "
         'compute one); the lock records it as "": `envsnap capture` of an environment it is installed in records it'

@@ -982,3 +982,29 @@ def test_a_find_links_wheel_uv_export_writes_without_a_hash_is_recorded_by_the_f
     pinned = {o.name: o for o in result.outcomes}
     art = pinned["labpkg"].artifact
     assert art is not None and art.sha256 == _sha(lab) != _sha(stranger), pinned["labpkg"]
+
+
+def test_a_pylock_s_local_git_package_without_a_version_takes_its_commit_s_version(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``pip lock`` writes a git dependency with no ``version`` (PEP 751 asks none of a source tree): the import
+    recorded ``version = ""`` without a word, where the requirements import of the same ``gitdep @ git+file:///...@C``
+    reads the version its commit names, so ``diff`` of the two imports called it unknown. It is read the same way,
+    and where the commit names none the same warning says so."""
+    commit = _git_package(tmp_path / "gitdep", '[project]\nname = "gitdep"\nversion = "0.3.1"\n').strip()
+    pylock = tmp_path / "pylock.toml"
+    pylock.write_text(
+        'lock-version = "1.0"\ncreated-by = "pip"\n\n[[packages]]\nname = "gitdep"\n\n[packages.vcs]\ntype = "git"\n'
+        f'url = "{(tmp_path / "gitdep").as_uri()}"\nrequested-revision = "v0.3.1"\ncommit-id = "{commit}"\n'
+    )
+    result = cli("import", pylock, "-o", tmp_path / "pip.lock")
+    assert result.code == 0, result.err
+    assert 'name = "gitdep"\nversion = "0.3.1"\n' in (tmp_path / "pip.lock").read_text()
+    assert "version of gitdep is unknown" not in result.err, result.err
+
+    dynamic = _git_package(tmp_path / "scm", '[project]\nname = "gitdep"\ndynamic = ["version"]\n').strip()
+    pylock.write_text(pylock.read_text().replace(commit, dynamic).replace('/gitdep"', '/scm"'))
+    result = cli("import", pylock, "-o", tmp_path / "scm.lock")
+    assert result.code == 0, result.err
+    assert 'name = "gitdep"\nversion = ""\n' in (tmp_path / "scm.lock").read_text()
+    assert "warning: import: the version of gitdep is unknown: the pylock names its commit" in result.err, result.err
