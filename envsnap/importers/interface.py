@@ -196,6 +196,25 @@ def sdist_release(filename: str, name: str) -> tuple[str, str] | None:
     return str(found), stem.rpartition("-")[2]
 
 
+def file_name_version(name: str, url: str) -> str:
+    """The version, as written, that the file name of ``url`` gives where it is a wheel or a source archive of
+    ``name`` (``winonly-1.0-py3-none-any.whl``: ``1.0``; ``foo-1.0-1.tar.gz``: ``1.0-1``); "" otherwise (a forge's
+    ``v1.0.tar.gz``, another project's file)."""
+    from urllib.parse import unquote, urlsplit
+
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    filename = unquote(urlsplit(url.partition("#")[0]).path.rsplit("/", 1)[-1])
+    if filename.endswith(".whl"):
+        try:
+            found = parse_wheel_filename(filename)[0]
+        except ValueError:  # packaging's refusal, or a number past int()'s 4,300 digits
+            return ""
+        return filename.split("-")[1] if found == canonicalize_name(name) else ""
+    release = sdist_release(filename, name)
+    return release[1] if release is not None and release[0] == canonicalize_name(name) else ""
+
+
 def _is_version(text: str) -> bool:
     from packaging.version import Version
 

@@ -40,6 +40,7 @@ from .interface import (
     ImportOptions,
     LockImportError,
     check_lock_url,
+    file_name_version,
     import_root,
     in_seed_folder,
     left_out_names,
@@ -297,6 +298,8 @@ def _package(entry: Mapping[str, Any], i: int, origin: str, paths: _Paths, warni
         # packaging's pylock checks the name of a wheel or an sdist entry, not of an archive's file: six 2.0 from
         # requests' wheel was imported so, a file pip refuses under that name and whose sha256 pins the other one.
         refuse_another_file(str(entry["name"]), version, source.url, f"{origin}: packages[{i}].archive")
+        # pip lock writes an archive with no version: its file's name gives it, as a requirement's URL's does.
+        version = version or file_name_version(name, source.url)
         artifact = _archive_artifact(a, f"{origin}: packages[{i}].archive", source.url, rebuilt)
     else:
         # Each file with where it is in the pylock, as its errors name it.

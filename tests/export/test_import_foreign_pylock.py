@@ -175,3 +175,22 @@ def test_a_pylock_package_whose_files_give_no_sha256_is_refused(
         "write the pylock with sha256 hashes (uv, pip lock and pdm write them)\n"
     ), result.err
     assert not out.exists()
+
+
+def test_a_pylock_archive_without_a_version_takes_the_one_its_file_name_gives(tmp_path: Path) -> None:
+    """``pip lock ./wheels/winonly-1.0-py3-none-any.whl "labspeed @ file:///.../labspeed-0.3.tar.gz"`` writes each
+    as an ``archive`` with no ``version``: the import recorded ``version = ""`` and, for the wheel, no tags, where the
+    requirements import of the same lines reads both from the file name (verify then compared neither)."""
+    digest = "a" * 64
+    wheel, sdist = tmp_path / "winonly-1.0-py3-none-any.whl", tmp_path / "labspeed-0.3-1.tar.gz"
+    path = tmp_path / "pylock.toml"
+    path.write_text(
+        'lock-version = "1.0"\ncreated-by = "pip"\n'
+        f'[[packages]]\nname = "labspeed"\n[packages.archive]\nurl = "{sdist.as_uri()}"\n'
+        f'[packages.archive.hashes]\nsha256 = "{digest}"\n'
+        f'[[packages]]\nname = "winonly"\n[packages.archive]\nurl = "{wheel.as_uri()}"\n'
+        f'[packages.archive.hashes]\nsha256 = "{digest}"\n'
+    )
+    labspeed, winonly = importers.read_file(path).python.packages
+    assert (labspeed.name, labspeed.version, labspeed.wheel_tags) == ("labspeed", "0.3-1", ())
+    assert (winonly.name, winonly.version, winonly.wheel_tags) == ("winonly", "1.0", ("py3-none-any",))
