@@ -84,6 +84,30 @@ def _environment_yml_hint(path: Path | None, text: str) -> str:
     )
 
 
+_CYCLONEDX_HINT = (
+    "; a CycloneDX SBOM describes packages, not the files a rebuild installs them from: import the file it was made "
+    f"from (for a uv project: {lockfile.UV_EXPORT}, then import that), or use the envsnap lock it was exported from"
+)
+
+
+def _cyclonedx(text: str) -> bool:
+    """A CycloneDX SBOM (``uv export --format cyclonedx1.5``, envsnap's own ``cyclonedx`` export, whose keys are
+    sorted): JSON whose top holds ``"bomFormat": "CycloneDX"``, or XML in CycloneDX's namespace. Asked only of a file
+    no format reads, to say what to import in its place."""
+    import json
+
+    head = text.lstrip()
+    if head.startswith("<"):
+        return re.match(r"(?:<\?xml[^>]{0,200}>\s*)?<bom\s[^>]{0,400}cyclonedx\.org", head) is not None
+    if not head.startswith("{") or '"bomFormat"' not in text:
+        return False
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("bomFormat") == "CycloneDX"
+
+
 def _environment_yml(name: str, text: str) -> bool:
     """A conda environment file (``conda env export``, envsnap's ``environment-yml``): YAML (by name, or read from
     standard input) whose top level has a ``dependencies:`` list; under any other name (``env.conda``, which was "not
@@ -147,10 +171,12 @@ def read_file(path: str | os.PathLike[str], fmt: str = "auto", options: ImportOp
                 if p.name == "poetry.lock"
                 else _environment_yml_hint(None if stdin else p, text)
                 if environment_yml
+                else _CYCLONEDX_HINT
+                if _cyclonedx(text)
                 else ""
             )
-            # A file of a known kind no --from reads (uv.lock, poetry.lock, an environment.yml) gets what to make of
-            # it alone: "name one with --from" sent the user through each format's parser error.
+            # A file of a known kind no --from reads (uv.lock, poetry.lock, an environment.yml, an SBOM) gets what to
+            # make of it alone: "name one with --from" sent the user through each format's parser error.
             raise LockImportError(
                 f"{label} not a format envsnap can import ({', '.join(REGISTRY)}){hint or '; name one with --from'}"
             )

@@ -1008,3 +1008,27 @@ def test_a_pylock_s_local_git_package_without_a_version_takes_its_commit_s_versi
     assert result.code == 0, result.err
     assert 'name = "gitdep"\nversion = ""\n' in (tmp_path / "scm.lock").read_text()
     assert "warning: import: the version of gitdep is unknown: the pylock names its commit" in result.err, result.err
+
+
+def test_a_cyclonedx_sbom_says_what_to_import_in_its_place(cli: Callable[..., Any], tmp_path: Path) -> None:
+    """``uv export --format cyclonedx1.5`` (and envsnap's own ``cyclonedx`` export, its keys sorted) is no format the
+    import reads: it said "name one with --from", and every format's parser then refused it in turn. It names the
+    file to import in its place."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "0.1"\ndependencies = []\n')
+    run = {"cwd": project, "capture_output": True, "text": True, "timeout": 120, "check": True}
+    subprocess.run([_uv(), "lock", "--offline", "--no-config"], **run)  # type: ignore[call-overload]
+    sbom = project / "sbom.cdx.json"
+    subprocess.run([_uv(), "export", "--offline", "--no-config", "--format", "cyclonedx1.5", "-o", sbom], **run)  # type: ignore[call-overload]
+    own = tmp_path / "own.cdx.json"
+    own.write_text('{\n  "components": [],\n  "bomFormat": "CycloneDX",\n  "specVersion": "1.6"\n}\n')
+    for path in (sbom, own):
+        result = cli("import", path, "-o", tmp_path / "out.lock")
+        assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
+        assert result.err == (
+            f"envsnap: error: {path}: not a format envsnap can import (conda-explicit, conda-lock, json, pylock, "
+            "requirements); a CycloneDX SBOM describes packages, not the files a rebuild installs them from: import "
+            "the file it was made from (for a uv project: uv export --format pylock.toml -o pylock.toml, then import "
+            "that), or use the envsnap lock it was exported from\n"
+        ), result.err
