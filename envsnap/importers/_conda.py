@@ -30,6 +30,7 @@ from .interface import (
     PLATFORM_DETAILS,
     LockImportError,
     check_lock_url,
+    is_sdist_name,
     platform_from_subdir,
     wheel_file_tags,
 )
@@ -103,12 +104,13 @@ def pip_package(name: str, version: str, url: str, sha256: str) -> PythonPackage
 
 
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
-_ARCHIVE = re.compile(r"\.(whl|tar\.gz|tar\.bz2|tgz|zip)$")
 
 
 def is_archive_url(url: str) -> bool:
-    """A URL whose path names a wheel or an sdist (a fragment or a query is not part of the name)."""
-    return _ARCHIVE.search(urlsplit(url.partition("#")[0]).path) is not None
+    """A URL whose path names a wheel or an sdist of any ending pip unpacks (a fragment or a query is not part of the
+    name): a local ``x-1.0.tar.xz`` is that archive, not a folder."""
+    name = urlsplit(url.partition("#")[0]).path.rsplit("/", 1)[-1]
+    return name.endswith(".whl") or is_sdist_name(name)
 
 
 def pip_direct(name: str, version: str, url: str, sha256: str, where: str) -> PythonPackage:

@@ -166,8 +166,17 @@ def wheel_file_tags(filename: str, name: str, version: str) -> tuple[str, ...]:
     return tuple(sorted({str(t) for t in tags})) if same else ()
 
 
-# The source archives pip and uv build from, by the ending of their file name (setuptools' older ones too).
-_SDIST_ENDINGS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip")
+# The source archives pip unpacks and builds from, by the ending of their file name (setuptools' older ones too),
+# as the lock's grammar takes them.
+SDIST_ENDINGS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")
+
+
+def is_sdist_name(filename: str) -> bool:
+    """Whether ``filename`` (a path's or URL's last part) ends as a source archive pip unpacks: a local
+    ``x-1.0.tar.xz`` is that archive, not a folder of that name."""
+    return filename.lower().endswith(SDIST_ENDINGS)
+
+
 # The dashes of a source archive's name tried as the one between name and version: far more than any project's.
 _SDIST_DASHES = 32
 
@@ -180,7 +189,7 @@ def sdist_release(filename: str, name: str) -> tuple[str, str] | None:
     the one that leaves ``name`` on its left wins, else the last (packaging's reading) names another project."""
     from packaging.utils import canonicalize_name, parse_sdist_filename
 
-    ending = next((e for e in _SDIST_ENDINGS if filename.lower().endswith(e)), "")
+    ending = next((e for e in SDIST_ENDINGS if filename.lower().endswith(e)), "")
     if not ending:
         return None
     stem = filename[: -len(ending)]

@@ -41,12 +41,14 @@ from .interface import (
     HOST_UNKNOWN,
     PIP_KIND,
     PLATFORM_DETAILS,
+    SDIST_ENDINGS,
     Importer,
     ImportOptions,
     LockImportError,
     check_lock_url,
     import_root,
     in_seed_folder,
+    is_sdist_name,
     left_out_names,
     local_url,
     packaging_refusal,
@@ -945,7 +947,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     # The project's folder inside the repository, archive or local folder (pip's ``#subdirectory=``; checked with
     # the rest of the lock as its ``subdirectory``: a relative folder, no ``..``).
     subdirectory = _fragment(fragment).get("subdirectory", "")
-    if url.startswith("file:") and not re.search(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", path):
+    if url.startswith("file:") and not is_sdist_name(path.rsplit("/", 1)[-1]):
         local = fileurls.path_url(fileurls.file_url_path(url))
         directory = Source(kind="directory", url=local, subdirectory=subdirectory)
         return PythonPackage(name=name, version="", metadata_name=metadata_name, source=directory)
@@ -953,7 +955,7 @@ def _direct(name: str, metadata_name: str, url: str, hashes: list[str], where: s
     refuse_another_file(name, "", url, where)
     # The version is the file name's, read as the project's: ``foo-1.0-1.tar.gz`` is foo 1.0-1 (it was read as 1).
     release = sdist_release(filename, name)
-    stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", filename)
+    stem = next((filename[: -len(e)] for e in SDIST_ENDINGS if filename.lower().endswith(e)), filename)
     version = release[1] if release else stem.rsplit("-", 1)[-1] if "-" in stem else ""
     algo, value = _with_fragment_hash(name, fragment, (algo, value), where)  # an sdist's as a wheel's
     source = Source(kind="archive", url=url, archive_hash=f"{algo}={value}" if value else "", subdirectory=subdirectory)

@@ -2956,3 +2956,22 @@ def test_an_editable_vcs_url_with_a_space_says_so_and_how_to_write_it(
         "file:///lab/rés%20earch/repo",
         True,
     )
+
+
+@pytest.mark.parametrize("ending", [".tar.xz", ".tar", ".tar.bz2", ".tgz"])
+def test_a_local_sdist_of_any_ending_pip_unpacks_is_an_archive_not_a_folder(tmp_path: Path, ending: str) -> None:
+    """``labspeed @ file:///w/labspeed-0.3.tar.xz --hash=sha256:...`` (pip unpacks .tar.xz, .tar, .tar.bz2 and .tgz
+    sdists as it does .tar.gz) was recorded as the folder ``file:///w/labspeed-0.3.tar.xz``, with no version and its
+    hash dropped; conda-lock's direct reference to such a file too. Each is the archive, its hash and version kept."""
+    reqs = tmp_path / "requirements.txt"
+    url = f"file:///w/labspeed-0.3{ending}"
+    reqs.write_text(f"labspeed @ {url} --hash=sha256:{A}\n")
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert (pkg.version, pkg.source) == ("0.3", Source(kind="archive", url=url, archive_hash=f"sha256={A}")), pkg
+
+    fixture = Path(__file__).parent / "fixtures" / "conda-lock-render" / "direct-conda-lock.yml"
+    wheel = "file:///srv/lab/wheels/pipdemo-1.2.0-py3-none-any.whl"
+    sdist = f"file:///srv/lab/sdists/pipdemo-1.2.0{ending}"
+    (tmp_path / "conda-lock.yml").write_text(fixture.read_text().replace(wheel, sdist))
+    found = {p.name: p for p in importers.read_file(tmp_path / "conda-lock.yml").python.packages}
+    assert found["pipdemo"].source == Source(kind="archive", url=sdist), found["pipdemo"]
