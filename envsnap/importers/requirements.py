@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
+    InvalidSdistFilename,
     canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
@@ -61,7 +62,10 @@ if TYPE_CHECKING:
     import configparser
 
 _VCS = ("git+", "hg+", "svn+", "bzr+")
-_ARCHIVES = (".whl", ".tar.gz", ".zip")  # a local file pip installs by its path (what packaging parses the name of)
+_ARCHIVES = (
+    ".whl",
+    *SDIST_ENDINGS,
+)  # a local file pip installs by its path: a wheel, an sdist of any ending it unpacks
 # The options pip reads from a requirements file that the lock does not record, and why (each named in a warning).
 _WHICH_FILES = (
     "which files pip may take (a wheel or a source archive) is not recorded: a rebuild installs any file the "
@@ -1030,10 +1034,23 @@ def _local_archive(path: str, hashes: list[str], where: str, state: _State) -> P
     in the project), read from the working directory and recorded as ``-e PATH`` is (``file://{project}/...``)."""
     base = path.rsplit("/", 1)[-1]
     try:
-        name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
+        name = _archive_project(base)
     except ValueError as exc:
         raise LockImportError(f"{where}: {_cut(packaging_refusal(exc))}") from None
     return _direct(name, "", _local_project(path, state)[1], hashes, where)
+
+
+def _archive_project(base: str) -> str:
+    """The project a wheel's or an sdist's file name names, as packaging reads it: an sdist of any ending pip unpacks
+    (``x-1.0.tar.xz`` as ``x-1.0.tar.gz``; packaging reads those two endings alone). ``ValueError``: packaging's
+    refusal, naming the file as written."""
+    if base.endswith(".whl"):
+        return str(parse_wheel_filename(base)[0])
+    stem = next((base[: -len(e)] for e in SDIST_ENDINGS if base.lower().endswith(e)), base)
+    try:
+        return str(parse_sdist_filename(f"{stem}.tar.gz")[0])
+    except InvalidSdistFilename as exc:
+        raise InvalidSdistFilename(str(exc).replace(f"{stem}.tar.gz", base)) from None
 
 
 _URL_ALONE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*\Z")  # a URL, all the requirement (no ``name @`` before it)
@@ -1044,7 +1061,7 @@ def _url_archive(url: str, hashes: list[str], where: str, state: _State) -> Pyth
     and recorded as ``name @ url`` is."""
     base = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     try:
-        name = parse_wheel_filename(base)[0] if base.endswith(".whl") else parse_sdist_filename(base)[0]
+        name = _archive_project(base)
     except ValueError as exc:
         raise LockImportError(
             f"{where}: {grammar.shown(base, _SHOWN)}: the URL's file names no package ({_cut(packaging_refusal(exc))})"

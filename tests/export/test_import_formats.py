@@ -2975,3 +2975,25 @@ def test_a_local_sdist_of_any_ending_pip_unpacks_is_an_archive_not_a_folder(tmp_
     (tmp_path / "conda-lock.yml").write_text(fixture.read_text().replace(wheel, sdist))
     found = {p.name: p for p in importers.read_file(tmp_path / "conda-lock.yml").python.packages}
     assert found["pipdemo"].source == Source(kind="archive", url=sdist), found["pipdemo"]
+
+
+@pytest.mark.parametrize("ending", [".tar.xz", ".tar", ".tar.bz2", ".tgz"])
+def test_an_sdist_path_or_url_alone_of_any_ending_pip_unpacks_is_that_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    """``./dist/labspeed-0.3.tar.xz`` alone on its line (pip installs it, named by its file) was taken for an
+    editable project's folder ("cannot tell the name of the editable project"), and ``file:///.../x-0.3.tar.xz`` alone
+    was "not a requirement": only .tar.gz and .zip sdists were read so."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / f"labspeed-0.3{ending}").write_bytes(b"x")
+    reqs = tmp_path / "requirements.txt"
+    for word in (f"./dist/labspeed-0.3{ending}", f"file:///srv/dist/labspeed-0.3{ending}"):
+        reqs.write_text(f"{word} --hash=sha256:{A}\n")
+        (pkg,) = importers.read_file(reqs).python.packages
+        assert (pkg.name, pkg.version, pkg.source.kind, pkg.source.archive_hash) == (
+            "labspeed",
+            "0.3",
+            "archive",
+            f"sha256={A}",
+        ), (word, pkg)
