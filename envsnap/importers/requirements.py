@@ -1100,6 +1100,14 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
     path = fileurls.file_url_path(location) if location.startswith("file:") else location
     directory, url = _local_project(path, state)
+    if not directory.exists():
+        # ``uv export`` in a workspace member's folder writes ``-e ./packages/app``, the path from the workspace root:
+        # said as a folder that is not there, not as one without a name.
+        relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it"
+        raise LockImportError(
+            f"{where}: {_cut(target)}: no such folder: {directory}"
+            + (f"{relative}: import from the folder you install from)" if relative else "")
+        )
     name, version = _project_metadata(directory / subdirectory if subdirectory else directory, state.warnings)
     if subdirectory:
         directory = directory / subdirectory  # named in the message below, when it has no name

@@ -190,7 +190,7 @@ def test_an_editable_project_in_a_subdirectory_is_read_as_pip_freeze_writes_it(
         ("-r other.txt", "includes another file"),
         ("numpy==1.0\nnumpy==1.0", "listed twice"),
         ("lib @ git+https://github.com/x/y.git", "without a commit"),
-        ("-e ./nowhere", "cannot tell the name"),
+        ("-e ./nowhere", "./nowhere: no such folder"),
         # A lock file's marker variables, which no requirement's context defines: packaging's KeyError, a traceback.
         ('numpy==1.0 ; extras == "x"', "cannot evaluate.*'extras' is not a requirement's marker variable"),
         ('numpy==1.0 ; "dev" in dependency_groups', "cannot evaluate.*'dependency_groups' is not"),
@@ -2997,3 +2997,21 @@ def test_an_sdist_path_or_url_alone_of_any_ending_pip_unpacks_is_that_archive(
             "archive",
             f"sha256={A}",
         ), (word, pkg)
+
+
+def test_an_editable_path_that_names_no_folder_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``uv export --format requirements.txt`` run in a workspace member's folder writes ``-e ./packages/app``, the
+    path from the workspace root; imported there, the line said "cannot tell the name of the editable project
+    ./packages/app: no pyproject.toml [project] name, setup.cfg [metadata] name or built PKG-INFO in
+    .../packages/app/packages/app", as if the folder were there without a name. It says the folder is not there."""
+    monkeypatch.chdir(tmp_path)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("-e ./packages/app\n")
+    result = cli("import", reqs, "-o", tmp_path / "out.lock")
+    assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
+    assert result.err == (
+        f"envsnap: error: {reqs}:1: ./packages/app: no such folder: {tmp_path / 'packages' / 'app'} (a relative "
+        "path is the working directory's, as pip reads it: import from the folder you install from)\n"
+    ), result.err
