@@ -69,13 +69,13 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
         "-p",
         "--partition",
         metavar="PARTITION",
-        default="",
+        default=None,
         help="the partition whose nodes to use (default: the default partition)",
     )
     p.add_argument(
         "--reservation",
         metavar="NAME",
-        default="",
+        default=None,
         help="the active Slurm reservation whose nodes to use (a maintenance window's): each node it holds is "
         "asked through it (srun --reservation); without -w, its nodes are those asked",
     )
@@ -241,8 +241,17 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
     if args.nodelist is not None and not args.nodelist.strip():
         # -w "$NODES" with $NODES empty: the whole default partition was checked instead of none.
         raise UsageError(f"-w {args.nodelist!r}: not a Slurm node list (empty)")
+    # -p "$PARTITION" or --reservation "$RES" with the variable empty read as none given: the default partition
+    # (or the nodes outside any reservation) was checked instead.
+    for option, value in (("-p", args.partition), ("--reservation", args.reservation)):
+        if value is not None and not value.strip():
+            what = "partition" if option == "-p" else "reservation"
+            raise UsageError(f"{option} {value!r}: not a {what} name (empty); a shell variable left unset?")
     return fleet.Selection(
-        count=args.nodes or 0, nodelist=args.nodelist or "", partition=args.partition, reservation=args.reservation
+        count=args.nodes or 0,
+        nodelist=args.nodelist or "",
+        partition=args.partition or "",
+        reservation=args.reservation or "",
     )
 
 

@@ -733,6 +733,9 @@ def test_without_slurm_fleet_check_is_one_line_and_exit_4(
         ["-w", "n[1-2"],  # scontrol expands it to a node "n]"
         ["-w", "n1],n2"],
         ["-w", "n[1-[2]"],
+        ["-p", ""],  # -p "$PARTITION" with $PARTITION empty checked the default partition instead
+        ["-p", " "],
+        ["--reservation", ""],  # likewise, the nodes outside any reservation
     ],
 )
 def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: list[str]) -> None:
@@ -741,7 +744,10 @@ def test_bad_selections_exit_2(tmp_path: Path, cli: Callable[..., Any], args: li
     res = cli("fleet", "check", str(lock), *args)
     assert res.code == 2, res
     assert len(res.err.strip().splitlines()) == 1, res
-    if "--timeout" in args:  # capture takes the same options
+    if "-p" in args or "--reservation" in args:  # said before Slurm is asked (none here), naming the option
+        assert res.err.startswith(f"envsnap: error: {args[0]} {args[1]!r}: "), res
+        assert "empty" in res.err, res
+    if "--timeout" in args or "-p" in args or "--reservation" in args:  # capture takes the same options
         res = cli("fleet", "capture", "-o", str(tmp_path / "fleet.toml"), *args)
         assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res
 
