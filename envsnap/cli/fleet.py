@@ -259,8 +259,13 @@ def _writable(output: str | None) -> None:
     """Refuse an -o that cannot be written before the nodes are asked (their answers take up to --timeout); a
     folder not made yet is made when the result is written, as for ``capture -o`` and ``export -o``."""
     from .._fs import cannot_write, check_writable
+    from .._readlimits import empty_path
 
-    if not output or output == "-":
+    if output == "":
+        # -o "$REPORT" with the variable unset: no report was written (check), or the path "." failed once every
+        # node had answered (capture).
+        raise UsageError(f"-o {empty_path('file to write')}")
+    if output is None or output == "-":
         return
     try:
         check_writable(output)

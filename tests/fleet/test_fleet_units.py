@@ -891,6 +891,29 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_node_is_asked(
     assert (tmp_path / "afile").read_text() == "kept\n"
 
 
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_an_empty_output_is_refused_before_any_node_is_asked(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """``-o "$REPORT"`` with the variable unset: ``fleet check`` wrote no report, exit 0, as if no ``-o`` was given,
+    and ``fleet capture`` asked every node, then failed on the path ``.`` and lost their captures. It is one line
+    naming the empty path, exit 2, before any node is asked."""
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    asked: list[str] = []
+    monkeypatch.setattr(envsnap.fleet, f"{command}_fleet", lambda *a, **k: asked.append(command))
+    monkeypatch.chdir(tmp_path)
+    res = cli("fleet", command, *([str(lock)] if command == "check" else []), "-w", "n1", "-o", "")
+    assert res.code == 2, res
+    assert res.err.splitlines() == [
+        "envsnap: error: -o '': the path is empty (expected a file to write); a shell variable left unset?"
+    ], res
+    assert asked == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock"]
+
+
 def test_an_output_into_a_folder_not_made_yet_makes_it(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
