@@ -255,6 +255,16 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
     )
 
 
+def _node_command(args: argparse.Namespace) -> list[str]:
+    from .. import fleet
+    from .._readlimits import empty_path
+
+    if args.envsnap == "":
+        # --envsnap "$ENVSNAP" with the variable unset read as none given: the nodes ran another envsnap.
+        raise UsageError(f"--envsnap {empty_path('path to envsnap on the nodes')}")
+    return fleet.node_command(args.envsnap)
+
+
 def _writable(output: str | None) -> None:
     """Refuse an -o that cannot be written before the nodes are asked (their answers take up to --timeout); a
     folder not made yet is made when the result is written, as for ``capture -o`` and ``export -o``."""
@@ -299,7 +309,7 @@ def run_check(args: argparse.Namespace) -> int:
         report = fleet.check_fleet(
             args.lock,
             _selection(args),
-            envsnap=fleet.node_command(args.envsnap),
+            envsnap=_node_command(args),
             timeout=args.timeout,
             cpu_only=args.cpu_only,
             gpus=args.gpus,
@@ -411,7 +421,7 @@ def run_capture(args: argparse.Namespace) -> int:
     try:
         result = fleet.capture_fleet(
             _selection(args),
-            envsnap=fleet.node_command(args.envsnap),
+            envsnap=_node_command(args),
             timeout=args.timeout,
             gpus="all" if args.gpus is None else args.gpus,
             gpu_timeout=args.gpu_timeout,

@@ -914,6 +914,30 @@ def test_an_empty_output_is_refused_before_any_node_is_asked(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["envsnap.lock"]
 
 
+@pytest.mark.parametrize("command", ["check", "capture"])
+def test_an_empty_envsnap_path_is_refused_before_any_node_is_asked(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """``--envsnap "$ENVSNAP"`` with the variable unset read as no ``--envsnap``: the nodes ran the login node's
+    envsnap, not the one named for them, and the report said nothing of it. One line, exit 2, no node asked."""
+    import envsnap.fleet
+
+    lock = tmp_path / "envsnap.lock"
+    lockfile.dump(sample_lock(), lock)
+    asked: list[str] = []
+    monkeypatch.setattr(envsnap.fleet, f"{command}_fleet", lambda *a, **k: asked.append(command))
+    out = tmp_path / "out"
+    res = cli(
+        "fleet", command, *([str(lock)] if command == "check" else []), "-w", "n1", "--envsnap", "", "-o", str(out)
+    )
+    assert res.code == 2, res
+    assert res.err.splitlines() == [
+        "envsnap: error: --envsnap '': the path is empty (expected a path to envsnap on the nodes); "
+        "a shell variable left unset?"
+    ], res
+    assert asked == [] and not out.exists()
+
+
 def test_an_output_into_a_folder_not_made_yet_makes_it(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
