@@ -1033,3 +1033,9 @@ def test_reproducing_md_gives_a_small_bundles_sizes_in_kilobytes(stages: Stages)
     in kB, so no size reads as nothing."""
     line = next(line for line in (stages.artifact / "REPRODUCING.md").read_text().splitlines() if "Disk:" in line)
     assert "0.0 MB" not in line and " kB" in line, line
+
+
+def test_reproducing_md_counts_a_bundle_of_one_package_in_the_singular(stages: Stages) -> None:
+    """The time estimate of a one-wheel artifact read "the offline rebuild of 1 packages"."""
+    text = " ".join((stages.artifact / "REPRODUCING.md").read_text().split())
+    assert "for the offline rebuild of 1 package (an estimate:" in text, text
