@@ -50,6 +50,7 @@ from ..errors import (
     UsageError,
 )
 from ..model import CondaPackage, Snapshot
+from ..report import counted
 from .citation import CFF, ZENODO
 from .crate import NAME as CRATE
 from .crate import file_id
@@ -456,12 +457,13 @@ def _bundled(
             # crate list none), or the next audit is short the same way.
             remedy = f"{prefix}rm -- {sinks.shell_shown([f'{folder}/{exc.odd}'])}"
         return Item("files-bundled", "bundled", False, f"not intact: {exc}", remedy)
-    archives = f", {len(conda)} conda archives" if conda else ""
+    archives = f", {counted(len(conda), 'conda archive')}" if conda else ""
+    wheels = counted(len(bundle.lock.pip_layer()), "wheel")
     return Item(
         "files-bundled",
         "bundled",
         True,
-        f"every file present and matching SHA256SUMS; {len(bundle.lock.pip_layer())} wheels{archives} match the lock",
+        f"every file present and matching SHA256SUMS; {wheels}{archives}, matching the lock",
     )
 
 

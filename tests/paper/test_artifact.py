@@ -1039,3 +1039,10 @@ def test_reproducing_md_counts_a_bundle_of_one_package_in_the_singular(stages: S
     """The time estimate of a one-wheel artifact read "the offline rebuild of 1 packages"."""
     text = " ".join((stages.artifact / "REPRODUCING.md").read_text().split())
     assert "for the offline rebuild of 1 package (an estimate:" in text, text
+
+
+def test_audit_counts_a_bundle_of_one_wheel_in_the_singular(stages: Stages, cli: Callable[..., Any]) -> None:
+    """The audit of a one-wheel bundle read "1 wheels match the lock"."""
+    result = cli("audit", stages.bundle, "--json")
+    (item,) = [i for i in json.loads(result.out)["items"] if i["id"] == "files-bundled"]
+    assert item["detail"] == "every file present and matching SHA256SUMS; 1 wheel, matching the lock", item

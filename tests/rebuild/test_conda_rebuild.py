@@ -1942,7 +1942,7 @@ def test_audit_finds_a_conda_archive_that_is_not_the_locked_one(
     copy = _copy_bundle(bundle, tmp_path)
     good = json.loads(cli("audit", copy, "--json").out)
     (item,) = [i for i in good["items"] if i["id"] == "files-bundled"]
-    assert item["ok"] and item["detail"].endswith("1 wheels, 4 conda archives match the lock"), item
+    assert item["ok"] and item["detail"].endswith("1 wheel, 4 conda archives, matching the lock"), item
     archive = next((copy / "conda").glob("libhello-*.tar.bz2"))
     archive.write_bytes(archive.read_bytes() + b"\0")
     Bundle(copy).write_sums()
