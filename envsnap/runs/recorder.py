@@ -812,6 +812,11 @@ def record_folder(record: str, option: str = "") -> None:
     record would otherwise be lost at its end. ``option``: how the path was given (``"-o "``)."""
     from ..errors import UsageError
 
+    if not record:
+        # -o "$RECORD" with the variable unset: the path "." failed once the command had ended, its run lost.
+        from .._readlimits import empty_path
+
+        raise UsageError(f"{option}{empty_path('run record')}")
     if record.endswith(("/", os.sep)) or os.path.isdir(record):
         raise UsageError(
             f"{option}{record}: a folder; name the record's file in it ({option}{os.path.join(record, 'run.toml')})"

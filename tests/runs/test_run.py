@@ -608,6 +608,21 @@ def test_a_record_folder_envsnap_cannot_write_in_says_why_and_what_to_do(
     )
 
 
+def test_an_empty_record_path_is_refused_before_the_command_runs(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap run -o "$RECORD" -- python train.py`` with the variable unset ran the command to its end, then
+    failed on the path ``.`` ("its record was not written: .: cannot write: Is a directory", exit 4): the run was
+    lost however long it took. The empty path is one line, exit 2, and the command never starts."""
+    monkeypatch.chdir(tmp_path)
+    res = cli("run", "-o", "", "--", "sh", "-c", "touch ran")
+    assert (res.code, res.err) == (
+        2,
+        "envsnap: error: -o '': the path is empty (expected a run record); a shell variable left unset?\n",
+    )
+    assert not (tmp_path / "ran").exists()
+
+
 def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
     # The command had ended and envsnap was still gathering (the git state, the capture): a Ctrl-C then lost
     # the whole record, exit 130, however long the command had run.
