@@ -38,3 +38,23 @@ def test_an_empty_path_is_said_to_be_empty(
     (line,) = result.err.strip().splitlines()
     assert "the path is empty" in line, line
     assert "directory" not in line, line
+
+
+def test_an_empty_pin_output_is_said_to_be_empty_and_the_lock_is_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap pin env.lock -o "$PINNED"`` with the variable unset read ``-o ''`` as no ``-o`` and pinned the lock
+    in place, over the captured lock the user meant to keep beside the pinned one. One line, exit 2, before any index
+    is asked; the lock is left as it was."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing is asked: the refusal comes first
+    lock = tmp_path / "x.lock"
+    lockfile.dump(sample_lock(), lock)
+    before = lock.read_bytes()
+    result = cli("pin", "x.lock", "-o", "")
+    assert result.code == 2, result
+    assert result.err.splitlines() == [
+        "envsnap: error: -o '': the path is empty (expected a lockfile); a shell variable left unset?"
+    ], result
+    assert lock.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.lock"]
