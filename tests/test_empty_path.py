@@ -58,3 +58,22 @@ def test_an_empty_pin_output_is_said_to_be_empty_and_the_lock_is_left_as_it_was(
     ], result
     assert lock.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.lock"]
+
+
+def test_an_empty_bundle_output_is_said_to_be_empty_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``envsnap bundle env.lock -o "$OUT"`` with the variable unset wrote the bundle into the working directory
+    (``wrote .``: its README, SHA256SUMS and wheels among the user's files, an empty one). One line, exit 2."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    lock = tmp_path / "x.lock"
+    lockfile.dump(sample_lock(), lock)
+    result = cli("bundle", str(lock), "-o", "")
+    assert result.code == 2, result
+    assert result.err.splitlines() == [
+        "envsnap: error: -o '': the path is empty (expected a bundle directory or archive); a shell variable left "
+        "unset?"
+    ], result
+    assert list(work.iterdir()) == []
