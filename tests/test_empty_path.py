@@ -77,3 +77,23 @@ def test_an_empty_bundle_output_is_said_to_be_empty_and_nothing_is_written(
         "unset?"
     ], result
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--dest", "--prefix"])
+def test_an_empty_rebuild_destination_is_said_to_be_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], option: str
+) -> None:
+    """``envsnap rebuild env.lock --dest "$DEST"`` with the variable unset took the working directory as the
+    destination (``rebuild plan: venv -> /home/me/work``), and in an empty one built the environment there. One
+    line naming the option as typed, exit 2, ``--dry-run`` too."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    lock = tmp_path / "x.lock"
+    lockfile.dump(sample_lock(), lock)
+    result = cli("rebuild", str(lock), option, "", "--dry-run")
+    assert result.code == 2, result
+    assert result.err.splitlines() == [
+        f"envsnap: error: {option} '': the path is empty (expected a folder to build in); a shell variable left unset?"
+    ], result
+    assert result.out == "" and list(work.iterdir()) == []
