@@ -97,3 +97,20 @@ def test_an_empty_rebuild_destination_is_said_to_be_empty(
         f"envsnap: error: {option} '': the path is empty (expected a folder to build in); a shell variable left unset?"
     ], result
     assert result.out == "" and list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["capture", "import"])
+def test_an_empty_lock_output_is_said_to_be_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], command: str
+) -> None:
+    """``envsnap capture -o "$LOCK"`` (``import FILE -o "$LOCK"``) with the variable unset said ``.: cannot write: Is
+    a directory``, once the environment had been probed: the path named is the working directory, not the empty
+    one given. One line naming the empty path, exit 2, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
+    result = cli(command, *(["requirements.txt"] if command == "import" else []), "-o", "")
+    assert result.code == 2, result
+    assert result.err.splitlines()[-1:] == [
+        "envsnap: error: -o '': the path is empty (expected a lockfile); a shell variable left unset?"
+    ], result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["requirements.txt"]
