@@ -623,6 +623,21 @@ def test_an_empty_record_path_is_refused_before_the_command_runs(
     assert not (tmp_path / "ran").exists()
 
 
+def test_an_empty_lock_is_refused_before_the_command_runs_not_taken_for_none(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``envsnap run --lock "$LOCK" --strict -- python train.py`` with the variable unset ran the command with no lock
+    to match, exit 0: ``--lock ''`` read as no ``--lock``, so the environment was captured instead and --strict
+    refused nothing. The empty path is one line, exit 2, and the command never starts."""
+    monkeypatch.chdir(tmp_path)
+    res = cli("run", "--lock", "", "--strict", "--", "sh", "-c", "touch ran")
+    assert (res.code, res.err) == (
+        2,
+        "envsnap: error: --lock '': the path is empty (expected a lockfile); a shell variable left unset?\n",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_ctrl_c_after_the_command_ended_still_writes_its_record(tmp_path: Path) -> None:
     # The command had ended and envsnap was still gathering (the git state, the capture): a Ctrl-C then lost
     # the whole record, exit 130, however long the command had run.
