@@ -3522,3 +3522,20 @@ def test_the_drift_of_a_pth_folder_names_its_paths_as_verify_prints_them(
     res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
     assert said in res.stdout, res.stdout
     assert "the first 'new one.py' (modified) (as in the run)" in res.stdout, res.stdout
+
+
+def test_an_empty_lock_is_said_to_be_empty_before_anything_runs(
+    tmp_path: Path, envsnap: Envsnap, host_lock: Path
+) -> None:
+    """``envsnap rerun RUN.toml --lock "$LOCK"`` with the variable unset judged the environment ``unknown``, "the lock
+    cannot be read: .: is a directory, not a lockfile", naming the working directory, not the empty path given. It
+    is one line, exit 2, before anything is compared or run, as ``run --lock ''`` is."""
+    root = _project(tmp_path / "p")
+    _record(envsnap, root, host_lock)
+    (root / "results" / "n.txt").unlink()
+    res = envsnap("rerun", "table2.toml", "--lock", "", "--yes", cwd=root)
+    assert res.returncode == 2, res
+    assert res.stderr.splitlines() == [
+        "envsnap: error: --lock '': the path is empty (expected a lockfile); a shell variable left unset?"
+    ], res
+    assert res.stdout == "" and not (root / "results" / "n.txt").exists()
