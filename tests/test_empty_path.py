@@ -114,3 +114,19 @@ def test_an_empty_lock_output_is_said_to_be_empty(
         "envsnap: error: -o '': the path is empty (expected a lockfile); a shell variable left unset?"
     ], result
     assert sorted(p.name for p in tmp_path.iterdir()) == ["requirements.txt"]
+
+
+@pytest.mark.parametrize("command", ["check", "verify", "capture", "rebuild"])
+def test_an_empty_python_is_said_to_be_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult], command: str
+) -> None:
+    """``--python "$PY"`` with the variable unset said ``--python : no such interpreter``: a blank where the path goes,
+    as if the message had lost it. The empty path is said to be empty, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    lockfile.dump(sample_lock(), tmp_path / "x.lock")
+    args = {"capture": ["-o", "y.lock"], "rebuild": ["x.lock", "--dry-run"]}.get(command, ["x.lock"])
+    result = cli(command, *args, "--python", "")
+    assert result.code == 2, result
+    assert result.err.splitlines()[-1:] == [
+        "envsnap: error: --python '': the path is empty (expected a Python interpreter); a shell variable left unset?"
+    ], result

@@ -26,6 +26,10 @@ def resolve_interpreter(python: str, named: str | None = None) -> str:
     """An interpreter given by path or by name on PATH; a clear error when it is neither, naming it as ``named``
     says (``interpreter_named``; default: as ``--python`` names it)."""
     named = named or interpreter_named(python)
+    if not python:  # --python "$PY" with the variable unset: "--python : no such interpreter", a blank for the path
+        from .._readlimits import empty_path
+
+        raise ProbeError(f"{named.rstrip()} {empty_path('Python interpreter')}")
     if os.sep in python:
         candidate = python
     else:
