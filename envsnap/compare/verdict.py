@@ -123,7 +123,8 @@ def pth_note_shown(note: str) -> str:
     terminal shows it: the ``.pth`` file, its folder and a module file named each one shell word, by the rule
     capture's warnings are shown by (``sinks.paths_shown``, as ``probes.python.warning_shown``), so the paths capture
     prints quoted read the same in verify. The report (``--json``, a run record) keeps the note as written; any other
-    text is shown as it is. Here, not beside capture's, so that a verify the memo answers loads no probe."""
+    text is shown as it is. Here, not beside capture's, so that a verify the memo answers loads no probe. For a run
+    record's drift alone, which keeps no ``Difference.places``: verify shows its own notes from those."""
     from ..sinks import paths_shown
 
     return paths_shown(_PTH_NOTES, note)
@@ -153,6 +154,39 @@ def not_recorded(unknown: Iterable[str], path: str) -> bool:
     return any(".".join(parts[:i]) in names for i in range(1, len(parts) + 1))
 
 
+# The kinds of place a note names (``Difference.places``): a ``.pth`` file, the folder it puts on ``sys.path``, a
+# module file of that folder (its path in the folder), each shown as one shell word (``sinks.path_shown``); a local
+# source by its ``file:`` URL, shown by its decoded path (``source_shown``).
+PLACE_KINDS = ("pth", "folder", "file", "url")
+
+
+@frozen
+class Place:
+    """A place a difference's note names, as the note writes it (a path, or a source's URL): the display shows it
+    from here (``Difference.shown``), never by reading the note's sentence again."""
+
+    kind: str  # one of PLACE_KINDS
+    path: str
+
+    def shown(self) -> str:
+        from ..sinks import path_shown
+
+        return source_shown(self.path) if self.kind == "url" else path_shown(self.path)
+
+
+def places_in(note: str, places: Iterable[Place]) -> str:
+    """``note`` with each of ``places`` shown (``Place.shown``) where it stands, in their order: each is found after
+    the one before, so that a place named twice, or inside another's text, is shown where the note writes it."""
+    out, at = [], 0
+    for place in places:
+        found = note.find(place.path, at) if place.path else -1
+        if found < 0:
+            continue
+        out += [note[at:found], place.shown()]
+        at = found + len(place.path)
+    return "".join([*out, note[at:]])
+
+
 @frozen
 class Difference(Entry):
     severity: str  # mismatch | warning | info
@@ -168,6 +202,9 @@ class Difference(Entry):
     # What to run to make the environment the locked one again (a shell command, its values quoted): "" when
     # verify knows none. Printed on a line of its own, apart from ``describe`` (a run record's drift compares those).
     remedy: str = ""
+    # The places its note names (a ``.pth`` file, its folder, a local source), as the note writes them: what the
+    # terminal shows each by (``shown``), and ``--json``'s ``places``. Empty where the note names none.
+    places: tuple[Place, ...] = ()
 
     def describe(self) -> str:
         if self.what == "missing":
@@ -185,15 +222,19 @@ class Difference(Entry):
 
     def shown(self) -> str:
         """``describe`` as verify prints it: a source, and a local one its note names (an editable folder gone), by
-        its decoded path (``source_shown``, ``places_shown``); the paths of a ``.pth`` folder's note each one shell
-        word, as capture prints them (``pth_note_shown``). ``describe`` stays what a run record keeps
+        its decoded path (``source_shown``); the places its note names each as ``places`` shows it (a ``.pth``
+        folder's paths one shell word each, as capture prints them), else a local source its note names by its
+        decoded path (``places_shown``). ``describe`` stays what a run record keeps
         and compares (``runs.assemble.findings``)."""
         expected, actual = self.expected, self.actual
         if self.what == "source":
             expected, actual = source_shown(expected), source_shown(actual)
-        note = (
-            pth_note_shown(self.note) if self.area == "python" and self.subject == ".pth" else places_shown(self.note)
-        )
+        if self.places:
+            note = places_in(self.note, self.places)
+        elif self.area == "python" and self.subject == ".pth":  # a run record's finding, which keeps no places
+            note = pth_note_shown(self.note)
+        else:
+            note = places_shown(self.note)
         return dataclasses.replace(self, expected=expected, actual=actual, note=note).describe()
 
     @property
@@ -279,7 +320,10 @@ def plain_report(report: VerifyReport) -> dict[str, Any]:
         "target": report.target,
         "packages_checked": report.packages_checked,
         "conda_checked": report.conda_checked,
-        "differences": [[getattr(d, name) for name in _DIFFERENCE_FIELDS] for d in report.differences],
+        "differences": [
+            [*(getattr(d, name) for name in _DIFFERENCE_FIELDS), [[p.kind, p.path] for p in d.places]]
+            for d in report.differences
+        ],
     }
 
 
@@ -289,9 +333,17 @@ def report_of(data: Any) -> VerifyReport:
         raise TypeError("not a report")
     differences = []
     for row in data["differences"]:
-        if not (isinstance(row, list) and len(row) == len(_DIFFERENCE_FIELDS) and all(type(v) is str for v in row)):
+        # A row of a memo written before ``places`` (one field fewer) is no report: verify in full.
+        if not (
+            isinstance(row, list)
+            and len(row) == len(_DIFFERENCE_FIELDS) + 1
+            and all(type(v) is str for v in row[:-1])
+            and isinstance(row[-1], list)
+            and all(isinstance(p, list) and len(p) == 2 and p[0] in PLACE_KINDS and type(p[1]) is str for p in row[-1])
+        ):
             raise TypeError("not a difference")
-        differences.append(Difference(*row))
+        fields: dict[str, Any] = dict(zip(_DIFFERENCE_FIELDS, row[:-1], strict=True))
+        differences.append(Difference(**fields, places=tuple(Place(kind, path) for kind, path in row[-1])))
     lock, target, checked = data["lock"], data["target"], data["packages_checked"]
     conda = data.get("conda_checked", 0)
     if type(lock) is not str or type(target) is not str or type(checked) is not int or type(conda) is not int:

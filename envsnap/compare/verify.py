@@ -49,7 +49,7 @@ from .verdict import AREAS as AREAS
 from .verdict import INFO as INFO
 from .verdict import MISMATCH as MISMATCH
 from .verdict import SEVERITIES as SEVERITIES
-from .verdict import UNCOMMITTED, not_recorded, source_text, subfolder_url
+from .verdict import UNCOMMITTED, Place, not_recorded, source_text, subfolder_url
 from .verdict import WARNING as WARNING
 from .verdict import Difference as Difference
 from .verdict import VerifyReport as VerifyReport
@@ -804,7 +804,14 @@ def _pth_folder_changes(lock: Snapshot, actual: Snapshot) -> list[Difference]:
     recorded = {entry.folder for entry in lock.python.pth_folders}
     here = {entry.folder for entry in actual.python.pth_folders}
     added = [
-        Difference(WARNING, "python", ".pth", "imports", note=pth_folder_said(entry.pth, entry.folder))
+        Difference(
+            WARNING,
+            "python",
+            ".pth",
+            "imports",
+            note=pth_folder_said(entry.pth, entry.folder),
+            places=_pth_places(("pth", entry.pth), ("folder", entry.folder)),
+        )
         for entry in actual.python.pth_folders
         if entry.folder not in recorded
     ]
@@ -818,6 +825,7 @@ def _pth_folder_changes(lock: Snapshot, actual: Snapshot) -> list[Difference]:
                 f"the lock's environment had {entry.folder} on sys.path (from {entry.pth}), and no .pth file here "
                 "puts it there: the modules imported from it are not in the lock, and cannot be imported here"
             ),
+            places=_pth_places(("folder", entry.folder), ("pth", entry.pth)),
         )
         for entry in lock.python.pth_folders
         if entry.folder not in here
@@ -843,15 +851,22 @@ def _pth_folders_changed(lock: Snapshot, actual: Snapshot) -> list[Difference]:
         if found is None or (found.digest and found.digest == entry.digest):
             continue
         said = f"the modules in {entry.folder} (from {entry.pth})"
+        places = _pth_places(("folder", entry.folder), ("pth", entry.pth))
         if found.digest and not entry.digest:
             note = f"{said} {PTH_NOT_RECORDED}"
-            out.append(Difference(INFO, "python", ".pth", "imports", note=grammar.strip_control(note)))
+            out.append(Difference(INFO, "python", ".pth", "imports", note=grammar.strip_control(note), places=places))
         elif found.digest:
-            note = f"{said} differ from the capture's: {_pth_files_changed(entry, found)}"
-            out.append(Difference(MISMATCH, "python", ".pth", "imports", note=grammar.strip_control(note)))
+            changed, first = _pth_files_changed(entry, found)
+            note = f"{said} differ from the capture's: {changed}"
+            places += _pth_places(("file", first)) if first else ()
+            out.append(
+                Difference(MISMATCH, "python", ".pth", "imports", note=grammar.strip_control(note), places=places)
+            )
         else:
             note = f"{said} {PTH_UNCHECKED}"
-            out.append(Difference(WARNING, "python", ".pth", "imports", note=grammar.strip_control(note)))
+            out.append(
+                Difference(WARNING, "python", ".pth", "imports", note=grammar.strip_control(note), places=places)
+            )
     return out
 
 
@@ -862,24 +877,33 @@ PTH_NOT_RECORDED = (
 PTH_SAME = "the folder's .py and extension module files (names, sizes, sha256) are not those the lock records"
 
 
-def _pth_files_changed(recorded: PthFolder, here: PthFolder) -> str:
+def _pth_places(*places: tuple[str, str]) -> tuple[Place, ...]:
+    """The places a ``.pth`` note names (``verdict.Place``), as the note writes them (control characters replaced,
+    as ``grammar.strip_control`` replaces them in the note)."""
+    from .. import grammar
+
+    return tuple(Place(kind, grammar.strip_control(path)) for kind, path in places)
+
+
+def _pth_files_changed(recorded: PthFolder, here: PthFolder) -> tuple[str, str]:
     """How many of a ``.pth`` folder's module files changed since the capture and the first of them, sorted by path
     (``2 module files changed, the first pkg/__init__.py (modified)``), from the lock's ``files`` where they give
     its digest (the lock is untrusted: another list would name a file that did not change); ``PTH_SAME`` where the
-    lock lists none (older, or a name it does not take) or the folder here none."""
+    lock lists none (older, or a name it does not take) or the folder here none. With the file it names ("" for
+    none)."""
     from ..probes.python import pth_listing_digest
 
     if not (recorded.files and here.files) or pth_listing_digest(recorded.files) != recorded.digest:
-        return PTH_SAME
+        return PTH_SAME, ""
     was = {e.rsplit(" ", 2)[0]: e for e in recorded.files}
     now = {e.rsplit(" ", 2)[0]: e for e in here.files}
     changed = sorted(path for path in was.keys() | now.keys() if was.get(path) != now.get(path))
     if not changed:
-        return PTH_SAME
+        return PTH_SAME, ""
     first = changed[0]
     how = "added" if first not in was else "removed" if first not in now else "modified"
     count = f"{len(changed)} module file{'s' if len(changed) > 1 else ''} changed"
-    return f"{count}, the first {first} ({how})"
+    return f"{count}, the first {first} ({how})", first
 
 
 def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Captured | None) -> list[Difference]:

@@ -849,7 +849,8 @@ def _docker_difference(d: dict[str, object]) -> Difference | None:
 
     names = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause")
     if all(isinstance(d.get(n, ""), str) for n in names):
-        return Difference(**{n: str(d.get(n, "")) for n in names})
+        severity, area, subject, what, expected, actual, note, cause = (str(d.get(n, "")) for n in names)
+        return Difference(severity, area, subject, what, expected, actual, note, cause)
     return None
 
 

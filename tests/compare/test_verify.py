@@ -862,16 +862,21 @@ def test_verify_prints_the_paths_of_its_pth_notes_as_one_shell_word_each_and_its
     (site / "mods.pth").write_text(f"{mods}\n")  # added since the capture
     added = cli("verify", "--python", python, lock)
     assert f"  python: .pth: {pth} puts {shlex.quote(str(mods))} on sys.path, and no distribution" in added.out, added
-    [raw] = [d["note"] for d in json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]]
+    [found] = json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]
+    raw = found["note"]
     assert raw.startswith(f"{pth} puts {mods} on sys.path"), raw
+    assert found["places"] == [{"kind": "pth", "path": pth}, {"kind": "folder", "path": str(mods)}]
     assert cli("capture", "--python", python, "-o", lock).code == 0
     (mods / "new one.py").write_text("Y = 2\n")  # changed since the capture
     changed = cli("verify", "--python", python, lock)
     assert changed.code == 3, changed
     said = f"the modules in {shlex.quote(str(mods))} (from {pth}) differ from the capture's: 1 module file changed"
     assert f"  python: .pth: {said}, the first 'new one.py' (modified)\n" in changed.out, changed
-    [raw] = [d["note"] for d in json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]]
+    [found] = json.loads(cli("verify", "--json", "--python", python, lock).out)["differences"]
+    raw = found["note"]
     assert raw.startswith(f"the modules in {mods} (from {pth}) differ") and raw.endswith("new one.py (modified)"), raw
+    assert [p["kind"] for p in found["places"]] == ["folder", "pth", "file"]
+    assert found["places"][2]["path"] == "new one.py"
     (site / "mods.pth").unlink()  # gone since the capture
     gone = cli("verify", "--python", python, lock)
     assert f"  python: .pth: the lock's environment had {shlex.quote(str(mods))} on sys.path (from {pth}), " in gone.out
@@ -3239,15 +3244,45 @@ def test_an_editable_folder_of_a_subdirectory_with_a_percent_in_its_name_is_the_
     assert found.severity == MISMATCH and "reads its code from another folder" in found.note, found
 
 
+def test_a_notes_places_are_shown_from_its_fields_not_read_back_from_its_sentence() -> None:
+    """A ``.pth`` note's paths were found again in its text by the sentences verify writes: a folder whose name holds
+    one of them (``/d/a (from /x.pth) differ``) was split at it and shown in pieces. The difference names its places
+    (``places``), and each is shown as one shell word where it stands."""
+    from envsnap.compare.verdict import Difference, Place
+
+    folder = "/d/my mods (from /x.pth) differ"
+    note = f"the modules in {folder} (from {{prefix}}/m.pth) are not checked: no digest"
+    places = (Place("folder", folder), Place("pth", "{prefix}/m.pth"))
+    shown = Difference("warning", "python", ".pth", "imports", note=note, places=places).shown()
+    assert shown == f".pth: the modules in '{folder}' (from {{prefix}}/m.pth) are not checked: no digest"
+
+
+def test_a_verify_memo_written_before_places_is_no_report() -> None:
+    """A memo's report kept before differences named their places (nine fields a row) is verified again, not read
+    as a report whose ``.pth`` paths the terminal cannot show; one written now reads back with them."""
+    from envsnap.compare.verdict import Difference, Place, VerifyReport, plain_report, report_of
+
+    note = "/p/m.pth puts /d/my mods on sys.path, and no distribution is installed there: ..."
+    places = (Place("pth", "/p/m.pth"), Place("folder", "/d/my mods"))
+    report = VerifyReport(
+        "sha256:x", "t", 1, (Difference("warning", "python", ".pth", "imports", note=note, places=places),)
+    )
+    assert report_of(plain_report(report)) == report
+    old = {**plain_report(report), "differences": [["warning", "python", ".pth", "imports", "", "", note, "", ""]]}
+    with pytest.raises(TypeError):
+        report_of(old)
+
+
 def test_a_pth_notes_paths_are_shown_without_loading_a_probe() -> None:
     """verify's memo prints a kept report without loading the probes: the display of a ``.pth`` note's paths, one
     shell word each, is the report's own (``compare.verdict``), by the rule capture's warnings are shown by."""
     code = (
         "import sys\n"
-        "from envsnap.compare.verdict import Difference\n"
+        "from envsnap.compare.verdict import Difference, Place\n"
         "note = \"the lock's environment had /data/my mods on sys.path (from {prefix}/x.pth), and no .pth file here "
         'puts it there: ..."\n'
-        "print(Difference('warning', 'python', '.pth', 'imports', note=note).shown())\n"
+        "places = (Place('folder', '/data/my mods'), Place('pth', '{prefix}/x.pth'))\n"
+        "print(Difference('warning', 'python', '.pth', 'imports', note=note, places=places).shown())\n"
         "print(sorted(m for m in sys.modules if m.startswith('envsnap.probes')))\n"
     )
     repo = str(Path(__file__).resolve().parents[2])
