@@ -156,7 +156,8 @@ def not_recorded(unknown: Iterable[str], path: str) -> bool:
 
 # The kinds of place a note names (``Difference.places``): a ``.pth`` file, the folder it puts on ``sys.path``, a
 # module file of that folder (its path in the folder), each shown as one shell word (``sinks.path_shown``); a local
-# source by its ``file:`` URL, shown by its decoded path (``source_shown``).
+# source by its URL (an editable folder gone), shown as ``source_shown`` shows it (a ``file:`` one by its decoded
+# path).
 PLACE_KINDS = ("pth", "folder", "file", "url")
 
 

@@ -650,13 +650,16 @@ def _editable_folders_gone(
         if want is None or not editable_folder_gone(raw):
             continue
         source = have.get(want.name, want.source)
-        note = editable_gone_note(source if source.kind == want.source.kind else want.source)
+        named = source if source.kind == want.source.kind else want.source
+        note = editable_gone_note(named)
+        places: tuple[Place, ...] = (Place("url", named.url),)
         if source.kind == want.source.kind and source.url != want.source.url:
             root = project or captured.project_root
             folder = editable_folder_shown(want, Path(root) if root else None)
             command = editable_install("pip install", want.source.url, folder)
             note += f" (the lock installs it from {want.source.url}: {command} installs it as locked)"
-        out.append(Difference(MISMATCH, "python", want.name, "editable", note=note))
+            places += (Place("url", want.source.url),)
+        out.append(Difference(MISMATCH, "python", want.name, "editable", note=note, places=places))
     return out
 
 

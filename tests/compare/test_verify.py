@@ -2150,6 +2150,8 @@ def install():
         drifted = cli("verify", lock_path, "--python", python)
         assert drifted.code == 3
         assert f"  python: proj: {gone}\n" in drifted.out
+    [found] = [d for d in json.loads(cli("verify", "--json", lock_path, "--python", python).out)["differences"]]
+    assert found["places"] == [{"kind": "url", "path": project.as_uri()}]  # the folder named, by the lock's URL
     warnings = capture(str(python)).envsnap.warnings
     assert f"python: proj: its editable folder {project.as_uri()} is gone: nothing of it imports" in warnings
 
