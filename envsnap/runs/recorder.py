@@ -1001,7 +1001,7 @@ def record_run(
         handle.record = record
         handle.warnings = (
             *([replaced] if replaced else []),
-            *(f.said() for f in ready.drift),
+            *(f.shown() for f in ready.drift),  # as `envsnap run` prints it; the record keeps the fields
             *ready.warnings,
             *said,
             *home_lines(record, path, ready.ctx.redactor),

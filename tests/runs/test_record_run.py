@@ -155,12 +155,39 @@ def test_a_command_naming_the_home_in_text_is_said_on_the_handle_and_as_a_python
     )
     assert run.record is not None
     drift = [
-        f.said() for f in run.record.environment.drift
+        f.shown() for f in run.record.environment.drift
     ]  # this test's PYTHONPATH is not the lock's: said first, as `run` does
     assert run.warnings == (*drift, line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert {w.filename for w in caught} == {__file__}  # the script's `with` line, not envsnap's
     assert rec.load(alice / "proj" / "run.toml").command.argv[2] == code
+
+
+def test_the_drift_record_run_says_reads_as_envsnap_run_prints_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path
+) -> None:
+    # record_run said (and warned) each drift line as the record compares it, a .pth folder's paths bare
+    # (``/data/my mods``, two words), where `envsnap run` prints each one shell word.
+    import dataclasses
+
+    from envsnap import lockfile
+    from envsnap.model import PthFolder
+
+    monkeypatch.chdir(tmp_path)
+    snap = lockfile.load(host_lock)
+    gone = PthFolder("{prefix}/lib/mods.pth", "/data/my mods")
+    python = dataclasses.replace(snap.python, pth_folders=(*snap.python.pth_folders, gone))
+    lock = lockfile.dump(dataclasses.replace(snap, python=python), tmp_path / "envsnap.lock")
+    with (
+        pytest.warns(envsnap.RunRecordWarning) as caught,
+        envsnap.record_run("run.toml", lock=lock, argv=["python", "-c", "print(1)"]) as run,
+    ):
+        pass
+    assert run.record is not None
+    said = "warning: python: .pth: the lock's environment had '/data/my mods' on sys.path (from {prefix}/lib/mods.pth)"
+    assert any(w.startswith(said) for w in run.warnings), run.warnings
+    assert run.warnings == tuple(f.shown() for f in run.record.environment.drift)
+    assert [str(w.message) for w in caught] == list(run.warnings)
 
 
 def test_a_clean_block_warns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path) -> None:
@@ -171,7 +198,7 @@ def test_a_clean_block_warns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
             pass
     assert run.record is not None
     assert run.warnings == tuple(
-        f.said() for f in run.record.environment.drift
+        f.shown() for f in run.record.environment.drift
     )  # the lock's drift, and nothing about the command
     assert [str(w.message) for w in caught if issubclass(w.category, envsnap.RunRecordWarning)] == list(run.warnings)
     assert not any("command word" in str(w.message) for w in caught)
@@ -190,7 +217,7 @@ def test_an_output_left_from_before_is_said_as_envsnap_run_says_it(
         pass
     line = "output model.pt: not written by the command (the file from before is unchanged)"
     assert run.record is not None
-    assert run.warnings == (*(f.said() for f in run.record.environment.drift), line)
+    assert run.warnings == (*(f.shown() for f in run.record.environment.drift), line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
 
@@ -207,7 +234,7 @@ def test_an_output_never_written_is_said_as_envsnap_run_says_it(
         run.output("model.pt")
     line = "output model.pt: not written by the command (nothing is at that path after it)"
     assert run.record is not None
-    assert run.warnings == (*(f.said() for f in run.record.environment.drift), line)
+    assert run.warnings == (*(f.shown() for f in run.record.environment.drift), line)
     assert [str(w.message) for w in caught] == list(run.warnings)
     assert [d.kind for d in rec.load(tmp_path / "run.toml").outputs()] == ["missing"]
 
@@ -394,7 +421,7 @@ def test_a_file_the_block_wrote_before_git_read_the_tree_is_said(
         "the work tree (code.dirty and code.diff_digest may not be the project's as the command started)"
     )
     assert run.record is not None and run.record.code is not None and run.record.code.dirty
-    assert run.warnings == (*(f.said() for f in run.record.environment.drift), line)
+    assert run.warnings == (*(f.shown() for f in run.record.environment.drift), line)
 
 
 def test_a_block_that_changes_the_working_directory_is_recorded_where_it_started(
