@@ -224,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
         out(
             f"output {sinks.path_shown(r.path)}: {r.state}",
             *(f"  {sinks.path_shown(c.path)}: {c.what}" for c in r.changes),
+            *(f"  {rerun_mod.unlisted_shown(name, how)}" for name, how in r.unlisted),
         )
         if r.state == rerun_mod.NOT_WRITTEN:
             out("  the command did not write it: what is there is from before the rerun, not compared")

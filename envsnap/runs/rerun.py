@@ -94,6 +94,30 @@ class OutputResult:
     kept: tuple[str, ...] = ()  # an output folder's files left as they were before the rerun, not written by it
     files: int = 0  # how many files the output folder holds now
     ignored: tuple[str, ...] = ()  # an output folder's files a --ignore-output glob matches: left out
+    # An output folder that differs: its files whose name is not UTF-8, which no entry lists (``data.unlisted``), each
+    # with how it stands (``unlisted_changes``): named, as ``show`` names them, so that the user sees which.
+    unlisted: tuple[tuple[str, str], ...] = ()
+
+
+UNLISTED_SAID = "(its name is not UTF-8: counted, not listed, so not compared by itself)"
+
+
+def unlisted_changes(recorded: Sequence[str], now: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The files of a folder whose name is not UTF-8 (as ``data.name_written`` writes them), of the record's and of
+    the folder now, each with how it stands: ``added``, ``removed``, or ``in the digest`` (in both: counted in the
+    digest, which differs, but no entry compares it by itself)."""
+    return tuple(
+        (name, "added" if name not in recorded else "removed" if name not in now else "in the digest")
+        for name in sorted({*recorded, *now})
+    )
+
+
+def unlisted_shown(path: str, how: str) -> str:
+    """A file ``unlisted_changes`` gives, by ``path`` (its name, or its folder's path and its name), as ``show`` names
+    it: the shell word for it (``$'out/b\\xff.txt'``), then how it stands and why it is not listed."""
+    from .. import sinks
+
+    return f"{sinks.path_shown(data_mod.name_read(path) or path)}: {how} {UNLISTED_SAID}"
 
 
 @frozen
@@ -1237,6 +1261,8 @@ def check_data(
         for c in changes:
             name = d.path if d.kind == "file" else f"{d.path.rstrip('/')}/{c.path}"
             lines.append(f"{_name_shown(name)}: {c.what}")
+        for name, how in unlisted_changes(d.unlisted, now.unlisted):
+            lines.append(unlisted_shown(f"{d.path.rstrip('/')}/{name}", how))
     return Check("data", DIFFERS if differs else UNKNOWN if unread else SAME, tuple(lines))
 
 
@@ -1560,7 +1586,10 @@ def compare_outputs(
             continue
         changes = data_mod.compare(recorded, current)
         state = "differs" if changes is not None else PARTLY_WRITTEN if kept else "identical"
-        out.append(OutputResult(d.path, state, changes or (), kept=kept, files=now.files, ignored=left_out))
+        unlisted = unlisted_changes(d.unlisted, now.unlisted) if changes is not None else ()
+        out.append(
+            OutputResult(d.path, state, changes or (), kept=kept, files=now.files, ignored=left_out, unlisted=unlisted)
+        )
     return out
 
 

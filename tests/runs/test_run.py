@@ -1466,6 +1466,25 @@ def test_a_file_whose_name_is_not_utf8_is_named_by_show_escaped(tmp_path: Path, 
     assert "$'out/b\\xff.txt' (its name is not UTF-8: counted, not listed)" in shown.stdout, shown.stdout
 
 
+def test_rerun_names_a_file_whose_name_is_not_utf8_when_its_folder_differs(tmp_path: Path, envsnap: Envsnap) -> None:
+    """An output or data folder whose file named not in UTF-8 changed: rerun said ``differs`` (the digest counts the
+    file) and named no file, where the record and ``show`` name it. rerun names it as ``show`` does."""
+    made = 'mkdir -p out; printf "$(cat in/v)" > "$(printf \'out/b\\377.txt\')"; printf a > out/ok.txt'
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "v").write_text("1")
+    (tmp_path / "in" / os.fsdecode(b"d\xff.txt")).write_text("x")
+    res = envsnap("run", "--data", "in", "--output", "out", "--", "sh", "-c", made, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (tmp_path / "in" / "v").write_text("2")
+    (tmp_path / "in" / os.fsdecode(b"d\xff.txt")).write_text("y")
+    again = envsnap("rerun", "run.toml", "--yes", cwd=tmp_path)
+    lines = again.stdout.splitlines()
+    assert "output out: differs" in lines, again.stdout
+    said = "(its name is not UTF-8: counted, not listed, so not compared by itself)"
+    assert f"  $'b\\xff.txt': in the digest {said}" in lines, again.stdout
+    assert f"$'in/d\\xff.txt': in the digest {said}" in again.stdout, again.stdout
+
+
 def test_a_file_name_with_a_control_character_is_listed_escaped_and_ignore_output_applies(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
