@@ -30,6 +30,7 @@ from .record import (
     Code,
     Command,
     Data,
+    DriftPlace,
     Environment,
     FileEntry,
     Finding,
@@ -250,9 +251,11 @@ def findings(report: Any) -> list[Finding]:
 
 def finding_of(d: Difference) -> Finding:
     """A difference as a record keeps it: its fields, secrets removed from each."""
-    return Finding(
-        d.severity, d.area, *(redact_secrets(v) for v in (d.subject, d.what, d.expected, d.actual, d.note, d.cause))
+    subject, what, expected, actual, note, cause = (
+        redact_secrets(v) for v in (d.subject, d.what, d.expected, d.actual, d.note, d.cause)
     )
+    places = tuple(DriftPlace(p.kind, redact_secrets(p.path)) for p in d.places)
+    return Finding(d.severity, d.area, subject, what, expected, actual, note, cause, places=places)
 
 
 def differences_found(differences: Iterable[Difference]) -> list[tuple[str, Finding, Difference]]:
@@ -615,10 +618,13 @@ def _verified(
     if (
         isinstance(items, list)
         and isinstance(day, str)
-        and all(isinstance(i, list) and len(i) == _FINDING_FIELDS and all(type(v) is str for v in i) for i in items)
+        and all(_kept_finding(i) for i in items)
         and (not day or day == _today())
     ):
-        return [Finding(*i) for i in items]
+        return [
+            Finding(*i[:_FINDING_FIELDS], places=tuple(DriftPlace(kind, path) for kind, path in i[-1]))  # type: ignore[misc]
+            for i in items
+        ]
     from ..compare.verify import judged_by_date, verify  # not for a kept answer: verify, the probes and the capture
 
     kept: list[Any] = []
@@ -630,13 +636,29 @@ def _verified(
         # The key is what the capture read, never the date: findings the date may change are kept with their day.
         dated = judged_by_date(report) and kernels_by_date(report_lock, kept[0].snapshot, os.environ)
         kept_day = _today() if dated else ""
-        kept_found = [[getattr(f, n.name) for n in dataclasses.fields(Finding)][:_FINDING_FIELDS] for f in found]
+        names = [n.name for n in dataclasses.fields(Finding)][:_FINDING_FIELDS]
+        kept_found = [[*(getattr(f, n) for n in names), [[p.kind, p.path] for p in f.places]] for f in found]
         memo.save_answer(path, fact, watch, started_ns, {"drift": kept_found, "day": kept_day})
     return found
 
 
-# A finding's fields the verify memo keeps, in order: a difference's (``Finding.line`` is a version 1 record's only).
+# A finding's fields the verify memo keeps, in order: a difference's (``Finding.line`` is a version 1 record's only),
+# then its places, ``[KIND, PATH]`` each.
 _FINDING_FIELDS = 8
+
+
+def _kept_finding(row: object) -> bool:
+    """Whether the memo's ``row`` is a finding as ``_verified`` keeps one; one kept before its places (its fields
+    alone) is not, and the verify runs again."""
+    from ..compare.verdict import PLACE_KINDS
+
+    return (
+        isinstance(row, list)
+        and len(row) == _FINDING_FIELDS + 1
+        and all(type(v) is str for v in row[:_FINDING_FIELDS])
+        and isinstance(row[-1], list)
+        and all(isinstance(p, list) and len(p) == 2 and p[0] in PLACE_KINDS and type(p[1]) is str for p in row[-1])
+    )
 
 
 def _today() -> str:

@@ -337,6 +337,15 @@ class Gpus:
 
 
 @frozen
+class DriftPlace:
+    """A place a finding's note names (``compare.verdict.Place``): a ``.pth`` file, its folder, a module file of it,
+    or a source by its URL, as the note writes it."""
+
+    kind: str = field(metadata=_one_of("pth", "folder", "file", "url"))
+    path: str = field(metadata=_text())
+
+
+@frozen
 class Finding:
     """What verify found against the lock as the run started (a mismatch or a warning), by the fields of its
     difference (``compare.verdict.Difference``), secrets removed: its severity, area, subject (a distribution, ``.pth``,
@@ -354,14 +363,25 @@ class Finding:
     actual: str = field(default="", metadata={**_text(), "sparse": True})
     note: str = field(default="", metadata={**_text(), "sparse": True})
     cause: str = field(default="", metadata={**_text(), "sparse": True})
+    # The places its note names (verify's ``places``), by which it is shown: none in a record made before this field.
+    places: tuple[DriftPlace, ...] = field(default=(), metadata={"sparse": True})
     line: str = field(default="", metadata={**_text(), "sparse": True})  # a version 1 record's line, as written
 
     def difference(self) -> Any:
         """The ``compare.verdict.Difference`` this finding records."""
-        from ..compare.verdict import Difference
+        from ..compare.verdict import Difference, Place
 
+        places = tuple(Place(p.kind, p.path) for p in self.places)
         return Difference(
-            self.severity, self.area, self.subject, self.what, self.expected, self.actual, self.note, self.cause
+            self.severity,
+            self.area,
+            self.subject,
+            self.what,
+            self.expected,
+            self.actual,
+            self.note,
+            self.cause,
+            places=places,
         )
 
     def said(self) -> str:
@@ -387,7 +407,7 @@ def finding_wrong(f: Finding, version: int) -> str:
     line."""
     if version < 2:
         fields = (f.severity, f.area, f.subject, f.what, f.expected, f.actual, f.note, f.cause)
-        return "" if f.line and not any(fields) else "a version 1 record's drift is a line of text"
+        return "" if f.line and not any(fields) and not f.places else "a version 1 record's drift is a line of text"
     if f.line:
         return "line: a record of schema version 2 keeps its drift by its fields, not as a line"
     missing = [name for name in ("severity", "area", "subject", "what") if not getattr(f, name)]

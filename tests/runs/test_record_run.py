@@ -188,6 +188,11 @@ def test_the_drift_record_run_says_reads_as_envsnap_run_prints_it(
     assert any(w.startswith(said) for w in run.warnings), run.warnings
     assert run.warnings == tuple(f.shown() for f in run.record.environment.drift)
     assert [str(w.message) for w in caught] == list(run.warnings)
+    # The record keeps the places the note names, which show prints it by (not its sentence read again).
+    text = (tmp_path / "run.toml").read_text()
+    assert '{ kind = "folder", path = "/data/my mods" }' in text, text
+    [pth] = [f for f in rec.load(tmp_path / "run.toml").environment.drift if f.subject == ".pth"]
+    assert [(p.kind, p.path) for p in pth.places] == [("folder", "/data/my mods"), ("pth", "{prefix}/lib/mods.pth")]
 
 
 def test_a_clean_block_warns_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_lock: Path) -> None:
