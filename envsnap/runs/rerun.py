@@ -868,13 +868,20 @@ def require_image(image: str, env: Mapping[str, str]) -> None:
 
 
 def _docker_difference(d: dict[str, object]) -> Difference | None:
-    """A difference of ``verify --json`` in the image; None when its fields are not a difference's."""
-    from ..compare.verdict import Difference
+    """A difference of ``verify --json`` in the image; None when its fields are not a difference's. Its ``places``
+    where they are a list of places (``{"kind", "path"}``, a kind verify writes), else none (an older envsnap's)."""
+    from ..compare.verdict import PLACE_KINDS, Difference, Place
 
     names = ("severity", "area", "subject", "what", "expected", "actual", "note", "cause")
     if all(isinstance(d.get(n, ""), str) for n in names):
         severity, area, subject, what, expected, actual, note, cause = (str(d.get(n, "")) for n in names)
-        return Difference(severity, area, subject, what, expected, actual, note, cause)
+        listed = d.get("places")
+        places: tuple[Place, ...] = ()
+        if isinstance(listed, list) and all(
+            isinstance(p, dict) and p.get("kind") in PLACE_KINDS and isinstance(p.get("path"), str) for p in listed
+        ):
+            places = tuple(Place(p["kind"], p["path"]) for p in listed)
+        return Difference(severity, area, subject, what, expected, actual, note, cause, places=places)
     return None
 
 

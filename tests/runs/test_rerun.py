@@ -3539,3 +3539,24 @@ def test_an_empty_lock_is_said_to_be_empty_before_anything_runs(
         "envsnap: error: --lock '': the path is empty (expected a lockfile); a shell variable left unset?"
     ], res
     assert res.stdout == "" and not (root / "results" / "n.txt").exists()
+
+
+def test_rerun_in_docker_shows_a_difference_s_paths_by_the_places_verify_lists() -> None:
+    """verify's ``--json`` in the image lists the places a note names (``places``); rerun --in-docker read the fields
+    alone and found a ``.pth`` note's paths again in its text, which split a ``.pth`` file whose name holds the words
+    after it. It shows each place one shell word from ``places``; a difference without them (an older envsnap's in
+    the image) as before."""
+    from envsnap.runs.rerun import _docker_difference
+
+    pth = "{prefix}/a b.pth) are not checked c.pth"
+    note = f"the modules in /data/mods (from {pth}) are not checked: over the limits"
+    listed = {"severity": "warning", "area": "python", "subject": ".pth", "what": "imports", "note": note}
+    places = [{"kind": "folder", "path": "/data/mods"}, {"kind": "pth", "path": pth}]
+    diff = _docker_difference({**listed, "places": places})
+    assert diff is not None
+    assert diff.shown() == (
+        ".pth: the modules in /data/mods (from {prefix}/'a b.pth) are not checked c.pth') are not checked: over the "
+        "limits"
+    )
+    older = _docker_difference({**listed, "places": "not a list"})
+    assert older is not None and older.places == ()
