@@ -3129,7 +3129,7 @@ def test_a_local_source_is_shown_by_its_decoded_path_and_kept_as_its_url(capsys:
     assert "proj: source editable '/home/me/my project' -> $'/home/me/other \\x1b[2Jclone' (" in out, out
     assert "%" not in out and "\x1b" not in out, out
     # What a run record wrote then, and compares now: the URL as the lock records it; the JSON's too.
-    lines = [line for _, line in findings(report)]
+    lines = [f.said() for f in findings(report)]
     assert "mismatch: python: cafe: source file:///tmp/wh/caf%C3%A9-1.0-py3-none-any.whl -> index" in lines, lines
     warned = "warning: python: proj: source editable file:///home/me/my%20project -> file:///home/me/other%20%1b[2J"
     assert any(line.startswith(warned) for line in lines), lines
@@ -3191,7 +3191,7 @@ def test_a_note_naming_a_local_folder_is_shown_by_its_path_and_kept_as_its_url(c
         "lock installs it from file://{project}/my%20proj: `pip install --no-deps -e` of the project's folder, where "
         "it is now, installs it as locked)"
     )
-    assert recorded in [line for _, line in findings(report)], findings(report)
+    assert recorded in [f.said() for f in findings(report)], findings(report)
     assert report.to_dict()["differences"][0]["note"] == gone + moved
 
 
