@@ -154,10 +154,10 @@ def not_recorded(unknown: Iterable[str], path: str) -> bool:
     return any(".".join(parts[:i]) in names for i in range(1, len(parts) + 1))
 
 
-# The kinds of place a note names (``Difference.places``): a ``.pth`` file, the folder it puts on ``sys.path``, a
-# module file of that folder (its path in the folder), each shown as one shell word (``sinks.path_shown``); a local
-# source by its URL (an editable folder gone), shown as ``source_shown`` shows it (a ``file:`` one by its decoded
-# path).
+# The kinds of place a note names (``Difference.places``): a ``.pth`` file, a folder (the one it puts on
+# ``sys.path``, a ``PYTHONPATH`` folder holding distributions), a module file of a ``.pth`` folder (its path there),
+# each shown as one shell word (``sinks.path_shown``); a local source by its URL (an editable folder gone), shown as
+# ``source_shown`` shows it (a ``file:`` one by its decoded path).
 PLACE_KINDS = ("pth", "folder", "file", "url")
 
 

@@ -928,6 +928,7 @@ def _pythonpath_ahead(lock: Snapshot, environ: Mapping[str, str], captured: Capt
             "imports",
             note=f"{folder} holds distributions that import ahead of the environment's: {listed}; imports with this "
             "PYTHONPATH read them, verify compared the environment without it",
+            places=(Place("folder", folder),),
         )
         for folder, listed in pythonpath_ahead(environ, lock.python.packages, redact)
     ]

@@ -2587,13 +2587,15 @@ def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
     """``pip install --target pp`` of alpha 2.0, and ``PYTHONPATH=pp``: ``import alpha`` reads 2.0 in this shell.
     capture warned (it reads the packages with ``python -E``, so the lock records the venv's alpha 1.0), but verify
     with the same PYTHONPATH said identical with 0 warnings: a reviewer whose shell sets it was not told their
-    imports differ from the lock."""
+    imports differ from the lock. The folder is named one shell word, as capture names it (``--json``: ``places``)."""
+    import shlex
+
     from envsnap.probes import memo
 
     monkeypatch.setattr(memo, "RACY_NS", -(1 << 62))  # files made moments ago: the verify memo keeps its answer
     python = make_venv(tmp_path / "venv")
     _install_by_hand(site_packages(python), "alpha", {"alpha/__init__.py": b"VALUE = 1\n"})
-    extra = tmp_path / "pp"
+    extra = tmp_path / "my pp"
     extra.mkdir()
     (extra / "alpha").mkdir()
     (extra / "alpha" / "__init__.py").write_text("VALUE = 2\n")
@@ -2603,10 +2605,12 @@ def test_a_pythonpath_folder_holding_another_version_is_said_by_verify(
     assert cli("capture", "--python", python, "-o", lock).code == 0
     assert lockfile.load(lock).package("alpha").version == "1.0"
     said = (
-        f"  python: PYTHONPATH: {extra} holds distributions that import ahead of the environment's: "
-        "alpha 2.0 (the lock records 1.0){more}; imports with this PYTHONPATH read them, verify compared the "
-        "environment without it\n"
+        f"  python: PYTHONPATH: {shlex.quote(str(extra))} holds distributions that import ahead of the "
+        "environment's: alpha 2.0 (the lock records 1.0){more}; imports with this PYTHONPATH read them, verify "
+        "compared the environment without it\n"
     )
+    [ahead] = json.loads(cli("verify", "--json", lock, "--python", python).out)["differences"]
+    assert ahead["places"] == [{"kind": "folder", "path": str(extra)}]
     for _ in range(2):  # the verify memo kept the first answer: the same one again
         found = cli("verify", lock, "--python", python)
         assert found.code == 0  # the environment is the locked one: a warning
