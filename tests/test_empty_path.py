@@ -3,6 +3,7 @@ empty: ``Path('')`` reads as ``.``, and the answer was ".: is a directory, not a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,3 +131,120 @@ def test_an_empty_python_is_said_to_be_empty(
     assert result.err.splitlines()[-1:] == [
         "envsnap: error: --python '': the path is empty (expected a Python interpreter); a shell variable left unset?"
     ], result
+
+
+# Every option and positional of every command (nested ones too: `fleet check`), by its metavar: the ones that name a
+# path, a folder, a file, a lock, an interpreter or a pattern of paths or URLs refuse an empty value. A new option's
+# metavar must be in one of the two sets, so that it is sorted here the day it is added.
+PATH_METAVARS = {
+    "PATH", "DIR", "LOCK", "FILE", "RUN.toml", "REPORT", "FLEET.toml", "DIR|FILE.tar.gz|FILE.tar", "DIR|FILE.tar.gz",
+    "LOCK|BUNDLE", "LOCK|BUNDLE|RUN.toml", "A", "B", "OLD", "NEW", "PATTERN", "GLOB", "URL",
+}  # fmt: skip
+OTHER_METAVARS = {
+    "SECONDS", "S", "N", "all|none|N", "NODELIST", "PARTITION", "NAME", "IMAGE", "TEXT", "'NAME <ORCID>'", "SPDX",
+    "DOI", "KEY=VALUE", "NAME[:TAG]", "sha256:HEX", "DATE", "auto|DATE", "FORMAT", "SUBDIR", "WHICH", "CMD",
+    None,  # --target, --engine, --badge, --from, --system-packages: a choice, whose empty value argparse refuses
+}  # fmt: skip
+# Options where an empty value has a documented meaning, with the reason: none so far.
+EMPTY_HAS_A_MEANING: dict[tuple[str, str], str] = {}
+# What a command needs besides the argument tried (a flag here is left out when it is the one tried).
+_NEEDS: dict[str, dict[str, str | None]] = {
+    "capture": {"-o": "{in}/y.lock"},
+    "rebuild": {"--dry-run": None},
+    "export": {"-f": "requirements", "-o": "-"},
+    "bundle": {"-o": "{in}/b"},
+}
+
+
+def _arguments() -> list[tuple[list[str], str | None, str, str]]:
+    """(command path, option string or None for a positional, dest, metavar) of every argument that takes a value."""
+    import argparse
+
+    from envsnap.cli import build_parser, command_names
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> list[tuple[list[str], argparse.Action]]:
+        found: list[tuple[list[str], argparse.Action]] = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += walk(sub, [*path, name])
+            elif action.nargs != 0 and not isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+                found.append((path, action))
+        return found
+
+    rows: list[tuple[list[str], str | None, str, str]] = []
+    for command in command_names():
+        for path, action in walk(build_parser(command), []):
+            metavar = action.metavar if isinstance(action.metavar, str) or action.metavar is None else "?"
+            for option in action.option_strings or [None]:
+                rows.append((path, option, action.dest, metavar))  # type: ignore[arg-type]
+    return rows
+
+
+_ARGUMENTS = _arguments()
+
+
+def test_every_argument_is_sorted_as_a_path_or_not() -> None:
+    unsorted = {(" ".join(p), o or d, m) for p, o, d, m in _ARGUMENTS if m not in PATH_METAVARS | OTHER_METAVARS}
+    assert not unsorted, "add each metavar to PATH_METAVARS or OTHER_METAVARS"
+
+
+_PATHS = [
+    row
+    for row in _ARGUMENTS
+    if row[3] in PATH_METAVARS and (" ".join(row[0]), row[1] or row[2]) not in EMPTY_HAS_A_MEANING
+]
+
+
+@pytest.mark.parametrize("row", _PATHS, ids=lambda row: "-".join([*row[0], row[1] or row[2]]))
+def test_an_empty_path_argument_is_refused_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., CliResult],
+    row: tuple[list[str], str | None, str, str],
+) -> None:
+    """``--cache-dir "$CACHE"`` (any option or argument naming a path, with its variable unset) is one line naming the
+    option as typed and saying the path is empty, exit 2, before anything is done: it was read as the working
+    directory, or as the option not given (a default used without a word, a file written in the working directory)."""
+    import argparse
+
+    from envsnap.cli import build_parser
+
+    path, option, dest, _ = row
+    given = tmp_path / "in"
+    given.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing is asked: the refusal comes first
+    lock = given / "x.lock"
+    lockfile.dump(sample_lock(), lock)
+    (given / "requirements.txt").write_text("six==1.16.0\n")
+    fill = {"file": str(given / "requirements.txt"), "record": str(given / "run.toml"), "command": "true"}
+
+    parser = build_parser(path[0])
+    for name in path:
+        (subs,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = subs.choices[name]
+    options: list[str] = [option, ""] if option else []
+    for flag, value in _NEEDS.get(path[0], {}).items():
+        (needed,) = (a for a in parser._actions if flag in a.option_strings)
+        if option not in needed.option_strings:
+            options += [flag] if value is None else [flag, value.replace("{in}", str(given))]
+    positionals: list[str] = []
+    for action in parser._actions:
+        if action.option_strings or isinstance(action, argparse._SubParsersAction) or action.nargs == "*":
+            if action.dest == dest and not option:
+                positionals.append("")
+            continue
+        positionals.append("" if action.dest == dest and not option else fill.get(action.dest, str(lock)))
+    result = cli(*path, *options, *positionals)
+    assert result.code == 2, result
+    assert "Traceback" not in result.err, result
+    (line,) = result.err.splitlines()
+    shown = f"{option} " if option else ""
+    assert re.fullmatch(
+        rf"envsnap: error: {re.escape(shown)}'': the path is empty \(expected [^()]+\); a shell variable left unset\?",
+        line,
+    ), line
+    assert list(work.iterdir()) == []

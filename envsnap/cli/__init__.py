@@ -76,11 +76,39 @@ def add_allow_url(parser: argparse.ArgumentParser | argparse._ArgumentGroup, whe
         "--allow-url",
         action="append",
         default=[],
+        type=PathValue("URL pattern"),
         metavar="PATTERN",
         help=f"{when}also fetch lock URLs matching this shell-style pattern (e.g. 'http://127.0.0.1:8000/*', "
         "'file:///srv/wheels/*'); by default a lock sends envsnap only to the configured indexes and "
         "https hosts on public addresses; repeatable",
     )
+
+
+class PathValue:
+    """The ``type=`` of every option and argument that names a path, a folder, a file, a lock, an interpreter or a
+    pattern of paths or URLs (``what``: what it names, as the refusal says it): the text as given, marked so that
+    envsnap's parser refuses it empty (``refuse_empty_path``), whatever the command. ``--cache-dir "$CACHE"`` with the
+    variable unset is ``--cache-dir ''``, which was read as the working directory (``Path('')`` is ``.``) or as the
+    option not given: a default used without a word, a file written in the working directory."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __call__(self, text: str) -> str:
+        return text
+
+
+def refuse_empty_path(
+    parser: argparse.ArgumentParser, action: argparse.Action, values: Any, option: str | None
+) -> None:
+    """Exit 2 with one line naming the option as typed (``-o`` or ``--output``) where a ``PathValue`` argument is
+    empty: before the command does anything. Called by each action envsnap's parser stores a value with."""
+    if not isinstance(action.type, PathValue):
+        return
+    if values == "" or (isinstance(values, list) and "" in values):
+        from .._readlimits import empty_path
+
+        parser.error(f"{option} {empty_path(action.type.what)}" if option else empty_path(action.type.what))
 
 
 MAX_TIMEOUT = 86400.0
@@ -165,10 +193,23 @@ def _parser_class() -> type[argparse.ArgumentParser]:
             width = help_width() if width is None else width
             super().__init__(prog, indent_increment, max_help_position, width, **kw)
 
+    class Store(argparse._StoreAction):
+        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+            refuse_empty_path(parser, self, values, option_string)
+            super().__call__(parser, namespace, values, option_string)
+
+    class Append(argparse._AppendAction):
+        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+            refuse_empty_path(parser, self, values, option_string)
+            super().__call__(parser, namespace, values, option_string)
+
     class Parser(argparse.ArgumentParser):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("formatter_class", Formatter)
             super().__init__(*args, **kwargs)
+            # Every value stored or appended passes ``refuse_empty_path`` (argument groups share these registries).
+            for name, action in ((None, Store), ("store", Store), ("append", Append)):
+                self.register("action", name, action)
 
         def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
             parsed, extras = super().parse_known_args(args, namespace)

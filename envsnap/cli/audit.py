@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, _output
+from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, PathValue, _output
 
 BADGE_CHOICES = ("available", "functional", "reusable", "reproduced")
 
@@ -15,7 +15,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Reusable, Results Reproduced), item by item, each short item with the command that fixes "
         "it. Exit 0; with --strict, 1 when short of --badge; 2 on what is neither a lock nor a bundle.",
     )
-    p.add_argument("path", metavar="LOCK|BUNDLE", help="a lockfile, a bundle directory or a bundle archive")
+    p.add_argument(
+        "path",
+        type=PathValue("lock or bundle"),
+        metavar="LOCK|BUNDLE",
+        help="a lockfile, a bundle directory or a bundle archive",
+    )
     p.add_argument(
         "--badge", choices=BADGE_CHOICES, default="functional", help="the badge --strict asks for (default: functional)"
     )

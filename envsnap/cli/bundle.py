@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from . import COMMAND_HELP, _output, add_allow_url
+from . import COMMAND_HELP, PathValue, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -24,22 +24,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "archive in conda/ (hash-checked), requirements.txt with hashes, a README and SHA256SUMS. Re-running "
         "on an existing bundle fetches only what is missing.",
     )
-    p.add_argument("lock", metavar="LOCK", help="the lockfile (pinned or not: unpinned packages are pinned now)")
+    p.add_argument(
+        "lock",
+        type=PathValue("lockfile"),
+        metavar="LOCK",
+        help="the lockfile (pinned or not: unpinned packages are pinned now)",
+    )
     p.add_argument(
         "-o",
         "--output",
         required=True,
+        type=PathValue("bundle directory or archive"),
         metavar="DIR|FILE.tar.gz|FILE.tar",
         help="the bundle to write (a directory, a .tar.gz at a fast gzip level, or an uncompressed .tar)",
     )
     p.add_argument(
         "--project",
+        type=PathValue("project folder"),
         metavar="DIR",
         help="the project whose local packages ({project} in recorded "
         "directory URLs) are built into wheels (default: the git work tree around the working directory)",
     )
-    p.add_argument("--python", metavar="PATH", help="the interpreter that builds wheels from source")
-    p.add_argument("--cache-dir", metavar="DIR", help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)")
+    p.add_argument(
+        "--python",
+        type=PathValue("Python interpreter"),
+        metavar="PATH",
+        help="the interpreter that builds wheels from source",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=PathValue("download cache folder"),
+        metavar="DIR",
+        help="download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)",
+    )
     p.add_argument(
         "--offline",
         action="store_true",
@@ -90,6 +107,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--run",
         action="append",
         default=[],
+        type=PathValue("run record"),
         metavar="RUN.toml",
         help="a run record (`envsnap run`) to include in runs/ and describe in the RO-Crate; repeatable",
     )

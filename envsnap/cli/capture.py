@@ -5,7 +5,7 @@ import time
 
 from .. import _defaults
 from ..errors import UsageError
-from . import COMMAND_HELP, _output, add_allow_url, add_gpu_timeout, add_no_cache
+from . import COMMAND_HELP, PathValue, _output, add_allow_url, add_gpu_timeout, add_no_cache
 from . import MAX_TIMEOUT as MAX_TIMEOUT
 from . import seconds as seconds
 
@@ -29,11 +29,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-o",
         "--output",
         default=_defaults.LOCK_NAME,
+        type=PathValue("lockfile"),
         metavar="PATH",
         help="where to write the lockfile (default: %(default)s); '-' for stdout",
     )
     p.add_argument(
         "--python",
+        type=PathValue("Python interpreter"),
         metavar="PATH",
         help="capture the environment of this interpreter "
         "(a venv or conda env envsnap is not installed in); default: --prefix, else the active "
@@ -41,11 +43,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--project",
+        type=PathValue("project folder"),
         metavar="DIR",
         help="record the git state of this project (default: the working directory, if it is a git work tree)",
     )
     p.add_argument(
         "--prefix",
+        type=PathValue("conda environment"),
         metavar="PATH",
         help="record this conda environment (its conda-meta/) and "
         "its interpreter; one without Python has no Python layer "

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache, exit_for
+from . import COMMAND_HELP, PathValue, _output, add_gpu_timeout, add_no_cache, exit_for
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -25,7 +25,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "libraries, disk space, and the Docker engine for --target docker. Exit status: 0 compatible, "
         "1 warnings with --strict, 3 incompatible, 2 bad input.",
     )
-    p.add_argument("lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock is checked")
+    p.add_argument(
+        "lock",
+        type=PathValue("lockfile"),
+        metavar="LOCK",
+        help="the lockfile, or a bundle (directory or archive): its lock is checked",
+    )
     p.add_argument(
         "--target",
         choices=(HOST, *TARGET_DEST),
@@ -34,6 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--python",
+        type=PathValue("Python interpreter"),
         metavar="PATH",
         help="the interpreter that would run the environment "
         "(host and venv targets; default: for venv, the one `rebuild --target venv` would take; else the active "

@@ -4,7 +4,7 @@ import argparse
 import os
 
 from ..errors import UsageError
-from . import COMMAND_HELP, _output
+from . import COMMAND_HELP, PathValue, _output
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "dirs",
         nargs="*",
+        type=PathValue("folder to clean"),
         metavar="DIR",
         help="folders to clean (default: the working directory); "
         "where the interrupted run wrote: the parent of its -o, --dest or --prefix",
@@ -32,7 +33,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "a link is left alone)",
     )
     p.add_argument(
-        "--cache-dir", metavar="DIR", help="the wheel download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)"
+        "--cache-dir",
+        type=PathValue("download cache folder"),
+        metavar="DIR",
+        help="the wheel download cache (default: $XDG_CACHE_HOME/envsnap/artifacts)",
     )
     p.add_argument(
         "--images",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, _output
+from . import COMMAND_HELP, EXIT_OK, EXIT_WARNINGS, PathValue, _output
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -21,11 +21,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "a",
+        type=PathValue("lockfile"),
         metavar="A",
         help="the old lockfile, or a bundle (directory or archive): the lock it holds; - reads it from standard input",
     )
     p.add_argument(
         "b",
+        type=PathValue("lockfile"),
         metavar="B",
         help="the new lockfile, or a bundle (directory or archive): the lock it holds; - reads it from standard input",
     )
@@ -38,12 +40,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def direct_arguments(argv: Sequence[str]) -> _Arguments | None:
     """What argparse makes of ``envsnap diff ARGV``, read without it, for the one form a diff is written in: two
     operands that do not start with ``-`` and, anywhere among them, ``--json`` at most once. None for anything
-    else (an option, ``--help``, a third operand, ``--js``), which argparse reads and answers as ever.
+    else (an option, ``--help``, a third operand, ``--js``, an empty operand), which argparse reads and answers as
+    ever.
 
     A cold diff of two large locks is a race against the interpreter's own start: building the parser and
     reading the line took 0.008 s of its 0.2 s. tests/compare/test_diff_cli.py compares the two readings."""
     operands = [arg for arg in argv if arg != "--json"]
-    if len(operands) != 2 or len(argv) - len(operands) > 1 or any(arg.startswith("-") for arg in operands):
+    if len(operands) != 2 or len(argv) - len(operands) > 1 or any(not arg or arg.startswith("-") for arg in operands):
         return None
     # Not argparse's Namespace: importing argparse (and gettext with it) was 1.5-2 ms of a cold diff's start.
     return _Arguments(command="diff", a=operands[0], b=operands[1], json=len(argv) == 3, func=run, leave_at_once=True)

@@ -5,7 +5,7 @@ import os
 from importlib import import_module
 
 from ..errors import ExportError, UsageError
-from . import COMMAND_HELP, _output, add_allow_url
+from . import COMMAND_HELP, PathValue, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -25,12 +25,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write a lock in a format other tools read. `envsnap export --list` names the formats.",
     )
     p.add_argument(
-        "lock", metavar="LOCK", nargs="?", help="the lockfile, or a bundle (directory or archive): its lock is exported"
+        "lock",
+        type=PathValue("lockfile"),
+        metavar="LOCK",
+        nargs="?",
+        help="the lockfile, or a bundle (directory or archive): its lock is exported",
     )
     p.add_argument("-f", "--format", metavar="FORMAT", help="the output format (see --list)")
     p.add_argument(
         "-o",
         "--output",
+        type=PathValue("file or folder to write"),
         metavar="PATH",
         help="where to write (default: the format's usual file name, e.g. pylock.toml); "
         "'-' prints "
@@ -38,6 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--bundle",
+        type=PathValue("bundle"),
         metavar="DIR",
         help="for pylock and requirements of LOCK: the bundle folder made of it (envsnap bundle LOCK -o DIR), whose "
         "wheels the file names by path and sha256, so it installs from the bundle offline",
@@ -52,6 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--project",
+        type=PathValue("project folder"),
         metavar="DIR",
         help="the project root {project} means, for --absolute-paths and for pinning "
         "(default: the git work tree around the working directory, else the lock's folder)",

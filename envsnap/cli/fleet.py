@@ -13,6 +13,7 @@ from . import (
     EXIT_INCOMPATIBLE,
     EXIT_OK,
     EXIT_WARNINGS,
+    PathValue,
     _output,
     add_gpu_timeout,
     seconds,
@@ -89,6 +90,7 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--envsnap",
+        type=PathValue("path to envsnap on the nodes"),
         metavar="PATH",
         help="the envsnap program on the nodes (default: the same path "
         "as the one running here, else envsnap on the nodes' PATH)",
@@ -136,11 +138,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "warnings with --strict, 2 bad input, 3 a node incompatible, unreachable or invalid (reached, with no "
         "answer to take), 4 Slurm could not be asked (or, with --drain, a node could not be drained).",
     )
-    c.add_argument("lock", metavar="LOCK", help="the lockfile (its path must be readable on the nodes)")
+    c.add_argument(
+        "lock", type=PathValue("lockfile"), metavar="LOCK", help="the lockfile (its path must be readable on the nodes)"
+    )
     _selection_args(c)
     c.add_argument("--json", action="store_true", help="print the report as JSON (fields in docs/fleet.md)")
     c.add_argument(
-        "-o", "--output", metavar="REPORT", help="also write the JSON report to this file (- for standard output)"
+        "-o",
+        "--output",
+        type=PathValue("file to write"),
+        metavar="REPORT",
+        help="also write the JSON report to this file (- for standard output)",
     )
     c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (and no failures)")
     c.add_argument("--cpu-only", action="store_true", help="accept nodes without the GPU: GPU failures become warnings")
@@ -168,7 +176,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "fleet matrix. fleet check runs it on every node. Exit status: 0 compatible, 3 "
         "incompatible, 2 bad input.",
     )
-    n.add_argument("lock", metavar="LOCK", help="the lockfile")
+    n.add_argument("lock", type=PathValue("lockfile"), metavar="LOCK", help="the lockfile")
     n.add_argument("--cpu-only", action="store_true", help="GPU failures become warnings")
     add_gpu_timeout(n, "reported")
     n.set_defaults(func=run_node)
@@ -182,7 +190,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "once it is, a batch job is requeued; the exit status is 3, so the job does not run here. "
         "Exit status: 0 can run (or nothing to check), 3 cannot, 2 bad input.",
     )
-    pr.add_argument("lock", metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)")
+    pr.add_argument(
+        "lock", type=PathValue("lockfile"), metavar="LOCK", nargs="?", help="the lockfile (default: $ENVSNAP_LOCK)"
+    )
     pr.add_argument(
         "--cpu-only",
         action="store_true",
@@ -211,6 +221,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cap.add_argument(
         "-o",
         "--output",
+        type=PathValue("file to write"),
         metavar="FLEET.toml",
         default="fleet.toml",
         help="where to write it (default: %(default)s; - for standard output)",
@@ -227,8 +238,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "cluster last month and today), and the nodes gained or lost. Exit status: 0 the same, "
         "1 they differ, 2 bad input.",
     )
-    d.add_argument("old", metavar="OLD", help="the earlier FLEET.toml")
-    d.add_argument("new", metavar="NEW", help="the later FLEET.toml")
+    d.add_argument("old", type=PathValue("FLEET.toml file"), metavar="OLD", help="the earlier FLEET.toml")
+    d.add_argument("new", type=PathValue("FLEET.toml file"), metavar="NEW", help="the later FLEET.toml")
     d.add_argument("--json", action="store_true", help="print the changes as JSON")
     d.set_defaults(func=run_diff)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from .._defaults import LOCK_NAME
-from . import COMMAND_HELP, _output
+from . import COMMAND_HELP, PathValue, _output
 from ._plugin_table import IMPORT_FORMATS
 
 
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(driver, GPUs, system libraries) are marked unknown in the lock. Formats: "
         + "; ".join(f"{name}: {description}" for name, description in IMPORT_FORMATS.items()),
     )
-    p.add_argument("file", metavar="FILE", help="the file to import")
+    p.add_argument("file", type=PathValue("file to import"), metavar="FILE", help="the file to import")
     p.add_argument(
         "--from",
         dest="fmt",
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-o",
         "--output",
         default=LOCK_NAME,
+        type=PathValue("lockfile"),
         metavar="PATH",
         help="where to write the lock (default: %(default)s); '-' for stdout",
     )

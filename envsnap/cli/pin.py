@@ -5,7 +5,7 @@ import re
 
 from .._lazyre import LazyPattern
 from ..errors import UsageError
-from . import COMMAND_HELP, _output, add_allow_url
+from . import COMMAND_HELP, PathValue, _output, add_allow_url
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -27,15 +27,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reason; VCS installs keep url + commit. Exit 0; with --strict, 1 when a package is left "
         "with no file; 2 on bad input.",
     )
-    p.add_argument("lock", metavar="LOCK", help="the lockfile (rewritten in place unless -o is given)")
-    p.add_argument("-o", "--output", metavar="PATH", help="write the pinned lock here instead (- for standard output)")
+    p.add_argument(
+        "lock", type=PathValue("lockfile"), metavar="LOCK", help="the lockfile (rewritten in place unless -o is given)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=PathValue("lockfile"),
+        metavar="PATH",
+        help="write the pinned lock here instead (- for standard output)",
+    )
     p.add_argument(
         "--cache-dir",
+        type=PathValue("download cache folder"),
         metavar="DIR",
         help="where downloaded wheels are kept (default: $XDG_CACHE_HOME/envsnap/artifacts)",
     )
     p.add_argument(
         "--project",
+        type=PathValue("project folder"),
         metavar="DIR",
         help="the project whose local packages ({project} in recorded "
         "directory URLs) are checked to be present (default: the git work tree around the working "
@@ -44,6 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_allow_url(p)
     p.add_argument(
         "--snapshot-url",
+        type=PathValue("snapshot archive URL"),
         metavar="URL",
         help="the Debian snapshot archive whose API pins the system packages a container rebuild "
         "installs (default: $ENVSNAP_SNAPSHOT_URL, else the archive --apt-snapshot uses)",

@@ -5,7 +5,15 @@ import os
 import sys
 import time
 
-from . import COMMAND_HELP, EXIT_INCOMPATIBLE, _output, add_allow_url, add_gpu_timeout
+from . import (
+    COMMAND_HELP,
+    EXIT_INCOMPATIBLE,
+    PathValue,
+    _output,
+    add_allow_url,
+    add_gpu_timeout,
+    refuse_empty_path,
+)
 from ._plugin_table import TARGET_DEST, TARGET_FLAGS, target_flags
 from .verify import exit_code, print_report
 
@@ -29,10 +37,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         f"Targets available: {targets}.",
     )
     p.add_argument(
-        "lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock, rebuilt from it"
+        "lock",
+        type=PathValue("lockfile"),
+        metavar="LOCK",
+        help="the lockfile, or a bundle (directory or archive): its lock, rebuilt from it",
     )
     p.add_argument("--target", default="venv", help="what to build: venv, docker or conda (default: venv)")
-    p.add_argument("--bundle", metavar="DIR|FILE.tar.gz", help="install from this bundle (`envsnap bundle`)")
+    p.add_argument(
+        "--bundle",
+        type=PathValue("bundle"),
+        metavar="DIR|FILE.tar.gz",
+        help="install from this bundle (`envsnap bundle`)",
+    )
     p.add_argument("--offline", action="store_true", help="no network at all: everything from --bundle")
     add_allow_url(p)
     defaults = ", ".join(f"{name}: {TARGET_DEST[name]}" for name in sorted(TARGET_DEST))
@@ -42,16 +58,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="dest",
         default=None,
         action=_DestAction,
+        type=PathValue("folder to build in"),
         metavar="PATH",
         help=f"where to build (a venv, the conda prefix, or docker's build context; default per target: {defaults})",
     )
     p.add_argument(
         "--python",
+        type=PathValue("Python interpreter"),
         metavar="PATH",
         help="the interpreter to build with (default: the locked version found on PATH, or by uv)",
     )
     p.add_argument(
         "--project",
+        type=PathValue("project folder"),
         metavar="DIR",
         help="the project whose local packages ({project} in recorded "
         "directory URLs) are built into wheels (default: the git work tree around the working directory)",
@@ -103,6 +122,7 @@ class _DestAction(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
+        refuse_empty_path(parser, self, values, option_string)
         setattr(namespace, self.dest, values)
         namespace.dest_option = option_string or ""
 

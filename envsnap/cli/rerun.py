@@ -5,7 +5,7 @@ import os
 import sys
 
 from ..errors import EnvsnapError
-from . import COMMAND_HELP, _output
+from . import COMMAND_HELP, PathValue, _output
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -27,10 +27,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "used, the git commit, each input file) before anything runs; then run the recorded command "
         "in the recorded directory and compare the outputs' fingerprints.",
     )
-    p.add_argument("record", metavar="RUN.toml", help="the run record")
+    p.add_argument("record", type=PathValue("run record"), metavar="RUN.toml", help="the run record")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--python",
+        type=PathValue("Python interpreter"),
         metavar="PATH",
         help="verify this interpreter's environment and run the "
         "command with it (it replaces a recorded python as the command's program and comes first on "
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--lock",
+        type=PathValue("lockfile"),
         metavar="LOCK",
         help="the lock to verify against (default: the one the record names, relative to the project)",
     )
@@ -58,6 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--data-root",
         action="append",
         default=[],
+        type=PathValue("data folder"),
         metavar="DIR",
         help="also read the record's data paths that lie in this folder (repeatable); by default only those "
         "inside the project are read: any other is reported as not checked",
@@ -66,6 +69,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--ignore-output",
         action="append",
         default=[],
+        type=PathValue("glob of outputs"),
         metavar="GLOB",
         help="leave the outputs, or files in an output folder, this glob matches out of the comparison (a log "
         "with timestamps): matched against the path as the record names it (results/train.log, *.log); "

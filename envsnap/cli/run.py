@@ -5,7 +5,7 @@ import os
 import time
 
 from ..errors import EnvsnapError
-from . import COMMAND_HELP
+from . import COMMAND_HELP, PathValue
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--lock",
+        type=PathValue("lockfile"),
         metavar="LOCK",
         help="the lock the run should match (default: none; the "
         "environment is captured and stored beside the record as RUN.lock)",
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--data",
         action="append",
         default=[],
+        type=PathValue("file or folder the command reads"),
         metavar="PATH",
         help="an input file or directory to fingerprint before the run (repeatable)",
     )
@@ -50,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--output",
         action="append",
         default=[],
+        type=PathValue("file or folder the command writes"),
         metavar="PATH",
         help="an output file or directory to fingerprint after the run (repeatable)",
     )
@@ -69,6 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--python",
+        type=PathValue("Python interpreter"),
         metavar="PATH",
         help="the environment to verify or capture (default: the "
         "interpreter CMD names when it is python, else as `envsnap verify` chooses)",
@@ -84,6 +88,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-o",
         dest="record",
         default=DEFAULT_RECORD,
+        type=PathValue("run record"),
         metavar="RUN.toml",
         help="where to write the run record (default: %(default)s; an earlier record there is replaced, said on a "
         "line; any other file there is refused before the command runs)",

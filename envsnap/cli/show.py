@@ -4,7 +4,7 @@ import argparse
 import os
 from collections import Counter
 
-from . import COMMAND_HELP, _output
+from . import COMMAND_HELP, PathValue, _output
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "lock",
+        type=PathValue("lock or run record"),
         metavar="LOCK|BUNDLE|RUN.toml",
         help="the lockfile, a bundle (directory or archive: its lock), or a run record (envsnap run's RUN.toml)",
     )

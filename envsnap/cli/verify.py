@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import COMMAND_HELP, _output, add_gpu_timeout, add_no_cache, exit_for
+from . import COMMAND_HELP, PathValue, _output, add_gpu_timeout, add_no_cache, exit_for
 
 TYPE_CHECKING = False  # not typing's: it is not imported at start-up (envsnap/cli/__init__.py)
 if TYPE_CHECKING:
@@ -25,10 +25,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "one, 3 when its Python or conda layer differs.",
     )
     p.add_argument(
-        "lock", metavar="LOCK", help="the lockfile, or a bundle (directory or archive): its lock is verified against"
+        "lock",
+        type=PathValue("lockfile"),
+        metavar="LOCK",
+        help="the lockfile, or a bundle (directory or archive): its lock is verified against",
     )
     p.add_argument(
         "--python",
+        type=PathValue("Python interpreter"),
         metavar="PATH",
         help="the environment's interpreter (default: $ENVSNAP_TARGET_PYTHON, else the active "
         "VIRTUAL_ENV, else the active CONDA_PREFIX, else the running one)",
@@ -42,6 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--project",
+        type=PathValue("project folder"),
         metavar="DIR",
         help="the project {project} in the lock names, where an editable project is looked for (default: the git "
         "work tree around the working directory, else the one around LOCK's folder)",

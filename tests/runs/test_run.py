@@ -1558,9 +1558,10 @@ def test_an_empty_data_or_output_path_is_refused_before_the_command_runs(
     code = main(["run", option, "", "-o", str(tmp_path / "r" / "run.toml"), "--", "sh", "-c", "touch ran"])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert (
-        err
-        == f"envsnap: error: {option} '': an empty path (an unset variable?): name a file or folder, . for this one\n"
+    what = "reads" if option == "--data" else "writes"
+    assert err == (
+        f"envsnap: error: {option} '': the path is empty (expected a file or folder the command {what}); a shell "
+        "variable left unset?\n"
     )
     assert not (tmp_path / "ran").exists() and not (tmp_path / "r" / "run.toml").exists()
 
