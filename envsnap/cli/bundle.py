@@ -122,11 +122,6 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.project import project_root
     from ..probes.python import resolve_interpreter
 
-    if not args.output:
-        # -o "$OUT" with the variable unset: the bundle was written into the working directory, among its files.
-        from .._readlimits import empty_path
-
-        raise BundleOutputError(f"-o {empty_path('bundle directory or archive')}")
     if args.output.endswith((".zip", ".tar.bz2", ".tar.xz", ".tar.zst", ".tzst", ".txz")):
         # Would silently become a directory of that name.
         raise BundleOutputError(

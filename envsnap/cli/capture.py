@@ -91,10 +91,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
     if args.allow_url and not args.pin:
         raise UsageError("--allow-url is for --pin: capture reads no URL without it")
-    if args.output == "":  # -o "$LOCK" with the variable unset: ".: cannot write" once the environment was probed
-        from .._readlimits import empty_path
-
-        raise UsageError(f"-o {empty_path('lockfile')}")
     if args.output != "-":
         from .._locktext import refuse_foreign
 

@@ -268,11 +268,7 @@ def _selection(args: argparse.Namespace) -> fleet.Selection:
 
 def _node_command(args: argparse.Namespace) -> list[str]:
     from .. import fleet
-    from .._readlimits import empty_path
 
-    if args.envsnap == "":
-        # --envsnap "$ENVSNAP" with the variable unset read as none given: the nodes ran another envsnap.
-        raise UsageError(f"--envsnap {empty_path('path to envsnap on the nodes')}")
     return fleet.node_command(args.envsnap)
 
 
@@ -280,12 +276,7 @@ def _writable(output: str | None) -> None:
     """Refuse an -o that cannot be written before the nodes are asked (their answers take up to --timeout); a
     folder not made yet is made when the result is written, as for ``capture -o`` and ``export -o``."""
     from .._fs import cannot_write, check_writable
-    from .._readlimits import empty_path
 
-    if output == "":
-        # -o "$REPORT" with the variable unset: no report was written (check), or the path "." failed once every
-        # node had answered (capture).
-        raise UsageError(f"-o {empty_path('file to write')}")
     if output is None or output == "-":
         return
     try:

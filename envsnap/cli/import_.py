@@ -50,11 +50,6 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import LockTooLargeError
     from ..importers.interface import ImportOptions
 
-    if args.output == "":  # -o "$LOCK" with the variable unset: the lock was refused as ".: cannot write"
-        from .._readlimits import empty_path
-        from ..errors import UsageError
-
-        raise UsageError(f"-o {empty_path('lockfile')}")
     refuse_output_over_input(args.output, [("the file to import", args.file)])
 
     # Outside any git work tree {project} is the folder of the lock, as pin, bundle, rebuild and export read it there.

@@ -88,11 +88,6 @@ def run(args: argparse.Namespace) -> int:
     from ..probes.project import project_root
 
     to_stdout = args.output == "-"
-    if args.output == "":
-        # -o "$PINNED" with the variable unset read as no -o: the lock was pinned in place, over the captured one.
-        from .._readlimits import empty_path
-
-        raise UsageError(f"-o {empty_path('lockfile')}")
     if to_stdout and args.json:
         raise UsageError("-o - and --json both write to standard output: use one, or -o PATH --json")
     if args.base_image is not None:  # rebuild's and bundle's check, before the indexes are read (minutes)

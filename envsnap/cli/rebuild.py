@@ -152,17 +152,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     began_ns = time.time_ns()
-    if args.dest == "":
-        # --dest "$DEST" with the variable unset took the working directory, and built there when it was empty.
-        from .._readlimits import empty_path
-        from ..errors import UsageError
-
-        raise UsageError(f"{getattr(args, 'dest_option', '') or '--dest'} {empty_path('folder to build in')}")
-    if args.python == "":  # --python "$PY" unset read as none given: another interpreter was chosen without a word
-        from .._readlimits import empty_path
-        from ..errors import UsageError
-
-        raise UsageError(f"--python {empty_path('Python interpreter')}")
     from .._venvfirst import bundle_folder
 
     # ``rebuild BUNDLE`` is ``rebuild BUNDLE/envsnap.lock --bundle BUNDLE`` (``rebuild.rebuild``), and begins what

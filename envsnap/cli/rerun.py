@@ -113,10 +113,6 @@ def run(args: argparse.Namespace) -> int:
     from ..runs import record as record_mod
     from ..runs import rerun as rerun_mod
 
-    if args.lock == "":  # --lock "$LOCK" unset: "the lock cannot be read: .: is a directory", and the command ran
-        from .._readlimits import empty_path
-
-        raise EnvsnapError(f"--lock {empty_path('lockfile')}")
     record_path = Path(args.record)
     record = record_mod.load(record_path)
     plan = rerun_mod.plan(

@@ -139,10 +139,6 @@ def run(args: argparse.Namespace) -> int:
     recordable_command(argv, args.data, args.output)
     # os.path, not pathlib: what `envsnap run` imports before the command starts delays it (tests/runs/test_run.py)
     # Found out before the command runs, not after: its record would be lost.
-    if args.lock == "":  # --lock "$LOCK" unset read as no --lock: the command ran unchecked, --strict refused nothing
-        from .._readlimits import empty_path
-
-        raise EnvsnapError(f"--lock {empty_path('lockfile')}")
     if args.record == "-":  # standard output is the command's own; the record went into a file named "-"
         raise EnvsnapError(f"-o -: the record is a file (standard output is the command's): -o {DEFAULT_RECORD}")
     from .._samefile import refuse_output_inside, refuse_output_over_input
