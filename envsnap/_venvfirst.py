@@ -83,7 +83,8 @@ def direct_form(argv: Sequence[str]) -> tuple[str, str] | None:
     read here: the lock as the one operand, and among the options only ``--bundle DIR``, ``--target venv``,
     ``--dest``/``--prefix PATH``, ``--allow-url PATTERN`` and the flags ``--offline``, ``--json``,
     ``--cpu-only`` and ``--force``, or without ``--bundle`` where the lock is a bundle folder (``bundle_folder``:
-    the bundle, as the rebuild reads it); None for anything else. What argparse makes of the same line gives the same
+    the bundle, as the rebuild reads it); None for anything else (an empty operand or value too, which argparse
+    refuses). What argparse makes of the same line gives the same
     bundle and destination (tests/rebuild/test_venv_first.py compares the two readings)."""
     values: dict[str, str] = {}
     operands: list[str] = []
@@ -93,7 +94,9 @@ def direct_form(argv: Sequence[str]) -> tuple[str, str] | None:
     while at < len(words):
         word = words[at]
         if word in _VALUED:
-            if at + 1 >= len(words) or words[at + 1].startswith("-") or (word in seen and word != "--allow-url"):
+            if at + 1 >= len(words) or not words[at + 1] or words[at + 1].startswith("-"):
+                return None  # an empty one too: argparse refuses it (`--dest "$DEST"` unset), nothing is begun
+            if word in seen and word != "--allow-url":
                 return None
             key = "--dest" if word == "--prefix" else word
             if key in values and key != "--allow-url":
@@ -106,7 +109,7 @@ def direct_form(argv: Sequence[str]) -> tuple[str, str] | None:
                 return None
             seen.add(word)
             at += 1
-        elif word.startswith("-"):
+        elif not word or word.startswith("-"):
             return None
         else:
             operands.append(word)

@@ -624,6 +624,10 @@ def test_the_cli_makes_the_venv_while_envsnap_loads_and_the_rebuild_takes_it(
         (["--bundle", "-x", "L"], False),
         (["L", "--bundle"], False),
         (["L", "--bundle", "B", "--no-cache"], False),
+        (["L", "--bundle", "B", "--dest", ""], False),  # argparse refuses an empty path: nothing is begun for it
+        (["L", "--bundle", "", "--dest", "D"], False),
+        (["L", "--bundle", "B", "--allow-url", ""], False),
+        (["", "--bundle", "B"], False),
     ],
 )
 def test_the_direct_form_of_a_venv_rebuild_is_what_argparse_reads(argv: list[str], read: bool) -> None:
