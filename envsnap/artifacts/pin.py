@@ -49,6 +49,7 @@ from .._fetchpolicy import (
     allowances,
     folder_allowance,
     local_path,
+    repository_allowance,
     trusted_locations,
 )
 from .._frozen import frozen
@@ -1665,6 +1666,10 @@ class Pinner:
                 )
                 raise FetchRefusedError(f"{refusal}: {CONFIGURE_HINT}", refusal)
             hint = FILE_HINT if local_path(file.url) is not None else "pass --allow-url PATTERN to allow the URL"
+            if file.in_lock_folder:
+                # The folder itself, as pin and a package with several hashes name it: it reads the folder's listing
+                # and its files, where DIR/* reads the files alone.
+                hint = _allow_folder(str(place.parent)) if (place := local_path(file.url)) else hint
             what = "the file in the lock's find-links folder" if file.in_lock_folder else "the lock's URL"
             refusal = (
                 f"{file.filename}: {what} {strip_credentials(file.url)[:200]!r} is not fetched ({reason}) {listed}"
@@ -1772,7 +1777,11 @@ class Pinner:
                 return str(exc)
             from ..sinks import shell_shown
 
-            pattern = shell_shown([folder_allowance(path)])  # a folder's newline is bash's $'...', not refused
+            # A file the lock names by its name in its find-links folder: that folder, which also lets a package
+            # there with several hashes be listed (DIR/* left it refused); any other file: its folder's files.
+            in_folder = self._lock_folder_path(art)[1] is not None
+            allowance = repository_allowance(path.parent) if in_folder else folder_allowance(path)
+            pattern = shell_shown([allowance])  # a folder's newline is bash's $'...', not refused
             return (
                 f"{exc.refusal or exc}: `envsnap bundle` reads it only with --allow-url {pattern} (a local file a lock "
                 "names is read only where you allow it, docs/security.md)"

@@ -893,13 +893,15 @@ def test_pin_says_what_bundle_needs_for_a_file_in_the_imported_find_links_folder
     assert pinned.code == 0, pinned.err
     lines = pinned.err.splitlines()
     needs = [line for line in lines if "labtool 0.3.0" in line and "--allow-url" in line]
-    assert needs and f"--allow-url '{project / 'wheels'}/*'" in needs[0], pinned.err
+    # The folder itself, which also lists it for a package there with several hashes (docs/cli.md, pin).
+    assert needs and f"--allow-url {project / 'wheels'} (" in needs[0], pinned.err
     note = [line for line in lines if line.startswith("note: pinned.lock names a local file or git repository")]
     assert note and "--allow-url" in note[0], lines
     assert cli("pin", "env.lock", "-o", "-", "--no-system-packages", "--strict").code == 1
     refused = cli("bundle", "pinned.lock", "-o", tmp_path / "b")
     assert refused.code == 2 and "--allow-url" in refused.err, refused.err
-    allowed = cli("pin", "env.lock", "-o", "pinned.lock", "--no-system-packages", "--allow-url", f"{project}/wheels/*")
-    assert allowed.code == 0 and "--allow-url" not in allowed.err, allowed.err
-    bundled = cli("bundle", "pinned.lock", "-o", tmp_path / "b", "--allow-url", f"{project}/wheels/*")
-    assert bundled.code == 0, bundled.err
+    for n, pattern in enumerate((str(project / "wheels"), f"{project}/wheels/*")):  # the advice, and its files
+        allowed = cli("pin", "env.lock", "-o", "pinned.lock", "--no-system-packages", "--allow-url", pattern)
+        assert allowed.code == 0 and "--allow-url" not in allowed.err, allowed.err
+        bundled = cli("bundle", "pinned.lock", "-o", tmp_path / f"b{n}", "--allow-url", pattern)
+        assert bundled.code == 0, bundled.err

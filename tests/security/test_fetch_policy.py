@@ -604,7 +604,7 @@ def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pas
     PATTERN", and the pattern a user writes for a folder (``DIR/*``) does not allow the folder itself. The
     message now names the value that works, which bundles. The import records the file it found there by its name
     (``filename``), so the pattern of the folder's files allows it too, as for a pylock import's file there; nothing
-    allowed, the refusal says which patterns allow it."""
+    allowed, the refusal names the folder, which allows both."""
     wheel = make_wheel(tmp_path / "wheels", "tinypkg", "1.0")
     project = tmp_path / "proj"
     project.mkdir()
@@ -618,13 +618,62 @@ def test_a_find_links_folder_beside_the_project_is_named_as_the_allow_url_to_pas
     assert pkg.artifact.filename == wheel.name
     refused = cli("bundle", "envsnap.lock", "-o", tmp_path / "bundle")
     assert refused.code == 2, refused  # a lock URL the fetch policy refuses, before anything is fetched
-    assert "pass --allow-url PATTERN to allow it" in refused.err and "DIR/* the files of a folder" in refused.err
+    assert f"pass --allow-url {tmp_path / 'wheels'} to allow it" in refused.err, refused.err
     _one_error_line(refused.err)
     for n, allowed in enumerate((f"{tmp_path / 'wheels'}/*", str(tmp_path / "wheels"))):
         out, cache = tmp_path / f"bundle{n}", tmp_path / f"cache{n}"  # each fetched anew, not from the other's cache
         bundled = cli("bundle", "envsnap.lock", "-o", out, "--allow-url", allowed, "--cache-dir", cache)
         assert bundled.code == 0, bundled
         assert (out / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+
+
+def _advised(text: str) -> set[str]:
+    """The ``--allow-url`` patterns a message advises (a path, quoted or not, or a placeholder such as
+    ``PATTERN``), each as the shell reads the word pasted."""
+    import re
+
+    return {shlex.split(word)[0] for word in re.findall(r"--allow-url ('[^']*'|/[^\s)]*|[A-Z]+\b)", text)}
+
+
+def test_every_allow_url_advised_for_an_imported_find_links_folder_works_when_pasted(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requirements file with ``--find-links ../wheels`` and two packages there: ``alpha`` with one hash (recorded
+    by its file name in the folder) and ``beta`` with two (the folder is listed to choose). ``pin`` advised
+    ``'DIR/*'`` for alpha and ``DIR`` for beta, and ``DIR/*`` pasted left beta unpinned; ``bundle`` advised
+    "PATTERN ... DIR/* the files of a folder", which lists no folder. Each message now names the folder itself,
+    which reads the folder's listing and its files, and pasted as written it pins and bundles both."""
+    wheels = tmp_path / "wheels"
+    alpha = make_wheel(wheels, "alpha", "1.0")
+    beta = make_wheel(wheels, "beta", "2.0")
+    project = tmp_path / "proj"
+    project.mkdir()
+    hashes = f"--hash=sha256:{sha256_of(beta)} --hash=sha256:{'b' * 64}"
+    (project / "requirements.txt").write_text(
+        f"--find-links ../wheels\nalpha==1.0 --hash=sha256:{sha256_of(alpha)}\nbeta==2.0 {hashes}\n"
+    )
+    monkeypatch.chdir(project)
+    assert cli("import", "requirements.txt", "-o", "envsnap.lock").code == 0
+    cache = ("--cache-dir", str(tmp_path / "c"))
+
+    refused = cli("bundle", "envsnap.lock", "-o", tmp_path / "b0", *cache)
+    assert refused.code == 2, refused
+    _one_error_line(refused.err)
+    assert _advised(refused.err) == {str(wheels)}, refused.err
+
+    pinned = cli("pin", "envsnap.lock", "-o", "pinned.lock", "--no-system-packages", *cache)
+    assert pinned.code == 0, pinned
+    advice = _advised(pinned.out + pinned.err)
+    assert advice == {str(wheels)}, pinned.out + pinned.err
+    allow = [word for pattern in sorted(advice) for word in ("--allow-url", pattern)]
+    again = cli("pin", "envsnap.lock", "-o", "pinned.lock", "--no-system-packages", "--strict", *allow, *cache)
+    assert again.code == 0, again
+    assert "--allow-url" not in again.out + again.err, again
+    bundled = cli("bundle", "pinned.lock", "-o", tmp_path / "b1", *allow, *cache)
+    assert bundled.code == 0, bundled
+    for wheel in (alpha, beta):
+        assert (tmp_path / "b1" / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
+    assert cli("bundle", "envsnap.lock", "-o", tmp_path / "b2", *allow, *cache).code == 0
 
 
 def test_a_refused_find_links_folder_of_a_package_with_several_hashes_is_named_as_the_allow_url_to_pass(
