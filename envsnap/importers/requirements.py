@@ -420,8 +420,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
         # A project's folder by its path, as pip reads one: uv pip compile writes ./libs/labutils.
         words = ["--local-directory", *words]
     if words[0] == "--local-directory":  # a non-editable source tree (envsnap's export lists one as a comment)
-        pkg = _editable(words[1:], where, state)
-        return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=False))
+        return _editable(words[1:], where, state, editable=False)
     if local:
         return _local_archive(words[0], hashes, where, state)
     if len(words) == 1 and _URL_ALONE.match(words[0]) and urlsplit(words[0]).path.endswith(_ARCHIVES):
@@ -1075,7 +1074,9 @@ def _looks_like_path(word: str) -> bool:
     return "/" in word and "://" not in word and "@" not in word and not word.startswith("file:")
 
 
-def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
+def _editable(words: list[str], where: str, state: _State, *, editable: bool = True) -> PythonPackage:
+    """The project of an ``-e`` line; ``editable=False``: of a project's folder installed as it is (``./labutils``),
+    which a message does not call editable."""
     if not words:
         raise LockImportError(f"{where}: -e without a path")
     target = words[0]
@@ -1097,7 +1098,7 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
             raise LockImportError(f"{where}: editable VCS reference without #egg=NAME")
         url = location + (f"#subdirectory={subdirectory}" if subdirectory else "")
         pkg = _direct(canonicalize_name(egg), "", url, [], where)
-        return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=True))
+        return dataclasses.replace(pkg, source=dataclasses.replace(pkg.source, editable=editable))
     path = fileurls.file_url_path(location) if location.startswith("file:") else location
     directory, url = _local_project(path, state)
     if not directory.exists():
@@ -1113,15 +1114,16 @@ def _editable(words: list[str], where: str, state: _State) -> PythonPackage:
         directory = directory / subdirectory  # named in the message below, when it has no name
     if not name:
         relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it)"
+        what = "the editable project" if editable else "the project in the folder"
         raise LockImportError(
-            f"{where}: cannot tell the name of the editable project {target}: no pyproject.toml [project] name, "
+            f"{where}: cannot tell the name of {what} {target}: no pyproject.toml [project] name, "
             f"setup.cfg [metadata] name or built PKG-INFO in {directory}{relative}; write it as 'NAME @ file:///path'"
         )
     return PythonPackage(
         name=canonicalize_name(name),
         version=version,
         metadata_name=name if canonicalize_name(name) != name else "",
-        source=Source(kind="directory", url=url, editable=True, subdirectory=subdirectory),
+        source=Source(kind="directory", url=url, editable=editable, subdirectory=subdirectory),
     )
 
 

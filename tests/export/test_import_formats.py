@@ -3015,3 +3015,23 @@ def test_an_editable_path_that_names_no_folder_says_so(
         f"envsnap: error: {reqs}:1: ./packages/app: no such folder: {tmp_path / 'packages' / 'app'} (a relative "
         "path is the working directory's, as pip reads it: import from the folder you install from)\n"
     ), result.err
+
+
+def test_a_plain_project_folder_whose_name_cannot_be_read_is_not_called_editable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """A requirements line ``./labutils`` (``uv pip compile`` writes a path dependency so) is the project in that
+    folder, installed as it is, not editable: where its name cannot be read, the line said "cannot tell the name of
+    the editable project ./labutils". It names the project in the folder, and an ``-e`` line still says editable."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "labutils").mkdir()
+    reqs = tmp_path / "requirements.txt"
+    for line, said in (("./labutils", "the project in the folder"), ("-e ./labutils", "the editable project")):
+        reqs.write_text(f"{line}\n")
+        result = cli("import", reqs, "-o", tmp_path / "out.lock")
+        assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
+        assert result.err == (
+            f"envsnap: error: {reqs}:1: cannot tell the name of {said} ./labutils: no pyproject.toml [project] name, "
+            f"setup.cfg [metadata] name or built PKG-INFO in {tmp_path / 'labutils'} (a relative path is the working "
+            "directory's, as pip reads it); write it as 'NAME @ file:///path'\n"
+        ), result.err
