@@ -73,9 +73,12 @@ def _exact_python(lock: Snapshot, host: Snapshot, target: Target) -> Target:
     """``target`` with ``exact_python``: where the interpreter judged is not the lock's release, one of it that
     this host has, looked for as a venv rebuild looks (PATH, pyenv, ``uv python find``; nothing downloaded), for
     the remedy to name; and with ``uv``, the uv the remedy names to get one where there is none. Only then: an
-    interpreter that matches starts no search."""
+    interpreter that matches starts no search. The lock's release is judged as the Python rule judges it
+    (``is_python_release``): a lock naming a minor release alone (``3.11``) is met by any patch release of it."""
+    from .platforms import is_python_release
+
     want = lock.python.version
-    if not want or not host.python.version or host.python.version == want:
+    if not want or not host.python.version or is_python_release(want, host.python.version):
         return target
     if target.provides_python or not target.python_options:
         return target
@@ -89,6 +92,6 @@ def _exact_python(lock: Snapshot, host: Snapshot, target: Target) -> Target:
         found, _notes = find_interpreter(lock, None, offline=True)
     except EnvsnapError:
         return target
-    if not found.path or found.version != want:
+    if not found.path or not is_python_release(want, found.version):
         return target
     return dataclasses.replace(target, exact_python=found.path)

@@ -338,6 +338,41 @@ def test_check_names_the_interpreter_of_the_locked_release_a_venv_rebuild_would_
     assert asked == [True]  # offline: nothing is downloaded to answer a check
 
 
+def test_check_of_a_lock_naming_a_minor_release_alone_takes_any_patch_release_of_it(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock whose Python is a minor release alone (``3.11``, as an import of uv's ``requires-python`` records it)
+    is met by any patch release of it (``platforms.is_python_release``). check --target venv compared the versions
+    exactly: with a 3.11.7 interpreter it still searched this host for another one (PATH, pyenv, ``uv python
+    find``) for a remedy it never gave; and for an interpreter of another minor release, the 3.11.9 the search found
+    was not the lock's ``3.11``, so the remedy said to install one instead of naming it."""
+    import sys
+
+    from envsnap.rebuild import venv
+
+    here = platform.python_version()
+    minor = ".".join(here.split(".")[:2])
+    other = f"{minor.split('.')[0]}.{int(minor.split('.')[1]) + 1}"
+    asked: list[str] = []
+
+    def find(lock_: Any, python: str | None, *, offline: bool, install: bool = False) -> Any:
+        asked.append(lock_.python.version)
+        return venv.Interpreter(f"/opt/py/bin/python{other}", f"{other}.4", venv.UV_FOUND), []
+
+    monkeypatch.setattr(venv, "find_interpreter", find)
+    for version in (minor, other):
+        lock = tmp_path / f"{version}.lock"
+        abi = "cp" + version.replace(".", "")
+        lockfile.dump(sample_lock(python=sample_python(version=version, abi=abi)), lock)
+        result = cli("check", "--target", "venv", "--python", sys.executable, "--json", lock)
+        [finding] = [f for f in json.loads(result.out)["findings"] if f["component"] == "Python"]
+        if version == minor:
+            assert finding["severity"] == "ok" and asked == [], (finding, asked)  # no search: this one is of it
+        else:
+            assert f"(--python PATH; here: --python /opt/py/bin/python{other})" in finding["remedy"], finding
+            assert asked == [other]
+
+
 @pytest.mark.skipif(OTHER is None, reason="no second Python version on this machine to check against")
 def test_check_venv_judges_the_interpreter_the_venv_rebuild_would_take(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
