@@ -891,17 +891,29 @@ MAX_IMAGE_JSON = 1 << 20  # an images/*.json is a few hundred bytes
 MAX_IMAGE_CONFIG = 16 << 20  # a saved image's config: a few KiB, its history and labels included
 
 
-def bundled_facts(bundle_root: Path) -> dict[str, baseimage.ImageFacts]:
+def bundled_facts(bundle_root: Path, *, checked: bool = True) -> dict[str, baseimage.ImageFacts]:
     """What the bundle's saved base images are (from the .json written beside each), by reference. Each file is
-    untrusted input: anything but the shape ``save_image`` writes is a one-line ``BadBundleError``."""
+    untrusted input: anything but the shape ``save_image`` writes is a one-line ``BadBundleError``. ``checked``:
+    each archive is checked against its .json too (the audit's look at the whole bundle); a rebuild reads them
+    unchecked and checks the one it builds on (``bundled_image``)."""
     facts = {}
     folder = Path(bundle_root) / IMAGES
     for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         reference, image = _read_image_json(meta)
-        # The id the .json pins is the saved archive's own (its config digest): a .json naming another image the
-        # engine has made the build run FROM that image, its archive never read (only a missing image was).
-        _check_saved(folder / _image_file(reference), image.image_id)
+        if checked:
+            _check_saved(folder / _image_file(reference), image.image_id)
         facts[reference] = image
+    return facts
+
+
+def bundled_image(bundle_root: Path, reference: str) -> baseimage.ImageFacts | None:
+    """The bundle's saved image of ``reference``, its archive checked against its .json; None where it saved none.
+    The id the .json pins is the saved archive's own (its config digest): a .json naming another image the engine
+    has made the build run FROM that image, its archive never read (only a missing image was). Only this one is
+    checked: a damaged image the rebuild does not use stopped every rebuild of the bundle."""
+    facts = bundled_facts(bundle_root, checked=False).get(reference)
+    if facts is not None:
+        _check_saved(Path(bundle_root) / IMAGES / _image_file(reference), facts.image_id)
     return facts
 
 
@@ -914,7 +926,7 @@ def saved_dpkg_status(bundle_root: Path, reference: str) -> str | None:
     no engine (the top-most layer that writes or removes it decides): what ``dpkg-query`` in a container of that
     image reads. None when the bundle saved no such image or it has no dpkg. The archive was checked against the
     bundle's .json (``bundled_facts``); one it cannot read, or a status file over the bound, is ``BadBundleError``."""
-    if reference not in bundled_facts(bundle_root):
+    if bundled_image(bundle_root, reference) is None:
         return None
     source = Path(bundle_root) / IMAGES / _image_file(reference)
     text: str | None = None
@@ -1041,14 +1053,16 @@ def with_bundled(inspect: baseimage.Inspector | None, bundle_root: Path | None) 
     """Inspect through the engine, but a reference the bundle saved is the bundle's image (which ``execute``
     loads, untagged): the engine's image of that name counts only when it is the very image the bundle pins
     (another image under the same tag is not the one the supplement was built on)."""
-    saved = bundled_facts(bundle_root) if bundle_root is not None else {}
-    if not saved:
+    saved = bundled_facts(bundle_root, checked=False) if bundle_root is not None else {}
+    if bundle_root is None or not saved:
         return inspect
+    root = bundle_root
 
     def look(reference: str) -> baseimage.ImageFacts | None:
         found = inspect(reference) if inspect is not None else None
         if reference not in saved:
             return found
+        bundled_image(root, reference)  # the one looked up is checked, no other saved image
         if found is not None and found.image_id == saved[reference].image_id:
             return dataclasses.replace(found, bundled=True)
         # A loaded image has no tag and no registry digest locally, so FROM pins it by id.
@@ -1067,7 +1081,7 @@ def load_bundled_image(client: docker.DockerClient, bundle_root: Path, reference
     the engine gets), so no image the engine already has under a name is replaced. It is then found by that id
     and tagged ``envsnap/base:<12 hex digits>`` only."""
     look = inspector(client)
-    facts = bundled_facts(bundle_root).get(reference)
+    facts = bundled_image(bundle_root, reference)
     if facts is None or look(facts.image_id) is not None:
         return
     archive = Path(bundle_root) / IMAGES / _image_file(reference)

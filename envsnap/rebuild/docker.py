@@ -352,7 +352,7 @@ def _built_on(spec: DockerSpec, inspect: baseimage.Inspector, bundle_dir: Path) 
     load gave it (``envsnap/base:<12 hex digits>``), else its id alone, with the name the bundle saved it under.
     It said ``built on NAME (id)``, a name the engine no longer had, or one naming another image."""
     base = spec.base
-    saved = _docker_engine.bundled_facts(bundle_dir).get(base.reference)
+    saved = _docker_engine.bundled_image(bundle_dir, base.reference)
     now = inspect(base.reference) if saved is not None and saved.image_id == base.image_id else None
     if saved is None or saved.image_id != base.image_id or (now is not None and now.image_id == base.image_id):
         return f"built on {base.reference} ({base.image_id or base.pinned})"
@@ -373,7 +373,7 @@ def _built_on(spec: DockerSpec, inspect: baseimage.Inspector, bundle_dir: Path) 
 def _moved_base(spec: DockerSpec, inspect: baseimage.Inspector | None, bundle_dir: Path | None) -> tuple[str, ...]:
     """A warning when the engine's image of the base's name is not the one the bundle saved under it (the tag moved
     since the author's bundle): the build is on the bundle's image, by id, and the reviewer is told so."""
-    saved = _docker_engine.bundled_facts(bundle_dir).get(spec.base.reference) if bundle_dir is not None else None
+    saved = _docker_engine.bundled_image(bundle_dir, spec.base.reference) if bundle_dir is not None else None
     now = inspect(spec.base.reference) if inspect is not None and saved is not None else None
     if saved is None or now is None or now.image_id == saved.image_id:
         return ()
@@ -660,12 +660,12 @@ def _with_bundled_base(options: DockerOptions, bundle_dir: Path | None, lock: Sn
         return options, False
     if options.base_image:
         named = _repository_tag(options.base_image) if "@" not in options.base_image else None
-        bundled = _docker_engine.bundled_facts(bundle_dir)
+        bundled = _docker_engine.bundled_facts(bundle_dir, checked=False)
         same = [r for r in sorted(bundled) if named is not None and _repository_tag(r) == named]
         if options.base_image not in bundled and len(same) == 1:
             return dataclasses.replace(options, base_image=same[0]), False
         return options, False
-    saved = sorted(_docker_engine.bundled_facts(bundle_dir))
+    saved = sorted(_docker_engine.bundled_facts(bundle_dir, checked=False))
     if len(saved) <= 1:
         return (dataclasses.replace(options, base_image=saved[0]), True) if saved else (options, False)
     try:
@@ -842,7 +842,7 @@ def _check_base_holds(spec: DockerSpec, client: docker.DockerClient | None, bund
 
 def _is_bundled_base(spec: DockerSpec, bundle_dir: Path | None) -> bool:
     """The build runs FROM the very image the bundle saved under the base's name."""
-    saved = _docker_engine.bundled_facts(bundle_dir).get(spec.base.reference) if bundle_dir is not None else None
+    saved = _docker_engine.bundled_image(bundle_dir, spec.base.reference) if bundle_dir is not None else None
     return saved is not None and saved.image_id == spec.base.image_id
 
 
@@ -943,7 +943,10 @@ def _held_by_base(
 
 
 def _offline_spec(lock: Snapshot, bundle_dir: Path) -> DockerSpec | None:
-    """The spec an ``--offline`` docker rebuild of the bundle makes, on the base it would use, with no engine."""
+    """The spec an ``--offline`` docker rebuild of the bundle makes, on the base it would use, with no engine. Every
+    saved image is checked against its .json first: the audit of the bundle names a damaged one the rebuild does
+    not use (which the rebuild itself leaves unread)."""
+    _docker_engine.bundled_facts(bundle_dir)
     try:
         options, from_bundle = _with_bundled_base(DockerOptions(), bundle_dir, lock)
         return make_spec(

@@ -1342,3 +1342,25 @@ def test_a_base_image_save_the_engine_refuses_is_not_said_to_have_stopped_answer
     assert str(caught.value).startswith(said), caught.value
     assert "nothing was written" in str(caught.value)
     assert not list((tmp_path / "images").iterdir())
+
+
+def test_a_damaged_saved_image_the_rebuild_does_not_build_on_stops_only_the_audit(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """A bundle holding two saved images, one of them damaged (its .json pins another image than its archive, the
+    bundle's SHA256SUMS written with it): every rebuild of the bundle was refused, the one on the sound image too,
+    since the plan checked every saved image. The rebuild on the sound one goes on; the one on the damaged image
+    is refused, and the audit of the bundle still names the damaged one."""
+    out, ids = _bundle_with_saved_bases(tmp_path, cli, "envsnap-base:bookworm", "lab/other:1")
+    damaged = out / "images" / "lab_other_1.json"
+    damaged.write_text(damaged.read_text().replace(ids["lab/other:1"], "sha256:" + "8" * 64))
+    bundle.Bundle(out).write_sums()
+    lock = out / "envsnap.lock"
+    args = ("rebuild", lock, "--target", "docker", "--bundle", out, "--dry-run")
+    sound = cli(*args, "--base-image=envsnap-base:bookworm")
+    assert sound.code == 0, sound
+    assert f"FROM --platform=linux/amd64 {ids['envsnap-base:bookworm']} AS system" in sound.out, sound
+    bad = cli(*args, "--base-image=lab/other:1")
+    assert bad.code == 2 and "lab_other_1.tar" in bad.err and bad.err.count("\n") == 1, bad
+    audited = cli("audit", out)
+    assert audited.code == 2 and "lab_other_1.tar" in audited.err, audited
