@@ -1085,7 +1085,8 @@ def load_bundled_image(client: docker.DockerClient, bundle_root: Path, reference
     if facts is None or look(facts.image_id) is not None:
         return
     archive = Path(bundle_root) / IMAGES / _image_file(reference)
-    say(f"loading the bundled base image {reference} ({facts.image_id}) without its tags")
+    pinned = "" if reference == facts.image_id else f" ({facts.image_id})"  # saved by its id: said once
+    say(f"loading the bundled base image {reference}{pinned} without its tags")
     untagged = untag_image_archive(archive, facts.image_id)  # checked before the engine sees a byte
     try:
         with transfer(say, f"loaded {reference}", untagged.size) as advance, patient(client):

@@ -350,9 +350,17 @@ def _built_on(spec: DockerSpec, inspect: baseimage.Inspector, bundle_dir: Path) 
     """The result's note on the image the build ran FROM. The base the bundle saved, when the engine's image of
     that name is not it (``docker rmi`` since, or the tag moved), is named as the engine holds it now: the tag the
     load gave it (``envsnap/base:<12 hex digits>``), else its id alone, with the name the bundle saved it under.
-    It said ``built on NAME (id)``, a name the engine no longer had, or one naming another image."""
+    It said ``built on NAME (id)``, a name the engine no longer had, or one naming another image. One saved by its
+    id is named by its id once, and as the bundle's."""
     base = spec.base
     saved = _docker_engine.bundled_image(bundle_dir, base.reference)
+    loaded = _docker_engine.loaded_tag(base.image_id) if base.image_id else ""
+    if saved is not None and saved.image_id == base.image_id == base.reference:
+        # Saved by its id (``--base-image sha256:X``): the name is the id, said once ("sha256:X (sha256:X)" was).
+        held = inspect(loaded)
+        if held is not None and held.image_id == base.image_id:
+            return f"built on {loaded} ({base.image_id}), loaded from the bundle, which saved it by its id"
+        return f"built on image {base.image_id}, the one the bundle saved by its id"
     now = inspect(base.reference) if saved is not None and saved.image_id == base.image_id else None
     if saved is None or saved.image_id != base.image_id or (now is not None and now.image_id == base.image_id):
         return f"built on {base.reference} ({base.image_id or base.pinned})"
@@ -361,7 +369,6 @@ def _built_on(spec: DockerSpec, inspect: baseimage.Inspector, bundle_dir: Path) 
         if now is None
         else f"{base.reference} names {now.image_id} in the Docker engine now"
     )
-    loaded = _docker_engine.loaded_tag(base.image_id)
     held = inspect(loaded)
     if held is not None and held.image_id == base.image_id:
         return (

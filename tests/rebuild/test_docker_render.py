@@ -1364,3 +1364,76 @@ def test_a_damaged_saved_image_the_rebuild_does_not_build_on_stops_only_the_audi
     assert bad.code == 2 and "lab_other_1.tar" in bad.err and bad.err.count("\n") == 1, bad
     audited = cli("audit", out)
     assert audited.code == 2 and "lab_other_1.tar" in audited.err, audited
+
+
+def _bundle_saved_by_id(root: Path) -> str:
+    """A bundle folder holding one stand-in base image saved by its id (``--with-base-image --base-image sha256:ID``);
+    that id."""
+    images = root / "images"
+    images.mkdir(parents=True)
+    config = b'{"architecture": "amd64", "by": "id"}'
+    image_id = "sha256:" + hashlib.sha256(config).hexdigest()
+    name = _docker_engine._image_file(image_id)
+    assert _saved_image(images / name, config) == image_id
+    (images / name).with_suffix(".json").write_text(
+        '{"reference": "' + image_id + '", "id": "' + image_id + '", "repo_digests": [], "env": {}, '
+        '"architecture": "amd64"}'
+    )
+    return image_id
+
+
+class _FakeEngine:
+    """The calls ``load_bundled_image`` makes of the Docker SDK's low-level client: an engine holding the images
+    ``held`` names (tags and ids, each to its id)."""
+
+    def __init__(self, *held: str) -> None:
+        self.held = {image_id: image_id for image_id in held}
+        self.api = self
+        self.timeout = 60
+
+    def inspect_image(self, reference: str) -> dict[str, Any]:
+        import docker
+
+        if reference not in self.held:
+            raise docker.errors.ImageNotFound(reference)
+        return {"Id": self.held[reference], "RepoDigests": [], "Config": {}, "Architecture": "amd64"}
+
+    def load_image(self, data: Any, quiet: bool = True) -> list[dict[str, str]]:
+        import tarfile
+
+        with tarfile.open(fileobj=data, mode="r|") as tar:
+            for member in tar:
+                if member.name == "config.json":
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    image_id = "sha256:" + hashlib.sha256(handle.read()).hexdigest()
+                    self.held[image_id] = image_id
+        return []
+
+    def tag(self, image: str, repository: str, tag: str) -> None:
+        self.held[f"{repository}:{tag}"] = self.held[image]
+
+
+def test_a_base_saved_by_its_id_is_loaded_and_named_once_as_the_bundles(tmp_path: Path) -> None:
+    """A base image the bundle saved by its id (``--base-image sha256:X``): the load said "loading the bundled base
+    image sha256:X (sha256:X)" and the rebuild's note "built on sha256:X (sha256:X)", the id twice, and the note did
+    not say the image came from the bundle. The id is said once, and the note names the bundle."""
+    from types import SimpleNamespace
+
+    from envsnap.rebuild.docker import _built_on
+
+    pytest.importorskip("docker")
+    image_id = _bundle_saved_by_id(tmp_path)
+    engine = _FakeEngine()
+    said: list[str] = []
+    _docker_engine.load_bundled_image(engine, tmp_path, image_id, said.append)  # type: ignore[arg-type]
+    assert image_id in engine.held, said
+    assert said[0] == f"loading the bundled base image {image_id} without its tags", said
+    spec = SimpleNamespace(base=SimpleNamespace(reference=image_id, image_id=image_id, pinned=image_id))
+    note = _built_on(spec, _docker_engine.inspector(engine), tmp_path)  # type: ignore[arg-type]
+    loaded = _docker_engine.loaded_tag(image_id)
+    assert note == f"built on {loaded} ({image_id}), loaded from the bundle, which saved it by its id", note
+    had = _FakeEngine(image_id)  # an engine that had the image already: nothing loaded
+    assert _built_on(spec, _docker_engine.inspector(had), tmp_path) == (  # type: ignore[arg-type]
+        f"built on image {image_id}, the one the bundle saved by its id"
+    )
