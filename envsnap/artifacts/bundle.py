@@ -687,12 +687,42 @@ def describe_bundle(root: Path) -> None:
     for top, (count, size) in sorted(per.items()):
         lines.append(f"| `{top}/` | {_FOLDER_WORDS.get(top, 'other files')} | {count} | {_size(size)} |")
     lines += ["", f"In all: {len(files)} files, {_size(sum(files.values()))} (before SHA256SUMS).", ""]
+    saved = _saved_images(root)
+    if saved:
+        lines += ["The saved base images in `images/` (the container rebuild loads the one it builds on):", ""]
+        lines += [f"- `{reference}` (id `{image_id}`)" for reference, image_id in saved]
+        lines += [""]
     if (root / IMAGES).is_dir() or (root / TOOL).is_dir():
         lines += [_container_network(root), ""]
     readme = root / README
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     text = text.split("\n" + HOLDINGS, 1)[0].rstrip("\n")
     atomic_write_text(readme, (text + "\n\n" if text else "") + "\n".join(lines))
+
+
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}")
+
+
+def _saved_images(root: Path) -> list[tuple[str, str]]:
+    """The name and id of each base image ``images/`` holds, from the ``.json`` beside it: the README said only
+    that a saved base image was there, not which. A file that does not read as one envsnap wrote is left out here
+    (the rebuild that would use it, and the audit, refuse it in one line)."""
+    found = []
+    folder = root / IMAGES
+    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            data = _readlimits.read_json(meta, error=BundleError, limit=1 << 20)
+        except BundleError:
+            continue
+        reference, image_id = (data.get("reference"), data.get("id")) if isinstance(data, dict) else (None, None)
+        if (
+            isinstance(reference, str)
+            and _IMAGE_NAME.fullmatch(reference)
+            and isinstance(image_id, str)
+            and grammar.is_image_digest(image_id)
+        ):
+            found.append((reference, image_id))
+    return found
 
 
 def _container_network(root: Path) -> str:

@@ -1437,3 +1437,16 @@ def test_a_base_saved_by_its_id_is_loaded_and_named_once_as_the_bundles(tmp_path
     assert _built_on(spec, _docker_engine.inspector(had), tmp_path) == (  # type: ignore[arg-type]
         f"built on image {image_id}, the one the bundle saved by its id"
     )
+
+
+def test_the_bundle_readme_names_the_base_image_images_holds(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """The bundle's README said `images/` holds "the saved base image" and its size, never which image: a reader
+    could not tell the name or id the container rebuild builds on without opening the .json. Its last section names
+    each, with the id the bundle pins."""
+    out, ids = _bundle_with_saved_bases(tmp_path, cli, "envsnap-base:bookworm", "lab/other:1")
+    again = cli("bundle", out / "envsnap.lock", "-o", out, "--offline")  # the README written anew, images/ kept
+    assert again.code == 0, again
+    readme = (out / "README.md").read_text()
+    for reference, image_id in ids.items():
+        assert f"- `{reference}` (id `{image_id}`)" in readme, readme
+    assert "The saved base images in `images/`" in readme, readme
