@@ -571,6 +571,10 @@ def render_context(spec: DockerSpec, lock_bytes: bytes, *, saved_base: str = "")
             kind="tool",
             tag=spec.tag,
             saved_base=saved_base,
+            base_name=spec.base.reference,
+            base_id=spec.base.image_id,
+            by_id=spec.base.reference == spec.base.image_id,
+            loaded_tag=f"envsnap/base:{spec.base.image_id.split(':', 1)[-1][:12]}",
             label_filters=(
                 f"label={LABEL_STAGE}={INSTALLER_STAGE}",
                 f"label={LABEL_DIGEST}={spec.lock.envsnap.content_digest}",

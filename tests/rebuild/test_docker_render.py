@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import json
 import os
 import shlex
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -1450,3 +1452,70 @@ def test_the_bundle_readme_names_the_base_image_images_holds(tmp_path: Path, cli
     for reference, image_id in ids.items():
         assert f"- `{reference}` (id `{image_id}`)" in readme, readme
     assert "The saved base images in `images/`" in readme, readme
+
+
+_FAKE_DOCKER = r"""#!/usr/bin/env python3
+# A Docker CLI over a JSON file of tags -> ids and ids: the calls tool/README.md's commands make.
+import json, sys
+state_file = sys.argv[0] + ".json"
+state = json.load(open(state_file))
+args = sys.argv[1:]
+with open(sys.argv[0] + ".log", "a") as log:
+    log.write(" ".join(args) + "\n")
+def find(ref):
+    return ref if ref in state["ids"] else state["tags"].get(ref)
+if args[:2] == ["image", "inspect"]:
+    found = find(args[-1])
+    if found is None:
+        sys.exit("Error: No such image: " + args[-1])
+    print(found if "--format" in args else json.dumps([{"Id": found}]))
+elif args[:2] == ["load", "-i"]:
+    saved = json.load(open(args[2]))  # the stand-in archive: the image's id and the tags it was saved with
+    state["ids"].append(saved["id"])
+    state["tags"].update({tag: saved["id"] for tag in saved["tags"]})
+elif args[0] == "tag":
+    state["tags"][args[2]] = find(args[1])
+elif args[0] == "rmi":
+    del state["tags"][args[1]]  # the image keeps its other tag
+else:
+    sys.exit("unexpected: " + " ".join(args))
+json.dump(state, open(state_file, "w"))
+"""
+
+
+@pytest.mark.parametrize("had", ["other", "none", "same"])
+def test_the_context_readme_loads_the_saved_base_without_taking_a_tag_of_the_users(tmp_path: Path, had: str) -> None:
+    """tool/README.md's hand build loaded the bundle's saved base with ``docker load -i BUNDLE/images/NAME.tar``,
+    which tags NAME as the bundle saved it: an image of the user's under NAME lost the tag (envsnap's own load strips
+    the tags), and the README said an engine that had the image "loads nothing new", untrue where NAME names
+    another image. Its commands, run against an engine holding another image as NAME, none, or the saved image,
+    leave NAME where it was and the saved image in the engine, and load nothing where the engine has it."""
+    saved_id, other_id = "sha256:" + "5" * 64, "sha256:" + "6" * 64
+    base = "lab/base:1"
+    look = {base: baseimage.ImageFacts(image_id=saved_id, architecture="amd64", bundled=True)}
+    spec = dockerspec.make_spec(cpu_lock(), dockerspec.DockerOptions(base_image=base), look.get)
+    name = _docker_engine._image_file(base)
+    files = dockerspec.render_context(spec, b"", saved_base=f"images/{name}")
+    readme = files["tool/README.md"].decode()
+    block = readme.split("\n\n    ", 1)[1].split("\n\n", 1)[0].split("\n    ")
+    load = block[: next(i for i, line in enumerate(block) if line.startswith("cp "))]
+    bundle_dir = tmp_path / "the bundle"  # a space: the commands quote the path given for BUNDLE
+    (bundle_dir / "images").mkdir(parents=True)
+    (bundle_dir / "images" / name).write_text(json.dumps({"id": saved_id, "tags": [base]}))
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "docker").write_text(_FAKE_DOCKER)
+    (tools / "docker").chmod(0o755)
+    tags = {"other": {base: other_id}, "none": {}, "same": {base: saved_id}}[had]
+    ids = {"other": [other_id], "none": [], "same": [saved_id]}[had]
+    (tools / "docker.json").write_text(json.dumps({"tags": tags, "ids": ids}))
+    script = "\n".join(load).replace("BUNDLE", shlex.quote(str(bundle_dir)))
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["sh", "-ec", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (script, done.stderr)
+    state = json.loads((tools / "docker.json").read_text())
+    assert saved_id in state["ids"], (script, state)
+    assert state["tags"].get(base) == tags.get(base), (script, state)  # the user's tag is where it was
+    calls = (tools / "docker.log").read_text()
+    assert ("load -i" in calls) == (had != "same"), calls
+    assert "loads nothing new" not in readme, readme
