@@ -1519,3 +1519,5 @@ def test_the_context_readme_loads_the_saved_base_without_taking_a_tag_of_the_use
     calls = (tools / "docker.log").read_text()
     assert ("load -i" in calls) == (had != "same"), calls
     assert "loads nothing new" not in readme, readme
+    # The tag the commands give the loaded image is the one envsnap's own load gives it (two places compute it).
+    assert _docker_engine.loaded_tag(saved_id) in readme, readme
