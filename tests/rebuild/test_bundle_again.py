@@ -6,6 +6,7 @@ Offline: the wheel is made here, the bundle from a file:// index; the image is a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,35 +94,43 @@ def test_a_rebundle_whose_base_image_step_fails_leaves_the_earlier_bundle_as_it_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "first.lock", "second.lock"]
 
 
-def test_a_ctrl_c_after_a_rebundle_on_another_base_removed_the_earlier_image_puts_it_back(
-    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A re-bundle with another ``--base-image`` removes the earlier image's archive once the new one is saved; a
-    Ctrl-C after that (before SHA256SUMS) must not lose it: every earlier file is back, and the new image gone."""
-    import os
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
-    import envsnap.rebuild.docker as docker_target
-    from envsnap.artifacts.bundle import INCOMPLETE
+
+def _bundle_with_an_earlier_image(tmp_path: Path, cli: Callable[..., Any]) -> tuple[Path, Path, dict[str, bytes]]:
+    """A complete bundle whose images/ holds an earlier base image (stand-ins: no engine): its lock, its folder and
+    its files' bytes by path."""
     from envsnap.model import PythonEnv, Snapshot
-
-    def files(root: Path) -> dict[str, bytes]:
-        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
     lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
     out = tmp_path / "b"
     assert cli("bundle", lock, "-o", out, "--offline").code == 0
     (out / "images").mkdir()
-    (out / "images" / "old_1.tar").write_bytes(b"the earlier image")  # stand-ins: no engine
+    (out / "images" / "old_1.tar").write_bytes(b"the earlier image")
     (out / "images" / "old_1.json").write_bytes(b"{}")
     describe_bundle(out)
     Bundle(out).write_sums()
-    before = files(out)
+    return lock, out, _files(out)
 
-    def save(_lock: object, root: Path, **_kwargs: object) -> Path:
-        (root / "images" / ".new").write_bytes(b"the new image")
-        os.replace(root / "images" / ".new", root / "images" / "new_1.tar")  # as a save puts it in place
-        (root / "images" / "new_1.json").write_bytes(b"{}")
-        return root / "images" / "new_1.tar"
+
+def _save_a_new_image(_lock: object, root: Path, **_kwargs: object) -> Path:
+    """A stand-in for saving the base image: the archive put in place as a save puts it, and its record."""
+    (root / "images" / ".new").write_bytes(b"the new image")
+    os.replace(root / "images" / ".new", root / "images" / "new_1.tar")
+    (root / "images" / "new_1.json").write_bytes(b"{}")
+    return root / "images" / "new_1.tar"
+
+
+def test_a_ctrl_c_after_a_rebundle_on_another_base_removed_the_earlier_image_puts_it_back(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-bundle with another ``--base-image`` removes the earlier image's archive once the new one is saved; a
+    Ctrl-C after that (before SHA256SUMS) must not lose it: every earlier file is back, and the new image gone."""
+    import envsnap.rebuild.docker as docker_target
+    from envsnap.artifacts.bundle import INCOMPLETE
+
+    lock, out, before = _bundle_with_an_earlier_image(tmp_path, cli)
 
     write_sums = Bundle.write_sums
 
@@ -132,12 +141,12 @@ def test_a_ctrl_c_after_a_rebundle_on_another_base_removed_the_earlier_image_put
         raise KeyboardInterrupt
 
     monkeypatch.setattr(docker_target, "check_base_to_save", lambda *_args: None)
-    monkeypatch.setattr(docker_target, "save_base_image", save)
+    monkeypatch.setattr(docker_target, "save_base_image", _save_a_new_image)
     monkeypatch.setattr(docker_target, "bundle_tool_wheels", lambda *_args, **_kwargs: out / "tool")
     monkeypatch.setattr(Bundle, "write_sums", interrupted)
     assert cli("bundle", lock, "-o", out, "--offline", "--with-base-image").code == 130
     monkeypatch.undo()
-    after = files(out)
+    after = _files(out)
     assert {k: after.get(k) for k in before} == before, [k for k in before if after.get(k) != before[k]]
     assert after == before and not (out / INCOMPLETE).exists()  # the new image goes: the engine saves it again
 
@@ -150,40 +159,20 @@ def test_a_ctrl_c_while_a_rebundle_on_another_base_gets_its_wheels_leaves_the_ea
     as being made: every reader refused it, and a plain ``bundle`` run to complete it left it holding both images (a
     rebuild naming no base was then refused). The new image came from the local engine, not an index: it goes, and
     the earlier bundle is complete, as it was."""
-    import os
-
     import envsnap.rebuild.docker as docker_target
     from envsnap.artifacts.bundle import INCOMPLETE
-    from envsnap.model import PythonEnv, Snapshot
 
-    def files(root: Path) -> dict[str, bytes]:
-        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-    lock = lockfile.dump(Snapshot(python=PythonEnv(version="3.11.7")), tmp_path / "envsnap.lock")
-    out = tmp_path / "b"
-    assert cli("bundle", lock, "-o", out, "--offline").code == 0
-    (out / "images").mkdir()
-    (out / "images" / "old_1.tar").write_bytes(b"the earlier image")  # stand-ins: no engine
-    (out / "images" / "old_1.json").write_bytes(b"{}")
-    describe_bundle(out)
-    Bundle(out).write_sums()
-    before = files(out)
-
-    def save(_lock: object, root: Path, **_kwargs: object) -> Path:
-        (root / "images" / ".new").write_bytes(b"the new image")
-        os.replace(root / "images" / ".new", root / "images" / "new_1.tar")  # as a save puts it in place
-        (root / "images" / "new_1.json").write_bytes(b"{}")
-        return root / "images" / "new_1.tar"
+    lock, out, before = _bundle_with_an_earlier_image(tmp_path, cli)
 
     def interrupted(*_args: object, **_kwargs: object) -> Path:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(docker_target, "check_base_to_save", lambda *_args: None)
-    monkeypatch.setattr(docker_target, "save_base_image", save)
+    monkeypatch.setattr(docker_target, "save_base_image", _save_a_new_image)
     monkeypatch.setattr(docker_target, "bundle_tool_wheels", interrupted)
     assert cli("bundle", lock, "-o", out, "--offline", "--with-base-image").code == 130
     monkeypatch.undo()
-    assert files(out) == before and not (out / INCOMPLETE).exists(), sorted(files(out))
+    assert _files(out) == before and not (out / INCOMPLETE).exists(), sorted(_files(out))
     open_bundle(out, tmp_path / "unused")  # its SHA256SUMS check passes
 
 
