@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import field
 from typing import ClassVar
 
@@ -289,3 +289,36 @@ def left_out_names(left_out: list[tuple[str, str]], kept: Container[str]) -> str
     ``iniconfig 2.1.0`` is left out, ``iniconfig`` 2.3.1 is in the lock)."""
     named = {f"{name} {version}" if name in kept and version else name for name, version in left_out}
     return ", ".join(sorted(named))
+
+
+def judged_python(markers: Iterable[str], full_version: str, holds: Callable[[str, str], bool]) -> str:
+    """The Python version a file's ``markers``, judged on an interpreter of ``full_version`` (``3.11.7``), picked
+    packages for, as the lock records it. ``holds(marker, version)``: whether a marker holds on this host with Python
+    ``version`` in place of its own. "" where no marker's answer changes with Python's version (none names it, or
+    ``python_full_version >= '3.0'``: any 3.x gets the same packages); the minor release (``3.11``: uv's
+    ``python_full_version < '3.12'``) where another minor release's answer differs; the full version where another
+    patch release of this minor one gets another answer (``>= '3.11.4'``). A universal lock (uv's) lists one pick per
+    Python: recorded as unknown, a rebuild with another Python installed this one's pick, and check said nothing."""
+    import re
+
+    from ..platforms import major_minor, numbers
+
+    minor = major_minor(full_version)
+    named = [m for m in markers if "python_version" in m or "python_full_version" in m]
+    # The releases each side of every version a marker names (its minor releases, and its patch releases where it
+    # is of this minor one): where a marker's answer changes, it changes at one of them.
+    tried: set[str] = set()
+    for marker in named:
+        for literal in re.findall(r"[0-9]+(?:\.[0-9]+)*", marker):
+            parts = [*numbers(literal), 0, 0]
+            major, at = parts[0], parts[1]
+            tried.update(f"{major}.{m}.0" for m in (at - 1, at, at + 1) if m >= 0)
+            if f"{major}.{at}" == minor:
+                tried.update(f"{major}.{at}.{p}" for p in (parts[2] - 1, parts[2], parts[2] + 1) if p >= 0)
+    found = ""
+    for version in sorted(tried):
+        if any(holds(m, version) != holds(m, full_version) for m in named):
+            if major_minor(version) == minor:
+                return full_version
+            found = minor
+    return found

@@ -32,6 +32,7 @@ from packaging.utils import canonicalize_name
 
 from .. import _readlimits, fileurls, grammar, interchange
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source
+from ..platforms import major_minor
 from .interface import (
     HOST_UNKNOWN,
     PIP_KIND,
@@ -43,6 +44,7 @@ from .interface import (
     file_name_version,
     import_root,
     in_seed_folder,
+    judged_python,
     left_out_names,
     local_url,
     refuse_another_file,
@@ -68,7 +70,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         warnings.append(newer)
     _validate(data, origin)
     tool = _tool(data)
-    entries = _for_this_host(data, origin, warnings)
+    version = str(tool.get("python-version", "")) or _requires_python_version(data)
+    entries, version = _for_this_host(data, origin, version, warnings)
     paths = _Paths(os.path.dirname(os.path.realpath(origin)), options)
     paths.named = _named_find_links(text, paths.folder)
     read_packages = [_package(entry, i, origin, paths, warnings) for i, entry in entries]
@@ -81,7 +84,6 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         )
     packages = tuple(sorted(read_packages, key=lambda p: p.name))
     env = _environment(data)
-    version = str(tool.get("python-version", "")) or _requires_python_version(data)
     python = PythonEnv(
         implementation=env.get("implementation_name", ""),
         version=version,
@@ -101,7 +103,8 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         unknown += ["platform.system"]
     if not platform.machine:
         unknown += ["platform.machine"]
-    if not python.version:  # only a range (uv writes requires-python = ">=3.11"): not a version to rebuild
+    # Only a range (uv writes requires-python = ">=3.11"), and no marker judged for a Python: no version to rebuild.
+    if not python.version:
         unknown += ["python.version"]
     # Both come from the file: a tool name or a time that does not fit its grammar is left out, not refused.
     generator = f"envsnap import from {data.get('created-by', 'an unknown tool')}"
@@ -116,10 +119,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
     return Snapshot(envsnap=meta, platform=platform, python=python)
 
 
-def _for_this_host(data: Mapping[str, Any], origin: str, warnings: list[str]) -> list[tuple[int, Mapping[str, Any]]]:
+def _for_this_host(
+    data: Mapping[str, Any], origin: str, version: str, warnings: list[str]
+) -> tuple[list[tuple[int, Mapping[str, Any]]], str]:
     """The packages whose ``marker`` holds on this host (a lock may cover several platforms), as an installer asked
     for nothing more installs them (PEP 751): no extras, and the file's ``default-groups`` as the dependency groups
-    (pdm's export marks every package ``"default" in dependency_groups``, an extra's ``"plot" in extras``)."""
+    (pdm's export marks every package ``"default" in dependency_groups``, an extra's ``"plot" in extras``); and the
+    Python version the lock records: ``version``, the file's, else the one the markers were judged for where they
+    name Python's version (``judged_python``), so that check and rebuild with another Python say so."""
     entries: list[Any] = data["packages"]
     groups = frozenset(str(g) for g in data.get("default-groups") or ())
     env: dict[str, str | frozenset[str]] = {key: str(value) for key, value in default_environment().items()}
@@ -138,8 +145,19 @@ def _for_this_host(data: Mapping[str, Any], origin: str, warnings: list[str]) ->
             host += f"; no extras, dependency groups: {', '.join(sorted(groups)) or 'none'}"
         kept_names = {canonicalize_name(str(entry["name"])) for _, entry in kept}
         left = f"; left out: {left_out_names(skipped, kept_names)}" if skipped else ""
-        warnings.append(f"import: package markers were evaluated for this host ({host}){left}")
-    return kept
+        judged = judged_python(
+            (str(entry.get("marker") or "") for entry in entries),
+            str(env["python_full_version"]),
+            lambda marker, version: _holds(
+                marker, {**env, "python_version": major_minor(version), "python_full_version": version}, ""
+            ),
+        )
+        records = (
+            f"; the lock records Python {judged}, the version they were judged for" if judged and not version else ""
+        )
+        warnings.append(f"import: package markers were evaluated for this host ({host}){left}{records}")
+        version = version or judged
+    return kept, version
 
 
 def _holds(marker: str, env: Mapping[str, str | frozenset[str]], where: str) -> bool:
@@ -147,7 +165,8 @@ def _holds(marker: str, env: Mapping[str, str | frozenset[str]], where: str) -> 
     try:
         parsed = Marker(marker)
         if "context" not in inspect.signature(parsed.evaluate).parameters:  # packaging < 25: no lock-file markers
-            return parsed.evaluate()
+            # The host's variables, and the Python version ``judged_python`` asks of: no extras, no groups.
+            return parsed.evaluate({key: value for key, value in env.items() if isinstance(value, str)})
         return parsed.evaluate(env, "lock_file")
     except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, AssertionError) as exc:
         # packaging asserts where a set is compared as a version (extras >= "1"): bad input all the same.

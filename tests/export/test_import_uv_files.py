@@ -1032,3 +1032,61 @@ def test_a_cyclonedx_sbom_says_what_to_import_in_its_place(cli: Callable[..., An
             "the file it was made from (for a uv project: uv export --format pylock.toml -o pylock.toml, then import "
             "that), or use the envsnap lock it was exported from\n"
         ), result.err
+
+
+def test_a_universal_pylock_records_the_python_its_markers_were_judged_for(tmp_path: Path) -> None:
+    """``uv export --format pylock.toml`` of a project whose dependency forks on Python (labutil 1.0 below 3.12, 2.0
+    from it) lists both, with ``requires-python = ">=3.11"``. The import keeps this host's pick, but recorded the
+    lock's Python as unknown: check and rebuild with another Python said nothing and installed this Python's pick.
+    The lock now records the minor release the markers were judged for, and check with another one fails."""
+    from envsnap.compat import Target, evaluate
+    from envsnap.model import PythonEnv, Snapshot
+
+    major, minor = sys.version_info[:2]
+    here, later = f"{major}.{minor}", f"{major}.{minor + 1}"
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""lock-version = "1.0"
+created-by = "uv"
+requires-python = ">={here}"
+
+[[packages]]
+name = "labutil"
+version = "1.0"
+marker = "python_full_version < '{later}'"
+wheels = [{{ url = "https://example.org/labutil-1.0-py3-none-any.whl", hashes = {{ sha256 = "{"a" * 64}" }} }}]
+
+[[packages]]
+name = "labutil"
+version = "2.0"
+marker = "python_full_version >= '{later}'"
+wheels = [{{ url = "https://example.org/labutil-2.0-py3-none-any.whl", hashes = {{ sha256 = "{"b" * 64}" }} }}]
+""")
+    snap = importers.read_file(path)
+    assert [(p.name, p.version) for p in snap.python.packages] == [("labutil", "1.0")]
+    assert snap.python.version == here and "python.version" not in snap.envsnap.unknown
+    assert f"the lock records Python {here}" in snap.envsnap.warnings[-1]
+    # A marker comparing the full version with a patch release of this minor one: the picks hold for this patch
+    # release alone, recorded as the exact version.
+    patch = path.read_text().replace(f"'{later}'", f"'{here}.{sys.version_info[2] + 1}'")
+    path.write_text(patch)
+    assert importers.read_file(path).python.version == ".".join(map(str, sys.version_info[:3]))
+    host = Snapshot(python=PythonEnv(implementation="cpython", version=f"{later}.1"))
+    [finding] = [f for f in evaluate(snap, host, Target()).findings if f.component == "Python"]
+    assert finding.severity == "fail", finding
+
+
+def test_a_pylock_whose_markers_do_not_name_python_leaves_its_version_unknown(tmp_path: Path) -> None:
+    """Markers on the platform alone judge nothing of Python: the range the file gives is no version to rebuild."""
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""lock-version = "1.0"
+created-by = "uv"
+requires-python = ">=3.9"
+
+[[packages]]
+name = "labutil"
+version = "1.0"
+marker = "sys_platform != 'nonesuch'"
+wheels = [{{ url = "https://example.org/labutil-1.0-py3-none-any.whl", hashes = {{ sha256 = "{"a" * 64}" }} }}]
+""")
+    snap = importers.read_file(path)
+    assert snap.python.version == "" and "python.version" in snap.envsnap.unknown
