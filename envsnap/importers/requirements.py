@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import UndefinedComparison, UndefinedEnvironmentName, default_environment
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -38,6 +38,7 @@ from packaging.version import Version
 from .. import _readlimits, fileurls, grammar, interchange, sinks
 from .._privacy import PathRedactor, hidden_names, strip_credentials
 from ..model import Artifact, Candidate, Meta, Platform, PythonEnv, PythonPackage, Snapshot, Source, Vcs
+from ..platforms import major_minor
 from .interface import (
     HOST_UNKNOWN,
     PIP_KIND,
@@ -50,6 +51,7 @@ from .interface import (
     import_root,
     in_seed_folder,
     is_sdist_name,
+    judged_python,
     left_out_names,
     local_url,
     packaging_refusal,
@@ -138,6 +140,7 @@ class _State:
     extra_index_urls: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     markers_seen: bool = False
+    markers: list[Marker] = field(default_factory=list)  # every requirement's, for ``judged_python``
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (name, pinned version) whose marker is false here
     find_links: list[str] = field(default_factory=list)  # each location as pip reads it (a folder made absolute)
     folder: Path | None = None  # the requirements file's folder, which a relative --find-links is read from
@@ -208,6 +211,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         packages[pkg.name] = pkg
     state.warnings += [_find_links_not_recorded(location) for location in _unrecorded_find_links(state)]
     state.warnings += _unrecorded_indexes(state, packages.values())
+    version = ""  # the Python the markers were judged for, where their picks depend on it
     if state.markers_seen:
         env = default_environment()
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
@@ -217,7 +221,14 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                 f"{left_out_names(state.left_out, set())}; nothing to import"
             )
         left = f"; left out by their markers: {left_out_names(state.left_out, set(packages))}" if state.left_out else ""
-        state.warnings.append(f"import: environment markers were evaluated for this host ({host}){left}")
+        by_marker = {str(m): m for m in state.markers}
+        version = judged_python(
+            by_marker,
+            env["python_full_version"],
+            lambda marker, v: by_marker[marker].evaluate({"python_version": major_minor(v), "python_full_version": v}),
+        )
+        records = f"; the lock records Python {version}, the version they were judged for" if version else ""
+        state.warnings.append(f"import: environment markers were evaluated for this host ({host}){left}{records}")
     meta = Meta(
         generator="envsnap import from requirements.txt",
         origin="requirements",
@@ -230,7 +241,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
                     *PIP_KIND,
                     "platform.machine",
                     "platform.system",
-                    "python.version",
+                    *([] if version else ["python.version"]),
                     # pip freeze without --all leaves out pip, setuptools, wheel: a file naming pip has them all.
                     *interchange.seeds_left_out(packages),
                 ]
@@ -238,7 +249,7 @@ def read(text: str, origin: str, options: ImportOptions) -> Snapshot:
         ),
         warnings=tuple(_recorded_paths(state.warnings, state)),
     )
-    python = PythonEnv(kind="venv", packages=tuple(sorted(packages.values(), key=lambda p: p.name)))
+    python = PythonEnv(kind="venv", version=version, packages=tuple(sorted(packages.values(), key=lambda p: p.name)))
     return Snapshot(envsnap=meta, platform=Platform(), python=python)
 
 
@@ -455,6 +466,7 @@ def _requirement(words: list[str], line: _Line, origin: str, state: _State) -> P
                 else "it names no answer"
             )
             raise LockImportError(f"{where}: cannot evaluate {grammar.shown(str(req.marker))}: {reason}") from None
+        state.markers.append(req.marker)  # one that cannot be evaluated is refused, or left out with its line
         if not holds:
             exact = [spec.version for spec in req.specifier if spec.operator == "=="]
             state.left_out.append((canonicalize_name(req.name), exact[0] if len(exact) == 1 else ""))

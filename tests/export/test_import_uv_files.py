@@ -1090,3 +1090,29 @@ wheels = [{{ url = "https://example.org/labutil-1.0-py3-none-any.whl", hashes = 
 """)
     snap = importers.read_file(path)
     assert snap.python.version == "" and "python.version" in snap.envsnap.unknown
+
+
+def test_a_universal_requirements_file_records_the_python_its_markers_were_judged_for(tmp_path: Path) -> None:
+    """``uv export --format requirements-txt`` of the same fork writes ``labutil==1.0 ; python_full_version <
+    '3.12'`` and ``labutil==2.0 ; python_full_version >= '3.12'``: the import kept this host's pick and recorded the
+    Python as unknown, as the pylock import did; it records the minor release the markers were judged for."""
+    from envsnap.compat import Target, evaluate
+    from envsnap.model import PythonEnv, Snapshot
+
+    major, minor = sys.version_info[:2]
+    here, later = f"{major}.{minor}", f"{major}.{minor + 1}"
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        f"labutil==1.0 ; python_full_version < '{later}' --hash=sha256:{'a' * 64}\n"
+        f"labutil==2.0 ; python_full_version >= '{later}' --hash=sha256:{'b' * 64}\n"
+    )
+    snap = importers.read_file(path)
+    assert [(p.name, p.version) for p in snap.python.packages] == [("labutil", "1.0")]
+    assert snap.python.version == here and "python.version" not in snap.envsnap.unknown
+    assert f"the lock records Python {here}" in snap.envsnap.warnings[-1]
+    host = Snapshot(python=PythonEnv(implementation="cpython", version=f"{later}.1"))
+    [finding] = [f for f in evaluate(snap, host, Target()).findings if f.component == "Python"]
+    assert finding.severity == "fail", finding
+    path.write_text(f"labutil==1.0 ; sys_platform != 'nonesuch' --hash=sha256:{'a' * 64}\n")
+    snap = importers.read_file(path)
+    assert snap.python.version == "" and "python.version" in snap.envsnap.unknown
