@@ -144,6 +144,12 @@ def _for_this_host(
         if "extras" in data or "dependency-groups" in data:
             host += f"; no extras, dependency groups: {', '.join(sorted(groups)) or 'none'}"
         kept_names = {canonicalize_name(str(entry["name"])) for _, entry in kept}
+        if not kept and skipped:
+            # uv pip compile --universal -p 3.12 of a 3.11 host: "no packages in it", of a file that lists some.
+            raise LockImportError(
+                f"{origin}: every package in it is for another host: left out by its marker on this one ({host}): "
+                f"{left_out_names(skipped, set())}; nothing to import"
+            )
         left = f"; left out: {left_out_names(skipped, kept_names)}" if skipped else ""
         judged = judged_python(
             (str(entry.get("marker") or "") for entry in entries),

@@ -1116,3 +1116,28 @@ def test_a_universal_requirements_file_records_the_python_its_markers_were_judge
     path.write_text(f"labutil==1.0 ; sys_platform != 'nonesuch' --hash=sha256:{'a' * 64}\n")
     snap = importers.read_file(path)
     assert snap.python.version == "" and "python.version" in snap.envsnap.unknown
+
+
+def test_a_pylock_whose_every_package_is_for_another_python_says_so(tmp_path: Path) -> None:
+    """``uv pip compile --universal -p 3.12 -o pylock.toml`` writes ``labutil 2.0`` with ``marker =
+    "python_full_version >= '3.12'"``: imported with 3.11 every package is left out, and the import said "no
+    packages in it", of a file that lists one. It names what the markers left out and the Python they were judged
+    for, as the requirements import does."""
+    major, minor = sys.version_info[:2]
+    later = f"{major}.{minor + 1}"
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""lock-version = "1.0"
+created-by = "uv"
+requires-python = ">={later}"
+
+[[packages]]
+name = "labutil"
+version = "2.0"
+marker = "python_full_version >= '{later}'"
+wheels = [{{ url = "https://example.org/labutil-2.0-py3-none-any.whl", hashes = {{ sha256 = "{"b" * 64}" }} }}]
+""")
+    with pytest.raises(EnvsnapError) as caught:
+        importers.read_file(path)
+    message = str(caught.value)
+    assert "every package in it is for another host" in message, message
+    assert f"Python {major}.{minor}" in message and ": labutil; nothing to import" in message, message
