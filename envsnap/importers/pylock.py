@@ -131,6 +131,11 @@ def _for_this_host(
     groups = frozenset(str(g) for g in data.get("default-groups") or ())
     env: dict[str, str | frozenset[str]] = {key: str(value) for key, value in default_environment().items()}
     env.update(extras=frozenset(), dependency_groups=groups)
+    if version and major_minor(version) != env["python_version"]:
+        # The file names the Python it is for (requires-python = "==3.12.*"): its markers are judged for that one, not
+        # this host's, whose picks the lock recorded under the file's version (a minor release alone: its .0).
+        full = version if len(version.split(".")) > 2 else f"{version}.0"
+        env.update(python_version=major_minor(version), python_full_version=full)
     kept = []
     skipped: list[tuple[str, str]] = []
     for i, entry in enumerate(entries):
@@ -141,6 +146,8 @@ def _for_this_host(
         kept.append((i, entry))
     if any(entry.get("marker") for entry in entries):
         host = f"{env['sys_platform']}, {env['platform_machine']}, Python {env['python_version']}"
+        if version and env["python_version"] != default_environment()["python_version"]:
+            host += ", the one the file names"
         if "extras" in data or "dependency-groups" in data:
             host += f"; no extras, dependency groups: {', '.join(sorted(groups)) or 'none'}"
         kept_names = {canonicalize_name(str(entry["name"])) for _, entry in kept}

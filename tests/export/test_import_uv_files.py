@@ -1141,3 +1141,32 @@ wheels = [{{ url = "https://example.org/labutil-2.0-py3-none-any.whl", hashes = 
     message = str(caught.value)
     assert "every package in it is for another host" in message, message
     assert f"Python {major}.{minor}" in message and ": labutil; nothing to import" in message, message
+
+
+def test_a_pylock_naming_its_python_has_its_markers_judged_for_that_python(tmp_path: Path) -> None:
+    """A pylock whose ``requires-python = "==3.12.*"`` names the Python it is for, with uv's fork (labutil 1.0
+    below 3.12, 2.0 from it), imported with 3.11: the lock recorded Python 3.12 and the 3.11 pick, labutil 1.0,
+    which a rebuild with 3.12 installed. Its markers are judged for the Python it names."""
+    major, minor = sys.version_info[:2]
+    later = f"{major}.{minor + 1}"
+    path = tmp_path / "pylock.toml"
+    path.write_text(f"""lock-version = "1.0"
+created-by = "uv"
+requires-python = "=={later}.*"
+
+[[packages]]
+name = "labutil"
+version = "1.0"
+marker = "python_full_version < '{later}'"
+wheels = [{{ url = "https://example.org/labutil-1.0-py3-none-any.whl", hashes = {{ sha256 = "{"a" * 64}" }} }}]
+
+[[packages]]
+name = "labutil"
+version = "2.0"
+marker = "python_full_version >= '{later}'"
+wheels = [{{ url = "https://example.org/labutil-2.0-py3-none-any.whl", hashes = {{ sha256 = "{"b" * 64}" }} }}]
+""")
+    snap = importers.read_file(path)
+    assert snap.python.version == later
+    assert [(p.name, p.version) for p in snap.python.packages] == [("labutil", "2.0")]
+    assert f"Python {later}, the one the file names" in snap.envsnap.warnings[-1], snap.envsnap.warnings
