@@ -596,13 +596,15 @@ def _rebuild_allowances(lock: Snapshot, root: Path) -> list[str]:
     """The ``--allow-url`` patterns the rebuild of ``lock`` needs for its local sources: a git repository
     (``git+file://``) or a file (a wheel, an archive) on this machine that the fetch policy refuses (exit 2, "pass
     --allow-url PATTERN"). Each as narrow as pin and verify name one: a repository's own path, a file's folder
-    (``DIR/*``). A path a lock names that is not here is made into no pattern (docs/security.md); ``{project}`` and
-    ``~`` are the user's own, read without asking."""
+    (``DIR/*``), and the find-links folder an import recorded (a file it names by its name there, or a package it
+    kept several hashes of, which the rebuild's pin lists the folder for): the folder itself, as pin and bundle
+    advise it (``DIR/*`` reads the folder's files, not its listing). A path a lock names that is not here is made
+    into no pattern (docs/security.md); ``{project}`` and ``~`` are the user's own, read without asking."""
     from .. import fileurls
     from .._fetchpolicy import folder_allowance, repository_allowance
     from .._localurls import here
     from ..artifacts.pin import IndexConfig, policy_for, read_pip_config
-    from ..interchange import file_url
+    from ..interchange import candidate_hashes, file_url
 
     try:
         policy = policy_for(read_pip_config())
@@ -617,7 +619,11 @@ def _rebuild_allowances(lock: Snapshot, root: Path) -> list[str]:
         if src.kind == "archive":
             places.append((src.url, False))
         if pkg.artifact is not None and (url := file_url(pkg.artifact)):
-            places.append((url, False))
+            # A file named by its name in the import's find-links folder: that folder, listed as pin lists it.
+            folder = not pkg.artifact.url and bool(pkg.artifact.index)
+            places.append((url.rsplit("/", 1)[0] if folder else url, folder))
+        if candidate_hashes(pkg):  # several hashes kept: the rebuild's pin lists each local find-links folder
+            places.extend((c.index, True) for c in pkg.candidates if c.index.startswith("file:") and not c.url)
         for url, repository in places:
             try:
                 url = here(url, root)

@@ -3088,6 +3088,46 @@ def test_the_commands_told_for_a_missing_venv_make_it_as_the_run_had_it_when_pas
     assert "environment: same" in res.stdout, res.stdout + res.stderr
 
 
+def test_the_rebuild_told_for_a_lock_imported_with_a_find_links_folder_rebuilds_it_when_pasted(
+    tmp_path: Path, envsnap: Envsnap
+) -> None:
+    """A run recorded with a lock imported from a requirements file with ``--find-links ../wheels``: ``alpha``
+    (one hash, recorded by its file name in the folder) and ``beta`` (two hashes: the folder is listed to choose).
+    Its venv gone, rerun told ``--allow-url 'DIR/*'``, which allows alpha's file but not the folder's listing, so
+    the rebuild pasted was refused for beta (exit 2). It tells the folder itself, as pin and bundle advise it, and
+    the rebuild pasted as told makes the environment with both."""
+    import hashlib
+
+    wheels = tmp_path / "wheels"
+    alpha = make_wheel(wheels, "alpha", "1.0", {"alpha/__init__.py": b""})
+    beta = make_wheel(wheels, "beta", "2.0", {"beta/__init__.py": b""})
+    root = tmp_path / "p"
+    root.mkdir()
+    digest = {w: hashlib.sha256(w.read_bytes()).hexdigest() for w in (alpha, beta)}
+    (root / "requirements.txt").write_text(
+        f"--find-links ../wheels\nalpha==1.0 --hash=sha256:{digest[alpha]}\n"
+        f"beta==2.0 --hash=sha256:{digest[beta]} --hash=sha256:{'b' * 64}\n"
+    )
+    assert envsnap("import", "requirements.txt", "-o", "envsnap.lock", cwd=root).returncode == 0
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")], check=True)
+    (root / ".gitignore").write_text(".venv/\n")
+    subprocess.run(["git", "-C", str(root), "init", "-q"], check=True)
+    res = envsnap("run", "--lock", "envsnap.lock", "--", ".venv/bin/python", "-c", "print(1)", cwd=root)
+    assert res.returncode == 0, res.stderr
+    shutil.rmtree(root / ".venv")
+    res = envsnap("rerun", "run.toml", "--dry-run", cwd=root)
+    assert res.returncode == 3 and "environment: unknown" in res.stdout, res.stdout + res.stderr
+    told = [line for line in res.stdout.splitlines() if line.startswith("  envsnap rebuild ")]
+    assert len(told) == 1, res.stdout
+    words = shlex.split(told[0])
+    assert words == [
+        "envsnap", "rebuild", "envsnap.lock", "--target", "venv", "--dest", ".venv", "--allow-url", str(wheels)
+    ], res.stdout  # fmt: skip
+    res = envsnap(*words[1:], cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    subprocess.run([str(root / ".venv" / "bin" / "python"), "-c", "import alpha, beta"], check=True)
+
+
 def test_an_activated_venv_missing_in_a_fresh_clone_is_told_the_command_that_makes_it(
     tmp_path: Path, envsnap: Envsnap
 ) -> None:
