@@ -1124,12 +1124,19 @@ def _editable(words: list[str], where: str, state: _State, *, editable: bool = T
     name, version = _project_metadata(directory / subdirectory if subdirectory else directory, state.warnings)
     if subdirectory:
         directory = directory / subdirectory  # named in the message below, when it has no name
+    egg = params.get("egg", "")
+    if not name and editable and grammar.is_project_name(egg):
+        name = egg  # ``-e file:///path#egg=NAME``, the line advised below: pip and uv install it editable
     if not name:
         relative = "" if os.path.isabs(path) else " (a relative path is the working directory's, as pip reads it)"
         what = "the editable project" if editable else "the project in the folder"
+        # A line that names the project and installs it as this one does: ``NAME @ URL`` is not editable, and pip
+        # refuses ``-e NAME @ URL``; ``-e URL#egg=NAME`` both pip and uv install editable.
+        advised = f"-e {directory.as_uri()}#egg=NAME" if editable else f"NAME @ {directory.as_uri()}"
         raise LockImportError(
             f"{where}: cannot tell the name of {what} {target}: no pyproject.toml [project] name, "
-            f"setup.cfg [metadata] name or built PKG-INFO in {directory}{relative}; write it as 'NAME @ file:///path'"
+            f"setup.cfg [metadata] name or built PKG-INFO in {directory}{relative}; "
+            f"write it as {grammar.shown(advised, 400)}"
         )
     return PythonPackage(
         name=canonicalize_name(name),

@@ -3026,12 +3026,56 @@ def test_a_plain_project_folder_whose_name_cannot_be_read_is_not_called_editable
     monkeypatch.chdir(tmp_path)
     (tmp_path / "labutils").mkdir()
     reqs = tmp_path / "requirements.txt"
-    for line, said in (("./labutils", "the project in the folder"), ("-e ./labutils", "the editable project")):
+    url = (tmp_path / "labutils").as_uri()
+    for line, said, advice in (
+        ("./labutils", "the project in the folder", f"NAME @ {url}"),
+        ("-e ./labutils", "the editable project", f"-e {url}#egg=NAME"),
+    ):
         reqs.write_text(f"{line}\n")
         result = cli("import", reqs, "-o", tmp_path / "out.lock")
         assert result.code == 2 and not (tmp_path / "out.lock").exists(), result
         assert result.err == (
             f"envsnap: error: {reqs}:1: cannot tell the name of {said} ./labutils: no pyproject.toml [project] name, "
             f"setup.cfg [metadata] name or built PKG-INFO in {tmp_path / 'labutils'} (a relative path is the working "
-            "directory's, as pip reads it); write it as 'NAME @ file:///path'\n"
+            f"directory's, as pip reads it); write it as '{advice}'\n"
         ), result.err
+
+
+def test_the_line_advised_for_an_unnamed_editable_folder_keeps_it_editable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliResult]
+) -> None:
+    """``-e ./labutils`` whose name cannot be read (a build backend that names it, no ``[project]`` table) was
+    advised "write it as 'NAME @ file:///path'": a line that installs the project as it is, not editable (and pip
+    refuses ``-e NAME @ URL``). It is advised ``-e file:///path#egg=NAME``, which pip and uv install editable;
+    written so, the import records the project editable by that name, and uv installs it editable."""
+    import subprocess
+
+    from testutil import uv_bin
+
+    monkeypatch.chdir(tmp_path)
+    folder = in_tree_project(tmp_path / "labutils", "labutils", "0.1")
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "inproj"\nbackend-path = ["_backend"]\n'
+    )
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("-e ./labutils\n")
+    result = cli("import", reqs, "-o", tmp_path / "out.lock")
+    assert result.code == 2, result
+    advised = result.err.rsplit("write it as '", 1)[1].split("'", 1)[0].replace("NAME", "labutils")
+    assert advised == f"-e {folder.as_uri()}#egg=labutils", result.err
+    reqs.write_text(f"{advised}\n")
+    result = cli("import", reqs, "-o", tmp_path / "out.lock")
+    assert result.code == 0, result
+    (pkg,) = lockfile.load(tmp_path / "out.lock").python.packages
+    assert pkg.name == "labutils" and pkg.source.kind == "directory" and pkg.source.editable, pkg
+    uv = uv_bin()
+    if uv is None:
+        return  # the import's part is checked; uv's is where uv is installed
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", python, "-r", str(reqs)], check=True)
+    found = subprocess.run(
+        [python, "-c", "import labutils; print(labutils.__file__)"], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == str(folder / "labutils" / "__init__.py"), found.stdout  # the folder's: editable
