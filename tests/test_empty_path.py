@@ -145,8 +145,10 @@ OTHER_METAVARS = {
     "DOI", "KEY=VALUE", "NAME[:TAG]", "sha256:HEX", "DATE", "auto|DATE", "FORMAT", "SUBDIR", "WHICH", "CMD",
     None,  # --target, --engine, --badge, --from, --system-packages: a choice, whose empty value argparse refuses
 }  # fmt: skip
-# Options where an empty value has a documented meaning, with the reason: none so far.
-EMPTY_HAS_A_MEANING: dict[tuple[str, str], str] = {}
+# Arguments where an empty value has a meaning, with the reason (each is taken as given).
+EMPTY_HAS_A_MEANING: dict[tuple[str, str], str] = {
+    ("run", "command"): "the command's own arguments, any of which may be empty (python -c '')",
+}
 # What a command needs besides the argument tried (a flag here is left out when it is the one tried).
 _NEEDS: dict[str, dict[str, str | None]] = {
     "capture": {"-o": "{in}/y.lock"},
@@ -196,16 +198,23 @@ _PATHS = [
 ]
 
 
-@pytest.mark.parametrize("row", _PATHS, ids=lambda row: "-".join([*row[0], row[1] or row[2]]))
-def test_an_empty_path_argument_is_refused_in_one_line(
+# Every other argument whose empty value makes no sense either (`--base-image "$IMAGE"`, `--tag "$TAG"`, `--env
+# "$NAME"` with the variable unset): one that takes one value, not a list (a command's arguments may be empty, `python
+# -c ''`), and not listed in EMPTY_HAS_A_MEANING.
+_VALUES = [
+    row
+    for row in _ARGUMENTS
+    if row[3] in OTHER_METAVARS and (" ".join(row[0]), row[1] or row[2]) not in EMPTY_HAS_A_MEANING
+]
+
+
+def _run_with_empty(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     cli: Callable[..., CliResult],
-    row: tuple[list[str], str | None, str, str],
-) -> None:
-    """``--cache-dir "$CACHE"`` (any option or argument naming a path, with its variable unset) is one line naming the
-    option as typed and saying the path is empty, exit 2, before anything is done: it was read as the working
-    directory, or as the option not given (a default used without a word, a file written in the working directory)."""
+    row: tuple[list[str], str | None, str, str | None],
+) -> tuple[CliResult, Path]:
+    """The command of ``row`` run with that argument empty and every other it needs given, in an empty folder."""
     import argparse
 
     from envsnap.cli import build_parser
@@ -238,13 +247,53 @@ def test_an_empty_path_argument_is_refused_in_one_line(
                 positionals.append("")
             continue
         positionals.append("" if action.dest == dest and not option else fill.get(action.dest, str(lock)))
-    result = cli(*path, *options, *positionals)
+    return cli(*path, *options, *positionals), work
+
+
+@pytest.mark.parametrize("row", _PATHS, ids=lambda row: "-".join([*row[0], row[1] or row[2]]))
+def test_an_empty_path_argument_is_refused_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., CliResult],
+    row: tuple[list[str], str | None, str, str],
+) -> None:
+    """``--cache-dir "$CACHE"`` (any option or argument naming a path, with its variable unset) is one line naming the
+    option as typed and saying the path is empty, exit 2, before anything is done: it was read as the working
+    directory, or as the option not given (a default used without a word, a file written in the working directory)."""
+    option = row[1]
+    result, work = _run_with_empty(tmp_path, monkeypatch, cli, row)
     assert result.code == 2, result
     assert "Traceback" not in result.err, result
     (line,) = result.err.splitlines()
     shown = f"{option} " if option else ""
     assert re.fullmatch(
         rf"envsnap: error: {re.escape(shown)}'': the path is empty \(expected [^()]+\); a shell variable left unset\?",
+        line,
+    ), line
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("row", _VALUES, ids=lambda row: "-".join([*row[0], row[1] or row[2]]))
+def test_an_empty_value_that_is_no_path_is_refused_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., CliResult],
+    row: tuple[list[str], str | None, str, str | None],
+) -> None:
+    """``--base-image "$IMAGE"``, ``--tag "$TAG"``, ``--title "$TITLE"``, ``rerun --in-docker "$IMAGE"``, ``run --env
+    "$NAME"`` (any option whose empty value makes no sense, its variable unset) were taken as given without a word:
+    an empty title written in the bundle, an empty image handed to docker, an empty variable name recorded. Each is
+    one line naming the option as typed and saying the value is empty, exit 2, before anything is done, as an empty
+    path is; an option of choices or numbers says it in the same words as the others."""
+    option = row[1]
+    result, work = _run_with_empty(tmp_path, monkeypatch, cli, row)
+    assert result.code == 2, result
+    assert "Traceback" not in result.err, result
+    (line,) = result.err.splitlines()
+    shown = f"{option} " if option else ""
+    assert re.fullmatch(
+        rf"envsnap: error: {re.escape(shown)}'': the value is empty \(expected [^()]+\); a shell variable left "
+        r"unset\?",
         line,
     ), line
     assert list(work.iterdir()) == []

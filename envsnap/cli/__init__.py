@@ -98,17 +98,42 @@ class PathValue:
         return text
 
 
+class _Empty:
+    """The value envsnap's parser gives an argument it refuses empty (``empty_refused``), in place of converting and
+    checking the text: the action storing it says so (``refuse_empty_path``), naming the option as typed."""
+
+
+EMPTY = _Empty()
+
+
+def empty_refused(action: argparse.Action, texts: list[str]) -> bool:
+    """Whether envsnap's parser refuses ``texts``, an argument's values as typed, as empty: a ``PathValue`` any of whose
+    values is ``''``, or any other argument that takes one value given ``''`` (``--base-image "$IMAGE"``, ``--tag
+    "$TAG"``, ``run --env "$NAME"`` with the variable unset): none has a meaning empty, and each was taken as given
+    without a word, or read as the option not given. An argument that takes a list (a command's own arguments, any of
+    which may be empty: ``python -c ''``) is taken as given."""
+    if isinstance(action.type, PathValue):
+        return "" in texts
+    return action.nargs in (None, "?") and texts == [""]
+
+
 def refuse_empty_path(
     parser: argparse.ArgumentParser, action: argparse.Action, values: Any, option: str | None
 ) -> None:
-    """Exit 2 with one line naming the option as typed (``-o`` or ``--output``) where a ``PathValue`` argument is
-    empty: before the command does anything. Called by each action envsnap's parser stores a value with."""
-    if not isinstance(action.type, PathValue):
+    """Exit 2 with one line naming the option as typed (``-o`` or ``--output``) where an argument is refused empty
+    (``empty_refused``: the parser gave it ``EMPTY``): before the command does anything. Called by each action
+    envsnap's parser stores a value with."""
+    if values is not EMPTY:
         return
-    if values == "" or (isinstance(values, list) and "" in values):
+    if isinstance(action.type, PathValue):
         from .._readlimits import empty_path
 
-        parser.error(f"{option} {empty_path(action.type.what)}" if option else empty_path(action.type.what))
+        said = empty_path(action.type.what)
+    else:
+        choices = "|".join(map(str, action.choices)) if action.choices else ""
+        expected = action.metavar or choices or action.dest.upper()
+        said = f"'': the value is empty (expected {expected}); a shell variable left unset?"
+    parser.error(f"{option} {said}" if option else said)
 
 
 MAX_TIMEOUT = 86400.0
@@ -210,6 +235,13 @@ def _parser_class() -> type[argparse.ArgumentParser]:
             # Every value stored or appended passes ``refuse_empty_path`` (argument groups share these registries).
             for name, action in ((None, Store), ("store", Store), ("append", Append)):
                 self.register("action", name, action)
+
+        def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+            # An empty value refused (``empty_refused``) is not converted or checked against the choices: the action
+            # storing it refuses it, naming the option as typed, in the same words for every argument.
+            if empty_refused(action, arg_strings):
+                return EMPTY
+            return super()._get_values(action, arg_strings)
 
         def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
             parsed, extras = super().parse_known_args(args, namespace)
