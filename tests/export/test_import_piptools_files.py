@@ -171,13 +171,18 @@ def test_a_find_links_folder_in_the_project_holding_the_wheel_is_recorded_under_
 
 
 def test_an_editable_path_s_egg_fragment_is_no_part_of_its_folder(tmp_path: Path) -> None:
+    """``-e DIR#egg=x``: the folder is DIR, and the egg names the project where the folder does not (the line an
+    unnamed ``-e DIR`` is advised to be written as); without it, the refusal names DIR."""
     reqs = tmp_path / "requirements.txt"
-    reqs.write_text(f"-e {tmp_path}#egg=x\n")
+    reqs.write_text(f"-e {tmp_path}\n")
     with pytest.raises(importers.LockImportError) as caught:
         importers.read_file(reqs)
     assert f"no pyproject.toml [project] name, setup.cfg [metadata] name or built PKG-INFO in {tmp_path};" in str(
         caught.value
     )
+    reqs.write_text(f"-e {tmp_path}#egg=x\n")
+    (pkg,) = importers.read_file(reqs).python.packages
+    assert pkg.name == "x" and pkg.source.url == tmp_path.as_uri() and pkg.source.editable
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
     (pkg,) = importers.read_file(reqs).python.packages
     assert pkg.name == "x" and pkg.source.url == tmp_path.as_uri()
