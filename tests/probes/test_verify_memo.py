@@ -151,12 +151,24 @@ def test_what_the_memo_does_not_answer(
 
 
 def test_the_kept_report_is_every_field_of_the_report() -> None:
-    assert tuple(f.name for f in dataclasses.fields(verdict.Difference)) == verdict._DIFFERENCE_FIELDS
+    # The memo keeps each of a difference's text fields, in order, then its places (notes2, 04d653c8).
+    fields = tuple(f.name for f in dataclasses.fields(verdict.Difference))
+    assert fields == (*verdict._DIFFERENCE_FIELDS, "places")
     report = verdict.VerifyReport(
         "sha256:" + "a" * 64,
         "venv (--python)",
         3,
-        (verdict.Difference(verdict.WARNING, "python", "x", "requirement", "y>=1", "gone", "n", "c"),),
+        (
+            verdict.Difference(verdict.WARNING, "python", "x", "requirement", "y>=1", "gone", "n", "c"),
+            verdict.Difference(
+                verdict.WARNING,
+                "python",
+                ".pth",
+                "imports",
+                note="the modules in /d (from /p.pth)",
+                places=(verdict.Place("folder", "/d"), verdict.Place("pth", "/p.pth")),
+            ),
+        ),
     )
     assert verdict.report_of(verdict.plain_report(report)) == report
     for bad in ({}, [], {"differences": [[1] * 8]}, {**verdict.plain_report(report), "packages_checked": "3"}):
