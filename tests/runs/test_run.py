@@ -1555,7 +1555,10 @@ def test_an_empty_data_or_output_path_is_refused_before_the_command_runs(
     from envsnap.cli import main
 
     monkeypatch.chdir(tmp_path)
-    code = main(["run", option, "", "-o", str(tmp_path / "r" / "run.toml"), "--", "sh", "-c", "touch ran"])
+    try:  # refused by the parser, as every empty path is (argparse's error: SystemExit)
+        code = main(["run", option, "", "-o", str(tmp_path / "r" / "run.toml"), "--", "sh", "-c", "touch ran"])
+    except SystemExit as stopped:
+        code = stopped.code
     err = capsys.readouterr().err
     assert code == 2, err
     what = "reads" if option == "--data" else "writes"
