@@ -90,6 +90,7 @@ def test_the_json_keys_stay_what_users_parse() -> None:
             "note": "n",
             "cause": "c",
             "remedy": "r",
+            "places": [],  # the places its note names, each {"kind", "path"} (docs/cli.md), none here
         }
     ]
     change = Change("python", "a", "changed", "minor", "1", "2", 60, "upgrade")
