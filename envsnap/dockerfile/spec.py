@@ -556,6 +556,12 @@ def _bundle_wheels(lock: Snapshot) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def loaded_tag(image_id: str) -> str:
+    """The tag a bundled base image gets once loaded, by envsnap's rebuild (``_docker_engine.load_bundled_image``)
+    and by tool/README.md's commands alike: ``envsnap/base:<12 hex digits of its id>``."""
+    return f"envsnap/base:{image_id.split(':', 1)[-1][:12]}"
+
+
 def render_context(spec: DockerSpec, lock_bytes: bytes, *, saved_base: str = "") -> dict[str, bytes]:
     """The build context's generated files (the wheels are copied in beside them when building). ``saved_base``:
     the bundle's saved archive of the base image (``images/NAME.tar``), which tool/README.md's commands load first:
@@ -574,7 +580,7 @@ def render_context(spec: DockerSpec, lock_bytes: bytes, *, saved_base: str = "")
             base_name=spec.base.reference,
             base_id=spec.base.image_id,
             by_id=spec.base.reference == spec.base.image_id,
-            loaded_tag=f"envsnap/base:{spec.base.image_id.split(':', 1)[-1][:12]}",
+            loaded_tag=loaded_tag(spec.base.image_id),
             label_filters=(
                 f"label={LABEL_STAGE}={INSTALLER_STAGE}",
                 f"label={LABEL_DIGEST}={spec.lock.envsnap.content_digest}",

@@ -24,7 +24,7 @@ from .._defaults import install_hint
 from .._frozen import frozen
 from .._fs import atomic_write_text
 from ..dockerfile import baseimage
-from ..dockerfile.spec import INSTALLER_STEP_END, LABEL_DIGEST, VERIFY_STEP, split_reference
+from ..dockerfile.spec import INSTALLER_STEP_END, LABEL_DIGEST, VERIFY_STEP, loaded_tag, split_reference
 from ..errors import BadBundleError, RebuildError
 from ..progress import transfer
 from . import _built
@@ -1099,11 +1099,6 @@ def load_bundled_image(client: docker.DockerClient, bundle_root: Path, reference
     if loaded is None or loaded.image_id != facts.image_id:
         raise RebuildError(f"{archive}: the engine did not get image {facts.image_id} from it")
     client.api.tag(facts.image_id, *loaded_tag(facts.image_id).split(":"))
-
-
-def loaded_tag(image_id: str) -> str:
-    """The tag ``load_bundled_image`` gives a base image it loads: ``envsnap/base:<12 hex digits of its id>``."""
-    return f"envsnap/base:{image_id.split(':', 1)[1][:12]}"
 
 
 _BLOCK = tarfile.BLOCKSIZE

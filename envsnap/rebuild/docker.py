@@ -61,6 +61,7 @@ from ..dockerfile.spec import (
     carry_commands,
     check_architecture,
     interpreter_names,
+    loaded_tag,
     make_spec,
     render_context,
     render_dockerfile,
@@ -354,7 +355,7 @@ def _built_on(spec: DockerSpec, inspect: baseimage.Inspector, bundle_dir: Path) 
     id is named by its id once, and as the bundle's."""
     base = spec.base
     saved = _docker_engine.bundled_image(bundle_dir, base.reference)
-    loaded = _docker_engine.loaded_tag(base.image_id) if base.image_id else ""
+    loaded = loaded_tag(base.image_id) if base.image_id else ""
     if saved is not None and saved.image_id == base.image_id == base.reference:
         # Saved by its id (``--base-image sha256:X``): the name is the id, said once ("sha256:X (sha256:X)" was).
         held = inspect(loaded)

@@ -1433,7 +1433,7 @@ def test_a_base_saved_by_its_id_is_loaded_and_named_once_as_the_bundles(tmp_path
     assert said[0] == f"loading the bundled base image {image_id} without its tags", said
     spec = SimpleNamespace(base=SimpleNamespace(reference=image_id, image_id=image_id, pinned=image_id))
     note = _built_on(spec, _docker_engine.inspector(engine), tmp_path)  # type: ignore[arg-type]
-    loaded = _docker_engine.loaded_tag(image_id)
+    loaded = dockerspec.loaded_tag(image_id)
     assert note == f"built on {loaded} ({image_id}), loaded from the bundle, which saved it by its id", note
     had = _FakeEngine(image_id)  # an engine that had the image already: nothing loaded
     assert _built_on(spec, _docker_engine.inspector(had), tmp_path) == (  # type: ignore[arg-type]
@@ -1519,5 +1519,5 @@ def test_the_context_readme_loads_the_saved_base_without_taking_a_tag_of_the_use
     calls = (tools / "docker.log").read_text()
     assert ("load -i" in calls) == (had != "same"), calls
     assert "loads nothing new" not in readme, readme
-    # The tag the commands give the loaded image is the one envsnap's own load gives it (two places compute it).
-    assert _docker_engine.loaded_tag(saved_id) in readme, readme
+    # The tag the commands give the loaded image is the one envsnap's own load gives it (`spec.loaded_tag`).
+    assert dockerspec.loaded_tag(saved_id) in readme, readme
