@@ -1034,20 +1034,11 @@ def test_a_cyclonedx_sbom_says_what_to_import_in_its_place(cli: Callable[..., An
         ), result.err
 
 
-def test_a_universal_pylock_records_the_python_its_markers_were_judged_for(tmp_path: Path) -> None:
-    """``uv export --format pylock.toml`` of a project whose dependency forks on Python (labutil 1.0 below 3.12, 2.0
-    from it) lists both, with ``requires-python = ">=3.11"``. The import keeps this host's pick, but recorded the
-    lock's Python as unknown: check and rebuild with another Python said nothing and installed this Python's pick.
-    The lock now records the minor release the markers were judged for, and check with another one fails."""
-    from envsnap.compat import Target, evaluate
-    from envsnap.model import PythonEnv, Snapshot
-
-    major, minor = sys.version_info[:2]
-    here, later = f"{major}.{minor}", f"{major}.{minor + 1}"
-    path = tmp_path / "pylock.toml"
-    path.write_text(f"""lock-version = "1.0"
+def _forked_pylock(requires_python: str, later: str) -> str:
+    """A pylock as uv writes a fork on the Python version: labutil 1.0 below ``later``, 2.0 from it."""
+    return f"""lock-version = "1.0"
 created-by = "uv"
-requires-python = ">={here}"
+requires-python = "{requires_python}"
 
 [[packages]]
 name = "labutil"
@@ -1060,7 +1051,21 @@ name = "labutil"
 version = "2.0"
 marker = "python_full_version >= '{later}'"
 wheels = [{{ url = "https://example.org/labutil-2.0-py3-none-any.whl", hashes = {{ sha256 = "{"b" * 64}" }} }}]
-""")
+"""
+
+
+def test_a_universal_pylock_records_the_python_its_markers_were_judged_for(tmp_path: Path) -> None:
+    """``uv export --format pylock.toml`` of a project whose dependency forks on Python (labutil 1.0 below 3.12, 2.0
+    from it) lists both, with ``requires-python = ">=3.11"``. The import keeps this host's pick, but recorded the
+    lock's Python as unknown: check and rebuild with another Python said nothing and installed this Python's pick.
+    The lock now records the minor release the markers were judged for, and check with another one fails."""
+    from envsnap.compat import Target, evaluate
+    from envsnap.model import PythonEnv, Snapshot
+
+    major, minor = sys.version_info[:2]
+    here, later = f"{major}.{minor}", f"{major}.{minor + 1}"
+    path = tmp_path / "pylock.toml"
+    path.write_text(_forked_pylock(f">={here}", later))
     snap = importers.read_file(path)
     assert [(p.name, p.version) for p in snap.python.packages] == [("labutil", "1.0")]
     assert snap.python.version == here and "python.version" not in snap.envsnap.unknown
@@ -1150,22 +1155,7 @@ def test_a_pylock_naming_its_python_has_its_markers_judged_for_that_python(tmp_p
     major, minor = sys.version_info[:2]
     later = f"{major}.{minor + 1}"
     path = tmp_path / "pylock.toml"
-    path.write_text(f"""lock-version = "1.0"
-created-by = "uv"
-requires-python = "=={later}.*"
-
-[[packages]]
-name = "labutil"
-version = "1.0"
-marker = "python_full_version < '{later}'"
-wheels = [{{ url = "https://example.org/labutil-1.0-py3-none-any.whl", hashes = {{ sha256 = "{"a" * 64}" }} }}]
-
-[[packages]]
-name = "labutil"
-version = "2.0"
-marker = "python_full_version >= '{later}'"
-wheels = [{{ url = "https://example.org/labutil-2.0-py3-none-any.whl", hashes = {{ sha256 = "{"b" * 64}" }} }}]
-""")
+    path.write_text(_forked_pylock(f"=={later}.*", later))
     snap = importers.read_file(path)
     assert snap.python.version == later
     assert [(p.name, p.version) for p in snap.python.packages] == [("labutil", "2.0")]
