@@ -250,6 +250,18 @@ def _run_with_empty(
     return cli(*path, *options, *positionals), work
 
 
+def _assert_refused_in_one_line(result: CliResult, work: Path, option: str | None, said: str) -> None:
+    """Exit 2, one line naming the option as typed and saying ``said``, no traceback, nothing in the working folder."""
+    assert result.code == 2, result
+    assert "Traceback" not in result.err, result
+    (line,) = result.err.splitlines()
+    shown = f"{option} " if option else ""
+    assert re.fullmatch(
+        rf"envsnap: error: {re.escape(shown)}'': {said} \(expected [^()]+\); a shell variable left unset\?", line
+    ), line
+    assert list(work.iterdir()) == []
+
+
 @pytest.mark.parametrize("row", _PATHS, ids=lambda row: "-".join([*row[0], row[1] or row[2]]))
 def test_an_empty_path_argument_is_refused_in_one_line(
     tmp_path: Path,
@@ -260,17 +272,7 @@ def test_an_empty_path_argument_is_refused_in_one_line(
     """``--cache-dir "$CACHE"`` (any option or argument naming a path, with its variable unset) is one line naming the
     option as typed and saying the path is empty, exit 2, before anything is done: it was read as the working
     directory, or as the option not given (a default used without a word, a file written in the working directory)."""
-    option = row[1]
-    result, work = _run_with_empty(tmp_path, monkeypatch, cli, row)
-    assert result.code == 2, result
-    assert "Traceback" not in result.err, result
-    (line,) = result.err.splitlines()
-    shown = f"{option} " if option else ""
-    assert re.fullmatch(
-        rf"envsnap: error: {re.escape(shown)}'': the path is empty \(expected [^()]+\); a shell variable left unset\?",
-        line,
-    ), line
-    assert list(work.iterdir()) == []
+    _assert_refused_in_one_line(*_run_with_empty(tmp_path, monkeypatch, cli, row), row[1], "the path is empty")
 
 
 @pytest.mark.parametrize("row", _VALUES, ids=lambda row: "-".join([*row[0], row[1] or row[2]]))
@@ -285,15 +287,4 @@ def test_an_empty_value_that_is_no_path_is_refused_in_one_line(
     an empty title written in the bundle, an empty image handed to docker, an empty variable name recorded. Each is
     one line naming the option as typed and saying the value is empty, exit 2, before anything is done, as an empty
     path is; an option of choices or numbers says it in the same words as the others."""
-    option = row[1]
-    result, work = _run_with_empty(tmp_path, monkeypatch, cli, row)
-    assert result.code == 2, result
-    assert "Traceback" not in result.err, result
-    (line,) = result.err.splitlines()
-    shown = f"{option} " if option else ""
-    assert re.fullmatch(
-        rf"envsnap: error: {re.escape(shown)}'': the value is empty \(expected [^()]+\); a shell variable left "
-        r"unset\?",
-        line,
-    ), line
-    assert list(work.iterdir()) == []
+    _assert_refused_in_one_line(*_run_with_empty(tmp_path, monkeypatch, cli, row), row[1], "the value is empty")
